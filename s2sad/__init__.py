@@ -1,0 +1,20 @@
+"""s2sad: source-to-source automatic differentiation of NumPy functions.
+
+    import numpy as np
+    import s2sad
+
+    @s2sad.grad
+    def f(x):
+        return np.sin(x ** 2) * np.exp(x)
+
+    f(1.0)                                   # df/dx at 1.0
+    print(s2sad.derivative_source(f.fn))     # the generated reverse-mode code
+"""
+
+from .api import derivative_source, grad, ir_source, jvp, value_and_grad, vjp
+from .errors import S2SADError
+
+__version__ = "0.1.0"
+
+__all__ = ["grad", "value_and_grad", "jvp", "vjp", "derivative_source", "ir_source", "S2SADError",
+           "__version__"]

@@ -1,0 +1,333 @@
+"""The public API: `grad`, `value_and_grad`, `jvp`, `vjp`, `derivative_source`.
+
+Each returns a derivative object that compiles the user's function once per argument-type
+signature (floats, ints, bools, float/int/bool arrays of each rank) and then calls the
+generated code. Derivative objects pickle by reference to the user's function.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import numbers
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .errors import S2SADError
+from .ir.types import Type, parse_type, type_of_value
+from .pipeline import MODES, Derived, derive, ir_text
+
+BACKENDS = ("auto", "python", "numba")
+Wrt = int | str | Sequence[int | str]
+
+
+# --- options -------------------------------------------------------------------------------
+
+def _where(fn) -> tuple[str | None, int | None]:
+    code = getattr(fn, "__code__", None)
+    return (code.co_filename, code.co_firstlineno) if code else (None, None)
+
+
+def _fail(fn, message: str) -> S2SADError:
+    return S2SADError(message, *_where(fn))
+
+
+def _param_names(fn) -> list[str]:
+    if not callable(fn) or not hasattr(fn, "__code__"):
+        raise S2SADError(f"s2sad differentiates Python functions; got {type(fn).__name__}")
+    return list(inspect.signature(fn).parameters)
+
+
+def _normalise_wrt(fn, wrt: Wrt) -> tuple[tuple[int, ...], bool]:
+    """(`wrt` as parameter indices, whether the caller asked for a tuple)."""
+    names = _param_names(fn)
+    single = isinstance(wrt, (int, str))
+    indices = []
+    for w in [wrt] if single else list(wrt):
+        if isinstance(w, str):
+            if w not in names:
+                raise _fail(fn, f"wrt={w!r} is not a parameter of {fn.__name__}{tuple(names)}")
+            w = names.index(w)
+        if not isinstance(w, int) or not -len(names) <= w < len(names):
+            raise _fail(fn, f"wrt={w!r} is out of range: {fn.__name__} has {len(names)} parameters")
+        indices.append(w % len(names))
+    if not indices:
+        raise _fail(fn, "wrt must name at least one parameter")
+    return tuple(indices), not single
+
+
+def _check_options(fn, mode: str, backend: str, checkpoint) -> None:
+    if mode not in MODES:
+        raise _fail(fn, f"mode={mode!r}: use 'forward' or 'reverse'")
+    if backend not in BACKENDS:
+        raise _fail(fn, f"backend={backend!r}: use 'auto', 'python' or 'numba'")
+    if backend == "numba":
+        raise _fail(fn, "backend='numba' is not available yet; use backend='auto' or 'python'")
+    if checkpoint is not None:
+        raise _fail(fn, "checkpoint policies are not available yet; leave checkpoint=None (store all)")
+
+
+# --- arguments -------------------------------------------------------------------------------
+
+def _prepare_arg(fn, name: str, value: Any, differentiated: bool) -> Any:
+    """`value` as the generated code expects it; floats for differentiated arguments."""
+    if isinstance(value, (list, tuple)):
+        value = np.asarray(value)
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.dtype != np.float64:
+        value = value.astype(np.float64)
+    if differentiated:
+        if isinstance(value, (bool, np.bool_)) or (isinstance(value, np.ndarray) and value.dtype.kind == "b"):
+            raise _fail(fn, f"cannot differentiate with respect to '{name}': it is a bool")
+        if isinstance(value, numbers.Integral):
+            value = float(value)
+        elif isinstance(value, np.ndarray) and value.dtype.kind in "iu":
+            value = value.astype(np.float64)
+    if isinstance(value, np.generic):
+        value = value.item()
+    if type_of_value(value) is None:
+        raise _fail(fn, f"argument '{name}' is {type(value).__name__} {value!r:.40}; s2sad handles floats, "
+                        "ints, bools and NumPy arrays of them")
+    return value
+
+
+class Derivative:
+    """A derivative of `fn`, compiled lazily per argument-type signature."""
+
+    kind = "derivative"
+    mode_for_transform = "reverse"
+
+    def __init__(self, fn: Callable, wrt: Wrt = 0, *, mode: str = "reverse", backend: str = "auto",
+                 checkpoint=None):
+        _check_options(fn, mode, backend, checkpoint)
+        self.fn = fn
+        self.wrt, self.as_tuple = _normalise_wrt(fn, wrt)
+        self.mode = mode
+        self.backend = backend
+        self.checkpoint = checkpoint
+        self._compiled: dict[tuple, Derived] = {}
+        self.signature = inspect.signature(fn)
+        functools.update_wrapper(self, fn)
+
+    def __repr__(self) -> str:
+        return f"<s2sad.{self.kind} of {self.fn.__qualname__}, wrt={self.wrt}, mode={self.mode!r}>"
+
+    def __reduce__(self):
+        return (_rebuild, (type(self), self.fn, self.wrt if self.as_tuple else self.wrt[0], self.mode,
+                           self.backend, self.checkpoint))
+
+    def bind(self, args: tuple, kwargs: dict) -> list:
+        try:
+            bound = self.signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise _fail(self.fn, f"{self.fn.__name__}: {exc}") from None
+        bound.apply_defaults()
+        return [_prepare_arg(self.fn, name, value, k in self.wrt)
+                for k, (name, value) in enumerate(bound.arguments.items())]
+
+    def compiled(self, args: list, mode: str) -> Derived:
+        types = tuple(type_of_value(a) for a in args)
+        key = (types, mode)
+        if key not in self._compiled:
+            self._compiled[key] = derive(self.fn, list(types), list(self.wrt), mode)
+        return self._compiled[key]
+
+    def derived(self, *args, **kwargs) -> Derived:
+        """The compiled derivative (IR, generated source, file) for these arguments."""
+        return self.compiled(self.bind(args, kwargs), self.mode_for_transform)
+
+    def _pack(self, grads: list) -> Any:
+        return tuple(grads) if self.as_tuple else grads[0]
+
+
+def _rebuild(cls, fn, wrt, mode, backend, checkpoint):
+    return cls(fn, wrt, mode=mode, backend=backend, checkpoint=checkpoint)
+
+
+def _as_output(value: Any, like: Any) -> Any:
+    """A result in the form of `like`: a float for a scalar, an array of its shape otherwise."""
+    if isinstance(like, np.ndarray):
+        return np.array(value, dtype=np.float64).reshape(like.shape)
+    return float(value)
+
+
+# --- grad and value_and_grad ----------------------------------------------------------------
+
+class Grad(Derivative):
+    """``g(*args)`` → ∂f/∂args[wrt], shaped like that argument (a float for a scalar)."""
+
+    kind = "grad"
+
+    @property
+    def mode_for_transform(self) -> str:
+        return self.mode
+
+    def __call__(self, *args, **kwargs):
+        return self.value_and_grad(args, kwargs)[1]
+
+    def value_and_grad(self, args: tuple, kwargs: dict) -> tuple[Any, Any]:
+        args = self.bind(args, kwargs)
+        derived = self.compiled(args, self.mode)
+        self._check_scalar_output(derived)
+        if self.mode == "reverse":
+            value, *grads = derived.fn(*args, 1.0)
+        else:
+            value, grads = self._forward_grads(derived, args)
+        grads = [_as_output(g, args[k]) for g, k in zip(grads, self.wrt)]
+        return value, self._pack(grads)
+
+    def _check_scalar_output(self, derived: Derived) -> None:
+        results = derived.primal.results
+        if len(results) != 1 or not results[0].type.is_scalar or results[0].type.kind != "f64":
+            what = "a tuple" if len(results) != 1 else f"a value of type {results[0].type}"
+            raise S2SADError(f"grad needs a function returning one float, but {self.fn.__name__} returns "
+                             f"{what}; use s2sad.vjp for non-scalar outputs", *_where(self.fn))
+
+    def _forward_grads(self, derived: Derived, args: list) -> tuple[Any, list]:
+        """Forward mode: one JVP per element of each differentiated argument."""
+        zero_tangents = [np.zeros_like(args[k]) if isinstance(args[k], np.ndarray) else 0.0 for k in self.wrt]
+        value, grads = None, []
+        for slot, k in enumerate(self.wrt):
+            basis = np.zeros(np.shape(args[k]))
+            grad = np.zeros(np.shape(args[k]))
+            for index in np.ndindex(basis.shape):
+                basis[index] = 1.0
+                tangents = list(zero_tangents)
+                tangents[slot] = basis.copy() if basis.ndim else 1.0
+                value, dot = derived.fn(*args, *tangents)
+                grad[index] = dot
+                basis[index] = 0.0
+            grads.append(grad)
+        if value is None:
+            value = derived.fn(*args, *zero_tangents)[0]
+        return value, grads
+
+
+class ValueAndGrad(Grad):
+    """``h(*args)`` → ``(f(*args), ∂f/∂args[wrt])``."""
+
+    kind = "value_and_grad"
+
+    def __call__(self, *args, **kwargs):
+        return self.value_and_grad(args, kwargs)
+
+
+# --- jvp and vjp ------------------------------------------------------------------------------
+
+class JVP(Derivative):
+    """``h(*args, *tangents)`` → ``(f(*args), directional derivative)``; one tangent per `wrt`."""
+
+    kind = "jvp"
+    mode_for_transform = "forward"
+
+    def __call__(self, *args):
+        n = len(self.signature.parameters)
+        if len(args) != n + len(self.wrt):
+            raise _fail(self.fn, f"jvp of {self.fn.__name__} takes {n} arguments and {len(self.wrt)} "
+                                 f"tangent(s), got {len(args)} values")
+        primals = self.bind(args[:n], {})
+        tangents = [_prepare_arg(self.fn, f"tangent {i}", t, True) for i, t in enumerate(args[n:])]
+        for t, k in zip(tangents, self.wrt):
+            if np.shape(t) != np.shape(primals[k]):
+                raise _fail(self.fn, f"the tangent for argument {k} has shape {np.shape(t)}, "
+                                     f"but the argument has shape {np.shape(primals[k])}")
+        derived = self.compiled(primals, "forward")
+        out = derived.fn(*primals, *tangents)
+        m = len(derived.derivative.results) // 2
+        values, dots = out[:m], out[m:]
+        return (values[0], dots[0]) if m == 1 else (tuple(values), tuple(dots))
+
+
+class VJP(Derivative):
+    """``h(*args, cotangent)`` → ``(f(*args), cotangents)``; a tuple cotangent for a tuple output."""
+
+    kind = "vjp"
+
+    def __call__(self, *args):
+        n = len(self.signature.parameters)
+        if len(args) != n + 1:
+            raise _fail(self.fn, f"vjp of {self.fn.__name__} takes {n} arguments and one cotangent, "
+                                 f"got {len(args)} values")
+        primals = self.bind(args[:n], {})
+        derived = self.compiled(primals, "reverse")
+        m = len(derived.primal.results)
+        cotangents = args[n] if m > 1 else (args[n],)
+        if m > 1 and (not isinstance(cotangents, tuple) or len(cotangents) != m):
+            raise _fail(self.fn, f"{self.fn.__name__} returns {m} values: pass a tuple of {m} cotangents")
+        cotangents = [_prepare_arg(self.fn, "cotangent", c, True) for c in cotangents]
+        out = derived.fn(*primals, *cotangents)
+        values, grads = out[:m], out[m:]
+        grads = [_as_output(g, primals[k]) for g, k in zip(grads, self.wrt)]
+        return (values[0] if m == 1 else tuple(values)), self._pack(grads)
+
+
+# --- public factories ---------------------------------------------------------------------------
+
+def _factory(cls):
+    def make(f: Callable | None = None, wrt: Wrt = 0, *, mode: str = "reverse", backend: str = "auto",
+             checkpoint=None):
+        if f is None:
+            return lambda g: cls(g, wrt, mode=mode, backend=backend, checkpoint=checkpoint)
+        return cls(f, wrt, mode=mode, backend=backend, checkpoint=checkpoint)
+    return make
+
+
+grad = _factory(Grad)
+grad.__doc__ = """∂f/∂args[wrt] by reverse (default) or forward mode.
+
+``s2sad.grad(f, wrt=0, *, mode="reverse", backend="auto", checkpoint=None)`` returns
+``g(*args)``, the gradient with the shape of the argument (a float for a scalar). `wrt` is a
+parameter index, a parameter name, or a tuple of them (then `g` returns a tuple). Usable as
+``@s2sad.grad``, ``@s2sad.grad(wrt=(0, 1))`` or ``s2sad.grad(f, wrt="x")``."""
+grad.__name__ = "grad"
+
+value_and_grad = _factory(ValueAndGrad)
+value_and_grad.__doc__ = "Like `grad`, but returns ``(f(*args), gradient)``."
+value_and_grad.__name__ = "value_and_grad"
+
+
+def jvp(f: Callable | None = None, wrt: Wrt = 0, *, backend: str = "auto") -> JVP:
+    """``h(*args, *tangents)`` → ``(f(*args), J·tangents)`` by forward mode."""
+    if f is None:
+        return lambda g: JVP(g, wrt, mode="forward", backend=backend)
+    return JVP(f, wrt, mode="forward", backend=backend)
+
+
+def vjp(f: Callable | None = None, wrt: Wrt = 0, *, backend: str = "auto", checkpoint=None) -> VJP:
+    """``h(*args, cotangent)`` → ``(f(*args), cotangentᵀ·J)`` by reverse mode."""
+    if f is None:
+        return lambda g: VJP(g, wrt, backend=backend, checkpoint=checkpoint)
+    return VJP(f, wrt, backend=backend, checkpoint=checkpoint)
+
+
+def _types_for(fn, args: Sequence | None, types: Sequence | dict | None, wrt: tuple[int, ...]) -> list[Type]:
+    """Argument types from example `args`, from `types` (strings such as ``"f64[:]"``), or f64."""
+    names = _param_names(fn)
+    if args is not None:
+        return [type_of_value(_prepare_arg(fn, n, a, k in wrt)) for k, (n, a) in enumerate(zip(names, args))]
+    if isinstance(types, dict):
+        unknown = set(types) - set(names)
+        if unknown:
+            raise _fail(fn, f"types given for unknown parameters: {', '.join(sorted(unknown))}")
+        types = [types.get(n, "f64") for n in names]
+    types = list(types) if types is not None else ["f64"] * len(names)
+    try:
+        return [t if isinstance(t, Type) else parse_type(t) for t in types]
+    except ValueError as exc:
+        raise _fail(fn, str(exc)) from None
+
+
+def derivative_source(f: Callable, mode: str = "reverse", wrt: Wrt = 0, *, args: Sequence | None = None,
+                      types: Sequence | dict | None = None) -> str:
+    """The generated derivative module's source, for argument types taken from example `args`,
+    from `types` (``{"x": "f64[:]"}`` or a list), or f64 scalars by default."""
+    _check_options(f, mode, "auto", None)
+    indices, _ = _normalise_wrt(f, wrt)
+    return derive(f, _types_for(f, args, types, indices), list(indices), mode).source
+
+
+def ir_source(f: Callable, mode: str | None = None, wrt: Wrt = 0, *, args: Sequence | None = None,
+              types: Sequence | dict | None = None) -> str:
+    """The printed IR of `f` (or of its derivative, when `mode` is given)."""
+    indices, _ = _normalise_wrt(f, wrt)
+    return ir_text(f, _types_for(f, args, types, indices), list(indices), mode)

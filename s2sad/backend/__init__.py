@@ -1,0 +1,1 @@
+"""Backends turn generated source into callables (the Python backend imports it)."""

@@ -1,0 +1,113 @@
+"""The command line: ``s2sad show FILE.py:FUNC`` prints a function's generated derivative.
+
+    s2sad show model.py:loss                     reverse-mode source, wrt the first parameter
+    s2sad show model.py:loss --mode forward      forward-mode source
+    s2sad show model.py:loss --wrt w,b           with respect to w and b
+    s2sad show model.py:loss --types x=f64[:]    argument types (default: f64 scalars)
+    s2sad show model.py:loss --ir                the IR of the derivative (--ir --primal: of loss)
+
+Errors print one located line to stderr and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from pathlib import Path
+
+from . import __version__
+from .api import derivative_source, ir_source
+from .errors import S2SADError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="s2sad", description="Source-to-source automatic "
+                                     "differentiation of NumPy functions.")
+    parser.add_argument("--version", action="version", version=f"s2sad {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    show = commands.add_parser("show", help="print the generated derivative source (or IR) of a function",
+                               description="Print the generated derivative of FILE.py:FUNC as Python "
+                               "source (valid Python), or its IR with --ir.")
+    show.add_argument("target", metavar="FILE.py:FUNC", help="the file and the function in it")
+    show.add_argument("--mode", choices=("forward", "reverse"), default="reverse",
+                      help="forward (tangents) or reverse (adjoints) mode; default reverse")
+    show.add_argument("--wrt", default=None,
+                      help="comma-separated parameter names (or indices) to differentiate with respect "
+                           "to; default: the first parameter")
+    show.add_argument("--types", default=None,
+                      help="argument types, e.g. 'x=f64[:],n=i64' (f64, i64, bool; one ':' per array "
+                           "axis); unnamed parameters are f64")
+    show.add_argument("--ir", action="store_true", help="print the IR instead of Python source")
+    show.add_argument("--primal", action="store_true", help="with --ir: the IR of the function itself")
+    return parser
+
+
+def load_function(target: str):
+    """The function named by ``path/to/file.py:name``."""
+    path_text, sep, name = target.rpartition(":")
+    if not sep or not name:
+        raise S2SADError(f"expected FILE.py:FUNC, got {target!r}")
+    path = Path(path_text)
+    if not path.is_file():
+        raise S2SADError(f"no such file: {path_text}")
+    sys.path.insert(0, str(path.resolve().parent))
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(path.stem, module)
+    spec.loader.exec_module(module)
+    fn = getattr(module, name, None)
+    if fn is None:
+        raise S2SADError(f"{path_text} has no function {name!r}")
+    return getattr(fn, "__wrapped__", fn)
+
+
+def _wrt(text: str | None):
+    if text is None:
+        return 0
+    items = [int(w) if w.strip().lstrip("-").isdigit() else w.strip() for w in text.split(",") if w.strip()]
+    return items[0] if len(items) == 1 else tuple(items)
+
+
+def _types(text: str | None) -> dict | None:
+    if not text:
+        return None
+    types = {}
+    for item in _split_types(text):
+        name, sep, kind = item.partition("=")
+        if not sep:
+            raise S2SADError(f"--types expects name=type pairs, got {item!r}")
+        types[name.strip()] = kind.strip()
+    return types
+
+
+def _split_types(text: str) -> list[str]:
+    """Split at commas outside brackets: ``x=f64[:,:],n=i64`` → two items."""
+    items, depth, current = [], 0, ""
+    for ch in text:
+        depth += ch == "["
+        depth -= ch == "]"
+        if ch == "," and depth == 0:
+            items.append(current)
+            current = ""
+        else:
+            current += ch
+    return [i for i in items + [current] if i.strip()]
+
+
+def show(args) -> str:
+    fn = load_function(args.target)
+    wrt, types = _wrt(args.wrt), _types(args.types)
+    if args.ir:
+        return ir_source(fn, None if args.primal else args.mode, wrt, types=types)
+    return derivative_source(fn, args.mode, wrt, types=types)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        sys.stdout.write(show(args))
+    except S2SADError as exc:
+        print(f"error: {exc.one_line()}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,317 @@
+"""Codegen: IR → Python `ast` → source text (`ast.unparse`).
+
+Leaving SSA means choosing Python names. Each value is named after its hint (``x``, ``x_bar``,
+``t``), reusing a name when the value that held it is dead and of the same type, so that an
+accumulation reads ``x_bar = x_bar + t`` and an ``if`` that rebinds ``y`` writes ``y`` in both
+branches, as a person would. Values flowing out of an ``if`` are copied into its result names at
+the end of each branch (one tuple assignment when the copies overlap), and a copy is skipped
+when the names already agree.
+
+A temporary used once, by the next statements of its block, is written into the expression
+that uses it (``x_bar = x_bar + W.T @ g`` rather than ``t = W.T; t_1 = t @ g; …``); temporaries
+never take the name of a user's variable.
+
+Array stores (``index_add``) are written in place when nothing still reads the array they
+update, or anything that may share its memory; otherwise the array is copied first.
+"""
+
+from __future__ import annotations
+
+import ast
+import keyword
+import re
+
+from . import primitives as P
+from .ir.core import Atom, Block, Const, Eqn, Function, If, Var, block_uses, use_counts, walk
+
+_RESERVED = {"np", "unbroadcast", "expand_to", "broadcast_like", "min", "max", "float", "abs", "range",
+             "len", "int", "bool"}
+HELPERS = ("broadcast_like", "expand_to", "unbroadcast")
+_COMMENT = "#s2sad: "
+TEMP = "t"  # the hint of values that have no name in the user's source
+
+
+# --- inlining -----------------------------------------------------------------------------
+
+def inlinable(fn: Function) -> dict[Var, Eqn]:
+    """Temporaries to print inside the expression that uses them, with their definitions.
+
+    A temporary qualifies when it has one use, in its own block, with no array store or
+    impure statement between its definition and that use."""
+    counts = use_counts(fn.body)
+    found: dict[Var, Eqn] = {}
+    for block in [fn.body] + [b for stmt in walk(fn.body) for b in stmt.blocks()]:
+        _inline_in_block(block, counts, found)
+    return found
+
+
+def _inline_in_block(block: Block, counts: dict, found: dict) -> None:
+    for i, stmt in enumerate(block.stmts):
+        if not _is_temporary(stmt, counts):
+            continue
+        v = stmt.outs[0]
+        for later in block.stmts[i + 1:]:
+            if v in later.ins:
+                found[v] = stmt
+                break
+            if _barrier(later) or any(v in _atoms(b.results) or _reads(b, v) for b in later.blocks()):
+                break
+        else:
+            if v in block.results:
+                found[v] = stmt
+
+
+def _is_temporary(stmt, counts) -> bool:
+    return (isinstance(stmt, Eqn) and len(stmt.outs) == 1 and stmt.prim.pure and not stmt.prim.inplace
+            and stmt.outs[0].name == TEMP and counts.get(stmt.outs[0], 0) == 1)
+
+
+def _barrier(stmt) -> bool:
+    return any(isinstance(s, Eqn) and (s.prim.inplace or not s.prim.pure) for s in [stmt, *walk(Block([], [stmt]))])
+
+
+def _reads(block: Block, v: Var) -> bool:
+    return v in set(block_uses(block))
+
+
+# --- liveness -------------------------------------------------------------------------------
+
+def _atoms(atoms) -> set[Var]:
+    return {a for a in atoms if isinstance(a, Var)}
+
+
+class Liveness:
+    """For every statement, the values still needed after it (`after[id(stmt)]`)."""
+
+    def __init__(self, fn: Function, inlined: dict[Var, Eqn]):
+        self.after: dict[int, set[Var]] = {}
+        self.inlined = inlined
+        self.block(fn.body, set())
+
+    def expand(self, atoms) -> set[Var]:
+        """The values read by `atoms` once inlined temporaries are replaced by their operands."""
+        out: set[Var] = set()
+        for a in _atoms(atoms):
+            out |= self.expand(self.inlined[a].ins) if a in self.inlined else {a}
+        return out
+
+    def block(self, block: Block, live_after: set[Var]) -> set[Var]:
+        live = set(live_after) | self.expand(block.results)
+        for stmt in reversed(block.stmts):
+            self.after[id(stmt)] = set(live)
+            live = (live - set(stmt.outs)) | self.stmt_uses(stmt, live)
+        return live - set(block.params)
+
+    def stmt_uses(self, stmt, live_out: set[Var]) -> set[Var]:
+        if stmt in self.inlined.values():
+            return set()
+        uses = self.expand(stmt.ins)
+        if isinstance(stmt, If):
+            for branch in stmt.blocks():
+                uses |= self.block(branch, live_out - set(stmt.outs))
+        return uses
+
+
+class Aliases:
+    """Which values may share memory (views, in-place updates, values copied by name)."""
+
+    def __init__(self, fn: Function):
+        self.parent: dict[Var, Var] = {}
+        self.block(fn.body)
+
+    def find(self, v: Var) -> Var:
+        while v in self.parent:
+            v = self.parent[v]
+        return v
+
+    def union(self, a: Atom, b: Atom) -> None:
+        if isinstance(a, Var) and isinstance(b, Var) and self.find(a) is not self.find(b):
+            self.parent[self.find(a)] = self.find(b)
+
+    def block(self, block: Block) -> None:
+        for stmt in block.stmts:
+            if isinstance(stmt, Eqn) and stmt.outs and stmt.ins and (stmt.prim.aliases or stmt.prim.inplace):
+                self.union(stmt.outs[0], stmt.ins[0])
+            for inner in stmt.blocks():
+                self.block(inner)
+                for out, r in zip(stmt.outs, inner.results):
+                    self.union(out, r)
+
+    def shared(self, v: Var, live: set[Var]) -> bool:
+        """Is `v`, or anything that may alias it, in `live`?"""
+        root = self.find(v)
+        return any(self.find(u) is root for u in live)
+
+
+# --- naming ---------------------------------------------------------------------------------
+
+def _identifier(hint: str) -> str:
+    name = re.sub(r"\W", "_", hint) or "t"
+    if name[0].isdigit():
+        name = "v" + name
+    return name + "_" if keyword.iskeyword(name) or name in _RESERVED else name
+
+
+class Namer:
+    def __init__(self, user_names: set[str]):
+        self.names: dict[Var, str] = {}
+        self.holder: dict[str, Var] = {}
+        self.prefer: dict[Var, str] = {}
+        self.inline: dict[Var, ast.expr] = {}
+        self.user_names = user_names
+
+    def bind(self, var: Var, name: str) -> str:
+        self.names[var] = name
+        self.holder[name] = var
+        return name
+
+    def free(self, name: str, var: Var, live_after: set[Var]) -> bool:
+        if var.name == TEMP and name in self.user_names:
+            return False
+        held = self.holder.get(name)
+        return held is None or held is var or (held not in live_after and held.type == var.type)
+
+    def define(self, var: Var, live_after: set[Var]) -> str:
+        base = _identifier(var.name)
+        preferred = [self.prefer[var]] if var in self.prefer else []
+        for name in preferred + [base] + [f"{base}_{k}" for k in range(1, 10_000)]:
+            if self.free(name, var, live_after):
+                return self.bind(var, name)
+        raise RuntimeError("ran out of names")
+
+    def expr(self, atom: Atom) -> ast.expr:
+        if isinstance(atom, Const):
+            return _constant(atom.value)
+        if atom in self.inline:
+            return self.inline.pop(atom)
+        return ast.Name(self.names[atom], ast.Load())
+
+
+def _constant(value) -> ast.expr:
+    if isinstance(value, tuple):
+        return ast.Tuple([_constant(v) for v in value], ast.Load())
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        text = "nan" if value != value else "inf"
+        node = ast.Attribute(ast.Name("np", ast.Load()), text, ast.Load())
+        return ast.UnaryOp(ast.USub(), node) if value < 0 else node
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+        return ast.UnaryOp(ast.USub(), ast.Constant(-value))
+    return ast.Constant(value)
+
+
+# --- emission -------------------------------------------------------------------------------
+
+class Emitter:
+    def __init__(self, fn: Function):
+        self.fn = fn
+        self.inlined = inlinable(fn)
+        self.live = Liveness(fn, self.inlined)
+        self.aliases = Aliases(fn)
+        user_names = {_identifier(v.name) for stmt in walk(fn.body) for v in stmt.outs if v.name != TEMP}
+        self.namer = Namer(user_names | {_identifier(p.name) for p in fn.params})
+        self.pinned = set(fn.params)
+
+    def function(self) -> ast.FunctionDef:
+        args = [ast.arg(self.namer.bind(p, _identifier(p.name))) for p in self.fn.params]
+        body = self.stmts(self.fn.body)
+        results = [self.namer.expr(r) for r in self.fn.results]
+        value = results[0] if len(results) == 1 else ast.Tuple(results, ast.Load())
+        body.append(ast.Return(value))
+        return ast.FunctionDef(self.fn.name, ast.arguments([], args, None, [], [], None, []), body, [], None,
+                               type_params=[])
+
+    def stmts(self, block: Block) -> list[ast.stmt]:
+        out: list[ast.stmt] = []
+        for stmt in block.stmts:
+            out += self.EMIT[type(stmt)](self, stmt)
+        return out
+
+    def after(self, stmt) -> set[Var]:
+        return self.live.after[id(stmt)]
+
+    def eqn(self, eqn: Eqn) -> list[ast.stmt]:
+        if eqn.prim is P.comment:
+            return [ast.Expr(ast.Constant(_COMMENT + eqn.params["text"]))]
+        if eqn.prim.inplace:
+            return self.store(eqn)
+        value = eqn.prim.emit([self.namer.expr(a) for a in eqn.ins], eqn.params)
+        if eqn.outs and eqn.outs[0] in self.inlined:
+            self.namer.inline[eqn.outs[0]] = value
+            return []
+        targets = [ast.Name(self.namer.define(v, self.after(eqn)), ast.Store()) for v in eqn.outs]
+        target = targets[0] if len(targets) == 1 else ast.Tuple(targets, ast.Store())
+        return [ast.Assign([target], value)]
+
+    def store(self, eqn: Eqn) -> list[ast.stmt]:
+        """``x[idx] += v`` in place, or on a copy when the old array is still needed."""
+        base, out = eqn.ins[0], eqn.outs[0]
+        in_place = base not in self.pinned and not self.aliases.shared(base, self.after(eqn) - {out})
+        code: list[ast.stmt] = []
+        if in_place:
+            self.namer.bind(out, self.namer.names[base])
+        else:
+            name = self.namer.define(out, self.after(eqn))
+            copy = ast.Call(ast.Attribute(self.namer.expr(base), "copy", ast.Load()), [], [])
+            code.append(ast.Assign([ast.Name(name, ast.Store())], copy))
+        args = [self.namer.expr(a) for a in eqn.ins]
+        args[0] = ast.Name(self.namer.names[out], ast.Load())
+        target = eqn.prim.emit(args, eqn.params)
+        op = eqn.prim.emit.augmented_op
+        value = args[-1]
+        code.append(ast.AugAssign(target, op, value) if op else ast.Assign([target], value))
+        return code
+
+    def if_(self, stmt: If) -> list[ast.stmt]:
+        saved = dict(self.namer.holder)
+        out_names = [self.namer.define(v, self.after(stmt)) for v in stmt.outs]
+        bodies = []
+        for branch in stmt.blocks():
+            for r, name in zip(branch.results, out_names):
+                if isinstance(r, Var) and r not in self.namer.names:
+                    self.namer.prefer.setdefault(r, name)
+            self.namer.holder = dict(saved)
+            code = self.stmts(branch)
+            code += parallel_copy(out_names, [self.namer.expr(r) for r in branch.results])
+            bodies.append(code)
+        self.namer.holder = saved
+        for v, name in zip(stmt.outs, out_names):
+            self.namer.bind(v, name)
+        then, orelse = bodies
+        if not then and not orelse:
+            return []
+        if not then:
+            test = ast.UnaryOp(ast.Not(), self.namer.expr(stmt.cond))
+            return [ast.If(test, orelse, [])]
+        return [ast.If(self.namer.expr(stmt.cond), then, orelse)]
+
+    EMIT = {Eqn: eqn, If: if_}
+
+
+def parallel_copy(names: list[str], values: list[ast.expr]) -> list[ast.stmt]:
+    """Assign `values` to `names` as if at once; skip ``y = y``."""
+    pairs = [(n, v) for n, v in zip(names, values) if not (isinstance(v, ast.Name) and v.id == n)]
+    sources = {node.id for _, v in pairs for node in ast.walk(v) if isinstance(node, ast.Name)}
+    if len(pairs) > 1 and any(n in sources for n, _ in pairs):
+        target = ast.Tuple([ast.Name(n, ast.Store()) for n, _ in pairs], ast.Store())
+        return [ast.Assign([target], ast.Tuple([v for _, v in pairs], ast.Load()))]
+    return [ast.Assign([ast.Name(n, ast.Store())], v) for n, v in pairs]
+
+
+def function_source(fn: Function) -> str:
+    """The Python source of one IR function."""
+    tree = ast.Module([Emitter(fn).function()], [])
+    ast.fix_missing_locations(tree)
+    text = ast.unparse(tree)
+    quote = "(?:'{3}|\"{3}|'|\")"
+    return re.sub(rf"^(\s*){quote}{re.escape(_COMMENT)}(.*?){quote}$", r"\1# \2", text, flags=re.M) + "\n"
+
+
+def module_source(functions: list[Function], origin: str) -> str:
+    """A module holding `functions`, with the imports they need."""
+    bodies = [function_source(fn) for fn in functions]
+    used = [h for h in HELPERS if any(re.search(rf"\b{h}\(", body) for body in bodies)]
+    header = [f'"""Generated by s2sad from {origin}. Do not edit: regenerate instead."""',
+              "import numpy as np"]
+    if used:
+        header.append(f"from s2sad.runtime import {', '.join(used)}")
+    return "\n".join(header) + "\n\n\n" + "\n\n".join(bodies)

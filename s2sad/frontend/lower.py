@@ -1,0 +1,616 @@
+"""Lowering: a parsed function and its argument types → an IR `Function`.
+
+One visitor method per construct. Python names map to SSA values in an environment; an
+assignment rebinds the name to a new value, and an ``if`` that rebinds names yields their new
+values from both branches::
+
+    def f(x):               def f(x: f64):
+        y = x * 2             y: f64 = mul(x, 2)
+        if y > 1:             t: bool = gt(y, 1)
+            y = sin(y)        if t:
+        return y                then: y.1: f64 = sin(y); yield y.1
+                                else: yield y
+                              -> y.2: f64
+                              return y.2
+
+Names that refer to things outside the function are resolved at compile time: NumPy
+functions become primitives, other Python functions are inlined, numbers become literals.
+Everything else is refused with an `S2SADError` at the offending line.
+"""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+import types
+from dataclasses import dataclass
+
+import gast
+import numpy as np
+
+from .. import primitives as P
+from ..errors import S2SADError, located
+from ..ir.builder import Builder, const
+from ..ir.core import Atom, Block, Const, Function, If, Loc, Var
+from ..ir.types import BOOL, F64, Type, promote
+from .parse import Source, parse
+
+
+@dataclass(frozen=True)
+class PyObj:
+    """A compile-time Python object a name refers to (a module, a function)."""
+
+    obj: object
+
+
+@dataclass(frozen=True)
+class TupleVal:
+    """A Python tuple of values (``a, b``), unpacked or returned, never an IR value itself."""
+
+    items: tuple
+
+
+@dataclass(frozen=True)
+class BoundMethod:
+    """``x.sum`` before it is called: a primitive with its first operand."""
+
+    prim: P.Primitive
+    receiver: Atom
+
+
+@dataclass(frozen=True)
+class Undefined:
+    """A name assigned in only one branch of an ``if``."""
+
+    lineno: int
+
+
+Value = Atom | PyObj | TupleVal
+
+
+_REFUSED_STMTS = {
+    gast.For: "for loops are not supported yet; write the computation without a loop",
+    gast.While: "while loops are not supported yet; write the computation without a loop",
+    gast.Break: "break is not supported",
+    gast.Continue: "continue is not supported",
+    gast.Try: "try/except cannot be differentiated; check inputs before calling the derivative",
+    gast.With: "with blocks cannot be differentiated; move them outside the function",
+    gast.Raise: "raise cannot be differentiated; validate inputs before calling the derivative",
+    gast.Assert: "assert cannot be differentiated; check inputs before calling the derivative",
+    gast.Global: "global statements are not supported; pass the value as an argument",
+    gast.Nonlocal: "nonlocal statements are not supported; pass the value as an argument",
+    gast.Delete: "del is not supported; just stop using the name",
+    gast.Import: "import inside the function is not supported; import at module level",
+    gast.ImportFrom: "import inside the function is not supported; import at module level",
+    gast.ClassDef: "class definitions inside the function are not supported; define classes outside",
+    gast.FunctionDef: "nested function definitions are not supported; define the helper at module level",
+    gast.AsyncFunctionDef: "async functions are not supported",
+    gast.AsyncFor: "async for is not supported",
+    gast.AsyncWith: "async with is not supported",
+}
+
+_REFUSED_EXPRS = {
+    gast.Lambda: "lambda is not supported; define a module-level function and call it",
+    gast.List: "lists are not supported; use a NumPy array or a tuple",
+    gast.ListComp: "list comprehensions are not supported; use NumPy operations",
+    gast.SetComp: "set comprehensions are not supported",
+    gast.DictComp: "dict comprehensions are not supported",
+    gast.GeneratorExp: "generator expressions are not supported; use NumPy operations",
+    gast.Dict: "dicts are not supported; pass values as separate arguments",
+    gast.Set: "sets are not supported",
+    gast.Yield: "yield (generators) cannot be differentiated; return a value instead",
+    gast.YieldFrom: "yield from (generators) cannot be differentiated; return a value instead",
+    gast.Await: "await is not supported",
+    gast.NamedExpr: "the walrus operator := is not supported; use a separate assignment",
+    gast.JoinedStr: "strings are not supported",
+    gast.Starred: "starred expressions (*args) are not supported",
+}
+
+_METHODS = {"sum": P.sum, "mean": P.mean, "dot": P.dot}
+
+
+def lower(fn, arg_types: list[Type]) -> Function:
+    """The IR of `fn` specialised to `arg_types` (one type per parameter)."""
+    src = parse(fn)
+    args = src.tree.args
+    names = [a.id for a in args.args]
+    _check_signature(src, args)
+    if len(names) != len(arg_types):
+        raise S2SADError(f"{fn.__name__} takes {len(names)} arguments, got types for {len(arg_types)}",
+                         src.filename, src.first_line)
+    params = [Var(n, t) for n, t in zip(names, arg_types)]
+    builder = Builder()
+    lowering = Lowering(src, builder, dict(zip(names, params)), stack=(fn,))
+    result = lowering.run_body()
+    results = list(result.items) if isinstance(result, TupleVal) else [result]
+    for r in results:
+        if isinstance(r, Var) and r.name == "t":
+            r.name = "out"
+    for r in results:
+        if not isinstance(r, (Var, Const)):
+            raise S2SADError(f"{fn.__name__} must return numbers or arrays, not {_describe(r)}",
+                             src.filename, lowering.return_loc.lineno if lowering.return_loc else None)
+    return Function(fn.__name__, builder.block(params, results), src.filename, src.first_line, names)
+
+
+def _check_signature(src: Source, args: gast.arguments) -> None:
+    if args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs:
+        raise located("only plain positional parameters are supported (no *args, **kwargs, "
+                      "keyword-only or positional-only parameters)", src.loc(src.tree))
+
+
+def _describe(value) -> str:
+    if isinstance(value, BoundMethod):
+        return f"the method .{value.prim.name}"
+    if isinstance(value, PyObj):
+        return f"the Python object {value.obj!r}"
+    if isinstance(value, TupleVal):
+        return "a tuple"
+    return type(value).__name__
+
+
+class Lowering:
+    """Lowers one function body into `builder`, with `env` mapping names to values."""
+
+    def __init__(self, src: Source, builder: Builder, env: dict, stack: tuple):
+        self.src = src
+        self.b = builder
+        self.env = env
+        self.stack = stack
+        self.return_loc: Loc | None = None
+
+    # --- errors and locations -------------------------------------------------------------
+
+    def error(self, node, message: str) -> S2SADError:
+        return located(message, self.src.loc(node))
+
+    # --- statements -------------------------------------------------------------------------
+
+    def run_body(self) -> Value:
+        """Lower the function body; the value of its final ``return``."""
+        body = list(self.src.tree.body)
+        if body and _is_docstring(body[0]):
+            body = body[1:]
+        if not body or not isinstance(body[-1], gast.Return):
+            node = body[-1] if body else self.src.tree
+            raise self.error(node, f"{self.src.fn.__name__} must end with a return statement")
+        self.lower_stmts(body[:-1])
+        ret = body[-1]
+        self.return_loc = self.src.loc(ret)
+        if ret.value is None:
+            raise self.error(ret, "return needs a value to differentiate")
+        with self.b.at(self.src.loc(ret)):
+            return self.expr(ret.value)
+
+    def lower_stmts(self, stmts: list) -> None:
+        for stmt in stmts:
+            with self.b.at(self.src.loc(stmt)):
+                self.stmt(stmt)
+
+    def stmt(self, node) -> None:
+        method = getattr(self, "stmt_" + type(node).__name__, None)
+        if method is None:
+            reason = _REFUSED_STMTS.get(type(node), f"{type(node).__name__} statements are not supported")
+            raise self.error(node, reason)
+        method(node)
+
+    def stmt_Pass(self, node) -> None:
+        pass
+
+    def stmt_Return(self, node) -> None:
+        raise self.error(node, "return is only supported as the last statement of the function; "
+                               "assign the result to a variable and return it at the end")
+
+    def stmt_Expr(self, node) -> None:
+        if _is_docstring(node):
+            return
+        what = "print(...)" if _is_call_to(node.value, "print") else "an expression statement"
+        raise self.error(node, f"{what} has no effect on the result and is not supported; remove it")
+
+    def stmt_Assign(self, node) -> None:
+        value = self.expr(node.value)
+        for target in node.targets:
+            self.assign(target, value)
+
+    def stmt_AnnAssign(self, node) -> None:
+        if node.value is None:
+            return
+        self.assign(node.target, self.expr(node.value))
+
+    def stmt_AugAssign(self, node) -> None:
+        if not isinstance(node.target, gast.Name):
+            raise self.error(node, "augmented assignment is only supported on names (x += ...), "
+                                   "not on subscripts or attributes")
+        prim = self.binop_prim(node.op, node)
+        value = self.emit(prim, [self.name(node.target), self.expr(node.value)], node)
+        self.env[node.target.id] = value
+
+    def assign(self, target, value: Value) -> None:
+        if isinstance(target, gast.Name):
+            if isinstance(value, Var) and value.name == "t":
+                value.name = target.id  # a temporary takes the name it is first given
+            self.env[target.id] = value
+        elif isinstance(target, gast.Tuple):
+            self.unpack(target, value)
+        elif isinstance(target, gast.Subscript):
+            raise self.error(target, "array stores (x[i] = v) are not supported yet; "
+                                     "build the array with NumPy operations instead")
+        else:
+            raise self.error(target, f"cannot assign to {type(target).__name__}; assign to a name")
+
+    def unpack(self, target: gast.Tuple, value: Value) -> None:
+        items = self.as_items(value, target)
+        if len(items) != len(target.elts):
+            raise self.error(target, f"cannot unpack {len(items)} values into {len(target.elts)} names")
+        for elt, item in zip(target.elts, items):
+            self.assign(elt, item)
+
+    def as_items(self, value: Value, node) -> list:
+        """The elements of a tuple value (a Python tuple, or an IR tuple such as ``x.shape``)."""
+        if isinstance(value, TupleVal):
+            return list(value.items)
+        if isinstance(value, (Var, Const)) and value.type.kind == "tuple":
+            return [self.emit(P.getitem, [value, const(k)], node, spec=("i",)) for k in range(value.type.ndim)]
+        raise self.error(node, f"cannot unpack {_describe(value)}")
+
+    def stmt_If(self, node) -> None:
+        cond = self.condition(node.test)
+        if isinstance(cond, Const):
+            self.lower_stmts(node.body if cond.value else node.orelse)
+            return
+        before = dict(self.env)
+        then_env, then_block = self.branch(node.body, before)
+        else_env, else_block = self.branch(node.orelse, before)
+        self.env = before
+        self.join(node, cond, (then_env, then_block), (else_env, else_block))
+
+    def branch(self, stmts: list, env: dict) -> tuple[dict, Builder]:
+        builder = Builder(self.b.loc)
+        inner = Lowering(self.src, builder, dict(env), self.stack)
+        inner.lower_stmts(stmts)
+        return inner.env, builder
+
+    def join(self, node, cond: Atom, then: tuple, orelse: tuple) -> list[Atom]:
+        """Merge two branches into an `If`; names rebound in either branch become its results."""
+        (then_env, then_b), (else_env, else_b) = then, orelse
+        before = self.env
+        changed = [n for n in {**then_env, **else_env}
+                   if then_env.get(n) is not before.get(n) or else_env.get(n) is not before.get(n)]
+        outs, then_res, else_res = [], [], []
+        for name in changed:
+            a, b = then_env.get(name), else_env.get(name)
+            if a is None or b is None or isinstance(a, Undefined) or isinstance(b, Undefined):
+                self.env[name] = Undefined(node.lineno)
+                continue
+            a, b = self.unify(node, name, (a, then_b), (b, else_b))
+            out = Var(name, a.type)
+            outs.append(out)
+            then_res.append(a)
+            else_res.append(b)
+            self.env[name] = out
+        self.b.append(If(outs, cond, then_b.block((), then_res), else_b.block((), else_res), self.src.loc(node)))
+        return outs
+
+    def unify(self, node, name: str, then: tuple, orelse: tuple) -> tuple[Atom, Atom]:
+        """Make a name's values from two branches the same type (an int and a float → floats)."""
+        (a, ab), (b, bb) = then, orelse
+        for v in (a, b):
+            if not isinstance(v, (Var, Const)):
+                raise self.error(node, f"'{name}' is bound to {_describe(v)} in a branch; only numbers "
+                                       "and arrays can be assigned in an if")
+        if a.type == b.type:
+            return a, b
+        target = promote(a.type, b.type)
+        if not (a.type.is_scalar and b.type.is_scalar):
+            raise self.error(node, f"'{name}' is {a.type} in one branch and {b.type} in the other; "
+                                   "give it the same type in both")
+        return self.convert(a, target, ab), self.convert(b, target, bb)
+
+    def convert(self, atom: Atom, target: Type, builder: Builder) -> Atom:
+        if atom.type == target:
+            return atom
+        return builder.emit(P.to_float, [atom], getattr(atom, "name", "t"))
+
+    # --- expressions ------------------------------------------------------------------------
+
+    def expr(self, node) -> Value:
+        method = getattr(self, "expr_" + type(node).__name__, None)
+        if method is None:
+            reason = _REFUSED_EXPRS.get(type(node), f"{type(node).__name__} expressions are not supported")
+            raise self.error(node, reason)
+        with self.b.at(self.src.loc(node) if hasattr(node, "lineno") else None):
+            return method(node)
+
+    def value(self, node) -> Atom:
+        """An expression that must be a number or an array."""
+        v = self.expr(node)
+        if not isinstance(v, (Var, Const)):
+            raise self.error(node, f"expected a number or an array here, got {_describe(v)}")
+        return v
+
+    def emit(self, prim: P.Primitive, ins: list, node, hint: str = "t", **params) -> Atom:
+        try:
+            return self.b.emit(prim, ins, hint, **params)
+        except TypeError as exc:
+            types_ = ", ".join(str(a.type) for a in ins)
+            raise self.error(node, f"{prim.name} cannot take ({types_}): {exc}") from None
+
+    def expr_Constant(self, node) -> Value:
+        if isinstance(node.value, (bool, numbers.Number)) or node.value is None:
+            if isinstance(node.value, complex):
+                raise self.error(node, "complex numbers are not supported")
+            return const(node.value)
+        raise self.error(node, f"{type(node.value).__name__} constants are not supported; "
+                               "only numbers, True/False and None")
+
+    def expr_Name(self, node) -> Value:
+        return self.name(node)
+
+    def name(self, node: gast.Name) -> Value:
+        name = node.id
+        if name in self.env:
+            value = self.env[name]
+            if isinstance(value, Undefined):
+                raise self.error(node, f"'{name}' is assigned in only one branch of the if at line "
+                                       f"{self.src.first_line + value.lineno - 1}; assign it in both")
+            return value
+        try:
+            obj = self.src.resolve(name)
+        except KeyError:
+            raise self.error(node, f"name '{name}' is not defined") from None
+        return self.outside(obj, name, node)
+
+    def outside(self, obj, name: str, node) -> Value:
+        """A value for a name bound outside the function (a global, a closure cell, a builtin)."""
+        if isinstance(obj, (bool, np.bool_, numbers.Integral, numbers.Real)) and not isinstance(obj, complex):
+            return const(obj.item() if isinstance(obj, np.generic) else obj)
+        if isinstance(obj, (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, np.ufunc)) \
+                or callable(obj) and _is_hashable(obj) and obj in P.NUMPY:
+            return PyObj(obj)
+        if isinstance(obj, np.ndarray):
+            raise self.error(node, f"'{name}' is a module-level array; reading global arrays is not "
+                                   "supported yet, pass it as an argument")
+        raise self.error(node, f"'{name}' refers to {type(obj).__name__} {obj!r:.60}, which a "
+                               "differentiated function cannot use; pass numbers or arrays as arguments")
+
+    def expr_Attribute(self, node) -> Value:
+        base = self.expr(node.value)
+        if isinstance(base, PyObj):
+            if not hasattr(base.obj, node.attr):
+                raise self.error(node, f"{_qualname(base.obj)} has no attribute '{node.attr}'")
+            return self.outside(getattr(base.obj, node.attr), f"{_qualname(base.obj)}.{node.attr}", node)
+        if isinstance(base, (Var, Const)):
+            return self.array_attribute(base, node)
+        raise self.error(node, f"cannot read .{node.attr} of {_describe(base)}")
+
+    def array_attribute(self, base: Atom, node) -> Value:
+        attr = node.attr
+        if attr == "ndim":
+            return const(base.type.ndim if base.type.is_array else 0)
+        if attr == "shape":
+            return self.emit(P.shape, [base], node, "shape") if base.type.is_array else const(())
+        if attr == "size":
+            return self.emit(P.size, [base], node, "n") if base.type.is_array else const(1)
+        if attr == "T":
+            return self.emit(P.transpose, [base], node, "t") if base.type.is_array and base.type.ndim > 1 else base
+        if attr in _METHODS:
+            return BoundMethod(_METHODS[attr], base)
+        raise self.error(node, f"attribute .{attr} is not supported; supported: .shape, .ndim, .size, .T "
+                               f"and the methods {', '.join(sorted(_METHODS))}")
+
+    def expr_BinOp(self, node) -> Atom:
+        prim = self.binop_prim(node.op, node)
+        return self.emit(prim, [self.value(node.left), self.value(node.right)], node)
+
+    def binop_prim(self, op, node) -> P.Primitive:
+        prim = P.BINOPS.get(type(op).__name__)
+        if prim is None:
+            raise self.error(node, f"operator {type(op).__name__} is not supported; "
+                                   "supported: + - * / ** @ // %")
+        return prim
+
+    def expr_UnaryOp(self, node) -> Atom:
+        operand = self.value(node.operand)
+        if isinstance(node.op, gast.UAdd):
+            return operand
+        if isinstance(node.op, gast.USub):
+            return self.emit(P.neg, [operand], node) if not isinstance(operand, Const) else const(-operand.value)
+        if isinstance(node.op, gast.Not):
+            return self.emit(P.not_, [self.truth(operand, node)], node)
+        raise self.error(node, "operator ~ is not supported")
+
+    def expr_Compare(self, node) -> Atom:
+        result, left = None, self.value(node.left)
+        for op, comparator in zip(node.ops, node.comparators):
+            prim = P.COMPARE.get(type(op).__name__)
+            if prim is None:
+                raise self.error(node, f"comparison {type(op).__name__} is not supported; "
+                                       "supported: < <= > >= == !=")
+            right = self.value(comparator)
+            test = self.emit(prim, [left, right], node)
+            result = test if result is None else self.emit(P.and_, [result, test], node)
+            left = right
+        return result
+
+    def expr_BoolOp(self, node) -> Atom:
+        prim = P.and_ if isinstance(node.op, gast.And) else P.or_
+        values = [self.truth(self.value(v), v) for v in node.values]
+        result = values[0]
+        for v in values[1:]:
+            result = self.emit(prim, [result, v], node)
+        return result
+
+    def truth(self, atom: Atom, node) -> Atom:
+        """A scalar bool for `atom` used as a condition (numbers compare with zero)."""
+        if atom.type.is_array:
+            raise self.error(node, "the truth value of an array is ambiguous; use np.all(...) or "
+                                   "np.any(...) or compare a scalar")
+        if atom.type == BOOL:
+            return atom
+        return self.emit(P.ne, [atom, const(0)], node)
+
+    def condition(self, node) -> Atom:
+        return self.truth(self.value(node), node)
+
+    def expr_IfExp(self, node) -> Value:
+        cond = self.condition(node.test)
+        if isinstance(cond, Const):
+            return self.expr(node.body if cond.value else node.orelse)
+        then_b, else_b = Builder(self.b.loc), Builder(self.b.loc)
+        a = Lowering(self.src, then_b, dict(self.env), self.stack).value(node.body)
+        b = Lowering(self.src, else_b, dict(self.env), self.stack).value(node.orelse)
+        a, b = self.unify(node, "the conditional expression", (a, then_b), (b, else_b))
+        out = Var("t", a.type)
+        self.b.append(If([out], cond, then_b.block((), [a]), else_b.block((), [b]), self.src.loc(node)))
+        return out
+
+    def expr_Tuple(self, node) -> TupleVal:
+        return TupleVal(tuple(self.expr(e) for e in node.elts))
+
+    def expr_Subscript(self, node) -> Value:
+        base = self.expr(node.value)
+        if isinstance(base, TupleVal):
+            index = self.expr(node.slice)
+            if not (isinstance(index, Const) and isinstance(index.value, int)):
+                raise self.error(node, "a tuple can only be indexed by an integer literal")
+            return base.items[index.value]
+        if not isinstance(base, (Var, Const)) or base.type.is_scalar:
+            raise self.error(node, f"cannot index {_describe(base) if not isinstance(base, (Var, Const)) else 'a scalar'}")
+        parts = node.slice.elts if isinstance(node.slice, gast.Tuple) else [node.slice]
+        spec, operands = [], []
+        for part in parts:
+            kind, atoms = self.index_part(part)
+            spec.append(kind)
+            operands += atoms
+        return self.emit(P.getitem, [base, *operands], node, spec=tuple(spec))
+
+    def index_part(self, part) -> tuple[str, list[Atom]]:
+        if isinstance(part, gast.Slice):
+            bounds = [self.index_value(b) if b is not None else const(None)
+                      for b in (part.lower, part.upper, part.step)]
+            return "s", bounds
+        if isinstance(part, gast.Constant) and part.value is None:
+            return "n", []
+        if isinstance(part, gast.Constant) and part.value is Ellipsis:
+            raise self.error(part, "... (Ellipsis) in an index is not supported; write the slices out")
+        return "i", [self.index_value(part)]
+
+    def index_value(self, node) -> Atom:
+        atom = self.value(node)
+        if atom.type.is_array:
+            raise self.error(node, "indexing with an array is not supported yet; use integers and slices")
+        if atom.type.kind not in ("i64", "none"):
+            raise self.error(node, f"an index must be an integer, not {atom.type}")
+        return atom
+
+    # --- calls ------------------------------------------------------------------------------
+
+    def expr_Call(self, node) -> Value:
+        func = self.expr(node.func)
+        args = [self.expr(a) for a in node.args]
+        kwargs = {k.arg: self.expr(k.value) for k in node.keywords}
+        if any(isinstance(a, gast.Starred) for a in node.args) or None in kwargs:
+            raise self.error(node, "*args and **kwargs in calls are not supported")
+        if isinstance(func, BoundMethod):
+            return self.call_primitive(func.prim, [func.receiver, *args], kwargs, node)
+        if not isinstance(func, PyObj):
+            raise self.error(node, f"cannot call {_describe(func)}")
+        return self.call_object(func.obj, args, kwargs, node)
+
+    def call_object(self, obj, args: list, kwargs: dict, node) -> Value:
+        if obj is len:
+            return self.length(args, node)
+        if _is_hashable(obj) and obj in P.NUMPY:
+            return self.call_primitive(P.NUMPY[obj], args, kwargs, node)
+        if isinstance(obj, types.FunctionType) and not _is_numpy(obj):
+            return self.inline(obj, args, kwargs, node)
+        raise self.error(node, f"{P.numpy_name(obj)} is not supported; see `s2sad rules` for the "
+                               "supported functions")
+
+    def length(self, args: list, node) -> Atom:
+        if len(args) != 1 or not isinstance(args[0], (Var, Const)) or not args[0].type.is_array:
+            raise self.error(node, "len() takes one array")
+        shape = self.emit(P.shape, [args[0]], node, "shape")
+        return self.emit(P.getitem, [shape, const(0)], node, "n", spec=("i",))
+
+    def call_primitive(self, prim: P.Primitive, args: list, kwargs: dict, node) -> Atom:
+        try:
+            bound = prim.signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise self.error(node, f"bad arguments to {prim.name}: {exc}") from None
+        bound.apply_defaults()
+        operands, params = [], {}
+        for pname, value in bound.arguments.items():
+            if pname in prim.statics:
+                params[pname] = self.static(value, pname, prim, node)
+            elif isinstance(value, tuple):
+                operands += [self.operand(v, node) for v in value]
+            else:
+                operands.append(self.operand(value, node))
+        return self.emit(prim, operands, node, **params)
+
+    def operand(self, value: Value, node) -> Atom:
+        if not isinstance(value, (Var, Const)):
+            raise self.error(node, f"expected a number or an array as an argument, got {_describe(value)}")
+        return value
+
+    def static(self, value: Value, pname: str, prim: P.Primitive, node):
+        if value is None or value == prim.statics.get(pname, object()):
+            return value
+        if isinstance(value, TupleVal) and all(isinstance(v, Const) for v in value.items):
+            return tuple(v.value for v in value.items)
+        if not isinstance(value, Const):
+            raise self.error(node, f"the '{pname}' argument of {prim.name} must be a literal")
+        return value.value
+
+    def inline(self, fn, args: list, kwargs: dict, node) -> Value:
+        """A call to another Python function: lower its body here with its parameters bound."""
+        if fn in self.stack:
+            raise self.error(node, f"recursive call to {fn.__name__} is not supported; write it as a loop")
+        try:
+            callee = parse(fn)
+        except S2SADError as exc:
+            raise self.error(node, f"cannot inline {fn.__name__}: {exc.message}") from None
+        _check_signature(callee, callee.tree.args)
+        env = self.bind_call(fn, callee, args, kwargs, node)
+        inner = Lowering(callee, self.b, env, self.stack + (fn,))
+        with self.b.at(None):
+            return inner.run_body()
+
+    def bind_call(self, fn, callee: Source, args: list, kwargs: dict, node) -> dict:
+        try:
+            bound = inspect.signature(fn).bind(*args, **kwargs)
+        except TypeError as exc:
+            raise self.error(node, f"bad arguments to {fn.__name__}: {exc}") from None
+        env = {}
+        for name, param in inspect.signature(fn).parameters.items():
+            if name in bound.arguments:
+                env[name] = bound.arguments[name]
+            else:
+                env[name] = self.outside(param.default, name, node)
+        return env
+
+
+def _is_docstring(node) -> bool:
+    return isinstance(node, gast.Expr) and isinstance(node.value, gast.Constant) \
+        and isinstance(node.value.value, str)
+
+
+def _is_call_to(node, name: str) -> bool:
+    return isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id == name
+
+
+def _is_hashable(obj) -> bool:
+    try:
+        hash(obj)
+    except TypeError:
+        return False
+    return True
+
+
+def _is_numpy(obj) -> bool:
+    return (getattr(obj, "__module__", "") or "").startswith("numpy")
+
+
+def _qualname(obj) -> str:
+    return getattr(obj, "__name__", type(obj).__name__)

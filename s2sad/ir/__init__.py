@@ -1,0 +1,1 @@
+"""The structured-SSA intermediate representation (see `core` for its grammar)."""

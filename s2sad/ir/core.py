@@ -1,0 +1,232 @@
+"""The intermediate representation: typed, structured SSA.
+
+Grammar (what `s2sad show --ir` prints)::
+
+    function ::= "def" name "(" var* ")" ":" block "return" atom*
+    block    ::= stmt*                         (a region: params, statements, results)
+    stmt     ::= var* "=" prim "(" atom* ";" params ")"                       an equation
+               | var* "=" "if" atom ":" block "yield" atom* "else:" block "yield" atom*
+               | var* "=" "for" var "in range(" atom atom atom ")" "carry" "(" var "=" atom ")"* ":" block "yield" atom*
+               | var* "=" "while" "carry" "(" var "=" atom ")"* "cond:" block "yield" atom "body:" block "yield" atom*
+    atom     ::= var | const
+    var      ::= name ":" type                 bound exactly once
+
+Values are immutable: an array store ``x[i] = v`` is the equation ``x1 = setitem(x0, i, v)``;
+codegen writes it in place when ``x0`` is dead afterwards. Control flow stays structured:
+values flowing out of an `if` are yielded by both branches, loop-carried values are the
+parameters of the loop body and the results it yields (they play the role of phi nodes).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Union
+
+from .types import Type
+
+_ids = itertools.count()
+
+
+class Var:
+    """An SSA value. `name` is a hint for printing; identity is the object itself."""
+
+    __slots__ = ("name", "type", "id")
+
+    def __init__(self, name: str, type: Type):
+        self.name = name
+        self.type = type
+        self.id = next(_ids)
+
+    def __repr__(self) -> str:
+        return f"Var({self.name}:{self.type})"
+
+
+@dataclass(frozen=True)
+class Const:
+    """A literal operand (a Python scalar, None, or a tuple of ints)."""
+
+    value: Any
+    type: Type
+
+    def __repr__(self) -> str:
+        return f"Const({self.value!r})"
+
+
+Atom = Union[Var, Const]
+
+
+@dataclass
+class Loc:
+    """Where a statement came from in the user's source."""
+
+    filename: str
+    lineno: int
+    source_line: str = ""
+
+
+@dataclass
+class Block:
+    """A region: parameters bound on entry, statements, and the results it yields."""
+
+    params: list[Var] = field(default_factory=list)
+    stmts: list["Stmt"] = field(default_factory=list)
+    results: list[Atom] = field(default_factory=list)
+
+
+@dataclass
+class Eqn:
+    outs: list[Var]
+    prim: Any  # s2sad.primitives.Primitive
+    ins: list[Atom]
+    params: dict = field(default_factory=dict)
+    loc: Loc | None = None
+
+    def blocks(self) -> list[Block]:
+        return []
+
+
+@dataclass
+class If:
+    outs: list[Var]
+    cond: Atom
+    then: Block
+    orelse: Block
+    loc: Loc | None = None
+
+    def blocks(self) -> list[Block]:
+        return [self.then, self.orelse]
+
+    @property
+    def ins(self) -> list[Atom]:
+        return [self.cond]
+
+
+@dataclass
+class ForRange:
+    """``for i in range(start, stop, step)`` carrying values; body params are [i, *carried]."""
+
+    outs: list[Var]
+    start: Atom
+    stop: Atom
+    step: Atom
+    init: list[Atom]
+    body: Block
+    loc: Loc | None = None
+
+    def blocks(self) -> list[Block]:
+        return [self.body]
+
+    @property
+    def ins(self) -> list[Atom]:
+        return [self.start, self.stop, self.step, *self.init]
+
+
+@dataclass
+class While:
+    """A while loop: `cond` and `body` both take the carried values as params."""
+
+    outs: list[Var]
+    init: list[Atom]
+    cond: Block
+    body: Block
+    loc: Loc | None = None
+
+    def blocks(self) -> list[Block]:
+        return [self.cond, self.body]
+
+    @property
+    def ins(self) -> list[Atom]:
+        return list(self.init)
+
+
+Stmt = Union[Eqn, If, ForRange, While]
+
+
+@dataclass
+class Function:
+    name: str
+    body: Block  # body.params are the function's parameters, body.results its return values
+    filename: str = "<unknown>"
+    lineno: int = 0
+    arg_names: list[str] = field(default_factory=list)
+
+    @property
+    def params(self) -> list[Var]:
+        return self.body.params
+
+    @property
+    def results(self) -> list[Atom]:
+        return self.body.results
+
+
+def walk(block: Block) -> Iterator[Stmt]:
+    """Every statement of `block`, nested regions included, in program order."""
+    for stmt in block.stmts:
+        yield stmt
+        for inner in stmt.blocks():
+            yield from walk(inner)
+
+
+def block_uses(block: Block) -> Iterator[Atom]:
+    """Every operand read in `block` (nested regions included) and its results."""
+    for stmt in block.stmts:
+        yield from stmt.ins
+        for inner in stmt.blocks():
+            yield from block_uses(inner)
+    yield from block.results
+
+
+def use_counts(block: Block) -> dict[Var, int]:
+    counts: dict[Var, int] = {}
+    for atom in block_uses(block):
+        if isinstance(atom, Var):
+            counts[atom] = counts.get(atom, 0) + 1
+    return counts
+
+
+def block_defs(block: Block) -> set[Var]:
+    """Every value bound inside `block`: its params, equation outputs, nested regions' values."""
+    defs = set(block.params)
+    for stmt in block.stmts:
+        defs.update(stmt.outs)
+        for inner in stmt.blocks():
+            defs |= block_defs(inner)
+    return defs
+
+
+def free_vars(stmt: Stmt) -> set[Var]:
+    """Values a statement reads that are bound outside it."""
+    used = {a for a in stmt.ins if isinstance(a, Var)}
+    for inner in stmt.blocks():
+        used |= {a for a in block_uses(inner) if isinstance(a, Var)} - block_defs(inner)
+    return used
+
+
+def substitute(block: Block, mapping: dict) -> None:
+    """Replace every use of a key of `mapping` in `block` (nested regions too), in place."""
+    if not mapping:
+        return
+
+    def sub(atom):
+        while isinstance(atom, Var) and atom in mapping:
+            atom = mapping[atom]
+        return atom
+
+    for stmt in block.stmts:
+        _substitute_ins(stmt, sub)
+        for inner in stmt.blocks():
+            substitute(inner, mapping)
+    block.results[:] = [sub(r) for r in block.results]
+
+
+def _substitute_ins(stmt: Stmt, sub) -> None:
+    if isinstance(stmt, Eqn):
+        stmt.ins = [sub(a) for a in stmt.ins]
+    elif isinstance(stmt, If):
+        stmt.cond = sub(stmt.cond)
+    elif isinstance(stmt, ForRange):
+        stmt.start, stmt.stop, stmt.step = sub(stmt.start), sub(stmt.stop), sub(stmt.step)
+        stmt.init = [sub(a) for a in stmt.init]
+    elif isinstance(stmt, While):
+        stmt.init = [sub(a) for a in stmt.init]

@@ -1,0 +1,1 @@
+"""IR → IR passes, each a single-purpose function with a before/after in its docstring."""

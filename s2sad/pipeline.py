@@ -1,0 +1,74 @@
+"""The whole compiler, top to bottom.
+
+    user function ──parse, lower──▶ IR ──verify, simplify, DCE──▶ activity analysis
+        ──forward or reverse transform──▶ IR ──simplify, DCE──▶ codegen ──▶ .py file ──▶ callable
+
+`derive` runs it for one function, one argument-type signature and one set of options.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from .backend import python as python_backend
+from .cache import write_module
+from .codegen import module_source
+from .frontend.lower import lower
+from .ir.core import Function
+from .ir.printer import print_function
+from .ir.types import Type
+from .ir.verify import verify
+from .passes.activity import active_values
+from .passes.dce import dce
+from .passes.simplify import simplify
+from .transforms.forward import forward
+from .transforms.reverse import reverse
+
+MODES = ("forward", "reverse")
+
+
+@dataclass
+class Derived:
+    """The result of differentiating one function for one signature."""
+
+    primal: Function          # the primal IR, after cleanup
+    derivative: Function      # the transformed IR, after cleanup
+    source: str               # the generated module's source
+    path: str                 # where it was written
+    fn: Callable              # the loaded derivative function
+
+
+def prepare(fn, arg_types: list[Type]) -> Function:
+    """Lower `fn` and clean up its IR (verifying after every pass)."""
+    ir = lower(fn, arg_types)
+    for step in (verify, simplify, dce):
+        ir = step(ir) or ir
+    verify(ir)
+    return ir
+
+
+def transform(primal: Function, wrt: list[int], mode: str) -> Function:
+    """The forward (`f_jvp`) or reverse (`f_vjp`) derivative IR of `primal`."""
+    active = active_values(primal, wrt)
+    derivative = (forward if mode == "forward" else reverse)(primal, wrt, active)
+    verify(derivative)
+    for step in (simplify, dce):
+        derivative = step(derivative)
+        verify(derivative)
+    return derivative
+
+
+def derive(fn, arg_types: list[Type], wrt: list[int], mode: str) -> Derived:
+    primal = prepare(fn, arg_types)
+    derivative = transform(prepare(fn, arg_types), wrt, mode)
+    origin = f"{primal.filename}:{primal.lineno} ({primal.name}), {mode} mode"
+    source = module_source([derivative], origin)
+    path = write_module(source, derivative.name)
+    return Derived(primal, derivative, source, str(path), python_backend.load(path, derivative.name))
+
+
+def ir_text(fn, arg_types: list[Type], wrt: list[int] | None = None, mode: str | None = None) -> str:
+    """The printed IR of `fn`, or of its derivative when `mode` is given."""
+    primal = prepare(fn, arg_types)
+    return print_function(primal if mode is None else transform(primal, wrt or [0], mode))

@@ -1,0 +1,337 @@
+"""Primitives: the operations the IR is made of.
+
+A primitive is an object, not a string: it knows its operands and static parameters (so the
+frontend can bind a call such as ``np.sum(x, axis=0)``), its type rule, how to evaluate it
+(for constant folding) and how to print it as Python (for codegen). Derivative rules live in
+`s2sad.rules`, keyed by these objects.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import inspect
+from typing import Callable, Sequence
+
+import numpy as np
+
+from . import runtime
+from .ir.types import BOOL, F64, I64, NONE, Type, promote, tuple_of
+
+Emit = Callable[[list, dict], ast.expr]
+
+
+class Primitive:
+    """One IR operation.
+
+    operands: names of the value operands, in order (``"*idx"`` takes the rest).
+    statics:  static parameters with their defaults (must be literal at the call site).
+    typer:    ``typer(in_types, params) -> out type``.
+    emit:     ``emit(arg_exprs, params) -> ast.expr`` printing the operation as Python.
+    impl:     a Python function evaluating it (for constant folding), or None.
+    aliases:  the result may share memory with the first operand (a view, or the operand itself).
+    inplace:  the result is the first operand modified (``x[i] = v``): codegen needs copy insertion.
+    """
+
+    def __init__(self, name: str, operands: Sequence[str], typer, emit: Emit, *, statics=None,
+                 impl=None, aliases=False, inplace=False, pure=True):
+        self.name = name
+        self.operands = tuple(operands)
+        self.statics = dict(statics or {})
+        self.typer = typer
+        self.emit = emit
+        self.impl = impl
+        self.aliases = aliases
+        self.inplace = inplace
+        self.pure = pure
+
+    def __repr__(self) -> str:
+        return f"<primitive {self.name}>"
+
+    def __reduce__(self):
+        return (_lookup_by_name, (self.name,))
+
+    @property
+    def signature(self) -> inspect.Signature:
+        kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+        params = [inspect.Parameter(n.lstrip("*"), inspect.Parameter.VAR_POSITIONAL if n.startswith("*") else kind)
+                  for n in self.operands]
+        params += [inspect.Parameter(k, kind, default=v) for k, v in self.statics.items()]
+        return inspect.Signature(params)
+
+    def out_type(self, in_types: list[Type], params: dict) -> Type:
+        return self.typer(in_types, params)
+
+
+ALL: dict[str, Primitive] = {}
+
+
+def _lookup_by_name(name: str) -> Primitive:
+    return ALL[name]
+
+
+def _define(name, operands, typer, emit, **kw) -> Primitive:
+    prim = Primitive(name, operands, typer, emit, **kw)
+    ALL[name] = prim
+    return prim
+
+
+# --- printing helpers -------------------------------------------------------------------
+
+def _attr_chain(dotted: str) -> ast.expr:
+    head, *rest = dotted.split(".")
+    node: ast.expr = ast.Name(head, ast.Load())
+    for part in rest:
+        node = ast.Attribute(node, part, ast.Load())
+    return node
+
+
+def call_emitter(dotted: str, kwargs: Sequence[str] = ()) -> Emit:
+    """Print as ``dotted(args..., kw=param...)``, skipping parameters equal to None."""
+    def emit(args, params):
+        keywords = [ast.keyword(k, ast.Constant(params[k])) for k in kwargs if params.get(k) is not None]
+        return ast.Call(_attr_chain(dotted), list(args), keywords)
+    return emit
+
+
+def binop_emitter(op: ast.operator) -> Emit:
+    return lambda args, params: ast.BinOp(args[0], op, args[1])
+
+
+def compare_emitter(op: ast.cmpop) -> Emit:
+    return lambda args, params: ast.Compare(args[0], [op], [args[1]])
+
+
+# --- type rules -----------------------------------------------------------------------
+
+def elementwise(in_types, params):
+    return promote(*in_types)
+
+
+def floating(in_types, params):
+    return F64.with_ndim(builtins.max(t.ndim if t.is_array else 0 for t in in_types))
+
+
+def boolean(in_types, params):
+    return BOOL.with_ndim(builtins.max(t.ndim if t.is_array else 0 for t in in_types))
+
+
+def same_as_first(in_types, params):
+    return in_types[0]
+
+
+def reduced(in_types, params):
+    t = in_types[0]
+    if params.get("axis") is None or not t.is_array:
+        return t.element if params.get("axis") is None else t
+    axes = params["axis"] if isinstance(params["axis"], tuple) else (params["axis"],)
+    return t.with_ndim(t.ndim - len(axes))
+
+
+def reduced_float(in_types, params):
+    return F64.with_ndim(reduced(in_types, params).ndim if reduced(in_types, params).is_array else 0)
+
+
+def matmul_type(in_types, params):
+    a, b = in_types
+    if a.ndim > 2 or b.ndim > 2 or not (a.is_array and b.is_array):
+        raise TypeError("matmul needs two arrays with one or two axes each")
+    return promote(a, b).with_ndim(a.ndim + b.ndim - 2)
+
+
+def dot_type(in_types, params):
+    a, b = in_types
+    if not (a.is_array and b.is_array):
+        return promote(a, b)
+    return matmul_type(in_types, params)
+
+
+def where_type(in_types, params):
+    c, a, b = in_types
+    return promote(a, b).with_ndim(builtins.max(t.ndim if t.is_array else 0 for t in in_types))
+
+
+# --- arithmetic -------------------------------------------------------------------------
+
+add = _define("add", "ab", elementwise, binop_emitter(ast.Add()), impl=np.add)
+sub = _define("sub", "ab", elementwise, binop_emitter(ast.Sub()), impl=np.subtract)
+mul = _define("mul", "ab", elementwise, binop_emitter(ast.Mult()), impl=np.multiply)
+div = _define("div", "ab", floating, binop_emitter(ast.Div()), impl=np.true_divide)
+pow = _define("pow", "ab", elementwise, binop_emitter(ast.Pow()), impl=np.power)
+floordiv = _define("floordiv", "ab", elementwise, binop_emitter(ast.FloorDiv()), impl=np.floor_divide)
+mod = _define("mod", "ab", elementwise, binop_emitter(ast.Mod()), impl=np.mod)
+neg = _define("neg", "a", same_as_first, lambda a, p: ast.UnaryOp(ast.USub(), a[0]), impl=np.negative)
+matmul = _define("matmul", "ab", matmul_type, binop_emitter(ast.MatMult()), impl=np.matmul)
+dot = _define("dot", "ab", dot_type, call_emitter("np.dot"), impl=np.dot)
+
+# --- comparisons and logic (never differentiated) -----------------------------------------
+
+lt = _define("lt", "ab", boolean, compare_emitter(ast.Lt()), impl=np.less)
+le = _define("le", "ab", boolean, compare_emitter(ast.LtE()), impl=np.less_equal)
+gt = _define("gt", "ab", boolean, compare_emitter(ast.Gt()), impl=np.greater)
+ge = _define("ge", "ab", boolean, compare_emitter(ast.GtE()), impl=np.greater_equal)
+eq = _define("eq", "ab", boolean, compare_emitter(ast.Eq()), impl=np.equal)
+ne = _define("ne", "ab", boolean, compare_emitter(ast.NotEq()), impl=np.not_equal)
+not_ = _define("not", "a", boolean, lambda a, p: ast.UnaryOp(ast.Not(), a[0]), impl=np.logical_not)
+and_ = _define("and", "ab", boolean, lambda a, p: ast.BoolOp(ast.And(), list(a)), impl=np.logical_and)
+or_ = _define("or", "ab", boolean, lambda a, p: ast.BoolOp(ast.Or(), list(a)), impl=np.logical_or)
+
+# --- elementwise functions ----------------------------------------------------------------
+
+def _unary(name: str, typer=floating) -> Primitive:
+    fn = getattr(np, name)
+    return _define(name, "x", typer, call_emitter(f"np.{name}"), impl=fn)
+
+
+exp, log, sqrt = _unary("exp"), _unary("log"), _unary("sqrt")
+floor = _unary("floor")
+sin, cos, tan, tanh = _unary("sin"), _unary("cos"), _unary("tan"), _unary("tanh")
+abs = _unary("abs", elementwise)
+sign = _unary("sign", elementwise)
+maximum = _define("maximum", "ab", elementwise, call_emitter("np.maximum"), impl=np.maximum)
+minimum = _define("minimum", "ab", elementwise, call_emitter("np.minimum"), impl=np.minimum)
+max = _define("max", "ab", elementwise, call_emitter("max"), impl=builtins.max)
+min = _define("min", "ab", elementwise, call_emitter("min"), impl=builtins.min)
+where = _define("where", "cab", where_type, call_emitter("np.where"), impl=np.where)
+to_float = _define("float", "x", lambda t, p: F64, call_emitter("float"), impl=float)
+
+# --- reductions ------------------------------------------------------------------------
+
+sum = _define("sum", "x", reduced, call_emitter("np.sum", ["axis"]), statics={"axis": None},
+              impl=lambda x, axis=None: np.sum(x, axis=axis))
+mean = _define("mean", "x", reduced_float, call_emitter("np.mean", ["axis"]), statics={"axis": None},
+               impl=lambda x, axis=None: np.mean(x, axis=axis))
+
+# --- shapes and indexing -------------------------------------------------------------------
+
+def _attribute(name: str) -> Emit:
+    return lambda a, p: ast.Attribute(a[0], name, ast.Load())
+
+
+shape = _define("shape", "x", lambda t, p: tuple_of(t[0].ndim), _attribute("shape"), impl=np.shape)
+size = _define("size", "x", lambda t, p: I64, _attribute("size"), impl=np.size)
+transpose = _define("transpose", "x", same_as_first, _attribute("T"), impl=np.transpose, aliases=True)
+
+
+def _index_expr(args: list, spec: tuple) -> ast.expr:
+    """Rebuild the subscript from the index operands described by `spec`.
+
+    spec is a tuple of "i" (one operand), "s" (a slice: three operands, None when absent),
+    "n" (np.newaxis, no operand).
+    """
+    parts, pos = [], 0
+    for kind in spec:
+        if kind == "i":
+            parts.append(args[pos])
+            pos += 1
+        elif kind == "s":
+            lo, hi, st = (None if isinstance(a, ast.Constant) and a.value is None else a
+                          for a in args[pos:pos + 3])
+            parts.append(ast.Slice(lo, hi, st))
+            pos += 3
+        else:
+            parts.append(ast.Constant(None))
+    return parts[0] if len(parts) == 1 else ast.Tuple(parts, ast.Load())
+
+
+def index_result_type(base: Type, in_types: list[Type], spec: tuple) -> Type:
+    if base.kind == "tuple":
+        return I64
+    ndim, pos = base.ndim, 0
+    for kind in spec:
+        if kind == "i":
+            if in_types[pos].is_array:
+                raise TypeError("indexing with an array is not supported yet")
+            ndim -= 1
+            pos += 1
+        elif kind == "s":
+            pos += 3
+        else:
+            ndim += 1
+    if ndim < 0:
+        raise TypeError(f"too many indices for an array with {base.ndim} axes")
+    return base.with_ndim(ndim)
+
+
+def _getitem_type(in_types, params):
+    return index_result_type(in_types[0], in_types[1:], params["spec"])
+
+
+def _getitem_emit(args, params):
+    return ast.Subscript(args[0], _index_expr(args[1:], params["spec"]), ast.Load())
+
+
+getitem = _define("getitem", ["x", "*idx"], _getitem_type, _getitem_emit, statics={"spec": ()},
+                  aliases=True)
+
+
+def _store_emit(op: ast.operator | None) -> Emit:
+    """Printed as a statement by codegen; the expression form is the target subscript."""
+    def emit(args, params):
+        return ast.Subscript(args[0], _index_expr(args[1:-1], params["spec"]), ast.Store())
+    emit.augmented_op = op  # type: ignore[attr-defined]
+    return emit
+
+
+setitem = _define("setitem", ["x", "*idx_and_value"], same_as_first, _store_emit(None),
+                  statics={"spec": ()}, inplace=True)
+index_add = _define("index_add", ["x", "*idx_and_value"], same_as_first, _store_emit(ast.Add()),
+                    statics={"spec": ()}, inplace=True)
+
+# --- helpers used by derivative rules ----------------------------------------------------
+
+def _float_like(in_types, params):
+    return F64.with_ndim(in_types[0].ndim if in_types[0].is_array else 0)
+
+
+def _zeros_emit(args, params):
+    shape = ast.Attribute(args[0], "shape", ast.Load())
+    return ast.Call(_attr_chain("np.zeros"), [shape], [])
+
+
+zeros_like = _define("zeros_like", "x", _float_like, _zeros_emit, impl=lambda x: np.zeros(np.shape(x)))
+placeholder = _define("placeholder", [], lambda t, p: F64.with_ndim(p["ndim"]),
+                      lambda a, p: ast.Call(_attr_chain("np.empty"),
+                                            [ast.Tuple([ast.Constant(0)] * p["ndim"], ast.Load())], []),
+                      statics={"ndim": 1})
+unbroadcast = _define("unbroadcast", ["g", "shape"], lambda t, p: F64.with_ndim(t[1].ndim),
+                      call_emitter("unbroadcast"), impl=runtime.unbroadcast)
+expand_to = _define("expand_to", ["g", "shape"], lambda t, p: F64.with_ndim(t[1].ndim),
+                    call_emitter("expand_to", ["axis"]), statics={"axis": None},
+                    impl=runtime.expand_to)
+broadcast_like = _define("broadcast_like", ["t", "like"], lambda t, p: F64.with_ndim(t[1].ndim),
+                         call_emitter("broadcast_like"), impl=runtime.broadcast_like)
+full = _define("full", ["shape", "value"], lambda t, p: F64.with_ndim(t[0].ndim), call_emitter("np.full"),
+               impl=lambda shape, value: np.full(shape, value, dtype=np.float64))
+select = _define("select", "cab", lambda t, p: promote(t[1], t[2]),
+                 lambda a, p: ast.IfExp(a[0], a[1], a[2]), impl=lambda c, a, b: a if c else b)
+comment = _define("comment", [], lambda t, p: None, lambda a, p: ast.Constant(p["text"]),
+                  statics={"text": ""}, pure=False)
+outer = _define("outer", "ab", lambda t, p: promote(*t).with_ndim(2), call_emitter("np.outer"),
+                impl=np.outer)
+
+
+# --- how names in user code map to primitives ----------------------------------------------
+
+NUMPY: dict[object, Primitive] = {
+    np.exp: exp, np.log: log, np.sqrt: sqrt, np.sin: sin, np.cos: cos, np.tan: tan,
+    np.tanh: tanh, np.abs: abs, np.absolute: abs, np.sign: sign, np.maximum: maximum,
+    np.minimum: minimum, np.where: where, np.sum: sum, np.mean: mean, np.dot: dot,
+    np.matmul: matmul, np.transpose: transpose, np.add: add, np.subtract: sub,
+    np.multiply: mul, np.divide: div, np.true_divide: div, np.power: pow, np.negative: neg,
+    np.floor: floor,
+    builtins.min: min, builtins.max: max, builtins.abs: abs, builtins.float: to_float,
+}
+
+BINOPS = {"Add": add, "Sub": sub, "Mult": mul, "Div": div, "Pow": pow, "MatMult": matmul,
+          "FloorDiv": floordiv, "Mod": mod}
+COMPARE = {"Lt": lt, "LtE": le, "Gt": gt, "GtE": ge, "Eq": eq, "NotEq": ne}
+
+
+def numpy_name(obj: object) -> str:
+    """How a user would spell `obj`: ``numpy.sin``, ``builtins.min``."""
+    module = getattr(obj, "__module__", None) or "numpy"
+    return f"{'numpy' if module.startswith('numpy') else module}.{getattr(obj, '__name__', obj)}"
+
+
+__all__ = ["Primitive", "ALL", "NUMPY", "BINOPS", "COMPARE", "NONE", "I64", "F64", "BOOL"]

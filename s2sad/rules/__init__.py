@@ -1,0 +1,130 @@
+"""The derivative-rule registry: for each primitive, its JVP and its VJP side by side.
+
+A rule is two small functions over `Sym` values (arithmetic on them emits IR):
+
+    jvp(primals, tangents, out, **params) -> tangent of out, or None when it is zero
+    vjp(g, primals, out, **params)        -> one cotangent per operand (None: no contribution)
+
+`tangents[k]` is None when operand k is inactive. What a VJP reads from the forward sweep is
+whatever its emitted IR refers to; the reverse transform finds that out, so rules do not declare
+it. Helpers cover the common shapes: `elementwise` (one partial per operand), `linear`,
+`zero_derivative`, and `unbroadcast` for operands that were broadcast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from .. import primitives as P
+from ..ir.builder import Sym, apply
+from ..ir.types import Type
+
+
+@dataclass
+class Rule:
+    prim: P.Primitive
+    jvp: Callable
+    vjp: Callable
+    zero: bool = False  # the derivative is zero everywhere it exists (comparisons, floor, ints)
+
+
+RULES: dict[P.Primitive, Rule] = {}
+
+
+def defrule(prim: P.Primitive, jvp: Callable, vjp: Callable) -> Rule:
+    RULES[prim] = Rule(prim, jvp, vjp)
+    return RULES[prim]
+
+
+def zero_derivative(*prims: P.Primitive) -> None:
+    """Primitives whose outputs carry no derivative (comparisons, integer ops, floor)."""
+    for prim in prims:
+        RULES[prim] = Rule(prim, lambda *a, **k: None, lambda g, primals, out, **k: [None] * len(primals),
+                           zero=True)
+
+
+def rule_for(prim: P.Primitive) -> Rule | None:
+    return RULES.get(prim)
+
+
+# --- broadcasting -----------------------------------------------------------------------
+
+def _ndim(t: Type) -> int:
+    return t.ndim if t.is_array else 0
+
+
+def may_broadcast(k: int, primals: list[Sym], out: Sym) -> bool:
+    """Can operand k's shape differ from the result's? (Only if it has fewer axes, or another
+    operand has as many axes and so could stretch one of its length-1 axes.)"""
+    nk = primals[k].ndim
+    if nk < out.ndim:
+        return True
+    return nk > 0 and any(p.ndim >= nk for j, p in enumerate(primals) if j != k)
+
+
+def unbroadcast(g: Sym, k: int, primals: list[Sym], out: Sym) -> Sym:
+    """The cotangent `g` of the result summed down to operand k's shape."""
+    x = primals[k]
+    if not may_broadcast(k, primals, out) or g is None:
+        return g
+    if x.ndim == 0:
+        return apply(P.sum, g)
+    return apply(P.unbroadcast, g, apply(P.shape, x))
+
+
+def broadcast_to_out(t: Sym, k: int, primals: list[Sym], out: Sym) -> Sym:
+    """Tangent `t` of operand k stretched to the result's shape, where they may differ."""
+    if t is None or (not may_broadcast(k, primals, out) and t.type == out.type):
+        return t
+    return apply(P.broadcast_like, t, out) if out.ndim else t
+
+
+def add_tangents(terms: list) -> Sym | None:
+    """The sum of the non-None terms (None when all are None)."""
+    present = [t for t in terms if t is not None]
+    if not present:
+        return None
+    total = present[0]
+    for t in present[1:]:
+        total = total + t
+    return total
+
+
+def choose(c: Sym, a, b) -> Sym:
+    """``a if c else b`` elementwise: `np.where` for arrays, a conditional expression for scalars."""
+    return apply(P.where if c.ndim else P.select, c, a, b)
+
+
+# --- families -----------------------------------------------------------------------------
+
+def elementwise(prim: P.Primitive, *partials: Callable) -> Rule:
+    """An elementwise primitive given ∂out/∂operand_k = partials[k](*primals, out).
+
+    JVP: Σ_k partial_k · t_k.  VJP: operand k gets unbroadcast(g · partial_k).
+    """
+    def jvp(primals, tangents, out, **params):
+        terms = [None if t is None else broadcast_to_out(t * d(*primals, out), k, primals, out)
+                 for k, (t, d) in enumerate(zip(tangents, partials))]
+        return add_tangents(terms)
+
+    def vjp(g, primals, out, **params):
+        return [unbroadcast(g * d(*primals, out), k, primals, out) for k, d in enumerate(partials)]
+
+    return defrule(prim, jvp, vjp)
+
+
+def linear(prim: P.Primitive, *signs: float) -> Rule:
+    """out = Σ_k signs[k] · operand_k (add, sub, neg, float): derivatives need no primal values."""
+    def jvp(primals, tangents, out, **params):
+        terms = [None if t is None else broadcast_to_out(t if s == 1 else -t, k, primals, out)
+                 for k, (t, s) in enumerate(zip(tangents, signs))]
+        return add_tangents(terms)
+
+    def vjp(g, primals, out, **params):
+        return [unbroadcast(g if s == 1 else -g, k, primals, out) for k, s in enumerate(signs)]
+
+    return defrule(prim, jvp, vjp)
+
+
+from . import core  # noqa: E402,F401  (registers the rules)

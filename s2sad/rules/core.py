@@ -1,0 +1,180 @@
+"""Rules for the core primitives: arithmetic, elementwise functions, reductions, products,
+selection and indexing. Each line pairs a primitive with its derivative."""
+
+from __future__ import annotations
+
+from .. import primitives as P
+from ..ir.builder import Sym, apply
+from . import (add_tangents, broadcast_to_out, choose, defrule, elementwise, linear, unbroadcast,
+               zero_derivative)
+
+
+def cos(x): return apply(P.cos, x)
+def sin(x): return apply(P.sin, x)
+def log(x): return apply(P.log, x)
+def sign(x): return apply(P.sign, x)
+
+
+# --- arithmetic -------------------------------------------------------------------------------
+
+linear(P.add, 1, 1)
+linear(P.sub, 1, -1)
+linear(P.neg, -1)
+linear(P.to_float, 1)
+elementwise(P.mul, lambda a, b, z: b, lambda a, b, z: a)
+elementwise(P.div, lambda a, b, z: 1.0 / b, lambda a, b, z: -z / b)
+elementwise(P.pow, lambda a, b, z: b * a ** (b - 1), lambda a, b, z: z * log(a))
+elementwise(P.mod, lambda a, b, z: 1.0, lambda a, b, z: -apply(P.floor, a / b))
+zero_derivative(P.floordiv, P.floor, P.sign, P.lt, P.le, P.gt, P.ge, P.eq, P.ne, P.not_, P.and_, P.or_,
+                P.shape, P.size)
+
+# --- elementwise functions: d/dx f(x), given x and y = f(x) -----------------------------------
+
+elementwise(P.exp, lambda x, y: y)
+elementwise(P.log, lambda x, y: 1.0 / x)
+elementwise(P.sqrt, lambda x, y: 0.5 / y)
+elementwise(P.sin, lambda x, y: cos(x))
+elementwise(P.cos, lambda x, y: -sin(x))
+elementwise(P.tan, lambda x, y: 1.0 + y * y)
+elementwise(P.tanh, lambda x, y: 1.0 - y * y)
+elementwise(P.abs, lambda x, y: sign(x))  # 0 at x = 0, like np.sign
+
+
+# --- maximum and minimum: the derivative follows the operand that was chosen -----------------
+# At a tie the first operand gets all of it, matching the value Python's max/min return.
+
+def _selection(prim: P.Primitive, first_wins) -> None:
+    def jvp(primals, tangents, out, **params):
+        a, b = primals
+        ta, tb = (0.0 if t is None else t for t in tangents)
+        return broadcast_to_out(choose(first_wins(a, b), ta, tb), 0, primals, out) \
+            if any(t is not None for t in tangents) else None
+
+    def vjp(g, primals, out, **params):
+        a, b = primals
+        mask = first_wins(a, b)
+        return [unbroadcast(choose(mask, g, 0.0), 0, primals, out),
+                unbroadcast(choose(mask, 0.0, g), 1, primals, out)]
+
+    defrule(prim, jvp, vjp)
+
+
+_selection(P.maximum, lambda a, b: a >= b)
+_selection(P.max, lambda a, b: a >= b)
+_selection(P.minimum, lambda a, b: a <= b)
+_selection(P.min, lambda a, b: a <= b)
+
+
+def _where_jvp(primals, tangents, out, **params):
+    c, a, b = primals
+    _, ta, tb = tangents
+    if ta is None and tb is None:
+        return None
+    both = choose(c, 0.0 if ta is None else ta, 0.0 if tb is None else tb)
+    return broadcast_to_out(both, 0, primals, out) if both.type != out.type else both
+
+
+def _where_vjp(g, primals, out, **params):
+    c = primals[0]
+    return [None, unbroadcast(choose(c, g, 0.0), 1, primals, out),
+            unbroadcast(choose(c, 0.0, g), 2, primals, out)]
+
+
+defrule(P.where, _where_jvp, _where_vjp)
+defrule(P.select, _where_jvp, _where_vjp)
+
+
+# --- reductions -----------------------------------------------------------------------------
+
+def _reduction_jvp(prim):
+    return lambda primals, tangents, out, axis=None: apply(prim, tangents[0], axis=axis)
+
+
+def _spread(g: Sym, x: Sym, axis) -> Sym:
+    """A reduction's cotangent `g` broadcast back over the reduced axes of `x`."""
+    if x.ndim == 0:
+        return g
+    if axis is None:
+        return apply(P.full, apply(P.shape, x), g)
+    return apply(P.expand_to, g, apply(P.shape, x), axis=axis)
+
+
+def _count(x: Sym, axis) -> Sym:
+    """How many elements of `x` each mean over `axis` averages."""
+    if axis is None:
+        return apply(P.to_float, apply(P.size, x))
+    shape = apply(P.shape, x)
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    counts = [apply(P.getitem, shape, a, spec=("i",)) for a in axes]
+    return apply(P.to_float, add_product(counts))
+
+
+def add_product(factors: list) -> Sym:
+    total = factors[0]
+    for f in factors[1:]:
+        total = total * f
+    return total
+
+
+defrule(P.sum, _reduction_jvp(P.sum),
+        lambda g, primals, out, axis=None: [_spread(g, primals[0], axis)])
+defrule(P.mean, _reduction_jvp(P.mean),
+        lambda g, primals, out, axis=None: [_spread(g / _count(primals[0], axis), primals[0], axis)])
+
+
+# --- products -------------------------------------------------------------------------------
+
+def _matmul_jvp(primals, tangents, out, **params):
+    a, b = primals
+    ta, tb = tangents
+    return add_tangents([None if ta is None else _product(ta, b), None if tb is None else _product(a, tb)])
+
+
+def _product(a: Sym, b: Sym) -> Sym:
+    return a * b if a.ndim == 0 or b.ndim == 0 else a @ b
+
+
+def _matmul_vjp(g, primals, out, **params):
+    """Cotangents of a @ b for every combination of vector and matrix operands."""
+    a, b = primals
+    if a.ndim == 0 or b.ndim == 0:
+        return [unbroadcast(g * b, 0, primals, out), unbroadcast(g * a, 1, primals, out)]
+    if a.ndim == 1 and b.ndim == 1:
+        return [g * b, g * a]
+    if b.ndim == 1:
+        return [apply(P.outer, g, b), a.T @ g]
+    if a.ndim == 1:
+        return [b @ g, apply(P.outer, a, g)]
+    return [g @ b.T, a.T @ g]
+
+
+defrule(P.matmul, _matmul_jvp, _matmul_vjp)
+defrule(P.dot, _matmul_jvp, _matmul_vjp)
+defrule(P.outer, lambda primals, tangents, out: add_tangents(
+            [None if tangents[0] is None else apply(P.outer, tangents[0], primals[1]),
+             None if tangents[1] is None else apply(P.outer, primals[0], tangents[1])]),
+        lambda g, primals, out: [g @ primals[1], primals[0] @ g])
+
+
+# --- shapes and indexing ----------------------------------------------------------------------
+
+defrule(P.transpose, lambda primals, tangents, out: tangents[0].T, lambda g, primals, out: [g.T])
+
+
+def _getitem_jvp(primals, tangents, out, spec):
+    return apply(P.getitem, tangents[0], *primals[1:], spec=spec)
+
+
+def _getitem_vjp(g, primals, out, spec):
+    x, *index = primals
+    return [IndexAdd(g, index, spec)] + [None] * len(index)
+
+
+class IndexAdd:  # noqa: E302
+    """A sparse cotangent: `g` added into the elements ``x[index]`` (the adjoint of a read)."""
+
+    def __init__(self, g: Sym, index: list, spec: tuple):
+        self.g, self.index, self.spec = g, index, spec
+
+
+defrule(P.getitem, _getitem_jvp, _getitem_vjp)

@@ -1,0 +1,1 @@
+"""The derivative transforms: `forward` (tangents) and `reverse` (adjoints)."""

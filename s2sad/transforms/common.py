@@ -1,0 +1,44 @@
+"""What both transforms share: wrapping IR values for rules, zeros of a given type."""
+
+from __future__ import annotations
+
+from .. import primitives as P
+from ..errors import located
+from ..ir.builder import Builder, Sym, const
+from ..ir.core import Atom, Const, Eqn, Var
+from ..rules import Rule, rule_for
+
+
+def syms(atoms, b: Builder) -> list[Sym]:
+    return [Sym(a, b) for a in atoms]
+
+
+def atom_of(value) -> Atom | None:
+    if value is None:
+        return None
+    if isinstance(value, Sym):
+        return value.atom
+    return value if isinstance(value, (Var, Const)) else const(value)
+
+
+def zeros_like(atom: Atom, b: Builder) -> Atom:
+    """A zero of `atom`'s (float) type: 0.0, or an array of zeros of its shape."""
+    if atom.type.is_array:
+        return b.emit(P.zeros_like, [atom], "zeros")
+    return const(0.0)
+
+
+def require_rule(eqn: Eqn) -> Rule:
+    rule = rule_for(eqn.prim)
+    if rule is None:
+        raise located(f"{eqn.prim.name} cannot be differentiated (no derivative rule); "
+                      "keep it away from the differentiated inputs or register a rule", eqn.loc)
+    return rule
+
+
+def tangent_name(var: Var) -> str:
+    return f"{var.name}_dot"
+
+
+def adjoint_name(var: Var) -> str:
+    return f"{var.name}_bar"
