@@ -22,11 +22,12 @@ import keyword
 import re
 
 from . import primitives as P
-from .ir.core import Atom, Block, Const, Eqn, Function, If, Var, block_uses, use_counts, walk
+from .ir.core import (Atom, Block, Const, Eqn, ForRange, Function, If, Var, While, block_uses, region_reads,
+                      use_counts, walk)
 
-_RESERVED = {"np", "unbroadcast", "expand_to", "broadcast_like", "min", "max", "float", "abs", "range",
-             "len", "int", "bool"}
-HELPERS = ("broadcast_like", "expand_to", "unbroadcast")
+_RESERVED = {"np", "unbroadcast", "expand_to", "broadcast_like", "record", "record_grow", "min", "max",
+             "float", "abs", "range", "len", "int", "bool"}
+HELPERS = ("broadcast_like", "expand_to", "record", "record_grow", "unbroadcast")
 _COMMENT = "#s2sad: "
 TEMP = "t"  # the hint of values that have no name in the user's source
 
@@ -109,7 +110,19 @@ class Liveness:
         if isinstance(stmt, If):
             for branch in stmt.blocks():
                 uses |= self.block(branch, live_out - set(stmt.outs))
+        elif isinstance(stmt, (ForRange, While)):
+            uses |= self.loop(stmt, live_out)
         return uses
+
+    def loop(self, stmt, live_out: set[Var]) -> set[Var]:
+        """Values read by a loop. Whatever the loop reads from outside stays live through every
+        iteration; a while's condition parameters stay live until the body takes them over."""
+        around = self.expand(region_reads(stmt))
+        after_body = (live_out - set(stmt.outs)) | around
+        body_in = self.block(stmt.body, after_body)
+        if isinstance(stmt, While):
+            self.block(stmt.cond, after_body | body_in | set(stmt.cond.params))
+        return around
 
 
 class Aliases:
@@ -130,7 +143,8 @@ class Aliases:
 
     def block(self, block: Block) -> None:
         for stmt in block.stmts:
-            if isinstance(stmt, Eqn) and stmt.outs and stmt.ins and (stmt.prim.aliases or stmt.prim.inplace):
+            if isinstance(stmt, Eqn) and stmt.outs and stmt.ins and stmt.outs[0].type.is_array \
+                    and (stmt.prim.aliases or stmt.prim.inplace):
                 self.union(stmt.outs[0], stmt.ins[0])
             for inner in stmt.blocks():
                 self.block(inner)
@@ -284,7 +298,56 @@ class Emitter:
             return [ast.If(test, orelse, [])]
         return [ast.If(self.namer.expr(stmt.cond), then, orelse)]
 
-    EMIT = {Eqn: eqn, If: if_}
+    def carried_names(self, stmt, params: list[Var]) -> list[str]:
+        """Names for loop-carried values: the initial value's name when it is free to take."""
+        taken = set(self.after(stmt)) | region_reads(stmt)
+        busy = taken | set(params) | set(stmt.init)
+        names = []
+        for p, init in zip(params, stmt.init):
+            reuse = isinstance(init, Var) and init not in taken and init.name == p.name \
+                and not (init in self.pinned and init.type.is_array) \
+                and init.type == p.type and self.namer.names[init] not in names
+            names.append(self.namer.names[init] if reuse else self.namer.define(p, busy))
+            self.namer.bind(p, names[-1])
+        return names
+
+    def loop_body(self, block: Block, names: list[str]) -> list[ast.stmt]:
+        for r, name in zip(block.results, names):
+            if isinstance(r, Var) and r not in self.namer.names:
+                self.namer.prefer.setdefault(r, name)
+        code = self.stmts(block)
+        return code + parallel_copy(names, [self.namer.expr(r) for r in block.results])
+
+    def finish_loop(self, stmt, names: list[str]) -> list[ast.stmt]:
+        for out, name in zip(stmt.outs, names):
+            self.namer.bind(out, name)
+        return []
+
+    def for_(self, stmt: ForRange) -> list[ast.stmt]:
+        index, *params = stmt.body.params
+        names = self.carried_names(stmt, params)
+        code = parallel_copy(names, [self.namer.expr(a) for a in stmt.init])
+        bounds = P._range_args([self.namer.expr(a) for a in (stmt.start, stmt.stop, stmt.step)])
+        index_name = self.namer.define(index, self.after(stmt) | set(params))
+        body = self.loop_body(stmt.body, names) or [ast.Pass()]
+        loop = ast.For(ast.Name(index_name, ast.Store()), ast.Call(ast.Name("range", ast.Load()), bounds, []),
+                       body, [])
+        return code + [loop] + self.finish_loop(stmt, names)
+
+    def while_(self, stmt: While) -> list[ast.stmt]:
+        names = self.carried_names(stmt, stmt.cond.params)
+        for p, name in zip(stmt.body.params, names):
+            self.namer.bind(p, name)
+        code = parallel_copy(names, [self.namer.expr(a) for a in stmt.init])
+        cond_code = self.stmts(stmt.cond)
+        test = self.namer.expr(stmt.cond.results[0])
+        body = self.loop_body(stmt.body, names)
+        if cond_code:
+            body = cond_code + [ast.If(ast.UnaryOp(ast.Not(), test), [ast.Break()], [])] + body
+            test = ast.Constant(True)
+        return code + [ast.While(test, body or [ast.Pass()], [])] + self.finish_loop(stmt, names)
+
+    EMIT = {Eqn: eqn, If: if_, ForRange: for_, While: while_}
 
 
 def parallel_copy(names: list[str], values: list[ast.expr]) -> list[ast.stmt]:

@@ -1,6 +1,6 @@
 """The whole compiler, top to bottom.
 
-    user function ──parse, lower──▶ IR ──verify, simplify, DCE──▶ activity analysis
+    user function ──parse, lower──▶ IR ──verify, simplify, LICM, DCE──▶ activity analysis
         ──forward or reverse transform──▶ IR ──simplify, DCE──▶ codegen ──▶ .py file ──▶ callable
 
 `derive` runs it for one function, one argument-type signature and one set of options.
@@ -21,6 +21,7 @@ from .ir.types import Type
 from .ir.verify import verify
 from .passes.activity import active_values
 from .passes.dce import dce
+from .passes.licm import licm
 from .passes.simplify import simplify
 from .transforms.forward import forward
 from .transforms.reverse import reverse
@@ -42,7 +43,7 @@ class Derived:
 def prepare(fn, arg_types: list[Type]) -> Function:
     """Lower `fn` and clean up its IR (verifying after every pass)."""
     ir = lower(fn, arg_types)
-    for step in (verify, simplify, dce):
+    for step in (verify, simplify, licm, dce):
         ir = step(ir) or ir
     verify(ir)
     return ir

@@ -278,6 +278,45 @@ setitem = _define("setitem", ["x", "*idx_and_value"], same_as_first, _store_emit
 index_add = _define("index_add", ["x", "*idx_and_value"], same_as_first, _store_emit(ast.Add()),
                     statics={"spec": ()}, inplace=True)
 
+# --- allocation and copies ------------------------------------------------------------------
+
+def _tuple_emit(args, params):
+    return ast.Tuple(list(args), ast.Load())
+
+
+make_tuple = _define("make_tuple", ["*items"], lambda t, p: tuple_of(len(t)), _tuple_emit,
+                     impl=lambda *items: tuple(items))
+
+
+def _shape_ndim(t: Type) -> int:
+    if t.kind == "tuple":
+        return t.ndim
+    if t.kind == "i64":
+        return 1
+    raise TypeError("a shape must be an integer or a tuple of integers")
+
+
+def _allocation(name: str) -> Primitive:
+    return _define(name, ["shape"], lambda t, p: F64.with_ndim(_shape_ndim(t[0])),
+                   call_emitter(f"np.{name}"), impl=getattr(np, name))
+
+
+zeros, ones, empty = _allocation("zeros"), _allocation("ones"), _allocation("empty")
+copy = _define("copy", "x", same_as_first, lambda a, p: ast.Call(ast.Attribute(a[0], "copy", ast.Load()), [], []),
+               impl=np.copy)
+def _range_args(args: list) -> list:
+    """range's arguments without the defaults: ``range(0, n, 1)`` prints as ``range(n)``."""
+    start, stop, step = args
+    if isinstance(step, ast.Constant) and step.value == 1:
+        return [stop] if isinstance(start, ast.Constant) and start.value == 0 else [start, stop]
+    return list(args)
+
+
+trip_count = _define("trip_count", ["start", "stop", "step"], lambda t, p: I64,
+                     lambda a, p: ast.Call(ast.Name("len", ast.Load()),
+                                           [ast.Call(ast.Name("range", ast.Load()), _range_args(a), [])], []),
+                     impl=lambda a, b, c: len(range(a, b, c)))
+
 # --- helpers used by derivative rules ----------------------------------------------------
 
 def _float_like(in_types, params):
@@ -301,10 +340,35 @@ expand_to = _define("expand_to", ["g", "shape"], lambda t, p: F64.with_ndim(t[1]
                     impl=runtime.expand_to)
 broadcast_like = _define("broadcast_like", ["t", "like"], lambda t, p: F64.with_ndim(t[1].ndim),
                          call_emitter("broadcast_like"), impl=runtime.broadcast_like)
-full = _define("full", ["shape", "value"], lambda t, p: F64.with_ndim(t[0].ndim), call_emitter("np.full"),
+full = _define("full", ["shape", "value"], lambda t, p: F64.with_ndim(_shape_ndim(t[0])), call_emitter("np.full"),
                impl=lambda shape, value: np.full(shape, value, dtype=np.float64))
 select = _define("select", "cab", lambda t, p: promote(t[1], t[2]),
                  lambda a, p: ast.IfExp(a[0], a[1], a[2]), impl=lambda c, a, b: a if c else b)
+_DTYPES = {"f64": "float64", "i64": "int64", "bool": "bool_"}
+
+
+def _tape_type(in_types, params):
+    return Type("array", params["dtype"], params["ndim"] + 1)
+
+
+def _tape_emit(args, params):
+    """``np.empty(n)``, ``np.empty((n,) + x.shape)`` or, with no size yet, ``np.empty((0, 0))``."""
+    if not args:
+        shape = ast.Tuple([ast.Constant(0)] * (params["ndim"] + 1), ast.Load())
+    elif len(args) == 1:
+        shape = args[0]
+    else:
+        shape = ast.BinOp(ast.Tuple([args[0]], ast.Load()), ast.Add(), ast.Attribute(args[1], "shape", ast.Load()))
+    keywords = [] if params["dtype"] == "f64" else \
+        [ast.keyword("dtype", _attr_chain(f"np.{_DTYPES[params['dtype']]}"))]
+    return ast.Call(_attr_chain("np.empty"), [shape], keywords)
+
+
+tape = _define("tape", ["*size_and_like"], _tape_type, _tape_emit, statics={"dtype": "f64", "ndim": 0})
+record = _define("record", ["tape", "k", "n", "value"], same_as_first, call_emitter("record"),
+                 impl=runtime.record, aliases=True)
+record_grow = _define("record_grow", ["tape", "k", "value"], same_as_first, call_emitter("record_grow"),
+                      impl=runtime.record_grow, aliases=True)
 comment = _define("comment", [], lambda t, p: None, lambda a, p: ast.Constant(p["text"]),
                   statics={"text": ""}, pure=False)
 outer = _define("outer", "ab", lambda t, p: promote(*t).with_ndim(2), call_emitter("np.outer"),
@@ -321,6 +385,7 @@ NUMPY: dict[object, Primitive] = {
     np.multiply: mul, np.divide: div, np.true_divide: div, np.power: pow, np.negative: neg,
     np.floor: floor,
     builtins.min: min, builtins.max: max, builtins.abs: abs, builtins.float: to_float,
+    np.zeros: zeros, np.ones: ones, np.empty: empty, np.full: full, np.copy: copy,
 }
 
 BINOPS = {"Add": add, "Sub": sub, "Mult": mul, "Div": div, "Pow": pow, "MatMult": matmul,

@@ -32,3 +32,23 @@ def broadcast_like(t, like: np.ndarray) -> np.ndarray:
     """`t` broadcast to the shape of `like` (a tangent of an operand, given the result's shape)."""
     t = np.asarray(t, dtype=np.float64)
     return t if t.shape == np.shape(like) else t + np.zeros(np.shape(like))
+
+
+def record(tape: np.ndarray, k: int, n: int, value) -> np.ndarray:
+    """Store `value` at ``tape[k]`` of a tape for `n` steps, allocating it at the first store
+    (for arrays whose shape is first known inside the loop)."""
+    if tape.shape[0] != n:
+        tape = np.empty((n,) + np.shape(value))
+    tape[k] = value
+    return tape
+
+
+def record_grow(tape: np.ndarray, k: int, value) -> np.ndarray:
+    """Store `value` at ``tape[k]``, doubling the tape when it is full (for while loops)."""
+    if k >= tape.shape[0] or tape.shape[1:] != np.shape(value):
+        grown = np.empty((max(2 * tape.shape[0], k + 1, 16),) + np.shape(value), dtype=tape.dtype)
+        if tape.shape[1:] == np.shape(value):
+            grown[:tape.shape[0]] = tape
+        tape = grown
+    tape[k] = value
+    return tape

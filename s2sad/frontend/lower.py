@@ -31,8 +31,8 @@ import numpy as np
 from .. import primitives as P
 from ..errors import S2SADError, located
 from ..ir.builder import Builder, const
-from ..ir.core import Atom, Block, Const, Function, If, Loc, Var
-from ..ir.types import BOOL, F64, Type, promote
+from ..ir.core import Atom, Block, Const, ForRange, Function, If, Loc, Var, While
+from ..ir.types import BOOL, F64, I64, Type, promote
 from .parse import Source, parse
 
 
@@ -60,19 +60,19 @@ class BoundMethod:
 
 @dataclass(frozen=True)
 class Undefined:
-    """A name assigned in only one branch of an ``if``."""
+    """A name that may be unbound here: assigned in one branch of an ``if``, or inside a loop."""
 
     lineno: int
+    why: str = "is assigned in only one branch of the if"
+    fix: str = "assign it in both"
 
 
 Value = Atom | PyObj | TupleVal
 
 
 _REFUSED_STMTS = {
-    gast.For: "for loops are not supported yet; write the computation without a loop",
-    gast.While: "while loops are not supported yet; write the computation without a loop",
-    gast.Break: "break is not supported",
-    gast.Continue: "continue is not supported",
+    gast.Break: "break is not supported yet; use a while loop with a condition",
+    gast.Continue: "continue is not supported yet; put the rest of the body in an if",
     gast.Try: "try/except cannot be differentiated; check inputs before calling the derivative",
     gast.With: "with blocks cannot be differentiated; move them outside the function",
     gast.Raise: "raise cannot be differentiated; validate inputs before calling the derivative",
@@ -106,7 +106,7 @@ _REFUSED_EXPRS = {
     gast.Starred: "starred expressions (*args) are not supported",
 }
 
-_METHODS = {"sum": P.sum, "mean": P.mean, "dot": P.dot}
+_METHODS = {"sum": P.sum, "mean": P.mean, "dot": P.dot, "copy": P.copy}
 
 
 def lower(fn, arg_types: list[Type]) -> Function:
@@ -123,9 +123,10 @@ def lower(fn, arg_types: list[Type]) -> Function:
     lowering = Lowering(src, builder, dict(zip(names, params)), stack=(fn,))
     result = lowering.run_body()
     results = list(result.items) if isinstance(result, TupleVal) else [result]
+    taken = {n.id for n in gast.walk(src.tree) if isinstance(n, gast.Name)}
     for r in results:
         if isinstance(r, Var) and r.name == "t":
-            r.name = "out"
+            r.name = "out" if "out" not in taken else "result"
     for r in results:
         if not isinstance(r, (Var, Const)):
             raise S2SADError(f"{fn.__name__} must return numbers or arrays, not {_describe(r)}",
@@ -152,11 +153,12 @@ def _describe(value) -> str:
 class Lowering:
     """Lowers one function body into `builder`, with `env` mapping names to values."""
 
-    def __init__(self, src: Source, builder: Builder, env: dict, stack: tuple):
+    def __init__(self, src: Source, builder: Builder, env: dict, stack: tuple, views: dict | None = None):
         self.src = src
         self.b = builder
         self.env = env
         self.stack = stack
+        self.views: dict[Var, Var] = {} if views is None else views  # view → the array it looks into
         self.return_loc: Loc | None = None
 
     # --- errors and locations -------------------------------------------------------------
@@ -218,9 +220,12 @@ class Lowering:
         self.assign(node.target, self.expr(node.value))
 
     def stmt_AugAssign(self, node) -> None:
+        if isinstance(node.target, gast.Subscript):
+            self.store(node.target, self.value(node.value), node.op)
+            return
         if not isinstance(node.target, gast.Name):
-            raise self.error(node, "augmented assignment is only supported on names (x += ...), "
-                                   "not on subscripts or attributes")
+            raise self.error(node, "augmented assignment is only supported on names and subscripts "
+                                   "(x += ..., x[i] += ...), not on attributes")
         prim = self.binop_prim(node.op, node)
         value = self.emit(prim, [self.name(node.target), self.expr(node.value)], node)
         self.env[node.target.id] = value
@@ -233,10 +238,40 @@ class Lowering:
         elif isinstance(target, gast.Tuple):
             self.unpack(target, value)
         elif isinstance(target, gast.Subscript):
-            raise self.error(target, "array stores (x[i] = v) are not supported yet; "
-                                     "build the array with NumPy operations instead")
+            if not isinstance(value, (Var, Const)):
+                raise self.error(target, f"cannot store {_describe(value)} into an array")
+            self.store(target, value, None)
         else:
             raise self.error(target, f"cannot assign to {type(target).__name__}; assign to a name")
+
+    def store(self, target: gast.Subscript, value: Atom, op) -> None:
+        """``x[idx] = value`` (or ``x[idx] op= value``): rebind x to the updated array."""
+        if not isinstance(target.value, gast.Name):
+            raise self.error(target, "only stores into a named array are supported (x[i] = v)")
+        name = target.value.id
+        base = self.name(target.value)
+        if not isinstance(base, Var) or not base.type.is_array:
+            raise self.error(target, f"'{name}' is not an array; cannot store into it")
+        self.check_unaliased(name, base, target)
+        spec, index = self.index(target.slice)
+        if op is not None:
+            prim = self.binop_prim(op, target)
+            if prim is P.add:
+                self.env[name] = self.emit(P.index_add, [base, *index, value], target, name, spec=spec)
+                return
+            old = self.emit(P.getitem, [base, *index], target, spec=spec)
+            value = self.emit(prim, [old, value], target)
+        self.env[name] = self.emit(P.setitem, [base, *index, value], target, name, spec=spec)
+
+    def check_unaliased(self, name: str, base: Var, node) -> None:
+        """Refuse stores that NumPy would make visible through another name (a view, an alias)."""
+        if base in self.views:
+            raise self.error(node, f"'{name}' is a view of another array; storing into it would change "
+                                   f"that array too, which is not supported: use {name} = {name}.copy() first")
+        for other, value in self.env.items():
+            if other != name and (value is base or self.views.get(value) is base):
+                raise self.error(node, f"'{name}' shares its memory with '{other}'; storing into it is not "
+                                       f"supported: make a copy with .copy() first")
 
     def unpack(self, target: gast.Tuple, value: Value) -> None:
         items = self.as_items(value, target)
@@ -253,6 +288,129 @@ class Lowering:
             return [self.emit(P.getitem, [value, const(k)], node, spec=("i",)) for k in range(value.type.ndim)]
         raise self.error(node, f"cannot unpack {_describe(value)}")
 
+    # --- loops ---------------------------------------------------------------------------------
+
+    def stmt_For(self, node) -> None:
+        if node.orelse:
+            raise self.error(node, "for-else is not supported; use a flag")
+        if not isinstance(node.target, gast.Name):
+            raise self.error(node, "the loop variable must be a single name")
+        start, stop, step, array = self.iteration(node.iter)
+        target = node.target.id
+
+        def body(inner: "Lowering", index: Var) -> None:
+            if array is not None:
+                inner.env[target] = inner.emit(P.getitem, [array, index], node, target, spec=("i",))
+            else:
+                inner.env[target] = index
+            inner.lower_stmts(node.body)
+
+        carried = self.carried(node, exclude={target})
+        init, (index, params, block) = self.loop_region(node, carried, body, index_hint=target if array is None else "k")
+        outs = [Var(n, p.type) for n, p in zip(carried, params)]
+        block.params = [index] + params
+        self.b.append(ForRange(outs, start, stop, step, init, block, self.src.loc(node)))
+        self.finish_loop(node, carried, outs, extra={target})
+
+    def iteration(self, node) -> tuple[Atom, Atom, Atom, Atom | None]:
+        """(start, stop, step, array) of a ``for``: over ``range(...)`` or an array's first axis."""
+        if isinstance(node, gast.Call) and isinstance(self.expr(node.func), PyObj) \
+                and self.expr(node.func).obj is range:
+            if node.keywords or not 1 <= len(node.args) <= 3:
+                raise self.error(node, "range takes one to three positional arguments")
+            bounds = [self.value(a) for a in node.args]
+            for b_, a in zip(bounds, node.args):
+                if b_.type.kind != "i64":
+                    raise self.error(a, f"range needs integers, got {b_.type}")
+            start, stop, step = ([const(0)] + bounds + [const(1)])[:3] if len(bounds) == 1 else \
+                (bounds + [const(1)])[:3]
+            if isinstance(step, Const) and step.value == 0:
+                raise self.error(node, "range step must not be zero")
+            return start, stop, step, None
+        array = self.value(node)
+        if not array.type.is_array:
+            raise self.error(node, "a for loop iterates over range(...) or over an array's first axis")
+        n = self.emit(P.getitem, [self.emit(P.shape, [array], node), const(0)], node, spec=("i",))
+        return const(0), n, const(1), array
+
+    def stmt_While(self, node) -> None:
+        if node.orelse:
+            raise self.error(node, "while-else is not supported; use a flag")
+        carried = self.carried(node, exclude=set())
+        cond_holder = {}
+
+        def cond(inner: "Lowering", _index) -> None:
+            cond_holder["c"] = inner.condition(node.test)
+
+        init, (_, cond_params, cond_block) = self.loop_region(node, carried, cond, yields=False)
+        cond_block.results = [cond_holder["c"]]
+        init, (_, params, body) = self.loop_region(node, carried, lambda inner, _: inner.lower_stmts(node.body),
+                                                  types=[p.type for p in cond_params])
+        if [p.type for p in params] != [p.type for p in cond_params]:
+            raise self.error(node, "a variable changes type inside the while loop; give it its final type "
+                                   "before the loop (e.g. 0.0 rather than 0)")
+        cond_block.params = cond_params
+        body.params = params
+        outs = [Var(n, p.type) for n, p in zip(carried, params)]
+        self.b.append(While(outs, init, cond_block, body, self.src.loc(node)))
+        self.finish_loop(node, carried, outs, extra=set())
+
+    def carried(self, node, exclude: set[str]) -> list[str]:
+        """Names the loop rebinds that exist before it: the loop-carried values."""
+        names = [n for n in _assigned_names(node.body) if n not in exclude]
+        carried = []
+        for n in names:
+            value = self.env.get(n)
+            if value is None or isinstance(value, Undefined):
+                continue
+            if not isinstance(value, (Var, Const)):
+                raise self.error(node, f"'{n}' is {_describe(value)} and is reassigned in the loop; "
+                                       "only numbers and arrays can change in a loop")
+            carried.append(n)
+        return carried
+
+    def loop_region(self, node, carried: list[str], lower_body, index_hint: str = "i", yields: bool = True,
+                    types: list[Type] | None = None):
+        """Lower a loop region until the carried values' types settle (an int that becomes a float
+        is carried as a float). Returns the converted initial values and (index, params, block)."""
+        types = types or [self.env[n].type for n in carried]
+        for _ in range(len(carried) + 2):
+            index = Var(index_hint, I64)
+            params = [Var(n, t) for n, t in zip(carried, types)]
+            builder = Builder(self.b.loc)
+            inner = self.nested(builder, {**self.env, **dict(zip(carried, params))})
+            lower_body(inner, index)
+            results = [inner.env.get(n) for n in carried] if yields else list(params)
+            settled = self.settle_types(node, carried, types, results)
+            if settled == types:
+                break
+            types = settled
+        results = [self.convert(r, t, builder) for r, t in zip(results, types)]
+        init = [self.convert(self.env[n], t, self.b) for n, t in zip(carried, types)]
+        return init, (index, params, builder.block((), results))
+
+    def settle_types(self, node, names: list[str], types: list[Type], results: list) -> list[Type]:
+        settled = []
+        for name, t, r in zip(names, types, results):
+            if isinstance(r, Undefined) or r is None or not isinstance(r, (Var, Const)):
+                raise self.error(node, f"'{name}' may be unbound at the end of the loop body")
+            if r.type == t:
+                settled.append(t)
+            elif t.is_scalar and r.type.is_scalar:
+                settled.append(promote(t, r.type))
+            else:
+                raise self.error(node, f"'{name}' is {t} before the loop and {r.type} after one iteration; "
+                                       "keep its type and number of axes the same")
+        return settled
+
+    def finish_loop(self, node, carried: list[str], outs: list[Var], extra: set[str]) -> None:
+        for name, out in zip(carried, outs):
+            self.env[name] = out
+        for name in set(_assigned_names(node.body)) | extra:
+            if name not in carried:
+                self.env[name] = Undefined(node.lineno, "is assigned only inside the loop",
+                                           "assign it before the loop")
+
     def stmt_If(self, node) -> None:
         cond = self.condition(node.test)
         if isinstance(cond, Const):
@@ -266,9 +424,13 @@ class Lowering:
 
     def branch(self, stmts: list, env: dict) -> tuple[dict, Builder]:
         builder = Builder(self.b.loc)
-        inner = Lowering(self.src, builder, dict(env), self.stack)
+        inner = self.nested(builder, dict(env))
         inner.lower_stmts(stmts)
         return inner.env, builder
+
+    def nested(self, builder: Builder, env: dict) -> "Lowering":
+        """A lowering of a region (a branch, a loop body) sharing this one's view records."""
+        return Lowering(self.src, builder, env, self.stack, self.views)
 
     def join(self, node, cond: Atom, then: tuple, orelse: tuple) -> list[Atom]:
         """Merge two branches into an `If`; names rebound in either branch become its results."""
@@ -351,8 +513,8 @@ class Lowering:
         if name in self.env:
             value = self.env[name]
             if isinstance(value, Undefined):
-                raise self.error(node, f"'{name}' is assigned in only one branch of the if at line "
-                                       f"{self.src.first_line + value.lineno - 1}; assign it in both")
+                raise self.error(node, f"'{name}' {value.why} at line "
+                                       f"{self.src.first_line + value.lineno - 1}; {value.fix}")
             return value
         try:
             obj = self.src.resolve(name)
@@ -364,7 +526,7 @@ class Lowering:
         """A value for a name bound outside the function (a global, a closure cell, a builtin)."""
         if isinstance(obj, (bool, np.bool_, numbers.Integral, numbers.Real)) and not isinstance(obj, complex):
             return const(obj.item() if isinstance(obj, np.generic) else obj)
-        if isinstance(obj, (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, np.ufunc)) \
+        if obj is range or isinstance(obj, (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, np.ufunc)) \
                 or callable(obj) and _is_hashable(obj) and obj in P.NUMPY:
             return PyObj(obj)
         if isinstance(obj, np.ndarray):
@@ -388,9 +550,9 @@ class Lowering:
         if attr == "ndim":
             return const(base.type.ndim if base.type.is_array else 0)
         if attr == "shape":
-            return self.emit(P.shape, [base], node, "shape") if base.type.is_array else const(())
+            return self.emit(P.shape, [base], node) if base.type.is_array else const(())
         if attr == "size":
-            return self.emit(P.size, [base], node, "n") if base.type.is_array else const(1)
+            return self.emit(P.size, [base], node) if base.type.is_array else const(1)
         if attr == "T":
             return self.emit(P.transpose, [base], node, "t") if base.type.is_array and base.type.ndim > 1 else base
         if attr in _METHODS:
@@ -457,8 +619,8 @@ class Lowering:
         if isinstance(cond, Const):
             return self.expr(node.body if cond.value else node.orelse)
         then_b, else_b = Builder(self.b.loc), Builder(self.b.loc)
-        a = Lowering(self.src, then_b, dict(self.env), self.stack).value(node.body)
-        b = Lowering(self.src, else_b, dict(self.env), self.stack).value(node.orelse)
+        a = self.nested(then_b, dict(self.env)).value(node.body)
+        b = self.nested(else_b, dict(self.env)).value(node.orelse)
         a, b = self.unify(node, "the conditional expression", (a, then_b), (b, else_b))
         out = Var("t", a.type)
         self.b.append(If([out], cond, then_b.block((), [a]), else_b.block((), [b]), self.src.loc(node)))
@@ -476,13 +638,21 @@ class Lowering:
             return base.items[index.value]
         if not isinstance(base, (Var, Const)) or base.type.is_scalar:
             raise self.error(node, f"cannot index {_describe(base) if not isinstance(base, (Var, Const)) else 'a scalar'}")
-        parts = node.slice.elts if isinstance(node.slice, gast.Tuple) else [node.slice]
+        spec, operands = self.index(node.slice)
+        out = self.emit(P.getitem, [base, *operands], node, spec=spec)
+        if isinstance(out, Var) and out.type.is_array:
+            self.views[out] = self.views.get(base, base)
+        return out
+
+    def index(self, node) -> tuple[tuple, list[Atom]]:
+        """The index spec (one of "i", "s", "n" per axis) and its operands."""
+        parts = node.elts if isinstance(node, gast.Tuple) else [node]
         spec, operands = [], []
         for part in parts:
             kind, atoms = self.index_part(part)
             spec.append(kind)
             operands += atoms
-        return self.emit(P.getitem, [base, *operands], node, spec=tuple(spec))
+        return tuple(spec), operands
 
     def index_part(self, part) -> tuple[str, list[Atom]]:
         if isinstance(part, gast.Slice):
@@ -530,8 +700,8 @@ class Lowering:
     def length(self, args: list, node) -> Atom:
         if len(args) != 1 or not isinstance(args[0], (Var, Const)) or not args[0].type.is_array:
             raise self.error(node, "len() takes one array")
-        shape = self.emit(P.shape, [args[0]], node, "shape")
-        return self.emit(P.getitem, [shape, const(0)], node, "n", spec=("i",))
+        shape = self.emit(P.shape, [args[0]], node)
+        return self.emit(P.getitem, [shape, const(0)], node, spec=("i",))
 
     def call_primitive(self, prim: P.Primitive, args: list, kwargs: dict, node) -> Atom:
         try:
@@ -589,6 +759,19 @@ class Lowering:
             else:
                 env[name] = self.outside(param.default, name, node)
         return env
+
+
+def _assigned_names(stmts: list) -> list[str]:
+    """Names a list of statements (re)binds, in order of first appearance; ``x[i] = v`` rebinds x."""
+    names: dict[str, None] = {}
+    for stmt in stmts:
+        for node in gast.walk(stmt):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+                names[node.id] = None
+            elif isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store) \
+                    and isinstance(node.value, gast.Name):
+                names[node.value.id] = None
+    return list(names)
 
 
 def _is_docstring(node) -> bool:

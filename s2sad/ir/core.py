@@ -197,7 +197,12 @@ def block_defs(block: Block) -> set[Var]:
 
 def free_vars(stmt: Stmt) -> set[Var]:
     """Values a statement reads that are bound outside it."""
-    used = {a for a in stmt.ins if isinstance(a, Var)}
+    return {a for a in stmt.ins if isinstance(a, Var)} | region_reads(stmt)
+
+
+def region_reads(stmt: Stmt) -> set[Var]:
+    """Values bound outside `stmt` that its regions (branches, loop bodies) read."""
+    used: set[Var] = set()
     for inner in stmt.blocks():
         used |= {a for a in block_uses(inner) if isinstance(a, Var)} - block_defs(inner)
     return used

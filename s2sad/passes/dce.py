@@ -1,5 +1,5 @@
 """Dead-code elimination: drop pure equations whose results nobody reads, and the results of
-`if` statements (with what their branches compute for them) that nobody reads::
+`if` statements and loop-carried values (with what computes them) that nobody reads::
 
     t = sin(x)          # t unused
     u = cos(x)          →   u = cos(x)
@@ -10,13 +10,19 @@ Repeats until nothing changes (removing one value can make its operands dead).
 
 from __future__ import annotations
 
-from ..ir.core import Block, Eqn, Function, If, Var, use_counts
+from ..ir.core import Block, Eqn, ForRange, Function, If, Var, While, block_uses, use_counts, walk
 
 
 def dce(fn: Function) -> Function:
-    while _sweep(fn.body, use_counts(fn.body)):
-        pass
+    dce_block(fn.body)
     return fn
+
+
+def dce_block(block: Block) -> Block:
+    """Remove dead code from `block`, keeping what its results need."""
+    while _sweep(block, use_counts(block)):
+        pass
+    return block
 
 
 def _sweep(block: Block, uses: dict[Var, int]) -> bool:
@@ -24,6 +30,8 @@ def _sweep(block: Block, uses: dict[Var, int]) -> bool:
     for stmt in block.stmts:
         if isinstance(stmt, If):
             changed |= _prune_if(stmt, uses)
+        elif isinstance(stmt, (ForRange, While)):
+            changed |= _prune_loop(stmt, uses)
         for inner in stmt.blocks():
             changed |= _sweep(inner, uses)
         if _removable(stmt, uses):
@@ -39,17 +47,69 @@ def _removable(stmt, uses) -> bool:
         return False
     if isinstance(stmt, Eqn):
         return stmt.prim.pure
-    return isinstance(stmt, If) and not any(b.stmts for b in stmt.blocks())
+    if isinstance(stmt, While):
+        return False  # it may not terminate; keep it
+    return not any(isinstance(s, Eqn) and not s.prim.pure for s in walk(Block([], [stmt])))
 
 
 def _prune_if(stmt: If, uses) -> bool:
     dead = [k for k, v in enumerate(stmt.outs) if not uses.get(v, 0)]
-    if not dead:
-        return False
     for k in reversed(dead):
         del stmt.outs[k]
         for branch in stmt.blocks():
-            r = branch.results.pop(k)
-            if isinstance(r, Var):
-                uses[r] -= 1
-    return True
+            _drop_use(branch.results.pop(k), uses)
+    return bool(dead)
+
+
+def _prune_loop(stmt, uses) -> bool:
+    """Drop carried values that nothing after the loop reads, and that the loop reads only to
+    compute their own next value (a tape nobody replays, a counter nobody uses)."""
+    skip = 1 if isinstance(stmt, ForRange) else 0
+    live = {k for k, out in enumerate(stmt.outs) if uses.get(out, 0)}
+    while True:
+        roots = [stmt.body.results[k] for k in live] + _effects(stmt)
+        needed = _depends(stmt, roots)
+        grown = live | {k for k in range(len(stmt.outs))
+                        if any(r.params[skip + k] in needed for r in stmt.blocks())}
+        if grown == live:
+            break
+        live = grown
+    dead = [k for k in range(len(stmt.outs)) if k not in live]
+    for k in reversed(dead):
+        del stmt.outs[k]
+        _drop_use(stmt.init.pop(k), uses)
+        for r in stmt.blocks():
+            del r.params[skip + k]
+        _drop_use(stmt.body.results.pop(k), uses)
+    return bool(dead)
+
+
+def _effects(stmt) -> list:
+    """What a loop needs whatever it carries: its condition and its impure operations' operands."""
+    roots = list(stmt.cond.results) if isinstance(stmt, While) else []
+    for s in walk(Block([], stmt.body.stmts)):
+        if isinstance(s, Eqn) and not s.prim.pure:
+            roots += s.ins
+    return roots
+
+
+def _depends(stmt, roots: list) -> set:
+    """Every value inside `stmt` that `roots` depend on (nested statements taken whole)."""
+    deps: dict = {}
+    for region in stmt.blocks():
+        for s in region.stmts:
+            reads = [a for a in s.ins] + [a for inner in s.blocks() for a in block_uses(inner)]
+            for out in s.outs:
+                deps[out] = reads
+    seen, todo = set(), [a for a in roots if isinstance(a, Var)]
+    while todo:
+        v = todo.pop()
+        if v not in seen:
+            seen.add(v)
+            todo += [a for a in deps.get(v, ()) if isinstance(a, Var)]
+    return seen
+
+
+def _drop_use(atom, uses) -> None:
+    if isinstance(atom, Var):
+        uses[atom] -= 1

@@ -26,7 +26,8 @@ elementwise(P.div, lambda a, b, z: 1.0 / b, lambda a, b, z: -z / b)
 elementwise(P.pow, lambda a, b, z: b * a ** (b - 1), lambda a, b, z: z * log(a))
 elementwise(P.mod, lambda a, b, z: 1.0, lambda a, b, z: -apply(P.floor, a / b))
 zero_derivative(P.floordiv, P.floor, P.sign, P.lt, P.le, P.gt, P.ge, P.eq, P.ne, P.not_, P.and_, P.or_,
-                P.shape, P.size)
+                P.shape, P.size, P.make_tuple, P.trip_count, P.zeros, P.ones, P.empty, P.zeros_like)
+linear(P.copy, 1)
 
 # --- elementwise functions: d/dx f(x), given x and y = f(x) -----------------------------------
 
@@ -156,6 +157,10 @@ defrule(P.outer, lambda primals, tangents, out: add_tangents(
         lambda g, primals, out: [g @ primals[1], primals[0] @ g])
 
 
+defrule(P.full, lambda primals, tangents, out: apply(P.full, primals[0], tangents[1]),
+        lambda g, primals, out: [None, apply(P.sum, g)])
+
+
 # --- shapes and indexing ----------------------------------------------------------------------
 
 defrule(P.transpose, lambda primals, tangents, out: tangents[0].T, lambda g, primals, out: [g.T])
@@ -178,3 +183,37 @@ class IndexAdd:  # noqa: E302
 
 
 defrule(P.getitem, _getitem_jvp, _getitem_vjp)
+
+
+# --- array stores: x[idx] = v and x[idx] += v ------------------------------------------------
+
+def _fit(g: Sym, like: Sym) -> Sym:
+    """`g` (the cotangent of the stored region) summed to the shape of the stored value."""
+    if like.ndim == 0:
+        return apply(P.sum, g) if g.ndim else g
+    return apply(P.unbroadcast, g, apply(P.shape, like))
+
+
+def _store_jvp(prim):
+    def jvp(primals, tangents, out, spec):
+        x, *index, v = primals
+        tx, tv = tangents[0], tangents[-1]
+        base = tx if tx is not None else apply(P.zeros_like, x)
+        return apply(prim, base, *index, 0.0 if tv is None else tv, spec=spec)
+    return jvp
+
+
+def _setitem_vjp(g, primals, out, spec):
+    x, *index, v = primals
+    v_bar = _fit(apply(P.getitem, g, *index, spec=spec), v)  # read g[idx] before clearing it
+    return [apply(P.setitem, g, *index, 0.0, spec=spec), *[None] * len(index), v_bar]
+
+
+def _index_add_vjp(g, primals, out, spec):
+    x, *index, v = primals
+    return [g, *[None] * len(index), _fit(apply(P.getitem, g, *index, spec=spec), v)]
+
+
+defrule(P.setitem, _store_jvp(P.setitem), _setitem_vjp)
+defrule(P.index_add, _store_jvp(P.index_add), _index_add_vjp)
+zero_derivative(P.tape)

@@ -21,10 +21,10 @@ def atom_of(value) -> Atom | None:
     return value if isinstance(value, (Var, Const)) else const(value)
 
 
-def zeros_like(atom: Atom, b: Builder) -> Atom:
+def zeros_like(atom: Atom, b: Builder, hint: str = "zeros") -> Atom:
     """A zero of `atom`'s (float) type: 0.0, or an array of zeros of its shape."""
     if atom.type.is_array:
-        return b.emit(P.zeros_like, [atom], "zeros")
+        return b.emit(P.zeros_like, [atom], hint)
     return const(0.0)
 
 

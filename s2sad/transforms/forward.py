@@ -13,7 +13,7 @@ Control flow is unchanged: an `if` yields the tangents of the values it yields.
 from __future__ import annotations
 
 from ..ir.builder import Builder, Sym
-from ..ir.core import Atom, Block, Eqn, Function, If, Var
+from ..ir.core import Atom, Block, Eqn, ForRange, Function, If, Var, While
 from ..ir.types import F64
 from .common import atom_of, require_rule, syms, tangent_name, zeros_like
 
@@ -84,4 +84,29 @@ def _forward_if(stmt: If, tan: dict, active: set[Var], b: Builder) -> None:
     b.append(stmt)
 
 
-_FORWARD = {Eqn: _forward_eqn, If: _forward_if}
+def _forward_loop(stmt, tan: dict, active: set[Var], b: Builder) -> None:
+    """Carry the tangent of every active loop-carried value beside it."""
+    regions = [stmt.cond, stmt.body] if isinstance(stmt, While) else [stmt.body]
+    skip = 0 if isinstance(stmt, While) else 1  # a for body's first parameter is its index
+    carried = [k for k, p in enumerate(stmt.body.params[skip:]) if p in active]
+    stmt.init = stmt.init + [_tangent_or_zero(stmt.init[k], tan, b) for k in carried]
+    for region in regions:
+        params = region.params[skip:]
+        dots = [Var(tangent_name(params[k]), params[k].type) for k in carried]
+        tan.update(zip((params[k] for k in carried), dots))
+        region.params = region.params + dots
+    inner = Builder(b.loc)
+    _forward_stmts(stmt.body, tan, active, inner)
+    stmt.body.stmts = inner.stmts
+    stmt.body.results = stmt.body.results + [_tangent_or_zero(stmt.body.results[k], tan, inner) for k in carried]
+    if isinstance(stmt, While):
+        cond = Builder(b.loc)
+        _forward_stmts(stmt.cond, {}, set(), cond)
+        stmt.cond.stmts = cond.stmts
+    outs = [Var(tangent_name(stmt.outs[k]), stmt.outs[k].type) for k in carried]
+    tan.update(zip((stmt.outs[k] for k in carried), outs))
+    stmt.outs = stmt.outs + outs
+    b.append(stmt)
+
+
+_FORWARD = {Eqn: _forward_eqn, If: _forward_if, ForRange: _forward_loop, While: _forward_loop}

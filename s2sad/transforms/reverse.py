@@ -20,9 +20,11 @@ from __future__ import annotations
 
 from .. import primitives as P
 from ..ir.builder import Builder, Sym, const
-from ..ir.core import Atom, Block, Eqn, Function, If, Var, block_defs, block_uses, substitute
-from ..ir.types import F64
+from ..ir.core import (Atom, Block, Eqn, ForRange, Function, If, Var, While, block_defs, block_uses, free_vars,
+                       substitute)
+from ..ir.types import F64, I64
 from ..rules.core import IndexAdd
+from ..passes.dce import dce_block
 from .common import adjoint_name, atom_of, require_rule, syms, zeros_like
 
 
@@ -34,11 +36,14 @@ def reverse(fn: Function, wrt: list[int], active: set[Var]) -> Function:
     b.comment("forward sweep")
     for stmt in fn.body.stmts:
         b.append(stmt)
-    b.comment("reverse sweep")
+    forward_sweep = b.stmts
+    rb = Builder()
+    rb.comment("reverse sweep")
     adj: dict[Var, Atom] = {}
     for r, bar in zip(fn.results, bars):
-        accumulate(adj, r, bar, active, b)
-    _reverse_stmts(fn.body.stmts, adj, active, b)
+        accumulate(adj, r, bar, active, rb)
+    _reverse_stmts(forward_sweep, adj, active, rb)
+    b.stmts = forward_sweep + rb.stmts
     grads = [adj.get(fn.params[k]) or zeros_like(fn.params[k], b) for k in wrt]
     body = b.block(fn.params + bars, fn.results + grads)
     return Function(f"{fn.name}_vjp", body, fn.filename, fn.lineno, fn.arg_names + [v.name for v in bars])
@@ -72,11 +77,12 @@ def _accumulate_index(adj: dict, var: Var, contribution: IndexAdd, b: Builder) -
 
 
 def _reverse_stmts(stmts: list, adj: dict, active: set[Var], b: Builder) -> None:
-    for stmt in reversed(stmts):
-        _REVERSE[type(stmt)](stmt, adj, active, b)
+    """Reverse `stmts` (a forward block's statement list, which loops may add tape set-up to)."""
+    for stmt in reversed(list(stmts)):
+        _REVERSE[type(stmt)](stmt, adj, active, b, stmts)
 
 
-def _reverse_eqn(eqn: Eqn, adj: dict, active: set[Var], b: Builder) -> None:
+def _reverse_eqn(eqn: Eqn, adj: dict, active: set[Var], b: Builder, container: list) -> None:
     if not eqn.outs or eqn.outs[0] not in adj:
         return
     g = adj.pop(eqn.outs[0])
@@ -87,7 +93,7 @@ def _reverse_eqn(eqn: Eqn, adj: dict, active: set[Var], b: Builder) -> None:
             accumulate(adj, a, ct, active, b)
 
 
-def _reverse_if(stmt: If, adj: dict, active: set[Var], b: Builder) -> None:
+def _reverse_if(stmt: If, adj: dict, active: set[Var], b: Builder, container: list) -> None:
     seeds = {k: adj.pop(out) for k, out in enumerate(stmt.outs) if out in adj}
     if not seeds:
         return
@@ -148,4 +154,195 @@ def _placeholder(v: Var, branch: Block) -> Atom:
     return out
 
 
-_REVERSE = {Eqn: _reverse_eqn, If: _reverse_if}
+# --- loops ----------------------------------------------------------------------------------
+#
+# A loop is reversed by a loop over the same iterations backwards. Its adjoint carries the
+# adjoints of the loop-carried values, and accumulates those of values it reads from outside
+# (weights). Whatever the reversed body reads from the forward body is recorded on a tape, one
+# entry per iteration: a preallocated array (`np.empty(n)`) for `for` loops, a growable one
+# (`record_grow`) for `while` loops, whose trip count the forward loop counts.
+
+def _reverse_loop(stmt, adj: dict, active: set[Var], b: Builder, container: list) -> None:
+    seeds = {k: adj.pop(out) for k, out in enumerate(stmt.outs) if out in adj}
+    if not seeds:
+        return
+    is_for = isinstance(stmt, ForRange)
+    skip = 1 if is_for else 0
+    params = stmt.body.params[skip:]
+    setup = Builder(stmt.loc)
+    counted = _count_iterations(stmt, setup) if not is_for else None
+    n = setup.emit(P.trip_count, [stmt.start, stmt.stop, stmt.step], "n") if is_for else counted
+    position = Var("k" if not is_for else stmt.body.params[0].name, I64)
+    body, carried, accumulators, env_out = _reverse_body(stmt, params, seeds, adj, active, b, position)
+    _record_tapes(stmt, body, setup, n, position, is_for)
+    _insert_before(container, stmt, setup.stmts)
+    init = [seeds.get(k) or zeros_like(params[k], b, adjoint_name(params[k])) for k in carried]
+    init += [adj.get(v) or zeros_like(v, b, adjoint_name(v)) for v in accumulators]
+    start, stop, step = b.emit(P.sub, [n, 1]), const(-1), const(-1)
+    outs = [Var(adjoint_name(params[k]), params[k].type) for k in carried] + \
+           [Var(adjoint_name(v), v.type) for v in accumulators]
+    b.append(ForRange(outs, start, stop, step, init, body, stmt.loc))
+    for k, out in zip(carried, outs):
+        accumulate(adj, stmt.init[k], out, active, b)
+    adj.update(zip(accumulators, outs[len(carried):]))
+
+
+def _count_iterations(stmt: While, setup: Builder) -> Var:
+    """Add an iteration counter to a while loop; return its final value."""
+    count = Var("count", I64)
+    k_cond, k_body = Var("k", I64), Var("k", I64)
+    stmt.init.append(const(0))
+    stmt.cond.params.append(k_cond)
+    stmt.body.params.append(k_body)
+    inner = Builder(stmt.loc)
+    stmt.body.results.append(inner.emit(P.add, [k_body, 1], "k"))
+    stmt.body.stmts += inner.stmts
+    stmt.outs.append(count)
+    return count
+
+
+def _reverse_body(stmt, params, seeds, adj, active, b, position):
+    """The reversed loop body, its carried adjoints (indices into params) and the outside values
+    whose adjoints it accumulates."""
+    carried = [k for k, p in enumerate(params) if p in active and k < len(stmt.outs)]
+    bars = {k: Var(adjoint_name(params[k]), params[k].type) for k in carried}
+    outside = [v for v in _ordered(free_vars(stmt)) if v in active]
+    acc = {v: Var(adjoint_name(v), v.type) for v in outside}
+    inner = Builder(stmt.loc)
+    env: dict = dict(acc)
+    for k in carried:
+        accumulate(env, stmt.body.results[k], bars[k], active, inner)
+    _reverse_stmts(stmt.body.stmts, env, active, inner)
+    results = [env.get(params[k]) or zeros_like(params[k], inner) for k in carried]
+    changed = [v for v in outside if env.get(v) is not acc[v]]
+    results += [env[v] for v in changed]
+    body = Block([position] + [bars[k] for k in carried] + [acc[v] for v in changed], inner.stmts, results)
+    return dce_block(body), carried, changed, env
+
+
+def _ordered(values) -> list:
+    return sorted(values, key=lambda v: v.id)
+
+
+def _record_tapes(stmt, body: Block, setup: Builder, n: Atom, position: Var, is_for: bool) -> None:
+    """Give the reversed `body` what it reads from the forward loop body: the index and cheap
+    scalars computed from it are recomputed; everything else is recorded on a tape."""
+    forward_defs = block_defs(stmt.body)
+    needed = _ordered({a for a in block_uses(body) if isinstance(a, Var)} & forward_defs)
+    reads, mapping = Builder(stmt.loc), {}
+    index = stmt.body.params[0] if is_for else None
+    if is_for:
+        mapping[index] = _index_at(stmt, position, reads)
+    definitions = {out: s for s in stmt.body.stmts if isinstance(s, Eqn) for out in s.outs}
+    where = _tape_position(stmt, is_for)
+    for v in needed:
+        if v is index or _recompute(v, definitions, forward_defs, index, mapping, reads):
+            continue
+        tape_final = _add_tape(stmt, v, setup, n, where, is_for, definitions.get(v))
+        mapping[v] = reads.emit(P.getitem, [tape_final, position], v.name, spec=("i",))
+    substitute(Block([], body.stmts, body.results), mapping)
+    body.stmts[:0] = reads.stmts
+
+
+def _recompute(v: Var, definitions: dict, forward_defs: set, index, mapping: dict, b: Builder) -> bool:
+    """Recompute `v` in the reverse body when that is cheap: scalar arithmetic on scalars
+    (``i - 1``), or a view into an array from outside the loop (``X[i]``). False: tape it."""
+    if v in mapping:
+        return True
+    eqn = definitions.get(v)
+    if eqn is None or not eqn.prim.pure or eqn.prim.inplace or not _cheap(eqn, forward_defs):
+        return False
+    for a in eqn.ins:
+        if isinstance(a, Var) and a in forward_defs and a is not index \
+                and not _recompute(a, definitions, forward_defs, index, mapping, b):
+            return False
+    mapping[v] = b.emit(eqn.prim, [mapping.get(a, a) for a in eqn.ins], v.name, **eqn.params)
+    return True
+
+
+def _cheap(eqn: Eqn, forward_defs: set) -> bool:
+    if eqn.prim is P.getitem:
+        return eqn.ins[0] not in forward_defs
+    return all(a.type.is_scalar for a in eqn.ins) and eqn.outs[0].type.is_scalar
+
+
+def _index_at(stmt: ForRange, position: Var, b: Builder) -> Atom:
+    """The loop index of iteration `position`: start + position * step."""
+    return b.emit(P.add, [stmt.start, b.emit(P.mul, [position, stmt.step])], stmt.body.params[0].name)
+
+
+def _tape_position(stmt, is_for: bool) -> Atom:
+    """The tape slot of the current forward iteration: (i - start) // step, or the counter."""
+    if not is_for:
+        return stmt.body.params[-1]
+    b = Builder(stmt.loc)
+    i = stmt.body.params[0]
+    k = b.emit(P.floordiv, [b.emit(P.sub, [i, stmt.start]), stmt.step], "k")
+    if isinstance(k, Var) and k is not i:
+        k.name = "k"
+    stmt.body.stmts[:0] = b.stmts
+    return k
+
+
+def _add_tape(stmt, v: Var, setup: Builder, n: Atom, where: Atom, is_for: bool, definition) -> Var:
+    """Carry a tape for `v` through the forward loop; return the filled tape after it."""
+    elem = v.type.element.kind
+    ndim = v.type.ndim if v.type.is_array else 0
+    shape_from = _initial_value(stmt, v)
+    if is_for and (ndim == 0 or shape_from is not None):
+        size = [n] if ndim == 0 else [n, shape_from]
+        empty = setup.emit(P.tape, size, f"tape_{v.name}", dtype=elem, ndim=ndim)
+        write = lambda tb, t: tb.emit(P.setitem, [t, where, v], f"tape_{v.name}", spec=("i",))
+    else:
+        size = [] if not is_for or ndim else [const(16)]
+        empty = setup.emit(P.tape, size if not is_for else [], f"tape_{v.name}", dtype=elem, ndim=ndim)
+        if is_for:
+            write = lambda tb, t: tb.emit(P.record, [t, where, n, v], f"tape_{v.name}")
+        else:
+            write = lambda tb, t: tb.emit(P.record_grow, [t, where, v], f"tape_{v.name}")
+    carried = Var(f"tape_{v.name}", empty.type)
+    if isinstance(stmt, While):
+        stmt.cond.params.insert(-1, Var(f"tape_{v.name}", empty.type))
+        stmt.body.params.insert(-1, carried)
+        stmt.init.insert(-1, empty)
+        final = Var(f"tape_{v.name}", empty.type)
+        stmt.outs.insert(-1, final)
+    else:
+        stmt.body.params.append(carried)
+        stmt.init.append(empty)
+        final = Var(f"tape_{v.name}", empty.type)
+        stmt.outs.append(final)
+    tb = Builder(stmt.loc)
+    written = write(tb, carried)
+    _insert_after(stmt.body.stmts, definition if definition is not None else where, tb.stmts)
+    if isinstance(stmt, While):
+        stmt.body.results.insert(-1, written)
+    else:
+        stmt.body.results.append(written)
+    return final
+
+
+def _initial_value(stmt, v: Var) -> Atom | None:
+    """For a loop-carried parameter, its initial value (whose shape the tape entries share)."""
+    skip = 1 if isinstance(stmt, ForRange) else 0
+    for p, init in zip(stmt.body.params[skip:], stmt.init):
+        if p is v:
+            return init
+    return None
+
+
+def _insert_after(stmts: list, anchor, new: list) -> None:
+    """Insert `new` right after the statement `anchor` (or after the one defining it), else first."""
+    for i, s in enumerate(stmts):
+        if s is anchor or anchor in getattr(s, "outs", ()):
+            stmts[i + 1:i + 1] = new
+            return
+    stmts[:0] = new
+
+
+def _insert_before(container: list, stmt, new: list) -> None:
+    at = next(i for i, s in enumerate(container) if s is stmt)
+    container[at:at] = new
+
+
+_REVERSE = {Eqn: _reverse_eqn, If: _reverse_if, ForRange: _reverse_loop, While: _reverse_loop}

@@ -1,0 +1,51 @@
+"""Loop-invariant code motion: compute once, before the loop, what does not change in it::
+
+    for i in range(n):                  t = -k
+        t = -k              →           for i in range(n):
+        x = t * x                           x = t * x
+
+Only operations that cannot raise are moved (no indexing, no division), since the loop may run
+zero times. Besides saving work, a hoisted value needs no tape in reverse mode.
+"""
+
+from __future__ import annotations
+
+from .. import primitives as P
+from ..ir.core import Block, Eqn, ForRange, Function, Var, While, block_defs
+
+_UNSAFE = {P.getitem, P.div, P.floordiv, P.mod, P.pow}
+
+
+def licm(fn: Function) -> Function:
+    _hoist_in(fn.body)
+    return fn
+
+
+def _hoist_in(block: Block) -> None:
+    out = []
+    for stmt in block.stmts:
+        for inner in stmt.blocks():
+            _hoist_in(inner)
+        if isinstance(stmt, (ForRange, While)):
+            out += _hoist(stmt)
+        out.append(stmt)
+    block.stmts[:] = out
+
+
+def _hoist(loop) -> list:
+    """Remove the invariant equations from the loop's body; return them in order."""
+    variant = set().union(*(block_defs(b) for b in loop.blocks()))
+    hoisted, kept = [], []
+    for stmt in loop.body.stmts:
+        if _invariant(stmt, variant):
+            hoisted.append(stmt)
+            variant -= set(stmt.outs)
+        else:
+            kept.append(stmt)
+    loop.body.stmts[:] = kept
+    return hoisted
+
+
+def _invariant(stmt, variant: set[Var]) -> bool:
+    return (isinstance(stmt, Eqn) and stmt.prim.pure and not stmt.prim.inplace and stmt.prim not in _UNSAFE
+            and stmt.outs and not any(isinstance(a, Var) and a in variant for a in stmt.ins))

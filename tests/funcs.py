@@ -1,0 +1,156 @@
+"""Module-level functions differentiated by the tests (s2sad reads their source with inspect)."""
+
+import numpy as np
+
+
+# --- scalar functions -------------------------------------------------------------------------
+
+def fan_out(x, y):
+    v = np.cos(x) + x * y
+    return np.exp(v) + v ** 2
+
+
+def sin_sq_exp(x):
+    return np.sin(x ** 2) * np.exp(x)
+
+
+def sin_poly(x):
+    return np.sin(x ** 2 + 2 * x + 1)
+
+
+def euler_step(y0, p, h):
+    y1 = y0 - h * p * y0 ** 2
+    return y1
+
+
+def min_of(theta):
+    return min(theta ** 2, 2 * theta)
+
+
+# --- control flow -------------------------------------------------------------------------------
+
+def if_elif_else(x):
+    if x < -1.0:
+        y = x ** 3
+    elif x < 1.0:
+        y = np.sin(x)
+    else:
+        y = np.exp(2 * x)
+    return y
+
+
+def nested_ifs(x, y):
+    if x > 0:
+        if y > 0:
+            z = x * y
+        else:
+            z = x * x * y
+    else:
+        if y > 0:
+            z = x + y * y
+        else:
+            z = -x * y
+    return z
+
+
+def conditional_expr(x, y):
+    z = x * y if x > y else x + np.sin(y)
+    return z * x
+
+
+def branch_local(x, y):
+    if x > 0:
+        t = np.exp(x * y)
+        r = t * t + y
+    else:
+        r = y * y
+    return r + x
+
+
+def augmented(x, y):
+    z = x
+    z += y * x
+    z *= y
+    z -= x
+    z /= 2.0
+    return z
+
+
+# --- arrays ----------------------------------------------------------------------------------------
+
+def mse(w, X, y):
+    return np.mean((X @ w - y) ** 2)
+
+
+def tanh_layer(W, b, x, target):
+    h = np.tanh(W @ x + b)
+    return np.sum((h - target) ** 2)
+
+
+def logsumexp(x):
+    return np.log(np.sum(np.exp(x)))
+
+
+def index_product(x):
+    return x[0] * x[1]
+
+
+def slice_sum(x):
+    return np.sum(x[1:3] ** 2)
+
+
+def first_column(A):
+    return np.sum(np.sin(A[:, 0]) * A[:, 1])
+
+
+def matrix_element(A):
+    return A[0, 1] * A[1, 0] + A.sum()
+
+
+def helper_affine(w, x):
+    return np.dot(w, x)
+
+
+def shared_weights(w, x1, x2):
+    a = helper_affine(w, x1)
+    b = helper_affine(w, x2)
+    return a * b
+
+
+# --- signatures --------------------------------------------------------------------------------------
+
+def three_args(a, b, c):
+    return a * b ** 2 + np.sin(c) * a
+
+
+def with_default(x, scale=3.0):
+    return scale * x ** 2
+
+
+def returns_pair(x, y):
+    return x * y, np.sin(x) + y
+
+
+def returns_pair_named(x, y):
+    p = x * y
+    q = np.sin(x) + y
+    return p, q
+
+
+def returns_same_twice(x):
+    a = x * 2.0
+    return a, a
+
+
+def returns_array(x):
+    return 2.0 * x
+
+
+def array_pair(x, y):
+    prod = x * y
+    total = np.sum(x)
+    return prod, total
+
+
+def outer_loss(a, b):
+    return np.sum(np.outer(a, b) ** 2)

@@ -1,0 +1,29 @@
+"""Functions whose generated code is compared with tests/golden/*.txt.
+
+Editing this file moves line numbers, which appear in the generated headers: regenerate the
+golden files with ``S2SAD_UPDATE_GOLDEN=1 python -m pytest tests/test_golden.py``.
+"""
+
+import numpy as np
+
+
+def fan_out(x, y):
+    v = np.cos(x) + x * y
+    return np.exp(v) + v ** 2
+
+
+def sin_poly(x):
+    return np.sin(x ** 2 + 2 * x + 1)
+
+
+def piecewise(x, y):
+    if x > y:
+        z = x * np.sin(y)
+    else:
+        z = y * y - x
+    return z + x
+
+
+def mlp_head(W, x, b):
+    h = np.tanh(W @ x + b)
+    return h[0] * h[1] + np.sum(h[1:3])

@@ -1,0 +1,177 @@
+"""The command line, run as a subprocess: ``python -m s2sad show FILE.py:FUNC ...``."""
+
+import ast
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+MODEL = textwrap.dedent('''\
+    import numpy as np
+
+
+    def f(x, y):
+        v = np.cos(x) + x * y
+        return np.exp(v) + v ** 2
+
+
+    def layer(W, b, x):
+        h = np.tanh(W @ x + b)
+        return np.sum(h ** 2) + h[0]
+
+
+    def broken(x):
+        y = x * 2.0
+        s = "text"
+        return y
+''')
+BROKEN_LINE = MODEL.splitlines().index('    s = "text"') + 1
+
+
+@pytest.fixture
+def model(tmp_path):
+    path = tmp_path / "model.py"
+    path.write_text(MODEL)
+    return path
+
+
+def run(*args, cwd=None):
+    env = dict(os.environ)
+    return subprocess.run([sys.executable, "-m", "s2sad", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=60)
+
+
+def test_show_prints_reverse_mode_python(model):
+    out = run("show", f"{model}:f")
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == ""
+    compile(out.stdout, "f_vjp.py", "exec")
+    assert "def f_vjp(" in out.stdout
+    assert "# forward sweep" in out.stdout and "# reverse sweep" in out.stdout
+    assert out.stdout.index("# forward sweep") < out.stdout.index("# reverse sweep")
+
+
+def test_show_output_runs(model):
+    """The printed module is importable and computes the gradient."""
+    import numpy as np
+    out = run("show", f"{model}:f", "--wrt", "x,y")
+    namespace = {}
+    exec(compile(out.stdout, "f_vjp.py", "exec"), namespace)
+    x, y = 0.3, -0.7
+    value, gx, gy = namespace["f_vjp"](x, y, 1.0)
+    v = np.cos(x) + x * y
+    assert value == pytest.approx(np.exp(v) + v ** 2)
+    assert gx == pytest.approx((np.exp(v) + 2 * v) * (y - np.sin(x)))
+    assert gy == pytest.approx((np.exp(v) + 2 * v) * x)
+
+
+def test_show_forward(model):
+    out = run("show", f"{model}:f", "--mode", "forward")
+    assert out.returncode == 0, out.stderr
+    compile(out.stdout, "f_jvp.py", "exec")
+    tree = ast.parse(out.stdout)
+    (fn,) = [node for node in tree.body if isinstance(node, ast.FunctionDef)]
+    assert fn.name == "f_jvp"
+    assert [a.arg for a in fn.args.args] == ["x", "y", "x_dot"]
+    assert "# reverse sweep" not in out.stdout
+
+
+def test_show_wrt(model):
+    for wrt, params in [("x,y", ["x", "y", "out_bar"]), ("y", ["x", "y", "out_bar"])]:
+        out = run("show", f"{model}:f", "--wrt", wrt)
+        assert out.returncode == 0, out.stderr
+        (fn,) = [n for n in ast.parse(out.stdout).body if isinstance(n, ast.FunctionDef)]
+        assert [a.arg for a in fn.args.args] == params
+        returned = ast.unparse(fn.body[-1])
+        assert ("x_bar" in returned) == ("x" in wrt.split(","))
+        assert ("y_bar" in returned) == ("y" in wrt.split(","))
+    forward = run("show", f"{model}:f", "--wrt", "x,y", "--mode", "forward")
+    assert "def f_jvp(x, y, x_dot, y_dot)" in forward.stdout
+
+
+def test_show_types(model):
+    out = run("show", f"{model}:layer", "--types", "W=f64[:,:],b=f64[:],x=f64[:]", "--wrt", "W,b")
+    assert out.returncode == 0, out.stderr
+    compile(out.stdout, "layer_vjp.py", "exec")
+    assert "def layer_vjp(W, b, x, out_bar)" in out.stdout
+    assert "W_bar" in out.stdout and "b_bar" in out.stdout
+    assert "np.outer" in out.stdout   # the adjoint of a matrix-vector product
+    # without --types the parameters are scalars, and `W @ x` on scalars is refused
+    scalar = run("show", f"{model}:layer")
+    assert scalar.returncode == 2
+
+
+def test_show_ir(model):
+    out = run("show", f"{model}:f", "--ir")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("def f_vjp(x: f64, y: f64, out_bar: f64):")
+    assert "cos(x)" in out.stdout and "# reverse sweep" in out.stdout
+    primal = run("show", f"{model}:f", "--ir", "--primal")
+    assert primal.stdout.startswith("def f(x: f64, y: f64):")
+    assert "v: f64 = add(" in primal.stdout
+    assert "_bar" not in primal.stdout
+    forward = run("show", f"{model}:f", "--ir", "--mode", "forward")
+    assert forward.stdout.startswith("def f_jvp(x: f64, y: f64, x_dot: f64):")
+
+
+def _assert_one_error_line(out, *fragments):
+    assert out.returncode == 2, (out.stdout, out.stderr)
+    assert out.stdout == ""
+    lines = out.stderr.splitlines()
+    assert len(lines) == 1, out.stderr
+    assert lines[0].startswith("error: ")
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def test_error_in_function_is_one_located_line(model):
+    out = run("show", f"{model}:broken")
+    _assert_one_error_line(out, f"{model}:{BROKEN_LINE}:", "str constants")
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["{model}:missing"], "no function 'missing'"),
+    (["{model}"], "expected FILE.py:FUNC"),
+    (["{dir}/nowhere.py:f"], "no such file"),
+    (["{model}:f", "--wrt", "z"], "'z' is not a parameter"),
+    (["{model}:f", "--types", "x=f65"], "unknown type 'f65'"),
+    (["{model}:f", "--types", "x"], "name=type"),
+    (["{model}:f", "--types", "q=f64"], "unknown parameters: q"),
+    (["{model}:np"], "Python functions"),
+])
+def test_usage_errors_are_one_line(model, args, fragment):
+    args = [a.format(model=model, dir=model.parent) for a in args]
+    _assert_one_error_line(run("show", *args), fragment)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG: cli.load_function does not catch a SyntaxError in the user's file: a traceback "
+    "and exit status 1 instead of one 'error: file:line: message' line and status 2"))
+def test_syntax_error_in_file_is_one_line(tmp_path):
+    path = tmp_path / "bad.py"
+    path.write_text("def f(x)\n    return x\n")
+    _assert_one_error_line(run("show", f"{path}:f"), "bad.py", ":1")
+
+
+def test_relative_path_and_cwd(model):
+    out = run("show", "model.py:f", cwd=model.parent)
+    assert out.returncode == 0, out.stderr
+    assert "def f_vjp" in out.stdout
+
+
+def test_help():
+    out = run("--help")
+    assert out.returncode == 0
+    assert "show" in out.stdout
+    sub = run("show", "--help")
+    assert sub.returncode == 0
+    for option in ("--mode", "--wrt", "--types", "--ir", "--primal"):
+        assert option in sub.stdout
+
+
+def test_missing_command_is_a_usage_error():
+    out = run()
+    assert out.returncode == 2
+    assert "usage" in out.stderr

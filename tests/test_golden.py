@@ -1,0 +1,83 @@
+"""Golden tests: generated derivative source and IR compared with tests/golden/*.txt.
+
+Run with ``S2SAD_UPDATE_GOLDEN=1`` to rewrite the golden files (then read the diff!).
+The generated header names the source file by absolute path; only its base name is kept.
+"""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+import s2sad
+import golden_funcs as G
+
+GOLDEN = Path(__file__).parent / "golden"
+UPDATE = os.environ.get("S2SAD_UPDATE_GOLDEN") == "1"
+
+VECTOR = {"W": "f64[:,:]", "x": "f64[:]", "b": "f64[:]"}
+CASES = {   # name: (function, wrt, types)
+    "fan_out": (G.fan_out, ("x", "y"), None),
+    "sin_poly": (G.sin_poly, 0, None),
+    "piecewise": (G.piecewise, ("x", "y"), None),
+    "mlp_head": (G.mlp_head, ("W", "b"), VECTOR),
+}
+
+
+def normalise(text: str) -> str:
+    """Replace absolute paths of golden_funcs.py by its base name."""
+    path = re.escape(os.path.abspath(G.__file__))
+    text = re.sub(path, "golden_funcs.py", text)
+    return re.sub(r"(?<![\w.])/\S*/(golden_funcs\.py)", r"\1", text)
+
+
+def generate(kind: str, fn, wrt, types) -> str:
+    if kind in ("reverse", "forward"):
+        return s2sad.derivative_source(fn, kind, wrt, types=types)
+    if kind == "ir":
+        return s2sad.ir_source(fn, None, wrt, types=types)
+    return s2sad.ir_source(fn, kind.removeprefix("ir_"), wrt, types=types)
+
+
+def check(name: str, text: str) -> None:
+    path = GOLDEN / f"{name}.txt"
+    text = normalise(text)
+    if not text.endswith("\n"):
+        text += "\n"
+    if UPDATE:
+        GOLDEN.mkdir(exist_ok=True)
+        path.write_text(text)
+        return
+    assert path.exists(), f"{path} is missing: run with S2SAD_UPDATE_GOLDEN=1 to create it"
+    expected = path.read_text()
+    assert text == expected, f"{path.name} differs; if the change is intended, rerun with S2SAD_UPDATE_GOLDEN=1"
+
+
+@pytest.mark.parametrize("kind", ["reverse", "forward", "ir", "ir_reverse", "ir_forward"])
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_golden(name, kind):
+    fn, wrt, types = CASES[name]
+    check(f"{name}.{kind}", generate(kind, fn, wrt, types))
+
+
+def test_golden_files_have_no_absolute_paths():
+    if not GOLDEN.exists():
+        pytest.skip("no golden files yet")
+    for path in GOLDEN.glob("*.txt"):
+        text = path.read_text()
+        assert str(Path.home()) not in text and "/tmp/" not in text and str(GOLDEN.parent) not in text, path
+
+
+def test_generated_source_is_valid_python():
+    for name, (fn, wrt, types) in CASES.items():
+        for mode in ("reverse", "forward"):
+            compile(s2sad.derivative_source(fn, mode, wrt, types=types), f"{name}.{mode}", "exec")
+
+
+def test_normalise_keeps_line_numbers():
+    text = s2sad.derivative_source(G.sin_poly)
+    first = normalise(text).splitlines()[0]
+    line = G.sin_poly.__code__.co_firstlineno
+    assert f"from golden_funcs.py:{line} (sin_poly), reverse mode" in first
+    assert os.sep + "golden_funcs.py" not in first

@@ -1,0 +1,865 @@
+"""The generic test of every derivative rule in `s2sad.rules.RULES`.
+
+`SAMPLES` maps each primitive with a derivative to small NumPy functions that use it, with a
+generator of their (float) arguments, chosen away from points where the function is not
+differentiable. Every sample is checked three ways, differentiating with respect to all of its
+arguments:
+
+* the JVP against central finite differences in a random direction;
+* the dot-product test  <u, J v> == sum_k <vjp(u)_k, v_k>  between forward and reverse mode;
+* the full Jacobian built column by column (forward) and row by row (reverse).
+
+`ZERO_SAMPLES` does the same for the zero-derivative rules (floor, comparisons, shape ...),
+used on a differentiable path, and also checks the derivative against its closed form.
+
+Some primitives have no spelling in user code (only rules and transforms emit them: `select`,
+`outer`, `zeros_like`, `make_tuple`, `trip_count`); for the duration of these tests they are bound
+to names in the frontend's table (`INTERNAL_NAMES`). `tape` is reached through a loop, whose
+reverse derivative records on a tape.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import pytest
+
+import s2sad
+from s2sad import primitives as P
+from s2sad.ir.core import Eqn, walk
+from s2sad.ir.types import type_of_value
+from s2sad.passes.activity import active_values
+from s2sad.pipeline import prepare, transform
+from s2sad.rules import RULES
+
+H = 1e-6
+
+
+# --- argument generators ------------------------------------------------------------------
+
+def _value(a):
+    """A float for a 0-d result, a float64 array otherwise."""
+    a = np.asarray(a, dtype=np.float64)
+    return float(a) if a.ndim == 0 else a
+
+
+def normal(*shape):
+    return lambda rng: _value(rng.standard_normal(shape))
+
+
+def uniform(lo, hi, *shape):
+    return lambda rng: _value(rng.uniform(lo, hi, shape))
+
+
+def signed(lo, hi, *shape):
+    """|value| in [lo, hi], with random signs (away from 0)."""
+    return lambda rng: _value(rng.uniform(lo, hi, shape) * rng.choice([-1.0, 1.0], shape))
+
+
+def args(*gens, ok=None):
+    """Draw one value per generator; redraw all of them until ``ok(*values)`` holds."""
+    def make(rng):
+        for _ in range(10_000):
+            values = [g(rng) for g in gens]
+            if ok is None or bool(np.all(ok(*values))):
+                return values
+        raise AssertionError("could not draw arguments satisfying the sample's condition")
+    return make
+
+
+def apart(margin=0.05):
+    """Operands at least `margin` apart everywhere (no ties for max/min/comparisons)."""
+    return lambda a, b, *rest: np.abs(np.subtract(a, b)) > margin
+
+
+def frac_inside(lo=0.1, hi=0.9):
+    """a / b well away from an integer (mod and floor-division are smooth there)."""
+    return lambda a, b: (np.mod(np.divide(a, b), 1.0) > lo) & (np.mod(np.divide(a, b), 1.0) < hi)
+
+
+@dataclass
+class Sample:
+    fn: Callable
+    make: Callable  # rng -> list of float arguments
+    # zero-derivative samples: the elementwise derivative d f / d x of the single argument
+    partial: Callable | None = field(default=None)
+
+    @property
+    def name(self) -> str:
+        return self.fn.__name__
+
+    def draw(self) -> list:
+        rng = np.random.default_rng(zlib.crc32(self.name.encode()))
+        values = self.make(rng)
+        assert all(type_of_value(v) is not None and np.asarray(v).dtype == np.float64 for v in values)
+        return values
+
+
+def S(fn, *gens, ok=None):
+    return Sample(fn, args(*gens, ok=ok))
+
+
+# --- samples: module-level functions (the compiler reads their source) ---------------------
+
+def _select(c, a, b):
+    """Stands for the `select` primitive (``a if c else b`` on scalars)."""
+    return a if c else b
+
+
+def _zeros_like(x):
+    """Stands for the `zeros_like` primitive."""
+    return np.zeros(np.shape(x))
+
+
+def _make_tuple(*items):
+    """Stands for the `make_tuple` primitive."""
+    return tuple(items)
+
+
+def _trip_count(start, stop, step):
+    """Stands for the `trip_count` primitive (the length of a range)."""
+    return len(range(start, stop, step))
+
+
+# Primitives only derivative rules and transforms emit, given a name for these tests.
+INTERNAL_NAMES = {_select: P.select, np.outer: P.outer, _zeros_like: P.zeros_like,
+                  _make_tuple: P.make_tuple, _trip_count: P.trip_count}
+
+
+def p_add(a, b): return a + b
+def p_add_scalars(a, b): return a + b
+def p_add_scalar_array(a, b): return a + b
+def p_add_array_scalar(a, b): return a + b
+def p_add_col_row(a, b): return a + b
+def p_add_vec_mat(a, b): return a + b
+def p_add_const(x): return x + 2.0
+def p_np_add(a, b): return np.add(a, b)
+def p_add_same(x): return x + x
+
+def p_sub(a, b): return a - b
+def p_sub_scalars(a, b): return a - b
+def p_sub_scalar_array(a, b): return a - b
+def p_sub_mat_vec(a, b): return a - b
+def p_sub_col_row(a, b): return a - b
+def p_sub_from_const(x): return 1.0 - x
+def p_np_subtract(a, b): return np.subtract(a, b)
+
+def p_neg(x): return -x
+def p_neg_scalar(x): return -x
+def p_np_negative(x): return np.negative(x)
+
+def p_float(x): return float(x)
+def p_float_times(x, y): return float(x) * y
+
+def p_mul(a, b): return a * b
+def p_mul_scalars(a, b): return a * b
+def p_mul_scalar_array(a, b): return a * b
+def p_mul_col_row(a, b): return a * b
+def p_mul_vec_mat(a, b): return a * b
+def p_mul_3d_col(a, b): return a * b
+def p_mul_square(x): return x * x
+def p_mul_const(x): return 3.0 * x
+def p_np_multiply(a, b): return np.multiply(a, b)
+
+def p_div(a, b): return a / b
+def p_div_scalars(a, b): return a / b
+def p_div_scalar_array(a, b): return a / b
+def p_div_array_scalar(a, b): return a / b
+def p_div_col_row(a, b): return a / b
+def p_div_mat_vec(a, b): return a / b
+def p_reciprocal(x): return 1.0 / x
+def p_div_const(x): return x / 4.0
+def p_np_divide(a, b): return np.divide(a, b)
+def p_np_true_divide(a, b): return np.true_divide(a, b)
+
+def p_pow(a, b): return a ** b
+def p_pow_scalars(a, b): return a ** b
+def p_pow_scalar_base(a, b): return a ** b
+def p_pow_scalar_exponent(a, b): return a ** b
+def p_pow_col_row(a, b): return a ** b
+def p_pow_square(x): return x ** 2
+def p_pow_cube_scalar(x): return x ** 3
+def p_pow_float_const(x): return x ** -1.5
+def p_pow_const_base(x): return 2.0 ** x
+def p_np_power(a, b): return np.power(a, b)
+
+def p_mod(a, b): return a % b
+def p_mod_scalars(a, b): return a % b
+def p_mod_scalar_array(a, b): return a % b
+def p_mod_array_scalar(a, b): return a % b
+def p_mod_col_row(a, b): return a % b
+def p_mod_negative_divisor(a, b): return a % b
+def p_mod_const(x): return x % 1.5
+
+def p_exp(x): return np.exp(x)
+def p_exp_scalar(x): return np.exp(x)
+def p_log(x): return np.log(x)
+def p_log_scalar(x): return np.log(x)
+def p_sqrt(x): return np.sqrt(x)
+def p_sqrt_scalar(x): return np.sqrt(x)
+def p_sin(x): return np.sin(x)
+def p_sin_scalar(x): return np.sin(x)
+def p_cos(x): return np.cos(x)
+def p_cos_scalar(x): return np.cos(x)
+def p_tan(x): return np.tan(x)
+def p_tan_scalar(x): return np.tan(x)
+def p_tanh(x): return np.tanh(x)
+def p_tanh_scalar(x): return np.tanh(x)
+
+def p_abs(x): return np.abs(x)
+def p_abs_scalar(x): return np.abs(x)
+def p_abs_builtin(x): return abs(x)
+def p_absolute(x): return np.absolute(x)
+
+def p_maximum(a, b): return np.maximum(a, b)
+def p_maximum_scalars(a, b): return np.maximum(a, b)
+def p_maximum_col_row(a, b): return np.maximum(a, b)
+def p_maximum_scalar_array(a, b): return np.maximum(a, b)
+def p_maximum_vec_mat(a, b): return np.maximum(a, b)
+def p_relu(x): return np.maximum(x, 0.0)
+
+def p_minimum(a, b): return np.minimum(a, b)
+def p_minimum_scalars(a, b): return np.minimum(a, b)
+def p_minimum_col_row(a, b): return np.minimum(a, b)
+def p_minimum_array_scalar(a, b): return np.minimum(a, b)
+def p_minimum_mat_vec(a, b): return np.minimum(a, b)
+
+def p_max_first(a, b): return max(a, b)
+def p_max_second(a, b): return max(a, b)
+def p_max_const(x): return max(x, 0.5)
+
+def p_min_first(a, b): return min(a, b)
+def p_min_second(a, b): return min(a, b)
+def p_min_const(x): return min(x, 0.5)
+
+def p_where(a, b): return np.where(a > b, a, b)
+def p_where_broadcast(c, a, b): return np.where(c > 0, a, b)
+def p_where_col_row(c, a, b): return np.where(c > 0, a, b)
+def p_where_const_branch(x): return np.where(x > 0, x, 0.0)
+def p_where_scalars(a, b): return np.where(a > b, a * b, a - b)
+def p_where_scalar_cond(s, a, b): return np.where(s > 0, a, b)
+def p_where_scalar_cond_mixed(s, b): return np.where(s > 0, s, b)
+
+def p_select(a, b): return _select(a > b, a * b, a - b)
+def p_select_arrays(s, a, b): return _select(s > 0, a, b)
+
+def p_sum(x): return np.sum(x)
+def p_sum_axis0(x): return np.sum(x, axis=0)
+def p_sum_axis1(x): return np.sum(x, axis=1)
+def p_sum_axis_neg(x): return np.sum(x, axis=-1)
+def p_sum_axes_3d(x): return np.sum(x, axis=(0, 2))
+def p_sum_vector(x): return np.sum(x)
+def p_sum_vector_axis0(x): return np.sum(x, axis=0)
+def p_sum_method(x): return x.sum(axis=0)
+def p_sum_scalar(x): return np.sum(x)
+
+def p_mean(x): return np.mean(x)
+def p_mean_axis0(x): return np.mean(x, axis=0)
+def p_mean_axis1(x): return np.mean(x, axis=1)
+def p_mean_axis_neg(x): return np.mean(x, axis=-1)
+def p_mean_axes_3d(x): return np.mean(x, axis=(0, 2))
+def p_mean_vector(x): return np.mean(x)
+def p_mean_method(x): return x.mean(axis=1)
+def p_mean_scalar(x): return np.mean(x)
+
+def p_matmul(a, b): return a @ b
+def p_matmul_mat_vec(a, b): return a @ b
+def p_matmul_vec_mat(a, b): return a @ b
+def p_matmul_vec_vec(a, b): return a @ b
+def p_np_matmul(a, b): return np.matmul(a, b)
+
+def p_dot(a, b): return np.dot(a, b)
+def p_dot_mat_vec(a, b): return np.dot(a, b)
+def p_dot_vec_mat(a, b): return np.dot(a, b)
+def p_dot_vec_vec(a, b): return np.dot(a, b)
+def p_dot_scalar_array(a, b): return np.dot(a, b)
+def p_dot_array_scalar(a, b): return np.dot(a, b)
+def p_dot_method(a, b): return a.dot(b)
+
+def p_outer(a, b): return np.outer(a, b)
+
+def p_transpose(x): return x.T
+def p_np_transpose(x): return np.transpose(x)
+def p_transpose_3d(x): return x.T
+def p_transpose_times(x, y): return x.T * y
+
+def p_getitem(x): return x[1:3, 0]
+def p_getitem_row(x): return x[1]
+def p_getitem_last(x): return x[-1]
+def p_getitem_step(x): return x[::2]
+def p_getitem_reversed(x): return x[::-1]
+def p_getitem_element(x): return x[1, 2]
+def p_getitem_newaxis(x): return x[:, None]
+def p_getitem_newaxis_first(x): return x[None, 1:]
+def p_getitem_2d_slices(x): return x[1:, ::2]
+def p_getitem_len(x): return x[len(x) - 1]
+def p_getitem_twice(x): return x[0] * x[1] + x[0]
+def p_getitem_plus_array(x): return x + x[1]
+def p_getitem_of_transpose(x): return x.T[0] + x[0, 0]
+
+def p_copy(x): return x.copy()
+def p_np_copy(x): return np.copy(x) * x
+def p_np_copy_scalar(x): return np.copy(x) * 2.0
+
+def p_full(x, s): return np.full(x.shape, s) * x
+def p_full_int_shape(s): return np.full(3, s)
+
+
+def p_setitem(x, v):
+    y = x.copy()
+    y[1] = v
+    return y * x
+
+
+def p_setitem_slice(x, v):
+    y = x.copy()
+    y[1:3, 0] = v
+    return y
+
+
+def p_setitem_broadcast(x, s):
+    y = x.copy()
+    y[:, 1] = s * s
+    return y
+
+
+def p_setitem_rows(x, r):
+    y = x.copy()
+    y[1:] = r
+    return y
+
+
+def p_setitem_into_zeros(a, b):
+    y = np.zeros(3)
+    y[0] = a
+    y[1:] = b * a
+    return y
+
+
+def p_setitem_overwrite(x, v):
+    y = x.copy()
+    y[0] = v
+    y[0] = v * v
+    return y
+
+
+def p_setitem_read_back(x, v):
+    y = x.copy()
+    y[1] = v
+    return y[1] * y[0] + x
+
+
+def p_setitem_mul_assign(x, v):
+    y = x.copy()
+    y[1:3] *= v
+    return y
+
+
+def p_index_add(x, v):
+    y = x.copy()
+    y[1] += v
+    return y * x
+
+
+def p_index_add_slice(x, v):
+    y = x.copy()
+    y[1:3, 0] += v * v
+    return y
+
+
+def p_index_add_broadcast(x, s):
+    y = x.copy()
+    y[:, 1] += s
+    return y
+
+
+def p_index_add_twice(x, v):
+    y = np.zeros(x.shape)
+    y[0] += v * x[1]
+    y[0] += x[0]
+    return y
+
+
+SAMPLES: dict[P.Primitive, list[Sample]] = {
+    P.add: [
+        S(p_add, normal(3, 4), normal(3, 4)),
+        S(p_add_scalars, normal(), normal()),
+        S(p_add_scalar_array, normal(), normal(3, 4)),
+        S(p_add_array_scalar, normal(4), normal()),
+        S(p_add_col_row, normal(3, 1), normal(1, 4)),
+        S(p_add_vec_mat, normal(4), normal(3, 4)),
+        S(p_add_const, normal(3)),
+        S(p_np_add, normal(3, 1), normal(4)),
+        S(p_add_same, normal(3)),
+    ],
+    P.sub: [
+        S(p_sub, normal(3, 4), normal(3, 4)),
+        S(p_sub_scalars, normal(), normal()),
+        S(p_sub_scalar_array, normal(), normal(3, 4)),
+        S(p_sub_mat_vec, normal(3, 4), normal(4)),
+        S(p_sub_col_row, normal(3, 1), normal(1, 4)),
+        S(p_sub_from_const, normal(3)),
+        S(p_np_subtract, normal(4), normal(3, 4)),
+    ],
+    P.neg: [S(p_neg, normal(3, 4)), S(p_neg_scalar, normal()), S(p_np_negative, normal(4))],
+    P.to_float: [S(p_float, normal()), S(p_float_times, normal(), normal(3))],
+    P.mul: [
+        S(p_mul, normal(3, 4), normal(3, 4)),
+        S(p_mul_scalars, normal(), normal()),
+        S(p_mul_scalar_array, normal(), normal(3, 4)),
+        S(p_mul_col_row, normal(3, 1), normal(1, 4)),
+        S(p_mul_vec_mat, normal(4), normal(3, 4)),
+        S(p_mul_3d_col, normal(2, 3, 4), normal(3, 1)),
+        S(p_mul_square, normal(4)),
+        S(p_mul_const, normal(3)),
+        S(p_np_multiply, normal(3, 4), normal()),
+    ],
+    P.div: [
+        S(p_div, normal(3, 4), signed(0.5, 2, 3, 4)),
+        S(p_div_scalars, normal(), signed(0.5, 2)),
+        S(p_div_scalar_array, normal(), signed(0.5, 2, 3, 4)),
+        S(p_div_array_scalar, normal(3, 4), signed(0.5, 2)),
+        S(p_div_col_row, normal(3, 1), signed(0.5, 2, 1, 4)),
+        S(p_div_mat_vec, normal(3, 4), signed(0.5, 2, 4)),
+        S(p_reciprocal, signed(0.5, 2, 4)),
+        S(p_div_const, normal(4)),
+        S(p_np_divide, normal(4), signed(0.5, 2, 3, 4)),
+        S(p_np_true_divide, normal(3, 1), signed(0.5, 2)),
+    ],
+    P.pow: [
+        S(p_pow, uniform(0.5, 2, 3, 4), normal(3, 4)),
+        S(p_pow_scalars, uniform(0.5, 2), normal()),
+        S(p_pow_scalar_base, uniform(0.5, 2), normal(4)),
+        S(p_pow_scalar_exponent, uniform(0.5, 2, 3, 4), normal()),
+        S(p_pow_col_row, uniform(0.5, 2, 3, 1), normal(1, 4)),
+        S(p_pow_square, normal(3, 4)),       # integer exponent: any sign of base
+        S(p_pow_cube_scalar, signed(0.5, 2)),
+        S(p_pow_float_const, uniform(0.5, 2, 4)),
+        S(p_pow_const_base, normal(4)),
+        S(p_np_power, uniform(0.5, 2, 4), normal(3, 4)),
+    ],
+    P.mod: [
+        S(p_mod, uniform(-5, 5, 3, 4), uniform(0.5, 2, 3, 4), ok=frac_inside()),
+        S(p_mod_scalars, uniform(-5, 5), uniform(0.5, 2), ok=frac_inside()),
+        S(p_mod_scalar_array, uniform(-5, 5), uniform(0.5, 2, 4), ok=frac_inside()),
+        S(p_mod_array_scalar, uniform(-5, 5, 3, 4), uniform(0.5, 2), ok=frac_inside()),
+        S(p_mod_col_row, uniform(-5, 5, 3, 1), uniform(0.5, 2, 1, 4), ok=frac_inside()),
+        S(p_mod_negative_divisor, uniform(-5, 5, 4), uniform(-2, -0.5, 4), ok=frac_inside()),
+        Sample(p_mod_const, args(uniform(-5, 5, 4), ok=lambda x: frac_inside()(x, 1.5))),
+    ],
+    P.exp: [S(p_exp, normal(3, 4)), S(p_exp_scalar, normal())],
+    P.log: [S(p_log, uniform(0.5, 3, 3, 4)), S(p_log_scalar, uniform(0.5, 3))],
+    P.sqrt: [S(p_sqrt, uniform(0.5, 3, 3, 4)), S(p_sqrt_scalar, uniform(0.5, 3))],
+    P.sin: [S(p_sin, normal(3, 4)), S(p_sin_scalar, normal())],
+    P.cos: [S(p_cos, normal(3, 4)), S(p_cos_scalar, normal())],
+    P.tan: [S(p_tan, uniform(-1, 1, 3, 4)), S(p_tan_scalar, uniform(-1, 1))],
+    P.tanh: [S(p_tanh, normal(3, 4)), S(p_tanh_scalar, normal())],
+    P.abs: [
+        S(p_abs, signed(0.1, 2, 3, 4)),
+        S(p_abs_scalar, signed(0.1, 2)),
+        S(p_abs_builtin, signed(0.1, 2)),
+        S(p_absolute, signed(0.1, 2, 4)),
+    ],
+    P.maximum: [
+        S(p_maximum, normal(3, 4), normal(3, 4), ok=apart()),
+        S(p_maximum_scalars, normal(), normal(), ok=apart()),
+        S(p_maximum_col_row, normal(3, 1), normal(1, 4), ok=apart()),
+        S(p_maximum_scalar_array, normal(), normal(3, 4), ok=apart()),
+        S(p_maximum_vec_mat, normal(4), normal(3, 4), ok=apart()),
+        S(p_relu, signed(0.1, 2, 3, 4)),
+    ],
+    P.minimum: [
+        S(p_minimum, normal(3, 4), normal(3, 4), ok=apart()),
+        S(p_minimum_scalars, normal(), normal(), ok=apart()),
+        S(p_minimum_col_row, normal(3, 1), normal(1, 4), ok=apart()),
+        S(p_minimum_array_scalar, normal(3, 4), normal(), ok=apart()),
+        S(p_minimum_mat_vec, normal(3, 4), normal(4), ok=apart()),
+    ],
+    P.max: [
+        S(p_max_first, uniform(1, 2), uniform(-1, 0)),
+        S(p_max_second, uniform(-1, 0), uniform(1, 2)),
+        Sample(p_max_const, args(signed(0.1, 2), ok=lambda x: abs(x - 0.5) > 0.05)),
+    ],
+    P.min: [
+        S(p_min_first, uniform(-1, 0), uniform(1, 2)),
+        S(p_min_second, uniform(1, 2), uniform(-1, 0)),
+        Sample(p_min_const, args(signed(0.1, 2), ok=lambda x: abs(x - 0.5) > 0.05)),
+    ],
+    P.where: [
+        S(p_where, normal(3, 4), normal(3, 4), ok=apart()),
+        S(p_where_broadcast, signed(0.1, 1, 3, 4), normal(4), normal()),
+        S(p_where_col_row, signed(0.1, 1, 3, 1), normal(1, 4), normal(3, 4)),
+        S(p_where_const_branch, signed(0.1, 2, 3, 4)),
+        S(p_where_scalars, normal(), normal(), ok=apart()),
+        S(p_where_scalar_cond, uniform(0.1, 1), normal(3, 4), normal(3, 4)),
+        S(p_where_scalar_cond_mixed, uniform(0.1, 1), normal(3, 4)),
+    ],
+    P.select: [
+        S(p_select, normal(), normal(), ok=apart()),
+        S(p_select_arrays, uniform(0.1, 1), normal(3, 4), normal(3, 4)),
+    ],
+    P.sum: [
+        S(p_sum, normal(3, 4)),
+        S(p_sum_axis0, normal(3, 4)),
+        S(p_sum_axis1, normal(3, 4)),
+        S(p_sum_axis_neg, normal(2, 3, 4)),
+        S(p_sum_axes_3d, normal(2, 3, 4)),
+        S(p_sum_vector, normal(5)),
+        S(p_sum_vector_axis0, normal(5)),
+        S(p_sum_method, normal(3, 4)),
+        S(p_sum_scalar, normal()),
+    ],
+    P.mean: [
+        S(p_mean, normal(3, 4)),
+        S(p_mean_axis0, normal(3, 4)),
+        S(p_mean_axis1, normal(3, 4)),
+        S(p_mean_axis_neg, normal(2, 3, 4)),
+        S(p_mean_axes_3d, normal(2, 3, 4)),
+        S(p_mean_vector, normal(5)),
+        S(p_mean_method, normal(3, 4)),
+        S(p_mean_scalar, normal()),
+    ],
+    P.matmul: [
+        S(p_matmul, normal(3, 4), normal(4, 2)),
+        S(p_matmul_mat_vec, normal(3, 4), normal(4)),
+        S(p_matmul_vec_mat, normal(4), normal(4, 3)),
+        S(p_matmul_vec_vec, normal(4), normal(4)),
+        S(p_np_matmul, normal(2, 3), normal(3, 4)),
+    ],
+    P.dot: [
+        S(p_dot, normal(3, 4), normal(4, 2)),
+        S(p_dot_mat_vec, normal(3, 4), normal(4)),
+        S(p_dot_vec_mat, normal(4), normal(4, 3)),
+        S(p_dot_vec_vec, normal(4), normal(4)),
+        S(p_dot_scalar_array, normal(), normal(3, 4)),
+        S(p_dot_array_scalar, normal(4), normal()),
+        S(p_dot_method, normal(2, 3), normal(3)),
+    ],
+    P.outer: [S(p_outer, normal(3), normal(4))],
+    P.transpose: [
+        S(p_transpose, normal(3, 4)),
+        S(p_np_transpose, normal(3, 4)),
+        S(p_transpose_3d, normal(2, 3, 4)),
+        S(p_transpose_times, normal(3, 4), normal(4, 1)),
+    ],
+    P.getitem: [
+        S(p_getitem, normal(4, 3)),
+        S(p_getitem_row, normal(3, 4)),
+        S(p_getitem_last, normal(5)),
+        S(p_getitem_step, normal(5)),
+        S(p_getitem_reversed, normal(5)),
+        S(p_getitem_element, normal(3, 4)),
+        S(p_getitem_newaxis, normal(4)),
+        S(p_getitem_newaxis_first, normal(4)),
+        S(p_getitem_2d_slices, normal(3, 5)),
+        S(p_getitem_len, normal(5)),
+        S(p_getitem_twice, normal(3)),
+        S(p_getitem_plus_array, normal(4)),
+        S(p_getitem_of_transpose, normal(3, 4)),
+    ],
+    P.copy: [S(p_copy, normal(3, 4)), S(p_np_copy, normal(4)), S(p_np_copy_scalar, normal())],
+    P.full: [S(p_full, normal(3, 4), normal()), S(p_full_int_shape, normal())],
+    P.setitem: [
+        S(p_setitem, normal(4), normal()),
+        S(p_setitem_slice, normal(4, 3), normal(2)),
+        S(p_setitem_broadcast, normal(3, 4), normal()),
+        S(p_setitem_rows, normal(3, 4), normal(4)),
+        S(p_setitem_into_zeros, normal(), normal(2)),
+        S(p_setitem_overwrite, normal(3), normal()),
+        S(p_setitem_read_back, normal(3), normal()),
+        S(p_setitem_mul_assign, normal(4), normal()),
+    ],
+    P.index_add: [
+        S(p_index_add, normal(4), normal()),
+        S(p_index_add_slice, normal(4, 3), normal(2)),
+        S(p_index_add_broadcast, normal(3, 4), normal()),
+        S(p_index_add_twice, normal(3), normal()),
+    ],
+}
+
+
+# --- zero-derivative rules, on a differentiable path ---------------------------------------
+
+def z_floordiv(x): return (x // 0.7) * x
+def z_floordiv_alone(x): return x // 0.7
+def z_floor(x): return np.floor(x) * x
+def z_floor_alone(x): return np.floor(x)
+def z_sign(x): return np.sign(x) * x
+def z_sign_alone(x): return np.sign(x)
+def z_lt(x): return (x < 0.3) * x
+def z_le(x): return (x <= 0.3) * x
+def z_gt(x): return (x > 0.3) * x
+def z_ge(x): return (x >= 0.3) * x
+def z_eq(x): return (x == x) * x
+def z_ne(x): return (x != 0.3) * x
+def z_not(x): return (not (x > 0.3)) * x
+def z_and(x): return ((x > -0.5) and (x < 0.5)) * x
+def z_or(x): return ((x < -0.5) or (x > 0.5)) * x
+def z_shape(x): return x * x.shape[0]
+def z_len(x): return len(x) * x
+def z_size(x): return x * x.size
+def z_zeros(x): return np.zeros(x.shape) + x
+def z_ones(x): return np.ones(len(x)) * x
+
+
+def z_empty(x):
+    y = np.empty(x.shape)
+    y[:] = x
+    return y * x
+
+
+def z_zeros_like(x): return _zeros_like(x) + x * x
+def z_make_tuple(x): return np.ones(_make_tuple(len(x))) * x
+def z_trip_count(x): return x * _trip_count(0, len(x), 2)
+
+
+def z_tape(x):
+    """A loop: its reverse derivative records `s` on a tape at every step."""
+    s = x
+    for k in range(len(x)):
+        s = s * x
+    return s
+
+
+def away_from(*points, margin=0.05):
+    return lambda x: np.min(np.abs(np.subtract.outer(np.ravel(x), points))) > margin
+
+
+def off_grid(step):
+    return lambda x: frac_inside()(x, step)
+
+
+def Z(fn, gen, partial, ok=None):
+    return Sample(fn, args(gen, ok=ok), partial)
+
+
+ZERO_SAMPLES: dict[P.Primitive, list[Sample]] = {
+    P.floordiv: [
+        Z(z_floordiv, uniform(-2, 2, 3, 4), lambda x: np.floor(x / 0.7), ok=off_grid(0.7)),
+        Z(z_floordiv_alone, uniform(-2, 2, 4), lambda x: np.zeros_like(x), ok=off_grid(0.7)),
+    ],
+    P.floor: [
+        Z(z_floor, uniform(-3, 3, 3, 4), np.floor, ok=off_grid(1.0)),
+        Z(z_floor_alone, uniform(-3, 3), lambda x: 0.0, ok=off_grid(1.0)),
+    ],
+    P.sign: [
+        Z(z_sign, signed(0.1, 2, 4), np.sign),
+        Z(z_sign_alone, signed(0.1, 2, 4), lambda x: np.zeros_like(x)),
+    ],
+    P.lt: [Z(z_lt, uniform(-1, 1, 3, 4), lambda x: (x < 0.3) * 1.0, ok=away_from(0.3))],
+    P.le: [Z(z_le, uniform(-1, 1, 4), lambda x: (x <= 0.3) * 1.0, ok=away_from(0.3))],
+    P.gt: [Z(z_gt, uniform(-1, 1, 4), lambda x: (x > 0.3) * 1.0, ok=away_from(0.3))],
+    P.ge: [Z(z_ge, uniform(-1, 1), lambda x: float(x >= 0.3), ok=away_from(0.3))],
+    P.eq: [Z(z_eq, normal(4), lambda x: np.ones_like(x))],
+    P.ne: [Z(z_ne, uniform(-1, 1, 4), lambda x: np.ones_like(x), ok=away_from(0.3))],
+    P.not_: [Z(z_not, uniform(-1, 1), lambda x: float(not x > 0.3), ok=away_from(0.3))],
+    P.and_: [Z(z_and, uniform(-1, 1), lambda x: float(-0.5 < x < 0.5), ok=away_from(-0.5, 0.5))],
+    P.or_: [Z(z_or, uniform(-1, 1), lambda x: float(x < -0.5 or x > 0.5), ok=away_from(-0.5, 0.5))],
+    P.shape: [
+        Z(z_shape, normal(3, 4), lambda x: np.full(x.shape, 3.0)),
+        Z(z_len, normal(5), lambda x: np.full(x.shape, 5.0)),
+    ],
+    P.size: [Z(z_size, normal(3, 4), lambda x: np.full(x.shape, 12.0))],
+    P.zeros: [Z(z_zeros, normal(3, 4), lambda x: np.ones_like(x))],
+    P.ones: [Z(z_ones, normal(4), lambda x: np.ones_like(x))],
+    P.empty: [Z(z_empty, normal(3, 4), lambda x: 2 * x)],
+    P.zeros_like: [Z(z_zeros_like, normal(4), lambda x: 2 * x)],
+    P.make_tuple: [Z(z_make_tuple, normal(4), lambda x: np.ones_like(x))],
+    P.trip_count: [Z(z_trip_count, normal(5), lambda x: np.full(x.shape, 3.0))],
+    P.tape: [Z(z_tape, normal(3), lambda x: 4 * x ** 3)],
+}
+
+XFAIL: dict[str, str] = {}
+
+_ALL = [(prim, s) for table in (SAMPLES, ZERO_SAMPLES) for prim, samples in table.items() for s in samples]
+
+
+def _params(pairs, with_prim=False):
+    out = []
+    for prim, s in pairs:
+        marks = [pytest.mark.xfail(strict=True, reason=XFAIL[s.name])] if s.name in XFAIL else []
+        out.append(pytest.param(*((prim, s) if with_prim else (s,)), id=s.name, marks=marks))
+    return out
+
+
+ALL_SAMPLES = _params(_ALL)
+ALL_SAMPLES_WITH_PRIM = _params(_ALL, with_prim=True)
+ZERO = _params([(p, s) for p, ss in ZERO_SAMPLES.items() for s in ss])
+
+
+@pytest.fixture(autouse=True)
+def _environment(monkeypatch, tmp_path_factory):
+    """Generated modules go to a temporary cache; internal primitives get a spelling."""
+    monkeypatch.setenv("S2SAD_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "s2sad-cache"))
+    for obj, prim in INTERNAL_NAMES.items():
+        monkeypatch.setitem(P.NUMPY, obj, prim)
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+def _like(rng, x):
+    return _value(rng.standard_normal(np.shape(x)))
+
+
+def _axpy(h, t, x):
+    return _value(np.asarray(x) + h * np.asarray(t))
+
+
+def _copy(values):
+    return [v.copy() if isinstance(v, np.ndarray) else v for v in values]
+
+
+def _assert_unchanged(before, after, what):
+    for k, (b, a) in enumerate(zip(before, after)):
+        np.testing.assert_array_equal(a, b, err_msg=f"{what} {k} was modified by the derivative")
+
+
+def _vdot(a, b):
+    return float(np.vdot(np.ravel(a), np.ravel(b)))
+
+
+def _run_jvp(sample, primals, tangents):
+    n = len(primals)
+    pa, ta = _copy(primals), _copy(tangents)
+    value, jv = s2sad.jvp(sample.fn, wrt=tuple(range(n)))(*pa, *ta)
+    _assert_unchanged(primals, pa, "argument")
+    _assert_unchanged(tangents, ta, "tangent")
+    return value, jv
+
+
+def _run_vjp(sample, primals, u):
+    n = len(primals)
+    pa, ua = _copy(primals), _copy([u])
+    value, cts = s2sad.vjp(sample.fn, wrt=tuple(range(n)))(*pa, *ua)
+    _assert_unchanged(primals, pa, "argument")
+    _assert_unchanged([u], ua, "cotangent")
+    assert isinstance(cts, tuple) and len(cts) == n
+    for k, (ct, x) in enumerate(zip(cts, primals)):
+        assert np.shape(ct) == np.shape(x), f"cotangent {k} has shape {np.shape(ct)}, argument {np.shape(x)}"
+    return value, cts
+
+
+def _check_value(value, expected):
+    assert np.shape(value) == np.shape(expected), f"value shape {np.shape(value)} != {np.shape(expected)}"
+    np.testing.assert_allclose(value, expected, rtol=1e-13, atol=1e-15)
+
+
+# --- the table is complete and honest -----------------------------------------------------------
+
+def test_every_rule_has_samples():
+    missing = [p.name for p, r in RULES.items() if not r.zero and not SAMPLES.get(p)]
+    missing_zero = [p.name for p, r in RULES.items() if r.zero and not ZERO_SAMPLES.get(p)]
+    assert not missing, f"rules without samples: {missing}"
+    assert not missing_zero, f"zero-derivative rules without samples: {missing_zero}"
+
+
+def test_tables_match_the_registry():
+    for prim in SAMPLES:
+        assert prim in RULES and not RULES[prim].zero, prim
+    for prim in ZERO_SAMPLES:
+        assert prim in RULES and RULES[prim].zero, prim
+    names = [s.name for _, s in _ALL]
+    assert len(names) == len(set(names)), "sample names must be unique (they are the test ids)"
+
+
+def test_zero_rules_contribute_nothing():
+    for prim, rule in RULES.items():
+        if rule.zero:
+            assert rule.jvp([None, None], [None, None], None) is None
+            assert rule.vjp(None, [None, None], None) == [None, None]
+
+
+@pytest.mark.parametrize("prim, sample", ALL_SAMPLES_WITH_PRIM)
+def test_sample_uses_its_primitive(prim, sample):
+    """The primitive survives lowering and simplification; a sample for a rule with a derivative
+    uses it on an active value (so the transforms call the rule)."""
+    primal = sample.draw()
+    types, wrt = [type_of_value(v) for v in primal], list(range(len(primal)))
+    ir = prepare(sample.fn, types)
+    eqns = [s for s in walk(ir.body) if isinstance(s, Eqn) and s.prim is prim]
+    if RULES[prim].zero:
+        if not eqns:  # a primitive only the transforms emit
+            eqns = [s for mode in ("forward", "reverse")
+                    for s in walk(transform(prepare(sample.fn, types), wrt, mode).body)
+                    if isinstance(s, Eqn) and s.prim is prim]
+        assert eqns, f"{sample.name} does not use {prim.name}, nor do its derivatives"
+    else:
+        assert eqns, f"{sample.name} does not use {prim.name} after simplification"
+        active = active_values(ir, wrt)
+        assert any(out in active for e in eqns for out in e.outs), f"{prim.name} is not active in {sample.name}"
+
+
+# --- the numerical checks ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("sample", ALL_SAMPLES)
+def test_jvp_matches_finite_differences(sample):
+    primals = sample.draw()
+    rng = np.random.default_rng(1)
+    tangents = [_like(rng, x) for x in primals]
+    expected = sample.fn(*primals)
+    value, jv = _run_jvp(sample, primals, tangents)
+    _check_value(value, expected)
+    plus = sample.fn(*[_axpy(H, t, x) for x, t in zip(primals, tangents)])
+    minus = sample.fn(*[_axpy(-H, t, x) for x, t in zip(primals, tangents)])
+    fd = (np.asarray(plus) - np.asarray(minus)) / (2 * H)
+    assert np.shape(jv) == np.shape(expected), f"jvp shape {np.shape(jv)} != value shape {np.shape(expected)}"
+    np.testing.assert_allclose(jv, fd, rtol=1e-5, atol=1e-7)
+    if sample.partial is None:  # a sample for a rule with a derivative must have one
+        assert np.max(np.abs(fd)) > 1e-2
+
+
+@pytest.mark.parametrize("sample", ALL_SAMPLES)
+def test_vjp_dot_product(sample):
+    primals = sample.draw()
+    rng = np.random.default_rng(2)
+    tangents = [_like(rng, x) for x in primals]
+    expected = sample.fn(*primals)
+    u = _like(rng, expected)
+    _, jv = _run_jvp(sample, primals, tangents)
+    value, cts = _run_vjp(sample, primals, u)
+    _check_value(value, expected)
+    lhs = _vdot(u, jv)
+    rhs = sum(_vdot(ct, t) for ct, t in zip(cts, tangents))
+    scale = np.linalg.norm(np.ravel(u)) * np.linalg.norm(np.ravel(jv)) + 1.0
+    np.testing.assert_allclose(rhs, lhs, rtol=1e-10, atol=1e-13 * scale)
+
+
+@pytest.mark.parametrize("sample", ALL_SAMPLES)
+def test_forward_and_reverse_jacobians_agree(sample):
+    """The whole Jacobian, column by column from jvp and row by row from vjp."""
+    primals = sample.draw()
+    out_shape = np.shape(sample.fn(*primals))
+    sizes = [int(np.size(x)) for x in primals]
+    m, n = int(np.prod(out_shape)), sum(sizes)
+    forward = np.zeros((m, n))
+    col = 0
+    for k, x in enumerate(primals):
+        for i in range(sizes[k]):
+            tangents = [np.zeros(np.shape(p)) for p in primals]
+            tangents[k].flat[i] = 1.0
+            _, jv = _run_jvp(sample, primals, [_value(t) for t in tangents])
+            forward[:, col] = np.ravel(jv)
+            col += 1
+    reverse = np.zeros((m, n))
+    for j in range(m):
+        u = np.zeros(out_shape)
+        u.flat[j] = 1.0
+        _, cts = _run_vjp(sample, primals, _value(u))
+        reverse[j] = np.concatenate([np.ravel(ct) for ct in cts])
+    np.testing.assert_allclose(reverse, forward, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("sample", ZERO)
+def test_zero_derivative_rules_add_nothing(sample):
+    """f(x) = g(x) * x (or g(x) alone) with g piecewise constant: f' is g(x) (or 0), exactly."""
+    (x,) = sample.draw()
+    rng = np.random.default_rng(3)
+    t, u = _like(rng, x), _like(rng, sample.fn(x))
+    d = sample.partial(x)
+    _, jv = _run_jvp(sample, [x], [t])
+    np.testing.assert_allclose(jv, d * np.asarray(t), rtol=1e-14, atol=0)
+    _, (ct,) = _run_vjp(sample, [x], u)
+    np.testing.assert_allclose(ct, d * np.asarray(u), rtol=1e-14, atol=0)
