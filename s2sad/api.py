@@ -255,8 +255,16 @@ class VJP(Derivative):
         if m > 1 and (not isinstance(cotangents, tuple) or len(cotangents) != m):
             raise _fail(self.fn, f"{self.fn.__name__} returns {m} values: pass a tuple of {m} cotangents")
         cotangents = [_prepare_arg(self.fn, "cotangent", c, True) for c in cotangents]
+        for c, r in zip(cotangents, derived.primal.results):
+            if np.ndim(c) != (r.type.ndim if r.type.is_array else 0):
+                raise _fail(self.fn, f"the cotangent has {np.ndim(c)} axes, but {self.fn.__name__}'s result "
+                                     f"has {r.type.ndim if r.type.is_array else 0}")
         out = derived.fn(*primals, *cotangents)
         values, grads = out[:m], out[m:]
+        for c, v in zip(cotangents, values):
+            if np.shape(c) != np.shape(v):
+                raise _fail(self.fn, f"the cotangent has shape {np.shape(c)}, but the result has shape "
+                                     f"{np.shape(v)}")
         grads = [_as_output(g, primals[k]) for g, k in zip(grads, self.wrt)]
         return (values[0] if m == 1 else tuple(values)), self._pack(grads)
 

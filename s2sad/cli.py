@@ -55,11 +55,27 @@ def load_function(target: str):
     spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules.setdefault(path.stem, module)
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        raise S2SADError(f"syntax error: {exc.msg}", path_text, exc.lineno) from None
+    except Exception as exc:  # the user's module failed while being imported
+        line = _failing_line(exc, path)
+        raise S2SADError(f"importing the file raised {type(exc).__name__}: {exc}", path_text, line) from None
     fn = getattr(module, name, None)
     if fn is None:
         raise S2SADError(f"{path_text} has no function {name!r}")
     return getattr(fn, "__wrapped__", fn)
+
+
+def _failing_line(exc: BaseException, path: Path) -> int | None:
+    """The line of `path` where `exc` was raised, if it was raised there."""
+    tb, line = exc.__traceback__, None
+    while tb is not None:
+        if Path(tb.tb_frame.f_code.co_filename).resolve() == path.resolve():
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
 
 
 def _wrt(text: str | None):

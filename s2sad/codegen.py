@@ -226,7 +226,7 @@ class Emitter:
         self.pinned = set(fn.params)
 
     def function(self) -> ast.FunctionDef:
-        args = [ast.arg(self.namer.bind(p, _identifier(p.name))) for p in self.fn.params]
+        args = [ast.arg(self.namer.define(p, set(self.fn.params))) for p in self.fn.params]
         body = self.stmts(self.fn.body)
         results = [self.namer.expr(r) for r in self.fn.results]
         value = results[0] if len(results) == 1 else ast.Tuple(results, ast.Load())

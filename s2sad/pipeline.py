@@ -1,7 +1,7 @@
 """The whole compiler, top to bottom.
 
-    user function ──parse, lower──▶ IR ──verify, simplify, LICM, DCE──▶ activity analysis
-        ──forward or reverse transform──▶ IR ──simplify, DCE──▶ codegen ──▶ .py file ──▶ callable
+    user function ──parse, lower──▶ IR ──verify, simplify, CSE, LICM, DCE──▶ activity analysis
+        ──forward or reverse transform──▶ IR ──simplify, CSE, DCE──▶ codegen ──▶ .py file ──▶ callable
 
 `derive` runs it for one function, one argument-type signature and one set of options.
 """
@@ -20,6 +20,7 @@ from .ir.printer import print_function
 from .ir.types import Type
 from .ir.verify import verify
 from .passes.activity import active_values
+from .passes.cse import cse
 from .passes.dce import dce
 from .passes.licm import licm
 from .passes.simplify import simplify
@@ -43,7 +44,7 @@ class Derived:
 def prepare(fn, arg_types: list[Type]) -> Function:
     """Lower `fn` and clean up its IR (verifying after every pass)."""
     ir = lower(fn, arg_types)
-    for step in (verify, simplify, licm, dce):
+    for step in (verify, simplify, cse, licm, dce):
         ir = step(ir) or ir
     verify(ir)
     return ir
@@ -54,7 +55,7 @@ def transform(primal: Function, wrt: list[int], mode: str) -> Function:
     active = active_values(primal, wrt)
     derivative = (forward if mode == "forward" else reverse)(primal, wrt, active)
     verify(derivative)
-    for step in (simplify, dce):
+    for step in (simplify, cse, dce):
         derivative = step(derivative)
         verify(derivative)
     return derivative

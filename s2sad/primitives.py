@@ -385,7 +385,7 @@ NUMPY: dict[object, Primitive] = {
     np.multiply: mul, np.divide: div, np.true_divide: div, np.power: pow, np.negative: neg,
     np.floor: floor,
     builtins.min: min, builtins.max: max, builtins.abs: abs, builtins.float: to_float,
-    np.zeros: zeros, np.ones: ones, np.empty: empty, np.full: full, np.copy: copy,
+    np.zeros: zeros, np.ones: ones, np.empty: empty, np.full: full, np.copy: copy, np.outer: outer,
 }
 
 BINOPS = {"Add": add, "Sub": sub, "Mult": mul, "Div": div, "Pow": pow, "MatMult": matmul,

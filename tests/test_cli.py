@@ -146,9 +146,6 @@ def test_usage_errors_are_one_line(model, args, fragment):
     _assert_one_error_line(run("show", *args), fragment)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: cli.load_function does not catch a SyntaxError in the user's file: a traceback "
-    "and exit status 1 instead of one 'error: file:line: message' line and status 2"))
 def test_syntax_error_in_file_is_one_line(tmp_path):
     path = tmp_path / "bad.py"
     path.write_text("def f(x)\n    return x\n")

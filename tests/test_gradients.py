@@ -269,9 +269,7 @@ def test_gradient_shapes_and_types(mode):
 
 @pytest.mark.parametrize("f", [
     returns_pair_named,
-    pytest.param(returns_pair, marks=pytest.mark.xfail(strict=True, raises=SyntaxError, reason=(
-        "BUG: `return x * y, np.sin(x) + y` names both unnamed results 'out', so the generated "
-        "f_vjp has two parameters 'out_bar' (SyntaxError: duplicate argument)"))),
+    returns_pair,
 ])
 def test_vjp_tuple_output_with_tuple_cotangent(f):
     x, y, u, v = 0.7, -1.1, 2.0, -3.0
@@ -283,8 +281,6 @@ def test_vjp_tuple_output_with_tuple_cotangent(f):
     assert gx_only == pytest.approx(u * y + v * np.cos(x))
 
 
-@pytest.mark.xfail(strict=True, raises=SyntaxError, reason=(
-    "BUG: `return a, a` gives f_vjp two parameters named 'a_bar' (SyntaxError: duplicate argument)"))
 def test_vjp_same_value_returned_twice():
     values, g = s2sad.vjp(returns_same_twice)(2.0, (1.0, 10.0))
     assert values == (4.0, 4.0)
@@ -296,9 +292,6 @@ def test_jvp_same_value_returned_twice():
 
 
 @MODES
-@pytest.mark.xfail(strict=True, raises=s2sad.S2SADError, reason=(
-    "BUG: np.outer is documented as supported (and has a primitive and derivative rules) but is "
-    "missing from primitives.NUMPY, so the frontend refuses it"))
 def test_np_outer(mode):
     a, b = np.array([1.0, 2.0]), np.array([3.0, -1.0, 0.5])
     ga, gb = s2sad.grad(outer_loss, wrt=(0, 1), mode=mode)(a, b)

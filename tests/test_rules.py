@@ -20,6 +20,7 @@ reverse derivative records on a tape.
 
 from __future__ import annotations
 
+import functools
 import zlib
 from dataclasses import dataclass, field
 from typing import Callable
@@ -163,6 +164,7 @@ def p_mul_3d_col(a, b): return a * b
 def p_mul_square(x): return x * x
 def p_mul_const(x): return 3.0 * x
 def p_np_multiply(a, b): return np.multiply(a, b)
+def p_mul_col_vec(a, b): return a * b
 
 def p_div(a, b): return a / b
 def p_div_scalars(a, b): return a / b
@@ -219,6 +221,7 @@ def p_maximum_scalars(a, b): return np.maximum(a, b)
 def p_maximum_col_row(a, b): return np.maximum(a, b)
 def p_maximum_scalar_array(a, b): return np.maximum(a, b)
 def p_maximum_vec_mat(a, b): return np.maximum(a, b)
+def p_maximum_col_vec(a, b): return np.maximum(a, b)
 def p_relu(x): return np.maximum(x, 0.0)
 
 def p_minimum(a, b): return np.minimum(a, b)
@@ -278,12 +281,14 @@ def p_dot_vec_vec(a, b): return np.dot(a, b)
 def p_dot_scalar_array(a, b): return np.dot(a, b)
 def p_dot_array_scalar(a, b): return np.dot(a, b)
 def p_dot_method(a, b): return a.dot(b)
+def p_dot_scalars(a, b): return np.dot(a, b)
 
 def p_outer(a, b): return np.outer(a, b)
 
 def p_transpose(x): return x.T
 def p_np_transpose(x): return np.transpose(x)
 def p_transpose_3d(x): return x.T
+def p_transpose_vector(x): return np.transpose(x)
 def p_transpose_times(x, y): return x.T * y
 
 def p_getitem(x): return x[1:3, 0]
@@ -416,6 +421,7 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
         S(p_mul_square, normal(4)),
         S(p_mul_const, normal(3)),
         S(p_np_multiply, normal(3, 4), normal()),
+        S(p_mul_col_vec, normal(3, 1), normal(4)),
     ],
     P.div: [
         S(p_div, normal(3, 4), signed(0.5, 2, 3, 4)),
@@ -469,6 +475,7 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
         S(p_maximum_col_row, normal(3, 1), normal(1, 4), ok=apart()),
         S(p_maximum_scalar_array, normal(), normal(3, 4), ok=apart()),
         S(p_maximum_vec_mat, normal(4), normal(3, 4), ok=apart()),
+        S(p_maximum_col_vec, normal(3, 1), normal(4), ok=apart()),
         S(p_relu, signed(0.1, 2, 3, 4)),
     ],
     P.minimum: [
@@ -481,12 +488,12 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.max: [
         S(p_max_first, uniform(1, 2), uniform(-1, 0)),
         S(p_max_second, uniform(-1, 0), uniform(1, 2)),
-        Sample(p_max_const, args(signed(0.1, 2), ok=lambda x: abs(x - 0.5) > 0.05)),
+        S(p_max_const, uniform(0.6, 2)),
     ],
     P.min: [
         S(p_min_first, uniform(-1, 0), uniform(1, 2)),
         S(p_min_second, uniform(1, 2), uniform(-1, 0)),
-        Sample(p_min_const, args(signed(0.1, 2), ok=lambda x: abs(x - 0.5) > 0.05)),
+        S(p_min_const, uniform(-2, 0.4)),
     ],
     P.where: [
         S(p_where, normal(3, 4), normal(3, 4), ok=apart()),
@@ -537,12 +544,14 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
         S(p_dot_scalar_array, normal(), normal(3, 4)),
         S(p_dot_array_scalar, normal(4), normal()),
         S(p_dot_method, normal(2, 3), normal(3)),
+        S(p_dot_scalars, normal(), normal()),
     ],
     P.outer: [S(p_outer, normal(3), normal(4))],
     P.transpose: [
         S(p_transpose, normal(3, 4)),
         S(p_np_transpose, normal(3, 4)),
         S(p_transpose_3d, normal(2, 3, 4)),
+        S(p_transpose_vector, normal(4)),
         S(p_transpose_times, normal(3, 4), normal(4, 1)),
     ],
     P.getitem: [
@@ -618,6 +627,13 @@ def z_trip_count(x): return x * _trip_count(0, len(x), 2)
 
 def z_tape(x):
     """A loop: its reverse derivative records `s` on a tape at every step."""
+    s = 2.0 * x
+    for k in range(len(x)):
+        s = s * x
+    return s
+
+
+def z_tape_param_init(x):
     s = x
     for k in range(len(x)):
         s = s * x
@@ -669,31 +685,60 @@ ZERO_SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.zeros_like: [Z(z_zeros_like, normal(4), lambda x: 2 * x)],
     P.make_tuple: [Z(z_make_tuple, normal(4), lambda x: np.ones_like(x))],
     P.trip_count: [Z(z_trip_count, normal(5), lambda x: np.full(x.shape, 3.0))],
-    P.tape: [Z(z_tape, normal(3), lambda x: 4 * x ** 3)],
+    P.tape: [
+        Z(z_tape, normal(3), lambda x: 8 * x ** 3),
+        Z(z_tape_param_init, normal(3), lambda x: 4 * x ** 3),
+    ],
 }
 
-XFAIL: dict[str, str] = {}
+# --- known bugs: (sample, check) -> reason ------------------------------------------------------
+# The checks: "jvp" (finite differences), "vjp" (dot product; runs the jvp too), "jacobian"
+# (forward against reverse), "zero" (closed-form derivative of a zero-derivative sample).
+
+BROADCAST = ("rules.may_broadcast: an operand with as many axes as the result is taken as not "
+             "broadcast unless another operand has as many axes, but (3,1) with (4,) gives (3,4): its "
+             "cotangent is not summed back to (3,1)")
+SCALAR_COND = ("where/select with a scalar condition (choose -> select, `g if c else 0.0`): the operand "
+               "not chosen gets the scalar 0.0 as cotangent, and a scalar branch's tangent is not "
+               "broadcast to the array result")
+MEAN_SCALAR = "mean VJP on a scalar: _count emits size(x), printed x.size, on a Python float"
+COPY_SCALAR = "the copy primitive prints as x.copy(), which a Python float does not have (np.copy(float))"
+STORE_TEMP = ("store JVP rule stores into a fresh zeros_like(x); codegen inlines that unnamed temporary "
+              "and fails with KeyError in Namer (codegen.py, store of an inlined base)")
+LOOP_INIT = ("reverse loop transform: the cotangent of a carried value's initial value is dropped when "
+             "that value is a parameter (s = x; for ...: s = s * x)")
+
+XFAIL: dict[tuple[str, str], str] = {
+    **{(name, check): BROADCAST for name in ("p_np_add", "p_mul_col_vec", "p_maximum_col_vec")
+       for check in ("vjp", "jacobian")},
+    **{(name, check): SCALAR_COND for name in ("p_where_scalar_cond", "p_select_arrays")
+       for check in ("vjp", "jacobian")},
+    **{("p_where_scalar_cond_mixed", check): SCALAR_COND for check in ("jvp", "vjp", "jacobian")},
+    **{("p_mean_scalar", check): MEAN_SCALAR for check in ("vjp", "jacobian")},
+    **{("p_np_copy_scalar", check): COPY_SCALAR for check in ("jvp", "vjp", "jacobian")},
+    **{(name, check): STORE_TEMP for name in ("p_setitem_into_zeros", "p_index_add_twice", "z_empty")
+       for check in ("jvp", "vjp", "jacobian", "zero")},
+    **{("z_tape_param_init", check): LOOP_INIT for check in ("vjp", "jacobian", "zero")},
+}
 
 _ALL = [(prim, s) for table in (SAMPLES, ZERO_SAMPLES) for prim, samples in table.items() for s in samples]
 
 
-def _params(pairs, with_prim=False):
+def _params(pairs, check=None, with_prim=False):
     out = []
     for prim, s in pairs:
-        marks = [pytest.mark.xfail(strict=True, reason=XFAIL[s.name])] if s.name in XFAIL else []
+        reason = XFAIL.get((s.name, check))
+        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
         out.append(pytest.param(*((prim, s) if with_prim else (s,)), id=s.name, marks=marks))
     return out
 
 
-ALL_SAMPLES = _params(_ALL)
-ALL_SAMPLES_WITH_PRIM = _params(_ALL, with_prim=True)
-ZERO = _params([(p, s) for p, ss in ZERO_SAMPLES.items() for s in ss])
+ZERO_PAIRS = [(p, s) for p, ss in ZERO_SAMPLES.items() for s in ss]
 
 
 @pytest.fixture(autouse=True)
-def _environment(monkeypatch, tmp_path_factory):
-    """Generated modules go to a temporary cache; internal primitives get a spelling."""
-    monkeypatch.setenv("S2SAD_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "s2sad-cache"))
+def _internal_names(monkeypatch):
+    """Internal primitives get a spelling for the duration of each test (see the docstring)."""
     for obj, prim in INTERNAL_NAMES.items():
         monkeypatch.setitem(P.NUMPY, obj, prim)
 
@@ -721,10 +766,20 @@ def _vdot(a, b):
     return float(np.vdot(np.ravel(a), np.ravel(b)))
 
 
+@functools.lru_cache(maxsize=None)
+def _jvp(fn, n):
+    return s2sad.jvp(fn, wrt=tuple(range(n)))
+
+
+@functools.lru_cache(maxsize=None)
+def _vjp(fn, n):
+    return s2sad.vjp(fn, wrt=tuple(range(n)))
+
+
 def _run_jvp(sample, primals, tangents):
     n = len(primals)
     pa, ta = _copy(primals), _copy(tangents)
-    value, jv = s2sad.jvp(sample.fn, wrt=tuple(range(n)))(*pa, *ta)
+    value, jv = _jvp(sample.fn, n)(*pa, *ta)
     _assert_unchanged(primals, pa, "argument")
     _assert_unchanged(tangents, ta, "tangent")
     return value, jv
@@ -733,7 +788,7 @@ def _run_jvp(sample, primals, tangents):
 def _run_vjp(sample, primals, u):
     n = len(primals)
     pa, ua = _copy(primals), _copy([u])
-    value, cts = s2sad.vjp(sample.fn, wrt=tuple(range(n)))(*pa, *ua)
+    value, cts = _vjp(sample.fn, n)(*pa, *ua)
     _assert_unchanged(primals, pa, "argument")
     _assert_unchanged([u], ua, "cotangent")
     assert isinstance(cts, tuple) and len(cts) == n
@@ -763,6 +818,7 @@ def test_tables_match_the_registry():
         assert prim in RULES and RULES[prim].zero, prim
     names = [s.name for _, s in _ALL]
     assert len(names) == len(set(names)), "sample names must be unique (they are the test ids)"
+    assert {name for name, _ in XFAIL} <= set(names), "XFAIL names a sample that does not exist"
 
 
 def test_zero_rules_contribute_nothing():
@@ -772,7 +828,7 @@ def test_zero_rules_contribute_nothing():
             assert rule.vjp(None, [None, None], None) == [None, None]
 
 
-@pytest.mark.parametrize("prim, sample", ALL_SAMPLES_WITH_PRIM)
+@pytest.mark.parametrize("prim, sample", _params(_ALL, with_prim=True))
 def test_sample_uses_its_primitive(prim, sample):
     """The primitive survives lowering and simplification; a sample for a rule with a derivative
     uses it on an active value (so the transforms call the rule)."""
@@ -794,7 +850,7 @@ def test_sample_uses_its_primitive(prim, sample):
 
 # --- the numerical checks ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("sample", ALL_SAMPLES)
+@pytest.mark.parametrize("sample", _params(_ALL, "jvp"))
 def test_jvp_matches_finite_differences(sample):
     primals = sample.draw()
     rng = np.random.default_rng(1)
@@ -811,7 +867,7 @@ def test_jvp_matches_finite_differences(sample):
         assert np.max(np.abs(fd)) > 1e-2
 
 
-@pytest.mark.parametrize("sample", ALL_SAMPLES)
+@pytest.mark.parametrize("sample", _params(_ALL, "vjp"))
 def test_vjp_dot_product(sample):
     primals = sample.draw()
     rng = np.random.default_rng(2)
@@ -827,7 +883,7 @@ def test_vjp_dot_product(sample):
     np.testing.assert_allclose(rhs, lhs, rtol=1e-10, atol=1e-13 * scale)
 
 
-@pytest.mark.parametrize("sample", ALL_SAMPLES)
+@pytest.mark.parametrize("sample", _params(_ALL, "jacobian"))
 def test_forward_and_reverse_jacobians_agree(sample):
     """The whole Jacobian, column by column from jvp and row by row from vjp."""
     primals = sample.draw()
@@ -852,9 +908,10 @@ def test_forward_and_reverse_jacobians_agree(sample):
     np.testing.assert_allclose(reverse, forward, rtol=1e-12, atol=1e-14)
 
 
-@pytest.mark.parametrize("sample", ZERO)
+@pytest.mark.parametrize("sample", _params(ZERO_PAIRS, "zero"))
 def test_zero_derivative_rules_add_nothing(sample):
-    """f(x) = g(x) * x (or g(x) alone) with g piecewise constant: f' is g(x) (or 0), exactly."""
+    """Each zero-derivative sample is elementwise in its one argument with a known derivative
+    (``np.floor(x) * x`` -> floor(x), ``np.floor(x)`` -> 0): the primitive adds nothing to it."""
     (x,) = sample.draw()
     rng = np.random.default_rng(3)
     t, u = _like(rng, x), _like(rng, sample.fn(x))

@@ -33,6 +33,7 @@ from ..errors import S2SADError, located
 from ..ir.builder import Builder, const
 from ..ir.core import Atom, Block, Const, ForRange, Function, If, Loc, Var, While
 from ..ir.types import BOOL, F64, I64, Type, promote
+from .normalize import RESULT, normalize
 from .parse import Source, parse
 
 
@@ -170,6 +171,9 @@ class Lowering:
 
     def run_body(self) -> Value:
         """Lower the function body; the value of its final ``return``."""
+        if not getattr(self.src, "normalized", False):
+            normalize(self.src.tree)
+            self.src.normalized = True
         body = list(self.src.tree.body)
         if body and _is_docstring(body[0]):
             body = body[1:]
@@ -361,6 +365,10 @@ class Lowering:
         carried = []
         for n in names:
             value = self.env.get(n)
+            if n == RESULT and not isinstance(value, (Var, Const)):
+                self.env[n] = value = Undefined(node.lineno)  # typed by the loop body, below
+                carried.append(n)
+                continue
             if value is None or isinstance(value, Undefined):
                 continue
             if not isinstance(value, (Var, Const)):
@@ -373,7 +381,7 @@ class Lowering:
                     types: list[Type] | None = None):
         """Lower a loop region until the carried values' types settle (an int that becomes a float
         is carried as a float). Returns the converted initial values and (index, params, block)."""
-        types = types or [self.env[n].type for n in carried]
+        types = types or [self.env[n].type if not isinstance(self.env[n], Undefined) else F64 for n in carried]
         for _ in range(len(carried) + 2):
             index = Var(index_hint, I64)
             params = [Var(n, t) for n, t in zip(carried, types)]
@@ -381,12 +389,15 @@ class Lowering:
             inner = self.nested(builder, {**self.env, **dict(zip(carried, params))})
             lower_body(inner, index)
             results = [inner.env.get(n) for n in carried] if yields else list(params)
+            results = [r if n != RESULT or isinstance(r, (Var, Const)) else p
+                       for n, r, p in zip(carried, results, params)]
             settled = self.settle_types(node, carried, types, results)
             if settled == types:
                 break
             types = settled
         results = [self.convert(r, t, builder) for r, t in zip(results, types)]
-        init = [self.convert(self.env[n], t, self.b) for n, t in zip(carried, types)]
+        init = [self.convert(self.env[n], t, self.b) if not isinstance(self.env[n], Undefined)
+                else placeholder(t, self.b) for n, t in zip(carried, types)]
         return init, (index, params, builder.block((), results))
 
     def settle_types(self, node, names: list[str], types: list[Type], results: list) -> list[Type]:
@@ -396,6 +407,8 @@ class Lowering:
                 raise self.error(node, f"'{name}' may be unbound at the end of the loop body")
             if r.type == t:
                 settled.append(t)
+            elif name == RESULT and isinstance(self.env.get(name), Undefined):
+                settled.append(r.type)
             elif t.is_scalar and r.type.is_scalar:
                 settled.append(promote(t, r.type))
             else:
@@ -441,6 +454,8 @@ class Lowering:
         outs, then_res, else_res = [], [], []
         for name in changed:
             a, b = then_env.get(name), else_env.get(name)
+            if name == RESULT:
+                a, b = self.fill_result(a, then_b, b), self.fill_result(b, else_b, a)
             if a is None or b is None or isinstance(a, Undefined) or isinstance(b, Undefined):
                 self.env[name] = Undefined(node.lineno)
                 continue
@@ -452,6 +467,13 @@ class Lowering:
             self.env[name] = out
         self.b.append(If(outs, cond, then_b.block((), then_res), else_b.block((), else_res), self.src.loc(node)))
         return outs
+
+    @staticmethod
+    def fill_result(value, builder: Builder, other):
+        """The function's result is unset on paths that have not returned: use a placeholder."""
+        if isinstance(value, (Var, Const)) or not isinstance(other, (Var, Const)):
+            return value
+        return placeholder(other.type, builder)
 
     def unify(self, node, name: str, then: tuple, orelse: tuple) -> tuple[Atom, Atom]:
         """Make a name's values from two branches the same type (an int and a float → floats)."""
@@ -527,7 +549,7 @@ class Lowering:
         if isinstance(obj, (bool, np.bool_, numbers.Integral, numbers.Real)) and not isinstance(obj, complex):
             return const(obj.item() if isinstance(obj, np.generic) else obj)
         if obj is range or isinstance(obj, (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, np.ufunc)) \
-                or callable(obj) and _is_hashable(obj) and obj in P.NUMPY:
+                or callable(obj) and (_is_numpy(obj) or _is_hashable(obj) and obj in P.NUMPY):
             return PyObj(obj)
         if isinstance(obj, np.ndarray):
             raise self.error(node, f"'{name}' is a module-level array; reading global arrays is not "
@@ -694,7 +716,7 @@ class Lowering:
             return self.call_primitive(P.NUMPY[obj], args, kwargs, node)
         if isinstance(obj, types.FunctionType) and not _is_numpy(obj):
             return self.inline(obj, args, kwargs, node)
-        raise self.error(node, f"{P.numpy_name(obj)} is not supported; see `s2sad rules` for the "
+        raise self.error(node, f"{P.numpy_name(obj)} is not supported; see docs/language.md for the "
                                "supported functions")
 
     def length(self, args: list, node) -> Atom:
@@ -759,6 +781,13 @@ class Lowering:
             else:
                 env[name] = self.outside(param.default, name, node)
         return env
+
+
+def placeholder(t: Type, builder: Builder) -> Atom:
+    """A value of type `t` standing where none is defined yet (never read)."""
+    if t.is_scalar:
+        return const({"f64": 0.0, "i64": 0, "bool": False}[t.kind])
+    return builder.emit(P.placeholder, [], "t", ndim=t.ndim)
 
 
 def _assigned_names(stmts: list) -> list[str]:

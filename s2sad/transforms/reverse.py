@@ -238,7 +238,8 @@ def _record_tapes(stmt, body: Block, setup: Builder, n: Atom, position: Var, is_
     for v in needed:
         if v is index or _recompute(v, definitions, forward_defs, index, mapping, reads):
             continue
-        tape_final = _add_tape(stmt, v, setup, n, where, is_for, definitions.get(v))
+        defined_by = next((s for s in stmt.body.stmts if v in s.outs), None)
+        tape_final = _add_tape(stmt, v, setup, n, where, is_for, defined_by)
         mapping[v] = reads.emit(P.getitem, [tape_final, position], v.name, spec=("i",))
     substitute(Block([], body.stmts, body.results), mapping)
     body.stmts[:0] = reads.stmts

@@ -1,0 +1,210 @@
+"""Normalise jumps away before lowering: ``break``, ``continue`` and early ``return`` become
+flags, and the statements after a jump run under ``if not flag:``. A ``for`` loop containing a
+``break`` (or a ``return``) becomes a ``while`` loop, so that it stops when it should::
+
+    for i in range(n):                  _next = 0
+        if x > 1:                       _stop = n
+            break            →          _broke = False
+        x = x * 2                       while _next < _stop and not _broke:
+                                            i = _next
+                                            _next = _next + 1
+                                            if x > 1:
+                                                _broke = True
+                                            if not _broke:
+                                                x = x * 2
+
+An early ``return v`` sets ``_result = v`` and ``_returned = True``, leaves every enclosing loop,
+and the function ends with ``return _result``. The rewritten tree keeps the source lines, so
+errors still point at the user's code.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import gast
+
+RESULT, RETURNED = "_result", "_returned"
+SYNTHETIC_PREFIX = "_"
+
+
+def normalize(tree: gast.FunctionDef) -> gast.FunctionDef:
+    """Rewrite `tree` in place so that it has no break, continue or early return."""
+    body = list(tree.body)
+    if not _has_early_return(body):
+        tree.body = _Loops(itertools.count(1)).stmts(body, [])
+        return tree
+    final = body[-1] if body and isinstance(body[-1], gast.Return) else None
+    if final is None:
+        return tree  # lowering reports the missing final return
+    counter = itertools.count(1)
+    body = _ReturnRewriter().stmts(body)
+    start = _assign(RETURNED, _const(False), tree.body[0])
+    tree.body = [start] + _Loops(counter).stmts(body, [RETURNED]) + [
+        gast.copy_location(gast.Return(_name(RESULT)), final)]
+    return tree
+
+
+def _has_early_return(body: list) -> bool:
+    returns = [n for stmt in body for n in gast.walk(stmt) if isinstance(n, gast.Return)]
+    return len(returns) > 1 or (returns and not isinstance(body[-1], gast.Return))
+
+
+# --- small tree builders ---------------------------------------------------------------------
+
+def _name(id_: str, store: bool = False) -> gast.Name:
+    return gast.Name(id_, gast.Store() if store else gast.Load(), None, None)
+
+
+def _const(value) -> gast.Constant:
+    return gast.Constant(value, None)
+
+
+def _assign(target: str, value, like) -> gast.Assign:
+    return gast.copy_location(gast.Assign([_name(target, store=True)], value, None), like)
+
+
+def _not_any(flags: list[str], like) -> gast.expr:
+    test = _name(flags[0]) if len(flags) == 1 else gast.BoolOp(gast.Or(), [_name(f) for f in flags])
+    return gast.copy_location(gast.UnaryOp(gast.Not(), test), like)
+
+
+def _jumps(stmt, kinds: tuple) -> bool:
+    """Does `stmt` contain a jump of `kinds` that leaves it (not one inside a nested loop)?"""
+    if isinstance(stmt, kinds):
+        return True
+    if isinstance(stmt, (gast.For, gast.While)):
+        return gast.Return in kinds and any(isinstance(n, gast.Return) for n in gast.walk(stmt))
+    return any(_jumps(child, kinds) for child in gast.iter_child_nodes(stmt)
+               if isinstance(child, gast.stmt))
+
+
+# --- returns ---------------------------------------------------------------------------------
+
+class _ReturnRewriter:
+    """``return v`` → ``_result = v; _returned = True`` (the final return too)."""
+
+    def stmts(self, stmts: list) -> list:
+        out = []
+        for stmt in stmts:
+            if isinstance(stmt, gast.Return):
+                value = stmt.value if stmt.value is not None else _const(None)
+                out += [_assign(RESULT, value, stmt), _assign(RETURNED, _const(True), stmt)]
+                continue
+            for field in ("body", "orelse"):
+                if isinstance(getattr(stmt, field, None), list) and not isinstance(stmt, gast.FunctionDef):
+                    setattr(stmt, field, self.stmts(getattr(stmt, field)))
+            out.append(stmt)
+        return out
+
+
+# --- loops and guards ------------------------------------------------------------------------
+
+class _Loops:
+    """Turn break/continue into flags and guard what follows every statement that may jump."""
+
+    def __init__(self, counter):
+        self.counter = counter
+
+    def stmts(self, stmts: list, flags: list[str]) -> list:
+        """Rewrite `stmts`; after a statement that may set one of `flags`, guard the rest."""
+        out = []
+        for k, stmt in enumerate(stmts):
+            out += self.stmt(stmt, flags)
+            setting = [f for f in flags if _sets(stmt, f)]
+            rest = stmts[k + 1:]
+            if setting and rest:
+                guarded = self.stmts(rest, flags)
+                out.append(gast.copy_location(gast.If(_not_any(setting, rest[0]), guarded, []), rest[0]))
+                break
+        return out
+
+    def stmt(self, stmt, flags: list[str]) -> list:
+        if isinstance(stmt, (gast.For, gast.While)):
+            return self.loop(stmt, flags)
+        if isinstance(stmt, gast.If):
+            stmt.body = self.stmts(stmt.body, flags)
+            stmt.orelse = self.stmts(stmt.orelse, flags)
+        return [stmt]
+
+    def loop(self, loop, outer_flags: list[str]) -> list:
+        k = next(self.counter)
+        broke, continued = f"_broke{k}" if k > 1 else "_broke", f"_continued{k}" if k > 1 else "_continued"
+        has_break = any(_jumps(s, (gast.Break,)) for s in loop.body)
+        has_continue = any(_jumps(s, (gast.Continue,)) for s in loop.body)
+        leaves = [RETURNED] if RETURNED in outer_flags and any(_sets(s, RETURNED) for s in loop.body) else []
+        body = _replace_jumps(loop.body, broke, continued)
+        inner_flags = ([broke] if has_break else []) + ([continued] if has_continue else []) + leaves
+        body = self.stmts(body, inner_flags)
+        if has_continue:
+            body = [_assign(continued, _const(False), loop)] + body
+        stops = ([broke] if has_break else []) + leaves
+        if not stops:
+            loop.body = body
+            return [loop]
+        setup = [_assign(broke, _const(False), loop)] if has_break else []
+        if isinstance(loop, gast.While):
+            loop.test = gast.copy_location(gast.BoolOp(gast.And(), [loop.test, _not_any(stops, loop)]), loop.test)
+            loop.body = body
+            return setup + [loop]
+        return setup + _for_as_while(loop, body, stops, k)
+
+
+def _sets(stmt, flag: str) -> bool:
+    return any(isinstance(n, gast.Name) and n.id == flag and isinstance(n.ctx, gast.Store)
+               for n in gast.walk(stmt))
+
+
+def _replace_jumps(stmts: list, broke: str, continued: str) -> list:
+    """break → ``broke = True``, continue → ``continued = True`` (not inside nested loops)."""
+    out = []
+    for stmt in stmts:
+        if isinstance(stmt, gast.Break):
+            out.append(_assign(broke, _const(True), stmt))
+        elif isinstance(stmt, gast.Continue):
+            out.append(_assign(continued, _const(True), stmt))
+        else:
+            if isinstance(stmt, gast.If):
+                stmt.body = _replace_jumps(stmt.body, broke, continued)
+                stmt.orelse = _replace_jumps(stmt.orelse, broke, continued)
+            out.append(stmt)
+    return out
+
+
+def _for_as_while(loop: gast.For, body: list, stops: list[str], k: int) -> list:
+    """``for target in range(...)`` (or over an array) as a while loop that honours `stops`."""
+    suffix = str(k) if k > 1 else ""
+    nxt, stop = f"_next{suffix}", f"_stop{suffix}"
+    it = loop.iter
+    if isinstance(it, gast.Call) and isinstance(it.func, gast.Name) and it.func.id == "range":
+        args = list(it.args)
+        if len(args) == 1:
+            args = [_const(0)] + args
+        start, end, step = (args + [_const(1)])[:3]
+        item = _name(nxt)
+    else:
+        start, step = _const(0), _const(1)
+        end = gast.Call(_name("len"), [it], [])
+        array = f"_items{suffix}"
+        item = gast.Subscript(_name(array), _name(nxt), gast.Load())
+    setup = ([_assign(f"_items{suffix}", it, loop)] if not isinstance(item, gast.Name) else []) + [
+        _assign(nxt, start, loop), _assign(stop, end, loop)]
+    if isinstance(item, gast.Subscript):
+        setup[-1] = _assign(stop, gast.Call(_name("len"), [_name(f"_items{suffix}")], []), loop)
+    going = _compare(nxt, stop, step)
+    test = gast.BoolOp(gast.And(), [going, _not_any(stops, loop)])
+    advance = [gast.copy_location(gast.Assign([loop.target], item, None), loop),
+               _assign(nxt, gast.BinOp(_name(nxt), gast.Add(), step), loop)]
+    return setup + [gast.copy_location(gast.While(test, advance + body, []), loop)]
+
+
+def _compare(nxt: str, stop: str, step) -> gast.expr:
+    """``_next < _stop`` for a positive step, ``>`` for a negative one (either, when unknown)."""
+    up = gast.Compare(_name(nxt), [gast.Lt()], [_name(stop)])
+    down = gast.Compare(_name(nxt), [gast.Gt()], [_name(stop)])
+    if isinstance(step, gast.Constant):
+        return up if step.value > 0 else down
+    if isinstance(step, gast.UnaryOp) and isinstance(step.op, gast.USub):
+        return down
+    positive = gast.Compare(step, [gast.Gt()], [_const(0)])
+    return gast.IfExp(positive, up, down)

@@ -1,0 +1,51 @@
+"""Common-subexpression elimination: an equation that repeats an earlier one (same primitive,
+same operands, same parameters) reuses its result::
+
+    a = getitem(x, i)               a = getitem(x, i)
+    b = getitem(x, i)       →       c = mul(a, a)
+    c = mul(a, b)
+
+Values are immutable in the IR, so equal operands mean equal results for pure primitives. An
+equation in a region may reuse one from an enclosing region, never the other way round. Only
+equations reading an array are shared; repeating ``2 * x`` is cheaper than naming it.
+"""
+
+from __future__ import annotations
+
+from ..ir.core import Block, Eqn, Function, substitute
+
+
+def cse(fn: Function) -> Function:
+    mapping: dict = {}
+    _cse_block(fn.body, {}, mapping)
+    substitute(fn.body, mapping)
+    return fn
+
+
+def _key(eqn: Eqn):
+    return (eqn.prim, tuple(a if not hasattr(a, "value") else ("const", repr(a.value)) for a in eqn.ins),
+            tuple(sorted((k, repr(v)) for k, v in eqn.params.items())))
+
+
+def _worth_sharing(stmt) -> bool:
+    """Pure single-result equations that touch an array (scalar arithmetic is cheaper to repeat
+    than to name)."""
+    return (isinstance(stmt, Eqn) and len(stmt.outs) == 1 and stmt.prim.pure and not stmt.prim.inplace
+            and any(a.type.is_array for a in stmt.ins))
+
+
+def _cse_block(block: Block, available: dict, mapping: dict) -> None:
+    available = dict(available)
+    kept = []
+    for stmt in block.stmts:
+        substitute(Block([], [stmt], []), mapping)
+        if _worth_sharing(stmt):
+            key = _key(stmt)
+            if key in available:
+                mapping[stmt.outs[0]] = available[key]
+                continue
+            available[key] = stmt.outs[0]
+        for inner in stmt.blocks():
+            _cse_block(inner, available, mapping)
+        kept.append(stmt)
+    block.stmts[:] = kept
