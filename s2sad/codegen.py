@@ -53,7 +53,8 @@ def _inline_in_block(block: Block, counts: dict, found: dict) -> None:
         v = stmt.outs[0]
         for later in block.stmts[i + 1:]:
             if v in later.ins:
-                found[v] = stmt
+                if not (isinstance(later, Eqn) and later.prim.inplace and later.ins[0] is v):
+                    found[v] = stmt  # (an array updated in place needs a name)
                 break
             if _barrier(later) or any(v in _atoms(b.results) or _reads(b, v) for b in later.blocks()):
                 break

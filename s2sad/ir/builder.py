@@ -101,6 +101,8 @@ def simplify_eqn(prim: P.Primitive, ins: list[Atom], params: dict, out_type: Typ
         except (ArithmeticError, ValueError):
             return None
         return const(_as_python(value, out_type))
+    if prim is P.copy and ins[0].type.is_scalar:
+        return ins[0]  # numbers are values already
     if len(ins) != 2 or prim not in _IDENTITIES:
         return None
     a, b = ins

@@ -55,12 +55,12 @@ def _ndim(t: Type) -> int:
 
 
 def may_broadcast(k: int, primals: list[Sym], out: Sym) -> bool:
-    """Can operand k's shape differ from the result's? (Only if it has fewer axes, or another
-    operand has as many axes and so could stretch one of its length-1 axes.)"""
+    """Can operand k's shape differ from the result's? Only if it has fewer axes, or another
+    operand is an array that could stretch one of its length-1 axes."""
     nk = primals[k].ndim
     if nk < out.ndim:
         return True
-    return nk > 0 and any(p.ndim >= nk for j, p in enumerate(primals) if j != k)
+    return nk > 0 and any(p.ndim > 0 for j, p in enumerate(primals) if j != k)
 
 
 def unbroadcast(g: Sym, k: int, primals: list[Sym], out: Sym) -> Sym:
@@ -93,7 +93,8 @@ def add_tangents(terms: list) -> Sym | None:
 
 def choose(c: Sym, a, b) -> Sym:
     """``a if c else b`` elementwise: `np.where` for arrays, a conditional expression for scalars."""
-    return apply(P.where if c.ndim else P.select, c, a, b)
+    arrays = any(isinstance(v, Sym) and v.ndim for v in (c, a, b))
+    return apply(P.where if arrays else P.select, c, a, b)
 
 
 # --- families -----------------------------------------------------------------------------

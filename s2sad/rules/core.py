@@ -102,6 +102,8 @@ def _spread(g: Sym, x: Sym, axis) -> Sym:
 
 def _count(x: Sym, axis) -> Sym:
     """How many elements of `x` each mean over `axis` averages."""
+    if x.ndim == 0:
+        return 1.0
     if axis is None:
         return apply(P.to_float, apply(P.size, x))
     shape = apply(P.shape, x)

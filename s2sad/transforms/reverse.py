@@ -182,9 +182,9 @@ def _reverse_loop(stmt, adj: dict, active: set[Var], b: Builder, container: list
     outs = [Var(adjoint_name(params[k]), params[k].type) for k in carried] + \
            [Var(adjoint_name(v), v.type) for v in accumulators]
     b.append(ForRange(outs, start, stop, step, init, body, stmt.loc))
+    adj.update(zip(accumulators, outs[len(carried):]))
     for k, out in zip(carried, outs):
         accumulate(adj, stmt.init[k], out, active, b)
-    adj.update(zip(accumulators, outs[len(carried):]))
 
 
 def _count_iterations(stmt: While, setup: Builder) -> Var:
