@@ -106,6 +106,7 @@ class Derivative:
         self.backend = backend
         self.checkpoint = checkpoint
         self._compiled: dict[tuple, Derived] = {}
+        self.tape_bytes: int | None = None  # bytes the tapes of the last reverse-mode call held
         self.signature = inspect.signature(fn)
         functools.update_wrapper(self, fn)
 
@@ -170,7 +171,7 @@ class Grad(Derivative):
         derived = self.compiled(args, self.mode)
         self._check_scalar_output(derived)
         if self.mode == "reverse":
-            value, *grads = derived.fn(*args, 1.0)
+            value, *grads, self.tape_bytes = derived.fn(*args, 1.0)
         else:
             value, grads = self._forward_grads(derived, args)
         grads = [_as_output(g, args[k]) for g, k in zip(grads, self.wrt)]
@@ -259,7 +260,7 @@ class VJP(Derivative):
             if np.ndim(c) != (r.type.ndim if r.type.is_array else 0):
                 raise _fail(self.fn, f"the cotangent has {np.ndim(c)} axes, but {self.fn.__name__}'s result "
                                      f"has {r.type.ndim if r.type.is_array else 0}")
-        out = derived.fn(*primals, *cotangents)
+        *out, self.tape_bytes = derived.fn(*primals, *cotangents)
         values, grads = out[:m], out[m:]
         for c, v in zip(cotangents, values):
             if np.shape(c) != np.shape(v):

@@ -168,7 +168,8 @@ def _identifier(hint: str) -> str:
 
 
 class Namer:
-    def __init__(self, user_names: set[str]):
+    def __init__(self, user_names: set[str], reserved: set[str]):
+        self.reserved = reserved  # module aliases the code reads globals through
         self.names: dict[Var, str] = {}
         self.holder: dict[str, Var] = {}
         self.prefer: dict[Var, str] = {}
@@ -181,7 +182,7 @@ class Namer:
         return name
 
     def free(self, name: str, var: Var, live_after: set[Var]) -> bool:
-        if var.name == TEMP and name in self.user_names:
+        if var.name == TEMP and name in self.user_names or name in self.reserved:
             return False
         held = self.holder.get(name)
         return held is None or held is var or (held not in live_after and held.type == var.type)
@@ -223,7 +224,7 @@ class Emitter:
         self.live = Liveness(fn, self.inlined)
         self.aliases = Aliases(fn)
         user_names = {_identifier(v.name) for stmt in walk(fn.body) for v in stmt.outs if v.name != TEMP}
-        self.namer = Namer(user_names | {_identifier(p.name) for p in fn.params})
+        self.namer = Namer(user_names | {_identifier(p.name) for p in fn.params}, set(fn.namespaces))
         self.pinned = set(fn.params)
 
     def function(self) -> ast.FunctionDef:
@@ -249,6 +250,8 @@ class Emitter:
             return [ast.Expr(ast.Constant(_COMMENT + eqn.params["text"]))]
         if eqn.prim.inplace:
             return self.store(eqn)
+        if eqn.prim.statement:
+            return [eqn.prim.emit([self.namer.expr(a) for a in eqn.ins], eqn.params)]
         value = eqn.prim.emit([self.namer.expr(a) for a in eqn.ins], eqn.params)
         if eqn.outs and eqn.outs[0] in self.inlined:
             self.namer.inline[eqn.outs[0]] = value

@@ -67,7 +67,8 @@ def derive(fn, arg_types: list[Type], wrt: list[int], mode: str) -> Derived:
     origin = f"{primal.filename}:{primal.lineno} ({primal.name}), {mode} mode"
     source = module_source([derivative], origin)
     path = write_module(source, derivative.name)
-    return Derived(primal, derivative, source, str(path), python_backend.load(path, derivative.name))
+    loaded = python_backend.load(path, derivative.name, derivative.namespaces)
+    return Derived(primal, derivative, source, str(path), loaded)
 
 
 def ir_text(fn, arg_types: list[Type], wrt: list[int] | None = None, mode: str | None = None) -> str:

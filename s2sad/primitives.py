@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from . import runtime
-from .ir.types import BOOL, F64, I64, NONE, Type, promote, tuple_of
+from .ir.types import BOOL, F64, I64, NONE, RNG, Type, promote, tuple_of
 
 Emit = Callable[[list, dict], ast.expr]
 
@@ -31,10 +31,12 @@ class Primitive:
     impl:     a Python function evaluating it (for constant folding), or None.
     aliases:  the result may share memory with the first operand (a view, or the operand itself).
     inplace:  the result is the first operand modified (``x[i] = v``): codegen needs copy insertion.
+    pure:     no side effects (False: random draws, global writes; never removed, moved or merged).
+    statement: the primitive has no result and `emit` gives a statement.
     """
 
     def __init__(self, name: str, operands: Sequence[str], typer, emit: Emit, *, statics=None,
-                 impl=None, aliases=False, inplace=False, pure=True):
+                 impl=None, aliases=False, inplace=False, pure=True, statement=False, defaults=None):
         self.name = name
         self.operands = tuple(operands)
         self.statics = dict(statics or {})
@@ -44,6 +46,8 @@ class Primitive:
         self.aliases = aliases
         self.inplace = inplace
         self.pure = pure
+        self.statement = statement  # emit gives a whole statement (the primitive has no result)
+        self.defaults = dict(defaults or {})  # default values of trailing operands
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
@@ -54,7 +58,8 @@ class Primitive:
     @property
     def signature(self) -> inspect.Signature:
         kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
-        params = [inspect.Parameter(n.lstrip("*"), inspect.Parameter.VAR_POSITIONAL if n.startswith("*") else kind)
+        params = [inspect.Parameter(n.lstrip("*"), inspect.Parameter.VAR_POSITIONAL if n.startswith("*") else kind,
+                                    default=self.defaults.get(n, inspect.Parameter.empty))
                   for n in self.operands]
         params += [inspect.Parameter(k, kind, default=v) for k, v in self.statics.items()]
         return inspect.Signature(params)
@@ -371,6 +376,79 @@ record_grow = _define("record_grow", ["tape", "k", "value"], same_as_first, call
                       impl=runtime.record_grow, aliases=True)
 comment = _define("comment", [], lambda t, p: None, lambda a, p: ast.Constant(p["text"]),
                   statics={"text": ""}, pure=False)
+nbytes = _define("nbytes", "x", lambda t, p: I64, _attribute("nbytes"), impl=lambda x: x.nbytes)
+
+
+# --- module globals -----------------------------------------------------------------------
+# Read and written at run time through the module they live in (``physics.c``), in program
+# order: a read is a value of the forward sweep like any other.
+
+def _global_target(params, ctx) -> ast.expr:
+    return ast.Attribute(ast.Name(params["space"], ast.Load()), params["name"], ctx)
+
+
+global_read = _define("global_read", [], lambda t, p: p["type"], lambda a, p: _global_target(p, ast.Load()),
+                      statics={"name": "", "space": "", "type": F64}, pure=False)
+global_write = _define("global_write", ["value"], lambda t, p: None,
+                       lambda a, p: ast.Assign([_global_target(p, ast.Store())], a[0]),
+                       statics={"name": "", "space": ""}, pure=False, statement=True)
+
+
+# --- random draws ---------------------------------------------------------------------------
+# Made once, in the forward sweep; the reverse sweep reads the values drawn.
+
+def _draw_type(shape_type: Type, *param_types: Type) -> Type:
+    if shape_type.kind == "none":
+        return F64.with_ndim(builtins.max([t.ndim if t.is_array else 0 for t in param_types] + [0]))
+    return F64.with_ndim(_shape_ndim(shape_type))
+
+
+def _method_emitter(method: str) -> Emit:
+    """``rng.method(args...)``, dropping a trailing ``size=None``."""
+    def emit(args, params):
+        rest = list(args[1:])
+        if rest and isinstance(rest[-1], ast.Constant) and rest[-1].value is None:
+            rest.pop()
+        return ast.Call(ast.Attribute(args[0], method, ast.Load()), rest, [])
+    return emit
+
+
+def _legacy_emitter(dotted: str) -> Emit:
+    def emit(args, params):
+        rest = list(args)
+        if rest and isinstance(rest[-1], ast.Constant) and rest[-1].value is None:
+            rest.pop()
+        return ast.Call(_attr_chain(dotted), rest, [])
+    return emit
+
+
+default_rng = _define("default_rng", ["seed"], lambda t, p: RNG, call_emitter("np.random.default_rng"),
+                      pure=False)
+_SIZE = {"size": None}
+_NORMAL = {"loc": 0.0, "scale": 1.0, "size": None}
+_UNIFORM = {"low": 0.0, "high": 1.0, "size": None}
+
+rng_standard_normal = _define("rng_standard_normal", ["rng", "size"], lambda t, p: _draw_type(t[1]),
+                              _method_emitter("standard_normal"), pure=False, defaults=_SIZE)
+rng_random = _define("rng_random", ["rng", "size"], lambda t, p: _draw_type(t[1]), _method_emitter("random"),
+                     pure=False, defaults=_SIZE)
+rng_normal = _define("rng_normal", ["rng", "loc", "scale", "size"], lambda t, p: _draw_type(t[3], t[1], t[2]),
+                     _method_emitter("normal"), pure=False, defaults=_NORMAL)
+rng_uniform = _define("rng_uniform", ["rng", "low", "high", "size"],
+                      lambda t, p: _draw_type(t[3], t[1], t[2]), _method_emitter("uniform"), pure=False,
+                      defaults=_UNIFORM)
+random_normal = _define("random_normal", ["loc", "scale", "size"], lambda t, p: _draw_type(t[2], t[0], t[1]),
+                        _legacy_emitter("np.random.normal"), pure=False, defaults=_NORMAL)
+random_uniform = _define("random_uniform", ["low", "high", "size"], lambda t, p: _draw_type(t[2], t[0], t[1]),
+                         _legacy_emitter("np.random.uniform"), pure=False, defaults=_UNIFORM)
+random_standard_normal = _define("random_standard_normal", ["size"], lambda t, p: _draw_type(t[0]),
+                                 _legacy_emitter("np.random.standard_normal"), pure=False, defaults=_SIZE)
+random_seed = _define("random_seed", ["seed"], lambda t, p: None,
+                      lambda a, p: ast.Expr(ast.Call(_attr_chain("np.random.seed"), list(a), [])),
+                      pure=False, statement=True)
+
+GENERATOR_METHODS = {"standard_normal": rng_standard_normal, "normal": rng_normal, "uniform": rng_uniform,
+                     "random": rng_random}
 outer = _define("outer", "ab", lambda t, p: promote(*t).with_ndim(2), call_emitter("np.outer"),
                 impl=np.outer)
 
@@ -386,6 +464,8 @@ NUMPY: dict[object, Primitive] = {
     np.floor: floor,
     builtins.min: min, builtins.max: max, builtins.abs: abs, builtins.float: to_float,
     np.zeros: zeros, np.ones: ones, np.empty: empty, np.full: full, np.copy: copy, np.outer: outer,
+    np.random.default_rng: default_rng, np.random.normal: random_normal, np.random.uniform: random_uniform,
+    np.random.standard_normal: random_standard_normal, np.random.seed: random_seed,
 }
 
 BINOPS = {"Add": add, "Sub": sub, "Mult": mul, "Div": div, "Pow": pow, "MatMult": matmul,

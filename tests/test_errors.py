@@ -145,19 +145,17 @@ REFUSED = [
     (uses_lambda, "lambda"),
     (uses_class, "class"),
     (uses_nested_def, "nested function"),
-    (uses_global, "global"),
     (uses_list, "list"),
     (uses_listcomp, "list comprehension"),
     (uses_print, "print"),
     (uses_string, "str"),
     (uses_fft, "fft"),
     (uses_undefined, "undefined_name"),
-    (reads_global_array, "GLOBAL_ARRAY"),
     (recursive, "recursive"),
     (one_branch, "'y' is assigned in only one branch"),
 ]
 
-ARRAY_ARGS = {uses_listcomp, uses_fft, reads_global_array}
+ARRAY_ARGS = {uses_listcomp, uses_fft}
 
 
 def _args(fn):

@@ -246,6 +246,31 @@ def p_where_scalars(a, b): return np.where(a > b, a * b, a - b)
 def p_where_scalar_cond(s, a, b): return np.where(s > 0, a, b)
 def p_where_scalar_cond_mixed(s, b): return np.where(s > 0, s, b)
 
+
+def p_rng_normal(mu, sigma):
+    rng = np.random.default_rng(7)
+    return rng.normal(mu, sigma, (3, 4))
+
+
+def p_rng_normal_broadcast(mu, sigma):
+    rng = np.random.default_rng(7)
+    return rng.normal(mu, sigma)
+
+
+def p_random_normal(mu, sigma):
+    np.random.seed(3)
+    return np.random.normal(mu, sigma, 5)
+
+
+def p_rng_uniform(lo, hi):
+    rng = np.random.default_rng(1)
+    return rng.uniform(lo, hi, 6)
+
+
+def p_random_uniform(lo, hi):
+    np.random.seed(5)
+    return np.random.uniform(lo, hi, (2, 3))
+
 def p_select(a, b): return _select(a > b, a * b, a - b)
 def p_select_arrays(s, a, b): return _select(s > 0, a, b)
 
@@ -495,6 +520,11 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
         S(p_min_second, uniform(1, 2), uniform(-1, 0)),
         S(p_min_const, uniform(-2, 0.4)),
     ],
+    P.rng_normal: [S(p_rng_normal, normal(), uniform(0.5, 2)),
+                   S(p_rng_normal_broadcast, normal(4), uniform(0.5, 2, 4))],
+    P.random_normal: [S(p_random_normal, normal(), uniform(0.5, 2))],
+    P.rng_uniform: [S(p_rng_uniform, uniform(-2, -1), uniform(1, 2))],
+    P.random_uniform: [S(p_random_uniform, uniform(-2, -1), uniform(1, 2))],
     P.where: [
         S(p_where, normal(3, 4), normal(3, 4), ok=apart()),
         S(p_where_broadcast, signed(0.1, 1, 3, 4), normal(4), normal()),
@@ -633,6 +663,31 @@ def z_tape(x):
     return s
 
 
+def z_rng_standard_normal(x):
+    rng = np.random.default_rng(2)
+    return rng.standard_normal(3) * x
+
+
+def z_default_rng(x):
+    rng = np.random.default_rng(9)
+    return rng.standard_normal(2) * x
+
+
+def z_rng_random(x):
+    rng = np.random.default_rng(2)
+    return rng.random((2, 2)) * x
+
+
+def z_random_standard_normal(x):
+    np.random.seed(4)
+    return np.random.standard_normal(3) * x
+
+
+def _draws(make):
+    """The values a sample's seeded draw produces (its derivative with respect to x)."""
+    return lambda x: make() + 0 * x
+
+
 def z_tape_param_init(x):
     s = x
     for k in range(len(x)):
@@ -652,7 +707,14 @@ def Z(fn, gen, partial, ok=None):
     return Sample(fn, args(gen, ok=ok), partial)
 
 
+_STD_NORMAL = Z(z_rng_standard_normal, normal(3), _draws(lambda: np.random.default_rng(2).standard_normal(3)))
+
 ZERO_SAMPLES: dict[P.Primitive, list[Sample]] = {
+    P.default_rng: [Z(z_default_rng, normal(2), _draws(lambda: np.random.default_rng(9).standard_normal(2)))],
+    P.rng_standard_normal: [_STD_NORMAL],
+    P.rng_random: [Z(z_rng_random, normal(2, 2), _draws(lambda: np.random.default_rng(2).random((2, 2))))],
+    P.random_standard_normal: [Z(z_random_standard_normal, normal(3),
+                                 _draws(lambda: (np.random.seed(4), np.random.standard_normal(3))[1]))],
     P.floordiv: [
         Z(z_floordiv, uniform(-2, 2, 3, 4), lambda x: np.floor(x / 0.7), ok=off_grid(0.7)),
         Z(z_floordiv_alone, uniform(-2, 2, 4), lambda x: np.zeros_like(x), ok=off_grid(0.7)),

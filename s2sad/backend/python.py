@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Callable
 
 
-def load(path: Path, name: str) -> Callable:
+def load(path: Path, name: str, namespaces: dict | None = None) -> Callable:
+    """The function `name` of the module at `path`, with `namespaces` (the user's modules whose
+    globals the generated code reads and writes) bound as module attributes."""
     module_name = f"s2sad_generated.{path.stem}"
     module = sys.modules.get(module_name)
     if module is None:
@@ -16,4 +18,6 @@ def load(path: Path, name: str) -> Callable:
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         sys.modules[module_name] = module
+    for alias, namespace in (namespaces or {}).items():
+        setattr(module, alias, namespace)
     return getattr(module, name)

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import inspect
 import numbers
+import re
+import sys
 import types
 from dataclasses import dataclass
 
@@ -31,8 +33,8 @@ import numpy as np
 from .. import primitives as P
 from ..errors import S2SADError, located
 from ..ir.builder import Builder, const
-from ..ir.core import Atom, Block, Const, ForRange, Function, If, Loc, Var, While
-from ..ir.types import BOOL, F64, I64, Type, promote
+from ..ir.core import Atom, Block, Const, Eqn, ForRange, Function, If, Loc, Var, While, walk
+from ..ir.types import BOOL, F64, I64, Type, promote, type_of_value
 from .normalize import RESULT, normalize
 from .parse import Source, parse
 
@@ -78,7 +80,6 @@ _REFUSED_STMTS = {
     gast.With: "with blocks cannot be differentiated; move them outside the function",
     gast.Raise: "raise cannot be differentiated; validate inputs before calling the derivative",
     gast.Assert: "assert cannot be differentiated; check inputs before calling the derivative",
-    gast.Global: "global statements are not supported; pass the value as an argument",
     gast.Nonlocal: "nonlocal statements are not supported; pass the value as an argument",
     gast.Delete: "del is not supported; just stop using the name",
     gast.Import: "import inside the function is not supported; import at module level",
@@ -132,7 +133,8 @@ def lower(fn, arg_types: list[Type]) -> Function:
         if not isinstance(r, (Var, Const)):
             raise S2SADError(f"{fn.__name__} must return numbers or arrays, not {_describe(r)}",
                              src.filename, lowering.return_loc.lineno if lowering.return_loc else None)
-    return Function(fn.__name__, builder.block(params, results), src.filename, src.first_line, names)
+    return Function(fn.__name__, builder.block(params, results), src.filename, src.first_line, names,
+                    dict(lowering.spaces.values()))
 
 
 def _check_signature(src: Source, args: gast.arguments) -> None:
@@ -154,12 +156,15 @@ def _describe(value) -> str:
 class Lowering:
     """Lowers one function body into `builder`, with `env` mapping names to values."""
 
-    def __init__(self, src: Source, builder: Builder, env: dict, stack: tuple, views: dict | None = None):
+    def __init__(self, src: Source, builder: Builder, env: dict, stack: tuple, views: dict | None = None,
+                 spaces: dict | None = None, global_names: set | None = None):
         self.src = src
         self.b = builder
         self.env = env
         self.stack = stack
         self.views: dict[Var, Var] = {} if views is None else views  # view → the array it looks into
+        self.spaces: dict[int, tuple] = {} if spaces is None else spaces  # id(globals) → (alias, namespace)
+        self.global_names: set[str] = set() if global_names is None else global_names  # declared `global`
         self.return_loc: Loc | None = None
 
     # --- errors and locations -------------------------------------------------------------
@@ -203,6 +208,15 @@ class Lowering:
     def stmt_Pass(self, node) -> None:
         pass
 
+    def stmt_Global(self, node) -> None:
+        """``global c``: reads of c go to the module at run time, assignments write it back."""
+        for name in node.names:
+            if name in self.env:
+                raise self.error(node, f"'{name}' is used before its global declaration")
+            if name not in self.src.fn.__globals__:
+                raise self.error(node, f"global '{name}' must exist in the module before the call")
+            self.global_names.add(name)
+
     def stmt_Return(self, node) -> None:
         raise self.error(node, "return is only supported as the last statement of the function; "
                                "assign the result to a variable and return it at the end")
@@ -210,8 +224,20 @@ class Lowering:
     def stmt_Expr(self, node) -> None:
         if _is_docstring(node):
             return
+        if isinstance(node.value, gast.Call) and self.statement_call(node.value):
+            return
         what = "print(...)" if _is_call_to(node.value, "print") else "an expression statement"
         raise self.error(node, f"{what} has no effect on the result and is not supported; remove it")
+
+    def statement_call(self, node) -> bool:
+        """A call made for its effect, such as ``np.random.seed(0)``: lower it, True if it was one."""
+        func = self.expr(node.func)
+        if not (isinstance(func, PyObj) and _is_hashable(func.obj) and func.obj in P.NUMPY
+                and P.NUMPY[func.obj].statement):
+            return False
+        self.call_primitive(P.NUMPY[func.obj], [self.expr(a) for a in node.args],
+                            {k.arg: self.expr(k.value) for k in node.keywords}, node)
+        return True
 
     def stmt_Assign(self, node) -> None:
         value = self.expr(node.value)
@@ -231,13 +257,15 @@ class Lowering:
             raise self.error(node, "augmented assignment is only supported on names and subscripts "
                                    "(x += ..., x[i] += ...), not on attributes")
         prim = self.binop_prim(node.op, node)
-        value = self.emit(prim, [self.name(node.target), self.expr(node.value)], node)
-        self.env[node.target.id] = value
+        self.assign(node.target, self.emit(prim, [self.name(node.target), self.value(node.value)], node))
 
     def assign(self, target, value: Value) -> None:
         if isinstance(target, gast.Name):
             if isinstance(value, Var) and value.name == "t":
                 value.name = target.id  # a temporary takes the name it is first given
+            if target.id in self.global_names:
+                self.write_global(target, value)
+                return
             self.env[target.id] = value
         elif isinstance(target, gast.Tuple):
             self.unpack(target, value)
@@ -247,6 +275,39 @@ class Lowering:
             self.store(target, value, None)
         else:
             raise self.error(target, f"cannot assign to {type(target).__name__}; assign to a name")
+
+    def write_global(self, target: gast.Name, value: Value) -> None:
+        if not isinstance(value, (Var, Const)):
+            raise self.error(target, f"only numbers and arrays can be assigned to the global '{target.id}'")
+        old = self.src.fn.__globals__.get(target.id)
+        if type_of_value(old) != value.type and not (value.type.is_scalar and type_of_value(old) is not None
+                                                       and type_of_value(old).is_scalar):
+            raise self.error(target, f"the global '{target.id}' is {type_of_value(old)} but is assigned "
+                                     f"{value.type}; keep its type")
+        alias = self.namespace_alias()
+        self.b.append(Eqn([], P.global_write, [value], {"name": target.id, "space": alias}, self.src.loc(target)))
+        self.env[f"{target.id}@{alias}"] = value
+
+    def namespace_alias(self) -> str:
+        """The name under which generated code reaches this function's module globals."""
+        key = id(self.src.fn.__globals__)
+        if key not in self.spaces:
+            base = re.sub(r"\W", "_", (self.src.fn.__module__ or "module").rsplit(".", 1)[-1]).strip("_") or "module"
+            taken = {alias for alias, _ in self.spaces.values()}
+            alias = next(f"{base}{k or ''}" for k in range(len(taken) + 1) if f"{base}{k or ''}" not in taken)
+            self.spaces[key] = (alias, _namespace_of(self.src.fn))
+        return self.spaces[key][0]
+
+    def read_global(self, name: str, value, node) -> Atom:
+        t = type_of_value(value)
+        if t is None or t.kind == "rng":
+            raise self.error(node, f"the global '{name}' is {type(value).__name__}; a differentiated function "
+                                   "can read module numbers and arrays")
+        alias = self.namespace_alias()
+        key = f"{name}@{alias}"  # the value this function last read or wrote
+        if key not in self.env:
+            self.env[key] = self.emit(P.global_read, [], node, name, name=name, space=alias, type=t)
+        return self.env[key]
 
     def store(self, target: gast.Subscript, value: Atom, op) -> None:
         """``x[idx] = value`` (or ``x[idx] op= value``): rebind x to the updated array."""
@@ -388,6 +449,9 @@ class Lowering:
             builder = Builder(self.b.loc)
             inner = self.nested(builder, {**self.env, **dict(zip(carried, params))})
             lower_body(inner, index)
+            if any(isinstance(s, Eqn) and s.prim is P.global_write for s in walk(Block([], builder.stmts))):
+                raise self.error(node, "assigning a global inside a loop is not supported; carry the value in "
+                                       "a local variable and assign the global after the loop")
             results = [inner.env.get(n) for n in carried] if yields else list(params)
             results = [r if n != RESULT or isinstance(r, (Var, Const)) else p
                        for n, r, p in zip(carried, results, params)]
@@ -443,7 +507,7 @@ class Lowering:
 
     def nested(self, builder: Builder, env: dict) -> "Lowering":
         """A lowering of a region (a branch, a loop body) sharing this one's view records."""
-        return Lowering(self.src, builder, env, self.stack, self.views)
+        return Lowering(self.src, builder, env, self.stack, self.views, self.spaces, self.global_names)
 
     def join(self, node, cond: Atom, then: tuple, orelse: tuple) -> list[Atom]:
         """Merge two branches into an `If`; names rebound in either branch become its results."""
@@ -542,6 +606,8 @@ class Lowering:
             obj = self.src.resolve(name)
         except KeyError:
             raise self.error(node, f"name '{name}' is not defined") from None
+        if name in self.global_names or isinstance(obj, np.ndarray) and name in self.src.fn.__globals__:
+            return self.read_global(name, obj, node)
         return self.outside(obj, name, node)
 
     def outside(self, obj, name: str, node) -> Value:
@@ -552,8 +618,8 @@ class Lowering:
                 or callable(obj) and (_is_numpy(obj) or _is_hashable(obj) and obj in P.NUMPY):
             return PyObj(obj)
         if isinstance(obj, np.ndarray):
-            raise self.error(node, f"'{name}' is a module-level array; reading global arrays is not "
-                                   "supported yet, pass it as an argument")
+            raise self.error(node, f"'{name}' is an array from outside the function that is not a module "
+                                   "global (a closure variable or an attribute); pass it as an argument")
         raise self.error(node, f"'{name}' refers to {type(obj).__name__} {obj!r:.60}, which a "
                                "differentiated function cannot use; pass numbers or arrays as arguments")
 
@@ -577,6 +643,11 @@ class Lowering:
             return self.emit(P.size, [base], node) if base.type.is_array else const(1)
         if attr == "T":
             return self.emit(P.transpose, [base], node, "t") if base.type.is_array and base.type.ndim > 1 else base
+        if base.type.kind == "rng":
+            if attr not in P.GENERATOR_METHODS:
+                raise self.error(node, f"Generator.{attr} is not supported; supported: "
+                                       f"{', '.join(sorted(P.GENERATOR_METHODS))}")
+            return BoundMethod(P.GENERATOR_METHODS[attr], base)
         if attr in _METHODS:
             return BoundMethod(_METHODS[attr], base)
         raise self.error(node, f"attribute .{attr} is not supported; supported: .shape, .ndim, .size, .T "
@@ -737,9 +808,20 @@ class Lowering:
                 params[pname] = self.static(value, pname, prim, node)
             elif isinstance(value, tuple):
                 operands += [self.operand(v, node) for v in value]
+            elif isinstance(value, TupleVal):
+                operands.append(self.make_tuple(value, node))
             else:
-                operands.append(self.operand(value, node))
+                operands.append(self.operand(const(value) if _is_literal(value) else value, node))
         return self.emit(prim, operands, node, **params)
+
+    def make_tuple(self, value: TupleVal, node) -> Atom:
+        """A tuple of integers used as a value (a shape such as ``(n, 3)``)."""
+        items = [self.operand(v, node) for v in value.items]
+        if any(a.type.kind != "i64" for a in items):
+            raise self.error(node, "a tuple passed to a function must hold integers (a shape)")
+        if all(isinstance(a, Const) for a in items):
+            return const(tuple(a.value for a in items))
+        return self.emit(P.make_tuple, items, node)
 
     def operand(self, value: Value, node) -> Atom:
         if not isinstance(value, (Var, Const)):
@@ -765,9 +847,12 @@ class Lowering:
             raise self.error(node, f"cannot inline {fn.__name__}: {exc.message}") from None
         _check_signature(callee, callee.tree.args)
         env = self.bind_call(fn, callee, args, kwargs, node)
-        inner = Lowering(callee, self.b, env, self.stack + (fn,))
+        env.update({k: v for k, v in self.env.items() if "@" in k})  # globals already read or written
+        inner = Lowering(callee, self.b, env, self.stack + (fn,), self.views, self.spaces)
         with self.b.at(None):
-            return inner.run_body()
+            result = inner.run_body()
+        self.env.update({k: v for k, v in inner.env.items() if "@" in k})
+        return result
 
     def bind_call(self, fn, callee: Source, args: list, kwargs: dict, node) -> dict:
         try:
@@ -801,6 +886,34 @@ def _assigned_names(stmts: list) -> list[str]:
                     and isinstance(node.value, gast.Name):
                 names[node.value.id] = None
     return list(names)
+
+
+def _is_literal(value) -> bool:
+    return value is None or isinstance(value, (bool, int, float))
+
+
+def _namespace_of(fn):
+    """An object whose attributes are `fn`'s module globals (the module itself when it has one)."""
+    module = sys.modules.get(fn.__module__ or "")
+    if module is not None and module.__dict__ is fn.__globals__:
+        return module
+    return _Namespace(fn.__globals__)
+
+
+class _Namespace:
+    """Attribute access to a globals dict that belongs to no importable module."""
+
+    def __init__(self, mapping: dict):
+        object.__setattr__(self, "_mapping", mapping)
+
+    def __getattr__(self, name):
+        try:
+            return self._mapping[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name, value):
+        self._mapping[name] = value
 
 
 def _is_docstring(node) -> bool:

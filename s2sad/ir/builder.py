@@ -49,6 +49,9 @@ class Builder:
     def emit(self, prim: P.Primitive, ins: list, hint: str = "t", **params) -> Atom:
         ins = [a if isinstance(a, (Var, Const)) else const(a) for a in ins]
         out_type = prim.out_type([a.type for a in ins], params)
+        if prim.statement:
+            self.stmts.append(Eqn([], prim, ins, params, self.loc))
+            return None
         folded = simplify_eqn(prim, ins, params, out_type)
         if folded is not None:
             return folded

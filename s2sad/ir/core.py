@@ -150,6 +150,7 @@ class Function:
     filename: str = "<unknown>"
     lineno: int = 0
     arg_names: list[str] = field(default_factory=list)
+    namespaces: dict = field(default_factory=dict)  # alias → module whose globals the code reads/writes
 
     @property
     def params(self) -> list[Var]:

@@ -1,10 +1,10 @@
 """Types of IR values.
 
-    type ::= f64 | i64 | bool | none | array(dtype, ndim) | tuple(n)
+    type ::= f64 | i64 | bool | none | array(dtype, ndim) | tuple(n) | rng
 
 Scalars are `f64`, `i64` and `bool`; `array(f64, 2)` is a float matrix of any shape;
 `tuple(n)` is a tuple of `n` integers (what `x.shape` gives); `none` is Python's ``None``
-(used for absent slice bounds). Only `f64` values and `f64` arrays carry derivatives.
+(used for absent slice bounds); `rng` is a NumPy random `Generator`. Only `f64` values and `f64` arrays carry derivatives.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ _SCALAR_RANK = {"bool": 0, "i64": 1, "f64": 2}
 
 @dataclass(frozen=True)
 class Type:
-    kind: str  # "f64", "i64", "bool", "none", "array", "tuple"
+    kind: str  # "f64", "i64", "bool", "none", "array", "tuple", "rng"
     dtype: str = ""  # element kind of an array
     ndim: int = 0  # rank of an array, length of a tuple
 
@@ -56,6 +56,7 @@ F64 = Type("f64")
 I64 = Type("i64")
 BOOL = Type("bool")
 NONE = Type("none")
+RNG = Type("rng")  # a NumPy random Generator
 
 
 def array(dtype: str, ndim: int) -> Type:
@@ -89,6 +90,8 @@ def parse_type(text: str) -> Type:
 
 def type_of_value(value: object) -> Type | None:
     """The IR type of a runtime argument, or None when the compiler cannot handle it."""
+    if isinstance(value, np.random.Generator):
+        return RNG
     if isinstance(value, (bool, np.bool_)):
         return BOOL
     if isinstance(value, (int, np.integer)):

@@ -219,3 +219,21 @@ def _index_add_vjp(g, primals, out, spec):
 defrule(P.setitem, _store_jvp(P.setitem), _setitem_vjp)
 defrule(P.index_add, _store_jvp(P.index_add), _index_add_vjp)
 zero_derivative(P.tape)
+
+
+# --- random draws: reparameterised ----------------------------------------------------------
+# normal(loc, scale) = loc + scale * z with z standard normal, so ∂/∂loc = 1 and
+# ∂/∂scale = z = (out - loc) / scale; uniform(low, high) = low + (high - low) * u likewise.
+
+def _none(*args): return 0.0
+
+
+elementwise(P.rng_normal, _none, lambda r, loc, scale, size, z: 1.0,
+            lambda r, loc, scale, size, z: (z - loc) / scale, _none)
+elementwise(P.random_normal, lambda loc, scale, size, z: 1.0,
+            lambda loc, scale, size, z: (z - loc) / scale, _none)
+elementwise(P.rng_uniform, _none, lambda r, lo, hi, size, z: (hi - z) / (hi - lo),
+            lambda r, lo, hi, size, z: (z - lo) / (hi - lo), _none)
+elementwise(P.random_uniform, lambda lo, hi, size, z: (hi - z) / (hi - lo),
+            lambda lo, hi, size, z: (z - lo) / (hi - lo), _none)
+zero_derivative(P.default_rng, P.rng_standard_normal, P.rng_random, P.random_standard_normal)

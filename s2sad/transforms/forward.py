@@ -27,7 +27,7 @@ def forward(fn: Function, wrt: list[int], active: set[Var]) -> Function:
     out_tangents = [_tangent_or_zero(r, tan, b) for r in fn.results]
     body = b.block(fn.params + tangents, fn.results + out_tangents)
     return Function(f"{fn.name}_jvp", body, fn.filename, fn.lineno,
-                    fn.arg_names + [t.name for t in tangents])
+                    fn.arg_names + [t.name for t in tangents], fn.namespaces)
 
 
 def _ndim(var: Var) -> int:

@@ -28,8 +28,14 @@ from ..passes.dce import dce_block
 from .common import adjoint_name, atom_of, require_rule, syms, zeros_like
 
 
+_tapes: list[Var] = []  # the filled tapes of the reverse transform in progress
+
+
 def reverse(fn: Function, wrt: list[int], active: set[Var]) -> Function:
-    """``f(*params) -> results`` becomes ``f_vjp(*params, *result_bars) -> (*results, *param_bars)``."""
+    """``f(*params) -> results`` becomes
+    ``f_vjp(*params, *result_bars) -> (*results, *param_bars, tape_bytes)``, where `tape_bytes`
+    counts the bytes the call's tapes held."""
+    _tapes.clear()
     bars = [Var(adjoint_name(r) if isinstance(r, Var) else "out_bar", F64.with_ndim(_ndim(r)))
             for r in fn.results]
     b = Builder()
@@ -43,10 +49,18 @@ def reverse(fn: Function, wrt: list[int], active: set[Var]) -> Function:
     for r, bar in zip(fn.results, bars):
         accumulate(adj, r, bar, active, rb)
     _reverse_stmts(forward_sweep, adj, active, rb)
+    grads = [adj.get(fn.params[k]) or zeros_like(fn.params[k], rb) for k in wrt]
+    size = _tape_bytes([t for stmt in forward_sweep for t in stmt.outs if t in _tapes], rb)
     b.stmts = forward_sweep + rb.stmts
-    grads = [adj.get(fn.params[k]) or zeros_like(fn.params[k], b) for k in wrt]
-    body = b.block(fn.params + bars, fn.results + grads)
-    return Function(f"{fn.name}_vjp", body, fn.filename, fn.lineno, fn.arg_names + [v.name for v in bars])
+    body = b.block(fn.params + bars, fn.results + grads + [size])
+    return Function(f"{fn.name}_vjp", body, fn.filename, fn.lineno, fn.arg_names + [v.name for v in bars], fn.namespaces)
+
+
+def _tape_bytes(tapes: list[Var], b: Builder) -> Atom:
+    total = const(0)
+    for tape in tapes:
+        total = b.emit(P.add, [total, b.emit(P.nbytes, [tape])], "tape_bytes")
+    return total
 
 
 def _ndim(atom: Atom) -> int:
@@ -137,6 +151,8 @@ def _extract_residuals(forward_if: If, reverse_if: If) -> None:
     mapping = {}
     for v in needed:
         out = Var(v.name, v.type)
+        if v in _tapes:
+            _tapes.append(out)
         for branch in forward_if.blocks():
             branch.results.append(v if v in block_defs(branch) else _placeholder(v, branch))
         forward_if.outs.append(out)
@@ -308,11 +324,13 @@ def _add_tape(stmt, v: Var, setup: Builder, n: Atom, where: Atom, is_for: bool, 
         stmt.init.insert(-1, empty)
         final = Var(f"tape_{v.name}", empty.type)
         stmt.outs.insert(-1, final)
+        _tapes.append(final)
     else:
         stmt.body.params.append(carried)
         stmt.init.append(empty)
         final = Var(f"tape_{v.name}", empty.type)
         stmt.outs.append(final)
+        _tapes.append(final)
     tb = Builder(stmt.loc)
     written = write(tb, carried)
     _insert_after(stmt.body.stmts, definition if definition is not None else where, tb.stmts)
