@@ -184,10 +184,7 @@ def test_refused_by_derivative_source_and_ir_source(fn, words):
         assert info.value.lineno == line_of(fn)
 
 
-# --- constructs being implemented concurrently -----------------------------------------------------
-# The brief lists loops and array stores as refused (as at the last commit); the working tree
-# is adding them. Either outcome is accepted: a located S2SADError, or a correct derivative.
-# What is never accepted is an internal error (KeyError, SyntaxError in generated code, ...).
+# --- loops and array stores: supported, so differentiated exactly ---------------------------------
 
 def uses_for(x):
     s = 0.0
@@ -215,28 +212,76 @@ def augments_item(x):
 
 
 X3 = np.array([1.0, 2.0, 3.0])
-IN_FLUX = [
-    (uses_for, (1.5,), 3.0, "for loop"),
-    (uses_while, (5.0,), 0.125, "while loop"),
-    (stores_item, (X3,), [1.0, 8.0, 12.0], "x[i] = v"),
-    (augments_item, (X3,), [6.0, 9.0, 12.0], "augmented assignment"),
+LOOPS_AND_STORES = [
+    (uses_for, (1.5,), 3.0),
+    (uses_while, (5.0,), 0.125),
+    (stores_item, (X3,), [1.0, 8.0, 12.0]),
+    (augments_item, (X3,), [6.0, 9.0, 12.0]),
 ]
-def _in_flux_params():
-    for fn, args, expected, words in IN_FLUX:
-        for mode in ("reverse", "forward"):
-            yield pytest.param(fn, args, expected, words, mode, id=f"{fn.__name__}-{mode}")
 
 
-@pytest.mark.parametrize("fn, args, expected, words, mode", list(_in_flux_params()))
-def test_loops_and_stores_refused_or_correct(fn, args, expected, words, mode):
-    try:
-        got = s2sad.grad(fn, mode=mode)(*args)
-    except S2SADError as err:
-        assert os.path.samefile(err.filename, __file__)
-        assert err.lineno == line_of(fn), err
-        assert words.lower() in err.message.lower(), err.message
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+@pytest.mark.parametrize("fn, args, expected", LOOPS_AND_STORES, ids=[f.__name__ for f, *_ in LOOPS_AND_STORES])
+def test_loops_and_stores_are_differentiated(fn, args, expected, mode):
+    np.testing.assert_allclose(s2sad.grad(fn, mode=mode)(*args), expected, rtol=1e-12)
+
+
+# --- refusals that only loops and stores have -------------------------------------------------------
+
+COUNTER = 0
+
+
+def writes_global_in_loop(x):
+    global COUNTER
+    for i in range(3):
+        COUNTER = COUNTER + 1  # <-
+    return x * COUNTER
+
+
+def stores_into_view(x):
+    y = x.copy()
+    row = y[0:2]
+    row[0] = 5.0  # <-
+    return np.sum(row * x[0:2])
+
+
+def stores_into_alias(x):
+    y = x * 2.0
+    z = y
+    z[0] = 1.0  # <-
+    return np.sum(y)
+
+
+def for_else(x):
+    for i in range(3):  # <-
+        x = x * 2.0
     else:
-        np.testing.assert_allclose(got, expected, rtol=1e-12)
+        x = x + 1.0
+    return x
+
+
+def used_after_loop_only(x):
+    for i in range(3):
+        y = x * i
+    return y  # <-
+
+
+LOOP_REFUSALS = [
+    (writes_global_in_loop, (1.0,), "global inside a loop"),
+    (stores_into_view, (X3,), "view"),
+    (stores_into_alias, (X3,), "shares its memory"),
+    (for_else, (1.0,), "for-else"),
+    (used_after_loop_only, (1.0,), "only inside the loop"),
+]
+
+
+@pytest.mark.parametrize("fn, args, words", LOOP_REFUSALS, ids=[f.__name__ for f, *_ in LOOP_REFUSALS])
+def test_loop_refusals_are_located(fn, args, words):
+    with pytest.raises(S2SADError) as info:
+        s2sad.grad(fn)(*args)
+    assert os.path.samefile(info.value.filename, __file__)
+    assert info.value.lineno == line_of(fn), info.value
+    assert words in info.value.message
 
 
 def test_error_inside_inlined_helper_points_at_the_helper():

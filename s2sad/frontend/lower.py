@@ -449,9 +449,10 @@ class Lowering:
             builder = Builder(self.b.loc)
             inner = self.nested(builder, {**self.env, **dict(zip(carried, params))})
             lower_body(inner, index)
-            if any(isinstance(s, Eqn) and s.prim is P.global_write for s in walk(Block([], builder.stmts))):
-                raise self.error(node, "assigning a global inside a loop is not supported; carry the value in "
-                                       "a local variable and assign the global after the loop")
+            writes = [s for s in walk(Block([], builder.stmts)) if isinstance(s, Eqn) and s.prim is P.global_write]
+            if writes:
+                raise located("assigning a global inside a loop is not supported; carry the value in a local "
+                              "variable and assign the global after the loop", writes[0].loc)
             results = [inner.env.get(n) for n in carried] if yields else list(params)
             results = [r if n != RESULT or isinstance(r, (Var, Const)) else p
                        for n, r, p in zip(carried, results, params)]

@@ -1,0 +1,73 @@
+"""Functions with state, differentiated by tests/test_state.py (module-level: source is read)."""
+
+import numpy as np
+
+c = 0
+SCALE = 2.0
+W = np.array([[1.0, 2.0], [3.0, -1.0]])
+
+
+def bump(x):
+    global c
+    c += 1
+    return x * c
+
+
+def twice(x):
+    return bump(x) + bump(x)
+
+
+def write_then_read(x):
+    global SCALE
+    SCALE = SCALE * x
+    return SCALE * x
+
+
+def reads_global_array(x):
+    return np.sum(np.tanh(W @ x))
+
+
+def reads_module_number(x):
+    return SCALE * x
+
+
+def mc_normal(mu, sigma):
+    rng = np.random.default_rng(42)
+    z = rng.normal(mu, sigma, 2000)
+    return np.mean(z * z)
+
+
+def mc_reparameterised(theta):
+    rng = np.random.default_rng(0)
+    eps = rng.standard_normal(200)
+    s = 0.0
+    for i in range(200):
+        x = theta[0] + theta[1] * eps[i]
+        s = s + np.sin(x) * x
+    return s / 200
+
+
+def draws_from(x, rng):
+    z = rng.standard_normal(3)
+    return np.sum(z * x * x)
+
+
+def legacy_draws(x):
+    np.random.seed(1)
+    z = np.random.normal(0.0, 1.0, 4)
+    return np.sum(np.exp(z * x))
+
+
+def scalar_loop(x, n):
+    s = x
+    for i in range(n):
+        s = np.sin(s) + x
+    return s
+
+
+def while_loop(x):
+    k = 0
+    while x < 100.0:
+        x = x * 1.7 + np.sin(x)
+        k = k + 1
+    return x

@@ -1,0 +1,131 @@
+"""State: module globals read and written, random draws, and what tapes hold."""
+
+import numpy as np
+import pytest
+
+import s2sad
+
+from . import state_funcs as sf
+
+MODES = pytest.mark.parametrize("mode", ["reverse", "forward"])
+
+
+def central(f, x, h=1e-6):
+    return (f(x + h) - f(x - h)) / (2 * h)
+
+
+@MODES
+def test_global_counter_uses_the_values_the_forward_sweep_saw(mode):
+    """f bumps a global c and returns x*c; F(x) = f(x) + f(x) has F' = c+1 + c+2 (3 from c = 0)."""
+    sf.c = 0
+    assert s2sad.grad(sf.twice, mode=mode)(2.0) == 3.0
+    assert sf.c == 2  # the derivative ran the forward sweep once, like the primal
+    assert s2sad.grad(sf.twice, mode=mode)(2.0) == 7.0
+    assert sf.c == 4
+
+
+def test_global_counter_value_matches_the_primal():
+    sf.c = 0
+    value, grad = s2sad.value_and_grad(sf.twice)(2.0)
+    sf.c = 0
+    assert value == sf.twice(2.0) == 6.0
+    assert grad == 3.0
+
+
+@MODES
+def test_global_written_then_read_carries_the_derivative(mode):
+    """SCALE <- SCALE*x, then SCALE*x: d/dx (s x^2) = 2 s x with the value read before the write."""
+    sf.SCALE = 2.0
+    g = s2sad.grad(sf.write_then_read, mode=mode)(3.0)
+    assert g == pytest.approx(2 * 2.0 * 3.0)
+    assert sf.SCALE == 6.0
+    sf.SCALE = 2.0
+
+
+@MODES
+def test_global_array_is_read(mode):
+    x = np.array([0.3, -0.2])
+    expected = (1 - np.tanh(sf.W @ x) ** 2) @ sf.W
+    np.testing.assert_allclose(s2sad.grad(sf.reads_global_array, mode=mode)(x), expected, rtol=1e-12)
+
+
+def test_global_array_changed_in_place_is_seen():
+    x = np.array([0.3, -0.2])
+    g = s2sad.grad(sf.reads_global_array)
+    g(x)
+    saved = sf.W.copy()
+    sf.W[0, 0] = 5.0
+    try:
+        np.testing.assert_allclose(g(x), (1 - np.tanh(sf.W @ x) ** 2) @ sf.W, rtol=1e-12)
+    finally:
+        sf.W[:] = saved
+
+
+def test_module_number_is_a_literal_in_the_generated_code():
+    source = s2sad.derivative_source(sf.reads_module_number)
+    assert "2.0" in source and "SCALE" not in source
+
+
+def test_global_access_is_visible_in_generated_code():
+    source = s2sad.derivative_source(sf.twice)
+    assert "state_funcs.c = " in source and "= state_funcs.c" in source
+
+
+@MODES
+def test_seeded_normal_draws_are_reparameterised(mode):
+    g = s2sad.grad(sf.mc_normal, wrt=(0, 1), mode=mode)(0.5, 2.0)
+    fd_mu = central(lambda m: sf.mc_normal(m, 2.0), 0.5)
+    fd_sigma = central(lambda s: sf.mc_normal(0.5, s), 2.0)
+    np.testing.assert_allclose(g, (fd_mu, fd_sigma), rtol=1e-6)
+    assert g[0] == pytest.approx(2 * 0.5, abs=0.3)  # E[z^2] = mu^2 + sigma^2: 2 mu
+    assert g[1] == pytest.approx(2 * 2.0, abs=0.3)  # and 2 sigma
+
+
+@MODES
+def test_monte_carlo_through_a_loop(mode):
+    theta = np.array([0.3, 0.5])
+    g = s2sad.grad(sf.mc_reparameterised, mode=mode)(theta)
+    fd = [central(lambda t: sf.mc_reparameterised(theta + t * e), 0.0) for e in np.eye(2)]
+    np.testing.assert_allclose(g, fd, rtol=1e-6)
+
+
+def test_draws_are_made_once_per_call():
+    """The adjoint reuses the forward sweep's draws: a Generator advances exactly as for the primal."""
+    x = np.array([0.5, -1.0, 2.0])
+    rng_primal, rng_grad = np.random.default_rng(3), np.random.default_rng(3)
+    z = np.random.default_rng(3).standard_normal(3)
+    sf.draws_from(x, rng_primal)
+    g = s2sad.grad(sf.draws_from)(x, rng_grad)
+    np.testing.assert_allclose(g, 2 * z * x, rtol=1e-12)
+    assert rng_primal.random() == rng_grad.random()
+
+
+@MODES
+def test_legacy_seeded_draws(mode):
+    z = (np.random.seed(1), np.random.normal(0.0, 1.0, 4))[1]
+    g = s2sad.grad(sf.legacy_draws, mode=mode)(0.7)
+    assert g == pytest.approx(np.sum(z * np.exp(z * 0.7)), rel=1e-12)
+
+
+def test_scalar_loop_tape_is_O_n_floats():
+    g = s2sad.grad(sf.scalar_loop)
+    g(0.3, 100)
+    small = g.tape_bytes
+    g(0.3, 1000)
+    large = g.tape_bytes
+    assert large == 10 * small
+    assert 8 * 1000 <= large <= 2 * 8 * 1000  # at most two float64 per step
+    assert "np.empty(" in s2sad.derivative_source(sf.scalar_loop, types={"n": "i64"})
+
+
+def test_tape_bytes_of_straight_line_code_is_zero():
+    g = s2sad.grad(sf.reads_module_number)
+    g(1.0)
+    assert g.tape_bytes == 0
+
+
+def test_while_loop_tape_grows():
+    g = s2sad.grad(sf.while_loop)
+    assert g(1.0) == pytest.approx(central(sf.while_loop, 1.0), rel=1e-6)
+    assert g.tape_bytes >= 8 * 8  # one float per iteration at least
+    assert "record_grow" in s2sad.derivative_source(sf.while_loop)
