@@ -118,9 +118,13 @@ def elementwise(prim: P.Primitive, *partials: Callable) -> Rule:
 def linear(prim: P.Primitive, *signs: float) -> Rule:
     """out = Σ_k signs[k] · operand_k (add, sub, neg, float): derivatives need no primal values."""
     def jvp(primals, tangents, out, **params):
-        terms = [None if t is None else broadcast_to_out(t if s == 1 else -t, k, primals, out)
-                 for k, (t, s) in enumerate(zip(tangents, signs))]
-        return add_tangents(terms)
+        total = None
+        for k, (t, s) in enumerate(zip(tangents, signs)):
+            if t is None:
+                continue
+            t = broadcast_to_out(t, k, primals, out)
+            total = (t if s == 1 else -t) if total is None else (total + t if s == 1 else total - t)
+        return total
 
     def vjp(g, primals, out, **params):
         return [unbroadcast(g if s == 1 else -g, k, primals, out) for k, s in enumerate(signs)]
