@@ -145,6 +145,11 @@ def _rebuild(cls, fn, wrt, mode, backend, checkpoint):
     return cls(fn, wrt, mode=mode, backend=backend, checkpoint=checkpoint)
 
 
+def _plain(value: Any) -> Any:
+    """A result as the user expects it: a Python float for a scalar, arrays as they are."""
+    return float(value) if isinstance(value, (float, np.floating)) else value
+
+
 def _as_output(value: Any, like: Any) -> Any:
     """A result in the form of `like`: a float for a scalar, an array of its shape otherwise."""
     if isinstance(like, np.ndarray):
@@ -175,7 +180,7 @@ class Grad(Derivative):
         else:
             value, grads = self._forward_grads(derived, args)
         grads = [_as_output(g, args[k]) for g, k in zip(grads, self.wrt)]
-        return value, self._pack(grads)
+        return _plain(value), self._pack(grads)
 
     def _check_scalar_output(self, derived: Derived) -> None:
         results = derived.primal.results
@@ -236,6 +241,7 @@ class JVP(Derivative):
         out = derived.fn(*primals, *tangents)
         m = len(derived.derivative.results) // 2
         values, dots = out[:m], out[m:]
+        values, dots = [_plain(v) for v in values], [_plain(d) for d in dots]
         return (values[0], dots[0]) if m == 1 else (tuple(values), tuple(dots))
 
 
@@ -267,6 +273,7 @@ class VJP(Derivative):
                 raise _fail(self.fn, f"the cotangent has shape {np.shape(c)}, but the result has shape "
                                      f"{np.shape(v)}")
         grads = [_as_output(g, primals[k]) for g, k in zip(grads, self.wrt)]
+        values = [_plain(v) for v in values]
         return (values[0] if m == 1 else tuple(values)), self._pack(grads)
 
 

@@ -151,6 +151,16 @@ class Aliases:
                 self.block(inner)
                 for out, r in zip(stmt.outs, inner.results):
                     self.union(out, r)
+            if isinstance(stmt, (ForRange, While)):
+                self.loop(stmt)
+
+    def loop(self, stmt) -> None:
+        """A carried value is its initial value in the first iteration, the body's result after."""
+        skip = 1 if isinstance(stmt, ForRange) else 0
+        for region in stmt.blocks():
+            for k, init in enumerate(stmt.init):
+                self.union(region.params[skip + k], init)
+                self.union(region.params[skip + k], stmt.body.results[k])
 
     def shared(self, v: Var, live: set[Var]) -> bool:
         """Is `v`, or anything that may alias it, in `live`?"""
@@ -223,7 +233,8 @@ class Emitter:
         self.inlined = inlinable(fn)
         self.live = Liveness(fn, self.inlined)
         self.aliases = Aliases(fn)
-        user_names = {_identifier(v.name) for stmt in walk(fn.body) for v in stmt.outs if v.name != TEMP}
+        user_names = {_identifier(v.name) for stmt in walk(fn.body)
+                      for v in [*stmt.outs, *(p for b in stmt.blocks() for p in b.params)] if v.name != TEMP}
         self.namer = Namer(user_names | {_identifier(p.name) for p in fn.params}, set(fn.namespaces))
         self.pinned = set(fn.params)
 
@@ -263,7 +274,7 @@ class Emitter:
     def store(self, eqn: Eqn) -> list[ast.stmt]:
         """``x[idx] += v`` in place, or on a copy when the old array is still needed."""
         base, out = eqn.ins[0], eqn.outs[0]
-        in_place = base not in self.pinned and not self.aliases.shared(base, self.after(eqn) - {out})
+        in_place = not self.aliases.shared(base, (self.after(eqn) - {out}) | self.pinned)
         code: list[ast.stmt] = []
         if in_place:
             self.namer.bind(out, self.namer.names[base])
@@ -332,7 +343,7 @@ class Emitter:
         names = self.carried_names(stmt, params)
         code = parallel_copy(names, [self.namer.expr(a) for a in stmt.init])
         bounds = P._range_args([self.namer.expr(a) for a in (stmt.start, stmt.stop, stmt.step)])
-        index_name = self.namer.define(index, self.after(stmt) | set(params))
+        index_name = self.namer.define(index, self.after(stmt) | region_reads(stmt) | set(params))
         body = self.loop_body(stmt.body, names) or [ast.Pass()]
         loop = ast.For(ast.Name(index_name, ast.Store()), ast.Call(ast.Name("range", ast.Load()), bounds, []),
                        body, [])

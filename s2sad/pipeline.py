@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Callable
 
@@ -64,7 +65,7 @@ def transform(primal: Function, wrt: list[int], mode: str) -> Function:
 def derive(fn, arg_types: list[Type], wrt: list[int], mode: str) -> Derived:
     primal = prepare(fn, arg_types)
     derivative = transform(prepare(fn, arg_types), wrt, mode)
-    origin = f"{primal.filename}:{primal.lineno} ({primal.name}), {mode} mode"
+    origin = f"{os.path.basename(primal.filename)}:{primal.lineno} ({primal.name}), {mode} mode"
     source = module_source([derivative], origin)
     path = write_module(source, derivative.name)
     loaded = python_backend.load(path, derivative.name, derivative.namespaces)

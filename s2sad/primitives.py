@@ -339,12 +339,12 @@ placeholder = _define("placeholder", [], lambda t, p: F64.with_ndim(p["ndim"]),
                                             [ast.Tuple([ast.Constant(0)] * p["ndim"], ast.Load())], []),
                       statics={"ndim": 1})
 unbroadcast = _define("unbroadcast", ["g", "shape"], lambda t, p: F64.with_ndim(t[1].ndim),
-                      call_emitter("unbroadcast"), impl=runtime.unbroadcast)
+                      call_emitter("unbroadcast"), impl=runtime.unbroadcast, aliases=True)
 expand_to = _define("expand_to", ["g", "shape"], lambda t, p: F64.with_ndim(t[1].ndim),
                     call_emitter("expand_to", ["axis"]), statics={"axis": None},
                     impl=runtime.expand_to)
 broadcast_like = _define("broadcast_like", ["t", "like"], lambda t, p: F64.with_ndim(t[1].ndim),
-                         call_emitter("broadcast_like"), impl=runtime.broadcast_like)
+                         call_emitter("broadcast_like"), impl=runtime.broadcast_like, aliases=True)
 full = _define("full", ["shape", "value"], lambda t, p: F64.with_ndim(_shape_ndim(t[0])), call_emitter("np.full"),
                impl=lambda shape, value: np.full(shape, value, dtype=np.float64))
 select = _define("select", "cab", lambda t, p: promote(t[1], t[2]),
@@ -476,7 +476,7 @@ COMPARE = {"Lt": lt, "LtE": le, "Gt": gt, "GtE": ge, "Eq": eq, "NotEq": ne}
 def numpy_name(obj: object) -> str:
     """How a user would spell `obj`: ``numpy.sin``, ``builtins.min``."""
     module = getattr(obj, "__module__", None) or "numpy"
-    return f"{'numpy' if module.startswith('numpy') else module}.{getattr(obj, '__name__', obj)}"
+    return f"{module}.{getattr(obj, '__name__', obj)}"
 
 
 __all__ = ["Primitive", "ALL", "NUMPY", "BINOPS", "COMPARE", "NONE", "I64", "F64", "BOOL"]

@@ -37,18 +37,30 @@ def broadcast_like(t, like: np.ndarray) -> np.ndarray:
 def record(tape: np.ndarray, k: int, n: int, value) -> np.ndarray:
     """Store `value` at ``tape[k]`` of a tape for `n` steps, allocating it at the first store
     (for arrays whose shape is first known inside the loop)."""
-    if tape.shape[0] != n:
-        tape = np.empty((n,) + np.shape(value))
-    tape[k] = value
-    return tape
+    return _store(tape if tape.shape[0] == n else tape[:0], k, value, n)
 
 
 def record_grow(tape: np.ndarray, k: int, value) -> np.ndarray:
     """Store `value` at ``tape[k]``, doubling the tape when it is full (for while loops)."""
-    if k >= tape.shape[0] or tape.shape[1:] != np.shape(value):
-        grown = np.empty((max(2 * tape.shape[0], k + 1, 16),) + np.shape(value), dtype=tape.dtype)
-        if tape.shape[1:] == np.shape(value):
-            grown[:tape.shape[0]] = tape
+    return _store(tape, k, value, max(2 * tape.shape[0], k + 1, 16))
+
+
+def _store(tape: np.ndarray, k: int, value, capacity: int) -> np.ndarray:
+    """``tape[k] = value``, reallocating for `capacity` entries when the tape is too short or has
+    no entries of `value`'s shape yet. Empty values (placeholders from a branch not taken) are
+    not stored: nothing reads them back."""
+    shape = np.shape(value)
+    if np.size(value) == 0 and shape != tape.shape[1:]:
+        return tape
+    if tape.shape[1:] != shape:
+        if np.size(tape[:k]) and tape.shape[0] > 0 and 0 not in tape.shape[1:]:
+            raise ValueError(f"an array recorded for the reverse sweep has shape {shape} at iteration {k}, "
+                             f"but {tape.shape[1:]} before: arrays whose shape changes from one loop "
+                             "iteration to the next cannot be recorded yet")
+        tape = np.empty((max(capacity, k + 1),) + shape, dtype=tape.dtype)
+    elif k >= tape.shape[0]:
+        grown = np.empty((capacity,) + shape, dtype=tape.dtype)
+        grown[:tape.shape[0]] = tape
         tape = grown
     tape[k] = value
     return tape

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import s2sad
-from funcs import (array_pair, augmented, branch_local, conditional_expr, euler_step, fan_out,
+from funcs import (floor_divide_by_one, array_pair, augmented, branch_local, conditional_expr, euler_step, fan_out,
                    first_column, if_elif_else, index_product, logsumexp, matrix_element, min_of, mse,
                    nested_ifs, outer_loss, returns_array, returns_pair, returns_pair_named,
                    returns_same_twice, shared_weights, sin_poly, sin_sq_exp,
@@ -346,3 +346,11 @@ def test_reverse_and_forward_agree_on_every_function():
         fwd = s2sad.grad(f, wrt=wrt, mode="forward")(*args)
         for r, g in zip(rev, fwd):
             np.testing.assert_allclose(r, g, rtol=1e-12, atol=1e-14, err_msg=f.__name__)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_floor_division_by_one_is_not_the_identity_for_floats(mode):
+    """x // 1.0 is floor(x) for floats (only integer // 1 may be dropped): d/dx floor(x)*x = floor(x)."""
+    value, g = s2sad.value_and_grad(floor_divide_by_one, mode=mode)(2.5)
+    assert value == 5.0
+    assert g == 2.0

@@ -74,8 +74,6 @@ Value = Atom | PyObj | TupleVal
 
 
 _REFUSED_STMTS = {
-    gast.Break: "break is not supported yet; use a while loop with a condition",
-    gast.Continue: "continue is not supported yet; put the rest of the body in an if",
     gast.Try: "try/except cannot be differentiated; check inputs before calling the derivative",
     gast.With: "with blocks cannot be differentiated; move them outside the function",
     gast.Raise: "raise cannot be differentiated; validate inputs before calling the derivative",
@@ -226,8 +224,18 @@ class Lowering:
             return
         if isinstance(node.value, gast.Call) and self.statement_call(node.value):
             return
+        if isinstance(node.value, (gast.Yield, gast.YieldFrom)):
+            raise self.error(node, _REFUSED_EXPRS[gast.Yield])
         what = "print(...)" if _is_call_to(node.value, "print") else "an expression statement"
         raise self.error(node, f"{what} has no effect on the result and is not supported; remove it")
+
+    def fresh(self, value: Value, node) -> Value:
+        """An expression's array value as a new array, as NumPy would give (``x * 1.0`` is not x),
+        when simplification made it an array another name already holds."""
+        if isinstance(node, (gast.Name, gast.Subscript, gast.Attribute)) or not isinstance(value, Var) \
+                or not value.type.is_array or not any(v is value for v in self.env.values()):
+            return value
+        return self.emit(P.copy, [value], node)
 
     def statement_call(self, node) -> bool:
         """A call made for its effect, such as ``np.random.seed(0)``: lower it, True if it was one."""
@@ -240,7 +248,7 @@ class Lowering:
         return True
 
     def stmt_Assign(self, node) -> None:
-        value = self.expr(node.value)
+        value = self.fresh(self.expr(node.value), node.value)
         for target in node.targets:
             self.assign(target, value)
 
@@ -699,8 +707,8 @@ class Lowering:
     def truth(self, atom: Atom, node) -> Atom:
         """A scalar bool for `atom` used as a condition (numbers compare with zero)."""
         if atom.type.is_array:
-            raise self.error(node, "the truth value of an array is ambiguous; use np.all(...) or "
-                                   "np.any(...) or compare a scalar")
+            raise self.error(node, "the truth value of an array is ambiguous; compare scalars (for "
+                                   "example an element x[i], or np.sum(x))")
         if atom.type == BOOL:
             return atom
         return self.emit(P.ne, [atom, const(0)], node)

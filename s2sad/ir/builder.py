@@ -143,7 +143,7 @@ _IDENTITIES = {
     P.sub: lambda a, b, t: _keep(a, t) if is_const(b, 0) else None,
     P.mul: _mul_identity,
     P.div: lambda a, b, t: _keep(a, t) if is_const(b, 1) else None,
-    P.floordiv: lambda a, b, t: _keep(a, t) if is_const(b, 1) else None,
+    P.floordiv: lambda a, b, t: _keep(a, t) if is_const(b, 1) and t.kind == "i64" else None,
     P.pow: lambda a, b, t: _keep(a, t) if is_const(b, 1) else None,
 }
 

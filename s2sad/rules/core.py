@@ -205,9 +205,15 @@ def _store_jvp(prim):
     return jvp
 
 
+def _region(g: Sym, index: list, spec: tuple) -> Sym:
+    """``g[idx]`` as a value of its own (a copy when it is an array, not a view into g)."""
+    part = apply(P.getitem, g, *index, spec=spec)
+    return apply(P.copy, part) if part.ndim else part
+
+
 def _setitem_vjp(g, primals, out, spec):
     x, *index, v = primals
-    v_bar = _fit(apply(P.getitem, g, *index, spec=spec), v)  # read g[idx] before clearing it
+    v_bar = _fit(_region(g, index, spec), v)  # read g[idx] before clearing it
     return [apply(P.setitem, g, *index, 0.0, spec=spec), *[None] * len(index), v_bar]
 
 

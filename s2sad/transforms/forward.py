@@ -88,7 +88,7 @@ def _forward_loop(stmt, tan: dict, active: set[Var], b: Builder) -> None:
     """Carry the tangent of every active loop-carried value beside it."""
     regions = [stmt.cond, stmt.body] if isinstance(stmt, While) else [stmt.body]
     skip = 0 if isinstance(stmt, While) else 1  # a for body's first parameter is its index
-    carried = [k for k, p in enumerate(stmt.body.params[skip:]) if p in active]
+    carried = [k for k, p in enumerate(stmt.body.params[skip:]) if p in active or stmt.outs[k] in active]
     stmt.init = stmt.init + [_tangent_or_zero(stmt.init[k], tan, b) for k in carried]
     for region in regions:
         params = region.params[skip:]

@@ -47,7 +47,8 @@ def reverse(fn: Function, wrt: list[int], active: set[Var]) -> Function:
     rb.comment("reverse sweep")
     adj: dict[Var, Atom] = {}
     for r, bar in zip(fn.results, bars):
-        accumulate(adj, r, bar, active, rb)
+        seed = rb.emit(P.copy, [bar], bar.name) if bar.type.is_array else bar  # never update the caller's array
+        accumulate(adj, r, seed, active, rb)
     _reverse_stmts(forward_sweep, adj, active, rb)
     grads = [adj.get(fn.params[k]) or zeros_like(fn.params[k], rb) for k in wrt]
     size = _tape_bytes([t for stmt in forward_sweep for t in stmt.outs if t in _tapes], rb)
@@ -192,7 +193,7 @@ def _reverse_loop(stmt, adj: dict, active: set[Var], b: Builder, container: list
     body, carried, accumulators, env_out = _reverse_body(stmt, params, seeds, adj, active, b, position)
     _record_tapes(stmt, body, setup, n, position, is_for)
     _insert_before(container, stmt, setup.stmts)
-    init = [seeds.get(k) or zeros_like(params[k], b, adjoint_name(params[k])) for k in carried]
+    init = [seeds.get(k) or zeros_like(stmt.outs[k], b, adjoint_name(params[k])) for k in carried]
     init += [adj.get(v) or zeros_like(v, b, adjoint_name(v)) for v in accumulators]
     start, stop, step = b.emit(P.sub, [n, 1]), const(-1), const(-1)
     outs = [Var(adjoint_name(params[k]), params[k].type) for k in carried] + \
@@ -220,7 +221,7 @@ def _count_iterations(stmt: While, setup: Builder) -> Var:
 def _reverse_body(stmt, params, seeds, adj, active, b, position):
     """The reversed loop body, its carried adjoints (indices into params) and the outside values
     whose adjoints it accumulates."""
-    carried = [k for k, p in enumerate(params) if p in active and k < len(stmt.outs)]
+    carried = [k for k, p in enumerate(params) if k < len(stmt.outs) and (p in active or k in seeds)]
     bars = {k: Var(adjoint_name(params[k]), params[k].type) for k in carried}
     outside = [v for v in _ordered(free_vars(stmt)) if v in active]
     acc = {v: Var(adjoint_name(v), v.type) for v in outside}

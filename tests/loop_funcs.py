@@ -1,0 +1,510 @@
+"""Functions with loops and array stores, differentiated by tests/test_loops.py.
+
+They are module-level because s2sad reads their source with inspect.
+"""
+
+import numpy as np
+
+
+# --- 1. damped oscillator by explicit Euler -------------------------------------------------------
+
+def oscillator(k, x0, v0, c, dt, n):
+    """x'' = -k x - c x', explicit Euler for n steps; returns x_n."""
+    x = x0
+    v = v0
+    for i in range(n):
+        a = -k * x - c * v
+        x = x + dt * v
+        v = v + dt * a
+    return x
+
+
+# --- 2. tanh RNN through time ---------------------------------------------------------------------
+
+def rnn_final(W, U, h0, xs):
+    """sum(h_T**2) with h_t = tanh(W h_{t-1} + U x_t)."""
+    h = h0
+    for t in range(xs.shape[0]):
+        h = np.tanh(W @ h + U @ xs[t])
+    return np.sum(h ** 2)
+
+
+def rnn_total(W, U, h0, xs):
+    """sum over t of sum(h_t**2); iterates over the rows of xs."""
+    h = h0
+    total = 0.0
+    for x in xs:
+        h = np.tanh(W @ h + U @ x)
+        total = total + np.sum(h * h)
+    return total
+
+
+# --- 3. Lennard-Jones energy over particle pairs --------------------------------------------------
+
+def lennard_jones(pos, eps, sigma):
+    n = pos.shape[0]
+    energy = 0.0
+    for i in range(n):
+        for j in range(i + 1, n):
+            d = pos[i] - pos[j]
+            r2 = np.sum(d * d)
+            s6 = (sigma * sigma / r2) ** 3
+            energy = energy + 4.0 * eps * (s6 * s6 - s6)
+    return energy
+
+
+def lennard_jones_all_pairs(pos, eps, sigma):
+    """Every ordered pair once (j runs round from i + 1), halved: no triangular bounds."""
+    n = pos.shape[0]
+    energy = 0.0
+    for i in range(n):
+        for m in range(1, n):
+            j = (i + m) % n
+            d = pos[i] - pos[j]
+            s6 = (sigma * sigma / np.sum(d * d)) ** 3
+            energy = energy + 4.0 * eps * (s6 * s6 - s6)
+    return 0.5 * energy
+
+
+def lennard_jones_cutoff(pos, eps, sigma, cutoff):
+    """Pairs farther apart than `cutoff` do not interact."""
+    n = pos.shape[0]
+    energy = 0.0
+    for i in range(n):
+        for m in range(1, n):
+            j = (i + m) % n
+            d = pos[i] - pos[j]
+            r2 = np.sum(d * d)
+            if r2 < cutoff * cutoff:
+                s6 = (sigma * sigma / r2) ** 3
+                energy = energy + 4.0 * eps * (s6 * s6 - s6)
+    return 0.5 * energy
+
+
+# --- 4. portfolio rebalancing with transaction costs ----------------------------------------------
+
+def portfolio(w_target, cost, returns, wealth0):
+    """Hold w_target * wealth, let the returns act, pay cost * |trades| to rebalance; final wealth."""
+    holdings = w_target * wealth0
+    for t in range(returns.shape[0]):
+        holdings = holdings * returns[t]
+        wealth = np.sum(holdings)
+        trades = w_target * wealth - holdings
+        wealth = wealth - cost * np.sum(np.abs(trades))
+        holdings = w_target * wealth
+    return np.sum(holdings)
+
+
+# --- 5, 6. while loops ----------------------------------------------------------------------------
+
+def newton_sqrt(a):
+    x = a
+    while abs(x * x - a) > 1e-13 * a:
+        x = 0.5 * (x + a / x)
+    return x
+
+
+def halve_below_one(x):
+    while x >= 1.0:
+        x = x / 2.0
+    return x
+
+
+def halvings_times_x(x):
+    """k = the number of halvings that take x below 1; returns k * (x / 2**k)."""
+    k = 0
+    y = x
+    while y >= 1.0:
+        y = y * 0.5
+        k = k + 1
+    return y * k
+
+
+# --- 7. a branch inside a loop --------------------------------------------------------------------
+
+def branch_in_loop(x, n):
+    s = 1.0
+    for i in range(n):
+        if s > 0:
+            s = s * x
+        else:
+            s = s + x
+    return s
+
+
+def branch_on_element(x):
+    s = 0.0
+    for i in range(x.shape[0]):
+        if x[i] * s > 0.1:
+            s = s - np.sin(x[i])
+        else:
+            s = s + x[i] * x[i]
+    return s
+
+
+# --- 8. in-place fills ----------------------------------------------------------------------------
+
+def fill_then_sum(a, b):
+    out = np.zeros(a.shape[0])
+    for i in range(a.shape[0]):
+        out[i] = a[i] * b[i] + np.sin(a[i])
+    return np.sum(out)
+
+
+def recurrence_on_copy(x):
+    y = x.copy()
+    for i in range(1, y.shape[0]):
+        y[i] = y[i] * y[i - 1] + 0.1
+    return np.sum(y)
+
+
+def fill_matrix(a):
+    M = np.empty((a.shape[0], a.shape[0]))
+    for i in range(a.shape[0]):
+        for j in range(a.shape[0]):
+            M[i, j] = a[i] * np.cos(a[j])
+    return np.sum(M * M)
+
+
+def accumulate_columns(A):
+    out = np.zeros(A.shape[1])
+    for i in range(A.shape[0]):
+        for j in range(A.shape[1]):
+            out[j] += A[i, j] * A[i, j]
+    return np.sum(np.sqrt(out))
+
+
+def set_columns(A, x):
+    B = np.ones(A.shape)
+    for j in range(A.shape[1]):
+        B[:, j] = A[:, j] * x[j]
+    return np.sum(np.sin(B))
+
+
+# --- 9. explicit heat equation --------------------------------------------------------------------
+
+def heat_state(u0, alpha, steps):
+    u = u0.copy()
+    lap = np.zeros(u0.shape[0])
+    for t in range(steps):
+        lap[1:-1] = u[2:] - 2.0 * u[1:-1] + u[:-2]
+        u = u + alpha * lap
+    return u
+
+
+def heat_state_fresh(u0, alpha, steps):
+    """As heat_state, with the Laplacian allocated afresh at every step."""
+    u = u0.copy()
+    for t in range(steps):
+        lap = np.zeros(u0.shape[0])
+        lap[1:-1] = u[2:] - 2.0 * u[1:-1] + u[:-2]
+        u = u + alpha * lap
+    return u
+
+
+def heat_misfit(u0, target, alpha, steps):
+    u = heat_state(u0, alpha, steps)
+    return np.sum((u - target) ** 2)
+
+
+def heat_misfit_fresh(u0, target, alpha, steps):
+    u = heat_state_fresh(u0, alpha, steps)
+    return np.sum((u - target) ** 2)
+
+
+# --- 10. residual network over layers -------------------------------------------------------------
+
+def resnet(W, x):
+    h = x
+    for l in range(W.shape[0]):
+        h = h + np.tanh(W[l] @ h)
+    return np.sum(h * h)
+
+
+def resnet_rows(W, x):
+    """The same network, iterating over the first axis of W."""
+    h = x
+    for Wl in W:
+        h = h + np.tanh(Wl @ h)
+    return np.sum(h * h)
+
+
+# --- 11. Siamese loss with shared weights ---------------------------------------------------------
+
+def embed(W, x):
+    h = x
+    for l in range(W.shape[0]):
+        h = np.tanh(W[l] @ h)
+    return h
+
+
+def siamese(W, x1, x2):
+    d = embed(W, x1) - embed(W, x2)
+    return np.sum(d * d)
+
+
+def siamese_untied(W1, W2, x1, x2):
+    d = embed(W1, x1) - embed(W2, x2)
+    return np.sum(d * d)
+
+
+# --- 12. Gaussian mixture negative log-likelihood -------------------------------------------------
+
+LOG_2PI = 1.8378770664093453
+
+
+def log_sum_exp(v):
+    m = v[0]
+    for j in range(1, v.shape[0]):
+        m = max(m, v[j])
+    return m + np.log(np.sum(np.exp(v - m)))
+
+
+def gmm_nll(means, logw, X):
+    """Unit-covariance mixture; weights softmax(logw)."""
+    n = X.shape[0]
+    k = means.shape[0]
+    d = X.shape[1]
+    lse = np.zeros(n)
+    for i in range(n):
+        logp = np.zeros(k)
+        for j in range(k):
+            diff = X[i] - means[j]
+            logp[j] = logw[j] - 0.5 * np.sum(diff * diff) - 0.5 * d * LOG_2PI
+        lse[i] = log_sum_exp(logp)
+    return n * log_sum_exp(logw) - np.sum(lse)
+
+
+# --- 13. LSTM through time ------------------------------------------------------------------------
+
+def sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def lstm(Wx, Wh, b, xs, h0, c0):
+    """Gates stacked as [input, forget, output, candidate] along the first axis of Wx, Wh, b."""
+    H = h0.shape[0]
+    h = h0
+    c = c0
+    for t in range(xs.shape[0]):
+        z = Wx @ xs[t] + Wh @ h + b
+        i = sigmoid(z[0:H])
+        f = sigmoid(z[H:2 * H])
+        o = sigmoid(z[2 * H:3 * H])
+        g = np.tanh(z[3 * H:4 * H])
+        c = f * c + i * g
+        h = o * np.tanh(c)
+    return np.sum(h * h)
+
+
+def lstm_cell_loss(Wx, Wh, b, xs, h0, c0):
+    """As lstm, with the loop index named `step` and the final cell state in the loss too."""
+    H = h0.shape[0]
+    h = h0
+    c = c0
+    for step in range(xs.shape[0]):
+        z = Wx @ xs[step] + Wh @ h + b
+        i = sigmoid(z[0:H])
+        f = sigmoid(z[H:2 * H])
+        o = sigmoid(z[2 * H:3 * H])
+        g = np.tanh(z[3 * H:4 * H])
+        c = f * c + i * g
+        h = o * np.tanh(c)
+    return np.sum(h * h) + 0.5 * np.sum(c * c)
+
+
+# --- 14. control of a point mass ------------------------------------------------------------------
+
+def control_loss(u, x0, target, dt, effort):
+    """A 2-D point mass with quadratic drag driven by forces u[t]; miss distance + effort."""
+    x = x0.copy()
+    v = np.zeros(x0.shape[0])
+    for t in range(u.shape[0]):
+        speed = np.sqrt(np.sum(v * v) + 1e-12)
+        v = v + dt * (u[t] - 0.3 * speed * v)
+        x = x + dt * v
+    miss = x - target
+    return np.sum(miss * miss) + effort * np.sum(u * u)
+
+
+def control_loss_at_rest(u, x0, target, dt, effort):
+    """As control_loss, also asking the mass to arrive at rest."""
+    x = x0.copy()
+    v = np.zeros(x0.shape[0])
+    for t in range(u.shape[0]):
+        speed = np.sqrt(np.sum(v * v) + 1e-12)
+        v = v + dt * (u[t] - 0.3 * speed * v)
+        x = x + dt * v
+    miss = x - target
+    return np.sum(miss * miss) + np.sum(v * v) + effort * np.sum(u * u)
+
+
+# --- 15. break, continue, early return ------------------------------------------------------------
+
+def first_above(x, threshold):
+    for i in range(x.shape[0]):
+        if x[i] > threshold:
+            return x[i] * x[i] * (i + 1)
+    return np.sum(x)
+
+
+def sum_until(x, limit):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s = s + x[i] * x[i]
+        if s > limit:
+            break
+    return s
+
+
+def even_terms(x):
+    s = 0.0
+    for i in range(x.shape[0]):
+        if i % 2 == 1:
+            continue
+        s = s + np.sin(x[i]) * x[i]
+    return s
+
+
+def positive_rows_energy(X):
+    """Skips the rows with a negative sum; the rest add their squares."""
+    s = np.zeros(X.shape[1])
+    for i in range(X.shape[0]):
+        if np.sum(X[i]) < 0:
+            continue
+        s = s + X[i] * X[i]
+    return np.sum(s * s)
+
+
+def power_iteration(A, v0):
+    """The dominant eigenvalue of a symmetric A; stops when the Rayleigh quotient settles."""
+    v = v0 / np.sqrt(np.sum(v0 * v0))
+    lam = 0.0
+    lam_new = 0.0
+    k = 0
+    while k < 500:
+        w = A @ v
+        lam_new = np.dot(v, w)
+        v = w / np.sqrt(np.sum(w * w))
+        k = k + 1
+        if abs(lam_new - lam) < 1e-15 * abs(lam_new):
+            break
+        lam = lam_new
+    return lam_new
+
+
+def grow_until(x):
+    y = x
+    k = 0
+    while True:
+        y = y * 1.5 + 0.1
+        k = k + 1
+        if y > 10.0 or k >= 50:
+            break
+    return y
+
+
+def while_return(x):
+    y = x
+    while y < 100.0:
+        if y * y > 50.0:
+            return y * 3.0
+        y = y * 2.0
+    return y
+
+
+# --- 16. negative steps, triangular loops ---------------------------------------------------------
+
+def backward_horner(x):
+    """sum_i x_i**2 * 0.5**i, accumulated from the last element down."""
+    s = 0.0
+    for i in range(x.shape[0] - 1, -1, -1):
+        s = s * 0.5 + x[i] * x[i]
+    return s
+
+
+def every_other_from_end(x):
+    s = 0.0
+    for i in range(x.shape[0] - 1, 0, -2):
+        s = s + x[i] * x[i - 1]
+    return s
+
+
+def rnn_backward_in_time(W, U, h0, xs):
+    """rnn_final over the rows of xs taken last to first."""
+    h = h0
+    for step in range(xs.shape[0] - 1, -1, -1):
+        h = np.tanh(W @ h + U @ xs[step])
+    return np.sum(h ** 2)
+
+
+def rnn_backward_in_time_t(W, U, h0, xs):
+    """rnn_backward_in_time with the loop index named t."""
+    h = h0
+    for t in range(xs.shape[0] - 1, -1, -1):
+        h = np.tanh(W @ h + U @ xs[t])
+    return np.sum(h ** 2)
+
+
+def forward_substitution(A, b):
+    """Solve L y = b for the lower triangle L of A by a triangular double loop; sum(y**2)."""
+    n = b.shape[0]
+    y = np.zeros(n)
+    for i in range(n):
+        s = b[i]
+        for j in range(i):
+            s = s - A[i, j] * y[j]
+        y[i] = s / A[i, i]
+    return np.sum(y * y)
+
+
+# --- small cases of their own ---------------------------------------------------------------------
+
+def overwrite_slice(x):
+    """Part of y is read, then overwritten: the overwritten part's adjoint must not be lost."""
+    y = x * 2.0
+    s = np.sum(y)
+    y[0:2] = x[0:2] * 3.0
+    return s + np.sum(y)
+
+
+def scaled_by_one_then_store(x):
+    y = x * 1.0
+    y[0] = 0.0
+    return np.sum(y * x)
+
+
+def last_product(w, n):
+    """h is rebound in every iteration from c alone: h = w * n at the end."""
+    c = 1.0
+    h = 0.0
+    for i in range(n):
+        h = w * c
+        c = c + 1.0
+    return h
+
+
+def shifted_element_sum(x, k, n):
+    """n * x[k + 1]; the loop index is named t."""
+    s = 0.0
+    for t in range(n):
+        s = s + x[k + 1]
+    return s
+
+
+def array_in_branch_in_loop(x, flags):
+    s = 0.0
+    for i in range(flags.shape[0]):
+        if flags[i] > 0:
+            y = np.sin(x) * i
+            s = s + np.sum(y * y)
+    return s
+
+
+def triangular_rows(P):
+    """sum over i < j of P[i] . P[j]."""
+    e = 0.0
+    for i in range(P.shape[0]):
+        for j in range(i + 1, P.shape[0]):
+            e = e + np.sum(P[i] * P[j])
+    return e

@@ -1,0 +1,669 @@
+"""Loops, while loops, break/continue/early return and array stores: derivatives against central
+finite differences and closed forms, in both modes (the functions are in loop_funcs.py)."""
+
+import numpy as np
+import pytest
+
+import loop_funcs as lf
+import s2sad
+
+H = 1e-6
+
+
+def xfail(reason):
+    return pytest.mark.xfail(strict=True, reason=reason)
+
+
+def modes(reverse=None, forward=None):
+    """Parametrise over both modes; a reason marks that mode as a known failure."""
+    return pytest.mark.parametrize("mode", [
+        pytest.param("reverse", marks=xfail(reverse)) if reverse else "reverse",
+        pytest.param("forward", marks=xfail(forward)) if forward else "forward",
+    ])
+
+
+MODES = modes()
+
+# Known failures, one reason each.
+RAGGED_TAPE = ("reverse mode: an inner loop whose trip count depends on the outer index records arrays "
+               "whose shape changes between outer iterations, which tapes cannot hold yet")
+
+
+def fd(f, args, k, h=H):
+    """∂f/∂args[k] by central differences, shaped like args[k]."""
+    args = [np.array(a, dtype=float) if isinstance(a, np.ndarray) else a for a in args]
+    x = args[k]
+    if not isinstance(x, np.ndarray):
+        lo, hi = list(args), list(args)
+        lo[k], hi[k] = x - h, x + h
+        return (f(*hi) - f(*lo)) / (2 * h)
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        lo, hi = x.copy(), x.copy()
+        lo[index] -= h
+        hi[index] += h
+        grad[index] = (f(*args[:k], hi, *args[k + 1:]) - f(*args[:k], lo, *args[k + 1:])) / (2 * h)
+    return grad
+
+
+def check_fd(f, args, mode, wrt, rtol=1e-5, atol=1e-7):
+    """The gradient w.r.t. each of `wrt` against finite differences; returns the gradients."""
+    got = s2sad.grad(f, wrt=tuple(wrt), mode=mode)(*args)
+    for k, g in zip(wrt, got):
+        np.testing.assert_allclose(g, fd(f, args, k), rtol=rtol, atol=atol, err_msg=f"{f.__name__} wrt {k}")
+    return got
+
+
+def rng():
+    return np.random.default_rng(20240611)
+
+
+# --- 1. damped oscillator -------------------------------------------------------------------------
+
+OSC = dict(k=2.0, x0=1.0, v0=0.3, c=0.1, dt=0.01, n=1000)
+
+
+def oscillator_sensitivities(k, x0, v0, c, dt, n):
+    """∂x_n/∂(k, x0, v0, c) from the matrix form s_{j+1} = A s_j of explicit Euler."""
+    A = np.array([[1.0, dt], [-k * dt, 1.0 - c * dt]])
+    dA_dk = np.array([[0.0, 0.0], [-dt, 0.0]])
+    dA_dc = np.array([[0.0, 0.0], [0.0, -dt]])
+    s, ds_dk, ds_dc = np.array([x0, v0]), np.zeros(2), np.zeros(2)
+    for _ in range(n):
+        ds_dk, ds_dc, s = A @ ds_dk + dA_dk @ s, A @ ds_dc + dA_dc @ s, A @ s
+    An = np.linalg.matrix_power(A, n)
+    return ds_dk[0], An[0, 0], An[0, 1], ds_dc[0]
+
+
+@MODES
+def test_oscillator_sensitivity_to_stiffness(mode):
+    value, dk = s2sad.value_and_grad(lf.oscillator, wrt="k", mode=mode)(*OSC.values())
+    assert value == pytest.approx(lf.oscillator(*OSC.values()), rel=1e-15)
+    expected = oscillator_sensitivities(*OSC.values())[0]
+    assert dk == pytest.approx(expected, rel=1e-10)
+    assert dk == pytest.approx(fd(lf.oscillator, list(OSC.values()), 0), rel=1e-6)
+
+
+@MODES
+def test_oscillator_sensitivity_to_initial_state_and_damping(mode):
+    got = s2sad.grad(lf.oscillator, wrt=("k", "x0", "v0", "c"), mode=mode)(*OSC.values())
+    np.testing.assert_allclose(got, oscillator_sensitivities(*OSC.values()), rtol=1e-10, atol=1e-13)
+    args = list(OSC.values())
+    np.testing.assert_allclose(got[1:3], [fd(lf.oscillator, args, 1), fd(lf.oscillator, args, 2)], rtol=1e-6)
+
+
+def test_oscillator_jvp_and_vjp_agree():
+    args = list(OSC.values())
+    _, dot = s2sad.jvp(lf.oscillator, wrt=("x0", "v0"))(*args, 0.7, -1.3)
+    _, (gx, gv) = s2sad.vjp(lf.oscillator, wrt=("x0", "v0"))(*args, 1.0)
+    assert dot == pytest.approx(0.7 * gx - 1.3 * gv, rel=1e-12)
+
+
+def test_oscillator_zero_steps():
+    assert s2sad.grad(lf.oscillator, wrt=("k", "x0", "v0"))(2.0, 1.0, 0.3, 0.1, 0.01, 0) == (0.0, 1.0, 0.0)
+
+
+# --- 2. tanh RNN through time ---------------------------------------------------------------------
+
+def rnn_args(T=20, H=4, D=3):
+    r = rng()
+    return 0.6 * r.normal(size=(H, H)), 0.6 * r.normal(size=(H, D)), r.normal(size=H), r.normal(size=(T, D))
+
+
+def rnn_bptt(W, U, h0, xs, every_step):
+    """Back-propagation through time by hand: (∂/∂W, ∂/∂U, ∂/∂h0)."""
+    hs = [h0]
+    for x in xs:
+        hs.append(np.tanh(W @ hs[-1] + U @ x))
+    gW, gU, dh = np.zeros_like(W), np.zeros_like(U), np.zeros_like(h0)
+    for t in range(len(xs) - 1, -1, -1):
+        h = hs[t + 1]
+        if every_step or t == len(xs) - 1:
+            dh = dh + 2 * h
+        da = dh * (1 - h * h)
+        gW += np.outer(da, hs[t])
+        gU += np.outer(da, xs[t])
+        dh = W.T @ da
+    return gW, gU, dh
+
+
+@MODES
+def test_rnn_loss_at_final_step(mode):
+    args = rnn_args()
+    got = s2sad.grad(lf.rnn_final, wrt=("W", "U", "h0"), mode=mode)(*args)
+    for g, e in zip(got, rnn_bptt(*args, every_step=False)):
+        np.testing.assert_allclose(g, e, rtol=1e-10, atol=1e-13)
+    check_fd(lf.rnn_final, args, mode, wrt=(0, 1))
+
+
+@MODES
+def test_rnn_loss_summed_over_time(mode):
+    args = rnn_args()
+    got = s2sad.grad(lf.rnn_total, wrt=("W", "U", "h0"), mode=mode)(*args)
+    for g, e in zip(got, rnn_bptt(*args, every_step=True)):
+        np.testing.assert_allclose(g, e, rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.parametrize("net, mode", [
+    pytest.param(lf.rnn_backward_in_time, "reverse", id="step-reverse"),
+    pytest.param(lf.rnn_backward_in_time, "forward", id="step-forward"),
+    pytest.param(lf.rnn_backward_in_time_t, "reverse", id="t-reverse"),
+    pytest.param(lf.rnn_backward_in_time_t, "forward", id="t-forward"),
+])
+def test_rnn_negative_step_loop_is_the_reversed_sequence(net, mode):
+    W, U, h0, xs = rnn_args(T=12)
+    got = s2sad.grad(net, wrt=(0, 1, 2), mode=mode)(W, U, h0, xs)
+    for g, e in zip(got, rnn_bptt(W, U, h0, xs[::-1], every_step=False)):
+        np.testing.assert_allclose(g, e, rtol=1e-10, atol=1e-13)
+    gx = s2sad.grad(net, wrt="xs", mode=mode)(W, U, h0, xs)
+    np.testing.assert_allclose(gx, fd(net, (W, U, h0, xs), 3), rtol=1e-5, atol=1e-8)
+
+
+# --- 3. Lennard-Jones -----------------------------------------------------------------------------
+
+LJ_POS = np.array([[0.0, 0.0, 0.0], [1.12, 0.05, -0.02], [0.1, 1.08, 0.07],
+                   [-0.05, 0.12, 1.15], [1.05, 1.1, 0.95]])
+
+
+def lj_forces(pos, eps, sigma, cutoff=np.inf):
+    """F_i = Σ_j 24 ε (2 (σ/r)^12 - (σ/r)^6) / r² · (p_i - p_j)."""
+    forces = np.zeros_like(pos)
+    for i in range(len(pos)):
+        for j in range(len(pos)):
+            d = pos[i] - pos[j]
+            r2 = d @ d
+            if i != j and r2 < cutoff ** 2:
+                s6 = (sigma ** 2 / r2) ** 3
+                forces[i] += 24 * eps * (2 * s6 * s6 - s6) / r2 * d
+    return forces
+
+
+LJ_CASES = [
+    pytest.param(lf.lennard_jones, "reverse", marks=xfail(RAGGED_TAPE), id="triangular-reverse"),
+    pytest.param(lf.lennard_jones, "forward", id="triangular-forward"),
+    pytest.param(lf.lennard_jones_all_pairs, "reverse", id="all-pairs-reverse"),
+    pytest.param(lf.lennard_jones_all_pairs, "forward", id="all-pairs-forward"),
+]
+
+
+@pytest.mark.parametrize("energy, mode", LJ_CASES)
+def test_lennard_jones_forces(energy, mode):
+    eps, sigma = 1.3, 0.95
+    value, grad = s2sad.value_and_grad(energy, wrt=("pos", "eps"), mode=mode)(LJ_POS, eps, sigma)
+    forces = -grad[0]
+    np.testing.assert_allclose(forces, lj_forces(LJ_POS, eps, sigma), rtol=1e-10, atol=1e-12)
+    assert np.abs(forces.sum(axis=0)).max() < 1e-12 * np.abs(forces).max()   # Newton's third law
+    assert grad[1] == pytest.approx(value / eps, rel=1e-12)
+    np.testing.assert_allclose(grad[0], fd(energy, (LJ_POS, eps, sigma), 0), rtol=1e-6, atol=1e-7)
+
+
+def test_lennard_jones_formulations_agree():
+    assert lf.lennard_jones(LJ_POS, 1.3, 0.95) == pytest.approx(lf.lennard_jones_all_pairs(LJ_POS, 1.3, 0.95))
+
+
+@MODES
+def test_lennard_jones_with_cutoff(mode):
+    cutoff = 1.3   # some pairs of LJ_POS are nearer, some farther
+    d = np.linalg.norm(LJ_POS[:, None] - LJ_POS[None], axis=-1)
+    assert (d[np.triu_indices(5, 1)] < cutoff).any() and (d[np.triu_indices(5, 1)] > cutoff).any()
+    grad = s2sad.grad(lf.lennard_jones_cutoff, mode=mode)(LJ_POS, 1.3, 0.95, cutoff)
+    np.testing.assert_allclose(-grad, lj_forces(LJ_POS, 1.3, 0.95, cutoff), rtol=1e-10, atol=1e-12)
+
+
+# --- 4. portfolio rebalancing ---------------------------------------------------------------------
+
+def portfolio_args():
+    returns = 1.0 + 0.04 * rng().normal(size=(12, 3))
+    return np.array([0.5, 0.3, 0.2]), 0.004, returns, 100.0
+
+
+@MODES
+def test_portfolio_sensitivity_to_cost_rate(mode):
+    w, cost, returns, wealth0 = portfolio_args()
+    value, g = s2sad.value_and_grad(lf.portfolio, wrt="cost", mode=mode)(w, cost, returns, wealth0)
+    growth = returns @ w                                      # wealth factor before costs
+    turnover = np.abs(growth[:, None] - returns) @ w          # Σ_i w_i |R_t - r_ti|
+    factors = growth - cost * turnover
+    assert value == pytest.approx(wealth0 * np.prod(factors), rel=1e-12)
+    assert g == pytest.approx(value * np.sum(-turnover / factors), rel=1e-10)
+
+
+@MODES
+def test_portfolio_sensitivity_to_weights_and_initial_wealth(mode):
+    w, cost, returns, wealth0 = portfolio_args()
+    _, _, g0 = check_fd(lf.portfolio, (w, cost, returns, wealth0), mode, wrt=(0, 1, 3))
+    assert g0 == pytest.approx(lf.portfolio(w, cost, returns, wealth0) / wealth0, rel=1e-12)
+
+
+# --- 5, 6. while loops ----------------------------------------------------------------------------
+
+@MODES
+@pytest.mark.parametrize("a", [0.3, 2.0, 10.0, 1.0e4])
+def test_newton_sqrt(mode, a):
+    value, g = s2sad.value_and_grad(lf.newton_sqrt, mode=mode)(a)
+    assert value == pytest.approx(np.sqrt(a), rel=1e-13)
+    assert g == pytest.approx(0.5 / np.sqrt(a), rel=1e-9)
+
+
+@MODES
+@pytest.mark.parametrize("x, k", [(0.5, 0), (1.0, 1), (3.0, 2), (5.0, 3), (1000.0, 10)])
+def test_halving_while_trip_count_depends_on_input(mode, x, k):
+    value, g = s2sad.value_and_grad(lf.halve_below_one, mode=mode)(x)
+    assert value == x / 2 ** k
+    assert g == 2.0 ** -k
+    assert s2sad.grad(lf.halvings_times_x, mode=mode)(x) == k * 2.0 ** -k
+    if x != 1.0:   # 1.0 is where the trip count jumps
+        assert g == pytest.approx(fd(lf.halve_below_one, (x,), 0), rel=1e-8)
+
+
+def test_while_tape_grows_with_trip_count():
+    g = s2sad.grad(lf.newton_sqrt)
+    g(2.0)
+    few = g.tape_bytes
+    g(1.0e12)
+    assert g.tape_bytes > few
+
+
+# --- 7. branches inside loops ---------------------------------------------------------------------
+
+def branch_in_loop_by_hand(x, n):
+    s, ds = 1.0, 0.0
+    for _ in range(n):
+        s, ds = (s * x, ds * x + s) if s > 0 else (s + x, ds + 1.0)
+    return s, ds
+
+
+@MODES
+@pytest.mark.parametrize("x", [1.1, 0.6, -0.7, -1.6])
+def test_branch_inside_loop(mode, x):
+    n = 9
+    value, g = s2sad.value_and_grad(lf.branch_in_loop, mode=mode)(x, n)
+    assert (value, g) == pytest.approx(branch_in_loop_by_hand(x, n), rel=1e-13)
+    assert g == pytest.approx(fd(lf.branch_in_loop, (x, n), 0), rel=1e-6)
+
+
+@MODES
+def test_branch_on_each_element(mode):
+    x = np.array([0.4, 0.9, -0.3, 1.2, 0.8, -1.1, 0.5])
+    check_fd(lf.branch_on_element, (x,), mode, wrt=(0,), rtol=1e-7)
+
+
+# --- 8. in-place fills ----------------------------------------------------------------------------
+
+@MODES
+def test_fill_then_sum(mode):
+    a, b = rng().normal(size=6), rng().normal(size=6)[::-1].copy()
+    ga, gb = s2sad.grad(lf.fill_then_sum, wrt=(0, 1), mode=mode)(a, b)
+    np.testing.assert_allclose(ga, b + np.cos(a), rtol=1e-13)
+    np.testing.assert_allclose(gb, a, rtol=1e-13)
+
+
+@MODES
+def test_recurrence_on_a_copy(mode):
+    x = np.array([0.9, 1.1, 0.7, 1.3, 0.8, 1.05])
+    before = x.copy()
+    check_fd(lf.recurrence_on_copy, (x,), mode, wrt=(0,), rtol=1e-7)
+    np.testing.assert_array_equal(x, before)   # the argument is not written
+
+
+@MODES
+def test_fill_matrix_elementwise(mode):
+    a = np.array([0.3, -1.2, 0.8, 2.0])
+    g = s2sad.grad(lf.fill_matrix, mode=mode)(a)
+    # Σ_ij (a_i cos a_j)² = Σ a² · Σ cos² a
+    expected = 2 * a * np.sum(np.cos(a) ** 2) - np.sum(a * a) * np.sin(2 * a)
+    np.testing.assert_allclose(g, expected, rtol=1e-12)
+
+
+@MODES
+def test_augmented_store_accumulates_columns(mode):
+    A = rng().normal(size=(3, 4))
+    g = s2sad.grad(lf.accumulate_columns, mode=mode)(A)
+    np.testing.assert_allclose(g, A / np.linalg.norm(A, axis=0), rtol=1e-12)
+
+
+@MODES
+def test_column_stores(mode):
+    A, x = rng().normal(size=(3, 4)), np.array([0.5, -1.0, 2.0, 0.3])
+    gA, gx = s2sad.grad(lf.set_columns, wrt=(0, 1), mode=mode)(A, x)
+    np.testing.assert_allclose(gA, np.cos(A * x) * x, rtol=1e-12)
+    np.testing.assert_allclose(gx, np.sum(np.cos(A * x) * A, axis=0), rtol=1e-12)
+
+
+@MODES
+def test_overwritten_slice_keeps_the_stored_values_adjoint(mode):
+    x = np.array([0.5, 1.5, -0.3, 2.0])
+    np.testing.assert_allclose(s2sad.grad(lf.overwrite_slice, mode=mode)(x), [5.0, 5.0, 4.0, 4.0])
+
+
+def test_store_into_product_with_one():
+    x = np.array([0.5, 1.5, -0.3])
+    np.testing.assert_allclose(s2sad.grad(lf.scaled_by_one_then_store)(x), [0.0, 3.0, -0.6])
+
+
+# --- 9. explicit heat equation (the 4D-Var pattern) -----------------------------------------------
+
+HEAT = [pytest.param((lf.heat_state, lf.heat_misfit), id="carried-laplacian"),
+        pytest.param((lf.heat_state_fresh, lf.heat_misfit_fresh), id="fresh-laplacian")]
+N_POINTS, STEPS, ALPHA = 20, 50, 0.2
+
+
+def heat_matrix():
+    L = np.zeros((N_POINTS, N_POINTS))
+    for i in range(1, N_POINTS - 1):
+        L[i, i - 1:i + 2] = [1.0, -2.0, 1.0]
+    return np.linalg.matrix_power(np.eye(N_POINTS) + ALPHA * L, STEPS)
+
+
+def heat_data():
+    grid = np.linspace(0.0, 1.0, N_POINTS)
+    return np.sin(3 * np.pi * grid) + 0.3 * rng().normal(size=N_POINTS), np.exp(-20 * (grid - 0.4) ** 2)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+@pytest.mark.parametrize("funcs", HEAT)
+def test_heat_equation_gradient_wrt_initial_state(funcs, mode):
+    state, misfit = funcs
+    u0, target = heat_data()
+    M = heat_matrix()
+    np.testing.assert_allclose(state(u0, ALPHA, STEPS), M @ u0, rtol=1e-12, atol=1e-14)
+    g = s2sad.grad(misfit, mode=mode)(u0, target, ALPHA, STEPS)
+    np.testing.assert_allclose(g, 2 * M.T @ (M @ u0 - target), rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(g, fd(misfit, (u0, target, ALPHA, STEPS), 0), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("funcs", HEAT)
+def test_heat_equation_dot_product_test(funcs):
+    """<ȳ, J ẋ> = <Jᵀ ȳ, ẋ> for random ẋ, ȳ, and both against the explicit matrix."""
+    state = funcs[0]
+    u0, _ = heat_data()
+    r = rng()
+    xdot, ybar = r.normal(size=N_POINTS), r.normal(size=N_POINTS)
+    _, ydot = s2sad.jvp(state)(u0, ALPHA, STEPS, xdot)
+    _, xbar = s2sad.vjp(state)(u0, ALPHA, STEPS, ybar.copy())
+    assert ybar @ ydot == pytest.approx(xbar @ xdot, rel=1e-12)
+    M = heat_matrix()
+    np.testing.assert_allclose(ydot, M @ xdot, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(xbar, M.T @ ybar, rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.parametrize("how", ["vjp", "jvp"])
+def test_jvp_and_vjp_leave_their_inputs_unchanged(how):
+    u0, _ = heat_data()
+    direction = rng().normal(size=N_POINTS)
+    before, u_before = direction.copy(), u0.copy()
+    if how == "vjp":
+        s2sad.vjp(lf.heat_state_fresh)(u0, ALPHA, 3, direction)
+    else:
+        s2sad.jvp(lf.heat_state_fresh)(u0, ALPHA, 3, direction)
+    np.testing.assert_array_equal(u0, u_before)
+    np.testing.assert_array_equal(direction, before)
+
+
+def test_heat_equation_alpha_sensitivity():
+    u0, target = heat_data()
+    g = s2sad.grad(lf.heat_misfit_fresh, wrt="alpha")(u0, target, ALPHA, STEPS)
+    assert g == pytest.approx(fd(lf.heat_misfit_fresh, (u0, target, ALPHA, STEPS), 2), rel=1e-6)
+    assert s2sad.grad(lf.heat_misfit_fresh, wrt="alpha", mode="forward")(u0, target, ALPHA, STEPS) == \
+        pytest.approx(g, rel=1e-12)
+
+
+# --- 10. residual network -------------------------------------------------------------------------
+
+def resnet_by_hand(W, x):
+    hs = [x]
+    for Wl in W:
+        hs.append(hs[-1] + np.tanh(Wl @ hs[-1]))
+    gW, dh = np.zeros_like(W), 2 * hs[-1]
+    for l in range(len(W) - 1, -1, -1):
+        da = dh * (1 - np.tanh(W[l] @ hs[l]) ** 2)
+        gW[l] = np.outer(da, hs[l])
+        dh = dh + W[l].T @ da
+    return gW, dh
+
+
+@MODES
+@pytest.mark.parametrize("net", [lf.resnet, lf.resnet_rows])
+def test_resnet_over_layers(net, mode):
+    r = rng()
+    W, x = 0.5 * r.normal(size=(3, 4, 4)), r.normal(size=4)
+    gW, gx = s2sad.grad(net, wrt=("W", "x"), mode=mode)(W, x)
+    eW, ex = resnet_by_hand(W, x)
+    np.testing.assert_allclose(gW, eW, rtol=1e-11, atol=1e-13)
+    np.testing.assert_allclose(gx, ex, rtol=1e-11, atol=1e-13)
+    np.testing.assert_allclose(gx, fd(net, (W, x), 1), rtol=1e-6)
+
+
+# --- 11. Siamese loss with shared weights ---------------------------------------------------------
+
+@MODES
+def test_siamese_shared_weights_sum_both_uses(mode):
+    r = rng()
+    W, x1, x2 = 0.8 * r.normal(size=(2, 3, 3)), r.normal(size=3), r.normal(size=3)
+    gW, g1, g2 = s2sad.grad(lf.siamese, wrt=(0, 1, 2), mode=mode)(W, x1, x2)
+    gW1, gW2 = s2sad.grad(lf.siamese_untied, wrt=(0, 1), mode=mode)(W, W, x1, x2)
+    np.testing.assert_allclose(gW, gW1 + gW2, rtol=1e-12, atol=1e-14)
+    assert np.abs(gW1).max() > 1e-3 and np.abs(gW2).max() > 1e-3
+    np.testing.assert_allclose(gW, fd(lf.siamese, (W, x1, x2), 0), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(g1, fd(lf.siamese, (W, x1, x2), 1), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(g2, fd(lf.siamese, (W, x1, x2), 2), rtol=1e-6, atol=1e-8)
+
+
+# --- 12. Gaussian mixture -------------------------------------------------------------------------
+
+@MODES
+def test_gmm_negative_log_likelihood(mode):
+    r = rng()
+    means, logw, X = r.normal(size=(3, 2)), r.normal(size=3), r.normal(size=(6, 2)) * 1.5
+    value, (gm, gw) = s2sad.value_and_grad(lf.gmm_nll, wrt=("means", "logw"), mode=mode)(means, logw, X)
+    weights = np.exp(logw) / np.exp(logw).sum()
+    dens = np.exp(-0.5 * ((X[:, None, :] - means[None]) ** 2).sum(-1)) / (2 * np.pi) * weights
+    assert value == pytest.approx(-np.log(dens.sum(1)).sum(), rel=1e-12)
+    resp = dens / dens.sum(1, keepdims=True)
+    np.testing.assert_allclose(gm, -np.einsum("ij,ijd->jd", resp, X[:, None, :] - means[None]), rtol=1e-10)
+    np.testing.assert_allclose(gw, len(X) * weights - resp.sum(0), rtol=1e-10, atol=1e-13)
+
+
+# --- 13. LSTM -------------------------------------------------------------------------------------
+
+def lstm_args(T=8, H=3, D=2):
+    r = rng()
+    return (0.5 * r.normal(size=(4 * H, D)), 0.5 * r.normal(size=(4 * H, H)), 0.1 * r.normal(size=4 * H),
+            r.normal(size=(T, D)), 0.1 * r.normal(size=H), 0.1 * r.normal(size=H))
+
+
+@MODES
+def test_lstm_through_time(mode):
+    check_fd(lf.lstm, lstm_args(), mode, wrt=(0, 1, 2))
+
+
+@MODES
+def test_lstm_with_cell_state_in_loss(mode):
+    check_fd(lf.lstm_cell_loss, lstm_args(), mode, wrt=(0, 1, 2, 4, 5))
+
+
+def test_lstm_modes_agree():
+    args = lstm_args()
+    rev = s2sad.grad(lf.lstm_cell_loss, wrt=(0, 1, 2))(*args)
+    fwd = s2sad.grad(lf.lstm_cell_loss, wrt=(0, 1, 2), mode="forward")(*args)
+    for a, b in zip(rev, fwd):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+
+
+# --- 14. control through a simulated trajectory ---------------------------------------------------
+
+def control_args(T=15):
+    return 0.5 * rng().normal(size=(T, 2)), np.array([0.0, 0.0]), np.array([1.0, 0.5]), 0.1, 0.01
+
+
+@MODES
+def test_control_loss_wrt_controls(mode):
+    check_fd(lf.control_loss, control_args(), mode, wrt=(0, 2))
+
+
+@MODES
+def test_control_loss_at_rest_wrt_controls(mode):
+    check_fd(lf.control_loss_at_rest, control_args(), mode, wrt=(0, 1, 2))
+
+
+def test_gradient_descent_on_the_controls_reduces_the_loss():
+    u, x0, target, dt, effort = control_args()
+    g = s2sad.value_and_grad(lf.control_loss_at_rest)
+    losses = []
+    for _ in range(20):
+        loss, du = g(u, x0, target, dt, effort)
+        losses.append(loss)
+        u = u - 2.0 * du
+    assert all(b < a for a, b in zip(losses, losses[1:]))
+    assert losses[-1] < 0.2 * losses[0]
+
+
+# --- 15. break, continue, early return ------------------------------------------------------------
+
+@MODES
+@pytest.mark.parametrize("x, expected", [
+    ([0.3, -0.2, 1.4, 2.0], [0.0, 0.0, 2 * 1.4 * 3, 0.0]),   # returns from inside the loop at i = 2
+    ([1.5, -0.2, 1.4, 2.0], [3.0, 0.0, 0.0, 0.0]),           # at i = 0
+    ([0.3, -0.2, 0.4, 0.0], [1.0, 1.0, 1.0, 1.0]),           # runs through: the return after the loop
+])
+def test_early_return_from_search_loop(mode, x, expected):
+    value, g = s2sad.value_and_grad(lf.first_above, mode=mode)(np.array(x), 1.0)
+    assert value == pytest.approx(lf.first_above(np.array(x), 1.0))
+    np.testing.assert_allclose(g, expected, rtol=1e-14)
+
+
+@MODES
+@pytest.mark.parametrize("limit, stop", [(0.1, 0), (1.0, 1), (2.0, 2), (100.0, 4)])
+def test_break_on_data_dependent_condition(mode, limit, stop):
+    x = np.array([0.5, 1.0, -1.2, 0.7, 2.0])
+    g = s2sad.grad(lf.sum_until, mode=mode)(x, limit)
+    expected = np.where(np.arange(5) <= stop, 2 * x, 0.0)
+    np.testing.assert_allclose(g, expected, rtol=1e-14)
+
+
+@MODES
+def test_continue_skips_odd_indices(mode):
+    x = rng().normal(size=7)
+    g = s2sad.grad(lf.even_terms, mode=mode)(x)
+    expected = np.where(np.arange(7) % 2 == 0, np.sin(x) + x * np.cos(x), 0.0)
+    np.testing.assert_allclose(g, expected, rtol=1e-13)
+
+
+@MODES
+def test_continue_skipping_array_work(mode):
+    X = np.array([[0.5, 0.2], [-1.0, 0.1], [0.3, 0.9], [0.4, -0.8], [1.2, -0.1]])
+    kept = X.sum(1) >= 0
+    s = (X[kept] ** 2).sum(0)
+    g = s2sad.grad(lf.positive_rows_energy, mode=mode)(X)
+    np.testing.assert_allclose(g, np.where(kept[:, None], 4 * s * X, 0.0), rtol=1e-13)
+
+
+@MODES
+@pytest.mark.parametrize("x", [0.3, 2.0, 9.0, 12.0])
+def test_while_true_with_break(mode, x):
+    k = 0
+    y = x
+    while True:
+        y, k = 1.5 * y + 0.1, k + 1
+        if y > 10.0 or k >= 50:
+            break
+    assert s2sad.grad(lf.grow_until, mode=mode)(x) == pytest.approx(1.5 ** k, rel=1e-14)
+
+
+@MODES
+@pytest.mark.parametrize("x, expected", [(0.3, 3 * 2.0 ** 5), (7.3, 3.0), (60.0, 3.0), (150.0, 1.0)])
+def test_return_from_inside_while(mode, x, expected):
+    assert s2sad.grad(lf.while_return, mode=mode)(x) == pytest.approx(expected, rel=1e-14)
+
+
+@MODES
+def test_power_iteration_with_break(mode):
+    A = np.array([[2.0, 1.0, 0.0], [1.0, 3.0, 0.5], [0.0, 0.5, -1.0]])
+    w, V = np.linalg.eigh(A)
+    top = V[:, np.argmax(np.abs(w))]
+    value, g = s2sad.value_and_grad(lf.power_iteration, mode=mode)(A, np.ones(3))
+    assert value == pytest.approx(np.max(np.abs(w)), rel=1e-12)
+    np.testing.assert_allclose(g, np.outer(top, top), atol=1e-6)   # ∂λ/∂A = v vᵀ
+
+
+# --- 16. negative steps, triangular loops ---------------------------------------------------------
+
+@MODES
+def test_negative_step_range(mode):
+    x = rng().normal(size=6)
+    np.testing.assert_allclose(s2sad.grad(lf.backward_horner, mode=mode)(x), 2 * x * 0.5 ** np.arange(6),
+                               rtol=1e-14)
+
+
+@MODES
+@pytest.mark.parametrize("n", [7, 6, 2, 1, 0])
+def test_negative_step_of_two(mode, n):
+    x = rng().normal(size=n)
+    expected = np.zeros(n)
+    for i in range(n - 1, 0, -2):
+        expected[i] += x[i - 1]
+        expected[i - 1] += x[i]
+    np.testing.assert_allclose(s2sad.grad(lf.every_other_from_end, mode=mode)(x), expected, rtol=1e-14)
+
+
+@MODES
+def test_triangular_forward_substitution(mode):
+    r = rng()
+    A, b = r.normal(size=(4, 4)) + 3 * np.eye(4), r.normal(size=4)
+    L = np.tril(A)
+    y = np.linalg.solve(L, b)
+    lam = np.linalg.solve(L.T, 2 * y)     # adjoint solve
+    gA, gb = s2sad.grad(lf.forward_substitution, wrt=(0, 1), mode=mode)(A, b)
+    np.testing.assert_allclose(gb, lam, rtol=1e-12)
+    np.testing.assert_allclose(gA, -np.tril(np.outer(lam, y)), rtol=1e-12, atol=1e-15)
+
+
+@modes(reverse=RAGGED_TAPE)
+def test_triangular_loop_over_rows(mode):
+    P = rng().normal(size=(4, 3))
+    # Σ_{i<j} P_i·P_j: the gradient of row i is the sum of the other rows
+    np.testing.assert_allclose(s2sad.grad(lf.triangular_rows, mode=mode)(P), P.sum(0) - P, rtol=1e-13)
+
+
+# --- small cases ----------------------------------------------------------------------------------
+
+@MODES
+@pytest.mark.parametrize("n", [1, 4])
+def test_carried_value_rebound_from_others(mode, n):
+    assert s2sad.grad(lf.last_product, mode=mode)(0.7, n) == pytest.approx(float(n))
+
+
+@MODES
+def test_loop_index_named_like_a_temporary(mode):
+    x = np.array([0.5, 1.5, -0.3, 2.0])
+    value, g = s2sad.value_and_grad(lf.shifted_element_sum, mode=mode)(x, 1, 3)
+    assert value == pytest.approx(-0.9)
+    np.testing.assert_allclose(g, [0.0, 0.0, 3.0, 0.0])
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+@pytest.mark.parametrize("flags", [[0.0, 1.0, 1.0], [1.0, 0.0, 1.0], [1.0, 1.0, 1.0]])
+def test_array_in_branch_in_loop(mode, flags):
+    x = np.array([0.5, 1.5, -0.3])
+    weights = sum(i * i for i, f in enumerate(flags) if f > 0)
+    g = s2sad.grad(lf.array_in_branch_in_loop, mode=mode)(x, np.array(flags))
+    np.testing.assert_allclose(g, weights * np.sin(2 * x), rtol=1e-13)
+
+
+# --- 17. the generated reverse-mode source --------------------------------------------------------
+
+def test_oscillator_reverse_source_has_tape_and_reverse_loop():
+    source = s2sad.derivative_source(lf.oscillator, types={"n": "i64"})
+    lines = source.splitlines()
+    tape = next(k for k, line in enumerate(lines) if "np.empty(" in line)   # preallocated from the trip count
+    reverse = next(k for k, line in enumerate(lines) if line.lstrip().startswith("for ")
+                   and "range(" in line and line.rstrip().endswith("-1, -1):"))
+    assert tape < reverse
+    assert any(f"tape_{name}" in lines[tape] for name in ("x", "v"))
+    compile(source, "oscillator_vjp.py", "exec")
+
+
+def test_while_reverse_source_runs_its_recorded_iterations_backwards():
+    source = s2sad.derivative_source(lf.newton_sqrt)
+    assert "while " in source and "-1, -1):" in source
+    compile(source, "newton_vjp.py", "exec")
