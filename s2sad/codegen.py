@@ -119,6 +119,8 @@ class Liveness:
         """Values read by a loop. Whatever the loop reads from outside stays live through every
         iteration; a while's condition parameters stay live until the body takes them over."""
         around = self.expand(region_reads(stmt))
+        if isinstance(stmt, ForRange):  # keep the bounds' names readable through the loop
+            around |= self.expand([stmt.start, stmt.stop, stmt.step])
         after_body = (live_out - set(stmt.outs)) | around
         body_in = self.block(stmt.body, after_body)
         if isinstance(stmt, While):

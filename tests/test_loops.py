@@ -24,11 +24,6 @@ def modes(reverse=None, forward=None):
 
 MODES = modes()
 
-# Known failures, one reason each.
-RAGGED_TAPE = ("reverse mode: an inner loop whose trip count depends on the outer index records arrays "
-               "whose shape changes between outer iterations, which tapes cannot hold yet")
-
-
 def fd(f, args, k, h=H):
     """∂f/∂args[k] by central differences, shaped like args[k]."""
     args = [np.array(a, dtype=float) if isinstance(a, np.ndarray) else a for a in args]
@@ -179,7 +174,7 @@ def lj_forces(pos, eps, sigma, cutoff=np.inf):
 
 
 LJ_CASES = [
-    pytest.param(lf.lennard_jones, "reverse", marks=xfail(RAGGED_TAPE), id="triangular-reverse"),
+    pytest.param(lf.lennard_jones, "reverse", id="triangular-reverse"),
     pytest.param(lf.lennard_jones, "forward", id="triangular-forward"),
     pytest.param(lf.lennard_jones_all_pairs, "reverse", id="all-pairs-reverse"),
     pytest.param(lf.lennard_jones_all_pairs, "forward", id="all-pairs-forward"),
@@ -618,7 +613,7 @@ def test_triangular_forward_substitution(mode):
     np.testing.assert_allclose(gA, -np.tril(np.outer(lam, y)), rtol=1e-12, atol=1e-15)
 
 
-@modes(reverse=RAGGED_TAPE)
+@MODES
 def test_triangular_loop_over_rows(mode):
     P = rng().normal(size=(4, 3))
     # Σ_{i<j} P_i·P_j: the gradient of row i is the sum of the other rows

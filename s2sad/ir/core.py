@@ -236,3 +236,33 @@ def _substitute_ins(stmt: Stmt, sub) -> None:
         stmt.init = [sub(a) for a in stmt.init]
     elif isinstance(stmt, While):
         stmt.init = [sub(a) for a in stmt.init]
+
+
+def clone(stmt: Stmt, mapping: dict) -> Stmt:
+    """A copy of `stmt` with fresh values for everything it binds; uses of keys of `mapping`
+    are replaced (and `mapping` learns old → new for what the copy binds)."""
+    def use(atom):
+        return mapping.get(atom, atom) if isinstance(atom, Var) else atom
+
+    def bind(var: Var) -> Var:
+        mapping[var] = Var(var.name, var.type)
+        return mapping[var]
+
+    def region(block: Block) -> Block:
+        params = [bind(p) for p in block.params]
+        stmts = [clone(s, mapping) for s in block.stmts]
+        return Block(params, stmts, [use(r) for r in block.results])
+
+    if isinstance(stmt, Eqn):
+        ins = [use(a) for a in stmt.ins]
+        return Eqn([bind(v) for v in stmt.outs], stmt.prim, ins, dict(stmt.params), stmt.loc)
+    if isinstance(stmt, If):
+        cond, then, orelse = use(stmt.cond), region(stmt.then), region(stmt.orelse)
+        return If([bind(v) for v in stmt.outs], cond, then, orelse, stmt.loc)
+    if isinstance(stmt, ForRange):
+        start, stop, step, init = use(stmt.start), use(stmt.stop), use(stmt.step), [use(a) for a in stmt.init]
+        body = region(stmt.body)
+        return ForRange([bind(v) for v in stmt.outs], start, stop, step, init, body, stmt.loc)
+    init = [use(a) for a in stmt.init]
+    cond, body = region(stmt.cond), region(stmt.body)
+    return While([bind(v) for v in stmt.outs], init, cond, body, stmt.loc)

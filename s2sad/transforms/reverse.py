@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from .. import primitives as P
 from ..ir.builder import Builder, Sym, const
-from ..ir.core import (Atom, Block, Eqn, ForRange, Function, If, Var, While, block_defs, block_uses, free_vars,
-                       substitute)
+from ..ir.core import (Atom, Block, Eqn, ForRange, Function, If, Var, While, block_defs, block_uses, clone,
+                       free_vars, substitute, walk)
 from ..ir.types import F64, I64
 from ..rules.core import IndexAdd
 from ..passes.dce import dce_block
@@ -243,23 +243,95 @@ def _ordered(values) -> list:
 
 def _record_tapes(stmt, body: Block, setup: Builder, n: Atom, position: Var, is_for: bool) -> None:
     """Give the reversed `body` what it reads from the forward loop body: the index and cheap
-    scalars computed from it are recomputed; everything else is recorded on a tape."""
+    scalars computed from it are recomputed, an inner loop whose length changes from one
+    iteration to the next is re-run, and everything else is recorded on a tape."""
     forward_defs = block_defs(stmt.body)
-    needed = _ordered({a for a in block_uses(body) if isinstance(a, Var)} & forward_defs)
     reads, mapping = Builder(stmt.loc), {}
-    index = stmt.body.params[0] if is_for else None
     if is_for:
-        mapping[index] = _index_at(stmt, position, reads)
-    definitions = {out: s for s in stmt.body.stmts if isinstance(s, Eqn) for out in s.outs}
+        mapping[stmt.body.params[0]] = _index_at(stmt, position, reads)
+    definitions = {out: s for s in stmt.body.stmts for out in s.outs}
     where = _tape_position(stmt, is_for)
-    for v in needed:
-        if v is index or _recompute(v, definitions, forward_defs, index, mapping, reads):
-            continue
-        defined_by = next((s for s in stmt.body.stmts if v in s.outs), None)
-        tape_final = _add_tape(stmt, v, setup, n, where, is_for, defined_by)
+
+    _shapes_from_operands(body, definitions)
+    wanted = {a for a in block_uses(body) if isinstance(a, Var)}
+
+    def provide(v: Var) -> None:
+        """Make `v` available at the top of the reversed body (mapping[v])."""
+        if v in mapping or _recompute(v, definitions, forward_defs, stmt.body.params[0] if is_for else None,
+                                      mapping, reads):
+            return
+        loop = definitions.get(v)
+        if v in _tapes and _rerunnable(loop, forward_defs):
+            _rerun(loop, definitions, forward_defs, mapping, reads, provide, wanted)
+            return
+        tape_final = _add_tape(stmt, v, setup, n, where, is_for, loop)
         mapping[v] = reads.emit(P.getitem, [tape_final, position], v.name, spec=("i",))
+
+    for v in _ordered(wanted & forward_defs):
+        provide(v)
     substitute(Block([], body.stmts, body.results), mapping)
+    substitute(Block([], reads.stmts, []), mapping)
     body.stmts[:0] = reads.stmts
+
+
+_ELEMENTWISE = {P.add, P.sub, P.mul, P.div, P.pow, P.neg, P.exp, P.log, P.sqrt, P.sin, P.cos, P.tan, P.tanh,
+                P.abs, P.sign, P.floor, P.maximum, P.minimum}
+
+
+def _shapes_from_operands(body: Block, definitions: dict) -> None:
+    """Read ``shape(v)`` off an operand of v's elementwise equation when it must have v's shape
+    (the other operands are scalars or the same value): ``(d * d).shape`` is ``d.shape``, so the
+    tape records d only."""
+    for stmt in walk(body):
+        if isinstance(stmt, Eqn) and stmt.prim is P.shape:
+            source = _same_shape_operand(stmt.ins[0], definitions)
+            if source is not None:
+                stmt.ins = [source]
+
+
+def _same_shape_operand(v, definitions: dict):
+    eqn = definitions.get(v)
+    if not isinstance(eqn, Eqn) or eqn.prim not in _ELEMENTWISE:
+        return None
+    arrays = {a for a in eqn.ins if a.type.is_array}
+    if len(arrays) == 1 and next(iter(arrays)).type == v.type:
+        source = next(iter(arrays))
+        return _same_shape_operand(source, definitions) or source
+    return None
+
+
+def _rerunnable(loop, forward_defs: set) -> bool:
+    """An inner loop whose trip count changes with the outer iteration (its tapes would be
+    ragged) and that draws nothing random: the reverse sweep re-runs it instead."""
+    if not isinstance(loop, (ForRange, While)) or any(
+            isinstance(s, Eqn) and not s.prim.pure for s in walk(Block([], [loop]))):
+        return False
+    bounds = [loop.start, loop.stop, loop.step] if isinstance(loop, ForRange) else []
+    return isinstance(loop, While) or any(isinstance(b, Var) and b in forward_defs for b in bounds)
+
+
+def _rerun(loop, definitions: dict, forward_defs: set, mapping: dict, reads: Builder, provide,
+           wanted: set) -> None:
+    """Copy the forward `loop` (recording its own tapes afresh) into the reversed body, keeping
+    only the carried values the reversed body reads."""
+    for setup in _allocations(loop, definitions):
+        _copy_in(setup, forward_defs, mapping, reads, provide)
+    copied = clone(loop, mapping)
+    dce_block(Block([], [copied], [mapping[o] for o in loop.outs if o in wanted]))
+    _copy_in(copied, forward_defs, mapping, reads, provide)
+
+
+def _allocations(loop, definitions: dict) -> list:
+    """The tape allocations a loop starts from (set up just before it, in the same body)."""
+    return [definitions[a] for a in loop.init
+            if isinstance(a, Var) and a in definitions and getattr(definitions[a], "prim", None) is P.tape]
+
+
+def _copy_in(stmt, forward_defs: set, mapping: dict, reads: Builder, provide) -> None:
+    """Append `stmt` (a copy, or cloned here) after providing the forward values it reads."""
+    for v in _ordered({a for a in free_vars(stmt) if a in forward_defs}):
+        provide(v)
+    reads.append(stmt if all(v not in forward_defs for v in stmt.outs) else clone(stmt, mapping))
 
 
 def _recompute(v: Var, definitions: dict, forward_defs: set, index, mapping: dict, b: Builder) -> bool:
@@ -268,7 +340,7 @@ def _recompute(v: Var, definitions: dict, forward_defs: set, index, mapping: dic
     if v in mapping:
         return True
     eqn = definitions.get(v)
-    if eqn is None or not eqn.prim.pure or eqn.prim.inplace or not _cheap(eqn, forward_defs):
+    if not isinstance(eqn, Eqn) or not eqn.prim.pure or eqn.prim.inplace or not _cheap(eqn, forward_defs):
         return False
     for a in eqn.ins:
         if isinstance(a, Var) and a in forward_defs and a is not index \
