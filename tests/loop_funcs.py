@@ -508,3 +508,14 @@ def triangular_rows(P):
         for j in range(i + 1, P.shape[0]):
             e = e + np.sum(P[i] * P[j])
     return e
+
+
+def like_allocations(x):
+    y = np.zeros_like(x)
+    z = np.ones_like(x) * 2.0
+    w = np.full_like(x, 3.0)
+    e = np.empty_like(x)
+    for i in range(x.shape[0]):
+        e[i] = w[i]
+        y[i] = x[i] * z[i] + e[i]
+    return np.sum(y * y)

@@ -662,3 +662,11 @@ def test_while_reverse_source_runs_its_recorded_iterations_backwards():
     source = s2sad.derivative_source(lf.newton_sqrt)
     assert "while " in source and "-1, -1):" in source
     compile(source, "newton_vjp.py", "exec")
+
+
+@MODES
+def test_like_allocations(mode):
+    """zeros_like, ones_like, full_like and empty_like allocate float arrays of x's shape."""
+    x = np.array([1.0, 2.0, 3.0])
+    g = s2sad.grad(lf.like_allocations, mode=mode)(x)
+    np.testing.assert_allclose(g, 2 * (2 * x + 3) * 2, rtol=1e-14)

@@ -107,6 +107,7 @@ _REFUSED_EXPRS = {
 }
 
 _METHODS = {"sum": P.sum, "mean": P.mean, "dot": P.dot, "copy": P.copy}
+_LIKE = {np.zeros_like: P.zeros, np.ones_like: P.ones, np.empty_like: P.empty, np.full_like: P.full}
 
 
 def lower(fn, arg_types: list[Type]) -> Function:
@@ -792,12 +793,24 @@ class Lowering:
     def call_object(self, obj, args: list, kwargs: dict, node) -> Value:
         if obj is len:
             return self.length(args, node)
+        if _is_hashable(obj) and obj in _LIKE:
+            return self.allocate_like(_LIKE[obj], args, kwargs, node)
         if _is_hashable(obj) and obj in P.NUMPY:
             return self.call_primitive(P.NUMPY[obj], args, kwargs, node)
         if isinstance(obj, types.FunctionType) and not _is_numpy(obj):
             return self.inline(obj, args, kwargs, node)
         raise self.error(node, f"{P.numpy_name(obj)} is not supported; see docs/language.md for the "
                                "supported functions")
+
+    def allocate_like(self, prim: P.Primitive, args: list, kwargs: dict, node) -> Atom:
+        """``np.zeros_like(x)`` is ``np.zeros(x.shape)`` (always float64; the values carry no
+        derivative from x)."""
+        if kwargs or not args or not isinstance(args[0], (Var, Const)) or len(args) != (2 if prim is P.full else 1):
+            raise self.error(node, f"{prim.name}_like takes an array{' and a fill value' if prim is P.full else ''}"
+                                   " (no dtype or other keywords)")
+        like = args[0]
+        shape = self.emit(P.shape, [like], node) if like.type.is_array else const(())
+        return self.call_primitive(prim, [shape, *args[1:]], {}, node)
 
     def length(self, args: list, node) -> Atom:
         if len(args) != 1 or not isinstance(args[0], (Var, Const)) or not args[0].type.is_array:
