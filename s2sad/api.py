@@ -62,8 +62,6 @@ def _check_options(fn, mode: str, backend: str, checkpoint) -> None:
         raise _fail(fn, f"mode={mode!r}: use 'forward' or 'reverse'")
     if backend not in BACKENDS:
         raise _fail(fn, f"backend={backend!r}: use 'auto', 'python' or 'numba'")
-    if backend == "numba":
-        raise _fail(fn, "backend='numba' is not available yet; use backend='auto' or 'python'")
     if checkpoint is not None:
         raise _fail(fn, "checkpoint policies are not available yet; leave checkpoint=None (store all)")
 
@@ -130,7 +128,7 @@ class Derivative:
         types = tuple(type_of_value(a) for a in args)
         key = (types, mode)
         if key not in self._compiled:
-            self._compiled[key] = derive(self.fn, list(types), list(self.wrt), mode)
+            self._compiled[key] = derive(self.fn, list(types), list(self.wrt), mode, self.backend)
         return self._compiled[key]
 
     def derived(self, *args, **kwargs) -> Derived:

@@ -1,7 +1,8 @@
 """The whole compiler, top to bottom.
 
     user function ──parse, lower──▶ IR ──verify, simplify, CSE, LICM, DCE──▶ activity analysis
-        ──forward or reverse transform──▶ IR ──simplify, CSE, DCE──▶ codegen ──▶ .py file ──▶ callable
+        ──forward or reverse transform──▶ IR ──simplify, CSE, DCE──▶ codegen ──▶ .py file
+        ──import, then numba.njit (or plain Python)──▶ callable
 
 `derive` runs it for one function, one argument-type signature and one set of options.
 """
@@ -12,9 +13,11 @@ import os
 from dataclasses import dataclass
 from typing import Callable
 
+from .backend import numba as numba_backend
 from .backend import python as python_backend
 from .cache import write_module
 from .codegen import module_source
+from .errors import S2SADError
 from .frontend.lower import lower
 from .ir.core import Function
 from .ir.printer import print_function
@@ -62,13 +65,27 @@ def transform(primal: Function, wrt: list[int], mode: str) -> Function:
     return derivative
 
 
-def derive(fn, arg_types: list[Type], wrt: list[int], mode: str) -> Derived:
+def resolve_backend(backend: str) -> str:
+    """'auto' means Numba (falling back to Python with a warning), unless the environment variable
+    S2SAD_BACKEND names another backend."""
+    if backend != "auto":
+        return backend
+    chosen = os.environ.get("S2SAD_BACKEND") or "auto"
+    if chosen not in ("auto", "numba", "python"):
+        raise S2SADError(f"S2SAD_BACKEND={chosen!r}: use auto, numba or python")
+    return chosen
+
+
+def derive(fn, arg_types: list[Type], wrt: list[int], mode: str, backend: str = "python") -> Derived:
     primal = prepare(fn, arg_types)
     derivative = transform(prepare(fn, arg_types), wrt, mode)
     origin = f"{os.path.basename(primal.filename)}:{primal.lineno} ({primal.name}), {mode} mode"
     source = module_source([derivative], origin)
     path = write_module(source, derivative.name)
     loaded = python_backend.load(path, derivative.name, derivative.namespaces)
+    backend = resolve_backend(backend)
+    if backend in ("auto", "numba"):
+        loaded = numba_backend.compile(loaded, source, origin, strict=backend == "numba")
     return Derived(primal, derivative, source, str(path), loaded)
 
 

@@ -1,0 +1,66 @@
+"""The Numba backend: compile a generated function with ``numba.njit(cache=True)``.
+
+Numba compiles at the first call, for the argument types of that call. When it cannot compile
+the generated code (a construct nopython mode lacks, such as writing a module global), the
+`auto` backend runs the Python version instead and says so once with a
+`BackendFallbackWarning` naming the construct; the `numba` backend raises an `S2SADError`.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from typing import Callable
+
+from ..errors import S2SADError
+
+
+class BackendFallbackWarning(UserWarning):
+    """Numba could not compile a derivative; it runs as plain Python instead."""
+
+
+def compile(fn: Callable, source: str, origin: str, strict: bool) -> Callable:
+    """`fn` compiled by Numba at its first call; on failure, `fn` itself (or an error if `strict`)."""
+    import numba
+
+    from . import numba_runtime  # noqa: F401  (the helpers' nopython implementations)
+
+    jitted = numba.njit(cache=True)(fn)
+    state = {"call": None}
+
+    def first_call(*args):
+        try:
+            result = jitted(*args)
+        except (numba.core.errors.TypingError, numba.core.errors.UnsupportedError,
+                numba.core.errors.LoweringError, NotImplementedError) as exc:
+            reason = explain(exc, source)
+            if strict:
+                raise S2SADError(f"Numba cannot compile the derivative of {origin}: {reason}; use "
+                                 "backend='python' (or 'auto', which falls back)") from None
+            warnings.warn(f"Numba cannot compile the derivative of {origin}: {reason}; running it as "
+                          "plain Python", BackendFallbackWarning, stacklevel=5)
+            state["call"] = fn
+            return fn(*args)
+        state["call"] = jitted
+        return result
+
+    def call(*args):
+        return (state["call"] or first_call)(*args)
+
+    call.python = fn
+    call.jitted = jitted
+    return call
+
+
+def explain(exc: Exception, source: str) -> str:
+    """The first line of Numba's message and the generated statement it points at."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    message = next((line for line in lines if not line.startswith(("Failed in", "During:", "File "))),
+                   "unsupported construct")
+    located = re.findall(r'File "[^"]*", line (\d+)', text)
+    if located:
+        number = int(located[-1])
+        code = source.splitlines()[number - 1].strip() if number <= len(source.splitlines()) else ""
+        return f"`{code}` (generated line {number}): {message}"
+    return message

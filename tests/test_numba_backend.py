@@ -1,0 +1,74 @@
+"""The Numba backend: the loop workloads compile in nopython mode (no fallback) and agree with
+the Python backend; what Numba cannot compile falls back with one warning, or raises."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import s2sad
+
+from . import loop_funcs as lf
+from . import state_funcs as sf
+
+R = np.random.default_rng(5)
+WORKLOADS = {
+    "oscillator": (lf.oscillator, (2.0, 1.0, 0.0, 0.1, 0.01, 500), 0),
+    "rnn": (lf.rnn_total, (R.normal(size=(4, 4)) * 0.5, R.normal(size=(4, 3)), np.zeros(4), R.normal(size=(12, 3))),
+            (0, 1)),
+    "lennard_jones": (lf.lennard_jones, (R.normal(size=(5, 3)) * 2.0, 1.0, 1.0), 0),
+    "heat": (lf.heat_misfit, (R.normal(size=16), R.normal(size=16), 0.2, 30), 0),
+    "newton_while": (lf.newton_sqrt, (2.0,), 0),
+    "branch_in_loop": (lf.branch_in_loop, (0.7, 9), 0),
+    "fill": (lf.fill_then_sum, (R.normal(size=6), R.normal(size=6)), (0, 1)),
+    "resnet": (lf.resnet, (R.normal(size=(3, 4, 4)) * 0.3, R.normal(size=4)), (0, 1)),
+}
+
+
+def _close(a, b):
+    for x, y in zip(a if isinstance(a, tuple) else (a,), b if isinstance(b, tuple) else (b,)):
+        np.testing.assert_allclose(x, y, rtol=1e-11, atol=1e-13)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+@pytest.mark.parametrize("name", list(WORKLOADS))
+def test_compiles_in_nopython_mode_and_agrees(name, mode):
+    fn, args, wrt = WORKLOADS[name]
+    if mode == "forward" and name in ("rnn", "resnet", "heat"):
+        pytest.skip("forward mode over many inputs: covered by the reverse case")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", s2sad.BackendFallbackWarning)
+        compiled = s2sad.grad(fn, wrt=wrt, mode=mode, backend="numba")(*args)
+    _close(compiled, s2sad.grad(fn, wrt=wrt, mode=mode, backend="python")(*args))
+
+
+def test_tape_bytes_under_numba():
+    g = s2sad.grad(lf.oscillator, backend="numba")
+    g(2.0, 1.0, 0.0, 0.1, 0.01, 500)
+    assert 8 * 500 <= g.tape_bytes <= 2 * 8 * 500
+
+
+def test_auto_falls_back_with_one_warning_and_a_right_gradient(monkeypatch):
+    monkeypatch.setenv("S2SAD_BACKEND", "auto")
+    sf.c = 0
+    g = s2sad.grad(sf.twice, backend="auto")
+    with pytest.warns(s2sad.BackendFallbackWarning, match="state_funcs.c = "):
+        assert g(2.0) == 3.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", s2sad.BackendFallbackWarning)
+        assert g(2.0) == 7.0  # no second warning
+    assert sf.c == 4
+
+
+def test_numba_backend_raises_instead_of_falling_back():
+    sf.c = 0
+    with pytest.raises(s2sad.S2SADError, match="Numba cannot compile"):
+        s2sad.grad(sf.twice, backend="numba")(2.0)
+    assert sf.c == 0  # nothing ran
+
+
+def test_python_backend_never_compiles():
+    g = s2sad.grad(lf.oscillator, backend="python")
+    g(2.0, 1.0, 0.0, 0.1, 0.01, 10)
+    derived = next(iter(g._compiled.values()))
+    assert not hasattr(derived.fn, "jitted")
