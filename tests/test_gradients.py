@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import s2sad
+from numeric import fd
 from funcs import (floor_divide_by_one, array_pair, augmented, branch_local, conditional_expr, euler_step, fan_out,
                    first_column, if_elif_else, index_product, logsumexp, matrix_element, min_of, mse,
                    nested_ifs, outer_loss, returns_array, returns_pair, returns_pair_named,
@@ -12,23 +13,6 @@ from funcs import (floor_divide_by_one, array_pair, augmented, branch_local, con
 
 MODES = pytest.mark.parametrize("mode", ["reverse", "forward"])
 H = 1e-6
-
-
-def fd(f, args, k):
-    """∂f/∂args[k] by central differences (h=1e-6), shaped like args[k]."""
-    args = [np.array(a, dtype=float) if isinstance(a, np.ndarray) else a for a in args]
-    x = args[k]
-    if not isinstance(x, np.ndarray):
-        lo, hi = list(args), list(args)
-        lo[k], hi[k] = x - H, x + H
-        return (f(*hi) - f(*lo)) / (2 * H)
-    grad = np.zeros_like(x)
-    for index in np.ndindex(x.shape):
-        lo, hi = x.copy(), x.copy()
-        lo[index] -= H
-        hi[index] += H
-        grad[index] = (f(*args[:k], hi, *args[k + 1:]) - f(*args[:k], lo, *args[k + 1:])) / (2 * H)
-    return grad
 
 
 def check_fd(f, args, mode, wrt=None, rtol=1e-5, atol=1e-6):

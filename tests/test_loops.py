@@ -6,6 +6,7 @@ import pytest
 
 import loop_funcs as lf
 import s2sad
+from numeric import fd
 
 H = 1e-6
 
@@ -23,23 +24,6 @@ def modes(reverse=None, forward=None):
 
 
 MODES = modes()
-
-def fd(f, args, k, h=H):
-    """∂f/∂args[k] by central differences, shaped like args[k]."""
-    args = [np.array(a, dtype=float) if isinstance(a, np.ndarray) else a for a in args]
-    x = args[k]
-    if not isinstance(x, np.ndarray):
-        lo, hi = list(args), list(args)
-        lo[k], hi[k] = x - h, x + h
-        return (f(*hi) - f(*lo)) / (2 * h)
-    grad = np.zeros_like(x)
-    for index in np.ndindex(x.shape):
-        lo, hi = x.copy(), x.copy()
-        lo[index] -= h
-        hi[index] += h
-        grad[index] = (f(*args[:k], hi, *args[k + 1:]) - f(*args[:k], lo, *args[k + 1:])) / (2 * h)
-    return grad
-
 
 def check_fd(f, args, mode, wrt, rtol=1e-5, atol=1e-7):
     """The gradient w.r.t. each of `wrt` against finite differences; returns the gradients."""
