@@ -12,7 +12,6 @@ from funcs import (floor_divide_by_one, array_pair, augmented, branch_local, con
                    slice_sum, tanh_layer, three_args, with_default)
 
 MODES = pytest.mark.parametrize("mode", ["reverse", "forward"])
-H = 1e-6
 
 
 def check_fd(f, args, mode, wrt=None, rtol=1e-5, atol=1e-6):
