@@ -179,6 +179,13 @@ def _identifier(hint: str) -> str:
     return name + "_" if keyword.iskeyword(name) or name in _RESERVED else name
 
 
+def _numbered(base: str, k: int) -> str:
+    """The k-th alternative to `base`: ``t1``, ``x_bar2`` (``x0_1`` after a digit). Not ``t_1``:
+    Numba renames a reassigned ``t`` to ``t.1`` and then to ``t_1`` internally, and a variable
+    of that name would clash."""
+    return f"{base}_{k}" if base[-1].isdigit() else f"{base}{k}"
+
+
 class Namer:
     def __init__(self, user_names: set[str], reserved: set[str]):
         self.reserved = reserved  # module aliases the code reads globals through
@@ -202,7 +209,7 @@ class Namer:
     def define(self, var: Var, live_after: set[Var]) -> str:
         base = _identifier(var.name)
         preferred = [self.prefer[var]] if var in self.prefer else []
-        for name in preferred + [base] + [f"{base}_{k}" for k in range(1, 10_000)]:
+        for name in preferred + [base] + [_numbered(base, k) for k in range(1, 10_000)]:
             if self.free(name, var, live_after):
                 return self.bind(var, name)
         raise RuntimeError("ran out of names")
