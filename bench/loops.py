@@ -1,0 +1,151 @@
+"""Compiled gradients of loop-heavy workloads against the faster of the NumPy and Numba primals.
+
+    python bench/loops.py            # the sizes below, a few minutes with compilation
+    python bench/loops.py --quick    # small sizes: a smoke test of the script
+
+For each workload, in one process: the primal as NumPy and under ``numba.njit`` (where Numba can
+compile it), and the s2sad gradient (reverse mode, Numba backend), each the median of repeated
+calls after warm-up; the first call of the gradient (differentiate, write, compile) is timed
+apart, with a fresh cache directory. Ratios, not absolute times, are what to read: the machines
+these run on are shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+
+import numba
+import numpy as np
+
+import s2sad
+
+
+def lennard_jones(pos, eps, sigma):
+    n = pos.shape[0]
+    energy = 0.0
+    for i in range(n):
+        for j in range(i + 1, n):
+            d = pos[i] - pos[j]
+            r2 = np.sum(d * d)
+            s6 = (sigma * sigma / r2) ** 3
+            energy = energy + 4.0 * eps * (s6 * s6 - s6)
+    return energy
+
+
+def oscillator(k, x0, v0, c, dt, n):
+    x = x0
+    v = v0
+    for i in range(n):
+        a = -k * x - c * v
+        x = x + dt * v
+        v = v + dt * a
+    return x
+
+
+def gmm(means, logw, X):
+    n, d = X.shape
+    k = means.shape[0]
+    total = 0.0
+    lse = np.zeros(n)
+    for i in range(n):
+        best = -1e300
+        scores = np.zeros(k)
+        for j in range(k):
+            diff = X[i] - means[j]
+            scores[j] = logw[j] - 0.5 * np.sum(diff * diff)
+            best = max(best, scores[j])
+        s = 0.0
+        for j in range(k):
+            s = s + np.exp(scores[j] - best)
+        lse[i] = best + np.log(s)
+        total = total - lse[i]
+    return total
+
+
+def rnn(W, U, h0, xs):
+    h = h0
+    loss = 0.0
+    for t in range(xs.shape[0]):
+        h = np.tanh(W @ h + U @ xs[t])
+        loss = loss + np.sum(h * h)
+    return loss
+
+
+def linear_regression(w, X, y):
+    r = X @ w - y
+    return np.mean(r * r)
+
+
+def heat(u0, target, alpha, steps):
+    u = u0.copy()
+    n = u.shape[0]
+    for t in range(steps):
+        lap = np.zeros(n)
+        lap[1:-1] = u[2:] - 2.0 * u[1:-1] + u[:-2]
+        u = u + alpha * lap
+    return np.sum((u - target) ** 2)
+
+
+def workloads(quick: bool) -> dict:
+    r = np.random.default_rng(0)
+    s = 8 if quick else 1
+    return {
+        "Lennard-Jones, 64 particles": (lennard_jones, (r.uniform(0, 8, (64 // s, 3)), 1.0, 1.0), 0),
+        "oscillator, 100000 Euler steps": (oscillator, (2.0, 1.0, 0.0, 0.1, 1e-3, 100_000 // s), 0),
+        "GMM n=400 k=5 d=4": (gmm, (r.normal(size=(5, 4)), np.log(np.full(5, 0.2)), r.normal(size=(400 // s, 4))), 0),
+        "tanh RNN T=300 H=32": (rnn, (0.1 * r.normal(size=(32, 32)), 0.1 * r.normal(size=(32, 8)), np.zeros(32),
+                                      r.normal(size=(300 // s, 8))), (0, 1)),
+        "linear regression 20000x50": (linear_regression, (r.normal(size=50), r.normal(size=(20_000 // s, 50)),
+                                                           r.normal(size=20_000 // s)), 0),
+        "heat equation 200 x 400 steps": (heat, (r.normal(size=200), r.normal(size=200), 0.2, 400 // s), 0),
+    }
+
+
+def median_time(fn, args, samples: int) -> float:
+    times = []
+    for _ in range(samples):
+        start = time.perf_counter()
+        fn(*args)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def measure(fn, args, wrt, samples: int) -> dict:
+    numpy_time = median_time(fn, args, samples)
+    try:
+        jitted = numba.njit(fn)
+        jitted(*args)
+        numba_time = median_time(jitted, args, samples)
+    except Exception:  # Numba cannot compile this primal
+        numba_time = float("nan")
+    grad = s2sad.grad(fn, wrt=wrt, backend="numba")
+    start = time.perf_counter()
+    grad(*args)
+    first = time.perf_counter() - start
+    grad(*args)
+    grad_time = median_time(grad, args, samples)
+    primal = np.nanmin([numpy_time, numba_time])
+    return {"numpy": numpy_time, "numba": numba_time, "grad": grad_time, "ratio": grad_time / primal,
+            "first": first}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes")
+    parser.add_argument("--samples", type=int, default=9)
+    options = parser.parse_args()
+    os.environ["S2SAD_CACHE_DIR"] = tempfile.mkdtemp(prefix="s2sad-bench-")
+    print("| workload | primal NumPy (ms) | primal Numba (ms) | gradient (ms) | gradient ÷ faster primal "
+          "| first call (s) |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for name, (fn, args, wrt) in workloads(options.quick).items():
+        m = measure(fn, args, wrt, options.samples)
+        print(f"| {name} | {1e3 * m['numpy']:.3f} | {1e3 * m['numba']:.3f} | {1e3 * m['grad']:.3f} "
+              f"| {m['ratio']:.2f} | {m['first']:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
