@@ -376,42 +376,46 @@ def _tape_position(stmt, is_for: bool) -> Atom:
 
 def _add_tape(stmt, v: Var, setup: Builder, n: Atom, where: Atom, is_for: bool, definition) -> Var:
     """Carry a tape for `v` through the forward loop; return the filled tape after it."""
-    elem = v.type.element.kind
     ndim = v.type.ndim if v.type.is_array else 0
-    shape_from = _initial_value(stmt, v)
-    if is_for and (ndim == 0 or shape_from is not None):
-        size = [n] if ndim == 0 else [n, shape_from]
-        empty = setup.emit(P.tape, size, f"tape_{v.name}", dtype=elem, ndim=ndim)
-        write = lambda tb, t: tb.emit(P.setitem, [t, where, v], f"tape_{v.name}", spec=("i",))
-    else:
-        size = [] if not is_for or ndim else [const(16)]
-        empty = setup.emit(P.tape, size if not is_for else [], f"tape_{v.name}", dtype=elem, ndim=ndim)
-        if is_for:
-            write = lambda tb, t: tb.emit(P.record, [t, where, n, v], f"tape_{v.name}")
-        else:
-            write = lambda tb, t: tb.emit(P.record_grow, [t, where, v], f"tape_{v.name}")
-    carried = Var(f"tape_{v.name}", empty.type)
-    if isinstance(stmt, While):
-        stmt.cond.params.insert(-1, Var(f"tape_{v.name}", empty.type))
-        stmt.body.params.insert(-1, carried)
-        stmt.init.insert(-1, empty)
-        final = Var(f"tape_{v.name}", empty.type)
-        stmt.outs.insert(-1, final)
-        _tapes.append(final)
-    else:
-        stmt.body.params.append(carried)
-        stmt.init.append(empty)
-        final = Var(f"tape_{v.name}", empty.type)
-        stmt.outs.append(final)
-        _tapes.append(final)
+    like = _initial_value(stmt, v)
+    preallocated = is_for and (ndim == 0 or like is not None)
+    size = ([n] if ndim == 0 else [n, like]) if preallocated else []
+    empty = setup.emit(P.tape, size, f"tape_{v.name}", dtype=v.type.element.kind, ndim=ndim)
+    carried, final = _carry(stmt, empty, f"tape_{v.name}")
     tb = Builder(stmt.loc)
-    written = write(tb, carried)
-    _insert_after(stmt.body.stmts, definition if definition is not None else where, tb.stmts)
-    if isinstance(stmt, While):
-        stmt.body.results.insert(-1, written)
+    if preallocated:
+        written = tb.emit(P.setitem, [carried, where, v], carried.name, spec=("i",))
+    elif is_for:
+        written = tb.emit(P.record, [carried, where, n, v], carried.name)
     else:
-        stmt.body.results.append(written)
+        written = tb.emit(P.record_grow, [carried, where, v], carried.name)
+    _insert_after(stmt.body.stmts, definition if definition is not None else where, tb.stmts)
+    _yield(stmt, written)
+    _tapes.append(final)
     return final
+
+
+def _carry(stmt, init: Atom, name: str) -> tuple[Var, Var]:
+    """Add a carried value to a loop (before a while loop's counter, which stays last): its
+    body parameter and the value after the loop."""
+    param, final = Var(name, init.type), Var(name, init.type)
+    if isinstance(stmt, While):
+        stmt.cond.params.insert(-1, Var(name, init.type))
+        stmt.body.params.insert(-1, param)
+        stmt.init.insert(-1, init)
+        stmt.outs.insert(-1, final)
+    else:
+        stmt.body.params.append(param)
+        stmt.init.append(init)
+        stmt.outs.append(final)
+    return param, final
+
+
+def _yield(stmt, value: Atom) -> None:
+    if isinstance(stmt, While):
+        stmt.body.results.insert(-1, value)
+    else:
+        stmt.body.results.append(value)
 
 
 def _initial_value(stmt, v: Var) -> Atom | None:
