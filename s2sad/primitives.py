@@ -204,7 +204,17 @@ to_float = _define("float", "x", lambda t, p: F64, call_emitter("float"), impl=f
 
 sum = _define("sum", "x", reduced, call_emitter("np.sum", ["axis"]), statics={"axis": None},
               impl=lambda x, axis=None: np.sum(x, axis=axis))
-mean = _define("mean", "x", reduced_float, call_emitter("np.mean", ["axis"]), statics={"axis": None},
+def _mean_emit(args, params):
+    """``np.mean(x)``; over one axis ``np.sum(x, axis=a) / x.shape[a]``, which Numba compiles."""
+    axis = params.get("axis")
+    if not isinstance(axis, int):
+        return call_emitter("np.mean", ["axis"])(args, params)
+    total = call_emitter("np.sum", ["axis"])(args, params)
+    count = ast.Subscript(ast.Attribute(args[0], "shape", ast.Load()), ast.Constant(axis), ast.Load())
+    return ast.BinOp(total, ast.Div(), count)
+
+
+mean = _define("mean", "x", reduced_float, _mean_emit, statics={"axis": None},
                impl=lambda x, axis=None: np.mean(x, axis=axis))
 
 # --- shapes and indexing -------------------------------------------------------------------
