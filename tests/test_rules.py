@@ -303,7 +303,7 @@ def p_dot(a, b): return np.dot(a, b)
 def p_dot_mat_vec(a, b): return np.dot(a, b)
 def p_dot_vec_mat(a, b): return np.dot(a, b)
 def p_dot_vec_vec(a, b): return np.dot(a, b)
-def p_dot_scalar_array(a, b): return np.dot(a, b)
+def p_dot_scalar_array(a, b): return np.dot(a, b)  # a product: np.dot with a number is a * b
 def p_dot_array_scalar(a, b): return np.dot(a, b)
 def p_dot_method(a, b): return a.dot(b)
 def p_dot_scalars(a, b): return np.dot(a, b)
@@ -437,6 +437,9 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.neg: [S(p_neg, normal(3, 4)), S(p_neg_scalar, normal()), S(p_np_negative, normal(4))],
     P.to_float: [S(p_float, normal()), S(p_float_times, normal(), normal(3))],
     P.mul: [
+        S(p_dot_scalar_array, normal(), normal(3, 4)),
+        S(p_dot_array_scalar, normal(4), normal()),
+        S(p_dot_scalars, normal(), normal()),
         S(p_mul, normal(3, 4), normal(3, 4)),
         S(p_mul_scalars, normal(), normal()),
         S(p_mul_scalar_array, normal(), normal(3, 4)),
@@ -571,10 +574,7 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
         S(p_dot_mat_vec, normal(3, 4), normal(4)),
         S(p_dot_vec_mat, normal(4), normal(4, 3)),
         S(p_dot_vec_vec, normal(4), normal(4)),
-        S(p_dot_scalar_array, normal(), normal(3, 4)),
-        S(p_dot_array_scalar, normal(4), normal()),
         S(p_dot_method, normal(2, 3), normal(3)),
-        S(p_dot_scalars, normal(), normal()),
     ],
     P.outer: [S(p_outer, normal(3), normal(4))],
     P.transpose: [

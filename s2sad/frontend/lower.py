@@ -834,6 +834,8 @@ class Lowering:
                 operands.append(self.make_tuple(value, node))
             else:
                 operands.append(self.operand(const(value) if _is_literal(value) else value, node))
+        if prim is P.dot and any(a.type.is_scalar for a in operands):
+            prim = P.mul  # np.dot with a number is a product (and Numba has no such dot)
         return self.emit(prim, operands, node, **params)
 
     def make_tuple(self, value: TupleVal, node) -> Atom:
