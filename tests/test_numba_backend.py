@@ -72,3 +72,20 @@ def test_python_backend_never_compiles():
     g(2.0, 1.0, 0.0, 0.1, 0.01, 10)
     derived = next(iter(g._compiled.values()))
     assert not hasattr(derived.fn, "jitted")
+
+
+def test_seeded_legacy_draws_match_numpy_under_numba():
+    """np.random.seed inside the function seeds the compiled code's generator: same draws as NumPy."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", s2sad.BackendFallbackWarning)
+        value, g = s2sad.value_and_grad(sf.legacy_draws, backend="numba")(0.7)
+    z = (np.random.seed(1), np.random.normal(0.0, 1.0, 4))[1]
+    assert value == pytest.approx(sf.legacy_draws(0.7), rel=1e-14)
+    assert g == pytest.approx(np.sum(z * np.exp(z * 0.7)), rel=1e-12)
+
+
+def test_generator_created_inside_falls_back(monkeypatch):
+    monkeypatch.setenv("S2SAD_BACKEND", "auto")
+    with pytest.warns(s2sad.BackendFallbackWarning, match="default_rng"):
+        g = s2sad.grad(sf.mc_normal, wrt=(0, 1))(0.5, 2.0)
+    assert g == s2sad.grad(sf.mc_normal, wrt=(0, 1), backend="python")(0.5, 2.0)
