@@ -337,3 +337,12 @@ def test_floor_division_by_one_is_not_the_identity_for_floats(mode):
     value, g = s2sad.value_and_grad(floor_divide_by_one, mode=mode)(2.5)
     assert value == 5.0
     assert g == 2.0
+
+
+def test_derivatives_pickle_by_reference():
+    """A derivative object pickles by reference to the user's function and its options."""
+    import pickle
+    g = s2sad.grad(fan_out, wrt=(0, 1), mode="forward")
+    h = pickle.loads(pickle.dumps(g))
+    assert (h.wrt, h.mode, h.as_tuple) == ((0, 1), "forward", True)
+    assert h(0.3, -0.7) == g(0.3, -0.7)
