@@ -70,9 +70,12 @@ def test_golden_files_have_no_absolute_paths():
 
 
 def test_generated_source_is_valid_python():
+    """Each generated module compiles and defines the derivative function under its documented name."""
     for name, (fn, wrt, types) in CASES.items():
-        for mode in ("reverse", "forward"):
-            compile(s2sad.derivative_source(fn, mode, wrt, types=types), f"{name}.{mode}", "exec")
+        for mode, suffix in (("reverse", "_vjp"), ("forward", "_jvp")):
+            namespace: dict = {}
+            exec(compile(s2sad.derivative_source(fn, mode, wrt, types=types), f"{name}.{mode}", "exec"), namespace)
+            assert callable(namespace.get(fn.__name__ + suffix)), (name, mode)
 
 
 def test_normalise_keeps_line_numbers():

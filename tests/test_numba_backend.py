@@ -36,9 +36,12 @@ def test_compiles_in_nopython_mode_and_agrees(name, mode):
     fn, args, wrt = WORKLOADS[name]
     if mode == "forward" and name in ("rnn", "resnet", "heat"):
         pytest.skip("forward mode over many inputs: covered by the reverse case")
+    g = s2sad.grad(fn, wrt=wrt, mode=mode, backend="numba")
     with warnings.catch_warnings():
         warnings.simplefilter("error", s2sad.BackendFallbackWarning)
-        compiled = s2sad.grad(fn, wrt=wrt, mode=mode, backend="numba")(*args)
+        compiled = g(*args)
+    jitted = next(iter(g._compiled.values())).fn.jitted
+    assert len(jitted.signatures) == 1, "the derivative did not run as Numba-compiled code"
     _close(compiled, s2sad.grad(fn, wrt=wrt, mode=mode, backend="python")(*args))
 
 
