@@ -19,7 +19,7 @@ from .cache import write_module
 from .codegen import module_source
 from .errors import S2SADError
 from .frontend.lower import lower
-from .ir.core import Function
+from .ir.core import Function, copy_function
 from .ir.printer import print_function
 from .ir.types import Type
 from .ir.verify import verify
@@ -78,7 +78,7 @@ def resolve_backend(backend: str) -> str:
 
 def derive(fn, arg_types: list[Type], wrt: list[int], mode: str, backend: str = "python") -> Derived:
     primal = prepare(fn, arg_types)
-    derivative = transform(prepare(fn, arg_types), wrt, mode)
+    derivative = transform(copy_function(primal), wrt, mode)  # the transforms edit what they get
     origin = f"{os.path.basename(primal.filename)}:{primal.lineno} ({primal.name}), {mode} mode"
     source = module_source([derivative], origin)
     path = write_module(source, derivative.name)

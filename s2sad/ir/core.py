@@ -266,3 +266,13 @@ def clone(stmt: Stmt, mapping: dict) -> Stmt:
     init = [use(a) for a in stmt.init]
     cond, body = region(stmt.cond), region(stmt.body)
     return While([bind(v) for v in stmt.outs], init, cond, body, stmt.loc)
+
+
+def copy_function(fn: Function) -> Function:
+    """A copy of `fn` with fresh values (transforms edit statements in place)."""
+    mapping: dict = {}
+    params = [mapping.setdefault(p, Var(p.name, p.type)) for p in fn.params]
+    stmts = [clone(s, mapping) for s in fn.body.stmts]
+    results = [mapping.get(r, r) if isinstance(r, Var) else r for r in fn.results]
+    return Function(fn.name, Block(params, stmts, results), fn.filename, fn.lineno, list(fn.arg_names),
+                    dict(fn.namespaces))
