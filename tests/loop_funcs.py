@@ -281,35 +281,32 @@ def sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
 
 
+def lstm_cell(Wx, Wh, b, x, h, c):
+    """One LSTM step; gates stacked as [input, forget, output, candidate] along the first axis."""
+    H = h.shape[0]
+    z = Wx @ x + Wh @ h + b
+    i = sigmoid(z[0:H])
+    f = sigmoid(z[H:2 * H])
+    o = sigmoid(z[2 * H:3 * H])
+    g = np.tanh(z[3 * H:4 * H])
+    c = f * c + i * g
+    return o * np.tanh(c), c
+
+
 def lstm(Wx, Wh, b, xs, h0, c0):
-    """Gates stacked as [input, forget, output, candidate] along the first axis of Wx, Wh, b."""
-    H = h0.shape[0]
     h = h0
     c = c0
     for t in range(xs.shape[0]):
-        z = Wx @ xs[t] + Wh @ h + b
-        i = sigmoid(z[0:H])
-        f = sigmoid(z[H:2 * H])
-        o = sigmoid(z[2 * H:3 * H])
-        g = np.tanh(z[3 * H:4 * H])
-        c = f * c + i * g
-        h = o * np.tanh(c)
+        h, c = lstm_cell(Wx, Wh, b, xs[t], h, c)
     return np.sum(h * h)
 
 
 def lstm_cell_loss(Wx, Wh, b, xs, h0, c0):
     """As lstm, with the loop index named `step` and the final cell state in the loss too."""
-    H = h0.shape[0]
     h = h0
     c = c0
     for step in range(xs.shape[0]):
-        z = Wx @ xs[step] + Wh @ h + b
-        i = sigmoid(z[0:H])
-        f = sigmoid(z[H:2 * H])
-        o = sigmoid(z[2 * H:3 * H])
-        g = np.tanh(z[3 * H:4 * H])
-        c = f * c + i * g
-        h = o * np.tanh(c)
+        h, c = lstm_cell(Wx, Wh, b, xs[step], h, c)
     return np.sum(h * h) + 0.5 * np.sum(c * c)
 
 
