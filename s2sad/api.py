@@ -58,9 +58,9 @@ def _normalise_wrt(fn, wrt: Wrt) -> tuple[tuple[int, ...], bool]:
 
 
 def _check_options(fn, mode: str, backend: str, checkpoint) -> None:
-    if mode not in MODES:
-        raise _fail(fn, f"mode={mode!r}: use 'forward' or 'reverse'")
-    if backend not in BACKENDS:
+    if not isinstance(mode, str) or mode not in MODES:
+        raise _fail(fn, f"mode={mode!r}: use 'forward' or 'reverse' (example arguments go in args=...)")
+    if not isinstance(backend, str) or backend not in BACKENDS:
         raise _fail(fn, f"backend={backend!r}: use 'auto', 'python' or 'numba'")
     if checkpoint is not None:
         raise _fail(fn, "checkpoint policies are not available yet; leave checkpoint=None (store all)")

@@ -26,6 +26,7 @@ from .ir.verify import verify
 from .passes.activity import active_values
 from .passes.cse import cse
 from .passes.dce import dce
+from .passes.generators import split_generators
 from .passes.licm import licm
 from .passes.simplify import simplify
 from .transforms.forward import forward
@@ -43,6 +44,7 @@ class Derived:
     source: str               # the generated module's source
     path: str                 # where it was written
     fn: Callable              # the loaded derivative function
+    core: Callable            # what the backend compiled: `fn` itself, or the core it calls
 
 
 def prepare(fn, arg_types: list[Type]) -> Function:
@@ -80,13 +82,16 @@ def derive(fn, arg_types: list[Type], wrt: list[int], mode: str, backend: str = 
     primal = prepare(fn, arg_types)
     derivative = transform(copy_function(primal), wrt, mode)  # the transforms edit what they get
     origin = f"{os.path.basename(primal.filename)}:{primal.lineno} ({primal.name}), {mode} mode"
-    source = module_source([derivative], origin)
+    functions = split_generators(derivative)
+    source = module_source(functions, origin)
     path = write_module(source, derivative.name)
-    loaded = python_backend.load(path, derivative.name, derivative.namespaces)
+    module = python_backend.load(path, derivative.namespaces)
+    core = getattr(module, functions[-1].name)
     backend = resolve_backend(backend)
     if backend in ("auto", "numba"):
-        loaded = numba_backend.compile(loaded, source, origin, strict=backend == "numba")
-    return Derived(primal, derivative, source, str(path), loaded)
+        core = numba_backend.compile(core, source, origin, strict=backend == "numba")
+        setattr(module, functions[-1].name, core)  # the entry point (if separate) calls it by name
+    return Derived(primal, derivative, source, str(path), getattr(module, derivative.name), core)
 
 
 def ir_text(fn, arg_types: list[Type], wrt: list[int] | None = None, mode: str | None = None) -> str:

@@ -224,6 +224,8 @@ def _attribute(name: str) -> Emit:
 
 
 shape = _define("shape", "x", lambda t, p: tuple_of(t[0].ndim), _attribute("shape"), impl=np.shape)
+broadcast_shapes = _define("broadcast_shapes", ["*shapes"], lambda t, p: tuple_of(builtins.max(s.ndim for s in t)),
+                           call_emitter("np.broadcast_shapes"), impl=np.broadcast_shapes)
 size = _define("size", "x", lambda t, p: I64, _attribute("size"), impl=np.size)
 transpose = _define("transpose", "x", same_as_first, _attribute("T"), impl=np.transpose, aliases=True)
 
@@ -386,6 +388,9 @@ record_grow = _define("record_grow", ["tape", "k", "value"], same_as_first, call
                       impl=runtime.record_grow, aliases=True)
 comment = _define("comment", [], lambda t, p: None, lambda a, p: ast.Constant(p["text"]),
                   statics={"text": ""}, pure=False)
+call = _define("call", ["*args"], lambda t, p: p["types"][0] if len(p["types"]) == 1 else None,
+               lambda a, p: ast.Call(ast.Name(p["function"], ast.Load()), list(a), []),
+               statics={"function": "", "types": ()}, pure=False)  # another function of the generated module
 nbytes = _define("nbytes", "x", lambda t, p: I64, _attribute("nbytes"), impl=lambda x: x.nbytes)
 
 

@@ -27,3 +27,16 @@ def piecewise(x, y):
 def mlp_head(W, x, b):
     h = np.tanh(W @ x + b)
     return h[0] * h[1] + np.sum(h[1:3])
+
+
+def monte_carlo(mu, sigma):
+    rng = np.random.default_rng(42)
+    z = rng.normal(mu, sigma, 1000)
+    return np.mean(np.sin(z))
+
+
+def euler(k, x0, n):
+    x = x0
+    for i in range(n):
+        x = x + 0.01 * (-k * x * x)
+    return x

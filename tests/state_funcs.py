@@ -71,3 +71,16 @@ def while_loop(x):
         x = x * 1.7 + np.sin(x)
         k = k + 1
     return x
+
+
+def generator_per_step(x):
+    s = 0.0
+    for i in range(3):
+        rng = np.random.default_rng(i)
+        s = s + np.sum(rng.standard_normal(3) * x)
+    return s
+
+
+def generator_from_parameter(x, seed):
+    rng = np.random.default_rng(seed)
+    return np.sum(rng.uniform(0.0, 1.0, 3) * x * x)

@@ -22,6 +22,8 @@ CASES = {   # name: (function, wrt, types)
     "sin_poly": (G.sin_poly, 0, None),
     "piecewise": (G.piecewise, ("x", "y"), None),
     "mlp_head": (G.mlp_head, ("W", "b"), VECTOR),
+    "monte_carlo": (G.monte_carlo, ("mu", "sigma"), None),
+    "euler": (G.euler, ("k", "x0"), {"n": "i64"}),
 }
 
 

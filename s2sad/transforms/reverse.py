@@ -252,7 +252,7 @@ def _record_tapes(stmt, body: Block, setup: Builder, n: Atom, position: Var, is_
     definitions = {out: s for s in stmt.body.stmts for out in s.outs}
     where = _tape_position(stmt, is_for)
 
-    _shapes_from_operands(body, definitions)
+    _shapes_from_operands(body, definitions, forward_defs)
     wanted = {a for a in block_uses(body) if isinstance(a, Var)}
 
     def provide(v: Var) -> None:
@@ -278,15 +278,37 @@ _ELEMENTWISE = {P.add, P.sub, P.mul, P.div, P.pow, P.neg, P.exp, P.log, P.sqrt, 
                 P.abs, P.sign, P.floor, P.maximum, P.minimum}
 
 
-def _shapes_from_operands(body: Block, definitions: dict) -> None:
-    """Read ``shape(v)`` off an operand of v's elementwise equation when it must have v's shape
-    (the other operands are scalars or the same value): ``(d * d).shape`` is ``d.shape``, so the
-    tape records d only."""
-    for stmt in walk(body):
-        if isinstance(stmt, Eqn) and stmt.prim is P.shape:
-            source = _same_shape_operand(stmt.ins[0], definitions)
-            if source is not None:
-                stmt.ins = [source]
+def _shapes_from_operands(body: Block, definitions: dict, forward_defs: set) -> None:
+    """Read ``shape(v)`` off the operands of v's elementwise equation instead of taping v for its
+    shape: ``(d * d).shape`` is ``d.shape``, and ``(a * b).shape`` is
+    ``np.broadcast_shapes(a.shape, b.shape)`` when a and b are at hand anyway (read by the
+    reversed body, or from outside the loop)."""
+    shape_reads = [s for s in walk(body) if isinstance(s, Eqn) and s.prim is P.shape]
+    at_hand = {a for s in walk(body) if s not in shape_reads for a in s.ins} | set(body.results)
+    for block in [body] + [b for s in walk(body) for b in s.blocks()]:
+        stmts = []
+        for stmt in block.stmts:
+            if stmt in shape_reads:
+                stmts += _shape_from_operands(stmt, definitions, lambda a: a not in forward_defs or a in at_hand)
+            stmts.append(stmt)
+        block.stmts = stmts
+
+
+def _shape_from_operands(read: Eqn, definitions: dict, available) -> list[Eqn]:
+    """Rewrite `read` (``shape(v)``) to use v's operands; the equations it now needs first."""
+    source = _same_shape_operand(read.ins[0], definitions)
+    if source is not None:
+        read.ins = [source]
+        return []
+    eqn = definitions.get(read.ins[0])
+    if not isinstance(eqn, Eqn) or eqn.prim not in _ELEMENTWISE:
+        return []
+    arrays = [_same_shape_operand(a, definitions) or a for a in dict.fromkeys(eqn.ins) if a.type.is_array]
+    if not all(available(a) for a in arrays):
+        return []
+    shapes = [Eqn([Var("t", P.shape.out_type([a.type], {}))], P.shape, [a], {}, read.loc) for a in arrays]
+    read.prim, read.ins = P.broadcast_shapes, [s.outs[0] for s in shapes]
+    return shapes
 
 
 def _same_shape_operand(v, definitions: dict):
