@@ -22,12 +22,12 @@ import keyword
 import re
 
 from . import primitives as P
+from .ir.aliases import Aliases
 from .ir.core import (Atom, Block, Const, Eqn, ForRange, Function, If, Var, While, block_uses, region_reads,
                       use_counts, walk)
 
-_RESERVED = {"np", "unbroadcast", "expand_to", "broadcast_like", "record", "record_grow", "min", "max",
-             "float", "abs", "range", "len", "int", "bool"}
-HELPERS = ("broadcast_like", "expand_to", "record", "record_grow", "unbroadcast")
+HELPERS = ("add_outer", "broadcast_like", "expand_to", "record", "record_grow", "unbroadcast")
+_RESERVED = {"np", *HELPERS, "min", "max", "float", "abs", "range", "len", "int", "bool"}
 _COMMENT = "#s2sad: "
 TEMP = "t"  # the hint of values that have no name in the user's source
 
@@ -128,48 +128,6 @@ class Liveness:
         return around
 
 
-class Aliases:
-    """Which values may share memory (views, in-place updates, values copied by name)."""
-
-    def __init__(self, fn: Function):
-        self.parent: dict[Var, Var] = {}
-        self.block(fn.body)
-
-    def find(self, v: Var) -> Var:
-        while v in self.parent:
-            v = self.parent[v]
-        return v
-
-    def union(self, a: Atom, b: Atom) -> None:
-        if isinstance(a, Var) and isinstance(b, Var) and self.find(a) is not self.find(b):
-            self.parent[self.find(a)] = self.find(b)
-
-    def block(self, block: Block) -> None:
-        for stmt in block.stmts:
-            if isinstance(stmt, Eqn) and stmt.outs and stmt.ins and stmt.outs[0].type.is_array \
-                    and (stmt.prim.aliases or stmt.prim.inplace):
-                self.union(stmt.outs[0], stmt.ins[0])
-            for inner in stmt.blocks():
-                self.block(inner)
-                for out, r in zip(stmt.outs, inner.results):
-                    self.union(out, r)
-            if isinstance(stmt, (ForRange, While)):
-                self.loop(stmt)
-
-    def loop(self, stmt) -> None:
-        """A carried value is its initial value in the first iteration, the body's result after."""
-        skip = 1 if isinstance(stmt, ForRange) else 0
-        for region in stmt.blocks():
-            for k, init in enumerate(stmt.init):
-                self.union(region.params[skip + k], init)
-                self.union(region.params[skip + k], stmt.body.results[k])
-
-    def shared(self, v: Var, live: set[Var]) -> bool:
-        """Is `v`, or anything that may alias it, in `live`?"""
-        root = self.find(v)
-        return any(self.find(u) is root for u in live)
-
-
 # --- naming ---------------------------------------------------------------------------------
 
 def _identifier(hint: str) -> str:
@@ -241,7 +199,7 @@ class Emitter:
         self.fn = fn
         self.inlined = inlinable(fn)
         self.live = Liveness(fn, self.inlined)
-        self.aliases = Aliases(fn)
+        self.aliases = Aliases(fn.body)
         user_names = {_identifier(v.name) for stmt in walk(fn.body)
                       for v in [*stmt.outs, *(p for b in stmt.blocks() for p in b.params)] if v.name != TEMP}
         self.namer = Namer(user_names | {_identifier(p.name) for p in fn.params}, set(fn.namespaces))
@@ -283,21 +241,16 @@ class Emitter:
     def store(self, eqn: Eqn) -> list[ast.stmt]:
         """``x[idx] += v`` in place, or on a copy when the old array is still needed."""
         base, out = eqn.ins[0], eqn.outs[0]
-        in_place = not self.aliases.shared(base, (self.after(eqn) - {out}) | self.pinned)
-        code: list[ast.stmt] = []
-        if in_place:
-            self.namer.bind(out, self.namer.names[base])
-        else:
-            name = self.namer.define(out, self.after(eqn))
-            copy = ast.Call(ast.Attribute(self.namer.expr(base), "copy", ast.Load()), [], [])
-            code.append(ast.Assign([ast.Name(name, ast.Store())], copy))
         args = [self.namer.expr(a) for a in eqn.ins]
-        args[0] = ast.Name(self.namer.names[out], ast.Load())
-        target = eqn.prim.emit(args, eqn.params)
-        op = eqn.prim.emit.augmented_op
-        value = args[-1]
-        code.append(ast.AugAssign(target, op, value) if op else ast.Assign([target], value))
-        return code
+        if not self.aliases.shared(base, (self.after(eqn) - {out}) | self.pinned):
+            self.namer.bind(out, self.namer.names[base])
+            return [eqn.prim.emit(args, eqn.params)]
+        name = self.namer.define(out, self.after(eqn))
+        if eqn.prim.fresh is not None:
+            return [ast.Assign([ast.Name(name, ast.Store())], eqn.prim.fresh(args, eqn.params))]
+        copy = ast.Call(ast.Attribute(args[0], "copy", ast.Load()), [], [])
+        args[0] = ast.Name(name, ast.Load())
+        return [ast.Assign([ast.Name(name, ast.Store())], copy), eqn.prim.emit(args, eqn.params)]
 
     def if_(self, stmt: If) -> list[ast.stmt]:
         saved = dict(self.namer.holder)

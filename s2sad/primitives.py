@@ -33,10 +33,14 @@ class Primitive:
     inplace:  the result is the first operand modified (``x[i] = v``): codegen needs copy insertion.
     pure:     no side effects (False: random draws, global writes; never removed, moved or merged).
     statement: the primitive has no result and `emit` gives a statement.
+    fresh:    for an in-place primitive, ``fresh(arg_exprs, params) -> ast.expr`` printing its
+              result as a new array (``x + y``), used when the operand cannot be overwritten;
+              without it, codegen copies the operand and updates the copy.
     """
 
     def __init__(self, name: str, operands: Sequence[str], typer, emit: Emit, *, statics=None,
-                 impl=None, aliases=False, inplace=False, pure=True, statement=False, defaults=None):
+                 impl=None, aliases=False, inplace=False, pure=True, statement=False, defaults=None,
+                 fresh=None):
         self.name = name
         self.operands = tuple(operands)
         self.statics = dict(statics or {})
@@ -48,6 +52,7 @@ class Primitive:
         self.pure = pure
         self.statement = statement  # emit gives a whole statement (the primitive has no result)
         self.defaults = dict(defaults or {})  # default values of trailing operands
+        self.fresh = fresh
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
@@ -283,10 +288,10 @@ getitem = _define("getitem", ["x", "*idx"], _getitem_type, _getitem_emit, static
 
 
 def _store_emit(op: ast.operator | None) -> Emit:
-    """Printed as a statement by codegen; the expression form is the target subscript."""
+    """``x[idx] = v`` (or ``x[idx] op= v``), printed as a statement."""
     def emit(args, params):
-        return ast.Subscript(args[0], _index_expr(args[1:-1], params["spec"]), ast.Store())
-    emit.augmented_op = op  # type: ignore[attr-defined]
+        target = ast.Subscript(args[0], _index_expr(args[1:-1], params["spec"]), ast.Store())
+        return ast.AugAssign(target, op, args[-1]) if op else ast.Assign([target], args[-1])
     return emit
 
 
@@ -294,6 +299,23 @@ setitem = _define("setitem", ["x", "*idx_and_value"], same_as_first, _store_emit
                   statics={"spec": ()}, inplace=True)
 index_add = _define("index_add", ["x", "*idx_and_value"], same_as_first, _store_emit(ast.Add()),
                     statics={"spec": ()}, inplace=True)
+
+
+def _name_target(expr: ast.expr) -> ast.expr:
+    return ast.Name(expr.id, ast.Store()) if isinstance(expr, ast.Name) else expr
+
+
+# Adding a contribution to an adjoint of the same shape (``x_bar += g``): made by the reverse
+# transform, which knows the shapes agree, so the sum may overwrite ``x_bar`` when nothing else
+# reads it. `add_outer` is the rank-one case ``x_bar += np.outer(a, b)`` (the adjoint of W @ h),
+# done without forming the outer product.
+accumulate = _define("accumulate", ["x", "y"], same_as_first,
+                     lambda a, p: ast.AugAssign(_name_target(a[0]), ast.Add(), a[1]), inplace=True,
+                     fresh=lambda a, p: ast.BinOp(a[0], ast.Add(), a[1]), impl=np.add)
+add_outer = _define("add_outer", ["x", "a", "b"], same_as_first,
+                    lambda a, p: ast.Expr(ast.Call(ast.Name("add_outer", ast.Load()), list(a), [])),
+                    inplace=True, fresh=lambda a, p: ast.BinOp(a[0], ast.Add(), call_emitter("np.outer")(a[1:], p)),
+                    impl=lambda x, a, b: x + np.outer(a, b))
 
 # --- allocation and copies ------------------------------------------------------------------
 

@@ -34,6 +34,12 @@ def broadcast_like(t, like: np.ndarray) -> np.ndarray:
     return t if t.shape == np.shape(like) else t + np.zeros(np.shape(like))
 
 
+def add_outer(x: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``x += np.outer(a, b)``, in place; returns x."""
+    x += np.outer(a, b)
+    return x
+
+
 def record(tape: np.ndarray, k: int, n: int, value) -> np.ndarray:
     """Store `value` at ``tape[k]`` of a tape for `n` steps, allocating it at the first store
     (for arrays whose shape is first known inside the loop)."""

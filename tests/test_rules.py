@@ -120,6 +120,16 @@ def _make_tuple(*items):
     return tuple(items)
 
 
+def _accumulate(x, y):
+    """Stands for the `accumulate` primitive (``x += y`` on arrays of one shape)."""
+    return x + y
+
+
+def _add_outer(x, a, b):
+    """Stands for the `add_outer` primitive (``x += np.outer(a, b)``)."""
+    return x + np.outer(a, b)
+
+
 def _trip_count(start, stop, step):
     """Stands for the `trip_count` primitive (the length of a range)."""
     return len(range(start, stop, step))
@@ -127,7 +137,8 @@ def _trip_count(start, stop, step):
 
 # Primitives only derivative rules and transforms emit, given a name for these tests.
 INTERNAL_NAMES = {_select: P.select, np.outer: P.outer, _zeros_like: P.zeros_like,
-                  _make_tuple: P.make_tuple, _trip_count: P.trip_count}
+                  _make_tuple: P.make_tuple, _trip_count: P.trip_count, _accumulate: P.accumulate,
+                  _add_outer: P.add_outer}
 
 
 def p_add(a, b): return a + b
@@ -309,6 +320,10 @@ def p_dot_method(a, b): return a.dot(b)
 def p_dot_scalars(a, b): return np.dot(a, b)
 
 def p_outer(a, b): return np.outer(a, b)
+def p_accumulate(x, y): return np.sum(np.sin(_accumulate(x, y)))
+def p_accumulate_used_after(x): return np.sum(_accumulate(x, x * x) * x)
+def p_add_outer(x, a, b): return np.sum(np.sin(_add_outer(x, a, b)))
+def p_add_outer_used_after(x, a, b): return np.sum(_add_outer(x, a, b) * x)
 
 def p_transpose(x): return x.T
 def p_np_transpose(x): return np.transpose(x)
@@ -577,6 +592,9 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
         S(p_dot_method, normal(2, 3), normal(3)),
     ],
     P.outer: [S(p_outer, normal(3), normal(4))],
+    P.accumulate: [S(p_accumulate, normal(3, 4), normal(3, 4)), S(p_accumulate_used_after, normal(3))],
+    P.add_outer: [S(p_add_outer, normal(3, 4), normal(3), normal(4)),
+                  S(p_add_outer_used_after, normal(2, 2), normal(2), normal(2))],
     P.transpose: [
         S(p_transpose, normal(3, 4)),
         S(p_np_transpose, normal(3, 4)),

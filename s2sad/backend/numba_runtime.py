@@ -1,8 +1,8 @@
 """Numba implementations of the helpers in `s2sad.runtime`.
 
-Generated code calls `unbroadcast`, `expand_to`, `broadcast_like`, `record` and `record_grow`.
-Importing this module registers an implementation of each for Numba's nopython mode
-(`numba.extending.overload`), chosen by the argument types at compile time, so the same
+Generated code calls `unbroadcast`, `expand_to`, `broadcast_like`, `add_outer`, `record` and
+`record_grow`. Importing this module registers an implementation of each for Numba's nopython
+mode (`numba.extending.overload`), chosen by the argument types at compile time, so the same
 generated source runs under both backends.
 """
 
@@ -100,6 +100,17 @@ def _broadcast_like(t, like):
             return t + np.zeros(like.shape)
         return same_rank
     return lambda t, like: t + np.zeros(like.shape)
+
+
+@overload(runtime.add_outer)
+def _add_outer(x, a, b):
+    def rank_one_update(x, a, b):
+        for i in range(a.shape[0]):
+            ai = a[i]
+            for j in range(b.shape[0]):
+                x[i, j] += ai * b[j]
+        return x
+    return rank_one_update
 
 
 @overload(runtime.record)

@@ -5,13 +5,16 @@
         x = t * x                           x = t * x
 
 Only operations that cannot raise are moved (no indexing, no division), since the loop may run
-zero times. Besides saving work, a hoisted value needs no tape in reverse mode.
+zero times, and never an array the loop stores into (``scores = np.zeros(k)`` at the top of
+each iteration is a fresh array each time; hoisted, every store would have to copy it). Besides
+saving work, a hoisted value needs no tape in reverse mode.
 """
 
 from __future__ import annotations
 
 from .. import primitives as P
-from ..ir.core import Block, Eqn, ForRange, Function, Var, While, block_defs
+from ..ir.aliases import Aliases
+from ..ir.core import Block, Eqn, ForRange, Function, Var, While, block_defs, walk
 
 _UNSAFE = {P.getitem, P.div, P.floordiv, P.mod, P.pow}
 
@@ -35,15 +38,23 @@ def _hoist_in(block: Block) -> None:
 def _hoist(loop) -> list:
     """Remove the invariant equations from the loop's body; return them in order."""
     variant = set().union(*(block_defs(b) for b in loop.blocks()))
+    stored = _stored(loop)
     hoisted, kept = [], []
     for stmt in loop.body.stmts:
-        if _invariant(stmt, variant):
+        if _invariant(stmt, variant) and not stored(stmt.outs[0]):
             hoisted.append(stmt)
             variant -= set(stmt.outs)
         else:
             kept.append(stmt)
     loop.body.stmts[:] = kept
     return hoisted
+
+
+def _stored(loop):
+    """A test: may the loop store into (memory shared with) this value?"""
+    aliases = Aliases(Block([], [loop], []))
+    roots = {aliases.find(s.ins[0]) for s in walk(Block([], [loop], [])) if isinstance(s, Eqn) and s.prim.inplace}
+    return lambda v: aliases.find(v) in roots
 
 
 def _invariant(stmt, variant: set[Var]) -> bool:

@@ -157,6 +157,12 @@ defrule(P.outer, lambda primals, tangents, out: add_tangents(
             [None if tangents[0] is None else apply(P.outer, tangents[0], primals[1]),
              None if tangents[1] is None else apply(P.outer, primals[0], tangents[1])]),
         lambda g, primals, out: [g @ primals[1], primals[0] @ g])
+linear(P.accumulate, 1, 1)
+defrule(P.add_outer, lambda primals, tangents, out: add_tangents(
+            [tangents[0],
+             None if tangents[1] is None else apply(P.outer, tangents[1], primals[2]),
+             None if tangents[2] is None else apply(P.outer, primals[1], tangents[2])]),
+        lambda g, primals, out: [g, g @ primals[2], primals[1] @ g])
 
 
 defrule(P.full, lambda primals, tangents, out: apply(P.full, primals[0], tangents[1]),

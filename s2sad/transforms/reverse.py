@@ -77,11 +77,22 @@ def accumulate(adj: dict, var: Atom, contribution, active: set[Var], b: Builder)
         return
     c = atom_of(contribution)
     if var in adj:
-        adj[var] = b.emit(P.add, [adj[var], c], adjoint_name(var))
+        adj[var] = _add_to(adj[var], c, var, b)
         return
     if isinstance(c, Var) and c.name == "t":
         c.name = adjoint_name(var)
     adj[var] = c
+
+
+def _add_to(total: Atom, c: Atom, var: Var, b: Builder) -> Atom:
+    """``total + c``: an in-place `accumulate` (or `add_outer`) for arrays of var's type, which
+    codegen prints as ``x_bar += c`` when nothing else reads ``x_bar``."""
+    if not (var.type.is_array and total.type == c.type == var.type):
+        return b.emit(P.add, [total, c], adjoint_name(var))
+    made = next((s for s in reversed(b.stmts) if c in s.outs), None)  # the rule just made c
+    if isinstance(made, Eqn) and made.prim is P.outer:
+        return b.emit(P.add_outer, [total, *made.ins], adjoint_name(var))
+    return b.emit(P.accumulate, [total, c], adjoint_name(var))
 
 
 def _accumulate_index(adj: dict, var: Var, contribution: IndexAdd, b: Builder) -> None:

@@ -1,0 +1,51 @@
+"""May-alias analysis: which array values may share memory.
+
+Views, in-place updates, values carried through loops and values flowing out of regions are
+put in one class; two values in different classes never share memory.
+"""
+
+from __future__ import annotations
+
+from .core import Atom, Block, Eqn, ForRange, Var, While
+
+
+class Aliases:
+    """Which values may share memory (views, in-place updates, values copied by name)."""
+
+    def __init__(self, block: Block):
+        self.parent: dict[Var, Var] = {}
+        self.block(block)
+
+    def find(self, v: Var) -> Var:
+        while v in self.parent:
+            v = self.parent[v]
+        return v
+
+    def union(self, a: Atom, b: Atom) -> None:
+        if isinstance(a, Var) and isinstance(b, Var) and self.find(a) is not self.find(b):
+            self.parent[self.find(a)] = self.find(b)
+
+    def block(self, block: Block) -> None:
+        for stmt in block.stmts:
+            if isinstance(stmt, Eqn) and stmt.outs and stmt.ins and stmt.outs[0].type.is_array \
+                    and (stmt.prim.aliases or stmt.prim.inplace):
+                self.union(stmt.outs[0], stmt.ins[0])
+            for inner in stmt.blocks():
+                self.block(inner)
+                for out, r in zip(stmt.outs, inner.results):
+                    self.union(out, r)
+            if isinstance(stmt, (ForRange, While)):
+                self.loop(stmt)
+
+    def loop(self, stmt) -> None:
+        """A carried value is its initial value in the first iteration, the body's result after."""
+        skip = 1 if isinstance(stmt, ForRange) else 0
+        for region in stmt.blocks():
+            for k, init in enumerate(stmt.init):
+                self.union(region.params[skip + k], init)
+                self.union(region.params[skip + k], stmt.body.results[k])
+
+    def shared(self, v: Var, live: set[Var]) -> bool:
+        """Is `v`, or anything that may alias it, in `live`?"""
+        root = self.find(v)
+        return any(self.find(u) is root for u in live)
