@@ -1,7 +1,7 @@
 """The whole compiler, top to bottom.
 
     user function ──parse, lower──▶ IR ──verify, simplify, CSE, LICM, DCE──▶ activity analysis
-        ──forward or reverse transform──▶ IR ──simplify, CSE, DCE──▶ codegen ──▶ .py file
+        ──forward or reverse transform──▶ IR ──simplify, broadcasts, CSE, DCE──▶ codegen ──▶ .py file
         ──import, then numba.njit (or plain Python)──▶ callable
 
 `derive` runs it for one function, one argument-type signature and one set of options.
@@ -28,7 +28,9 @@ from .passes.cse import cse
 from .passes.dce import dce
 from .passes.generators import split_generators
 from .passes.licm import licm
+from .passes.shapes import simplify_broadcasts
 from .passes.simplify import simplify
+from .runtime import CHANGED_SHAPE
 from .transforms.forward import forward
 from .transforms.reverse import reverse
 
@@ -61,7 +63,7 @@ def transform(primal: Function, wrt: list[int], mode: str) -> Function:
     active = active_values(primal, wrt)
     derivative = (forward if mode == "forward" else reverse)(primal, wrt, active)
     verify(derivative)
-    for step in (simplify, cse, dce):
+    for step in (simplify, simplify_broadcasts, cse, dce):
         derivative = step(derivative)
         verify(derivative)
     return derivative
@@ -91,7 +93,21 @@ def derive(fn, arg_types: list[Type], wrt: list[int], mode: str, backend: str = 
     if backend in ("auto", "numba"):
         core = numba_backend.compile(core, source, origin, strict=backend == "numba")
         setattr(module, functions[-1].name, core)  # the entry point (if separate) calls it by name
-    return Derived(primal, derivative, source, str(path), getattr(module, derivative.name), core)
+    return Derived(primal, derivative, source, str(path), _located(getattr(module, derivative.name), primal), core)
+
+
+def _located(fn: Callable, primal: Function) -> Callable:
+    """`fn`, turning the run-time refusal of a ragged tape into an error naming the function."""
+    def run(*args):
+        try:
+            return fn(*args)
+        except ValueError as exc:
+            if str(exc) != CHANGED_SHAPE:
+                raise
+            raise S2SADError(f"in {primal.name}: {CHANGED_SHAPE}; make the array's shape the same in every "
+                             "iteration (for example, slice a fixed-size array instead)", primal.filename,
+                             primal.lineno) from None
+    return run
 
 
 def ir_text(fn, arg_types: list[Type], wrt: list[int] | None = None, mode: str | None = None) -> str:

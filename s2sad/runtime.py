@@ -40,6 +40,10 @@ def add_outer(x: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return x
 
 
+CHANGED_SHAPE = ("an array the reverse sweep needs changes shape from one loop iteration to the next, "
+                 "and such arrays cannot be recorded yet")
+
+
 def record(tape: np.ndarray, k: int, n: int, value) -> np.ndarray:
     """Store `value` at ``tape[k]`` of a tape for `n` steps, allocating it at the first store
     (for arrays whose shape is first known inside the loop)."""
@@ -60,9 +64,7 @@ def _store(tape: np.ndarray, k: int, value, capacity: int) -> np.ndarray:
         return tape
     if tape.shape[1:] != shape:
         if np.size(tape[:k]) and tape.shape[0] > 0 and 0 not in tape.shape[1:]:
-            raise ValueError(f"an array recorded for the reverse sweep has shape {shape} at iteration {k}, "
-                             f"but {tape.shape[1:]} before: arrays whose shape changes from one loop "
-                             "iteration to the next cannot be recorded yet")
+            raise ValueError(CHANGED_SHAPE)
         tape = np.empty((max(capacity, k + 1),) + shape, dtype=tape.dtype)
     elif k >= tape.shape[0]:
         grown = np.empty((capacity,) + shape, dtype=tape.dtype)

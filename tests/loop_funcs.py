@@ -516,3 +516,19 @@ def like_allocations(x):
         e[i] = w[i]
         y[i] = x[i] * z[i] + e[i]
     return np.sum(y * y)
+
+
+# --- shapes that change from one iteration to the next --------------------------------------------
+
+def shrinking(u):
+    s = 0.0
+    for i in range(3):
+        u = u[1:] * 2.0
+        s = s + np.sum(u * u)
+    return s
+
+
+def growing(x, y):
+    for i in range(2):
+        x = x + y * x
+    return np.sum(x)

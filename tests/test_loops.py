@@ -654,3 +654,36 @@ def test_like_allocations(mode):
     x = np.array([1.0, 2.0, 3.0])
     g = s2sad.grad(lf.like_allocations, mode=mode)(x)
     np.testing.assert_allclose(g, 2 * (2 * x + 3) * 2, rtol=1e-14)
+
+
+# --- what the tapes hold -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("funcs", HEAT)
+def test_heat_equation_tapes_nothing(funcs):
+    """The step is linear in u and every shape is u0's: the adjoint needs no forward value."""
+    u0, target = heat_data()
+    g = s2sad.grad(funcs[1])
+    g(u0, target, ALPHA, STEPS)
+    assert g.tape_bytes == 0
+
+
+def test_rnn_tapes_only_hidden_states():
+    """Shapes of W @ h and U @ x come from W and U, so only the hidden states are stored."""
+    W, U, h0, xs = rnn_args(T=20, H=4, D=3)
+    g = s2sad.grad(lf.rnn_total, wrt=(0, 1))
+    g(W, U, h0, xs)
+    assert g.tape_bytes <= 2 * 20 * 4 * 8
+
+
+SHRINKING = (np.linspace(0.1, 0.9, 6),)
+GROWING = (np.array([[0.3, -0.2, 0.5]]), np.linspace(-1.0, 1.0, 12).reshape(4, 3))
+
+
+@pytest.mark.parametrize("f, args", [(lf.shrinking, SHRINKING), (lf.growing, GROWING)], ids=["shrinking", "growing"])
+def test_carried_arrays_whose_shape_changes(f, args):
+    """Forward mode follows a carried array whose shape changes; reverse mode would have to
+    record it at every step, on a ragged tape, and refuses with the function's name."""
+    check_fd(f, args, "forward", range(len(args)))
+    with pytest.raises(s2sad.S2SADError, match=rf"loop_funcs.py:\d+: in {f.__name__}: an array the reverse "
+                                              "sweep needs changes shape"):
+        s2sad.grad(f)(*args)

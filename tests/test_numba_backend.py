@@ -109,3 +109,8 @@ def test_generator_made_in_a_loop_falls_back(monkeypatch):
         g = s2sad.grad(sf.generator_per_step)(X3)
     z = sum(np.random.default_rng(i).standard_normal(3) for i in range(3))
     np.testing.assert_allclose(g, z, rtol=1e-13)
+
+
+def test_ragged_tape_is_refused_in_compiled_code_too():
+    with pytest.raises(s2sad.S2SADError, match="in shrinking: an array the reverse sweep needs changes shape"):
+        s2sad.grad(lf.shrinking, backend="numba")(np.linspace(0.1, 0.9, 6))

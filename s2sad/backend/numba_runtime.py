@@ -113,12 +113,17 @@ def _add_outer(x, a, b):
     return rank_one_update
 
 
+_CHANGED_SHAPE = runtime.CHANGED_SHAPE
+
+
 @overload(runtime.record)
 def _record(tape, k, n, value):
     def store(tape, k, n, value):
         if tape.shape[0] != n or tape.shape[1:] != np.shape(value):
             if np.size(value) == 0:
                 return tape
+            if tape.shape[0] == n and k > 0:
+                raise ValueError(_CHANGED_SHAPE)
             tape = np.empty((n,) + np.shape(value), dtype=tape.dtype)
         tape[k] = value
         return tape
@@ -131,6 +136,8 @@ def _record_grow(tape, k, value):
         if tape.shape[1:] != np.shape(value):
             if np.size(value) == 0:
                 return tape
+            if k > 0 and tape.shape[0] > 0:
+                raise ValueError(_CHANGED_SHAPE)
             tape = np.empty((max(16, k + 1),) + np.shape(value), dtype=tape.dtype)
         elif k >= tape.shape[0]:
             grown = np.empty((max(2 * tape.shape[0], k + 1),) + np.shape(value), dtype=tape.dtype)

@@ -25,10 +25,12 @@ from ..ir.core import (Atom, Block, Eqn, ForRange, Function, If, Var, While, blo
 from ..ir.types import F64, I64
 from ..rules.core import IndexAdd
 from ..passes.dce import dce_block
+from ..passes.shapes import ShapeRoots, drop_broadcasts, shape_expression
 from .common import adjoint_name, atom_of, require_rule, syms, zeros_like
 
 
 _tapes: list[Var] = []  # the filled tapes of the reverse transform in progress
+_primal_roots: list[ShapeRoots] = []  # shape facts of the function being transformed
 
 
 def reverse(fn: Function, wrt: list[int], active: set[Var]) -> Function:
@@ -36,6 +38,7 @@ def reverse(fn: Function, wrt: list[int], active: set[Var]) -> Function:
     ``f_vjp(*params, *result_bars) -> (*results, *param_bars, tape_bytes)``, where `tape_bytes`
     counts the bytes the call's tapes held."""
     _tapes.clear()
+    _primal_roots[:] = [ShapeRoots(fn.body)]
     bars = [Var(adjoint_name(r) if isinstance(r, Var) else "out_bar", F64.with_ndim(_ndim(r)))
             for r in fn.results]
     b = Builder()
@@ -263,7 +266,10 @@ def _record_tapes(stmt, body: Block, setup: Builder, n: Atom, position: Var, is_
     definitions = {out: s for s in stmt.body.stmts for out in s.outs}
     where = _tape_position(stmt, is_for)
 
-    _shapes_from_operands(body, definitions, forward_defs)
+    roots = ShapeRoots(body, outer=_primal_roots[0])
+    drop_broadcasts(body, roots)
+    dce_block(body)
+    _shapes_from_operands(body, roots, forward_defs)
     wanted = {a for a in block_uses(body) if isinstance(a, Var)}
 
     def provide(v: Var) -> None:
@@ -275,7 +281,7 @@ def _record_tapes(stmt, body: Block, setup: Builder, n: Atom, position: Var, is_
         if v in _tapes and _rerunnable(loop, forward_defs):
             _rerun(loop, definitions, forward_defs, mapping, reads, provide, wanted)
             return
-        tape_final = _add_tape(stmt, v, setup, n, where, is_for, loop)
+        tape_final = _add_tape(stmt, v, setup, n, where, is_for, loop, roots)
         mapping[v] = reads.emit(P.getitem, [tape_final, position], v.name, spec=("i",))
 
     for v in _ordered(wanted & forward_defs):
@@ -285,52 +291,32 @@ def _record_tapes(stmt, body: Block, setup: Builder, n: Atom, position: Var, is_
     body.stmts[:0] = reads.stmts
 
 
-_ELEMENTWISE = {P.add, P.sub, P.mul, P.div, P.pow, P.neg, P.exp, P.log, P.sqrt, P.sin, P.cos, P.tan, P.tanh,
-                P.abs, P.sign, P.floor, P.maximum, P.minimum}
-
-
-def _shapes_from_operands(body: Block, definitions: dict, forward_defs: set) -> None:
-    """Read ``shape(v)`` off the operands of v's elementwise equation instead of taping v for its
-    shape: ``(d * d).shape`` is ``d.shape``, and ``(a * b).shape`` is
-    ``np.broadcast_shapes(a.shape, b.shape)`` when a and b are at hand anyway (read by the
-    reversed body, or from outside the loop)."""
+def _shapes_from_operands(body: Block, roots: ShapeRoots, forward_defs: set) -> None:
+    """Compute each ``shape(v)`` the reversed body reads from values it has anyway (read by the
+    reversed body, or from outside the loop) rather than taping v for its shape:
+    ``(d * d).shape`` is ``d.shape``, ``(a + b).shape`` is ``np.broadcast_shapes(a.shape,
+    b.shape)``, ``(W @ h).shape`` is ``(W.shape[0],)``, and ``u[2:].shape`` is ``u0[2:].shape``
+    when u keeps the shape of u0 through the loop."""
     shape_reads = [s for s in walk(body) if isinstance(s, Eqn) and s.prim is P.shape]
     at_hand = {a for s in walk(body) if s not in shape_reads for a in s.ins} | set(body.results)
+
+    def available(a) -> bool:
+        return a not in forward_defs or a in at_hand
+
+    mapping: dict = {}
     for block in [body] + [b for s in walk(body) for b in s.blocks()]:
         stmts = []
         for stmt in block.stmts:
-            if stmt in shape_reads:
-                stmts += _shape_from_operands(stmt, definitions, lambda a: a not in forward_defs or a in at_hand)
+            if stmt in shape_reads and not available(stmt.ins[0]):
+                b = Builder(stmt.loc)
+                shape = shape_expression(stmt.ins[0], roots, available, b)
+                if shape is not None:
+                    stmts += b.stmts
+                    mapping[stmt.outs[0]] = shape
+                    continue
             stmts.append(stmt)
         block.stmts = stmts
-
-
-def _shape_from_operands(read: Eqn, definitions: dict, available) -> list[Eqn]:
-    """Rewrite `read` (``shape(v)``) to use v's operands; the equations it now needs first."""
-    source = _same_shape_operand(read.ins[0], definitions)
-    if source is not None:
-        read.ins = [source]
-        return []
-    eqn = definitions.get(read.ins[0])
-    if not isinstance(eqn, Eqn) or eqn.prim not in _ELEMENTWISE:
-        return []
-    arrays = [_same_shape_operand(a, definitions) or a for a in dict.fromkeys(eqn.ins) if a.type.is_array]
-    if not all(available(a) for a in arrays):
-        return []
-    shapes = [Eqn([Var("t", P.shape.out_type([a.type], {}))], P.shape, [a], {}, read.loc) for a in arrays]
-    read.prim, read.ins = P.broadcast_shapes, [s.outs[0] for s in shapes]
-    return shapes
-
-
-def _same_shape_operand(v, definitions: dict):
-    eqn = definitions.get(v)
-    if not isinstance(eqn, Eqn) or eqn.prim not in _ELEMENTWISE:
-        return None
-    arrays = {a for a in eqn.ins if a.type.is_array}
-    if len(arrays) == 1 and next(iter(arrays)).type == v.type:
-        source = next(iter(arrays))
-        return _same_shape_operand(source, definitions) or source
-    return None
+    substitute(body, mapping)
 
 
 def _rerunnable(loop, forward_defs: set) -> bool:
@@ -407,10 +393,15 @@ def _tape_position(stmt, is_for: bool) -> Atom:
     return k
 
 
-def _add_tape(stmt, v: Var, setup: Builder, n: Atom, where: Atom, is_for: bool, definition) -> Var:
-    """Carry a tape for `v` through the forward loop; return the filled tape after it."""
+def _add_tape(stmt, v: Var, setup: Builder, n: Atom, where: Atom, is_for: bool, definition,
+              roots: ShapeRoots) -> Var:
+    """Carry a tape for `v` through the forward loop; return the filled tape after it. It is
+    allocated before the loop when v is carried and known to keep its initial shape; otherwise
+    at the first store, which checks that later entries have the same shape."""
     ndim = v.type.ndim if v.type.is_array else 0
     like = _initial_value(stmt, v)
+    if like is not None and ndim and roots(v) is not roots(like):
+        like = None
     preallocated = is_for and (ndim == 0 or like is not None)
     size = ([n] if ndim == 0 else [n, like]) if preallocated else []
     empty = setup.emit(P.tape, size, f"tape_{v.name}", dtype=v.type.element.kind, ndim=ndim)

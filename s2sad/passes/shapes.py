@@ -1,0 +1,229 @@
+"""Shape facts, and the broadcasts they make unnecessary.
+
+Derivative rules cannot see shapes, so they broadcast defensively: the adjoint of ``np.sum(x)``
+is ``np.full(x.shape, g)``, the adjoint of ``x * y`` passes through ``unbroadcast(·, x.shape)``,
+and a tangent is spread with ``broadcast_like``. Where two values are known to have the same
+shape, these do nothing but allocate, and are removed::
+
+    t_bar = np.full(d.shape, r2_bar)
+    d_bar = unbroadcast(t_bar * d, d.shape)     →     d_bar = r2_bar * d
+
+    z_dot = broadcast_like(mu_dot, z) + s       →     z_dot = mu_dot + s     (s shaped like z)
+
+A value's *shape root* is a value with the same shape: itself, or, following elementwise
+equations whose array operands share one root, stores, allocations of ``y.shape`` and the
+broadcasts above, an earlier value. A value carried through a loop has its initial value's
+root when the loop body keeps that shape (checked, not assumed). Values with the same root have
+the same shape.
+"""
+
+from __future__ import annotations
+
+from .. import primitives as P
+from ..ir.builder import Builder, const
+from ..ir.core import Atom, Block, Const, Eqn, ForRange, Function, Var, While, substitute, walk
+
+ELEMENTWISE = {P.add, P.sub, P.mul, P.div, P.pow, P.neg, P.exp, P.log, P.sqrt, P.sin, P.cos, P.tan, P.tanh,
+               P.abs, P.sign, P.floor, P.maximum, P.minimum, P.accumulate, P.copy}
+_SHAPED_LIKE_FIRST = {P.setitem, P.index_add, P.add_outer, P.zeros_like}
+_ALLOCATIONS = {P.full: 0, P.unbroadcast: 1, P.expand_to: 1, P.zeros: 0, P.ones: 0, P.empty: 0}  # → shape operand
+
+
+def definitions_of(block: Block) -> dict:
+    """Each value bound in `block` (nested regions too) → the statement binding it; a loop's
+    carried parameters and results map to the loop."""
+    found: dict = {}
+    for stmt in walk(block):
+        for out in stmt.outs:
+            found[out] = stmt
+        if isinstance(stmt, (ForRange, While)):
+            for region in stmt.blocks():
+                for p in _carried(stmt, region):
+                    found[p] = stmt
+    return found
+
+
+def _carried(loop, region: Block) -> list[Var]:
+    return region.params[1:] if isinstance(loop, ForRange) else region.params
+
+
+class ShapeRoots:
+    """``roots(v)``: the shape root of `v`, for every value bound in `block` (and in the block
+    `outer` was computed for, which encloses it). Computed in one pass in program order; a loop's
+    body is revisited when a carried value turns out not to keep its initial shape."""
+
+    def __init__(self, block: Block, outer: "ShapeRoots | None" = None):
+        self.definitions = (outer.definitions if outer else {}) | definitions_of(block)
+        self.root: dict = dict(outer.root) if outer else {}
+        self._block(block)
+
+    def __call__(self, v: Atom) -> Atom:
+        return self.root.get(v, v) if isinstance(v, Var) else v
+
+    def shape_source(self, shape: Atom) -> Atom | None:
+        """The value whose shape `shape` is: y for ``y.shape``, ``(y.shape[0], y.shape[1])``, or
+        ``y.shape[0]`` for a vector y."""
+        eqn = self.definitions.get(shape)
+        if isinstance(eqn, Eqn) and eqn.prim is P.shape:
+            return eqn.ins[0]
+        dims = eqn.ins if isinstance(eqn, Eqn) and eqn.prim is P.make_tuple else [shape]
+        sources = [self._dim_of(d, k) for k, d in enumerate(dims)]
+        if sources and sources[0] is not None and all(s is sources[0] for s in sources) \
+                and sources[0].type.ndim == len(dims):
+            return sources[0]
+        return None
+
+    def _dim_of(self, d: Atom, k: int) -> Atom | None:
+        eqn = self.definitions.get(d)
+        if isinstance(eqn, Eqn) and eqn.prim is P.getitem and isinstance(eqn.ins[1], Const) \
+                and eqn.ins[1].value == k:
+            shape = self.definitions.get(eqn.ins[0])
+            if isinstance(shape, Eqn) and shape.prim is P.shape:
+                return shape.ins[0]
+        return None
+
+    def _block(self, block: Block) -> None:
+        for stmt in block.stmts:
+            if isinstance(stmt, Eqn):
+                for out in stmt.outs:
+                    self.root[out] = self._eqn_root(stmt, out)
+            elif isinstance(stmt, (ForRange, While)):
+                self._loop(stmt)
+            else:  # an if: a result has a root when both branches agree on it
+                for region in stmt.blocks():
+                    self._block(region)
+                for out, a, b in zip(stmt.outs, stmt.then.results, stmt.orelse.results):
+                    self.root[out] = self(a) if self(a) is self(b) else out
+
+    def _eqn_root(self, eqn: Eqn, v: Var) -> Atom:
+        if not v.type.is_array:
+            return v
+        if eqn.prim in ELEMENTWISE:
+            roots = {self(a) for a in eqn.ins if a.type.is_array}
+            same_rank = all(a.type.ndim == v.type.ndim for a in eqn.ins if a.type.is_array)
+            return roots.pop() if len(roots) == 1 and same_rank else v
+        if eqn.prim in _SHAPED_LIKE_FIRST:
+            return self(eqn.ins[0])
+        if eqn.prim is P.broadcast_like:
+            return self(eqn.ins[1])
+        if eqn.prim in _ALLOCATIONS:
+            source = self.shape_source(eqn.ins[_ALLOCATIONS[eqn.prim]])
+            return self(source) if source is not None and source.type.ndim == v.type.ndim else v
+        return v
+
+    def _loop(self, loop) -> None:
+        """Assume each carried value keeps its initial value's root; check the body's results,
+        and revisit the body without the assumptions that fail."""
+        assumed = [self(init) for init in loop.init]  # None: the carried value is its own root
+        while True:
+            for region in loop.blocks():
+                for p, a in zip(_carried(loop, region), assumed):
+                    self.root[p] = p if a is None else a
+                self._block(region)
+            failed = [k for k, (a, r) in enumerate(zip(assumed, loop.body.results))
+                      if a is not None and self(r) is not a]
+            if not failed:
+                break
+            for k in failed:
+                assumed[k] = None
+        for out, a in zip(loop.outs, assumed):
+            self.root[out] = out if a is None else a
+
+
+def drop_broadcasts(block: Block, roots: ShapeRoots) -> None:
+    """Remove, in `block` (nested regions too), broadcasts to a shape the value already has, and
+    scalars spread over an array only to combine with another of that shape; read shapes and
+    sizes off shape roots."""
+    mapping: dict = {}
+    for eqn in [s for s in walk(block) if isinstance(s, Eqn)]:
+        eqn.ins = [mapping.get(a, a) for a in eqn.ins]
+        if eqn.prim in (P.shape, P.size):
+            eqn.ins = [roots(eqn.ins[0])]
+        elif eqn.prim in (P.add, P.sub, P.mul, P.div):
+            _use_scalar(eqn, roots)
+        elif eqn.prim in (P.unbroadcast, P.broadcast_like, P.expand_to) and _already_shaped(eqn, roots):
+            mapping[eqn.outs[0]] = eqn.ins[0]
+    substitute(block, mapping)
+
+
+def _scalar_spread(a: Atom, roots: ShapeRoots) -> tuple[Atom, Atom] | None:
+    """(value, like) when `a` is a scalar spread over the shape of `like`."""
+    eqn = roots.definitions.get(a)
+    if not isinstance(eqn, Eqn):
+        return None
+    if eqn.prim is P.full and eqn.ins[1].type.is_scalar:
+        like = roots.shape_source(eqn.ins[0])
+        return None if like is None else (eqn.ins[1], like)
+    if eqn.prim is P.broadcast_like and eqn.ins[0].type.is_scalar:
+        return eqn.ins[0], eqn.ins[1]
+    return None
+
+
+def _use_scalar(eqn: Eqn, roots: ShapeRoots) -> None:
+    """``np.full(y.shape, c) * y`` → ``c * y`` (and likewise for +, -, /)."""
+    out = eqn.outs[0]
+    for k in (0, 1):
+        spread, other = _scalar_spread(eqn.ins[k], roots), eqn.ins[1 - k]
+        if spread and other.type.is_array and other.type.ndim == out.type.ndim \
+                and roots(spread[1]) is roots(other):
+            eqn.ins[k] = spread[0]
+            return
+
+
+def _already_shaped(eqn: Eqn, roots: ShapeRoots) -> bool:
+    g, target = eqn.ins[0], eqn.ins[1]
+    if g.type != eqn.outs[0].type or (eqn.prim is P.expand_to and eqn.params.get("axis") is not None):
+        return False
+    if eqn.prim is not P.broadcast_like:
+        target = roots.shape_source(target)
+    return target is not None and roots(g) is roots(target)
+
+
+def shape_expression(v: Var, roots: ShapeRoots, available, b: Builder) -> Atom | None:
+    """``v.shape`` computed from values for which `available` holds, emitting into `b`; None
+    when it cannot be. Reads a root's shape, the broadcast of an elementwise equation's operand
+    shapes, the shape of the same slice of an available array, or a matrix product's shape."""
+    root = roots(v)
+    if available(root):
+        return b.emit(P.shape, [root])
+    eqn = roots.definitions.get(root)
+    if not isinstance(eqn, Eqn):
+        return None
+    if eqn.prim in ELEMENTWISE:
+        arrays = list(dict.fromkeys(roots(a) for a in eqn.ins if a.type.is_array))
+        shapes = [shape_expression(a, roots, available, b) for a in arrays]
+        if None in shapes:
+            return None
+        return shapes[0] if len(shapes) == 1 else b.emit(P.broadcast_shapes, shapes)
+    if eqn.prim is P.getitem and available(roots(eqn.ins[0])) \
+            and all(isinstance(a, Const) or available(a) for a in eqn.ins[1:]):
+        view = b.emit(P.getitem, [roots(eqn.ins[0]), *eqn.ins[1:]], **eqn.params)
+        return b.emit(P.shape, [view])
+    if eqn.prim is P.matmul and eqn.ins[0].type.is_array and eqn.ins[1].type.is_array:
+        return _matmul_shape(eqn, roots, available, b)
+    return None
+
+
+def _matmul_shape(eqn: Eqn, roots: ShapeRoots, available, b: Builder) -> Atom | None:
+    """(a.shape[0],), (b.shape[1],) or (a.shape[0], b.shape[1]), for a matrix a or b."""
+    a, c = eqn.ins
+    dims = []
+    if a.type.ndim == 2:
+        dims.append((a, 0))
+    if c.type.ndim == 2:
+        dims.append((c, 1))
+    if not dims or a.type.ndim > 2 or c.type.ndim > 2:
+        return None
+    atoms = []
+    for operand, k in dims:
+        shape = shape_expression(operand, roots, available, b)
+        if shape is None:
+            return None
+        atoms.append(b.emit(P.getitem, [shape, const(k)], spec=("i",)))
+    return b.emit(P.make_tuple, atoms)
+
+
+def simplify_broadcasts(fn: Function) -> Function:
+    """The pass: `drop_broadcasts` over the whole function."""
+    drop_broadcasts(fn.body, ShapeRoots(fn.body))
+    return fn
