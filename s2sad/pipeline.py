@@ -26,7 +26,7 @@ from .ir.verify import verify
 from .passes.activity import active_values
 from .passes.cse import cse
 from .passes.dce import dce
-from .passes.generators import split_generators
+from .passes.entry import split_entry
 from .passes.licm import licm
 from .passes.shapes import simplify_broadcasts
 from .passes.simplify import simplify
@@ -84,7 +84,7 @@ def derive(fn, arg_types: list[Type], wrt: list[int], mode: str, backend: str = 
     primal = prepare(fn, arg_types)
     derivative = transform(copy_function(primal), wrt, mode)  # the transforms edit what they get
     origin = f"{os.path.basename(primal.filename)}:{primal.lineno} ({primal.name}), {mode} mode"
-    functions = split_generators(derivative)
+    functions = split_entry(derivative)
     source = module_source(functions, origin)
     path = write_module(source, derivative.name)
     module = python_backend.load(path, derivative.namespaces)

@@ -17,3 +17,31 @@ if "S2SAD_CACHE_DIR" not in os.environ:
     _cache = tempfile.mkdtemp(prefix="s2sad-test-cache-")
     os.environ["S2SAD_CACHE_DIR"] = _cache   # inherited by the CLI subprocesses too
     atexit.register(shutil.rmtree, _cache, ignore_errors=True)
+
+
+# --- the core suites under both backends ------------------------------------------------------
+
+import warnings  # noqa: E402
+
+import pytest  # noqa: E402
+
+import s2sad  # noqa: E402
+
+
+@pytest.fixture(params=["python", pytest.param("numba", marks=pytest.mark.numba)])
+def each_backend(request, monkeypatch):
+    """Run a test with the generated code as Python, then compiled by Numba (backend "auto").
+
+    Under Numba the test fails if a derivative falls back to Python, unless it is marked
+    ``falls_back`` (writing a module global is the one construct that must)."""
+    if request.param == "python":
+        monkeypatch.setenv("S2SAD_BACKEND", "python")
+        yield "python"
+        return
+    monkeypatch.setenv("S2SAD_BACKEND", "auto")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", s2sad.BackendFallbackWarning)
+        yield "numba"
+    fell = [str(w.message) for w in caught if issubclass(w.category, s2sad.BackendFallbackWarning)]
+    if fell and request.node.get_closest_marker("falls_back") is None:
+        pytest.fail(f"a derivative fell back to Python: {fell[0]}")

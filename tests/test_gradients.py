@@ -11,6 +11,8 @@ from funcs import (floor_divide_by_one, array_pair, augmented, branch_local, con
                    returns_same_twice, shared_weights, sin_poly, sin_sq_exp,
                    slice_sum, tanh_layer, three_args, with_default)
 
+pytestmark = pytest.mark.usefixtures("each_backend")  # every test, compiled and not
+
 MODES = pytest.mark.parametrize("mode", ["reverse", "forward"])
 
 

@@ -8,6 +8,8 @@ import loop_funcs as lf
 import s2sad
 from numeric import fd
 
+pytestmark = pytest.mark.usefixtures("each_backend")  # every test, compiled and not
+
 H = 1e-6
 
 
