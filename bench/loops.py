@@ -136,12 +136,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes")
     parser.add_argument("--samples", type=int, default=9)
+    parser.add_argument("--only", default="", help="run the workloads whose name contains this text")
     options = parser.parse_args()
     os.environ["S2SAD_CACHE_DIR"] = tempfile.mkdtemp(prefix="s2sad-bench-")
     print("| workload | primal NumPy (ms) | primal Numba (ms) | gradient (ms) | gradient ÷ faster primal "
           "| first call (s) |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for name, (fn, args, wrt) in workloads(options.quick).items():
+        if options.only.lower() not in name.lower():
+            continue
         m = measure(fn, args, wrt, options.samples)
         print(f"| {name} | {1e3 * m['numpy']:.3f} | {1e3 * m['numba']:.3f} | {1e3 * m['grad']:.3f} "
               f"| {m['ratio']:.2f} | {m['first']:.2f} |")

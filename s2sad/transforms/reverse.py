@@ -369,9 +369,17 @@ def _recompute(v: Var, definitions: dict, forward_defs: set, index, mapping: dic
     return True
 
 
+_ARITHMETIC = {P.add, P.sub, P.mul, P.neg}
+
+
 def _cheap(eqn: Eqn, forward_defs: set) -> bool:
+    """Scalar arithmetic, a view into an array from outside the loop, or +, -, * of arrays
+    (``pos[i] - pos[j]``): one pass over operands that are themselves recomputed costs no more
+    than writing a tape entry and reading it back."""
     if eqn.prim is P.getitem:
         return eqn.ins[0] not in forward_defs
+    if eqn.prim in _ARITHMETIC:
+        return True
     return all(a.type.is_scalar for a in eqn.ins) and eqn.outs[0].type.is_scalar
 
 
