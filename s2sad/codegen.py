@@ -26,7 +26,8 @@ from .ir.aliases import Aliases
 from .ir.core import (Atom, Block, Const, Eqn, ForRange, Function, If, Var, While, block_uses, region_reads,
                       use_counts, walk)
 
-HELPERS = ("add_outer", "broadcast_like", "expand_to", "record", "record_grow", "unbroadcast")
+HELPERS = ("add_into", "add_outer", "broadcast_like", "copy_into", "expand_to", "record", "record_grow",
+           "unbroadcast")
 _RESERVED = {"np", *HELPERS, "min", "max", "float", "abs", "range", "len", "int", "bool"}
 _COMMENT = "#s2sad: "
 TEMP = "t"  # the hint of values that have no name in the user's source
@@ -242,15 +243,19 @@ class Emitter:
         """``x[idx] += v`` in place, or on a copy when the old array is still needed."""
         base, out = eqn.ins[0], eqn.outs[0]
         args = [self.namer.expr(a) for a in eqn.ins]
+        params = eqn.params
+        if "spec" in params:  # x[idx] = v: is x[idx] an array?
+            region = P.index_result_type(base.type, [a.type for a in eqn.ins[1:-1]], params["spec"])
+            params = params | {"region": region.is_array}
         if not self.aliases.shared(base, (self.after(eqn) - {out}) | self.pinned):
             self.namer.bind(out, self.namer.names[base])
-            return [eqn.prim.emit(args, eqn.params)]
+            return [eqn.prim.emit(args, params)]
         name = self.namer.define(out, self.after(eqn))
         if eqn.prim.fresh is not None:
-            return [ast.Assign([ast.Name(name, ast.Store())], eqn.prim.fresh(args, eqn.params))]
+            return [ast.Assign([ast.Name(name, ast.Store())], eqn.prim.fresh(args, params))]
         copy = ast.Call(ast.Attribute(args[0], "copy", ast.Load()), [], [])
         args[0] = ast.Name(name, ast.Load())
-        return [ast.Assign([ast.Name(name, ast.Store())], copy), eqn.prim.emit(args, eqn.params)]
+        return [ast.Assign([ast.Name(name, ast.Store())], copy), eqn.prim.emit(args, params)]
 
     def if_(self, stmt: If) -> list[ast.stmt]:
         saved = dict(self.namer.holder)

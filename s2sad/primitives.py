@@ -287,17 +287,23 @@ getitem = _define("getitem", ["x", "*idx"], _getitem_type, _getitem_emit, static
                   aliases=True)
 
 
-def _store_emit(op: ast.operator | None) -> Emit:
-    """``x[idx] = v`` (or ``x[idx] op= v``), printed as a statement."""
+def _store_emit(op: ast.operator | None, helper: str) -> Emit:
+    """A statement: ``x[idx] = v`` (or ``x[idx] op= v``) for one element; ``helper(x[idx], v)``
+    when the region is an array (codegen sets params["region"]). Numba compiles the helpers'
+    loops in a fraction of the time its general array assignment takes (about 1.7 s)."""
     def emit(args, params):
-        target = ast.Subscript(args[0], _index_expr(args[1:-1], params["spec"]), ast.Store())
+        index = _index_expr(args[1:-1], params["spec"])
+        if params.get("region"):
+            region = ast.Subscript(args[0], index, ast.Load())
+            return ast.Expr(ast.Call(ast.Name(helper, ast.Load()), [region, args[-1]], []))
+        target = ast.Subscript(args[0], index, ast.Store())
         return ast.AugAssign(target, op, args[-1]) if op else ast.Assign([target], args[-1])
     return emit
 
 
-setitem = _define("setitem", ["x", "*idx_and_value"], same_as_first, _store_emit(None),
+setitem = _define("setitem", ["x", "*idx_and_value"], same_as_first, _store_emit(None, "copy_into"),
                   statics={"spec": ()}, inplace=True)
-index_add = _define("index_add", ["x", "*idx_and_value"], same_as_first, _store_emit(ast.Add()),
+index_add = _define("index_add", ["x", "*idx_and_value"], same_as_first, _store_emit(ast.Add(), "add_into"),
                     statics={"spec": ()}, inplace=True)
 
 

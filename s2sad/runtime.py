@@ -34,6 +34,16 @@ def broadcast_like(t, like: np.ndarray) -> np.ndarray:
     return t if t.shape == np.shape(like) else t + np.zeros(np.shape(like))
 
 
+def copy_into(region: np.ndarray, value) -> None:
+    """``region[...] = value``: store into a view (``x[1:-1]``, ``x[i]``), broadcasting value."""
+    region[...] = value
+
+
+def add_into(region: np.ndarray, value) -> None:
+    """``region += value``: add into a view, broadcasting value."""
+    region += value
+
+
 def add_outer(x: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``x += np.outer(a, b)``, in place; returns x."""
     x += np.outer(a, b)

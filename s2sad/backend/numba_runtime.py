@@ -1,9 +1,10 @@
 """Numba implementations of the helpers in `s2sad.runtime`.
 
-Generated code calls `unbroadcast`, `expand_to`, `broadcast_like`, `add_outer`, `record` and
-`record_grow`. Importing this module registers an implementation of each for Numba's nopython
-mode (`numba.extending.overload`), chosen by the argument types at compile time, so the same
-generated source runs under both backends.
+Generated code calls the helpers of `s2sad.runtime` (`unbroadcast`, `copy_into`, `record`, …).
+Importing this module registers an implementation of each for Numba's nopython mode
+(`numba.extending.overload`), chosen by the argument types at compile time, so the same
+generated source runs under both backends. Stores into arrays are written as loops: Numba's
+general array assignment (``tape[k] = value``) costs well over a second of compile time.
 """
 
 from __future__ import annotations
@@ -102,6 +103,28 @@ def _broadcast_like(t, like):
     return lambda t, like: t + np.zeros(like.shape)
 
 
+@overload(runtime.copy_into)
+def _copy_into(region, value):
+    if isinstance(value, types.Array):
+        def copy_array(region, value):
+            source = np.broadcast_to(value, region.shape)
+            for index in np.ndindex(region.shape):
+                region[index] = source[index]
+        return copy_array
+
+    def fill(region, value):
+        for index in np.ndindex(region.shape):
+            region[index] = value
+    return fill
+
+
+@overload(runtime.add_into)
+def _add_into(region, value):
+    def add(region, value):
+        region += value
+    return add
+
+
 @overload(runtime.add_outer)
 def _add_outer(x, a, b):
     def rank_one_update(x, a, b):
@@ -116,6 +139,21 @@ def _add_outer(x, a, b):
 _CHANGED_SHAPE = runtime.CHANGED_SHAPE
 
 
+def _put(tape, k, value):
+    """``tape[k] = value`` (a stand-in: only its Numba implementation below is ever called)."""
+    tape[k] = value
+
+
+@overload(_put)
+def _put_impl(tape, k, value):
+    if isinstance(value, types.Array):
+        return lambda tape, k, value: runtime.copy_into(tape[k], value)
+
+    def put_number(tape, k, value):
+        tape[k] = value
+    return put_number
+
+
 @overload(runtime.record)
 def _record(tape, k, n, value):
     def store(tape, k, n, value):
@@ -125,7 +163,7 @@ def _record(tape, k, n, value):
             if tape.shape[0] == n and k > 0:
                 raise ValueError(_CHANGED_SHAPE)
             tape = np.empty((n,) + np.shape(value), dtype=tape.dtype)
-        tape[k] = value
+        _put(tape, k, value)
         return tape
     return store
 
@@ -141,8 +179,8 @@ def _record_grow(tape, k, value):
             tape = np.empty((max(16, k + 1),) + np.shape(value), dtype=tape.dtype)
         elif k >= tape.shape[0]:
             grown = np.empty((max(2 * tape.shape[0], k + 1),) + np.shape(value), dtype=tape.dtype)
-            grown[:tape.shape[0]] = tape
+            runtime.copy_into(grown[:tape.shape[0]], tape)
             tape = grown
-        tape[k] = value
+        _put(tape, k, value)
         return tape
     return store
