@@ -114,3 +114,19 @@ def test_generator_made_in_a_loop_falls_back(monkeypatch):
 def test_ragged_tape_is_refused_in_compiled_code_too():
     with pytest.raises(s2sad.S2SADError, match="in shrinking: an array the reverse sweep needs changes shape"):
         s2sad.grad(lf.shrinking, backend="numba")(np.linspace(0.1, 0.9, 6))
+
+
+@pytest.mark.parametrize("damage", ["truncate index", "truncate data", "overwrite data"])
+def test_unreadable_numba_cache_files_are_recompiled(damage, tmp_path, monkeypatch):
+    """A damaged cache file is dropped and the derivative compiled again, to the same result."""
+    monkeypatch.setenv("S2SAD_CACHE_DIR", str(tmp_path))
+    args = (2.0, 1.0, 0.0, 0.1, 0.01, 50)
+    expected = s2sad.grad(lf.oscillator, backend="numba")(*args)
+    index, = tmp_path.glob("__pycache__/*.nbi")
+    data, = tmp_path.glob("__pycache__/*.nbc")
+    target = index if damage == "truncate index" else data
+    target.write_bytes(b"garbage\n" if damage == "overwrite data" else target.read_bytes()[:40])
+    g = s2sad.grad(lf.oscillator, backend="numba")  # a new dispatcher, which reads the cache
+    assert g(*args) == expected
+    assert len(next(iter(g._compiled.values())).core.jitted.signatures) == 1
+    assert s2sad.grad(lf.oscillator, backend="numba")(*args) == expected  # the repaired cache loads

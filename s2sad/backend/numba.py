@@ -8,7 +8,9 @@ the generated code (a construct nopython mode lacks, such as writing a module gl
 
 from __future__ import annotations
 
+import os
 import re
+import traceback
 import warnings
 from typing import Callable
 
@@ -30,7 +32,7 @@ def compile(fn: Callable, source: str, origin: str, strict: bool) -> Callable:
 
     def first_call(*args):
         try:
-            result = jitted(*args)
+            result = _load_or_compile(jitted, args)
         except (numba.core.errors.TypingError, numba.core.errors.UnsupportedError,
                 numba.core.errors.LoweringError, NotImplementedError) as exc:
             reason = explain(exc, source)
@@ -50,6 +52,24 @@ def compile(fn: Callable, source: str, origin: str, strict: bool) -> Callable:
     call.python = fn
     call.jitted = jitted
     return call
+
+
+def _load_or_compile(jitted, args: tuple):
+    """Call `jitted`, which loads its machine code from Numba's cache or compiles it. A cache
+    file that cannot be read (truncated, overwritten) is dropped and the code compiled afresh;
+    Numba itself writes cache files atomically, so concurrent processes never see half a file."""
+    try:
+        return jitted(*args)
+    except Exception as exc:
+        if not _raised_by_cache(exc):
+            raise
+    jitted._cache.flush()  # an empty index: the unreadable entries are forgotten
+    return jitted(*args)
+
+
+def _raised_by_cache(exc: Exception) -> bool:
+    where = os.path.join("numba", "core", "caching.py")
+    return any(frame.f_code.co_filename.endswith(where) for frame, _ in traceback.walk_tb(exc.__traceback__))
 
 
 def explain(exc: Exception, source: str) -> str:
