@@ -2,18 +2,26 @@
 
     python bench/loops.py            # the sizes below, a few minutes with compilation
     python bench/loops.py --quick    # small sizes: a smoke test of the script
+    python bench/loops.py --startup  # first-call times in new processes: cold, then warm cache
 
 For each workload, in one process: the primal as NumPy and under ``numba.njit`` (where Numba can
 compile it), and the s2sad gradient (reverse mode, Numba backend), each the median of repeated
 calls after warm-up; the first call of the gradient (differentiate, write, compile) is timed
 apart, with a fresh cache directory. Ratios, not absolute times, are what to read: the machines
 these run on are shared.
+
+With ``--startup``, each workload's first gradient call is timed in a new process twice: with an
+empty cache directory (cold: differentiate, write, compile) and again with the cache the first
+process left (warm: differentiate, load the compiled code). Importing NumPy, Numba and s2sad is
+not counted.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
 import tempfile
 import time
 
@@ -132,12 +140,41 @@ def measure(fn, args, wrt, samples: int) -> dict:
             "first": first}
 
 
+def first_call(name: str) -> float:
+    """Seconds of the first gradient call of workload `name` in this process."""
+    fn, args, wrt = workloads(False)[name]
+    grad = s2sad.grad(fn, wrt=wrt, backend="numba")
+    start = time.perf_counter()
+    grad(*args)
+    return time.perf_counter() - start
+
+
+def startup(only: str) -> None:
+    print("| workload | cold first call (s) | warm first call (s) |")
+    print("| --- | ---: | ---: |")
+    for name in workloads(False):
+        if only.lower() not in name.lower():
+            continue
+        env = dict(os.environ, S2SAD_CACHE_DIR=tempfile.mkdtemp(prefix="s2sad-startup-"))
+        runs = [subprocess.run([sys.executable, __file__, "--first-call", name], env=env, check=True,
+                               capture_output=True, text=True).stdout.strip() for _ in ("cold", "warm")]
+        print(f"| {name} | {float(runs[0]):.2f} | {float(runs[1]):.2f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes")
     parser.add_argument("--samples", type=int, default=9)
     parser.add_argument("--only", default="", help="run the workloads whose name contains this text")
+    parser.add_argument("--startup", action="store_true", help="cold and warm first-call times")
+    parser.add_argument("--first-call", metavar="NAME", help=argparse.SUPPRESS)
     options = parser.parse_args()
+    if options.first_call:
+        print(first_call(options.first_call))
+        return
+    if options.startup:
+        startup(options.only)
+        return
     os.environ["S2SAD_CACHE_DIR"] = tempfile.mkdtemp(prefix="s2sad-bench-")
     print("| workload | primal NumPy (ms) | primal Numba (ms) | gradient (ms) | gradient ÷ faster primal "
           "| first call (s) |")

@@ -1,6 +1,9 @@
 """The Numba backend: the loop workloads compile in nopython mode (no fallback) and agree with
 the Python backend; what Numba cannot compile falls back with one warning, or raises."""
 
+import os
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -130,3 +133,24 @@ def test_unreadable_numba_cache_files_are_recompiled(damage, tmp_path, monkeypat
     assert g(*args) == expected
     assert len(next(iter(g._compiled.values())).core.jitted.signatures) == 1
     assert s2sad.grad(lf.oscillator, backend="numba")(*args) == expected  # the repaired cache loads
+
+
+_NEW_PROCESS = """
+import sys
+import s2sad
+sys.path.insert(0, sys.argv[1])
+import loop_funcs as lf
+g = s2sad.grad(lf.oscillator, backend="numba")
+print(g(2.0, 1.0, 0.0, 0.1, 0.01, 50))
+stats = next(iter(g._compiled.values())).core.jitted.stats
+print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))
+"""
+
+
+def test_a_new_process_loads_the_compiled_code_from_the_cache(tmp_path):
+    env = dict(os.environ, S2SAD_CACHE_DIR=str(tmp_path / "cache"))
+    runs = [subprocess.run([sys.executable, "-c", _NEW_PROCESS, os.path.dirname(__file__)], env=env,
+                           capture_output=True, text=True, check=True).stdout.split("\n") for _ in range(2)]
+    assert runs[0][0] == runs[1][0]  # the same gradient
+    assert runs[0][1] == "0 1"  # compiled in the first process,
+    assert runs[1][1] == "1 0"  # loaded from the cache in the second
