@@ -27,7 +27,7 @@ from .ir.core import (Atom, Block, Const, Eqn, ForRange, Function, If, Var, Whil
                       use_counts, walk)
 
 HELPERS = ("add_into", "add_outer", "broadcast_like", "copy_into", "expand_to", "record", "record_grow",
-           "unbroadcast")
+           "sub_into", "unbroadcast")
 _RESERVED = {"np", *HELPERS, "min", "max", "float", "abs", "range", "len", "int", "bool"}
 _COMMENT = "#s2sad: "
 TEMP = "t"  # the hint of values that have no name in the user's source
@@ -311,7 +311,9 @@ class Emitter:
         code = parallel_copy(names, [self.namer.expr(a) for a in stmt.init])
         bounds = P._range_args([self.namer.expr(a) for a in (stmt.start, stmt.stop, stmt.step)])
         index_name = self.namer.define(index, self.after(stmt) | region_reads(stmt) | set(params))
+        self.namer.reserved.add(index_name)  # never reassigned inside its loop
         body = self.loop_body(stmt.body, names) or [ast.Pass()]
+        self.namer.reserved.discard(index_name)
         loop = ast.For(ast.Name(index_name, ast.Store()), ast.Call(ast.Name("range", ast.Load()), bounds, []),
                        body, [])
         return code + [loop] + self.finish_loop(stmt, names)

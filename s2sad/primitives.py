@@ -305,6 +305,8 @@ setitem = _define("setitem", ["x", "*idx_and_value"], same_as_first, _store_emit
                   statics={"spec": ()}, inplace=True)
 index_add = _define("index_add", ["x", "*idx_and_value"], same_as_first, _store_emit(ast.Add(), "add_into"),
                     statics={"spec": ()}, inplace=True)
+index_sub = _define("index_sub", ["x", "*idx_and_value"], same_as_first, _store_emit(ast.Sub(), "sub_into"),
+                    statics={"spec": ()}, inplace=True)  # x[idx] -= v: what simplify makes of x[idx] += -v
 
 
 def _name_target(expr: ast.expr) -> ast.expr:

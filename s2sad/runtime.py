@@ -44,6 +44,11 @@ def add_into(region: np.ndarray, value) -> None:
     region += value
 
 
+def sub_into(region: np.ndarray, value) -> None:
+    """``region -= value``: subtract from a view, broadcasting value."""
+    region -= value
+
+
 def add_outer(x: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``x += np.outer(a, b)``, in place; returns x."""
     x += np.outer(a, b)

@@ -40,3 +40,12 @@ def euler(k, x0, n):
     for i in range(n):
         x = x + 0.01 * (-k * x * x)
     return x
+
+
+def pair_energy(pos):
+    e = 0.0
+    for i in range(pos.shape[0]):
+        for j in range(i + 1, pos.shape[0]):
+            d = pos[i] - pos[j]
+            e = e + 1.0 / np.sum(d * d)
+    return e

@@ -24,6 +24,7 @@ CASES = {   # name: (function, wrt, types)
     "mlp_head": (G.mlp_head, ("W", "b"), VECTOR),
     "monte_carlo": (G.monte_carlo, ("mu", "sigma"), None),
     "euler": (G.euler, ("k", "x0"), {"n": "i64"}),
+    "pair_energy": (G.pair_energy, "pos", {"pos": "f64[:,:]"}),
 }
 
 

@@ -421,6 +421,18 @@ def p_index_add_broadcast(x, s):
     return y
 
 
+def p_index_sub(x, v):
+    y = x.copy()
+    y[1] -= v
+    return y * x
+
+
+def p_index_sub_rows(x, v):
+    y = x.copy()
+    y[1:3] += -np.sin(v)
+    return y
+
+
 def p_index_add_twice(x, v):
     y = np.zeros(x.shape)
     y[0] += v * x[1]
@@ -629,6 +641,7 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
         S(p_setitem_read_back, normal(3), normal()),
         S(p_setitem_mul_assign, normal(4), normal()),
     ],
+    P.index_sub: [S(p_index_sub, normal(4), normal()), S(p_index_sub_rows, normal(4, 3), normal(3))],
     P.index_add: [
         S(p_index_add, normal(4), normal()),
         S(p_index_add_slice, normal(4, 3), normal(2)),

@@ -125,6 +125,13 @@ def _add_into(region, value):
     return add
 
 
+@overload(runtime.sub_into)
+def _sub_into(region, value):
+    def sub(region, value):
+        region -= value
+    return sub
+
+
 @overload(runtime.add_outer)
 def _add_outer(x, a, b):
     def rank_one_update(x, a, b):

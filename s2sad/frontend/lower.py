@@ -73,6 +73,7 @@ class Undefined:
 Value = Atom | PyObj | TupleVal
 
 
+_IN_PLACE = {P.add: P.index_add, P.sub: P.index_sub}  # x[idx] += v, x[idx] -= v
 _REFUSED_STMTS = {
     gast.Try: "try/except cannot be differentiated; check inputs before calling the derivative",
     gast.With: "with blocks cannot be differentiated; move them outside the function",
@@ -330,8 +331,8 @@ class Lowering:
         spec, index = self.index(target.slice)
         if op is not None:
             prim = self.binop_prim(op, target)
-            if prim is P.add:
-                self.env[name] = self.emit(P.index_add, [base, *index, value], target, name, spec=spec)
+            if prim in _IN_PLACE:
+                self.env[name] = self.emit(_IN_PLACE[prim], [base, *index, value], target, name, spec=spec)
                 return
             old = self.emit(P.getitem, [base, *index], target, spec=spec)
             value = self.emit(prim, [old, value], target)

@@ -11,8 +11,8 @@ shape, these do nothing but allocate, and are removed::
     z_dot = broadcast_like(mu_dot, z) + s       →     z_dot = mu_dot + s     (s shaped like z)
 
 A value's *shape root* is a value with the same shape: itself, or, following elementwise
-equations whose array operands share one root, stores, allocations of ``y.shape`` and the
-broadcasts above, an earlier value. A value carried through a loop has its initial value's
+equations whose array operands share one root, stores, allocations of ``y.shape``, the
+broadcasts above, and rows (``pos[i]`` and ``pos[j]`` have one shape), an earlier value. A value carried through a loop has its initial value's
 root when the loop body keeps that shape (checked, not assumed). Values with the same root have
 the same shape.
 """
@@ -25,7 +25,7 @@ from ..ir.core import Atom, Block, Const, Eqn, ForRange, Function, Var, While, s
 
 ELEMENTWISE = {P.add, P.sub, P.mul, P.div, P.pow, P.neg, P.exp, P.log, P.sqrt, P.sin, P.cos, P.tan, P.tanh,
                P.abs, P.sign, P.floor, P.maximum, P.minimum, P.accumulate, P.copy}
-_SHAPED_LIKE_FIRST = {P.setitem, P.index_add, P.add_outer, P.zeros_like}
+_SHAPED_LIKE_FIRST = {P.setitem, P.index_add, P.index_sub, P.add_outer, P.zeros_like}
 _ALLOCATIONS = {P.full: 0, P.unbroadcast: 1, P.expand_to: 1, P.zeros: 0, P.ones: 0, P.empty: 0}  # → shape operand
 
 
@@ -55,10 +55,20 @@ class ShapeRoots:
     def __init__(self, block: Block, outer: "ShapeRoots | None" = None):
         self.definitions = (outer.definitions if outer else {}) | definitions_of(block)
         self.root: dict = dict(outer.root) if outer else {}
+        self.rows: dict = dict(outer.rows) if outer else {}  # x[i1, …, in] → (root of x, n)
         self._block(block)
 
     def __call__(self, v: Atom) -> Atom:
         return self.root.get(v, v) if isinstance(v, Var) else v
+
+    def key(self, v: Atom):
+        """Equal for values of equal shape: the root, or for a row ``x[i]`` (x's root, 1), since
+        every row of x has one shape."""
+        root = self(v)
+        return self.rows.get(root, root)
+
+    def same(self, a: Atom, b: Atom) -> bool:
+        return self.key(a) == self.key(b)
 
     def shape_source(self, shape: Atom) -> Atom | None:
         """The value whose shape `shape` is: y for ``y.shape``, ``(y.shape[0], y.shape[1])``, or
@@ -99,11 +109,14 @@ class ShapeRoots:
         if not v.type.is_array:
             return v
         if eqn.prim in ELEMENTWISE:
-            roots = {self(a) for a in eqn.ins if a.type.is_array}
-            same_rank = all(a.type.ndim == v.type.ndim for a in eqn.ins if a.type.is_array)
-            return roots.pop() if len(roots) == 1 and same_rank else v
+            arrays = [a for a in eqn.ins if a.type.is_array]
+            same_rank = all(a.type.ndim == v.type.ndim for a in arrays)
+            return self(arrays[0]) if len({self.key(a) for a in arrays}) == 1 and same_rank else v
         if eqn.prim in _SHAPED_LIKE_FIRST:
             return self(eqn.ins[0])
+        if eqn.prim is P.getitem and all(kind == "i" for kind in eqn.params["spec"]):
+            self.rows[v] = (self.key(eqn.ins[0]), len(eqn.params["spec"]))
+            return v
         if eqn.prim is P.broadcast_like:
             return self(eqn.ins[1])
         if eqn.prim in _ALLOCATIONS:
@@ -121,7 +134,7 @@ class ShapeRoots:
                     self.root[p] = p if a is None else a
                 self._block(region)
             failed = [k for k, (a, r) in enumerate(zip(assumed, loop.body.results))
-                      if a is not None and self(r) is not a]
+                      if a is not None and not self.same(r, a)]
             if not failed:
                 break
             for k in failed:
@@ -164,8 +177,7 @@ def _use_scalar(eqn: Eqn, roots: ShapeRoots) -> None:
     out = eqn.outs[0]
     for k in (0, 1):
         spread, other = _scalar_spread(eqn.ins[k], roots), eqn.ins[1 - k]
-        if spread and other.type.is_array and other.type.ndim == out.type.ndim \
-                and roots(spread[1]) is roots(other):
+        if spread and other.type.is_array and other.type.ndim == out.type.ndim and roots.same(spread[1], other):
             eqn.ins[k] = spread[0]
             return
 
@@ -176,7 +188,7 @@ def _already_shaped(eqn: Eqn, roots: ShapeRoots) -> bool:
         return False
     if eqn.prim is not P.broadcast_like:
         target = roots.shape_source(target)
-    return target is not None and roots(g) is roots(target)
+    return target is not None and roots.same(g, target)
 
 
 def shape_expression(v: Var, roots: ShapeRoots, available, b: Builder) -> Atom | None:

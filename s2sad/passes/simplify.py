@@ -5,20 +5,24 @@ whose condition is a constant::
     b = add(2.0, 3.0)   →   (b is 5.0)
     c = mul(a, b)           c = mul(x, 5.0)
 
+and ``x[idx] += -v`` becomes ``x[idx] -= v``.
+
 The identities are the builder's (`ir.builder.simplify_eqn`), so IR built by rules and IR run
 through this pass obey the same laws.
 """
 
 from __future__ import annotations
 
+from .. import primitives as P
 from ..ir.builder import simplify_eqn
-from ..ir.core import Block, Const, Eqn, Function, If, substitute
+from ..ir.core import Block, Const, Eqn, Function, If, substitute, use_counts, walk
 
 
 def simplify(fn: Function) -> Function:
     mapping: dict = {}
     _simplify_block(fn.body, mapping)
     substitute(fn.body, mapping)
+    _subtract_negated(fn.body)
     return fn
 
 
@@ -41,3 +45,23 @@ def _simplify_block(block: Block, mapping: dict) -> None:
             _simplify_block(inner, mapping)
         kept.append(stmt)
     block.stmts[:] = kept
+
+
+def _subtract_negated(block: Block) -> None:
+    """``index_add(x, idx, neg(v))`` → ``index_sub(x, idx, v)``, also through an ``unbroadcast``
+    that only this store reads."""
+    definitions = {s.outs[0]: s for s in walk(block) if isinstance(s, Eqn) and len(s.outs) == 1}
+    uses = use_counts(block)
+    for stmt in walk(block):
+        if not (isinstance(stmt, Eqn) and stmt.prim is P.index_add):
+            continue
+        value = stmt.ins[-1]
+        spread = definitions.get(value)
+        if isinstance(spread, Eqn) and spread.prim is P.unbroadcast and uses.get(value) == 1:
+            negated = definitions.get(spread.ins[0])
+            if isinstance(negated, Eqn) and negated.prim is P.neg and uses.get(spread.ins[0]) == 1:
+                spread.ins = [negated.ins[0], spread.ins[1]]
+                stmt.prim = P.index_sub
+            continue
+        if isinstance(spread, Eqn) and spread.prim is P.neg:
+            stmt.prim, stmt.ins = P.index_sub, stmt.ins[:-1] + [spread.ins[0]]

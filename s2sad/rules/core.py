@@ -228,8 +228,14 @@ def _index_add_vjp(g, primals, out, spec):
     return [g, *[None] * len(index), _fit(apply(P.getitem, g, *index, spec=spec), v)]
 
 
+def _index_sub_vjp(g, primals, out, spec):
+    x, *index, v = primals
+    return [g, *[None] * len(index), _fit(-apply(P.getitem, g, *index, spec=spec), v)]
+
+
 defrule(P.setitem, _store_jvp(P.setitem), _setitem_vjp)
 defrule(P.index_add, _store_jvp(P.index_add), _index_add_vjp)
+defrule(P.index_sub, _store_jvp(P.index_sub), _index_sub_vjp)
 zero_derivative(P.tape)
 
 

@@ -31,6 +31,7 @@ from .common import adjoint_name, atom_of, require_rule, syms, zeros_like
 
 _tapes: list[Var] = []  # the filled tapes of the reverse transform in progress
 _primal_roots: list[ShapeRoots] = []  # shape facts of the function being transformed
+_top_level: set[Var] = set()  # its parameters and the values its top-level statements bind
 
 
 def reverse(fn: Function, wrt: list[int], active: set[Var]) -> Function:
@@ -39,6 +40,8 @@ def reverse(fn: Function, wrt: list[int], active: set[Var]) -> Function:
     counts the bytes the call's tapes held."""
     _tapes.clear()
     _primal_roots[:] = [ShapeRoots(fn.body)]
+    _top_level.clear()
+    _top_level.update(fn.params, *(stmt.outs for stmt in fn.body.stmts))
     bars = [Var(adjoint_name(r) if isinstance(r, Var) else "out_bar", F64.with_ndim(_ndim(r)))
             for r in fn.results]
     b = Builder()
@@ -272,10 +275,12 @@ def _record_tapes(stmt, body: Block, setup: Builder, n: Atom, position: Var, is_
     _shapes_from_operands(body, roots, forward_defs)
     wanted = {a for a in block_uses(body) if isinstance(a, Var)}
 
+    cheap = _anything if _varying_length(stmt) else _cheap
+
     def provide(v: Var) -> None:
         """Make `v` available at the top of the reversed body (mapping[v])."""
         if v in mapping or _recompute(v, definitions, forward_defs, stmt.body.params[0] if is_for else None,
-                                      mapping, reads):
+                                      mapping, reads, cheap):
             return
         loop = definitions.get(v)
         if v in _tapes and _rerunnable(loop, forward_defs):
@@ -353,17 +358,18 @@ def _copy_in(stmt, forward_defs: set, mapping: dict, reads: Builder, provide) ->
     reads.append(stmt if all(v not in forward_defs for v in stmt.outs) else clone(stmt, mapping))
 
 
-def _recompute(v: Var, definitions: dict, forward_defs: set, index, mapping: dict, b: Builder) -> bool:
-    """Recompute `v` in the reverse body when that is cheap: scalar arithmetic on scalars
-    (``i - 1``), or a view into an array from outside the loop (``X[i]``). False: tape it."""
+def _recompute(v: Var, definitions: dict, forward_defs: set, index, mapping: dict, b: Builder,
+               cheap) -> bool:
+    """Recompute `v` in the reverse body when `cheap` says its equation is (``i - 1``, ``X[i]``).
+    False: tape it."""
     if v in mapping:
         return True
     eqn = definitions.get(v)
-    if not isinstance(eqn, Eqn) or not eqn.prim.pure or eqn.prim.inplace or not _cheap(eqn, forward_defs):
+    if not isinstance(eqn, Eqn) or not eqn.prim.pure or eqn.prim.inplace or not cheap(eqn, forward_defs):
         return False
     for a in eqn.ins:
         if isinstance(a, Var) and a in forward_defs and a is not index \
-                and not _recompute(a, definitions, forward_defs, index, mapping, b):
+                and not _recompute(a, definitions, forward_defs, index, mapping, b, cheap):
             return False
     mapping[v] = b.emit(eqn.prim, [mapping.get(a, a) for a in eqn.ins], v.name, **eqn.params)
     return True
@@ -381,6 +387,19 @@ def _cheap(eqn: Eqn, forward_defs: set) -> bool:
     if eqn.prim in _ARITHMETIC:
         return True
     return all(a.type.is_scalar for a in eqn.ins) and eqn.outs[0].type.is_scalar
+
+
+def _anything(eqn: Eqn, forward_defs: set) -> bool:
+    return True
+
+
+def _varying_length(stmt) -> bool:
+    """Is `stmt` an inner loop whose trip count may change from one outer iteration to the next?
+    Its tapes would have to be filled by re-running it in the outer reverse sweep, which computes
+    every value of its body again anyway; recomputing in its own reverse sweep is no dearer."""
+    if isinstance(stmt, While):  # nested, when none of its results is bound at the top level
+        return not any(out in _top_level for out in stmt.outs)
+    return any(isinstance(b, Var) and b not in _top_level for b in (stmt.start, stmt.stop, stmt.step))
 
 
 def _index_at(stmt: ForRange, position: Var, b: Builder) -> Atom:
