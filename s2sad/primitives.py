@@ -229,8 +229,8 @@ def _attribute(name: str) -> Emit:
 
 
 shape = _define("shape", "x", lambda t, p: tuple_of(t[0].ndim), _attribute("shape"), impl=np.shape)
-broadcast_shapes = _define("broadcast_shapes", ["*shapes"], lambda t, p: tuple_of(builtins.max(s.ndim for s in t)),
-                           call_emitter("np.broadcast_shapes"), impl=np.broadcast_shapes)
+broadcast_shapes = _define("broadcast_shapes", "ab", lambda t, p: tuple_of(builtins.max(s.ndim for s in t)),
+                           call_emitter("broadcast_shapes"), impl=runtime.broadcast_shapes)
 size = _define("size", "x", lambda t, p: I64, _attribute("size"), impl=np.size)
 transpose = _define("transpose", "x", same_as_first, _attribute("T"), impl=np.transpose, aliases=True)
 

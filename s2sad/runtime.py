@@ -34,6 +34,11 @@ def broadcast_like(t, like: np.ndarray) -> np.ndarray:
     return t if t.shape == np.shape(like) else t + np.zeros(np.shape(like))
 
 
+def broadcast_shapes(a: tuple, b: tuple) -> tuple:
+    """The shape of an elementwise operation on arrays of shapes a and b."""
+    return np.broadcast_shapes(a, b)
+
+
 def copy_into(region: np.ndarray, value) -> None:
     """``region[...] = value``: store into a view (``x[1:-1]``, ``x[i]``), broadcasting value."""
     region[...] = value

@@ -66,3 +66,56 @@ def test_record_and_record_grow():
     np.testing.assert_array_equal(rows, np.arange(20.0)[:, None] * np.arange(3.0))
     np.testing.assert_array_equal(scalars[:20], np.arange(20) * 1.5)
     assert scalars.shape[0] >= 20
+
+
+@numba.njit
+def _stores(x, v, s):
+    """copy_into, add_into and sub_into on a column (strided), a block and rows, with arrays
+    that broadcast and with numbers."""
+    rt.copy_into(x[:, 1], v[:, 0])
+    rt.add_into(x[1:3], v[0])
+    rt.sub_into(x[2], s)
+    rt.add_into(x[0:2, 0:2], v[0:1, 0:2])
+    return x
+
+
+def _stores_numpy(x, v, s):
+    x[:, 1] = v[:, 0]
+    x[1:3] += v[0]
+    x[2] -= s
+    x[0:2, 0:2] += v[0:1, 0:2]
+    return x
+
+
+def test_region_stores_match_numpy():
+    r = np.random.default_rng(3)
+    x, v = r.normal(size=(4, 3)), r.normal(size=(4, 3))
+    np.testing.assert_array_equal(_stores(x.copy(), v, 0.5), _stores_numpy(x.copy(), v, 0.5))
+
+
+@numba.njit
+def _shapes(a, b):
+    return rt.broadcast_shapes(a.shape, b.shape)
+
+
+@pytest.mark.parametrize("a, b", [((3, 1), (1, 4)), ((4,), (4,)), ((1,), (5,)), ((2, 3), (3,))])
+def test_broadcast_shapes(a, b):
+    assert _shapes(np.zeros(a), np.zeros(b)) == np.broadcast_shapes(a, b)
+
+
+def test_broadcast_shapes_refuses_shapes_that_do_not_broadcast():
+    with pytest.raises(ValueError, match="broadcast"):
+        _shapes(np.zeros(3), np.zeros(4))
+
+
+@numba.njit
+def _ragged(n):
+    rows = np.empty((0, 0))
+    for k in range(n):
+        rows = rt.record(rows, k, n, np.arange(3.0 + k))
+    return rows
+
+
+def test_record_refuses_a_value_whose_shape_changes():
+    with pytest.raises(ValueError, match="changes shape"):
+        _ragged(3)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit, types
+from numba.cpython.unsafe.tuple import tuple_setitem
 from numba.extending import overload
 
 from .. import runtime
@@ -103,33 +104,65 @@ def _broadcast_like(t, like):
     return lambda t, like: t + np.zeros(like.shape)
 
 
-@overload(runtime.copy_into)
-def _copy_into(region, value):
-    if isinstance(value, types.Array):
-        def copy_array(region, value):
-            source = np.broadcast_to(value, region.shape)
-            for index in np.ndindex(region.shape):
-                region[index] = source[index]
-        return copy_array
+@njit(cache=True)
+def _combine(region, value, sign):
+    """``region[...] = value`` (sign 0), ``region += value`` (1) or ``region -= value`` (-1),
+    broadcasting `value`, in C order. Compiled once and cached with the package: Numba's own
+    array assignment costs each generated function over a second of compile time."""
+    flat = np.ascontiguousarray(value).reshape(-1)
+    lead = region.ndim - value.ndim
+    for i in range(region.size):
+        rest, position, stride = i, 0, 1
+        for axis in range(region.ndim - 1, -1, -1):
+            index = rest % region.shape[axis]
+            rest //= region.shape[axis]
+            source = axis - lead
+            if source >= 0:
+                if value.shape[source] != 1:
+                    position += index * stride
+                stride *= value.shape[source]
+        if sign == 0:
+            region.flat[i] = flat[position]
+        else:
+            region.flat[i] += sign * flat[position]
 
-    def fill(region, value):
-        for index in np.ndindex(region.shape):
-            region[index] = value
-    return fill
+
+@njit(cache=True)
+def _combine_number(region, value, sign):
+    for i in range(region.size):
+        if sign == 0:
+            region.flat[i] = value
+        else:
+            region.flat[i] += sign * value
 
 
-@overload(runtime.add_into)
-def _add_into(region, value):
-    def add(region, value):
-        region += value
-    return add
+def _combiner(sign: int):
+    def implement(region, value):
+        if isinstance(value, types.Array):
+            return lambda region, value: _combine(region, value, sign)
+        return lambda region, value: _combine_number(region, value, sign)
+    return implement
 
 
-@overload(runtime.sub_into)
-def _sub_into(region, value):
-    def sub(region, value):
-        region -= value
-    return sub
+overload(runtime.copy_into)(_combiner(0))
+overload(runtime.add_into)(_combiner(1))
+overload(runtime.sub_into)(_combiner(-1))
+
+
+@overload(runtime.broadcast_shapes)
+def _broadcast_shapes(a, b):
+    if len(a) != len(b):
+        return lambda a, b: np.broadcast_shapes(a, b)
+
+    def same_length(a, b):
+        out = a
+        for k in range(len(a)):
+            if a[k] == 1:
+                out = tuple_setitem(out, k, b[k])
+            elif b[k] != 1 and b[k] != a[k]:
+                raise ValueError("shapes cannot be broadcast together")
+        return out
+    return same_length
 
 
 @overload(runtime.add_outer)
@@ -154,40 +187,41 @@ def _put(tape, k, value):
 @overload(_put)
 def _put_impl(tape, k, value):
     if isinstance(value, types.Array):
-        return lambda tape, k, value: runtime.copy_into(tape[k], value)
+        return lambda tape, k, value: _combine(tape[k], value, 0)
 
     def put_number(tape, k, value):
         tape[k] = value
     return put_number
 
 
-@overload(runtime.record)
+@njit(cache=True)
 def _record(tape, k, n, value):
-    def store(tape, k, n, value):
-        if tape.shape[0] != n or tape.shape[1:] != np.shape(value):
-            if np.size(value) == 0:
-                return tape
-            if tape.shape[0] == n and k > 0:
-                raise ValueError(_CHANGED_SHAPE)
-            tape = np.empty((n,) + np.shape(value), dtype=tape.dtype)
-        _put(tape, k, value)
-        return tape
-    return store
+    if tape.shape[0] != n or tape.shape[1:] != np.shape(value):
+        if np.size(value) == 0:
+            return tape
+        if tape.shape[0] == n and k > 0:
+            raise ValueError(_CHANGED_SHAPE)
+        tape = np.empty((n,) + np.shape(value), dtype=tape.dtype)
+    _put(tape, k, value)
+    return tape
 
 
-@overload(runtime.record_grow)
+@njit(cache=True)
 def _record_grow(tape, k, value):
-    def store(tape, k, value):
-        if tape.shape[1:] != np.shape(value):
-            if np.size(value) == 0:
-                return tape
-            if k > 0 and tape.shape[0] > 0:
-                raise ValueError(_CHANGED_SHAPE)
-            tape = np.empty((max(16, k + 1),) + np.shape(value), dtype=tape.dtype)
-        elif k >= tape.shape[0]:
-            grown = np.empty((max(2 * tape.shape[0], k + 1),) + np.shape(value), dtype=tape.dtype)
-            runtime.copy_into(grown[:tape.shape[0]], tape)
-            tape = grown
-        _put(tape, k, value)
-        return tape
-    return store
+    if tape.shape[1:] != np.shape(value):
+        if np.size(value) == 0:
+            return tape
+        if k > 0 and tape.shape[0] > 0:
+            raise ValueError(_CHANGED_SHAPE)
+        tape = np.empty((max(16, k + 1),) + np.shape(value), dtype=tape.dtype)
+    elif k >= tape.shape[0]:
+        grown = np.empty((max(2 * tape.shape[0], k + 1),) + np.shape(value), dtype=tape.dtype)
+        _combine(grown[:tape.shape[0]], tape, 0)
+        tape = grown
+    _put(tape, k, value)
+    return tape
+
+
+# The tape helpers are compiled once and cached with the package, like `_combine`.
+overload(runtime.record)(lambda tape, k, n, value: lambda tape, k, n, value: _record(tape, k, n, value))
+overload(runtime.record_grow)(lambda tape, k, value: lambda tape, k, value: _record_grow(tape, k, value))

@@ -206,7 +206,10 @@ def shape_expression(v: Var, roots: ShapeRoots, available, b: Builder) -> Atom |
         shapes = [shape_expression(a, roots, available, b) for a in arrays]
         if None in shapes:
             return None
-        return shapes[0] if len(shapes) == 1 else b.emit(P.broadcast_shapes, shapes)
+        total = shapes[0]
+        for shape in shapes[1:]:
+            total = b.emit(P.broadcast_shapes, [total, shape])
+        return total
     if eqn.prim is P.getitem and available(roots(eqn.ins[0])) \
             and all(isinstance(a, Const) or available(a) for a in eqn.ins[1:]):
         view = b.emit(P.getitem, [roots(eqn.ins[0]), *eqn.ins[1:]], **eqn.params)
