@@ -38,17 +38,23 @@ def _sum_to(g, out):
     return out
 
 
+@njit(cache=True)
+def _unbroadcast_array(g, shape):
+    if g.ndim == len(shape) and g.shape == shape:
+        return g
+    return _sum_to(g, np.zeros(shape))
+
+
+@njit(cache=True)
+def _full(shape, value):
+    return np.full(shape, value)
+
+
 @overload(runtime.unbroadcast)
 def _unbroadcast(g, shape):
-    if isinstance(g, types.Array) and g.ndim == len(shape):
-        def same_rank(g, shape):
-            if g.shape == shape:
-                return g
-            return _sum_to(g, np.zeros(shape))
-        return same_rank
     if isinstance(g, types.Array):
-        return lambda g, shape: _sum_to(g, np.zeros(shape))
-    return lambda g, shape: np.full(shape, g)
+        return lambda g, shape: _unbroadcast_array(g, shape)
+    return lambda g, shape: _full(shape, g)
 
 
 @njit(cache=True)
@@ -71,7 +77,7 @@ def _spread(g, out, reduced):
 @overload(runtime.expand_to)
 def _expand_to(g, shape, axis=None):
     if not isinstance(g, types.Array) or isinstance(axis, (types.NoneType, types.Omitted)) or axis is None:
-        return lambda g, shape, axis=None: np.full(shape, g)
+        return lambda g, shape, axis=None: _full(shape, g)
 
     def spread(g, shape, axis=None):
         out = np.empty(shape)
@@ -93,15 +99,18 @@ def _axes_impl(axis):
     return lambda axis: axis
 
 
+@njit(cache=True)
+def _broadcast_array_like(t, like):
+    if t.ndim == like.ndim and t.shape == like.shape:
+        return t
+    return t + np.zeros(like.shape)
+
+
 @overload(runtime.broadcast_like)
 def _broadcast_like(t, like):
-    if isinstance(t, types.Array) and t.ndim == like.ndim:
-        def same_rank(t, like):
-            if t.shape == like.shape:
-                return t
-            return t + np.zeros(like.shape)
-        return same_rank
-    return lambda t, like: t + np.zeros(like.shape)
+    if isinstance(t, types.Array):
+        return lambda t, like: _broadcast_array_like(t, like)
+    return lambda t, like: _full(like.shape, t)
 
 
 @njit(cache=True)
