@@ -116,8 +116,23 @@ def _broadcast_like(t, like):
 @njit(cache=True)
 def _combine(region, value, sign):
     """``region[...] = value`` (sign 0), ``region += value`` (1) or ``region -= value`` (-1),
-    broadcasting `value`, in C order. Compiled once and cached with the package: Numba's own
-    array assignment costs each generated function over a second of compile time."""
+    broadcasting `value`. Compiled once and cached with the package: Numba's own array
+    assignment costs each generated function over a second of compile time."""
+    if region.ndim == value.ndim and region.shape == value.shape:
+        if region.ndim == 1:
+            for i in range(region.shape[0]):
+                region[i] = value[i] if sign == 0 else region[i] + sign * value[i]
+        else:
+            for index in np.ndindex(region.shape):
+                region[index] = value[index] if sign == 0 else region[index] + sign * value[index]
+        return
+    _combine_broadcast(region, value, sign)
+
+
+@njit(cache=True)
+def _combine_broadcast(region, value, sign):
+    """`_combine` when the shapes differ: `value`'s axes of length 1 (and the leading axes it
+    lacks) repeat, in C order."""
     flat = np.ascontiguousarray(value).reshape(-1)
     lead = region.ndim - value.ndim
     for i in range(region.size):
@@ -138,24 +153,31 @@ def _combine(region, value, sign):
 
 @njit(cache=True)
 def _combine_number(region, value, sign):
-    for i in range(region.size):
-        if sign == 0:
-            region.flat[i] = value
-        else:
-            region.flat[i] += sign * value
+    for index in np.ndindex(region.shape):
+        region[index] = value if sign == 0 else region[index] + sign * value
 
 
-def _combiner(sign: int):
-    def implement(region, value):
-        if isinstance(value, types.Array):
-            return lambda region, value: _combine(region, value, sign)
-        return lambda region, value: _combine_number(region, value, sign)
-    return implement
+@overload(runtime.copy_into)
+def _copy_into(region, value):
+    if isinstance(value, types.Array):
+        return lambda region, value: _combine(region, value, 0)
+    return lambda region, value: _combine_number(region, value, 0)
 
 
-overload(runtime.copy_into)(_combiner(0))
-overload(runtime.add_into)(_combiner(1))
-overload(runtime.sub_into)(_combiner(-1))
+# Adding into a region is left to Numba, inlined: it compiles quickly, and a call per small
+# region (a particle's row) would cost more than the addition.
+@overload(runtime.add_into)
+def _add_into(region, value):
+    def add(region, value):
+        region += value
+    return add
+
+
+@overload(runtime.sub_into)
+def _sub_into(region, value):
+    def sub(region, value):
+        region -= value
+    return sub
 
 
 @overload(runtime.broadcast_shapes)
