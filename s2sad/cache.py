@@ -2,12 +2,15 @@
 
 The directory is ``$S2SAD_CACHE_DIR`` when set, otherwise the platform's user cache directory
 (``~/.cache/s2sad`` on Linux, ``~/Library/Caches/s2sad`` on macOS, ``%LOCALAPPDATA%\\s2sad``
-on Windows). Files are named by a hash of their content and written atomically (to a
-temporary file, then renamed), so concurrent processes never see half-written modules.
+on Windows). Files are named by a hash of their content, of the s2sad version and of the
+runtime helpers they call, so that machine code Numba cached for a module is never reused with
+helpers that have changed since. Files are written atomically (to a temporary file, then
+renamed), so concurrent processes never see half-written modules.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import sys
@@ -30,7 +33,16 @@ def cache_dir() -> Path:
 
 
 def content_key(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:20]
+    return hashlib.sha256(text.encode() + _runtime_fingerprint()).hexdigest()[:20]
+
+
+@functools.cache
+def _runtime_fingerprint() -> bytes:
+    """The s2sad version and the text of the runtime helpers generated code calls."""
+    from . import __version__
+    here = Path(__file__).parent
+    helpers = [here / "runtime.py", here / "backend" / "numba_runtime.py"]
+    return __version__.encode() + b"".join(path.read_bytes() for path in helpers)
 
 
 def write_module(source: str, stem: str) -> Path:

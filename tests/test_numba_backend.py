@@ -154,3 +154,27 @@ def test_a_new_process_loads_the_compiled_code_from_the_cache(tmp_path):
     assert runs[0][0] == runs[1][0]  # the same gradient
     assert runs[0][1] == "0 1"  # compiled in the first process,
     assert runs[1][1] == "1 0"  # loaded from the cache in the second
+
+
+def test_modules_are_named_for_the_runtime_they_are_compiled_with(monkeypatch):
+    """Changed runtime helpers give the generated module a new file, so Numba's machine code
+    cached for the old helpers is not reused."""
+    from s2sad import cache
+    first = s2sad.grad(lf.oscillator, backend="python").derived(2.0, 1.0, 0.0, 0.1, 0.01, 5).path
+    monkeypatch.setattr(cache, "_runtime_fingerprint", lambda: b"other helpers")
+    second = s2sad.grad(lf.oscillator, backend="python").derived(2.0, 1.0, 0.0, 0.1, 0.01, 5).path
+    assert first != second
+    assert open(first).read() == open(second).read()
+
+
+def test_a_damaged_generated_module_is_written_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("S2SAD_CACHE_DIR", str(tmp_path))
+    args = (2.0, 1.0, 0.0, 0.1, 0.01, 5)
+    derived = s2sad.grad(lf.oscillator, backend="python").derived(*args)
+    text = open(derived.path).read()
+    with open(derived.path, "w") as handle:
+        handle.write(text[: len(text) // 2])  # as if a write had stopped half-way
+    g = s2sad.grad(lf.oscillator, backend="python")
+    assert g(*args) == pytest.approx(s2sad.grad(lf.oscillator, mode="forward")(*args), rel=1e-12)
+    assert open(g.derived(*args).path).read() == text
+    assert not list(tmp_path.glob("*.tmp"))  # no temporary file left behind
