@@ -23,14 +23,13 @@ import re
 
 from . import primitives as P
 from .ir.aliases import Aliases
-from .ir.core import (Atom, Block, Const, Eqn, ForRange, Function, If, Var, While, block_uses, region_reads,
+from .ir.core import (TEMP, Atom, Block, Const, Eqn, ForRange, Function, If, Var, While, block_uses, region_reads,
                       use_counts, walk)
 
 HELPERS = ("add_into", "add_outer", "broadcast_like", "broadcast_shapes", "copy_into", "expand_to", "record",
            "record_grow", "sub_into", "unbroadcast")
 _RESERVED = {"np", *HELPERS, "min", "max", "float", "abs", "range", "len", "int", "bool"}
 _COMMENT = "#s2sad: "
-TEMP = "t"  # the hint of values that have no name in the user's source
 
 
 # --- inlining -----------------------------------------------------------------------------

@@ -87,3 +87,14 @@ def test_normalise_keeps_line_numbers():
     line = G.sin_poly.__code__.co_firstlineno
     assert f"from golden_funcs.py:{line} (sin_poly), reverse mode" in first
     assert os.sep + "golden_funcs.py" not in first
+
+
+def test_temporaries_do_not_take_a_user_variable_named_t():
+    """Unnamed values print as t, t1, …; a user's own `t` keeps its name, and no temporary
+    takes it (``for t in range(t)`` would read wrongly)."""
+    import loop_funcs as lf
+    for mode in ("reverse", "forward"):
+        source = s2sad.derivative_source(lf.rnn_final, mode, 0, types={"W": "f64[:,:]", "U": "f64[:,:]",
+                                                                        "h0": "f64[:]", "xs": "f64[:,:]"})
+        assert "for t in range(" in source
+        assert not re.search(r"^\s*t = ", source, re.M), source

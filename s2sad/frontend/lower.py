@@ -33,7 +33,7 @@ import numpy as np
 from .. import primitives as P
 from ..errors import S2SADError, located
 from ..ir.builder import Builder, const
-from ..ir.core import Atom, Block, Const, Eqn, ForRange, Function, If, Loc, Var, While, walk
+from ..ir.core import TEMP, Atom, Block, Const, Eqn, ForRange, Function, If, Loc, Var, While, walk
 from ..ir.types import BOOL, F64, I64, Type, promote, type_of_value
 from .normalize import RESULT, normalize
 from .parse import Source, parse
@@ -127,7 +127,7 @@ def lower(fn, arg_types: list[Type]) -> Function:
     results = list(result.items) if isinstance(result, TupleVal) else [result]
     taken = {n.id for n in gast.walk(src.tree) if isinstance(n, gast.Name)}
     for r in results:
-        if isinstance(r, Var) and r.name == "t":
+        if isinstance(r, Var) and r.name == TEMP:
             r.name = "out" if "out" not in taken else "result"
     for r in results:
         if not isinstance(r, (Var, Const)):
@@ -271,7 +271,7 @@ class Lowering:
 
     def assign(self, target, value: Value) -> None:
         if isinstance(target, gast.Name):
-            if isinstance(value, Var) and value.name == "t":
+            if isinstance(value, Var) and value.name == TEMP:
                 value.name = target.id  # a temporary takes the name it is first given
             if target.id in self.global_names:
                 self.write_global(target, value)
@@ -568,7 +568,7 @@ class Lowering:
     def convert(self, atom: Atom, target: Type, builder: Builder) -> Atom:
         if atom.type == target:
             return atom
-        return builder.emit(P.to_float, [atom], getattr(atom, "name", "t"))
+        return builder.emit(P.to_float, [atom], getattr(atom, "name", TEMP))
 
     # --- expressions ------------------------------------------------------------------------
 
@@ -587,7 +587,7 @@ class Lowering:
             raise self.error(node, f"expected a number or an array here, got {_describe(v)}")
         return v
 
-    def emit(self, prim: P.Primitive, ins: list, node, hint: str = "t", **params) -> Atom:
+    def emit(self, prim: P.Primitive, ins: list, node, hint: str = TEMP, **params) -> Atom:
         try:
             return self.b.emit(prim, ins, hint, **params)
         except TypeError as exc:
@@ -653,7 +653,7 @@ class Lowering:
         if attr == "size":
             return self.emit(P.size, [base], node) if base.type.is_array else const(1)
         if attr == "T":
-            return self.emit(P.transpose, [base], node, "t") if base.type.is_array and base.type.ndim > 1 else base
+            return self.emit(P.transpose, [base], node, TEMP) if base.type.is_array and base.type.ndim > 1 else base
         if base.type.kind == "rng":
             if attr not in P.GENERATOR_METHODS:
                 raise self.error(node, f"Generator.{attr} is not supported; supported: "
@@ -726,7 +726,7 @@ class Lowering:
         a = self.nested(then_b, dict(self.env)).value(node.body)
         b = self.nested(else_b, dict(self.env)).value(node.orelse)
         a, b = self.unify(node, "the conditional expression", (a, then_b), (b, else_b))
-        out = Var("t", a.type)
+        out = Var(TEMP, a.type)
         self.b.append(If([out], cond, then_b.block((), [a]), else_b.block((), [b]), self.src.loc(node)))
         return out
 
@@ -897,7 +897,7 @@ def placeholder(t: Type, builder: Builder) -> Atom:
     """A value of type `t` standing where none is defined yet (never read)."""
     if t.is_scalar:
         return const({"f64": 0.0, "i64": 0, "bool": False}[t.kind])
-    return builder.emit(P.placeholder, [], "t", ndim=t.ndim)
+    return builder.emit(P.placeholder, [], TEMP, ndim=t.ndim)
 
 
 def _assigned_names(stmts: list) -> list[str]:

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from .. import primitives as P
-from .core import Atom, Block, Const, Eqn, Loc, Stmt, Var
+from .core import TEMP, Atom, Block, Const, Eqn, Loc, Stmt, Var
 from .types import BOOL, F64, I64, NONE, Type, tuple_of
 
 
@@ -46,7 +46,7 @@ class Builder:
         self.stmts: list[Stmt] = []
         self.loc = loc
 
-    def emit(self, prim: P.Primitive, ins: list, hint: str = "t", **params) -> Atom:
+    def emit(self, prim: P.Primitive, ins: list, hint: str = TEMP, **params) -> Atom:
         ins = [a if isinstance(a, (Var, Const)) else const(a) for a in ins]
         out_type = prim.out_type([a.type for a in ins], params)
         if prim.statement:

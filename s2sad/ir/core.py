@@ -25,6 +25,7 @@ from typing import Any, Iterator, Union
 
 from .types import Type
 
+TEMP = ""  # the hint of values with no name in the user's source (printed t, t1, ...)
 _ids = itertools.count()
 
 

@@ -37,8 +37,8 @@ def require_rule(eqn: Eqn) -> Rule:
 
 
 def tangent_name(var: Var) -> str:
-    return f"{var.name}_dot"
+    return f"{var.name or 't'}_dot"
 
 
 def adjoint_name(var: Var) -> str:
-    return f"{var.name}_bar"
+    return f"{var.name or 't'}_bar"

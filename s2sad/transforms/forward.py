@@ -13,7 +13,7 @@ Control flow is unchanged: an `if` yields the tangents of the values it yields.
 from __future__ import annotations
 
 from ..ir.builder import Builder, Sym
-from ..ir.core import Atom, Block, Eqn, ForRange, Function, If, Var, While
+from ..ir.core import TEMP, Atom, Block, Eqn, ForRange, Function, If, Var, While
 from ..ir.types import F64
 from .common import atom_of, require_rule, syms, tangent_name, zeros_like
 
@@ -57,7 +57,7 @@ def _forward_eqn(eqn: Eqn, tan: dict, active: set[Var], b: Builder) -> None:
         result = rule.jvp(syms(eqn.ins, b), ins_tan, Sym(eqn.outs[0], b), **eqn.params)
     if result is not None:
         t = atom_of(result)
-        if isinstance(t, Var) and t.name == "t":
+        if isinstance(t, Var) and t.name == TEMP:
             t.name = tangent_name(eqn.outs[0])
         tan[eqn.outs[0]] = t
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from .. import primitives as P
 from ..ir.builder import Builder, Sym, const
-from ..ir.core import (Atom, Block, Eqn, ForRange, Function, If, Var, While, block_defs, block_uses, clone,
+from ..ir.core import (TEMP, Atom, Block, Eqn, ForRange, Function, If, Var, While, block_defs, block_uses, clone,
                        free_vars, substitute, walk)
 from ..ir.types import F64, I64
 from ..rules.core import IndexAdd
@@ -85,7 +85,7 @@ def accumulate(adj: dict, var: Atom, contribution, active: set[Var], b: Builder)
     if var in adj:
         adj[var] = _add_to(adj[var], c, var, b)
         return
-    if isinstance(c, Var) and c.name == "t":
+    if isinstance(c, Var) and c.name == TEMP:
         c.name = adjoint_name(var)
     adj[var] = c
 
@@ -431,8 +431,8 @@ def _add_tape(stmt, v: Var, setup: Builder, n: Atom, where: Atom, is_for: bool, 
         like = None
     preallocated = is_for and (ndim == 0 or like is not None)
     size = ([n] if ndim == 0 else [n, like]) if preallocated else []
-    empty = setup.emit(P.tape, size, f"tape_{v.name}", dtype=v.type.element.kind, ndim=ndim)
-    carried, final = _carry(stmt, empty, f"tape_{v.name}")
+    empty = setup.emit(P.tape, size, f"tape_{v.name or 't'}", dtype=v.type.element.kind, ndim=ndim)
+    carried, final = _carry(stmt, empty, f"tape_{v.name or 't'}")
     tb = Builder(stmt.loc)
     if preallocated:
         written = tb.emit(P.setitem, [carried, where, v], carried.name, spec=("i",))
