@@ -152,6 +152,7 @@ class Function:
     lineno: int = 0
     arg_names: list[str] = field(default_factory=list)
     namespaces: dict = field(default_factory=dict)  # alias → module whose globals the code reads/writes
+    twins: list = field(default_factory=list)  # (x, d): d has x's shape (a tangent or an adjoint of x)
 
     @property
     def params(self) -> list[Var]:

@@ -52,8 +52,9 @@ class ShapeRoots:
     `outer` was computed for, which encloses it). Computed in one pass in program order; a loop's
     body is revisited when a carried value turns out not to keep its initial shape."""
 
-    def __init__(self, block: Block, outer: "ShapeRoots | None" = None):
+    def __init__(self, block: Block, outer: "ShapeRoots | None" = None, twins=()):
         self.definitions = (outer.definitions if outer else {}) | definitions_of(block)
+        self.twin_of = (dict(outer.twin_of) if outer else {}) | {d: x for x, d in twins}  # see Function.twins
         self.root: dict = dict(outer.root) if outer else {}
         self.rows: dict = dict(outer.rows) if outer else {}  # x[i1, …, in] → (root of x, n)
         self._block(block)
@@ -63,9 +64,14 @@ class ShapeRoots:
 
     def key(self, v: Atom):
         """Equal for values of equal shape: the root, or for a row ``x[i]`` (x's root, 1), since
-        every row of x has one shape."""
-        root = self(v)
-        return self.rows.get(root, root)
+        every row of x has one shape; a derivative has the key of the value it differentiates."""
+        for _ in range(len(self.twin_of) + 1):
+            root = self(v)
+            twin = self.twin_of.get(v, self.twin_of.get(root))
+            if twin is None:
+                return self.rows.get(root, root)
+            v = twin
+        return self(v)
 
     def same(self, a: Atom, b: Atom) -> bool:
         return self.key(a) == self.key(b)
@@ -152,6 +158,8 @@ def drop_broadcasts(block: Block, roots: ShapeRoots) -> None:
         eqn.ins = [mapping.get(a, a) for a in eqn.ins]
         if eqn.prim in (P.shape, P.size):
             eqn.ins = [roots(eqn.ins[0])]
+        elif eqn.prim is P.zeros_like and roots(eqn.ins[0]) not in roots.definitions:
+            eqn.ins = [roots(eqn.ins[0])]  # a parameter's shape: the array itself may be overwritten
         elif eqn.prim in (P.add, P.sub, P.mul, P.div):
             _use_scalar(eqn, roots)
         elif eqn.prim in (P.unbroadcast, P.broadcast_like, P.expand_to) and _already_shaped(eqn, roots):
@@ -240,5 +248,5 @@ def _matmul_shape(eqn: Eqn, roots: ShapeRoots, available, b: Builder) -> Atom | 
 
 def simplify_broadcasts(fn: Function) -> Function:
     """The pass: `drop_broadcasts` over the whole function."""
-    drop_broadcasts(fn.body, ShapeRoots(fn.body))
+    drop_broadcasts(fn.body, ShapeRoots(fn.body, twins=fn.twins))
     return fn

@@ -36,6 +36,13 @@ def require_rule(eqn: Eqn) -> Rule:
     return rule
 
 
+def twins_of(derivatives: dict) -> list:
+    """(x, d) for each value x whose tangent or adjoint d is an array of x's type: every rule
+    gives a derivative the shape of its value, which lets `passes.shapes` drop broadcasts."""
+    return [(x, d) for x, d in derivatives.items()
+            if isinstance(d, Var) and x.type.is_array and d.type == x.type]
+
+
 def tangent_name(var: Var) -> str:
     return f"{var.name or 't'}_dot"
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from ..ir.builder import Builder, Sym
 from ..ir.core import TEMP, Atom, Block, Eqn, ForRange, Function, If, Var, While
 from ..ir.types import F64
-from .common import atom_of, require_rule, syms, tangent_name, zeros_like
+from .common import twins_of, atom_of, require_rule, syms, tangent_name, zeros_like
 
 
 def forward(fn: Function, wrt: list[int], active: set[Var]) -> Function:
@@ -27,7 +27,7 @@ def forward(fn: Function, wrt: list[int], active: set[Var]) -> Function:
     out_tangents = [_tangent_or_zero(r, tan, b) for r in fn.results]
     body = b.block(fn.params + tangents, fn.results + out_tangents)
     return Function(f"{fn.name}_jvp", body, fn.filename, fn.lineno,
-                    fn.arg_names + [t.name for t in tangents], fn.namespaces)
+                    fn.arg_names + [t.name for t in tangents], fn.namespaces, twins_of(tan))
 
 
 def _ndim(var: Var) -> int:

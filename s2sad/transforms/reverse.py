@@ -26,12 +26,13 @@ from ..ir.types import F64, I64
 from ..rules.core import IndexAdd
 from ..passes.dce import dce_block
 from ..passes.shapes import ShapeRoots, drop_broadcasts, shape_expression
-from .common import adjoint_name, atom_of, require_rule, syms, zeros_like
+from .common import twins_of, adjoint_name, atom_of, require_rule, syms, zeros_like
 
 
 _tapes: list[Var] = []  # the filled tapes of the reverse transform in progress
 _primal_roots: list[ShapeRoots] = []  # shape facts of the function being transformed
 _top_level: set[Var] = set()  # its parameters and the values its top-level statements bind
+_twins: list = []  # (x, x_bar) for the adjoints made so far (see common.twins_of)
 
 
 def reverse(fn: Function, wrt: list[int], active: set[Var]) -> Function:
@@ -39,6 +40,7 @@ def reverse(fn: Function, wrt: list[int], active: set[Var]) -> Function:
     ``f_vjp(*params, *result_bars) -> (*results, *param_bars, tape_bytes)``, where `tape_bytes`
     counts the bytes the call's tapes held."""
     _tapes.clear()
+    _twins.clear()
     _primal_roots[:] = [ShapeRoots(fn.body)]
     _top_level.clear()
     _top_level.update(fn.params, *(stmt.outs for stmt in fn.body.stmts))
@@ -60,7 +62,8 @@ def reverse(fn: Function, wrt: list[int], active: set[Var]) -> Function:
     size = _tape_bytes([t for stmt in forward_sweep for t in stmt.outs if t in _tapes], rb)
     b.stmts = forward_sweep + rb.stmts
     body = b.block(fn.params + bars, fn.results + grads + [size])
-    return Function(f"{fn.name}_vjp", body, fn.filename, fn.lineno, fn.arg_names + [v.name for v in bars], fn.namespaces)
+    return Function(f"{fn.name}_vjp", body, fn.filename, fn.lineno, fn.arg_names + [v.name for v in bars], fn.namespaces,
+                    list(_twins))
 
 
 def _tape_bytes(tapes: list[Var], b: Builder) -> Atom:
@@ -84,10 +87,12 @@ def accumulate(adj: dict, var: Atom, contribution, active: set[Var], b: Builder)
     c = atom_of(contribution)
     if var in adj:
         adj[var] = _add_to(adj[var], c, var, b)
+        _twins.extend(twins_of({var: adj[var]}))
         return
     if isinstance(c, Var) and c.name == TEMP:
         c.name = adjoint_name(var)
     adj[var] = c
+    _twins.extend(twins_of({var: c}))
 
 
 def _add_to(total: Atom, c: Atom, var: Var, b: Builder) -> Atom:
@@ -106,6 +111,7 @@ def _accumulate_index(adj: dict, var: Var, contribution: IndexAdd, b: Builder) -
     base = adj[var] if var in adj else b.emit(P.zeros_like, [var], adjoint_name(var))
     ins = [base, *(atom_of(a) for a in contribution.index), atom_of(contribution.g)]
     adj[var] = b.emit(P.index_add, ins, adjoint_name(var), spec=contribution.spec)
+    _twins.extend(twins_of({var: adj[var]}))
 
 
 def _reverse_stmts(stmts: list, adj: dict, active: set[Var], b: Builder) -> None:
@@ -242,6 +248,8 @@ def _reverse_body(stmt, params, seeds, adj, active, b, position):
     bars = {k: Var(adjoint_name(params[k]), params[k].type) for k in carried}
     outside = [v for v in _ordered(free_vars(stmt)) if v in active]
     acc = {v: Var(adjoint_name(v), v.type) for v in outside}
+    _twins.extend(twins_of(acc) + twins_of({r: bars[k] for k, r in enumerate(stmt.body.results)
+                                            if k in bars and isinstance(r, Var)}))
     inner = Builder(stmt.loc)
     env: dict = dict(acc)
     for k in carried:
@@ -269,7 +277,7 @@ def _record_tapes(stmt, body: Block, setup: Builder, n: Atom, position: Var, is_
     definitions = {out: s for s in stmt.body.stmts for out in s.outs}
     where = _tape_position(stmt, is_for)
 
-    roots = ShapeRoots(body, outer=_primal_roots[0])
+    roots = ShapeRoots(body, outer=_primal_roots[0], twins=_twins)
     drop_broadcasts(body, roots)
     dce_block(body)
     _shapes_from_operands(body, roots, forward_defs)
