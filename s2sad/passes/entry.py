@@ -39,25 +39,27 @@ def split_entry(fn: Function) -> list[Function]:
     for eqn in hoisted:
         made.setdefault(_key(eqn), eqn)
     _remove(fn.body, {id(e) for e in hoisted}, {e.outs[0]: made[_key(e)].outs[0] for e in hoisted})
-    received = [e.outs[0] for e in made.values()]
     returned = list(dict.fromkeys(r for r in fn.results if isinstance(r, Var)))
-    core_name = f"{fn.name}_core"
-    core = Function(core_name, Block(fn.params + received, fn.body.stmts, returned),
+    core = Function(f"{fn.name}_core", Block(fn.params + [e.outs[0] for e in made.values()], fn.body.stmts, returned),
                     fn.filename, fn.lineno, fn.arg_names, fn.namespaces)
-    entry_params = [Var(p.name, p.type) for p in fn.params]
-    renamed = dict(zip(fn.params, entry_params))
-    outs = [Var(r.name, r.type) for r in returned]
-    making = [Eqn([Var(v.name, v.type)], e.prim, [renamed.get(a, a) for a in e.ins], e.params, e.loc)
-              for e, v in zip(made.values(), received)]
-    reasons = [text for prim, text in _REASONS.items() if any(e.prim is prim for e in hoisted)]
+    return [_entry(fn, core, list(made.values())), core]
+
+
+def _entry(fn: Function, core: Function, making: list[Eqn]) -> Function:
+    """``fn(*params)``: make what `making` makes, call `core` with it, return fn's results."""
+    params = [Var(p.name, p.type) for p in fn.params]
+    renamed = dict(zip(fn.params, params))
+    made = [Eqn([Var(e.outs[0].name, e.outs[0].type)], e.prim, [renamed.get(a, a) for a in e.ins], e.params, e.loc)
+            for e in making]
+    reasons = [text for prim, text in _REASONS.items() if any(e.prim is prim for e in making)]
     note = Eqn([], P.comment, [], {"text": "in Python: " + "; ".join(reasons)})
-    call = Eqn(outs, P.call, entry_params + [m.outs[0] for m in making],
-               {"function": core_name, "types": tuple(v.type for v in outs)})
-    renamed |= dict(zip(returned, outs))
+    outs = [Var(r.name, r.type) for r in core.results]
+    call = Eqn(outs, P.call, params + [e.outs[0] for e in made],
+               {"function": core.name, "types": tuple(v.type for v in outs)})
+    renamed |= dict(zip(core.results, outs))
     results = [r if isinstance(r, Const) else renamed[r] for r in fn.results]
-    entry = Function(fn.name, Block(entry_params, [note, *making, call], results),
-                     fn.filename, fn.lineno, fn.arg_names, fn.namespaces)
-    return [entry, core]
+    return Function(fn.name, Block(params, [note, *made, call], results), fn.filename, fn.lineno, fn.arg_names,
+                    fn.namespaces)
 
 
 _REASONS = {P.default_rng: "compiled code cannot create a Generator",
