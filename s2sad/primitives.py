@@ -198,6 +198,23 @@ floor = _unary("floor")
 sin, cos, tan, tanh = _unary("sin"), _unary("cos"), _unary("tan"), _unary("tanh")
 abs = _unary("abs", elementwise)
 sign = _unary("sign", elementwise)
+expm1, log1p, log2, log10 = _unary("expm1"), _unary("log1p"), _unary("log2"), _unary("log10")
+cbrt, square, reciprocal = _unary("cbrt"), _unary("square"), _unary("reciprocal")
+arcsin, arccos, arctan = _unary("arcsin"), _unary("arccos"), _unary("arctan")
+sinh, cosh, arcsinh, arccosh, arctanh = (_unary(n) for n in ("sinh", "cosh", "arcsinh", "arccosh", "arctanh"))
+ceil, trunc, rint = _unary("ceil"), _unary("trunc"), _unary("rint")
+round = _define("round", "x", elementwise, call_emitter("np.round", ["decimals"]), statics={"decimals": None},
+                impl=lambda x, decimals=None: np.round(x, decimals or 0))
+isfinite, isnan, isinf = _unary("isfinite", boolean), _unary("isnan", boolean), _unary("isinf", boolean)
+
+
+def _binary(name: str) -> Primitive:
+    return _define(name, "ab", floating, call_emitter(f"np.{name}"), impl=getattr(np, name))
+
+
+hypot, arctan2, logaddexp = _binary("hypot"), _binary("arctan2"), _binary("logaddexp")
+fmax = _define("fmax", "ab", elementwise, call_emitter("np.fmax"), impl=np.fmax)
+fmin = _define("fmin", "ab", elementwise, call_emitter("np.fmin"), impl=np.fmin)
 maximum = _define("maximum", "ab", elementwise, call_emitter("np.maximum"), impl=np.maximum)
 minimum = _define("minimum", "ab", elementwise, call_emitter("np.minimum"), impl=np.minimum)
 max = _define("max", "ab", elementwise, call_emitter("max"), impl=builtins.max)
@@ -506,7 +523,12 @@ NUMPY: dict[object, Primitive] = {
     np.minimum: minimum, np.where: where, np.sum: sum, np.mean: mean, np.dot: dot,
     np.matmul: matmul, np.transpose: transpose, np.add: add, np.subtract: sub,
     np.multiply: mul, np.divide: div, np.true_divide: div, np.power: pow, np.negative: neg,
-    np.floor: floor,
+    np.floor: floor, np.ceil: ceil, np.trunc: trunc, np.rint: rint, np.round: round, np.around: round,
+    np.expm1: expm1, np.log1p: log1p, np.log2: log2, np.log10: log10, np.cbrt: cbrt, np.square: square,
+    np.reciprocal: reciprocal, np.arcsin: arcsin, np.arccos: arccos, np.arctan: arctan, np.sinh: sinh,
+    np.cosh: cosh, np.arcsinh: arcsinh, np.arccosh: arccosh, np.arctanh: arctanh, np.hypot: hypot,
+    np.arctan2: arctan2, np.logaddexp: logaddexp, np.fmax: fmax, np.fmin: fmin, np.isfinite: isfinite,
+    np.isnan: isnan, np.isinf: isinf,
     builtins.min: min, builtins.max: max, builtins.abs: abs, builtins.float: to_float,
     np.zeros: zeros, np.ones: ones, np.empty: empty, np.full: full, np.copy: copy, np.outer: outer,
     np.random.default_rng: default_rng, np.random.normal: random_normal, np.random.uniform: random_uniform,

@@ -221,6 +221,27 @@ def p_tan(x): return np.tan(x)
 def p_tan_scalar(x): return np.tan(x)
 def p_tanh(x): return np.tanh(x)
 def p_tanh_scalar(x): return np.tanh(x)
+def p_expm1(x): return np.expm1(x)
+def p_expm1_scalar(x): return np.expm1(x)
+def p_log1p(x): return np.log1p(x)
+def p_log2(x): return np.log2(x)
+def p_log10(x): return np.log10(x)
+def p_cbrt(x): return np.cbrt(x)
+def p_square(x): return np.square(x)
+def p_np_reciprocal(x): return np.reciprocal(x)
+def p_arcsin(x): return np.arcsin(x)
+def p_arccos(x): return np.arccos(x)
+def p_arctan(x): return np.arctan(x)
+def p_sinh(x): return np.sinh(x)
+def p_cosh(x): return np.cosh(x)
+def p_arcsinh(x): return np.arcsinh(x)
+def p_arccosh(x): return np.arccosh(x)
+def p_arctanh(x): return np.arctanh(x)
+def p_hypot(a, b): return np.hypot(a, b)
+def p_arctan2(a, b): return np.arctan2(a, b)
+def p_logaddexp(a, b): return np.logaddexp(a, b)
+def p_fmax(a, b): return np.fmax(a, b)
+def p_fmin(a, b): return np.fmin(a, b)
 
 def p_abs(x): return np.abs(x)
 def p_abs_scalar(x): return np.abs(x)
@@ -518,6 +539,26 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.cos: [S(p_cos, normal(3, 4)), S(p_cos_scalar, normal())],
     P.tan: [S(p_tan, uniform(-1, 1, 3, 4)), S(p_tan_scalar, uniform(-1, 1))],
     P.tanh: [S(p_tanh, normal(3, 4)), S(p_tanh_scalar, normal())],
+    P.expm1: [S(p_expm1, normal(3, 4)), S(p_expm1_scalar, normal())],
+    P.log1p: [S(p_log1p, uniform(-0.5, 2, 3, 4))],
+    P.log2: [S(p_log2, uniform(0.5, 3, 4))],
+    P.log10: [S(p_log10, uniform(0.5, 3, 4))],
+    P.cbrt: [S(p_cbrt, signed(0.3, 2, 3, 4))],
+    P.square: [S(p_square, normal(3, 4))],
+    P.reciprocal: [S(p_np_reciprocal, signed(0.5, 2, 4))],
+    P.arcsin: [S(p_arcsin, uniform(-0.8, 0.8, 4))],
+    P.arccos: [S(p_arccos, uniform(-0.8, 0.8, 4))],
+    P.arctan: [S(p_arctan, normal(4))],
+    P.sinh: [S(p_sinh, normal(4))],
+    P.cosh: [S(p_cosh, normal(4))],
+    P.arcsinh: [S(p_arcsinh, normal(4))],
+    P.arccosh: [S(p_arccosh, uniform(1.2, 3, 4))],
+    P.arctanh: [S(p_arctanh, uniform(-0.8, 0.8, 4))],
+    P.hypot: [S(p_hypot, normal(3, 4), normal(4))],
+    P.arctan2: [S(p_arctan2, normal(3, 4), signed(0.3, 2, 4))],
+    P.logaddexp: [S(p_logaddexp, normal(3, 4), normal(4))],
+    P.fmax: [S(p_fmax, normal(3, 4), normal(4), ok=apart())],
+    P.fmin: [S(p_fmin, normal(3, 4), normal(4), ok=apart())],
     P.abs: [
         S(p_abs, signed(0.1, 2, 3, 4)),
         S(p_abs_scalar, signed(0.1, 2)),
@@ -656,6 +697,14 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
 def z_floordiv(x): return (x // 0.7) * x
 def z_floordiv_alone(x): return x // 0.7
 def z_floor(x): return np.floor(x) * x
+def z_ceil(x): return np.ceil(x) * x
+def z_trunc(x): return np.trunc(x) * x
+def z_rint(x): return np.rint(x) * x
+def z_round(x): return np.round(x) * x
+def z_round_decimals(x): return np.round(x, 1) * x
+def z_isfinite(x): return np.where(np.isfinite(x), x * x, 0.0)
+def z_isnan(x): return np.where(np.isnan(x), 0.0, x * x)
+def z_isinf(x): return np.where(np.isinf(x), 0.0, x * x)
 def z_floor_alone(x): return np.floor(x)
 def z_sign(x): return np.sign(x) * x
 def z_sign_alone(x): return np.sign(x)
@@ -750,6 +799,14 @@ ZERO_SAMPLES: dict[P.Primitive, list[Sample]] = {
         Z(z_floordiv, uniform(-2, 2, 3, 4), lambda x: np.floor(x / 0.7), ok=off_grid(0.7)),
         Z(z_floordiv_alone, uniform(-2, 2, 4), lambda x: np.zeros_like(x), ok=off_grid(0.7)),
     ],
+    P.ceil: [Z(z_ceil, uniform(-3, 3, 3, 4), np.ceil, ok=off_grid(1.0))],
+    P.trunc: [Z(z_trunc, uniform(-3, 3, 3, 4), np.trunc, ok=off_grid(1.0))],
+    P.rint: [Z(z_rint, uniform(-3, 3, 4), np.rint, ok=lambda x: frac_inside(0.1, 0.4)(x, 1.0) | frac_inside(0.6, 0.9)(x, 1.0))],
+    P.round: [Z(z_round, uniform(-3, 3, 4), np.round, ok=lambda x: frac_inside(0.1, 0.4)(x, 1.0) | frac_inside(0.6, 0.9)(x, 1.0)),
+              Z(z_round_decimals, uniform(-3, 3, 4), lambda x: np.round(x, 1), ok=off_grid(0.05))],
+    P.isfinite: [Z(z_isfinite, normal(4), lambda x: 2 * x)],
+    P.isnan: [Z(z_isnan, normal(4), lambda x: 2 * x)],
+    P.isinf: [Z(z_isinf, normal(4), lambda x: 2 * x)],
     P.floor: [
         Z(z_floor, uniform(-3, 3, 3, 4), np.floor, ok=off_grid(1.0)),
         Z(z_floor_alone, uniform(-3, 3), lambda x: 0.0, ok=off_grid(1.0)),
@@ -995,3 +1052,20 @@ def test_copy_of_a_scalar_is_the_scalar():
     """np.copy on a float needs no copy: the derivative of np.copy(x) * 2 is 2."""
     assert s2sad.grad(p_np_copy_scalar)(1.5) == 2.0
     assert s2sad.grad(p_np_copy_scalar, mode="forward")(1.5) == 2.0
+
+
+def p_fmax_sum(a, b): return np.sum(np.fmax(a, b) * a)
+def p_fmin_sum(a, b): return np.sum(np.fmin(a, b) * b)
+
+
+def test_fmax_and_fmin_follow_the_operand_that_is_not_nan():
+    """Where one operand is NaN, np.fmax/np.fmin return the other, and pass the derivative to it
+    (the NaN operand gets none, though a NaN factor elsewhere still propagates)."""
+    a = np.array([1.0, np.nan, 3.0, 2.0])
+    b = np.array([np.nan, 5.0, 4.0, 1.0])
+    ga, gb = s2sad.grad(p_fmax_sum, wrt=(0, 1))(a, b)  # sum(fmax(a, b) * a)
+    np.testing.assert_array_equal(ga, [2.0, 5.0, 4.0, 4.0])
+    np.testing.assert_array_equal(gb, [0.0, np.nan, 3.0, 0.0])
+    ga, gb = s2sad.grad(p_fmin_sum, wrt=(0, 1))(a, b)  # sum(fmin(a, b) * b)
+    np.testing.assert_array_equal(ga, [np.nan, 0.0, 4.0, 0.0])
+    np.testing.assert_array_equal(gb, [1.0, 10.0, 3.0, 2.0])

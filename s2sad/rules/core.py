@@ -13,6 +13,10 @@ def cos(x): return apply(P.cos, x)
 def sin(x): return apply(P.sin, x)
 def log(x): return apply(P.log, x)
 def sign(x): return apply(P.sign, x)
+def sqrt(x): return apply(P.sqrt, x)
+
+
+_LN2, _LN10 = 0.6931471805599453, 2.302585092994046
 
 
 # --- arithmetic -------------------------------------------------------------------------------
@@ -39,31 +43,53 @@ elementwise(P.cos, lambda x, y: -sin(x))
 elementwise(P.tan, lambda x, y: 1.0 + y * y)
 elementwise(P.tanh, lambda x, y: 1.0 - y * y)
 elementwise(P.abs, lambda x, y: sign(x))  # 0 at x = 0, like np.sign
+elementwise(P.expm1, lambda x, y: y + 1.0)
+elementwise(P.log1p, lambda x, y: 1.0 / (1.0 + x))
+elementwise(P.log2, lambda x, y: 1.0 / (x * _LN2))
+elementwise(P.log10, lambda x, y: 1.0 / (x * _LN10))
+elementwise(P.cbrt, lambda x, y: 1.0 / (3.0 * y * y))
+elementwise(P.square, lambda x, y: 2.0 * x)
+elementwise(P.reciprocal, lambda x, y: -(y * y))
+elementwise(P.arcsin, lambda x, y: 1.0 / sqrt(1.0 - x * x))
+elementwise(P.arccos, lambda x, y: -1.0 / sqrt(1.0 - x * x))
+elementwise(P.arctan, lambda x, y: 1.0 / (1.0 + x * x))
+elementwise(P.sinh, lambda x, y: apply(P.cosh, x))
+elementwise(P.cosh, lambda x, y: apply(P.sinh, x))
+elementwise(P.arcsinh, lambda x, y: 1.0 / sqrt(x * x + 1.0))
+elementwise(P.arccosh, lambda x, y: 1.0 / sqrt(x * x - 1.0))
+elementwise(P.arctanh, lambda x, y: 1.0 / (1.0 - x * x))
+elementwise(P.hypot, lambda a, b, z: a / z, lambda a, b, z: b / z)
+elementwise(P.arctan2, lambda a, b, z: b / (a * a + b * b), lambda a, b, z: -a / (a * a + b * b))
+elementwise(P.logaddexp, lambda a, b, z: apply(P.exp, a - z), lambda a, b, z: apply(P.exp, b - z))
+zero_derivative(P.ceil, P.trunc, P.rint, P.round, P.isfinite, P.isnan, P.isinf)
 
 
 # --- maximum and minimum: the derivative follows the operand that was chosen -----------------
 # At a tie the first operand gets all of it, matching the value Python's max/min return.
+# fmax and fmin choose the operand that is not NaN: the first wins where the result equals it.
 
 def _selection(prim: P.Primitive, first_wins) -> None:
     def jvp(primals, tangents, out, **params):
         a, b = primals
         ta, tb = (0.0 if t is None else t for t in tangents)
-        return broadcast_to_out(choose(first_wins(a, b), ta, tb), 0, primals, out) \
+        return broadcast_to_out(choose(first_wins(a, b, out), ta, tb), 0, primals, out) \
             if any(t is not None for t in tangents) else None
 
     def vjp(g, primals, out, **params):
         a, b = primals
-        mask = first_wins(a, b)
+        mask = first_wins(a, b, out)
         return [unbroadcast(choose(mask, g, 0.0), 0, primals, out),
                 unbroadcast(choose(mask, 0.0, g), 1, primals, out)]
 
     defrule(prim, jvp, vjp)
 
 
-_selection(P.maximum, lambda a, b: a >= b)
-_selection(P.max, lambda a, b: a >= b)
-_selection(P.minimum, lambda a, b: a <= b)
-_selection(P.min, lambda a, b: a <= b)
+_selection(P.maximum, lambda a, b, out: a >= b)
+_selection(P.max, lambda a, b, out: a >= b)
+_selection(P.minimum, lambda a, b, out: a <= b)
+_selection(P.min, lambda a, b, out: a <= b)
+_selection(P.fmax, lambda a, b, out: apply(P.eq, out, a))
+_selection(P.fmin, lambda a, b, out: apply(P.eq, out, a))
 
 
 def _where_jvp(primals, tangents, out, **params):
