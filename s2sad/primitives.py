@@ -220,6 +220,7 @@ minimum = _define("minimum", "ab", elementwise, call_emitter("np.minimum"), impl
 max = _define("max", "ab", elementwise, call_emitter("max"), impl=builtins.max)
 min = _define("min", "ab", elementwise, call_emitter("min"), impl=builtins.min)
 where = _define("where", "cab", where_type, call_emitter("np.where"), impl=np.where)
+clip = _define("clip", ["x", "lo", "hi"], elementwise, call_emitter("np.clip"), impl=np.clip)
 to_float = _define("float", "x", lambda t, p: F64, call_emitter("float"), impl=float)
 
 # --- reductions ------------------------------------------------------------------------
@@ -528,7 +529,8 @@ NUMPY: dict[object, Primitive] = {
     np.reciprocal: reciprocal, np.arcsin: arcsin, np.arccos: arccos, np.arctan: arctan, np.sinh: sinh,
     np.cosh: cosh, np.arcsinh: arcsinh, np.arccosh: arccosh, np.arctanh: arctanh, np.hypot: hypot,
     np.arctan2: arctan2, np.logaddexp: logaddexp, np.fmax: fmax, np.fmin: fmin, np.isfinite: isfinite,
-    np.isnan: isnan, np.isinf: isinf,
+    np.isnan: isnan, np.isinf: isinf, np.clip: clip, np.less: lt, np.less_equal: le, np.greater: gt,
+    np.greater_equal: ge, np.equal: eq, np.not_equal: ne,
     builtins.min: min, builtins.max: max, builtins.abs: abs, builtins.float: to_float,
     np.zeros: zeros, np.ones: ones, np.empty: empty, np.full: full, np.copy: copy, np.outer: outer,
     np.random.default_rng: default_rng, np.random.normal: random_normal, np.random.uniform: random_uniform,

@@ -71,6 +71,11 @@ def args(*gens, ok=None):
     return make
 
 
+def _clip_apart(x, lo, hi, margin=0.05):
+    """x at least `margin` from both bounds (np.clip is smooth there)."""
+    return (np.abs(np.subtract(x, lo)) > margin) & (np.abs(np.subtract(x, hi)) > margin)
+
+
 def apart(margin=0.05):
     """Operands at least `margin` apart everywhere (no ties for max/min/comparisons)."""
     return lambda a, b, *rest: np.abs(np.subtract(a, b)) > margin
@@ -241,6 +246,8 @@ def p_hypot(a, b): return np.hypot(a, b)
 def p_arctan2(a, b): return np.arctan2(a, b)
 def p_logaddexp(a, b): return np.logaddexp(a, b)
 def p_fmax(a, b): return np.fmax(a, b)
+def p_clip(x, lo, hi): return np.clip(x, lo, hi)
+def p_clip_scalars(x): return np.clip(x, -0.5, 0.5)
 def p_fmin(a, b): return np.fmin(a, b)
 
 def p_abs(x): return np.abs(x)
@@ -558,6 +565,8 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.arctan2: [S(p_arctan2, normal(3, 4), signed(0.3, 2, 4))],
     P.logaddexp: [S(p_logaddexp, normal(3, 4), normal(4))],
     P.fmax: [S(p_fmax, normal(3, 4), normal(4), ok=apart())],
+    P.clip: [S(p_clip, normal(3, 4), uniform(-1, -0.3, 4), uniform(0.3, 1, 4), ok=_clip_apart),
+             S(p_clip_scalars, normal(3, 4), ok=lambda x: _clip_apart(x, -0.5, 0.5))],
     P.fmin: [S(p_fmin, normal(3, 4), normal(4), ok=apart())],
     P.abs: [
         S(p_abs, signed(0.1, 2, 3, 4)),
@@ -709,6 +718,8 @@ def z_floor_alone(x): return np.floor(x)
 def z_sign(x): return np.sign(x) * x
 def z_sign_alone(x): return np.sign(x)
 def z_lt(x): return (x < 0.3) * x
+def z_np_less(x): return np.less(x, 0.3) * x
+def z_np_greater_equal(x): return np.where(np.greater_equal(x, 0.3), x, 0.0)
 def z_le(x): return (x <= 0.3) * x
 def z_gt(x): return (x > 0.3) * x
 def z_ge(x): return (x >= 0.3) * x
@@ -815,10 +826,12 @@ ZERO_SAMPLES: dict[P.Primitive, list[Sample]] = {
         Z(z_sign, signed(0.1, 2, 4), np.sign),
         Z(z_sign_alone, signed(0.1, 2, 4), lambda x: np.zeros_like(x)),
     ],
-    P.lt: [Z(z_lt, uniform(-1, 1, 3, 4), lambda x: (x < 0.3) * 1.0, ok=away_from(0.3))],
+    P.lt: [Z(z_lt, uniform(-1, 1, 3, 4), lambda x: (x < 0.3) * 1.0, ok=away_from(0.3)),
+           Z(z_np_less, uniform(-1, 1, 4), lambda x: (x < 0.3) * 1.0, ok=away_from(0.3))],
     P.le: [Z(z_le, uniform(-1, 1, 4), lambda x: (x <= 0.3) * 1.0, ok=away_from(0.3))],
     P.gt: [Z(z_gt, uniform(-1, 1, 4), lambda x: (x > 0.3) * 1.0, ok=away_from(0.3))],
-    P.ge: [Z(z_ge, uniform(-1, 1), lambda x: float(x >= 0.3), ok=away_from(0.3))],
+    P.ge: [Z(z_ge, uniform(-1, 1), lambda x: float(x >= 0.3), ok=away_from(0.3)),
+           Z(z_np_greater_equal, uniform(-1, 1, 4), lambda x: (x >= 0.3) * 1.0, ok=away_from(0.3))],
     P.eq: [Z(z_eq, normal(4), lambda x: np.ones_like(x))],
     P.ne: [Z(z_ne, uniform(-1, 1, 4), lambda x: np.ones_like(x), ok=away_from(0.3))],
     P.not_: [Z(z_not, uniform(-1, 1), lambda x: float(not x > 0.3), ok=away_from(0.3))],
@@ -1069,3 +1082,18 @@ def test_fmax_and_fmin_follow_the_operand_that_is_not_nan():
     ga, gb = s2sad.grad(p_fmin_sum, wrt=(0, 1))(a, b)  # sum(fmin(a, b) * b)
     np.testing.assert_array_equal(ga, [np.nan, 0.0, 4.0, 0.0])
     np.testing.assert_array_equal(gb, [1.0, 10.0, 3.0, 2.0])
+
+
+def p_clip_sum(x, lo, hi): return np.sum(np.clip(x, lo, hi))
+
+
+def test_clip_gives_the_bound_its_derivative_only_past_it():
+    """At a bound, x keeps its derivative (np.clip is np.minimum(np.maximum(x, lo), hi), and the
+    first operand wins ties); past it, the bound gets it."""
+    x = np.array([0.0, 0.5, 1.0, 1.5, -0.5])
+    gx, glo, ghi = s2sad.grad(p_clip_sum, wrt=(0, 1, 2))(x, 0.0, 1.0)
+    np.testing.assert_array_equal(gx, [1.0, 1.0, 1.0, 0.0, 0.0])
+    assert (glo, ghi) == (1.0, 1.0)
+    gx, glo, ghi = s2sad.grad(p_clip_sum, wrt=(0, 1, 2), mode="forward")(x, 0.0, 1.0)
+    np.testing.assert_array_equal(gx, [1.0, 1.0, 1.0, 0.0, 0.0])
+    assert (glo, ghi) == (1.0, 1.0)

@@ -61,6 +61,23 @@ elementwise(P.arctanh, lambda x, y: 1.0 / (1.0 - x * x))
 elementwise(P.hypot, lambda a, b, z: a / z, lambda a, b, z: b / z)
 elementwise(P.arctan2, lambda a, b, z: b / (a * a + b * b), lambda a, b, z: -a / (a * a + b * b))
 elementwise(P.logaddexp, lambda a, b, z: apply(P.exp, a - z), lambda a, b, z: apply(P.exp, b - z))
+# np.clip(x, lo, hi) is np.minimum(np.maximum(x, lo), hi): each operand's derivative where it is
+# the one returned, with the ties of maximum and minimum (x at a bound keeps its derivative).
+
+def _clip_kept(x, lo, hi):
+    return apply(P.le, apply(P.maximum, x, lo), hi)
+
+
+def _clip_partial(which: int):
+    def partial(x, lo, hi, y):
+        above = apply(P.ge, x, lo)
+        chosen = [choose(above, 1.0, 0.0), choose(above, 0.0, 1.0)][which] if which < 2 else 1.0
+        kept = _clip_kept(x, lo, hi)
+        return choose(kept, chosen, 0.0) if which < 2 else choose(kept, 0.0, chosen)
+    return partial
+
+
+elementwise(P.clip, _clip_partial(0), _clip_partial(1), _clip_partial(2))
 zero_derivative(P.ceil, P.trunc, P.rint, P.round, P.isfinite, P.isnan, P.isinf)
 
 
