@@ -5,6 +5,7 @@
     s2sad show model.py:loss --wrt w,b           with respect to w and b
     s2sad show model.py:loss --types x=f64[:]    argument types (default: f64 scalars)
     s2sad show model.py:loss --ir                the IR of the derivative (--ir --primal: of loss)
+    s2sad rules                                  every supported function, operator and method
 
 Errors print one located line to stderr and exit with status 2.
 """
@@ -40,6 +41,10 @@ def _parser() -> argparse.ArgumentParser:
                            "axis); unnamed parameters are f64")
     show.add_argument("--ir", action="store_true", help="print the IR instead of Python source")
     show.add_argument("--primal", action="store_true", help="with --ir: the IR of the function itself")
+    rules = commands.add_parser("rules", help="list the supported functions, operators and methods",
+                                description="One line per supported function, operator and method, with "
+                                "the modes its derivative rule covers; generated from the rule registry.")
+    rules.add_argument("--markdown", action="store_true", help="a markdown table (docs/supported.md)")
     return parser
 
 
@@ -121,6 +126,10 @@ def show(args) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "rules":
+        from . import supported
+        sys.stdout.write(supported.markdown() if args.markdown else supported.text())
+        return 0
     try:
         sys.stdout.write(show(args))
     except S2SADError as exc:

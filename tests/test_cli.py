@@ -173,3 +173,35 @@ def test_missing_command_is_a_usage_error():
     out = run()
     assert out.returncode == 2
     assert "usage" in out.stderr
+
+
+def test_rules_lists_every_supported_operation():
+    out = run("rules")
+    assert out.returncode == 0, out.stderr
+    lines = {line.split()[0]: line.split(None, 1)[1] for line in out.stdout.splitlines() if not line.startswith(("a ", "-a", "x"))}
+    assert lines["numpy.sin"] == "forward reverse"
+    assert lines["numpy.abs"] == lines["numpy.absolute"] == "forward reverse"
+    assert lines["numpy.floor"] == "forward reverse (derivative 0)"
+    assert "a @ b" in out.stdout and "x[idx] += v" in out.stdout and "x.sum()" in out.stdout
+    assert "numpy.fft.fft" not in out.stdout
+
+
+def test_supported_md_is_current():
+    """docs/supported.md is `s2sad rules --markdown`: regenerate it after adding a rule."""
+    from s2sad import supported
+    path = os.path.join(os.path.dirname(__file__), "..", "docs", "supported.md")
+    with open(path) as handle:
+        assert handle.read() == supported.markdown(), "run: python -m s2sad rules --markdown > docs/supported.md"
+
+
+def test_every_registered_rule_is_reachable_or_internal():
+    """Each primitive with a rule is something users can write, or one the transforms emit."""
+    from s2sad import supported
+    from s2sad.rules import RULES
+    reachable = {e.primitive for e in supported.entries()}
+    internal = {"zeros_like", "make_tuple", "trip_count", "accumulate", "add_outer", "tape",
+                "unbroadcast", "expand_to", "broadcast_like", "full", "size", "float", "placeholder",
+                "record", "record_grow", "nbytes", "global_read", "global_write", "comment", "call",
+                "broadcast_shapes"}
+    missing = sorted(p.name for p in RULES if p.name not in reachable | internal)
+    assert not missing, f"rules for primitives no user code reaches: {missing}"

@@ -107,8 +107,8 @@ _REFUSED_EXPRS = {
     gast.Starred: "starred expressions (*args) are not supported",
 }
 
-_METHODS = {"sum": P.sum, "mean": P.mean, "dot": P.dot, "copy": P.copy}
-_LIKE = {np.zeros_like: P.zeros, np.ones_like: P.ones, np.empty_like: P.empty, np.full_like: P.full}
+METHODS = {"sum": P.sum, "mean": P.mean, "dot": P.dot, "copy": P.copy}
+ALLOCATE_LIKE = {np.zeros_like: P.zeros, np.ones_like: P.ones, np.empty_like: P.empty, np.full_like: P.full}
 
 
 def lower(fn, arg_types: list[Type]) -> Function:
@@ -659,10 +659,10 @@ class Lowering:
                 raise self.error(node, f"Generator.{attr} is not supported; supported: "
                                        f"{', '.join(sorted(P.GENERATOR_METHODS))}")
             return BoundMethod(P.GENERATOR_METHODS[attr], base)
-        if attr in _METHODS:
-            return BoundMethod(_METHODS[attr], base)
+        if attr in METHODS:
+            return BoundMethod(METHODS[attr], base)
         raise self.error(node, f"attribute .{attr} is not supported; supported: .shape, .ndim, .size, .T "
-                               f"and the methods {', '.join(sorted(_METHODS))}")
+                               f"and the methods {', '.join(sorted(METHODS))}")
 
     def expr_BinOp(self, node) -> Atom:
         prim = self.binop_prim(node.op, node)
@@ -794,14 +794,14 @@ class Lowering:
     def call_object(self, obj, args: list, kwargs: dict, node) -> Value:
         if obj is len:
             return self.length(args, node)
-        if _is_hashable(obj) and obj in _LIKE:
-            return self.allocate_like(_LIKE[obj], args, kwargs, node)
+        if _is_hashable(obj) and obj in ALLOCATE_LIKE:
+            return self.allocate_like(ALLOCATE_LIKE[obj], args, kwargs, node)
         if _is_hashable(obj) and obj in P.NUMPY:
             return self.call_primitive(P.NUMPY[obj], args, kwargs, node)
         if isinstance(obj, types.FunctionType) and not _is_numpy(obj):
             return self.inline(obj, args, kwargs, node)
-        raise self.error(node, f"{P.numpy_name(obj)} is not supported; see docs/language.md for the "
-                               "supported functions")
+        raise self.error(node, f"{P.numpy_name(obj)} is not supported; `s2sad rules` lists what is "
+                               "(docs/supported.md)")
 
     def allocate_like(self, prim: P.Primitive, args: list, kwargs: dict, node) -> Atom:
         """``np.zeros_like(x)`` is ``np.zeros(x.shape)`` (always float64; the values carry no
