@@ -29,7 +29,7 @@ from .passes.dce import dce
 from .passes.entry import split_entry
 from .passes.licm import licm
 from .passes.shapes import simplify_broadcasts
-from .passes.simplify import simplify
+from .passes.simplify import simplify, strip_custom
 from .runtime import CHANGED_SHAPE
 from .transforms.forward import forward
 from .transforms.reverse import reverse
@@ -63,7 +63,7 @@ def transform(primal: Function, wrt: list[int], mode: str) -> Function:
     active = active_values(primal, wrt)
     derivative = (forward if mode == "forward" else reverse)(primal, wrt, active)
     verify(derivative)
-    for step in (simplify, simplify_broadcasts, cse, dce):
+    for step in (strip_custom, simplify, simplify_broadcasts, cse, dce):
         derivative = step(derivative)
         verify(derivative)
     return derivative

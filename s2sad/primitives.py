@@ -439,6 +439,11 @@ comment = _define("comment", [], lambda t, p: None, lambda a, p: ast.Constant(p[
 call = _define("call", ["*args"], lambda t, p: p["types"][0] if len(p["types"]) == 1 else None,
                lambda a, p: ast.Call(ast.Name(p["function"], ast.Load()), list(a), []),
                statics={"function": "", "types": ()}, pure=False)  # another function of the generated module
+# A call to a `s2sad.custom_rule` function: its body computes `value` from arguments behind
+# `stop` (no derivative flows through it), and `custom` gives the value the user's derivatives.
+# Both are identities, removed once the derivative is built.
+stop = _define("stop", "x", same_as_first, lambda a, p: a[0])
+custom = _define("custom", ["value", "*args"], same_as_first, lambda a, p: a[0], statics={"rule": None})
 nbytes = _define("nbytes", "x", lambda t, p: I64, _attribute("nbytes"), impl=lambda x: x.nbytes)
 
 

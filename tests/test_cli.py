@@ -199,7 +199,7 @@ def test_every_registered_rule_is_reachable_or_internal():
     from s2sad import supported
     from s2sad.rules import RULES
     reachable = {e.primitive for e in supported.entries()}
-    internal = {"zeros_like", "make_tuple", "trip_count", "accumulate", "add_outer", "tape",
+    internal = {"custom", "stop", "zeros_like", "make_tuple", "trip_count", "accumulate", "add_outer", "tape",
                 "unbroadcast", "expand_to", "broadcast_like", "full", "size", "float", "placeholder",
                 "record", "record_grow", "nbytes", "global_read", "global_write", "comment", "call",
                 "broadcast_shapes"}

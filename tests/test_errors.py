@@ -301,6 +301,7 @@ def test_unsupported_numpy_function_message():
     with pytest.raises(S2SADError) as info:
         s2sad.grad(uses_fft)(np.ones(3))
     assert info.value.message.startswith("numpy.fft.fft is not supported; `s2sad rules` lists what is")
+    assert "s2sad.custom_rule" in info.value.message
     assert info.value.lineno == line_of(uses_fft, "np.fft.fft")
     assert "0x" not in info.value.message
 

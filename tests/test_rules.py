@@ -28,6 +28,7 @@ from typing import Callable
 import numpy as np
 import pytest
 
+import custom_funcs
 import s2sad
 from s2sad import primitives as P
 from s2sad.ir.core import Eqn, walk
@@ -246,6 +247,8 @@ def p_hypot(a, b): return np.hypot(a, b)
 def p_arctan2(a, b): return np.arctan2(a, b)
 def p_logaddexp(a, b): return np.logaddexp(a, b)
 def p_fmax(a, b): return np.fmax(a, b)
+def p_custom_softplus(x): return custom_funcs.softplus(x)
+def p_custom_scale(x, s): return custom_funcs.scale(x, s)
 def p_clip(x, lo, hi): return np.clip(x, lo, hi)
 def p_clip_scalars(x): return np.clip(x, -0.5, 0.5)
 def p_fmin(a, b): return np.fmin(a, b)
@@ -565,6 +568,7 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.arctan2: [S(p_arctan2, normal(3, 4), signed(0.3, 2, 4))],
     P.logaddexp: [S(p_logaddexp, normal(3, 4), normal(4))],
     P.fmax: [S(p_fmax, normal(3, 4), normal(4), ok=apart())],
+    P.custom: [S(p_custom_softplus, normal(3, 4)), S(p_custom_scale, normal(4), normal())],
     P.clip: [S(p_clip, normal(3, 4), uniform(-1, -0.3, 4), uniform(0.3, 1, 4), ok=_clip_apart),
              S(p_clip_scalars, normal(3, 4), ok=lambda x: _clip_apart(x, -0.5, 0.5))],
     P.fmin: [S(p_fmin, normal(3, 4), normal(4), ok=apart())],
@@ -718,6 +722,7 @@ def z_floor_alone(x): return np.floor(x)
 def z_sign(x): return np.sign(x) * x
 def z_sign_alone(x): return np.sign(x)
 def z_lt(x): return (x < 0.3) * x
+def z_stop_in_custom(x): return custom_funcs.softplus(x) * x
 def z_np_less(x): return np.less(x, 0.3) * x
 def z_np_greater_equal(x): return np.where(np.greater_equal(x, 0.3), x, 0.0)
 def z_le(x): return (x <= 0.3) * x
@@ -826,6 +831,7 @@ ZERO_SAMPLES: dict[P.Primitive, list[Sample]] = {
         Z(z_sign, signed(0.1, 2, 4), np.sign),
         Z(z_sign_alone, signed(0.1, 2, 4), lambda x: np.zeros_like(x)),
     ],
+    P.stop: [Z(z_stop_in_custom, normal(4), lambda x: x / (1 + np.exp(-x)) + np.log1p(np.exp(x)))],
     P.lt: [Z(z_lt, uniform(-1, 1, 3, 4), lambda x: (x < 0.3) * 1.0, ok=away_from(0.3)),
            Z(z_np_less, uniform(-1, 1, 4), lambda x: (x < 0.3) * 1.0, ok=away_from(0.3))],
     P.le: [Z(z_le, uniform(-1, 1, 4), lambda x: (x <= 0.3) * 1.0, ok=away_from(0.3))],

@@ -31,6 +31,7 @@ import gast
 import numpy as np
 
 from .. import primitives as P
+from ..custom import CustomRule
 from ..errors import S2SADError, located
 from ..ir.builder import Builder, const
 from ..ir.core import TEMP, Atom, Block, Const, Eqn, ForRange, Function, If, Loc, Var, While, walk
@@ -625,7 +626,8 @@ class Lowering:
         """A value for a name bound outside the function (a global, a closure cell, a builtin)."""
         if isinstance(obj, (bool, np.bool_, numbers.Integral, numbers.Real)) and not isinstance(obj, complex):
             return const(obj.item() if isinstance(obj, np.generic) else obj)
-        if obj is range or isinstance(obj, (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, np.ufunc)) \
+        if obj is range or isinstance(obj, (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, np.ufunc,
+                                            CustomRule)) \
                 or callable(obj) and (_is_numpy(obj) or _is_hashable(obj) and obj in P.NUMPY):
             return PyObj(obj)
         if isinstance(obj, np.ndarray):
@@ -798,10 +800,12 @@ class Lowering:
             return self.allocate_like(ALLOCATE_LIKE[obj], args, kwargs, node)
         if _is_hashable(obj) and obj in P.NUMPY:
             return self.call_primitive(P.NUMPY[obj], args, kwargs, node)
+        if isinstance(obj, CustomRule):
+            return self.custom_call(obj, args, kwargs, node)
         if isinstance(obj, types.FunctionType) and not _is_numpy(obj):
             return self.inline(obj, args, kwargs, node)
         raise self.error(node, f"{P.numpy_name(obj)} is not supported; `s2sad rules` lists what is "
-                               "(docs/supported.md)")
+                               "(docs/supported.md), and s2sad.custom_rule gives a function your own derivative")
 
     def allocate_like(self, prim: P.Primitive, args: list, kwargs: dict, node) -> Atom:
         """``np.zeros_like(x)`` is ``np.zeros(x.shape)`` (always float64; the values carry no
@@ -879,6 +883,16 @@ class Lowering:
         self.env.update({k: v for k, v in inner.env.items() if "@" in k})
         return result
 
+    def custom_call(self, rule: CustomRule, args: list, kwargs: dict, node) -> Atom:
+        """A call to a `s2sad.custom_rule` function: its body computes the value from the
+        arguments behind `stop`, and a `custom` equation carries the user's rules."""
+        if kwargs:
+            raise self.error(node, f"pass the arguments of {rule.fn.__name__} by position (it has a custom rule)")
+        operands = [self.operand(a, node) for a in args]
+        detached = [self.emit(P.stop, [a], node) if isinstance(a, Var) else a for a in operands]
+        value = self.operand(self.inline(rule.fn, detached, {}, node), node)
+        return self.emit(P.custom, [value, *operands], node, rule=rule)
+
     def bind_call(self, fn, callee: Source, args: list, kwargs: dict, node) -> dict:
         try:
             bound = inspect.signature(fn).bind(*args, **kwargs)
@@ -891,6 +905,24 @@ class Lowering:
             else:
                 env[name] = self.outside(param.default, name, node)
         return env
+
+
+def lower_call(fn, args: list[Atom], builder: Builder) -> list[Atom]:
+    """Lower a call ``fn(*args)`` into `builder`, as a call is inlined; the values it returns (the
+    items of a returned tuple). Used for the derivative functions of a `custom_rule`."""
+    src = parse(fn)
+    _check_signature(src, src.tree.args)
+    names = [a.id for a in src.tree.args.args]
+    if len(names) != len(args):
+        raise S2SADError(f"{fn.__name__} takes {len(names)} arguments but is called with {len(args)}",
+                         src.filename, src.first_line)
+    lowering = Lowering(src, builder, dict(zip(names, args)), stack=(fn,))
+    with builder.at(None):
+        result = lowering.run_body()
+    if lowering.spaces:
+        raise S2SADError(f"{fn.__name__} reads a module's global array; pass it as an argument instead",
+                         src.filename, src.first_line)
+    return list(result.items) if isinstance(result, TupleVal) else [result]
 
 
 def placeholder(t: Type, builder: Builder) -> Atom:

@@ -65,3 +65,19 @@ def _subtract_negated(block: Block) -> None:
             continue
         if isinstance(spread, Eqn) and spread.prim is P.neg:
             stmt.prim, stmt.ins = P.index_sub, stmt.ins[:-1] + [spread.ins[0]]
+
+
+def strip_custom(fn: Function) -> Function:
+    """Remove the identities that mark a `custom_rule` call (`stop`, `custom`) once the
+    derivative no longer needs them."""
+    mapping = {}
+    for block in [fn.body] + [b for s in walk(fn.body) for b in s.blocks()]:
+        kept = []
+        for stmt in block.stmts:
+            if isinstance(stmt, Eqn) and stmt.prim in (P.stop, P.custom):
+                mapping[stmt.outs[0]] = stmt.ins[0]
+            else:
+                kept.append(stmt)
+        block.stmts[:] = kept
+    substitute(fn.body, mapping)
+    return fn

@@ -132,4 +132,4 @@ def linear(prim: P.Primitive, *signs: float) -> Rule:
     return defrule(prim, jvp, vjp)
 
 
-from . import core  # noqa: E402,F401  (registers the rules)
+from . import core, custom  # noqa: E402,F401  (registers the rules)
