@@ -227,6 +227,12 @@ to_float = _define("float", "x", lambda t, p: F64, call_emitter("float"), impl=f
 
 sum = _define("sum", "x", reduced, call_emitter("np.sum", ["axis"]), statics={"axis": None},
               impl=lambda x, axis=None: np.sum(x, axis=axis))
+amax = _define("amax", "x", reduced, call_emitter("np.max", ["axis"]), statics={"axis": None},
+               impl=lambda x, axis=None: np.max(x, axis=axis))
+amin = _define("amin", "x", reduced, call_emitter("np.min", ["axis"]), statics={"axis": None},
+               impl=lambda x, axis=None: np.min(x, axis=axis))
+
+
 def _mean_emit(args, params):
     """``np.mean(x)``; over one axis ``np.sum(x, axis=a) / x.shape[a]``, which Numba compiles."""
     axis = params.get("axis")
@@ -534,7 +540,7 @@ NUMPY: dict[object, Primitive] = {
     np.reciprocal: reciprocal, np.arcsin: arcsin, np.arccos: arccos, np.arctan: arctan, np.sinh: sinh,
     np.cosh: cosh, np.arcsinh: arcsinh, np.arccosh: arccosh, np.arctanh: arctanh, np.hypot: hypot,
     np.arctan2: arctan2, np.logaddexp: logaddexp, np.fmax: fmax, np.fmin: fmin, np.isfinite: isfinite,
-    np.isnan: isnan, np.isinf: isinf, np.clip: clip, np.less: lt, np.less_equal: le, np.greater: gt,
+    np.isnan: isnan, np.isinf: isinf, np.clip: clip, np.max: amax, np.amax: amax, np.min: amin, np.amin: amin, np.less: lt, np.less_equal: le, np.greater: gt,
     np.greater_equal: ge, np.equal: eq, np.not_equal: ne,
     builtins.min: min, builtins.max: max, builtins.abs: abs, builtins.float: to_float,
     np.zeros: zeros, np.ones: ones, np.empty: empty, np.full: full, np.copy: copy, np.outer: outer,

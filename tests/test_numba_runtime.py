@@ -119,3 +119,17 @@ def _ragged(n):
 def test_record_refuses_a_value_whose_shape_changes():
     with pytest.raises(ValueError, match="changes shape"):
         _ragged(3)
+
+
+@numba.njit
+def _extremes(x, k):
+    return np.max(x, axis=1), np.min(x, axis=0), np.amax(x, axis=-1), np.amin(x, axis=k), np.max(x)
+
+
+def test_max_and_min_over_an_axis_match_numpy_including_nan():
+    """Numba lacks np.max/np.min with axis; s2sad registers them (NaN propagates, as in NumPy)."""
+    x = np.random.default_rng(4).normal(size=(3, 4, 2))
+    x[0, 1, 1] = np.nan
+    expected = (np.max(x, axis=1), np.min(x, axis=0), np.amax(x, axis=-1), np.amin(x, axis=2), np.max(x))
+    for got, want in zip(_extremes(x, 2), expected):
+        np.testing.assert_array_equal(got, want)

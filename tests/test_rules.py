@@ -247,6 +247,15 @@ def p_hypot(a, b): return np.hypot(a, b)
 def p_arctan2(a, b): return np.arctan2(a, b)
 def p_logaddexp(a, b): return np.logaddexp(a, b)
 def p_fmax(a, b): return np.fmax(a, b)
+def p_max(x): return np.max(x)
+def p_max_axis(x): return np.max(x, axis=1)
+def p_amax_axis0(x): return np.amax(x, axis=0)
+def p_max_method(x): return x.max(axis=-1)
+def p_max_scalar(x): return np.max(x)
+def p_min(x): return np.min(x)
+def p_min_axis(x): return np.min(x, axis=0)
+def p_amin_3d(x): return np.amin(x, axis=2)
+def p_min_method(x): return x.min()
 def p_custom_softplus(x): return custom_funcs.softplus(x)
 def p_custom_scale(x, s): return custom_funcs.scale(x, s)
 def p_clip(x, lo, hi): return np.clip(x, lo, hi)
@@ -568,6 +577,10 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.arctan2: [S(p_arctan2, normal(3, 4), signed(0.3, 2, 4))],
     P.logaddexp: [S(p_logaddexp, normal(3, 4), normal(4))],
     P.fmax: [S(p_fmax, normal(3, 4), normal(4), ok=apart())],
+    P.amax: [S(p_max, normal(3, 4)), S(p_max_axis, normal(3, 4)), S(p_amax_axis0, normal(3, 4)),
+             S(p_max_method, normal(2, 3, 4)), S(p_max_scalar, normal())],
+    P.amin: [S(p_min, normal(5)), S(p_min_axis, normal(3, 4)), S(p_amin_3d, normal(2, 3, 4)),
+             S(p_min_method, normal(3, 4))],
     P.custom: [S(p_custom_softplus, normal(3, 4)), S(p_custom_scale, normal(4), normal())],
     P.clip: [S(p_clip, normal(3, 4), uniform(-1, -0.3, 4), uniform(0.3, 1, 4), ok=_clip_apart),
              S(p_clip_scalars, normal(3, 4), ok=lambda x: _clip_apart(x, -0.5, 0.5))],
@@ -1103,3 +1116,14 @@ def test_clip_gives_the_bound_its_derivative_only_past_it():
     gx, glo, ghi = s2sad.grad(p_clip_sum, wrt=(0, 1, 2), mode="forward")(x, 0.0, 1.0)
     np.testing.assert_array_equal(gx, [1.0, 1.0, 1.0, 0.0, 0.0])
     assert (glo, ghi) == (1.0, 1.0)
+
+
+def p_max_sum(x): return np.sum(np.max(x, axis=1))
+
+
+def test_max_shares_the_derivative_among_ties():
+    """Tied maxima split the derivative equally (the mean of the one-sided derivatives)."""
+    x = np.array([[1.0, 3.0, 3.0], [2.0, 0.0, 2.0], [5.0, 1.0, 1.0]])
+    expected = np.array([[0.0, 0.5, 0.5], [0.5, 0.0, 0.5], [1.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(s2sad.grad(p_max_sum)(x), expected)
+    np.testing.assert_array_equal(s2sad.grad(p_max_sum, mode="forward")(x), expected)

@@ -256,3 +256,51 @@ def _record_grow(tape, k, value):
 # The tape helpers are compiled once and cached with the package, like `_combine`.
 overload(runtime.record)(lambda tape, k, n, value: lambda tape, k, n, value: _record(tape, k, n, value))
 overload(runtime.record_grow)(lambda tape, k, value: lambda tape, k, value: _record_grow(tape, k, value))
+
+
+# --- NumPy reductions Numba lacks: np.max and np.min over one axis ------------------------------
+
+@njit(cache=True)
+def _reduced_shape(shape, axis):
+    """`shape` without `axis` (a tuple one shorter)."""
+    out = shape[1:]
+    for k in range(len(out)):
+        out = tuple_setitem(out, k, shape[k] if k < axis else shape[k + 1])
+    return out
+
+
+@njit(cache=True)
+def _extreme(a, axis, largest):
+    """np.max (largest) or np.min of `a` over `axis`, looping over `a` in C order."""
+    axis = axis % a.ndim
+    out = np.empty(_reduced_shape(a.shape, axis))
+    flat_out, flat = out.reshape(-1), np.ascontiguousarray(a).reshape(-1)
+    if a.shape[axis] == 0:
+        raise ValueError("zero-size array to reduction operation which has no identity")
+    seen = np.zeros(flat_out.size, dtype=np.bool_)
+    for i in range(flat.size):
+        rest, position, stride = i, 0, 1
+        for k in range(a.ndim - 1, -1, -1):
+            index = rest % a.shape[k]
+            rest //= a.shape[k]
+            if k != axis:
+                position += index * stride
+                stride *= a.shape[k]
+        value, current = flat[i], flat_out[position]
+        better = value > current if largest else value < current
+        if not seen[position] or (current == current and (better or value != value)):  # NaN wins, and stays
+            flat_out[position] = value
+            seen[position] = True
+    return out
+
+
+def _extreme_over_axis(largest: bool):
+    def implement(a, axis=None):
+        if isinstance(a, types.Array) and isinstance(axis, types.Integer):
+            return lambda a, axis=None: _extreme(a, axis, largest)
+        return None  # Numba's own np.max / np.min
+    return implement
+
+
+for _function, _largest in ((np.max, True), (np.amax, True), (np.min, False), (np.amin, False)):
+    overload(_function)(_extreme_over_axis(_largest))

@@ -24,7 +24,9 @@ from ..ir.builder import Builder, const
 from ..ir.core import Atom, Block, Const, Eqn, ForRange, Function, Var, While, substitute, walk
 
 ELEMENTWISE = {P.add, P.sub, P.mul, P.div, P.pow, P.neg, P.exp, P.log, P.sqrt, P.sin, P.cos, P.tan, P.tanh,
-               P.abs, P.sign, P.floor, P.maximum, P.minimum, P.accumulate, P.copy}
+               P.abs, P.sign, P.floor, P.maximum, P.minimum, P.accumulate, P.copy, P.where, P.lt, P.le, P.gt,
+               P.ge, P.eq, P.ne}
+_COMBINING = {P.add, P.sub, P.mul, P.div, P.lt, P.le, P.gt, P.ge, P.eq, P.ne}  # where a spread scalar may stay one
 _SHAPED_LIKE_FIRST = {P.setitem, P.index_add, P.index_sub, P.add_outer, P.zeros_like}
 _ALLOCATIONS = {P.full: 0, P.unbroadcast: 1, P.expand_to: 1, P.zeros: 0, P.ones: 0, P.empty: 0}  # → shape operand
 
@@ -160,7 +162,7 @@ def drop_broadcasts(block: Block, roots: ShapeRoots) -> None:
             eqn.ins = [roots(eqn.ins[0])]
         elif eqn.prim is P.zeros_like and roots(eqn.ins[0]) not in roots.definitions:
             eqn.ins = [roots(eqn.ins[0])]  # a parameter's shape: the array itself may be overwritten
-        elif eqn.prim in (P.add, P.sub, P.mul, P.div):
+        elif eqn.prim in _COMBINING:
             _use_scalar(eqn, roots)
         elif eqn.prim in (P.unbroadcast, P.broadcast_like, P.expand_to) and _already_shaped(eqn, roots):
             mapping[eqn.outs[0]] = eqn.ins[0]

@@ -143,6 +143,29 @@ def _spread(g: Sym, x: Sym, axis) -> Sym:
     return apply(P.expand_to, g, apply(P.shape, x), axis=axis)
 
 
+# np.max and np.min: the derivative goes to the elements equal to the result; tied elements share
+# it equally (the average of the one-sided derivatives, as JAX does).
+
+def _hits(x: Sym, out: Sym, axis) -> tuple[Sym, Sym]:
+    """1.0 where x attains the reduction's result, and how many do along `axis`."""
+    hit = choose(apply(P.eq, x, _spread(out, x, axis)), 1.0, 0.0) if x.ndim else 1.0
+    return hit, (apply(P.sum, hit, axis=axis) if x.ndim else 1.0)
+
+
+def _extreme_jvp(primals, tangents, out, axis=None):
+    hit, count = _hits(primals[0], out, axis)
+    return apply(P.sum, tangents[0] * hit, axis=axis) / count if primals[0].ndim else tangents[0]
+
+
+def _extreme_vjp(g, primals, out, axis=None):
+    hit, count = _hits(primals[0], out, axis)
+    return [_spread(g / count, primals[0], axis) * hit if primals[0].ndim else g]
+
+
+defrule(P.amax, _extreme_jvp, _extreme_vjp)
+defrule(P.amin, _extreme_jvp, _extreme_vjp)
+
+
 def _count(x: Sym, axis) -> Sym:
     """How many elements of `x` each mean over `axis` averages."""
     if x.ndim == 0:
