@@ -233,6 +233,33 @@ amin = _define("amin", "x", reduced, call_emitter("np.min", ["axis"]), statics={
                impl=lambda x, axis=None: np.min(x, axis=axis))
 
 
+prod = _define("prod", "x", reduced, call_emitter("np.prod", ["axis"]), statics={"axis": None},
+               impl=lambda x, axis=None: np.prod(x, axis=axis))
+def _spread_emitter(dotted: str) -> Emit:
+    """``np.var(x, axis=a, ddof=d)``, leaving out an absent axis and ddof=0."""
+    def emit(args, params):
+        shown = {k: v for k, v in params.items() if v is not None and not (k == "ddof" and v == 0)}
+        return call_emitter(dotted, list(shown))(args, shown)
+    return emit
+
+
+var = _define("var", "x", reduced_float, _spread_emitter("np.var"), statics={"axis": None, "ddof": 0},
+              impl=lambda x, axis=None, ddof=0: np.var(x, axis=axis, ddof=ddof))
+std = _define("std", "x", reduced_float, _spread_emitter("np.std"), statics={"axis": None, "ddof": 0},
+              impl=lambda x, axis=None, ddof=0: np.std(x, axis=axis, ddof=ddof))
+
+
+def _cumsum_type(in_types, params):
+    t = in_types[0]
+    if params.get("axis") is None and t.is_array and t.ndim > 1:
+        raise TypeError("give an axis: the cumulative sum of a flattened array is not supported yet")
+    return t if params.get("axis") is not None else t.with_ndim(1)
+
+
+cumsum = _define("cumsum", "x", _cumsum_type, call_emitter("np.cumsum", ["axis"]), statics={"axis": None},
+                 impl=lambda x, axis=None: np.cumsum(x, axis=axis))
+
+
 def _mean_emit(args, params):
     """``np.mean(x)``; over one axis ``np.sum(x, axis=a) / x.shape[a]``, which Numba compiles."""
     axis = params.get("axis")
@@ -540,7 +567,7 @@ NUMPY: dict[object, Primitive] = {
     np.reciprocal: reciprocal, np.arcsin: arcsin, np.arccos: arccos, np.arctan: arctan, np.sinh: sinh,
     np.cosh: cosh, np.arcsinh: arcsinh, np.arccosh: arccosh, np.arctanh: arctanh, np.hypot: hypot,
     np.arctan2: arctan2, np.logaddexp: logaddexp, np.fmax: fmax, np.fmin: fmin, np.isfinite: isfinite,
-    np.isnan: isnan, np.isinf: isinf, np.clip: clip, np.max: amax, np.amax: amax, np.min: amin, np.amin: amin, np.less: lt, np.less_equal: le, np.greater: gt,
+    np.isnan: isnan, np.isinf: isinf, np.clip: clip, np.prod: prod, np.var: var, np.std: std, np.cumsum: cumsum, np.max: amax, np.amax: amax, np.min: amin, np.amin: amin, np.less: lt, np.less_equal: le, np.greater: gt,
     np.greater_equal: ge, np.equal: eq, np.not_equal: ne,
     builtins.min: min, builtins.max: max, builtins.abs: abs, builtins.float: to_float,
     np.zeros: zeros, np.ones: ones, np.empty: empty, np.full: full, np.copy: copy, np.outer: outer,

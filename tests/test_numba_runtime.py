@@ -133,3 +133,15 @@ def test_max_and_min_over_an_axis_match_numpy_including_nan():
     expected = (np.max(x, axis=1), np.min(x, axis=0), np.amax(x, axis=-1), np.amin(x, axis=2), np.max(x))
     for got, want in zip(_extremes(x, 2), expected):
         np.testing.assert_array_equal(got, want)
+
+
+@numba.njit
+def _spreads(x):
+    return np.prod(x, axis=1), np.var(x, axis=0), np.var(x, ddof=1), np.std(x, axis=2, ddof=1), np.std(x)
+
+
+def test_prod_var_and_std_over_an_axis_match_numpy():
+    x = np.random.default_rng(5).normal(size=(3, 4, 2))
+    expected = (np.prod(x, axis=1), np.var(x, axis=0), np.var(x, ddof=1), np.std(x, axis=2, ddof=1), np.std(x))
+    for got, want in zip(_spreads(x), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-13)

@@ -61,6 +61,16 @@ def signed(lo, hi, *shape):
     return lambda rng: _value(rng.uniform(lo, hi, shape) * rng.choice([-1.0, 1.0], shape))
 
 
+def with_zeros(gen, *positions):
+    """`gen`'s array with exact zeros at `positions` (where a product's rule must not divide)."""
+    def make(rng):
+        a = np.array(gen(rng))
+        for p in positions:
+            a[p] = 0.0
+        return a
+    return make
+
+
 def args(*gens, ok=None):
     """Draw one value per generator; redraw all of them until ``ok(*values)`` holds."""
     def make(rng):
@@ -248,6 +258,19 @@ def p_arctan2(a, b): return np.arctan2(a, b)
 def p_logaddexp(a, b): return np.logaddexp(a, b)
 def p_fmax(a, b): return np.fmax(a, b)
 def p_max(x): return np.max(x)
+def p_prod(x): return np.prod(x)
+def p_prod_axis(x): return np.prod(x, axis=1)
+def p_prod_with_zero(x): return np.prod(x, axis=0)
+def p_prod_two_zeros(x): return np.prod(x, axis=1)
+def p_prod_method(x): return x.prod(axis=0)
+def p_var(x): return np.var(x)
+def p_var_axis_ddof(x): return np.var(x, axis=0, ddof=1)
+def p_var_method(x): return x.var(axis=1)
+def p_std(x): return np.std(x)
+def p_std_axis(x): return np.std(x, axis=1, ddof=1)
+def p_cumsum(x): return np.cumsum(x)
+def p_cumsum_axis0(x): return np.cumsum(x, axis=0)
+def p_cumsum_axis1(x): return np.cumsum(x, axis=-1)
 def p_max_axis(x): return np.max(x, axis=1)
 def p_amax_axis0(x): return np.amax(x, axis=0)
 def p_max_method(x): return x.max(axis=-1)
@@ -577,6 +600,13 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.arctan2: [S(p_arctan2, normal(3, 4), signed(0.3, 2, 4))],
     P.logaddexp: [S(p_logaddexp, normal(3, 4), normal(4))],
     P.fmax: [S(p_fmax, normal(3, 4), normal(4), ok=apart())],
+    P.prod: [S(p_prod, signed(0.5, 1.5, 5)), S(p_prod_axis, signed(0.5, 1.5, 3, 4)),
+             S(p_prod_with_zero, with_zeros(signed(0.5, 1.5, 4, 3), (1, 0), (2, 2))),
+             S(p_prod_two_zeros, with_zeros(signed(0.5, 1.5, 3, 4), (0, 0), (0, 2), (1, 3))),
+             S(p_prod_method, signed(0.5, 1.5, 2, 3))],
+    P.var: [S(p_var, normal(6)), S(p_var_axis_ddof, normal(4, 3)), S(p_var_method, normal(2, 5))],
+    P.std: [S(p_std, normal(6)), S(p_std_axis, normal(3, 4))],
+    P.cumsum: [S(p_cumsum, normal(5)), S(p_cumsum_axis0, normal(3, 4)), S(p_cumsum_axis1, normal(2, 3, 4))],
     P.amax: [S(p_max, normal(3, 4)), S(p_max_axis, normal(3, 4)), S(p_amax_axis0, normal(3, 4)),
              S(p_max_method, normal(2, 3, 4)), S(p_max_scalar, normal())],
     P.amin: [S(p_min, normal(5)), S(p_min_axis, normal(3, 4)), S(p_amin_3d, normal(2, 3, 4)),

@@ -258,7 +258,7 @@ overload(runtime.record)(lambda tape, k, n, value: lambda tape, k, n, value: _re
 overload(runtime.record_grow)(lambda tape, k, value: lambda tape, k, value: _record_grow(tape, k, value))
 
 
-# --- NumPy reductions Numba lacks: np.max and np.min over one axis ------------------------------
+# --- NumPy reductions Numba lacks: over one axis, and var/std with ddof --------------------------
 
 @njit(cache=True)
 def _reduced_shape(shape, axis):
@@ -269,14 +269,18 @@ def _reduced_shape(shape, axis):
     return out
 
 
+_MAX, _MIN, _PROD = 0, 1, 2
+
+
 @njit(cache=True)
-def _extreme(a, axis, largest):
-    """np.max (largest) or np.min of `a` over `axis`, looping over `a` in C order."""
+def _reduce(a, axis, op):
+    """np.max, np.min or np.prod (`op`) of `a` over `axis`, looping over `a` in C order; NaN
+    propagates through max and min, as in NumPy."""
     axis = axis % a.ndim
-    out = np.empty(_reduced_shape(a.shape, axis))
-    flat_out, flat = out.reshape(-1), np.ascontiguousarray(a).reshape(-1)
-    if a.shape[axis] == 0:
+    if a.shape[axis] == 0 and op != _PROD:
         raise ValueError("zero-size array to reduction operation which has no identity")
+    out = np.ones(_reduced_shape(a.shape, axis))
+    flat_out, flat = out.reshape(-1), np.ascontiguousarray(a).reshape(-1)
     seen = np.zeros(flat_out.size, dtype=np.bool_)
     for i in range(flat.size):
         rest, position, stride = i, 0, 1
@@ -287,20 +291,52 @@ def _extreme(a, axis, largest):
                 position += index * stride
                 stride *= a.shape[k]
         value, current = flat[i], flat_out[position]
-        better = value > current if largest else value < current
+        if op == _PROD:
+            flat_out[position] = current * value
+            continue
+        better = value > current if op == _MAX else value < current
         if not seen[position] or (current == current and (better or value != value)):  # NaN wins, and stays
             flat_out[position] = value
             seen[position] = True
     return out
 
 
-def _extreme_over_axis(largest: bool):
+def _over_axis(op: int):
     def implement(a, axis=None):
         if isinstance(a, types.Array) and isinstance(axis, types.Integer):
-            return lambda a, axis=None: _extreme(a, axis, largest)
-        return None  # Numba's own np.max / np.min
+            return lambda a, axis=None: _reduce(a, axis, op)
+        return None  # Numba's own implementation
     return implement
 
 
-for _function, _largest in ((np.max, True), (np.amax, True), (np.min, False), (np.amin, False)):
-    overload(_function)(_extreme_over_axis(_largest))
+for _function, _op in ((np.max, _MAX), (np.amax, _MAX), (np.min, _MIN), (np.amin, _MIN), (np.prod, _PROD)):
+    overload(_function)(_over_axis(_op))
+
+
+def _given(value) -> bool:
+    return value is not None and not isinstance(value, (types.NoneType, types.Omitted))
+
+
+def _spread_over_axis(root: bool):
+    """np.var (or np.std) with an axis or ddof, which Numba's own lacks."""
+    def implement(a, axis=None, ddof=0):
+        if not isinstance(a, types.Array) or not (_given(axis) or _given(ddof)):
+            return None
+        if _given(axis):
+            def along(a, axis=None, ddof=0):
+                n = a.shape[axis % a.ndim]
+                centred = a - runtime.expand_to(np.sum(a, axis=axis) / n, a.shape, axis=axis)
+                value = np.sum(centred * centred, axis=axis) / (n - ddof)
+                return np.sqrt(value) if root else value
+            return along
+
+        def whole(a, axis=None, ddof=0):
+            centred = a - np.sum(a) / a.size
+            value = np.sum(centred * centred) / (a.size - ddof)
+            return np.sqrt(value) if root else value
+        return whole
+    return implement
+
+
+overload(np.var)(_spread_over_axis(False))
+overload(np.std)(_spread_over_axis(True))

@@ -108,7 +108,8 @@ _REFUSED_EXPRS = {
     gast.Starred: "starred expressions (*args) are not supported",
 }
 
-METHODS = {"sum": P.sum, "mean": P.mean, "max": P.amax, "min": P.amin, "dot": P.dot, "copy": P.copy}
+METHODS = {"sum": P.sum, "mean": P.mean, "max": P.amax, "min": P.amin, "prod": P.prod, "var": P.var,
+           "std": P.std, "cumsum": P.cumsum, "dot": P.dot, "copy": P.copy}
 ALLOCATE_LIKE = {np.zeros_like: P.zeros, np.ones_like: P.ones, np.empty_like: P.empty, np.full_like: P.full}
 
 

@@ -166,6 +166,72 @@ defrule(P.amax, _extreme_jvp, _extreme_vjp)
 defrule(P.amin, _extreme_jvp, _extreme_vjp)
 
 
+# np.prod: the derivative with respect to an element is the product of the others, computed
+# without dividing by zero: out / x where no element is 0; at a single 0, the product of the rest.
+
+def _product_of_others(x: Sym, out: Sym, axis) -> Sym:
+    zero = apply(P.eq, x, 0.0)
+    nonzero = choose(zero, 1.0, x)
+    zeros = _spread(apply(P.sum, choose(zero, 1.0, 0.0), axis=axis), x, axis)
+    rest = _spread(apply(P.prod, nonzero, axis=axis), x, axis)
+    at_one_zero = choose(zero, choose(apply(P.eq, zeros, 1.0), rest, 0.0), 0.0)
+    return choose(apply(P.eq, zeros, 0.0), _spread(out, x, axis) / nonzero, at_one_zero)
+
+
+def _prod_jvp(primals, tangents, out, axis=None):
+    x = primals[0]
+    return apply(P.sum, tangents[0] * _product_of_others(x, out, axis), axis=axis) if x.ndim else tangents[0]
+
+
+def _prod_vjp(g, primals, out, axis=None):
+    x = primals[0]
+    return [_spread(g, x, axis) * _product_of_others(x, out, axis) if x.ndim else g]
+
+
+defrule(P.prod, _prod_jvp, _prod_vjp)
+
+
+# np.var and np.std: ∂var/∂x = 2 (x - mean) / (n - ddof), and ∂std/∂x = (x - mean) / ((n - ddof) std).
+
+def _spread_derivative(x: Sym, out: Sym, axis, ddof, std: bool) -> Sym:
+    centred = x - _spread(apply(P.mean, x, axis=axis), x, axis)
+    dof = _count(x, axis) - ddof
+    return centred / (dof * _spread(out, x, axis)) if std else centred * (2.0 / dof)
+
+
+def _spread_rule(std: bool) -> None:
+    prim = P.std if std else P.var
+
+    def jvp(primals, tangents, out, axis=None, ddof=0):
+        partial = _spread_derivative(primals[0], out, axis, ddof, std)
+        return apply(P.sum, tangents[0] * partial, axis=axis)
+
+    def vjp(g, primals, out, axis=None, ddof=0):
+        return [_spread(g, primals[0], axis) * _spread_derivative(primals[0], out, axis, ddof, std)]
+
+    defrule(prim, jvp, vjp)
+
+
+_spread_rule(False)
+_spread_rule(True)
+
+
+# np.cumsum: the adjoint is the cumulative sum taken from the other end.
+
+def _reversed(g: Sym, axis: int) -> Sym:
+    """`g` reversed along `axis` (``g[:, ::-1]``)."""
+    operands = [v for k in range(g.ndim) for v in (None, None, -1 if k == axis % g.ndim else None)]
+    return apply(P.getitem, g, *operands, spec=("s",) * g.ndim)
+
+
+def _cumsum_vjp(g, primals, out, axis=None):
+    along = 0 if axis is None else axis
+    return [_reversed(apply(P.cumsum, _reversed(g, along), axis=along), along)]
+
+
+defrule(P.cumsum, lambda primals, tangents, out, axis=None: apply(P.cumsum, tangents[0], axis=axis), _cumsum_vjp)
+
+
 def _count(x: Sym, axis) -> Sym:
     """How many elements of `x` each mean over `axis` averages."""
     if x.ndim == 0:
