@@ -66,7 +66,8 @@ class Primitive:
         params = [inspect.Parameter(n.lstrip("*"), inspect.Parameter.VAR_POSITIONAL if n.startswith("*") else kind,
                                     default=self.defaults.get(n, inspect.Parameter.empty))
                   for n in self.operands]
-        params += [inspect.Parameter(k, kind, default=v) for k, v in self.statics.items()]
+        after = inspect.Parameter.KEYWORD_ONLY if any(n.startswith("*") for n in self.operands) else kind
+        params += [inspect.Parameter(k, after, default=v) for k, v in self.statics.items()]
         return inspect.Signature(params)
 
     def out_type(self, in_types: list[Type], params: dict) -> Type:
@@ -283,7 +284,65 @@ shape = _define("shape", "x", lambda t, p: tuple_of(t[0].ndim), _attribute("shap
 broadcast_shapes = _define("broadcast_shapes", "ab", lambda t, p: tuple_of(builtins.max(s.ndim for s in t)),
                            call_emitter("broadcast_shapes"), impl=runtime.broadcast_shapes)
 size = _define("size", "x", lambda t, p: I64, _attribute("size"), impl=np.size)
-transpose = _define("transpose", "x", same_as_first, _attribute("T"), impl=np.transpose, aliases=True)
+def _transpose_emit(args, params):
+    return _attribute("T")(args, params) if params.get("axes") is None else call_emitter("np.transpose")(
+        [args[0], ast.Constant(tuple(params["axes"]))], params)
+
+
+transpose = _define("transpose", "x", same_as_first, _transpose_emit, statics={"axes": None},
+                    impl=lambda x, axes=None: np.transpose(x, axes), aliases=True)
+
+
+def _reshape_type(in_types, params):
+    return in_types[0].with_ndim(_shape_ndim(in_types[1]))
+
+
+def _with_axis(change: int):
+    """The type rule of an operation adding (1) or removing (-1) the axis params["axis"]."""
+    def typer(in_types, params):
+        t = in_types[0]
+        if params.get("axis") is None:
+            raise TypeError("give the axis as an integer")
+        return t.with_ndim(t.ndim + change)
+    return typer
+
+
+def _stacked(change: int):
+    def typer(in_types, params):
+        if not in_types or any(t.ndim != in_types[0].ndim for t in in_types):
+            raise TypeError("the arrays must have the same number of axes")
+        return promote(*in_types).with_ndim(in_types[0].ndim + change)
+    return typer
+
+
+def _sequence_emitter(dotted: str) -> Emit:
+    """``np.concatenate((a, b), axis=k)``."""
+    return lambda a, p: ast.Call(_attr_chain(dotted), [ast.Tuple(list(a), ast.Load())],
+                                 [ast.keyword("axis", ast.Constant(p["axis"]))])
+
+
+reshape = _define("reshape", ["x", "shape"], _reshape_type, call_emitter("np.reshape"), impl=np.reshape,
+                  aliases=True)
+ravel = _define("ravel", "x", lambda t, p: t[0].with_ndim(1), call_emitter("np.ravel"), impl=np.ravel,
+                aliases=True)
+flatten = _define("flatten", "x", lambda t, p: t[0].with_ndim(1),
+                  lambda a, p: ast.Call(ast.Attribute(a[0], "flatten", ast.Load()), [], []),
+                  impl=lambda x: np.asarray(x).flatten())
+expand_dims = _define("expand_dims", "x", _with_axis(1), call_emitter("np.expand_dims", ["axis"]),
+                      statics={"axis": None}, impl=lambda x, axis=None: np.expand_dims(x, axis), aliases=True)
+squeeze = _define("squeeze", "x", _with_axis(-1), call_emitter("np.squeeze", ["axis"]),
+                  statics={"axis": None}, impl=lambda x, axis=None: np.squeeze(x, axis), aliases=True)
+swapaxes = _define("swapaxes", "x", same_as_first,
+                   lambda a, p: call_emitter("np.swapaxes")([a[0], ast.Constant(p["axis1"]), ast.Constant(p["axis2"])], p),
+                   statics={"axis1": 0, "axis2": 1}, impl=lambda x, axis1=0, axis2=1: np.swapaxes(x, axis1, axis2),
+                   aliases=True)
+flip = _define("flip", "x", same_as_first, call_emitter("np.flip", ["axis"]), statics={"axis": None},
+               impl=lambda x, axis=None: np.flip(x, axis), aliases=True)
+concatenate = _define("concatenate", ["*arrays"], _stacked(0), _sequence_emitter("np.concatenate"),
+                      statics={"axis": 0}, impl=lambda *a, axis=0: np.concatenate(a, axis=axis))
+stack = _define("stack", ["*arrays"], _stacked(1), _sequence_emitter("np.stack"), statics={"axis": 0},
+                impl=lambda *a, axis=0: np.stack(a, axis=axis))
+SEQUENCE_OPERANDS = (concatenate, stack)  # their first argument is a tuple of arrays
 
 
 def _index_expr(args: list, spec: tuple) -> ast.expr:
@@ -567,7 +626,8 @@ NUMPY: dict[object, Primitive] = {
     np.reciprocal: reciprocal, np.arcsin: arcsin, np.arccos: arccos, np.arctan: arctan, np.sinh: sinh,
     np.cosh: cosh, np.arcsinh: arcsinh, np.arccosh: arccosh, np.arctanh: arctanh, np.hypot: hypot,
     np.arctan2: arctan2, np.logaddexp: logaddexp, np.fmax: fmax, np.fmin: fmin, np.isfinite: isfinite,
-    np.isnan: isnan, np.isinf: isinf, np.clip: clip, np.prod: prod, np.var: var, np.std: std, np.cumsum: cumsum, np.max: amax, np.amax: amax, np.min: amin, np.amin: amin, np.less: lt, np.less_equal: le, np.greater: gt,
+    np.isnan: isnan, np.isinf: isinf, np.clip: clip, np.reshape: reshape, np.ravel: ravel, np.expand_dims: expand_dims, np.squeeze: squeeze,
+    np.swapaxes: swapaxes, np.flip: flip, np.concatenate: concatenate, np.stack: stack, np.prod: prod, np.var: var, np.std: std, np.cumsum: cumsum, np.max: amax, np.amax: amax, np.min: amin, np.amin: amin, np.less: lt, np.less_equal: le, np.greater: gt,
     np.greater_equal: ge, np.equal: eq, np.not_equal: ne,
     builtins.min: min, builtins.max: max, builtins.abs: abs, builtins.float: to_float,
     np.zeros: zeros, np.ones: ones, np.empty: empty, np.full: full, np.copy: copy, np.outer: outer,

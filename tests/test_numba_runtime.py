@@ -145,3 +145,14 @@ def test_prod_var_and_std_over_an_axis_match_numpy():
     expected = (np.prod(x, axis=1), np.var(x, axis=0), np.var(x, ddof=1), np.std(x, axis=2, ddof=1), np.std(x))
     for got, want in zip(_spreads(x), expected):
         np.testing.assert_allclose(got, want, rtol=1e-13)
+
+
+@numba.njit
+def _shaped(x):
+    return np.squeeze(x, axis=1), np.flip(x, axis=2), np.flip(x, axis=-3)
+
+
+def test_squeeze_and_flip_along_an_axis_match_numpy():
+    x = np.random.default_rng(6).normal(size=(3, 1, 4))
+    for got, want in zip(_shaped(x), (np.squeeze(x, axis=1), np.flip(x, axis=2), np.flip(x, axis=-3))):
+        np.testing.assert_array_equal(got, want)

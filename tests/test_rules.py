@@ -258,6 +258,23 @@ def p_arctan2(a, b): return np.arctan2(a, b)
 def p_logaddexp(a, b): return np.logaddexp(a, b)
 def p_fmax(a, b): return np.fmax(a, b)
 def p_max(x): return np.max(x)
+def p_transpose_axes(x): return np.sin(np.transpose(x, (2, 0, 1)))
+def p_transpose_method(x): return x.transpose((1, 0))
+def p_reshape(x): return np.reshape(x, (4, 3)) ** 2
+def p_reshape_method(x): return np.sin(x.reshape((2, -1)))
+def p_reshape_dynamic(x): return np.reshape(x, (x.shape[1], x.shape[0]))
+def p_ravel(x): return np.sin(np.ravel(x))
+def p_flatten(x): return x.flatten() ** 2
+def p_expand_dims(x): return np.expand_dims(x, 1) * np.ones((3, 2, 4))
+def p_expand_dims_last(x): return np.expand_dims(x, -1) ** 2
+def p_squeeze(x): return np.squeeze(x, axis=1) ** 2
+def p_swapaxes(x): return np.sin(np.swapaxes(x, 0, 2))
+def p_flip(x): return np.flip(x) * x
+def p_flip_axis(x): return np.flip(x, axis=0) * x
+def p_concatenate(a, b): return np.concatenate((a, b * b), axis=0)
+def p_concatenate_axis1(a, b): return np.concatenate((a, np.sin(b), a), axis=1)
+def p_stack(a, b): return np.stack((a, a * b), axis=0)
+def p_stack_axis1(a, b): return np.stack((a, b, a), axis=1) ** 2
 def p_prod(x): return np.prod(x)
 def p_prod_axis(x): return np.prod(x, axis=1)
 def p_prod_with_zero(x): return np.prod(x, axis=0)
@@ -704,7 +721,18 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.accumulate: [S(p_accumulate, normal(3, 4), normal(3, 4)), S(p_accumulate_used_after, normal(3))],
     P.add_outer: [S(p_add_outer, normal(3, 4), normal(3), normal(4)),
                   S(p_add_outer_used_after, normal(2, 2), normal(2), normal(2))],
+    P.reshape: [S(p_reshape, normal(3, 4)), S(p_reshape_method, normal(3, 4)), S(p_reshape_dynamic, normal(2, 5))],
+    P.ravel: [S(p_ravel, normal(3, 4))],
+    P.flatten: [S(p_flatten, normal(2, 3))],
+    P.expand_dims: [S(p_expand_dims, normal(3, 4)), S(p_expand_dims_last, normal(3))],
+    P.squeeze: [S(p_squeeze, normal(3, 1, 4))],
+    P.swapaxes: [S(p_swapaxes, normal(2, 3, 4))],
+    P.flip: [S(p_flip, normal(3, 4)), S(p_flip_axis, normal(3, 4))],
+    P.concatenate: [S(p_concatenate, normal(2, 3), normal(4, 3)), S(p_concatenate_axis1, normal(2, 3), normal(2, 1))],
+    P.stack: [S(p_stack, normal(3), normal(3)), S(p_stack_axis1, normal(2, 3), normal(2, 3))],
     P.transpose: [
+        S(p_transpose_axes, normal(2, 3, 4)),
+        S(p_transpose_method, normal(3, 4)),
         S(p_transpose, normal(3, 4)),
         S(p_np_transpose, normal(3, 4)),
         S(p_transpose_3d, normal(2, 3, 4)),

@@ -340,3 +340,19 @@ def _spread_over_axis(root: bool):
 
 overload(np.var)(_spread_over_axis(False))
 overload(np.std)(_spread_over_axis(True))
+
+
+# --- NumPy shape functions Numba lacks with an axis -------------------------------------------------
+
+@overload(np.squeeze)
+def _squeeze(a, axis=None):
+    if isinstance(a, types.Array) and isinstance(axis, types.Integer):
+        return lambda a, axis=None: a.reshape(_reduced_shape(a.shape, axis % a.ndim))
+    return None
+
+
+@overload(np.flip)
+def _flip(a, axis=None):
+    if isinstance(a, types.Array) and isinstance(axis, types.Integer):
+        return lambda a, axis=None: np.swapaxes(np.swapaxes(a, 0, axis)[::-1], 0, axis)
+    return None

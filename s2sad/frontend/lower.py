@@ -109,7 +109,9 @@ _REFUSED_EXPRS = {
 }
 
 METHODS = {"sum": P.sum, "mean": P.mean, "max": P.amax, "min": P.amin, "prod": P.prod, "var": P.var,
-           "std": P.std, "cumsum": P.cumsum, "dot": P.dot, "copy": P.copy}
+           "std": P.std, "cumsum": P.cumsum, "dot": P.dot, "copy": P.copy, "reshape": P.reshape,
+           "ravel": P.ravel, "flatten": P.flatten, "squeeze": P.squeeze, "swapaxes": P.swapaxes,
+           "transpose": P.transpose}
 ALLOCATE_LIKE = {np.zeros_like: P.zeros, np.ones_like: P.ones, np.empty_like: P.empty, np.full_like: P.full}
 
 
@@ -825,6 +827,10 @@ class Lowering:
         return self.emit(P.getitem, [shape, const(0)], node, spec=("i",))
 
     def call_primitive(self, prim: P.Primitive, args: list, kwargs: dict, node) -> Atom:
+        if prim in P.SEQUENCE_OPERANDS:
+            if not args or not isinstance(args[0], TupleVal) or len(args) > 1:
+                raise self.error(node, f"np.{prim.name} takes a tuple of arrays (and axis=)")
+            args = list(args[0].items)
         try:
             bound = prim.signature.bind(*args, **kwargs)
         except TypeError as exc:

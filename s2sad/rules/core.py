@@ -303,7 +303,80 @@ defrule(P.full, lambda primals, tangents, out: apply(P.full, primals[0], tangent
 
 # --- shapes and indexing ----------------------------------------------------------------------
 
-defrule(P.transpose, lambda primals, tangents, out: tangents[0].T, lambda g, primals, out: [g.T])
+def _inverse(axes):
+    return None if axes is None else tuple(sorted(range(len(axes)), key=lambda k: axes[k]))
+
+
+defrule(P.transpose, lambda primals, tangents, out, axes=None: apply(P.transpose, tangents[0], axes=axes),
+        lambda g, primals, out, axes=None: [apply(P.transpose, g, axes=_inverse(axes))])
+
+
+# --- shapes: each adjoint undoes the change of shape ---------------------------------------------
+
+def _back_to(x: Sym, g: Sym) -> Sym:
+    return apply(P.reshape, g, apply(P.shape, x))
+
+
+def _same_op(prim):
+    """The JVP of a linear shape operation: the same operation on the tangent."""
+    return lambda primals, tangents, out, **params: apply(prim, tangents[0], *primals[1:], **params)
+
+
+defrule(P.reshape, _same_op(P.reshape), lambda g, primals, out: [_back_to(primals[0], g), None])
+defrule(P.ravel, _same_op(P.ravel), lambda g, primals, out: [_back_to(primals[0], g)])
+defrule(P.flatten, _same_op(P.flatten), lambda g, primals, out: [_back_to(primals[0], g)])
+defrule(P.expand_dims, _same_op(P.expand_dims),
+        lambda g, primals, out, axis: [apply(P.squeeze, g, axis=axis % out.ndim)])
+defrule(P.squeeze, _same_op(P.squeeze),
+        lambda g, primals, out, axis: [apply(P.expand_dims, g, axis=axis % primals[0].ndim)])
+defrule(P.swapaxes, _same_op(P.swapaxes),
+        lambda g, primals, out, axis1, axis2: [apply(P.swapaxes, g, axis1=axis1, axis2=axis2)])
+defrule(P.flip, _same_op(P.flip), lambda g, primals, out, axis=None: [apply(P.flip, g, axis=axis)])
+
+
+def _along(ndim: int, axis: int, index: list, kind: str) -> tuple[list, tuple]:
+    """Index operands and spec selecting `index` (a slice's three operands, or one integer) along
+    `axis` and everything along the other axes."""
+    operands, spec = [], []
+    for k in range(ndim):
+        if k == axis % ndim:
+            operands += index
+            spec.append(kind)
+        else:
+            operands += [None, None, None]
+            spec.append("s")
+    return operands, tuple(spec)
+
+
+def _sequence_jvp(prim):
+    def jvp(primals, tangents, out, axis=0):
+        if all(t is None for t in tangents):
+            return None
+        filled = [t if t is not None else apply(P.zeros_like, x) for x, t in zip(primals, tangents)]
+        return apply(prim, *filled, axis=axis)
+    return jvp
+
+
+def _concatenate_vjp(g, primals, out, axis=0):
+    cotangents, start = [], 0
+    for x in primals:
+        stop = start + apply(P.getitem, apply(P.shape, x), axis % x.ndim, spec=("i",))
+        operands, spec = _along(g.ndim, axis, [start, stop, None], "s")
+        cotangents.append(apply(P.getitem, g, *operands, spec=spec))
+        start = stop
+    return cotangents
+
+
+def _stack_vjp(g, primals, out, axis=0):
+    cotangents = []
+    for k in range(len(primals)):
+        operands, spec = _along(g.ndim, axis, [k], "i")
+        cotangents.append(apply(P.getitem, g, *operands, spec=spec))
+    return cotangents
+
+
+defrule(P.concatenate, _sequence_jvp(P.concatenate), _concatenate_vjp)
+defrule(P.stack, _sequence_jvp(P.stack), _stack_vjp)
 
 
 def _getitem_jvp(primals, tangents, out, spec):
