@@ -105,6 +105,16 @@ def call_emitter(dotted: str, kwargs: Sequence[str] = ()) -> Emit:
     return emit
 
 
+def _legacy_emitter(dotted: str) -> Emit:
+    """``dotted(args...)``, leaving out a trailing None (an optional operand not given)."""
+    def emit(args, params):
+        rest = list(args)
+        if rest and isinstance(rest[-1], ast.Constant) and rest[-1].value is None:
+            rest.pop()
+        return ast.Call(_attr_chain(dotted), rest, [])
+    return emit
+
+
 def binop_emitter(op: ast.operator) -> Emit:
     return lambda args, params: ast.BinOp(args[0], op, args[1])
 
@@ -345,6 +355,38 @@ stack = _define("stack", ["*arrays"], _stacked(1), _sequence_emitter("np.stack")
 SEQUENCE_OPERANDS = (concatenate, stack)  # their first argument is a tuple of arrays
 
 
+def _vectors(in_types, params):
+    if any(not t.is_array or t.ndim != 1 for t in in_types):
+        raise TypeError("takes two vectors (1-D arrays) here")
+    return promote(*in_types).element
+
+
+def _matrix_or_vector(in_types, params):
+    t = in_types[0]
+    if not t.is_array or t.ndim not in (1, 2):
+        raise TypeError("takes a vector or a matrix")
+    return t.with_ndim(3 - t.ndim)
+
+
+def _square(in_types, params):
+    t = in_types[0]
+    if not t.is_array or t.ndim != 2:
+        raise TypeError("takes a matrix")
+    return t.element
+
+
+# vdot and inner of two vectors are their dot product (Numba lacks both names).
+vdot = _define("vdot", "ab", _vectors, call_emitter("np.dot"), impl=np.vdot)
+inner = _define("inner", "ab", _vectors, call_emitter("np.dot"), impl=np.inner)
+trace = _define("trace", "x", _square, call_emitter("np.trace"), impl=np.trace)
+diag = _define("diag", "x", _matrix_or_vector, call_emitter("np.diag"), impl=np.diag)
+norm = _define("norm", "x", lambda t, p: F64, call_emitter("np.linalg.norm"), impl=np.linalg.norm)
+eye = _define("eye", ["n", "m"], lambda t, p: F64.with_ndim(2), _legacy_emitter("np.eye"), defaults={"m": None},
+              impl=lambda n, m=None: np.eye(n, m))
+linspace = _define("linspace", ["start", "stop", "num"], lambda t, p: F64.with_ndim(1), call_emitter("np.linspace"),
+                   defaults={"num": 50}, impl=np.linspace)
+
+
 def _index_expr(args: list, spec: tuple) -> ast.expr:
     """Rebuild the subscript from the index operands described by `spec`.
 
@@ -573,15 +615,6 @@ def _method_emitter(method: str) -> Emit:
     return emit
 
 
-def _legacy_emitter(dotted: str) -> Emit:
-    def emit(args, params):
-        rest = list(args)
-        if rest and isinstance(rest[-1], ast.Constant) and rest[-1].value is None:
-            rest.pop()
-        return ast.Call(_attr_chain(dotted), rest, [])
-    return emit
-
-
 default_rng = _define("default_rng", ["seed"], lambda t, p: RNG, call_emitter("np.random.default_rng"),
                       pure=False)
 _SIZE = {"size": None}
@@ -626,7 +659,8 @@ NUMPY: dict[object, Primitive] = {
     np.reciprocal: reciprocal, np.arcsin: arcsin, np.arccos: arccos, np.arctan: arctan, np.sinh: sinh,
     np.cosh: cosh, np.arcsinh: arcsinh, np.arccosh: arccosh, np.arctanh: arctanh, np.hypot: hypot,
     np.arctan2: arctan2, np.logaddexp: logaddexp, np.fmax: fmax, np.fmin: fmin, np.isfinite: isfinite,
-    np.isnan: isnan, np.isinf: isinf, np.clip: clip, np.reshape: reshape, np.ravel: ravel, np.expand_dims: expand_dims, np.squeeze: squeeze,
+    np.isnan: isnan, np.isinf: isinf, np.clip: clip, np.vdot: vdot, np.inner: inner, np.trace: trace, np.diag: diag, np.linalg.norm: norm,
+    np.eye: eye, np.linspace: linspace, np.reshape: reshape, np.ravel: ravel, np.expand_dims: expand_dims, np.squeeze: squeeze,
     np.swapaxes: swapaxes, np.flip: flip, np.concatenate: concatenate, np.stack: stack, np.prod: prod, np.var: var, np.std: std, np.cumsum: cumsum, np.max: amax, np.amax: amax, np.min: amin, np.amin: amin, np.less: lt, np.less_equal: le, np.greater: gt,
     np.greater_equal: ge, np.equal: eq, np.not_equal: ne,
     builtins.min: min, builtins.max: max, builtins.abs: abs, builtins.float: to_float,

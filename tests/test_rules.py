@@ -258,6 +258,16 @@ def p_arctan2(a, b): return np.arctan2(a, b)
 def p_logaddexp(a, b): return np.logaddexp(a, b)
 def p_fmax(a, b): return np.fmax(a, b)
 def p_max(x): return np.max(x)
+def p_vdot(a, b): return np.vdot(a, b)
+def p_inner(a, b): return np.inner(a, b * b)
+def p_trace(x): return np.trace(x)
+def p_trace_rect(x): return np.trace(x * x)
+def p_diag_vector(x): return np.diag(x) ** 2
+def p_diag_matrix(x): return np.diag(x) * 3.0
+def p_norm(x): return np.linalg.norm(x)
+def p_norm_matrix(x): return np.linalg.norm(x)
+def p_linspace(a, b): return np.linspace(a, b, 7) ** 2
+def p_linspace_start(a): return np.sin(np.linspace(a, 2.0, 5))
 def p_transpose_axes(x): return np.sin(np.transpose(x, (2, 0, 1)))
 def p_transpose_method(x): return x.transpose((1, 0))
 def p_reshape(x): return np.reshape(x, (4, 3)) ** 2
@@ -721,6 +731,12 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.accumulate: [S(p_accumulate, normal(3, 4), normal(3, 4)), S(p_accumulate_used_after, normal(3))],
     P.add_outer: [S(p_add_outer, normal(3, 4), normal(3), normal(4)),
                   S(p_add_outer_used_after, normal(2, 2), normal(2), normal(2))],
+    P.vdot: [S(p_vdot, normal(4), normal(4))],
+    P.inner: [S(p_inner, normal(3), normal(3))],
+    P.trace: [S(p_trace, normal(3, 3)), S(p_trace_rect, normal(2, 4))],
+    P.diag: [S(p_diag_vector, normal(3)), S(p_diag_matrix, normal(4, 4))],
+    P.norm: [S(p_norm, normal(5)), S(p_norm_matrix, normal(3, 2))],
+    P.linspace: [S(p_linspace, normal(), normal()), S(p_linspace_start, normal())],
     P.reshape: [S(p_reshape, normal(3, 4)), S(p_reshape_method, normal(3, 4)), S(p_reshape_dynamic, normal(2, 5))],
     P.ravel: [S(p_ravel, normal(3, 4))],
     P.flatten: [S(p_flatten, normal(2, 3))],
@@ -793,6 +809,8 @@ def z_floor_alone(x): return np.floor(x)
 def z_sign(x): return np.sign(x) * x
 def z_sign_alone(x): return np.sign(x)
 def z_lt(x): return (x < 0.3) * x
+def z_eye(x): return np.eye(3) * x
+def z_eye_rect(x): return np.eye(2, 3) * x
 def z_stop_in_custom(x): return custom_funcs.softplus(x) * x
 def z_np_less(x): return np.less(x, 0.3) * x
 def z_np_greater_equal(x): return np.where(np.greater_equal(x, 0.3), x, 0.0)
@@ -903,6 +921,7 @@ ZERO_SAMPLES: dict[P.Primitive, list[Sample]] = {
         Z(z_sign_alone, signed(0.1, 2, 4), lambda x: np.zeros_like(x)),
     ],
     P.stop: [Z(z_stop_in_custom, normal(4), lambda x: x / (1 + np.exp(-x)) + np.log1p(np.exp(x)))],
+    P.eye: [Z(z_eye, normal(3, 3), lambda x: np.eye(3)), Z(z_eye_rect, normal(2, 3), lambda x: np.eye(2, 3))],
     P.lt: [Z(z_lt, uniform(-1, 1, 3, 4), lambda x: (x < 0.3) * 1.0, ok=away_from(0.3)),
            Z(z_np_less, uniform(-1, 1, 4), lambda x: (x < 0.3) * 1.0, ok=away_from(0.3))],
     P.le: [Z(z_le, uniform(-1, 1, 4), lambda x: (x <= 0.3) * 1.0, ok=away_from(0.3))],

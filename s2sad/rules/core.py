@@ -376,6 +376,44 @@ def _stack_vjp(g, primals, out, axis=0):
 
 
 defrule(P.concatenate, _sequence_jvp(P.concatenate), _concatenate_vjp)
+
+
+# --- vector products, trace, diagonal, norm, linspace ---------------------------------------------
+
+for _prim in (P.vdot, P.inner):
+    defrule(_prim, lambda primals, tangents, out, _p=_prim: add_tangents(
+                [None if tangents[0] is None else apply(_p, tangents[0], primals[1]),
+                 None if tangents[1] is None else apply(_p, primals[0], tangents[1])]),
+            lambda g, primals, out: [g * primals[1], g * primals[0]])
+
+
+def _eye_like(x: Sym) -> Sym:
+    shape = apply(P.shape, x)
+    return apply(P.eye, apply(P.getitem, shape, 0, spec=("i",)), apply(P.getitem, shape, 1, spec=("i",)))
+
+
+defrule(P.trace, lambda primals, tangents, out: apply(P.trace, tangents[0]),
+        lambda g, primals, out: [g * _eye_like(primals[0])])
+defrule(P.diag, lambda primals, tangents, out: apply(P.diag, tangents[0]),
+        lambda g, primals, out: [apply(P.diag, g)])  # (a matrix's diagonal: square matrices)
+defrule(P.norm, lambda primals, tangents, out: apply(P.sum, tangents[0] * primals[0]) / out,
+        lambda g, primals, out: [primals[0] * (g / out)])
+zero_derivative(P.eye)
+
+
+def _linspace_jvp(primals, tangents, out):
+    w = apply(P.linspace, 0.0, 1.0, primals[2])
+    terms = [None if tangents[0] is None else tangents[0] * (1.0 - w),
+             None if tangents[1] is None else tangents[1] * w]
+    return add_tangents(terms)
+
+
+def _linspace_vjp(g, primals, out):
+    w = apply(P.linspace, 0.0, 1.0, primals[2])
+    return [apply(P.sum, g * (1.0 - w)), apply(P.sum, g * w), None]
+
+
+defrule(P.linspace, _linspace_jvp, _linspace_vjp)
 defrule(P.stack, _sequence_jvp(P.stack), _stack_vjp)
 
 
