@@ -285,10 +285,15 @@ def _matmul_vjp(g, primals, out, **params):
 
 defrule(P.matmul, _matmul_jvp, _matmul_vjp)
 defrule(P.dot, _matmul_jvp, _matmul_vjp)
-defrule(P.outer, lambda primals, tangents, out: add_tangents(
-            [None if tangents[0] is None else apply(P.outer, tangents[0], primals[1]),
-             None if tangents[1] is None else apply(P.outer, primals[0], tangents[1])]),
-        lambda g, primals, out: [g @ primals[1], primals[0] @ g])
+def _bilinear_jvp(prim):
+    """The product rule for a product `prim(a, b)` linear in each operand."""
+    def jvp(primals, tangents, out, **params):
+        (a, b), (ta, tb) = primals, tangents
+        return add_tangents([None if ta is None else apply(prim, ta, b), None if tb is None else apply(prim, a, tb)])
+    return jvp
+
+
+defrule(P.outer, _bilinear_jvp(P.outer), lambda g, primals, out: [g @ primals[1], primals[0] @ g])
 linear(P.accumulate, 1, 1)
 defrule(P.add_outer, lambda primals, tangents, out: add_tangents(
             [tangents[0],
@@ -381,10 +386,7 @@ defrule(P.concatenate, _sequence_jvp(P.concatenate), _concatenate_vjp)
 # --- vector products, trace, diagonal, norm, linspace ---------------------------------------------
 
 for _prim in (P.vdot, P.inner):
-    defrule(_prim, lambda primals, tangents, out, _p=_prim: add_tangents(
-                [None if tangents[0] is None else apply(_p, tangents[0], primals[1]),
-                 None if tangents[1] is None else apply(_p, primals[0], tangents[1])]),
-            lambda g, primals, out: [g * primals[1], g * primals[0]])
+    defrule(_prim, _bilinear_jvp(_prim), lambda g, primals, out: [g * primals[1], g * primals[0]])
 
 
 def _eye_like(x: Sym) -> Sym:
