@@ -53,14 +53,20 @@ def _inline_in_block(block: Block, counts: dict, found: dict) -> None:
         v = stmt.outs[0]
         for later in block.stmts[i + 1:]:
             if v in later.ins:
-                if not (isinstance(later, Eqn) and later.prim.inplace and later.ins[0] is v):
-                    found[v] = stmt  # (an array updated in place needs a name)
+                if not _needs_name(later, v):
+                    found[v] = stmt
                 break
             if _barrier(later) or any(v in _atoms(b.results) or _reads(b, v) for b in later.blocks()):
                 break
         else:
             if v in block.results:
                 found[v] = stmt
+
+
+def _needs_name(user, v: Var) -> bool:
+    """Must `v` be named for `user`: an array updated in place, or an operand printed twice?"""
+    return isinstance(user, Eqn) and (user.prim.inplace and user.ins[0] is v
+                                      or user.prim.repeats is not None and user.prim.repeats(user.params))
 
 
 def _is_temporary(stmt, counts) -> bool:

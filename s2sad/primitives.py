@@ -33,6 +33,9 @@ class Primitive:
     inplace:  the result is the first operand modified (``x[i] = v``): codegen needs copy insertion.
     pure:     no side effects (False: random draws, global writes; never removed, moved or merged).
     statement: the primitive has no result and `emit` gives a statement.
+    repeats:  ``repeats(params)`` is true when `emit` prints an operand more than once
+              (``np.sum(x, axis=1) / x.shape[1]``): codegen names the operand rather than
+              writing its expression in twice.
     fresh:    for an in-place primitive, ``fresh(arg_exprs, params) -> ast.expr`` printing its
               result as a new array (``x + y``), used when the operand cannot be overwritten;
               without it, codegen copies the operand and updates the copy.
@@ -40,7 +43,7 @@ class Primitive:
 
     def __init__(self, name: str, operands: Sequence[str], typer, emit: Emit, *, statics=None,
                  impl=None, aliases=False, inplace=False, pure=True, statement=False, defaults=None,
-                 fresh=None):
+                 fresh=None, repeats=None):
         self.name = name
         self.operands = tuple(operands)
         self.statics = dict(statics or {})
@@ -53,6 +56,7 @@ class Primitive:
         self.statement = statement  # emit gives a whole statement (the primitive has no result)
         self.defaults = dict(defaults or {})  # default values of trailing operands
         self.fresh = fresh
+        self.repeats = repeats
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
@@ -236,16 +240,30 @@ to_float = _define("float", "x", lambda t, p: F64, call_emitter("float"), impl=f
 
 # --- reductions ------------------------------------------------------------------------
 
-sum = _define("sum", "x", reduced, call_emitter("np.sum", ["axis"]), statics={"axis": None},
+def _reduction_emitter(dotted: str) -> Emit:
+    """``np.sum(x, axis=a)``; over a tuple of axes, one reduction per axis from the last
+    (``np.sum(np.sum(x, axis=2), axis=0)``), which Numba compiles."""
+    def emit(args, params):
+        axis = params.get("axis")
+        if not isinstance(axis, tuple):
+            return call_emitter(dotted, ["axis"])(args, params)
+        value = args[0]
+        for a in sorted(axis, reverse=True):
+            value = call_emitter(dotted, ["axis"])([value], {"axis": a})
+        return value
+    return emit
+
+
+sum = _define("sum", "x", reduced, _reduction_emitter("np.sum"), statics={"axis": None},
               impl=lambda x, axis=None: np.sum(x, axis=axis))
-amax = _define("amax", "x", reduced, call_emitter("np.max", ["axis"]), statics={"axis": None},
+amax = _define("amax", "x", reduced, _reduction_emitter("np.max"), statics={"axis": None},
                impl=lambda x, axis=None: np.max(x, axis=axis))
-amin = _define("amin", "x", reduced, call_emitter("np.min", ["axis"]), statics={"axis": None},
+amin = _define("amin", "x", reduced, _reduction_emitter("np.min"), statics={"axis": None},
                impl=lambda x, axis=None: np.min(x, axis=axis))
-
-
-prod = _define("prod", "x", reduced, call_emitter("np.prod", ["axis"]), statics={"axis": None},
+prod = _define("prod", "x", reduced, _reduction_emitter("np.prod"), statics={"axis": None},
                impl=lambda x, axis=None: np.prod(x, axis=axis))
+
+
 def _spread_emitter(dotted: str) -> Emit:
     """``np.var(x, axis=a, ddof=d)``, leaving out an absent axis and ddof=0."""
     def emit(args, params):
@@ -272,16 +290,20 @@ cumsum = _define("cumsum", "x", _cumsum_type, call_emitter("np.cumsum", ["axis"]
 
 
 def _mean_emit(args, params):
-    """``np.mean(x)``; over one axis ``np.sum(x, axis=a) / x.shape[a]``, which Numba compiles."""
+    """``np.mean(x)``; over axes, ``np.sum(x, axis=a) / x.shape[a]``, which Numba compiles."""
     axis = params.get("axis")
-    if not isinstance(axis, int):
-        return call_emitter("np.mean", ["axis"])(args, params)
-    total = call_emitter("np.sum", ["axis"])(args, params)
-    count = ast.Subscript(ast.Attribute(args[0], "shape", ast.Load()), ast.Constant(axis), ast.Load())
+    if axis is None:
+        return call_emitter("np.mean")(args, params)
+    total = _reduction_emitter("np.sum")(args, params)
+    count = None
+    for a in (axis if isinstance(axis, tuple) else (axis,)):
+        dim = ast.Subscript(ast.Attribute(args[0], "shape", ast.Load()), ast.Constant(a), ast.Load())
+        count = dim if count is None else ast.BinOp(count, ast.Mult(), dim)
     return ast.BinOp(total, ast.Div(), count)
 
 
 mean = _define("mean", "x", reduced_float, _mean_emit, statics={"axis": None},
+               repeats=lambda p: p.get("axis") is not None,
                impl=lambda x, axis=None: np.mean(x, axis=axis))
 
 # --- shapes and indexing -------------------------------------------------------------------

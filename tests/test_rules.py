@@ -258,6 +258,13 @@ def p_arctan2(a, b): return np.arctan2(a, b)
 def p_logaddexp(a, b): return np.logaddexp(a, b)
 def p_fmax(a, b): return np.fmax(a, b)
 def p_max(x): return np.max(x)
+def p_sum_keepdims(x): return x - np.sum(x, axis=1, keepdims=True)
+def p_max_keepdims(x): return np.exp(x - np.max(x, axis=0, keepdims=True))
+def p_mean_keepdims_tuple(x): return x * np.mean(x, axis=(0, 2), keepdims=True)
+def p_mean_keepdims_all(x): return x * np.mean(x, axis=None, keepdims=True)
+def p_std_keepdims(x): return x / np.std(x, axis=1, keepdims=True)
+def p_mean_tuple_negative(x): return np.mean(x * x, axis=(-1, 0))
+def p_sum_tuple(x): return np.sum(np.sin(x), axis=(2, 0))
 def p_vdot(a, b): return np.vdot(a, b)
 def p_inner(a, b): return np.inner(a, b * b)
 def p_trace(x): return np.trace(x)
@@ -693,6 +700,7 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
         S(p_select_arrays, uniform(0.1, 1), normal(3, 4), normal(3, 4)),
     ],
     P.sum: [
+        S(p_sum_tuple, normal(2, 3, 4)),
         S(p_sum, normal(3, 4)),
         S(p_sum_axis0, normal(3, 4)),
         S(p_sum_axis1, normal(3, 4)),
@@ -704,6 +712,8 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
         S(p_sum_scalar, normal()),
     ],
     P.mean: [
+        S(p_mean_tuple_negative, normal(2, 3, 4)),
+        S(p_mean_keepdims_tuple, normal(2, 3, 4)),
         S(p_mean, normal(3, 4)),
         S(p_mean_axis0, normal(3, 4)),
         S(p_mean_axis1, normal(3, 4)),
@@ -740,7 +750,8 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.reshape: [S(p_reshape, normal(3, 4)), S(p_reshape_method, normal(3, 4)), S(p_reshape_dynamic, normal(2, 5))],
     P.ravel: [S(p_ravel, normal(3, 4))],
     P.flatten: [S(p_flatten, normal(2, 3))],
-    P.expand_dims: [S(p_expand_dims, normal(3, 4)), S(p_expand_dims_last, normal(3))],
+    P.expand_dims: [S(p_expand_dims, normal(3, 4)), S(p_expand_dims_last, normal(3)), S(p_sum_keepdims, normal(3, 4)),
+                    S(p_max_keepdims, normal(3, 4)), S(p_std_keepdims, normal(3, 4))],
     P.squeeze: [S(p_squeeze, normal(3, 1, 4))],
     P.swapaxes: [S(p_swapaxes, normal(2, 3, 4))],
     P.flip: [S(p_flip, normal(3, 4)), S(p_flip_axis, normal(3, 4))],
@@ -771,7 +782,7 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
         S(p_getitem_of_transpose, normal(3, 4)),
     ],
     P.copy: [S(p_copy, normal(3, 4)), S(p_np_copy, normal(4))],
-    P.full: [S(p_full, normal(3, 4), normal()), S(p_full_int_shape, normal())],
+    P.full: [S(p_full, normal(3, 4), normal()), S(p_full_int_shape, normal()), S(p_mean_keepdims_all, normal(3, 4))],
     P.setitem: [
         S(p_setitem, normal(4), normal()),
         S(p_setitem_slice, normal(4, 3), normal(2)),

@@ -112,6 +112,7 @@ METHODS = {"sum": P.sum, "mean": P.mean, "max": P.amax, "min": P.amin, "prod": P
            "std": P.std, "cumsum": P.cumsum, "dot": P.dot, "copy": P.copy, "reshape": P.reshape,
            "ravel": P.ravel, "flatten": P.flatten, "squeeze": P.squeeze, "swapaxes": P.swapaxes,
            "transpose": P.transpose}
+REDUCTIONS = {P.sum, P.mean, P.amax, P.amin, P.prod, P.var, P.std}  # they take keepdims=
 ALLOCATE_LIKE = {np.zeros_like: P.zeros, np.ones_like: P.ones, np.empty_like: P.empty, np.full_like: P.full}
 
 
@@ -827,6 +828,8 @@ class Lowering:
         return self.emit(P.getitem, [shape, const(0)], node, spec=("i",))
 
     def call_primitive(self, prim: P.Primitive, args: list, kwargs: dict, node) -> Atom:
+        if "keepdims" in kwargs and prim in REDUCTIONS:
+            return self.keep_dims(prim, args, kwargs, node)
         if prim in P.SEQUENCE_OPERANDS:
             if not args or not isinstance(args[0], TupleVal) or len(args) > 1:
                 raise self.error(node, f"np.{prim.name} takes a tuple of arrays (and axis=)")
@@ -836,6 +839,8 @@ class Lowering:
         except TypeError as exc:
             raise self.error(node, f"bad arguments to {prim.name}: {exc}") from None
         bound.apply_defaults()
+        if prim in REDUCTIONS and isinstance(bound.arguments.get("axis"), TupleVal):
+            bound.arguments["axis"] = self.axes(bound.arguments["axis"], bound.arguments["x"], node)
         operands, params = [], {}
         for pname, value in bound.arguments.items():
             if pname in prim.statics:
@@ -849,6 +854,32 @@ class Lowering:
         if prim is P.dot and any(a.type.is_scalar for a in operands):
             prim = P.mul  # np.dot with a number is a product (and Numba has no such dot)
         return self.emit(prim, operands, node, **params)
+
+    def keep_dims(self, prim: P.Primitive, args: list, kwargs: dict, node) -> Atom:
+        """``np.max(x, axis=1, keepdims=True)`` is ``np.expand_dims(np.max(x, axis=1), 1)``, which
+        Numba compiles; with every axis reduced, a reshape to ones."""
+        kwargs = dict(kwargs)
+        keep = kwargs.pop("keepdims")
+        if not isinstance(keep, Const) or not isinstance(keep.value, bool):
+            raise self.error(node, "keepdims must be True or False, written as a literal")
+        reduced = self.call_primitive(prim, args, kwargs, node)
+        if not keep.value:
+            return reduced
+        x = self.operand(args[0], node)
+        ndim = x.type.ndim if x.type.is_array else 0
+        axis = self.static(kwargs.get("axis", args[1] if len(args) > 1 else const(None)), "axis", prim, node)
+        if not reduced.type.is_array:  # every axis reduced: an array of ones' shape holding it
+            return self.emit(P.full, [const((1,) * ndim), reduced], node) if ndim else reduced
+        for a in sorted(k % ndim for k in (axis if isinstance(axis, tuple) else (axis,))):
+            reduced = self.emit(P.expand_dims, [reduced], node, axis=a)
+        return reduced
+
+    def axes(self, value: TupleVal, x, node) -> TupleVal:
+        """A literal tuple of axes, made non-negative and sorted (as the emitted code needs)."""
+        ndim = x.type.ndim if isinstance(x, (Var, Const)) and x.type.is_array else 0
+        if not all(isinstance(v, Const) and isinstance(v.value, int) for v in value.items) or not ndim:
+            return value
+        return TupleVal(tuple(const(a) for a in sorted({v.value % ndim for v in value.items})))
 
     def make_tuple(self, value: TupleVal, node) -> Atom:
         """A tuple of integers used as a value (a shape such as ``(n, 3)``)."""
