@@ -26,7 +26,7 @@ from .ir.aliases import Aliases
 from .ir.core import (TEMP, Atom, Block, Const, Eqn, ForRange, Function, If, Var, While, block_uses, region_reads,
                       use_counts, walk)
 
-HELPERS = ("add_into", "add_outer", "broadcast_like", "broadcast_shapes", "copy_into", "expand_to", "record",
+HELPERS = ("add_at", "add_into", "add_outer", "broadcast_like", "broadcast_shapes", "copy_into", "expand_to", "record",
            "record_grow", "sub_into", "unbroadcast")
 _RESERVED = {"np", *HELPERS, "min", "max", "float", "abs", "range", "len", "int", "bool"}
 _COMMENT = "#s2sad: "
@@ -251,7 +251,7 @@ class Emitter:
         params = eqn.params
         if "spec" in params:  # x[idx] = v: is x[idx] an array?
             region = P.index_result_type(base.type, [a.type for a in eqn.ins[1:-1]], params["spec"])
-            params = params | {"region": region.is_array}
+            params = params | {"region": region.is_array, "scatter": any(a.type.is_array for a in eqn.ins[1:-1])}
         if not self.aliases.shared(base, (self.after(eqn) - {out}) | self.pinned):
             self.namer.bind(out, self.namer.names[base])
             return [eqn.prim.emit(args, params)]

@@ -436,9 +436,11 @@ def index_result_type(base: Type, in_types: list[Type], spec: tuple) -> Type:
     ndim, pos = base.ndim, 0
     for kind in spec:
         if kind == "i":
-            if in_types[pos].is_array:
-                raise TypeError("indexing with an array is not supported yet")
-            ndim -= 1
+            index = in_types[pos]
+            if index.is_array:  # x[idx]: an axis per axis of idx; x[mask]: one axis for mask's
+                ndim += index.ndim - 1 if index.dtype != "bool" else 1 - index.ndim
+            else:
+                ndim -= 1
             pos += 1
         elif kind == "s":
             pos += 3
@@ -461,12 +463,14 @@ getitem = _define("getitem", ["x", "*idx"], _getitem_type, _getitem_emit, static
                   aliases=True)
 
 
-def _store_emit(op: ast.operator | None, helper: str) -> Emit:
+def _store_emit(op: ast.operator | None, helper: str, scatter: str | None = None) -> Emit:
     """A statement: ``x[idx] = v`` (or ``x[idx] op= v``) for one element; ``helper(x[idx], v)``
     when the region is an array (codegen sets params["region"]). Numba compiles the helpers'
     loops in a fraction of the time its general array assignment takes (about 1.7 s)."""
     def emit(args, params):
         index = _index_expr(args[1:-1], params["spec"])
+        if params.get("scatter") and scatter:  # x[idx] += v with an index array: repeats accumulate
+            return ast.Expr(ast.Call(ast.Name(scatter, ast.Load()), [args[0], index, args[-1]], []))
         if params.get("region"):
             region = ast.Subscript(args[0], index, ast.Load())
             return ast.Expr(ast.Call(ast.Name(helper, ast.Load()), [region, args[-1]], []))
@@ -477,7 +481,7 @@ def _store_emit(op: ast.operator | None, helper: str) -> Emit:
 
 setitem = _define("setitem", ["x", "*idx_and_value"], same_as_first, _store_emit(None, "copy_into"),
                   statics={"spec": ()}, inplace=True)
-index_add = _define("index_add", ["x", "*idx_and_value"], same_as_first, _store_emit(ast.Add(), "add_into"),
+index_add = _define("index_add", ["x", "*idx_and_value"], same_as_first, _store_emit(ast.Add(), "add_into", "add_at"),
                     statics={"spec": ()}, inplace=True)
 index_sub = _define("index_sub", ["x", "*idx_and_value"], same_as_first, _store_emit(ast.Sub(), "sub_into"),
                     statics={"spec": ()}, inplace=True)  # x[idx] -= v: what simplify makes of x[idx] += -v

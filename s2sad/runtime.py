@@ -39,6 +39,14 @@ def broadcast_shapes(a: tuple, b: tuple) -> tuple:
     return np.broadcast_shapes(a, b)
 
 
+def add_at(x: np.ndarray, index: np.ndarray, value) -> None:
+    """``x[index] += value`` where repeated indices each add (``np.add.at``)."""
+    if index.dtype == np.bool_:
+        x[index] += value
+    else:
+        np.add.at(x, index, value)
+
+
 def copy_into(region: np.ndarray, value) -> None:
     """``region[...] = value``: store into a view (``x[1:-1]``, ``x[i]``), broadcasting value."""
     region[...] = value

@@ -196,6 +196,29 @@ def _broadcast_shapes(a, b):
     return same_length
 
 
+@njit(cache=True)
+def _mask_positions(mask):
+    return np.nonzero(mask)[0]
+
+
+@njit(cache=True)
+def _as_positions(index):
+    return index
+
+
+@overload(runtime.add_at)
+def _add_at(x, index, value):
+    """Scatter-add along the first axis, in order; a boolean mask selects the positions."""
+    positions = _mask_positions if isinstance(index.dtype, types.Boolean) else _as_positions
+    array = isinstance(value, types.Array)
+
+    def scatter(x, index, value):
+        where = positions(index)
+        for k in range(where.shape[0]):
+            x[where[k]] += value[k] if array else value
+    return scatter
+
+
 @overload(runtime.add_outer)
 def _add_outer(x, a, b):
     def rank_one_update(x, a, b):

@@ -333,7 +333,7 @@ class Lowering:
         if not isinstance(base, Var) or not base.type.is_array:
             raise self.error(target, f"'{name}' is not an array; cannot store into it")
         self.check_unaliased(name, base, target)
-        spec, index = self.index(target.slice)
+        spec, index = self.index(target.slice, store=True)
         if op is not None:
             prim = self.binop_prim(op, target)
             if prim in _IN_PLACE:
@@ -754,14 +754,19 @@ class Lowering:
             self.views[out] = self.views.get(base, base)
         return out
 
-    def index(self, node) -> tuple[tuple, list[Atom]]:
-        """The index spec (one of "i", "s", "n" per axis) and its operands."""
+    def index(self, node, store: bool = False) -> tuple[tuple, list[Atom]]:
+        """The index spec (one of "i", "s", "n" per axis) and its operands. A read may use one
+        index array (``x[idx]`` with integers, ``x[mask]`` with booleans), alone."""
         parts = node.elts if isinstance(node, gast.Tuple) else [node]
         spec, operands = [], []
         for part in parts:
             kind, atoms = self.index_part(part)
             spec.append(kind)
             operands += atoms
+        arrays = [a for a in operands if a.type.is_array]
+        if arrays and (store or len(parts) > 1 or arrays[0].type.ndim != 1):
+            raise self.error(node, "an index array must be the only index, one-dimensional, and read from "
+                                   "(x[idx], x[mask]); stores through index arrays are not supported yet")
         return tuple(spec), operands
 
     def index_part(self, part) -> tuple[str, list[Atom]]:
@@ -777,8 +782,10 @@ class Lowering:
 
     def index_value(self, node) -> Atom:
         atom = self.value(node)
+        if atom.type.is_array and atom.type.dtype in ("i64", "bool"):
+            return atom
         if atom.type.is_array:
-            raise self.error(node, "indexing with an array is not supported yet; use integers and slices")
+            raise self.error(node, f"an index array must hold integers or booleans, not {atom.type}")
         if atom.type.kind not in ("i64", "none"):
             raise self.error(node, f"an index must be an integer, not {atom.type}")
         return atom

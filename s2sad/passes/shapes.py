@@ -122,7 +122,8 @@ class ShapeRoots:
             return self(arrays[0]) if len({self.key(a) for a in arrays}) == 1 and same_rank else v
         if eqn.prim in _SHAPED_LIKE_FIRST:
             return self(eqn.ins[0])
-        if eqn.prim is P.getitem and all(kind == "i" for kind in eqn.params["spec"]):
+        if eqn.prim is P.getitem and all(kind == "i" for kind in eqn.params["spec"]) \
+                and not any(a.type.is_array for a in eqn.ins[1:]):
             self.rows[v] = (self.key(eqn.ins[0]), len(eqn.params["spec"]))
             return v
         if eqn.prim is P.broadcast_like:

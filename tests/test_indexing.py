@@ -1,0 +1,62 @@
+"""Reading through integer and boolean index arrays: the adjoint is a scatter-add, and a
+repeated index adds once per repetition."""
+
+import numpy as np
+import pytest
+
+import index_funcs as xf
+import s2sad
+
+pytestmark = pytest.mark.usefixtures("each_backend")  # every test, compiled and not
+MODES = pytest.mark.parametrize("mode", ["reverse", "forward"])
+X = np.array([0.3, -1.2, 0.8, 2.0])
+IDX = np.array([0, 2, 2, 3, 0, 0])
+
+
+def fd(f, x, *rest, h=1e-6):
+    g = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        e = np.zeros_like(x)
+        e[i] = h
+        g[i] = (f(x + e, *rest) - f(x - e, *rest)) / (2 * h)
+    return g
+
+
+@MODES
+def test_repeated_indices_add_once_per_repetition(mode):
+    g = s2sad.grad(xf.gather_sum, mode=mode)(X, IDX)
+    np.testing.assert_array_equal(g, np.bincount(IDX, minlength=4).astype(float))
+
+
+@MODES
+def test_gather_through_a_nonlinear_function(mode):
+    g = s2sad.grad(xf.gather_sin, mode=mode)(X, IDX)
+    np.testing.assert_allclose(g, fd(xf.gather_sin, X, IDX), rtol=1e-7)
+
+
+@MODES
+def test_gather_rows_of_a_matrix(mode):
+    W = np.random.default_rng(2).normal(size=(4, 3))
+    g = s2sad.grad(xf.gather_rows, mode=mode)(W, IDX)
+    np.testing.assert_allclose(g, 2 * W * np.bincount(IDX, minlength=4)[:, None], rtol=1e-13)
+
+
+@MODES
+def test_boolean_mask(mode):
+    g = s2sad.grad(xf.positive_cubes, mode=mode)(X)
+    np.testing.assert_allclose(g, np.where(X > 0, 3 * X ** 2, 0.0), rtol=1e-13)
+
+
+def test_generated_code_scatters_with_add_at():
+    source = s2sad.derivative_source(xf.gather_sum, args=(X, IDX))
+    assert "add_at(x_bar, idx, " in source
+
+
+@pytest.mark.parametrize("f, args, where", [
+    (xf.store_through_index, (X, IDX), "y[idx] = 0.0"),
+    (xf.two_index_arrays, (np.ones((3, 3)), IDX[:2], IDX[:2]), "W[i, j]"),
+])
+def test_unsupported_index_arrays_are_refused(f, args, where):
+    with pytest.raises(s2sad.S2SADError, match="an index array must be the only index") as info:
+        s2sad.grad(f)(*args)
+    assert where in info.value.source_line
