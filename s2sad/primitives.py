@@ -405,6 +405,13 @@ diag = _define("diag", "x", _matrix_or_vector, call_emitter("np.diag"), impl=np.
 norm = _define("norm", "x", lambda t, p: F64, call_emitter("np.linalg.norm"), impl=np.linalg.norm)
 eye = _define("eye", ["n", "m"], lambda t, p: F64.with_ndim(2), _legacy_emitter("np.eye"), defaults={"m": None},
               impl=lambda n, m=None: np.eye(n, m))
+def _arange_type(in_types, params):
+    if not 1 <= len(in_types) <= 3 or any(not t.is_scalar for t in in_types):
+        raise TypeError("takes one to three numbers (start, stop, step)")
+    return promote(*in_types).with_ndim(1)
+
+
+arange = _define("arange", ["*bounds"], _arange_type, call_emitter("np.arange"), impl=np.arange)
 linspace = _define("linspace", ["start", "stop", "num"], lambda t, p: F64.with_ndim(1), call_emitter("np.linspace"),
                    defaults={"num": 50}, impl=np.linspace)
 
@@ -686,7 +693,7 @@ NUMPY: dict[object, Primitive] = {
     np.cosh: cosh, np.arcsinh: arcsinh, np.arccosh: arccosh, np.arctanh: arctanh, np.hypot: hypot,
     np.arctan2: arctan2, np.logaddexp: logaddexp, np.fmax: fmax, np.fmin: fmin, np.isfinite: isfinite,
     np.isnan: isnan, np.isinf: isinf, np.clip: clip, np.vdot: vdot, np.inner: inner, np.trace: trace, np.diag: diag, np.linalg.norm: norm,
-    np.eye: eye, np.linspace: linspace, np.reshape: reshape, np.ravel: ravel, np.expand_dims: expand_dims, np.squeeze: squeeze,
+    np.eye: eye, np.linspace: linspace, np.arange: arange, np.reshape: reshape, np.ravel: ravel, np.expand_dims: expand_dims, np.squeeze: squeeze,
     np.swapaxes: swapaxes, np.flip: flip, np.concatenate: concatenate, np.stack: stack, np.prod: prod, np.var: var, np.std: std, np.cumsum: cumsum, np.max: amax, np.amax: amax, np.min: amin, np.amin: amin, np.less: lt, np.less_equal: le, np.greater: gt,
     np.greater_equal: ge, np.equal: eq, np.not_equal: ne,
     builtins.min: min, builtins.max: max, builtins.abs: abs, builtins.float: to_float,

@@ -258,6 +258,8 @@ def p_arctan2(a, b): return np.arctan2(a, b)
 def p_logaddexp(a, b): return np.logaddexp(a, b)
 def p_fmax(a, b): return np.fmax(a, b)
 def p_max(x): return np.max(x)
+def p_arange_start_step(a, h): return np.sin(np.arange(a, a + 1.0, h))
+def p_arange_start_stop(a): return np.arange(a, 3.0) ** 2
 def p_sum_keepdims(x): return x - np.sum(x, axis=1, keepdims=True)
 def p_max_keepdims(x): return np.exp(x - np.max(x, axis=0, keepdims=True))
 def p_mean_keepdims_tuple(x): return x * np.mean(x, axis=(0, 2), keepdims=True)
@@ -746,6 +748,7 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.trace: [S(p_trace, normal(3, 3)), S(p_trace_rect, normal(2, 4))],
     P.diag: [S(p_diag_vector, normal(3)), S(p_diag_matrix, normal(4, 4))],
     P.norm: [S(p_norm, normal(5)), S(p_norm_matrix, normal(3, 2))],
+    P.arange: [S(p_arange_start_step, uniform(-1, 1), uniform(0.27, 0.32)), S(p_arange_start_stop, uniform(0.1, 0.4))],
     P.linspace: [S(p_linspace, normal(), normal()), S(p_linspace_start, normal())],
     P.reshape: [S(p_reshape, normal(3, 4)), S(p_reshape_method, normal(3, 4)), S(p_reshape_dynamic, normal(2, 5))],
     P.ravel: [S(p_ravel, normal(3, 4))],

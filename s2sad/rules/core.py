@@ -416,6 +416,29 @@ def _linspace_vjp(g, primals, out):
 
 
 defrule(P.linspace, _linspace_jvp, _linspace_vjp)
+
+
+# np.arange(start, stop, step)[k] = start + k * step: stop only decides the length.
+
+def _arange_jvp(primals, tangents, out):
+    start_dot = tangents[0] if len(primals) > 1 else None
+    step_dot = tangents[2] if len(primals) == 3 else None
+    k = apply(P.arange, apply(P.size, out))
+    return add_tangents([None if start_dot is None else broadcast_to_out(start_dot, 0, primals, out),
+                         None if step_dot is None else k * step_dot])
+
+
+def _arange_vjp(g, primals, out):
+    k = apply(P.arange, apply(P.size, out))
+    cotangents = [None] * len(primals)
+    if len(primals) > 1:
+        cotangents[0] = apply(P.sum, g)
+    if len(primals) == 3:
+        cotangents[2] = apply(P.sum, g * k)
+    return cotangents
+
+
+defrule(P.arange, _arange_jvp, _arange_vjp)
 defrule(P.stack, _sequence_jvp(P.stack), _stack_vjp)
 
 
