@@ -532,3 +532,25 @@ def growing(x, y):
     for i in range(2):
         x = x + y * x
     return np.sum(x)
+
+
+def squeezed_norm(x):
+    return np.sum(np.squeeze(x, axis=1) ** 2)
+
+
+def shifted_in_place(x):
+    y = x * 2.0
+    y[1:] = y[:-1]
+    return y[4]
+
+
+def counter_read_by_inner_while(x, n):
+    """c is carried only to bound the inner while loop, which nothing else needs."""
+    c = 0.0
+    for i in range(n):
+        c = c + 1.0
+        k = 0
+        while k < c:
+            k = k + 1
+        x = x * 1.5
+    return x

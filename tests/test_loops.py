@@ -689,3 +689,8 @@ def test_carried_arrays_whose_shape_changes(f, args):
     with pytest.raises(s2sad.S2SADError, match=rf"loop_funcs.py:\d+: in {f.__name__}: an array the reverse "
                                               "sweep needs changes shape"):
         s2sad.grad(f)(*args)
+
+
+@MODES
+def test_a_carried_value_only_an_inner_while_reads_is_kept(mode):
+    assert s2sad.grad(lf.counter_read_by_inner_while, mode=mode)(2.0, 4) == pytest.approx(1.5 ** 4)

@@ -178,3 +178,24 @@ def test_a_damaged_generated_module_is_written_again(tmp_path, monkeypatch):
     assert g(*args) == pytest.approx(s2sad.grad(lf.oscillator, mode="forward")(*args), rel=1e-12)
     assert open(g.derived(*args).path).read() == text
     assert not list(tmp_path.glob("*.tmp"))  # no temporary file left behind
+
+
+def test_a_later_layout_numba_refuses_falls_back_too(monkeypatch):
+    """Numba compiles again for a new argument layout; if it refuses that one, the call still
+    runs, as Python, with the warning (here: squeezing a strided view, which Numba cannot)."""
+    monkeypatch.setenv("S2SAD_BACKEND", "auto")
+    x = np.random.default_rng(1).normal(size=(3, 1, 8))
+    g = s2sad.grad(lf.squeezed_norm)
+    expected = 2 * x[:, :, ::2]
+    np.testing.assert_allclose(g(np.ascontiguousarray(x[:, :, ::2])), expected, rtol=1e-13)
+    with pytest.warns(s2sad.BackendFallbackWarning, match="np.squeeze"):
+        np.testing.assert_allclose(g(x[:, :, ::2]), expected, rtol=1e-13)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_store_from_an_overlapping_view_reads_the_old_values(mode):
+    """``y[1:] = y[:-1]`` shifts y; an element-by-element copy in place would smear y[0]."""
+    x = np.arange(1.0, 6.0)
+    for backend in ("python", "numba"):
+        g = s2sad.grad(lf.shifted_in_place, mode=mode, backend=backend)(x)
+        np.testing.assert_array_equal(g, [0.0, 0.0, 0.0, 2.0, 0.0])

@@ -278,6 +278,10 @@ def p_norm_matrix(x): return np.linalg.norm(x)
 def p_linspace(a, b): return np.linspace(a, b, 7) ** 2
 def p_linspace_start(a): return np.sin(np.linspace(a, 2.0, 5))
 def p_transpose_axes(x): return np.sin(np.transpose(x, (2, 0, 1)))
+def p_transpose_negative_axes(x): return np.sin(np.transpose(x, (-1, 0, 1)))
+def p_full_like_array_value(x, v): return np.full_like(x, v) * x
+def p_diag_wide(x): return np.sin(np.diag(x))
+def p_diag_tall(x): return np.diag(x) ** 2
 def p_transpose_method(x): return x.transpose((1, 0))
 def p_reshape(x): return np.reshape(x, (4, 3)) ** 2
 def p_reshape_method(x): return np.sin(x.reshape((2, -1)))
@@ -746,7 +750,8 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.vdot: [S(p_vdot, normal(4), normal(4))],
     P.inner: [S(p_inner, normal(3), normal(3))],
     P.trace: [S(p_trace, normal(3, 3)), S(p_trace_rect, normal(2, 4))],
-    P.diag: [S(p_diag_vector, normal(3)), S(p_diag_matrix, normal(4, 4))],
+    P.diag: [S(p_diag_vector, normal(3)), S(p_diag_matrix, normal(4, 4)), S(p_diag_wide, normal(2, 4)),
+             S(p_diag_tall, normal(4, 2))],
     P.norm: [S(p_norm, normal(5)), S(p_norm_matrix, normal(3, 2))],
     P.arange: [S(p_arange_start_step, uniform(-1, 1), uniform(0.27, 0.32)), S(p_arange_start_stop, uniform(0.1, 0.4))],
     P.linspace: [S(p_linspace, normal(), normal()), S(p_linspace_start, normal())],
@@ -762,6 +767,7 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.stack: [S(p_stack, normal(3), normal(3)), S(p_stack_axis1, normal(2, 3), normal(2, 3))],
     P.transpose: [
         S(p_transpose_axes, normal(2, 3, 4)),
+        S(p_transpose_negative_axes, normal(2, 3, 4)),
         S(p_transpose_method, normal(3, 4)),
         S(p_transpose, normal(3, 4)),
         S(p_np_transpose, normal(3, 4)),
@@ -785,7 +791,8 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
         S(p_getitem_of_transpose, normal(3, 4)),
     ],
     P.copy: [S(p_copy, normal(3, 4)), S(p_np_copy, normal(4))],
-    P.full: [S(p_full, normal(3, 4), normal()), S(p_full_int_shape, normal()), S(p_mean_keepdims_all, normal(3, 4))],
+    P.full: [S(p_full, normal(3, 4), normal()), S(p_full_int_shape, normal()),
+             S(p_full_like_array_value, normal(3, 4), normal(4)), S(p_mean_keepdims_all, normal(3, 4))],
     P.setitem: [
         S(p_setitem, normal(4), normal()),
         S(p_setitem_slice, normal(4, 3), normal(2)),

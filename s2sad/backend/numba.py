@@ -22,17 +22,20 @@ class BackendFallbackWarning(UserWarning):
 
 
 def compile(fn: Callable, source: str, origin: str, strict: bool) -> Callable:
-    """`fn` compiled by Numba at its first call; on failure, `fn` itself (or an error if `strict`)."""
+    """`fn` compiled by Numba when called (once per argument layout); where Numba refuses, `fn`
+    itself from then on, with one warning (or an error if `strict`)."""
     import numba
 
     from . import numba_runtime  # noqa: F401  (the helpers' nopython implementations)
 
     jitted = numba.njit(cache=True)(fn)
-    state = {"call": None}
+    fallen = []  # set once Numba has refused: from then on, plain Python
 
-    def first_call(*args):
-        try:
-            result = _load_or_compile(jitted, args)
+    def call(*args):
+        if fallen:
+            return fn(*args)
+        try:  # Numba compiles at the first call for each argument layout, not only the very first
+            return _load_or_compile(jitted, args)
         except (numba.core.errors.TypingError, numba.core.errors.UnsupportedError,
                 numba.core.errors.LoweringError, NotImplementedError) as exc:
             reason = explain(exc, source)
@@ -40,16 +43,10 @@ def compile(fn: Callable, source: str, origin: str, strict: bool) -> Callable:
                 raise S2SADError(f"Numba cannot compile the derivative of {origin}: {reason}; use "
                                  "backend='python' (or 'auto', which falls back)") from None
             warnings.warn(f"Numba cannot compile the derivative of {origin}: {reason}; running it as "
-                          "plain Python", BackendFallbackWarning, stacklevel=5)
-            state["call"] = fn
+                          "plain Python", BackendFallbackWarning, stacklevel=4)
+            fallen.append(True)
             return fn(*args)
-        state["call"] = jitted
-        return result
 
-    def call(*args):
-        return (state["call"] or first_call)(*args)
-
-    call.python = fn
     call.jitted = jitted
     return call
 

@@ -17,24 +17,42 @@ from numba.extending import overload
 from .. import runtime
 
 
+@njit(cache=True, inline="always")
+def _position(i, shape, small):
+    """Where element `i` (in C order) of an array of `shape` falls in an array of shape `small`
+    that broadcasts to it: axes of `small` of length 1, and the leading axes it lacks, collapse."""
+    lead = len(shape) - len(small)
+    rest, position, stride = i, 0, 1
+    for axis in range(len(shape) - 1, -1, -1):
+        index = rest % shape[axis]
+        rest //= shape[axis]
+        if axis >= lead:
+            if small[axis - lead] != 1:
+                position += index * stride
+            stride *= small[axis - lead]
+    return position
+
+
+@njit(cache=True)
+def _require_broadcast(shape, small):
+    """Raise, as NumPy would, unless an array of shape `small` broadcasts to `shape`."""
+    lead = len(shape) - len(small)
+    fits = lead >= 0
+    for k in range(len(small)):
+        if fits and small[k] != 1 and small[k] != shape[lead + k]:
+            fits = False
+    if not fits:
+        raise ValueError("operands could not be broadcast together")
+
+
 @njit(cache=True)
 def _sum_to(g, out):
     """Add every element of `g` into `out`, broadcasting in reverse: axes of `out` of length 1
     (and leading axes `out` lacks) are summed over."""
-    flat_out = out.reshape(-1)
-    flat_g = np.ascontiguousarray(g).reshape(-1)
-    lead = g.ndim - out.ndim
+    _require_broadcast(g.shape, out.shape)
+    flat_out, flat_g = out.reshape(-1), np.ascontiguousarray(g).reshape(-1)
     for i in range(flat_g.size):
-        rest, position, stride = i, 0, 1
-        for axis in range(g.ndim - 1, -1, -1):
-            index = rest % g.shape[axis]
-            rest //= g.shape[axis]
-            target = axis - lead
-            if target >= 0:
-                if out.shape[target] != 1:
-                    position += index * stride
-                stride *= out.shape[target]
-        flat_out[position] += flat_g[i]
+        flat_out[_position(i, g.shape, out.shape)] += flat_g[i]
     return out
 
 
@@ -57,34 +75,18 @@ def _unbroadcast(g, shape):
     return lambda g, shape: _full(shape, g)
 
 
-@njit(cache=True)
-def _spread(g, out, reduced):
-    """Fill `out` with `g` repeated along the axes marked in `reduced` (the adjoint of a sum)."""
-    flat_out = out.reshape(-1)
-    flat_g = np.ascontiguousarray(g).reshape(-1)
-    for i in range(flat_out.size):
-        rest, position, stride = i, 0, 1
-        for axis in range(out.ndim - 1, -1, -1):
-            index = rest % out.shape[axis]
-            rest //= out.shape[axis]
-            if not reduced[axis]:
-                position += index * stride
-                stride *= out.shape[axis]
-        flat_out[i] = flat_g[position]
-    return out
-
-
 @overload(runtime.expand_to)
 def _expand_to(g, shape, axis=None):
     if not isinstance(g, types.Array) or isinstance(axis, (types.NoneType, types.Omitted)) or axis is None:
         return lambda g, shape, axis=None: _full(shape, g)
 
     def spread(g, shape, axis=None):
-        out = np.empty(shape)
-        reduced = np.zeros(out.ndim, dtype=np.bool_)
+        kept = shape  # the reduced axes kept, with length 1: g in that shape broadcasts to `shape`
         for a in _axes(axis):
-            reduced[a % out.ndim] = True
-        return _spread(g, out, reduced)
+            kept = tuple_setitem(kept, a % len(shape), 1)
+        out = np.empty(shape)
+        _copy(out, np.ascontiguousarray(g).reshape(kept))
+        return out
     return spread
 
 
@@ -114,54 +116,35 @@ def _broadcast_like(t, like):
 
 
 @njit(cache=True)
-def _combine(region, value, sign):
-    """``region[...] = value`` (sign 0), ``region += value`` (1) or ``region -= value`` (-1),
-    broadcasting `value`. Compiled once and cached with the package: Numba's own array
-    assignment costs each generated function over a second of compile time."""
+def _copy(region, value):
+    """``region[...] = value``, broadcasting `value` (the shapes are checked). Compiled once and
+    cached with the package: Numba's own array assignment costs each generated function over a
+    second of compile time."""
     if region.ndim == value.ndim and region.shape == value.shape:
         if region.ndim == 1:
             for i in range(region.shape[0]):
-                region[i] = value[i] if sign == 0 else region[i] + sign * value[i]
+                region[i] = value[i]
         else:
             for index in np.ndindex(region.shape):
-                region[index] = value[index] if sign == 0 else region[index] + sign * value[index]
+                region[index] = value[index]
         return
-    _combine_broadcast(region, value, sign)
-
-
-@njit(cache=True)
-def _combine_broadcast(region, value, sign):
-    """`_combine` when the shapes differ: `value`'s axes of length 1 (and the leading axes it
-    lacks) repeat, in C order."""
+    _require_broadcast(region.shape, value.shape)
     flat = np.ascontiguousarray(value).reshape(-1)
-    lead = region.ndim - value.ndim
     for i in range(region.size):
-        rest, position, stride = i, 0, 1
-        for axis in range(region.ndim - 1, -1, -1):
-            index = rest % region.shape[axis]
-            rest //= region.shape[axis]
-            source = axis - lead
-            if source >= 0:
-                if value.shape[source] != 1:
-                    position += index * stride
-                stride *= value.shape[source]
-        if sign == 0:
-            region.flat[i] = flat[position]
-        else:
-            region.flat[i] += sign * flat[position]
+        region.flat[i] = flat[_position(i, region.shape, value.shape)]
 
 
 @njit(cache=True)
-def _combine_number(region, value, sign):
+def _fill(region, value):
     for index in np.ndindex(region.shape):
-        region[index] = value if sign == 0 else region[index] + sign * value
+        region[index] = value
 
 
 @overload(runtime.copy_into)
 def _copy_into(region, value):
     if isinstance(value, types.Array):
-        return lambda region, value: _combine(region, value, 0)
-    return lambda region, value: _combine_number(region, value, 0)
+        return lambda region, value: _copy(region, value)
+    return lambda region, value: _fill(region, value)
 
 
 # Adding into a region is left to Numba, inlined: it compiles quickly, and a call per small
@@ -241,7 +224,7 @@ def _put(tape, k, value):
 @overload(_put)
 def _put_impl(tape, k, value):
     if isinstance(value, types.Array):
-        return lambda tape, k, value: _combine(tape[k], value, 0)
+        return lambda tape, k, value: _copy(tape[k], value)
 
     def put_number(tape, k, value):
         tape[k] = value
@@ -249,34 +232,34 @@ def _put_impl(tape, k, value):
 
 
 @njit(cache=True)
-def _record(tape, k, n, value):
-    if tape.shape[0] != n or tape.shape[1:] != np.shape(value):
-        if np.size(value) == 0:
+def _store(tape, k, value, capacity):
+    """`runtime._store`, compiled: ``tape[k] = value``, reallocating for `capacity` entries."""
+    shape = np.shape(value)
+    if tape.shape[1:] != shape:
+        if np.size(value) == 0:  # a placeholder from a branch not taken: nothing reads it back
             return tape
-        if tape.shape[0] == n and k > 0:
+        if tape[:k].size > 0:
             raise ValueError(_CHANGED_SHAPE)
-        tape = np.empty((n,) + np.shape(value), dtype=tape.dtype)
-    _put(tape, k, value)
-    return tape
-
-
-@njit(cache=True)
-def _record_grow(tape, k, value):
-    if tape.shape[1:] != np.shape(value):
-        if np.size(value) == 0:
-            return tape
-        if k > 0 and tape.shape[0] > 0:
-            raise ValueError(_CHANGED_SHAPE)
-        tape = np.empty((max(16, k + 1),) + np.shape(value), dtype=tape.dtype)
+        tape = np.empty((max(capacity, k + 1),) + shape, dtype=tape.dtype)
     elif k >= tape.shape[0]:
-        grown = np.empty((max(2 * tape.shape[0], k + 1),) + np.shape(value), dtype=tape.dtype)
-        _combine(grown[:tape.shape[0]], tape, 0)
+        grown = np.empty((capacity,) + shape, dtype=tape.dtype)
+        _copy(grown[:tape.shape[0]], tape)
         tape = grown
     _put(tape, k, value)
     return tape
 
 
-# The tape helpers are compiled once and cached with the package, like `_combine`.
+@njit(cache=True)
+def _record(tape, k, n, value):
+    return _store(tape if tape.shape[0] == n else tape[:0], k, value, n)
+
+
+@njit(cache=True)
+def _record_grow(tape, k, value):
+    return _store(tape, k, value, max(2 * tape.shape[0], k + 1, 16))
+
+
+# The tape helpers are compiled once and cached with the package, like `_copy`.
 overload(runtime.record)(lambda tape, k, n, value: lambda tape, k, n, value: _record(tape, k, n, value))
 overload(runtime.record_grow)(lambda tape, k, value: lambda tape, k, value: _record_grow(tape, k, value))
 
@@ -297,22 +280,17 @@ _MAX, _MIN, _PROD = 0, 1, 2
 
 @njit(cache=True)
 def _reduce(a, axis, op):
-    """np.max, np.min or np.prod (`op`) of `a` over `axis`, looping over `a` in C order; NaN
+    """np.max, np.min or np.prod (`op`) of `a` (two or more axes) over `axis`, in C order; NaN
     propagates through max and min, as in NumPy."""
     axis = axis % a.ndim
     if a.shape[axis] == 0 and op != _PROD:
         raise ValueError("zero-size array to reduction operation which has no identity")
-    out = np.ones(_reduced_shape(a.shape, axis))
+    out = np.ones(_reduced_shape(a.shape, axis), dtype=a.dtype)
+    kept = tuple_setitem(a.shape, axis, 1)  # the result's layout, with the reduced axis kept
     flat_out, flat = out.reshape(-1), np.ascontiguousarray(a).reshape(-1)
     seen = np.zeros(flat_out.size, dtype=np.bool_)
     for i in range(flat.size):
-        rest, position, stride = i, 0, 1
-        for k in range(a.ndim - 1, -1, -1):
-            index = rest % a.shape[k]
-            rest //= a.shape[k]
-            if k != axis:
-                position += index * stride
-                stride *= a.shape[k]
+        position = _position(i, a.shape, kept)
         value, current = flat[i], flat_out[position]
         if op == _PROD:
             flat_out[position] = current * value
@@ -324,16 +302,28 @@ def _reduce(a, axis, op):
     return out
 
 
+_WHOLE = {_MAX: lambda a, axis=None: np.max(a), _MIN: lambda a, axis=None: np.min(a),
+          _PROD: lambda a, axis=None: np.prod(a)}  # a vector reduced over its one axis
+
+
 def _over_axis(op: int):
     def implement(a, axis=None):
-        if isinstance(a, types.Array) and isinstance(axis, types.Integer):
-            return lambda a, axis=None: _reduce(a, axis, op)
-        return None  # Numba's own implementation
+        if not (isinstance(a, types.Array) and isinstance(axis, types.Integer)):
+            return None  # Numba's own implementation
+        return _WHOLE[op] if a.ndim == 1 else lambda a, axis=None: _reduce(a, axis, op)
     return implement
 
 
 for _function, _op in ((np.max, _MAX), (np.amax, _MAX), (np.min, _MIN), (np.amin, _MIN), (np.prod, _PROD)):
     overload(_function)(_over_axis(_op))
+
+
+@njit(cache=True)
+def _divide(total, count):
+    """total / count with NumPy's result for a count of 0 (inf, or nan for 0 / 0)."""
+    if count > 0:
+        return total / count
+    return np.nan if total == 0 else np.inf
 
 
 def _given(value) -> bool:
@@ -345,17 +335,17 @@ def _spread_over_axis(root: bool):
     def implement(a, axis=None, ddof=0):
         if not isinstance(a, types.Array) or not (_given(axis) or _given(ddof)):
             return None
-        if _given(axis):
+        if _given(axis) and a.ndim > 1:  # (a vector's one axis is all of it)
             def along(a, axis=None, ddof=0):
                 n = a.shape[axis % a.ndim]
                 centred = a - runtime.expand_to(np.sum(a, axis=axis) / n, a.shape, axis=axis)
-                value = np.sum(centred * centred, axis=axis) / (n - ddof)
+                value = np.sum(centred * centred, axis=axis) / max(n - ddof, 0)  # an array: 0 gives inf or nan
                 return np.sqrt(value) if root else value
             return along
 
         def whole(a, axis=None, ddof=0):
             centred = a - np.sum(a) / a.size
-            value = np.sum(centred * centred) / (a.size - ddof)
+            value = _divide(np.sum(centred * centred), max(a.size - ddof, 0))
             return np.sqrt(value) if root else value
         return whole
     return implement
@@ -367,11 +357,26 @@ overload(np.std)(_spread_over_axis(True))
 
 # --- NumPy shape functions Numba lacks with an axis -------------------------------------------------
 
+@njit(cache=True)
+def _require_length_one(a, axis):
+    if a.shape[axis % a.ndim] != 1:
+        raise ValueError("cannot select an axis to squeeze out which has size not equal to one")
+
+
 @overload(np.squeeze)
 def _squeeze(a, axis=None):
-    if isinstance(a, types.Array) and isinstance(axis, types.Integer):
-        return lambda a, axis=None: a.reshape(_reduced_shape(a.shape, axis % a.ndim))
-    return None
+    if not (isinstance(a, types.Array) and isinstance(axis, types.Integer)):
+        return None
+    if a.ndim == 1:
+        def single(a, axis=None):
+            _require_length_one(a, axis)
+            return a[0]
+        return single
+
+    def squeeze(a, axis=None):
+        _require_length_one(a, axis)
+        return a.reshape(_reduced_shape(a.shape, axis % a.ndim))
+    return squeeze
 
 
 @overload(np.flip)

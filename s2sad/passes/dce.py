@@ -10,7 +10,7 @@ Repeats until nothing changes (removing one value can make its operands dead).
 
 from __future__ import annotations
 
-from ..ir.core import Block, Eqn, ForRange, Function, If, Var, While, block_uses, use_counts, walk
+from ..ir.core import Block, Eqn, ForRange, Function, If, Var, While, block_uses, free_vars, use_counts, walk
 
 
 def dce(fn: Function) -> Function:
@@ -66,9 +66,9 @@ def _prune_loop(stmt, uses) -> bool:
     compute their own next value (a tape nobody replays, a counter nobody uses)."""
     skip = 1 if isinstance(stmt, ForRange) else 0
     live = {k for k, out in enumerate(stmt.outs) if uses.get(out, 0)}
+    effects, reads = _effects(stmt), _reads_of(stmt)
     while True:
-        roots = [stmt.body.results[k] for k in live] + _effects(stmt)
-        needed = _depends(stmt, roots)
+        needed = _depends(reads, [stmt.body.results[k] for k in live] + effects)
         grown = live | {k for k in range(len(stmt.outs))
                         if any(r.params[skip + k] in needed for r in stmt.blocks())}
         if grown == live:
@@ -85,28 +85,37 @@ def _prune_loop(stmt, uses) -> bool:
 
 
 def _effects(stmt) -> list:
-    """What a loop needs whatever it carries: its condition and its impure operations' operands."""
+    """What a loop needs whatever it carries: its condition, its impure operations' operands,
+    and what the `while` loops inside it read (they are never removed)."""
     roots = list(stmt.cond.results) if isinstance(stmt, While) else []
     for s in walk(Block([], stmt.body.stmts)):
         if isinstance(s, Eqn) and not s.prim.pure:
             roots += s.ins
+        elif isinstance(s, While):
+            roots += free_vars(s)
     return roots
 
 
-def _depends(stmt, roots: list) -> set:
-    """Every value inside `stmt` that `roots` depend on (nested statements taken whole)."""
-    deps: dict = {}
+def _reads_of(stmt) -> dict:
+    """Each value bound directly in `stmt`'s regions → what computing it reads (nested statements
+    taken whole)."""
+    reads: dict = {}
     for region in stmt.blocks():
         for s in region.stmts:
-            reads = [a for a in s.ins] + [a for inner in s.blocks() for a in block_uses(inner)]
+            needs = list(s.ins) + [a for inner in s.blocks() for a in block_uses(inner)]
             for out in s.outs:
-                deps[out] = reads
+                reads[out] = needs
+    return reads
+
+
+def _depends(reads: dict, roots: list) -> set:
+    """Every value that `roots` depend on, following `reads`."""
     seen, todo = set(), [a for a in roots if isinstance(a, Var)]
     while todo:
         v = todo.pop()
         if v not in seen:
             seen.add(v)
-            todo += [a for a in deps.get(v, ()) if isinstance(a, Var)]
+            todo += [a for a in reads.get(v, ()) if isinstance(a, Var)]
     return seen
 
 

@@ -20,12 +20,14 @@ the same shape.
 from __future__ import annotations
 
 from .. import primitives as P
+from ..ir.aliases import Aliases
 from ..ir.builder import Builder, const
 from ..ir.core import Atom, Block, Const, Eqn, ForRange, Function, Var, While, substitute, walk
 
-ELEMENTWISE = {P.add, P.sub, P.mul, P.div, P.pow, P.neg, P.exp, P.log, P.sqrt, P.sin, P.cos, P.tan, P.tanh,
-               P.abs, P.sign, P.floor, P.maximum, P.minimum, P.accumulate, P.copy, P.where, P.lt, P.le, P.gt,
-               P.ge, P.eq, P.ne}
+# Primitives whose result has the broadcast shape of their operands: those typed as elementwise
+# operations, and a few typed otherwise.
+ELEMENTWISE = {p for p in P.ALL.values() if p.typer in (P.elementwise, P.floating, P.boolean)} \
+    | {P.where, P.accumulate, P.copy}
 _COMBINING = {P.add, P.sub, P.mul, P.div, P.lt, P.le, P.gt, P.ge, P.eq, P.ne}  # where a spread scalar may stay one
 _SHAPED_LIKE_FIRST = {P.setitem, P.index_add, P.index_sub, P.add_outer, P.zeros_like}
 _ALLOCATIONS = {P.full: 0, P.unbroadcast: 1, P.expand_to: 1, P.zeros: 0, P.ones: 0, P.empty: 0}  # → shape operand
@@ -152,14 +154,14 @@ class ShapeRoots:
             self.root[out] = out if a is None else a
 
 
-def drop_broadcasts(block: Block, roots: ShapeRoots) -> None:
+def drop_broadcasts(block: Block, roots: ShapeRoots, movable=lambda root: True) -> None:
     """Remove, in `block` (nested regions too), broadcasts to a shape the value already has, and
     scalars spread over an array only to combine with another of that shape; read shapes and
-    sizes off shape roots."""
+    sizes off shape roots for which `movable` holds."""
     mapping: dict = {}
     for eqn in [s for s in walk(block) if isinstance(s, Eqn)]:
         eqn.ins = [mapping.get(a, a) for a in eqn.ins]
-        if eqn.prim in (P.shape, P.size):
+        if eqn.prim in (P.shape, P.size) and movable(roots(eqn.ins[0])):
             eqn.ins = [roots(eqn.ins[0])]
         elif eqn.prim is P.zeros_like and roots(eqn.ins[0]) not in roots.definitions:
             eqn.ins = [roots(eqn.ins[0])]  # a parameter's shape: the array itself may be overwritten
@@ -250,6 +252,10 @@ def _matmul_shape(eqn: Eqn, roots: ShapeRoots, available, b: Builder) -> Atom | 
 
 
 def simplify_broadcasts(fn: Function) -> Function:
-    """The pass: `drop_broadcasts` over the whole function."""
-    drop_broadcasts(fn.body, ShapeRoots(fn.body, twins=fn.twins))
+    """The pass: `drop_broadcasts` over the whole function. A shape is not read off an array the
+    function updates in place: keeping that array alive would make codegen copy it first."""
+    aliases = Aliases(fn.body)
+    stored = {aliases.find(s.ins[0]) for s in walk(fn.body) if isinstance(s, Eqn) and s.prim.inplace}
+    drop_broadcasts(fn.body, ShapeRoots(fn.body, twins=fn.twins),
+                    lambda root: not isinstance(root, Var) or aliases.find(root) not in stored)
     return fn

@@ -64,20 +64,15 @@ elementwise(P.logaddexp, lambda a, b, z: apply(P.exp, a - z), lambda a, b, z: ap
 # np.clip(x, lo, hi) is np.minimum(np.maximum(x, lo), hi): each operand's derivative where it is
 # the one returned, with the ties of maximum and minimum (x at a bound keeps its derivative).
 
-def _clip_kept(x, lo, hi):
+def _below_hi(x, lo, hi):
+    """Where the upper bound does not cut: np.maximum(x, lo) <= hi."""
     return apply(P.le, apply(P.maximum, x, lo), hi)
 
 
-def _clip_partial(which: int):
-    def partial(x, lo, hi, y):
-        above = apply(P.ge, x, lo)
-        chosen = [choose(above, 1.0, 0.0), choose(above, 0.0, 1.0)][which] if which < 2 else 1.0
-        kept = _clip_kept(x, lo, hi)
-        return choose(kept, chosen, 0.0) if which < 2 else choose(kept, 0.0, chosen)
-    return partial
-
-
-elementwise(P.clip, _clip_partial(0), _clip_partial(1), _clip_partial(2))
+elementwise(P.clip,
+            lambda x, lo, hi, y: choose(_below_hi(x, lo, hi), choose(apply(P.ge, x, lo), 1.0, 0.0), 0.0),
+            lambda x, lo, hi, y: choose(_below_hi(x, lo, hi), choose(apply(P.ge, x, lo), 0.0, 1.0), 0.0),
+            lambda x, lo, hi, y: choose(_below_hi(x, lo, hi), 0.0, 1.0))
 zero_derivative(P.ceil, P.trunc, P.rint, P.round, P.isfinite, P.isnan, P.isinf)
 
 
@@ -218,15 +213,10 @@ _spread_rule(True)
 
 # np.cumsum: the adjoint is the cumulative sum taken from the other end.
 
-def _reversed(g: Sym, axis: int) -> Sym:
-    """`g` reversed along `axis` (``g[:, ::-1]``)."""
-    operands = [v for k in range(g.ndim) for v in (None, None, -1 if k == axis % g.ndim else None)]
-    return apply(P.getitem, g, *operands, spec=("s",) * g.ndim)
-
-
 def _cumsum_vjp(g, primals, out, axis=None):
     along = 0 if axis is None else axis
-    return [_reversed(apply(P.cumsum, _reversed(g, along), axis=along), along)]
+    reverse_sum = apply(P.cumsum, apply(P.flip, g, axis=along), axis=along)
+    return [apply(P.flip, reverse_sum, axis=along)]
 
 
 defrule(P.cumsum, lambda primals, tangents, out, axis=None: apply(P.cumsum, tangents[0], axis=axis), _cumsum_vjp)
@@ -259,14 +249,19 @@ defrule(P.mean, _reduction_jvp(P.mean),
 
 # --- products -------------------------------------------------------------------------------
 
-def _matmul_jvp(primals, tangents, out, **params):
-    a, b = primals
-    ta, tb = tangents
-    return add_tangents([None if ta is None else _product(ta, b), None if tb is None else _product(a, tb)])
+def _bilinear_jvp(product):
+    """The product rule for ``product(a, b)``, linear in each operand."""
+    def jvp(primals, tangents, out, **params):
+        (a, b), (ta, tb) = primals, tangents
+        return add_tangents([None if ta is None else product(ta, b), None if tb is None else product(a, tb)])
+    return jvp
 
 
 def _product(a: Sym, b: Sym) -> Sym:
     return a * b if a.ndim == 0 or b.ndim == 0 else a @ b
+
+
+_matmul_jvp = _bilinear_jvp(_product)
 
 
 def _matmul_vjp(g, primals, out, **params):
@@ -285,15 +280,8 @@ def _matmul_vjp(g, primals, out, **params):
 
 defrule(P.matmul, _matmul_jvp, _matmul_vjp)
 defrule(P.dot, _matmul_jvp, _matmul_vjp)
-def _bilinear_jvp(prim):
-    """The product rule for a product `prim(a, b)` linear in each operand."""
-    def jvp(primals, tangents, out, **params):
-        (a, b), (ta, tb) = primals, tangents
-        return add_tangents([None if ta is None else apply(prim, ta, b), None if tb is None else apply(prim, a, tb)])
-    return jvp
-
-
-defrule(P.outer, _bilinear_jvp(P.outer), lambda g, primals, out: [g @ primals[1], primals[0] @ g])
+defrule(P.outer, _bilinear_jvp(lambda a, b: apply(P.outer, a, b)),
+        lambda g, primals, out: [g @ primals[1], primals[0] @ g])
 linear(P.accumulate, 1, 1)
 defrule(P.add_outer, lambda primals, tangents, out: add_tangents(
             [tangents[0],
@@ -302,14 +290,19 @@ defrule(P.add_outer, lambda primals, tangents, out: add_tangents(
         lambda g, primals, out: [g, g @ primals[2], primals[1] @ g])
 
 
-defrule(P.full, lambda primals, tangents, out: apply(P.full, primals[0], tangents[1]),
-        lambda g, primals, out: [None, apply(P.sum, g)])
+def _full_jvp(primals, tangents, out):
+    value_dot = tangents[1]
+    return broadcast_to_out(value_dot, 1, primals, out) if value_dot.ndim else apply(P.full, primals[0], value_dot)
+
+
+defrule(P.full, _full_jvp, lambda g, primals, out: [None, unbroadcast(g, 1, primals, out)])
 
 
 # --- shapes and indexing ----------------------------------------------------------------------
 
 def _inverse(axes):
-    return None if axes is None else tuple(sorted(range(len(axes)), key=lambda k: axes[k]))
+    """The permutation undoing `axes` (which may count from the end)."""
+    return None if axes is None else tuple(sorted(range(len(axes)), key=lambda k: axes[k] % len(axes)))
 
 
 defrule(P.transpose, lambda primals, tangents, out, axes=None: apply(P.transpose, tangents[0], axes=axes),
@@ -385,8 +378,8 @@ defrule(P.concatenate, _sequence_jvp(P.concatenate), _concatenate_vjp)
 
 # --- vector products, trace, diagonal, norm, linspace ---------------------------------------------
 
-for _prim in (P.vdot, P.inner):
-    defrule(_prim, _bilinear_jvp(_prim), lambda g, primals, out: [g * primals[1], g * primals[0]])
+defrule(P.vdot, _matmul_jvp, _matmul_vjp)  # (of vectors: their dot product)
+defrule(P.inner, _matmul_jvp, _matmul_vjp)
 
 
 def _eye_like(x: Sym) -> Sym:
@@ -396,8 +389,18 @@ def _eye_like(x: Sym) -> Sym:
 
 defrule(P.trace, lambda primals, tangents, out: apply(P.trace, tangents[0]),
         lambda g, primals, out: [g * _eye_like(primals[0])])
-defrule(P.diag, lambda primals, tangents, out: apply(P.diag, tangents[0]),
-        lambda g, primals, out: [apply(P.diag, g)])  # (a matrix's diagonal: square matrices)
+def _diag_vjp(g, primals, out):
+    """A vector's adjoint is the diagonal of g; a matrix's is g on its diagonal, zero elsewhere
+    (``eye(m, k) @ diag(g) @ eye(k, n)``, k = len(g), for any m × n)."""
+    x = primals[0]
+    if x.ndim == 1:
+        return [apply(P.diag, g)]
+    shape, k = apply(P.shape, x), apply(P.getitem, apply(P.shape, g), 0, spec=("i",))
+    m, n = (apply(P.getitem, shape, a, spec=("i",)) for a in (0, 1))
+    return [apply(P.eye, m, k) @ apply(P.diag, g) @ apply(P.eye, k, n)]
+
+
+defrule(P.diag, lambda primals, tangents, out: apply(P.diag, tangents[0]), _diag_vjp)
 defrule(P.norm, lambda primals, tangents, out: apply(P.sum, tangents[0] * primals[0]) / out,
         lambda g, primals, out: [primals[0] * (g / out)])
 zero_derivative(P.eye)
