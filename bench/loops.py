@@ -140,23 +140,24 @@ def measure(fn, args, wrt, samples: int) -> dict:
             "first": first}
 
 
-def first_call(name: str) -> float:
+def first_call(name: str, quick: bool) -> float:
     """Seconds of the first gradient call of workload `name` in this process."""
-    fn, args, wrt = workloads(False)[name]
+    fn, args, wrt = workloads(quick)[name]
     grad = s2sad.grad(fn, wrt=wrt, backend="numba")
     start = time.perf_counter()
     grad(*args)
     return time.perf_counter() - start
 
 
-def startup(only: str) -> None:
+def startup(only: str, quick: bool) -> None:
     print("| workload | cold first call (s) | warm first call (s) |")
     print("| --- | ---: | ---: |")
-    for name in workloads(False):
+    for name in workloads(quick):
         if only.lower() not in name.lower():
             continue
         env = dict(os.environ, S2SAD_CACHE_DIR=tempfile.mkdtemp(prefix="s2sad-startup-"))
-        runs = [subprocess.run([sys.executable, __file__, "--first-call", name], env=env, check=True,
+        command = [sys.executable, __file__, "--first-call", name] + (["--quick"] if quick else [])
+        runs = [subprocess.run(command, env=env, check=True,
                                capture_output=True, text=True).stdout.strip() for _ in ("cold", "warm")]
         print(f"| {name} | {float(runs[0]):.2f} | {float(runs[1]):.2f} |")
 
@@ -170,10 +171,10 @@ def main() -> None:
     parser.add_argument("--first-call", metavar="NAME", help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.first_call:
-        print(first_call(options.first_call))
+        print(first_call(options.first_call, options.quick))
         return
     if options.startup:
-        startup(options.only)
+        startup(options.only, options.quick)
         return
     os.environ["S2SAD_CACHE_DIR"] = tempfile.mkdtemp(prefix="s2sad-bench-")
     print("| workload | primal NumPy (ms) | primal Numba (ms) | gradient (ms) | gradient ÷ faster primal "

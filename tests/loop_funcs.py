@@ -312,26 +312,27 @@ def lstm_cell_loss(Wx, Wh, b, xs, h0, c0):
 
 # --- 14. control of a point mass ------------------------------------------------------------------
 
-def control_loss(u, x0, target, dt, effort):
-    """A 2-D point mass with quadratic drag driven by forces u[t]; miss distance + effort."""
+def simulate(u, x0, dt):
+    """A 2-D point mass with quadratic drag driven by forces u[t]: final position and velocity."""
     x = x0.copy()
     v = np.zeros(x0.shape[0])
     for t in range(u.shape[0]):
         speed = np.sqrt(np.sum(v * v) + 1e-12)
         v = v + dt * (u[t] - 0.3 * speed * v)
         x = x + dt * v
+    return x, v
+
+
+def control_loss(u, x0, target, dt, effort):
+    """Miss distance of the simulated point mass, plus effort."""
+    x, v = simulate(u, x0, dt)
     miss = x - target
     return np.sum(miss * miss) + effort * np.sum(u * u)
 
 
 def control_loss_at_rest(u, x0, target, dt, effort):
     """As control_loss, also asking the mass to arrive at rest."""
-    x = x0.copy()
-    v = np.zeros(x0.shape[0])
-    for t in range(u.shape[0]):
-        speed = np.sqrt(np.sum(v * v) + 1e-12)
-        v = v + dt * (u[t] - 0.3 * speed * v)
-        x = x + dt * v
+    x, v = simulate(u, x0, dt)
     miss = x - target
     return np.sum(miss * miss) + np.sum(v * v) + effort * np.sum(u * u)
 

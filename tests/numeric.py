@@ -6,9 +6,10 @@ H = 1e-6
 
 
 def fd(f, args, k, h=H):
-    """∂f/∂args[k] by central differences, shaped like args[k]."""
-    args = [np.array(a, dtype=float) if isinstance(a, np.ndarray) else a for a in args]
-    x = args[k]
+    """∂f/∂args[k] by central differences, shaped like args[k] (the other arguments, index
+    arrays among them, are passed as they are)."""
+    args = list(args)
+    x = args[k] = np.array(args[k], dtype=float) if isinstance(args[k], np.ndarray) else args[k]
     if not isinstance(x, np.ndarray):
         lo, hi = list(args), list(args)
         lo[k], hi[k] = x - h, x + h

@@ -13,8 +13,6 @@ import pytest
 import s2sad
 from s2sad import S2SADError
 
-GLOBAL_ARRAY = np.ones(3)
-
 
 def line_of(fn, marker="# <-"):
     """The absolute line number of the first line of `fn` containing `marker`."""
@@ -67,11 +65,6 @@ def uses_nested_def(x):
     return helper(y)
 
 
-def uses_global(x):
-    global GLOBAL_ARRAY  # <-
-    return x
-
-
 def uses_list(x):
     y = [x, x * 2.0]  # <-
     return y
@@ -89,13 +82,6 @@ def uses_print(x):
     return y
 
 
-def early_return(x):
-    if x > 0:
-        return x  # <-
-    y = -x
-    return y
-
-
 def uses_string(x):
     label = "scale"  # <-
     return x
@@ -110,11 +96,6 @@ def uses_fft(x):
 def uses_undefined(x):
     y = x * 2.0
     return y + undefined_name  # <-  # noqa: F821
-
-
-def reads_global_array(x):
-    y = x * 2.0
-    return np.sum(GLOBAL_ARRAY * y)  # <-
 
 
 def recursive(x):

@@ -4,10 +4,12 @@
         t = -k              →           for i in range(n):
         x = t * x                           x = t * x
 
-Only operations that cannot raise are moved (no indexing, no division), since the loop may run
-zero times, and never an array the loop stores into (``scores = np.zeros(k)`` at the top of
-each iteration is a fresh array each time; hoisted, every store would have to copy it). Besides
-saving work, a hoisted value needs no tape in reverse mode.
+Indexing, division and powers are never moved, since the loop may run zero times and they can
+raise on values a loop that never runs would not have met. (An operation on arrays whose shapes
+do not broadcast is still moved: it raises before a zero-trip loop rather than not at all, the
+one difference from the program as written.) Nor is an array the loop stores into
+(``scores = np.zeros(k)`` at the top of each iteration is a fresh array each time; hoisted, every
+store would have to copy it). Besides saving work, a hoisted value needs no tape in reverse mode.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from ..passes.shapes import ShapeRoots, drop_broadcasts, shape_expression
 from .common import twins_of, adjoint_name, atom_of, require_rule, syms, zeros_like
 
 
-_tapes: list[Var] = []  # the filled tapes of the reverse transform in progress
+_tapes: set[Var] = set()  # the filled tapes of the reverse transform in progress
 _primal_roots: list[ShapeRoots] = []  # shape facts of the function being transformed
 _top_level: set[Var] = set()  # its parameters and the values its top-level statements bind
 _twins: list = []  # (x, x_bar) for the adjoints made so far (see common.twins_of)
@@ -176,7 +176,7 @@ def _extract_residuals(forward_if: If, reverse_if: If) -> None:
     for v in needed:
         out = Var(v.name, v.type)
         if v in _tapes:
-            _tapes.append(out)
+            _tapes.add(out)
         for branch in forward_if.blocks():
             branch.results.append(v if v in block_defs(branch) else _placeholder(v, branch))
         forward_if.outs.append(out)
@@ -210,10 +210,12 @@ def _reverse_loop(stmt, adj: dict, active: set[Var], b: Builder, container: list
     skip = 1 if is_for else 0
     params = stmt.body.params[skip:]
     setup = Builder(stmt.loc)
-    counted = _count_iterations(stmt, setup) if not is_for else None
-    n = setup.emit(P.trip_count, [stmt.start, stmt.stop, stmt.step], "n") if is_for else counted
-    position = Var("k" if not is_for else stmt.body.params[0].name, I64)
-    body, carried, accumulators, env_out = _reverse_body(stmt, params, seeds, adj, active, b, position)
+    if is_for:
+        n = setup.emit(P.trip_count, [stmt.start, stmt.stop, stmt.step], "n")
+        position = Var(stmt.body.params[0].name, I64)
+    else:
+        n, position = _count_iterations(stmt), Var("k", I64)
+    body, carried, accumulators = _reverse_body(stmt, params, seeds, active, position)
     _record_tapes(stmt, body, setup, n, position, is_for)
     _insert_before(container, stmt, setup.stmts)
     init = [seeds.get(k) or zeros_like(stmt.outs[k], b, adjoint_name(params[k])) for k in carried]
@@ -227,7 +229,7 @@ def _reverse_loop(stmt, adj: dict, active: set[Var], b: Builder, container: list
         accumulate(adj, stmt.init[k], out, active, b)
 
 
-def _count_iterations(stmt: While, setup: Builder) -> Var:
+def _count_iterations(stmt: While) -> Var:
     """Add an iteration counter to a while loop; return its final value."""
     count = Var("count", I64)
     k_cond, k_body = Var("k", I64), Var("k", I64)
@@ -241,7 +243,7 @@ def _count_iterations(stmt: While, setup: Builder) -> Var:
     return count
 
 
-def _reverse_body(stmt, params, seeds, adj, active, b, position):
+def _reverse_body(stmt, params, seeds, active, position):
     """The reversed loop body, its carried adjoints (indices into params) and the outside values
     whose adjoints it accumulates."""
     carried = [k for k, p in enumerate(params) if k < len(stmt.outs) and (p in active or k in seeds)]
@@ -259,7 +261,7 @@ def _reverse_body(stmt, params, seeds, adj, active, b, position):
     changed = [v for v in outside if env.get(v) is not acc[v]]
     results += [env[v] for v in changed]
     body = Block([position] + [bars[k] for k in carried] + [acc[v] for v in changed], inner.stmts, results)
-    return dce_block(body), carried, changed, env
+    return body, carried, changed  # (dead code is removed once the tapes' reads are settled)
 
 
 def _ordered(values) -> list:
@@ -450,7 +452,7 @@ def _add_tape(stmt, v: Var, setup: Builder, n: Atom, where: Atom, is_for: bool, 
         written = tb.emit(P.record_grow, [carried, where, v], carried.name)
     _insert_after(stmt.body.stmts, definition if definition is not None else where, tb.stmts)
     _yield(stmt, written)
-    _tapes.append(final)
+    _tapes.add(final)
     return final
 
 
