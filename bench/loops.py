@@ -5,10 +5,11 @@
     python bench/loops.py --startup  # first-call times in new processes: cold, then warm cache
 
 For each workload, in one process: the primal as NumPy and under ``numba.njit`` (where Numba can
-compile it), and the s2sad gradient (reverse mode, Numba backend), each the median of repeated
-calls after warm-up; the first call of the gradient (differentiate, write, compile) is timed
-apart, with a fresh cache directory. Ratios, not absolute times, are what to read: the machines
-these run on are shared.
+compile it), and the s2sad gradient (reverse mode, Numba backend), each the median time per call
+over rounds in which the three run in turn, each for a block of calls (so that a slow spell of
+the machine hits all three alike); the first call of the gradient (differentiate, write,
+compile) is timed apart, with a fresh cache directory. Ratios, not absolute times, are what to
+read: the machines these run on are shared.
 
 With ``--startup``, each workload's first gradient call is timed in a new process twice: with an
 empty cache directory (cold: differentiate, write, compile) and again with the cache the first
@@ -112,32 +113,46 @@ def workloads(quick: bool) -> dict:
     }
 
 
-def median_time(fn, args, samples: int) -> float:
-    times = []
-    for _ in range(samples):
+def interleaved_medians(calls: dict, rounds: int, block: float = 0.3) -> dict:
+    """Median seconds per call of each of `calls` (name -> callable), each call timed alone. In
+    each of `rounds` rounds, every callable runs for a block of about `block` seconds, one after
+    the other, so that a slow spell of a shared machine slows all of them alike. Blocks are long
+    because switching costs: NumPy's and Numba's BLAS are separate libraries, and the threads of
+    the one last used keep spinning for about 0.1 s, slowing the other (linear regression's
+    products run 3-30 times slower right after a switch); the median ignores that start."""
+    repeats = {}
+    for name, call in calls.items():
         start = time.perf_counter()
-        fn(*args)
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+        call()
+        repeats[name] = max(3, int(block / max(time.perf_counter() - start, 1e-7)))
+    times = {name: [] for name in calls}
+    for _ in range(rounds):
+        for name, call in calls.items():
+            for _ in range(repeats[name]):
+                start = time.perf_counter()
+                call()
+                times[name].append(time.perf_counter() - start)
+    return {name: float(np.median(t)) for name, t in times.items()}
 
 
-def measure(fn, args, wrt, samples: int) -> dict:
-    numpy_time = median_time(fn, args, samples)
+def measure(fn, args, wrt, rounds: int) -> dict:
+    calls = {"numpy": lambda: fn(*args)}
     try:
         jitted = numba.njit(fn)
         jitted(*args)
-        numba_time = median_time(jitted, args, samples)
+        calls["numba"] = lambda: jitted(*args)
     except Exception:  # Numba cannot compile this primal
-        numba_time = float("nan")
+        pass
     grad = s2sad.grad(fn, wrt=wrt, backend="numba")
     start = time.perf_counter()
     grad(*args)
     first = time.perf_counter() - start
-    grad(*args)
-    grad_time = median_time(grad, args, samples)
-    primal = np.nanmin([numpy_time, numba_time])
-    return {"numpy": numpy_time, "numba": numba_time, "grad": grad_time, "ratio": grad_time / primal,
-            "first": first}
+    calls["grad"] = lambda: grad(*args)
+    m = interleaved_medians(calls, rounds)
+    m.setdefault("numba", float("nan"))
+    m["ratio"] = m["grad"] / np.nanmin([m["numpy"], m["numba"]])
+    m["first"] = first
+    return m
 
 
 def first_call(name: str, quick: bool) -> float:
@@ -165,7 +180,7 @@ def startup(only: str, quick: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes")
-    parser.add_argument("--samples", type=int, default=9)
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of timed calls")
     parser.add_argument("--only", default="", help="run the workloads whose name contains this text")
     parser.add_argument("--startup", action="store_true", help="cold and warm first-call times")
     parser.add_argument("--first-call", metavar="NAME", help=argparse.SUPPRESS)
@@ -183,7 +198,7 @@ def main() -> None:
     for name, (fn, args, wrt) in workloads(options.quick).items():
         if options.only.lower() not in name.lower():
             continue
-        m = measure(fn, args, wrt, options.samples)
+        m = measure(fn, args, wrt, options.rounds)
         print(f"| {name} | {1e3 * m['numpy']:.3f} | {1e3 * m['numba']:.3f} | {1e3 * m['grad']:.3f} "
               f"| {m['ratio']:.2f} | {m['first']:.2f} |")
 

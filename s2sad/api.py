@@ -83,7 +83,8 @@ def _prepare_arg(fn, name: str, value: Any, differentiated: bool) -> Any:
             value = value.astype(np.float64)
     if isinstance(value, np.generic):
         value = value.item()
-    if type_of_value(value) is None:
+    if not (type(value) is float or (type(value) is np.ndarray and value.dtype == np.float64)) \
+            and type_of_value(value) is None:
         raise _fail(fn, f"argument '{name}' is {type(value).__name__} {value!r:.40}; s2sad handles floats, "
                         "ints, bools and NumPy arrays of them")
     return value
@@ -116,19 +117,22 @@ class Derivative:
                            self.backend, self.checkpoint))
 
     def bind(self, args: tuple, kwargs: dict) -> list:
-        try:
-            bound = self.signature.bind(*args, **kwargs)
-        except TypeError as exc:
-            raise _fail(self.fn, f"{self.fn.__name__}: {exc}") from None
-        bound.apply_defaults()
-        return [_prepare_arg(self.fn, name, value, k in self.wrt)
-                for k, (name, value) in enumerate(bound.arguments.items())]
+        names = list(self.signature.parameters)
+        if kwargs or len(args) != len(names):  # (all arguments given by position need no binding)
+            try:
+                bound = self.signature.bind(*args, **kwargs)
+            except TypeError as exc:
+                raise _fail(self.fn, f"{self.fn.__name__}: {exc}") from None
+            bound.apply_defaults()
+            args = tuple(bound.arguments.values())
+        return [_prepare_arg(self.fn, name, value, k in self.wrt) for k, (name, value) in enumerate(zip(names, args))]
 
     def compiled(self, args: list, mode: str) -> Derived:
-        types = tuple(type_of_value(a) for a in args)
-        key = (types, mode)
+        # keyed by what decides the IR types (cheaper to build than the types themselves)
+        key = (mode, *((type(a), a.dtype, a.ndim) if type(a) is np.ndarray else type(a) for a in args))
         if key not in self._compiled:
-            self._compiled[key] = derive(self.fn, list(types), list(self.wrt), mode, self.backend)
+            types = [type_of_value(a) for a in args]
+            self._compiled[key] = derive(self.fn, types, list(self.wrt), mode, self.backend)
         return self._compiled[key]
 
     def derived(self, *args, **kwargs) -> Derived:

@@ -158,3 +158,8 @@ def outer_loss(a, b):
 
 def floor_divide_by_one(x):
     return (x // 1.0) * x
+
+
+def repeated_operands(x):
+    """The same value in both operands of elementwise functions: x*x, hypot(x, x), x**x, arctan2."""
+    return np.sum(x * x) + np.sum(np.hypot(x, x)) + np.sum(x ** x) + np.sum(np.arctan2(x, x + 1.0) * x)

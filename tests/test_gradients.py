@@ -8,7 +8,7 @@ from numeric import fd
 from funcs import (floor_divide_by_one, array_pair, augmented, branch_local, conditional_expr, euler_step, fan_out,
                    first_column, if_elif_else, index_product, logsumexp, matrix_element, min_of, mse,
                    nested_ifs, outer_loss, returns_array, returns_pair, returns_pair_named,
-                   returns_same_twice, shared_weights, sin_poly, sin_sq_exp,
+                   repeated_operands, returns_same_twice, shared_weights, sin_poly, sin_sq_exp,
                    slice_sum, tanh_layer, three_args, with_default)
 
 pytestmark = pytest.mark.usefixtures("each_backend")  # every test, compiled and not
@@ -42,6 +42,14 @@ def test_sin_sq_exp(mode, x):
     expected = np.exp(x) * (2 * x * np.cos(x ** 2) + np.sin(x ** 2))
     assert s2sad.grad(sin_sq_exp, mode=mode)(x) == pytest.approx(expected, rel=1e-12, abs=1e-14)
     check_fd(sin_sq_exp, (x,), mode)
+
+
+@MODES
+def test_repeated_operand_gets_every_partial(mode):
+    x = np.array([0.4, 1.3, 2.2])
+    expected = 2 * x + np.sqrt(2.0) + x ** x * (np.log(x) + 1) + np.arctan2(x, x + 1) + x / (x * x + (x + 1) ** 2)
+    np.testing.assert_allclose(s2sad.grad(repeated_operands, mode=mode)(x), expected, rtol=1e-12)
+    check_fd(repeated_operands, (x,), mode)
 
 
 @MODES

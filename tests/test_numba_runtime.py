@@ -156,3 +156,27 @@ def test_squeeze_and_flip_along_an_axis_match_numpy():
     x = np.random.default_rng(6).normal(size=(3, 1, 4))
     for got, want in zip(_shaped(x), (np.squeeze(x, axis=1), np.flip(x, axis=2), np.flip(x, axis=-3))):
         np.testing.assert_array_equal(got, want)
+
+
+@numba.njit
+def _matmul(a, b):
+    return a @ b
+
+
+def _layouts(a):
+    """`a` as a C-contiguous, a Fortran-ordered and a strided (non-contiguous) array."""
+    wide = np.repeat(a, 2, axis=-1)
+    return [a, np.asfortranarray(a), wide[..., ::2]]
+
+
+@pytest.mark.parametrize("shapes", [((3, 4), (4,)), ((4,), (4, 3)), ((3, 4), (4, 2)), ((4,), (4,))])
+def test_matrix_products_match_numpy_in_every_layout(shapes):
+    """`a @ b` of float arrays goes through a cached helper (Numba's np.dot) in every layout."""
+    rng = np.random.default_rng(5)
+    a, b = (rng.normal(size=s) for s in shapes)
+    for x in _layouts(a):
+        for y in _layouts(b):
+            np.testing.assert_allclose(_matmul(x, y), a @ b, rtol=1e-13)
+    with pytest.raises(ValueError):
+        _matmul(a, np.ones(7))
+

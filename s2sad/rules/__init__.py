@@ -110,9 +110,25 @@ def elementwise(prim: P.Primitive, *partials: Callable) -> Rule:
         return add_tangents(terms)
 
     def vjp(g, primals, out, **params):
-        return [unbroadcast(g * d(*primals, out), k, primals, out) for k, d in enumerate(partials)]
+        cotangents = []
+        for k in range(len(primals)):
+            same = [j for j, p in enumerate(primals) if p.atom is primals[k].atom]
+            if same[0] < k:  # an operand repeated (x * x): its first position takes it all
+                cotangents.append(None)
+                continue
+            cotangents.append(unbroadcast(_times_partials(g, [partials[j](*primals, out) for j in same]),
+                                          k, primals, out))
+        return cotangents
 
     return defrule(prim, jvp, vjp)
+
+
+def _times_partials(g: Sym, terms: list) -> Sym:
+    """g · Σ terms; equal terms (both partials of x * x are x) are counted, so x * x gives
+    g · x · 2, which Numba computes in one pass without adding arrays."""
+    if all(isinstance(t, Sym) and t.atom is terms[0].atom for t in terms):
+        return g * terms[0] if len(terms) == 1 else g * terms[0] * float(len(terms))
+    return g * add_tangents(terms)
 
 
 def linear(prim: P.Primitive, *signs: float) -> Rule:
