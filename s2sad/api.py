@@ -81,8 +81,8 @@ def _prepare_arg(fn, name: str, value: Any, differentiated: bool) -> Any:
             value = float(value)
         elif isinstance(value, np.ndarray) and value.dtype.kind in "iu":
             value = value.astype(np.float64)
-    if isinstance(value, np.generic):
-        value = value.item()
+    if isinstance(value, np.generic) or (isinstance(value, np.ndarray) and value.ndim == 0):
+        value = value.item()  # a NumPy scalar or 0-d array is a number
     if not (type(value) is float or (type(value) is np.ndarray and value.dtype == np.float64)) \
             and type_of_value(value) is None:
         raise _fail(fn, f"argument '{name}' is {type(value).__name__} {value!r:.40}; s2sad handles floats, "

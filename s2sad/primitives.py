@@ -416,6 +416,43 @@ linspace = _define("linspace", ["start", "stop", "num"], lambda t, p: F64.with_n
                    defaults={"num": 50}, impl=np.linspace)
 
 
+
+# --- linear algebra ---------------------------------------------------------------------------
+
+def _matrix(t: Type) -> bool:
+    return t.is_array and t.ndim == 2
+
+
+def _solve_type(in_types, params):
+    a, b = in_types
+    if not _matrix(a) or not b.is_array or b.ndim not in (1, 2):
+        raise TypeError("solve(A, b) takes a square matrix A and a vector or matrix b")
+    return F64.with_ndim(b.ndim)
+
+
+def _of_matrix(out: Callable[[Type], Type]):
+    def typer(in_types, params):
+        if not _matrix(in_types[0]):
+            raise TypeError("takes a square matrix")
+        return out(in_types[0])
+    return typer
+
+
+def _item_emitter(dotted: str, k: int) -> Emit:
+    """``dotted(args)[k]``: one result of a NumPy function returning several."""
+    return lambda a, p: ast.Subscript(call_emitter(dotted)(a, p), ast.Constant(k), ast.Load())
+
+
+solve = _define("solve", "ab", _solve_type, call_emitter("np.linalg.solve"), impl=np.linalg.solve)
+inv = _define("inv", "x", _of_matrix(lambda t: F64.with_ndim(2)), call_emitter("np.linalg.inv"), impl=np.linalg.inv)
+det = _define("det", "x", _of_matrix(lambda t: F64), call_emitter("np.linalg.det"), impl=np.linalg.det)
+# np.linalg.slogdet(A) is the pair (sign, log|det A|): one primitive per item. Code that uses both
+# factorises A twice; code that uses only the logarithm (the usual case) once.
+slogdet_sign = _define("slogdet_sign", "x", _of_matrix(lambda t: F64), _item_emitter("np.linalg.slogdet", 0),
+                       impl=lambda x: np.linalg.slogdet(x)[0])
+logabsdet = _define("logabsdet", "x", _of_matrix(lambda t: F64), _item_emitter("np.linalg.slogdet", 1),
+                    impl=lambda x: np.linalg.slogdet(x)[1])
+
 def _index_expr(args: list, spec: tuple) -> ast.expr:
     """Rebuild the subscript from the index operands described by `spec`.
 
@@ -693,6 +730,7 @@ NUMPY: dict[object, Primitive] = {
     np.cosh: cosh, np.arcsinh: arcsinh, np.arccosh: arccosh, np.arctanh: arctanh, np.hypot: hypot,
     np.arctan2: arctan2, np.logaddexp: logaddexp, np.fmax: fmax, np.fmin: fmin, np.isfinite: isfinite,
     np.isnan: isnan, np.isinf: isinf, np.clip: clip, np.vdot: vdot, np.inner: inner, np.trace: trace, np.diag: diag, np.linalg.norm: norm,
+    np.linalg.solve: solve, np.linalg.inv: inv, np.linalg.det: det,
     np.eye: eye, np.linspace: linspace, np.arange: arange, np.reshape: reshape, np.ravel: ravel, np.expand_dims: expand_dims, np.squeeze: squeeze,
     np.swapaxes: swapaxes, np.flip: flip, np.concatenate: concatenate, np.stack: stack, np.prod: prod, np.var: var, np.std: std, np.cumsum: cumsum, np.max: amax, np.amax: amax, np.min: amin, np.amin: amin, np.less: lt, np.less_equal: le, np.greater: gt,
     np.greater_equal: ge, np.equal: eq, np.not_equal: ne,
@@ -701,6 +739,9 @@ NUMPY: dict[object, Primitive] = {
     np.random.default_rng: default_rng, np.random.normal: random_normal, np.random.uniform: random_uniform,
     np.random.standard_normal: random_standard_normal, np.random.seed: random_seed,
 }
+
+# NumPy functions returning a tuple: one primitive per item, applied to the same arguments.
+TUPLES: dict[object, tuple[Primitive, ...]] = {np.linalg.slogdet: (slogdet_sign, logabsdet)}
 
 BINOPS = {"Add": add, "Sub": sub, "Mult": mul, "Div": div, "Pow": pow, "MatMult": matmul,
           "FloorDiv": floordiv, "Mod": mod}
@@ -713,4 +754,4 @@ def numpy_name(obj: object) -> str:
     return f"{module}.{getattr(obj, '__name__', obj)}"
 
 
-__all__ = ["Primitive", "ALL", "NUMPY", "BINOPS", "COMPARE", "NONE", "I64", "F64", "BOOL"]
+__all__ = ["Primitive", "ALL", "NUMPY", "TUPLES", "BINOPS", "COMPARE", "NONE", "I64", "F64", "BOOL"]

@@ -38,6 +38,8 @@ def entries() -> list[Entry]:
     found |= {name: prim for name, prim in _SYNTAX}
     found |= {f"x.{name}()": prim for name, prim in METHODS.items()}
     found |= {f"numpy.random.Generator.{name}": prim for name, prim in P.GENERATOR_METHODS.items()}
+    found |= {f"{_spellings(obj)[0]}(...)[{k}]": prim for obj, prims in P.TUPLES.items()
+              for k, prim in enumerate(prims)}
     return sorted((Entry(name, prim.name, _derivative(prim)) for name, prim in found.items()),
                   key=lambda e: (not e.name.startswith("numpy"), e.name))
 

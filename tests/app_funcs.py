@@ -27,3 +27,31 @@ def lambert_render_error(albedo, light, ambient, normals, image):
     shade = np.maximum(normals @ light, 0.0)
     rendered = albedo * (shade + ambient)
     return np.mean((rendered - image) ** 2)
+
+
+def solve_sensitivity(theta, b, c):
+    """c · x(θ) where A(θ) x = b: a stiffness matrix from spring constants θ (a chain of springs
+    fixed at one end), as in the sensitivity of a structure's response to its parameters."""
+    n = theta.shape[0]
+    A = np.zeros((n, n))
+    for i in range(n):
+        A[i, i] += theta[i]
+        if i + 1 < n:
+            A[i, i] += theta[i + 1]
+            A[i, i + 1] -= theta[i + 1]
+            A[i + 1, i] -= theta[i + 1]
+    x = np.linalg.solve(A, b)
+    return c @ x
+
+
+def gaussian_log_likelihood(L, y):
+    """log N(y; 0, Σ) up to a constant, Σ = L Lᵀ + I, written with slogdet and an inverse; the
+    trace term tr(Σ⁻¹ S) uses the sample covariance S of y's rows."""
+    sigma = L @ L.T + np.eye(L.shape[0])
+    sign, logdet = np.linalg.slogdet(sigma)
+    S = y.T @ y / y.shape[0]
+    return -0.5 * y.shape[0] * (logdet + np.trace(np.linalg.inv(sigma) @ S))
+
+
+def determinant(A):
+    return np.linalg.det(A)

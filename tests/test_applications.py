@@ -1,4 +1,5 @@
-"""Applications from the NumPy subset: batch normalisation, FIR filter design, inverse rendering;
+"""Applications from the NumPy subset: batch normalisation, FIR filter design, inverse rendering,
+a sensitivity through a linear solve and a Gaussian log-likelihood with slogdet and an inverse;
 each gradient against finite differences, in both modes and under both backends."""
 
 import numpy as np
@@ -45,3 +46,38 @@ def test_lambert_inverse_rendering_wrt_albedo_light_and_ambient(mode):
     image = R.uniform(0.0, 1.0, 12)
     assert np.all(np.abs(normals @ light) > 1e-3)  # no pixel exactly at the shadow's edge
     check(af.lambert_render_error, (albedo, light, ambient, normals, image), (0, 1, 2), mode)
+
+
+@MODES
+def test_sensitivity_through_a_linear_solve(mode):
+    """d(c·x)/dθ for A(θ) x = b against finite differences and the adjoint formula
+    dθ_k = -λᵀ (∂A/∂θ_k) x with Aᵀ λ = c."""
+    theta, b, c = np.array([2.0, 1.5, 3.0, 0.7]), R.normal(size=4), R.normal(size=4)
+    (g,) = check(af.solve_sensitivity, (theta, b, c), (0,), mode)
+    A = np.diag(theta + np.append(theta[1:], 0.0)) - np.diag(theta[1:], 1) - np.diag(theta[1:], -1)
+    x, lam = np.linalg.solve(A, b), np.linalg.solve(A.T, c)
+    # ∂A/∂θ_0 = e_0 e_0ᵀ; ∂A/∂θ_k = (e_{k-1} - e_k)(e_{k-1} - e_k)ᵀ for k ≥ 1
+    expected = [-x[0] * lam[0]] + [-(x[k - 1] - x[k]) * (lam[k - 1] - lam[k]) for k in range(1, 4)]
+    np.testing.assert_allclose(g, expected, rtol=1e-10)
+    gb = s2sad.grad(af.solve_sensitivity, wrt=1, mode=mode)(theta, b, c)
+    np.testing.assert_allclose(gb, lam, rtol=1e-10)  # d(c·x)/db = λ
+
+
+@MODES
+def test_log_likelihood_with_slogdet_and_inverse(mode):
+    """The gradient of -n/2 (log det Σ + tr(Σ⁻¹ S)) with Σ = L Lᵀ + I is n (Σ⁻¹ S Σ⁻¹ - Σ⁻¹) L."""
+    L, y = R.normal(size=(3, 3)) * 0.5, R.normal(size=(20, 3))
+    (g,) = check(af.gaussian_log_likelihood, (L, y), (0,), mode)
+    sigma = L @ L.T + np.eye(3)
+    inv, S = np.linalg.inv(sigma), y.T @ y / 20
+    np.testing.assert_allclose(g, 20 * (inv @ S @ inv - inv) @ L, rtol=1e-10)
+
+
+@MODES
+def test_determinant_derivative_at_a_singular_matrix_raises(mode):
+    """det's derivative needs A⁻¹: at a singular A it raises rather than return a wrong number."""
+    with pytest.raises(np.linalg.LinAlgError):
+        s2sad.grad(af.determinant, mode=mode)(np.array([[1.0, 2.0], [2.0, 4.0]]))
+    A = np.array([[2.0, 1.0], [0.5, 3.0]])
+    np.testing.assert_allclose(s2sad.grad(af.determinant, mode=mode)(A), np.linalg.det(A) * np.linalg.inv(A).T,
+                               rtol=1e-12)

@@ -169,6 +169,7 @@ def _layouts(a):
     return [a, np.asfortranarray(a), wide[..., ::2]]
 
 
+@pytest.mark.filterwarnings("ignore::numba.NumbaPerformanceWarning")  # (strided operands, on purpose)
 @pytest.mark.parametrize("shapes", [((3, 4), (4,)), ((4,), (4, 3)), ((3, 4), (4, 2)), ((4,), (4,))])
 def test_matrix_products_match_numpy_in_every_layout(shapes):
     """`a @ b` of float arrays goes through a cached helper (Numba's np.dot) in every layout."""

@@ -415,3 +415,18 @@ def _flip(a, axis=None):
     if isinstance(a, types.Array) and isinstance(axis, types.Integer):
         return lambda a, axis=None: np.swapaxes(np.swapaxes(a, 0, axis)[::-1], 0, axis)
     return None
+
+
+# --- np.full with an array fill value, which Numba's own lacks ------------------------------------
+
+@_cached_overload(np.full)
+def _full_of_array(shape, fill_value, dtype=None):
+    if not isinstance(fill_value, types.Array):
+        return None
+
+    def full(shape, fill_value, dtype=None):
+        out = np.empty(shape)
+        _copy(out, fill_value)  # (broadcast, the shapes checked)
+        return out
+    return full
+

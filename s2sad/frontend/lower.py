@@ -811,6 +811,8 @@ class Lowering:
             return self.allocate_like(ALLOCATE_LIKE[obj], args, kwargs, node)
         if _is_hashable(obj) and obj in P.NUMPY:
             return self.call_primitive(P.NUMPY[obj], args, kwargs, node)
+        if _is_hashable(obj) and obj in P.TUPLES:  # (unused items are dropped later)
+            return TupleVal(tuple(self.call_primitive(prim, args, kwargs, node) for prim in P.TUPLES[obj]))
         if isinstance(obj, CustomRule):
             return self.custom_call(obj, args, kwargs, node)
         if isinstance(obj, types.FunctionType) and not _is_numpy(obj):

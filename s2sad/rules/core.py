@@ -406,6 +406,41 @@ defrule(P.norm, lambda primals, tangents, out: apply(P.sum, tangents[0] * primal
 zero_derivative(P.eye)
 
 
+
+# --- linear algebra -------------------------------------------------------------------------------
+# For x = solve(A, b): A x = b, so A ẋ = ḃ − Ȧ x, and the adjoint λ solves Aᵀ λ = ḡ, giving
+# b̄ = λ and Ā = −λ xᵀ. inv, det and log|det| follow from d(A⁻¹) = −A⁻¹ Ȧ A⁻¹ and
+# d log|det A| = tr(A⁻¹ Ȧ); their adjoints need A invertible, as the values themselves do
+# (det's adjoint at a singular A raises LinAlgError rather than return a wrong number).
+
+def _solve(a, b) -> Sym:
+    return apply(P.solve, a, b)
+
+
+def _solve_jvp(primals, tangents, out):
+    (a, _), (ta, tb) = primals, tangents
+    rhs = add_tangents([tb, None if ta is None else -(ta @ out)])
+    return _solve(a, rhs)
+
+
+def _solve_vjp(g, primals, out):
+    lam = _solve(primals[0].T, g)
+    return [-(apply(P.outer, lam, out) if out.ndim == 1 else lam @ out.T), lam]
+
+
+def _log_det_jvp(primals, tangents, out):
+    """tr(A⁻¹ Ȧ), the derivative of log|det A|."""
+    return apply(P.trace, _solve(primals[0], tangents[0]))
+
+
+defrule(P.solve, _solve_jvp, _solve_vjp)
+defrule(P.inv, lambda primals, tangents, out: -(out @ tangents[0] @ out),
+        lambda g, primals, out: [-(out.T @ g @ out.T)])
+defrule(P.det, lambda primals, tangents, out: out * _log_det_jvp(primals, tangents, out),
+        lambda g, primals, out: [apply(P.inv, primals[0]).T * (g * out)])
+defrule(P.logabsdet, _log_det_jvp, lambda g, primals, out: [apply(P.inv, primals[0]).T * g])
+zero_derivative(P.slogdet_sign)
+
 def _linspace_jvp(primals, tangents, out):
     w = apply(P.linspace, 0.0, 1.0, primals[2])
     terms = [None if tangents[0] is None else tangents[0] * (1.0 - w),
