@@ -70,8 +70,10 @@ def _check_options(fn, mode: str, backend: str, checkpoint) -> None:
 
 def _prepare_arg(fn, name: str, value: Any, differentiated: bool) -> Any:
     """`value` as the generated code expects it; floats for differentiated arguments."""
-    if isinstance(value, (list, tuple)):
-        value = np.asarray(value)
+    if type(value) is float or (type(value) is np.ndarray and value.dtype == np.float64 and value.ndim):
+        return value  # (the common case, on every call)
+    if isinstance(value, (list, tuple, np.ndarray)):
+        value = np.asarray(value)  # (an ndarray subclass, np.memmap or np.matrix, as a plain array)
     if isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.dtype != np.float64:
         value = value.astype(np.float64)
     if differentiated:
@@ -83,8 +85,7 @@ def _prepare_arg(fn, name: str, value: Any, differentiated: bool) -> Any:
             value = value.astype(np.float64)
     if isinstance(value, np.generic) or (isinstance(value, np.ndarray) and value.ndim == 0):
         value = value.item()  # a NumPy scalar or 0-d array is a number
-    if not (type(value) is float or (type(value) is np.ndarray and value.dtype == np.float64)) \
-            and type_of_value(value) is None:
+    if type_of_value(value) is None:
         raise _fail(fn, f"argument '{name}' is {type(value).__name__} {value!r:.40}; s2sad handles floats, "
                         "ints, bools and NumPy arrays of them")
     return value
@@ -107,6 +108,7 @@ class Derivative:
         self._compiled: dict[tuple, Derived] = {}
         self.tape_bytes: int | None = None  # bytes the tapes of the last reverse-mode call held
         self.signature = inspect.signature(fn)
+        self._names = list(self.signature.parameters)
         functools.update_wrapper(self, fn)
 
     def __repr__(self) -> str:
@@ -117,7 +119,7 @@ class Derivative:
                            self.backend, self.checkpoint))
 
     def bind(self, args: tuple, kwargs: dict) -> list:
-        names = list(self.signature.parameters)
+        names = self._names
         if kwargs or len(args) != len(names):  # (all arguments given by position need no binding)
             try:
                 bound = self.signature.bind(*args, **kwargs)
@@ -130,10 +132,11 @@ class Derivative:
     def compiled(self, args: list, mode: str) -> Derived:
         # keyed by what decides the IR types (cheaper to build than the types themselves)
         key = (mode, *((type(a), a.dtype, a.ndim) if type(a) is np.ndarray else type(a) for a in args))
-        if key not in self._compiled:
+        derived = self._compiled.get(key)
+        if derived is None:
             types = [type_of_value(a) for a in args]
-            self._compiled[key] = derive(self.fn, types, list(self.wrt), mode, self.backend)
-        return self._compiled[key]
+            derived = self._compiled[key] = derive(self.fn, types, list(self.wrt), mode, self.backend)
+        return derived
 
     def derived(self, *args, **kwargs) -> Derived:
         """The compiled derivative (IR, generated source, file) for these arguments."""

@@ -254,9 +254,9 @@ class Emitter:
             params = params | {"region": region.is_array, "scatter": any(a.type.is_array for a in eqn.ins[1:-1])}
         if not self.aliases.shared(base, (self.after(eqn) - {out}) | self.pinned):
             self.namer.bind(out, self.namer.names[base])
-            value = eqn.ins[-1]
-            if "spec" in params and isinstance(value, Var) and self.aliases.shared(value, {base}):
-                args[-1] = ast.Call(ast.Attribute(args[-1], "copy", ast.Load()), [], [])  # y[1:] = y[:-1]
+            for k, operand in enumerate(eqn.ins[1:], 1):  # y[1:] = y[:-1], y_bar += y_bar.T
+                if isinstance(operand, Var) and operand.type.is_array and self.aliases.shared(operand, {base}):
+                    args[k] = ast.Call(ast.Attribute(args[k], "copy", ast.Load()), [], [])
             return [eqn.prim.emit(args, params)]
         name = self.namer.define(out, self.after(eqn))
         if eqn.prim.fresh is not None:

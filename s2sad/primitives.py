@@ -145,6 +145,17 @@ def same_as_first(in_types, params):
     return in_types[0]
 
 
+def check_axis(axis, ndim: int) -> None:
+    """Refuse an axis that is not an integer naming one of `ndim` axes (from the end if negative)."""
+    if not isinstance(axis, int) or isinstance(axis, bool) or not -ndim <= axis < ndim:
+        raise TypeError(f"axis={axis!r} is not an axis of an array with {ndim} axes")
+
+
+def _numbers(in_types, what: str) -> None:
+    if any(not t.is_scalar or t.kind == "none" for t in in_types):
+        raise TypeError(f"takes {what}")
+
+
 def reduced(in_types, params):
     t = in_types[0]
     if params.get("axis") is None or not t.is_array:
@@ -214,7 +225,7 @@ sin, cos, tan, tanh = _unary("sin"), _unary("cos"), _unary("tan"), _unary("tanh"
 abs = _unary("abs", elementwise)
 sign = _unary("sign", elementwise)
 expm1, log1p, log2, log10 = _unary("expm1"), _unary("log1p"), _unary("log2"), _unary("log10")
-cbrt, square, reciprocal = _unary("cbrt"), _unary("square"), _unary("reciprocal")
+cbrt, square, reciprocal = _unary("cbrt"), _unary("square", elementwise), _unary("reciprocal", elementwise)
 arcsin, arccos, arctan = _unary("arcsin"), _unary("arccos"), _unary("arctan")
 sinh, cosh, arcsinh, arccosh, arctanh = (_unary(n) for n in ("sinh", "cosh", "arcsinh", "arccosh", "arctanh"))
 ceil, trunc, rint = _unary("ceil"), _unary("trunc"), _unary("rint")
@@ -235,7 +246,13 @@ minimum = _define("minimum", "ab", elementwise, call_emitter("np.minimum"), impl
 max = _define("max", "ab", elementwise, call_emitter("max"), impl=builtins.max)
 min = _define("min", "ab", elementwise, call_emitter("min"), impl=builtins.min)
 where = _define("where", "cab", where_type, call_emitter("np.where"), impl=np.where)
-clip = _define("clip", ["x", "lo", "hi"], elementwise, call_emitter("np.clip"), impl=np.clip)
+def _clip_type(in_types, params):
+    if any(t.kind == "none" for t in in_types):
+        raise TypeError("needs both bounds; for one, write np.maximum(x, lo) or np.minimum(x, hi)")
+    return elementwise(in_types, params)
+
+
+clip = _define("clip", ["x", "lo", "hi"], _clip_type, call_emitter("np.clip"), impl=np.clip)
 to_float = _define("float", "x", lambda t, p: F64, call_emitter("float"), impl=float)
 
 # --- reductions ------------------------------------------------------------------------
@@ -280,9 +297,14 @@ std = _define("std", "x", reduced_float, _spread_emitter("np.std"), statics={"ax
 
 def _cumsum_type(in_types, params):
     t = in_types[0]
-    if params.get("axis") is None and t.is_array and t.ndim > 1:
-        raise TypeError("give an axis: the cumulative sum of a flattened array is not supported yet")
-    return t if params.get("axis") is not None else t.with_ndim(1)
+    if not t.is_array:
+        raise TypeError("takes an array")
+    if params.get("axis") is None:
+        if t.ndim > 1:
+            raise TypeError("give an axis: the cumulative sum of a flattened array is not supported yet")
+        return t
+    check_axis(params["axis"], t.ndim)
+    return t
 
 
 cumsum = _define("cumsum", "x", _cumsum_type, call_emitter("np.cumsum", ["axis"]), statics={"axis": None},
@@ -321,7 +343,17 @@ def _transpose_emit(args, params):
         [args[0], ast.Constant(tuple(params["axes"]))], params)
 
 
-transpose = _define("transpose", "x", same_as_first, _transpose_emit, statics={"axes": None},
+def _transpose_type(in_types, params):
+    t, axes = in_types[0], params.get("axes")
+    if axes is not None:
+        for a in axes:
+            check_axis(a, t.ndim)
+        if sorted(a % t.ndim for a in axes) != list(range(t.ndim)):
+            raise TypeError(f"axes={tuple(axes)} is not a permutation of the {t.ndim} axes")
+    return t
+
+
+transpose = _define("transpose", "x", _transpose_type, _transpose_emit, statics={"axes": None},
                     impl=lambda x, axes=None: np.transpose(x, axes), aliases=True)
 
 
@@ -333,8 +365,7 @@ def _with_axis(change: int):
     """The type rule of an operation adding (1) or removing (-1) the axis params["axis"]."""
     def typer(in_types, params):
         t = in_types[0]
-        if params.get("axis") is None:
-            raise TypeError("give the axis as an integer")
+        check_axis(params.get("axis"), t.ndim + builtins.max(change, 0))
         return t.with_ndim(t.ndim + change)
     return typer
 
@@ -343,6 +374,7 @@ def _stacked(change: int):
     def typer(in_types, params):
         if not in_types or any(t.ndim != in_types[0].ndim for t in in_types):
             raise TypeError("the arrays must have the same number of axes")
+        check_axis(params["axis"], in_types[0].ndim + change)
         return promote(*in_types).with_ndim(in_types[0].ndim + change)
     return typer
 
@@ -364,7 +396,13 @@ expand_dims = _define("expand_dims", "x", _with_axis(1), call_emitter("np.expand
                       statics={"axis": None}, impl=lambda x, axis=None: np.expand_dims(x, axis), aliases=True)
 squeeze = _define("squeeze", "x", _with_axis(-1), call_emitter("np.squeeze", ["axis"]),
                   statics={"axis": None}, impl=lambda x, axis=None: np.squeeze(x, axis), aliases=True)
-swapaxes = _define("swapaxes", "x", same_as_first,
+def _swapaxes_type(in_types, params):
+    for a in (params["axis1"], params["axis2"]):
+        check_axis(a, in_types[0].ndim)
+    return in_types[0]
+
+
+swapaxes = _define("swapaxes", "x", _swapaxes_type,
                    lambda a, p: call_emitter("np.swapaxes")([a[0], ast.Constant(p["axis1"]), ast.Constant(p["axis2"])], p),
                    statics={"axis1": 0, "axis2": 1}, impl=lambda x, axis1=0, axis2=1: np.swapaxes(x, axis1, axis2),
                    aliases=True)
@@ -390,17 +428,24 @@ def _matrix_or_vector(in_types, params):
     return t.with_ndim(3 - t.ndim)
 
 
-def _square(in_types, params):
-    t = in_types[0]
-    if not t.is_array or t.ndim != 2:
-        raise TypeError("takes a matrix")
-    return t.element
+def _matrix(t: Type) -> bool:
+    return t.is_array and t.ndim == 2
+
+
+def _of_matrix(out: Callable[[Type], Type]):
+    """The type rule of a function of one matrix (square, for the linear algebra: NumPy checks
+    that when it runs)."""
+    def typer(in_types, params):
+        if not _matrix(in_types[0]):
+            raise TypeError("takes a matrix")
+        return out(in_types[0])
+    return typer
 
 
 # vdot and inner of two vectors are their dot product (Numba lacks both names).
 vdot = _define("vdot", "ab", _vectors, call_emitter("np.dot"), impl=np.vdot)
 inner = _define("inner", "ab", _vectors, call_emitter("np.dot"), impl=np.inner)
-trace = _define("trace", "x", _square, call_emitter("np.trace"), impl=np.trace)
+trace = _define("trace", "x", _of_matrix(lambda t: t.element), call_emitter("np.trace"), impl=np.trace)
 diag = _define("diag", "x", _matrix_or_vector, call_emitter("np.diag"), impl=np.diag)
 norm = _define("norm", "x", lambda t, p: F64, call_emitter("np.linalg.norm"), impl=np.linalg.norm)
 eye = _define("eye", ["n", "m"], lambda t, p: F64.with_ndim(2), _legacy_emitter("np.eye"), defaults={"m": None},
@@ -412,30 +457,25 @@ def _arange_type(in_types, params):
 
 
 arange = _define("arange", ["*bounds"], _arange_type, call_emitter("np.arange"), impl=np.arange)
-linspace = _define("linspace", ["start", "stop", "num"], lambda t, p: F64.with_ndim(1), call_emitter("np.linspace"),
+def _linspace_type(in_types, params):
+    _numbers(in_types[:2], "numbers for start and stop")
+    if in_types[2] != I64:
+        raise TypeError("takes an integer num")
+    return F64.with_ndim(1)
+
+
+linspace = _define("linspace", ["start", "stop", "num"], _linspace_type, call_emitter("np.linspace"),
                    defaults={"num": 50}, impl=np.linspace)
 
 
 
 # --- linear algebra ---------------------------------------------------------------------------
 
-def _matrix(t: Type) -> bool:
-    return t.is_array and t.ndim == 2
-
-
 def _solve_type(in_types, params):
     a, b = in_types
     if not _matrix(a) or not b.is_array or b.ndim not in (1, 2):
         raise TypeError("solve(A, b) takes a square matrix A and a vector or matrix b")
     return F64.with_ndim(b.ndim)
-
-
-def _of_matrix(out: Callable[[Type], Type]):
-    def typer(in_types, params):
-        if not _matrix(in_types[0]):
-            raise TypeError("takes a square matrix")
-        return out(in_types[0])
-    return typer
 
 
 def _item_emitter(dotted: str, k: int) -> Emit:
@@ -513,7 +553,9 @@ def _store_emit(op: ast.operator | None, helper: str, scatter: str | None = None
     loops in a fraction of the time its general array assignment takes (about 1.7 s)."""
     def emit(args, params):
         index = _index_expr(args[1:-1], params["spec"])
-        if params.get("scatter") and scatter:  # x[idx] += v with an index array: repeats accumulate
+        if params.get("scatter"):  # x[idx] += v with an index array: repeats accumulate
+            if scatter is None:  # (x[idx] would be a copy: the store would be lost)
+                raise TypeError(f"{helper}: no store through an index array")
             return ast.Expr(ast.Call(ast.Name(scatter, ast.Load()), [args[0], index, args[-1]], []))
         if params.get("region"):
             region = ast.Subscript(args[0], index, ast.Load())

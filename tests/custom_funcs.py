@@ -93,6 +93,11 @@ def two_args_vjp(x, y, out, out_bar):
     return out_bar * y
 
 
+@two_args.defjvp
+def two_args_jvp(x, y, x_dot, y_dot):
+    return x_dot * y, x * y_dot  # (two values: the tangent is their sum)
+
+
 def uses_two_args(x, y):
     return two_args(x, y)
 

@@ -163,3 +163,7 @@ def floor_divide_by_one(x):
 def repeated_operands(x):
     """The same value in both operands of elementwise functions: x*x, hypot(x, x), x**x, arctan2."""
     return np.sum(x * x) + np.sum(np.hypot(x, x)) + np.sum(x ** x) + np.sum(np.arctan2(x, x + 1.0) * x)
+
+
+def first_square(x):
+    return np.sum(x[0] * x[0])

@@ -19,6 +19,14 @@ def positive_cubes(x):
     return np.sum(x[x > 0.0] ** 3)
 
 
+def minus_gather(x, idx):
+    return np.sum(-x[idx]) + np.sum(x)
+
+
+def minus_masked(x):
+    return np.sum(-x[x > 0.0])
+
+
 def store_through_index(x, idx):
     y = x.copy()
     y[idx] = 0.0  # <- store

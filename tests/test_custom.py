@@ -64,9 +64,12 @@ def test_a_missing_mode_is_refused_at_the_call():
     assert "<- call" in info.value.source_line
 
 
-def test_a_vjp_must_return_one_cotangent_per_argument():
+def test_a_vjp_must_return_one_cotangent_per_argument_and_a_jvp_one_tangent():
     with pytest.raises(s2sad.S2SADError, match="the vjp of two_args returns 1 values for 2 arguments"):
         s2sad.grad(cf.uses_two_args)(1.0, 2.0)
+    with pytest.raises(s2sad.S2SADError, match=r"custom_funcs.py:\d+: the jvp of two_args returns 2 values; "
+                                                "it must return one"):
+        s2sad.grad(cf.uses_two_args, mode="forward")(1.0, 2.0)
 
 
 def test_a_rule_may_not_read_a_global_array():

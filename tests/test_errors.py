@@ -119,7 +119,52 @@ def calls_bad_helper(x):
     return bad_helper(y)
 
 
-REFUSED = [
+def clip_one_bound(x):
+    return np.sum(np.clip(x, None, 0.5))  # <-
+
+
+def linspace_of_arrays(x):
+    return np.sum(np.linspace(x, x + 1.0, 4))  # <-
+
+
+def expand_two_axes(x):
+    return np.sum(np.expand_dims(x, (0, 1)))  # <-
+
+
+def concatenate_numbers(x):
+    return np.sum(np.concatenate((x[0, 0], x[0, 1])))  # <-
+
+
+def stack_beyond_the_axes(x):
+    return np.sum(np.stack((x, x), axis=3))  # <-
+
+
+def cumsum_of_a_number(x):
+    return np.sum(np.cumsum(x[0, 0]))  # <-
+
+
+def transpose_too_many_axes(x):
+    return np.sum(np.transpose(x, (1, 0, 2)))  # <-
+
+
+def swapaxes_out_of_range(x):
+    return np.sum(np.swapaxes(x, 0, 3))  # <-
+
+
+# (type rules: what NumPy would refuse, or what the rules cannot differentiate, is refused
+# with the line, not left to fail when the derivative runs)
+SHAPE_REFUSALS = [
+    (clip_one_bound, "both bounds"),
+    (linspace_of_arrays, "numbers for start and stop"),
+    (expand_two_axes, "axis=(0, 1) is not an axis"),
+    (concatenate_numbers, "axis=0 is not an axis of an array with 0 axes"),
+    (stack_beyond_the_axes, "axis=3 is not an axis of an array with 3 axes"),
+    (cumsum_of_a_number, "takes an array"),
+    (transpose_too_many_axes, "axis=2 is not an axis of an array with 2 axes"),
+    (swapaxes_out_of_range, "axis=3 is not an axis"),
+]
+
+REFUSED = SHAPE_REFUSALS + [
     (uses_try, "try/except"),
     (uses_with, "with"),
     (uses_yield, "yield"),
@@ -136,11 +181,11 @@ REFUSED = [
     (one_branch, "'y' is assigned in only one branch"),
 ]
 
-ARRAY_ARGS = {uses_listcomp, uses_fft}
+ARRAY_ARGS = {uses_listcomp, uses_fft} | {f for f, _ in SHAPE_REFUSALS}
 
 
 def _args(fn):
-    x = np.array([1.0, 2.0, 3.0]) if fn in ARRAY_ARGS else 1.5
+    x = np.array([[1.0, 2.0, 3.0], [0.5, 1.5, 2.5]]) if fn in ARRAY_ARGS else 1.5
     return (x, 2.0) if fn is uses_with else (x,)
 
 

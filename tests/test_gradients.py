@@ -8,7 +8,7 @@ from numeric import fd
 from funcs import (floor_divide_by_one, array_pair, augmented, branch_local, conditional_expr, euler_step, fan_out,
                    first_column, if_elif_else, index_product, logsumexp, matrix_element, min_of, mse,
                    nested_ifs, outer_loss, returns_array, returns_pair, returns_pair_named,
-                   repeated_operands, returns_same_twice, shared_weights, sin_poly, sin_sq_exp,
+                   first_square, repeated_operands, returns_same_twice, shared_weights, sin_poly, sin_sq_exp,
                    slice_sum, tanh_layer, three_args, with_default)
 
 pytestmark = pytest.mark.usefixtures("each_backend")  # every test, compiled and not
@@ -50,6 +50,21 @@ def test_repeated_operand_gets_every_partial(mode):
     expected = 2 * x + np.sqrt(2.0) + x ** x * (np.log(x) + 1) + np.arctan2(x, x + 1) + x / (x * x + (x + 1) ** 2)
     np.testing.assert_allclose(s2sad.grad(repeated_operands, mode=mode)(x), expected, rtol=1e-12)
     check_fd(repeated_operands, (x,), mode)
+
+
+class _Marked(np.ndarray):
+    """An ndarray subclass (as np.memmap or a user's own array type is)."""
+
+
+@MODES
+def test_array_subclasses_are_taken_as_plain_arrays(mode):
+    """Each call is compiled for its argument types; a subclass must not blur them (a 2-D and
+    then a 1-D argument of one subclass once shared one derivative)."""
+    g = s2sad.grad(first_square, mode=mode)
+    matrix, vector = np.arange(6.0).reshape(2, 3).view(_Marked), np.array([3.0, 1.0, 2.0]).view(_Marked)
+    np.testing.assert_array_equal(g(matrix), [[0.0, 2.0, 4.0], [0.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(g(vector), [6.0, 0.0, 0.0])
+    assert type(g(vector)) is np.ndarray
 
 
 @MODES

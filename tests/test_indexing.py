@@ -39,6 +39,14 @@ def test_boolean_mask(mode):
     np.testing.assert_allclose(g, np.where(X > 0, 3 * X ** 2, 0.0), rtol=1e-13)
 
 
+@MODES
+def test_negated_reads_scatter_too(mode):
+    """``x_bar[idx] += -g`` stays a scatter (subtracting from x_bar[idx], a copy, would be lost)."""
+    g = s2sad.grad(xf.minus_gather, mode=mode)(X, IDX)
+    np.testing.assert_array_equal(g, 1.0 - np.bincount(IDX, minlength=4))
+    np.testing.assert_array_equal(s2sad.grad(xf.minus_masked, mode=mode)(X), np.where(X > 0.0, -1.0, 0.0))
+
+
 def test_generated_code_scatters_with_add_at():
     source = s2sad.derivative_source(xf.gather_sum, args=(X, IDX))
     assert "add_at(x_bar, idx, " in source

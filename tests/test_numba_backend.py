@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import s2sad
+from s2sad.ir.verify import verify
 
 from . import loop_funcs as lf
 from . import state_funcs as sf
@@ -58,8 +59,9 @@ def test_auto_falls_back_with_one_warning_and_a_right_gradient(monkeypatch):
     monkeypatch.setenv("S2SAD_BACKEND", "auto")
     sf.c = 0
     g = s2sad.grad(sf.twice, backend="auto")
-    with pytest.warns(s2sad.BackendFallbackWarning, match="state_funcs.c = "):
+    with pytest.warns(s2sad.BackendFallbackWarning, match="state_funcs.c = ") as caught:
         assert g(2.0) == 3.0
+    assert caught[0].filename == __file__  # the warning points at the call, not into s2sad
     with warnings.catch_warnings():
         warnings.simplefilter("error", s2sad.BackendFallbackWarning)
         assert g(2.0) == 7.0  # no second warning
@@ -102,7 +104,9 @@ def test_generator_made_from_a_seed_runs_compiled(mode):
         expected = s2sad.value_and_grad(f, wrt=wrt, mode=mode, backend="python")(*args)
         assert value == pytest.approx(f(*args), rel=1e-13)
         np.testing.assert_allclose(grad, expected[1], rtol=1e-12)
-        assert len(next(iter(g._compiled.values())).core.jitted.signatures) == 1
+        derived = next(iter(g._compiled.values()))
+        assert len(derived.core.jitted.signatures) == 1
+        verify(derived.derivative)  # splitting off the entry point left the derivative whole
     u = np.random.default_rng(7).uniform(0.0, 1.0, 3)  # d/dx sum(u * x * x): the same draws
     np.testing.assert_allclose(s2sad.grad(sf.generator_from_parameter, mode=mode, backend="numba")(X3, 7),
                                2 * u * X3, rtol=1e-13)

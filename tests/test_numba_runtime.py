@@ -136,6 +136,37 @@ def test_max_and_min_over_an_axis_match_numpy_including_nan():
 
 
 @numba.njit
+def _max_of_vector(v):
+    return np.max(v, axis=0)
+
+
+@numba.njit
+def _min_of_vector(v):
+    return np.min(v, axis=0), np.prod(v, axis=-1)
+
+
+def test_reductions_of_a_vector_over_its_axis_are_told_apart():
+    """Max, min and prod of a vector over axis 0, compiled in one process (their implementations
+    once shared a cache entry, and min returned the maximum)."""
+    v = np.array([2.0, 1.0, 3.0])
+    assert _max_of_vector(v) == 3.0
+    assert _min_of_vector(v) == (1.0, 6.0)
+
+
+@numba.njit
+def _full_of(value):
+    return np.full((2, 3), value)
+
+
+def test_full_with_an_array_fill_value():
+    """s2sad adds np.full with a float array fill value (Numba's own takes a number only)."""
+    np.testing.assert_array_equal(_full_of(np.arange(3.0)), np.full((2, 3), np.arange(3.0)))
+    np.testing.assert_array_equal(_full_of(2.5), np.full((2, 3), 2.5))
+    with pytest.raises(ValueError, match="broadcast"):
+        _full_of(np.arange(4.0))
+
+
+@numba.njit
 def _spreads(x):
     return np.prod(x, axis=1), np.var(x, axis=0), np.var(x, ddof=1), np.std(x, axis=2, ddof=1), np.std(x)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import traceback
 import warnings
 from typing import Callable
@@ -43,12 +44,21 @@ def compile(fn: Callable, source: str, origin: str, strict: bool) -> Callable:
                 raise S2SADError(f"Numba cannot compile the derivative of {origin}: {reason}; use "
                                  "backend='python' (or 'auto', which falls back)") from None
             warnings.warn(f"Numba cannot compile the derivative of {origin}: {reason}; running it as "
-                          "plain Python", BackendFallbackWarning, stacklevel=4)
+                          "plain Python", BackendFallbackWarning, stacklevel=_callers_level())
             fallen.append(True)
             return fn(*args)
 
     call.jitted = jitted
     return call
+
+
+def _callers_level() -> int:
+    """The `stacklevel` that makes a warning point at the user's call: the first frame, counting
+    out from the one that warns, that is neither s2sad's nor a generated module's."""
+    frame, level = sys._getframe(1), 1  # (the frame that calls warnings.warn is level 1)
+    while frame is not None and (frame.f_globals.get("__name__", "").split(".")[0] in ("s2sad", "s2sad_generated")):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _load_or_compile(jitted, args: tuple):

@@ -65,8 +65,7 @@ def _sum_to(g, out):
 
 @njit(cache=True)
 def _unbroadcast_array(g, shape):
-    if g.ndim == len(shape) and g.shape == shape:
-        return g
+    """`g` summed down to `shape` (the caller has found that they differ)."""
     return _sum_to(g, np.zeros(shape))
 
 
@@ -99,9 +98,7 @@ def _expand_to(g, shape, axis=None):
         kept = shape  # the reduced axes kept, with length 1: g in that shape broadcasts to `shape`
         for a in _axes(axis):
             kept = tuple_setitem(kept, a % len(shape), 1)
-        out = np.empty(shape)
-        _copy(out, np.ascontiguousarray(g).reshape(kept))
-        return out
+        return _broadcast_to(np.ascontiguousarray(g).reshape(kept), shape)
     return spread
 
 
@@ -117,10 +114,18 @@ def _axes_impl(axis):
 
 
 @njit(cache=True)
+def _broadcast_to(value, shape):
+    """A new array of `shape` holding `value` broadcast (the shapes are checked)."""
+    out = np.empty(shape)
+    _copy(out, value)
+    return out
+
+
+@njit(cache=True)
 def _broadcast_array_like(t, like):
     if t.ndim == like.ndim and t.shape == like.shape:
         return t
-    return t + np.zeros(like.shape)
+    return _broadcast_to(t, like.shape)
 
 
 @_cached_overload(runtime.broadcast_like)
@@ -194,24 +199,26 @@ def _broadcast_shapes(a, b):
     return same_length
 
 
-@njit(cache=True)
-def _mask_positions(mask):
-    return np.nonzero(mask)[0]
+def _positions(index):
+    """The positions an index array selects: its own values, or where a mask is true (a stand-in:
+    only its Numba implementation below is ever called)."""
 
 
-@njit(cache=True)
-def _as_positions(index):
-    return index
+@overload(_positions)
+def _positions_impl(index):
+    if isinstance(index.dtype, types.Boolean):
+        return lambda index: np.nonzero(index)[0]
+    return lambda index: index
 
 
 @_cached_overload(runtime.add_at)
 def _add_at(x, index, value):
-    """Scatter-add along the first axis, in order; a boolean mask selects the positions."""
-    positions = _mask_positions if isinstance(index.dtype, types.Boolean) else _as_positions
+    """Scatter-add along the first axis, in order; a boolean mask selects the positions. (The
+    implementation closes over nothing but a bool, so Numba's cache can key it.)"""
     array = isinstance(value, types.Array)
 
     def scatter(x, index, value):
-        where = positions(index)
+        where = _positions(index)
         for k in range(where.shape[0]):
             x[where[k]] += value[k] if array else value
     return scatter
@@ -333,8 +340,21 @@ def _reduce(a, axis, op):
     return out
 
 
-_WHOLE = {_MAX: lambda a, axis=None: np.max(a), _MIN: lambda a, axis=None: np.min(a),
-          _PROD: lambda a, axis=None: np.prod(a)}  # a vector reduced over its one axis
+# A vector reduced over its one axis. Named functions, not lambdas: Numba's cache tells functions
+# apart by name, line and bytecode, and lambdas for max and min on one line would share an entry.
+def _max_of_vector(a, axis=None):
+    return np.max(a)
+
+
+def _min_of_vector(a, axis=None):
+    return np.min(a)
+
+
+def _prod_of_vector(a, axis=None):
+    return np.prod(a)
+
+
+_WHOLE = {_MAX: _max_of_vector, _MIN: _min_of_vector, _PROD: _prod_of_vector}
 
 
 def _over_axis(op: int):
@@ -421,12 +441,9 @@ def _flip(a, axis=None):
 
 @_cached_overload(np.full)
 def _full_of_array(shape, fill_value, dtype=None):
-    if not isinstance(fill_value, types.Array):
+    """Only a float64 array without `dtype=` (what generated code writes); the rest is Numba's."""
+    if not (isinstance(fill_value, types.Array) and fill_value.dtype == types.float64) or _given(dtype):
         return None
 
-    def full(shape, fill_value, dtype=None):
-        out = np.empty(shape)
-        _copy(out, fill_value)  # (broadcast, the shapes checked)
-        return out
-    return full
+    return lambda shape, fill_value, dtype=None: _broadcast_to(fill_value, shape)
 

@@ -49,11 +49,12 @@ def _simplify_block(block: Block, mapping: dict) -> None:
 
 def _subtract_negated(block: Block) -> None:
     """``index_add(x, idx, neg(v))`` → ``index_sub(x, idx, v)``, also through an ``unbroadcast``
-    that only this store reads."""
+    that only this store reads. Not through an index array: only adding has a scatter form
+    (``add_at``), where repeated indices accumulate."""
     definitions = {s.outs[0]: s for s in walk(block) if isinstance(s, Eqn) and len(s.outs) == 1}
     uses = use_counts(block)
     for stmt in walk(block):
-        if not (isinstance(stmt, Eqn) and stmt.prim is P.index_add):
+        if not (isinstance(stmt, Eqn) and stmt.prim is P.index_add) or any(a.type.is_array for a in stmt.ins[1:-1]):
             continue
         value = stmt.ins[-1]
         spread = definitions.get(value)

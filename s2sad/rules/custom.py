@@ -28,8 +28,11 @@ def _jvp(primals, tangents, out, rule):
         raise _missing(rule, "forward", "defjvp", out.b)
     filled = [t if t is not None else (apply(P.zeros_like, a) if a.ndim else Sym(const(0.0), out.b))
               for a, t in zip(args, arg_tangents)]
-    tangent, = _lower(rule.jvp, [s.atom for s in args + filled], out.b)
-    return _checked(Sym(tangent, out.b), out, rule, "the tangent it returns")
+    tangents = _lower(rule.jvp, [s.atom for s in args + filled], out.b)
+    if len(tangents) != 1:
+        raise located(f"the jvp of {rule.fn.__name__} returns {len(tangents)} values; it must return one "
+                      "tangent, of the function's value", out.b.loc)
+    return _checked(Sym(tangents[0], out.b), out, rule, "the tangent it returns")
 
 
 def _vjp(g, primals, out, rule):
