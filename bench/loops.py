@@ -30,6 +30,7 @@ import numba
 import numpy as np
 
 import s2sad
+from ratios import directional_error  # (bench/ratios.py)
 
 
 def lennard_jones(pos, eps, sigma):
@@ -115,21 +116,16 @@ def workloads(quick: bool) -> dict:
 
 def interleaved_medians(calls: dict, rounds: int, block: float = 0.3) -> dict:
     """Median seconds per call of each of `calls` (name -> callable), each call timed alone. In
-    each of `rounds` rounds, every callable runs for a block of about `block` seconds, one after
-    the other, so that a slow spell of a shared machine slows all of them alike. Blocks are long
-    because switching costs: NumPy's and Numba's BLAS are separate libraries, and the threads of
-    the one last used keep spinning for about 0.1 s, slowing the other (linear regression's
-    products run 3-30 times slower right after a switch); the median ignores that start."""
-    repeats = {}
-    for name, call in calls.items():
-        start = time.perf_counter()
-        call()
-        repeats[name] = max(3, int(block / max(time.perf_counter() - start, 1e-7)))
+    each of `rounds` rounds, every callable runs for `block` seconds, one after the other, so
+    that a slow spell of a shared machine slows all of them alike. Blocks are long because
+    switching costs: NumPy's and Numba's BLAS are separate libraries, and the threads of the one
+    last used keep spinning for about 0.1 s, slowing the other (linear regression's products run
+    3-30 times slower right after a switch); the median leaves that start out."""
     times = {name: [] for name in calls}
     for _ in range(rounds):
         for name, call in calls.items():
-            for _ in range(repeats[name]):
-                start = time.perf_counter()
+            end = time.perf_counter() + block
+            while (start := time.perf_counter()) < end:
                 call()
                 times[name].append(time.perf_counter() - start)
     return {name: float(np.median(t)) for name, t in times.items()}
@@ -143,15 +139,19 @@ def measure(fn, args, wrt, rounds: int) -> dict:
         calls["numba"] = lambda: jitted(*args)
     except Exception:  # Numba cannot compile this primal
         pass
+    wrt = wrt if isinstance(wrt, tuple) else (wrt,)
     grad = s2sad.grad(fn, wrt=wrt, backend="numba")
     start = time.perf_counter()
-    grad(*args)
+    gradient = grad(*args)
     first = time.perf_counter() - start
+    error = directional_error(fn, args, wrt, gradient if isinstance(gradient, tuple) else (gradient,))
+    if error > 1e-5:
+        raise AssertionError(f"{fn.__name__}: the gradient disagrees with finite differences ({error:.1e})")
     calls["grad"] = lambda: grad(*args)
     m = interleaved_medians(calls, rounds)
     m.setdefault("numba", float("nan"))
     m["ratio"] = m["grad"] / np.nanmin([m["numpy"], m["numba"]])
-    m["first"] = first
+    m["first"], m["error"] = first, error
     return m
 
 
@@ -170,10 +170,11 @@ def startup(only: str, quick: bool) -> None:
     for name in workloads(quick):
         if only.lower() not in name.lower():
             continue
-        env = dict(os.environ, S2SAD_CACHE_DIR=tempfile.mkdtemp(prefix="s2sad-startup-"))
         command = [sys.executable, __file__, "--first-call", name] + (["--quick"] if quick else [])
-        runs = [subprocess.run(command, env=env, check=True,
-                               capture_output=True, text=True).stdout.strip() for _ in ("cold", "warm")]
+        with tempfile.TemporaryDirectory(prefix="s2sad-startup-") as cache:
+            env = dict(os.environ, S2SAD_CACHE_DIR=cache)
+            runs = [subprocess.run(command, env=env, check=True,
+                                   capture_output=True, text=True).stdout.strip() for _ in ("cold", "warm")]
         print(f"| {name} | {float(runs[0]):.2f} | {float(runs[1]):.2f} |")
 
 
@@ -191,16 +192,21 @@ def main() -> None:
     if options.startup:
         startup(options.only, options.quick)
         return
-    os.environ["S2SAD_CACHE_DIR"] = tempfile.mkdtemp(prefix="s2sad-bench-")
+    with tempfile.TemporaryDirectory(prefix="s2sad-bench-") as cache:
+        os.environ["S2SAD_CACHE_DIR"] = cache
+        table(options)
+
+
+def table(options) -> None:
     print("| workload | primal NumPy (ms) | primal Numba (ms) | gradient (ms) | gradient ÷ faster primal "
-          "| first call (s) |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+          "| first call (s) | gradient vs finite differences |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, (fn, args, wrt) in workloads(options.quick).items():
         if options.only.lower() not in name.lower():
             continue
         m = measure(fn, args, wrt, options.rounds)
         print(f"| {name} | {1e3 * m['numpy']:.3f} | {1e3 * m['numba']:.3f} | {1e3 * m['grad']:.3f} "
-              f"| {m['ratio']:.2f} | {m['first']:.2f} |")
+              f"| {m['ratio']:.2f} | {m['first']:.2f} | {m['error']:.0e} |")
 
 
 if __name__ == "__main__":

@@ -149,17 +149,21 @@ def check(g, work: Workload) -> float:
     """Largest relative difference between the gradient and a central finite difference
     along a random direction (a sanity check that the timed code computes the right thing)."""
     grads = g(*work.args)
-    grads = grads if isinstance(grads, tuple) else (grads,)
-    wrt = [k for k in g.wrt]
+    return directional_error(work.fn, work.args, g.wrt, grads if isinstance(grads, tuple) else (grads,))
+
+
+def directional_error(fn: Callable, args: tuple, wrt, grads: tuple, h: float = 1e-6) -> float:
+    """The relative error of the directional derivative the gradients `grads` (of `fn` with
+    respect to the arguments `wrt`, by index) give along a random direction, against a central
+    finite difference."""
     rng = np.random.default_rng(1)
-    directions = [rng.normal(size=np.shape(work.args[k])) for k in wrt]
-    h = 1e-6
+    directions = [rng.normal(size=np.shape(args[k])) for k in wrt]
 
     def shifted(sign):
-        args = list(work.args)
+        moved = list(args)
         for k, d in zip(wrt, directions):
-            args[k] = args[k] + sign * h * (d if np.ndim(d) else float(d))
-        return work.fn(*args)
+            moved[k] = args[k] + sign * h * (d if np.ndim(d) else float(d))
+        return fn(*moved)
 
     numeric = (shifted(1) - shifted(-1)) / (2 * h)
     exact = sum(float(np.sum(gr * d)) for gr, d in zip(grads, directions))

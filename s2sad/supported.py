@@ -18,8 +18,8 @@ from .rules import RULES
 _OPERATORS = {"Add": "a + b", "Sub": "a - b", "Mult": "a * b", "Div": "a / b", "Pow": "a ** b",
               "MatMult": "a @ b", "FloorDiv": "a // b", "Mod": "a % b", "Lt": "a < b", "LtE": "a <= b",
               "Gt": "a > b", "GtE": "a >= b", "Eq": "a == b", "NotEq": "a != b"}
-_SYNTAX = [("-a", P.neg), ("x[i], x[a:b], x[i, j], x[idx], x[mask]", P.getitem), ("x[idx] = v", P.setitem),
-           ("x[idx] += v", P.index_add), ("x[idx] -= v", P.index_sub), ("x.T", P.transpose),
+_SYNTAX = [("-a", P.neg), ("x[i], x[a:b], x[i, j], x[idx], x[mask]", P.getitem), ("x[i] = v, x[a:b] = v", P.setitem),
+           ("x[i] += v, x[a:b] += v", P.index_add), ("x[i] -= v, x[a:b] -= v", P.index_sub), ("x.T", P.transpose),
            ("x.shape", P.shape), ("len(x)", P.shape), ("a if c else b", P.select), ("a and b", P.and_),
            ("a or b", P.or_), ("not a", P.not_)]
 

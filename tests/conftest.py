@@ -9,8 +9,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-# Most tests check derivatives, not compilation: they run the generated code as Python. The
-# Numba backend has tests of its own (test_numba_backend.py), which ask for it explicitly.
+# By default a test runs the generated code as Python. The core suites run a second time compiled
+# by Numba (the `each_backend` fixture below, marked `numba`), and the Numba tests
+# (test_numba_backend.py, test_numba_runtime.py, the rule sweep's Numba test) ask for it.
 os.environ.setdefault("S2SAD_BACKEND", "python")
 
 if "S2SAD_CACHE_DIR" not in os.environ:

@@ -8,7 +8,7 @@ from numeric import fd
 from funcs import (floor_divide_by_one, array_pair, augmented, branch_local, conditional_expr, euler_step, fan_out,
                    first_column, if_elif_else, index_product, logsumexp, matrix_element, min_of, mse,
                    nested_ifs, outer_loss, returns_array, returns_pair, returns_pair_named,
-                   first_square, repeated_operands, returns_same_twice, shared_weights, sin_poly, sin_sq_exp,
+                   first_square, repeated_operands, symmetrised, returns_same_twice, shared_weights, sin_poly, sin_sq_exp,
                    slice_sum, tanh_layer, three_args, with_default)
 
 pytestmark = pytest.mark.usefixtures("each_backend")  # every test, compiled and not
@@ -50,6 +50,12 @@ def test_repeated_operand_gets_every_partial(mode):
     expected = 2 * x + np.sqrt(2.0) + x ** x * (np.log(x) + 1) + np.arctan2(x, x + 1) + x / (x * x + (x + 1) ** 2)
     np.testing.assert_allclose(s2sad.grad(repeated_operands, mode=mode)(x), expected, rtol=1e-12)
     check_fd(repeated_operands, (x,), mode)
+
+
+@MODES
+def test_adding_a_transposed_adjoint_to_itself(mode):
+    x, w = np.arange(9.0).reshape(3, 3) / 4.0, np.arange(9.0, 18.0).reshape(3, 3)
+    np.testing.assert_allclose(s2sad.grad(symmetrised, mode=mode)(x, w), np.cos(x) * (w + w.T), rtol=1e-13)
 
 
 class _Marked(np.ndarray):

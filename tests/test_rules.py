@@ -1062,12 +1062,12 @@ def _vdot(a, b):
 
 @functools.lru_cache(maxsize=None)
 def _jvp(fn, n):
-    return s2sad.jvp(fn, wrt=tuple(range(n)))
+    return s2sad.jvp(fn, wrt=tuple(range(n)), backend="python")
 
 
 @functools.lru_cache(maxsize=None)
 def _vjp(fn, n):
-    return s2sad.vjp(fn, wrt=tuple(range(n)))
+    return s2sad.vjp(fn, wrt=tuple(range(n)), backend="python")
 
 
 def _run_jvp(sample, primals, tangents):
@@ -1203,7 +1203,8 @@ def test_forward_and_reverse_jacobians_agree(sample):
 
 
 def _assert_same_numbers(got, expected):
-    for a, b in zip(got if isinstance(got, tuple) else (got,), expected if isinstance(expected, tuple) else (expected,)):
+    for a, b in zip(got if isinstance(got, tuple) else (got,), expected if isinstance(expected, tuple) else (expected,),
+                    strict=True):
         if isinstance(b, tuple):
             _assert_same_numbers(a, b)
         else:

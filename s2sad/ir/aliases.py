@@ -6,7 +6,7 @@ put in one class; two values in different classes never share memory.
 
 from __future__ import annotations
 
-from .core import Atom, Block, Eqn, ForRange, Var, While
+from .core import Atom, Block, Eqn, ForRange, Var, While, walk
 
 
 class Aliases:
@@ -49,3 +49,8 @@ class Aliases:
         """Is `v`, or anything that may alias it, in `live`?"""
         root = self.find(v)
         return any(self.find(u) is root for u in live)
+
+    def stored_into(self, block: Block):
+        """A test: may `block` store into (memory shared with) this value?"""
+        roots = {self.find(s.ins[0]) for s in walk(block) if isinstance(s, Eqn) and s.prim.inplace}
+        return lambda v: isinstance(v, Var) and self.find(v) in roots

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from .. import primitives as P
 from ..ir.aliases import Aliases
-from ..ir.core import Block, Eqn, ForRange, Function, Var, While, block_defs, walk
+from ..ir.core import Block, Eqn, ForRange, Function, Var, While, block_defs
 
 _UNSAFE = {P.getitem, P.div, P.floordiv, P.mod, P.pow}
 
@@ -54,9 +54,8 @@ def _hoist(loop) -> list:
 
 def _stored(loop):
     """A test: may the loop store into (memory shared with) this value?"""
-    aliases = Aliases(Block([], [loop], []))
-    roots = {aliases.find(s.ins[0]) for s in walk(Block([], [loop], [])) if isinstance(s, Eqn) and s.prim.inplace}
-    return lambda v: aliases.find(v) in roots
+    block = Block([], [loop], [])
+    return Aliases(block).stored_into(block)
 
 
 def _invariant(stmt, variant: set[Var]) -> bool:

@@ -254,8 +254,6 @@ def _matmul_shape(eqn: Eqn, roots: ShapeRoots, available, b: Builder) -> Atom | 
 def simplify_broadcasts(fn: Function) -> Function:
     """The pass: `drop_broadcasts` over the whole function. A shape is not read off an array the
     function updates in place: keeping that array alive would make codegen copy it first."""
-    aliases = Aliases(fn.body)
-    stored = {aliases.find(s.ins[0]) for s in walk(fn.body) if isinstance(s, Eqn) and s.prim.inplace}
-    drop_broadcasts(fn.body, ShapeRoots(fn.body, twins=fn.twins),
-                    lambda root: not isinstance(root, Var) or aliases.find(root) not in stored)
+    stored = Aliases(fn.body).stored_into(fn.body)
+    drop_broadcasts(fn.body, ShapeRoots(fn.body, twins=fn.twins), lambda root: not stored(root))
     return fn

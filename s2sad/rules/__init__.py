@@ -125,9 +125,11 @@ def elementwise(prim: P.Primitive, *partials: Callable) -> Rule:
 
 def _times_partials(g: Sym, terms: list) -> Sym:
     """g · Σ terms; equal terms (both partials of x * x are x) are counted, so x * x gives
-    g · x · 2, which Numba computes in one pass without adding arrays."""
+    g · 2 · x for a number g, g · x · 2 for an array (one pass, either way, under Numba)."""
     if all(isinstance(t, Sym) and t.atom is terms[0].atom for t in terms):
-        return g * terms[0] if len(terms) == 1 else g * terms[0] * float(len(terms))
+        if len(terms) == 1:
+            return g * terms[0]
+        return g * float(len(terms)) * terms[0] if g.ndim == 0 else g * terms[0] * float(len(terms))
     return g * add_tangents(terms)
 
 

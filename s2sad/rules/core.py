@@ -125,8 +125,10 @@ defrule(P.select, _where_jvp, _where_vjp)
 
 # --- reductions -----------------------------------------------------------------------------
 
-def _reduction_jvp(prim):
-    return lambda primals, tangents, out, axis=None: apply(prim, tangents[0], axis=axis)
+def _same_op(prim):
+    """The JVP of an operation linear in its first operand (a sum, a reshape, an index): the same
+    operation on the tangent, with the other operands and the parameters as they are."""
+    return lambda primals, tangents, out, **params: apply(prim, tangents[0], *primals[1:], **params)
 
 
 def _spread(g: Sym, x: Sym, axis) -> Sym:
@@ -219,7 +221,7 @@ def _cumsum_vjp(g, primals, out, axis=None):
     return [apply(P.flip, reverse_sum, axis=along)]
 
 
-defrule(P.cumsum, lambda primals, tangents, out, axis=None: apply(P.cumsum, tangents[0], axis=axis), _cumsum_vjp)
+defrule(P.cumsum, _same_op(P.cumsum), _cumsum_vjp)
 
 
 def _count(x: Sym, axis) -> Sym:
@@ -241,9 +243,9 @@ def add_product(factors: list) -> Sym:
     return total
 
 
-defrule(P.sum, _reduction_jvp(P.sum),
+defrule(P.sum, _same_op(P.sum),
         lambda g, primals, out, axis=None: [_spread(g, primals[0], axis)])
-defrule(P.mean, _reduction_jvp(P.mean),
+defrule(P.mean, _same_op(P.mean),
         lambda g, primals, out, axis=None: [_spread(g / _count(primals[0], axis), primals[0], axis)])
 
 
@@ -305,7 +307,7 @@ def _inverse(axes):
     return None if axes is None else tuple(sorted(range(len(axes)), key=lambda k: axes[k] % len(axes)))
 
 
-defrule(P.transpose, lambda primals, tangents, out, axes=None: apply(P.transpose, tangents[0], axes=axes),
+defrule(P.transpose, _same_op(P.transpose),
         lambda g, primals, out, axes=None: [apply(P.transpose, g, axes=_inverse(axes))])
 
 
@@ -313,11 +315,6 @@ defrule(P.transpose, lambda primals, tangents, out, axes=None: apply(P.transpose
 
 def _back_to(x: Sym, g: Sym) -> Sym:
     return apply(P.reshape, g, apply(P.shape, x))
-
-
-def _same_op(prim):
-    """The JVP of a linear shape operation: the same operation on the tangent."""
-    return lambda primals, tangents, out, **params: apply(prim, tangents[0], *primals[1:], **params)
 
 
 defrule(P.reshape, _same_op(P.reshape), lambda g, primals, out: [_back_to(primals[0], g), None])
@@ -387,7 +384,7 @@ def _eye_like(x: Sym) -> Sym:
     return apply(P.eye, apply(P.getitem, shape, 0, spec=("i",)), apply(P.getitem, shape, 1, spec=("i",)))
 
 
-defrule(P.trace, lambda primals, tangents, out: apply(P.trace, tangents[0]),
+defrule(P.trace, _same_op(P.trace),
         lambda g, primals, out: [g * _eye_like(primals[0])])
 def _diag_vjp(g, primals, out):
     """A vector's adjoint is the diagonal of g; a matrix's is g on its diagonal, zero elsewhere
@@ -400,7 +397,7 @@ def _diag_vjp(g, primals, out):
     return [apply(P.eye, m, k) @ apply(P.diag, g) @ apply(P.eye, k, n)]
 
 
-defrule(P.diag, lambda primals, tangents, out: apply(P.diag, tangents[0]), _diag_vjp)
+defrule(P.diag, _same_op(P.diag), _diag_vjp)
 defrule(P.norm, lambda primals, tangents, out: apply(P.sum, tangents[0] * primals[0]) / out,
         lambda g, primals, out: [primals[0] * (g / out)])
 zero_derivative(P.eye)
@@ -410,8 +407,9 @@ zero_derivative(P.eye)
 # --- linear algebra -------------------------------------------------------------------------------
 # For x = solve(A, b): A x = b, so A ẋ = ḃ − Ȧ x, and the adjoint λ solves Aᵀ λ = ḡ, giving
 # b̄ = λ and Ā = −λ xᵀ. inv, det and log|det| follow from d(A⁻¹) = −A⁻¹ Ȧ A⁻¹ and
-# d log|det A| = tr(A⁻¹ Ȧ); their adjoints need A invertible, as the values themselves do
-# (det's adjoint at a singular A raises LinAlgError rather than return a wrong number).
+# d log|det A| = tr(A⁻¹ Ȧ), so every derivative here needs A invertible. For det that is a
+# limitation: its derivative at a singular A exists (the adjugate), but it is not computed; the
+# inverse raises LinAlgError instead.
 
 def _solve(a, b) -> Sym:
     return apply(P.solve, a, b)
@@ -480,10 +478,6 @@ defrule(P.arange, _arange_jvp, _arange_vjp)
 defrule(P.stack, _sequence_jvp(P.stack), _stack_vjp)
 
 
-def _getitem_jvp(primals, tangents, out, spec):
-    return apply(P.getitem, tangents[0], *primals[1:], spec=spec)
-
-
 def _getitem_vjp(g, primals, out, spec):
     x, *index = primals
     return [IndexAdd(g, index, spec)] + [None] * len(index)
@@ -496,7 +490,7 @@ class IndexAdd:  # noqa: E302
         self.g, self.index, self.spec = g, index, spec
 
 
-defrule(P.getitem, _getitem_jvp, _getitem_vjp)
+defrule(P.getitem, _same_op(P.getitem), _getitem_vjp)
 
 
 # --- array stores: x[idx] = v and x[idx] += v ------------------------------------------------

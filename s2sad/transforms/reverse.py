@@ -261,7 +261,7 @@ def _reverse_body(stmt, params, seeds, active, position):
     changed = [v for v in outside if env.get(v) is not acc[v]]
     results += [env[v] for v in changed]
     body = Block([position] + [bars[k] for k in carried] + [acc[v] for v in changed], inner.stmts, results)
-    return body, carried, changed  # (dead code is removed once the tapes' reads are settled)
+    return body, carried, changed  # (dead code is removed by _record_tapes)
 
 
 def _ordered(values) -> list:
@@ -269,9 +269,10 @@ def _ordered(values) -> list:
 
 
 def _record_tapes(stmt, body: Block, setup: Builder, n: Atom, position: Var, is_for: bool) -> None:
-    """Give the reversed `body` what it reads from the forward loop body: the index and cheap
-    scalars computed from it are recomputed, an inner loop whose length changes from one
-    iteration to the next is re-run, and everything else is recorded on a tape."""
+    """Give the reversed `body` what it reads from the forward loop body: what is cheap (see
+    `_cheap`; everything, in a loop of varying length) is recomputed, a value of an inner loop
+    whose length changes from one iteration to the next is had by re-running it, and everything
+    else is recorded on a tape."""
     forward_defs = block_defs(stmt.body)
     reads, mapping = Builder(stmt.loc), {}
     if is_for:
@@ -312,8 +313,8 @@ def _shapes_from_operands(body: Block, roots: ShapeRoots, forward_defs: set) -> 
     ``(d * d).shape`` is ``d.shape``, ``(a + b).shape`` is ``np.broadcast_shapes(a.shape,
     b.shape)``, ``(W @ h).shape`` is ``(W.shape[0],)``, and ``u[2:].shape`` is ``u0[2:].shape``
     when u keeps the shape of u0 through the loop."""
-    shape_reads = [s for s in walk(body) if isinstance(s, Eqn) and s.prim is P.shape]
-    at_hand = {a for s in walk(body) if s not in shape_reads for a in s.ins} | set(body.results)
+    shape_reads = {id(s) for s in walk(body) if isinstance(s, Eqn) and s.prim is P.shape}
+    at_hand = {a for s in walk(body) if id(s) not in shape_reads for a in s.ins} | set(body.results)
 
     def available(a) -> bool:
         return a not in forward_defs or a in at_hand
@@ -322,7 +323,7 @@ def _shapes_from_operands(body: Block, roots: ShapeRoots, forward_defs: set) -> 
     for block in [body] + [b for s in walk(body) for b in s.blocks()]:
         stmts = []
         for stmt in block.stmts:
-            if stmt in shape_reads and not available(stmt.ins[0]):
+            if id(stmt) in shape_reads and not available(stmt.ins[0]):
                 b = Builder(stmt.loc)
                 shape = shape_expression(stmt.ins[0], roots, available, b)
                 if shape is not None:
