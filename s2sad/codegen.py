@@ -152,7 +152,7 @@ def _numbered(base: str, k: int) -> str:
 
 class Namer:
     def __init__(self, user_names: set[str], reserved: set[str]):
-        self.reserved = reserved  # module aliases the code reads globals through
+        self.reserved = reserved  # module aliases the code reads globals through, loop indices
         self.names: dict[Var, str] = {}
         self.holder: dict[str, Var] = {}
         self.prefer: dict[Var, str] = {}

@@ -26,6 +26,11 @@ from typing import Any, Iterator, Union
 from .types import Type
 
 TEMP = ""  # the hint of values with no name in the user's source (printed t, t1, ...)
+
+
+def label(v: "Var") -> str:
+    """The name `v` is printed from: its hint, or ``t`` for a temporary."""
+    return v.name or "t"
 _ids = itertools.count()
 
 
@@ -271,7 +276,8 @@ def clone(stmt: Stmt, mapping: dict) -> Stmt:
 
 
 def copy_function(fn: Function) -> Function:
-    """A copy of `fn` with fresh values (transforms edit statements in place)."""
+    """A copy of `fn` with fresh values (transforms edit statements in place). Shape facts
+    (`twins`) are not copied: they name the original's values."""
     mapping: dict = {}
     params = [mapping.setdefault(p, Var(p.name, p.type)) for p in fn.params]
     stmts = [clone(s, mapping) for s in fn.body.stmts]

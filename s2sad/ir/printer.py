@@ -11,7 +11,7 @@ number when one is known: ``x``, ``v.1``), one equation a line, regions indented
 
 from __future__ import annotations
 
-from .core import Atom, Block, Const, Eqn, ForRange, Function, If, Var, While
+from .core import Atom, Block, Const, Eqn, ForRange, Function, If, Var, While, label
 
 
 class _Names:
@@ -20,7 +20,7 @@ class _Names:
         self.taken: set[str] = set()
 
     def define(self, var: Var) -> str:
-        base = var.name or "t"
+        base = label(var)
         name, k = base, 0
         while name in self.taken:
             k += 1

@@ -5,7 +5,7 @@ whose condition is a constant::
     b = add(2.0, 3.0)   →   (b is 5.0)
     c = mul(a, b)           c = mul(x, 5.0)
 
-and ``x[idx] += -v`` becomes ``x[idx] -= v``.
+and ``x[idx] += -v`` becomes ``x[idx] -= v``, ``x_bar += np.outer(a, b)`` an `add_outer`.
 
 The identities are the builder's (`ir.builder.simplify_eqn`), so IR built by rules and IR run
 through this pass obey the same laws.
@@ -22,7 +22,7 @@ def simplify(fn: Function) -> Function:
     mapping: dict = {}
     _simplify_block(fn.body, mapping)
     substitute(fn.body, mapping)
-    _subtract_negated(fn.body)
+    _updates(fn.body)
     return fn
 
 
@@ -47,38 +47,36 @@ def _simplify_block(block: Block, mapping: dict) -> None:
     block.stmts[:] = kept
 
 
-def _subtract_negated(block: Block) -> None:
-    """``index_add(x, idx, neg(v))`` → ``index_sub(x, idx, v)``, also through an ``unbroadcast``
-    that only this store reads. Not through an index array: only adding has a scatter form
-    (``add_at``), where repeated indices accumulate."""
+def _updates(block: Block) -> None:
+    """Cheaper in-place updates, where only the update reads the value it adds:
+    ``index_add(x, idx, neg(v))`` → ``index_sub(x, idx, v)`` (also through an ``unbroadcast``;
+    not through an index array: only adding has a scatter form, ``add_at``, where repeated
+    indices accumulate), and ``accumulate(x, outer(a, b))`` → ``add_outer(x, a, b)``, the
+    rank-one update without forming the outer product."""
     definitions = {s.outs[0]: s for s in walk(block) if isinstance(s, Eqn) and len(s.outs) == 1}
     uses = use_counts(block)
+
+    def made_by(value, prim):
+        eqn = definitions.get(value)
+        return eqn if isinstance(eqn, Eqn) and eqn.prim is prim and uses.get(value) == 1 else None
+
     for stmt in walk(block):
-        if not (isinstance(stmt, Eqn) and stmt.prim is P.index_add) or any(a.type.is_array for a in stmt.ins[1:-1]):
+        if not isinstance(stmt, Eqn):
             continue
-        value = stmt.ins[-1]
-        spread = definitions.get(value)
-        if isinstance(spread, Eqn) and spread.prim is P.unbroadcast and uses.get(value) == 1:
-            negated = definitions.get(spread.ins[0])
-            if isinstance(negated, Eqn) and negated.prim is P.neg and uses.get(spread.ins[0]) == 1:
+        if stmt.prim is P.accumulate and (outer := made_by(stmt.ins[1], P.outer)):
+            stmt.prim, stmt.ins = P.add_outer, [stmt.ins[0], *outer.ins]
+        elif stmt.prim is P.index_add and not any(a.type.is_array for a in stmt.ins[1:-1]):
+            spread = made_by(stmt.ins[-1], P.unbroadcast)
+            if spread and (negated := made_by(spread.ins[0], P.neg)):
                 spread.ins = [negated.ins[0], spread.ins[1]]
                 stmt.prim = P.index_sub
-            continue
-        if isinstance(spread, Eqn) and spread.prim is P.neg:
-            stmt.prim, stmt.ins = P.index_sub, stmt.ins[:-1] + [spread.ins[0]]
+            elif negated := made_by(stmt.ins[-1], P.neg):
+                stmt.prim, stmt.ins = P.index_sub, stmt.ins[:-1] + [negated.ins[0]]
 
 
 def strip_custom(fn: Function) -> Function:
-    """Remove the identities that mark a `custom_rule` call (`stop`, `custom`) once the
-    derivative no longer needs them."""
-    mapping = {}
-    for block in [fn.body] + [b for s in walk(fn.body) for b in s.blocks()]:
-        kept = []
-        for stmt in block.stmts:
-            if isinstance(stmt, Eqn) and stmt.prim in (P.stop, P.custom):
-                mapping[stmt.outs[0]] = stmt.ins[0]
-            else:
-                kept.append(stmt)
-        block.stmts[:] = kept
-    substitute(fn.body, mapping)
+    """Read past the identities that mark a `custom_rule` call (`stop`, `custom`) once the
+    derivative no longer needs them; dead-code elimination then removes them."""
+    substitute(fn.body, {s.outs[0]: s.ins[0] for s in walk(fn.body)
+                         if isinstance(s, Eqn) and s.prim in (P.stop, P.custom)})
     return fn

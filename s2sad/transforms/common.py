@@ -5,7 +5,7 @@ from __future__ import annotations
 from .. import primitives as P
 from ..errors import located
 from ..ir.builder import Builder, Sym, const
-from ..ir.core import Atom, Const, Eqn, Var
+from ..ir.core import Atom, Const, Eqn, Var, label
 from ..rules import Rule, rule_for
 
 
@@ -44,8 +44,8 @@ def twins_of(derivatives: dict) -> list:
 
 
 def tangent_name(var: Var) -> str:
-    return f"{var.name or 't'}_dot"
+    return f"{label(var)}_dot"
 
 
 def adjoint_name(var: Var) -> str:
-    return f"{var.name or 't'}_bar"
+    return f"{label(var)}_bar"

@@ -21,7 +21,7 @@ from __future__ import annotations
 from .. import primitives as P
 from ..ir.builder import Builder, Sym, const
 from ..ir.core import (TEMP, Atom, Block, Eqn, ForRange, Function, If, Var, While, block_defs, block_uses, clone,
-                       free_vars, substitute, walk)
+                       free_vars, label, substitute, walk)
 from ..ir.types import F64, I64
 from ..rules.core import IndexAdd
 from ..passes.dce import dce_block
@@ -96,13 +96,11 @@ def accumulate(adj: dict, var: Atom, contribution, active: set[Var], b: Builder)
 
 
 def _add_to(total: Atom, c: Atom, var: Var, b: Builder) -> Atom:
-    """``total + c``: an in-place `accumulate` (or `add_outer`) for arrays of var's type, which
-    codegen prints as ``x_bar += c`` when nothing else reads ``x_bar``."""
+    """``total + c``: an in-place `accumulate` for arrays of var's type, which codegen prints as
+    ``x_bar += c`` when nothing else reads ``x_bar`` (simplify makes ``x_bar += np.outer(a, b)``
+    an `add_outer`)."""
     if not (var.type.is_array and total.type == c.type == var.type):
         return b.emit(P.add, [total, c], adjoint_name(var))
-    made = next((s for s in reversed(b.stmts) if c in s.outs), None)  # the rule just made c
-    if isinstance(made, Eqn) and made.prim is P.outer:
-        return b.emit(P.add_outer, [total, *made.ins], adjoint_name(var))
     return b.emit(P.accumulate, [total, c], adjoint_name(var))
 
 
@@ -442,8 +440,9 @@ def _add_tape(stmt, v: Var, setup: Builder, n: Atom, where: Atom, is_for: bool, 
         like = None
     preallocated = is_for and (ndim == 0 or like is not None)
     size = ([n] if ndim == 0 else [n, like]) if preallocated else []
-    empty = setup.emit(P.tape, size, f"tape_{v.name or 't'}", dtype=v.type.element.kind, ndim=ndim)
-    carried, final = _carry(stmt, empty, f"tape_{v.name or 't'}")
+    name = f"tape_{label(v)}"
+    empty = setup.emit(P.tape, size, name, dtype=v.type.element.kind, ndim=ndim)
+    carried, final = _carry(stmt, empty, name)
     tb = Builder(stmt.loc)
     if preallocated:
         written = tb.emit(P.setitem, [carried, where, v], carried.name, spec=("i",))
