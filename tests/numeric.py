@@ -2,6 +2,8 @@
 
 import numpy as np
 
+import s2sad
+
 H = 1e-6
 
 
@@ -21,3 +23,13 @@ def fd(f, args, k, h=H):
         hi[index] += h
         grad[index] = (f(*args[:k], hi, *args[k + 1:]) - f(*args[:k], lo, *args[k + 1:])) / (2 * h)
     return grad
+
+
+def check_grad(f, args, mode, wrt=None, rtol=1e-6, atol=1e-7):
+    """The gradient of `f` w.r.t. each of `wrt` (default: every argument) against `fd`;
+    returns the gradients."""
+    wrt = tuple(range(len(args))) if wrt is None else tuple(wrt)
+    got = s2sad.grad(f, wrt=wrt, mode=mode)(*args)
+    for k, g in zip(wrt, got, strict=True):
+        np.testing.assert_allclose(g, fd(f, args, k), rtol=rtol, atol=atol, err_msg=f"{f.__name__} wrt {k}")
+    return got

@@ -6,30 +6,10 @@ import pytest
 
 import loop_funcs as lf
 import s2sad
-from numeric import fd
+from numeric import check_grad, fd
 
 pytestmark = pytest.mark.usefixtures("each_backend")  # every test, compiled and not
-
-def xfail(reason):
-    return pytest.mark.xfail(strict=True, reason=reason)
-
-
-def modes(reverse=None, forward=None):
-    """Parametrise over both modes; a reason marks that mode as a known failure."""
-    return pytest.mark.parametrize("mode", [
-        pytest.param("reverse", marks=xfail(reverse)) if reverse else "reverse",
-        pytest.param("forward", marks=xfail(forward)) if forward else "forward",
-    ])
-
-
-MODES = modes()
-
-def check_fd(f, args, mode, wrt, rtol=1e-5, atol=1e-7):
-    """The gradient w.r.t. each of `wrt` against finite differences; returns the gradients."""
-    got = s2sad.grad(f, wrt=tuple(wrt), mode=mode)(*args)
-    for k, g in zip(wrt, got):
-        np.testing.assert_allclose(g, fd(f, args, k), rtol=rtol, atol=atol, err_msg=f"{f.__name__} wrt {k}")
-    return got
+MODES = pytest.mark.parametrize("mode", ["reverse", "forward"])
 
 
 def rng():
@@ -113,7 +93,7 @@ def test_rnn_loss_through_time(loss, every_step, mode):
     got = s2sad.grad(loss, wrt=("W", "U", "h0"), mode=mode)(*args)
     for g, e in zip(got, rnn_bptt(*args, every_step=every_step)):
         np.testing.assert_allclose(g, e, rtol=1e-10, atol=1e-13)
-    check_fd(loss, args, mode, wrt=(0, 1))
+    check_grad(loss, args, mode, wrt=(0, 1))
 
 
 @pytest.mark.parametrize("net, mode", [
@@ -203,7 +183,7 @@ def test_portfolio_sensitivity_to_cost_rate(mode):
 @MODES
 def test_portfolio_sensitivity_to_weights_and_initial_wealth(mode):
     w, cost, returns, wealth0 = portfolio_args()
-    _, _, g0 = check_fd(lf.portfolio, (w, cost, returns, wealth0), mode, wrt=(0, 1, 3))
+    _, _, g0 = check_grad(lf.portfolio, (w, cost, returns, wealth0), mode, wrt=(0, 1, 3))
     assert g0 == pytest.approx(lf.portfolio(w, cost, returns, wealth0) / wealth0, rel=1e-12)
 
 
@@ -257,7 +237,7 @@ def test_branch_inside_loop(mode, x):
 @MODES
 def test_branch_on_each_element(mode):
     x = np.array([0.4, 0.9, -0.3, 1.2, 0.8, -1.1, 0.5])
-    check_fd(lf.branch_on_element, (x,), mode, wrt=(0,), rtol=1e-7)
+    check_grad(lf.branch_on_element, (x,), mode, wrt=(0,), rtol=1e-7)
 
 
 # --- 8. in-place fills ----------------------------------------------------------------------------
@@ -274,7 +254,7 @@ def test_fill_then_sum(mode):
 def test_recurrence_on_a_copy(mode):
     x = np.array([0.9, 1.1, 0.7, 1.3, 0.8, 1.05])
     before = x.copy()
-    check_fd(lf.recurrence_on_copy, (x,), mode, wrt=(0,), rtol=1e-7)
+    check_grad(lf.recurrence_on_copy, (x,), mode, wrt=(0,), rtol=1e-7)
     np.testing.assert_array_equal(x, before)   # the argument is not written
 
 
@@ -446,12 +426,12 @@ def lstm_args(T=8, H=3, D=2):
 
 @MODES
 def test_lstm_through_time(mode):
-    check_fd(lf.lstm, lstm_args(), mode, wrt=(0, 1, 2))
+    check_grad(lf.lstm, lstm_args(), mode, wrt=(0, 1, 2))
 
 
 @MODES
 def test_lstm_with_cell_state_in_loss(mode):
-    check_fd(lf.lstm_cell_loss, lstm_args(), mode, wrt=(0, 1, 2, 4, 5))
+    check_grad(lf.lstm_cell_loss, lstm_args(), mode, wrt=(0, 1, 2, 4, 5))
 
 
 def test_lstm_modes_agree():
@@ -470,12 +450,12 @@ def control_args(T=15):
 
 @MODES
 def test_control_loss_wrt_controls(mode):
-    check_fd(lf.control_loss, control_args(), mode, wrt=(0, 2))
+    check_grad(lf.control_loss, control_args(), mode, wrt=(0, 2))
 
 
 @MODES
 def test_control_loss_at_rest_wrt_controls(mode):
-    check_fd(lf.control_loss_at_rest, control_args(), mode, wrt=(0, 1, 2))
+    check_grad(lf.control_loss_at_rest, control_args(), mode, wrt=(0, 1, 2))
 
 
 def test_gradient_descent_on_the_controls_reduces_the_loss():
@@ -676,7 +656,7 @@ GROWING = (np.array([[0.3, -0.2, 0.5]]), np.linspace(-1.0, 1.0, 12).reshape(4, 3
 def test_carried_arrays_whose_shape_changes(f, args):
     """Forward mode follows a carried array whose shape changes; reverse mode would have to
     record it at every step, on a ragged tape, and refuses with the function's name."""
-    check_fd(f, args, "forward", range(len(args)))
+    check_grad(f, args, "forward", range(len(args)))
     with pytest.raises(s2sad.S2SADError, match=rf"loop_funcs.py:\d+: in {f.__name__}: an array the reverse "
                                               "sweep needs changes shape"):
         s2sad.grad(f)(*args)

@@ -13,8 +13,6 @@ pytestmark = pytest.mark.usefixtures("each_backend")  # every test, compiled and
 MODES = pytest.mark.parametrize("mode", ["reverse", "forward"])
 
 
-
-
 @pytest.mark.falls_back  # Numba cannot write module globals
 @MODES
 def test_global_counter_uses_the_values_the_forward_sweep_saw(mode):
