@@ -339,12 +339,13 @@ def _types_for(fn, args: Sequence | None, types: Sequence | dict | None, wrt: tu
 
 
 def derivative_source(f: Callable, mode: str = "reverse", wrt: Wrt = 0, *, args: Sequence | None = None,
-                      types: Sequence | dict | None = None) -> str:
+                      types: Sequence | dict | None = None, backend: str = "auto") -> str:
     """The generated derivative module's source, for argument types taken from example `args`,
-    from `types` (``{"x": "f64[:]"}`` or a list), or f64 scalars by default."""
-    _check_options(f, mode, "auto", None)
+    from `types` (``{"x": "f64[:]"}`` or a list), or f64 scalars by default: the code `backend`
+    runs (Numba's has element loops where the Python backend's is vectorised)."""
+    _check_options(f, mode, backend, None)
     indices, _ = _normalise_wrt(f, wrt)
-    return derive(f, _types_for(f, args, types, indices), list(indices), mode).source
+    return derive(f, _types_for(f, args, types, indices), list(indices), mode, backend).source
 
 
 def ir_source(f: Callable, mode: str | None = None, wrt: Wrt = 0, *, args: Sequence | None = None,

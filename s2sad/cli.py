@@ -39,6 +39,10 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--types", default=None,
                       help="argument types, e.g. 'x=f64[:],n=i64' (f64, i64, bool; one ':' per array "
                            "axis); unnamed parameters are f64")
+    show.add_argument("--backend", choices=("auto", "numba", "python"), default="auto",
+                      help="the code this backend runs: numba's (the default, as for s2sad.grad) "
+                           "computes short vectors element by element, python's keeps NumPy's "
+                           "vectorised form")
     show.add_argument("--ir", action="store_true", help="print the IR instead of Python source")
     show.add_argument("--primal", action="store_true", help="with --ir: the IR of the function itself")
     rules = commands.add_parser("rules", help="list the supported functions, operators and methods",
@@ -121,7 +125,7 @@ def show(args) -> str:
     wrt, types = _wrt(args.wrt), _types(args.types)
     if args.ir:
         return ir_source(fn, None if args.primal else args.mode, wrt, types=types)
-    return derivative_source(fn, args.mode, wrt, types=types)
+    return derivative_source(fn, args.mode, wrt, types=types, backend=args.backend)
 
 
 def main(argv: list[str] | None = None) -> int:

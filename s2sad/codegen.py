@@ -64,7 +64,10 @@ def _inline_in_block(block: Block, counts: dict, found: dict) -> None:
 
 
 def _needs_name(user, v: Var) -> bool:
-    """Must `v` be named for `user`: an array updated in place, or an operand printed twice?"""
+    """Must `v` be named for `user`: an array updated in place, an operand printed twice, or a
+    loop's initial value (which the loop may update in place)?"""
+    if isinstance(user, (ForRange, While)):
+        return v in user.init
     return isinstance(user, Eqn) and (user.prim.inplace and user.ins[0] is v
                                       or user.prim.repeats is not None and user.prim.repeats(user.params))
 
@@ -125,8 +128,10 @@ class Liveness:
         """Values read by a loop. Whatever the loop reads from outside stays live through every
         iteration; a while's condition parameters stay live until the body takes them over."""
         around = self.expand(region_reads(stmt))
-        if isinstance(stmt, ForRange):  # keep the bounds' names readable through the loop
-            around |= self.expand([stmt.start, stmt.stop, stmt.step])
+        if isinstance(stmt, ForRange):  # keep the bounds' names readable through the loop, but not
+            # an array an inlined bound reads (`range(x_bar.shape[1])`): the body may update it in place
+            bounds = _atoms([stmt.start, stmt.stop, stmt.step])
+            around |= bounds - set(self.inlined) | {v for v in self.expand(bounds) if not v.type.is_array}
         after_body = (live_out - set(stmt.outs)) | around
         body_in = self.block(stmt.body, after_body)
         if isinstance(stmt, While):

@@ -2,7 +2,8 @@
 
     user function ──parse, lower──▶ IR ──verify, simplify, CSE, LICM, DCE──▶ activity analysis
         ──forward or reverse transform──▶ IR ──simplify, broadcasts, CSE, DCE──▶ codegen ──▶ .py file
-        ──import, then numba.njit (or plain Python)──▶ callable
+        ──import (plain Python) ──▶ callable
+          └─(Numba) element loops ──▶ codegen ──▶ .py file ──import, numba.njit──▶ callable
 
 `derive` runs it for one function, one argument-type signature and one set of options.
 """
@@ -27,6 +28,7 @@ from .passes.activity import active_values
 from .passes.cse import cse
 from .passes.dce import dce
 from .passes.entry import split_entry
+from .passes.fuse import fuse_loops
 from .passes.licm import licm
 from .passes.shapes import simplify_broadcasts
 from .passes.simplify import simplify, strip_custom
@@ -84,16 +86,35 @@ def derive(fn, arg_types: list[Type], wrt: list[int], mode: str, backend: str = 
     primal = prepare(fn, arg_types)
     derivative = transform(copy_function(primal), wrt, mode)  # the transforms edit what they get
     origin = f"{os.path.basename(primal.filename)}:{primal.lineno} ({primal.name}), {mode} mode"
-    functions = split_entry(copy_function(derivative))  # (derivative stays whole, as Derived shows it)
+    backend = resolve_backend(backend)
+    module, source, path = _generated(derivative, origin, fused=False)
+    if backend in ("auto", "numba"):  # the compiled form has element loops; Python falls back to the other
+        plain_core = module.core
+        module, source, path = _generated(derivative, origin, fused=True)
+        module.core = numba_backend.compile(module.core, source, origin, strict=backend == "numba",
+                                            fallback=plain_core)
+        setattr(module.module, module.core_name, module.core)  # the entry point (if separate) calls it by name
+    return Derived(primal, derivative, source, str(path), _located(getattr(module.module, derivative.name), primal),
+                   module.core)
+
+
+@dataclass
+class _Module:
+    module: object     # the imported generated module
+    core_name: str     # the function in it that a backend compiles (the entry point, or the core it calls)
+    core: Callable
+
+
+def _generated(derivative: Function, origin: str, fused: bool) -> tuple[_Module, str, str]:
+    """Write and import the derivative's module (with element loops if `fused`): the module,
+    its source, and its path. `derivative` stays whole, as `Derived` shows it."""
+    fn = copy_function(derivative)
+    functions = split_entry(fuse_loops(fn) if fused else fn)
     source = module_source(functions, origin)
     path = write_module(source, derivative.name)
     module = python_backend.load(path, derivative.namespaces)
-    core = getattr(module, functions[-1].name)
-    backend = resolve_backend(backend)
-    if backend in ("auto", "numba"):
-        core = numba_backend.compile(core, source, origin, strict=backend == "numba")
-        setattr(module, functions[-1].name, core)  # the entry point (if separate) calls it by name
-    return Derived(primal, derivative, source, str(path), _located(getattr(module, derivative.name), primal), core)
+    name = functions[-1].name
+    return _Module(module, name, getattr(module, name)), source, path
 
 
 def _located(fn: Callable, primal: Function) -> Callable:

@@ -49,3 +49,12 @@ def pair_energy(pos):
             d = pos[i] - pos[j]
             e = e + 1.0 / np.sum(d * d)
     return e
+
+
+def mixture_fit(X, means):
+    total = 0.0
+    for i in range(X.shape[0]):
+        for j in range(means.shape[0]):
+            d = X[i] - means[j]
+            total = total + np.exp(-np.sum(d * d))
+    return total

@@ -26,6 +26,15 @@ MODEL = textwrap.dedent('''\
         y = x * 2.0
         s = "text"
         return y
+
+
+    def pairs(pos):
+        e = 0.0
+        for i in range(pos.shape[0]):
+            for j in range(i + 1, pos.shape[0]):
+                d = pos[i] - pos[j]
+                e = e + np.sum(d * d)
+        return e
 ''')
 BROKEN_LINE = MODEL.splitlines().index('    s = "text"') + 1
 
@@ -37,8 +46,8 @@ def model(tmp_path):
     return path
 
 
-def run(*args, cwd=None):
-    env = dict(os.environ)
+def run(*args, cwd=None, unset=()):
+    env = {k: v for k, v in os.environ.items() if k not in unset}
     return subprocess.run([sys.executable, "-m", "s2sad", *map(str, args)], capture_output=True, text=True,
                           cwd=cwd, env=env, timeout=60)
 
@@ -102,6 +111,17 @@ def test_show_types(model):
     # without --types the parameters are scalars, and `W @ x` on scalars is refused
     scalar = run("show", f"{model}:layer")
     assert scalar.returncode == 2
+
+
+def test_show_backend(model):
+    """Numba's code computes the row differences element by element; the Python backend's keeps
+    them vectorised; by default, the code `grad` runs by default (Numba's)."""
+    show = ("show", f"{model}:pairs", "--types", "pos=f64[:,:]")
+    numba, python = run(*show, "--backend", "numba"), run(*show, "--backend", "python")
+    assert numba.returncode == python.returncode == 0, numba.stderr + python.stderr
+    assert "for e1 in range(" in numba.stdout and "np.sum" not in numba.stdout
+    assert "for e1 in range(" not in python.stdout and "np.sum(d * d)" in python.stdout
+    assert run(*show, unset=("S2SAD_BACKEND",)).stdout == numba.stdout
 
 
 def test_show_ir(model):

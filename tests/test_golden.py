@@ -28,6 +28,13 @@ CASES = {   # name: (function, wrt, types)
 }
 
 
+# The Numba backend's form of the same derivatives: short vectors element by element.
+NUMBA_CASES = {
+    "pair_energy": CASES["pair_energy"],
+    "mixture_fit": (G.mixture_fit, ("X", "means"), {"X": "f64[:,:]", "means": "f64[:,:]"}),
+}
+
+
 def normalise(text: str) -> str:
     """Replace absolute paths of golden_funcs.py by its base name."""
     path = re.escape(os.path.abspath(G.__file__))
@@ -62,6 +69,12 @@ def check(name: str, text: str) -> None:
 def test_golden(name, kind):
     fn, wrt, types = CASES[name]
     check(f"{name}.{kind}", generate(kind, fn, wrt, types))
+
+
+@pytest.mark.parametrize("name", sorted(NUMBA_CASES))
+def test_golden_numba_source(name):
+    fn, wrt, types = NUMBA_CASES[name]
+    check(f"{name}.reverse-numba", s2sad.derivative_source(fn, "reverse", wrt, types=types, backend="numba"))
 
 
 def test_golden_files_have_no_absolute_paths():

@@ -22,19 +22,20 @@ class BackendFallbackWarning(UserWarning):
     """Numba could not compile a derivative; it runs as plain Python instead."""
 
 
-def compile(fn: Callable, source: str, origin: str, strict: bool) -> Callable:
-    """`fn` compiled by Numba when called (once per argument layout); where Numba refuses, `fn`
-    itself from then on, with one warning (or an error if `strict`)."""
+def compile(fn: Callable, source: str, origin: str, strict: bool, fallback: Callable | None = None) -> Callable:
+    """`fn` compiled by Numba when called (once per argument layout); where Numba refuses,
+    `fallback` (by default `fn` itself) from then on, with one warning (or an error if `strict`)."""
     import numba
 
     from . import numba_runtime  # noqa: F401  (the helpers' nopython implementations)
 
     jitted = numba.njit(cache=True)(fn)
+    fallback = fallback or fn
     fallen = []  # set once Numba has refused: from then on, plain Python
 
     def call(*args):
         if fallen:
-            return fn(*args)
+            return fallback(*args)
         try:  # Numba compiles at the first call for each argument layout, not only the very first
             return _load_or_compile(jitted, args)
         except (numba.core.errors.TypingError, numba.core.errors.UnsupportedError,
@@ -46,9 +47,10 @@ def compile(fn: Callable, source: str, origin: str, strict: bool) -> Callable:
             warnings.warn(f"Numba cannot compile the derivative of {origin}: {reason}; running it as "
                           "plain Python", BackendFallbackWarning, stacklevel=_callers_level())
             fallen.append(True)
-            return fn(*args)
+            return fallback(*args)
 
     call.jitted = jitted
+    call.fallback = fallback
     return call
 
 

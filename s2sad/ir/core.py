@@ -276,11 +276,12 @@ def clone(stmt: Stmt, mapping: dict) -> Stmt:
 
 
 def copy_function(fn: Function) -> Function:
-    """A copy of `fn` with fresh values (transforms edit statements in place). Shape facts
-    (`twins`) are not copied: they name the original's values."""
+    """A copy of `fn` with fresh values (transforms edit statements in place), and its shape
+    facts (`twins`) about them."""
     mapping: dict = {}
     params = [mapping.setdefault(p, Var(p.name, p.type)) for p in fn.params]
     stmts = [clone(s, mapping) for s in fn.body.stmts]
     results = [mapping.get(r, r) if isinstance(r, Var) else r for r in fn.results]
+    twins = [(mapping.get(x, x), mapping.get(d, d)) for x, d in fn.twins]
     return Function(fn.name, Block(params, stmts, results), fn.filename, fn.lineno, list(fn.arg_names),
-                    dict(fn.namespaces))
+                    dict(fn.namespaces), twins)

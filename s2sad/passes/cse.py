@@ -22,7 +22,8 @@ def cse(fn: Function) -> Function:
     return fn
 
 
-def _key(eqn: Eqn):
+def key_of(eqn: Eqn):
+    """Equal for equations computing the same value (same primitive, operands, parameters)."""
     return (eqn.prim, tuple(a if not hasattr(a, "value") else ("const", repr(a.value)) for a in eqn.ins),
             tuple(sorted((k, repr(v)) for k, v in eqn.params.items())))
 
@@ -40,7 +41,7 @@ def _cse_block(block: Block, available: dict, mapping: dict) -> None:
     for stmt in block.stmts:
         substitute(Block([], [stmt], []), mapping)
         if _worth_sharing(stmt):
-            key = _key(stmt)
+            key = key_of(stmt)
             if key in available:
                 mapping[stmt.outs[0]] = available[key]
                 continue

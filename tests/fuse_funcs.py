@@ -1,0 +1,50 @@
+"""Functions whose Numba derivatives compute short vectors element by element (test_fuse.py)."""
+
+import numpy as np
+
+
+def mixture(X, means):
+    """Rows of two arrays: their shapes agree only when the data says so (a test at run time)."""
+    total = 0.0
+    for i in range(X.shape[0]):
+        for j in range(means.shape[0]):
+            d = X[i] - means[j]
+            total = total + np.exp(-0.5 * np.sum(d * d * (1.0 + 0.5 * np.tanh(d))))
+    return total
+
+
+def pairs(pos):
+    """Rows of one array: one shape (no test)."""
+    e = 0.0
+    for i in range(pos.shape[0]):
+        for j in range(i + 1, pos.shape[0]):
+            d = pos[i] - pos[j]
+            e = e + np.sqrt(np.sum(d * d))
+    return e
+
+
+def twice(x, y):
+    """x's adjoint is added to (x_bar += …) from two uses."""
+    return np.sum(np.sin(x) * y) + np.sum(x * x * y)
+
+
+def scaled_sum(a, b):
+    """A sum over vectors whose lengths may differ (b of length 1 broadcasts)."""
+    return np.sum(a * b - a)
+
+
+def update_from_own_reversed_row(A, w):
+    """An update whose operand is a view of the array it updates: not an element loop."""
+    B = A * 1.0
+    B[0] += np.flip(B[0]) * w
+    return np.sum(B * B)
+
+
+calls = 0
+
+
+def counted_pairs(pos):
+    """Writes a module global, which Numba cannot compile: the derivative falls back to Python."""
+    global calls
+    calls += 1
+    return pairs(pos)

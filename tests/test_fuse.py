@@ -1,0 +1,87 @@
+"""Element loops in the Numba backend's code (passes/fuse.py): the derivatives agree with the
+Python backend's vectorised code and with finite differences, on the loop path and on the
+vectorised path kept for operands that broadcast; what may not be fused is not."""
+
+import inspect
+import re
+
+import numpy as np
+import pytest
+
+import fuse_funcs as ff
+import s2sad
+from numeric import check_grad, fd
+
+R = np.random.default_rng(11)
+ELEMENT_LOOP = re.compile(r"for e\d* in range\(")
+
+CASES = {  # name: (function, arguments, whether the Numba derivative has an element loop)
+    "rows of two arrays": (ff.mixture, (R.normal(size=(6, 3)), R.normal(size=(2, 3))), True),
+    "rows broadcasting": (ff.mixture, (R.normal(size=(6, 3)), R.normal(size=(2, 1))), True),
+    "rows of one array": (ff.pairs, (R.normal(size=(5, 3)),), True),
+    "adjoint added twice": (ff.twice, (R.normal(size=4), R.normal(size=4)), True),
+    "sum, same lengths": (ff.scaled_sum, (R.normal(size=5), R.normal(size=5)), True),
+    "sum, broadcasting": (ff.scaled_sum, (R.normal(size=5), R.normal(size=1)), True),
+    "update from its own view": (ff.update_from_own_reversed_row, (R.normal(size=(2, 4)), 0.7), True),
+}
+
+
+def _source(fn, args, mode, backend):
+    types = {name: f"f64[{','.join(':' * np.ndim(a))}]" if np.ndim(a) else "f64"
+             for name, a in zip(fn.__code__.co_varnames, args)}
+    return s2sad.derivative_source(fn, mode, tuple(range(len(args))), types=types, backend=backend)
+
+
+@pytest.mark.numba
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_numba_code_agrees_with_finite_differences(name, mode, monkeypatch):
+    fn, args, _ = CASES[name]
+    monkeypatch.setenv("S2SAD_BACKEND", "numba")
+    got = check_grad(fn, args, mode, rtol=1e-6, atol=1e-8)
+    monkeypatch.setenv("S2SAD_BACKEND", "python")
+    for g, h in zip(got, s2sad.grad(fn, wrt=tuple(range(len(args))), mode=mode)(*args)):
+        np.testing.assert_allclose(g, h, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_element_loops_only_in_numba_code(name):
+    fn, args, fused = CASES[name]
+    assert bool(ELEMENT_LOOP.search(_source(fn, args, "reverse", "numba"))) == fused
+    assert not ELEMENT_LOOP.search(_source(fn, args, "reverse", "python"))
+
+
+def test_broadcasting_operands_take_the_vectorised_path():
+    """With means of one column, X[i] - means[j] broadcasts: the test of lengths fails and the
+    vectorised update (with its unbroadcast, summing over the row) runs."""
+    X, means = CASES["rows broadcasting"][1]
+    g = s2sad.grad(ff.mixture, wrt=1, backend="numba")(X, means)
+    np.testing.assert_allclose(g, fd(ff.mixture, (X, means), 1), rtol=1e-6)
+    source = _source(ff.mixture, (X, means), "reverse", "numba")
+    assert "if " in source and "unbroadcast(" in source
+
+
+def test_an_update_reading_a_view_of_its_array_stays_vectorised():
+    """``B[0] += np.flip(B[0]) * w`` element by element would read elements it has written."""
+    fn, args, _ = CASES["update from its own view"]
+    source = _source(fn, args, "reverse", "numba")
+    assert "add_into(B[0], t1)" in source
+
+
+def test_rows_of_one_array_need_no_test():
+    source = _source(ff.pairs, CASES["rows of one array"][1], "reverse", "numba")
+    assert "if " not in source and "np.sum" not in source
+
+
+def test_fallback_runs_the_vectorised_code(monkeypatch):
+    """Where Numba refuses a function, the Python fallback runs the vectorised form, not element
+    loops in the interpreter."""
+    monkeypatch.setenv("S2SAD_BACKEND", "auto")
+    pos = CASES["rows of one array"][1][0]
+    g = s2sad.grad(ff.counted_pairs)
+    with pytest.warns(s2sad.BackendFallbackWarning):
+        got = g(pos)
+    np.testing.assert_allclose(got, fd(ff.counted_pairs, (pos,), 0), rtol=1e-6)
+    derived = next(iter(g._compiled.values()))
+    assert ELEMENT_LOOP.search(derived.source)
+    assert not ELEMENT_LOOP.search(inspect.getsource(derived.core.fallback))
