@@ -434,7 +434,7 @@ def _broadcast_to_type(in_types, params):
     ndim = _shape_ndim(shape)
     if x.is_array and x.ndim > ndim:
         raise TypeError(f"cannot broadcast an array with {x.ndim} axes to a shape with {ndim}")
-    return x.element.with_ndim(ndim) if x.is_array else x.with_ndim(ndim)
+    return x.with_ndim(ndim)
 
 
 def _tile_type(in_types, params):

@@ -486,10 +486,9 @@ def _gather(x, out, shift, step, wrap, fill):
 def _fold(g, shape, step):
     """The adjoint of a wrapping gather without shift: g's elements added into an array of `shape`
     at the index each was copied from."""
-    out = np.zeros(shape)
-    none = _filled(shape, 0)
+    out, no_shift = np.zeros(shape), _filled(shape, 0)
     for index in np.ndindex(g.shape):
-        source, _ = _source(index, shape, none, step, True)
+        source, _ = _source(index, shape, no_shift, step, True)
         out[source] += g[index]
     return out
 
@@ -577,10 +576,7 @@ def _pad(array, pad_width, mode="constant", constant_values=0):
 
 @_cached_overload(runtime.untile)
 def _untile(g, shape):
-    def untile(g, shape):
-        step = _filled(shape, 1)
-        return _fold(g, shape, step)
-    return untile
+    return lambda g, shape: _fold(g, shape, _filled(shape, 1))
 
 
 @_cached_overload(runtime.unrepeat)

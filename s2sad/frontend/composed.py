@@ -110,7 +110,9 @@ def moveaxis(lo: "Lowering", node, a, source, destination) -> Atom:
     order = [k for k in range(ndim) if k not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
-    return lo.emit(P.transpose, [x], node, axes=tuple(order))
+    moved = lo.emit(P.transpose, [x], node, axes=tuple(order))
+    lo.views[moved] = lo.views.get(x, x)  # a view, as NumPy's: a store into it is refused
+    return moved
 
 
 @_composes(np.hstack, P.concatenate)
