@@ -376,11 +376,6 @@ defrule(P.concatenate, _sequence_jvp(P.concatenate), _concatenate_vjp)
 # --- copies and rearrangements: linear, so each JVP is the operation on the tangent, and each
 # adjoint sends every element of g back to the element of x it copies (adding the copies) -----
 
-def _to_shape_of(g: Sym, x: Sym) -> Sym:
-    """g summed down to the shape of `x`, which was broadcast to g's."""
-    return apply(P.sum, g) if x.ndim == 0 else apply(P.unbroadcast, g, apply(P.shape, x))
-
-
 def _interior(g: Sym, widths: tuple) -> Sym:
     """The part of a padded array's cotangent that covers the array: ``g[b0:-a0, b1:-a1, …]``."""
     operands = [bound for before, after in widths for bound in (before, -after if after else None, None)]
@@ -399,7 +394,7 @@ def _pad_vjp(g, primals, out, widths):
     return [inside, apply(P.sum, g) - apply(P.sum, inside)]
 
 
-defrule(P.broadcast_to, _same_op(P.broadcast_to), lambda g, primals, out: [_to_shape_of(g, primals[0]), None])
+defrule(P.broadcast_to, _same_op(P.broadcast_to), lambda g, primals, out: [_fit(g, primals[0]), None])
 defrule(P.tile, _same_op(P.tile), lambda g, primals, out, reps: [apply(P.untile, g, apply(P.shape, primals[0]))])
 defrule(P.repeat, _same_op(P.repeat), lambda g, primals, out, axis=None: [
     apply(P.unrepeat, g, apply(P.shape, primals[0]), primals[1], axis=axis), None])
