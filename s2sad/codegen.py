@@ -27,7 +27,7 @@ from .ir.core import (TEMP, Atom, Block, Const, Eqn, ForRange, Function, If, Var
                       use_counts, walk)
 
 HELPERS = ("add_at", "add_into", "add_outer", "broadcast_like", "broadcast_shapes", "copy_into", "expand_to", "record",
-           "record_grow", "sub_into", "unbroadcast")
+           "record_grow", "sub_into", "unbroadcast", "unrepeat", "untile")
 _RESERVED = {"np", *HELPERS, "min", "max", "float", "abs", "range", "len", "int", "bool"}
 _COMMENT = "#s2sad: "
 

@@ -415,6 +415,110 @@ stack = _define("stack", ["*arrays"], _stacked(1), _sequence_emitter("np.stack")
 SEQUENCE_OPERANDS = (concatenate, stack)  # their first argument is a tuple of arrays
 
 
+# Copies and rearrangements of elements: each result element is an element of x (or, for pad, the
+# fill value). Numba lacks some of these, or their axis= form: `backend.numba_runtime` supplies
+# them for the forms generated code writes.
+
+def _array(t: Type) -> None:
+    if not t.is_array:
+        raise TypeError("takes an array")
+
+
+def _one_integer(t: Type, what: str) -> None:
+    if t != I64:
+        raise TypeError(f"{what} must be one integer, not {t}")
+
+
+def _broadcast_to_type(in_types, params):
+    x, shape = in_types
+    ndim = _shape_ndim(shape)
+    if x.is_array and x.ndim > ndim:
+        raise TypeError(f"cannot broadcast an array with {x.ndim} axes to a shape with {ndim}")
+    return x.with_ndim(ndim)
+
+
+def _tile_type(in_types, params):
+    t, reps = in_types[0], params["reps"]
+    _array(t)
+    if len(reps) != t.ndim or not all(isinstance(r, int) and r >= 0 for r in reps):
+        raise TypeError(f"reps={reps!r} must be one count (an integer from 0) per axis")
+    return t
+
+
+def _repeat_type(in_types, params):
+    t, repeats = in_types
+    _array(t)
+    _one_integer(repeats, "repeats")
+    if params["axis"] is None:
+        return t.with_ndim(1)
+    check_axis(params["axis"], t.ndim)
+    return t
+
+
+def _roll_type(in_types, params):
+    t, shift = in_types
+    _array(t)
+    _one_integer(shift, "shift")
+    if params["axis"] is not None:
+        check_axis(params["axis"], t.ndim)
+    return t
+
+
+def _triangle_type(in_types, params):
+    t = in_types[0]
+    if not t.is_array or t.ndim < 2:
+        raise TypeError("takes an array with at least two axes (a matrix, or a stack of them)")
+    if not isinstance(params["k"], int) or isinstance(params["k"], bool):
+        raise TypeError(f"k={params['k']!r} must be an integer")
+    return t
+
+
+def _pad_type(in_types, params):
+    t, value = in_types
+    _array(t)
+    _numbers([value], "one number as constant_values")
+    widths = params["widths"]
+    if len(widths) != t.ndim or not all(len(w) == 2 and all(isinstance(n, int) and n >= 0 for n in w)
+                                        for w in widths):
+        raise TypeError(f"pad widths {widths!r} must be a pair of counts (integers from 0) per axis")
+    return t
+
+
+def _positional_emitter(dotted: str, static: str, default=None) -> Emit:
+    """``dotted(args..., param)``, leaving out the static parameter when it has its default."""
+    def emit(args, params):
+        extra = [] if params[static] == default else [ast.Constant(params[static])]
+        return ast.Call(_attr_chain(dotted), list(args) + extra, [])
+    return emit
+
+
+def _copy_emit(args, params):
+    return ast.Call(ast.Attribute(call_emitter("np.broadcast_to")(args, params), "copy", ast.Load()), [], [])
+
+
+def _pad_emit(args, params):
+    return ast.Call(_attr_chain("np.pad"), [args[0], ast.Constant(params["widths"])],
+                    [ast.keyword("constant_values", args[1])])
+
+
+# np.broadcast_to gives a read-only view; here the result is a new array (written .copy()), which
+# derivative code may update in place like any other.
+broadcast_to = _define("broadcast_to", ["x", "shape"], _broadcast_to_type, _copy_emit,
+                       impl=lambda x, shape: np.broadcast_to(x, shape).copy())
+tile = _define("tile", "x", _tile_type, _positional_emitter("np.tile", "reps"),
+               statics={"reps": ()}, impl=lambda x, reps=(): np.tile(x, reps))
+repeat = _define("repeat", ["x", "repeats"], _repeat_type, call_emitter("np.repeat", ["axis"]),
+                 statics={"axis": None}, impl=lambda x, repeats, axis=None: np.repeat(x, repeats, axis))
+roll = _define("roll", ["x", "shift"], _roll_type, call_emitter("np.roll", ["axis"]), statics={"axis": None},
+               impl=lambda x, shift, axis=None: np.roll(x, shift, axis))
+triu = _define("triu", "x", _triangle_type, _positional_emitter("np.triu", "k", default=0), statics={"k": 0},
+               impl=lambda x, k=0: np.triu(x, k))
+tril = _define("tril", "x", _triangle_type, _positional_emitter("np.tril", "k", default=0), statics={"k": 0},
+               impl=lambda x, k=0: np.tril(x, k))
+pad = _define("pad", ["x", "value"], _pad_type, _pad_emit, statics={"widths": ()},
+              impl=lambda x, value, widths=(): np.pad(x, widths, constant_values=value))
+
+
 def _vectors(in_types, params):
     if any(not t.is_array or t.ndim != 1 for t in in_types):
         raise TypeError("takes two vectors (1-D arrays) here")
@@ -651,6 +755,10 @@ expand_to = _define("expand_to", ["g", "shape"], lambda t, p: F64.with_ndim(t[1]
                     impl=runtime.expand_to)
 broadcast_like = _define("broadcast_like", ["t", "like"], lambda t, p: F64.with_ndim(t[1].ndim),
                          call_emitter("broadcast_like"), impl=runtime.broadcast_like, aliases=True)
+untile = _define("untile", ["g", "shape"], lambda t, p: F64.with_ndim(t[1].ndim), call_emitter("untile"),
+                 impl=runtime.untile)
+unrepeat = _define("unrepeat", ["g", "shape", "repeats"], lambda t, p: F64.with_ndim(t[1].ndim),
+                   call_emitter("unrepeat", ["axis"]), statics={"axis": None}, impl=runtime.unrepeat)
 full = _define("full", ["shape", "value"], lambda t, p: F64.with_ndim(_shape_ndim(t[0])), call_emitter("np.full"),
                impl=lambda shape, value: np.full(shape, value, dtype=np.float64))
 select = _define("select", "cab", lambda t, p: promote(t[1], t[2]),
@@ -774,7 +882,9 @@ NUMPY: dict[object, Primitive] = {
     np.isnan: isnan, np.isinf: isinf, np.clip: clip, np.vdot: vdot, np.inner: inner, np.trace: trace, np.diag: diag, np.linalg.norm: norm,
     np.linalg.solve: solve, np.linalg.inv: inv, np.linalg.det: det,
     np.eye: eye, np.linspace: linspace, np.arange: arange, np.reshape: reshape, np.ravel: ravel, np.expand_dims: expand_dims, np.squeeze: squeeze,
-    np.swapaxes: swapaxes, np.flip: flip, np.concatenate: concatenate, np.stack: stack, np.prod: prod, np.var: var, np.std: std, np.cumsum: cumsum, np.max: amax, np.amax: amax, np.min: amin, np.amin: amin, np.less: lt, np.less_equal: le, np.greater: gt,
+    np.swapaxes: swapaxes, np.flip: flip, np.broadcast_to: broadcast_to, np.repeat: repeat,
+    np.roll: roll, np.triu: triu, np.tril: tril,
+    np.concatenate: concatenate, np.stack: stack, np.prod: prod, np.var: var, np.std: std, np.cumsum: cumsum, np.max: amax, np.amax: amax, np.min: amin, np.amin: amin, np.less: lt, np.less_equal: le, np.greater: gt,
     np.greater_equal: ge, np.equal: eq, np.not_equal: ne,
     builtins.min: min, builtins.max: max, builtins.abs: abs, builtins.float: to_float,
     np.zeros: zeros, np.ones: ones, np.empty: empty, np.full: full, np.copy: copy, np.outer: outer,

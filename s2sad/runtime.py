@@ -39,6 +39,28 @@ def broadcast_shapes(a: tuple, b: tuple) -> tuple:
     return np.broadcast_shapes(a, b)
 
 
+def untile(g: np.ndarray, shape: tuple) -> np.ndarray:
+    """The adjoint of ``np.tile(x, reps)`` for x of `shape` (as many axes as g): g's tiles,
+    each of `shape`, added up."""
+    if 0 in shape:
+        return np.zeros(shape)
+    tiles = [size for n, m in zip(shape, np.shape(g)) for size in (m // n, n)]
+    return np.asarray(g, dtype=np.float64).reshape(tiles).sum(axis=tuple(range(0, len(tiles), 2)))
+
+
+def unrepeat(g: np.ndarray, shape: tuple, repeats: int, axis=None) -> np.ndarray:
+    """The adjoint of ``np.repeat(x, repeats, axis)`` for x of `shape`: each run of `repeats`
+    copies of an element, added up."""
+    g = np.asarray(g, dtype=np.float64)
+    if not repeats:
+        return np.zeros(shape)
+    if axis is None:
+        return g.reshape(-1, repeats).sum(axis=1).reshape(shape)
+    axis %= len(shape)
+    runs = tuple(shape[:axis]) + (shape[axis], repeats) + tuple(shape[axis + 1:])
+    return g.reshape(runs).sum(axis=axis + 1)
+
+
 def add_at(x: np.ndarray, index: np.ndarray, value) -> None:
     """``x[index] += value`` where repeated indices each add (``np.add.at``)."""
     if index.dtype == np.bool_:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import primitives as P
+from .frontend.composed import COMPOSED
 from .frontend.lower import ALLOCATE_LIKE, METHODS
 from .rules import RULES
 
@@ -34,6 +35,7 @@ class Entry:
 def entries() -> list[Entry]:
     """One entry per way of writing a supported operation, sorted by name."""
     found = {name: prim for obj, prim in {**P.NUMPY, **ALLOCATE_LIKE}.items() for name in _spellings(obj)}
+    found |= {name: way.primitive for obj, way in COMPOSED.items() for name in _spellings(obj)}
     found |= {_OPERATORS[op]: prim for op, prim in {**P.BINOPS, **P.COMPARE}.items()}
     found |= {name: prim for name, prim in _SYNTAX}
     found |= {f"x.{name}()": prim for name, prim in METHODS.items()}

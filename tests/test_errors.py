@@ -151,6 +151,86 @@ def swapaxes_out_of_range(x):
     return np.sum(np.swapaxes(x, 0, 3))  # <-
 
 
+def moveaxis_out_of_range(x):
+    return np.sum(np.moveaxis(x, 0, 2))  # <-
+
+
+def moveaxis_twice(x):
+    return np.sum(np.moveaxis(x, (0, 0), (1, 0)))  # <-
+
+
+def hstack_numbers(x):
+    return np.sum(np.hstack((x[0, 0], x[0, 1])))  # <-
+
+
+def broadcast_to_fewer_axes(x):
+    return np.sum(np.broadcast_to(x, ()))  # <-
+
+
+def tile_negative(x):
+    return np.sum(np.tile(x, -1))  # <-
+
+
+def tile_computed_reps(x):
+    return np.sum(np.tile(x, len(x)))  # <-
+
+
+def repeat_counts_array(x):
+    return np.sum(np.repeat(x, np.arange(2) + 1, axis=0))  # <-
+
+
+def repeat_beyond_the_axes(x):
+    return np.sum(np.repeat(x, 2, axis=-3))  # <-
+
+
+def roll_fractional_shift(x):
+    return np.sum(np.roll(x, 1.5) * x)  # <-
+
+
+def roll_beyond_the_axes(x):
+    return np.sum(np.roll(x, 1, axis=2) * x)  # <-
+
+
+def triu_of_vector(x):
+    return np.sum(np.triu(x[0]))  # <-
+
+
+def tril_computed_k(x):
+    return np.sum(np.tril(x, len(x)))  # <-
+
+
+def pad_edge(x):
+    return np.sum(np.pad(x, 1, mode="edge"))  # <-
+
+
+def pad_three_pairs(x):
+    return np.sum(np.pad(x, ((1, 2), (3, 4), (5, 6))))  # <-
+
+
+def pad_negative(x):
+    return np.sum(np.pad(x, -1))  # <-
+
+
+def pad_values_per_side(x):
+    return np.sum(np.pad(x, 1, constant_values=(0.0, 1.0)))  # <-
+
+
+def take_float_indices(x):
+    return np.sum(np.take(x, x[0]))  # <-
+
+
+def take_mask(x):
+    return np.sum(np.take(x, x[0] > 0.0))  # <-
+
+
+def take_matrix_of_indices(x):
+    return np.sum(np.take(x, np.reshape(np.arange(4), (2, 2))))  # <-
+
+
+def take_beyond_the_axes(x):
+    return np.sum(np.take(x, 1, axis=2))  # <-
+
+
 # (type rules: what NumPy would refuse, or what the rules cannot differentiate, is refused
 # with the line, not left to fail when the derivative runs)
 SHAPE_REFUSALS = [
@@ -162,6 +242,26 @@ SHAPE_REFUSALS = [
     (cumsum_of_a_number, "takes an array"),
     (transpose_too_many_axes, "axis=2 is not an axis of an array with 2 axes"),
     (swapaxes_out_of_range, "axis=3 is not an axis"),
+    (moveaxis_out_of_range, "destination: axis=2 is not an axis of an array with 2 axes"),
+    (moveaxis_twice, "each once"),
+    (hstack_numbers, "np.hstack takes an array"),
+    (broadcast_to_fewer_axes, "cannot broadcast an array with 2 axes to a shape with 0"),
+    (tile_negative, "reps=(1, -1) must be one count"),
+    (tile_computed_reps, "reps must be a literal"),
+    (repeat_counts_array, "repeats must be one integer"),
+    (repeat_beyond_the_axes, "axis=-3 is not an axis"),
+    (roll_fractional_shift, "shift must be one integer"),
+    (roll_beyond_the_axes, "axis=2 is not an axis"),
+    (triu_of_vector, "at least two axes"),
+    (tril_computed_k, "'k' argument of tril must be a literal"),
+    (pad_edge, "mode='constant' only, not 'edge'"),
+    (pad_three_pairs, "pair for each of the 2 axes"),
+    (pad_negative, "pair of counts (integers from 0) per axis"),
+    (pad_values_per_side, "constant_values must be one number"),
+    (take_float_indices, "one integer or a vector of integers"),
+    (take_mask, "one integer or a vector of integers"),
+    (take_matrix_of_indices, "one integer or a vector of integers"),
+    (take_beyond_the_axes, "axis=2 is not an axis"),
 ]
 
 REFUSED = SHAPE_REFUSALS + [
@@ -271,6 +371,12 @@ def stores_into_view(x):
     return np.sum(row * x[0:2])
 
 
+def stores_into_moved_axes(x):
+    y = np.moveaxis(x.copy(), 0, 1)
+    y[0, 0] = 5.0  # <-
+    return np.sum(y)
+
+
 def stores_into_alias(x):
     y = x * 2.0
     z = y
@@ -295,6 +401,7 @@ def used_after_loop_only(x):
 LOOP_REFUSALS = [
     (writes_global_in_loop, (1.0,), "global inside a loop"),
     (stores_into_view, (X3,), "view"),
+    (stores_into_moved_axes, (np.ones((2, 3)),), "view"),
     (stores_into_alias, (X3,), "shares its memory"),
     (for_else, (1.0,), "for-else"),
     (used_after_loop_only, (1.0,), "only inside the loop"),

@@ -185,8 +185,9 @@ def _shaped(x):
 
 def test_squeeze_and_flip_along_an_axis_match_numpy():
     x = np.random.default_rng(6).normal(size=(3, 1, 4))
-    for got, want in zip(_shaped(x), (np.squeeze(x, axis=1), np.flip(x, axis=2), np.flip(x, axis=-3))):
-        np.testing.assert_array_equal(got, want)
+    for a in _layouts(x):  # (a slice of an adjoint is squeezed: the adjoint of np.vstack)
+        for got, want in zip(_shaped(a), (np.squeeze(x, axis=1), np.flip(x, axis=2), np.flip(x, axis=-3))):
+            np.testing.assert_array_equal(got, want)
 
 
 @numba.njit
@@ -212,3 +213,62 @@ def test_matrix_products_match_numpy_in_every_layout(shapes):
     with pytest.raises(ValueError):
         _matmul(a, np.ones(7))
 
+
+
+# --- rearrangements Numba lacks: one gather, and its adjoint ---------------------------------------
+
+@numba.njit
+def _tile(x):
+    return np.tile(x, (2, 3)), np.tile(x, (1, 0))
+
+
+@numba.njit
+def _repeat(x, n):
+    return np.repeat(x, n, axis=1), np.repeat(x, n, axis=-2), np.repeat(x, n)
+
+
+@numba.njit
+def _roll(x, shift):
+    return np.roll(x, shift, axis=0), np.roll(x, shift, axis=-1), np.roll(x, shift)
+
+
+@numba.njit
+def _pad(x, c):
+    return np.pad(x, ((1, 0), (2, 3)), constant_values=c), np.pad(x, ((0, 0), (0, 0)))
+
+
+@numba.njit
+def _adjoints(g_tiled, g_repeated, shape, n):
+    return rt.untile(g_tiled, shape), rt.unrepeat(g_repeated, shape, n, axis=1), \
+        rt.unrepeat(g_repeated.ravel(), shape, n)
+
+
+@pytest.mark.filterwarnings("ignore::numba.NumbaPerformanceWarning")
+def test_tile_repeat_roll_and_pad_match_numpy_in_every_layout():
+    x = np.random.default_rng(7).normal(size=(3, 4))
+    for a in _layouts(x):
+        for got, want in zip(_tile(a), (np.tile(x, (2, 3)), np.tile(x, (1, 0)))):
+            np.testing.assert_array_equal(got, want)
+        for n in (0, 1, 3):
+            want = (np.repeat(x, n, axis=1), np.repeat(x, n, axis=-2), np.repeat(x, n))
+            for got, expected in zip(_repeat(a, n), want):
+                np.testing.assert_array_equal(got, expected)
+        for shift in (-5, -1, 0, 2, 13):
+            for got, want in zip(_roll(a, shift), (np.roll(x, shift, 0), np.roll(x, shift, -1), np.roll(x, shift))):
+                np.testing.assert_array_equal(got, want)
+        padded, unpadded = _pad(a, 0.5)
+        np.testing.assert_array_equal(padded, np.pad(x, ((1, 0), (2, 3)), constant_values=0.5))
+        np.testing.assert_array_equal(unpadded, x)
+
+
+def test_untile_and_unrepeat_match_the_python_helpers():
+    rng = np.random.default_rng(8)
+    for n in (0, 2):
+        g_tiled, g_repeated = rng.normal(size=(6, 4 * n)), rng.normal(size=(3, 4 * n))
+        got = _adjoints(g_tiled, g_repeated, (3, 4), n)
+        want = (rt.untile(g_tiled, (3, 4)), rt.unrepeat(g_repeated, (3, 4), n, axis=1),
+                rt.unrepeat(g_repeated.ravel(), (3, 4), n))
+        for a, b in zip(got, want):
+            np.testing.assert_allclose(a, b, rtol=1e-14)
+    np.testing.assert_allclose(rt.untile(np.tile(np.eye(2), (2, 3)), (2, 2)), 6 * np.eye(2))
+    np.testing.assert_allclose(rt.unrepeat(np.repeat(np.eye(2), 3, axis=0), (2, 2), 3, axis=0), 3 * np.eye(2))

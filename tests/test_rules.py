@@ -326,6 +326,43 @@ def p_concatenate(a, b): return np.concatenate((a, b * b), axis=0)
 def p_concatenate_axis1(a, b): return np.concatenate((a, np.sin(b), a), axis=1)
 def p_stack(a, b): return np.stack((a, a * b), axis=0)
 def p_stack_axis1(a, b): return np.stack((a, b, a), axis=1) ** 2
+def p_moveaxis(x): return np.sin(np.moveaxis(x, 0, -1))
+def p_moveaxis_several(x): return np.moveaxis(x, (0, 1), (-1, 0)) * x[0, 0, 0]
+def p_hstack(a, b): return np.hstack((a, b * b))
+def p_hstack_vectors(a, b): return np.hstack((a, np.sin(b), a))
+def p_vstack(a, b): return np.vstack((a, b * a[0]))
+def p_vstack_vectors(a, b): return np.vstack((a, b)) ** 2
+def p_broadcast_to(x): return np.broadcast_to(x, (2, 3, 4)) * np.arange(4.0)
+def p_broadcast_to_vector(x): return np.broadcast_to(x, (3, 4)) ** 2
+def p_broadcast_to_scalar(x): return np.broadcast_to(x * x, (2, 3))
+def p_broadcast_to_same(x): return np.sin(np.broadcast_to(x, x.shape))
+def p_tile(x): return np.tile(x, (2, 3)) ** 2
+def p_tile_int(x): return np.tile(x, 3) * np.arange(6.0)
+def p_tile_more_counts(x): return np.sin(np.tile(x, (2, 1, 2)))
+def p_tile_fewer_counts(x): return np.tile(x, 2) ** 2
+def p_repeat(x): return np.repeat(x, 2) ** 2
+def p_repeat_axis(x): return np.repeat(x, 3, axis=-1) * np.arange(9.0)
+def p_repeat_axis0(x): return np.sin(np.repeat(x, 2, axis=0))
+def p_roll(x): return np.roll(x, 1) * x
+def p_roll_axis(x): return np.roll(x, -1, axis=1) * x
+def p_roll_far(x): return np.roll(x, 7, axis=-1) ** 2
+def p_roll_3d(x): return np.sin(np.roll(x, 2, axis=0)) * x
+def p_triu(x): return np.triu(x) ** 2
+def p_triu_k(x): return np.triu(x, 1) * x
+def p_triu_stack(x): return np.sin(np.triu(x, k=-1))
+def p_tril(x): return np.tril(x) ** 2
+def p_tril_k(x): return np.tril(x, -1) * x
+def p_tril_wide(x): return np.tril(x, k=2) ** 2
+def p_pad(x): return np.pad(x, 1) ** 2
+def p_pad_pair(x): return np.sin(np.pad(x, (2, 1)))
+def p_pad_per_axis(x, c): return np.pad(x, ((1, 0), (0, 2)), constant_values=c) ** 2
+def p_pad_value(x, c): return np.pad(x * x, ((1, 2),), mode="constant", constant_values=c * c)
+def p_take(x): return np.take(x, np.arange(5) * 2 % 3) ** 2
+def p_take_axis(x): return np.sin(np.take(x, np.arange(5) * 2 % 3, axis=1))
+def p_take_negative(x): return np.take(x, np.arange(4) - 2, axis=-1) * x[0, 0, 0]
+def p_take_one(x): return np.take(x, 2, axis=-1) ** 2
+def p_take_one_flat(x): return np.take(x, 4) * x
+def p_take_rows(x): return np.take(x, np.arange(3) % 2, axis=0) ** 2
 def p_prod(x): return np.prod(x)
 def p_prod_axis(x): return np.prod(x, axis=1)
 def p_prod_with_zero(x): return np.prod(x, axis=0)
@@ -796,8 +833,21 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.squeeze: [S(p_squeeze, normal(3, 1, 4))],
     P.swapaxes: [S(p_swapaxes, normal(2, 3, 4))],
     P.flip: [S(p_flip, normal(3, 4)), S(p_flip_axis, normal(3, 4))],
-    P.concatenate: [S(p_concatenate, normal(2, 3), normal(4, 3)), S(p_concatenate_axis1, normal(2, 3), normal(2, 1))],
+    P.concatenate: [S(p_concatenate, normal(2, 3), normal(4, 3)), S(p_concatenate_axis1, normal(2, 3), normal(2, 1)),
+                    S(p_hstack, normal(2, 3), normal(2, 1)), S(p_hstack_vectors, normal(2), normal(3)),
+                    S(p_vstack, normal(3), normal(2, 3)), S(p_vstack_vectors, normal(3), normal(3))],
     P.stack: [S(p_stack, normal(3), normal(3)), S(p_stack_axis1, normal(2, 3), normal(2, 3))],
+    P.broadcast_to: [S(p_broadcast_to, normal(3, 1)), S(p_broadcast_to_vector, normal(4)),
+                     S(p_broadcast_to_scalar, normal()), S(p_broadcast_to_same, normal(2, 3))],
+    P.tile: [S(p_tile, normal(2, 3)), S(p_tile_int, normal(2)), S(p_tile_more_counts, normal(3, 2)),
+             S(p_tile_fewer_counts, normal(2, 2, 3))],
+    P.repeat: [S(p_repeat, normal(2, 3)), S(p_repeat_axis, normal(2, 3)), S(p_repeat_axis0, normal(2, 2, 3))],
+    P.roll: [S(p_roll, normal(3, 4)), S(p_roll_axis, normal(3, 4)), S(p_roll_far, normal(2, 3)),
+             S(p_roll_3d, normal(3, 2, 2))],
+    P.triu: [S(p_triu, normal(3, 3)), S(p_triu_k, normal(3, 4)), S(p_triu_stack, normal(2, 4, 3))],
+    P.tril: [S(p_tril, normal(3, 3)), S(p_tril_k, normal(4, 3)), S(p_tril_wide, normal(2, 5))],
+    P.pad: [S(p_pad, normal(2, 3)), S(p_pad_pair, normal(3)), S(p_pad_per_axis, normal(2, 3), normal()),
+            S(p_pad_value, normal(3), normal())],
     P.transpose: [
         S(p_transpose_axes, normal(2, 3, 4)),
         S(p_transpose_negative_axes, normal(2, 3, 4)),
@@ -807,6 +857,8 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
         S(p_transpose_3d, normal(2, 3, 4)),
         S(p_transpose_vector, normal(4)),
         S(p_transpose_times, normal(3, 4), normal(4, 1)),
+        S(p_moveaxis, normal(2, 3, 4)),
+        S(p_moveaxis_several, normal(2, 3, 4)),
     ],
     P.getitem: [
         S(p_getitem, normal(4, 3)),
@@ -822,6 +874,12 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
         S(p_getitem_twice, normal(3)),
         S(p_getitem_plus_array, normal(4)),
         S(p_getitem_of_transpose, normal(3, 4)),
+        S(p_take, normal(2, 3)),
+        S(p_take_axis, normal(2, 3)),
+        S(p_take_negative, normal(2, 2, 3)),
+        S(p_take_one, normal(2, 3)),
+        S(p_take_one_flat, normal(2, 3)),
+        S(p_take_rows, normal(2, 3)),
     ],
     P.copy: [S(p_copy, normal(3, 4)), S(p_np_copy, normal(4))],
     P.full: [S(p_full, normal(3, 4), normal()), S(p_full_int_shape, normal()),
@@ -1217,6 +1275,9 @@ def _assert_same_numbers(got, expected):
 # The samples known not to compile are added, so their entry in XFAIL is checked too.
 _ONE_PER_RULE = [(prim, samples[0]) for table in (SAMPLES, ZERO_SAMPLES) for prim, samples in table.items()]
 _ONE_PER_RULE += [(prim, s) for prim, s in _ALL if (s.name, "numba") in XFAIL and (prim, s) not in _ONE_PER_RULE]
+# NumPy functions lowered as other primitives (s2sad/frontend/composed.py) compile too.
+_COMPOSED = ("p_moveaxis_several", "p_hstack", "p_vstack", "p_take_axis", "p_take_one")
+_ONE_PER_RULE += [(prim, s) for prim, s in _ALL if s.name in _COMPOSED]
 
 
 @pytest.mark.numba

@@ -427,7 +427,11 @@ def _squeeze(a, axis=None):
     def squeeze(a, axis=None):
         _require_length_one(a, axis)
         return a.reshape(_reduced_shape(a.shape, axis % a.ndim))
-    return squeeze
+
+    def squeeze_view(a, axis=None):  # (Numba reshapes only contiguous arrays)
+        _require_length_one(a, axis)
+        return np.moveaxis(a, axis, 0)[0]
+    return squeeze if a.layout == "C" else squeeze_view
 
 
 @_cached_overload(np.flip)
@@ -447,3 +451,142 @@ def _full_of_array(shape, fill_value, dtype=None):
 
     return lambda shape, fill_value, dtype=None: _broadcast_to(fill_value, shape)
 
+
+
+# --- rearrangements Numba lacks: np.tile, np.repeat and np.roll with an axis, np.pad ---------------
+# Each result element copies one element of the operand (or, for np.pad, is the fill value). Along
+# each axis the result's index i reads the operand's index (i - shift) // step, wrapped around the
+# operand's length or, for np.pad, outside it reading the fill value. One gather does them all,
+# and the same map run backwards adds a cotangent's copies up (the adjoints of tile and repeat).
+
+@njit(cache=True, inline="always")
+def _source(index, shape, shift, step, wrap):
+    """The operand's index that result element `index` reads, and whether it reads one at all."""
+    source = index
+    for k in range(len(index)):
+        i = (index[k] - shift[k]) // step[k]
+        if wrap:
+            i %= shape[k]
+        elif i < 0 or i >= shape[k]:
+            return source, False
+        source = tuple_setitem(source, k, i)
+    return source, True
+
+
+@njit(cache=True)
+def _gather(x, out, shift, step, wrap, fill):
+    """Fill `out` from `x` (as many axes as `out`) through the map above; returns `out`."""
+    for index in np.ndindex(out.shape):
+        source, inside = _source(index, x.shape, shift, step, wrap)
+        out[index] = x[source] if inside else fill
+    return out
+
+
+@njit(cache=True)
+def _fold(g, shape, step):
+    """The adjoint of a wrapping gather without shift: g's elements added into an array of `shape`
+    at the index each was copied from."""
+    out, no_shift = np.zeros(shape), _filled(shape, 0)
+    for index in np.ndindex(g.shape):
+        source, _ = _source(index, shape, no_shift, step, True)
+        out[source] += g[index]
+    return out
+
+
+@njit(cache=True, inline="always")
+def _filled(like, value):
+    """A tuple as long as `like` holding `value` everywhere."""
+    out = like
+    for k in range(len(like)):
+        out = tuple_setitem(out, k, value)
+    return out
+
+
+@njit(cache=True, inline="always")
+def _along(like, axis, value, rest):
+    """A tuple as long as `like`: `value` at `axis`, `rest` elsewhere."""
+    return tuple_setitem(_filled(like, rest), axis % len(like), value)
+
+
+@njit(cache=True)
+def _tile_array(a, reps):
+    shape = a.shape
+    for k in range(a.ndim):
+        shape = tuple_setitem(shape, k, a.shape[k] * reps[k])
+    ones = _filled(a.shape, 1)
+    return _gather(a, np.empty(shape, dtype=a.dtype), _filled(a.shape, 0), ones, True, 0)
+
+
+@_cached_overload(np.tile)
+def _tile(A, reps):
+    """Only reps with one count per axis (what generated code writes)."""
+    if isinstance(A, types.Array) and isinstance(reps, types.BaseTuple) and len(reps) == A.ndim:
+        return lambda A, reps: _tile_array(A, reps)
+    return None
+
+
+@njit(cache=True)
+def _repeat_along(a, repeats, axis):
+    axis %= a.ndim
+    shape = tuple_setitem(a.shape, axis, a.shape[axis] * repeats)
+    return _gather(a, np.empty(shape, dtype=a.dtype), _filled(a.shape, 0), _along(a.shape, axis, repeats, 1),
+                   True, 0)
+
+
+@_cached_overload(np.repeat)
+def _repeat(a, repeats, axis=None):
+    if isinstance(a, types.Array) and isinstance(repeats, types.Integer) and isinstance(axis, types.Integer):
+        return lambda a, repeats, axis=None: _repeat_along(a, repeats, axis)
+    return None  # Numba's own (without an axis)
+
+
+@njit(cache=True)
+def _roll_along(a, shift, axis):
+    ones = _filled(a.shape, 1)
+    return _gather(a, np.empty(a.shape, dtype=a.dtype), _along(a.shape, axis, shift, 0), ones, True, 0)
+
+
+@_cached_overload(np.roll)
+def _roll(a, shift, axis=None):
+    if isinstance(a, types.Array) and isinstance(shift, types.Integer) and isinstance(axis, types.Integer):
+        return lambda a, shift, axis=None: _roll_along(a, shift, axis)
+    return None  # Numba's own (without an axis)
+
+
+@njit(cache=True)
+def _pad_constant(array, pad_width, value):
+    shape, before = array.shape, _filled(array.shape, 0)
+    for k in range(array.ndim):
+        shape = tuple_setitem(shape, k, array.shape[k] + pad_width[k][0] + pad_width[k][1])
+        before = tuple_setitem(before, k, pad_width[k][0])
+    out = np.empty(shape, dtype=array.dtype)
+    return _gather(array, out, before, _filled(array.shape, 1), False, value)
+
+
+@_cached_overload(np.pad)
+def _pad(array, pad_width, mode="constant", constant_values=0):
+    """Constant padding with a (before, after) pair per axis (what generated code writes)."""
+    default_mode = mode == "constant" or isinstance(mode, types.Omitted)  # (not given)
+    if isinstance(array, types.Array) and isinstance(pad_width, types.BaseTuple) and len(pad_width) == array.ndim \
+            and default_mode and isinstance(constant_values, (int, types.Number, types.Omitted)):
+        return lambda array, pad_width, mode="constant", constant_values=0: \
+            _pad_constant(array, pad_width, constant_values)
+    return None
+
+
+@_cached_overload(runtime.untile)
+def _untile(g, shape):
+    return lambda g, shape: _fold(g, shape, _filled(shape, 1))
+
+
+@_cached_overload(runtime.unrepeat)
+def _unrepeat(g, shape, repeats, axis=None):
+    if _given(axis):
+        return lambda g, shape, repeats, axis=None: _fold(g, shape, _along(shape, axis, repeats, 1))
+
+    def flat(g, shape, repeats, axis=None):
+        size = 1
+        for n in shape:
+            size *= n
+        return _fold(np.ascontiguousarray(g).reshape(-1), (size,), (repeats,)).reshape(shape)
+    return flat

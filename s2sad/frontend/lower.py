@@ -36,22 +36,10 @@ from ..errors import S2SADError, located
 from ..ir.builder import Builder, const
 from ..ir.core import TEMP, Atom, Block, Const, Eqn, ForRange, Function, If, Loc, Var, While, walk
 from ..ir.types import BOOL, F64, I64, Type, promote, type_of_value
+from .composed import COMPOSED, lower_composed
 from .normalize import RESULT, normalize
 from .parse import Source, parse
-
-
-@dataclass(frozen=True)
-class PyObj:
-    """A compile-time Python object a name refers to (a module, a function)."""
-
-    obj: object
-
-
-@dataclass(frozen=True)
-class TupleVal:
-    """A Python tuple of values (``a, b``), unpacked or returned, never an IR value itself."""
-
-    items: tuple
+from .values import PyObj, TupleVal
 
 
 @dataclass(frozen=True)
@@ -794,8 +782,8 @@ class Lowering:
 
     def expr_Call(self, node) -> Value:
         func = self.expr(node.func)
-        args = [self.expr(a) for a in node.args]
-        kwargs = {k.arg: self.expr(k.value) for k in node.keywords}
+        args = [self.argument(a) for a in node.args]
+        kwargs = {k.arg: self.argument(k.value) for k in node.keywords}
         if any(isinstance(a, gast.Starred) for a in node.args) or None in kwargs:
             raise self.error(node, "*args and **kwargs in calls are not supported")
         if isinstance(func, BoundMethod):
@@ -804,9 +792,18 @@ class Lowering:
             raise self.error(node, f"cannot call {_describe(func)}")
         return self.call_object(func.obj, args, kwargs, node)
 
+    def argument(self, node) -> Value:
+        """A call's argument: an expression, or a string literal (``mode="constant"``), which
+        only a parameter that takes one accepts."""
+        if isinstance(node, gast.Constant) and isinstance(node.value, str):
+            return PyObj(node.value)
+        return self.expr(node)
+
     def call_object(self, obj, args: list, kwargs: dict, node) -> Value:
         if obj is len:
             return self.length(args, node)
+        if _is_hashable(obj) and obj in COMPOSED:
+            return lower_composed(self, obj, args, kwargs, node)
         if _is_hashable(obj) and obj in ALLOCATE_LIKE:
             return self.allocate_like(ALLOCATE_LIKE[obj], args, kwargs, node)
         if _is_hashable(obj) and obj in P.NUMPY:

@@ -373,6 +373,37 @@ def _stack_vjp(g, primals, out, axis=0):
 defrule(P.concatenate, _sequence_jvp(P.concatenate), _concatenate_vjp)
 
 
+# --- copies and rearrangements: linear, so each JVP is the operation on the tangent, and each
+# adjoint sends every element of g back to the element of x it copies (adding the copies) -----
+
+def _interior(g: Sym, widths: tuple) -> Sym:
+    """The part of a padded array's cotangent that covers the array: ``g[b0:-a0, b1:-a1, …]``."""
+    operands = [bound for before, after in widths for bound in (before, -after if after else None, None)]
+    return apply(P.getitem, g, *operands, spec=("s",) * len(widths))
+
+
+def _pad_jvp(primals, tangents, out, widths):
+    (x, _), (tx, tv) = primals, tangents
+    if tx is None and tv is None:
+        return None
+    return apply(P.pad, apply(P.zeros_like, x) if tx is None else tx, 0.0 if tv is None else tv, widths=widths)
+
+
+def _pad_vjp(g, primals, out, widths):
+    inside = _interior(g, widths)
+    return [inside, apply(P.sum, g) - apply(P.sum, inside)]
+
+
+defrule(P.broadcast_to, _same_op(P.broadcast_to), lambda g, primals, out: [_fit(g, primals[0]), None])
+defrule(P.tile, _same_op(P.tile), lambda g, primals, out, reps: [apply(P.untile, g, apply(P.shape, primals[0]))])
+defrule(P.repeat, _same_op(P.repeat), lambda g, primals, out, axis=None: [
+    apply(P.unrepeat, g, apply(P.shape, primals[0]), primals[1], axis=axis), None])
+defrule(P.roll, _same_op(P.roll), lambda g, primals, out, axis=None: [apply(P.roll, g, -primals[1], axis=axis), None])
+defrule(P.triu, _same_op(P.triu), lambda g, primals, out, k=0: [apply(P.triu, g, k=k)])  # (projections:
+defrule(P.tril, _same_op(P.tril), lambda g, primals, out, k=0: [apply(P.tril, g, k=k)])  # self-adjoint)
+defrule(P.pad, _pad_jvp, _pad_vjp)
+
+
 # --- vector products, trace, diagonal, norm, linspace ---------------------------------------------
 
 defrule(P.vdot, _matmul_jvp, _matmul_vjp)  # (of vectors: their dot product)

@@ -1,0 +1,189 @@
+"""NumPy functions lowered as other primitives, or with their arguments put in one form first.
+
+``np.moveaxis`` is a transpose, ``np.hstack`` and ``np.vstack`` are concatenations, and
+``np.take`` is an index read: written that way they need no derivative rules of their own, and
+compile under Numba as the primitives do. ``np.tile`` and ``np.pad`` become their primitives with
+one count (or pair of widths) per axis, the only form their rules and Numba implementations take.
+
+Each lowering is a function whose parameters after the first two are NumPy's, so a call binds to
+it as to the NumPy function; it gets the `Lowering` and the call's node, for emitting and errors.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+
+from .. import primitives as P
+from ..ir.builder import const
+from ..ir.core import Atom, Const
+from ..ir.types import I64
+from .values import PyObj, TupleVal
+
+if TYPE_CHECKING:
+    from .lower import Lowering
+
+
+@dataclass(frozen=True)
+class Composition:
+    lower: Callable  # (lowering, node, *NumPy's arguments) -> Atom
+    primitive: P.Primitive  # what it becomes (its rule gives the derivative), for `s2sad rules`
+
+
+COMPOSED: dict[object, Composition] = {}
+
+
+def _composes(numpy_fn, primitive: P.Primitive):
+    def register(lower: Callable) -> Callable:
+        COMPOSED[numpy_fn] = Composition(lower, primitive)
+        return lower
+    return register
+
+
+def lower_composed(lo: "Lowering", numpy_fn, args: list, kwargs: dict, node) -> Atom:
+    """Lower the call ``numpy_fn(*args, **kwargs)``."""
+    lower = COMPOSED[numpy_fn].lower
+    try:
+        bound = inspect.signature(lower).bind(lo, node, *args, **kwargs)
+    except TypeError as exc:
+        raise lo.error(node, f"bad arguments to {P.numpy_name(numpy_fn)}: {exc}") from None
+    return lower(*bound.args, **bound.kwargs)
+
+
+# --- reading arguments ------------------------------------------------------------------------
+
+def _array(lo: "Lowering", value, node, name: str) -> Atom:
+    atom = lo.operand(value, node)
+    if not atom.type.is_array:
+        raise lo.error(node, f"np.{name} takes an array, not {atom.type}")
+    return atom
+
+
+def _arrays(lo: "Lowering", value, node, name: str) -> list[Atom]:
+    if not isinstance(value, TupleVal) or not value.items:
+        raise lo.error(node, f"np.{name} takes a tuple of arrays")
+    return [_array(lo, v, node, name) for v in value.items]
+
+
+def _literal(lo: "Lowering", value, node, what: str):
+    """The Python value of a literal argument: a number, a string, or a tuple of them (nested)."""
+    if isinstance(value, Const):
+        return value.value
+    if isinstance(value, PyObj) and isinstance(value.obj, str):
+        return value.obj
+    if isinstance(value, TupleVal):
+        return tuple(_literal(lo, v, node, what) for v in value.items)
+    raise lo.error(node, f"{what} must be a literal")
+
+
+def _axes(lo: "Lowering", value, ndim: int, node, what: str) -> tuple[int, ...]:
+    """A literal axis or tuple of axes, each counted from 0."""
+    axes = _literal(lo, value, node, what)
+    axes = axes if isinstance(axes, tuple) else (axes,)
+    for a in axes:
+        try:
+            P.check_axis(a, ndim)
+        except TypeError as exc:
+            raise lo.error(node, f"{what}: {exc}") from None
+    return tuple(a % ndim for a in axes)
+
+
+def _slices(ndim: int) -> tuple[list, tuple]:
+    """Index operands and spec selecting everything along `ndim` axes (``x[:, :]``)."""
+    return [const(None)] * (3 * ndim), ("s",) * ndim
+
+
+# --- the compositions -------------------------------------------------------------------------
+
+@_composes(np.moveaxis, P.transpose)
+def moveaxis(lo: "Lowering", node, a, source, destination) -> Atom:
+    """A transpose: the moved axes at their destinations, the others in their order."""
+    x = _array(lo, a, node, "moveaxis")
+    ndim = x.type.ndim
+    src = _axes(lo, source, ndim, node, "source")
+    dst = _axes(lo, destination, ndim, node, "destination")
+    if len(src) != len(dst) or len(set(src)) != len(src) or len(set(dst)) != len(dst):
+        raise lo.error(node, "source and destination must name as many axes, each once")
+    order = [k for k in range(ndim) if k not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    moved = lo.emit(P.transpose, [x], node, axes=tuple(order))
+    lo.views[moved] = lo.views.get(x, x)  # a view, as NumPy's: a store into it is refused
+    return moved
+
+
+@_composes(np.hstack, P.concatenate)
+def hstack(lo: "Lowering", node, tup) -> Atom:
+    """Vectors joined end to end; arrays with more axes along their second."""
+    arrays = _arrays(lo, tup, node, "hstack")
+    return lo.emit(P.concatenate, arrays, node, axis=0 if arrays[0].type.ndim == 1 else 1)
+
+
+@_composes(np.vstack, P.concatenate)
+def vstack(lo: "Lowering", node, tup) -> Atom:
+    """Arrays joined along their first axis, a vector counting as a row."""
+    arrays = [lo.emit(P.expand_dims, [x], node, axis=0) if x.type.ndim == 1 else x
+              for x in _arrays(lo, tup, node, "vstack")]
+    return lo.emit(P.concatenate, arrays, node, axis=0)
+
+
+@_composes(np.tile, P.tile)
+def tile(lo: "Lowering", node, A, reps) -> Atom:
+    """One count per axis: missing counts are 1, and an array with fewer axes than counts gets
+    leading axes of length 1 (``x[None, :]``), as NumPy does."""
+    x = _array(lo, A, node, "tile")
+    counts = _literal(lo, reps, node, "reps")
+    counts = counts if isinstance(counts, tuple) else (counts,)
+    lead = len(counts) - x.type.ndim
+    if lead > 0:
+        operands, spec = _slices(x.type.ndim)
+        x = lo.emit(P.getitem, [x, *operands], node, spec=("n",) * lead + spec)
+    return lo.emit(P.tile, [x], node, reps=(1,) * -lead + counts)
+
+
+@_composes(np.take, P.getitem)
+def take(lo: "Lowering", node, a, indices, axis=const(None)) -> Atom:
+    """An index read: ``x.ravel()[idx]`` without an axis; ``x[idx]`` along the first axis, and
+    along another one between two swaps of it with the first. Its adjoint adds into the
+    positions read, once per read."""
+    x = _array(lo, a, node, "take")
+    index = lo.operand(indices, node)
+    if index.type != I64 and not (index.type.is_array and index.type.dtype == "i64" and index.type.ndim == 1):
+        raise lo.error(node, f"np.take takes one integer or a vector of integers as indices, not {index.type}")
+    if isinstance(axis, Const) and axis.value is None:
+        flat = lo.emit(P.ravel, [x], node) if x.type.ndim > 1 else x
+        return lo.emit(P.getitem, [flat, index], node, spec=("i",))
+    (along,) = _axes(lo, axis, x.type.ndim, node, "axis")
+    if not index.type.is_array:  # one integer: x[:, i]
+        before, spec = _slices(along)
+        after, spec_after = _slices(x.type.ndim - along - 1)
+        return lo.emit(P.getitem, [x, *before, index, *after], node, spec=spec + ("i",) + spec_after)
+    if along:
+        x = lo.emit(P.swapaxes, [x], node, axis1=0, axis2=along)
+    taken = lo.emit(P.getitem, [x, index], node, spec=("i",))
+    return lo.emit(P.swapaxes, [taken], node, axis1=0, axis2=along) if along else taken
+
+
+@_composes(np.pad, P.pad)
+def pad(lo: "Lowering", node, array, pad_width, mode=PyObj("constant"), constant_values=const(0.0)) -> Atom:
+    """Constant padding, the widths given as NumPy takes them (one count, a (before, after) pair,
+    or a pair per axis) made a pair per axis."""
+    x = _array(lo, array, node, "pad")
+    kind = _literal(lo, mode, node, "mode")
+    if kind != "constant":
+        raise lo.error(node, f"np.pad supports mode='constant' only, not {kind!r}")
+    widths = _literal(lo, pad_width, node, "pad_width")
+    try:
+        pairs = np.broadcast_to(np.asarray(widths), (x.type.ndim, 2))
+    except ValueError:
+        raise lo.error(node, f"pad_width={widths!r} does not give a (before, after) pair for each of "
+                             f"the {x.type.ndim} axes") from None
+    if pairs.dtype.kind not in "iu":
+        raise lo.error(node, f"pad_width={widths!r} must hold integers")
+    if isinstance(constant_values, TupleVal):
+        raise lo.error(node, "constant_values must be one number (the same on every side)")
+    value = lo.operand(constant_values, node)
+    return lo.emit(P.pad, [x, value], node, widths=tuple(tuple(int(n) for n in pair) for pair in pairs))
