@@ -109,7 +109,7 @@ _REFUSED_EXPRS = {
 }
 
 METHODS = {"sum": P.sum, "mean": P.mean, "max": P.amax, "min": P.amin, "prod": P.prod, "var": P.var,
-           "std": P.std, "cumsum": P.cumsum, "dot": P.dot, "copy": P.copy, "reshape": P.reshape,
+           "std": P.std, "cumsum": P.cumsum, "cumprod": P.cumprod, "dot": P.dot, "copy": P.copy, "reshape": P.reshape,
            "ravel": P.ravel, "flatten": P.flatten, "squeeze": P.squeeze, "swapaxes": P.swapaxes,
            "transpose": P.transpose}
 REDUCTIONS = {P.sum, P.mean, P.amax, P.amin, P.prod, P.var, P.std}  # they take keepdims=
