@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import primitives as P
-from .frontend.lower import ALLOCATE_LIKE, METHODS
+from .frontend.lower import ALLOCATE_LIKE, COMPOSED, METHODS
 from .rules import RULES
 
 _OPERATORS = {"Add": "a + b", "Sub": "a - b", "Mult": "a * b", "Div": "a / b", "Pow": "a ** b",
@@ -27,7 +27,7 @@ _SYNTAX = [("-a", P.neg), ("x[i], x[a:b], x[i, j], x[idx], x[mask]", P.getitem),
 @dataclass(frozen=True)
 class Entry:
     name: str  # as written in user code: numpy.sin, a + b, x.sum()
-    primitive: str
+    primitive: str  # its name, or "composed: ..." for a function lowered into several
     derivative: str  # "forward reverse", "zero" (differentiable nowhere, or constant), or "none"
 
 
@@ -40,8 +40,10 @@ def entries() -> list[Entry]:
     found |= {f"numpy.random.Generator.{name}": prim for name, prim in P.GENERATOR_METHODS.items()}
     found |= {f"{_spellings(obj)[0]}(...)[{k}]": prim for obj, prims in P.TUPLES.items()
               for k, prim in enumerate(prims)}
-    return sorted((Entry(name, prim.name, _derivative(prim)) for name, prim in found.items()),
-                  key=lambda e: (not e.name.startswith("numpy"), e.name))
+    rows = [Entry(name, prim.name, _derivative(prim)) for name, prim in found.items()]
+    rows += [Entry(name, "composed: " + ", ".join(p.name for p in prims), _composed_derivative(prims))
+             for obj, (_, prims) in COMPOSED.items() for name in _spellings(obj)]
+    return sorted(rows, key=lambda e: (not e.name.startswith("numpy"), e.name))
 
 
 _MODULES = ((np, "numpy."), (np.random, "numpy.random."), (builtins, ""))
@@ -65,6 +67,12 @@ def _derivative(prim: P.Primitive) -> str:
     if rule is None:
         return "none"
     return "zero" if rule.zero else "forward reverse"
+
+
+def _composed_derivative(prims) -> str:
+    """A function lowered into several primitives is differentiated where all of them are."""
+    kinds = {_derivative(p) for p in prims}
+    return "none" if "none" in kinds else "forward reverse" if "forward reverse" in kinds else "zero"
 
 
 _MEANING = {"forward reverse": "forward reverse", "zero": "forward reverse (derivative 0)",
