@@ -10,7 +10,7 @@ follow from theirs. With the subscripts of one or two operands, each operand's i
 * an index that only one operand has, and the output lacks, is summed over first (`sum`);
 * two operands sharing an index that is summed over and none that is kept (no batch index)
   are a matrix product: each operand's axes are ordered (`transpose`), merged into one axis for
-  its kept indices and one for the summed ones where there are several (`copy`, `reshape`), and
+  its kept indices and one for the summed ones where there are several (`flatten`, `reshape`), and
   multiplied (`matmul`); several kept indices are split out again (`reshape`);
 * any other pair (a batch index, or nothing summed) is multiplied with broadcasting, each
   operand's axes ordered and widened to all the indices (`transpose`, `expand_dims`, `mul`),
@@ -31,7 +31,7 @@ from ..ir.core import Atom
 Emit = Callable[..., Atom]  # emit(prim, operands, **params) -> the result
 # What each function may be lowered into (`s2sad rules` lists it): tensordot sums only inside
 # matrix products and has no diagonal.
-TENSORDOT_PRIMITIVES = (P.transpose, P.expand_dims, P.mul, P.copy, P.reshape, P.matmul)
+TENSORDOT_PRIMITIVES = (P.transpose, P.expand_dims, P.mul, P.flatten, P.reshape, P.matmul)
 EINSUM_PRIMITIVES = (P.diag, P.sum) + TENSORDOT_PRIMITIVES
 _LETTERS = string.ascii_letters
 
@@ -197,16 +197,19 @@ def _matrix_product(a: Term, b: Term, output: str, emit: Emit) -> Term:
 
 def _merge(value: Atom, runs: list[int], emit: Emit) -> Atom:
     """`value` with each run of ``runs[k]`` consecutive axes merged into one axis (a run of 0
-    gives no axis). A copy comes first: the axes may be a transposed view, which Numba cannot
-    reshape."""
+    gives no axis). It is flattened first, into a new array, and so is its tangent: the axes may
+    be a transposed view, which Numba cannot reshape."""
     if all(n <= 1 for n in runs):
         return value
+    flat = emit(P.flatten, [value])
+    if sum(1 for n in runs if n) == 1:
+        return flat
     sizes, start = [], 0
     for n in runs:
         if n:
             sizes.append(_product(_dims(value, range(start, start + n), emit), emit))
         start += n
-    return emit(P.reshape, [emit(P.copy, [value]), emit(P.make_tuple, sizes)])
+    return emit(P.reshape, [flat, emit(P.make_tuple, sizes)])
 
 
 def _dims(value: Atom, positions: range, emit: Emit) -> list[Atom]:
