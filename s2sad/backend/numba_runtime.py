@@ -422,7 +422,7 @@ def _spread_over_axis(root: bool):
             return None
         if isinstance(axis, types.UniTuple) and axis.count < a.ndim:
             return _spread_over_axes(root, a.ndim - axis.count)
-        if _given(axis) and a.ndim > 1 and not isinstance(axis, types.UniTuple):  # (a vector's one axis is all of it)
+        if isinstance(axis, types.Integer) and a.ndim > 1:  # (a vector's one axis is all of it, as are all the axes)
             def along(a, axis=None, ddof=0):
                 n = a.shape[axis % a.ndim]
                 centred = a - runtime.expand_to(np.sum(a, axis=axis) / n, a.shape, axis=axis)
