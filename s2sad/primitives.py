@@ -295,20 +295,26 @@ std = _define("std", "x", reduced_float, _spread_emitter("np.std"), statics={"ax
               impl=lambda x, axis=None, ddof=0: np.std(x, axis=axis, ddof=ddof))
 
 
-def _cumsum_type(in_types, params):
-    t = in_types[0]
-    if not t.is_array:
-        raise TypeError("takes an array")
-    if params.get("axis") is None:
-        if t.ndim > 1:
+def _cumulative_type(flattens: bool):
+    """The type rule of a cumulative sum or product: along `axis`, or, without one, over the
+    flattened array (a vector), which cumsum does not support yet for two or more axes."""
+    def typer(in_types, params):
+        t = in_types[0]
+        if not t.is_array:
+            raise TypeError("takes an array")
+        if params.get("axis") is not None:
+            check_axis(params["axis"], t.ndim)
+            return t
+        if t.ndim > 1 and not flattens:
             raise TypeError("give an axis: the cumulative sum of a flattened array is not supported yet")
-        return t
-    check_axis(params["axis"], t.ndim)
-    return t
+        return t.with_ndim(1)
+    return typer
 
 
-cumsum = _define("cumsum", "x", _cumsum_type, call_emitter("np.cumsum", ["axis"]), statics={"axis": None},
-                 impl=lambda x, axis=None: np.cumsum(x, axis=axis))
+cumsum = _define("cumsum", "x", _cumulative_type(False), call_emitter("np.cumsum", ["axis"]),
+                 statics={"axis": None}, impl=lambda x, axis=None: np.cumsum(x, axis=axis))
+cumprod = _define("cumprod", "x", _cumulative_type(True), call_emitter("np.cumprod", ["axis"]),
+                  statics={"axis": None}, impl=lambda x, axis=None: np.cumprod(x, axis=axis))
 
 
 def _mean_emit(args, params):
@@ -884,7 +890,8 @@ NUMPY: dict[object, Primitive] = {
     np.eye: eye, np.linspace: linspace, np.arange: arange, np.reshape: reshape, np.ravel: ravel, np.expand_dims: expand_dims, np.squeeze: squeeze,
     np.swapaxes: swapaxes, np.flip: flip, np.broadcast_to: broadcast_to, np.repeat: repeat,
     np.roll: roll, np.triu: triu, np.tril: tril,
-    np.concatenate: concatenate, np.stack: stack, np.prod: prod, np.var: var, np.std: std, np.cumsum: cumsum, np.max: amax, np.amax: amax, np.min: amin, np.amin: amin, np.less: lt, np.less_equal: le, np.greater: gt,
+    np.concatenate: concatenate, np.stack: stack, np.prod: prod, np.var: var, np.std: std, np.cumsum: cumsum,
+    np.cumprod: cumprod, np.max: amax, np.amax: amax, np.min: amin, np.amin: amin, np.less: lt, np.less_equal: le, np.greater: gt,
     np.greater_equal: ge, np.equal: eq, np.not_equal: ne,
     builtins.min: min, builtins.max: max, builtins.abs: abs, builtins.float: to_float,
     np.zeros: zeros, np.ones: ones, np.empty: empty, np.full: full, np.copy: copy, np.outer: outer,

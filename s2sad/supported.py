@@ -28,22 +28,26 @@ _SYNTAX = [("-a", P.neg), ("x[i], x[a:b], x[i, j], x[idx], x[mask]", P.getitem),
 @dataclass(frozen=True)
 class Entry:
     name: str  # as written in user code: numpy.sin, a + b, x.sum()
-    primitive: str
+    primitive: str  # its name, or "composed: ..." for a function lowered into several
     derivative: str  # "forward reverse", "zero" (differentiable nowhere, or constant), or "none"
 
 
 def entries() -> list[Entry]:
     """One entry per way of writing a supported operation, sorted by name."""
     found = {name: prim for obj, prim in {**P.NUMPY, **ALLOCATE_LIKE}.items() for name in _spellings(obj)}
-    found |= {name: way.primitive for obj, way in COMPOSED.items() for name in _spellings(obj)}
+    found |= {name: way.primitives[0] for obj, way in COMPOSED.items() if len(way.primitives) == 1
+              for name in _spellings(obj)}
     found |= {_OPERATORS[op]: prim for op, prim in {**P.BINOPS, **P.COMPARE}.items()}
     found |= {name: prim for name, prim in _SYNTAX}
     found |= {f"x.{name}()": prim for name, prim in METHODS.items()}
     found |= {f"numpy.random.Generator.{name}": prim for name, prim in P.GENERATOR_METHODS.items()}
     found |= {f"{_spellings(obj)[0]}(...)[{k}]": prim for obj, prims in P.TUPLES.items()
               for k, prim in enumerate(prims)}
-    return sorted((Entry(name, prim.name, _derivative(prim)) for name, prim in found.items()),
-                  key=lambda e: (not e.name.startswith("numpy"), e.name))
+    rows = [Entry(name, prim.name, _derivative(prim)) for name, prim in found.items()]
+    rows += [Entry(name, "composed: " + ", ".join(p.name for p in prims), _composed_derivative(prims))
+             for obj, prims in ((o, w.primitives) for o, w in COMPOSED.items()) if len(prims) > 1
+             for name in _spellings(obj)]
+    return sorted(rows, key=lambda e: (not e.name.startswith("numpy"), e.name))
 
 
 _MODULES = ((np, "numpy."), (np.random, "numpy.random."), (builtins, ""))
@@ -67,6 +71,12 @@ def _derivative(prim: P.Primitive) -> str:
     if rule is None:
         return "none"
     return "zero" if rule.zero else "forward reverse"
+
+
+def _composed_derivative(prims) -> str:
+    """A function lowered into several primitives is differentiated where all of them are."""
+    kinds = {_derivative(p) for p in prims}
+    return "none" if "none" in kinds else "forward reverse" if "forward reverse" in kinds else "zero"
 
 
 _MEANING = {"forward reverse": "forward reverse", "zero": "forward reverse (derivative 0)",

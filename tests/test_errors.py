@@ -229,6 +229,67 @@ def take_matrix_of_indices(x):
 
 def take_beyond_the_axes(x):
     return np.sum(np.take(x, 1, axis=2))  # <-
+def cumprod_beyond_the_axes(x):
+    return np.sum(np.cumprod(x, axis=2))  # <-
+
+
+# np.einsum and np.tensordot: the patterns that are not lowered are refused, naming the pattern
+EINSUM_SPEC = "ij->ji"
+
+
+def einsum_ellipsis(x):
+    y = x * 2.0
+    return np.sum(np.einsum('...j->j', y))  # <-
+
+
+def einsum_three_operands(x):
+    return np.einsum('ij,jk,ki->', x, x.T, x)  # <-
+
+
+def einsum_repeated_index(x):
+    return np.sum(np.einsum('iij->j', np.stack((x, x))))  # <-
+
+
+def einsum_computed_subscripts(x):
+    return np.sum(np.einsum(EINSUM_SPEC + "", x))  # <-
+
+
+def einsum_wrong_number_of_axes(x):
+    return np.sum(np.einsum('ijk->i', x))  # <-
+
+
+def einsum_unknown_output(x):
+    return np.sum(np.einsum('ij->ik', x))  # <-
+
+
+def einsum_keyword(x):
+    return np.sum(np.einsum('ij->i', x, optimize=True))  # <-
+
+
+def tensordot_too_many_axes(x):
+    return np.sum(np.tensordot(x, x, axes=3))  # <-
+
+
+def tensordot_unpaired_axes(x):
+    return np.sum(np.tensordot(x, x, axes=((0, 1), (0,))))  # <-
+
+
+def tensordot_axis_twice(x):
+    return np.sum(np.tensordot(x, x.T, axes=((1, 1), (0, 0))))  # <-
+
+
+CONTRACTION_REFUSALS = [
+    (einsum_ellipsis, "np.einsum('...j->j', ...): an ellipsis"),
+    (einsum_three_operands, "np.einsum('ij,jk,ki->', ...): 3 operands"),
+    (einsum_repeated_index, "'iij' repeats an index"),
+    (einsum_computed_subscripts, "subscripts of np.einsum must be written as a literal"),
+    (einsum_wrong_number_of_axes, "operand 0 has 2 axes but 'ijk' names 3"),
+    (einsum_unknown_output, "output index 'k' is in no operand"),
+    (einsum_keyword, "no keywords"),
+    (tensordot_too_many_axes, "np.tensordot(..., axes=3): both operands need at least 3 axes"),
+    (tensordot_unpaired_axes, "pairs 2 axes of a with 1 of b"),
+    (tensordot_axis_twice, "an axis is named twice"),
+]
 
 
 # (type rules: what NumPy would refuse, or what the rules cannot differentiate, is refused
@@ -262,7 +323,8 @@ SHAPE_REFUSALS = [
     (take_mask, "one integer or a vector of integers"),
     (take_matrix_of_indices, "one integer or a vector of integers"),
     (take_beyond_the_axes, "axis=2 is not an axis"),
-]
+    (cumprod_beyond_the_axes, "axis=2 is not an axis of an array with 2 axes"),
+] + CONTRACTION_REFUSALS
 
 REFUSED = SHAPE_REFUSALS + [
     (uses_try, "try/except"),

@@ -179,6 +179,33 @@ def test_prod_var_and_std_over_an_axis_match_numpy():
 
 
 @numba.njit
+def _spreads_over_axes(x):
+    return np.var(x, axis=(0, 2)), np.std(x, axis=(1, -1), ddof=1), np.var(x, axis=(2,)), np.std(x, axis=(0, 1, 2))
+
+
+def test_var_and_std_over_a_tuple_of_axes_match_numpy():
+    x = np.random.default_rng(7).normal(size=(3, 4, 2))
+    expected = (np.var(x, axis=(0, 2)), np.std(x, axis=(1, -1), ddof=1), np.var(x, axis=(2,)), np.std(x, axis=(0, 1, 2)))
+    for got, want in zip(_spreads_over_axes(x), expected, strict=True):
+        assert np.shape(got) == np.shape(want)
+        np.testing.assert_allclose(got, want, rtol=1e-13)
+
+
+@numba.njit
+def _cumprods(x):
+    return np.cumprod(x, axis=0), np.cumprod(x, axis=1), np.cumprod(x, axis=-1), np.cumprod(x[0, 0], axis=0)
+
+
+def test_cumprod_along_an_axis_matches_numpy_in_every_layout():
+    x = np.random.default_rng(8).normal(size=(3, 4, 5))
+    x[1, 2, 0] = 0.0
+    for layout in _layouts(x):
+        expected = (np.cumprod(x, axis=0), np.cumprod(x, axis=1), np.cumprod(x, axis=-1), np.cumprod(x[0, 0]))
+        for got, want in zip(_cumprods(layout), expected, strict=True):
+            np.testing.assert_array_equal(got, want)
+
+
+@numba.njit
 def _shaped(x):
     return np.squeeze(x, axis=1), np.flip(x, axis=2), np.flip(x, axis=-3)
 

@@ -373,9 +373,18 @@ def p_var_axis_ddof(x): return np.var(x, axis=0, ddof=1)
 def p_var_method(x): return x.var(axis=1)
 def p_std(x): return np.std(x)
 def p_std_axis(x): return np.std(x, axis=1, ddof=1)
+def p_var_axes(x): return np.var(x, axis=(0, 2))
+def p_std_axes_ddof(x): return np.std(x, axis=(-1, 0), ddof=1)
 def p_cumsum(x): return np.cumsum(x)
 def p_cumsum_axis0(x): return np.cumsum(x, axis=0)
 def p_cumsum_axis1(x): return np.cumsum(x, axis=-1)
+def p_cumprod(x): return np.cumprod(x)
+def p_cumprod_axis1(x): return np.cumprod(x, axis=1)
+def p_cumprod_one_zero(x): return np.cumprod(x, axis=1)
+def p_cumprod_two_zeros(x): return np.cumprod(x, axis=-1)
+def p_cumprod_axis0_zeros(x): return np.cumprod(x, axis=0)
+def p_cumprod_flattened(x): return np.cumprod(x)
+def p_cumprod_vector_zeros(x): return x.cumprod()
 def p_max_axis(x): return np.max(x, axis=1)
 def p_amax_axis0(x): return np.amax(x, axis=0)
 def p_max_method(x): return x.max(axis=-1)
@@ -709,9 +718,17 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
              S(p_prod_with_zero, with_zeros(signed(0.5, 1.5, 4, 3), (1, 0), (2, 2))),
              S(p_prod_two_zeros, with_zeros(signed(0.5, 1.5, 3, 4), (0, 0), (0, 2), (1, 3))),
              S(p_prod_method, signed(0.5, 1.5, 2, 3))],
-    P.var: [S(p_var, normal(6)), S(p_var_axis_ddof, normal(4, 3)), S(p_var_method, normal(2, 5))],
-    P.std: [S(p_std, normal(6)), S(p_std_axis, normal(3, 4))],
+    P.var: [S(p_var, normal(6)), S(p_var_axis_ddof, normal(4, 3)), S(p_var_method, normal(2, 5)),
+            S(p_var_axes, normal(2, 3, 4))],
+    P.std: [S(p_std, normal(6)), S(p_std_axis, normal(3, 4)), S(p_std_axes_ddof, normal(3, 2, 4))],
     P.cumsum: [S(p_cumsum, normal(5)), S(p_cumsum_axis0, normal(3, 4)), S(p_cumsum_axis1, normal(2, 3, 4))],
+    P.cumprod: [S(p_cumprod_axis1, signed(0.5, 1.5, 3, 4)), S(p_cumprod, signed(0.5, 1.5, 5)),
+                S(p_cumprod_one_zero, with_zeros(signed(0.5, 1.5, 3, 4), (0, 0), (1, 2), (2, 3))),
+                S(p_cumprod_two_zeros, with_zeros(signed(0.5, 1.5, 2, 3, 5), (0, 1, 1), (0, 1, 3), (1, 0, 0),
+                                                  (1, 0, 4), (1, 2, 2))),
+                S(p_cumprod_axis0_zeros, with_zeros(signed(0.5, 1.5, 4, 3), (1, 0), (0, 1), (2, 1))),
+                S(p_cumprod_flattened, with_zeros(signed(0.5, 1.5, 2, 3), (0, 2))),
+                S(p_cumprod_vector_zeros, with_zeros(signed(0.5, 1.5, 5), (1,), (3,)))],
     P.amax: [S(p_max, normal(3, 4)), S(p_max_axis, normal(3, 4)), S(p_amax_axis0, normal(3, 4)),
              S(p_max_method, normal(2, 3, 4)), S(p_max_scalar, normal())],
     P.amin: [S(p_min, normal(5)), S(p_min_axis, normal(3, 4)), S(p_amin_3d, normal(2, 3, 4)),

@@ -381,12 +381,48 @@ def _given(value) -> bool:
     return value is not None and not isinstance(value, (types.NoneType, types.Omitted))
 
 
+@njit(cache=True)
+def _sum_keeping(a, axes):
+    """`a` summed over `axes`, which are kept with length 1, and how many elements each sum adds."""
+    kept, n = a.shape, 1
+    for k in axes:
+        kept = tuple_setitem(kept, k % a.ndim, 1)
+        n *= a.shape[k % a.ndim]
+    return _sum_to(a, np.zeros(kept)), n
+
+
+@njit(cache=True)
+def _without_axes(shape, axes, like):
+    """`shape` without `axes`, as a tuple of the length of `like`."""
+    out, position = like, 0
+    for k in range(len(shape)):
+        if k not in axes and k - len(shape) not in axes:
+            out = tuple_setitem(out, position, shape[k])
+            position += 1
+    return out
+
+
+def _spread_over_axes(root: bool, kept: int):
+    """np.var (or np.std) over a tuple of axes leaving `kept` of them: the sums keep the reduced
+    axes (with length 1) until the end."""
+    def over(a, axis=None, ddof=0):
+        total, n = _sum_keeping(a, axis)
+        centred = a - total / n
+        squares, _ = _sum_keeping(centred * centred, axis)
+        value = squares / max(n - ddof, 0)
+        value = np.sqrt(value) if root else value
+        return value.reshape(_without_axes(a.shape, axis, a.shape[:kept]))
+    return over
+
+
 def _spread_over_axis(root: bool):
     """np.var (or np.std) with an axis or ddof, which Numba's own lacks."""
     def implement(a, axis=None, ddof=0):
         if not isinstance(a, types.Array) or not (_given(axis) or _given(ddof)):
             return None
-        if _given(axis) and a.ndim > 1:  # (a vector's one axis is all of it)
+        if isinstance(axis, types.UniTuple) and axis.count < a.ndim:
+            return _spread_over_axes(root, a.ndim - axis.count)
+        if isinstance(axis, types.Integer) and a.ndim > 1:  # (a vector's one axis is all of it, as are all the axes)
             def along(a, axis=None, ddof=0):
                 n = a.shape[axis % a.ndim]
                 centred = a - runtime.expand_to(np.sum(a, axis=axis) / n, a.shape, axis=axis)
@@ -404,6 +440,32 @@ def _spread_over_axis(root: bool):
 
 _cached_overload(np.var)(_spread_over_axis(False))
 _cached_overload(np.std)(_spread_over_axis(True))
+
+
+# --- np.cumprod along an axis, which Numba's own lacks ---------------------------------------------
+
+@njit(cache=True)
+def _cumprod_along(a, axis):
+    """The running product along `axis` (two or more axes), one line at a time."""
+    last = a.ndim - 1
+    lines = np.swapaxes(a, axis % a.ndim, last)
+    out = np.empty(lines.shape, dtype=a.dtype)
+    for index in np.ndindex(lines.shape[:-1]):
+        line, target = lines[index], out[index]
+        for k in range(line.shape[0]):
+            target[k] = line[k] if k == 0 else target[k - 1] * line[k]
+    return np.ascontiguousarray(np.swapaxes(out, axis % a.ndim, last))
+
+
+def _cumprod_of_vector(a, axis=None):
+    return np.cumprod(a)
+
+
+@_cached_overload(np.cumprod)
+def _cumprod(a, axis=None):
+    if not (isinstance(a, types.Array) and isinstance(axis, types.Integer)):
+        return None
+    return _cumprod_of_vector if a.ndim == 1 else lambda a, axis=None: _cumprod_along(a, axis)
 
 
 # --- NumPy shape functions Numba lacks with an axis -------------------------------------------------

@@ -21,6 +21,7 @@ from .. import primitives as P
 from ..ir.builder import const
 from ..ir.core import Atom, Const
 from ..ir.types import I64
+from . import contract
 from .values import PyObj, TupleVal
 
 if TYPE_CHECKING:
@@ -29,16 +30,17 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Composition:
-    lower: Callable  # (lowering, node, *NumPy's arguments) -> Atom
-    primitive: P.Primitive  # what it becomes (its rule gives the derivative), for `s2sad rules`
+    lower: Callable  # (lowering, node, *NumPy's arguments) -> Atom; with from_node, (lowering, node)
+    primitives: tuple[P.Primitive, ...]  # what it becomes (their rules give the derivative), for `s2sad rules`
+    from_node: bool = False  # reads literal arguments (einsum's subscripts) from the call's source
 
 
 COMPOSED: dict[object, Composition] = {}
 
 
-def _composes(numpy_fn, primitive: P.Primitive):
+def _composes(numpy_fn, *primitives: P.Primitive, from_node: bool = False):
     def register(lower: Callable) -> Callable:
-        COMPOSED[numpy_fn] = Composition(lower, primitive)
+        COMPOSED[numpy_fn] = Composition(lower, primitives, from_node)
         return lower
     return register
 
@@ -187,3 +189,9 @@ def pad(lo: "Lowering", node, array, pad_width, mode=PyObj("constant"), constant
         raise lo.error(node, "constant_values must be one number (the same on every side)")
     value = lo.operand(constant_values, node)
     return lo.emit(P.pad, [x, value], node, widths=tuple(tuple(int(n) for n in pair) for pair in pairs))
+
+
+# --- contractions (frontend/contract.py): the subscripts, literals, decide the composition --------
+
+_composes(np.einsum, *contract.EINSUM_PRIMITIVES, from_node=True)(lambda lo, node: lo.einsum(node))
+_composes(np.tensordot, *contract.TENSORDOT_PRIMITIVES, from_node=True)(lambda lo, node: lo.tensordot(node))

@@ -215,13 +215,50 @@ _spread_rule(True)
 
 # np.cumsum: the adjoint is the cumulative sum taken from the other end.
 
-def _cumsum_vjp(g, primals, out, axis=None):
+def _reverse_cumsum(v: Sym, axis) -> Sym:
+    """The cumulative sum of `v` from the last element back (axis None: of a vector)."""
     along = 0 if axis is None else axis
-    reverse_sum = apply(P.cumsum, apply(P.flip, g, axis=along), axis=along)
-    return [apply(P.flip, reverse_sum, axis=along)]
+    return apply(P.flip, apply(P.cumsum, apply(P.flip, v, axis=along), axis=axis), axis=along)
 
 
-defrule(P.cumsum, _same_op(P.cumsum), _cumsum_vjp)
+defrule(P.cumsum, _same_op(P.cumsum), lambda g, primals, out, axis=None: [_reverse_cumsum(g, axis)])
+
+
+# np.cumprod: y_k = x_0 ⋯ x_k along a line. Dividing by x would fail at a zero, so each line is
+# split at its first zero z: before z, ∂y_k/∂x_j = y_k / x_j; at z, the product of the others is
+# y1_k, the cumulative product with x_z replaced by 1; past z every partial has x_z in it and is 0.
+# Without an axis, the line is the flattened array.
+
+def _first_zero(x: Sym, axis) -> tuple[Sym, Sym, Sym]:
+    """(before, first, y1): where no zero of the line precedes or is at a position, where its
+    first zero is, and the cumulative product with that zero replaced by 1."""
+    zero = choose(apply(P.eq, x, 0.0), 1.0, 0.0)
+    count = apply(P.cumsum, zero, axis=axis)
+    before, first = apply(P.eq, count, 0.0), apply(P.eq, count * zero, 1.0)
+    return before, first, apply(P.cumprod, choose(first, 1.0, x), axis=axis)
+
+
+def _cumprod_jvp(primals, tangents, out, axis=None):
+    x, t = primals[0], tangents[0]
+    if axis is None and x.ndim > 1:
+        x, t = apply(P.ravel, x), apply(P.ravel, t)
+    before, first, y1 = _first_zero(x, axis)
+    safe = choose(before, x, 1.0)
+    return choose(before, out * apply(P.cumsum, choose(before, t / safe, 0.0), axis=axis),
+                  apply(P.cumsum, choose(first, t, 0.0), axis=axis) * y1)
+
+
+def _cumprod_vjp(g, primals, out, axis=None):
+    x = primals[0]
+    flattened = axis is None and x.ndim > 1
+    line = apply(P.ravel, x) if flattened else x
+    before, first, y1 = _first_zero(line, axis)
+    safe = choose(before, line, 1.0)
+    x_bar = choose(before, _reverse_cumsum(g * out, axis) / safe, choose(first, _reverse_cumsum(g * y1, axis), 0.0))
+    return [_back_to(x, x_bar) if flattened else x_bar]
+
+
+defrule(P.cumprod, _cumprod_jvp, _cumprod_vjp)
 
 
 def _count(x: Sym, axis) -> Sym:
