@@ -493,6 +493,153 @@ slogdet_sign = _define("slogdet_sign", "x", _of_matrix(lambda t: F64), _item_emi
 logabsdet = _define("logabsdet", "x", _of_matrix(lambda t: F64), _item_emitter("np.linalg.slogdet", 1),
                     impl=lambda x: np.linalg.slogdet(x)[1])
 
+
+# --- decompositions -----------------------------------------------------------------------------
+# Each returns a tuple in NumPy: one primitive per item, as for slogdet. Keywords that change what
+# is computed (UPLO='U', upper=True, mode='complete', hermitian=True) are refused by the type
+# rules or by the signature; the rules refuse full_matrices=True for singular vectors.
+
+def _triangle_type(in_types, params):
+    if not _matrix(in_types[0]):
+        raise TypeError("takes a matrix")
+    k = params.get("k", 0)
+    if not isinstance(k, int) or isinstance(k, bool):
+        raise TypeError("k must be an integer")
+    return in_types[0]
+
+
+def _triangle_emitter(dotted: str) -> Emit:
+    """``np.tril(x)`` or ``np.tril(x, k)`` (k by position: Numba takes no keyword there)."""
+    return lambda a, p: call_emitter(dotted)([*a, ast.Constant(p["k"])] if p.get("k") else a, p)
+
+
+tril = _define("tril", "x", _triangle_type, _triangle_emitter("np.tril"), statics={"k": 0},
+               impl=lambda x, k=0: np.tril(x, k))
+triu = _define("triu", "x", _triangle_type, _triangle_emitter("np.triu"), statics={"k": 0},
+               impl=lambda x, k=0: np.triu(x, k))
+
+
+def _decomposition(out: Callable[[Type], Type], **allowed):
+    """The type rule of a decomposition of one matrix whose static parameters must keep the
+    values in `allowed` (the others change what NumPy computes, and are not supported)."""
+    matrix = _of_matrix(out)
+
+    def typer(in_types, params):
+        for name, value in allowed.items():
+            if params.get(name, value) != value:
+                raise TypeError(f"{name}={params[name]!r} is not supported (only {name}={value!r})")
+        return matrix(in_types, params)
+    return typer
+
+
+def _matrix_out(t: Type) -> Type:
+    return F64.with_ndim(2)
+
+
+def _vector_out(t: Type) -> Type:
+    return F64.with_ndim(1)
+
+
+cholesky = _define("cholesky", "x", _decomposition(_matrix_out, upper=False), call_emitter("np.linalg.cholesky"),
+                   statics={"upper": False}, impl=np.linalg.cholesky)
+# eigh reads the lower triangle only (UPLO='L', NumPy's default); eigenvalues ascend.
+_LOWER = {"UPLO": "L"}
+eigh_values = _define("eigh_values", "x", _decomposition(_vector_out, **_LOWER), _item_emitter("np.linalg.eigh", 0),
+                      statics=_LOWER, impl=lambda x, UPLO="L": np.linalg.eigh(x)[0])
+eigh_vectors = _define("eigh_vectors", "x", _decomposition(_matrix_out, **_LOWER),
+                       _item_emitter("np.linalg.eigh", 1), statics=_LOWER,
+                       impl=lambda x, UPLO="L": np.linalg.eigh(x)[1])
+eigvalsh = _define("eigvalsh", "x", _decomposition(_vector_out, **_LOWER), call_emitter("np.linalg.eigvalsh"),
+                   statics=_LOWER, impl=lambda x, UPLO="L": np.linalg.eigvalsh(x))
+
+
+def _svd_emitter(k: int) -> Emit:
+    """``np.linalg.svd(x, full_matrices=False)[k]``, leaving out the default full_matrices=True;
+    the values alone (compute_uv=False) as NumPy spells them."""
+    def emit(args, params):
+        if not params.get("compute_uv", True):
+            return call_emitter("np.linalg.svd", ["compute_uv"])(args, params)
+        keywords = [] if params.get("full_matrices", True) else ["full_matrices"]
+        return ast.Subscript(call_emitter("np.linalg.svd", keywords)(args, params), ast.Constant(k), ast.Load())
+    return emit
+
+
+def _svd_type(out: Callable[[Type], Type], vectors: bool):
+    matrix = _of_matrix(out)
+
+    def typer(in_types, params):
+        if not all(isinstance(params.get(k, True), bool) for k in ("full_matrices", "compute_uv")):
+            raise TypeError("full_matrices and compute_uv must be True or False")
+        if vectors and not params.get("compute_uv", True):
+            raise TypeError("compute_uv=False gives the singular values alone")
+        return matrix(in_types, params)
+    return typer
+
+
+def _svd_impl(k: int):
+    def impl(x, full_matrices=True, compute_uv=True):
+        if not compute_uv:
+            return np.linalg.svd(x, compute_uv=False)
+        return np.linalg.svd(x, full_matrices=full_matrices)[k]
+    return impl
+
+
+_SVD = {"full_matrices": True, "compute_uv": True}
+svd_u = _define("svd_u", "x", _svd_type(_matrix_out, True), _svd_emitter(0), statics=_SVD, impl=_svd_impl(0))
+svd_s = _define("svd_s", "x", _svd_type(_vector_out, False), _svd_emitter(1), statics=_SVD, impl=_svd_impl(1))
+svd_vt = _define("svd_vt", "x", _svd_type(_matrix_out, True), _svd_emitter(2), statics=_SVD, impl=_svd_impl(2))
+
+_REDUCED = {"mode": "reduced"}
+qr_q = _define("qr_q", "x", _decomposition(_matrix_out, **_REDUCED), _item_emitter("np.linalg.qr", 0),
+               statics=_REDUCED, impl=lambda x, mode="reduced": np.linalg.qr(x)[0])
+qr_r = _define("qr_r", "x", _decomposition(_matrix_out, **_REDUCED), _item_emitter("np.linalg.qr", 1),
+               statics=_REDUCED, impl=lambda x, mode="reduced": np.linalg.qr(x)[1])
+
+
+def _lstsq_type(out: Callable[[Type], Type]):
+    def typer(in_types, params):
+        a, b = in_types
+        if not _matrix(a) or not b.is_array or b.ndim not in (1, 2):
+            raise TypeError("lstsq(A, b) takes a matrix A and a vector or matrix b")
+        rcond = params.get("rcond")
+        if rcond is not None and (not isinstance(rcond, (int, float)) or isinstance(rcond, bool)):
+            raise TypeError("rcond must be a number or None")
+        return out(b)
+    return typer
+
+
+def _lstsq_emitter(k: int) -> Emit:
+    """``np.linalg.lstsq(a, b, rcond=...)[k]``, rcond always written (None is NumPy's default)."""
+    def emit(args, params):
+        call = ast.Call(_attr_chain("np.linalg.lstsq"), list(args),
+                        [ast.keyword("rcond", ast.Constant(params.get("rcond")))])
+        return ast.Subscript(call, ast.Constant(k), ast.Load())
+    return emit
+
+
+def _lstsq_impl(k: int):
+    return lambda a, b, rcond=None: np.linalg.lstsq(a, b, rcond=rcond)[k]
+
+
+_RCOND = {"rcond": None}
+lstsq = _define("lstsq", "ab", _lstsq_type(lambda b: F64.with_ndim(b.ndim)), _lstsq_emitter(0), statics=_RCOND,
+                impl=_lstsq_impl(0))
+lstsq_residuals = _define("lstsq_residuals", "ab", _lstsq_type(_vector_out), _lstsq_emitter(1), statics=_RCOND,
+                          impl=_lstsq_impl(1))
+lstsq_rank = _define("lstsq_rank", "ab", _lstsq_type(lambda b: I64), _lstsq_emitter(2), statics=_RCOND,
+                     impl=_lstsq_impl(2))
+lstsq_sv = _define("lstsq_sv", "ab", _lstsq_type(_vector_out), _lstsq_emitter(3), statics=_RCOND,
+                   impl=_lstsq_impl(3))
+
+# Helpers of the derivative rules (`s2sad.runtime`): they refuse, at run time, the points where
+# the derivative does not exist.
+inverse_gaps = _define("inverse_gaps", "v", lambda t, p: F64.with_ndim(2), call_emitter("inverse_gaps"),
+                       impl=runtime.inverse_gaps)
+thin_reciprocal = _define("thin_reciprocal", ["s", "x"], lambda t, p: F64.with_ndim(1),
+                          call_emitter("thin_reciprocal"), impl=runtime.thin_reciprocal)
+full_rank_gram = _define("full_rank_gram", ["x", "rank"], lambda t, p: F64.with_ndim(2),
+                         call_emitter("full_rank_gram"), impl=runtime.full_rank_gram)
+
 def _index_expr(args: list, spec: tuple) -> ast.expr:
     """Rebuild the subscript from the index operands described by `spec`.
 
@@ -772,7 +919,8 @@ NUMPY: dict[object, Primitive] = {
     np.cosh: cosh, np.arcsinh: arcsinh, np.arccosh: arccosh, np.arctanh: arctanh, np.hypot: hypot,
     np.arctan2: arctan2, np.logaddexp: logaddexp, np.fmax: fmax, np.fmin: fmin, np.isfinite: isfinite,
     np.isnan: isnan, np.isinf: isinf, np.clip: clip, np.vdot: vdot, np.inner: inner, np.trace: trace, np.diag: diag, np.linalg.norm: norm,
-    np.linalg.solve: solve, np.linalg.inv: inv, np.linalg.det: det,
+    np.linalg.solve: solve, np.linalg.inv: inv, np.linalg.det: det, np.linalg.cholesky: cholesky,
+    np.linalg.eigvalsh: eigvalsh, np.tril: tril, np.triu: triu,
     np.eye: eye, np.linspace: linspace, np.arange: arange, np.reshape: reshape, np.ravel: ravel, np.expand_dims: expand_dims, np.squeeze: squeeze,
     np.swapaxes: swapaxes, np.flip: flip, np.concatenate: concatenate, np.stack: stack, np.prod: prod, np.var: var, np.std: std, np.cumsum: cumsum, np.max: amax, np.amax: amax, np.min: amin, np.amin: amin, np.less: lt, np.less_equal: le, np.greater: gt,
     np.greater_equal: ge, np.equal: eq, np.not_equal: ne,
@@ -783,7 +931,14 @@ NUMPY: dict[object, Primitive] = {
 }
 
 # NumPy functions returning a tuple: one primitive per item, applied to the same arguments.
-TUPLES: dict[object, tuple[Primitive, ...]] = {np.linalg.slogdet: (slogdet_sign, logabsdet)}
+TUPLES: dict[object, tuple[Primitive, ...]] = {
+    np.linalg.slogdet: (slogdet_sign, logabsdet), np.linalg.eigh: (eigh_values, eigh_vectors),
+    np.linalg.svd: (svd_u, svd_s, svd_vt), np.linalg.qr: (qr_q, qr_r),
+    np.linalg.lstsq: (lstsq, lstsq_residuals, lstsq_rank, lstsq_sv),
+}
+# Calls that return one item alone, not the tuple, when a static parameter has a given value:
+# np.linalg.svd(A, compute_uv=False) is the singular values.
+ALONE: dict[object, tuple[str, object, int]] = {np.linalg.svd: ("compute_uv", False, 1)}
 
 BINOPS = {"Add": add, "Sub": sub, "Mult": mul, "Div": div, "Pow": pow, "MatMult": matmul,
           "FloorDiv": floordiv, "Mod": mod}

@@ -812,6 +812,9 @@ class Lowering:
         if _is_hashable(obj) and obj in P.NUMPY:
             return self.call_primitive(P.NUMPY[obj], args, kwargs, node)
         if _is_hashable(obj) and obj in P.TUPLES:  # (unused items are dropped later)
+            alone = self.item_alone(obj, args, kwargs)
+            if alone is not None:
+                return self.call_primitive(alone, args, kwargs, node)
             return TupleVal(tuple(self.call_primitive(prim, args, kwargs, node) for prim in P.TUPLES[obj]))
         if isinstance(obj, CustomRule):
             return self.custom_call(obj, args, kwargs, node)
@@ -819,6 +822,20 @@ class Lowering:
             return self.inline(obj, args, kwargs, node)
         raise self.error(node, f"{P.numpy_name(obj)} is not supported; `s2sad rules` lists what is "
                                "(docs/supported.md), and s2sad.custom_rule gives a function your own derivative")
+
+    @staticmethod
+    def item_alone(obj, args: list, kwargs: dict) -> P.Primitive | None:
+        """The primitive of the one item a tuple-returning function returns alone for these
+        arguments (`P.ALONE`: ``np.linalg.svd(A, compute_uv=False)``), or None."""
+        if obj not in P.ALONE:
+            return None
+        name, value, k = P.ALONE[obj]
+        prim = P.TUPLES[obj][k]
+        try:
+            given = prim.signature.bind(*args, **kwargs).arguments.get(name)
+        except TypeError:
+            return None  # (call_primitive reports the bad arguments)
+        return prim if isinstance(given, Const) and given.value is value else None
 
     def allocate_like(self, prim: P.Primitive, args: list, kwargs: dict, node) -> Atom:
         """``np.zeros_like(x)`` is ``np.zeros(x.shape)`` (always float64; the values carry no
