@@ -495,9 +495,9 @@ logabsdet = _define("logabsdet", "x", _of_matrix(lambda t: F64), _item_emitter("
 
 
 # --- decompositions -----------------------------------------------------------------------------
-# Each returns a tuple in NumPy: one primitive per item, as for slogdet. Keywords that change what
-# is computed (UPLO='U', upper=True, mode='complete', hermitian=True) are refused by the type
-# rules or by the signature; the rules refuse full_matrices=True for singular vectors.
+# Each returns a tuple in NumPy: one primitive per item, as for slogdet. Arguments that change what
+# is computed are refused: upper=True by the type rule, hermitian= by the signature, and the
+# string ones (UPLO='U', mode='complete') by the frontend, which takes no strings.
 
 def _triangle_type(in_types, params):
     if not _matrix(in_types[0]):
@@ -519,19 +519,6 @@ triu = _define("triu", "x", _triangle_type, _triangle_emitter("np.triu"), static
                impl=lambda x, k=0: np.triu(x, k))
 
 
-def _decomposition(out: Callable[[Type], Type], **allowed):
-    """The type rule of a decomposition of one matrix whose static parameters must keep the
-    values in `allowed` (the others change what NumPy computes, and are not supported)."""
-    matrix = _of_matrix(out)
-
-    def typer(in_types, params):
-        for name, value in allowed.items():
-            if params.get(name, value) != value:
-                raise TypeError(f"{name}={params[name]!r} is not supported (only {name}={value!r})")
-        return matrix(in_types, params)
-    return typer
-
-
 def _matrix_out(t: Type) -> Type:
     return F64.with_ndim(2)
 
@@ -540,17 +527,21 @@ def _vector_out(t: Type) -> Type:
     return F64.with_ndim(1)
 
 
-cholesky = _define("cholesky", "x", _decomposition(_matrix_out, upper=False), call_emitter("np.linalg.cholesky"),
-                   statics={"upper": False}, impl=np.linalg.cholesky)
-# eigh reads the lower triangle only (UPLO='L', NumPy's default); eigenvalues ascend.
-_LOWER = {"UPLO": "L"}
-eigh_values = _define("eigh_values", "x", _decomposition(_vector_out, **_LOWER), _item_emitter("np.linalg.eigh", 0),
-                      statics=_LOWER, impl=lambda x, UPLO="L": np.linalg.eigh(x)[0])
-eigh_vectors = _define("eigh_vectors", "x", _decomposition(_matrix_out, **_LOWER),
-                       _item_emitter("np.linalg.eigh", 1), statics=_LOWER,
-                       impl=lambda x, UPLO="L": np.linalg.eigh(x)[1])
-eigvalsh = _define("eigvalsh", "x", _decomposition(_vector_out, **_LOWER), call_emitter("np.linalg.eigvalsh"),
-                   statics=_LOWER, impl=lambda x, UPLO="L": np.linalg.eigvalsh(x))
+def _cholesky_type(in_types, params):
+    if params.get("upper", False) is not False:
+        raise TypeError("upper=True is not supported (the lower factor only)")
+    return _of_matrix(_matrix_out)(in_types, params)
+
+
+cholesky = _define("cholesky", "x", _cholesky_type, call_emitter("np.linalg.cholesky"), statics={"upper": False},
+                   impl=np.linalg.cholesky)
+# eigh and eigvalsh read the lower triangle only (NumPy's default UPLO='L'); eigenvalues ascend.
+eigh_values = _define("eigh_values", "x", _of_matrix(_vector_out), _item_emitter("np.linalg.eigh", 0),
+                      impl=lambda x: np.linalg.eigh(x)[0])
+eigh_vectors = _define("eigh_vectors", "x", _of_matrix(_matrix_out), _item_emitter("np.linalg.eigh", 1),
+                       impl=lambda x: np.linalg.eigh(x)[1])
+eigvalsh = _define("eigvalsh", "x", _of_matrix(_vector_out), call_emitter("np.linalg.eigvalsh"),
+                   impl=np.linalg.eigvalsh)
 
 
 def _svd_emitter(k: int) -> Emit:
@@ -589,11 +580,9 @@ svd_u = _define("svd_u", "x", _svd_type(_matrix_out, True), _svd_emitter(0), sta
 svd_s = _define("svd_s", "x", _svd_type(_vector_out, False), _svd_emitter(1), statics=_SVD, impl=_svd_impl(1))
 svd_vt = _define("svd_vt", "x", _svd_type(_matrix_out, True), _svd_emitter(2), statics=_SVD, impl=_svd_impl(2))
 
-_REDUCED = {"mode": "reduced"}
-qr_q = _define("qr_q", "x", _decomposition(_matrix_out, **_REDUCED), _item_emitter("np.linalg.qr", 0),
-               statics=_REDUCED, impl=lambda x, mode="reduced": np.linalg.qr(x)[0])
-qr_r = _define("qr_r", "x", _decomposition(_matrix_out, **_REDUCED), _item_emitter("np.linalg.qr", 1),
-               statics=_REDUCED, impl=lambda x, mode="reduced": np.linalg.qr(x)[1])
+# qr: the reduced factorisation (NumPy's default mode).
+qr_q = _define("qr_q", "x", _of_matrix(_matrix_out), _item_emitter("np.linalg.qr", 0), impl=lambda x: np.linalg.qr(x)[0])
+qr_r = _define("qr_r", "x", _of_matrix(_matrix_out), _item_emitter("np.linalg.qr", 1), impl=lambda x: np.linalg.qr(x)[1])
 
 
 def _lstsq_type(out: Callable[[Type], Type]):
@@ -639,6 +628,7 @@ thin_reciprocal = _define("thin_reciprocal", ["s", "x"], lambda t, p: F64.with_n
                           call_emitter("thin_reciprocal"), impl=runtime.thin_reciprocal)
 full_rank_gram = _define("full_rank_gram", ["x", "rank"], lambda t, p: F64.with_ndim(2),
                          call_emitter("full_rank_gram"), impl=runtime.full_rank_gram)
+square_r = _define("square_r", "r", same_as_first, call_emitter("square_r"), impl=runtime.square_r, aliases=True)
 
 def _index_expr(args: list, spec: tuple) -> ast.expr:
     """Rebuild the subscript from the index operands described by `spec`.

@@ -155,3 +155,11 @@ def full_rank_gram(x: np.ndarray, rank: int) -> np.ndarray:
         raise np.linalg.LinAlgError("np.linalg.lstsq is differentiated only at a matrix of full column "
                                     "rank (as many independent rows as columns)")
     return x.T @ x
+
+
+def square_r(r: np.ndarray) -> np.ndarray:
+    """`r`, the R factor of a reduced QR, checked to be square: a wide matrix's (m × n, m < n) has
+    another derivative, not computed (LinAlgError)."""
+    if r.shape[0] != r.shape[1]:
+        raise np.linalg.LinAlgError("np.linalg.qr is differentiated only for a square or tall matrix")
+    return r

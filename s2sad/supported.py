@@ -40,6 +40,8 @@ def entries() -> list[Entry]:
     found |= {f"numpy.random.Generator.{name}": prim for name, prim in P.GENERATOR_METHODS.items()}
     found |= {f"{_spellings(obj)[0]}(...)[{k}]": prim for obj, prims in P.TUPLES.items()
               for k, prim in enumerate(prims)}
+    found |= {f"{_spellings(obj)[0]}(..., {name}={value!r})": P.TUPLES[obj][k]
+              for obj, (name, value, k) in P.ALONE.items()}
     return sorted((Entry(name, prim.name, _derivative(prim)) for name, prim in found.items()),
                   key=lambda e: (not e.name.startswith("numpy"), e.name))
 
@@ -62,7 +64,7 @@ def _derivative(prim: P.Primitive) -> str:
     rule = RULES.get(prim)
     if prim.statement:  # no value, nothing to differentiate (np.random.seed)
         return "zero"
-    if rule is None:
+    if rule is None or rule.refused:
         return "none"
     return "zero" if rule.zero else "forward reverse"
 

@@ -151,6 +151,42 @@ def swapaxes_out_of_range(x):
     return np.sum(np.swapaxes(x, 0, 3))  # <-
 
 
+def eigh_of_a_vector(x):
+    return np.sum(np.linalg.eigh(x[0])[0])  # <-
+
+
+def eigh_of_the_upper_triangle(x):
+    return np.sum(np.linalg.eigh(x, UPLO="U")[0])  # <-
+
+
+def eigvalsh_of_many_axes(x):
+    return np.sum(np.linalg.eigvalsh(x[None, None]))  # <-
+
+
+def cholesky_upper(x):
+    return np.sum(np.linalg.cholesky(x, upper=True))  # <-
+
+
+def svd_hermitian(x):
+    return np.sum(np.linalg.svd(x, hermitian=True)[1])  # <-
+
+
+def svd_vectors_without_values(x):
+    return np.sum(np.linalg.svd(x, compute_uv=0)[1])  # <-
+
+
+def qr_complete(x):
+    return np.sum(np.linalg.qr(x, mode="complete")[0])  # <-
+
+
+def lstsq_of_many_axes(x):
+    return np.sum(np.linalg.lstsq(x[None, None], x[0], rcond=None)[0])  # <-
+
+
+def tril_of_a_vector(x):
+    return np.sum(np.tril(x[0]))  # <-
+
+
 # (type rules: what NumPy would refuse, or what the rules cannot differentiate, is refused
 # with the line, not left to fail when the derivative runs)
 SHAPE_REFUSALS = [
@@ -162,6 +198,15 @@ SHAPE_REFUSALS = [
     (cumsum_of_a_number, "takes an array"),
     (transpose_too_many_axes, "axis=2 is not an axis of an array with 2 axes"),
     (swapaxes_out_of_range, "axis=3 is not an axis"),
+    (eigh_of_a_vector, "takes a matrix"),
+    (eigh_of_the_upper_triangle, "str constants are not supported"),
+    (eigvalsh_of_many_axes, "takes a matrix"),
+    (cholesky_upper, "upper=True is not supported"),
+    (svd_hermitian, "unexpected keyword argument 'hermitian'"),
+    (svd_vectors_without_values, "must be True or False"),
+    (qr_complete, "str constants are not supported"),
+    (lstsq_of_many_axes, "takes a matrix A"),
+    (tril_of_a_vector, "takes a matrix"),
 ]
 
 REFUSED = SHAPE_REFUSALS + [
@@ -208,6 +253,42 @@ def test_refused_by_derivative_source_and_ir_source(fn, words):
         with pytest.raises(S2SADError) as info:
             call()
         assert info.value.lineno == line_of(fn)
+
+
+# --- refused by a derivative rule: the value is computed, but has no derivative here ---------------
+
+def svd_full_vectors(x):
+    u, s, vt = np.linalg.svd(x)  # <-
+    return np.sum(u * u * 2.0)
+
+
+def lstsq_residuals(x):
+    return np.sum(np.linalg.lstsq(x.T, x[0], rcond=None)[1])  # <-
+
+
+RULE_REFUSALS = [(svd_full_vectors, "full_matrices=False"), (lstsq_residuals, "lstsq_residuals cannot be")]
+X23 = np.array([[1.0, 2.0, 3.0], [0.5, 1.5, 2.5]])
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+@pytest.mark.parametrize("fn, words", RULE_REFUSALS, ids=[f.__name__ for f, _ in RULE_REFUSALS])
+def test_refused_by_a_rule_is_located(fn, words, mode):
+    for call in (lambda: s2sad.grad(fn, mode=mode)(X23),
+                 lambda: s2sad.derivative_source(fn, types=["f64[:, :]"], mode=mode)):
+        with pytest.raises(S2SADError) as info:
+            call()
+        assert info.value.lineno == line_of(fn), info.value
+        assert words in info.value.message, info.value.message
+
+
+def test_values_refused_by_a_rule_are_computed():
+    """Without a derivative through them, the values refused above are computed as NumPy does."""
+    assert s2sad.grad(lambda_free_svd, wrt=1)(X23, 2.0) == pytest.approx(np.sum(np.linalg.svd(X23)[0] ** 2))
+
+
+def lambda_free_svd(x, c):
+    u = np.linalg.svd(x)[0]
+    return np.sum(u * u) * c
 
 
 # --- loops and array stores: supported, so differentiated exactly ---------------------------------

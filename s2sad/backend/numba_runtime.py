@@ -455,9 +455,11 @@ def _full_of_array(shape, fill_value, dtype=None):
 _inverse_gaps = njit(cache=True)(runtime.inverse_gaps)
 _thin_reciprocal = njit(cache=True)(runtime.thin_reciprocal)
 _full_rank_gram = njit(cache=True)(runtime.full_rank_gram)
+_square_r = njit(cache=True)(runtime.square_r)
 _cached_overload(runtime.inverse_gaps)(lambda values: lambda values: _inverse_gaps(values))
 _cached_overload(runtime.thin_reciprocal)(lambda s, x: lambda s, x: _thin_reciprocal(s, x))
 _cached_overload(runtime.full_rank_gram)(lambda x, rank: lambda x, rank: _full_rank_gram(x, rank))
+_cached_overload(runtime.square_r)(lambda r: lambda r: _square_r(r))
 
 
 @njit(cache=True)

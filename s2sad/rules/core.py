@@ -516,32 +516,29 @@ defrule(P.cholesky, _cholesky_jvp, _cholesky_vjp)
 # and Ω = F ∘ (Vᵀ Ȧ_s V) with F from the eigenvalues. The adjoints with respect to A_s:
 # V diag(λ̄) Vᵀ and V (F ∘ (Vᵀ V̄)) Vᵀ.
 
-# (Rules spell out every static parameter of a primitive they apply, so that CSE finds the
-# program's own call: np.linalg.eigh(A)[1] is computed once.)
-
 def _eigenvectors(a: Sym) -> Sym:
-    return apply(P.eigh_vectors, a, UPLO="L")
+    return apply(P.eigh_vectors, a)
 
 
-def _eigenvalues_jvp(primals, tangents, out, UPLO="L"):
+def _eigenvalues_jvp(primals, tangents, out):
     v = _eigenvectors(primals[0])
     return apply(P.sum, v * (_lower_symmetric(tangents[0]) @ v), axis=0)
 
 
-def _eigenvalues_vjp(g, primals, out, UPLO="L"):
+def _eigenvalues_vjp(g, primals, out):
     v = _eigenvectors(primals[0])
     return [_lower_adjoint((v * g) @ v.T)]
 
 
 def _eigenvector_gaps(a: Sym) -> Sym:
-    return apply(P.inverse_gaps, apply(P.eigh_values, a, UPLO="L"))
+    return apply(P.inverse_gaps, apply(P.eigh_values, a))
 
 
-def _eigenvectors_jvp(primals, tangents, out, UPLO="L"):
+def _eigenvectors_jvp(primals, tangents, out):
     return out @ (_eigenvector_gaps(primals[0]) * (out.T @ _lower_symmetric(tangents[0]) @ out))
 
 
-def _eigenvectors_vjp(g, primals, out, UPLO="L"):
+def _eigenvectors_vjp(g, primals, out):
     return [_lower_adjoint(out @ (_eigenvector_gaps(primals[0]) * (out.T @ g)) @ out.T)]
 
 
@@ -562,7 +559,8 @@ defrule(P.eigh_vectors, _eigenvectors_jvp, _eigenvectors_vjp)
 # and U [V (K + Kᵀ) S + (V̄ − V Vᵀ V̄) S⁻¹]ᵀ for V.
 
 def _svd_factors(a: Sym) -> tuple[Sym, Sym, Sym]:
-    """U, s and Vᵀ of the reduced SVD."""
+    """U, s and Vᵀ of the reduced SVD (every static parameter spelled out, so that CSE finds the
+    program's own call and the factorisation is not repeated)."""
     return tuple(apply(prim, a, full_matrices=False, compute_uv=True) for prim in (P.svd_u, P.svd_s, P.svd_vt))
 
 
@@ -635,11 +633,12 @@ defrule(P.svd_vt, _svd_vt_jvp, _svd_vt_vjp)
 # qr, reduced, of a square or tall A of full column rank: A = QR, so Qᵀ Ȧ R⁻¹ = QᵀQ̇ + Ṙ R⁻¹, an
 # antisymmetric plus an upper triangular matrix. Ω = QᵀQ̇ is therefore the strict lower triangle
 # of C = Qᵀ Ȧ R⁻¹ minus its transpose, Ṙ = QᵀȦ − Ω R and Q̇ = (Ȧ − Q Ṙ) R⁻¹. Transposing that map:
-# with N = R̄ Rᵀ − Qᵀ Q̄, Ā = (Q̄ + Q (triu(N) + triu(N, 1)ᵀ)) R⁻ᵀ. (A wide A has a non-square R:
-# the solves raise LinAlgError.)
+# with N = R̄ Rᵀ − Qᵀ Q̄, Ā = (Q̄ + Q (triu(N) + triu(N, 1)ᵀ)) R⁻ᵀ. (A wide A has a non-square R
+# and is refused with LinAlgError; so is a singular R, by the solves.)
 
 def _qr_factors(a: Sym) -> tuple[Sym, Sym]:
-    return apply(P.qr_q, a, mode="reduced"), apply(P.qr_r, a, mode="reduced")
+    """Q and R, R checked to be square (`square_r`: Numba's solve would not check it)."""
+    return apply(P.qr_q, a), apply(P.square_r, apply(P.qr_r, a))
 
 
 def _qr_tangents(a: Sym, da: Sym) -> tuple[Sym, Sym]:
@@ -656,10 +655,10 @@ def _qr_adjoint(a: Sym, qbar: Sym | None, rbar: Sym | None) -> Sym:
     return _over_transposed(add_tangents([qbar, q @ (_triu(n) + _triu(n, 1).T)]), r)
 
 
-defrule(P.qr_q, lambda primals, tangents, out, mode="reduced": _qr_tangents(primals[0], tangents[0])[0],
-        lambda g, primals, out, mode="reduced": [_qr_adjoint(primals[0], g, None)])
-defrule(P.qr_r, lambda primals, tangents, out, mode="reduced": _qr_tangents(primals[0], tangents[0])[1],
-        lambda g, primals, out, mode="reduced": [_qr_adjoint(primals[0], None, g)])
+defrule(P.qr_q, lambda primals, tangents, out: _qr_tangents(primals[0], tangents[0])[0],
+        lambda g, primals, out: [_qr_adjoint(primals[0], g, None)])
+defrule(P.qr_r, lambda primals, tangents, out: _qr_tangents(primals[0], tangents[0])[1],
+        lambda g, primals, out: [_qr_adjoint(primals[0], None, g)])
 
 
 # lstsq, at an A of full column rank: x minimises |A x − b|², so AᵀA x = Aᵀ b and
