@@ -28,6 +28,7 @@ from .passes.activity import active_values
 from .passes.cse import cse
 from .passes.dce import dce
 from .passes.entry import split_entry
+from .passes.draws import normal_draws_for_numba
 from .passes.fuse import fuse_loops
 from .passes.licm import licm
 from .passes.shapes import simplify_broadcasts
@@ -87,10 +88,10 @@ def derive(fn, arg_types: list[Type], wrt: list[int], mode: str, backend: str = 
     derivative = transform(copy_function(primal), wrt, mode)  # the transforms edit what they get
     origin = f"{os.path.basename(primal.filename)}:{primal.lineno} ({primal.name}), {mode} mode"
     backend = resolve_backend(backend)
-    module, source, path = _generated(derivative, origin, fused=False)
-    if backend in ("auto", "numba"):  # the compiled form has element loops; Python falls back to the other
+    module, source, path = _generated(derivative, origin, compiled=False)
+    if backend in ("auto", "numba"):  # Numba's form has element loops; Python falls back to the other
         plain_core = module.core
-        module, source, path = _generated(derivative, origin, fused=True)
+        module, source, path = _generated(derivative, origin, compiled=True)
         module.core = numba_backend.compile(module.core, source, origin, strict=backend == "numba",
                                             fallback=plain_core)
         setattr(module.module, module.core_name, module.core)  # the entry point (if separate) calls it by name
@@ -105,11 +106,11 @@ class _Module:
     core: Callable
 
 
-def _generated(derivative: Function, origin: str, fused: bool) -> tuple[_Module, str, str]:
-    """Write and import the derivative's module (with element loops if `fused`): the module,
-    its source, and its path. `derivative` stays whole, as `Derived` shows it."""
+def _generated(derivative: Function, origin: str, compiled: bool) -> tuple[_Module, str, str]:
+    """Write and import the derivative's module (in the form Numba compiles, if `compiled`): the
+    module, its source, and its path. `derivative` stays whole, as `Derived` shows it."""
     fn = copy_function(derivative)
-    functions = split_entry(fuse_loops(fn) if fused else fn)
+    functions = split_entry(fuse_loops(normal_draws_for_numba(fn)) if compiled else fn)
     source = module_source(functions, origin)
     path = write_module(source, derivative.name)
     module = python_backend.load(path, derivative.namespaces)

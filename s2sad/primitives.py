@@ -603,6 +603,123 @@ slogdet_sign = _define("slogdet_sign", "x", _of_matrix(lambda t: F64), _item_emi
 logabsdet = _define("logabsdet", "x", _of_matrix(lambda t: F64), _item_emitter("np.linalg.slogdet", 1),
                     impl=lambda x: np.linalg.slogdet(x)[1])
 
+
+# --- decompositions -----------------------------------------------------------------------------
+# Each returns a tuple in NumPy: one primitive per item, as for slogdet. Arguments that change what
+# is computed are refused: upper=True by the type rule, hermitian=, UPLO= and mode= by the
+# signature (the lower triangle and the reduced QR are what is differentiated).
+
+def _matrix_out(t: Type) -> Type:
+    return F64.with_ndim(2)
+
+
+def _vector_out(t: Type) -> Type:
+    return F64.with_ndim(1)
+
+
+def _cholesky_type(in_types, params):
+    if params.get("upper", False) is not False:
+        raise TypeError("upper=True is not supported (the lower factor only)")
+    return _of_matrix(_matrix_out)(in_types, params)
+
+
+cholesky = _define("cholesky", "x", _cholesky_type, call_emitter("np.linalg.cholesky"), statics={"upper": False},
+                   impl=np.linalg.cholesky)
+# eigh and eigvalsh read the lower triangle only (NumPy's default UPLO='L'); eigenvalues ascend.
+eigh_values = _define("eigh_values", "x", _of_matrix(_vector_out), _item_emitter("np.linalg.eigh", 0),
+                      impl=lambda x: np.linalg.eigh(x)[0])
+eigh_vectors = _define("eigh_vectors", "x", _of_matrix(_matrix_out), _item_emitter("np.linalg.eigh", 1),
+                       impl=lambda x: np.linalg.eigh(x)[1])
+eigvalsh = _define("eigvalsh", "x", _of_matrix(_vector_out), call_emitter("np.linalg.eigvalsh"),
+                   impl=np.linalg.eigvalsh)
+
+
+def _svd_emitter(k: int) -> Emit:
+    """``np.linalg.svd(x, full_matrices=False)[k]``, leaving out the default full_matrices=True;
+    the values alone (compute_uv=False) as NumPy spells them."""
+    def emit(args, params):
+        if not params.get("compute_uv", True):
+            return call_emitter("np.linalg.svd", ["compute_uv"])(args, params)
+        keywords = [] if params.get("full_matrices", True) else ["full_matrices"]
+        return ast.Subscript(call_emitter("np.linalg.svd", keywords)(args, params), ast.Constant(k), ast.Load())
+    return emit
+
+
+def _svd_type(out: Callable[[Type], Type], vectors: bool):
+    matrix = _of_matrix(out)
+
+    def typer(in_types, params):
+        if not all(isinstance(params.get(k, True), bool) for k in ("full_matrices", "compute_uv")):
+            raise TypeError("full_matrices and compute_uv must be True or False")
+        if vectors and not params.get("compute_uv", True):
+            raise TypeError("compute_uv=False gives the singular values alone")
+        return matrix(in_types, params)
+    return typer
+
+
+def _svd_impl(k: int):
+    def impl(x, full_matrices=True, compute_uv=True):
+        if not compute_uv:
+            return np.linalg.svd(x, compute_uv=False)
+        return np.linalg.svd(x, full_matrices=full_matrices)[k]
+    return impl
+
+
+_SVD = {"full_matrices": True, "compute_uv": True}
+svd_u = _define("svd_u", "x", _svd_type(_matrix_out, True), _svd_emitter(0), statics=_SVD, impl=_svd_impl(0))
+svd_s = _define("svd_s", "x", _svd_type(_vector_out, False), _svd_emitter(1), statics=_SVD, impl=_svd_impl(1))
+svd_vt = _define("svd_vt", "x", _svd_type(_matrix_out, True), _svd_emitter(2), statics=_SVD, impl=_svd_impl(2))
+
+# qr: the reduced factorisation (NumPy's default mode).
+qr_q = _define("qr_q", "x", _of_matrix(_matrix_out), _item_emitter("np.linalg.qr", 0), impl=lambda x: np.linalg.qr(x)[0])
+qr_r = _define("qr_r", "x", _of_matrix(_matrix_out), _item_emitter("np.linalg.qr", 1), impl=lambda x: np.linalg.qr(x)[1])
+
+
+def _lstsq_type(out: Callable[[Type], Type]):
+    def typer(in_types, params):
+        a, b = in_types
+        if not _matrix(a) or not b.is_array or b.ndim not in (1, 2):
+            raise TypeError("lstsq(A, b) takes a matrix A and a vector or matrix b")
+        rcond = params.get("rcond")
+        if rcond is not None and (not isinstance(rcond, (int, float)) or isinstance(rcond, bool)):
+            raise TypeError("rcond must be a number or None")
+        return out(b)
+    return typer
+
+
+def _lstsq_emitter(k: int) -> Emit:
+    """``np.linalg.lstsq(a, b, rcond=...)[k]``, rcond always written (None is NumPy's default)."""
+    def emit(args, params):
+        call = ast.Call(_attr_chain("np.linalg.lstsq"), list(args),
+                        [ast.keyword("rcond", ast.Constant(params.get("rcond")))])
+        return ast.Subscript(call, ast.Constant(k), ast.Load())
+    return emit
+
+
+def _lstsq_impl(k: int):
+    return lambda a, b, rcond=None: np.linalg.lstsq(a, b, rcond=rcond)[k]
+
+
+_RCOND = {"rcond": None}
+lstsq = _define("lstsq", "ab", _lstsq_type(lambda b: F64.with_ndim(b.ndim)), _lstsq_emitter(0), statics=_RCOND,
+                impl=_lstsq_impl(0))
+lstsq_residuals = _define("lstsq_residuals", "ab", _lstsq_type(_vector_out), _lstsq_emitter(1), statics=_RCOND,
+                          impl=_lstsq_impl(1))
+lstsq_rank = _define("lstsq_rank", "ab", _lstsq_type(lambda b: I64), _lstsq_emitter(2), statics=_RCOND,
+                     impl=_lstsq_impl(2))
+lstsq_sv = _define("lstsq_sv", "ab", _lstsq_type(_vector_out), _lstsq_emitter(3), statics=_RCOND,
+                   impl=_lstsq_impl(3))
+
+# Helpers of the derivative rules (`s2sad.runtime`): they refuse, at run time, the points where
+# the derivative does not exist.
+inverse_gaps = _define("inverse_gaps", "v", lambda t, p: F64.with_ndim(2), call_emitter("inverse_gaps"),
+                       impl=runtime.inverse_gaps)
+thin_reciprocal = _define("thin_reciprocal", ["s", "x"], lambda t, p: F64.with_ndim(1),
+                          call_emitter("thin_reciprocal"), impl=runtime.thin_reciprocal)
+full_rank_gram = _define("full_rank_gram", ["x", "rank"], lambda t, p: F64.with_ndim(2),
+                         call_emitter("full_rank_gram"), impl=runtime.full_rank_gram)
+square_r = _define("square_r", "r", same_as_first, call_emitter("square_r"), impl=runtime.square_r, aliases=True)
+
 def _index_expr(args: list, spec: tuple) -> ast.expr:
     """Rebuild the subscript from the index operands described by `spec`.
 
@@ -886,7 +1003,8 @@ NUMPY: dict[object, Primitive] = {
     np.cosh: cosh, np.arcsinh: arcsinh, np.arccosh: arccosh, np.arctanh: arctanh, np.hypot: hypot,
     np.arctan2: arctan2, np.logaddexp: logaddexp, np.fmax: fmax, np.fmin: fmin, np.isfinite: isfinite,
     np.isnan: isnan, np.isinf: isinf, np.clip: clip, np.vdot: vdot, np.inner: inner, np.trace: trace, np.diag: diag, np.linalg.norm: norm,
-    np.linalg.solve: solve, np.linalg.inv: inv, np.linalg.det: det,
+    np.linalg.solve: solve, np.linalg.inv: inv, np.linalg.det: det, np.linalg.cholesky: cholesky,
+    np.linalg.eigvalsh: eigvalsh, np.tril: tril, np.triu: triu,
     np.eye: eye, np.linspace: linspace, np.arange: arange, np.reshape: reshape, np.ravel: ravel, np.expand_dims: expand_dims, np.squeeze: squeeze,
     np.swapaxes: swapaxes, np.flip: flip, np.broadcast_to: broadcast_to, np.repeat: repeat,
     np.roll: roll, np.triu: triu, np.tril: tril,
@@ -900,7 +1018,14 @@ NUMPY: dict[object, Primitive] = {
 }
 
 # NumPy functions returning a tuple: one primitive per item, applied to the same arguments.
-TUPLES: dict[object, tuple[Primitive, ...]] = {np.linalg.slogdet: (slogdet_sign, logabsdet)}
+TUPLES: dict[object, tuple[Primitive, ...]] = {
+    np.linalg.slogdet: (slogdet_sign, logabsdet), np.linalg.eigh: (eigh_values, eigh_vectors),
+    np.linalg.svd: (svd_u, svd_s, svd_vt), np.linalg.qr: (qr_q, qr_r),
+    np.linalg.lstsq: (lstsq, lstsq_residuals, lstsq_rank, lstsq_sv),
+}
+# Calls that return one item alone, not the tuple, when a static parameter has a given value:
+# np.linalg.svd(A, compute_uv=False) is the singular values.
+ALONE: dict[object, tuple[str, object, int]] = {np.linalg.svd: ("compute_uv", False, 1)}
 
 BINOPS = {"Add": add, "Sub": sub, "Mult": mul, "Div": div, "Pow": pow, "MatMult": matmul,
           "FloorDiv": floordiv, "Mod": mod}

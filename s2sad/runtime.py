@@ -122,3 +122,66 @@ def _store(tape: np.ndarray, k: int, value, capacity: int) -> np.ndarray:
         tape = grown
     tape[k] = value
     return tape
+
+
+# --- helpers of the linear-algebra rules ----------------------------------------------------------
+# Each refuses, with NumPy's LinAlgError, the inputs at which the derivative it serves does not
+# exist, rather than return infinities. Written so that Numba compiles the same code.
+
+_EPS = 2.220446049250313e-16  # np.finfo(np.float64).eps
+
+
+def inverse_gaps(values: np.ndarray) -> np.ndarray:
+    """F with F[i, j] = 1 / (values[j] - values[i]) off the diagonal and 0 on it: the factor of
+    the derivative of eigenvectors (values = eigenvalues) and singular vectors (values = the
+    squared singular values). Two values closer than n·eps·max|values| (not told apart at
+    working precision) have no such derivative: LinAlgError."""
+    n = values.shape[0]
+    scale = 0.0
+    for i in range(n):
+        scale = max(scale, abs(values[i]))
+    out = np.zeros((n, n))
+    for i in range(n):
+        for j in range(n):
+            if i != j:
+                gap = values[j] - values[i]
+                if abs(gap) <= n * _EPS * scale:
+                    raise np.linalg.LinAlgError("repeated eigenvalues or singular values: their vectors "
+                                                "have no derivative there")
+                out[i, j] = 1.0 / gap
+    return out
+
+
+def thin_reciprocal(s: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """1 / s, the weights of the terms of the singular vectors' derivative that leave the span of
+    U (a tall x) or of V (a wide x); zeros for a square x, where those terms vanish. A
+    non-square x with a zero singular value (below max(m, n)·eps·max(s)) has no such
+    derivative: LinAlgError."""
+    m, n = x.shape
+    if m == n:
+        return np.zeros(s.shape[0])
+    top = 0.0
+    for i in range(s.shape[0]):
+        top = max(top, s[i])
+    for i in range(s.shape[0]):
+        if s[i] <= max(m, n) * _EPS * top:
+            raise np.linalg.LinAlgError("a zero singular value of a non-square matrix: its singular "
+                                        "vectors have no derivative there")
+    return 1.0 / s
+
+
+def full_rank_gram(x: np.ndarray, rank: int) -> np.ndarray:
+    """xᵀ x, for the derivative of a least-squares solution, which exists only where x has full
+    column rank (`rank`, as np.linalg.lstsq found it): LinAlgError otherwise."""
+    if rank < x.shape[1]:
+        raise np.linalg.LinAlgError("np.linalg.lstsq is differentiated only at a matrix of full column "
+                                    "rank (as many independent rows as columns)")
+    return x.T @ x
+
+
+def square_r(r: np.ndarray) -> np.ndarray:
+    """`r`, the R factor of a reduced QR, checked to be square: a wide matrix's (m × n, m < n) has
+    another derivative, not computed (LinAlgError)."""
+    if r.shape[0] != r.shape[1]:
+        raise np.linalg.LinAlgError("np.linalg.qr is differentiated only for a square or tall matrix")
+    return r

@@ -43,6 +43,8 @@ def entries() -> list[Entry]:
     found |= {f"numpy.random.Generator.{name}": prim for name, prim in P.GENERATOR_METHODS.items()}
     found |= {f"{_spellings(obj)[0]}(...)[{k}]": prim for obj, prims in P.TUPLES.items()
               for k, prim in enumerate(prims)}
+    found |= {f"{_spellings(obj)[0]}(..., {name}={value!r})": P.TUPLES[obj][k]
+              for obj, (name, value, k) in P.ALONE.items()}
     rows = [Entry(name, prim.name, _derivative(prim)) for name, prim in found.items()]
     rows += [Entry(name, "composed: " + ", ".join(p.name for p in prims), _composed_derivative(prims))
              for obj, prims in ((o, w.primitives) for o, w in COMPOSED.items()) if len(prims) > 1
@@ -68,7 +70,7 @@ def _derivative(prim: P.Primitive) -> str:
     rule = RULES.get(prim)
     if prim.statement:  # no value, nothing to differentiate (np.random.seed)
         return "zero"
-    if rule is None:
+    if rule is None or rule.refused:
         return "none"
     return "zero" if rule.zero else "forward reverse"
 

@@ -32,6 +32,12 @@ def lambert_render_error(albedo, light, ambient, normals, image):
 def solve_sensitivity(theta, b, c):
     """c · x(θ) where A(θ) x = b: a stiffness matrix from spring constants θ (a chain of springs
     fixed at one end), as in the sensitivity of a structure's response to its parameters."""
+    x = np.linalg.solve(stiffness(theta), b)
+    return c @ x
+
+
+def stiffness(theta):
+    """The stiffness matrix of a chain of springs with constants θ, fixed at one end."""
     n = theta.shape[0]
     A = np.zeros((n, n))
     for i in range(n):
@@ -40,8 +46,14 @@ def solve_sensitivity(theta, b, c):
             A[i, i] += theta[i + 1]
             A[i, i + 1] -= theta[i + 1]
             A[i + 1, i] -= theta[i + 1]
-    x = np.linalg.solve(A, b)
-    return c @ x
+    return A
+
+
+def lowest_frequency(theta, masses):
+    """The squared lowest natural frequency of the spring chain with point masses: the smallest
+    eigenvalue of M^-1/2 K M^-1/2."""
+    scale = 1.0 / np.sqrt(masses)
+    return np.linalg.eigvalsh(stiffness(theta) * np.outer(scale, scale))[0]
 
 
 def gaussian_log_likelihood(L, y):
@@ -55,3 +67,39 @@ def gaussian_log_likelihood(L, y):
 
 def determinant(A):
     return np.linalg.det(A)
+
+
+def gaussian_log_likelihood_cholesky(L, y):
+    """The same log-likelihood through a Cholesky factor C of Σ: log det Σ = 2 Σ log C_ii, and
+    tr(Σ⁻¹ S) = |C⁻¹ yᵀ|² / n."""
+    sigma = L @ L.T + np.eye(L.shape[0])
+    C = np.linalg.cholesky(sigma)
+    z = np.linalg.solve(C, y.T)
+    logdet = 2.0 * np.sum(np.log(np.diag(C)))
+    return -0.5 * y.shape[0] * (logdet + np.sum(z * z) / y.shape[0])
+
+
+def eigenvector_weights(A):
+    w, v = np.linalg.eigh(A)
+    return np.sum(v * v * np.arange(1.0, w.shape[0] + 1.0))
+
+
+def singular_vector_weights(A):
+    u, s, vt = np.linalg.svd(A, full_matrices=False)
+    return np.sum(u * u * np.arange(1.0, s.shape[0] + 1.0))
+
+
+def nuclear_norm(A):
+    return np.sum(np.linalg.svd(A, compute_uv=False))
+
+
+def least_squares_fit(A, b):
+    return np.sum(np.linalg.lstsq(A, b, rcond=None)[0] ** 2)
+
+
+def qr_factor_sum(A):
+    return np.sum(np.linalg.qr(A)[1])
+
+
+def cholesky_sum(A):
+    return np.sum(np.linalg.cholesky(A))

@@ -1,6 +1,8 @@
 """Applications from the NumPy subset: batch normalisation, FIR filter design, inverse rendering,
-a sensitivity through a linear solve and a Gaussian log-likelihood with slogdet and an inverse;
-each gradient against finite differences, in both modes and under both backends."""
+a sensitivity through a linear solve, a Gaussian log-likelihood with slogdet and an inverse and
+with a Cholesky factor, and the sensitivity of a lowest eigenvalue; each gradient against finite
+differences, in both modes and under both backends. Last, the points where a decomposition's
+derivative does not exist: they raise LinAlgError when the derivative runs."""
 
 import numpy as np
 import pytest
@@ -74,3 +76,59 @@ def test_determinant_derivative_at_a_singular_matrix_raises(mode):
     A = np.array([[2.0, 1.0], [0.5, 3.0]])
     np.testing.assert_allclose(s2sad.grad(af.determinant, mode=mode)(A), np.linalg.det(A) * np.linalg.inv(A).T,
                                rtol=1e-12)
+
+
+@MODES
+def test_log_likelihood_with_cholesky(mode):
+    """The same log-likelihood through cholesky (log det Σ = 2 Σ log C_ii) has the same gradient."""
+    L, y = R.normal(size=(3, 3)) * 0.5, R.normal(size=(20, 3))
+    (g,) = check_grad(af.gaussian_log_likelihood_cholesky, (L, y), mode, (0,))
+    np.testing.assert_allclose(g, s2sad.grad(af.gaussian_log_likelihood, mode=mode)(L, y), rtol=1e-10)
+
+
+@MODES
+def test_lowest_eigenvalue_sensitivity(mode):
+    """dλ/dθ_k = wᵀ (∂K/∂θ_k) w, w = M^-1/2 v, for the lowest mode v of M^-1/2 K M^-1/2."""
+    theta, masses = np.array([2.0, 1.5, 3.0, 0.7]), np.array([1.0, 2.0, 0.5, 1.5])
+    g, _ = check_grad(af.lowest_frequency, (theta, masses), mode)
+    scale = 1.0 / np.sqrt(masses)
+    v = np.linalg.eigh(af.stiffness(theta) * np.outer(scale, scale))[1][:, 0] * scale  # M^-1/2 v
+    expected = [v[0] ** 2] + [(v[k - 1] - v[k]) ** 2 for k in range(1, 4)]
+    np.testing.assert_allclose(g, expected, rtol=1e-10)
+
+
+def _raises(fn, *args, mode, match):
+    with pytest.raises(np.linalg.LinAlgError, match=match):
+        s2sad.grad(fn, mode=mode)(*args)
+
+
+@MODES
+def test_vectors_at_repeated_values_raise(mode):
+    """Eigenvectors and singular vectors have no derivative where their values repeat."""
+    _raises(af.eigenvector_weights, np.diag([1.0, 1.0, 2.0]), mode=mode, match="repeated")
+    _raises(af.singular_vector_weights, np.eye(3, 2) * 2.0, mode=mode, match="repeated")
+
+
+@MODES
+def test_singular_vectors_of_a_rank_deficient_tall_matrix_raise(mode):
+    """A zero singular value of a non-square matrix leaves its vector undetermined; a square one
+    has a derivative there (singular values 1 and 0 are distinct)."""
+    _raises(af.singular_vector_weights, np.array([[1.0, 0.0], [0.0, 0.0], [0.0, 0.0]]), mode=mode, match="zero")
+    A = np.array([[1.0, 0.0], [0.0, 0.0]])
+    check_grad(af.singular_vector_weights, (A,), mode)
+
+
+@MODES
+def test_singular_values_at_a_tie(mode):
+    """The nuclear norm at 2I: the singular values tie, and the gradient U Vᵀ is I whichever
+    singular vectors LAPACK returns."""
+    np.testing.assert_allclose(s2sad.grad(af.nuclear_norm, mode=mode)(2.0 * np.eye(3)), np.eye(3), atol=1e-14)
+
+
+@MODES
+def test_rank_deficient_or_wide_decompositions_raise(mode):
+    _raises(af.least_squares_fit, np.array([[1.0, 1.0], [2.0, 2.0], [0.0, 0.0]]), np.ones(3), mode=mode,
+            match="full column rank")
+    _raises(af.least_squares_fit, R.normal(size=(2, 3)), np.ones(2), mode=mode, match="full column rank")
+    _raises(af.qr_factor_sum, R.normal(size=(2, 3)), mode=mode, match="square")
+    _raises(af.cholesky_sum, R.normal(size=(2, 3)), mode=mode, match="square")

@@ -290,6 +290,36 @@ CONTRACTION_REFUSALS = [
     (tensordot_unpaired_axes, "pairs 2 axes of a with 1 of b"),
     (tensordot_axis_twice, "an axis is named twice"),
 ]
+def eigh_of_a_vector(x):
+    return np.sum(np.linalg.eigh(x[0])[0])  # <-
+
+
+def eigh_of_the_upper_triangle(x):
+    return np.sum(np.linalg.eigh(x, UPLO="U")[0])  # <-
+
+
+def eigvalsh_of_many_axes(x):
+    return np.sum(np.linalg.eigvalsh(x[None, None]))  # <-
+
+
+def cholesky_upper(x):
+    return np.sum(np.linalg.cholesky(x, upper=True))  # <-
+
+
+def svd_hermitian(x):
+    return np.sum(np.linalg.svd(x, hermitian=True)[1])  # <-
+
+
+def svd_vectors_without_values(x):
+    return np.sum(np.linalg.svd(x, compute_uv=0)[1])  # <-
+
+
+def qr_complete(x):
+    return np.sum(np.linalg.qr(x, mode="complete")[0])  # <-
+
+
+def lstsq_of_many_axes(x):
+    return np.sum(np.linalg.lstsq(x[None, None], x[0], rcond=None)[0])  # <-
 
 
 # (type rules: what NumPy would refuse, or what the rules cannot differentiate, is refused
@@ -324,6 +354,14 @@ SHAPE_REFUSALS = [
     (take_matrix_of_indices, "one integer or a vector of integers"),
     (take_beyond_the_axes, "axis=2 is not an axis"),
     (cumprod_beyond_the_axes, "axis=2 is not an axis of an array with 2 axes"),
+    (eigh_of_a_vector, "takes a matrix"),
+    (eigh_of_the_upper_triangle, "unexpected keyword argument 'UPLO'"),
+    (eigvalsh_of_many_axes, "takes a matrix"),
+    (cholesky_upper, "upper=True is not supported"),
+    (svd_hermitian, "unexpected keyword argument 'hermitian'"),
+    (svd_vectors_without_values, "must be True or False"),
+    (qr_complete, "unexpected keyword argument 'mode'"),
+    (lstsq_of_many_axes, "takes a matrix A"),
 ] + CONTRACTION_REFUSALS
 
 REFUSED = SHAPE_REFUSALS + [
@@ -370,6 +408,42 @@ def test_refused_by_derivative_source_and_ir_source(fn, words):
         with pytest.raises(S2SADError) as info:
             call()
         assert info.value.lineno == line_of(fn)
+
+
+# --- refused by a derivative rule: the value is computed, but has no derivative here ---------------
+
+def svd_full_vectors(x):
+    u, s, vt = np.linalg.svd(x)  # <-
+    return np.sum(u * u * 2.0)
+
+
+def lstsq_residuals(x):
+    return np.sum(np.linalg.lstsq(x.T, x[0], rcond=None)[1])  # <-
+
+
+RULE_REFUSALS = [(svd_full_vectors, "full_matrices=False"), (lstsq_residuals, "lstsq_residuals cannot be")]
+X23 = np.array([[1.0, 2.0, 3.0], [0.5, 1.5, 2.5]])
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+@pytest.mark.parametrize("fn, words", RULE_REFUSALS, ids=[f.__name__ for f, _ in RULE_REFUSALS])
+def test_refused_by_a_rule_is_located(fn, words, mode):
+    for call in (lambda: s2sad.grad(fn, mode=mode)(X23),
+                 lambda: s2sad.derivative_source(fn, types=["f64[:, :]"], mode=mode)):
+        with pytest.raises(S2SADError) as info:
+            call()
+        assert info.value.lineno == line_of(fn), info.value
+        assert words in info.value.message, info.value.message
+
+
+def test_values_refused_by_a_rule_are_computed():
+    """Without a derivative through them, the values refused above are computed as NumPy does."""
+    assert s2sad.grad(lambda_free_svd, wrt=1)(X23, 2.0) == pytest.approx(np.sum(np.linalg.svd(X23)[0] ** 2))
+
+
+def lambda_free_svd(x, c):
+    u = np.linalg.svd(x)[0]
+    return np.sum(u * u) * c
 
 
 # --- loops and array stores: supported, so differentiated exactly ---------------------------------
@@ -439,6 +513,19 @@ def stores_into_moved_axes(x):
     return np.sum(y)
 
 
+def stores_into_transpose(x):
+    y = x.copy()
+    t = y.T
+    t[0, 1] = 5.0  # <-
+    return np.sum(y * x)
+
+
+def stores_into_swapped_axes(x):
+    y = np.swapaxes(x.copy(), 0, 1)
+    y[0, 0] = 5.0  # <-
+    return np.sum(y)
+
+
 def stores_into_alias(x):
     y = x * 2.0
     z = y
@@ -464,6 +551,8 @@ LOOP_REFUSALS = [
     (writes_global_in_loop, (1.0,), "global inside a loop"),
     (stores_into_view, (X3,), "view"),
     (stores_into_moved_axes, (np.ones((2, 3)),), "view"),
+    (stores_into_transpose, (np.ones((2, 3)),), "view"),
+    (stores_into_swapped_axes, (np.ones((2, 3)),), "view"),
     (stores_into_alias, (X3,), "shares its memory"),
     (for_else, (1.0,), "for-else"),
     (used_after_loop_only, (1.0,), "only inside the loop"),

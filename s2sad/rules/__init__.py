@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .. import primitives as P
+from ..errors import located
 from ..ir.builder import Sym, apply
 from ..ir.types import Type
 
@@ -27,6 +28,7 @@ class Rule:
     jvp: Callable
     vjp: Callable
     zero: bool = False  # the derivative is zero everywhere it exists (comparisons, floor, ints)
+    refused: str = ""  # why the value cannot be differentiated yet (its rules raise, naming the line)
 
 
 RULES: dict[P.Primitive, Rule] = {}
@@ -42,6 +44,17 @@ def zero_derivative(*prims: P.Primitive) -> None:
     for prim in prims:
         RULES[prim] = Rule(prim, lambda *a, **k: None, lambda g, primals, out, **k: [None] * len(primals),
                            zero=True)
+
+
+def refuse(prim: P.Primitive, why: str) -> None:
+    """A primitive whose value depends on its operands but has no derivative rule yet: on a
+    differentiated path it is refused at its line (a primitive without any rule would count as
+    constant, and its derivative would silently be zero)."""
+    def raise_(out: Sym):
+        raise located(f"{prim.name} cannot be differentiated: {why}", out.b.loc)
+
+    RULES[prim] = Rule(prim, lambda primals, tangents, out, **k: raise_(out),
+                       lambda g, primals, out, **k: raise_(out), refused=why)
 
 
 def rule_for(prim: P.Primitive) -> Rule | None:

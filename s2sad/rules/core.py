@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from .. import primitives as P
 from ..ir.builder import Sym, apply
-from . import (add_tangents, broadcast_to_out, choose, defrule, elementwise, linear, unbroadcast,
+from ..errors import located
+from . import (add_tangents, broadcast_to_out, choose, defrule, elementwise, linear, refuse, unbroadcast,
                zero_derivative)
 
 
@@ -489,9 +490,14 @@ def _solve_jvp(primals, tangents, out):
     return _solve(a, rhs)
 
 
+def _times_transpose(x: Sym, y: Sym) -> Sym:
+    """x yᵀ for two matrices, or the outer product of two vectors."""
+    return apply(P.outer, x, y) if x.ndim == 1 else x @ y.T
+
+
 def _solve_vjp(g, primals, out):
     lam = _solve(primals[0].T, g)
-    return [-(apply(P.outer, lam, out) if out.ndim == 1 else lam @ out.T), lam]
+    return [-_times_transpose(lam, out), lam]
 
 
 def _log_det_jvp(primals, tangents, out):
@@ -506,6 +512,248 @@ defrule(P.det, lambda primals, tangents, out: out * _log_det_jvp(primals, tangen
         lambda g, primals, out: [apply(P.inv, primals[0]).T * (g * out)])
 defrule(P.logabsdet, _log_det_jvp, lambda g, primals, out: [apply(P.inv, primals[0]).T * g])
 zero_derivative(P.slogdet_sign)
+
+
+# --- decompositions -------------------------------------------------------------------------------
+# Published forms: Giles 2008, "Collected matrix derivative results for forward and reverse mode
+# algorithmic differentiation" (eigh, SVD, Cholesky); Murray 2016, "Differentiation of the Cholesky
+# decomposition"; Townsend 2016, "Differentiating the singular value decomposition"; Walter and
+# Lehmann 2018 / Liao et al. 2019 for QR. Below, ∘ is the elementwise product, and the gap matrix
+# F has F_ij = 1 / (v_j − v_i) off the diagonal, 0 on it (`inverse_gaps`, which raises
+# LinAlgError at tied values, where vectors have no derivative).
+
+def _tril(x: Sym, k: int = 0) -> Sym:
+    return apply(P.tril, x, k=k)
+
+
+def _triu(x: Sym, k: int = 0) -> Sym:
+    return apply(P.triu, x, k=k)
+
+
+def _over(x: Sym, m: Sym) -> Sym:
+    """x m⁻¹, as (m⁻ᵀ xᵀ)ᵀ."""
+    return _solve(m.T, x.T).T
+
+
+def _over_transposed(x: Sym, m: Sym) -> Sym:
+    """x m⁻ᵀ, as (m⁻¹ xᵀ)ᵀ."""
+    return _solve(m, x.T).T
+
+
+def _sandwich(m: Sym, x: Sym) -> Sym:
+    """m⁻¹ x m⁻ᵀ."""
+    return _over_transposed(_solve(m, x), m)
+
+
+
+
+# cholesky and eigh read only the lower triangle of A: they are functions of the symmetric
+# A_s = low(A) = tril(A) + tril(A, −1)ᵀ. A tangent Ȧ enters as low(Ȧ); a cotangent G with respect
+# to A_s leaves through the adjoint of low: Ā = tril(G) + tril(Gᵀ, −1) (the strict upper triangle
+# of A gets nothing).
+
+def _lower_symmetric(x: Sym) -> Sym:
+    return _tril(x) + _tril(x, -1).T
+
+
+def _lower_adjoint(g: Sym) -> Sym:
+    return _tril(g) + _tril(g.T, -1)
+
+
+def _phi(x: Sym) -> Sym:
+    """The lower triangle of x with its diagonal halved."""
+    return _tril(x, -1) + 0.5 * apply(P.diag, apply(P.diag, x))
+
+
+def _cholesky_jvp(primals, tangents, out, upper=False):
+    """A_s = L Lᵀ, so L⁻¹ Ȧ_s L⁻ᵀ = L⁻¹L̇ + (L⁻¹L̇)ᵀ with L⁻¹L̇ lower triangular: L̇ = L Φ(L⁻¹ Ȧ_s L⁻ᵀ)."""
+    return out @ _phi(_sandwich(out, _lower_symmetric(tangents[0])))
+
+
+def _cholesky_vjp(g, primals, out, upper=False):
+    """The adjoint of that map (Φ is a mask, its own adjoint): G = L⁻ᵀ Φ(Lᵀ L̄) L⁻¹."""
+    return [_lower_adjoint(_sandwich(out.T, _phi(out.T @ g)))]
+
+
+defrule(P.cholesky, _cholesky_jvp, _cholesky_vjp)
+
+
+# eigh: A_s = V Λ Vᵀ. Vᵀ Ȧ_s V = Ω Λ − Λ Ω + Λ̇ with Ω = Vᵀ V̇ antisymmetric, so λ̇_i = v_iᵀ Ȧ_s v_i
+# and Ω = F ∘ (Vᵀ Ȧ_s V) with F from the eigenvalues. The adjoints with respect to A_s:
+# V diag(λ̄) Vᵀ and V (F ∘ (Vᵀ V̄)) Vᵀ.
+
+def _eigenvectors(a: Sym) -> Sym:
+    return apply(P.eigh_vectors, a)
+
+
+def _eigenvalues_jvp(primals, tangents, out):
+    v = _eigenvectors(primals[0])
+    return apply(P.sum, v * (_lower_symmetric(tangents[0]) @ v), axis=0)
+
+
+def _eigenvalues_vjp(g, primals, out):
+    v = _eigenvectors(primals[0])
+    return [_lower_adjoint((v * g) @ v.T)]
+
+
+def _eigenvector_gaps(a: Sym) -> Sym:
+    return apply(P.inverse_gaps, apply(P.eigh_values, a))
+
+
+def _eigenvectors_jvp(primals, tangents, out):
+    return out @ (_eigenvector_gaps(primals[0]) * (out.T @ _lower_symmetric(tangents[0]) @ out))
+
+
+def _eigenvectors_vjp(g, primals, out):
+    return [_lower_adjoint(out @ (_eigenvector_gaps(primals[0]) * (out.T @ g)) @ out.T)]
+
+
+defrule(P.eigh_values, _eigenvalues_jvp, _eigenvalues_vjp)
+defrule(P.eigvalsh, _eigenvalues_jvp, _eigenvalues_vjp)
+defrule(P.eigh_vectors, _eigenvectors_jvp, _eigenvectors_vjp)
+
+
+# svd, reduced: A = U S Vᵀ with k = min(m, n) singular values. With P = Uᵀ Ȧ V,
+# Uᵀ Ȧ V = Ω_U S + Ṡ − S Ω_V (Ω_U = UᵀU̇ and Ω_V = VᵀV̇ antisymmetric), so ṡ = diag(P), and
+# off the diagonal Ω_U = F ∘ (P S + S Pᵀ), Ω_V = F ∘ (S P + Pᵀ S) with F from the squared singular
+# values. A tall A adds the part of U̇ outside the span of U, (I − UUᵀ) Ȧ V S⁻¹ (a wide A the
+# same for V): `thin_reciprocal` gives those weights S⁻¹ (0 for a square A, where the part is
+# zero; LinAlgError at a zero singular value of a non-square A). Both sides share one form:
+#   X = U, Y = V, Ẏ = Ȧ V:   U̇ = U (F ∘ (P S + (P S)ᵀ)) + (Ẏ − U P) S⁻¹
+#   X = V, Y = U, Ẏ = ȦᵀU:   V̇ = V (F ∘ (Pᵀ S + (Pᵀ S)ᵀ)) + (Ẏ − V Pᵀ) S⁻¹
+# and their adjoints, with K = F ∘ (Xᵀ X̄):  Ā = [X (K + Kᵀ) S + (X̄ − X Xᵀ X̄) S⁻¹] Vᵀ for U,
+# and U [V (K + Kᵀ) S + (V̄ − V Vᵀ V̄) S⁻¹]ᵀ for V.
+
+def _svd_factors(a: Sym) -> tuple[Sym, Sym, Sym]:
+    """U, s and Vᵀ of the reduced SVD (every static parameter spelled out, so that CSE finds the
+    program's own call and the factorisation is not repeated)."""
+    return tuple(apply(prim, a, full_matrices=False, compute_uv=True) for prim in (P.svd_u, P.svd_s, P.svd_vt))
+
+
+def _singular_values_jvp(primals, tangents, out, **params):
+    if tangents[0] is None:  # (lstsq's singular values do not depend on b)
+        return None
+    u, _, vt = _svd_factors(primals[0])
+    return apply(P.sum, u * (tangents[0] @ vt.T), axis=0)
+
+
+def _singular_values_vjp(g, primals, out, **params):
+    u, _, vt = _svd_factors(primals[0])
+    return [(u * g) @ vt] + [None] * (len(primals) - 1)
+
+
+def _thin_svd_only(out: Sym, full_matrices: bool) -> None:
+    if full_matrices:
+        raise located("singular vectors are differentiated only from the reduced SVD: write "
+                      "np.linalg.svd(A, full_matrices=False)", out.b.loc)
+
+
+def _svd_weights(a: Sym, s: Sym) -> tuple[Sym, Sym]:
+    """F from the squared singular values, and the weights S⁻¹ of the parts outside the spans."""
+    return apply(P.inverse_gaps, s * s), apply(P.thin_reciprocal, s, a)
+
+
+def _vector_tangent(x: Sym, dy: Sym, s: Sym, gaps: Sym, w: Sym) -> Sym:
+    """X (F ∘ (P S + (P S)ᵀ)) + (Ẏ − X P) S⁻¹ with P = Xᵀ Ẏ."""
+    p = x.T @ dy
+    ps = p * s
+    return x @ (gaps * (ps + ps.T)) + (dy - x @ p) * w
+
+
+def _vector_adjoint(x: Sym, xbar: Sym, s: Sym, gaps: Sym, w: Sym) -> Sym:
+    """X (K + Kᵀ) S + (X̄ − X Xᵀ X̄) S⁻¹ with K = F ∘ (Xᵀ X̄)."""
+    xtx = x.T @ xbar
+    k = gaps * xtx
+    return (x @ (k + k.T)) * s + (xbar - x @ xtx) * w
+
+
+def _svd_u_jvp(primals, tangents, out, full_matrices=True, compute_uv=True):
+    _thin_svd_only(out, full_matrices)
+    u, s, vt = _svd_factors(primals[0])
+    return _vector_tangent(u, tangents[0] @ vt.T, s, *_svd_weights(primals[0], s))
+
+
+def _svd_u_vjp(g, primals, out, full_matrices=True, compute_uv=True):
+    _thin_svd_only(out, full_matrices)
+    u, s, vt = _svd_factors(primals[0])
+    return [_vector_adjoint(u, g, s, *_svd_weights(primals[0], s)) @ vt]
+
+
+def _svd_vt_jvp(primals, tangents, out, full_matrices=True, compute_uv=True):
+    _thin_svd_only(out, full_matrices)
+    u, s, vt = _svd_factors(primals[0])
+    return _vector_tangent(vt.T, tangents[0].T @ u, s, *_svd_weights(primals[0], s)).T
+
+
+def _svd_vt_vjp(g, primals, out, full_matrices=True, compute_uv=True):
+    _thin_svd_only(out, full_matrices)
+    u, s, vt = _svd_factors(primals[0])
+    return [u @ _vector_adjoint(vt.T, g.T, s, *_svd_weights(primals[0], s)).T]
+
+
+defrule(P.svd_s, _singular_values_jvp, _singular_values_vjp)
+defrule(P.svd_u, _svd_u_jvp, _svd_u_vjp)
+defrule(P.svd_vt, _svd_vt_jvp, _svd_vt_vjp)
+
+
+# qr, reduced, of a square or tall A of full column rank: A = QR, so Qᵀ Ȧ R⁻¹ = QᵀQ̇ + Ṙ R⁻¹, an
+# antisymmetric plus an upper triangular matrix. Ω = QᵀQ̇ is therefore the strict lower triangle
+# of C = Qᵀ Ȧ R⁻¹ minus its transpose, Ṙ = QᵀȦ − Ω R and Q̇ = (Ȧ − Q Ṙ) R⁻¹. Transposing that map:
+# with N = R̄ Rᵀ − Qᵀ Q̄, Ā = (Q̄ + Q (triu(N) + triu(N, 1)ᵀ)) R⁻ᵀ. (A wide A has a non-square R
+# and is refused with LinAlgError; so is a singular R, by the solves.)
+
+def _qr_factors(a: Sym) -> tuple[Sym, Sym]:
+    """Q and R, R checked to be square (`square_r`: Numba's solve would not check it)."""
+    return apply(P.qr_q, a), apply(P.square_r, apply(P.qr_r, a))
+
+
+def _qr_tangents(a: Sym, da: Sym) -> tuple[Sym, Sym]:
+    q, r = _qr_factors(a)
+    qda = q.T @ da
+    low = _tril(_over(qda, r), -1)
+    dr = qda - (low - low.T) @ r
+    return _over(da - q @ dr, r), dr
+
+
+def _qr_adjoint(a: Sym, qbar: Sym | None, rbar: Sym | None) -> Sym:
+    q, r = _qr_factors(a)
+    n = add_tangents([None if rbar is None else rbar @ r.T, None if qbar is None else -(q.T @ qbar)])
+    return _over_transposed(add_tangents([qbar, q @ (_triu(n) + _triu(n, 1).T)]), r)
+
+
+defrule(P.qr_q, lambda primals, tangents, out: _qr_tangents(primals[0], tangents[0])[0],
+        lambda g, primals, out: [_qr_adjoint(primals[0], g, None)])
+defrule(P.qr_r, lambda primals, tangents, out: _qr_tangents(primals[0], tangents[0])[1],
+        lambda g, primals, out: [_qr_adjoint(primals[0], None, g)])
+
+
+# lstsq, at an A of full column rank: x minimises |A x − b|², so AᵀA x = Aᵀ b and
+# AᵀA ẋ = Ȧᵀ r + Aᵀ (ḃ − Ȧ x) with r = b − A x. The adjoint: λ = (AᵀA)⁻¹ x̄, b̄ = A λ,
+# Ā = r λᵀ − A λ xᵀ. `full_rank_gram` gives AᵀA, raising LinAlgError when lstsq found A
+# rank-deficient (its minimum-norm solution has another derivative, not computed).
+
+def _gram(a: Sym, b: Sym, rcond) -> Sym:
+    return apply(P.full_rank_gram, a, apply(P.lstsq_rank, a, b, rcond=rcond))
+
+
+def _lstsq_jvp(primals, tangents, out, rcond=None):
+    (a, b), (da, db) = primals, tangents
+    terms = [None if db is None else a.T @ db,
+             None if da is None else da.T @ (b - a @ out) - a.T @ (da @ out)]
+    return _solve(_gram(a, b, rcond), add_tangents(terms))
+
+
+def _lstsq_vjp(g, primals, out, rcond=None):
+    a, b = primals
+    lam = _solve(_gram(a, b, rcond), g)
+    a_lam = a @ lam
+    return [_times_transpose(b - a @ out, lam) - _times_transpose(a_lam, out), a_lam]
+
+
+defrule(P.lstsq, _lstsq_jvp, _lstsq_vjp)
+defrule(P.lstsq_sv, _singular_values_jvp, _singular_values_vjp)
+zero_derivative(P.lstsq_rank)
+refuse(P.lstsq_residuals, "compute them from the solution x instead: np.sum((A @ x - b) ** 2, axis=0)")
 
 def _linspace_jvp(primals, tangents, out):
     w = apply(P.linspace, 0.0, 1.0, primals[2])
