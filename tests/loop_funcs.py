@@ -535,8 +535,8 @@ def growing(x, y):
     return np.sum(x)
 
 
-def squeezed_norm(x):
-    return np.sum(np.squeeze(x, axis=1) ** 2)
+def reshaped_norm(x):
+    return np.sum(np.reshape(x, (x.shape[0] * x.shape[1], x.shape[2])) ** 2)
 
 
 def shifted_in_place(x):

@@ -188,13 +188,13 @@ def test_a_damaged_generated_module_is_written_again(tmp_path, monkeypatch):
 
 def test_a_later_layout_numba_refuses_falls_back_too(monkeypatch):
     """Numba compiles again for a new argument layout; if it refuses that one, the call still
-    runs, as Python, with the warning (here: squeezing a strided view, which Numba cannot)."""
+    runs, as Python, with the warning (here: reshaping a strided view, which Numba cannot)."""
     monkeypatch.setenv("S2SAD_BACKEND", "auto")
-    x = np.random.default_rng(1).normal(size=(3, 1, 8))
-    g = s2sad.grad(lf.squeezed_norm)
+    x = np.random.default_rng(1).normal(size=(3, 2, 8))
+    g = s2sad.grad(lf.reshaped_norm)
     expected = 2 * x[:, :, ::2]
     np.testing.assert_allclose(g(np.ascontiguousarray(x[:, :, ::2])), expected, rtol=1e-13)
-    with pytest.warns(s2sad.BackendFallbackWarning, match="np.squeeze"):
+    with pytest.warns(s2sad.BackendFallbackWarning, match="np.reshape"):
         np.testing.assert_allclose(g(x[:, :, ::2]), expected, rtol=1e-13)
 
 

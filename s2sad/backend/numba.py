@@ -29,7 +29,7 @@ def compile(fn: Callable, source: str, origin: str, strict: bool, fallback: Call
 
     from . import numba_runtime  # noqa: F401  (the helpers' nopython implementations)
 
-    jitted = numba.njit(cache=True)(fn)
+    jitted = numba.njit(cache=True, error_model="numpy")(fn)  # x / 0.0 is inf, as in NumPy, not an exception
     fallback = fallback or fn
     fallen = []  # set once Numba has refused: from then on, plain Python
 
