@@ -1,0 +1,402 @@
+"""Checkpointing schedules for reversing a loop of `l` steps.
+
+A loop ``x_{k+1} = step(x_k, k)`` for ``k = 0 … l-1`` is reversed by taking the adjoint of each
+step, last step first; the adjoint of step k needs the state x_k. A *policy* decides which
+states are kept (as snapshots) and which are recomputed from an earlier snapshot:
+
+- `StoreAll` keeps every state: no recomputation, l - 1 snapshots.
+- `Periodic(every=k)` keeps every k-th state and, in reverse, re-runs one segment of k steps at
+  a time, keeping that segment's states.
+- `Binomial(snapshots=s)` is the optimal schedule of Griewank (1992) and Griewank & Walther
+  (2000, "Algorithm 799: revolve") for s snapshots: the fewest step evaluations possible.
+
+A policy's `actions(l)` is its schedule as an ``int64`` array of rows ``(action, k, j)``:
+
+==========  =====  ==========  ==============================================================
+action      k      j           meaning
+==========  =====  ==========  ==============================================================
+ADVANCE     start  stop        run steps start … stop-1: the current state goes x_start → x_stop
+TAKESHOT    step   slot        copy the current state, x_k, into snapshot `slot`
+RESTORE     step   slot        the current state becomes a copy of snapshot `slot`, which holds x_k
+FIRSTURN    step   -1          the forward sweep ends; then as YOUTURN (always step l - 1)
+YOUTURN     step   -1          the adjoint of step k, from the current state x_k
+==========  =====  ==========  ==============================================================
+
+The rows before FIRSTURN are the forward sweep; there the current state is x_{l-1}, and one more
+step gives the loop's result x_l (generated code runs what follows the loop before going on).
+The rows from FIRSTURN on are the reverse sweep: the adjoints of steps l-1, …, 0, in that order,
+each exactly once. A schedule for l = 0 steps is empty. `run_schedule` executes a schedule in
+plain Python and checks it; generated code runs the same rows in a ``while`` loop with one
+``if`` per action (see tests/test_checkpoint.py for the pattern under Numba).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from numbers import Integral
+from typing import Any, Callable, Union
+
+import numpy as np
+
+from .errors import S2SADError
+
+# --- the action encoding ----------------------------------------------------------------------
+
+ADVANCE = 0
+TAKESHOT = 1
+RESTORE = 2
+FIRSTURN = 3
+YOUTURN = 4
+ACTION_NAMES = {ADVANCE: "ADVANCE", TAKESHOT: "TAKESHOT", RESTORE: "RESTORE", FIRSTURN: "FIRSTURN",
+                YOUTURN: "YOUTURN"}
+
+
+class _Rows:
+    """Collects the rows of a schedule; the first turn it is given is the FIRSTURN."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[int, int, int]] = []
+        self.turned = False
+
+    def advance(self, start: int, stop: int) -> None:
+        self.rows.append((ADVANCE, start, stop))
+
+    def takeshot(self, k: int, slot: int) -> None:
+        self.rows.append((TAKESHOT, k, slot))
+
+    def restore(self, k: int, slot: int) -> None:
+        self.rows.append((RESTORE, k, slot))
+
+    def turn(self, k: int) -> None:
+        self.rows.append((YOUTURN if self.turned else FIRSTURN, k, -1))
+        self.turned = True
+
+    def array(self) -> np.ndarray:
+        return np.array(self.rows, dtype=np.int64).reshape(len(self.rows), 3)
+
+
+def turn_row(actions: np.ndarray) -> int:
+    """The index of the FIRSTURN row: the number of rows of the forward sweep (0 if no steps)."""
+    hits = np.flatnonzero(actions[:, 0] == FIRSTURN)
+    return int(hits[0]) if len(hits) else 0
+
+
+def slot_count(actions: np.ndarray) -> int:
+    """The number of snapshot slots a schedule uses (slots are numbered from 0)."""
+    shots = actions[actions[:, 0] == TAKESHOT, 2]
+    return int(shots.max()) + 1 if len(shots) else 0
+
+
+def format_schedule(actions: np.ndarray) -> str:
+    """The schedule one row a line, e.g. ``ADVANCE 0 3`` (for reading and for the docs)."""
+    def line(action: int, k: int, j: int) -> str:
+        name = ACTION_NAMES[int(action)]
+        return f"{name} {k}" if action in (FIRSTURN, YOUTURN) else f"{name} {k} {j}"
+    return "\n".join(line(*row) for row in actions.tolist())
+
+
+# --- argument checks ----------------------------------------------------------------------------
+
+def _count(owner: str, name: str, value: Any, least: int, meaning: str) -> int:
+    """`value` as an int ≥ `least`, or an S2SADError saying what `owner` expects."""
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise S2SADError(f"{owner}: {name}={value!r} is not an integer; {name} is {meaning}")
+    if value < least:
+        raise S2SADError(f"{owner}: {name}={value!r}; {name} must be at least {least} ({meaning})")
+    return int(value)
+
+
+def _steps(l: Any) -> int:
+    return _count("schedule", "steps", l, 0, "the number of loop iterations")
+
+
+# --- Griewank–Walther theory ----------------------------------------------------------------------
+
+def beta(s: int, t: int) -> int:
+    """β(s, t) = C(s + t, s): the most steps s snapshots reverse with no step advanced more
+    than t times (a turn's own evaluation of its step not counted); 0 for t < 0."""
+    return math.comb(s + t, s) if t >= 0 else 0
+
+
+def _repetitions(l: int, s: int) -> int:
+    """The t with β(s, t - 1) < l ≤ β(s, t), for l ≥ 1 and s ≥ 1 (a doubling then a bisection)."""
+    high = 1
+    while beta(s, high) < l:
+        high *= 2
+    low = -1  # β(s, low) < l ≤ β(s, high)
+    while high - low > 1:
+        mid = (low + high) // 2
+        if beta(s, mid) < l:
+            low = mid
+        else:
+            high = mid
+    return high
+
+
+def binomial_cost(l: int, s: int) -> int:
+    """p(l, s) = t·l - β(s + 1, t - 1): the fewest forward step evaluations that reverse l steps
+    with s snapshots (the turns' own step evaluations not counted), t as in `_repetitions`."""
+    l = _steps(l)
+    s = _count("binomial_cost", "s", s, 1, "the number of snapshots")
+    if l == 0:
+        return 0
+    t = _repetitions(l, s)
+    return t * l - beta(s + 1, t - 1)
+
+
+def optimal_split(l: int, s: int) -> int:
+    """An m such that advancing m steps, reversing the last l - m steps with s - 1 snapshots
+    and then the first m with s costs p(l, s), for l ≥ 2 and s ≥ 1.
+
+    p(·, s) is convex and piecewise linear, with slope t on (β(s, t-1), β(s, t)]. With t the
+    repetition number of (l, s), every m with β(s, t-2) ≤ m ≤ β(s, t-1) and
+    β(s-1, t-1) ≤ l - m ≤ β(s-1, t) balances the slopes of m + p(m, s) and p(l - m, s - 1) at t,
+    so minimises their sum; such m exist because β(s, t) = β(s, t-1) + β(s-1, t). The largest is
+    taken: the part reversed with one snapshot fewer is then the shortest."""
+    t = _repetitions(l, s)
+    low = max(1, beta(s, t - 2), l - beta(s - 1, t))
+    high = min(beta(s, t - 1), l - beta(s - 1, t - 1))
+    assert low <= high, (l, s, low, high)
+    return high
+
+
+# --- schedules --------------------------------------------------------------------------------------
+
+def _binomial_actions(l: int, s: int) -> np.ndarray:
+    """Revolve's schedule: to reverse steps a … b-1 from x_a (kept in `slot` when b - a > 1)
+    with s snapshots, advance m = optimal_split(b - a, s) steps, keep x_{a+m} in the next slot,
+    reverse a+m … b-1 with s - 1 snapshots, restore x_a and reverse a … a+m-1 with s.
+
+    The reversal of the right part comes first and the left part waits on a stack, so the
+    recursion is a loop (its depth can reach l)."""
+    rows = _Rows()
+    if l == 0:
+        return rows.array()
+    if l > 1:
+        rows.takeshot(0, 0)
+    waiting: list[tuple[int, int, int, int]] = []  # left parts: (a, b, snapshots, slot of x_a)
+    a, b, slot = 0, l, 0
+    while True:
+        while b - a > 1:
+            m = optimal_split(b - a, s)
+            rows.advance(a, a + m)
+            waiting.append((a, a + m, s, slot))
+            a, s, slot = a + m, s - 1, slot + 1
+            if b - a > 1:
+                rows.takeshot(a, slot)
+        rows.turn(a)
+        if not waiting:
+            break
+        a, b, s, slot = waiting.pop()
+        rows.restore(a, slot)
+    return rows.array()
+
+
+def _segment_actions(l: int, every: int) -> np.ndarray:
+    """Segments a … b-1 of `every` steps: the forward sweep keeps each segment's first state
+    (slots 0, 1, …) and the last segment's other states (the slots after them: the segment's
+    tape). In reverse, each earlier segment is re-run from its first state to fill the tape
+    again. The last state of a segment is never kept: it is current when its step turns."""
+    rows = _Rows()
+    if l == 0:
+        return rows.array()
+    bounds = [(a, min(a + every, l)) for a in range(0, l, every)]
+    kept = len(bounds) - (l - bounds[-1][0] == 1)  # a last segment of one step keeps nothing
+
+    def record(a: int, b: int) -> None:
+        """From x_a (in its slot), advance to x_{b-1}, keeping x_{a+1} … x_{b-2} in the tape."""
+        for k in range(a + 1, b):
+            rows.advance(k - 1, k)
+            if k < b - 1:
+                rows.takeshot(k, kept + k - a - 1)
+
+    def reverse(a: int, b: int, slot: int) -> None:
+        """From x_{b-1}, the adjoints of steps b-1 … a, restoring the others from the tape."""
+        rows.turn(b - 1)
+        for k in range(b - 2, a - 1, -1):
+            rows.restore(k, slot if k == a else kept + k - a - 1)
+            rows.turn(k)
+
+    for slot, (a, b) in enumerate(bounds):
+        if slot < kept:
+            rows.takeshot(a, slot)
+        if b < l:
+            rows.advance(a, b)
+    record(*bounds[-1])
+    for slot in range(len(bounds) - 1, -1, -1):
+        a, b = bounds[slot]
+        if slot < len(bounds) - 1:
+            rows.restore(a, slot)
+            record(a, b)
+        reverse(a, b, slot)
+    return rows.array()
+
+
+# --- policies -----------------------------------------------------------------------------------------
+
+class Policy:
+    """What the three policies share: for a loop of `steps` iterations, `actions(steps)` is the
+    schedule, `advances(steps)` the number of steps its ADVANCE rows run and
+    `slots(steps)` the number of snapshot slots it uses."""
+
+    def actions(self, steps: int) -> np.ndarray:
+        return self._actions(_steps(steps))
+
+    def advances(self, steps: int) -> int:
+        return self._advances(_steps(steps))
+
+    def slots(self, steps: int) -> int:
+        return self._slots(_steps(steps))
+
+    def _actions(self, l: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def _advances(self, l: int) -> int:
+        raise NotImplementedError
+
+    def _slots(self, l: int) -> int:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class StoreAll(Policy):
+    """Keep every state the reverse sweep needs (the default): x_0 … x_{l-2} in l - 1 snapshots,
+    x_{l-1} being current at the turn. No step is evaluated twice: the forward sweep's l - 1
+    advances (and the step to the result) are all."""
+
+    def _actions(self, l: int) -> np.ndarray:
+        return _segment_actions(l, 1)
+
+    def _advances(self, l: int) -> int:
+        return max(l - 1, 0)
+
+    def _slots(self, l: int) -> int:
+        return max(l - 1, 0)
+
+
+@dataclass(frozen=True)
+class Periodic(Policy):
+    """Keep every `every`-th state, x_0, x_k, x_2k, … (k = every); in reverse, re-run each
+    segment of k steps from its first state, keeping its states for its adjoints (a tape of
+    k - 2 snapshots: the segment's last state is current when its step turns).
+
+    For l steps in n = ⌈l / k⌉ segments this costs l - 1 + (n - 1)(k - 1) advances (every segment
+    but the last is run twice) and at most n + max(0, min(k, l) - 2) snapshots."""
+
+    every: int
+
+    def __post_init__(self) -> None:
+        every = _count("Periodic", "every", self.every, 1, "the number of steps between kept states")
+        object.__setattr__(self, "every", every)
+
+    def _actions(self, l: int) -> np.ndarray:
+        return _segment_actions(l, self.every)
+
+    def _advances(self, l: int) -> int:
+        segments = -(-l // self.every)
+        return max(l - 1, 0) + max(segments - 1, 0) * (self.every - 1)
+
+    def _slots(self, l: int) -> int:
+        if l == 0:
+            return 0
+        segments = -(-l // self.every)
+        last = l - (segments - 1) * self.every  # steps of the last segment
+        kept = segments - (last == 1)
+        return kept + max(0, min(self.every, l) - 2)
+
+
+@dataclass(frozen=True)
+class Binomial(Policy):
+    """Revolve's binomial schedule with `snapshots` snapshots (Griewank & Walther 2000): the
+    fewest step evaluations any schedule with that many snapshots can make, p(l, s) advances
+    (`binomial_cost`). Memory is fixed by s, whatever l; the cost grows like l·t, where
+    t ≈ (s!·l)^(1/s) is the number of times a step is evaluated."""
+
+    snapshots: int
+
+    def __post_init__(self) -> None:
+        snapshots = _count("Binomial", "snapshots", self.snapshots, 1, "the number of states kept at once")
+        object.__setattr__(self, "snapshots", snapshots)
+
+    def _actions(self, l: int) -> np.ndarray:
+        return _binomial_actions(l, self.snapshots)
+
+    def _advances(self, l: int) -> int:
+        return binomial_cost(l, self.snapshots)
+
+    def _slots(self, l: int) -> int:
+        return min(self.snapshots, max(l - 1, 0))
+
+
+# --- the reference interpreter --------------------------------------------------------------------
+
+State = tuple
+Seed = Union[State, Callable[[State], State]]
+
+
+@dataclass
+class RunStats:
+    """What `run_schedule` counted."""
+
+    advances: int = 0        # steps run by ADVANCE rows (p(l, s) for Binomial)
+    step_calls: int = 0      # calls of `step`: the advances, and one to the loop's result
+    turns: list[int] = field(default_factory=list)  # the steps whose adjoint was taken, in order
+    peak_snapshots: int = 0  # slots that held a state (no slot is freed: this is the peak)
+
+
+def _copy(state: State) -> State:
+    """A state whose arrays are copies: a snapshot is not changed by steps that write in place."""
+    return tuple(np.array(x, copy=True) if isinstance(x, np.ndarray) else x for x in state)
+
+
+def _check(ok: bool, row: int, what: str) -> None:
+    if not ok:
+        raise ValueError(f"schedule row {row}: {what}")
+
+
+def run_schedule(actions: np.ndarray, state0: State, step: Callable[[State, int], State],
+                 step_adjoint: Callable[[State, int, State], State], seed: Seed
+                 ) -> tuple[State, State, RunStats]:
+    """Run a schedule in plain Python: the reference for the loop generated code runs.
+
+    `step(x_k, k)` returns x_{k+1}; `step_adjoint(x_k, k, x̄_{k+1})` returns x̄_k (it evaluates
+    the step again itself if it needs the step's intermediate values). States are tuples of
+    floats and arrays; snapshots and restores copy the arrays. `seed` is the adjoint of the
+    loop's result, or a function of the result that returns it.
+
+    Returns the loop's result x_l, the adjoint x̄_0 and the `RunStats`. Every row is checked
+    against the state the interpreter holds (a wrong schedule raises ValueError)."""
+    stats = RunStats()
+    slots: dict[int, tuple[int, State]] = {}  # slot → (k, x_k)
+    k_now, state = 0, _copy(state0)
+    result, bar = state, None
+
+    def advance(state: State, start: int, stop: int) -> State:
+        for k in range(start, stop):
+            state = step(state, k)
+        stats.step_calls += stop - start
+        return state
+
+    for row, (action, k, j) in enumerate(actions.tolist()):
+        if action == ADVANCE:
+            _check(k == k_now and j > k, row, f"advances from x_{k} to x_{j}, the state is x_{k_now}")
+            state, k_now = advance(state, k, j), j
+            stats.advances += j - k
+        elif action == TAKESHOT:
+            _check(k == k_now, row, f"keeps x_{k}, the state is x_{k_now}")
+            slots[j] = (k, _copy(state))
+        elif action == RESTORE:
+            _check(slots.get(j, (None,))[0] == k, row, f"restores x_{k} from slot {j}, which does not hold it")
+            state, k_now = _copy(slots[j][1]), k
+        else:
+            _check(action in (FIRSTURN, YOUTURN) and k == k_now, row, f"turns step {k} at x_{k_now}")
+            if action == FIRSTURN:
+                result = advance(state, k, k + 1)
+                bar = seed(result) if callable(seed) else seed
+            bar = step_adjoint(state, k, bar)
+            stats.turns.append(k)
+    if bar is None:  # no steps: the result is x_0
+        bar = seed(result) if callable(seed) else seed
+    stats.peak_snapshots = len(slots)
+    return result, bar, stats
