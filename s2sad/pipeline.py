@@ -88,15 +88,25 @@ def derive(fn, arg_types: list[Type], wrt: list[int], mode: str, backend: str = 
     derivative = transform(copy_function(primal), wrt, mode)  # the transforms edit what they get
     origin = f"{os.path.basename(primal.filename)}:{primal.lineno} ({primal.name}), {mode} mode"
     backend = resolve_backend(backend)
-    module, source, path = _generated(derivative, origin, compiled=False)
-    if backend in ("auto", "numba"):  # Numba's form has element loops; Python falls back to the other
-        plain_core = module.core
-        module, source, path = _generated(derivative, origin, compiled=True)
+    compiled = backend in ("auto", "numba")  # Numba's form has element loops
+    module, source, path = _generated(derivative, origin, compiled)
+    if compiled:
         module.core = numba_backend.compile(module.core, source, origin, strict=backend == "numba",
-                                            fallback=plain_core)
+                                            fallback=_plain(derivative, origin))
         setattr(module.module, module.core_name, module.core)  # the entry point (if separate) calls it by name
     return Derived(primal, derivative, source, str(path), _located(getattr(module.module, derivative.name), primal),
                    module.core)
+
+
+def _plain(derivative: Function, origin: str) -> Callable:
+    """The Python backend's core, made at its first call: what runs if Numba refuses the
+    compiled form (its element loops would run in the interpreter)."""
+    def core(*args):
+        if core.function is None:
+            core.function = _generated(derivative, origin, compiled=False)[0].core
+        return core.function(*args)
+    core.function = None
+    return core
 
 
 @dataclass

@@ -251,6 +251,45 @@ def _matmul(a, b):
     return None
 
 
+# --- float arrays: np.zeros(shape) and np.empty(shape) through cached helpers ----------------------
+# Numba compiles its own np.zeros and np.empty into every function that calls them, once per
+# shape type (about 0.1 s each; a derivative with tapes uses three to six). The helpers are
+# compiled once per machine and cached with the package. Inside them an explicit dtype selects
+# Numba's own implementation, which the overloads below leave alone.
+
+@njit(cache=True)
+def _empty_f64(shape):
+    return np.empty(shape, np.float64)
+
+
+@njit(cache=True)
+def _zeros_f64(shape):
+    out = np.empty(shape, np.float64)
+    out.fill(0.0)
+    return out
+
+
+def _float_allocation(shape, dtype) -> bool:
+    """A float64 array of a shape given as a number or a tuple of numbers, dtype not given."""
+    sized = isinstance(shape, types.Integer) or (isinstance(shape, types.UniTuple)
+                                                 and isinstance(shape.dtype, types.Integer))
+    return sized and (dtype is float or isinstance(dtype, types.Omitted))  # (not given: either, by Numba's path)
+
+
+@_cached_overload(np.empty)
+def _empty(shape, dtype=float):
+    if _float_allocation(shape, dtype):
+        return lambda shape, dtype=float: _empty_f64(shape)
+    return None
+
+
+@_cached_overload(np.zeros)
+def _zeros(shape, dtype=float):
+    if _float_allocation(shape, dtype):
+        return lambda shape, dtype=float: _zeros_f64(shape)
+    return None
+
+
 _CHANGED_SHAPE = runtime.CHANGED_SHAPE
 
 
