@@ -3,7 +3,7 @@ TensorFlow on the same workloads, each gradient checked before it is timed.
 
     python bench/run.py                      # every workload, full sizes
     python bench/run.py --quick              # small sizes, short timing: a few minutes
-    python bench/run.py --only gmm --tools s2sad,jax --out /tmp/gmm
+    python bench/run.py --only gmm --tools s2sad,jax --out gmm-results
 
 Writes DIR/results.json, DIR/results.md and DIR/times.png, DIR/ratios.png (DIR: --out, default
 bench/results). bench/README.md says what is measured and how to read it.

@@ -75,17 +75,21 @@ class Tool:
 
 
 class S2sad(Tool):
-    """s2sad's reverse mode with the Numba backend, on the NumPy form."""
+    """s2sad's reverse mode on the NumPy form, with the Numba backend (the benchmark's) or, for
+    a quick test of the forms, the Python one."""
 
     name, distribution = "s2sad", "s2sad"
+
+    def __init__(self, backend: str = "numba") -> None:
+        self.backend = backend
 
     def prepare(self, work: Workload, args: tuple) -> Prepared:
         import s2sad
 
         if work.seeds is None:
-            grad = s2sad.grad(work.numpy, wrt=work.wrt, backend="numba")
+            grad = s2sad.grad(work.numpy, wrt=work.wrt, backend=self.backend)
             return Prepared(lambda: grad(*args), lambda: work.numpy(*args), lambda g: _grads(g, np.asarray))
-        vjp = s2sad.vjp(work.numpy, wrt=work.wrt, backend="numba")
+        vjp = s2sad.vjp(work.numpy, wrt=work.wrt, backend=self.backend)
         seeds = work.seeds(args)
         return Prepared(lambda: [vjp(*args, s)[1] for s in seeds], lambda: work.numpy(*args),
                         lambda rows: _stack_rows(rows, np.asarray))
