@@ -15,7 +15,6 @@ import argparse
 import os
 import sys
 import tempfile
-from dataclasses import asdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -40,6 +39,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--block", type=float, default=None,
                         help="seconds each callable runs per round (default 0.3, quick 0.1)")
     options = parser.parse_args(argv)
+    try:
+        tools.select(options.tools)
+    except ValueError as exc:
+        parser.error(str(exc))
     options.rounds = options.rounds or (3 if options.quick else 5)
     options.block = options.block or (0.1 if options.quick else 0.3)
     return options

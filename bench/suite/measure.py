@@ -85,8 +85,11 @@ def finite_difference_error(work: Workload, args: tuple, grads: Grads) -> float:
 
 
 def _short(exc: BaseException) -> str:
-    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
-    return f"{type(exc).__name__}: {lines[0][:200] if lines else ''}"
+    """The exception's type and message: its first line and, when there are more (TensorFlow's
+    traced errors put the cause last), its last line."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    text = " … ".join(lines[:1] + lines[-1:] if len(lines) > 1 else lines)
+    return f"{type(exc).__name__}: {text[:300]}"
 
 
 def _numba_primal(work: Workload, args: tuple) -> tuple[Callable[[], Any] | None, str]:
@@ -158,12 +161,15 @@ def measure(work: Workload, quick: bool, tools: list[Tool], versions: dict[str, 
     for name, prepared in passed.items():
         calls[name] = prepared.gradient
         if name != "s2sad":  # (s2sad's primal is the NumPy function itself, timed above)
-            prepared.primal()  # warm-up, compiles JAX's and TensorFlow's primal
-            calls[f"{name} primal"] = prepared.primal
+            try:
+                prepared.primal()  # warm-up, compiles JAX's and TensorFlow's primal
+                calls[f"{name} primal"] = prepared.primal
+            except Exception as exc:  # the gradient is still timed; the ratio to its primal is not
+                result.tools[name].message = f"primal: {_short(exc)}"
     progress("timing")
     medians = interleaved_medians(calls, rounds, block)
     result.numpy, result.numba = medians["numpy"], medians.get("numba")
     for name in passed:
         result.tools[name].gradient = medians[name]
-        result.tools[name].primal = medians.get(f"{name} primal", result.best_primal)
+        result.tools[name].primal = result.best_primal if name == "s2sad" else medians.get(f"{name} primal")
     return result

@@ -144,7 +144,7 @@ def own_ratio_table(results: list[WorkloadResult], tools: list[str]) -> list[str
         cells = []
         for t in tools:
             res = r.tools.get(t)
-            cells.append(f"{res.gradient / res.primal:.1f}" if res and res.gradient else "—")
+            cells.append(f"{res.gradient / res.primal:.1f}" if res and res.gradient and res.primal else "—")
         lines.append(f"| {r.title} | " + " | ".join(cells) + " |")
     return lines
 
@@ -157,6 +157,11 @@ def first_call_table(results: list[WorkloadResult], tools: list[str]) -> list[st
     return lines
 
 
+QUICK = ("**A quick run** (`--quick`): small sizes and short timing blocks, meant to check the script. "
+         "Per-call overheads weigh more than at full size, and on a shared machine the ratios travel "
+         "better than the absolute times.")
+
+
 def markdown(data: dict, results: list[WorkloadResult], peers: list[str]) -> str:
     m, o = data["machine"], data["options"]
     libraries = ", ".join(f"{k} {v}" for k, v in m["libraries"].items())
@@ -164,6 +169,7 @@ def markdown(data: dict, results: list[WorkloadResult], peers: list[str]) -> str
     table = main_table(results, peers, notes)
     lines = [
         f"# s2sad comparison benchmark{' (quick run)' if o['quick'] else ''}", "",
+        *([QUICK, ""] if o["quick"] else []),
         f"{m['cpu']}, {m['usable_cpus']} usable of {m['logical_cpus']} logical CPUs; {m['system']}; "
         f"Python {m['python']}; {libraries}; s2sad commit {m['s2sad_commit']}; {m['date']}.", "",
         f"Medians per call over {o['rounds']} rounds of {o['block']} s blocks, the calls of each workload "

@@ -36,6 +36,13 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
+def _converted(args: Sequence[Any], wrt: Sequence[int], to_array: Callable[[Any, bool], Any]) -> list:
+    """The arguments as a tool takes them: float arrays, and the differentiated floats, through
+    ``to_array(value, differentiated)``; other floats and integers (loop counts) as they are."""
+    return [to_array(a, k in wrt) if _is_float(a) and (k in wrt or isinstance(a, np.ndarray)) else a
+            for k, a in enumerate(args)]
+
+
 def _stack_rows(rows: Sequence[Sequence[Any]], convert: Callable[[Any], np.ndarray]) -> Grads:
     """Per differentiated argument, the VJP rows (one per seed) stacked on a new first axis."""
     return tuple(np.stack([convert(row[k]) for row in rows]) for k in range(len(rows[0])))
@@ -53,22 +60,20 @@ def _substitute(args: Sequence[Any], wrt: Sequence[int], values: Sequence[Any]) 
 
 
 class Tool:
-    """A differentiation tool: its name in the table, the distribution that provides it."""
+    """A differentiation tool: its name in the table, the module to import, the distribution
+    that provides it."""
 
     name: str = ""
+    module: str = ""
     distribution: str = ""
 
     def version(self) -> str | None:
         """The installed version, or None when the tool cannot be imported."""
         try:
-            importlib.import_module(self.module)
+            module = importlib.import_module(self.module)
         except Exception:
             return None
-        return importlib.metadata.version(self.distribution)
-
-    @property
-    def module(self) -> str:
-        return self.distribution
+        return getattr(module, "__version__", None) or importlib.metadata.version(self.distribution)
 
     def prepare(self, work: Workload, args: tuple) -> Prepared:
         raise NotImplementedError
@@ -78,7 +83,7 @@ class S2sad(Tool):
     """s2sad's reverse mode on the NumPy form, with the Numba backend (the benchmark's) or, for
     a quick test of the forms, the Python one."""
 
-    name, distribution = "s2sad", "s2sad"
+    name = module = distribution = "s2sad"
 
     def __init__(self, backend: str = "numba") -> None:
         self.backend = backend
@@ -99,7 +104,7 @@ class Autograd(Tool):
     """HIPS autograd: the NumPy form run with ``autograd.numpy``, or the workload's own autograd
     form where the NumPy one stores into arrays."""
 
-    name, distribution = "autograd", "autograd"
+    name = module = distribution = "autograd"
 
     def prepare(self, work: Workload, args: tuple) -> Prepared:
         import autograd
@@ -123,15 +128,13 @@ class Torch(Tool):
     """PyTorch eager mode in float64: ``torch.autograd.grad`` of the output, the primal under
     ``torch.no_grad``."""
 
-    name, distribution = "torch", "torch"
+    name = module = distribution = "torch"
 
     def prepare(self, work: Workload, args: tuple) -> Prepared:
         import torch
 
         fn = work.forms["torch"].make(torch)
-        targs = [torch.tensor(a, dtype=torch.float64, requires_grad=k in work.wrt)
-                 if _is_float(a) and (k in work.wrt or isinstance(a, np.ndarray)) else a
-                 for k, a in enumerate(args)]
+        targs = _converted(args, work.wrt, lambda a, d: torch.tensor(a, dtype=torch.float64, requires_grad=d))
         sources = [targs[k] for k in work.wrt]
         convert = lambda t: t.detach().numpy()  # noqa: E731
 
@@ -152,7 +155,7 @@ class Jax(Tool):
     """JAX on the CPU in float64: ``jax.jit`` of ``jax.grad`` (or of ``jax.vjp`` for the
     Jacobian rows), integer arguments static, results waited for with ``block_until_ready``."""
 
-    name, distribution = "jax", "jax"
+    name = module = distribution = "jax"
 
     def prepare(self, work: Workload, args: tuple) -> Prepared:
         import jax
@@ -160,8 +163,7 @@ class Jax(Tool):
         jax.config.update("jax_enable_x64", True)
         fn = work.forms["jax"].make(jax)
         static = tuple(k for k, a in enumerate(args) if _is_int(a))
-        jargs = [jax.numpy.asarray(a) if _is_float(a) and (k in work.wrt or isinstance(a, np.ndarray)) else a
-                 for k, a in enumerate(args)]
+        jargs = _converted(args, work.wrt, lambda a, _: jax.numpy.asarray(a))
         primal = jax.jit(fn, static_argnums=static)
         run_primal = lambda: jax.block_until_ready(primal(*jargs))  # noqa: E731
         if work.seeds is None:
@@ -180,25 +182,13 @@ class Jax(Tool):
 class TensorFlow(Tool):
     """TensorFlow (optional) in float64: ``tf.function`` around a ``GradientTape``."""
 
-    name, distribution = "tf", "tensorflow-cpu"
-
-    @property
-    def module(self) -> str:
-        return "tensorflow"
-
-    def version(self) -> str | None:
-        try:
-            import tensorflow as tf
-        except Exception:
-            return None
-        return tf.__version__
+    name, module, distribution = "tf", "tensorflow", "tensorflow-cpu"
 
     def prepare(self, work: Workload, args: tuple) -> Prepared:
         import tensorflow as tf
 
         fn = work.forms["tf"].make(tf)
-        targs = [tf.constant(a, tf.float64) if _is_float(a) and (k in work.wrt or isinstance(a, np.ndarray)) else a
-                 for k, a in enumerate(args)]
+        targs = _converted(args, work.wrt, lambda a, _: tf.constant(a, tf.float64))
         seeds = [tf.constant(s) for s in work.seeds(args)] if work.seeds else None
 
         def dense(grads):  # (a gradient through tf.gather comes as IndexedSlices)

@@ -62,7 +62,10 @@ def torch_form(torch):
 
 def jax_form(jax):
     jnp = jax.numpy
-    return _rk4(jnp.concatenate, jnp.zeros, jnp.sum, lambda s, step, y: jax.lax.fori_loop(0, s, lambda _, v: step(v), y))
+
+    def loop(s, step, y):
+        return jax.lax.fori_loop(0, s, lambda _, v: step(v), y)
+    return _rk4(jnp.concatenate, jnp.zeros, jnp.sum, loop)
 
 
 def tf_form(tf):
