@@ -1,0 +1,2 @@
+"""The comparison suite behind ``bench/run.py``: workloads, the tools that differentiate them,
+measurement and reports."""

@@ -1,0 +1,90 @@
+"""The comparison benchmark's harness (bench/run.py), at small sizes and against autograd only,
+so that the benchmark cannot silently break: every workload's NumPy form differentiated by s2sad
+agrees with finite differences and its autograd form with s2sad; a failing or disagreeing tool is
+recorded as such; and the command writes its three kinds of files."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("autograd", reason="the benchmark's tests compare with autograd (pip install -e '.[test]')")
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+sys.path.insert(0, str(BENCH))
+
+from suite import report, tools, workloads  # noqa: E402
+from suite.measure import CANNOT, ERROR, NOT_INSTALLED, OK, WRONG, check_tools  # noqa: E402
+from suite.tools import Prepared  # noqa: E402
+from suite.workload import Form  # noqa: E402
+
+INSTALLED = {"s2sad": "test", "autograd": "test"}
+PYTHON_S2SAD = tools.S2sad(backend="python")  # (compiles in a fraction of Numba's time; run.py uses Numba)
+
+
+@pytest.mark.parametrize("work", workloads.WORKLOADS, ids=lambda w: w.name)
+def test_numpy_and_autograd_forms_agree_with_s2sad(work):
+    results, passed = check_tools(work, work.args(quick=True), [PYTHON_S2SAD, tools.Autograd()], INSTALLED)
+    assert results["s2sad"].status == OK, results["s2sad"]
+    assert results["s2sad"].checked_against == "finite differences"
+    assert results["autograd"].status == OK, results["autograd"]
+    assert results["autograd"].checked_against == "s2sad"
+    assert set(passed) == {"s2sad", "autograd"}
+
+
+class Fake(tools.Tool):
+    """A tool whose gradient is s2sad's times `factor`, or that raises."""
+
+    def __init__(self, name: str, factor: float = 1.0, fail: bool = False) -> None:
+        self.name, self.factor, self.fail = name, factor, fail
+
+    def prepare(self, work, args):
+        if self.fail:
+            raise RuntimeError("cannot trace this")
+        inner = PYTHON_S2SAD.prepare(work, args)
+        return Prepared(inner.gradient, inner.primal,
+                        lambda g: tuple(self.factor * x for x in inner.to_numpy(g)))
+
+
+def test_failures_are_recorded_not_dropped():
+    work = workloads.select("linear_regression")[0]
+    fakes = [Fake("off", 1 + 1e-6), Fake("close", 1 + 1e-12), Fake("raises", fail=True), Fake("absent")]
+    versions = INSTALLED | {"off": "1", "close": "1", "raises": "1", "absent": None}
+    results, passed = check_tools(work, work.args(quick=True), [PYTHON_S2SAD, *fakes], versions)
+    assert results["off"].status == WRONG and results["off"].error == pytest.approx(1e-6, rel=1e-3)
+    assert results["close"].status == OK
+    assert results["raises"].status == ERROR and "cannot trace this" in results["raises"].message
+    assert results["absent"].status == NOT_INSTALLED
+    assert set(passed) == {"s2sad", "close"}
+
+
+def test_a_form_that_cannot_be_written_is_shown(monkeypatch):
+    work = workloads.select("linear_regression")[0]
+    monkeypatch.setitem(work.forms, "autograd", Form(missing="no such operation"))
+    results, _ = check_tools(work, work.args(quick=True), [PYTHON_S2SAD, tools.Autograd()], INSTALLED)
+    assert results["autograd"].status == CANNOT and results["autograd"].message == "no such operation"
+
+
+def test_summary_is_a_geometric_mean():
+    assert report.geometric_mean([2.0, 8.0]) == pytest.approx(4.0)
+    assert report.geometric_mean([]) is None
+
+
+def test_run_writes_json_markdown_and_plots(tmp_path):
+    out = tmp_path / "results"
+    command = [sys.executable, str(BENCH / "run.py"), "--quick", "--only", "linear_regression",
+               "--tools", "s2sad,autograd", "--out", str(out), "--rounds", "1", "--block", "0.02"]
+    subprocess.run(command, check=True, capture_output=True, text=True, timeout=120)
+    data = json.loads((out / "results.json").read_text())
+    assert data["machine"]["cpu"] and data["machine"]["libraries"]["numpy"] == np.__version__
+    [result] = data["workloads"]
+    assert result["tools"]["s2sad"]["status"] == OK and result["tools"]["s2sad"]["gradient"] > 0
+    assert result["tools"]["autograd"]["status"] == OK and result["tools"]["s2sad"]["first_call"] > 0
+    assert data["summary"]["autograd"]["workloads"] == 1
+    table = (out / "results.md").read_text()
+    assert "| workload | size | primal (NumPy) | primal (Numba) | s2sad gradient |" in table
+    assert "not run" in table  # torch, jax and tf were not asked for: shown, not hidden
+    assert sorted(p.name for p in out.glob("*.png")) == ["ratios.png", "times.png"]
