@@ -74,6 +74,8 @@ def test_summary_is_a_geometric_mean():
 
 
 def test_run_writes_json_markdown_and_plots(tmp_path):
+    for name in ("tqdm", "matplotlib"):  # (the bench extra's; the test extra stays light)
+        pytest.importorskip(name, reason="bench/run.py needs the bench extra: pip install -e '.[bench]'")
     out = tmp_path / "results"
     command = [sys.executable, str(BENCH / "run.py"), "--quick", "--only", "linear_regression",
                "--tools", "s2sad,autograd", "--out", str(out), "--rounds", "1", "--block", "0.02"]
