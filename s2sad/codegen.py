@@ -23,6 +23,7 @@ import re
 
 from . import primitives as P
 from .ir.aliases import Aliases
+from .ir.liveness import Liveness, atoms_of
 from .ir.core import (TEMP, Atom, Block, Const, Eqn, ForRange, Function, If, Var, While, block_uses, region_reads,
                       use_counts, walk)
 
@@ -57,7 +58,7 @@ def _inline_in_block(block: Block, counts: dict, found: dict) -> None:
                 if not _needs_name(later, v):
                     found[v] = stmt
                 break
-            if _barrier(later) or any(v in _atoms(b.results) or _reads(b, v) for b in later.blocks()):
+            if _barrier(later) or any(v in atoms_of(b.results) or _reads(b, v) for b in later.blocks()):
                 break
         else:
             if v in block.results:
@@ -84,60 +85,6 @@ def _barrier(stmt) -> bool:
 
 def _reads(block: Block, v: Var) -> bool:
     return v in set(block_uses(block))
-
-
-# --- liveness -------------------------------------------------------------------------------
-
-def _atoms(atoms) -> set[Var]:
-    return {a for a in atoms if isinstance(a, Var)}
-
-
-class Liveness:
-    """For every statement, the values still needed after it (`after[id(stmt)]`)."""
-
-    def __init__(self, fn: Function, inlined: dict[Var, Eqn]):
-        self.after: dict[int, set[Var]] = {}
-        self.inlined = inlined
-        self.block(fn.body, set())
-
-    def expand(self, atoms) -> set[Var]:
-        """The values read by `atoms` once inlined temporaries are replaced by their operands."""
-        out: set[Var] = set()
-        for a in _atoms(atoms):
-            out |= self.expand(self.inlined[a].ins) if a in self.inlined else {a}
-        return out
-
-    def block(self, block: Block, live_after: set[Var]) -> set[Var]:
-        live = set(live_after) | self.expand(block.results)
-        for stmt in reversed(block.stmts):
-            self.after[id(stmt)] = set(live)
-            live = (live - set(stmt.outs)) | self.stmt_uses(stmt, live)
-        return live - set(block.params)
-
-    def stmt_uses(self, stmt, live_out: set[Var]) -> set[Var]:
-        if stmt in self.inlined.values():
-            return set()
-        uses = self.expand(stmt.ins)
-        if isinstance(stmt, If):
-            for branch in stmt.blocks():
-                uses |= self.block(branch, live_out - set(stmt.outs))
-        elif isinstance(stmt, (ForRange, While)):
-            uses |= self.loop(stmt, live_out)
-        return uses
-
-    def loop(self, stmt, live_out: set[Var]) -> set[Var]:
-        """Values read by a loop. Whatever the loop reads from outside stays live through every
-        iteration; a while's condition parameters stay live until the body takes them over."""
-        around = self.expand(region_reads(stmt))
-        if isinstance(stmt, ForRange):  # keep the bounds' names readable through the loop, but not
-            # an array an inlined bound reads (`range(x_bar.shape[1])`): the body may update it in place
-            bounds = _atoms([stmt.start, stmt.stop, stmt.step])
-            around |= bounds - set(self.inlined) | {v for v in self.expand(bounds) if not v.type.is_array}
-        after_body = (live_out - set(stmt.outs)) | around
-        body_in = self.block(stmt.body, after_body)
-        if isinstance(stmt, While):
-            self.block(stmt.cond, after_body | body_in | set(stmt.cond.params))
-        return around
 
 
 # --- naming ---------------------------------------------------------------------------------

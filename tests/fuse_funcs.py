@@ -57,3 +57,21 @@ def reciprocal_rows(X, w):
     for i in range(X.shape[0]):
         total = total + np.sum(np.where(X[i] != 0.0, w / X[i], 0.0))
     return total
+
+
+def chain(x, y):
+    return np.concatenate((x[:1], x[1:] * y[:-1]))
+
+
+def rk4_chain(x, s):
+    """Runge-Kutta steps of y' = (x₀, x_i y_{i−1}): adjoints that alias others (an unbroadcast
+    returns its operand) are updated by element loops."""
+    h = 2.0 / s
+    y = np.zeros(x.shape[0])
+    for _ in range(s):
+        k1 = chain(x, y)
+        k2 = chain(x, y + 0.5 * h * k1)
+        k3 = chain(x, y + 0.5 * h * k2)
+        k4 = chain(x, y + h * k3)
+        y = y + h / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+    return np.sum(y * y)

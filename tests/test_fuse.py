@@ -2,6 +2,7 @@
 Python backend's vectorised code and with finite differences, on the loop path and on the
 vectorised path kept for operands that broadcast; what may not be fused is not."""
 
+import ast
 import inspect
 import re
 
@@ -23,13 +24,18 @@ CASES = {  # name: (function, arguments, whether the Numba derivative has an ele
     "sum, same lengths": (ff.scaled_sum, (R.normal(size=5), R.normal(size=5)), True),
     "sum, broadcasting": (ff.scaled_sum, (R.normal(size=5), R.normal(size=1)), True),
     "update from its own view": (ff.update_from_own_reversed_row, (R.normal(size=(2, 4)), 0.7), True),
+    "adjoints sharing memory": (ff.rk4_chain, (R.normal(size=6), 5), True),
 }
 
 
 def _source(fn, args, mode, backend):
-    types = {name: f"f64[{','.join(':' * np.ndim(a))}]" if np.ndim(a) else "f64"
+    types = {name: f"f64[{','.join(':' * np.ndim(a))}]" if np.ndim(a) else ("i64" if isinstance(a, int) else "f64")
              for name, a in zip(fn.__code__.co_varnames, args)}
-    return s2sad.derivative_source(fn, mode, tuple(range(len(args))), types=types, backend=backend)
+    return s2sad.derivative_source(fn, mode, _wrt(args), types=types, backend=backend)
+
+
+def _wrt(args) -> tuple:
+    return tuple(k for k, a in enumerate(args) if not isinstance(a, int))
 
 
 @pytest.mark.numba
@@ -38,9 +44,9 @@ def _source(fn, args, mode, backend):
 def test_numba_code_agrees_with_finite_differences(name, mode, monkeypatch):
     fn, args, _ = CASES[name]
     monkeypatch.setenv("S2SAD_BACKEND", "numba")
-    got = check_grad(fn, args, mode, rtol=1e-6, atol=1e-8)
+    got = check_grad(fn, args, mode, _wrt(args), rtol=1e-6, atol=1e-8)
     monkeypatch.setenv("S2SAD_BACKEND", "python")
-    for g, h in zip(got, s2sad.grad(fn, wrt=tuple(range(len(args))), mode=mode)(*args)):
+    for g, h in zip(got, s2sad.grad(fn, wrt=_wrt(args), mode=mode)(*args)):
         np.testing.assert_allclose(g, h, rtol=1e-12, atol=1e-14)
 
 
@@ -66,6 +72,16 @@ def test_an_update_reading_a_view_of_its_array_stays_vectorised():
     fn, args, _ = CASES["update from its own view"]
     source = _source(fn, args, "reverse", "numba")
     assert "add_into(B[0], t1)" in source
+
+
+def test_an_array_shared_with_a_live_value_is_copied_once_not_per_element():
+    """An element loop updates an adjoint that may share memory with a value still needed (an
+    unbroadcast returns its operand): the copy is made once, before the loop."""
+    fn, args, _ = CASES["adjoints sharing memory"]
+    tree = ast.parse(_source(fn, args, "reverse", "numba"))
+    loops = [n for n in ast.walk(tree) if isinstance(n, ast.For) and ELEMENT_LOOP.match(ast.unparse(n))]
+    copies = [n for loop in loops for n in ast.walk(loop) if isinstance(n, ast.Attribute) and n.attr == "copy"]
+    assert loops and not copies
 
 
 def test_rows_of_one_array_need_no_test():

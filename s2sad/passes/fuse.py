@@ -36,6 +36,7 @@ from ..ir.types import BOOL, F64, I64
 from .cse import key_of
 from .dce import dce
 from .shapes import ShapeRoots
+from ..ir.liveness import Liveness
 
 FUSED = {P.add, P.sub, P.mul, P.div, P.neg, P.pow, P.exp, P.log, P.sqrt, P.sin, P.cos, P.tan, P.tanh,
          P.expm1, P.log1p, P.sinh, P.cosh, P.arctan, P.abs, P.sign, P.maximum, P.minimum}
@@ -56,7 +57,16 @@ class _Context:
         self.roots = ShapeRoots(fn.body, twins=fn.twins)
         self.aliases = Aliases(fn.body)
         self.uses = use_counts(fn.body)
+        self.live = Liveness(fn)
+        self.pinned = set(fn.params)  # the caller's arrays: never updated in place
         self.loops: list[ForRange] = []  # the element loops made
+
+    def shared(self, update: Eqn) -> bool:
+        """May the array `update` updates share memory with a value still needed after it?
+        (Then the loop updates a copy made once before it; codegen would otherwise copy the
+        array in every iteration, as the loop carries it.)"""
+        target = update.ins[0]
+        return self.aliases.shared(target, (self.live.after[id(update)] - set(update.outs)) | self.pinned)
 
 
 def _fuse_block(block: Block, context: _Context) -> None:
@@ -152,7 +162,8 @@ def _fused(stmt: Eqn, region: Atom | None, value: Var, tree: list[Eqn], spread: 
     if proven:  # (measure an operand rather than the array updated: a loop over x's rows then reads only x)
         reference, axis = proven[0], 0
     length = _length(b, reference, axis, lengths)
-    loop = _element_loop(stmt, region, value, tree, length)
+    start = b.emit(P.copy, [region], region.name) if region is not None and context.shared(stmt) else region
+    loop = _element_loop(stmt, start, value, tree, length)
     context.loops.append(loop)
     unproven = [v for v in vectors if v not in proven]
     if not unproven:
