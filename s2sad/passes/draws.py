@@ -14,6 +14,7 @@ from ..ir.core import Block, Const, Eqn, Function, substitute, walk
 
 
 def normal_draws_for_numba(fn: Function) -> Function:
+    """`fn` with its normal draws of array parameters rewritten as above (in place)."""
     mapping: dict = {}
     for block in [fn.body] + [b for stmt in walk(fn.body) for b in stmt.blocks()]:
         _rewrite(block, mapping)

@@ -23,7 +23,10 @@ broadcast a vector of one element), the loop runs under a test of the shapes, an
 form is kept for the other case. An operation whose result is used elsewhere too is recomputed
 inside the loop when it is one flop (`CHEAP`); otherwise its vector is an operand. An operand
 that may share memory with the array being updated keeps the update vectorised (codegen copies
-it there).
+it there). An array updated while a value that may share its memory is still needed is copied
+once, before its loop.
+
+Adjacent loops over the same range become one loop, computing what both compute once.
 """
 
 from __future__ import annotations
@@ -32,11 +35,11 @@ from .. import primitives as P
 from ..ir.aliases import Aliases
 from ..ir.builder import Builder, const
 from ..ir.core import Atom, Block, Eqn, ForRange, Function, If, Var, clone, region_reads, substitute, use_counts, walk
-from ..ir.types import BOOL, F64, I64
+from ..ir.liveness import Liveness
+from ..ir.types import F64, I64
 from .cse import key_of
 from .dce import dce
 from .shapes import ShapeRoots
-from ..ir.liveness import Liveness
 
 FUSED = {P.add, P.sub, P.mul, P.div, P.neg, P.pow, P.exp, P.log, P.sqrt, P.sin, P.cos, P.tan, P.tanh,
          P.expm1, P.log1p, P.sinh, P.cosh, P.arctan, P.abs, P.sign, P.maximum, P.minimum}
