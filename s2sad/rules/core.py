@@ -545,8 +545,6 @@ def _sandwich(m: Sym, x: Sym) -> Sym:
     return _over_transposed(_solve(m, x), m)
 
 
-
-
 # cholesky and eigh read only the lower triangle of A: they are functions of the symmetric
 # A_s = low(A) = tril(A) + tril(A, −1)ᵀ. A tangent Ȧ enters as low(Ȧ); a cotangent G with respect
 # to A_s leaves through the adjoint of low: Ā = tril(G) + tril(Gᵀ, −1) (the strict upper triangle
