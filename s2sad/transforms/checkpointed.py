@@ -85,12 +85,11 @@ def reverse_checkpointed(stmt: ForRange, seeds: dict, adj: dict, active: set, b:
     actions = fwd.emit(P.schedule, [n], "actions", **_schedule_params(policy))
     turn = fwd.emit(P.first_turn, [actions], "turn")
     slots = fwd.emit(P.snapshot_slots, [actions], "slots")
-    snaps = [_snapshot_array(p, init, slots, fwd) for p, init in zip(params, stmt.init)]
-    for snap in snaps:
-        R._extra_bytes.append(fwd.emit(P.nbytes, [snap], "snapshot_bytes"))
+    snaps, allocated = zip(*(_snapshot_array(p, init, slots, fwd) for p, init in zip(params, stmt.init)))
+    snaps, takeshot = list(snaps), _takeshot_case(list(allocated), slots)
     state = list(stmt.init)
     m = len(params)
-    forward_cases = [(ADVANCE, _advance_case(primal, m, 2 * m, 2 * m + 1)), (None, _takeshot_case(m))]
+    forward_cases = [(ADVANCE, _advance_case(primal, m, 2 * m, 2 * m + 1)), (None, takeshot)]
     values = _interpret(actions, const(0), turn, state + snaps + [const(0), const(0)],
                         [p.name for p in params] + [f"snap_{p.name}" for p in params] + ["advanced", "at"],
                         forward_cases, fwd, stmt.loc)
@@ -106,7 +105,7 @@ def reverse_checkpointed(stmt: ForRange, seeds: dict, adj: dict, active: set, b:
     bars = [seeds.get(k) or zeros_like(stmt.outs[k], b, adjoint_name(params[k])) for k in carried]
     accs = [adj.get(v) or zeros_like(v, b, adjoint_name(v)) for v in accumulators]
     b.comment(f"checkpointed loop ({_describe(policy)}): the remaining rows, one step's adjoint at each turn")
-    reverse_cases = [(ADVANCE, _advance_case(primal, m, -1)), (RESTORE, _restore_case(m)), (TAKESHOT, _takeshot_case(m)),
+    reverse_cases = [(ADVANCE, _advance_case(primal, m, -1)), (RESTORE, _restore_case(m)), (TAKESHOT, takeshot),
                      (None, _turn_case(stmt, body, m, len(snaps), position))]
     rows = b.emit(P.getitem, [b.emit(P.shape, [actions]), 0], "rows", spec=("i",))
     names = [p.name for p in params] + [f"snap_{p.name}" for p in params] + \
@@ -133,17 +132,24 @@ def _check_body(stmt: ForRange) -> None:
                               "which would not give the same values twice; use checkpoint=None")
 
 
-def _snapshot_array(param: Var, init: Atom, slots: Atom, b: Builder) -> Var:
-    """``np.empty(slots)`` for a number, ``np.empty((slots,) + x0.shape)`` for an array that keeps
-    the shape of its initial value through the loop (refused otherwise)."""
-    kind = param.type.element.kind if param.type.is_array else param.type.kind
+def _snapshot_array(param: Var, init: Atom, slots: Atom, b: Builder) -> tuple[Var, bool]:
+    """The snapshot array of a carried value and whether it is allocated already:
+    ``np.empty(slots)`` for a number, ``np.empty((slots,) + x0.shape)`` for an array known to keep
+    the shape of its initial value; otherwise allocated by its first store (`record`, which
+    refuses a later value of another shape). Its size in bytes goes to the tape bytes."""
+    name = f"snap_{param.name}"
     if not param.type.is_array:
-        return b.emit(P.tape, [slots], f"snap_{param.name}", dtype=kind, ndim=0)
+        snap = b.emit(P.tape, [slots], name, dtype=param.type.kind, ndim=0)
+        R._extra_bytes.append(b.emit(P.nbytes, [snap], "snapshot_bytes"))
+        return snap, True
+    kind, ndim = param.type.element.kind, param.type.ndim
     roots = R._primal_roots[0]
-    if roots(param) is not roots(init):
-        raise S2SADError(f"a checkpointed loop keeps copies of its carried values, but '{param.name}' may change "
-                         "shape from one iteration to the next; give it a fixed shape or use checkpoint=None")
-    return b.emit(P.tape, [slots, init], f"snap_{param.name}", dtype=kind, ndim=param.type.ndim)
+    if roots(param) is roots(init):
+        snap = b.emit(P.tape, [slots, init], name, dtype=kind, ndim=ndim)
+        R._extra_bytes.append(b.emit(P.nbytes, [snap], "snapshot_bytes"))
+        return snap, True
+    R._extra_bytes.append(b.emit(P.mul, [slots, b.emit(P.nbytes, [init])], "snapshot_bytes"))
+    return b.emit(P.tape, [], name, dtype=kind, ndim=ndim), False
 
 
 def _index(loop: ForRange, k: Atom, b: Builder) -> Atom:
@@ -203,10 +209,15 @@ def _advance_case(primal: ForRange, m: int, counter: int, at: int | None = None)
     return case
 
 
-def _takeshot_case(m: int) -> Case:
-    """TAKESHOT: copy the current state into slot j of the snapshot arrays."""
+def _takeshot_case(allocated: list[bool], slots: Atom) -> Case:
+    """TAKESHOT: copy the current state into slot j of the snapshot arrays (through `record`
+    for an array not allocated yet)."""
+    m = len(allocated)
+
     def case(b: Builder, k: Atom, j: Atom, values: list) -> list:
-        snaps = [b.emit(P.setitem, [snap, j, x], snap.name, spec=("i",)) for x, snap in zip(values[:m], values[m:2 * m])]
+        snaps = [b.emit(P.setitem, [snap, j, x], snap.name, spec=("i",)) if ready else
+                 b.emit(P.record, [snap, j, slots, x], snap.name)
+                 for x, snap, ready in zip(values[:m], values[m:2 * m], allocated)]
         return values[:m] + snaps + values[2 * m:]
     return case
 
