@@ -141,6 +141,14 @@ class Derivative:
             derived = self._compiled[key] = derive(self.fn, types, list(self.wrt), mode, self.backend, self.checkpoint)
         return derived
 
+    def _statistics(self, returned: tuple, n: int) -> tuple:
+        """The first `n` values a reverse-mode derivative returned; the rest are its statistics
+        (tape bytes, and the loop steps checkpointing ran again when a loop is checkpointed),
+        kept as attributes."""
+        self.tape_bytes = returned[n]
+        self.advances = returned[n + 1] if len(returned) > n + 1 else 0
+        return returned[:n]
+
     def derived(self, *args, **kwargs) -> Derived:
         """The compiled derivative (IR, generated source, file) for these arguments."""
         return self.compiled(self.bind(args, kwargs), self.mode_for_transform)
@@ -184,7 +192,7 @@ class Grad(Derivative):
         derived = self.compiled(args, self.mode)
         self._check_scalar_output(derived)
         if self.mode == "reverse":
-            value, *grads, self.tape_bytes, self.advances = derived.fn(*args, 1.0)
+            value, *grads = self._statistics(derived.fn(*args, 1.0), 1 + len(self.wrt))
         else:
             value, grads = self._forward_grads(derived, args)
         grads = [_as_output(g, args[k]) for g, k in zip(grads, self.wrt)]
@@ -274,7 +282,7 @@ class VJP(Derivative):
             if np.ndim(c) != (r.type.ndim if r.type.is_array else 0):
                 raise _fail(self.fn, f"the cotangent has {np.ndim(c)} axes, but {self.fn.__name__}'s result "
                                      f"has {r.type.ndim if r.type.is_array else 0}")
-        *out, self.tape_bytes, self.advances = derived.fn(*primals, *cotangents)
+        out = self._statistics(derived.fn(*primals, *cotangents), m + len(self.wrt))
         values, grads = out[:m], out[m:]
         for c, v in zip(cotangents, values):
             if np.shape(c) != np.shape(v):

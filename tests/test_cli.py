@@ -69,7 +69,7 @@ def test_show_output_runs(model):
     namespace = {}
     exec(compile(out.stdout, "f_vjp.py", "exec"), namespace)
     x, y = 0.3, -0.7
-    value, gx, gy, tape_bytes, advances = namespace["f_vjp"](x, y, 1.0)
+    value, gx, gy, tape_bytes = namespace["f_vjp"](x, y, 1.0)
     assert tape_bytes == 0  # no loops, nothing taped
     v = np.cos(x) + x * y
     assert value == pytest.approx(np.exp(v) + v ** 2)

@@ -40,10 +40,11 @@ _advances: list[Atom] = []  # the steps checkpointed loops ran again (their ADVA
 
 def reverse(fn: Function, wrt: list[int], active: set[Var], checkpoint=None) -> Function:
     """``f(*params) -> results`` becomes
-    ``f_vjp(*params, *result_bars) -> (*results, *param_bars, tape_bytes, advances)``, where
-    `tape_bytes` counts the bytes the call's tapes and snapshots held and `advances` the loop
-    steps run again by checkpointing (`checkpoint`, a policy of s2sad/checkpoint.py, reverses
-    the function's top-level for loops; see transforms/checkpointed.py)."""
+    ``f_vjp(*params, *result_bars) -> (*results, *param_bars, tape_bytes[, advances])``, where
+    `tape_bytes` counts the bytes the call's tapes and snapshots held and `advances`, returned
+    only when a loop is checkpointed, the loop steps it ran again (`checkpoint`, a policy of
+    s2sad/checkpoint.py, reverses the function's top-level for loops; see
+    transforms/checkpointed.py)."""
     _tapes.clear()
     _twins.clear()
     _extra_bytes.clear()
@@ -69,9 +70,9 @@ def reverse(fn: Function, wrt: list[int], active: set[Var], checkpoint=None) -> 
     grads = [adj.get(fn.params[k]) or zeros_like(fn.params[k], rb) for k in wrt]
     size = _tape_bytes([t for stmt in forward_sweep for t in stmt.outs if t in _tapes], rb)
     size = _total(size, _extra_bytes, "tape_bytes", rb)
-    advances = _total(const(0), _advances, "advances", rb)
+    statistics = [size] + ([_total(const(0), _advances, "advances", rb)] if _advances else [])
     b.stmts = forward_sweep + rb.stmts
-    body = b.block(fn.params + bars, fn.results + grads + [size, advances])
+    body = b.block(fn.params + bars, fn.results + grads + statistics)
     return Function(f"{fn.name}_vjp", body, fn.filename, fn.lineno, fn.arg_names + [v.name for v in bars], fn.namespaces,
                     list(_twins))
 
