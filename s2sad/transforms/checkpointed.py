@@ -32,7 +32,7 @@ from __future__ import annotations
 from typing import Callable
 
 from .. import primitives as P
-from ..checkpoint import ADVANCE, Binomial, Periodic, Policy, RESTORE, StoreAll, TAKESHOT
+from ..checkpoint import ADVANCE, RESTORE, TAKESHOT, YOUTURN, Binomial, Periodic, Policy, StoreAll
 from ..errors import S2SADError
 from ..ir.builder import Builder, const
 from ..ir.core import Atom, Block, Eqn, ForRange, If, Var, While, clone, walk
@@ -89,7 +89,7 @@ def reverse_checkpointed(stmt: ForRange, seeds: dict, adj: dict, active: set, b:
     snaps, takeshot = list(snaps), _takeshot_case(list(allocated), slots)
     state = list(stmt.init)
     m = len(params)
-    forward_cases = [(ADVANCE, _advance_case(primal, m, 2 * m, 2 * m + 1)), (None, takeshot)]
+    forward_cases = [(ADVANCE, _advance_case(primal, m, 2 * m, 2 * m + 1)), (TAKESHOT, takeshot)]
     values = _interpret(actions, const(0), turn, state + snaps + [const(0), const(0)],
                         [p.name for p in params] + [f"snap_{p.name}" for p in params] + ["advanced", "at"],
                         forward_cases, fwd, stmt.loc)
@@ -106,7 +106,7 @@ def reverse_checkpointed(stmt: ForRange, seeds: dict, adj: dict, active: set, b:
     accs = [adj.get(v) or zeros_like(v, b, adjoint_name(v)) for v in accumulators]
     b.comment(f"checkpointed loop ({_describe(policy)}): the remaining rows, one step's adjoint at each turn")
     reverse_cases = [(ADVANCE, _advance_case(primal, m, -1)), (RESTORE, _restore_case(m)), (TAKESHOT, takeshot),
-                     (None, _turn_case(stmt, body, m, len(snaps), position))]
+                     (YOUTURN, _turn_case(stmt, body, m, len(snaps), position))]  # (FIRSTURN too)
     rows = b.emit(P.getitem, [b.emit(P.shape, [actions]), 0], "rows", spec=("i",))
     names = [p.name for p in params] + [f"snap_{p.name}" for p in params] + \
         [adjoint_name(params[k]) for k in carried] + [adjoint_name(v) for v in accumulators] + ["advanced"]
@@ -178,12 +178,20 @@ def _interpret(actions: Atom, first: Atom, last: Atom, values: list, names: list
     return outs
 
 
+_SAYS = {ADVANCE: "advance: run the loop's steps between the row's two step numbers",
+         TAKESHOT: "store the state in the row's snapshot slot", RESTORE: "restore the state from the row's slot",
+         YOUTURN: "a turn: the adjoint of the row's step, from the current state"}
+
+
 def _dispatch(action: Atom, k: Atom, j: Atom, values: list, cases: list, b: Builder, loc) -> list:
-    """``if action == code: case … else: the next cases``, yielding the carried values."""
+    """``if action == code: case … else: the next cases`` (the last case is the `else`),
+    yielding the carried values; each case opens with a comment saying what it does."""
     code, case = cases[0]
-    if code is None:
+    if len(cases) == 1:
+        b.comment(_SAYS[code])
         return case(b, k, j, values)
     then, orelse = Builder(loc), Builder(loc)
+    then.comment(_SAYS[code])
     then_results = case(then, k, j, values)
     else_results = _dispatch(action, k, j, values, cases[1:], orelse, loc)
     outs = [Var(v.name, v.type) for v in values]
