@@ -14,6 +14,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .checkpoint import Policy
 from .errors import S2SADError
 from .ir.types import Type, parse_type, type_of_value
 from .pipeline import MODES, Derived, derive, ir_text
@@ -62,8 +63,9 @@ def _check_options(fn, mode: str, backend: str, checkpoint) -> None:
         raise _fail(fn, f"mode={mode!r}: use 'forward' or 'reverse' (example arguments go in args=...)")
     if not isinstance(backend, str) or backend not in BACKENDS:
         raise _fail(fn, f"backend={backend!r}: use 'auto', 'python' or 'numba'")
-    if checkpoint is not None:
-        raise _fail(fn, "checkpoint policies are not available yet; leave checkpoint=None (store all)")
+    if checkpoint is not None and not isinstance(checkpoint, Policy):
+        raise _fail(fn, f"checkpoint={checkpoint!r}: use s2sad.StoreAll() (the default), "
+                        "s2sad.Periodic(every=k) or s2sad.Binomial(snapshots=s)")
 
 
 # --- arguments -------------------------------------------------------------------------------
@@ -106,7 +108,8 @@ class Derivative:
         self.backend = backend
         self.checkpoint = checkpoint
         self._compiled: dict[tuple, Derived] = {}
-        self.tape_bytes: int | None = None  # bytes the tapes of the last reverse-mode call held
+        self.tape_bytes: int | None = None  # bytes the tapes and snapshots of the last reverse-mode call held
+        self.advances: int | None = None  # loop steps the last reverse-mode call ran again (checkpointing)
         self.signature = inspect.signature(fn)
         self._names = list(self.signature.parameters)
         functools.update_wrapper(self, fn)
@@ -135,8 +138,16 @@ class Derivative:
         derived = self._compiled.get(key)
         if derived is None:
             types = [type_of_value(a) for a in args]
-            derived = self._compiled[key] = derive(self.fn, types, list(self.wrt), mode, self.backend)
+            derived = self._compiled[key] = derive(self.fn, types, list(self.wrt), mode, self.backend, self.checkpoint)
         return derived
+
+    def _statistics(self, returned: tuple, n: int) -> tuple:
+        """The first `n` values a reverse-mode derivative returned; the rest are its statistics
+        (tape bytes, and the loop steps checkpointing ran again when a loop is checkpointed),
+        kept as attributes."""
+        self.tape_bytes = returned[n]
+        self.advances = returned[n + 1] if len(returned) > n + 1 else 0
+        return returned[:n]
 
     def derived(self, *args, **kwargs) -> Derived:
         """The compiled derivative (IR, generated source, file) for these arguments."""
@@ -181,7 +192,7 @@ class Grad(Derivative):
         derived = self.compiled(args, self.mode)
         self._check_scalar_output(derived)
         if self.mode == "reverse":
-            value, *grads, self.tape_bytes = derived.fn(*args, 1.0)
+            value, *grads = self._statistics(derived.fn(*args, 1.0), 1 + len(self.wrt))
         else:
             value, grads = self._forward_grads(derived, args)
         grads = [_as_output(g, args[k]) for g, k in zip(grads, self.wrt)]
@@ -271,7 +282,7 @@ class VJP(Derivative):
             if np.ndim(c) != (r.type.ndim if r.type.is_array else 0):
                 raise _fail(self.fn, f"the cotangent has {np.ndim(c)} axes, but {self.fn.__name__}'s result "
                                      f"has {r.type.ndim if r.type.is_array else 0}")
-        *out, self.tape_bytes = derived.fn(*primals, *cotangents)
+        out = self._statistics(derived.fn(*primals, *cotangents), m + len(self.wrt))
         values, grads = out[:m], out[m:]
         for c, v in zip(cotangents, values):
             if np.shape(c) != np.shape(v):
@@ -339,13 +350,13 @@ def _types_for(fn, args: Sequence | None, types: Sequence | dict | None, wrt: tu
 
 
 def derivative_source(f: Callable, mode: str = "reverse", wrt: Wrt = 0, *, args: Sequence | None = None,
-                      types: Sequence | dict | None = None, backend: str = "auto") -> str:
+                      types: Sequence | dict | None = None, backend: str = "auto", checkpoint=None) -> str:
     """The generated derivative module's source, for argument types taken from example `args`,
     from `types` (``{"x": "f64[:]"}`` or a list), or f64 scalars by default: the code `backend`
     runs (Numba's has element loops where the Python backend's is vectorised)."""
-    _check_options(f, mode, backend, None)
+    _check_options(f, mode, backend, checkpoint)
     indices, _ = _normalise_wrt(f, wrt)
-    return derive(f, _types_for(f, args, types, indices), list(indices), mode, backend).source
+    return derive(f, _types_for(f, args, types, indices), list(indices), mode, backend, checkpoint).source
 
 
 def ir_source(f: Callable, mode: str | None = None, wrt: Wrt = 0, *, args: Sequence | None = None,

@@ -27,8 +27,8 @@ from .ir.liveness import Liveness, atoms_of
 from .ir.core import (TEMP, Atom, Block, Const, Eqn, ForRange, Function, If, Var, While, block_uses, region_reads,
                       use_counts, walk)
 
-HELPERS = ("add_at", "add_into", "add_outer", "broadcast_like", "broadcast_shapes", "copy_into", "expand_to",
-           "full_rank_gram", "inverse_gaps", "record", "record_grow", "square_r", "sub_into", "thin_reciprocal",
+HELPERS = ("add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_like", "broadcast_shapes",
+           "copy_into", "expand_to", "first_turn", "full_rank_gram", "periodic_schedule", "snapshot_slots", "inverse_gaps", "record", "record_grow", "square_r", "sub_into", "thin_reciprocal",
            "unbroadcast", "unrepeat", "untile")
 _RESERVED = {"np", *HELPERS, "min", "max", "float", "abs", "range", "len", "int", "bool"}
 _COMMENT = "#s2sad: "

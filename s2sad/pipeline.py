@@ -61,10 +61,11 @@ def prepare(fn, arg_types: list[Type]) -> Function:
     return ir
 
 
-def transform(primal: Function, wrt: list[int], mode: str) -> Function:
-    """The forward (`f_jvp`) or reverse (`f_vjp`) derivative IR of `primal`."""
+def transform(primal: Function, wrt: list[int], mode: str, checkpoint=None) -> Function:
+    """The forward (`f_jvp`) or reverse (`f_vjp`) derivative IR of `primal`; `checkpoint` is the
+    reverse transform's checkpointing policy (forward mode stores nothing and ignores it)."""
     active = active_values(primal, wrt)
-    derivative = (forward if mode == "forward" else reverse)(primal, wrt, active)
+    derivative = forward(primal, wrt, active) if mode == "forward" else reverse(primal, wrt, active, checkpoint)
     verify(derivative)
     for step in (strip_custom, simplify, simplify_broadcasts, cse, dce):
         derivative = step(derivative)
@@ -83,9 +84,10 @@ def resolve_backend(backend: str) -> str:
     return chosen
 
 
-def derive(fn, arg_types: list[Type], wrt: list[int], mode: str, backend: str = "python") -> Derived:
+def derive(fn, arg_types: list[Type], wrt: list[int], mode: str, backend: str = "python",
+           checkpoint=None) -> Derived:
     primal = prepare(fn, arg_types)
-    derivative = transform(copy_function(primal), wrt, mode)  # the transforms edit what they get
+    derivative = transform(copy_function(primal), wrt, mode, checkpoint)  # the transforms edit what they get
     origin = f"{os.path.basename(primal.filename)}:{primal.lineno} ({primal.name}), {mode} mode"
     backend = resolve_backend(backend)
     compiled = backend in ("auto", "numba")  # Numba's form has element loops
@@ -142,7 +144,8 @@ def _located(fn: Callable, primal: Function) -> Callable:
     return run
 
 
-def ir_text(fn, arg_types: list[Type], wrt: list[int] | None = None, mode: str | None = None) -> str:
+def ir_text(fn, arg_types: list[Type], wrt: list[int] | None = None, mode: str | None = None,
+            checkpoint=None) -> str:
     """The printed IR of `fn`, or of its derivative when `mode` is given."""
     primal = prepare(fn, arg_types)
-    return print_function(primal if mode is None else transform(primal, wrt or [0], mode))
+    return print_function(primal if mode is None else transform(primal, wrt or [0], mode, checkpoint))

@@ -911,6 +911,16 @@ record = _define("record", ["tape", "k", "n", "value"], same_as_first, call_emit
                  impl=runtime.record, aliases=True)
 record_grow = _define("record_grow", ["tape", "k", "value"], same_as_first, call_emitter("record_grow"),
                       impl=runtime.record_grow, aliases=True)
+# Checkpointing (transforms/checkpointed.py): a policy's schedule for n steps, as rows
+# (action, k, j) of an int64 array (see s2sad/checkpoint.py), made by Python code and cached.
+schedule = _define("schedule", ["n"], lambda t, p: Type("array", "i64", 2),
+                   lambda a, p: ast.Call(ast.Name(f"{p['policy']}_schedule", ast.Load()),
+                                         [a[0], ast.Constant(p["count"])], []),
+                   statics={"policy": "binomial", "count": 1},
+                   impl=lambda n, policy="binomial", count=1: getattr(runtime, f"{policy}_schedule")(n, count))
+first_turn = _define("first_turn", ["actions"], lambda t, p: I64, call_emitter("first_turn"), impl=runtime.first_turn)
+snapshot_slots = _define("snapshot_slots", ["actions"], lambda t, p: I64, call_emitter("snapshot_slots"),
+                         impl=runtime.snapshot_slots)
 comment = _define("comment", [], lambda t, p: None, lambda a, p: ast.Constant(p["text"]),
                   statics={"text": ""}, pure=False)
 call = _define("call", ["*args"], lambda t, p: p["types"][0] if len(p["types"]) == 1 else None,

@@ -5,6 +5,8 @@ Each is a small function on NumPy arrays, written so that Numba can compile it t
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 
@@ -185,3 +187,40 @@ def square_r(r: np.ndarray) -> np.ndarray:
     if r.shape[0] != r.shape[1]:
         raise np.linalg.LinAlgError("np.linalg.qr is differentiated only for a square or tall matrix")
     return r
+
+
+# --- checkpointing schedules (s2sad/checkpoint.py) ------------------------------------------------
+
+def periodic_schedule(n: int, every: int) -> np.ndarray:
+    """The rows of `Periodic(every)` for a loop of n steps (built once per (every, n))."""
+    return _schedule("periodic", every, n)
+
+
+def binomial_schedule(n: int, snapshots: int) -> np.ndarray:
+    """The rows of `Binomial(snapshots)` for a loop of n steps (built once per (snapshots, n))."""
+    return _schedule("binomial", snapshots, n)
+
+
+@functools.lru_cache(maxsize=256)
+def _schedule(policy: str, count: int, n: int) -> np.ndarray:
+    """A policy's schedule, cached: generated code asks for it at every call, and building a
+    Binomial schedule costs time in proportion to its rows. Nothing writes to the array."""
+    from .checkpoint import Binomial, Periodic
+    return (Periodic(count) if policy == "periodic" else Binomial(count)).actions(n)
+
+
+def first_turn(actions: np.ndarray) -> int:
+    """The index of a schedule's FIRSTURN row: the rows of the forward sweep (0 for no steps)."""
+    for row in range(actions.shape[0]):
+        if actions[row, 0] == 3:
+            return row
+    return 0
+
+
+def snapshot_slots(actions: np.ndarray) -> int:
+    """The number of snapshot slots a schedule's TAKESHOT rows use (numbered from 0)."""
+    most = 0
+    for row in range(actions.shape[0]):
+        if actions[row, 0] == 1 and actions[row, 2] >= most:
+            most = actions[row, 2] + 1
+    return most

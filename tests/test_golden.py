@@ -111,3 +111,10 @@ def test_temporaries_do_not_take_a_user_variable_named_t():
                                                                         "h0": "f64[:]", "xs": "f64[:,:]"})
         assert "for t in range(" in source
         assert not re.search(r"^\s*t = ", source, re.M), source
+
+
+def test_golden_checkpointed_source():
+    """A small loop reversed by the Binomial schedule: snapshots saved and restored by row."""
+    source = s2sad.derivative_source(G.euler, "reverse", ("k", "x0"), types={"n": "i64"}, backend="python",
+                                     checkpoint=s2sad.Binomial(2))
+    check("euler.reverse-binomial", source)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import operator
 from functools import partial
 
+import numba
 import numpy as np
 from numba import njit, types
 from numba.cpython.unsafe.tuple import tuple_setitem
@@ -726,3 +727,20 @@ def _lstsq_default_rcond(a, b, rcond=None):
     if not isinstance(rcond, types.NoneType):
         return None
     return lambda a, b, rcond=None: np.linalg.lstsq(a, b, runtime._EPS * max(a.shape[0], a.shape[1]))
+
+
+# --- checkpointing schedules: built (and cached) by Python code, then read by the compiled loop --
+
+@njit
+def _schedule(policy, count, n):
+    with numba.objmode(actions="int64[:, :]"):
+        actions = runtime._schedule("periodic" if policy == 0 else "binomial", count, n)
+    return actions
+
+
+overload(runtime.periodic_schedule)(lambda n, every: lambda n, every: _schedule(0, every, n))
+overload(runtime.binomial_schedule)(lambda n, snapshots: lambda n, snapshots: _schedule(1, snapshots, n))
+_first_turn = njit(cache=True)(runtime.first_turn)
+_snapshot_slots = njit(cache=True)(runtime.snapshot_slots)
+_cached_overload(runtime.first_turn)(lambda actions: lambda actions: _first_turn(actions))
+_cached_overload(runtime.snapshot_slots)(lambda actions: lambda actions: _snapshot_slots(actions))

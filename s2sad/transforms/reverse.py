@@ -33,14 +33,23 @@ _tapes: set[Var] = set()  # the filled tapes of the reverse transform in progres
 _primal_roots: list[ShapeRoots] = []  # shape facts of the function being transformed
 _top_level: set[Var] = set()  # its parameters and the values its top-level statements bind
 _twins: list = []  # (x, x_bar) for the adjoints made so far (see common.twins_of)
+_policy: list = [None]  # the checkpointing policy for the function's top-level for loops
+_extra_bytes: list[Atom] = []  # the sizes of checkpointed loops' snapshot arrays
+_advances: list[Atom] = []  # the steps checkpointed loops ran again (their ADVANCE rows)
 
 
-def reverse(fn: Function, wrt: list[int], active: set[Var]) -> Function:
+def reverse(fn: Function, wrt: list[int], active: set[Var], checkpoint=None) -> Function:
     """``f(*params) -> results`` becomes
-    ``f_vjp(*params, *result_bars) -> (*results, *param_bars, tape_bytes)``, where `tape_bytes`
-    counts the bytes the call's tapes held."""
+    ``f_vjp(*params, *result_bars) -> (*results, *param_bars, tape_bytes[, advances])``, where
+    `tape_bytes` counts the bytes the call's tapes and snapshots held and `advances`, returned
+    only when a loop is checkpointed, the loop steps it ran again (`checkpoint`, a policy of
+    s2sad/checkpoint.py, reverses the function's top-level for loops; see
+    transforms/checkpointed.py)."""
     _tapes.clear()
     _twins.clear()
+    _extra_bytes.clear()
+    _advances.clear()
+    _policy[0] = checkpoint
     _primal_roots[:] = [ShapeRoots(fn.body)]
     _top_level.clear()
     _top_level.update(fn.params, *(stmt.outs for stmt in fn.body.stmts))
@@ -60,8 +69,10 @@ def reverse(fn: Function, wrt: list[int], active: set[Var]) -> Function:
     _reverse_stmts(forward_sweep, adj, active, rb)
     grads = [adj.get(fn.params[k]) or zeros_like(fn.params[k], rb) for k in wrt]
     size = _tape_bytes([t for stmt in forward_sweep for t in stmt.outs if t in _tapes], rb)
+    size = _total(size, _extra_bytes, "tape_bytes", rb)
+    statistics = [size] + ([_total(const(0), _advances, "advances", rb)] if _advances else [])
     b.stmts = forward_sweep + rb.stmts
-    body = b.block(fn.params + bars, fn.results + grads + [size])
+    body = b.block(fn.params + bars, fn.results + grads + statistics)
     return Function(f"{fn.name}_vjp", body, fn.filename, fn.lineno, fn.arg_names + [v.name for v in bars], fn.namespaces,
                     list(_twins))
 
@@ -71,6 +82,12 @@ def _tape_bytes(tapes: list[Var], b: Builder) -> Atom:
     for tape in tapes:
         total = b.emit(P.add, [total, b.emit(P.nbytes, [tape])], "tape_bytes")
     return total
+
+
+def _total(start: Atom, counts: list[Atom], name: str, b: Builder) -> Atom:
+    for count in counts:
+        start = b.emit(P.add, [start, count], name)
+    return start
 
 
 def _ndim(atom: Atom) -> int:
@@ -203,6 +220,10 @@ def _placeholder(v: Var, branch: Block) -> Atom:
 def _reverse_loop(stmt, adj: dict, active: set[Var], b: Builder, container: list) -> None:
     seeds = {k: adj.pop(out) for k, out in enumerate(stmt.outs) if out in adj}
     if not seeds:
+        return
+    from . import checkpointed  # (which builds on this module)
+    if checkpointed.applies(_policy[0], stmt):
+        _advances.append(checkpointed.reverse_checkpointed(stmt, seeds, adj, active, b, container, _policy[0]))
         return
     is_for = isinstance(stmt, ForRange)
     skip = 1 if is_for else 0

@@ -1,0 +1,256 @@
+"""Reverse a top-level ``for`` loop by a checkpointing schedule (s2sad/checkpoint.py) instead of
+taping every iteration.
+
+The loop is seen as steps ``x_{k+1} = body(x_k, i_k)`` over its carried values x. The forward
+sweep runs the schedule's rows up to FIRSTURN: ADVANCE runs the primal body for steps k … j-1,
+TAKESHOT copies the carried values into row j of their snapshot arrays (one per carried value,
+with a leading slot axis). One more step from x_{l-1} gives the loop's results. The reverse sweep
+runs the remaining rows: ADVANCE and TAKESHOT as before, RESTORE copies the carried values back
+from a slot, and a turn (FIRSTURN, YOUTURN) takes the adjoint of step k from the current x_k,
+computing the step's forward values again first (the primal body, with the tapes of its own
+inner loops, followed by its reversed body). Both sweeps are a ``while`` loop over the rows::
+
+    actions = binomial_schedule(n, 2)
+    turn = first_turn(actions)
+    snap_x = np.empty(snapshot_slots(actions))
+    row, x, advanced = 0, x0, 0
+    while row < turn:
+        action, k, j = actions[row, 0], actions[row, 1], actions[row, 2]
+        if action == 0:           # ADVANCE: steps k … j-1 of the primal loop
+            for i in range(k, j): x = step(x, i)
+            advanced += j - k
+        else:                     # TAKESHOT
+            snap_x[j] = x
+        row += 1
+
+`advanced` counts the steps the ADVANCE rows ran (the policy's `advances(n)`); the derivative
+returns it with its tape bytes.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from .. import primitives as P
+from ..checkpoint import ADVANCE, RESTORE, TAKESHOT, YOUTURN, Binomial, Periodic, Policy, StoreAll
+from ..errors import S2SADError
+from ..ir.builder import Builder, const
+from ..ir.core import Atom, Block, Eqn, ForRange, If, Var, While, clone, walk
+from ..ir.types import I64
+from . import reverse as R
+from .common import adjoint_name, zeros_like
+
+# A branch of a schedule interpreter: (builder, k, j, the carried values) → their new values.
+Case = Callable[[Builder, Atom, Atom, list], list]
+
+
+def applies(policy: Policy | None, stmt) -> bool:
+    """Is `stmt` a loop `policy` reverses (a top-level for loop, and a policy other than StoreAll)?
+    Loops nested in other statements are taped (StoreAll) inside the step that runs them."""
+    if policy is None or isinstance(policy, StoreAll) or not any(out in R._top_level for out in stmt.outs):
+        return False
+    if isinstance(stmt, While):
+        raise _refusal(stmt, "checkpointing reverses for loops only; this while loop is at the top level of "
+                             "the function: write it as a for loop, or use checkpoint=None")
+    return True
+
+
+def _refusal(stmt, message: str) -> S2SADError:
+    loc = stmt.loc
+    return S2SADError(message, loc.filename if loc else None, loc.lineno if loc else None)
+
+
+def _schedule_params(policy: Policy) -> dict:
+    if isinstance(policy, Periodic):
+        return {"policy": "periodic", "count": policy.every}
+    if isinstance(policy, Binomial):
+        return {"policy": "binomial", "count": policy.snapshots}
+    raise S2SADError(f"checkpoint={policy!r}: use s2sad.StoreAll(), s2sad.Periodic(every=k) or "
+                     "s2sad.Binomial(snapshots=s)")
+
+
+def reverse_checkpointed(stmt: ForRange, seeds: dict, adj: dict, active: set, b: Builder, container: list,
+                         policy: Policy) -> Atom:
+    """Replace `stmt` in the forward sweep (`container`) by the schedule's forward rows and emit
+    the reverse rows to `b`; return the number of steps the ADVANCE rows ran."""
+    _check_body(stmt)
+    primal = clone(stmt, {})  # the primal loop, before reversing the body adds its inner tapes
+    params = stmt.body.params[1:]
+    position = Var("k", I64)
+    body, carried, accumulators = R._reverse_body(stmt, params, seeds, active, position)
+
+    fwd = Builder(stmt.loc)
+    fwd.comment(f"checkpointed loop ({_describe(policy)}): forward rows, up to the first turn")
+    n = fwd.emit(P.trip_count, [stmt.start, stmt.stop, stmt.step], "n")
+    actions = fwd.emit(P.schedule, [n], "actions", **_schedule_params(policy))
+    turn = fwd.emit(P.first_turn, [actions], "turn")
+    slots = fwd.emit(P.snapshot_slots, [actions], "slots")
+    snaps, allocated = zip(*(_snapshot_array(p, init, slots, fwd) for p, init in zip(params, stmt.init)))
+    snaps, takeshot = list(snaps), _takeshot_case(list(allocated), slots)
+    state = list(stmt.init)
+    m = len(params)
+    forward_cases = [(ADVANCE, _advance_case(primal, m, 2 * m, 2 * m + 1)), (TAKESHOT, takeshot)]
+    values = _interpret(actions, const(0), turn, state + snaps + [const(0), const(0)],
+                        [p.name for p in params] + [f"snap_{p.name}" for p in params] + ["advanced", "at"],
+                        forward_cases, fwd, stmt.loc)
+    state, snaps, (advanced, at) = values[:len(params)], values[len(params):-2], values[-2:]
+    fwd.comment("the last step, from the state at the first turn, to the loop's results")
+    last = clone(primal, {})
+    last.start = _index(primal, at, fwd)
+    last.init, last.outs = list(state), list(stmt.outs)
+    fwd.append(last)
+    at_stmt = next(i for i, s in enumerate(container) if s is stmt)
+    container[at_stmt:at_stmt + 1] = fwd.stmts
+
+    bars = [seeds.get(k) or zeros_like(stmt.outs[k], b, adjoint_name(params[k])) for k in carried]
+    accs = [adj.get(v) or zeros_like(v, b, adjoint_name(v)) for v in accumulators]
+    b.comment(f"checkpointed loop ({_describe(policy)}): the remaining rows, one step's adjoint at each turn")
+    reverse_cases = [(ADVANCE, _advance_case(primal, m, -1)), (RESTORE, _restore_case(m)), (TAKESHOT, takeshot),
+                     (YOUTURN, _turn_case(stmt, body, m, len(snaps), position))]  # (FIRSTURN too)
+    rows = b.emit(P.getitem, [b.emit(P.shape, [actions]), 0], "rows", spec=("i",))
+    names = [p.name for p in params] + [f"snap_{p.name}" for p in params] + \
+        [adjoint_name(params[k]) for k in carried] + [adjoint_name(v) for v in accumulators] + ["advanced"]
+    values = _interpret(actions, turn, rows, state + snaps + bars + accs + [advanced], names, reverse_cases, b,
+                        stmt.loc)
+    outs = values[2 * m:-1]
+    adj.update(zip(accumulators, outs[len(carried):]))
+    for k, out in zip(carried, outs):
+        R.accumulate(adj, stmt.init[k], out, active, b)
+    return values[-1]
+
+
+def _describe(policy: Policy) -> str:
+    return f"Periodic(every={policy.every})" if isinstance(policy, Periodic) else \
+        f"Binomial(snapshots={policy.snapshots})"
+
+
+def _check_body(stmt: ForRange) -> None:
+    """Refuse a body that draws random numbers: running a step again would draw other ones."""
+    for s in walk(stmt.body):
+        if isinstance(s, Eqn) and not s.prim.pure and s.prim is not P.comment:
+            raise _refusal(s, f"a checkpointed loop runs its steps again, but this step calls {s.prim.name}, "
+                              "which would not give the same values twice; use checkpoint=None")
+
+
+def _snapshot_array(param: Var, init: Atom, slots: Atom, b: Builder) -> tuple[Var, bool]:
+    """The snapshot array of a carried value and whether it is allocated already:
+    ``np.empty(slots)`` for a number, ``np.empty((slots,) + x0.shape)`` for an array known to keep
+    the shape of its initial value; otherwise allocated by its first store (`record`, which
+    refuses a later value of another shape). Its size in bytes goes to the tape bytes."""
+    name = f"snap_{param.name}"
+    if not param.type.is_array:
+        snap = b.emit(P.tape, [slots], name, dtype=param.type.kind, ndim=0)
+        R._extra_bytes.append(b.emit(P.nbytes, [snap], "snapshot_bytes"))
+        return snap, True
+    kind, ndim = param.type.element.kind, param.type.ndim
+    roots = R._primal_roots[0]
+    if roots(param) is roots(init):
+        snap = b.emit(P.tape, [slots, init], name, dtype=kind, ndim=ndim)
+        R._extra_bytes.append(b.emit(P.nbytes, [snap], "snapshot_bytes"))
+        return snap, True
+    R._extra_bytes.append(b.emit(P.mul, [slots, b.emit(P.nbytes, [init])], "snapshot_bytes"))
+    return b.emit(P.tape, [], name, dtype=kind, ndim=ndim), False
+
+
+def _index(loop: ForRange, k: Atom, b: Builder) -> Atom:
+    """The loop index of step k: start + k * step."""
+    return b.emit(P.add, [loop.start, b.emit(P.mul, [k, loop.step])], loop.body.params[0].name)
+
+
+def _interpret(actions: Atom, first: Atom, last: Atom, values: list, names: list[str], cases: list,
+               b: Builder, loc) -> list[Var]:
+    """A while loop over rows first … last-1 of `actions` carrying `values`, one `if` per case
+    (the last case is the `else`); returns the values after it."""
+    def carried() -> tuple[Var, list[Var]]:
+        return Var("row", I64), [Var(n, v.type) for n, v in zip(names, values)]
+
+    row_c, params_c = carried()
+    cb = Builder(loc)
+    cond = Block([row_c] + params_c, cb.stmts, [cb.emit(P.lt, [row_c, last])])
+    row, params = carried()
+    inner = Builder(loc)
+    action, k, j = (inner.emit(P.getitem, [actions, row, column], name, spec=("i", "i"))
+                    for column, name in ((0, "action"), (1, "k"), (2, "j")))
+    results = _dispatch(action, k, j, params, cases, inner, loc)
+    body = Block([row] + params, inner.stmts, [inner.emit(P.add, [row, 1], "row")] + results)
+    _, outs = carried()
+    b.append(While([Var("row", I64)] + outs, [first] + list(values), cond, body, loc))
+    return outs
+
+
+_SAYS = {ADVANCE: "advance: run the loop's steps between the row's two step numbers",
+         TAKESHOT: "store the state in the row's snapshot slot", RESTORE: "restore the state from the row's slot",
+         YOUTURN: "a turn: the adjoint of the row's step, from the current state"}
+
+
+def _dispatch(action: Atom, k: Atom, j: Atom, values: list, cases: list, b: Builder, loc) -> list:
+    """``if action == code: case … else: the next cases`` (the last case is the `else`),
+    yielding the carried values; each case opens with a comment saying what it does."""
+    code, case = cases[0]
+    if len(cases) == 1:
+        b.comment(_SAYS[code])
+        return case(b, k, j, values)
+    then, orelse = Builder(loc), Builder(loc)
+    then.comment(_SAYS[code])
+    then_results = case(then, k, j, values)
+    else_results = _dispatch(action, k, j, values, cases[1:], orelse, loc)
+    outs = [Var(v.name, v.type) for v in values]
+    test = b.emit(P.eq, [action, code])
+    b.append(If(outs, test, Block([], then.stmts, then_results), Block([], orelse.stmts, else_results), loc))
+    return outs
+
+
+def _advance_case(primal: ForRange, m: int, counter: int, at: int | None = None) -> Case:
+    """ADVANCE: the primal loop over steps k … j-1 from the current state (the first m values),
+    adding j - k to the step counter (values[counter]) and, if `at` is given, setting the step
+    reached (values[at]) to j."""
+    def case(b: Builder, k: Atom, j: Atom, values: list) -> list:
+        loop = clone(primal, {})
+        loop.start, loop.stop = _index(primal, k, b), _index(primal, j, b)
+        loop.init = list(values[:m])
+        b.append(loop)
+        out = list(loop.outs) + values[m:]
+        out[counter] = b.emit(P.add, [values[counter], b.emit(P.sub, [j, k])], "advanced")
+        if at is not None:
+            out[at] = j
+        return out
+    return case
+
+
+def _takeshot_case(allocated: list[bool], slots: Atom) -> Case:
+    """TAKESHOT: copy the current state into slot j of the snapshot arrays (through `record`
+    for an array not allocated yet)."""
+    m = len(allocated)
+
+    def case(b: Builder, k: Atom, j: Atom, values: list) -> list:
+        snaps = [b.emit(P.setitem, [snap, j, x], snap.name, spec=("i",)) if ready else
+                 b.emit(P.record, [snap, j, slots, x], snap.name)
+                 for x, snap, ready in zip(values[:m], values[m:2 * m], allocated)]
+        return values[:m] + snaps + values[2 * m:]
+    return case
+
+
+def _restore_case(m: int) -> Case:
+    """RESTORE: the state becomes a copy of slot j (the steps may then update it in place)."""
+    def case(b: Builder, k: Atom, j: Atom, values: list) -> list:
+        state = []
+        for x, snap in zip(values[:m], values[m:2 * m]):
+            row = b.emit(P.getitem, [snap, j], x.name, spec=("i",))
+            state.append(b.emit(P.copy, [row], x.name) if x.type.is_array else row)
+        return state + values[m:]
+    return case
+
+
+def _turn_case(stmt: ForRange, body: Block, m: int, n_snaps: int, position: Var) -> Case:
+    """A turn: the adjoint of step k from the current state. The step's forward values are
+    computed again by the primal body (as the reverse transform left it: with the tapes of its
+    own inner loops), then the reversed body runs; dead code is removed later."""
+    def case(b: Builder, k: Atom, j: Atom, values: list) -> list:
+        mapping: dict = {stmt.body.params[0]: _index(stmt, k, b), position: k}
+        mapping.update(zip(stmt.body.params[1:], values[:m]))
+        mapping.update(zip(body.params[1:], values[2 * m:-1]))
+        for s in stmt.body.stmts + body.stmts:
+            b.append(clone(s, mapping))
+        results = [mapping.get(r, r) if isinstance(r, Var) else r for r in body.results]
+        return values[:2 * m] + results + values[-1:]
+    return case
