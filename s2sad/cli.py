@@ -19,6 +19,7 @@ from pathlib import Path
 
 from . import __version__
 from .api import derivative_source, ir_source
+from .checkpoint import Binomial, Periodic
 from .errors import S2SADError
 
 
@@ -43,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
                       help="the code this backend runs: numba's (the default, as for s2sad.grad) "
                            "computes short vectors element by element, python's keeps NumPy's "
                            "vectorised form")
+    show.add_argument("--checkpoint", default=None, metavar="POLICY",
+                      help="reverse mode: checkpoint the top-level for loops, 'binomial:S' (S snapshots) "
+                           "or 'periodic:K' (every K-th state); default: store every iteration")
     show.add_argument("--ir", action="store_true", help="print the IR instead of Python source")
     show.add_argument("--primal", action="store_true", help="with --ir: the IR of the function itself")
     rules = commands.add_parser("rules", help="list the supported functions, operators and methods",
@@ -125,7 +129,21 @@ def show(args) -> str:
     wrt, types = _wrt(args.wrt), _types(args.types)
     if args.ir:
         return ir_source(fn, None if args.primal else args.mode, wrt, types=types)
-    return derivative_source(fn, args.mode, wrt, types=types, backend=args.backend)
+    return derivative_source(fn, args.mode, wrt, types=types, backend=args.backend,
+                             checkpoint=_policy(args.checkpoint))
+
+
+_POLICIES = {"binomial": Binomial, "periodic": Periodic}
+
+
+def _policy(text: str | None):
+    """``binomial:8`` → Binomial(8), ``periodic:20`` → Periodic(20); None stores every iteration."""
+    if text is None:
+        return None
+    kind, _, count = text.partition(":")
+    if kind not in _POLICIES or not count.isdigit():
+        raise S2SADError(f"--checkpoint expects binomial:S or periodic:K, got {text!r}")
+    return _POLICIES[kind](int(count))
 
 
 def main(argv: list[str] | None = None) -> int:

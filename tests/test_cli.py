@@ -124,6 +124,16 @@ def test_show_backend(model):
     assert run(*show, unset=("S2SAD_BACKEND",)).stdout == numba.stdout
 
 
+def test_show_checkpointed(model):
+    """--checkpoint prints the loop reversed by its schedule: snapshots stored and restored."""
+    out = run("show", f"{model}:pairs", "--types", "pos=f64[:,:]", "--checkpoint", "binomial:2",
+              "--backend", "python")
+    assert out.returncode == 0, out.stderr
+    compile(out.stdout, "pairs_vjp.py", "exec")
+    assert "binomial_schedule(" in out.stdout and "snap_e[j] = e" in out.stdout
+    assert "# restore the state from the row's slot" in out.stdout
+
+
 def test_show_ir(model):
     out = run("show", f"{model}:f", "--ir")
     assert out.returncode == 0, out.stderr
@@ -161,6 +171,8 @@ def test_error_in_function_is_one_located_line(model):
     (["{model}:f", "--types", "x"], "name=type"),
     (["{model}:f", "--types", "q=f64"], "unknown parameters: q"),
     (["{model}:np"], "Python functions"),
+    (["{model}:f", "--checkpoint", "binomial"], "binomial:S or periodic:K"),
+    (["{model}:f", "--checkpoint", "binomial:0"], "snapshots must be at least 1"),
 ])
 def test_usage_errors_are_one_line(model, args, fragment):
     args = [a.format(model=model, dir=model.parent) for a in args]
