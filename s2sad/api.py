@@ -360,7 +360,9 @@ def derivative_source(f: Callable, mode: str = "reverse", wrt: Wrt = 0, *, args:
 
 
 def ir_source(f: Callable, mode: str | None = None, wrt: Wrt = 0, *, args: Sequence | None = None,
-              types: Sequence | dict | None = None) -> str:
+              types: Sequence | dict | None = None, checkpoint=None) -> str:
     """The printed IR of `f` (or of its derivative, when `mode` is given)."""
+    if mode is not None:
+        _check_options(f, mode, "auto", checkpoint)
     indices, _ = _normalise_wrt(f, wrt)
-    return ir_text(f, _types_for(f, args, types, indices), list(indices), mode)
+    return ir_text(f, _types_for(f, args, types, indices), list(indices), mode, checkpoint)

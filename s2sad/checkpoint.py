@@ -76,16 +76,22 @@ class _Rows:
         return np.array(self.rows, dtype=np.int64).reshape(len(self.rows), 3)
 
 
-def turn_row(actions: np.ndarray) -> int:
-    """The index of the FIRSTURN row: the number of rows of the forward sweep (0 if no steps)."""
-    hits = np.flatnonzero(actions[:, 0] == FIRSTURN)
-    return int(hits[0]) if len(hits) else 0
+def first_turn(actions: np.ndarray) -> int:
+    """The index of the FIRSTURN row: the number of rows of the forward sweep (0 if no steps).
+    (A plain loop: generated code calls it, compiled by Numba, through s2sad.runtime.)"""
+    for row in range(actions.shape[0]):
+        if actions[row, 0] == FIRSTURN:
+            return row
+    return 0
 
 
-def slot_count(actions: np.ndarray) -> int:
+def snapshot_slots(actions: np.ndarray) -> int:
     """The number of snapshot slots a schedule uses (slots are numbered from 0)."""
-    shots = actions[actions[:, 0] == TAKESHOT, 2]
-    return int(shots.max()) + 1 if len(shots) else 0
+    most = 0
+    for row in range(actions.shape[0]):
+        if actions[row, 0] == TAKESHOT and actions[row, 2] >= most:
+            most = actions[row, 2] + 1
+    return most
 
 
 def format_schedule(actions: np.ndarray) -> str:

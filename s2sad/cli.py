@@ -127,10 +127,10 @@ def _split_types(text: str) -> list[str]:
 def show(args) -> str:
     fn = load_function(args.target)
     wrt, types = _wrt(args.wrt), _types(args.types)
+    checkpoint = _policy(args.checkpoint)
     if args.ir:
-        return ir_source(fn, None if args.primal else args.mode, wrt, types=types)
-    return derivative_source(fn, args.mode, wrt, types=types, backend=args.backend,
-                             checkpoint=_policy(args.checkpoint))
+        return ir_source(fn, None if args.primal else args.mode, wrt, types=types, checkpoint=checkpoint)
+    return derivative_source(fn, args.mode, wrt, types=types, backend=args.backend, checkpoint=checkpoint)
 
 
 _POLICIES = {"binomial": Binomial, "periodic": Periodic}

@@ -22,14 +22,13 @@ import keyword
 import re
 
 from . import primitives as P
+from . import runtime
 from .ir.aliases import Aliases
-from .ir.liveness import Liveness, atoms_of
 from .ir.core import (TEMP, Atom, Block, Const, Eqn, ForRange, Function, If, Var, While, block_uses, region_reads,
                       use_counts, walk)
+from .ir.liveness import Liveness, atoms_of
 
-HELPERS = ("add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_like", "broadcast_shapes",
-           "copy_into", "expand_to", "first_turn", "full_rank_gram", "periodic_schedule", "snapshot_slots", "inverse_gaps", "record", "record_grow", "square_r", "sub_into", "thin_reciprocal",
-           "unbroadcast", "unrepeat", "untile")
+HELPERS = tuple(runtime.__all__)
 _RESERVED = {"np", *HELPERS, "min", "max", "float", "abs", "range", "len", "int", "bool"}
 _COMMENT = "#s2sad: "
 

@@ -27,8 +27,8 @@ from .ir.verify import verify
 from .passes.activity import active_values
 from .passes.cse import cse
 from .passes.dce import dce
-from .passes.entry import split_entry
 from .passes.draws import normal_draws_for_numba
+from .passes.entry import split_entry
 from .passes.fuse import fuse_loops
 from .passes.licm import licm
 from .passes.shapes import simplify_broadcasts
@@ -91,13 +91,13 @@ def derive(fn, arg_types: list[Type], wrt: list[int], mode: str, backend: str = 
     origin = f"{os.path.basename(primal.filename)}:{primal.lineno} ({primal.name}), {mode} mode"
     backend = resolve_backend(backend)
     compiled = backend in ("auto", "numba")  # Numba's form has element loops
-    module, source, path = _generated(derivative, origin, compiled)
+    module = _generated(derivative, origin, compiled)
     if compiled:
-        module.core = numba_backend.compile(module.core, source, origin, strict=backend == "numba",
+        module.core = numba_backend.compile(module.core, module.source, origin, strict=backend == "numba",
                                             fallback=_plain(derivative, origin))
         setattr(module.module, module.core_name, module.core)  # the entry point (if separate) calls it by name
-    return Derived(primal, derivative, source, str(path), _located(getattr(module.module, derivative.name), primal),
-                   module.core)
+    return Derived(primal, derivative, module.source, str(module.path),
+                   _located(getattr(module.module, derivative.name), primal), module.core)
 
 
 def _plain(derivative: Function, origin: str) -> Callable:
@@ -105,7 +105,7 @@ def _plain(derivative: Function, origin: str) -> Callable:
     compiled form (its element loops would run in the interpreter)."""
     def core(*args):
         if core.function is None:
-            core.function = _generated(derivative, origin, compiled=False)[0].core
+            core.function = _generated(derivative, origin, compiled=False).core
         return core.function(*args)
     core.function = None
     return core
@@ -113,21 +113,25 @@ def _plain(derivative: Function, origin: str) -> Callable:
 
 @dataclass
 class _Module:
-    module: object     # the imported generated module
+    """A generated module, written and imported."""
+
+    module: object     # the imported module
+    source: str
+    path: str
     core_name: str     # the function in it that a backend compiles (the entry point, or the core it calls)
     core: Callable
 
 
-def _generated(derivative: Function, origin: str, compiled: bool) -> tuple[_Module, str, str]:
-    """Write and import the derivative's module (in the form Numba compiles, if `compiled`): the
-    module, its source, and its path. `derivative` stays whole, as `Derived` shows it."""
+def _generated(derivative: Function, origin: str, compiled: bool) -> _Module:
+    """Write and import the derivative's module (in the form Numba compiles, if `compiled`).
+    `derivative` stays whole, as `Derived` shows it."""
     fn = copy_function(derivative)
     functions = split_entry(fuse_loops(normal_draws_for_numba(fn)) if compiled else fn)
     source = module_source(functions, origin)
     path = write_module(source, derivative.name)
     module = python_backend.load(path, derivative.namespaces)
     name = functions[-1].name
-    return _Module(module, name, getattr(module, name)), source, path
+    return _Module(module, source, str(path), name, getattr(module, name))
 
 
 def _located(fn: Callable, primal: Function) -> Callable:

@@ -9,6 +9,13 @@ import functools
 
 import numpy as np
 
+from .checkpoint import Binomial, Periodic, first_turn, snapshot_slots
+
+# What generated code may import from here (codegen reserves these names).
+__all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_like", "broadcast_shapes", "copy_into",
+           "expand_to", "first_turn", "full_rank_gram", "inverse_gaps", "periodic_schedule", "record", "record_grow",
+           "snapshot_slots", "square_r", "sub_into", "thin_reciprocal", "unbroadcast", "unrepeat", "untile"]
+
 
 def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
     """Sum `g` down to `shape`: the adjoint of broadcasting a value of `shape` to ``g.shape``."""
@@ -205,22 +212,4 @@ def binomial_schedule(n: int, snapshots: int) -> np.ndarray:
 def _schedule(policy: str, count: int, n: int) -> np.ndarray:
     """A policy's schedule, cached: generated code asks for it at every call, and building a
     Binomial schedule costs time in proportion to its rows. Nothing writes to the array."""
-    from .checkpoint import Binomial, Periodic
     return (Periodic(count) if policy == "periodic" else Binomial(count)).actions(n)
-
-
-def first_turn(actions: np.ndarray) -> int:
-    """The index of a schedule's FIRSTURN row: the rows of the forward sweep (0 for no steps)."""
-    for row in range(actions.shape[0]):
-        if actions[row, 0] == 3:
-            return row
-    return 0
-
-
-def snapshot_slots(actions: np.ndarray) -> int:
-    """The number of snapshot slots a schedule's TAKESHOT rows use (numbered from 0)."""
-    most = 0
-    for row in range(actions.shape[0]):
-        if actions[row, 0] == 1 and actions[row, 2] >= most:
-            most = actions[row, 2] + 1
-    return most

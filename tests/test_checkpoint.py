@@ -13,7 +13,7 @@ from numeric import fd
 from s2sad import S2SADError
 from s2sad.checkpoint import (ADVANCE, FIRSTURN, RESTORE, TAKESHOT, YOUTURN, Binomial, Periodic,
                               StoreAll, beta, binomial_cost, format_schedule, run_schedule,
-                              slot_count, turn_row)
+                              first_turn, snapshot_slots)
 
 
 def trivial(state, k):
@@ -80,7 +80,7 @@ def test_binomial_schedules_for_long_loops(l, s):
     actions = Binomial(s).actions(l)
     advancing = actions[actions[:, 0] == ADVANCE]
     assert int((advancing[:, 2] - advancing[:, 1]).sum()) == binomial_cost(l, s)
-    assert slot_count(actions) == min(s, l - 1)
+    assert snapshot_slots(actions) == min(s, l - 1)
     turns = actions[np.isin(actions[:, 0], (FIRSTURN, YOUTURN)), 1]
     np.testing.assert_array_equal(turns, np.arange(l - 1, -1, -1))
 
@@ -126,11 +126,11 @@ def test_policies_agree_when_memory_suffices():
 def test_the_forward_sweep_ends_at_the_first_turn():
     for policy in (StoreAll(), Periodic(4), Binomial(3)):
         actions = policy.actions(17)
-        turn = turn_row(actions)
+        turn = first_turn(actions)
         assert actions[turn, 0] == FIRSTURN and actions[turn, 1] == 16
         assert set(actions[:turn, 0]) <= {ADVANCE, TAKESHOT}        # nothing restored going forward
         assert FIRSTURN not in actions[turn + 1:, 0]
-    assert turn_row(StoreAll().actions(0)) == 0 and len(StoreAll().actions(0)) == 0
+    assert first_turn(StoreAll().actions(0)) == 0 and len(StoreAll().actions(0)) == 0
 
 
 def test_the_interpreter_refuses_an_inconsistent_schedule():

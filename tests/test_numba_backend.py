@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -47,6 +48,26 @@ def test_compiles_in_nopython_mode_and_agrees(name, mode):
     jitted = next(iter(g._compiled.values())).core.jitted
     assert len(jitted.signatures) == 1, "the derivative did not run as Numba-compiled code"
     _close(compiled, s2sad.grad(fn, wrt=wrt, mode=mode, backend="python")(*args))
+
+
+# The workloads of bench/loops.py, at its quick sizes: the ones the speed measurements are of.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+import loops as bench_loops  # noqa: E402
+
+BENCH_WORKLOADS = bench_loops.workloads(quick=True)
+
+
+@pytest.mark.numba
+@pytest.mark.parametrize("name", sorted(BENCH_WORKLOADS))
+def test_benchmark_workloads_compile_in_nopython_mode(name):
+    fn, args, wrt = BENCH_WORKLOADS[name]
+    wrt = wrt if isinstance(wrt, tuple) else (wrt,)
+    g = s2sad.grad(fn, wrt=wrt, backend="numba")  # (raises rather than fall back)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", s2sad.BackendFallbackWarning)
+        compiled = g(*args)
+    assert len(next(iter(g._compiled.values())).core.jitted.signatures) == 1
+    _close(compiled, s2sad.grad(fn, wrt=wrt, backend="python")(*args))
 
 
 def test_tape_bytes_under_numba():

@@ -1,5 +1,7 @@
 """The Numba implementations of the runtime helpers agree with the Python ones."""
 
+import inspect
+
 import numba
 import numpy as np
 import pytest
@@ -299,3 +301,10 @@ def test_untile_and_unrepeat_match_the_python_helpers():
             np.testing.assert_allclose(a, b, rtol=1e-14)
     np.testing.assert_allclose(rt.untile(np.tile(np.eye(2), (2, 3)), (2, 2)), 6 * np.eye(2))
     np.testing.assert_allclose(rt.unrepeat(np.repeat(np.eye(2), 3, axis=0), (2, 2), 3, axis=0), 3 * np.eye(2))
+
+
+def test_generated_code_may_import_every_runtime_helper():
+    """codegen imports (and reserves the names of) the helpers in `runtime.__all__`: every public
+    function of the runtime is in it."""
+    public = {name for name, obj in vars(rt).items() if inspect.isfunction(obj) and not name.startswith("_")}
+    assert public == set(rt.__all__)

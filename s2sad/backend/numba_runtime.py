@@ -554,7 +554,6 @@ def _full_of_array(shape, fill_value, dtype=None):
     return lambda shape, fill_value, dtype=None: _broadcast_to(fill_value, shape)
 
 
-
 # --- rearrangements Numba lacks: np.tile, np.repeat and np.roll with an axis, np.pad ---------------
 # Each result element copies one element of the operand (or, for np.pad, is the fill value). Along
 # each axis the result's index i reads the operand's index (i - shift) // step, wrapped around the

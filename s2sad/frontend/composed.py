@@ -11,10 +11,12 @@ it as to the NumPy function; it gets the `Lowering` and the call's node, for emi
 
 from __future__ import annotations
 
+import ast
 import inspect
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
+import gast
 import numpy as np
 
 from .. import primitives as P
@@ -189,7 +191,63 @@ def pad(lo: "Lowering", node, array, pad_width, mode=PyObj("constant"), constant
     return lo.emit(P.pad, [x, value], node, widths=tuple(tuple(int(n) for n in pair) for pair in pairs))
 
 
-# --- contractions (frontend/contract.py): the subscripts, literals, decide the composition --------
+# --- contractions (frontend/contract.py): literal subscripts decide the composition -------------
+# Their subscripts and axes are read off the call's source (a string, or lists such as
+# ``axes=([1], [0])``, which are not values of the language), so they are lowered from the node.
 
-_composes(np.einsum, *contract.EINSUM_PRIMITIVES, from_node=True)(lambda lo, node: lo.einsum(node))
-_composes(np.tensordot, *contract.TENSORDOT_PRIMITIVES, from_node=True)(lambda lo, node: lo.tensordot(node))
+_TENSORDOT = inspect.signature(lambda a, b, axes=2: None)  # how np.tensordot binds its arguments
+
+
+@_composes(np.einsum, *contract.EINSUM_PRIMITIVES, from_node=True)
+def einsum(lo: "Lowering", node) -> Atom:
+    """``np.einsum('ij,jk->ik', a, b)``."""
+    if node.keywords or len(node.args) < 2:
+        raise lo.error(node, "np.einsum takes the subscripts and one or two operands (no keywords)")
+    subscripts = _source_literal(lo, node.args[0], "the subscripts of np.einsum")
+    if not isinstance(subscripts, str):
+        raise lo.error(node, "the subscripts of np.einsum must be a string such as 'ij,jk->ik'")
+    operands = [lo.value(a) for a in node.args[1:]]
+    return _contraction(lo, node, f"np.einsum({subscripts!r}, ...)", operands,
+                        lambda: contract.parse_einsum(subscripts, [_ndim(x) for x in operands]))
+
+
+@_composes(np.tensordot, *contract.TENSORDOT_PRIMITIVES, from_node=True)
+def tensordot(lo: "Lowering", node) -> Atom:
+    """``np.tensordot(a, b, axes=2)``: an einsum whose subscripts come from `axes`."""
+    try:
+        bound = _TENSORDOT.bind(*node.args, **{k.arg: k.value for k in node.keywords})
+    except TypeError as exc:
+        raise lo.error(node, f"bad arguments to np.tensordot: {exc}") from None
+    a, b = lo.value(bound.arguments["a"]), lo.value(bound.arguments["b"])
+    axes = _source_literal(lo, bound.arguments["axes"], "the axes of np.tensordot") if "axes" in bound.arguments else 2
+    return _contraction(lo, node, f"np.tensordot(..., axes={axes!r})", [a, b],
+                        lambda: contract.tensordot_spec(_ndim(a), _ndim(b), axes))
+
+
+def _contraction(lo: "Lowering", node, call: str, operands: list[Atom], spec) -> Atom:
+    """The contraction ``spec()`` of `operands`; a refused one names `call` (the pattern)."""
+    try:
+        found = spec()
+    except contract.Refused as exc:
+        raise lo.error(node, f"{call}: {exc}") from None
+    return contract.contract(found, operands, lambda prim, ins, **params: lo.emit(prim, ins, node, **params))
+
+
+def _source_literal(lo: "Lowering", node, what: str):
+    """The Python value of a literal in the source (a string, a number, a tuple or list of them),
+    or of a name bound to one outside the function."""
+    if isinstance(node, gast.Name) and node.id not in lo.env:
+        try:
+            value = lo.src.resolve(node.id)
+        except KeyError:
+            raise lo.error(node, f"name '{node.id}' is not defined") from None
+        if isinstance(value, (str, int, tuple, list)):
+            return value
+    try:
+        return ast.literal_eval(gast.gast_to_ast(node))
+    except (ValueError, TypeError, SyntaxError):
+        raise lo.error(node, f"{what} must be written as a literal") from None
+
+
+def _ndim(x: Atom) -> int:
+    return x.type.ndim if x.type.is_array else 0

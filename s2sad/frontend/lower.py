@@ -20,7 +20,6 @@ Everything else is refused with an `S2SADError` at the offending line.
 
 from __future__ import annotations
 
-import ast
 import inspect
 import numbers
 import re
@@ -37,7 +36,6 @@ from ..errors import S2SADError, located
 from ..ir.builder import Builder, const
 from ..ir.core import TEMP, Atom, Block, Const, Eqn, ForRange, Function, If, Loc, Var, While, walk
 from ..ir.types import BOOL, F64, I64, Type, promote, type_of_value
-from . import contract
 from .composed import COMPOSED, lower_composed
 from .normalize import RESULT, normalize
 from .parse import Source, parse
@@ -104,9 +102,6 @@ METHODS = {"sum": P.sum, "mean": P.mean, "max": P.amax, "min": P.amin, "prod": P
            "transpose": P.transpose}
 REDUCTIONS = {P.sum, P.mean, P.amax, P.amin, P.prod, P.var, P.std}  # they take keepdims=
 ALLOCATE_LIKE = {np.zeros_like: P.zeros, np.ones_like: P.ones, np.empty_like: P.empty, np.full_like: P.full}
-_TENSORDOT = inspect.signature(lambda a, b, axes=2: None)  # how np.tensordot binds its arguments
-# NumPy functions lowered into a composition of primitives (Numba compiles neither): the method of
-# `Lowering` that lowers a call, given its node, and the primitives it may use.
 
 
 def lower(fn, arg_types: list[Type]) -> Function:
@@ -828,51 +823,6 @@ class Lowering:
         raise self.error(node, f"{P.numpy_name(obj)} is not supported; `s2sad rules` lists what is "
                                "(docs/supported.md), and s2sad.custom_rule gives a function your own derivative")
 
-    def einsum(self, node) -> Atom:
-        """``np.einsum('ij,jk->ik', a, b)``: the subscripts (a literal) decide the composition."""
-        if node.keywords or len(node.args) < 2:
-            raise self.error(node, "np.einsum takes the subscripts and one or two operands (no keywords)")
-        subscripts = self.literal(node.args[0], "the subscripts of np.einsum")
-        if not isinstance(subscripts, str):
-            raise self.error(node, "the subscripts of np.einsum must be a string such as 'ij,jk->ik'")
-        operands = [self.value(a) for a in node.args[1:]]
-        return self.contraction(node, f"np.einsum({subscripts!r}, ...)", operands,
-                                lambda: contract.parse_einsum(subscripts, [_ndim(x) for x in operands]))
-
-    def tensordot(self, node) -> Atom:
-        """``np.tensordot(a, b, axes=2)``: an einsum whose subscripts come from `axes` (a literal)."""
-        try:
-            bound = _TENSORDOT.bind(*node.args, **{k.arg: k.value for k in node.keywords})
-        except TypeError as exc:
-            raise self.error(node, f"bad arguments to np.tensordot: {exc}") from None
-        a, b = self.value(bound.arguments["a"]), self.value(bound.arguments["b"])
-        axes = self.literal(bound.arguments["axes"], "the axes of np.tensordot") if "axes" in bound.arguments else 2
-        return self.contraction(node, f"np.tensordot(..., axes={axes!r})", [a, b],
-                                lambda: contract.tensordot_spec(_ndim(a), _ndim(b), axes))
-
-    def contraction(self, node, call: str, operands: list[Atom], spec) -> Atom:
-        """The contraction ``spec()`` of `operands`; a refused one names `call` (the pattern)."""
-        try:
-            found = spec()
-        except contract.Refused as exc:
-            raise self.error(node, f"{call}: {exc}") from None
-        return contract.contract(found, operands, lambda prim, ins, **params: self.emit(prim, ins, node, **params))
-
-    def literal(self, node, what: str):
-        """The Python value of a literal (a string, a number, a tuple or list of them), or of a
-        name bound to one outside the function."""
-        if isinstance(node, gast.Name) and node.id not in self.env:
-            try:
-                value = self.src.resolve(node.id)
-            except KeyError:
-                raise self.error(node, f"name '{node.id}' is not defined") from None
-            if isinstance(value, (str, int, tuple, list)):
-                return value
-        try:
-            return ast.literal_eval(gast.gast_to_ast(node))
-        except (ValueError, TypeError, SyntaxError):
-            raise self.error(node, f"{what} must be written as a literal") from None
-
     @staticmethod
     def item_alone(obj, args: list, kwargs: dict) -> P.Primitive | None:
         """The primitive of the one item a tuple-returning function returns alone for these
@@ -1057,10 +1007,6 @@ def _assigned_names(stmts: list) -> list[str]:
                     and isinstance(node.value, gast.Name):
                 names[node.value.id] = None
     return list(names)
-
-
-def _ndim(x: Atom) -> int:
-    return x.type.ndim if x.type.is_array else 0
 
 
 def _is_literal(value) -> bool:

@@ -28,10 +28,12 @@ from .types import Type
 TEMP = ""  # the hint of values with no name in the user's source (printed t, t1, ...)
 
 
+_ids = itertools.count()
+
+
 def label(v: "Var") -> str:
     """The name `v` is printed from: its hint, or ``t`` for a temporary."""
     return v.name or "t"
-_ids = itertools.count()
 
 
 class Var:

@@ -62,7 +62,7 @@ class _Context:
         self.uses = use_counts(fn.body)
         self.live = Liveness(fn)
         self.pinned = set(fn.params)  # the caller's arrays: never updated in place
-        self.loops: list[ForRange] = []  # the element loops made
+        self.loops: dict[int, ForRange] = {}  # the element loops made, by identity (held, so ids stay theirs)
 
     def shared(self, update: Eqn) -> bool:
         """May the array `update` updates share memory with a value still needed after it?
@@ -74,15 +74,18 @@ class _Context:
 
 def _fuse_block(block: Block, context: _Context) -> None:
     new: list = []
+    last = None  # where in `new` the last element loop is
     lengths: dict = {}  # (vector, axis) → its length, measured once per block
     for position, stmt in enumerate(block.stmts):
         found = _consumer(stmt, block.stmts[:position], context)
         for made in _fused(stmt, *found, context, lengths) if found else [stmt]:
-            last = max((k for k, s in enumerate(new) if s in context.loops), default=None)
-            if made in context.loops and last is not None and _mergeable(new[last], made, new[last + 1:], context):
+            if id(made) not in context.loops:
+                new.append(made)
+            elif last is not None and _mergeable(new[last], made, new[last + 1:], context):
                 new[last] = _merge(new[last], made)
-                context.loops.append(new[last])
+                context.loops[id(new[last])] = new[last]
             else:
+                last = len(new)
                 new.append(made)
     block.stmts[:] = new
 
@@ -139,7 +142,7 @@ def _tree(value: Atom, defined: dict, uses: dict) -> list[Eqn]:
     for operand in eqn.ins:
         if operand.type.is_array and not _vector(operand):
             return []
-        tree += [e for e in _tree(operand, defined, uses) if e not in tree]
+        tree += [e for e in _tree(operand, defined, uses) if all(e is not t for t in tree)]
     return tree + [eqn]
 
 
@@ -167,7 +170,7 @@ def _fused(stmt: Eqn, region: Atom | None, value: Var, tree: list[Eqn], spread: 
     length = _length(b, reference, axis, lengths)
     start = b.emit(P.copy, [region], region.name) if region is not None and context.shared(stmt) else region
     loop = _element_loop(stmt, start, value, tree, length)
-    context.loops.append(loop)
+    context.loops[id(loop)] = loop
     unproven = [v for v in vectors if v not in proven]
     if not unproven:
         loop.outs = stmt.outs
@@ -258,13 +261,11 @@ def _element_loop(stmt: Eqn, region: Atom | None, value: Var, tree: list[Eqn], l
     element = scalars[value]
     if region is None:
         result = body.emit(P.add, [carried, element], carried.name)
-        init = const(0.0)
     elif stmt.prim is P.accumulate:
         result = body.emit(P.index_add, [carried, e, element], carried.name, spec=("i",))
-        init = region
     else:
         result = body.emit(stmt.prim, [carried, *stmt.ins[1:-1], e, element], carried.name,
                            spec=stmt.params["spec"] + ("i",))
-        init = region
+    init = const(0.0) if region is None else region
     out = Var(stmt.outs[0].name, stmt.outs[0].type)
     return ForRange([out], const(0), length, const(1), [init], Block([e, carried], body.stmts, [result]), stmt.loc)

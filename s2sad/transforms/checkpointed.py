@@ -33,7 +33,7 @@ from typing import Callable
 
 from .. import primitives as P
 from ..checkpoint import ADVANCE, RESTORE, TAKESHOT, YOUTURN, Binomial, Periodic, Policy, StoreAll
-from ..errors import S2SADError
+from ..errors import S2SADError, located
 from ..ir.builder import Builder, const
 from ..ir.core import Atom, Block, Eqn, ForRange, If, Var, While, clone, walk
 from ..ir.types import I64
@@ -50,14 +50,9 @@ def applies(policy: Policy | None, stmt) -> bool:
     if policy is None or isinstance(policy, StoreAll) or not any(out in R._top_level for out in stmt.outs):
         return False
     if isinstance(stmt, While):
-        raise _refusal(stmt, "checkpointing reverses for loops only; this while loop is at the top level of "
-                             "the function: write it as a for loop, or use checkpoint=None")
+        raise located("checkpointing reverses for loops only; this while loop is at the top level of "
+                      "the function: write it as a for loop, or use checkpoint=None", stmt.loc)
     return True
-
-
-def _refusal(stmt, message: str) -> S2SADError:
-    loc = stmt.loc
-    return S2SADError(message, loc.filename if loc else None, loc.lineno if loc else None)
 
 
 def _schedule_params(policy: Policy) -> dict:
@@ -80,7 +75,7 @@ def reverse_checkpointed(stmt: ForRange, seeds: dict, adj: dict, active: set, b:
     body, carried, accumulators = R._reverse_body(stmt, params, seeds, active, position)
 
     fwd = Builder(stmt.loc)
-    fwd.comment(f"checkpointed loop ({_describe(policy)}): forward rows, up to the first turn")
+    fwd.comment(f"checkpointed loop ({policy!r}): forward rows, up to the first turn")
     n = fwd.emit(P.trip_count, [stmt.start, stmt.stop, stmt.step], "n")
     actions = fwd.emit(P.schedule, [n], "actions", **_schedule_params(policy))
     turn = fwd.emit(P.first_turn, [actions], "turn")
@@ -104,9 +99,9 @@ def reverse_checkpointed(stmt: ForRange, seeds: dict, adj: dict, active: set, b:
 
     bars = [seeds.get(k) or zeros_like(stmt.outs[k], b, adjoint_name(params[k])) for k in carried]
     accs = [adj.get(v) or zeros_like(v, b, adjoint_name(v)) for v in accumulators]
-    b.comment(f"checkpointed loop ({_describe(policy)}): the remaining rows, one step's adjoint at each turn")
+    b.comment(f"checkpointed loop ({policy!r}): the remaining rows, one step's adjoint at each turn")
     reverse_cases = [(ADVANCE, _advance_case(primal, m, -1)), (RESTORE, _restore_case(m)), (TAKESHOT, takeshot),
-                     (YOUTURN, _turn_case(stmt, body, m, len(snaps), position))]  # (FIRSTURN too)
+                     (YOUTURN, _turn_case(stmt, body, m, position))]  # (FIRSTURN too)
     rows = b.emit(P.getitem, [b.emit(P.shape, [actions]), 0], "rows", spec=("i",))
     names = [p.name for p in params] + [f"snap_{p.name}" for p in params] + \
         [adjoint_name(params[k]) for k in carried] + [adjoint_name(v) for v in accumulators] + ["advanced"]
@@ -119,17 +114,12 @@ def reverse_checkpointed(stmt: ForRange, seeds: dict, adj: dict, active: set, b:
     return values[-1]
 
 
-def _describe(policy: Policy) -> str:
-    return f"Periodic(every={policy.every})" if isinstance(policy, Periodic) else \
-        f"Binomial(snapshots={policy.snapshots})"
-
-
 def _check_body(stmt: ForRange) -> None:
     """Refuse a body that draws random numbers: running a step again would draw other ones."""
     for s in walk(stmt.body):
         if isinstance(s, Eqn) and not s.prim.pure and s.prim is not P.comment:
-            raise _refusal(s, f"a checkpointed loop runs its steps again, but this step calls {s.prim.name}, "
-                              "which would not give the same values twice; use checkpoint=None")
+            raise located(f"a checkpointed loop runs its steps again, but this step calls {s.prim.name}, "
+                          "which would not give the same values twice; use checkpoint=None", s.loc)
 
 
 def _snapshot_array(param: Var, init: Atom, slots: Atom, b: Builder) -> tuple[Var, bool]:
@@ -241,7 +231,7 @@ def _restore_case(m: int) -> Case:
     return case
 
 
-def _turn_case(stmt: ForRange, body: Block, m: int, n_snaps: int, position: Var) -> Case:
+def _turn_case(stmt: ForRange, body: Block, m: int, position: Var) -> Case:
     """A turn: the adjoint of step k from the current state. The step's forward values are
     computed again by the primal body (as the reverse transform left it: with the tapes of its
     own inner loops), then the reversed body runs; dead code is removed later."""

@@ -20,33 +20,28 @@ def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.triu_indices(n, 1)
 
 
-def torch_form(torch):
+def _vectorised(rows, total, take=lambda a, i: a[i]):
+    """The energy over the pairs i < j, given a tool's sum along rows, its total sum and (where
+    fancy indexing is spelled otherwise) its row gather."""
     def energy(pos, eps, sigma):
         i, j = _pairs(pos.shape[0])
-        d = pos[i] - pos[j]
-        s6 = (sigma * sigma / torch.sum(d * d, dim=1)) ** 3
-        return torch.sum(4.0 * eps * (s6 * s6 - s6))
+        d = take(pos, i) - take(pos, j)
+        s6 = (sigma * sigma / rows(d * d)) ** 3
+        return total(4.0 * eps * (s6 * s6 - s6))
     return energy
+
+
+def torch_form(torch):
+    return _vectorised(lambda a: torch.sum(a, dim=1), torch.sum)
 
 
 def jax_form(jax):
     jnp = jax.numpy
-
-    def energy(pos, eps, sigma):
-        i, j = _pairs(pos.shape[0])
-        d = pos[i] - pos[j]
-        s6 = (sigma * sigma / jnp.sum(d * d, axis=1)) ** 3
-        return jnp.sum(4.0 * eps * (s6 * s6 - s6))
-    return energy
+    return _vectorised(lambda a: jnp.sum(a, axis=1), jnp.sum)
 
 
 def tf_form(tf):
-    def energy(pos, eps, sigma):
-        i, j = _pairs(pos.shape[0])
-        d = tf.gather(pos, i) - tf.gather(pos, j)
-        s6 = (sigma * sigma / tf.reduce_sum(d * d, axis=1)) ** 3
-        return tf.reduce_sum(4.0 * eps * (s6 * s6 - s6))
-    return energy
+    return _vectorised(lambda a: tf.reduce_sum(a, axis=1), tf.reduce_sum, tf.gather)
 
 
 def _args(quick: bool) -> tuple:
