@@ -13,7 +13,7 @@
 
 from .api import derivative_source, grad, ir_source, jvp, value_and_grad, vjp
 from .backend.numba import BackendFallbackWarning
-from .checkpoint import Binomial, Periodic, StoreAll
+from .checkpoint import Binomial, Periodic, StoreAll, checkpointed
 from .custom import CustomRule, custom_rule
 from .errors import S2SADError
 
@@ -21,4 +21,5 @@ __version__ = "0.1.0"
 
 __all__ = ["grad", "value_and_grad", "jvp", "vjp", "derivative_source", "ir_source", "custom_rule",
            "CustomRule", "S2SADError", "BackendFallbackWarning", "StoreAll", "Periodic", "Binomial",
+           "checkpointed",
            "__version__"]

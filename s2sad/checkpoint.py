@@ -406,3 +406,26 @@ def run_schedule(actions: np.ndarray, state0: State, step: Callable[[State, int]
         bar = seed(result) if callable(seed) else seed
     stats.peak_snapshots = len(slots)
     return result, bar, stats
+
+
+# --- the per-loop marker ---------------------------------------------------------------------------
+
+def checkpointed(iterable, *, snapshots: int | None = None, every: int | None = None):
+    """Mark a loop for checkpointing in the source::
+
+        for t in s2sad.checkpointed(range(n), snapshots=8):   # Binomial(snapshots=8)
+        for t in s2sad.checkpointed(range(n), every=20):      # Periodic(every=20)
+
+    Run undifferentiated, it returns `iterable` unchanged (after checking its arguments). The
+    reverse transform reverses the marked loop by the policy it names, whatever the function's
+    `checkpoint=` option; the marker goes on loops at the top level of the function."""
+    marker_policy(snapshots, every)
+    return iterable
+
+
+def marker_policy(snapshots: Any = None, every: Any = None) -> Policy:
+    """The policy `checkpointed(…, snapshots=s)` or `checkpointed(…, every=k)` names."""
+    if (snapshots is None) == (every is None):
+        raise S2SADError("s2sad.checkpointed(range(n), snapshots=s) or s2sad.checkpointed(range(n), every=k): "
+                         "give one of snapshots (Binomial) and every (Periodic)")
+    return Binomial(snapshots) if every is None else Periodic(every)

@@ -1,12 +1,13 @@
-"""Checkpointed loops in reverse mode (`grad(..., checkpoint=policy)`, transforms/checkpointed.py):
-the same gradients under every policy, against finite differences too, under both backends;
-the steps run again equal the policy's `advances(l)`; and what stage 1 refuses."""
+"""Checkpointed loops in reverse mode (`grad(..., checkpoint=policy)` and the per-loop marker
+`s2sad.checkpointed`, transforms/checkpointed.py): the same gradients under every policy, against
+finite differences too, under both backends; the steps run again equal the policy's
+`advances(l)`; while loops; and what is refused."""
 
 import numpy as np
 import pytest
 
 import s2sad
-from loop_funcs import heat_misfit, oscillator, rnn_final, rnn_total
+from loop_funcs import grow_until, heat_misfit, newton_sqrt, oscillator, power_iteration, rnn_final, rnn_total
 from numeric import fd
 
 POLICIES = [s2sad.Periodic(1), s2sad.Periodic(2), s2sad.Periodic(3), s2sad.Periodic(50),
@@ -104,17 +105,186 @@ def draws_in_loop(x, n):
     return x
 
 
-def while_loop(x):
+def draws_in_while(x):
+    rng = np.random.default_rng(0)
     while x < 10.0:
-        x = x * 1.5
+        x = x * 1.5 + 0.1 * rng.standard_normal()
     return x
 
 
 def test_refusals():
     with pytest.raises(s2sad.S2SADError, match="would not give the same values twice"):
         s2sad.grad(draws_in_loop, checkpoint=s2sad.Binomial(2))(1.0, 4)
-    with pytest.raises(s2sad.S2SADError, match="for loops only"):
-        s2sad.grad(while_loop, checkpoint=s2sad.Periodic(2))(1.0)
+    with pytest.raises(s2sad.S2SADError, match="would not give the same values twice"):
+        s2sad.grad(draws_in_while, checkpoint=s2sad.Periodic(2))(1.0)
     with pytest.raises(s2sad.S2SADError, match="checkpoint="):
         s2sad.grad(oscillator, checkpoint="binomial")
-    assert s2sad.grad(while_loop, checkpoint=s2sad.StoreAll())(1.0) == pytest.approx(1.5 ** 6)
+
+
+# --- while loops: counted as they run, then reversed by the whole schedule ----------------------
+
+def while_loop(x):
+    while x < 10.0:
+        x = x * 1.5
+    return x
+
+
+def while_arrays(x, w):
+    """A while loop carrying arrays and a number, with a branch in its body."""
+    s = 0.0
+    while s < 3.0:
+        x = np.tanh(w * x) + 0.1
+        if s > 1.0:
+            x = x * 1.01
+        s = s + np.sum(x * x)
+    return np.sum(x * w) + s
+
+
+def _while_cases():
+    """(function, arguments, wrt, trip count)."""
+    A = np.array([[2.0, 0.3, 0.1], [0.3, 1.0, 0.2], [0.1, 0.2, 0.5]])
+    return {
+        "while_loop": (while_loop, (1.0,), (0,), 6),
+        "newton_sqrt": (newton_sqrt, (2.0,), (0,), None),
+        "grow_until": (grow_until, (0.3,), (0,), None),
+        "power_iteration": (power_iteration, (A, np.array([1.0, 0.5, 0.2])), (0, 1), None),
+        "while_arrays": (while_arrays, (np.linspace(0.1, 0.5, 4), np.linspace(0.5, 1.5, 4)), (0, 1), 3),
+    }
+
+
+WHILE_CASES = _while_cases()
+
+
+@pytest.mark.parametrize("name", sorted(WHILE_CASES))
+def test_while_loops_under_each_policy(each_backend, name):
+    f, args, wrt, l = WHILE_CASES[name]
+    reference = s2sad.grad(f, wrt=wrt)(*args)
+    for policy in (s2sad.Periodic(2), s2sad.Periodic(50), s2sad.Binomial(1), s2sad.Binomial(3)):
+        g = s2sad.grad(f, wrt=wrt, checkpoint=policy)
+        got = g(*args)
+        for a, b in zip(np.atleast_1d(reference) if len(wrt) == 1 else reference,
+                        np.atleast_1d(got) if len(wrt) == 1 else got, strict=True):
+            np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-15, err_msg=f"{name} {policy}")
+        if l is not None:
+            assert g.advances == policy.advances(l), (name, policy)
+
+
+def test_while_loop_against_finite_differences():
+    f, args, wrt, l = WHILE_CASES["while_arrays"]
+    got = s2sad.grad(f, wrt=wrt, checkpoint=s2sad.Binomial(2))(*args)
+    for k, g in zip(wrt, got, strict=True):
+        np.testing.assert_allclose(g, fd(f, args, k), rtol=1e-6, atol=1e-8)
+    assert s2sad.grad(while_loop, checkpoint=s2sad.Periodic(4))(1.0) == pytest.approx(1.5 ** 6)
+
+
+def test_while_loop_source_counts_then_runs_the_schedule():
+    source = s2sad.derivative_source(while_loop, args=(1.0,), checkpoint=s2sad.Periodic(3))
+    forward, reverse = source.split("# reverse sweep")
+    assert "while " in forward and "periodic_schedule(" in reverse and "snap_x[j] = x" in reverse
+
+
+# --- the per-loop marker ---------------------------------------------------------------------------
+
+def marked_oscillator(x, v, n):
+    for t in s2sad.checkpointed(range(n), snapshots=2):
+        v = v - 0.1 * (x * x * x + 0.2 * v)
+        x = x + 0.1 * v
+    return x * x + v * v
+
+
+def marked_every(x, v, n):
+    for t in s2sad.checkpointed(range(n), every=3):
+        v = v - 0.1 * (x * x * x + 0.2 * v)
+        x = x + 0.1 * v
+    return x * x + v * v
+
+
+def unmarked(x, v, n):
+    for t in range(n):
+        v = v - 0.1 * (x * x * x + 0.2 * v)
+        x = x + 0.1 * v
+    return x * x + v * v
+
+
+def marked_rows(X, w):
+    """The marker over an array's rows; a second loop, unmarked, is taped."""
+    h = 0.0
+    for row in s2sad.checkpointed(X, snapshots=1):
+        h = np.tanh(np.sum(row * w) + 0.5 * h)
+    for t in range(3):
+        h = h * 0.9
+    return h
+
+
+@pytest.mark.parametrize("f, policy", [(marked_oscillator, s2sad.Binomial(2)), (marked_every, s2sad.Periodic(3))])
+def test_a_marked_loop_is_checkpointed(each_backend, f, policy):
+    args = (0.8, 0.1, 11)
+    assert f(*args) == unmarked(*args)  # undifferentiated, the marker is the range itself
+    reference = s2sad.grad(unmarked, wrt=(0, 1))(*args)
+    for option in (None, s2sad.StoreAll(), s2sad.Binomial(5)):  # the marker wins over the option
+        g = s2sad.grad(f, wrt=(0, 1), checkpoint=option)
+        np.testing.assert_allclose(g(*args), reference, rtol=1e-12)
+        assert g.advances == policy.advances(11)
+
+
+def test_marker_over_rows():
+    X, w = np.random.default_rng(1).random((6, 3)), np.array([0.3, -0.2, 0.5])
+    g = s2sad.grad(marked_rows, wrt=(0, 1))
+    got = g(X, w)
+    for k in (0, 1):
+        np.testing.assert_allclose(got[k], fd(marked_rows, (X, w), k), rtol=1e-6, atol=1e-9)
+    assert g.advances == s2sad.Binomial(1).advances(6)
+
+
+def test_the_printed_ir_shows_the_marker():
+    text = s2sad.ir_source(marked_every, args=(0.8, 0.1, 11))
+    assert "checkpointed Periodic(every=3)" in text
+
+
+def marked_inner(x, n):
+    for t in range(n):
+        for m in s2sad.checkpointed(range(3), snapshots=1):
+            x = x * 1.1
+    return x
+
+
+def marker_without_policy(x, n):
+    for t in s2sad.checkpointed(range(n)):
+        x = x * 1.1
+    return x
+
+
+def marker_with_both(x, n):
+    for t in s2sad.checkpointed(range(n), snapshots=2, every=3):
+        x = x * 1.1
+    return x
+
+
+def marker_computed(x, n):
+    for t in s2sad.checkpointed(range(n), snapshots=n):
+        x = x * 1.1
+    return x
+
+
+def marker_zero(x, n):
+    for t in s2sad.checkpointed(range(n), snapshots=0):
+        x = x * 1.1
+    return x
+
+
+@pytest.mark.parametrize("f, message", [
+    (marked_inner, "marks loops at the top level"),
+    (marker_without_policy, "give one of snapshots"),
+    (marker_with_both, "give one of snapshots"),
+    (marker_computed, "known when the function is compiled"),
+    (marker_zero, "must be at least 1"),
+])
+def test_marker_refusals(f, message):
+    with pytest.raises(s2sad.S2SADError, match=message) as info:
+        s2sad.grad(f)(1.0, 3)
+    assert info.value.lineno is not None
+
+
+def test_the_marker_checks_its_arguments_when_run():
+    with pytest.raises(s2sad.S2SADError, match="give one of snapshots"):
+        marker_with_both(1.0, 3)

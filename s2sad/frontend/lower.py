@@ -31,6 +31,7 @@ import gast
 import numpy as np
 
 from .. import primitives as P
+from ..checkpoint import Policy, checkpointed, marker_policy
 from ..custom import CustomRule
 from ..errors import S2SADError, located
 from ..ir.builder import Builder, const
@@ -363,7 +364,8 @@ class Lowering:
             raise self.error(node, "for-else is not supported; use a flag")
         if not isinstance(node.target, gast.Name):
             raise self.error(node, "the loop variable must be a single name")
-        start, stop, step, array = self.iteration(node.iter)
+        policy, iterable = self.checkpoint_marker(node.iter)
+        start, stop, step, array = self.iteration(iterable)
         target = node.target.id
 
         def body(inner: "Lowering", index: Var) -> None:
@@ -377,8 +379,28 @@ class Lowering:
         init, (index, params, block) = self.loop_region(node, carried, body, index_hint=target if array is None else "k")
         outs = [Var(n, p.type) for n, p in zip(carried, params)]
         block.params = [index] + params
-        self.b.append(ForRange(outs, start, stop, step, init, block, self.src.loc(node)))
+        self.b.append(ForRange(outs, start, stop, step, init, block, self.src.loc(node), policy))
         self.finish_loop(node, carried, outs, extra={target})
+
+    def checkpoint_marker(self, node) -> tuple[Policy | None, object]:
+        """(the policy, the iterable) of ``s2sad.checkpointed(iterable, snapshots=s | every=k)``;
+        (None, node) for any other iterable."""
+        if not (isinstance(node, gast.Call) and isinstance(self.expr(node.func), PyObj)
+                and self.expr(node.func).obj is checkpointed):
+            return None, node
+        if len(node.args) != 1 or any(k.arg not in ("snapshots", "every") for k in node.keywords):
+            raise self.error(node, "s2sad.checkpointed takes the loop's iterable and snapshots=s or every=k")
+        counts = {}
+        for keyword in node.keywords:
+            count = self.value(keyword.value)
+            if not isinstance(count, Const):
+                raise self.error(keyword.value, f"{keyword.arg}= of s2sad.checkpointed must be a number known "
+                                                "when the function is compiled (a literal or a global)")
+            counts[keyword.arg] = count.value
+        try:
+            return marker_policy(**counts), node.args[0]
+        except S2SADError as exc:
+            raise self.error(node, str(exc)) from None
 
     def iteration(self, node) -> tuple[Atom, Atom, Atom, Atom | None]:
         """(start, stop, step, array) of a ``for``: over ``range(...)`` or an array's first axis."""

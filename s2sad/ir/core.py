@@ -112,7 +112,9 @@ class If:
 
 @dataclass
 class ForRange:
-    """``for i in range(start, stop, step)`` carrying values; body params are [i, *carried]."""
+    """``for i in range(start, stop, step)`` carrying values; body params are [i, *carried].
+    `checkpoint` is the policy a ``s2sad.checkpointed(...)`` marker names (s2sad/checkpoint.py),
+    or None."""
 
     outs: list[Var]
     start: Atom
@@ -121,6 +123,7 @@ class ForRange:
     init: list[Atom]
     body: Block
     loc: Loc | None = None
+    checkpoint: object = None
 
     def blocks(self) -> list[Block]:
         return [self.body]
@@ -271,7 +274,7 @@ def clone(stmt: Stmt, mapping: dict) -> Stmt:
     if isinstance(stmt, ForRange):
         start, stop, step, init = use(stmt.start), use(stmt.stop), use(stmt.step), [use(a) for a in stmt.init]
         body = region(stmt.body)
-        return ForRange([bind(v) for v in stmt.outs], start, stop, step, init, body, stmt.loc)
+        return ForRange([bind(v) for v in stmt.outs], start, stop, step, init, body, stmt.loc, stmt.checkpoint)
     init = [use(a) for a in stmt.init]
     cond, body = region(stmt.cond), region(stmt.body)
     return While([bind(v) for v in stmt.outs], init, cond, body, stmt.loc)

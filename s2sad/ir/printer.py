@@ -81,7 +81,8 @@ def _print_if(stmt: If, names: _Names, lines: list[str], indent: str) -> None:
 def _print_for(stmt: ForRange, names: _Names, lines: list[str], indent: str) -> None:
     bounds = ", ".join(names.use(a) for a in (stmt.start, stmt.stop, stmt.step))
     init = ", ".join(names.use(a) for a in stmt.init)
-    lines.append(f"{indent}for range({bounds}) carry ({init}):")
+    marker = f" checkpointed {stmt.checkpoint!r}" if stmt.checkpoint is not None else ""
+    lines.append(f"{indent}for range({bounds}){marker} carry ({init}):")
     _print_region(stmt.body, names, lines, indent + "  ", "body")
     if stmt.outs:
         lines.append(f"{indent}-> {_outs(stmt, names)}")

@@ -175,7 +175,8 @@ def _fused(stmt: Eqn, region: Atom | None, value: Var, tree: list[Eqn], spread: 
     if not unproven:
         loop.outs = stmt.outs
         return b.stmts + [loop]
-    test = _all(b, [b.emit(P.eq, [_length(b, v, 0, lengths), length]) for v in unproven])
+    others = dict.fromkeys(_length(b, v, 0, lengths) for v in unproven)  # (each length tested once)
+    test = _all(b, [b.emit(P.eq, [other, length]) for other in others])
     mapping: dict = {}
     vectorised = [clone(s, mapping) for s in tree + ([spread] if spread else []) + [stmt]]
     return b.stmts + [If(stmt.outs, test, Block([], [loop], list(loop.outs)),

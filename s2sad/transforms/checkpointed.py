@@ -44,15 +44,19 @@ from .common import adjoint_name, zeros_like
 Case = Callable[[Builder, Atom, Atom, list], list]
 
 
-def applies(policy: Policy | None, stmt) -> bool:
-    """Is `stmt` a loop `policy` reverses (a top-level for loop, and a policy other than StoreAll)?
-    Loops nested in other statements are taped (StoreAll) inside the step that runs them."""
-    if policy is None or isinstance(policy, StoreAll) or not any(out in R._top_level for out in stmt.outs):
-        return False
-    if isinstance(stmt, While):
-        raise located("checkpointing reverses for loops only; this while loop is at the top level of "
-                      "the function: write it as a for loop, or use checkpoint=None", stmt.loc)
-    return True
+def policy_for(policy: Policy | None, stmt) -> Policy | None:
+    """The policy that reverses loop `stmt`: the one its ``s2sad.checkpointed`` marker names, else
+    the function's `policy` for a loop at the top level of the function; None when the loop is
+    taped (StoreAll). Loops nested in other statements are taped inside the step that runs them;
+    a marker on one is refused."""
+    top = any(out in R._top_level for out in stmt.outs)
+    marker = getattr(stmt, "checkpoint", None)
+    if marker is not None and not top:
+        raise located("s2sad.checkpointed marks loops at the top level of the function; this loop is inside "
+                      "another statement, whose steps store what this loop needs: mark the outer loop instead",
+                      stmt.loc)
+    chosen = marker or policy
+    return chosen if top and chosen is not None and not isinstance(chosen, StoreAll) else None
 
 
 def _schedule_params(policy: Policy) -> dict:
@@ -64,31 +68,59 @@ def _schedule_params(policy: Policy) -> dict:
                      "s2sad.Binomial(snapshots=s)")
 
 
-def reverse_checkpointed(stmt: ForRange, seeds: dict, adj: dict, active: set, b: Builder, container: list,
-                         policy: Policy) -> Atom:
-    """Replace `stmt` in the forward sweep (`container`) by the schedule's forward rows and emit
-    the reverse rows to `b`; return the number of steps the ADVANCE rows ran."""
+def reverse_checkpointed(stmt: ForRange | While, seeds: dict, adj: dict, active: set, b: Builder,
+                         container: list, policy: Policy) -> Atom:
+    """Reverse `stmt` by `policy`'s schedule: the forward sweep (`container`) runs the rows before
+    the first turn, and `b` gets the others; return the number of steps the ADVANCE rows ran.
+    A ``while`` loop's trip count is known only once it has run: the forward sweep runs it as
+    written, counting its steps, and the reverse sweep runs the whole schedule from its initial
+    state (one forward sweep more than for the same loop written with ``for``)."""
     _check_body(stmt)
-    primal = clone(stmt, {})  # the primal loop, before reversing the body adds its inner tapes
-    params = stmt.body.params[1:]
+    loop = _as_for(stmt, active) if isinstance(stmt, While) else stmt
+    primal = clone(loop, {})  # the primal loop, before reversing the body adds its inner tapes
+    params = loop.body.params[1:]
     position = Var("k", I64)
-    body, carried, accumulators = R._reverse_body(stmt, params, seeds, active, position)
+    body, carried, accumulators = R._reverse_body(loop, params, seeds, active, position)
+    m = len(params)
+    if isinstance(stmt, While):
+        n = R._count_iterations(stmt)
+        b.comment(f"checkpointed while loop ({policy!r}): the schedule over the steps it ran, from its start")
+        actions, turn, snaps, takeshot = _schedule(policy, n, stmt.body.params[:m], loop.init, b)
+        first, state, advanced = const(0), list(loop.init), const(0)
+    else:
+        first, state, snaps, advanced, actions, takeshot = _forward_rows(loop, primal, policy, container)
+    bars = [seeds.get(k) or zeros_like(stmt.outs[k], b, adjoint_name(params[k])) for k in carried]
+    accs = [adj.get(v) or zeros_like(v, b, adjoint_name(v)) for v in accumulators]
+    b.comment(f"checkpointed loop ({policy!r}): the remaining rows, one step's adjoint at each turn")
+    reverse_cases = [(ADVANCE, _advance_case(primal, m, -1)), (RESTORE, _restore_case(m)), (TAKESHOT, takeshot),
+                     (YOUTURN, _turn_case(loop, body, m, position))]  # (FIRSTURN too)
+    rows = b.emit(P.getitem, [b.emit(P.shape, [actions]), 0], "rows", spec=("i",))
+    names = [p.name for p in params] + [f"snap_{p.name}" for p in params] + \
+        [adjoint_name(params[k]) for k in carried] + [adjoint_name(v) for v in accumulators] + ["advanced"]
+    values = _interpret(actions, first, rows, state + snaps + bars + accs + [advanced], names, reverse_cases, b,
+                        stmt.loc)
+    outs = values[2 * m:-1]
+    adj.update(zip(accumulators, outs[len(carried):]))
+    for k, out in zip(carried, outs):
+        R.accumulate(adj, loop.init[k], out, active, b)
+    return values[-1]
 
+
+def _forward_rows(stmt: ForRange, primal: ForRange, policy: Policy, container: list):
+    """Replace the for loop `stmt` in the forward sweep by the schedule's rows up to the first
+    turn and the last step; return (the first turn, the state there, the snapshot arrays, the
+    steps advanced, the schedule, the TAKESHOT case)."""
     fwd = Builder(stmt.loc)
     fwd.comment(f"checkpointed loop ({policy!r}): forward rows, up to the first turn")
     n = fwd.emit(P.trip_count, [stmt.start, stmt.stop, stmt.step], "n")
-    actions = fwd.emit(P.schedule, [n], "actions", **_schedule_params(policy))
-    turn = fwd.emit(P.first_turn, [actions], "turn")
-    slots = fwd.emit(P.snapshot_slots, [actions], "slots")
-    snaps, allocated = zip(*(_snapshot_array(p, init, slots, fwd) for p, init in zip(params, stmt.init)))
-    snaps, takeshot = list(snaps), _takeshot_case(list(allocated), slots)
-    state = list(stmt.init)
+    params = stmt.body.params[1:]
+    actions, turn, snaps, takeshot = _schedule(policy, n, params, stmt.init, fwd)
     m = len(params)
     forward_cases = [(ADVANCE, _advance_case(primal, m, 2 * m, 2 * m + 1)), (TAKESHOT, takeshot)]
-    values = _interpret(actions, const(0), turn, state + snaps + [const(0), const(0)],
+    values = _interpret(actions, const(0), turn, list(stmt.init) + snaps + [const(0), const(0)],
                         [p.name for p in params] + [f"snap_{p.name}" for p in params] + ["advanced", "at"],
                         forward_cases, fwd, stmt.loc)
-    state, snaps, (advanced, at) = values[:len(params)], values[len(params):-2], values[-2:]
+    state, snaps, (advanced, at) = values[:m], values[m:-2], values[-2:]
     fwd.comment("the last step, from the state at the first turn, to the loop's results")
     last = clone(primal, {})
     last.start = _index(primal, at, fwd)
@@ -96,27 +128,33 @@ def reverse_checkpointed(stmt: ForRange, seeds: dict, adj: dict, active: set, b:
     fwd.append(last)
     at_stmt = next(i for i, s in enumerate(container) if s is stmt)
     container[at_stmt:at_stmt + 1] = fwd.stmts
-
-    bars = [seeds.get(k) or zeros_like(stmt.outs[k], b, adjoint_name(params[k])) for k in carried]
-    accs = [adj.get(v) or zeros_like(v, b, adjoint_name(v)) for v in accumulators]
-    b.comment(f"checkpointed loop ({policy!r}): the remaining rows, one step's adjoint at each turn")
-    reverse_cases = [(ADVANCE, _advance_case(primal, m, -1)), (RESTORE, _restore_case(m)), (TAKESHOT, takeshot),
-                     (YOUTURN, _turn_case(stmt, body, m, position))]  # (FIRSTURN too)
-    rows = b.emit(P.getitem, [b.emit(P.shape, [actions]), 0], "rows", spec=("i",))
-    names = [p.name for p in params] + [f"snap_{p.name}" for p in params] + \
-        [adjoint_name(params[k]) for k in carried] + [adjoint_name(v) for v in accumulators] + ["advanced"]
-    values = _interpret(actions, turn, rows, state + snaps + bars + accs + [advanced], names, reverse_cases, b,
-                        stmt.loc)
-    outs = values[2 * m:-1]
-    adj.update(zip(accumulators, outs[len(carried):]))
-    for k, out in zip(carried, outs):
-        R.accumulate(adj, stmt.init[k], out, active, b)
-    return values[-1]
+    return turn, state, snaps, advanced, actions, takeshot
 
 
-def _check_body(stmt: ForRange) -> None:
+def _schedule(policy: Policy, n: Atom, params: list[Var], init: list[Atom], b: Builder):
+    """The schedule of `n` steps, its first turn, the snapshot arrays and the TAKESHOT case."""
+    actions = b.emit(P.schedule, [n], "actions", **_schedule_params(policy))
+    turn = b.emit(P.first_turn, [actions], "turn")
+    slots = b.emit(P.snapshot_slots, [actions], "slots")
+    snaps, allocated = zip(*(_snapshot_array(p, x0, slots, b) for p, x0 in zip(params, init)))
+    return actions, turn, list(snaps), _takeshot_case(list(allocated), slots)
+
+
+def _as_for(stmt: While, active: set) -> ForRange:
+    """A copy of the while loop's body as a for loop over its steps (its condition left out: the
+    reverse sweep runs only steps the forward sweep counted); the copies of active values are
+    added to `active`."""
+    body = Block([Var("i", I64)] + stmt.body.params, stmt.body.stmts, stmt.body.results)
+    loop = ForRange(list(stmt.outs), const(0), const(0), const(1), list(stmt.init), body, stmt.loc)
+    copies: dict = {}
+    loop = clone(loop, copies)
+    active.update(copy for v, copy in copies.items() if v in active)
+    return loop
+
+
+def _check_body(stmt: ForRange | While) -> None:
     """Refuse a body that draws random numbers: running a step again would draw other ones."""
-    for s in walk(stmt.body):
+    for s in walk(Block([], [stmt])):
         if isinstance(s, Eqn) and not s.prim.pure and s.prim is not P.comment:
             raise located(f"a checkpointed loop runs its steps again, but this step calls {s.prim.name}, "
                           "which would not give the same values twice; use checkpoint=None", s.loc)

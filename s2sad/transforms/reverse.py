@@ -222,8 +222,9 @@ def _reverse_loop(stmt, adj: dict, active: set[Var], b: Builder, container: list
     if not seeds:
         return
     from . import checkpointed  # (which builds on this module)
-    if checkpointed.applies(_policy[0], stmt):
-        _advances.append(checkpointed.reverse_checkpointed(stmt, seeds, adj, active, b, container, _policy[0]))
+    policy = checkpointed.policy_for(_policy[0], stmt)
+    if policy is not None:
+        _advances.append(checkpointed.reverse_checkpointed(stmt, seeds, adj, active, b, container, policy))
         return
     is_for = isinstance(stmt, ForRange)
     skip = 1 if is_for else 0
