@@ -17,6 +17,7 @@ import numpy as np
 from .checkpoint import Policy
 from .errors import S2SADError
 from .ir.types import Type, parse_type, type_of_value
+from .frontend.nested import source_function
 from .pipeline import MODES, Derived, derive, ir_text
 
 BACKENDS = ("auto", "python", "numba")
@@ -26,7 +27,7 @@ Wrt = int | str | Sequence[int | str]
 # --- options -------------------------------------------------------------------------------
 
 def _where(fn) -> tuple[str | None, int | None]:
-    code = getattr(fn, "__code__", None)
+    code = getattr(source_function(fn), "__code__", None)
     return (code.co_filename, code.co_firstlineno) if code else (None, None)
 
 
@@ -35,7 +36,7 @@ def _fail(fn, message: str) -> S2SADError:
 
 
 def _param_names(fn) -> list[str]:
-    if not callable(fn) or not hasattr(fn, "__code__"):
+    if not callable(fn) or not hasattr(source_function(fn), "__code__"):
         raise S2SADError(f"s2sad differentiates Python functions; got {type(fn).__name__}")
     return list(inspect.signature(fn).parameters)
 
@@ -112,7 +113,7 @@ class Derivative:
         self.advances: int | None = None  # loop steps the last reverse-mode call ran again (checkpointing)
         self.signature = inspect.signature(fn)
         self._names = list(self.signature.parameters)
-        functools.update_wrapper(self, fn)
+        functools.update_wrapper(self, fn, updated=() if isinstance(fn, Derivative) else ("__dict__",))
 
     def __repr__(self) -> str:
         return f"<s2sad.{self.kind} of {self.fn.__qualname__}, wrt={self.wrt}, mode={self.mode!r}>"

@@ -38,6 +38,7 @@ from ..ir.builder import Builder, const
 from ..ir.core import TEMP, Atom, Block, Const, Eqn, ForRange, Function, If, Loc, Var, While, walk
 from ..ir.types import BOOL, F64, I64, Type, promote, type_of_value
 from .composed import COMPOSED, lower_composed
+from .nested import inline_gradient, is_derivative, lower_derivative
 from .normalize import RESULT, normalize
 from .parse import Source, parse
 from .values import PyObj, TupleVal
@@ -106,7 +107,10 @@ ALLOCATE_LIKE = {np.zeros_like: P.zeros, np.ones_like: P.ones, np.empty_like: P.
 
 
 def lower(fn, arg_types: list[Type]) -> Function:
-    """The IR of `fn` specialised to `arg_types` (one type per parameter)."""
+    """The IR of `fn` specialised to `arg_types` (one type per parameter); `fn` may be a
+    derivative object (``s2sad.grad(s2sad.grad(f))``: see nested.py)."""
+    if is_derivative(fn):
+        return lower_derivative(fn, arg_types)
     src = parse(fn)
     args = src.tree.args
     names = [a.id for a in args.args]
@@ -644,7 +648,7 @@ class Lowering:
         if isinstance(obj, (bool, np.bool_, numbers.Integral, numbers.Real)) and not isinstance(obj, complex):
             return const(obj.item() if isinstance(obj, np.generic) else obj)
         if obj is range or isinstance(obj, (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, np.ufunc,
-                                            CustomRule)) \
+                                            CustomRule)) or is_derivative(obj) \
                 or callable(obj) and (_is_numpy(obj) or _is_hashable(obj) and obj in P.NUMPY):
             return PyObj(obj)
         if isinstance(obj, np.ndarray):
@@ -840,6 +844,11 @@ class Lowering:
             return TupleVal(tuple(self.call_primitive(prim, args, kwargs, node) for prim in P.TUPLES[obj]))
         if isinstance(obj, CustomRule):
             return self.custom_call(obj, args, kwargs, node)
+        if is_derivative(obj):
+            return self.derivative_call(obj, args, kwargs, node)
+        if getattr(obj, "__module__", None) == "s2sad.api":
+            raise self.error(node, f"make the derivative outside the function (for example "
+                                   f"dloss = s2sad.{obj.__name__}(loss) at module level) and call it here")
         if isinstance(obj, types.FunctionType) and not _is_numpy(obj):
             return self.inline(obj, args, kwargs, node)
         raise self.error(node, f"{P.numpy_name(obj)} is not supported; `s2sad rules` lists what is "
@@ -968,6 +977,17 @@ class Lowering:
             result = inner.run_body()
         self.env.update({k: v for k, v in inner.env.items() if "@" in k})
         return result
+
+    def derivative_call(self, d, args: list, kwargs: dict, node) -> Value:
+        """A call to ``s2sad.grad(f)`` (a derivative object): f's gradient code, inlined."""
+        try:
+            bound = d.signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise self.error(node, f"bad arguments to the gradient of {d.__name__}: {exc}") from None
+        bound.apply_defaults()
+        operands = [self.operand(v if isinstance(v, Value) else self.outside(v, k, node), node)  # (defaults)
+                    for k, v in bound.arguments.items()]
+        return inline_gradient(d, operands, self.b, self.src.loc(node))
 
     def custom_call(self, rule: CustomRule, args: list, kwargs: dict, node) -> Atom:
         """A call to a `s2sad.custom_rule` function: its body computes the value from the

@@ -58,8 +58,10 @@ def _block_edges(block: Block, edges) -> None:
 
 
 def _eqn_edges(eqn: Eqn, edges) -> None:
+    """Operands → results, unless the primitive's derivative is zero. A primitive without a rule
+    links them too: the transform then refuses it where it matters, rather than dropping a path."""
     rule = rule_for(eqn.prim)
-    if rule is None or rule.zero:
+    if rule is not None and rule.zero:
         return
     for a in eqn.ins:
         for out in eqn.outs:

@@ -1,0 +1,87 @@
+"""Derivatives inside differentiated code: a call to ``s2sad.grad(f)`` (or ``value_and_grad``)
+in a function being differentiated, and ``s2sad.grad(s2sad.grad(f))``::
+
+    dloss = s2sad.grad(loss)
+
+    def meta_loss(phi, X, y, alpha):
+        theta = phi - alpha * dloss(phi, X, y)      # one inner gradient step
+        return loss(theta, X, y)
+
+The call is replaced by f's reverse-mode IR — its forward sweep and its reverse sweep, seeded
+with 1.0 — inlined at the call, and the gradients it returns stand for the call's value. The
+outer transform then differentiates that code like any other: forward over reverse for a JVP,
+reverse over reverse for a gradient. The IR is closed under both transforms: tapes, in-place
+adjoint updates and loops are ordinary statements with rules of their own.
+"""
+
+from __future__ import annotations
+
+from .. import primitives as P
+from ..errors import S2SADError, located
+from ..ir.builder import Builder, const
+from ..ir.core import Atom, Function, Loc, Var, clone, copy_function
+from ..ir.types import F64, Type
+from .values import TupleVal
+
+
+def is_derivative(obj) -> bool:
+    """Is `obj` a derivative object of s2sad.api (`grad`, `value_and_grad`, `jvp`, `vjp`)?"""
+    from ..api import Derivative  # (the API builds on the pipeline, which builds on this module)
+    return isinstance(obj, Derivative)
+
+
+def gradient_ir(d, types: list[Type], loc: Loc | None) -> Function:
+    """The reverse-mode IR of `d.fn` (the function `d` differentiates) for these argument types:
+    ``f_vjp(*params, out_bar) -> (out, *grads, tape_bytes[, advances])``."""
+    from ..pipeline import prepare, transform
+    if d.kind not in ("grad", "value_and_grad"):
+        raise located(f"a call to s2sad.{d.kind} inside a differentiated function is not supported; "
+                      "call a s2sad.grad or s2sad.value_and_grad of the function instead", loc)
+    primal = prepare(d.fn, types)
+    results = primal.results
+    if len(results) != 1 or not results[0].type.is_scalar or results[0].type.kind != "f64":
+        raise located(f"{d.fn.__name__} must return one float to be differentiated by s2sad.grad", loc)
+    derivative = transform(copy_function(primal), list(d.wrt), "reverse", d.checkpoint)
+    if derivative.namespaces:
+        raise located(f"{d.fn.__name__} reads a module's global array; pass it as an argument to differentiate "
+                      "its gradient", loc)
+    return derivative
+
+
+def inline_gradient(d, args: list[Atom], b: Builder, loc: Loc | None):
+    """Append the reverse-mode code of `d.fn` at `args` to `b`; return what calling `d` returns:
+    the gradient (a tuple for a tuple `wrt`), or ``(value, gradient)`` for value_and_grad."""
+    types = [F64.with_ndim(a.type.ndim if a.type.is_array else 0) if k in d.wrt else a.type
+             for k, a in enumerate(args)]  # (floats for differentiated arguments, as s2sad.grad makes them)
+    derivative = gradient_ir(d, types, loc)
+    args = [a if a.type == t else b.emit(P.to_float, [a], getattr(a, "name", "x")) for a, t in zip(args, types)]
+    mapping = dict(zip(derivative.body.params, args + [const(1.0)]))
+    for stmt in derivative.body.stmts:
+        b.append(clone(stmt, mapping))
+    value, *grads = [mapping.get(r, r) for r in derivative.body.results[:1 + len(d.wrt)]]
+    grad = TupleVal(tuple(grads)) if d.as_tuple else grads[0]
+    return TupleVal((value, grad)) if d.kind == "value_and_grad" else grad
+
+
+def lower_derivative(d, arg_types: list[Type]) -> Function:
+    """The IR of a derivative object itself, as the primal of another transform
+    (``s2sad.grad(s2sad.grad(f))``): f's gradient code as a function of f's arguments."""
+    names = list(d.signature.parameters)
+    code = source_function(d).__code__
+    if len(names) != len(arg_types):
+        raise S2SADError(f"{d.__name__} takes {len(names)} arguments, got types for {len(arg_types)}",
+                         code.co_filename, code.co_firstlineno)
+    params = [Var(n, t) for n, t in zip(names, arg_types)]
+    b = Builder()
+    value = inline_gradient(d, params, b, Loc(code.co_filename, code.co_firstlineno))
+    results = [x for r in (value.items if isinstance(value, TupleVal) else [value])
+               for x in (r.items if isinstance(r, TupleVal) else [r])]
+    return Function(f"{d.kind}_{d.__name__}", b.block(params, results), code.co_filename, code.co_firstlineno,
+                    names, {})
+
+
+def source_function(fn):
+    """The Python function under any number of derivative objects (`fn` itself if it is one)."""
+    while is_derivative(fn):
+        fn = fn.fn
+    return fn
