@@ -148,28 +148,34 @@ def _advances(policy, steps: int) -> int:
 
 
 # --- the cost model -------------------------------------------------------------------------------
-# In units of f, the time of one step of the primal (the primal's time ÷ l), a checkpointed loop of
-# l steps costs A + 1 + l step evaluations (A = advances(l); the step from x_{l-1} to the result;
-# each turn runs its step again for the step's intermediate values) and l adjoint steps of c steps
-# each:  gradient ÷ primal ≈ (A + 1 + l)/l + c.  Snapshot copies are left out. StoreAll's taped
-# reversal runs each step once, taping it, then each adjoint: ideally 1 + c, plus its taping.
+# A checkpointed loop of l steps evaluates its step A + 1 + l times (A = advances(l); the step from
+# x_{l-1} to the result; each of the l turns runs its step again for its intermediate values) and
+# takes l adjoint steps. In units of the primal's time, with a step run by the derivative costing
+# s primal steps and an adjoint step c primal steps:
+#     gradient ÷ primal ≈ s·(A + 1 + l)/l + c.
+# s and c are fitted to the checkpointed policies by least squares; snapshot copies are left out.
+# StoreAll's taped reversal runs each step once, taping it, then each adjoint: s + c, plus taping.
 
-def checkpointed(rows: list[Row]) -> list[Row]:
-    return [r for r in rows if not isinstance(r.policy, s2sad.StoreAll)]
+@dataclass
+class Model:
+    """gradient ÷ primal ≈ step·(A + 1 + l)/l + adjoint (`step` is s, `adjoint` is c)."""
+
+    step: float
+    adjoint: float
+
+    def predict(self, row: Row, steps: int) -> float:
+        if isinstance(row.policy, s2sad.StoreAll):
+            return self.step + self.adjoint  # (taping left out)
+        return self.step * (row.advances + 1 + steps) / steps + self.adjoint
 
 
-def adjoint_factor(rows: list[Row], backend: str, steps: int, step_time: float) -> float:
-    """c, fitted: the mean over the checkpointed policies of gradient ÷ primal - (A + 1 + l)/l
-    (the least-squares c of the model, its slope in A held at one primal step)."""
-    excess = [r.time[backend] / (steps * step_time) - (r.advances + 1 + steps) / steps for r in checkpointed(rows)]
-    return float(np.mean(excess))
-
-
-def predicted(row: Row, steps: int, c: float) -> float:
-    """Gradient ÷ primal by the model: (A + 1 + l)/l + c, or 1 + c for StoreAll (taping left out)."""
-    if isinstance(row.policy, s2sad.StoreAll):
-        return 1.0 + c
-    return (row.advances + 1 + steps) / steps + c
+def fit(rows: list[Row], backend: str, steps: int, step_time: float) -> Model:
+    """The least-squares s and c over the checkpointed policies."""
+    chosen = [r for r in rows if not isinstance(r.policy, s2sad.StoreAll)]
+    evaluations = [(r.advances + 1 + steps) / steps for r in chosen]
+    measured = [r.time[backend] / (steps * step_time) for r in chosen]
+    step, adjoint = np.polyfit(evaluations, measured, 1)
+    return Model(float(step), float(adjoint))
 
 
 # --- reporting ------------------------------------------------------------------------------------
@@ -197,7 +203,7 @@ def memory_table(rows: list[Row], backends: list[str]) -> str:
     return markdown(head, lines)
 
 
-def time_table(rows: list[Row], backends: list[str], steps: int, step_time: dict, factors: dict) -> str:
+def time_table(rows: list[Row], backends: list[str], steps: int, step_time: dict, models: dict) -> str:
     """Per backend: time ÷ StoreAll's, and gradient ÷ primal measured and by the model."""
     head = ["policy", "advances"] + [h for b in backends for h in
                                      (f"÷ StoreAll ({b})", f"÷ primal ({b})", "model")]
@@ -206,12 +212,12 @@ def time_table(rows: list[Row], backends: list[str], steps: int, step_time: dict
         cells = [label(r.policy), str(r.advances)]
         for b in backends:
             cells += [f"{r.time[b] / rows[0].time[b]:.2f}", f"{r.time[b] / (steps * step_time[b]):.1f}",
-                      f"{predicted(r, steps, factors[b]):.1f}"]
+                      f"{models[b].predict(r, steps):.1f}"]
         lines.append(cells)
     return markdown(head, lines)
 
 
-def plot(rows: list[Row], backend: str, steps: int, step_time: float, c: float, path: Path) -> None:
+def plot(rows: list[Row], backend: str, steps: int, step_time: float, model: Model, path: Path) -> None:
     """Peak memory and gradient ÷ primal (measured, and the model dashed) against the number of
     snapshots, one series per policy family (needs matplotlib: the bench extra)."""
     import matplotlib
@@ -225,12 +231,14 @@ def plot(rows: list[Row], backend: str, steps: int, step_time: float, c: float, 
         line = mem.plot(x, [r.peak[backend] / 1e6 for r in chosen], marker=marker, label=family)[0]
         tim.plot(x, [r.time[backend] / (steps * step_time) for r in chosen], marker=marker, linestyle="",
                  color=line.get_color(), label=f"{family}, measured")
-        tim.plot(x, [predicted(r, steps, c) for r in chosen], linestyle="--", color=line.get_color(),
+        tim.plot(x, [model.predict(r, steps) for r in chosen], linestyle="--", color=line.get_color(),
                  label=f"{family}, model")
     store_all = rows[0]
     mem.plot([store_all.snapshots], [store_all.peak[backend] / 1e6], "k*", markersize=12, label="StoreAll")
     tim.plot([store_all.snapshots], [store_all.time[backend] / (steps * step_time)], "k*", markersize=12,
-             label="StoreAll (taped)")
+             label="StoreAll (taped), measured")
+    tim.plot([store_all.snapshots], [model.predict(store_all, steps)], "k*", markersize=12, fillstyle="none",
+             label="StoreAll, model (taping left out)")
     for axis, what in ((mem, f"peak memory of a gradient call (MB, {backend})"),
                        (tim, f"gradient time ÷ primal time ({backend})")):
         axis.set_xscale("log")
@@ -239,7 +247,8 @@ def plot(rows: list[Row], backend: str, steps: int, step_time: float, c: float, 
         axis.set_ylabel(what)
         axis.grid(True, which="both", alpha=0.3)
         axis.legend(fontsize=8)
-    fig.suptitle(f"heat equation, {steps} steps: checkpointing policies (model: (A + 1 + l)/l + c, c = {c:.2f})")
+    fig.suptitle(f"heat equation, {steps} steps: checkpointing policies "
+                 f"(model: {model.step:.2f}·(A + 1 + l)/l + {model.adjoint:.2f})")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -272,15 +281,15 @@ def main(argv: list[str] | None = None) -> int:
     options = parse(argv)
     args = problem(options.points, options.steps)
     rows, step_time = measure(args, options.backends, options.rounds, options.block)
-    factors = {b: adjoint_factor(rows, b, options.steps, step_time[b]) for b in options.backends}
+    models = {b: fit(rows, b, options.steps, step_time[b]) for b in options.backends}
     print(f"heat equation, {options.points} points x {options.steps} steps, gradient w.r.t. u0 and kappa\n")
     print(memory_table(rows, options.backends) + "\n")
-    print("model: gradient ÷ primal = (advances + 1 + steps)/steps + c; c fitted: "
-          + ", ".join(f"{c:.2f} ({b})" for b, c in factors.items()) + "\n")
-    print(time_table(rows, options.backends, options.steps, step_time, factors))
+    print("model: gradient ÷ primal = s·(advances + 1 + steps)/steps + c, fitted: "
+          + ", ".join(f"s = {m.step:.2f}, c = {m.adjoint:.2f} ({b})" for b, m in models.items()) + "\n")
+    print(time_table(rows, options.backends, options.steps, step_time, models))
     if options.plot:
         b = options.backends[0]
-        plot(rows, b, options.steps, step_time[b], factors[b], options.plot)
+        plot(rows, b, options.steps, step_time[b], models[b], options.plot)
         print(f"\nplot: {options.plot}")
     return 0
 

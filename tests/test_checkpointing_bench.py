@@ -29,7 +29,7 @@ def test_every_policy_is_measured(capsys):
     assert list(rows) == [checkpointing.label(p) for p in checkpointing.policies()]
     assert rows["Binomial(2)"][:2] == ["2", str(checkpointing.s2sad.Binomial(2).advances(12))]
     assert float(rows["Binomial(2)"][3]) > 1  # tape bytes: StoreAll's ÷ Binomial(2)'s
-    assert "c fitted" in out and out.count("| Periodic(20) |") == 2
+    assert "fitted: s = " in out and out.count("| Periodic(20) |") == 2
 
 
 def test_the_plot_is_written(tmp_path, capsys):
