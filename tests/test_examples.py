@@ -8,8 +8,8 @@ import sys
 EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "examples")
 
 
-def run(name: str) -> str:
-    out = subprocess.run([sys.executable, os.path.join(EXAMPLES, name)], capture_output=True, text=True,
+def run(name: str, *args: str) -> str:
+    out = subprocess.run([sys.executable, os.path.join(EXAMPLES, name), *args], capture_output=True, text=True,
                          timeout=300, env=dict(os.environ))
     assert out.returncode == 0, out.stderr
     return out.stdout
@@ -24,3 +24,12 @@ def test_quickstart_gradients_match_their_references():
 
 def test_custom_rule_example_learns_the_weights():
     assert "quantised weights [ 0.5  -1.25  2.  ]" in run("custom_rule.py")
+
+
+def test_neural_ode_learns_in_constant_memory(tmp_path):
+    stdout = run("neural_ode.py", "--epochs", "4", "--plot", str(tmp_path / "loss.png"))
+    losses = [float(x) for x in re.findall(r"epoch +\d+ +loss (\S+)", stdout)]
+    assert len(losses) == 4 and losses[-1] < losses[0], stdout
+    assert float(re.search(r"from StoreAll's gradient, relative: (\S+)", stdout)[1]) < 1e-10, stdout
+    kept, store_all = map(int, re.search(r"(\d+) with Binomial\(8\), (\d+) with StoreAll", stdout).groups())
+    assert 0 < 100 * kept < store_all, stdout

@@ -1,0 +1,43 @@
+"""bench/checkpointing.py at a tiny size, with the Python backend, so that the measurement of the
+checkpointing policies cannot silently break: every policy's gradient is checked there against
+StoreAll's, and the tables and the plot come out."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+sys.path.insert(0, str(BENCH))
+
+import checkpointing  # noqa: E402  (bench/checkpointing.py)
+
+TINY = ["--points", "40", "--steps", "12", "--backends", "python", "--rounds", "1", "--block", "0.005"]
+
+
+def table_rows(text: str) -> dict[str, list[str]]:
+    """The rows of the memory table (the first), by policy."""
+    table = text.split("\n\n")[1]
+    rows = [line.strip("|").split("|") for line in table.splitlines()[2:]]
+    return {cells[0].strip(): [c.strip() for c in cells[1:]] for cells in rows}
+
+
+def test_every_policy_is_measured(capsys):
+    assert checkpointing.main(TINY) == 0
+    out = capsys.readouterr().out
+    rows = table_rows(out)
+    assert list(rows) == [checkpointing.label(p) for p in checkpointing.policies()]
+    assert rows["Binomial(2)"][:2] == ["2", str(checkpointing.s2sad.Binomial(2).advances(12))]
+    assert float(rows["Binomial(2)"][3]) > 1  # tape bytes: StoreAll's ÷ Binomial(2)'s
+    assert "fitted: s = " in out and out.count("| Periodic(20) |") == 2
+
+
+def test_the_plot_is_written(tmp_path, capsys):
+    pytest.importorskip("matplotlib", reason="the plot needs the bench extra: pip install -e '.[bench]'")
+    assert checkpointing.main(TINY + ["--plot", str(tmp_path / "heat.png")]) == 0
+    assert (tmp_path / "heat.png").stat().st_size > 0
+
+
+def test_labels():
+    assert checkpointing.label(checkpointing.s2sad.Periodic(20)) == "Periodic(20)"
+    assert checkpointing.label(checkpointing.s2sad.StoreAll()) == "StoreAll"
