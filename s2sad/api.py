@@ -17,7 +17,7 @@ import numpy as np
 from .checkpoint import Policy
 from .errors import S2SADError
 from .ir.types import Type, parse_type, type_of_value
-from .pipeline import MODES, Derived, derive, ir_text
+from .pipeline import DERIVATIVES, MODES, Derived, derive, ir_text
 
 BACKENDS = ("auto", "python", "numba")
 Wrt = int | str | Sequence[int | str]
@@ -58,9 +58,10 @@ def _normalise_wrt(fn, wrt: Wrt) -> tuple[tuple[int, ...], bool]:
     return tuple(indices), not single
 
 
-def _check_options(fn, mode: str, backend: str, checkpoint) -> None:
-    if not isinstance(mode, str) or mode not in MODES:
-        raise _fail(fn, f"mode={mode!r}: use 'forward' or 'reverse' (example arguments go in args=...)")
+def _check_options(fn, mode: str, backend: str, checkpoint, modes: tuple = MODES) -> None:
+    if not isinstance(mode, str) or mode not in modes:
+        choices = ", ".join(repr(m) for m in modes[:-1]) + f" or {modes[-1]!r}"
+        raise _fail(fn, f"mode={mode!r}: use {choices} (example arguments go in args=...)")
     if not isinstance(backend, str) or backend not in BACKENDS:
         raise _fail(fn, f"backend={backend!r}: use 'auto', 'python' or 'numba'")
     if checkpoint is not None and not isinstance(checkpoint, Policy):
@@ -365,8 +366,9 @@ def derivative_source(f: Callable, mode: str = "reverse", wrt: Wrt = 0, *, args:
                       types: Sequence | dict | None = None, backend: str = "auto", checkpoint=None) -> str:
     """The generated derivative module's source, for argument types taken from example `args`,
     from `types` (``{"x": "f64[:]"}`` or a list), or f64 scalars by default: the code `backend`
-    runs (Numba's has element loops where the Python backend's is vectorised)."""
-    _check_options(f, mode, backend, checkpoint)
+    runs (Numba's has element loops where the Python backend's is vectorised). `mode` is
+    "reverse", "forward" or "hvp" (forward over reverse: f, its gradient and H·v)."""
+    _check_options(f, mode, backend, checkpoint, DERIVATIVES)
     indices, _ = _normalise_wrt(f, wrt)
     return derive(f, _types_for(f, args, types, indices), list(indices), mode, backend, checkpoint).source
 
@@ -375,6 +377,6 @@ def ir_source(f: Callable, mode: str | None = None, wrt: Wrt = 0, *, args: Seque
               types: Sequence | dict | None = None, checkpoint=None) -> str:
     """The printed IR of `f` (or of its derivative, when `mode` is given)."""
     if mode is not None:
-        _check_options(f, mode, "auto", checkpoint)
+        _check_options(f, mode, "auto", checkpoint, DERIVATIVES)
     indices, _ = _normalise_wrt(f, wrt)
     return ir_text(f, _types_for(f, args, types, indices), list(indices), mode, checkpoint)
