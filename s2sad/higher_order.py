@@ -39,9 +39,7 @@ class HVP(Derivative):
 
     def generated(self, primals: list) -> Callable:
         """``f_hvp(*args, *directions) -> (f, *gradients, *products)`` for these arguments' types."""
-        derived = self.compiled(primals, "hvp")
-        self.check_scalar_output(derived, "s2sad.jacobian")
-        return derived.fn
+        return self.compiled(primals, "hvp").fn  # (the pipeline refuses an f not returning one float)
 
 
 class Hessian(HVP):

@@ -36,7 +36,7 @@ from .passes.simplify import simplify, strip_custom
 from .runtime import CHANGED_SHAPE
 from .transforms.forward import forward
 from .transforms.reverse import reverse
-from .transforms.second_order import forward_over_reverse
+from .transforms.second_order import forward_over_reverse, require_scalar_result
 
 MODES = ("forward", "reverse")  # of first derivatives (grad, jvp, vjp)
 DERIVATIVES = MODES + ("hvp",)  # and forward over reverse (Hessian-vector products)
@@ -68,6 +68,7 @@ def transform(primal: Function, wrt: list[int], mode: str, checkpoint=None) -> F
     of `primal`; `checkpoint` is the reverse transform's checkpointing policy (forward mode
     stores nothing and ignores it)."""
     if mode == "hvp":
+        require_scalar_result(primal)
         vjp = _cleaned(reverse(primal, wrt, active_values(primal, wrt), checkpoint), _CLEANUP[1:])
         return _cleaned(forward_over_reverse(vjp, wrt))  # (custom rules' markers kept until now)
     active = active_values(primal, wrt)

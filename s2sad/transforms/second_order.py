@@ -22,10 +22,20 @@ schedule rows, tape sizes) get no tangent. The statistics the reverse function r
 
 from __future__ import annotations
 
+from ..errors import S2SADError
 from ..ir.builder import const
 from ..ir.core import Function, substitute
 from ..passes.activity import active_values
 from .forward import forward
+
+
+def require_scalar_result(primal: Function) -> None:
+    """Forward over reverse seeds the reverse sweep with 1.0: f must return one float."""
+    results = primal.results
+    if len(results) != 1 or results[0].type.kind != "f64":
+        what = "a tuple" if len(results) != 1 else f"a value of type {results[0].type}"
+        raise S2SADError(f"hvp and hessian need a function returning one float, but {primal.name} returns {what}; "
+                         "use s2sad.jacobian for non-scalar outputs", primal.filename, primal.lineno)
 
 
 def forward_over_reverse(vjp: Function, wrt: list[int]) -> Function:
