@@ -325,12 +325,23 @@ defrule(P.matmul, _matmul_jvp, _matmul_vjp)
 defrule(P.dot, _matmul_jvp, _matmul_vjp)
 defrule(P.outer, _bilinear_jvp(lambda a, b: apply(P.outer, a, b)),
         lambda g, primals, out: [g @ primals[1], primals[0] @ g])
-linear(P.accumulate, 1, 1)
-defrule(P.add_outer, lambda primals, tangents, out: add_tangents(
-            [tangents[0],
-             None if tangents[1] is None else apply(P.outer, tangents[1], primals[2]),
-             None if tangents[2] is None else apply(P.outer, primals[1], tangents[2])]),
-        lambda g, primals, out: [g, g @ primals[2], primals[1] @ g])
+# The in-place updates of adjoints: their tangents are updated in place too (forward over reverse).
+
+def _accumulate_jvp(primals, tangents, out):
+    tx, ty = tangents
+    return tx if ty is None else ty if tx is None else apply(P.accumulate, tx, ty)
+
+
+def _add_outer_jvp(primals, tangents, out):
+    (x, a, b), (tx, ta, tb) = primals, tangents
+    total = tx if tx is not None else apply(P.zeros_like, x)
+    if ta is not None:
+        total = apply(P.add_outer, total, ta, b)
+    return total if tb is None else apply(P.add_outer, total, a, tb)
+
+
+linear(P.accumulate, 1, 1).jvp = _accumulate_jvp
+defrule(P.add_outer, _add_outer_jvp, lambda g, primals, out: [g, g @ primals[2], primals[1] @ g])
 
 
 def _full_jvp(primals, tangents, out):
