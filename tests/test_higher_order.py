@@ -2,6 +2,10 @@
 (`s2sad.jacobian`), against closed forms and finite differences of gradients."""
 
 import functools
+import os
+import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -9,8 +13,10 @@ import pytest
 import custom_funcs
 import higher_funcs as F
 import s2sad
-from s2sad.ir.core import Eqn, walk
-from s2sad.ir.types import parse_type
+from s2sad import primitives as P
+from s2sad.ir.builder import Builder, Sym
+from s2sad.ir.core import Eqn, Var, walk
+from s2sad.ir.types import F64, parse_type
 from s2sad.pipeline import prepare, transform
 from s2sad.rules import rule_for
 
@@ -246,10 +252,6 @@ def test_parameters_that_are_not_floats_are_refused():
 
 def test_reverse_over_reverse_of_a_tape_is_refused():
     """A second reverse sweep over a tape store is not supported: a located error, no wrong number."""
-    from s2sad.ir.builder import Builder, Sym
-    from s2sad.ir.core import Var
-    from s2sad.ir.types import F64
-    import s2sad.primitives as P
     b = Builder()
     tape, value = Var("tape", F64.with_ndim(1)), Var("v", F64)
     out = Sym(b.emit(P.record_grow, [tape, 0, value], "tape"), b)
@@ -273,3 +275,15 @@ def test_numba_backend_gives_the_python_numbers():
     x = CASES["branch_and_while"][1][0]
     np.testing.assert_allclose(s2sad.hessian(F.branch_and_while, backend="numba")(x),
                                hessian_of(F.branch_and_while)(x), rtol=1e-12)
+
+
+def test_bench_script_reports_the_ratio():
+    """bench/hvp.py runs (small sizes, Python backend, one workload) and prints its ratio."""
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p))
+    out = subprocess.run([sys.executable, os.path.join(root, "bench", "hvp.py"), "--quick", "--backend", "python",
+                          "--rounds", "1", "--only", "linear"], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    (ratio,) = re.findall(r"\| linear regression \S+ \| [\d.]+ \| [\d.]+ \| ([\d.]+) \|", out.stdout)
+    assert 0.5 < float(ratio) < 20, out.stdout
+    assert "largest asymmetry" in out.stdout
