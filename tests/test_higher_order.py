@@ -3,6 +3,7 @@
 
 import functools
 import os
+import pickle
 import re
 import subprocess
 import sys
@@ -172,6 +173,14 @@ def test_reverse_sweeps_hold_only_primitives_with_rules():
                     floats_in = any(a.type.differentiable for a in eqn.ins)
                     floats_out = any(o.type.differentiable for o in eqn.outs)
                     assert not (floats_in and floats_out), f"{eqn.prim.name} in {f.__name__} has no rule"
+
+
+def test_derivative_objects_pickle():
+    x = np.array([0.1, 0.5, -0.3])
+    for made in (s2sad.hessian(F.logsumexp, backend="python"), s2sad.jacobian(F.vector_valued, mode="reverse")):
+        again = pickle.loads(pickle.dumps(made))
+        assert type(again) is type(made) and again.mode == made.mode
+        np.testing.assert_allclose(again(x), made(x))
 
 
 # --- jacobian -----------------------------------------------------------------------------------
