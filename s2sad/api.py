@@ -18,7 +18,7 @@ from .checkpoint import Policy
 from .errors import S2SADError
 from .ir.types import Type, parse_type, type_of_value
 from .frontend.nested import source_function
-from .pipeline import MODES, Derived, derive, ir_text
+from .pipeline import DERIVATIVES, MODES, Derived, derive, ir_text
 
 BACKENDS = ("auto", "python", "numba")
 Wrt = int | str | Sequence[int | str]
@@ -59,9 +59,10 @@ def _normalise_wrt(fn, wrt: Wrt) -> tuple[tuple[int, ...], bool]:
     return tuple(indices), not single
 
 
-def _check_options(fn, mode: str, backend: str, checkpoint) -> None:
-    if not isinstance(mode, str) or mode not in MODES:
-        raise _fail(fn, f"mode={mode!r}: use 'forward' or 'reverse' (example arguments go in args=...)")
+def _check_options(fn, mode: str, backend: str, checkpoint, modes: tuple = MODES) -> None:
+    if not isinstance(mode, str) or mode not in modes:
+        choices = ", ".join(repr(m) for m in modes[:-1]) + f" or {modes[-1]!r}"
+        raise _fail(fn, f"mode={mode!r}: use {choices} (example arguments go in args=...)")
     if not isinstance(backend, str) or backend not in BACKENDS:
         raise _fail(fn, f"backend={backend!r}: use 'auto', 'python' or 'numba'")
     if checkpoint is not None and not isinstance(checkpoint, Policy):
@@ -157,9 +158,41 @@ class Derivative:
     def _pack(self, grads: list) -> Any:
         return tuple(grads) if self.as_tuple else grads[0]
 
+    def check_scalar_output(self, derived: Derived, instead: str) -> None:
+        """Refuse a function that does not return one float (`instead` names what handles it)."""
+        results = derived.primal.results
+        if len(results) != 1 or not results[0].type.is_scalar or results[0].type.kind != "f64":
+            what = "a tuple" if len(results) != 1 else f"a value of type {results[0].type}"
+            raise S2SADError(f"{self.kind} needs a function returning one float, but {self.fn.__name__} returns "
+                             f"{what}; use {instead} for non-scalar outputs", *_where(self.fn))
+
+    def split(self, args: tuple, what: str) -> tuple[list, list]:
+        """``(*arguments, *vectors)`` → (the bound arguments, one float vector per `wrt` parameter,
+        checked to have its shape); `what` names the vectors in errors."""
+        n = len(self.signature.parameters)
+        if len(args) != n + len(self.wrt):
+            raise _fail(self.fn, f"{self.kind} of {self.fn.__name__} takes {n} arguments and {len(self.wrt)} "
+                                 f"{what}(s), got {len(args)} values")
+        primals = self.bind(args[:n], {})
+        vectors = [_prepare_arg(self.fn, f"{what} {i}", t, True) for i, t in enumerate(args[n:])]
+        for t, k in zip(vectors, self.wrt):
+            if np.shape(t) != np.shape(primals[k]):
+                raise _fail(self.fn, f"the {what} for argument {k} ({self._names[k]}) has shape {np.shape(t)}, "
+                                     f"but the argument has shape {np.shape(primals[k])}")
+        return primals, vectors
+
 
 def _rebuild(cls, fn, wrt, mode, backend, checkpoint):
     return cls(fn, wrt, mode=mode, backend=backend, checkpoint=checkpoint)
+
+
+def basis(shape: tuple):
+    """(index, e) for each element of an array of `shape`, e the unit vector at that index (a
+    fresh array, or 1.0 for a scalar)."""
+    for index in np.ndindex(shape):
+        e = np.zeros(shape)
+        e[index] = 1.0
+        yield index, (e if shape else 1.0)
 
 
 def _plain(value: Any) -> Any:
@@ -191,7 +224,7 @@ class Grad(Derivative):
     def value_and_grad(self, args: tuple, kwargs: dict) -> tuple[Any, Any]:
         args = self.bind(args, kwargs)
         derived = self.compiled(args, self.mode)
-        self._check_scalar_output(derived)
+        self.check_scalar_output(derived, "s2sad.vjp")
         if self.mode == "reverse":
             value, *grads = self._statistics(derived.fn(*args, 1.0), 1 + len(self.wrt))
         else:
@@ -199,27 +232,16 @@ class Grad(Derivative):
         grads = [_as_output(g, args[k]) for g, k in zip(grads, self.wrt)]
         return _plain(value), self._pack(grads)
 
-    def _check_scalar_output(self, derived: Derived) -> None:
-        results = derived.primal.results
-        if len(results) != 1 or not results[0].type.is_scalar or results[0].type.kind != "f64":
-            what = "a tuple" if len(results) != 1 else f"a value of type {results[0].type}"
-            raise S2SADError(f"grad needs a function returning one float, but {self.fn.__name__} returns "
-                             f"{what}; use s2sad.vjp for non-scalar outputs", *_where(self.fn))
-
     def _forward_grads(self, derived: Derived, args: list) -> tuple[Any, list]:
         """Forward mode: one JVP per element of each differentiated argument."""
         zero_tangents = [np.zeros_like(args[k]) if isinstance(args[k], np.ndarray) else 0.0 for k in self.wrt]
         value, grads = None, []
         for slot, k in enumerate(self.wrt):
-            basis = np.zeros(np.shape(args[k]))
             grad = np.zeros(np.shape(args[k]))
-            for index in np.ndindex(basis.shape):
-                basis[index] = 1.0
+            for index, e in basis(np.shape(args[k])):
                 tangents = list(zero_tangents)
-                tangents[slot] = basis.copy() if basis.ndim else 1.0
-                value, dot = derived.fn(*args, *tangents)
-                grad[index] = dot
-                basis[index] = 0.0
+                tangents[slot] = e
+                value, grad[index] = derived.fn(*args, *tangents)
             grads.append(grad)
         if value is None:
             value = derived.fn(*args, *zero_tangents)[0]
@@ -244,16 +266,7 @@ class JVP(Derivative):
     mode_for_transform = "forward"
 
     def __call__(self, *args):
-        n = len(self.signature.parameters)
-        if len(args) != n + len(self.wrt):
-            raise _fail(self.fn, f"jvp of {self.fn.__name__} takes {n} arguments and {len(self.wrt)} "
-                                 f"tangent(s), got {len(args)} values")
-        primals = self.bind(args[:n], {})
-        tangents = [_prepare_arg(self.fn, f"tangent {i}", t, True) for i, t in enumerate(args[n:])]
-        for t, k in zip(tangents, self.wrt):
-            if np.shape(t) != np.shape(primals[k]):
-                raise _fail(self.fn, f"the tangent for argument {k} has shape {np.shape(t)}, "
-                                     f"but the argument has shape {np.shape(primals[k])}")
+        primals, tangents = self.split(args, "tangent")
         derived = self.compiled(primals, "forward")
         out = derived.fn(*primals, *tangents)
         m = len(derived.derivative.results) // 2
@@ -354,8 +367,9 @@ def derivative_source(f: Callable, mode: str = "reverse", wrt: Wrt = 0, *, args:
                       types: Sequence | dict | None = None, backend: str = "auto", checkpoint=None) -> str:
     """The generated derivative module's source, for argument types taken from example `args`,
     from `types` (``{"x": "f64[:]"}`` or a list), or f64 scalars by default: the code `backend`
-    runs (Numba's has element loops where the Python backend's is vectorised)."""
-    _check_options(f, mode, backend, checkpoint)
+    runs (Numba's has element loops where the Python backend's is vectorised). `mode` is
+    "reverse", "forward" or "hvp" (forward over reverse: f, its gradient and H·v)."""
+    _check_options(f, mode, backend, checkpoint, DERIVATIVES)
     indices, _ = _normalise_wrt(f, wrt)
     return derive(f, _types_for(f, args, types, indices), list(indices), mode, backend, checkpoint).source
 
@@ -364,6 +378,6 @@ def ir_source(f: Callable, mode: str | None = None, wrt: Wrt = 0, *, args: Seque
               types: Sequence | dict | None = None, checkpoint=None) -> str:
     """The printed IR of `f` (or of its derivative, when `mode` is given)."""
     if mode is not None:
-        _check_options(f, mode, "auto", checkpoint)
+        _check_options(f, mode, "auto", checkpoint, DERIVATIVES)
     indices, _ = _normalise_wrt(f, wrt)
     return ir_text(f, _types_for(f, args, types, indices), list(indices), mode, checkpoint)

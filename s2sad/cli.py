@@ -2,6 +2,7 @@
 
     s2sad show model.py:loss                     reverse-mode source, wrt the first parameter
     s2sad show model.py:loss --mode forward      forward-mode source
+    s2sad show model.py:loss --mode hvp          forward over reverse: the gradient and H·v
     s2sad show model.py:loss --wrt w,b           with respect to w and b
     s2sad show model.py:loss --types x=f64[:]    argument types (default: f64 scalars)
     s2sad show model.py:loss --ir                the IR of the derivative (--ir --primal: of loss)
@@ -32,8 +33,9 @@ def _parser() -> argparse.ArgumentParser:
                                description="Print the generated derivative of FILE.py:FUNC as Python "
                                "source (valid Python), or its IR with --ir.")
     show.add_argument("target", metavar="FILE.py:FUNC", help="the file and the function in it")
-    show.add_argument("--mode", choices=("forward", "reverse"), default="reverse",
-                      help="forward (tangents) or reverse (adjoints) mode; default reverse")
+    show.add_argument("--mode", choices=("forward", "reverse", "hvp"), default="reverse",
+                      help="forward (tangents), reverse (adjoints) or hvp (forward over reverse: "
+                           "Hessian-vector products); default reverse")
     show.add_argument("--wrt", default=None,
                       help="comma-separated parameter names (or indices) to differentiate with respect "
                            "to; default: the first parameter")
@@ -45,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
                            "computes short vectors element by element, python's keeps NumPy's "
                            "vectorised form")
     show.add_argument("--checkpoint", default=None, metavar="POLICY",
-                      help="reverse mode: checkpoint the top-level for loops, 'binomial:S' (S snapshots) "
+                      help="reverse and hvp modes: checkpoint the top-level for loops, 'binomial:S' (S snapshots) "
                            "or 'periodic:K' (every K-th state); default: store every iteration")
     show.add_argument("--ir", action="store_true", help="print the IR instead of Python source")
     show.add_argument("--primal", action="store_true", help="with --ir: the IR of the function itself")

@@ -36,8 +36,10 @@ from .passes.simplify import simplify, strip_custom
 from .runtime import CHANGED_SHAPE
 from .transforms.forward import forward
 from .transforms.reverse import reverse
+from .transforms.second_order import forward_over_reverse, require_scalar_result
 
-MODES = ("forward", "reverse")
+MODES = ("forward", "reverse")  # of first derivatives (grad, jvp, vjp)
+DERIVATIVES = MODES + ("hvp",)  # and forward over reverse (Hessian-vector products)
 
 
 @dataclass
@@ -62,12 +64,24 @@ def prepare(fn, arg_types: list[Type]) -> Function:
 
 
 def transform(primal: Function, wrt: list[int], mode: str, checkpoint=None) -> Function:
-    """The forward (`f_jvp`) or reverse (`f_vjp`) derivative IR of `primal`; `checkpoint` is the
-    reverse transform's checkpointing policy (forward mode stores nothing and ignores it)."""
+    """The forward (`f_jvp`), reverse (`f_vjp`) or forward-over-reverse (`f_hvp`) derivative IR
+    of `primal`; `checkpoint` is the reverse transform's checkpointing policy (forward mode
+    stores nothing and ignores it)."""
+    if mode == "hvp":
+        require_scalar_result(primal)
+        vjp = _cleaned(reverse(primal, wrt, active_values(primal, wrt), checkpoint), _CLEANUP[1:])
+        return _cleaned(forward_over_reverse(vjp, wrt))  # (custom rules' markers kept until now)
     active = active_values(primal, wrt)
     derivative = forward(primal, wrt, active) if mode == "forward" else reverse(primal, wrt, active, checkpoint)
+    return _cleaned(derivative)
+
+
+_CLEANUP = (strip_custom, simplify, simplify_broadcasts, cse, dce)
+
+
+def _cleaned(derivative: Function, steps=_CLEANUP) -> Function:
     verify(derivative)
-    for step in (strip_custom, simplify, simplify_broadcasts, cse, dce):
+    for step in steps:
         derivative = step(derivative)
         verify(derivative)
     return derivative

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 
 MODEL = textwrap.dedent('''\
@@ -86,6 +87,24 @@ def test_show_forward(model):
     assert fn.name == "f_jvp"
     assert [a.arg for a in fn.args.args] == ["x", "y", "x_dot"]
     assert "# reverse sweep" not in out.stdout
+
+
+def test_show_hvp(model):
+    """Forward over reverse: the gradient and its tangent H·v, both runnable."""
+    out = run("show", f"{model}:f", "--mode", "hvp", "--wrt", "x,y")
+    assert out.returncode == 0, out.stderr
+    namespace = {}
+    exec(compile(out.stdout, "f_hvp.py", "exec"), namespace)
+    (fn,) = [node for node in ast.parse(out.stdout).body if isinstance(node, ast.FunctionDef)]
+    assert [a.arg for a in fn.args.args] == ["x", "y", "x_dot", "y_dot"]
+    x, y = 0.3, -0.7
+    v = np.cos(x) + x * y
+    w = np.exp(v) + 2.0  # d²f/dv²
+    vx, vy = y - np.sin(x), x
+    value, gx, gy, hx, hy = namespace["f_hvp"](x, y, 1.0, 0.0)  # the first column of the Hessian
+    assert value == pytest.approx(np.exp(v) + v ** 2)
+    assert hx == pytest.approx(w * vx * vx - (np.exp(v) + 2 * v) * np.cos(x))
+    assert hy == pytest.approx(w * vx * vy + (np.exp(v) + 2 * v))
 
 
 def test_show_wrt(model):
@@ -232,7 +251,8 @@ def test_every_registered_rule_is_reachable_or_internal():
     from s2sad.rules import RULES
     reachable = {e.primitive for e in supported.entries()}
     internal = {"custom", "stop", "zeros_like", "make_tuple", "trip_count", "accumulate", "add_outer", "tape",
-                "size"}
+                "size", "record", "record_grow", "unbroadcast", "expand_to", "broadcast_like", "untile", "unrepeat",
+                "inverse_gaps", "thin_reciprocal", "full_rank_gram", "square_r"}  # (the last eleven: for hvp)
     names = {p.name for p in RULES}
     assert internal <= names and not internal & reachable, "keep the internal list to rules users cannot write"
     missing = sorted(names - reachable - internal)

@@ -43,7 +43,7 @@ def normalise(text: str) -> str:
 
 
 def generate(kind: str, fn, wrt, types) -> str:
-    if kind in ("reverse", "forward"):
+    if kind in ("reverse", "forward", "hvp"):
         return s2sad.derivative_source(fn, kind, wrt, types=types)
     if kind == "ir":
         return s2sad.ir_source(fn, None, wrt, types=types)
@@ -64,7 +64,7 @@ def check(name: str, text: str) -> None:
     assert text == expected, f"{path.name} differs; if the change is intended, rerun with S2SAD_UPDATE_GOLDEN=1"
 
 
-@pytest.mark.parametrize("kind", ["reverse", "forward", "ir", "ir_reverse", "ir_forward"])
+@pytest.mark.parametrize("kind", ["reverse", "forward", "hvp", "ir", "ir_reverse", "ir_forward"])
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_golden(name, kind):
     fn, wrt, types = CASES[name]

@@ -33,6 +33,7 @@ import pytest
 import custom_funcs
 import s2sad
 from s2sad import primitives as P
+from s2sad import runtime
 from s2sad.ir.core import Eqn, walk
 from s2sad.ir.types import type_of_value
 from s2sad.passes.activity import active_values
@@ -195,6 +196,10 @@ def _trip_count(start, stop, step):
 INTERNAL_NAMES = {_select: P.select, np.outer: P.outer, _zeros_like: P.zeros_like,
                   _make_tuple: P.make_tuple, _trip_count: P.trip_count, _accumulate: P.accumulate,
                   _add_outer: P.add_outer}
+# The operations of reverse sweeps, which forward over reverse (s2sad.hvp) differentiates.
+INTERNAL_NAMES.update({getattr(runtime, p.name): p for p in (
+    P.unbroadcast, P.expand_to, P.broadcast_like, P.untile, P.unrepeat, P.record, P.record_grow, P.inverse_gaps,
+    P.thin_reciprocal, P.full_rank_gram, P.square_r)})
 
 
 def p_add(a, b): return a + b
@@ -590,6 +595,22 @@ def p_accumulate_used_after(x): return np.sum(_accumulate(x, x * x) * x)
 def p_add_outer(x, a, b): return np.sum(np.sin(_add_outer(x, a, b)))
 def p_add_outer_used_after(x, a, b): return np.sum(_add_outer(x, a, b) * x)
 
+def p_unbroadcast(g, c): return runtime.unbroadcast(g * g, c.shape) * c
+def p_unbroadcast_leading(g): return runtime.unbroadcast(np.sin(g), (3,))
+def p_expand_to(g, x): return runtime.expand_to(np.sin(g), x.shape, axis=1) * x
+def p_expand_to_scalar(g, x): return runtime.expand_to(g * g, x.shape) * x
+def p_broadcast_like(t, x): return runtime.broadcast_like(t * t, x) * x
+def p_broadcast_like_scalar(t, x): return runtime.broadcast_like(np.sin(t), x) * x
+def p_untile(g, x): return runtime.untile(g * g, x.shape) * x
+def p_unrepeat(g, x): return runtime.unrepeat(g * g, x.shape, 2, axis=0) * x
+def p_unrepeat_flat(g, x): return runtime.unrepeat(np.sin(g), x.shape, 3) * x
+def p_record(t, v): return runtime.record(t * 2.0, 1, 3, v * v)
+def p_record_grow(t, v): return runtime.record_grow(t * 2.0, 2, np.sin(v))
+def p_inverse_gaps(v): return runtime.inverse_gaps(v * 2.0)
+def p_thin_reciprocal(s, x): return runtime.thin_reciprocal(s * s, x) * 2.0
+def p_full_rank_gram(x): return runtime.full_rank_gram(x, 2)
+def p_square_r(r): return runtime.square_r(r * r)
+
 def p_transpose(x): return x.T
 def p_np_transpose(x): return np.transpose(x)
 def p_transpose_3d(x): return x.T
@@ -917,6 +938,17 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.accumulate: [S(p_accumulate, normal(3, 4), normal(3, 4)), S(p_accumulate_used_after, normal(3))],
     P.add_outer: [S(p_add_outer, normal(3, 4), normal(3), normal(4)),
                   S(p_add_outer_used_after, normal(2, 2), normal(2), normal(2))],
+    P.unbroadcast: [S(p_unbroadcast, normal(4, 3), normal(1, 3)), S(p_unbroadcast_leading, normal(2, 3))],
+    P.expand_to: [S(p_expand_to, normal(3), normal(3, 4)), S(p_expand_to_scalar, normal(), normal(2, 3))],
+    P.broadcast_like: [S(p_broadcast_like, normal(3), normal(2, 3)), S(p_broadcast_like_scalar, normal(), normal(3))],
+    P.untile: [S(p_untile, normal(6), normal(2))],
+    P.unrepeat: [S(p_unrepeat, normal(6), normal(3)), S(p_unrepeat_flat, normal(6), normal(2))],
+    P.record: [S(p_record, normal(3, 2), normal(2))],
+    P.record_grow: [S(p_record_grow, normal(4), normal())],
+    P.inverse_gaps: [Sample(p_inverse_gaps, lambda rng: [np.array([0.0, 1.0, 2.5]) + 0.1 * rng.standard_normal(3)])],
+    P.thin_reciprocal: [S(p_thin_reciprocal, uniform(0.5, 2.0, 2), normal(3, 2))],
+    P.full_rank_gram: [S(p_full_rank_gram, separated(3, 2))],
+    P.square_r: [S(p_square_r, normal(2, 2))],
     P.vdot: [S(p_vdot, normal(4), normal(4))],
     P.inner: [S(p_inner, normal(3), normal(3))],
     P.trace: [S(p_trace, normal(3, 3)), S(p_trace_rect, normal(2, 4))],
@@ -1191,7 +1223,9 @@ ZERO_SAMPLES: dict[P.Primitive, list[Sample]] = {
 # The checks: "jvp" (finite differences), "vjp" (dot product; runs the jvp too), "jacobian"
 # (forward against reverse), "zero" (closed-form derivative of a zero-derivative sample).
 
-XFAIL: dict[tuple[str, str], str] = {}
+_SECOND_REVERSE = "a second reverse sweep over a tape store or an untile is not supported (forward over reverse is)"
+XFAIL: dict[tuple[str, str], str] = {(name, check): _SECOND_REVERSE for name in ("p_record", "p_record_grow", "p_untile")
+                                     for check in ("vjp", "jacobian", "numba")}
 
 _ALL = [(prim, s) for table in (SAMPLES, ZERO_SAMPLES) for prim, samples in table.items() for s in samples]
 

@@ -12,6 +12,7 @@ equations reading an array are shared; repeating ``2 * x`` is cheaper than namin
 
 from __future__ import annotations
 
+from .. import primitives as P
 from ..ir.core import Block, Eqn, Function, substitute
 
 
@@ -28,11 +29,16 @@ def key_of(eqn: Eqn):
             tuple(sorted((k, repr(v)) for k, v in eqn.params.items())))
 
 
+# Fresh arrays that derivatives fill in place (adjoints, tangents, tapes): sharing one would make
+# codegen copy it before every update of either.
+_FILLED = {P.zeros_like, P.tape}
+
+
 def _worth_sharing(stmt) -> bool:
     """Pure single-result equations that touch an array (scalar arithmetic is cheaper to repeat
-    than to name)."""
+    than to name), except the allocations of arrays to be filled."""
     return (isinstance(stmt, Eqn) and len(stmt.outs) == 1 and stmt.prim.pure and not stmt.prim.inplace
-            and any(a.type.is_array for a in stmt.ins))
+            and stmt.prim not in _FILLED and any(a.type.is_array for a in stmt.ins))
 
 
 def _cse_block(block: Block, available: dict, mapping: dict) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from .. import primitives as P
 from ..ir.builder import simplify_eqn
-from ..ir.core import Block, Const, Eqn, Function, If, substitute, use_counts, walk
+from ..ir.core import Block, Const, Eqn, Function, If, label, substitute, use_counts, walk
 
 
 def simplify(fn: Function) -> Function:
@@ -52,7 +52,9 @@ def _updates(block: Block) -> None:
     ``index_add(x, idx, neg(v))`` → ``index_sub(x, idx, v)`` (also through an ``unbroadcast``;
     not through an index array: only adding has a scatter form, ``add_at``, where repeated
     indices accumulate), and ``accumulate(x, outer(a, b))`` → ``add_outer(x, a, b)``, the
-    rank-one update without forming the outer product."""
+    rank-one update without forming the outer product. The zeros a tape's tangent starts from
+    (``zeros_like(tape_x)``) become a tape like it (``np.empty(n)``): only entries written are
+    read back."""
     definitions = {s.outs[0]: s for s in walk(block) if isinstance(s, Eqn) and len(s.outs) == 1}
     uses = use_counts(block)
 
@@ -72,6 +74,13 @@ def _updates(block: Block) -> None:
                 stmt.prim = P.index_sub
             elif negated := made_by(stmt.ins[-1], P.neg):
                 stmt.prim, stmt.ins = P.index_sub, stmt.ins[:-1] + [negated.ins[0]]
+        elif stmt.prim is P.zeros_like and (tape := _tape_allocation(definitions.get(stmt.ins[0]))):
+            stmt.prim, stmt.ins, stmt.params = P.tape, list(tape.ins), dict(tape.params)
+            stmt.outs[0].name = f"{label(tape.outs[0])}_dot"
+
+
+def _tape_allocation(stmt) -> Eqn | None:
+    return stmt if isinstance(stmt, Eqn) and stmt.prim is P.tape and stmt.params["dtype"] == "f64" else None
 
 
 def strip_custom(fn: Function) -> Function:

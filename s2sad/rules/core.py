@@ -128,8 +128,11 @@ defrule(P.select, _where_jvp, _where_vjp)
 
 def _same_op(prim):
     """The JVP of an operation linear in its first operand (a sum, a reshape, an index): the same
-    operation on the tangent, with the other operands and the parameters as they are."""
-    return lambda primals, tangents, out, **params: apply(prim, tangents[0], *primals[1:], **params)
+    operation on the tangent, with the other operands and the parameters as they are (None when
+    only another operand, such as the array whose shape a broadcast copies, has a tangent)."""
+    def jvp(primals, tangents, out, **params):
+        return None if tangents[0] is None else apply(prim, tangents[0], *primals[1:], **params)
+    return jvp
 
 
 def _spread(g: Sym, x: Sym, axis) -> Sym:
@@ -322,12 +325,23 @@ defrule(P.matmul, _matmul_jvp, _matmul_vjp)
 defrule(P.dot, _matmul_jvp, _matmul_vjp)
 defrule(P.outer, _bilinear_jvp(lambda a, b: apply(P.outer, a, b)),
         lambda g, primals, out: [g @ primals[1], primals[0] @ g])
-linear(P.accumulate, 1, 1)
-defrule(P.add_outer, lambda primals, tangents, out: add_tangents(
-            [tangents[0],
-             None if tangents[1] is None else apply(P.outer, tangents[1], primals[2]),
-             None if tangents[2] is None else apply(P.outer, primals[1], tangents[2])]),
-        lambda g, primals, out: [g, g @ primals[2], primals[1] @ g])
+# The in-place updates of adjoints: their tangents are updated in place too (forward over reverse).
+
+def _accumulate_jvp(primals, tangents, out):
+    tx, ty = tangents
+    return tx if ty is None else ty if tx is None else apply(P.accumulate, tx, ty)
+
+
+def _add_outer_jvp(primals, tangents, out):
+    (x, a, b), (tx, ta, tb) = primals, tangents
+    total = tx if tx is not None else apply(P.zeros_like, x)
+    if ta is not None:
+        total = apply(P.add_outer, total, ta, b)
+    return total if tb is None else apply(P.add_outer, total, a, tb)
+
+
+linear(P.accumulate, 1, 1).jvp = _accumulate_jvp
+defrule(P.add_outer, _add_outer_jvp, lambda g, primals, out: [g, g @ primals[2], primals[1] @ g])
 
 
 def _full_jvp(primals, tangents, out):
@@ -817,11 +831,13 @@ def _fit(g: Sym, like: Sym) -> Sym:
 
 
 def _store_jvp(prim):
-    def jvp(primals, tangents, out, spec):
+    """A store ``x[index] = v`` (or a tape's ``record``) is linear in x and v together: the same
+    store of v's tangent into x's."""
+    def jvp(primals, tangents, out, **params):
         x, *index, v = primals
         tx, tv = tangents[0], tangents[-1]
         base = tx if tx is not None else apply(P.zeros_like, x)
-        return apply(prim, base, *index, 0.0 if tv is None else tv, spec=spec)
+        return apply(prim, base, *index, 0.0 if tv is None else tv, **params)
     return jvp
 
 
@@ -851,6 +867,56 @@ defrule(P.setitem, _store_jvp(P.setitem), _setitem_vjp)
 defrule(P.index_add, _store_jvp(P.index_add), _index_add_vjp)
 defrule(P.index_sub, _store_jvp(P.index_sub), _index_sub_vjp)
 zero_derivative(P.tape)
+
+
+# --- the operations of derivatives themselves ------------------------------------------------
+# Forward over reverse (s2sad.hvp) differentiates a reverse sweep, so what the rules and the
+# reverse transform emit has rules too. A float tape's tangent is a tape of the tangents; the
+# sums and spreads of cotangents are linear. Integer-valued ones (trip counts, the rows of a
+# checkpointing schedule, tape sizes) have no tangent and need no rule. Storing on a growing tape
+# has no reverse-mode rule: a second reverse sweep over a reverse sweep is not supported.
+
+def _forward_only(prim: P.Primitive):
+    def vjp(g, primals, out, **params):
+        raise located(f"{prim.name} (an operation of a reverse-mode derivative) has no reverse-mode rule: "
+                      "take second derivatives by forward over reverse (s2sad.hvp, s2sad.hessian)", g.b.loc)
+    return vjp
+
+
+def _expand_to_vjp(g, primals, out, axis=None):
+    return [_fit(g, primals[0]) if axis is None else apply(P.sum, g, axis=axis), None]
+
+
+def _gaps_jvp(primals, tangents, out):
+    """F_ij = 1 / (v_j − v_i), so Ḟ_ij = F_ij² (v̇_i − v̇_j)."""
+    moved = out * out * tangents[0]
+    return moved.T - moved
+
+
+def _gaps_vjp(g, primals, out):
+    weighted = g * out * out
+    return [apply(P.sum, weighted, axis=1) - apply(P.sum, weighted, axis=0)]
+
+
+def _gram_jvp(primals, tangents, out):
+    half = tangents[0].T @ primals[0]
+    return half + half.T
+
+
+defrule(P.record, _store_jvp(P.record), _forward_only(P.record))
+defrule(P.record_grow, _store_jvp(P.record_grow), _forward_only(P.record_grow))
+defrule(P.unbroadcast, _same_op(P.unbroadcast),
+        lambda g, primals, out: [apply(P.broadcast_like, g, primals[0]), None])
+defrule(P.broadcast_like, _same_op(P.broadcast_like), lambda g, primals, out: [_fit(g, primals[0]), None])
+defrule(P.expand_to, _same_op(P.expand_to), _expand_to_vjp)
+defrule(P.untile, _same_op(P.untile), _forward_only(P.untile))
+defrule(P.unrepeat, _same_op(P.unrepeat), lambda g, primals, out, axis=None: [
+    apply(P.repeat, g, primals[2], axis=axis), None, None])
+defrule(P.inverse_gaps, _gaps_jvp, _gaps_vjp)
+defrule(P.thin_reciprocal, lambda primals, tangents, out: None if tangents[0] is None else -(out * out) * tangents[0],
+        lambda g, primals, out: [-(out * out) * g, None])
+defrule(P.full_rank_gram, _gram_jvp, lambda g, primals, out: [primals[0] @ (g + g.T), None])
+linear(P.square_r, 1)
 
 
 # --- random draws: reparameterised ----------------------------------------------------------

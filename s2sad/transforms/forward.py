@@ -37,7 +37,9 @@ def _ndim(var: Var) -> int:
 def _tangent_or_zero(atom: Atom, tan: dict, b: Builder) -> Atom:
     if isinstance(atom, Var) and atom in tan:
         return tan[atom]
-    return zeros_like(atom, b) if atom.type.differentiable else atom_of(0.0)
+    if not atom.type.differentiable:
+        return atom_of(0.0)
+    return zeros_like(atom, b, tangent_name(atom) if isinstance(atom, Var) else "zeros")
 
 
 def _forward_stmts(block: Block, tan: dict, active: set[Var], b: Builder) -> None:
