@@ -14,7 +14,8 @@ from .checkpoint import Binomial, Periodic, first_turn, snapshot_slots
 # What generated code may import from here (codegen reserves these names).
 __all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_like", "broadcast_shapes", "copy_into",
            "expand_to", "first_turn", "full_rank_gram", "inverse_gaps", "periodic_schedule", "record", "record_grow",
-           "snapshot_slots", "square_r", "sub_into", "thin_reciprocal", "unbroadcast", "unrepeat", "untile"]
+           "snapshot_slots", "square_r", "sub_into", "thin_reciprocal", "unbroadcast", "unrecord", "unrepeat",
+           "untile"]
 
 
 def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
@@ -112,6 +113,20 @@ def record(tape: np.ndarray, k: int, n: int, value) -> np.ndarray:
 def record_grow(tape: np.ndarray, k: int, value) -> np.ndarray:
     """Store `value` at ``tape[k]``, doubling the tape when it is full (for while loops)."""
     return _store(tape, k, value, max(2 * tape.shape[0], k + 1, 16))
+
+
+def unrecord(g: np.ndarray, k: int, tape: np.ndarray) -> np.ndarray:
+    """The cotangent of the tape a `record` or `record_grow` stored into at row k, from the
+    cotangent `g` of the tape it returned: g's rows that were the tape's, row k cleared (the
+    stored value's), or zeros when that store allocated the tape afresh. Linear in g, and its
+    own adjoint: ``unrecord(h, k, g)`` carries a cotangent h of the result back to g."""
+    out = np.zeros(tape.shape)
+    if tape.shape[1:] == g.shape[1:]:
+        rows = min(tape.shape[0], g.shape[0])
+        out[:rows] = g[:rows]
+        if k < rows:
+            out[k] = 0.0
+    return out
 
 
 def _store(tape: np.ndarray, k: int, value, capacity: int) -> np.ndarray:

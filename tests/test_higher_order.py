@@ -259,13 +259,15 @@ def test_parameters_that_are_not_floats_are_refused():
     assert err.filename and err.filename.endswith("higher_funcs.py")
 
 
-def test_reverse_over_reverse_of_a_tape_is_refused():
-    """A second reverse sweep over a tape store is not supported: a located error, no wrong number."""
+def test_reverse_over_untile_is_refused():
+    """Reversing `untile` (the adjoint of np.tile) is not supported: a located error, no wrong
+    number."""
     b = Builder()
-    tape, value = Var("tape", F64.with_ndim(1)), Var("v", F64)
-    out = Sym(b.emit(P.record_grow, [tape, 0, value], "tape"), b)
-    with pytest.raises(s2sad.S2SADError, match="record_grow .* has no reverse-mode rule"):
-        rule_for(P.record_grow).vjp(out, [Sym(tape, b), Sym(b.emit(P.add, [0, 0]), b), Sym(value, b)], out)
+    g, x = Var("g", F64.with_ndim(1)), Var("x", F64.with_ndim(1))
+    shape = b.emit(P.shape, [x])
+    out = Sym(b.emit(P.untile, [g, shape], "x_bar"), b)
+    with pytest.raises(s2sad.S2SADError, match="untile .* has no reverse-mode rule"):
+        rule_for(P.untile).vjp(out, [Sym(g, b), Sym(shape, b)], out)
 
 
 # --- Numba: one compiled function per case, shared by the checks -----------------------------------

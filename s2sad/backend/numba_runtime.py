@@ -340,6 +340,8 @@ def _record_grow(tape, k, value):
 # The tape helpers are compiled once and cached with the package, like `_copy`.
 _cached_overload(runtime.record)(lambda tape, k, n, value: lambda tape, k, n, value: _record(tape, k, n, value))
 _cached_overload(runtime.record_grow)(lambda tape, k, value: lambda tape, k, value: _record_grow(tape, k, value))
+_unrecord = njit(cache=True)(runtime.unrecord)
+_cached_overload(runtime.unrecord)(lambda g, k, tape: lambda g, k, tape: _unrecord(g, k, tape))
 
 
 # --- NumPy reductions Numba lacks: over one axis, and var/std with ddof --------------------------

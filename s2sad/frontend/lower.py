@@ -38,7 +38,7 @@ from ..ir.builder import Builder, const
 from ..ir.core import TEMP, Atom, Block, Const, Eqn, ForRange, Function, If, Loc, Var, While, walk
 from ..ir.types import BOOL, F64, I64, Type, promote, type_of_value
 from .composed import COMPOSED, lower_composed
-from .nested import inline_gradient, is_derivative, lower_derivative
+from .nested import check_inlinable, inline_gradient, is_derivative, lower_derivative
 from .normalize import RESULT, normalize
 from .parse import Source, parse
 from .values import PyObj, TupleVal
@@ -980,6 +980,7 @@ class Lowering:
 
     def derivative_call(self, d, args: list, kwargs: dict, node) -> Value:
         """A call to ``s2sad.grad(f)`` (a derivative object): f's gradient code, inlined."""
+        check_inlinable(d, self.src.loc(node))
         try:
             bound = d.signature.bind(*args, **kwargs)
         except TypeError as exc:

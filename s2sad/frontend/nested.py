@@ -30,13 +30,18 @@ def is_derivative(obj) -> bool:
     return isinstance(obj, Derivative)
 
 
+def check_inlinable(d, loc: Loc | None) -> None:
+    """Refuse a derivative object other than s2sad.grad and s2sad.value_and_grad."""
+    if d.kind not in ("grad", "value_and_grad"):
+        raise located(f"a call to s2sad.{d.kind} inside a differentiated function is not supported; "
+                      "call a s2sad.grad or s2sad.value_and_grad of the function instead", loc)
+
+
 def gradient_ir(d, types: list[Type], loc: Loc | None) -> Function:
     """The reverse-mode IR of `d.fn` (the function `d` differentiates) for these argument types:
     ``f_vjp(*params, out_bar) -> (out, *grads, tape_bytes[, advances])``."""
     from ..pipeline import prepare, transform
-    if d.kind not in ("grad", "value_and_grad"):
-        raise located(f"a call to s2sad.{d.kind} inside a differentiated function is not supported; "
-                      "call a s2sad.grad or s2sad.value_and_grad of the function instead", loc)
+    check_inlinable(d, loc)
     primal = prepare(d.fn, types)
     results = primal.results
     if len(results) != 1 or not results[0].type.is_scalar or results[0].type.kind != "f64":

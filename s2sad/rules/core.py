@@ -873,13 +873,15 @@ zero_derivative(P.tape)
 # Forward over reverse (s2sad.hvp) differentiates a reverse sweep, so what the rules and the
 # reverse transform emit has rules too. A float tape's tangent is a tape of the tangents; the
 # sums and spreads of cotangents are linear. Integer-valued ones (trip counts, the rows of a
-# checkpointing schedule, tape sizes) have no tangent and need no rule. Storing on a growing tape
-# has no reverse-mode rule: a second reverse sweep over a reverse sweep is not supported.
+# checkpointing schedule, tape sizes) have no tangent and need no rule. A gradient of code that
+# calls a gradient (frontend/nested.py) reverses a reverse sweep: a store on a tape is reversed
+# like any store (`unrecord` gives the cotangent of the tape before it).
 
 def _forward_only(prim: P.Primitive):
     def vjp(g, primals, out, **params):
-        raise located(f"{prim.name} (an operation of a reverse-mode derivative) has no reverse-mode rule: "
-                      "take second derivatives by forward over reverse (s2sad.hvp, s2sad.hessian)", g.b.loc)
+        raise located(f"{prim.name} (an operation of a reverse-mode derivative) has no reverse-mode rule, so "
+                      "reverse mode cannot differentiate the derivative code using it; take second derivatives "
+                      "by forward over reverse (s2sad.hvp, s2sad.hessian, or mode='forward')", g.b.loc)
     return vjp
 
 
@@ -903,8 +905,16 @@ def _gram_jvp(primals, tangents, out):
     return half + half.T
 
 
-defrule(P.record, _store_jvp(P.record), _forward_only(P.record))
-defrule(P.record_grow, _store_jvp(P.record_grow), _forward_only(P.record_grow))
+def _record_vjp(g, primals, out):
+    """``record(tape, k, [n,] v)``: v gets row k of the cotangent; the tape before the store
+    gets the rest (nothing, when the store allocated it)."""
+    tape, k, *_, v = primals
+    return [apply(P.unrecord, g, k, tape), *[None] * (len(primals) - 2), _fit(_region(g, [k], ("i",)), v)]
+
+
+defrule(P.record, _store_jvp(P.record), _record_vjp)
+defrule(P.record_grow, _store_jvp(P.record_grow), _record_vjp)
+defrule(P.unrecord, _same_op(P.unrecord), lambda g, primals, out: [apply(P.unrecord, g, primals[1], primals[0]), None, None])
 defrule(P.unbroadcast, _same_op(P.unbroadcast),
         lambda g, primals, out: [apply(P.broadcast_like, g, primals[0]), None])
 defrule(P.broadcast_like, _same_op(P.broadcast_like), lambda g, primals, out: [_fit(g, primals[0]), None])
