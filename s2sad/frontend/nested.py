@@ -19,7 +19,7 @@ from __future__ import annotations
 from .. import primitives as P
 from ..errors import S2SADError, located
 from ..ir.builder import Builder, const
-from ..ir.core import Atom, Function, Loc, Var, clone, copy_function
+from ..ir.core import Atom, Eqn, Function, Loc, Var, clone, copy_function
 from ..ir.types import F64, Type
 from .values import TupleVal
 
@@ -63,9 +63,25 @@ def inline_gradient(d, args: list[Atom], b: Builder, loc: Loc | None):
     mapping = dict(zip(derivative.body.params, args + [const(1.0)]))
     for stmt in derivative.body.stmts:
         b.append(clone(stmt, mapping))
+        _name_sweep(b.stmts[-1], _owner(d))
     value, *grads = [mapping.get(r, r) for r in derivative.body.results[:1 + len(d.wrt)]]
     grad = TupleVal(tuple(grads)) if d.as_tuple else grads[0]
     return TupleVal((value, grad)) if d.kind == "value_and_grad" else grad
+
+
+def _owner(d) -> str:
+    """``u's gradient``, ``the gradient of u's gradient``, …"""
+    return f"the gradient of {_owner(d.fn)}" if is_derivative(d.fn) else f"{d.fn.__name__}'s gradient"
+
+
+def _name_sweep(stmt, owner: str) -> None:
+    """Say whose sweep a comment of the inlined code opens (``# u's gradient: forward sweep``);
+    the sweeps of gradients it inlined in turn are named already."""
+    if isinstance(stmt, Eqn) and stmt.prim is P.comment and stmt.params["text"] in ("forward sweep", "reverse sweep"):
+        stmt.params["text"] = f"{owner}: {stmt.params['text']}"
+    for block in getattr(stmt, "blocks", lambda: [])():
+        for inner in block.stmts:
+            _name_sweep(inner, owner)
 
 
 def lower_derivative(d, arg_types: list[Type]) -> Function:
