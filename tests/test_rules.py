@@ -186,6 +186,11 @@ def _add_outer(x, a, b):
     return x + np.outer(a, b)
 
 
+def _fits_shape(x, like):
+    """Stands for the `fits_shape` primitive (x, checked to broadcast to like's shape)."""
+    return x
+
+
 def _trip_count(start, stop, step):
     """Stands for the `trip_count` primitive (the length of a range)."""
     return len(range(start, stop, step))
@@ -194,7 +199,7 @@ def _trip_count(start, stop, step):
 # Primitives only derivative rules and transforms emit, given a name for these tests.
 INTERNAL_NAMES = {_select: P.select, np.outer: P.outer, _zeros_like: P.zeros_like,
                   _make_tuple: P.make_tuple, _trip_count: P.trip_count, _accumulate: P.accumulate,
-                  _add_outer: P.add_outer}
+                  _add_outer: P.add_outer, _fits_shape: P.fits_shape}
 
 
 def p_add(a, b): return a + b
@@ -590,6 +595,9 @@ def p_accumulate_used_after(x): return np.sum(_accumulate(x, x * x) * x)
 def p_add_outer(x, a, b): return np.sum(np.sin(_add_outer(x, a, b)))
 def p_add_outer_used_after(x, a, b): return np.sum(_add_outer(x, a, b) * x)
 
+def p_fits_shape(x, y): return np.sum(np.sin(_fits_shape(x, y) * y))
+def p_fits_shape_row(x, y): return np.sum(_fits_shape(x, y) * y)
+
 def p_transpose(x): return x.T
 def p_np_transpose(x): return np.transpose(x)
 def p_transpose_3d(x): return x.T
@@ -914,6 +922,7 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
         S(p_dot_method, normal(2, 3), normal(3)),
     ],
     P.outer: [S(p_outer, normal(3), normal(4))],
+    P.fits_shape: [S(p_fits_shape, normal(3, 4), normal(3, 4)), S(p_fits_shape_row, normal(4), normal(3, 4))],
     P.accumulate: [S(p_accumulate, normal(3, 4), normal(3, 4)), S(p_accumulate_used_after, normal(3))],
     P.add_outer: [S(p_add_outer, normal(3, 4), normal(3), normal(4)),
                   S(p_add_outer_used_after, normal(2, 2), normal(2), normal(2))],
