@@ -202,17 +202,6 @@ def heat_state_fresh(u0, alpha, steps):
     return u
 
 
-def heat_field(u0, kappa, target, r, steps):
-    """The heat equation with a diffusivity field kappa, which broadcasts against u."""
-    u = u0.copy()
-    n = u.shape[0]
-    for t in range(steps):
-        lap = np.zeros(n)
-        lap[1:-1] = u[2:] - 2.0 * u[1:-1] + u[:-2]
-        u = u + r * kappa * lap
-    return np.sum((u - target) ** 2)
-
-
 def damped(u0, kappa, steps):
     """u combined with kappa, which may have any shape that broadcasts with u0's."""
     u = u0.copy()

@@ -640,24 +640,6 @@ def test_heat_equation_tapes_nothing(funcs):
     assert g.tape_bytes == 0
 
 
-def heat_field_args(steps=STEPS):
-    u0, target = heat_data()
-    return u0, 1.0 + 0.5 * np.sin(np.linspace(0.0, 6.0, N_POINTS)), target, ALPHA, steps
-
-
-@pytest.mark.parametrize("wrt, taped", [((0,), 0), ((0, 1), 1)], ids=["u0", "u0-kappa"])
-def test_heat_field_tapes_only_the_laplacian(wrt, taped):
-    """u + r * kappa * lap keeps u0's shape once kappa is checked (before the loop) to broadcast
-    to it: the reverse sweep reads the shapes of u and its slices off u0, and tapes only lap,
-    for kappa's gradient, preallocated."""
-    args = heat_field_args()
-    g = s2sad.grad(lf.heat_field, wrt=wrt)
-    g(*args)
-    assert g.tape_bytes == taped * STEPS * N_POINTS * 8
-    assert "record(" not in g.derived(*args).source
-    check_grad(lf.heat_field, heat_field_args(steps=5), "reverse", wrt)
-
-
 @pytest.mark.parametrize("u0, kappa", [(np.linspace(0.1, 0.9, 5), np.array([0.3])),
                                        (np.linspace(0.1, 0.9, 6).reshape(2, 3), np.array([0.2, -0.1, 0.4])),
                                        (np.linspace(0.1, 0.9, 6).reshape(2, 3), np.array([[0.2], [0.5]]))],

@@ -14,7 +14,8 @@ A value's *shape root* is a value with the same shape: itself, or, following ele
 equations whose array operands share one root, stores, allocations of ``y.shape``, the
 broadcasts above, and rows (``pos[i]`` and ``pos[j]`` have one shape), an earlier value. A value carried through a loop has its initial value's
 root when the loop body keeps that shape (checked, not assumed). Values with the same root have
-the same shape.
+the same shape. ``fits_shape(x, like)`` (a check made at run time, see `guard_carried_shapes`)
+tells that x broadcasts to like's shape, so that ``u + x * lap`` keeps the shape of u and lap.
 """
 
 from __future__ import annotations
