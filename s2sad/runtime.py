@@ -13,9 +13,9 @@ from .checkpoint import Binomial, Periodic, first_turn, snapshot_slots
 
 # What generated code may import from here (codegen reserves these names).
 __all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_like", "broadcast_shapes", "copy_into",
-           "expand_to", "first_turn", "full_rank_gram", "inverse_gaps", "periodic_schedule", "record", "record_grow",
-           "snapshot_slots", "square_r", "sub_into", "thin_reciprocal", "unbroadcast", "unrecord", "unrepeat",
-           "untile"]
+           "expand_to", "first_turn", "fits_shape", "full_rank_gram", "inverse_gaps", "periodic_schedule", "record",
+           "record_grow", "snapshot_slots", "square_r", "sub_into", "thin_reciprocal", "unbroadcast", "unrecord",
+           "unrepeat", "untile"]
 
 
 def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
@@ -102,6 +102,18 @@ def add_outer(x: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 CHANGED_SHAPE = ("an array the reverse sweep needs changes shape from one loop iteration to the next, "
                  "and such arrays cannot be recorded yet")
+
+
+def fits_shape(x: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """`x`, after checking that it broadcasts to ``like.shape`` (so that an elementwise operation
+    of `x` with an array of like's shape keeps that shape). Checked before a loop whose carried
+    array is combined with `x`, where the reverse sweep relies on the carried array keeping the
+    shape of its initial value `like`; otherwise that array changes shape in the loop."""
+    lead = like.ndim - x.ndim
+    for k in range(x.ndim):
+        if lead < 0 or (x.shape[k] != 1 and x.shape[k] != like.shape[lead + k]):
+            raise ValueError(CHANGED_SHAPE)
+    return x
 
 
 def record(tape: np.ndarray, k: int, n: int, value) -> np.ndarray:

@@ -202,6 +202,14 @@ def heat_state_fresh(u0, alpha, steps):
     return u
 
 
+def damped(u0, kappa, steps):
+    """u combined with kappa, which may have any shape that broadcasts with u0's."""
+    u = u0.copy()
+    for t in range(steps):
+        u = u + kappa * np.sin(u)
+    return np.sum(u * u)
+
+
 def heat_misfit(u0, target, alpha, steps):
     u = heat_state(u0, alpha, steps)
     return np.sum((u - target) ** 2)

@@ -11,6 +11,8 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
 sys.path.insert(0, str(BENCH))
 
 import checkpointing  # noqa: E402  (bench/checkpointing.py)
+import s2sad  # noqa: E402
+from numeric import check_grad  # noqa: E402
 
 TINY = ["--points", "40", "--steps", "12", "--backends", "python", "--rounds", "1", "--block", "0.005"]
 
@@ -41,3 +43,17 @@ def test_the_plot_is_written(tmp_path, capsys):
 def test_labels():
     assert checkpointing.label(checkpointing.s2sad.Periodic(20)) == "Periodic(20)"
     assert checkpointing.label(checkpointing.s2sad.StoreAll()) == "StoreAll"
+
+
+@pytest.mark.parametrize("wrt, taped", [((0,), 0), ((0, 1), 1)], ids=["u0", "u0-kappa"])
+def test_store_all_tapes_only_the_laplacian(wrt, taped):
+    """u + r * kappa * lap keeps u0's shape once kappa is checked (before the loop) to broadcast
+    to it: the reverse sweep reads the shapes of u and its slices off u0, and tapes only lap,
+    for kappa's gradient, allocated before the loop."""
+    points, steps = 30, 8
+    args = checkpointing.problem(points, steps)
+    g = s2sad.grad(checkpointing.heat_loss, wrt=wrt)
+    g(*args)
+    assert g.tape_bytes == taped * steps * points * 8
+    assert "record(" not in g.derived(*args).source
+    check_grad(checkpointing.heat_loss, args, "reverse", wrt)

@@ -640,6 +640,32 @@ def test_heat_equation_tapes_nothing(funcs):
     assert g.tape_bytes == 0
 
 
+@pytest.mark.parametrize("u0, kappa", [(np.linspace(0.1, 0.9, 5), np.array([0.3])),
+                                       (np.linspace(0.1, 0.9, 6).reshape(2, 3), np.array([0.2, -0.1, 0.4])),
+                                       (np.linspace(0.1, 0.9, 6).reshape(2, 3), np.array([[0.2], [0.5]]))],
+                         ids=["length-one", "row", "column"])
+def test_carried_array_broadcast_with_a_smaller_array_keeps_its_shape(u0, kappa):
+    """kappa broadcasts to u0's shape: nothing of u is taped, and the gradients are right."""
+    g = s2sad.grad(lf.damped, wrt=(0, 1))
+    g(u0, kappa, 4)
+    assert g.tape_bytes == 2 * 4 * u0.size * 8  # u and sin(u) (for the adjoints of sin and of kappa)
+    check_grad(lf.damped, (u0, kappa, 4), "reverse", (0, 1))
+
+
+@pytest.mark.parametrize("u0, kappa, steps", [(np.array([0.3]), np.linspace(0.1, 0.9, 5), 3),
+                                              (np.array([0.3]), np.linspace(0.1, 0.9, 5), 1),
+                                              (np.array([[0.3, 0.1]]), np.linspace(0.1, 0.9, 6).reshape(3, 2), 3)],
+                         ids=["longer", "longer-one-step", "more-rows"])
+def test_carried_array_broadcast_up_in_the_loop(u0, kappa, steps):
+    """kappa stretches u in the first step, so u changes shape in the loop: forward mode follows
+    it; reverse mode refuses with the function's name (also for a single step: the check that
+    kappa fits u0's shape is made once, before the loop)."""
+    check_grad(lf.damped, (u0, kappa, steps), "forward", (0, 1))
+    with pytest.raises(s2sad.S2SADError, match=r"loop_funcs.py:\d+: in damped: an array the reverse sweep needs "
+                                              "changes shape"):
+        s2sad.grad(lf.damped, wrt=(0, 1))(u0, kappa, steps)
+
+
 def test_rnn_tapes_only_hidden_states():
     """Shapes of W @ h and U @ x come from W and U, so only the hidden states are stored."""
     W, U, h0, xs = rnn_args(T=20, H=4, D=3)

@@ -187,6 +187,11 @@ def _add_outer(x, a, b):
     return x + np.outer(a, b)
 
 
+def _fits_shape(x, like):
+    """Stands for the `fits_shape` primitive (x, checked to broadcast to like's shape)."""
+    return x
+
+
 def _trip_count(start, stop, step):
     """Stands for the `trip_count` primitive (the length of a range)."""
     return len(range(start, stop, step))
@@ -195,7 +200,7 @@ def _trip_count(start, stop, step):
 # Primitives only derivative rules and transforms emit, given a name for these tests.
 INTERNAL_NAMES = {_select: P.select, np.outer: P.outer, _zeros_like: P.zeros_like,
                   _make_tuple: P.make_tuple, _trip_count: P.trip_count, _accumulate: P.accumulate,
-                  _add_outer: P.add_outer}
+                  _add_outer: P.add_outer, _fits_shape: P.fits_shape}
 # The operations of reverse sweeps, which forward over reverse (s2sad.hvp) differentiates.
 INTERNAL_NAMES.update({getattr(runtime, p.name): p for p in (
     P.unbroadcast, P.expand_to, P.broadcast_like, P.untile, P.unrepeat, P.record, P.record_grow, P.unrecord, P.inverse_gaps,
@@ -611,6 +616,8 @@ def p_inverse_gaps(v): return runtime.inverse_gaps(v * 2.0)
 def p_thin_reciprocal(s, x): return runtime.thin_reciprocal(s * s, x) * 2.0
 def p_full_rank_gram(x): return runtime.full_rank_gram(x, 2)
 def p_square_r(r): return runtime.square_r(r * r)
+def p_fits_shape(x, y): return np.sum(np.sin(_fits_shape(x, y) * y))
+def p_fits_shape_row(x, y): return np.sum(_fits_shape(x, y) * y)
 
 def p_transpose(x): return x.T
 def p_np_transpose(x): return np.transpose(x)
@@ -936,6 +943,7 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
         S(p_dot_method, normal(2, 3), normal(3)),
     ],
     P.outer: [S(p_outer, normal(3), normal(4))],
+    P.fits_shape: [S(p_fits_shape, normal(3, 4), normal(3, 4)), S(p_fits_shape_row, normal(4), normal(3, 4))],
     P.accumulate: [S(p_accumulate, normal(3, 4), normal(3, 4)), S(p_accumulate_used_after, normal(3))],
     P.add_outer: [S(p_add_outer, normal(3, 4), normal(3), normal(4)),
                   S(p_add_outer_used_after, normal(2, 2), normal(2), normal(2))],

@@ -338,6 +338,8 @@ def _record_grow(tape, k, value):
 
 
 # The tape helpers are compiled once and cached with the package, like `_copy`.
+_fits_shape = njit(cache=True)(runtime.fits_shape)
+_cached_overload(runtime.fits_shape)(lambda x, like: lambda x, like: _fits_shape(x, like))
 _cached_overload(runtime.record)(lambda tape, k, n, value: lambda tape, k, n, value: _record(tape, k, n, value))
 _cached_overload(runtime.record_grow)(lambda tape, k, value: lambda tape, k, value: _record_grow(tape, k, value))
 _unrecord = njit(cache=True)(runtime.unrecord)

@@ -14,7 +14,8 @@ A value's *shape root* is a value with the same shape: itself, or, following ele
 equations whose array operands share one root, stores, allocations of ``y.shape``, the
 broadcasts above, and rows (``pos[i]`` and ``pos[j]`` have one shape), an earlier value. A value carried through a loop has its initial value's
 root when the loop body keeps that shape (checked, not assumed). Values with the same root have
-the same shape.
+the same shape. ``fits_shape(x, like)`` (a check made at run time, see `guard_carried_shapes`)
+tells that x broadcasts to like's shape, so that ``u + x * lap`` keeps the shape of u and lap.
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ class ShapeRoots:
         self.twin_of = (dict(outer.twin_of) if outer else {}) | {d: x for x, d in twins}  # see Function.twins
         self.root: dict = dict(outer.root) if outer else {}
         self.rows: dict = dict(outer.rows) if outer else {}  # x[i1, …, in] → (root of x, n)
+        self.fits: dict = dict(outer.fits) if outer else {}  # v → a root whose shape v broadcasts to
+        self.failed: dict = {}  # id(loop) → (loop, indices of the carried values that change shape)
         self._block(block)
 
     def __call__(self, v: Atom) -> Atom:
@@ -119,9 +122,10 @@ class ShapeRoots:
         if not v.type.is_array:
             return v
         if eqn.prim in ELEMENTWISE:
-            arrays = [a for a in eqn.ins if a.type.is_array]
-            same_rank = all(a.type.ndim == v.type.ndim for a in arrays)
-            return self(arrays[0]) if len({self.key(a) for a in arrays}) == 1 and same_rank else v
+            return self._elementwise_root(eqn, v)
+        if eqn.prim is P.fits_shape:
+            self.fits[v] = self(eqn.ins[1])
+            return self(eqn.ins[0])
         if eqn.prim in _SHAPED_LIKE_FIRST:
             return self(eqn.ins[0])
         if eqn.prim is P.getitem and all(kind == "i" for kind in eqn.params["spec"]) \
@@ -134,6 +138,20 @@ class ShapeRoots:
             source = self.shape_source(eqn.ins[_ALLOCATIONS[eqn.prim]])
             return self(source) if source is not None and source.type.ndim == v.type.ndim else v
         return v
+
+    def _elementwise_root(self, eqn: Eqn, v: Var) -> Atom:
+        """The root of the operands of v's rank when they share one and every other array operand
+        is known to broadcast to it (`fits`); else v (and, when every operand fits one root, v
+        fits it too)."""
+        arrays = [a for a in eqn.ins if a.type.is_array]
+        exact = [a for a in arrays if a not in self.fits]
+        keys = {self.key(a) for a in exact} | {self.key(self.fits[a]) for a in arrays if a in self.fits}
+        if len(keys) != 1:
+            return v
+        if not exact:
+            self.fits[v] = self.fits[arrays[0]]
+            return v
+        return self(exact[0]) if all(a.type.ndim == v.type.ndim for a in exact) else v
 
     def _loop(self, loop) -> None:
         """Assume each carried value keeps its initial value's root; check the body's results,
@@ -150,8 +168,84 @@ class ShapeRoots:
                 break
             for k in failed:
                 assumed[k] = None
+        self.failed[id(loop)] = (loop, [k for k, a in enumerate(assumed) if a is None and loop.init[k].type.is_array])
         for out, a in zip(loop.outs, assumed):
             self.root[out] = out if a is None else a
+
+
+def guard_carried_shapes(block: Block, active: set) -> None:
+    """Let the shape facts show that an active carried array keeps its initial value's shape when
+    the loop combines it, elementwise, with arrays from outside the loop, by checking once, before
+    the loop, that those arrays broadcast to that shape (else the array would change shape in
+    the loop, which the reverse sweep refuses anyway)::
+
+        for t in range(steps):                      c = fits_shape(r * kappa, u0)
+            u = u + (r * kappa) * lap       →       for t in range(steps):
+                                                        u = u + c * lap
+    """
+    while True:
+        roots = ShapeRoots(block)
+        checks = {}
+        for loop, failed in roots.failed.values():
+            for k in failed:
+                if _carried(loop, loop.body)[k] in active:
+                    checks.update(_checks_keeping(loop, k, roots))
+        if not checks:
+            return
+        for loop, outside, like in checks.values():
+            _insert_check(block, loop, outside, like, active)
+
+
+def _checks_keeping(loop, k: int, roots: ShapeRoots) -> dict:
+    """The checks (keyed by loop and operand: (loop, operand, root)) that make carried value k of
+    `loop` keep the shape of its initial value's root, or none when that cannot be shown."""
+    param, like = _carried(loop, loop.body)[k], roots(loop.init[k])
+    inside = definitions_of(Block([], [loop], []))
+    found = _broadcast_into(loop.body.results[k], like, param, inside, roots)
+    if found is None or not found[1]:
+        return {}
+    return {(id(loop), v): (loop, v, like) for v in found[0]}
+
+
+def _broadcast_into(v: Atom, like: Atom, param: Var, inside: dict, roots: ShapeRoots):
+    """Why `v` broadcasts to the shape of `like` in the loop `inside` describes, taking `param`
+    to have that shape: (arrays from outside the loop that must broadcast to it, whether v has
+    exactly that shape), or None when it may not."""
+    if not v.type.is_array:
+        return [], False
+    if v is param or roots.same(v, like):
+        return [], True
+    if v in roots.fits and roots.same(roots.fits[v], like):
+        return [], False
+    if v not in inside:
+        return ([v], False) if v.type.ndim <= like.type.ndim else None
+    eqn = roots.definitions.get(v)
+    if isinstance(eqn, Eqn) and eqn.prim in _SHAPED_LIKE_FIRST:
+        return _broadcast_into(eqn.ins[0], like, param, inside, roots)
+    if not (isinstance(eqn, Eqn) and eqn.prim in ELEMENTWISE):
+        return None
+    parts = [_broadcast_into(a, like, param, inside, roots) for a in eqn.ins]
+    if None in parts:
+        return None
+    exact = v.type.ndim == like.type.ndim and any(e for _, e in parts)
+    return [c for checks, _ in parts for c in checks], exact
+
+
+def _insert_check(block: Block, loop, outside: Var, like: Atom, active: set) -> bool:
+    """``c = fits_shape(outside, like)`` just before `loop` (in `block` or a region nested in
+    it), the loop reading c instead of `outside`. True when the loop was found."""
+    for k, stmt in enumerate(block.stmts):
+        if stmt is loop:
+            checked = Var(outside.name, outside.type)
+            block.stmts.insert(k, Eqn([checked], P.fits_shape, [outside, like], {}, loop.loc))
+            for region in loop.blocks():
+                substitute(region, {outside: checked})
+            if outside in active:
+                active.add(checked)
+            return True
+        if any(_insert_check(region, loop, outside, like, active) for region in stmt.blocks()):
+            return True
+    return False
 
 
 def drop_broadcasts(block: Block, roots: ShapeRoots, movable=lambda root: True) -> None:

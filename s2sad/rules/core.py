@@ -33,6 +33,7 @@ elementwise(P.mod, lambda a, b, z: 1.0, lambda a, b, z: -apply(P.floor, a / b))
 zero_derivative(P.floordiv, P.floor, P.sign, P.lt, P.le, P.gt, P.ge, P.eq, P.ne, P.not_, P.and_, P.or_,
                 P.shape, P.size, P.make_tuple, P.trip_count, P.zeros, P.ones, P.empty, P.zeros_like)
 linear(P.copy, 1)
+linear(P.fits_shape, 1)  # an identity (after a check of shapes): no derivative flows to `like`
 
 # --- elementwise functions: d/dx f(x), given x and y = f(x) -----------------------------------
 

@@ -25,7 +25,7 @@ from ..ir.core import (TEMP, Atom, Block, Eqn, ForRange, Function, If, Var, Whil
 from ..ir.types import F64, I64
 from ..rules.core import IndexAdd
 from ..passes.dce import dce_block
-from ..passes.shapes import ShapeRoots, drop_broadcasts, shape_expression
+from ..passes.shapes import ShapeRoots, drop_broadcasts, guard_carried_shapes, shape_expression
 from .common import twins_of, adjoint_name, atom_of, require_rule, syms, zeros_like
 
 
@@ -50,6 +50,7 @@ def reverse(fn: Function, wrt: list[int], active: set[Var], checkpoint=None) -> 
     _extra_bytes.clear()
     _advances.clear()
     _policy[0] = checkpoint
+    guard_carried_shapes(fn.body, active)
     _primal_roots[:] = [ShapeRoots(fn.body)]
     _top_level.clear()
     _top_level.update(fn.params, *(stmt.outs for stmt in fn.body.stmts))
@@ -454,12 +455,10 @@ def _tape_position(stmt, is_for: bool) -> Atom:
 def _add_tape(stmt, v: Var, setup: Builder, n: Atom, where: Atom, is_for: bool, definition,
               roots: ShapeRoots) -> Var:
     """Carry a tape for `v` through the forward loop; return the filled tape after it. It is
-    allocated before the loop when v is carried and known to keep its initial shape; otherwise
-    at the first store, which checks that later entries have the same shape."""
+    allocated before the loop when v's shape is known there (see `_shaped_like`); otherwise at
+    the first store, which checks that later entries have the same shape."""
     ndim = v.type.ndim if v.type.is_array else 0
-    like = _initial_value(stmt, v)
-    if like is not None and ndim and roots(v) is not roots(like):
-        like = None
+    like = _shaped_like(stmt, v, roots) if ndim else None
     preallocated = is_for and (ndim == 0 or like is not None)
     size = ([n] if ndim == 0 else [n, like]) if preallocated else []
     name = f"tape_{label(v)}"
@@ -499,6 +498,17 @@ def _yield(stmt, value: Atom) -> None:
         stmt.body.results.insert(-1, value)
     else:
         stmt.body.results.append(value)
+
+
+def _shaped_like(stmt, v: Var, roots: ShapeRoots) -> Atom | None:
+    """An array bound before the loop `stmt` with the shape of `v` in every iteration: v's
+    initial value, when v is carried and keeps its shape, or v's shape root, when bound outside
+    the loop (``lap = np.zeros(n)`` has the shape of u0 when ``n = u0.shape[0]``); else None."""
+    like = _initial_value(stmt, v)
+    if like is not None:
+        return like if roots(v) is roots(like) else None
+    root = roots(v)
+    return root if isinstance(root, Var) and root is not v and root not in block_defs(stmt.body) else None
 
 
 def _initial_value(stmt, v: Var) -> Atom | None:
