@@ -19,7 +19,7 @@ from __future__ import annotations
 from .. import primitives as P
 from ..errors import S2SADError, located
 from ..ir.builder import Builder, const
-from ..ir.core import Atom, Eqn, Function, Loc, Var, clone, copy_function
+from ..ir.core import Atom, Block, Eqn, Function, Loc, Var, clone, copy_function, walk
 from ..ir.types import F64, Type
 from .values import TupleVal
 
@@ -77,11 +77,9 @@ def _owner(d) -> str:
 def _name_sweep(stmt, owner: str) -> None:
     """Say whose sweep a comment of the inlined code opens (``# u's gradient: forward sweep``);
     the sweeps of gradients it inlined in turn are named already."""
-    if isinstance(stmt, Eqn) and stmt.prim is P.comment and stmt.params["text"] in ("forward sweep", "reverse sweep"):
-        stmt.params["text"] = f"{owner}: {stmt.params['text']}"
-    for block in getattr(stmt, "blocks", lambda: [])():
-        for inner in block.stmts:
-            _name_sweep(inner, owner)
+    for s in walk(Block([], [stmt])):
+        if isinstance(s, Eqn) and s.prim is P.comment and s.params["text"] in ("forward sweep", "reverse sweep"):
+            s.params["text"] = f"{owner}: {s.params['text']}"
 
 
 def lower_derivative(d, arg_types: list[Type]) -> Function:
