@@ -563,3 +563,30 @@ def counter_read_by_inner_while(x, n):
             k = k + 1
         x = x * 1.5
     return x
+
+
+def rk4_chain_rhs(x, y):
+    """x₀, then x_i · y_{i−1}: the right-hand side of GradBench's ODE."""
+    return np.concatenate((x[:1], x[1:] * y[:-1]))
+
+
+def rk4_chain(x, s):
+    """`s` RK4 steps of y' = rk4_chain_rhs(x, y) from y = 0, summed: y is rebuilt by a
+    concatenation each step, and keeps x's shape."""
+    h = 2.0 / s
+    y = np.zeros(x.shape[0])
+    for _ in range(s):
+        k1 = rk4_chain_rhs(x, y)
+        k2 = rk4_chain_rhs(x, y + 0.5 * h * k1)
+        k3 = rk4_chain_rhs(x, y + 0.5 * h * k2)
+        k4 = rk4_chain_rhs(x, y + h * k3)
+        y = y + h / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+    return np.sum(y)
+
+
+def growing_chain(x, s):
+    """Like `rk4_chain_rhs`, but keeping two leading entries: y grows by one each step."""
+    y = x * 1.0
+    for _ in range(s):
+        y = np.concatenate((y[:2], y[1:] * x[0]))
+    return np.sum(y * y)

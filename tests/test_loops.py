@@ -674,6 +674,30 @@ def test_rnn_tapes_only_hidden_states():
     assert g.tape_bytes == 2 * 20 * 4 * 8  # h before and after each step
 
 
+@pytest.mark.parametrize("n", [1, 2, 7])
+def test_concatenated_state_keeps_its_shape(n):
+    """``np.concatenate((x[:1], x[1:] * y[:-1]))`` has x's shape, so y keeps it through the loop:
+    the tapes, allocated before the loop, hold only the four slices ``(y + c k)[:-1]`` the
+    products need (not y, the k's, nor anything for shapes), and the gradient is right."""
+    x, s = np.linspace(0.2, 0.9, n), 5
+    g = s2sad.grad(lf.rk4_chain)
+    g(x, s)
+    assert g.tape_bytes == 4 * s * (n - 1) * 8
+    source = s2sad.derivative_source(lf.rk4_chain, args=(x, s), backend="numba")
+    assert "record(" not in source and "unbroadcast" not in source
+    check_grad(lf.rk4_chain, (x, s), "reverse", (0,))
+    check_grad(lf.rk4_chain, (x, s), "forward", (0,))
+
+
+def test_concatenation_of_mismatched_slices_changes_shape():
+    """``y[:2]`` and ``y[1:]`` overlap: y grows, which the reverse sweep refuses, with a location."""
+    x = np.linspace(0.2, 0.9, 4)
+    check_grad(lf.growing_chain, (x, 3), "forward", (0,))
+    with pytest.raises(s2sad.S2SADError, match=r"loop_funcs.py:\d+: in growing_chain: an array the reverse "
+                                              "sweep needs changes shape"):
+        s2sad.grad(lf.growing_chain)(x, 3)
+
+
 SHRINKING = (np.linspace(0.1, 0.9, 6),)
 GROWING = (np.array([[0.3, -0.2, 0.5]]), np.linspace(-1.0, 1.0, 12).reshape(4, 3))
 

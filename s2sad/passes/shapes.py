@@ -62,6 +62,7 @@ class ShapeRoots:
         self.twin_of = (dict(outer.twin_of) if outer else {}) | {d: x for x, d in twins}  # see Function.twins
         self.root: dict = dict(outer.root) if outer else {}
         self.rows: dict = dict(outer.rows) if outer else {}  # x[i1, …, in] → (root of x, n)
+        self.sliced: dict = dict(outer.sliced) if outer else {}  # x[1:] → (root of x, extents)
         self.fits: dict = dict(outer.fits) if outer else {}  # v → a root whose shape v broadcasts to
         self.failed: dict = {}  # id(loop) → (loop, indices of the carried values that change shape)
         self._block(block)
@@ -76,9 +77,15 @@ class ShapeRoots:
             root = self(v)
             twin = self.twin_of.get(v, self.twin_of.get(root))
             if twin is None:
-                return self.rows.get(root, root)
+                return self._own_key(root)
             v = twin
         return self(v)
+
+    def _own_key(self, root: Atom):
+        if root in self.sliced:
+            base, extents = self.sliced[root]
+            return self.key(base), extents
+        return self.rows.get(root, root)
 
     def same(self, a: Atom, b: Atom) -> bool:
         return self.key(a) == self.key(b)
@@ -132,12 +139,45 @@ class ShapeRoots:
                 and not any(a.type.is_array for a in eqn.ins[1:]):
             self.rows[v] = (self.key(eqn.ins[0]), len(eqn.params["spec"]))
             return v
+        if eqn.prim is P.getitem:
+            return self._slice_root(eqn, v)
         if eqn.prim is P.broadcast_like:
             return self(eqn.ins[1])
+        if eqn.prim is P.concatenate:
+            return self._joined_root(eqn, v)
         if eqn.prim in _ALLOCATIONS:
             source = self.shape_source(eqn.ins[_ALLOCATIONS[eqn.prim]])
             return self(source) if source is not None and source.type.ndim == v.type.ndim else v
         return v
+
+    def _slice_root(self, eqn: Eqn, v: Var) -> Atom:
+        """A slice with constant bounds (``x[1:]``, ``x[:-1]``, ``x[:1]``) has the key (key of x,
+        extents), see `slice_extents`; two such slices of arrays of one shape have one shape."""
+        extents = slice_extents(eqn)
+        if extents is None or v.type.ndim != eqn.ins[0].type.ndim:
+            return v
+        if all(e == _WHOLE for e in extents):
+            return self(eqn.ins[0])
+        self.sliced[v] = (self(eqn.ins[0]), extents)
+        return v
+
+    def _joined_root(self, eqn: Eqn, v: Var) -> Atom:
+        """``np.concatenate((x[:k], z))`` with z shaped like ``x[k:]`` (or the other way round,
+        ``x[-k:]`` and ``x[:-k]``) has the shape of x: min(n, k) + max(0, n - k) = n."""
+        axis = eqn.params.get("axis", 0)
+        if len(eqn.ins) != 2 or any(a.type.ndim != v.type.ndim for a in eqn.ins) or not isinstance(axis, int):
+            return v
+        keys = [self.key(a) for a in eqn.ins]
+        if not all(isinstance(k, tuple) and len(k) == 2 and isinstance(k[1], tuple) for k in keys):
+            return v
+        (base, first), (other, second) = keys
+        axis %= v.type.ndim
+        rest_whole = all(e == _WHOLE for k, e in enumerate(first) if k != axis) and first[:axis] == second[:axis] \
+            and first[axis + 1:] == second[axis + 1:]
+        kinds = {first[axis][0], second[axis][0]}
+        if base != other or not rest_whole or kinds != {"head", "trim"} or first[axis][1] != second[axis][1]:
+            return v
+        return next(self.sliced[r][0] for r in map(self, eqn.ins) if r in self.sliced)
 
     def _elementwise_root(self, eqn: Eqn, v: Var) -> Atom:
         """The root of the operands of v's rank when they share one and every other array operand
@@ -171,6 +211,35 @@ class ShapeRoots:
         self.failed[id(loop)] = (loop, [k for k, a in enumerate(assumed) if a is None and loop.init[k].type.is_array])
         for out, a in zip(loop.outs, assumed):
             self.root[out] = out if a is None else a
+
+
+_WHOLE = ("trim", 0)
+
+
+def slice_extents(eqn: Eqn) -> tuple | None:
+    """How a basic slice with constant bounds and step 1 cuts each axis of an array of extent n:
+    ``("trim", k)``, max(0, n - k) elements (``x[a:-b]``: k = a + b; ``x[:]``: k = 0), or
+    ``("head", k)``, min(n, k) elements (``x[:k]``, ``x[-k:]``); None for other indexing."""
+    spec, operands = eqn.params["spec"], eqn.ins[1:]
+    if any(kind != "s" for kind in spec) or len(spec) > eqn.ins[0].type.ndim:
+        return None
+    bounds = [operands[3 * k:3 * k + 3] for k in range(len(spec))]
+    values = [[a.value if isinstance(a, Const) else a for a in b] for b in bounds]
+    extents = [_extent(*b) for b in values] + [_WHOLE] * (eqn.ins[0].type.ndim - len(spec))
+    return None if None in extents else tuple(extents)
+
+
+def _extent(start, stop, step):
+    """See `slice_extents`: one axis's ``start:stop:step``, each an int or None when constant."""
+    if step not in (None, 1) or not all(b is None or type(b) is int for b in (start, stop)):
+        return None
+    if (start is None or start >= 0) and (stop is None or stop < 0):
+        return "trim", (start or 0) - (stop or 0)
+    if start is None and stop >= 0:
+        return "head", stop
+    if start is not None and start < 0 and stop is None:
+        return "head", -start
+    return None
 
 
 def guard_carried_shapes(block: Block, active: set) -> None:

@@ -458,7 +458,7 @@ def _add_tape(stmt, v: Var, setup: Builder, n: Atom, where: Atom, is_for: bool, 
     allocated before the loop when v's shape is known there (see `_shaped_like`); otherwise at
     the first store, which checks that later entries have the same shape."""
     ndim = v.type.ndim if v.type.is_array else 0
-    like = _shaped_like(stmt, v, roots) if ndim else None
+    like = (_shaped_like(stmt, v, roots) or _slice_like(stmt, v, definition, roots, setup)) if ndim else None
     preallocated = is_for and (ndim == 0 or like is not None)
     size = ([n] if ndim == 0 else [n, like]) if preallocated else []
     name = f"tape_{label(v)}"
@@ -509,6 +509,17 @@ def _shaped_like(stmt, v: Var, roots: ShapeRoots) -> Atom | None:
         return like if roots(v) is roots(like) else None
     root = roots(v)
     return root if isinstance(root, Var) and root is not v and root not in block_defs(stmt.body) else None
+
+
+def _slice_like(stmt, v: Var, definition, roots: ShapeRoots, setup: Builder) -> Atom | None:
+    """For a slice with constant bounds ``z[:-1]`` of an array z shaped like one bound before the
+    loop `stmt` (its root r), the same slice of r, emitted into `setup`; else None."""
+    if v not in roots.sliced or not isinstance(definition, Eqn) or definition.prim is not P.getitem:
+        return None
+    base = roots.sliced[v][0]
+    if not isinstance(base, Var) or base in block_defs(stmt.body):
+        return None
+    return setup.emit(P.getitem, [base, *definition.ins[1:]], v.name, **definition.params)
 
 
 def _initial_value(stmt, v: Var) -> Atom | None:
