@@ -35,3 +35,16 @@ def store_through_index(x, idx):
 
 def two_index_arrays(W, i, j):
     return np.sum(W[i, j])
+
+
+def _rotate(p, c):
+    """Reads the entries of a row it is given (inlined at each call with a row of an array)."""
+    return p[0] * c[0] - p[1] * c[1] + np.sin(p[2] * c[2])
+
+
+def rows_read_by_entry(P, C):
+    """Each row of P and C is passed on and read entry by entry: X[j][k] is X[j, k]."""
+    s = 0.0
+    for j in range(P.shape[0]):
+        s = s + _rotate(P[j], C[j]) * P[j][1]
+    return s

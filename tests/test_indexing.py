@@ -60,3 +60,19 @@ def test_unsupported_index_arrays_are_refused(f, args, where):
     with pytest.raises(s2sad.S2SADError, match="an index array must be the only index") as info:
         s2sad.grad(f)(*args)
     assert where in info.value.source_line
+
+
+@MODES
+def test_entries_of_a_row_are_read_as_entries_of_the_array(mode):
+    P = np.array([[0.3, -1.2, 0.8], [2.0, 0.5, -0.4], [1.1, 0.2, 0.9]])
+    C = np.array([[1.0, 0.5, -0.3], [0.2, -0.7, 1.4], [0.6, 0.6, 0.1]])
+    got = s2sad.grad(xf.rows_read_by_entry, wrt=(0, 1), mode=mode)(P, C)
+    for k in (0, 1):
+        np.testing.assert_allclose(got[k], fd(xf.rows_read_by_entry, (P, C), k), rtol=1e-7, atol=1e-10)
+
+
+def test_a_row_read_by_entry_needs_no_row_adjoint():
+    """``P[j][k]`` is ``P[j, k]``: the adjoint adds into P_bar's entries, with no zero row a step."""
+    source = s2sad.derivative_source(xf.rows_read_by_entry, wrt=(0, 1), args=(np.ones((3, 3)), np.ones((3, 3))))
+    reverse = source.split("# reverse sweep")[1]
+    assert "np.zeros(" not in reverse.split("for ")[1] and "P_bar[j, 0] +=" in reverse

@@ -20,16 +20,18 @@ from ..ir.core import Block, Const, Eqn, Function, If, label, substitute, use_co
 
 def simplify(fn: Function) -> Function:
     mapping: dict = {}
-    _simplify_block(fn.body, mapping)
+    _simplify_block(fn.body, mapping, {})
     substitute(fn.body, mapping)
     _updates(fn.body)
     return fn
 
 
-def _simplify_block(block: Block, mapping: dict) -> None:
+def _simplify_block(block: Block, mapping: dict, rows: dict) -> None:
     kept = []
     for stmt in block.stmts:
         substitute(Block([], [stmt], []), mapping)
+        if isinstance(stmt, Eqn) and stmt.prim is P.getitem:
+            _compose_index(stmt, rows)
         if isinstance(stmt, Eqn) and len(stmt.outs) == 1:
             folded = simplify_eqn(stmt.prim, stmt.ins, stmt.params, stmt.outs[0].type)
             if folded is not None:
@@ -37,14 +39,26 @@ def _simplify_block(block: Block, mapping: dict) -> None:
                 continue
         if isinstance(stmt, If) and isinstance(stmt.cond, Const):
             taken = stmt.then if stmt.cond.value else stmt.orelse
-            _simplify_block(taken, mapping)
+            _simplify_block(taken, mapping, rows)
             kept += taken.stmts
             mapping.update(zip(stmt.outs, taken.results))
             continue
         for inner in stmt.blocks():
-            _simplify_block(inner, mapping)
+            _simplify_block(inner, mapping, rows)
         kept.append(stmt)
     block.stmts[:] = kept
+
+
+def _compose_index(eqn: Eqn, rows: dict) -> None:
+    """``X[j][k]`` becomes ``X[j, k]`` when ``X[j]`` selects by integers only: its adjoint is
+    then a store into a row of X's adjoint, not into a zero row allocated and added in. `rows`
+    maps such selections to their equations."""
+    inner = rows.get(eqn.ins[0])
+    if inner is not None:
+        eqn.ins = [inner.ins[0], *inner.ins[1:], *eqn.ins[1:]]
+        eqn.params = {**eqn.params, "spec": inner.params["spec"] + eqn.params["spec"]}
+    if all(kind == "i" for kind in eqn.params["spec"]) and eqn.outs[0].type.is_array:
+        rows[eqn.outs[0]] = eqn
 
 
 def _updates(block: Block) -> None:
