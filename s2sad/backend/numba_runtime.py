@@ -830,7 +830,26 @@ def _register_own() -> None:
     overload(_own_where)(arraymath.ov_np_where_x_y)
 
 
+def _ours_first(*functions) -> None:
+    """Numba tries a function's overloads in the order they were registered: where its own came
+    first (it compiled something in this process before this module was imported), move the
+    overloads of this module ahead of them."""
+    from numba.core.registry import cpu_target
+
+    context = cpu_target.typing_context
+    context.refresh()
+    for function in functions:
+        found = context._lookup_global(function)
+        if found is None:
+            continue
+        ours = [t for t in found.templates if getattr(getattr(t, "_overload_func", None), "__module__", "") == __name__]
+        rest = [t for t in found.templates if t not in ours]
+        context._remove_global(function)
+        context._insert_global(function, types.Function(tuple(ours + rest)))
+
+
 _register_own()
+_ours_first(np.sum, np.max, np.amax, np.min, np.amin, np.where, np.zeros, np.empty, operator.matmul)
 
 
 # --- checkpointing schedules: built (and cached) by Python code, then read by the compiled loop --
