@@ -403,6 +403,8 @@ _WHOLE = {_MAX: _max_of_vector, _MIN: _min_of_vector, _PROD: _prod_of_vector}
 
 def _over_axis(op: int):
     def implement(a, axis=None):
+        if not _given(axis) and _float_array(a) and op in _OWN_EXTREME:
+            return _OWN_EXTREME[op]
         if not (isinstance(a, types.Array) and isinstance(axis, types.Integer)):
             return None  # Numba's own implementation
         return _WHOLE[op] if a.ndim == 1 else lambda a, axis=None: _reduce(a, axis, op)
@@ -730,6 +732,124 @@ def _lstsq_default_rcond(a, b, rcond=None):
     if not isinstance(rcond, types.NoneType):
         return None
     return lambda a, b, rcond=None: np.linalg.lstsq(a, b, runtime._EPS * max(a.shape[0], a.shape[1]))
+
+
+# --- NumPy functions Numba compiles slowly, through helpers cached with the package ---------------
+# Numba compiles its own np.sum, np.max, np.min and np.where into every function that calls them,
+# once per signature: np.sum over an axis costs about 1.3 s (its error message formats numbers),
+# np.where about 1 s, np.max 0.5 s. The helpers below call Numba's own implementations through
+# stand-ins and are compiled once per machine. The overloads above must be registered before
+# Numba's own (which it registers when it first compiles in a process, or when its modules are
+# imported, as below); registered after, they are never chosen and Numba's own compile as before.
+
+def _own_sum(a, axis=None, dtype=None):
+    """Numba's own np.sum (a stand-in: only its Numba implementation is ever called)."""
+
+
+def _own_max(a):
+    """Numba's own np.max (a stand-in)."""
+
+
+def _own_min(a):
+    """Numba's own np.min (a stand-in)."""
+
+
+def _own_where(condition, x, y):
+    """Numba's own np.where (a stand-in)."""
+
+
+@njit(cache=True)
+def _sum_all(a):
+    return _own_sum(a)
+
+
+@njit(cache=True)
+def _sum_along(a, axis):
+    return _own_sum(a, axis)
+
+
+@njit(cache=True)
+def _max_all(a):
+    return _own_max(a)
+
+
+@njit(cache=True)
+def _min_all(a):
+    return _own_min(a)
+
+
+@njit(cache=True)
+def _where_numbers(condition, x, y):
+    return _own_where(condition, x, y)
+
+
+def _float_array(a) -> bool:
+    return isinstance(a, types.Array) and a.dtype == types.float64
+
+
+def _max_whole(a, axis=None):
+    return _max_all(a)
+
+
+def _min_whole(a, axis=None):
+    return _min_all(a)
+
+
+_OWN_EXTREME = {_MAX: _max_whole, _MIN: _min_whole}
+
+
+@_cached_overload(np.sum)
+def _sum(a, axis=None, dtype=None):
+    """A float array's sum, whole or over an axis given as a number; the rest is Numba's own."""
+    if not _float_array(a) or _given(dtype):
+        return None
+    if not _given(axis):
+        return lambda a, axis=None, dtype=None: _sum_all(a)
+    if isinstance(axis, types.Integer):
+        return lambda a, axis=None, dtype=None: _sum_along(a, axis)
+    return None
+
+
+@_cached_overload(np.where)
+def _where(condition, x, y):
+    """``np.where(c, 1.0, 0.0)`` of a boolean array and two floats (the adjoints of max and min)."""
+    if isinstance(condition, types.Array) and isinstance(condition.dtype, types.Boolean) \
+            and isinstance(x, types.Float) and isinstance(y, types.Float):
+        return lambda condition, x, y: _where_numbers(condition, x, y)
+    return None
+
+
+def _register_own() -> None:
+    """The stand-ins' implementations: Numba's own (importing them registers Numba's overloads
+    of the NumPy functions, after the ones above)."""
+    from numba.np import arraymath
+
+    overload(_own_sum)(arraymath.array_sum)
+    overload(_own_max)(arraymath.npy_max)
+    overload(_own_min)(arraymath.npy_min)
+    overload(_own_where)(arraymath.ov_np_where_x_y)
+
+
+def _ours_first(*functions) -> None:
+    """Numba tries a function's overloads in the order they were registered: where its own came
+    first (it compiled something in this process before this module was imported), move the
+    overloads of this module ahead of them."""
+    from numba.core.registry import cpu_target
+
+    context = cpu_target.typing_context
+    context.refresh()
+    for function in functions:
+        found = context._lookup_global(function)
+        if found is None:
+            continue
+        ours = [t for t in found.templates if getattr(getattr(t, "_overload_func", None), "__module__", "") == __name__]
+        rest = [t for t in found.templates if t not in ours]
+        context._remove_global(function)
+        context._insert_global(function, types.Function(tuple(ours + rest)))
+
+
+_register_own()
+_ours_first(np.sum, np.max, np.amax, np.min, np.amin, np.where, np.zeros, np.empty, operator.matmul)
 
 
 # --- checkpointing schedules: built (and cached) by Python code, then read by the compiled loop --
