@@ -19,10 +19,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # the s2sad of this checkout
 
 import s2sad
 from loops import interleaved_medians, lennard_jones, workloads  # (bench/loops.py)

@@ -25,9 +25,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import numba
 import numpy as np
+
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # the s2sad of this checkout
 
 import s2sad
 from ratios import directional_error  # (bench/ratios.py)

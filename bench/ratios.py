@@ -25,9 +25,12 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
+
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # the s2sad of this checkout
 
 
 # --- workloads ------------------------------------------------------------------------------------

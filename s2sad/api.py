@@ -19,6 +19,7 @@ from .errors import S2SADError
 from .ir.types import Type, parse_type, type_of_value
 from .frontend.nested import source_function
 from .pipeline import DERIVATIVES, MODES, Derived, derive, ir_text
+from .transforms.common import not_one_float
 
 BACKENDS = ("auto", "python", "numba")
 Wrt = int | str | Sequence[int | str]
@@ -160,9 +161,8 @@ class Derivative:
 
     def check_scalar_output(self, derived: Derived, instead: str) -> None:
         """Refuse a function that does not return one float (`instead` names what handles it)."""
-        results = derived.primal.results
-        if len(results) != 1 or not results[0].type.is_scalar or results[0].type.kind != "f64":
-            what = "a tuple" if len(results) != 1 else f"a value of type {results[0].type}"
+        what = not_one_float(derived.primal)
+        if what:
             raise S2SADError(f"{self.kind} needs a function returning one float, but {self.fn.__name__} returns "
                              f"{what}; use {instead} for non-scalar outputs", *_where(self.fn))
 
@@ -309,12 +309,18 @@ class VJP(Derivative):
 
 # --- public factories ---------------------------------------------------------------------------
 
+def decorated(cls, f: Callable | None, wrt: Wrt, **options):
+    """``cls(f, wrt, **options)``; without `f`, the decorator that makes it
+    (``@s2sad.grad(wrt=(0, 1))``)."""
+    if f is None:
+        return lambda g: cls(g, wrt, **options)
+    return cls(f, wrt, **options)
+
+
 def _factory(cls):
     def make(f: Callable | None = None, wrt: Wrt = 0, *, mode: str = "reverse", backend: str = "auto",
              checkpoint=None):
-        if f is None:
-            return lambda g: cls(g, wrt, mode=mode, backend=backend, checkpoint=checkpoint)
-        return cls(f, wrt, mode=mode, backend=backend, checkpoint=checkpoint)
+        return decorated(cls, f, wrt, mode=mode, backend=backend, checkpoint=checkpoint)
     return make
 
 
@@ -334,16 +340,12 @@ value_and_grad.__name__ = "value_and_grad"
 
 def jvp(f: Callable | None = None, wrt: Wrt = 0, *, backend: str = "auto") -> JVP:
     """``h(*args, *tangents)`` → ``(f(*args), J·tangents)`` by forward mode."""
-    if f is None:
-        return lambda g: JVP(g, wrt, mode="forward", backend=backend)
-    return JVP(f, wrt, mode="forward", backend=backend)
+    return decorated(JVP, f, wrt, mode="forward", backend=backend)
 
 
 def vjp(f: Callable | None = None, wrt: Wrt = 0, *, backend: str = "auto", checkpoint=None) -> VJP:
     """``h(*args, cotangent)`` → ``(f(*args), cotangentᵀ·J)`` by reverse mode."""
-    if f is None:
-        return lambda g: VJP(g, wrt, backend=backend, checkpoint=checkpoint)
-    return VJP(f, wrt, backend=backend, checkpoint=checkpoint)
+    return decorated(VJP, f, wrt, backend=backend, checkpoint=checkpoint)
 
 
 def _types_for(fn, args: Sequence | None, types: Sequence | dict | None, wrt: tuple[int, ...]) -> list[Type]:

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .api import Derivative, Wrt, _as_output, _fail, _plain, basis
+from .api import Derivative, Wrt, _as_output, _fail, _plain, basis, decorated
 
 
 class HVP(Derivative):
@@ -42,7 +42,16 @@ class HVP(Derivative):
         return self.compiled(primals, "hvp").fn  # (the pipeline refuses an f not returning one float)
 
 
-class Hessian(HVP):
+class _OneParameter(Derivative):
+    """A derivative with respect to one parameter (`wrt` names one, not a tuple)."""
+
+    def __init__(self, fn: Callable, wrt: Wrt = 0, **options):
+        super().__init__(fn, wrt, **options)
+        if self.as_tuple:
+            raise _fail(fn, f"{self.kind} takes one parameter in wrt (got {wrt!r}); use s2sad.hvp for several")
+
+
+class Hessian(_OneParameter, HVP):
     """``H(*args)`` → the Hessian of f with respect to one parameter, of shape
     ``arg.shape + arg.shape`` (a float for a scalar parameter): one HVP per basis vector."""
 
@@ -58,7 +67,7 @@ class Hessian(HVP):
         return _plain(h[()]) if not shape else h
 
 
-class Jacobian(Derivative):
+class Jacobian(_OneParameter):
     """``J(*args)`` → ∂f/∂args[wrt] for f returning one float or one float array, of shape
     ``out.shape + arg.shape``: one JVP per element of the argument (forward mode) or one VJP per
     element of the result (reverse mode; f is called once, in Python, for the result's shape)."""
@@ -104,29 +113,19 @@ class Jacobian(Derivative):
         return j
 
 
-def _single(fn, wrt: Wrt, kind: str) -> Wrt:
-    if not isinstance(wrt, (int, str)):
-        raise _fail(fn, f"{kind} takes one parameter in wrt (got {wrt!r}); use s2sad.hvp for several")
-    return wrt
-
-
 def hvp(f: Callable | None = None, wrt: Wrt = 0, *, backend: str = "auto", checkpoint=None) -> HVP:
     """``h(*args, v)`` → H·v, the Hessian of `f` (returning one float) with respect to
     ``args[wrt]`` times `v` (shaped like that argument), by forward over reverse without
     forming H. With a tuple `wrt`, ``h(*args, *vs)`` returns a tuple. `checkpoint` is the policy
     of the reverse sweep, as for `grad`."""
-    if f is None:
-        return lambda g: HVP(g, wrt, backend=backend, checkpoint=checkpoint)
-    return HVP(f, wrt, backend=backend, checkpoint=checkpoint)
+    return decorated(HVP, f, wrt, backend=backend, checkpoint=checkpoint)
 
 
 def hessian(f: Callable | None = None, wrt: Wrt = 0, *, backend: str = "auto", checkpoint=None) -> Hessian:
     """``H(*args)`` → the Hessian of `f` (returning one float) with respect to ``args[wrt]``, of
     shape ``arg.shape + arg.shape`` (a float for a scalar argument), from one `hvp` per basis
     vector."""
-    if f is None:
-        return lambda g: Hessian(g, _single(g, wrt, "hessian"), backend=backend, checkpoint=checkpoint)
-    return Hessian(f, _single(f, wrt, "hessian"), backend=backend, checkpoint=checkpoint)
+    return decorated(Hessian, f, wrt, backend=backend, checkpoint=checkpoint)
 
 
 def jacobian(f: Callable | None = None, wrt: Wrt = 0, *, mode: str = "forward", backend: str = "auto",
@@ -134,6 +133,4 @@ def jacobian(f: Callable | None = None, wrt: Wrt = 0, *, mode: str = "forward", 
     """``J(*args)`` → ∂f/∂args[wrt] of shape ``out.shape + arg.shape`` for `f` returning one
     float or float array: one JVP per argument element (``mode="forward"``, the default, cheaper
     when the argument is the smaller) or one VJP per result element (``mode="reverse"``)."""
-    if f is None:
-        return lambda g: Jacobian(g, _single(g, wrt, "jacobian"), mode=mode, backend=backend, checkpoint=checkpoint)
-    return Jacobian(f, _single(f, wrt, "jacobian"), mode=mode, backend=backend, checkpoint=checkpoint)
+    return decorated(Jacobian, f, wrt, mode=mode, backend=backend, checkpoint=checkpoint)

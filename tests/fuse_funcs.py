@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from loop_funcs import rk4_chain_rhs
+
 
 def mixture(X, means):
     """Rows of two arrays: their shapes agree only when the data says so (a test at run time)."""
@@ -59,19 +61,15 @@ def reciprocal_rows(X, w):
     return total
 
 
-def chain(x, y):
-    return np.concatenate((x[:1], x[1:] * y[:-1]))
-
-
 def rk4_chain(x, s):
-    """Runge-Kutta steps of y' = (x₀, x_i y_{i−1}): adjoints that alias others (an unbroadcast
-    returns its operand) are updated by element loops."""
+    """Runge-Kutta steps of y' = (x₀, x_i y_{i−1}), whose adjoints updated by element loops may
+    share memory with values still needed (copied once, before the loop)."""
     h = 2.0 / s
     y = np.zeros(x.shape[0])
     for _ in range(s):
-        k1 = chain(x, y)
-        k2 = chain(x, y + 0.5 * h * k1)
-        k3 = chain(x, y + 0.5 * h * k2)
-        k4 = chain(x, y + h * k3)
+        k1 = rk4_chain_rhs(x, y)
+        k2 = rk4_chain_rhs(x, y + 0.5 * h * k1)
+        k3 = rk4_chain_rhs(x, y + 0.5 * h * k2)
+        k4 = rk4_chain_rhs(x, y + h * k3)
         y = y + h / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
     return np.sum(y * y)

@@ -48,3 +48,9 @@ def rows_read_by_entry(P, C):
     for j in range(P.shape[0]):
         s = s + _rotate(P[j], C[j]) * P[j][1]
     return s
+
+
+def row_of_gathered_rows(X, idx):
+    """``X[idx][1]`` is row idx[1] of X, not ``X[idx, 1]``: index arrays are not composed."""
+    G = X[idx]
+    return np.sum(G[1] * G[1]) + np.sum(np.sin(G[:, 0]))

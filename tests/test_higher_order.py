@@ -123,12 +123,14 @@ def test_hessians_are_symmetric(name):
     np.testing.assert_allclose(flat, flat.T, rtol=1e-12, atol=1e-10)
 
 
-def test_hvp_equals_hessian_times_v():
+def test_hvp_is_the_gradient_s_change_along_v():
+    """H·v against a central difference of the gradient along v (not built from hvp itself)."""
     pos = positions()
     v = np.random.default_rng(1).standard_normal(pos.shape)
     got = s2sad.hvp(F.lennard_jones, backend="python")(pos, v)
-    h = hessian_of(F.lennard_jones)(pos)
-    np.testing.assert_allclose(got, np.tensordot(h, v, axes=2), rtol=1e-12, atol=1e-9)
+    g = s2sad.grad(F.lennard_jones, backend="python")
+    expected = (g(pos + H * v) - g(pos - H * v)) / (2 * H)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
 
 
 def test_block_products_over_several_parameters():
@@ -296,5 +298,6 @@ def test_bench_script_reports_the_ratio():
                           "--rounds", "1", "--only", "linear"], capture_output=True, text=True, env=env, timeout=300)
     assert out.returncode == 0, out.stderr
     (ratio,) = re.findall(r"\| linear regression \S+ \| [\d.]+ \| [\d.]+ \| ([\d.]+) \|", out.stdout)
-    assert 0.5 < float(ratio) < 20, out.stdout
-    assert "largest asymmetry" in out.stdout
+    assert 0.5 < float(ratio) < 20, out.stdout  # (a timing on a shared machine: only its range)
+    (asymmetry,) = re.findall(r"largest asymmetry (\S+)", out.stdout)
+    assert float(asymmetry) < 1e-7, out.stdout

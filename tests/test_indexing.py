@@ -71,6 +71,14 @@ def test_entries_of_a_row_are_read_as_entries_of_the_array(mode):
         np.testing.assert_allclose(got[k], fd(xf.rows_read_by_entry, (P, C), k), rtol=1e-7, atol=1e-10)
 
 
+@MODES
+def test_a_row_of_gathered_rows_is_not_composed(mode):
+    X, idx = np.arange(12.0).reshape(4, 3) / 7.0, np.array([2, 0, 3])
+    assert xf.row_of_gathered_rows(X, idx) == pytest.approx(np.sum(X[0] ** 2) + np.sum(np.sin(X[idx, 0])))
+    g = s2sad.grad(xf.row_of_gathered_rows, mode=mode)(X, idx)
+    np.testing.assert_allclose(g, fd(xf.row_of_gathered_rows, (X, idx), 0), rtol=1e-7, atol=1e-10)
+
+
 def test_a_row_read_by_entry_needs_no_row_adjoint():
     """``P[j][k]`` is ``P[j, k]``: the adjoint adds into P_bar's entries, with no zero row a step."""
     source = s2sad.derivative_source(xf.rows_read_by_entry, wrt=(0, 1), args=(np.ones((3, 3)), np.ones((3, 3))))

@@ -66,7 +66,7 @@ def test_tuples_and_value_and_grad_inside():
 @pytest.mark.parametrize("f, message", [
     (grad_made_inside, "make the derivative outside the function"),
     (calls_jvp, "s2sad.jvp inside a differentiated function is not supported"),
-    (calls_gradient_of_vector, "must return one float"),
+    (calls_gradient_of_vector, "needs a function returning one float"),
     (calls_gradient_reading_global, "reads a module's global array"),
 ])
 def test_refusals(f, message):

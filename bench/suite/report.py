@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ratios import fmt  # (bench/ratios.py)
-from suite.measure import CANNOT, ERROR, OK, WRONG, ToolResult, WorkloadResult
+from suite.measure import CANNOT, ERROR, NOT_RUN, OK, WRONG, ToolResult, WorkloadResult
 
 LIBRARIES = ("numpy", "numba", "scipy", "s2sad", "autograd", "torch", "jax", "jaxlib", "tensorflow-cpu",
              "tensorflow")
@@ -108,7 +108,7 @@ class Footnotes:
 
 def _cell(result: ToolResult | None, tool: str, notes: Footnotes) -> str:
     if result is None:
-        return "not run"
+        return NOT_RUN
     if result.status == OK:
         return fmt(result.gradient) + notes.mark(f"{tool}: {result.note}" if result.note else "")
     if result.status == WRONG:

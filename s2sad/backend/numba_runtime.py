@@ -25,6 +25,20 @@ from .. import runtime
 _cached_overload = partial(overload, jit_options={"cache": True})
 
 
+def _compiled_as_written(*functions) -> None:
+    """Runtime helpers that Numba compiles as they are written: each is compiled once, cached
+    with the package, and called by generated code in its place."""
+    for function in functions:
+        _cached_overload(function)(_calling(njit(cache=True)(function)))
+
+
+def _calling(compiled):
+    """An overload's typing function whose implementation calls `compiled` (whatever the types)."""
+    def typing(*args):
+        return lambda *args: compiled(*args)
+    return typing
+
+
 @njit(cache=True, inline="always")
 def _position(i, shape, small):
     """Where element `i` (in C order) of an array of `shape` falls in an array of shape `small`
@@ -338,12 +352,9 @@ def _record_grow(tape, k, value):
 
 
 # The tape helpers are compiled once and cached with the package, like `_copy`.
-_fits_shape = njit(cache=True)(runtime.fits_shape)
-_cached_overload(runtime.fits_shape)(lambda x, like: lambda x, like: _fits_shape(x, like))
 _cached_overload(runtime.record)(lambda tape, k, n, value: lambda tape, k, n, value: _record(tape, k, n, value))
 _cached_overload(runtime.record_grow)(lambda tape, k, value: lambda tape, k, value: _record_grow(tape, k, value))
-_unrecord = njit(cache=True)(runtime.unrecord)
-_cached_overload(runtime.unrecord)(lambda g, k, tape: lambda g, k, tape: _unrecord(g, k, tape))
+_compiled_as_written(runtime.fits_shape, runtime.unrecord)
 
 
 # --- NumPy reductions Numba lacks: over one axis, and var/std with ddof --------------------------
@@ -701,14 +712,7 @@ def _unrepeat(g, shape, repeats, axis=None):
 # --- linear algebra ------------------------------------------------------------------------------
 # The helpers of the decompositions' rules are written so that Numba compiles them as they are.
 
-_inverse_gaps = njit(cache=True)(runtime.inverse_gaps)
-_thin_reciprocal = njit(cache=True)(runtime.thin_reciprocal)
-_full_rank_gram = njit(cache=True)(runtime.full_rank_gram)
-_square_r = njit(cache=True)(runtime.square_r)
-_cached_overload(runtime.inverse_gaps)(lambda values: lambda values: _inverse_gaps(values))
-_cached_overload(runtime.thin_reciprocal)(lambda s, x: lambda s, x: _thin_reciprocal(s, x))
-_cached_overload(runtime.full_rank_gram)(lambda x, rank: lambda x, rank: _full_rank_gram(x, rank))
-_cached_overload(runtime.square_r)(lambda r: lambda r: _square_r(r))
+_compiled_as_written(runtime.inverse_gaps, runtime.thin_reciprocal, runtime.full_rank_gram, runtime.square_r)
 
 
 @njit(cache=True)
@@ -863,7 +867,4 @@ def _schedule(policy, count, n):
 
 overload(runtime.periodic_schedule)(lambda n, every: lambda n, every: _schedule(0, every, n))
 overload(runtime.binomial_schedule)(lambda n, snapshots: lambda n, snapshots: _schedule(1, snapshots, n))
-_first_turn = njit(cache=True)(runtime.first_turn)
-_snapshot_slots = njit(cache=True)(runtime.snapshot_slots)
-_cached_overload(runtime.first_turn)(lambda actions: lambda actions: _first_turn(actions))
-_cached_overload(runtime.snapshot_slots)(lambda actions: lambda actions: _snapshot_slots(actions))
+_compiled_as_written(runtime.first_turn, runtime.snapshot_slots)

@@ -16,11 +16,14 @@ adjoint updates and loops are ordinary statements with rules of their own.
 
 from __future__ import annotations
 
+import weakref
+
 from .. import primitives as P
 from ..errors import S2SADError, located
 from ..ir.builder import Builder, const
 from ..ir.core import Atom, Block, Eqn, Function, Loc, Var, clone, copy_function, walk
 from ..ir.types import F64, Type
+from ..transforms.common import not_one_float
 from .values import TupleVal
 
 
@@ -37,15 +40,27 @@ def check_inlinable(d, loc: Loc | None) -> None:
                       "call a s2sad.grad or s2sad.value_and_grad of the function instead", loc)
 
 
+_GRADIENT_IR: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # derivative → {types: IR}
+
+
 def gradient_ir(d, types: list[Type], loc: Loc | None) -> Function:
     """The reverse-mode IR of `d.fn` (the function `d` differentiates) for these argument types:
-    ``f_vjp(*params, out_bar) -> (out, *grads, tape_bytes[, advances])``."""
+    ``f_vjp(*params, out_bar) -> (out, *grads, tape_bytes[, advances])``. Made once per types
+    (a loop body is lowered again until its types settle; inlining copies the IR)."""
+    known = _GRADIENT_IR.setdefault(d, {})
+    key = tuple(types)
+    if key not in known:
+        known[key] = _reverse_ir(d, types, loc)
+    return known[key]
+
+
+def _reverse_ir(d, types: list[Type], loc: Loc | None) -> Function:
     from ..pipeline import prepare, transform
     check_inlinable(d, loc)
     primal = prepare(d.fn, types)
-    results = primal.results
-    if len(results) != 1 or not results[0].type.is_scalar or results[0].type.kind != "f64":
-        raise located(f"{d.fn.__name__} must return one float to be differentiated by s2sad.grad", loc)
+    what = not_one_float(primal)
+    if what:
+        raise located(f"{d.fn.__name__} returns {what}, but a gradient needs a function returning one float", loc)
     derivative = transform(copy_function(primal), list(d.wrt), "reverse", d.checkpoint)
     if derivative.namespaces:
         raise located(f"{d.fn.__name__} reads a module's global array; pass it as an argument to differentiate "

@@ -50,9 +50,12 @@ def _simplify_block(block: Block, mapping: dict, rows: dict) -> None:
 
 
 def _compose_index(eqn: Eqn, rows: dict) -> None:
-    """``X[j][k]`` becomes ``X[j, k]`` when ``X[j]`` selects by integers only: its adjoint is
-    then a store into a row of X's adjoint, not into a zero row allocated and added in. `rows`
-    maps such selections to their equations."""
+    """``X[j][k]`` becomes ``X[j, k]`` when ``X[j]`` selects by integers and neither index holds
+    an index array (``X[idx][k]`` is ``X[idx[k]]``, not ``X[idx, k]``): the adjoint is then a
+    store into an entry of X's adjoint, not into a zero row allocated and added in. `rows` maps
+    such selections to their equations."""
+    if any(a.type.is_array for a in eqn.ins[1:]):
+        return
     inner = rows.get(eqn.ins[0])
     if inner is not None:
         eqn.ins = [inner.ins[0], *inner.ins[1:], *eqn.ins[1:]]

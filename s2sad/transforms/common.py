@@ -5,7 +5,7 @@ from __future__ import annotations
 from .. import primitives as P
 from ..errors import located
 from ..ir.builder import Builder, Sym, const
-from ..ir.core import Atom, Const, Eqn, Var, label
+from ..ir.core import Atom, Const, Eqn, Function, Var, label
 from ..rules import Rule, rule_for
 
 
@@ -19,6 +19,16 @@ def atom_of(value) -> Atom | None:
     if isinstance(value, Sym):
         return value.atom
     return value if isinstance(value, (Var, Const)) else const(value)
+
+
+def not_one_float(fn: Function) -> str | None:
+    """What `fn` returns instead of the one float a gradient's reverse sweep is seeded for
+    ("a tuple", "a value of type f64[:]"), or None when it returns one float."""
+    results = fn.results
+    if len(results) != 1:
+        return "a tuple"
+    t = results[0].type
+    return None if t.is_scalar and t.kind == "f64" else f"a value of type {t}"
 
 
 def zeros_like(atom: Atom, b: Builder, hint: str = "zeros") -> Atom:

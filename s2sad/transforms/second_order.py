@@ -26,14 +26,14 @@ from ..errors import S2SADError
 from ..ir.builder import const
 from ..ir.core import Function, substitute
 from ..passes.activity import active_values
+from .common import not_one_float
 from .forward import forward
 
 
 def require_scalar_result(primal: Function) -> None:
     """Forward over reverse seeds the reverse sweep with 1.0: f must return one float."""
-    results = primal.results
-    if len(results) != 1 or results[0].type.kind != "f64":
-        what = "a tuple" if len(results) != 1 else f"a value of type {results[0].type}"
+    what = not_one_float(primal)
+    if what:
         raise S2SADError(f"hvp and hessian need a function returning one float, but {primal.name} returns {what}; "
                          "use s2sad.jacobian for non-scalar outputs", primal.filename, primal.lineno)
 

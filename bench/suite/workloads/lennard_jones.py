@@ -8,6 +8,8 @@ over the pairs ``i < j``, vectorised, as their users would.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from loops import lennard_jones  # (bench/loops.py)
@@ -16,7 +18,10 @@ from suite.workload import Form, Workload
 VECTORISED = "vectorised over the pairs i < j"
 
 
+@functools.lru_cache(maxsize=None)
 def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs i < j of n particles (made once per n: eager tools call the energy each time,
+    where JAX and TensorFlow run it once, to trace it)."""
     return np.triu_indices(n, 1)
 
 
