@@ -2,7 +2,9 @@
 
 Every error the compiler raises for a user's mistake or an unsupported construct is an
 `S2SADError`: it names the user's file and line, quotes the construct, and says what to do
-instead. Internal bugs stay ordinary exceptions.
+instead. A failure inside the compiler itself (a bug of s2sad's, not the user's) reaches the user
+as an `InternalError`, a kind of `S2SADError` that says so, names the function being
+differentiated and chains the original exception.
 """
 
 from __future__ import annotations
@@ -49,3 +51,19 @@ def located(message: str, loc) -> S2SADError:
     if loc is None:
         return S2SADError(message)
     return S2SADError(message, loc.filename, loc.lineno, loc.source_line)
+
+
+class InternalError(S2SADError):
+    """A failure inside s2sad while it differentiated a function: a bug to report, not a mistake
+    in the user's code. The original exception is chained (``__cause__``)."""
+
+
+def internal_error(exc: BaseException, what: str, filename: str | None, lineno: int | None) -> InternalError:
+    """An `InternalError` for `exc`, raised while s2sad was making `what` (the user's function
+    at `filename`:`lineno`), located at the user's line the failure concerns when it carries one."""
+    loc = getattr(exc, "loc", None)
+    if loc is not None:
+        filename, lineno = loc.filename, loc.lineno
+    return InternalError(f"internal error in s2sad while differentiating {what} ({type(exc).__name__}: {exc}); "
+                         "this is a bug in s2sad, not in your code: please report it with this function",
+                         filename, lineno, getattr(loc, "source_line", ""))

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable
 
@@ -18,8 +19,9 @@ from .backend import numba as numba_backend
 from .backend import python as python_backend
 from .cache import write_module
 from .codegen import module_source
-from .errors import S2SADError
+from .errors import S2SADError, internal_error
 from .frontend.lower import lower
+from .frontend.nested import source_function
 from .ir.core import Function, copy_function
 from .ir.printer import print_function
 from .ir.types import Type
@@ -98,8 +100,28 @@ def resolve_backend(backend: str) -> str:
     return chosen
 
 
+@contextmanager
+def reporting_internal_errors(fn):
+    """Let `S2SADError`s through; turn any other exception raised while `fn` is differentiated
+    into an `InternalError` naming it (the original chained)."""
+    try:
+        yield
+    except S2SADError:
+        raise
+    except Exception as exc:
+        code = getattr(source_function(fn), "__code__", None)
+        raise internal_error(exc, getattr(fn, "__qualname__", repr(fn)), code and code.co_filename,
+                             code and code.co_firstlineno) from exc
+
+
 def derive(fn, arg_types: list[Type], wrt: list[int], mode: str, backend: str = "python",
            checkpoint=None) -> Derived:
+    """Differentiate `fn` for `arg_types`: generate, write, load (and compile) the derivative."""
+    with reporting_internal_errors(fn):
+        return _derive(fn, arg_types, wrt, mode, backend, checkpoint)
+
+
+def _derive(fn, arg_types: list[Type], wrt: list[int], mode: str, backend: str, checkpoint) -> Derived:
     primal = prepare(fn, arg_types)
     derivative = transform(copy_function(primal), wrt, mode, checkpoint)  # the transforms edit what they get
     origin = f"{os.path.basename(primal.filename)}:{primal.lineno} ({primal.name}), {mode} mode"
@@ -165,5 +187,6 @@ def _located(fn: Callable, primal: Function) -> Callable:
 def ir_text(fn, arg_types: list[Type], wrt: list[int] | None = None, mode: str | None = None,
             checkpoint=None) -> str:
     """The printed IR of `fn`, or of its derivative when `mode` is given."""
-    primal = prepare(fn, arg_types)
-    return print_function(primal if mode is None else transform(primal, wrt or [0], mode, checkpoint))
+    with reporting_internal_errors(fn):
+        primal = prepare(fn, arg_types)
+        return print_function(primal if mode is None else transform(primal, wrt or [0], mode, checkpoint))

@@ -10,7 +10,7 @@ from .types import BOOL, I64
 
 
 class VerifyError(AssertionError):
-    pass
+    loc = None  # the user's line of the innermost statement involved, when known
 
 
 def verify(fn: Function) -> None:
@@ -37,11 +37,15 @@ def _verify_block(block: Block, scopes: list[set[Var]], bound: set[Var]) -> None
     for p in block.params:
         _bind(p, scopes, bound)
     for stmt in block.stmts:
-        for atom in stmt.ins:
-            _check_use(atom, scopes, stmt)
-        _VERIFIERS[type(stmt)](stmt, scopes, bound)
-        for out in stmt.outs:
-            _bind(out, scopes, bound)
+        try:
+            for atom in stmt.ins:
+                _check_use(atom, scopes, stmt)
+            _VERIFIERS[type(stmt)](stmt, scopes, bound)
+            for out in stmt.outs:
+                _bind(out, scopes, bound)
+        except VerifyError as exc:
+            exc.loc = exc.loc or stmt.loc
+            raise
     for r in block.results:
         _check_use(r, scopes, "region results")
 
