@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import inspect
 import numbers
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -22,6 +22,7 @@ from .pipeline import DERIVATIVES, MODES, Derived, derive, ir_text
 from .transforms.common import not_one_float
 
 BACKENDS = ("auto", "python", "numba")
+_KEPT = 4  # derivatives kept per argument types, made under different values of the module's numbers
 Wrt = int | str | Sequence[int | str]
 
 
@@ -110,7 +111,7 @@ class Derivative:
         self.mode = mode
         self.backend = backend
         self.checkpoint = checkpoint
-        self._compiled: dict[tuple, Derived] = {}
+        self._compiled: dict[tuple, tuple[Derived, ...]] = {}
         self.tape_bytes: int | None = None  # bytes the tapes and snapshots of the last reverse-mode call held
         self.advances: int | None = None  # loop steps the last reverse-mode call ran again (checkpointing)
         self.signature = inspect.signature(fn)
@@ -124,7 +125,7 @@ class Derivative:
         return (_rebuild, (type(self), self.fn, self.wrt if self.as_tuple else self.wrt[0], self.mode,
                            self.backend, self.checkpoint))
 
-    def bind(self, args: tuple, kwargs: dict) -> list:
+    def bind(self, args: tuple, kwargs: dict) -> "Bound":
         names = self._names
         if kwargs or len(args) != len(names):  # (all arguments given by position need no binding)
             try:
@@ -133,15 +134,30 @@ class Derivative:
                 raise _fail(self.fn, f"{self.fn.__name__}: {exc}") from None
             bound.apply_defaults()
             args = tuple(bound.arguments.values())
-        return [_prepare_arg(self.fn, name, value, k in self.wrt) for k, (name, value) in enumerate(zip(names, args))]
+        prepared = [_prepare_arg(self.fn, name, value, k in self.wrt) for k, (name, value) in enumerate(zip(names, args))]
+        return Bound((p, isinstance(a, np.ndarray) and p is not a) for p, a in zip(prepared, args))
+
+    def runner(self, derived: Derived, args: "Bound", repeated: bool = False) -> Callable:
+        """The generated function to call with `args`, after checking that its writes into them
+        are NumPy's; with `repeated`, made so that each call starts from the state the first saw
+        (for derivatives that run it once per column)."""
+        effects = derived.effects
+        if effects.written:
+            problem = effects.argument_problem(self.fn.__name__, self._names, args, args.converted)
+            if problem:
+                raise _fail(self.fn, problem)
+        return effects.repeatable(derived.fn, args) if repeated else derived.fn
 
     def compiled(self, args: list, mode: str) -> Derived:
         # keyed by what decides the IR types (cheaper to build than the types themselves)
         key = (mode, *((type(a), a.dtype, a.ndim) if type(a) is np.ndarray else type(a) for a in args))
-        derived = self._compiled.get(key)
-        if derived is None:
-            types = [type_of_value(a) for a in args]
-            derived = self._compiled[key] = derive(self.fn, types, list(self.wrt), mode, self.backend, self.checkpoint)
+        made = self._compiled.get(key, ())
+        for derived in made:
+            if derived.current():
+                return derived
+        types = [type_of_value(a) for a in args]
+        derived = derive(self.fn, types, list(self.wrt), mode, self.backend, self.checkpoint)
+        self._compiled[key] = (derived, *made[:_KEPT - 1])  # (the last few, for a flag switched back and forth)
         return derived
 
     def _statistics(self, returned: tuple, n: int) -> tuple:
@@ -180,6 +196,16 @@ class Derivative:
                 raise _fail(self.fn, f"the {what} for argument {k} ({self._names[k]}) has shape {np.shape(t)}, "
                                      f"but the argument has shape {np.shape(primals[k])}")
         return primals, vectors
+
+
+class Bound(list):
+    """Arguments as the generated code takes them; `converted` holds the indices of arrays that
+    were converted (a copy, not the caller's array)."""
+
+    def __init__(self, prepared):
+        pairs = list(prepared)
+        super().__init__(value for value, _ in pairs)
+        self.converted = {k for k, (_, copied) in enumerate(pairs) if copied}
 
 
 def _rebuild(cls, fn, wrt, mode, backend, checkpoint):
@@ -226,14 +252,15 @@ class Grad(Derivative):
         derived = self.compiled(args, self.mode)
         self.check_scalar_output(derived, "s2sad.vjp")
         if self.mode == "reverse":
-            value, *grads = self._statistics(derived.fn(*args, 1.0), 1 + len(self.wrt))
+            value, *grads = self._statistics(self.runner(derived, args)(*args, 1.0), 1 + len(self.wrt))
         else:
-            value, grads = self._forward_grads(derived, args)
+            value, grads = self._forward_grads(self.runner(derived, args, repeated=True), args)
         grads = [_as_output(g, args[k]) for g, k in zip(grads, self.wrt)]
         return _plain(value), self._pack(grads)
 
-    def _forward_grads(self, derived: Derived, args: list) -> tuple[Any, list]:
-        """Forward mode: one JVP per element of each differentiated argument."""
+    def _forward_grads(self, run: Callable, args: list) -> tuple[Any, list]:
+        """Forward mode: one JVP per element of each differentiated argument (`run` starts each
+        from the same state)."""
         zero_tangents = [np.zeros_like(args[k]) if isinstance(args[k], np.ndarray) else 0.0 for k in self.wrt]
         value, grads = None, []
         for slot, k in enumerate(self.wrt):
@@ -241,10 +268,10 @@ class Grad(Derivative):
             for index, e in basis(np.shape(args[k])):
                 tangents = list(zero_tangents)
                 tangents[slot] = e
-                value, grad[index] = derived.fn(*args, *tangents)
+                value, grad[index] = run(*args, *tangents)
             grads.append(grad)
         if value is None:
-            value = derived.fn(*args, *zero_tangents)[0]
+            value = run(*args, *zero_tangents)[0]
         return value, grads
 
 
@@ -268,7 +295,7 @@ class JVP(Derivative):
     def __call__(self, *args):
         primals, tangents = self.split(args, "tangent")
         derived = self.compiled(primals, "forward")
-        out = derived.fn(*primals, *tangents)
+        out = self.runner(derived, primals)(*primals, *tangents)
         m = len(derived.derivative.results) // 2
         values, dots = out[:m], out[m:]
         values, dots = [_plain(v) for v in values], [_plain(d) for d in dots]
@@ -296,7 +323,7 @@ class VJP(Derivative):
             if np.ndim(c) != (r.type.ndim if r.type.is_array else 0):
                 raise _fail(self.fn, f"the cotangent has {np.ndim(c)} axes, but {self.fn.__name__}'s result "
                                      f"has {r.type.ndim if r.type.is_array else 0}")
-        out = self._statistics(derived.fn(*primals, *cotangents), m + len(self.wrt))
+        out = self._statistics(self.runner(derived, primals)(*primals, *cotangents), m + len(self.wrt))
         values, grads = out[:m], out[m:]
         for c, v in zip(cotangents, values):
             if np.shape(c) != np.shape(v):

@@ -37,9 +37,10 @@ class HVP(Derivative):
         shaped = [_as_output(r, x) for r, x in zip(rest, like)]
         return _plain(value), shaped[:len(self.wrt)], shaped[len(self.wrt):]
 
-    def generated(self, primals: list) -> Callable:
-        """``f_hvp(*args, *directions) -> (f, *gradients, *products)`` for these arguments' types."""
-        return self.compiled(primals, "hvp").fn  # (the pipeline refuses an f not returning one float)
+    def generated(self, primals: list, repeated: bool = False) -> Callable:
+        """``f_hvp(*args, *directions) -> (f, *gradients, *products)`` for these arguments' types
+        (`repeated`: every call starting from the state the first saw)."""
+        return self.runner(self.compiled(primals, "hvp"), primals, repeated)  # (refused unless f returns a float)
 
 
 class _OneParameter(Derivative):
@@ -61,7 +62,7 @@ class Hessian(_OneParameter, HVP):
         primals = self.bind(args, kwargs)
         x = primals[self.wrt[0]]
         shape = np.shape(x)
-        h, f_hvp = np.zeros(shape + shape), self.generated(primals)
+        h, f_hvp = np.zeros(shape + shape), self.generated(primals, repeated=True)
         for index, e in basis(shape):
             h[(Ellipsis,) + index] = f_hvp(*primals, e)[2]
         return _plain(h[()]) if not shape else h
@@ -70,7 +71,9 @@ class Hessian(_OneParameter, HVP):
 class Jacobian(_OneParameter):
     """``J(*args)`` → ∂f/∂args[wrt] for f returning one float or one float array, of shape
     ``out.shape + arg.shape``: one JVP per element of the argument (forward mode) or one VJP per
-    element of the result (reverse mode; f is called once, in Python, for the result's shape)."""
+    element of the result (reverse mode; f is called once, in Python, for the result's shape, and
+    the state it changes is put back). All columns belong to one call of f: each starts from the
+    state the first saw, and the state ends as one call leaves it."""
 
     kind = "jacobian"
 
@@ -87,7 +90,8 @@ class Jacobian(_OneParameter):
             raise _fail(self.fn, f"jacobian needs a function returning one float or float array, but "
                                  f"{self.fn.__name__} returns {what}")
         x = primals[self.wrt[0]]
-        columns = self._forward(derived.fn, primals, x) if self.mode == "forward" else self._reverse(derived.fn, primals)
+        run = self.runner(derived, primals, repeated=True)
+        columns = self._forward(run, primals, x) if self.mode == "forward" else self._reverse(derived, run, primals)
         return _plain(columns[()]) if not columns.ndim else columns
 
     def _forward(self, fn: Callable, primals: list, x: Any) -> np.ndarray:
@@ -102,9 +106,11 @@ class Jacobian(_OneParameter):
             j = np.zeros(np.shape(fn(*primals, np.zeros(shape))[0]) + shape)
         return j
 
-    def _reverse(self, fn: Callable, primals: list) -> np.ndarray:
-        """Row by row: J[i] = e_iᵀ J."""
+    def _reverse(self, derived, fn: Callable, primals: list) -> np.ndarray:
+        """Row by row: J[i] = e_iᵀ J (the result's shape from a call of f, whose effects are undone)."""
+        undo = derived.effects.save(primals)
         out_shape = np.shape(self.fn(*primals))
+        undo()
         like = primals[self.wrt[0]]
         j = np.zeros(out_shape + np.shape(like))
         for index, e in basis(out_shape):

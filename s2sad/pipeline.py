@@ -19,10 +19,12 @@ from .backend import numba as numba_backend
 from .backend import python as python_backend
 from .cache import write_module
 from .codegen import module_source
+from .effects import Effects
 from .errors import S2SADError, internal_error
 from .frontend.lower import lower
 from .frontend.nested import source_function
-from .ir.core import Function, copy_function
+from . import primitives as P
+from .ir.core import Eqn, Function, copy_function
 from .ir.printer import print_function
 from .ir.types import Type
 from .ir.verify import verify
@@ -54,6 +56,11 @@ class Derived:
     path: str                 # where it was written
     fn: Callable              # the loaded derivative function
     core: Callable            # what the backend compiled: `fn` itself, or the core it calls
+    effects: Effects = Effects((), (), False, ())  # the state one call changes besides its results
+
+    def current(self) -> bool:
+        """Do the names outside the function still refer to what they did when it was made?"""
+        return all(a.holds() for a in self.primal.assumed)
 
 
 def prepare(fn, arg_types: list[Type]) -> Function:
@@ -71,11 +78,19 @@ def transform(primal: Function, wrt: list[int], mode: str, checkpoint=None) -> F
     stores nothing and ignores it)."""
     if mode == "hvp":
         require_scalar_result(primal)
-        vjp = _cleaned(reverse(primal, wrt, active_values(primal, wrt), checkpoint), _CLEANUP[1:])
+        vjp = _cleaned(writebacks_last(reverse(primal, wrt, active_values(primal, wrt), checkpoint)), _CLEANUP[1:])
         return _cleaned(forward_over_reverse(vjp, wrt))  # (custom rules' markers kept until now)
     active = active_values(primal, wrt)
     derivative = forward(primal, wrt, active) if mode == "forward" else reverse(primal, wrt, active, checkpoint)
-    return _cleaned(derivative)
+    return _cleaned(writebacks_last(derivative))
+
+
+def writebacks_last(fn: Function) -> Function:
+    """Move the writes into the caller's arrays (`writeback`) to the end of `fn`: the reverse sweep
+    reads the parameters' first values, which they overwrite."""
+    last = [s for s in fn.body.stmts if isinstance(s, Eqn) and s.prim is P.writeback]
+    fn.body.stmts[:] = [s for s in fn.body.stmts if not (isinstance(s, Eqn) and s.prim is P.writeback)] + last
+    return fn
 
 
 _CLEANUP = (strip_custom, simplify, simplify_broadcasts, cse, dce)
@@ -133,7 +148,7 @@ def _derive(fn, arg_types: list[Type], wrt: list[int], mode: str, backend: str, 
                                             fallback=_plain(derivative, origin))
         setattr(module.module, module.core_name, module.core)  # the entry point (if separate) calls it by name
     return Derived(primal, derivative, module.source, str(module.path),
-                   _located(getattr(module.module, derivative.name), primal), module.core)
+                   _located(getattr(module.module, derivative.name), primal), module.core, Effects.of(primal))
 
 
 def _plain(derivative: Function, origin: str) -> Callable:

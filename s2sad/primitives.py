@@ -913,7 +913,12 @@ record_grow = _define("record_grow", ["tape", "k", "value"], same_as_first, call
                       impl=runtime.record_grow, aliases=True)
 unrecord = _define("unrecord", ["g", "k", "tape"], lambda t, p: F64.with_ndim(t[2].ndim), call_emitter("unrecord"),
                    impl=runtime.unrecord)
-fits_shape = _define("fits_shape", ["x", "like"], same_as_first, call_emitter("fits_shape"),
+def _fits_shape_emit(args, params):
+    flag = [ast.Constant(True)] if params.get("in_place") else []
+    return ast.Call(ast.Name("fits_shape", ast.Load()), list(args) + flag, [])
+
+
+fits_shape = _define("fits_shape", ["x", "like"], same_as_first, _fits_shape_emit, statics={"in_place": False},
                      impl=runtime.fits_shape, aliases=True)  # x, checked to broadcast to like's shape
 # Checkpointing (transforms/checkpointed.py): a policy's schedule for n steps, as rows
 # (action, k, j) of an int64 array (see s2sad/checkpoint.py), made by Python code and cached.
@@ -951,6 +956,12 @@ global_read = _define("global_read", [], lambda t, p: p["type"], lambda a, p: _g
 global_write = _define("global_write", ["value"], lambda t, p: None,
                        lambda a, p: ast.Assign([_global_target(p, ast.Store())], a[0]),
                        statics={"name": "", "space": ""}, pure=False, statement=True)
+# The caller's array `target`, a parameter the function writes into, given the function's last
+# value of it, as NumPy's in-place updates would have left it (``x[:] = x_last``). Made the last
+# statement of a derivative, after everything that reads the parameter's first value.
+writeback = _define("writeback", ["target", "value"], lambda t, p: None,
+                    lambda a, p: ast.Assign([ast.Subscript(a[0], ast.Slice(), ast.Store())], a[1]),
+                    pure=False, statement=True)
 
 
 # --- random draws ---------------------------------------------------------------------------

@@ -104,16 +104,22 @@ CHANGED_SHAPE = ("an array the reverse sweep needs changes shape from one loop i
                  "and such arrays cannot be recorded yet")
 
 
-def fits_shape(x: np.ndarray, like: np.ndarray) -> np.ndarray:
+def fits_shape(x: np.ndarray, like: np.ndarray, in_place: bool = False) -> np.ndarray:
     """`x`, after checking that it broadcasts to ``like.shape`` (so that an elementwise operation
     of `x` with an array of like's shape keeps that shape). Checked before a loop whose carried
     array is combined with `x`, where the reverse sweep relies on the carried array keeping the
-    shape of its initial value `like`; otherwise that array changes shape in the loop."""
+    shape of its initial value `like`; otherwise that array changes shape in the loop. With
+    `in_place`, checked for ``like op= x``, which NumPy refuses when it would change like's shape."""
     lead = like.ndim - x.ndim
     for k in range(x.ndim):
         if lead < 0 or (x.shape[k] != 1 and x.shape[k] != like.shape[lead + k]):
+            if in_place:
+                raise ValueError(IN_PLACE_SHAPE)
             raise ValueError(CHANGED_SHAPE)
     return x
+
+
+IN_PLACE_SHAPE = "non-broadcastable operand: an in-place operation cannot change its array's shape"
 
 
 def record(tape: np.ndarray, k: int, n: int, value) -> np.ndarray:

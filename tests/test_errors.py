@@ -500,39 +500,6 @@ def writes_global_in_loop(x):
     return x * COUNTER
 
 
-def stores_into_view(x):
-    y = x.copy()
-    row = y[0:2]
-    row[0] = 5.0  # <-
-    return np.sum(row * x[0:2])
-
-
-def stores_into_moved_axes(x):
-    y = np.moveaxis(x.copy(), 0, 1)
-    y[0, 0] = 5.0  # <-
-    return np.sum(y)
-
-
-def stores_into_transpose(x):
-    y = x.copy()
-    t = y.T
-    t[0, 1] = 5.0  # <-
-    return np.sum(y * x)
-
-
-def stores_into_swapped_axes(x):
-    y = np.swapaxes(x.copy(), 0, 1)
-    y[0, 0] = 5.0  # <-
-    return np.sum(y)
-
-
-def stores_into_alias(x):
-    y = x * 2.0
-    z = y
-    z[0] = 1.0  # <-
-    return np.sum(y)
-
-
 def for_else(x):
     for i in range(3):  # <-
         x = x * 2.0
@@ -549,11 +516,6 @@ def used_after_loop_only(x):
 
 LOOP_REFUSALS = [
     (writes_global_in_loop, (1.0,), "global inside a loop"),
-    (stores_into_view, (X3,), "view"),
-    (stores_into_moved_axes, (np.ones((2, 3)),), "view"),
-    (stores_into_transpose, (np.ones((2, 3)),), "view"),
-    (stores_into_swapped_axes, (np.ones((2, 3)),), "view"),
-    (stores_into_alias, (X3,), "shares its memory"),
     (for_else, (1.0,), "for-else"),
     (used_after_loop_only, (1.0,), "only inside the loop"),
 ]

@@ -35,26 +35,30 @@ class Composition:
     lower: Callable  # (lowering, node, *NumPy's arguments) -> Atom; with from_node, (lowering, node)
     primitives: tuple[P.Primitive, ...]  # what it becomes (their rules give the derivative), for `s2sad rules`
     from_node: bool = False  # reads literal arguments (einsum's subscripts) from the call's source
+    view: bool = False  # NumPy's result is a view of the first argument (else new memory, even when the
+    #                     primitives it becomes would give a view: np.take(A, 0, axis=1) is A[:, 0] copied)
 
 
 COMPOSED: dict[object, Composition] = {}
 
 
-def _composes(numpy_fn, *primitives: P.Primitive, from_node: bool = False):
+def _composes(numpy_fn, *primitives: P.Primitive, from_node: bool = False, view: bool = False):
     def register(lower: Callable) -> Callable:
-        COMPOSED[numpy_fn] = Composition(lower, primitives, from_node)
+        COMPOSED[numpy_fn] = Composition(lower, primitives, from_node, view)
         return lower
     return register
 
 
 def lower_composed(lo: "Lowering", numpy_fn, args: list, kwargs: dict, node) -> Atom:
     """Lower the call ``numpy_fn(*args, **kwargs)``."""
-    lower = COMPOSED[numpy_fn].lower
+    composition = COMPOSED[numpy_fn]
     try:
-        bound = inspect.signature(lower).bind(lo, node, *args, **kwargs)
+        bound = inspect.signature(composition.lower).bind(lo, node, *args, **kwargs)
     except TypeError as exc:
         raise lo.error(node, f"bad arguments to {P.numpy_name(numpy_fn)}: {exc}") from None
-    return lower(*bound.args, **bound.kwargs)
+    mark = lo.mark()
+    result = composition.lower(*bound.args, **bound.kwargs)
+    return result if composition.view else lo.new_memory(result, mark, node)
 
 
 # --- reading arguments ------------------------------------------------------------------------
@@ -102,7 +106,7 @@ def _slices(ndim: int) -> tuple[list, tuple]:
 
 # --- the compositions -------------------------------------------------------------------------
 
-@_composes(np.moveaxis, P.transpose)
+@_composes(np.moveaxis, P.transpose, view=True)
 def moveaxis(lo: "Lowering", node, a, source, destination) -> Atom:
     """A transpose: the moved axes at their destinations, the others in their order."""
     x = _array(lo, a, node, "moveaxis")

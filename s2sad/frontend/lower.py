@@ -20,12 +20,13 @@ Everything else is refused with an `S2SADError` at the offending line.
 
 from __future__ import annotations
 
+import ast
 import inspect
 import numbers
 import re
 import sys
 import types
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import gast
 import numpy as np
@@ -38,10 +39,11 @@ from ..ir.builder import Builder, const
 from ..ir.core import TEMP, Atom, Block, Const, Eqn, ForRange, Function, If, Loc, Var, While, walk
 from ..ir.types import BOOL, F64, I64, Type, promote, type_of_value
 from .composed import COMPOSED, lower_composed
+from .memory import Ambiguous, Latest, Memory, MemoryLowering
 from .nested import check_inlinable, inline_gradient, is_derivative, lower_derivative
 from .normalize import RESULT, normalize
-from .parse import Source, parse
-from .values import PyObj, TupleVal
+from .parse import Assumption, Source, parse
+from .values import DictVal, PyObj, TupleVal
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ class Undefined:
     fix: str = "assign it in both"
 
 
-Value = Atom | PyObj | TupleVal
+Value = Atom | PyObj | TupleVal | DictVal
 
 
 _IN_PLACE = {P.add: P.index_add, P.sub: P.index_sub}  # x[idx] += v, x[idx] -= v
@@ -108,21 +110,37 @@ ALLOCATE_LIKE = {np.zeros_like: P.zeros, np.ones_like: P.ones, np.empty_like: P.
 
 def lower(fn, arg_types: list[Type]) -> Function:
     """The IR of `fn` specialised to `arg_types` (one type per parameter); `fn` may be a
-    derivative object (``s2sad.grad(s2sad.grad(f))``: see nested.py)."""
+    derivative object (``s2sad.grad(s2sad.grad(f))``: see nested.py).
+
+    A module number is taken as a constant (checked at every call: `Function.assumed`), unless
+    the call assigns it (``global c``): then every read of it, in any function inlined, is made
+    at run time, which needs a second lowering when a helper read it first as a constant."""
     if is_derivative(fn):
         return lower_derivative(fn, arg_types)
+    forced: frozenset = frozenset()
+    while True:
+        lowering, ir = _lower_once(fn, arg_types, forced)
+        assigned = {(key, e.params["name"]) for e in walk(ir.body) if isinstance(e, Eqn) and e.prim is P.global_write
+                    for key, (alias, _) in lowering.spaces.items() if e.params["space"] == alias}
+        if not (assigned & set(lowering.assumed)) - forced:
+            return ir
+        forced |= assigned
+
+
+def _lower_once(fn, arg_types: list[Type], forced: frozenset) -> tuple["Lowering", Function]:
     src = parse(fn)
-    args = src.tree.args
-    names = [a.id for a in args.args]
-    _check_signature(src, args)
+    names = list(inspect.signature(fn).parameters)  # (a functools.wraps wrapper shows the wrapped function's)
     if len(names) != len(arg_types):
         raise S2SADError(f"{fn.__name__} takes {len(names)} arguments, got types for {len(arg_types)}",
                          src.filename, src.first_line)
     params = [Var(n, t) for n, t in zip(names, arg_types)]
     builder = Builder()
-    lowering = Lowering(src, builder, dict(zip(names, params)), stack=(fn,))
+    lowering = Lowering(src, builder, {}, stack=(fn,), forced=forced)
+    lowering.env = lowering.bind_call(fn, params, {}, src.tree)
+    lowering.mem.external.update(params)
     result = lowering.run_body()
     results = list(result.items) if isinstance(result, TupleVal) else [result]
+    lowering.write_back(params)
     taken = {n.id for n in gast.walk(src.tree) if isinstance(n, gast.Name)}
     for r in results:
         if isinstance(r, Var) and r.name == TEMP:
@@ -131,14 +149,8 @@ def lower(fn, arg_types: list[Type]) -> Function:
         if not isinstance(r, (Var, Const)):
             raise S2SADError(f"{fn.__name__} must return numbers or arrays, not {_describe(r)}",
                              src.filename, lowering.return_loc.lineno if lowering.return_loc else None)
-    return Function(fn.__name__, builder.block(params, results), src.filename, src.first_line, names,
-                    dict(lowering.spaces.values()))
-
-
-def _check_signature(src: Source, args: gast.arguments) -> None:
-    if args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs:
-        raise located("only plain positional parameters are supported (no *args, **kwargs, "
-                      "keyword-only or positional-only parameters)", src.loc(src.tree))
+    return lowering, Function(fn.__name__, builder.block(params, results), src.filename, src.first_line, names,
+                              dict(lowering.spaces.values()), assumed=tuple(lowering.assumed.values()))
 
 
 def _describe(value) -> str:
@@ -151,18 +163,24 @@ def _describe(value) -> str:
     return type(value).__name__
 
 
-class Lowering:
-    """Lowers one function body into `builder`, with `env` mapping names to values."""
+class Lowering(MemoryLowering):
+    """Lowers one function body into `builder`, with `env` mapping names to values (and, under
+    `Latest` keys, arrays written into to their latest values: see memory.py)."""
 
-    def __init__(self, src: Source, builder: Builder, env: dict, stack: tuple, views: dict | None = None,
-                 spaces: dict | None = None, global_names: set | None = None):
+    def __init__(self, src: Source, builder: Builder, env: dict, stack: tuple, mem: Memory | None = None,
+                 spaces: dict | None = None, global_names: set | None = None, remade: dict | None = None,
+                 outer: tuple = (), assumed: dict | None = None, forced: frozenset = frozenset()):
         self.src = src
         self.b = builder
         self.env = env
         self.stack = stack
-        self.views: dict[Var, Var] = {} if views is None else views  # view → the array it looks into
+        self.mem = Memory() if mem is None else mem  # views and storages, shared with regions and helpers
         self.spaces: dict[int, tuple] = {} if spaces is None else spaces  # id(globals) → (alias, namespace)
         self.global_names: set[str] = set() if global_names is None else global_names  # declared `global`
+        self.remade: dict = {} if remade is None else remade  # views made again in this region
+        self.outer = outer  # the environments of the functions this one is inlined into
+        self.assumed: dict = {} if assumed is None else assumed  # what outside names referred to (parse.py)
+        self.forced = forced  # (id(globals), name): module numbers read at run time (the call assigns them)
         self.return_loc: Loc | None = None
 
     # --- errors and locations -------------------------------------------------------------
@@ -175,21 +193,28 @@ class Lowering:
     def run_body(self) -> Value:
         """Lower the function body; the value of its final ``return``."""
         if not getattr(self.src, "normalized", False):
+            _end_with_return(self.src.tree)
             normalize(self.src.tree)
             self.src.normalized = True
         body = list(self.src.tree.body)
         if body and _is_docstring(body[0]):
             body = body[1:]
-        if not body or not isinstance(body[-1], gast.Return):
-            node = body[-1] if body else self.src.tree
-            raise self.error(node, f"{self.src.fn.__name__} must end with a return statement")
         self.lower_stmts(body[:-1])
         ret = body[-1]
         self.return_loc = self.src.loc(ret)
         if ret.value is None:
-            raise self.error(ret, "return needs a value to differentiate")
+            if len(self.stack) > 1:
+                return const(None)  # (a helper called for what it does)
+            raise self.error(ret, f"{self.src.fn.__name__} must end with a return statement that returns a value "
+                                  "to differentiate")
         with self.b.at(self.src.loc(ret)):
             return self.expr(ret.value)
+
+    def write_back(self, params: list[Var]) -> None:
+        """At the end of the function: the caller's arrays it wrote into get their last values."""
+        for p in params:
+            if p.type.is_array and self.latest(p) is not p:
+                self.b.append(Eqn([], P.writeback, [p, self.latest(p)], {}, self.return_loc))
 
     def lower_stmts(self, stmts: list) -> None:
         for stmt in stmts:
@@ -224,18 +249,19 @@ class Lowering:
             return
         if isinstance(node.value, gast.Call) and self.statement_call(node.value):
             return
+        if isinstance(node.value, gast.Call) and self.called_function(node.value.func):
+            self.expr(node.value)  # (a helper called for what it does: its result is dropped)
+            return
         if isinstance(node.value, (gast.Yield, gast.YieldFrom)):
             raise self.error(node, _REFUSED_EXPRS[gast.Yield])
         what = "print(...)" if _is_call_to(node.value, "print") else "an expression statement"
         raise self.error(node, f"{what} has no effect on the result and is not supported; remove it")
 
-    def fresh(self, value: Value, node) -> Value:
-        """An expression's array value as a new array, as NumPy would give (``x * 1.0`` is not x),
-        when simplification made it an array another name already holds."""
-        if isinstance(node, (gast.Name, gast.Subscript, gast.Attribute)) or not isinstance(value, Var) \
-                or not value.type.is_array or not any(v is value for v in self.env.values()):
-            return value
-        return self.emit(P.copy, [value], node)
+    def called_function(self, func_node) -> bool:
+        """Does `func_node` name a Python function (inlined here), whose call may have effects?"""
+        func = self.expr(func_node)
+        return isinstance(func, PyObj) and (isinstance(func.obj, (types.FunctionType, CustomRule))
+                                            or is_derivative(func.obj)) and not _is_numpy(func.obj)
 
     def statement_call(self, node) -> bool:
         """A call made for its effect, such as ``np.random.seed(0)``: lower it, True if it was one."""
@@ -248,7 +274,7 @@ class Lowering:
         return True
 
     def stmt_Assign(self, node) -> None:
-        value = self.fresh(self.expr(node.value), node.value)
+        value = self.expr(node.value)
         for target in node.targets:
             self.assign(target, value)
 
@@ -265,7 +291,25 @@ class Lowering:
             raise self.error(node, "augmented assignment is only supported on names and subscripts "
                                    "(x += ..., x[i] += ...), not on attributes")
         prim = self.binop_prim(node.op, node)
-        self.assign(node.target, self.emit(prim, [self.name(node.target), self.value(node.value)], node))
+        target, value = self.name(node.target), self.value(node.value)
+        if isinstance(target, Var) and target.type.is_array and node.target.id not in self.global_names:
+            self.update_in_place(node, node.target.id, target, prim, value)
+            return
+        self.assign(node.target, self.emit(prim, [target, value], node))
+
+    def update_in_place(self, node, name: str, target: Var, prim: P.Primitive, value: Atom) -> None:
+        """``x op= value`` on an array: NumPy updates x's memory, which every name sharing it sees."""
+        if prim is P.matmul:
+            raise self.error(node, f"{name} @= ... is not supported; write {name} = {name} @ ...")
+        if value.type.is_array:  # (NumPy refuses an update that would change x's shape)
+            value = self.emit(P.fits_shape, [value, target], node, in_place=True)
+        new = self.emit(prim, [target, value], node, name)
+        if new.type != target.type:
+            kind = "axes" if new.type.ndim != target.type.ndim else "dtype"
+            raise self.error(node, f"'{name}' is {target.type}, but {name} {_OPS.get(prim, '?')}= ... gives "
+                                   f"{new.type}: NumPy cannot store that result in place (it would change the "
+                                   f"array's {kind}); write {name} = {name} {_OPS.get(prim, '?')} ... instead")
+        self.write(target, new, node, name)
 
     def assign(self, target, value: Value) -> None:
         if isinstance(target, gast.Name):
@@ -315,36 +359,37 @@ class Lowering:
         key = f"{name}@{alias}"  # the value this function last read or wrote
         if key not in self.env:
             self.env[key] = self.emit(P.global_read, [], node, name, name=name, space=alias, type=t)
-        return self.env[key]
+            if t.is_array:
+                self.mem.module[self.env[key]] = name
+        return self.current(self.env[key], node, name)
 
     def store(self, target: gast.Subscript, value: Atom, op) -> None:
-        """``x[idx] = value`` (or ``x[idx] op= value``): rebind x to the updated array."""
-        if not isinstance(target.value, gast.Name):
-            raise self.error(target, "only stores into a named array are supported (x[i] = v)")
-        name = target.value.id
-        base = self.name(target.value)
+        """``x[idx] = value`` (or ``x[idx] op= value``): write into x's memory (which every name
+        and view sharing it sees). `x` may be any expression giving an array (``x[i][j] = v``)."""
+        name = _described(target.value)
+        base = self.value(target.value)
         if not isinstance(base, Var) or not base.type.is_array:
             raise self.error(target, f"'{name}' is not an array; cannot store into it")
-        self.check_unaliased(name, base, target)
         spec, index = self.index(target.slice, store=True)
+        view, spec, index = self.composed_index(base, tuple(spec), list(index))
         if op is not None:
             prim = self.binop_prim(op, target)
             if prim in _IN_PLACE:
-                self.env[name] = self.emit(_IN_PLACE[prim], [base, *index, value], target, name, spec=spec)
+                self.write(view, self.emit(_IN_PLACE[prim], [view, *index, value], target, name, spec=spec), target, name)
                 return
-            old = self.emit(P.getitem, [base, *index], target, spec=spec)
+            old = self.emit(P.getitem, [view, *index], target, spec=spec)
             value = self.emit(prim, [old, value], target)
-        self.env[name] = self.emit(P.setitem, [base, *index, value], target, name, spec=spec)
+        self.write(view, self.emit(P.setitem, [view, *index, value], target, name, spec=spec), target, name)
 
-    def check_unaliased(self, name: str, base: Var, node) -> None:
-        """Refuse stores that NumPy would make visible through another name (a view, an alias)."""
-        if base in self.views:
-            raise self.error(node, f"'{name}' is a view of another array; storing into it would change "
-                                   f"that array too, which is not supported: use {name} = {name}.copy() first")
-        for other, value in self.env.items():
-            if other != name and (value is base or self.views.get(value) is base):
-                raise self.error(node, f"'{name}' shares its memory with '{other}'; storing into it is not "
-                                       f"supported: make a copy with .copy() first")
+    def composed_index(self, base: Var, spec: tuple, index: list) -> tuple[Var, tuple, list]:
+        """A store into ``X[i][idx]`` as one into ``X[i, idx]`` when X[i] selects by integers: no row
+        is copied out and written back."""
+        step = self.mem.steps.get(base)
+        while step is not None and step.prim is P.getitem and all(k == "i" for k in step.params["spec"]) \
+                and base not in self.mem.ambiguous:
+            base, spec, index = step.base, step.params["spec"] + spec, [*step.operands, *index]
+            step = self.mem.steps.get(base)
+        return base, spec, index
 
     def unpack(self, target: gast.Tuple, value: Value) -> None:
         items = self.as_items(value, target)
@@ -373,18 +418,18 @@ class Lowering:
         target = node.target.id
 
         def body(inner: "Lowering", index: Var) -> None:
-            if array is not None:
-                inner.env[target] = inner.emit(P.getitem, [array, index], node, target, spec=("i",))
+            if array is not None:  # (a row of the array as it is now: the loop may write into it)
+                inner.env[target] = inner.emit(P.getitem, [inner.current(array, node), index], node, target,
+                                               spec=("i",))
             else:
                 inner.env[target] = index
             inner.lower_stmts(node.body)
 
-        carried = self.carried(node, exclude={target})
-        init, (index, params, block) = self.loop_region(node, carried, body, index_hint=target if array is None else "k")
-        outs = [Var(n, p.type) for n, p in zip(carried, params)]
-        block.params = [index] + params
-        self.b.append(ForRange(outs, start, stop, step, init, block, self.src.loc(node), policy))
-        self.finish_loop(node, carried, outs, extra={target})
+        region = self.loop_region(node, body, exclude={target}, index_hint=target if array is None else "k")
+        region.block.params = [region.index] + region.params
+        outs = region.outs()
+        self.b.append(ForRange(outs, start, stop, step, region.init, region.block, self.src.loc(node), policy))
+        self.finish_loop(node, region, outs)
 
     def checkpoint_marker(self, node) -> tuple[Policy | None, object]:
         """(the policy, the iterable) of ``s2sad.checkpointed(iterable, snapshots=s | every=k)``;
@@ -430,75 +475,168 @@ class Lowering:
     def stmt_While(self, node) -> None:
         if node.orelse:
             raise self.error(node, "while-else is not supported; use a flag")
-        carried = self.carried(node, exclude=set())
+        region = self.loop_region(node, lambda inner, _: inner.lower_stmts(node.body), exclude=set())
         cond_holder = {}
 
         def cond(inner: "Lowering", _index) -> None:
             cond_holder["c"] = inner.condition(node.test)
 
-        init, (_, cond_params, cond_block) = self.loop_region(node, carried, cond, yields=False)
-        cond_block.results = [cond_holder["c"]]
-        init, (_, params, body) = self.loop_region(node, carried, lambda inner, _: inner.lower_stmts(node.body),
-                                                  types=[p.type for p in cond_params])
-        if [p.type for p in params] != [p.type for p in cond_params]:
-            raise self.error(node, "a variable changes type inside the while loop; give it its final type "
-                                   "before the loop (e.g. 0.0 rather than 0)")
-        cond_block.params = cond_params
-        body.params = params
-        outs = [Var(n, p.type) for n, p in zip(carried, params)]
-        self.b.append(While(outs, init, cond_block, body, self.src.loc(node)))
-        self.finish_loop(node, carried, outs, extra=set())
+        test = self.loop_region(node, cond, exclude=set(), fixed=region)
+        test.block.results = [cond_holder["c"]]
+        test.block.params = test.params
+        region.block.params = region.params
+        outs = region.outs()
+        self.b.append(While(outs, region.init, test.block, region.block, self.src.loc(node)))
+        self.finish_loop(node, region, outs)
 
-    def carried(self, node, exclude: set[str]) -> list[str]:
-        """Names the loop rebinds that exist before it: the loop-carried values."""
-        names = [n for n in _assigned_names(node.body) if n not in exclude]
+    def loop_region(self, node, lower_body, exclude: set[str], index_hint: str = "i",
+                    fixed: "LoopRegion | None" = None) -> "LoopRegion":
+        """Lower a loop region until what it carries settles: the names it rebinds and the arrays it
+        writes into (found by lowering it, so that a write through a view or in a helper counts),
+        their types (an int that becomes a float is carried as a float), and which carried arrays
+        may share memory with others (see memory.py). `fixed` lowers a while loop's condition with
+        its body's carried values, once."""
+        carried = fixed.carried if fixed else self.rebound(node, exclude)
+        types = dict(fixed.types) if fixed else {k: self.entry_type(k) for k in carried}
+        sources: dict = dict(fixed.sources) if fixed else {}
+        loop_mark = _mark()
+        for _ in range(2 * len(carried) + 8):
+            mark = _mark()  # values made from here on belong to this attempt
+            region = LoopRegion(carried, types, sources, Var(index_hint, I64),
+                                [Var(_key_hint(k), types[k]) for k in carried])
+            entry = {**self.env, **dict(zip(carried, region.params))}
+            self.describe_params(region, entry, node)
+            builder = Builder(self.b.loc)
+            inner = self.nested(builder, dict(entry))
+            lower_body(inner, region.index)
+            _refuse_global_writes(builder)
+            found = [k for k in inner.changed(entry, mark) if k not in exclude]
+            found = [k for k in carried if k in found or k == RESULT] + [k for k in found if k not in carried]
+            if fixed:
+                if found != [k for k in carried if k == RESULT]:
+                    raise self.error(node, "the condition of a while loop may not assign names or write into "
+                                           "arrays; do it in the loop's body")
+                region.block = builder.block((), [])
+                return region
+            results = [inner.yielded(k, entry, node) for k in found]
+            settled = self.settle_types(node, found, [types.get(k) or self.entry_type(k) for k in found], results)
+            shared = {k: self.shared_sources(k, r, loop_mark) for k, r in zip(found, results)
+                      if not self.own_memory(k, r, inner)}
+            if found == carried and settled == [types[k] for k in carried] and shared == sources:
+                break
+            carried, types, sources = found, dict(zip(found, settled)), shared
+        else:
+            raise AssertionError("the values a loop carries did not settle")
+        region.block = builder.block((), [self.convert(r, types[k], builder) for k, r in zip(carried, results)])
+        region.init = [self.convert(self.entry_value(k, node), types[k], self.b) for k in carried]
+        region.local = [k for k in inner.env if isinstance(k, str) and k not in self.env and "@" not in k] + \
+            [k for k in exclude if k not in carried]
+        region.results = results
+        return region
+
+    def rebound(self, node, exclude: set[str]) -> list:
+        """A first guess at what a loop carries: the names its body assigns that exist before it
+        (the function's result is carried even before it has a value: it is typed by the body)."""
         carried = []
-        for n in names:
+        for n in _assigned_names(node.body):
             value = self.env.get(n)
+            if n in exclude:
+                continue
             if n == RESULT and not isinstance(value, (Var, Const)):
-                self.env[n] = value = Undefined(node.lineno)  # typed by the loop body, below
+                self.env[n] = Undefined(node.lineno)  # typed by the loop body
                 carried.append(n)
-                continue
-            if value is None or isinstance(value, Undefined):
-                continue
-            if not isinstance(value, (Var, Const)):
+            elif isinstance(value, (Var, Const)):
+                carried.append(n)
+            elif value is not None and not isinstance(value, Undefined):
                 raise self.error(node, f"'{n}' is {_describe(value)} and is reassigned in the loop; "
                                        "only numbers and arrays can change in a loop")
-            carried.append(n)
         return carried
 
-    def loop_region(self, node, carried: list[str], lower_body, index_hint: str = "i", yields: bool = True,
-                    types: list[Type] | None = None):
-        """Lower a loop region until the carried values' types settle (an int that becomes a float
-        is carried as a float). Returns the converted initial values and (index, params, block)."""
-        types = types or [self.env[n].type if not isinstance(self.env[n], Undefined) else F64 for n in carried]
-        for _ in range(len(carried) + 2):
-            index = Var(index_hint, I64)
-            params = [Var(n, t) for n, t in zip(carried, types)]
-            builder = Builder(self.b.loc)
-            inner = self.nested(builder, {**self.env, **dict(zip(carried, params))})
-            lower_body(inner, index)
-            writes = [s for s in walk(Block([], builder.stmts)) if isinstance(s, Eqn) and s.prim is P.global_write]
-            if writes:
-                raise located("assigning a global inside a loop is not supported; carry the value in a local "
-                              "variable and assign the global after the loop", writes[0].loc)
-            results = [inner.env.get(n) for n in carried] if yields else list(params)
-            results = [r if n != RESULT or isinstance(r, (Var, Const)) else p
-                       for n, r, p in zip(carried, results, params)]
-            settled = self.settle_types(node, carried, types, results)
-            if settled == types:
-                break
-            types = settled
-        results = [self.convert(r, t, builder) for r, t in zip(results, types)]
-        init = [self.convert(self.env[n], t, self.b) if not isinstance(self.env[n], Undefined)
-                else placeholder(t, self.b) for n, t in zip(carried, types)]
-        return init, (index, params, builder.block((), results))
+    def entry_type(self, key) -> Type:
+        value = self.env.get(key, key.storage if isinstance(key, Latest) else None)
+        return value.type if isinstance(value, (Var, Const)) else F64
 
-    def settle_types(self, node, names: list[str], types: list[Type], results: list) -> list[Type]:
+    def entry_value(self, key, node) -> Atom:
+        """A carried value as the loop starts (a placeholder for the result, not yet set)."""
+        if isinstance(key, Latest):
+            return self.latest(key.storage)
+        value = self.env[key]
+        if isinstance(value, Undefined):
+            return placeholder(self.entry_type(key), self.b)
+        if not isinstance(value, (Var, Const)):
+            raise self.error(node, f"'{key}' is {_describe(value)} and is reassigned in the loop; "
+                                   "only numbers and arrays can change in a loop")
+        return self.current(value, node, key)
+
+    def changed(self, entry: dict, mark: int) -> list:
+        """The keys of `entry` whose values this region changed, in the order it did: names
+        rebound, and storages from before the region written into."""
+        found = []
+        for key, value in self.env.items():
+            if isinstance(key, Latest):
+                if key.storage.id >= mark:
+                    continue  # memory the region made itself
+                before = entry.get(key, key.storage)
+            elif key not in entry:
+                continue  # bound only in the region
+            else:
+                before = entry[key]
+            if value is not before:
+                found.append(key)
+        return found
+
+    def yielded(self, key, entry: dict, node):
+        """What a region yields for a carried key: the value of a name as it reads now, or a
+        storage's latest value."""
+        if isinstance(key, Latest):
+            return self.latest(key.storage)
+        value = self.env.get(key)
+        if key == RESULT and not isinstance(value, (Var, Const)):
+            return entry[key]
+        return self.current(value, node, key) if isinstance(value, (Var, Const)) else value
+
+    def own_memory(self, key, result, inner: "Lowering") -> bool:
+        """Is a carried name's value an array of its own both as the loop starts and after an
+        iteration (so that its loop parameter is new memory, not a view of another array)?"""
+        if isinstance(key, Latest) or not (isinstance(result, Var) and result.type.is_array):
+            return True
+        start = self.env.get(key)
+        start_ok = not isinstance(start, Var) or self.sole(self.current(start), key, [self.env, *self.outer])
+        return start_ok and inner.sole(result, key, [inner.env, *self.outer])
+
+    def shared_sources(self, key, result, mark: int) -> set:
+        """The storages from before a loop (made before `mark`) that a carried name may look into."""
+        start = self.env.get(key)
+        storages = self.mem.storages(start) | self.mem.storages(result)
+        return {s for s in storages if s.id < mark}
+
+    def describe_params(self, region: "LoopRegion", entry: dict, node) -> None:
+        """Record the memory of a loop's parameters: a storage's latest value, an array of its own,
+        or (for a name that may share memory with others) an ambiguous value."""
+        for key, param in zip(region.carried, region.params):
+            if isinstance(key, Latest):
+                self.mem.storage[param] = key.storage
+            elif key in region.sources:
+                self.mem.ambiguous[param] = Ambiguous({s: entry.get(Latest(s), s) for s in region.sources[key]},
+                                                      self.src.loc(node))
+
+    def finish_loop(self, node, region: "LoopRegion", outs: list[Var]) -> None:
+        for key, out in zip(region.carried, outs):
+            self.env[key] = out
+            if isinstance(key, Latest):
+                self.mem.storage[out] = key.storage
+        for key, out in zip(region.carried, outs):
+            if key in region.sources:
+                self.mem.ambiguous[out] = Ambiguous({s: self.latest(s) for s in region.sources[key]},
+                                                    self.src.loc(node))
+        for name in region.local:
+            self.env[name] = Undefined(node.lineno, "is assigned only inside the loop", "assign it before the loop")
+
+    def settle_types(self, node, names: list, types: list[Type], results: list) -> list[Type]:
         settled = []
         for name, t, r in zip(names, types, results):
             if isinstance(r, Undefined) or r is None or not isinstance(r, (Var, Const)):
-                raise self.error(node, f"'{name}' may be unbound at the end of the loop body")
+                raise self.error(node, f"'{_key_hint(name)}' may be unbound at the end of the loop body")
             if r.type == t:
                 settled.append(t)
             elif name == RESULT and isinstance(self.env.get(name), Undefined):
@@ -506,61 +644,70 @@ class Lowering:
             elif t.is_scalar and r.type.is_scalar:
                 settled.append(promote(t, r.type))
             else:
-                raise self.error(node, f"'{name}' is {t} before the loop and {r.type} after one iteration; "
-                                       "keep its type and number of axes the same")
+                raise self.error(node, f"'{_key_hint(name)}' is {t} before the loop and {r.type} after one "
+                                       "iteration; keep its type and number of axes the same")
         return settled
-
-    def finish_loop(self, node, carried: list[str], outs: list[Var], extra: set[str]) -> None:
-        for name, out in zip(carried, outs):
-            self.env[name] = out
-        for name in set(_assigned_names(node.body)) | extra:
-            if name not in carried:
-                self.env[name] = Undefined(node.lineno, "is assigned only inside the loop",
-                                           "assign it before the loop")
 
     def stmt_If(self, node) -> None:
         cond = self.condition(node.test)
         if isinstance(cond, Const):
             self.lower_stmts(node.body if cond.value else node.orelse)
             return
-        before = dict(self.env)
-        then_env, then_block = self.branch(node.body, before)
-        else_env, else_block = self.branch(node.orelse, before)
-        self.env = before
-        self.join(node, cond, (then_env, then_block), (else_env, else_block))
+        mark = _mark()
+        then, orelse = self.branch(node.body), self.branch(node.orelse)
+        self.join(node, cond, then, orelse, mark)
 
-    def branch(self, stmts: list, env: dict) -> tuple[dict, Builder]:
-        builder = Builder(self.b.loc)
-        inner = self.nested(builder, dict(env))
+    def branch(self, stmts: list) -> "Lowering":
+        inner = self.nested(Builder(self.b.loc), dict(self.env))
         inner.lower_stmts(stmts)
-        return inner.env, builder
+        return inner
 
     def nested(self, builder: Builder, env: dict) -> "Lowering":
-        """A lowering of a region (a branch, a loop body) sharing this one's view records."""
-        return Lowering(self.src, builder, env, self.stack, self.views, self.spaces, self.global_names)
+        """A lowering of a region (a branch, a loop body) sharing this one's memory records."""
+        return Lowering(self.src, builder, env, self.stack, self.mem, self.spaces, self.global_names,
+                        dict(self.remade), self.outer, self.assumed, self.forced)
 
-    def join(self, node, cond: Atom, then: tuple, orelse: tuple) -> list[Atom]:
-        """Merge two branches into an `If`; names rebound in either branch become its results."""
-        (then_env, then_b), (else_env, else_b) = then, orelse
+    def join(self, node, cond: Atom, then: "Lowering", orelse: "Lowering", mark: int) -> None:
+        """Merge two branches into an `If`: names rebound and arrays written into in either branch
+        become its results (memory made inside a branch is seen, after it, only through names)."""
         before = self.env
-        changed = [n for n in {**then_env, **else_env}
-                   if then_env.get(n) is not before.get(n) or else_env.get(n) is not before.get(n)]
-        outs, then_res, else_res = [], [], []
-        for name in changed:
-            a, b = then_env.get(name), else_env.get(name)
-            if name == RESULT:
-                a, b = self.fill_result(a, then_b, b), self.fill_result(b, else_b, a)
+        changed = [k for k in {**then.env, **orelse.env}
+                   if not (isinstance(k, Latest) and k.storage.id >= mark)
+                   and (_lookup(then.env, k) is not _lookup(before, k) or _lookup(orelse.env, k) is not _lookup(before, k))]
+        outs, then_res, else_res, again, unsure = [], [], [], {}, {}
+        for key in changed:
+            a, b = then.joined(key), orelse.joined(key)
+            if key == RESULT:
+                a, b = self.fill_result(a, then.b, b), self.fill_result(b, orelse.b, a)
             if a is None or b is None or isinstance(a, Undefined) or isinstance(b, Undefined):
-                self.env[name] = Undefined(node.lineno)
+                self.env[key] = Undefined(node.lineno)
                 continue
-            a, b = self.unify(node, name, (a, then_b), (b, else_b))
-            out = Var(name, a.type)
+            steps = None if isinstance(key, Latest) else self.same_view(a, b)
+            if steps is not None and all(not isinstance(o, Var) or o.id < mark for s_ in steps for o in s_.operands):
+                again[key] = (self.mem.storage_of(a), steps)  # the same view of one array: made after the if
+                continue
+            a, b = self.unify(node, _key_hint(key), (a, then.b), (b, orelse.b))
+            out = Var(_key_hint(key), a.type)
             outs.append(out)
             then_res.append(a)
             else_res.append(b)
-            self.env[name] = out
-        self.b.append(If(outs, cond, then_b.block((), then_res), else_b.block((), else_res), self.src.loc(node)))
-        return outs
+            self.env[key] = out
+            if isinstance(key, Latest):
+                self.mem.storage[out] = key.storage
+            elif not (then.sole(a, key, [then.env, *self.outer]) and orelse.sole(b, key, [orelse.env, *self.outer])):
+                unsure[out] = [a, b]
+        self.b.append(If(outs, cond, then.b.block((), then_res), orelse.b.block((), else_res), self.src.loc(node)))
+        for out, values in unsure.items():
+            self.ambiguous(out, values, self.src.loc(node), mark)
+        for key, (storage, steps) in again.items():
+            self.env[key] = self.view_again(storage, steps, node, key)
+
+    def joined(self, key):
+        """What a branch gives for a key at its end: a name's value as it reads now, a storage's
+        latest value."""
+        if isinstance(key, Latest):
+            return self.latest(key.storage)
+        return self.current(self.env.get(key), None, key)
 
     @staticmethod
     def fill_result(value, builder: Builder, other):
@@ -607,13 +754,17 @@ class Lowering:
         return v
 
     def emit(self, prim: P.Primitive, ins: list, node, hint: str = TEMP, **params) -> Atom:
+        """Emit ``prim(*ins; params)`` and record whether NumPy's result is a view or new memory."""
+        made = len(self.b.stmts)
         try:
             out = self.b.emit(prim, ins, hint, **params)
         except TypeError as exc:
             types_ = ", ".join(str(a.type) for a in ins)
             raise self.error(node, f"{prim.name} cannot take ({types_}): {exc}") from None
-        if prim.aliases and isinstance(out, Var) and out.type.is_array and isinstance(ins[0], Var):
-            self.views[out] = self.views.get(ins[0], ins[0])  # (x.T, x[1:], np.flip(x)…: a store into it is refused)
+        if len(self.b.stmts) > made and self.b.stmts[-1].outs == [out]:
+            self.register(prim, self.b.stmts[-1].ins, out, params)
+        elif isinstance(out, Var) and out.type.is_array and not self.mem.is_view(prim, ins, out):
+            out = self.emit(P.copy, [out], node, hint)  # NumPy's x * 1.0 is a new array, not x
         return out
 
     def expr_Constant(self, node) -> Value:
@@ -634,14 +785,36 @@ class Lowering:
             if isinstance(value, Undefined):
                 raise self.error(node, f"'{name}' {value.why} at line "
                                        f"{self.src.first_line + value.lineno - 1}; {value.fix}")
-            return value
+            return self.current(value, node, name)
         try:
-            obj = self.src.resolve(name)
+            obj, assumption = self.src.lookup(name)
         except KeyError:
             raise self.error(node, f"name '{name}' is not defined") from None
-        if name in self.global_names or isinstance(obj, np.ndarray) and name in self.src.fn.__globals__:
+        module = assumption is not None and assumption.container is self.src.fn.__globals__
+        if module and self.state_key(name) in self.env:  # (read or written earlier in this call)
+            return self.current(self.env[self.state_key(name)], node, name)
+        if module and (name in self.global_names or isinstance(obj, np.ndarray)
+                       or (id(self.src.fn.__globals__), name) in self.forced):
+            self.assume(Assumption(assumption.container, name, obj, kind_only=True))
             return self.read_global(name, obj, node)
-        return self.outside(obj, name, node)
+        value = self.outside(obj, name, node)
+        if assumption is not None and not isinstance(obj, types.ModuleType):
+            self.assume(assumption)
+        return value
+
+    @staticmethod
+    def mark() -> int:
+        """An id that no value made so far has, and every value made later exceeds."""
+        return _mark()
+
+    def state_key(self, name: str) -> str | None:
+        """The environment key of this module's global `name` (None before any global is read)."""
+        space = self.spaces.get(id(self.src.fn.__globals__))
+        return f"{name}@{space[0]}" if space else None
+
+    def assume(self, assumption: Assumption) -> None:
+        """Record that the derivative relies on `assumption` (checked at every call)."""
+        self.assumed[(id(assumption.container), assumption.name)] = assumption
 
     def outside(self, obj, name: str, node) -> Value:
         """A value for a name bound outside the function (a global, a closure cell, a builtin)."""
@@ -662,7 +835,10 @@ class Lowering:
         if isinstance(base, PyObj):
             if not hasattr(base.obj, node.attr):
                 raise self.error(node, f"{_qualname(base.obj)} has no attribute '{node.attr}'")
-            return self.outside(getattr(base.obj, node.attr), f"{_qualname(base.obj)}.{node.attr}", node)
+            value = getattr(base.obj, node.attr)
+            if isinstance(base.obj, types.ModuleType) and not _is_library(base.obj):
+                self.assume(Assumption(base.obj.__dict__, node.attr, value))  # (config.N: a module of the user's)
+            return self.outside(value, f"{_qualname(base.obj)}.{node.attr}", node)
         if isinstance(base, (Var, Const)):
             return self.array_attribute(base, node)
         raise self.error(node, f"cannot read .{node.attr} of {_describe(base)}")
@@ -700,8 +876,8 @@ class Lowering:
 
     def expr_UnaryOp(self, node) -> Atom:
         operand = self.value(node.operand)
-        if isinstance(node.op, gast.UAdd):
-            return operand
+        if isinstance(node.op, gast.UAdd):  # (+x is a new array, as np.positive(x))
+            return self.emit(P.copy, [operand], node) if operand.type.is_array else operand
         if isinstance(node.op, gast.USub):
             return self.emit(P.neg, [operand], node) if not isinstance(operand, Const) else const(-operand.value)
         if isinstance(node.op, gast.Not):
@@ -745,12 +921,14 @@ class Lowering:
         cond = self.condition(node.test)
         if isinstance(cond, Const):
             return self.expr(node.body if cond.value else node.orelse)
-        then_b, else_b = Builder(self.b.loc), Builder(self.b.loc)
-        a = self.nested(then_b, dict(self.env)).value(node.body)
-        b = self.nested(else_b, dict(self.env)).value(node.orelse)
-        a, b = self.unify(node, "the conditional expression", (a, then_b), (b, else_b))
+        mark = _mark()
+        then, orelse = self.nested(Builder(self.b.loc), dict(self.env)), self.nested(Builder(self.b.loc), dict(self.env))
+        a, b = then.value(node.body), orelse.value(node.orelse)
+        a, b = self.unify(node, "the conditional expression", (a, then.b), (b, orelse.b))
         out = Var(TEMP, a.type)
-        self.b.append(If([out], cond, then_b.block((), [a]), else_b.block((), [b]), self.src.loc(node)))
+        self.b.append(If([out], cond, then.b.block((), [a]), orelse.b.block((), [b]), self.src.loc(node)))
+        if not (then.sole(a, None, [then.env, *self.outer]) and orelse.sole(b, None, [orelse.env, *self.outer])):
+            self.ambiguous(out, [a, b], self.src.loc(node), mark)  # (x if c else y is x or y itself)
         return out
 
     def expr_Tuple(self, node) -> TupleVal:
@@ -811,15 +989,35 @@ class Lowering:
         if isinstance(func, PyObj) and _is_hashable(func.obj) and func.obj in COMPOSED \
                 and COMPOSED[func.obj].from_node:
             return COMPOSED[func.obj].lower(self, node)
-        args = [self.argument(a) for a in node.args]
-        kwargs = {k.arg: self.argument(k.value) for k in node.keywords}
-        if any(isinstance(a, gast.Starred) for a in node.args) or None in kwargs:
-            raise self.error(node, "*args and **kwargs in calls are not supported")
+        args, kwargs = self.call_arguments(node)
         if isinstance(func, BoundMethod):
             return self.call_primitive(func.prim, [func.receiver, *args], kwargs, node)
         if not isinstance(func, PyObj):
             raise self.error(node, f"cannot call {_describe(func)}")
         return self.call_object(func.obj, args, kwargs, node)
+
+    def call_arguments(self, node) -> tuple[list, dict]:
+        """A call's positional and keyword arguments, with ``*t`` and ``**kw`` spread out (a tuple,
+        and the keyword arguments a function being inlined received)."""
+        args, kwargs = [], {}
+        for a in node.args:
+            if not isinstance(a, gast.Starred):
+                args.append(self.argument(a))
+                continue
+            spread = self.expr(a.value)
+            if not isinstance(spread, TupleVal):
+                raise self.error(a, f"*{_described(a.value)} must be a tuple to be spread into a call")
+            args += list(spread.items)
+        for k in node.keywords:
+            if k.arg is not None:
+                kwargs[k.arg] = self.argument(k.value)
+                continue
+            spread = self.expr(k.value)
+            if not isinstance(spread, DictVal):
+                raise self.error(node, f"**{_described(k.value)}: only a function's own **kwargs can be spread "
+                                       "into a call")
+            kwargs.update(spread.items)
+        return args, kwargs
 
     def argument(self, node) -> Value:
         """A call's argument: an expression, or a string literal (``mode="constant"``), which
@@ -969,13 +1167,13 @@ class Lowering:
             callee = parse(fn)
         except S2SADError as exc:
             raise self.error(node, f"cannot inline {fn.__name__}: {exc.message}") from None
-        _check_signature(callee, callee.tree.args)
-        env = self.bind_call(fn, callee, args, kwargs, node)
-        env.update({k: v for k, v in self.env.items() if "@" in k})  # globals already read or written
-        inner = Lowering(callee, self.b, env, self.stack + (fn,), self.views, self.spaces)
+        env = self.bind_call(fn, args, kwargs, node)
+        env.update({k: v for k, v in self.env.items() if _is_state(k)})  # globals read, arrays written
+        inner = Lowering(callee, self.b, env, self.stack + (fn,), self.mem, self.spaces, remade=self.remade,
+                         outer=(*self.outer, self.env), assumed=self.assumed, forced=self.forced)
         with self.b.at(None):
             result = inner.run_body()
-        self.env.update({k: v for k, v in inner.env.items() if "@" in k})
+        self.env.update({k: v for k, v in inner.env.items() if _is_state(k)})
         return result
 
     def derivative_call(self, d, args: list, kwargs: dict, node) -> Value:
@@ -988,7 +1186,15 @@ class Lowering:
         bound.apply_defaults()
         operands = [self.operand(v if isinstance(v, Value) else self.outside(v, k, node), node)  # (defaults)
                     for k, v in bound.arguments.items()]
-        return inline_gradient(d, operands, self.b, self.src.loc(node))
+        result, writes, assumed = inline_gradient(d, operands, self.b, self.src.loc(node))
+        for assumption in assumed:
+            self.assume(assumption)
+        for k, last in writes:  # (f wrote into its k-th argument, which is this function's memory)
+            if operands[k].type != last.type:
+                raise self.error(node, f"{d.__name__} writes into its argument {k}, which it receives converted to "
+                                       f"{last.type}; pass it as a float array")
+            self.write(operands[k], last, node)
+        return result
 
     def custom_call(self, rule: CustomRule, args: list, kwargs: dict, node) -> Atom:
         """A call to a `s2sad.custom_rule` function: its body computes the value from the
@@ -1000,14 +1206,21 @@ class Lowering:
         value = self.operand(self.inline(rule.fn, detached, {}, node), node)
         return self.emit(P.custom, [value, *operands], node, rule=rule)
 
-    def bind_call(self, fn, callee: Source, args: list, kwargs: dict, node) -> dict:
+    def bind_call(self, fn, args: list, kwargs: dict, node) -> dict:
+        """The environment `fn`'s body starts in: its own parameters (not those of a function it
+        wraps) bound to the arguments, ``*args`` to a tuple, ``**kwargs`` to the keywords left."""
+        signature = inspect.signature(fn, follow_wrapped=False)
         try:
-            bound = inspect.signature(fn).bind(*args, **kwargs)
+            bound = signature.bind(*args, **kwargs)
         except TypeError as exc:
             raise self.error(node, f"bad arguments to {fn.__name__}: {exc}") from None
         env = {}
-        for name, param in inspect.signature(fn).parameters.items():
-            if name in bound.arguments:
+        for name, param in signature.parameters.items():
+            if param.kind is param.VAR_POSITIONAL:
+                env[name] = TupleVal(tuple(bound.arguments.get(name, ())))
+            elif param.kind is param.VAR_KEYWORD:
+                env[name] = DictVal(dict(bound.arguments.get(name, {})))
+            elif name in bound.arguments:
                 env[name] = bound.arguments[name]
             else:
                 env[name] = self.outside(param.default, name, node)
@@ -1018,18 +1231,62 @@ def lower_call(fn, args: list[Atom], builder: Builder) -> list[Atom]:
     """Lower a call ``fn(*args)`` into `builder`, as a call is inlined; the values it returns (the
     items of a returned tuple). Used for the derivative functions of a `custom_rule`."""
     src = parse(fn)
-    _check_signature(src, src.tree.args)
-    names = [a.id for a in src.tree.args.args]
-    if len(names) != len(args):
-        raise S2SADError(f"{fn.__name__} takes {len(names)} arguments but is called with {len(args)}",
-                         src.filename, src.first_line)
-    lowering = Lowering(src, builder, dict(zip(names, args)), stack=(fn,))
+    lowering = Lowering(src, builder, {}, stack=(fn,))
+    lowering.env = lowering.bind_call(fn, args, {}, src.tree)
     with builder.at(None):
         result = lowering.run_body()
     if lowering.spaces:
         raise S2SADError(f"{fn.__name__} reads a module's global array; pass it as an argument instead",
                          src.filename, src.first_line)
     return list(result.items) if isinstance(result, TupleVal) else [result]
+
+
+@dataclass
+class LoopRegion:
+    """A loop region as lowered: what it carries (names, and `Latest` keys of arrays it writes
+    into), their types, the names whose values may share memory with arrays from before the loop
+    (→ those arrays' storages), and, once settled, its block, initial values and results."""
+
+    carried: list
+    types: dict
+    sources: dict
+    index: Var
+    params: list[Var]
+    block: Block | None = None
+    init: list = field(default_factory=list)
+    results: list = field(default_factory=list)
+    local: list = field(default_factory=list)  # names bound only inside the loop
+
+    def outs(self) -> list[Var]:
+        return [Var(_key_hint(k), p.type) for k, p in zip(self.carried, self.params)]
+
+
+def _is_state(key) -> bool:
+    """Is `key` an environment entry for state a called function shares with its caller (a
+    module global read or written, an array written into), not a name?"""
+    return isinstance(key, Latest) or "@" in key
+
+
+def _lookup(env: dict, key):
+    """A key's value in an environment; a storage never written into is its own latest value."""
+    return env.get(key, key.storage if isinstance(key, Latest) else None)
+
+
+def _key_hint(key) -> str:
+    """The name a carried value is printed by: the name, or the array's for a `Latest` key."""
+    return key.storage.name if isinstance(key, Latest) else key
+
+
+def _mark() -> int:
+    """An id no value made so far has (values are numbered as they are made)."""
+    return Var(TEMP, I64).id
+
+
+def _refuse_global_writes(builder: Builder) -> None:
+    writes = [s for s in walk(Block([], builder.stmts)) if isinstance(s, Eqn) and s.prim is P.global_write]
+    if writes:
+        raise located("assigning a global inside a loop is not supported; carry the value in a local "
+                      "variable and assign the global after the loop", writes[0].loc)
 
 
 def placeholder(t: Type, builder: Builder) -> Atom:
@@ -1080,6 +1337,13 @@ class _Namespace:
         self._mapping[name] = value
 
 
+def _end_with_return(tree: gast.FunctionDef) -> None:
+    """Give a function that ends without a return the one Python runs: ``return`` (None)."""
+    if not tree.body or not isinstance(tree.body[-1], gast.Return):
+        last = tree.body[-1] if tree.body else tree
+        tree.body.append(gast.copy_location(gast.Return(None), last))
+
+
 def _is_docstring(node) -> bool:
     return isinstance(node, gast.Expr) and isinstance(node.value, gast.Constant) \
         and isinstance(node.value.value, str)
@@ -1089,12 +1353,29 @@ def _is_call_to(node, name: str) -> bool:
     return isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id == name
 
 
+def _described(node) -> str:
+    """How an error names the array an expression gives: 'x', or 'x[i]'."""
+    try:
+        return ast.unparse(gast.gast_to_ast(node))
+    except Exception:  # (an expression unparse cannot print)
+        return "this array"
+
+
+_OPS = {P.add: "+", P.sub: "-", P.mul: "*", P.div: "/", P.pow: "**", P.floordiv: "//", P.mod: "%", P.matmul: "@"}
+
+
 def _is_hashable(obj) -> bool:
     try:
         hash(obj)
     except TypeError:
         return False
     return True
+
+
+def _is_library(module: types.ModuleType) -> bool:
+    """Is `module` NumPy, s2sad or the standard library (whose attributes nobody reassigns)?"""
+    name = module.__name__.split(".")[0]
+    return name in ("numpy", "s2sad", "math", "builtins") or name in sys.stdlib_module_names
 
 
 def _is_numpy(obj) -> bool:

@@ -49,7 +49,7 @@ def gradient_ir(d, types: list[Type], loc: Loc | None) -> Function:
     (a loop body is lowered again until its types settle; inlining copies the IR)."""
     known = _GRADIENT_IR.setdefault(d, {})
     key = tuple(types)
-    if key not in known:
+    if key not in known or not all(a.holds() for a in known[key].assumed):
         known[key] = _reverse_ir(d, types, loc)
     return known[key]
 
@@ -62,6 +62,7 @@ def _reverse_ir(d, types: list[Type], loc: Loc | None) -> Function:
     if what:
         raise located(f"{d.fn.__name__} returns {what}, but a gradient needs a function returning one float", loc)
     derivative = transform(copy_function(primal), list(d.wrt), "reverse", d.checkpoint)
+    derivative.assumed = primal.assumed
     if derivative.namespaces:
         raise located(f"{d.fn.__name__} reads a module's global array; pass it as an argument to differentiate "
                       "its gradient", loc)
@@ -69,19 +70,25 @@ def _reverse_ir(d, types: list[Type], loc: Loc | None) -> Function:
 
 
 def inline_gradient(d, args: list[Atom], b: Builder, loc: Loc | None):
-    """Append the reverse-mode code of `d.fn` at `args` to `b`; return what calling `d` returns:
-    the gradient (a tuple for a tuple `wrt`), or ``(value, gradient)`` for value_and_grad."""
+    """Append the reverse-mode code of `d.fn` at `args` to `b`; return what calling `d` returns
+    (the gradient (a tuple for a tuple `wrt`), or ``(value, gradient)`` for value_and_grad), the
+    arrays f writes into ((argument index, the value f leaves in it) pairs), and what the code
+    assumes of names outside f (`Function.assumed`)."""
     types = [F64.with_ndim(a.type.ndim if a.type.is_array else 0) if k in d.wrt else a.type
              for k, a in enumerate(args)]  # (floats for differentiated arguments, as s2sad.grad makes them)
     derivative = gradient_ir(d, types, loc)
     args = [a if a.type == t else b.emit(P.to_float, [a], getattr(a, "name", "x")) for a, t in zip(args, types)]
     mapping = dict(zip(derivative.body.params, args + [const(1.0)]))
+    writes = []
     for stmt in derivative.body.stmts:
+        if isinstance(stmt, Eqn) and stmt.prim is P.writeback:  # f writes into its argument: the caller's
+            writes.append((derivative.body.params.index(stmt.ins[0]), mapping.get(stmt.ins[1], stmt.ins[1])))
+            continue
         b.append(clone(stmt, mapping))
         _name_sweep(b.stmts[-1], _owner(d))
     value, *grads = [mapping.get(r, r) for r in derivative.body.results[:1 + len(d.wrt)]]
     grad = TupleVal(tuple(grads)) if d.as_tuple else grads[0]
-    return TupleVal((value, grad)) if d.kind == "value_and_grad" else grad
+    return (TupleVal((value, grad)) if d.kind == "value_and_grad" else grad), writes, derivative.assumed
 
 
 def _owner(d) -> str:
@@ -107,11 +114,13 @@ def lower_derivative(d, arg_types: list[Type]) -> Function:
                          code.co_filename, code.co_firstlineno)
     params = [Var(n, t) for n, t in zip(names, arg_types)]
     b = Builder()
-    value = inline_gradient(d, params, b, Loc(code.co_filename, code.co_firstlineno))
+    value, writes, assumed = inline_gradient(d, params, b, Loc(code.co_filename, code.co_firstlineno))
+    for k, last in writes:
+        b.append(Eqn([], P.writeback, [params[k], last], {}, None))
     results = [x for r in (value.items if isinstance(value, TupleVal) else [value])
                for x in (r.items if isinstance(r, TupleVal) else [r])]
     return Function(f"{d.kind}_{d.__name__}", b.block(params, results), code.co_filename, code.co_firstlineno,
-                    names, {})
+                    names, {}, assumed=assumed)
 
 
 def source_function(fn):

@@ -12,6 +12,40 @@ import gast
 
 from ..errors import S2SADError
 from ..ir.core import Loc
+from ..ir.types import type_of_value
+
+
+_MISSING = object()
+
+
+@dataclass(frozen=True, eq=False)
+class Assumption:
+    """A name from outside the function that the derivative took as fixed when it was made:
+    `name` in `container` (a module's globals dict, or a closure cell) held `value`. A derivative
+    checks its assumptions at every call and is made again when one no longer holds (a module
+    number or a helper function changed since)."""
+
+    container: object
+    name: str
+    value: object
+    kind_only: bool = False  # (a value read at run time: only its kind, `type_of_value`, must stay)
+
+    def holds(self) -> bool:
+        now = _read(self.container, self.name)
+        if now is self.value:
+            return True
+        if self.kind_only:
+            return now is not _MISSING and type_of_value(now) == type_of_value(self.value)
+        return type(now) is type(self.value) and isinstance(now, (bool, int, float)) and now == self.value
+
+
+def _read(container, name: str):
+    if isinstance(container, dict):
+        return container.get(name, _MISSING)
+    try:
+        return container.cell_contents
+    except ValueError:  # (an empty cell)
+        return _MISSING
 
 
 @dataclass
@@ -23,7 +57,7 @@ class Source:
     filename: str
     first_line: int
     lines: list[str]
-    namespace: dict = field(default_factory=dict)
+    namespace: dict = field(default_factory=dict)  # closure cells by name
 
     def loc(self, node: gast.AST | None) -> Loc:
         lineno = getattr(node, "lineno", None) or 1
@@ -32,13 +66,22 @@ class Source:
         return Loc(self.filename, absolute, text.strip())
 
     def resolve(self, name: str):
-        """The object `name` refers to in the function's closure, globals or builtins."""
+        """The object `name` refers to now in the function's closure, globals or builtins."""
+        return self.lookup(name)[0]
+
+    def lookup(self, name: str) -> tuple[object, Assumption | None]:
+        """(the object `name` refers to now, the assumption that it keeps referring to it: None
+        for a builtin)."""
         if name in self.namespace:
-            return self.namespace[name]
+            cell = self.namespace[name]
+            value = _read(cell, name)
+            if value is not _MISSING:
+                return value, Assumption(cell, name, value)
         if name in self.fn.__globals__:
-            return self.fn.__globals__[name]
+            value = self.fn.__globals__[name]
+            return value, Assumption(self.fn.__globals__, name, value)
         if hasattr(builtins, name):
-            return getattr(builtins, name)
+            return getattr(builtins, name), None
         raise KeyError(name)
 
 
@@ -51,9 +94,10 @@ def parse(fn) -> Source:
         return _CACHE[fn]
     if not isinstance(fn, types.FunctionType):
         raise S2SADError(f"s2sad differentiates Python functions; got {type(fn).__name__} {fn!r}")
-    filename = inspect.getsourcefile(fn) or "<unknown>"
+    code = fn.__code__  # (its own code: `inspect` given fn itself would follow a decorator's __wrapped__
+    filename = inspect.getsourcefile(code) or "<unknown>"  # to the undecorated function)
     try:
-        lines, first_line = inspect.getsourcelines(fn)
+        lines, first_line = inspect.getsourcelines(code)
     except (OSError, TypeError) as exc:
         raise S2SADError(f"cannot read the source of {fn.__qualname__} ({exc}); define it in a file",
                          filename) from None
@@ -71,7 +115,7 @@ def parse(fn) -> Source:
 
 
 def _namespace(fn) -> dict:
-    """The closure's variables (globals are looked up live, when the function is compiled)."""
+    """The closure's cells by name (read when the function is compiled, as globals are)."""
     if not fn.__closure__:
         return {}
-    return {name: cell.cell_contents for name, cell in zip(fn.__code__.co_freevars, fn.__closure__)}
+    return dict(zip(fn.__code__.co_freevars, fn.__closure__))

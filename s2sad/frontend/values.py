@@ -18,3 +18,11 @@ class TupleVal:
     """A Python tuple of values (``a, b``), unpacked or returned, never an IR value itself."""
 
     items: tuple
+
+
+@dataclass(frozen=True)
+class DictVal:
+    """The ``**kwargs`` of a function being inlined: keyword arguments to pass on, never an IR
+    value itself."""
+
+    items: dict

@@ -163,6 +163,7 @@ class Function:
     arg_names: list[str] = field(default_factory=list)
     namespaces: dict = field(default_factory=dict)  # alias → module whose globals the code reads/writes
     twins: list = field(default_factory=list)  # (x, d): d has x's shape (a tangent or an adjoint of x)
+    assumed: tuple = ()  # what names outside the function referred to when it was lowered (frontend/parse.py)
 
     @property
     def params(self) -> list[Var]:
@@ -289,4 +290,4 @@ def copy_function(fn: Function) -> Function:
     results = [mapping.get(r, r) if isinstance(r, Var) else r for r in fn.results]
     twins = [(mapping.get(x, x), mapping.get(d, d)) for x, d in fn.twins]
     return Function(fn.name, Block(params, stmts, results), fn.filename, fn.lineno, list(fn.arg_names),
-                    dict(fn.namespaces), twins)
+                    dict(fn.namespaces), twins, fn.assumed)

@@ -1,0 +1,328 @@
+"""Functions that share memory between names, views and helpers, and update it in place;
+differentiated by tests/test_aliasing.py, which checks them against NumPy running them."""
+
+import numpy as np
+
+G = np.array([1.0, 2.0, 3.0])
+
+
+# --- an update through one name is seen through the others -------------------------------------
+
+def scaled_through_alias(x):
+    v = x
+    v *= 2.0
+    return np.sum(x * x)
+
+
+def shifted_under_transpose(A):
+    m = A.T
+    A += 1.0
+    return np.sum(m * m * A[0, 1])
+
+
+def shifted_through_slice(x):
+    v = x[1:]
+    v += 1.0
+    return np.sum(x * x)
+
+
+def stored_through_row_view(x):
+    y = x.copy()
+    row = y[0:2]
+    row[0] = 5.0
+    return np.sum(row * x[0:2]) + np.sum(y * y)
+
+
+def stored_through_moved_axes(x):
+    y = np.moveaxis(x.copy(), 0, 1)
+    y[0, 0] = 5.0 * x[1, 1]
+    return np.sum(y * x.T)
+
+
+def stored_through_transpose(x):
+    y = x.copy()
+    t = y.T
+    t[0, 1] = 5.0 * t[0, 0]
+    return np.sum(y * x)
+
+
+def stored_through_swapped_axes(x):
+    y = x * 3.0
+    s = np.swapaxes(y, 0, 1)
+    s[0, 1] *= x[0, 0]
+    return np.sum(y * y)
+
+
+def stored_through_second_name(x):
+    y = x * 2.0
+    z = y
+    z[0] = 1.0
+    return np.sum(y * x)
+
+
+def stored_through_chained_index(A):
+    B = A.copy()
+    B[1][0] = A[0][1] * A[1][1]
+    B[0][1:] *= 2.0
+    return np.sum(B * B)
+
+
+def stored_through_subscripted_view(x):
+    y = np.sin(x)
+    y[1:][0] = 7.0 * x[0]
+    return np.sum(y * x)
+
+
+def expanded_view_written(x):
+    y = x * 1.5
+    e = y[None, :]
+    c = np.expand_dims(y, 0)
+    c *= 2.0
+    return np.sum(e * y)
+
+
+def flipped_view_written(x):
+    y = x + 0.5
+    f = np.flip(y)
+    f[0] = f[1] * f[2]
+    return np.sum(y * x)
+
+
+def reshaped_new_array_written(x):
+    y = np.zeros(6)
+    y[:] = x
+    m = y.reshape((2, 3))
+    m[1, 1] = m[0, 0] * 3.0
+    return np.sum(y * y)
+
+
+def diagonal_sees_later_writes(A):
+    d = np.diag(A)
+    A = A * 1.0
+    B = A.copy()
+    e = np.diag(B)
+    B[0, 0] = 10.0 * B[1, 1]
+    return np.sum(d * d) + np.sum(e * e)
+
+
+def taken_column_is_a_copy(A):
+    B = A * 2.0
+    t = np.take(B, 0, axis=1)
+    B[0, 0] = 100.0
+    return np.sum(t * t) + np.sum(B)
+
+
+def index_array_read_is_a_copy(x):
+    y = x * 2.0
+    z = y[np.arange(0, 3, 2)]
+    y[0] = 50.0
+    return np.sum(z * z) + np.sum(y)
+
+
+def tuple_holds_a_written_array(x):
+    y = x * 1.0
+    pair = (y, x)
+    y[0] = 9.0
+    a, b = pair
+    return np.sum(a * b)
+
+
+def positive_is_a_copy(x):
+    y = +x
+    y[0] = 5.0
+    return np.sum(x * y)
+
+
+def unchanged_value_is_a_copy(x):
+    y = x * 1.0
+    y[0] = 5.0
+    return np.sum(x * y)
+
+
+# --- helpers write into their arguments ----------------------------------------------------------
+
+def decrement(a):
+    a -= 1.0
+
+
+def put_five(a):
+    a[0] = 5.0
+    return 0.0
+
+
+def first_two(a):
+    return a[:2]
+
+
+def helper_decrements(x):
+    y = x * 1.0
+    decrement(y)
+    return np.sum(y * y)
+
+
+def helper_stores(x):
+    y = x * 1.0
+    t = put_five(y)
+    return np.sum(y * x) + t
+
+
+def helper_returns_a_view(x):
+    y = x * 1.0
+    v = first_two(y)
+    v *= 3.0
+    return np.sum(y * y)
+
+
+def helper_writes_into_a_row(A):
+    B = A * 1.0
+    decrement(B[1])
+    return np.sum(B * A)
+
+
+# --- loops ------------------------------------------------------------------------------------
+
+def loop_writes_under_an_alias(x):
+    y = x * 1.0
+    v = y
+    for i in range(3):
+        y[0] = 2.0 * y[0]
+    return np.sum(v * v)
+
+
+def while_writes_under_a_column_view(A):
+    B = A * 1.0
+    v = B[:, 0]
+    i = 0
+    while i < 2:
+        B[1] = B[1] * 2.0
+        i += 1
+    return np.sum(v * v)
+
+
+def loop_scales_rows(X, w):
+    Y = X.copy()
+    for i in range(Y.shape[0]):
+        row = Y[i]
+        row *= w[i]
+    return np.sum(Y * Y)
+
+
+def loop_over_rows_writes_them(X):
+    Y = X * 1.0
+    for row in Y:
+        row += row[0]
+    return np.sum(Y * X)
+
+
+def double_buffer(u0, r):
+    u = u0.copy()
+    v = np.zeros_like(u0)
+    for t in range(4):
+        v[1:-1] = u[1:-1] + r * (u[2:] - 2.0 * u[1:-1] + u[:-2])
+        v[0] = u[0]
+        v[-1] = u[-1]
+        u, v = v, u
+    return np.sum(u * u)
+
+
+def helper_in_loop(x):
+    y = x * 1.0
+    for i in range(3):
+        decrement(y)
+        y *= 1.5
+    return np.sum(y * y)
+
+
+def branch_writes_through_view(x, c):
+    y = x * 1.0
+    v = y[1:]
+    if c > 0.0:
+        v *= 2.0
+    else:
+        y[0] = 3.0
+    return np.sum(y * y) + np.sum(v)
+
+
+def same_view_from_both_branches(x, c):
+    y = x * 1.0
+    if c > 0.0:
+        v = y[1:]
+    else:
+        v = y[1:]
+    v += 1.0
+    return np.sum(y * y)
+
+
+def new_arrays_from_both_branches(x, c):
+    if c > 0.0:
+        v = x * 2.0
+    else:
+        v = x * 3.0
+    v[0] = 1.0
+    return np.sum(v * x)
+
+
+# --- the caller's arrays -----------------------------------------------------------------------
+
+def writes_its_argument(x):
+    x[0] = x[0] * x[1]
+    x *= 2.0
+    return np.sum(x * x)
+
+
+def writes_its_argument_in_a_loop(x, n):
+    for i in range(n):
+        x[i % 3] = x[i % 3] * 1.5 + x[(i + 1) % 3]
+    return np.sum(np.sin(x))
+
+
+def writes_first_argument(x, y):
+    x += y
+    return np.sum(x * y)
+
+
+# --- refused: NumPy's result would depend on what cannot be known here -------------------------
+
+def alias_from_a_branch_written(x, c):
+    y = x * 1.0
+    if c > 0.0:
+        v = y
+    else:
+        v = y * 2.0
+    v[0] = 1.0  # <-
+    return np.sum(y)
+
+
+def alias_from_a_branch_read_after_a_write(x, c):
+    y = x * 1.0
+    v = y if c > 0.0 else y * 2.0
+    y[0] = 1.0
+    return np.sum(v)  # <-
+
+
+def reshape_of_an_argument_written(x):
+    m = x.reshape(-1)
+    m[0] = 1.0  # <-
+    return np.sum(x)
+
+
+def diagonal_written(A):
+    d = np.diag(A)
+    d[0] = 1.0  # <-
+    return np.sum(A)
+
+
+def float_into_int_array(x):
+    k = np.arange(3)
+    k += 1.5  # <-
+    return np.sum(x * k)
+
+
+def module_array_written(x):
+    G[0] = x  # <-
+    return np.sum(G)
+
+
+def update_changing_shape(x, y):
+    x += y
+    return np.sum(x)

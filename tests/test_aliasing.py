@@ -1,0 +1,169 @@
+"""NumPy's memory semantics: views, aliases and in-place updates through any name, in helpers,
+branches and loops, and the caller's arrays. Each function is run by NumPy itself, as the
+reference: s2sad must give its value, its arrays afterwards, and the finite-difference gradient,
+in both modes and on both backends, or refuse the function at the line that makes the result
+depend on what cannot be known."""
+
+import copy
+
+import numpy as np
+import pytest
+
+import s2sad
+from s2sad import S2SADError
+
+from . import alias_funcs as af
+
+pytestmark = pytest.mark.usefixtures("each_backend")
+MODES = pytest.mark.parametrize("mode", ["reverse", "forward"])
+
+X3 = np.array([0.7, -1.3, 2.1])
+A22 = np.array([[1.2, -0.4], [0.3, 2.5]])
+A33 = np.array([[1.2, -0.4, 0.5], [0.3, 2.5, -1.1], [0.8, 0.2, 1.7]])
+A23 = np.array([[1.2, -0.4, 0.5], [0.3, 2.5, -1.1]])
+A32 = A23.T.copy()
+X6 = np.linspace(0.2, 1.2, 6)
+
+
+def numpy_gradient(f, args, k, h=1e-6):
+    """∂f/∂args[k] by central differences of NumPy's own run, on fresh copies of every argument."""
+    x = np.asarray(args[k], dtype=float)
+    grad = np.zeros(x.shape)
+    for index in np.ndindex(x.shape):
+        values = []
+        for step in (h, -h):
+            moved = copy.deepcopy(list(args))
+            moved[k] = np.array(x, dtype=float) if x.shape else float(x)
+            if x.shape:
+                moved[k][index] += step
+            else:
+                moved[k] += step
+            values.append(f(*moved))
+        grad[index] = (values[0] - values[1]) / (2 * h)
+    return grad[()] if not x.shape else grad
+
+
+def check_against_numpy(f, args, wrt, mode):
+    """s2sad's value, gradient and arguments afterwards against NumPy's."""
+    expected_args = copy.deepcopy(list(args))
+    expected = f(*expected_args)
+    got_args = copy.deepcopy(list(args))
+    value, grads = s2sad.value_and_grad(f, wrt=wrt, mode=mode)(*got_args)
+    assert value == pytest.approx(expected, rel=1e-12, abs=1e-12)
+    for k, g in zip(wrt, grads):
+        np.testing.assert_allclose(g, numpy_gradient(f, args, k), rtol=1e-6, atol=1e-6, err_msg=f"wrt {k}")
+    for got, want in zip(got_args, expected_args):
+        np.testing.assert_array_equal(got, want)  # (NumPy writes into the caller's arrays, so must s2sad)
+
+
+CASES = [
+    (af.scaled_through_alias, (X3,)),
+    (af.shifted_under_transpose, (A22,)),
+    (af.shifted_through_slice, (X3,)),
+    (af.stored_through_row_view, (X3,)),
+    (af.stored_through_moved_axes, (A22,)),
+    (af.stored_through_transpose, (A23,)),
+    (af.stored_through_swapped_axes, (A23,)),
+    (af.stored_through_second_name, (X3,)),
+    (af.stored_through_chained_index, (A22,)),
+    (af.stored_through_subscripted_view, (X3,)),
+    (af.expanded_view_written, (X3,)),
+    (af.flipped_view_written, (X3,)),
+    (af.reshaped_new_array_written, (X6,)),
+    (af.diagonal_sees_later_writes, (A33,)),
+    (af.taken_column_is_a_copy, (A23,)),
+    (af.index_array_read_is_a_copy, (X3,)),
+    (af.tuple_holds_a_written_array, (X3,)),
+    (af.positive_is_a_copy, (X3,)),
+    (af.unchanged_value_is_a_copy, (X3,)),
+    (af.helper_decrements, (X3,)),
+    (af.helper_stores, (X3,)),
+    (af.helper_returns_a_view, (X3,)),
+    (af.helper_writes_into_a_row, (A23,)),
+    (af.loop_writes_under_an_alias, (X3,)),
+    (af.while_writes_under_a_column_view, (A22,)),
+    (af.loop_scales_rows, (A32, np.array([0.5, -2.0, 1.5]))),
+    (af.loop_over_rows_writes_them, (A32,)),
+    (af.double_buffer, (X6, 0.2)),
+    (af.helper_in_loop, (X3,)),
+    (af.branch_writes_through_view, (X3, 1.0)),
+    (af.branch_writes_through_view, (X3, -1.0)),
+    (af.same_view_from_both_branches, (X3, 1.0)),
+    (af.same_view_from_both_branches, (X3, -1.0)),
+    (af.new_arrays_from_both_branches, (X3, -1.0)),
+    (af.writes_its_argument, (X3,)),
+    (af.writes_its_argument_in_a_loop, (X3, 5)),
+    (af.writes_first_argument, (X3, X3[::-1].copy())),
+]
+
+
+@MODES
+@pytest.mark.parametrize("f, args", CASES, ids=[f"{f.__name__}-{k}" for k, (f, _) in enumerate(CASES)])
+def test_gives_numpys_values_gradients_and_arrays(f, args, mode):
+    floats = tuple(k for k, a in enumerate(args) if isinstance(a, (float, np.ndarray)))
+    check_against_numpy(f, args, floats, mode)
+
+
+REFUSED = [
+    (af.alias_from_a_branch_written, (X3, 1.0), "may or may not share memory"),
+    (af.alias_from_a_branch_read_after_a_write, (X3, 1.0), "may or may not share memory"),
+    (af.reshape_of_an_argument_written, (X3,), "reshape"),
+    (af.diagonal_written, (A22,), "read-only view"),
+    (af.float_into_int_array, (X3,), "cannot store that result in place"),
+    (af.module_array_written, (1.0,), "module's array 'G'"),
+]
+
+
+@pytest.mark.parametrize("f, args, words", REFUSED, ids=[f.__name__ for f, *_ in REFUSED])
+def test_what_depends_on_the_unknowable_is_refused_at_its_line(f, args, words):
+    with pytest.raises(S2SADError) as info:
+        s2sad.grad(f)(*args)
+    assert words in info.value.message
+    assert "# <-" in info.value.source_line
+    assert not isinstance(info.value, s2sad.InternalError)
+
+
+def test_an_update_that_would_change_the_shape_raises_as_numpy_does():
+    x, y = np.ones((3, 1)), np.ones(4)
+    with pytest.raises(ValueError):
+        af.update_changing_shape(x.copy(), y)
+    with pytest.raises(ValueError):
+        s2sad.grad(af.update_changing_shape)(x.copy(), y)
+
+
+@pytest.mark.parametrize("make", [
+    lambda f: s2sad.grad(f, mode="forward"),
+    lambda f: s2sad.jacobian(f),
+    lambda f: s2sad.jacobian(f, mode="reverse"),
+    lambda f: s2sad.hessian(f),
+], ids=["forward-grad", "jacobian", "jacobian-reverse", "hessian"])
+def test_derivatives_running_the_code_per_column_write_the_arguments_once(make):
+    """Each column starts from the arguments as they were; afterwards they hold one call's writes."""
+    x = X3.copy()
+    expected = X3.copy()
+    af.writes_its_argument(expected)
+    result = make(af.writes_its_argument)(x)
+    np.testing.assert_array_equal(x, expected)
+    gradient = s2sad.grad(af.writes_its_argument)(X3.copy())
+    first = result if np.ndim(result) == 1 else None
+    if first is not None:
+        np.testing.assert_allclose(first, gradient, rtol=1e-12)
+
+
+def test_arguments_sharing_memory_with_a_written_one_are_refused():
+    x = X3.copy()
+    with pytest.raises(S2SADError, match="shares memory with 'y'"):
+        s2sad.grad(af.writes_first_argument)(x, x)
+    with pytest.raises(S2SADError, match="shares memory"):
+        s2sad.grad(af.writes_first_argument)(x[:3], x[::-1])
+
+
+def test_a_written_argument_converted_to_float_is_refused():
+    with pytest.raises(S2SADError, match="converted"):
+        s2sad.grad(af.writes_its_argument)(np.array([1, 2, 3]))
+
+
+def test_the_generated_code_writes_the_argument_after_the_reverse_sweep():
+    source = s2sad.derivative_source(af.writes_its_argument, args=(X3,), backend="python")
+    sweep, write = source.index("# reverse sweep"), source.index("x[:] = ")
+    assert sweep < write < source.index("return ")
