@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import inspect
 import numbers
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from .transforms.common import not_one_float
 
 BACKENDS = ("auto", "python", "numba")
 _KEPT = 4  # derivatives kept per argument types, made under different values of the module's numbers
+_CHANGES_BEFORE_RUN_TIME = 3  # a module float changed this often between calls is read at run time
 Wrt = int | str | Sequence[int | str]
 
 
@@ -112,6 +113,8 @@ class Derivative:
         self.backend = backend
         self.checkpoint = checkpoint
         self._compiled: dict[tuple, tuple[Derived, ...]] = {}
+        self._changes: dict[tuple, int] = {}  # module floats → how often they changed between calls
+        self._run_time: set[tuple] = set()  # module floats read at run time (they keep changing)
         self.tape_bytes: int | None = None  # bytes the tapes and snapshots of the last reverse-mode call held
         self.advances: int | None = None  # loop steps the last reverse-mode call ran again (checkpointing)
         self.signature = inspect.signature(fn)
@@ -155,10 +158,28 @@ class Derivative:
         for derived in made:
             if derived.current():
                 return derived
+        if made:
+            self._note_changes(made[0])
         types = [type_of_value(a) for a in args]
-        derived = derive(self.fn, types, list(self.wrt), mode, self.backend, self.checkpoint)
+        derived = derive(self.fn, types, list(self.wrt), mode, self.backend, self.checkpoint, frozenset(self._run_time))
         self._compiled[key] = (derived, *made[:_KEPT - 1])  # (the last few, for a flag switched back and forth)
         return derived
+
+    def made(self) -> list[Derived]:
+        """The derivatives made so far, for each argument-type signature the newest first."""
+        return [derived for made in self._compiled.values() for derived in made]
+
+    def _note_changes(self, derived: Derived) -> None:
+        """Count the module floats that changed since `derived` was made; one that keeps changing
+        (a coefficient set before every call) is read at run time from then on, rather than make
+        the derivative again at every change."""
+        for a in derived.primal.assumed:
+            if not a.holds() and isinstance(a.value, float) and isinstance(a.container, dict) \
+                    and a.container.get("__name__") is not None:
+                key = (id(a.container), a.name)
+                self._changes[key] = self._changes.get(key, 0) + 1
+                if self._changes[key] >= _CHANGES_BEFORE_RUN_TIME:
+                    self._run_time.add(key)
 
     def _statistics(self, returned: tuple, n: int) -> tuple:
         """The first `n` values a reverse-mode derivative returned; the rest are its statistics

@@ -304,8 +304,35 @@ def parallel_copy(names: list[str], values: list[ast.expr]) -> list[ast.stmt]:
     return [ast.Assign([ast.Name(n, ast.Store())], v) for n, v in pairs]
 
 
+def own_carried_arguments(fn: Function) -> None:
+    """Copy a parameter that a loop carries and writes in place once, before the loop.
+
+    Codegen never writes into a parameter's array in place (the caller's array keeps its values
+    for whatever reads them later, the reverse sweep among others), so a store into a carried
+    array whose first value is a parameter would copy the whole array in every iteration; a copy
+    before the loop makes the carried array the loop's own, and its stores in place."""
+    aliases, params = Aliases(fn.body), set(fn.params)
+
+    def visit(block: Block) -> None:
+        stmts = []
+        for stmt in block.stmts:
+            for inner in stmt.blocks():
+                visit(inner)
+            if isinstance(stmt, (ForRange, While)):
+                written, skip = aliases.stored_into(stmt.body), 1 if isinstance(stmt, ForRange) else 0
+                for k, init in enumerate(stmt.init):
+                    if init in params and init.type.is_array and written(stmt.body.params[skip + k]):
+                        own = Var(init.name, init.type)
+                        stmts.append(Eqn([own], P.copy, [init], {}, stmt.loc))
+                        stmt.init[k] = own
+            stmts.append(stmt)
+        block.stmts[:] = stmts
+    visit(fn.body)
+
+
 def function_source(fn: Function) -> str:
-    """The Python source of one IR function."""
+    """The Python source of one IR function (whose loops `own_carried_arguments` may change)."""
+    own_carried_arguments(fn)
     tree = ast.Module([Emitter(fn).function()], [])
     ast.fix_missing_locations(tree)
     text = ast.unparse(tree)

@@ -63,9 +63,10 @@ class Derived:
         return all(a.holds() for a in self.primal.assumed)
 
 
-def prepare(fn, arg_types: list[Type]) -> Function:
-    """Lower `fn` and clean up its IR (verifying after every pass)."""
-    ir = lower(fn, arg_types)
+def prepare(fn, arg_types: list[Type], run_time: frozenset = frozenset()) -> Function:
+    """Lower `fn` and clean up its IR (verifying after every pass); `run_time` names module
+    numbers to read at run time rather than take as constants ((id(globals), name) pairs)."""
+    ir = lower(fn, arg_types, run_time)
     for step in (verify, simplify, cse, licm, dce):
         ir = step(ir) or ir
     verify(ir)
@@ -130,14 +131,15 @@ def reporting_internal_errors(fn):
 
 
 def derive(fn, arg_types: list[Type], wrt: list[int], mode: str, backend: str = "python",
-           checkpoint=None) -> Derived:
+           checkpoint=None, run_time: frozenset = frozenset()) -> Derived:
     """Differentiate `fn` for `arg_types`: generate, write, load (and compile) the derivative."""
     with reporting_internal_errors(fn):
-        return _derive(fn, arg_types, wrt, mode, backend, checkpoint)
+        return _derive(fn, arg_types, wrt, mode, backend, checkpoint, run_time)
 
 
-def _derive(fn, arg_types: list[Type], wrt: list[int], mode: str, backend: str, checkpoint) -> Derived:
-    primal = prepare(fn, arg_types)
+def _derive(fn, arg_types: list[Type], wrt: list[int], mode: str, backend: str, checkpoint,
+            run_time: frozenset) -> Derived:
+    primal = prepare(fn, arg_types, run_time)
     derivative = transform(copy_function(primal), wrt, mode, checkpoint)  # the transforms edit what they get
     origin = f"{os.path.basename(primal.filename)}:{primal.lineno} ({primal.name}), {mode} mode"
     backend = resolve_backend(backend)

@@ -123,3 +123,30 @@ d_shrink = s2sad.grad(shrink)
 def step_through_while(w, x, alpha):
     w1 = w - alpha * d_shrink(w, x)
     return shrink(w1, x) + w1 * w1
+
+
+d_sin_cube_forward = s2sad.grad(sin_cube, mode="forward")
+d_both_forward = s2sad.grad(both, wrt=(0, 1), mode="forward")
+value_and_d_forward = s2sad.value_and_grad(both, mode="forward")
+
+
+def forward_gradient_norm(a, b):
+    """Forward-mode inner gradients: one tangent sweep per parameter."""
+    ga, gb = d_both_forward(a, b)
+    return ga * ga + gb * gb + d_sin_cube_forward(a)
+
+
+def forward_value_plus_slope(a, b):
+    value, slope = value_and_d_forward(a, b)
+    return value + 3.0 * slope
+
+
+def vector_norm(x):
+    return np.sum(x * x)
+
+
+d_vector_norm_forward = s2sad.grad(vector_norm, mode="forward")
+
+
+def forward_gradient_of_array(x):
+    return np.sum(d_vector_norm_forward(x))

@@ -84,3 +84,82 @@ def generator_per_step(x):
 def generator_from_parameter(x, seed):
     rng = np.random.default_rng(seed)
     return np.sum(rng.uniform(0.0, 1.0, 3) * x * x)
+
+
+# --- module state read by helpers, and names that change between calls ------------------------
+
+from . import model_settings  # noqa: E402
+
+calls = 0
+FLAG = True
+STEPS = 3
+
+
+def scale_by_c(x):
+    return x * c  # (reads c without a global statement)
+
+
+def bump_then_scale(x):
+    global c
+    c = c + 1
+    return scale_by_c(x)
+
+
+def scaled_twice(x):
+    return bump_then_scale(x) + bump_then_scale(x)
+
+
+def read_before_bump(x):
+    return scale_by_c(x) + bump_then_scale(x)
+
+
+def flagged(x):
+    if FLAG:
+        return x * x
+    return x * x * x
+
+
+def steps_loop(x):
+    s = 0.0
+    for i in range(STEPS):
+        s = s + np.sin(x * i)
+    return s
+
+
+def settings_loop(x):
+    s = 0.0
+    for i in range(model_settings.STEPS):
+        s = s + x * x
+    return s
+
+
+def activation(z):
+    return np.tanh(z)
+
+
+def uses_activation(x):
+    return np.sum(activation(x))
+
+
+def counted(x):
+    global calls
+    calls = calls + 1
+    return np.sum(x * x) * calls
+
+
+def make_closure(k):
+    def closed(x):
+        return x * k
+    return closed
+
+
+def make_counter_closure():
+    k = 1.0
+
+    def closed(x):
+        return x * k
+
+    def change(v):
+        nonlocal k
+        k = v
+    return closed, change

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import s2sad
+import nested_funcs as nf
 from nested_funcs import (both, calls_gradient_of_vector, calls_gradient_reading_global, calls_jvp, d_sin_cube,
                           d_task_loss,
                           dd_sin_cube, grad_made_inside, gradient_norm, meta_loss, step_through_while, two_steps,
@@ -63,7 +64,19 @@ def test_tuples_and_value_and_grad_inside():
     assert value_plus_slope(a, b) == pytest.approx(both(a, b) + 3.0 * (2 * a * b + b * np.exp(a * b)))
 
 
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_inner_gradients_in_forward_mode(mode, each_backend):
+    """An inner s2sad.grad(f, mode="forward") runs f's tangent code (seeded once per parameter)."""
+    a, b = 0.4, 1.3
+    for f in (nf.forward_gradient_norm, nf.forward_value_plus_slope):
+        got = s2sad.grad(f, wrt=(0, 1), mode=mode)(a, b)
+        np.testing.assert_allclose(got, [fd(f, (a, b), k) for k in (0, 1)], rtol=1e-6)
+    source = s2sad.derivative_source(nf.forward_gradient_norm, backend="python")
+    assert "_dot" in source and "both's gradient: reverse sweep" not in source  # (tangent code, no inner sweep)
+
+
 @pytest.mark.parametrize("f, message", [
+    (nf.forward_gradient_of_array, "forward mode is supported for numbers only"),
     (grad_made_inside, "make the derivative outside the function"),
     (calls_jvp, "s2sad.jvp inside a differentiated function is not supported"),
     (calls_gradient_of_vector, "needs a function returning one float"),
@@ -71,7 +84,7 @@ def test_tuples_and_value_and_grad_inside():
 ])
 def test_refusals(f, message):
     with pytest.raises(s2sad.S2SADError, match=message) as info:
-        s2sad.grad(f)(np.array([0.5, 0.2, 0.1]) if f is not grad_made_inside and f is not calls_jvp else 0.5)
+        s2sad.grad(f)(np.array([0.5, 0.2, 0.1]) if f not in (grad_made_inside, calls_jvp) else 0.5)
     assert info.value.lineno is not None
 
 

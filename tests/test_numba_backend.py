@@ -45,7 +45,7 @@ def test_compiles_in_nopython_mode_and_agrees(name, mode):
     with warnings.catch_warnings():
         warnings.simplefilter("error", s2sad.BackendFallbackWarning)
         compiled = g(*args)
-    jitted = next(iter(g._compiled.values())).core.jitted
+    jitted = g.made()[0].core.jitted
     assert len(jitted.signatures) == 1, "the derivative did not run as Numba-compiled code"
     _close(compiled, s2sad.grad(fn, wrt=wrt, mode=mode, backend="python")(*args))
 
@@ -66,7 +66,7 @@ def test_benchmark_workloads_compile_in_nopython_mode(name):
     with warnings.catch_warnings():
         warnings.simplefilter("error", s2sad.BackendFallbackWarning)
         compiled = g(*args)
-    assert len(next(iter(g._compiled.values())).core.jitted.signatures) == 1
+    assert len(g.made()[0].core.jitted.signatures) == 1
     _close(compiled, s2sad.grad(fn, wrt=wrt, backend="python")(*args))
 
 
@@ -99,7 +99,7 @@ def test_numba_backend_raises_instead_of_falling_back():
 def test_python_backend_never_compiles():
     g = s2sad.grad(lf.oscillator, backend="python")
     g(2.0, 1.0, 0.0, 0.1, 0.01, 10)
-    derived = next(iter(g._compiled.values()))
+    derived = g.made()[0]
     assert not hasattr(derived.core, "jitted")
 
 
@@ -125,7 +125,7 @@ def test_generator_made_from_a_seed_runs_compiled(mode):
         expected = s2sad.value_and_grad(f, wrt=wrt, mode=mode, backend="python")(*args)
         assert value == pytest.approx(f(*args), rel=1e-13)
         np.testing.assert_allclose(grad, expected[1], rtol=1e-12)
-        derived = next(iter(g._compiled.values()))
+        derived = g.made()[0]
         assert len(derived.core.jitted.signatures) == 1
         verify(derived.derivative)  # splitting off the entry point left the derivative whole
     u = np.random.default_rng(7).uniform(0.0, 1.0, 3)  # d/dx sum(u * x * x): the same draws
@@ -158,7 +158,7 @@ def test_unreadable_numba_cache_files_are_recompiled(damage, tmp_path, monkeypat
     target.write_bytes(b"garbage\n" if damage == "overwrite data" else target.read_bytes()[:40])
     g = s2sad.grad(lf.oscillator, backend="numba")  # a new dispatcher, which reads the cache
     assert g(*args) == expected
-    assert len(next(iter(g._compiled.values())).core.jitted.signatures) == 1
+    assert len(g.made()[0].core.jitted.signatures) == 1
     assert s2sad.grad(lf.oscillator, backend="numba")(*args) == expected  # the repaired cache loads
 
 
@@ -169,7 +169,7 @@ sys.path.insert(0, sys.argv[1])
 import loop_funcs as lf
 g = s2sad.grad(lf.oscillator, backend="numba")
 print(g(2.0, 1.0, 0.0, 0.1, 0.01, 50))
-stats = next(iter(g._compiled.values())).core.jitted.stats
+stats = g.made()[0].core.jitted.stats
 print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))
 """
 

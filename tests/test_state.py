@@ -127,3 +127,76 @@ def test_while_loop_tape_grows():
     assert g(1.0) == pytest.approx(fd(sf.while_loop, (1.0,), 0), rel=1e-6)
     assert g.tape_bytes >= 8 * 8  # one float per iteration at least
     assert "record_grow" in s2sad.derivative_source(sf.while_loop)
+
+
+# --- module state read by helpers, names changed between calls, one state per derivative -------
+
+@pytest.mark.falls_back  # Numba cannot write module globals
+@MODES
+def test_a_helper_reads_the_global_its_caller_assigns(mode):
+    """f bumps c and calls a helper reading c (no global statement): F = f + f has F' = 1 + 2."""
+    sf.c = 0
+    g = s2sad.value_and_grad(sf.scaled_twice, mode=mode)
+    assert g(2.0) == (6.0, 3.0)
+    assert g(2.0) == (14.0, 7.0)  # (c went on from 2: the second call sees the state, not a constant)
+    assert sf.c == 4
+    sf.c = 0
+    assert s2sad.value_and_grad(sf.read_before_bump, mode=mode)(2.0) == (2.0, 1.0)
+
+
+@MODES
+def test_a_module_number_changed_after_the_first_call_is_seen(mode, monkeypatch):
+    g = s2sad.grad(sf.flagged, mode=mode)
+    monkeypatch.setattr(sf, "FLAG", True)
+    assert g(2.0) == 4.0
+    monkeypatch.setattr(sf, "FLAG", False)
+    assert g(2.0) == 12.0
+    monkeypatch.setattr(sf, "FLAG", True)
+    assert g(2.0) == 4.0
+    h = s2sad.grad(sf.steps_loop, mode=mode)
+    monkeypatch.setattr(sf, "STEPS", 2)
+    assert h(0.5) == pytest.approx(np.cos(0.5))
+    monkeypatch.setattr(sf, "STEPS", 4)
+    assert h(0.5) == pytest.approx(sum(i * np.cos(0.5 * i) for i in range(4)))
+
+
+def test_a_number_of_a_settings_module_changed_after_the_first_call_is_seen(monkeypatch):
+    g = s2sad.grad(sf.settings_loop)
+    monkeypatch.setattr(sf.model_settings, "STEPS", 3)
+    assert g(2.0) == 12.0
+    monkeypatch.setattr(sf.model_settings, "STEPS", 5)
+    assert g(2.0) == 20.0
+
+
+def test_a_helper_function_redefined_after_the_first_call_is_seen(monkeypatch):
+    x = np.array([0.3, -0.5])
+    g = s2sad.grad(sf.uses_activation)
+    np.testing.assert_allclose(g(x), 1 - np.tanh(x) ** 2)
+    monkeypatch.setattr(sf, "activation", np.sin)
+    np.testing.assert_allclose(g(x), np.cos(x))
+
+
+def test_a_closure_cell_changed_after_the_first_call_is_seen():
+    closed, change = sf.make_counter_closure()
+    g = s2sad.grad(closed)
+    assert g(2.0) == 1.0
+    change(3.0)
+    assert g(2.0) == 3.0
+    assert s2sad.grad(sf.make_closure(5.0))(1.0) == 5.0
+
+
+@pytest.mark.falls_back  # Numba cannot write module globals
+@pytest.mark.parametrize("make, expected", [
+    (lambda f: s2sad.grad(f, mode="forward"), lambda x: 2 * x),
+    (lambda f: s2sad.jacobian(f), lambda x: 2 * x),
+    (lambda f: s2sad.jacobian(f, mode="reverse"), lambda x: 2 * x),
+    (lambda f: s2sad.hessian(f), lambda x: 2 * np.eye(3)),
+    (lambda f: (lambda x: s2sad.hvp(f)(x, np.ones_like(x))), lambda x: 2 * np.ones(3)),
+], ids=["forward-grad", "jacobian", "jacobian-reverse", "hessian", "hvp"])
+def test_derivatives_with_several_runs_belong_to_one_call(make, expected, monkeypatch):
+    """counted(x) = Σx² · calls after bumping calls: every column sees calls = 1, and one call's
+    worth of state is left (calls = 1), as after one call of the function."""
+    monkeypatch.setattr(sf, "calls", 0)
+    x = np.array([0.5, -1.5, 2.0])
+    np.testing.assert_allclose(make(sf.counted)(x), expected(x), rtol=1e-12)
+    assert sf.calls == 1

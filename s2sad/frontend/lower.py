@@ -108,16 +108,16 @@ REDUCTIONS = {P.sum, P.mean, P.amax, P.amin, P.prod, P.var, P.std}  # they take 
 ALLOCATE_LIKE = {np.zeros_like: P.zeros, np.ones_like: P.ones, np.empty_like: P.empty, np.full_like: P.full}
 
 
-def lower(fn, arg_types: list[Type]) -> Function:
+def lower(fn, arg_types: list[Type], forced: frozenset = frozenset()) -> Function:
     """The IR of `fn` specialised to `arg_types` (one type per parameter); `fn` may be a
     derivative object (``s2sad.grad(s2sad.grad(f))``: see nested.py).
 
     A module number is taken as a constant (checked at every call: `Function.assumed`), unless
-    the call assigns it (``global c``): then every read of it, in any function inlined, is made
-    at run time, which needs a second lowering when a helper read it first as a constant."""
+    it is `forced` ((id(globals), name) pairs), or the call assigns it (``global c``): then every
+    read of it, in any function inlined, is made at run time, which needs a second lowering when
+    a helper read it first as a constant."""
     if is_derivative(fn):
         return lower_derivative(fn, arg_types)
-    forced: frozenset = frozenset()
     while True:
         lowering, ir = _lower_once(fn, arg_types, forced)
         assigned = {(key, e.params["name"]) for e in walk(ir.body) if isinstance(e, Eqn) and e.prim is P.global_write

@@ -44,24 +44,33 @@ _GRADIENT_IR: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # deriv
 
 
 def gradient_ir(d, types: list[Type], loc: Loc | None) -> Function:
-    """The reverse-mode IR of `d.fn` (the function `d` differentiates) for these argument types:
-    ``f_vjp(*params, out_bar) -> (out, *grads, tape_bytes[, advances])``. Made once per types
-    (a loop body is lowered again until its types settle; inlining copies the IR)."""
+    """The IR of `d.fn` (the function `d` differentiates) for these argument types in `d`'s mode:
+    ``f_vjp(*params, out_bar) -> (out, *grads, tape_bytes[, advances])`` or ``f_jvp(*params,
+    *tangents) -> (out, out_dot)``. Made once per types (a loop body is lowered again until its
+    types settle; inlining copies the IR), and again when what it assumed no longer holds."""
     known = _GRADIENT_IR.setdefault(d, {})
     key = tuple(types)
     if key not in known or not all(a.holds() for a in known[key].assumed):
-        known[key] = _reverse_ir(d, types, loc)
+        known[key] = _derivative_ir(d, types, loc)
     return known[key]
 
 
-def _reverse_ir(d, types: list[Type], loc: Loc | None) -> Function:
+def _derivative_ir(d, types: list[Type], loc: Loc | None) -> Function:
     from ..pipeline import prepare, transform
     check_inlinable(d, loc)
     primal = prepare(d.fn, types)
     what = not_one_float(primal)
     if what:
         raise located(f"{d.fn.__name__} returns {what}, but a gradient needs a function returning one float", loc)
-    derivative = transform(copy_function(primal), list(d.wrt), "reverse", d.checkpoint)
+    if d.mode == "forward" and any(types[k].is_array for k in d.wrt):
+        raise located(f"a gradient of {d.fn.__name__} with mode='forward' is taken here with respect to an array; "
+                      "inside a differentiated function, forward mode is supported for numbers only: use "
+                      "mode='reverse' (the same gradient, one sweep)", loc)
+    if d.mode == "forward" and len(d.wrt) > 1 and any(isinstance(e, Eqn) and not e.prim.pure
+                                                      for e in walk(primal.body)):
+        raise located(f"{d.fn.__name__} draws random numbers or assigns globals, and a forward-mode gradient with "
+                      "respect to several parameters would run it once per parameter; use mode='reverse'", loc)
+    derivative = transform(copy_function(primal), list(d.wrt), d.mode, d.checkpoint)
     derivative.assumed = primal.assumed
     if derivative.namespaces:
         raise located(f"{d.fn.__name__} reads a module's global array; pass it as an argument to differentiate "
@@ -78,7 +87,21 @@ def inline_gradient(d, args: list[Atom], b: Builder, loc: Loc | None):
              for k, a in enumerate(args)]  # (floats for differentiated arguments, as s2sad.grad makes them)
     derivative = gradient_ir(d, types, loc)
     args = [a if a.type == t else b.emit(P.to_float, [a], getattr(a, "name", "x")) for a, t in zip(args, types)]
-    mapping = dict(zip(derivative.body.params, args + [const(1.0)]))
+    if d.mode == "forward":  # one tangent sweep per parameter (numbers only)
+        seeds = [[const(float(j == k)) for j in range(len(d.wrt))] for k in range(len(d.wrt))]
+        runs = [_inline(derivative, args + seed, b, d) for seed in seeds]
+        value, grads, writes = runs[0][0][0], [run[0][1] for run in runs], runs[0][1]
+    else:
+        results, writes = _inline(derivative, args + [const(1.0)], b, d)
+        value, *grads = results[:1 + len(d.wrt)]
+    grad = TupleVal(tuple(grads)) if d.as_tuple else grads[0]
+    return (TupleVal((value, grad)) if d.kind == "value_and_grad" else grad), writes, derivative.assumed
+
+
+def _inline(derivative: Function, args: list[Atom], b: Builder, d) -> tuple[list, list]:
+    """Append `derivative`'s code at `args` to `b`: (its results, the arrays it writes into as
+    (argument index, the value it leaves in it) pairs)."""
+    mapping = dict(zip(derivative.body.params, args))
     writes = []
     for stmt in derivative.body.stmts:
         if isinstance(stmt, Eqn) and stmt.prim is P.writeback:  # f writes into its argument: the caller's
@@ -86,9 +109,7 @@ def inline_gradient(d, args: list[Atom], b: Builder, loc: Loc | None):
             continue
         b.append(clone(stmt, mapping))
         _name_sweep(b.stmts[-1], _owner(d))
-    value, *grads = [mapping.get(r, r) for r in derivative.body.results[:1 + len(d.wrt)]]
-    grad = TupleVal(tuple(grads)) if d.as_tuple else grads[0]
-    return (TupleVal((value, grad)) if d.kind == "value_and_grad" else grad), writes, derivative.assumed
+    return [mapping.get(r, r) for r in derivative.body.results], writes
 
 
 def _owner(d) -> str:

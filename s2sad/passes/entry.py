@@ -1,9 +1,10 @@
 """Make in Python, before the compiled code runs, what compiled code cannot make or read.
 
 Numba compiles draws from a `np.random.Generator` passed in as an argument, but cannot create
-one; and it reads a module's global array once, when it compiles, and never again. So, when the
-derivative creates Generators at its top level from a constant seed or a parameter, or reads
-global arrays of a module it does not write to, the function is split in two::
+one; and it reads a module's global (an array, or a number read at run time) once, when it
+compiles, and never again. So, when the derivative creates Generators at its top level from a
+constant seed or a parameter, or reads globals of a module it does not write to, the function is
+split in two::
 
     def f_vjp(x, out_bar):                          def f_vjp(x, out_bar):
         rng = np.random.default_rng(42)                 rng = np.random.default_rng(42)
@@ -32,7 +33,7 @@ from ..ir.core import Block, Const, Eqn, Function, Var, substitute, walk
 
 def split_entry(fn: Function) -> list[Function]:
     """`[fn]`, or `[entry, core]` when `fn` makes values the entry point should make instead."""
-    hoisted = _generators(fn) + _global_arrays(fn)
+    hoisted = _generators(fn) + _global_reads(fn)
     if not hoisted:
         return [fn]
     made: dict = {}  # one equation per value the core receives (one read per global)
@@ -63,7 +64,7 @@ def _entry(fn: Function, core: Function, making: list[Eqn]) -> Function:
 
 
 _REASONS = {P.default_rng: "compiled code cannot create a Generator",
-            P.global_read: "compiled code would read a global array only once"}
+            P.global_read: "compiled code would read a global only once"}
 
 
 def _key(eqn: Eqn):
@@ -77,12 +78,12 @@ def _generators(fn: Function) -> list[Eqn]:
             and all(isinstance(a, Const) or a in params for a in s.ins)]
 
 
-def _global_arrays(fn: Function) -> list[Eqn]:
-    """Reads of global arrays, anywhere, when the function writes no global."""
+def _global_reads(fn: Function) -> list[Eqn]:
+    """Reads of globals, anywhere, when the function writes no global."""
     eqns = [s for s in walk(fn.body) if isinstance(s, Eqn)]
     if any(s.prim is P.global_write for s in eqns):
         return []
-    return [s for s in eqns if s.prim is P.global_read and s.outs[0].type.is_array]
+    return [s for s in eqns if s.prim is P.global_read]
 
 
 def _remove(block: Block, ids: set, mapping: dict) -> None:
