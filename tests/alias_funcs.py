@@ -262,6 +262,60 @@ def new_arrays_from_both_branches(x, c):
     return np.sum(v * x)
 
 
+# --- more shapes of the same (views rebound in loops, in while conditions, chained) ---------------
+def rebind_view_in_loop(x):
+    y = x * 1.0
+    v = y[:2]
+    for i in range(3):
+        v = y[1:]
+        v *= 2.0
+    return np.sum(y * y)
+
+def while_cond_view(x):
+    y = x * 1.0
+    v = y[:1]
+    while v[0] < 10.0:
+        y *= 2.0
+    return np.sum(y)
+
+def reversed_param(x):
+    x = x[::-1]
+    x[0] = 5.0 * x[1]
+    return np.sum(x * x)
+
+def nested_loops_rows(X):
+    Y = X * 1.0
+    for k in range(2):
+        for i in range(Y.shape[0]):
+            r = Y[i]
+            r[1:] += r[:-1] * 0.5
+    return np.sum(Y * Y)
+
+def helper_twice(x):
+    y = x * 1.0
+    z = y[1:]
+    bump(z)
+    bump(y)
+    return np.sum(y[1:] * z)
+
+def bump(a):  # (a helper that writes and returns nothing)
+    a += 1.0
+    a[0] *= 2.0
+
+def cond_expr_same(x, c):
+    y = x * 1.0
+    v = y if c > 0 else y
+    v[0] = 3.0
+    return np.sum(y * x)
+
+def transpose_of_view(A):
+    B = A * 1.0
+    c = B[:, 1:]
+    d = c.T
+    d[0, :] = 7.0
+    return np.sum(B * A)
+
+
 # --- the caller's arrays -----------------------------------------------------------------------
 
 def writes_its_argument(x):

@@ -682,9 +682,8 @@ class Lowering(MemoryLowering):
             if a is None or b is None or isinstance(a, Undefined) or isinstance(b, Undefined):
                 self.env[key] = Undefined(node.lineno)
                 continue
-            steps = None if isinstance(key, Latest) else self.same_view(a, b)
-            if steps is not None and all(not isinstance(o, Var) or o.id < mark for s_ in steps for o in s_.operands):
-                again[key] = (self.mem.storage_of(a), steps)  # the same view of one array: made after the if
+            if not isinstance(key, Latest) and self.same_view(a, b, mark) is not None:
+                again[key] = (self.mem.storage_of(a), self.same_view(a, b, mark))  # (made again after the if)
                 continue
             a, b = self.unify(node, _key_hint(key), (a, then.b), (b, orelse.b))
             out = Var(_key_hint(key), a.type)
@@ -927,6 +926,9 @@ class Lowering(MemoryLowering):
         a, b = self.unify(node, "the conditional expression", (a, then.b), (b, orelse.b))
         out = Var(TEMP, a.type)
         self.b.append(If([out], cond, then.b.block((), [a]), orelse.b.block((), [b]), self.src.loc(node)))
+        steps = self.same_view(a, b, mark)
+        if steps is not None:  # (the same view of one array either way)
+            return self.view_again(self.mem.storage_of(a), steps, node, TEMP)
         if not (then.sole(a, None, [then.env, *self.outer]) and orelse.sole(b, None, [orelse.env, *self.outer])):
             self.ambiguous(out, [a, b], self.src.loc(node), mark)  # (x if c else y is x or y itself)
         return out

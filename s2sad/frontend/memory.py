@@ -286,14 +286,17 @@ class MemoryLowering:
         storages = set().union(*(self.mem.storages(v) for v in values))
         self.mem.ambiguous[out] = Ambiguous({s: self.latest(s) for s in storages if s.id < mark}, loc)
 
-    def same_view(self, a, b) -> list[Step] | None:
-        """The steps shared by two views of one storage made the same way, or None."""
+    def same_view(self, a, b, mark: int) -> list[Step] | None:
+        """The steps shared by two views (the values of two branches) of one storage made before
+        `mark`, made the same way from operands made before `mark`; None if there are none."""
         if not (isinstance(a, Var) and isinstance(b, Var) and a.type.is_array and b.type.is_array) \
                 or a in self.mem.ambiguous or b in self.mem.ambiguous:
             return None
         (ra, sa), (rb, sb) = self.mem.chain(a), self.mem.chain(b)
-        if self.mem.storage.get(ra, ra) is not self.mem.storage.get(rb, rb) or len(sa) != len(sb) \
-                or not all(x.same_as(y) for x, y in zip(sa, sb)):
+        storage = self.mem.storage.get(ra, ra)
+        if storage is not self.mem.storage.get(rb, rb) or storage.id >= mark or len(sa) != len(sb) \
+                or not all(x.same_as(y) for x, y in zip(sa, sb)) \
+                or any(isinstance(o, Var) and o.id >= mark for step in sa for o in step.operands):
             return None
         return sa
 
