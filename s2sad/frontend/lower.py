@@ -535,16 +535,20 @@ class Lowering(MemoryLowering):
         return region
 
     def rebound(self, node, exclude: set[str]) -> list:
-        """A first guess at what a loop carries: the names its body assigns that exist before it
-        (the function's result is carried even before it has a value: it is typed by the body)."""
+        """A first guess at what a loop carries: the names its body assigns that exist before it,
+        and the memory of the arrays it writes into by name (the function's result is carried even
+        before it has a value: it is typed by the body)."""
         carried = []
-        for n in _assigned_names(node.body):
+        for n, written in _assigned_names(node.body).items():
             value = self.env.get(n)
             if n in exclude:
                 continue
             if n == RESULT and not isinstance(value, (Var, Const)):
                 self.env[n] = Undefined(node.lineno)  # typed by the loop body
                 carried.append(n)
+            elif written and isinstance(value, Var) and value.type.is_array and value not in self.mem.ambiguous:
+                key = Latest(self.mem.storage_of(value))  # (x[i] = v, x += v: x's memory changes)
+                carried += [key] if key not in carried else []
             elif isinstance(value, (Var, Const)):
                 carried.append(n)
             elif value is not None and not isinstance(value, Undefined):
@@ -1298,17 +1302,22 @@ def placeholder(t: Type, builder: Builder) -> Atom:
     return builder.emit(P.placeholder, [], TEMP, ndim=t.ndim)
 
 
-def _assigned_names(stmts: list) -> list[str]:
-    """Names a list of statements (re)binds, in order of first appearance; ``x[i] = v`` rebinds x."""
-    names: dict[str, None] = {}
-    for stmt in stmts:
-        for node in gast.walk(stmt):
-            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
-                names[node.id] = None
-            elif isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store) \
-                    and isinstance(node.value, gast.Name):
-                names[node.value.id] = None
-    return list(names)
+def _assigned_names(stmts: list) -> dict[str, bool]:
+    """The names a list of statements assigns or writes into, in order of first appearance →
+    whether it only writes into them (``x[i] = v``, ``x += v``) rather than binds them."""
+    names: dict[str, bool] = {}
+    nodes = [node for stmt in stmts for node in gast.walk(stmt)]
+    updated = {id(node.target) for node in nodes if isinstance(node, gast.AugAssign)}
+    for node in nodes:
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+            if id(node) in updated:
+                names.setdefault(node.id, True)
+            else:
+                names[node.id] = False
+        elif isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store) \
+                and isinstance(node.value, gast.Name):
+            names.setdefault(node.value.id, True)
+    return names
 
 
 def _is_literal(value) -> bool:
