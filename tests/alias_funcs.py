@@ -380,3 +380,9 @@ def module_array_written(x):
 def update_changing_shape(x, y):
     x += y
     return np.sum(x)
+
+
+def conditional_expression_writes(x, c):
+    y = x * 1.0
+    t = helper_stores(y) if c > 0.0 else 0.0  # <-
+    return np.sum(y) + t

@@ -118,6 +118,7 @@ REFUSED = [
     (af.diagonal_written, (A22,), "read-only view"),
     (af.float_into_int_array, (X3,), "cannot store that result in place"),
     (af.module_array_written, (1.0,), "module's array 'G'"),
+    (af.conditional_expression_writes, (X3, 1.0), "use an if statement"),
 ]
 
 

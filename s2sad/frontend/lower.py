@@ -927,6 +927,11 @@ class Lowering(MemoryLowering):
         mark = _mark()
         then, orelse = self.nested(Builder(self.b.loc), dict(self.env)), self.nested(Builder(self.b.loc), dict(self.env))
         a, b = then.value(node.body), orelse.value(node.orelse)
+        if any(_lookup(branch.env, k) is not _lookup(self.env, k) for branch in (then, orelse) for k in branch.env
+               if isinstance(k, Latest)) or any(isinstance(e, Eqn) and e.prim is P.global_write
+                                                for branch in (then, orelse) for e in walk(Block([], branch.b.stmts))):
+            raise self.error(node, "a conditional expression whose branches write into arrays or assign globals is "
+                                   "not supported; use an if statement")
         a, b = self.unify(node, "the conditional expression", (a, then.b), (b, orelse.b))
         out = Var(TEMP, a.type)
         self.b.append(If([out], cond, then.b.block((), [a]), orelse.b.block((), [b]), self.src.loc(node)))
