@@ -672,3 +672,39 @@ def test_error_carries_source_line():
         s2sad.grad(uses_try)(3.0)
     assert info.value.source_line == "try:  # <-"
     assert str(info.value).endswith("\n    try:  # <-")
+
+
+# --- failures inside the compiler ----------------------------------------------------------------
+
+def plain(x):
+    y = x * 2.0
+    return np.sin(y)
+
+
+def test_a_failure_inside_the_compiler_is_an_internal_error_naming_the_function(monkeypatch):
+    def broken(fn):
+        raise KeyError("a bug")
+    monkeypatch.setattr(s2sad.pipeline, "cse", broken)
+    with pytest.raises(s2sad.InternalError) as info:
+        s2sad.grad(plain, backend="python")(1.0)
+    error = info.value
+    assert isinstance(error, S2SADError)
+    assert "internal error in s2sad while differentiating plain" in error.message and "please report" in error.message
+    assert error.filename == __file__ and error.lineno == inspect.getsourcelines(plain)[1]
+    assert isinstance(error.__cause__, KeyError)
+
+
+def test_an_ir_the_verifier_rejects_is_an_internal_error_at_the_statement(monkeypatch):
+    from s2sad.ir.core import Eqn
+    from s2sad.ir.types import I64
+
+    def corrupt(fn):  # (a result typed wrongly, as a buggy pass might leave it)
+        for stmt in fn.body.stmts:
+            if isinstance(stmt, Eqn) and stmt.prim.name == "sin":
+                stmt.outs[0].type = I64
+        return fn
+    monkeypatch.setattr(s2sad.pipeline, "cse", corrupt)
+    with pytest.raises(s2sad.InternalError) as info:
+        s2sad.grad(plain, backend="python")(1.0)
+    assert info.value.source_line == "return np.sin(y)"
+    assert "VerifyError" in info.value.message
