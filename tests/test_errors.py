@@ -708,3 +708,15 @@ def test_an_ir_the_verifier_rejects_is_an_internal_error_at_the_statement(monkey
         s2sad.grad(plain, backend="python")(1.0)
     assert info.value.source_line == "return np.sin(y)"
     assert "VerifyError" in info.value.message
+
+
+def test_a_source_file_changed_since_the_function_was_defined_is_refused(tmp_path, monkeypatch):
+    """inspect reads the file as it is now: differentiating what is there would be another function."""
+    import importlib
+    path = tmp_path / "edited_model.py"
+    path.write_text("import numpy as np\n\n\ndef f(x):\n    return x * x\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("edited_model")
+    path.write_text("import numpy as np\n\n\ndef g(x, y):\n    return x * y\n\n\ndef f(x):\n    return x * x\n")
+    with pytest.raises(S2SADError, match="has changed since it was defined"):
+        s2sad.grad(module.f, backend="python")(1.0)

@@ -109,6 +109,9 @@ def parse(fn) -> Source:
     tree = module.body[0]
     if not isinstance(tree, gast.FunctionDef):
         raise S2SADError(f"expected a def statement for {fn.__qualname__}", filename, first_line, lines[0])
+    if tree.name != code.co_name or len(tree.args.posonlyargs) + len(tree.args.args) != code.co_argcount:
+        raise S2SADError(f"the source of {fn.__qualname__} has changed since it was defined (line {first_line} "
+                         f"now holds def {tree.name}); reload the module", filename, first_line, lines[0])
     source = Source(fn, tree, filename, first_line, text.splitlines(), _namespace(fn))
     _CACHE[fn] = source
     return source
