@@ -867,10 +867,11 @@ def _zeros_emit(args, params):
 
 
 zeros_like = _define("zeros_like", "x", _float_like, _zeros_emit, impl=lambda x: np.zeros(np.shape(x)))
-placeholder = _define("placeholder", [], lambda t, p: F64.with_ndim(p["ndim"]),
+placeholder = _define("placeholder", [], lambda t, p: Type(p["dtype"]).with_ndim(p["ndim"]),
                       lambda a, p: ast.Call(_attr_chain("np.empty"),
-                                            [ast.Tuple([ast.Constant(0)] * p["ndim"], ast.Load())], []),
-                      statics={"ndim": 1})
+                                            [ast.Tuple([ast.Constant(0)] * p["ndim"], ast.Load())],
+                                            _dtype_keywords(p["dtype"])),
+                      statics={"ndim": 1, "dtype": "f64"})  # an empty array standing for one never read
 unbroadcast = _define("unbroadcast", ["g", "shape"], lambda t, p: F64.with_ndim(t[1].ndim),
                       call_emitter("unbroadcast"), impl=runtime.unbroadcast, aliases=True)
 expand_to = _define("expand_to", ["g", "shape"], lambda t, p: F64.with_ndim(t[1].ndim),
@@ -901,9 +902,12 @@ def _tape_emit(args, params):
         shape = args[0]
     else:
         shape = ast.BinOp(ast.Tuple([args[0]], ast.Load()), ast.Add(), ast.Attribute(args[1], "shape", ast.Load()))
-    keywords = [] if params["dtype"] == "f64" else \
-        [ast.keyword("dtype", _attr_chain(f"np.{_DTYPES[params['dtype']]}"))]
-    return ast.Call(_attr_chain("np.empty"), [shape], keywords)
+    return ast.Call(_attr_chain("np.empty"), [shape], _dtype_keywords(params["dtype"]))
+
+
+def _dtype_keywords(dtype: str) -> list[ast.keyword]:
+    """``dtype=np.int64`` for an allocation of an element kind other than f64 (NumPy's default)."""
+    return [] if dtype == "f64" else [ast.keyword("dtype", _attr_chain(f"np.{_DTYPES[dtype]}"))]
 
 
 tape = _define("tape", ["*size_and_like"], _tape_type, _tape_emit, statics={"dtype": "f64", "ndim": 0})
