@@ -31,7 +31,8 @@ class Primitive:
     impl:     a Python function evaluating it (for constant folding), or None.
     aliases:  the result may share memory with the first operand (a view, or the operand itself).
     readonly: ``readonly(in_types)`` is true when the result may be a read-only view of the first
-              operand (``np.diag`` of a matrix): codegen never writes into it in place.
+              operand (``np.diag`` of a matrix): it shares the operand's memory, and codegen never
+              writes into it in place.
     inplace:  the result is the first operand modified (``x[i] = v``): codegen needs copy insertion.
     pure:     no side effects (False: random draws, global writes; never removed, moved or merged).
     statement: the primitive has no result and `emit` gives a statement.
@@ -559,7 +560,7 @@ def _of_matrix(out: Callable[[Type], Type]):
 vdot = _define("vdot", "ab", _vectors, call_emitter("np.dot"), impl=np.vdot)
 inner = _define("inner", "ab", _vectors, call_emitter("np.dot"), impl=np.inner)
 trace = _define("trace", "x", _of_matrix(lambda t: t.element), call_emitter("np.trace"), impl=np.trace)
-diag = _define("diag", "x", _matrix_or_vector, call_emitter("np.diag"), impl=np.diag, aliases=True,
+diag = _define("diag", "x", _matrix_or_vector, call_emitter("np.diag"), impl=np.diag,
                readonly=lambda t: t[0].ndim == 2)  # NumPy's diagonal of a matrix is a read-only view
 norm = _define("norm", "x", lambda t, p: F64, call_emitter("np.linalg.norm"), impl=np.linalg.norm)
 eye = _define("eye", ["n", "m"], lambda t, p: F64.with_ndim(2), _legacy_emitter("np.eye"), defaults={"m": None},

@@ -235,3 +235,10 @@ def diagonal_matrix_energy(v):
     s = np.sum(v * v * v)
     M = np.diag(v)
     return np.sum(M * M * 2.0) + s
+
+
+def diagonal_matrix_updated(v):
+    """np.diag of a vector is a new matrix, which may be stored into."""
+    M = np.diag(v)
+    M[0, 1] += v[2]
+    return np.sum(M * M)

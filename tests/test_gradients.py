@@ -5,12 +5,13 @@ import pytest
 
 import s2sad
 from numeric import check_grad
-from funcs import (floor_divide_by_one, array_pair, augmented, branch_local, conditional_expr, diagonal_copy_in_loop,
-                   diagonal_copy_updated, diagonal_matrix_energy, diagonal_scaled_updated, euler_step, fan_out,
-                   first_column, if_elif_else, index_product, logsumexp, masked_in_branch, matrix_element, min_of, mse,
-                   nested_ifs, outer_loss, reshaped_in_branch, returns_array, returns_pair, returns_pair_named,
-                   first_square, repeated_operands, symmetrised, returns_same_twice, shared_weights, sin_poly, sin_sq_exp,
-                   slice_sum, tanh_layer, three_args, weighted_after_return, with_default)
+from funcs import (array_pair, augmented, branch_local, conditional_expr, diagonal_copy_in_loop,
+                   diagonal_copy_updated, diagonal_matrix_energy, diagonal_matrix_updated, diagonal_scaled_updated,
+                   euler_step, fan_out, first_column, first_square, floor_divide_by_one, if_elif_else, index_product,
+                   logsumexp, masked_in_branch, matrix_element, min_of, mse, nested_ifs, outer_loss,
+                   repeated_operands, reshaped_in_branch, returns_array, returns_pair, returns_pair_named,
+                   returns_same_twice, shared_weights, sin_poly, sin_sq_exp, slice_sum, symmetrised, tanh_layer,
+                   three_args, weighted_after_return, with_default)
 
 pytestmark = pytest.mark.usefixtures("each_backend")  # every test, compiled and not
 
@@ -409,6 +410,12 @@ def test_copies_of_a_read_only_diagonal_are_updated(mode):
 def test_adjoint_that_is_a_read_only_diagonal_is_added_to(mode):
     v = np.array([0.3, -0.8, 1.1])
     np.testing.assert_allclose(check_grad(diagonal_matrix_energy, (v,), mode)[0], 3 * v ** 2 + 4 * v, rtol=1e-13)
+
+
+@MODES
+def test_a_diagonal_matrix_is_stored_into(mode):
+    v = np.array([0.3, -0.8, 1.1])
+    np.testing.assert_allclose(s2sad.grad(diagonal_matrix_updated, mode=mode)(v), [0.6, -1.6, 4.4], rtol=1e-13)
 
 
 def test_the_tangent_of_a_copy_is_copied_once_not_in_every_step():

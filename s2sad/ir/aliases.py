@@ -28,7 +28,7 @@ class Aliases:
     def block(self, block: Block) -> None:
         for stmt in block.stmts:
             if isinstance(stmt, Eqn) and stmt.outs and stmt.ins and stmt.outs[0].type.is_array \
-                    and (stmt.prim.aliases or stmt.prim.inplace):
+                    and (stmt.prim.aliases or stmt.prim.inplace or _readonly_view(stmt)):
                 self.union(stmt.outs[0], stmt.ins[0])
             for inner in stmt.blocks():
                 self.block(inner)
@@ -72,8 +72,7 @@ def _mark_readonly(block: Block, found: set) -> None:
     for stmt in block.stmts:
         if isinstance(stmt, Eqn):
             if stmt.outs and stmt.outs[0].type.is_array and not stmt.prim.inplace and (
-                    stmt.prim.readonly([a.type for a in stmt.ins])
-                    or stmt.prim.aliases and stmt.ins and stmt.ins[0] in found):
+                    _readonly_view(stmt) or stmt.prim.aliases and stmt.ins and stmt.ins[0] in found):
                 found.add(stmt.outs[0])
             continue
         for inner in stmt.blocks():
@@ -87,3 +86,7 @@ def _mark_readonly(block: Block, found: set) -> None:
             if init in found or stmt.body.results[k] in found:
                 found.add(out)
                 found.update(region.params[skip + k] for region in stmt.blocks())
+
+
+def _readonly_view(eqn: Eqn) -> bool:
+    return eqn.prim.readonly([a.type for a in eqn.ins])
