@@ -12,7 +12,8 @@ that uses it (``x_bar = x_bar + W.T @ g`` rather than ``t = W.T; t_1 = t @ g; â€
 never take the name of a user's variable.
 
 Array stores (``index_add``) are written in place when nothing still reads the array they
-update, or anything that may share its memory; otherwise the array is copied first.
+update, or anything that may share its memory, and the array is not a read-only view
+(``np.diag`` of a matrix); otherwise the array is copied first.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import re
 
 from . import primitives as P
 from . import runtime
-from .ir.aliases import Aliases
+from .ir.aliases import Aliases, readonly_views
 from .ir.core import (TEMP, Atom, Block, Const, Eqn, ForRange, Function, If, Var, While, block_uses, region_reads,
                       use_counts, walk)
 from .ir.liveness import Liveness, atoms_of
@@ -158,6 +159,7 @@ class Emitter:
         self.inlined = inlinable(fn)
         self.live = Liveness(fn, self.inlined)
         self.aliases = Aliases(fn.body)
+        self.readonly = readonly_views(fn.body)
         user_names = {_identifier(v.name) for stmt in walk(fn.body)
                       for v in [*stmt.outs, *(p for b in stmt.blocks() for p in b.params)] if v.name != TEMP}
         self.namer = Namer(user_names | {_identifier(p.name) for p in fn.params}, set(fn.namespaces))
@@ -204,7 +206,7 @@ class Emitter:
         if "spec" in params:  # x[idx] = v: is x[idx] an array?
             region = P.index_result_type(base.type, [a.type for a in eqn.ins[1:-1]], params["spec"])
             params = params | {"region": region.is_array, "scatter": any(a.type.is_array for a in eqn.ins[1:-1])}
-        if not self.aliases.shared(base, (self.after(eqn) - {out}) | self.pinned):
+        if base not in self.readonly and not self.aliases.shared(base, (self.after(eqn) - {out}) | self.pinned):
             self.namer.bind(out, self.namer.names[base])
             for k, operand in enumerate(eqn.ins[1:], 1):  # y[1:] = y[:-1], y_bar += y_bar.T
                 if isinstance(operand, Var) and operand.type.is_array and self.aliases.shared(operand, {base}):

@@ -30,6 +30,9 @@ class Primitive:
     emit:     ``emit(arg_exprs, params) -> ast.expr`` printing the operation as Python.
     impl:     a Python function evaluating it (for constant folding), or None.
     aliases:  the result may share memory with the first operand (a view, or the operand itself).
+    readonly: ``readonly(in_types)`` is true when the result may be a read-only view of the first
+              operand (``np.diag`` of a matrix): it shares the operand's memory, and codegen never
+              writes into it in place.
     inplace:  the result is the first operand modified (``x[i] = v``): codegen needs copy insertion.
     pure:     no side effects (False: random draws, global writes; never removed, moved or merged).
     statement: the primitive has no result and `emit` gives a statement.
@@ -43,7 +46,7 @@ class Primitive:
 
     def __init__(self, name: str, operands: Sequence[str], typer, emit: Emit, *, statics=None,
                  impl=None, aliases=False, inplace=False, pure=True, statement=False, defaults=None,
-                 fresh=None, repeats=None):
+                 fresh=None, repeats=None, readonly=None):
         self.name = name
         self.operands = tuple(operands)
         self.statics = dict(statics or {})
@@ -57,6 +60,7 @@ class Primitive:
         self.defaults = dict(defaults or {})  # default values of trailing operands
         self.fresh = fresh
         self.repeats = repeats
+        self.readonly = readonly or (lambda in_types: False)
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
@@ -556,7 +560,8 @@ def _of_matrix(out: Callable[[Type], Type]):
 vdot = _define("vdot", "ab", _vectors, call_emitter("np.dot"), impl=np.vdot)
 inner = _define("inner", "ab", _vectors, call_emitter("np.dot"), impl=np.inner)
 trace = _define("trace", "x", _of_matrix(lambda t: t.element), call_emitter("np.trace"), impl=np.trace)
-diag = _define("diag", "x", _matrix_or_vector, call_emitter("np.diag"), impl=np.diag)
+diag = _define("diag", "x", _matrix_or_vector, call_emitter("np.diag"), impl=np.diag,
+               readonly=lambda t: t[0].ndim == 2)  # NumPy's diagonal of a matrix is a read-only view
 norm = _define("norm", "x", lambda t, p: F64, call_emitter("np.linalg.norm"), impl=np.linalg.norm)
 eye = _define("eye", ["n", "m"], lambda t, p: F64.with_ndim(2), _legacy_emitter("np.eye"), defaults={"m": None},
               impl=lambda n, m=None: np.eye(n, m))
@@ -867,10 +872,11 @@ def _zeros_emit(args, params):
 
 
 zeros_like = _define("zeros_like", "x", _float_like, _zeros_emit, impl=lambda x: np.zeros(np.shape(x)))
-placeholder = _define("placeholder", [], lambda t, p: F64.with_ndim(p["ndim"]),
+placeholder = _define("placeholder", [], lambda t, p: Type(p["dtype"]).with_ndim(p["ndim"]),
                       lambda a, p: ast.Call(_attr_chain("np.empty"),
-                                            [ast.Tuple([ast.Constant(0)] * p["ndim"], ast.Load())], []),
-                      statics={"ndim": 1})
+                                            [ast.Tuple([ast.Constant(0)] * p["ndim"], ast.Load())],
+                                            _dtype_keywords(p["dtype"])),
+                      statics={"ndim": 1, "dtype": "f64"})  # an empty array standing for one never read
 unbroadcast = _define("unbroadcast", ["g", "shape"], lambda t, p: F64.with_ndim(t[1].ndim),
                       call_emitter("unbroadcast"), impl=runtime.unbroadcast, aliases=True)
 expand_to = _define("expand_to", ["g", "shape"], lambda t, p: F64.with_ndim(t[1].ndim),
@@ -901,9 +907,12 @@ def _tape_emit(args, params):
         shape = args[0]
     else:
         shape = ast.BinOp(ast.Tuple([args[0]], ast.Load()), ast.Add(), ast.Attribute(args[1], "shape", ast.Load()))
-    keywords = [] if params["dtype"] == "f64" else \
-        [ast.keyword("dtype", _attr_chain(f"np.{_DTYPES[params['dtype']]}"))]
-    return ast.Call(_attr_chain("np.empty"), [shape], keywords)
+    return ast.Call(_attr_chain("np.empty"), [shape], _dtype_keywords(params["dtype"]))
+
+
+def _dtype_keywords(dtype: str) -> list[ast.keyword]:
+    """``dtype=np.int64`` for an allocation of an element kind other than f64 (NumPy's default)."""
+    return [] if dtype == "f64" else [ast.keyword("dtype", _attr_chain(f"np.{_DTYPES[dtype]}"))]
 
 
 tape = _define("tape", ["*size_and_like"], _tape_type, _tape_emit, statics={"dtype": "f64", "ndim": 0})

@@ -149,21 +149,28 @@ def unrecord(g: np.ndarray, k: int, tape: np.ndarray) -> np.ndarray:
 
 def _store(tape: np.ndarray, k: int, value, capacity: int) -> np.ndarray:
     """``tape[k] = value``, reallocating for `capacity` entries when the tape is too short or has
-    no entries of `value`'s shape yet. Empty values (placeholders from a branch not taken) are
-    not stored: nothing reads them back."""
+    no entries of `value`'s shape yet. An empty value of another shape than the tape's entries (a
+    placeholder from a branch not taken, or an inner loop's tape of nothing but those) is not
+    stored, but its row is made: the reverse sweep reads every row, and this one only where
+    the branch was not taken, which does not use it."""
     shape = np.shape(value)
-    if np.size(value) == 0 and shape != tape.shape[1:]:
-        return tape
     if tape.shape[1:] != shape:
-        if np.size(tape[:k]) and tape.shape[0] > 0 and 0 not in tape.shape[1:]:
+        if np.size(value) == 0 and np.size(tape):
+            return tape if k < tape.shape[0] else _grown(tape, capacity)
+        if np.size(tape[:k]):
             raise ValueError(CHANGED_SHAPE)
         tape = np.empty((max(capacity, k + 1),) + shape, dtype=tape.dtype)
     elif k >= tape.shape[0]:
-        grown = np.empty((capacity,) + shape, dtype=tape.dtype)
-        grown[:tape.shape[0]] = tape
-        tape = grown
+        tape = _grown(tape, capacity)
     tape[k] = value
     return tape
+
+
+def _grown(tape: np.ndarray, capacity: int) -> np.ndarray:
+    """A copy of `tape` with room for `capacity` entries."""
+    grown = np.empty((capacity,) + tape.shape[1:], dtype=tape.dtype)
+    grown[:tape.shape[0]] = tape
+    return grown
 
 
 # --- helpers of the linear-algebra rules ----------------------------------------------------------

@@ -67,6 +67,37 @@ def branch_local(x, y):
     return r + x
 
 
+# Values an `if`'s adjoint reads from inside a branch are yielded out of it, with a placeholder of
+# their type from the other branch: a bool matrix, an int vector, a shape.
+
+def masked_in_branch(X, c):
+    y = 0.0
+    if c > 0.0:
+        cols = np.arange(X.shape[1])
+        y = np.sum(np.where(X > 0.5, X * cols, 0.0))
+    return y + np.sum(X * X)
+
+
+def weighted_after_return(x, c):
+    if c < 0.0:
+        return np.sum(x)
+    idx = np.arange(x.shape[0])
+    return np.sum(x * x * idx)
+
+
+def reshaped_in_branch(X, c):
+    """Z = 2.25 X⁴ after the loop; its reverse sweep reads the shape (X.size,) made in the branch."""
+    y = 0.0
+    if c > 0.0:
+        Z = X * X
+        k = 0
+        while k < 2:
+            Z = np.reshape(np.reshape(Z, (X.size,)) * 1.5, X.shape) * X
+            k = k + 1
+        y = np.sum(Z)
+    return y + np.sum(X)
+
+
 def augmented(x, y):
     z = x
     z += y * x
@@ -173,3 +204,41 @@ def symmetrised(x, w):
     """The two adjoints of sin(x) and its transpose are one array: x_bar += x_bar.T must copy."""
     s = np.sin(x)
     return np.sum((s + s.T) * w)
+
+
+# --- np.diag of a matrix is a read-only view ----------------------------------------------------------
+
+def diagonal_copy_updated(A):
+    """The copy's tangent is updated in place: it must not be np.diag(A_dot) itself."""
+    a = np.diag(A).copy()
+    a[0:2] += 1.0
+    return np.sum(a * a * a)
+
+
+def diagonal_scaled_updated(A):
+    """b = a * 1.0 is a copy of the view a; its tangent starts as a's."""
+    a = np.diag(A)
+    b = a * 1.0
+    b[0] += 1.0
+    return np.sum(b * b * b)
+
+
+def diagonal_copy_in_loop(A):
+    a = np.diag(A).copy()
+    for i in range(2):
+        a[i] = a[i] * a[i]
+    return np.sum(a * a)
+
+
+def diagonal_matrix_energy(v):
+    """v's adjoint starts as np.diag of a matrix (a read-only view), then v * v's part is added."""
+    s = np.sum(v * v * v)
+    M = np.diag(v)
+    return np.sum(M * M * 2.0) + s
+
+
+def diagonal_matrix_updated(v):
+    """np.diag of a vector is a new matrix, which may be stored into."""
+    M = np.diag(v)
+    M[0, 1] += v[2]
+    return np.sum(M * M)

@@ -527,6 +527,76 @@ def like_allocations(x):
     return np.sum(y * y)
 
 
+# --- inner loops that fill arrays later loops read -------------------------------------------------
+
+def crank_nicolson(u0, r, steps):
+    """Crank–Nicolson steps of u_t = u_xx (zero boundary values, r = dt/dx²), each solving
+    (I - r/2 L) u' = (I + r/2 L) u by the Thomas algorithm: an elimination loop fills cp and dp,
+    and a back substitution loop, running backwards, reads them."""
+    u = u0
+    for t in range(steps):
+        n = u.shape[0]
+        rhs = (1.0 - r) * u
+        rhs[1:] += 0.5 * r * u[:-1]
+        rhs[:-1] += 0.5 * r * u[1:]
+        cp = np.zeros(n)
+        dp = np.zeros(n)
+        cp[0] = -0.5 * r / (1.0 + r)
+        dp[0] = rhs[0] / (1.0 + r)
+        for i in range(1, n):
+            den = 1.0 + r + 0.5 * r * cp[i - 1]
+            cp[i] = -0.5 * r / den
+            dp[i] = (rhs[i] + 0.5 * r * dp[i - 1]) / den
+        x = np.zeros(n)
+        x[n - 1] = dp[n - 1]
+        for i in range(n - 2, -1, -1):
+            x[i] = dp[i] - cp[i] * x[i + 1]
+        u = x
+    return np.sum(u * u)
+
+
+def two_while_loops(x, y):
+    """The second while loop reads the y the first one leaves; both run only in the first step."""
+    s = 0.0
+    for k in range(3):
+        while float(y) < 2.0:
+            y = y * y + x
+        while float(y) < 3.0:
+            y = y * y * 0.5 + x
+        s = s + y
+    return s
+
+
+# --- branches that inner loops do not take ---------------------------------------------------------
+
+def branch_in_inner_loop(u0, y, c):
+    """The inner loop's tapes of z and z * z get entries only when its branch is taken."""
+    u = u0
+    s = 0.0
+    for t in range(2):
+        for i in range(3):
+            if c > 1.0:
+                z = np.exp(u * y)
+                s = s + np.sum(z * z)
+        u = np.tanh(u * y)
+    return s + np.sum(u)
+
+
+def branch_in_first_steps(x, y, n):
+    """A while loop of n steps whose branch is taken in its first two only: its tape grows past
+    its first 16 rows on entries that are never read."""
+    s = 0.0
+    w = y
+    k = 0
+    while k < n:
+        if k < 2:
+            z = np.exp(x * w)
+            s = s + np.sum(z * z)
+        w = w + 0.5
+        k = k + 1
+    return s + np.sum(x) * w
+
+
 # --- shapes that change from one iteration to the next --------------------------------------------
 
 def shrinking(u):

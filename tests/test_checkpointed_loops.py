@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import s2sad
-from loop_funcs import grow_until, heat_misfit, newton_sqrt, oscillator, power_iteration, rnn_final, rnn_total
+from loop_funcs import (branch_in_first_steps, crank_nicolson, grow_until, heat_misfit, newton_sqrt, oscillator,
+                        power_iteration, rnn_final, rnn_total, two_while_loops)
 from numeric import fd
 
 POLICIES = [s2sad.Periodic(1), s2sad.Periodic(2), s2sad.Periodic(3), s2sad.Periodic(50),
@@ -63,6 +64,23 @@ def test_against_finite_differences(name):
     got = s2sad.grad(f, wrt=wrt, checkpoint=s2sad.Binomial(2))(*args)
     for k, g in zip(wrt, got, strict=True):
         np.testing.assert_allclose(g, fd(f, args, k), rtol=1e-6, atol=1e-7, err_msg=f"{name} wrt {k}")
+
+
+# Steps whose inner loops fill arrays later ones read, or whose branches leave tape entries empty.
+INNER = {"crank_nicolson": (crank_nicolson, (np.sin(np.linspace(0.3, 2.8, 6)), 0.4, 5), (0, 1)),
+         "two_while_loops": (two_while_loops, (0.5, 0.4), (0, 1)),
+         "branch_in_first_steps": (branch_in_first_steps, (np.array([0.3, -0.2]), 0.4, 20), (0, 1))}
+
+
+@pytest.mark.parametrize("name", sorted(INNER))
+def test_steps_with_inner_loops_and_branches(each_backend, name):
+    """Against finite differences: under both policies in Python, and one compiled by Numba."""
+    f, args, wrt = INNER[name]
+    policies = [s2sad.Periodic(2), s2sad.Binomial(2)] if each_backend == "python" else [s2sad.Binomial(2)]
+    for policy in policies:
+        got = s2sad.grad(f, wrt=wrt, checkpoint=policy)(*args)
+        for k, g in zip(wrt, got, strict=True):
+            np.testing.assert_allclose(g, fd(f, args, k), rtol=1e-6, atol=1e-7, err_msg=f"{name} {policy} wrt {k}")
 
 
 @pytest.mark.parametrize("steps", [0, 1, 2, 5])

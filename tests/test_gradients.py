@@ -5,11 +5,13 @@ import pytest
 
 import s2sad
 from numeric import check_grad
-from funcs import (floor_divide_by_one, array_pair, augmented, branch_local, conditional_expr, euler_step, fan_out,
-                   first_column, if_elif_else, index_product, logsumexp, matrix_element, min_of, mse,
-                   nested_ifs, outer_loss, returns_array, returns_pair, returns_pair_named,
-                   first_square, repeated_operands, symmetrised, returns_same_twice, shared_weights, sin_poly, sin_sq_exp,
-                   slice_sum, tanh_layer, three_args, with_default)
+from funcs import (array_pair, augmented, branch_local, conditional_expr, diagonal_copy_in_loop,
+                   diagonal_copy_updated, diagonal_matrix_energy, diagonal_matrix_updated, diagonal_scaled_updated,
+                   euler_step, fan_out, first_column, first_square, floor_divide_by_one, if_elif_else, index_product,
+                   logsumexp, masked_in_branch, matrix_element, min_of, mse, nested_ifs, outer_loss,
+                   repeated_operands, reshaped_in_branch, returns_array, returns_pair, returns_pair_named,
+                   returns_same_twice, shared_weights, sin_poly, sin_sq_exp, slice_sum, symmetrised, tanh_layer,
+                   three_args, weighted_after_return, with_default)
 
 pytestmark = pytest.mark.usefixtures("each_backend")  # every test, compiled and not
 
@@ -125,6 +127,24 @@ def test_conditional_expression(mode, x, y):
 @pytest.mark.parametrize("x, y", [(0.4, 0.7), (-0.4, 0.7)])
 def test_intermediate_defined_in_one_branch(mode, x, y):
     check_grad(branch_local, (x, y), mode)
+
+
+@MODES
+@pytest.mark.parametrize("c", [1.0, -1.0])
+def test_branch_residuals_of_every_type(mode, c):
+    """The branch not taken yields placeholders of the residuals' types: a bool matrix and an int
+    vector, an int vector after an early return, a shape read by a loop's reverse sweep."""
+    X = np.array([[0.2, 0.7, 0.9], [0.6, 0.4, 1.3]])
+    x = np.array([0.5, -1.2, 2.0, 0.3])
+    taken = c > 0.0
+    mask = np.where(X > 0.5, np.arange(3.0), 0.0)
+    cases = [(masked_in_branch, X, 2 * X + mask * taken),
+             (weighted_after_return, x, 2 * x * np.arange(4.0) if taken else np.ones(4)),
+             (reshaped_in_branch, X, 9 * X ** 3 * taken + 1.0)]
+    for f, arg, expected in cases:
+        gx, gc = check_grad(f, (arg, c), mode)
+        np.testing.assert_allclose(gx, expected, rtol=1e-13, err_msg=f.__name__)
+        assert gc == 0.0
 
 
 @MODES
@@ -370,3 +390,37 @@ def test_derivatives_pickle_by_reference():
     h = pickle.loads(pickle.dumps(g))
     assert (h.wrt, h.mode, h.as_tuple) == ((0, 1), "forward", True)
     assert h(0.3, -0.7) == g(0.3, -0.7)
+
+
+# --- np.diag of a matrix is a read-only view, never updated in place ---------------------------------
+
+@MODES
+def test_copies_of_a_read_only_diagonal_are_updated(mode):
+    A = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.5]]) / 3
+    d = np.diag(A)
+    cases = [(diagonal_copy_updated, 3 * (d + [1.0, 1.0, 0.0]) ** 2),
+             (diagonal_scaled_updated, 3 * (d + [1.0, 0.0, 0.0]) ** 2),
+             (diagonal_copy_in_loop, np.where(np.arange(3) < 2, 4 * d ** 3, 2 * d))]
+    for f, diagonal in cases:
+        np.testing.assert_allclose(s2sad.grad(f, mode=mode)(A), np.diag(diagonal), rtol=1e-13, err_msg=f.__name__)
+        check_grad(f, (A,), mode)
+
+
+@MODES
+def test_adjoint_that_is_a_read_only_diagonal_is_added_to(mode):
+    v = np.array([0.3, -0.8, 1.1])
+    np.testing.assert_allclose(check_grad(diagonal_matrix_energy, (v,), mode)[0], 3 * v ** 2 + 4 * v, rtol=1e-13)
+
+
+@MODES
+def test_a_diagonal_matrix_is_stored_into(mode):
+    v = np.array([0.3, -0.8, 1.1])
+    np.testing.assert_allclose(s2sad.grad(diagonal_matrix_updated, mode=mode)(v), [0.6, -1.6, 4.4], rtol=1e-13)
+
+
+def test_the_tangent_of_a_copy_is_copied_once_not_in_every_step():
+    """np.diag(A_dot) is a read-only view: its copy is made before the loop, where the stores then
+    update it in place, rather than a copy in every iteration."""
+    source = s2sad.derivative_source(diagonal_copy_in_loop, mode="forward", types=["f64[:,:]"], backend="python")
+    loop = source[source.index("for "):]
+    assert source.count(".copy()") == 2 and ".copy()" not in loop, source

@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 
 import custom_funcs
+import funcs
 import higher_funcs as F
+import loop_funcs
 import s2sad
 from s2sad import primitives as P
 from s2sad.ir.builder import Builder, Sym
@@ -105,6 +107,9 @@ CASES = {  # name: (function, arguments, wrt)
     "eigen_energy": (F.eigen_energy, (np.array([[2.0, 0.3, 0.1], [0.3, 1.0, -0.2], [0.1, -0.2, 0.2]]),
                                       np.array([[1.0, 0.5, 0.0], [0.2, -1.0, 0.3], [0.0, 0.4, 2.0]])), 0),
     "weighted_w": (F.weighted, (np.array([0.3, -1.0]), np.array([2.0, 0.5])), 1),
+    "diagonal_copy": (funcs.diagonal_copy_updated, (np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.5]]) / 3,), 0),
+    "diagonal_matrix": (funcs.diagonal_matrix_energy, (np.array([0.3, -0.8, 1.1]),), 0),
+    "branch_in_inner_loop": (loop_funcs.branch_in_inner_loop, (np.array([0.2, 0.7, 0.9, 0.4]), 0.5, 0.5), 0),
 }
 
 

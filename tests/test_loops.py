@@ -602,6 +602,49 @@ def test_array_in_branch_in_loop(mode, flags):
     np.testing.assert_allclose(g, weights * np.sin(2 * x), rtol=1e-13)
 
 
+# --- inner loops that fill arrays later loops read -------------------------------------------------
+
+def crank_nicolson_matrix(r, n):
+    """M with u' = M u for one step: (I - r/2 L)⁻¹ (I + r/2 L), L the second difference."""
+    L = np.diag(np.full(n - 1, 1.0), -1) - 2 * np.eye(n) + np.diag(np.full(n - 1, 1.0), 1)
+    return np.linalg.solve(np.eye(n) - 0.5 * r * L, np.eye(n) + 0.5 * r * L)
+
+
+@MODES
+def test_crank_nicolson_with_a_thomas_solver(mode):
+    u0, r, steps = np.sin(np.linspace(0.3, 2.8, 6)), 0.4, 3
+    Ms = np.linalg.matrix_power(crank_nicolson_matrix(r, 6), steps)
+    assert lf.crank_nicolson(u0, r, steps) == pytest.approx(np.sum((Ms @ u0) ** 2), rel=1e-12)
+    gu, gr = check_grad(lf.crank_nicolson, (u0, r, steps), mode, wrt=(0, 1))
+    np.testing.assert_allclose(gu, 2 * Ms.T @ Ms @ u0, rtol=1e-12)
+
+
+@MODES
+def test_while_loop_reading_what_another_left(mode):
+    check_grad(lf.two_while_loops, (0.5, 0.4), mode)
+
+
+@MODES
+@pytest.mark.parametrize("c", [0.5, 2.0], ids=["never taken", "taken"])
+def test_branch_an_inner_loop_does_not_take(mode, c):
+    u0, y = np.array([0.2, 0.7, 0.9, 0.4]), 0.5
+    gu, gy, gc = check_grad(lf.branch_in_inner_loop, (u0, y, c), mode)
+    if c < 1.0:
+        u1 = np.tanh(u0 * y)
+        u2 = np.tanh(u1 * y)
+        np.testing.assert_allclose(gu, (1 - u2 ** 2) * y * (1 - u1 ** 2) * y, rtol=1e-13)
+    assert gc == 0.0
+
+
+@MODES
+def test_branch_taken_in_the_first_steps_of_a_long_while_loop(mode):
+    x, y, n = np.array([0.3, -0.2]), 0.4, 20
+    w = np.array([y, y + 0.5])
+    gx, gy = check_grad(lf.branch_in_first_steps, (x, y, n), mode, wrt=(0, 1))
+    np.testing.assert_allclose(gx, np.sum(2 * w * np.exp(2 * np.outer(x, w)), axis=1) + y + 0.5 * n, rtol=1e-13)
+    assert gy == pytest.approx(np.sum(2 * x[:, None] * np.exp(2 * np.outer(x, w))) + np.sum(x), rel=1e-13)
+
+
 # --- 17. the generated reverse-mode source --------------------------------------------------------
 
 def test_oscillator_reverse_source_has_tape_and_reverse_loop():

@@ -110,6 +110,34 @@ def test_broadcast_shapes_refuses_shapes_that_do_not_broadcast():
         _shapes(np.zeros(3), np.zeros(4))
 
 
+def _branch_tapes(n, taken):
+    """The tapes of a loop whose branch computes its vector only in the first `taken` steps (the
+    other steps give a placeholder), and an outer tape of two inner tapes of placeholders only."""
+    rows, grown, outer = np.empty((0, 0)), np.empty((0, 0)), np.empty((0, 0, 0))
+    for k in range(n):
+        value = np.arange(3.0) * k if k < taken else np.empty(0)
+        rows = rt.record(rows, k, n, value)
+        grown = rt.record_grow(grown, k, value)
+    for k in range(2):
+        inner = np.empty((0, 0))
+        for j in range(3):
+            inner = rt.record(inner, j, 3, np.empty(0))
+        outer = rt.record(outer, k, 2, inner)
+    return rows, grown, outer
+
+
+@pytest.mark.parametrize("taken", [0, 2, 20])
+def test_placeholders_make_their_rows(taken):
+    """Each step has its row, which the reverse sweep reads (using it only where the branch was
+    taken); a placeholder is not stored."""
+    for tapes in (_branch_tapes, numba.njit(_branch_tapes)):
+        rows, grown, outer = tapes(20, taken)
+        assert rows.shape[0] == 20 and grown.shape[0] >= 20 and outer.shape[:2] == (2, 3)
+        if taken:
+            np.testing.assert_array_equal(rows[:taken], np.arange(float(taken))[:, None] * np.arange(3.0))
+            np.testing.assert_array_equal(grown[:taken], rows[:taken])
+
+
 @numba.njit
 def _ragged(n):
     rows = np.empty((0, 0))

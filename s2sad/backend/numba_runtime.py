@@ -325,20 +325,27 @@ def _put_impl(tape, k, value):
 
 @njit(cache=True)
 def _store(tape, k, value, capacity):
-    """`runtime._store`, compiled: ``tape[k] = value``, reallocating for `capacity` entries."""
+    """`runtime._store`, compiled: ``tape[k] = value``, reallocating for `capacity` entries (an
+    empty value of another shape only makes its row)."""
     shape = np.shape(value)
     if tape.shape[1:] != shape:
-        if np.size(value) == 0:  # a placeholder from a branch not taken: nothing reads it back
-            return tape
+        if np.size(value) == 0 and tape.size > 0:
+            return tape if k < tape.shape[0] else _grown(tape, capacity)
         if tape[:k].size > 0:
             raise ValueError(_CHANGED_SHAPE)
         tape = np.empty((max(capacity, k + 1),) + shape, dtype=tape.dtype)
     elif k >= tape.shape[0]:
-        grown = np.empty((capacity,) + shape, dtype=tape.dtype)
-        _copy(grown[:tape.shape[0]], tape)
-        tape = grown
+        tape = _grown(tape, capacity)
     _put(tape, k, value)
     return tape
+
+
+@njit(cache=True)
+def _grown(tape, capacity):
+    """`runtime._grown`, compiled."""
+    grown = np.empty((capacity,) + tape.shape[1:], dtype=tape.dtype)
+    _copy(grown[:tape.shape[0]], tape)
+    return grown
 
 
 @njit(cache=True)

@@ -1,4 +1,4 @@
-"""May-alias analysis: which array values may share memory.
+"""May-alias analysis: which array values may share memory, and which may be read-only views.
 
 Views, in-place updates, values carried through loops and values flowing out of regions are
 put in one class; two values in different classes never share memory.
@@ -6,7 +6,7 @@ put in one class; two values in different classes never share memory.
 
 from __future__ import annotations
 
-from .core import Atom, Block, Eqn, ForRange, Var, While, walk
+from .core import Atom, Block, Eqn, ForRange, If, Var, While, walk
 
 
 class Aliases:
@@ -28,7 +28,7 @@ class Aliases:
     def block(self, block: Block) -> None:
         for stmt in block.stmts:
             if isinstance(stmt, Eqn) and stmt.outs and stmt.ins and stmt.outs[0].type.is_array \
-                    and (stmt.prim.aliases or stmt.prim.inplace):
+                    and (stmt.prim.aliases or stmt.prim.inplace or _readonly_view(stmt)):
                 self.union(stmt.outs[0], stmt.ins[0])
             for inner in stmt.blocks():
                 self.block(inner)
@@ -54,3 +54,39 @@ class Aliases:
         """A test: may `block` store into (memory shared with) this value?"""
         roots = {self.find(s.ins[0]) for s in walk(block) if isinstance(s, Eqn) and s.prim.inplace}
         return lambda v: isinstance(v, Var) and self.find(v) in roots
+
+
+def readonly_views(block: Block) -> set[Var]:
+    """The values of `block` that may be read-only views: results of primitives that can give one
+    (``np.diag`` of a matrix), views of those, and values carried or yielded from them. The result
+    of a store is never one: codegen copies a read-only array before storing into it."""
+    found: set[Var] = set()
+    while True:
+        before = len(found)
+        _mark_readonly(block, found)
+        if len(found) == before:
+            return found
+
+
+def _mark_readonly(block: Block, found: set) -> None:
+    for stmt in block.stmts:
+        if isinstance(stmt, Eqn):
+            if stmt.outs and stmt.outs[0].type.is_array and not stmt.prim.inplace and (
+                    _readonly_view(stmt) or stmt.prim.aliases and stmt.ins and stmt.ins[0] in found):
+                found.add(stmt.outs[0])
+            continue
+        for inner in stmt.blocks():
+            _mark_readonly(inner, found)
+        if isinstance(stmt, If):
+            found.update(out for out, a, b in zip(stmt.outs, stmt.then.results, stmt.orelse.results)
+                         if a in found or b in found)
+            continue
+        skip = 1 if isinstance(stmt, ForRange) else 0
+        for k, (init, out) in enumerate(zip(stmt.init, stmt.outs)):
+            if init in found or stmt.body.results[k] in found:
+                found.add(out)
+                found.update(region.params[skip + k] for region in stmt.blocks())
+
+
+def _readonly_view(eqn: Eqn) -> bool:
+    return eqn.prim.readonly([a.type for a in eqn.ins])

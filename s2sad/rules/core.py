@@ -32,7 +32,6 @@ elementwise(P.pow, lambda a, b, z: b * a ** (b - 1), lambda a, b, z: z * log(a))
 elementwise(P.mod, lambda a, b, z: 1.0, lambda a, b, z: -apply(P.floor, a / b))
 zero_derivative(P.floordiv, P.floor, P.sign, P.lt, P.le, P.gt, P.ge, P.eq, P.ne, P.not_, P.and_, P.or_,
                 P.shape, P.size, P.make_tuple, P.trip_count, P.zeros, P.ones, P.empty, P.zeros_like)
-linear(P.copy, 1)
 linear(P.fits_shape, 1)  # an identity (after a check of shapes): no derivative flows to `like`
 
 # --- elementwise functions: d/dx f(x), given x and y = f(x) -----------------------------------
@@ -134,6 +133,10 @@ def _same_op(prim):
     def jvp(primals, tangents, out, **params):
         return None if tangents[0] is None else apply(prim, tangents[0], *primals[1:], **params)
     return jvp
+
+
+# A copy's tangent is a copy too, which the code after it may update in place as it does the copy.
+defrule(P.copy, _same_op(P.copy), lambda g, primals, out: [g])
 
 
 def _spread(g: Sym, x: Sym, axis) -> Sym:

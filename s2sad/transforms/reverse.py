@@ -19,7 +19,7 @@ yielded out of the forward `if`, with a placeholder from the branch that did not
 from __future__ import annotations
 
 from .. import primitives as P
-from ..ir.builder import Builder, Sym, const
+from ..ir.builder import Builder, Sym, const, placeholder
 from ..ir.core import (TEMP, Atom, Block, Eqn, ForRange, Function, If, Var, While, block_defs, block_uses, clone,
                        free_vars, label, substitute, walk)
 from ..ir.types import F64, I64
@@ -203,10 +203,11 @@ def _extract_residuals(forward_if: If, reverse_if: If) -> None:
 
 def _placeholder(v: Var, branch: Block) -> Atom:
     """A value of `v`'s type for the branch that did not compute `v` (never read)."""
-    if v.type.is_scalar:
-        return const({"f64": 0.0, "i64": 0, "bool": False}[v.type.kind])
-    out = Var(v.name, v.type)
-    branch.stmts.append(Eqn([out], P.placeholder, [], {"ndim": v.type.ndim}))
+    b = Builder()
+    out = placeholder(v.type, b)
+    branch.stmts += b.stmts
+    if isinstance(out, Var):
+        out.name = v.name
     return out
 
 
@@ -315,8 +316,8 @@ def _record_tapes(stmt, body: Block, setup: Builder, n: Atom, position: Var, is_
                                       mapping, reads, cheap):
             return
         loop = definitions.get(v)
-        if v in _tapes and _rerunnable(loop, forward_defs):
-            _rerun(loop, definitions, forward_defs, mapping, reads, provide, wanted)
+        if _rerunnable(loop, forward_defs) and (v in _tapes or _rerun_anyway(loop, wanted)):
+            _rerun(loop, v, definitions, forward_defs, mapping, reads, provide, wanted)
             return
         tape_final = _add_tape(stmt, v, setup, n, where, is_for, loop, roots)
         mapping[v] = reads.emit(P.getitem, [tape_final, position], v.name, spec=("i",))
@@ -366,14 +367,25 @@ def _rerunnable(loop, forward_defs: set) -> bool:
     return isinstance(loop, While) or any(isinstance(b, Var) and b in forward_defs for b in bounds)
 
 
-def _rerun(loop, definitions: dict, forward_defs: set, mapping: dict, reads: Builder, provide,
+def _rerun_anyway(loop, wanted: set) -> bool:
+    """Will the reversed body re-run `loop` for its tapes? Then its other results are had from
+    that run too, rather than taped."""
+    return any(out in _tapes and out in wanted for out in loop.outs)
+
+
+def _rerun(loop, needed: Var, definitions: dict, forward_defs: set, mapping: dict, reads: Builder, provide,
            wanted: set) -> None:
     """Copy the forward `loop` (recording its own tapes afresh) into the reversed body, keeping
-    only the carried values the reversed body reads."""
+    only `needed` and the carried values the reversed body reads. A result provided already
+    (taped, or by an earlier copy) keeps its value: statements placed before this copy read it."""
     for setup in _allocations(loop, definitions):
         _copy_in(setup, forward_defs, mapping, reads, provide)
-    copied = clone(loop, mapping)
-    dce_block(Block([], [copied], [mapping[o] for o in loop.outs if o in wanted]))
+    copies = dict(mapping)
+    copied = clone(loop, copies)
+    dce_block(Block([], [copied], [copies[o] for o in loop.outs if o in wanted or o is needed]))
+    for out in loop.outs:
+        if out not in mapping and copies[out] in copied.outs:
+            mapping[out] = copies[out]
     _copy_in(copied, forward_defs, mapping, reads, provide)
 
 
