@@ -500,6 +500,14 @@ def writes_global_in_loop(x):
     return x * COUNTER
 
 
+def tuple_changed_in_loop(x):
+    sh = x.shape
+    for i in range(4):  # <-
+        x = np.reshape(np.sin(x), sh) + 0.1
+        sh = (sh[0],)
+    return np.sum(x)
+
+
 def for_else(x):
     for i in range(3):  # <-
         x = x * 2.0
@@ -516,6 +524,7 @@ def used_after_loop_only(x):
 
 LOOP_REFUSALS = [
     (writes_global_in_loop, (1.0,), "global inside a loop"),
+    (tuple_changed_in_loop, (X3,), "is a tuple at the end of the loop body"),
     (for_else, (1.0,), "for-else"),
     (used_after_loop_only, (1.0,), "only inside the loop"),
 ]

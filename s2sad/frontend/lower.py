@@ -35,7 +35,7 @@ from .. import primitives as P
 from ..checkpoint import Policy, checkpointed, marker_policy
 from ..custom import CustomRule
 from ..errors import S2SADError, located
-from ..ir.builder import Builder, const
+from ..ir.builder import Builder, const, placeholder
 from ..ir.core import TEMP, Atom, Block, Const, Eqn, ForRange, Function, If, Loc, Var, While, walk
 from ..ir.types import BOOL, F64, I64, Type, promote, type_of_value
 from .composed import COMPOSED, lower_composed
@@ -639,8 +639,11 @@ class Lowering(MemoryLowering):
     def settle_types(self, node, names: list, types: list[Type], results: list) -> list[Type]:
         settled = []
         for name, t, r in zip(names, types, results):
-            if isinstance(r, Undefined) or r is None or not isinstance(r, (Var, Const)):
+            if isinstance(r, Undefined) or r is None:
                 raise self.error(node, f"'{_key_hint(name)}' may be unbound at the end of the loop body")
+            if not isinstance(r, (Var, Const)):
+                raise self.error(node, f"'{_key_hint(name)}' is {_describe(r)} at the end of the loop body; only "
+                                       "numbers and arrays can change in a loop")
             if r.type == t:
                 settled.append(t)
             elif name == RESULT and isinstance(self.env.get(name), Undefined):
@@ -1298,13 +1301,6 @@ def _refuse_global_writes(builder: Builder) -> None:
     if writes:
         raise located("assigning a global inside a loop is not supported; carry the value in a local "
                       "variable and assign the global after the loop", writes[0].loc)
-
-
-def placeholder(t: Type, builder: Builder) -> Atom:
-    """A value of type `t` standing where none is defined yet (never read)."""
-    if t.is_scalar:
-        return const({"f64": 0.0, "i64": 0, "bool": False}[t.kind])
-    return builder.emit(P.placeholder, [], TEMP, ndim=t.ndim)
 
 
 def _assigned_names(stmts: list) -> dict[str, bool]:
