@@ -501,24 +501,15 @@ class Lowering(MemoryLowering):
         sources: dict = dict(fixed.sources) if fixed else {}
         loop_mark = _mark()
         for _ in range(2 * len(carried) + 8):
-            mark = _mark()  # values made from here on belong to this attempt
-            region = LoopRegion(carried, types, sources, Var(index_hint, I64),
-                                [Var(_key_hint(k), types[k]) for k in carried])
-            entry = {**self.env, **dict(zip(carried, region.params))}
-            self.describe_params(region, entry, node)
-            builder = Builder(self.b.loc)
-            inner = self.nested(builder, dict(entry))
-            lower_body(inner, region.index)
-            _refuse_global_writes(builder)
-            found = [k for k in inner.changed(entry, mark) if k not in exclude]
-            found = [k for k in carried if k in found or k == RESULT] + [k for k in found if k not in carried]
+            region, inner, found = self.lower_region(node, lower_body, exclude, index_hint,
+                                                     LoopRegion(carried, types, sources, Var(index_hint, I64), []))
             if fixed:
                 if found != [k for k in carried if k == RESULT]:
                     raise self.error(node, "the condition of a while loop may not assign names or write into "
                                            "arrays; do it in the loop's body")
-                region.block = builder.block((), [])
+                region.block = inner.b.block((), [])
                 return region
-            results = [inner.yielded(k, entry, node) for k in found]
+            results = [inner.yielded(k, region.entry, node) for k in found]
             settled = self.settle_types(node, found, [types.get(k) or self.entry_type(k) for k in found], results)
             shared = {k: self.shared_sources(k, r, loop_mark) for k, r in zip(found, results)
                       if not self.own_memory(k, r, inner)}
@@ -527,12 +518,27 @@ class Lowering(MemoryLowering):
             carried, types, sources = found, dict(zip(found, settled)), shared
         else:
             raise AssertionError("the values a loop carries did not settle")
-        region.block = builder.block((), [self.convert(r, types[k], builder) for k, r in zip(carried, results)])
+        region.block = inner.b.block((), [self.convert(r, types[k], inner.b) for k, r in zip(carried, results)])
         region.init = [self.convert(self.entry_value(k, node), types[k], self.b) for k in carried]
         region.local = [k for k in inner.env if isinstance(k, str) and k not in self.env and "@" not in k] + \
             [k for k in exclude if k not in carried]
         region.results = results
         return region
+
+    def lower_region(self, node, lower_body, exclude: set[str], index_hint: str,
+                     region: "LoopRegion") -> tuple["LoopRegion", "Lowering", list]:
+        """One attempt: lower the region with `region`'s carried values as its parameters; (the
+        region, its lowering, what it changed: the carried keys first, then any others)."""
+        mark = _mark()  # values made from here on belong to this attempt
+        region.params = [Var(_key_hint(k), region.types[k]) for k in region.carried]
+        region.entry = {**self.env, **dict(zip(region.carried, region.params))}
+        self.describe_params(region, region.entry, node)
+        inner = self.nested(Builder(self.b.loc), dict(region.entry))
+        lower_body(inner, region.index)
+        _refuse_global_writes(inner.b)
+        found = [k for k in inner.changed(region.entry, mark) if k not in exclude]
+        return region, inner, [k for k in region.carried if k in found or k == RESULT] + \
+            [k for k in found if k not in region.carried]
 
     def rebound(self, node, exclude: set[str]) -> list:
         """A first guess at what a loop carries: the names its body assigns that exist before it,
@@ -1267,6 +1273,7 @@ class LoopRegion:
     index: Var
     params: list[Var]
     block: Block | None = None
+    entry: dict = field(default_factory=dict)  # the environment the region starts in
     init: list = field(default_factory=list)
     results: list = field(default_factory=list)
     local: list = field(default_factory=list)  # names bound only inside the loop
