@@ -12,10 +12,10 @@ import numpy as np
 from .checkpoint import Binomial, Periodic, first_turn, snapshot_slots
 
 # What generated code may import from here (codegen reserves these names).
-__all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_like", "broadcast_shapes", "copy_into",
-           "expand_to", "first_turn", "fits_shape", "full_rank_gram", "inverse_gaps", "periodic_schedule", "record",
-           "record_grow", "snapshot_slots", "square_r", "sub_into", "thin_reciprocal", "unbroadcast", "unrecord",
-           "unrepeat", "untile"]
+__all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_like", "broadcast_shapes",
+           "checked_ordered_range", "checked_range", "checked_scale", "checked_seed", "checked_size", "copy_into", "expand_to", "first_turn",
+           "fits_shape", "full_rank_gram", "inverse_gaps", "periodic_schedule", "record", "record_grow",
+           "snapshot_slots", "square_r", "sub_into", "thin_reciprocal", "unbroadcast", "unrecord", "unrepeat", "untile"]
 
 
 def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
@@ -114,6 +114,48 @@ def fits_shape(x: np.ndarray, like: np.ndarray) -> np.ndarray:
         if lead < 0 or (x.shape[k] != 1 and x.shape[k] != like.shape[lead + k]):
             raise ValueError(CHANGED_SHAPE)
     return x
+
+
+# NumPy's checks of a random draw's parameters, which Numba's draws do not make: the code Numba
+# compiles makes them before drawing (passes/draws.py), and raises as NumPy would. Each returns
+# its first operand (`checked_range` the range), so that the draw depends on it.
+
+def checked_scale(scale):
+    """`scale` (of a normal draw), after checking that no element is negative (NaN passes)."""
+    if np.any(np.less(scale, 0.0)):
+        raise ValueError("scale < 0")
+    return scale
+
+
+def checked_range(low, high):
+    """``high - low`` (of a uniform draw), after checking that it is finite."""
+    span = high - low
+    if not np.all(np.isfinite(span)):
+        raise OverflowError("Range exceeds valid bounds")
+    return span
+
+
+def checked_ordered_range(low, high):
+    """``high - low`` (of a Generator's uniform draw), after checking that it is finite and not
+    negative."""
+    span = checked_range(low, high)
+    if np.any(np.less(span, 0.0)):
+        raise ValueError("high - low < 0")
+    return span
+
+
+def checked_size(size: tuple, shape: tuple) -> tuple:
+    """`size`, after checking that parameters of `shape` broadcast to it (a draw of `size`)."""
+    if np.broadcast_shapes(shape, size) != size:
+        raise ValueError("shape mismatch: the parameters of a random draw do not broadcast to its size")
+    return size
+
+
+def checked_seed(seed: int) -> int:
+    """`seed` (of ``np.random.seed``), after checking that it is a 32-bit unsigned integer."""
+    if seed < 0 or seed > 4294967295:
+        raise ValueError("Seed must be between 0 and 2**32 - 1")
+    return seed
 
 
 def record(tape: np.ndarray, k: int, n: int, value) -> np.ndarray:

@@ -355,6 +355,9 @@ def _record_grow(tape, k, value):
 _cached_overload(runtime.record)(lambda tape, k, n, value: lambda tape, k, n, value: _record(tape, k, n, value))
 _cached_overload(runtime.record_grow)(lambda tape, k, value: lambda tape, k, value: _record_grow(tape, k, value))
 _compiled_as_written(runtime.fits_shape, runtime.unrecord)
+# NumPy's checks of a draw's parameters (passes/draws.py)
+_compiled_as_written(runtime.checked_scale, runtime.checked_range, runtime.checked_ordered_range, runtime.checked_size,
+                     runtime.checked_seed)
 
 
 # --- NumPy reductions Numba lacks: over one axis, and var/std with ddof --------------------------

@@ -67,28 +67,34 @@ def _ndim(t: Type) -> int:
     return t.ndim if t.is_array else 0
 
 
-def may_broadcast(k: int, primals: list[Sym], out: Sym) -> bool:
+def may_broadcast(k: int, primals: list[Sym], out: Sym, sized: bool = False) -> bool:
     """Can operand k's shape differ from the result's? Only if it has fewer axes, or another
-    operand is an array that could stretch one of its length-1 axes."""
+    operand is an array that could stretch one of its length-1 axes, or the result is a draw of
+    a given size (`sized`), which may stretch them too."""
     nk = primals[k].ndim
     if nk < out.ndim:
         return True
-    return nk > 0 and any(p.ndim > 0 for j, p in enumerate(primals) if j != k)
+    return nk > 0 and (sized or any(p.ndim > 0 for j, p in enumerate(primals) if j != k))
 
 
-def unbroadcast(g: Sym, k: int, primals: list[Sym], out: Sym) -> Sym:
+def sized_draw(prim: P.Primitive, primals: list[Sym]) -> bool:
+    """Whether `prim` is a random draw given a `size` (``np.random.normal(loc, scale, size)``)."""
+    return "size" in prim.operands and primals[prim.operands.index("size")].type.kind != "none"
+
+
+def unbroadcast(g: Sym, k: int, primals: list[Sym], out: Sym, sized: bool = False) -> Sym:
     """The cotangent `g` of the result summed down to operand k's shape."""
     x = primals[k]
-    if not may_broadcast(k, primals, out) or g is None:
+    if not may_broadcast(k, primals, out, sized) or g is None:
         return g
     if x.ndim == 0:
         return apply(P.sum, g)
     return apply(P.unbroadcast, g, apply(P.shape, x))
 
 
-def broadcast_to_out(t: Sym, k: int, primals: list[Sym], out: Sym) -> Sym:
+def broadcast_to_out(t: Sym, k: int, primals: list[Sym], out: Sym, sized: bool = False) -> Sym:
     """Tangent `t` of operand k stretched to the result's shape, where they may differ."""
-    if t is None or (not may_broadcast(k, primals, out) and t.type == out.type):
+    if t is None or (not may_broadcast(k, primals, out, sized) and t.type == out.type):
         return t
     return apply(P.broadcast_like, t, out) if out.ndim else t
 
@@ -118,11 +124,13 @@ def elementwise(prim: P.Primitive, *partials: Callable) -> Rule:
     JVP: Σ_k partial_k · t_k.  VJP: operand k gets unbroadcast(g · partial_k).
     """
     def jvp(primals, tangents, out, **params):
-        terms = [None if t is None else broadcast_to_out(t * d(*primals, out), k, primals, out)
+        sized = sized_draw(prim, primals)
+        terms = [None if t is None else broadcast_to_out(t * d(*primals, out), k, primals, out, sized)
                  for k, (t, d) in enumerate(zip(tangents, partials))]
         return add_tangents(terms)
 
     def vjp(g, primals, out, **params):
+        sized = sized_draw(prim, primals)
         cotangents = []
         for k in range(len(primals)):
             same = [j for j, p in enumerate(primals) if p.atom is primals[k].atom]
@@ -130,7 +138,7 @@ def elementwise(prim: P.Primitive, *partials: Callable) -> Rule:
                 cotangents.append(None)
                 continue
             cotangents.append(unbroadcast(_times_partials(g, [partials[j](*primals, out) for j in same]),
-                                          k, primals, out))
+                                          k, primals, out, sized))
         return cotangents
 
     return defrule(prim, jvp, vjp)

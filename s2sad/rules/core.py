@@ -945,4 +945,4 @@ elementwise(P.rng_uniform, _none, lambda r, lo, hi, size, z: (hi - z) / (hi - lo
             lambda r, lo, hi, size, z: (z - lo) / (hi - lo), _none)
 elementwise(P.random_uniform, lambda lo, hi, size, z: (hi - z) / (hi - lo),
             lambda lo, hi, size, z: (z - lo) / (hi - lo), _none)
-zero_derivative(P.default_rng, P.rng_standard_normal, P.rng_random, P.random_standard_normal)
+zero_derivative(P.default_rng, P.rng_standard_normal, P.rng_random, P.random_standard_normal, P.random_random)
