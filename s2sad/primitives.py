@@ -913,6 +913,8 @@ record_grow = _define("record_grow", ["tape", "k", "value"], same_as_first, call
                       impl=runtime.record_grow, aliases=True)
 unrecord = _define("unrecord", ["g", "k", "tape"], lambda t, p: F64.with_ndim(t[2].ndim), call_emitter("unrecord"),
                    impl=runtime.unrecord)
+masked_product = _define("masked_product", ["t", "d"], elementwise, call_emitter("masked_product"),
+                         impl=runtime.masked_product)  # t * d, 0 where t is 0 (rules: `singular` partials)
 fits_shape = _define("fits_shape", ["x", "like"], same_as_first, call_emitter("fits_shape"),
                      impl=runtime.fits_shape, aliases=True)  # x, checked to broadcast to like's shape
 # Checkpointing (transforms/checkpointed.py): a policy's schedule for n steps, as rows

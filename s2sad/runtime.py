@@ -13,9 +13,10 @@ from .checkpoint import Binomial, Periodic, first_turn, snapshot_slots
 
 # What generated code may import from here (codegen reserves these names).
 __all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_like", "broadcast_shapes",
-           "checked_ordered_range", "checked_range", "checked_scale", "checked_seed", "checked_size", "copy_into", "expand_to", "first_turn",
-           "fits_shape", "full_rank_gram", "inverse_gaps", "periodic_schedule", "record", "record_grow",
-           "snapshot_slots", "square_r", "sub_into", "thin_reciprocal", "unbroadcast", "unrecord", "unrepeat", "untile"]
+           "checked_ordered_range", "checked_range", "checked_scale", "checked_seed", "checked_size",
+           "copy_into", "expand_to", "first_turn", "fits_shape", "full_rank_gram", "inverse_gaps",
+           "masked_product", "periodic_schedule", "record", "record_grow", "snapshot_slots", "square_r",
+           "sub_into", "thin_reciprocal", "unbroadcast", "unrecord", "unrepeat", "untile"]
 
 
 def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
@@ -102,6 +103,22 @@ def add_outer(x: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 CHANGED_SHAPE = ("an array the reverse sweep needs changes shape from one loop iteration to the next, "
                  "and such arrays cannot be recorded yet")
+
+
+def masked_product(t, d):
+    """``t * d``, but 0 wherever `t` is 0, even where `d` is infinite or NaN.
+
+    `t` is a tangent or a cotangent and `d` a partial derivative that can be infinite or NaN at
+    finite inputs (``0.5 / np.sqrt(x)`` at 0). A zero `t` means that this term contributes
+    nothing, as the other backend of the same derivative (reverse or forward mode) finds; ``0 *
+    inf`` would instead give NaN and spread into every derivative the sum reaches. Costs a scan
+    for NaN on top of the product, and the mask only where there is one."""
+    if not isinstance(t, np.ndarray) and not isinstance(d, np.ndarray):
+        return t * d if t != 0.0 else 0.0
+    product = np.multiply(t, d)
+    if np.isnan(product).any():
+        product = np.where(np.equal(t, 0.0), 0.0, product)
+    return product
 
 
 def fits_shape(x: np.ndarray, like: np.ndarray) -> np.ndarray:

@@ -360,6 +360,25 @@ _compiled_as_written(runtime.checked_scale, runtime.checked_range, runtime.check
                      runtime.checked_seed)
 
 
+@overload(runtime.masked_product, inline="always")
+def _masked_product(t, d):
+    """Inlined: on numbers (most uses, and every use inside an element loop) it is a comparison
+    and a select."""
+    if not isinstance(t, types.Array) and not isinstance(d, types.Array):
+        return lambda t, d: t * d if t != 0.0 else 0.0
+    return lambda t, d: _masked_array_product(t, d)
+
+
+@njit(cache=True)
+def _masked_array_product(t, d):
+    product = t * d
+    flat = product.reshape(-1)  # (a new C-contiguous array: a view)
+    for k in range(flat.size):
+        if np.isnan(flat[k]):
+            return np.where(np.equal(t, 0.0), 0.0, product)
+    return product
+
+
 # --- NumPy reductions Numba lacks: over one axis, and var/std with ddof --------------------------
 
 @njit(cache=True)
