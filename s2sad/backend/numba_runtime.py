@@ -360,12 +360,16 @@ _compiled_as_written(runtime.checked_scale, runtime.checked_range, runtime.check
                      runtime.checked_seed)
 
 
-@overload(runtime.masked_product, inline="always")
+@overload(runtime.masked_product)
 def _masked_product(t, d):
-    """Inlined: on numbers (most uses, and every use inside an element loop) it is a comparison
-    and a select."""
+    """On numbers (each use inside an element loop), a comparison and a select, which LLVM
+    inlines; on arrays, one product and a scan for NaN."""
     if not isinstance(t, types.Array) and not isinstance(d, types.Array):
-        return lambda t, d: t * d if t != 0.0 else 0.0
+        def numbers(t, d):
+            if t == 0.0:
+                return 0.0
+            return t * d
+        return numbers
     return lambda t, d: _masked_array_product(t, d)
 
 
