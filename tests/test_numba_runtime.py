@@ -318,6 +318,7 @@ def _masked_product(t, d):
 INF, NAN = np.inf, np.nan
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered in multiply:RuntimeWarning")  # 0 * inf, masked
 @pytest.mark.parametrize("t, d, expected", [
     (0.0, INF, 0.0), (0.0, NAN, 0.0), (2.0, INF, INF), (-1.0, NAN, NAN), (2.0, 3.0, 6.0),
     (np.array([0.0, 1.0, 0.0, 2.0]), np.array([INF, INF, NAN, 0.5]), [0.0, INF, 0.0, 1.0]),
