@@ -6,6 +6,7 @@ Each is a small function on NumPy arrays, written so that Numba can compile it t
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
@@ -110,13 +111,13 @@ def masked_product(t, d):
 
     `t` is a tangent or a cotangent and `d` a partial derivative that can be infinite or NaN at
     finite inputs (``0.5 / np.sqrt(x)`` at 0). A zero `t` means that this term contributes
-    nothing, as the other backend of the same derivative (reverse or forward mode) finds; ``0 *
-    inf`` would instead give NaN and spread into every derivative the sum reaches. Costs a scan
-    for NaN on top of the product, and the mask only where there is one."""
+    nothing; ``0 * inf`` would instead give NaN and spread into every derivative the sum reaches.
+    Costs a minimum on top of the product (NaN exactly when an element is), and the mask only
+    where there is a NaN. (Numba compiles a ufunc instead, `backend/numba_runtime.py`.)"""
     if not isinstance(t, np.ndarray) and not isinstance(d, np.ndarray):
         return t * d if t != 0.0 else 0.0
     product = np.multiply(t, d)
-    if np.isnan(product).any():
+    if math.isnan(np.minimum.reduce(product, axis=None, initial=0.0)):
         product = np.where(np.equal(t, 0.0), 0.0, product)
     return product
 

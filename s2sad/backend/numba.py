@@ -33,8 +33,9 @@ def compile(fn: Callable, source: str, origin: str, strict: bool, fallback: Call
     If `global_stream`, `fn` draws from NumPy's global random stream, and each call lends it."""
     import numba
 
-    from . import numba_runtime  # noqa: F401  (the helpers' nopython implementations)
+    from . import numba_runtime  # (the helpers' nopython implementations)
 
+    _bind_ufuncs(fn, numba_runtime.UFUNCS)
     jitted = numba.njit(cache=True, error_model="numpy")(fn)  # x / 0.0 is inf, as in NumPy, not an exception
     fallback = fallback or fn
     fallen = []  # set once Numba has refused: from then on, plain Python
@@ -59,6 +60,14 @@ def compile(fn: Callable, source: str, origin: str, strict: bool, fallback: Call
     call.jitted = jitted
     call.fallback = fallback
     return call
+
+
+def _bind_ufuncs(fn: Callable, ufuncs: dict) -> None:
+    """Bind, in the module of `fn` (a generated module, one per derivative), the ufunc versions of
+    the runtime helpers it imports, which Numba fuses into array expressions."""
+    for helper, ufunc in ufuncs.items():
+        if fn.__globals__.get(helper.__name__) is helper:
+            fn.__globals__[helper.__name__] = ufunc
 
 
 def _callers_level() -> int:

@@ -360,27 +360,18 @@ _compiled_as_written(runtime.checked_scale, runtime.checked_range, runtime.check
                      runtime.checked_seed)
 
 
-@overload(runtime.masked_product)
-def _masked_product(t, d):
-    """On numbers (each use inside an element loop), a comparison and a select, which LLVM
-    inlines; on arrays, one product and a scan for NaN."""
-    if not isinstance(t, types.Array) and not isinstance(d, types.Array):
-        def numbers(t, d):
-            if t == 0.0:
-                return 0.0
-            return t * d
-        return numbers
-    return lambda t, d: _masked_array_product(t, d)
+def _masked(t, d):
+    if t == 0.0:
+        return 0.0
+    return t * d
 
 
-@njit(cache=True)
-def _masked_array_product(t, d):
-    product = t * d
-    flat = product.reshape(-1)  # (a new C-contiguous array: a view)
-    for k in range(flat.size):
-        if np.isnan(flat[k]):
-            return np.where(np.equal(t, 0.0), 0.0, product)
-    return product
+# masked_product as a ufunc: Numba fuses a ufunc into the array expression around it (one loop,
+# no temporary array), which a call of an overloaded function would break up. The backend binds
+# it in place of the runtime helper in the code it compiles (`UFUNCS`).
+masked_product = numba.vectorize(["float64(float64, float64)"], cache=True)(_masked)
+UFUNCS = {runtime.masked_product: masked_product}
+_cached_overload(runtime.masked_product)(lambda t, d: lambda t, d: masked_product(t, d))  # (elsewhere)
 
 
 # --- NumPy reductions Numba lacks: over one axis, and var/std with ddof --------------------------
