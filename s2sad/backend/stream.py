@@ -5,10 +5,11 @@ one global `RandomState`: a Mersenne Twister (MT19937) and a cached second Gauss
 method makes normal draws in pairs). Numba compiles the same functions with the same algorithms,
 but on a state of its own (one per thread), which NumPy's seed never reaches. So, around each
 call of compiled code that draws from the global stream, `run_on_numpys_stream` copies NumPy's
-state into Numba's, and after the call (also when it raises) copies Numba's state back into NumPy's and puts
-Numba's own back: the compiled code draws the numbers NumPy would draw, and leaves NumPy's stream
-where NumPy would leave it. Numba's own stream, which the user's own Numba functions may use, is
-left as it was.
+state into Numba's, and after the call (also when it raises) copies Numba's state back into
+NumPy's and puts Numba's own back: the compiled code draws the numbers NumPy would draw, and
+leaves NumPy's stream where NumPy would leave it. Numba's own stream, which the user's own Numba
+functions may use, is left as it was. The bit generator's lock is held for the whole call, as
+NumPy holds it for each draw.
 
 Neither library offers a fast public way to read and write all of that state
 (`np.random.get_state()` and `set_state()` copy the key word by word, about 35 µs each), so the
@@ -64,8 +65,8 @@ def run_on_numpys_stream(fn: Callable, *args):
     if type(bitgen) is not np.random.MT19937:
         raise StreamUnavailable(f"NumPy's global random stream is a {type(bitgen).__name__}, not the MT19937 "
                                 "that compiled code draws with")
-    numba_state, twister, gauss = _records(rs)
     with bitgen.lock:  # one call is one use of the stream, as for each NumPy draw
+        numba_state, twister, gauss = _records(rs)
         own = _NumbaState.from_buffer_copy(numba_state)
         _copy(twister, gauss, numba_state)
         try:
@@ -98,7 +99,7 @@ _offsets: dict = {}          # RandomState class → offset of its aug_bitgen_t 
 
 def _records(rs) -> tuple[_NumbaState, _Twister, _Gauss]:
     """The calling thread's Numba state, and the MT19937 and Gaussian records of `rs` (the
-    layouts checked at the first call)."""
+    layouts checked at the first call, which sets and restores `rs`'s state: under the lock)."""
     key = (id(rs), rs._bit_generator.ctypes.state_address)
     cached = getattr(_thread, "records", None)
     if cached is not None and cached[0] == key:
