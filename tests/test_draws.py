@@ -149,6 +149,18 @@ def _fd(name: str, k: int, cotangents: tuple):
     return grad if grad.ndim else float(grad)
 
 
+@pytest.mark.parametrize("bit_generator", [np.random.MT19937, np.random.Philox, np.random.SFC64, np.random.PCG64DXSM])
+def test_generators_on_every_bit_generator_draw_numpys_numbers(bit_generator):
+    """Compiled code draws through the Generator's own bit generator, whichever it is."""
+    f, args, _ = CASES["generator"]
+    g, cotangents = _derivative("generator", "reverse", "numba"), _vectors(_run("generator", f)[0], 1)
+    rngs = [np.random.Generator(bit_generator(5)) for _ in range(2)]
+    plain = f(rngs[0], *args[1:])
+    (values, _) = g(rngs[1], *args[1:], cotangents)
+    _assert_identical(values, plain)
+    _assert_identical(rngs[1].random(3), rngs[0].random(3))
+
+
 BAD = [  # a case, arguments NumPy refuses, and the error (raised after some draws, or before any)
     ("legacy", {1: -1.0}, ValueError),                   # scale < 0, at the first draw
     ("legacy", {3: np.inf}, OverflowError),              # an infinite range, after three draws
@@ -167,7 +179,7 @@ BAD = [  # a case, arguments NumPy refuses, and the error (raised after some dra
 def test_bad_parameters_raise_as_numpy_does(name, bad, error, backend):
     """Where NumPy raises, the derivative raises the same error, with the streams where NumPy
     leaves them (the draws made before it stay made)."""
-    f, args, wrt = CASES[name]
+    f = CASES[name][0]
     with pytest.raises(error) as plain_error:
         _run(name, f, bad)
     plain_after = np.random.get_state()

@@ -2,12 +2,13 @@
 
 Numba's draws use NumPy's algorithms, but its `normal` and `uniform` take only numbers for their
 parameters (and a method Numba defines cannot be extended), and they check nothing: NumPy raises
-for a negative scale, an infinite range (or, for a Generator, high < low), parameters that do not broadcast to `size`, or a seed
-out of range. In the code Numba compiles, each normal and uniform draw (legacy or of a Generator)
-is therefore written as NumPy computes it, after NumPy's checks::
+for a negative scale, an infinite range (or, for a Generator, high < low), parameters that do not
+broadcast to `size`, or a seed out of range. In the code Numba compiles, each normal and uniform
+draw (legacy or of a Generator) is therefore written as NumPy computes it, after NumPy's checks::
 
-    np.random.normal(loc, scale, size)    →  loc + checked_scale(scale) * np.random.standard_normal(size)
-    rng.uniform(low, high, size)          →  low + checked_range(low, high) * rng.random(size)
+    np.random.normal(loc, scale, size)   →  loc + checked_scale(scale) * np.random.standard_normal(size)
+    np.random.uniform(low, high, size)   →  low + checked_range(low, high) * np.random.random(size)
+    rng.uniform(low, high, size)         →  low + checked_ordered_range(low, high) * rng.random(size)
 
 one standard variate per element, in order, as NumPy draws them, so the numbers are the same.
 Without `size`, the shape is the broadcast shape of array parameters; with it, array parameters
