@@ -21,8 +21,6 @@ import numpy as np
 from . import primitives as P
 from .ir.core import Eqn, Function, walk
 
-_GLOBAL_STREAM = (P.random_normal, P.random_uniform, P.random_standard_normal, P.random_seed)
-
 
 @dataclass(frozen=True)
 class Effects:
@@ -40,7 +38,7 @@ class Effects:
         assigned = tuple(dict.fromkeys((primal.namespaces[e.params["space"]], e.params["name"])
                                        for e in eqns if e.prim is P.global_write))
         generators = tuple(k for k, p in enumerate(primal.params) if p.type.kind == "rng")
-        return cls(written, assigned, any(e.prim in _GLOBAL_STREAM for e in eqns), generators)
+        return cls(written, assigned, any(e.prim in P.GLOBAL_STREAM for e in eqns), generators)
 
     def __bool__(self) -> bool:
         return bool(self.written or self.globals or self.global_stream or self.generators)

@@ -31,7 +31,7 @@ from .ir.verify import verify
 from .passes.activity import active_values
 from .passes.cse import cse
 from .passes.dce import dce
-from .passes.draws import normal_draws_for_numba
+from .passes.draws import draws_for_numba, draws_from_global_stream
 from .passes.entry import split_entry
 from .passes.fuse import fuse_loops
 from .passes.licm import licm
@@ -147,7 +147,8 @@ def _derive(fn, arg_types: list[Type], wrt: list[int], mode: str, backend: str, 
     module = _generated(derivative, origin, compiled)
     if compiled:
         module.core = numba_backend.compile(module.core, module.source, origin, strict=backend == "numba",
-                                            fallback=_plain(derivative, origin))
+                                            fallback=_plain(derivative, origin),
+                                            global_stream=draws_from_global_stream(derivative))
         setattr(module.module, module.core_name, module.core)  # the entry point (if separate) calls it by name
     return Derived(primal, derivative, module.source, str(module.path),
                    _located(getattr(module.module, derivative.name), primal), module.core, Effects.of(primal))
@@ -179,7 +180,7 @@ def _generated(derivative: Function, origin: str, compiled: bool) -> _Module:
     """Write and import the derivative's module (in the form Numba compiles, if `compiled`).
     `derivative` stays whole, as `Derived` shows it."""
     fn = copy_function(derivative)
-    functions = split_entry(fuse_loops(normal_draws_for_numba(fn)) if compiled else fn)
+    functions = split_entry(fuse_loops(draws_for_numba(fn)) if compiled else fn)
     source = module_source(functions, origin)
     path = write_module(source, derivative.name)
     module = python_backend.load(path, derivative.namespaces)

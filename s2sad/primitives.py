@@ -922,6 +922,10 @@ record_grow = _define("record_grow", ["tape", "k", "value"], same_as_first, call
                       impl=runtime.record_grow, aliases=True)
 unrecord = _define("unrecord", ["g", "k", "tape"], lambda t, p: F64.with_ndim(t[2].ndim), call_emitter("unrecord"),
                    impl=runtime.unrecord)
+masked_product = _define("masked_product", ["t", "d"], elementwise, call_emitter("masked_product"),
+                         impl=runtime.masked_product)  # t * d, 0 where t is 0 (rules: `singular` partials)
+
+
 def _fits_shape_emit(args, params):
     flag = [ast.Constant(True)] if params.get("in_place") else []
     return ast.Call(ast.Name("fits_shape", ast.Load()), list(args) + flag, [])
@@ -1016,6 +1020,23 @@ random_standard_normal = _define("random_standard_normal", ["size"], lambda t, p
 random_seed = _define("random_seed", ["seed"], lambda t, p: None,
                       lambda a, p: ast.Expr(ast.Call(_attr_chain("np.random.seed"), list(a), [])),
                       pure=False, statement=True)
+random_random = _define("random_random", ["size"], lambda t, p: _draw_type(t[0]),
+                        _legacy_emitter("np.random.random"), pure=False, defaults=_SIZE)
+# What draws from (or seeds) NumPy's global stream: compiled code that does runs on that stream.
+GLOBAL_STREAM = frozenset({random_normal, random_uniform, random_standard_normal, random_random, random_seed})
+
+# NumPy's checks of a draw's parameters, made by the code Numba compiles before it draws (Numba's
+# draws make none; passes/draws.py). Each returns its first operand (checked_range: high - low).
+checked_scale = _define("checked_scale", ["scale"], same_as_first, call_emitter("checked_scale"),
+                        impl=runtime.checked_scale)
+checked_range = _define("checked_range", ["low", "high"], elementwise, call_emitter("checked_range"),
+                        impl=runtime.checked_range)
+checked_ordered_range = _define("checked_ordered_range", ["low", "high"], elementwise,
+                                call_emitter("checked_ordered_range"), impl=runtime.checked_ordered_range)
+checked_size = _define("checked_size", ["size", "shape"], same_as_first, call_emitter("checked_size"),
+                       impl=runtime.checked_size)
+checked_seed = _define("checked_seed", ["seed"], same_as_first, call_emitter("checked_seed"),
+                       impl=runtime.checked_seed)
 
 GENERATOR_METHODS = {"standard_normal": rng_standard_normal, "normal": rng_normal, "uniform": rng_uniform,
                      "random": rng_random}
@@ -1048,7 +1069,7 @@ NUMPY: dict[object, Primitive] = {
     builtins.min: min, builtins.max: max, builtins.abs: abs, builtins.float: to_float,
     np.zeros: zeros, np.ones: ones, np.empty: empty, np.full: full, np.copy: copy, np.outer: outer,
     np.random.default_rng: default_rng, np.random.normal: random_normal, np.random.uniform: random_uniform,
-    np.random.standard_normal: random_standard_normal, np.random.seed: random_seed,
+    np.random.standard_normal: random_standard_normal, np.random.seed: random_seed, np.random.random: random_random,
 }
 
 # NumPy functions returning a tuple: one primitive per item, applied to the same arguments.

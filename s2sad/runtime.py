@@ -6,16 +6,18 @@ Each is a small function on NumPy arrays, written so that Numba can compile it t
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
 from .checkpoint import Binomial, Periodic, first_turn, snapshot_slots
 
 # What generated code may import from here (codegen reserves these names).
-__all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_like", "broadcast_shapes", "copy_into",
-           "expand_to", "first_turn", "fits_shape", "full_rank_gram", "inverse_gaps", "periodic_schedule", "record",
-           "record_grow", "snapshot_slots", "square_r", "sub_into", "thin_reciprocal", "unbroadcast", "unrecord",
-           "unrepeat", "untile"]
+__all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_like", "broadcast_shapes",
+           "checked_ordered_range", "checked_range", "checked_scale", "checked_seed", "checked_size",
+           "copy_into", "expand_to", "first_turn", "fits_shape", "full_rank_gram", "inverse_gaps",
+           "masked_product", "periodic_schedule", "record", "record_grow", "snapshot_slots", "square_r",
+           "sub_into", "thin_reciprocal", "unbroadcast", "unrecord", "unrepeat", "untile"]
 
 
 def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
@@ -104,6 +106,22 @@ CHANGED_SHAPE = ("an array the reverse sweep needs changes shape from one loop i
                  "and such arrays cannot be recorded yet")
 
 
+def masked_product(t, d):
+    """``t * d``, but 0 wherever `t` is 0, even where `d` is infinite or NaN.
+
+    `t` is a tangent or a cotangent and `d` a partial derivative that can be infinite or NaN at
+    finite inputs (``0.5 / np.sqrt(x)`` at 0). A zero `t` means that this term contributes
+    nothing; ``0 * inf`` would instead give NaN and spread into every derivative the sum reaches.
+    Costs a minimum on top of the product (NaN exactly when an element is), and the mask only
+    where there is a NaN. (Numba compiles a ufunc instead, `backend/numba_runtime.py`.)"""
+    if not isinstance(t, np.ndarray) and not isinstance(d, np.ndarray):
+        return t * d if t != 0.0 else 0.0
+    product = np.multiply(t, d)
+    if math.isnan(np.minimum.reduce(product, axis=None, initial=0.0)):
+        product = np.where(np.equal(t, 0.0), 0.0, product)
+    return product
+
+
 def fits_shape(x: np.ndarray, like: np.ndarray, in_place: bool = False) -> np.ndarray:
     """`x`, after checking that it broadcasts to ``like.shape`` (so that an elementwise operation
     of `x` with an array of like's shape keeps that shape). Checked before a loop whose carried
@@ -120,6 +138,48 @@ def fits_shape(x: np.ndarray, like: np.ndarray, in_place: bool = False) -> np.nd
 
 
 IN_PLACE_SHAPE = "non-broadcastable operand: an in-place operation cannot change its array's shape"
+
+
+# NumPy's checks of a random draw's parameters, which Numba's draws do not make: the code Numba
+# compiles makes them before drawing (passes/draws.py), and raises as NumPy would. Each returns
+# its first operand (`checked_range` the range), so that the draw depends on it.
+
+def checked_scale(scale):
+    """`scale` (of a normal draw), after checking that no element is negative (NaN passes)."""
+    if np.any(np.less(scale, 0.0)):
+        raise ValueError("scale < 0")
+    return scale
+
+
+def checked_range(low, high):
+    """``high - low`` (of a uniform draw), after checking that it is finite."""
+    span = high - low
+    if not np.all(np.isfinite(span)):
+        raise OverflowError("Range exceeds valid bounds")
+    return span
+
+
+def checked_ordered_range(low, high):
+    """``high - low`` (of a Generator's uniform draw), after checking that it is finite and not
+    negative."""
+    span = checked_range(low, high)
+    if np.any(np.less(span, 0.0)):
+        raise ValueError("high - low < 0")
+    return span
+
+
+def checked_size(size: tuple, shape: tuple) -> tuple:
+    """`size`, after checking that parameters of `shape` broadcast to it (a draw of `size`)."""
+    if np.broadcast_shapes(shape, size) != size:
+        raise ValueError("shape mismatch: the parameters of a random draw do not broadcast to its size")
+    return size
+
+
+def checked_seed(seed: int) -> int:
+    """`seed` (of ``np.random.seed``), after checking that it is a 32-bit unsigned integer."""
+    if seed < 0 or seed > 4294967295:
+        raise ValueError("Seed must be between 0 and 2**32 - 1")
+    return seed
 
 
 def record(tape: np.ndarray, k: int, n: int, value) -> np.ndarray:

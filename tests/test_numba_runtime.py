@@ -336,3 +336,26 @@ def test_generated_code_may_import_every_runtime_helper():
     function of the runtime is in it."""
     public = {name for name, obj in vars(rt).items() if inspect.isfunction(obj) and not name.startswith("_")}
     assert public == set(rt.__all__)
+
+
+@numba.njit
+def _masked_product(t, d):
+    return rt.masked_product(t, d)
+
+
+INF, NAN = np.inf, np.nan
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in multiply:RuntimeWarning")  # 0 * inf, masked
+@pytest.mark.parametrize("t, d, expected", [
+    (0.0, INF, 0.0), (0.0, NAN, 0.0), (2.0, INF, INF), (-1.0, NAN, NAN), (2.0, 3.0, 6.0),
+    (np.array([0.0, 1.0, 0.0, 2.0]), np.array([INF, INF, NAN, 0.5]), [0.0, INF, 0.0, 1.0]),
+    (0.0, np.array([INF, 1.0]), [0.0, 0.0]), (np.array([0.0, 3.0]), NAN, [0.0, NAN]),
+    (np.array([[0.0], [1.0]]), np.array([NAN, 2.0]), [[0.0, 0.0], [NAN, 2.0]]),
+    (np.array([1.0, 2.0]), np.array([3.0, 4.0]), [3.0, 8.0]),
+])
+def test_masked_product_is_zero_where_its_first_operand_is(t, d, expected):
+    """t * d, but 0 where t is 0, whatever d is (and NaN or inf where t is not 0): in Python and
+    compiled by Numba."""
+    for masked_product in (rt.masked_product, _masked_product):
+        np.testing.assert_array_equal(masked_product(t, d), expected)

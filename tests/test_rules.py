@@ -204,7 +204,7 @@ INTERNAL_NAMES = {_select: P.select, np.outer: P.outer, _zeros_like: P.zeros_lik
 # The operations of reverse sweeps, which forward over reverse (s2sad.hvp) differentiates.
 INTERNAL_NAMES.update({getattr(runtime, p.name): p for p in (
     P.unbroadcast, P.expand_to, P.broadcast_like, P.untile, P.unrepeat, P.record, P.record_grow, P.unrecord, P.inverse_gaps,
-    P.thin_reciprocal, P.full_rank_gram, P.square_r)})
+    P.thin_reciprocal, P.full_rank_gram, P.square_r, P.masked_product)})
 
 
 def p_add(a, b): return a + b
@@ -613,6 +613,8 @@ def p_inverse_gaps(v): return runtime.inverse_gaps(v * 2.0)
 def p_thin_reciprocal(s, x): return runtime.thin_reciprocal(s * s, x) * 2.0
 def p_full_rank_gram(x): return runtime.full_rank_gram(x, 2)
 def p_square_r(r): return runtime.square_r(r * r)
+def p_masked_product(t, d): return runtime.masked_product(t * t, np.sin(d))
+def p_masked_product_scalar_array(t, d): return runtime.masked_product(np.sin(t), d * d)
 def p_fits_shape(x, y): return np.sum(np.sin(_fits_shape(x, y) * y))
 def p_fits_shape_row(x, y): return np.sum(_fits_shape(x, y) * y)
 
@@ -955,6 +957,7 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.inverse_gaps: [Sample(p_inverse_gaps, lambda rng: [np.array([0.0, 1.0, 2.5]) + 0.1 * rng.standard_normal(3)])],
     P.thin_reciprocal: [S(p_thin_reciprocal, uniform(0.5, 2.0, 2), normal(3, 2))],
     P.full_rank_gram: [S(p_full_rank_gram, separated(3, 2))],
+    P.masked_product: [S(p_masked_product, normal(3, 4), normal(3, 4)), S(p_masked_product_scalar_array, normal(), normal(4))],
     P.square_r: [S(p_square_r, normal(2, 2))],
     P.vdot: [S(p_vdot, normal(4), normal(4))],
     P.inner: [S(p_inner, normal(3), normal(3))],
@@ -1141,6 +1144,11 @@ def z_random_standard_normal(x):
     return np.random.standard_normal(3) * x
 
 
+def z_random_random(x):
+    np.random.seed(6)
+    return np.random.random((2, 3)) * x
+
+
 def _draws(make):
     """The values a sample's seeded draw produces (its derivative with respect to x)."""
     return lambda x: make() + 0 * x
@@ -1173,6 +1181,7 @@ ZERO_SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.rng_random: [Z(z_rng_random, normal(2, 2), _draws(lambda: np.random.default_rng(2).random((2, 2))))],
     P.random_standard_normal: [Z(z_random_standard_normal, normal(3),
                                  _draws(lambda: (np.random.seed(4), np.random.standard_normal(3))[1]))],
+    P.random_random: [Z(z_random_random, normal(2, 3), _draws(lambda: (np.random.seed(6), np.random.random((2, 3)))[1]))],
     P.floordiv: [
         Z(z_floordiv, uniform(-2, 2, 3, 4), lambda x: np.floor(x / 0.7), ok=off_grid(0.7)),
         Z(z_floordiv_alone, uniform(-2, 2, 4), lambda x: np.zeros_like(x), ok=off_grid(0.7)),

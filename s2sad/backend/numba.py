@@ -4,6 +4,9 @@ Numba compiles at the first call, for the argument types of that call. When it c
 the generated code (a construct nopython mode lacks, such as writing a module global), the
 `auto` backend runs the Python version instead and says so once with a
 `BackendFallbackWarning` naming the construct; the `numba` backend raises an `S2SADError`.
+
+Compiled code that draws from NumPy's global random stream runs on that stream
+(`stream.run_on_numpys_stream`), not on Numba's own.
 """
 
 from __future__ import annotations
@@ -16,19 +19,23 @@ import warnings
 from typing import Callable
 
 from ..errors import S2SADError
+from .stream import StreamUnavailable, run_on_numpys_stream
 
 
 class BackendFallbackWarning(UserWarning):
     """Numba could not compile a derivative; it runs as plain Python instead."""
 
 
-def compile(fn: Callable, source: str, origin: str, strict: bool, fallback: Callable | None = None) -> Callable:
+def compile(fn: Callable, source: str, origin: str, strict: bool, fallback: Callable | None = None,
+            global_stream: bool = False) -> Callable:
     """`fn` compiled by Numba when called (once per argument layout); where Numba refuses,
-    `fallback` (by default `fn` itself) from then on, with one warning (or an error if `strict`)."""
+    `fallback` (by default `fn` itself) from then on, with one warning (or an error if `strict`).
+    If `global_stream`, `fn` draws from NumPy's global random stream, and each call lends it."""
     import numba
 
-    from . import numba_runtime  # noqa: F401  (the helpers' nopython implementations)
+    from . import numba_runtime  # (the helpers' nopython implementations)
 
+    _bind_ufuncs(fn, numba_runtime.UFUNCS)
     jitted = numba.njit(cache=True, error_model="numpy")(fn)  # x / 0.0 is inf, as in NumPy, not an exception
     fallback = fallback or fn
     fallen = []  # set once Numba has refused: from then on, plain Python
@@ -37,9 +44,10 @@ def compile(fn: Callable, source: str, origin: str, strict: bool, fallback: Call
         if fallen:
             return fallback(*args)
         try:  # Numba compiles at the first call for each argument layout, not only the very first
-            return _load_or_compile(jitted, args)
+            return run_on_numpys_stream(_load_or_compile, jitted, args) if global_stream \
+                else _load_or_compile(jitted, args)
         except (numba.core.errors.TypingError, numba.core.errors.UnsupportedError,
-                numba.core.errors.LoweringError, NotImplementedError) as exc:
+                numba.core.errors.LoweringError, NotImplementedError, StreamUnavailable) as exc:
             reason = explain(exc, source)
             if strict:
                 raise S2SADError(f"Numba cannot compile the derivative of {origin}: {reason}; use "
@@ -52,6 +60,14 @@ def compile(fn: Callable, source: str, origin: str, strict: bool, fallback: Call
     call.jitted = jitted
     call.fallback = fallback
     return call
+
+
+def _bind_ufuncs(fn: Callable, ufuncs: dict) -> None:
+    """Bind, in the module of `fn` (a generated module, one per derivative), the ufunc versions of
+    the runtime helpers it imports, which Numba fuses into array expressions."""
+    for helper, ufunc in ufuncs.items():
+        if fn.__globals__.get(helper.__name__) is helper:
+            fn.__globals__[helper.__name__] = ufunc
 
 
 def _callers_level() -> int:

@@ -362,6 +362,23 @@ def _record_grow(tape, k, value):
 _cached_overload(runtime.record)(lambda tape, k, n, value: lambda tape, k, n, value: _record(tape, k, n, value))
 _cached_overload(runtime.record_grow)(lambda tape, k, value: lambda tape, k, value: _record_grow(tape, k, value))
 _compiled_as_written(runtime.fits_shape, runtime.unrecord)
+# NumPy's checks of a draw's parameters (passes/draws.py)
+_compiled_as_written(runtime.checked_scale, runtime.checked_range, runtime.checked_ordered_range, runtime.checked_size,
+                     runtime.checked_seed)
+
+
+def _masked(t, d):
+    if t == 0.0:
+        return 0.0
+    return t * d
+
+
+# masked_product as a ufunc: Numba fuses a ufunc into the array expression around it (one loop,
+# no temporary array), which a call of an overloaded function would break up. The backend binds
+# it in place of the runtime helper in the code it compiles (`UFUNCS`).
+masked_product = numba.vectorize(["float64(float64, float64)"], cache=True)(_masked)
+UFUNCS = {runtime.masked_product: masked_product}
+_cached_overload(runtime.masked_product)(lambda t, d: lambda t, d: masked_product(t, d))  # (elsewhere)
 
 
 # --- NumPy reductions Numba lacks: over one axis, and var/std with ddof --------------------------

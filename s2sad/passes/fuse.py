@@ -42,7 +42,7 @@ from .dce import dce
 from .shapes import ShapeRoots
 
 FUSED = {P.add, P.sub, P.mul, P.div, P.neg, P.pow, P.exp, P.log, P.sqrt, P.sin, P.cos, P.tan, P.tanh,
-         P.expm1, P.log1p, P.sinh, P.cosh, P.arctan, P.abs, P.sign, P.maximum, P.minimum}
+         P.expm1, P.log1p, P.sinh, P.cosh, P.arctan, P.abs, P.sign, P.maximum, P.minimum, P.masked_product}
 CHEAP = {P.add, P.sub, P.mul, P.neg}
 _UPDATES = {P.index_add, P.index_sub, P.accumulate}
 

@@ -4,10 +4,11 @@ selection and indexing. Each line pairs a primitive with its derivative."""
 from __future__ import annotations
 
 from .. import primitives as P
-from ..ir.builder import Sym, apply
 from ..errors import located
-from . import (add_tangents, broadcast_to_out, choose, defrule, elementwise, linear, refuse, unbroadcast,
-               zero_derivative)
+from ..ir.builder import Sym, apply
+from ..ir.core import Const
+from . import (Singular, add_tangents, broadcast_to_out, choose, defrule, elementwise, linear, masked, refuse,
+               unbroadcast, zero_derivative)
 
 
 def cos(x): return apply(P.cos, x)
@@ -27,40 +28,48 @@ linear(P.sub, 1, -1)
 linear(P.neg, -1)
 linear(P.to_float, 1)
 elementwise(P.mul, lambda a, b, z: b, lambda a, b, z: a)
-elementwise(P.div, lambda a, b, z: 1.0 / b, lambda a, b, z: -z / b)
-elementwise(P.pow, lambda a, b, z: b * a ** (b - 1), lambda a, b, z: z * log(a))
-elementwise(P.mod, lambda a, b, z: 1.0, lambda a, b, z: -apply(P.floor, a / b))
+# Singular(...): a partial that is infinite or NaN somewhere at finite inputs (see rules/__init__.py).
+
+def _integer_exponent(a, b, z) -> bool:
+    """b * a ** (b - 1) is a polynomial in a: a literal integer exponent of at least 1."""
+    return isinstance(b.atom, Const) and float(b.atom.value).is_integer() and b.atom.value >= 1
+
+
+elementwise(P.div, Singular(lambda a, b, z: 1.0 / b), Singular(lambda a, b, z: -z / b))
+elementwise(P.pow, Singular(lambda a, b, z: b * a ** (b - 1), _integer_exponent), Singular(lambda a, b, z: z * log(a)))
+elementwise(P.mod, lambda a, b, z: 1.0, Singular(lambda a, b, z: -apply(P.floor, a / b)))
 zero_derivative(P.floordiv, P.floor, P.sign, P.lt, P.le, P.gt, P.ge, P.eq, P.ne, P.not_, P.and_, P.or_,
                 P.shape, P.size, P.make_tuple, P.trip_count, P.zeros, P.ones, P.empty, P.zeros_like)
 linear(P.fits_shape, 1)  # an identity (after a check of shapes): no derivative flows to `like`
+elementwise(P.masked_product, Singular(lambda t, d, z: d), Singular(lambda t, d, z: t))  # (derivatives' own)
 
 # --- elementwise functions: d/dx f(x), given x and y = f(x) -----------------------------------
 
 elementwise(P.exp, lambda x, y: y)
-elementwise(P.log, lambda x, y: 1.0 / x)
-elementwise(P.sqrt, lambda x, y: 0.5 / y)
+elementwise(P.log, Singular(lambda x, y: 1.0 / x))
+elementwise(P.sqrt, Singular(lambda x, y: 0.5 / y))
 elementwise(P.sin, lambda x, y: cos(x))
 elementwise(P.cos, lambda x, y: -sin(x))
 elementwise(P.tan, lambda x, y: 1.0 + y * y)
 elementwise(P.tanh, lambda x, y: 1.0 - y * y)
 elementwise(P.abs, lambda x, y: sign(x))  # 0 at x = 0, like np.sign
 elementwise(P.expm1, lambda x, y: y + 1.0)
-elementwise(P.log1p, lambda x, y: 1.0 / (1.0 + x))
-elementwise(P.log2, lambda x, y: 1.0 / (x * _LN2))
-elementwise(P.log10, lambda x, y: 1.0 / (x * _LN10))
-elementwise(P.cbrt, lambda x, y: 1.0 / (3.0 * y * y))
+elementwise(P.log1p, Singular(lambda x, y: 1.0 / (1.0 + x)))
+elementwise(P.log2, Singular(lambda x, y: 1.0 / (x * _LN2)))
+elementwise(P.log10, Singular(lambda x, y: 1.0 / (x * _LN10)))
+elementwise(P.cbrt, Singular(lambda x, y: 1.0 / (3.0 * y * y)))
 elementwise(P.square, lambda x, y: 2.0 * x)
-elementwise(P.reciprocal, lambda x, y: -(y * y))
-elementwise(P.arcsin, lambda x, y: 1.0 / sqrt(1.0 - x * x))
-elementwise(P.arccos, lambda x, y: -1.0 / sqrt(1.0 - x * x))
+elementwise(P.reciprocal, Singular(lambda x, y: -(y * y)))
+elementwise(P.arcsin, Singular(lambda x, y: 1.0 / sqrt(1.0 - x * x)))
+elementwise(P.arccos, Singular(lambda x, y: -1.0 / sqrt(1.0 - x * x)))
 elementwise(P.arctan, lambda x, y: 1.0 / (1.0 + x * x))
 elementwise(P.sinh, lambda x, y: apply(P.cosh, x))
 elementwise(P.cosh, lambda x, y: apply(P.sinh, x))
 elementwise(P.arcsinh, lambda x, y: 1.0 / sqrt(x * x + 1.0))
-elementwise(P.arccosh, lambda x, y: 1.0 / sqrt(x * x - 1.0))
-elementwise(P.arctanh, lambda x, y: 1.0 / (1.0 - x * x))
-elementwise(P.hypot, lambda a, b, z: a / z, lambda a, b, z: b / z)
-elementwise(P.arctan2, lambda a, b, z: b / (a * a + b * b), lambda a, b, z: -a / (a * a + b * b))
+elementwise(P.arccosh, Singular(lambda x, y: 1.0 / sqrt(x * x - 1.0)))
+elementwise(P.arctanh, Singular(lambda x, y: 1.0 / (1.0 - x * x)))
+elementwise(P.hypot, Singular(lambda a, b, z: a / z), Singular(lambda a, b, z: b / z))
+elementwise(P.arctan2, Singular(lambda a, b, z: b / (a * a + b * b)), Singular(lambda a, b, z: -a / (a * a + b * b)))
 elementwise(P.logaddexp, lambda a, b, z: apply(P.exp, a - z), lambda a, b, z: apply(P.exp, b - z))
 # np.clip(x, lo, hi) is np.minimum(np.maximum(x, lo), hi): each operand's derivative where it is
 # the one returned, with the ties of maximum and minimum (x at a bound keeps its derivative).
@@ -207,12 +216,14 @@ def _spread_derivative(x: Sym, out: Sym, axis, ddof, std: bool) -> Sym:
 def _spread_rule(std: bool) -> None:
     prim = P.std if std else P.var
 
+    times = masked if std else (lambda t, d: t * d)  # std's partial is NaN where all elements are equal
+
     def jvp(primals, tangents, out, axis=None, ddof=0):
         partial = _spread_derivative(primals[0], out, axis, ddof, std)
-        return apply(P.sum, tangents[0] * partial, axis=axis)
+        return apply(P.sum, times(tangents[0], partial), axis=axis)
 
     def vjp(g, primals, out, axis=None, ddof=0):
-        return [_spread(g, primals[0], axis) * _spread_derivative(primals[0], out, axis, ddof, std)]
+        return [times(_spread(g, primals[0], axis), _spread_derivative(primals[0], out, axis, ddof, std))]
 
     defrule(prim, jvp, vjp)
 
@@ -485,8 +496,8 @@ def _diag_vjp(g, primals, out):
 
 
 defrule(P.diag, _same_op(P.diag), _diag_vjp)
-defrule(P.norm, lambda primals, tangents, out: apply(P.sum, tangents[0] * primals[0]) / out,
-        lambda g, primals, out: [primals[0] * (g / out)])
+defrule(P.norm, lambda primals, tangents, out: apply(P.sum, masked(tangents[0], primals[0] / out)),  # x / |x|:
+        lambda g, primals, out: [masked(g, primals[0] / out)])                                    # NaN at 0
 zero_derivative(P.eye)
 
 
@@ -941,11 +952,11 @@ def _none(*args): return 0.0
 
 
 elementwise(P.rng_normal, _none, lambda r, loc, scale, size, z: 1.0,
-            lambda r, loc, scale, size, z: (z - loc) / scale, _none)
+            Singular(lambda r, loc, scale, size, z: (z - loc) / scale), _none)
 elementwise(P.random_normal, lambda loc, scale, size, z: 1.0,
-            lambda loc, scale, size, z: (z - loc) / scale, _none)
-elementwise(P.rng_uniform, _none, lambda r, lo, hi, size, z: (hi - z) / (hi - lo),
-            lambda r, lo, hi, size, z: (z - lo) / (hi - lo), _none)
-elementwise(P.random_uniform, lambda lo, hi, size, z: (hi - z) / (hi - lo),
-            lambda lo, hi, size, z: (z - lo) / (hi - lo), _none)
-zero_derivative(P.default_rng, P.rng_standard_normal, P.rng_random, P.random_standard_normal)
+            Singular(lambda loc, scale, size, z: (z - loc) / scale), _none)
+elementwise(P.rng_uniform, _none, Singular(lambda r, lo, hi, size, z: (hi - z) / (hi - lo)),
+            Singular(lambda r, lo, hi, size, z: (z - lo) / (hi - lo)), _none)
+elementwise(P.random_uniform, Singular(lambda lo, hi, size, z: (hi - z) / (hi - lo)),
+            Singular(lambda lo, hi, size, z: (z - lo) / (hi - lo)), _none)
+zero_derivative(P.default_rng, P.rng_standard_normal, P.rng_random, P.random_standard_normal, P.random_random)
