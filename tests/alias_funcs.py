@@ -386,3 +386,11 @@ def conditional_expression_writes(x, c):
     y = x * 1.0
     t = helper_stores(y) if c > 0.0 else 0.0  # <-
     return np.sum(y) + t
+
+
+def view_of_a_path_dependent_alias_written(x, c):
+    if c > 0.0:
+        x = x * 2.0
+    v = x[:2]
+    v[0] = 1.0  # <-
+    return np.sum(x)

@@ -660,3 +660,18 @@ def growing_chain(x, s):
     for _ in range(s):
         y = np.concatenate((y[:2], y[1:] * x[0]))
     return np.sum(y * y)
+
+
+STIFFNESS = np.array([[2.0, -1.0], [-1.0, 2.0]])
+
+
+def kept_loop_reads_a_carried_length(x):
+    """The outer loop is kept for the global read of its inner loop, whose length comes from a
+    value the outer loop carries (dead code elimination must keep what decides that length)."""
+    a = np.ones(2)
+    for i in range(2):
+        u = a
+        a = 1.0 * a
+        for t in range(1, u.shape[0]):
+            K = STIFFNESS
+    return np.sum(x * x)

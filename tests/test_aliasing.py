@@ -119,6 +119,7 @@ REFUSED = [
     (af.float_into_int_array, (X3,), "cannot store that result in place"),
     (af.module_array_written, (1.0,), "module's array 'G'"),
     (af.conditional_expression_writes, (X3, 1.0), "use an if statement"),
+    (af.view_of_a_path_dependent_alias_written, (X3, 1.0), "may or may not share memory"),
 ]
 
 

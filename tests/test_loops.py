@@ -758,3 +758,9 @@ def test_carried_arrays_whose_shape_changes(f, args):
 @MODES
 def test_a_carried_value_only_an_inner_while_reads_is_kept(mode):
     assert s2sad.grad(lf.counter_read_by_inner_while, mode=mode)(2.0, 4) == pytest.approx(1.5 ** 4)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_kept_inner_loop_keeps_what_its_length_needs(mode, each_backend):
+    x = np.array([0.5, -1.5])
+    np.testing.assert_allclose(s2sad.grad(lf.kept_loop_reads_a_carried_length, mode=mode)(x), 2 * x)

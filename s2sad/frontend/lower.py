@@ -386,7 +386,7 @@ class Lowering(MemoryLowering):
         is copied out and written back."""
         step = self.mem.steps.get(base)
         while step is not None and step.prim is P.getitem and all(k == "i" for k in step.params["spec"]) \
-                and base not in self.mem.ambiguous:
+                and self.mem.unsure(base) is None:
             base, spec, index = step.base, step.params["spec"] + spec, [*step.operands, *index]
             step = self.mem.steps.get(base)
         return base, spec, index
@@ -552,7 +552,7 @@ class Lowering(MemoryLowering):
             if n == RESULT and not isinstance(value, (Var, Const)):
                 self.env[n] = Undefined(node.lineno)  # typed by the loop body
                 carried.append(n)
-            elif written and isinstance(value, Var) and value.type.is_array and value not in self.mem.ambiguous:
+            elif written and isinstance(value, Var) and value.type.is_array and self.mem.unsure(value) is None:
                 key = Latest(self.mem.storage_of(value))  # (x[i] = v, x += v: x's memory changes)
                 carried += [key] if key not in carried else []
             elif isinstance(value, (Var, Const)):

@@ -105,15 +105,20 @@ class Memory:
         root, _ = self.chain(v)
         return self.storage.get(root, root)
 
+    def unsure(self, v: Var) -> Ambiguous | None:
+        """The `Ambiguous` record of what `v` looks into (v, or the value it is a view of), if any."""
+        return self.ambiguous.get(self.chain(v)[0])
+
     def storages(self, value) -> set[Var]:
         """The storages `value` (an atom, a tuple, anything an environment holds) may look into."""
         if isinstance(value, TupleVal):
             return set().union(*(self.storages(v) for v in value.items)) if value.items else set()
         if not (isinstance(value, Var) and value.type.is_array):
             return set()
-        if value in self.ambiguous:
-            return {value, *self.ambiguous[value].versions}
-        return {self.storage_of(value)}
+        root, _ = self.chain(value)
+        if root in self.ambiguous:
+            return {root, *self.ambiguous[root].versions}
+        return {self.storage.get(root, root)}
 
     def is_view(self, prim: P.Primitive, ins: list[Atom], out) -> bool:
         """Does NumPy's operation give a view of its first operand here?"""
@@ -160,8 +165,9 @@ class MemoryLowering:
             return TupleVal(tuple(self.current(v, node, name) for v in value.items))
         if not (isinstance(value, Var) and value.type.is_array):
             return value
-        if value in self.mem.ambiguous:
-            self.check_unwritten(value, node, name)
+        unsure = self.mem.unsure(value)
+        if unsure is not None:
+            self.check_unwritten(unsure, node, name)
             return value
         root, steps = self.mem.chain(value)
         storage = self.mem.storage.get(root, root)
@@ -181,9 +187,9 @@ class MemoryLowering:
     def latest(self, storage: Var) -> Var:
         return self.env.get(Latest(storage), storage)
 
-    def check_unwritten(self, value: Var, node, name: str) -> None:
-        """Refuse to read an ambiguous value once a storage it may share has been written into."""
-        amb = self.mem.ambiguous[value]
+    def check_unwritten(self, amb: Ambiguous, node, name: str) -> None:
+        """Refuse to read an ambiguous value (or a view of one) once a storage it may share has
+        been written into."""
         for storage, then in amb.versions.items():
             if self.latest(storage) is not then:
                 raise self.error(node, f"{_called(name)} may or may not share memory with another array (it is bound "
@@ -202,8 +208,8 @@ class MemoryLowering:
 
     def write(self, target: Var, new: Var, node, name: str = TEMP) -> None:
         """The memory `target` (a current value) looks into now holds `new` where target was."""
-        if target in self.mem.ambiguous:
-            amb = self.mem.ambiguous[target]
+        amb = self.mem.unsure(target)
+        if amb is not None:
             raise self.error(node, f"{_called(name)} may or may not share memory with another array (it is bound "
                                    f"{_where(amb.loc)} to one array on some paths and to another on others), so "
                                    "NumPy's result of writing into it depends on the path taken; bind it with "
@@ -274,7 +280,7 @@ class MemoryLowering:
         caller's or a module's memory, and looked into by no other value in `envs`?"""
         if not (isinstance(value, Var) and value.type.is_array):
             return True
-        if value in self.mem.steps or value in self.mem.ambiguous:
+        if value in self.mem.steps or self.mem.unsure(value) is not None:
             return False
         storage = self.mem.storage_of(value)
         return storage not in self.mem.external and storage not in self.mem.module \
@@ -290,7 +296,7 @@ class MemoryLowering:
         """The steps shared by two views (the values of two branches) of one storage made before
         `mark`, made the same way from operands made before `mark`; None if there are none."""
         if not (isinstance(a, Var) and isinstance(b, Var) and a.type.is_array and b.type.is_array) \
-                or a in self.mem.ambiguous or b in self.mem.ambiguous:
+                or self.mem.unsure(a) is not None or self.mem.unsure(b) is not None:
             return None
         (ra, sa), (rb, sb) = self.mem.chain(a), self.mem.chain(b)
         storage = self.mem.storage.get(ra, ra)
