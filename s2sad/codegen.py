@@ -231,7 +231,7 @@ class Emitter:
             self.namer.holder = dict(saved)
             code = self.stmts(branch)
             code += parallel_copy(out_names, [self.namer.expr(r) for r in branch.results])
-            bodies.append(code)
+            bodies.append(_runnable(code) if code else code)
         self.namer.holder = saved
         for v, name in zip(stmt.outs, out_names):
             self.namer.bind(v, name)
@@ -275,7 +275,7 @@ class Emitter:
         bounds = P._range_args([self.namer.expr(a) for a in (stmt.start, stmt.stop, stmt.step)])
         index_name = self.namer.define(index, self.after(stmt) | region_reads(stmt) | set(params))
         self.namer.reserved.add(index_name)  # never reassigned inside its loop
-        body = self.loop_body(stmt.body, names) or [ast.Pass()]
+        body = _runnable(self.loop_body(stmt.body, names))
         self.namer.reserved.discard(index_name)
         loop = ast.For(ast.Name(index_name, ast.Store()), ast.Call(ast.Name("range", ast.Load()), bounds, []),
                        body, [])
@@ -292,9 +292,18 @@ class Emitter:
         if cond_code:
             body = cond_code + [ast.If(ast.UnaryOp(ast.Not(), test), [ast.Break()], [])] + body
             test = ast.Constant(True)
-        return code + [ast.While(test, body or [ast.Pass()], [])] + self.finish_loop(stmt, names)
+        return code + [ast.While(test, _runnable(body), [])] + self.finish_loop(stmt, names)
 
     EMIT = {Eqn: eqn, If: if_, ForRange: for_, While: while_}
+
+
+def _runnable(body: list[ast.stmt]) -> list[ast.stmt]:
+    """A block's statements, with ``pass`` when it has none but comments (which become ``#``
+    lines, not statements)."""
+    if all(isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant) and isinstance(s.value.value, str)
+           and s.value.value.startswith(_COMMENT) for s in body):
+        return body + [ast.Pass()]
+    return body
 
 
 def parallel_copy(names: list[str], values: list[ast.expr]) -> list[ast.stmt]:

@@ -306,3 +306,17 @@ def test_marker_refusals(f, message):
 def test_the_marker_checks_its_arguments_when_run():
     with pytest.raises(s2sad.S2SADError, match="give one of snapshots"):
         marker_with_both(1.0, 3)
+
+
+def steps_with_a_linear_body(x):
+    """Each step's adjoint is empty (d + 1.0 passes d_bar on unchanged): the schedule's turn
+    branch holds only its comment."""
+    d = x
+    while d < 1.0:
+        d = d + 1.0
+    return d
+
+
+@pytest.mark.parametrize("policy", [s2sad.Periodic(every=2), s2sad.Binomial(snapshots=2)], ids=["periodic", "binomial"])
+def test_steps_whose_adjoint_is_empty(each_backend, policy):
+    assert s2sad.value_and_grad(steps_with_a_linear_body, checkpoint=policy)(-2.7) == (1.3, 1.0)
