@@ -319,4 +319,4 @@ def steps_with_a_linear_body(x):
 
 @pytest.mark.parametrize("policy", [s2sad.Periodic(every=2), s2sad.Binomial(snapshots=2)], ids=["periodic", "binomial"])
 def test_steps_whose_adjoint_is_empty(each_backend, policy):
-    assert s2sad.value_and_grad(steps_with_a_linear_body, checkpoint=policy)(-2.7) == (1.3, 1.0)
+    assert s2sad.value_and_grad(steps_with_a_linear_body, checkpoint=policy)(-2.5) == (1.5, 1.0)
