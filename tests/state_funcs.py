@@ -163,3 +163,13 @@ def make_counter_closure():
         nonlocal k
         k = v
     return closed, change
+
+
+def reads_global_in_one_branch(x):
+    if x[0] > 0.0:
+        y = W @ x
+    else:
+        y = x * 2.0
+    return np.sum(y) + np.sum(W @ x)  # (W read again after a branch that read it)
+
+

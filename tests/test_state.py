@@ -200,3 +200,13 @@ def test_derivatives_with_several_runs_belong_to_one_call(make, expected, monkey
     x = np.array([0.5, -1.5, 2.0])
     np.testing.assert_allclose(make(sf.counted)(x), expected(x), rtol=1e-12)
     assert sf.calls == 1
+
+
+@MODES
+def test_a_global_read_in_one_branch_is_read_again_after_it(mode):
+    for x in (np.array([0.3, -0.2]), np.array([-0.3, 0.2])):
+        expected = (W_SUM_ROWS if x[0] > 0 else 2.0) + W_SUM_ROWS
+        np.testing.assert_allclose(s2sad.grad(sf.reads_global_in_one_branch, mode=mode)(x), expected)
+
+
+W_SUM_ROWS = np.sum(sf.W, axis=0)

@@ -692,6 +692,9 @@ class Lowering(MemoryLowering):
             a, b = then.joined(key), orelse.joined(key)
             if key == RESULT:
                 a, b = self.fill_result(a, then.b, b), self.fill_result(b, orelse.b, a)
+            if (a is None or b is None) and _is_state(key):
+                self.env.pop(key, None)  # (a global read or written in one branch: read it again when needed)
+                continue
             if a is None or b is None or isinstance(a, Undefined) or isinstance(b, Undefined):
                 self.env[key] = Undefined(node.lineno)
                 continue
