@@ -394,3 +394,15 @@ def view_of_a_path_dependent_alias_written(x, c):
     v = x[:2]
     v[0] = 1.0  # <-
     return np.sum(x)
+
+
+def view_of_a_temporary_carried(x, c):
+    """M is a transposed view of an array nothing else refers to: written in place on some
+    iterations, rebound on others, it is an array of its own either way."""
+    M = (np.outer(x, x) + 1.0).T
+    for i in range(3):
+        if c * i > 0.5:
+            M /= 2.0 + M * M
+        else:
+            M = M * np.sin(M)
+    return np.sum(M)

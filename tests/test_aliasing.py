@@ -98,6 +98,7 @@ CASES = [
     (af.helper_twice, (X3,)),
     (af.cond_expr_same, (X3, 1.0)),
     (af.transpose_of_view, (A23,)),
+    (af.view_of_a_temporary_carried, (X3, 0.4)),
     (af.writes_its_argument, (X3,)),
     (af.writes_its_argument_in_a_loop, (X3, 5)),
     (af.writes_first_argument, (X3, X3[::-1].copy())),

@@ -276,11 +276,12 @@ class MemoryLowering:
                    for env in envs for key, value in env.items())
 
     def sole(self, value, key, envs) -> bool:
-        """Is `value` (bound to `key`) an array of its own: not a view, not ambiguous, not the
-        caller's or a module's memory, and looked into by no other value in `envs`?"""
+        """Is `value` (bound to `key`) the only way to its memory: not ambiguous, not the caller's
+        or a module's memory, and looked into by no other value in `envs`? (It may be a view of an
+        array nothing else refers to: writes through it are seen through it alone.)"""
         if not (isinstance(value, Var) and value.type.is_array):
             return True
-        if value in self.mem.steps or self.mem.unsure(value) is not None:
+        if self.mem.unsure(value) is not None:
             return False
         storage = self.mem.storage_of(value)
         return storage not in self.mem.external and storage not in self.mem.module \
