@@ -32,7 +32,7 @@ from .passes.activity import active_values
 from .passes.cse import cse
 from .passes.dce import dce
 from .passes.draws import draws_for_numba, draws_from_global_stream
-from .passes.entry import split_entry
+from .passes.entry import hoist_global_reads, split_entry
 from .passes.fuse import fuse_loops
 from .passes.licm import licm
 from .passes.shapes import simplify_broadcasts
@@ -67,7 +67,7 @@ def prepare(fn, arg_types: list[Type], run_time: frozenset = frozenset()) -> Fun
     """Lower `fn` and clean up its IR (verifying after every pass); `run_time` names module
     numbers to read at run time rather than take as constants ((id(globals), name) pairs)."""
     ir = lower(fn, arg_types, run_time)
-    for step in (verify, simplify, cse, licm, dce):
+    for step in (verify, hoist_global_reads, simplify, cse, licm, dce):
         ir = step(ir) or ir
     verify(ir)
     return ir

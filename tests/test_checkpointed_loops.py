@@ -320,3 +320,22 @@ def steps_with_a_linear_body(x):
 @pytest.mark.parametrize("policy", [s2sad.Periodic(every=2), s2sad.Binomial(snapshots=2)], ids=["periodic", "binomial"])
 def test_steps_whose_adjoint_is_empty(each_backend, policy):
     assert s2sad.value_and_grad(steps_with_a_linear_body, checkpoint=policy)(-2.5) == (1.5, 1.0)
+
+
+DRIFT = np.array([[0.9, 0.1], [-0.2, 0.8]])
+
+
+def steps_reading_a_module_array(x):
+    for t in range(7):
+        x = np.tanh(DRIFT @ x) + 0.1 * x
+    return np.sum(x * x)
+
+
+@pytest.mark.parametrize("policy", [s2sad.Periodic(every=2), s2sad.Binomial(snapshots=2)], ids=["periodic", "binomial"])
+def test_steps_reading_a_module_array(each_backend, policy):
+    """The function assigns no global, so the array is read once, before the loop: the steps run
+    again read the same values."""
+    x = np.array([0.3, -0.7])
+    expected = s2sad.grad(steps_reading_a_module_array)(x)
+    np.testing.assert_allclose(s2sad.grad(steps_reading_a_module_array, checkpoint=policy)(x), expected, rtol=1e-12)
+    np.testing.assert_allclose(expected, [fd(steps_reading_a_module_array, (x,), 0)[k] for k in range(2)], rtol=1e-6)

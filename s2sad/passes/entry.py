@@ -46,6 +46,27 @@ def split_entry(fn: Function) -> list[Function]:
     return [_entry(fn, core, list(made.values())), core]
 
 
+def hoist_global_reads(fn: Function) -> Function:
+    """Read each module global once, at the start, in a function that assigns none: every read
+    of it then gives the same value, so loops need not tape it, nor checkpointed loops read it
+    again (and refuse it, as they refuse draws)::
+
+        for i in range(n):                      W = m.W
+            y = m.W @ y              →          for i in range(n):
+                                                    y = W @ y
+    """
+    eqns = [s for s in walk(fn.body) if isinstance(s, Eqn)]
+    if any(s.prim is P.global_write for s in eqns):
+        return fn
+    reads = [s for s in eqns if s.prim is P.global_read]
+    first: dict = {}
+    for eqn in reads:
+        first.setdefault(_key(eqn), eqn)
+    _remove(fn.body, {id(e) for e in reads}, {e.outs[0]: first[_key(e)].outs[0] for e in reads})
+    fn.body.stmts[:0] = list(first.values())
+    return fn
+
+
 def _entry(fn: Function, core: Function, making: list[Eqn]) -> Function:
     """``fn(*params)``: make what `making` makes, call `core` with it, return fn's results."""
     params = [Var(p.name, p.type) for p in fn.params]
