@@ -173,3 +173,15 @@ def reads_global_in_one_branch(x):
     return np.sum(y) + np.sum(W @ x)  # (W read again after a branch that read it)
 
 
+
+
+def assigns_global_in_loops(x):
+    global SCALE
+    for i in range(3):
+        SCALE = SCALE + x
+        x = x * SCALE
+    k = 0
+    while k < 2:
+        k += 1
+        SCALE = SCALE * 0.5 + x
+    return x * SCALE

@@ -490,16 +490,6 @@ def test_loops_and_stores_are_differentiated(fn, args, expected, mode):
 
 # --- refusals that only loops and stores have -------------------------------------------------------
 
-COUNTER = 0
-
-
-def writes_global_in_loop(x):
-    global COUNTER
-    for i in range(3):
-        COUNTER = COUNTER + 1  # <-
-    return x * COUNTER
-
-
 def tuple_changed_in_loop(x):
     sh = x.shape
     for i in range(4):  # <-
@@ -523,7 +513,6 @@ def used_after_loop_only(x):
 
 
 LOOP_REFUSALS = [
-    (writes_global_in_loop, (1.0,), "global inside a loop"),
     (tuple_changed_in_loop, (X3,), "is a tuple at the end of the loop body"),
     (for_else, (1.0,), "for-else"),
     (used_after_loop_only, (1.0,), "only inside the loop"),

@@ -210,3 +210,21 @@ def test_a_global_read_in_one_branch_is_read_again_after_it(mode):
 
 
 W_SUM_ROWS = np.sum(sf.W, axis=0)
+
+
+@pytest.mark.falls_back  # Numba cannot write module globals
+@MODES
+def test_a_global_assigned_in_loops_carries_its_derivative(mode, monkeypatch):
+    monkeypatch.setattr(sf, "SCALE", 0.5)
+    expected_value = sf.assigns_global_in_loops(0.7)
+    expected_scale = sf.SCALE
+
+    def fresh(x):
+        sf.SCALE = 0.5
+        return sf.assigns_global_in_loops(x)
+    expected_grad = fd(fresh, (0.7,), 0)
+    sf.SCALE = 0.5
+    value, grad = s2sad.value_and_grad(sf.assigns_global_in_loops, mode=mode)(0.7)
+    assert value == pytest.approx(expected_value, rel=1e-13)
+    assert grad == pytest.approx(expected_grad, rel=1e-6)
+    assert sf.SCALE == expected_scale  # (the module holds what one call leaves, in both modes)

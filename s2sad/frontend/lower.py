@@ -535,7 +535,6 @@ class Lowering(MemoryLowering):
         self.describe_params(region, region.entry, node)
         inner = self.nested(Builder(self.b.loc), dict(region.entry))
         lower_body(inner, region.index)
-        _refuse_global_writes(inner.b)
         found = [k for k in inner.changed(region.entry, mark) if k not in exclude]
         return region, inner, [k for k in region.carried if k in found or k == RESULT] + \
             [k for k in found if k not in region.carried]
@@ -549,7 +548,10 @@ class Lowering(MemoryLowering):
             value = self.env.get(n)
             if n in exclude:
                 continue
-            if n == RESULT and not isinstance(value, (Var, Const)):
+            if n in self.global_names:  # (a global the loop assigns: read before it, carried through it)
+                self.read_global(n, self.src.fn.__globals__[n], node)
+                carried.append(self.state_key(n))
+            elif n == RESULT and not isinstance(value, (Var, Const)):
                 self.env[n] = Undefined(node.lineno)  # typed by the loop body
                 carried.append(n)
             elif written and isinstance(value, Var) and value.type.is_array and self.mem.unsure(value) is None:
@@ -1297,20 +1299,14 @@ def _lookup(env: dict, key):
 
 
 def _key_hint(key) -> str:
-    """The name a carried value is printed by: the name, or the array's for a `Latest` key."""
-    return key.storage.name if isinstance(key, Latest) else key
+    """The name a carried value is printed by: the name (of a global, for its ``name@module``
+    key), or the array's for a `Latest` key."""
+    return key.storage.name if isinstance(key, Latest) else key.split("@")[0]
 
 
 def _mark() -> int:
     """An id no value made so far has (values are numbered as they are made)."""
     return Var(TEMP, I64).id
-
-
-def _refuse_global_writes(builder: Builder) -> None:
-    writes = [s for s in walk(Block([], builder.stmts)) if isinstance(s, Eqn) and s.prim is P.global_write]
-    if writes:
-        raise located("assigning a global inside a loop is not supported; carry the value in a local "
-                      "variable and assign the global after the loop", writes[0].loc)
 
 
 def _assigned_names(stmts: list) -> dict[str, bool]:
