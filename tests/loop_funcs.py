@@ -675,3 +675,12 @@ def kept_loop_reads_a_carried_length(x):
         for t in range(1, u.shape[0]):
             K = STIFFNESS
     return np.sum(x * x)
+
+
+def returns_in_both_branches(x):
+    if x > 1.0:
+        return x * x
+    elif x > 0.0:
+        return np.sin(x)
+    else:
+        return -x

@@ -364,6 +364,11 @@ SHAPE_REFUSALS = [
     (lstsq_of_many_axes, "takes a matrix A"),
 ] + CONTRACTION_REFUSALS
 
+def returns_on_one_path(x):
+    if x > 0.0:  # <-
+        return x * x
+
+
 REFUSED = SHAPE_REFUSALS + [
     (uses_try, "try/except"),
     (uses_with, "with"),
@@ -379,6 +384,7 @@ REFUSED = SHAPE_REFUSALS + [
     (uses_undefined, "undefined_name"),
     (recursive, "recursive"),
     (one_branch, "'y' is assigned in only one branch"),
+    (returns_on_one_path, "returns a value on some paths and nothing (None) on others"),
 ]
 
 ARRAY_ARGS = {uses_listcomp, uses_fft} | {f for f, _ in SHAPE_REFUSALS}

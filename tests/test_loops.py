@@ -485,6 +485,14 @@ def test_early_return_from_search_loop(mode, x, expected):
 
 
 @MODES
+@pytest.mark.parametrize("x, expected", [(2.0, 4.0), (0.5, np.cos(0.5)), (-3.0, -1.0)])
+def test_returns_in_every_branch_of_an_elif_chain(mode, x, expected):
+    value, g = s2sad.value_and_grad(lf.returns_in_both_branches, mode=mode)(x)
+    assert value == pytest.approx(lf.returns_in_both_branches(x), rel=1e-15)
+    assert g == pytest.approx(expected, rel=1e-14)
+
+
+@MODES
 @pytest.mark.parametrize("limit, stop", [(0.1, 0), (1.0, 1), (2.0, 2), (100.0, 4)])
 def test_break_on_data_dependent_condition(mode, limit, stop):
     x = np.array([0.5, 1.0, -1.2, 0.7, 2.0])

@@ -37,11 +37,11 @@ from ..custom import CustomRule
 from ..errors import S2SADError, located
 from ..ir.builder import Builder, const, placeholder
 from ..ir.core import TEMP, Atom, Block, Const, Eqn, ForRange, Function, If, Loc, Var, While, walk
-from ..ir.types import BOOL, F64, I64, Type, promote, type_of_value
+from ..ir.types import BOOL, F64, I64, NONE, Type, promote, type_of_value
 from .composed import COMPOSED, lower_composed
 from .memory import Ambiguous, Latest, Memory, MemoryLowering
 from .nested import check_inlinable, inline_gradient, is_derivative, lower_derivative
-from .normalize import RESULT, normalize
+from .normalize import RESULT, always_returns, normalize
 from .parse import Assumption, Source, parse
 from .values import DictVal, PyObj, TupleVal
 
@@ -742,10 +742,13 @@ class Lowering(MemoryLowering):
                                        "and arrays can be assigned in an if")
         if a.type == b.type:
             return a, b
-        target = promote(a.type, b.type)
-        if not (a.type.is_scalar and b.type.is_scalar):
+        if name == RESULT and NONE in (a.type, b.type):
+            raise self.error(node, f"{self.src.fn.__name__} returns a value on some paths and nothing (None) on "
+                                   "others; return a value on every path")
+        if not (a.type.is_scalar and b.type.is_scalar) or NONE in (a.type, b.type):
             raise self.error(node, f"'{name}' is {a.type} in one branch and {b.type} in the other; "
                                    "give it the same type in both")
+        target = promote(a.type, b.type)
         return self.convert(a, target, ab), self.convert(b, target, bb)
 
     def convert(self, atom: Atom, target: Type, builder: Builder) -> Atom:
@@ -1356,8 +1359,8 @@ class _Namespace:
 
 
 def _end_with_return(tree: gast.FunctionDef) -> None:
-    """Give a function that ends without a return the one Python runs: ``return`` (None)."""
-    if not tree.body or not isinstance(tree.body[-1], gast.Return):
+    """Give a function that may end without a return the one Python runs: ``return`` (None)."""
+    if not tree.body or not always_returns(tree.body[-1]):
         last = tree.body[-1] if tree.body else tree
         tree.body.append(gast.copy_location(gast.Return(None), last))
 

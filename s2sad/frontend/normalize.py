@@ -34,7 +34,7 @@ def normalize(tree: gast.FunctionDef) -> gast.FunctionDef:
     if not _has_early_return(body):
         tree.body = _Loops(itertools.count(1)).stmts(body, [])
         return tree
-    final = body[-1] if body and isinstance(body[-1], gast.Return) else None
+    final = body[-1] if body and (isinstance(body[-1], gast.Return) or always_returns(body[-1])) else None
     if final is None:
         return tree  # lowering reports the missing final return
     counter = itertools.count(1)
@@ -43,6 +43,15 @@ def normalize(tree: gast.FunctionDef) -> gast.FunctionDef:
     tree.body = [start] + _Loops(counter).stmts(body, [RETURNED]) + [
         gast.copy_location(gast.Return(_name(RESULT)), final)]
     return tree
+
+
+def always_returns(stmt) -> bool:
+    """Does every path through `stmt` end in a return (``if c: return a`` / ``else: return b``)?"""
+    if isinstance(stmt, gast.Return):
+        return True
+    if isinstance(stmt, gast.If):
+        return bool(stmt.body and stmt.orelse) and always_returns(stmt.body[-1]) and always_returns(stmt.orelse[-1])
+    return False
 
 
 def _has_early_return(body: list) -> bool:

@@ -37,12 +37,12 @@ def placeholder(t: Type, builder: "Builder") -> Atom:
     """A value of type `t` standing where none is computed (a branch not taken, a loop never
     entered), never read: a zero, a tuple of zeros, or an empty array of `t`'s element kind
     and rank (emitted into `builder`)."""
+    if t.kind == "none":
+        return const(None)
     if t.is_scalar:
         return const({"f64": 0.0, "i64": 0, "bool": False}[t.kind])
     if t.kind == "tuple":
         return const((0,) * t.ndim)
-    if t.kind == "none":
-        return const(None)
     if t.is_array:
         return builder.emit(P.placeholder, [], TEMP, ndim=t.ndim, dtype=t.dtype)
     raise TypeError(f"no placeholder for a value of type {t}")
