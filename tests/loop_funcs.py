@@ -684,3 +684,26 @@ def returns_in_both_branches(x):
         return np.sin(x)
     else:
         return -x
+
+
+def weighted_by_position(x):
+    s = 0.0
+    for i, v in enumerate(x):
+        s = s + i * v * v
+    return s
+
+
+def paired_terms(x, y):
+    s = 0.0
+    for a, (b, k) in zip(x, zip(y, range(1, 10, 2))):
+        s = s + a * b * k
+    return s
+
+
+def counted_rows(X, w):
+    s = 0.0
+    for j, (row, wi) in enumerate(zip(X, w), start=1):
+        if wi > 10.0:
+            break
+        s = s + j * wi * np.sum(row * row)
+    return s

@@ -485,6 +485,19 @@ def test_early_return_from_search_loop(mode, x, expected):
 
 
 @MODES
+def test_enumerate_and_zip(mode):
+    x, y = np.array([0.5, 1.5, -2.0]), np.array([0.3, -0.7, 1.1, 2.0])
+    X, w = rng().normal(size=(3, 2)), np.array([0.5, 20.0, 1.0])
+    np.testing.assert_allclose(s2sad.grad(lf.weighted_by_position, mode=mode)(x), 2 * np.arange(3) * x, rtol=1e-14)
+    gx, gy = s2sad.grad(lf.paired_terms, wrt=(0, 1), mode=mode)(x, y)
+    np.testing.assert_allclose(gx, y[:3] * [1, 3, 5], rtol=1e-14)
+    np.testing.assert_allclose(gy, np.append(x * [1, 3, 5], 0.0), rtol=1e-14)
+    g = s2sad.grad(lf.counted_rows, wrt=(0, 1), mode=mode)(X, w)  # (stops at w[1] > 10)
+    np.testing.assert_allclose(g[0], np.vstack([2 * w[0] * X[0], np.zeros((2, 2))]), rtol=1e-14)
+    np.testing.assert_allclose(g[1], [np.sum(X[0] ** 2), 0.0, 0.0], rtol=1e-14)
+
+
+@MODES
 @pytest.mark.parametrize("x, expected", [(2.0, 4.0), (0.5, np.cos(0.5)), (-3.0, -1.0)])
 def test_returns_in_every_branch_of_an_elif_chain(mode, x, expected):
     value, g = s2sad.value_and_grad(lf.returns_in_both_branches, mode=mode)(x)

@@ -21,6 +21,7 @@ Everything else is refused with an `S2SADError` at the offending line.
 from __future__ import annotations
 
 import ast
+import builtins
 import inspect
 import numbers
 import re
@@ -194,7 +195,7 @@ class Lowering(MemoryLowering):
         """Lower the function body; the value of its final ``return``."""
         if not getattr(self.src, "normalized", False):
             _end_with_return(self.src.tree)
-            normalize(self.src.tree)
+            normalize(self.src.tree, lambda name: self.src.lookup(name)[0] is getattr(builtins, name))
             self.src.normalized = True
         body = list(self.src.tree.body)
         if body and _is_docstring(body[0]):
@@ -404,6 +405,9 @@ class Lowering(MemoryLowering):
             return list(value.items)
         if isinstance(value, (Var, Const)) and value.type.kind == "tuple":
             return [self.emit(P.getitem, [value, const(k)], node, spec=("i",)) for k in range(value.type.ndim)]
+        if isinstance(value, (Var, Const)) and value.type.is_array:
+            raise self.error(node, "cannot unpack an array into names (its length is not known when the derivative "
+                                   "is made); index it instead: a, b = v[0], v[1]")
         raise self.error(node, f"cannot unpack {_describe(value)}")
 
     # --- loops ---------------------------------------------------------------------------------
@@ -412,7 +416,8 @@ class Lowering(MemoryLowering):
         if node.orelse:
             raise self.error(node, "for-else is not supported; use a flag")
         if not isinstance(node.target, gast.Name):
-            raise self.error(node, "the loop variable must be a single name")
+            raise self.error(node, "a loop variable that is a tuple needs enumerate(...) or zip(...); to unpack an "
+                                   "array's rows, index them (for row in A: a, b = row[0], row[1])")
         policy, iterable = self.checkpoint_marker(node.iter)
         start, stop, step, array = self.iteration(iterable)
         target = node.target.id
@@ -425,7 +430,8 @@ class Lowering(MemoryLowering):
                 inner.env[target] = index
             inner.lower_stmts(node.body)
 
-        region = self.loop_region(node, body, exclude={target}, index_hint=target if array is None else "k")
+        hint = re.sub(r"^_(\D+)\d*$", r"\1", target) if array is None else "k"  # (_k1, normalize's: k)
+        region = self.loop_region(node, body, exclude={target}, index_hint=hint)
         region.block.params = [region.index] + region.params
         outs = region.outs()
         self.b.append(ForRange(outs, start, stop, step, region.init, region.block, self.src.loc(node), policy))
@@ -453,24 +459,31 @@ class Lowering(MemoryLowering):
 
     def iteration(self, node) -> tuple[Atom, Atom, Atom, Atom | None]:
         """(start, stop, step, array) of a ``for``: over ``range(...)`` or an array's first axis."""
-        if isinstance(node, gast.Call) and isinstance(self.expr(node.func), PyObj) \
-                and self.expr(node.func).obj is range:
-            if node.keywords or not 1 <= len(node.args) <= 3:
-                raise self.error(node, "range takes one to three positional arguments")
-            bounds = [self.value(a) for a in node.args]
-            for b_, a in zip(bounds, node.args):
-                if b_.type.kind != "i64":
-                    raise self.error(a, f"range needs integers, got {b_.type}")
-            start, stop, step = ([const(0)] + bounds + [const(1)])[:3] if len(bounds) == 1 else \
-                (bounds + [const(1)])[:3]
-            if isinstance(step, Const) and step.value == 0:
-                raise self.error(node, "range step must not be zero")
-            return start, stop, step, None
+        if self.is_range(node):
+            return (*self.range_bounds(node), None)
         array = self.value(node)
         if not array.type.is_array:
             raise self.error(node, "a for loop iterates over range(...) or over an array's first axis")
         n = self.emit(P.getitem, [self.emit(P.shape, [array], node), const(0)], node, spec=("i",))
         return const(0), n, const(1), array
+
+    def is_range(self, node) -> bool:
+        return isinstance(node, gast.Call) and isinstance(self.expr(node.func), PyObj) \
+            and self.expr(node.func).obj is range
+
+    def range_bounds(self, node) -> tuple[Atom, Atom, Atom]:
+        """(start, stop, step) of a ``range(...)`` call."""
+        if node.keywords or not 1 <= len(node.args) <= 3:
+            raise self.error(node, "range takes one to three positional arguments")
+        bounds = [self.value(a) for a in node.args]
+        for b_, a in zip(bounds, node.args):
+            if b_.type.kind != "i64":
+                raise self.error(a, f"range needs integers, got {b_.type}")
+        start, stop, step = ([const(0)] + bounds + [const(1)])[:3] if len(bounds) == 1 else \
+            (bounds + [const(1)])[:3]
+        if isinstance(step, Const) and step.value == 0:
+            raise self.error(node, "range step must not be zero")
+        return start, stop, step
 
     def stmt_While(self, node) -> None:
         if node.orelse:
@@ -1014,6 +1027,8 @@ class Lowering(MemoryLowering):
 
     def expr_Call(self, node) -> Value:
         func = self.expr(node.func)
+        if isinstance(func, PyObj) and func.obj is len and len(node.args) == 1 and self.is_range(node.args[0]):
+            return self.emit(P.trip_count, list(self.range_bounds(node.args[0])), node)  # len(range(...))
         if isinstance(func, PyObj) and _is_hashable(func.obj) and func.obj in COMPOSED \
                 and COMPOSED[func.obj].from_node:
             return COMPOSED[func.obj].lower(self, node)

@@ -28,8 +28,11 @@ RESULT, RETURNED = "_result", "_returned"
 SYNTHETIC_PREFIX = "_"
 
 
-def normalize(tree: gast.FunctionDef) -> gast.FunctionDef:
-    """Rewrite `tree` in place so that it has no break, continue or early return."""
+def normalize(tree: gast.FunctionDef, is_builtin=lambda name: True) -> gast.FunctionDef:
+    """Rewrite `tree` in place so that it has no break, continue or early return, and its loops
+    over ``enumerate(...)`` and ``zip(...)`` are loops over ``range(...)`` (`is_builtin` tells
+    whether a name refers to the builtin of that name, not to one of the user's)."""
+    tree.body = _Iterations(itertools.count(1), is_builtin).stmts(tree.body)
     body = list(tree.body)
     if not _has_early_return(body):
         tree.body = _Loops(itertools.count(1)).stmts(body, [])
@@ -86,6 +89,77 @@ def _jumps(stmt, kinds: tuple) -> bool:
         return gast.Return in kinds and any(isinstance(n, gast.Return) for n in gast.walk(stmt))
     return any(_jumps(child, kinds) for child in gast.iter_child_nodes(stmt)
                if isinstance(child, gast.stmt))
+
+
+# --- enumerate and zip ------------------------------------------------------------------------
+
+class _Iterations:
+    """Loops over ``enumerate(...)`` and ``zip(...)`` (of arrays, ranges, and each other) as loops
+    over a ``range(...)`` of their length::
+
+        for i, (a, b) in enumerate(zip(xs, range(n))):      _seq = xs
+            body                                  →          for _k in range(min(len(_seq), len(range(n)))):
+                                                                 i, (a, b) = (0 + _k, (_seq[_k], 0 + _k * 1))
+                                                                 body
+    """
+
+    def __init__(self, counter, is_builtin):
+        self.counter = counter
+        self.is_builtin = is_builtin
+
+    def stmts(self, stmts: list) -> list:
+        out = []
+        for stmt in stmts:
+            for field in ("body", "orelse"):
+                if isinstance(getattr(stmt, field, None), list) and not isinstance(stmt, gast.FunctionDef):
+                    setattr(stmt, field, self.stmts(getattr(stmt, field)))
+            out += self.loop(stmt) if isinstance(stmt, gast.For) else [stmt]
+        return out
+
+    def called(self, node) -> str | None:
+        """'enumerate', 'zip' or 'range' when `node` calls that builtin (in a form it supports)."""
+        if not (isinstance(node, gast.Call) and isinstance(node.func, gast.Name)
+                and node.func.id in ("enumerate", "zip", "range") and self.is_builtin(node.func.id)):
+            return None
+        name, args, keywords = node.func.id, node.args, node.keywords
+        if name == "enumerate" and not (len(args) in (1, 2) and all(k.arg == "start" for k in keywords)):
+            return None
+        if name == "zip" and (not args or keywords):
+            return None
+        return name
+
+    def loop(self, loop: gast.For) -> list:
+        if self.called(loop.iter) not in ("enumerate", "zip"):
+            return [loop]
+        index = f"_k{next(self.counter)}"
+        setup, length, item = self.sequence(loop.iter, _name(index), loop)
+        loop.body = [gast.copy_location(gast.Assign([loop.target], item, None), loop)] + loop.body
+        loop.target, loop.iter = _name(index, store=True), gast.Call(_name("range"), [length], [])
+        return setup + [loop]
+
+    def sequence(self, node, index, at) -> tuple[list, gast.expr, gast.expr]:
+        """(statements binding `node`'s arrays once, its length, its item at `index`)."""
+        kind = self.called(node)
+        if kind == "range":
+            bounds = list(node.args) if len(node.args) != 1 else [_const(0), node.args[0]]
+            step = bounds[2] if len(bounds) == 3 else _const(1)
+            return [], gast.Call(_name("len"), [node], []), \
+                gast.BinOp(bounds[0], gast.Add(), gast.BinOp(index, gast.Mult(), step))
+        if kind == "enumerate":
+            start = node.args[1] if len(node.args) == 2 else next((k.value for k in node.keywords), _const(0))
+            setup, length, item = self.sequence(node.args[0], index, at)
+            return setup, length, gast.Tuple([gast.BinOp(start, gast.Add(), index), item], gast.Load())
+        if kind == "zip":
+            parts = [self.sequence(arg, index, at) for arg in node.args]
+            lengths = [length for _, length, _ in parts]
+            length = lengths[0] if len(lengths) == 1 else gast.Call(_name("min"), lengths, [])
+            return [s for setup, _, _ in parts for s in setup], length, \
+                gast.Tuple([item for _, _, item in parts], gast.Load())
+        setup = []
+        if not isinstance(node, gast.Name):  # (evaluated once, as Python does)
+            name = f"_seq{next(self.counter)}"
+            setup, node = [_assign(name, node, at)], _name(name)
+        return setup, gast.Call(_name("len"), [node], []), gast.Subscript(node, index, gast.Load())
 
 
 # --- returns ---------------------------------------------------------------------------------
