@@ -1017,6 +1017,15 @@ random_uniform = _define("random_uniform", ["low", "high", "size"], lambda t, p:
                          _legacy_emitter("np.random.uniform"), pure=False, defaults=_UNIFORM)
 random_standard_normal = _define("random_standard_normal", ["size"], lambda t, p: _draw_type(t[0]),
                                  _legacy_emitter("np.random.standard_normal"), pure=False, defaults=_SIZE)
+def _print_emit(args, params):
+    """``print("x =", x)``: the literal strings (params["text"], None where a value goes) and values."""
+    values = iter(args)
+    parts = [ast.Constant(t) if t is not None else next(values) for t in params["text"]]
+    return ast.Expr(ast.Call(ast.Name("print", ast.Load()), parts, []))
+
+
+print_ = _define("print", ["*values"], lambda t, p: None, _print_emit, statics={"text": ()}, pure=False,
+                 statement=True)  # (in the forward sweep only: the reverse sweep never runs it again)
 random_seed = _define("random_seed", ["seed"], lambda t, p: None,
                       lambda a, p: ast.Expr(ast.Call(_attr_chain("np.random.seed"), list(a), [])),
                       pure=False, statement=True)

@@ -185,3 +185,12 @@ def assigns_global_in_loops(x):
         k += 1
         SCALE = SCALE * 0.5 + x
     return x * SCALE
+
+
+def prints_as_it_goes(x):
+    y = x * 2.0
+    print("y", y)
+    for t in range(3):
+        y = np.sin(y)
+        print("step", t, np.sum(y))
+    return np.sum(y * y)

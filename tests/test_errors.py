@@ -76,12 +76,6 @@ def uses_listcomp(x):
     return z
 
 
-def uses_print(x):
-    y = x * 2.0
-    print(y)  # <-
-    return y
-
-
 def uses_string(x):
     label = "scale"  # <-
     return x
@@ -378,7 +372,6 @@ REFUSED = SHAPE_REFUSALS + [
     (uses_nested_def, "nested function"),
     (uses_list, "list"),
     (uses_listcomp, "list comprehension"),
-    (uses_print, "print"),
     (uses_string, "str"),
     (uses_fft, "fft"),
     (uses_undefined, "undefined_name"),

@@ -228,3 +228,15 @@ def test_a_global_assigned_in_loops_carries_its_derivative(mode, monkeypatch):
     assert value == pytest.approx(expected_value, rel=1e-13)
     assert grad == pytest.approx(expected_grad, rel=1e-6)
     assert sf.SCALE == expected_scale  # (the module holds what one call leaves, in both modes)
+
+
+@pytest.mark.parametrize("policy", [None, s2sad.Periodic(every=2), s2sad.Binomial(snapshots=1)],
+                         ids=["store-all", "periodic", "binomial"])
+def test_print_runs_in_the_forward_sweep_only(policy, capfd):
+    x = np.array([0.5, 1.5])
+    sf.prints_as_it_goes(x)
+    expected = capfd.readouterr().out
+    value, grad = s2sad.value_and_grad(sf.prints_as_it_goes, checkpoint=policy)(x)
+    assert capfd.readouterr().out.split() == expected.split()  # (once per step, as when the function runs)
+    assert value == pytest.approx(sf.prints_as_it_goes(x))
+    np.testing.assert_allclose(grad, fd(sf.prints_as_it_goes, (x,), 0), rtol=1e-6)

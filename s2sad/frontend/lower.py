@@ -253,10 +253,28 @@ class Lowering(MemoryLowering):
         if isinstance(node.value, gast.Call) and self.called_function(node.value.func):
             self.expr(node.value)  # (a helper called for what it does: its result is dropped)
             return
+        if isinstance(node.value, gast.Call) and self.expr(node.value.func) == PyObj(print):
+            self.print_call(node.value)
+            return
         if isinstance(node.value, (gast.Yield, gast.YieldFrom)):
             raise self.error(node, _REFUSED_EXPRS[gast.Yield])
-        what = "print(...)" if _is_call_to(node.value, "print") else "an expression statement"
-        raise self.error(node, f"{what} has no effect on the result and is not supported; remove it")
+        raise self.error(node, "an expression statement has no effect on the result and is not supported; remove it")
+
+    def print_call(self, node) -> None:
+        """``print("loss", loss)``: printed when the function runs (the forward sweep), never again."""
+        if node.keywords:
+            raise self.error(node, "print takes its values by position here (no sep=, end= or file=)")
+        text, values = [], []
+        for arg in node.args:
+            value = self.argument(arg)
+            if isinstance(value, PyObj) and isinstance(value.obj, str):
+                text.append(value.obj)
+            elif isinstance(value, (Var, Const)):
+                text.append(None)
+                values.append(value)
+            else:
+                raise self.error(arg, f"print can show numbers, arrays and strings, not {_describe(value)}")
+        self.b.append(Eqn([], P.print_, values, {"text": tuple(text)}, self.src.loc(node)))
 
     def called_function(self, func_node) -> bool:
         """Does `func_node` name a Python function (inlined here), whose call may have effects?"""
@@ -1383,10 +1401,6 @@ def _end_with_return(tree: gast.FunctionDef) -> None:
 def _is_docstring(node) -> bool:
     return isinstance(node, gast.Expr) and isinstance(node.value, gast.Constant) \
         and isinstance(node.value.value, str)
-
-
-def _is_call_to(node, name: str) -> bool:
-    return isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id == name
 
 
 def _described(node) -> str:

@@ -92,7 +92,7 @@ def reverse_checkpointed(stmt: ForRange | While, seeds: dict, adj: dict, active:
     bars = [seeds.get(k) or zeros_like(stmt.outs[k], b, adjoint_name(params[k])) for k in carried]
     accs = [adj.get(v) or zeros_like(v, b, adjoint_name(v)) for v in accumulators]
     b.comment(f"checkpointed loop ({policy!r}): the remaining rows, one step's adjoint at each turn")
-    reverse_cases = [(ADVANCE, _advance_case(primal, m, -1)), (RESTORE, _restore_case(m)), (TAKESHOT, takeshot),
+    reverse_cases = [(ADVANCE, _advance_case(primal, m, -1, quiet=True)), (RESTORE, _restore_case(m)), (TAKESHOT, takeshot),
                      (YOUTURN, _turn_case(loop, body, m, position))]  # (FIRSTURN too)
     rows = b.emit(P.getitem, [b.emit(P.shape, [actions]), 0], "rows", spec=("i",))
     names = [p.name for p in params] + [f"snap_{p.name}" for p in params] + \
@@ -152,10 +152,18 @@ def _as_for(stmt: While, active: set) -> ForRange:
     return loop
 
 
+def _without_prints(stmt):
+    """`stmt` without the prints of its regions (a step run again in the reverse sweep)."""
+    for s in walk(Block([], [stmt])):
+        for region in s.blocks():
+            region.stmts[:] = [t for t in region.stmts if not (isinstance(t, Eqn) and t.prim is P.print_)]
+    return stmt
+
+
 def _check_body(stmt: ForRange | While) -> None:
     """Refuse a body that draws random numbers: running a step again would draw other ones."""
     for s in walk(Block([], [stmt])):
-        if isinstance(s, Eqn) and not s.prim.pure and s.prim is not P.comment:
+        if isinstance(s, Eqn) and not s.prim.pure and s.prim not in (P.comment, P.print_):
             raise located(f"a checkpointed loop runs its steps again, but this step calls {s.prim.name}, "
                           "which would not give the same values twice; use checkpoint=None", s.loc)
 
@@ -228,12 +236,13 @@ def _dispatch(action: Atom, k: Atom, j: Atom, values: list, cases: list, b: Buil
     return outs
 
 
-def _advance_case(primal: ForRange, m: int, counter: int, at: int | None = None) -> Case:
+def _advance_case(primal: ForRange, m: int, counter: int, at: int | None = None, quiet: bool = False) -> Case:
     """ADVANCE: the primal loop over steps k … j-1 from the current state (the first m values),
     adding j - k to the step counter (values[counter]) and, if `at` is given, setting the step
-    reached (values[at]) to j."""
+    reached (values[at]) to j. `quiet` (in the reverse sweep): without the body's prints, which
+    the forward sweep made."""
     def case(b: Builder, k: Atom, j: Atom, values: list) -> list:
-        loop = clone(primal, {})
+        loop = _without_prints(clone(primal, {})) if quiet else clone(primal, {})
         loop.start, loop.stop = _index(primal, k, b), _index(primal, j, b)
         loop.init = list(values[:m])
         b.append(loop)
@@ -278,7 +287,8 @@ def _turn_case(stmt: ForRange, body: Block, m: int, position: Var) -> Case:
         mapping.update(zip(stmt.body.params[1:], values[:m]))
         mapping.update(zip(body.params[1:], values[2 * m:-1]))
         for s in stmt.body.stmts + body.stmts:
-            b.append(clone(s, mapping))
+            if not (isinstance(s, Eqn) and s.prim is P.print_):  # (printed by the forward sweep)
+                b.append(_without_prints(clone(s, mapping)))
         results = [mapping.get(r, r) if isinstance(r, Var) else r for r in body.results]
         return values[:2 * m] + results + values[-1:]
     return case
