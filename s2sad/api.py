@@ -84,6 +84,8 @@ def _prepare_arg(fn, name: str, value: Any, differentiated: bool) -> Any:
     if isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.dtype != np.float64:
         value = value.astype(np.float64)
     if differentiated:
+        if value is None:
+            raise _fail(fn, f"cannot differentiate with respect to '{name}': it is None")
         if isinstance(value, (bool, np.bool_)) or (isinstance(value, np.ndarray) and value.dtype.kind == "b"):
             raise _fail(fn, f"cannot differentiate with respect to '{name}': it is a bool")
         if isinstance(value, numbers.Integral):

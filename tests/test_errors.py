@@ -586,8 +586,8 @@ def test_grad_of_array_output_suggests_vjp(mode):
         s2sad.grad(pair_out, mode=mode)(1.0)
 
 
-@pytest.mark.parametrize("bad", ["a string", object(), {"a": 1}, 1 + 2j, None],
-                         ids=["str", "object", "dict", "complex", "None"])
+@pytest.mark.parametrize("bad", ["a string", object(), {"a": 1}, 1 + 2j],
+                         ids=["str", "object", "dict", "complex"])
 def test_bad_argument_value_names_the_argument(bad):
     with pytest.raises(S2SADError, match="argument 'y'") as info:
         s2sad.grad(scalar)(1.0, bad)

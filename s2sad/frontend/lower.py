@@ -137,7 +137,7 @@ def _lower_once(fn, arg_types: list[Type], forced: frozenset) -> tuple["Lowering
     params = [Var(n, t) for n, t in zip(names, arg_types)]
     builder = Builder()
     lowering = Lowering(src, builder, {}, stack=(fn,), forced=forced)
-    lowering.env = lowering.bind_call(fn, params, {}, src.tree)
+    lowering.env = lowering.bind_call(fn, [const(None) if p.type == NONE else p for p in params], {}, src.tree)
     lowering.mem.external.update(params)
     result = lowering.run_body()
     results = list(result.items) if isinstance(result, TupleVal) else [result]
@@ -812,6 +812,11 @@ class Lowering(MemoryLowering):
         except TypeError as exc:
             types_ = ", ".join(str(a.type) for a in ins)
             raise self.error(node, f"{prim.name} cannot take ({types_}): {exc}") from None
+        except Exception:
+            if any(a.type == NONE for a in ins):
+                raise self.error(node, f"a value here is None, and {prim.name} cannot take None "
+                                       "(test it first: if scale is None: ...)") from None
+            raise
         if len(self.b.stmts) > made and self.b.stmts[-1].outs == [out]:
             self.register(prim, self.b.stmts[-1].ins, out, params)
         elif isinstance(out, Var) and out.type.is_array and not self.mem.is_view(prim, ins, out):
@@ -869,6 +874,8 @@ class Lowering(MemoryLowering):
 
     def outside(self, obj, name: str, node) -> Value:
         """A value for a name bound outside the function (a global, a closure cell, a builtin)."""
+        if obj is None:
+            return const(None)
         if isinstance(obj, (bool, np.bool_, numbers.Integral, numbers.Real)) and not isinstance(obj, complex):
             return const(obj.item() if isinstance(obj, np.generic) else obj)
         if obj is range or isinstance(obj, (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, np.ufunc,
@@ -938,6 +945,12 @@ class Lowering(MemoryLowering):
     def expr_Compare(self, node) -> Atom:
         result, left = None, self.value(node.left)
         for op, comparator in zip(node.ops, node.comparators):
+            if isinstance(op, (gast.Is, gast.IsNot)):
+                right = self.value(comparator)
+                test = const(self.is_none(node, left, right) == isinstance(op, gast.Is))
+                result = test if result is None else self.emit(P.and_, [result, test], node)
+                left = right
+                continue
             prim = P.COMPARE.get(type(op).__name__)
             if prim is None:
                 raise self.error(node, f"comparison {type(op).__name__} is not supported; "
@@ -947,6 +960,14 @@ class Lowering(MemoryLowering):
             result = test if result is None else self.emit(P.and_, [result, test], node)
             left = right
         return result
+
+    def is_none(self, node, left: Atom, right: Atom) -> bool:
+        """``left is right`` where one side is None: known when the derivative is made (a value is
+        None only as a literal, or an argument or global that is None)."""
+        nones = [isinstance(a, Const) and a.value is None for a in (left, right)]
+        if not any(nones):
+            raise self.error(node, "'is' and 'is not' compare with None here (x is None); use == for values")
+        return all(nones)
 
     def expr_BoolOp(self, node) -> Atom:
         prim = P.and_ if isinstance(node.op, gast.And) else P.or_
@@ -963,6 +984,8 @@ class Lowering(MemoryLowering):
                                    "example an element x[i], or np.sum(x))")
         if atom.type == BOOL:
             return atom
+        if atom.type == NONE:
+            return const(False)
         return self.emit(P.ne, [atom, const(0)], node)
 
     def condition(self, node) -> Atom:

@@ -90,6 +90,8 @@ def parse_type(text: str) -> Type:
 
 def type_of_value(value: object) -> Type | None:
     """The IR type of a runtime argument, or None when the compiler cannot handle it."""
+    if value is None:
+        return NONE
     if isinstance(value, np.random.Generator):
         return RNG
     if isinstance(value, (bool, np.bool_)):
