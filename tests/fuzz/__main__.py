@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 from .campaign import Record, campaign, minimise_many, minimise_seed, run_program, uses_numba, write_report
-from .generator import Config, generate
+from .generator import SMALL, Config, generate
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,6 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds one s2sad call may take")
     parser.add_argument("--statements", type=int, nargs=2, metavar=("MIN", "MAX"),
                         help="top-level statements of generated functions (default 3 9)")
+    parser.add_argument("--small", action="store_true", help="smaller programs (those of tests/test_fuzz.py)")
+    parser.add_argument("--passing", action="store_true", help="print the seeds of the programs that passed")
     parser.add_argument("--out", help="write a JSON report here")
     parser.add_argument("--quiet", action="store_true", help="no progress line per failing program")
     return parser
@@ -35,13 +37,17 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     options = _parser().parse_args(argv)
-    config = Config(statements=tuple(options.statements)) if options.statements else Config()
+    config = SMALL if options.small else Config()
+    if options.statements:
+        config = replace(config, statements=tuple(options.statements))
     if options.only:
         return _only(options, config)
     records, summary = campaign(options.count, options.seed, config=config, numba_fraction=options.numba_fraction,
                                 jobs=options.jobs, timeout=options.timeout,
                                 progress=None if options.quiet else _progress(options.count))
     print(summary.text())
+    if options.passing:
+        print("passing seeds:", [r.seed for r in records if r.category == "ok"])
     findings = []
     if options.minimise and any(r.failed for r in records):
         print("\nminimising ...", flush=True)

@@ -53,6 +53,7 @@ class Helper:
     result: Shape
     source: str
     mutates: bool = False
+    exits_loop: bool = False   # a ``break`` or ``return`` leaves a loop in it (or in a helper it calls)
 
 
 SMALL = Config(statements=(2, 5), block=(1, 2), max_helpers=2, helper_levels=2)
@@ -169,6 +170,7 @@ class FunctionBuilder:
         self.global_decls: list[str] = []
         self.prologue: list[str] = []
         self.rng_name: str | None = None
+        self.exits_loop = False             # a break or return leaves a loop here (or in a helper called)
         self.tags = module.tags
 
     # scope ---------------------------------------------------------------------------------

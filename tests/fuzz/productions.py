@@ -163,7 +163,7 @@ def st_helper_mutates(fb: FunctionBuilder) -> bool:
         return False
     helper = make_mutating_helper(fb.mod, fb.level + 1, var.shape)
     name = fb.new_name(())
-    fb.emit(f"{name} = {helper.name}({var.name})")
+    fb.emit(f"{name} = {call(fb, helper, [var.name])}")
     fb.bind(name, ())
     var.shared = True
     fb.tags.add("helper-mutates-arg" if var.param and fb.level == 0 else "helper-mutates-local")
@@ -253,6 +253,7 @@ def exit_tags(fb: FunctionBuilder) -> None:
         fb.tags.add("exit-loop-in-if")
     if loops:
         fb.tags.add("exit-loop")
+        fb.exits_loop = True
 
 
 def st_early_return(fb: FunctionBuilder) -> bool:
@@ -484,6 +485,15 @@ def e_helper(fb: FunctionBuilder, shape: Shape, depth: int) -> str | None:
     else:
         return None
     args = [argument_for(fb, p, depth) for p in helper.params]
+    return call(fb, helper, args)
+
+
+def call(fb: FunctionBuilder, helper: Helper, args: list[str]) -> str:
+    """A call of `helper`, with the tags of what s2sad inlines here."""
+    if helper.exits_loop:  # the helper's loop exit ends up inside this function's blocks
+        fb.exits_loop = True
+        if "if" in fb.blocks:
+            fb.tags.add("exit-loop-in-if")
     fb.tags.add("helper")
     if fb.level >= 1:
         fb.tags.add("helper-calls-helper")
@@ -752,7 +762,7 @@ def make_helper(module: ModuleBuilder, level: int, result: Shape) -> Helper:
         fb.statement()
     fb.final_return()
     name = module.fresh(module.choice(["phi", "kernel", "potential", "smooth", "model_term", "rhs", "penalty"]))
-    helper = Helper(name, params, result, fb.render(name))
+    helper = Helper(name, params, result, fb.render(name), exits_loop=fb.exits_loop)
     module.helpers.append(helper)
     return helper
 
@@ -770,7 +780,7 @@ def make_mutating_helper(module: ModuleBuilder, level: int, shape: Shape) -> Hel
     fb.body(int(module.rng.integers(0, 2)))
     fb.final_return()
     name = module.fresh(module.choice(["normalise", "shift", "clamp_first", "update", "relax"]))
-    helper = Helper(name, [param], (), fb.render(name), mutates=True)
+    helper = Helper(name, [param], (), fb.render(name), mutates=True, exits_loop=fb.exits_loop)
     module.helpers.append(helper)
     return helper
 
