@@ -25,8 +25,11 @@ acceptable); and the failures ``mismatch`` (an oracle disagrees), ``internal`` (
 
 from __future__ import annotations
 
+import ast
 import copy
+import inspect
 import math
+import textwrap
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -288,14 +291,29 @@ def check(fn: Callable, args: Sequence[Any], *, numba: bool = False, checkpoint:
     return outcome
 
 
+def assert_no_failure(fn: Callable, *args: Any, numba: bool = False) -> Outcome:
+    """Fail (AssertionError) when an oracle fails on `fn` at `args`; a refusal passes."""
+    outcome = check(fn, args, numba=numba)
+    assert not outcome.failures, f"{fn.__name__}: {outcome.describe()}"
+    return outcome
+
+
 def has_loop(fn: Callable) -> bool:
-    import inspect
-    import ast as _ast
-    try:
-        module_source = inspect.getsource(inspect.getmodule(fn))
-    except (OSError, TypeError):
-        return True
-    return any(isinstance(node, (_ast.For, _ast.While)) for node in _ast.walk(_ast.parse(module_source)))
+    """Whether `fn`, or a function of its module that it calls (directly or not), has a loop."""
+    seen, todo = set(), [fn]
+    while todo:
+        f = todo.pop()
+        if f in seen or getattr(f, "__module__", None) != fn.__module__ or not hasattr(f, "__code__"):
+            continue
+        seen.add(f)
+        try:
+            tree = ast.parse(textwrap.dedent(inspect.getsource(f)))
+        except (OSError, TypeError):
+            return True
+        if any(isinstance(node, (ast.For, ast.While)) for node in ast.walk(tree)):
+            return True
+        todo += [fn.__globals__[name] for name in f.__code__.co_names if callable(fn.__globals__.get(name))]
+    return False
 
 
 def _mode_oracles(state: Check, mode: str) -> None:
@@ -375,7 +393,7 @@ def _finite_differences(state: Check) -> None:
         estimate = np.full(shape, np.nan)
         for index in np.ndindex(shape) if shape else [()]:
             total += 1
-            d = _derivative(subject, k, index, state.expected)
+            d = fd_derivative(subject, k, index, state.expected)
             if d is None:
                 skipped += 1
             else:
@@ -390,7 +408,7 @@ def _finite_differences(state: Check) -> None:
         state.outcome.notes.append(f"fd: {skipped} of {total} elements skipped (not smooth at the point)")
 
 
-def _derivative(subject: Subject, k: int, index: tuple, f0: float) -> float | None:
+def fd_derivative(subject: Subject, k: int, index: tuple, f0: float) -> float | None:
     """∂f/∂args[k][index] by central differences, or None where f is not smooth there."""
     def at(delta: float) -> float:
         args = subject.fresh()
