@@ -30,6 +30,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="top-level statements of generated functions (default 3 9)")
     parser.add_argument("--small", action="store_true", help="smaller programs (those of tests/test_fuzz.py)")
     parser.add_argument("--passing", action="store_true", help="print the seeds of the programs that passed")
+    parser.add_argument("--skip-tags", default="", help="comma-separated tags: programs using one are not run")
+    parser.add_argument("--skip-open", action="store_true",
+                        help="skip the programs using a construct with an open finding (tests/test_fuzz_findings.py)")
     parser.add_argument("--out", help="write a JSON report here")
     parser.add_argument("--quiet", action="store_true", help="no progress line per failing program")
     return parser
@@ -42,8 +45,12 @@ def main(argv: list[str] | None = None) -> int:
         config = replace(config, statements=tuple(options.statements))
     if options.only:
         return _only(options, config)
+    skip = {tag for tag in options.skip_tags.split(",") if tag}
+    if options.skip_open:
+        from ..test_fuzz_findings import OPEN_FINDINGS
+        skip |= OPEN_FINDINGS.keys()
     records, summary = campaign(options.count, options.seed, config=config, numba_fraction=options.numba_fraction,
-                                jobs=options.jobs, timeout=options.timeout,
+                                jobs=options.jobs, timeout=options.timeout, skip_tags=frozenset(skip),
                                 progress=None if options.quiet else _progress(options.count))
     print(summary.text())
     if options.passing:

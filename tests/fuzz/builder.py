@@ -42,6 +42,7 @@ class Var:
     lo: int = 0                # an int lies in [lo, hi); an index array's entries lie in [0, hi)
     hi: int = 1
     shared: bool = False       # an array that may share memory with another name or the caller
+    of_arg: bool = False       # an array that may be (a view of) an argument's memory
     param: bool = False        # a parameter of the function being generated
     scope: int = 0
 
@@ -53,7 +54,7 @@ class Helper:
     result: Shape
     source: str
     mutates: bool = False
-    exits_loop: bool = False   # a ``break`` or ``return`` leaves a loop in it (or in a helper it calls)
+    features: frozenset[tuple[str, bool, int]] = frozenset()   # `FunctionBuilder.features` of its body
 
 
 SMALL = Config(statements=(2, 5), block=(1, 2), max_helpers=2, helper_levels=2)
@@ -167,10 +168,12 @@ class FunctionBuilder:
         self.indent = 1
         self.scopes: list[dict[str, Var]] = [{p.name: p for p in params}]
         self.blocks: list[str] = []         # the compound statements around the cursor: "if", "for", "while"
+        self.iterated: list[str] = []       # the arrays that enclosing ``for x in a`` loops run over
         self.global_decls: list[str] = []
         self.prologue: list[str] = []
         self.rng_name: str | None = None
-        self.exits_loop = False             # a break or return leaves a loop here (or in a helper called)
+        self.features: set[tuple[str, bool, int]] = set()   # (construct, in a branch, loops around): see `note`
+        self.returned_early = False         # an early return was written: what follows runs in a branch
         self.tags = module.tags
 
     # scope ---------------------------------------------------------------------------------
@@ -201,22 +204,45 @@ class FunctionBuilder:
         possibly shared inside a nested block, it stays so)."""
         if not var.shape:
             return
-        aliases = may_alias(code)
-        if aliases:
-            self.mark_shared(code)
-        var.shared = aliases or (var.shared and var.scope != len(self.scopes) - 1) or (var.param and aliases)
+        nested = var.scope != len(self.scopes) - 1  # the binding before may be the one that survives
+        sources = self.arrays_in(code) if may_alias(code) else []
+        for source in sources:
+            source.shared = True
+        var.shared = bool(sources) or (var.shared and nested)
+        var.of_arg = any(source.of_arg for source in sources) or (var.of_arg and nested)
 
-    def mark_shared(self, code: str) -> None:
-        """The arrays named in a view expression now share memory with another name."""
-        for name in re.findall(r"[A-Za-z_]\w*", code):
-            var = self.visible().get(name)
-            if var is not None and var.shape:
-                var.shared = True
+    def arrays_in(self, code: str) -> list[Var]:
+        """The array variables `code` names."""
+        visible = self.visible()
+        return [visible[name] for name in re.findall(r"[A-Za-z_]\w*", code)
+                if name in visible and visible[name].shape]
 
     def new_name(self, shape: Shape) -> str:
         stems = {0: ["r", "e", "acc", "res", "q", "c", "d", "g", "s"], 1: ["y", "z", "h", "u", "v", "grad", "p"],
                  2: ["M", "B", "K", "P", "G"]}[len(shape)]
         return self.mod.fresh(self.mod.choice(stems))
+
+    def in_branch(self) -> bool:
+        """Whether the cursor is inside an ``if`` (after an early return, the rest of the
+        function is: s2sad turns the return into a flag and an ``if``)."""
+        return "if" in self.blocks or self.returned_early
+
+    def note(self, feature: str, in_branch: bool | None = None, loops: int | None = None) -> None:
+        """A construct whose place matters: tagged `feature`; `feature-in-if` when it is inside a
+        branch (`in_branch`, by default `self.in_branch()`), `feature-in-if-in-loop` when also
+        inside a loop, `feature-in-nested-loops` inside two loops (`loops`, by default those around
+        the cursor). A helper's features are noted again where it is called, since s2sad inlines
+        it there."""
+        branch = self.in_branch() if in_branch is None else in_branch
+        depth = len(self.loops) if loops is None else loops
+        self.features.add((feature, branch, depth))
+        self.tags.add(feature)
+        if branch:
+            self.tags.add(f"{feature}-in-if")
+            if depth:
+                self.tags.add(f"{feature}-in-if-in-loop")
+        if depth >= 2:
+            self.tags.add(f"{feature}-in-nested-loops")
 
     @property
     def loops(self) -> list[str]:
@@ -291,12 +317,16 @@ class FunctionBuilder:
             forms.append(f"np.eye({shape[0]})")
         return self.mod.choice(forms)
 
+    def reads_variables(self, code: str) -> bool:
+        """Whether `code` reads a variable or a module global (rather than only constants)."""
+        names = set(self.visible()) | set(self.mod.globals)
+        return bool(names & set(re.findall(r"[A-Za-z_]\w*", code)))
+
     def data_expr(self, shape: Shape, depth: int | None = None) -> str:
         """An expression that reads at least one variable (not only constants)."""
-        names = set(self.visible())
         for _ in range(10):
             code = self.expr(shape, depth)
-            if names & set(re.findall(r"[A-Za-z_]\w*", code)):
+            if self.reads_variables(code):
                 return code
         var = self.mod.choice(self.floats(shape))
         return var.name if var else self.expr(shape, depth)
@@ -374,6 +404,7 @@ class FunctionBuilder:
 
     def draw(self, shape: Shape) -> str:
         """A random draw of `shape` from the function's Generator (made on first use)."""
+        self.note("draw")
         if self.rng_name is None:
             given = [v for v in self.visible().values() if v.kind == "rng"]
             if given:

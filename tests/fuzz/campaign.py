@@ -56,16 +56,20 @@ def run_program(program: Program, *, numba: bool = False, timeout: float = 120.0
         outcome = check(getattr(module, program.entry), program.fresh_args(), numba=numba, timeout=timeout)
     finally:
         unload(module)
-    return Record(program.seed, outcome.category, [asdict(f) for f in outcome.failures], outcome.refusals,
+    return Record(program.seed, outcome.category, [asdict(f) for f in outcome.ranked], outcome.refusals,
                   outcome.notes, sorted(program.tags), round(outcome.seconds, 3), numba,
                   program.source if outcome.category != "ok" else "", size(program))
 
 
-def run_seed(seed: int, config: Config | None = None, numba_fraction: float = 0.0, timeout: float = 120.0) -> Record:
+def run_seed(seed: int, config: Config | None = None, numba_fraction: float = 0.0, timeout: float = 120.0,
+             skip_tags: frozenset[str] = frozenset()) -> Record:
+    """Program `seed` through the oracles (not run, "skipped", if it has one of `skip_tags`)."""
     try:
         program = generate(seed, config)
     except RuntimeError as exc:
         return Record(seed, "invalid", notes=[str(exc)])
+    if program.tags & skip_tags:
+        return Record(seed, "skipped", tags=sorted(program.tags), notes=[", ".join(sorted(program.tags & skip_tags))])
     return run_program(program, numba=uses_numba(seed, numba_fraction), timeout=timeout)
 
 
@@ -74,9 +78,9 @@ def _run_seed_job(job: tuple) -> Record:
 
 
 def run_many(seeds: Iterable[int], *, config: Config | None = None, numba_fraction: float = 0.0, jobs: int = 1,
-             timeout: float = 120.0) -> Iterator[Record]:
+             timeout: float = 120.0, skip_tags: frozenset[str] = frozenset()) -> Iterator[Record]:
     """The records of `seeds`, in the order they finish."""
-    work = [(seed, config, numba_fraction, timeout) for seed in seeds]
+    work = [(seed, config, numba_fraction, timeout, skip_tags) for seed in seeds]
     if jobs <= 1 and len(work) <= 5:
         yield from map(_run_seed_job, work)
         return
@@ -170,6 +174,7 @@ def refusal_kind(refusal: str) -> str:
     stage, _, message = refusal.partition(": ")
     message = _PATH.sub("", message)
     message = re.sub(r"'[^']*'", "'…'", message)
+    message = re.sub(r"use \w+ = \w+\.copy\(\)", "use … = ….copy()", message)
     message = re.sub(r"\bline \d+", "line N", message)
     message = re.sub(r"fuzz_program_\w+", "…", message)
     return f"{message} [{stage}]" if stage.startswith(("checkpoint", "numba")) else message
@@ -191,8 +196,9 @@ class Summary:
         lines = [f"{self.count} programs in {self.seconds:.0f} s"]
         lines += [f"  {name:15} {self.outcomes.get(name, 0)}" for name in ("ok", "refused") + FAILURES
                   if name in self.outcomes or name in ("ok", "refused")]
-        if "invalid" in self.outcomes:
-            lines.append(f"  {'invalid':15} {self.outcomes['invalid']}")
+        for name in ("skipped", "invalid"):
+            if name in self.outcomes:
+                lines.append(f"  {name:15} {self.outcomes[name]}")
         lines.append(f"Numba compared on {self.numba_compared} programs; {self.fallbacks} backend fallbacks; "
                      f"finite differences skipped somewhere in {self.fd_skipped_programs} programs")
         if self.failures_by_oracle:
@@ -222,11 +228,13 @@ def summarise(records: list[Record], seconds: float) -> Summary:
 
 
 def campaign(count: int, seed: int, *, config: Config | None = None, numba_fraction: float = 0.05, jobs: int = 1,
-             timeout: float = 120.0, progress: Callable[[int, Record], None] | None = None) -> tuple[list[Record], Summary]:
+             timeout: float = 120.0, skip_tags: frozenset[str] = frozenset(),
+             progress: Callable[[int, Record], None] | None = None) -> tuple[list[Record], Summary]:
+    """Programs `seed` .. `seed + count - 1` through the oracles: their records and a summary."""
     started = time.perf_counter()
     records = []
     for k, record in enumerate(run_many(range(seed, seed + count), config=config, numba_fraction=numba_fraction,
-                                        jobs=jobs, timeout=timeout)):
+                                        jobs=jobs, timeout=timeout, skip_tags=skip_tags)):
         records.append(record)
         if progress:
             progress(k + 1, record)

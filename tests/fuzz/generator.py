@@ -65,7 +65,7 @@ def make_arguments(module: ModuleBuilder) -> list[tuple[Var, object]]:
     for stem, shape in specs:
         name = module.fresh(stem)
         value = np.round(rng.uniform(-1.5, 1.5, shape), 3) if shape else round(float(rng.uniform(-1.5, 1.5)), 3)
-        out.append((Var(name, shape=shape, shared=bool(shape), param=True), value))
+        out.append((Var(name, shape=shape, shared=bool(shape), of_arg=bool(shape), param=True), value))
     if module.chance(0.25):
         count = int(rng.integers(1, 5))
         out.append((Var(module.fresh(module.choice(["n_steps", "k", "steps"])), kind="int", lo=count, hi=count + 1,

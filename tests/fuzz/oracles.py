@@ -29,6 +29,7 @@ import ast
 import copy
 import inspect
 import math
+import re
 import textwrap
 import time
 import warnings
@@ -86,13 +87,18 @@ class Outcome:
 
     @property
     def primary(self) -> Failure | None:
-        """The failure to report first: internal errors, then wrong values, then wrong state,
-        then wrong derivatives."""
-        def rank(f: Failure) -> tuple:
+        """The failure to report first (see `ranked`)."""
+        return self.ranked[0] if self.failures else None
+
+    @property
+    def ranked(self) -> list[Failure]:
+        """The failures, internal errors first, then wrong values, wrong state, wrong derivatives."""
+        order = ["internal", "value", "argument-state", "module-state", "mismatch"]
+
+        def rank(f: Failure) -> int:
             value = f.category == "mismatch" and f.oracle.startswith("value")
-            order = ["internal", "value", "argument-state", "module-state", "mismatch"]
-            return (order.index("value" if value else f.category),)
-        return min(self.failures, key=rank) if self.failures else None
+            return order.index("value" if value else f.category)
+        return sorted(self.failures, key=rank)
 
     def describe(self) -> str:
         if not self.failures:
@@ -191,10 +197,14 @@ class Broke(Exception):
 
 
 def _internal_kind(exc: BaseException) -> str:
-    cause = exc.__cause__
-    if isinstance(exc, s2sad.InternalError) and cause is not None:
-        return type(cause).__name__
-    return type(exc).__name__
+    """The exception's type and message without names, numbers and places, so that two
+    failures of one kind compare equal (``VerifyError: Var(…) used before definition``)."""
+    cause = exc.__cause__ if isinstance(exc, s2sad.InternalError) and exc.__cause__ is not None else exc
+    message = str(cause).split(" in Eqn(")[0].split(" (")[0] if not isinstance(cause, SyntaxError) else cause.msg
+    message = re.sub(r"Var\([^)]*\)", "Var(…)", message)
+    message = re.sub(r"'[^']*'", "'…'", message)
+    message = re.sub(r"\b\d+\b", "N", message)
+    return f"{type(cause).__name__}: {message[:80]}"
 
 
 def call_s2sad(subject: Subject, timeout: float | None, **options) -> tuple[Result, list[str]]:
@@ -214,7 +224,7 @@ def call_s2sad(subject: Subject, timeout: float | None, **options) -> tuple[Resu
         except Timeout:
             raise Broke("Timeout", f"no answer within {timeout} s") from None
         except Exception as exc:  # noqa: BLE001 (anything else is s2sad's fault: the plain run succeeded)
-            raise Broke(type(exc).__name__, f"{type(exc).__name__}: {exc}") from exc
+            raise Broke(_internal_kind(exc), f"{type(exc).__name__}: {exc}") from exc
     fallbacks = [str(w.message) for w in caught if issubclass(w.category, s2sad.BackendFallbackWarning)]
     arguments, module = subject.state(args)
     return Result(value, list(grads), arguments, module), fallbacks
@@ -400,8 +410,8 @@ def _finite_differences(state: Check) -> None:
                 estimate[index] = d
         for mode, result in state.results.items():
             got = np.asarray(result.grads[slot], dtype=float)
-            bad = np.abs(got - estimate) > FD_RTOL * np.maximum(1.0, np.abs(estimate))
-            if np.any(bad & np.isfinite(estimate)):
+            close = np.abs(got - estimate) <= FD_RTOL * np.maximum(1.0, np.abs(estimate))  # (False where got is nan)
+            if np.any(~close & np.isfinite(estimate)):
                 state.fail("mismatch", f"fd-{mode}", f"d/d{names[k]}: s2sad {_show(got)}, finite differences "
                                                      f"{_show(estimate)}")
     if skipped:

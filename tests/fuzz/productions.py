@@ -42,7 +42,16 @@ def st_update(fb: FunctionBuilder) -> bool:
     code = form.format(v=var.name, e=paren(e), b=paren(fb.bounded(var.shape, 1)))
     fb.emit(f"{var.name} = {code}")
     fb.rebind(var, code)
+    if form in ("{v} + {e}", "{v} - 0.1 * {e}"):
+        shift_tags(fb, e)
     return True
+
+
+def shift_tags(fb: FunctionBuilder, term: str) -> None:
+    """Tag ``v = v + term`` in a loop when `term` is a constant: the loop's derivative is the
+    identity there (``t = t + dt`` with a constant step)."""
+    if fb.loops and not fb.reads_variables(term):
+        fb.tags.add("loop-shift-by-constant")
 
 
 def in_place_tags(fb: FunctionBuilder, var: Var, what: str) -> None:
@@ -50,8 +59,10 @@ def in_place_tags(fb: FunctionBuilder, var: Var, what: str) -> None:
     if not var.shape:
         return
     fb.tags.add(f"{what}-shared" if var.shared else f"{what}-local")
-    if var.param:
+    if var.of_arg:
         fb.tags.add(f"{what}-arg" if fb.level == 0 else f"{what}-helper-param")
+    if var.name in fb.iterated or (var.shared and fb.iterated):
+        fb.tags.add("write-iterated")
 
 
 def st_augassign(fb: FunctionBuilder) -> bool:
@@ -63,6 +74,8 @@ def st_augassign(fb: FunctionBuilder) -> bool:
     e = fb.positive(sub, 1) if op in ("/=",) else (fb.bounded(sub, 1) if op == "*=" else fb.expr(sub, 2))
     fb.emit(f"{var.name} {op} {e}")
     in_place_tags(fb, var, "inplace")
+    if op in ("+=", "-="):
+        shift_tags(fb, e)
     return True
 
 
@@ -140,7 +153,7 @@ def st_alias(fb: FunctionBuilder) -> bool:
         code, shape = f"{base.name}[{fb.index(base.shape[0])}]", base.shape[1:]
     name = fb.new_name(shape)
     fb.emit(f"{name} = {code}")
-    view = fb.bind(name, shape, shared=True)
+    view = fb.bind(name, shape, shared=True, of_arg=base.of_arg)
     base.shared = True
     target = fb.mod.choice([view, base])
     if fb.mod.chance(0.3):
@@ -166,11 +179,12 @@ def st_helper_mutates(fb: FunctionBuilder) -> bool:
     fb.emit(f"{name} = {call(fb, helper, [var.name])}")
     fb.bind(name, ())
     var.shared = True
-    fb.tags.add("helper-mutates-arg" if var.param and fb.level == 0 else "helper-mutates-local")
+    fb.tags.add("helper-mutates-arg" if var.of_arg and fb.level == 0 else "helper-mutates-local")
     return True
 
 
 def st_for_range(fb: FunctionBuilder) -> bool:
+    loop_tags(fb)
     arrays = [v for v in fb.visible().values() if v.shape and v.kind == "float"]
     counts = [v for v in fb.ints() if v.param]
     roll = fb.rng.random()
@@ -199,18 +213,23 @@ def st_for_array(fb: FunctionBuilder) -> bool:
     var = fb.mod.choice([v for v in fb.floats() if v.shape])
     if var is None:
         return False
+    loop_tags(fb)
     item = fb.mod.fresh({1: "xi", 2: "row"}[len(var.shape)])
     fb.emit(f"for {item} in {var.name}:")
-    var.shared = len(var.shape) == 2 or var.shared
+    var.shared = True  # the loop reads the array as it is at each step: a write into it is seen
+    fb.iterated.append(var.name)
     with fb.block("for"):
-        fb.bind(item, var.shape[1:], shared=len(var.shape) == 2)
+        row = len(var.shape) == 2
+        fb.bind(item, var.shape[1:], shared=row, of_arg=row and var.of_arg)
         fb.body()
+    fb.iterated.pop()
     fb.tags.add("for-rows" if len(var.shape) == 2 else "for-elements")
     return True
 
 
 def st_while(fb: FunctionBuilder) -> bool:
     """``while k < N and cond:`` with the counter incremented first (so ``continue`` is safe)."""
+    loop_tags(fb)
     scalars = fb.floats(())
     counter = fb.mod.fresh(fb.mod.choice(["it", "k", "n_iter"]))
     limit = int(fb.rng.integers(1, 6))
@@ -225,7 +244,10 @@ def st_while(fb: FunctionBuilder) -> bool:
         fb.emit(fb.mod.choice([f"{counter} += 1", f"{counter} = {counter} + 1"]))
         if carried is not None:
             form = fb.mod.choice(["{v} + 0.3 * {b}", "0.8 * {v} + {b}", "{v} * 1.1 + 0.1 * {b}"])
-            fb.emit(f"{carried.name} = {form.format(v=carried.name, b=paren(fb.bounded((), 1)))}")
+            term = fb.bounded((), 1)
+            fb.emit(f"{carried.name} = {form.format(v=carried.name, b=paren(term))}")
+            if form == "{v} + 0.3 * {b}":
+                shift_tags(fb, term)
         fb.body()
     return True
 
@@ -247,13 +269,17 @@ def st_if(fb: FunctionBuilder) -> bool:
 
 
 def exit_tags(fb: FunctionBuilder) -> None:
-    """Tag a ``break`` or ``return`` that leaves a loop that is itself inside an ``if``."""
+    """Note a ``break``, ``continue`` or ``return`` in a loop (s2sad turns it into a flag);
+    "exit-loop-in-if" when that loop is itself inside a branch."""
     loops = [k for k, kind in enumerate(fb.blocks) if kind != "if"]
-    if loops and "if" in fb.blocks[:loops[-1]]:
-        fb.tags.add("exit-loop-in-if")
     if loops:
-        fb.tags.add("exit-loop")
-        fb.exits_loop = True
+        fb.note("exit-loop", "if" in fb.blocks[:loops[-1]] or fb.returned_early)
+
+
+def loop_tags(fb: FunctionBuilder) -> None:
+    """Note a loop inside a loop."""
+    if fb.loops:
+        fb.note("nested-loop")
 
 
 def st_early_return(fb: FunctionBuilder) -> bool:
@@ -261,6 +287,7 @@ def st_early_return(fb: FunctionBuilder) -> bool:
     fb.emit(f"if {fb.condition()}:")
     with fb.block("if"):
         fb.emit(f"return {fb.result_expr() if fb.result else fb.data_expr(())}")
+    fb.returned_early = True
     return True
 
 
@@ -273,6 +300,7 @@ def st_break(fb: FunctionBuilder) -> bool:
 
 
 def st_continue(fb: FunctionBuilder) -> bool:
+    exit_tags(fb)
     fb.emit(f"if {fb.condition()}:")
     with fb.block("if"):
         fb.emit("continue")
@@ -284,12 +312,18 @@ def declare_global(fb: FunctionBuilder, name: str) -> None:
         fb.global_decls.append(name)
 
 
+def global_write_tags(fb: FunctionBuilder) -> None:
+    fb.note("global")
+    fb.tags.add("global-write")
+    if fb.level > 0:
+        fb.tags.add("global-write-in-helper")
+
+
 def st_global_counter(fb: FunctionBuilder) -> bool:
     name = fb.mod.global_name("counter", lambda: "0", Var("", kind="int", lo=0, hi=1))
     declare_global(fb, name)
     fb.emit(fb.mod.choice([f"{name} += 1", f"{name} = {name} + 1"]))
-    if fb.level > 0:
-        fb.tags.add("global-write-in-helper")
+    global_write_tags(fb)
     return True
 
 
@@ -298,8 +332,7 @@ def st_global_total(fb: FunctionBuilder) -> bool:
     name = fb.mod.global_name("total", lambda: "0.0", Var(""))
     declare_global(fb, name)
     fb.emit(f"{name} = {name} + {paren(fb.expr((), 1))}")
-    if fb.level > 0:
-        fb.tags.add("global-write-in-helper")
+    global_write_tags(fb)
     return True
 
 
@@ -308,6 +341,7 @@ def st_global_array_store(fb: FunctionBuilder) -> bool:
     name = fb.mod.global_name("array", lambda: global_array_source(fb.mod, shape), Var("", shape=shape))
     var = Var(name, shape=shape, shared=True)
     fb.emit(store_into(fb, var))
+    global_write_tags(fb)
     return True
 
 
@@ -407,9 +441,11 @@ def e_global(fb: FunctionBuilder, shape: Shape, depth: int) -> str | None:
             return None
         name = fb.mod.choice(existing)
         fb.tags.add("global-read")
+        fb.note("global")
         return name if role == "total" else f"{fb.mod.const(0.1, 0.5)} * {name}"
     if fb.mod.chance(0.6):
         return None
+    fb.note("global")
     return fb.mod.global_name("array", lambda: global_array_source(fb.mod, shape), Var("", shape=shape))
 
 
@@ -466,6 +502,8 @@ def e_kink(fb: FunctionBuilder, shape: Shape, depth: int) -> str | None:
     c = fb.expr(shape, depth) if "{c}" in form else ""
     d = fb.expr(operand_shape(fb, shape), depth) if "{d}" in form else ""
     fb.tags.add(form.split("(")[0])
+    if form.startswith("np.where") and shape:
+        fb.note("bool-array")
     return form.format(a=a, b=b, c=c, d=d)
 
 
@@ -490,10 +528,8 @@ def e_helper(fb: FunctionBuilder, shape: Shape, depth: int) -> str | None:
 
 def call(fb: FunctionBuilder, helper: Helper, args: list[str]) -> str:
     """A call of `helper`, with the tags of what s2sad inlines here."""
-    if helper.exits_loop:  # the helper's loop exit ends up inside this function's blocks
-        fb.exits_loop = True
-        if "if" in fb.blocks:
-            fb.tags.add("exit-loop-in-if")
+    for feature, branch, loops in sorted(helper.features):  # the helper's body is inlined here
+        fb.note(feature, branch or fb.in_branch(), loops + len(fb.loops))
     fb.tags.add("helper")
     if fb.level >= 1:
         fb.tags.add("helper-calls-helper")
@@ -551,6 +587,7 @@ def e_masked(fb: FunctionBuilder, shape: Shape, depth: int) -> str | None:
     if var is None:
         return None
     fb.tags.add("mask")
+    fb.note("bool-array")
     mask = next((m.name for m in masks if m.shape == var.shape), None)
     if mask is None or fb.mod.chance(0.4):
         mask = f"{var.name} > {fb.mod.const(-0.5, 0.5)}"
@@ -756,20 +793,21 @@ def make_helper(module: ModuleBuilder, level: int, result: Shape) -> Helper:
     """A module-level function of one to three float parameters returning `result`."""
     shapes = [some_shape_for(module) for _ in range(int(module.rng.integers(1, 4)))]
     stems = ["a", "b", "u", "w", "p", "q"]
-    params = [Var(module.fresh(stem), shape=s, shared=bool(s), param=True) for stem, s in zip(stems, shapes)]
+    params = [Var(module.fresh(stem), shape=s, shared=bool(s), of_arg=bool(s), param=True)
+              for stem, s in zip(stems, shapes)]
     fb = FunctionBuilder(module, params, level, result)
     for _ in range(int(module.rng.integers(0, 3))):
         fb.statement()
     fb.final_return()
     name = module.fresh(module.choice(["phi", "kernel", "potential", "smooth", "model_term", "rhs", "penalty"]))
-    helper = Helper(name, params, result, fb.render(name), exits_loop=fb.exits_loop)
+    helper = Helper(name, params, result, fb.render(name), features=frozenset(fb.features))
     module.helpers.append(helper)
     return helper
 
 
 def make_mutating_helper(module: ModuleBuilder, level: int, shape: Shape) -> Helper:
     """A helper that writes into its array argument, then returns a float computed from it."""
-    param = Var(module.fresh("a"), shape=shape, shared=True, param=True)
+    param = Var(module.fresh("a"), shape=shape, shared=True, of_arg=True, param=True)
     fb = FunctionBuilder(module, [param], level, ())
     form = module.choice(["augassign", "store", "both"])
     if form in ("augassign", "both"):
@@ -780,7 +818,7 @@ def make_mutating_helper(module: ModuleBuilder, level: int, shape: Shape) -> Hel
     fb.body(int(module.rng.integers(0, 2)))
     fb.final_return()
     name = module.fresh(module.choice(["normalise", "shift", "clamp_first", "update", "relax"]))
-    helper = Helper(name, [param], (), fb.render(name), mutates=True, exits_loop=fb.exits_loop)
+    helper = Helper(name, [param], (), fb.render(name), mutates=True, features=frozenset(fb.features))
     module.helpers.append(helper)
     return helper
 
