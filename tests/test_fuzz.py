@@ -21,6 +21,7 @@ from .fuzz.generator import Invalid, generate, plain_value
 from .fuzz.minimise import shrink, size
 from .fuzz.oracles import Subject, check, fd_derivative
 from .fuzz.program import Program
+from .test_fuzz_findings import OPEN_FINDINGS
 
 # Programs that pass every oracle today (SMALL seeds; `python -m tests.fuzz --small --passing`
 # lists them). They run whatever the time, so that these constructs stay covered.
@@ -28,10 +29,6 @@ PASSING_SEEDS = []
 
 # Programs that also pass under Numba (each costs seconds of compilation).
 NUMBA_SEEDS = []
-
-# Constructs with an open finding in tests/test_fuzz_findings.py: the random batch skips the
-# programs that use them (the fixed seeds above may use them where they happen to pass).
-OPEN_FINDINGS: dict[str, str] = {}
 
 RANDOM_BUDGET = 30.0     # seconds of random programs
 MIN_RANDOM = 10          # the random batch fails if it checks fewer programs than this
@@ -59,7 +56,8 @@ def test_fixed_program_passes_under_numba(seed):
 
 def test_random_programs_pass():
     """Programs from a new seed on every run (S2SAD_FUZZ_SEED fixes it), for RANDOM_BUDGET
-    seconds, skipping those that use a construct of OPEN_FINDINGS."""
+    seconds, skipping those that use a construct with an open finding (OPEN_FINDINGS of
+    tests/test_fuzz_findings.py; the fixed seeds above may use them where they happen to pass)."""
     first = int(os.environ.get("S2SAD_FUZZ_SEED") or random.randrange(10 ** 6, 10 ** 9))
     deadline = time.monotonic() + RANDOM_BUDGET
     checked, skipped, failures = 0, 0, []

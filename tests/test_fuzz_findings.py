@@ -212,6 +212,35 @@ def test_where_condition_computed_in_a_branch():
     assert_no_failure(where_in_a_branch, np.array([0.5, 1.0]), np.array([1.0, 0.2]))
 
 
+def where_in_a_conditional_expression(v, x):  # seed 501123 (small programs)
+    p = np.linspace(1.0, 1.0, 1)
+    v = x if p[0] <= 2.0 else np.where(v > v, v, x)
+    v_new = v
+    return np.sum(v_new)
+
+
+@finding("internal: VerifyError: placeholder gives f64[:], but its result is typed bool[:] (np.where in a "
+         "branch of a conditional expression)")
+def test_where_in_a_conditional_expression():
+    assert_no_failure(where_in_a_conditional_expression, np.array([1.0]), np.array([0.0]))
+
+
+def while_loop_in_a_branch(c, M):  # seed 500264 (small programs), written out
+    s = 0.0
+    if c > 0.0:
+        k = 0
+        while k < 3:
+            k = k + 1
+            s = s + M[k % 2] ** 2
+    return s
+
+
+@finding("internal: VerifyError: placeholder gives f64[:], but its result is typed i64[:] (a while loop in a "
+         "branch, indexing with its counter)")
+def test_while_loop_indexing_with_its_counter_in_a_branch():
+    assert_no_failure(while_loop_in_a_branch, 0.5, np.array([1.0, 2.0]))
+
+
 def return_from_a_loop_in_a_branch(mu, v):  # seed 1037 of an early campaign
     u = v
     if mu < 2.0:
@@ -335,6 +364,19 @@ def test_return_from_nested_loops_tapes_an_empty_placeholder():
     assert_no_failure(returns_from_nested_loops, 0.0, np.array([1.0, 0.0]))
 
 
+def shifted_until(b):  # seed 100358
+    while b < 1.0:
+        b = b + 1.0
+    c = b
+    return c
+
+
+@finding("internal (checkpointed only): IndentationError: expected an indented block after 'else' statement "
+         "(a while loop whose reversed body is empty: b = b + 1.0)")
+def test_checkpointed_while_loop_with_an_empty_reverse_body():
+    assert_no_failure(shifted_until, -1.0)
+
+
 def clock(t0):
     t = t0
     for i in range(3):
@@ -343,8 +385,8 @@ def clock(t0):
 
 
 @finding("internal (checkpointed only): IndentationError: expected an indented block after 'else' statement "
-         "(a loop whose reversed body is empty: t = t + 0.1)")
-def test_checkpointed_loop_with_an_empty_reverse_body():
+         "(the same for a for loop: t = t + 0.1, a clock)")
+def test_checkpointed_for_loop_with_an_empty_reverse_body():
     assert_no_failure(clock, 0.5)
 
 
@@ -375,7 +417,8 @@ OPEN_FINDINGS: dict[str, str] = {
     "global-write": "test_forward_mode_repeats_a_global_update",
     "generator-argument": "test_forward_mode_draws_again_from_a_generator_argument",
     "global-read": "test_global_read_after_a_helper_writes_it",
-    "global-in-if": "test_global_written_in_one_branch",
+    "global-write-in-if": "test_global_written_in_one_branch",
+    "while-in-if": "test_while_loop_indexing_with_its_counter_in_a_branch",
     "bool-array-in-if": "test_mask_computed_in_a_branch",
     "exit-loop-in-if": "test_return_from_a_loop_inside_a_branch",
     "nested-loop-in-if": "test_nested_loops_after_an_early_return",
@@ -384,7 +427,7 @@ OPEN_FINDINGS: dict[str, str] = {
     "global-in-if-in-loop": "test_global_read_guarded_by_a_dead_loop_variable",
     "global-in-nested-loops": "test_global_read_guarded_by_a_dead_loop_variable",
     "exit-loop-in-nested-loops": "test_return_from_nested_loops_tapes_an_empty_placeholder",
-    "loop-shift-by-constant": "test_checkpointed_loop_with_an_empty_reverse_body",
+    "loop-shift-by-constant": "test_checkpointed_while_loop_with_an_empty_reverse_body",
 }
 
 

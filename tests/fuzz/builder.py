@@ -174,6 +174,7 @@ class FunctionBuilder:
         self.rng_name: str | None = None
         self.features: set[tuple[str, bool, int]] = set()   # (construct, in a branch, loops around): see `note`
         self.returned_early = False         # an early return was written: what follows runs in a branch
+        self.branch_expressions = 0         # branches of conditional expressions around the cursor
         self.tags = module.tags
 
     # scope ---------------------------------------------------------------------------------
@@ -223,9 +224,9 @@ class FunctionBuilder:
         return self.mod.fresh(self.mod.choice(stems))
 
     def in_branch(self) -> bool:
-        """Whether the cursor is inside an ``if`` (after an early return, the rest of the
-        function is: s2sad turns the return into a flag and an ``if``)."""
-        return "if" in self.blocks or self.returned_early
+        """Whether the cursor is inside an ``if`` or a branch of ``a if c else b`` (after an early
+        return, the rest of the function is: s2sad turns the return into a flag and an ``if``)."""
+        return "if" in self.blocks or self.returned_early or self.branch_expressions > 0
 
     def note(self, feature: str, in_branch: bool | None = None, loops: int | None = None) -> None:
         """A construct whose place matters: tagged `feature`; `feature-in-if` when it is inside a

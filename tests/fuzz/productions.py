@@ -230,6 +230,7 @@ def st_for_array(fb: FunctionBuilder) -> bool:
 def st_while(fb: FunctionBuilder) -> bool:
     """``while k < N and cond:`` with the counter incremented first (so ``continue`` is safe)."""
     loop_tags(fb)
+    fb.note("while")
     scalars = fb.floats(())
     counter = fb.mod.fresh(fb.mod.choice(["it", "k", "n_iter"]))
     limit = int(fb.rng.integers(1, 6))
@@ -508,7 +509,16 @@ def e_kink(fb: FunctionBuilder, shape: Shape, depth: int) -> str | None:
 
 
 def e_ifexp(fb: FunctionBuilder, shape: Shape, depth: int) -> str | None:
-    return f"({fb.expr(shape, depth)} if {fb.condition(depth)} else {fb.expr(shape, depth)})"
+    fb.branch_expressions += 1
+    try:
+        body = fb.expr(shape, depth)
+        fb.branch_expressions -= 1
+        condition = fb.condition(depth)
+        fb.branch_expressions += 1
+        orelse = fb.expr(shape, depth)
+    finally:
+        fb.branch_expressions -= 1
+    return f"({body} if {condition} else {orelse})"
 
 
 def e_helper(fb: FunctionBuilder, shape: Shape, depth: int) -> str | None:
