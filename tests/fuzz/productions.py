@@ -5,6 +5,8 @@ in `STATEMENTS` and `EXPRESSIONS`. A new construct is a new function and a line 
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from .builder import Expression, FunctionBuilder, Grammar, Helper, ModuleBuilder, Shape, Statement, Var, paren
@@ -48,9 +50,11 @@ def st_update(fb: FunctionBuilder) -> bool:
 
 
 def shift_tags(fb: FunctionBuilder, term: str) -> None:
-    """Tag ``v = v + term`` in a loop when `term` is a constant: the loop's derivative is the
-    identity there (``t = t + dt`` with a constant step)."""
-    if fb.loops and not fb.reads_variables(term):
+    """Tag ``v = v + term`` in a loop when `term` reads no float variable (constants, ints,
+    module globals): the loop's derivative is the identity there (``t = t + dt`` with a
+    constant step)."""
+    floats = {v.name for v in fb.floats()}
+    if fb.loops and not floats & set(re.findall(r"[A-Za-z_]\w*", term)):
         fb.tags.add("loop-shift-by-constant")
 
 
@@ -482,6 +486,8 @@ def e_binary(fb: FunctionBuilder, shape: Shape, depth: int) -> str | None:
     if fb.mod.chance(0.5):
         a, b = b, a
     op = fb.mod.choice(["+", "-", "*", "*", "+"])
+    if op == "-" and a == b:
+        op = "+"  # (x - x is 0 everywhere: np.std or a norm of it is at its kink)
     return f"{paren(a) if op != '+' else a} {op} {paren(b)}"
 
 
