@@ -241,6 +241,22 @@ def test_while_loop_indexing_with_its_counter_in_a_branch():
     assert_no_failure(while_loop_in_a_branch, 0.5, np.array([1.0, 2.0]))
 
 
+def condition_in_a_loop_after_continue(beta, y1):  # seed 701714 (small programs)
+    for i in range(1):
+        if i == 1:
+            continue
+        for t in range(len(y1)):
+            beta = beta if beta > 1.0 else 1.0
+    d = beta
+    return d
+
+
+@finding("internal: VerifyError: placeholder gives f64[:], but its result is typed bool[:] (the taped "
+         "conditions of a loop that runs after a continue)")
+def test_conditions_of_a_loop_after_continue():
+    assert_no_failure(condition_in_a_loop_after_continue, 0.0, np.array([0.0]))
+
+
 def return_from_a_loop_in_a_branch(mu, v):  # seed 1037 of an early campaign
     u = v
     if mu < 2.0:
@@ -392,6 +408,17 @@ def test_checkpointed_for_loop_with_an_empty_reverse_body():
 
 # --- derivatives -----------------------------------------------------------------------------------
 
+def root_of_padded(y):  # seed 701523 (small programs: np.cbrt of np.concatenate((np.arange(3) * 0.7, ...)))
+    u = np.sqrt(np.concatenate((np.zeros(1), y)))
+    return np.sum(u)
+
+
+@finding("forward mode: the constant element 0 has tangent 0 times sqrt's infinite derivative = nan, and the "
+         "nan reaches every gradient ([nan, nan] instead of [0.707, 0.354]; reverse mode is right)")
+def test_forward_mode_through_sqrt_of_a_constant_zero():
+    assert_no_failure(root_of_padded, np.array([0.5, 2.0]))
+
+
 def normal_with_zero_scale(W, beta):
     rng = np.random.default_rng(0)
     u = rng.normal(0.0, beta, 2)
@@ -419,6 +446,8 @@ OPEN_FINDINGS: dict[str, str] = {
     "global-read": "test_global_read_after_a_helper_writes_it",
     "global-write-in-if": "test_global_written_in_one_branch",
     "while-in-if": "test_while_loop_indexing_with_its_counter_in_a_branch",
+    "if-in-loop-in-if": "test_conditions_of_a_loop_after_continue",
+    "cbrt": "test_forward_mode_through_sqrt_of_a_constant_zero",
     "bool-array-in-if": "test_mask_computed_in_a_branch",
     "exit-loop-in-if": "test_return_from_a_loop_inside_a_branch",
     "nested-loop-in-if": "test_nested_loops_after_an_early_return",

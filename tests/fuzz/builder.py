@@ -168,6 +168,7 @@ class FunctionBuilder:
         self.indent = 1
         self.scopes: list[dict[str, Var]] = [{p.name: p for p in params}]
         self.blocks: list[str] = []         # the compound statements around the cursor: "if", "for", "while"
+        self.jumped: list[bool] = [False]   # per block (and the body): a break, continue or return was written
         self.iterated: list[str] = []       # the arrays that enclosing ``for x in a`` loops run over
         self.global_decls: list[str] = []
         self.prologue: list[str] = []
@@ -226,7 +227,14 @@ class FunctionBuilder:
     def in_branch(self) -> bool:
         """Whether the cursor is inside an ``if`` or a branch of ``a if c else b`` (after an early
         return, the rest of the function is: s2sad turns the return into a flag and an ``if``)."""
-        return "if" in self.blocks or self.returned_early or self.branch_expressions > 0
+        return "if" in self.blocks or self.returned_early or self.branch_expressions > 0 or any(self.jumped)
+
+    def jump(self) -> None:
+        """A ``break``, ``continue`` or ``return`` was written inside the current block: what
+        follows it there runs in a branch (s2sad turns the jump into a flag and an ``if``)."""
+        loops = [k for k, kind in enumerate(self.blocks) if kind != "if"]
+        for k in range(loops[-1] + 1 if loops else 0, len(self.jumped)):
+            self.jumped[k] = True
 
     def note(self, feature: str, in_branch: bool | None = None, loops: int | None = None) -> None:
         """A construct whose place matters: tagged `feature`; `feature-in-if` when it is inside a
@@ -259,12 +267,14 @@ class FunctionBuilder:
         self.indent += 1
         self.scopes.append({})
         self.blocks.append(kind)
+        self.jumped.append(False)
         start = len(self.lines)
         try:
             yield
         finally:
             if len(self.lines) == start:
                 self.emit("pass")
+            self.jumped.pop()
             self.blocks.pop()
             self.scopes.pop()
             self.indent -= 1

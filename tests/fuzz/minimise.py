@@ -392,12 +392,13 @@ def _argument_edits(program: Program) -> Iterator[Program]:
                         index = [slice(None)] * value.ndim
                         index[axis] = keep
                         yield _with_arg(program, k, value[tuple(index)].copy())
-    for digits in (1, 0):
-        for k, (name, value) in enumerate(program.args):
-            if isinstance(value, float) or (isinstance(value, np.ndarray) and value.dtype.kind == "f"):
-                rounded = (np.round(value, digits) if isinstance(value, np.ndarray) else round(value, digits)) + 0.0
-                if not np.array_equal(rounded, value):
-                    yield _with_arg(program, k, rounded)
+    for k, (name, value) in enumerate(program.args):
+        if isinstance(value, float) or (isinstance(value, np.ndarray) and value.dtype.kind == "f"):
+            rounded = np.round(value, 1)
+            rounded = np.where((rounded == 0) & (value != 0), value, rounded)  # (no new zeros: kinks lie there)
+            rounded = float(rounded) if isinstance(value, float) else rounded
+            if not np.array_equal(rounded, value):
+                yield _with_arg(program, k, rounded)
 
 
 def _with_arg(program: Program, k: int, value) -> Program:

@@ -110,6 +110,7 @@ def store_into(fb: FunctionBuilder, var: Var) -> str:
         value_shape = ()
     value = fb.bounded(value_shape, 1) if op == "*=" else fb.expr(value_shape, 2)
     in_place_tags(fb, var, "store")
+    shift_tags(fb, value)
     return f"{target} {op} {value}"
 
 
@@ -258,6 +259,8 @@ def st_while(fb: FunctionBuilder) -> bool:
 
 
 def st_if(fb: FunctionBuilder) -> bool:
+    if fb.loops:
+        fb.note("if-in-loop")  # its condition is recorded on a tape (bools)
     fb.emit(f"if {fb.condition()}:")
     with fb.block("if"):
         fb.body()
@@ -293,6 +296,7 @@ def st_early_return(fb: FunctionBuilder) -> bool:
     with fb.block("if"):
         fb.emit(f"return {fb.result_expr() if fb.result else fb.data_expr(())}")
     fb.returned_early = True
+    fb.jump()
     return True
 
 
@@ -301,6 +305,7 @@ def st_break(fb: FunctionBuilder) -> bool:
     fb.emit(f"if {fb.condition()}:")
     with fb.block("if"):
         fb.emit("break")
+    fb.jump()
     return True
 
 
@@ -309,6 +314,7 @@ def st_continue(fb: FunctionBuilder) -> bool:
     fb.emit(f"if {fb.condition()}:")
     with fb.block("if"):
         fb.emit("continue")
+    fb.jump()
     return True
 
 
@@ -465,6 +471,8 @@ def e_unary(fb: FunctionBuilder, shape: Shape, depth: int) -> str | None:
                           "np.exp(0.3 * {e})", "-{p}", "np.square({e})", "{p} ** 2", "{p} ** 3",
                           "np.sinh(0.5 * {e})", "np.arcsinh({e})", "np.log1p({p} ** 2)", "np.expm1(0.2 * {e})",
                           "np.cbrt({e})", "np.sin({e}) * np.cos({e})"])
+    if form.startswith("np.cbrt"):
+        fb.tags.add("cbrt")  # (its derivative is infinite at 0, where an element may be a constant 0)
     return form.format(e=e, p=paren(e))
 
 
@@ -515,6 +523,8 @@ def e_kink(fb: FunctionBuilder, shape: Shape, depth: int) -> str | None:
 
 
 def e_ifexp(fb: FunctionBuilder, shape: Shape, depth: int) -> str | None:
+    if fb.loops:
+        fb.note("if-in-loop")
     fb.branch_expressions += 1
     try:
         body = fb.expr(shape, depth)
