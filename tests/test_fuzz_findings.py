@@ -52,7 +52,7 @@ def clamp_first(a):
 
 
 def helper_writes_into_its_argument(q):  # seed 100555
-    res = clamp_first(q)
+    res = clamp_first(q)  # noqa: F841 (unused, as in the program found)
     return np.mean(q)
 
 
@@ -173,7 +173,7 @@ def rhs(a2, b1):
 def global_written_in_one_branch(beta):  # seed 100824
     if beta > 2.0:
         b = rhs(1.0, 1)
-    b = rhs(1.0, 1)
+    b = rhs(1.0, 1)  # noqa: F841 (unused, as in the program found)
     return 1.0
 
 
@@ -315,7 +315,7 @@ def draw_under_a_dead_loop_variable(y, alpha):  # seed 101003
         else:
             a = alpha
             if a > 1.0:
-                e = rng.standard_normal()
+                e = rng.standard_normal()  # noqa: F841 (unused, as in the program found)
     return 1.0
 
 
@@ -329,7 +329,7 @@ def burn_in(y, alpha):
     rng = np.random.default_rng(1)
     for step in range(2):
         if alpha > 1.0:
-            z = rng.standard_normal()
+            z = rng.standard_normal()  # noqa: F841 (unused, as in the program found)
         alpha = alpha * 0.5
     return y * 2.0
 
@@ -349,7 +349,7 @@ def global_read_under_a_dead_loop_variable(theta):  # seed 101939
             pass
         else:
             theta = theta
-            u = W4_101939
+            u = W4_101939  # noqa: F841 (unused, as in the program found)
     return 1.0
 
 
