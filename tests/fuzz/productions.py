@@ -582,8 +582,13 @@ def e_reduce(fb: FunctionBuilder, shape: Shape, depth: int) -> str | None:
     form = fb.mod.choice(["np.sum({e})", "np.mean({e})", "{p}.sum()", "np.max({e})", "np.min({e})",
                           "np.linalg.norm({e})", "np.var({e})", "np.std({e})", "np.prod(np.tanh({e}))",
                           "{p}.mean()", "np.sum({p} ** 2)"])
-    if form.startswith("np.std") or form.startswith("np.linalg"):
+    if form.startswith(("np.std", "np.linalg")):
+        # The square root in them has no derivative where all elements are equal (std) or 0
+        # (norm), which expressions built from broadcast constants can be everywhere: take a
+        # variable's (random) values instead.
         fb.tags.add(form.split("(")[0])
+        var = fb.mod.choice(fb.floats(rank=1) + fb.floats(rank=2))
+        e = var.name if var else "np.linspace(0.5, 1.5, 3)"
     return form.format(e=e, p=paren(e))
 
 
