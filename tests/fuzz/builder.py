@@ -49,6 +49,8 @@ class Var:
 
 @dataclass
 class Helper:
+    """A module-level function the generator wrote, which others may call."""
+
     name: str
     params: list[Var]
     result: Shape

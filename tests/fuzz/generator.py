@@ -34,7 +34,7 @@ import numpy as np
 
 from .builder import SMALL, Config, FunctionBuilder, ModuleBuilder, Shape, Var
 from .productions import GRAMMAR, Grammar
-from .program import Program, SeededGenerator, deadline
+from .program import Program, SeededGenerator, deadline, unload
 
 __all__ = ["SMALL", "Config", "Invalid", "generate", "plain_value"]
 PLAIN_SECONDS = 2.0    # a plain run of a generated program takes milliseconds; longer means a hang
@@ -113,12 +113,11 @@ def draft(seed: int, attempt: int, config: Config, grammar: Grammar = GRAMMAR) -
     return Program(seed, source, entry, [(var.name, value) for var, value in arguments], frozenset(tags))
 
 
-def plain_value(program: Program, module=None) -> float:
-    """Run `program` as plain Python on fresh arguments; its value, or `Invalid`."""
-    from .program import unload
-    own = module is None
+def plain_value(program: Program) -> float:
+    """Run `program` as plain Python on fresh arguments: its value, or `Invalid` when it raises,
+    warns (floating point included), hangs, or does not return a finite float below 1e6."""
     try:
-        module = program.load() if own else module
+        module = program.load()
     except Exception as exc:  # noqa: BLE001 (a minimiser's candidate may not even compile)
         raise Invalid(f"{type(exc).__name__}: {exc}") from None
     try:
@@ -126,15 +125,16 @@ def plain_value(program: Program, module=None) -> float:
             warnings.simplefilter("error")
             with np.errstate(all="raise", under="ignore"):
                 value = getattr(module, program.entry)(*program.fresh_args())
-    except Exception as exc:
+                if not isinstance(value, (float, np.floating)):
+                    raise Invalid(f"returns {type(value).__name__}, not a float")
+                if not math.isfinite(value) or abs(value) > 1e6:
+                    raise Invalid(f"returns {value}")
+    except Invalid:
+        raise
+    except Exception as exc:  # noqa: BLE001 (whatever the program raises makes it invalid)
         raise Invalid(f"{type(exc).__name__}: {exc}") from None
     finally:
-        if own:
-            unload(module)
-    if not isinstance(value, (float, np.floating)) or isinstance(value, bool):
-        raise Invalid(f"returns {type(value).__name__}, not a float")
-    if not math.isfinite(value) or abs(value) > 1e6:
-        raise Invalid(f"returns {value}")
+        unload(module)
     return float(value)
 
 

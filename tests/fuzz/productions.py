@@ -12,20 +12,16 @@ import numpy as np
 from .builder import Expression, FunctionBuilder, Grammar, Helper, ModuleBuilder, Shape, Statement, Var, paren
 
 
-def some_shape(fb: FunctionBuilder, ranks=(0, 0, 1, 1, 1, 2)) -> Shape:
-    rank = fb.mod.choice(ranks)
-    lengths = fb.mod.lengths
-    if rank == 0:
-        return ()
-    if rank == 1:
-        return (fb.mod.choice(lengths),)
-    return (fb.mod.choice(lengths), fb.mod.choice(lengths))
+def some_shape(module: ModuleBuilder, ranks: tuple[int, ...] = (0, 0, 1, 1, 1, 2)) -> Shape:
+    """A shape of one of `ranks` (repeated ranks are likelier), from the program's lengths."""
+    rank = module.choice(ranks)
+    return tuple(module.choice(module.lengths) for _ in range(rank))
 
 
 # statements -------------------------------------------------------------------------------------
 
 def st_assign(fb: FunctionBuilder) -> bool:
-    shape = some_shape(fb)
+    shape = some_shape(fb.mod)
     code = fb.fresh_expr(shape)
     name = fb.new_name(shape)
     fb.emit(f"{name} = {code}")
@@ -357,7 +353,7 @@ def st_global_array_store(fb: FunctionBuilder) -> bool:
 
 
 def st_draw(fb: FunctionBuilder) -> bool:
-    shape = some_shape(fb, (0, 1, 1, 2))
+    shape = some_shape(fb.mod, (0, 1, 1, 2))
     name = fb.new_name(shape)
     code = fb.draw(shape)
     if fb.mod.chance(0.5):
@@ -577,7 +573,7 @@ def e_draw(fb: FunctionBuilder, shape: Shape, depth: int) -> str | None:
 # scalars
 
 def e_reduce(fb: FunctionBuilder, shape: Shape, depth: int) -> str | None:
-    inner_shape = some_shape(fb, (1, 1, 2))
+    inner_shape = some_shape(fb.mod, (1, 1, 2))
     e = fb.expr(inner_shape, depth)
     form = fb.mod.choice(["np.sum({e})", "np.mean({e})", "{p}.sum()", "np.max({e})", "np.min({e})",
                           "np.linalg.norm({e})", "np.var({e})", "np.std({e})", "np.prod(np.tanh({e}))",
@@ -822,7 +818,7 @@ EXPRESSIONS: dict[int, list[Expression]] = {
 
 def make_helper(module: ModuleBuilder, level: int, result: Shape) -> Helper:
     """A module-level function of one to three float parameters returning `result`."""
-    shapes = [some_shape_for(module) for _ in range(int(module.rng.integers(1, 4)))]
+    shapes = [some_shape(module, (0, 0, 1, 1, 2)) for _ in range(int(module.rng.integers(1, 4)))]
     stems = ["a", "b", "u", "w", "p", "q"]
     params = [Var(module.fresh(stem), shape=s, shared=bool(s), of_arg=bool(s), param=True)
               for stem, s in zip(stems, shapes)]
@@ -852,15 +848,6 @@ def make_mutating_helper(module: ModuleBuilder, level: int, shape: Shape) -> Hel
     helper = Helper(name, [param], (), fb.render(name), mutates=True, features=frozenset(fb.features))
     module.helpers.append(helper)
     return helper
-
-
-def some_shape_for(module: ModuleBuilder) -> Shape:
-    rank = module.choice([0, 0, 1, 1, 2])
-    lengths = module.lengths
-    return () if rank == 0 else (module.choice(lengths),) * 1 if rank == 1 else \
-        (module.choice(lengths), module.choice(lengths))
-
-
 
 
 GRAMMAR = Grammar(STATEMENTS, EXPRESSIONS)
