@@ -364,6 +364,28 @@ def test_global_read_guarded_by_a_dead_loop_variable():
     assert_no_failure(global_read_under_a_dead_loop_variable, np.array([1.0, 1.0]))
 
 
+total_500036 = 0.0
+W_500036 = np.full((2, 2), 2.0)
+
+
+def branch_reads_a_dead_carried_value(b, u):  # seed 500036
+    global total_500036
+    total_500036 = total_500036
+    for i in range(1):
+        if b < 1.0:
+            pass
+        elif u[0] <= 1.0:
+            u = u / np.sum(W_500036)
+    return 1.0 * b
+
+
+# Found (fixed since): internal: VerifyError: Var(u) used before definition (u is dead after the
+# loop, but the condition of an if nested in a branch reads it, and the if stays for its read of a
+# module array in a function that assigns a global)
+def test_dead_carried_value_read_by_a_nested_kept_if():
+    assert_no_failure(branch_reads_a_dead_carried_value, 0.4, np.array([1.4]))
+
+
 # --- tapes and checkpointing -------------------------------------------------------------------------
 
 W_100451 = np.array(1.0)

@@ -100,14 +100,17 @@ def _effects(stmt) -> list:
 
 
 def _reads_of(stmt) -> dict:
-    """Each value bound directly in `stmt`'s regions → what computing it reads (nested statements
-    taken whole)."""
+    """Each value bound in `stmt`'s regions, at any depth → what computing it reads (a nested
+    statement's results and region parameters read whatever the statement reads)."""
     reads: dict = {}
     for region in stmt.blocks():
-        for s in region.stmts:
+        for s in walk(region):
             needs = list(s.ins) + [a for inner in s.blocks() for a in block_uses(inner)]
             for out in s.outs:
                 reads[out] = needs
+            for inner in s.blocks():
+                for param in inner.params:
+                    reads[param] = needs
     return reads
 
 
