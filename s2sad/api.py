@@ -263,8 +263,7 @@ class Derivative:
     def check_scalar_output(self, derived: Derived, instead: str) -> None:
         """Refuse a function that does not return one float (`instead` names what handles it)."""
         tree = derived.primal.out_tree
-        what = not_one_float(derived.primal) or (str(tree) if isinstance(tree, Node) and tree.cls is not tuple
-                                                 else None)
+        what = str(tree) if isinstance(tree, Node) and tree.cls is not tuple else not_one_float(derived.primal)
         if what:
             raise S2SADError(f"{self.kind} needs a function returning one float, but {self.fn.__name__} returns "
                              f"{what}; use {instead} for non-scalar outputs", *_where(self.fn))
@@ -285,11 +284,18 @@ class Derivative:
             vectors += self.leaves_like(primals.trees[k], vector, like, label, what, "argument")
         return primals, vectors
 
+    def structured_like(self, tree, value: Any, path: str, what: str) -> list[tuple[str, Any]]:
+        """`flatten_like`, its errors located at the function."""
+        try:
+            return flatten_like(tree, value, path, what)
+        except S2SADError as exc:
+            raise _fail(self.fn, exc.message) from None
+
     def leaves_like(self, tree, value: Any, like: list, label: str, what: str, whose: str) -> list:
         """The float leaves of `value`, a tangent, cotangent or direction for a value of structure
         `tree` (None for one number or array) whose leaves are `like`: each must have its leaf's
         shape. `label` names that value in errors, `whose` its kind ("argument", "result")."""
-        items = [(label, value)] if tree is None else flatten_like(tree, value, label, f"the {what}")
+        items = [(label, value)] if tree is None else self.structured_like(tree, value, label, f"the {what}")
         leaves = []
         for (path, v), x in zip(items, like):
             v = _prepare_arg(self.fn, f"{what} for {path}" if tree is None else f"the {what}'s {path}", v, True)
@@ -430,7 +436,7 @@ class VJP(Derivative):
                 (not isinstance(args[n], tuple) or len(args[n]) != m):
             raise _fail(self.fn, f"{self.fn.__name__} returns {m} values: pass a tuple of {m} cotangents")
         items = [("the result", args[n])] if tree is None else \
-            flatten_like(tree, args[n], "result", "the cotangent")
+            self.structured_like(tree, args[n], "result", "the cotangent")
         cotangents = [_prepare_arg(self.fn, "cotangent" if tree is None else f"the cotangent for {path}", c, True)
                       for path, c in items]
         for c, r, (path, _) in zip(cotangents, results, items):

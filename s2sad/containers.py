@@ -227,8 +227,9 @@ def flatten_like(tree: Any, value: Any, path: str, what: str) -> list[tuple[str,
 
 
 def _shape_of(tree: Node) -> str:
-    keys = ", ".join(repr(k) for k in tree.keys) if tree.kind.name in ("dict", "namedtuple", "dataclass") else None
-    return f"{tree} of {len(tree.keys)} items" if keys is None else f"{tree} with keys ({keys})"
+    if tree.kind.name in ("tuple", "list"):
+        return f"{tree} of {len(tree.keys)} items"
+    return f"{tree} with {'keys' if tree.kind.name == 'dict' else 'fields'} {', '.join(repr(k) for k in tree.keys)}"
 
 
 def _described(value: Any) -> str:

@@ -32,7 +32,6 @@ import gast
 import numpy as np
 
 from .. import primitives as P
-from ..containers import kind_of_class
 from ..checkpoint import Policy, checkpointed, marker_policy
 from ..custom import CustomRule
 from ..errors import S2SADError, located
@@ -44,7 +43,7 @@ from .memory import Ambiguous, Latest, Memory, MemoryLowering
 from .nested import check_inlinable, inline_gradient, is_derivative, lower_derivative
 from .normalize import RESULT, normalize
 from .parse import Assumption, Source, parse
-from .structures import CONTAINERS, ContainerLowering, describe_value, parameters, returned
+from .structures import CONTAINERS, ContainerLowering, describe_value, makes_container, parameters, returned
 from .values import DictVal, PyObj, TupleVal, contents
 
 
@@ -854,7 +853,7 @@ class Lowering(ContainerLowering, MemoryLowering):
         if obj is range or isinstance(obj, (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, np.ufunc,
                                             CustomRule)) or is_derivative(obj) \
                 or callable(obj) and (_is_numpy(obj) or _is_hashable(obj) and obj in P.NUMPY) \
-                or getattr(kind_of_class(obj), "name", None) in ("namedtuple", "dataclass"):  # (made in the function)
+                or makes_container(obj):
             return PyObj(obj)
         if isinstance(obj, np.ndarray):
             raise self.error(node, f"'{name}' is an array from outside the function that is not a module "

@@ -98,6 +98,11 @@ def returned(value) -> tuple[list, object]:
     return results, tree(value)
 
 
+def makes_container(obj) -> bool:
+    """Does calling `obj` make a container (a dataclass or namedtuple class, `enumerate`, `zip`)?"""
+    return obj in (enumerate, zip) or getattr(kind_of_class(obj), "name", None) in ("namedtuple", "dataclass")
+
+
 def describe_value(value) -> str | None:
     """A container value in words ("a dict", "a dataclass Model"), None for other values."""
     if isinstance(value, Method):
@@ -201,7 +206,7 @@ class ContainerLowering:
             return self.method_call(obj, args, kwargs, node)
         if obj in (enumerate, zip) and args and all(isinstance(a, CONTAINERS) for a in args):
             return self.pairs(obj, args, kwargs, node)
-        if kind_of_class(obj) is not None and kind_of_class(obj).name in ("namedtuple", "dataclass"):
+        if makes_container(obj) and obj not in (enumerate, zip):
             return self.construct(obj, args, kwargs, node)
         return None
 
@@ -267,11 +272,11 @@ class ContainerLowering:
         """``c[k] op= v`` for an array item: the array is updated in place, as NumPy does (the
         container then holds the same array); assigning an item is refused."""
         item = self.container_item(base, target)
-        what = f"{_described(target.value)}[...]"
+        what, kind = _described(target), describe_value(base)
         if op is None or not (isinstance(item, Var) and item.type.is_array):
-            raise self.error(target, f"assigning to an item of {describe_value(base)} ({what} = ...) is not "
-                                     "supported: it would change the caller's container. Write into the array "
-                                     f"({what}[...] = ...), or build a new container and return it")
+            raise self.error(target, f"assigning to {what} (an item of {kind}) is not supported: it would change "
+                                     f"the container. Write into its array ({what}[...] = ...), or build a new "
+                                     f"container and return it")
         self.update_in_place(target, _described(target), item, self.binop_prim(op, target), value)
 
 
