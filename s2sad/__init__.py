@@ -14,6 +14,7 @@
 from .api import derivative_source, grad, ir_source, jvp, value_and_grad, vjp
 from .backend.numba import BackendFallbackWarning
 from .checkpoint import Binomial, Periodic, StoreAll, checkpointed
+from .containers import ravel
 from .custom import CustomRule, custom_rule
 from .errors import InternalError, S2SADError
 from .higher_order import hessian, hvp, jacobian
@@ -22,5 +23,5 @@ __version__ = "0.1.0"
 
 __all__ = ["grad", "value_and_grad", "jvp", "vjp", "hvp", "hessian", "jacobian", "derivative_source", "ir_source", "custom_rule",
            "CustomRule", "S2SADError", "InternalError", "BackendFallbackWarning", "StoreAll", "Periodic", "Binomial",
-           "checkpointed",
+           "checkpointed", "ravel",
            "__version__"]

@@ -1,8 +1,9 @@
 """The public API: `grad`, `value_and_grad`, `jvp`, `vjp`, `derivative_source`.
 
 Each returns a derivative object that compiles the user's function once per argument-type
-signature (floats, ints, bools, float/int/bool arrays of each rank) and then calls the
-generated code. Derivative objects pickle by reference to the user's function.
+signature (floats, ints, bools, float/int/bool arrays of each rank, and the structure of
+container arguments: s2sad/containers.py) and then calls the generated code. Derivative objects
+pickle by reference to the user's function.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .checkpoint import Policy
+from .containers import Node, flatten, flatten_like, is_container, leaf_trees, unflatten
 from .errors import S2SADError
 from .ir.types import Type, parse_type, type_of_value
 from .frontend.nested import source_function
@@ -76,7 +78,8 @@ def _check_options(fn, mode: str, backend: str, checkpoint, modes: tuple = MODES
 # --- arguments -------------------------------------------------------------------------------
 
 def _prepare_arg(fn, name: str, value: Any, differentiated: bool) -> Any:
-    """`value` as the generated code expects it; floats for differentiated arguments."""
+    """`value` as the generated code expects it; floats for differentiated arguments. `name` is
+    the argument's name, or the path of a container's leaf (``params['W1']``)."""
     if type(value) is float or (type(value) is np.ndarray and value.dtype == np.float64 and value.ndim):
         return value  # (the common case, on every call)
     if isinstance(value, (list, tuple, np.ndarray)):
@@ -87,7 +90,7 @@ def _prepare_arg(fn, name: str, value: Any, differentiated: bool) -> Any:
         if value is None:
             raise _fail(fn, f"cannot differentiate with respect to '{name}': it is None")
         if isinstance(value, (bool, np.bool_)) or (isinstance(value, np.ndarray) and value.dtype.kind == "b"):
-            raise _fail(fn, f"cannot differentiate with respect to '{name}': it is a bool")
+            raise _fail(fn, f"cannot differentiate with respect to {_called(name)}: it is a bool")
         if isinstance(value, numbers.Integral):
             value = float(value)
         elif isinstance(value, np.ndarray) and value.dtype.kind in "iu":
@@ -95,9 +98,69 @@ def _prepare_arg(fn, name: str, value: Any, differentiated: bool) -> Any:
     if isinstance(value, np.generic) or (isinstance(value, np.ndarray) and value.ndim == 0):
         value = value.item()  # a NumPy scalar or 0-d array is a number
     if type_of_value(value) is None:
-        raise _fail(fn, f"argument '{name}' is {type(value).__name__} {value!r:.40}; s2sad handles floats, "
-                        "ints, bools and NumPy arrays of them")
+        what = f"argument '{name}'" if name.isidentifier() else name
+        raise _fail(fn, f"{what} is {type(value).__name__} {value!r:.40}; s2sad handles floats, ints, bools and "
+                        "NumPy arrays of them, and tuples, lists, dicts, namedtuples and dataclasses of those (which "
+                        "may also hold strings, functions and None, as constants)")
     return value
+
+
+def _called(path: str) -> str:
+    """An argument's name in quotes, a container's leaf as its path (``params['W1']``)."""
+    return f"'{path}'" if path.isidentifier() else path
+
+
+class Bound(list):
+    """Arguments as the generated code takes them: each argument, or the leaves of a container
+    argument one after the other. `trees` holds each argument's structure (None for a number or
+    an array), `paths` each leaf's name in messages (``x``, ``params['W1']``), and `converted` the
+    indices of arrays that were converted (a copy, not the caller's array)."""
+
+    def __init__(self, leaves, converted: set[int] = frozenset(), trees: Sequence | None = None,
+                 paths: Sequence[str] | None = None):
+        super().__init__(leaves)
+        self.converted = set(converted)
+        self.trees = tuple(trees) if trees is not None else (None,) * len(self)
+        self.paths = list(paths) if paths is not None else [f"argument {k}" for k in range(len(self))]
+        self.counts = [1 if tree is None else len(leaf_trees(tree)) for tree in self.trees]
+        self.starts = [sum(self.counts[:k]) for k in range(len(self.trees))]
+
+    def leaves(self, params: Sequence[int]) -> list[int]:
+        """The indices of the leaves of these arguments, in order."""
+        return [i for k in params for i in range(self.starts[k], self.starts[k] + self.counts[k])]
+
+    def types(self) -> list:
+        """Each argument's type: its IR type, or its structure with the types of its leaves."""
+        return [type_of_value(self[start]) if tree is None else tree for start, tree in zip(self.starts, self.trees)]
+
+    def regroup(self, params: Sequence[int], values: Sequence) -> list:
+        """One value per argument of `params`, from `values`, one per leaf of theirs: a container
+        rebuilt with the argument's structure."""
+        out, at = [], 0
+        for k in params:
+            part, at = values[at:at + self.counts[k]], at + self.counts[k]
+            out.append(part[0] if self.trees[k] is None else unflatten(self.trees[k], part))
+        return out
+
+    def structured(self) -> list:
+        """The arguments as the function takes them (containers rebuilt around the leaves)."""
+        return self.regroup(range(len(self.trees)), self)
+
+
+def prepare_arguments(fn, names: Sequence[str], args: Sequence, wrt: Sequence[int]) -> Bound:
+    """`args` (one per parameter of `fn`, named `names`) as the generated code takes them:
+    converted (floats for the `wrt` parameters), containers flattened into their leaves."""
+    leaves, copied, trees, paths = [], [], [], []
+    for k, (name, value) in enumerate(zip(names, args)):
+        def leaf(path: str, v: Any, differentiated: bool = k in wrt) -> tuple[Any, Any]:
+            prepared = _prepare_arg(fn, path, v, differentiated)
+            copied.append(isinstance(v, np.ndarray) and prepared is not v)
+            paths.append(path)
+            return prepared, type_of_value(prepared)
+        made, tree = flatten(value, name, leaf) if is_container(value) else ([leaf(name, value)[0]], None)
+        leaves += made
+        trees.append(tree)
+    return Bound(leaves, {i for i, c in enumerate(copied) if c}, trees, paths)
 
 
 class Derivative:
@@ -139,8 +202,7 @@ class Derivative:
                 raise _fail(self.fn, f"{self.fn.__name__}: {exc}") from None
             bound.apply_defaults()
             args = tuple(bound.arguments.values())
-        prepared = [_prepare_arg(self.fn, name, value, k in self.wrt) for k, (name, value) in enumerate(zip(names, args))]
-        return Bound((p, isinstance(a, np.ndarray) and p is not a) for p, a in zip(prepared, args))
+        return prepare_arguments(self.fn, names, args, self.wrt)
 
     def runner(self, derived: Derived, args: "Bound", repeated: bool = False) -> Callable:
         """The generated function to call with `args`, after checking that its writes into them
@@ -148,22 +210,24 @@ class Derivative:
         (for derivatives that run it once per column)."""
         effects = derived.effects
         if effects.written:
-            problem = effects.argument_problem(self.fn.__name__, self._names, args, args.converted)
+            problem = effects.argument_problem(self.fn.__name__, args.paths, args, args.converted)
             if problem:
                 raise _fail(self.fn, problem)
         return effects.repeatable(derived.fn, args) if repeated else derived.fn
 
     def compiled(self, args: list, mode: str) -> Derived:
+        """The derivative for these arguments (a `Bound`, or a list of numbers and arrays)."""
+        args = args if isinstance(args, Bound) else Bound(args)
         # keyed by what decides the IR types (cheaper to build than the types themselves)
-        key = (mode, *((type(a), a.dtype, a.ndim) if type(a) is np.ndarray else type(a) for a in args))
+        key = (mode, args.trees, *((type(a), a.dtype, a.ndim) if type(a) is np.ndarray else type(a) for a in args))
         made = self._compiled.get(key, ())
         for derived in made:
             if derived.current():
                 return derived
         if made:
             self._note_changes(made[0])
-        types = [type_of_value(a) for a in args]
-        derived = derive(self.fn, types, list(self.wrt), mode, self.backend, self.checkpoint, frozenset(self._run_time))
+        derived = derive(self.fn, args.types(), args.leaves(self.wrt), mode, self.backend, self.checkpoint,
+                         frozenset(self._run_time))
         self._compiled[key] = (derived, *made[:_KEPT - 1])  # (the last few, for a flag switched back and forth)
         return derived
 
@@ -200,35 +264,55 @@ class Derivative:
 
     def check_scalar_output(self, derived: Derived, instead: str) -> None:
         """Refuse a function that does not return one float (`instead` names what handles it)."""
-        what = not_one_float(derived.primal)
+        tree = derived.primal.out_tree
+        what = str(tree) if isinstance(tree, Node) and tree.cls is not tuple else not_one_float(derived.primal)
         if what:
             raise S2SADError(f"{self.kind} needs a function returning one float, but {self.fn.__name__} returns "
                              f"{what}; use {instead} for non-scalar outputs", *_where(self.fn))
 
-    def split(self, args: tuple, what: str) -> tuple[list, list]:
-        """``(*arguments, *vectors)`` → (the bound arguments, one float vector per `wrt` parameter,
-        checked to have its shape); `what` names the vectors in errors."""
+    def split(self, args: tuple, what: str) -> tuple[Bound, list]:
+        """``(*arguments, *vectors)`` → (the bound arguments, the float leaves of one vector per
+        `wrt` parameter, which must have its structure and its leaves' shapes); `what` names the
+        vectors in errors."""
         n = len(self.signature.parameters)
         if len(args) != n + len(self.wrt):
             raise _fail(self.fn, f"{self.kind} of {self.fn.__name__} takes {n} arguments and {len(self.wrt)} "
                                  f"{what}(s), got {len(args)} values")
         primals = self.bind(args[:n], {})
-        vectors = [_prepare_arg(self.fn, f"{what} {i}", t, True) for i, t in enumerate(args[n:])]
-        for t, k in zip(vectors, self.wrt):
-            if np.shape(t) != np.shape(primals[k]):
-                raise _fail(self.fn, f"the {what} for argument {k} ({self._names[k]}) has shape {np.shape(t)}, "
-                                     f"but the argument has shape {np.shape(primals[k])}")
+        vectors = []
+        for k, vector in zip(self.wrt, args[n:]):
+            like = [primals[i] for i in primals.leaves([k])]
+            label = f"argument {k} ({self._names[k]})" if primals.trees[k] is None else self._names[k]
+            vectors += self.leaves_like(primals.trees[k], vector, like, label, what, "argument")
         return primals, vectors
 
+    def structured_like(self, tree, value: Any, path: str, what: str) -> list[tuple[str, Any]]:
+        """`flatten_like`, its errors located at the function."""
+        try:
+            return flatten_like(tree, value, path, what)
+        except S2SADError as exc:
+            raise _fail(self.fn, exc.message) from None
 
-class Bound(list):
-    """Arguments as the generated code takes them; `converted` holds the indices of arrays that
-    were converted (a copy, not the caller's array)."""
+    def leaves_like(self, tree, value: Any, like: list, label: str, what: str, whose: str) -> list:
+        """The float leaves of `value`, a tangent, cotangent or direction for a value of structure
+        `tree` (None for one number or array) whose leaves are `like`: each must have its leaf's
+        shape. `label` names that value in errors, `whose` its kind ("argument", "result")."""
+        items = [(label, value)] if tree is None else self.structured_like(tree, value, label, f"the {what}")
+        leaves = []
+        for (path, v), x in zip(items, like):
+            v = _prepare_arg(self.fn, f"{what} for {path}" if tree is None else f"the {what}'s {path}", v, True)
+            if np.shape(v) != np.shape(x):
+                raise _fail(self.fn, f"the {what} for {path} has shape {np.shape(v)}, but the {whose} has shape "
+                                     f"{np.shape(x)}")
+            leaves.append(v)
+        return leaves
 
-    def __init__(self, prepared):
-        pairs = list(prepared)
-        super().__init__(value for value, _ in pairs)
-        self.converted = {k for k, (_, copied) in enumerate(pairs) if copied}
+
+def outputs(tree, values: Sequence) -> Any:
+    """The value a function returns, from its results' values (one, or the leaves of the
+    container it returns, built again with its structure `tree`)."""
+    values = [_plain(v) for v in values]
+    return values[0] if tree is None else unflatten(tree, values)
 
 
 def _rebuild(cls, fn, wrt, mode, backend, checkpoint):
@@ -274,28 +358,39 @@ class Grad(Derivative):
         args = self.bind(args, kwargs)
         derived = self.compiled(args, self.mode)
         self.check_scalar_output(derived, "s2sad.vjp")
+        wrt = args.leaves(self.wrt)
         if self.mode == "reverse":
-            value, *grads = self._statistics(self.runner(derived, args)(*args, 1.0), 1 + len(self.wrt))
+            value, *grads = self._statistics(self.runner(derived, args)(*args, 1.0), 1 + len(wrt))
         else:
-            value, grads = self._forward_grads(self.runner(derived, args, repeated=True), args)
-        grads = [_as_output(g, args[k]) for g, k in zip(grads, self.wrt)]
-        return _plain(value), self._pack(grads)
+            value, grads = self._forward_grads(self.runner(derived, args, repeated=True), args, wrt)
+        grads = [_as_output(g, args[k]) for g, k in zip(grads, wrt)]
+        return _plain(value), self._pack(args.regroup(self.wrt, grads))
 
-    def _forward_grads(self, run: Callable, args: list) -> tuple[Any, list]:
+    def _forward_grads(self, run: Callable, args: list, wrt: list[int]) -> tuple[Any, list]:
         """Forward mode: one JVP per element of each differentiated argument (`run` starts each
         from the same state)."""
-        zero_tangents = [np.zeros_like(args[k]) if isinstance(args[k], np.ndarray) else 0.0 for k in self.wrt]
         value, grads = None, []
-        for slot, k in enumerate(self.wrt):
+        for slot, k in enumerate(wrt):
             grad = np.zeros(np.shape(args[k]))
             for index, e in basis(np.shape(args[k])):
-                tangents = list(zero_tangents)
-                tangents[slot] = e
-                value, grad[index] = run(*args, *tangents)
+                value, grad[index] = run(*args, *unit_tangents(args, wrt, slot, e))
             grads.append(grad)
         if value is None:
-            value = run(*args, *zero_tangents)[0]
+            value = run(*args, *zeros_like_each(args[k] for k in wrt))[0]
         return value, grads
+
+
+def zeros_like_each(values) -> list:
+    """A zero of each value's shape (0.0 for a number)."""
+    return [np.zeros(np.shape(x)) if np.ndim(x) else 0.0 for x in values]
+
+
+def unit_tangents(args: list, wrt: list[int], slot: int, e: Any) -> list:
+    """Tangents (or directions) for the leaves `wrt` of `args`: `e` for the one at `slot`, zeros
+    for the others."""
+    tangents = zeros_like_each(args[k] for k in wrt)
+    tangents[slot] = e
+    return tangents
 
 
 class ValueAndGrad(Grad):
@@ -320,13 +415,13 @@ class JVP(Derivative):
         derived = self.compiled(primals, "forward")
         out = self.runner(derived, primals)(*primals, *tangents)
         m = len(derived.derivative.results) // 2
-        values, dots = out[:m], out[m:]
-        values, dots = [_plain(v) for v in values], [_plain(d) for d in dots]
-        return (values[0], dots[0]) if m == 1 else (tuple(values), tuple(dots))
+        tree = derived.primal.out_tree
+        return outputs(tree, out[:m]), outputs(tree, out[m:])
 
 
 class VJP(Derivative):
-    """``h(*args, cotangent)`` → ``(f(*args), cotangents)``; a tuple cotangent for a tuple output."""
+    """``h(*args, cotangent)`` → ``(f(*args), cotangents)``; the cotangent has the structure of
+    f's result (a tuple for a tuple, a dict for a dict)."""
 
     kind = "vjp"
 
@@ -337,24 +432,27 @@ class VJP(Derivative):
                                  f"got {len(args)} values")
         primals = self.bind(args[:n], {})
         derived = self.compiled(primals, "reverse")
-        m = len(derived.primal.results)
-        cotangents = args[n] if m > 1 else (args[n],)
-        if m > 1 and (not isinstance(cotangents, tuple) or len(cotangents) != m):
+        results, tree = derived.primal.results, derived.primal.out_tree
+        m = len(results)
+        if tree is not None and tree.cls is tuple and len(tree.keys) == m and \
+                (not isinstance(args[n], tuple) or len(args[n]) != m):
             raise _fail(self.fn, f"{self.fn.__name__} returns {m} values: pass a tuple of {m} cotangents")
-        cotangents = [_prepare_arg(self.fn, "cotangent", c, True) for c in cotangents]
-        for c, r in zip(cotangents, derived.primal.results):
+        items = [("the result", args[n])] if tree is None else \
+            self.structured_like(tree, args[n], "result", "the cotangent")
+        cotangents = [_prepare_arg(self.fn, "cotangent" if tree is None else f"the cotangent for {path}", c, True)
+                      for path, c in items]
+        for c, r, (path, _) in zip(cotangents, results, items):
             if np.ndim(c) != (r.type.ndim if r.type.is_array else 0):
-                raise _fail(self.fn, f"the cotangent has {np.ndim(c)} axes, but {self.fn.__name__}'s result "
-                                     f"has {r.type.ndim if r.type.is_array else 0}")
-        out = self._statistics(self.runner(derived, primals)(*primals, *cotangents), m + len(self.wrt))
+                raise _fail(self.fn, f"the cotangent has {np.ndim(c)} axes, but {self.fn.__name__}'s "
+                                     f"{path.removeprefix('the ')} has {r.type.ndim if r.type.is_array else 0}")
+        wrt = primals.leaves(self.wrt)
+        out = self._statistics(self.runner(derived, primals)(*primals, *cotangents), m + len(wrt))
         values, grads = out[:m], out[m:]
-        for c, v in zip(cotangents, values):
+        for c, v, (path, _) in zip(cotangents, values, items):
             if np.shape(c) != np.shape(v):
-                raise _fail(self.fn, f"the cotangent has shape {np.shape(c)}, but the result has shape "
-                                     f"{np.shape(v)}")
-        grads = [_as_output(g, primals[k]) for g, k in zip(grads, self.wrt)]
-        values = [_plain(v) for v in values]
-        return (values[0] if m == 1 else tuple(values)), self._pack(grads)
+                raise _fail(self.fn, f"the cotangent has shape {np.shape(c)}, but {path} has shape {np.shape(v)}")
+        grads = [_as_output(g, primals[k]) for g, k in zip(grads, wrt)]
+        return outputs(tree, values), self._pack(primals.regroup(self.wrt, grads))
 
 
 # --- public factories ---------------------------------------------------------------------------
@@ -398,11 +496,14 @@ def vjp(f: Callable | None = None, wrt: Wrt = 0, *, backend: str = "auto", check
     return decorated(VJP, f, wrt, backend=backend, checkpoint=checkpoint)
 
 
-def _types_for(fn, args: Sequence | None, types: Sequence | dict | None, wrt: tuple[int, ...]) -> list[Type]:
-    """Argument types from example `args`, from `types` (strings such as ``"f64[:]"``), or f64."""
+def _types_for(fn, args: Sequence | None, types: Sequence | dict | None, wrt: tuple[int, ...]) -> tuple[list, list[int]]:
+    """(the argument types, the indices of the `wrt` parameters' leaves among the generated
+    function's parameters), from example `args` (containers among them), from `types` (strings
+    such as ``"f64[:]"``), or f64."""
     names = _param_names(fn)
     if args is not None:
-        return [type_of_value(_prepare_arg(fn, n, a, k in wrt)) for k, (n, a) in enumerate(zip(names, args))]
+        bound = prepare_arguments(fn, names, args, wrt)
+        return bound.types(), bound.leaves(wrt)
     if isinstance(types, dict):
         unknown = set(types) - set(names)
         if unknown:
@@ -410,7 +511,7 @@ def _types_for(fn, args: Sequence | None, types: Sequence | dict | None, wrt: tu
         types = [types.get(n, "f64") for n in names]
     types = list(types) if types is not None else ["f64"] * len(names)
     try:
-        return [t if isinstance(t, Type) else parse_type(t) for t in types]
+        return [t if isinstance(t, Type) else parse_type(t) for t in types], list(wrt)
     except ValueError as exc:
         raise _fail(fn, str(exc)) from None
 
@@ -423,7 +524,8 @@ def derivative_source(f: Callable, mode: str = "reverse", wrt: Wrt = 0, *, args:
     "reverse", "forward" or "hvp" (forward over reverse: f, its gradient and H·v)."""
     _check_options(f, mode, backend, checkpoint, DERIVATIVES)
     indices, _ = _normalise_wrt(f, wrt)
-    return derive(f, _types_for(f, args, types, indices), list(indices), mode, backend, checkpoint).source
+    arg_types, leaves = _types_for(f, args, types, indices)
+    return derive(f, arg_types, leaves, mode, backend, checkpoint).source
 
 
 def ir_source(f: Callable, mode: str | None = None, wrt: Wrt = 0, *, args: Sequence | None = None,
@@ -432,4 +534,5 @@ def ir_source(f: Callable, mode: str | None = None, wrt: Wrt = 0, *, args: Seque
     if mode is not None:
         _check_options(f, mode, "auto", checkpoint, DERIVATIVES)
     indices, _ = _normalise_wrt(f, wrt)
-    return ir_text(f, _types_for(f, args, types, indices), list(indices), mode, checkpoint)
+    arg_types, leaves = _types_for(f, args, types, indices)
+    return ir_text(f, arg_types, leaves, mode, checkpoint)

@@ -14,28 +14,32 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .api import Derivative, Wrt, _as_output, _fail, _plain, basis, decorated
+from .api import (Bound, Derivative, Wrt, _as_output, _fail, _plain, basis, decorated, outputs, unit_tangents,
+                  zeros_like_each)
+from .containers import flatten_like, unflatten
 
 
 class HVP(Derivative):
     """``h(*args, *directions)`` → H·v: the Hessian of f (which returns one float) with respect
-    to the `wrt` parameters times one direction per parameter, shaped like it; several `wrt`
-    parameters give a tuple, ``Σ_j H_kj v_j`` for each parameter k."""
+    to the `wrt` parameters times one direction per parameter, shaped like it (a container for a
+    container); several `wrt` parameters give a tuple, ``Σ_j H_kj v_j`` for each parameter k."""
 
     kind = "hvp"
     mode_for_transform = "hvp"
 
     def __call__(self, *args):
         primals, directions = self.split(args, "direction")
-        return self._pack(self.value_grad_hvp(primals, directions)[2])
+        return self._pack(primals.regroup(self.wrt, self.value_grad_hvp(primals, directions)[2]))
 
     def value_grad_hvp(self, primals: list, directions: list) -> tuple[float, list, list]:
         """(f, its gradients, the Hessian-vector products) for bound arguments (`bind`) and one
-        direction per `wrt` parameter, from one call of the generated code."""
+        direction per leaf of the `wrt` parameters, from one call of the generated code (the
+        gradients and products one per leaf too)."""
+        primals = primals if isinstance(primals, Bound) else Bound(primals)
         value, *rest = self.generated(primals)(*primals, *directions)
-        like = [primals[k] for k in self.wrt] * 2
+        like = [primals[k] for k in primals.leaves(self.wrt)] * 2
         shaped = [_as_output(r, x) for r, x in zip(rest, like)]
-        return _plain(value), shaped[:len(self.wrt)], shaped[len(self.wrt):]
+        return _plain(value), shaped[:len(like) // 2], shaped[len(like) // 2:]
 
     def generated(self, primals: list, repeated: bool = False) -> Callable:
         """``f_hvp(*args, *directions) -> (f, *gradients, *products)`` for these arguments' types
@@ -52,20 +56,35 @@ class _OneParameter(Derivative):
             raise _fail(fn, f"{self.kind} takes one parameter in wrt (got {wrt!r}); use s2sad.hvp for several")
 
 
+def nested_blocks(outer, inner, blocks: list[list]) -> Any:
+    """A table of blocks (``blocks[i][j]`` for leaf i of a value of structure `outer` and leaf j
+    of one of structure `inner`; None for one number or array) as nested containers: `outer`'s
+    structure holding, in each leaf, `inner`'s (a float for a block of shape ())."""
+    rows = [outputs(inner, [_plain(b[()]) if not np.ndim(b) else b for b in row]) for row in blocks]
+    return rows[0] if outer is None else unflatten(outer, rows)
+
+
 class Hessian(_OneParameter, HVP):
     """``H(*args)`` → the Hessian of f with respect to one parameter, of shape
-    ``arg.shape + arg.shape`` (a float for a scalar parameter): one HVP per basis vector."""
+    ``arg.shape + arg.shape`` (a float for a scalar parameter): one HVP per basis vector. For a
+    container parameter, a container of containers: ``H[a][b]`` of shape
+    ``a.shape + b.shape`` holds ∂²f/∂a∂b for leaves a and b (``H['W']['b']`` for a dict)."""
 
     kind = "hessian"
 
     def __call__(self, *args, **kwargs):
         primals = self.bind(args, kwargs)
-        x = primals[self.wrt[0]]
-        shape = np.shape(x)
-        h, f_hvp = np.zeros(shape + shape), self.generated(primals, repeated=True)
-        for index, e in basis(shape):
-            h[(Ellipsis,) + index] = f_hvp(*primals, e)[2]
-        return _plain(h[()]) if not shape else h
+        wrt = primals.leaves(self.wrt)
+        xs = [primals[k] for k in wrt]
+        blocks = [[np.zeros(np.shape(a) + np.shape(b)) for b in xs] for a in xs]
+        f_hvp = self.generated(primals, repeated=True)
+        for j, x in enumerate(xs):
+            for index, e in basis(np.shape(x)):
+                products = f_hvp(*primals, *unit_tangents(primals, wrt, j, e))[1 + len(xs):]
+                for i, product in enumerate(products):
+                    blocks[i][j][(Ellipsis,) + index] = product
+        tree = primals.trees[self.wrt[0]]
+        return nested_blocks(tree, tree, blocks)
 
 
 class Jacobian(_OneParameter):
@@ -73,7 +92,9 @@ class Jacobian(_OneParameter):
     ``out.shape + arg.shape``: one JVP per element of the argument (forward mode) or one VJP per
     element of the result (reverse mode; f is called once, in Python, for the result's shape, and
     the state it changes is put back). All columns belong to one call of f: each starts from the
-    state the first saw, and the state ends as one call leaves it."""
+    state the first saw, and the state ends as one call leaves it. For a container result or
+    parameter, containers of blocks: the result's structure outside, the parameter's inside
+    (``J['h']['W']`` is ∂h/∂W, of shape ``h.shape + W.shape``)."""
 
     kind = "jacobian"
 
@@ -85,38 +106,50 @@ class Jacobian(_OneParameter):
         primals = self.bind(args, kwargs)
         derived = self.compiled(primals, self.mode)
         results = derived.primal.results
-        if len(results) != 1 or not results[0].type.differentiable:
-            what = "a tuple" if len(results) != 1 else f"a value of type {results[0].type}"
-            raise _fail(self.fn, f"jacobian needs a function returning one float or float array, but "
-                                 f"{self.fn.__name__} returns {what}")
-        x = primals[self.wrt[0]]
+        wrong = [r for r in results if not r.type.differentiable]
+        if wrong or not results:
+            what = f"a value of type {wrong[0].type}" if wrong else "no value"
+            raise _fail(self.fn, f"jacobian needs a function returning float numbers or float arrays (or "
+                                 f"containers of them), but {self.fn.__name__} returns {what}")
+        wrt = primals.leaves(self.wrt)
         run = self.runner(derived, primals, repeated=True)
-        columns = self._forward(run, primals, x) if self.mode == "forward" else self._reverse(derived, run, primals)
-        return _plain(columns[()]) if not columns.ndim else columns
+        blocks = self._forward(run, primals, wrt, len(results)) if self.mode == "forward" else \
+            self._reverse(derived, run, primals, wrt)
+        return nested_blocks(derived.primal.out_tree, primals.trees[self.wrt[0]], blocks)
 
-    def _forward(self, fn: Callable, primals: list, x: Any) -> np.ndarray:
-        """Column by column: J[..., i] = J e_i."""
-        shape, j = np.shape(x), None
-        for index, e in basis(shape):
-            dot = fn(*primals, e)[1]
-            if j is None:
-                j = np.zeros(np.shape(dot) + shape)
-            j[(Ellipsis,) + index] = dot
-        if j is None:  # (an empty argument: the result's shape from one call)
-            j = np.zeros(np.shape(fn(*primals, np.zeros(shape))[0]) + shape)
-        return j
+    def _forward(self, run: Callable, primals: list, wrt: list[int], m: int) -> list[list]:
+        """Column by column: J[..., i] = J e_i, for each result (blocks[result][leaf])."""
+        blocks = [[None] * len(wrt) for _ in range(m)]
+        for j, k in enumerate(wrt):
+            for index, e in basis(np.shape(primals[k])):
+                dots = run(*primals, *unit_tangents(primals, wrt, j, e))[m:]
+                for i, dot in enumerate(dots):
+                    if blocks[i][j] is None:
+                        blocks[i][j] = np.zeros(np.shape(dot) + np.shape(primals[k]))
+                    blocks[i][j][(Ellipsis,) + index] = dot
+        if any(b is None for row in blocks for b in row):  # (an empty argument: the result's shape from one call)
+            values = run(*primals, *zeros_like_each(primals[k] for k in wrt))[:m]
+            blocks = [[np.zeros(np.shape(v) + np.shape(primals[k])) if b is None else b for b, k in zip(row, wrt)]
+                      for row, v in zip(blocks, values)]
+        return blocks
 
-    def _reverse(self, derived, fn: Callable, primals: list) -> np.ndarray:
-        """Row by row: J[i] = e_iᵀ J (the result's shape from a call of f, whose effects are undone)."""
+    def _reverse(self, derived, fn: Callable, primals: list, wrt: list[int]) -> list[list]:
+        """Row by row: J[i] = e_iᵀ J, for each result (whose shapes come from a call of f, whose
+        effects are undone)."""
         undo = derived.effects.save(primals)
-        out_shape = np.shape(self.fn(*primals))
+        out = self.fn(*primals.structured())
         undo()
-        like = primals[self.wrt[0]]
-        j = np.zeros(out_shape + np.shape(like))
-        for index, e in basis(out_shape):
-            value, row = self._statistics(fn(*primals, e), 2)
-            j[index] = _as_output(row, like)
-        return j
+        tree = derived.primal.out_tree
+        shapes = [np.shape(v) for v in ([out] if tree is None else [v for _, v in flatten_like(tree, out, "", "")])]
+        blocks = [[np.zeros(shape + np.shape(primals[k])) for k in wrt] for shape in shapes]
+        zeros = zeros_like_each(np.zeros(shape) for shape in shapes)
+        for i, shape in enumerate(shapes):
+            for index, e in basis(shape):
+                row = self._statistics(fn(*primals, *unit_tangents(zeros, range(len(shapes)), i, e)),
+                                       len(shapes) + len(wrt))[len(shapes):]
+                for j, (g, k) in enumerate(zip(row, wrt)):
+                    blocks[i][j][index] = _as_output(g, primals[k])
+        return blocks
 
 
 def hvp(f: Callable | None = None, wrt: Wrt = 0, *, backend: str = "auto", checkpoint=None) -> HVP:

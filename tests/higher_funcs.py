@@ -85,6 +85,10 @@ def two_results(x):
     return np.sum(x), np.sum(x * x)
 
 
+def count_positive(x):
+    return np.sum(x > 0.0)
+
+
 def flagged(x, on):
     return np.sum(x * x) if on else np.sum(x)
 

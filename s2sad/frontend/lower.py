@@ -44,7 +44,8 @@ from .memory import Ambiguous, Latest, Memory, MemoryLowering
 from .nested import check_inlinable, inline_gradient, is_derivative, lower_derivative
 from .normalize import RESULT, always_returns, normalize
 from .parse import Assumption, Source, parse
-from .values import DictVal, PyObj, TupleVal
+from .structures import CONTAINERS, ContainerLowering, describe_value, makes_container, parameters, returned
+from .values import DictVal, PyObj, TupleVal, contents
 
 
 @dataclass(frozen=True)
@@ -134,13 +135,14 @@ def _lower_once(fn, arg_types: list[Type], forced: frozenset) -> tuple["Lowering
     if len(names) != len(arg_types):
         raise S2SADError(f"{fn.__name__} takes {len(names)} arguments, got types for {len(arg_types)}",
                          src.filename, src.first_line)
-    params = [Var(n, t) for n, t in zip(names, arg_types)]
+    params, values = parameters(names, arg_types)  # (a container's leaves are parameters of their own)
     builder = Builder()
     lowering = Lowering(src, builder, {}, stack=(fn,), forced=forced)
-    lowering.env = lowering.bind_call(fn, [const(None) if p.type == NONE else p for p in params], {}, src.tree)
+    nones = [const(None) if isinstance(v, Var) and v.type == NONE else v for v in values]
+    lowering.env = lowering.bind_call(fn, nones, {}, src.tree)
     lowering.mem.external.update(params)
     result = lowering.run_body()
-    results = list(result.items) if isinstance(result, TupleVal) else [result]
+    results, out_tree = returned(result)
     lowering.write_back(params)
     taken = {n.id for n in gast.walk(src.tree) if isinstance(n, gast.Name)}
     for r in results:
@@ -151,7 +153,8 @@ def _lower_once(fn, arg_types: list[Type], forced: frozenset) -> tuple["Lowering
             raise S2SADError(f"{fn.__name__} must return numbers or arrays, not {_describe(r)}",
                              src.filename, lowering.return_loc.lineno if lowering.return_loc else None)
     return lowering, Function(fn.__name__, builder.block(params, results), src.filename, src.first_line, names,
-                              dict(lowering.spaces.values()), assumed=tuple(lowering.assumed.values()))
+                              dict(lowering.spaces.values()), assumed=tuple(lowering.assumed.values()),
+                              out_tree=out_tree)
 
 
 def _describe(value) -> str:
@@ -159,12 +162,10 @@ def _describe(value) -> str:
         return f"the method .{value.prim.name}"
     if isinstance(value, PyObj):
         return f"the Python object {value.obj!r}"
-    if isinstance(value, TupleVal):
-        return "a tuple"
-    return type(value).__name__
+    return describe_value(value) or type(value).__name__
 
 
-class Lowering(MemoryLowering):
+class Lowering(ContainerLowering, MemoryLowering):
     """Lowers one function body into `builder`, with `env` mapping names to values (and, under
     `Latest` keys, arrays written into to their latest values: see memory.py)."""
 
@@ -386,7 +387,10 @@ class Lowering(MemoryLowering):
         """``x[idx] = value`` (or ``x[idx] op= value``): write into x's memory (which every name
         and view sharing it sees). `x` may be any expression giving an array (``x[i][j] = v``)."""
         name = _described(target.value)
-        base = self.value(target.value)
+        base = self.expr(target.value)
+        if isinstance(base, CONTAINERS):
+            self.container_store(target, base, value, op)
+            return
         if not isinstance(base, Var) or not base.type.is_array:
             raise self.error(target, f"'{name}' is not an array; cannot store into it")
         spec, index = self.index(target.slice, store=True)
@@ -418,9 +422,10 @@ class Lowering(MemoryLowering):
             self.assign(elt, item)
 
     def as_items(self, value: Value, node) -> list:
-        """The elements of a tuple value (a Python tuple, or an IR tuple such as ``x.shape``)."""
-        if isinstance(value, TupleVal):
-            return list(value.items)
+        """The elements of a tuple value (a Python tuple, or an IR tuple such as ``x.shape``), or
+        of another container."""
+        if isinstance(value, CONTAINERS):
+            return list(self.iterated(value, node))
         if isinstance(value, (Var, Const)) and value.type.kind == "tuple":
             return [self.emit(P.getitem, [value, const(k)], node, spec=("i",)) for k in range(value.type.ndim)]
         if isinstance(value, (Var, Const)) and value.type.is_array:
@@ -433,11 +438,17 @@ class Lowering(MemoryLowering):
     def stmt_For(self, node) -> None:
         if node.orelse:
             raise self.error(node, "for-else is not supported; use a flag")
+        policy, iterable = self.checkpoint_marker(node.iter)
+        if any(isinstance(self.env.get(name), CONTAINERS) for name in getattr(node, "sequences", ())):
+            self.unroll_range(node, iterable, policy)  # (enumerate or zip of a container)
+            return
+        start, stop, step, array = self.iteration(iterable)
+        if isinstance(array, CONTAINERS):
+            self.unroll(node, array, policy)
+            return
         if not isinstance(node.target, gast.Name):
             raise self.error(node, "a loop variable that is a tuple needs enumerate(...) or zip(...); to unpack an "
                                    "array's rows, index them (for row in A: a, b = row[0], row[1])")
-        policy, iterable = self.checkpoint_marker(node.iter)
-        start, stop, step, array = self.iteration(iterable)
         target = node.target.id
 
         def body(inner: "Lowering", index: Var) -> None:
@@ -475,13 +486,17 @@ class Lowering(MemoryLowering):
         except S2SADError as exc:
             raise self.error(node, str(exc)) from None
 
-    def iteration(self, node) -> tuple[Atom, Atom, Atom, Atom | None]:
-        """(start, stop, step, array) of a ``for``: over ``range(...)`` or an array's first axis."""
+    def iteration(self, node) -> tuple[Atom, Atom, Atom, Value | None]:
+        """(start, stop, step, array) of a ``for``: over ``range(...)`` or an array's first axis
+        (or (None, None, None, the container) for a loop over a container, which is unrolled)."""
         if self.is_range(node):
             return (*self.range_bounds(node), None)
-        array = self.value(node)
-        if not array.type.is_array:
-            raise self.error(node, "a for loop iterates over range(...) or over an array's first axis")
+        array = self.expr(node)
+        if isinstance(array, CONTAINERS):
+            return None, None, None, array
+        if not isinstance(array, (Var, Const)) or not array.type.is_array:
+            raise self.error(node, "a for loop iterates over range(...), over an array's first axis, or over a "
+                                   "container (a tuple, a list, a dict)")
         n = self.emit(P.getitem, [self.emit(P.shape, [array], node), const(0)], node, spec=("i",))
         return const(0), n, const(1), array
 
@@ -585,6 +600,8 @@ class Lowering(MemoryLowering):
             elif n == RESULT and not isinstance(value, (Var, Const)):
                 self.env[n] = Undefined(node.lineno)  # typed by the loop body
                 carried.append(n)
+            elif written and isinstance(value, CONTAINERS):
+                continue  # (params['W'] += g writes into an array: found by lowering the body)
             elif written and isinstance(value, Var) and value.type.is_array and self.mem.unsure(value) is None:
                 key = Latest(self.mem.storage_of(value))  # (x[i] = v, x += v: x's memory changes)
                 carried += [key] if key not in carried else []
@@ -880,7 +897,8 @@ class Lowering(MemoryLowering):
             return const(obj.item() if isinstance(obj, np.generic) else obj)
         if obj is range or isinstance(obj, (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, np.ufunc,
                                             CustomRule)) or is_derivative(obj) \
-                or callable(obj) and (_is_numpy(obj) or _is_hashable(obj) and obj in P.NUMPY):
+                or callable(obj) and (_is_numpy(obj) or _is_hashable(obj) and obj in P.NUMPY) \
+                or makes_container(obj):
             return PyObj(obj)
         if isinstance(obj, np.ndarray):
             raise self.error(node, f"'{name}' is an array from outside the function that is not a module "
@@ -899,6 +917,8 @@ class Lowering(MemoryLowering):
             return self.outside(value, f"{_qualname(base.obj)}.{node.attr}", node)
         if isinstance(base, (Var, Const)):
             return self.array_attribute(base, node)
+        if isinstance(base, CONTAINERS):
+            return self.container_attribute(base, node)
         raise self.error(node, f"cannot read .{node.attr} of {_describe(base)}")
 
     def array_attribute(self, base: Atom, node) -> Value:
@@ -1018,11 +1038,8 @@ class Lowering(MemoryLowering):
 
     def expr_Subscript(self, node) -> Value:
         base = self.expr(node.value)
-        if isinstance(base, TupleVal):
-            index = self.expr(node.slice)
-            if not (isinstance(index, Const) and isinstance(index.value, int)):
-                raise self.error(node, "a tuple can only be indexed by an integer literal")
-            return base.items[index.value]
+        if isinstance(base, CONTAINERS):
+            return self.container_item(base, node)
         if not isinstance(base, (Var, Const)) or base.type.is_scalar:
             raise self.error(node, f"cannot index {_describe(base) if not isinstance(base, (Var, Const)) else 'a scalar'}")
         spec, operands = self.index(node.slice)
@@ -1111,6 +1128,9 @@ class Lowering(MemoryLowering):
         return self.expr(node)
 
     def call_object(self, obj, args: list, kwargs: dict, node) -> Value:
+        made = self.container_call(obj, args, kwargs, node)
+        if made is not None:
+            return made
         if obj is len:
             return self.length(args, node)
         if _is_hashable(obj) and obj in COMPOSED:
@@ -1161,8 +1181,10 @@ class Lowering(MemoryLowering):
         return self.call_primitive(prim, [shape, *args[1:]], {}, node)
 
     def length(self, args: list, node) -> Atom:
+        if len(args) == 1 and isinstance(args[0], CONTAINERS):
+            return const(len(contents(args[0])))
         if len(args) != 1 or not isinstance(args[0], (Var, Const)) or not args[0].type.is_array:
-            raise self.error(node, "len() takes one array")
+            raise self.error(node, "len() takes one array or one container")
         shape = self.emit(P.shape, [args[0]], node)
         return self.emit(P.getitem, [shape, const(0)], node, spec=("i",))
 
@@ -1224,7 +1246,8 @@ class Lowering(MemoryLowering):
         """A tuple of integers used as a value (a shape such as ``(n, 3)``)."""
         items = [self.operand(v, node) for v in value.items]
         if any(a.type.kind != "i64" for a in items):
-            raise self.error(node, "a tuple passed to a function must hold integers (a shape)")
+            raise self.error(node, "a tuple or a list passed to a function must hold integers (a shape); make an "
+                                   "array of arrays or numbers with np.stack")
         if all(isinstance(a, Const) for a in items):
             return const(tuple(a.value for a in items))
         return self.emit(P.make_tuple, items, node)

@@ -39,7 +39,7 @@ import numpy as np
 
 from .. import primitives as P
 from ..ir.core import TEMP, Atom, Loc, Var
-from .values import TupleVal
+from .values import DictVal, RecordVal, TupleVal, contents, with_contents
 
 # Operations whose result is a view of their first operand, and how a write into the view
 # reaches the base. Read-only views (NumPy refuses to write into them) have no way back.
@@ -111,8 +111,8 @@ class Memory:
 
     def storages(self, value) -> set[Var]:
         """The storages `value` (an atom, a tuple, anything an environment holds) may look into."""
-        if isinstance(value, TupleVal):
-            return set().union(*(self.storages(v) for v in value.items)) if value.items else set()
+        if isinstance(value, (TupleVal, DictVal, RecordVal)):
+            return set().union(*(self.storages(v) for v in contents(value)))
         if not (isinstance(value, Var) and value.type.is_array):
             return set()
         root, _ = self.chain(value)
@@ -161,8 +161,8 @@ class MemoryLowering:
     def current(self, value, node=None, name: str = TEMP):
         """`value` as it reads now: a view whose storage has been written into since it was made,
         made again from the storage's latest value (values that are not views pass through)."""
-        if isinstance(value, TupleVal):
-            return TupleVal(tuple(self.current(v, node, name) for v in value.items))
+        if isinstance(value, (TupleVal, DictVal, RecordVal)):  # (a container's arrays, each as it reads now)
+            return with_contents(value, (self.current(v, node, name) for v in contents(value)))
         if not (isinstance(value, Var) and value.type.is_array):
             return value
         unsure = self.mem.unsure(value)

@@ -133,6 +133,9 @@ def lower_derivative(d, arg_types: list[Type]) -> Function:
     if len(names) != len(arg_types):
         raise S2SADError(f"{d.__name__} takes {len(names)} arguments, got types for {len(arg_types)}",
                          code.co_filename, code.co_firstlineno)
+    if not all(isinstance(t, Type) for t in arg_types):
+        raise S2SADError(f"a derivative of {d.__name__}'s gradient takes numbers and arrays, not containers; pass "
+                         "the container's arrays as separate arguments", code.co_filename, code.co_firstlineno)
     params = [Var(n, t) for n, t in zip(names, arg_types)]
     b = Builder()
     value, writes, assumed = inline_gradient(d, params, b, Loc(code.co_filename, code.co_firstlineno))

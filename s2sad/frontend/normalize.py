@@ -133,6 +133,7 @@ class _Iterations:
             return [loop]
         index = f"_k{next(self.counter)}"
         setup, length, item = self.sequence(loop.iter, _name(index), loop)
+        loop.sequences = [n.id for n in gast.walk(length) if isinstance(n, gast.Name) and n.id not in ("len", "min")]
         loop.body = [gast.copy_location(gast.Assign([loop.target], item, None), loop)] + loop.body
         loop.target, loop.iter = _name(index, store=True), gast.Call(_name("range"), [length], [])
         return setup + [loop]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -15,14 +15,42 @@ class PyObj:
 
 @dataclass(frozen=True)
 class TupleVal:
-    """A Python tuple of values (``a, b``), unpacked or returned, never an IR value itself."""
+    """A Python tuple of values (``a, b``), unpacked or returned, never an IR value itself; with
+    `cls`, a list or a namedtuple (a container argument, or one the function builds)."""
 
     items: tuple
+    cls: type = tuple
 
 
 @dataclass(frozen=True)
 class DictVal:
-    """The ``**kwargs`` of a function being inlined: keyword arguments to pass on, never an IR
-    value itself."""
+    """A dict of values, never an IR value itself: the ``**kwargs`` of a function being inlined
+    (keyword arguments to pass on), a dict argument, or a dict the function builds."""
 
     items: dict
+    cls: type = dict
+
+
+@dataclass(frozen=True)
+class RecordVal:
+    """A dataclass instance whose fields are values (a container argument, or one the function
+    builds), never an IR value itself."""
+
+    cls: type
+    items: dict
+
+
+Container = TupleVal | DictVal | RecordVal
+
+
+def contents(value: Container) -> tuple:
+    """The values a container holds, in order."""
+    return tuple(value.items) if isinstance(value, TupleVal) else tuple(value.items.values())
+
+
+def with_contents(value: Container, items) -> Container:
+    """A container like `value` holding `items` instead (in the same order)."""
+    items = tuple(items)
+    if isinstance(value, TupleVal):
+        return replace(value, items=items)
+    return replace(value, items=dict(zip(value.items, items)))

@@ -164,6 +164,7 @@ class Function:
     namespaces: dict = field(default_factory=dict)  # alias → module whose globals the code reads/writes
     twins: list = field(default_factory=list)  # (x, d): d has x's shape (a tangent or an adjoint of x)
     assumed: tuple = ()  # what names outside the function referred to when it was lowered (frontend/parse.py)
+    out_tree: object = None  # how the results make the returned container (s2sad/containers.py); None: one value
 
     @property
     def params(self) -> list[Var]:
@@ -290,4 +291,4 @@ def copy_function(fn: Function) -> Function:
     results = [mapping.get(r, r) if isinstance(r, Var) else r for r in fn.results]
     twins = [(mapping.get(x, x), mapping.get(d, d)) for x, d in fn.twins]
     return Function(fn.name, Block(params, stmts, results), fn.filename, fn.lineno, list(fn.arg_names),
-                    dict(fn.namespaces), twins, fn.assumed)
+                    dict(fn.namespaces), twins, fn.assumed, fn.out_tree)

@@ -1,0 +1,298 @@
+"""Containers inside the function being lowered: tuples, lists, dicts, namedtuples and
+dataclasses as compile-time structures of values.
+
+A container parameter (s2sad/containers.py) is bound to a structure of its leaves, each leaf a
+parameter of the IR function named after its path (``params['W1']`` → ``params_W1``), and its
+constants (strings, functions) to `PyObj`s. Everything a container does is resolved while
+lowering, so the IR keeps seeing numbers and arrays::
+
+    params['W1'], params.W1, layers[2], layers[-1], layers[1:]  → the item's value
+    w, b = params;  for layer in layers: …;  for k, v in params.items(): …   (unrolled)
+    len(layers);  helper(params);  {"W": W};  [a, b];  Model(W=W, b=b);  model.predict(X)
+
+A function returning a container returns its leaves, and the structure (`returned`) rebuilds
+the result at the API. Writing into a container's array (``params['W1'][0] = 1.0``,
+``params['W1'] -= g``) writes into that array, as NumPy does; assigning an item
+(``params['W1'] = …``) would change the caller's container and is refused.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import types
+from dataclasses import dataclass
+
+import gast
+
+from ..containers import Node, Static, kind_of_class, leaf_names
+from ..ir.builder import const
+from ..ir.core import Atom, Const, Var
+from .values import Container, DictVal, PyObj, RecordVal, TupleVal, contents
+
+CONTAINERS = (TupleVal, DictVal, RecordVal)
+
+
+@dataclass(frozen=True, eq=False)
+class Method:
+    """A method read from a container before it is called: a dict's ``items``, ``keys`` or
+    ``values``, or a function defined in a dataclass or namedtuple's class (inlined)."""
+
+    receiver: Container
+    name: str
+    fn: object = None
+
+
+# --- parameters and results ---------------------------------------------------------------------
+
+def parameters(names: list[str], arg_types: list) -> tuple[list[Var], list]:
+    """(the IR function's parameters, the values the Python parameters are bound to): a
+    parameter whose type is a container's structure (a `Node`) is bound to a structure of its
+    leaves, one IR parameter each, named after its path (``params_W1``)."""
+    params: list[Var] = []
+    values = [_bound(tree, iter(leaf_names(tree, name)), params) for name, tree in zip(names, arg_types)]
+    return params, values
+
+
+def _bound(tree, names, params: list[Var]):
+    if isinstance(tree, Node):
+        return container_value(tree.cls, tree.keys, [_bound(c, names, params) for c in tree.children])
+    if isinstance(tree, Static):
+        return constant(tree.value)
+    params.append(Var(next(names), tree))
+    return params[-1]
+
+
+def constant(value):
+    """The value of a constant a container holds: a literal for None, an object otherwise."""
+    return const(None) if value is None else PyObj(value)
+
+
+def container_value(cls: type, keys: tuple, items: list) -> Container:
+    """The compile-time value of a container of class `cls` holding `items` under `keys`."""
+    kind = kind_of_class(cls).name
+    if kind in ("tuple", "list", "namedtuple"):
+        return TupleVal(tuple(items), cls)
+    if kind == "dict":
+        return DictVal(dict(zip(keys, items)), cls)
+    return RecordVal(cls, dict(zip(keys, items)))
+
+
+def returned(value) -> tuple[list, object]:
+    """(the IR results, the structure that rebuilds the returned value from them): one value is
+    its own result (structure None); a container gives its leaves, in order, and a `Node`."""
+    if not isinstance(value, CONTAINERS):
+        return [value], None
+    results: list = []
+
+    def tree(v):
+        if isinstance(v, CONTAINERS):
+            keys = tuple(range(len(v.items))) if isinstance(v, TupleVal) else tuple(v.items)
+            if isinstance(v, TupleVal) and kind_of_class(v.cls).name == "namedtuple":
+                keys = v.cls._fields
+            return Node(v.cls, keys, tuple(tree(item) for item in contents(v)))
+        if isinstance(v, PyObj) or isinstance(v, Const) and v.value is None:
+            return Static(v.obj if isinstance(v, PyObj) else None)
+        results.append(v)
+        return v.type if isinstance(v, (Var, Const)) else None
+    return results, tree(value)
+
+
+def makes_container(obj) -> bool:
+    """Does calling `obj` make a container (a dataclass or namedtuple class, `enumerate`, `zip`)?"""
+    return obj in (enumerate, zip) or getattr(kind_of_class(obj), "name", None) in ("namedtuple", "dataclass")
+
+
+def describe_value(value) -> str | None:
+    """A container value in words ("a dict", "a dataclass Model"), None for other values."""
+    if isinstance(value, Method):
+        return f"the method .{value.name}"
+    if not isinstance(value, CONTAINERS):
+        return None
+    return kind_of_class(value.cls).describe(value.cls)
+
+
+# --- the part of `Lowering` that resolves containers ---------------------------------------------
+
+class ContainerLowering:
+    """Containers in the function's body (mixed into `Lowering`)."""
+
+    def expr_List(self, node) -> TupleVal:
+        return TupleVal(tuple(self.expr(e) for e in node.elts), list)
+
+    def expr_Dict(self, node) -> DictVal:
+        items = {}
+        for k, v in zip(node.keys, node.values):
+            if k is None:
+                raise self.error(node, "**spreading in a dict literal is not supported; name the keys")
+            items[self.key(k)] = self.expr(v)
+        return DictVal(items)
+
+    def key(self, node):
+        """A key written in the code: a string or number literal, a module constant, or a key
+        bound by a loop over a dict."""
+        if isinstance(node, gast.Constant) and isinstance(node.value, (str, int)):
+            return node.value
+        value = self.expr(node)
+        if isinstance(value, Const) and isinstance(value.value, (int, str)):
+            return value.value
+        if isinstance(value, PyObj) and isinstance(value.obj, str):
+            return value.obj
+        raise self.error(node, "a dict's key must be known when the function is compiled: a string or an "
+                               "integer written in the code, a module constant, or a key of a loop over a dict")
+
+    # --- reading items -------------------------------------------------------------------------
+
+    def container_item(self, base: Container, node):
+        """``c[k]``: a dict's item, a tuple's or a list's (an integer or a slice known when the
+        function is compiled)."""
+        what = _described(node.value)
+        if isinstance(base, RecordVal):
+            raise self.error(node, f"{what} is {describe_value(base)}, which cannot be indexed; read its fields "
+                                   f"as attributes ({what}.{next(iter(base.items), 'field')})")
+        if isinstance(base, DictVal):
+            key = self.key(node.slice)
+            if key not in base.items:
+                raise self.error(node, f"{what} has no key {key!r}; its keys are "
+                                       f"{', '.join(repr(k) for k in base.items)}")
+            return self.current(base.items[key], node, f"{what}[{key!r}]")
+        if isinstance(node.slice, gast.Slice):
+            bounds = [self.index_literal(b, what, base) if b is not None else None
+                      for b in (node.slice.lower, node.slice.upper, node.slice.step)]
+            cls = base.cls if base.cls in (tuple, list) else tuple
+            return TupleVal(base.items[slice(*bounds)], cls)
+        k = self.index_literal(node.slice, what, base)
+        if not -len(base.items) <= k < len(base.items):
+            raise self.error(node, f"index {k} is out of range: {what} has {len(base.items)} items")
+        return self.current(base.items[k], node, f"{what}[{k}]")
+
+    def index_literal(self, node, what: str, base: TupleVal) -> int:
+        value = self.expr(node)
+        if isinstance(value, Const) and isinstance(value.value, int) and not isinstance(value.value, bool):
+            return value.value
+        kind = describe_value(base)
+        raise self.error(node, f"{what} is {kind}: it can be indexed only by an integer known when the function "
+                               f"is compiled (written in the code, or a module constant); to go through its items, "
+                               f"write a for loop over it (without break or return, which make it a while loop)")
+
+    def container_attribute(self, base: Container, node):
+        """``c.field`` of a dataclass or a namedtuple, a method of its class, or a dict's
+        ``items``/``keys``/``values``."""
+        what, attr = _described(node.value), node.attr
+        if isinstance(base, DictVal):
+            if attr in ("items", "keys", "values"):
+                return PyObj(Method(base, attr))
+            raise self.error(node, f"{what} is a dict: .{attr} is not supported (supported: .items(), .keys(), "
+                                   ".values(), and items read as [key])")
+        fields = base.items if isinstance(base, RecordVal) else dict(zip(getattr(base.cls, "_fields", ()), base.items))
+        if attr in fields:
+            return self.current(fields[attr], node, f"{what}.{attr}")
+        member = inspect.getattr_static(base.cls, attr, None)
+        if isinstance(member, property) and isinstance(member.fget, types.FunctionType):
+            return self.inline(member.fget, [base], {}, node)
+        if isinstance(member, types.FunctionType):
+            return PyObj(Method(base, attr, member))
+        fields_text = ", ".join(fields) or "none"
+        raise self.error(node, f"{what} is {describe_value(base)}, which has no field or method '{attr}' that "
+                               f"s2sad can use (its fields: {fields_text}; methods are functions defined in "
+                               "its class)")
+
+    # --- calls ---------------------------------------------------------------------------------
+
+    def container_call(self, obj, args: list, kwargs: dict, node):
+        """A call that makes or reads a container (``Model(W=…)``, ``enumerate(layers)``,
+        ``zip(a, b)``, ``params.items()``, a method of a dataclass), or None for any other."""
+        if isinstance(obj, Method):
+            return self.method_call(obj, args, kwargs, node)
+        if obj in (enumerate, zip) and args and all(isinstance(a, CONTAINERS) for a in args):
+            return self.pairs(obj, args, kwargs, node)
+        if makes_container(obj) and obj not in (enumerate, zip):
+            return self.construct(obj, args, kwargs, node)
+        return None
+
+    def method_call(self, method: Method, args: list, kwargs: dict, node):
+        if method.fn is not None:
+            return self.inline(method.fn, [method.receiver, *args], kwargs, node)
+        if args or kwargs:
+            raise self.error(node, f".{method.name}() takes no arguments")
+        items = method.receiver.items
+        if method.name == "keys":
+            return TupleVal(tuple(constant(k) if isinstance(k, str) else const(k) for k in items))
+        if method.name == "values":
+            return TupleVal(tuple(items.values()))
+        return TupleVal(tuple(TupleVal((constant(k) if isinstance(k, str) else const(k), v)) for k, v in items.items()))
+
+    def pairs(self, fn, args: list, kwargs: dict, node) -> TupleVal:
+        """``enumerate(c)`` and ``zip(a, b, …)`` of containers, as tuples of tuples."""
+        if fn is enumerate:
+            start = kwargs.pop("start", args[1] if len(args) > 1 else const(0))
+            if len(args) > 1 + ("start" not in kwargs and len(args) > 1) or kwargs \
+                    or not (isinstance(start, Const) and isinstance(start.value, int)):
+                raise self.error(node, "enumerate takes one container (and an integer start=)")
+            items = self.iterated(args[0], node)
+            return TupleVal(tuple(TupleVal((const(start.value + k), v)) for k, v in enumerate(items)))
+        if kwargs:
+            raise self.error(node, "zip takes containers only (no keywords)")
+        return TupleVal(tuple(TupleVal(t) for t in zip(*(self.iterated(a, node) for a in args))))
+
+    def construct(self, cls: type, args: list, kwargs: dict, node) -> Container:
+        """``Model(W=W, b=b)``: a dataclass or a namedtuple made in the function (its class's own
+        code, such as ``__post_init__``, runs when a returned one is rebuilt)."""
+        try:
+            bound = inspect.signature(cls).bind(*args, **kwargs)
+        except TypeError as exc:
+            raise self.error(node, f"bad arguments to {cls.__name__}: {exc}") from None
+        bound.apply_defaults()
+        keys = tuple(bound.arguments)
+        items = [v if isinstance(v, (Var, Const, PyObj, *CONTAINERS)) else self.outside(v, f"{cls.__name__}.{k}", node)
+                 for k, v in bound.arguments.items()]
+        return container_value(cls, keys, items)
+
+    # --- iteration -----------------------------------------------------------------------------
+
+    def iterated(self, value: Container, node) -> tuple:
+        """The items a for loop over a container goes through (a dict's keys)."""
+        if isinstance(value, RecordVal):
+            raise self.error(node, f"{describe_value(value)} cannot be iterated over; read its fields")
+        if isinstance(value, DictVal):
+            return tuple(constant(k) if isinstance(k, str) else const(k) for k in value.items)
+        return value.items
+
+    def unroll(self, node, value: Container, policy) -> None:
+        """``for layer in layers:`` over a container: the body once per item, in order."""
+        if policy is not None:
+            raise self.error(node, "s2sad.checkpointed takes a range or an array, not a container")
+        for item in self.iterated(value, node.iter):
+            self.assign(node.target, self.current(item, node, _described(node.target)))
+            self.lower_stmts(node.body)
+
+    def unroll_range(self, node, iterable, policy) -> None:
+        """``for _k in range(len(...))`` that enumerate(...) or zip(...) of a container became:
+        the body once per index, with the index a constant (so the container's items are known)."""
+        if policy is not None:
+            raise self.error(node, "s2sad.checkpointed takes a range or an array, not a container")
+        bounds = self.range_bounds(iterable)
+        if not all(isinstance(b, Const) for b in bounds):
+            raise self.error(node, "zip of a container with an array is not supported: the array's length is not "
+                                   "known when the derivative is made; zip it with a container or a range")
+        for k in range(*(b.value for b in bounds)):
+            self.assign(node.target, const(k))
+            self.lower_stmts(node.body)
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def container_store(self, target, base: Container, value: Atom, op) -> None:
+        """``c[k] op= v`` for an array item: the array is updated in place, as NumPy does (the
+        container then holds the same array); assigning an item is refused."""
+        item = self.container_item(base, target)
+        what, kind = _described(target), describe_value(base)
+        if op is None or not (isinstance(item, Var) and item.type.is_array):
+            raise self.error(target, f"assigning to {what} (an item of {kind}) is not supported: it would change "
+                                     f"the container. Write into its array ({what}[...] = ...), or build a new "
+                                     f"container and return it")
+        self.update_in_place(target, _described(target), item, self.binop_prim(op, target), value)
+
+
+def _described(node) -> str:
+    """The source text of an expression, for messages (``params['W1']``, ``layers[2]``)."""
+    return ast.unparse(gast.gast_to_ast(node))
