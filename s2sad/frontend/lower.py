@@ -818,7 +818,7 @@ class Lowering(ContainerLowering, MemoryLowering):
         """An expression that must be a number or an array."""
         v = self.expr(node)
         if not isinstance(v, (Var, Const)):
-            raise self.error(node, f"expected a number or an array here, got {_describe(v)}")
+            raise self.error(node, f"{_described(node)} is {_describe(v)}: expected a number or an array here")
         return v
 
     def emit(self, prim: P.Primitive, ins: list, node, hint: str = TEMP, **params) -> Atom:
