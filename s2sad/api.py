@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 import numbers
+import types
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -20,6 +21,7 @@ from .containers import Node, flatten, flatten_like, is_container, leaf_trees, u
 from .errors import S2SADError
 from .ir.types import Type, parse_type, type_of_value
 from .frontend.nested import source_function
+from .frontend.parse import as_function
 from .pipeline import DERIVATIVES, MODES, Derived, derive, ir_text
 from .transforms.common import not_one_float
 
@@ -240,8 +242,8 @@ class Derivative:
         (a coefficient set before every call) is read at run time from then on, rather than make
         the derivative again at every change."""
         for a in derived.primal.assumed:
-            if not a.holds() and isinstance(a.value, float) and isinstance(a.container, dict) \
-                    and a.container.get("__name__") is not None:
+            if not a.holds() and isinstance(a.value, float) and (isinstance(a.container, types.CellType) or (
+                    isinstance(a.container, dict) and a.container.get("__name__") is not None)):
                 key = (id(a.container), a.name)
                 self._changes[key] = self._changes.get(key, 0) + 1
                 if self._changes[key] >= _CHANGES_BEFORE_RUN_TIME:
@@ -461,8 +463,8 @@ def decorated(cls, f: Callable | None, wrt: Wrt, **options):
     """``cls(f, wrt, **options)``; without `f`, the decorator that makes it
     (``@s2sad.grad(wrt=(0, 1))``)."""
     if f is None:
-        return lambda g: cls(g, wrt, **options)
-    return cls(f, wrt, **options)
+        return lambda g: cls(as_function(g), wrt, **options)
+    return cls(as_function(f), wrt, **options)
 
 
 def _factory(cls):
@@ -502,6 +504,13 @@ def _types_for(fn, args: Sequence | None, types: Sequence | dict | None, wrt: tu
     such as ``"f64[:]"``), or f64."""
     names = _param_names(fn)
     if args is not None:
+        if len(args) < len(names):  # (the parameters with defaults)
+            try:
+                given = inspect.signature(fn).bind(*args)
+            except TypeError as exc:
+                raise _fail(fn, f"args: {exc}") from None
+            given.apply_defaults()
+            args = list(given.arguments.values())
         bound = prepare_arguments(fn, names, args, wrt)
         return bound.types(), bound.leaves(wrt)
     if isinstance(types, dict):
@@ -522,6 +531,7 @@ def derivative_source(f: Callable, mode: str = "reverse", wrt: Wrt = 0, *, args:
     from `types` (``{"x": "f64[:]"}`` or a list), or f64 scalars by default: the code `backend`
     runs (Numba's has element loops where the Python backend's is vectorised). `mode` is
     "reverse", "forward" or "hvp" (forward over reverse: f, its gradient and H·v)."""
+    f = as_function(f)
     _check_options(f, mode, backend, checkpoint, DERIVATIVES)
     indices, _ = _normalise_wrt(f, wrt)
     arg_types, leaves = _types_for(f, args, types, indices)
@@ -531,6 +541,7 @@ def derivative_source(f: Callable, mode: str = "reverse", wrt: Wrt = 0, *, args:
 def ir_source(f: Callable, mode: str | None = None, wrt: Wrt = 0, *, args: Sequence | None = None,
               types: Sequence | dict | None = None, checkpoint=None) -> str:
     """The printed IR of `f` (or of its derivative, when `mode` is given)."""
+    f = as_function(f)
     if mode is not None:
         _check_options(f, mode, "auto", checkpoint, DERIVATIVES)
     indices, _ = _normalise_wrt(f, wrt)

@@ -118,7 +118,7 @@ REFUSED = [
     (af.reshape_of_an_argument_written, (X3,), "reshape"),
     (af.diagonal_written, (A22,), "read-only view"),
     (af.float_into_int_array, (X3,), "cannot store that result in place"),
-    (af.module_array_written, (1.0,), "module's array 'G'"),
+    (af.module_array_written, (1.0,), "writes into 'G', an array from outside the function"),
     (af.conditional_expression_writes, (X3, 1.0), "use an if statement"),
     (af.view_of_a_path_dependent_alias_written, (X3, 1.0), "may or may not share memory"),
 ]

@@ -47,7 +47,7 @@ def uses_yield(x):
 
 def uses_lambda(x):
     y = x * 2.0
-    sq = lambda t: t * t  # <-  # noqa: E731
+    sq = lambda t, p=2: t ** p  # <-  # noqa: E731
     return sq(y)
 
 
@@ -367,7 +367,7 @@ REFUSED = SHAPE_REFUSALS + [
     (uses_try, "try/except"),
     (uses_with, "with"),
     (uses_yield, "yield"),
-    (uses_lambda, "lambda"),
+    (uses_lambda, "a lambda takes plain parameters"),
     (uses_class, "class"),
     (uses_nested_def, "nested function"),
     (uses_list, "list"),

@@ -2,6 +2,8 @@
 functools.partial, lists (the functions are in idiom_funcs.py). Derivatives against closed
 forms and central finite differences, both modes, both backends."""
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -62,3 +64,65 @@ def test_none_used_as_a_number_refused_where_used():
 def test_none_is_false_as_a_condition(mode):
     assert s2sad.grad(idf.doubled_if_flag, mode=mode)(1.5) == 1.0
     assert s2sad.grad(idf.doubled_if_flag, mode=mode)(1.5, True) == 2.0
+
+
+# --- closures -------------------------------------------------------------------------------------
+
+@MODES
+def test_closure_arrays_are_read_at_each_call(mode):
+    X, y = np.array([[1.0, 2.0], [3.0, 4.0], [0.5, -1.0]]), np.array([1.0, 0.0, 2.0])
+    loss, w = idf.make_ridge_loss(X, y, 0.5), np.array([0.1, 0.2])
+    g = s2sad.grad(loss, mode=mode)
+    np.testing.assert_allclose(g(w), 2 * X.T @ (X @ w - y) + w, rtol=1e-14)
+    X[0, 0] = 5.0                                              # changed in place after the first call
+    np.testing.assert_allclose(g(w), 2 * X.T @ (X @ w - y) + w, rtol=1e-14)
+    check_grad(idf.make_ridge_loss(X, y, 0.1), (w,), mode)
+
+
+def test_closure_array_written_is_refused():
+    with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: this writes into 'A', an array from outside"):
+        s2sad.grad(idf.make_writer(np.eye(2)))(np.ones(2))
+
+
+# --- lambda and functools.partial -----------------------------------------------------------------
+
+Xr, yr, wr = np.array([[1.0, 2.0], [3.0, 4.0], [0.5, -1.0]]), np.array([1.0, 0.0, 2.0]), np.array([0.1, 0.2])
+
+
+@MODES
+def test_lambda_given_to_grad(mode):
+    X = Xr.copy()
+    g = s2sad.grad(lambda w: idf.squared_error(w, X, yr), mode=mode)
+    np.testing.assert_allclose(g(wr), 2 * X.T @ (X @ wr - yr), rtol=1e-14)
+    X[1, 1] = 7.0                                             # (a closure array: read at every call)
+    np.testing.assert_allclose(g(wr), 2 * X.T @ (X @ wr - yr), rtol=1e-14)
+    a, b = (lambda u: u * 3.0), (lambda u: u * 5.0)          # (two on one line, told apart)
+    assert (s2sad.grad(a, mode=mode)(1.0), s2sad.grad(b, mode=mode)(1.0)) == (3.0, 5.0)
+
+
+@MODES
+def test_partial_given_to_grad(mode):
+    X = Xr.copy()
+    by_keyword = functools.partial(idf.squared_error, X=X, y=yr)
+    g = s2sad.grad(by_keyword, mode=mode)
+    np.testing.assert_allclose(g(wr), 2 * X.T @ (X @ wr - yr), rtol=1e-14)
+    X[0, 0] = -2.0                                            # (bound arrays are read at every call)
+    np.testing.assert_allclose(g(wr), 2 * X.T @ (X @ wr - yr), rtol=1e-14)
+    np.testing.assert_allclose(s2sad.grad(by_keyword, wrt="y", mode=mode)(wr), -2 * (X @ wr - yr), rtol=1e-14)
+    by_position = functools.partial(lambda X, y, w: idf.squared_error(w, X, y), X, yr)
+    np.testing.assert_allclose(s2sad.hessian(by_position)(wr), 2 * X.T @ X, rtol=1e-14)
+
+
+def test_partial_source_is_printed():
+    source = s2sad.derivative_source(functools.partial(idf.squared_error, X=Xr, y=yr), args=(wr,))
+    assert "def partial_squared_error_vjp(w, X, y, out_bar):" in source
+
+
+@MODES
+def test_lambdas_and_partials_inside(mode):
+    assert s2sad.grad(idf.lambda_inside, mode=mode)(1.5) == 3.0
+    assert s2sad.grad(idf.lambda_reads_names_when_called, mode=mode)(1.5) == 14.0
+    assert s2sad.grad(idf.partial_of_numpy, mode=mode)(1.5) == pytest.approx(3 * 1.5 ** 2, rel=1e-14)
+    y0 = np.array([1.0, 2.0])
+    check_grad(idf.integrate_lambda, (y0, 0.7), mode)
+    check_grad(idf.integrate_partial, (y0, 0.7), mode)

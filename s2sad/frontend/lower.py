@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import ast
 import builtins
+import dataclasses
+import functools
 import inspect
 import numbers
 import re
@@ -45,7 +47,7 @@ from .nested import check_inlinable, inline_gradient, is_derivative, lower_deriv
 from .normalize import RESULT, always_returns, normalize
 from .parse import Assumption, Source, parse
 from .structures import CONTAINERS, ContainerLowering, describe_value, makes_container, parameters, returned
-from .values import DictVal, PyObj, TupleVal, contents
+from .values import DictVal, LambdaVal, PartialVal, PyObj, TupleVal, contents
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,6 @@ _REFUSED_STMTS = {
 }
 
 _REFUSED_EXPRS = {
-    gast.Lambda: "lambda is not supported; define a module-level function and call it",
     gast.List: "lists are not supported; use a NumPy array or a tuple",
     gast.ListComp: "list comprehensions are not supported; use NumPy operations",
     gast.SetComp: "set comprehensions are not supported",
@@ -138,8 +139,11 @@ def _lower_once(fn, arg_types: list[Type], forced: frozenset) -> tuple["Lowering
     params, values = parameters(names, arg_types)  # (a container's leaves are parameters of their own)
     builder = Builder()
     lowering = Lowering(src, builder, {}, stack=(fn,), forced=forced)
-    nones = [const(None) if isinstance(v, Var) and v.type == NONE else v for v in values]
-    lowering.env = lowering.bind_call(fn, nones, {}, src.tree)
+    values = [const(None) if isinstance(v, Var) and v.type == NONE else v for v in values]
+    kinds = [p.kind for p in inspect.signature(fn).parameters.values()]
+    keywords = {n: v for n, v, kind in zip(names, values, kinds) if kind is inspect.Parameter.KEYWORD_ONLY}
+    positional = [v for v, kind in zip(values, kinds) if kind is not inspect.Parameter.KEYWORD_ONLY]
+    lowering.env = lowering.bind_call(fn, positional, keywords, src.tree)
     lowering.mem.external.update(params)
     result = lowering.run_body()
     results, out_tree = returned(result)
@@ -152,7 +156,8 @@ def _lower_once(fn, arg_types: list[Type], forced: frozenset) -> tuple["Lowering
         if not isinstance(r, (Var, Const)):
             raise S2SADError(f"{fn.__name__} must return numbers or arrays, not {_describe(r)}",
                              src.filename, lowering.return_loc.lineno if lowering.return_loc else None)
-    return lowering, Function(fn.__name__, builder.block(params, results), src.filename, src.first_line, names,
+    name = fn.__name__ if fn.__name__.isidentifier() else src.tree.name  # (a lambda: lambda_LINE)
+    return lowering, Function(name, builder.block(params, results), src.filename, src.first_line, names,
                               dict(lowering.spaces.values()), assumed=tuple(lowering.assumed.values()),
                               out_tree=out_tree)
 
@@ -171,8 +176,10 @@ class Lowering(ContainerLowering, MemoryLowering):
 
     def __init__(self, src: Source, builder: Builder, env: dict, stack: tuple, mem: Memory | None = None,
                  spaces: dict | None = None, global_names: set | None = None, remade: dict | None = None,
-                 outer: tuple = (), assumed: dict | None = None, forced: frozenset = frozenset()):
+                 outer: tuple = (), assumed: dict | None = None, forced: frozenset = frozenset(),
+                 frame: object | None = None):
         self.src = src
+        self.frame = object() if frame is None else frame  # (one call of the function: its regions share it)
         self.b = builder
         self.env = env
         self.stack = stack
@@ -370,12 +377,23 @@ class Lowering(ContainerLowering, MemoryLowering):
             self.spaces[key] = (alias, _namespace_of(self.src.fn))
         return self.spaces[key][0]
 
-    def read_global(self, name: str, value, node) -> Atom:
+    def cells_alias(self) -> str:
+        """The name under which generated code reaches this function's closure variables."""
+        key = ("cells", id(self.src.fn))
+        if key not in self.spaces:
+            taken = {alias for alias, _ in self.spaces.values()}
+            base = re.sub(r"\W", "_", self.src.fn.__name__) + "_closure"
+            alias = next(f"{base}{k or ''}" for k in range(len(taken) + 1) if f"{base}{k or ''}" not in taken)
+            self.spaces[key] = (alias, _Cells(self.src.namespace))
+        return self.spaces[key][0]
+
+    def read_global(self, name: str, value, node, alias: str | None = None) -> Atom:
+        """A module global (or, in the namespace `alias`, a closure variable) read at run time."""
         t = type_of_value(value)
         if t is None or t.kind == "rng":
             raise self.error(node, f"the global '{name}' is {type(value).__name__}; a differentiated function "
                                    "can read module numbers and arrays")
-        alias = self.namespace_alias()
+        alias = alias or self.namespace_alias()
         key = f"{name}@{alias}"  # the value this function last read or wrote
         if key not in self.env:
             self.env[key] = self.emit(P.global_read, [], node, name, name=name, space=alias, type=t)
@@ -728,7 +746,7 @@ class Lowering(ContainerLowering, MemoryLowering):
     def nested(self, builder: Builder, env: dict) -> "Lowering":
         """A lowering of a region (a branch, a loop body) sharing this one's memory records."""
         return Lowering(self.src, builder, env, self.stack, self.mem, self.spaces, self.global_names,
-                        dict(self.remade), self.outer, self.assumed, self.forced)
+                        dict(self.remade), self.outer, self.assumed, self.forced, self.frame)
 
     def join(self, node, cond: Atom, then: "Lowering", orelse: "Lowering", mark: int) -> None:
         """Merge two branches into an `If`: names rebound and arrays written into in either branch
@@ -870,6 +888,10 @@ class Lowering(ContainerLowering, MemoryLowering):
                        or (id(self.src.fn.__globals__), name) in self.forced):
             self.assume(Assumption(assumption.container, name, obj, kind_only=True))
             return self.read_global(name, obj, node)
+        cell = assumption is not None and not module
+        if cell and (isinstance(obj, np.ndarray) or (id(assumption.container), name) in self.forced):
+            self.assume(Assumption(assumption.container, name, obj, kind_only=True))
+            return self.read_global(name, obj, node, self.cells_alias())  # (read at every call)
         value = self.outside(obj, name, node)
         if assumption is not None and not isinstance(obj, types.ModuleType):
             self.assume(assumption)
@@ -898,7 +920,7 @@ class Lowering(ContainerLowering, MemoryLowering):
         if obj is range or isinstance(obj, (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, np.ufunc,
                                             CustomRule)) or is_derivative(obj) \
                 or callable(obj) and (_is_numpy(obj) or _is_hashable(obj) and obj in P.NUMPY) \
-                or makes_container(obj):
+                or makes_container(obj) or obj is functools.partial:
             return PyObj(obj)
         if isinstance(obj, np.ndarray):
             raise self.error(node, f"'{name}' is an array from outside the function that is not a module "
@@ -1091,11 +1113,60 @@ class Lowering(ContainerLowering, MemoryLowering):
                 and COMPOSED[func.obj].from_node:
             return COMPOSED[func.obj].lower(self, node)
         args, kwargs = self.call_arguments(node)
+        return self.call_value(func, args, kwargs, node)
+
+    def call_value(self, func: Value, args: list, kwargs: dict, node) -> Value:
+        """A call of `func`: a Python object, a method, a lambda or a functools.partial."""
         if isinstance(func, BoundMethod):
             return self.call_primitive(func.prim, [func.receiver, *args], kwargs, node)
+        if isinstance(func, PartialVal):
+            return self.call_value(func.func, [*func.args, *args], {**func.kwargs, **kwargs}, node)
+        if isinstance(func, LambdaVal):
+            return self.call_lambda(func, args, kwargs, node)
         if not isinstance(func, PyObj):
             raise self.error(node, f"cannot call {_describe(func)}")
+        if func.obj is functools.partial:
+            if not args or not isinstance(args[0], (PyObj, BoundMethod, PartialVal, LambdaVal)):
+                raise self.error(node, "functools.partial takes a function first")
+            return PartialVal(args[0], tuple(args[1:]), dict(kwargs))
         return self.call_object(func.obj, args, kwargs, node)
+
+    def expr_Lambda(self, node) -> Value:
+        arguments = node.args
+        if arguments.vararg or arguments.kwarg or arguments.kwonlyargs or arguments.defaults \
+                or arguments.posonlyargs:
+            raise self.error(node, "a lambda takes plain parameters here (no defaults, *args or **kwargs); "
+                                   "use a def for more")
+        return LambdaVal(node, self.src, self.frame, frozenset(self.global_names))
+
+    def call_lambda(self, lam: LambdaVal, args: list, kwargs: dict, node) -> Value:
+        """The lambda's body, with its parameters bound, lowered here."""
+        names = [a.id for a in lam.node.args.args]
+        if len(args) > len(names) or set(kwargs) - set(names[len(args):]) \
+                or len(args) + len(kwargs) != len(names):
+            raise self.error(node, f"bad arguments to a lambda of {len(names)} parameters ({', '.join(names)})")
+        if lam.env is None and lam.frame is not self.frame:
+            raise self.error(node, "a lambda is called here outside the function that made it, and not as an "
+                                   "argument it was given; pass it to the function that calls it")
+        env = dict(self.env if lam.env is None else lam.env)
+        env.update({k: v for k, v in self.env.items() if _is_state(k)})
+        env.update(zip(names, args))
+        env.update(kwargs)
+        inner = Lowering(lam.src, self.b, env, self.stack, self.mem, self.spaces, set(lam.global_names),
+                         remade=self.remade, outer=self.outer, assumed=self.assumed, forced=self.forced)
+        result = inner.expr(lam.node.body)
+        self.env.update({k: v for k, v in inner.env.items() if _is_state(k)})
+        return result
+
+    def leaving(self, value: Value, env: dict) -> Value:
+        """`value` as it leaves this call of the function (passed to a helper, or returned): a
+        lambda made here keeps the names it reads as they are now."""
+        if isinstance(value, LambdaVal) and value.env is None and value.frame is self.frame:
+            return dataclasses.replace(value, env=dict(env))
+        if isinstance(value, PartialVal):
+            return PartialVal(self.leaving(value.func, env), tuple(self.leaving(a, env) for a in value.args),
+                              {k: self.leaving(v, env) for k, v in value.kwargs.items()})
+        return value
 
     def call_arguments(self, node) -> tuple[list, dict]:
         """A call's positional and keyword arguments, with ``*t`` and ``**kw`` spread out (a tuple,
@@ -1274,12 +1345,14 @@ class Lowering(ContainerLowering, MemoryLowering):
             callee = parse(fn)
         except S2SADError as exc:
             raise self.error(node, f"cannot inline {fn.__name__}: {exc.message}") from None
+        args = [self.leaving(a, self.env) for a in args]
+        kwargs = {k: self.leaving(v, self.env) for k, v in kwargs.items()}
         env = self.bind_call(fn, args, kwargs, node)
         env.update({k: v for k, v in self.env.items() if _is_state(k)})  # globals read, arrays written
         inner = Lowering(callee, self.b, env, self.stack + (fn,), self.mem, self.spaces, remade=self.remade,
                          outer=(*self.outer, self.env), assumed=self.assumed, forced=self.forced)
         with self.b.at(None):
-            result = inner.run_body()
+            result = inner.leaving(inner.run_body(), inner.env)
         self.env.update({k: v for k, v in inner.env.items() if _is_state(k)})
         return result
 
@@ -1435,6 +1508,19 @@ class _Namespace:
 
     def __setattr__(self, name, value):
         self._mapping[name] = value
+
+
+class _Cells:
+    """Attribute access to a function's closure variables, read when the generated code runs."""
+
+    def __init__(self, cells: dict):
+        self._cells = cells
+
+    def __getattr__(self, name):
+        try:
+            return self._cells[name].cell_contents
+        except (KeyError, ValueError):
+            raise AttributeError(name) from None
 
 
 def _end_with_return(tree: gast.FunctionDef) -> None:

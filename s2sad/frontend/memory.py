@@ -220,8 +220,8 @@ class MemoryLowering:
             new = self.write_through(step, new, node, name)
         storage = self.mem.storage.get(root, root)
         if storage in self.mem.module:
-            raise self.error(node, f"this writes into the module's array '{self.mem.module[storage]}', which "
-                                   "s2sad does not do; pass the array as an argument, or work on a copy "
+            raise self.error(node, f"this writes into '{self.mem.module[storage]}', an array from outside the "
+                                   "function (a module global or a closure variable), which s2sad does not do; pass the array as an argument, or work on a copy "
                                    f"({self.mem.module[storage]}.copy())")
         if new is root:
             return

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import builtins
+import functools
 import inspect
+import linecache
+import re
 import textwrap
 import types
 from dataclasses import dataclass, field
@@ -101,10 +104,11 @@ def parse(fn) -> Source:
     except (OSError, TypeError) as exc:
         raise S2SADError(f"cannot read the source of {fn.__qualname__} ({exc}); define it in a file",
                          filename) from None
-    text = textwrap.dedent("".join(lines))
     if fn.__name__ == "<lambda>":
-        raise S2SADError("lambda functions cannot be differentiated; use a def statement",
-                         filename, first_line, lines[0])
+        source = _lambda_source(fn, filename)
+        _CACHE[fn] = source
+        return source
+    text = textwrap.dedent("".join(lines))
     module = gast.parse(text)
     tree = module.body[0]
     if not isinstance(tree, gast.FunctionDef):
@@ -117,8 +121,81 @@ def parse(fn) -> Source:
     return source
 
 
+def _lambda_source(fn, filename: str) -> Source:
+    """A lambda as the function ``def lambda_LINE(params): return body``, found in its file by its
+    line, its parameters and (when a line holds several) the column its code starts at."""
+    code = fn.__code__
+    lines = linecache.getlines(filename)
+    line = code.co_firstlineno
+    where = (filename, line, lines[line - 1].strip() if 0 < line <= len(lines) else "")
+    try:
+        module = gast.parse("".join(lines))
+    except SyntaxError:
+        raise S2SADError("cannot read the source of this lambda; use a def statement", *where) from None
+    params = list(code.co_varnames[:code.co_argcount])
+    found = [n for n in gast.walk(module) if isinstance(n, gast.Lambda) and n.lineno == line
+             and [a.id for a in n.args.posonlyargs + n.args.args] == params]
+    columns = [p[2] for p in code.co_positions() if p[0] == line and p[2] is not None and p[3] and p[3] > p[2]]
+    if len(found) > 1 and columns:
+        found = [n for n in found if n.end_lineno != line
+                 or n.col_offset <= min(columns) and max(columns) < n.end_col_offset]
+    if len(found) != 1:
+        raise S2SADError("cannot tell this lambda from the others on its line; use a def statement", *where)
+    node = found[0]
+    tree = gast.FunctionDef(f"lambda_{line}", node.args, [gast.copy_location(gast.Return(node.body), node.body)],
+                            [], None, None, [])
+    gast.copy_location(tree, node)
+    gast.increment_lineno(tree, 1 - line)  # (numbered from the lambda's line, as a def's from its own)
+    return Source(fn, tree, filename, line, [text.rstrip("\n") for text in lines[line - 1:]], _namespace(fn))
+
+
 def _namespace(fn) -> dict:
     """The closure's cells by name (read when the function is compiled, as globals are)."""
     if not fn.__closure__:
         return {}
     return dict(zip(fn.__code__.co_freevars, fn.__closure__))
+
+
+def as_function(fn):
+    """The Python function s2sad differentiates for `fn`: `fn` itself, or for a
+    ``functools.partial`` a small function, with source of its own, that calls the wrapped
+    function with the bound arguments first (they are then names of its module: arrays among
+    them are read at every call, numbers are constants)."""
+    if not isinstance(fn, functools.partial):
+        return fn
+    inner = as_function(fn.func)
+    signature = inspect.signature(fn)
+    names: dict = {"_func": inner, "__name__": "partial"}
+    names.update({f"_arg{k}": a for k, a in enumerate(fn.args)})
+    call = [f"_arg{k}" for k in range(len(fn.args))]
+    params = []
+    for p in signature.parameters.values():
+        if p.default is not p.empty:
+            names[f"_default_{p.name}"] = p.default
+        params.append(p.replace(annotation=p.empty, default=p.default if p.default is p.empty
+                                else _Named(f"_default_{p.name}")))
+        call.append({p.VAR_POSITIONAL: f"*{p.name}", p.VAR_KEYWORD: f"**{p.name}",
+                     p.KEYWORD_ONLY: f"{p.name}={p.name}"}.get(p.kind, p.name))
+    for key, value in fn.keywords.items():
+        if key not in signature.parameters:  # (passed on to the wrapped function's **kwargs)
+            names[f"_kw_{key}"] = value
+            call.append(f"{key}=_kw_{key}")
+    name = "partial_" + re.sub(r"\W", "_", getattr(inner, "__name__", "function"))
+    header = str(inspect.Signature(params, return_annotation=inspect.Signature.empty))
+    source = f"def {name}{header}:\n    return _func({', '.join(call)})\n"
+    filename = f"<s2sad: {name} = functools.partial({getattr(inner, '__qualname__', inner)!s}, ...)>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), names)
+    made = names[name]
+    made.__qualname__ = name
+    return made
+
+
+class _Named:
+    """A default value printed as the name that holds it (in a signature written as source)."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name

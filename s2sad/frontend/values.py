@@ -40,6 +40,29 @@ class RecordVal:
     items: dict
 
 
+@dataclass(frozen=True, eq=False)
+class LambdaVal:
+    """A ``lambda`` written in the function: its node, and where its free names are read. Called
+    in the function that defines it, it reads that function's names as they are at the call (as
+    Python does); passed to a helper, it reads them as they were when the helper was called
+    (`env`; None while it is still in the function that defines it, `frame`)."""
+
+    node: object
+    src: object
+    frame: object
+    global_names: frozenset
+    env: dict | None = None
+
+
+@dataclass(frozen=True)
+class PartialVal:
+    """``functools.partial(func, *args, **kwargs)``: called, it calls `func` with these first."""
+
+    func: object
+    args: tuple
+    kwargs: dict
+
+
 Container = TupleVal | DictVal | RecordVal
 
 
