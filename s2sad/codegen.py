@@ -243,10 +243,14 @@ class Emitter:
             return [ast.If(test, orelse, [])]
         return [ast.If(self.namer.expr(stmt.cond), then, orelse)]
 
-    def carried_names(self, stmt, params: list[Var]) -> list[str]:
-        """Names for loop-carried values: the initial value's name when it is free to take."""
+    def carried_names(self, stmt, params: list[Var], read_after: tuple = ()) -> list[str]:
+        """Names for loop-carried values: the initial value's name when it is free to take. Not
+        a name that `read_after` (expressions evaluated after the initial copies: a loop's
+        bounds) reads."""
         taken = set(self.after(stmt)) | region_reads(stmt)
         busy = taken | set(params) | set(stmt.init)
+        avoid = {n.id for e in read_after for n in ast.walk(e) if isinstance(n, ast.Name)} - self.namer.reserved
+        self.namer.reserved |= avoid
         names = []
         for p, init in zip(params, stmt.init):
             reuse = isinstance(init, Var) and init not in taken and init.name == p.name \
@@ -254,6 +258,7 @@ class Emitter:
                 and init.type == p.type and self.namer.names[init] not in names
             names.append(self.namer.names[init] if reuse else self.namer.define(p, busy))
             self.namer.bind(p, names[-1])
+        self.namer.reserved -= avoid
         return names
 
     def loop_body(self, block: Block, names: list[str]) -> list[ast.stmt]:
@@ -270,9 +275,9 @@ class Emitter:
 
     def for_(self, stmt: ForRange) -> list[ast.stmt]:
         index, *params = stmt.body.params
-        names = self.carried_names(stmt, params)
-        code = parallel_copy(names, [self.namer.expr(a) for a in stmt.init])
         bounds = P._range_args([self.namer.expr(a) for a in (stmt.start, stmt.stop, stmt.step)])
+        names = self.carried_names(stmt, params, tuple(bounds))
+        code = parallel_copy(names, [self.namer.expr(a) for a in stmt.init])
         index_name = self.namer.define(index, self.after(stmt) | region_reads(stmt) | set(params))
         self.namer.reserved.add(index_name)  # never reassigned inside its loop
         body = _runnable(self.loop_body(stmt.body, names))

@@ -203,3 +203,18 @@ def test_the_minimiser_keeps_the_property_and_shrinks():
     small = shrink(program, keep, budget=60.0)
     assert keep(small)
     assert size(small) < size(program) / 2
+
+
+def test_modes_may_differ_by_nan_only_where_a_derivative_is_infinite(monkeypatch):
+    """A zero multiplying an infinite derivative further on (docs/language.md): reverse mode gives
+    nan for lam here, forward mode 0; that is noted, not failed, and only when the s2sad call met
+    an infinite derivative (NumPy divided by zero)."""
+    source = "def f(lam):\n    a = np.eye(2) * np.sin(lam)\n    return np.sum(np.cbrt(a))\n"
+    outcome = check(*_loaded(source, [("lam", 0.4)]))
+    assert outcome.category == "ok" and any(n.startswith("singular") for n in outcome.notes), outcome.notes
+
+    def nan_in_reverse(mode, value, grads, args):
+        return value, [g * np.nan if mode == "reverse" else g for g in grads]
+    _faking(monkeypatch, nan_in_reverse)
+    outcome = check(*_loaded(SMOOTH, ARGS), stages=("reverse", "forward", "modes"))
+    assert [f.oracle for f in outcome.failures] == ["reverse-vs-forward", "reverse-vs-forward"]

@@ -102,6 +102,66 @@ def test_store_into_an_argument():
     assert_no_failure(stores_into_its_argument, np.array([0.9]))
 
 
+def bump_in_place(a1, b):
+    b[::1] += 1.0
+    return b
+
+
+def divides_by_what_a_call_wrote(c, w):  # seed 600921
+    v = w
+    v /= bump_in_place(c, w)
+    return np.sum(v)
+
+
+def divided_by_what_a_call_wrote(c, w):
+    v = w
+    v = v / bump_in_place(c, w)
+    return np.sum(v)
+
+
+# Found (fixed since): `v /= f(w)` and `v / f(w)` with v naming w and f writing into w: NumPy divides
+# w's contents after the call (1.0); s2sad divided the contents read before it (0.545)
+def test_operand_written_by_a_call_on_the_right():
+    assert_no_failure(divides_by_what_a_call_wrote, -0.1, np.array([1.2]))
+    assert_no_failure(divided_by_what_a_call_wrote, -0.1, np.array([1.2]))
+
+
+def squares_in_place(a, b, u):
+    g = u
+    g *= g
+    return g
+
+
+def subtracts_what_a_call_made(w):  # seed 601129
+    G = np.full((1, 1), 3.0)
+    G -= squares_in_place(1, G, G)
+    return np.sum(G) + np.sum(w)
+
+
+# Found (fixed since): `G -= f(G)` where f squares G in place and returns it: NumPy gives 9 - 9 = 0,
+# s2sad gave 3 - 9
+def test_augmented_target_written_by_the_call_on_the_right():
+    assert_no_failure(subtracts_what_a_call_made, np.array([1.4]))
+
+
+def scales_in_place(a):
+    h = a
+    h *= 0.9
+    return 1.0
+
+
+def element_read_before_the_call(X, k):  # seed 601161
+    p = np.linspace(1.0, 1.0, 4)
+    p[k] *= scales_in_place(p)
+    return np.dot(p, p) + np.sum(X)
+
+
+# Found (fixed since): `p[k] *= f(p)` reads p[k] before f scales p in place, and stores into the
+# scaled p: NumPy gives [0.9, 0.9, 0.9, 1.0]; s2sad used the element read after the call
+def test_element_of_an_augmented_store_is_read_before_the_call():
+    assert_no_failure(element_read_before_the_call, np.array([[1.4]]), 3)
+
+
 # --- module state and Generators ------------------------------------------------------------------
 
 total_101038 = 0.0
@@ -431,6 +491,18 @@ def clock(t0):
 # 'else' statement (the same for a for loop: t = t + 0.1, a clock)
 def test_checkpointed_for_loop_with_an_empty_reverse_body():
     assert_no_failure(clock, 0.5)
+
+
+def shrinks_per_element(x1, x):  # seed 601652
+    for xi in x1:
+        x = 0.9 * x
+    return np.mean(x)
+
+
+# Found (fixed since): forward mode named the value carried from x `x1`, over the parameter x1 that
+# the loop's bound x1.shape[0] reads after the copy: one iteration instead of two
+def test_carried_value_is_not_named_like_what_the_loop_bound_reads():
+    assert_no_failure(shrinks_per_element, np.array([0.7, 1.1]), np.array([-0.4]))
 
 
 # --- derivatives -----------------------------------------------------------------------------------

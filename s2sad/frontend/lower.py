@@ -312,17 +312,31 @@ class Lowering(ContainerLowering, MemoryLowering):
 
     def stmt_AugAssign(self, node) -> None:
         if isinstance(node.target, gast.Subscript):
-            self.store(node.target, self.value(node.value), node.op)
+            self.aug_store(node)
             return
         if not isinstance(node.target, gast.Name):
             raise self.error(node, "augmented assignment is only supported on names and subscripts "
                                    "(x += ..., x[i] += ...), not on attributes")
         prim = self.binop_prim(node.op, node)
         target, value = self.name(node.target), self.value(node.value)
+        target = self.current(target, node, node.target.id)  # (a call on the right may have written into it)
         if isinstance(target, Var) and target.type.is_array and node.target.id not in self.global_names:
             self.update_in_place(node, node.target.id, target, prim, value)
             return
         self.assign(node.target, self.emit(prim, [target, value], node))
+
+    def aug_store(self, node) -> None:
+        """``x[i] op= value``. Python reads ``x[i]`` before it evaluates `value`: when a call there
+        writes into x, an element keeps the value read before (a view reads x as it is after)."""
+        calls = any(isinstance(n, gast.Call) for n in gast.walk(node.value))
+        before = self.expr(node.target) if calls else None
+        latest = {k: v for k, v in self.env.items() if isinstance(k, Latest)}
+        value = self.value(node.value)
+        written = calls and {k: v for k, v in self.env.items() if isinstance(k, Latest)} != latest
+        if written and isinstance(before, (Var, Const)) and not before.type.is_array:
+            self.store(node.target, self.emit(self.binop_prim(node.op, node), [before, value], node), None)
+            return
+        self.store(node.target, value, node.op)
 
     def update_in_place(self, node, name: str, target: Var, prim: P.Primitive, value: Atom) -> None:
         """``x op= value`` on an array: NumPy updates x's memory, which every name sharing it sees."""
@@ -965,7 +979,9 @@ class Lowering(ContainerLowering, MemoryLowering):
 
     def expr_BinOp(self, node) -> Atom:
         prim = self.binop_prim(node.op, node)
-        return self.emit(prim, [self.value(node.left), self.value(node.right)], node)
+        left = self.value(node.left)
+        right = self.value(node.right)  # (a call here may write into the array `left` names)
+        return self.emit(prim, [self.current(left, node), right], node)
 
     def binop_prim(self, op, node) -> P.Primitive:
         prim = P.BINOPS.get(type(op).__name__)
@@ -998,7 +1014,7 @@ class Lowering(ContainerLowering, MemoryLowering):
                 raise self.error(node, f"comparison {type(op).__name__} is not supported; "
                                        "supported: < <= > >= == !=")
             right = self.value(comparator)
-            test = self.emit(prim, [left, right], node)
+            test = self.emit(prim, [self.current(left, node), right], node)
             result = test if result is None else self.emit(P.and_, [result, test], node)
             left = right
         return result
@@ -1116,8 +1132,13 @@ class Lowering(ContainerLowering, MemoryLowering):
         return self.call_value(func, args, kwargs, node)
 
     def call_value(self, func: Value, args: list, kwargs: dict, node) -> Value:
-        """A call of `func`: a Python object, a method, a lambda or a functools.partial."""
+        """A call of `func`: a Python object, a method, a lambda or a functools.partial. Arrays
+        among the arguments are read as they are now, when the call happens (an argument after
+        them may have written into them: ``np.dot(v, f(x))``)."""
+        args = [self.current(a, node) for a in args]
+        kwargs = {k: self.current(v, node) for k, v in kwargs.items()}
         if isinstance(func, BoundMethod):
+            func = BoundMethod(func.prim, self.current(func.receiver, node))
             return self.call_primitive(func.prim, [func.receiver, *args], kwargs, node)
         if isinstance(func, PartialVal):
             return self.call_value(func.func, [*func.args, *args], {**func.kwargs, **kwargs}, node)
