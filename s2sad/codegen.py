@@ -212,8 +212,8 @@ class Emitter:
                 if isinstance(operand, Var) and operand.type.is_array and self.aliases.shared(operand, {base}):
                     args[k] = ast.Call(ast.Attribute(args[k], "copy", ast.Load()), [], [])
             return [eqn.prim.emit(args, params)]
-        name = self.namer.define(out, self.after(eqn) | {a for a in eqn.ins[1:] if isinstance(a, Var)})  # (the copy
-        # is made before the store reads its other operands: it may not take one of their names)
+        name = self.namer.define(out, self.after(eqn) | self.live.expand(eqn.ins[1:]))  # (the copy is made before
+        # the store reads its other operands, inlined expressions' included: it may not take one of their names)
         if eqn.prim.fresh is not None:
             return [ast.Assign([ast.Name(name, ast.Store())], eqn.prim.fresh(args, params))]
         copy = ast.Call(ast.Attribute(args[0], "copy", ast.Load()), [], [])

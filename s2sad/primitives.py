@@ -422,7 +422,19 @@ concatenate = _define("concatenate", ["*arrays"], _stacked(0), _sequence_emitter
                       statics={"axis": 0}, impl=lambda *a, axis=0: np.concatenate(a, axis=axis))
 stack = _define("stack", ["*arrays"], _stacked(1), _sequence_emitter("np.stack"), statics={"axis": 0},
                 impl=lambda *a, axis=0: np.stack(a, axis=axis))
-SEQUENCE_OPERANDS = (concatenate, stack)  # their first argument is a tuple of arrays
+SEQUENCE_OPERANDS = (concatenate, stack)
+
+
+def _packed(in_types, params):
+    if not in_types or any(t.ndim != 0 for t in in_types):
+        raise TypeError("packs numbers (an array of arrays is a stack)")
+    return promote(*in_types).with_ndim(1)
+
+
+# ``np.array([a, b, c])`` of numbers: a vector (np.stack of numbers, which Numba does not compile)
+pack = _define("pack", ["*values"], _packed,
+               lambda a, p: ast.Call(_attr_chain("np.array"), [ast.List(list(a), ast.Load())], []),
+               impl=lambda *a: np.array(a))  # their first argument is a tuple of arrays
 
 
 # Copies and rearrangements of elements: each result element is an element of x (or, for pad, the

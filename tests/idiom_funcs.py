@@ -99,3 +99,28 @@ def integrate_lambda(y0, k):
 
 def integrate_partial(y0, k):
     return np.sum(euler(functools.partial(decay_rate, k=k), y0, 0.1, 10))
+
+
+# --- list literals --------------------------------------------------------------------------------
+
+def rotation_energy(theta, r):
+    R = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+    p = R @ np.array([r, 0.0])
+    return p[1] ** 2 + np.sum(np.array([p, 2.0 * p]))
+
+
+def joined(A, B):
+    return np.sum(np.concatenate([A, B]) ** 2) + np.sum(np.stack([A[0], B[1]], axis=1) ** 3)
+
+
+def blocks(A, d):
+    M = np.block([[A, d * np.ones((2, 1))], [np.zeros((1, 2)), np.array([[1.0]])]])
+    return np.sum(M @ M)
+
+
+def as_array_is_the_same_array(x):
+    v = np.asarray(x)
+    v[0] = 2.0 * v[0]
+    c = np.array(x)
+    c[1] = 0.0
+    return np.sum(x * x) + np.sum(c)

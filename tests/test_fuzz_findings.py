@@ -505,6 +505,20 @@ def test_carried_value_is_not_named_like_what_the_loop_bound_reads():
     assert_no_failure(shrinks_per_element, np.array([0.7, 1.1]), np.array([-0.4]))
 
 
+W1 = np.ones((5, 5))  # (named as the copy of W would be)
+
+
+def adds_a_product_with_a_global(W):  # seed 601964
+    W[::1, :] += np.full((1, 5), 1.0) @ W1
+    return np.sum(W * W)
+
+
+# Found (fixed since): internal: ValueError from matmul (the copy of W made for the store was named
+# like the module array the inlined product on the right reads)
+def test_copy_for_a_store_is_not_named_like_an_operand_of_an_inlined_expression():
+    assert_no_failure(adds_a_product_with_a_global, np.array([[-0.4, 1.2, -0.049, 0.7, -0.5]]))
+
+
 # --- derivatives -----------------------------------------------------------------------------------
 
 def root_of_padded(y):  # seed 701523 (small programs: np.cbrt of np.concatenate((np.arange(3) * 0.7, ...)))

@@ -126,3 +126,33 @@ def test_lambdas_and_partials_inside(mode):
     y0 = np.array([1.0, 2.0])
     check_grad(idf.integrate_lambda, (y0, 0.7), mode)
     check_grad(idf.integrate_partial, (y0, 0.7), mode)
+
+
+# --- list literals -------------------------------------------------------------------------------
+
+@MODES
+def test_np_array_of_nested_lists(mode):
+    check_grad(idf.rotation_energy, (0.3, 1.7), mode)
+
+
+@MODES
+def test_lists_given_to_concatenate_stack_and_block(mode):
+    A, B = np.array([[0.5, -1.0], [2.0, 0.3]]), np.array([[1.5, 0.2], [-0.7, 0.9]])
+    check_grad(idf.joined, (A, B), mode)
+    check_grad(idf.blocks, (A, 0.4), mode)
+    assert idf.blocks(A, 0.4) == pytest.approx(s2sad.value_and_grad(idf.blocks, mode=mode)(A, 0.4)[0])
+
+
+@MODES
+def test_asarray_is_the_array_and_array_a_copy(mode):
+    x = np.array([1.0, 2.0, 3.0])
+    value, g = s2sad.value_and_grad(idf.as_array_is_the_same_array, mode=mode)(x.copy())
+    assert value == idf.as_array_is_the_same_array(x.copy())
+    np.testing.assert_allclose(g, [8.0 + 2.0, 2 * 2.0, 2 * 3.0 + 1.0], rtol=1e-14)
+
+
+def test_ragged_and_empty_lists_are_refused():
+    with pytest.raises(s2sad.S2SADError, match="np.array of a ragged list"):
+        s2sad.grad(lambda x: np.sum(np.array([x, np.ones(2)])))(1.0)
+    with pytest.raises(s2sad.S2SADError, match="np.array of an empty list"):
+        s2sad.grad(lambda x: x + np.sum(np.array([])))(1.0)

@@ -136,6 +136,74 @@ def vstack(lo: "Lowering", node, tup) -> Atom:
     return lo.emit(P.concatenate, arrays, node, axis=0)
 
 
+def _nested(lo: "Lowering", value, node, name: str) -> Atom:
+    """A list or tuple (nested) of numbers and arrays of one shape as the array NumPy makes of it:
+    numbers packed into a vector, arrays stacked along a new first axis."""
+    if not isinstance(value, TupleVal):
+        return lo.operand(value, node)
+    if not value.items:
+        raise lo.error(node, f"np.{name} of an empty list is not supported (its shape and type are unknown)")
+    items = [_nested(lo, v, node, name) for v in value.items]
+    if any(i.type.ndim != items[0].type.ndim for i in items):
+        raise lo.error(node, f"np.{name} of a ragged list: its items have different numbers of axes")
+    if items[0].type.ndim == 0:
+        return lo.emit(P.pack, items, node)
+    return lo.emit(P.stack, items, node, axis=0)
+
+
+def _as_float(lo: "Lowering", x: Atom, dtype, node, name: str) -> Atom:
+    if dtype is None:
+        return x
+    if not (isinstance(dtype, PyObj) and dtype.obj in (float, np.float64)):
+        raise lo.error(node, f"np.{name}: dtype may only be float (or np.float64) here")
+    return x if x.type.kind == "f64" or x.type.dtype == "f64" else lo.emit(P.mul, [x, const(1.0)], node)
+
+
+@_composes(np.array, P.pack, P.stack, P.copy)
+def array(lo: "Lowering", node, object, dtype=None) -> Atom:
+    """A new array: a copy of an array, or the array a (nested) list of numbers and arrays makes."""
+    return _as_float(lo, _nested(lo, object, node, "array"), dtype, node, "array")
+
+
+@_composes(np.asarray, P.pack, P.stack, view=True)
+def asarray(lo: "Lowering", node, a, dtype=None) -> Atom:
+    """An array itself (no copy), or the array a (nested) list makes."""
+    return _as_float(lo, _nested(lo, a, node, "asarray"), dtype, node, "asarray")
+
+
+@_composes(np.block, P.pack, P.expand_dims, P.concatenate)
+def block(lo: "Lowering", node, arrays) -> Atom:
+    """Nested lists of arrays joined: the innermost lists along the last axis, the next along the
+    one before it, ..."""
+    def depth(v) -> int:
+        if not isinstance(v, TupleVal):
+            return 0
+        depths = {depth(i) for i in v.items}
+        if len(depths) != 1:
+            raise lo.error(node, "np.block takes lists nested to the same depth everywhere")
+        return 1 + depths.pop()
+
+    def leaves(v):
+        return [x for i in v.items for x in leaves(i)] if isinstance(v, TupleVal) else [lo.operand(v, node)]
+
+    levels = depth(arrays)
+    ndim = max([levels] + [x.type.ndim for x in leaves(arrays)])
+
+    def build(v, level: int) -> Atom:
+        if not isinstance(v, TupleVal):
+            x = lo.operand(v, node)
+            x = lo.emit(P.pack, [x], node) if x.type.ndim == 0 else x
+            while x.type.ndim < ndim:
+                x = lo.emit(P.expand_dims, [x], node, axis=0)
+            return x
+        parts = [build(i, level + 1) for i in v.items]
+        return parts[0] if len(parts) == 1 else lo.emit(P.concatenate, parts, node, axis=ndim - levels + level - 1)
+
+    if levels == 0:
+        raise lo.error(node, "np.block takes a list of arrays")
+    return build(arrays, 1)
+
+
 @_composes(np.tile, P.tile)
 def tile(lo: "Lowering", node, A, reps) -> Atom:
     """One count per axis: missing counts are 1, and an array with fewer axes than counts gets

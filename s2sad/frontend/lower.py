@@ -1287,6 +1287,9 @@ class Lowering(ContainerLowering, MemoryLowering):
             if not args or not isinstance(args[0], TupleVal) or len(args) > 1:
                 raise self.error(node, f"np.{prim.name} takes a tuple of arrays (and axis=)")
             args = list(args[0].items)
+            if prim is P.stack and kwargs.get("axis", const(0)) in (const(0), const(-1)) \
+                    and all(isinstance(a, (Var, Const)) and a.type.ndim == 0 for a in args):
+                prim, kwargs = P.pack, {}  # (numbers: np.stack would not compile under Numba)
         try:
             bound = prim.signature.bind(*args, **kwargs)
         except TypeError as exc:

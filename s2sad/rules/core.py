@@ -440,6 +440,19 @@ def _stack_vjp(g, primals, out, axis=0):
 defrule(P.concatenate, _sequence_jvp(P.concatenate), _concatenate_vjp)
 
 
+def _pack_jvp(primals, tangents, out):
+    if all(t is None for t in tangents):
+        return None
+    return apply(P.pack, *[0.0 if t is None else t for t in tangents])
+
+
+def _pack_vjp(g, primals, out):
+    return [apply(P.getitem, g, k, spec=("i",)) for k in range(len(primals))]
+
+
+defrule(P.pack, _pack_jvp, _pack_vjp)
+
+
 # --- copies and rearrangements: linear, so each JVP is the operation on the tangent, and each
 # adjoint sends every element of g back to the element of x it copies (adding the copies) -----
 
