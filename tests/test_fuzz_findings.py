@@ -14,6 +14,8 @@ that use them, and only those.
 import numpy as np
 import pytest
 
+import s2sad
+
 from .fuzz.oracles import assert_no_failure
 
 
@@ -517,6 +519,19 @@ def adds_a_product_with_a_global(W):  # seed 601964
 # like the module array the inlined product on the right reads)
 def test_copy_for_a_store_is_not_named_like_an_operand_of_an_inlined_expression():
     assert_no_failure(adds_a_product_with_a_global, np.array([[-0.4, 1.2, -0.049, 0.7, -0.5]]))
+
+
+def spread_of_equal_elements(alpha):  # seed 700459
+    h = np.max(np.full((3, 5), 0.5) * alpha, axis=0)
+    return np.arcsinh(alpha) * np.std(h)
+
+
+# Found (fixed since): np.std of equal elements is rounding noise (2.8e-17: their mean does not round
+# back to them), and its derivative was made of rounding errors: finite and wrong (0.198, the
+# function being 0); it is NaN now, as docs/language.md says for equal elements
+def test_spread_of_equal_elements_has_a_nan_derivative():
+    assert np.isnan(s2sad.grad(spread_of_equal_elements)(-0.407))
+    assert_no_failure(spread_of_equal_elements, -0.407)
 
 
 # --- derivatives -----------------------------------------------------------------------------------

@@ -210,7 +210,19 @@ defrule(P.prod, _prod_jvp, _prod_vjp)
 def _spread_derivative(x: Sym, out: Sym, axis, ddof, std: bool) -> Sym:
     centred = x - _spread(apply(P.mean, x, axis=axis), x, axis)
     dof = _count(x, axis) - ddof
-    return centred / (dof * _spread(out, x, axis)) if std else centred * (2.0 / dof)
+    if not std:
+        return centred * (2.0 / dof)
+    spread = _spread(out, x, axis)
+    if not x.ndim:
+        return centred / (dof * spread)
+    # Where all elements are equal, NumPy's std is rounding noise (x - mean is not exactly 0), and the
+    # ratio would be too: it is NaN there, as for an exact 0 / 0 (docs/language.md).
+    scale = _spread(apply(P.amax, apply(P.abs, x), axis=axis), x, axis)
+    degenerate = choose(apply(P.le, spread, scale * _NOISE), float("nan"), 0.0)
+    return centred / (dof * spread) + degenerate
+
+
+_NOISE = 32 * 2.220446049250313e-16  # (a spread at most this relative to the elements is rounding)
 
 
 def _spread_rule(std: bool) -> None:
