@@ -431,6 +431,12 @@ def _packed(in_types, params):
     return promote(*in_types).with_ndim(1)
 
 
+# The rows of a list appended to once per iteration of a counted loop (frontend/normalize.py): a
+# new array at the first iteration, the same one after (each row is then stored with setitem).
+list_rows = _define("list_rows", ["buffer", "item", "k", "n"], lambda t, p: F64.with_ndim(t[1].ndim + 1),
+                    call_emitter("list_rows"), impl=runtime.list_rows, aliases=True)
+
+
 # ``np.array([a, b, c])`` of numbers: a vector (np.stack of numbers, which Numba does not compile)
 pack = _define("pack", ["*values"], _packed,
                lambda a, p: ast.Call(_attr_chain("np.array"), [ast.List(list(a), ast.Load())], []),

@@ -16,7 +16,7 @@ from .checkpoint import Binomial, Periodic, first_turn, snapshot_slots
 __all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_like", "broadcast_shapes",
            "checked_ordered_range", "checked_range", "checked_scale", "checked_seed", "checked_size",
            "copy_into", "expand_to", "first_turn", "fits_shape", "full_rank_gram", "inverse_gaps",
-           "masked_product", "periodic_schedule", "record", "record_grow", "snapshot_slots", "square_r",
+           "list_rows", "masked_product", "periodic_schedule", "record", "record_grow", "snapshot_slots", "square_r",
            "sub_into", "thin_reciprocal", "unbroadcast", "unrecord", "unrepeat", "untile"]
 
 
@@ -84,6 +84,12 @@ def add_at(x: np.ndarray, index: np.ndarray, value) -> None:
 def copy_into(region: np.ndarray, value) -> None:
     """``region[...] = value``: store into a view (``x[1:-1]``, ``x[i]``), broadcasting value."""
     region[...] = value
+
+
+def list_rows(buffer, item, k: int, n: int) -> np.ndarray:
+    """The array a list appended to once per loop iteration is kept in: a new one of `n` rows
+    shaped like `item` at the first iteration (k = 0), `buffer` itself after."""
+    return np.empty((n,) + np.shape(item)) if k == 0 else buffer
 
 
 def add_into(region: np.ndarray, value) -> None:

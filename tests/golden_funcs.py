@@ -58,3 +58,13 @@ def mixture_fit(X, means):
             d = X[i] - means[j]
             total = total + np.exp(-np.sum(d * d))
     return total
+
+
+def trajectory(k, x0, n):
+    """Explicit Euler steps of dx/dt = -k sin(x), kept in a list (the trajectory idiom)."""
+    x = x0
+    xs = []
+    for i in range(n):
+        x = x - 0.1 * k * np.sin(x)
+        xs.append(x)
+    return np.sum(np.array(xs) ** 2)

@@ -124,3 +124,83 @@ def as_array_is_the_same_array(x):
     c = np.array(x)
     c[1] = 0.0
     return np.sum(x * x) + np.sum(c)
+
+
+# --- lists built in loops -----------------------------------------------------------------------------
+
+def trajectory(x0, k, n):
+    x = x0
+    xs = []
+    for i in range(n):
+        x = x - 0.1 * k * np.sin(x)
+        xs.append(x)
+    X = np.array(xs)
+    return np.sum(X ** 2) + np.sum(xs[-1]) * len(xs) + np.sum(xs[1])
+
+
+def losses_by_epoch(w, X, y, epochs):
+    losses = []
+    for epoch in range(1, epochs + 1):
+        r = X @ w - y
+        w = w - (0.1 / epoch) * X.T @ r
+        losses.append(0.5 * np.sum(r ** 2))
+    total = 0.0
+    for loss in losses:
+        total = total + loss
+    return total + max(losses) + sum(losses) + np.mean(losses)
+
+
+def two_lists_enumerated(x, ws):
+    values, grads = [], []
+    for i, w in enumerate(ws):
+        values.append(w * x[i])
+        grads.append(np.sin(w * x))
+    return np.sum(np.stack(grads) ** 2) + np.sum(np.array(values)) + np.sum(np.concatenate(grads))
+
+
+def appends_the_same_array(x, n):
+    xs = []
+    for i in range(n):
+        xs.append(x)
+    return np.sum(np.array(xs))
+
+
+def writes_an_appended_array(x, n):
+    xs = []
+    for i in range(n):
+        x = x * 0.5
+        xs.append(x)
+        x += 1.0
+    return np.sum(np.array(xs))
+
+
+def appends_in_a_branch(x, n):
+    xs = []
+    for i in range(n):
+        if i % 2 == 0:
+            xs.append(x * i)
+    return np.sum(np.array(xs))
+
+
+def list_plus_list(x, n):
+    xs = []
+    for i in range(n):
+        xs.append(x * i)
+    return np.sum(xs + xs)
+
+
+def states_over_rows(x0, A):
+    x = x0
+    xs = []
+    for a in A:
+        x = np.tanh(a * x + 0.5)
+        xs.append(x)
+    return np.sum(np.stack(xs) ** 2)
+
+
+def activations_of_layers(layers, x):
+    hs = []
+    for W in layers:  # (a list of arrays: the loop is unrolled)
+        x = np.tanh(W @ x)
+        hs.append(x)
+    return np.sum(np.concatenate(hs) ** 2)

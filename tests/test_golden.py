@@ -25,6 +25,7 @@ CASES = {   # name: (function, wrt, types)
     "monte_carlo": (G.monte_carlo, ("mu", "sigma"), None),
     "euler": (G.euler, ("k", "x0"), {"n": "i64"}),
     "pair_energy": (G.pair_energy, "pos", {"pos": "f64[:,:]"}),
+    "trajectory": (G.trajectory, ("k", "x0"), {"n": "i64"}),
 }
 
 

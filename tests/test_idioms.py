@@ -9,7 +9,7 @@ import pytest
 
 import idiom_funcs as idf
 import s2sad
-from numeric import check_grad
+from numeric import check_grad, fd
 
 pytestmark = pytest.mark.usefixtures("each_backend")
 MODES = pytest.mark.parametrize("mode", ["reverse", "forward"])
@@ -156,3 +156,51 @@ def test_ragged_and_empty_lists_are_refused():
         s2sad.grad(lambda x: np.sum(np.array([x, np.ones(2)])))(1.0)
     with pytest.raises(s2sad.S2SADError, match="np.array of an empty list"):
         s2sad.grad(lambda x: x + np.sum(np.array([])))(1.0)
+
+
+# --- lists built in loops ---------------------------------------------------------------------------
+
+@MODES
+def test_trajectory_kept_in_a_list(mode):
+    check_grad(idf.trajectory, (0.7, 1.3, 6), mode, wrt=(0, 1))
+    check_grad(idf.trajectory, (np.array([0.7, -0.2]), 1.3, 6), mode, wrt=(0, 1))
+
+
+@MODES
+def test_losses_appended_per_epoch(mode):
+    r = np.random.default_rng(3)
+    X, y, w = r.normal(size=(5, 2)), r.normal(size=5), r.normal(size=2)
+    value, g = s2sad.value_and_grad(idf.losses_by_epoch, mode=mode)(w, X, y, 4)
+    assert value == pytest.approx(idf.losses_by_epoch(w, X, y, 4), rel=1e-14)
+    check_grad(idf.losses_by_epoch, (w, X, y, 4), mode, wrt=(0,))
+
+
+@MODES
+def test_lists_of_an_enumerated_loop(mode):
+    check_grad(idf.two_lists_enumerated, (np.array([0.3, -1.1, 0.8]), np.array([1.5, 0.5, -0.7])), mode)
+
+
+def test_append_loop_is_a_preallocated_array():
+    source = s2sad.derivative_source(idf.trajectory, args=(0.7, 1.3, 6))
+    assert "list_rows(xs, x, i, count)" in source and "xs[i] = x" in source and ".append" not in source
+
+
+@pytest.mark.parametrize("fn, message", [
+    (idf.appends_the_same_array, r"xs.append\(...\) appends an array made before this iteration"),
+    (idf.writes_an_appended_array, "'x' was appended to a list, which holds the array itself"),
+    (idf.appends_in_a_branch, "append"),
+    (idf.list_plus_list, r"xs is a list \(built in a loop; np.array\(xs\) makes an array of it\)"),
+], ids=["same-array", "written-after", "in-a-branch", "list-plus-list"])
+def test_list_appends_that_would_differ_from_python_are_refused(fn, message):
+    with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: .*" + message):
+        s2sad.grad(fn)(np.array([1.0, 2.0]), 3)
+
+
+@MODES
+def test_lists_built_over_arrays_and_containers(mode):
+    A = np.array([[0.5, -1.0], [1.5, 0.2], [-0.3, 0.8]])
+    check_grad(idf.states_over_rows, (np.array([0.1, 0.2]), A), mode)
+    W1, W2 = np.array([[0.5, -1.0], [1.5, 0.2]]), np.array([[0.3, 0.1], [-0.4, 0.9]])
+    g = s2sad.grad(idf.activations_of_layers, wrt=(0, 1), mode=mode)([W1, W2], np.array([0.3, -0.6]))
+    np.testing.assert_allclose(g[1], fd(lambda x: idf.activations_of_layers([W1, W2], x), [np.array([0.3, -0.6])], 0),
+                               rtol=1e-6)

@@ -421,6 +421,14 @@ def p_concatenate_axis1(a, b): return np.concatenate((a, np.sin(b), a), axis=1)
 def p_stack(a, b): return np.stack((a, a * b), axis=0)
 def p_stack_axis1(a, b): return np.stack((a, b, a), axis=1) ** 2
 def p_pack(a, b): return np.array([a, a * b, 2.0]) ** 2
+
+
+def p_list_rows(a, b):
+    xs = []
+    for i in range(3):
+        xs.append(np.sin(a * i) + b)
+    return np.array(xs) * np.arange(1.0, 4.0)[:, None]
+
 def p_pack_stack(a, b): return np.stack([b, a]) * np.arange(1.0, 3.0)
 def p_moveaxis(x): return np.sin(np.moveaxis(x, 0, -1))
 def p_moveaxis_several(x): return np.moveaxis(x, (0, 1), (-1, 0)) * x[0, 0, 0]
@@ -1001,6 +1009,7 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
                     S(p_vstack, normal(3), normal(2, 3)), S(p_vstack_vectors, normal(3), normal(3))],
     P.stack: [S(p_stack, normal(3), normal(3)), S(p_stack_axis1, normal(2, 3), normal(2, 3))],
     P.pack: [S(p_pack, normal(), normal()), S(p_pack_stack, normal(), normal())],
+    P.list_rows: [S(p_list_rows, normal(2), normal(2))],
     P.broadcast_to: [S(p_broadcast_to, normal(3, 1)), S(p_broadcast_to_vector, normal(4)),
                      S(p_broadcast_to_scalar, normal()), S(p_broadcast_to_same, normal(2, 3))],
     P.tile: [S(p_tile, normal(2, 3)), S(p_tile_int, normal(2)), S(p_tile_more_counts, normal(3, 2)),

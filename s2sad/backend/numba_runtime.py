@@ -182,6 +182,23 @@ def _copy_into(region, value):
     return lambda region, value: _fill(region, value)
 
 
+@overload(runtime.list_rows)
+def _list_rows(buffer, item, k, n):
+    if isinstance(item, types.Array):
+        def of_arrays(buffer, item, k, n):
+            if k == 0:
+                out = np.empty((n,) + item.shape)
+                return out
+            return buffer
+        return of_arrays
+
+    def of_numbers(buffer, item, k, n):
+        if k == 0:
+            return np.empty(n)
+        return buffer
+    return of_numbers
+
+
 # Adding into a region is left to Numba, inlined: it compiles quickly, and a call per small
 # region (a particle's row) would cost more than the addition.
 @overload(runtime.add_into)

@@ -47,7 +47,7 @@ from .nested import check_inlinable, inline_gradient, is_derivative, lower_deriv
 from .normalize import RESULT, always_returns, normalize
 from .parse import Assumption, Source, parse
 from .structures import CONTAINERS, ContainerLowering, describe_value, makes_container, parameters, returned
-from .values import DictVal, LambdaVal, PartialVal, PyObj, TupleVal, contents
+from .values import DictVal, LambdaVal, ListArray, PartialVal, PyObj, TupleVal, contents
 
 
 @dataclass(frozen=True)
@@ -167,6 +167,8 @@ def _describe(value) -> str:
         return f"the method .{value.prim.name}"
     if isinstance(value, PyObj):
         return f"the Python object {value.obj!r}"
+    if isinstance(value, ListArray):
+        return f"a list (built in a loop; np.array({value.name}) makes an array of it)"
     return describe_value(value) or type(value).__name__
 
 
@@ -180,6 +182,7 @@ class Lowering(ContainerLowering, MemoryLowering):
                  frame: object | None = None):
         self.src = src
         self.frame = object() if frame is None else frame  # (one call of the function: its regions share it)
+        self.iteration_mark = 0  # values made from here on belong to the innermost loop's iteration
         self.b = builder
         self.env = env
         self.stack = stack
@@ -355,7 +358,7 @@ class Lowering(ContainerLowering, MemoryLowering):
     def assign(self, target, value: Value) -> None:
         if isinstance(target, gast.Name):
             if isinstance(value, Var) and value.name == TEMP:
-                value.name = target.id  # a temporary takes the name it is first given
+                value.name = _readable(target.id)  # a temporary takes the name it is first given
             if target.id in self.global_names:
                 self.write_global(target, value)
                 return
@@ -524,6 +527,8 @@ class Lowering(ContainerLowering, MemoryLowering):
         if self.is_range(node):
             return (*self.range_bounds(node), None)
         array = self.expr(node)
+        if isinstance(array, ListArray):
+            array = array.rows
         if isinstance(array, CONTAINERS):
             return None, None, None, array
         if not isinstance(array, (Var, Const)) or not array.type.is_array:
@@ -596,8 +601,13 @@ class Lowering(ContainerLowering, MemoryLowering):
             carried, types, sources = found, dict(zip(found, settled)), shared
         else:
             raise AssertionError("the values a loop carries did not settle")
+        for k, r, param in zip(carried, results, region.params):  # (an appended array carried to the next iteration)
+            if isinstance(r, Var) and self.mem.storage_of(r) in self.mem.appended \
+                    and Latest(self.mem.storage_of(param)) in inner.env:
+                raise self.error(node, f"'{_key_hint(k)}' is appended to a list, then written into at the next "
+                                       f"iteration: the list holds the array itself; append a copy (.copy())")
         region.block = inner.b.block((), [self.convert(r, types[k], inner.b) for k, r in zip(carried, results)])
-        region.init = [self.convert(self.entry_value(k, node), types[k], self.b) for k in carried]
+        region.init = [self.convert(self.entry_value(k, node, types[k]), types[k], self.b) for k in carried]
         region.local = [k for k in inner.env if isinstance(k, str) and k not in self.env and "@" not in k] + \
             [k for k in exclude if k not in carried]
         region.results = results
@@ -612,6 +622,7 @@ class Lowering(ContainerLowering, MemoryLowering):
         region.entry = {**self.env, **dict(zip(region.carried, region.params))}
         self.describe_params(region, region.entry, node)
         inner = self.nested(Builder(self.b.loc), dict(region.entry))
+        inner.iteration_mark = mark
         lower_body(inner, region.index)
         found = [k for k in inner.changed(region.entry, mark) if k not in exclude]
         return region, inner, [k for k in region.carried if k in found or k == RESULT] + \
@@ -629,8 +640,8 @@ class Lowering(ContainerLowering, MemoryLowering):
             if n in self.global_names:  # (a global the loop assigns: read before it, carried through it)
                 self.read_global(n, self.src.fn.__globals__[n], node)
                 carried.append(self.state_key(n))
-            elif n == RESULT and not isinstance(value, (Var, Const)):
-                self.env[n] = Undefined(node.lineno)  # typed by the loop body
+            elif (n == RESULT or n.startswith("_lbuf")) and not isinstance(value, (Var, Const)):
+                self.env[n] = Undefined(node.lineno)  # typed by the loop body (a list's rows: see normalize.py)
                 carried.append(n)
             elif written and isinstance(value, CONTAINERS):
                 continue  # (params['W'] += g writes into an array: found by lowering the body)
@@ -648,13 +659,14 @@ class Lowering(ContainerLowering, MemoryLowering):
         value = self.env.get(key, key.storage if isinstance(key, Latest) else None)
         return value.type if isinstance(value, (Var, Const)) else F64
 
-    def entry_value(self, key, node) -> Atom:
-        """A carried value as the loop starts (a placeholder for the result, not yet set)."""
+    def entry_value(self, key, node, settled: Type | None = None) -> Atom:
+        """A carried value as the loop starts (a placeholder, of the type the loop settled on, for
+        one the body types: the result, a list's rows)."""
         if isinstance(key, Latest):
             return self.latest(key.storage)
         value = self.env[key]
         if isinstance(value, Undefined):
-            return placeholder(self.entry_type(key), self.b)
+            return placeholder(settled or self.entry_type(key), self.b)
         if not isinstance(value, (Var, Const)):
             raise self.error(node, f"'{key}' is {_describe(value)} and is reassigned in the loop; "
                                    "only numbers and arrays can change in a loop")
@@ -713,8 +725,10 @@ class Lowering(ContainerLowering, MemoryLowering):
                                                       self.src.loc(node))
 
     def finish_loop(self, node, region: "LoopRegion", outs: list[Var]) -> None:
-        for key, out in zip(region.carried, outs):
+        for key, out, result in zip(region.carried, outs, region.results):
             self.env[key] = out
+            if isinstance(result, Var) and self.mem.storage_of(result) in self.mem.appended:
+                self.mem.appended.add(out)  # (the last item appended, still named after the loop)
             if isinstance(key, Latest):
                 self.mem.storage[out] = key.storage
         for key, out in zip(region.carried, outs):
@@ -734,7 +748,7 @@ class Lowering(ContainerLowering, MemoryLowering):
                                        "numbers and arrays can change in a loop")
             if r.type == t:
                 settled.append(t)
-            elif name == RESULT and isinstance(self.env.get(name), Undefined):
+            elif (name == RESULT or str(name).startswith("_lbuf")) and isinstance(self.env.get(name), Undefined):
                 settled.append(r.type)
             elif t.is_scalar and r.type.is_scalar:
                 settled.append(promote(t, r.type))
@@ -759,8 +773,10 @@ class Lowering(ContainerLowering, MemoryLowering):
 
     def nested(self, builder: Builder, env: dict) -> "Lowering":
         """A lowering of a region (a branch, a loop body) sharing this one's memory records."""
-        return Lowering(self.src, builder, env, self.stack, self.mem, self.spaces, self.global_names,
-                        dict(self.remade), self.outer, self.assumed, self.forced, self.frame)
+        inner = Lowering(self.src, builder, env, self.stack, self.mem, self.spaces, self.global_names,
+                         dict(self.remade), self.outer, self.assumed, self.forced, self.frame)
+        inner.iteration_mark = self.iteration_mark
+        return inner
 
     def join(self, node, cond: Atom, then: "Lowering", orelse: "Lowering", mark: int) -> None:
         """Merge two branches into an `If`: names rebound and arrays written into in either branch
@@ -1076,6 +1092,8 @@ class Lowering(ContainerLowering, MemoryLowering):
 
     def expr_Subscript(self, node) -> Value:
         base = self.expr(node.value)
+        if isinstance(base, ListArray):
+            base = base.rows  # (an item, or a slice: the list's items are its rows)
         if isinstance(base, CONTAINERS):
             return self.container_item(base, node)
         if not isinstance(base, (Var, Const)) or base.type.is_scalar:
@@ -1122,6 +1140,8 @@ class Lowering(ContainerLowering, MemoryLowering):
     # --- calls ------------------------------------------------------------------------------
 
     def expr_Call(self, node) -> Value:
+        if isinstance(node.func, gast.Name) and node.func.id in ("_s2sad_rows", "_s2sad_list"):
+            return self.list_rows(node)
         func = self.expr(node.func)
         if isinstance(func, PyObj) and func.obj is len and len(node.args) == 1 and self.is_range(node.args[0]):
             return self.emit(P.trip_count, list(self.range_bounds(node.args[0])), node)  # len(range(...))
@@ -1130,6 +1150,29 @@ class Lowering(ContainerLowering, MemoryLowering):
             return COMPOSED[func.obj].lower(self, node)
         args, kwargs = self.call_arguments(node)
         return self.call_value(func, args, kwargs, node)
+
+    def list_rows(self, node) -> Value:
+        """normalize.py's ``_s2sad_rows(buffer, item, k, n)`` (the rows of a list built in a loop,
+        made at its first iteration) and ``_s2sad_list(rows)`` (the list after the loop)."""
+        name = node.args[0].id.split("_", 3)[-1]  # (_lbuf1_xs: xs)
+        if node.func.id == "_s2sad_list":
+            rows = self.value(node.args[0])
+            self.mem.appended.add(self.mem.storage_of(rows))
+            return ListArray(rows, name)
+        item_node = node.args[1]
+        item = self.value(item_node)
+        if item.type.is_array:
+            storage = self.mem.storage_of(item)
+            if storage.id < self.iteration_mark or storage in self.mem.external or storage in self.mem.module:
+                raise self.error(item_node, f"{name}.append(...) appends an array made before this iteration: the "
+                                            f"list would hold that array itself, which the loop may change; append "
+                                            f"a copy ({name}.append(x.copy()))")
+            self.mem.appended.add(storage)
+        buffer = self.env.get(node.args[0].id)
+        buffer = self.current(buffer, node) if isinstance(buffer, (Var, Const)) else \
+            placeholder(F64.with_ndim(item.type.ndim + 1), self.b)  # (before the first item: nothing yet)
+        k, n = self.value(node.args[2]), self.value(node.args[3])
+        return self.emit(P.list_rows, [buffer, item, k, n], node, name)
 
     def call_value(self, func: Value, args: list, kwargs: dict, node) -> Value:
         """A call of `func`: a Python object, a method, a lambda or a functools.partial. Arrays
@@ -1150,7 +1193,39 @@ class Lowering(ContainerLowering, MemoryLowering):
             if not args or not isinstance(args[0], (PyObj, BoundMethod, PartialVal, LambdaVal)):
                 raise self.error(node, "functools.partial takes a function first")
             return PartialVal(args[0], tuple(args[1:]), dict(kwargs))
+        if any(isinstance(a, ListArray) for a in [*args, *kwargs.values()]):
+            return self.call_with_list(func.obj, args, kwargs, node)
         return self.call_object(func.obj, args, kwargs, node)
+
+    def call_with_list(self, obj, args: list, kwargs: dict, node) -> Value:
+        """A call given a list built in a loop (`ListArray`): NumPy makes an array of it (a new
+        one), and a helper gets the list itself."""
+        if isinstance(obj, types.FunctionType) and not _is_numpy(obj):
+            return self.call_object(obj, args, kwargs, node)
+        lists = [a for a in [*args, *kwargs.values()] if isinstance(a, ListArray)]
+        if obj is len:
+            return self.length([lists[0].rows], node)
+        if obj in (builtins.sum, builtins.max, builtins.min) and len(args) == 1:
+            prim = {builtins.sum: P.sum, builtins.max: P.amax, builtins.min: P.amin}[obj]
+            return self.emit(prim, [lists[0].rows], node, axis=0)
+        if obj in (np.concatenate, np.stack) and len(args) == 1 and not kwargs:
+            rows = lists[0].rows
+            if obj is np.stack:
+                return self.emit(P.copy, [rows], node)
+            if rows.type.ndim < 2:
+                raise self.error(node, f"np.concatenate of the list {lists[0].name} of numbers: NumPy refuses "
+                                       "zero-dimensional arrays; use np.array")
+            shape = self.emit(P.shape, [rows], node)
+            rest = [self.emit(P.getitem, [shape, const(k)], node, spec=("i",)) for k in range(2, rows.type.ndim)]
+            return self.emit(P.copy, [self.emit(P.reshape, [rows, self.emit(P.make_tuple, [const(-1), *rest], node)],
+                                                node)], node)
+        if not (_is_numpy(obj) or _is_hashable(obj) and (obj in P.NUMPY or obj in COMPOSED)):
+            raise self.error(node, f"{lists[0].name} is a list built in a loop: pass it to NumPy functions, index it, "
+                                   f"take its len or iterate over it (np.array({lists[0].name}) makes an array of it)")
+        if obj is np.asarray:  # (of a list, a new array: np.array copies anyway)
+            args = [self.emit(P.copy, [a.rows], node) if isinstance(a, ListArray) else a for a in args]
+        convert = (lambda v: v.rows if isinstance(v, ListArray) else v)
+        return self.call_object(obj, [convert(a) for a in args], {k: convert(v) for k, v in kwargs.items()}, node)
 
     def expr_Lambda(self, node) -> Value:
         arguments = node.args
@@ -1480,7 +1555,20 @@ def _lookup(env: dict, key):
 def _key_hint(key) -> str:
     """The name a carried value is printed by: the name (of a global, for its ``name@module``
     key), or the array's for a `Latest` key."""
-    return key.storage.name if isinstance(key, Latest) else key.split("@")[0]
+    return key.storage.name if isinstance(key, Latest) else _readable(key.split("@")[0])
+
+
+_LIST_NAMES = {"n": "count", "k": "k", "a": "start", "b": "stop", "c": "step"}
+
+
+def _readable(name: str) -> str:
+    """The name generated code gives a value bound to `name`: itself, or for the names of a list
+    built in a loop (normalize.py) the list's name (its rows), 'item', 'count', ..."""
+    built = re.fullmatch(r"_l(buf|item)\d+_(.+)", name)
+    if built:
+        return built.group(2) if built.group(1) == "buf" else "item"
+    short = re.fullmatch(r"_l([nkabc])\d+i?", name)
+    return _LIST_NAMES[short.group(1)] if short else name
 
 
 def _mark() -> int:

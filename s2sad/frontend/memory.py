@@ -91,6 +91,7 @@ class Memory:
         self.external: set[Var] = set()        # storages the caller sees: parameters
         self.module: dict[Var, str] = {}       # storages that are a module's arrays → their names
         self.contiguous: set[Var] = set()      # storages known to be C-ordered
+        self.appended: set[Var] = set()        # storages of arrays appended to a list (never written after)
 
     def chain(self, v: Var) -> tuple[Var, list[Step]]:
         """(the value of the storage `v` looks into, the steps from it to `v`, in order)."""
@@ -129,6 +130,8 @@ class Memory:
             return not any(a.type.is_array for a in ins[1:])  # an index array makes a copy
         if prim is P.diag:
             return ins[0].type.ndim == 2  # (of a vector, np.diag makes a new matrix)
+        if prim is P.list_rows:
+            return False  # (a list's rows: the array it returns is the list's alone)
         return prim.aliases or prim in _READ_ONLY
 
     def contiguous_view(self, v: Var) -> bool:
@@ -219,6 +222,9 @@ class MemoryLowering:
         for step in reversed(steps):
             new = self.write_through(step, new, node, name)
         storage = self.mem.storage.get(root, root)
+        if storage in self.mem.appended:
+            raise self.error(node, f"{_called(name)} was appended to a list, which holds the array itself: writing "
+                                   "into it would change the list's item too; append a copy (.copy())")
         if storage in self.mem.module:
             raise self.error(node, f"this writes into '{self.mem.module[storage]}', an array from outside the "
                                    "function (a module global or a closure variable), which s2sad does not do; pass the array as an argument, or work on a copy "

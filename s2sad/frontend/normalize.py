@@ -33,6 +33,7 @@ def normalize(tree: gast.FunctionDef, is_builtin=lambda name: True) -> gast.Func
     over ``enumerate(...)`` and ``zip(...)`` are loops over ``range(...)`` (`is_builtin` tells
     whether a name refers to the builtin of that name, not to one of the user's)."""
     tree.body = _Iterations(itertools.count(1), is_builtin).stmts(tree.body)
+    tree.body = _ListBuilds(itertools.count(1), is_builtin).stmts(tree.body)
     body = list(tree.body)
     if not _has_early_return(body):
         tree.body = _Loops(itertools.count(1)).stmts(body, [])
@@ -161,6 +162,139 @@ class _Iterations:
             name = f"_seq{next(self.counter)}"
             setup, node = [_assign(name, node, at)], _name(name)
         return setup, gast.Call(_name("len"), [node], []), gast.Subscript(node, index, gast.Load())
+
+
+class _ListBuilds:
+    """A list appended to once per iteration of a counted loop as an array of rows, filled in
+    place (the trajectory idiom)::
+
+        xs = []                                  xs = []
+        for i in range(a, b, c):                 _la1, _lb1, _lc1 = a, b, c
+            x = f(x)                             _ln1 = len(range(_la1, _lb1, _lc1))
+            xs.append(x)            →            for i in range(_la1, _lb1, _lc1):
+                                                     _lk1 = (i - _la1) // _lc1
+                                                     x = f(x)
+                                                     _litem1 = x
+                                                     _lbuf1 = _s2sad_rows(_lbuf1, _litem1, _lk1, _ln1)
+                                                     _lbuf1[_lk1] = _litem1
+                                                 xs = _s2sad_list(_lbuf1)
+
+    Only when the loop appends to `xs` at the top of its body, once, mentions `xs` nowhere else,
+    has no break, continue or return, and `xs = []` comes before it with `xs` unused in between;
+    any other ``append`` is refused where it is lowered. The lowering (`_s2sad_rows`,
+    `_s2sad_list`) makes `xs` a list value backed by the rows, and checks that no appended array
+    is written into afterwards (the list holds the array itself, as Python's does)."""
+
+    def __init__(self, counter, is_builtin):
+        self.counter = counter
+        self.is_builtin = is_builtin
+
+    def stmts(self, stmts: list) -> list:
+        out = []
+        for stmt in stmts:
+            for field in ("body", "orelse"):
+                if isinstance(getattr(stmt, field, None), list) and not isinstance(stmt, gast.FunctionDef):
+                    setattr(stmt, field, self.stmts(getattr(stmt, field)))
+            setup = []
+            if isinstance(stmt, gast.For) and any(_appended(s) for s in stmt.body) and not self.over_range(stmt):
+                setup, stmt = self.over_indices(stmt)
+            names = self.built(stmt, out + setup) if isinstance(stmt, gast.For) else []
+            out += setup + (self.rewrite(stmt, names) if names else [stmt])
+        return out
+
+    def over_range(self, loop: gast.For) -> bool:
+        it = loop.iter
+        return isinstance(it, gast.Call) and isinstance(it.func, gast.Name) and it.func.id == "range" \
+            and self.is_builtin("range")
+
+    def over_indices(self, loop: gast.For) -> tuple[list, gast.For]:
+        """``for v in seq:`` as ``for _k in range(len(_seq)): v = _seq[_k]`` (a container's loop is
+        still unrolled: `sequences`)."""
+        c = next(self.counter)
+        seq, index = f"_lseq{c}", f"_lk{c}i"
+        setup = [_assign(seq, loop.iter, loop)]
+        loop.body = [gast.copy_location(gast.Assign([loop.target], gast.Subscript(_name(seq), _name(index),
+                                                                                   gast.Load()), None), loop)] + loop.body
+        loop.target = _name(index, store=True)
+        loop.iter = gast.Call(_name("range"), [gast.Call(_name("len"), [_name(seq)], [])], [])
+        loop.sequences = [seq]
+        return setup, loop
+
+    def built(self, loop: gast.For, before: list) -> list[str]:
+        """The lists `loop` builds (see the class)."""
+        it = loop.iter
+        if not (self.over_range(loop) and 1 <= len(it.args) <= 3 and not it.keywords
+                and isinstance(loop.target, gast.Name) and not loop.orelse):
+            return []
+        if any(isinstance(n, (gast.Break, gast.Continue, gast.Return)) for s in loop.body for n in gast.walk(s)):
+            return []
+        names = []
+        for stmt in loop.body:
+            name = _appended(stmt)
+            if name is None or name in names:
+                continue
+            mentions = sum(isinstance(n, gast.Name) and n.id == name for s in loop.body for n in gast.walk(s))
+            start = next((k for k in range(len(before) - 1, -1, -1) if _mentions(before[k], name)), None)
+            if mentions == 1 and start is not None and _is_empty_list(before[start], name):
+                names.append(name)
+        return names
+
+    def rewrite(self, loop: gast.For, names: list[str]) -> list:
+        c = next(self.counter)
+        args = loop.iter.args
+        bounds = [f"_la{c}", f"_lb{c}", f"_lc{c}"][:len(args)] if len(args) > 1 else [f"_lb{c}"]
+        setup = [_assign(b, a, loop) for b, a in zip(bounds, args)]
+        loop.iter = gast.Call(_name("range"), [_name(b) for b in bounds], [])
+        setup.append(_assign(f"_ln{c}", gast.Call(_name("len"), [gast.Call(_name("range"), [_name(b) for b in bounds],
+                                                                            [])], []), loop))
+        index = _name(loop.target.id)
+        if len(args) > 1:
+            index = gast.BinOp(gast.BinOp(index, gast.Sub(), _name(bounds[0])), gast.FloorDiv(),
+                               _name(bounds[2]) if len(args) == 3 else _const(1))
+        body = [_assign(f"_lk{c}", index, loop)]
+        after = []
+        for stmt in loop.body:
+            name = _appended(stmt)
+            if name not in names:
+                body.append(stmt)
+                continue
+            item, buf = f"_litem{c}_{name}", f"_lbuf{c}_{name}"
+            rows = gast.Call(_name("_s2sad_rows"), [_name(buf), _name(item), _name(f"_lk{c}"), _name(f"_ln{c}")], [])
+            store = gast.Subscript(_name(buf), _name(f"_lk{c}"), gast.Store())
+            body += [_assign(item, stmt.value.args[0], stmt), _assign(buf, rows, stmt),
+                     gast.copy_location(gast.Assign([store], _name(item), None), stmt)]
+            after.append(_assign(name, gast.Call(_name("_s2sad_list"), [_name(buf)], []), loop))
+        loop.body = body
+        return setup + [loop] + after
+
+
+def _appended(stmt) -> str | None:
+    """`xs` for the statement ``xs.append(value)``."""
+    if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call) and len(stmt.value.args) == 1 \
+            and not stmt.value.keywords and isinstance(stmt.value.func, gast.Attribute) \
+            and stmt.value.func.attr == "append" and isinstance(stmt.value.func.value, gast.Name):
+        return stmt.value.func.value.id
+    return None
+
+
+def _mentions(stmt, name: str) -> bool:
+    return any(isinstance(n, gast.Name) and n.id == name for n in gast.walk(stmt))
+
+
+def _is_empty_list(stmt, name: str) -> bool:
+    """Is `stmt` ``name = []`` (or ``name = list()``, or ``a, name = [], []``)?"""
+    if not (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1):
+        return False
+    target, value = stmt.targets[0], stmt.value
+    if isinstance(target, gast.Tuple) and isinstance(value, gast.Tuple) and len(target.elts) == len(value.elts):
+        return any(isinstance(t, gast.Name) and t.id == name and _empty(v) for t, v in zip(target.elts, value.elts))
+    return isinstance(target, gast.Name) and target.id == name and _empty(value)
+
+
+def _empty(value) -> bool:
+    return isinstance(value, gast.List) and not value.elts or (
+        isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and value.func.id == "list"
+        and not value.args and not value.keywords)
 
 
 # --- returns ---------------------------------------------------------------------------------

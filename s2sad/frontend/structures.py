@@ -184,6 +184,11 @@ class ContainerLowering:
                 return PyObj(Method(base, attr))
             raise self.error(node, f"{what} is a dict: .{attr} is not supported (supported: .items(), .keys(), "
                                    ".values(), and items read as [key])")
+        if base.cls is list and attr in ("append", "extend", "insert", "pop"):
+            raise self.error(node, f"{what}.{attr}(...) is not supported here: a list may grow only by one "
+                                   f"{what}.append(item) per iteration of a for loop, at the top of its body "
+                                   f"(not in a branch, no break or return), with {what} = [] before the loop; "
+                                   "otherwise build an array (np.empty, then store into it)")
         fields = base.items if isinstance(base, RecordVal) else dict(zip(getattr(base.cls, "_fields", ()), base.items))
         if attr in fields:
             return self.current(fields[attr], node, f"{what}.{attr}")

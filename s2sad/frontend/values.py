@@ -63,6 +63,16 @@ class PartialVal:
     kwargs: dict
 
 
+@dataclass(frozen=True)
+class ListArray:
+    """A list built by appending once per iteration of a counted loop, held as the array of its
+    items (`rows`, one row per item): read by index, by ``len``, by iterating, and by NumPy
+    functions (which make arrays of lists)."""
+
+    rows: object
+    name: str
+
+
 Container = TupleVal | DictVal | RecordVal
 
 

@@ -465,6 +465,23 @@ def _pack_vjp(g, primals, out):
 defrule(P.pack, _pack_jvp, _pack_vjp)
 
 
+# list_rows(buffer, item, k, n) is `buffer` after the first iteration, and a new array (every row of
+# which is stored later) at it, when `buffer` is the loop's placeholder, which has no derivative: so
+# an identity for derivatives (item only gives the shape).
+def _list_rows_jvp(primals, tangents, out):
+    buffer, item, k, n = primals
+    if tangents[0] is None:
+        return None
+    return apply(P.list_rows, tangents[0], item, k, n)
+
+
+def _list_rows_vjp(g, primals, out):
+    return [g, None, None, None]
+
+
+defrule(P.list_rows, _list_rows_jvp, _list_rows_vjp)
+
+
 # --- copies and rearrangements: linear, so each JVP is the operation on the tangent, and each
 # adjoint sends every element of g back to the element of x it copies (adding the copies) -----
 
