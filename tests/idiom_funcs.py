@@ -204,3 +204,13 @@ def activations_of_layers(layers, x):
         x = np.tanh(W @ x)
         hs.append(x)
     return np.sum(np.concatenate(hs) ** 2)
+
+
+def comprehension_over_range(x):
+    return np.sum(np.array([np.sin(x[i]) * i for i in range(len(x))]))
+
+
+def comprehension_over_rows(W, x):
+    h = np.stack([np.tanh(row @ x) for row in W])
+    i = 7.0  # (the comprehension's variable is its own)
+    return np.sum(h ** 2) * i

@@ -72,7 +72,7 @@ def uses_list(x):
 
 def uses_listcomp(x):
     y = x + 1.0
-    z = np.sum([t * t for t in y])  # <-
+    z = np.sum([t * t for t in y if t > 0.0])  # <-
     return z
 
 

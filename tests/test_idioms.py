@@ -204,3 +204,10 @@ def test_lists_built_over_arrays_and_containers(mode):
     g = s2sad.grad(idf.activations_of_layers, wrt=(0, 1), mode=mode)([W1, W2], np.array([0.3, -0.6]))
     np.testing.assert_allclose(g[1], fd(lambda x: idf.activations_of_layers([W1, W2], x), [np.array([0.3, -0.6])], 0),
                                rtol=1e-6)
+
+
+@MODES
+def test_list_comprehensions_feeding_numpy(mode):
+    check_grad(idf.comprehension_over_range, (np.array([0.3, -1.2, 2.0]),), mode)
+    W = np.array([[0.5, -1.0], [1.5, 0.2], [-0.3, 0.8]])
+    check_grad(idf.comprehension_over_rows, (W, np.array([0.4, -0.9])), mode)

@@ -89,7 +89,8 @@ _REFUSED_STMTS = {
 
 _REFUSED_EXPRS = {
     gast.List: "lists are not supported; use a NumPy array or a tuple",
-    gast.ListComp: "list comprehensions are not supported; use NumPy operations",
+    gast.ListComp: "a list comprehension is supported with one for and no if, outside a while loop's "
+                   "condition; use NumPy operations (np.where for a filter)",
     gast.SetComp: "set comprehensions are not supported",
     gast.DictComp: "dict comprehensions are not supported",
     gast.GeneratorExp: "generator expressions are not supported; use NumPy operations",

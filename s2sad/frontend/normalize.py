@@ -33,6 +33,7 @@ def normalize(tree: gast.FunctionDef, is_builtin=lambda name: True) -> gast.Func
     over ``enumerate(...)`` and ``zip(...)`` are loops over ``range(...)`` (`is_builtin` tells
     whether a name refers to the builtin of that name, not to one of the user's)."""
     tree.body = _Iterations(itertools.count(1), is_builtin).stmts(tree.body)
+    tree.body = _Comprehensions(itertools.count(1)).stmts(tree.body)
     tree.body = _ListBuilds(itertools.count(1), is_builtin).stmts(tree.body)
     body = list(tree.body)
     if not _has_early_return(body):
@@ -162,6 +163,65 @@ class _Iterations:
             name = f"_seq{next(self.counter)}"
             setup, node = [_assign(name, node, at)], _name(name)
         return setup, gast.Call(_name("len"), [node], []), gast.Subscript(node, index, gast.Load())
+
+
+class _Comprehensions:
+    """A list comprehension with one ``for`` and no ``if`` as the loop that appends its items,
+    placed before the statement that holds it (then a list built in a loop, `_ListBuilds`)::
+
+        y = np.array([f(x[i]) for i in range(n)])   →   _comp1 = []
+                                                        for _ci1 in range(n):
+                                                            _comp1.append(f(x[_ci1]))
+                                                        y = np.array(_comp1)
+
+    Its variable is renamed (it is the comprehension's own in Python). Not in a ``while``
+    condition, which runs again at every iteration (left as it is, and refused)."""
+
+    def __init__(self, counter):
+        self.counter = counter
+
+    def stmts(self, stmts: list) -> list:
+        out = []
+        for stmt in stmts:
+            for field in ("body", "orelse"):
+                if isinstance(getattr(stmt, field, None), list) and not isinstance(stmt, gast.FunctionDef):
+                    setattr(stmt, field, self.stmts(getattr(stmt, field)))
+            before: list = []
+            if not isinstance(stmt, (gast.While, gast.FunctionDef)):
+                for field in ("value", "test", "iter", "targets"):
+                    if getattr(stmt, field, None) is not None:
+                        setattr(stmt, field, self.expr(getattr(stmt, field), before, stmt))
+            out += before + [stmt]
+        return out
+
+    def expr(self, node, before: list, at):
+        if isinstance(node, list):
+            return [self.expr(n, before, at) for n in node]
+        if isinstance(node, gast.ListComp) and len(node.generators) == 1 and not node.generators[0].ifs \
+                and not node.generators[0].is_async:
+            return self.loop(node, before, at)
+        for name, value in gast.iter_fields(node):
+            if isinstance(value, gast.AST) and not isinstance(value, (gast.Lambda, gast.expr_context)):
+                setattr(node, name, self.expr(value, before, at))
+            elif isinstance(value, list):
+                setattr(node, name, [self.expr(v, before, at) if isinstance(v, gast.AST) else v for v in value])
+        return node
+
+    def loop(self, comp: gast.ListComp, before: list, at) -> gast.Name:
+        c = next(self.counter)
+        generator = comp.generators[0]
+        renamed = {n.id: f"_c{c}_{n.id}" for n in gast.walk(generator.target) if isinstance(n, gast.Name)}
+        for node in [generator.target, *gast.walk(comp.elt)]:
+            for n in gast.walk(node):
+                if isinstance(n, gast.Name) and n.id in renamed:
+                    n.id = renamed[n.id]
+        iterable = self.expr(generator.iter, before, at)
+        elt = self.expr(comp.elt, before, at)
+        name = f"_comp{c}"
+        append = gast.Expr(gast.Call(gast.Attribute(_name(name), "append", gast.Load()), [elt], []))
+        loop = gast.For(generator.target, iterable, [gast.copy_location(append, at)], [], None)
+        before += [_assign(name, gast.List([], gast.Load()), at), gast.copy_location(loop, at)]
+        return _name(name)
 
 
 class _ListBuilds:
