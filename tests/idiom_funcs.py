@@ -214,3 +214,19 @@ def comprehension_over_rows(W, x):
     h = np.stack([np.tanh(row @ x) for row in W])
     i = 7.0  # (the comprehension's variable is its own)
     return np.sum(h ** 2) * i
+
+
+def straight_line_appends(a, b):
+    terms = []
+    terms.append(a * a)
+    alias = terms
+    terms.append(np.sin(b))
+    return np.sum(np.array(alias)) + len(terms)
+
+
+def appended_array_written_after(x):
+    parts = [x]
+    y = x * 2.0
+    parts.append(y)
+    y[0] = 5.0  # (the list holds y itself)
+    return np.sum(np.concatenate(parts))

@@ -211,3 +211,13 @@ def test_list_comprehensions_feeding_numpy(mode):
     check_grad(idf.comprehension_over_range, (np.array([0.3, -1.2, 2.0]),), mode)
     W = np.array([[0.5, -1.0], [1.5, 0.2], [-0.3, 0.8]])
     check_grad(idf.comprehension_over_rows, (W, np.array([0.4, -0.9])), mode)
+
+
+@MODES
+def test_appends_in_straight_line_code(mode):
+    check_grad(idf.straight_line_appends, (1.5, 0.3), mode)
+    assert s2sad.value_and_grad(idf.straight_line_appends, mode=mode)(1.5, 0.3)[0] == idf.straight_line_appends(1.5, 0.3)
+    x = np.array([1.0, 2.0])
+    value, g = s2sad.value_and_grad(idf.appended_array_written_after, mode=mode)(x)
+    assert value == idf.appended_array_written_after(x.copy()) == 12.0
+    np.testing.assert_allclose(g, [1.0, 3.0], rtol=1e-14)

@@ -184,6 +184,7 @@ class Lowering(ContainerLowering, MemoryLowering):
         self.src = src
         self.frame = object() if frame is None else frame  # (one call of the function: its regions share it)
         self.iteration_mark = 0  # values made from here on belong to the innermost loop's iteration
+        self.region = object()  # (this region: a list may grow only in the region that made it)
         self.b = builder
         self.env = env
         self.stack = stack
@@ -260,6 +261,9 @@ class Lowering(ContainerLowering, MemoryLowering):
     def stmt_Expr(self, node) -> None:
         if _is_docstring(node):
             return
+        if _appends(node.value) and isinstance(self.env.get(node.value.func.value.id), TupleVal):
+            self.append(node.value)
+            return
         if isinstance(node.value, gast.Call) and self.statement_call(node.value):
             return
         if isinstance(node.value, gast.Call) and self.called_function(node.value.func):
@@ -271,6 +275,26 @@ class Lowering(ContainerLowering, MemoryLowering):
         if isinstance(node.value, (gast.Yield, gast.YieldFrom)):
             raise self.error(node, _REFUSED_EXPRS[gast.Yield])
         raise self.error(node, "an expression statement has no effect on the result and is not supported; remove it")
+
+    def append(self, node) -> None:
+        """``xs.append(v)`` in straight-line code: every name of the list then names the longer
+        list (its items are values: an array appended is the array itself, read as it is now)."""
+        name = node.func.value.id
+        old = self.env[name]
+        if old.cls is not list or old.ident is None or self.mem.lists.get(old.ident) is not self.region:
+            raise self.error(node, f"{name}.append(...) is supported in the code that made the list (not in a branch, "
+                                   f"a helper or a while loop), and once per iteration at the top of a for loop's body "
+                                   f"with {name} = [] before the loop")
+        if len(node.args) != 1 or node.keywords:
+            raise self.error(node, f"{name}.append takes one value")
+        if any(isinstance(i, TupleVal) and i.ident is old.ident for v in self.env.values()
+               if isinstance(v, CONTAINERS) for i in contents(v)):
+            raise self.error(node, f"{name} is also an item of another container; appending to it there is not "
+                                   "supported")
+        new = dataclasses.replace(old, items=(*old.items, self.expr(node.args[0])))
+        for key, value in list(self.env.items()):
+            if isinstance(value, TupleVal) and value.ident is old.ident:
+                self.env[key] = new
 
     def print_call(self, node) -> None:
         """``print("loss", loss)``: printed when the function runs (the forward sweep), never again."""
@@ -1560,6 +1584,12 @@ def _key_hint(key) -> str:
 
 
 _LIST_NAMES = {"n": "count", "k": "k", "a": "start", "b": "stop", "c": "step"}
+
+
+def _appends(node) -> bool:
+    """Is `node` ``name.append(...)``?"""
+    return isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) and node.func.attr == "append" \
+        and isinstance(node.func.value, gast.Name)
 
 
 def _readable(name: str) -> str:

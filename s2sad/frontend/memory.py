@@ -92,6 +92,7 @@ class Memory:
         self.module: dict[Var, str] = {}       # storages that are a module's arrays → their names
         self.contiguous: set[Var] = set()      # storages known to be C-ordered
         self.appended: set[Var] = set()        # storages of arrays appended to a list (never written after)
+        self.lists: dict[object, object] = {}  # a list the function made (its ident) → the region that made it
 
     def chain(self, v: Var) -> tuple[Var, list[Step]]:
         """(the value of the storage `v` looks into, the steps from it to `v`, in order)."""

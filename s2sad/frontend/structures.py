@@ -118,7 +118,9 @@ class ContainerLowering:
     """Containers in the function's body (mixed into `Lowering`)."""
 
     def expr_List(self, node) -> TupleVal:
-        return TupleVal(tuple(self.expr(e) for e in node.elts), list)
+        made = TupleVal(tuple(self.expr(e) for e in node.elts), list, object())
+        self.mem.lists[made.ident] = self.region  # (appended to only in this region)
+        return made
 
     def expr_Dict(self, node) -> DictVal:
         items = {}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,7 @@ class TupleVal:
 
     items: tuple
     cls: type = tuple
+    ident: object = field(default=None, compare=False)  # (a list the function made: the same list after append)
 
 
 @dataclass(frozen=True)
