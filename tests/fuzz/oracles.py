@@ -113,6 +113,7 @@ class Outcome:
 # --- running the function -------------------------------------------------------------------
 
 STATE_TYPES = (bool, int, float, np.ndarray, np.generic)
+_SINGULAR = re.compile("divide by zero|invalid value")  # (NumPy's warnings for x / 0, log(0), 0 / 0, inf - inf)
 
 
 class Subject:
@@ -139,12 +140,12 @@ class Subject:
         return arguments, module
 
     def divides(self) -> bool:
-        """Whether the plain function divides by zero (or takes the log of 0) at the point."""
+        """Whether the plain function divides by zero (or takes the log of 0, or makes a NaN)."""
         with warnings.catch_warnings(record=True) as caught, deadline(PLAIN_SECONDS):
             warnings.simplefilter("always", RuntimeWarning)
-            with np.errstate(all="ignore", divide="warn"):
+            with np.errstate(all="ignore", divide="warn", invalid="warn"):
                 self.fn(*self.fresh())
-        return any("divide by zero" in str(w.message) for w in caught)
+        return any(_SINGULAR.search(str(w.message)) for w in caught)
 
     def plain(self, args: list[Any] | None = None) -> float:
         args = self.fresh() if args is None else args
@@ -194,7 +195,7 @@ class Result:
     grads: list[Any]
     arguments: dict
     module: dict
-    singular: bool = False  # a derivative was infinite somewhere (NumPy divided by zero in the s2sad call)
+    singular: bool = False  # a derivative was infinite or 0/0 somewhere (NumPy warned in the s2sad call)
 
 
 class Refused(Exception):
@@ -228,7 +229,7 @@ def call_s2sad(subject: Subject, timeout: float | None, **options) -> tuple[Resu
         warnings.simplefilter("always", s2sad.BackendFallbackWarning)
         warnings.simplefilter("always", RuntimeWarning)
         try:
-            with deadline(timeout), np.errstate(all="ignore", divide="warn"):
+            with deadline(timeout), np.errstate(all="ignore", divide="warn", invalid="warn"):
                 value, grads = s2sad.value_and_grad(subject.fn, wrt=subject.wrt, **options)(*args)
         except s2sad.InternalError as exc:
             raise Broke(_internal_kind(exc), _first_line(exc)) from exc
@@ -239,7 +240,7 @@ def call_s2sad(subject: Subject, timeout: float | None, **options) -> tuple[Resu
         except Exception as exc:  # noqa: BLE001 (anything else is s2sad's fault: the plain run succeeded)
             raise Broke(_internal_kind(exc), f"{type(exc).__name__}: {exc}") from exc
     fallbacks = [str(w.message) for w in caught if issubclass(w.category, s2sad.BackendFallbackWarning)]
-    singular = any("divide by zero" in str(w.message) for w in caught if issubclass(w.category, RuntimeWarning))
+    singular = any(_SINGULAR.search(str(w.message)) for w in caught if issubclass(w.category, RuntimeWarning))
     arguments, module = subject.state(args)
     return Result(value, list(grads), arguments, module, singular and not subject.divides()), fallbacks
 
