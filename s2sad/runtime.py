@@ -221,7 +221,7 @@ def _store(tape: np.ndarray, k: int, value, capacity: int) -> np.ndarray:
     the branch was not taken, which does not use it."""
     shape = np.shape(value)
     if tape.shape[1:] != shape:
-        if np.size(value) == 0 and np.size(tape):
+        if np.size(value) == 0 and tape.shape[0]:  # (rows made already, of entries that may be empty too)
             return tape if k < tape.shape[0] else _grown(tape, capacity)
         if np.size(tape[:k]):
             raise ValueError(CHANGED_SHAPE)

@@ -482,6 +482,29 @@ def test_checkpointed_while_loop_with_an_empty_reverse_body():
     assert_no_failure(shifted_until, -1.0)
 
 
+W_801805 = np.ones(3)
+
+
+def inner_loop_that_always_continues(theta):  # seed 801805
+    for j in range(3):
+        if -theta[j] >= 1.0:
+            continue
+        n_iter = 0
+        while n_iter < 1:
+            n_iter = n_iter + 1
+            if n_iter >= 1.0:
+                continue
+            theta = 1.0 * theta + W_801805
+    return np.mean(theta)
+
+
+# Found (fixed since): internal: IndexError (an outer iteration whose inner loop did not run gave
+# an empty inner tape of another shape, and the outer tape, whose entries were empty too, was made
+# again in that shape, losing its rows)
+def test_empty_inner_tapes_of_two_shapes():
+    assert_no_failure(inner_loop_that_always_continues, np.array([0.6, -0.8, -1.2]))
+
+
 def clock(t0):
     t = t0
     for i in range(3):

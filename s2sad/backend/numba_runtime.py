@@ -346,7 +346,7 @@ def _store(tape, k, value, capacity):
     empty value of another shape only makes its row)."""
     shape = np.shape(value)
     if tape.shape[1:] != shape:
-        if np.size(value) == 0 and tape.size > 0:
+        if np.size(value) == 0 and tape.shape[0] > 0:
             return tape if k < tape.shape[0] else _grown(tape, capacity)
         if tape[:k].size > 0:
             raise ValueError(_CHANGED_SHAPE)
