@@ -95,7 +95,28 @@ def _jumps(stmt, kinds: tuple) -> bool:
 
 # --- enumerate and zip ------------------------------------------------------------------------
 
-class _Iterations:
+class _StatementPass:
+    """A rewrite of statement lists, innermost first: `statement` gives what replaces one
+    statement (whose nested bodies are rewritten already), seeing the statements before it."""
+
+    def __init__(self, counter, is_builtin=lambda name: True):
+        self.counter = counter
+        self.is_builtin = is_builtin
+
+    def stmts(self, stmts: list) -> list:
+        out: list = []
+        for stmt in stmts:
+            for field in ("body", "orelse"):
+                if isinstance(getattr(stmt, field, None), list) and not isinstance(stmt, gast.FunctionDef):
+                    setattr(stmt, field, self.stmts(getattr(stmt, field)))
+            out += self.statement(stmt, out)
+        return out
+
+    def statement(self, stmt, before: list) -> list:
+        raise NotImplementedError
+
+
+class _Iterations(_StatementPass):
     """Loops over ``enumerate(...)`` and ``zip(...)`` (of arrays, ranges, and each other) as loops
     over a ``range(...)`` of their length::
 
@@ -105,18 +126,8 @@ class _Iterations:
                                                                  body
     """
 
-    def __init__(self, counter, is_builtin):
-        self.counter = counter
-        self.is_builtin = is_builtin
-
-    def stmts(self, stmts: list) -> list:
-        out = []
-        for stmt in stmts:
-            for field in ("body", "orelse"):
-                if isinstance(getattr(stmt, field, None), list) and not isinstance(stmt, gast.FunctionDef):
-                    setattr(stmt, field, self.stmts(getattr(stmt, field)))
-            out += self.loop(stmt) if isinstance(stmt, gast.For) else [stmt]
-        return out
+    def statement(self, stmt, before: list) -> list:
+        return self.loop(stmt) if isinstance(stmt, gast.For) else [stmt]
 
     def called(self, node) -> str | None:
         """'enumerate', 'zip' or 'range' when `node` calls that builtin (in a form it supports)."""
@@ -165,7 +176,7 @@ class _Iterations:
         return setup, gast.Call(_name("len"), [node], []), gast.Subscript(node, index, gast.Load())
 
 
-class _Comprehensions:
+class _Comprehensions(_StatementPass):
     """A list comprehension with one ``for`` and no ``if`` as the loop that appends its items,
     placed before the statement that holds it (then a list built in a loop, `_ListBuilds`)::
 
@@ -177,22 +188,13 @@ class _Comprehensions:
     Its variable is renamed (it is the comprehension's own in Python). Not in a ``while``
     condition, which runs again at every iteration (left as it is, and refused)."""
 
-    def __init__(self, counter):
-        self.counter = counter
-
-    def stmts(self, stmts: list) -> list:
-        out = []
-        for stmt in stmts:
-            for field in ("body", "orelse"):
-                if isinstance(getattr(stmt, field, None), list) and not isinstance(stmt, gast.FunctionDef):
-                    setattr(stmt, field, self.stmts(getattr(stmt, field)))
-            before: list = []
-            if not isinstance(stmt, (gast.While, gast.FunctionDef)):
-                for field in ("value", "test", "iter", "targets"):
-                    if getattr(stmt, field, None) is not None:
-                        setattr(stmt, field, self.expr(getattr(stmt, field), before, stmt))
-            out += before + [stmt]
-        return out
+    def statement(self, stmt, before: list) -> list:
+        hoisted: list = []
+        if not isinstance(stmt, (gast.While, gast.FunctionDef)):
+            for field in ("value", "test", "iter", "targets"):
+                if getattr(stmt, field, None) is not None:
+                    setattr(stmt, field, self.expr(getattr(stmt, field), hoisted, stmt))
+        return hoisted + [stmt]
 
     def expr(self, node, before: list, at):
         if isinstance(node, list):
@@ -224,7 +226,7 @@ class _Comprehensions:
         return _name(name)
 
 
-class _ListBuilds:
+class _ListBuilds(_StatementPass):
     """A list appended to once per iteration of a counted loop as an array of rows, filled in
     place (the trajectory idiom)::
 
@@ -245,22 +247,12 @@ class _ListBuilds:
     `_s2sad_list`) makes `xs` a list value backed by the rows, and checks that no appended array
     is written into afterwards (the list holds the array itself, as Python's does)."""
 
-    def __init__(self, counter, is_builtin):
-        self.counter = counter
-        self.is_builtin = is_builtin
-
-    def stmts(self, stmts: list) -> list:
-        out = []
-        for stmt in stmts:
-            for field in ("body", "orelse"):
-                if isinstance(getattr(stmt, field, None), list) and not isinstance(stmt, gast.FunctionDef):
-                    setattr(stmt, field, self.stmts(getattr(stmt, field)))
-            setup = []
-            if isinstance(stmt, gast.For) and any(_appended(s) for s in stmt.body) and not self.over_range(stmt):
-                setup, stmt = self.over_indices(stmt)
-            names = self.built(stmt, out + setup) if isinstance(stmt, gast.For) else []
-            out += setup + (self.rewrite(stmt, names) if names else [stmt])
-        return out
+    def statement(self, stmt, before: list) -> list:
+        setup = []
+        if isinstance(stmt, gast.For) and any(_appended(s) for s in stmt.body) and not self.over_range(stmt):
+            setup, stmt = self.over_indices(stmt)
+        names = self.built(stmt, before + setup) if isinstance(stmt, gast.For) else []
+        return setup + (self.rewrite(stmt, names) if names else [stmt])
 
     def over_range(self, loop: gast.For) -> bool:
         it = loop.iter
