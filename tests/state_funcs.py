@@ -133,6 +133,15 @@ def settings_loop(x):
     return s
 
 
+def settings_weights(x):
+    return np.sum(model_settings.WEIGHTS * x ** 2)
+
+
+def settings_weights_written(x):
+    model_settings.WEIGHTS[0] = 1.0
+    return np.sum(x)
+
+
 def activation(z):
     return np.tanh(z)
 

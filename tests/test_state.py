@@ -160,6 +160,20 @@ def test_a_module_number_changed_after_the_first_call_is_seen(mode, monkeypatch)
     assert h(0.5) == pytest.approx(sum(i * np.cos(0.5 * i) for i in range(4)))
 
 
+def test_an_array_of_a_settings_module_is_read_at_every_call(monkeypatch):
+    x = np.array([1.0, -2.0])
+    weights = np.array([0.5, 3.0])
+    monkeypatch.setattr(sf.model_settings, "WEIGHTS", weights)
+    g = s2sad.grad(sf.settings_weights)
+    np.testing.assert_allclose(g(x), 2 * weights * x)
+    weights[1] = -1.0  # (changed in place)
+    np.testing.assert_allclose(g(x), 2 * weights * x)
+    monkeypatch.setattr(sf.model_settings, "WEIGHTS", np.array([2.0, 2.0]))  # (rebound)
+    np.testing.assert_allclose(g(x), 4 * x)
+    with pytest.raises(s2sad.S2SADError, match="this writes into 'WEIGHTS', an array from outside the function"):
+        s2sad.grad(sf.settings_weights_written)(x)
+
+
 def test_a_number_of_a_settings_module_changed_after_the_first_call_is_seen(monkeypatch):
     g = s2sad.grad(sf.settings_loop)
     monkeypatch.setattr(sf.model_settings, "STEPS", 3)

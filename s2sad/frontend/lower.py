@@ -411,22 +411,22 @@ class Lowering(ContainerLowering, MemoryLowering):
 
     def namespace_alias(self) -> str:
         """The name under which generated code reaches this function's module globals."""
-        key = id(self.src.fn.__globals__)
-        if key not in self.spaces:
-            base = re.sub(r"\W", "_", (self.src.fn.__module__ or "module").rsplit(".", 1)[-1]).strip("_") or "module"
-            taken = {alias for alias, _ in self.spaces.values()}
-            alias = next(f"{base}{k or ''}" for k in range(len(taken) + 1) if f"{base}{k or ''}" not in taken)
-            self.spaces[key] = (alias, _namespace_of(self.src.fn))
-        return self.spaces[key][0]
+        return self.space(id(self.src.fn.__globals__), self.src.fn.__module__ or "module",
+                          lambda: _namespace_of(self.src.fn))
 
     def cells_alias(self) -> str:
         """The name under which generated code reaches this function's closure variables."""
-        key = ("cells", id(self.src.fn))
+        return self.space(("cells", id(self.src.fn)), self.src.fn.__name__ + "_closure",
+                          lambda: _Cells(self.src.namespace))
+
+    def space(self, key, base: str, namespace) -> str:
+        """The alias of the namespace `key` (made by `namespace()` the first time): `base` made an
+        identifier, numbered if another namespace has it."""
         if key not in self.spaces:
+            base = re.sub(r"\W", "_", base.rsplit(".", 1)[-1]).strip("_") or "module"
             taken = {alias for alias, _ in self.spaces.values()}
-            base = re.sub(r"\W", "_", self.src.fn.__name__) + "_closure"
             alias = next(f"{base}{k or ''}" for k in range(len(taken) + 1) if f"{base}{k or ''}" not in taken)
-            self.spaces[key] = (alias, _Cells(self.src.namespace))
+            self.spaces[key] = (alias, namespace())
         return self.spaces[key][0]
 
     def read_global(self, name: str, value, node, alias: str | None = None) -> Atom:
@@ -990,6 +990,11 @@ class Lowering(ContainerLowering, MemoryLowering):
                 raise self.error(node, f"{_qualname(base.obj)} has no attribute '{node.attr}'")
             value = getattr(base.obj, node.attr)
             if isinstance(base.obj, types.ModuleType) and not _is_library(base.obj):
+                if isinstance(value, np.ndarray):  # (config.W: read at every call, as the module's own code would)
+                    module = base.obj
+                    self.assume(Assumption(module.__dict__, node.attr, value, kind_only=True))
+                    return self.read_global(node.attr, value, node,
+                                            self.space(id(module.__dict__), module.__name__, lambda: module))
                 self.assume(Assumption(base.obj.__dict__, node.attr, value))  # (config.N: a module of the user's)
             return self.outside(value, f"{_qualname(base.obj)}.{node.attr}", node)
         if isinstance(base, (Var, Const)):
