@@ -177,8 +177,18 @@ def writes_an_appended_array(x, n):
 def appends_in_a_branch(x, n):
     xs = []
     for i in range(n):
+        x = 0.9 * x + 0.1 * np.sin(x)
         if i % 2 == 0:
             xs.append(x * i)
+    return np.sum(np.array(xs) ** 2) + len(xs)
+
+
+def appends_in_a_while_loop(x, n):
+    xs = []
+    i = 0
+    while i < n:
+        xs.append(x * i)
+        i = i + 1
     return np.sum(np.array(xs))
 
 

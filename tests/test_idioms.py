@@ -176,6 +176,15 @@ def test_losses_appended_per_epoch(mode):
 
 
 @MODES
+def test_list_appended_in_a_branch_holds_the_rows_stored(mode):
+    for x in (0.7, np.array([0.7, -0.4])):
+        value, g = s2sad.value_and_grad(idf.appends_in_a_branch, mode=mode)(x, 5)
+        assert value == pytest.approx(idf.appends_in_a_branch(x, 5), rel=1e-14)
+        np.testing.assert_allclose(g, fd(idf.appends_in_a_branch, [x, 5], 0), rtol=1e-6)
+    assert s2sad.grad(idf.appends_in_a_branch, mode=mode)(0.7, 0) == 0.0   # (no item: an empty list)
+
+
+@MODES
 def test_lists_of_an_enumerated_loop(mode):
     check_grad(idf.two_lists_enumerated, (np.array([0.3, -1.1, 0.8]), np.array([1.5, 0.5, -0.7])), mode)
 
@@ -188,9 +197,9 @@ def test_append_loop_is_a_preallocated_array():
 @pytest.mark.parametrize("fn, message", [
     (idf.appends_the_same_array, r"xs.append\(...\) appends an array made before this iteration"),
     (idf.writes_an_appended_array, "'x' was appended to a list, which holds the array itself"),
-    (idf.appends_in_a_branch, "append"),
+    (idf.appends_in_a_while_loop, r"xs.append\(...\) is supported in the code that made the list"),
     (idf.list_plus_list, r"xs is a list \(built in a loop; np.array\(xs\) makes an array of it\)"),
-], ids=["same-array", "written-after", "in-a-branch", "list-plus-list"])
+], ids=["same-array", "written-after", "in-a-while-loop", "list-plus-list"])
 def test_list_appends_that_would_differ_from_python_are_refused(fn, message):
     with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: .*" + message):
         s2sad.grad(fn)(np.array([1.0, 2.0]), 3)

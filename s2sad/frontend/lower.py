@@ -824,7 +824,7 @@ class Lowering(ContainerLowering, MemoryLowering):
             if not isinstance(key, Latest) and self.same_view(a, b, mark) is not None:
                 again[key] = (self.mem.storage_of(a), self.same_view(a, b, mark))  # (made again after the if)
                 continue
-            a, b = self.unify(node, _key_hint(key), (a, then.b), (b, orelse.b))
+            a, b = self.unify(node, _key_hint(key), (a, then.b), (b, orelse.b), str(key).startswith("_lbuf"))
             out = Var(_key_hint(key), a.type)
             outs.append(out)
             then_res.append(a)
@@ -854,8 +854,9 @@ class Lowering(ContainerLowering, MemoryLowering):
             return value
         return placeholder(other.type, builder)
 
-    def unify(self, node, name: str, then: tuple, orelse: tuple) -> tuple[Atom, Atom]:
-        """Make a name's values from two branches the same type (an int and a float → floats)."""
+    def unify(self, node, name: str, then: tuple, orelse: tuple, guessed: bool = False) -> tuple[Atom, Atom]:
+        """Make a name's values from two branches the same type (an int and a float → floats).
+        A `guessed` one (a list's rows, typed by its loop's body) takes the type of its rows."""
         (a, ab), (b, bb) = then, orelse
         for v in (a, b):
             if not isinstance(v, (Var, Const)):
@@ -863,6 +864,9 @@ class Lowering(ContainerLowering, MemoryLowering):
                                        "and arrays can be assigned in an if")
         if a.type == b.type:
             return a, b
+        if guessed:  # (the loop is lowered again with the rows' type)
+            rows = a.type if a.type.ndim > b.type.ndim else b.type
+            return tuple(v if v.type == rows else placeholder(rows, builder) for v, builder in ((a, ab), (b, bb)))
         if name == RESULT and NONE in (a.type, b.type):
             raise self.error(node, f"{self.src.fn.__name__} returns a value on some paths and nothing (None) on "
                                    "others; return a value on every path")
@@ -1188,6 +1192,9 @@ class Lowering(ContainerLowering, MemoryLowering):
         if node.func.id == "_s2sad_list":
             rows = self.value(node.args[0])
             self.mem.appended.add(self.mem.storage_of(rows))
+            if len(node.args) == 2:  # (appended in a branch: the rows stored)
+                rows = self.emit(P.getitem, [rows, const(None), self.value(node.args[1]), const(None)], node, name,
+                                 spec=("s",))
             return ListArray(rows, name)
         item_node = node.args[1]
         item = self.value(item_node)
@@ -1600,9 +1607,9 @@ def _appends(node) -> bool:
 def _readable(name: str) -> str:
     """The name generated code gives a value bound to `name`: itself, or for the names of a list
     built in a loop (normalize.py) the list's name (its rows), 'item', 'count', ..."""
-    built = re.fullmatch(r"_l(buf|item)\d+_(.+)", name)
+    built = re.fullmatch(r"_l(buf|item|count)\d+_(.+)", name)
     if built:
-        return built.group(2) if built.group(1) == "buf" else "item"
+        return {"buf": built.group(2), "item": "item", "count": f"n_{built.group(2)}"}[built.group(1)]
     short = re.fullmatch(r"_l([nkabc])\d+i?", name)
     return _LIST_NAMES[short.group(1)] if short else name
 

@@ -281,7 +281,7 @@ class _ListBuilds(_StatementPass):
         if any(isinstance(n, (gast.Break, gast.Continue, gast.Return)) for s in loop.body for n in gast.walk(s)):
             return []
         names = []
-        for stmt in loop.body:
+        for stmt in [*loop.body, *_in_branches(loop.body)]:
             name = _appended(stmt)
             if name is None or name in names:
                 continue
@@ -310,14 +310,28 @@ class _ListBuilds(_StatementPass):
             if name not in names:
                 body.append(stmt)
                 continue
-            item, buf = f"_litem{c}_{name}", f"_lbuf{c}_{name}"
-            rows = gast.Call(_name("_s2sad_rows"), [_name(buf), _name(item), _name(f"_lk{c}"), _name(f"_ln{c}")], [])
-            store = gast.Subscript(_name(buf), _name(f"_lk{c}"), gast.Store())
-            body += [_assign(item, stmt.value.args[0], stmt), _assign(buf, rows, stmt),
-                     gast.copy_location(gast.Assign([store], _name(item), None), stmt)]
-            after.append(_assign(name, gast.Call(_name("_s2sad_list"), [_name(buf)], []), loop))
+            body += self.store(c, name, stmt, f"_lk{c}")
+            after.append(_assign(name, gast.Call(_name("_s2sad_list"), [_name(f"_lbuf{c}_{name}")], []), loop))
+        for name in names:
+            if any(_appended(stmt) == name for stmt in loop.body):
+                continue  # (appended at every iteration: row k)
+            count = f"_lcount{c}_{name}"  # (appended in a branch: the rows stored so far, at most one per iteration)
+            setup.append(_assign(count, _const(0), loop))
+            _replace_in_branches(body, name, lambda stmt, name=name, count=count: self.store(c, name, stmt, count) + [
+                _assign(count, gast.BinOp(_name(count), gast.Add(), _const(1)), stmt)])
+            after.append(_assign(name, gast.Call(_name("_s2sad_list"), [_name(f"_lbuf{c}_{name}"), _name(count)], []),
+                                 loop))
         loop.body = body
         return setup + [loop] + after
+
+    @staticmethod
+    def store(c: int, name: str, stmt, k: str) -> list:
+        """``xs.append(v)`` as ``item = v; rows = _s2sad_rows(rows, item, k, n); rows[k] = item``."""
+        item, buf = f"_litem{c}_{name}", f"_lbuf{c}_{name}"
+        rows = gast.Call(_name("_s2sad_rows"), [_name(buf), _name(item), _name(k), _name(f"_ln{c}")], [])
+        store = gast.Subscript(_name(buf), _name(k), gast.Store())
+        return [_assign(item, stmt.value.args[0], stmt), _assign(buf, rows, stmt),
+                gast.copy_location(gast.Assign([store], _name(item), None), stmt)]
 
 
 def _appended(stmt) -> str | None:
@@ -327,6 +341,27 @@ def _appended(stmt) -> str | None:
             and stmt.value.func.attr == "append" and isinstance(stmt.value.func.value, gast.Name):
         return stmt.value.func.value.id
     return None
+
+
+def _in_branches(stmts: list) -> list:
+    """The statements inside the ``if`` statements of `stmts` (at any depth, not inside loops)."""
+    found = []
+    for stmt in stmts:
+        if isinstance(stmt, gast.If):
+            for inner in (stmt.body, stmt.orelse):
+                found += inner + _in_branches(inner)
+    return found
+
+
+def _replace_in_branches(stmts: list, name: str, make) -> None:
+    """Replace the statement ``name.append(...)`` inside the ``if`` statements of `stmts` by
+    ``make(statement)``."""
+    for stmt in stmts:
+        if isinstance(stmt, gast.If):
+            for field in ("body", "orelse"):
+                inner = getattr(stmt, field)
+                setattr(stmt, field, [new for s in inner for new in (make(s) if _appended(s) == name else [s])])
+                _replace_in_branches(getattr(stmt, field), name, make)
 
 
 def _mentions(stmt, name: str) -> bool:
