@@ -240,3 +240,12 @@ def appended_array_written_after(x):
     parts.append(y)
     y[0] = 5.0  # (the list holds y itself)
     return np.sum(np.concatenate(parts))
+
+
+def trajectory_with_its_start(x0, n):
+    x = x0
+    xs = [x0]
+    for i in range(n):
+        x = 0.9 * x + 0.1 * np.sin(x)
+        xs.append(x)
+    return np.sum(np.array(xs) ** 2) + len(xs)

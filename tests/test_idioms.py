@@ -230,3 +230,11 @@ def test_appends_in_straight_line_code(mode):
     value, g = s2sad.value_and_grad(idf.appended_array_written_after, mode=mode)(x)
     assert value == idf.appended_array_written_after(x.copy()) == 12.0
     np.testing.assert_allclose(g, [1.0, 3.0], rtol=1e-14)
+
+
+@MODES
+def test_list_with_items_before_its_loop(mode):
+    for x0, n in ((0.5, 5), (np.array([0.5, -1.0]), 3), (np.array([0.5, -1.0]), 0)):
+        value, g = s2sad.value_and_grad(idf.trajectory_with_its_start, mode=mode)(x0, n)
+        assert value == pytest.approx(idf.trajectory_with_its_start(x0, n), rel=1e-14)
+        np.testing.assert_allclose(g, fd(idf.trajectory_with_its_start, [x0, n], 0), rtol=1e-6)

@@ -1190,12 +1190,7 @@ class Lowering(ContainerLowering, MemoryLowering):
         made at its first iteration) and ``_s2sad_list(rows)`` (the list after the loop)."""
         name = node.args[0].id.split("_", 3)[-1]  # (_lbuf1_xs: xs)
         if node.func.id == "_s2sad_list":
-            rows = self.value(node.args[0])
-            self.mem.appended.add(self.mem.storage_of(rows))
-            if len(node.args) == 2:  # (appended in a branch: the rows stored)
-                rows = self.emit(P.getitem, [rows, const(None), self.value(node.args[1]), const(None)], node, name,
-                                 spec=("s",))
-            return ListArray(rows, name)
+            return self.built_list(node, name)
         item_node = node.args[1]
         item = self.value(item_node)
         if item.type.is_array:
@@ -1210,6 +1205,31 @@ class Lowering(ContainerLowering, MemoryLowering):
             placeholder(F64.with_ndim(item.type.ndim + 1), self.b)  # (before the first item: nothing yet)
         k, n = self.value(node.args[2]), self.value(node.args[3])
         return self.emit(P.list_rows, [buffer, item, k, n], node, name)
+
+    def built_list(self, node, name: str) -> ListArray:
+        """``_s2sad_list(rows, before[, count])``: the list after its loop, the items it had before
+        the loop (`before`) and the rows stored in the loop (`count` of them when it appends in a
+        branch) as one array of rows."""
+        rows = self.value(node.args[0])
+        self.mem.appended.add(self.mem.storage_of(rows))
+        if len(node.args) == 3:
+            rows = self.emit(P.getitem, [rows, const(None), self.value(node.args[2]), const(None)], node, name,
+                             spec=("s",))
+        before = self.expr(node.args[1])
+        items = [self.operand(v, node) for v in before.items] if isinstance(before, TupleVal) else []
+        if items:
+            for item in items:
+                if isinstance(item, Var) and item.type.is_array:
+                    self.mem.appended.add(self.mem.storage_of(item))
+            if any(i.type.ndim != rows.type.ndim - 1 for i in items):
+                raise self.error(node, f"the items {name} has before its loop and those appended in it have "
+                                       "different numbers of axes")
+            head = self.emit(P.pack, items, node) if rows.type.ndim == 1 else self.emit(P.stack, items, node, axis=0)
+            stored = self.emit(P.getitem, [self.emit(P.shape, [rows], node), const(0)], node, spec=("i",))
+            rows = self.emit(P.list_rows, [rows, items[0], stored, stored], node, name)  # (no row stored: none
+            # of the items' shape, rather than the loop's placeholder)
+            rows = self.emit(P.concatenate, [head, rows], node, name, axis=0)
+        return ListArray(rows, name)
 
     def call_value(self, func: Value, args: list, kwargs: dict, node) -> Value:
         """A call of `func`: a Python object, a method, a lambda or a functools.partial. Arrays

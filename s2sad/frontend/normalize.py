@@ -239,10 +239,12 @@ class _ListBuilds(_StatementPass):
                                                      _litem1 = x
                                                      _lbuf1 = _s2sad_rows(_lbuf1, _litem1, _lk1, _ln1)
                                                      _lbuf1[_lk1] = _litem1
-                                                 xs = _s2sad_list(_lbuf1)
+                                                 xs = _s2sad_list(_lbuf1, xs)
 
-    Only when the loop appends to `xs` at the top of its body, once, mentions `xs` nowhere else,
-    has no break, continue or return, and `xs = []` comes before it with `xs` unused in between;
+    Only when the loop appends to `xs` at most once per iteration (at the top of its body, or in
+    its ``if`` statements: then at a count of the rows stored), mentions `xs` nowhere else, has
+    no break, continue or return, and a list display (``xs = []``, ``xs = [x0]``) comes before
+    it with `xs` unused in between (its items come first);
     any other ``append`` is refused where it is lowered. The lowering (`_s2sad_rows`,
     `_s2sad_list`) makes `xs` a list value backed by the rows, and checks that no appended array
     is written into afterwards (the list holds the array itself, as Python's does)."""
@@ -287,7 +289,7 @@ class _ListBuilds(_StatementPass):
                 continue
             mentions = sum(isinstance(n, gast.Name) and n.id == name for s in loop.body for n in gast.walk(s))
             start = next((k for k in range(len(before) - 1, -1, -1) if _mentions(before[k], name)), None)
-            if mentions == 1 and start is not None and _is_empty_list(before[start], name):
+            if mentions == 1 and start is not None and _makes_list(before[start], name):
                 names.append(name)
         return names
 
@@ -311,7 +313,8 @@ class _ListBuilds(_StatementPass):
                 body.append(stmt)
                 continue
             body += self.store(c, name, stmt, f"_lk{c}")
-            after.append(_assign(name, gast.Call(_name("_s2sad_list"), [_name(f"_lbuf{c}_{name}")], []), loop))
+            after.append(_assign(name, gast.Call(_name("_s2sad_list"), [_name(f"_lbuf{c}_{name}"), _name(name)], []),
+                                 loop))
         for name in names:
             if any(_appended(stmt) == name for stmt in loop.body):
                 continue  # (appended at every iteration: row k)
@@ -319,8 +322,8 @@ class _ListBuilds(_StatementPass):
             setup.append(_assign(count, _const(0), loop))
             _replace_in_branches(body, name, lambda stmt, name=name, count=count: self.store(c, name, stmt, count) + [
                 _assign(count, gast.BinOp(_name(count), gast.Add(), _const(1)), stmt)])
-            after.append(_assign(name, gast.Call(_name("_s2sad_list"), [_name(f"_lbuf{c}_{name}"), _name(count)], []),
-                                 loop))
+            after.append(_assign(name, gast.Call(_name("_s2sad_list"), [_name(f"_lbuf{c}_{name}"), _name(name),
+                                                                       _name(count)], []), loop))
         loop.body = body
         return setup + [loop] + after
 
@@ -368,18 +371,18 @@ def _mentions(stmt, name: str) -> bool:
     return any(isinstance(n, gast.Name) and n.id == name for n in gast.walk(stmt))
 
 
-def _is_empty_list(stmt, name: str) -> bool:
-    """Is `stmt` ``name = []`` (or ``name = list()``, or ``a, name = [], []``)?"""
+def _makes_list(stmt, name: str) -> bool:
+    """Is `stmt` ``name = [...]`` (or ``name = list()``, or ``a, name = [], [x0]``)?"""
     if not (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1):
         return False
     target, value = stmt.targets[0], stmt.value
     if isinstance(target, gast.Tuple) and isinstance(value, gast.Tuple) and len(target.elts) == len(value.elts):
-        return any(isinstance(t, gast.Name) and t.id == name and _empty(v) for t, v in zip(target.elts, value.elts))
-    return isinstance(target, gast.Name) and target.id == name and _empty(value)
+        return any(isinstance(t, gast.Name) and t.id == name and _list_display(v) for t, v in zip(target.elts, value.elts))
+    return isinstance(target, gast.Name) and target.id == name and _list_display(value)
 
 
-def _empty(value) -> bool:
-    return isinstance(value, gast.List) and not value.elts or (
+def _list_display(value) -> bool:
+    return isinstance(value, gast.List) or (
         isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and value.func.id == "list"
         and not value.args and not value.keywords)
 
