@@ -225,3 +225,11 @@ def test_modes_may_differ_by_nan_only_where_a_derivative_is_infinite(monkeypatch
     _faking(monkeypatch, nan_in_reverse)
     outcome = check(*_loaded(SMOOTH, ARGS), stages=("reverse", "forward", "modes"))
     assert [f.oracle for f in outcome.failures] == ["reverse-vs-forward", "reverse-vs-forward"]
+
+
+def test_finite_differences_are_skipped_where_a_step_would_be_rounded_away():
+    """sin(1e20 + x) is flat in floating point, not in s2sad's derivative (cos · 1): finite
+    differences are not compared when the function's variables are that large."""
+    fn, args = _loaded("def f(x):\n    big = 1e20 + x\n    return np.sin(big) + x\n", [("x", 0.3)])
+    outcome = check(fn, args, stages=("reverse", "fd"))
+    assert not outcome.failures and any(n.startswith("fd: skipped (values up to 1.0e+20") for n in outcome.notes)

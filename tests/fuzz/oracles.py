@@ -30,6 +30,7 @@ import copy
 import inspect
 import math
 import re
+import sys
 import textwrap
 import time
 import warnings
@@ -56,6 +57,7 @@ FD_STEPS = (1e-4, 1e-5)     # relative step sizes; the second estimate is compar
 FD_AGREE = 1e-6             # the two estimates must agree to this (relative), else the element is skipped
 FD_RTOL = 1e-5
 FD_STEEP = 1e6              # elements with a larger derivative are not compared (values blow up inside)
+FD_RESOLUTION = 1e12        # no finite differences when the function's variables grow larger than this
 STATE_RTOL = 1e-10
 PLAIN_SECONDS = 5.0        # a plain run that takes longer hangs
 
@@ -138,6 +140,30 @@ class Subject:
         arguments = {k: _snapshot(a) for k, a in enumerate(args) if isinstance(a, (np.ndarray, np.random.Generator))}
         module = {name: _snapshot(self.namespace.get(name)) for name in self.initial}
         return arguments, module
+
+    def largest_value(self) -> float:
+        """The largest magnitude the function's variables (its helpers' too) hold when they
+        return: where it is huge, a finite-difference step added to a value of that size is
+        rounded away, and the differences see a flat function where the real one is not."""
+        largest = [0.0]
+        filename = self.fn.__code__.co_filename
+
+        def watch(frame, event, arg):
+            if event == "return" and frame.f_code.co_filename == filename:
+                for value in [*frame.f_locals.values(), arg]:
+                    if isinstance(value, (float, np.ndarray, np.floating)) and np.size(value):
+                        with np.errstate(all="ignore"):
+                            size = float(np.nanmax(np.abs(np.asarray(value, dtype=float)), initial=0.0))
+                        largest[0] = max(largest[0], size if math.isfinite(size) else 0.0)
+        previous = sys.getprofile()
+        sys.setprofile(watch)
+        try:
+            self.plain()
+        except Exception:  # noqa: BLE001
+            pass
+        finally:
+            sys.setprofile(previous)
+        return largest[0]
 
     def divides(self) -> bool:
         """Whether the plain function divides by zero (or takes the log of 0, or makes a NaN)."""
@@ -441,6 +467,10 @@ def _finite_differences(state: Check) -> None:
     as a tie of `max`, where the central differences of both steps agree on the average)."""
     subject = state.subject
     names = subject.fn.__code__.co_varnames
+    largest = subject.largest_value()
+    if largest > FD_RESOLUTION:
+        state.outcome.notes.append(f"fd: skipped (values up to {largest:.1e}: a step is lost when added to them)")
+        return
     skipped = total = 0
     for slot, k in enumerate(subject.wrt):
         shape = np.shape(subject.args[k])
@@ -462,7 +492,7 @@ def _finite_differences(state: Check) -> None:
             singular = ~np.isfinite(got) & (result.singular | everywhere)
             suspect = ~close & ~steep & ~singular & np.isfinite(estimate)
             for index in zip(*np.nonzero(suspect)) if np.ndim(suspect) else ([()] if suspect else []):
-                if not _confirmed(subject, k, tuple(index), state.expected, estimate[index]):
+                if not _confirmed(subject, k, tuple(index), state.expected, estimate[index], got[index]):
                     suspect[index] = False  # (a third step disagrees: not smooth at the scale of the steps)
                     skipped += 1
             if np.any(suspect):
@@ -472,11 +502,17 @@ def _finite_differences(state: Check) -> None:
         state.outcome.notes.append(f"fd: {skipped} of {total} elements skipped (not smooth at the point)")
 
 
-def _confirmed(subject: Subject, k: int, index: tuple, f0: float, estimate: float) -> bool:
-    """Does a smaller step give the same estimate? (Where rounding makes the function rough, as in
-    long products of cosines, two steps may agree by chance on a wrong slope.)"""
+def _confirmed(subject: Subject, k: int, index: tuple, f0: float, estimate: float, got: float) -> bool:
+    """Is the finite-difference `estimate` that disagrees with s2sad's `got` to be trusted? Not
+    when a smaller step gives another estimate (where rounding makes the function rough, as in
+    long products of cosines, two steps may agree by chance on a wrong slope), nor when coarser
+    steps agree with `got` (the small steps were below the resolution of a large intermediate
+    value: x + 5e12 does not change when x moves by 1e-5)."""
     again = fd_derivative(subject, k, index, f0, steps=FD_STEPS[1:] + (FD_STEPS[-1] / 10,))
-    return again is not None and abs(again - estimate) <= FD_AGREE * max(1.0, abs(estimate))
+    if again is None or abs(again - estimate) > FD_AGREE * max(1.0, abs(estimate)):
+        return False
+    coarse = fd_derivative(subject, k, index, f0, steps=(1e-2, 1e-3))
+    return coarse is None or abs(coarse - got) > 1e-3 * max(1.0, abs(got))
 
 
 def fd_derivative(subject: Subject, k: int, index: tuple, f0: float, steps: tuple = FD_STEPS) -> float | None:
