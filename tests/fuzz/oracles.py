@@ -512,7 +512,7 @@ def _confirmed(subject: Subject, k: int, index: tuple, f0: float, estimate: floa
     if again is None or abs(again - estimate) > FD_AGREE * max(1.0, abs(estimate)):
         return False
     coarse = fd_derivative(subject, k, index, f0, steps=(1e-2, 1e-3))
-    return coarse is None or abs(coarse - got) > 1e-3 * max(1.0, abs(got))
+    return coarse is None or abs(coarse - got) >= 0.1 * abs(coarse - estimate)
 
 
 def fd_derivative(subject: Subject, k: int, index: tuple, f0: float, steps: tuple = FD_STEPS) -> float | None:
