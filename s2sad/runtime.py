@@ -218,10 +218,13 @@ def _store(tape: np.ndarray, k: int, value, capacity: int) -> np.ndarray:
     no entries of `value`'s shape yet. An empty value of another shape than the tape's entries (a
     placeholder from a branch not taken, or an inner loop's tape of nothing but those) is not
     stored, but its row is made: the reverse sweep reads every row, and this one only where
-    the branch was not taken, which does not use it."""
+    the branch was not taken, which does not use it. While every entry is empty, the tape takes
+    the shape of the empty entry with the most rows (the reverse sweep indexes them)."""
     shape = np.shape(value)
     if tape.shape[1:] != shape:
         if np.size(value) == 0 and tape.shape[0]:  # (rows made already, of entries that may be empty too)
+            if np.size(tape) == 0 and sum(shape) > sum(tape.shape[1:]):  # (all empty: the entries that can be
+                return np.empty((max(capacity, tape.shape[0], k + 1),) + shape, dtype=tape.dtype)  # indexed most)
             return tape if k < tape.shape[0] else _grown(tape, capacity)
         if np.size(tape[:k]):
             raise ValueError(CHANGED_SHAPE)

@@ -505,6 +505,26 @@ def test_empty_inner_tapes_of_two_shapes():
     assert_no_failure(inner_loop_that_always_continues, np.array([0.6, -0.8, -1.2]))
 
 
+def returns_after_an_inner_loop(w):  # seed 902342
+    for j in range(w.shape[0]):
+        if j > 0:
+            a1 = w
+            for j1 in range(1, a1.shape[0]):
+                if a1[1] + 3.0 > 1.0:
+                    pass
+                else:
+                    a1 = a1 + (a1 + a1)
+            return np.sum(a1)
+    return 1.0
+
+
+# Found (fixed since): internal: IndexError (the outer tape of an inner tape of empty entries kept
+# the shape of the first, row-less, one, and the reverse sweep indexed the rows of a later one)
+def test_inner_tapes_of_empty_entries_keep_their_rows():
+    assert_no_failure(returns_after_an_inner_loop, np.array([-1.0, -1.3]))
+    assert_no_failure(returns_after_an_inner_loop, np.array([-1.0, -1.3]), numba=True)
+
+
 def clock(t0):
     t = t0
     for i in range(3):

@@ -347,6 +347,8 @@ def _store(tape, k, value, capacity):
     shape = np.shape(value)
     if tape.shape[1:] != shape:
         if np.size(value) == 0 and tape.shape[0] > 0:
+            if tape.size == 0 and _total(shape) > _total(tape.shape[1:]):
+                return np.empty((max(capacity, tape.shape[0], k + 1),) + shape, dtype=tape.dtype)
             return tape if k < tape.shape[0] else _grown(tape, capacity)
         if tape[:k].size > 0:
             raise ValueError(_CHANGED_SHAPE)
@@ -355,6 +357,24 @@ def _store(tape, k, value, capacity):
         tape = _grown(tape, capacity)
     _put(tape, k, value)
     return tape
+
+
+def _total(shape):
+    """The sum of a shape's lengths (0 for a scalar's)."""
+    return sum(shape)
+
+
+@overload(_total)
+def _total_of(shape):
+    if len(shape) == 0:
+        return lambda shape: 0
+
+    def total(shape):
+        result = 0
+        for n in shape:
+            result += n
+        return result
+    return total
 
 
 @njit(cache=True)
