@@ -525,6 +525,27 @@ def test_inner_tapes_of_empty_entries_keep_their_rows():
     assert_no_failure(returns_after_an_inner_loop, np.array([-1.0, -1.3]), numba=True)
 
 
+def length_read_in_a_nested_loop(beta, v):  # seed 903985
+    for j in range(1):
+        if j == 0:
+            b = v
+            a1 = np.ones((1, 1))
+            res = v[0]
+            while res < 1.0:
+                v1 = b
+                for j1 in range(1, len(a1) + 1):
+                    b = 0.9 * b
+                res = v1[3] + res + 0.5
+            beta = res * beta
+    return beta
+
+
+# Found (fixed since): internal: KeyError 'tuple' (a shape tuple the reverse sweep reads, made in a
+# branch of a loop, was put on a tape of tuples; now its lengths are taped, and the tuple made again)
+def test_shape_tuple_read_by_the_reverse_sweep_of_a_loop():
+    assert_no_failure(length_read_in_a_nested_loop, 1.111, np.array([0.898, 0.335, -0.179, 0.739, -1.467]))
+
+
 def clock(t0):
     t = t0
     for i in range(3):

@@ -319,6 +319,9 @@ def _record_tapes(stmt, body: Block, setup: Builder, n: Atom, position: Var, is_
         if _rerunnable(loop, forward_defs) and (v in _tapes or _rerun_anyway(loop, wanted)):
             _rerun(loop, v, definitions, forward_defs, mapping, reads, provide, wanted)
             return
+        if v.type.kind == "tuple":  # (a shape: its lengths are taped, and the tuple made again)
+            mapping[v] = _tape_items(stmt, v, loop, setup, n, where, is_for, roots, reads, position)
+            return
         tape_final = _add_tape(stmt, v, setup, n, where, is_for, loop, roots)
         mapping[v] = reads.emit(P.getitem, [tape_final, position], v.name, spec=("i",))
 
@@ -449,6 +452,17 @@ def _varying_length(stmt) -> bool:
 def _index_at(stmt: ForRange, position: Var, b: Builder) -> Atom:
     """The loop index of iteration `position`: start + position * step."""
     return b.emit(P.add, [stmt.start, b.emit(P.mul, [position, stmt.step])], stmt.body.params[0].name)
+
+
+def _tape_items(stmt, v: Var, definition, setup: Builder, n: Atom, where: Atom, is_for: bool, roots,
+                reads: Builder, position: Atom) -> Var:
+    """A tuple (of lengths) the reversed body reads: a tape per item, and the tuple made again."""
+    fb = Builder(stmt.loc)
+    items = [fb.emit(P.getitem, [v, const(j)], v.name, spec=("i",)) for j in range(v.type.ndim)]
+    _insert_after(stmt.body.stmts, definition if definition is not None else where, fb.stmts)
+    read = [reads.emit(P.getitem, [_add_tape(stmt, item, setup, n, where, is_for, s, roots), position], v.name,
+                       spec=("i",)) for item, s in zip(items, fb.stmts)]
+    return reads.emit(P.make_tuple, read, v.name)
 
 
 def _tape_position(stmt, is_for: bool) -> Atom:
