@@ -546,6 +546,22 @@ def test_shape_tuple_read_by_the_reverse_sweep_of_a_loop():
     assert_no_failure(length_read_in_a_nested_loop, 1.111, np.array([0.898, 0.335, -0.179, 0.739, -1.467]))
 
 
+def selection_that_becomes_empty(y):  # seed 905865
+    k = 0
+    while k < 2:
+        k = k + 1
+        y = y - np.sum(y[y > 0.1] ** 0)
+    return np.sum(y.copy())
+
+
+@finding("internal: ValueError from add_at: the masked selection y[y > 0.1] has 2 elements at the first "
+         "iteration and none at the second; the tape keeps rows of 2 (an empty entry of another shape is "
+         "taken for a branch's placeholder and not stored), where a located refusal (an array changing shape "
+         "between iterations, docs/language.md) is due")
+def test_masked_selection_that_becomes_empty_in_a_loop():
+    assert_no_failure(selection_that_becomes_empty, np.array([0.8, -0.2, -0.8, 0.3]))
+
+
 def clock(t0):
     t = t0
     for i in range(3):
@@ -625,7 +641,9 @@ def test_normal_draw_with_zero_scale():
 
 
 # The generator's tags for the constructs of the open findings, each with its test.
-OPEN_FINDINGS: dict[str, str] = {}
+OPEN_FINDINGS: dict[str, str] = {
+    "mask": "test_masked_selection_that_becomes_empty_in_a_loop",
+}
 
 
 def test_open_findings_name_tests_of_this_module():
