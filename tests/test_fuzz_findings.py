@@ -562,6 +562,20 @@ def test_masked_selection_that_becomes_empty_in_a_loop():
     assert_no_failure(selection_that_becomes_empty, np.array([0.8, -0.2, -0.8, 0.3]))
 
 
+def row_set_from_an_overlapping_column(X):  # seed 2008445 (small programs)
+    x_new1 = X.copy()
+    x_new1[1] = x_new1[:, 2]
+    return np.sum(x_new1)
+
+
+@finding("x[1] = x[:, 2] (the row and the column share x[1, 2]): NumPy's sum is 5.38 here, s2sad's 6.28 "
+         "(it reads the whole column before the store, into a copy of x); NumPy's rule for a store from an "
+         "overlapping view is to be matched exactly, or refused")
+def test_row_set_from_an_overlapping_column():
+    X = np.array([[-1.3, 1.4, 0.5, -0.02], [-0.7, 0.7, 1.2, -0.3], [1.4, -0.5, 0.3, 0.9], [1.4, 1.2, -0.7, 0.4]])
+    assert_no_failure(row_set_from_an_overlapping_column, X)
+
+
 def clock(t0):
     t = t0
     for i in range(3):
