@@ -665,7 +665,7 @@ class Lowering(ContainerLowering, MemoryLowering):
             if n in self.global_names:  # (a global the loop assigns: read before it, carried through it)
                 self.read_global(n, self.src.fn.__globals__[n], node)
                 carried.append(self.state_key(n))
-            elif (n == RESULT or n.startswith("_lbuf")) and not isinstance(value, (Var, Const)):
+            elif _typed_by_body(n) and not isinstance(value, (Var, Const)):
                 self.env[n] = Undefined(node.lineno)  # typed by the loop body (a list's rows: see normalize.py)
                 carried.append(n)
             elif written and isinstance(value, CONTAINERS):
@@ -773,7 +773,7 @@ class Lowering(ContainerLowering, MemoryLowering):
                                        "numbers and arrays can change in a loop")
             if r.type == t:
                 settled.append(t)
-            elif (name == RESULT or str(name).startswith("_lbuf")) and isinstance(self.env.get(name), Undefined):
+            elif _typed_by_body(name) and isinstance(self.env.get(name), Undefined):
                 settled.append(r.type)
             elif t.is_scalar and r.type.is_scalar:
                 settled.append(promote(t, r.type))
@@ -824,7 +824,7 @@ class Lowering(ContainerLowering, MemoryLowering):
             if not isinstance(key, Latest) and self.same_view(a, b, mark) is not None:
                 again[key] = (self.mem.storage_of(a), self.same_view(a, b, mark))  # (made again after the if)
                 continue
-            a, b = self.unify(node, _key_hint(key), (a, then.b), (b, orelse.b), str(key).startswith("_lbuf"))
+            a, b = self.unify(node, _key_hint(key), (a, then.b), (b, orelse.b), _typed_by_body(key) and key != RESULT)
             out = Var(_key_hint(key), a.type)
             outs.append(out)
             then_res.append(a)
@@ -1188,7 +1188,7 @@ class Lowering(ContainerLowering, MemoryLowering):
     def list_rows(self, node) -> Value:
         """normalize.py's ``_s2sad_rows(buffer, item, k, n)`` (the rows of a list built in a loop,
         made at its first iteration) and ``_s2sad_list(rows)`` (the list after the loop)."""
-        name = node.args[0].id.split("_", 3)[-1]  # (_lbuf1_xs: xs)
+        name = _readable(node.args[0].id)  # (_lbuf1_xs: xs)
         if node.func.id == "_s2sad_list":
             return self.built_list(node, name)
         item_node = node.args[1]
@@ -1616,6 +1616,12 @@ def _key_hint(key) -> str:
 
 
 _LIST_NAMES = {"n": "count", "k": "k", "a": "start", "b": "stop", "c": "step"}
+
+
+def _typed_by_body(key) -> bool:
+    """Is `key` a value a loop carries before it has one, typed by the loop's body: the result
+    (a return inside the loop), or the rows of a list built in it (normalize.py's ``_lbuf``)?"""
+    return key == RESULT or isinstance(key, str) and key.startswith("_lbuf")
 
 
 def _appends(node) -> bool:
