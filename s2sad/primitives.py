@@ -934,10 +934,16 @@ def _dtype_keywords(dtype: str) -> list[ast.keyword]:
 
 
 tape = _define("tape", ["*size_and_like"], _tape_type, _tape_emit, statics={"dtype": "f64", "ndim": 0})
-record = _define("record", ["tape", "k", "n", "value"], same_as_first, call_emitter("record"),
-                 impl=runtime.record, aliases=True)
-record_grow = _define("record_grow", ["tape", "k", "value"], same_as_first, call_emitter("record_grow"),
-                      impl=runtime.record_grow, aliases=True)
+# With `exact`, the value recorded is computed at every iteration (never a branch's placeholder),
+# so an entry of another shape than those before it is an array changing shape (runtime._store).
+record = _define("record", ["tape", "k", "n", "value"], same_as_first, call_emitter("record", ["exact"]),
+                 statics={"exact": None}, impl=runtime.record, aliases=True)
+record_grow = _define("record_grow", ["tape", "k", "value"], same_as_first, call_emitter("record_grow", ["exact"]),
+                      statics={"exact": None}, impl=runtime.record_grow, aliases=True)
+tape_row = _define("tape_row", ["tape", "k"], lambda t, p: t[0].with_ndim(t[0].ndim - 1), call_emitter("tape_row"),
+                   impl=runtime.tape_row, aliases=True)  # tape[k], or zeros past its rows
+untape_row = _define("untape_row", ["g", "k", "tape"], lambda t, p: F64.with_ndim(t[2].ndim),
+                     call_emitter("untape_row"), impl=runtime.untape_row)  # tape_row's adjoint
 unrecord = _define("unrecord", ["g", "k", "tape"], lambda t, p: F64.with_ndim(t[2].ndim), call_emitter("unrecord"),
                    impl=runtime.unrecord)
 masked_product = _define("masked_product", ["t", "d"], elementwise, call_emitter("masked_product"),

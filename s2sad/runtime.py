@@ -17,7 +17,7 @@ __all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_li
            "checked_ordered_range", "checked_range", "checked_scale", "checked_seed", "checked_size",
            "copy_into", "expand_to", "first_turn", "fits_shape", "full_rank_gram", "inverse_gaps",
            "list_rows", "masked_product", "periodic_schedule", "record", "record_grow", "snapshot_slots", "square_r",
-           "sub_into", "thin_reciprocal", "unbroadcast", "unrecord", "unrepeat", "untile"]
+           "sub_into", "tape_row", "thin_reciprocal", "unbroadcast", "unrecord", "untape_row", "unrepeat", "untile"]
 
 
 def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
@@ -188,15 +188,32 @@ def checked_seed(seed: int) -> int:
     return seed
 
 
-def record(tape: np.ndarray, k: int, n: int, value) -> np.ndarray:
+def record(tape: np.ndarray, k: int, n: int, value, exact: bool = False) -> np.ndarray:
     """Store `value` at ``tape[k]`` of a tape for `n` steps, allocating it at the first store
-    (for arrays whose shape is first known inside the loop)."""
-    return _store(tape if tape.shape[0] == n else tape[:0], k, value, n)
+    (for arrays whose shape is first known inside the loop). See `_store` for `exact`."""
+    return _store(tape if tape.shape[0] == n else tape[:0], k, value, n, exact)
 
 
-def record_grow(tape: np.ndarray, k: int, value) -> np.ndarray:
+def record_grow(tape: np.ndarray, k: int, value, exact: bool = False) -> np.ndarray:
     """Store `value` at ``tape[k]``, doubling the tape when it is full (for while loops)."""
-    return _store(tape, k, value, max(2 * tape.shape[0], k + 1, 16))
+    return _store(tape, k, value, max(2 * tape.shape[0], k + 1, 16), exact)
+
+
+def tape_row(tape: np.ndarray, k: int) -> np.ndarray:
+    """``tape[k]`` of a tape stored into only where a branch ran (its rows end at the last such
+    iteration); past its rows (where the branch did not run, and the row is not read), zeros of
+    its entries' shape."""
+    if k < tape.shape[0]:
+        return tape[k]
+    return np.zeros(tape.shape[1:], dtype=tape.dtype)
+
+
+def untape_row(g: np.ndarray, k: int, tape: np.ndarray) -> np.ndarray:
+    """The cotangent of `tape` from the cotangent `g` of ``tape_row(tape, k)``: zeros but row k."""
+    out = np.zeros(tape.shape)
+    if k < tape.shape[0]:
+        out[k] = g
+    return out
 
 
 def unrecord(g: np.ndarray, k: int, tape: np.ndarray) -> np.ndarray:
@@ -213,15 +230,19 @@ def unrecord(g: np.ndarray, k: int, tape: np.ndarray) -> np.ndarray:
     return out
 
 
-def _store(tape: np.ndarray, k: int, value, capacity: int) -> np.ndarray:
+def _store(tape: np.ndarray, k: int, value, capacity: int, exact: bool = False) -> np.ndarray:
     """``tape[k] = value``, reallocating for `capacity` entries when the tape is too short or has
-    no entries of `value`'s shape yet. An empty value of another shape than the tape's entries (a
-    placeholder from a branch not taken, or an inner loop's tape of nothing but those) is not
-    stored, but its row is made: the reverse sweep reads every row, and this one only where
-    the branch was not taken, which does not use it. While every entry is empty, the tape takes
-    the shape of the empty entry with the most rows (the reverse sweep indexes them)."""
+    no entries of `value`'s shape yet. Unless `exact` (a value computed at every iteration), an
+    empty value of another shape than the tape's entries (a placeholder from a branch not taken,
+    or an inner loop's tape of nothing but those) is not stored, but its row is made: the reverse
+    sweep reads every row, and this one only where the branch was not taken, which does not use
+    it. While every entry is empty, the tape takes the shape of the empty entry with the most
+    rows (the reverse sweep indexes them). An `exact` entry of another shape than the k before it
+    is an array changing shape between iterations: CHANGED_SHAPE."""
     shape = np.shape(value)
     if tape.shape[1:] != shape:
+        if exact and tape.shape[0]:  # (rows of another shape were stored)
+            raise ValueError(CHANGED_SHAPE)
         if np.size(value) == 0 and tape.shape[0]:  # (rows made already, of entries that may be empty too)
             if np.size(tape) == 0 and sum(shape) > sum(tape.shape[1:]):  # (all empty: the entries that can be
                 return np.empty((max(capacity, tape.shape[0], k + 1),) + shape, dtype=tape.dtype)  # indexed most)

@@ -406,3 +406,40 @@ def view_of_a_temporary_carried(x, c):
         else:
             M = M * np.sin(M)
     return np.sum(M)
+
+
+def shifted_into_itself(x):
+    """y[1:] = y[:-1] (a delay line): NumPy copies the overlapping elements in the order that
+    keeps them right, as if the right side were copied first."""
+    y = x.copy()
+    y[1:] = y[:-1]
+    return np.sum(y * np.arange(3.0))
+
+
+def rows_shifted_up(A):
+    """A store into two axes from an overlapping view: NumPy copies the view first."""
+    B = A.copy()
+    B[:-1, :] = B[1:, :]
+    return np.sum(B * B * A)
+
+
+def row_from_next_row_in_a_loop(A):
+    B = A.copy()
+    for i in range(2):
+        B[i] = 0.5 * B[i] + B[i + 1] * 0.0
+        B[i, 1:] = B[i, :-1]
+    return np.sum(B * A)
+
+
+def row_set_from_a_column(A):
+    B = A.copy()
+    B[1] = B[:, 2]  # <-
+    return np.sum(B * B)
+
+
+def row_set_from_a_column_view(A):
+    B = A.copy()
+    c = B[:, 0]
+    for i in range(2):
+        B[i] = c  # <-
+    return np.sum(B * B)

@@ -707,3 +707,57 @@ def counted_rows(X, w):
             break
         s = s + j * wi * np.sum(row * row)
     return s
+
+
+def selection_in_some_iterations(x):
+    """z is computed on odd steps only, always of the same length: its tape has rows only
+    where the branch ran, and none after the last step that ran it."""
+    s = 0.0
+    for k in range(4):
+        if k % 2 == 1:
+            z = np.sin(x[x > 0.0] * k)
+            s = s + np.sum(z * z) * x[1]
+    return s
+
+
+def selection_in_the_first_step_of_a_while(x):
+    s = 0.0
+    k = 0
+    while k < 3:
+        if k == 0:
+            z = np.cos(x[x > 0.5])
+            s = s + np.sum(z ** 3)
+        k = k + 1
+    return s
+
+
+def selection_that_empties_in_a_branch(x):
+    """x[x > 0.5 k] has fewer elements at each step: a ragged tape, refused."""
+    s = 0.0
+    for k in range(3):
+        if k != 1:
+            z = np.sin(x[x > 0.5 * k])
+            s = s + np.sum(z * z) * x[1]
+    return s
+
+
+def selection_that_empties(y):
+    """y[y > 0.1] has two elements at the first step and none at the second."""
+    k = 0
+    while k < 2:
+        k = k + 1
+        y = y - np.sum(y[y > 0.1] ** 2)
+    return np.sum(y)
+
+
+def branches_of_other_lengths(x):
+    """z has 3 elements on one step and 2 on the next, from the two branches of a nested if."""
+    s = 0.0
+    for k in range(3):
+        if k >= 1:
+            if k == 1:
+                z = np.sin(x[x > 0.0])
+            else:
+                z = np.cos(x[:2])
+            s = s + np.sum(z * z * x[0])
+    return s

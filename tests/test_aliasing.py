@@ -102,6 +102,9 @@ CASES = [
     (af.writes_its_argument, (X3,)),
     (af.writes_its_argument_in_a_loop, (X3, 5)),
     (af.writes_first_argument, (X3, X3[::-1].copy())),
+    (af.shifted_into_itself, (X3,)),
+    (af.rows_shifted_up, (A33,)),
+    (af.row_from_next_row_in_a_loop, (A33,)),
 ]
 
 
@@ -121,6 +124,8 @@ REFUSED = [
     (af.module_array_written, (1.0,), "writes into 'G', an array from outside the function"),
     (af.conditional_expression_writes, (X3, 1.0), "use an if statement"),
     (af.view_of_a_path_dependent_alias_written, (X3, 1.0), "may or may not share memory"),
+    (af.row_set_from_a_column, (A33,), "depends on the order of the elements in memory"),
+    (af.row_set_from_a_column_view, (A33,), "depends on the order of the elements in memory"),
 ]
 
 

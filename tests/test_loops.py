@@ -776,6 +776,27 @@ def test_carried_arrays_whose_shape_changes(f, args):
         s2sad.grad(f)(*args)
 
 
+SELECTION = np.array([0.8, -0.2, 0.9, 0.3])
+
+
+@pytest.mark.parametrize("f", [lf.selection_in_some_iterations, lf.selection_in_the_first_step_of_a_while])
+def test_values_a_branch_computes_on_some_steps_are_taped_where_it_ran(f):
+    check_grad(f, (SELECTION,), "reverse", (0,))
+    source = s2sad.derivative_source(f, args=(SELECTION,))
+    assert "if ran:" in source and "tape_row(" in source
+
+
+@pytest.mark.parametrize("f", [lf.selection_that_empties_in_a_branch, lf.selection_that_empties,
+                               lf.branches_of_other_lengths])
+def test_a_selection_whose_length_changes_is_refused_even_when_it_empties(f):
+    """An empty selection is not taken for a branch's placeholder: the tape would keep rows of
+    the other length, which the reverse sweep would read."""
+    check_grad(f, (SELECTION,), "forward", (0,))
+    with pytest.raises(s2sad.S2SADError, match=rf"loop_funcs.py:\d+: in {f.__name__}: an array the reverse "
+                                              "sweep needs changes shape"):
+        s2sad.grad(f)(SELECTION)
+
+
 @MODES
 def test_a_carried_value_only_an_inner_while_reads_is_kept(mode):
     assert s2sad.grad(lf.counter_read_by_inner_while, mode=mode)(2.0, 4) == pytest.approx(1.5 ** 4)

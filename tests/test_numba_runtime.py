@@ -151,6 +151,42 @@ def test_record_refuses_a_value_whose_shape_changes():
         _ragged(3)
 
 
+def _emptying(n, exact):
+    """Rows of 3, then empty entries (a selection that empties, or a branch's placeholder)."""
+    rows = np.empty((0, 0))
+    grown = np.empty((0, 0))
+    for k in range(n):
+        value = np.arange(3.0) if k == 0 else np.empty(0)
+        rows = rt.record(rows, k, n, value, exact)
+        grown = rt.record_grow(grown, k, value, exact)
+    return rows, grown
+
+
+@pytest.mark.parametrize("compiled", [False, True], ids=["python", "numba"])
+def test_an_exact_record_refuses_an_empty_entry_after_longer_ones(compiled):
+    """Only a value that may be a branch's placeholder (not `exact`) may be empty where the tape's
+    rows are not."""
+    tapes = numba.njit(_emptying) if compiled else _emptying
+    rows, grown = tapes(3, False)
+    assert rows.shape == (3, 3) and grown.shape[1:] == (3,)
+    with pytest.raises(ValueError, match="changes shape"):
+        tapes(3, True)
+
+
+@pytest.mark.parametrize("compiled", [False, True], ids=["python", "numba"])
+def test_tape_row_gives_zeros_past_the_rows_stored(compiled):
+    def rows(tape, k, g):
+        return rt.tape_row(tape, k), rt.untape_row(g, k, tape)
+    rows = numba.njit(rows) if compiled else rows
+    tape = np.arange(6.0).reshape(3, 2)
+    row, back = rows(tape, 1, np.array([5.0, 7.0]))
+    np.testing.assert_array_equal(row, [2.0, 3.0])
+    np.testing.assert_array_equal(back, [[0.0, 0.0], [5.0, 7.0], [0.0, 0.0]])
+    row, back = rows(tape, 3, np.array([5.0, 7.0]))
+    np.testing.assert_array_equal(row, [0.0, 0.0])
+    np.testing.assert_array_equal(back, np.zeros((3, 2)))
+
+
 @numba.njit
 def _extremes(x, k):
     return np.max(x, axis=1), np.min(x, axis=0), np.amax(x, axis=-1), np.amin(x, axis=k), np.max(x)

@@ -203,7 +203,8 @@ INTERNAL_NAMES = {_select: P.select, np.outer: P.outer, _zeros_like: P.zeros_lik
                   _add_outer: P.add_outer, _fits_shape: P.fits_shape}
 # The operations of reverse sweeps, which forward over reverse (s2sad.hvp) differentiates.
 INTERNAL_NAMES.update({getattr(runtime, p.name): p for p in (
-    P.unbroadcast, P.expand_to, P.broadcast_like, P.untile, P.unrepeat, P.record, P.record_grow, P.unrecord, P.inverse_gaps,
+    P.unbroadcast, P.expand_to, P.broadcast_like, P.untile, P.unrepeat, P.record, P.record_grow, P.unrecord, P.tape_row,
+    P.untape_row, P.inverse_gaps,
     P.thin_reciprocal, P.full_rank_gram, P.square_r, P.masked_product)})
 
 
@@ -619,6 +620,10 @@ def p_unrepeat_flat(g, x): return runtime.unrepeat(np.sin(g), x.shape, 3) * x
 def p_record(t, v): return runtime.record(t * 2.0, 1, 3, v * v)
 def p_record_grow(t, v): return runtime.record_grow(t * 2.0, 2, np.sin(v))
 def p_unrecord(g, t): return runtime.unrecord(g * g, 1, t)
+def p_tape_row(t): return runtime.tape_row(t * t, 1) * 2.0
+def p_tape_row_past_its_rows(t): return runtime.tape_row(np.sin(t), 3) + t[0]
+def p_untape_row(g, t): return runtime.untape_row(g * g, 1, t)
+def p_untape_row_past_its_rows(g, t): return runtime.untape_row(np.sin(g), 4, t) + g[0]
 def p_inverse_gaps(v): return runtime.inverse_gaps(v * 2.0)
 def p_thin_reciprocal(s, x): return runtime.thin_reciprocal(s * s, x) * 2.0
 def p_full_rank_gram(x): return runtime.full_rank_gram(x, 2)
@@ -964,6 +969,8 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.record: [S(p_record, normal(3, 2), normal(2))],
     P.record_grow: [S(p_record_grow, normal(4), normal())],
     P.unrecord: [S(p_unrecord, normal(4, 2), normal(3, 2))],
+    P.tape_row: [S(p_tape_row, normal(3, 2)), S(p_tape_row_past_its_rows, normal(3, 2))],
+    P.untape_row: [S(p_untape_row, normal(2), normal(3, 2)), S(p_untape_row_past_its_rows, normal(2), normal(3, 2))],
     P.inverse_gaps: [Sample(p_inverse_gaps, lambda rng: [np.array([0.0, 1.0, 2.5]) + 0.1 * rng.standard_normal(3)])],
     P.thin_reciprocal: [S(p_thin_reciprocal, uniform(0.5, 2.0, 2), normal(3, 2))],
     P.full_rank_gram: [S(p_full_rank_gram, separated(3, 2))],

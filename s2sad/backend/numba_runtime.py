@@ -341,11 +341,13 @@ def _put_impl(tape, k, value):
 
 
 @njit(cache=True)
-def _store(tape, k, value, capacity):
+def _store(tape, k, value, capacity, exact):
     """`runtime._store`, compiled: ``tape[k] = value``, reallocating for `capacity` entries (an
-    empty value of another shape only makes its row)."""
+    empty value of another shape only makes its row, unless `exact`)."""
     shape = np.shape(value)
     if tape.shape[1:] != shape:
+        if exact and tape.shape[0] > 0:
+            raise ValueError(_CHANGED_SHAPE)
         if np.size(value) == 0 and tape.shape[0] > 0:
             if tape.size == 0 and _total(shape) > _total(tape.shape[1:]):
                 return np.empty((max(capacity, tape.shape[0], k + 1),) + shape, dtype=tape.dtype)
@@ -386,19 +388,21 @@ def _grown(tape, capacity):
 
 
 @njit(cache=True)
-def _record(tape, k, n, value):
-    return _store(tape if tape.shape[0] == n else tape[:0], k, value, n)
+def _record(tape, k, n, value, exact):
+    return _store(tape if tape.shape[0] == n else tape[:0], k, value, n, exact)
 
 
 @njit(cache=True)
-def _record_grow(tape, k, value):
-    return _store(tape, k, value, max(2 * tape.shape[0], k + 1, 16))
+def _record_grow(tape, k, value, exact):
+    return _store(tape, k, value, max(2 * tape.shape[0], k + 1, 16), exact)
 
 
 # The tape helpers are compiled once and cached with the package, like `_copy`.
-_cached_overload(runtime.record)(lambda tape, k, n, value: lambda tape, k, n, value: _record(tape, k, n, value))
-_cached_overload(runtime.record_grow)(lambda tape, k, value: lambda tape, k, value: _record_grow(tape, k, value))
-_compiled_as_written(runtime.fits_shape, runtime.unrecord)
+_cached_overload(runtime.record)(lambda tape, k, n, value, exact=False:
+                                 lambda tape, k, n, value, exact=False: _record(tape, k, n, value, exact))
+_cached_overload(runtime.record_grow)(lambda tape, k, value, exact=False:
+                                      lambda tape, k, value, exact=False: _record_grow(tape, k, value, exact))
+_compiled_as_written(runtime.fits_shape, runtime.unrecord, runtime.tape_row, runtime.untape_row)
 # NumPy's checks of a draw's parameters (passes/draws.py)
 _compiled_as_written(runtime.checked_scale, runtime.checked_range, runtime.checked_ordered_range, runtime.checked_size,
                      runtime.checked_seed)

@@ -462,6 +462,7 @@ class Lowering(ContainerLowering, MemoryLowering):
                 return
             old = self.emit(P.getitem, [view, *index], target, spec=spec)
             value = self.emit(prim, [old, value], target)
+        self.check_overlap(view, spec, index, value, target, name)
         self.write(view, self.emit(P.setitem, [view, *index, value], target, name, spec=spec), target, name)
 
     def composed_index(self, base: Var, spec: tuple, index: list) -> tuple[Var, tuple, list]:

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import primitives as P
-from ..ir.core import TEMP, Atom, Loc, Var
+from ..ir.core import TEMP, Atom, Const, Loc, Var
 from .values import DictVal, RecordVal, TupleVal, contents, with_contents
 
 # Operations whose result is a view of their first operand, and how a write into the view
@@ -237,6 +237,26 @@ class MemoryLowering:
         self.mem.storage[new] = storage
         self.env[Latest(storage)] = new
 
+    def check_overlap(self, dst: Var, spec: tuple, index: list, value, node, name: str) -> None:
+        """Refuse ``x[idx] = v`` where ``x[idx]`` is one-dimensional and `v` a view of x's memory
+        with other strides. NumPy copies into a one-dimensional destination element by element
+        without copying `v` first (it only picks the direction in which to go), so an element
+        may be read after it was written: ``x[1] = x[:, 2]`` stores x[1, 2]'s new value at x[1, 1].
+        A shift along one axis (``x[1:] = x[:-1]``) comes out as if `v` were copied first, as do
+        all stores into more axes (NumPy copies `v` when they overlap)."""
+        if not (isinstance(value, Var) and value.type.is_array and value.type.ndim >= 1) \
+                or P.index_result_type(dst.type, [a.type for a in index], spec).ndim != 1 \
+                or not self.mem.storages(value) & self.mem.storages(dst):
+            return
+        root, steps = self.mem.chain(dst)
+        target = _strides(root, [*steps, Step(dst, P.getitem, tuple(index), {"spec": spec})])
+        source = None if self.mem.unsure(value) is not None else _strides(*self.mem.chain(value))
+        if source is None or target is None or source[0] is not target[0] or not _same_stride(source[1], target[1]):
+            raise self.error(node, f"this store copies into {_called(name)} from a view of the same memory with other "
+                                   "strides, which may overlap the elements written: NumPy copies into a "
+                                   "one-dimensional region element by element, so its result depends on the order "
+                                   "of the elements in memory. Copy the right side first (x[1] = x[:, 2].copy())")
+
     def write_through(self, step: Step, new: Var, node, name: str) -> Var:
         """The value of `step.base` once its view made by `step` holds `new`."""
         if step.prim in _READ_ONLY:
@@ -320,6 +340,34 @@ class MemoryLowering:
         for step in steps:
             out = self.emit(step.prim, [out, *step.operands], node, name if step is steps[-1] else TEMP, **step.params)
         return out
+
+
+def _strides(root: Var, steps: list[Step]) -> tuple[Var, tuple] | None:
+    """(root, (axis, step)) for a one-dimensional view made from `root` by at most one basic
+    index: the axis of root it runs along and the step it takes; None for any other view."""
+    if not steps:
+        return (root, (0, None)) if root.type.ndim == 1 else None
+    if len(steps) > 1 or steps[0].prim is not P.getitem or steps[0].base is not root:
+        return None
+    spec, operands = steps[0].params["spec"], list(steps[0].operands)
+    if "n" in spec or any(a.type.is_array for a in operands):
+        return None
+    axes, pos = [], 0
+    for axis, kind in enumerate(spec):
+        if kind == "s":
+            axes.append((axis, operands[pos + 2]))
+        pos += 3 if kind == "s" else 1
+    axes += [(axis, None) for axis in range(len(spec), root.type.ndim)]
+    return (root, axes[0]) if len(axes) == 1 else None
+
+
+def _same_stride(a: tuple, b: tuple) -> bool:
+    """Do two (axis, step) pairs give views with the same stride?"""
+    def step(s):
+        s = s.value if isinstance(s, Const) else s
+        return 1 if s is None else s
+    (axis_a, step_a), (axis_b, step_b) = a, b
+    return axis_a == axis_b and _same_atom(step(step_a), step(step_b))
 
 
 def _called(name: str) -> str:

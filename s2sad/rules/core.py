@@ -962,7 +962,7 @@ def _gram_jvp(primals, tangents, out):
     return half + half.T
 
 
-def _record_vjp(g, primals, out):
+def _record_vjp(g, primals, out, **params):
     """``record(tape, k, [n,] v)``: v gets row k of the cotangent; the tape before the store
     gets the rest (nothing, when the store allocated it)."""
     tape, k, *_, v = primals
@@ -971,6 +971,8 @@ def _record_vjp(g, primals, out):
 
 defrule(P.record, _store_jvp(P.record), _record_vjp)
 defrule(P.record_grow, _store_jvp(P.record_grow), _record_vjp)
+defrule(P.tape_row, _same_op(P.tape_row), lambda g, primals, out: [apply(P.untape_row, g, primals[1], primals[0]), None])
+defrule(P.untape_row, _same_op(P.untape_row), lambda g, primals, out: [apply(P.tape_row, g, primals[1]), None, None])
 defrule(P.unrecord, _same_op(P.unrecord), lambda g, primals, out: [apply(P.unrecord, g, primals[1], primals[0]), None, None])
 defrule(P.unbroadcast, _same_op(P.unbroadcast),
         lambda g, primals, out: [apply(P.broadcast_like, g, primals[0]), None])

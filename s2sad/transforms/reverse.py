@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from .. import primitives as P
 from ..ir.builder import Builder, Sym, const, placeholder
-from ..ir.core import (TEMP, Atom, Block, Eqn, ForRange, Function, If, Var, While, block_defs, block_uses, clone,
+from ..ir.core import (TEMP, Atom, Block, Const, Eqn, ForRange, Function, If, Var, While, block_defs, block_uses, clone,
                        free_vars, label, substitute, walk)
-from ..ir.types import F64, I64
+from ..ir.types import BOOL, F64, I64
 from ..rules.core import IndexAdd
 from ..passes.dce import dce_block
 from ..passes.shapes import ShapeRoots, drop_broadcasts, guard_carried_shapes, shape_expression
@@ -30,6 +30,8 @@ from .common import twins_of, adjoint_name, atom_of, require_rule, syms, zeros_l
 
 
 _tapes: set[Var] = set()  # the filled tapes of the reverse transform in progress
+_sparse_tapes: set[Var] = set()  # those with rows only where a branch ran (read by tape_row)
+_flags: dict[tuple, Var] = {}  # (an if, what each branch yields) → the flag saying which branch ran
 _primal_roots: list[ShapeRoots] = []  # shape facts of the function being transformed
 _top_level: set[Var] = set()  # its parameters and the values its top-level statements bind
 _twins: list = []  # (x, x_bar) for the adjoints made so far (see common.twins_of)
@@ -46,6 +48,8 @@ def reverse(fn: Function, wrt: list[int], active: set[Var], checkpoint=None) -> 
     s2sad/checkpoint.py, reverses the function's top-level for loops; see
     transforms/checkpointed.py)."""
     _tapes.clear()
+    _sparse_tapes.clear()
+    _flags.clear()
     _twins.clear()
     _extra_bytes.clear()
     _advances.clear()
@@ -323,7 +327,8 @@ def _record_tapes(stmt, body: Block, setup: Builder, n: Atom, position: Var, is_
             mapping[v] = _tape_items(stmt, v, loop, setup, n, where, is_for, roots, reads, position)
             return
         tape_final = _add_tape(stmt, v, setup, n, where, is_for, loop, roots)
-        mapping[v] = reads.emit(P.getitem, [tape_final, position], v.name, spec=("i",))
+        mapping[v] = reads.emit(P.tape_row, [tape_final, position], v.name) if tape_final in _sparse_tapes \
+            else reads.emit(P.getitem, [tape_final, position], v.name, spec=("i",))
 
     for v in _ordered(wanted & forward_defs):
         provide(v)
@@ -491,16 +496,69 @@ def _add_tape(stmt, v: Var, setup: Builder, n: Atom, where: Atom, is_for: bool, 
     empty = setup.emit(P.tape, size, name, dtype=v.type.element.kind, ndim=ndim)
     carried, final = _carry(stmt, empty, name)
     tb = Builder(stmt.loc)
+    present = _presence(definition, v) if isinstance(definition, If) and not preallocated else None
+    exact = True if present is not None or isinstance(definition, Eqn) and definition.prim is not P.placeholder \
+        else None
     if preallocated:
         written = tb.emit(P.setitem, [carried, where, v], carried.name, spec=("i",))
-    elif is_for:
-        written = tb.emit(P.record, [carried, where, n, v], carried.name)
+    elif present is not None:  # (stored where the branch computing v ran; the other rows are never read)
+        written = _record_if(stmt, definition, present, carried, where, n, v, is_for)
     else:
-        written = tb.emit(P.record_grow, [carried, where, v], carried.name)
+        written = _recorded(tb, carried, where, n, v, is_for, exact)
     _insert_after(stmt.body.stmts, definition if definition is not None else where, tb.stmts)
     _yield(stmt, written)
     _tapes.add(final)
+    _sparse_tapes.update([final] if present is not None else [])
     return final
+
+
+def _record_if(stmt, definition: If, present: Var, tape: Var, where: Atom, n: Atom, v: Var, is_for: bool) -> Var:
+    """The tape after ``if present: record(...)``, right after `definition`; records under the
+    same flag share one if."""
+    at = next(i for i, s in enumerate(stmt.body.stmts) if s is definition) + 1
+    guard = stmt.body.stmts[at] if at < len(stmt.body.stmts) else None
+    if not (isinstance(guard, If) and guard.cond is present):
+        guard = If([], present, Block([], [], []), Block([], [], []), stmt.loc)
+        stmt.body.stmts.insert(at, guard)
+    stored = Builder(stmt.loc)
+    guard.then.results.append(_recorded(stored, tape, where, n, v, is_for, True))
+    guard.then.stmts += stored.stmts
+    guard.orelse.results.append(tape)
+    guard.outs.append(Var(tape.name, tape.type))
+    return guard.outs[-1]
+
+
+def _recorded(b: Builder, tape: Var, where: Atom, n: Atom, v: Var, is_for: bool, exact) -> Var:
+    """The tape after ``record(tape, where, n, v)`` (``record_grow`` in a while loop)."""
+    if is_for:
+        return b.emit(P.record, [tape, where, n, v], tape.name, exact=exact)
+    return b.emit(P.record_grow, [tape, where, v], tape.name, exact=exact)
+
+
+def _presence(stmt: If, v: Var) -> Atom | None:
+    """Whether `v`, an array an if yields, holds a value computed by its branch: a boolean the if
+    yields too (False where a branch gives a placeholder, `_extract_residuals`), or None when
+    every branch computes it."""
+    k = stmt.outs.index(v)
+    flags = [_branch_presence(branch, branch.results[k]) for branch in stmt.blocks()]
+    if all(isinstance(f, Const) and f.value for f in flags):
+        return None
+    key = (id(stmt), *(f.value if isinstance(f, Const) else id(f) for f in flags))
+    if key not in _flags:
+        _flags[key] = Var("ran", BOOL)
+        for branch, f in zip(stmt.blocks(), flags):
+            branch.results.append(f)
+        stmt.outs.append(_flags[key])
+    return _flags[key]
+
+
+def _branch_presence(branch: Block, result: Atom) -> Atom:
+    definition = next((s for s in branch.stmts if result in s.outs), None)
+    if isinstance(definition, Eqn) and definition.prim is P.placeholder:
+        return const(False)
+    if isinstance(definition, If):
+        return _presence(definition, result) or const(True)
+    return const(True)
 
 
 def _carry(stmt, init: Atom, name: str) -> tuple[Var, Var]:
