@@ -435,6 +435,12 @@ def _packed(in_types, params):
 # new array at the first iteration, the same one after (each row is then stored with setitem).
 list_rows = _define("list_rows", ["buffer", "item", "k", "n"], lambda t, p: F64.with_ndim(t[1].ndim + 1),
                     call_emitter("list_rows"), impl=runtime.list_rows, aliases=True)
+# The rows of a list appended to otherwise (a while loop, several appends per iteration): they grow
+# as item k needs, on a schedule of k alone (runtime.list_capacity).
+list_grow = _define("list_grow", ["buffer", "item", "k"], lambda t, p: F64.with_ndim(t[1].ndim + 1),
+                    call_emitter("list_grow"), impl=runtime.list_grow, aliases=True)
+list_resized = _define("list_resized", ["g", "k"], same_as_first, call_emitter("list_resized", ["after"]),
+                       statics={"after": None}, impl=runtime.list_resized)  # (the adjoint of list_grow)
 
 
 # ``np.array([a, b, c])`` of numbers: a vector (np.stack of numbers, which Numba does not compile)

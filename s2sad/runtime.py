@@ -16,7 +16,7 @@ from .checkpoint import Binomial, Periodic, first_turn, snapshot_slots
 __all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_like", "broadcast_shapes",
            "checked_ordered_range", "checked_range", "checked_scale", "checked_seed", "checked_size",
            "copy_into", "expand_to", "first_turn", "fits_shape", "full_rank_gram", "inverse_gaps",
-           "list_rows", "masked_product", "periodic_schedule", "record", "record_grow", "snapshot_slots", "square_r",
+           "list_grow", "list_resized", "list_rows", "masked_product", "periodic_schedule", "record", "record_grow", "snapshot_slots", "square_r",
            "sub_into", "tape_row", "thin_reciprocal", "unbroadcast", "unrecord", "untape_row", "unrepeat", "untile"]
 
 
@@ -90,6 +90,39 @@ def list_rows(buffer, item, k: int, n: int) -> np.ndarray:
     """The array a list appended to once per loop iteration is kept in: a new one of `n` rows
     shaped like `item` at the first iteration (k = 0), `buffer` itself after."""
     return np.empty((n,) + np.shape(item)) if k == 0 else buffer
+
+
+def list_capacity(k: int) -> int:
+    """The rows of a list's array once its item k is stored (`list_grow`): 16, doubled as
+    needed. A schedule of k alone, so that the reverse sweep knows every earlier size."""
+    rows = 16
+    while rows <= k:
+        rows *= 2
+    return rows
+
+
+def list_grow(buffer, item, k: int) -> np.ndarray:
+    """The array a list appended to a number of times not known in advance is kept in, ready
+    for item k: `buffer` itself while it has room, else a new one of ``list_capacity(k)`` rows
+    holding buffer's first k."""
+    rows = list_capacity(k)
+    if k > 0 and buffer.shape[0] == rows:
+        return buffer
+    out = np.empty((rows,) + np.shape(item))
+    if k > 0:
+        out[:k] = buffer[:k]
+    return out
+
+
+def list_resized(g: np.ndarray, k: int, after: bool = False) -> np.ndarray:
+    """`g` cut or padded with zero rows to the size `list_grow` gave the array before item k
+    (none at k = 0), or, `after`, once it is stored: the adjoint of the growth for item k (g
+    has the rows after it) and, `after`, its own adjoint (g has the rows before it)."""
+    rows = list_capacity(k) if after else list_capacity(k - 1) if k > 0 else 0
+    out = np.zeros((rows,) + g.shape[1:])
+    m = min(rows, g.shape[0])
+    out[:m] = g[:m]
+    return out
 
 
 def add_into(region: np.ndarray, value) -> None:

@@ -189,7 +189,63 @@ def appends_in_a_while_loop(x, n):
     while i < n:
         xs.append(x * i)
         i = i + 1
+    return np.sum(np.array(xs) ** 2) + len(xs)
+
+
+def until_small(x0, rate):
+    """A trajectory kept until it decays (a while loop of 20 steps at x0 = (0.8, -0.6), 0.9:
+    the list's rows grow past their first 16)."""
+    x = x0
+    xs = []
+    while np.sum(x * x) > 0.05:
+        x = x * rate
+        xs.append(x)
+    return np.sum(np.array(xs) ** 2) + np.sum(xs[-1]) * len(xs)
+
+
+def two_appends_per_step(x, n):
+    ys = []
+    for i in range(n):
+        ys.append(np.sin(x * i))
+        if i > 0:
+            ys.append(np.cos(x) * i)
+    return np.sum(np.stack(ys) ** 2) + np.sum(ys[1])
+
+
+def appends_in_an_inner_loop(x):
+    out = [x]
+    for i in range(3):
+        for j in range(i):
+            out.append(x * (i + j))
+    return np.sum(np.array(out) ** 2)
+
+
+def appends_until_a_break(x):
+    vals = []
+    for i in range(50):
+        x = 0.9 * x + 0.1
+        if x > 0.6:
+            break
+        vals.append(x * x)
+    return np.sum(np.array(vals)) + vals[-1]
+
+
+def push(xs, v):
+    xs.append(v)
+
+
+def appends_in_a_helper(x, n):
+    xs = []
+    for i in range(n):
+        push(xs, x * i)
     return np.sum(np.array(xs))
+
+
+def reads_its_list_in_the_loop(x, n):
+    hs = [x]
+    for i in range(n):
+        hs.append(np.tanh(hs[-1] * 0.5 + i))
+    return np.sum(np.array(hs))
 
 
 def list_plus_list(x, n):

@@ -197,12 +197,36 @@ def test_append_loop_is_a_preallocated_array():
 @pytest.mark.parametrize("fn, message", [
     (idf.appends_the_same_array, r"xs.append\(...\) appends an array made before this iteration"),
     (idf.writes_an_appended_array, "'x' was appended to a list, which holds the array itself"),
-    (idf.appends_in_a_while_loop, r"xs.append\(...\) is supported in the code that made the list"),
+    (idf.appends_in_a_helper, r"xs.append\(...\) is supported in the straight-line code that made the list"),
+    (idf.reads_its_list_in_the_loop, r"hs.append\(...\) is supported in the straight-line code that made the list"),
     (idf.list_plus_list, r"xs is a list \(built in a loop; np.array\(xs\) makes an array of it\)"),
-], ids=["same-array", "written-after", "in-a-while-loop", "list-plus-list"])
+], ids=["same-array", "written-after", "in-a-helper", "read-in-its-loop", "list-plus-list"])
 def test_list_appends_that_would_differ_from_python_are_refused(fn, message):
     with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: .*" + message):
         s2sad.grad(fn)(np.array([1.0, 2.0]), 3)
+
+
+@MODES
+@pytest.mark.parametrize("fn, args", [
+    (idf.appends_in_a_while_loop, (np.array([0.7, -0.4]), 3)),
+    (idf.appends_in_a_while_loop, (0.7, 0)),
+    (idf.until_small, (np.array([0.8, -0.6]), 0.9)),
+    (idf.two_appends_per_step, (np.array([0.3, 0.7]), 3)),
+    (idf.appends_in_an_inner_loop, (np.array([0.3, 0.7]),)),
+    (idf.appends_until_a_break, (0.2,)),
+], ids=["while", "while-never-entered", "while-past-16-rows", "two-per-step", "inner-loop", "break"])
+def test_lists_that_grow(fn, args, mode):
+    """Lists appended to a number of times known only as the loop runs: their rows grow (and
+    the reverse sweep shrinks their adjoint back, on the same schedule)."""
+    value, g = s2sad.value_and_grad(fn, mode=mode)(*args)
+    assert value == pytest.approx(fn(*args), rel=1e-14)
+    np.testing.assert_allclose(g, fd(fn, list(args), 0), rtol=1e-6, atol=1e-9)
+
+
+def test_a_list_grown_in_a_while_loop_is_read_back_by_the_reverse_sweep_without_a_tape():
+    source = s2sad.derivative_source(idf.until_small, args=(np.array([0.8, -0.6]), 0.9))
+    assert "xs = list_grow(xs, x, n_xs)" in source and "_bar1 = list_resized(xs_bar1, n_xs)" in source
+    assert "tape_xs" not in source
 
 
 @MODES

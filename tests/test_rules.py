@@ -203,7 +203,7 @@ INTERNAL_NAMES = {_select: P.select, np.outer: P.outer, _zeros_like: P.zeros_lik
                   _add_outer: P.add_outer, _fits_shape: P.fits_shape}
 # The operations of reverse sweeps, which forward over reverse (s2sad.hvp) differentiates.
 INTERNAL_NAMES.update({getattr(runtime, p.name): p for p in (
-    P.unbroadcast, P.expand_to, P.broadcast_like, P.untile, P.unrepeat, P.record, P.record_grow, P.unrecord, P.tape_row,
+    P.unbroadcast, P.expand_to, P.broadcast_like, P.untile, P.unrepeat, P.record, P.record_grow, P.unrecord, P.tape_row, P.list_resized,
     P.untape_row, P.inverse_gaps,
     P.thin_reciprocal, P.full_rank_gram, P.square_r, P.masked_product)})
 
@@ -430,6 +430,24 @@ def p_list_rows(a, b):
         xs.append(np.sin(a * i) + b)
     return np.array(xs) * np.arange(1.0, 4.0)[:, None]
 
+
+def p_list_grow(a, b):
+    xs = []
+    i = 0
+    while i < 18:  # (past the first 16 rows)
+        xs.append(np.sin(a * i) + b)
+        i = i + 1
+    return np.array(xs) * np.arange(1.0, 19.0)[:, None]
+
+
+def p_list_grow_numbers(a):
+    xs = []
+    for i in range(3):
+        for j in range(i + 1):
+            xs.append(np.cos(a * (i - j)))
+    return np.array(xs) ** 2
+
+
 def p_pack_stack(a, b): return np.stack([b, a]) * np.arange(1.0, 3.0)
 def p_moveaxis(x): return np.sin(np.moveaxis(x, 0, -1))
 def p_moveaxis_several(x): return np.moveaxis(x, (0, 1), (-1, 0)) * x[0, 0, 0]
@@ -620,6 +638,9 @@ def p_unrepeat_flat(g, x): return runtime.unrepeat(np.sin(g), x.shape, 3) * x
 def p_record(t, v): return runtime.record(t * 2.0, 1, 3, v * v)
 def p_record_grow(t, v): return runtime.record_grow(t * 2.0, 2, np.sin(v))
 def p_unrecord(g, t): return runtime.unrecord(g * g, 1, t)
+# (g has the rows of the other side of the growth for item k: 32 after item 16, 16 before it)
+def p_list_resized(g): return runtime.list_resized(g * g, 16)
+def p_list_resized_after(g): return runtime.list_resized(np.sin(g), 16, after=True)
 def p_tape_row(t): return runtime.tape_row(t * t, 1) * 2.0
 def p_tape_row_past_its_rows(t): return runtime.tape_row(np.sin(t), 3) + t[0]
 def p_untape_row(g, t): return runtime.untape_row(g * g, 1, t)
@@ -1017,6 +1038,8 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.stack: [S(p_stack, normal(3), normal(3)), S(p_stack_axis1, normal(2, 3), normal(2, 3))],
     P.pack: [S(p_pack, normal(), normal()), S(p_pack_stack, normal(), normal())],
     P.list_rows: [S(p_list_rows, normal(2), normal(2))],
+    P.list_grow: [S(p_list_grow, normal(2), normal(2)), S(p_list_grow_numbers, normal())],
+    P.list_resized: [S(p_list_resized, normal(32, 2)), S(p_list_resized_after, normal(16))],
     P.broadcast_to: [S(p_broadcast_to, normal(3, 1)), S(p_broadcast_to_vector, normal(4)),
                      S(p_broadcast_to_scalar, normal()), S(p_broadcast_to_same, normal(2, 3))],
     P.tile: [S(p_tile, normal(2, 3)), S(p_tile_int, normal(2)), S(p_tile_more_counts, normal(3, 2)),

@@ -182,6 +182,33 @@ def _copy_into(region, value):
     return lambda region, value: _fill(region, value)
 
 
+_compiled_as_written(runtime.list_capacity)
+
+
+@_cached_overload(runtime.list_grow)
+def _list_grow(buffer, item, k):
+    def grow(buffer, item, k):
+        rows = runtime.list_capacity(k)
+        if k > 0 and buffer.shape[0] == rows:
+            return buffer
+        out = np.empty((rows,) + np.shape(item))
+        if k > 0:
+            _copy(out[:k], buffer[:k])
+        return out
+    return grow
+
+
+@_cached_overload(runtime.list_resized)
+def _list_resized(g, k, after=False):
+    def resized(g, k, after=False):
+        rows = runtime.list_capacity(k) if after else runtime.list_capacity(k - 1) if k > 0 else 0
+        out = np.zeros((rows,) + g.shape[1:])
+        m = min(rows, g.shape[0])
+        _copy(out[:m], g[:m])
+        return out
+    return resized
+
+
 @overload(runtime.list_rows)
 def _list_rows(buffer, item, k, n):
     if isinstance(item, types.Array):

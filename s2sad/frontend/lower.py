@@ -282,9 +282,10 @@ class Lowering(ContainerLowering, MemoryLowering):
         name = node.func.value.id
         old = self.env[name]
         if old.cls is not list or old.ident is None or self.mem.lists.get(old.ident) is not self.region:
-            raise self.error(node, f"{name}.append(...) is supported in the code that made the list (not in a branch, "
-                                   f"a helper or a while loop), and once per iteration at the top of a for loop's body "
-                                   f"with {name} = [] before the loop")
+            raise self.error(node, f"{name}.append(...) is supported in the straight-line code that made the list, and "
+                                   f"in a loop after {name} = [...] that uses {name} for nothing else (not in a "
+                                   f"branch of straight-line code, nor in a helper, nor in a loop that also reads "
+                                   f"{name})")
         if len(node.args) != 1 or node.keywords:
             raise self.error(node, f"{name}.append takes one value")
         if any(isinstance(i, TupleVal) and i.ident is old.ident for v in self.env.values()
@@ -774,7 +775,7 @@ class Lowering(ContainerLowering, MemoryLowering):
                                        "numbers and arrays can change in a loop")
             if r.type == t:
                 settled.append(t)
-            elif _typed_by_body(name) and isinstance(self.env.get(name), Undefined):
+            elif _typed_by_body(name) and (isinstance(self.env.get(name), Undefined) or _rows_guessed(name, t)):
                 settled.append(r.type)
             elif t.is_scalar and r.type.is_scalar:
                 settled.append(promote(t, r.type))
@@ -1175,7 +1176,7 @@ class Lowering(ContainerLowering, MemoryLowering):
     # --- calls ------------------------------------------------------------------------------
 
     def expr_Call(self, node) -> Value:
-        if isinstance(node.func, gast.Name) and node.func.id in ("_s2sad_rows", "_s2sad_list"):
+        if isinstance(node.func, gast.Name) and node.func.id in ("_s2sad_rows", "_s2sad_grow", "_s2sad_list"):
             return self.list_rows(node)
         func = self.expr(node.func)
         if isinstance(func, PyObj) and func.obj is len and len(node.args) == 1 and self.is_range(node.args[0]):
@@ -1188,7 +1189,8 @@ class Lowering(ContainerLowering, MemoryLowering):
 
     def list_rows(self, node) -> Value:
         """normalize.py's ``_s2sad_rows(buffer, item, k, n)`` (the rows of a list built in a loop,
-        made at its first iteration) and ``_s2sad_list(rows)`` (the list after the loop)."""
+        made at its first iteration), ``_s2sad_grow(buffer, item, k)`` (rows that grow, for item
+        k) and ``_s2sad_list(rows)`` (the list after the loop)."""
         name = _readable(node.args[0].id)  # (_lbuf1_xs: xs)
         if node.func.id == "_s2sad_list":
             return self.built_list(node, name)
@@ -1204,6 +1206,8 @@ class Lowering(ContainerLowering, MemoryLowering):
         buffer = self.env.get(node.args[0].id)
         buffer = self.current(buffer, node) if isinstance(buffer, (Var, Const)) else \
             placeholder(F64.with_ndim(item.type.ndim + 1), self.b)  # (before the first item: nothing yet)
+        if node.func.id == "_s2sad_grow":
+            return self.emit(P.list_grow, [buffer, item, self.value(node.args[2])], node, name)
         k, n = self.value(node.args[2]), self.value(node.args[3])
         return self.emit(P.list_rows, [buffer, item, k, n], node, name)
 
@@ -1623,6 +1627,12 @@ def _typed_by_body(key) -> bool:
     """Is `key` a value a loop carries before it has one, typed by the loop's body: the result
     (a return inside the loop), or the rows of a list built in it (normalize.py's ``_lbuf``)?"""
     return key == RESULT or isinstance(key, str) and key.startswith("_lbuf")
+
+
+def _rows_guessed(key, t: Type) -> bool:
+    """Is `t` the type an enclosing loop guessed for a list's rows (a float, before its body
+    typed them), which an inner loop that appends to the list then settles?"""
+    return isinstance(key, str) and key.startswith("_lbuf") and t == F64
 
 
 def _appends(node) -> bool:

@@ -131,7 +131,7 @@ class Memory:
             return not any(a.type.is_array for a in ins[1:])  # an index array makes a copy
         if prim is P.diag:
             return ins[0].type.ndim == 2  # (of a vector, np.diag makes a new matrix)
-        if prim is P.list_rows:
+        if prim in (P.list_rows, P.list_grow):
             return False  # (a list's rows: the array it returns is the list's alone)
         return prim.aliases or prim in _READ_ONLY
 

@@ -241,20 +241,28 @@ class _ListBuilds(_StatementPass):
                                                      _lbuf1[_lk1] = _litem1
                                                  xs = _s2sad_list(_lbuf1, xs)
 
-    Only when the loop appends to `xs` at most once per iteration (at the top of its body, or in
-    its ``if`` statements: then at a count of the rows stored), mentions `xs` nowhere else, has
-    no break, continue or return, and a list display (``xs = []``, ``xs = [x0]``) comes before
-    it with `xs` unused in between (its items come first);
-    any other ``append`` is refused where it is lowered. The lowering (`_s2sad_rows`,
-    `_s2sad_list`) makes `xs` a list value backed by the rows, and checks that no appended array
-    is written into afterwards (the list holds the array itself, as Python's does)."""
+    when the loop appends to `xs` at most once per iteration (at the top of its body, or in its
+    ``if`` statements: then at a count of the rows stored) and has no break, continue or return.
+    A ``while`` loop, or a ``for`` loop appending otherwise (in several places, in inner loops,
+    after a ``break``), stores its rows into an array that grows as a ``while`` loop's tape does
+    (`rewrite_grown`). Either way, the loop mentions `xs` only to append to it, has no return,
+    and a list display (``xs = []``, ``xs = [x0]``) comes before it with `xs` unused in between
+    (its items come first); any other ``append`` is refused where it is lowered. The lowering
+    (`_s2sad_rows`, `_s2sad_grow`, `_s2sad_list`) makes `xs` a list value backed by the rows,
+    and checks that no appended array is written into afterwards (the list holds the array
+    itself, as Python's does)."""
 
     def statement(self, stmt, before: list) -> list:
-        setup = []
+        setup, after = [], []
         if isinstance(stmt, gast.For) and any(_appended(s) for s in stmt.body) and not self.over_range(stmt):
             setup, stmt = self.over_indices(stmt)
         names = self.built(stmt, before + setup) if isinstance(stmt, gast.For) else []
-        return setup + (self.rewrite(stmt, names) if names else [stmt])
+        if names:
+            setup, after = self.rewrite(stmt, names, setup)
+        names = self.grown(stmt, before + setup) if isinstance(stmt, (gast.For, gast.While)) else []
+        for name in names:
+            setup, after = self.rewrite_grown(stmt, name, setup, after)
+        return setup + [stmt] + after
 
     def over_range(self, loop: gast.For) -> bool:
         it = loop.iter
@@ -283,7 +291,7 @@ class _ListBuilds(_StatementPass):
         if any(isinstance(n, (gast.Break, gast.Continue, gast.Return)) for s in loop.body for n in gast.walk(s)):
             return []
         names = []
-        for stmt in [*loop.body, *_in_branches(loop.body)]:
+        for stmt in _nested(loop.body, (gast.If,)):
             name = _appended(stmt)
             if name is None or name in names:
                 continue
@@ -293,11 +301,54 @@ class _ListBuilds(_StatementPass):
                 names.append(name)
         return names
 
-    def rewrite(self, loop: gast.For, names: list[str]) -> list:
+    def grown(self, loop, before: list) -> list[str]:
+        """The lists `loop` appends to that `built` left (see `rewrite_grown`)."""
+        if loop.orelse or any(isinstance(n, gast.Return) for s in loop.body for n in gast.walk(s)):
+            return []
+        names = []
+        for stmt in _nested(loop.body, (gast.If, gast.For, gast.While)):
+            name = _appended(stmt)
+            if name is None or name in names:
+                continue
+            appends = sum(_appended(s) == name for s in _nested(loop.body, (gast.If, gast.For, gast.While)))
+            mentions = sum(isinstance(n, gast.Name) and n.id == name for s in loop.body for n in gast.walk(s))
+            start = next((k for k in range(len(before) - 1, -1, -1) if _mentions(before[k], name)), None)
+            if mentions == appends and start is not None and _makes_list(before[start], name):
+                names.append(name)
+        return names
+
+    def rewrite_grown(self, loop, name: str, setup: list, after: list) -> tuple[list, list]:
+        """A list a ``while`` loop appends to, or a ``for`` loop more than once per iteration (in
+        an inner loop, or after a ``break``), as rows that grow like a ``while`` loop's tape, the
+        next one stored at a count of the appends so far::
+
+            _lcount1_xs = 0
+            while ...:                               (and wherever xs.append(v) was)
+                _litem1_xs = v
+                _lbuf1_xs = _s2sad_grow(_lbuf1_xs, _litem1_xs, _lcount1_xs)
+                _lbuf1_xs[_lcount1_xs] = _litem1_xs
+                _lcount1_xs = _lcount1_xs + 1
+            xs = _s2sad_list(_lbuf1_xs, xs, _lcount1_xs)"""
+        c = next(self.counter)
+        count, item, buf = f"_lcount{c}_{name}", f"_litem{c}_{name}", f"_lbuf{c}_{name}"
+
+        def store(stmt):
+            rows = gast.Call(_name("_s2sad_grow"), [_name(buf), _name(item), _name(count)], [])
+            slot = gast.Subscript(_name(buf), _name(count), gast.Store())
+            return [_assign(item, stmt.value.args[0], stmt), _assign(buf, rows, stmt),
+                    gast.copy_location(gast.Assign([slot], _name(item), None), stmt),
+                    _assign(count, gast.BinOp(_name(count), gast.Add(), _const(1)), stmt)]
+        loop.body = _replace_appends(loop.body, name, store, (gast.If, gast.For, gast.While))
+        return setup + [_assign(count, _const(0), loop)], after + [
+            _assign(name, gast.Call(_name("_s2sad_list"), [_name(buf), _name(name), _name(count)], []), loop)]
+
+    def rewrite(self, loop: gast.For, names: list[str], setup: list) -> tuple[list, list]:
+        """The loop appending to `names` once per iteration, rewritten in place: (what goes before
+        it, after `setup`; what goes after it)."""
         c = next(self.counter)
         args = loop.iter.args
         bounds = [f"_la{c}", f"_lb{c}", f"_lc{c}"][:len(args)] if len(args) > 1 else [f"_lb{c}"]
-        setup = [_assign(b, a, loop) for b, a in zip(bounds, args)]
+        setup = setup + [_assign(b, a, loop) for b, a in zip(bounds, args)]
         loop.iter = gast.Call(_name("range"), [_name(b) for b in bounds], [])
         setup.append(_assign(f"_ln{c}", gast.Call(_name("len"), [gast.Call(_name("range"), [_name(b) for b in bounds],
                                                                             [])], []), loop))
@@ -320,12 +371,12 @@ class _ListBuilds(_StatementPass):
                 continue  # (appended at every iteration: row k)
             count = f"_lcount{c}_{name}"  # (appended in a branch: the rows stored so far, at most one per iteration)
             setup.append(_assign(count, _const(0), loop))
-            _replace_in_branches(body, name, lambda stmt, name=name, count=count: self.store(c, name, stmt, count) + [
-                _assign(count, gast.BinOp(_name(count), gast.Add(), _const(1)), stmt)])
+            body = _replace_appends(body, name, lambda stmt, name=name, count=count: self.store(c, name, stmt, count) + [
+                _assign(count, gast.BinOp(_name(count), gast.Add(), _const(1)), stmt)], (gast.If,))
             after.append(_assign(name, gast.Call(_name("_s2sad_list"), [_name(f"_lbuf{c}_{name}"), _name(name),
                                                                        _name(count)], []), loop))
         loop.body = body
-        return setup + [loop] + after
+        return setup, after
 
     @staticmethod
     def store(c: int, name: str, stmt, k: str) -> list:
@@ -346,25 +397,29 @@ def _appended(stmt) -> str | None:
     return None
 
 
-def _in_branches(stmts: list) -> list:
-    """The statements inside the ``if`` statements of `stmts` (at any depth, not inside loops)."""
+def _nested(stmts: list, into: tuple) -> list:
+    """`stmts` and the statements inside those of them of the kinds `into`, at any depth."""
     found = []
     for stmt in stmts:
-        if isinstance(stmt, gast.If):
+        found.append(stmt)
+        if isinstance(stmt, into):
             for inner in (stmt.body, stmt.orelse):
-                found += inner + _in_branches(inner)
+                found += _nested(inner, into)
     return found
 
 
-def _replace_in_branches(stmts: list, name: str, make) -> None:
-    """Replace the statement ``name.append(...)`` inside the ``if`` statements of `stmts` by
-    ``make(statement)``."""
+def _replace_appends(stmts: list, name: str, make, into: tuple) -> list:
+    """`stmts` with each statement ``name.append(...)`` in them, or inside statements of the
+    kinds `into` at any depth, replaced by ``make(statement)``."""
+    out = []
     for stmt in stmts:
-        if isinstance(stmt, gast.If):
-            for field in ("body", "orelse"):
-                inner = getattr(stmt, field)
-                setattr(stmt, field, [new for s in inner for new in (make(s) if _appended(s) == name else [s])])
-                _replace_in_branches(getattr(stmt, field), name, make)
+        if _appended(stmt) == name:
+            out += make(stmt)
+            continue
+        if isinstance(stmt, into):
+            stmt.body, stmt.orelse = (_replace_appends(b, name, make, into) for b in (stmt.body, stmt.orelse))
+        out.append(stmt)
+    return out
 
 
 def _mentions(stmt, name: str) -> bool:

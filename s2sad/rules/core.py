@@ -482,6 +482,18 @@ def _list_rows_vjp(g, primals, out):
 defrule(P.list_rows, _list_rows_jvp, _list_rows_vjp)
 
 
+# list_grow(buffer, item, k) keeps buffer's rows (the first k, the others are not set yet) in an
+# array of the rows item k needs: linear in buffer, whose cotangent is g cut back to its size.
+def _list_grow_jvp(primals, tangents, out):
+    buffer, item, k = primals
+    return None if tangents[0] is None else apply(P.list_grow, tangents[0], item, k)
+
+
+defrule(P.list_grow, _list_grow_jvp, lambda g, primals, out: [apply(P.list_resized, g, primals[2]), None, None])
+defrule(P.list_resized, _same_op(P.list_resized), lambda g, primals, out, after=None: [
+    apply(P.list_resized, g, primals[1], after=None if after else True), None])
+
+
 # --- copies and rearrangements: linear, so each JVP is the operation on the tangent, and each
 # adjoint sends every element of g back to the element of x it copies (adding the copies) -----
 
