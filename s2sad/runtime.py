@@ -16,7 +16,7 @@ from .checkpoint import Binomial, Periodic, first_turn, snapshot_slots
 __all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_like", "broadcast_shapes",
            "checked_ordered_range", "checked_range", "checked_scale", "checked_seed", "checked_size",
            "copy_into", "expand_to", "first_turn", "fits_shape", "full_rank_gram", "inverse_gaps",
-           "list_grow", "list_resized", "list_rows", "masked_product", "periodic_schedule", "record", "record_grow", "snapshot_slots", "square_r",
+           "list_capacity", "list_grow", "list_resized", "list_rows", "masked_product", "periodic_schedule", "record", "record_grow", "snapshot_slots", "square_r",
            "sub_into", "tape_row", "thin_reciprocal", "unbroadcast", "unrecord", "untape_row", "unrepeat", "untile"]
 
 
