@@ -37,7 +37,7 @@ from .passes.fuse import fuse_loops
 from .passes.licm import licm
 from .passes.shapes import simplify_broadcasts
 from .passes.simplify import simplify, strip_custom
-from .runtime import CHANGED_SHAPE
+from .runtime import CHANGED_SHAPE, RAGGED_LIST
 from .transforms.forward import forward
 from .transforms.reverse import reverse
 from .transforms.second_order import forward_over_reverse, require_scalar_result
@@ -188,16 +188,22 @@ def _generated(derivative: Function, origin: str, compiled: bool) -> _Module:
     return _Module(module, source, str(path), name, getattr(module, name))
 
 
+# The run-time refusals of generated code, and what to do about them.
+_REFUSALS = {CHANGED_SHAPE: "make the array's shape the same in every iteration (for example, slice a fixed-size "
+                            "array instead)",
+             RAGGED_LIST: "append items of one shape"}
+
+
 def _located(fn: Callable, primal: Function) -> Callable:
-    """`fn`, turning the run-time refusal of a ragged tape into an error naming the function."""
+    """`fn`, turning the run-time refusals of generated code (a ragged tape, a ragged list) into
+    errors naming the function."""
     def run(*args):
         try:
             return fn(*args)
         except ValueError as exc:
-            if str(exc) != CHANGED_SHAPE:
+            if str(exc) not in _REFUSALS:
                 raise
-            raise S2SADError(f"in {primal.name}: {CHANGED_SHAPE}; make the array's shape the same in every "
-                             "iteration (for example, slice a fixed-size array instead)", primal.filename,
+            raise S2SADError(f"in {primal.name}: {exc}; {_REFUSALS[str(exc)]}", primal.filename,
                              primal.lineno) from None
     return run
 

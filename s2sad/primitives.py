@@ -439,6 +439,8 @@ list_rows = _define("list_rows", ["buffer", "item", "k", "n"], lambda t, p: F64.
 # as item k needs, on a schedule of k alone (runtime.list_capacity).
 list_grow = _define("list_grow", ["buffer", "item", "k"], lambda t, p: F64.with_ndim(t[1].ndim + 1),
                     call_emitter("list_grow"), impl=runtime.list_grow, aliases=True)
+list_position = _define("list_position", ["i", "n"], lambda t, p: I64, call_emitter("list_position"),
+                        impl=runtime.list_position)  # (xs[i] of a list of n items: i, from the end if negative)
 list_resized = _define("list_resized", ["g", "k"], same_as_first, call_emitter("list_resized", ["after"]),
                        statics={"after": None}, impl=runtime.list_resized)  # (the adjoint of list_grow)
 

@@ -16,7 +16,7 @@ from .checkpoint import Binomial, Periodic, first_turn, snapshot_slots
 __all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_like", "broadcast_shapes",
            "checked_ordered_range", "checked_range", "checked_scale", "checked_seed", "checked_size",
            "copy_into", "expand_to", "first_turn", "fits_shape", "full_rank_gram", "inverse_gaps",
-           "list_capacity", "list_grow", "list_resized", "list_rows", "masked_product", "periodic_schedule", "record", "record_grow", "snapshot_slots", "square_r",
+           "list_capacity", "list_grow", "list_position", "list_resized", "list_rows", "masked_product", "periodic_schedule", "record", "record_grow", "snapshot_slots", "square_r",
            "sub_into", "tape_row", "thin_reciprocal", "unbroadcast", "unrecord", "untape_row", "unrepeat", "untile"]
 
 
@@ -86,10 +86,18 @@ def copy_into(region: np.ndarray, value) -> None:
     region[...] = value
 
 
+RAGGED_LIST = ("the items appended to a list in a loop have different shapes, and s2sad keeps such a list as an "
+               "array of rows of one shape (np.array of the list would fail in NumPy too)")
+
+
 def list_rows(buffer, item, k: int, n: int) -> np.ndarray:
     """The array a list appended to once per loop iteration is kept in: a new one of `n` rows
     shaped like `item` at the first iteration (k = 0), `buffer` itself after."""
-    return np.empty((n,) + np.shape(item)) if k == 0 else buffer
+    if k == 0:
+        return np.empty((n,) + np.shape(item))
+    if buffer.shape[1:] != np.shape(item):
+        raise ValueError(RAGGED_LIST)
+    return buffer
 
 
 def list_capacity(k: int) -> int:
@@ -106,12 +114,22 @@ def list_grow(buffer, item, k: int) -> np.ndarray:
     for item k: `buffer` itself while it has room, else a new one of ``list_capacity(k)`` rows
     holding buffer's first k."""
     rows = list_capacity(k)
+    if k > 0 and buffer.shape[1:] != np.shape(item):
+        raise ValueError(RAGGED_LIST)
     if k > 0 and buffer.shape[0] == rows:
         return buffer
     out = np.empty((rows,) + np.shape(item))
     if k > 0:
         out[:k] = buffer[:k]
     return out
+
+
+def list_position(i: int, n: int) -> int:
+    """The position of ``xs[i]`` in a list of `n` items (counted from the end when i < 0), or
+    Python's IndexError."""
+    if i < -n or i >= n:
+        raise IndexError("list index out of range")
+    return i + n if i < 0 else i
 
 
 def list_resized(g: np.ndarray, k: int, after: bool = False) -> np.ndarray:

@@ -245,7 +245,44 @@ def reads_its_list_in_the_loop(x, n):
     hs = [x]
     for i in range(n):
         hs.append(np.tanh(hs[-1] * 0.5 + i))
-    return np.sum(np.array(hs))
+    return np.sum(np.array(hs) ** 2)
+
+
+def recurrence_until_long_enough(a):
+    vals = [a, a * 0.5]
+    while len(vals) < 8:
+        vals.append(vals[-1] + 0.3 * vals[-2] * vals[0])
+    return vals[-1] + len(vals)
+
+
+def rnn_states(W, U, h0, xs):
+    hs = [h0]
+    for x in xs:
+        hs.append(np.tanh(W @ hs[-1] + U @ x))
+    return np.sum(hs[-1] ** 2) + 0.1 * np.sum(np.stack(hs))
+
+
+def reads_above_the_first_append(x, n):
+    ys = []
+    for i in range(n):
+        if i > 0:
+            x = x + ys[i - 1] * 0.1
+        ys.append(np.sin(x))
+    return np.sum(np.array(ys))
+
+
+def appends_items_of_other_lengths(x, n):
+    xs = [x]
+    while len(xs) < n:
+        xs.append(xs[-1][1:] * 2.0)
+    return np.sum(xs[-1])
+
+
+def reads_past_its_end(x, n):
+    hs = [x]
+    for i in range(n):
+        hs.append(hs[i + 1] * 2.0)
+    return np.sum(hs[-1])
 
 
 def list_plus_list(x, n):

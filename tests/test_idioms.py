@@ -198,9 +198,11 @@ def test_append_loop_is_a_preallocated_array():
     (idf.appends_the_same_array, r"xs.append\(...\) appends an array made before this iteration"),
     (idf.writes_an_appended_array, "'x' was appended to a list, which holds the array itself"),
     (idf.appends_in_a_helper, r"xs.append\(...\) is supported in the straight-line code that made the list"),
-    (idf.reads_its_list_in_the_loop, r"hs.append\(...\) is supported in the straight-line code that made the list"),
+    (idf.reads_above_the_first_append, r"ys\[...\] is read in its loop above the loop's first append to ys"),
+    (idf.appends_items_of_other_lengths, r"in appends_items_of_other_lengths: the items appended to a list in a loop "
+                                         "have different shapes"),
     (idf.list_plus_list, r"xs is a list \(built in a loop; np.array\(xs\) makes an array of it\)"),
-], ids=["same-array", "written-after", "in-a-helper", "read-in-its-loop", "list-plus-list"])
+], ids=["same-array", "written-after", "in-a-helper", "read-above-first-append", "ragged", "list-plus-list"])
 def test_list_appends_that_would_differ_from_python_are_refused(fn, message):
     with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: .*" + message):
         s2sad.grad(fn)(np.array([1.0, 2.0]), 3)
@@ -221,6 +223,27 @@ def test_lists_that_grow(fn, args, mode):
     value, g = s2sad.value_and_grad(fn, mode=mode)(*args)
     assert value == pytest.approx(fn(*args), rel=1e-14)
     np.testing.assert_allclose(g, fd(fn, list(args), 0), rtol=1e-6, atol=1e-9)
+
+
+@MODES
+def test_lists_read_in_the_loop_that_appends_to_them(mode):
+    """``hs[-1]``, ``hs[i]`` and ``len(hs)`` in the loop (and a while loop's condition) read the
+    items appended so far; the items before the loop are its first rows."""
+    check_grad(idf.reads_its_list_in_the_loop, (np.array([0.3, -0.7]), 4), mode, wrt=(0,))
+    check_grad(idf.reads_its_list_in_the_loop, (0.3, 0), mode, wrt=(0,))
+    value, g = s2sad.value_and_grad(idf.recurrence_until_long_enough, mode=mode)(0.7)
+    assert value == pytest.approx(idf.recurrence_until_long_enough(0.7), rel=1e-14)
+    assert g == pytest.approx(fd(idf.recurrence_until_long_enough, [0.7], 0), rel=1e-6)
+    r = np.random.default_rng(5)
+    args = (0.5 * r.normal(size=(3, 3)), r.normal(size=(3, 2)), r.normal(size=3), r.normal(size=(5, 2)))
+    check_grad(idf.rnn_states, args, mode, wrt=(0, 1, 2))
+
+
+def test_a_list_read_past_its_end_raises_index_error_as_python_does():
+    with pytest.raises(IndexError, match="list index out of range"):
+        idf.reads_past_its_end(np.ones(2), 2)
+    with pytest.raises(IndexError, match="list index out of range"):
+        s2sad.grad(idf.reads_past_its_end)(np.ones(2), 2)
 
 
 def test_a_list_grown_in_a_while_loop_is_read_back_by_the_reverse_sweep_without_a_tape():

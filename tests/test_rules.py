@@ -1158,6 +1158,13 @@ def z_make_tuple(x): return np.ones(_make_tuple(len(x))) * x
 def z_trip_count(x): return x * _trip_count(0, len(x), 2)
 
 
+def z_list_position(x):
+    xs = [x]
+    for i in range(3):
+        xs.append(xs[-1] * x[0])
+    return xs[len(xs) - 1] * 0.0 + x * len(xs)
+
+
 def z_tape(x):
     """A loop: its reverse derivative records `s` on a tape at every step."""
     s = 2.0 * x
@@ -1270,6 +1277,7 @@ ZERO_SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.zeros_like: [Z(z_zeros_like, normal(4), lambda x: 2 * x)],
     P.make_tuple: [Z(z_make_tuple, normal(4), lambda x: np.ones_like(x))],
     P.trip_count: [Z(z_trip_count, normal(5), lambda x: np.full(x.shape, 3.0))],
+    P.list_position: [Z(z_list_position, normal(3), lambda x: np.full(x.shape, 4.0))],
     P.tape: [
         Z(z_tape, normal(3), lambda x: 8 * x ** 3),
         Z(z_tape_param_init, normal(3), lambda x: 4 * x ** 3),

@@ -182,13 +182,16 @@ def _copy_into(region, value):
     return lambda region, value: _fill(region, value)
 
 
-_compiled_as_written(runtime.list_capacity)
+_RAGGED_LIST = runtime.RAGGED_LIST
+_compiled_as_written(runtime.list_capacity, runtime.list_position)
 
 
 @_cached_overload(runtime.list_grow)
 def _list_grow(buffer, item, k):
     def grow(buffer, item, k):
         rows = runtime.list_capacity(k)
+        if k > 0 and buffer.shape[1:] != np.shape(item):
+            raise ValueError(_RAGGED_LIST)
         if k > 0 and buffer.shape[0] == rows:
             return buffer
         out = np.empty((rows,) + np.shape(item))
@@ -209,21 +212,15 @@ def _list_resized(g, k, after=False):
     return resized
 
 
-@overload(runtime.list_rows)
+@_cached_overload(runtime.list_rows)
 def _list_rows(buffer, item, k, n):
-    if isinstance(item, types.Array):
-        def of_arrays(buffer, item, k, n):
-            if k == 0:
-                out = np.empty((n,) + item.shape)
-                return out
-            return buffer
-        return of_arrays
-
-    def of_numbers(buffer, item, k, n):
+    def rows(buffer, item, k, n):
         if k == 0:
-            return np.empty(n)
+            return np.empty((n,) + np.shape(item))
+        if buffer.shape[1:] != np.shape(item):
+            raise ValueError(_RAGGED_LIST)
         return buffer
-    return of_numbers
+    return rows
 
 
 # Adding into a region is left to Numba, inlined: it compiles quickly, and a call per small

@@ -1176,7 +1176,8 @@ class Lowering(ContainerLowering, MemoryLowering):
     # --- calls ------------------------------------------------------------------------------
 
     def expr_Call(self, node) -> Value:
-        if isinstance(node.func, gast.Name) and node.func.id in ("_s2sad_rows", "_s2sad_grow", "_s2sad_list"):
+        if isinstance(node.func, gast.Name) and node.func.id in ("_s2sad_rows", "_s2sad_grow", "_s2sad_list",
+                                                                  "_s2sad_item"):
             return self.list_rows(node)
         func = self.expr(node.func)
         if isinstance(func, PyObj) and func.obj is len and len(node.args) == 1 and self.is_range(node.args[0]):
@@ -1194,11 +1195,15 @@ class Lowering(ContainerLowering, MemoryLowering):
         name = _readable(node.args[0].id)  # (_lbuf1_xs: xs)
         if node.func.id == "_s2sad_list":
             return self.built_list(node, name)
+        if node.func.id == "_s2sad_item":
+            return self.list_item(node, name)
         item_node = node.args[1]
         item = self.value(item_node)
+        first = len(node.args) == 4 and node.func.id == "_s2sad_grow"  # (an item the list had before its loop)
         if item.type.is_array:
             storage = self.mem.storage_of(item)
-            if storage.id < self.iteration_mark or storage in self.mem.external or storage in self.mem.module:
+            if not first and (storage.id < self.iteration_mark or storage in self.mem.external
+                              or storage in self.mem.module):
                 raise self.error(item_node, f"{name}.append(...) appends an array made before this iteration: the "
                                             f"list would hold that array itself, which the loop may change; append "
                                             f"a copy ({name}.append(x.copy()))")
@@ -1210,6 +1215,21 @@ class Lowering(ContainerLowering, MemoryLowering):
             return self.emit(P.list_grow, [buffer, item, self.value(node.args[2])], node, name)
         k, n = self.value(node.args[2]), self.value(node.args[3])
         return self.emit(P.list_rows, [buffer, item, k, n], node, name)
+
+    def list_item(self, node, name: str) -> Atom:
+        """``_s2sad_item(rows, count, i)``: ``xs[i]`` in the loop appending to xs, whose `count`
+        items so far are the first rows (an IndexError past them, as Python's list raises)."""
+        rows = self.env.get(node.args[0].id)
+        if not isinstance(rows, Var) or not rows.type.is_array:
+            raise self.error(node, f"{name}[...] is read in its loop above the loop's first append to {name}, which "
+                                   f"gives its items their type; start the list with its first item ({name} = [x0]), "
+                                   f"or read it below the append")
+        rows = self.current(rows, node)
+        count, index = self.value(node.args[1]), self.value(node.args[2])
+        if index.type.kind != "i64":
+            raise self.error(node.args[2], f"a list index must be an integer, not {index.type}")
+        position = self.emit(P.list_position, [index, count], node)
+        return self.emit(P.getitem, [rows, position], node, spec=("i",))
 
     def built_list(self, node, name: str) -> ListArray:
         """``_s2sad_list(rows, before[, count])``: the list after its loop, the items it had before

@@ -260,8 +260,8 @@ class _ListBuilds(_StatementPass):
         if names:
             setup, after = self.rewrite(stmt, names, setup)
         names = self.grown(stmt, before + setup) if isinstance(stmt, (gast.For, gast.While)) else []
-        for name in names:
-            setup, after = self.rewrite_grown(stmt, name, setup, after)
+        for name, items in names:
+            setup, after = self.rewrite_grown(stmt, name, items, setup, after)
         return setup + [stmt] + after
 
     def over_range(self, loop: gast.For) -> bool:
@@ -301,23 +301,34 @@ class _ListBuilds(_StatementPass):
                 names.append(name)
         return names
 
-    def grown(self, loop, before: list) -> list[str]:
-        """The lists `loop` appends to that `built` left (see `rewrite_grown`)."""
+    def grown(self, loop, before: list) -> list[tuple[str, int]]:
+        """The lists `loop` appends to that `built` left (see `rewrite_grown`), each with the
+        number of items it has before the loop."""
         if loop.orelse or any(isinstance(n, gast.Return) for s in loop.body for n in gast.walk(s)):
             return []
         names = []
         for stmt in _nested(loop.body, (gast.If, gast.For, gast.While)):
             name = _appended(stmt)
-            if name is None or name in names:
+            if name is None or name in (n for n, _ in names):
                 continue
             appends = sum(_appended(s) == name for s in _nested(loop.body, (gast.If, gast.For, gast.While)))
-            mentions = sum(isinstance(n, gast.Name) and n.id == name for s in loop.body for n in gast.walk(s))
+            mentions = sum(_is_name(n, name) for s in _read_by(loop) for n in gast.walk(s))
+            reads = len(self.reads(_read_by(loop), name))
             start = next((k for k in range(len(before) - 1, -1, -1) if _mentions(before[k], name)), None)
-            if mentions == appends and start is not None and _makes_list(before[start], name):
-                names.append(name)
+            if mentions == appends + reads and start is not None and _makes_list(before[start], name):
+                names.append((name, len(_display(before[start], name).elts)))
         return names
 
-    def rewrite_grown(self, loop, name: str, setup: list, after: list) -> tuple[list, list]:
+    def reads(self, stmts: list, name: str) -> list:
+        """The reads of the list `name` in `stmts` that a loop appending to it may make:
+        ``name[i]`` (an item) and ``len(name)``."""
+        return [n for s in stmts for n in gast.walk(s)
+                if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Load) and _is_name(n.value, name)
+                and not isinstance(n.slice, (gast.Slice, gast.Tuple))
+                or isinstance(n, gast.Call) and _is_name(n.func, "len") and self.is_builtin("len")
+                and len(n.args) == 1 and not n.keywords and _is_name(n.args[0], name)]
+
+    def rewrite_grown(self, loop, name: str, items: int, setup: list, after: list) -> tuple[list, list]:
         """A list a ``while`` loop appends to, or a ``for`` loop more than once per iteration (in
         an inner loop, or after a ``break``), as rows that grow like a ``while`` loop's tape, the
         next one stored at a count of the appends so far::
@@ -332,15 +343,22 @@ class _ListBuilds(_StatementPass):
         c = next(self.counter)
         count, item, buf = f"_lcount{c}_{name}", f"_litem{c}_{name}", f"_lbuf{c}_{name}"
 
-        def store(stmt):
-            rows = gast.Call(_name("_s2sad_grow"), [_name(buf), _name(item), _name(count)], [])
+        def store(stmt, value=None, first=False):
+            grow = [_name(buf), _name(item), _name(count)] + ([_const(True)] if first else [])
             slot = gast.Subscript(_name(buf), _name(count), gast.Store())
-            return [_assign(item, stmt.value.args[0], stmt), _assign(buf, rows, stmt),
+            return [_assign(item, value or stmt.value.args[0], stmt), _assign(buf, gast.Call(_name("_s2sad_grow"), grow, []), stmt),
                     gast.copy_location(gast.Assign([slot], _name(item), None), stmt),
                     _assign(count, gast.BinOp(_name(count), gast.Add(), _const(1)), stmt)]
+        setup = setup + [_assign(count, _const(0), loop)]
+        before = _name(name)
+        reads = self.reads(_read_by(loop), name)
+        if reads:  # (the items before the loop go first into the rows, which the loop reads)
+            setup += [new for j in range(items)
+                      for new in store(loop, gast.Subscript(_name(name), _const(j), gast.Load()), first=True)]
+            before = gast.List([], gast.Load())
+            _ListReads(name, buf, count, reads).visit(loop)
         loop.body = _replace_appends(loop.body, name, store, (gast.If, gast.For, gast.While))
-        return setup + [_assign(count, _const(0), loop)], after + [
-            _assign(name, gast.Call(_name("_s2sad_list"), [_name(buf), _name(name), _name(count)], []), loop)]
+        return setup, after + [_assign(name, gast.Call(_name("_s2sad_list"), [_name(buf), before, _name(count)], []), loop)]
 
     def rewrite(self, loop: gast.For, names: list[str], setup: list) -> tuple[list, list]:
         """The loop appending to `names` once per iteration, rewritten in place: (what goes before
@@ -428,18 +446,49 @@ def _mentions(stmt, name: str) -> bool:
 
 def _makes_list(stmt, name: str) -> bool:
     """Is `stmt` ``name = [...]`` (or ``name = list()``, or ``a, name = [], [x0]``)?"""
+    return _display(stmt, name) is not None
+
+
+def _display(stmt, name: str) -> gast.List | None:
+    """The list display `stmt` binds to `name` (``list()`` as ``[]``), if it is one of those."""
     if not (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1):
-        return False
+        return None
     target, value = stmt.targets[0], stmt.value
-    if isinstance(target, gast.Tuple) and isinstance(value, gast.Tuple) and len(target.elts) == len(value.elts):
-        return any(isinstance(t, gast.Name) and t.id == name and _list_display(v) for t, v in zip(target.elts, value.elts))
-    return isinstance(target, gast.Name) and target.id == name and _list_display(value)
+    pairs = zip(target.elts, value.elts) if isinstance(target, gast.Tuple) and isinstance(value, gast.Tuple) \
+        and len(target.elts) == len(value.elts) else [(target, value)]
+    for t, v in pairs:
+        if _is_name(t, name) and isinstance(v, gast.List):
+            return v
+        if _is_name(t, name) and isinstance(v, gast.Call) and _is_name(v.func, "list") and not v.args \
+                and not v.keywords:
+            return gast.List([], gast.Load())
+    return None
 
 
-def _list_display(value) -> bool:
-    return isinstance(value, gast.List) or (
-        isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and value.func.id == "list"
-        and not value.args and not value.keywords)
+def _read_by(loop) -> list:
+    """What runs at every iteration of `loop`: its body, and a while loop's condition."""
+    return [loop.test, *loop.body] if isinstance(loop, gast.While) else loop.body
+
+
+def _is_name(node, name: str) -> bool:
+    return isinstance(node, gast.Name) and node.id == name
+
+
+class _ListReads(gast.NodeTransformer):
+    """The reads of a list inside the loop that appends to it, of the rows the loop stores:
+    ``xs[i]`` as ``_s2sad_item(rows, count, i)`` and ``len(xs)`` as the count."""
+
+    def __init__(self, name: str, rows: str, count: str, reads: list):
+        self.name, self.rows, self.count, self.reads = name, rows, count, reads
+
+    def visit(self, node):
+        if any(node is r for r in self.reads):
+            if isinstance(node, gast.Call):  # len(xs)
+                return gast.copy_location(_name(self.count), node)
+            index = self.visit(node.slice)
+            return gast.copy_location(gast.Call(_name("_s2sad_item"), [_name(self.rows), _name(self.count), index],
+                                                []), node)
+        return self.generic_visit(node)
 
 
 # --- returns ---------------------------------------------------------------------------------
