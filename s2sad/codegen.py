@@ -205,7 +205,9 @@ class Emitter:
         params = eqn.params
         if "spec" in params:  # x[idx] = v: is x[idx] an array?
             region = P.index_result_type(base.type, [a.type for a in eqn.ins[1:-1]], params["spec"])
-            params = params | {"region": region.is_array, "scatter": any(a.type.is_array for a in eqn.ins[1:-1])}
+            arrays = [a.type.is_array for a in eqn.ins[1:-1]]
+            params = params | {"region": region.is_array, "scatter": any(arrays), "arrays": arrays,
+                               "region_ndim": region.ndim, "value_ndim": eqn.ins[-1].type.ndim}
         if base not in self.readonly and not self.aliases.shared(base, (self.after(eqn) - {out}) | self.pinned):
             self.namer.bind(out, self.namer.names[base])
             for k, operand in enumerate(eqn.ins[1:], 1):  # y[1:] = y[:-1], y_bar += y_bar.T

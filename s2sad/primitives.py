@@ -439,6 +439,12 @@ list_rows = _define("list_rows", ["buffer", "item", "k", "n"], lambda t, p: F64.
 # as item k needs, on a schedule of k alone (runtime.list_capacity).
 list_grow = _define("list_grow", ["buffer", "item", "k"], lambda t, p: F64.with_ndim(t[1].ndim + 1),
                     call_emitter("list_grow"), impl=runtime.list_grow, aliases=True)
+last_writes = _define("last_writes", ["index", "n"], lambda t, p: BOOL.with_ndim(1), call_emitter("last_writes"),
+                      impl=runtime.last_writes)  # (the entries of an index array a store keeps)
+checked_index = _define("checked_index", ["index", "n"], same_as_first, call_emitter("checked_index"),
+                        impl=runtime.checked_index)  # (an index, checked and counted from the start)
+checked_mask = _define("checked_mask", ["mask", "n"], same_as_first, call_emitter("checked_mask"),
+                       impl=runtime.checked_mask, aliases=True)  # (a mask, checked to fit its axis)
 list_position = _define("list_position", ["i", "n"], lambda t, p: I64, call_emitter("list_position"),
                         impl=runtime.list_position)  # (xs[i] of a list of n items: i, from the end if negative)
 list_resized = _define("list_resized", ["g", "k"], same_as_first, call_emitter("list_resized", ["after"]),
@@ -811,16 +817,46 @@ def _store_emit(op: ast.operator | None, helper: str, scatter: str | None = None
     loops in a fraction of the time its general array assignment takes (about 1.7 s)."""
     def emit(args, params):
         index = _index_expr(args[1:-1], params["spec"])
+        if params.get("scatter") and op is None:  # x[i, idx] = v (indices without repeats)
+            return ast.Assign([ast.Subscript(args[0], index, ast.Store())], args[-1])
         if params.get("scatter"):  # x[idx] += v with an index array: repeats accumulate
             if scatter is None:  # (x[idx] would be a copy: the store would be lost)
                 raise TypeError(f"{helper}: no store through an index array")
-            return ast.Expr(ast.Call(ast.Name(scatter, ast.Load()), [args[0], index, args[-1]], []))
+            return _scatter_emit(scatter, args, params)
         if params.get("region"):
             region = ast.Subscript(args[0], index, ast.Load())
             return ast.Expr(ast.Call(ast.Name(helper, ast.Load()), [region, args[-1]], []))
         target = ast.Subscript(args[0], index, ast.Store())
         return ast.AugAssign(target, op, args[-1]) if op else ast.Assign([target], args[-1])
     return emit
+
+
+def _scatter_emit(helper: str, args: list, params: dict) -> ast.stmt:
+    """``helper(region, idx, v)`` adding `v` into ``x[..., idx, ...]`` along the index array's
+    axis, which the region (x with the index's integers and slices, a view) has first: the
+    axes of slices before it are moved behind it, in the region and in v (`helper` works along
+    the first axis). The index arrays' axis comes where NumPy puts it: in its place."""
+    spec, operands = params["spec"], args[1:-1]
+    parts, pos, lead, array = [], 0, 0, None
+    for kind in spec:
+        width = {"i": 1, "s": 3}.get(kind, 0)
+        if kind == "i" and params["arrays"][pos]:
+            array = operands[pos]
+            parts.append(("s", [ast.Constant(None)] * 3))
+        else:
+            parts.append((kind, operands[pos:pos + width]))
+            lead += kind == "s" and array is None
+        pos += width
+    region = args[0] if len(spec) == 1 else \
+        ast.Subscript(args[0], _index_expr([a for _, ops in parts for a in ops], tuple(k for k, _ in parts)), ast.Load())
+    value = args[-1]
+    if lead:
+        ndim = params["region_ndim"]
+        perm = ast.Tuple([ast.Constant(lead)] + [ast.Constant(k) for k in range(ndim) if k != lead], ast.Load())
+        region = ast.Call(ast.Attribute(region, "transpose", ast.Load()), [perm], [])
+        if params["value_ndim"]:
+            value = ast.Call(ast.Attribute(value, "transpose", ast.Load()), [perm], [])
+    return ast.Expr(ast.Call(ast.Name(helper, ast.Load()), [region, array, value], []))
 
 
 setitem = _define("setitem", ["x", "*idx_and_value"], same_as_first, _store_emit(None, "copy_into"),

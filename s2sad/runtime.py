@@ -16,7 +16,7 @@ from .checkpoint import Binomial, Periodic, first_turn, snapshot_slots
 __all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_like", "broadcast_shapes",
            "checked_ordered_range", "checked_range", "checked_scale", "checked_seed", "checked_size",
            "copy_into", "expand_to", "first_turn", "fits_shape", "full_rank_gram", "inverse_gaps",
-           "list_capacity", "list_grow", "list_position", "list_resized", "list_rows", "masked_product", "periodic_schedule", "record", "record_grow", "snapshot_slots", "square_r",
+           "checked_index", "checked_mask", "last_writes", "list_capacity", "list_grow", "list_position", "list_resized", "list_rows", "masked_product", "periodic_schedule", "record", "record_grow", "snapshot_slots", "square_r",
            "sub_into", "tape_row", "thin_reciprocal", "unbroadcast", "unrecord", "untape_row", "unrepeat", "untile"]
 
 
@@ -98,6 +98,42 @@ def list_rows(buffer, item, k: int, n: int) -> np.ndarray:
     if buffer.shape[1:] != np.shape(item):
         raise ValueError(RAGGED_LIST)
     return buffer
+
+
+def last_writes(index: np.ndarray, n: int) -> np.ndarray:
+    """Which entries of an index array into an axis of length `n` are written last, for
+    ``x[index] = v`` (NumPy keeps the last value written where an index repeats): a mask over
+    `index`. Raises NumPy's IndexError for an index out of bounds."""
+    kept = np.zeros(index.shape[0], dtype=np.bool_)
+    seen = np.zeros(n, dtype=np.bool_)
+    for j in range(index.shape[0] - 1, -1, -1):
+        i = index[j]
+        if i < -n or i >= n:
+            raise IndexError(OUT_OF_BOUNDS)
+        i = i + n if i < 0 else i
+        if not seen[i]:
+            seen[i] = True
+            kept[j] = True
+    return kept
+
+
+def checked_mask(mask: np.ndarray, n: int) -> np.ndarray:
+    """`mask`, after checking that it has the length `n` of the axis it selects from."""
+    if mask.shape[0] != n:
+        raise IndexError(MASK_LENGTH)
+    return mask
+
+
+def checked_index(index, n: int):
+    """`index` (an integer or an integer array) into an axis of length `n`, counted from the
+    start (negative entries count from the end); NumPy's IndexError when out of bounds."""
+    if np.any(np.less(index, -n)) or np.any(np.greater_equal(index, n)):
+        raise IndexError(OUT_OF_BOUNDS)
+    return np.where(np.less(index, 0), np.add(index, n), index)
+
+
+OUT_OF_BOUNDS = "index out of bounds for its axis"
+MASK_LENGTH = "boolean index did not match the length of the indexed axis"
 
 
 def list_capacity(k: int) -> int:

@@ -29,12 +29,98 @@ def minus_masked(x):
 
 def store_through_index(x, idx):
     y = x.copy()
-    y[idx] = 0.0  # <- store
-    return np.sum(y)
+    y[idx] = 0.0
+    return np.sum(y * np.arange(1.0, 1.0 + y.shape[0]))
 
 
 def two_index_arrays(W, i, j):
-    return np.sum(W[i, j])
+    return np.sum(np.sin(W[i, j])) + np.sum(W[np.arange(2), j[:2]] ** 2)
+
+
+# --- stores through index arrays and masks (NumPy is the reference: see the tests) ---------------
+
+def relu_in_place(h):
+    h = h.copy()
+    h[h < 0] = 0.0
+    return np.sum(h * h)
+
+
+def relu_of_a_matrix(W, x):
+    H = np.outer(x, x) * W
+    H[H < 0.1] *= 0.5
+    return np.sum(H ** 2)
+
+
+def values_stored_at_repeated_indices(x, v):
+    y = x.copy()
+    idx = np.array([0, 2, 0])  # (x[0] keeps v[2], the last written)
+    y[idx] = v
+    return np.sum(y * np.arange(1.0, 1.0 + y.shape[0]))
+
+
+def added_at_repeated_indices(x, v):
+    y = x.copy()
+    idx = np.array([3, 1, 3])  # (x[3] gets v[2] once: the store is buffered)
+    y[idx] += v * 2.0
+    y[idx] -= v[0]
+    return np.sum(y ** 2)
+
+
+def columns_updated(A):
+    B = A.copy()
+    idx = np.array([2, 0])
+    B[:, idx] = np.sin(B[:, idx])
+    B[1, idx] *= 3.0
+    B[idx, 1:] /= 2.0
+    return np.sum(B ** 2) + np.sum(A[1:, idx])
+
+
+def rows_of_a_mask_doubled(A, m):
+    B = A.copy()
+    B[m] = B[m] * 2.0
+    return np.sum(B ** 3)
+
+
+def positive_entries_rooted(A):
+    B = A.copy()
+    B[B > 0] = np.sqrt(B[B > 0])
+    return np.sum(B * B * B)
+
+
+def scatter_added(x, v):
+    y = np.zeros(3)
+    np.add.at(y, np.array([2, 0, 2, 2]), v * x[0])  # (repeats add up)
+    np.add.at(y, 1, x[1])
+    return np.sum(y ** 2) + np.sum(x)
+
+
+def pairs_stored(W, i, j):
+    V = W.copy()
+    V[i, j] = np.cos(W[j, i])
+    V[i, 1] += 2.0 * W[0, 0]
+    return np.sum(V ** 2)
+
+
+def cross_entropy(logits, y):
+    z = logits - np.max(logits, axis=1)[:, None]
+    p = np.exp(z) / np.sum(np.exp(z), axis=1)[:, None]
+    return -np.mean(np.log(p[np.arange(logits.shape[0]), y]))
+
+
+def stores_in_a_loop(x, idx):
+    y = x.copy()
+    for t in range(3):
+        y[idx] = 0.5 * y[idx] + np.sin(y[idx[::-1]])
+        y[y > 1.0] -= 0.1 * t
+    return np.sum(y ** 2)
+
+
+def index_arrays_with_two_axes(x, idx):
+    return np.sum(x[idx.reshape(2, -1)])  # <- not yet
+
+
+def index_array_beside_none(x, idx):
+    return np.sum(x[idx, None])  # <- not yet
 
 
 def _rotate(p, c):

@@ -1,5 +1,6 @@
-"""Reading through integer and boolean index arrays: the adjoint is a scatter-add, and a
-repeated index adds once per repetition."""
+"""Reading and storing through integer and boolean index arrays: the adjoint of a read is a
+scatter-add (a repeated index adds once per repetition), and a store keeps NumPy's semantics
+(where an index repeats, the last value written stays; ``+=`` adds once)."""
 
 import numpy as np
 import pytest
@@ -52,12 +53,63 @@ def test_generated_code_scatters_with_add_at():
     assert "add_at(x_bar, idx, " in source
 
 
+A = np.array([[0.5, -1.2, 2.0], [-0.3, 0.8, 1.1], [1.4, -0.6, 0.2]])
+V = np.array([1.5, -0.7, 2.5])
+STORES = [
+    (xf.store_through_index, (X, IDX)),
+    (xf.two_index_arrays, (A, np.array([0, 2, 2, 1]), np.array([1, -1, 1, 0]))),
+    (xf.relu_in_place, (X,)),
+    (xf.relu_of_a_matrix, (A, X[:3])),
+    (xf.values_stored_at_repeated_indices, (X, V)),
+    (xf.added_at_repeated_indices, (X, V)),
+    (xf.columns_updated, (A,)),
+    (xf.rows_of_a_mask_doubled, (A, np.array([True, False, True]))),
+    (xf.positive_entries_rooted, (A,)),
+    (xf.scatter_added, (X, np.array([1.0, 2.0, -1.0, 0.5]))),
+    (xf.pairs_stored, (A, np.array([0, 2, 1, 2]), np.array([1, 1, -1, 1]))),
+    (xf.cross_entropy, (A, np.array([2, 0, 1]))),
+    (xf.stores_in_a_loop, (X, np.array([1, 3, 0]))),
+]
+
+
+@MODES
+@pytest.mark.parametrize("f, args", STORES, ids=[f.__name__ for f, _ in STORES])
+def test_stores_and_gathers_through_index_arrays_give_numpys_values(f, args, mode):
+    value, g = s2sad.value_and_grad(f, mode=mode)(*[np.copy(a) for a in args])
+    assert value == pytest.approx(f(*[np.copy(a) for a in args]), rel=1e-13)
+    np.testing.assert_allclose(g, fd(f, args, 0), rtol=1e-6, atol=1e-9)
+
+
+def test_the_last_value_written_at_a_repeated_index_stays():
+    y = s2sad.grad(xf.values_stored_at_repeated_indices, wrt=(1,))(X, V)[0]
+    np.testing.assert_array_equal(y, [0.0, 3.0, 1.0])  # (v[0] is overwritten by v[2] at x[0])
+    assert s2sad.grad(xf.added_at_repeated_indices)(X, V)[3] == pytest.approx(
+        fd(xf.added_at_repeated_indices, (X, V), 0)[3], rel=1e-6)
+
+
+@pytest.mark.parametrize("f, args, error", [
+    (xf.store_through_index, (X, np.array([0, 4])), "index out of bounds"),
+    (xf.two_index_arrays, (A, np.array([0, 1]), np.array([3, 0])), "index out of bounds"),
+    (xf.rows_of_a_mask_doubled, (A, np.array([True, False])), "boolean index did not match"),
+])
+def test_indices_out_of_bounds_raise_index_error_as_numpy_does(f, args, error):
+    with pytest.raises(IndexError):
+        f(*args)
+    with pytest.raises(IndexError, match=error):
+        s2sad.grad(f)(*args)
+
+
+def test_the_scatter_of_a_column_gather_is_a_loop_over_its_axis():
+    source = s2sad.derivative_source(xf.columns_updated, args=(A,), backend="numba")
+    assert "add_at(A_bar[1:, :].transpose((1, 0)), idx, " in source
+
+
 @pytest.mark.parametrize("f, args, where", [
-    (xf.store_through_index, (X, IDX), "y[idx] = 0.0"),
-    (xf.two_index_arrays, (np.ones((3, 3)), IDX[:2], IDX[:2]), "W[i, j]"),
+    (xf.index_arrays_with_two_axes, (X, np.array([0, 1, 2, 3])), "x[idx.reshape(2, -1)]"),
+    (xf.index_array_beside_none, (X, IDX), "x[idx, None]"),
 ])
 def test_unsupported_index_arrays_are_refused(f, args, where):
-    with pytest.raises(s2sad.S2SADError, match="an index array must be the only index") as info:
+    with pytest.raises(s2sad.S2SADError, match="other index arrays .* are not supported yet") as info:
         s2sad.grad(f)(*args)
     assert where in info.value.source_line
 

@@ -1158,6 +1158,24 @@ def z_make_tuple(x): return np.ones(_make_tuple(len(x))) * x
 def z_trip_count(x): return x * _trip_count(0, len(x), 2)
 
 
+def z_last_writes(x):
+    y = x.copy()
+    y[np.array([0, 2, 0])] = np.array([5.0, 7.0, 6.0])  # (y[0] = 6: the last written)
+    return y
+
+
+def z_checked_mask(x):
+    y = x.copy()
+    y[np.array([True, False, True])] *= 2.0
+    return y
+
+
+def z_checked_index(x):
+    y = x.copy()
+    y[np.array([0, 1]), np.array([1, -1])] = 0.0
+    return y
+
+
 def z_list_position(x):
     xs = [x]
     for i in range(3):
@@ -1278,6 +1296,9 @@ ZERO_SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.make_tuple: [Z(z_make_tuple, normal(4), lambda x: np.ones_like(x))],
     P.trip_count: [Z(z_trip_count, normal(5), lambda x: np.full(x.shape, 3.0))],
     P.list_position: [Z(z_list_position, normal(3), lambda x: np.full(x.shape, 4.0))],
+    P.last_writes: [Z(z_last_writes, normal(3), lambda x: np.array([0.0, 1.0, 0.0]))],
+    P.checked_mask: [Z(z_checked_mask, normal(3), lambda x: np.array([2.0, 1.0, 2.0]))],
+    P.checked_index: [Z(z_checked_index, normal(2, 2), lambda x: np.array([[1.0, 0.0], [1.0, 0.0]]))],
     P.tape: [
         Z(z_tape, normal(3), lambda x: 8 * x ** 3),
         Z(z_tape_param_init, normal(3), lambda x: 4 * x ** 3),

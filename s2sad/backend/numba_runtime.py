@@ -183,7 +183,28 @@ def _copy_into(region, value):
 
 
 _RAGGED_LIST = runtime.RAGGED_LIST
-_compiled_as_written(runtime.list_capacity, runtime.list_position)
+_compiled_as_written(runtime.list_capacity, runtime.list_position, runtime.last_writes, runtime.checked_mask)
+_OUT_OF_BOUNDS = runtime.OUT_OF_BOUNDS
+
+
+@_cached_overload(runtime.checked_index)
+def _checked_index(index, n):
+    if isinstance(index, types.Array):
+        def entries(index, n):
+            out = np.empty(index.shape, dtype=np.int64)
+            for k in range(index.size):
+                i = index.flat[k]
+                if i < -n or i >= n:
+                    raise IndexError(_OUT_OF_BOUNDS)
+                out.flat[k] = i + n if i < 0 else i
+            return out
+        return entries
+
+    def one(index, n):
+        if index < -n or index >= n:
+            raise IndexError(_OUT_OF_BOUNDS)
+        return index + n if index < 0 else index
+    return one
 
 
 @_cached_overload(runtime.list_grow)

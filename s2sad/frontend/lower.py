@@ -42,6 +42,7 @@ from ..ir.builder import Builder, const, placeholder
 from ..ir.core import TEMP, Atom, Block, Const, Eqn, ForRange, Function, If, Loc, Var, While, walk
 from ..ir.types import BOOL, F64, I64, NONE, Type, promote, type_of_value
 from .composed import COMPOSED, lower_composed
+from .indexing import IndexLowering
 from .memory import Ambiguous, Latest, Memory, MemoryLowering
 from .nested import check_inlinable, inline_gradient, is_derivative, lower_derivative
 from .normalize import RESULT, always_returns, normalize
@@ -173,7 +174,7 @@ def _describe(value) -> str:
     return describe_value(value) or type(value).__name__
 
 
-class Lowering(ContainerLowering, MemoryLowering):
+class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
     """Lowers one function body into `builder`, with `env` mapping names to values (and, under
     `Latest` keys, arrays written into to their latest values: see memory.py)."""
 
@@ -271,6 +272,9 @@ class Lowering(ContainerLowering, MemoryLowering):
             return
         if isinstance(node.value, gast.Call) and self.expr(node.value.func) == PyObj(print):
             self.print_call(node.value)
+            return
+        if isinstance(node.value, gast.Call) and _is_add_at(self.expr(node.value.func)):
+            self.expr(node.value)  # (np.add.at writes into its first argument)
             return
         if isinstance(node.value, (gast.Yield, gast.YieldFrom)):
             raise self.error(node, _REFUSED_EXPRS[gast.Yield])
@@ -454,8 +458,11 @@ class Lowering(ContainerLowering, MemoryLowering):
             return
         if not isinstance(base, Var) or not base.type.is_array:
             raise self.error(target, f"'{name}' is not an array; cannot store into it")
-        spec, index = self.index(target.slice, store=True)
+        spec, index = self.index(target.slice)
         view, spec, index = self.composed_index(base, tuple(spec), list(index))
+        if self.store_index(view, spec, index, value, self.binop_prim(op, target) if op is not None else None,
+                            target, name):
+            return
         if op is not None:
             prim = self.binop_prim(op, target)
             if prim in _IN_PLACE:
@@ -1135,21 +1142,17 @@ class Lowering(ContainerLowering, MemoryLowering):
         if not isinstance(base, (Var, Const)) or base.type.is_scalar:
             raise self.error(node, f"cannot index {_describe(base) if not isinstance(base, (Var, Const)) else 'a scalar'}")
         spec, operands = self.index(node.slice)
-        return self.emit(P.getitem, [base, *operands], node, spec=spec)
+        return self.read_index(base, spec, operands, node)
 
-    def index(self, node, store: bool = False) -> tuple[tuple, list[Atom]]:
-        """The index spec (one of "i", "s", "n" per axis) and its operands. A read may use one
-        index array (``x[idx]`` with integers, ``x[mask]`` with booleans), alone."""
+    def index(self, node) -> tuple[tuple, list[Atom]]:
+        """The index spec (one of "i", "s", "n" per axis) and its operands (an "i" may be an index
+        array or a mask: see indexing.py)."""
         parts = node.elts if isinstance(node, gast.Tuple) else [node]
         spec, operands = [], []
         for part in parts:
             kind, atoms = self.index_part(part)
             spec.append(kind)
             operands += atoms
-        arrays = [a for a in operands if a.type.is_array]
-        if arrays and (store or len(parts) > 1 or arrays[0].type.ndim != 1):
-            raise self.error(node, "an index array must be the only index, one-dimensional, and read from "
-                                   "(x[idx], x[mask]); stores through index arrays are not supported yet")
         return tuple(spec), operands
 
     def index_part(self, part) -> tuple[str, list[Atom]]:
@@ -1264,6 +1267,8 @@ class Lowering(ContainerLowering, MemoryLowering):
         kwargs = {k: self.current(v, node) for k, v in kwargs.items()}
         if isinstance(func, BoundMethod):
             func = BoundMethod(func.prim, self.current(func.receiver, node))
+            if func.prim is P.reshape and len(args) > 1:  # (x.reshape(2, -1) is x.reshape((2, -1)))
+                args = [TupleVal(tuple(args))]
             return self.call_primitive(func.prim, [func.receiver, *args], kwargs, node)
         if isinstance(func, PartialVal):
             return self.call_value(func.func, [*func.args, *args], {**func.kwargs, **kwargs}, node)
@@ -1382,6 +1387,8 @@ class Lowering(ContainerLowering, MemoryLowering):
             return made
         if obj is len:
             return self.length(args, node)
+        if _is_add_at(PyObj(obj)):
+            return self.add_at(args, kwargs, node)
         if _is_hashable(obj) and obj in COMPOSED:
             return lower_composed(self, obj, args, kwargs, node)
         if _is_hashable(obj) and obj in ALLOCATE_LIKE:
@@ -1647,6 +1654,12 @@ def _typed_by_body(key) -> bool:
     """Is `key` a value a loop carries before it has one, typed by the loop's body: the result
     (a return inside the loop), or the rows of a list built in it (normalize.py's ``_lbuf``)?"""
     return key == RESULT or isinstance(key, str) and key.startswith("_lbuf")
+
+
+def _is_add_at(func: Value) -> bool:
+    """Is `func` ``np.add.at``?"""
+    return isinstance(func, PyObj) and getattr(func.obj, "__self__", None) is np.add \
+        and getattr(func.obj, "__name__", None) == "at"
 
 
 def _rows_guessed(key, t: Type) -> bool:

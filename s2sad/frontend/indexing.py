@@ -1,0 +1,178 @@
+"""NumPy's indexing with arrays in the lowering: reads and stores through an index array or a mask.
+
+Basic indices (integers, slices, None) are the `getitem` and `setitem` primitives as they are.
+An index array makes NumPy copy what it selects, and a store through it writes each selected
+element, so these become::
+
+    x[i, idx]               getitem(x, i, idx)          one 1-D array (integers or a mask), with
+                                                        integers and slices on the other axes
+    x[idx] = v              w = last_writes(idx, n)     NumPy's store: where an index repeats,
+                            setitem(x, idx[w], v[w])    the last value written stays
+    x[idx] += v             t = x[idx] + v, stored so   (read, added, stored: an index that
+                                                        repeats adds once, as in NumPy)
+    x[mask] = c             where(mask, c, x)           a mask with x's axes and a number
+    x[mask] = v             x.ravel() stored into       a mask with x's axes and an array
+    x[rows, cols]           x.ravel()[rows * n + cols]  an integer array (or integer) per axis,
+                                                        each checked to be in bounds
+    np.add.at(x, idx, v)    index_add(x, idx, v)        repeats add up (the scatter-add that is
+                                                        also the adjoint of a gather)
+
+Only the stores without repeats reach the IR (`last_writes` keeps the last of each), so that the
+derivative rules of `setitem` (which read ``g[idx]`` and clear it) hold. Numba compiles one 1-D
+index array beside integers and slices; everything else is refused with its line.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .. import primitives as P
+from ..ir.builder import const
+from ..ir.core import Atom, Const, Var
+
+if TYPE_CHECKING:
+    from .lower import Lowering
+
+
+class IndexLowering:
+    """The part of `Lowering` that lowers index arrays and masks (mixed into it)."""
+
+    def read_index(self: "Lowering", base: Atom, spec: tuple, operands: list, node) -> Atom:
+        """``base[index]``, where the index may hold an array."""
+        position = self.array_position(base, spec, operands, node)
+        if position is None:
+            return self.emit(P.getitem, [base, *operands], node, spec=spec)
+        if position in ("mask", "arrays"):  # (every axis at once: of the elements in C order)
+            flat = self.emit(P.ravel, [base], node)
+            return self.emit(P.getitem, [flat, self.flat_index(base, operands, node)], node, spec=("i",))
+        operands = self.checked(base, spec, operands, position, node)
+        return self.emit(P.getitem, [base, *operands], node, spec=spec)
+
+    def store_index(self: "Lowering", view: Atom, spec: tuple, index: list, value: Atom, prim, node,
+                    name: str) -> bool:
+        """``view[index] = value`` (``op=`` when `prim` is the operation) when the index holds an
+        array; False when it does not (a basic store)."""
+        position = self.array_position(view, spec, index, node)
+        if position is None:
+            return False
+        if position in ("mask", "arrays"):
+            self.write(view, self.flat_store(view, index, value, prim, node), node, name)
+            return True
+        index = self.checked(view, spec, index, position, node)
+        if prim is not None:  # (x[idx] op= v: read, operate, store, as NumPy does)
+            old = self.emit(P.getitem, [view, *index], node, spec=spec)
+            value = self.emit(prim, [old, value], node)
+        at = _operand_at(spec, position)
+        array = index[at]
+        if array.type.dtype != "bool":  # (the last write of each index, so that none repeats)
+            kept = self.emit(P.last_writes, [array, self.axis_length(view, spec, position, node)], node)
+            if value.type.is_array:
+                selected = self.emit(P.getitem, [view, *index], node, spec=spec)
+                value = self.emit(P.broadcast_to, [value, self.emit(P.shape, [selected], node)], node)
+                lead = sum(kind == "s" for kind in _before(spec, position))
+                value = self.emit(P.getitem, [value, *[const(None)] * (3 * lead), kept], node,
+                                  spec=("s",) * lead + ("i",))
+            index = [*index[:at], self.emit(P.getitem, [array, kept], node, spec=("i",)), *index[at + 1:]]
+        self.write(view, self.emit(P.setitem, [view, *index, value], node, name, spec=spec), node, name)
+        return True
+
+    def add_at(self: "Lowering", args: list, kwargs: dict, node) -> Atom:
+        """``np.add.at(x, idx, v)``: v added into x at idx, in place, each repeat adding."""
+        if kwargs or len(args) != 3:
+            raise self.error(node, "np.add.at takes (x, indices, values)")
+        x, index, value = (self.current(a, node) for a in args)
+        if not (isinstance(x, Var) and x.type.is_array):
+            raise self.error(node, "np.add.at adds into an array")
+        if not isinstance(index, (Var, Const)) or index.type.element.kind not in ("i64", "bool") or index.type.ndim > 1:
+            raise self.error(node, "np.add.at takes one index: an integer or a one-dimensional index array or mask")
+        value = self.operand(value, node)
+        if value.type.is_array:  # (the helper takes the selected shape exactly)
+            selected = self.emit(P.getitem, [x, index], node, spec=("i",))
+            value = self.emit(P.broadcast_to, [value, self.emit(P.shape, [selected], node)], node)
+        self.write(x, self.emit(P.index_add, [x, index, value], node, spec=("i",)), node)
+        return const(None)
+
+    def flat_store(self: "Lowering", x: Atom, index: list, value: Atom, prim, node) -> Atom:
+        """x's new value after ``x[index] = value`` (or ``op=``) with a mask of x's shape, or an
+        index array per axis: a store into a copy of x's elements in C order."""
+        mask = index[0] if len(index) == 1 else None
+        if mask is not None and not value.type.is_array:  # (a number: wherever the mask is set)
+            new = self.emit(prim, [x, value], node) if prim is not None else value
+            return self.emit(P.where, [mask, new, x], node)
+        mark = self.mark()
+        flat = self.emit(P.copy, [self.emit(P.ravel, [x], node)], node)
+        where = self.flat_index(x, index, node)
+        if prim is not None:
+            value = self.emit(prim, [self.emit(P.getitem, [flat, where], node, spec=("i",)), value], node)
+        if mask is None:  # (the last write of each element)
+            kept = self.emit(P.last_writes, [where, self.emit(P.size, [x], node)], node)
+            if value.type.is_array:
+                value = self.emit(P.broadcast_to, [value, self.emit(P.shape, [where], node)], node)
+                value = self.emit(P.getitem, [value, kept], node, spec=("i",))
+            where = self.emit(P.getitem, [where, kept], node, spec=("i",))
+        flat = self.emit(P.setitem, [flat, where, value], node, spec=("i",))
+        return self.new_memory(self.emit(P.reshape, [flat, self.emit(P.shape, [x], node)], node), mark, node)
+
+    def flat_index(self: "Lowering", x: Atom, index: list, node) -> Atom:
+        """The index into x's elements in C order that `index` (a mask of x's shape, or an index
+        array or integer per axis) selects."""
+        if len(index) == 1 and index[0].type.dtype == "bool":
+            return self.emit(P.ravel, index, node)
+        shape = self.emit(P.shape, [x], node)
+        flat = None
+        for axis, i in enumerate(index):
+            length = self.emit(P.getitem, [shape, const(axis)], node, spec=("i",))
+            i = self.emit(P.checked_index, [i, length], node)
+            flat = i if flat is None else self.emit(P.add, [self.emit(P.mul, [flat, length], node), i], node)
+        return flat
+
+    def array_position(self: "Lowering", base: Atom, spec: tuple, operands: list, node):
+        """Where the index's array is (its position in `spec`), "mask" for a mask with all of
+        base's axes, or None when the index has no array. Refuses the forms not supported."""
+        arrays = [k for k, a in enumerate(_per_part(spec, operands)) if a is not None and a.type.is_array]
+        if not arrays:
+            return None
+        parts = _per_part(spec, operands)
+        first = parts[arrays[0]]
+        if len(spec) == 1 and first.type.dtype == "bool" and first.type.ndim == base.type.ndim > 1:
+            return "mask"
+        if len(arrays) > 1 and len(spec) == base.type.ndim and set(spec) == {"i"} \
+                and all(p.type.dtype == "i64" and p.type.ndim <= 1 for p in parts):
+            return "arrays"
+        if len(arrays) > 1 or first.type.ndim != 1 or "n" in spec:
+            raise self.error(node, "an index may hold one one-dimensional array (x[idx], x[i, idx], x[idx, 1:], "
+                                   "x[mask]), a mask with all of x's axes, or an integer array or integer for "
+                                   "every axis (x[rows, cols]); other index arrays (with two or more axes, "
+                                   "beside slices, or beside None) are not supported yet")
+        return arrays[0]
+
+    def checked(self: "Lowering", base: Atom, spec: tuple, operands: list, position: int, node) -> list:
+        """The operands, with a mask checked to have the length of its axis (NumPy's IndexError;
+        compiled code would read past it)."""
+        at = _operand_at(spec, position)
+        if operands[at].type.dtype != "bool":
+            return operands
+        length = self.axis_length(base, spec, position, node)
+        return [*operands[:at], self.emit(P.checked_mask, [operands[at], length], node), *operands[at + 1:]]
+
+    def axis_length(self: "Lowering", base: Atom, spec: tuple, position: int, node) -> Atom:
+        """The length of the axis of `base` the index's entry at `position` selects from."""
+        return self.emit(P.getitem, [self.emit(P.shape, [base], node), const(position)], node, spec=("i",))
+
+
+def _per_part(spec: tuple, operands: list) -> list:
+    """The operand of each part of an index: an integer or array, None for a slice or None."""
+    out, pos = [], 0
+    for kind in spec:
+        out.append(operands[pos] if kind == "i" else None)
+        pos += {"i": 1, "s": 3}.get(kind, 0)
+    return out
+
+
+def _before(spec: tuple, position: int) -> tuple:
+    return spec[:position]
+
+
+def _operand_at(spec: tuple, position: int) -> int:
+    """The index among the operands of the operand of the part at `position`."""
+    return sum({"i": 1, "s": 3}.get(kind, 0) for kind in spec[:position])
