@@ -259,6 +259,49 @@ def _clip_type(in_types, params):
 clip = _define("clip", ["x", "lo", "hi"], _clip_type, call_emitter("np.clip"), impl=np.clip)
 to_float = _define("float", "x", lambda t, p: F64, call_emitter("float"), impl=float)
 
+
+def _number_type(kind: str):
+    def number(in_types, params):
+        if not in_types[0].is_scalar:
+            raise TypeError(f"takes a number, not {in_types[0]} (for an array, use .astype)")
+        return Type(kind)
+    return number
+
+
+to_int = _define("int", "x", _number_type("i64"), call_emitter("to_int"), impl=runtime.to_int)
+
+
+def _astype_emit(args, params):
+    return ast.Call(ast.Attribute(args[0], "astype", ast.Load()), [_attr_chain(f"np.{_DTYPES[params['dtype']]}")], [])
+
+
+astype = _define("astype", "x", lambda t, p: Type(p["dtype"]).with_ndim(t[0].ndim), _astype_emit,
+                 statics={"dtype": "f64"}, impl=lambda x, dtype="f64": x.astype(_DTYPES[dtype]))
+
+
+def _index_of_type(in_types, params):
+    if not in_types[0].is_array:
+        raise TypeError(f"takes an array, not {in_types[0]}")
+    return I64 if params.get("axis") is None else I64.with_ndim(in_types[0].ndim - 1)
+
+
+def _like_second(in_types, params):
+    return I64.with_ndim(in_types[1].ndim) if in_types[1].is_array else I64
+
+
+def _like_first_ints(in_types, params):
+    return I64.with_ndim(in_types[0].ndim) if in_types[0].is_array else I64
+
+
+argmax = _define("argmax", "x", _index_of_type, call_emitter("np.argmax", ["axis"]), statics={"axis": None},
+                 impl=np.argmax)
+argmin = _define("argmin", "x", _index_of_type, call_emitter("np.argmin", ["axis"]), statics={"axis": None},
+                 impl=np.argmin)
+searchsorted = _define("searchsorted", ["a", "v"], _like_second, call_emitter("np.searchsorted", ["side"]),
+                       statics={"side": "left"}, impl=np.searchsorted)
+digitize = _define("digitize", ["x", "bins"], _like_first_ints, call_emitter("np.digitize", ["right"]),
+                   statics={"right": False}, impl=np.digitize)
+
 # --- reductions ------------------------------------------------------------------------
 
 def _reduction_emitter(dotted: str) -> Emit:
@@ -1143,7 +1186,8 @@ NUMPY: dict[object, Primitive] = {
     np.concatenate: concatenate, np.stack: stack, np.prod: prod, np.var: var, np.std: std, np.cumsum: cumsum,
     np.cumprod: cumprod, np.max: amax, np.amax: amax, np.min: amin, np.amin: amin, np.less: lt, np.less_equal: le, np.greater: gt,
     np.greater_equal: ge, np.equal: eq, np.not_equal: ne,
-    builtins.min: min, builtins.max: max, builtins.abs: abs, builtins.float: to_float,
+    builtins.min: min, builtins.max: max, builtins.abs: abs, builtins.float: to_float, builtins.int: to_int,
+    np.argmax: argmax, np.argmin: argmin, np.searchsorted: searchsorted, np.digitize: digitize,
     np.zeros: zeros, np.ones: ones, np.empty: empty, np.full: full, np.copy: copy, np.outer: outer,
     np.random.default_rng: default_rng, np.random.normal: random_normal, np.random.uniform: random_uniform,
     np.random.standard_normal: random_standard_normal, np.random.seed: random_seed, np.random.random: random_random,

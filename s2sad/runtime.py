@@ -16,7 +16,7 @@ from .checkpoint import Binomial, Periodic, first_turn, snapshot_slots
 __all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_like", "broadcast_shapes",
            "checked_ordered_range", "checked_range", "checked_scale", "checked_seed", "checked_size",
            "copy_into", "expand_to", "first_turn", "fits_shape", "full_rank_gram", "inverse_gaps",
-           "checked_index", "checked_mask", "last_writes", "list_capacity", "list_grow", "list_position", "list_resized", "list_rows", "masked_product", "periodic_schedule", "record", "record_grow", "snapshot_slots", "square_r",
+           "checked_index", "checked_mask", "last_writes", "to_int", "list_capacity", "list_grow", "list_position", "list_resized", "list_rows", "masked_product", "periodic_schedule", "record", "record_grow", "snapshot_slots", "square_r",
            "sub_into", "tape_row", "thin_reciprocal", "unbroadcast", "unrecord", "untape_row", "unrepeat", "untile"]
 
 
@@ -98,6 +98,17 @@ def list_rows(buffer, item, k: int, n: int) -> np.ndarray:
     if buffer.shape[1:] != np.shape(item):
         raise ValueError(RAGGED_LIST)
     return buffer
+
+
+def to_int(x) -> int:
+    """``int(x)``: x truncated toward zero, with Python's errors for NaN and infinities (which
+    compiled code would turn into an arbitrary integer)."""
+    f = float(x)
+    if f != f:
+        raise ValueError("cannot convert float NaN to integer")
+    if math.isinf(f):
+        raise OverflowError("cannot convert float infinity to integer")
+    return int(x)
 
 
 def last_writes(index: np.ndarray, n: int) -> np.ndarray:

@@ -140,3 +140,41 @@ def row_of_gathered_rows(X, idx):
     """``X[idx][1]`` is row idx[1] of X, not ``X[idx, 1]``: index arrays are not composed."""
     G = X[idx]
     return np.sum(G[1] * G[1]) + np.sum(np.sin(G[:, 0]))
+
+
+# --- integers computed from floats: they select, the values they select carry the derivative -----
+
+def linear_lookup(table, t):
+    """A texture-style lookup: the cell from int(), the weight from what is left."""
+    s = t * (table.shape[0] - 1)
+    i = min(int(s), table.shape[0] - 2)
+    w = s - i
+    return (1 - w) * table[i] + w * table[i + 1]
+
+
+def cells_of_points(table, s):
+    idx = np.floor(s).astype(int)
+    return np.sum(table[idx] * (s - idx)) + np.sum(table[(s * 1.2).astype(np.int64)])
+
+
+def piecewise_linear(x, grid, values):
+    """np.interp written by hand: np.searchsorted finds the interval."""
+    k = np.clip(np.searchsorted(grid, x) - 1, 0, grid.shape[0] - 2)
+    w = (x - grid[k]) / (grid[k + 1] - grid[k])
+    return np.sum((1 - w) * values[k] + w * values[k + 1])
+
+
+def binned(x, bins):
+    return np.sum(x ** 2 * np.digitize(x, bins)) + np.sum(x * np.digitize(x, bins, right=True))
+
+
+def extremes(x):
+    return x[np.argmax(x)] * 2.0 + x[np.argmin(x)] + np.sum(x[np.argmax(np.outer(x, x), axis=1)])
+
+
+def clipped_integer_index(x, t):
+    return x[np.clip(int(t), 0, x.shape[0] - 1)] ** 2
+
+
+def integer_of_nan(x):
+    return x[int(x[0] * np.inf)]

@@ -136,3 +136,32 @@ def test_a_row_read_by_entry_needs_no_row_adjoint():
     source = s2sad.derivative_source(xf.rows_read_by_entry, wrt=(0, 1), args=(np.ones((3, 3)), np.ones((3, 3))))
     reverse = source.split("# reverse sweep")[1]
     assert "np.zeros(" not in reverse.split("for ")[1] and "P_bar[j, 0] +=" in reverse
+
+
+GRID = np.array([0.0, 0.5, 1.5, 2.0])
+INTEGERS = [
+    (xf.linear_lookup, (X, 0.45)),
+    (xf.linear_lookup, (X, 1.0)),
+    (xf.cells_of_points, (X, np.array([0.3, 2.7, 1.1]))),
+    (xf.piecewise_linear, (np.array([0.2, 1.7, 0.9]), GRID, X)),
+    (xf.binned, (np.array([0.2, -1.7, 0.9]), np.array([-1.0, 0.0, 1.0]))),
+    (xf.extremes, (X,)),
+    (xf.clipped_integer_index, (X, 5.5)),
+]
+
+
+@MODES
+@pytest.mark.parametrize("f, args", INTEGERS, ids=[f"{f.__name__}-{k}" for k, (f, _) in enumerate(INTEGERS)])
+def test_integers_computed_from_floats_select_without_a_derivative(f, args, mode):
+    wrt = tuple(k for k, a in enumerate(args) if isinstance(a, float) or np.asarray(a).dtype == float)
+    value, grads = s2sad.value_and_grad(f, wrt=wrt, mode=mode)(*args)
+    assert value == pytest.approx(f(*args), rel=1e-13)
+    for k, g in zip(wrt, grads):
+        np.testing.assert_allclose(g, fd(f, args, k), rtol=1e-6, atol=1e-9)
+
+
+def test_int_of_nan_raises_as_python_does():
+    with pytest.raises(OverflowError):
+        xf.integer_of_nan(np.array([1.0, 2.0]))
+    with pytest.raises(OverflowError, match="cannot convert float infinity to integer"):
+        s2sad.grad(xf.integer_of_nan)(np.array([1.0, 2.0]))

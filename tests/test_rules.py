@@ -1176,6 +1176,15 @@ def z_checked_index(x):
     return y
 
 
+def z_to_int(x): return x * int(np.abs(x[0]) + 2.0)
+def z_astype(x): return x * (x * 0.0 + 5.5).astype(int)
+def z_argmax(x): return x * np.argmax(x) + x * np.sum(np.argmax(np.outer(x, x), axis=0))
+def z_argmin(x): return x * np.argmin(x) + x * np.sum(np.argmin(np.outer(x, x), axis=1))
+def z_searchsorted(x): return x * np.searchsorted(np.array([-9.0, 0.0, 9.0]), x[0], side="right")
+def z_searchsorted_array(x): return x * np.sum(np.searchsorted(np.array([-0.5, 0.5]), x))
+def z_digitize(x): return x * np.sum(np.digitize(x, np.array([-0.5, 0.5]))) + x * np.sum(np.digitize(x, np.array([0.0]), right=True))
+
+
 def z_list_position(x):
     xs = [x]
     for i in range(3):
@@ -1296,6 +1305,13 @@ ZERO_SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.make_tuple: [Z(z_make_tuple, normal(4), lambda x: np.ones_like(x))],
     P.trip_count: [Z(z_trip_count, normal(5), lambda x: np.full(x.shape, 3.0))],
     P.list_position: [Z(z_list_position, normal(3), lambda x: np.full(x.shape, 4.0))],
+    P.to_int: [Z(z_to_int, normal(3), lambda x: np.full(x.shape, float(int(abs(x[0]) + 2.0))))],
+    P.astype: [Z(z_astype, uniform(0.1, 0.9, 3), lambda x: np.full(x.shape, 5.0))],
+    P.argmax: [Z(z_argmax, normal(3), lambda x: np.full(x.shape, float(np.argmax(x) + np.sum(np.argmax(np.outer(x, x), axis=0)))))],
+    P.argmin: [Z(z_argmin, normal(3), lambda x: np.full(x.shape, float(np.argmin(x) + np.sum(np.argmin(np.outer(x, x), axis=1)))))],
+    P.searchsorted: [Z(z_searchsorted, normal(3), lambda x: np.full(x.shape, float(np.searchsorted([-9.0, 0.0, 9.0], x[0], side="right")))),
+                     Z(z_searchsorted_array, normal(3), lambda x: np.full(x.shape, float(np.sum(np.searchsorted([-0.5, 0.5], x)))))],
+    P.digitize: [Z(z_digitize, normal(3), lambda x: np.full(x.shape, float(np.sum(np.digitize(x, [-0.5, 0.5])) + np.sum(np.digitize(x, [0.0], right=True)))))],
     P.last_writes: [Z(z_last_writes, normal(3), lambda x: np.array([0.0, 1.0, 0.0]))],
     P.checked_mask: [Z(z_checked_mask, normal(3), lambda x: np.array([2.0, 1.0, 2.0]))],
     P.checked_index: [Z(z_checked_index, normal(2, 2), lambda x: np.array([[1.0, 0.0], [1.0, 0.0]]))],

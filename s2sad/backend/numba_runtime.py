@@ -182,8 +182,17 @@ def _copy_into(region, value):
     return lambda region, value: _fill(region, value)
 
 
+@_cached_overload(np.clip)
+def _clip_numbers(x, lo, hi):
+    """np.clip of numbers, which Numba's own np.clip (of arrays) does not take."""
+    if all(isinstance(v, (types.Integer, types.Float)) for v in (x, lo, hi)):
+        return lambda x, lo, hi: min(max(x, lo), hi)
+    return None
+
+
 _RAGGED_LIST = runtime.RAGGED_LIST
-_compiled_as_written(runtime.list_capacity, runtime.list_position, runtime.last_writes, runtime.checked_mask)
+_compiled_as_written(runtime.list_capacity, runtime.list_position, runtime.last_writes, runtime.checked_mask,
+                     runtime.to_int)
 _OUT_OF_BOUNDS = runtime.OUT_OF_BOUNDS
 
 

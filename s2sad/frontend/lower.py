@@ -108,7 +108,7 @@ _REFUSED_EXPRS = {
 METHODS = {"sum": P.sum, "mean": P.mean, "max": P.amax, "min": P.amin, "prod": P.prod, "var": P.var,
            "std": P.std, "cumsum": P.cumsum, "cumprod": P.cumprod, "dot": P.dot, "copy": P.copy, "reshape": P.reshape,
            "ravel": P.ravel, "flatten": P.flatten, "squeeze": P.squeeze, "swapaxes": P.swapaxes,
-           "transpose": P.transpose}
+           "transpose": P.transpose, "astype": P.astype}
 REDUCTIONS = {P.sum, P.mean, P.amax, P.amin, P.prod, P.var, P.std}  # they take keepdims=
 ALLOCATE_LIKE = {np.zeros_like: P.zeros, np.ones_like: P.ones, np.empty_like: P.empty, np.full_like: P.full}
 
@@ -1269,6 +1269,8 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             func = BoundMethod(func.prim, self.current(func.receiver, node))
             if func.prim is P.reshape and len(args) > 1:  # (x.reshape(2, -1) is x.reshape((2, -1)))
                 args = [TupleVal(tuple(args))]
+            if func.prim is P.astype:
+                return self.astype(func.receiver, args, kwargs, node)
             return self.call_primitive(func.prim, [func.receiver, *args], kwargs, node)
         if isinstance(func, PartialVal):
             return self.call_value(func.func, [*func.args, *args], {**func.kwargs, **kwargs}, node)
@@ -1444,6 +1446,17 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         shape = self.emit(P.shape, [args[0]], node)
         return self.emit(P.getitem, [shape, const(0)], node, spec=("i",))
 
+    def astype(self, x: Atom, args: list, kwargs: dict, node) -> Atom:
+        """``x.astype(dtype)`` to int64, float64 or bool (a new array, as NumPy's; a float array
+        stays float as a copy, so the primitive only converts to or from what has no derivative)."""
+        dtype = kwargs.get("dtype", args[0] if len(args) == 1 else None)
+        kind = _DTYPE_KINDS.get(dtype.obj if isinstance(dtype, PyObj) else None) if _is_hashable(
+            getattr(dtype, "obj", None)) else None
+        if kind is None or len(args) + len(kwargs) != 1:
+            raise self.error(node, "x.astype takes one dtype: int, float, bool, np.int64, np.float64 or np.bool_")
+        return self.emit(P.astype, [x], node, dtype=kind) if kind != x.type.element.kind \
+            else self.emit(P.copy, [x], node)
+
     def call_primitive(self, prim: P.Primitive, args: list, kwargs: dict, node) -> Atom:
         if "keepdims" in kwargs and prim in REDUCTIONS:
             return self.keep_dims(prim, args, kwargs, node)
@@ -1521,6 +1534,8 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             return value
         if isinstance(value, TupleVal) and all(isinstance(v, Const) for v in value.items):
             return tuple(v.value for v in value.items)
+        if isinstance(value, PyObj) and isinstance(value.obj, str):  # (side="right")
+            return value.obj
         if not isinstance(value, Const):
             raise self.error(node, f"the '{pname}' argument of {prim.name} must be a literal")
         return value.value
@@ -1654,6 +1669,10 @@ def _typed_by_body(key) -> bool:
     """Is `key` a value a loop carries before it has one, typed by the loop's body: the result
     (a return inside the loop), or the rows of a list built in it (normalize.py's ``_lbuf``)?"""
     return key == RESULT or isinstance(key, str) and key.startswith("_lbuf")
+
+
+_DTYPE_KINDS = {int: "i64", np.int64: "i64", np.intp: "i64", float: "f64", np.float64: "f64", bool: "bool",
+                np.bool_: "bool"}
 
 
 def _is_add_at(func: Value) -> bool:
