@@ -4,6 +4,14 @@
 import numpy as np
 
 
+def legacy_shorthands(mu, n):
+    """np.random.randn and np.random.rand: standard_normal and random with the sizes as arguments."""
+    a = np.random.randn(2, 3) * mu
+    b = np.random.randn() * mu + np.random.randn(n)
+    c = np.random.rand(n) * mu + np.random.rand()
+    return a, b, c, np.random.rand(2, 2) * mu
+
+
 def legacy_draws(mu, sigma, lo, hi, n):
     a = np.random.normal(mu, sigma)             # one number
     b = np.random.normal(mu, sigma, 3)          # an odd count: a Gaussian is left cached

@@ -178,3 +178,13 @@ def clipped_integer_index(x, t):
 
 def integer_of_nan(x):
     return x[int(x[0] * np.inf)]
+
+
+def along_axes(A, idx):
+    return np.sum(np.take_along_axis(A, idx, axis=1) ** 2) + np.sum(np.take_along_axis(A, np.array([[2, 0, 1]]), 0))
+
+
+def put_along_rows(A, idx):
+    B = A.copy()
+    np.put_along_axis(B, idx, np.sin(A[:, :2]), axis=1)
+    return np.sum(B ** 2)

@@ -21,6 +21,7 @@ MU3, SIGMA21 = np.array([0.1, -0.4, 2.0]), np.array([[0.5], [1.5]])
 LO3, HI3 = np.array([0.0, 1.0, 2.0]), np.array([1.0, 3.0, 2.5])
 CASES = {  # the function, its arguments, the arguments differentiated
     "legacy": (df.legacy_draws, (0.3, 1.7, -0.5, 2.0, 5), (0, 1, 2, 3)),
+    "legacy shorthands": (df.legacy_shorthands, (0.3, 3), (0,)),
     "legacy arrays": (df.legacy_array_draws, (MU3, SIGMA21, LO3, HI3), (0, 1, 2, 3)),
     "seeded": (df.seeded_draws, (0.3, 7), (0,)),
     "generator": (df.generator_draws, (GENERATOR, 0.3, 1.7, -0.5, 2.0, 5), (1, 2, 3, 4)),

@@ -69,6 +69,8 @@ STORES = [
     (xf.pairs_stored, (A, np.array([0, 2, 1, 2]), np.array([1, 1, -1, 1]))),
     (xf.cross_entropy, (A, np.array([2, 0, 1]))),
     (xf.stores_in_a_loop, (X, np.array([1, 3, 0]))),
+    (xf.along_axes, (A, np.array([[2, 0], [1, 1], [0, 2]]))),
+    (xf.put_along_rows, (A, np.array([[2, 0], [1, 1], [0, 2]]))),
 ]
 
 

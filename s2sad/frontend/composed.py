@@ -241,6 +241,31 @@ def take(lo: "Lowering", node, a, indices, axis=const(None)) -> Atom:
     return lo.emit(P.swapaxes, [taken], node, axis1=0, axis2=along) if along else taken
 
 
+@_composes(np.take_along_axis, P.ravel, P.getitem, P.checked_index)
+def take_along_axis(lo: "Lowering", node, arr, indices, axis) -> Atom:
+    """``arr[i, indices[i, j]]`` (axis=1) or ``arr[indices[i, j], j]`` (axis=0), of a vector or a
+    matrix: a read of arr's elements in C order at flat positions computed from the indices."""
+    x, index = _array(lo, arr, node, "take_along_axis"), lo.operand(indices, node)
+    if not (index.type.is_array and index.type.dtype == "i64" and index.type.ndim == x.type.ndim <= 2):
+        raise lo.error(node, "np.take_along_axis takes a vector or a matrix and integer indices of as many axes")
+    (along,) = _axes(lo, axis, x.type.ndim, node, "axis")
+    flat = lo.flat_along(x, index, along, node)  # (the indices broadcast against arr's other axis)
+    taken = lo.emit(P.getitem, [lo.emit(P.ravel, [x], node), lo.emit(P.ravel, [flat], node)], node, spec=("i",))
+    return lo.emit(P.reshape, [taken, lo.emit(P.shape, [flat], node)], node)
+
+
+@_composes(np.random.randn, P.random_standard_normal)
+def randn(lo: "Lowering", node, *dims) -> Atom:
+    """NumPy's legacy ``randn(d0, d1, ...)``: ``standard_normal((d0, d1, ...))``, the same draws."""
+    return lo.call_primitive(P.random_standard_normal, [TupleVal(tuple(dims))] if dims else [], {}, node)
+
+
+@_composes(np.random.rand, P.random_random)
+def rand(lo: "Lowering", node, *dims) -> Atom:
+    """NumPy's legacy ``rand(d0, d1, ...)``: ``random((d0, d1, ...))``, the same draws."""
+    return lo.call_primitive(P.random_random, [TupleVal(tuple(dims))] if dims else [], {}, node)
+
+
 @_composes(np.pad, P.pad)
 def pad(lo: "Lowering", node, array, pad_width, mode=PyObj("constant"), constant_values=const(0.0)) -> Atom:
     """Constant padding, the widths given as NumPy takes them (one count, a (before, after) pair,

@@ -95,16 +95,20 @@ class IndexLowering:
     def flat_store(self: "Lowering", x: Atom, index: list, value: Atom, prim, node) -> Atom:
         """x's new value after ``x[index] = value`` (or ``op=``) with a mask of x's shape, or an
         index array per axis: a store into a copy of x's elements in C order."""
-        mask = index[0] if len(index) == 1 else None
+        mask = index[0] if len(index) == 1 and index[0].type.dtype == "bool" else None
         if mask is not None and not value.type.is_array:  # (a number: wherever the mask is set)
             new = self.emit(prim, [x, value], node) if prim is not None else value
             return self.emit(P.where, [mask, new, x], node)
+        return self.stored_flat(x, self.flat_index(x, index, node), value, prim, node, repeats=mask is None)
+
+    def stored_flat(self: "Lowering", x: Atom, where: Atom, value: Atom, prim, node, repeats: bool) -> Atom:
+        """x's new value once its elements in C order at the positions `where` hold `value`
+        (``op=`` value); where a position may repeat, the last value written stays."""
         mark = self.mark()
         flat = self.emit(P.copy, [self.emit(P.ravel, [x], node)], node)
-        where = self.flat_index(x, index, node)
         if prim is not None:
             value = self.emit(prim, [self.emit(P.getitem, [flat, where], node, spec=("i",)), value], node)
-        if mask is None:  # (the last write of each element)
+        if repeats:  # (the last write of each element)
             kept = self.emit(P.last_writes, [where, self.emit(P.size, [x], node)], node)
             if value.type.is_array:
                 value = self.emit(P.broadcast_to, [value, self.emit(P.shape, [where], node)], node)
@@ -112,6 +116,39 @@ class IndexLowering:
             where = self.emit(P.getitem, [where, kept], node, spec=("i",))
         flat = self.emit(P.setitem, [flat, where, value], node, spec=("i",))
         return self.new_memory(self.emit(P.reshape, [flat, self.emit(P.shape, [x], node)], node), mark, node)
+
+    def flat_along(self: "Lowering", x: Atom, index: Atom, axis: int, node) -> Atom:
+        """The positions in x's elements (C order) of ``take_along_axis(x, index, axis)``: index
+        (checked) along `axis`, the row or column of each entry along the other."""
+        shape = self.emit(P.shape, [x], node)
+        lengths = [self.emit(P.getitem, [shape, const(a)], node, spec=("i",)) for a in range(x.type.ndim)]
+        along = self.emit(P.checked_index, [index, lengths[axis]], node)
+        if x.type.ndim == 1:
+            return along
+        other = self.emit(P.arange, [lengths[1 - axis]], node)
+        other = self.emit(P.expand_dims, [other], node, axis=axis)  # (a column of rows, or a row of columns)
+        rows, cols = (other, along) if axis == 1 else (along, other)
+        return self.emit(P.add, [self.emit(P.mul, [rows, lengths[1]], node), cols], node)
+
+    def put_along_axis(self: "Lowering", args: list, kwargs: dict, node) -> Atom:
+        """``np.put_along_axis(arr, indices, values, axis)``: a store into arr, in place."""
+        names = ("arr", "indices", "values", "axis")
+        if len(args) + len(kwargs) != 4 or any(k not in names[len(args):] for k in kwargs):
+            raise self.error(node, "np.put_along_axis takes (arr, indices, values, axis)")
+        arr, indices, values, axis = [*args, *(kwargs[k] for k in names[len(args):])]
+        x, index, value = (self.operand(self.current(a, node), node) for a in (arr, indices, values))
+        if not (isinstance(x, Var) and index.type.is_array and index.type.dtype == "i64"
+                and index.type.ndim == x.type.ndim <= 2 and isinstance(axis, Const) and isinstance(axis.value, int)
+                and -x.type.ndim <= axis.value < x.type.ndim):
+            raise self.error(node, "np.put_along_axis takes a vector or a matrix, integer indices of as many "
+                                   "axes, values, and a literal axis")
+        flat = self.flat_along(x, index, axis.value % x.type.ndim, node)
+        where = self.emit(P.ravel, [flat], node)
+        if value.type.is_array:
+            value = self.emit(P.ravel, [self.emit(P.broadcast_to, [value, self.emit(P.shape, [flat], node)], node)],
+                              node)
+        self.write(x, self.stored_flat(x, where, value, None, node, repeats=True), node)
+        return const(None)
 
     def flat_index(self: "Lowering", x: Atom, index: list, node) -> Atom:
         """The index into x's elements in C order that `index` (a mask of x's shape, or an index

@@ -273,8 +273,9 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         if isinstance(node.value, gast.Call) and self.expr(node.value.func) == PyObj(print):
             self.print_call(node.value)
             return
-        if isinstance(node.value, gast.Call) and _is_add_at(self.expr(node.value.func)):
-            self.expr(node.value)  # (np.add.at writes into its first argument)
+        if isinstance(node.value, gast.Call) and (_is_add_at(self.expr(node.value.func))
+                                                  or self.expr(node.value.func) == PyObj(np.put_along_axis)):
+            self.expr(node.value)  # (np.add.at and np.put_along_axis write into their first argument)
             return
         if isinstance(node.value, (gast.Yield, gast.YieldFrom)):
             raise self.error(node, _REFUSED_EXPRS[gast.Yield])
@@ -1391,6 +1392,8 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             return self.length(args, node)
         if _is_add_at(PyObj(obj)):
             return self.add_at(args, kwargs, node)
+        if obj is np.put_along_axis:
+            return self.put_along_axis(args, kwargs, node)
         if _is_hashable(obj) and obj in COMPOSED:
             return lower_composed(self, obj, args, kwargs, node)
         if _is_hashable(obj) and obj in ALLOCATE_LIKE:
