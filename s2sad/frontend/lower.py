@@ -41,6 +41,7 @@ from ..errors import S2SADError, located
 from ..ir.builder import Builder, const, placeholder
 from ..ir.core import TEMP, Atom, Block, Const, Eqn, ForRange, Function, If, Loc, Var, While, walk
 from ..ir.types import BOOL, F64, I64, NONE, Type, promote, type_of_value
+from . import special
 from .composed import COMPOSED, lower_composed
 from .memory import Ambiguous, Latest, Memory, MemoryLowering
 from .nested import check_inlinable, inline_gradient, is_derivative, lower_derivative
@@ -107,8 +108,8 @@ _REFUSED_EXPRS = {
 METHODS = {"sum": P.sum, "mean": P.mean, "max": P.amax, "min": P.amin, "prod": P.prod, "var": P.var,
            "std": P.std, "cumsum": P.cumsum, "cumprod": P.cumprod, "dot": P.dot, "copy": P.copy, "reshape": P.reshape,
            "ravel": P.ravel, "flatten": P.flatten, "squeeze": P.squeeze, "swapaxes": P.swapaxes,
-           "transpose": P.transpose}
-REDUCTIONS = {P.sum, P.mean, P.amax, P.amin, P.prod, P.var, P.std}  # they take keepdims=
+           "transpose": P.transpose, "all": P.all_, "any": P.any_}
+REDUCTIONS = {P.sum, P.mean, P.amax, P.amin, P.prod, P.var, P.std, P.all_, P.any_}  # they take keepdims=
 ALLOCATE_LIKE = {np.zeros_like: P.zeros, np.ones_like: P.ones, np.empty_like: P.empty, np.full_like: P.full}
 
 
@@ -1377,6 +1378,7 @@ class Lowering(ContainerLowering, MemoryLowering):
         return self.expr(node)
 
     def call_object(self, obj, args: list, kwargs: dict, node) -> Value:
+        special.register_if_imported()
         made = self.container_call(obj, args, kwargs, node)
         if made is not None:
             return made
@@ -1482,7 +1484,11 @@ class Lowering(ContainerLowering, MemoryLowering):
         ndim = x.type.ndim if x.type.is_array else 0
         axis = self.static(kwargs.get("axis", args[1] if len(args) > 1 else const(None)), "axis", prim, node)
         if not reduced.type.is_array:  # every axis reduced: an array of ones' shape holding it
-            return self.emit(P.full, [const((1,) * ndim), reduced], node) if ndim else reduced
+            if not ndim:
+                return reduced
+            if reduced.type.kind == "bool":  # (np.full makes floats)
+                return self.emit(P.reshape, [self.emit(P.pack, [reduced], node), const((1,) * ndim)], node)
+            return self.emit(P.full, [const((1,) * ndim), reduced], node)
         for a in sorted(k % ndim for k in (axis if isinstance(axis, tuple) else (axis,))):
             reduced = self.emit(P.expand_dims, [reduced], node, axis=a)
         return reduced
@@ -1767,9 +1773,9 @@ def _is_hashable(obj) -> bool:
 
 
 def _is_library(module: types.ModuleType) -> bool:
-    """Is `module` NumPy, s2sad or the standard library (whose attributes nobody reassigns)?"""
+    """Is `module` NumPy, SciPy, s2sad or the standard library (whose attributes nobody reassigns)?"""
     name = module.__name__.split(".")[0]
-    return name in ("numpy", "s2sad", "math", "builtins") or name in sys.stdlib_module_names
+    return name in ("numpy", "scipy", "s2sad", "math", "builtins") or name in sys.stdlib_module_names
 
 
 def _is_numpy(obj) -> bool:
