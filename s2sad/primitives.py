@@ -621,18 +621,27 @@ def _norm_type(in_types, params):
 
 
 def _norm_emit(args, params):
-    """``np.linalg.norm(x)``; over axes, ``np.sqrt(np.sum(x * x, axis=a))`` (NumPy's formula, and
-    Numba's norm takes no axis)."""
+    """NumPy's formulas: ``np.linalg.norm(x)``; over axes, ``np.sqrt(np.sum(x * x, axis=a))``
+    (Numba's norm takes no axis); of another order p, ``np.sum(np.abs(x) ** p, axis=a) ** (1 / p)``."""
+    order, summed = params.get("ord", 2), _reduction_emitter("np.sum")
+    if order != 2:
+        powers = ast.BinOp(call_emitter("np.abs")(args, params), ast.Pow(), ast.Constant(order))
+        return ast.BinOp(summed([powers], params), ast.Pow(), ast.Constant(1.0 / order))
     if params.get("axis") is None:
         return call_emitter("np.linalg.norm")(args, params)
     squares = ast.BinOp(args[0], ast.Mult(), args[0])
-    return ast.Call(_attr_chain("np.sqrt"), [_reduction_emitter("np.sum")([squares], params)], [])
+    return ast.Call(_attr_chain("np.sqrt"), [summed([squares], params)], [])
 
 
-# The 2-norm: of all elements (a vector's, a matrix's Frobenius norm), or along `axis` (an axis, or a
-# sorted tuple of them). np.linalg.norm's other orders are compositions (frontend/composed.py).
-norm = _define("norm", "x", _norm_type, _norm_emit, statics={"axis": None},
-               repeats=lambda p: p.get("axis") is not None, impl=lambda x, axis=None: np.linalg.norm(x, axis=axis))
+def _norm_impl(x, ord=2, axis=None):
+    return np.linalg.norm(x, axis=axis) if ord == 2 else np.sum(np.abs(x) ** ord, axis=axis) ** (1.0 / ord)
+
+
+# The p-norm (by default the 2-norm): of all elements (for p = 2, a matrix's Frobenius norm), or
+# along `axis` (an axis, or a sorted tuple of them). np.linalg.norm's other orders are compositions
+# (frontend/composed.py).
+norm = _define("norm", "x", _norm_type, _norm_emit, statics={"ord": 2, "axis": None},
+               repeats=lambda p: p.get("ord", 2) == 2 and p.get("axis") is not None, impl=_norm_impl)
 # np.cross's operands, checked to be 3-vectors along their last axis (the composition reads 3 components).
 cross_vectors = _define("cross_vectors", "x", same_as_first, call_emitter("cross_vectors"),
                         impl=runtime.cross_vectors, aliases=True)

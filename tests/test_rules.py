@@ -404,12 +404,14 @@ def p_norm_axes_keepdims(x): return np.linalg.norm(x, axis=(0, 2), keepdims=True
 def p_norm_fro(x): return np.linalg.norm(x, "fro")
 def p_norm_3d(x): return np.linalg.norm(x) * x
 def p_norm_ord2_vector(x): return np.linalg.norm(x, 2, axis=0)
-# np.linalg.norm's other orders: compositions of abs, sum, max, min, ** and the singular values
+# np.linalg.norm's other orders: the p-norm primitive, or compositions of abs, sum, max, min and the
+# singular values
 def p_norm_ord1(x): return np.linalg.norm(x, 1)
 def p_norm_ord1_axis(x): return np.linalg.norm(x, ord=1, axis=0, keepdims=True) * x
 def p_norm_inf(x): return np.linalg.norm(x, np.inf, axis=-1)
 def p_norm_minus_inf(x): return np.linalg.norm(x, -np.inf)
 def p_norm_ord3(x): return np.linalg.norm(x, 3)
+def p_norm_ord_half_axis(x): return np.linalg.norm(x, 0.5, axis=1)
 def p_norm_matrix_ord1(x): return np.linalg.norm(x, 1)
 def p_norm_matrix_minus1(x): return np.linalg.norm(x, -1, axis=(1, 0))
 def p_norm_matrix_inf(x): return np.linalg.norm(x, np.inf, axis=(0, 2))
@@ -910,7 +912,6 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
         S(p_pow_float_const, uniform(0.5, 2, 4)),
         S(p_pow_const_base, normal(4)),
         S(p_np_power, uniform(0.5, 2, 4), normal(3, 4)),
-        S(p_norm_ord3, normal(4)),
     ],
     P.mod: [
         S(p_mod, uniform(-5, 5, 3, 4), uniform(0.5, 2, 3, 4), ok=frac_inside()),
@@ -1098,7 +1099,7 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
              S(p_diag_tall, normal(4, 2))],
     P.norm: [S(p_norm, normal(5)), S(p_norm_matrix, normal(3, 2)), S(p_norm_axis, normal(3, 4)),
              S(p_norm_axes_keepdims, normal(2, 3, 2)), S(p_norm_fro, normal(3, 2)), S(p_norm_ord2_vector, normal(4, 2)),
-             S(p_norm_3d, normal(2, 2, 3))],
+             S(p_norm_3d, normal(2, 2, 3)), S(p_norm_ord3, normal(4)), S(p_norm_ord_half_axis, signed(0.2, 2, 3, 4))],
     P.cross_vectors: [S(p_cross, normal(3), normal(3)), S(p_cross_rows, normal(4, 3), normal(3)),
                       S(p_cross_broadcast, normal(2, 1, 3), normal(4, 3))],
     P.erf: [S(p_erf, normal(3, 4))],
@@ -1624,7 +1625,7 @@ _ONE_PER_RULE += [(prim, s) for prim, s in _ALL if (s.name, "numba") in XFAIL an
 # NumPy functions lowered as other primitives (s2sad/frontend/composed.py) compile too.
 _COMPOSED = ("p_moveaxis_several", "p_hstack", "p_vstack", "p_take_axis", "p_take_one", "p_diff_twice_axis0",
              "p_trapezoid_x_axis", "p_kron", "p_kron_vector_matrix", "p_meshgrid_ij", "p_meshgrid_written",
-             "p_norm_3d", "p_norm_ord1_axis", "p_norm_ord3", "p_norm_matrix_inf", "p_norm_nuclear", "p_logsumexp_axes_keepdims",
+             "p_norm_3d", "p_norm_ord1_axis", "p_norm_ord3", "p_norm_ord_half_axis", "p_norm_matrix_inf", "p_norm_nuclear", "p_logsumexp_axes_keepdims",
              "p_softmax_axis", "p_log_softmax", "z_isclose", "z_allclose", "z_any_keepdims")
 _ONE_PER_RULE += [(prim, s) for prim, s in _ALL if s.name in _COMPOSED]
 
@@ -1761,6 +1762,7 @@ def e_norm(x): return np.linalg.norm(x)
 def e_norm_rows(x): return np.sum(np.linalg.norm(x, axis=1))
 def e_norm_ord1(x): return np.linalg.norm(x, 1)
 def e_norm_inf(x): return np.linalg.norm(x, np.inf)
+def e_norm_ord3(x): return np.linalg.norm(x, 3)
 def e_cross(a, b): return np.sum(np.cross(a, b))
 
 
@@ -1809,13 +1811,16 @@ def test_xlogy_at_zero(each_backend):
 
 
 def test_norms_at_zero(each_backend):
-    """The 2-norm has no derivative at 0: NaN there (on the zero rows only, along an axis); the
-    1- and inf-norms take np.abs's convention (0 at 0), a subgradient."""
+    """The 2-norm (and any p-norm) has no derivative at 0: NaN there (on the zero rows only, along
+    an axis); the 1- and inf-norms take np.abs's convention (0 at 0), a subgradient."""
     zero, rows = np.zeros(3), np.array([[0.0, 0.0], [3.0, 4.0]])
-    for fn in (e_norm, e_norm_rows, e_norm_ord1, e_norm_inf):
+    for fn in (e_norm, e_norm_rows, e_norm_ord1, e_norm_inf, e_norm_ord3):
         assert _values_and_gradients(fn, [zero if fn is not e_norm_rows else rows])[0] in (0.0, 5.0)
-    for g in _values_and_gradients(e_norm, [zero])[1:]:
-        assert np.all(np.isnan(g))
+    for fn in (e_norm, e_norm_ord3):
+        for g in _values_and_gradients(fn, [zero])[1:]:
+            assert np.all(np.isnan(g))
+    for g in _values_and_gradients(e_norm_ord3, [np.array([0.0, 1.0, -2.0])])[1:]:  # (a zero element: 0)
+        np.testing.assert_allclose(g, np.array([0.0, 1.0, -4.0]) / 9.0 ** (2 / 3), rtol=1e-14)
     for g in _values_and_gradients(e_norm_rows, [rows])[1:]:
         np.testing.assert_array_equal(g, [[np.nan, np.nan], [0.6, 0.8]])
     for fn in (e_norm_ord1, e_norm_inf):

@@ -445,17 +445,17 @@ def meshgrid(lo: "Lowering", node, *xi, copy=const(True), sparse=const(False), i
                           for v, axis in zip(vectors, axes)))
 
 
-# --- np.linalg.norm: the 2-norm (Frobenius for matrices) is the `norm` primitive, over all axes or
-# the given ones; the other orders are compositions, with the derivatives of their parts (at a zero
-# element, that of np.abs: 0).
+# --- np.linalg.norm: the p-norms (the 2-norm, Frobenius for matrices) are the `norm` primitive, over
+# all axes or the given ones; the other orders are compositions, with the derivatives of their parts
+# (at a zero element, that of np.abs: 0).
 
 _INF = float("inf")
 
 
-@_composes(np.linalg.norm, P.norm, P.abs, P.sum, P.amax, P.amin, P.pow, P.svd_s)
+@_composes(np.linalg.norm, P.norm, P.abs, P.sum, P.amax, P.amin, P.svd_s)
 def norm(lo: "Lowering", node, x, ord=const(None), axis=const(None), keepdims=const(False)) -> Atom:
     """Vector norms along one axis: None and 2 (the 2-norm), 1, inf, -inf and other orders p
-    ((Σ |x|ᵖ)^(1/p)); matrix norms over two axes: None and 'fro' (Frobenius), 1, -1, inf, -inf
+    ((Σ |x|ᵖ)^(1/p), the `norm` primitive too); matrix norms over two axes: None and 'fro' (Frobenius), 1, -1, inf, -inf
     (the largest or smallest column or row sum of |x|) and, of a matrix, 2, -2 and 'nuc' (the
     largest, smallest or sum of its singular values). Without an axis, the 2-norm of all the
     elements; with an order, a vector's or a matrix's."""
@@ -481,19 +481,13 @@ def norm(lo: "Lowering", node, x, ord=const(None), axis=const(None), keepdims=co
 
 def _vector_norm(lo: "Lowering", v: Atom, order, axis: int, node) -> Atom:
     op = _calls(lo, node)
-    if order is None or order == 2:
-        return op(P.norm, v, axis=axis if v.type.ndim > 1 else None)
-    if isinstance(order, str) or isinstance(order, bool) or not isinstance(order, (int, float)) or order == 0:
+    if order is not None and (isinstance(order, bool) or not isinstance(order, (int, float)) or order == 0):
         raise lo.error(node, f"np.linalg.norm: ord={order!r} is not a supported vector norm (None, 2, 1, inf, -inf, "
                              "or another nonzero number p)")
-    size = op(P.abs, v)
-    if order == _INF:
-        return op(P.amax, size, axis=axis)
-    if order == -_INF:
-        return op(P.amin, size, axis=axis)
-    if order == 1:
-        return op(P.sum, size, axis=axis)
-    return op(P.pow, op(P.sum, op(P.pow, size, order), axis=axis), 1.0 / order)
+    extreme = {_INF: P.amax, -_INF: P.amin, 1: P.sum}.get(order)
+    if extreme is not None:  # (np.inf, -np.inf: the largest, smallest |x|; 1: their sum)
+        return op(extreme, op(P.abs, v), axis=axis)
+    return op(P.norm, v, ord=2 if order is None else float(order), axis=axis if v.type.ndim > 1 else None)
 
 
 def _matrix_norm(lo: "Lowering", v: Atom, order, axes: tuple, node) -> Atom:

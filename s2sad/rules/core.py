@@ -571,15 +571,17 @@ def _diag_vjp(g, primals, out):
 
 
 defrule(P.diag, _same_op(P.diag), _diag_vjp)
-def _direction(x: Sym, out: Sym, axis) -> Sym:
-    """x / |x|, the derivative of the 2-norm (over `axis`): NaN where the norm is 0."""
-    return x / (out if axis is None else _spread(out, x, axis))
+def _direction(x: Sym, out: Sym, order, axis) -> Sym:
+    """The derivative of the p-norm (over `axis`): sign(x) (|x| / |x|ₚ)ᵖ⁻¹, x / |x| for p = 2.
+    NaN where the norm is 0, and for p < 1 where an element is."""
+    norm = out if axis is None else _spread(out, x, axis)
+    return x / norm if order == 2 else sign(x) * (apply(P.abs, x) / norm) ** float(order - 1)
 
 
-defrule(P.norm, lambda primals, tangents, out, axis=None: apply(
-            P.sum, masked(tangents[0], _direction(primals[0], out, axis)), axis=axis),
-        lambda g, primals, out, axis=None: [
-            masked(g if axis is None else _spread(g, primals[0], axis), _direction(primals[0], out, axis))])
+defrule(P.norm, lambda primals, tangents, out, ord=2, axis=None: apply(
+            P.sum, masked(tangents[0], _direction(primals[0], out, ord, axis)), axis=axis),
+        lambda g, primals, out, ord=2, axis=None: [
+            masked(g if axis is None else _spread(g, primals[0], axis), _direction(primals[0], out, ord, axis))])
 linear(P.cross_vectors, 1)  # (an identity, after a check of the shape)
 zero_derivative(P.eye)
 
