@@ -29,6 +29,7 @@ from typing import Callable
 
 import numpy as np
 import pytest
+import scipy
 import scipy.special as sp
 
 import custom_funcs
@@ -1858,6 +1859,22 @@ def test_trapz_is_trapezoid():
         np.testing.assert_allclose(value, expected[0], rtol=1e-15)
         for g, e in zip(grads, expected[1]):
             np.testing.assert_allclose(g, e, rtol=1e-15)
+
+
+def e_scipy_of_a_list(x):
+    xs = []
+    for i in range(3):
+        xs.append(x * i)
+    return scipy.special.logsumexp(xs)
+
+
+def test_scipy_functions_take_lists_and_the_module_path():
+    """``scipy.special.logsumexp(xs)`` of a list built in a loop, with SciPy imported as ``import scipy``."""
+    x = np.array([0.5, -1.0])
+    rows = np.stack([x * i for i in range(3)])
+    value, grad = s2sad.value_and_grad(e_scipy_of_a_list)(x)
+    assert value == sp.logsumexp(rows)
+    np.testing.assert_allclose(grad, np.arange(3.0) @ sp.softmax(rows), rtol=1e-14)
 
 
 def test_scipy_is_imported_only_when_used():

@@ -450,7 +450,6 @@ _cached_overload(runtime.masked_product)(lambda t, d: lambda t, d: masked_produc
 # --- scipy.special's functions: ufuncs of their scalar formulas -----------------------------------
 # The Python backend calls SciPy's own (`s2sad.runtime`); these agree with them to a few units in
 # the last place (digamma and trigamma to about 1e-14, relative, away from digamma's zero).
-# No formula divides by zero: Numba's ufuncs would raise where NumPy gives inf.
 
 def _expit(x):
     if x >= 0.0:
@@ -465,8 +464,6 @@ def _logit(p):
     if 0.3 <= p <= 0.65:
         s = 2.0 * (p - 0.5)
         return math.log1p(s) - math.log1p(-s)
-    if p == 1.0:
-        return math.inf
     return math.log(p / (1.0 - p))
 
 

@@ -1261,6 +1261,7 @@ class Lowering(ContainerLowering, MemoryLowering):
         """A call of `func`: a Python object, a method, a lambda or a functools.partial. Arrays
         among the arguments are read as they are now, when the call happens (an argument after
         them may have written into them: ``np.dot(v, f(x))``)."""
+        special.register_if_imported()  # (scipy.special's functions, once the program has imported SciPy)
         args = [self.current(a, node) for a in args]
         kwargs = {k: self.current(v, node) for k, v in kwargs.items()}
         if isinstance(func, BoundMethod):
@@ -1283,8 +1284,8 @@ class Lowering(ContainerLowering, MemoryLowering):
     def call_with_list(self, obj, args: list, kwargs: dict, node) -> Value:
         """A call given a list built in a loop (`ListArray`): NumPy makes an array of it (a new
         one), and a helper gets the list itself."""
-        if isinstance(obj, types.FunctionType) and not _is_numpy(obj):
-            return self.call_object(obj, args, kwargs, node)
+        if isinstance(obj, types.FunctionType) and not _is_numpy(obj) and not (_is_hashable(obj) and obj in COMPOSED):
+            return self.call_object(obj, args, kwargs, node)  # (a helper of the program's: it gets the list)
         lists = [a for a in [*args, *kwargs.values()] if isinstance(a, ListArray)]
         if obj is len:
             return self.length([lists[0].rows], node)
@@ -1378,7 +1379,6 @@ class Lowering(ContainerLowering, MemoryLowering):
         return self.expr(node)
 
     def call_object(self, obj, args: list, kwargs: dict, node) -> Value:
-        special.register_if_imported()
         made = self.container_call(obj, args, kwargs, node)
         if made is not None:
             return made
