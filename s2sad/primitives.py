@@ -610,6 +610,8 @@ inner = _define("inner", "ab", _vectors, call_emitter("np.dot"), impl=np.inner)
 trace = _define("trace", "x", _of_matrix(lambda t: t.element), call_emitter("np.trace"), impl=np.trace)
 diag = _define("diag", "x", _matrix_or_vector, call_emitter("np.diag"), impl=np.diag,
                readonly=lambda t: t[0].ndim == 2)  # NumPy's diagonal of a matrix is a read-only view
+
+
 def _norm_type(in_types, params):
     t, axis = in_types[0], params.get("axis")
     if axis is None:
@@ -1161,7 +1163,8 @@ NUMPY: dict[object, Primitive] = {
     np.swapaxes: swapaxes, np.flip: flip, np.broadcast_to: broadcast_to, np.repeat: repeat,
     np.roll: roll, np.triu: triu, np.tril: tril,
     np.concatenate: concatenate, np.stack: stack, np.prod: prod, np.var: var, np.std: std, np.cumsum: cumsum,
-    np.cumprod: cumprod, np.all: all_, np.any: any_, np.max: amax, np.amax: amax, np.min: amin, np.amin: amin, np.less: lt, np.less_equal: le, np.greater: gt,
+    np.cumprod: cumprod, np.all: all_, np.any: any_,
+    np.max: amax, np.amax: amax, np.min: amin, np.amin: amin, np.less: lt, np.less_equal: le, np.greater: gt,
     np.greater_equal: ge, np.equal: eq, np.not_equal: ne,
     builtins.min: min, builtins.max: max, builtins.abs: abs, builtins.float: to_float,
     np.zeros: zeros, np.ones: ones, np.empty: empty, np.full: full, np.copy: copy, np.outer: outer,

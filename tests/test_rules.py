@@ -935,7 +935,7 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.expm1: [S(p_expm1, normal(3, 4)), S(p_expm1_scalar, normal())],
     P.log1p: [S(p_log1p, uniform(-0.5, 2, 3, 4)), S(p_logsumexp, normal(5)), S(p_logsumexp_axis, normal(3, 4)),
               S(p_logsumexp_axes_keepdims, normal(2, 3, 2)), S(p_logsumexp_large, normal(3, 2)),
-              Sample(p_logsumexp_ties, lambda rng: [np.repeat(rng.standard_normal((3, 2)), 2, axis=1)])],  # (tied maxima)
+              Sample(p_logsumexp_ties, lambda rng: [np.repeat(rng.standard_normal((3, 2)), 2, axis=1)])],  # (ties)
     P.log2: [S(p_log2, uniform(0.5, 3, 4))],
     P.log10: [S(p_log10, uniform(0.5, 3, 4))],
     P.cbrt: [S(p_cbrt, signed(0.3, 2, 3, 4))],
@@ -1385,9 +1385,10 @@ ZERO_SAMPLES: dict[P.Primitive, list[Sample]] = {
                ok=away_from(-0.3)),
              Z(z_all_method, signed(0.1, 1, 4), np.ones_like),
              Z(z_allclose, normal(3), np.ones_like)],
-    P.any_: [Z(z_any, uniform(-1, 1, 3, 4), lambda x: np.broadcast_to(np.any(x > 0.5, axis=1, keepdims=True), x.shape) * 1.0,
-               ok=away_from(0.5)),
-             Z(z_any_keepdims, uniform(-1, 1, 2, 3), lambda x: np.full(x.shape, float(np.any(x > 0.5))), ok=away_from(0.5))],
+    P.any_: [Z(z_any, uniform(-1, 1, 3, 4),
+               lambda x: np.broadcast_to(np.any(x > 0.5, axis=1, keepdims=True), x.shape) * 1.0, ok=away_from(0.5)),
+             Z(z_any_keepdims, uniform(-1, 1, 2, 3), lambda x: np.full(x.shape, float(np.any(x > 0.5))),
+               ok=away_from(0.5))],
     P.gt: [Z(z_gt, uniform(-1, 1, 4), lambda x: (x > 0.3) * 1.0, ok=away_from(0.3))],
     P.ge: [Z(z_ge, uniform(-1, 1), lambda x: float(x >= 0.3), ok=away_from(0.3)),
            Z(z_np_greater_equal, uniform(-1, 1, 4), lambda x: (x >= 0.3) * 1.0, ok=away_from(0.3))],
@@ -1626,7 +1627,8 @@ _ONE_PER_RULE += [(prim, s) for prim, s in _ALL if (s.name, "numba") in XFAIL an
 # NumPy functions lowered as other primitives (s2sad/frontend/composed.py) compile too.
 _COMPOSED = ("p_moveaxis_several", "p_hstack", "p_vstack", "p_take_axis", "p_take_one", "p_diff_twice_axis0",
              "p_trapezoid_x_axis", "p_kron", "p_kron_vector_matrix", "p_meshgrid_ij", "p_meshgrid_written",
-             "p_norm_3d", "p_norm_ord1_axis", "p_norm_ord3", "p_norm_ord_half_axis", "p_norm_matrix_inf", "p_norm_nuclear", "p_logsumexp_axes_keepdims",
+             "p_norm_3d", "p_norm_ord1_axis", "p_norm_ord3", "p_norm_ord_half_axis", "p_norm_matrix_inf",
+             "p_norm_nuclear", "p_logsumexp_axes_keepdims",
              "p_softmax_axis", "p_log_softmax", "z_isclose", "z_allclose", "z_any_keepdims")
 _ONE_PER_RULE += [(prim, s) for prim, s in _ALL if s.name in _COMPOSED]
 

@@ -539,7 +539,8 @@ def _special_ufuncs() -> dict:
     formulas = {runtime.erf: (_erf, unary), runtime.erfc: (_erfc, unary), runtime.gammaln: (_gammaln, unary),
                 runtime.digamma: (_digamma, unary), runtime.trigamma: (_trigamma, unary),
                 runtime.expit: (_expit, unary), runtime.logit: (_logit, unary), runtime.xlogy: (_xlogy, binary)}
-    return {helper: numba.vectorize(signatures, cache=True)(formula) for helper, (formula, signatures) in formulas.items()}
+    return {helper: numba.vectorize(signatures, cache=True)(formula)
+            for helper, (formula, signatures) in formulas.items()}
 
 
 SPECIAL = _special_ufuncs()

@@ -105,6 +105,14 @@ def _axes(lo: "Lowering", value, ndim: int, node, what: str) -> tuple[int, ...]:
     return tuple(a % ndim for a in axes)
 
 
+def _one_axis(lo: "Lowering", value, ndim: int, node, name: str) -> int:
+    """A literal axis (one integer), counted from 0."""
+    axes = _axes(lo, value, ndim, node, "axis")
+    if len(axes) != 1 or isinstance(_literal(lo, value, node, "axis"), tuple):
+        raise lo.error(node, f"np.{name} takes one axis (an integer)")
+    return axes[0]
+
+
 def _slices(ndim: int) -> tuple[list, tuple]:
     """Index operands and spec selecting everything along `ndim` axes (``x[:, :]``)."""
     return [const(None)] * (3 * ndim), ("s",) * ndim
@@ -315,7 +323,7 @@ def take(lo: "Lowering", node, a, indices, axis=const(None)) -> Atom:
     if isinstance(axis, Const) and axis.value is None:
         flat = lo.emit(P.ravel, [x], node) if x.type.ndim > 1 else x
         return lo.emit(P.getitem, [flat, index], node, spec=("i",))
-    (along,) = _axes(lo, axis, x.type.ndim, node, "axis")
+    along = _one_axis(lo, axis, x.type.ndim, node, "take")
     if not index.type.is_array:  # one integer: x[:, i]
         before, spec = _slices(along)
         after, spec_after = _slices(x.type.ndim - along - 1)
@@ -354,7 +362,7 @@ def diff(lo: "Lowering", node, a, n=const(1), axis=const(-1)) -> Atom:
     as NumPy). prepend= and append= are not supported."""
     x = _array(lo, a, node, "diff")
     count = _count(lo, n, node, "the n of np.diff")
-    (along,) = _axes(lo, axis, x.type.ndim, node, "axis")
+    along = _one_axis(lo, axis, x.type.ndim, node, "diff")
     for _ in range(count):
         op = P.ne if x.type.dtype == "bool" else P.sub
         x = lo.emit(op, [_slice_along(lo, x, along, 1, None, node), _slice_along(lo, x, along, None, -1, node)], node)
@@ -368,7 +376,7 @@ def trapezoid(lo: "Lowering", node, y, x=const(None), dx=const(1.0), axis=const(
     op = _calls(lo, node)
     values = _array(lo, y, node, "trapezoid")
     ndim = values.type.ndim
-    (along,) = _axes(lo, axis, ndim, node, "axis")
+    along = _one_axis(lo, axis, ndim, node, "trapezoid")
     if _none(x):
         step = lo.operand(dx, node)
     else:
@@ -455,10 +463,10 @@ _INF = float("inf")
 @_composes(np.linalg.norm, P.norm, P.abs, P.sum, P.amax, P.amin, P.svd_s)
 def norm(lo: "Lowering", node, x, ord=const(None), axis=const(None), keepdims=const(False)) -> Atom:
     """Vector norms along one axis: None and 2 (the 2-norm), 1, inf, -inf and other orders p
-    ((Σ |x|ᵖ)^(1/p), the `norm` primitive too); matrix norms over two axes: None and 'fro' (Frobenius), 1, -1, inf, -inf
-    (the largest or smallest column or row sum of |x|) and, of a matrix, 2, -2 and 'nuc' (the
-    largest, smallest or sum of its singular values). Without an axis, the 2-norm of all the
-    elements; with an order, a vector's or a matrix's."""
+    ((Σ |x|ᵖ)^(1/p), the `norm` primitive too); matrix norms over two axes: None and 'fro'
+    (Frobenius), 1, -1, inf, -inf (the largest or smallest column or row sum of |x|) and, of a
+    matrix, 2, -2 and 'nuc' (the largest, smallest or sum of its singular values). Without an
+    axis, the 2-norm of all the elements; with an order, a vector's or a matrix's."""
     v = _array(lo, x, node, "linalg.norm")
     ndim = v.type.ndim
     order = None if _none(ord) else _literal(lo, ord, node, "ord")

@@ -571,6 +571,8 @@ def _diag_vjp(g, primals, out):
 
 
 defrule(P.diag, _same_op(P.diag), _diag_vjp)
+
+
 def _direction(x: Sym, out: Sym, order, axis) -> Sym:
     """The derivative of the p-norm (over `axis`): sign(x) (|x| / |x|ₚ)ᵖ⁻¹, x / |x| for p = 2.
     NaN where the norm is 0, and for p < 1 where an element is."""
