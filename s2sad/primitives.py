@@ -238,6 +238,17 @@ round = _define("round", "x", elementwise, call_emitter("np.round", ["decimals"]
 isfinite, isnan, isinf = _unary("isfinite", boolean), _unary("isnan", boolean), _unary("isinf", boolean)
 
 
+def _special(name: str, operands: str = "x") -> Primitive:
+    """A function of scipy.special, called through `s2sad.runtime` (SciPy's own; under Numba, a
+    ufunc of its formula). frontend/special.py maps SciPy's names to these once SciPy is imported."""
+    return _define(name, operands, floating, call_emitter(name), impl=getattr(runtime, name))
+
+
+erf, erfc, gammaln, digamma = _special("erf"), _special("erfc"), _special("gammaln"), _special("digamma")
+trigamma = _special("trigamma")  # (ψ₁, the derivative of digamma: only its rule emits it)
+expit, logit, xlogy = _special("expit"), _special("logit"), _special("xlogy", "xy")
+
+
 def _binary(name: str) -> Primitive:
     return _define(name, "ab", floating, call_emitter(f"np.{name}"), impl=getattr(np, name))
 
@@ -380,6 +391,17 @@ def _mean_emit(args, params):
 mean = _define("mean", "x", reduced_float, _mean_emit, statics={"axis": None},
                repeats=lambda p: p.get("axis") is not None,
                impl=lambda x, axis=None: np.mean(x, axis=axis))
+
+
+def _truth_type(in_types, params):
+    """np.all and np.any: booleans, reduced over `axis` as np.sum is."""
+    return BOOL.with_ndim(reduced(in_types, params).ndim)
+
+
+all_ = _define("all", "x", _truth_type, _reduction_emitter("np.all"), statics={"axis": None},
+               impl=lambda x, axis=None: np.all(x, axis=axis))
+any_ = _define("any", "x", _truth_type, _reduction_emitter("np.any"), statics={"axis": None},
+               impl=lambda x, axis=None: np.any(x, axis=axis))
 
 # --- shapes and indexing -------------------------------------------------------------------
 
@@ -637,7 +659,43 @@ inner = _define("inner", "ab", _vectors, call_emitter("np.dot"), impl=np.inner)
 trace = _define("trace", "x", _of_matrix(lambda t: t.element), call_emitter("np.trace"), impl=np.trace)
 diag = _define("diag", "x", _matrix_or_vector, call_emitter("np.diag"), impl=np.diag,
                readonly=lambda t: t[0].ndim == 2)  # NumPy's diagonal of a matrix is a read-only view
-norm = _define("norm", "x", lambda t, p: F64, call_emitter("np.linalg.norm"), impl=np.linalg.norm)
+
+
+def _norm_type(in_types, params):
+    t, axis = in_types[0], params.get("axis")
+    if axis is None:
+        return F64
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    for a in axes:
+        check_axis(a, t.ndim)
+    return F64.with_ndim(t.ndim - len(axes))
+
+
+def _norm_emit(args, params):
+    """NumPy's formulas: ``np.linalg.norm(x)``; over axes, ``np.sqrt(np.sum(x * x, axis=a))``
+    (Numba's norm takes no axis); of another order p, ``np.sum(np.abs(x) ** p, axis=a) ** (1 / p)``."""
+    order, summed = params.get("ord", 2), _reduction_emitter("np.sum")
+    if order != 2:
+        powers = ast.BinOp(call_emitter("np.abs")(args, params), ast.Pow(), ast.Constant(order))
+        return ast.BinOp(summed([powers], params), ast.Pow(), ast.Constant(1.0 / order))
+    if params.get("axis") is None:
+        return call_emitter("np.linalg.norm")(args, params)
+    squares = ast.BinOp(args[0], ast.Mult(), args[0])
+    return ast.Call(_attr_chain("np.sqrt"), [summed([squares], params)], [])
+
+
+def _norm_impl(x, ord=2, axis=None):
+    return np.linalg.norm(x, axis=axis) if ord == 2 else np.sum(np.abs(x) ** ord, axis=axis) ** (1.0 / ord)
+
+
+# The p-norm (by default the 2-norm): of all elements (for p = 2, a matrix's Frobenius norm), or
+# along `axis` (an axis, or a sorted tuple of them). np.linalg.norm's other orders are compositions
+# (frontend/composed.py).
+norm = _define("norm", "x", _norm_type, _norm_emit, statics={"ord": 2, "axis": None},
+               repeats=lambda p: p.get("ord", 2) == 2 and p.get("axis") is not None, impl=_norm_impl)
+# np.cross's operands, checked to be 3-vectors along their last axis (the composition reads 3 components).
+cross_vectors = _define("cross_vectors", "x", same_as_first, call_emitter("cross_vectors"),
+                        impl=runtime.cross_vectors, aliases=True)
 eye = _define("eye", ["n", "m"], lambda t, p: F64.with_ndim(2), _legacy_emitter("np.eye"), defaults={"m": None},
               impl=lambda n, m=None: np.eye(n, m))
 def _arange_type(in_types, params):
@@ -1177,14 +1235,15 @@ NUMPY: dict[object, Primitive] = {
     np.reciprocal: reciprocal, np.arcsin: arcsin, np.arccos: arccos, np.arctan: arctan, np.sinh: sinh,
     np.cosh: cosh, np.arcsinh: arcsinh, np.arccosh: arccosh, np.arctanh: arctanh, np.hypot: hypot,
     np.arctan2: arctan2, np.logaddexp: logaddexp, np.fmax: fmax, np.fmin: fmin, np.isfinite: isfinite,
-    np.isnan: isnan, np.isinf: isinf, np.clip: clip, np.vdot: vdot, np.inner: inner, np.trace: trace, np.diag: diag, np.linalg.norm: norm,
+    np.isnan: isnan, np.isinf: isinf, np.clip: clip, np.vdot: vdot, np.inner: inner, np.trace: trace, np.diag: diag,
     np.linalg.solve: solve, np.linalg.inv: inv, np.linalg.det: det, np.linalg.cholesky: cholesky,
     np.linalg.eigvalsh: eigvalsh, np.tril: tril, np.triu: triu,
     np.eye: eye, np.linspace: linspace, np.arange: arange, np.reshape: reshape, np.ravel: ravel, np.expand_dims: expand_dims, np.squeeze: squeeze,
     np.swapaxes: swapaxes, np.flip: flip, np.broadcast_to: broadcast_to, np.repeat: repeat,
     np.roll: roll, np.triu: triu, np.tril: tril,
     np.concatenate: concatenate, np.stack: stack, np.prod: prod, np.var: var, np.std: std, np.cumsum: cumsum,
-    np.cumprod: cumprod, np.max: amax, np.amax: amax, np.min: amin, np.amin: amin, np.less: lt, np.less_equal: le, np.greater: gt,
+    np.cumprod: cumprod, np.all: all_, np.any: any_,
+    np.max: amax, np.amax: amax, np.min: amin, np.amin: amin, np.less: lt, np.less_equal: le, np.greater: gt,
     np.greater_equal: ge, np.equal: eq, np.not_equal: ne,
     builtins.min: min, builtins.max: max, builtins.abs: abs, builtins.float: to_float, builtins.int: to_int,
     np.argmax: argmax, np.argmin: argmin, np.searchsorted: searchsorted, np.digitize: digitize,

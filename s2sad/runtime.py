@@ -15,9 +15,11 @@ from .checkpoint import Binomial, Periodic, first_turn, snapshot_slots
 # What generated code may import from here (codegen reserves these names).
 __all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_like", "broadcast_shapes",
            "checked_ordered_range", "checked_range", "checked_scale", "checked_seed", "checked_size",
-           "copy_into", "expand_to", "first_turn", "fits_shape", "full_rank_gram", "inverse_gaps",
-           "checked_index", "checked_mask", "last_writes", "to_int", "list_capacity", "list_grow", "list_position", "list_resized", "list_rows", "masked_product", "periodic_schedule", "record", "record_grow", "snapshot_slots", "square_r",
-           "sub_into", "tape_row", "thin_reciprocal", "unbroadcast", "unrecord", "untape_row", "unrepeat", "untile"]
+           "checked_index", "checked_mask", "copy_into", "cross_vectors", "digamma", "erf", "erfc", "expand_to", "expit",
+           "first_turn", "fits_shape", "full_rank_gram", "gammaln", "inverse_gaps", "last_writes", "list_capacity",
+           "list_grow", "list_position", "list_resized", "list_rows", "logit", "masked_product", "periodic_schedule",
+           "record", "record_grow", "snapshot_slots", "square_r", "sub_into", "tape_row", "thin_reciprocal", "to_int",
+           "trigamma", "unbroadcast", "unrecord", "untape_row", "unrepeat", "untile", "xlogy"]
 
 
 def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
@@ -242,6 +244,46 @@ def fits_shape(x: np.ndarray, like: np.ndarray, in_place: bool = False) -> np.nd
 
 
 IN_PLACE_SHAPE = "non-broadcastable operand: an in-place operation cannot change its array's shape"
+
+
+def cross_vectors(x: np.ndarray) -> np.ndarray:
+    """`x`, after checking that its last axis holds 3 elements: the vectors of ``np.cross``,
+    which is computed from their components x[..., 0], x[..., 1] and x[..., 2]."""
+    if x.shape[-1] != 3:
+        raise ValueError("incompatible dimensions for cross product (np.cross takes vectors of 3 elements here)")
+    return x
+
+
+# scipy.special's functions, as generated code calls them: SciPy's own, imported when first
+# needed (importing SciPy takes a while). Numba compiles ufuncs of their formulas instead
+# (`backend/numba_runtime.py`).
+
+@functools.cache
+def _scipy_special():
+    import scipy.special
+    return scipy.special
+
+
+def _special(name: str, doc: str):
+    def helper(*args):
+        return getattr(_scipy_special(), name)(*args)
+    helper.__name__ = helper.__qualname__ = name
+    helper.__doc__ = doc
+    return helper
+
+
+erf = _special("erf", "The error function, ``scipy.special.erf``.")
+erfc = _special("erfc", "The complementary error function 1 - erf(x), ``scipy.special.erfc``.")
+gammaln = _special("gammaln", "log |Γ(x)|, ``scipy.special.gammaln``.")
+digamma = _special("digamma", "ψ(x), the derivative of log Γ(x), ``scipy.special.digamma``.")
+expit = _special("expit", "The logistic sigmoid 1 / (1 + exp(-x)), ``scipy.special.expit``.")
+logit = _special("logit", "log(p / (1 - p)), the inverse of expit, ``scipy.special.logit``.")
+xlogy = _special("xlogy", "x · log(y), 0 where x is 0 (unless y is NaN), ``scipy.special.xlogy``.")
+
+
+def trigamma(x):
+    """ψ₁(x), the derivative of digamma: ``scipy.special.polygamma(1, x)``."""
+    return _scipy_special().polygamma(1, x)
 
 
 # NumPy's checks of a random draw's parameters, which Numba's draws do not make: the code Numba

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import primitives as P
+from .frontend import special
 from .frontend.composed import COMPOSED
 from .frontend.lower import ALLOCATE_LIKE, METHODS
 from .rules import RULES
@@ -36,7 +37,9 @@ class Entry:
 
 
 def entries() -> list[Entry]:
-    """One entry per way of writing a supported operation, sorted by name."""
+    """One entry per way of writing a supported operation, sorted by name (scipy.special's too,
+    when SciPy is installed)."""
+    special.register()
     found = {name: prim for obj, prim in {**P.NUMPY, **ALLOCATE_LIKE}.items() for name in _spellings(obj)}
     found |= {name: way.primitives[0] for obj, way in COMPOSED.items() if len(way.primitives) == 1
               for name in _spellings(obj)}
@@ -49,9 +52,9 @@ def entries() -> list[Entry]:
     found |= {f"{_spellings(obj)[0]}(..., {name}={value!r})": P.TUPLES[obj][k]
               for obj, (name, value, k) in P.ALONE.items()}
     rows = [Entry(name, prim.name, _derivative(prim)) for name, prim in found.items()]
-    rows += [Entry(name, "composed: " + ", ".join(p.name for p in prims), _composed_derivative(prims))
-             for obj, prims in ((o, w.primitives) for o, w in COMPOSED.items()) if len(prims) > 1
-             for name in _spellings(obj)]
+    rows += [Entry(name, "composed: " + ", ".join(p.name for p in way.primitives),
+                   "zero" if way.boolean else _composed_derivative(way.primitives))
+             for obj, way in COMPOSED.items() if len(way.primitives) > 1 for name in _spellings(obj)]
     return sorted(rows, key=lambda e: (not e.name.startswith("numpy"), e.name))
 
 
@@ -60,7 +63,8 @@ _MODULES = ((np, "numpy."), (np.random, "numpy.random."), (builtins, ""))
 
 def _spellings(obj) -> list[str]:
     """Every name a user may call `obj` by: numpy.abs and numpy.absolute; min for builtins.min."""
-    for module, prefix in _MODULES:
+    scipy_special = special.module()
+    for module, prefix in _MODULES + (((scipy_special, "scipy.special."),) if scipy_special else ()):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             names = [n for n in dir(module) if not n.startswith("_") and getattr(module, n, None) is obj]

@@ -395,3 +395,66 @@ def test_masked_product_is_zero_where_its_first_operand_is(t, d, expected):
     compiled by Numba."""
     for masked_product in (rt.masked_product, _masked_product):
         np.testing.assert_array_equal(masked_product(t, d), expected)
+
+
+# --- scipy.special's functions and np.all / np.any along an axis -----------------------------------
+
+_GRID = np.concatenate([np.linspace(-20.25, -0.05, 81), np.linspace(0.01, 60.0, 241),
+                        [1e-300, 1e-8, 0.5, 1.4616321449683622, 1e3, 1e6, 1e10, 1e300]])
+
+
+def test_trigamma_matches_scipy_polygamma():
+    """ψ₁ (digamma's derivative), which SciPy does not give Numba: to 1e-12, relative, with the
+    poles (inf) and, below 0, the reflection formula."""
+    import scipy.special as sp
+    trigamma = s2sad.backend.numba_runtime.SPECIAL[rt.trigamma]
+    np.testing.assert_allclose(trigamma(_GRID), sp.polygamma(1, _GRID), rtol=1e-12, atol=0)
+    np.testing.assert_array_equal(trigamma(np.array([0.0, -1.0, -7.0])), [np.inf] * 3)
+
+
+def test_digamma_matches_scipy():
+    """ψ to 1e-12, relative, away from its zero at 1.46… (where the absolute error is 1e-15), and
+    SciPy's values at the poles."""
+    import scipy.special as sp
+    digamma = s2sad.backend.numba_runtime.SPECIAL[rt.digamma]
+    np.testing.assert_allclose(digamma(_GRID), sp.digamma(_GRID), rtol=1e-12, atol=1e-14)
+    poles = np.array([0.0, -0.0, -1.0, -4.0])
+    np.testing.assert_array_equal(digamma(poles), sp.digamma(poles))
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # (log of 0 and of negative numbers)
+def test_special_ufuncs_match_scipy():
+    """The ufuncs Numba compiles for erf, erfc, gammaln, expit, logit and xlogy give SciPy's
+    values, at their edges too (expit of ±800, logit of 0 and 1, xlogy at x = 0; erfc's
+    subnormal values, which SciPy flushes to 0, aside)."""
+    import scipy.special as sp
+    special = s2sad.backend.numba_runtime.SPECIAL
+    x = np.concatenate([_GRID, -_GRID, [0.0, np.inf, -np.inf, np.nan, -800.0, 800.0, -40.0]])
+    for helper in (rt.erf, rt.erfc, rt.gammaln, rt.expit):
+        np.testing.assert_allclose(special[helper](x), getattr(sp, helper.__name__)(x), rtol=1e-13, atol=1e-300)
+    p = np.array([0.0, 1e-300, 1e-10, 0.2, 0.3, 0.45, 0.5, 0.6, 0.65, 0.9, 1.0 - 1e-12, 1.0, 1.5, -0.5, np.nan])
+    np.testing.assert_allclose(special[rt.logit](p), sp.logit(p), rtol=1e-14, atol=0)
+    a = np.array([0.0, 0.0, 0.0, 0.0, 2.0, 2.0, -1.5, np.nan])
+    b = np.array([0.0, 3.0, -1.0, np.nan, 0.0, 0.5, 4.0, 1.0])
+    np.testing.assert_allclose(special[rt.xlogy](a, b), sp.xlogy(a, b), rtol=1e-15, atol=0)
+
+
+@numba.njit
+def _all_along(a, axis):
+    return np.all(a, axis=axis)
+
+
+@numba.njit
+def _any_along(a, axis):
+    return np.any(a, axis=axis)
+
+
+def test_all_and_any_along_an_axis_match_numpy():
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-1, 1, (3, 4, 5)) > -0.6
+    for a in (x, x[:, ::2, :], np.asfortranarray(x), rng.uniform(-1, 1, (4, 3)).round()):
+        for axis in range(-a.ndim, a.ndim):
+            np.testing.assert_array_equal(_all_along(a, axis), np.all(a, axis=axis))
+            np.testing.assert_array_equal(_any_along(a, axis), np.any(a, axis=axis))
+    v = np.array([0.0, 2.0])
+    assert _all_along(v, 0) == np.all(v, axis=0) and _any_along(v, 0) == np.any(v, axis=0)

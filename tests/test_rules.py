@@ -29,6 +29,8 @@ from typing import Callable
 
 import numpy as np
 import pytest
+import scipy
+import scipy.special as sp
 
 import custom_funcs
 import s2sad
@@ -398,6 +400,85 @@ def p_lstsq_values(a, b): return np.linalg.lstsq(a, b, rcond=None)[3] * np.sum(b
 
 def p_norm(x): return np.linalg.norm(x)
 def p_norm_matrix(x): return np.linalg.norm(x)
+def p_norm_axis(x): return np.linalg.norm(x, axis=1)
+def p_norm_axes_keepdims(x): return np.linalg.norm(x, axis=(0, 2), keepdims=True) * x
+def p_norm_fro(x): return np.linalg.norm(x, "fro")
+def p_norm_3d(x): return np.linalg.norm(x) * x
+def p_norm_ord2_vector(x): return np.linalg.norm(x, 2, axis=0)
+# np.linalg.norm's other orders: the p-norm primitive, or compositions of abs, sum, max, min and the
+# singular values
+def p_norm_ord1(x): return np.linalg.norm(x, 1)
+def p_norm_ord1_axis(x): return np.linalg.norm(x, ord=1, axis=0, keepdims=True) * x
+def p_norm_inf(x): return np.linalg.norm(x, np.inf, axis=-1)
+def p_norm_minus_inf(x): return np.linalg.norm(x, -np.inf)
+def p_norm_ord3(x): return np.linalg.norm(x, 3)
+def p_norm_ord_half_axis(x): return np.linalg.norm(x, 0.5, axis=1)
+def p_norm_matrix_ord1(x): return np.linalg.norm(x, 1)
+def p_norm_matrix_minus1(x): return np.linalg.norm(x, -1, axis=(1, 0))
+def p_norm_matrix_inf(x): return np.linalg.norm(x, np.inf, axis=(0, 2))
+def p_norm_matrix_minus_inf(x): return np.linalg.norm(x, -np.inf)
+def p_norm_matrix_ord2(x): return np.linalg.norm(x, 2)
+def p_norm_matrix_minus2(x): return np.linalg.norm(x, -2)
+def p_norm_nuclear(x): return np.linalg.norm(x, "nuc")
+# differences, integrals and products made of slices, sums and products
+def p_diff(x): return np.diff(x) ** 2
+def p_diff_twice_axis0(x): return np.sin(np.diff(x, 2, axis=0))
+def p_trapezoid(y): return np.trapezoid(y ** 2)
+def p_trapezoid_dx(y, h): return np.trapezoid(y, dx=h, axis=0)
+def p_trapezoid_x(y, x): return np.trapezoid(np.sin(y), x=x)
+def p_trapezoid_x_axis(y, x): return np.trapezoid(y, x, axis=0)
+def p_trapezoid_x_like_y(y, x): return np.trapezoid(y, x=x, axis=1)
+def p_cross(a, b): return np.cross(a, b)
+def p_cross_rows(a, b): return np.cross(a, b) ** 2
+def p_cross_broadcast(a, b): return np.cross(a, b * b)
+def p_kron(a, b): return np.kron(a, b)
+def p_kron_vectors(a, b): return np.kron(a, b * b)
+def p_kron_vector_matrix(a, b): return np.kron(a, b) ** 2
+
+
+def p_meshgrid(x, y):
+    xx, yy = np.meshgrid(x, y)
+    return xx * np.sin(yy)
+
+
+def p_meshgrid_ij(x, y, z):
+    xx, yy, zz = np.meshgrid(x, y, z, indexing="ij")
+    return xx * yy + zz ** 2
+
+
+def p_meshgrid_xy3(x, y, z):
+    xx, yy, zz = np.meshgrid(x, y, z)
+    return xx + yy * zz
+
+
+def p_meshgrid_written(x, y):
+    """meshgrid's arrays are new ones: writing into one changes neither x nor the other."""
+    xx, yy = np.meshgrid(x, y, indexing="ij")
+    xx[0] = 0.0
+    return xx * yy + x[0]
+
+
+# scipy.special
+def p_logsumexp(x): return sp.logsumexp(x)
+def p_logsumexp_axis(x): return sp.logsumexp(x, axis=1)
+def p_logsumexp_axes_keepdims(x): return sp.logsumexp(x, axis=(0, 2), keepdims=True) * x
+def p_logsumexp_large(x): return sp.logsumexp(x + 1000.0, axis=0)
+def p_logsumexp_ties(x): return sp.logsumexp(x, axis=1)
+def p_softmax(x): return sp.softmax(x)
+def p_softmax_axis(x): return sp.softmax(x, axis=0)
+def p_log_softmax(x): return sp.log_softmax(x)
+def p_log_softmax_axis(x): return sp.log_softmax(x, axis=-1)
+def p_expit(x): return sp.expit(x)
+def p_expit_wide(x): return sp.expit(x) * x
+def p_logit(x): return sp.logit(x)
+def p_xlogy(x, y): return sp.xlogy(x, y)
+def p_xlogy_at_zero(x, y): return sp.xlogy(x, y)
+def p_erf(x): return sp.erf(x)
+def p_erfc(x): return sp.erfc(x)
+def p_gammaln(x): return sp.gammaln(x)
+def p_gammaln_negative(x): return sp.gammaln(x)
+def p_digamma(x): return sp.digamma(x)
+def p_psi_negative(x): return sp.psi(x)
 def p_linspace(a, b): return np.linspace(a, b, 7) ** 2
 def p_linspace_start(a): return np.sin(np.linspace(a, 2.0, 5))
 def p_transpose_axes(x): return np.sin(np.transpose(x, (2, 0, 1)))
@@ -789,6 +870,8 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
         S(p_sub_col_row, normal(3, 1), normal(1, 4)),
         S(p_sub_from_const, normal(3)),
         S(p_np_subtract, normal(4), normal(3, 4)),
+        S(p_diff, normal(5)),
+        S(p_diff_twice_axis0, normal(4, 3)),
     ],
     P.neg: [S(p_neg, normal(3, 4)), S(p_neg_scalar, normal()), S(p_np_negative, normal(4))],
     P.to_float: [S(p_float, normal()), S(p_float_times, normal(), normal(3))],
@@ -840,15 +923,19 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
         S(p_mod_negative_divisor, uniform(-5, 5, 4), uniform(-2, -0.5, 4), ok=frac_inside()),
         Sample(p_mod_const, args(uniform(-5, 5, 4), ok=lambda x: frac_inside()(x, 1.5))),
     ],
-    P.exp: [S(p_exp, normal(3, 4)), S(p_exp_scalar, normal())],
-    P.log: [S(p_log, uniform(0.5, 3, 3, 4)), S(p_log_scalar, uniform(0.5, 3))],
+    P.exp: [S(p_exp, normal(3, 4)), S(p_exp_scalar, normal()), S(p_softmax, normal(5)),
+            S(p_softmax_axis, normal(3, 4))],
+    P.log: [S(p_log, uniform(0.5, 3, 3, 4)), S(p_log_scalar, uniform(0.5, 3)), S(p_log_softmax, normal(2, 3)),
+            S(p_log_softmax_axis, normal(3, 4))],
     P.sqrt: [S(p_sqrt, uniform(0.5, 3, 3, 4)), S(p_sqrt_scalar, uniform(0.5, 3))],
     P.sin: [S(p_sin, normal(3, 4)), S(p_sin_scalar, normal())],
     P.cos: [S(p_cos, normal(3, 4)), S(p_cos_scalar, normal())],
     P.tan: [S(p_tan, uniform(-1, 1, 3, 4)), S(p_tan_scalar, uniform(-1, 1))],
     P.tanh: [S(p_tanh, normal(3, 4)), S(p_tanh_scalar, normal())],
     P.expm1: [S(p_expm1, normal(3, 4)), S(p_expm1_scalar, normal())],
-    P.log1p: [S(p_log1p, uniform(-0.5, 2, 3, 4))],
+    P.log1p: [S(p_log1p, uniform(-0.5, 2, 3, 4)), S(p_logsumexp, normal(5)), S(p_logsumexp_axis, normal(3, 4)),
+              S(p_logsumexp_axes_keepdims, normal(2, 3, 2)), S(p_logsumexp_large, normal(3, 2)),
+              Sample(p_logsumexp_ties, lambda rng: [np.repeat(rng.standard_normal((3, 2)), 2, axis=1)])],  # (ties)
     P.log2: [S(p_log2, uniform(0.5, 3, 4))],
     P.log10: [S(p_log10, uniform(0.5, 3, 4))],
     P.cbrt: [S(p_cbrt, signed(0.3, 2, 3, 4))],
@@ -882,9 +969,11 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
                 S(p_cumprod_flattened, with_zeros(signed(0.5, 1.5, 2, 3), (0, 2))),
                 S(p_cumprod_vector_zeros, with_zeros(signed(0.5, 1.5, 5), (1,), (3,)))],
     P.amax: [S(p_max, normal(3, 4)), S(p_max_axis, normal(3, 4)), S(p_amax_axis0, normal(3, 4)),
-             S(p_max_method, normal(2, 3, 4)), S(p_max_scalar, normal())],
+             S(p_max_method, normal(2, 3, 4)), S(p_max_scalar, normal()), S(p_norm_inf, normal(3, 4)),
+             S(p_norm_matrix_ord1, normal(3, 4)), S(p_norm_matrix_inf, normal(2, 3, 2))],
     P.amin: [S(p_min, normal(5)), S(p_min_axis, normal(3, 4)), S(p_amin_3d, normal(2, 3, 4)),
-             S(p_min_method, normal(3, 4))],
+             S(p_min_method, normal(3, 4)), S(p_norm_minus_inf, normal(5)), S(p_norm_matrix_minus1, normal(3, 4)),
+             S(p_norm_matrix_minus_inf, normal(4, 3))],
     P.custom: [S(p_custom_softplus, normal(3, 4)), S(p_custom_scale, normal(4), normal())],
     P.clip: [S(p_clip, normal(3, 4), uniform(-1, -0.3, 4), uniform(0.3, 1, 4), ok=_clip_apart),
              S(p_clip_scalars, normal(3, 4), ok=lambda x: _clip_apart(x, -0.5, 0.5))],
@@ -894,6 +983,8 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
         S(p_abs_scalar, signed(0.1, 2)),
         S(p_abs_builtin, signed(0.1, 2)),
         S(p_absolute, signed(0.1, 2, 4)),
+        S(p_norm_ord1, signed(0.1, 2, 5)),
+        S(p_norm_ord1_axis, signed(0.1, 2, 3, 4)),
     ],
     P.maximum: [
         S(p_maximum, normal(3, 4), normal(3, 4), ok=apart()),
@@ -950,6 +1041,11 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
         S(p_sum_vector_axis0, normal(5)),
         S(p_sum_method, normal(3, 4)),
         S(p_sum_scalar, normal()),
+        S(p_trapezoid, normal(5)),
+        S(p_trapezoid_dx, normal(4, 3), uniform(0.5, 2)),
+        S(p_trapezoid_x, normal(5), normal(5)),
+        S(p_trapezoid_x_axis, normal(4, 2), normal(4)),
+        S(p_trapezoid_x_like_y, normal(2, 4), normal(2, 4)),
     ],
     P.mean: [
         S(p_mean_tuple_negative, normal(2, 3, 4)),
@@ -1002,7 +1098,20 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.trace: [S(p_trace, normal(3, 3)), S(p_trace_rect, normal(2, 4))],
     P.diag: [S(p_diag_vector, normal(3)), S(p_diag_matrix, normal(4, 4)), S(p_diag_wide, normal(2, 4)),
              S(p_diag_tall, normal(4, 2))],
-    P.norm: [S(p_norm, normal(5)), S(p_norm_matrix, normal(3, 2))],
+    P.norm: [S(p_norm, normal(5)), S(p_norm_matrix, normal(3, 2)), S(p_norm_axis, normal(3, 4)),
+             S(p_norm_axes_keepdims, normal(2, 3, 2)), S(p_norm_fro, normal(3, 2)), S(p_norm_ord2_vector, normal(4, 2)),
+             S(p_norm_3d, normal(2, 2, 3)), S(p_norm_ord3, normal(4)), S(p_norm_ord_half_axis, signed(0.2, 2, 3, 4))],
+    P.cross_vectors: [S(p_cross, normal(3), normal(3)), S(p_cross_rows, normal(4, 3), normal(3)),
+                      S(p_cross_broadcast, normal(2, 1, 3), normal(4, 3))],
+    P.erf: [S(p_erf, normal(3, 4))],
+    P.erfc: [S(p_erfc, normal(4))],
+    P.gammaln: [S(p_gammaln, uniform(0.3, 5, 4)), S(p_gammaln_negative, uniform(-2.9, -2.1, 3))],
+    P.digamma: [S(p_digamma, uniform(0.3, 5, 4)), S(p_psi_negative, uniform(-1.9, -1.1, 3))],
+    P.expit: [S(p_expit, normal(3, 4)), S(p_expit_wide, uniform(-30, 30, 8))],
+    P.logit: [S(p_logit, uniform(0.002, 0.998, 6))],
+    P.xlogy: [S(p_xlogy, normal(3, 4), uniform(0.5, 2, 4)),
+              S(p_xlogy_at_zero, with_zeros(normal(4), (1,), (3,)), uniform(0.5, 2, 4))],
+
     P.solve: [S(p_solve, invertible(3), normal(3)), S(p_solve_matrix, invertible(3), normal(3, 2)),
               S(p_solve_transposed, invertible(4, negate_row=True), normal(4))],
     P.inv: [S(p_inv, invertible(3)), S(p_inv_times, invertible(3), normal(3, 2))],
@@ -1013,7 +1122,9 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.eigh_values: [S(p_eigh_values, symmetric_positive(3))],
     P.eigvalsh: [S(p_eigvalsh, symmetric_positive(4))],
     P.eigh_vectors: [S(p_eigh_vector_squares, symmetric_positive(3)), S(p_eigh_projector, symmetric_positive(4))],
-    P.svd_s: [S(p_svd_values, separated(4, 3)), S(p_svd_values_item, separated(3, 5))],
+    P.svd_s: [S(p_svd_values, separated(4, 3)), S(p_svd_values_item, separated(3, 5)),
+              S(p_norm_matrix_ord2, separated(3, 4)), S(p_norm_matrix_minus2, separated(4, 3)),
+              S(p_norm_nuclear, separated(3, 3))],
     P.svd_u: [S(p_svd_u_tall, separated(4, 3)), S(p_svd_u_wide, separated(3, 4)), S(p_svd_u_square, separated(3, 3)),
               S(p_svd_rank_one, separated(4, 3))],
     P.svd_vt: [S(p_svd_vt_wide, separated(3, 4)), S(p_svd_vt_tall, separated(4, 3))],
@@ -1024,7 +1135,9 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.lstsq_sv: [S(p_lstsq_values, separated(4, 3), normal(4))],
     P.arange: [S(p_arange_start_step, uniform(-1, 1), uniform(0.27, 0.32)), S(p_arange_start_stop, uniform(0.1, 0.4))],
     P.linspace: [S(p_linspace, normal(), normal()), S(p_linspace_start, normal())],
-    P.reshape: [S(p_reshape, normal(3, 4)), S(p_reshape_method, normal(3, 4)), S(p_reshape_dynamic, normal(2, 5))],
+    P.reshape: [S(p_reshape, normal(3, 4)), S(p_reshape_method, normal(3, 4)), S(p_reshape_dynamic, normal(2, 5)),
+                S(p_kron, normal(2, 3), normal(3, 2)), S(p_kron_vectors, normal(3), normal(2)),
+                S(p_kron_vector_matrix, normal(2), normal(2, 3))],
     P.ravel: [S(p_ravel, normal(3, 4))],
     P.flatten: [S(p_flatten, normal(2, 3))],
     P.expand_dims: [S(p_expand_dims, normal(3, 4)), S(p_expand_dims_last, normal(3)), S(p_sum_keepdims, normal(3, 4)),
@@ -1041,7 +1154,9 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.list_grow: [S(p_list_grow, normal(2), normal(2)), S(p_list_grow_numbers, normal())],
     P.list_resized: [S(p_list_resized, normal(32, 2)), S(p_list_resized_after, normal(16))],
     P.broadcast_to: [S(p_broadcast_to, normal(3, 1)), S(p_broadcast_to_vector, normal(4)),
-                     S(p_broadcast_to_scalar, normal()), S(p_broadcast_to_same, normal(2, 3))],
+                     S(p_broadcast_to_scalar, normal()), S(p_broadcast_to_same, normal(2, 3)),
+                     S(p_meshgrid, normal(3), normal(4)), S(p_meshgrid_ij, normal(2), normal(3), normal(2)),
+                     S(p_meshgrid_xy3, normal(2), normal(3), normal(2)), S(p_meshgrid_written, normal(3), normal(2))],
     P.tile: [S(p_tile, normal(2, 3)), S(p_tile_int, normal(2)), S(p_tile_more_counts, normal(3, 2)),
              S(p_tile_fewer_counts, normal(2, 2, 3))],
     P.repeat: [S(p_repeat, normal(2, 3)), S(p_repeat_axis, normal(2, 3)), S(p_repeat_axis0, normal(2, 2, 3))],
@@ -1119,6 +1234,12 @@ def z_rint(x): return np.rint(x) * x
 def z_round(x): return np.round(x) * x
 def z_round_decimals(x): return np.round(x, 1) * x
 def z_isfinite(x): return np.where(np.isfinite(x), x * x, 0.0)
+def z_all(x): return x * np.all(x > -0.3, axis=0)
+def z_all_method(x): return x * x.all()
+def z_any(x): return np.any(x > 0.5, axis=1, keepdims=True) * x
+def z_any_keepdims(x): return x * np.any(x > 0.5, keepdims=True)
+def z_isclose(x): return np.where(np.isclose(x, 0.5, rtol=0.0, atol=0.2), 2.0, 3.0) * x
+def z_allclose(x): return x * np.allclose(x, x + 1e-9)
 def z_isnan(x): return np.where(np.isnan(x), 0.0, x * x)
 def z_isinf(x): return np.where(np.isinf(x), 0.0, x * x)
 def z_floor_alone(x): return np.floor(x)
@@ -1284,7 +1405,17 @@ ZERO_SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.eye: [Z(z_eye, normal(3, 3), lambda x: np.eye(3)), Z(z_eye_rect, normal(2, 3), lambda x: np.eye(2, 3))],
     P.lt: [Z(z_lt, uniform(-1, 1, 3, 4), lambda x: (x < 0.3) * 1.0, ok=away_from(0.3)),
            Z(z_np_less, uniform(-1, 1, 4), lambda x: (x < 0.3) * 1.0, ok=away_from(0.3))],
-    P.le: [Z(z_le, uniform(-1, 1, 4), lambda x: (x <= 0.3) * 1.0, ok=away_from(0.3))],
+    P.le: [Z(z_le, uniform(-1, 1, 4), lambda x: (x <= 0.3) * 1.0, ok=away_from(0.3)),
+           Z(z_isclose, uniform(0, 1, 6), lambda x: np.where(np.abs(x - 0.5) <= 0.2, 2.0, 3.0),
+             ok=away_from(0.3, 0.7))],
+    P.all_: [Z(z_all, uniform(-1, 1, 4, 3), lambda x: np.broadcast_to(np.all(x > -0.3, axis=0), x.shape) * 1.0,
+               ok=away_from(-0.3)),
+             Z(z_all_method, signed(0.1, 1, 4), np.ones_like),
+             Z(z_allclose, normal(3), np.ones_like)],
+    P.any_: [Z(z_any, uniform(-1, 1, 3, 4),
+               lambda x: np.broadcast_to(np.any(x > 0.5, axis=1, keepdims=True), x.shape) * 1.0, ok=away_from(0.5)),
+             Z(z_any_keepdims, uniform(-1, 1, 2, 3), lambda x: np.full(x.shape, float(np.any(x > 0.5))),
+               ok=away_from(0.5))],
     P.gt: [Z(z_gt, uniform(-1, 1, 4), lambda x: (x > 0.3) * 1.0, ok=away_from(0.3))],
     P.ge: [Z(z_ge, uniform(-1, 1), lambda x: float(x >= 0.3), ok=away_from(0.3)),
            Z(z_np_greater_equal, uniform(-1, 1, 4), lambda x: (x >= 0.3) * 1.0, ok=away_from(0.3))],
@@ -1531,7 +1662,11 @@ def _assert_same_numbers(got, expected):
 _ONE_PER_RULE = [(prim, samples[0]) for table in (SAMPLES, ZERO_SAMPLES) for prim, samples in table.items()]
 _ONE_PER_RULE += [(prim, s) for prim, s in _ALL if (s.name, "numba") in XFAIL and (prim, s) not in _ONE_PER_RULE]
 # NumPy functions lowered as other primitives (s2sad/frontend/composed.py) compile too.
-_COMPOSED = ("p_moveaxis_several", "p_hstack", "p_vstack", "p_take_axis", "p_take_one")
+_COMPOSED = ("p_moveaxis_several", "p_hstack", "p_vstack", "p_take_axis", "p_take_one", "p_diff_twice_axis0",
+             "p_trapezoid_x_axis", "p_kron", "p_kron_vector_matrix", "p_meshgrid_ij", "p_meshgrid_written",
+             "p_norm_3d", "p_norm_ord1_axis", "p_norm_ord3", "p_norm_ord_half_axis", "p_norm_matrix_inf",
+             "p_norm_nuclear", "p_logsumexp_axes_keepdims",
+             "p_softmax_axis", "p_log_softmax", "z_isclose", "z_allclose", "z_any_keepdims")
 _ONE_PER_RULE += [(prim, s) for prim, s in _ALL if s.name in _COMPOSED]
 
 
@@ -1655,3 +1790,136 @@ def test_eigh_and_cholesky_ignore_the_upper_triangle():
         g = s2sad.grad(fn)(noisy)
         np.testing.assert_allclose(g, s2sad.grad(fn)(np.tril(a)), rtol=1e-12)
         assert np.all(np.triu(g, 1) == 0.0)
+
+
+# --- the functions of np and scipy.special at their edges, under both backends -------------------
+
+def e_logsumexp(x): return sp.logsumexp(x, axis=-1)
+def e_expit(x): return np.sum(sp.expit(x))
+def e_logit(x): return np.sum(sp.logit(x))
+def e_xlogy(x, y): return np.sum(sp.xlogy(x, y))
+def e_norm(x): return np.linalg.norm(x)
+def e_norm_rows(x): return np.sum(np.linalg.norm(x, axis=1))
+def e_norm_ord1(x): return np.linalg.norm(x, 1)
+def e_norm_inf(x): return np.linalg.norm(x, np.inf)
+def e_norm_ord3(x): return np.linalg.norm(x, 3)
+def e_cross(a, b): return np.sum(np.cross(a, b))
+
+
+def _values_and_gradients(fn, args, wrt=0):
+    """(value, reverse-mode gradient, forward-mode gradient)."""
+    value, reverse = s2sad.value_and_grad(fn, wrt=wrt)(*args)
+    return value, reverse, s2sad.grad(fn, wrt=wrt, mode="forward")(*args)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_logsumexp_of_large_values(each_backend, mode):
+    """No overflow at 1000 (the maximum is taken out), -inf adds nothing, and the gradient is the
+    softmax."""
+    x = np.array([[1000.0, 1000.5, 999.0, -np.inf], [-1000.0, -1001.0, -999.5, -1000.0]])
+    np.testing.assert_allclose(s2sad.value_and_grad(lambda v: np.sum(e_logsumexp(v)), mode=mode)(x)[1],
+                               sp.softmax(x, axis=-1), rtol=1e-14, atol=0)
+    value = s2sad.jvp(e_logsumexp)(x, np.ones_like(x))[0]
+    np.testing.assert_allclose(value, sp.logsumexp(x, axis=-1), rtol=1e-15)
+
+
+def test_expit_and_logit_at_large_magnitudes(each_backend):
+    """expit keeps its relative precision where it is tiny and saturates without overflow; its
+    derivative expit(x) expit(-x) stays exact there. logit reaches ±inf at 0 and 1."""
+    x = np.array([-800.0, -40.0, -1.0, 0.0, 2.0, 40.0, 800.0])
+    value, reverse, forward = _values_and_gradients(e_expit, [x])
+    np.testing.assert_allclose(value, np.sum(sp.expit(x)), rtol=1e-15)
+    for g in (reverse, forward):
+        np.testing.assert_allclose(g, sp.expit(x) * sp.expit(-x), rtol=1e-14, atol=0)
+    p = np.array([1e-300, 1e-10, 0.3, 0.5, 0.65, 1.0 - 1e-10])
+    value, reverse, forward = _values_and_gradients(e_logit, [p])
+    np.testing.assert_allclose(value, np.sum(sp.logit(p)), rtol=1e-14)
+    for g in (reverse, forward):
+        np.testing.assert_allclose(g, 1.0 / (p * (1.0 - p)), rtol=1e-9)
+    edges = np.array([0.0, 1.0])
+    np.testing.assert_array_equal(s2sad.jvp(lambda q: sp.logit(q))(edges, np.zeros(2))[0], [-np.inf, np.inf])
+
+
+def test_xlogy_at_zero(each_backend):
+    """xlogy(0, y) is 0, also at y = 0; there its partial in y is 0 and in x log y (-inf at y = 0)."""
+    x, y = np.array([0.0, 0.0, 1.5]), np.array([0.0, 2.0, 3.0])
+    for mode in ("reverse", "forward"):
+        value, (gx, gy) = s2sad.value_and_grad(e_xlogy, wrt=(0, 1), mode=mode)(x, y)
+        assert value == sp.xlogy(x, y).sum() == 1.5 * np.log(3.0)
+        np.testing.assert_allclose(gx, [-np.inf, np.log(2.0), np.log(3.0)], rtol=1e-15)
+        np.testing.assert_allclose(gy, [0.0, 0.0, 0.5], rtol=1e-15)
+
+
+def test_norms_at_zero(each_backend):
+    """The 2-norm (and any p-norm) has no derivative at 0: NaN there (on the zero rows only, along
+    an axis); the 1- and inf-norms take np.abs's convention (0 at 0), a subgradient."""
+    zero, rows = np.zeros(3), np.array([[0.0, 0.0], [3.0, 4.0]])
+    for fn in (e_norm, e_norm_rows, e_norm_ord1, e_norm_inf, e_norm_ord3):
+        assert _values_and_gradients(fn, [zero if fn is not e_norm_rows else rows])[0] in (0.0, 5.0)
+    for fn in (e_norm, e_norm_ord3):
+        for g in _values_and_gradients(fn, [zero])[1:]:
+            assert np.all(np.isnan(g))
+    for g in _values_and_gradients(e_norm_ord3, [np.array([0.0, 1.0, -2.0])])[1:]:  # (a zero element: 0)
+        np.testing.assert_allclose(g, np.array([0.0, 1.0, -4.0]) / 9.0 ** (2 / 3), rtol=1e-14)
+    for g in _values_and_gradients(e_norm_rows, [rows])[1:]:
+        np.testing.assert_array_equal(g, [[np.nan, np.nan], [0.6, 0.8]])
+    for fn in (e_norm_ord1, e_norm_inf):
+        for g in _values_and_gradients(fn, [zero])[1:]:
+            np.testing.assert_array_equal(g, np.zeros(3))
+
+
+def test_cross_takes_3_vectors_only(each_backend):
+    with pytest.raises(ValueError, match="cross product"):
+        s2sad.grad(e_cross)(np.ones(4), np.ones(4))
+    with pytest.raises(ValueError, match="cross product"):
+        s2sad.grad(e_cross, mode="forward")(np.ones((2, 2)), np.ones((2, 3)))
+
+
+def test_second_derivative_of_digamma_is_refused():
+    """gammaln has a Hessian (its derivatives are digamma and trigamma); digamma's would need
+    the derivative of trigamma."""
+    x = np.array([0.5, 2.0, 7.0])
+    np.testing.assert_allclose(s2sad.hessian(lambda v: np.sum(sp.gammaln(v)))(x), np.diag(sp.polygamma(1, x)),
+                               rtol=1e-14)
+    with pytest.raises(s2sad.S2SADError, match="trigamma"):
+        s2sad.hessian(lambda v: np.sum(sp.digamma(v)))(x)
+
+
+def p_trapz(y, x): return np.trapz(y, x) if hasattr(np, "trapz") else None
+
+
+@pytest.mark.skipif(not hasattr(np, "trapz"), reason="NumPy 2.4 removed np.trapz (np.trapezoid is tested)")
+def test_trapz_is_trapezoid():
+    rng = np.random.default_rng(7)
+    y, x = rng.standard_normal(5), np.sort(rng.standard_normal(5))
+    for mode in ("reverse", "forward"):
+        value, grads = s2sad.value_and_grad(p_trapz, wrt=(0, 1), mode=mode)(y, x)
+        expected = s2sad.value_and_grad(p_trapezoid_x_axis, wrt=(0, 1), mode=mode)(y, x)
+        np.testing.assert_allclose(value, expected[0], rtol=1e-15)
+        for g, e in zip(grads, expected[1]):
+            np.testing.assert_allclose(g, e, rtol=1e-15)
+
+
+def e_scipy_of_a_list(x):
+    xs = []
+    for i in range(3):
+        xs.append(x * i)
+    return scipy.special.logsumexp(xs)
+
+
+def test_scipy_functions_take_lists_and_the_module_path():
+    """``scipy.special.logsumexp(xs)`` of a list built in a loop, with SciPy imported as ``import scipy``."""
+    x = np.array([0.5, -1.0])
+    rows = np.stack([x * i for i in range(3)])
+    value, grad = s2sad.value_and_grad(e_scipy_of_a_list)(x)
+    assert value == sp.logsumexp(rows)
+    np.testing.assert_allclose(grad, np.arange(3.0) @ sp.softmax(rows), rtol=1e-14)
+
+
+def test_scipy_is_imported_only_when_used():
+    """`import s2sad` does not import SciPy (which takes a while); its functions are found once
+    the program has imported it."""
+    import subprocess
+    import sys
+    code = "import sys, s2sad; assert 'scipy' not in sys.modules, sorted(m for m in sys.modules if 'scipy' in m)"
+    subprocess.run([sys.executable, "-c", code], check=True)

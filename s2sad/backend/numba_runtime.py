@@ -9,6 +9,7 @@ general array assignment (``tape[k] = value``) costs well over a second of compi
 
 from __future__ import annotations
 
+import math
 import operator
 from functools import partial
 
@@ -456,7 +457,7 @@ _cached_overload(runtime.record)(lambda tape, k, n, value, exact=False:
                                  lambda tape, k, n, value, exact=False: _record(tape, k, n, value, exact))
 _cached_overload(runtime.record_grow)(lambda tape, k, value, exact=False:
                                       lambda tape, k, value, exact=False: _record_grow(tape, k, value, exact))
-_compiled_as_written(runtime.fits_shape, runtime.unrecord, runtime.tape_row, runtime.untape_row)
+_compiled_as_written(runtime.fits_shape, runtime.unrecord, runtime.tape_row, runtime.untape_row, runtime.cross_vectors)
 # NumPy's checks of a draw's parameters (passes/draws.py)
 _compiled_as_written(runtime.checked_scale, runtime.checked_range, runtime.checked_ordered_range, runtime.checked_size,
                      runtime.checked_seed)
@@ -474,6 +475,108 @@ def _masked(t, d):
 masked_product = numba.vectorize(["float64(float64, float64)"], cache=True)(_masked)
 UFUNCS = {runtime.masked_product: masked_product}
 _cached_overload(runtime.masked_product)(lambda t, d: lambda t, d: masked_product(t, d))  # (elsewhere)
+
+
+# --- scipy.special's functions: ufuncs of their scalar formulas -----------------------------------
+# The Python backend calls SciPy's own (`s2sad.runtime`); these agree with them to a few units in
+# the last place (digamma and trigamma to about 1e-14, relative, away from digamma's zero).
+
+def _expit(x):
+    if x >= 0.0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)  # (no overflow of exp(-x) for large negative x)
+    return e / (1.0 + e)
+
+
+def _logit(p):
+    """SciPy's formula: log(p / (1 - p)), and near 1/2, where that loses precision,
+    log1p(s) - log1p(-s) with s = 2p - 1."""
+    if 0.3 <= p <= 0.65:
+        s = 2.0 * (p - 0.5)
+        return math.log1p(s) - math.log1p(-s)
+    return math.log(p / (1.0 - p))
+
+
+def _xlogy(x, y):
+    if x == 0.0 and not math.isnan(y):
+        return 0.0
+    return x * math.log(y)
+
+
+@njit(cache=True)
+def _digamma_positive(x):
+    """ψ(x) for x > 0: ψ(x) = ψ(x + 1) − 1/x up to x ≥ 10, then the asymptotic series
+    ln x − 1/(2x) − Σ B₂ₖ / (2k x²ᵏ) to the term in x⁻¹⁴."""
+    shift = 0.0
+    while x < 10.0:
+        shift -= 1.0 / x
+        x += 1.0
+    w = 1.0 / (x * x)
+    tail = w * (1 / 12 - w * (1 / 120 - w * (1 / 252 - w * (1 / 240 - w * (1 / 132 - w * (691 / 32760 - w / 12))))))
+    return shift + math.log(x) - 0.5 / x - tail
+
+
+@njit(cache=True)
+def _trigamma_positive(x):
+    """ψ₁(x) for x > 0: ψ₁(x) = ψ₁(x + 1) + 1/x² up to x ≥ 10, then the asymptotic series
+    1/x + 1/(2x²) + Σ B₂ₖ / x²ᵏ⁺¹ to the term in x⁻¹⁵."""
+    shift = 0.0
+    while x < 10.0:
+        inverse = 1.0 / x
+        shift += inverse * inverse
+        x += 1.0
+    v = 1.0 / x
+    w = v * v
+    tail = v * w * (1 / 6 - w * (1 / 30 - w * (1 / 42 - w * (1 / 30 - w * (5 / 66 - w * (691 / 2730 - w * 7 / 6))))))
+    return shift + v + 0.5 * w + tail
+
+
+def _digamma(x):
+    """ψ(x); below 0 by reflection, ψ(x) = ψ(1 − x) − π / tan(πx), with πx reduced to the
+    fractional part of x. At the poles, SciPy's values: −inf at +0, inf at −0, NaN below."""
+    if x <= 0.0 and x == math.floor(x):
+        return -math.copysign(math.inf, x) if x == 0.0 else math.nan
+    if x < 0.0:
+        return _digamma_positive(1.0 - x) - math.pi / math.tan(math.pi * (x - math.floor(x)))
+    return _digamma_positive(x)
+
+
+def _trigamma(x):
+    """ψ₁(x); below 0 by reflection, ψ₁(x) = π² / sin²(πx) − ψ₁(1 − x); inf at the poles."""
+    if x <= 0.0 and x == math.floor(x):
+        return math.inf
+    if x < 0.0:
+        ratio = math.pi / math.sin(math.pi * (x - math.floor(x)))
+        return ratio * ratio - _trigamma_positive(1.0 - x)
+    return _trigamma_positive(x)
+
+
+def _erf(x):
+    return math.erf(x)
+
+
+def _erfc(x):
+    return math.erfc(x)
+
+
+def _gammaln(x):
+    return -math.inf if x == -math.inf else math.lgamma(x)  # (SciPy's value there)
+
+
+def _special_ufuncs() -> dict:
+    """Each helper of `s2sad.runtime` calling scipy.special, with the ufunc Numba compiles for it."""
+    unary, binary = ["float64(float64)"], ["float64(float64, float64)"]
+    formulas = {runtime.erf: (_erf, unary), runtime.erfc: (_erfc, unary), runtime.gammaln: (_gammaln, unary),
+                runtime.digamma: (_digamma, unary), runtime.trigamma: (_trigamma, unary),
+                runtime.expit: (_expit, unary), runtime.logit: (_logit, unary), runtime.xlogy: (_xlogy, binary)}
+    return {helper: numba.vectorize(signatures, cache=True)(formula)
+            for helper, (formula, signatures) in formulas.items()}
+
+
+SPECIAL = _special_ufuncs()
+UFUNCS.update(SPECIAL)
+for _helper, _ufunc in SPECIAL.items():
+    _cached_overload(_helper)(_calling(_ufunc))  # (elsewhere)
 
 
 # --- NumPy reductions Numba lacks: over one axis, and var/std with ddof --------------------------
@@ -616,6 +719,44 @@ def _spread_over_axis(root: bool):
 
 _cached_overload(np.var)(_spread_over_axis(False))
 _cached_overload(np.std)(_spread_over_axis(True))
+
+
+# --- np.all and np.any over one axis, which Numba's own lack ---------------------------------------
+
+@njit(cache=True)
+def _truth_along(a, axis, every):
+    """np.all (`every`) or np.any of `a` (two or more axes) over `axis`."""
+    axis = axis % a.ndim
+    out = np.full(_reduced_shape(a.shape, axis), every)
+    kept = tuple_setitem(a.shape, axis, 1)
+    flat_out, flat = out.reshape(-1), np.ascontiguousarray(a).reshape(-1)
+    for i in range(flat.size):
+        position = _position(i, a.shape, kept)
+        if (flat[i] != 0) != every:
+            flat_out[position] = not every
+    return out
+
+
+def _all_of_vector(a, axis=None):
+    return np.all(a)
+
+
+def _any_of_vector(a, axis=None):
+    return np.any(a)
+
+
+def _truth_over_axis(every: bool):
+    def implement(a, axis=None):
+        if not (isinstance(a, types.Array) and isinstance(axis, types.Integer)):
+            return None  # Numba's own implementation
+        if a.ndim == 1:
+            return _all_of_vector if every else _any_of_vector
+        return lambda a, axis=None: _truth_along(a, axis, every)
+    return implement
+
+
+_cached_overload(np.all)(_truth_over_axis(True))
+_cached_overload(np.any)(_truth_over_axis(False))
 
 
 # --- np.cumprod along an axis, which Numba's own lacks ---------------------------------------------
@@ -972,7 +1113,7 @@ def _ours_first(*functions) -> None:
 
 
 _register_own()
-_ours_first(np.sum, np.max, np.amax, np.min, np.amin, np.where, np.zeros, np.empty, operator.matmul)
+_ours_first(np.sum, np.max, np.amax, np.min, np.amin, np.where, np.zeros, np.empty, np.all, np.any, operator.matmul)
 
 
 # --- checkpointing schedules: built (and cached) by Python code, then read by the compiled loop --

@@ -37,14 +37,16 @@ class Composition:
     from_node: bool = False  # reads literal arguments (einsum's subscripts) from the call's source
     view: bool = False  # NumPy's result is a view of the first argument (else new memory, even when the
     #                     primitives it becomes would give a view: np.take(A, 0, axis=1) is A[:, 0] copied)
+    boolean: bool = False  # the result is booleans (np.isclose): no derivative, whatever the parts have
 
 
 COMPOSED: dict[object, Composition] = {}
 
 
-def _composes(numpy_fn, *primitives: P.Primitive, from_node: bool = False, view: bool = False):
+def _composes(numpy_fn, *primitives: P.Primitive, from_node: bool = False, view: bool = False,
+              boolean: bool = False):
     def register(lower: Callable) -> Callable:
-        COMPOSED[numpy_fn] = Composition(lower, primitives, from_node, view)
+        COMPOSED[numpy_fn] = Composition(lower, primitives, from_node, view, boolean)
         return lower
     return register
 
@@ -58,7 +60,11 @@ def lower_composed(lo: "Lowering", numpy_fn, args: list, kwargs: dict, node) -> 
         raise lo.error(node, f"bad arguments to {P.numpy_name(numpy_fn)}: {exc}") from None
     mark = lo.mark()
     result = composition.lower(*bound.args, **bound.kwargs)
-    return result if composition.view else lo.new_memory(result, mark, node)
+    if composition.view:
+        return result
+    if isinstance(result, TupleVal):  # (np.meshgrid: arrays of their own)
+        return TupleVal(tuple(lo.new_memory(item, mark, node) for item in result.items))
+    return lo.new_memory(result, mark, node)
 
 
 # --- reading arguments ------------------------------------------------------------------------
@@ -99,9 +105,96 @@ def _axes(lo: "Lowering", value, ndim: int, node, what: str) -> tuple[int, ...]:
     return tuple(a % ndim for a in axes)
 
 
+def _one_axis(lo: "Lowering", value, ndim: int, node, name: str) -> int:
+    """A literal axis (one integer), counted from 0."""
+    axes = _axes(lo, value, ndim, node, "axis")
+    if len(axes) != 1 or isinstance(_literal(lo, value, node, "axis"), tuple):
+        raise lo.error(node, f"np.{name} takes one axis (an integer)")
+    return axes[0]
+
+
 def _slices(ndim: int) -> tuple[list, tuple]:
     """Index operands and spec selecting everything along `ndim` axes (``x[:, :]``)."""
     return [const(None)] * (3 * ndim), ("s",) * ndim
+
+
+def _flag(lo: "Lowering", value, node, what: str) -> bool:
+    flag = _literal(lo, value, node, what)
+    if not isinstance(flag, bool):
+        raise lo.error(node, f"{what} must be True or False, written as a literal")
+    return flag
+
+
+def _count(lo: "Lowering", value, node, what: str) -> int:
+    count = _literal(lo, value, node, what)
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        raise lo.error(node, f"{what} must be a literal integer of at least 1, not {count!r}")
+    return count
+
+
+def _none(value) -> bool:
+    return isinstance(value, Const) and value.value is None
+
+
+def _slice_along(lo: "Lowering", x: Atom, axis: int, start, stop, node) -> Atom:
+    """``x[start:stop]`` along `axis` (everything along the others)."""
+    operands = []
+    for k in range(x.type.ndim):
+        operands += [const(start), const(stop), const(None)] if k == axis else [const(None)] * 3
+    return lo.emit(P.getitem, [x, *operands], node, spec=("s",) * x.type.ndim)
+
+
+def _component(lo: "Lowering", x: Atom, k: int, node) -> Atom:
+    """``x[..., k]``."""
+    operands, spec = _slices(x.type.ndim - 1)
+    return lo.emit(P.getitem, [x, *operands, const(k)], node, spec=spec + ("i",))
+
+
+def _placed(lo: "Lowering", x: Atom, axis: int, ndim: int, node) -> Atom:
+    """A vector with new axes around it, so that its one axis is `axis` of `ndim` (``x[None, :, None]``)."""
+    spec = ("n",) * axis + ("s",) + ("n",) * (ndim - axis - 1)
+    return lo.emit(P.getitem, [x, const(None), const(None), const(None)], node, spec=spec)
+
+
+def _reduced_axes(lo: "Lowering", value, ndim: int, node) -> tuple[int, ...] | None:
+    """A reduction's literal axis (an integer or a tuple), as sorted axes counted from 0, or None
+    when it reduces every axis."""
+    if _none(value):
+        return None
+    axes = tuple(sorted(set(_axes(lo, value, ndim, node, "axis"))))
+    return None if len(axes) == ndim else axes
+
+
+def _reduce(lo: "Lowering", prim: P.Primitive, x: Atom, axes, node) -> Atom:
+    """``prim(x, axis=axes)`` for a reduction (axes None, or sorted)."""
+    axis = axes if axes is None or len(axes) > 1 else axes[0]
+    return lo.emit(prim, [x], node, axis=axis)
+
+
+def _restored(lo: "Lowering", value: Atom, axes, ndim: int, node) -> Atom:
+    """A reduction's result with the reduced axes back, of length 1 (``keepdims=True``)."""
+    if not value.type.is_array:
+        return lo.emit(P.full, [const((1,) * ndim), value], node) if ndim else value
+    for a in sorted(axes):
+        value = lo.emit(P.expand_dims, [value], node, axis=a)
+    return value
+
+
+def _spread(lo: "Lowering", value: Atom, axes, ndim: int, node) -> Atom:
+    """A reduction's result shaped to broadcast against the array it reduced."""
+    return value if axes is None else _restored(lo, value, axes, ndim, node)
+
+
+def _choose(lo: "Lowering", condition: Atom, a, b, node) -> Atom:
+    """``a if condition else b`` elementwise (`np.where`, or a conditional expression for numbers)."""
+    arrays = any(isinstance(v, Atom) and v.type.is_array for v in (condition, a, b))
+    return lo.emit(P.where if arrays else P.select, [condition, a, b], node)
+
+
+def _calls(lo: "Lowering", node):
+    """``op(prim, *operands, **params)``: emit at the call's node (compositions of several steps)."""
+    return lambda prim, *ins, **params: lo.emit(prim, [v if isinstance(v, Atom) else const(v) for v in ins],
+                                                node, **params)
 
 
 # --- the compositions -------------------------------------------------------------------------
@@ -230,7 +323,7 @@ def take(lo: "Lowering", node, a, indices, axis=const(None)) -> Atom:
     if isinstance(axis, Const) and axis.value is None:
         flat = lo.emit(P.ravel, [x], node) if x.type.ndim > 1 else x
         return lo.emit(P.getitem, [flat, index], node, spec=("i",))
-    (along,) = _axes(lo, axis, x.type.ndim, node, "axis")
+    along = _one_axis(lo, axis, x.type.ndim, node, "take")
     if not index.type.is_array:  # one integer: x[:, i]
         before, spec = _slices(along)
         after, spec_after = _slices(x.type.ndim - along - 1)
@@ -286,6 +379,192 @@ def pad(lo: "Lowering", node, array, pad_width, mode=PyObj("constant"), constant
         raise lo.error(node, "constant_values must be one number (the same on every side)")
     value = lo.operand(constant_values, node)
     return lo.emit(P.pad, [x, value], node, widths=tuple(tuple(int(n) for n in pair) for pair in pairs))
+
+
+@_composes(np.diff, P.getitem, P.sub)
+def diff(lo: "Lowering", node, a, n=const(1), axis=const(-1)) -> Atom:
+    """The n-th difference along `axis`: ``x[1:] - x[:-1]`` there, n times (``!=`` for booleans,
+    as NumPy). prepend= and append= are not supported."""
+    x = _array(lo, a, node, "diff")
+    count = _count(lo, n, node, "the n of np.diff")
+    along = _one_axis(lo, axis, x.type.ndim, node, "diff")
+    for _ in range(count):
+        op = P.ne if x.type.dtype == "bool" else P.sub
+        x = lo.emit(op, [_slice_along(lo, x, along, 1, None, node), _slice_along(lo, x, along, None, -1, node)], node)
+    return x
+
+
+def trapezoid(lo: "Lowering", node, y, x=const(None), dx=const(1.0), axis=const(-1)) -> Atom:
+    """The trapezoidal rule along `axis`, as NumPy computes it: the sum of d · (y[1:] + y[:-1]) / 2,
+    with d the spacing dx, or the differences of the sample points x (a vector along `axis`, or an
+    array of y's shape)."""
+    op = _calls(lo, node)
+    values = _array(lo, y, node, "trapezoid")
+    ndim = values.type.ndim
+    along = _one_axis(lo, axis, ndim, node, "trapezoid")
+    if _none(x):
+        step = lo.operand(dx, node)
+    else:
+        points = _array(lo, x, node, "trapezoid")
+        if points.type.ndim == 1:
+            step = _placed(lo, diff(lo, node, points), along, ndim, node) if ndim > 1 else diff(lo, node, points)
+        elif points.type.ndim == ndim:
+            step = diff(lo, node, points, axis=const(along))
+        else:
+            raise lo.error(node, f"np.trapezoid takes sample points x of one axis or of y's {ndim}, "
+                                 f"not {points.type.ndim}")
+    pairs = op(P.add, _slice_along(lo, values, along, 1, None, node), _slice_along(lo, values, along, None, -1, node))
+    return op(P.sum, op(P.div, op(P.mul, step, pairs), 2.0), axis=along)
+
+
+for _name in ("trapezoid", "trapz"):  # (NumPy 2.0 renamed np.trapz, and 2.4 removed it)
+    if hasattr(np, _name):
+        _composes(getattr(np, _name), P.getitem, P.sub, P.add, P.mul, P.div, P.sum)(trapezoid)
+
+
+@_composes(np.cross, P.cross_vectors, P.getitem, P.mul, P.sub, P.pack, P.stack)
+def cross(lo: "Lowering", node, a, b) -> Atom:
+    """The cross product of 3-vectors (arrays of them along the last axis, broadcast against each
+    other), from their components as NumPy computes it. Other lengths raise ValueError."""
+    op = _calls(lo, node)
+    u, v = (lo.emit(P.cross_vectors, [_array(lo, w, node, "cross")], node) for w in (a, b))
+    (u0, u1, u2), (v0, v1, v2) = ([_component(lo, w, k, node) for k in range(3)] for w in (u, v))
+    parts = [op(P.sub, op(P.mul, u1, v2), op(P.mul, u2, v1)), op(P.sub, op(P.mul, u2, v0), op(P.mul, u0, v2)),
+             op(P.sub, op(P.mul, u0, v1), op(P.mul, u1, v0))]
+    if parts[0].type.ndim == 0:
+        return lo.emit(P.pack, parts, node)
+    return lo.emit(P.stack, parts, node, axis=parts[0].type.ndim)
+
+
+@_composes(np.kron, P.getitem, P.mul, P.reshape)
+def kron(lo: "Lowering", node, a, b) -> Atom:
+    """The Kronecker product, as NumPy forms it: with the operands given as many axes (leading
+    ones of length 1), ``a[:, None, :, None] * b[None, :, None, :]`` reshaped to
+    (a0·b0, a1·b1)."""
+    op = _calls(lo, node)
+    u, v = _array(lo, a, node, "kron"), _array(lo, b, node, "kron")
+    ndim = max(u.type.ndim, v.type.ndim)
+
+    def interleaved(w: Atom, pair: tuple) -> Atom:
+        spec = ("n", "n") * (ndim - w.type.ndim) + pair * w.type.ndim
+        return lo.emit(P.getitem, [w, *[const(None)] * (3 * w.type.ndim)], node, spec=spec)
+
+    product = op(P.mul, interleaved(u, ("s", "n")), interleaved(v, ("n", "s")))
+    shape = op(P.shape, product)
+    lengths = [op(P.mul, op(P.getitem, shape, 2 * k, spec=("i",)), op(P.getitem, shape, 2 * k + 1, spec=("i",)))
+               for k in range(ndim)]
+    return op(P.reshape, product, op(P.make_tuple, *lengths))
+
+
+@_composes(np.meshgrid, P.getitem, P.broadcast_to)
+def meshgrid(lo: "Lowering", node, *xi, copy=const(True), sparse=const(False), indexing=PyObj("xy")) -> TupleVal:
+    """Coordinate arrays from vectors, each a new array: the k-th varies along axis k of the
+    result ('ij'), or with the first two axes swapped ('xy', NumPy's default)."""
+    order = _literal(lo, indexing, node, "indexing")
+    if order not in ("xy", "ij"):
+        raise lo.error(node, f"np.meshgrid: indexing must be 'xy' or 'ij', not {order!r}")
+    if not _flag(lo, copy, node, "copy") or _flag(lo, sparse, node, "sparse"):
+        raise lo.error(node, "np.meshgrid supports copy=True and sparse=False only (full arrays of their own)")
+    vectors = [_array(lo, v, node, "meshgrid") for v in xi]
+    if not vectors or any(v.type.ndim != 1 for v in vectors):
+        raise lo.error(node, "np.meshgrid takes one or more vectors (1-D arrays)")
+    op = _calls(lo, node)
+    axes = list(range(len(vectors)))
+    if order == "xy" and len(axes) > 1:
+        axes[:2] = [1, 0]
+    lengths = {axis: op(P.getitem, op(P.shape, v), 0, spec=("i",)) for v, axis in zip(vectors, axes)}
+    shape = op(P.make_tuple, *[lengths[k] for k in range(len(axes))])
+    return TupleVal(tuple(op(P.broadcast_to, _placed(lo, v, axis, len(axes), node), shape)
+                          for v, axis in zip(vectors, axes)))
+
+
+# --- np.linalg.norm: the p-norms (the 2-norm, Frobenius for matrices) are the `norm` primitive, over
+# all axes or the given ones; the other orders are compositions, with the derivatives of their parts
+# (at a zero element, that of np.abs: 0).
+
+_INF = float("inf")
+
+
+@_composes(np.linalg.norm, P.norm, P.abs, P.sum, P.amax, P.amin, P.svd_s)
+def norm(lo: "Lowering", node, x, ord=const(None), axis=const(None), keepdims=const(False)) -> Atom:
+    """Vector norms along one axis: None and 2 (the 2-norm), 1, inf, -inf and other orders p
+    ((Σ |x|ᵖ)^(1/p), the `norm` primitive too); matrix norms over two axes: None and 'fro'
+    (Frobenius), 1, -1, inf, -inf (the largest or smallest column or row sum of |x|) and, of a
+    matrix, 2, -2 and 'nuc' (the largest, smallest or sum of its singular values). Without an
+    axis, the 2-norm of all the elements; with an order, a vector's or a matrix's."""
+    v = _array(lo, x, node, "linalg.norm")
+    ndim = v.type.ndim
+    order = None if _none(ord) else _literal(lo, ord, node, "ord")
+    if _none(axis):
+        if order is not None and ndim > 2:
+            raise lo.error(node, f"np.linalg.norm with ord={order!r} takes a vector or a matrix (or give axis=)")
+        axes = None if order is None else tuple(range(ndim))
+    else:
+        axes = _axes(lo, axis, ndim, node, "axis")
+        if len(axes) not in (1, 2) or len(set(axes)) != len(axes):
+            raise lo.error(node, "np.linalg.norm takes one axis (vector norms) or two different ones (matrix norms)")
+    if axes is None:  # (Numba's np.linalg.norm takes one or two axes: more are summed over)
+        value = lo.emit(P.norm, [v], node, axis=tuple(range(ndim)) if ndim > 2 else None)
+    elif len(axes) == 1:
+        value = _vector_norm(lo, v, order, axes[0], node)
+    else:
+        value = _matrix_norm(lo, v, order, axes, node)
+    return _restored(lo, value, axes or range(ndim), ndim, node) if _flag(lo, keepdims, node, "keepdims") else value
+
+
+def _vector_norm(lo: "Lowering", v: Atom, order, axis: int, node) -> Atom:
+    op = _calls(lo, node)
+    if order is not None and (isinstance(order, bool) or not isinstance(order, (int, float)) or order == 0):
+        raise lo.error(node, f"np.linalg.norm: ord={order!r} is not a supported vector norm (None, 2, 1, inf, -inf, "
+                             "or another nonzero number p)")
+    extreme = {_INF: P.amax, -_INF: P.amin, 1: P.sum}.get(order)
+    if extreme is not None:  # (np.inf, -np.inf: the largest, smallest |x|; 1: their sum)
+        return op(extreme, op(P.abs, v), axis=axis)
+    return op(P.norm, v, ord=2 if order is None else float(order), axis=axis if v.type.ndim > 1 else None)
+
+
+def _matrix_norm(lo: "Lowering", v: Atom, order, axes: tuple, node) -> Atom:
+    op = _calls(lo, node)
+    rows, cols = axes
+    if order is None or order == "fro":
+        return op(P.norm, v, axis=None if v.type.ndim == 2 else tuple(sorted(axes)))
+    if order in (2, -2, "nuc"):
+        if v.type.ndim != 2:
+            raise lo.error(node, f"np.linalg.norm with ord={order!r} takes a matrix (no stacks)")
+        values = op(P.svd_s, v, full_matrices=True, compute_uv=False)
+        return op({2: P.amax, -2: P.amin, "nuc": P.sum}[order], values)
+    if order not in (1, -1, _INF, -_INF):
+        raise lo.error(node, f"np.linalg.norm: ord={order!r} is not a matrix norm (None, 'fro', 1, -1, inf, -inf, "
+                             "2, -2 or 'nuc')")
+    if order in (1, -1):  # the column sums' extreme: summed over the rows
+        summed, other = rows, cols - (cols > rows)
+    else:  # the row sums'
+        summed, other = cols, rows - (rows > cols)
+    sums = op(P.sum, op(P.abs, v), axis=summed)
+    return op(P.amax if order > 0 else P.amin, sums, axis=other)
+
+
+@_composes(np.isclose, P.sub, P.abs, P.mul, P.add, P.le, P.eq, P.isfinite, P.isnan, P.where, P.select, boolean=True)
+def isclose(lo: "Lowering", node, a, b, rtol=const(1e-05), atol=const(1e-08), equal_nan=const(False)) -> Atom:
+    """NumPy's test, elementwise: a == b, or |a − b| <= atol + rtol·|b| where b is finite (and,
+    with equal_nan, both NaN). Booleans: no derivative."""
+    op = _calls(lo, node)
+    x, y = lo.operand(a, node), lo.operand(b, node)
+    bound = op(P.add, lo.operand(atol, node), op(P.mul, lo.operand(rtol, node), op(P.abs, y)))
+    within = op(P.le, op(P.abs, op(P.sub, x, y)), bound)
+    close = _choose(lo, op(P.eq, x, y), const(True), _choose(lo, op(P.isfinite, y), within, const(False), node), node)
+    if _flag(lo, equal_nan, node, "equal_nan"):
+        both_nan = _choose(lo, op(P.isnan, x), op(P.isnan, y), const(False), node)
+        close = _choose(lo, both_nan, const(True), close, node)
+    return close
+
+
+@_composes(np.allclose, P.sub, P.abs, P.mul, P.add, P.le, P.eq, P.isfinite, P.isnan, P.where, P.select, P.all_,
+           boolean=True)
+def allclose(lo: "Lowering", node, a, b, rtol=const(1e-05), atol=const(1e-08), equal_nan=const(False)) -> Atom:
+    """np.isclose everywhere: one boolean."""
+    close = isclose(lo, node, a, b, rtol, atol, equal_nan)
+    return lo.emit(P.all_, [close], node) if close.type.is_array else close
 
 
 # --- contractions (frontend/contract.py): literal subscripts decide the composition -------------

@@ -41,6 +41,7 @@ from ..errors import S2SADError, located
 from ..ir.builder import Builder, const, placeholder
 from ..ir.core import TEMP, Atom, Block, Const, Eqn, ForRange, Function, If, Loc, Var, While, walk
 from ..ir.types import BOOL, F64, I64, NONE, Type, promote, type_of_value
+from . import special
 from .composed import COMPOSED, lower_composed
 from .indexing import IndexLowering
 from .memory import Ambiguous, Latest, Memory, MemoryLowering
@@ -108,8 +109,8 @@ _REFUSED_EXPRS = {
 METHODS = {"sum": P.sum, "mean": P.mean, "max": P.amax, "min": P.amin, "prod": P.prod, "var": P.var,
            "std": P.std, "cumsum": P.cumsum, "cumprod": P.cumprod, "dot": P.dot, "copy": P.copy, "reshape": P.reshape,
            "ravel": P.ravel, "flatten": P.flatten, "squeeze": P.squeeze, "swapaxes": P.swapaxes,
-           "transpose": P.transpose, "astype": P.astype}
-REDUCTIONS = {P.sum, P.mean, P.amax, P.amin, P.prod, P.var, P.std}  # they take keepdims=
+           "transpose": P.transpose, "astype": P.astype, "all": P.all_, "any": P.any_}
+REDUCTIONS = {P.sum, P.mean, P.amax, P.amin, P.prod, P.var, P.std, P.all_, P.any_}  # they take keepdims=
 ALLOCATE_LIKE = {np.zeros_like: P.zeros, np.ones_like: P.ones, np.empty_like: P.empty, np.full_like: P.full}
 
 
@@ -1264,6 +1265,7 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         """A call of `func`: a Python object, a method, a lambda or a functools.partial. Arrays
         among the arguments are read as they are now, when the call happens (an argument after
         them may have written into them: ``np.dot(v, f(x))``)."""
+        special.register_if_imported()  # (scipy.special's functions, once the program has imported SciPy)
         args = [self.current(a, node) for a in args]
         kwargs = {k: self.current(v, node) for k, v in kwargs.items()}
         if isinstance(func, BoundMethod):
@@ -1290,8 +1292,8 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
     def call_with_list(self, obj, args: list, kwargs: dict, node) -> Value:
         """A call given a list built in a loop (`ListArray`): NumPy makes an array of it (a new
         one), and a helper gets the list itself."""
-        if isinstance(obj, types.FunctionType) and not _is_numpy(obj):
-            return self.call_object(obj, args, kwargs, node)
+        if isinstance(obj, types.FunctionType) and not _is_numpy(obj) and not (_is_hashable(obj) and obj in COMPOSED):
+            return self.call_object(obj, args, kwargs, node)  # (a helper of the program's: it gets the list)
         lists = [a for a in [*args, *kwargs.values()] if isinstance(a, ListArray)]
         if obj is len:
             return self.length([lists[0].rows], node)
@@ -1505,7 +1507,11 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         ndim = x.type.ndim if x.type.is_array else 0
         axis = self.static(kwargs.get("axis", args[1] if len(args) > 1 else const(None)), "axis", prim, node)
         if not reduced.type.is_array:  # every axis reduced: an array of ones' shape holding it
-            return self.emit(P.full, [const((1,) * ndim), reduced], node) if ndim else reduced
+            if not ndim:
+                return reduced
+            if reduced.type.kind == "bool":  # (np.full makes floats)
+                return self.emit(P.reshape, [self.emit(P.pack, [reduced], node), const((1,) * ndim)], node)
+            return self.emit(P.full, [const((1,) * ndim), reduced], node)
         for a in sorted(k % ndim for k in (axis if isinstance(axis, tuple) else (axis,))):
             reduced = self.emit(P.expand_dims, [reduced], node, axis=a)
         return reduced
@@ -1802,9 +1808,9 @@ def _is_hashable(obj) -> bool:
 
 
 def _is_library(module: types.ModuleType) -> bool:
-    """Is `module` NumPy, s2sad or the standard library (whose attributes nobody reassigns)?"""
+    """Is `module` NumPy, SciPy, s2sad or the standard library (whose attributes nobody reassigns)?"""
     name = module.__name__.split(".")[0]
-    return name in ("numpy", "s2sad", "math", "builtins") or name in sys.stdlib_module_names
+    return name in ("numpy", "scipy", "s2sad", "math", "builtins") or name in sys.stdlib_module_names
 
 
 def _is_numpy(obj) -> bool:

@@ -73,6 +73,27 @@ elementwise(P.arctanh, Singular(lambda x, y: 1.0 / (1.0 - x * x)))
 elementwise(P.hypot, Singular(lambda a, b, z: a / z), Singular(lambda a, b, z: b / z))
 elementwise(P.arctan2, Singular(lambda a, b, z: b / (a * a + b * b)), Singular(lambda a, b, z: -a / (a * a + b * b)))
 elementwise(P.logaddexp, lambda a, b, z: apply(P.exp, a - z), lambda a, b, z: apply(P.exp, b - z))
+
+# scipy.special: erf' = 2/√π · exp(−x²); gammaln' = ψ (digamma), ψ' = ψ₁ (trigamma), whose own
+# derivative is not implemented; expit' = expit(x) · expit(−x) (= y (1 − y), without the
+# cancellation of 1 − y near 1); logit' = 1 / (x (1 − x)). xlogy(x, y) = x log y is 0 where x is 0
+# whatever y is: there its partial in y is 0, and in x, log y.
+_TWO_OVER_SQRT_PI = 1.1283791670955126
+
+
+def _bell(x):
+    return _TWO_OVER_SQRT_PI * apply(P.exp, -(x * x))
+
+
+elementwise(P.erf, lambda x, y: _bell(x))
+elementwise(P.erfc, lambda x, y: -_bell(x))
+elementwise(P.gammaln, lambda x, y: apply(P.digamma, x))  # (infinite only at the poles, where the value is)
+elementwise(P.digamma, lambda x, y: apply(P.trigamma, x))
+refuse(P.trigamma, "the derivative of trigamma (the second derivative of digamma) is not implemented")
+elementwise(P.expit, lambda x, y: y * apply(P.expit, -x))
+elementwise(P.logit, Singular(lambda x, y: 1.0 / (x * (1.0 - x))))
+elementwise(P.xlogy, Singular(lambda x, y, z: log(y)),
+            Singular(lambda x, y, z: choose(apply(P.eq, x, 0.0), 0.0, x / y)))
 # np.clip(x, lo, hi) is np.minimum(np.maximum(x, lo), hi): each operand's derivative where it is
 # the one returned, with the ties of maximum and minimum (x at a bound keeps its derivative).
 
@@ -85,7 +106,7 @@ elementwise(P.clip,
             lambda x, lo, hi, y: choose(_below_hi(x, lo, hi), choose(apply(P.ge, x, lo), 1.0, 0.0), 0.0),
             lambda x, lo, hi, y: choose(_below_hi(x, lo, hi), choose(apply(P.ge, x, lo), 0.0, 1.0), 0.0),
             lambda x, lo, hi, y: choose(_below_hi(x, lo, hi), 0.0, 1.0))
-zero_derivative(P.ceil, P.trunc, P.rint, P.round, P.isfinite, P.isnan, P.isinf)
+zero_derivative(P.ceil, P.trunc, P.rint, P.round, P.isfinite, P.isnan, P.isinf, P.all_, P.any_)
 
 
 # --- maximum and minimum: the derivative follows the operand that was chosen -----------------
@@ -552,8 +573,20 @@ def _diag_vjp(g, primals, out):
 
 
 defrule(P.diag, _same_op(P.diag), _diag_vjp)
-defrule(P.norm, lambda primals, tangents, out: apply(P.sum, masked(tangents[0], primals[0] / out)),  # x / |x|:
-        lambda g, primals, out: [masked(g, primals[0] / out)])                                    # NaN at 0
+
+
+def _direction(x: Sym, out: Sym, order, axis) -> Sym:
+    """The derivative of the p-norm (over `axis`): sign(x) (|x| / |x|ₚ)ᵖ⁻¹, x / |x| for p = 2.
+    NaN where the norm is 0, and for p < 1 where an element is."""
+    norm = out if axis is None else _spread(out, x, axis)
+    return x / norm if order == 2 else sign(x) * (apply(P.abs, x) / norm) ** float(order - 1)
+
+
+defrule(P.norm, lambda primals, tangents, out, ord=2, axis=None: apply(
+            P.sum, masked(tangents[0], _direction(primals[0], out, ord, axis)), axis=axis),
+        lambda g, primals, out, ord=2, axis=None: [
+            masked(g if axis is None else _spread(g, primals[0], axis), _direction(primals[0], out, ord, axis))])
+linear(P.cross_vectors, 1)  # (an identity, after a check of the shape)
 zero_derivative(P.eye)
 
 
