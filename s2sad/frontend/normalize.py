@@ -241,8 +241,9 @@ class _ListBuilds(_StatementPass):
                                                      _lbuf1[_lk1] = _litem1
                                                  xs = _s2sad_list(_lbuf1, xs)
 
-    when the loop appends to `xs` at most once per iteration (at the top of its body, or in its
-    ``if`` statements: then at a count of the rows stored) and has no break, continue or return.
+    This form serves a loop that appends to `xs` at most once per iteration (at the top of its
+    body, or in its ``if`` statements: then at a count of the rows stored) and has no break,
+    continue or return.
     A ``while`` loop, or a ``for`` loop appending otherwise (in several places, in inner loops,
     after a ``break``), stores its rows into an array that grows as a ``while`` loop's tape does
     (`rewrite_grown`). Either way, the loop mentions `xs` only to append to it, has no return,
@@ -346,7 +347,8 @@ class _ListBuilds(_StatementPass):
         def store(stmt, value=None, first=False):
             grow = [_name(buf), _name(item), _name(count)] + ([_const(True)] if first else [])
             slot = gast.Subscript(_name(buf), _name(count), gast.Store())
-            return [_assign(item, value or stmt.value.args[0], stmt), _assign(buf, gast.Call(_name("_s2sad_grow"), grow, []), stmt),
+            return [_assign(item, value or stmt.value.args[0], stmt),
+                    _assign(buf, gast.Call(_name("_s2sad_grow"), grow, []), stmt),
                     gast.copy_location(gast.Assign([slot], _name(item), None), stmt),
                     _assign(count, gast.BinOp(_name(count), gast.Add(), _const(1)), stmt)]
         setup = setup + [_assign(count, _const(0), loop)]
@@ -358,7 +360,8 @@ class _ListBuilds(_StatementPass):
             before = gast.List([], gast.Load())
             _ListReads(name, buf, count, reads).visit(loop)
         loop.body = _replace_appends(loop.body, name, store, (gast.If, gast.For, gast.While))
-        return setup, after + [_assign(name, gast.Call(_name("_s2sad_list"), [_name(buf), before, _name(count)], []), loop)]
+        listed = gast.Call(_name("_s2sad_list"), [_name(buf), before, _name(count)], [])
+        return setup, after + [_assign(name, listed, loop)]
 
     def rewrite(self, loop: gast.For, names: list[str], setup: list) -> tuple[list, list]:
         """The loop appending to `names` once per iteration, rewritten in place: (what goes before
