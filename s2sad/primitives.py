@@ -279,6 +279,8 @@ def _number_type(kind: str):
     return number
 
 
+checked_fraction = _define("checked_fraction", ["q", "scale"], same_as_first, call_emitter("checked_fraction"),
+                           impl=runtime.checked_fraction)  # (a quantile, checked to be within 0 ... scale)
 to_int = _define("int", "x", _number_type("i64"), call_emitter("to_int"), impl=runtime.to_int)
 
 
@@ -304,6 +306,15 @@ def _like_first_ints(in_types, params):
     return I64.with_ndim(in_types[0].ndim) if in_types[0].is_array else I64
 
 
+def _argsort_type(in_types, params):
+    if not (in_types[0].is_array and in_types[0].ndim == 1):
+        raise TypeError(f"sorts a vector, not {in_types[0]}")
+    return I64.with_ndim(1)
+
+
+argsort = _define("argsort", "x", _argsort_type,
+                  lambda a, p: ast.Call(_attr_chain("np.argsort"), [a[0]], [ast.keyword("kind", ast.Constant("mergesort"))]),
+                  impl=lambda x: np.argsort(x, kind="mergesort"))  # (ties in their order: a stable sort)
 argmax = _define("argmax", "x", _index_of_type, call_emitter("np.argmax", ["axis"]), statics={"axis": None},
                  impl=np.argmax)
 argmin = _define("argmin", "x", _index_of_type, call_emitter("np.argmin", ["axis"]), statics={"axis": None},

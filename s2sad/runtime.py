@@ -15,7 +15,7 @@ from .checkpoint import Binomial, Periodic, first_turn, snapshot_slots
 # What generated code may import from here (codegen reserves these names).
 __all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_like", "broadcast_shapes",
            "checked_ordered_range", "checked_range", "checked_scale", "checked_seed", "checked_size",
-           "checked_index", "checked_mask", "copy_into", "cross_vectors", "digamma", "erf", "erfc", "expand_to", "expit",
+           "checked_fraction", "checked_index", "checked_mask", "copy_into", "cross_vectors", "digamma", "erf", "erfc", "expand_to", "expit",
            "first_turn", "fits_shape", "full_rank_gram", "gammaln", "inverse_gaps", "last_writes", "list_capacity",
            "list_grow", "list_position", "list_resized", "list_rows", "logit", "masked_product", "periodic_schedule",
            "record", "record_grow", "snapshot_slots", "square_r", "sub_into", "tape_row", "thin_reciprocal", "to_int",
@@ -100,6 +100,14 @@ def list_rows(buffer, item, k: int, n: int) -> np.ndarray:
     if buffer.shape[1:] != np.shape(item):
         raise ValueError(RAGGED_LIST)
     return buffer
+
+
+def checked_fraction(q, scale: float):
+    """`q`, after checking that it lies within 0 ... scale (a quantile, or a percentile): NumPy's
+    ValueError otherwise (NaN too)."""
+    if not 0.0 <= q <= scale:
+        raise ValueError("quantiles must be in the range [0, 1] (percentiles in [0, 100])")
+    return q
 
 
 def to_int(x) -> int:

@@ -91,6 +91,11 @@ def symmetric_positive(n, upper_noise=True):
     return make
 
 
+def increasing(n):
+    """n increasing numbers at least 0.3 apart, from about -0.7 (points to interpolate between)."""
+    return lambda rng: np.cumsum(rng.uniform(0.3, 1.0, n)) - 1.0
+
+
 def separated(m, n):
     """An m × n matrix whose singular values are at least 0.3 apart and from 0 (differentiable
     singular vectors; full rank for qr and lstsq)."""
@@ -421,6 +426,14 @@ def p_norm_matrix_ord2(x): return np.linalg.norm(x, 2)
 def p_norm_matrix_minus2(x): return np.linalg.norm(x, -2)
 def p_norm_nuclear(x): return np.linalg.norm(x, "nuc")
 # differences, integrals and products made of slices, sums and products
+def p_sort(x): return np.sort(x) * np.arange(1.0, 1.0 + x.shape[0])
+def p_sort_all(x): return np.sin(np.sort(x, axis=None))
+def p_median(x): return np.median(x) * x
+def p_median_even(x): return np.median(x, axis=None) ** 2
+def p_percentile(x, q): return np.percentile(x, q) * x[0]
+def p_quantile(x): return np.quantile(x, 0.8) + np.quantile(x, 0.0)
+def p_interp(x, xp, fp): return np.interp(x, xp, fp) ** 2
+def p_interp_number(x, fp): return np.interp(x, np.array([-1.0, 0.0, 1.0]), fp)
 def p_diff(x): return np.diff(x) ** 2
 def p_diff_twice_axis0(x): return np.sin(np.diff(x, 2, axis=0))
 def p_trapezoid(y): return np.trapezoid(y ** 2)
@@ -871,6 +884,8 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
         S(p_sub_from_const, normal(3)),
         S(p_np_subtract, normal(4), normal(3, 4)),
         S(p_diff, normal(5)),
+        S(p_interp, uniform(-1.5, 2.5, 4), increasing(4), normal(4)),
+        S(p_interp_number, uniform(-0.9, 0.9), normal(3)),
         S(p_diff_twice_axis0, normal(4, 3)),
     ],
     P.neg: [S(p_neg, normal(3, 4)), S(p_neg_scalar, normal()), S(p_np_negative, normal(4))],
@@ -1151,6 +1166,7 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.stack: [S(p_stack, normal(3), normal(3)), S(p_stack_axis1, normal(2, 3), normal(2, 3))],
     P.pack: [S(p_pack, normal(), normal()), S(p_pack_stack, normal(), normal())],
     P.list_rows: [S(p_list_rows, normal(2), normal(2))],
+    P.checked_fraction: [S(p_percentile, normal(5), uniform(5.0, 95.0))],
     P.list_grow: [S(p_list_grow, normal(2), normal(2)), S(p_list_grow_numbers, normal())],
     P.list_resized: [S(p_list_resized, normal(32, 2)), S(p_list_resized_after, normal(16))],
     P.broadcast_to: [S(p_broadcast_to, normal(3, 1)), S(p_broadcast_to_vector, normal(4)),
@@ -1180,6 +1196,11 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
         S(p_moveaxis_several, normal(2, 3, 4)),
     ],
     P.getitem: [
+        S(p_sort, normal(5)),
+        S(p_sort_all, normal(2, 3)),
+        S(p_median, normal(5)),
+        S(p_median_even, normal(2, 2)),
+        S(p_quantile, normal(6)),
         S(p_getitem, normal(4, 3)),
         S(p_getitem_row, normal(3, 4)),
         S(p_getitem_last, normal(5)),
@@ -1304,6 +1325,9 @@ def z_argmin(x): return x * np.argmin(x) + x * np.sum(np.argmin(np.outer(x, x), 
 def z_searchsorted(x): return x * np.searchsorted(np.array([-9.0, 0.0, 9.0]), x[0], side="right")
 def z_searchsorted_array(x): return x * np.sum(np.searchsorted(np.array([-0.5, 0.5]), x))
 def z_digitize(x): return x * np.sum(np.digitize(x, np.array([-0.5, 0.5]))) + x * np.sum(np.digitize(x, np.array([0.0]), right=True))
+
+
+def z_argsort(x): return x * np.argsort(x)[0]
 
 
 def z_list_position(x):
@@ -1445,6 +1469,7 @@ ZERO_SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.digitize: [Z(z_digitize, normal(3), lambda x: np.full(x.shape, float(np.sum(np.digitize(x, [-0.5, 0.5])) + np.sum(np.digitize(x, [0.0], right=True)))))],
     P.last_writes: [Z(z_last_writes, normal(3), lambda x: np.array([0.0, 1.0, 0.0]))],
     P.checked_mask: [Z(z_checked_mask, normal(3), lambda x: np.array([2.0, 1.0, 2.0]))],
+    P.argsort: [Z(z_argsort, normal(4), lambda x: np.full(x.shape, float(np.argsort(x, kind="stable")[0])))],
     P.checked_index: [Z(z_checked_index, normal(2, 2), lambda x: np.array([[1.0, 0.0], [1.0, 0.0]]))],
     P.tape: [
         Z(z_tape, normal(3), lambda x: 8 * x ** 3),
@@ -1666,7 +1691,8 @@ _COMPOSED = ("p_moveaxis_several", "p_hstack", "p_vstack", "p_take_axis", "p_tak
              "p_trapezoid_x_axis", "p_kron", "p_kron_vector_matrix", "p_meshgrid_ij", "p_meshgrid_written",
              "p_norm_3d", "p_norm_ord1_axis", "p_norm_ord3", "p_norm_ord_half_axis", "p_norm_matrix_inf",
              "p_norm_nuclear", "p_logsumexp_axes_keepdims",
-             "p_softmax_axis", "p_log_softmax", "z_isclose", "z_allclose", "z_any_keepdims")
+             "p_softmax_axis", "p_log_softmax", "z_isclose", "z_allclose", "z_any_keepdims",
+             "p_sort", "p_median_even", "p_quantile", "p_interp", "p_interp_number")
 _ONE_PER_RULE += [(prim, s) for prim, s in _ALL if s.name in _COMPOSED]
 
 

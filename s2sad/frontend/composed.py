@@ -347,6 +347,100 @@ def take_along_axis(lo: "Lowering", node, arr, indices, axis) -> Atom:
     return lo.emit(P.reshape, [taken, lo.emit(P.shape, [flat], node)], node)
 
 
+def _vector(lo: "Lowering", a, axis, node, name: str) -> Atom:
+    """The values `a` sorts or summarises along `axis`: a vector, or (axis=None) an array ravelled."""
+    x = _array(lo, a, node, name)
+    if _none(axis) and x.type.ndim > 1:
+        return lo.emit(P.ravel, [x], node)
+    if x.type.ndim != 1 or not (_none(axis) or _literal(lo, axis, node, "axis") in (0, -1)):
+        raise lo.error(node, f"np.{name} is supported for a vector, or with axis=None (of every element); "
+                             "along an axis of a matrix it is not supported yet")
+    return x
+
+
+def _sorted(lo: "Lowering", x: Atom, node) -> Atom:
+    """x (a vector) in increasing order: read at the positions of a stable argsort, so that the
+    derivative of each sorted element goes to the element it came from."""
+    return lo.emit(P.getitem, [x, lo.emit(P.argsort, [x], node)], node, spec=("i",))
+
+
+@_composes(np.argsort, P.argsort)
+def argsort(lo: "Lowering", node, a, axis=const(-1), kind=const(None), order=const(None)) -> Atom:
+    """The positions that sort a vector; ties keep their order (kind='stable'), whatever `kind`."""
+    if not _none(order):
+        raise lo.error(node, "np.argsort's order= (of structured arrays) is not supported")
+    return lo.emit(P.argsort, [_vector(lo, a, axis, node, "argsort")], node)
+
+
+@_composes(np.sort, P.argsort, P.getitem)
+def sort(lo: "Lowering", node, a, axis=const(-1), kind=const(None), order=const(None)) -> Atom:
+    if not _none(order):
+        raise lo.error(node, "np.sort's order= (of structured arrays) is not supported")
+    return _sorted(lo, _vector(lo, a, axis, node, "sort"), node)
+
+
+def _nan_if_any(lo: "Lowering", x: Atom, value: Atom, node) -> Atom:
+    """`value`, or NaN where x holds a NaN (as NumPy's median and percentiles give)."""
+    return lo.emit(P.select, [lo.emit(P.any_, [lo.emit(P.isnan, [x], node)], node), const(float("nan")), value], node)
+
+
+def _at_fraction(lo: "Lowering", x: Atom, fraction: Atom, node) -> Atom:
+    """The element at `fraction` (0 to 1) of the way through sorted x, interpolated linearly
+    between its neighbours (NumPy's method='linear')."""
+    op, s = _calls(lo, node), _sorted(lo, x, node)
+    last = op(P.sub, op(P.getitem, op(P.shape, s), 0, spec=("i",)), 1)
+    position = op(P.mul, op(P.to_float, fraction) if fraction.type.kind != "f64" else fraction, op(P.to_float, last))
+    below = op(P.min, op(P.to_int, op(P.floor, position)), last)
+    above = op(P.min, op(P.add, below, 1), last)
+    low, high = op(P.getitem, s, below, spec=("i",)), op(P.getitem, s, above, spec=("i",))
+    return _nan_if_any(lo, x, op(P.add, low, op(P.mul, op(P.sub, position, op(P.to_float, below)), op(P.sub, high, low))), node)
+
+
+@_composes(np.median, P.argsort, P.getitem)
+def median(lo: "Lowering", node, a, axis=const(None)) -> Atom:
+    """The middle of the sorted elements (the mean of the two middle ones for an even count)."""
+    return _at_fraction(lo, _vector(lo, a, axis, node, "median"), const(0.5), node)
+
+
+@_composes(np.quantile, P.argsort, P.getitem)
+def quantile(lo: "Lowering", node, a, q, axis=const(None)) -> Atom:
+    """The q-th quantile (q a number from 0 to 1), interpolated linearly (NumPy's default)."""
+    return _at_fraction(lo, _vector(lo, a, axis, node, "quantile"), _fraction(lo, q, 1.0, node), node)
+
+
+@_composes(np.percentile, P.argsort, P.getitem)
+def percentile(lo: "Lowering", node, a, q, axis=const(None)) -> Atom:
+    """The q-th percentile (q a number from 0 to 100), interpolated linearly (NumPy's default)."""
+    return _at_fraction(lo, _vector(lo, a, axis, node, "percentile"), _fraction(lo, q, 100.0, node), node)
+
+
+def _fraction(lo: "Lowering", q, scale: float, node) -> Atom:
+    q = lo.operand(q, node)
+    if not q.type.is_scalar or q.type.kind == "bool":
+        raise lo.error(node, "the quantile must be one number (several at once are not supported yet)")
+    if isinstance(q, Const) and not 0 <= q.value <= scale:
+        raise lo.error(node, f"the quantile must be between 0 and {scale:g}")
+    q = lo.emit(P.checked_fraction, [q, const(scale)], node) if not isinstance(q, Const) else q
+    return lo.emit(P.div, [q, const(scale)], node) if scale != 1.0 else q
+
+
+@_composes(np.interp, P.searchsorted, P.clip, P.getitem)
+def interp(lo: "Lowering", node, x, xp, fp, left=const(None), right=const(None), period=const(None)) -> Atom:
+    """Piecewise-linear interpolation of (xp, fp) at x, constant beyond the ends (fp[0], fp[-1])."""
+    if not (_none(left) and _none(right) and _none(period)):
+        raise lo.error(node, "np.interp's left=, right= and period= are not supported")
+    op = _calls(lo, node)
+    x, xp, fp = (lo.operand(v, node) for v in (x, xp, fp))
+    if not (xp.type.is_array and fp.type.is_array and xp.type.ndim == fp.type.ndim == 1):
+        raise lo.error(node, "np.interp takes the points xp and values fp as vectors")
+    n = op(P.getitem, op(P.shape, fp), 0, spec=("i",))
+    k = op(P.clip, op(P.sub, op(P.searchsorted, xp, x, side="right"), 1), 0, op(P.sub, n, 2))
+    x0, x1 = op(P.getitem, xp, k, spec=("i",)), op(P.getitem, xp, op(P.add, k, 1), spec=("i",))
+    y0, y1 = op(P.getitem, fp, k, spec=("i",)), op(P.getitem, fp, op(P.add, k, 1), spec=("i",))
+    w = op(P.clip, op(P.div, op(P.sub, x, x0), op(P.sub, x1, x0)), 0.0, 1.0)
+    return op(P.add, y0, op(P.mul, w, op(P.sub, y1, y0)))
+
+
 @_composes(np.random.randn, P.random_standard_normal)
 def randn(lo: "Lowering", node, *dims) -> Atom:
     """NumPy's legacy ``randn(d0, d1, ...)``: ``standard_normal((d0, d1, ...))``, the same draws."""

@@ -40,9 +40,10 @@ elementwise(P.pow, Singular(lambda a, b, z: b * a ** (b - 1), _integer_exponent)
 elementwise(P.mod, lambda a, b, z: 1.0, Singular(lambda a, b, z: -apply(P.floor, a / b)))
 zero_derivative(P.floordiv, P.floor, P.sign, P.lt, P.le, P.gt, P.ge, P.eq, P.ne, P.not_, P.and_, P.or_,
                 P.shape, P.size, P.make_tuple, P.trip_count, P.zeros, P.ones, P.empty, P.zeros_like, P.list_position,
-                P.last_writes, P.checked_mask, P.checked_index, P.to_int, P.astype, P.argmax, P.argmin, P.searchsorted,
+                P.last_writes, P.checked_mask, P.checked_index, P.to_int, P.astype, P.argsort, P.argmax, P.argmin, P.searchsorted,
                 P.digitize)
-linear(P.fits_shape, 1)  # an identity (after a check of shapes): no derivative flows to `like`
+linear(P.fits_shape, 1)
+linear(P.checked_fraction, 1)  # an identity (after a check of its range)  # an identity (after a check of shapes): no derivative flows to `like`
 elementwise(P.masked_product, Singular(lambda t, d, z: d), Singular(lambda t, d, z: t))  # (derivatives' own)
 
 # --- elementwise functions: d/dx f(x), given x and y = f(x) -----------------------------------
