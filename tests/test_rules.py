@@ -426,6 +426,16 @@ def p_norm_matrix_ord2(x): return np.linalg.norm(x, 2)
 def p_norm_matrix_minus2(x): return np.linalg.norm(x, -2)
 def p_norm_nuclear(x): return np.linalg.norm(x, "nuc")
 # differences, integrals and products made of slices, sums and products
+def p_angles(x): return np.deg2rad(x) + np.radians(x) * np.rad2deg(x) + np.degrees(x)
+def p_exp2(x): return np.exp2(x) * x
+def p_ptp(x): return np.ptp(x, axis=0) + np.ptp(x) + np.ptp(x, axis=1, keepdims=True)[0]
+def p_nan_reductions(x):
+    y = x.copy()
+    y[0, 1] = np.nan
+    return np.nansum(y) + np.nanmean(y, axis=0) + np.nanmax(y) + np.nanmin(y, axis=1)[0]
+def p_average(x, w): return np.average(x, weights=w) + np.average(x, axis=0, weights=w) + np.average(x)
+def p_methods(x): return x[x.argmax()] + x[x.argmin()] + x.clip(-0.5, 0.5) + np.true_divide(x, 3.0)
+def z_count_nonzero(x): return x * np.count_nonzero(x > 0.0) + x * np.sum(np.count_nonzero(np.outer(x, x) > 0, axis=0))
 def p_sort(x): return np.sort(x) * np.arange(1.0, 1.0 + x.shape[0])
 def p_sort_all(x): return np.sin(np.sort(x, axis=None))
 def p_median(x): return np.median(x) * x
@@ -885,13 +895,15 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
         S(p_np_subtract, normal(4), normal(3, 4)),
         S(p_diff, normal(5)),
         S(p_interp, uniform(-1.5, 2.5, 4), increasing(4), normal(4)),
+        S(p_ptp, normal(3, 4)),
         S(p_interp_number, uniform(-0.9, 0.9), normal(3)),
         S(p_diff_twice_axis0, normal(4, 3)),
     ],
     P.neg: [S(p_neg, normal(3, 4)), S(p_neg_scalar, normal()), S(p_np_negative, normal(4))],
     P.to_float: [S(p_float, normal()), S(p_float_times, normal(), normal(3))],
     P.mul: [
-        S(p_dot_scalar_array, normal(), normal(3, 4)),
+        S(p_angles, normal(3)),
+        S(p_average, normal(2, 3), uniform(0.5, 2.0, 2, 3)),        S(p_dot_scalar_array, normal(), normal(3, 4)),
         S(p_dot_array_scalar, normal(4), normal()),
         S(p_dot_scalars, normal(), normal()),
         S(p_mul, normal(3, 4), normal(3, 4)),
@@ -918,6 +930,7 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
         S(p_np_true_divide, normal(3, 1), signed(0.5, 2)),
     ],
     P.pow: [
+        S(p_exp2, normal(3)),
         S(p_pow, uniform(0.5, 2, 3, 4), normal(3, 4)),
         S(p_pow_scalars, uniform(0.5, 2), normal()),
         S(p_pow_scalar_base, uniform(0.5, 2), normal(4)),
@@ -1033,6 +1046,7 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.rng_uniform: [S(p_rng_uniform, uniform(-2, -1), uniform(1, 2))],
     P.random_uniform: [S(p_random_uniform, uniform(-2, -1), uniform(1, 2))],
     P.where: [
+        S(p_nan_reductions, normal(3, 4)),
         S(p_where, normal(3, 4), normal(3, 4), ok=apart()),
         S(p_where_broadcast, signed(0.1, 1, 3, 4), normal(4), normal()),
         S(p_where_col_row, signed(0.1, 1, 3, 1), normal(1, 4), normal(3, 4)),
@@ -1197,6 +1211,7 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
     ],
     P.getitem: [
         S(p_sort, normal(5)),
+        S(p_methods, normal(4)),
         S(p_sort_all, normal(2, 3)),
         S(p_median, normal(5)),
         S(p_median_even, normal(2, 2)),
@@ -1461,7 +1476,6 @@ ZERO_SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.trip_count: [Z(z_trip_count, normal(5), lambda x: np.full(x.shape, 3.0))],
     P.list_position: [Z(z_list_position, normal(3), lambda x: np.full(x.shape, 4.0))],
     P.to_int: [Z(z_to_int, normal(3), lambda x: np.full(x.shape, float(int(abs(x[0]) + 2.0))))],
-    P.astype: [Z(z_astype, uniform(0.1, 0.9, 3), lambda x: np.full(x.shape, 5.0))],
     P.argmax: [Z(z_argmax, normal(3), lambda x: np.full(x.shape, float(np.argmax(x) + np.sum(np.argmax(np.outer(x, x), axis=0)))))],
     P.argmin: [Z(z_argmin, normal(3), lambda x: np.full(x.shape, float(np.argmin(x) + np.sum(np.argmin(np.outer(x, x), axis=1)))))],
     P.searchsorted: [Z(z_searchsorted, normal(3), lambda x: np.full(x.shape, float(np.searchsorted([-9.0, 0.0, 9.0], x[0], side="right")))),
@@ -1469,6 +1483,8 @@ ZERO_SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.digitize: [Z(z_digitize, normal(3), lambda x: np.full(x.shape, float(np.sum(np.digitize(x, [-0.5, 0.5])) + np.sum(np.digitize(x, [0.0], right=True)))))],
     P.last_writes: [Z(z_last_writes, normal(3), lambda x: np.array([0.0, 1.0, 0.0]))],
     P.checked_mask: [Z(z_checked_mask, normal(3), lambda x: np.array([2.0, 1.0, 2.0]))],
+    P.astype: [Z(z_astype, uniform(0.1, 0.9, 3), lambda x: np.full(x.shape, 5.0)),
+               Z(z_count_nonzero, normal(4), lambda x: np.full(x.shape, float(np.count_nonzero(x > 0) + np.sum(np.count_nonzero(np.outer(x, x) > 0, axis=0)))))],
     P.argsort: [Z(z_argsort, normal(4), lambda x: np.full(x.shape, float(np.argsort(x, kind="stable")[0])))],
     P.checked_index: [Z(z_checked_index, normal(2, 2), lambda x: np.array([[1.0, 0.0], [1.0, 0.0]]))],
     P.tape: [
@@ -1692,7 +1708,8 @@ _COMPOSED = ("p_moveaxis_several", "p_hstack", "p_vstack", "p_take_axis", "p_tak
              "p_norm_3d", "p_norm_ord1_axis", "p_norm_ord3", "p_norm_ord_half_axis", "p_norm_matrix_inf",
              "p_norm_nuclear", "p_logsumexp_axes_keepdims",
              "p_softmax_axis", "p_log_softmax", "z_isclose", "z_allclose", "z_any_keepdims",
-             "p_sort", "p_median_even", "p_quantile", "p_interp", "p_interp_number")
+             "p_sort", "p_median_even", "p_quantile", "p_interp", "p_interp_number", "p_angles", "p_exp2", "p_ptp",
+             "p_nan_reductions", "p_average", "p_methods", "z_count_nonzero")
 _ONE_PER_RULE += [(prim, s) for prim, s in _ALL if s.name in _COMPOSED]
 
 

@@ -441,6 +441,98 @@ def interp(lo: "Lowering", node, x, xp, fp, left=const(None), right=const(None),
     return op(P.add, y0, op(P.mul, w, op(P.sub, y1, y0)))
 
 
+# --- small functions: a scale, a difference of reductions, NaN-skipping reductions, a weighted mean ----
+
+def _scaled(factor: float, name: str):
+    def scale(lo: "Lowering", node, x) -> Atom:
+        return lo.emit(P.mul, [lo.operand(x, node), const(factor)], node)
+    scale.__doc__ = f"np.{name}: x times {factor!r}."
+    return scale
+
+
+for _fn, _factor in ((np.deg2rad, np.pi / 180.0), (np.radians, np.pi / 180.0), (np.rad2deg, 180.0 / np.pi),
+                     (np.degrees, 180.0 / np.pi)):
+    _composes(_fn, P.mul)(_scaled(_factor, _fn.__name__))
+
+
+@_composes(np.exp2, P.pow)
+def exp2(lo: "Lowering", node, x) -> Atom:
+    """2 ** x."""
+    return lo.emit(P.pow, [const(2.0), lo.operand(x, node)], node)
+
+
+@_composes(np.ptp, P.amax, P.amin, P.sub)
+def ptp(lo: "Lowering", node, a, axis=const(None), keepdims=const(False)) -> Atom:
+    """The range, max − min, over `axis`."""
+    kwargs = {"axis": axis, "keepdims": keepdims}
+    return lo.emit(P.sub, [lo.call_primitive(P.amax, [a], kwargs, node), lo.call_primitive(P.amin, [a], kwargs, node)],
+                   node)
+
+
+def _without_nan(lo: "Lowering", a, fill: float, node) -> tuple[Atom, Atom]:
+    """(a with its NaNs replaced by `fill`, where a is NaN)."""
+    x = _array(lo, a, node, "nan-reduction")
+    nan = lo.emit(P.isnan, [x], node)
+    return lo.emit(P.where, [nan, const(fill), x], node), nan
+
+
+def _count_kept(lo: "Lowering", nan: Atom, kwargs: dict, node) -> Atom:
+    """How many elements are not NaN (where `nan` is not set), as a float."""
+    return lo.call_primitive(P.sum, [lo.emit(P.where, [nan, const(0.0), const(1.0)], node)], kwargs, node)
+
+
+@_composes(np.nansum, P.isnan, P.where, P.sum)
+def nansum(lo: "Lowering", node, a, axis=const(None), keepdims=const(False)) -> Atom:
+    """The sum of the elements that are not NaN (0 for none)."""
+    return lo.call_primitive(P.sum, [_without_nan(lo, a, 0.0, node)[0]], {"axis": axis, "keepdims": keepdims}, node)
+
+
+@_composes(np.nanmean, P.isnan, P.where, P.sum, P.div)
+def nanmean(lo: "Lowering", node, a, axis=const(None), keepdims=const(False)) -> Atom:
+    """The mean of the elements that are not NaN (NaN for none, as NumPy, which warns)."""
+    kwargs = {"axis": axis, "keepdims": keepdims}
+    clean, kept = _without_nan(lo, a, 0.0, node)
+    return lo.emit(P.div, [lo.call_primitive(P.sum, [clean], kwargs, node), _count_kept(lo, kept, kwargs, node)], node)
+
+
+def _nan_extreme(prim: P.Primitive, fill: float):
+    def extreme(lo: "Lowering", node, a, axis=const(None), keepdims=const(False)) -> Atom:
+        kwargs = {"axis": axis, "keepdims": keepdims}
+        clean, kept = _without_nan(lo, a, fill, node)
+        found = lo.call_primitive(prim, [clean], kwargs, node)
+        none = lo.emit(P.eq, [_count_kept(lo, kept, kwargs, node), const(0.0)], node)
+        return _choose(lo, none, const(float("nan")), found, node)
+    extreme.__doc__ = f"np.{prim.name} of the elements that are not NaN (NaN for none, as NumPy, which warns)."
+    return extreme
+
+
+_composes(np.nanmax, P.isnan, P.where, P.amax)(_nan_extreme(P.amax, -np.inf))
+_composes(np.nanmin, P.isnan, P.where, P.amin)(_nan_extreme(P.amin, np.inf))
+
+
+@_composes(np.average, P.mul, P.sum, P.div)
+def average(lo: "Lowering", node, a, axis=const(None), weights=const(None), returned=const(False),
+            keepdims=const(False)) -> Atom:
+    """The mean, or with weights (of a's shape, or broadcasting to it) Σ a·w / Σ w."""
+    if _flag(lo, returned, node, "returned"):
+        raise lo.error(node, "np.average's returned=True is not supported; compute the sum of weights apart")
+    kwargs = {"axis": axis, "keepdims": keepdims}
+    if _none(weights):
+        return lo.call_primitive(P.mean, [a], kwargs, node)
+    x, w = _array(lo, a, node, "average"), lo.operand(weights, node)
+    w = lo.emit(P.broadcast_to, [w, lo.emit(P.shape, [x], node)], node)
+    return lo.emit(P.div, [lo.call_primitive(P.sum, [lo.emit(P.mul, [x, w], node)], kwargs, node),
+                           lo.call_primitive(P.sum, [w], kwargs, node)], node)
+
+
+@_composes(np.count_nonzero, P.ne, P.astype, P.sum)
+def count_nonzero(lo: "Lowering", node, a, axis=const(None), keepdims=const(False)) -> Atom:
+    """How many elements are not zero (an integer; no derivative)."""
+    nonzero = lo.emit(P.ne, [_array(lo, a, node, "count_nonzero"), const(0.0)], node)
+    return lo.call_primitive(P.sum, [lo.emit(P.astype, [nonzero], node, dtype="i64")],
+                             {"axis": axis, "keepdims": keepdims}, node)
+
+
 @_composes(np.random.randn, P.random_standard_normal)
 def randn(lo: "Lowering", node, *dims) -> Atom:
     """NumPy's legacy ``randn(d0, d1, ...)``: ``standard_normal((d0, d1, ...))``, the same draws."""

@@ -109,7 +109,8 @@ _REFUSED_EXPRS = {
 METHODS = {"sum": P.sum, "mean": P.mean, "max": P.amax, "min": P.amin, "prod": P.prod, "var": P.var,
            "std": P.std, "cumsum": P.cumsum, "cumprod": P.cumprod, "dot": P.dot, "copy": P.copy, "reshape": P.reshape,
            "ravel": P.ravel, "flatten": P.flatten, "squeeze": P.squeeze, "swapaxes": P.swapaxes,
-           "transpose": P.transpose, "astype": P.astype, "all": P.all_, "any": P.any_}
+           "transpose": P.transpose, "astype": P.astype, "all": P.all_, "any": P.any_, "argmax": P.argmax,
+           "argmin": P.argmin, "argsort": P.argsort, "clip": P.clip}
 REDUCTIONS = {P.sum, P.mean, P.amax, P.amin, P.prod, P.var, P.std, P.all_, P.any_}  # they take keepdims=
 ALLOCATE_LIKE = {np.zeros_like: P.zeros, np.ones_like: P.ones, np.empty_like: P.empty, np.full_like: P.full}
 
