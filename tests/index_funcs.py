@@ -188,3 +188,12 @@ def put_along_rows(A, idx):
     B = A.copy()
     np.put_along_axis(B, idx, np.sin(A[:, :2]), axis=1)
     return np.sum(B ** 2)
+
+
+def allocations_with_dtypes(x):
+    k = np.zeros(3, dtype=int)
+    k[1] = 2
+    e = np.full(3, 1.5, dtype=float)
+    r = np.arange(3, dtype=float)
+    b = np.ones(3, dtype=bool)
+    return np.sum(x[k] * e) + np.sum(r * x) + np.sum(x[b]) + np.sum(np.eye(3, dtype=int) @ x)

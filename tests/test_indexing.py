@@ -149,6 +149,7 @@ INTEGERS = [
     (xf.binned, (np.array([0.2, -1.7, 0.9]), np.array([-1.0, 0.0, 1.0]))),
     (xf.extremes, (X,)),
     (xf.clipped_integer_index, (X, 5.5)),
+    (xf.allocations_with_dtypes, (X[:3],)),
 ]
 
 

@@ -333,8 +333,12 @@ def _matmul(a, b):
     cached with the package. Numba's own product is compiled into every function that uses it,
     at about 0.2 s per layout, and its first use in a process costs 0.3 s more (BLAS set-up).
     The result is Numba's own: `_dot` is its ``np.dot``."""
-    if all(isinstance(x, types.Array) and x.ndim <= 2 and x.dtype == types.float64 for x in (a, b)):
+    if not all(isinstance(x, types.Array) and x.ndim <= 2 for x in (a, b)):
+        return None
+    if all(x.dtype == types.float64 for x in (a, b)):
         return lambda a, b: _dot(a, b)
+    if {a.dtype, b.dtype} <= {types.float64, types.int64, types.boolean} and types.float64 in (a.dtype, b.dtype):
+        return lambda a, b: _dot(a.astype(np.float64), b.astype(np.float64))  # (NumPy's product of mixed types)
     return None
 
 

@@ -988,7 +988,7 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             return const(None)
         if isinstance(obj, (bool, np.bool_, numbers.Integral, numbers.Real)) and not isinstance(obj, complex):
             return const(obj.item() if isinstance(obj, np.generic) else obj)
-        if obj is range or isinstance(obj, (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, np.ufunc,
+        if obj is range or obj is bool or isinstance(obj, (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, np.ufunc,
                                             CustomRule)) or is_derivative(obj) \
                 or callable(obj) and (_is_numpy(obj) or _is_hashable(obj) and obj in P.NUMPY) \
                 or makes_container(obj) or obj is functools.partial:
@@ -1464,6 +1464,15 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             else self.emit(P.copy, [x], node)
 
     def call_primitive(self, prim: P.Primitive, args: list, kwargs: dict, node) -> Atom:
+        if "dtype" in kwargs and prim in _ALLOCATIONS:  # (np.zeros(n, dtype=int): made, then converted)
+            kwargs = dict(kwargs)
+            dtype = kwargs.pop("dtype")
+            kind = _DTYPE_KINDS.get(dtype.obj) if isinstance(dtype, PyObj) and _is_hashable(dtype.obj) else None
+            if kind is None:
+                raise self.error(node, f"np.{prim.name}'s dtype must be int, float, bool, np.int64, np.float64 or "
+                                       "np.bool_")
+            made = self.call_primitive(prim, args, kwargs, node)
+            return made if made.type.element.kind == kind else self.emit(P.astype, [made], node, dtype=kind)
         if "keepdims" in kwargs and prim in REDUCTIONS:
             return self.keep_dims(prim, args, kwargs, node)
         if prim in P.SEQUENCE_OPERANDS:
@@ -1681,6 +1690,7 @@ def _typed_by_body(key) -> bool:
     return key == RESULT or isinstance(key, str) and key.startswith("_lbuf")
 
 
+_ALLOCATIONS = {P.zeros, P.ones, P.empty, P.full, P.arange, P.eye, P.linspace}
 _DTYPE_KINDS = {int: "i64", np.int64: "i64", np.intp: "i64", float: "f64", np.float64: "f64", bool: "bool",
                 np.bool_: "bool"}
 
