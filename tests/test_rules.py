@@ -426,6 +426,10 @@ def p_norm_matrix_ord2(x): return np.linalg.norm(x, 2)
 def p_norm_matrix_minus2(x): return np.linalg.norm(x, -2)
 def p_norm_nuclear(x): return np.linalg.norm(x, "nuc")
 # differences, integrals and products made of slices, sums and products
+def p_small_ufuncs(x): return np.fabs(x) + np.positive(x) * np.float_power(np.abs(x) + 1.0, 1.5) + np.logaddexp2(x, 0.5 * x)
+def p_sinc_heaviside(x): return np.sinc(x) ** 2 + np.heaviside(x, 0.5) * x
+def p_cov(x): return np.cov(x) ** 2 + np.cov(x, rowvar=False, bias=True)[0, 0] + np.cov(x[0], ddof=0)
+def p_corrcoef(x): return np.corrcoef(x) ** 3 + np.corrcoef(x, rowvar=False)[1, 0]
 def p_angles(x): return np.deg2rad(x) + np.radians(x) * np.rad2deg(x) + np.degrees(x)
 def p_exp2(x): return np.exp2(x) * x
 def p_ptp(x): return np.ptp(x, axis=0) + np.ptp(x) + np.ptp(x, axis=1, keepdims=True)[0]
@@ -903,6 +907,8 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.to_float: [S(p_float, normal()), S(p_float_times, normal(), normal(3))],
     P.mul: [
         S(p_angles, normal(3)),
+        S(p_small_ufuncs, normal(4)),
+        S(p_sinc_heaviside, signed(0.2, 2.0, 4)),
         S(p_average, normal(2, 3), uniform(0.5, 2.0, 2, 3)),        S(p_dot_scalar_array, normal(), normal(3, 4)),
         S(p_dot_array_scalar, normal(4), normal()),
         S(p_dot_scalars, normal(), normal()),
@@ -918,6 +924,8 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
         S(p_mul_col_vec, normal(3, 1), normal(4)),
     ],
     P.div: [
+        S(p_corrcoef, normal(3, 5)),
+        S(p_cov, normal(3, 5)),
         S(p_div, normal(3, 4), signed(0.5, 2, 3, 4)),
         S(p_div_scalars, normal(), signed(0.5, 2)),
         S(p_div_scalar_array, normal(), signed(0.5, 2, 3, 4)),
@@ -1709,7 +1717,8 @@ _COMPOSED = ("p_moveaxis_several", "p_hstack", "p_vstack", "p_take_axis", "p_tak
              "p_norm_nuclear", "p_logsumexp_axes_keepdims",
              "p_softmax_axis", "p_log_softmax", "z_isclose", "z_allclose", "z_any_keepdims",
              "p_sort", "p_median_even", "p_quantile", "p_interp", "p_interp_number", "p_angles", "p_exp2", "p_ptp",
-             "p_nan_reductions", "p_average", "p_methods", "z_count_nonzero")
+             "p_nan_reductions", "p_average", "p_methods", "z_count_nonzero", "p_small_ufuncs", "p_sinc_heaviside",
+             "p_cov", "p_corrcoef")
 _ONE_PER_RULE += [(prim, s) for prim, s in _ALL if s.name in _COMPOSED]
 
 

@@ -461,6 +461,91 @@ def exp2(lo: "Lowering", node, x) -> Atom:
     return lo.emit(P.pow, [const(2.0), lo.operand(x, node)], node)
 
 
+@_composes(np.positive, P.copy)
+def positive(lo: "Lowering", node, x) -> Atom:
+    """+x: a copy of an array, the number itself."""
+    x = lo.operand(x, node)
+    return lo.emit(P.copy, [x], node) if x.type.is_array else x
+
+
+def _in_floats(lo: "Lowering", x: Atom, node) -> Atom:
+    if x.type.element.kind == "f64":
+        return x
+    return lo.emit(P.astype, [x], node, dtype="f64") if x.type.is_array else lo.emit(P.to_float, [x], node)
+
+
+@_composes(np.float_power, P.pow)
+def float_power(lo: "Lowering", node, x1, x2) -> Atom:
+    """x1 ** x2 computed in floats, whatever the operands' types."""
+    return lo.emit(P.pow, [_in_floats(lo, lo.operand(x1, node), node), _in_floats(lo, lo.operand(x2, node), node)],
+                   node)
+
+
+@_composes(np.logaddexp2, P.logaddexp)
+def logaddexp2(lo: "Lowering", node, x1, x2) -> Atom:
+    """log2(2**x1 + 2**x2), as logaddexp of the exponents in base e (no overflow)."""
+    op, ln2 = _calls(lo, node), float(np.log(2.0))
+    return op(P.div, op(P.logaddexp, op(P.mul, lo.operand(x1, node), ln2), op(P.mul, lo.operand(x2, node), ln2)), ln2)
+
+
+@_composes(np.sinc, P.sin, P.where)
+def sinc(lo: "Lowering", node, x) -> Atom:
+    """sin(πx)/(πx), 1 at 0 (where the quotient is taken of 1, so that no NaN reaches a derivative)."""
+    op, x = _calls(lo, node), lo.operand(x, node)
+    zero = op(P.eq, x, 0.0)
+    scaled = _choose(lo, zero, 1.0, op(P.mul, x, float(np.pi)), node)
+    return _choose(lo, zero, 1.0, op(P.div, op(P.sin, scaled), scaled), node)
+
+
+@_composes(np.heaviside, P.where)
+def heaviside(lo: "Lowering", node, x1, x2) -> Atom:
+    """0 below 0, 1 above, x2 at 0."""
+    op, x, at_zero = _calls(lo, node), lo.operand(x1, node), lo.operand(x2, node)
+    return _choose(lo, op(P.lt, x, 0.0), 0.0, _choose(lo, op(P.gt, x, 0.0), 1.0, at_zero, node), node)
+
+
+def _covariance(lo: "Lowering", node, m, rowvar, bias, ddof, name: str) -> Atom:
+    """np.cov of the variables in the rows of m (its columns with rowvar=False; a vector is one
+    variable): the centred rows' products over N − ddof (ddof 1 by default, 0 with bias)."""
+    op, x = _calls(lo, node), _array(lo, m, node, name)
+    if x.type.ndim > 2:
+        raise lo.error(node, f"np.{name} takes a vector or a matrix")
+    if x.type.ndim == 1:
+        x = lo.emit(P.expand_dims, [x], node, axis=0)
+    elif not _flag(lo, rowvar, node, "rowvar"):
+        x = lo.emit(P.transpose, [x], node)
+    n = op(P.to_float, op(P.getitem, op(P.shape, x), 1, spec=("i",)))
+    shift = _literal(lo, ddof, node, "ddof") if not _none(ddof) else (0 if _flag(lo, bias, node, "bias") else 1)
+    if not isinstance(shift, int) or shift < 0:
+        raise lo.error(node, f"np.{name}'s ddof must be a literal integer of at least 0")
+    centred = op(P.sub, x, lo.emit(P.expand_dims, [lo.emit(P.mean, [x], node, axis=1)], node, axis=1))
+    return op(P.div, op(P.matmul, centred, lo.emit(P.transpose, [centred], node)), op(P.sub, n, float(shift)))
+
+
+@_composes(np.cov, P.mean, P.matmul, P.div)
+def cov(lo: "Lowering", node, m, y=const(None), rowvar=const(True), bias=const(False), ddof=const(None)) -> Atom:
+    if not _none(y):
+        raise lo.error(node, "np.cov's y= is not supported; stack the variables into m")
+    return _one_variable(lo, _covariance(lo, node, m, rowvar, bias, ddof, "cov"), m, node)
+
+
+@_composes(np.corrcoef, P.mean, P.matmul, P.sqrt, P.div)
+def corrcoef(lo: "Lowering", node, x, y=const(None), rowvar=const(True)) -> Atom:
+    """The covariances over the products of the standard deviations."""
+    if not _none(y):
+        raise lo.error(node, "np.corrcoef's y= is not supported; stack the variables into x")
+    c = _covariance(lo, node, x, rowvar, const(False), const(None), "corrcoef")
+    d = lo.emit(P.sqrt, [lo.emit(P.diag, [c], node)], node)
+    r = lo.emit(P.div, [c, lo.emit(P.outer, [d, d], node)], node)
+    return _one_variable(lo, r, x, node)
+
+
+def _one_variable(lo: "Lowering", c: Atom, m, node) -> Atom:
+    """c's only entry when m is a vector (one variable: NumPy gives a number), else c."""
+    return lo.emit(P.getitem, [c, const(0), const(0)], node, spec=("i", "i")) \
+        if lo.operand(m, node).type.ndim == 1 else c
+
+
 @_composes(np.ptp, P.amax, P.amin, P.sub)
 def ptp(lo: "Lowering", node, a, axis=const(None), keepdims=const(False)) -> Atom:
     """The range, max − min, over `axis`."""
