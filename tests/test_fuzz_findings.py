@@ -654,6 +654,26 @@ def test_normal_draw_with_zero_scale():
     assert_no_failure(normal_with_zero_scale, np.array([1.0, 2.0]), 0.0)
 
 
+def rebinds_what_it_iterates(w):  # seed 3006953
+    w = 1.0 * w
+    for xi in w:
+        u = w
+        w[1:] += xi
+        w = np.cos(u)
+    return np.mean(w)
+
+
+# Found (fixed since): silently wrong value (0.294 where NumPy gives 0.273): the loop writes into the
+# array it iterates over through w at its first step (w is rebound to new memory after), and the
+# rows were read from the array as it was before the loop: w was taken for an array of its own, as
+# nothing named the array iterated over. That array now counts as a reference to its memory, so
+# the write through w (which may or may not share it, depending on the step) is refused at its line
+def test_loop_writing_into_the_array_it_iterates_over_through_a_rebound_name():
+    with pytest.raises(s2sad.S2SADError, match="'w' may or may not share memory with another array"):
+        s2sad.grad(rebinds_what_it_iterates)(np.array([0.041, 1.2]))
+    assert_no_failure(rebinds_what_it_iterates, np.array([0.041, 1.2]))
+
+
 # The generator's tags for the constructs of the open findings, each with its test.
 OPEN_FINDINGS: dict[str, str] = {}
 

@@ -532,7 +532,11 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             inner.lower_stmts(node.body)
 
         hint = re.sub(r"^_(\D+)\d*$", r"\1", target) if array is None else "k"  # (_k1, normalize's: k)
+        iterated = f"<rows of line {node.lineno}>"  # (the array iterated over refers to its memory, as a name
+        if array is not None:                       # would: a name bound to it in the loop does not own it)
+            self.env[iterated] = array
         region = self.loop_region(node, body, exclude={target}, index_hint=hint)
+        self.env.pop(iterated, None)
         region.block.params = [region.index] + region.params
         outs = region.outs()
         self.b.append(ForRange(outs, start, stop, step, region.init, region.block, self.src.loc(node), policy))
