@@ -197,3 +197,9 @@ def allocations_with_dtypes(x):
     r = np.arange(3, dtype=float)
     b = np.ones(3, dtype=bool)
     return np.sum(x[k] * e) + np.sum(r * x) + np.sum(x[b]) + np.sum(np.eye(3, dtype=int) @ x)
+
+
+def scatter_past_the_end(x):
+    y = np.zeros(3)
+    np.add.at(y, np.array([0, 3]), x[:2])
+    return np.sum(y)

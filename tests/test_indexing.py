@@ -50,7 +50,7 @@ def test_negated_reads_scatter_too(mode):
 
 def test_generated_code_scatters_with_add_at():
     source = s2sad.derivative_source(xf.gather_sum, args=(X, IDX))
-    assert "add_at(x_bar, idx, " in source
+    assert "add_at(x_bar, " in source and "checked_index(idx, " in source
 
 
 A = np.array([[0.5, -1.2, 2.0], [-0.3, 0.8, 1.1], [1.4, -0.6, 0.2]])
@@ -93,6 +93,9 @@ def test_the_last_value_written_at_a_repeated_index_stays():
     (xf.store_through_index, (X, np.array([0, 4])), "index out of bounds"),
     (xf.two_index_arrays, (A, np.array([0, 1]), np.array([3, 0])), "index out of bounds"),
     (xf.rows_of_a_mask_doubled, (A, np.array([True, False])), "boolean index did not match"),
+    (xf.gather_sin, (X, np.array([0, 4])), "index out of bounds"),
+    (xf.gather_sin, (X, np.array([-5, 1])), "index out of bounds"),
+    (xf.scatter_past_the_end, (X,), "index out of bounds"),
 ])
 def test_indices_out_of_bounds_raise_index_error_as_numpy_does(f, args, error):
     with pytest.raises(IndexError):
@@ -103,7 +106,7 @@ def test_indices_out_of_bounds_raise_index_error_as_numpy_does(f, args, error):
 
 def test_the_scatter_of_a_column_gather_is_a_loop_over_its_axis():
     source = s2sad.derivative_source(xf.columns_updated, args=(A,), backend="numba")
-    assert "add_at(A_bar[1:, :].transpose((1, 0)), idx, " in source
+    assert "add_at(A_bar[1:, :].transpose((1, 0)), " in source
 
 
 @pytest.mark.parametrize("f, args, where", [

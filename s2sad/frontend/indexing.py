@@ -85,6 +85,8 @@ class IndexLowering:
             raise self.error(node, "np.add.at adds into an array")
         if not isinstance(index, (Var, Const)) or index.type.element.kind not in ("i64", "bool") or index.type.ndim > 1:
             raise self.error(node, "np.add.at takes one index: an integer or a one-dimensional index array or mask")
+        index = self.checked(x, ("i",), [index], 0, node)[0] if index.type.is_array else \
+            self.emit(P.checked_index, [index, self.axis_length(x, ("i",), 0, node)], node)
         value = self.operand(value, node)
         if value.type.is_array:  # (the helper takes the selected shape exactly)
             selected = self.emit(P.getitem, [x, index], node, spec=("i",))
@@ -184,13 +186,13 @@ class IndexLowering:
         return arrays[0]
 
     def checked(self: "Lowering", base: Atom, spec: tuple, operands: list, position: int, node) -> list:
-        """The operands, with a mask checked to have the length of its axis (NumPy's IndexError;
-        compiled code would read past it)."""
+        """The operands, with the index array checked against the length of its axis: a mask to
+        have that length, integers to lie within it (NumPy's IndexError; compiled code would read
+        and write past the array), counted from the start."""
         at = _operand_at(spec, position)
-        if operands[at].type.dtype != "bool":
-            return operands
+        check = P.checked_mask if operands[at].type.dtype == "bool" else P.checked_index
         length = self.axis_length(base, spec, position, node)
-        return [*operands[:at], self.emit(P.checked_mask, [operands[at], length], node), *operands[at + 1:]]
+        return [*operands[:at], self.emit(check, [operands[at], length], node), *operands[at + 1:]]
 
     def axis_length(self: "Lowering", base: Atom, spec: tuple, position: int, node) -> Atom:
         """The length of the axis of `base` the index's entry at `position` selects from."""
