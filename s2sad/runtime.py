@@ -150,6 +150,8 @@ def checked_index(index, n: int):
     start (negative entries count from the end); NumPy's IndexError when out of bounds."""
     if np.any(np.less(index, -n)) or np.any(np.greater_equal(index, n)):
         raise IndexError(OUT_OF_BOUNDS)
+    if np.ndim(index) == 0:  # (an integer stays one: a 0-d array would make x[..., i] a copy)
+        return int(index) + n if index < 0 else int(index)
     return np.where(np.less(index, 0), np.add(index, n), index)
 
 

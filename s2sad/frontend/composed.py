@@ -311,7 +311,7 @@ def tile(lo: "Lowering", node, A, reps) -> Atom:
     return lo.emit(P.tile, [x], node, reps=(1,) * -lead + counts)
 
 
-@_composes(np.take, P.getitem)
+@_composes(np.take, P.getitem, P.checked_index)
 def take(lo: "Lowering", node, a, indices, axis=const(None)) -> Atom:
     """An index read: ``x.ravel()[idx]`` without an axis; ``x[idx]`` along the first axis, and
     along another one between two swaps of it with the first. Its adjoint adds into the
@@ -322,8 +322,10 @@ def take(lo: "Lowering", node, a, indices, axis=const(None)) -> Atom:
         raise lo.error(node, f"np.take takes one integer or a vector of integers as indices, not {index.type}")
     if isinstance(axis, Const) and axis.value is None:
         flat = lo.emit(P.ravel, [x], node) if x.type.ndim > 1 else x
-        return lo.emit(P.getitem, [flat, index], node, spec=("i",))
+        return lo.emit(P.getitem, [flat, _checked(lo, index, lo.emit(P.size, [x], node), node)], node, spec=("i",))
     along = _one_axis(lo, axis, x.type.ndim, node, "take")
+    index = _checked(lo, index, lo.emit(P.getitem, [lo.emit(P.shape, [x], node), const(along)], node, spec=("i",)),
+                     node)
     if not index.type.is_array:  # one integer: x[:, i]
         before, spec = _slices(along)
         after, spec_after = _slices(x.type.ndim - along - 1)
@@ -332,6 +334,11 @@ def take(lo: "Lowering", node, a, indices, axis=const(None)) -> Atom:
         x = lo.emit(P.swapaxes, [x], node, axis1=0, axis2=along)
     taken = lo.emit(P.getitem, [x, index], node, spec=("i",))
     return lo.emit(P.swapaxes, [taken], node, axis1=0, axis2=along) if along else taken
+
+
+def _checked(lo: "Lowering", index: Atom, length: Atom, node) -> Atom:
+    """An index array (or integer) checked to lie within `length` (NumPy's IndexError)."""
+    return lo.emit(P.checked_index, [index, length], node)
 
 
 @_composes(np.take_along_axis, P.ravel, P.getitem, P.checked_index)
