@@ -532,8 +532,8 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             inner.lower_stmts(node.body)
 
         hint = re.sub(r"^_(\D+)\d*$", r"\1", target) if array is None else "k"  # (_k1, normalize's: k)
-        iterated = f"<rows of line {node.lineno}>"  # (the array iterated over refers to its memory, as a name
-        if array is not None:                       # would: a name bound to it in the loop does not own it)
+        iterated = f"<rows {id(node)}>"  # (the array iterated over refers to its memory, as a name would:
+        if array is not None:             # a name bound to it in the loop does not own that memory)
             self.env[iterated] = array
         region = self.loop_region(node, body, exclude={target}, index_hint=hint)
         self.env.pop(iterated, None)
