@@ -59,17 +59,16 @@ class IndexLowering:
             self.write(view, self.flat_store(view, index, value, prim, node), node, name)
             return True
         index = self.checked(view, spec, index, position, node)
+        selected = self.emit(P.getitem, [view, *index], node, spec=spec)  # (what the store replaces)
         if prim is not None:  # (x[idx] op= v: read, operate, store, as NumPy does)
-            old = self.emit(P.getitem, [view, *index], node, spec=spec)
-            value = self.emit(prim, [old, value], node)
+            value = self.emit(prim, [selected, value], node)
         at = _operand_at(spec, position)
         array = index[at]
         if array.type.dtype != "bool":  # (the last write of each index, so that none repeats)
             kept = self.emit(P.last_writes, [array, self.axis_length(view, spec, position, node)], node)
             if value.type.is_array:
-                selected = self.emit(P.getitem, [view, *index], node, spec=spec)
                 value = self.emit(P.broadcast_to, [value, self.emit(P.shape, [selected], node)], node)
-                lead = sum(kind == "s" for kind in _before(spec, position))
+                lead = spec[:position].count("s")
                 value = self.emit(P.getitem, [value, *[const(None)] * (3 * lead), kept], node,
                                   spec=("s",) * lead + ("i",))
             index = [*index[:at], self.emit(P.getitem, [array, kept], node, spec=("i",)), *index[at + 1:]]
@@ -206,10 +205,6 @@ def _per_part(spec: tuple, operands: list) -> list:
         out.append(operands[pos] if kind == "i" else None)
         pos += {"i": 1, "s": 3}.get(kind, 0)
     return out
-
-
-def _before(spec: tuple, position: int) -> tuple:
-    return spec[:position]
 
 
 def _operand_at(spec: tuple, position: int) -> int:

@@ -497,8 +497,7 @@ def _add_tape(stmt, v: Var, setup: Builder, n: Atom, where: Atom, is_for: bool, 
     carried, final = _carry(stmt, empty, name)
     tb = Builder(stmt.loc)
     present = _presence(definition, v) if isinstance(definition, If) and not preallocated else None
-    exact = True if present is not None or isinstance(definition, Eqn) and definition.prim is not P.placeholder \
-        else None
+    exact = True if isinstance(definition, Eqn) and definition.prim is not P.placeholder else None
     if preallocated:
         written = tb.emit(P.setitem, [carried, where, v], carried.name, spec=("i",))
     elif present is not None:  # (stored where the branch computing v ran; the other rows are never read)
@@ -508,7 +507,8 @@ def _add_tape(stmt, v: Var, setup: Builder, n: Atom, where: Atom, is_for: bool, 
     _insert_after(stmt.body.stmts, definition if definition is not None else where, tb.stmts)
     _yield(stmt, written)
     _tapes.add(final)
-    _sparse_tapes.update([final] if present is not None else [])
+    if present is not None:
+        _sparse_tapes.add(final)
     return final
 
 
