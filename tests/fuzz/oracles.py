@@ -58,6 +58,7 @@ FD_AGREE = 1e-6             # the two estimates must agree to this (relative), e
 FD_RTOL = 1e-5
 FD_STEEP = 1e6              # elements with a larger derivative are not compared (values blow up inside)
 FD_RESOLUTION = 1e12        # no finite differences when the function's variables grow larger than this
+EPSILON = float(np.finfo(float).eps)
 STATE_RTOL = 1e-10
 PLAIN_SECONDS = 5.0        # a plain run that takes longer hangs
 
@@ -482,6 +483,9 @@ def _finite_differences(state: Check) -> None:
                 skipped += 1
             else:
                 estimate[index] = d
+        blurred = _rounding_error(state, slot) > FD_RTOL * np.maximum(1.0, np.abs(estimate))
+        skipped += int(np.count_nonzero(blurred & np.isfinite(estimate)))
+        estimate[blurred] = np.nan
         for mode, result in state.results.items():
             got = np.asarray(result.grads[slot], dtype=float)
             close = np.abs(got - estimate) <= FD_RTOL * np.maximum(1.0, np.abs(estimate))  # (False where got is nan)
@@ -500,6 +504,25 @@ def _finite_differences(state: Check) -> None:
                                                      f"{_show(estimate)}")
     if skipped:
         state.outcome.notes.append(f"fd: {skipped} of {total} elements skipped (not smooth at the point)")
+
+
+def _rounding_error(state: Check, slot: int) -> np.ndarray:
+    """How far rounding can move the finite-difference estimates of argument `slot`'s elements.
+
+    To first order, the function's value is uncertain by about ε·Σ|∂f/∂xᵢ|·max(1, |xᵢ|) (the
+    rounding of each input, and of the intermediates of its size, carried to the result); divided
+    by an element's step, that is the error of its central difference. Where one input is very
+    sensitive (x reaches the result through cos(1e10·x)), the differences of the other inputs
+    are below that resolution: x3 + 1e10 does not move when x3 moves by 1e-5. The sensitivities
+    are the smaller of the modes' (a mode that is wrong by being large does not hide the others)."""
+    subject = state.subject
+    noise = 0.0
+    for s, k in enumerate(subject.wrt):
+        grads = [np.abs(np.asarray(r.grads[s], dtype=float)) for r in state.results.values()]
+        sensitivity = np.nan_to_num(np.minimum.reduce(grads), nan=0.0, posinf=0.0) if grads else 0.0
+        noise += float(np.sum(sensitivity * np.maximum(1.0, np.abs(np.asarray(subject.args[k], dtype=float)))))
+    x = np.abs(np.asarray(subject.args[subject.wrt[slot]], dtype=float))
+    return EPSILON * noise / (FD_STEPS[-1] * np.maximum(1.0, x))
 
 
 def _confirmed(subject: Subject, k: int, index: tuple, f0: float, estimate: float, got: float) -> bool:
