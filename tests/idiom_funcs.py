@@ -165,6 +165,15 @@ def appends_the_same_array(x, n):
     return np.sum(np.array(xs))
 
 
+def writes_into_an_item_read_in_the_loop(x, n):
+    hs = [x]
+    for i in range(n):
+        h = hs[-1]
+        h *= 0.5  # (hs[-1] is x itself, then each array appended: NumPy changes them)
+        hs.append(np.sin(h))
+    return np.sum(hs[-1])
+
+
 def writes_an_appended_array(x, n):
     xs = []
     for i in range(n):

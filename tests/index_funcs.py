@@ -203,3 +203,11 @@ def scatter_past_the_end(x):
     y = np.zeros(3)
     np.add.at(y, np.array([0, 3]), x[:2])
     return np.sum(y)
+
+
+def indices_written_as_lists(x):
+    y = x.copy()
+    y[[0, 2]] = 3.0 * x[[1, 1]]                  # (a list of integers is an index array)
+    y[[True, False, True, False]] *= 2.0         # (a list of booleans is a mask)
+    np.add.at(y, [0, 0, 3], x[:3])
+    return np.sum(y ** 2) + np.sum(x[[3, 0]] * x[[0, 3]])

@@ -71,6 +71,7 @@ STORES = [
     (xf.stores_in_a_loop, (X, np.array([1, 3, 0]))),
     (xf.along_axes, (A, np.array([[2, 0], [1, 1], [0, 2]]))),
     (xf.put_along_rows, (A, np.array([[2, 0], [1, 1], [0, 2]]))),
+    (xf.indices_written_as_lists, (X,)),
 ]
 
 

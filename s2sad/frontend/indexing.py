@@ -80,6 +80,7 @@ class IndexLowering:
         if kwargs or len(args) != 3:
             raise self.error(node, "np.add.at takes (x, indices, values)")
         x, index, value = (self.current(a, node) for a in args)
+        index = self.listed_index(index, node)
         if not (isinstance(x, Var) and x.type.is_array):
             raise self.error(node, "np.add.at adds into an array")
         if not isinstance(index, (Var, Const)) or index.type.element.kind not in ("i64", "bool") or index.type.ndim > 1:

@@ -909,7 +909,9 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
 
     def value(self, node) -> Atom:
         """An expression that must be a number or an array."""
-        v = self.expr(node)
+        return self.atom_of(self.expr(node), node)
+
+    def atom_of(self, v: Value, node) -> Atom:
         if not isinstance(v, (Var, Const)):
             raise self.error(node, f"{_described(node)} is {_describe(v)}: expected a number or an array here")
         return v
@@ -1174,7 +1176,7 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         return "i", [self.index_value(part)]
 
     def index_value(self, node) -> Atom:
-        atom = self.value(node)
+        atom = self.atom_of(self.listed_index(self.expr(node), node), node)
         if atom.type.is_array and atom.type.dtype in ("i64", "bool"):
             return atom
         if atom.type.is_array:
@@ -1182,6 +1184,13 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         if atom.type.kind not in ("i64", "none"):
             raise self.error(node, f"an index must be an integer, not {atom.type}")
         return atom
+
+    def listed_index(self, value: Value, node) -> Value:
+        """An index written as a list (``x[[0, 2]]``, ``np.add.at(x, [0, 0], v)``) is the index
+        array NumPy makes of it."""
+        if isinstance(value, TupleVal) and value.cls is list:
+            return self.call_object(np.array, [value], {}, node)
+        return value
 
     # --- calls ------------------------------------------------------------------------------
 
@@ -1239,6 +1248,7 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         if index.type.kind != "i64":
             raise self.error(node.args[2], f"a list index must be an integer, not {index.type}")
         position = self.emit(P.list_position, [index, count], node)
+        self.mem.list_rows[self.mem.storage_of(rows)] = name  # (the rows are copies of the items: none written)
         return self.emit(P.getitem, [rows, position], node, spec=("i",))
 
     def built_list(self, node, name: str) -> ListArray:

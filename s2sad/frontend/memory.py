@@ -92,6 +92,7 @@ class Memory:
         self.module: dict[Var, str] = {}       # storages that are a module's arrays → their names
         self.contiguous: set[Var] = set()      # storages known to be C-ordered
         self.appended: set[Var] = set()        # storages of arrays appended to a list (never written after)
+        self.list_rows: dict[Var, str] = {}    # storages of a list's rows read in its loop → the list's name
         self.lists: dict[object, object] = {}  # a list the function made (its ident) → the region that made it
 
     def chain(self, v: Var) -> tuple[Var, list[Step]]:
@@ -226,6 +227,11 @@ class MemoryLowering:
         if storage in self.mem.appended:
             raise self.error(node, f"{_called(name)} was appended to a list, which holds the array itself: writing "
                                    "into it would change the list's item too; append a copy (.copy())")
+        if storage in self.mem.list_rows:
+            listed = self.mem.list_rows[storage]
+            raise self.error(node, f"{_called(name)} is an item of the list {listed}, which is the array that was put "
+                                   "in the list: writing into it would change that array too, which s2sad does not "
+                                   f"follow; work on a copy ({listed}[-1].copy())")
         if storage in self.mem.module:
             raise self.error(node, f"this writes into '{self.mem.module[storage]}', an array from outside the "
                                    "function (a module global or a closure variable), which s2sad does not do; pass the array as an argument, or work on a copy "

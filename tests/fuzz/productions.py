@@ -382,6 +382,137 @@ def st_linalg(fb: FunctionBuilder) -> bool:
     return True
 
 
+def index_arrays(fb: FunctionBuilder, length: int) -> list[Var]:
+    """The index arrays whose entries are valid indices of an axis of `length`."""
+    return [v for v in fb.visible().values() if v.kind == "index" and v.hi <= length]
+
+
+def st_index_array(fb: FunctionBuilder) -> bool:
+    """A local index array (a literal, an argsort, integers computed from floats) or a mask."""
+    length = fb.mod.choice(fb.mod.lengths)
+    name = fb.mod.fresh(fb.mod.choice(["idx", "order", "bins", "sel"]))
+    form = fb.mod.choice(["literal", "argsort", "floor", "mask"])
+    if form == "mask":
+        fb.emit(f"{name} = {paren(fb.data_expr((length,), 1))} > {fb.mod.const(-0.5, 0.5)}")
+        fb.bind(name, (length,), kind="mask")
+        fb.tags.add("mask-local")
+        return True
+    size = int(fb.rng.integers(1, length + 2))
+    if form == "literal":
+        code = f"np.array({fb.rng.integers(0, length, size).tolist()})"
+    elif form == "argsort":
+        size = length
+        code = fb.mod.choice([f"np.argsort({fb.data_expr((length,), 1)})", f"{paren(fb.data_expr((length,), 1))}.argsort()"])
+    else:
+        scaled = f"{length} * (0.5 + 0.5 * {fb.bounded((size,), 1)})"
+        code = fb.mod.choice([f"np.clip(np.floor({scaled}).astype(int), 0, {length - 1})",
+                              f"np.minimum(({scaled}).astype(np.int64), {length - 1})"])
+    fb.emit(f"{name} = {code}")
+    fb.bind(name, (size,), kind="index", hi=length)
+    fb.tags.add(f"index-{form}")
+    return True
+
+
+def st_index_store(fb: FunctionBuilder) -> bool:
+    """A store through an index array or a mask: ``x[idx] = v``, ``x[idx] += v`` (buffered:
+    a repeated index is written once), ``np.add.at(x, idx, v)`` (repeats accumulate),
+    ``x[mask] = v``, ``x[x < 0.0] = 0.0``."""
+    var = fb.target(rank=1)
+    if var is None:
+        return False
+    length = var.shape[0]
+    indices = index_arrays(fb, length)
+    masks = [v for v in fb.visible().values() if v.kind == "mask" and v.shape == (length,)]
+    rest = var.shape[1:]
+    form = fb.mod.choice(["index", "index", "add.at", "mask"] + ["mask"] * len(masks))
+    if form == "mask":
+        mask = fb.mod.choice(masks) if masks and fb.mod.chance(0.6) else None
+        cond = mask.name if mask else f"{var.name} {fb.mod.choice(['<', '>'])} {fb.mod.const(-0.5, 0.5)}"
+        op = fb.mod.choice(["=", "=", "*=", "+="])
+        value = fb.bounded((), 1) if op == "*=" else fb.mod.choice([fb.mod.const(), "0.0", fb.expr((), 1)])
+        line = f"{var.name}[{cond}] {op} {value}"
+        fb.note("bool-array")
+    else:
+        if indices and fb.mod.chance(0.6):
+            idx = fb.mod.choice(indices)
+            where, size = idx.name, idx.shape[0]
+        else:  # repeats are likely: the buffered and unbuffered updates differ there
+            size = int(fb.rng.integers(1, length + 2))
+            where = f"np.array({fb.rng.integers(0, length, size).tolist()})"
+            if fb.mod.chance(0.3):
+                where = where[len("np.array("):-1]
+        value_shape = (size,) + rest if fb.mod.chance(0.7) else ()
+        value = fb.expr(value_shape, 2)
+        if form == "add.at":
+            line = f"np.add.at({var.name}, {where}, {value})"
+        else:
+            line = f"{var.name}[{where}] {fb.mod.choice(['=', '+=', '-=', '*='])} {value}"
+    fb.emit(line)
+    in_place_tags(fb, var, "store")
+    fb.tags.add(f"index-store-{form}")
+    return True
+
+
+def st_int_from_float(fb: FunctionBuilder) -> bool:
+    """An integer computed from floats (a bin, a texture coordinate, an argmax), then an index."""
+    length = fb.mod.choice(fb.mod.lengths)
+    name = fb.mod.fresh(fb.mod.choice(["cell", "b", "pos"]))
+    unit = f"0.5 + 0.5 * {fb.bounded((), 1)}"
+    form = fb.mod.choice(["int-floor", "int", "argmax", "argmin", "searchsorted"])
+    if form == "int-floor":
+        code = f"min(int(np.floor({length} * ({unit}))), {length - 1})"
+    elif form == "int":
+        code = f"min(int({length} * ({unit})), {length - 1})"
+    elif form == "searchsorted":
+        edges = ", ".join(repr(round(-1.0 + 2.0 * k / length, 2)) for k in range(1, length))
+        code = f"np.searchsorted(np.array([{edges}]), {fb.bounded((), 1)})"
+        if length == 1:
+            code = "0"
+    else:
+        code = f"np.{form}({fb.data_expr((length,), 1)})"
+    fb.emit(f"{name} = {code}")
+    fb.bind(name, (), kind="int", lo=0, hi=length)
+    fb.tags.add(f"int-from-{form}")
+    return True
+
+
+def st_list(fb: FunctionBuilder) -> bool:
+    """A list filled in a loop, then made into an array or summed: ``ys = []`` ...
+    ``ys.append(e)`` ... ``np.array(ys)``; or a recurrence that reads its last item
+    (``hs = [h0]`` ... ``hs.append(f(hs[-1]))``)."""
+    loop_tags(fb)
+    item = some_shape(fb.mod, (0, 1, 1))
+    count = int(fb.rng.integers(1, 5))
+    name = fb.mod.fresh(fb.mod.choice(["ys", "hs", "terms", "states", "outs"]))
+    recurrence = fb.mod.chance(0.4)
+    fb.emit(f"{name} = [{fb.expr(item, 1)}]" if recurrence else f"{name} = []")
+    step = fb.mod.fresh(fb.mod.choice(["t", "j", "s"]))
+    fb.emit(f"for {step} in range({count}):")
+    start = len(fb.lines)
+    with fb.block("for"):
+        fb.bind(step, (), kind="int", lo=0, hi=count)
+        if recurrence:
+            last = fb.mod.fresh("prev")
+            fb.emit(f"{last} = {name}[-1]")
+            fb.bind(last, item, shared=bool(item))
+        fb.body(int(fb.rng.integers(0, 2)))
+        fb.emit(f"{name}.append({fb.data_expr(item, 2)})")
+    jumps = any(line.strip() in ("break", "continue") or line.strip().startswith("return")
+                for line in fb.lines[start:])
+    forms = ["sum({l})", "np.sum({l}, axis=0)"] if jumps else \
+        ["np.array({l})", "sum({l})", "np.stack({l})", "np.sum({l}, axis=0)", "{l}[-1]", "np.mean({l}, axis=0)"]
+    form = fb.mod.choice(forms)
+    whole = (count + recurrence,) + item
+    shape = whole if form in ("np.array({l})", "np.stack({l})") else item
+    if len(shape) > 2:
+        form, shape = "sum({l})", item
+    result = fb.new_name(shape)
+    fb.emit(f"{result} = {form.format(l=name)}")
+    fb.bind(result, shape, shared=form == "{l}[-1]" and bool(shape))
+    fb.tags.add("list-recurrence" if recurrence else "list-append")
+    return True
+
+
 def _compound(weight: float):
     return lambda fb: weight if fb.nesting < fb.mod.config.nesting else 0.0
 
@@ -411,6 +542,10 @@ STATEMENTS: list[Statement] = [
     Statement("global-array-store", st_global_array_store, _top(0.2)),
     Statement("draw", st_draw, lambda fb: 1.2),
     Statement("linalg", st_linalg, lambda fb: 1.2),
+    Statement("index-array", st_index_array, lambda fb: 1.0),
+    Statement("index-store", st_index_store, lambda fb: 1.5),
+    Statement("int-from-float", st_int_from_float, lambda fb: 0.8),
+    Statement("list", st_list, _compound(1.5)),
 ]
 
 
@@ -622,6 +757,15 @@ def e_masked(fb: FunctionBuilder, shape: Shape, depth: int) -> str | None:
     return form.format(x=var.name, m=mask)
 
 
+def e_order_statistic(fb: FunctionBuilder, shape: Shape, depth: int) -> str | None:
+    e = fb.data_expr((fb.mod.choice(fb.mod.lengths),), depth)
+    form = fb.mod.choice(["np.median({e})", "np.percentile({e}, {q})", "np.quantile({e}, {f})",
+                          "np.sort({e})[{k}]"])
+    fb.tags.add(form.split("(")[0])
+    return form.format(e=e, q=fb.mod.choice(["25.0", "50.0", "90.0", "10"]), f=fb.mod.choice(["0.25", "0.8", "0.5"]),
+                       k=fb.mod.choice(["0", "-1"]))
+
+
 # vectors
 
 def e_axis_reduce(fb: FunctionBuilder, shape: Shape, depth: int) -> str | None:
@@ -694,14 +838,30 @@ def e_solve(fb: FunctionBuilder, shape: Shape, depth: int) -> str | None:
 
 
 def e_gather(fb: FunctionBuilder, shape: Shape, depth: int) -> str | None:
-    (k,) = shape
-    for idx in [v for v in fb.visible().values() if v.kind == "index" and v.shape == shape]:
-        targets = [v for v in fb.floats(rank=1) if v.shape[0] >= idx.hi]
-        if targets:
-            fb.tags.add("index-array")
-            var = fb.mod.choice(targets)
-            return fb.mod.choice([f"{var.name}[{idx.name}]", f"np.take({var.name}, {idx.name})"])
-    return None
+    """A gather through an index array: ``x[idx]``, ``np.take(x, idx)``, ``M[i, idx]``,
+    ``M[idx, i]``, ``M[rows, cols]``."""
+    forms = []
+    indices = [v for v in fb.visible().values() if v.kind == "index" and v.shape == shape]
+    for idx in indices:
+        forms += [f"{v.name}[{idx.name}]" for v in fb.floats(rank=1) if v.shape[0] >= idx.hi]
+        forms += [f"np.take({v.name}, {idx.name})" for v in fb.floats(rank=1) if v.shape[0] >= idx.hi]
+        for v in fb.floats(rank=2):
+            r, c = v.shape
+            if c >= idx.hi:
+                forms.append(f"{v.name}[{fb.index(r)}, {idx.name}]")
+            if r >= idx.hi:
+                forms.append(f"{v.name}[{idx.name}, {fb.index(c)}]")
+            forms += [f"{v.name}[{idx.name}, {other.name}]" for other in indices if r >= idx.hi and c >= other.hi]
+    if not forms:
+        return None
+    fb.tags.add("index-array")
+    return fb.mod.choice(forms)
+
+
+def e_sort(fb: FunctionBuilder, shape: Shape, depth: int) -> str | None:
+    e = fb.data_expr(shape, depth)
+    fb.tags.add("sort")
+    return fb.mod.choice([f"np.sort({e})", f"np.sort({e})[::-1]", f"{paren(e)}[np.argsort({e})]"])
 
 
 def e_concatenate(fb: FunctionBuilder, shape: Shape, depth: int) -> str | None:
@@ -788,6 +948,7 @@ EXPRESSIONS: dict[int, list[Expression]] = {
         Expression("dot", 2, e_dot, tag="dot"),
         Expression("det", 0.5, e_det),
         Expression("masked", 0.5, e_masked),
+        Expression("order-statistic", 0.5, e_order_statistic),
     ],
     1: _COMMON + [
         Expression("fill", 1, e_fill, leaf=True),
@@ -801,6 +962,7 @@ EXPRESSIONS: dict[int, list[Expression]] = {
         Expression("gather", 1.5, e_gather, leaf=True),
         Expression("concatenate", 0.5, e_concatenate),
         Expression("diagonal", 0.4, e_diagonal, tag="diag"),
+        Expression("sort", 0.4, e_sort),
     ],
     2: _COMMON + [
         Expression("fill", 1, e_fill, leaf=True),
