@@ -674,6 +674,40 @@ def test_loop_writing_into_the_array_it_iterates_over_through_a_rebound_name():
     assert_no_failure(rebinds_what_it_iterates, np.array([0.041, 1.2]))
 
 
+def writes_into_the_last_item(y, v):  # seed 5100167
+    terms = [v]
+    for s in range(1):
+        prev = terms[-1]
+        prev *= y
+        terms.append(np.min(np.array([[-0.4]]), axis=0))
+    return 1.0
+
+
+# Found (fixed since): the argument v left unchanged, where NumPy multiplies it by y: terms[-1] is v
+# itself at the first step, and s2sad read it from the list's rows, which are copies. A write into
+# an item read from a list in its loop is refused at its line
+def test_write_into_a_list_item_read_in_its_loop():
+    with pytest.raises(s2sad.S2SADError, match="'prev' is an item of the list terms"):
+        s2sad.grad(writes_into_the_last_item)(np.array([0.2, 1.2]), np.array([0.4, 1.4]))
+    assert_no_failure(writes_into_the_last_item, np.array([0.2, 1.2]), np.array([0.4, 1.4]))
+
+
+def flat_below_a_sensitive_input(x):  # seed 4009903
+    b = x[1:]
+    for j in range(5):
+        for xi in b:
+            b = 0.5 * b + b / (0.5 + np.arange(3) * 2.0)
+    return np.cos(np.sum(b ** 2))
+
+
+# Found (an oracle's mistake, fixed since): finite differences of x[3] gave exactly 0 where s2sad
+# gives 8e-5: the sum of squares is 3e10, whose rounding (7e-6) swallows the step's effect on it.
+# The finite differences of an element are not compared below the rounding error that the
+# function's sensitivities imply (tests/fuzz/oracles.py, `_rounding_error`)
+def test_finite_differences_below_the_rounding_of_a_sensitive_input():
+    assert_no_failure(flat_below_a_sensitive_input, np.array([1.371, -0.194, 0.877, -0.93]))
+
+
 # The generator's tags for the constructs of the open findings, each with its test.
 OPEN_FINDINGS: dict[str, str] = {}
 
