@@ -315,6 +315,11 @@ def _argsort_type(in_types, params):
 argsort = _define("argsort", "x", _argsort_type,
                   lambda a, p: ast.Call(_attr_chain("np.argsort"), [a[0]], [ast.keyword("kind", ast.Constant("mergesort"))]),
                   impl=lambda x: np.argsort(x, kind="mergesort"))  # (ties in their order: a stable sort)
+# The positions of np.maximum.accumulate's (larger) or np.minimum.accumulate's elements along a
+# matrix's first axis (the composition reads them: frontend/composed.py).
+running_extreme = _define("running_extreme", "x", lambda t, p: I64.with_ndim(2),
+                          lambda a, p: ast.Call(_attr_chain("running_extreme"), [a[0], ast.Constant(p["larger"])], []),
+                          statics={"larger": True}, impl=runtime.running_extreme)  # (positional: Numba's helpers)
 argmax = _define("argmax", "x", _index_of_type, call_emitter("np.argmax", ["axis"]), statics={"axis": None},
                  impl=np.argmax)
 argmin = _define("argmin", "x", _index_of_type, call_emitter("np.argmin", ["axis"]), statics={"axis": None},
@@ -1231,6 +1236,10 @@ GENERATOR_METHODS = {"standard_normal": rng_standard_normal, "normal": rng_norma
                      "random": rng_random}
 outer = _define("outer", "ab", lambda t, p: promote(*t).with_ndim(2), call_emitter("np.outer"),
                 impl=np.outer)
+# The full discrete convolution of two vectors (np.convolve's default mode; Numba's np.convolve has
+# only that one). The other modes, and np.correlate, are windows of it (frontend/composed.py).
+convolve = _define("convolve", "av", lambda t, p: promote(*t).with_ndim(1), call_emitter("np.convolve"),
+                   impl=np.convolve)
 
 
 # --- how names in user code map to primitives ----------------------------------------------
@@ -1280,6 +1289,9 @@ COMPARE = {"Lt": lt, "LtE": le, "Gt": gt, "GtE": ge, "Eq": eq, "NotEq": ne}
 
 def numpy_name(obj: object) -> str:
     """How a user would spell `obj`: ``numpy.sin``, ``builtins.min``."""
+    owner = getattr(obj, "__self__", None)
+    if isinstance(owner, np.ufunc):  # (a ufunc's method: numpy.maximum.accumulate)
+        return f"numpy.{owner.__name__}.{obj.__name__}"
     module = getattr(obj, "__module__", None) or "numpy"
     return f"{module}.{getattr(obj, '__name__', obj)}"
 

@@ -18,7 +18,7 @@ __all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_li
            "checked_fraction", "checked_index", "checked_mask", "copy_into", "cross_vectors", "digamma", "erf", "erfc", "expand_to", "expit",
            "first_turn", "fits_shape", "full_rank_gram", "gammaln", "inverse_gaps", "last_writes", "list_capacity",
            "list_grow", "list_position", "list_resized", "list_rows", "logit", "masked_product", "periodic_schedule",
-           "record", "record_grow", "snapshot_slots", "square_r", "sub_into", "tape_row", "thin_reciprocal", "to_int",
+           "record", "record_grow", "running_extreme", "snapshot_slots", "square_r", "sub_into", "tape_row", "thin_reciprocal", "to_int",
            "trigamma", "unbroadcast", "unrecord", "untape_row", "unrepeat", "untile", "xlogy"]
 
 
@@ -136,6 +136,22 @@ def last_writes(index: np.ndarray, n: int) -> np.ndarray:
             seen[i] = True
             kept[j] = True
     return kept
+
+
+def running_extreme(x: np.ndarray, larger: bool) -> np.ndarray:
+    """Where each element of ``np.maximum.accumulate(x)`` (`larger`; else ``np.minimum``) comes
+    from, column by column of a matrix (along its first axis): the first position attaining the
+    running extreme, and from the first NaN on that NaN's position (NumPy's maximum keeps a NaN)."""
+    n, m = x.shape
+    positions = np.zeros((n, m), dtype=np.int64)
+    for j in range(m):
+        best = 0
+        for k in range(1, n):
+            held, new = x[best, j], x[k, j]
+            if held == held and (new != new or (new > held if larger else new < held)):
+                best = k
+            positions[k, j] = best
+    return positions
 
 
 def checked_mask(mask: np.ndarray, n: int) -> np.ndarray:

@@ -458,6 +458,17 @@ def p_trapezoid_x_like_y(y, x): return np.trapezoid(y, x=x, axis=1)
 def p_cross(a, b): return np.cross(a, b)
 def p_cross_rows(a, b): return np.cross(a, b) ** 2
 def p_cross_broadcast(a, b): return np.cross(a, b * b)
+def p_convolve(a, v): return np.convolve(a, v)
+def p_convolve_same(a, v): return np.convolve(a, v * v, mode="same")
+def p_convolve_valid(a, v): return np.convolve(a, np.sin(v), "valid")
+def p_correlate(a, v): return np.correlate(a, v)
+def p_correlate_same(a, v): return np.correlate(a, v, mode="same")
+def p_correlate_same_lengths(a, v): return np.correlate(a, v + 1.0, mode="same")
+def p_convolve_same_longer_a(a, v): return np.convolve(a, v, "same") * a[0]
+def p_correlate_full(a, v): return np.correlate(a * a, v, "full")
+def p_running_max(x): return np.maximum.accumulate(np.sin(x))
+def p_running_min_rows(x): return np.minimum.accumulate(x, axis=1) ** 2
+def p_running_max_columns(x): return np.maximum.accumulate(x * x, axis=0)
 def p_kron(a, b): return np.kron(a, b)
 def p_kron_vectors(a, b): return np.kron(a, b * b)
 def p_kron_vector_matrix(a, b): return np.kron(a, b) ** 2
@@ -1175,6 +1186,10 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.reshape: [S(p_reshape, normal(3, 4)), S(p_reshape_method, normal(3, 4)), S(p_reshape_dynamic, normal(2, 5)),
                 S(p_kron, normal(2, 3), normal(3, 2)), S(p_kron_vectors, normal(3), normal(2)),
                 S(p_kron_vector_matrix, normal(2), normal(2, 3))],
+    P.convolve: [S(p_convolve, normal(5), normal(3)), S(p_convolve_same, normal(2), normal(4)),
+                 S(p_convolve_same_longer_a, normal(5), normal(3)), S(p_convolve_valid, normal(3), normal(5)),
+                 S(p_correlate, normal(5), normal(2)), S(p_correlate_same, normal(2), normal(5)),
+                 S(p_correlate_same_lengths, normal(4), normal(4)), S(p_correlate_full, normal(3), normal(4))],
     P.ravel: [S(p_ravel, normal(3, 4))],
     P.flatten: [S(p_flatten, normal(2, 3))],
     P.expand_dims: [S(p_expand_dims, normal(3, 4)), S(p_expand_dims_last, normal(3)), S(p_sum_keepdims, normal(3, 4)),
@@ -1217,7 +1232,8 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
         S(p_moveaxis, normal(2, 3, 4)),
         S(p_moveaxis_several, normal(2, 3, 4)),
     ],
-    P.getitem: [
+    P.getitem: [S(p_running_max, normal(6)), S(p_running_min_rows, normal(3, 4)),
+                S(p_running_max_columns, normal(4, 3)),
         S(p_sort, normal(5)),
         S(p_methods, normal(4)),
         S(p_sort_all, normal(2, 3)),
@@ -1351,6 +1367,7 @@ def z_digitize(x): return x * np.sum(np.digitize(x, np.array([-0.5, 0.5]))) + x 
 
 
 def z_argsort(x): return x * np.argsort(x)[0]
+def z_running_extreme(x): return x * np.argmax(np.maximum.accumulate(x) == x[np.argmax(x)])
 
 
 def z_list_position(x):
@@ -1493,6 +1510,7 @@ ZERO_SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.checked_mask: [Z(z_checked_mask, normal(3), lambda x: np.array([2.0, 1.0, 2.0]))],
     P.astype: [Z(z_astype, uniform(0.1, 0.9, 3), lambda x: np.full(x.shape, 5.0)),
                Z(z_count_nonzero, normal(4), lambda x: np.full(x.shape, float(np.count_nonzero(x > 0) + np.sum(np.count_nonzero(np.outer(x, x) > 0, axis=0)))))],
+    P.running_extreme: [Z(z_running_extreme, normal(5), lambda x: np.full(x.shape, float(np.argmax(x))))],
     P.argsort: [Z(z_argsort, normal(4), lambda x: np.full(x.shape, float(np.argsort(x, kind="stable")[0])))],
     P.checked_index: [Z(z_checked_index, normal(2, 2), lambda x: np.array([[1.0, 0.0], [1.0, 0.0]]))],
     P.tape: [
@@ -1718,7 +1736,7 @@ _COMPOSED = ("p_moveaxis_several", "p_hstack", "p_vstack", "p_take_axis", "p_tak
              "p_softmax_axis", "p_log_softmax", "z_isclose", "z_allclose", "z_any_keepdims",
              "p_sort", "p_median_even", "p_quantile", "p_interp", "p_interp_number", "p_angles", "p_exp2", "p_ptp",
              "p_nan_reductions", "p_average", "p_methods", "z_count_nonzero", "p_small_ufuncs", "p_sinc_heaviside",
-             "p_cov", "p_corrcoef")
+             "p_cov", "p_corrcoef", "p_correlate_same", "p_running_min_rows")
 _ONE_PER_RULE += [(prim, s) for prim, s in _ALL if s.name in _COMPOSED]
 
 

@@ -354,6 +354,34 @@ def take_along_axis(lo: "Lowering", node, arr, indices, axis) -> Atom:
     return lo.emit(P.reshape, [taken, lo.emit(P.shape, [flat], node)], node)
 
 
+def _running_extreme(larger: bool):
+    """``np.maximum.accumulate(x, axis=0)`` (`larger`) or ``np.minimum.accumulate``, of a vector
+    or a matrix: x read where each running extreme comes from, so that its derivative goes to the
+    element that attains it (the first one, on ties)."""
+    def accumulate(lo: "Lowering", node, array, axis=const(0)) -> Atom:
+        name = f"{'maximum' if larger else 'minimum'}.accumulate"
+        x = _array(lo, array, node, name)
+        if x.type.ndim > 2:
+            raise lo.error(node, f"np.{name} is supported for vectors and matrices")
+        (along,) = _axes(lo, axis, x.type.ndim, node, "axis")
+        if x.type.ndim == 1:
+            columns = lo.emit(P.expand_dims, [x], node, axis=1)
+        else:
+            columns = x if along == 0 else lo.emit(P.transpose, [x], node)
+        positions = lo.emit(P.running_extreme, [columns], node, larger=larger)
+        if x.type.ndim == 1:
+            positions = lo.emit(P.getitem, [positions, const(None), const(None), const(None), const(0)], node,
+                                spec=("s", "i"))
+        elif along == 1:
+            positions = lo.emit(P.transpose, [positions], node)
+        return take_along_axis(lo, node, x, positions, const(along))
+    return accumulate
+
+
+_composes(np.maximum.accumulate, P.running_extreme, P.ravel, P.getitem, P.checked_index)(_running_extreme(True))
+_composes(np.minimum.accumulate, P.running_extreme, P.ravel, P.getitem, P.checked_index)(_running_extreme(False))
+
+
 def _vector(lo: "Lowering", a, axis, node, name: str) -> Atom:
     """The values `a` sorts or summarises along `axis`: a vector, or (axis=None) an array ravelled."""
     x = _array(lo, a, node, name)
@@ -698,6 +726,43 @@ def trapezoid(lo: "Lowering", node, y, x=const(None), dx=const(1.0), axis=const(
 for _name in ("trapezoid", "trapz"):  # (NumPy 2.0 renamed np.trapz, and 2.4 removed it)
     if hasattr(np, _name):
         _composes(getattr(np, _name), P.getitem, P.sub, P.add, P.mul, P.div, P.sum)(trapezoid)
+
+
+@_composes(np.convolve, P.convolve, P.getitem, P.minimum, P.maximum, P.floordiv)
+def convolve(lo: "Lowering", node, a, v, mode=PyObj("full")) -> Atom:
+    """The discrete convolution of two vectors: the full one, or its window of `mode` ("same":
+    as long as the longer vector, centred; "valid": where they overlap completely)."""
+    return _convolution(lo, node, a, v, mode, "convolve")
+
+
+@_composes(np.correlate, P.convolve, P.flip, P.getitem, P.minimum, P.maximum, P.floordiv)
+def correlate(lo: "Lowering", node, a, v, mode=PyObj("valid")) -> Atom:
+    """The cross-correlation of two real vectors, c[k] = Σ a[n + k] v[n]: the convolution of a
+    with v reversed, in the same windows (a "same" window starts half an element later when v is
+    the longer one, as NumPy's does)."""
+    return _convolution(lo, node, a, v, mode, "correlate")
+
+
+def _convolution(lo: "Lowering", node, a, v, mode, name: str) -> Atom:
+    op = _calls(lo, node)
+    x, y = (_array(lo, w, node, name) for w in (a, v))
+    if x.type.ndim != 1 or y.type.ndim != 1:
+        raise lo.error(node, f"np.{name} takes two vectors (NumPy refuses arrays of other numbers of axes)")
+    window = _literal(lo, mode, node, f"the mode of np.{name}")
+    if window not in ("full", "same", "valid"):
+        raise lo.error(node, f"np.{name}'s mode must be 'full', 'same' or 'valid', not {window!r}")
+    full = op(P.convolve, x, op(P.flip, y) if name == "correlate" else y)
+    if window == "full":
+        return full
+    n, m = (op(P.getitem, op(P.shape, w), const(0), spec=("i",)) for w in (x, y))
+    shorter, longer = op(P.minimum, n, m), op(P.maximum, n, m)
+    start = op(P.sub, shorter, const(1))
+    if window == "valid":
+        return op(P.getitem, full, start, longer, const(None), spec=("s",))
+    if name == "correlate":  # (+1 when v is the longer: NumPy correlates v with a, then reverses)
+        start = op(P.add, start, op(P.minimum, op(P.maximum, op(P.sub, m, n), const(0)), const(1)))
+    start = op(P.floordiv, start, const(2))
+    return op(P.getitem, full, start, op(P.add, start, longer), const(None), spec=("s",))
 
 
 @_composes(np.cross, P.cross_vectors, P.getitem, P.mul, P.sub, P.pack, P.stack)

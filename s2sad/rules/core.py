@@ -41,7 +41,7 @@ elementwise(P.mod, lambda a, b, z: 1.0, Singular(lambda a, b, z: -apply(P.floor,
 zero_derivative(P.floordiv, P.floor, P.sign, P.lt, P.le, P.gt, P.ge, P.eq, P.ne, P.not_, P.and_, P.or_,
                 P.shape, P.size, P.make_tuple, P.trip_count, P.zeros, P.ones, P.empty, P.zeros_like, P.list_position,
                 P.last_writes, P.checked_mask, P.checked_index, P.to_int, P.astype, P.argsort, P.argmax, P.argmin, P.searchsorted,
-                P.digitize)
+                P.digitize, P.running_extreme)
 linear(P.fits_shape, 1)
 linear(P.checked_fraction, 1)  # an identity (after a check of its range)  # an identity (after a check of shapes): no derivative flows to `like`
 elementwise(P.masked_product, Singular(lambda t, d, z: d), Singular(lambda t, d, z: t))  # (derivatives' own)
@@ -376,6 +376,21 @@ defrule(P.matmul, _matmul_jvp, _matmul_vjp)
 defrule(P.dot, _matmul_jvp, _matmul_vjp)
 defrule(P.outer, _bilinear_jvp(lambda a, b: apply(P.outer, a, b)),
         lambda g, primals, out: [g @ primals[1], primals[0] @ g])
+
+
+def _convolve_vjp(g, primals, out):
+    """y[k] = Σ a[i] v[k - i], so ā[i] = Σ g[k] v[k - i]: the full convolution of g with v
+    reversed, from its element m - 1 on (m = len(v)); v̄ likewise with a."""
+    a, v = primals
+    n, m = (apply(P.getitem, apply(P.shape, x), 0, spec=("i",)) for x in (a, v))
+
+    def correlated(x, length, start):
+        full = apply(P.convolve, g, apply(P.flip, x))
+        return apply(P.getitem, full, start - 1, start - 1 + length, None, spec=("s",))
+    return [correlated(v, n, m), correlated(a, m, n)]
+
+
+defrule(P.convolve, _bilinear_jvp(lambda a, b: apply(P.convolve, a, b)), _convolve_vjp)
 # The in-place updates of adjoints: their tangents are updated in place too (forward over reverse).
 
 def _accumulate_jvp(primals, tangents, out):
