@@ -105,6 +105,14 @@ def _attr_chain(dotted: str) -> ast.expr:
     return node
 
 
+def helper_emitter(name: str, *statics: str) -> Emit:
+    """Print as ``name(args..., static...)``: a runtime helper taking its parameters in order
+    (Numba's compiled helpers take no keywords)."""
+    def emit(args, params):
+        return ast.Call(_attr_chain(name), list(args) + [ast.Constant(params[k]) for k in statics], [])
+    return emit
+
+
 def call_emitter(dotted: str, kwargs: Sequence[str] = ()) -> Emit:
     """Print as ``dotted(args..., kw=param...)``, skipping parameters equal to None."""
     def emit(args, params):
@@ -281,6 +289,12 @@ def _number_type(kind: str):
 
 checked_fraction = _define("checked_fraction", ["q", "scale"], same_as_first, call_emitter("checked_fraction"),
                            impl=runtime.checked_fraction)  # (a quantile, checked to be within 0 ... scale)
+histogram_span = _define("histogram_span", ["low", "high"], lambda t, p: F64, helper_emitter("histogram_span", "upper"),
+                         statics={"upper": False}, impl=runtime.histogram_span)  # (an end of np.histogram's range)
+histogram_weights = _define("histogram_weights", ["weights", "a"], same_as_first, call_emitter("histogram_weights"),
+                            impl=runtime.histogram_weights, aliases=True)  # (checked to have a's shape)
+increasing = _define("increasing", "x", same_as_first, call_emitter("increasing"), impl=runtime.increasing,
+                     aliases=True)  # (np.histogram's edges, checked not to decrease)
 to_int = _define("int", "x", _number_type("i64"), call_emitter("to_int"), impl=runtime.to_int)
 
 
@@ -317,9 +331,8 @@ argsort = _define("argsort", "x", _argsort_type,
                   impl=lambda x: np.argsort(x, kind="mergesort"))  # (ties in their order: a stable sort)
 # The positions of np.maximum.accumulate's (larger) or np.minimum.accumulate's elements along a
 # matrix's first axis (the composition reads them: frontend/composed.py).
-running_extreme = _define("running_extreme", "x", lambda t, p: I64.with_ndim(2),
-                          lambda a, p: ast.Call(_attr_chain("running_extreme"), [a[0], ast.Constant(p["larger"])], []),
-                          statics={"larger": True}, impl=runtime.running_extreme)  # (positional: Numba's helpers)
+running_extreme = _define("running_extreme", "x", lambda t, p: I64.with_ndim(2), helper_emitter("running_extreme", "larger"),
+                          statics={"larger": True}, impl=runtime.running_extreme)
 argmax = _define("argmax", "x", _index_of_type, call_emitter("np.argmax", ["axis"]), statics={"axis": None},
                  impl=np.argmax)
 argmin = _define("argmin", "x", _index_of_type, call_emitter("np.argmin", ["axis"]), statics={"axis": None},

@@ -16,7 +16,7 @@ from .checkpoint import Binomial, Periodic, first_turn, snapshot_slots
 __all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_like", "broadcast_shapes",
            "checked_ordered_range", "checked_range", "checked_scale", "checked_seed", "checked_size",
            "checked_fraction", "checked_index", "checked_mask", "copy_into", "cross_vectors", "digamma", "erf", "erfc", "expand_to", "expit",
-           "first_turn", "fits_shape", "full_rank_gram", "gammaln", "inverse_gaps", "last_writes", "list_capacity",
+           "first_turn", "fits_shape", "full_rank_gram", "gammaln", "histogram_span", "histogram_weights", "increasing", "inverse_gaps", "last_writes", "list_capacity",
            "list_grow", "list_position", "list_resized", "list_rows", "logit", "masked_product", "periodic_schedule",
            "record", "record_grow", "running_extreme", "snapshot_slots", "square_r", "sub_into", "tape_row", "thin_reciprocal", "to_int",
            "trigamma", "unbroadcast", "unrecord", "untape_row", "unrepeat", "untile", "xlogy"]
@@ -108,6 +108,35 @@ def checked_fraction(q, scale: float):
     if not 0.0 <= q <= scale:
         raise ValueError("quantiles must be in the range [0, 1] (percentiles in [0, 100])")
     return q
+
+
+def histogram_span(low: float, high: float, upper: bool) -> float:
+    """One end of np.histogram's range (the upper one if `upper`), as NumPy takes it: a
+    ValueError for a range that is not finite or that decreases, and an empty range widened by
+    0.5 on each side."""
+    low, high = float(low), float(high)
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise ValueError("the range of np.histogram is not finite")
+    if low > high:
+        raise ValueError("max must be larger than min in range parameter.")
+    if low == high:
+        return high + 0.5 if upper else low - 0.5
+    return high if upper else low
+
+
+def histogram_weights(weights: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """`weights`, after checking that they have a's shape (np.histogram's weights=)."""
+    if weights.shape != a.shape:
+        raise ValueError("weights should have the same shape as a.")
+    return weights
+
+
+def increasing(edges: np.ndarray) -> np.ndarray:
+    """`edges`, after checking that they do not decrease (np.histogram's bins as an array)."""
+    for k in range(1, edges.shape[0]):
+        if edges[k - 1] > edges[k]:
+            raise ValueError("`bins` must increase monotonically, when an array")
+    return edges
 
 
 def to_int(x) -> int:

@@ -469,6 +469,11 @@ def p_correlate_full(a, v): return np.correlate(a * a, v, "full")
 def p_running_max(x): return np.maximum.accumulate(np.sin(x))
 def p_running_min_rows(x): return np.minimum.accumulate(x, axis=1) ** 2
 def p_running_max_columns(x): return np.maximum.accumulate(x * x, axis=0)
+def p_histogram_auto(x): return np.histogram(x, 4)[1] ** 2  # (edges from x's extremes)
+def p_histogram_range(x, low): return np.histogram(x, bins=3, range=(low, 4.0))[1] * np.sum(np.histogram(x, 2)[0])
+def p_histogram_edges(x, b): return np.histogram(x, bins=np.cumsum(b * b))[1] * 2.0
+def p_histogram_weights(x, w): return np.histogram(x, bins=np.array([-4.0, 0.0, 0.5, 4.0]), weights=w * w)[0]
+def p_histogram_density(x, w): return np.histogram(x, bins=3, weights=w, density=True)[0]
 def p_kron(a, b): return np.kron(a, b)
 def p_kron_vectors(a, b): return np.kron(a, b * b)
 def p_kron_vector_matrix(a, b): return np.kron(a, b) ** 2
@@ -1204,6 +1209,10 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.pack: [S(p_pack, normal(), normal()), S(p_pack_stack, normal(), normal())],
     P.list_rows: [S(p_list_rows, normal(2), normal(2))],
     P.checked_fraction: [S(p_percentile, normal(5), uniform(5.0, 95.0))],
+    P.histogram_span: [S(p_histogram_auto, normal(6)), S(p_histogram_range, uniform(-1, 1, 5), uniform(-3.0, -2.0))],
+    P.increasing: [S(p_histogram_edges, uniform(0.1, 3.0, 7), uniform(0.5, 1.0, 4))],
+    P.histogram_weights: [S(p_histogram_weights, uniform(-3, 3, 7), normal(7)),
+                          S(p_histogram_density, normal(6), uniform(0.5, 1.5, 6))],
     P.list_grow: [S(p_list_grow, normal(2), normal(2)), S(p_list_grow_numbers, normal())],
     P.list_resized: [S(p_list_resized, normal(32, 2)), S(p_list_resized_after, normal(16))],
     P.broadcast_to: [S(p_broadcast_to, normal(3, 1)), S(p_broadcast_to_vector, normal(4)),
@@ -1736,7 +1745,8 @@ _COMPOSED = ("p_moveaxis_several", "p_hstack", "p_vstack", "p_take_axis", "p_tak
              "p_softmax_axis", "p_log_softmax", "z_isclose", "z_allclose", "z_any_keepdims",
              "p_sort", "p_median_even", "p_quantile", "p_interp", "p_interp_number", "p_angles", "p_exp2", "p_ptp",
              "p_nan_reductions", "p_average", "p_methods", "z_count_nonzero", "p_small_ufuncs", "p_sinc_heaviside",
-             "p_cov", "p_corrcoef", "p_correlate_same", "p_running_min_rows")
+             "p_cov", "p_corrcoef", "p_correlate_same", "p_running_min_rows", "p_histogram_range",
+             "p_histogram_density")
 _ONE_PER_RULE += [(prim, s) for prim, s in _ALL if s.name in _COMPOSED]
 
 

@@ -765,6 +765,60 @@ def _convolution(lo: "Lowering", node, a, v, mode, name: str) -> Atom:
     return op(P.getitem, full, start, op(P.add, start, longer), const(None), spec=("s",))
 
 
+@_composes(np.histogram, P.ravel, P.amin, P.amax, P.histogram_span, P.histogram_weights, P.increasing, P.linspace, P.searchsorted, P.clip,
+           P.index_add, P.getitem, P.astype)
+def histogram(lo: "Lowering", node, a, bins=const(10), range=const(None), density=const(None),
+              weights=const(None)) -> TupleVal:
+    """(counts, edges): the elements of a (flattened) in each of `bins` equal bins over `range`
+    (by default from a's smallest element to its largest), or between the edges given by an
+    array `bins`. An element is in bin i when edges[i] <= x < edges[i + 1], the last bin holding
+    its upper edge too; elements outside, and NaN, are in none. The counts have no derivative;
+    with `weights`, the sums of the weights in each bin have theirs, and the edges have one in
+    the range (its ends, or a's extremes)."""
+    op = _calls(lo, node)
+    values = _array(lo, a, node, "histogram")
+    x = op(P.ravel, values)
+    edges = _histogram_edges(lo, node, x, bins, range)
+    n = op(P.sub, op(P.getitem, op(P.shape, edges), 0, spec=("i",)), 1)
+    # the bin of each element, moved up by one: 0 below the first edge, n + 1 above the last (or NaN)
+    after = op(P.searchsorted, edges, x, side="right")
+    last = op(P.getitem, edges, -1, spec=("i",))
+    bin_ = op(P.clip, _choose(lo, op(P.eq, x, last), n, after, node), 0, op(P.add, n, 1))
+    added = const(1.0) if _none(weights) else \
+        op(P.ravel, op(P.histogram_weights, _array(lo, weights, node, "histogram"), values))
+    totals = op(P.index_add, op(P.zeros, op(P.add, n, 2)), bin_, added, spec=("i",))
+    counts = op(P.getitem, totals, 1, op(P.add, n, 1), None, spec=("s",))
+    if not _none(density) and _flag(lo, density, node, "density"):
+        counts = op(P.div, op(P.div, counts, diff(lo, node, edges)), op(P.sum, counts))
+    elif _none(weights):
+        counts = op(P.astype, counts, dtype="i64")
+    return TupleVal((counts, edges))
+
+
+def _histogram_edges(lo: "Lowering", node, x: Atom, bins, span) -> Atom:
+    op = _calls(lo, node)
+    given = lo.operand(bins, node)
+    if given.type.is_array:
+        if given.type.ndim != 1 or not _none(span):
+            raise lo.error(node, "np.histogram takes its bins as a number of bins, or as a vector of edges (without "
+                                 "range=)")
+        return op(P.increasing, given)
+    if given.type.kind != "i64":
+        raise lo.error(node, f"np.histogram's bins must be an integer or a vector of edges, not {given.type}")
+    if isinstance(given, Const) and given.value < 1:
+        raise lo.error(node, f"np.histogram's bins must be at least 1, not {given.value}")
+    if _none(span):  # (a's extremes; 0 and 1 for an empty array, as NumPy)
+        empty = op(P.eq, op(P.size, x), 0)
+        ends = [_choose(lo, empty, const(float(end)), op(extreme, op(P.concatenate, x, op(P.pack, bound), axis=0)), node)
+                for end, extreme, bound in ((0, P.amin, np.inf), (1, P.amax, -np.inf))]
+    elif isinstance(span, TupleVal) and len(span.items) == 2:
+        ends = [lo.operand(v, node) for v in span.items]
+    else:
+        raise lo.error(node, "np.histogram's range must be a pair (low, high)")
+    first, last = (op(P.histogram_span, *ends, upper=upper) for upper in (False, True))
+    return op(P.linspace, first, last, op(P.add, given, 1))
+
+
 @_composes(np.cross, P.cross_vectors, P.getitem, P.mul, P.sub, P.pack, P.stack)
 def cross(lo: "Lowering", node, a, b) -> Atom:
     """The cross product of 3-vectors (arrays of them along the last axis, broadcast against each

@@ -43,6 +43,10 @@ zero_derivative(P.floordiv, P.floor, P.sign, P.lt, P.le, P.gt, P.ge, P.eq, P.ne,
                 P.last_writes, P.checked_mask, P.checked_index, P.to_int, P.astype, P.argsort, P.argmax, P.argmin, P.searchsorted,
                 P.digitize, P.running_extreme)
 linear(P.fits_shape, 1)
+linear(P.increasing, 1)
+linear(P.histogram_weights, 1)
+defrule(P.histogram_span, lambda primals, tangents, out, upper=False: tangents[1 if upper else 0],
+        lambda g, primals, out, upper=False: [None, g] if upper else [g, None])  # (an end, or its shift by 0.5)
 linear(P.checked_fraction, 1)  # an identity (after a check of its range)  # an identity (after a check of shapes): no derivative flows to `like`
 elementwise(P.masked_product, Singular(lambda t, d, z: d), Singular(lambda t, d, z: t))  # (derivatives' own)
 
