@@ -220,6 +220,19 @@ gt = _define("gt", "ab", boolean, compare_emitter(ast.Gt()), impl=np.greater)
 ge = _define("ge", "ab", boolean, compare_emitter(ast.GtE()), impl=np.greater_equal)
 eq = _define("eq", "ab", boolean, compare_emitter(ast.Eq()), impl=np.equal)
 ne = _define("ne", "ab", boolean, compare_emitter(ast.NotEq()), impl=np.not_equal)
+def _bitwise(in_types, params):
+    """& | ^ ~ of booleans (elementwise logic) or integers (bits), as NumPy: not of floats."""
+    kinds = {t.element.kind for t in in_types}
+    if not kinds <= {"bool", "i64"}:
+        raise TypeError("& | ^ and ~ take booleans or integers, not floats (NumPy refuses them); combine "
+                        "conditions on floats after comparing: (x > 0.0) & (x < 1.0)")
+    return (BOOL if kinds == {"bool"} else I64).with_ndim(builtins.max(t.ndim if t.is_array else 0 for t in in_types))
+
+
+bitand = _define("bitand", "ab", _bitwise, binop_emitter(ast.BitAnd()), impl=np.bitwise_and)
+bitor = _define("bitor", "ab", _bitwise, binop_emitter(ast.BitOr()), impl=np.bitwise_or)
+bitxor = _define("bitxor", "ab", _bitwise, binop_emitter(ast.BitXor()), impl=np.bitwise_xor)
+invert = _define("invert", "a", _bitwise, lambda a, p: ast.UnaryOp(ast.Invert(), a[0]), impl=np.invert)
 not_ = _define("not", "a", boolean, lambda a, p: ast.UnaryOp(ast.Not(), a[0]), impl=np.logical_not)
 and_ = _define("and", "ab", boolean, lambda a, p: ast.BoolOp(ast.And(), list(a)), impl=np.logical_and)
 or_ = _define("or", "ab", boolean, lambda a, p: ast.BoolOp(ast.Or(), list(a)), impl=np.logical_or)
@@ -1274,6 +1287,7 @@ NUMPY: dict[object, Primitive] = {
     np.eye: eye, np.linspace: linspace, np.arange: arange, np.reshape: reshape, np.ravel: ravel, np.expand_dims: expand_dims, np.squeeze: squeeze,
     np.swapaxes: swapaxes, np.flip: flip, np.broadcast_to: broadcast_to, np.repeat: repeat,
     np.roll: roll, np.triu: triu, np.tril: tril,
+    np.bitwise_and: bitand, np.bitwise_or: bitor, np.bitwise_xor: bitxor, np.invert: invert,
     np.concatenate: concatenate, np.stack: stack, np.prod: prod, np.var: var, np.std: std, np.cumsum: cumsum,
     np.cumprod: cumprod, np.all: all_, np.any: any_,
     np.max: amax, np.amax: amax, np.min: amin, np.amin: amin, np.less: lt, np.less_equal: le, np.greater: gt,
@@ -1296,7 +1310,7 @@ TUPLES: dict[object, tuple[Primitive, ...]] = {
 ALONE: dict[object, tuple[str, object, int]] = {np.linalg.svd: ("compute_uv", False, 1)}
 
 BINOPS = {"Add": add, "Sub": sub, "Mult": mul, "Div": div, "Pow": pow, "MatMult": matmul,
-          "FloorDiv": floordiv, "Mod": mod}
+          "FloorDiv": floordiv, "Mod": mod, "BitAnd": bitand, "BitOr": bitor, "BitXor": bitxor}
 COMPARE = {"Lt": lt, "LtE": le, "Gt": gt, "GtE": ge, "Eq": eq, "NotEq": ne}
 
 

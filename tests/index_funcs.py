@@ -211,3 +211,24 @@ def indices_written_as_lists(x):
     y[[True, False, True, False]] *= 2.0         # (a list of booleans is a mask)
     np.add.at(y, [0, 0, 3], x[:3])
     return np.sum(y ** 2) + np.sum(x[[3, 0]] * x[[0, 3]])
+
+
+def masks_combined(x):
+    inside = (x > 0.0) & (x < 1.0)
+    outside = ~inside | (x > 1.5)
+    y = x.copy()
+    y[inside ^ (x > 0.5)] *= 3.0
+    return np.sum(np.where(inside, x ** 2, 0.0)) + np.sum(y[outside]) + np.sum(x[np.logical_and(x > -1.0, ~inside)])
+
+
+def logical_functions(x, k):
+    keep = np.logical_or(x < -1.0, np.logical_not(x < 0.5))
+    return np.sum(x[np.logical_xor(keep, x > 1.0)]) + x[(k & 3) | 1] * float(k ^ 2)
+
+
+def float_operand_of_and(x):
+    return np.sum(x[(x > 0.0) & 1.0])
+
+
+def invert_of_a_boolean(x):
+    return x[0] if ~(x[0] > 0.0) else x[1]

@@ -72,6 +72,8 @@ STORES = [
     (xf.along_axes, (A, np.array([[2, 0], [1, 1], [0, 2]]))),
     (xf.put_along_rows, (A, np.array([[2, 0], [1, 1], [0, 2]]))),
     (xf.indices_written_as_lists, (X,)),
+    (xf.masks_combined, (X,)),
+    (xf.logical_functions, (np.array([0.3, -1.2, 0.8, 2.0, 0.6]), 6)),
 ]
 
 
@@ -172,3 +174,12 @@ def test_int_of_nan_raises_as_python_does():
         xf.integer_of_nan(np.array([1.0, 2.0]))
     with pytest.raises(OverflowError, match="cannot convert float infinity to integer"):
         s2sad.grad(xf.integer_of_nan)(np.array([1.0, 2.0]))
+
+
+@pytest.mark.parametrize("f, message", [
+    (xf.float_operand_of_and, "& | ^ and ~ take booleans or integers, not floats"),
+    (xf.invert_of_a_boolean, "~ of a single boolean is ambiguous"),
+])
+def test_bitwise_operators_refuse_what_numpy_or_python_would_do_otherwise(f, message):
+    with pytest.raises(s2sad.S2SADError, match=r"index_funcs.py:\d+: .*" + message):
+        s2sad.grad(f)(X)

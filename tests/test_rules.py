@@ -1376,6 +1376,10 @@ def z_digitize(x): return x * np.sum(np.digitize(x, np.array([-0.5, 0.5]))) + x 
 
 
 def z_argsort(x): return x * np.argsort(x)[0]
+def z_bitand(x): return np.where((x > 0.0) & (x < 1.0), 2.0, 1.0) * x
+def z_bitor(x): return np.where(np.logical_or(x > 0.5, x < -0.5), 2.0, 1.0) * x
+def z_bitxor(x): return x * float(np.sum(np.logical_xor(x > 0.0, x > 0.5)) ^ 1)
+def z_invert(x): return np.where(~(x > 0.0), 3.0, 1.0) * x + x * float(~np.argmax(x))
 def z_running_extreme(x): return x * np.argmax(np.maximum.accumulate(x) == x[np.argmax(x)])
 
 
@@ -1519,6 +1523,10 @@ ZERO_SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.checked_mask: [Z(z_checked_mask, normal(3), lambda x: np.array([2.0, 1.0, 2.0]))],
     P.astype: [Z(z_astype, uniform(0.1, 0.9, 3), lambda x: np.full(x.shape, 5.0)),
                Z(z_count_nonzero, normal(4), lambda x: np.full(x.shape, float(np.count_nonzero(x > 0) + np.sum(np.count_nonzero(np.outer(x, x) > 0, axis=0)))))],
+    P.bitand: [Z(z_bitand, normal(5), lambda x: np.where((x > 0.0) & (x < 1.0), 2.0, 1.0))],
+    P.bitor: [Z(z_bitor, normal(5), lambda x: np.where((x > 0.5) | (x < -0.5), 2.0, 1.0))],
+    P.bitxor: [Z(z_bitxor, normal(5), lambda x: np.full(x.shape, float(np.sum((x > 0.0) ^ (x > 0.5)) ^ 1)))],
+    P.invert: [Z(z_invert, normal(5), lambda x: np.where(x <= 0.0, 3.0, 1.0) + float(~np.argmax(x)))],
     P.running_extreme: [Z(z_running_extreme, normal(5), lambda x: np.full(x.shape, float(np.argmax(x))))],
     P.argsort: [Z(z_argsort, normal(4), lambda x: np.full(x.shape, float(np.argsort(x, kind="stable")[0])))],
     P.checked_index: [Z(z_checked_index, normal(2, 2), lambda x: np.array([[1.0, 0.0], [1.0, 0.0]]))],

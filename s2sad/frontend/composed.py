@@ -765,6 +765,31 @@ def _convolution(lo: "Lowering", node, a, v, mode, name: str) -> Atom:
     return op(P.getitem, full, start, op(P.add, start, longer), const(None), spec=("s",))
 
 
+def _truth(lo: "Lowering", x, node) -> Atom:
+    """x as booleans: x != 0 elementwise, unless it holds booleans already."""
+    atom = lo.operand(x, node)
+    return atom if atom.type.element.kind == "bool" else lo.emit(P.ne, [atom, const(0)], node)
+
+
+def _logical(prim: P.Primitive):
+    def logical(lo: "Lowering", node, x1, x2) -> Atom:
+        return lo.emit(prim, [_truth(lo, x1, node), _truth(lo, x2, node)], node)
+    logical.__doc__ = f"Elementwise logic of the operands' truth values: ``{prim.name}`` of booleans."
+    return logical
+
+
+for _fn, _prim in ((np.logical_and, P.bitand), (np.logical_or, P.bitor), (np.logical_xor, P.bitxor)):
+    _composes(_fn, _prim, P.ne)(_logical(_prim))
+
+
+@_composes(np.logical_not, P.invert, P.not_, P.ne)
+def logical_not(lo: "Lowering", node, x) -> Atom:
+    """The negated truth values: ``~`` of boolean arrays, ``not`` of a single boolean (whose ``~``
+    in Python is an integer)."""
+    truth = _truth(lo, x, node)
+    return lo.emit(P.invert if truth.type.is_array else P.not_, [truth], node)
+
+
 @_composes(np.histogram, P.ravel, P.amin, P.amax, P.histogram_span, P.histogram_weights, P.increasing, P.linspace, P.searchsorted, P.clip,
            P.index_add, P.getitem, P.astype)
 def histogram(lo: "Lowering", node, a, bins=const(10), range=const(None), density=const(None),

@@ -1055,7 +1055,7 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         prim = P.BINOPS.get(type(op).__name__)
         if prim is None:
             raise self.error(node, f"operator {type(op).__name__} is not supported; "
-                                   "supported: + - * / ** @ // %")
+                                   "supported: + - * / ** @ // % & | ^")
         return prim
 
     def expr_UnaryOp(self, node) -> Atom:
@@ -1066,7 +1066,11 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             return self.emit(P.neg, [operand], node) if not isinstance(operand, Const) else const(-operand.value)
         if isinstance(node.op, gast.Not):
             return self.emit(P.not_, [self.truth(operand, node)], node)
-        raise self.error(node, "operator ~ is not supported")
+        if operand.type.kind == "bool":  # (~True is -2 in Python, but ~np.True_ is False: which one it is, s2sad
+            #                                does not track)
+            raise self.error(node, "~ of a single boolean is ambiguous (-2 for True, False for NumPy's True); write "
+                                   "`not c`")
+        return self.emit(P.invert, [operand], node)
 
     def expr_Compare(self, node) -> Atom:
         result, left = None, self.value(node.left)

@@ -38,6 +38,7 @@ def _integer_exponent(a, b, z) -> bool:
 elementwise(P.div, Singular(lambda a, b, z: 1.0 / b), Singular(lambda a, b, z: -z / b))
 elementwise(P.pow, Singular(lambda a, b, z: b * a ** (b - 1), _integer_exponent), Singular(lambda a, b, z: z * log(a)))
 elementwise(P.mod, lambda a, b, z: 1.0, Singular(lambda a, b, z: -apply(P.floor, a / b)))
+zero_derivative(P.bitand, P.bitor, P.bitxor, P.invert)
 zero_derivative(P.floordiv, P.floor, P.sign, P.lt, P.le, P.gt, P.ge, P.eq, P.ne, P.not_, P.and_, P.or_,
                 P.shape, P.size, P.make_tuple, P.trip_count, P.zeros, P.ones, P.empty, P.zeros_like, P.list_position,
                 P.last_writes, P.checked_mask, P.checked_index, P.to_int, P.astype, P.argsort, P.argmax, P.argmin, P.searchsorted,
