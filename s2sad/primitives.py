@@ -346,6 +346,8 @@ argsort = _define("argsort", "x", _argsort_type,
 # matrix's first axis (the composition reads them: frontend/composed.py).
 running_extreme = _define("running_extreme", "x", lambda t, p: I64.with_ndim(2), helper_emitter("running_extreme", "larger"),
                           statics={"larger": True}, impl=runtime.running_extreme)
+sort_columns = _define("sort_columns", "x", lambda t, p: I64.with_ndim(2), call_emitter("sort_columns"),
+                       impl=runtime.sort_columns)  # (np.argsort of a matrix along its first axis)
 argmax = _define("argmax", "x", _index_of_type, call_emitter("np.argmax", ["axis"]), statics={"axis": None},
                  impl=np.argmax)
 argmin = _define("argmin", "x", _index_of_type, call_emitter("np.argmin", ["axis"]), statics={"axis": None},

@@ -18,7 +18,7 @@ __all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_li
            "checked_fraction", "checked_index", "checked_mask", "copy_into", "cross_vectors", "digamma", "erf", "erfc", "expand_to", "expit",
            "first_turn", "fits_shape", "full_rank_gram", "gammaln", "histogram_span", "histogram_weights", "increasing", "inverse_gaps", "last_writes", "list_capacity",
            "list_grow", "list_position", "list_resized", "list_rows", "logit", "masked_product", "periodic_schedule",
-           "record", "record_grow", "running_extreme", "snapshot_slots", "square_r", "sub_into", "tape_row", "thin_reciprocal", "to_int",
+           "record", "record_grow", "running_extreme", "snapshot_slots", "sort_columns", "square_r", "sub_into", "tape_row", "thin_reciprocal", "to_int",
            "trigamma", "unbroadcast", "unrecord", "untape_row", "unrepeat", "untile", "xlogy"]
 
 
@@ -180,6 +180,14 @@ def running_extreme(x: np.ndarray, larger: bool) -> np.ndarray:
             if held == held and (new != new or (new > held if larger else new < held)):
                 best = k
             positions[k, j] = best
+    return positions
+
+
+def sort_columns(x: np.ndarray) -> np.ndarray:
+    """The positions that sort each column of a matrix (a stable sort: ties keep their order)."""
+    positions = np.empty(x.shape, dtype=np.int64)
+    for j in range(x.shape[1]):
+        positions[:, j] = np.argsort(np.ascontiguousarray(x[:, j]), kind="mergesort")
     return positions
 
 

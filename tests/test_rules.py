@@ -466,6 +466,11 @@ def p_correlate_same(a, v): return np.correlate(a, v, mode="same")
 def p_correlate_same_lengths(a, v): return np.correlate(a, v + 1.0, mode="same")
 def p_convolve_same_longer_a(a, v): return np.convolve(a, v, "same") * a[0]
 def p_correlate_full(a, v): return np.correlate(a * a, v, "full")
+def p_sort_rows(x): return np.sort(x) * np.arange(1.0, 1.0 + x.shape[1])
+def p_sort_columns(x): return np.sort(np.sin(x), axis=0)
+def p_median_columns(x): return np.median(x, axis=0) ** 2
+def p_median_rows_odd(x): return np.median(x, axis=-1)
+def p_percentile_rows(x, q): return np.percentile(x, q, axis=1)
 def p_running_max(x): return np.maximum.accumulate(np.sin(x))
 def p_running_min_rows(x): return np.minimum.accumulate(x, axis=1) ** 2
 def p_running_max_columns(x): return np.maximum.accumulate(x * x, axis=0)
@@ -1241,7 +1246,9 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
         S(p_moveaxis, normal(2, 3, 4)),
         S(p_moveaxis_several, normal(2, 3, 4)),
     ],
-    P.getitem: [S(p_running_max, normal(6)), S(p_running_min_rows, normal(3, 4)),
+    P.getitem: [S(p_sort_rows, normal(3, 4)), S(p_sort_columns, normal(4, 3)), S(p_median_columns, normal(4, 3)),
+                S(p_median_rows_odd, normal(2, 5)), S(p_percentile_rows, normal(3, 5), uniform(5.0, 95.0)),
+                S(p_running_max, normal(6)), S(p_running_min_rows, normal(3, 4)),
                 S(p_running_max_columns, normal(4, 3)),
         S(p_sort, normal(5)),
         S(p_methods, normal(4)),
@@ -1376,6 +1383,7 @@ def z_digitize(x): return x * np.sum(np.digitize(x, np.array([-0.5, 0.5]))) + x 
 
 
 def z_argsort(x): return x * np.argsort(x)[0]
+def z_sort_columns(x): return x * np.argsort(np.outer(x, x), axis=0)[0, 1]
 def z_bitand(x): return np.where((x > 0.0) & (x < 1.0), 2.0, 1.0) * x
 def z_bitor(x): return np.where(np.logical_or(x > 0.5, x < -0.5), 2.0, 1.0) * x
 def z_bitxor(x): return x * float(np.sum(np.logical_xor(x > 0.0, x > 0.5)) ^ 1)
@@ -1527,6 +1535,8 @@ ZERO_SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.bitor: [Z(z_bitor, normal(5), lambda x: np.where((x > 0.5) | (x < -0.5), 2.0, 1.0))],
     P.bitxor: [Z(z_bitxor, normal(5), lambda x: np.full(x.shape, float(np.sum((x > 0.0) ^ (x > 0.5)) ^ 1)))],
     P.invert: [Z(z_invert, normal(5), lambda x: np.where(x <= 0.0, 3.0, 1.0) + float(~np.argmax(x)))],
+    P.sort_columns: [Z(z_sort_columns, normal(4),
+                       lambda x: np.full(x.shape, float(np.argsort(np.outer(x, x), axis=0, kind="stable")[0, 1])))],
     P.running_extreme: [Z(z_running_extreme, normal(5), lambda x: np.full(x.shape, float(np.argmax(x))))],
     P.argsort: [Z(z_argsort, normal(4), lambda x: np.full(x.shape, float(np.argsort(x, kind="stable")[0])))],
     P.checked_index: [Z(z_checked_index, normal(2, 2), lambda x: np.array([[1.0, 0.0], [1.0, 0.0]]))],
@@ -1754,7 +1764,7 @@ _COMPOSED = ("p_moveaxis_several", "p_hstack", "p_vstack", "p_take_axis", "p_tak
              "p_sort", "p_median_even", "p_quantile", "p_interp", "p_interp_number", "p_angles", "p_exp2", "p_ptp",
              "p_nan_reductions", "p_average", "p_methods", "z_count_nonzero", "p_small_ufuncs", "p_sinc_heaviside",
              "p_cov", "p_corrcoef", "p_correlate_same", "p_running_min_rows", "p_histogram_range",
-             "p_histogram_density")
+             "p_histogram_density", "p_sort_columns", "p_percentile_rows")
 _ONE_PER_RULE += [(prim, s) for prim, s in _ALL if s.name in _COMPOSED]
 
 

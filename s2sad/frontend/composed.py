@@ -382,71 +382,87 @@ _composes(np.maximum.accumulate, P.running_extreme, P.ravel, P.getitem, P.checke
 _composes(np.minimum.accumulate, P.running_extreme, P.ravel, P.getitem, P.checked_index)(_running_extreme(False))
 
 
-def _vector(lo: "Lowering", a, axis, node, name: str) -> Atom:
-    """The values `a` sorts or summarises along `axis`: a vector, or (axis=None) an array ravelled."""
+def _along(lo: "Lowering", a, axis, node, name: str) -> tuple[Atom, int]:
+    """The values `a` sorts or summarises, and the axis along which: a vector (axis 0), a matrix
+    along one axis, or (axis=None) an array ravelled."""
     x = _array(lo, a, node, name)
-    if _none(axis) and x.type.ndim > 1:
-        return lo.emit(P.ravel, [x], node)
-    if x.type.ndim != 1 or not (_none(axis) or _literal(lo, axis, node, "axis") in (0, -1)):
-        raise lo.error(node, f"np.{name} is supported for a vector, or with axis=None (of every element); "
-                             "along an axis of a matrix it is not supported yet")
-    return x
+    if _none(axis):
+        return (lo.emit(P.ravel, [x], node) if x.type.ndim > 1 else x), 0
+    if x.type.ndim > 2:
+        raise lo.error(node, f"np.{name} is supported for vectors and matrices (and with axis=None for any array)")
+    return x, _one_axis(lo, axis, x.type.ndim, node, name)
 
 
-def _sorted(lo: "Lowering", x: Atom, node) -> Atom:
-    """x (a vector) in increasing order: read at the positions of a stable argsort, so that the
+def _sort_positions(lo: "Lowering", x: Atom, along: int, node) -> Atom:
+    """The positions that sort x along `along` (a stable sort: ties keep their order)."""
+    if x.type.ndim == 1:
+        return lo.emit(P.argsort, [x], node)
+    columns = x if along == 0 else lo.emit(P.transpose, [x], node)
+    positions = lo.emit(P.sort_columns, [columns], node)
+    return positions if along == 0 else lo.emit(P.transpose, [positions], node)
+
+
+def _sorted(lo: "Lowering", x: Atom, along: int, node) -> Atom:
+    """x in increasing order along `along`: read at the positions of a stable sort, so that the
     derivative of each sorted element goes to the element it came from."""
-    return lo.emit(P.getitem, [x, lo.emit(P.argsort, [x], node)], node, spec=("i",))
+    positions = _sort_positions(lo, x, along, node)
+    if x.type.ndim == 1:
+        return lo.emit(P.getitem, [x, positions], node, spec=("i",))
+    return take_along_axis(lo, node, x, positions, const(along))
 
 
-@_composes(np.argsort, P.argsort)
+@_composes(np.argsort, P.argsort, P.sort_columns)
 def argsort(lo: "Lowering", node, a, axis=const(-1), kind=const(None), order=const(None)) -> Atom:
-    """The positions that sort a vector; ties keep their order (kind='stable'), whatever `kind`."""
+    """The positions that sort a vector, or a matrix along an axis; ties keep their order
+    (kind='stable'), whatever `kind`."""
     if not _none(order):
         raise lo.error(node, "np.argsort's order= (of structured arrays) is not supported")
-    return lo.emit(P.argsort, [_vector(lo, a, axis, node, "argsort")], node)
+    return _sort_positions(lo, *_along(lo, a, axis, node, "argsort"), node)
 
 
-@_composes(np.sort, P.argsort, P.getitem)
+@_composes(np.sort, P.argsort, P.sort_columns, P.getitem)
 def sort(lo: "Lowering", node, a, axis=const(-1), kind=const(None), order=const(None)) -> Atom:
     if not _none(order):
         raise lo.error(node, "np.sort's order= (of structured arrays) is not supported")
-    return _sorted(lo, _vector(lo, a, axis, node, "sort"), node)
+    return _sorted(lo, *_along(lo, a, axis, node, "sort"), node)
 
 
-def _nan_if_any(lo: "Lowering", x: Atom, value: Atom, node) -> Atom:
-    """`value`, or NaN where x holds a NaN (as NumPy's median and percentiles give)."""
-    return lo.emit(P.select, [lo.emit(P.any_, [lo.emit(P.isnan, [x], node)], node), const(float("nan")), value], node)
-
-
-def _at_fraction(lo: "Lowering", x: Atom, fraction: Atom, node) -> Atom:
-    """The element at `fraction` (0 to 1) of the way through sorted x, interpolated linearly
-    between its neighbours (NumPy's method='linear')."""
-    op, s = _calls(lo, node), _sorted(lo, x, node)
-    last = op(P.sub, op(P.getitem, op(P.shape, s), 0, spec=("i",)), 1)
+def _at_fraction(lo: "Lowering", x: Atom, along: int, fraction: Atom, node) -> Atom:
+    """The element at `fraction` (0 to 1) of the way through x sorted along `along`, interpolated
+    linearly between its neighbours (NumPy's method='linear'); NaN where x holds a NaN (as NumPy's
+    median and percentiles give)."""
+    op, s = _calls(lo, node), _sorted(lo, x, along, node)
+    last = op(P.sub, op(P.getitem, op(P.shape, s), along, spec=("i",)), 1)
     position = op(P.mul, op(P.to_float, fraction) if fraction.type.kind != "f64" else fraction, op(P.to_float, last))
     below = op(P.min, op(P.to_int, op(P.floor, position)), last)
     above = op(P.min, op(P.add, below, 1), last)
-    low, high = op(P.getitem, s, below, spec=("i",)), op(P.getitem, s, above, spec=("i",))
-    return _nan_if_any(lo, x, op(P.add, low, op(P.mul, op(P.sub, position, op(P.to_float, below)), op(P.sub, high, low))), node)
+
+    def at(k: Atom) -> Atom:  # (s[k], s[k] of every column, or s[:, k])
+        if along == 0:
+            return op(P.getitem, s, k, spec=("i",))
+        return op(P.getitem, s, None, None, None, k, spec=("s", "i"))
+    low, high = at(below), at(above)
+    value = op(P.add, low, op(P.mul, op(P.sub, position, op(P.to_float, below)), op(P.sub, high, low)))
+    nan = op(P.any_, op(P.isnan, x), axis=along if x.type.ndim > 1 else None)
+    return _choose(lo, nan, const(float("nan")), value, node)
 
 
-@_composes(np.median, P.argsort, P.getitem)
+@_composes(np.median, P.argsort, P.sort_columns, P.getitem)
 def median(lo: "Lowering", node, a, axis=const(None)) -> Atom:
     """The middle of the sorted elements (the mean of the two middle ones for an even count)."""
-    return _at_fraction(lo, _vector(lo, a, axis, node, "median"), const(0.5), node)
+    return _at_fraction(lo, *_along(lo, a, axis, node, "median"), const(0.5), node)
 
 
-@_composes(np.quantile, P.argsort, P.getitem)
+@_composes(np.quantile, P.argsort, P.sort_columns, P.getitem)
 def quantile(lo: "Lowering", node, a, q, axis=const(None)) -> Atom:
     """The q-th quantile (q a number from 0 to 1), interpolated linearly (NumPy's default)."""
-    return _at_fraction(lo, _vector(lo, a, axis, node, "quantile"), _fraction(lo, q, 1.0, node), node)
+    return _at_fraction(lo, *_along(lo, a, axis, node, "quantile"), _fraction(lo, q, 1.0, node), node)
 
 
-@_composes(np.percentile, P.argsort, P.getitem)
+@_composes(np.percentile, P.argsort, P.sort_columns, P.getitem)
 def percentile(lo: "Lowering", node, a, q, axis=const(None)) -> Atom:
     """The q-th percentile (q a number from 0 to 100), interpolated linearly (NumPy's default)."""
-    return _at_fraction(lo, _vector(lo, a, axis, node, "percentile"), _fraction(lo, q, 100.0, node), node)
+    return _at_fraction(lo, *_along(lo, a, axis, node, "percentile"), _fraction(lo, q, 100.0, node), node)
 
 
 def _fraction(lo: "Lowering", q, scale: float, node) -> Atom:
