@@ -115,8 +115,22 @@ def stores_in_a_loop(x, idx):
     return np.sum(y ** 2)
 
 
+def stored_through_two_axes(x, idx):
+    y = x.copy()
+    y[idx.reshape(2, -1)] = 0.0  # <- not yet
+    return np.sum(y)
+
+
+def embedding_lookup(E, tokens):
+    return np.sum(np.tanh(E[tokens]) * np.arange(1.0, 1.0 + E.shape[1]))  # (rows of E in tokens' shape)
+
+
 def index_arrays_with_two_axes(x, idx):
-    return np.sum(x[idx.reshape(2, -1)])  # <- not yet
+    return np.sum(x[idx.reshape(2, -1)] ** 2 * np.array([1.0, 2.0]))
+
+
+def pairs_of_two_axes(A, r, c):
+    return np.sum(np.sin(A[r, c[:, None]]))  # (r and c broadcast against each other)
 
 
 def index_array_beside_none(x, idx):

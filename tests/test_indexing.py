@@ -73,6 +73,9 @@ STORES = [
     (xf.put_along_rows, (A, np.array([[2, 0], [1, 1], [0, 2]]))),
     (xf.indices_written_as_lists, (X,)),
     (xf.masks_combined, (X,)),
+    (xf.embedding_lookup, (A, np.array([[0, 2, 2], [1, 0, 2]]))),
+    (xf.index_arrays_with_two_axes, (X, np.array([0, 3, 3, 1]))),
+    (xf.pairs_of_two_axes, (A, np.array([0, 2, 2]), np.array([1, -1]))),
     (xf.logical_functions, (np.array([0.3, -1.2, 0.8, 2.0, 0.6]), 6)),
 ]
 
@@ -98,6 +101,7 @@ def test_the_last_value_written_at_a_repeated_index_stays():
     (xf.rows_of_a_mask_doubled, (A, np.array([True, False])), "boolean index did not match"),
     (xf.gather_sin, (X, np.array([0, 4])), "index out of bounds"),
     (xf.gather_sin, (X, np.array([-5, 1])), "index out of bounds"),
+    (xf.embedding_lookup, (A, np.array([[0, 3]])), "index out of bounds"),
     (xf.scatter_past_the_end, (X,), "index out of bounds"),
 ])
 def test_indices_out_of_bounds_raise_index_error_as_numpy_does(f, args, error):
@@ -113,7 +117,7 @@ def test_the_scatter_of_a_column_gather_is_a_loop_over_its_axis():
 
 
 @pytest.mark.parametrize("f, args, where", [
-    (xf.index_arrays_with_two_axes, (X, np.array([0, 1, 2, 3])), "x[idx.reshape(2, -1)]"),
+    (xf.stored_through_two_axes, (X, np.array([0, 1, 2, 3])), "y[idx.reshape(2, -1)] = 0.0"),
     (xf.index_array_beside_none, (X, IDX), "x[idx, None]"),
 ])
 def test_unsupported_index_arrays_are_refused(f, args, where):

@@ -39,12 +39,17 @@ class IndexLowering:
 
     def read_index(self: "Lowering", base: Atom, spec: tuple, operands: list, node) -> Atom:
         """``base[index]``, where the index may hold an array."""
-        position = self.array_position(base, spec, operands, node)
+        position = self.array_position(base, spec, operands, node, reading=True)
         if position is None:
             return self.emit(P.getitem, [base, *operands], node, spec=spec)
         if position in ("mask", "arrays"):  # (every axis at once: of the elements in C order)
             flat = self.emit(P.ravel, [base], node)
-            return self.emit(P.getitem, [flat, self.flat_index(base, operands, node)], node, spec=("i",))
+            return self.gather(flat, self.flat_index(base, operands, node), [], node)
+        if position == "rows":  # (x[idx] with idx of two or more axes: the rows of x it names, in its shape)
+            index = self.emit(P.checked_index, [operands[0], self.axis_length(base, spec, 0, node)], node)
+            shape = self.emit(P.shape, [base], node)
+            rest = [self.emit(P.getitem, [shape, const(a)], node, spec=("i",)) for a in range(1, base.type.ndim)]
+            return self.gather(base, index, rest, node)
         operands = self.checked(base, spec, operands, position, node)
         return self.emit(P.getitem, [base, *operands], node, spec=spec)
 
@@ -152,6 +157,16 @@ class IndexLowering:
         self.write(x, self.stored_flat(x, where, value, None, node, repeats=True), node)
         return const(None)
 
+    def gather(self: "Lowering", x: Atom, index: Atom, rest: list, node) -> Atom:
+        """``x[index]`` along x's first axis, whose other axes have the lengths `rest`: an index
+        of two or more axes is read ravelled (Numba compiles 1-D index arrays), then shaped."""
+        if index.type.ndim <= 1:
+            return self.emit(P.getitem, [x, index], node, spec=("i",))
+        taken = self.emit(P.getitem, [x, self.emit(P.ravel, [index], node)], node, spec=("i",))
+        shape = self.emit(P.shape, [index], node)
+        lengths = [self.emit(P.getitem, [shape, const(a)], node, spec=("i",)) for a in range(index.type.ndim)]
+        return self.emit(P.reshape, [taken, self.emit(P.make_tuple, lengths + rest, node)], node)
+
     def flat_index(self: "Lowering", x: Atom, index: list, node) -> Atom:
         """The index into x's elements in C order that `index` (a mask of x's shape, or an index
         array or integer per axis) selects."""
@@ -165,9 +180,11 @@ class IndexLowering:
             flat = i if flat is None else self.emit(P.add, [self.emit(P.mul, [flat, length], node), i], node)
         return flat
 
-    def array_position(self: "Lowering", base: Atom, spec: tuple, operands: list, node):
+    def array_position(self: "Lowering", base: Atom, spec: tuple, operands: list, node, reading: bool = False):
         """Where the index's array is (its position in `spec`), "mask" for a mask with all of
-        base's axes, or None when the index has no array. Refuses the forms not supported."""
+        base's axes, "arrays" for an integer array or integer per axis, "rows" for one integer
+        array of two or more axes read alone (`reading`), or None when the index has no array.
+        Refuses the forms not supported."""
         arrays = [k for k, a in enumerate(_per_part(spec, operands)) if a is not None and a.type.is_array]
         if not arrays:
             return None
@@ -175,14 +192,18 @@ class IndexLowering:
         first = parts[arrays[0]]
         if len(spec) == 1 and first.type.dtype == "bool" and first.type.ndim == base.type.ndim > 1:
             return "mask"
+        wide = any(p is not None and p.type.ndim > 1 for p in parts)
         if len(arrays) > 1 and len(spec) == base.type.ndim and set(spec) == {"i"} \
-                and all(p.type.dtype == "i64" and p.type.ndim <= 1 for p in parts):
+                and all(p.type.dtype == "i64" for p in parts) and (reading or not wide):
             return "arrays"
+        if reading and spec == ("i",) and first.type.dtype == "i64" and first.type.ndim > 1:
+            return "rows"
         if len(arrays) > 1 or first.type.ndim != 1 or "n" in spec:
             raise self.error(node, "an index may hold one one-dimensional array (x[idx], x[i, idx], x[idx, 1:], "
-                                   "x[mask]), a mask with all of x's axes, or an integer array or integer for "
-                                   "every axis (x[rows, cols]); other index arrays (with two or more axes, "
-                                   "beside slices, or beside None) are not supported yet")
+                                   "x[mask]), a mask with all of x's axes, an integer array or integer for "
+                                   "every axis (x[rows, cols]), or, to read, one integer array of any shape "
+                                   "(x[idx2d]); other index arrays (beside slices or None, or of two or more "
+                                   "axes in a store) are not supported yet")
         return arrays[0]
 
     def checked(self: "Lowering", base: Atom, spec: tuple, operands: list, position: int, node) -> list:
