@@ -351,3 +351,25 @@ def trajectory_with_its_start(x0, n):
         x = 0.9 * x + 0.1 * np.sin(x)
         xs.append(x)
     return np.sum(np.array(xs) ** 2) + len(xs)
+
+
+def list_made_again_at_each_step(x, mu):
+    total = 0.0
+    for t in range(4):
+        outs = [mu]  # (a new list at every step, longer each time)
+        for j in range(10 * t):
+            outs.append(0.9 * outs[-1] + x[j % 2])
+        total = total + np.sum(np.stack(outs))
+    return total
+
+
+def list_made_again_in_a_while_loop(x, mu):
+    total = 0.0
+    for t in range(4):
+        outs = [mu]
+        k = 0
+        while k < 10 * t:
+            outs.append(0.9 * outs[-1] + x[k % 2])
+            k += 1
+        total = total + np.sum(np.array(outs))
+    return total

@@ -692,6 +692,26 @@ def test_write_into_a_list_item_read_in_its_loop():
     assert_no_failure(writes_into_the_last_item, np.array([0.2, 1.2]), np.array([0.4, 1.4]))
 
 
+def list_made_again_in_an_outer_loop(x, A, mu):  # seed 6003139
+    for row in A:
+        outs = [mu]
+        for j in range(1):
+            prev = outs[-1]  # noqa: F841 (unused, as in the program found)
+            outs.append(1.0)
+        p = np.stack(outs)
+        x[:2] += p
+    return np.sum(x)
+
+
+# Found (fixed since): an internal error in the reverse sweep (ValueError: operands could not be
+# broadcast together with shapes (0,) (2,)): the list made anew at every step of the outer loop
+# took the rows of the previous step's list as its buffer, so the adjoint of that buffer (of no
+# rows before the first item) was carried to the previous step, whose list had rows. A list's
+# first item now starts from nothing
+def test_list_made_again_at_every_step_of_an_outer_loop():
+    assert_no_failure(list_made_again_in_an_outer_loop, np.array([-1.1, -0.6]), np.array([[-0.1], [-1.2]]), 0.4)
+
+
 def flat_below_a_sensitive_input(x):  # seed 4009903
     b = x[1:]
     for j in range(5):

@@ -217,7 +217,10 @@ def test_list_appends_that_would_differ_from_python_are_refused(fn, message):
     (idf.two_appends_per_step, (np.array([0.3, 0.7]), 3)),
     (idf.appends_in_an_inner_loop, (np.array([0.3, 0.7]),)),
     (idf.appends_until_a_break, (0.2,)),
-], ids=["while", "while-never-entered", "while-past-16-rows", "two-per-step", "inner-loop", "break"])
+    (idf.list_made_again_at_each_step, (np.array([-1.1, -0.6]), 0.4)),
+    (idf.list_made_again_in_a_while_loop, (np.array([-1.1, -0.6]), 0.4)),
+], ids=["while", "while-never-entered", "while-past-16-rows", "two-per-step", "inner-loop", "break", "made-again",
+        "made-again-while"])
 def test_lists_that_grow(fn, args, mode):
     """Lists appended to a number of times known only as the loop runs: their rows grow (and
     the reverse sweep shrinks their adjoint back, on the same schedule)."""

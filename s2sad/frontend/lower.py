@@ -1232,12 +1232,14 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
                                             f"a copy ({name}.append(x.copy()))")
             self.mem.appended.add(storage)
         buffer = self.env.get(node.args[0].id)
-        buffer = self.current(buffer, node) if isinstance(buffer, (Var, Const)) else \
-            placeholder(F64.with_ndim(item.type.ndim + 1), self.b)  # (before the first item: nothing yet)
+        count = self.value(node.args[2])
+        if not isinstance(buffer, (Var, Const)) or (first and count == const(0)):  # (before the first item:
+            buffer = placeholder(F64.with_ndim(item.type.ndim + 1), self.b)       # nothing yet, not the rows
+        else:                                                                      # of a list made before)
+            buffer = self.current(buffer, node)
         if node.func.id == "_s2sad_grow":
-            return self.emit(P.list_grow, [buffer, item, self.value(node.args[2])], node, name)
-        k, n = self.value(node.args[2]), self.value(node.args[3])
-        return self.emit(P.list_rows, [buffer, item, k, n], node, name)
+            return self.emit(P.list_grow, [buffer, item, count], node, name)
+        return self.emit(P.list_rows, [buffer, item, count, self.value(node.args[3])], node, name)
 
     def list_item(self, node, name: str) -> Atom:
         """``_s2sad_item(rows, count, i)``: ``xs[i]`` in the loop appending to xs, whose `count`

@@ -753,6 +753,11 @@ def e_masked(fb: FunctionBuilder, shape: Shape, depth: int) -> str | None:
     mask = next((m.name for m in masks if m.shape == var.shape), None)
     if mask is None or fb.mod.chance(0.4):
         mask = f"{var.name} > {fb.mod.const(-0.5, 0.5)}"
+    if fb.mod.chance(0.3):
+        other = f"({var.name} < {fb.mod.const(0.5, 1.5)})"
+        mask = fb.mod.choice([f"({mask}) & {other}", f"({mask}) | {other}", f"~({mask})",
+                              f"np.logical_and({mask}, {other})"])
+        fb.tags.add("mask-logic")
     form = fb.mod.choice(["np.sum({x}[{m}] ** 2)", "np.sum(np.where({m}, {x}, 0.0))", "np.sum(np.sin({x}[{m}]))"])
     return form.format(x=var.name, m=mask)
 
@@ -858,6 +863,54 @@ def e_gather(fb: FunctionBuilder, shape: Shape, depth: int) -> str | None:
     return fb.mod.choice(forms)
 
 
+def e_histogram(fb: FunctionBuilder, shape: Shape, depth: int) -> str | None:
+    """A sum over a histogram: of weights (which have a derivative), or of the edges (whose ends
+    follow the data's extremes)."""
+    k = fb.mod.choice(fb.mod.lengths)
+    x = fb.data_expr((k,), depth)
+    fb.tags.add("histogram")
+    if fb.mod.chance(0.5):
+        return f"np.sum(np.histogram({x}, bins={fb.mod.choice([2, 3, 5])}, range=(-2.0, 2.0), " \
+               f"weights={fb.expr((k,), depth)})[0] ** 2)"
+    return f"np.sum(np.histogram({x}, {fb.mod.choice([2, 4])})[1] * np.arange(1.0, 1.0 + {fb.mod.choice([3, 5])}))"
+
+
+def e_convolve(fb: FunctionBuilder, shape: Shape, depth: int) -> str | None:
+    """A convolution or correlation whose result has `shape`: 'full' of lengths adding up to it,
+    or 'same' of a vector of its length with one no longer (in either order)."""
+    (k,) = shape
+    fn = fb.mod.choice(["np.convolve", "np.correlate"])
+    fb.tags.add("convolve")
+    if k > 1 and fb.mod.chance(0.5):
+        first = int(fb.rng.integers(1, k + 1))
+        return f"{fn}({fb.expr((first,), depth)}, {fb.expr((k - first + 1,), depth)}, 'full')"
+    a, b = fb.expr((k,), depth), fb.expr((int(fb.rng.integers(1, k + 1)),), depth)
+    if fb.mod.chance(0.5):
+        a, b = b, a
+    return f"{fn}({a}, {b}, mode='same')"
+
+
+def e_running(fb: FunctionBuilder, shape: Shape, depth: int) -> str | None:
+    fb.tags.add("accumulate")
+    return f"np.{fb.mod.choice(['maximum', 'minimum'])}.accumulate({fb.data_expr(shape, depth)})"
+
+
+def e_along_axis(fb: FunctionBuilder, shape: Shape, depth: int) -> str | None:
+    """A median, percentile or quantile along an axis of a matrix."""
+    (k,) = shape
+    other = fb.mod.choice(fb.mod.lengths)
+    axis = int(fb.rng.integers(0, 2))
+    m = fb.data_expr((other, k) if axis == 0 else (k, other), depth)
+    fb.tags.add("order-along-axis")
+    return fb.mod.choice([f"np.median({m}, axis={axis})", f"np.percentile({m}, 40.0, axis={axis})",
+                          f"np.quantile({m}, 0.7, axis={axis})"])
+
+
+def e_sort_matrix(fb: FunctionBuilder, shape: Shape, depth: int) -> str | None:
+    fb.tags.add("order-along-axis")
+    return f"np.sort({fb.data_expr(shape, depth)}, axis={fb.mod.choice([0, 1, -1])})"
+
+
 def e_sort(fb: FunctionBuilder, shape: Shape, depth: int) -> str | None:
     e = fb.data_expr(shape, depth)
     fb.tags.add("sort")
@@ -949,6 +1002,7 @@ EXPRESSIONS: dict[int, list[Expression]] = {
         Expression("det", 0.5, e_det),
         Expression("masked", 0.5, e_masked),
         Expression("order-statistic", 0.5, e_order_statistic),
+        Expression("histogram", 0.3, e_histogram),
     ],
     1: _COMMON + [
         Expression("fill", 1, e_fill, leaf=True),
@@ -963,6 +1017,9 @@ EXPRESSIONS: dict[int, list[Expression]] = {
         Expression("concatenate", 0.5, e_concatenate),
         Expression("diagonal", 0.4, e_diagonal, tag="diag"),
         Expression("sort", 0.4, e_sort),
+        Expression("convolve", 0.4, e_convolve),
+        Expression("accumulate", 0.3, e_running),
+        Expression("along-axis", 0.3, e_along_axis),
     ],
     2: _COMMON + [
         Expression("fill", 1, e_fill, leaf=True),
@@ -972,6 +1029,7 @@ EXPRESSIONS: dict[int, list[Expression]] = {
         Expression("inverse", 0.4, e_inverse),
         Expression("submatrix", 1, e_submatrix, leaf=True),
         Expression("gather-rows", 1, e_gather_rows, leaf=True),
+        Expression("sort-matrix", 0.3, e_sort_matrix),
     ],
 }
 
