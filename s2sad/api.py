@@ -16,6 +16,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from . import notice
 from .checkpoint import Policy
 from .containers import Node, flatten, flatten_like, is_container, leaf_trees, unflatten
 from .errors import S2SADError
@@ -228,8 +229,10 @@ class Derivative:
                 return derived
         if made:
             self._note_changes(made[0])
-        derived = derive(self.fn, args.types(), args.leaves(self.wrt), mode, self.backend, self.checkpoint,
-                         frozenset(self._run_time))
+        with notice.if_slow(f"making the {mode}-mode derivative of {self.fn.__qualname__}; it is kept for the "
+                            "later calls in this process"):
+            derived = derive(self.fn, args.types(), args.leaves(self.wrt), mode, self.backend, self.checkpoint,
+                             frozenset(self._run_time))
         self._compiled[key] = (derived, *made[:_KEPT - 1])  # (the last few, for a flag switched back and forth)
         return derived
 

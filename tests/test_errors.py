@@ -717,3 +717,22 @@ def test_a_source_file_changed_since_the_function_was_defined_is_refused(tmp_pat
     path.write_text("import numpy as np\n\n\ndef g(x, y):\n    return x * y\n\n\ndef f(x):\n    return x * x\n")
     with pytest.raises(S2SADError, match="has changed since it was defined"):
         s2sad.grad(module.f, backend="python")(1.0)
+
+
+def test_a_slow_derivation_says_so_on_stderr_once(monkeypatch, capfd):
+    """Making a derivative that takes longer than notice.SLOW seconds prints one line naming the
+    function and mode (the threshold is 0 here); the next call, and S2SAD_QUIET, print nothing."""
+    from s2sad import notice
+
+    def cube(x):
+        return x * x * x
+    monkeypatch.setattr(notice, "SLOW", 0.0)
+    monkeypatch.delenv("S2SAD_QUIET", raising=False)
+    grad = s2sad.grad(cube, backend="python")
+    assert grad(2.0) == 12.0
+    assert capfd.readouterr().err.count("s2sad: making the reverse-mode derivative of") == 1
+    grad(3.0)
+    assert capfd.readouterr().err == ""
+    monkeypatch.setenv("S2SAD_QUIET", "1")
+    s2sad.grad(cube, backend="python", mode="forward")(2.0)
+    assert capfd.readouterr().err == ""

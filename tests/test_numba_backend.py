@@ -244,3 +244,24 @@ def test_normal_draws_with_array_parameters_compile_and_draw_numpys_numbers(mode
     z = (np.random.default_rng(3).normal(mu, sigma) - mu) / sigma
     np.testing.assert_allclose(mu_bar, np.sum(np.broadcast_to(w, z.shape), axis=0), rtol=1e-12)
     np.testing.assert_allclose(sigma_bar, np.sum(w * z, axis=1, keepdims=True), rtol=1e-12)
+
+
+@pytest.mark.numba
+def test_a_slow_first_call_says_what_it_compiles_once(monkeypatch, capfd):
+    """A first call still running after notice.SLOW seconds prints a line on stderr for each slow
+    step (here the threshold is 0: whatever the first call costs, it is "slow"); later calls,
+    and calls with S2SAD_QUIET set, print nothing."""
+    from s2sad import notice
+    monkeypatch.setattr(notice, "SLOW", 0.0)
+    monkeypatch.delenv("S2SAD_QUIET", raising=False)
+    grad = s2sad.grad(lf.oscillator, backend="numba")
+    args = (2.0, 1.0, 0.0, 0.1, 0.01, 50)
+    grad(*args)
+    first = capfd.readouterr().err
+    assert first.count("s2sad: Numba is compiling the derivative of") == 1 and "oscillator" in first
+    assert "cached in" in first and first.count("s2sad: making the reverse-mode derivative of oscillator") == 1
+    grad(*args)
+    assert capfd.readouterr().err == ""
+    monkeypatch.setenv("S2SAD_QUIET", "1")
+    s2sad.grad(lf.oscillator, backend="numba", mode="forward")(*args)
+    assert "s2sad:" not in capfd.readouterr().err

@@ -18,8 +18,11 @@ import traceback
 import warnings
 from typing import Callable
 
+from .. import notice
+from ..cache import cache_dir
 from ..errors import S2SADError
 from .stream import StreamUnavailable, run_on_numpys_stream
+
 
 
 class BackendFallbackWarning(UserWarning):
@@ -44,8 +47,10 @@ def compile(fn: Callable, source: str, origin: str, strict: bool, fallback: Call
         if fallen:
             return fallback(*args)
         try:  # Numba compiles at the first call for each argument layout, not only the very first
-            return run_on_numpys_stream(_load_or_compile, jitted, args) if global_stream \
-                else _load_or_compile(jitted, args)
+            with notice.if_slow(f"Numba is compiling the derivative of {origin}; this happens once, as the "
+                                f"machine code is cached in {cache_dir()}", active=not jitted.signatures):
+                return run_on_numpys_stream(_load_or_compile, jitted, args) if global_stream \
+                    else _load_or_compile(jitted, args)
         except (numba.core.errors.TypingError, numba.core.errors.UnsupportedError,
                 numba.core.errors.LoweringError, NotImplementedError, StreamUnavailable) as exc:
             reason = explain(exc, source)
