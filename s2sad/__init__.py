@@ -11,6 +11,7 @@
     print(s2sad.derivative_source(f.fn))     # the generated reverse-mode code
 """
 
+from .ahead import compile_ahead
 from .api import derivative_source, grad, ir_source, jvp, value_and_grad, vjp
 from .backend.numba import BackendFallbackWarning
 from .checkpoint import Binomial, Periodic, StoreAll, checkpointed
@@ -23,5 +24,5 @@ __version__ = "0.1.0"
 
 __all__ = ["grad", "value_and_grad", "jvp", "vjp", "hvp", "hessian", "jacobian", "derivative_source", "ir_source", "custom_rule",
            "CustomRule", "S2SADError", "InternalError", "BackendFallbackWarning", "StoreAll", "Periodic", "Binomial",
-           "checkpointed", "ravel",
+           "checkpointed", "ravel", "compile_ahead",
            "__version__"]

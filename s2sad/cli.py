@@ -7,6 +7,7 @@
     s2sad show model.py:loss --types x=f64[:]    argument types (default: f64 scalars)
     s2sad show model.py:loss --ir                the IR of the derivative (--ir --primal: of loss)
     s2sad rules                                  every supported function, operator and method
+    s2sad compile model.py:loss --types x=f64[:] compile the derivative into the cache, ahead of time
 
 Errors print one located line to stderr and exit with status 2.
 """
@@ -51,6 +52,16 @@ def _parser() -> argparse.ArgumentParser:
                            "or 'periodic:K' (every K-th state); default: store every iteration")
     show.add_argument("--ir", action="store_true", help="print the IR instead of Python source")
     show.add_argument("--primal", action="store_true", help="with --ir: the IR of the function itself")
+    ahead = commands.add_parser("compile", help="compile a derivative into the cache ahead of its first call",
+                                description="Make the derivative of FILE.py:FUNC for the argument types given "
+                                "and compile it with Numba into the on-disk cache, without running it: the "
+                                "first call in a later process (with arguments of those types) then starts "
+                                "at once.")
+    ahead.add_argument("target", metavar="FILE.py:FUNC", help="the file and the function in it")
+    ahead.add_argument("--mode", choices=("forward", "reverse", "hvp"), default="reverse",
+                       help="the derivative to compile (several: run the command once per mode); default reverse")
+    for option in ("--wrt", "--types", "--checkpoint"):
+        ahead._add_action(next(a for a in show._actions if option in a.option_strings))
     rules = commands.add_parser("rules", help="list the supported functions, operators and methods",
                                 description="One line per supported function, operator and method, with "
                                 "the modes its derivative rule covers; generated from the rule registry.")
@@ -135,6 +146,15 @@ def show(args) -> str:
     return derivative_source(fn, args.mode, wrt, types=types, backend=args.backend, checkpoint=checkpoint)
 
 
+def compile_command(args) -> str:
+    from .ahead import compile_ahead
+    from .cache import cache_dir
+    fn = load_function(args.target)
+    seconds = compile_ahead(fn, _types(args.types), mode=args.mode, wrt=_wrt(args.wrt),
+                            checkpoint=_policy(args.checkpoint))
+    return f"compiled the {args.mode}-mode derivative of {args.target} in {seconds:.1f} s, cached in {cache_dir()}\n"
+
+
 _POLICIES = {"binomial": Binomial, "periodic": Periodic}
 
 
@@ -155,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(supported.markdown() if args.markdown else supported.text())
         return 0
     try:
-        sys.stdout.write(show(args))
+        sys.stdout.write(show(args) if args.command == "show" else compile_command(args))
     except S2SADError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return 2

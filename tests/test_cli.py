@@ -266,3 +266,49 @@ def test_every_registered_rule_is_reachable_or_internal():
     assert internal <= names and not internal & reachable, "keep the internal list to rules users cannot write"
     missing = sorted(names - reachable - internal)
     assert not missing, f"rules for primitives no user code reaches: {missing}"
+
+
+GLOBAL_WRITER = textwrap.dedent('''\
+    calls = 0
+
+
+    def counted(x):
+        global calls
+        calls += 1
+        return x * calls
+''')
+
+
+@pytest.mark.numba
+@pytest.mark.parametrize("mode", ["reverse", "hvp"])
+def test_compile_fills_the_cache_that_a_new_process_loads(model, tmp_path, mode):
+    """`s2sad compile` compiles without running; the first call of a later process loads the
+    machine code (Numba's cache hits, no miss) instead of compiling it."""
+    env = {**os.environ, "S2SAD_CACHE_DIR": str(tmp_path / "cache")}
+    out = subprocess.run([sys.executable, "-m", "s2sad", "compile", f"{model}:layer", "--types",
+                          "W=f64[:,:],b=f64[:],x=f64[:]", "--mode", mode], capture_output=True, text=True, env=env,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith(f"compiled the {mode}-mode derivative of {model}:layer in ")
+    call = ("s2sad.hvp(model.layer, backend='numba')(W, b, x, W)" if mode == "hvp" else
+            "s2sad.grad(model.layer, backend='numba')(W, b, x)")
+    script = textwrap.dedent(f'''\
+        import sys, numpy as np, s2sad
+        sys.path.insert(0, {str(model.parent)!r})
+        import model
+        W, b, x = np.ones((2, 3)), np.zeros(2), np.ones(3)
+        derivative = {call.split("(W,")[0]}
+        derivative(W, b, x{", W" if mode == "hvp" else ""})
+        stats = derivative.made()[0].core.jitted.stats
+        print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))
+    ''')
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    hits, misses = map(int, out.stdout.split())
+    assert hits >= 1 and misses == 0
+
+
+def test_compile_refuses_what_numba_cannot_compile(tmp_path):
+    path = tmp_path / "writer.py"
+    path.write_text(GLOBAL_WRITER)
+    _assert_one_error_line(run("compile", f"{path}:counted"), "Numba cannot compile the derivative of writer.py:4")

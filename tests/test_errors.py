@@ -736,3 +736,14 @@ def test_a_slow_derivation_says_so_on_stderr_once(monkeypatch, capfd):
     monkeypatch.setenv("S2SAD_QUIET", "1")
     s2sad.grad(cube, backend="python", mode="forward")(2.0)
     assert capfd.readouterr().err == ""
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"mode": "jvp"}, "compile_ahead takes one of reverse, forward, hvp"),
+    ({"types": {"q": "f64"}}, "unknown parameters: q"),
+])
+def test_compile_ahead_refuses_bad_options(options, message):
+    def square(x):
+        return x * x
+    with pytest.raises(S2SADError, match=message):
+        s2sad.compile_ahead(square, **options)

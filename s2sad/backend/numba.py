@@ -11,6 +11,7 @@ Compiled code that draws from NumPy's global random stream runs on that stream
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -27,6 +28,25 @@ from .stream import StreamUnavailable, run_on_numpys_stream
 
 class BackendFallbackWarning(UserWarning):
     """Numba could not compile a derivative; it runs as plain Python instead."""
+
+
+class CompiledAhead(Exception):
+    """Raised in place of running a compiled derivative under `compiling_only`: it is compiled
+    (and cached) for the arguments of the call, which goes no further."""
+
+
+_AHEAD: list = []  # not empty inside `compiling_only`
+
+
+@contextlib.contextmanager
+def compiling_only():
+    """Calls of compiled derivatives inside this block compile their code (into the cache) for
+    their arguments' types and raise `CompiledAhead` instead of running it."""
+    _AHEAD.append(True)
+    try:
+        yield
+    finally:
+        _AHEAD.pop()
 
 
 def compile(fn: Callable, source: str, origin: str, strict: bool, fallback: Callable | None = None,
@@ -47,6 +67,9 @@ def compile(fn: Callable, source: str, origin: str, strict: bool, fallback: Call
         if fallen:
             return fallback(*args)
         try:  # Numba compiles at the first call for each argument layout, not only the very first
+            if _AHEAD:
+                jitted.compile(tuple(numba.typeof(a) for a in args))
+                raise CompiledAhead(origin)
             with notice.if_slow(f"Numba is compiling the derivative of {origin}; this happens once, as the "
                                 f"machine code is cached in {cache_dir()}", active=not jitted.signatures):
                 return run_on_numpys_stream(_load_or_compile, jitted, args) if global_stream \
@@ -54,7 +77,7 @@ def compile(fn: Callable, source: str, origin: str, strict: bool, fallback: Call
         except (numba.core.errors.TypingError, numba.core.errors.UnsupportedError,
                 numba.core.errors.LoweringError, NotImplementedError, StreamUnavailable) as exc:
             reason = explain(exc, source)
-            if strict:
+            if strict or _AHEAD:
                 raise S2SADError(f"Numba cannot compile the derivative of {origin}: {reason}; use "
                                  "backend='python' (or 'auto', which falls back)") from None
             warnings.warn(f"Numba cannot compile the derivative of {origin}: {reason}; running it as "
