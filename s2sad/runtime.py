@@ -18,7 +18,7 @@ __all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_li
            "checked_fraction", "checked_index", "checked_mask", "copy_into", "cross_vectors", "digamma", "erf", "erfc", "expand_to", "expit",
            "first_turn", "fits_shape", "full_rank_gram", "gammaln", "histogram_span", "histogram_weights", "increasing", "inverse_gaps", "last_writes", "list_capacity",
            "list_grow", "list_position", "list_resized", "list_rows", "logit", "masked_product", "periodic_schedule",
-           "record", "record_grow", "running_extreme", "snapshot_slots", "sort_columns", "square_r", "sub_into", "tape_row", "thin_reciprocal", "to_int",
+           "ragged_matrix", "ragged_row", "record", "record_grow", "record_ragged", "running_extreme", "snapshot_slots", "sort_columns", "square_r", "sub_into", "tape_row", "thin_reciprocal", "to_int",
            "trigamma", "unbroadcast", "unrecord", "untape_row", "unrepeat", "untile", "xlogy"]
 
 
@@ -400,6 +400,44 @@ def record(tape: np.ndarray, k: int, n: int, value, exact: bool = False) -> np.n
 def record_grow(tape: np.ndarray, k: int, value, exact: bool = False) -> np.ndarray:
     """Store `value` at ``tape[k]``, doubling the tape when it is full (for while loops)."""
     return _store(tape, k, value, max(2 * tape.shape[0], k + 1, 16), exact)
+
+
+# A ragged tape holds, for a loop of n steps, one array per step whose shape may change from one
+# step to the next (``M[i, i + 1:]`` in an elimination): a flat buffer of, first, each entry's
+# start (n + 1 positions, entry k ending where k + 1 starts), then each entry's shape (ndim
+# lengths), then the entries' elements one after another. Positions and lengths are stored as
+# floats (exact below 2**53). Entries are stored in step order, each once.
+
+def record_ragged(tape: np.ndarray, k: int, n: int, value: np.ndarray) -> np.ndarray:
+    """Store `value` as entry k of a ragged tape for `n` steps (allocated at the first store,
+    for n entries the size of the first; doubled when full)."""
+    ndim = value.ndim
+    if tape.shape[0] == 0:
+        head = n + 1 + n * ndim
+        tape = np.empty(head + n * value.size)
+        tape[0] = head
+    start = int(tape[k])
+    stop = start + value.size
+    if stop > tape.shape[0]:
+        grown = np.empty(max(2 * tape.shape[0], stop))
+        grown[:tape.shape[0]] = tape
+        tape = grown
+    tape[start:stop] = value.ravel()
+    tape[k + 1] = stop
+    for axis in range(ndim):
+        tape[n + 1 + k * ndim + axis] = value.shape[axis]
+    return tape
+
+
+def ragged_row(tape: np.ndarray, k: int, n: int) -> np.ndarray:
+    """Entry k (a vector) of a ragged tape for `n` steps (a view)."""
+    return tape[int(tape[k]):int(tape[k + 1])]
+
+
+def ragged_matrix(tape: np.ndarray, k: int, n: int) -> np.ndarray:
+    """Entry k (a matrix) of a ragged tape for `n` steps (a view)."""
+    rows, columns = int(tape[n + 1 + 2 * k]), int(tape[n + 2 + 2 * k])
+    return tape[int(tape[k]):int(tape[k + 1])].reshape((rows, columns))
 
 
 def tape_row(tape: np.ndarray, k: int) -> np.ndarray:

@@ -761,3 +761,58 @@ def branches_of_other_lengths(x):
                 z = np.cos(x[:2])
             s = s + np.sum(z * z * x[0])
     return s
+
+
+def back_substitution(U, b):
+    n = b.shape[0]
+    x = np.zeros(n)
+    for i in range(n - 1, -1, -1):
+        x[i] = (b[i] - U[i, i + 1:] @ x[i + 1:]) / U[i, i]  # (rows of U shorter at every step)
+    return np.sum(x ** 2)
+
+
+def gaussian_elimination(A, b):
+    M = A.copy()
+    y = b.copy()
+    n = b.shape[0]
+    for k in range(n):
+        for i in range(k + 1, n):
+            f = M[i, k] / M[k, k]
+            M[i, k:] = M[i, k:] - f * M[k, k:]
+            y[i] = y[i] - f * y[k]
+    return back_substitution(M, y)
+
+
+def cholesky_by_hand(A):
+    n = A.shape[0]
+    L = np.zeros((n, n))
+    for j in range(n):
+        L[j, j] = np.sqrt(A[j, j] - L[j, :j] @ L[j, :j])
+        for i in range(j + 1, n):
+            L[i, j] = (A[i, j] - L[i, :j] @ L[j, :j]) / L[j, j]
+    return np.sum(L * np.arange(1.0, 1.0 + n))
+
+
+def dense_block(x, w):
+    h = x
+    for k in range(3):
+        h = np.concatenate((h, np.tanh(w[k] * h[-2:])))  # (every layer sees all the features before it)
+    return np.sum(h ** 2)
+
+
+def schur_updates(A):
+    M = A.copy()
+    total = 0.0
+    for k in range(M.shape[0] - 1):
+        S = M[k + 1:, k + 1:] - np.outer(M[k + 1:, k], M[k, k + 1:]) / M[k, k]  # (a smaller matrix each step)
+        total = total + np.sum(np.tanh(S))
+        M[k + 1:, k + 1:] = S
+    return total
+
+
+def shrinking_while(u):
+    s = 0.0
+    while u.shape[0] > 3:
+        u = u[1:] * 2.0  # (in a while loop: not on a ragged tape)
+        s = s + np.sum(u * u)
+    return s

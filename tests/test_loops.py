@@ -735,7 +735,9 @@ def test_rnn_tapes_only_hidden_states():
     W, U, h0, xs = rnn_args(T=20, H=4, D=3)
     g = s2sad.grad(lf.rnn_total, wrt=(0, 1))
     g(W, U, h0, xs)
-    assert g.tape_bytes == 2 * 20 * 4 * 8  # h before and after each step
+    # h before and after each step, each on a ragged tape (h's shape is not known to stay h0's):
+    # 21 entry starts and 20 lengths, then 20 entries of 4 elements
+    assert g.tape_bytes == 2 * (21 + 20 + 20 * 4) * 8
 
 
 @pytest.mark.parametrize("n", [1, 2, 7])
@@ -753,27 +755,30 @@ def test_concatenated_state_keeps_its_shape(n):
     check_grad(lf.rk4_chain, (x, s), "forward", (0,))
 
 
-def test_concatenation_of_mismatched_slices_changes_shape():
-    """``y[:2]`` and ``y[1:]`` overlap: y grows, which the reverse sweep refuses, with a location."""
-    x = np.linspace(0.2, 0.9, 4)
-    check_grad(lf.growing_chain, (x, 3), "forward", (0,))
-    with pytest.raises(s2sad.S2SADError, match=r"loop_funcs.py:\d+: in growing_chain: an array the reverse "
-                                              "sweep needs changes shape"):
-        s2sad.grad(lf.growing_chain)(x, 3)
+@MODES
+def test_concatenation_of_mismatched_slices_changes_shape(mode):
+    """``y[:2]`` and ``y[1:]`` overlap: y grows by one at every step (a ragged tape in reverse mode)."""
+    check_grad(lf.growing_chain, (np.linspace(0.2, 0.9, 4), 3), mode, (0,))
 
 
 SHRINKING = (np.linspace(0.1, 0.9, 6),)
 GROWING = (np.array([[0.3, -0.2, 0.5]]), np.linspace(-1.0, 1.0, 12).reshape(4, 3))
 
 
-@pytest.mark.parametrize("f, args", [(lf.shrinking, SHRINKING), (lf.growing, GROWING)], ids=["shrinking", "growing"])
-def test_carried_arrays_whose_shape_changes(f, args):
-    """Forward mode follows a carried array whose shape changes; reverse mode would have to
-    record it at every step, on a ragged tape, and refuses with the function's name."""
-    check_grad(f, args, "forward", range(len(args)))
-    with pytest.raises(s2sad.S2SADError, match=rf"loop_funcs.py:\d+: in {f.__name__}: an array the reverse "
+@MODES
+def test_carried_arrays_whose_shape_changes(mode):
+    """A carried array whose shape changes: forward mode follows it, reverse mode records it at
+    every step on a ragged tape (a flat buffer with each entry's start and shape)."""
+    check_grad(lf.shrinking, SHRINKING, mode)
+
+
+def test_carried_arrays_grown_by_broadcasting_are_refused_in_reverse_mode():
+    """``x = x + y * x`` with y of more rows than x: the reverse sweep assumes that x keeps its
+    shape (checked before the loop: fits_shape), and the check refuses with the function's name."""
+    check_grad(lf.growing, GROWING, "forward")
+    with pytest.raises(s2sad.S2SADError, match=r"loop_funcs.py:\d+: in growing: an array the reverse "
                                               "sweep needs changes shape"):
-        s2sad.grad(f)(*args)
+        s2sad.grad(lf.growing)(*GROWING)
 
 
 SELECTION = np.array([0.8, -0.2, 0.9, 0.3])
@@ -806,3 +811,48 @@ def test_a_carried_value_only_an_inner_while_reads_is_kept(mode):
 def test_a_kept_inner_loop_keeps_what_its_length_needs(mode, each_backend):
     x = np.array([0.5, -1.5])
     np.testing.assert_allclose(s2sad.grad(lf.kept_loop_reads_a_carried_length, mode=mode)(x), 2 * x)
+
+
+_SPD = np.array([[4.0, 1.0, 0.5, 0.2], [1.0, 3.0, 0.3, 0.1], [0.5, 0.3, 2.5, 0.4], [0.2, 0.1, 0.4, 2.0]])
+_B = np.array([0.3, -1.2, 0.8, 0.5])
+SHAPE_CHANGING = [
+    (lf.back_substitution, (np.triu(_SPD), _B)),
+    (lf.gaussian_elimination, (_SPD + np.array([[0.0, 0.3, 0.0, 0.0]] * 4), _B)),
+    (lf.cholesky_by_hand, (_SPD,)),
+    (lf.dense_block, (np.array([0.3, -0.6]), np.array([0.8, -0.5, 1.1]))),
+    (lf.schur_updates, (_SPD,)),
+]
+
+
+@pytest.mark.usefixtures("each_backend")
+@MODES
+@pytest.mark.parametrize("f, args", SHAPE_CHANGING, ids=[f.__name__ for f, _ in SHAPE_CHANGING])
+def test_arrays_whose_shape_changes_from_step_to_step(f, args, mode):
+    """Hand-written elimination, back substitution, Cholesky and a dense block: the arrays the
+    reverse sweep reads (M[i, i + 1:], a growing h, a shrinking Schur complement) are recorded
+    on ragged tapes."""
+    check_grad(f, args, mode)
+
+
+def test_ragged_tapes_in_the_generated_code_and_their_hessian():
+    source = s2sad.derivative_source(lf.back_substitution, args=(np.triu(_SPD), _B))
+    assert "record_ragged(tape_" in source and "ragged_row(tape_" in source
+    H = s2sad.hessian(lf.cholesky_by_hand)(_SPD)
+    np.testing.assert_allclose(H.reshape(16, 16), H.reshape(16, 16).T, rtol=1e-9, atol=1e-12)
+    v = np.linspace(-1.0, 1.0, 16).reshape(4, 4)
+    step = 1e-6
+    g = s2sad.grad(lf.cholesky_by_hand)
+    np.testing.assert_allclose(s2sad.hvp(lf.cholesky_by_hand)(_SPD, v),
+                               (g(_SPD + step * v) - g(_SPD - step * v)) / (2 * step), rtol=1e-6, atol=1e-8)
+
+
+_BACK_SUBSTITUTION_GRAD = s2sad.grad(lf.back_substitution)
+
+
+def _squared_gradient(A):
+    return np.sum(_BACK_SUBSTITUTION_GRAD(A, _B) ** 2)
+
+
+def test_reverse_over_a_ragged_tape_is_refused_at_its_line():
+    with pytest.raises(s2sad.S2SADError, match="whose arrays change shape from one step to the next"):
+        s2sad.grad(_squared_gradient)(np.triu(_SPD))

@@ -141,9 +141,16 @@ def test_generator_made_in_a_loop_falls_back(monkeypatch):
     np.testing.assert_allclose(g, z, rtol=1e-13)
 
 
-def test_ragged_tape_is_refused_in_compiled_code_too():
-    with pytest.raises(s2sad.S2SADError, match="in shrinking: an array the reverse sweep needs changes shape"):
-        s2sad.grad(lf.shrinking, backend="numba")(np.linspace(0.1, 0.9, 6))
+def test_ragged_tapes_compile_and_agree_with_python():
+    u = np.linspace(0.1, 0.9, 6)
+    np.testing.assert_allclose(s2sad.grad(lf.shrinking, backend="numba")(u), s2sad.grad(lf.shrinking, backend="python")(u),
+                               rtol=1e-13)
+
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+def test_an_array_changing_shape_in_a_while_loop_is_refused_in_reverse_mode(backend):
+    with pytest.raises(s2sad.S2SADError, match="in shrinking_while: an array the reverse sweep needs changes shape"):
+        s2sad.grad(lf.shrinking_while, backend=backend)(np.linspace(0.1, 0.9, 6))
 
 
 @pytest.mark.parametrize("damage", ["truncate index", "truncate data", "overwrite data"])

@@ -1039,6 +1039,18 @@ def _record_vjp(g, primals, out, **params):
 
 defrule(P.record, _store_jvp(P.record), _record_vjp)
 defrule(P.record_grow, _store_jvp(P.record_grow), _record_vjp)
+
+
+def _ragged_vjp(g, primals, out, **params):
+    raise located("differentiating the reverse sweep of a loop whose arrays change shape from one step to the "
+                  "next in reverse mode again (a gradient of a gradient) is not supported yet; take the inner "
+                  "derivative in forward mode", g.b.loc)
+
+
+# A ragged tape's tangent is a ragged tape of the tangents, with the same entry shapes (forward over
+# reverse: Hessian-vector products); reverse over reverse is refused.
+defrule(P.record_ragged, _store_jvp(P.record_ragged), _ragged_vjp)
+defrule(P.ragged_row, _same_op(P.ragged_row), _ragged_vjp)
 defrule(P.tape_row, _same_op(P.tape_row), lambda g, primals, out: [apply(P.untape_row, g, primals[1], primals[0]), None])
 defrule(P.untape_row, _same_op(P.untape_row), lambda g, primals, out: [apply(P.tape_row, g, primals[1]), None, None])
 defrule(P.unrecord, _same_op(P.unrecord), lambda g, primals, out: [apply(P.unrecord, g, primals[1], primals[0]), None, None])

@@ -31,6 +31,7 @@ from .common import twins_of, adjoint_name, atom_of, require_rule, syms, zeros_l
 
 _tapes: set[Var] = set()  # the filled tapes of the reverse transform in progress
 _sparse_tapes: set[Var] = set()  # those with rows only where a branch ran (read by tape_row)
+_ragged_tapes: dict[Var, int] = {}  # those whose entries may change shape (record_ragged) → the entries' ndim
 _flags: dict[tuple, Var] = {}  # (an if, what each branch yields) → the flag saying which branch ran
 _primal_roots: list[ShapeRoots] = []  # shape facts of the function being transformed
 _top_level: set[Var] = set()  # its parameters and the values its top-level statements bind
@@ -49,6 +50,7 @@ def reverse(fn: Function, wrt: list[int], active: set[Var], checkpoint=None) -> 
     transforms/checkpointed.py)."""
     _tapes.clear()
     _sparse_tapes.clear()
+    _ragged_tapes.clear()
     _flags.clear()
     _twins.clear()
     _extra_bytes.clear()
@@ -327,8 +329,12 @@ def _record_tapes(stmt, body: Block, setup: Builder, n: Atom, position: Var, is_
             mapping[v] = _tape_items(stmt, v, loop, setup, n, where, is_for, roots, reads, position)
             return
         tape_final = _add_tape(stmt, v, setup, n, where, is_for, loop, roots)
-        mapping[v] = reads.emit(P.tape_row, [tape_final, position], v.name) if tape_final in _sparse_tapes \
-            else reads.emit(P.getitem, [tape_final, position], v.name, spec=("i",))
+        if tape_final in _ragged_tapes:
+            mapping[v] = reads.emit(P.ragged_row, [tape_final, position, n], v.name, ndim=_ragged_tapes[tape_final])
+        elif tape_final in _sparse_tapes:
+            mapping[v] = reads.emit(P.tape_row, [tape_final, position], v.name)
+        else:
+            mapping[v] = reads.emit(P.getitem, [tape_final, position], v.name, spec=("i",))
 
     for v in _ordered(wanted & forward_defs):
         provide(v)
@@ -493,12 +499,19 @@ def _add_tape(stmt, v: Var, setup: Builder, n: Atom, where: Atom, is_for: bool, 
     preallocated = is_for and (ndim == 0 or like is not None)
     size = ([n] if ndim == 0 else [n, like]) if preallocated else []
     name = f"tape_{label(v)}"
-    empty = setup.emit(P.tape, size, name, dtype=v.type.element.kind, ndim=ndim)
-    carried, final = _carry(stmt, empty, name)
-    tb = Builder(stmt.loc)
     present = _presence(definition, v) if isinstance(definition, If) and not preallocated else None
     exact = True if isinstance(definition, Eqn) and definition.prim is not P.placeholder else None
-    if preallocated:
+    # (an array of a for loop whose shape is not known to stay the same: entries of any shape)
+    carried_value = definition is None and v in stmt.body.params
+    ragged = is_for and not preallocated and (exact or carried_value) and ndim in (1, 2) \
+        and v.type.element.kind == "f64"
+    empty = setup.emit(P.tape, size, name, dtype=v.type.element.kind, ndim=0 if ragged else ndim)
+    carried, final = _carry(stmt, empty, name)
+    tb = Builder(stmt.loc)
+    if ragged:
+        written = tb.emit(P.record_ragged, [carried, where, n, v], carried.name)
+        _ragged_tapes[final] = ndim
+    elif preallocated:
         written = tb.emit(P.setitem, [carried, where, v], carried.name, spec=("i",))
     elif present is not None:  # (stored where the branch computing v ran; the other rows are never read)
         written = _record_if(stmt, definition, present, carried, where, n, v, is_for)
