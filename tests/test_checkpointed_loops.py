@@ -116,10 +116,35 @@ def test_forward_mode_ignores_the_policy():
     np.testing.assert_allclose(got, s2sad.grad(f, wrt=wrt)(*args), rtol=1e-12)
 
 
-def draws_in_loop(x, n):
+def stochastic_oscillator(x, sigma, n):
+    """Euler–Maruyama steps with a Generator made in the function: numbers and vectors drawn,
+    with parameters that carry derivatives (loc, scale)."""
     rng = np.random.default_rng(0)
     for t in range(n):
-        x = x + 0.1 * rng.standard_normal()
+        x = x + 0.1 * np.sin(x) + sigma * rng.normal(0.0, 0.3, x.shape[0]) + 0.01 * rng.standard_normal()
+    return np.sum(x ** 2)
+
+
+def legacy_stream_walk(x, sigma, n):
+    np.random.seed(3)
+    s = 0.0
+    for t in range(n):
+        x = x + 0.1 * np.tanh(x) + sigma * np.random.normal(0.0, 1.0, 3)
+        s = s + np.sum(x) * np.random.uniform(0.5, 1.5)
+    return s + np.random.standard_normal()  # (the stream after the loop: where NumPy's would be)
+
+
+def multiplicative_noise(x, rng, n):
+    for t in range(n):
+        x = 0.9 * x + 0.2 * rng.standard_normal((2, 2)) @ x
+    return np.sum(x)
+
+
+def draws_in_a_branch(x, n):
+    rng = np.random.default_rng(0)
+    for t in range(n):
+        if x > 0.0:
+            x = x + 0.1 * rng.standard_normal()
     return x
 
 
@@ -130,9 +155,46 @@ def draws_in_while(x):
     return x
 
 
+STOCHASTIC = [(stochastic_oscillator, lambda: (np.array([0.3, -0.2, 0.5]), 0.7, 7)),
+              (legacy_stream_walk, lambda: (np.array([0.3, -0.2, 0.5]), 0.7, 7)),
+              (multiplicative_noise, lambda: (np.array([0.3, -0.2]), np.random.default_rng(5), 6))]
+
+
+@pytest.mark.usefixtures("each_backend")
+@pytest.mark.parametrize("policy", [s2sad.Binomial(2), s2sad.Periodic(3)], ids=repr)
+@pytest.mark.parametrize("f, make", STOCHASTIC, ids=[f.__name__ for f, _ in STOCHASTIC])
+def test_draws_in_checkpointed_loops_are_recorded_and_read_back(f, make, policy):
+    """The steps run again read the numbers the forward sweep drew: the same value and gradient
+    as without checkpointing, and the stream (a Generator argument, NumPy's global stream) where
+    a plain call leaves it."""
+    wrt = (0, 1) if f is not multiplicative_noise else 0
+    plain, args = make(), make()
+    expected = f(*plain)
+    after_plain = _stream(f, plain)
+    value, g = s2sad.value_and_grad(f, wrt=wrt, checkpoint=policy)(*args)
+    assert value == expected
+    assert _stream(f, args) == after_plain
+    np.testing.assert_allclose(_flat(g), _flat(s2sad.value_and_grad(f, wrt=wrt)(*make())[1]), rtol=1e-13)
+
+
+def _stream(f, args) -> str:
+    """The state of the stream `f` draws from (its Generator argument, or NumPy's global one)."""
+    return repr(args[1].bit_generator.state if f is multiplicative_noise else np.random.get_state())
+
+
+def _flat(g):
+    return np.concatenate([np.ravel(a) for a in (g if isinstance(g, tuple) else (g,))])
+
+
+def test_the_logs_of_draws_count_in_the_tape_bytes():
+    g = s2sad.grad(multiplicative_noise, checkpoint=s2sad.Binomial(2))
+    g(np.array([0.3, -0.2]), np.random.default_rng(5), 6)
+    assert g.tape_bytes >= 6 * 4 * 8  # (six draws of four numbers, besides the snapshots)
+
+
 def test_refusals():
     with pytest.raises(s2sad.S2SADError, match="would not give the same values twice"):
-        s2sad.grad(draws_in_loop, checkpoint=s2sad.Binomial(2))(1.0, 4)
+        s2sad.grad(draws_in_a_branch, checkpoint=s2sad.Binomial(2))(1.0, 4)
     with pytest.raises(s2sad.S2SADError, match="would not give the same values twice"):
         s2sad.grad(draws_in_while, checkpoint=s2sad.Periodic(2))(1.0)
     with pytest.raises(s2sad.S2SADError, match="checkpoint="):

@@ -36,6 +36,14 @@ def draws_for_numba(fn: Function) -> Function:
     return fn
 
 
+def standard_draws_in(block: Block) -> None:
+    """The draws at the top level of `block` rewritten as above (in place; for both backends:
+    a checkpointed loop records the standard variates its steps draw)."""
+    mapping: dict = {}
+    _rewrite(block, mapping)
+    substitute(block, mapping)
+
+
 def draws_from_global_stream(fn: Function) -> bool:
     """Whether `fn` draws from, or seeds, NumPy's global random stream."""
     return any(isinstance(s, Eqn) and s.prim in P.GLOBAL_STREAM for s in walk(fn.body))

@@ -37,6 +37,7 @@ from ..errors import S2SADError, located
 from ..ir.builder import Builder, const
 from ..ir.core import Atom, Block, Eqn, ForRange, If, Var, While, clone, walk
 from ..ir.types import I64
+from ..passes.draws import standard_draws_in
 from . import reverse as R
 from .common import adjoint_name, zeros_like
 
@@ -75,9 +76,11 @@ def reverse_checkpointed(stmt: ForRange | While, seeds: dict, adj: dict, active:
     A ``while`` loop's trip count is known only once it has run: the forward sweep runs it as
     written, counting its steps, and the reverse sweep runs the whole schedule from its initial
     state (one forward sweep more than for the same loop written with ``for``)."""
-    _check_body(stmt)
+    draws = _standard_draws(stmt)
+    _check_body(stmt, draws)
     loop = _as_for(stmt, active) if isinstance(stmt, While) else stmt
-    primal = clone(loop, {})  # the primal loop, before reversing the body adds its inner tapes
+    copies: dict = {}
+    primal = clone(loop, copies)  # the primal loop, before reversing the body adds its inner tapes
     params = loop.body.params[1:]
     position = Var("k", I64)
     body, carried, accumulators = R._reverse_body(loop, params, seeds, active, position)
@@ -88,7 +91,11 @@ def reverse_checkpointed(stmt: ForRange | While, seeds: dict, adj: dict, active:
         actions, turn, snaps, takeshot = _schedule(policy, n, stmt.body.params[:m], loop.init, b)
         first, state, advanced = const(0), list(loop.init), const(0)
     else:
-        first, state, snaps, advanced, actions, takeshot = _forward_rows(loop, primal, policy, container)
+        first, state, snaps, advanced, actions, takeshot, (logs, n) = _forward_rows(
+            loop, primal, policy, container, [copies[z] for z in draws])
+        if draws:  # (the steps run again read the draws the forward sweep recorded)
+            primal = _replayed(primal, {copies[z]: log for z, log in zip(draws, logs)}, n)
+            _replayed(loop, dict(zip(draws, logs)), n, in_place=True)
     bars = [seeds.get(k) or zeros_like(stmt.outs[k], b, adjoint_name(params[k])) for k in carried]
     accs = [adj.get(v) or zeros_like(v, b, adjoint_name(v)) for v in accumulators]
     b.comment(f"checkpointed loop ({policy!r}): the remaining rows, one step's adjoint at each turn")
@@ -106,29 +113,106 @@ def reverse_checkpointed(stmt: ForRange | While, seeds: dict, adj: dict, active:
     return values[-1]
 
 
-def _forward_rows(stmt: ForRange, primal: ForRange, policy: Policy, container: list):
+def _forward_rows(stmt: ForRange, primal: ForRange, policy: Policy, container: list, draws: list):
     """Replace the for loop `stmt` in the forward sweep by the schedule's rows up to the first
-    turn and the last step; return (the first turn, the state there, the snapshot arrays, the
-    steps advanced, the schedule, the TAKESHOT case)."""
+    turn and the last step, recording the values of the `draws` of `primal` (`_recording`);
+    return (the first turn, the state there, the snapshot arrays, the steps advanced, the
+    schedule, the TAKESHOT case, and the logs of the draws with the trip count)."""
     fwd = Builder(stmt.loc)
     fwd.comment(f"checkpointed loop ({policy!r}): forward rows, up to the first turn")
     n = fwd.emit(P.trip_count, [stmt.start, stmt.stop, stmt.step], "n")
     params = stmt.body.params[1:]
     actions, turn, snaps, takeshot = _schedule(policy, n, params, stmt.init, fwd)
     m = len(params)
-    forward_cases = [(ADVANCE, _advance_case(primal, m, 2 * m, 2 * m + 1)), (TAKESHOT, takeshot)]
-    values = _interpret(actions, const(0), turn, list(stmt.init) + snaps + [const(0), const(0)],
-                        [p.name for p in params] + [f"snap_{p.name}" for p in params] + ["advanced", "at"],
-                        forward_cases, fwd, stmt.loc)
-    state, snaps, (advanced, at) = values[:m], values[m:-2], values[-2:]
+    primal, logs = _recording(primal, draws, n, fwd) if draws else (primal, [])
+    forward_cases = [(ADVANCE, _advance_case(primal, m, 2 * m, 2 * m + 1, logs=len(logs))), (TAKESHOT, takeshot)]
+    values = _interpret(actions, const(0), turn, list(stmt.init) + snaps + [const(0), const(0)] + logs,
+                        [p.name for p in params] + [f"snap_{p.name}" for p in params] + ["advanced", "at"] +
+                        [log.name for log in logs], forward_cases, fwd, stmt.loc)
+    state, snaps, (advanced, at), logs = values[:m], values[m:2 * m], values[2 * m:2 * m + 2], values[2 * m + 2:]
     fwd.comment("the last step, from the state at the first turn, to the loop's results")
     last = clone(primal, {})
     last.start = _index(primal, at, fwd)
-    last.init, last.outs = list(state), list(stmt.outs)
+    last.init, last.outs = list(state) + logs, list(stmt.outs) + [Var(log.name, log.type) for log in logs]
     fwd.append(last)
+    R._extra_bytes.extend(fwd.emit(P.nbytes, [log], "drawn_bytes") for log in last.outs[m:])
     at_stmt = next(i for i, s in enumerate(container) if s is stmt)
     container[at_stmt:at_stmt + 1] = fwd.stmts
-    return turn, state, snaps, advanced, actions, takeshot
+    return turn, state, snaps, advanced, actions, takeshot, (last.outs[m:], n)
+
+
+# --- random draws in a checkpointed for loop ---------------------------------------------------
+# A step run again must see the numbers the forward sweep drew, and the generator must advance
+# only as NumPy's does. The body's draws are written as standard variates first (passes/draws.py:
+# ``loc + scale * z``, so the derivatives in loc and scale stay), the forward sweep records each
+# step's z in a log (a row per step for a number, a ragged tape for an array), and the steps run
+# again read z back instead of drawing. The logs take the draws' memory, not the steps' other
+# values.
+
+_STANDARD_DRAWS = frozenset({P.rng_standard_normal, P.rng_random, P.random_standard_normal, P.random_random})
+
+
+def _standard_draws(stmt) -> list[Var]:
+    """The values drawn at the top level of a checkpointed for loop's body, whose draws are
+    rewritten as standard variates in place; none for a while loop."""
+    if not isinstance(stmt, ForRange):
+        return []
+    standard_draws_in(stmt.body)
+    return [s.outs[0] for s in stmt.body.stmts if isinstance(s, Eqn) and s.prim in _STANDARD_DRAWS]
+
+
+def _step_number(loop: ForRange, b: Builder) -> Atom:
+    """k, for the step whose loop index is start + k * step."""
+    return b.emit(P.floordiv, [b.emit(P.sub, [loop.body.params[0], loop.start]), loop.step], "step")
+
+
+def _recording(primal: ForRange, draws: list[Var], n: Atom, b: Builder) -> tuple[ForRange, list[Var]]:
+    """A copy of the primal loop that also records the values of its `draws` at each of its `n`
+    steps, in logs it carries after its own values (allocated into `b`); and those logs."""
+    copies: dict = {}
+    loop = clone(primal, copies)
+    drawn = {copies[z]: z for z in draws}
+    head = Builder(loop.loc)
+    k = _step_number(loop, head)
+    stmts, logs = list(head.stmts), []
+    for stmt in loop.body.stmts:
+        stmts.append(stmt)
+        z = stmt.outs[0] if isinstance(stmt, Eqn) and stmt.outs and stmt.outs[0] in drawn else None
+        if z is None:
+            continue
+        if z.type.is_array and z.type.ndim > 2:
+            raise located(f"a checkpointed loop records its draws, of one or two axes; this one has {z.type.ndim}: "
+                          "use checkpoint=None", stmt.loc)
+        name = f"drawn_{z.name}" if z.name else "drawn"
+        logs.append(b.emit(P.tape, [n] if z.type.is_scalar else [], name, dtype="f64", ndim=0))
+        log, _ = R._carry(loop, logs[-1], name)
+        store = Builder(stmt.loc)
+        R._yield(loop, store.emit(P.record_ragged, [log, k, n, z], log.name) if z.type.is_array else
+                 store.emit(P.setitem, [log, k, z], log.name, spec=("i",)))
+        stmts += store.stmts
+    loop.body.stmts[:] = stmts
+    return loop, logs
+
+
+def _replayed(loop: ForRange, logs: dict, n: Atom, in_place: bool = False) -> ForRange:
+    """`loop` (a copy, unless `in_place`) whose draws (the keys of `logs`) read the values the
+    forward sweep recorded in their logs."""
+    if not in_place:
+        copies: dict = {}
+        loop, logs = clone(loop, copies), {copies[z]: log for z, log in logs.items()}
+    head = Builder(loop.loc)
+    k = _step_number(loop, head)
+    stmts = list(head.stmts)
+    for stmt in loop.body.stmts:
+        z = stmt.outs[0] if isinstance(stmt, Eqn) and stmt.outs and stmt.outs[0] in logs else None
+        if z is None:
+            stmts.append(stmt)
+        elif z.type.is_array:
+            stmts.append(Eqn([z], P.ragged_row, [logs[z], k, n], {"ndim": z.type.ndim}, stmt.loc))
+        else:
+            stmts.append(Eqn([z], P.getitem, [logs[z], k], {"spec": ("i",)}, stmt.loc))
+    loop.body.stmts[:] = stmts
+    return loop
 
 
 def _schedule(policy: Policy, n: Atom, params: list[Var], init: list[Atom], b: Builder):
@@ -160,10 +244,13 @@ def _without_prints(stmt):
     return stmt
 
 
-def _check_body(stmt: ForRange | While) -> None:
-    """Refuse a body that draws random numbers: running a step again would draw other ones."""
+def _check_body(stmt: ForRange | While, draws: list[Var]) -> None:
+    """Refuse a body that does what running a step again would do differently: draws other than
+    `draws` (those at the top level of a for loop's body, which are recorded), seeding, reading a
+    module global that the function changes."""
     for s in walk(Block([], [stmt])):
-        if isinstance(s, Eqn) and not s.prim.pure and s.prim not in (P.comment, P.print_):
+        if isinstance(s, Eqn) and not s.prim.pure and s.prim not in (P.comment, P.print_) \
+                and not (s.outs and s.outs[0] in draws):
             raise located(f"a checkpointed loop runs its steps again, but this step calls {s.prim.name}, "
                           "which would not give the same values twice; use checkpoint=None", s.loc)
 
@@ -236,17 +323,20 @@ def _dispatch(action: Atom, k: Atom, j: Atom, values: list, cases: list, b: Buil
     return outs
 
 
-def _advance_case(primal: ForRange, m: int, counter: int, at: int | None = None, quiet: bool = False) -> Case:
+def _advance_case(primal: ForRange, m: int, counter: int, at: int | None = None, quiet: bool = False,
+                  logs: int = 0) -> Case:
     """ADVANCE: the primal loop over steps k … j-1 from the current state (the first m values),
     adding j - k to the step counter (values[counter]) and, if `at` is given, setting the step
-    reached (values[at]) to j. `quiet` (in the reverse sweep): without the body's prints, which
-    the forward sweep made."""
+    reached (values[at]) to j; the loop carries the last `logs` values too (the logs of its
+    draws). `quiet` (in the reverse sweep): without the body's prints, which the forward sweep
+    made."""
     def case(b: Builder, k: Atom, j: Atom, values: list) -> list:
         loop = _without_prints(clone(primal, {})) if quiet else clone(primal, {})
         loop.start, loop.stop = _index(primal, k, b), _index(primal, j, b)
-        loop.init = list(values[:m])
+        rest = len(values) - logs
+        loop.init = list(values[:m]) + list(values[rest:])
         b.append(loop)
-        out = list(loop.outs) + values[m:]
+        out = list(loop.outs[:m]) + values[m:rest] + list(loop.outs[m:])
         out[counter] = b.emit(P.add, [values[counter], b.emit(P.sub, [j, k])], "advanced")
         if at is not None:
             out[at] = j

@@ -37,7 +37,7 @@ _primal_roots: list[ShapeRoots] = []  # shape facts of the function being transf
 _top_level: set[Var] = set()  # its parameters and the values its top-level statements bind
 _twins: list = []  # (x, x_bar) for the adjoints made so far (see common.twins_of)
 _policy: list = [None]  # the checkpointing policy for the function's top-level for loops
-_extra_bytes: list[Atom] = []  # the sizes of checkpointed loops' snapshot arrays
+_extra_bytes: list[Atom] = []  # the sizes of checkpointed loops' snapshot arrays and logs of draws
 _advances: list[Atom] = []  # the steps checkpointed loops ran again (their ADVANCE rows)
 
 
