@@ -302,8 +302,9 @@ def _number_type(kind: str):
 
 checked_fraction = _define("checked_fraction", ["q", "scale"], same_as_first, call_emitter("checked_fraction"),
                            impl=runtime.checked_fraction)  # (a quantile, checked to be within 0 ... scale)
-histogram_span = _define("histogram_span", ["low", "high"], lambda t, p: F64, helper_emitter("histogram_span", "upper"),
-                         statics={"upper": False}, impl=runtime.histogram_span)  # (an end of np.histogram's range)
+histogram_span = _define("histogram_span", ["low", "high"], lambda t, p: F64,
+                         helper_emitter("histogram_span", "upper"), statics={"upper": False},
+                         impl=runtime.histogram_span)  # (an end of np.histogram's range)
 histogram_weights = _define("histogram_weights", ["weights", "a"], same_as_first, call_emitter("histogram_weights"),
                             impl=runtime.histogram_weights, aliases=True)  # (checked to have a's shape)
 increasing = _define("increasing", "x", same_as_first, call_emitter("increasing"), impl=runtime.increasing,
@@ -344,8 +345,9 @@ argsort = _define("argsort", "x", _argsort_type,
                   impl=lambda x: np.argsort(x, kind="mergesort"))  # (ties in their order: a stable sort)
 # The positions of np.maximum.accumulate's (larger) or np.minimum.accumulate's elements along a
 # matrix's first axis (the composition reads them: frontend/composed.py).
-running_extreme = _define("running_extreme", "x", lambda t, p: I64.with_ndim(2), helper_emitter("running_extreme", "larger"),
-                          statics={"larger": True}, impl=runtime.running_extreme)
+running_extreme = _define("running_extreme", "x", lambda t, p: I64.with_ndim(2),
+                          helper_emitter("running_extreme", "larger"), statics={"larger": True},
+                          impl=runtime.running_extreme)
 sort_columns = _define("sort_columns", "x", lambda t, p: I64.with_ndim(2), call_emitter("sort_columns"),
                        impl=runtime.sort_columns)  # (np.argsort of a matrix along its first axis)
 argmax = _define("argmax", "x", _index_of_type, call_emitter("np.argmax", ["axis"]), statics={"axis": None},
@@ -1132,11 +1134,13 @@ record_grow = _define("record_grow", ["tape", "k", "value"], same_as_first, call
 # A ragged tape (runtime.record_ragged): arrays of `ndim` axes whose shape changes from step to step.
 record_ragged = _define("record_ragged", ["tape", "k", "n", "value"], same_as_first, call_emitter("record_ragged"),
                         impl=runtime.record_ragged, aliases=True)
+def _ragged_helper(ndim: int) -> str:
+    return "ragged_row" if ndim == 1 else "ragged_matrix"
+
+
 ragged_row = _define("ragged_row", ["tape", "k", "n"], lambda t, p: t[0].element.with_ndim(p["ndim"]),
-                     lambda a, p: ast.Call(_attr_chain("ragged_row" if p["ndim"] == 1 else "ragged_matrix"), list(a), []),
-                     statics={"ndim": 1}, impl=lambda tape, k, n, ndim=1: (runtime.ragged_row if ndim == 1 else
-                                                                           runtime.ragged_matrix)(tape, k, n),
-                     aliases=True)
+                     lambda a, p: ast.Call(_attr_chain(_ragged_helper(p["ndim"])), list(a), []), statics={"ndim": 1},
+                     impl=lambda tape, k, n, ndim=1: getattr(runtime, _ragged_helper(ndim))(tape, k, n), aliases=True)
 tape_row = _define("tape_row", ["tape", "k"], lambda t, p: t[0].with_ndim(t[0].ndim - 1), call_emitter("tape_row"),
                    impl=runtime.tape_row, aliases=True)  # tape[k], or zeros past its rows
 untape_row = _define("untape_row", ["g", "k", "tape"], lambda t, p: F64.with_ndim(t[2].ndim),

@@ -15,11 +15,14 @@ from .checkpoint import Binomial, Periodic, first_turn, snapshot_slots
 # What generated code may import from here (codegen reserves these names).
 __all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_like", "broadcast_shapes",
            "checked_ordered_range", "checked_range", "checked_scale", "checked_seed", "checked_size",
-           "checked_fraction", "checked_index", "checked_mask", "copy_into", "cross_vectors", "digamma", "erf", "erfc", "expand_to", "expit",
-           "first_turn", "fits_shape", "full_rank_gram", "gammaln", "histogram_span", "histogram_weights", "increasing", "inverse_gaps", "last_writes", "list_capacity",
-           "list_grow", "list_position", "list_resized", "list_rows", "logit", "masked_product", "periodic_schedule",
-           "ragged_matrix", "ragged_row", "record", "record_grow", "record_ragged", "running_extreme", "snapshot_slots", "sort_columns", "square_r", "sub_into", "tape_row", "thin_reciprocal", "to_int",
-           "trigamma", "unbroadcast", "unrecord", "untape_row", "unrepeat", "untile", "xlogy"]
+           "checked_fraction", "checked_index", "checked_mask", "copy_into", "cross_vectors", "digamma", "erf",
+           "erfc", "expand_to", "expit", "first_turn", "fits_shape", "full_rank_gram", "gammaln",
+           "histogram_span", "histogram_weights", "increasing", "inverse_gaps", "last_writes", "list_capacity",
+           "list_grow", "list_position", "list_resized", "list_rows", "logit", "masked_product",
+           "periodic_schedule", "ragged_matrix", "ragged_row", "record", "record_grow", "record_ragged",
+           "running_extreme", "snapshot_slots", "sort_columns", "square_r", "sub_into", "tape_row",
+           "thin_reciprocal", "to_int", "trigamma", "unbroadcast", "unrecord", "untape_row", "unrepeat",
+           "untile", "xlogy"]
 
 
 def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:

@@ -24,7 +24,8 @@ _OPERATORS = {"Add": "a + b", "Sub": "a - b", "Mult": "a * b", "Div": "a / b", "
 _SYNTAX = [("-a", P.neg), ("x[i], x[a:b], x[i, j], x[idx], x[mask]", P.getitem), ("x[i] = v, x[a:b] = v", P.setitem),
            ("x[i] += v, x[a:b] += v", P.index_add), ("x[i] -= v, x[a:b] -= v", P.index_sub), ("x.T", P.transpose),
            ("x.shape", P.shape), ("len(x)", P.shape), ("a if c else b", P.select), ("a and b", P.and_),
-           ("a or b", P.or_), ("not a", P.not_), ("~a", P.invert), ("np.array([a, b]), np.stack([a, b]) of numbers", P.pack),
+           ("a or b", P.or_), ("not a", P.not_), ("~a", P.invert),
+           ("np.array([a, b]), np.stack([a, b]) of numbers", P.pack),
            ("xs.append(x) once per iteration of a for loop", P.list_rows),
            ("xs.append(x) in a while loop, or several times per iteration", P.list_grow),
            ("xs[i] in the loop appending to xs", P.list_position)]

@@ -143,8 +143,8 @@ def test_generator_made_in_a_loop_falls_back(monkeypatch):
 
 def test_ragged_tapes_compile_and_agree_with_python():
     u = np.linspace(0.1, 0.9, 6)
-    np.testing.assert_allclose(s2sad.grad(lf.shrinking, backend="numba")(u), s2sad.grad(lf.shrinking, backend="python")(u),
-                               rtol=1e-13)
+    np.testing.assert_allclose(s2sad.grad(lf.shrinking, backend="numba")(u),
+                               s2sad.grad(lf.shrinking, backend="python")(u), rtol=1e-13)
 
 
 @pytest.mark.parametrize("backend", ["numba", "python"])

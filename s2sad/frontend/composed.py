@@ -806,8 +806,8 @@ def logical_not(lo: "Lowering", node, x) -> Atom:
     return lo.emit(P.invert if truth.type.is_array else P.not_, [truth], node)
 
 
-@_composes(np.histogram, P.ravel, P.amin, P.amax, P.histogram_span, P.histogram_weights, P.increasing, P.linspace, P.searchsorted, P.clip,
-           P.index_add, P.getitem, P.astype)
+@_composes(np.histogram, P.ravel, P.amin, P.amax, P.histogram_span, P.histogram_weights, P.increasing,
+           P.linspace, P.searchsorted, P.clip, P.index_add, P.getitem, P.astype)
 def histogram(lo: "Lowering", node, a, bins=const(10), range=const(None), density=const(None),
               weights=const(None)) -> TupleVal:
     """(counts, edges): the elements of a (flattened) in each of `bins` equal bins over `range`
@@ -850,7 +850,8 @@ def _histogram_edges(lo: "Lowering", node, x: Atom, bins, span) -> Atom:
         raise lo.error(node, f"np.histogram's bins must be at least 1, not {given.value}")
     if _none(span):  # (a's extremes; 0 and 1 for an empty array, as NumPy)
         empty = op(P.eq, op(P.size, x), 0)
-        ends = [_choose(lo, empty, const(float(end)), op(extreme, op(P.concatenate, x, op(P.pack, bound), axis=0)), node)
+        ends = [_choose(lo, empty, const(float(end)),
+                        op(extreme, op(P.concatenate, x, op(P.pack, bound), axis=0)), node)
                 for end, extreme, bound in ((0, P.amin, np.inf), (1, P.amax, -np.inf))]
     elif isinstance(span, TupleVal) and len(span.items) == 2:
         ends = [lo.operand(v, node) for v in span.items]

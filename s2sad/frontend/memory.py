@@ -229,9 +229,9 @@ class MemoryLowering:
                                    "into it would change the list's item too; append a copy (.copy())")
         if storage in self.mem.list_rows:
             listed = self.mem.list_rows[storage]
-            raise self.error(node, f"{_called(name)} is an item of the list {listed}, which is the array that was put "
-                                   "in the list: writing into it would change that array too, which s2sad does not "
-                                   f"follow; work on a copy ({listed}[-1].copy())")
+            raise self.error(node, f"{_called(name)} is an item of the list {listed}, which is the array that was "
+                                   "put in the list: writing into it would change that array too, which s2sad does "
+                                   f"not follow; work on a copy ({listed}[-1].copy())")
         if storage in self.mem.module:
             raise self.error(node, f"this writes into '{self.mem.module[storage]}', an array from outside the "
                                    "function (a module global or a closure variable), which s2sad does not do; pass the array as an argument, or work on a copy "
