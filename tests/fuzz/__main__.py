@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import asdict, replace
 
@@ -40,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     options = _parser().parse_args(argv)
+    os.environ.setdefault("S2SAD_QUIET", "1")  # (a campaign's calls are many first calls: no notices of slow ones)
     config = SMALL if options.small else Config()
     if options.statements:
         config = replace(config, statements=tuple(options.statements))
