@@ -1131,16 +1131,17 @@ record = _define("record", ["tape", "k", "n", "value"], same_as_first, call_emit
                  statics={"exact": None}, impl=runtime.record, aliases=True)
 record_grow = _define("record_grow", ["tape", "k", "value"], same_as_first, call_emitter("record_grow", ["exact"]),
                       statics={"exact": None}, impl=runtime.record_grow, aliases=True)
-# A ragged tape (runtime.record_ragged): arrays of `ndim` axes whose shape changes from step to step.
+# A ragged tape (runtime.record_ragged): arrays of `ndim` axes whose shape changes from step to step,
+# for n steps (0 in a while loop: not known in advance).
 record_ragged = _define("record_ragged", ["tape", "k", "n", "value"], same_as_first, call_emitter("record_ragged"),
                         impl=runtime.record_ragged, aliases=True)
 def _ragged_helper(ndim: int) -> str:
     return "ragged_row" if ndim == 1 else "ragged_matrix"
 
 
-ragged_row = _define("ragged_row", ["tape", "k", "n"], lambda t, p: t[0].element.with_ndim(p["ndim"]),
+ragged_row = _define("ragged_row", ["tape", "k"], lambda t, p: t[0].element.with_ndim(p["ndim"]),
                      lambda a, p: ast.Call(_attr_chain(_ragged_helper(p["ndim"])), list(a), []), statics={"ndim": 1},
-                     impl=lambda tape, k, n, ndim=1: getattr(runtime, _ragged_helper(ndim))(tape, k, n), aliases=True)
+                     impl=lambda tape, k, ndim=1: getattr(runtime, _ragged_helper(ndim))(tape, k), aliases=True)
 tape_row = _define("tape_row", ["tape", "k"], lambda t, p: t[0].with_ndim(t[0].ndim - 1), call_emitter("tape_row"),
                    impl=runtime.tape_row, aliases=True)  # tape[k], or zeros past its rows
 untape_row = _define("untape_row", ["g", "k", "tape"], lambda t, p: F64.with_ndim(t[2].ndim),

@@ -405,42 +405,63 @@ def record_grow(tape: np.ndarray, k: int, value, exact: bool = False) -> np.ndar
     return _store(tape, k, value, max(2 * tape.shape[0], k + 1, 16), exact)
 
 
-# A ragged tape holds, for a loop of n steps, one array per step whose shape may change from one
-# step to the next (``M[i, i + 1:]`` in an elimination): a flat buffer of, first, each entry's
-# start (n + 1 positions, entry k ending where k + 1 starts), then each entry's shape (ndim
-# lengths), then the entries' elements one after another. Positions and lengths are stored as
-# floats (exact below 2**53). Entries are stored in step order, each once.
+# A ragged tape holds one array per loop step whose shape may change from one step to the next
+# (``M[i, i + 1:]`` in an elimination): a flat buffer holding its index capacity C, then the
+# entries' starts (C + 1 positions, entry k ending where k + 1 starts) and shapes (ndim lengths
+# each), then the entries' elements one after another. Positions and lengths are stored as
+# floats (exact below 2**53). Entries are stored in step order, each once. A for loop's tape has
+# an index for its n steps; a while loop's starts with 16 entries and doubles its index (and its
+# buffer) as needed.
 
 def record_ragged(tape: np.ndarray, k: int, n: int, value: np.ndarray) -> np.ndarray:
-    """Store `value` as entry k of a ragged tape for `n` steps (allocated at the first store,
-    for n entries the size of the first; doubled when full)."""
+    """Store `value` as entry k of a ragged tape for `n` steps (0: not known in advance),
+    allocated at the first store for entries the size of the first."""
     ndim = value.ndim
     if tape.shape[0] == 0:
-        head = n + 1 + n * ndim
-        tape = np.empty(head + n * value.size)
-        tape[0] = head
-    start = int(tape[k])
+        slots = n if n > 0 else 16
+        head = 2 + slots * (1 + ndim)
+        tape = np.empty(head + slots * value.size)
+        tape[0] = slots
+        tape[1] = head
+    slots = int(tape[0])
+    if k >= slots:  # (a while loop's index is full: twice the entries, the elements moved after it)
+        tape = _reindexed(tape, 2 * slots, ndim)
+        slots = 2 * slots
+    start = int(tape[1 + k])
     stop = start + value.size
     if stop > tape.shape[0]:
         grown = np.empty(max(2 * tape.shape[0], stop))
         grown[:tape.shape[0]] = tape
         tape = grown
     tape[start:stop] = value.ravel()
-    tape[k + 1] = stop
+    tape[2 + k] = stop
     for axis in range(ndim):
-        tape[n + 1 + k * ndim + axis] = value.shape[axis]
+        tape[2 + slots + k * ndim + axis] = value.shape[axis]
     return tape
 
 
-def ragged_row(tape: np.ndarray, k: int, n: int) -> np.ndarray:
-    """Entry k (a vector) of a ragged tape for `n` steps (a view)."""
-    return tape[int(tape[k]):int(tape[k + 1])]
+def _reindexed(tape: np.ndarray, slots: int, ndim: int) -> np.ndarray:
+    """A ragged tape's buffer with an index of `slots` entries (more than it has)."""
+    old = int(tape[0])
+    shift = (slots - old) * (1 + ndim)
+    out = np.empty(tape.shape[0] + shift + (tape.shape[0] - 2 - old * (1 + ndim)))
+    out[0] = slots
+    out[1:2 + old] = tape[1:2 + old] + shift
+    out[2 + slots:2 + slots + old * ndim] = tape[2 + old:2 + old + old * ndim]
+    out[2 + slots * (1 + ndim):2 + slots * (1 + ndim) + tape.shape[0] - 2 - old * (1 + ndim)] = \
+        tape[2 + old * (1 + ndim):]
+    return out
 
 
-def ragged_matrix(tape: np.ndarray, k: int, n: int) -> np.ndarray:
-    """Entry k (a matrix) of a ragged tape for `n` steps (a view)."""
-    rows, columns = int(tape[n + 1 + 2 * k]), int(tape[n + 2 + 2 * k])
-    return tape[int(tape[k]):int(tape[k + 1])].reshape((rows, columns))
+def ragged_row(tape: np.ndarray, k: int) -> np.ndarray:
+    """Entry k (a vector) of a ragged tape (a view)."""
+    return tape[int(tape[1 + k]):int(tape[2 + k])]
+
+
+def ragged_matrix(tape: np.ndarray, k: int) -> np.ndarray:
+    """Entry k (a matrix) of a ragged tape (a view)."""
+    shapes = 2 + int(tape[0]) + 2 * k
+    return tape[int(tape[1 + k]):int(tape[2 + k])].reshape((int(tape[shapes]), int(tape[shapes + 1])))
 
 
 def tape_row(tape: np.ndarray, k: int) -> np.ndarray:

@@ -813,6 +813,6 @@ def schur_updates(A):
 def shrinking_while(u):
     s = 0.0
     while u.shape[0] > 3:
-        u = u[1:] * 2.0  # (in a while loop: not on a ragged tape)
-        s = s + np.sum(u * u)
+        u = u[1:] * 1.01  # (a ragged tape whose index grows: the number of steps is not known in advance)
+        s = s + np.sum(np.sin(u) * u)
     return s

@@ -736,8 +736,8 @@ def test_rnn_tapes_only_hidden_states():
     g = s2sad.grad(lf.rnn_total, wrt=(0, 1))
     g(W, U, h0, xs)
     # h before and after each step, each on a ragged tape (h's shape is not known to stay h0's):
-    # 21 entry starts and 20 lengths, then 20 entries of 4 elements
-    assert g.tape_bytes == 2 * (21 + 20 + 20 * 4) * 8
+    # its index capacity, 21 entry starts and 20 lengths, then 20 entries of 4 elements
+    assert g.tape_bytes == 2 * (1 + 21 + 20 + 20 * 4) * 8
 
 
 @pytest.mark.parametrize("n", [1, 2, 7])
@@ -821,6 +821,7 @@ SHAPE_CHANGING = [
     (lf.cholesky_by_hand, (_SPD,)),
     (lf.dense_block, (np.array([0.3, -0.6]), np.array([0.8, -0.5, 1.1]))),
     (lf.schur_updates, (_SPD,)),
+    (lf.shrinking_while, (np.linspace(0.1, 0.9, 21),)),
 ]
 
 
@@ -830,7 +831,7 @@ SHAPE_CHANGING = [
 def test_arrays_whose_shape_changes_from_step_to_step(f, args, mode):
     """Hand-written elimination, back substitution, Cholesky and a dense block: the arrays the
     reverse sweep reads (M[i, i + 1:], a growing h, a shrinking Schur complement) are recorded
-    on ragged tapes."""
+    on ragged tapes (in a while loop too: 18 steps, past the 16 entries of its first index)."""
     check_grad(f, args, mode)
 
 

@@ -769,10 +769,10 @@ def p_record_grow(t, v): return runtime.record_grow(t * 2.0, 2, np.sin(v))
 def p_unrecord(g, t): return runtime.unrecord(g * g, 1, t)
 def p_ragged_tape(v, w):  # (entries of two shapes, read back: the tape's header holds positions, not values)
     tape = runtime.record_ragged(runtime.record_ragged(np.empty(0), 0, 2, v * v), 1, 2, np.sin(w))
-    return runtime.ragged_row(tape, 1, 2) * 2.0 + np.sum(runtime.ragged_row(tape, 0, 2))
+    return runtime.ragged_row(tape, 1) * 2.0 + np.sum(runtime.ragged_row(tape, 0))
 def p_ragged_row(v, w):
-    tape = runtime.record_ragged(runtime.record_ragged(np.empty(0), 0, 2, np.cos(v)), 1, 2, w * v[0])
-    return runtime.ragged_row(tape, 0, 2) * runtime.ragged_row(tape, 1, 2)[1]
+    tape = runtime.record_ragged(runtime.record_ragged(np.empty(0), 0, 0, np.cos(v)), 1, 0, w * v[0])
+    return runtime.ragged_row(tape, 0) * runtime.ragged_row(tape, 1)[1]  # (a while loop's tape: 0 steps known)
 # (g has the rows of the other side of the growth for item k: 32 after item 16, 16 before it)
 def p_list_resized(g): return runtime.list_resized(g * g, 16)
 def p_list_resized_after(g): return runtime.list_resized(np.sin(g), 16, after=True)

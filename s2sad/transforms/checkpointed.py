@@ -91,11 +91,11 @@ def reverse_checkpointed(stmt: ForRange | While, seeds: dict, adj: dict, active:
         actions, turn, snaps, takeshot = _schedule(policy, n, stmt.body.params[:m], loop.init, b)
         first, state, advanced = const(0), list(loop.init), const(0)
     else:
-        first, state, snaps, advanced, actions, takeshot, (logs, n) = _forward_rows(
+        first, state, snaps, advanced, actions, takeshot, logs = _forward_rows(
             loop, primal, policy, container, [copies[z] for z in draws])
         if draws:  # (the steps run again read the draws the forward sweep recorded)
-            primal = _replayed(primal, {copies[z]: log for z, log in zip(draws, logs)}, n)
-            _replayed(loop, dict(zip(draws, logs)), n, in_place=True)
+            primal = _replayed(primal, {copies[z]: log for z, log in zip(draws, logs)})
+            _replayed(loop, dict(zip(draws, logs)), in_place=True)
     bars = [seeds.get(k) or zeros_like(stmt.outs[k], b, adjoint_name(params[k])) for k in carried]
     accs = [adj.get(v) or zeros_like(v, b, adjoint_name(v)) for v in accumulators]
     b.comment(f"checkpointed loop ({policy!r}): the remaining rows, one step's adjoint at each turn")
@@ -117,7 +117,7 @@ def _forward_rows(stmt: ForRange, primal: ForRange, policy: Policy, container: l
     """Replace the for loop `stmt` in the forward sweep by the schedule's rows up to the first
     turn and the last step, recording the values of the `draws` of `primal` (`_recording`);
     return (the first turn, the state there, the snapshot arrays, the steps advanced, the
-    schedule, the TAKESHOT case, and the logs of the draws with the trip count)."""
+    schedule, the TAKESHOT case, the logs of the draws)."""
     fwd = Builder(stmt.loc)
     fwd.comment(f"checkpointed loop ({policy!r}): forward rows, up to the first turn")
     n = fwd.emit(P.trip_count, [stmt.start, stmt.stop, stmt.step], "n")
@@ -138,7 +138,7 @@ def _forward_rows(stmt: ForRange, primal: ForRange, policy: Policy, container: l
     R._extra_bytes.extend(fwd.emit(P.nbytes, [log], "drawn_bytes") for log in last.outs[m:])
     at_stmt = next(i for i, s in enumerate(container) if s is stmt)
     container[at_stmt:at_stmt + 1] = fwd.stmts
-    return turn, state, snaps, advanced, actions, takeshot, (last.outs[m:], n)
+    return turn, state, snaps, advanced, actions, takeshot, last.outs[m:]
 
 
 # --- random draws in a checkpointed for loop ---------------------------------------------------
@@ -194,7 +194,7 @@ def _recording(primal: ForRange, draws: list[Var], n: Atom, b: Builder) -> tuple
     return loop, logs
 
 
-def _replayed(loop: ForRange, logs: dict, n: Atom, in_place: bool = False) -> ForRange:
+def _replayed(loop: ForRange, logs: dict, in_place: bool = False) -> ForRange:
     """`loop` (a copy, unless `in_place`) whose draws (the keys of `logs`) read the values the
     forward sweep recorded in their logs."""
     if not in_place:
@@ -208,7 +208,7 @@ def _replayed(loop: ForRange, logs: dict, n: Atom, in_place: bool = False) -> Fo
         if z is None:
             stmts.append(stmt)
         elif z.type.is_array:
-            stmts.append(Eqn([z], P.ragged_row, [logs[z], k, n], {"ndim": z.type.ndim}, stmt.loc))
+            stmts.append(Eqn([z], P.ragged_row, [logs[z], k], {"ndim": z.type.ndim}, stmt.loc))
         else:
             stmts.append(Eqn([z], P.getitem, [logs[z], k], {"spec": ("i",)}, stmt.loc))
     loop.body.stmts[:] = stmts

@@ -330,7 +330,7 @@ def _record_tapes(stmt, body: Block, setup: Builder, n: Atom, position: Var, is_
             return
         tape_final = _add_tape(stmt, v, setup, n, where, is_for, loop, roots)
         if tape_final in _ragged_tapes:
-            mapping[v] = reads.emit(P.ragged_row, [tape_final, position, n], v.name, ndim=_ragged_tapes[tape_final])
+            mapping[v] = reads.emit(P.ragged_row, [tape_final, position], v.name, ndim=_ragged_tapes[tape_final])
         elif tape_final in _sparse_tapes:
             mapping[v] = reads.emit(P.tape_row, [tape_final, position], v.name)
         else:
@@ -501,15 +501,14 @@ def _add_tape(stmt, v: Var, setup: Builder, n: Atom, where: Atom, is_for: bool, 
     name = f"tape_{label(v)}"
     present = _presence(definition, v) if isinstance(definition, If) and not preallocated else None
     exact = True if isinstance(definition, Eqn) and definition.prim is not P.placeholder else None
-    # (an array of a for loop whose shape is not known to stay the same: entries of any shape)
+    # (an array whose shape is not known to stay the same: entries of any shape)
     carried_value = definition is None and v in stmt.body.params
-    ragged = is_for and not preallocated and (exact or carried_value) and ndim in (1, 2) \
-        and v.type.element.kind == "f64"
+    ragged = not preallocated and (exact or carried_value) and ndim in (1, 2) and v.type.element.kind == "f64"
     empty = setup.emit(P.tape, size, name, dtype=v.type.element.kind, ndim=0 if ragged else ndim)
     carried, final = _carry(stmt, empty, name)
     tb = Builder(stmt.loc)
     if ragged:
-        written = tb.emit(P.record_ragged, [carried, where, n, v], carried.name)
+        written = tb.emit(P.record_ragged, [carried, where, n if is_for else const(0), v], carried.name)
         _ragged_tapes[final] = ndim
     elif preallocated:
         written = tb.emit(P.setitem, [carried, where, v], carried.name, spec=("i",))
