@@ -37,7 +37,7 @@ from .passes.fuse import fuse_loops
 from .passes.licm import licm
 from .passes.shapes import simplify_broadcasts
 from .passes.simplify import simplify, strip_custom
-from .runtime import CHANGED_SHAPE, RAGGED_LIST
+from .runtime import CHANGED_SHAPE, EMPTY_LIST, RAGGED_LIST
 from .transforms.forward import forward
 from .transforms.reverse import reverse
 from .transforms.second_order import forward_over_reverse, require_scalar_result
@@ -191,7 +191,8 @@ def _generated(derivative: Function, origin: str, compiled: bool) -> _Module:
 # The run-time refusals of generated code, and what to do about them.
 _REFUSALS = {CHANGED_SHAPE: "make the array's shape the same in every iteration (for example, slice a fixed-size "
                             "array instead)",
-             RAGGED_LIST: "append items of one shape"}
+             RAGGED_LIST: "append items of one shape",
+             EMPTY_LIST: "use the list only when it has items (if len(xs) > 0: ...), or start it with an item"}
 
 
 def _located(fn: Callable, primal: Function) -> Callable:

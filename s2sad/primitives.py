@@ -1131,6 +1131,8 @@ record = _define("record", ["tape", "k", "n", "value"], same_as_first, call_emit
                  statics={"exact": None}, impl=runtime.record, aliases=True)
 record_grow = _define("record_grow", ["tape", "k", "value"], same_as_first, call_emitter("record_grow", ["exact"]),
                       statics={"exact": None}, impl=runtime.record_grow, aliases=True)
+nonempty_list = _define("nonempty_list", ["rows"], same_as_first, call_emitter("nonempty_list"), impl=runtime.nonempty_list,
+                        aliases=True)  # (a list's rows, checked to be some where NumPy would see an empty list)
 # A ragged tape (runtime.record_ragged): arrays of `ndim` axes whose shape changes from step to step,
 # for n steps (0 in a while loop: not known in advance).
 record_ragged = _define("record_ragged", ["tape", "k", "n", "value"], same_as_first, call_emitter("record_ragged"),

@@ -18,7 +18,7 @@ __all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_li
            "checked_fraction", "checked_index", "checked_mask", "copy_into", "cross_vectors", "digamma", "erf",
            "erfc", "expand_to", "expit", "first_turn", "fits_shape", "full_rank_gram", "gammaln",
            "histogram_span", "histogram_weights", "increasing", "inverse_gaps", "last_writes", "list_capacity",
-           "list_grow", "list_position", "list_resized", "list_rows", "logit", "masked_product",
+           "list_grow", "list_position", "nonempty_list", "list_resized", "list_rows", "logit", "masked_product",
            "periodic_schedule", "ragged_matrix", "ragged_row", "record", "record_grow", "record_ragged",
            "running_extreme", "snapshot_slots", "sort_columns", "square_r", "sub_into", "tape_row",
            "thin_reciprocal", "to_int", "trigamma", "unbroadcast", "unrecord", "untape_row", "unrepeat",
@@ -93,6 +93,18 @@ def copy_into(region: np.ndarray, value) -> None:
 
 RAGGED_LIST = ("the items appended to a list in a loop have different shapes, and s2sad keeps such a list as an "
                "array of rows of one shape (np.array of the list would fail in NumPy too)")
+
+
+EMPTY_LIST = ("a list of arrays built in a loop is empty where it is used as an array: NumPy takes an empty list for "
+              "an array of no numbers (np.array([]) has one axis, np.sum([], axis=0) is 0.0, np.stack([]) raises), "
+              "not for one of no rows like its items, so the results would differ")
+
+
+def nonempty_list(rows: np.ndarray) -> np.ndarray:
+    """The rows of a list built in a loop, after checking that it has items (see EMPTY_LIST)."""
+    if rows.shape[0] == 0:
+        raise ValueError(EMPTY_LIST)
+    return rows
 
 
 def list_rows(buffer, item, k: int, n: int) -> np.ndarray:

@@ -373,3 +373,17 @@ def list_made_again_in_a_while_loop(x, mu):
             k += 1
         total = total + np.sum(np.array(outs))
     return total
+
+
+def summed_list_of_rows(x, n):
+    rows = []
+    for i in range(n):
+        rows.append(x * i)
+    return np.sum(np.sum(rows, axis=0) * x)  # (NumPy's sum of an empty list is 0.0, not zeros like x)
+
+
+def stacked_list_of_numbers(x, n):
+    ys = []
+    for i in range(n):
+        ys.append(x[0] * i)
+    return np.sum(np.stack(ys))  # (NumPy's np.stack([]) raises)

@@ -257,6 +257,7 @@ def test_every_registered_rule_is_reachable_or_internal():
                 "inverse_gaps", "thin_reciprocal", "full_rank_gram", "square_r",  # (the last eleven: for hvp)
                 "unrecord", "tape_row", "untape_row",  # (reverse over reverse; rows of tapes stored in a branch)
                 "record_ragged", "ragged_row",  # (tapes of arrays whose shape changes from step to step)
+                "nonempty_list",  # (a list of arrays used as an array, checked to have items)
                 "list_resized",  # (the adjoint of a list's growth)
                 "last_writes", "checked_mask",  # (stores through index arrays and masks)
                 "checked_fraction",  # (the quantile of np.percentile, checked)

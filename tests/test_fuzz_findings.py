@@ -712,6 +712,30 @@ def test_list_made_again_at_every_step_of_an_outer_loop():
     assert_no_failure(list_made_again_in_an_outer_loop, np.array([-1.1, -0.6]), np.array([[-0.1], [-1.2]]), 0.4)
 
 
+_W3 = np.array([1.0, 1.0, 1.0])
+
+
+def empty_list_summed(w):  # seed 9000081
+    outs = []
+    for s in range(1):
+        if s == 0:
+            break
+        outs.append(w + _W3)
+    h = np.sum(outs, axis=0)
+    h = _W3 * h
+    return np.sum(h)
+
+
+# Found (fixed since): an internal error (ValueError: operands could not be broadcast together with
+# shapes (3,) (0,)): the list is empty, which NumPy sums to 0.0, but s2sad kept it as an array of no
+# rows of the items' shape, whose sum along axis 0 has no elements. A list of arrays used empty as
+# an array is refused at run time, naming the function
+def test_an_empty_list_of_arrays_summed():
+    with pytest.raises(s2sad.S2SADError, match="a list of arrays built in a loop is empty"):
+        s2sad.grad(empty_list_summed)(np.array([0.6]))
+    assert_no_failure(empty_list_summed, np.array([0.6]))
+
+
 def flat_below_a_sensitive_input(x):  # seed 4009903
     b = x[1:]
     for j in range(5):

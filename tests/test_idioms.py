@@ -289,3 +289,14 @@ def test_list_with_items_before_its_loop(mode):
         value, g = s2sad.value_and_grad(idf.trajectory_with_its_start, mode=mode)(x0, n)
         assert value == pytest.approx(idf.trajectory_with_its_start(x0, n), rel=1e-14)
         np.testing.assert_allclose(g, fd(idf.trajectory_with_its_start, [x0, n], 0), rtol=1e-6)
+
+
+@pytest.mark.parametrize("fn", [idf.summed_list_of_rows, idf.stacked_list_of_numbers])
+def test_an_empty_list_used_as_an_array_is_refused_where_numpy_would_differ(fn):
+    """A list of arrays with no items is, to NumPy, an array of no numbers (np.sum gives 0.0),
+    not one of no rows; with items, the same code is differentiated."""
+    x = np.array([0.3, -0.7])
+    check_grad(fn, (x, 3), "reverse", (0,))
+    with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: in .*a list of arrays built in a loop is "
+                                              "empty where it is used as an array"):
+        s2sad.grad(fn)(x, 0)

@@ -211,7 +211,7 @@ INTERNAL_NAMES = {_select: P.select, np.outer: P.outer, _zeros_like: P.zeros_lik
 # The operations of reverse sweeps, which forward over reverse (s2sad.hvp) differentiates.
 INTERNAL_NAMES.update({getattr(runtime, p.name): p for p in (
     P.unbroadcast, P.expand_to, P.broadcast_like, P.untile, P.unrepeat, P.record, P.record_grow, P.unrecord, P.tape_row, P.list_resized,
-    P.untape_row, P.inverse_gaps, P.record_ragged, P.ragged_row,
+    P.untape_row, P.inverse_gaps, P.record_ragged, P.ragged_row, P.nonempty_list,
     P.thin_reciprocal, P.full_rank_gram, P.square_r, P.masked_product)})
 
 
@@ -767,6 +767,7 @@ def p_unrepeat_flat(g, x): return runtime.unrepeat(np.sin(g), x.shape, 3) * x
 def p_record(t, v): return runtime.record(t * 2.0, 1, 3, v * v)
 def p_record_grow(t, v): return runtime.record_grow(t * 2.0, 2, np.sin(v))
 def p_unrecord(g, t): return runtime.unrecord(g * g, 1, t)
+def p_nonempty_list(rows): return runtime.nonempty_list(rows * rows) * 2.0
 def p_ragged_tape(v, w):  # (entries of two shapes, read back: the tape's header holds positions, not values)
     tape = runtime.record_ragged(runtime.record_ragged(np.empty(0), 0, 2, v * v), 1, 2, np.sin(w))
     return runtime.ragged_row(tape, 1) * 2.0 + np.sum(runtime.ragged_row(tape, 0))
@@ -1151,6 +1152,7 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.record_grow: [S(p_record_grow, normal(4), normal())],
     P.unrecord: [S(p_unrecord, normal(4, 2), normal(3, 2))],
     P.record_ragged: [S(p_ragged_tape, normal(3), normal(5))],
+    P.nonempty_list: [S(p_nonempty_list, normal(3, 2))],
     P.ragged_row: [S(p_ragged_row, normal(2), normal(3))],
     P.tape_row: [S(p_tape_row, normal(3, 2)), S(p_tape_row_past_its_rows, normal(3, 2))],
     P.untape_row: [S(p_untape_row, normal(2), normal(3, 2)), S(p_untape_row_past_its_rows, normal(2), normal(3, 2))],

@@ -1257,6 +1257,14 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         self.mem.list_rows[self.mem.storage_of(rows)] = name  # (the rows are copies of the items: none written)
         return self.emit(P.getitem, [rows, position], node, spec=("i",))
 
+    def nonempty(self, value: Value, obj, node) -> Value:
+        """A list passed to `obj` (a NumPy function, sum, max, min), checked at run time to have
+        items where NumPy would see an empty list otherwise than as an array of no rows: a list of
+        arrays, or any list given to np.stack (runtime.EMPTY_LIST)."""
+        if not isinstance(value, ListArray) or (value.rows.type.ndim < 2 and obj is not np.stack):
+            return value
+        return ListArray(self.emit(P.nonempty_list, [value.rows], node), value.name)
+
     def built_list(self, node, name: str) -> ListArray:
         """``_s2sad_list(rows, before[, count])``: the list after its loop, the items it had before
         the loop (`before`) and the rows stored in the loop (`count` of them when it appends in a
@@ -1318,6 +1326,9 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         lists = [a for a in [*args, *kwargs.values()] if isinstance(a, ListArray)]
         if obj is len:
             return self.length([lists[0].rows], node)
+        args, kwargs = [self.nonempty(a, obj, node) for a in args], {k: self.nonempty(v, obj, node)
+                                                                     for k, v in kwargs.items()}
+        lists = [a for a in [*args, *kwargs.values()] if isinstance(a, ListArray)]
         if obj in (builtins.sum, builtins.max, builtins.min) and len(args) == 1:
             prim = {builtins.sum: P.sum, builtins.max: P.amax, builtins.min: P.amin}[obj]
             return self.emit(prim, [lists[0].rows], node, axis=0)

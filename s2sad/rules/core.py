@@ -45,6 +45,7 @@ zero_derivative(P.floordiv, P.floor, P.sign, P.lt, P.le, P.gt, P.ge, P.eq, P.ne,
                 P.digitize, P.running_extreme, P.sort_columns)
 linear(P.fits_shape, 1)
 linear(P.increasing, 1)
+linear(P.nonempty_list, 1)
 linear(P.histogram_weights, 1)
 defrule(P.histogram_span, lambda primals, tangents, out, upper=False: tangents[1 if upper else 0],
         lambda g, primals, out, upper=False: [None, g] if upper else [g, None])  # (an end, or its shift by 0.5)
