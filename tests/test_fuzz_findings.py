@@ -736,6 +736,28 @@ def test_an_empty_list_of_arrays_summed():
     assert_no_failure(empty_list_summed, np.array([0.6]))
 
 
+def list_of_numbers_made_again_after_a_break(alpha1, W, x, W1):  # seed 10000259
+    for i in range(3):
+        states = []
+        for s in range(3):
+            if 1.0 + W1[s, 0] < 0.1:
+                break
+            states.append(np.dot(x, W[:, i]))
+        g = np.sum(states, axis=0)
+        alpha1 = g
+    return alpha1
+
+
+# Found (fixed since): an internal error in the reverse sweep (shapes (0,) and (2,)), like seed
+# 6003139 for a list without items before its loop: its rows, carried from the previous step of
+# the outer loop, took that step's rows as the buffer to grow from. A list's rows are now unbound
+# where the list is made (`_s2sad_unset`), so each list starts from nothing
+def test_list_of_numbers_made_again_after_a_break():
+    W = np.array([[0.2, 0.8, -0.1], [-1.4, 0.7, 1.4], [-1.0, -0.6, 0.6], [1.1, 1.2, -0.2], [0.1, -0.2, 0.041]])
+    assert_no_failure(list_of_numbers_made_again_after_a_break, 0.3, W, np.array([-0.5, -1.1, -0.9, 1.5, -0.2]),
+                      np.array([[0.1], [-0.8], [-1.2]]))
+
+
 def flat_below_a_sensitive_input(x):  # seed 4009903
     b = x[1:]
     for j in range(5):

@@ -791,9 +791,14 @@ def test_values_a_branch_computes_on_some_steps_are_taped_where_it_ran(f):
     assert "if ran:" in source and "tape_row(" in source
 
 
-@pytest.mark.parametrize("f", [lf.selection_that_empties_in_a_branch, lf.selection_that_empties,
-                               lf.branches_of_other_lengths])
-def test_a_selection_whose_length_changes_is_refused_even_when_it_empties(f):
+@MODES
+def test_a_selection_whose_length_changes_at_every_step_is_on_a_ragged_tape(mode):
+    """y[y > 0.1] has two elements at the first step of a while loop and none at the second."""
+    check_grad(lf.selection_that_empties, (SELECTION,), mode, (0,))
+
+
+@pytest.mark.parametrize("f", [lf.selection_that_empties_in_a_branch, lf.branches_of_other_lengths])
+def test_a_selection_of_a_branch_whose_length_changes_is_refused_even_when_it_empties(f):
     """An empty selection is not taken for a branch's placeholder: the tape would keep rows of
     the other length, which the reverse sweep would read."""
     check_grad(f, (SELECTION,), "forward", (0,))

@@ -337,6 +337,10 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         return True
 
     def stmt_Assign(self, node) -> None:
+        if isinstance(node.value, gast.Call) and isinstance(node.value.func, gast.Name) \
+                and node.value.func.id == "_s2sad_unset":  # (a list made again: its rows start from nothing)
+            self.env[node.targets[0].id] = Undefined(node.lineno)
+            return
         value = self.expr(node.value)
         for target in node.targets:
             self.assign(target, value)
@@ -1233,10 +1237,8 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             self.mem.appended.add(storage)
         buffer = self.env.get(node.args[0].id)
         count = self.value(node.args[2])
-        if not isinstance(buffer, (Var, Const)) or (first and count == const(0)):  # (before the first item:
-            buffer = placeholder(F64.with_ndim(item.type.ndim + 1), self.b)       # nothing yet, not the rows
-        else:                                                                      # of a list made before)
-            buffer = self.current(buffer, node)
+        buffer = self.current(buffer, node) if isinstance(buffer, (Var, Const)) else \
+            placeholder(F64.with_ndim(item.type.ndim + 1), self.b)  # (before the first item: nothing yet)
         if node.func.id == "_s2sad_grow":
             return self.emit(P.list_grow, [buffer, item, count], node, name)
         return self.emit(P.list_rows, [buffer, item, count, self.value(node.args[3])], node, name)

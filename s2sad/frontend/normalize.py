@@ -335,6 +335,7 @@ class _ListBuilds(_StatementPass):
         next one stored at a count of the appends so far::
 
             _lcount1_xs = 0
+            _lbuf1_xs = _s2sad_unset()               (no rows yet)
             while ...:                               (and wherever xs.append(v) was)
                 _litem1_xs = v
                 _lbuf1_xs = _s2sad_grow(_lbuf1_xs, _litem1_xs, _lcount1_xs)
@@ -351,7 +352,7 @@ class _ListBuilds(_StatementPass):
                     _assign(buf, gast.Call(_name("_s2sad_grow"), grow, []), stmt),
                     gast.copy_location(gast.Assign([slot], _name(item), None), stmt),
                     _assign(count, gast.BinOp(_name(count), gast.Add(), _const(1)), stmt)]
-        setup = setup + [_assign(count, _const(0), loop)]
+        setup = setup + [_assign(count, _const(0), loop), _unset(buf, loop)]
         before = _name(name)
         reads = self.reads(_read_by(loop), name)
         if reads:  # (the items before the loop go first into the rows, which the loop reads)
@@ -369,7 +370,8 @@ class _ListBuilds(_StatementPass):
         c = next(self.counter)
         args = loop.iter.args
         bounds = [f"_la{c}", f"_lb{c}", f"_lc{c}"][:len(args)] if len(args) > 1 else [f"_lb{c}"]
-        setup = setup + [_assign(b, a, loop) for b, a in zip(bounds, args)]
+        setup = setup + [_assign(b, a, loop) for b, a in zip(bounds, args)] + \
+            [_unset(f"_lbuf{c}_{name}", loop) for name in names]
         loop.iter = gast.Call(_name("range"), [_name(b) for b in bounds], [])
         setup.append(_assign(f"_ln{c}", gast.Call(_name("len"), [gast.Call(_name("range"), [_name(b) for b in bounds],
                                                                             [])], []), loop))
@@ -407,6 +409,13 @@ class _ListBuilds(_StatementPass):
         store = gast.Subscript(_name(buf), _name(k), gast.Store())
         return [_assign(item, stmt.value.args[0], stmt), _assign(buf, rows, stmt),
                 gast.copy_location(gast.Assign([store], _name(item), None), stmt)]
+
+
+def _unset(buf: str, at):
+    """``buf = _s2sad_unset()``: a list's rows have no value before its loop stores the first
+    (the lowering unbinds them), so that a list made again at every step of an outer loop does
+    not start from the rows of the list before."""
+    return _assign(buf, gast.Call(_name("_s2sad_unset"), [], []), at)
 
 
 def _appended(stmt) -> str | None:
