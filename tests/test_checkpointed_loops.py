@@ -134,6 +134,15 @@ def legacy_stream_walk(x, sigma, n):
     return s + np.random.standard_normal()  # (the stream after the loop: where NumPy's would be)
 
 
+def reparameterised_draws(mu, sigma, n):
+    """Draws whose loc, scale and bounds are differentiated (a reparameterised Monte Carlo)."""
+    rng = np.random.default_rng(4)
+    total = 0.0
+    for t in range(n):
+        total = total + np.sum(rng.normal(mu, np.exp(sigma), 3) ** 2) + rng.uniform(mu, mu + np.cosh(sigma))
+    return total / n
+
+
 def multiplicative_noise(x, rng, n):
     for t in range(n):
         x = 0.9 * x + 0.2 * rng.standard_normal((2, 2)) @ x
@@ -157,6 +166,7 @@ def draws_in_while(x):
 
 STOCHASTIC = [(stochastic_oscillator, lambda: (np.array([0.3, -0.2, 0.5]), 0.7, 7)),
               (legacy_stream_walk, lambda: (np.array([0.3, -0.2, 0.5]), 0.7, 7)),
+              (reparameterised_draws, lambda: (0.4, -0.3, 6)),
               (multiplicative_noise, lambda: (np.array([0.3, -0.2]), np.random.default_rng(5), 6))]
 
 

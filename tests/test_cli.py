@@ -258,6 +258,8 @@ def test_every_registered_rule_is_reachable_or_internal():
                 "unrecord", "tape_row", "untape_row",  # (reverse over reverse; rows of tapes stored in a branch)
                 "record_ragged", "ragged_row",  # (tapes of arrays whose shape changes from step to step)
                 "nonempty_list",  # (a list of arrays used as an array, checked to have items)
+                "checked_scale", "checked_range", "checked_ordered_range", "checked_size", "checked_seed",  # (draws
+                # written as standard variates in a checkpointed loop)
                 "list_resized",  # (the adjoint of a list's growth)
                 "last_writes", "checked_mask",  # (stores through index arrays and masks)
                 "checked_fraction",  # (the quantile of np.percentile, checked)

@@ -758,6 +758,23 @@ def test_list_of_numbers_made_again_after_a_break():
                       np.array([[0.1], [-0.8], [-1.2]]))
 
 
+def uniform_draw_in_a_checkpointed_loop(beta):  # seed 10000043
+    rng = np.random.default_rng(1)
+    ys = []
+    for s in range(1):
+        ys.append(rng.uniform(0.0, np.cosh(beta), 1))
+    v = ys
+    return np.sum(v)
+
+
+# Found (fixed since): a silently wrong derivative with checkpointing (0.0 where it is -0.68): the
+# draws of a checkpointed loop are written as standard variates (low + (high - low) * u) after the
+# analysis of what is active, so the new values were taken for constants. They join the active
+# values, and the checks of draw parameters have derivative rules (a range is high - low)
+def test_the_bounds_of_a_draw_in_a_checkpointed_loop_are_differentiated():
+    assert_no_failure(uniform_draw_in_a_checkpointed_loop, -1.1)
+
+
 def flat_below_a_sensitive_input(x):  # seed 4009903
     b = x[1:]
     for j in range(5):

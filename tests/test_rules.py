@@ -211,7 +211,8 @@ INTERNAL_NAMES = {_select: P.select, np.outer: P.outer, _zeros_like: P.zeros_lik
 # The operations of reverse sweeps, which forward over reverse (s2sad.hvp) differentiates.
 INTERNAL_NAMES.update({getattr(runtime, p.name): p for p in (
     P.unbroadcast, P.expand_to, P.broadcast_like, P.untile, P.unrepeat, P.record, P.record_grow, P.unrecord, P.tape_row, P.list_resized,
-    P.untape_row, P.inverse_gaps, P.record_ragged, P.ragged_row, P.nonempty_list,
+    P.untape_row, P.inverse_gaps, P.record_ragged, P.ragged_row, P.nonempty_list, P.checked_scale, P.checked_range,
+    P.checked_ordered_range, P.checked_size, P.checked_seed,
     P.thin_reciprocal, P.full_rank_gram, P.square_r, P.masked_product)})
 
 
@@ -767,6 +768,11 @@ def p_unrepeat_flat(g, x): return runtime.unrepeat(np.sin(g), x.shape, 3) * x
 def p_record(t, v): return runtime.record(t * 2.0, 1, 3, v * v)
 def p_record_grow(t, v): return runtime.record_grow(t * 2.0, 2, np.sin(v))
 def p_unrecord(g, t): return runtime.unrecord(g * g, 1, t)
+def p_checked_scale(s): return runtime.checked_scale(s * s) * 2.0
+def p_checked_range(a, b): return runtime.checked_range(a, b) * a
+def p_checked_ordered_range(a, b): return runtime.checked_ordered_range(a, b + 5.0) ** 2
+def z_checked_size(x): return x * float(runtime.checked_size((3,), x.shape)[0])
+def z_checked_seed(x): return x * float(runtime.checked_seed(x.shape[0] + 1))
 def p_nonempty_list(rows): return runtime.nonempty_list(rows * rows) * 2.0
 def p_ragged_tape(v, w):  # (entries of two shapes, read back: the tape's header holds positions, not values)
     tape = runtime.record_ragged(runtime.record_ragged(np.empty(0), 0, 2, v * v), 1, 2, np.sin(w))
@@ -1153,6 +1159,9 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.unrecord: [S(p_unrecord, normal(4, 2), normal(3, 2))],
     P.record_ragged: [S(p_ragged_tape, normal(3), normal(5))],
     P.nonempty_list: [S(p_nonempty_list, normal(3, 2))],
+    P.checked_scale: [S(p_checked_scale, normal(3))],
+    P.checked_range: [S(p_checked_range, normal(3), normal(3))],
+    P.checked_ordered_range: [S(p_checked_ordered_range, uniform(-1.0, 1.0, 3), uniform(-1.0, 1.0, 3))],
     P.ragged_row: [S(p_ragged_row, normal(2), normal(3))],
     P.tape_row: [S(p_tape_row, normal(3, 2)), S(p_tape_row_past_its_rows, normal(3, 2))],
     P.untape_row: [S(p_untape_row, normal(2), normal(3, 2)), S(p_untape_row_past_its_rows, normal(2), normal(3, 2))],
@@ -1547,6 +1556,8 @@ ZERO_SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.invert: [Z(z_invert, normal(5), lambda x: np.where(x <= 0.0, 3.0, 1.0) + float(~np.argmax(x)))],
     P.sort_columns: [Z(z_sort_columns, normal(4),
                        lambda x: np.full(x.shape, float(np.argsort(np.outer(x, x), axis=0, kind="stable")[0, 1])))],
+    P.checked_size: [Z(z_checked_size, normal(3), lambda x: np.full(x.shape, 3.0))],
+    P.checked_seed: [Z(z_checked_seed, normal(2), lambda x: np.full(x.shape, 3.0))],
     P.running_extreme: [Z(z_running_extreme, normal(5), lambda x: np.full(x.shape, float(np.argmax(x))))],
     P.argsort: [Z(z_argsort, normal(4), lambda x: np.full(x.shape, float(np.argsort(x, kind="stable")[0])))],
     P.checked_index: [Z(z_checked_index, normal(2, 2), lambda x: np.array([[1.0, 0.0], [1.0, 0.0]]))],

@@ -45,6 +45,12 @@ zero_derivative(P.floordiv, P.floor, P.sign, P.lt, P.le, P.gt, P.ge, P.eq, P.ne,
                 P.digitize, P.running_extreme, P.sort_columns)
 linear(P.fits_shape, 1)
 linear(P.increasing, 1)
+# NumPy's checks of a draw's parameters (passes/draws.py), differentiated where a checkpointed loop
+# records its draws as standard variates: a scale and a range are their operands (high - low).
+linear(P.checked_scale, 1)
+linear(P.checked_range, -1, 1)
+linear(P.checked_ordered_range, -1, 1)
+zero_derivative(P.checked_size, P.checked_seed)
 linear(P.nonempty_list, 1)
 linear(P.histogram_weights, 1)
 defrule(P.histogram_span, lambda primals, tangents, out, upper=False: tangents[1 if upper else 0],

@@ -76,7 +76,7 @@ def reverse_checkpointed(stmt: ForRange | While, seeds: dict, adj: dict, active:
     A ``while`` loop's trip count is known only once it has run: the forward sweep runs it as
     written, counting its steps, and the reverse sweep runs the whole schedule from its initial
     state (one forward sweep more than for the same loop written with ``for``)."""
-    draws = _standard_draws(stmt)
+    draws = _standard_draws(stmt, active)
     _check_body(stmt, draws)
     loop = _as_for(stmt, active) if isinstance(stmt, While) else stmt
     copies: dict = {}
@@ -152,12 +152,17 @@ def _forward_rows(stmt: ForRange, primal: ForRange, policy: Policy, container: l
 _STANDARD_DRAWS = frozenset({P.rng_standard_normal, P.rng_random, P.random_standard_normal, P.random_random})
 
 
-def _standard_draws(stmt) -> list[Var]:
+def _standard_draws(stmt, active: set) -> list[Var]:
     """The values drawn at the top level of a checkpointed for loop's body, whose draws are
-    rewritten as standard variates in place; none for a while loop."""
+    rewritten as standard variates in place (the values computed from active operands, or
+    replacing an active draw, join `active`); none for a while loop."""
     if not isinstance(stmt, ForRange):
         return []
-    standard_draws_in(stmt.body)
+    replaced = standard_draws_in(stmt.body)
+    active.update(new for old, new in replaced.items() if old in active and isinstance(new, Var))
+    for s in stmt.body.stmts:  # (loc + scale * z: active where loc or scale is)
+        if isinstance(s, Eqn) and any(a in active for a in s.ins):
+            active.update(s.outs)
     return [s.outs[0] for s in stmt.body.stmts if isinstance(s, Eqn) and s.prim in _STANDARD_DRAWS]
 
 
