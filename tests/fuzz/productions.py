@@ -872,7 +872,8 @@ def e_histogram(fb: FunctionBuilder, shape: Shape, depth: int) -> str | None:
     if fb.mod.chance(0.5):
         return f"np.sum(np.histogram({x}, bins={fb.mod.choice([2, 3, 5])}, range=(-2.0, 2.0), " \
                f"weights={fb.expr((k,), depth)})[0] ** 2)"
-    return f"np.sum(np.histogram({x}, {fb.mod.choice([2, 4])})[1] * np.arange(1.0, 1.0 + {fb.mod.choice([3, 5])}))"
+    bins = fb.mod.choice([2, 4])
+    return f"np.sum(np.histogram({x}, {bins})[1] * np.arange(1.0, {float(bins + 2)}))"  # (bins + 1 edges)
 
 
 def e_convolve(fb: FunctionBuilder, shape: Shape, depth: int) -> str | None:
