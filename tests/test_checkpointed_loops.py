@@ -170,10 +170,11 @@ STOCHASTIC = [(stochastic_oscillator, lambda: (np.array([0.3, -0.2, 0.5]), 0.7, 
               (multiplicative_noise, lambda: (np.array([0.3, -0.2]), np.random.default_rng(5), 6))]
 
 
-@pytest.mark.usefixtures("each_backend")
-@pytest.mark.parametrize("policy", [s2sad.Binomial(2), s2sad.Periodic(3)], ids=repr)
+@pytest.mark.parametrize("backend, policy", [("python", s2sad.Binomial(2)), ("python", s2sad.Periodic(3)),
+                                             pytest.param("numba", s2sad.Binomial(2), marks=pytest.mark.numba)],
+                         ids=["python-binomial", "python-periodic", "numba-binomial"])
 @pytest.mark.parametrize("f, make", STOCHASTIC, ids=[f.__name__ for f, _ in STOCHASTIC])
-def test_draws_in_checkpointed_loops_are_recorded_and_read_back(f, make, policy):
+def test_draws_in_checkpointed_loops_are_recorded_and_read_back(f, make, backend, policy):
     """The steps run again read the numbers the forward sweep drew: the same value and gradient
     as without checkpointing, and the stream (a Generator argument, NumPy's global stream) where
     a plain call leaves it."""
@@ -181,7 +182,7 @@ def test_draws_in_checkpointed_loops_are_recorded_and_read_back(f, make, policy)
     plain, args = make(), make()
     expected = f(*plain)
     after_plain = _stream(f, plain)
-    value, g = s2sad.value_and_grad(f, wrt=wrt, checkpoint=policy)(*args)
+    value, g = s2sad.value_and_grad(f, wrt=wrt, checkpoint=policy, backend=backend)(*args)
     assert value == expected
     assert _stream(f, args) == after_plain
     np.testing.assert_allclose(_flat(g), _flat(s2sad.value_and_grad(f, wrt=wrt)(*make())[1]), rtol=1e-13)
