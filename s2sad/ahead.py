@@ -52,7 +52,7 @@ def compile_ahead(f: Callable, types: Sequence | dict | None = None, *, mode: st
 def _example(t: Type):
     """A value of type `t` (only its type matters: the derivative is compiled, not run)."""
     if t.is_array:
-        return np.ones((1,) * t.ndim, dtype={"f64": np.float64, "i64": np.int64, "bool": np.bool_}[t.dtype])
+        return np.full((1,) * t.ndim, _example(t.element))
     if t.kind in ("f64", "i64", "bool"):
         return {"f64": 1.0, "i64": 1, "bool": True}[t.kind]
     raise S2SADError(f"compile_ahead takes numbers and arrays of them, not {t}")

@@ -220,6 +220,8 @@ gt = _define("gt", "ab", boolean, compare_emitter(ast.Gt()), impl=np.greater)
 ge = _define("ge", "ab", boolean, compare_emitter(ast.GtE()), impl=np.greater_equal)
 eq = _define("eq", "ab", boolean, compare_emitter(ast.Eq()), impl=np.equal)
 ne = _define("ne", "ab", boolean, compare_emitter(ast.NotEq()), impl=np.not_equal)
+
+
 def _bitwise(in_types, params):
     """& | ^ ~ of booleans (elementwise logic) or integers (bits), as NumPy: not of floats."""
     kinds = {t.element.kind for t in in_types}
@@ -233,6 +235,7 @@ bitand = _define("bitand", "ab", _bitwise, binop_emitter(ast.BitAnd()), impl=np.
 bitor = _define("bitor", "ab", _bitwise, binop_emitter(ast.BitOr()), impl=np.bitwise_or)
 bitxor = _define("bitxor", "ab", _bitwise, binop_emitter(ast.BitXor()), impl=np.bitwise_xor)
 invert = _define("invert", "a", _bitwise, lambda a, p: ast.UnaryOp(ast.Invert(), a[0]), impl=np.invert)
+
 not_ = _define("not", "a", boolean, lambda a, p: ast.UnaryOp(ast.Not(), a[0]), impl=np.logical_not)
 and_ = _define("and", "ab", boolean, lambda a, p: ast.BoolOp(ast.And(), list(a)), impl=np.logical_and)
 or_ = _define("or", "ab", boolean, lambda a, p: ast.BoolOp(ast.Or(), list(a)), impl=np.logical_or)
@@ -1131,12 +1134,14 @@ record = _define("record", ["tape", "k", "n", "value"], same_as_first, call_emit
                  statics={"exact": None}, impl=runtime.record, aliases=True)
 record_grow = _define("record_grow", ["tape", "k", "value"], same_as_first, call_emitter("record_grow", ["exact"]),
                       statics={"exact": None}, impl=runtime.record_grow, aliases=True)
-nonempty_list = _define("nonempty_list", ["rows"], same_as_first, call_emitter("nonempty_list"), impl=runtime.nonempty_list,
-                        aliases=True)  # (a list's rows, checked to be some where NumPy would see an empty list)
+nonempty_list = _define("nonempty_list", ["rows"], same_as_first, call_emitter("nonempty_list"),
+                        impl=runtime.nonempty_list, aliases=True)  # (a list's rows, checked to hold some)
 # A ragged tape (runtime.record_ragged): arrays of `ndim` axes whose shape changes from step to step,
 # for n steps (0 in a while loop: not known in advance).
 record_ragged = _define("record_ragged", ["tape", "k", "n", "value"], same_as_first, call_emitter("record_ragged"),
                         impl=runtime.record_ragged, aliases=True)
+
+
 def _ragged_helper(ndim: int) -> str:
     return "ragged_row" if ndim == 1 else "ragged_matrix"
 

@@ -453,15 +453,16 @@ def record_ragged(tape: np.ndarray, k: int, n: int, value: np.ndarray) -> np.nda
 
 
 def _reindexed(tape: np.ndarray, slots: int, ndim: int) -> np.ndarray:
-    """A ragged tape's buffer with an index of `slots` entries (more than it has)."""
+    """A ragged tape with an index of `slots` entries (more than it has), and room for twice its
+    elements: its starts moved by the longer index, its shapes and elements copied after it."""
     old = int(tape[0])
-    shift = (slots - old) * (1 + ndim)
-    out = np.empty(tape.shape[0] + shift + (tape.shape[0] - 2 - old * (1 + ndim)))
+    head_before, head = 2 + old * (1 + ndim), 2 + slots * (1 + ndim)
+    elements = tape.shape[0] - head_before
+    out = np.empty(head + 2 * elements)
     out[0] = slots
-    out[1:2 + old] = tape[1:2 + old] + shift
-    out[2 + slots:2 + slots + old * ndim] = tape[2 + old:2 + old + old * ndim]
-    out[2 + slots * (1 + ndim):2 + slots * (1 + ndim) + tape.shape[0] - 2 - old * (1 + ndim)] = \
-        tape[2 + old * (1 + ndim):]
+    out[1:2 + old] = tape[1:2 + old] + (head - head_before)
+    out[2 + slots:2 + slots + old * ndim] = tape[2 + old:head_before]
+    out[head:head + elements] = tape[head_before:]
     return out
 
 

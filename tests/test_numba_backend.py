@@ -274,3 +274,21 @@ def test_a_slow_first_call_says_what_it_compiles_once(monkeypatch, capfd):
     monkeypatch.setenv("S2SAD_QUIET", "1")
     s2sad.grad(lf.oscillator, backend="numba", mode="forward")(*args)
     assert "s2sad:" not in capfd.readouterr().err
+
+
+@pytest.mark.numba
+def test_a_compiled_call_goes_straight_to_the_machine_code(monkeypatch):
+    """Once compiled, a call neither arms the slow-call notice nor formats its message (that cost
+    20 µs per call): only the first call of a derivative goes through it."""
+    from s2sad import notice
+    armed = []
+    real = notice.if_slow
+
+    def counting(message, active=True):
+        armed.append(message)
+        return real(message, active)
+    monkeypatch.setattr(notice, "if_slow", counting)
+    grad = s2sad.grad(lf.oscillator, backend="numba")
+    for _ in range(3):
+        grad(2.0, 1.0, 0.0, 0.1, 0.01, 20)
+    assert sum(m.startswith("Numba is compiling") for m in armed) == 1

@@ -25,7 +25,6 @@ from ..errors import S2SADError
 from .stream import StreamUnavailable, run_on_numpys_stream
 
 
-
 class BackendFallbackWarning(UserWarning):
     """Numba could not compile a derivative; it runs as plain Python instead."""
 
@@ -63,17 +62,21 @@ def compile(fn: Callable, source: str, origin: str, strict: bool, fallback: Call
     fallback = fallback or fn
     fallen = []  # set once Numba has refused: from then on, plain Python
 
+    def run(args: tuple):
+        return run_on_numpys_stream(_load_or_compile, jitted, args) if global_stream else _load_or_compile(jitted, args)
+
     def call(*args):
         if fallen:
             return fallback(*args)
         try:  # Numba compiles at the first call for each argument layout, not only the very first
+            if jitted.signatures and not _AHEAD:  # (compiled: nothing more on the way to the machine code)
+                return run(args)
             if _AHEAD:
                 jitted.compile(tuple(numba.typeof(a) for a in args))
                 raise CompiledAhead(origin)
             with notice.if_slow(f"Numba is compiling the derivative of {origin}; this happens once, as the "
-                                f"machine code is cached in {cache_dir()}", active=not jitted.signatures):
-                return run_on_numpys_stream(_load_or_compile, jitted, args) if global_stream \
-                    else _load_or_compile(jitted, args)
+                                f"machine code is cached in {cache_dir()}"):
+                return run(args)
         except (numba.core.errors.TypingError, numba.core.errors.UnsupportedError,
                 numba.core.errors.LoweringError, NotImplementedError, StreamUnavailable) as exc:
             reason = explain(exc, source)

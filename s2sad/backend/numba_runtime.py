@@ -193,11 +193,8 @@ def _clip_numbers(x, lo, hi):
 
 _RAGGED_LIST = runtime.RAGGED_LIST
 _compiled_as_written(runtime.list_capacity, runtime.list_position, runtime.nonempty_list, runtime.last_writes,
-                     runtime.running_extreme,
-                     runtime.sort_columns,
-                     runtime.checked_mask,
-                     runtime.to_int, runtime.checked_fraction, runtime.histogram_span, runtime.histogram_weights,
-                     runtime.increasing)
+                     runtime.running_extreme, runtime.sort_columns, runtime.checked_mask, runtime.to_int,
+                     runtime.checked_fraction, runtime.histogram_span, runtime.histogram_weights, runtime.increasing)
 _OUT_OF_BOUNDS = runtime.OUT_OF_BOUNDS
 
 
@@ -465,8 +462,7 @@ _cached_overload(runtime.record)(lambda tape, k, n, value, exact=False:
                                  lambda tape, k, n, value, exact=False: _record(tape, k, n, value, exact))
 _cached_overload(runtime.record_grow)(lambda tape, k, value, exact=False:
                                       lambda tape, k, value, exact=False: _record_grow(tape, k, value, exact))
-_compiled_as_written(runtime.fits_shape, runtime.unrecord, runtime.tape_row, runtime.untape_row,
-                     runtime.cross_vectors,
+_compiled_as_written(runtime.fits_shape, runtime.unrecord, runtime.tape_row, runtime.untape_row, runtime.cross_vectors,
                      runtime.record_ragged, runtime._reindexed, runtime.ragged_row, runtime.ragged_matrix)
 # NumPy's checks of a draw's parameters (passes/draws.py)
 _compiled_as_written(runtime.checked_scale, runtime.checked_range, runtime.checked_ordered_range, runtime.checked_size,

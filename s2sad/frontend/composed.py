@@ -364,18 +364,20 @@ def _running_extreme(larger: bool):
         if x.type.ndim > 2:
             raise lo.error(node, f"np.{name} is supported for vectors and matrices")
         (along,) = _axes(lo, axis, x.type.ndim, node, "axis")
-        if x.type.ndim == 1:
-            columns = lo.emit(P.expand_dims, [x], node, axis=1)
-        else:
-            columns = x if along == 0 else lo.emit(P.transpose, [x], node)
-        positions = lo.emit(P.running_extreme, [columns], node, larger=larger)
-        if x.type.ndim == 1:
-            positions = lo.emit(P.getitem, [positions, const(None), const(None), const(None), const(0)], node,
-                                spec=("s", "i"))
-        elif along == 1:
-            positions = lo.emit(P.transpose, [positions], node)
+        positions = _by_columns(lo, P.running_extreme, x, along, node, larger=larger)
         return take_along_axis(lo, node, x, positions, const(along))
     return accumulate
+
+
+def _by_columns(lo: "Lowering", prim: P.Primitive, x: Atom, along: int, node, **params) -> Atom:
+    """`prim`, which gives positions along the first axis of each column of a matrix, applied
+    along `along` of x (a vector, or a matrix), the positions laid out like x."""
+    if x.type.ndim == 1:
+        positions = lo.emit(prim, [lo.emit(P.expand_dims, [x], node, axis=1)], node, **params)
+        return lo.emit(P.getitem, [positions, const(None), const(None), const(None), const(0)], node, spec=("s", "i"))
+    if along == 0:
+        return lo.emit(prim, [x], node, **params)
+    return lo.emit(P.transpose, [lo.emit(prim, [lo.emit(P.transpose, [x], node)], node, **params)], node)
 
 
 _composes(np.maximum.accumulate, P.running_extreme, P.ravel, P.getitem, P.checked_index)(_running_extreme(True))
@@ -397,9 +399,7 @@ def _sort_positions(lo: "Lowering", x: Atom, along: int, node) -> Atom:
     """The positions that sort x along `along` (a stable sort: ties keep their order)."""
     if x.type.ndim == 1:
         return lo.emit(P.argsort, [x], node)
-    columns = x if along == 0 else lo.emit(P.transpose, [x], node)
-    positions = lo.emit(P.sort_columns, [columns], node)
-    return positions if along == 0 else lo.emit(P.transpose, [positions], node)
+    return _by_columns(lo, P.sort_columns, x, along, node)
 
 
 def _sorted(lo: "Lowering", x: Atom, along: int, node) -> Atom:

@@ -1325,9 +1325,8 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         one), and a helper gets the list itself."""
         if isinstance(obj, types.FunctionType) and not _is_numpy(obj) and not (_is_hashable(obj) and obj in COMPOSED):
             return self.call_object(obj, args, kwargs, node)  # (a helper of the program's: it gets the list)
-        lists = [a for a in [*args, *kwargs.values()] if isinstance(a, ListArray)]
-        if obj is len:
-            return self.length([lists[0].rows], node)
+        if obj is len:  # (of any list, empty or not)
+            return self.length([next(a for a in args if isinstance(a, ListArray)).rows], node)
         args, kwargs = [self.nonempty(a, obj, node) for a in args], {k: self.nonempty(v, obj, node)
                                                                      for k, v in kwargs.items()}
         lists = [a for a in [*args, *kwargs.values()] if isinstance(a, ListArray)]

@@ -36,14 +36,12 @@ def draws_for_numba(fn: Function) -> Function:
     return fn
 
 
-def standard_draws_in(block: Block) -> dict:
+def standard_draws_in(block: Block) -> None:
     """The draws at the top level of `block` rewritten as above (in place; for both backends:
-    a checkpointed loop records the standard variates its steps draw); returns what replaced
-    each draw's value."""
+    a checkpointed loop records the standard variates its steps draw)."""
     mapping: dict = {}
     _rewrite(block, mapping)
     substitute(block, mapping)
-    return mapping
 
 
 def draws_from_global_stream(fn: Function) -> bool:

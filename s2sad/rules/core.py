@@ -43,19 +43,18 @@ zero_derivative(P.floordiv, P.floor, P.sign, P.lt, P.le, P.gt, P.ge, P.eq, P.ne,
                 P.shape, P.size, P.make_tuple, P.trip_count, P.zeros, P.ones, P.empty, P.zeros_like, P.list_position,
                 P.last_writes, P.checked_mask, P.checked_index, P.to_int, P.astype, P.argsort, P.argmax, P.argmin, P.searchsorted,
                 P.digitize, P.running_extreme, P.sort_columns)
-linear(P.fits_shape, 1)
-linear(P.increasing, 1)
+# Identities after a check (of shapes, a range, an order): no derivative flows to what they are
+# checked against (fits_shape's `like`, checked_fraction's scale).
+for _identity in (P.fits_shape, P.increasing, P.nonempty_list, P.histogram_weights, P.checked_fraction,
+                 P.checked_scale):
+    linear(_identity, 1)
 # NumPy's checks of a draw's parameters (passes/draws.py), differentiated where a checkpointed loop
-# records its draws as standard variates: a scale and a range are their operands (high - low).
-linear(P.checked_scale, 1)
+# records its draws as standard variates: a range is high - low.
 linear(P.checked_range, -1, 1)
 linear(P.checked_ordered_range, -1, 1)
 zero_derivative(P.checked_size, P.checked_seed)
-linear(P.nonempty_list, 1)
-linear(P.histogram_weights, 1)
 defrule(P.histogram_span, lambda primals, tangents, out, upper=False: tangents[1 if upper else 0],
         lambda g, primals, out, upper=False: [None, g] if upper else [g, None])  # (an end, or its shift by 0.5)
-linear(P.checked_fraction, 1)  # an identity (after a check of its range)  # an identity (after a check of shapes): no derivative flows to `like`
 elementwise(P.masked_product, Singular(lambda t, d, z: d), Singular(lambda t, d, z: t))  # (derivatives' own)
 
 # --- elementwise functions: d/dx f(x), given x and y = f(x) -----------------------------------

@@ -35,7 +35,7 @@ from .. import primitives as P
 from ..checkpoint import ADVANCE, RESTORE, TAKESHOT, YOUTURN, Binomial, Periodic, Policy, StoreAll
 from ..errors import S2SADError, located
 from ..ir.builder import Builder, const
-from ..ir.core import Atom, Block, Eqn, ForRange, If, Var, While, clone, walk
+from ..ir.core import Atom, Block, Eqn, ForRange, If, Var, While, block_defs, clone, walk
 from ..ir.types import I64
 from ..passes.draws import standard_draws_in
 from . import reverse as R
@@ -158,10 +158,10 @@ def _standard_draws(stmt, active: set) -> list[Var]:
     replacing an active draw, join `active`); none for a while loop."""
     if not isinstance(stmt, ForRange):
         return []
-    replaced = standard_draws_in(stmt.body)
-    active.update(new for old, new in replaced.items() if old in active and isinstance(new, Var))
-    for s in stmt.body.stmts:  # (loc + scale * z: active where loc or scale is)
-        if isinstance(s, Eqn) and any(a in active for a in s.ins):
+    before = set(block_defs(stmt.body))
+    standard_draws_in(stmt.body)
+    for s in stmt.body.stmts:  # (the new loc + scale * z: active where loc or scale is)
+        if isinstance(s, Eqn) and not before.issuperset(s.outs) and any(a in active for a in s.ins):
             active.update(s.outs)
     return [s.outs[0] for s in stmt.body.stmts if isinstance(s, Eqn) and s.prim in _STANDARD_DRAWS]
 
