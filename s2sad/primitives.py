@@ -1160,12 +1160,14 @@ masked_product = _define("masked_product", ["t", "d"], elementwise, call_emitter
 
 
 def _fits_shape_emit(args, params):
-    flag = [ast.Constant(True)] if params.get("in_place") else []
-    return ast.Call(ast.Name("fits_shape", ast.Load()), list(args) + flag, [])
+    x, like, *runs = args
+    flag = [ast.Constant(bool(params.get("in_place")))] if params.get("in_place") or runs else []
+    return ast.Call(ast.Name("fits_shape", ast.Load()), [x, like] + flag + runs, [])
 
 
-fits_shape = _define("fits_shape", ["x", "like"], same_as_first, _fits_shape_emit, statics={"in_place": False},
-                     impl=runtime.fits_shape, aliases=True)  # x, checked to broadcast to like's shape
+# x, checked to broadcast to like's shape (when `runs`, a test that the loop relying on it runs)
+fits_shape = _define("fits_shape", ["x", "like", "runs"], same_as_first, _fits_shape_emit,
+                     statics={"in_place": False}, defaults={"runs": True}, impl=runtime.fits_shape, aliases=True)
 # Checkpointing (transforms/checkpointed.py): a policy's schedule for n steps, as rows
 # (action, k, j) of an int64 array (see s2sad/checkpoint.py), made by Python code and cached.
 schedule = _define("schedule", ["n"], lambda t, p: Type("array", "i64", 2),

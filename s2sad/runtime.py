@@ -306,12 +306,15 @@ def masked_product(t, d):
     return product
 
 
-def fits_shape(x: np.ndarray, like: np.ndarray, in_place: bool = False) -> np.ndarray:
+def fits_shape(x: np.ndarray, like: np.ndarray, in_place: bool = False, runs: bool = True) -> np.ndarray:
     """`x`, after checking that it broadcasts to ``like.shape`` (so that an elementwise operation
     of `x` with an array of like's shape keeps that shape). Checked before a loop whose carried
     array is combined with `x`, where the reverse sweep relies on the carried array keeping the
-    shape of its initial value `like`; otherwise that array changes shape in the loop. With
-    `in_place`, checked for ``like op= x``, which NumPy refuses when it would change like's shape."""
+    shape of its initial value `like`; otherwise that array changes shape in the loop (not
+    checked when the loop does not `runs`: then NumPy combines nothing). With `in_place`,
+    checked for ``like op= x``, which NumPy refuses when it would change like's shape."""
+    if not runs:
+        return x
     lead = like.ndim - x.ndim
     for k in range(x.ndim):
         if lead < 0 or (x.shape[k] != 1 and x.shape[k] != like.shape[lead + k]):

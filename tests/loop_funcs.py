@@ -816,3 +816,40 @@ def shrinking_while(u):
         u = u[1:] * 1.01  # (a ragged tape whose index grows: the number of steps is not known in advance)
         s = s + np.sum(np.sin(u) * u)
     return s
+
+
+# --- loop-invariant code motion and loops that run no step -------------------------------------
+
+def invariant_product(x, W, n):
+    """W @ x is the same at every step, so it is computed once before the loop; when n is 0
+    NumPy never computes it (and W's shape need not match x's)."""
+    h = x
+    for i in range(n):
+        h = np.tanh(W @ x + h)
+    return np.sum(h)
+
+
+def invariant_product_in_a_while(x, W, t_end):
+    h = x
+    t = 0.0
+    while t < t_end:
+        h = h + 0.1 * (W @ x)
+        t = t + 0.1
+    return np.sum(h * h)
+
+
+def invariant_of_nested_loops(x, W, n, m):
+    s = 0.0
+    for i in range(n):
+        for j in range(m):
+            s = s + np.sum(np.sin(W @ x)) * x[0]
+    return s
+
+
+def carried_with_an_outside_array(u0, c, steps):
+    """The carried u keeps u0's shape only if c broadcasts to it: checked before the loop, when
+    the loop runs."""
+    u = u0
+    for t in range(steps):
+        u = u + c * u
+    return np.sum(u * u)

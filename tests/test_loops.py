@@ -864,3 +864,38 @@ def _squared_gradient(A):
 def test_reverse_over_a_ragged_tape_is_refused_at_its_line():
     with pytest.raises(s2sad.S2SADError, match="whose arrays change shape from one step to the next"):
         s2sad.grad(_squared_gradient)(np.triu(_SPD))
+
+
+# --- loop-invariant code motion and loops that run no step -------------------------------------
+
+_X3, _W2, _W3 = np.array([0.3, -0.2, 0.5]), np.eye(2), np.array([[0.2, 0.1, 0.0], [0.0, 0.3, -0.1], [0.1, 0.0, 0.2]])
+NEVER_RUN = [(lf.invariant_product, (_X3, _W2, 0)), (lf.invariant_product_in_a_while, (_X3, _W2, 0.0)),
+             (lf.invariant_of_nested_loops, (_X3, _W2, 2, 0)), (lf.invariant_of_nested_loops, (_X3, _W2, 0, 2)),
+             (lf.carried_with_an_outside_array, (_X3, np.ones(2), 0))]
+
+
+@MODES
+@pytest.mark.parametrize("f, args", NEVER_RUN, ids=lambda a: getattr(a, "__name__", ""))
+def test_what_a_loop_that_runs_no_step_would_compute_never_raises(f, args, mode):
+    """Moved before the loop, a product of arrays whose shapes do not match (or the check that a
+    carried array keeps its shape) would raise where NumPy, running no step, raises nothing."""
+    value, grads = s2sad.value_and_grad(f, wrt=(0,), mode=mode)(*args)
+    assert value == f(*args)
+    np.testing.assert_allclose(grads[0], fd(f, list(args), 0), rtol=1e-6, atol=1e-7)
+
+
+@MODES
+@pytest.mark.parametrize("f, args", [(lf.invariant_product, (_X3, _W3, 3)),
+                                     (lf.invariant_product_in_a_while, (_X3, _W3, 0.45)),
+                                     (lf.invariant_of_nested_loops, (_X3, _W3, 2, 3)),
+                                     (lf.carried_with_an_outside_array, (_X3, np.full(3, 0.1), 4))],
+                         ids=lambda a: getattr(a, "__name__", ""))
+def test_invariants_moved_before_loops_that_run(f, args, mode):
+    check_grad(f, args, mode, wrt=(0, 1))
+
+
+def test_a_moved_product_is_computed_when_the_loop_runs():
+    source = s2sad.derivative_source(lf.invariant_of_nested_loops, args=(_X3, _W3, 2, 3), wrt=(0,))
+    forward = source[:source.index("for i in range(n)")]
+    assert "0 < n" in forward and "0 < m" in forward and "W @ x" in forward, source
+    assert "np.empty((0,))" in forward, source  # (what the loops read, unread when they run no step)

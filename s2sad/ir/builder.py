@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from .. import primitives as P
-from .core import TEMP, Atom, Block, Const, Eqn, Loc, Stmt, Var
+from .core import TEMP, Atom, Block, Const, Eqn, ForRange, Loc, Stmt, Var, While, clone
 from .types import BOOL, F64, I64, NONE, Type, tuple_of
 
 
@@ -31,6 +31,25 @@ def const(value: Any) -> Const:
     if isinstance(value, tuple) and all(isinstance(v, numbers.Integral) for v in value):
         return Const(tuple(int(v) for v in value), tuple_of(len(value)))
     raise TypeError(f"cannot make an IR constant from {value!r}")
+
+
+def loop_runs(loop: ForRange | While, builder: "Builder") -> Atom | None:
+    """A test, emitted into `builder`, that `loop` runs at least once: a constant when the
+    bounds are, a ``while`` loop's condition evaluated once more on the initial values (it
+    raises where the loop itself would), or None when that condition has effects."""
+    if isinstance(loop, While):
+        if not all(isinstance(s, Eqn) and s.prim.pure and not s.prim.inplace for s in loop.cond.stmts):
+            return None
+        mapping = dict(zip(loop.cond.params, loop.init))
+        builder.stmts += [clone(s, mapping) for s in loop.cond.stmts]
+        test = loop.cond.results[0]
+        return mapping.get(test, test)
+    bounds = (loop.start, loop.stop, loop.step)
+    if all(isinstance(a, Const) for a in bounds):
+        return const(len(range(*(a.value for a in bounds))) > 0)
+    if isinstance(loop.step, Const):
+        return builder.emit(P.lt if loop.step.value > 0 else P.gt, [loop.start, loop.stop])
+    return builder.emit(P.gt, [builder.emit(P.trip_count, list(bounds), "n"), 0])
 
 
 def placeholder(t: Type, builder: "Builder") -> Atom:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from .. import primitives as P
 from ..ir.aliases import Aliases
-from ..ir.builder import Builder, const
+from ..ir.builder import Builder, const, loop_runs
 from ..ir.core import Atom, Block, Const, Eqn, ForRange, Function, Var, While, substitute, walk
 
 # Primitives whose result has the broadcast shape of their operands: those typed as elementwise
@@ -301,12 +301,15 @@ def _broadcast_into(v: Atom, like: Atom, param: Var, inside: dict, roots: ShapeR
 
 
 def _insert_check(block: Block, loop, outside: Var, like: Atom, active: set) -> bool:
-    """``c = fits_shape(outside, like)`` just before `loop` (in `block` or a region nested in
-    it), the loop reading c instead of `outside`. True when the loop was found."""
+    """``c = fits_shape(outside, like, runs)`` just before `loop` (in `block` or a region nested
+    in it), the loop reading c instead of `outside`. True when the loop was found."""
     for k, stmt in enumerate(block.stmts):
         if stmt is loop:
-            checked = Var(outside.name, outside.type)
-            block.stmts.insert(k, Eqn([checked], P.fits_shape, [outside, like], {}, loop.loc))
+            b = Builder(loop.loc)
+            runs = loop_runs(loop, b)
+            checked = b.emit(P.fits_shape, [outside, like] + ([] if runs in (None, const(True)) else [runs]),
+                             outside.name)
+            block.stmts[k:k] = b.stmts
             for region in loop.blocks():
                 substitute(region, {outside: checked})
             if outside in active:
