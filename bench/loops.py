@@ -11,10 +11,11 @@ the machine hits all three alike); the first call of the gradient (differentiate
 compile) is timed apart, with a fresh cache directory. Ratios, not absolute times, are what to
 read: the machines these run on are shared.
 
-With ``--startup``, each workload's first gradient call is timed in a new process twice: with an
-empty cache directory (cold: differentiate, write, compile) and again with the cache the first
-process left (warm: differentiate, load the compiled code). Importing NumPy, Numba and s2sad is
-not counted.
+With ``--startup``, each workload's first gradient call is timed in new processes: with an empty
+cache directory, by default (``auto``: the call runs as Python while a worker process compiles)
+and waiting for Numba (``numba``: differentiate, write, compile); then, with the cache the
+latter left, warm (differentiate, load the machine code). Importing NumPy and s2sad is not
+counted.
 """
 
 from __future__ import annotations
@@ -124,6 +125,7 @@ def interleaved_medians(calls: dict, rounds: int, block: float = 0.3) -> dict:
     switching costs: NumPy's and Numba's BLAS are separate libraries, and the threads of the one
     last used keep spinning for about 0.1 s, slowing the other (linear regression's products run
     3-30 times slower right after a switch); the median leaves that start out."""
+    s2sad.wait_compiled()  # (derivatives of the `auto` backend: their machine code, not Python)
     times = {name: [] for name in calls}
     for _ in range(rounds):
         for name, call in calls.items():
@@ -158,27 +160,29 @@ def measure(fn, args, wrt, rounds: int) -> dict:
     return m
 
 
-def first_call(name: str, quick: bool) -> float:
+def first_call(name: str, quick: bool, backend: str) -> float:
     """Seconds of the first gradient call of workload `name` in this process."""
     fn, args, wrt = workloads(quick)[name]
-    grad = s2sad.grad(fn, wrt=wrt, backend="numba")
+    grad = s2sad.grad(fn, wrt=wrt, backend=backend)
     start = time.perf_counter()
     grad(*args)
     return time.perf_counter() - start
 
 
 def startup(only: str, quick: bool) -> None:
-    print("| workload | cold first call (s) | warm first call (s) |")
-    print("| --- | ---: | ---: |")
+    print("| workload | cold first call, auto (s) | cold first call, numba (s) | warm first call (s) |")
+    print("| --- | ---: | ---: | ---: |")
     for name in workloads(quick):
         if only.lower() not in name.lower():
             continue
-        command = [sys.executable, __file__, "--first-call", name] + (["--quick"] if quick else [])
-        with tempfile.TemporaryDirectory(prefix="s2sad-startup-") as cache:
-            env = dict(os.environ, S2SAD_CACHE_DIR=cache)
-            runs = [subprocess.run(command, env=env, check=True,
-                                   capture_output=True, text=True).stdout.strip() for _ in ("cold", "warm")]
-        print(f"| {name} | {float(runs[0]):.2f} | {float(runs[1]):.2f} |")
+        times = []
+        for backend, caches in (("auto", 1), ("numba", 2)):  # (numba: cold, then warm)
+            with tempfile.TemporaryDirectory(prefix="s2sad-startup-") as cache:
+                command = [sys.executable, __file__, "--first-call", name, "--backend", backend]
+                env = dict(os.environ, S2SAD_CACHE_DIR=cache, S2SAD_TIERED="1")
+                times += [float(subprocess.run(command + (["--quick"] if quick else []), env=env, check=True,
+                                               capture_output=True, text=True).stdout) for _ in range(caches)]
+        print("| " + " | ".join([name] + [f"{t:.2f}" for t in times]) + " |")
 
 
 def main() -> None:
@@ -188,9 +192,10 @@ def main() -> None:
     parser.add_argument("--only", default="", help="run the workloads whose name contains this text")
     parser.add_argument("--startup", action="store_true", help="cold and warm first-call times")
     parser.add_argument("--first-call", metavar="NAME", help=argparse.SUPPRESS)
+    parser.add_argument("--backend", default="numba", help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.first_call:
-        print(first_call(options.first_call, options.quick))
+        print(first_call(options.first_call, options.quick, options.backend))
         return
     if options.startup:
         startup(options.only, options.quick)

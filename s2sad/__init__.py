@@ -13,6 +13,7 @@
 
 from .ahead import compile_ahead
 from .api import derivative_source, grad, ir_source, jvp, value_and_grad, vjp
+from .backend.background import wait_compiled
 from .backend.numba import BackendFallbackWarning
 from .checkpoint import Binomial, Periodic, StoreAll, checkpointed
 from .containers import ravel
@@ -24,5 +25,5 @@ __version__ = "0.1.0"
 
 __all__ = ["grad", "value_and_grad", "jvp", "vjp", "hvp", "hessian", "jacobian", "derivative_source", "ir_source", "custom_rule",
            "CustomRule", "S2SADError", "InternalError", "BackendFallbackWarning", "StoreAll", "Periodic", "Binomial",
-           "checkpointed", "ravel", "compile_ahead",
+           "checkpointed", "ravel", "compile_ahead", "wait_compiled",
            "__version__"]

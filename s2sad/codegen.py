@@ -19,6 +19,7 @@ update, or anything that may share its memory, and the array is not a read-only 
 from __future__ import annotations
 
 import ast
+import itertools
 import keyword
 import re
 
@@ -126,7 +127,7 @@ class Namer:
     def define(self, var: Var, live_after: set[Var]) -> str:
         base = _identifier(var.name)
         preferred = [self.prefer[var]] if var in self.prefer else []
-        for name in preferred + [base] + [_numbered(base, k) for k in range(1, 10_000)]:
+        for name in itertools.chain(preferred, [base], (_numbered(base, k) for k in range(1, 10_000))):
             if self.free(name, var, live_after):
                 return self.bind(var, name)
         raise RuntimeError("ran out of names")

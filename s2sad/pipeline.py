@@ -148,7 +148,8 @@ def _derive(fn, arg_types: list[Type], wrt: list[int], mode: str, backend: str, 
     if compiled:
         module.core = numba_backend.compile(module.core, module.source, origin, strict=backend == "numba",
                                             fallback=_plain(derivative, origin),
-                                            global_stream=draws_from_global_stream(derivative))
+                                            global_stream=draws_from_global_stream(derivative),
+                                            namespaces=derivative.namespaces)
         setattr(module.module, module.core_name, module.core)  # the entry point (if separate) calls it by name
     return Derived(primal, derivative, module.source, str(module.path),
                    _located(getattr(module.module, derivative.name), primal), module.core, Effects.of(primal))

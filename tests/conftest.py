@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 # by Numba (the `each_backend` fixture below, marked `numba`), and the Numba tests
 # (test_numba_backend.py, test_numba_runtime.py, the rule sweep's Numba test) ask for it.
 os.environ.setdefault("S2SAD_BACKEND", "python")
+os.environ.setdefault("S2SAD_TIERED", "0")  # a compiled test waits for its machine code (test_tiers.py: not)
 
 if "S2SAD_CACHE_DIR" not in os.environ:
     _cache = tempfile.mkdtemp(prefix="s2sad-test-cache-")

@@ -12,6 +12,7 @@ Compiled code that draws from NumPy's global random stream runs on that stream
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import sys
@@ -22,6 +23,7 @@ from typing import Callable
 from .. import notice
 from ..cache import cache_dir
 from ..errors import S2SADError
+from .background import Refused, Tiers, tiered
 from .stream import StreamUnavailable, run_on_numpys_stream
 
 
@@ -48,57 +50,100 @@ def compiling_only():
         _AHEAD.pop()
 
 
-def compile(fn: Callable, source: str, origin: str, strict: bool, fallback: Callable | None = None,
-            global_stream: bool = False) -> Callable:
-    """`fn` compiled by Numba when called (once per argument layout); where Numba refuses,
-    `fallback` (by default `fn` itself) from then on, with one warning (or an error if `strict`).
-    If `global_stream`, `fn` draws from NumPy's global random stream, and each call lends it."""
+def jit(fn: Callable):
+    """`fn` as Numba compiles it: the runtime helpers bound to their nopython forms, the machine
+    code cached, and NumPy's error model (``x / 0.0`` is inf, not an exception)."""
     import numba
 
     from . import numba_runtime  # (the helpers' nopython implementations)
 
-    _bind_ufuncs(fn, numba_runtime.UFUNCS)
-    jitted = numba.njit(cache=True, error_model="numpy")(fn)  # x / 0.0 is inf, as in NumPy, not an exception
+    _bind_ufuncs(fn, numba_runtime)
+    return numba.njit(cache=True, error_model="numpy")(fn)
+
+
+@functools.cache
+def refusals() -> tuple:
+    """The exceptions by which Numba refuses code (rather than failing on its own), and those by
+    which s2sad learns of a refusal before Numba runs."""
+    from numba.core import errors
+    return (errors.TypingError, errors.UnsupportedError, errors.LoweringError, NotImplementedError,
+            StreamUnavailable, Refused)
+
+
+def compile(fn: Callable, source: str, origin: str, strict: bool, fallback: Callable | None = None,
+            global_stream: bool = False, namespaces: dict | None = None) -> Callable:
+    """`fn` compiled by Numba when called (once per argument layout); where Numba refuses,
+    `fallback` (by default `fn` itself) from then on, with one warning (or an error if `strict`).
+    If `global_stream`, `fn` draws from NumPy's global random stream, and each call lends it.
+
+    Unless `strict`, the first calls run `fallback` while a worker process compiles `fn`
+    (background.py), if `fn` names none of the user's modules bound in its module
+    (`namespaces`), which the worker does not have. Numba itself is imported when the machine
+    code is first needed (``call.jitted`` is None until then)."""
     fallback = fallback or fn
     fallen = []  # set once Numba has refused: from then on, plain Python
+    local = not set(fn.__code__.co_names) & set(namespaces or ())
+    tiers = Tiers(fn) if not strict and local and tiered() else None
+    jitted = None
+
+    def dispatcher():
+        nonlocal jitted
+        if jitted is None:
+            jitted = call.jitted = jit(fn)
+        return jitted
 
     def run(args: tuple):
-        return run_on_numpys_stream(_load_or_compile, jitted, args) if global_stream else _load_or_compile(jitted, args)
+        return run_on_numpys_stream(retrying_cache, jitted, *args) if global_stream else retrying_cache(jitted, *args)
 
     def call(*args):
         if fallen:
             return fallback(*args)
-        try:  # Numba compiles at the first call for each argument layout, not only the very first
-            if jitted.signatures and not _AHEAD:  # (compiled: nothing more on the way to the machine code)
-                return run(args)
-            if _AHEAD:
-                jitted.compile(tuple(numba.typeof(a) for a in args))
-                raise CompiledAhead(origin)
-            with notice.if_slow(f"Numba is compiling the derivative of {origin}; this happens once, as the "
-                                f"machine code is cached in {cache_dir()}"):
-                return run(args)
-        except (numba.core.errors.TypingError, numba.core.errors.UnsupportedError,
-                numba.core.errors.LoweringError, NotImplementedError, StreamUnavailable) as exc:
-            reason = explain(exc, source)
-            if strict or _AHEAD:
-                raise S2SADError(f"Numba cannot compile the derivative of {origin}: {reason}; use "
-                                 "backend='python' (or 'auto', which falls back)") from None
-            warnings.warn(f"Numba cannot compile the derivative of {origin}: {reason}; running it as "
-                          "plain Python", BackendFallbackWarning, stacklevel=_callers_level())
-            fallen.append(True)
-            return fallback(*args)
+        ready = jitted is not None and jitted.signatures and not _AHEAD  # (compiled: straight to the machine code)
+        if not ready and tiers is not None and not _AHEAD:
+            try:
+                python = tiers.python_first(args, dispatcher)
+            except Refused as exc:
+                return fall_back(exc, args)
+            if python:
+                return tiers.timed(fallback, args)
+        try:  # (Numba compiles at the first call for each argument layout, not only the very first)
+            return run(args) if ready else first_run(args)
+        except refusals() as exc:
+            return fall_back(exc, args)
 
-    call.jitted = jitted
+    def first_run(args: tuple):
+        """Load the machine code from the cache, or compile it (or, ahead of time, only that)."""
+        dispatcher()
+        if _AHEAD:
+            import numba
+            jitted.compile(tuple(numba.typeof(a) for a in args))
+            raise CompiledAhead(origin)
+        with notice.if_slow(f"Numba is compiling the derivative of {origin}; this happens once, as the "
+                            f"machine code is cached in {cache_dir()}"):
+            return run(args)
+
+    def fall_back(exc: Exception, args: tuple):
+        reason = explain(exc, source)
+        if strict or _AHEAD:
+            raise S2SADError(f"Numba cannot compile the derivative of {origin}: {reason}; use "
+                             "backend='python' (or 'auto', which falls back)") from None
+        warnings.warn(f"Numba cannot compile the derivative of {origin}: {reason}; running it as "
+                      "plain Python", BackendFallbackWarning, stacklevel=_callers_level())
+        fallen.append(True)
+        return fallback(*args)
+
+    call.jitted = None
     call.fallback = fallback
+    call.tiers = tiers
     return call
 
 
-def _bind_ufuncs(fn: Callable, ufuncs: dict) -> None:
+def _bind_ufuncs(fn: Callable, numba_runtime) -> None:
     """Bind, in the module of `fn` (a generated module, one per derivative), the ufunc versions of
     the runtime helpers it imports, which Numba fuses into array expressions."""
-    for helper, ufunc in ufuncs.items():
+    for helper in numba_runtime.UFUNCS:
         if fn.__globals__.get(helper.__name__) is helper:
-            fn.__globals__[helper.__name__] = ufunc
+            fn.__globals__[helper.__name__] = numba_runtime.ufunc(helper)
 
 
 def _callers_level() -> int:
@@ -110,17 +155,18 @@ def _callers_level() -> int:
     return level
 
 
-def _load_or_compile(jitted, args: tuple):
-    """Call `jitted`, which loads its machine code from Numba's cache or compiles it. A cache
-    file that cannot be read (truncated, overwritten) is dropped and the code compiled afresh;
-    Numba itself writes cache files atomically, so concurrent processes never see half a file."""
+def retrying_cache(action: Callable, *args):
+    """``action(*args)``: a call of a jitted function, or its `compile`, which loads the machine
+    code from Numba's cache or compiles it. A cache file that cannot be read (truncated,
+    overwritten) is dropped and the code compiled afresh; Numba itself writes cache files
+    atomically, so concurrent processes never see half a file."""
     try:
-        return jitted(*args)
+        return action(*args)
     except Exception as exc:
         if not _raised_by_cache(exc):
             raise
-    jitted._cache.flush()  # an empty index: the unreadable entries are forgotten
-    return jitted(*args)
+    getattr(action, "__self__", action)._cache.flush()  # an empty index: the unreadable entries are forgotten
+    return action(*args)
 
 
 def _raised_by_cache(exc: Exception) -> bool:
@@ -129,7 +175,10 @@ def _raised_by_cache(exc: Exception) -> bool:
 
 
 def explain(exc: Exception, source: str) -> str:
-    """The first line of Numba's message and the generated statement it points at."""
+    """The first line of Numba's message and the generated statement it points at (or the
+    reason the background worker gave)."""
+    if isinstance(exc, Refused):
+        return str(exc)
     text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     message = next((line for line in lines if not line.startswith(("Failed in", "During:", "File "))),

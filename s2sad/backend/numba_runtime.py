@@ -9,6 +9,7 @@ general array assignment (``tape[k] = value``) costs well over a second of compi
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from functools import partial
@@ -475,12 +476,6 @@ def _masked(t, d):
     return t * d
 
 
-# masked_product as a ufunc: Numba fuses a ufunc into the array expression around it (one loop,
-# no temporary array), which a call of an overloaded function would break up. The backend binds
-# it in place of the runtime helper in the code it compiles (`UFUNCS`).
-masked_product = numba.vectorize(["float64(float64, float64)"], cache=True)(_masked)
-UFUNCS = {runtime.masked_product: masked_product}
-_cached_overload(runtime.masked_product)(lambda t, d: lambda t, d: masked_product(t, d))  # (elsewhere)
 
 
 # --- scipy.special's functions: ufuncs of their scalar formulas -----------------------------------
@@ -569,20 +564,36 @@ def _gammaln(x):
     return -math.inf if x == -math.inf else math.lgamma(x)  # (SciPy's value there)
 
 
-def _special_ufuncs() -> dict:
-    """Each helper of `s2sad.runtime` calling scipy.special, with the ufunc Numba compiles for it."""
-    unary, binary = ["float64(float64)"], ["float64(float64, float64)"]
-    formulas = {runtime.erf: (_erf, unary), runtime.erfc: (_erfc, unary), runtime.gammaln: (_gammaln, unary),
-                runtime.digamma: (_digamma, unary), runtime.trigamma: (_trigamma, unary),
-                runtime.expit: (_expit, unary), runtime.logit: (_logit, unary), runtime.xlogy: (_xlogy, binary)}
-    return {helper: numba.vectorize(signatures, cache=True)(formula)
-            for helper, (formula, signatures) in formulas.items()}
+# Helpers compiled as ufuncs: Numba fuses a ufunc into the array expression around it (one loop,
+# no temporary array), which a call of an overloaded function would break up. The backend binds
+# the ufunc in place of the runtime helper in the code it compiles (`UFUNCS`): masked_product, and
+# those calling scipy.special.
+_UNARY, _BINARY = ["float64(float64)"], ["float64(float64, float64)"]
+_FORMULAS = {runtime.masked_product: (_masked, _BINARY), runtime.erf: (_erf, _UNARY), runtime.erfc: (_erfc, _UNARY),
+             runtime.gammaln: (_gammaln, _UNARY), runtime.digamma: (_digamma, _UNARY),
+             runtime.trigamma: (_trigamma, _UNARY), runtime.expit: (_expit, _UNARY), runtime.logit: (_logit, _UNARY),
+             runtime.xlogy: (_xlogy, _BINARY)}
+UFUNCS = frozenset(_FORMULAS)
 
 
-SPECIAL = _special_ufuncs()
-UFUNCS.update(SPECIAL)
-for _helper, _ufunc in SPECIAL.items():
-    _cached_overload(_helper)(_calling(_ufunc))  # (elsewhere)
+@functools.cache
+def ufunc(helper):
+    """The ufunc Numba compiles for `helper` (one of `UFUNCS`), made at its first use: each costs
+    about 0.1 s, even loaded from the cache."""
+    formula, signatures = _FORMULAS[helper]
+    return numba.vectorize(signatures, cache=True)(formula)
+
+
+def _calling_ufunc(helper):
+    """An overload's typing function whose implementation calls `helper`'s ufunc."""
+    def typing(*args):
+        compiled = ufunc(helper)
+        return lambda *args: compiled(*args)
+    return typing
+
+
+for _helper in UFUNCS:
+    _cached_overload(_helper)(_calling_ufunc(_helper))  # (elsewhere)
 
 
 # --- NumPy reductions Numba lacks: over one axis, and var/std with ddof --------------------------

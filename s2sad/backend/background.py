@@ -1,0 +1,278 @@
+"""Compiling in the background: the first calls of a derivative do not wait for Numba.
+
+With the `auto` backend, a derivative whose machine code is not in the cache yet runs its first
+calls as plain Python (the same derivative that the `python` backend runs, vectorised), while a
+worker process compiles it with Numba and writes the machine code into the cache. The first call
+after the worker has finished loads that machine code, and from then on the derivative runs
+compiled, as if it had waited. The worker is another process, so it compiles on another core
+without holding this process's interpreter lock; there is one per process, compiling one
+derivative after another, and it stops when this process has gone and its last compile is
+cached (so a short script still leaves the machine code for its next run).
+
+- `wait_compiled()` waits for the compiles under way (a benchmark calls it before timing).
+- ``S2SAD_TIERED=0``, or ``backend="numba"``, makes the first call wait for Numba instead.
+- A call run as Python that took longer than the compile has taken so far makes the next call
+  wait for the compile rather than run slowly again.
+- If the worker cannot be started or dies, the derivative is compiled in this process, as
+  without tiers; if Numba refuses the code, the `auto` backend's fallback applies (a
+  `BackendFallbackWarning`, then Python).
+
+Only a derivative's first argument layout is compiled in the background; another layout met
+later is compiled at its call, as Numba does.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import pickle
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Callable, NamedTuple
+
+import numpy as np
+
+
+def tiered() -> bool:
+    """Do first calls of the `auto` backend run as Python while Numba compiles?"""
+    return os.environ.get("S2SAD_TIERED", "1") != "0"
+
+
+class Refused(Exception):
+    """Numba refused the code the worker compiled; the message says why."""
+
+
+class Tiers:
+    """The state of one compiled derivative on its way from Python to machine code."""
+
+    def __init__(self, fn: Callable):
+        self.path, self.name = fn.__code__.co_filename, fn.__name__
+        self.future: Future | None = None
+        self.started = 0.0
+        self.python_seconds = 0.0  # the longest call run as Python so far
+
+    def python_first(self, args: tuple, dispatcher: Callable) -> bool:
+        """Should this call run as Python? No once the machine code is cached (the call loads
+        it) or should be compiled here; raises `Refused` when the worker found that Numba cannot
+        compile the code. `dispatcher()` makes the Numba dispatcher (importing Numba)."""
+        if self.future is None:
+            return self._start(args, dispatcher)
+        if not self.future.done():
+            if self.python_seconds <= time.perf_counter() - self.started:
+                return True
+            self.future.result()  # (a Python call is slower than the compile so far: wait)
+        outcome, reason = self.future.result()
+        if outcome == "refused":
+            raise Refused(reason)
+        return False  # compiled and cached: the call loads it (or, if the worker failed, compiles it)
+
+    def timed(self, fn: Callable, args: tuple):
+        start = time.perf_counter()
+        try:
+            return fn(*args)
+        finally:
+            self.python_seconds = max(self.python_seconds, time.perf_counter() - start)
+
+    def _start(self, args: tuple, dispatcher: Callable) -> bool:
+        if self._maybe_cached():
+            import numba
+            if load_cached(dispatcher(), tuple(numba.typeof(a) for a in args)):
+                self.future = _done(("ok", None))
+                return False
+        worker = _worker()
+        if worker is None:
+            self.future = _done(("failed", "no worker"))
+            return False
+        self.future = worker.submit(self.path, self.name, tuple(_describe(a) for a in args))
+        self.started = time.perf_counter()
+        return not self.future.done()  # (a job the worker could not take: compile here)
+
+    def _maybe_cached(self) -> bool:
+        """Has Numba cached machine code of this module (for some argument types)? Looked up
+        without importing Numba: its index files are ``__pycache__/<module>.<function>-….nbi``
+        beside the module (or, with ``NUMBA_CACHE_DIR``, elsewhere: then the worker finds them)."""
+        path = Path(self.path)
+        return any((path.parent / "__pycache__").glob(f"{path.stem}.*.nbi"))
+
+
+def _describe(value):
+    """What the worker needs to know of an argument to compile for its Numba type: an array's
+    dtype, rank, memory layout and writability (pickling an array would copy it, and lose its
+    layout); a tuple's items; any other value itself."""
+    if isinstance(value, tuple):
+        return tuple(_describe(v) for v in value)
+    if not isinstance(value, np.ndarray):
+        return value
+    layout = "C" if value.flags.c_contiguous else "F" if value.flags.f_contiguous else "A"
+    return _Array(value.dtype.str, value.ndim, layout, value.flags.writeable)
+
+
+class _Array(NamedTuple):
+    dtype: str
+    ndim: int
+    layout: str
+    writeable: bool
+
+    def example(self) -> np.ndarray:
+        """A small array Numba types as the one described."""
+        k = self.ndim
+        if self.layout == "C":
+            a = np.zeros((1,) * k, self.dtype)
+        elif self.layout == "F":
+            a = np.zeros((2,) * k, self.dtype, order="F")
+        else:
+            a = np.zeros((3,) * k, self.dtype)[(slice(None, None, 2),) * k]
+        a.setflags(write=self.writeable)
+        return a
+
+
+def _example(described):
+    if isinstance(described, _Array):
+        return described.example()
+    return tuple(_example(d) for d in described) if isinstance(described, tuple) else described
+
+
+def load_cached(jitted, signature: tuple) -> bool:
+    """Load `jitted`'s machine code for `signature` from the cache, if it is there (as Numba's
+    own `compile` does before compiling)."""
+    from numba.core.compiler_lock import global_compiler_lock
+    with global_compiler_lock:
+        if tuple(signature) in jitted.overloads:
+            return True
+        try:
+            cres = jitted._cache.load_overload(signature, jitted.targetctx)
+        except Exception:  # an unreadable cache file: the compile replaces it
+            return False
+        if cres is None:
+            return False
+        jitted._cache_hits[signature] += 1
+        jitted.targetctx.insert_user_function(cres.entry_point, cres.fndesc, [cres.library])
+        jitted.add_overload(cres)
+        return True
+
+
+def wait_compiled(timeout: float | None = None) -> None:
+    """Wait until the derivatives compiling in the background are compiled (their next calls
+    run the machine code); `timeout` in seconds, or None to wait as long as it takes."""
+    if _WORKER is not None:
+        _WORKER.wait(timeout)
+
+
+def _done(outcome) -> Future:
+    future: Future = Future()
+    future.set_result(outcome)
+    return future
+
+
+class _Worker:
+    """The worker process, fed jobs (a generated module's file, a function in it, argument types)
+    through a pipe, and answering each with ("ok" | "refused" | "failed", reason)."""
+
+    def __init__(self):
+        package = str(Path(__file__).resolve().parents[2])
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package, os.environ.get("PYTHONPATH")])))
+        self.jobs: dict[int, Future] = {}
+        self.ids = itertools.count()
+        self.lock = threading.Lock()
+        try:
+            self.process = subprocess.Popen([sys.executable, "-c", "from s2sad.backend.background import main; main()"],
+                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        except OSError:
+            self.process = None
+            return
+        threading.Thread(target=self._answers, daemon=True, name="s2sad-compile-answers").start()
+
+    def submit(self, path: str, name: str, described: tuple) -> Future:
+        future: Future = Future()
+        with self.lock:
+            if self.process is None:
+                future.set_result(("failed", "no worker"))
+                return future
+            job = next(self.ids)
+            self.jobs[job] = future
+            try:
+                pickle.dump((job, path, name, described), self.process.stdin)
+                self.process.stdin.flush()
+            except (OSError, pickle.PicklingError) as exc:
+                self.jobs.pop(job).set_result(("failed", repr(exc)))
+        return future
+
+    def wait(self, timeout: float | None) -> None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self.lock:
+            pending = list(self.jobs.values())
+        for future in pending:
+            future.result(None if deadline is None else max(0.0, deadline - time.monotonic()))
+
+    def _answers(self) -> None:
+        """Read the worker's answers until it ends; jobs it leaves unanswered have failed."""
+        while True:
+            try:
+                job, outcome = pickle.load(self.process.stdout)
+            except Exception:
+                break
+            with self.lock:
+                future = self.jobs.pop(job, None)
+            if future is not None:
+                future.set_result(outcome)
+        with self.lock:
+            lost, self.jobs, self.process = list(self.jobs.values()), {}, None
+        for future in lost:
+            future.set_result(("failed", "the worker ended"))
+
+
+_WORKER: _Worker | None = None
+_STARTING = threading.Lock()
+_STARTS = 3  # workers started at most in one process (one that keeps dying is not restarted forever)
+
+
+def _worker() -> _Worker | None:
+    """The worker, started if need be (None if it cannot be, or has died too often)."""
+    global _WORKER, _STARTS
+    with _STARTING:
+        if (_WORKER is None or _WORKER.process is None) and _STARTS > 0:
+            _STARTS -= 1
+            _WORKER = _Worker()
+        return _WORKER if _WORKER is not None and _WORKER.process is not None else None
+
+
+# --- the worker process -------------------------------------------------------------------------
+
+def _compile(path: str, name: str, described: tuple) -> tuple[str, str | None]:
+    import numba
+
+    from . import numba as numba_backend
+    from . import python as python_backend
+    fn = getattr(python_backend.load(Path(path)), name)
+    jitted = numba_backend.jit(fn)
+    try:
+        numba_backend.retrying_cache(jitted.compile, tuple(numba.typeof(_example(d)) for d in described))
+    except numba_backend.refusals() as exc:
+        return "refused", numba_backend.explain(exc, Path(path).read_text())
+    except Exception as exc:  # compiled again in the calling process, which reports it
+        return "failed", f"{type(exc).__name__}: {exc}"
+    return "ok", None
+
+
+def main() -> None:
+    """Answer jobs from stdin until it closes. The answers go to the original stdout; anything
+    else written to stdout (Numba's messages) goes to stderr instead."""
+    answers = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    jobs = sys.stdin.buffer
+    while True:
+        try:
+            job, path, name, described = pickle.load(jobs)
+        except EOFError:
+            return
+        outcome = _compile(path, name, described)
+        try:
+            pickle.dump((job, outcome), answers)
+            answers.flush()
+        except OSError:  # the calling process has gone; the machine code is cached all the same
+            pass
+

@@ -1,0 +1,125 @@
+"""The first calls of an `auto` derivative run as Python while a worker process compiles it
+(s2sad/backend/background.py); later calls run the machine code the worker cached."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import s2sad
+from s2sad.backend import background
+
+from . import loop_funcs as lf
+from . import state_funcs as sf
+
+pytestmark = pytest.mark.numba
+
+
+def stiff_sum(x, k):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s = s + np.sin(k * x[i]) * x[i]
+    return s
+
+
+X = np.linspace(-1.0, 1.0, 7)
+
+
+@pytest.fixture
+def tiered(monkeypatch, tmp_path):
+    """Tiers on, and a cache of the test's own, so that nothing is compiled yet."""
+    monkeypatch.setenv("S2SAD_TIERED", "1")
+    monkeypatch.setenv("S2SAD_BACKEND", "auto")
+    monkeypatch.setenv("S2SAD_CACHE_DIR", str(tmp_path))
+
+
+def _compiled(g) -> bool:
+    """Has the derivative run as machine code? (Numba is not even imported for it until then.)"""
+    jitted = g.made()[0].core.jitted
+    return jitted is not None and len(jitted.signatures) == 1
+
+
+def test_first_calls_run_as_python_then_the_machine_code_the_worker_cached(tiered):
+    g = s2sad.grad(stiff_sum, wrt=(0, 1))
+    first = g(X, 1.5)
+    assert not _compiled(g)  # the first call did not wait for Numba
+    expected = s2sad.grad(stiff_sum, wrt=(0, 1), backend="python")(X, 1.5)
+    for a, b in zip(first, expected):
+        np.testing.assert_array_equal(a, b)
+    s2sad.wait_compiled()
+    later = g(X, 1.5)
+    assert _compiled(g)
+    stats = g.made()[0].core.jitted.stats
+    assert stats.cache_hits and not stats.cache_misses  # loaded from the cache, not compiled here
+    for a, b in zip(later, expected):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    fresh = s2sad.grad(stiff_sum, wrt=(0, 1))  # (as in a new process: a new derivative, a warm cache)
+    fresh(X, 1.5)
+    assert _compiled(fresh)
+
+
+def test_a_python_call_slower_than_the_compile_so_far_makes_the_next_wait(tiered):
+    g = s2sad.grad(stiff_sum)
+    g(X, 0.5)
+    tiers = g.made()[0].core.tiers
+    assert tiers.future is not None and not _compiled(g)
+    tiers.python_seconds = 1e9  # (as if the Python call had been slow)
+    g(X, 0.5)
+    assert _compiled(g)
+
+
+def test_code_numba_refuses_falls_back_once_the_worker_says_so(tiered):
+    """(Reshaping a strided view, which Numba cannot.)"""
+    x = np.random.default_rng(1).normal(size=(3, 2, 8))[:, :, ::2]
+    g = s2sad.grad(lf.reshaped_norm)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", s2sad.BackendFallbackWarning)
+        np.testing.assert_allclose(g(x), 2 * x, rtol=1e-13)  # (Python, while the worker tries)
+    s2sad.wait_compiled()
+    with pytest.warns(s2sad.BackendFallbackWarning, match="np.reshape"):
+        np.testing.assert_allclose(g(x), 2 * x, rtol=1e-13)
+
+
+def test_code_writing_module_globals_compiles_here(tiered):
+    """The worker has not the user's modules: code naming one is compiled (refused) at once."""
+    sf.c = 0
+    with pytest.warns(s2sad.BackendFallbackWarning, match="state_funcs.c = "):
+        assert s2sad.grad(sf.twice)(2.0) == 3.0
+
+
+def test_without_a_worker_the_first_call_compiles(tiered, monkeypatch):
+    monkeypatch.setattr(background, "_worker", lambda: None)
+    g = s2sad.grad(stiff_sum)
+    g(X, 0.5)
+    assert _compiled(g)
+
+
+def test_tiers_off_waits_for_numba(tiered, monkeypatch):
+    monkeypatch.setenv("S2SAD_TIERED", "0")
+    g = s2sad.grad(stiff_sum)
+    g(X, 0.25)
+    assert _compiled(g)
+
+
+def unseeded_draws(x):
+    z = np.random.normal(0.0, 1.0, x.shape[0])
+    return np.sum(np.exp(z * x))
+
+
+def test_both_tiers_draw_the_same_numbers(tiered):
+    """From a generator passed in, and from NumPy's global stream: the call run as Python and
+    the compiled call draw what NumPy would, and leave the global stream where NumPy would."""
+    x = np.linspace(0.1, 0.4, 3)
+    g, h = s2sad.grad(sf.draws_from), s2sad.grad(unseeded_draws)
+    calls = []
+    for _ in range(2):
+        np.random.seed(3)
+        calls.append((g(x, np.random.default_rng(5)), h(x), np.random.random()))
+        s2sad.wait_compiled()
+    assert _compiled(g) and _compiled(h)
+    np.random.seed(3)
+    z = np.random.normal(0.0, 1.0, 3)
+    for gx, hx, after in calls:
+        np.testing.assert_allclose(gx, 2 * x * np.random.default_rng(5).standard_normal(3), rtol=1e-13)
+        np.testing.assert_allclose(hx, z * np.exp(z * x), rtol=1e-13)
+        assert after == calls[0][2]
