@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .backend import numba as numba_backend
+from .backend.background import TIERS, interruptible
 from .backend import python as python_backend
 from .cache import write_module
 from .codegen import module_source
@@ -148,6 +149,7 @@ def _derive(fn, arg_types: list[Type], wrt: list[int], mode: str, backend: str, 
     if compiled:
         module.core = numba_backend.compile(module.core, module.source, origin, strict=backend == "numba",
                                             fallback=_plain(derivative, origin),
+                                            python_tier=lambda tiers: _plain(derivative, origin, tiers),
                                             global_stream=draws_from_global_stream(derivative),
                                             namespaces=derivative.namespaces)
         setattr(module.module, module.core_name, module.core)  # the entry point (if separate) calls it by name
@@ -155,12 +157,13 @@ def _derive(fn, arg_types: list[Type], wrt: list[int], mode: str, backend: str, 
                    _located(getattr(module.module, derivative.name), primal), module.core, Effects.of(primal))
 
 
-def _plain(derivative: Function, origin: str) -> Callable:
+def _plain(derivative: Function, origin: str, tiers=None) -> Callable:
     """The Python backend's core, made at its first call: what runs if Numba refuses the
-    compiled form (its element loops would run in the interpreter)."""
+    compiled form (its element loops would run in the interpreter), or, with `tiers`, while
+    Numba compiles it (and then stops when the machine code is ready: `interruptible`)."""
     def core(*args):
         if core.function is None:
-            core.function = _generated(derivative, origin, compiled=False).core
+            core.function = _generated(derivative, origin, compiled=False, tiers=tiers).core
         return core.function(*args)
     core.function = None
     return core
@@ -177,14 +180,17 @@ class _Module:
     core: Callable
 
 
-def _generated(derivative: Function, origin: str, compiled: bool) -> _Module:
-    """Write and import the derivative's module (in the form Numba compiles, if `compiled`).
-    `derivative` stays whole, as `Derived` shows it."""
+def _generated(derivative: Function, origin: str, compiled: bool, tiers=None) -> _Module:
+    """Write and import the derivative's module (in the form Numba compiles, if `compiled`; with
+    the test of `tiers` in every loop, if given). `derivative` stays whole, as `Derived` shows it."""
     fn = copy_function(derivative)
     functions = split_entry(fuse_loops(draws_for_numba(fn)) if compiled else fn)
     source = module_source(functions, origin)
+    namespaces = derivative.namespaces
+    if tiers is not None:
+        source, namespaces = interruptible(source), {**namespaces, TIERS: tiers}
     path = write_module(source, derivative.name)
-    module = python_backend.load(path, derivative.namespaces)
+    module = python_backend.load(path, namespaces)
     name = functions[-1].name
     return _Module(module, source, str(path), name, getattr(module, name))
 

@@ -123,3 +123,23 @@ def test_both_tiers_draw_the_same_numbers(tiered):
         np.testing.assert_allclose(gx, 2 * x * np.random.default_rng(5).standard_normal(3), rtol=1e-13)
         np.testing.assert_allclose(hx, z * np.exp(z * x), rtol=1e-13)
         assert after == calls[0][2]
+
+
+def long_walk(x, n):
+    s = x
+    for i in range(n):
+        s = s + 1e-7 * np.sin(s) + 1e-9 * np.random.normal()
+    return s
+
+
+def test_a_long_call_run_as_python_switches_to_the_machine_code_when_it_is_ready(tiered):
+    """Ten million steps take the interpreter minutes, Numba seconds: the call stops running as
+    Python when the worker is done, and runs compiled, from NumPy's stream as it was."""
+    n = 10_000_000
+    np.random.seed(9)
+    g = s2sad.grad(long_walk)
+    first = g(0.5, n)
+    assert _compiled(g)
+    after = np.random.random()
+    np.random.seed(9)
+    assert g(0.5, n) == first and np.random.random() == after

@@ -23,6 +23,8 @@ later is compiled at its call, as Numba does.
 
 from __future__ import annotations
 
+import ast
+import functools
 import itertools
 import os
 import pickle
@@ -46,14 +48,39 @@ class Refused(Exception):
     """Numba refused the code the worker compiled; the message says why."""
 
 
+class Switch(Exception):
+    """Raised in a derivative running as Python once its machine code is ready: the call starts
+    again, compiled."""
+
+
+TIERS = "_s2sad_tiers"  # the name the Python form's module reads its `Tiers` by
+
+
+def interruptible(source: str) -> str:
+    """`source`, a generated module, with a test at the top of every loop's body that ends the
+    call (`Switch`) when the machine code is ready: so that a long first call run as Python
+    does not go on long after the compiled code could have run it. The loops come before the
+    writes into the caller's arrays (`writebacks_last`), so a call ended there has changed
+    nothing but the random streams, which `timed` puts back."""
+    tree = ast.parse(source)
+    test = ast.parse(f"if {TIERS}.ready:\n    raise {TIERS}.Switch").body[0]
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.For, ast.While)):
+            node.body.insert(0, test)
+    return ast.unparse(tree) + "\n"
+
+
 class Tiers:
     """The state of one compiled derivative on its way from Python to machine code."""
+
+    Switch = Switch
 
     def __init__(self, fn: Callable):
         self.path, self.name = fn.__code__.co_filename, fn.__name__
         self.future: Future | None = None
         self.started = 0.0
         self.python_seconds = 0.0  # the longest call run as Python so far
+        self.ready = False  # the machine code is in the cache (a call running as Python stops)
 
     def python_first(self, args: tuple, dispatcher: Callable) -> bool:
         """Should this call run as Python? No once the machine code is cached (the call loads
@@ -71,9 +98,16 @@ class Tiers:
         return False  # compiled and cached: the call loads it (or, if the worker failed, compiles it)
 
     def timed(self, fn: Callable, args: tuple):
+        """``fn(*args)``, timed; raises `Switch` if it stopped because the machine code is ready,
+        with the random streams it drew from put back as they were."""
+        saved = _stream_states(args)
         start = time.perf_counter()
         try:
             return fn(*args)
+        except Switch:
+            for put_back in saved:
+                put_back()
+            raise
         finally:
             self.python_seconds = max(self.python_seconds, time.perf_counter() - start)
 
@@ -88,6 +122,7 @@ class Tiers:
             self.future = _done(("failed", "no worker"))
             return False
         self.future = worker.submit(self.path, self.name, tuple(_describe(a) for a in args))
+        self.future.add_done_callback(lambda done: setattr(self, "ready", done.result()[0] == "ok"))
         self.started = time.perf_counter()
         return not self.future.done()  # (a job the worker could not take: compile here)
 
@@ -97,6 +132,19 @@ class Tiers:
         beside the module (or, with ``NUMBA_CACHE_DIR``, elsewhere: then the worker finds them)."""
         path = Path(self.path)
         return any((path.parent / "__pycache__").glob(f"{path.stem}.*.nbi"))
+
+
+def _stream_states(args: tuple) -> list[Callable[[], None]]:
+    """For each random stream a call with `args` may draw from (NumPy's global `RandomState`,
+    with its cached second Gaussian, and the generators and `RandomState`s among the arguments),
+    a function putting it back as it is now."""
+    saved = []
+    for stream in [np.random.mtrand._rand, *args]:
+        if isinstance(stream, np.random.RandomState):
+            saved.append(functools.partial(stream.set_state, stream.get_state()))
+        elif isinstance(stream, np.random.Generator):
+            saved.append(functools.partial(setattr, stream.bit_generator, "state", stream.bit_generator.state))
+    return saved
 
 
 def _describe(value):

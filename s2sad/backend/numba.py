@@ -23,7 +23,7 @@ from typing import Callable
 from .. import notice
 from ..cache import cache_dir
 from ..errors import S2SADError
-from .background import Refused, Tiers, tiered
+from .background import Refused, Switch, Tiers, tiered
 from .stream import StreamUnavailable, run_on_numpys_stream
 
 
@@ -71,12 +71,14 @@ def refusals() -> tuple:
 
 
 def compile(fn: Callable, source: str, origin: str, strict: bool, fallback: Callable | None = None,
-            global_stream: bool = False, namespaces: dict | None = None) -> Callable:
+            global_stream: bool = False, namespaces: dict | None = None,
+            python_tier: Callable | None = None) -> Callable:
     """`fn` compiled by Numba when called (once per argument layout); where Numba refuses,
     `fallback` (by default `fn` itself) from then on, with one warning (or an error if `strict`).
     If `global_stream`, `fn` draws from NumPy's global random stream, and each call lends it.
 
-    Unless `strict`, the first calls run `fallback` while a worker process compiles `fn`
+    Unless `strict`, the first calls run ``python_tier(tiers)`` (`fallback` that stops when
+    `tiers` says the machine code is ready), or `fallback`, while a worker process compiles `fn`
     (background.py), if `fn` names none of the user's modules bound in its module
     (`namespaces`), which the worker does not have. Numba itself is imported when the machine
     code is first needed (``call.jitted`` is None until then)."""
@@ -84,6 +86,7 @@ def compile(fn: Callable, source: str, origin: str, strict: bool, fallback: Call
     fallen = []  # set once Numba has refused: from then on, plain Python
     local = not set(fn.__code__.co_names) & set(namespaces or ())
     tiers = Tiers(fn) if not strict and local and tiered() else None
+    meanwhile = python_tier(tiers) if tiers is not None and python_tier is not None else fallback
     jitted = None
 
     def dispatcher():
@@ -105,7 +108,10 @@ def compile(fn: Callable, source: str, origin: str, strict: bool, fallback: Call
             except Refused as exc:
                 return fall_back(exc, args)
             if python:
-                return tiers.timed(fallback, args)
+                try:
+                    return tiers.timed(meanwhile, args)
+                except Switch:  # (the machine code is ready: the call starts again, compiled)
+                    pass
         try:  # (Numba compiles at the first call for each argument layout, not only the very first)
             return run(args) if ready else first_run(args)
         except refusals() as exc:
