@@ -11,7 +11,8 @@ the machine hits all three alike); the first call of the gradient (differentiate
 compile) is timed apart, with a fresh cache directory. Ratios, not absolute times, are what to
 read: the machines these run on are shared.
 
-With ``--startup``, each workload's first gradient call is timed in new processes: with an empty
+With ``--startup``, the first call of each workload's gradient (and of the comparison suite's
+workloads, and of an HVP of the checkpointed neural ODE) is timed in new processes: with an empty
 cache directory, by default (``auto``: the call runs as Python while a worker process compiles)
 and waiting for Numba (``numba``: differentiate, write, compile); then, with the cache the
 latter left, warm (differentiate, load the machine code). Importing NumPy and s2sad is not
@@ -160,19 +161,47 @@ def measure(fn, args, wrt, rounds: int) -> dict:
     return m
 
 
+def startup_cases(quick: bool) -> dict:
+    """name -> (a function making the derivative for a backend, its arguments): the gradients of
+    the workloads above and of the comparison suite's (bench/suite, its sizes), and the
+    Hessian-vector product of the checkpointed neural ODE of examples/neural_ode.py."""
+    from suite.workloads import WORKLOADS
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+    import neural_ode as ode
+
+    cases = {name: (lambda backend, fn=fn, wrt=wrt: s2sad.grad(fn, wrt=wrt, backend=backend), args)
+             for name, (fn, args, wrt) in workloads(quick).items()}
+    for w in WORKLOADS:
+        args = w.args(quick)
+        if w.seeds is None:
+            cases[f"suite: {w.title}"] = (lambda backend, w=w: s2sad.grad(w.numpy, wrt=w.wrt, backend=backend), args)
+        else:  # (a vector function: one vector-Jacobian product)
+            cases[f"suite: {w.title}"] = (lambda backend, w=w: s2sad.vjp(w.numpy, wrt=w.wrt, backend=backend),
+                                          (*args, w.seeds(args)[0]))
+    r = np.random.default_rng(0)
+    dt, y0 = 5.0 / ode.STEPS, np.array([2.0, 0.0])
+    weights = ode.initial_weights(16, r)
+    cases["HVP of the neural ODE, Binomial(8)"] = (
+        lambda backend: s2sad.hvp(ode.trajectory_loss, wrt=0, backend=backend,
+                                  checkpoint=s2sad.Binomial(snapshots=8)),
+        (*weights, y0, ode.spiral(y0, dt), dt, r.normal(size=weights[0].shape)))
+    return cases
+
+
 def first_call(name: str, quick: bool, backend: str) -> float:
-    """Seconds of the first gradient call of workload `name` in this process."""
-    fn, args, wrt = workloads(quick)[name]
-    grad = s2sad.grad(fn, wrt=wrt, backend=backend)
+    """Seconds of the first call of the derivative of case `name` in this process."""
+    make, args = startup_cases(quick)[name]
+    derivative = make(backend)
     start = time.perf_counter()
-    grad(*args)
+    derivative(*args)
     return time.perf_counter() - start
 
 
 def startup(only: str, quick: bool) -> None:
     print("| workload | cold first call, auto (s) | cold first call, numba (s) | warm first call (s) |")
     print("| --- | ---: | ---: | ---: |")
-    for name in workloads(quick):
+    for name in startup_cases(quick):
         if only.lower() not in name.lower():
             continue
         times = []
