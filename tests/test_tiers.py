@@ -1,6 +1,7 @@
 """The first calls of an `auto` derivative run as Python while a worker process compiles it
 (s2sad/backend/background.py); later calls run the machine code the worker cached."""
 
+import os
 import warnings
 
 import numpy as np
@@ -143,3 +144,21 @@ def test_a_long_call_run_as_python_switches_to_the_machine_code_when_it_is_ready
     after = np.random.random()
     np.random.seed(9)
     assert g(0.5, n) == first and np.random.random() == after
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+def test_a_forked_process_compiles_with_a_worker_of_its_own(tiered):
+    """The parent's worker answers the parent only: a child forked while a compile was under
+    way starts its own, rather than wait for an answer that never comes."""
+    g = s2sad.grad(stiff_sum)
+    expected = g(X, 0.75)  # (as Python; the parent's worker compiles)
+    pid = os.fork()
+    if pid == 0:  # the child
+        ok = False
+        try:
+            g(X, 0.75)
+            s2sad.wait_compiled(timeout=120)
+            ok = np.allclose(g(X, 0.75), expected, rtol=1e-12) and _compiled(g)
+        finally:
+            os._exit(0 if ok else 1)
+    assert os.waitpid(pid, 0)[1] == 0

@@ -81,12 +81,13 @@ class Tiers:
         self.started = 0.0
         self.python_seconds = 0.0  # the longest call run as Python so far
         self.ready = False  # the machine code is in the cache (a call running as Python stops)
+        self.pid = os.getpid()  # the process that started the compile
 
     def python_first(self, args: tuple, dispatcher: Callable) -> bool:
         """Should this call run as Python? No once the machine code is cached (the call loads
         it) or should be compiled here; raises `Refused` when the worker found that Numba cannot
         compile the code. `dispatcher()` makes the Numba dispatcher (importing Numba)."""
-        if self.future is None:
+        if self.future is None or self.pid != os.getpid():  # (not started, or started by the process this one forked from)
             return self._start(args, dispatcher)
         if not self.future.done():
             if self.python_seconds <= time.perf_counter() - self.started:
@@ -112,6 +113,7 @@ class Tiers:
             self.python_seconds = max(self.python_seconds, time.perf_counter() - start)
 
     def _start(self, args: tuple, dispatcher: Callable) -> bool:
+        self.pid, self.ready = os.getpid(), False
         if self._maybe_cached():
             import numba
             if load_cached(dispatcher(), tuple(numba.typeof(a) for a in args)):
@@ -206,7 +208,7 @@ def load_cached(jitted, signature: tuple) -> bool:
 def wait_compiled(timeout: float | None = None) -> None:
     """Wait until the derivatives compiling in the background are compiled (their next calls
     run the machine code); `timeout` in seconds, or None to wait as long as it takes."""
-    if _WORKER is not None:
+    if _WORKER is not None and _WORKER.pid == os.getpid():
         _WORKER.wait(timeout)
 
 
@@ -221,6 +223,7 @@ class _Worker:
     through a pipe, and answering each with ("ok" | "refused" | "failed", reason)."""
 
     def __init__(self):
+        self.pid = os.getpid()  # (a process forked from this one starts a worker of its own)
         package = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package, os.environ.get("PYTHONPATH")])))
         self.jobs: dict[int, Future] = {}
@@ -282,10 +285,11 @@ def _worker() -> _Worker | None:
     """The worker, started if need be (None if it cannot be, or has died too often)."""
     global _WORKER, _STARTS
     with _STARTING:
-        if (_WORKER is None or _WORKER.process is None) and _STARTS > 0:
+        if (_WORKER is None or _WORKER.process is None or _WORKER.pid != os.getpid()) and _STARTS > 0:
             _STARTS -= 1
             _WORKER = _Worker()
-        return _WORKER if _WORKER is not None and _WORKER.process is not None else None
+        alive = _WORKER is not None and _WORKER.process is not None and _WORKER.pid == os.getpid()
+        return _WORKER if alive else None
 
 
 # --- the worker process -------------------------------------------------------------------------
