@@ -32,6 +32,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Callable, NamedTuple
@@ -299,9 +300,8 @@ def _compile(path: str, name: str, described: tuple) -> tuple[str, str | None]:
 
     from . import numba as numba_backend
     from . import python as python_backend
-    fn = getattr(python_backend.load(Path(path)), name)
-    jitted = numba_backend.jit(fn)
     try:
+        jitted = numba_backend.jit(getattr(python_backend.load(Path(path)), name))
         numba_backend.retrying_cache(jitted.compile, tuple(numba.typeof(_example(d)) for d in described))
     except numba_backend.refusals() as exc:
         return "refused", numba_backend.explain(exc, Path(path).read_text())
@@ -312,7 +312,9 @@ def _compile(path: str, name: str, described: tuple) -> tuple[str, str | None]:
 
 def main() -> None:
     """Answer jobs from stdin until it closes. The answers go to the original stdout; anything
-    else written to stdout (Numba's messages) goes to stderr instead."""
+    else written to stdout (Numba's messages) goes to stderr instead. Warnings are not shown:
+    the process that asked decides what to say."""
+    warnings.simplefilter("ignore")
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     jobs = sys.stdin.buffer
