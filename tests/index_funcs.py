@@ -117,8 +117,33 @@ def stores_in_a_loop(x, idx):
 
 def stored_through_two_axes(x, idx):
     y = x.copy()
-    y[idx.reshape(2, -1)] = 0.0  # <- not yet
-    return np.sum(y)
+    y[idx.reshape(2, -1)] = 0.0
+    return np.sum(y * x)
+
+
+def rows_stored_through_two_axes(X, v):
+    """Rows named by an index of two axes, one repeated (the last row written stays), then added
+    into through the same index (each repetition adds once, as in NumPy)."""
+    I = np.array([[0, 2], [2, 1]])
+    Y = X * 1.0
+    Y[I] = v
+    Y[I] += np.sin(X[I])
+    return np.sum(Y * Y * X)
+
+
+def pairs_stored_through_two_axes(A, v):
+    r = np.array([[0, 2], [1, 2]])
+    c = np.array([[1, 0], [1, 0]])
+    B = A * 1.0
+    B[r, c] = v
+    B[r, c] *= 2.0
+    return np.sum(B * B * A)
+
+
+def index_arrays_beside_a_slice(T):
+    r = np.array([0, 1])
+    c = np.array([1, 0])
+    return np.sum(T[r, :, c] ** 2)  # <- not yet
 
 
 def embedding_lookup(E, tokens):

@@ -77,6 +77,7 @@ STORES = [
     (xf.index_arrays_with_two_axes, (X, np.array([0, 3, 3, 1]))),
     (xf.pairs_of_two_axes, (A, np.array([0, 2, 2]), np.array([1, -1]))),
     (xf.logical_functions, (np.array([0.3, -1.2, 0.8, 2.0, 0.6]), 6)),
+    (xf.stored_through_two_axes, (X, np.array([0, 1, 2, 1]))),
 ]
 
 
@@ -116,8 +117,20 @@ def test_the_scatter_of_a_column_gather_is_a_loop_over_its_axis():
     assert "add_at(A_bar[1:, :].transpose((1, 0)), " in source
 
 
+@MODES
+@pytest.mark.parametrize("f, args", [(xf.rows_stored_through_two_axes, (A, np.array([[0.5, -1.0, 2.0]]))),
+                                     (xf.pairs_stored_through_two_axes, (A, np.array([[0.3, -0.4]])))],
+                         ids=lambda a: getattr(a, "__name__", ""))
+def test_stores_through_index_arrays_of_two_axes(f, args, mode):
+    """The positions are read ravelled in C order with the values broadcast to the selection."""
+    value, grads = s2sad.value_and_grad(f, wrt=(0, 1), mode=mode)(*[np.copy(a) for a in args])
+    assert value == pytest.approx(f(*[np.copy(a) for a in args]), rel=1e-13)
+    for k, g in enumerate(grads):
+        np.testing.assert_allclose(g, fd(f, args, k), rtol=1e-6, atol=1e-9)
+
+
 @pytest.mark.parametrize("f, args, where", [
-    (xf.stored_through_two_axes, (X, np.array([0, 1, 2, 3])), "y[idx.reshape(2, -1)] = 0.0"),
+    (xf.index_arrays_beside_a_slice, (np.ones((2, 3, 2)),), "T[r, :, c]"),
     (xf.index_array_beside_none, (X, IDX), "x[idx, None]"),
 ])
 def test_unsupported_index_arrays_are_refused(f, args, where):

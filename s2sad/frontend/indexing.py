@@ -39,7 +39,7 @@ class IndexLowering:
 
     def read_index(self: "Lowering", base: Atom, spec: tuple, operands: list, node) -> Atom:
         """``base[index]``, where the index may hold an array."""
-        position = self.array_position(base, spec, operands, node, reading=True)
+        position = self.array_position(base, spec, operands, node)
         if position is None:
             return self.emit(P.getitem, [base, *operands], node, spec=spec)
         if position in ("mask", "arrays"):  # (every axis at once: of the elements in C order)
@@ -60,8 +60,8 @@ class IndexLowering:
         position = self.array_position(view, spec, index, node)
         if position is None:
             return False
-        if position in ("mask", "arrays"):
-            self.write(view, self.flat_store(view, index, value, prim, node), node, name)
+        if position in ("mask", "arrays", "rows"):
+            self.write(view, self.flat_store(view, index, value, prim, node, rows=position == "rows"), node, name)
             return True
         index = self.checked(view, spec, index, position, node)
         selected = self.emit(P.getitem, [view, *index], node, spec=spec)  # (what the store replaces)
@@ -99,14 +99,37 @@ class IndexLowering:
         self.write(x, self.emit(P.index_add, [x, index, value], node, spec=("i",)), node)
         return const(None)
 
-    def flat_store(self: "Lowering", x: Atom, index: list, value: Atom, prim, node) -> Atom:
-        """x's new value after ``x[index] = value`` (or ``op=``) with a mask of x's shape, or an
-        index array per axis: a store into a copy of x's elements in C order."""
+    def flat_store(self: "Lowering", x: Atom, index: list, value: Atom, prim, node, rows: bool = False) -> Atom:
+        """x's new value after ``x[index] = value`` (or ``op=``) with a mask of x's shape, an
+        index array per axis, or (`rows`) one integer array naming rows of x: a store into a
+        copy of x's elements in C order."""
         mask = index[0] if len(index) == 1 and index[0].type.dtype == "bool" else None
         if mask is not None and not value.type.is_array:  # (a number: wherever the mask is set)
             new = self.emit(prim, [x, value], node) if prim is not None else value
             return self.emit(P.where, [mask, new, x], node)
-        return self.stored_flat(x, self.flat_index(x, index, node), value, prim, node, repeats=mask is None)
+        where = self.row_elements(x, index[0], node) if rows else self.flat_index(x, index, node)
+        if where.type.ndim > 1:  # (positions in the selection's shape: read, with the values, in C order)
+            if value.type.is_array:
+                value = self.emit(P.ravel, [self.emit(P.broadcast_to, [value, self.emit(P.shape, [where], node)],
+                                                      node)], node)
+            where = self.emit(P.ravel, [where], node)
+        return self.stored_flat(x, where, value, prim, node, repeats=mask is None)
+
+    def row_elements(self: "Lowering", x: Atom, index: Atom, node) -> Atom:
+        """The positions in x's elements (C order) of ``x[index]`` (index: integers naming rows,
+        of any shape), in its shape: ``index.shape + x.shape[1:]``."""
+        index = self.emit(P.checked_index, [index, self.axis_length(x, ("i",), 0, node)], node)
+        if x.type.ndim == 1:
+            return index
+        shape = self.emit(P.shape, [x], node)
+        rest = [self.emit(P.getitem, [shape, const(a)], node, spec=("i",)) for a in range(1, x.type.ndim)]
+        row = rest[0]
+        for length in rest[1:]:
+            row = self.emit(P.mul, [row, length], node)
+        offsets = self.emit(P.reshape, [self.emit(P.arange, [row], node), self.emit(P.make_tuple, rest, node)], node)
+        for _ in rest:
+            index = self.emit(P.expand_dims, [index], node, axis=-1)
+        return self.emit(P.add, [self.emit(P.mul, [index, row], node), offsets], node)
 
     def stored_flat(self: "Lowering", x: Atom, where: Atom, value: Atom, prim, node, repeats: bool) -> Atom:
         """x's new value once its elements in C order at the positions `where` hold `value`
@@ -180,11 +203,11 @@ class IndexLowering:
             flat = i if flat is None else self.emit(P.add, [self.emit(P.mul, [flat, length], node), i], node)
         return flat
 
-    def array_position(self: "Lowering", base: Atom, spec: tuple, operands: list, node, reading: bool = False):
+    def array_position(self: "Lowering", base: Atom, spec: tuple, operands: list, node):
         """Where the index's array is (its position in `spec`), "mask" for a mask with all of
         base's axes, "arrays" for an integer array or integer per axis, "rows" for one integer
-        array of two or more axes read alone (`reading`), or None when the index has no array.
-        Refuses the forms not supported."""
+        array of two or more axes alone, or None when the index has no array. Refuses the forms
+        not supported."""
         arrays = [k for k, a in enumerate(_per_part(spec, operands)) if a is not None and a.type.is_array]
         if not arrays:
             return None
@@ -192,18 +215,17 @@ class IndexLowering:
         first = parts[arrays[0]]
         if len(spec) == 1 and first.type.dtype == "bool" and first.type.ndim == base.type.ndim > 1:
             return "mask"
-        wide = any(p is not None and p.type.ndim > 1 for p in parts)
         if len(arrays) > 1 and len(spec) == base.type.ndim and set(spec) == {"i"} \
-                and all(p.type.dtype == "i64" for p in parts) and (reading or not wide):
+                and all(p.type.dtype == "i64" for p in parts):
             return "arrays"
-        if reading and spec == ("i",) and first.type.dtype == "i64" and first.type.ndim > 1:
+        if spec == ("i",) and first.type.dtype == "i64" and first.type.ndim > 1:
             return "rows"
         if len(arrays) > 1 or first.type.ndim != 1 or "n" in spec:
             raise self.error(node, "an index may hold one one-dimensional array (x[idx], x[i, idx], x[idx, 1:], "
                                    "x[mask]), a mask with all of x's axes, an integer array or integer for "
-                                   "every axis (x[rows, cols]), or, to read, one integer array of any shape "
-                                   "(x[idx2d]); other index arrays (beside slices or None, or of two or more "
-                                   "axes in a store) are not supported yet")
+                                   "every axis (x[rows, cols]), or one integer array of any shape alone "
+                                   "(x[idx2d]); other index arrays (several beside slices or None, or one of "
+                                   "two or more axes beside other indices) are not supported yet")
         return arrays[0]
 
     def checked(self: "Lowering", base: Atom, spec: tuple, operands: list, position: int, node) -> list:

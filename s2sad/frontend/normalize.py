@@ -46,7 +46,7 @@ def normalize(tree: gast.FunctionDef, is_builtin=lambda name: True) -> gast.Func
     body = _ReturnRewriter().stmts(body)
     start = _assign(RETURNED, _const(False), tree.body[0])
     tree.body = [start] + _Loops(counter).stmts(body, [RETURNED]) + [
-        gast.copy_location(gast.Return(_name(RESULT)), final)]
+        _at(gast.Return(_name(RESULT)), final)]
     return tree
 
 
@@ -74,13 +74,19 @@ def _const(value) -> gast.Constant:
     return gast.Constant(value, None)
 
 
+def _at(node, like):
+    """`node` (a statement or expression made here) located at `like`, with the parts made here
+    inside it too (so that an error about one names the user's line)."""
+    return gast.fix_missing_locations(gast.copy_location(node, like))
+
+
 def _assign(target: str, value, like) -> gast.Assign:
-    return gast.copy_location(gast.Assign([_name(target, store=True)], value, None), like)
+    return _at(gast.Assign([_name(target, store=True)], value, None), like)
 
 
 def _not_any(flags: list[str], like) -> gast.expr:
     test = _name(flags[0]) if len(flags) == 1 else gast.BoolOp(gast.Or(), [_name(f) for f in flags])
-    return gast.copy_location(gast.UnaryOp(gast.Not(), test), like)
+    return _at(gast.UnaryOp(gast.Not(), test), like)
 
 
 def _jumps(stmt, kinds: tuple) -> bool:
@@ -147,7 +153,7 @@ class _Iterations(_StatementPass):
         index = f"_k{next(self.counter)}"
         setup, length, item = self.sequence(loop.iter, _name(index), loop)
         loop.sequences = [n.id for n in gast.walk(length) if isinstance(n, gast.Name) and n.id not in ("len", "min")]
-        loop.body = [gast.copy_location(gast.Assign([loop.target], item, None), loop)] + loop.body
+        loop.body = [_at(gast.Assign([loop.target], item, None), loop)] + loop.body
         loop.target, loop.iter = _name(index, store=True), gast.Call(_name("range"), [length], [])
         return setup + [loop]
 
@@ -221,8 +227,8 @@ class _Comprehensions(_StatementPass):
         elt = self.expr(comp.elt, before, at)
         name = f"_comp{c}"
         append = gast.Expr(gast.Call(gast.Attribute(_name(name), "append", gast.Load()), [elt], []))
-        loop = gast.For(generator.target, iterable, [gast.copy_location(append, at)], [], None)
-        before += [_assign(name, gast.List([], gast.Load()), at), gast.copy_location(loop, at)]
+        loop = gast.For(generator.target, iterable, [_at(append, at)], [], None)
+        before += [_assign(name, gast.List([], gast.Load()), at), _at(loop, at)]
         return _name(name)
 
 
@@ -276,7 +282,7 @@ class _ListBuilds(_StatementPass):
         c = next(self.counter)
         seq, index = f"_lseq{c}", f"_lk{c}i"
         setup = [_assign(seq, loop.iter, loop)]
-        loop.body = [gast.copy_location(gast.Assign([loop.target], gast.Subscript(_name(seq), _name(index),
+        loop.body = [_at(gast.Assign([loop.target], gast.Subscript(_name(seq), _name(index),
                                                                                    gast.Load()), None), loop)] + loop.body
         loop.target = _name(index, store=True)
         loop.iter = gast.Call(_name("range"), [gast.Call(_name("len"), [_name(seq)], [])], [])
@@ -350,7 +356,7 @@ class _ListBuilds(_StatementPass):
             slot = gast.Subscript(_name(buf), _name(count), gast.Store())
             return [_assign(item, value or stmt.value.args[0], stmt),
                     _assign(buf, gast.Call(_name("_s2sad_grow"), grow, []), stmt),
-                    gast.copy_location(gast.Assign([slot], _name(item), None), stmt),
+                    _at(gast.Assign([slot], _name(item), None), stmt),
                     _assign(count, gast.BinOp(_name(count), gast.Add(), _const(1)), stmt)]
         setup = setup + [_assign(count, _const(0), loop), _unset(buf, loop)]
         before = _name(name)
@@ -408,7 +414,7 @@ class _ListBuilds(_StatementPass):
         rows = gast.Call(_name("_s2sad_rows"), [_name(buf), _name(item), _name(k), _name(f"_ln{c}")], [])
         store = gast.Subscript(_name(buf), _name(k), gast.Store())
         return [_assign(item, stmt.value.args[0], stmt), _assign(buf, rows, stmt),
-                gast.copy_location(gast.Assign([store], _name(item), None), stmt)]
+                _at(gast.Assign([store], _name(item), None), stmt)]
 
 
 def _unset(buf: str, at):
@@ -496,9 +502,9 @@ class _ListReads(gast.NodeTransformer):
     def visit(self, node):
         if any(node is r for r in self.reads):
             if isinstance(node, gast.Call):  # len(xs)
-                return gast.copy_location(_name(self.count), node)
+                return _at(_name(self.count), node)
             index = self.visit(node.slice)
-            return gast.copy_location(gast.Call(_name("_s2sad_item"), [_name(self.rows), _name(self.count), index],
+            return _at(gast.Call(_name("_s2sad_item"), [_name(self.rows), _name(self.count), index],
                                                 []), node)
         return self.generic_visit(node)
 
@@ -539,7 +545,7 @@ class _Loops:
             rest = stmts[k + 1:]
             if setting and rest:
                 guarded = self.stmts(rest, flags)
-                out.append(gast.copy_location(gast.If(_not_any(setting, rest[0]), guarded, []), rest[0]))
+                out.append(_at(gast.If(_not_any(setting, rest[0]), guarded, []), rest[0]))
                 break
         return out
 
@@ -568,7 +574,7 @@ class _Loops:
             return [loop]
         setup = [_assign(broke, _const(False), loop)] if has_break else []
         if isinstance(loop, gast.While):
-            loop.test = gast.copy_location(gast.BoolOp(gast.And(), [loop.test, _not_any(stops, loop)]), loop.test)
+            loop.test = _at(gast.BoolOp(gast.And(), [loop.test, _not_any(stops, loop)]), loop.test)
             loop.body = body
             return setup + [loop]
         return setup + _for_as_while(loop, body, stops, k)
@@ -617,9 +623,9 @@ def _for_as_while(loop: gast.For, body: list, stops: list[str], k: int) -> list:
         setup[-1] = _assign(stop, gast.Call(_name("len"), [_name(f"_items{suffix}")], []), loop)
     going = _compare(nxt, stop, step)
     test = gast.BoolOp(gast.And(), [going, _not_any(stops, loop)])
-    advance = [gast.copy_location(gast.Assign([loop.target], item, None), loop),
+    advance = [_at(gast.Assign([loop.target], item, None), loop),
                _assign(nxt, gast.BinOp(_name(nxt), gast.Add(), step), loop)]
-    return setup + [gast.copy_location(gast.While(test, advance + body, []), loop)]
+    return setup + [_at(gast.While(test, advance + body, []), loop)]
 
 
 def _compare(nxt: str, stop: str, step) -> gast.expr:
