@@ -158,6 +158,16 @@ def pairs_of_two_axes(A, r, c):
     return np.sum(np.sin(A[r, c[:, None]]))  # (r and c broadcast against each other)
 
 
+def integer_and_array_apart(T, w):
+    idx = np.array([0, 1])
+    return np.sum(T[1, :, idx] * w)  # <- not yet (NumPy's result has idx's axis first)
+
+
+def integer_and_array_apart_in_two_steps(T, w):
+    idx = np.array([0, 1])
+    return np.sum(np.moveaxis(T[1][:, idx], 1, 0) * w)
+
+
 def index_array_beside_none(x, idx):
     return np.sum(x[idx, None])  # <- not yet
 

@@ -7,7 +7,7 @@ import pytest
 
 import index_funcs as xf
 import s2sad
-from numeric import fd
+from numeric import check_grad, fd
 
 pytestmark = pytest.mark.usefixtures("each_backend")  # every test, compiled and not
 MODES = pytest.mark.parametrize("mode", ["reverse", "forward"])
@@ -127,6 +127,20 @@ def test_stores_through_index_arrays_of_two_axes(f, args, mode):
     assert value == pytest.approx(f(*[np.copy(a) for a in args]), rel=1e-13)
     for k, g in enumerate(grads):
         np.testing.assert_allclose(g, fd(f, args, k), rtol=1e-6, atol=1e-9)
+
+
+_T = np.arange(24.0).reshape(2, 3, 4) / 10.0
+_W = np.linspace(-1.0, 1.0, 6).reshape(2, 3)
+
+
+def test_an_integer_and_an_array_apart_are_refused_and_the_workaround_is_numpys():
+    """``T[1, :, idx]`` has idx's axis first in NumPy (shape (2, 3) here), which elementwise
+    code written for the other order would get wrong: refused, and the two-step form agrees."""
+    with pytest.raises(s2sad.S2SADError, match=r"separated by a slice .*np\.moveaxis") as info:
+        s2sad.grad(xf.integer_and_array_apart)(_T, _W)
+    assert "T[1, :, idx]" in info.value.source_line
+    assert xf.integer_and_array_apart_in_two_steps(_T, _W) == xf.integer_and_array_apart(_T, _W)
+    check_grad(xf.integer_and_array_apart_in_two_steps, (_T, _W), "reverse", wrt=(0,))
 
 
 @pytest.mark.parametrize("f, args, where", [

@@ -220,6 +220,12 @@ class IndexLowering:
             return "arrays"
         if spec == ("i",) and first.type.dtype == "i64" and first.type.ndim > 1:
             return "rows"
+        picked = [k for k, p in enumerate(parts) if p is not None]  # (the array and the integers)
+        if len(arrays) == 1 and picked != list(range(picked[0], picked[-1] + 1)):
+            raise self.error(node, "an index array and an integer separated by a slice (x[i, :, idx]) select "
+                                   "with the array's axis first in NumPy, which is not supported yet; index "
+                                   "in two steps and move that axis to the front "
+                                   "(np.moveaxis(x[i][:, idx], 1, 0))")
         if len(arrays) > 1 or first.type.ndim != 1 or "n" in spec:
             raise self.error(node, "an index may hold one one-dimensional array (x[idx], x[i, idx], x[idx, 1:], "
                                    "x[mask]), a mask with all of x's axes, an integer array or integer for "
