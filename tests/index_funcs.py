@@ -163,6 +163,14 @@ def integer_and_array_apart(T, w):
     return np.sum(T[1, :, idx] * w)  # <- not yet (NumPy's result has idx's axis first)
 
 
+def array_then_integer_apart(T, w):
+    """The array's axis comes first either way: NumPy's result and the positional one agree."""
+    idx = np.array([0, 1, 1])
+    U = T * 1.0
+    U[idx[:2], :, 1] = w[:2] * 2.0
+    return np.sum(T[idx, :, 1] * w) + np.sum(U * T)
+
+
 def integer_and_array_apart_in_two_steps(T, w):
     idx = np.array([0, 1])
     return np.sum(np.moveaxis(T[1][:, idx], 1, 0) * w)

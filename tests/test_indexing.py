@@ -78,6 +78,7 @@ STORES = [
     (xf.pairs_of_two_axes, (A, np.array([0, 2, 2]), np.array([1, -1]))),
     (xf.logical_functions, (np.array([0.3, -1.2, 0.8, 2.0, 0.6]), 6)),
     (xf.stored_through_two_axes, (X, np.array([0, 1, 2, 1]))),
+    (xf.array_then_integer_apart, (np.arange(24.0).reshape(2, 3, 4) / 10.0, np.linspace(-1.0, 1.0, 9).reshape(3, 3))),
 ]
 
 

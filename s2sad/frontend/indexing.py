@@ -221,7 +221,7 @@ class IndexLowering:
         if spec == ("i",) and first.type.dtype == "i64" and first.type.ndim > 1:
             return "rows"
         picked = [k for k, p in enumerate(parts) if p is not None]  # (the array and the integers)
-        if len(arrays) == 1 and picked != list(range(picked[0], picked[-1] + 1)):
+        if len(arrays) == 1 and picked != list(range(picked[0], picked[-1] + 1)) and "s" in spec[:arrays[0]]:
             raise self.error(node, "an index array and an integer separated by a slice (x[i, :, idx]) select "
                                    "with the array's axis first in NumPy, which is not supported yet; index "
                                    "in two steps and move that axis to the front "
