@@ -162,3 +162,13 @@ def test_a_forked_process_compiles_with_a_worker_of_its_own(tiered):
         finally:
             os._exit(0 if ok else 1)
     assert os.waitpid(pid, 0)[1] == 0
+
+
+def test_a_worker_that_dies_leaves_the_compile_to_this_process(tiered, monkeypatch):
+    monkeypatch.setattr(background, "_STARTS", background._STARTS)  # (the restarts left, put back after)
+    g = s2sad.grad(stiff_sum)
+    background._worker().process.kill()  # (the worker this process started, killed before it answers)
+    g(X, 0.125)  # (as Python, or compiled here if the worker's end is already known)
+    s2sad.wait_compiled()
+    g(X, 0.125)
+    assert _compiled(g)

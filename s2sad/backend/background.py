@@ -272,9 +272,10 @@ class _Worker:
             if future is not None:
                 future.set_result(outcome)
         with self.lock:
-            lost, self.jobs, self.process = list(self.jobs.values()), {}, None
+            process, lost, self.jobs, self.process = self.process, list(self.jobs.values()), {}, None
         for future in lost:
             future.set_result(("failed", "the worker ended"))
+        process.wait()  # (reaped: no zombie left behind)
 
 
 _WORKER: _Worker | None = None
