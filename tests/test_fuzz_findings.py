@@ -791,6 +791,44 @@ def test_finite_differences_below_the_rounding_of_a_sensitive_input():
     assert_no_failure(flat_below_a_sensitive_input, np.array([1.371, -0.194, 0.877, -0.93]))
 
 
+total = 0.0
+
+
+def assigns_total(a1):
+    global total
+    total = a1
+    return a1
+
+
+def global_assigned_by_a_helper_in_a_loop(v1):  # seed 5001485
+    for xi in v1:
+        if assigns_total(xi) > 1.0:
+            pass
+    v_new1 = v1
+    v_new1[1] += total
+    return np.sum(v_new1)
+
+
+def global_assigned_by_a_helper_in_a_branch(v1):
+    if v1[0] < 0.0:
+        assigns_total(v1[1] * 2.0)
+    for i in range(2):
+        if v1[i] < 0.0:
+            assigns_total(total + v1[i] * 5.0)
+    return np.sum(v1) + total
+
+
+# Found (fixed since): a global that a helper assigns in a loop, and that nothing read before the
+# loop, was not carried through it: read after the loop at run time, its value was right and its
+# derivative lost (d/dv1: [1, 1], NumPy's [1, 2]). Such a global is now read before the loop and
+# carried; the same in a branch, whose other side gives the value read before the if
+@pytest.mark.parametrize("f, v", [(global_assigned_by_a_helper_in_a_loop, [-0.1, -0.5]),
+                                  (global_assigned_by_a_helper_in_a_branch, [-0.1, -0.5]),
+                                  (global_assigned_by_a_helper_in_a_branch, [0.2, -0.4])])
+def test_a_global_a_helper_assigns_in_a_loop_or_a_branch_keeps_its_derivative(f, v):
+    assert_no_failure(f, np.array(v))
+
+
 # The generator's tags for the constructs of the open findings, each with its test.
 OPEN_FINDINGS: dict[str, str] = {}
 

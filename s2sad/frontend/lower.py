@@ -637,6 +637,9 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
                                            "arrays; do it in the loop's body")
                 region.block = inner.b.block((), [])
                 return region
+            for k in found:
+                if isinstance(k, str) and "@" in k and k not in self.env:
+                    self.read_state(k, node)  # (assigned in the loop by a helper: its value before it)
             results = [inner.yielded(k, region.entry, node) for k in found]
             settled = self.settle_types(node, found, [types.get(k) or self.entry_type(k) for k in found], results)
             shared = {k: self.shared_sources(k, r, loop_mark) for k, r in zip(found, results)
@@ -727,12 +730,29 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
                     continue  # memory the region made itself
                 before = entry.get(key, key.storage)
             elif key not in entry:
-                continue  # bound only in the region
+                if not self.assigns_state(key):
+                    continue  # bound only in the region (a global it only reads is read in it)
+                before = None  # (a global a helper assigns in the region, not read before: carried)
             else:
                 before = entry[key]
             if value is not before:
                 found.append(key)
         return found
+
+    def assigns_state(self, key) -> bool:
+        """Is `key` the state key (``name@space``) of a global this region assigns?"""
+        if not (isinstance(key, str) and "@" in key):
+            return False
+        name, space = key.split("@")
+        return any(isinstance(e, Eqn) and e.prim is P.global_write and e.params["name"] == name
+                   and e.params["space"] == space for e in walk(Block([], self.b.stmts, [])))
+
+    def read_state(self, key: str, node) -> Atom:
+        """Read, at run time, the global of state key `key` (its value before a region that
+        assigns it)."""
+        name, space = key.split("@")
+        namespace = next(ns for alias, ns in self.spaces.values() if alias == space)
+        return self.read_global(name, getattr(namespace, name), node, space)
 
     def yielded(self, key, entry: dict, node):
         """What a region yields for a carried key: the value of a name as it reads now, or a
@@ -836,8 +856,11 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             if key == RESULT:
                 a, b = self.fill_result(a, then.b, b), self.fill_result(b, orelse.b, a)
             if (a is None or b is None) and _is_state(key):
-                self.env.pop(key, None)  # (a global read or written in one branch: read it again when needed)
-                continue
+                if not (then.assigns_state(key) or orelse.assigns_state(key)):
+                    self.env.pop(key, None)  # (a global only read in one branch: read it again when needed)
+                    continue
+                before_if = self.read_state(key, node)  # (assigned in one branch, unread before: its value before)
+                a, b = (before_if if a is None else a), (before_if if b is None else b)
             if a is None or b is None or isinstance(a, Undefined) or isinstance(b, Undefined):
                 self.env[key] = Undefined(node.lineno)
                 continue
