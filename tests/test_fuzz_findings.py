@@ -829,6 +829,22 @@ def test_a_global_a_helper_assigns_in_a_loop_or_a_branch_keeps_its_derivative(f,
     assert_no_failure(f, np.array(v))
 
 
+def std_of_equal_elements(x):  # seed 6001971
+    x = x + (1.0 - x)
+    x[0] = np.std(x)
+    return np.mean(x)
+
+
+# Found (an oracle's mistake, fixed since): reverse mode gave NaN, forward mode 0: np.std of equal
+# elements has the documented NaN derivative, which a zero tangent (here x's, cancelled exactly)
+# masks in forward mode but a nonzero cotangent does not. The modes may differ there
+# (docs/language.md, Non-differentiable points); the oracle knew it only of NaNs NumPy warned
+# about, and std's warns nothing
+def test_the_nan_derivative_of_std_at_equal_elements_is_a_singular_point():
+    assert_no_failure(std_of_equal_elements, np.array([-0.7, -0.4]))
+    assert np.isnan(s2sad.grad(std_of_equal_elements)(np.array([-0.7, -0.4]))).all()
+
+
 # The generator's tags for the constructs of the open findings, each with its test.
 OPEN_FINDINGS: dict[str, str] = {}
 

@@ -130,9 +130,11 @@ class Tiers:
         return not self.future.done()  # (a job the worker could not take: compile here)
 
     def _maybe_cached(self) -> bool:
-        """Has Numba cached machine code of this module (for some argument types)? Looked up
-        without importing Numba: its index files are ``__pycache__/<module>.<function>-….nbi``
-        beside the module (or, with ``NUMBA_CACHE_DIR``, elsewhere: then the worker finds them)."""
+        """May Numba have cached machine code of this module (for some argument types)? Looked
+        up without importing Numba: its index files are ``__pycache__/<module>.<function>-….nbi``
+        beside the module (with ``NUMBA_CACHE_DIR``, elsewhere: then Numba itself looks)."""
+        if os.environ.get("NUMBA_CACHE_DIR"):
+            return True
         path = Path(self.path)
         return any((path.parent / "__pycache__").glob(f"{path.stem}.*.nbi"))
 

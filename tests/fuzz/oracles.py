@@ -35,6 +35,7 @@ import textwrap
 import time
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -166,6 +167,11 @@ class Subject:
             sys.setprofile(previous)
         return largest[0]
 
+    def calls_std(self) -> bool:
+        """Whether the program calls ``np.std``, whose derivative is NaN where its elements are all
+        equal (docs/language.md, Non-differentiable points): a NaN made without a warning."""
+        return "std(" in Path(self.fn.__code__.co_filename).read_text()
+
     def divides(self) -> bool:
         """Whether the plain function divides by zero (or takes the log of 0, or makes a NaN)."""
         with warnings.catch_warnings(record=True) as caught, deadline(PLAIN_SECONDS):
@@ -267,7 +273,8 @@ def call_s2sad(subject: Subject, timeout: float | None, **options) -> tuple[Resu
         except Exception as exc:  # noqa: BLE001 (anything else is s2sad's fault: the plain run succeeded)
             raise Broke(_internal_kind(exc), f"{type(exc).__name__}: {exc}") from exc
     fallbacks = [str(w.message) for w in caught if issubclass(w.category, s2sad.BackendFallbackWarning)]
-    singular = any(_SINGULAR.search(str(w.message)) for w in caught if issubclass(w.category, RuntimeWarning))
+    singular = any(_SINGULAR.search(str(w.message)) for w in caught if issubclass(w.category, RuntimeWarning)) \
+        or subject.calls_std() and not all(np.all(np.isfinite(g)) for g in grads)
     arguments, module = subject.state(args)
     return Result(value, list(grads), arguments, module, singular and not subject.divides()), fallbacks
 
