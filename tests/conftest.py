@@ -32,6 +32,14 @@ if "NUMBA_OPT" not in os.environ:
         atexit.register(shutil.rmtree, _numba_cache, ignore_errors=True)
 
 
+def optimised(tmp_path, **more) -> dict:
+    """The environment of a process that compiles as users do (NUMBA_OPT=3, Numba's default),
+    into a cache of its own: for the tests of machine code cached by one process and loaded by
+    another (code compiled without optimisations calls Numba's helpers in a way Numba does not
+    cache)."""
+    return {**os.environ, "NUMBA_OPT": "3", "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache"), **more}
+
+
 # --- the core suites under both backends ------------------------------------------------------
 
 import warnings  # noqa: E402

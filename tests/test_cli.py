@@ -9,6 +9,8 @@ import textwrap
 import numpy as np
 import pytest
 
+from conftest import optimised
+
 MODEL = textwrap.dedent('''\
     import numpy as np
 
@@ -288,7 +290,7 @@ GLOBAL_WRITER = textwrap.dedent('''\
 def test_compile_fills_the_cache_that_a_new_process_loads(model, tmp_path, mode):
     """`s2sad compile` compiles without running; the first call of a later process loads the
     machine code (Numba's cache hits, no miss) instead of compiling it."""
-    env = {**os.environ, "S2SAD_CACHE_DIR": str(tmp_path / "cache")}
+    env = optimised(tmp_path, S2SAD_CACHE_DIR=str(tmp_path / "cache"))
     out = subprocess.run([sys.executable, "-m", "s2sad", "compile", f"{model}:layer", "--types",
                           "W=f64[:,:],b=f64[:],x=f64[:]", "--mode", mode], capture_output=True, text=True, env=env,
                          timeout=300)

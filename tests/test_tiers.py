@@ -28,7 +28,9 @@ X = np.linspace(-1.0, 1.0, 7)
 
 @pytest.fixture
 def tiered(monkeypatch, tmp_path):
-    """Tiers on, and a cache of the test's own, so that nothing is compiled yet."""
+    """Tiers on, and a cache of the test's own, so that nothing is compiled yet; the worker
+    compiles as users do (conftest.optimised), so that this process can load what it caches."""
+    monkeypatch.setenv("NUMBA_OPT", "3")
     monkeypatch.setenv("S2SAD_TIERED", "1")
     monkeypatch.setenv("S2SAD_BACKEND", "auto")
     monkeypatch.setenv("S2SAD_CACHE_DIR", str(tmp_path))
