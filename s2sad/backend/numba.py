@@ -6,7 +6,8 @@ the generated code (a construct nopython mode lacks, such as writing a module gl
 `BackendFallbackWarning` naming the construct; the `numba` backend raises an `S2SADError`.
 
 Compiled code that draws from NumPy's global random stream runs on that stream
-(`stream.run_on_numpys_stream`), not on Numba's own.
+(`stream.run_on_numpys_stream`), not on Numba's own. With the `auto` backend the first calls do
+not wait for the compile: they run as Python while a worker process compiles (background.py).
 """
 
 from __future__ import annotations

@@ -282,8 +282,8 @@ class _ListBuilds(_StatementPass):
         c = next(self.counter)
         seq, index = f"_lseq{c}", f"_lk{c}i"
         setup = [_assign(seq, loop.iter, loop)]
-        loop.body = [_at(gast.Assign([loop.target], gast.Subscript(_name(seq), _name(index),
-                                                                                   gast.Load()), None), loop)] + loop.body
+        loop.body = [_at(gast.Assign([loop.target], gast.Subscript(_name(seq), _name(index), gast.Load()), None),
+                         loop)] + loop.body
         loop.target = _name(index, store=True)
         loop.iter = gast.Call(_name("range"), [gast.Call(_name("len"), [_name(seq)], [])], [])
         loop.sequences = [seq]
