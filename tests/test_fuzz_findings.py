@@ -845,6 +845,24 @@ def test_the_nan_derivative_of_std_at_equal_elements_is_a_singular_point():
     assert np.isnan(s2sad.grad(std_of_equal_elements)(np.array([-0.7, -0.4]))).all()
 
 
+def draw_used_in_an_inner_loop(y, alpha, X):  # seed 7005147
+    rng = np.random.default_rng(1)
+    cell = np.searchsorted(np.array([1.0, 0.0, 1.0]), alpha)
+    for step in range(2):
+        grad = rng.normal(0.0, np.cosh(X[1, cell]), 1)
+        for s in range(2):
+            y = y * grad
+    return np.sum(y)
+
+
+# Found (fixed since): under checkpointing, an internal error (`grad` used before definition). The
+# draws of a checkpointed loop are rewritten as standard variates (loc + scale * z) when the loop
+# is reversed, but the function's shape facts had been computed before, and named the draw
+# replaced as the shape of y in the inner loop. The draws are now rewritten first
+def test_a_draw_of_a_checkpointed_loop_used_in_an_inner_loop():
+    assert_no_failure(draw_used_in_an_inner_loop, np.array([0.2]), -1.0, np.array([[-0.2], [-1.4]]))
+
+
 # The generator's tags for the constructs of the open findings, each with its test.
 OPEN_FINDINGS: dict[str, str] = {}
 

@@ -166,6 +166,15 @@ def _standard_draws(stmt, active: set) -> list[Var]:
     return [s.outs[0] for s in stmt.body.stmts if isinstance(s, Eqn) and s.prim in _STANDARD_DRAWS]
 
 
+def standard_draws_before(block: Block, policy: Policy | None, active: set) -> None:
+    """Rewrite the draws of the loops of `block` that `policy` checkpoints as standard variates
+    (`_standard_draws`) before the function's shape facts are computed, which would otherwise
+    name the draws they replace (seed 7005147: a draw multiplied in an inner loop)."""
+    for stmt in block.stmts:
+        if isinstance(stmt, ForRange) and policy_for(policy, stmt) is not None:
+            _standard_draws(stmt, active)
+
+
 def _step_number(loop: ForRange, b: Builder) -> Atom:
     """k, for the step whose loop index is start + k * step."""
     return b.emit(P.floordiv, [b.emit(P.sub, [loop.body.params[0], loop.start]), loop.step], "step")

@@ -57,9 +57,11 @@ def reverse(fn: Function, wrt: list[int], active: set[Var], checkpoint=None) -> 
     _advances.clear()
     _policy[0] = checkpoint
     guard_carried_shapes(fn.body, active)
-    _primal_roots[:] = [ShapeRoots(fn.body)]
     _top_level.clear()
     _top_level.update(fn.params, *(stmt.outs for stmt in fn.body.stmts))
+    from . import checkpointed  # (which builds on this module)
+    checkpointed.standard_draws_before(fn.body, checkpoint, active)
+    _primal_roots[:] = [ShapeRoots(fn.body)]
     bars = [Var(adjoint_name(r) if isinstance(r, Var) else "out_bar", F64.with_ndim(_ndim(r)))
             for r in fn.results]
     b = Builder()
