@@ -863,6 +863,20 @@ def test_a_draw_of_a_checkpointed_loop_used_in_an_inner_loop():
     assert_no_failure(draw_used_in_an_inner_loop, np.array([0.2]), -1.0, np.array([[-0.2], [-1.4]]))
 
 
+def joined_slices_of_a_short_vector(w):  # seed 8005449
+    u = np.concatenate((1.0 / w[:4], np.cos(w[4:])))
+    return np.sum(u)
+
+
+# Found (fixed since): in forward mode, an internal error (StopIteration) in the shape facts of
+# np.concatenate((x[:k], z)) with z shaped like x[k:]: the shape root was looked up among the
+# operands' roots, which for tangents are not the slices themselves; it is x's root, which the
+# operands' keys already give
+def test_the_tangent_of_joined_slices():
+    assert_no_failure(joined_slices_of_a_short_vector, np.array([0.9]))
+    assert_no_failure(joined_slices_of_a_short_vector, np.array([0.9, 1.1, 0.7, 1.3, 0.4, 0.2]))
+
+
 # The generator's tags for the constructs of the open findings, each with its test.
 OPEN_FINDINGS: dict[str, str] = {}
 

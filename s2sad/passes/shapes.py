@@ -177,7 +177,7 @@ class ShapeRoots:
         kinds = {first[axis][0], second[axis][0]}
         if base != other or not rest_whole or kinds != {"head", "trim"} or first[axis][1] != second[axis][1]:
             return v
-        return next(self.sliced[r][0] for r in map(self, eqn.ins) if r in self.sliced)
+        return base  # (x's root: the operands may be derivatives, keyed by the slices they differentiate)
 
     def _elementwise_root(self, eqn: Eqn, v: Var) -> Atom:
         """The root of the operands of v's rank when they share one and every other array operand
