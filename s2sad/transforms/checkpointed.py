@@ -76,7 +76,7 @@ def reverse_checkpointed(stmt: ForRange | While, seeds: dict, adj: dict, active:
     A ``while`` loop's trip count is known only once it has run: the forward sweep runs it as
     written, counting its steps, and the reverse sweep runs the whole schedule from its initial
     state (one forward sweep more than for the same loop written with ``for``)."""
-    draws = _standard_draws(stmt, active)
+    draws = _standard_draws(stmt)
     _check_body(stmt, draws)
     loop = _as_for(stmt, active) if isinstance(stmt, While) else stmt
     copies: dict = {}
@@ -152,27 +152,26 @@ def _forward_rows(stmt: ForRange, primal: ForRange, policy: Policy, container: l
 _STANDARD_DRAWS = frozenset({P.rng_standard_normal, P.rng_random, P.random_standard_normal, P.random_random})
 
 
-def _standard_draws(stmt, active: set) -> list[Var]:
-    """The values drawn at the top level of a checkpointed for loop's body, whose draws are
-    rewritten as standard variates in place (the values computed from active operands, or
-    replacing an active draw, join `active`); none for a while loop."""
-    if not isinstance(stmt, ForRange):
-        return []
-    before = set(block_defs(stmt.body))
-    standard_draws_in(stmt.body)
-    for s in stmt.body.stmts:  # (the new loc + scale * z: active where loc or scale is)
-        if isinstance(s, Eqn) and not before.issuperset(s.outs) and any(a in active for a in s.ins):
-            active.update(s.outs)
-    return [s.outs[0] for s in stmt.body.stmts if isinstance(s, Eqn) and s.prim in _STANDARD_DRAWS]
-
-
 def standard_draws_before(block: Block, policy: Policy | None, active: set) -> None:
-    """Rewrite the draws of the loops of `block` that `policy` checkpoints as standard variates
-    (`_standard_draws`) before the function's shape facts are computed, which would otherwise
-    name the draws they replace (seed 7005147: a draw multiplied in an inner loop)."""
+    """Rewrite the draws at the top level of the bodies of the for loops of `block` that `policy`
+    checkpoints as standard variates, in place (the values computed from active operands join
+    `active`): before the function's shape facts are computed, which would otherwise name the
+    draws they replace (a draw multiplied in an inner loop)."""
     for stmt in block.stmts:
         if isinstance(stmt, ForRange) and policy_for(policy, stmt) is not None:
-            _standard_draws(stmt, active)
+            before = set(block_defs(stmt.body))
+            standard_draws_in(stmt.body)
+            for s in stmt.body.stmts:  # (the new loc + scale * z: active where loc or scale is)
+                if isinstance(s, Eqn) and not before.issuperset(s.outs) and any(a in active for a in s.ins):
+                    active.update(s.outs)
+
+
+def _standard_draws(stmt) -> list[Var]:
+    """The standard variates a checkpointed loop's steps draw at their top level (rewritten so
+    by `standard_draws_before`); none for a while loop, whose draws are refused."""
+    if not isinstance(stmt, ForRange):
+        return []
+    return [s.outs[0] for s in stmt.body.stmts if isinstance(s, Eqn) and s.prim in _STANDARD_DRAWS]
 
 
 def _step_number(loop: ForRange, b: Builder) -> Atom:

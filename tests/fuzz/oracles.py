@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import functools
 import inspect
 import math
 import re
@@ -167,6 +168,7 @@ class Subject:
             sys.setprofile(previous)
         return largest[0]
 
+    @functools.cached_property
     def calls_std(self) -> bool:
         """Whether the program calls ``np.std``, whose derivative is NaN where its elements are all
         equal (docs/language.md, Non-differentiable points): a NaN made without a warning."""
@@ -274,7 +276,7 @@ def call_s2sad(subject: Subject, timeout: float | None, **options) -> tuple[Resu
             raise Broke(_internal_kind(exc), f"{type(exc).__name__}: {exc}") from exc
     fallbacks = [str(w.message) for w in caught if issubclass(w.category, s2sad.BackendFallbackWarning)]
     singular = any(_SINGULAR.search(str(w.message)) for w in caught if issubclass(w.category, RuntimeWarning)) \
-        or subject.calls_std() and not all(np.all(np.isfinite(g)) for g in grads)
+        or subject.calls_std and not all(np.all(np.isfinite(g)) for g in grads)
     arguments, module = subject.state(args)
     return Result(value, list(grads), arguments, module, singular and not subject.divides()), fallbacks
 
