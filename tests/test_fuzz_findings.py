@@ -877,6 +877,24 @@ def test_the_tangent_of_joined_slices():
     assert_no_failure(joined_slices_of_a_short_vector, np.array([0.9, 1.1, 0.7, 1.3, 0.4, 0.2]))
 
 
+def a_loop_that_folds_back_to_a_literal(u, n):  # seed 9600493
+    q = 1.0
+    g = 1.0
+    while q < n:
+        g = g - 0
+        q = q + 1.0
+    return q * g + np.sum(u)
+
+
+# Found (fixed since): an internal error (the values a loop carries did not settle). `g - 0`
+# folds to g: carried, g is the loop's parameter and the body does not change it; not carried, g
+# is the literal 1.0 and the body folds it to an equal literal, which counted as a change, so the
+# guess went back and forth. An equal literal is now the same value
+def test_a_loop_whose_body_folds_a_name_back_to_its_literal():
+    assert_no_failure(a_loop_that_folds_back_to_a_literal, np.array([1.4]), 1.0)
+    assert_no_failure(a_loop_that_folds_back_to_a_literal, np.array([1.4]), 3.0)
+
+
 # The generator's tags for the constructs of the open findings, each with its test.
 OPEN_FINDINGS: dict[str, str] = {}
 

@@ -735,7 +735,7 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
                 before = None  # (a global a helper assigns in the region, not read before: carried)
             else:
                 before = entry[key]
-            if value is not before:
+            if not _same(value, before):
                 found.append(key)
         return found
 
@@ -1728,6 +1728,13 @@ def _is_state(key) -> bool:
 def _lookup(env: dict, key):
     """A key's value in an environment; a storage never written into is its own latest value."""
     return env.get(key, key.storage if isinstance(key, Latest) else None)
+
+
+def _same(value, before) -> bool:
+    """Is `value` the value `before` was? (The same variable, or an equal literal: a region that
+    folds ``g - 0`` back to g's literal has not changed g.)"""
+    return value is before or (isinstance(value, Const) and isinstance(before, Const)
+                               and value.type == before.type and repr(value.value) == repr(before.value))
 
 
 def _key_hint(key) -> str:
