@@ -1269,6 +1269,16 @@ random_random = _define("random_random", ["size"], lambda t, p: _draw_type(t[0])
 # What draws from (or seeds) NumPy's global stream: compiled code that does runs on that stream.
 GLOBAL_STREAM = frozenset({random_normal, random_uniform, random_standard_normal, random_random, random_seed})
 
+# The log of a checkpointed loop's draws (transforms/checkpointed.py, runtime.log_draw): the count
+# of numbers drawn after a draw that starts `at`, storing them, reading them back.
+draw_position = _define("draw_position", ["at", "z"], lambda t, p: I64,
+                        lambda a, p: ast.BinOp(a[0], ast.Add(), ast.Attribute(a[1], "size", ast.Load())
+                                               if p["array"] else ast.Constant(1)), statics={"array": False})
+log_draw = _define("log_draw", ["log", "at", "z"], same_as_first,
+                   lambda a, p: ast.Call(_attr_chain("log_draws" if p["array"] else "log_draw"), list(a), []),
+                   statics={"array": False}, aliases=True)
+logged_draws = _define("logged_draws", ["log", "at", "shape"], lambda t, p: _draw_type(t[2]),
+                       call_emitter("logged_draws"))
 # NumPy's checks of a draw's parameters, made by the code Numba compiles before it draws (Numba's
 # draws make none; passes/draws.py). Each returns its first operand (checked_range: high - low).
 checked_scale = _define("checked_scale", ["scale"], same_as_first, call_emitter("checked_scale"),

@@ -18,7 +18,8 @@ __all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_li
            "checked_fraction", "checked_index", "checked_mask", "copy_into", "cross_vectors", "digamma", "erf",
            "erfc", "expand_to", "expit", "first_turn", "fits_shape", "full_rank_gram", "gammaln",
            "histogram_span", "histogram_weights", "increasing", "inverse_gaps", "last_writes", "list_capacity",
-           "list_grow", "list_position", "nonempty_list", "list_resized", "list_rows", "logit", "masked_product",
+           "list_grow", "list_position", "nonempty_list", "list_resized", "list_rows", "log_draw", "log_draws",
+           "logged_draws", "logit", "masked_product",
            "periodic_schedule", "ragged_matrix", "ragged_row", "record", "record_grow", "record_ragged",
            "running_extreme", "snapshot_slots", "sort_columns", "square_r", "sub_into", "tape_row",
            "thin_reciprocal", "to_int", "trigamma", "unbroadcast", "unrecord", "untape_row", "unrepeat",
@@ -453,6 +454,40 @@ def record_ragged(tape: np.ndarray, k: int, n: int, value: np.ndarray) -> np.nda
     for axis in range(ndim):
         tape[2 + slots + k * ndim + axis] = value.shape[axis]
     return tape
+
+
+# A checkpointed loop's log of draws: the numbers its steps drew, one after another in the order
+# they were drawn (a loop's steps count their draws: `position` is where a draw's numbers start).
+# It doubles when full. Steps run again read their draws back from their positions.
+
+def log_draw(log: np.ndarray, position: int, z: float) -> np.ndarray:
+    """The log with the number `z` drawn at `position`."""
+    log = _room(log, position + 1)
+    log[position] = z
+    return log
+
+
+def log_draws(log: np.ndarray, position: int, z: np.ndarray) -> np.ndarray:
+    """The log with the array `z` drawn from `position` on (its elements in order)."""
+    log = _room(log, position + z.size)
+    log[position:position + z.size] = z.ravel()
+    return log
+
+
+def _room(log: np.ndarray, end: int) -> np.ndarray:
+    """`log`, or a copy twice as long (at least `end`) when it ends before `end`."""
+    if end <= log.shape[0]:
+        return log
+    grown = np.empty(max(2 * log.shape[0], end, 16))
+    grown[:log.shape[0]] = log
+    return grown
+
+
+def logged_draws(log: np.ndarray, position: int, shape) -> np.ndarray:
+    """The array of `shape` drawn from `position` on, read back from the log (a new array)."""
+    out = np.empty(shape)
+    out.reshape(out.size)[:] = log[position:position + out.size]
+    return out
 
 
 def _reindexed(tape: np.ndarray, slots: int, ndim: int) -> np.ndarray:

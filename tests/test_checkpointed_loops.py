@@ -149,25 +149,51 @@ def multiplicative_noise(x, rng, n):
     return np.sum(x)
 
 
-def draws_in_a_branch(x, n):
+def draws_in_a_branch(x, sigma, n):
+    """Draws in both branches of an if, one of them a 3-axis array (the steps' numbers drawn vary)."""
     rng = np.random.default_rng(0)
     for t in range(n):
-        if x > 0.0:
-            x = x + 0.1 * rng.standard_normal()
-    return x
+        if np.sum(x) > 0.2:
+            x = x + sigma * rng.standard_normal(3)
+        else:
+            x = x * (1.0 + 0.1 * np.sum(rng.normal(0.0, sigma, (2, 1, 2))))
+    return np.sum(x ** 2)
 
 
-def draws_in_while(x):
-    rng = np.random.default_rng(0)
-    while x < 10.0:
-        x = x * 1.5 + 0.1 * rng.standard_normal()
-    return x
+def draws_in_an_inner_loop(x, sigma, n):
+    """A step that draws in an inner loop whose length depends on the step, and reseeds NumPy's
+    stream at every third step (steps run again leave out the seeding)."""
+    s = 0.0
+    for t in range(n):
+        if t % 3 == 0:
+            np.random.seed(t)
+        for j in range(t % 2 + 1):
+            x = np.tanh(x) + sigma * np.random.standard_normal(3)
+            s = s + np.random.uniform(0.0, sigma)
+    return np.sum(x) + s
+
+
+def draws_in_a_while_loop(x, sigma):
+    """A checkpointed while loop drawing numbers and, in an inner while loop, vectors."""
+    rng = np.random.default_rng(2)
+    k = 0
+    while k < 5:
+        x = x * 1.1 + sigma * rng.normal(0.0, 1.0)
+        m = 0
+        while m < k % 3:
+            x = x + 0.1 * np.sum(rng.uniform(0.0, sigma, 2))
+            m = m + 1
+        k = k + 1
+    return np.sum(x)
 
 
 STOCHASTIC = [(stochastic_oscillator, lambda: (np.array([0.3, -0.2, 0.5]), 0.7, 7)),
               (legacy_stream_walk, lambda: (np.array([0.3, -0.2, 0.5]), 0.7, 7)),
               (reparameterised_draws, lambda: (0.4, -0.3, 6)),
-              (multiplicative_noise, lambda: (np.array([0.3, -0.2]), np.random.default_rng(5), 6))]
+              (multiplicative_noise, lambda: (np.array([0.3, -0.2]), np.random.default_rng(5), 6)),
+              (draws_in_a_branch, lambda: (np.array([0.3, -0.2, 0.5]), 0.4, 7)),
+              (draws_in_an_inner_loop, lambda: (np.array([0.3, -0.2, 0.5]), 0.7, 7)),
+              (draws_in_a_while_loop, lambda: (np.array([0.3, -0.2]), 0.6))]
 
 
 @pytest.mark.parametrize("backend, policy", [("python", s2sad.Binomial(2)), ("python", s2sad.Periodic(3)),
@@ -193,6 +219,40 @@ def _stream(f, args) -> str:
     return repr(args[1].bit_generator.state if f is multiplicative_noise else np.random.get_state())
 
 
+@pytest.mark.parametrize("policy", [None, s2sad.Binomial(2)], ids=["taped", "binomial"])
+@pytest.mark.parametrize("f, make", STOCHASTIC[-3:], ids=[f.__name__ for f, _ in STOCHASTIC[-3:]])
+def test_draws_in_branches_and_inner_loops_against_finite_differences(f, make, policy):
+    """Each of these functions seeds its own stream, so central differences in sigma see the
+    same draws."""
+    x, sigma, *rest = make()
+    got = s2sad.grad(f, wrt=1, checkpoint=policy)(x, sigma, *rest)
+    h = 1e-6
+    expected = (f(x, sigma + h, *rest) - f(x, sigma - h, *rest)) / (2 * h)
+    np.testing.assert_allclose(got, expected, rtol=1e-7)
+
+
+def test_hessian_vector_products_through_the_log_of_draws():
+    x, v = np.array([0.3, -0.2, 0.5]), np.array([1.0, 0.5, -0.2])
+    expected = s2sad.hvp(draws_in_a_branch)(x, 0.4, 7, v)
+    np.testing.assert_allclose(s2sad.hvp(draws_in_a_branch, checkpoint=s2sad.Binomial(2))(x, 0.4, 7, v), expected,
+                               rtol=1e-13)
+    assert np.linalg.norm(expected) > 1.0
+
+
+def draws_in_a_while_condition(x, n):
+    rng = np.random.default_rng(0)
+    for t in range(n):
+        while rng.random() < 0.5:
+            x = x * 1.1
+    return x
+
+
+def a_generator_made_in_a_step(x, n):
+    for t in range(n):
+        x = x + np.random.default_rng(t).standard_normal()
+    return x
+
+
 def _flat(g):
     return np.concatenate([np.ravel(a) for a in (g if isinstance(g, tuple) else (g,))])
 
@@ -204,10 +264,10 @@ def test_the_logs_of_draws_count_in_the_tape_bytes():
 
 
 def test_refusals():
-    with pytest.raises(s2sad.S2SADError, match="would not give the same values twice"):
-        s2sad.grad(draws_in_a_branch, checkpoint=s2sad.Binomial(2))(1.0, 4)
-    with pytest.raises(s2sad.S2SADError, match="would not give the same values twice"):
-        s2sad.grad(draws_in_while, checkpoint=s2sad.Periodic(2))(1.0)
+    with pytest.raises(s2sad.S2SADError, match="in the condition of a while loop in a step cannot be read back"):
+        s2sad.grad(draws_in_a_while_condition, checkpoint=s2sad.Binomial(2))(1.0, 4)
+    with pytest.raises(s2sad.S2SADError, match="this step calls default_rng, which would not give the same values"):
+        s2sad.grad(a_generator_made_in_a_step, checkpoint=s2sad.Periodic(2))(1.0, 3)
     with pytest.raises(s2sad.S2SADError, match="checkpoint="):
         s2sad.grad(oscillator, checkpoint="binomial")
 

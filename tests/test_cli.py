@@ -262,6 +262,7 @@ def test_every_registered_rule_is_reachable_or_internal():
                 "nonempty_list",  # (a list of arrays used as an array, checked to have items)
                 "checked_scale", "checked_range", "checked_ordered_range", "checked_size", "checked_seed",  # (draws
                 # written as standard variates in a checkpointed loop)
+                "draw_position", "log_draw", "logged_draws",  # (a checkpointed loop's log of its draws)
                 "list_resized",  # (the adjoint of a list's growth)
                 "last_writes", "checked_mask",  # (stores through index arrays and masks)
                 "checked_fraction",  # (the quantile of np.percentile, checked)

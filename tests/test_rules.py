@@ -204,15 +204,26 @@ def _trip_count(start, stop, step):
     return len(range(start, stop, step))
 
 
+def _draw_position(at, z, array=False):
+    """Stands for the `draw_position` primitive (the count of numbers drawn after z)."""
+    return at + np.size(z)
+
+
+def _log_draw(log, at, z, array=False):
+    """Stands for the `log_draw` primitive (z's numbers stored in a checkpointed loop's log)."""
+    return (runtime.log_draws if array else runtime.log_draw)(log, at, z)
+
+
 # Primitives only derivative rules and transforms emit, given a name for these tests.
 INTERNAL_NAMES = {_select: P.select, np.outer: P.outer, _zeros_like: P.zeros_like,
                   _make_tuple: P.make_tuple, _trip_count: P.trip_count, _accumulate: P.accumulate,
-                  _add_outer: P.add_outer, _fits_shape: P.fits_shape}
+                  _add_outer: P.add_outer, _fits_shape: P.fits_shape, _draw_position: P.draw_position,
+                  _log_draw: P.log_draw}
 # The operations of reverse sweeps, which forward over reverse (s2sad.hvp) differentiates.
 INTERNAL_NAMES.update({getattr(runtime, p.name): p for p in (
     P.unbroadcast, P.expand_to, P.broadcast_like, P.untile, P.unrepeat, P.record, P.record_grow, P.unrecord, P.tape_row, P.list_resized,
     P.untape_row, P.inverse_gaps, P.record_ragged, P.ragged_row, P.nonempty_list, P.checked_scale, P.checked_range,
-    P.checked_ordered_range, P.checked_size, P.checked_seed,
+    P.checked_ordered_range, P.checked_size, P.checked_seed, P.logged_draws,
     P.thin_reciprocal, P.full_rank_gram, P.square_r, P.masked_product)})
 
 
@@ -773,6 +784,10 @@ def p_checked_range(a, b): return runtime.checked_range(a, b) * a
 def p_checked_ordered_range(a, b): return runtime.checked_ordered_range(a, b + 5.0) ** 2
 def z_checked_size(x): return x * float(runtime.checked_size((3,), x.shape)[0])
 def z_checked_seed(x): return x * float(runtime.checked_seed(x.shape[0] + 1))
+def z_draw_position(x): return x * float(_draw_position(2, x, array=True) + _draw_position(1, 0.5))
+def z_log_draw(x): return x * _log_draw(np.zeros(2), 3, 1.5)[3]
+def z_log_draws(x): return x * np.sum(_log_draw(np.zeros(2), 1, np.full((2, 2), 0.5), array=True))
+def z_logged_draws(x): return x * runtime.logged_draws(np.arange(6.0), 1, x.shape)
 def p_nonempty_list(rows): return runtime.nonempty_list(rows * rows) * 2.0
 def p_ragged_tape(v, w):  # (entries of two shapes, read back: the tape's header holds positions, not values)
     tape = runtime.record_ragged(runtime.record_ragged(np.empty(0), 0, 2, v * v), 1, 2, np.sin(w))
@@ -1558,6 +1573,10 @@ ZERO_SAMPLES: dict[P.Primitive, list[Sample]] = {
                        lambda x: np.full(x.shape, float(np.argsort(np.outer(x, x), axis=0, kind="stable")[0, 1])))],
     P.checked_size: [Z(z_checked_size, normal(3), lambda x: np.full(x.shape, 3.0))],
     P.checked_seed: [Z(z_checked_seed, normal(2), lambda x: np.full(x.shape, 3.0))],
+    P.draw_position: [Z(z_draw_position, normal(2), lambda x: np.full(x.shape, 6.0))],
+    P.log_draw: [Z(z_log_draw, normal(2), lambda x: np.full(x.shape, 1.5)),
+                 Z(z_log_draws, normal(2), lambda x: np.full(x.shape, 2.0))],
+    P.logged_draws: [Z(z_logged_draws, normal(3), lambda x: np.array([1.0, 2.0, 3.0]))],
     P.running_extreme: [Z(z_running_extreme, normal(5), lambda x: np.full(x.shape, float(np.argmax(x))))],
     P.argsort: [Z(z_argsort, normal(4), lambda x: np.full(x.shape, float(np.argsort(x, kind="stable")[0])))],
     P.checked_index: [Z(z_checked_index, normal(2, 2), lambda x: np.array([[1.0, 0.0], [1.0, 0.0]]))],

@@ -76,26 +76,26 @@ def reverse_checkpointed(stmt: ForRange | While, seeds: dict, adj: dict, active:
     A ``while`` loop's trip count is known only once it has run: the forward sweep runs it as
     written, counting its steps, and the reverse sweep runs the whole schedule from its initial
     state (one forward sweep more than for the same loop written with ``for``)."""
-    draws = _standard_draws(stmt)
-    _check_body(stmt, draws)
+    _check_body(stmt)
+    logged = any(_is_position(s) for s in walk(stmt.body))
     loop = _as_for(stmt, active) if isinstance(stmt, While) else stmt
-    copies: dict = {}
-    primal = clone(loop, copies)  # the primal loop, before reversing the body adds its inner tapes
+    primal = clone(loop, {})  # the primal loop, before reversing the body adds its inner tapes
     params = loop.body.params[1:]
     position = Var("k", I64)
     body, carried, accumulators = R._reverse_body(loop, params, seeds, active, position)
     m = len(params)
     if isinstance(stmt, While):
         n = R._count_iterations(stmt)
+        log = _record_while(stmt, container) if logged else None
         b.comment(f"checkpointed while loop ({policy!r}): the schedule over the steps it ran, from its start")
         actions, turn, snaps, takeshot = _schedule(policy, n, stmt.body.params[:m], loop.init, b)
         first, state, advanced = const(0), list(loop.init), const(0)
     else:
-        first, state, snaps, advanced, actions, takeshot, logs = _forward_rows(
-            loop, primal, policy, container, [copies[z] for z in draws])
-        if draws:  # (the steps run again read the draws the forward sweep recorded)
-            primal = _replayed(primal, {copies[z]: log for z, log in zip(draws, logs)})
-            _replayed(loop, dict(zip(draws, logs)), in_place=True)
+        first, state, snaps, advanced, actions, takeshot, log = _forward_rows(loop, primal, policy, container,
+                                                                              logged)
+    if logged:  # (the steps run again read the draws the forward sweep stored)
+        primal = _replayed(primal, log)
+        _replayed(loop, log, in_place=True)
     bars = [seeds.get(k) or zeros_like(stmt.outs[k], b, adjoint_name(params[k])) for k in carried]
     accs = [adj.get(v) or zeros_like(v, b, adjoint_name(v)) for v in accumulators]
     b.comment(f"checkpointed loop ({policy!r}): the remaining rows, one step's adjoint at each turn")
@@ -113,18 +113,21 @@ def reverse_checkpointed(stmt: ForRange | While, seeds: dict, adj: dict, active:
     return values[-1]
 
 
-def _forward_rows(stmt: ForRange, primal: ForRange, policy: Policy, container: list, draws: list):
+def _forward_rows(stmt: ForRange, primal: ForRange, policy: Policy, container: list, logged: bool):
     """Replace the for loop `stmt` in the forward sweep by the schedule's rows up to the first
-    turn and the last step, recording the values of the `draws` of `primal` (`_recording`);
-    return (the first turn, the state there, the snapshot arrays, the steps advanced, the
-    schedule, the TAKESHOT case, the logs of the draws)."""
+    turn and the last step, storing the draws of `primal` in a log if `logged`; return (the first
+    turn, the state there, the snapshot arrays, the steps advanced, the schedule, the TAKESHOT
+    case, the log of the draws or None)."""
     fwd = Builder(stmt.loc)
     fwd.comment(f"checkpointed loop ({policy!r}): forward rows, up to the first turn")
     n = fwd.emit(P.trip_count, [stmt.start, stmt.stop, stmt.step], "n")
     params = stmt.body.params[1:]
     actions, turn, snaps, takeshot = _schedule(policy, n, params, stmt.init, fwd)
     m = len(params)
-    primal, logs = _recording(primal, draws, n, fwd) if draws else (primal, [])
+    logs = [fwd.emit(P.tape, [n], "drawn_log", dtype="f64", ndim=0)] if logged else []
+    if logged:
+        primal = clone(primal, {})
+        _record_draws(primal, logs[0])
     forward_cases = [(ADVANCE, _advance_case(primal, m, 2 * m, 2 * m + 1, logs=len(logs))), (TAKESHOT, takeshot)]
     values = _interpret(actions, const(0), turn, list(stmt.init) + snaps + [const(0), const(0)] + logs,
                         [p.name for p in params] + [f"snap_{p.name}" for p in params] + ["advanced", "at"] +
@@ -138,94 +141,143 @@ def _forward_rows(stmt: ForRange, primal: ForRange, policy: Policy, container: l
     R._extra_bytes.extend(fwd.emit(P.nbytes, [log], "drawn_bytes") for log in last.outs[m:])
     at_stmt = next(i for i, s in enumerate(container) if s is stmt)
     container[at_stmt:at_stmt + 1] = fwd.stmts
-    return turn, state, snaps, advanced, actions, takeshot, last.outs[m:]
+    return turn, state, snaps, advanced, actions, takeshot, (last.outs[m:] or [None])[0]
 
 
-# --- random draws in a checkpointed for loop ---------------------------------------------------
+def _record_while(stmt: While, container: list) -> Var:
+    """Make the checkpointed while loop `stmt` of the forward sweep store its draws in a log
+    (allocated before it); return the log after it."""
+    at = next(i for i, s in enumerate(container) if s is stmt)
+    before, after = Builder(stmt.loc), Builder(stmt.loc)
+    log = _record_draws(stmt, before.emit(P.tape, [], "drawn_log", dtype="f64", ndim=0))
+    R._extra_bytes.append(after.emit(P.nbytes, [log], "drawn_bytes"))
+    container[at:at + 1] = before.stmts + [stmt] + after.stmts
+    return log
+
+
+# --- random draws in a checkpointed loop -------------------------------------------------------
 # A step run again must see the numbers the forward sweep drew, and the generator must advance
-# only as NumPy's does. The body's draws are written as standard variates first (passes/draws.py:
-# ``loc + scale * z``, so the derivatives in loc and scale stay), the forward sweep records each
-# step's z in a log (a row per step for a number, a ragged tape for an array), and the steps run
-# again read z back instead of drawing. The logs take the draws' memory, not the steps' other
-# values.
+# only as NumPy's does. Every draw of the loop's steps (in branches and inner loops too) is written
+# as standard variates first (passes/draws.py: ``loc + scale * z``, so the derivatives in loc and
+# scale stay), and the loop counts the numbers its steps draw: ``drawn = draw_position(drawn, z)``
+# after each draw, carried from step to step, so that a snapshot holds the count too. The forward
+# sweep stores each draw's numbers in one log, from the count before it (`_record_draws`); steps
+# run again read them back from there and seed nothing (`_replayed`). The log takes the draws'
+# memory, not the steps' other values.
 
 _STANDARD_DRAWS = frozenset({P.rng_standard_normal, P.rng_random, P.random_standard_normal, P.random_random})
 
 
 def standard_draws_before(block: Block, policy: Policy | None, active: set) -> None:
-    """Rewrite the draws at the top level of the bodies of the for loops of `block` that `policy`
-    checkpoints as standard variates, in place (the values computed from active operands join
-    `active`): before the function's shape facts are computed, which would otherwise name the
-    draws they replace (a draw multiplied in an inner loop)."""
+    """Rewrite the draws of the loops of `block` that `policy` checkpoints as standard variates
+    and count them (above), in place (the values computed from active operands join `active`):
+    before the function's shape facts are computed, which would otherwise name the draws they
+    replace (a draw multiplied in an inner loop)."""
     for stmt in block.stmts:
-        if isinstance(stmt, ForRange) and policy_for(policy, stmt) is not None:
-            before = set(block_defs(stmt.body))
-            standard_draws_in(stmt.body)
-            for s in stmt.body.stmts:  # (the new loc + scale * z: active where loc or scale is)
+        if isinstance(stmt, (ForRange, While)) and policy_for(policy, stmt) is not None:
+            before = {v for s in walk(stmt.body) for v in s.outs}
+            for region in [stmt.body] + [r for s in walk(stmt.body) for r in s.blocks()]:
+                standard_draws_in(region)
+            for s in walk(stmt.body):  # (the new loc + scale * z: active where loc or scale is)
                 if isinstance(s, Eqn) and not before.issuperset(s.outs) and any(a in active for a in s.ins):
                     active.update(s.outs)
+            if any(_is_draw(s) for s in walk(stmt.body)):
+                _count_draws(stmt)
 
 
-def _standard_draws(stmt) -> list[Var]:
-    """The standard variates a checkpointed loop's steps draw at their top level (rewritten so
-    by `standard_draws_before`); none for a while loop, whose draws are refused."""
-    if not isinstance(stmt, ForRange):
-        return []
-    return [s.outs[0] for s in stmt.body.stmts if isinstance(s, Eqn) and s.prim in _STANDARD_DRAWS]
+def _is_draw(stmt) -> bool:
+    return isinstance(stmt, Eqn) and stmt.prim in _STANDARD_DRAWS
 
 
-def _step_number(loop: ForRange, b: Builder) -> Atom:
-    """k, for the step whose loop index is start + k * step."""
-    return b.emit(P.floordiv, [b.emit(P.sub, [loop.body.params[0], loop.start]), loop.step], "step")
+def _is_position(stmt) -> bool:
+    return isinstance(stmt, Eqn) and stmt.prim is P.draw_position
 
 
-def _recording(primal: ForRange, draws: list[Var], n: Atom, b: Builder) -> tuple[ForRange, list[Var]]:
-    """A copy of the primal loop that also records the values of its `draws` at each of its `n`
-    steps, in logs it carries after its own values (allocated into `b`); and those logs."""
-    copies: dict = {}
-    loop = clone(primal, copies)
-    drawn = {copies[z]: z for z in draws}
-    head = Builder(loop.loc)
-    k = _step_number(loop, head)
-    stmts, logs = list(head.stmts), []
-    for stmt in loop.body.stmts:
+def _count_draws(stmt: ForRange | While) -> None:
+    """Carry the count of the numbers drawn through the loop `stmt`, from 0."""
+    def count(draw: Eqn, state: list, b: Builder) -> list:
+        z = draw.outs[0]
+        return [b.emit(P.draw_position, [state[0], z], "drawn", array=z.type.is_array)]
+
+    if isinstance(stmt, While):
+        stmt.cond.params.append(Var("drawn", I64))
+    drawn = Var("drawn", I64)
+    stmt.body.params.append(drawn)
+    stmt.init.append(const(0))
+    stmt.outs.append(Var("drawn", I64))
+    stmt.body.results += _thread(stmt.body, [drawn], _is_draw, count)
+
+
+def _thread(block: Block, state: list[Atom], concerns: Callable, update: Callable) -> list[Atom]:
+    """Thread the values `state` through `block` in program order, in place: after each equation
+    that `concerns`, ``update(eqn, state, builder)`` emits what gives the new state; a branch or
+    an inner loop holding such an equation carries the state through its regions. Returns the
+    state at the block's end."""
+    stmts: list = []
+    for stmt in block.stmts:
         stmts.append(stmt)
-        z = stmt.outs[0] if isinstance(stmt, Eqn) and stmt.outs and stmt.outs[0] in drawn else None
-        if z is None:
+        if isinstance(stmt, Eqn):
+            if concerns(stmt):
+                b = Builder(stmt.loc)
+                state = update(stmt, state, b)
+                stmts += b.stmts
             continue
-        if z.type.is_array and z.type.ndim > 2:
-            raise located(f"a checkpointed loop records its draws, of one or two axes; this one has {z.type.ndim}: "
-                          "use checkpoint=None", stmt.loc)
-        name = f"drawn_{z.name}" if z.name else "drawn"
-        logs.append(b.emit(P.tape, [n] if z.type.is_scalar else [], name, dtype="f64", ndim=0))
-        log, _ = R._carry(loop, logs[-1], name)
-        store = Builder(stmt.loc)
-        R._yield(loop, store.emit(P.record_ragged, [log, k, n, z], log.name) if z.type.is_array else
-                 store.emit(P.setitem, [log, k, z], log.name, spec=("i",)))
-        stmts += store.stmts
-    loop.body.stmts[:] = stmts
-    return loop, logs
-
-
-def _replayed(loop: ForRange, logs: dict, in_place: bool = False) -> ForRange:
-    """`loop` (a copy, unless `in_place`) whose draws (the keys of `logs`) read the values the
-    forward sweep recorded in their logs."""
-    if not in_place:
-        copies: dict = {}
-        loop, logs = clone(loop, copies), {copies[z]: log for z, log in logs.items()}
-    head = Builder(loop.loc)
-    k = _step_number(loop, head)
-    stmts = list(head.stmts)
-    for stmt in loop.body.stmts:
-        z = stmt.outs[0] if isinstance(stmt, Eqn) and stmt.outs and stmt.outs[0] in logs else None
-        if z is None:
-            stmts.append(stmt)
-        elif z.type.is_array:
-            stmts.append(Eqn([z], P.ragged_row, [logs[z], k], {"ndim": z.type.ndim}, stmt.loc))
+        if not any(concerns(s) for s in walk(Block([], [stmt]))):
+            continue
+        fresh = lambda: [Var(v.name, v.type) for v in state]  # noqa: E731
+        if isinstance(stmt, If):
+            stmt.then.results += _thread(stmt.then, list(state), concerns, update)
+            stmt.orelse.results += _thread(stmt.orelse, list(state), concerns, update)
         else:
-            stmts.append(Eqn([z], P.getitem, [logs[z], k], {"spec": ("i",)}, stmt.loc))
-    loop.body.stmts[:] = stmts
+            if isinstance(stmt, While):
+                if any(concerns(s) for s in walk(stmt.cond)):
+                    raise located("a checkpointed loop runs its steps again and reads back what they drew, but a "
+                                  "draw in the condition of a while loop in a step cannot be read back: draw in "
+                                  "the loop's body, or use checkpoint=None", stmt.loc)
+                stmt.cond.params += fresh()
+            params = fresh()
+            stmt.body.params += params
+            stmt.init += state
+            stmt.body.results += _thread(stmt.body, params, concerns, update)
+        state = fresh()
+        stmt.outs += state
+    block.stmts[:] = stmts
+    return state
+
+
+def _record_draws(loop: ForRange | While, log: Atom) -> Var:
+    """Make the steps of `loop` (in place) store their draws in the log `log`, which it carries;
+    return the log after it."""
+    def store(position: Eqn, state: list, b: Builder) -> list:
+        at, z = position.ins
+        return [b.emit(P.log_draw, [state[0], at, z], "drawn_log", array=z.type.is_array)]
+
+    param, final = R._carry(loop, log, "drawn_log")
+    R._yield(loop, _thread(loop.body, [param], _is_position, store)[0])
+    return final
+
+
+def _replayed(loop: ForRange, log: Atom, in_place: bool = False) -> ForRange:
+    """`loop` (a copy, unless `in_place`) whose draws read the numbers the forward sweep stored
+    in `log`, and which seeds nothing."""
+    if not in_place:
+        loop = clone(loop, {})
+    for region in [r for s in walk(Block([], [loop])) for r in s.blocks()]:
+        at = {s.ins[1]: s.ins[0] for s in region.stmts if _is_position(s)}
+        region.stmts[:] = [_read_back(s, log, at) for s in region.stmts
+                           if not (isinstance(s, Eqn) and s.prim is P.random_seed)]
     return loop
+
+
+def _read_back(stmt, log: Atom, at: dict):
+    """A draw of a checkpointed loop's step read back from the log (`at`: where each draw's
+    numbers start); any other statement as it is."""
+    if not _is_draw(stmt):
+        return stmt
+    z = stmt.outs[0]
+    if z.type.is_array:
+        return Eqn([z], P.logged_draws, [log, at[z], stmt.ins[-1]], {}, stmt.loc)
+    return Eqn([z], P.getitem, [log, at[z]], {"spec": ("i",)}, stmt.loc)
 
 
 def _schedule(policy: Policy, n: Atom, params: list[Var], init: list[Atom], b: Builder):
@@ -257,13 +309,14 @@ def _without_prints(stmt):
     return stmt
 
 
-def _check_body(stmt: ForRange | While, draws: list[Var]) -> None:
-    """Refuse a body that does what running a step again would do differently: draws other than
-    `draws` (those at the top level of a for loop's body, which are recorded), seeding, reading a
-    module global that the function changes."""
-    for s in walk(Block([], [stmt])):
-        if isinstance(s, Eqn) and not s.prim.pure and s.prim not in (P.comment, P.print_) \
-                and not (s.outs and s.outs[0] in draws):
+def _check_body(stmt: ForRange | While) -> None:
+    """Refuse a body that does what running a step again would do differently: calls with
+    effects other than draws (which are read back), seeding (which steps run again leave out) and
+    prints (which they leave out too), such as reading a module global that the function changes.
+    (A while loop's condition is not evaluated again.)"""
+    for s in walk(stmt.body):
+        if isinstance(s, Eqn) and not s.prim.pure and s.prim not in (P.comment, P.print_, P.random_seed) \
+                and not _is_draw(s):
             raise located(f"a checkpointed loop runs its steps again, but this step calls {s.prim.name}, "
                           "which would not give the same values twice; use checkpoint=None", s.loc)
 

@@ -505,7 +505,8 @@ def _add_tape(stmt, v: Var, setup: Builder, n: Atom, where: Atom, is_for: bool, 
     exact = True if isinstance(definition, Eqn) and definition.prim is not P.placeholder else None
     # (an array whose shape is not known to stay the same: entries of any shape)
     carried_value = definition is None and v in stmt.body.params
-    ragged = not preallocated and (exact or carried_value) and ndim in (1, 2) and v.type.element.kind == "f64"
+    inner = isinstance(definition, (ForRange, While))  # (an inner loop's result or tape, made at every iteration)
+    ragged = not preallocated and (exact or carried_value or inner) and ndim in (1, 2) and v.type.element.kind == "f64"
     empty = setup.emit(P.tape, size, name, dtype=v.type.element.kind, ndim=0 if ragged else ndim)
     carried, final = _carry(stmt, empty, name)
     tb = Builder(stmt.loc)
