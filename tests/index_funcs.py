@@ -140,10 +140,31 @@ def pairs_stored_through_two_axes(A, v):
     return np.sum(B * B * A)
 
 
-def index_arrays_beside_a_slice(T):
-    r = np.array([0, 1])
-    c = np.array([1, 0])
-    return np.sum(T[r, :, c] ** 2)  # <- not yet
+def index_arrays_beside_a_slice(T, w):
+    r = np.array([0, 1, 1])
+    c = np.array([1, 0, 3])
+    return np.sum(T[r, :, c] ** 2 * w)  # (shape (3, 3): the arrays' axis first)
+
+
+def index_arrays_next_to_each_other(T, w):
+    rows = np.array([[2], [0]])
+    return np.sum(np.cos(T[:, rows, np.array([1, 3, 0])]) * w)  # (shape (2, 2, 3): in place)
+
+
+def index_arrays_and_none(T, w):
+    return np.sum(np.sin(T[None, np.array([1, 0]), :, np.array([[3], [2]])]) * w)  # (shape (2, 2, 1, 3))
+
+
+def a_mask_beside_an_array(T, w):
+    return np.sum(T[T[:, 0, 0] > -0.5, 1:, np.array([2])] * w[:2, :2])  # (the mask's set positions)
+
+
+def stores_beside_a_slice(T, v):
+    U = T * 1.0
+    U[np.array([1, 0, 1]), :, np.array([0, 2, 0])] = np.sin(v)  # (repeated: the last value stays)
+    U[0, 1:, np.array([3, 1])] *= 2.0
+    U[:, np.array([[2], [0]]), np.array([1, 3])] += v[0, 0]
+    return np.sum(U * U * np.arange(24.0).reshape(2, 3, 4))
 
 
 def embedding_lookup(E, tokens):
@@ -160,7 +181,7 @@ def pairs_of_two_axes(A, r, c):
 
 def integer_and_array_apart(T, w):
     idx = np.array([0, 1])
-    return np.sum(T[1, :, idx] * w)  # <- not yet (NumPy's result has idx's axis first)
+    return np.sum(T[1, :, idx] * w)  # (NumPy's result has idx's axis first)
 
 
 def array_then_integer_apart(T, w):
@@ -177,7 +198,11 @@ def integer_and_array_apart_in_two_steps(T, w):
 
 
 def index_array_beside_none(x, idx):
-    return np.sum(x[idx, None])  # <- not yet
+    return np.sum(x[idx, None] * np.arange(1.0, 1.0 + idx.shape[0])[:, None])
+
+
+def a_mask_of_two_axes_beside_an_index(T):
+    return np.sum(T[T[:, :, 0] > 0.0, np.array([0])])  # <- refused
 
 
 def _rotate(p, c):

@@ -134,24 +134,40 @@ _T = np.arange(24.0).reshape(2, 3, 4) / 10.0
 _W = np.linspace(-1.0, 1.0, 6).reshape(2, 3)
 
 
-def test_an_integer_and_an_array_apart_are_refused_and_the_workaround_is_numpys():
-    """``T[1, :, idx]`` has idx's axis first in NumPy (shape (2, 3) here), which elementwise
-    code written for the other order would get wrong: refused, and the two-step form agrees."""
-    with pytest.raises(s2sad.S2SADError, match=r"separated by a slice .*np\.moveaxis") as info:
-        s2sad.grad(xf.integer_and_array_apart)(_T, _W)
-    assert "T[1, :, idx]" in info.value.source_line
+_T3 = np.linspace(-1.2, 1.1, 24).reshape(2, 3, 4)
+ADVANCED = [
+    (xf.integer_and_array_apart, (_T, _W)),
+    (xf.index_arrays_beside_a_slice, (_T3, np.linspace(0.5, 1.5, 9).reshape(3, 3))),
+    (xf.index_arrays_next_to_each_other, (_T3, np.linspace(0.5, 1.5, 12).reshape(2, 2, 3))),
+    (xf.index_arrays_and_none, (_T3, np.linspace(0.5, 1.5, 12).reshape(2, 2, 1, 3))),
+    (xf.a_mask_beside_an_array, (_T3, np.linspace(0.5, 1.5, 9).reshape(3, 3))),
+    (xf.index_array_beside_none, (X, IDX)),
+    (xf.stores_beside_a_slice, (_T3, np.array([[0.3, -0.2, 0.5], [1.1, 0.7, -0.9], [0.2, 0.4, 0.6]]))),
+]
+
+
+@MODES
+@pytest.mark.parametrize("f, args", ADVANCED, ids=[f.__name__ for f, _ in ADVANCED])
+def test_index_arrays_beside_slices_none_and_each_other_select_as_numpy_does(f, args, mode):
+    """Arrays and integers select together: their broadcast axes come first when a slice or None
+    separates them, else in their place (the weights, of NumPy's result shape, tell the order)."""
+    wrt = (0, 1) if f is xf.stores_beside_a_slice else (0,)
+    value, grads = s2sad.value_and_grad(f, wrt=wrt, mode=mode)(*[np.copy(a) for a in args])
+    assert value == pytest.approx(f(*[np.copy(a) for a in args]), rel=1e-13)
+    for k, g in zip(wrt, grads):
+        np.testing.assert_allclose(g, fd(f, args, k), rtol=1e-6, atol=1e-9)
+
+
+def test_the_two_step_form_of_an_integer_and_an_array_apart_agrees():
     assert xf.integer_and_array_apart_in_two_steps(_T, _W) == xf.integer_and_array_apart(_T, _W)
-    check_grad(xf.integer_and_array_apart_in_two_steps, (_T, _W), "reverse", wrt=(0,))
+    np.testing.assert_allclose(s2sad.grad(xf.integer_and_array_apart)(_T, _W),
+                               s2sad.grad(xf.integer_and_array_apart_in_two_steps)(_T, _W), rtol=1e-14)
 
 
-@pytest.mark.parametrize("f, args, where", [
-    (xf.index_arrays_beside_a_slice, (np.ones((2, 3, 2)),), "T[r, :, c]"),
-    (xf.index_array_beside_none, (X, IDX), "x[idx, None]"),
-])
-def test_unsupported_index_arrays_are_refused(f, args, where):
-    with pytest.raises(s2sad.S2SADError, match="other index arrays .* are not supported yet") as info:
-        s2sad.grad(f)(*args)
-    assert where in info.value.source_line
+def test_a_mask_of_two_axes_beside_another_index_is_refused():
+    with pytest.raises(s2sad.S2SADError, match="a mask of two or more axes selects alone") as info:
+        s2sad.grad(xf.a_mask_of_two_axes_beside_an_index)(_T3)
+    assert "T[T[:, :, 0] > 0.0, np.array([0])]" in info.value.source_line
 
 
 @MODES

@@ -16,10 +16,14 @@ element, so these become::
                                                         each checked to be in bounds
     np.add.at(x, idx, v)    index_add(x, idx, v)        repeats add up (the scatter-add that is
                                                         also the adjoint of a gather)
+    x[rows, :, cols]        x.ravel()[positions]        any other mix of index arrays, integers,
+                                                        slices and None: the positions of the
+                                                        selected elements (`positions`)
 
 Only the stores without repeats reach the IR (`last_writes` keeps the last of each), so that the
 derivative rules of `setitem` (which read ``g[idx]`` and clear it) hold. Numba compiles one 1-D
-index array beside integers and slices; everything else is refused with its line.
+index array beside integers and slices; the other forms are read and stored through 1-D arrays of
+positions. A mask of two or more axes beside other indices is refused with its line.
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ class IndexLowering:
         if position in ("mask", "arrays"):  # (every axis at once: of the elements in C order)
             flat = self.emit(P.ravel, [base], node)
             return self.gather(flat, self.flat_index(base, operands, node), [], node)
+        if position == "general":  # (any other mix of index arrays, integers, slices and None)
+            return self.gather(self.emit(P.ravel, [base], node), self.positions(base, spec, operands, node), [], node)
         if position == "rows":  # (x[idx] with idx of two or more axes: the rows of x it names, in its shape)
             index = self.emit(P.checked_index, [operands[0], self.axis_length(base, spec, 0, node)], node)
             shape = self.emit(P.shape, [base], node)
@@ -60,8 +66,10 @@ class IndexLowering:
         position = self.array_position(view, spec, index, node)
         if position is None:
             return False
-        if position in ("mask", "arrays", "rows"):
-            self.write(view, self.flat_store(view, index, value, prim, node, rows=position == "rows"), node, name)
+        if position in ("mask", "arrays", "rows", "general"):
+            where = self.positions(view, spec, index, node) if position == "general" else None
+            self.write(view, self.flat_store(view, index, value, prim, node, rows=position == "rows", where=where),
+                       node, name)
             return True
         index = self.checked(view, spec, index, position, node)
         selected = self.emit(P.getitem, [view, *index], node, spec=spec)  # (what the store replaces)
@@ -99,15 +107,18 @@ class IndexLowering:
         self.write(x, self.emit(P.index_add, [x, index, value], node, spec=("i",)), node)
         return const(None)
 
-    def flat_store(self: "Lowering", x: Atom, index: list, value: Atom, prim, node, rows: bool = False) -> Atom:
+    def flat_store(self: "Lowering", x: Atom, index: list, value: Atom, prim, node, rows: bool = False,
+                   where: Atom | None = None) -> Atom:
         """x's new value after ``x[index] = value`` (or ``op=``) with a mask of x's shape, an
-        index array per axis, or (`rows`) one integer array naming rows of x: a store into a
-        copy of x's elements in C order."""
-        mask = index[0] if len(index) == 1 and index[0].type.dtype == "bool" else None
+        index array per axis, (`rows`) one integer array naming rows of x, or any index whose
+        selected elements are at the positions `where`: a store into a copy of x's elements in C
+        order."""
+        mask = index[0] if len(index) == 1 and index[0].type.dtype == "bool" and where is None else None
         if mask is not None and not value.type.is_array:  # (a number: wherever the mask is set)
             new = self.emit(prim, [x, value], node) if prim is not None else value
             return self.emit(P.where, [mask, new, x], node)
-        where = self.row_elements(x, index[0], node) if rows else self.flat_index(x, index, node)
+        if where is None:
+            where = self.row_elements(x, index[0], node) if rows else self.flat_index(x, index, node)
         if where.type.ndim > 1:  # (positions in the selection's shape: read, with the values, in C order)
             if value.type.is_array:
                 value = self.emit(P.ravel, [self.emit(P.broadcast_to, [value, self.emit(P.shape, [where], node)],
@@ -203,11 +214,65 @@ class IndexLowering:
             flat = i if flat is None else self.emit(P.add, [self.emit(P.mul, [flat, length], node), i], node)
         return flat
 
+    def positions(self: "Lowering", x: Atom, spec: tuple, operands: list, node) -> Atom:
+        """The positions in x's elements (C order) of ``x[index]``, in its shape, for any mix of
+        integer arrays, integers, slices and None (NumPy's advanced indexing): the integers and
+        arrays select together, their broadcast shape B taking the place of the first of them
+        when they are next to one another in the index, else coming first; each slice and None
+        keeps its axis in order. The position is the sum over x's axes of the index along the
+        axis (an array, or the slice's range, placed on its output axes) times the axis's stride."""
+        parts = _parts(spec, operands)
+        parts += [("s", [const(None)] * 3)] * (x.type.ndim - sum(kind != "n" for kind, _ in parts))
+        picked = [k for k, (kind, _) in enumerate(parts) if kind == "i"]
+        together = picked == list(range(picked[0], picked[-1] + 1))
+        before = picked[0] if together else 0  # (the output axes ahead of B: the basic parts before it)
+        rank = max(ops[0].type.ndim if ops[0].type.is_array else 0 for kind, ops in parts if kind == "i")
+        basic = [k for k, (kind, _) in enumerate(parts) if kind != "i"]
+        out_ndim = rank + len(basic)
+        shape = self.emit(P.shape, [x], node)
+        lengths = [self.emit(P.getitem, [shape, const(a)], node, spec=("i",)) for a in range(x.type.ndim)]
+        flat, stride, axis = None, const(1), x.type.ndim
+        for k in reversed(range(len(parts))):  # (the last axis first: its stride is 1)
+            kind, ops = parts[k]
+            if kind == "n":
+                continue
+            axis -= 1
+            if kind == "i" and ops[0].type.dtype == "bool":  # (a mask: the positions where it is set)
+                mask = self.emit(P.checked_mask, [ops[0], lengths[axis]], node)
+                along = self.emit(P.getitem, [self.emit(P.arange, [lengths[axis]], node), mask], node, spec=("i",))
+            elif kind == "i":
+                along = self.emit(P.checked_index, [ops[0], lengths[axis]], node)
+            else:
+                along = self.emit(P.arange, [lengths[axis]], node)
+                if any(not (isinstance(o, Const) and o.value is None) for o in ops):
+                    along = self.emit(P.getitem, [along, *ops], node, spec=("s",))
+            if kind == "i":  # (B's axes, the last ones of B)
+                first = before + rank - (along.type.ndim if along.type.is_array else 0)
+            else:
+                first = basic.index(k) + (rank if k > picked[0] or not together else 0)
+            term = self.emit(P.mul, [self.placed(along, first, out_ndim, node), stride], node)
+            flat = term if flat is None else self.emit(P.add, [term, flat], node)
+            stride = self.emit(P.mul, [stride, lengths[axis]], node)
+        return flat
+
+    def placed(self: "Lowering", index: Atom, first: int, out_ndim: int, node) -> Atom:
+        """`index` with axes of length 1 around it so that its own axes are the output's axes
+        from `first` on, of `out_ndim` in all."""
+        if not index.type.is_array:  # (an integer: broadcast as it is)
+            return index
+        ndim = index.type.ndim
+        for _ in range(first):
+            index = self.emit(P.expand_dims, [index], node, axis=0)
+        for _ in range(out_ndim - first - ndim):
+            index = self.emit(P.expand_dims, [index], node, axis=-1)
+        return index
+
     def array_position(self: "Lowering", base: Atom, spec: tuple, operands: list, node):
-        """Where the index's array is (its position in `spec`), "mask" for a mask with all of
-        base's axes, "arrays" for an integer array or integer per axis, "rows" for one integer
-        array of two or more axes alone, or None when the index has no array. Refuses the forms
-        not supported."""
+        """Where the index's array is (its position in `spec`) when it is one vector, "mask" for
+        a mask with all of base's axes, "arrays" for an integer array or integer per axis, "rows"
+        for one integer array of two or more axes alone, "general" for any other mix of arrays,
+        integers, slices and None (`positions`), or None when the index has no array. Refuses a
+        mask of two or more axes beside other indices."""
         arrays = [k for k, a in enumerate(_per_part(spec, operands)) if a is not None and a.type.is_array]
         if not arrays:
             return None
@@ -220,19 +285,14 @@ class IndexLowering:
             return "arrays"
         if spec == ("i",) and first.type.dtype == "i64" and first.type.ndim > 1:
             return "rows"
-        picked = [k for k, p in enumerate(parts) if p is not None]  # (the array and the integers)
-        if len(arrays) == 1 and picked != list(range(picked[0], picked[-1] + 1)) and "s" in spec[:arrays[0]]:
-            raise self.error(node, "an index array and an integer separated by a slice (x[i, :, idx]) select "
-                                   "with the array's axis first in NumPy, which is not supported yet; index "
-                                   "in two steps and move that axis to the front "
-                                   "(np.moveaxis(x[i][:, idx], 1, 0))")
-        if len(arrays) > 1 or first.type.ndim != 1 or "n" in spec:
-            raise self.error(node, "an index may hold one one-dimensional array (x[idx], x[i, idx], x[idx, 1:], "
-                                   "x[mask]), a mask with all of x's axes, an integer array or integer for "
-                                   "every axis (x[rows, cols]), or one integer array of any shape alone "
-                                   "(x[idx2d]); other index arrays (several beside slices or None, or one of "
-                                   "two or more axes beside other indices) are not supported yet")
-        return arrays[0]
+        picked = [k for k, p in enumerate(parts) if p is not None]  # (the arrays and the integers)
+        if len(arrays) == 1 and first.type.ndim == 1 and "n" not in spec and \
+                (picked == list(range(picked[0], picked[-1] + 1)) or "s" not in spec[:arrays[0]]):
+            return arrays[0]  # (its axis where NumPy puts it: in place, or first with no slice before it)
+        if any(parts[k].type.dtype == "bool" and parts[k].type.ndim > 1 for k in arrays):
+            raise self.error(node, "a mask of two or more axes selects alone (x[mask], with all of x's axes); "
+                                   "beside other indices, select with integer arrays")
+        return "general"
 
     def checked(self: "Lowering", base: Atom, spec: tuple, operands: list, position: int, node) -> list:
         """The operands, with the index array checked against the length of its axis: a mask to
@@ -246,6 +306,17 @@ class IndexLowering:
     def axis_length(self: "Lowering", base: Atom, spec: tuple, position: int, node) -> Atom:
         """The length of the axis of `base` the index's entry at `position` selects from."""
         return self.emit(P.getitem, [self.emit(P.shape, [base], node), const(position)], node, spec=("i",))
+
+
+def _parts(spec: tuple, operands: list) -> list[tuple[str, list]]:
+    """Each part of an index as (its kind, its operands): "i" and [an integer or array], "s" and
+    [start, stop, step], "n" (None) and []."""
+    out, pos = [], 0
+    for kind in spec:
+        count = {"i": 1, "s": 3}.get(kind, 0)
+        out.append((kind, operands[pos:pos + count]))
+        pos += count
+    return out
 
 
 def _per_part(spec: tuple, operands: list) -> list:
