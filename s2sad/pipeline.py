@@ -196,8 +196,9 @@ def _generated(derivative: Function, origin: str, compiled: bool, tiers=None) ->
 
 
 # The run-time refusals of generated code, and what to do about them.
-_REFUSALS = {CHANGED_SHAPE: "make the array's shape the same in every iteration (for example, slice a fixed-size "
-                            "array instead)",
+_REFUSALS = {CHANGED_SHAPE: "vectors and matrices may change shape (they are recorded on ragged tapes); make an "
+                            "array of three or more axes a matrix in the loop (reshape it), and give an array that "
+                            "broadcasting grows its final shape before the loop (np.broadcast_to(x, shape).copy())",
              RAGGED_LIST: "append items of one shape",
              EMPTY_LIST: "use the list only when it has items (if len(xs) > 0: ...), or start it with an item"}
 

@@ -421,13 +421,16 @@ def record_grow(tape: np.ndarray, k: int, value, exact: bool = False) -> np.ndar
     return _store(tape, k, value, max(2 * tape.shape[0], k + 1, 16), exact)
 
 
+_UNSET = -1.0  # (a ragged tape's start of an entry not stored yet)
+
 # A ragged tape holds one array per loop step whose shape may change from one step to the next
 # (``M[i, i + 1:]`` in an elimination): a flat buffer holding its index capacity C, then the
 # entries' starts (C + 1 positions, entry k ending where k + 1 starts) and shapes (ndim lengths
 # each), then the entries' elements one after another. Positions and lengths are stored as
-# floats (exact below 2**53). Entries are stored in step order, each once. A for loop's tape has
-# an index for its n steps; a while loop's starts with 16 entries and doubles its index (and its
-# buffer) as needed.
+# floats (exact below 2**53), as are integer and boolean entries. Entries are stored in step order,
+# each at most once: one not stored (where the branch computing it did not run) is empty, and the
+# positions not known yet are _UNSET. A for loop's tape has an index for its n steps; a while
+# loop's starts with 16 entries and doubles its index (and its buffer) as needed.
 
 def record_ragged(tape: np.ndarray, k: int, n: int, value: np.ndarray) -> np.ndarray:
     """Store `value` as entry k of a ragged tape for `n` steps (0: not known in advance),
@@ -439,18 +442,20 @@ def record_ragged(tape: np.ndarray, k: int, n: int, value: np.ndarray) -> np.nda
         tape = np.empty(head + slots * value.size)
         tape[0] = slots
         tape[1] = head
+        tape[2:head] = _UNSET
     slots = int(tape[0])
     if k >= slots:  # (a while loop's index is full: twice the entries, the elements moved after it)
-        tape = _reindexed(tape, 2 * slots, ndim)
-        slots = 2 * slots
+        tape = _reindexed(tape, max(2 * slots, k + 1), ndim)
+        slots = int(tape[0])
+    if tape[1 + k] < 0:  # (the entries since the last one stored were not: they are empty)
+        j = k
+        while tape[1 + j] < 0:
+            j -= 1
+        tape[2 + j:2 + k] = tape[1 + j]
     start = int(tape[1 + k])
-    stop = start + value.size
-    if stop > tape.shape[0]:
-        grown = np.empty(max(2 * tape.shape[0], stop))
-        grown[:tape.shape[0]] = tape
-        tape = grown
-    tape[start:stop] = value.ravel()
-    tape[2 + k] = stop
+    tape = _room(tape, start + value.size)
+    tape[start:start + value.size] = value.ravel()
+    tape[2 + k] = start + value.size
     for axis in range(ndim):
         tape[2 + slots + k * ndim + axis] = value.shape[axis]
     return tape
@@ -498,21 +503,35 @@ def _reindexed(tape: np.ndarray, slots: int, ndim: int) -> np.ndarray:
     elements = tape.shape[0] - head_before
     out = np.empty(head + 2 * elements)
     out[0] = slots
-    out[1:2 + old] = tape[1:2 + old] + (head - head_before)
+    out[2:head] = _UNSET
+    starts = tape[1:2 + old]
+    out[1:2 + old] = np.where(starts < 0, _UNSET, starts + (head - head_before))
     out[2 + slots:2 + slots + old * ndim] = tape[2 + old:head_before]
     out[head:head + elements] = tape[head_before:]
     return out
 
 
 def ragged_row(tape: np.ndarray, k: int) -> np.ndarray:
-    """Entry k (a vector) of a ragged tape (a view)."""
-    return tape[int(tape[1 + k]):int(tape[2 + k])]
+    """Entry k (a vector) of a ragged tape (a view; empty for an entry not stored)."""
+    start, stop = _entry(tape, k)
+    return tape[start:stop]
 
 
 def ragged_matrix(tape: np.ndarray, k: int) -> np.ndarray:
-    """Entry k (a matrix) of a ragged tape (a view)."""
+    """Entry k (a matrix) of a ragged tape (a view; 0 × 0 for an entry not stored)."""
+    start, stop = _entry(tape, k)
+    if start == stop and (tape.shape[0] == 0 or k >= tape[0] or tape[2 + int(tape[0]) + 2 * k] < 0):
+        return np.empty((0, 0))
     shapes = 2 + int(tape[0]) + 2 * k
-    return tape[int(tape[1 + k]):int(tape[2 + k])].reshape((int(tape[shapes]), int(tape[shapes + 1])))
+    return tape[start:stop].reshape((int(tape[shapes]), int(tape[shapes + 1])))
+
+
+def _entry(tape: np.ndarray, k: int) -> tuple:
+    """Where entry k of a ragged tape starts and stops: nowhere (0, 0) when it was not stored (a
+    branch that did not run at that step, and at none after it)."""
+    if tape.shape[0] == 0 or k >= tape[0] or tape[1 + k] < 0 or tape[2 + k] < 0:
+        return 0, 0
+    return int(tape[1 + k]), int(tape[2 + k])
 
 
 def tape_row(tape: np.ndarray, k: int) -> np.ndarray:

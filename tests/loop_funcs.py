@@ -732,7 +732,8 @@ def selection_in_the_first_step_of_a_while(x):
 
 
 def selection_that_empties_in_a_branch(x):
-    """x[x > 0.5 k] has fewer elements at each step: a ragged tape, refused."""
+    """x[x > 0.5 k] has fewer elements at each step it is computed: a ragged tape with entries
+    where the branch ran."""
     s = 0.0
     for k in range(3):
         if k != 1:
@@ -853,3 +854,44 @@ def carried_with_an_outside_array(u0, c, steps):
     for t in range(steps):
         u = u + c * u
     return np.sum(u * u)
+
+
+def sorted_prefixes(x, n):
+    """An integer array (argsort of a growing prefix) that the reverse sweep needs, one element
+    longer at each step: on a ragged tape, as floats."""
+    s = 0.0
+    for i in range(1, n):
+        idx = np.argsort(x[:i])
+        s = s + np.sum(x[idx] * np.arange(i))
+    return s
+
+
+def masks_of_growing_prefixes(x, n):
+    s = 0.0
+    for i in range(1, n):
+        m = x[:i] > 0.0
+        s = s + np.sum(np.where(m, x[:i] ** 2, x[:i]))
+    return s
+
+
+def prefix_in_a_branch(x, n):
+    """y is computed on some steps only, one element longer each time."""
+    s = 0.0
+    for i in range(1, n):
+        if x[i] > 0.0:
+            y = np.sin(x[:i])
+            s = s + np.sum(y * y)
+        else:
+            s = s + x[i]
+    return s
+
+
+def grown_on_even_steps(x, n):
+    """A dense block grown in one branch and kept in the other: carried, of changing length."""
+    s = 0.0
+    h = x[:1]
+    for i in range(1, n):
+        if i % 2 == 0:
+            h = np.concatenate((h, np.tanh(h[-1:] * x[i])))
+        s = s + np.sum(h ** 2)
+    return s

@@ -788,7 +788,14 @@ SELECTION = np.array([0.8, -0.2, 0.9, 0.3])
 def test_values_a_branch_computes_on_some_steps_are_taped_where_it_ran(f):
     check_grad(f, (SELECTION,), "reverse", (0,))
     source = s2sad.derivative_source(f, args=(SELECTION,))
-    assert "if ran:" in source and "tape_row(" in source
+    assert "if ran:" in source and "ragged_row(" in source
+
+
+@MODES
+@pytest.mark.parametrize("f", [lf.sorted_prefixes, lf.masks_of_growing_prefixes, lf.prefix_in_a_branch,
+                               lf.grown_on_even_steps], ids=lambda f: f.__name__)
+def test_integer_arrays_and_arrays_of_a_branch_that_change_shape(f, mode):
+    check_grad(f, (np.array([0.3, -0.2, 0.5, 1.1, -0.7, 0.4]), 6), mode, (0,))
 
 
 @MODES
@@ -797,14 +804,12 @@ def test_a_selection_whose_length_changes_at_every_step_is_on_a_ragged_tape(mode
     check_grad(lf.selection_that_empties, (SELECTION,), mode, (0,))
 
 
+@MODES
 @pytest.mark.parametrize("f", [lf.selection_that_empties_in_a_branch, lf.branches_of_other_lengths])
-def test_a_selection_of_a_branch_whose_length_changes_is_refused_even_when_it_empties(f):
-    """An empty selection is not taken for a branch's placeholder: the tape would keep rows of
-    the other length, which the reverse sweep would read."""
-    check_grad(f, (SELECTION,), "forward", (0,))
-    with pytest.raises(s2sad.S2SADError, match=rf"loop_funcs.py:\d+: in {f.__name__}: an array the reverse "
-                                              "sweep needs changes shape"):
-        s2sad.grad(f)(SELECTION)
+def test_a_selection_of_a_branch_whose_length_changes_is_on_a_ragged_tape_where_it_ran(f, mode):
+    """An empty selection is an entry like any other; a step where the branch did not run stores
+    none, and its entry reads empty."""
+    check_grad(f, (SELECTION,), mode, (0,))
 
 
 @MODES

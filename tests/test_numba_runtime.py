@@ -458,3 +458,32 @@ def test_all_and_any_along_an_axis_match_numpy():
             np.testing.assert_array_equal(_any_along(a, axis), np.any(a, axis=axis))
     v = np.array([0.0, 2.0])
     assert _all_along(v, 0) == np.all(v, axis=0) and _any_along(v, 0) == np.any(v, axis=0)
+
+
+def _sparse_vectors(n, stored):
+    """Entries of growing length stored at the steps in `stored` only (a branch that ran there),
+    read back at every step, past the last one stored too (the sizes read, and the sums)."""
+    tape = np.empty(0)
+    for k in range(n):
+        if stored[k]:
+            tape = rt.record_ragged(tape, k, n if n < 8 else 0, np.arange(1.0 + k))
+    return [(rt.ragged_row(tape, k).size, np.sum(rt.ragged_row(tape, k))) for k in range(n + 2)]
+
+
+def _sparse_matrices(n, stored):
+    tape = np.empty(0)
+    for k in range(n):
+        if stored[k]:
+            tape = rt.record_ragged(tape, k, n if n < 8 else 0, np.arange(1.0 + k).reshape((1, k + 1)))
+    return [(rt.ragged_matrix(tape, k).size, np.sum(rt.ragged_matrix(tape, k))) for k in range(n + 2)]
+
+
+@pytest.mark.parametrize("compiled", [False, True], ids=["python", "numba"])
+@pytest.mark.parametrize("n", [6, 40], ids=["for", "while"])  # (a while loop's tape grows its index past 16)
+@pytest.mark.parametrize("read", [_sparse_vectors, _sparse_matrices], ids=["vectors", "matrices"])
+def test_a_ragged_tape_stored_at_some_steps_reads_empty_entries_elsewhere(compiled, n, read):
+    stored = np.array([k % 3 != 1 and k != 2 for k in range(n)])
+    entries = (numba.njit(read) if compiled else read)(n, stored)
+    for k, (size, total) in enumerate(entries):
+        expected = k + 1 if k < n and stored[k] else 0
+        assert (size, total) == (expected, expected * (expected - 1) / 2), k

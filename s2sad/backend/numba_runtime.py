@@ -464,7 +464,7 @@ _cached_overload(runtime.record)(lambda tape, k, n, value, exact=False:
 _cached_overload(runtime.record_grow)(lambda tape, k, value, exact=False:
                                       lambda tape, k, value, exact=False: _record_grow(tape, k, value, exact))
 _compiled_as_written(runtime.fits_shape, runtime.unrecord, runtime.tape_row, runtime.untape_row, runtime.cross_vectors,
-                     runtime.record_ragged, runtime._reindexed, runtime.ragged_row, runtime.ragged_matrix,
+                     runtime.record_ragged, runtime._reindexed, runtime._entry, runtime.ragged_row, runtime.ragged_matrix,
                      runtime._room, runtime.log_draw, runtime.log_draws, runtime.logged_draws)
 # NumPy's checks of a draw's parameters (passes/draws.py)
 _compiled_as_written(runtime.checked_scale, runtime.checked_range, runtime.checked_ordered_range, runtime.checked_size,

@@ -331,8 +331,10 @@ def _record_tapes(stmt, body: Block, setup: Builder, n: Atom, position: Var, is_
             mapping[v] = _tape_items(stmt, v, loop, setup, n, where, is_for, roots, reads, position)
             return
         tape_final = _add_tape(stmt, v, setup, n, where, is_for, loop, roots)
-        if tape_final in _ragged_tapes:
-            mapping[v] = reads.emit(P.ragged_row, [tape_final, position], v.name, ndim=_ragged_tapes[tape_final])
+        if tape_final in _ragged_tapes:  # (integers and booleans are stored as floats: exact below 2**53)
+            row = reads.emit(P.ragged_row, [tape_final, position], v.name, ndim=_ragged_tapes[tape_final])
+            kind = v.type.element.kind
+            mapping[v] = row if kind == "f64" else reads.emit(P.astype, [row], v.name, dtype=kind)
         elif tape_final in _sparse_tapes:
             mapping[v] = reads.emit(P.tape_row, [tape_final, position], v.name)
         else:
@@ -505,20 +507,24 @@ def _add_tape(stmt, v: Var, setup: Builder, n: Atom, where: Atom, is_for: bool, 
     exact = True if isinstance(definition, Eqn) and definition.prim is not P.placeholder else None
     # (an array whose shape is not known to stay the same: entries of any shape)
     carried_value = definition is None and v in stmt.body.params
-    inner = isinstance(definition, (ForRange, While))  # (an inner loop's result or tape, made at every iteration)
-    ragged = not preallocated and (exact or carried_value or inner) and ndim in (1, 2) and v.type.element.kind == "f64"
-    empty = setup.emit(P.tape, size, name, dtype=v.type.element.kind, ndim=0 if ragged else ndim)
+    made = isinstance(definition, (ForRange, While, If))  # (an inner loop's result or tape, a branch's value)
+    ragged = not preallocated and (exact or carried_value or made) and ndim in (1, 2)
+    empty = setup.emit(P.tape, size, name, dtype="f64" if ragged else v.type.element.kind, ndim=0 if ragged else ndim)
     carried, final = _carry(stmt, empty, name)
     tb = Builder(stmt.loc)
     if ragged:
-        written = tb.emit(P.record_ragged, [carried, where, n if is_for else const(0), v], carried.name)
+        def store(b: Builder, tape: Var) -> Var:
+            return b.emit(P.record_ragged, [tape, where, n if is_for else const(0), v], tape.name)
         _ragged_tapes[final] = ndim
-    elif preallocated:
+    else:
+        def store(b: Builder, tape: Var) -> Var:
+            return _recorded(b, tape, where, n, v, is_for, exact or present is not None)
+    if preallocated:
         written = tb.emit(P.setitem, [carried, where, v], carried.name, spec=("i",))
     elif present is not None:  # (stored where the branch computing v ran; the other rows are never read)
-        written = _record_if(stmt, definition, present, carried, where, n, v, is_for)
+        written = _record_if(stmt, definition, present, carried, store)
     else:
-        written = _recorded(tb, carried, where, n, v, is_for, exact)
+        written = store(tb, carried)
     _insert_after(stmt.body.stmts, definition if definition is not None else where, tb.stmts)
     _yield(stmt, written)
     _tapes.add(final)
@@ -527,8 +533,8 @@ def _add_tape(stmt, v: Var, setup: Builder, n: Atom, where: Atom, is_for: bool, 
     return final
 
 
-def _record_if(stmt, definition: If, present: Var, tape: Var, where: Atom, n: Atom, v: Var, is_for: bool) -> Var:
-    """The tape after ``if present: record(...)``, right after `definition`; records under the
+def _record_if(stmt, definition: If, present: Var, tape: Var, store) -> Var:
+    """The tape after ``if present: store(...)``, right after `definition`; records under the
     same flag share one if."""
     at = next(i for i, s in enumerate(stmt.body.stmts) if s is definition) + 1
     guard = stmt.body.stmts[at] if at < len(stmt.body.stmts) else None
@@ -536,7 +542,7 @@ def _record_if(stmt, definition: If, present: Var, tape: Var, where: Atom, n: At
         guard = If([], present, Block([], [], []), Block([], [], []), stmt.loc)
         stmt.body.stmts.insert(at, guard)
     stored = Builder(stmt.loc)
-    guard.then.results.append(_recorded(stored, tape, where, n, v, is_for, True))
+    guard.then.results.append(store(stored, tape))
     guard.then.stmts += stored.stmts
     guard.orelse.results.append(tape)
     guard.outs.append(Var(tape.name, tape.type))
