@@ -229,9 +229,36 @@ def test_a_damaged_generated_module_is_written_again(tmp_path, monkeypatch):
     assert not list(tmp_path.glob("*.tmp"))  # no temporary file left behind
 
 
+def test_a_strided_view_is_reshaped_as_numpy_does():
+    """np.reshape of a view that is not C-contiguous copies it, in NumPy and in the compiled
+    code (Numba's own reshape takes contiguous arrays only)."""
+    x = np.random.default_rng(1).normal(size=(3, 2, 8))
+    g = s2sad.grad(lf.reshaped_norm, backend="numba")
+    np.testing.assert_allclose(g(x[:, :, ::2]), 2 * x[:, :, ::2], rtol=1e-13)
+    np.testing.assert_allclose(g(np.ascontiguousarray(x[:, :, ::2])), 2 * x[:, :, ::2], rtol=1e-13)
+
+
 def test_a_later_layout_numba_refuses_falls_back_too(monkeypatch):
     """Numba compiles again for a new argument layout; if it refuses that one, the call still
-    runs, as Python, with the warning (here: reshaping a strided view, which Numba cannot)."""
+    runs, as Python, with the warning. (The refusal of strided arguments is simulated here: the
+    operations s2sad emits compile for every layout.)"""
+    from numba.core.errors import TypingError
+
+    from s2sad.backend import numba as numba_backend
+    real = numba_backend.jit
+
+    def refusing_strided(fn):
+        compiled = real(fn)
+
+        class Dispatcher:
+            signatures = property(lambda self: compiled.signatures)
+
+            def __call__(self, *args):
+                if any(isinstance(a, np.ndarray) and not a.flags.c_contiguous for a in args):
+                    raise TypingError("np.reshape() supports contiguous array only")
+                return compiled(*args)
+        return Dispatcher()
+    monkeypatch.setattr(numba_backend, "jit", refusing_strided)
     monkeypatch.setenv("S2SAD_BACKEND", "auto")
     x = np.random.default_rng(1).normal(size=(3, 2, 8))
     g = s2sad.grad(lf.reshaped_norm)

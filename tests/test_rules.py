@@ -483,6 +483,9 @@ def p_sort_columns(x): return np.sort(np.sin(x), axis=0)
 def p_median_columns(x): return np.median(x, axis=0) ** 2
 def p_median_rows_odd(x): return np.median(x, axis=-1)
 def p_percentile_rows(x, q): return np.percentile(x, q, axis=1)
+def p_sort_middle_axis(x): return np.sort(x, axis=1) * np.arange(24.0).reshape(2, 3, 4)
+def p_median_middle_axis(x): return np.median(x, axis=1) * np.arange(8.0).reshape(2, 4)
+def p_quantile_last_axis(x, q): return np.quantile(np.sin(x), q, axis=-1) * np.arange(6.0).reshape(2, 3)
 def p_running_max(x): return np.maximum.accumulate(np.sin(x))
 def p_running_min_rows(x): return np.minimum.accumulate(x, axis=1) ** 2
 def p_running_max_columns(x): return np.maximum.accumulate(x * x, axis=0)
@@ -1284,6 +1287,8 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
                 S(p_median_rows_odd, normal(2, 5)), S(p_percentile_rows, normal(3, 5), uniform(5.0, 95.0)),
                 S(p_running_max, normal(6)), S(p_running_min_rows, normal(3, 4)),
                 S(p_running_max_columns, normal(4, 3)),
+                S(p_sort_middle_axis, normal(2, 3, 4)),
+                S(p_median_middle_axis, normal(2, 3, 4)), S(p_quantile_last_axis, normal(2, 3, 4), uniform(0.05, 0.95)),
         S(p_sort, normal(5)),
         S(p_methods, normal(4)),
         S(p_sort_all, normal(2, 3)),
@@ -1418,6 +1423,7 @@ def z_digitize(x): return x * np.sum(np.digitize(x, np.array([-0.5, 0.5]))) + x 
 
 def z_argsort(x): return x * np.argsort(x)[0]
 def z_sort_columns(x): return x * np.argsort(np.outer(x, x), axis=0)[0, 1]
+def z_argsort_first_axis(x): return x * np.argsort(x[:, None, None] * np.ones((2, 3)), axis=0)[1, 1, 2]
 def z_bitand(x): return np.where((x > 0.0) & (x < 1.0), 2.0, 1.0) * x
 def z_bitor(x): return np.where(np.logical_or(x > 0.5, x < -0.5), 2.0, 1.0) * x
 def z_bitxor(x): return x * float(np.sum(np.logical_xor(x > 0.0, x > 0.5)) ^ 1)
@@ -1570,7 +1576,8 @@ ZERO_SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.bitxor: [Z(z_bitxor, normal(5), lambda x: np.full(x.shape, float(np.sum((x > 0.0) ^ (x > 0.5)) ^ 1)))],
     P.invert: [Z(z_invert, normal(5), lambda x: np.where(x <= 0.0, 3.0, 1.0) + float(~np.argmax(x)))],
     P.sort_columns: [Z(z_sort_columns, normal(4),
-                       lambda x: np.full(x.shape, float(np.argsort(np.outer(x, x), axis=0, kind="stable")[0, 1])))],
+                       lambda x: np.full(x.shape, float(np.argsort(np.outer(x, x), axis=0, kind="stable")[0, 1]))),
+                     Z(z_argsort_first_axis, normal(4), lambda x: np.full(x.shape, float(np.argsort(x, kind="stable")[1])))],
     P.checked_size: [Z(z_checked_size, normal(3), lambda x: np.full(x.shape, 3.0))],
     P.checked_seed: [Z(z_checked_seed, normal(2), lambda x: np.full(x.shape, 3.0))],
     P.draw_position: [Z(z_draw_position, normal(2), lambda x: np.full(x.shape, 6.0))],
@@ -1806,7 +1813,7 @@ _COMPOSED = ("p_moveaxis_several", "p_hstack", "p_vstack", "p_take_axis", "p_tak
              "p_sort", "p_median_even", "p_quantile", "p_interp", "p_interp_number", "p_angles", "p_exp2", "p_ptp",
              "p_nan_reductions", "p_average", "p_methods", "z_count_nonzero", "p_small_ufuncs", "p_sinc_heaviside",
              "p_cov", "p_corrcoef", "p_correlate_same", "p_running_min_rows", "p_histogram_range",
-             "p_histogram_density", "p_sort_columns", "p_percentile_rows")
+             "p_histogram_density", "p_sort_columns", "p_percentile_rows", "p_sort_middle_axis", "p_quantile_last_axis")
 _ONE_PER_RULE += [(prim, s) for prim, s in _ALL if s.name in _COMPOSED]
 
 

@@ -27,6 +27,15 @@ from .. import runtime
 _cached_overload = partial(overload, jit_options={"cache": True})
 
 
+@_cached_overload(np.reshape)
+def _reshape_any_layout(a, newshape):
+    """``np.reshape`` of an array that is not C-contiguous (a transposed view, or a cotangent
+    coming back through one): NumPy copies it into C order first, and so does this (Numba's own
+    reshape takes contiguous arrays only; the lowering refuses writes through such a reshape)."""
+    if isinstance(a, types.Array) and a.layout != "C":
+        return lambda a, newshape: np.ascontiguousarray(a).reshape(newshape)
+
+
 def _compiled_as_written(*functions) -> None:
     """Runtime helpers that Numba compiles as they are written: each is compiled once, cached
     with the package, and called by generated code in its place."""

@@ -384,15 +384,33 @@ _composes(np.maximum.accumulate, P.running_extreme, P.ravel, P.getitem, P.checke
 _composes(np.minimum.accumulate, P.running_extreme, P.ravel, P.getitem, P.checked_index)(_running_extreme(False))
 
 
-def _along(lo: "Lowering", a, axis, node, name: str) -> tuple[Atom, int]:
-    """The values `a` sorts or summarises, and the axis along which: a vector (axis 0), a matrix
-    along one axis, or (axis=None) an array ravelled."""
+def _along(lo: "Lowering", a, axis, node, name: str, reduces: bool) -> tuple[Atom, int, Callable]:
+    """The values `a` sorts or summarises, the axis along which, and what gives the result its
+    shape: a vector (axis 0), a matrix along one axis, (axis=None) an array ravelled, or an array
+    of more axes along one of them, as a matrix with that axis last (each row one of its lines),
+    whose result (`reduces`: of one number per row) is shaped back."""
     x = _array(lo, a, node, name)
     if _none(axis):
-        return (lo.emit(P.ravel, [x], node) if x.type.ndim > 1 else x), 0
-    if x.type.ndim > 2:
-        raise lo.error(node, f"np.{name} is supported for vectors and matrices (and with axis=None for any array)")
-    return x, _one_axis(lo, axis, x.type.ndim, node, name)
+        return (lo.emit(P.ravel, [x], node) if x.type.ndim > 1 else x), 0, lambda r: r
+    along = _one_axis(lo, axis, x.type.ndim, node, name)
+    if x.type.ndim <= 2:
+        return x, along, lambda r: r
+    op = _calls(lo, node)
+    others = [k for k in range(x.type.ndim) if k != along]
+    lengths = [op(P.getitem, op(P.shape, x), k, spec=("i",)) for k in range(x.type.ndim)]
+    rows = lengths[others[0]]
+    for k in others[1:]:
+        rows = op(P.mul, rows, lengths[k])
+    lines = op(P.copy, op(P.transpose, x, axes=tuple(others + [along])))  # (C order, for the reshape)
+    matrix = op(P.reshape, lines, op(P.make_tuple, rows, lengths[along]))
+
+    def shaped(result: Atom) -> Atom:
+        if reduces:
+            return op(P.reshape, result, op(P.make_tuple, *[lengths[k] for k in others]))
+        back = op(P.reshape, result, op(P.make_tuple, *[lengths[k] for k in others + [along]]))
+        order = others + [along]
+        return op(P.transpose, back, axes=tuple(order.index(k) for k in range(x.type.ndim)))
+    return matrix, 1, shaped
 
 
 def _sort_positions(lo: "Lowering", x: Atom, along: int, node) -> Atom:
@@ -417,14 +435,16 @@ def argsort(lo: "Lowering", node, a, axis=const(-1), kind=const(None), order=con
     (kind='stable'), whatever `kind`."""
     if not _none(order):
         raise lo.error(node, "np.argsort's order= (of structured arrays) is not supported")
-    return _sort_positions(lo, *_along(lo, a, axis, node, "argsort"), node)
+    x, along, shaped = _along(lo, a, axis, node, "argsort", reduces=False)
+    return shaped(_sort_positions(lo, x, along, node))
 
 
 @_composes(np.sort, P.argsort, P.sort_columns, P.getitem)
 def sort(lo: "Lowering", node, a, axis=const(-1), kind=const(None), order=const(None)) -> Atom:
     if not _none(order):
         raise lo.error(node, "np.sort's order= (of structured arrays) is not supported")
-    return _sorted(lo, *_along(lo, a, axis, node, "sort"), node)
+    x, along, shaped = _along(lo, a, axis, node, "sort", reduces=False)
+    return shaped(_sorted(lo, x, along, node))
 
 
 def _at_fraction(lo: "Lowering", x: Atom, along: int, fraction: Atom, node) -> Atom:
@@ -450,19 +470,22 @@ def _at_fraction(lo: "Lowering", x: Atom, along: int, fraction: Atom, node) -> A
 @_composes(np.median, P.argsort, P.sort_columns, P.getitem)
 def median(lo: "Lowering", node, a, axis=const(None)) -> Atom:
     """The middle of the sorted elements (the mean of the two middle ones for an even count)."""
-    return _at_fraction(lo, *_along(lo, a, axis, node, "median"), const(0.5), node)
+    x, along, shaped = _along(lo, a, axis, node, "median", reduces=True)
+    return shaped(_at_fraction(lo, x, along, const(0.5), node))
 
 
 @_composes(np.quantile, P.argsort, P.sort_columns, P.getitem)
 def quantile(lo: "Lowering", node, a, q, axis=const(None)) -> Atom:
     """The q-th quantile (q a number from 0 to 1), interpolated linearly (NumPy's default)."""
-    return _at_fraction(lo, *_along(lo, a, axis, node, "quantile"), _fraction(lo, q, 1.0, node), node)
+    x, along, shaped = _along(lo, a, axis, node, "quantile", reduces=True)
+    return shaped(_at_fraction(lo, x, along, _fraction(lo, q, 1.0, node), node))
 
 
 @_composes(np.percentile, P.argsort, P.sort_columns, P.getitem)
 def percentile(lo: "Lowering", node, a, q, axis=const(None)) -> Atom:
     """The q-th percentile (q a number from 0 to 100), interpolated linearly (NumPy's default)."""
-    return _at_fraction(lo, *_along(lo, a, axis, node, "percentile"), _fraction(lo, q, 100.0, node), node)
+    x, along, shaped = _along(lo, a, axis, node, "percentile", reduces=True)
+    return shaped(_at_fraction(lo, x, along, _fraction(lo, q, 100.0, node), node))
 
 
 def _fraction(lo: "Lowering", q, scale: float, node) -> Atom:
