@@ -314,3 +314,15 @@ def float_operand_of_and(x):
 
 def invert_of_a_boolean(x):
     return x[0] if ~(x[0] > 0.0) else x[1]
+
+
+def ellipses(T, w):
+    """``...`` stands for the full slices of the axes the other parts leave, in reads and stores."""
+    U = T * 1.0
+    U[..., 0] = 2.0 * T[..., 1]
+    U[0, ...] += np.sin(T[1, ...])
+    return np.sum(U * w[..., None]) + np.sum(np.cos(T[..., None, 1:]) * w[..., None, None]) + np.sum(T[...] ** 2)
+
+
+def two_ellipses(T):
+    return np.sum(T[..., 0, ...])  # <- refused, as NumPy refuses it

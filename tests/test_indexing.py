@@ -143,6 +143,7 @@ ADVANCED = [
     (xf.a_mask_beside_an_array, (_T3, np.linspace(0.5, 1.5, 9).reshape(3, 3))),
     (xf.index_array_beside_none, (X, IDX)),
     (xf.stores_beside_a_slice, (_T3, np.array([[0.3, -0.2, 0.5], [1.1, 0.7, -0.9], [0.2, 0.4, 0.6]]))),
+    (xf.ellipses, (_T3, np.linspace(0.5, 1.5, 6).reshape(2, 3))),
 ]
 
 
@@ -162,6 +163,13 @@ def test_the_two_step_form_of_an_integer_and_an_array_apart_agrees():
     assert xf.integer_and_array_apart_in_two_steps(_T, _W) == xf.integer_and_array_apart(_T, _W)
     np.testing.assert_allclose(s2sad.grad(xf.integer_and_array_apart)(_T, _W),
                                s2sad.grad(xf.integer_and_array_apart_in_two_steps)(_T, _W), rtol=1e-14)
+
+
+def test_two_ellipses_are_refused_as_numpy_refuses_them():
+    with pytest.raises(IndexError):
+        xf.two_ellipses(_T3)
+    with pytest.raises(s2sad.S2SADError, match="an index can only have a single ellipsis"):
+        s2sad.grad(xf.two_ellipses)(_T3)
 
 
 def test_a_mask_of_two_axes_beside_another_index_is_refused():

@@ -465,7 +465,7 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             return
         if not isinstance(base, Var) or not base.type.is_array:
             raise self.error(target, f"'{name}' is not an array; cannot store into it")
-        spec, index = self.index(target.slice)
+        spec, index = self.index(target.slice, base.type.ndim)
         view, spec, index = self.composed_index(base, tuple(spec), list(index))
         if self.store_index(view, spec, index, value, self.binop_prim(op, target) if op is not None else None,
                             target, name):
@@ -1181,18 +1181,26 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             return self.container_item(base, node)
         if not isinstance(base, (Var, Const)) or base.type.is_scalar:
             raise self.error(node, f"cannot index {_describe(base) if not isinstance(base, (Var, Const)) else 'a scalar'}")
-        spec, operands = self.index(node.slice)
+        spec, operands = self.index(node.slice, base.type.ndim)
         return self.read_index(base, spec, operands, node)
 
-    def index(self, node) -> tuple[tuple, list[Atom]]:
+    def index(self, node, ndim: int) -> tuple[tuple, list[Atom]]:
         """The index spec (one of "i", "s", "n" per axis) and its operands (an "i" may be an index
-        array or a mask: see indexing.py)."""
+        array or a mask: see indexing.py), into an array of `ndim` axes: an ellipsis stands for
+        the full slices of the axes the other parts leave."""
         parts = node.elts if isinstance(node, gast.Tuple) else [node]
+        lowered = [None if _is_ellipsis(part) else self.index_part(part) for part in parts]
+        if lowered.count(None) > 1:
+            raise self.error(node, "an index can only have a single ellipsis ('...')")
         spec, operands = [], []
-        for part in parts:
-            kind, atoms = self.index_part(part)
-            spec.append(kind)
-            operands += atoms
+        for kind_atoms in lowered:
+            if kind_atoms is None:
+                axes = ndim - sum(_axes_taken(kind, atoms) for kind, atoms in filter(None, lowered))
+                spec += ["s"] * max(axes, 0)
+                operands += [const(None)] * (3 * max(axes, 0))
+                continue
+            spec.append(kind_atoms[0])
+            operands += kind_atoms[1]
         return tuple(spec), operands
 
     def index_part(self, part) -> tuple[str, list[Atom]]:
@@ -1202,8 +1210,6 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             return "s", bounds
         if isinstance(part, gast.Constant) and part.value is None:
             return "n", []
-        if isinstance(part, gast.Constant) and part.value is Ellipsis:
-            raise self.error(part, "... (Ellipsis) in an index is not supported; write the slices out")
         return "i", [self.index_value(part)]
 
     def index_value(self, node) -> Atom:
@@ -1728,6 +1734,20 @@ def _is_state(key) -> bool:
 def _lookup(env: dict, key):
     """A key's value in an environment; a storage never written into is its own latest value."""
     return env.get(key, key.storage if isinstance(key, Latest) else None)
+
+
+def _is_ellipsis(part) -> bool:
+    return isinstance(part, gast.Constant) and part.value is Ellipsis
+
+
+def _axes_taken(kind: str, atoms: list) -> int:
+    """How many axes of the array an index part selects along: a slice or an integer one, a mask
+    all of its own, None none."""
+    if kind == "n":
+        return 0
+    if kind == "i" and atoms[0].type.is_array and atoms[0].type.dtype == "bool":
+        return atoms[0].type.ndim
+    return 1
 
 
 def _same(value, before) -> bool:
