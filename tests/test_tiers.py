@@ -57,8 +57,12 @@ def test_first_calls_run_as_python_then_the_machine_code_the_worker_cached(tiere
     for a, b in zip(later, expected):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
     fresh = s2sad.grad(stiff_sum, wrt=(0, 1))  # (as in a new process: a new derivative, a warm cache)
+    fresh(X, 1.5)  # (as Python, while a thread loads the machine code)
+    s2sad.wait_compiled()
     fresh(X, 1.5)
     assert _compiled(fresh)
+    stats = fresh.made()[0].core.jitted.stats
+    assert stats.cache_hits and not stats.cache_misses
 
 
 def test_a_python_call_slower_than_the_compile_so_far_makes_the_next_wait(tiered):
@@ -71,16 +75,36 @@ def test_a_python_call_slower_than_the_compile_so_far_makes_the_next_wait(tiered
     assert _compiled(g)
 
 
+def solved_with_an_integer_matrix(x, A):
+    return np.sum(np.linalg.solve(A, x) ** 2)
+
+
 def test_code_numba_refuses_falls_back_once_the_worker_says_so(tiered):
-    """(Reshaping a strided view, which Numba cannot.)"""
-    x = np.random.default_rng(1).normal(size=(3, 2, 8))[:, :, ::2]
-    g = s2sad.grad(lf.reshaped_norm)
+    """(np.linalg.solve of an integer matrix, which NumPy takes and Numba does not.)"""
+    x, A = np.array([1.0, 2.0]), np.array([[2, 1], [1, 3]])
+    expected = 2 * np.linalg.solve(A.T, np.linalg.solve(A, x))
+    g = s2sad.grad(solved_with_an_integer_matrix)
     with warnings.catch_warnings():
         warnings.simplefilter("error", s2sad.BackendFallbackWarning)
-        np.testing.assert_allclose(g(x), 2 * x, rtol=1e-13)  # (Python, while the worker tries)
+        np.testing.assert_allclose(g(x, A), expected, rtol=1e-13)  # (Python, while the worker tries)
     s2sad.wait_compiled()
-    with pytest.warns(s2sad.BackendFallbackWarning, match="np.reshape"):
-        np.testing.assert_allclose(g(x), 2 * x, rtol=1e-13)
+    with pytest.warns(s2sad.BackendFallbackWarning, match="np.linalg.solve"):
+        np.testing.assert_allclose(g(x, A), expected, rtol=1e-13)
+
+
+def test_a_warm_first_call_runs_as_python_while_numba_loads(tiered):
+    """With the machine code in the cache, the first call of a new process does not wait for
+    Numba's start-up: it runs as Python while a thread loads the machine code."""
+    s2sad.grad(stiff_sum)(X, 0.5)
+    s2sad.wait_compiled()  # (the worker has cached it)
+    fresh = s2sad.grad(stiff_sum)
+    fresh(X, 0.5)
+    tiers = fresh.made()[0].core.tiers
+    assert tiers.future is not None
+    s2sad.wait_compiled()
+    assert tiers.ready
+    fresh(X, 0.5)
+    assert _compiled(fresh)
 
 
 def test_code_writing_module_globals_compiles_here(tiered):
@@ -90,9 +114,12 @@ def test_code_writing_module_globals_compiles_here(tiered):
         assert s2sad.grad(sf.twice)(2.0) == 3.0
 
 
-def test_without_a_worker_the_first_call_compiles(tiered, monkeypatch):
+def test_without_a_worker_the_calls_compile(tiered, monkeypatch):
+    """(The first call may run as Python while the cache is looked up in a thread.)"""
     monkeypatch.setattr(background, "_worker", lambda: None)
     g = s2sad.grad(stiff_sum)
+    g(X, 0.5)
+    s2sad.wait_compiled()
     g(X, 0.5)
     assert _compiled(g)
 
@@ -146,6 +173,21 @@ def test_a_long_call_run_as_python_switches_to_the_machine_code_when_it_is_ready
     after = np.random.random()
     np.random.seed(9)
     assert g(0.5, n) == first and np.random.random() == after
+
+
+def test_a_long_warm_first_call_waits_for_the_load_rather_than_run_as_python(tiered):
+    """A call that runs as Python for `PATIENCE` while the machine code is loaded from the cache
+    waits for the load (rather than share the interpreter with it), then runs compiled."""
+    s2sad.grad(long_walk)(0.5, 10)
+    s2sad.wait_compiled()  # (cached by the worker)
+    np.random.seed(9)
+    expected = s2sad.grad(long_walk, backend="python")(0.5, 100)
+    fresh = s2sad.grad(long_walk)
+    np.random.seed(9)
+    fresh(0.5, 1_000_000)  # (a million steps: seconds as Python)
+    assert _compiled(fresh)
+    np.random.seed(9)
+    assert fresh(0.5, 100) == pytest.approx(expected, rel=1e-12)
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")

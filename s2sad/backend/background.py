@@ -2,9 +2,11 @@
 
 With the `auto` backend, a derivative whose machine code is not in the cache yet runs its first
 calls as plain Python (the same derivative that the `python` backend runs, vectorised), while a
-worker process compiles it with Numba and writes the machine code into the cache. The first call
-after the worker has finished loads that machine code, and from then on the derivative runs
-compiled, as if it had waited. The worker is another process, so it compiles on another core
+worker process compiles it with Numba and writes the machine code into the cache. Where the cache
+has the machine code, the first calls run as Python too while a thread of this process imports
+Numba and loads it (a few tenths of a second, Numba's own start-up). The first call after the
+worker has finished (or the thread) loads that machine code, and from then on the derivative
+runs compiled, as if it had waited. The worker is another process, so it compiles on another core
 without holding this process's interpreter lock; there is one per process, compiling one
 derivative after another, and it stops when this process has gone and its last compile is
 cached (so a short script still leaves the machine code for its next run).
@@ -33,6 +35,7 @@ import sys
 import threading
 import time
 import warnings
+from concurrent import futures
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Callable, NamedTuple
@@ -60,15 +63,20 @@ TIERS = "_s2sad_tiers"  # the name the Python form's module reads its `Tiers` by
 def interruptible(source: str) -> str:
     """`source`, a generated module, with a test at the top of every loop's body that ends the
     call (`Switch`) when the machine code is ready: so that a long first call run as Python
-    does not go on long after the compiled code could have run it. The loops come before the
+    does not go on long after the compiled code could have run it. While the machine code is
+    being loaded from the cache (not compiled), a call that has run as Python for `PATIENCE`
+    waits for the load rather than share the interpreter with it. The loops come before the
     writes into the caller's arrays (`writebacks_last`), so a call ended there has changed
     nothing but the random streams, which `timed` puts back."""
     tree = ast.parse(source)
-    test = ast.parse(f"if {TIERS}.ready:\n    raise {TIERS}.Switch").body[0]
+    test = ast.parse(f"if {TIERS}.ready or {TIERS}.loading and {TIERS}.waited():\n    raise {TIERS}.Switch").body[0]
     for node in ast.walk(tree):
         if isinstance(node, (ast.For, ast.While)):
             node.body.insert(0, test)
     return ast.unparse(tree) + "\n"
+
+
+PATIENCE = 0.1  # seconds a call runs as Python before it waits for a load from the cache
 
 
 class Tiers:
@@ -82,12 +90,16 @@ class Tiers:
         self.started = 0.0
         self.python_seconds = 0.0  # the longest call run as Python so far
         self.ready = False  # the machine code is in the cache (a call running as Python stops)
+        self.loading = False  # a thread is loading it from the cache
+        self.loaded = threading.Event()  # (set when that load has ended, loaded or not)
+        self.call_started = 0.0  # when the call running as Python began
         self.pid = os.getpid()  # the process that started the compile
 
     def python_first(self, args: tuple, dispatcher: Callable) -> bool:
-        """Should this call run as Python? No once the machine code is cached (the call loads
-        it) or should be compiled here; raises `Refused` when the worker found that Numba cannot
-        compile the code. `dispatcher()` makes the Numba dispatcher (importing Numba)."""
+        """Should this call run as Python? No once the machine code is loaded or cached (the
+        call loads it) or should be compiled here; raises `Refused` when the worker found that
+        Numba cannot compile the code. `dispatcher()` makes the Numba dispatcher (importing
+        Numba)."""
         if self.future is None or self.pid != os.getpid():  # (not started, or started by the process this one forked from)
             return self._start(args, dispatcher)
         if not self.future.done():
@@ -103,7 +115,7 @@ class Tiers:
         """``fn(*args)``, timed; raises `Switch` if it stopped because the machine code is ready,
         with the random streams it drew from put back as they were."""
         saved = _stream_states(args)
-        start = time.perf_counter()
+        start = self.call_started = time.perf_counter()
         try:
             return fn(*args)
         except Switch:
@@ -113,21 +125,49 @@ class Tiers:
         finally:
             self.python_seconds = max(self.python_seconds, time.perf_counter() - start)
 
+    def waited(self) -> bool:
+        """Has the call running as Python run for `PATIENCE` while the machine code is being
+        loaded? Then it waits for the load to end and says whether the machine code is ready."""
+        if time.perf_counter() - self.call_started < PATIENCE:
+            return False
+        self.loaded.wait()
+        return self.ready
+
     def _start(self, args: tuple, dispatcher: Callable) -> bool:
-        self.pid, self.ready = os.getpid(), False
+        """Begin: if the cache may have the machine code, load it in a thread (importing Numba
+        and its typing context takes a few tenths of a second, which the first calls spend
+        running as Python), and have the worker compile it if it is not there after all; else
+        have the worker compile it."""
+        self.pid, self.ready, self.started = os.getpid(), False, time.perf_counter()
+        described = tuple(_describe(a) for a in args)
         if self._maybe_cached():
+            self.loading, self.loaded = True, threading.Event()
+            self.future = _in_thread(functools.partial(self._load_or_compile, dispatcher, args, described))
+        else:
+            worker = _worker()
+            if worker is None:
+                self.future = _done(("failed", "no worker"))
+                return False
+            self.future = worker.submit(self.path, self.name, described)
+        self.future.add_done_callback(lambda done: setattr(self, "ready", done.result()[0] == "ok"))
+        return not self.future.done()  # (a job the worker could not take: compile here)
+
+    def _load_or_compile(self, dispatcher: Callable, args: tuple, described: tuple) -> tuple[str, str | None]:
+        """("ok", None) once the machine code for `args` is loaded from the cache into
+        `dispatcher()`, or compiled by the worker and cached; ("refused", why) if Numba refused
+        it; ("failed", why) otherwise (the call then compiles it itself)."""
+        try:
             import numba
             if load_cached(dispatcher(), tuple(numba.typeof(a) for a in args)):
-                self.future = _done(("ok", None))
-                return False
+                self.ready = True
+                return "ok", None
+        except Exception as exc:  # (the call that needs the machine code meets the error itself)
+            return "failed", repr(exc)
+        finally:
+            self.loading = False
+            self.loaded.set()
         worker = _worker()
-        if worker is None:
-            self.future = _done(("failed", "no worker"))
-            return False
-        self.future = worker.submit(self.path, self.name, tuple(_describe(a) for a in args))
-        self.future.add_done_callback(lambda done: setattr(self, "ready", done.result()[0] == "ok"))
-        self.started = time.perf_counter()
-        return not self.future.done()  # (a job the worker could not take: compile here)
+        return worker.submit(self.path, self.name, described).result() if worker else ("failed", "no worker")
 
     def _maybe_cached(self) -> bool:
         """May Numba have cached machine code of this module (for some argument types)? Looked
@@ -208,9 +248,29 @@ def load_cached(jitted, signature: tuple) -> bool:
         return True
 
 
+_LOADING: set[Future] = set()  # the loads (and compiles) that threads of this process wait for
+
+
+def _in_thread(job: Callable[[], tuple]) -> Future:
+    """`job()` run in a daemon thread; its result in the future returned."""
+    future: Future = Future()
+    _LOADING.add(future)
+    future.add_done_callback(_LOADING.discard)
+
+    def run() -> None:
+        try:
+            outcome = job()
+        except Exception as exc:  # (the call that needs the machine code then compiles it itself)
+            outcome = ("failed", repr(exc))
+        future.set_result(outcome)
+    threading.Thread(target=run, name="s2sad-load", daemon=True).start()
+    return future
+
+
 def wait_compiled(timeout: float | None = None) -> None:
     """Wait until the derivatives compiling in the background are compiled (their next calls
     run the machine code); `timeout` in seconds, or None to wait as long as it takes."""
+    futures.wait(list(_LOADING), timeout)
     if _WORKER is not None and _WORKER.pid == os.getpid():
         _WORKER.wait(timeout)
 
