@@ -470,8 +470,18 @@ def _record_grow(tape, k, value, exact):
 # The tape helpers are compiled once and cached with the package, like `_copy`.
 _cached_overload(runtime.record)(lambda tape, k, n, value, exact=False:
                                  lambda tape, k, n, value, exact=False: _record(tape, k, n, value, exact))
-_cached_overload(runtime.record_grow)(lambda tape, k, value, exact=False:
-                                      lambda tape, k, value, exact=False: _record_grow(tape, k, value, exact))
+@overload(runtime.record_grow, inline="always", jit_options={"cache": True})
+def _record_grow_inline(tape, k, value, exact=False):
+    """A number stored on a growable tape (a while loop's): inlined into the loop, the tape
+    doubled when full, a few instructions per store; an array through `_record_grow`."""
+    if tape.ndim == 1 and not isinstance(value, types.Array):
+        def number(tape, k, value, exact=False):
+            if k >= tape.shape[0]:
+                tape = _grown(tape, max(2 * tape.shape[0], k + 1, 16))
+            tape[k] = value
+            return tape
+        return number
+    return lambda tape, k, value, exact=False: _record_grow(tape, k, value, exact)
 _compiled_as_written(runtime.fits_shape, runtime.unrecord, runtime.tape_row, runtime.untape_row, runtime.cross_vectors,
                      runtime.record_ragged, runtime._reindexed, runtime._entry, runtime.ragged_row, runtime.ragged_matrix,
                      runtime._room, runtime.log_draw, runtime.log_draws, runtime.logged_draws)
