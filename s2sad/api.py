@@ -155,6 +155,13 @@ def prepare_arguments(fn, names: Sequence[str], args: Sequence, wrt: Sequence[in
     converted (floats for the `wrt` parameters), containers flattened into their leaves."""
     leaves, copied, trees, paths = [], [], [], []
     for k, (name, value) in enumerate(zip(names, args)):
+        if type(value) is float or (type(value) is np.ndarray and value.dtype == np.float64 and value.ndim):
+            leaves.append(value)  # (the common case, on every call: as it is)
+            copied.append(False)
+            trees.append(None)
+            paths.append(name)
+            continue
+
         def leaf(path: str, v: Any, differentiated: bool = k in wrt) -> tuple[Any, Any]:
             prepared = _prepare_arg(fn, path, v, differentiated)
             copied.append(isinstance(v, np.ndarray) and prepared is not v)
@@ -269,11 +276,14 @@ class Derivative:
 
     def check_scalar_output(self, derived: Derived, instead: str) -> None:
         """Refuse a function that does not return one float (`instead` names what handles it)."""
+        if derived.scalar:
+            return
         tree = derived.primal.out_tree
         what = str(tree) if isinstance(tree, Node) and tree.cls is not tuple else not_one_float(derived.primal)
         if what:
             raise S2SADError(f"{self.kind} needs a function returning one float, but {self.fn.__name__} returns "
                              f"{what}; use {instead} for non-scalar outputs", *_where(self.fn))
+        derived.scalar = True  # (checked once)
 
     def split(self, args: tuple, what: str) -> tuple[Bound, list]:
         """``(*arguments, *vectors)`` → (the bound arguments, the float leaves of one vector per

@@ -58,6 +58,7 @@ class Derived:
     fn: Callable              # the loaded derivative function
     core: Callable            # what the backend compiled: `fn` itself, or the core it calls
     effects: Effects = Effects((), (), False, ())  # the state one call changes besides its results
+    scalar: bool = False      # found to return one float (checked at the first call that needs it)
 
     def current(self) -> bool:
         """Do the names outside the function still refer to what they did when it was made?"""

@@ -85,6 +85,7 @@ def compile(fn: Callable, source: str, origin: str, strict: bool, fallback: Call
     code is first needed (``call.jitted`` is None until then)."""
     fallback = fallback or fn
     fallen = []  # set once Numba has refused: from then on, plain Python
+    ran = []  # set once the machine code has run: from then on, straight to it
     local = not set(fn.__code__.co_names) & set(namespaces or ())
     tiers = Tiers(fn) if not strict and local and tiered() else None
     meanwhile = python_tier(tiers) if tiers is not None and python_tier is not None else fallback
@@ -97,12 +98,15 @@ def compile(fn: Callable, source: str, origin: str, strict: bool, fallback: Call
         return jitted
 
     def run(args: tuple):
-        return run_on_numpys_stream(retrying_cache, jitted, *args) if global_stream else retrying_cache(jitted, *args)
+        out = run_on_numpys_stream(retrying_cache, jitted, *args) if global_stream else retrying_cache(jitted, *args)
+        if not ran:
+            ran.append(True)
+        return out
 
     def call(*args):
         if fallen:
             return fallback(*args)
-        ready = jitted is not None and jitted.signatures and not _AHEAD  # (compiled: straight to the machine code)
+        ready = (ran or jitted is not None and jitted.signatures) and not _AHEAD  # (compiled: to the machine code)
         if not ready and tiers is not None and not _AHEAD:
             try:
                 python = tiers.python_first(args, dispatcher)
