@@ -46,13 +46,21 @@ def _fail(fn, message: str) -> S2SADError:
 def _param_names(fn) -> list[str]:
     if not callable(fn) or not hasattr(source_function(fn), "__code__"):
         raise S2SADError(f"s2sad differentiates Python functions; got {type(fn).__name__}")
-    return list(inspect.signature(fn).parameters)
+    parameters = inspect.signature(fn).parameters.values()
+    for p in parameters:
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            star = "*" if p.kind is p.VAR_POSITIONAL else "**"
+            raise _fail(fn, f"{fn.__name__} takes {star}{p.name}; s2sad differentiates functions with named "
+                            "parameters (pass a tuple or a dict as one parameter instead)")
+    return [p.name for p in parameters]
 
 
 def _normalise_wrt(fn, wrt: Wrt) -> tuple[tuple[int, ...], bool]:
     """(`wrt` as parameter indices, whether the caller asked for a tuple)."""
     names = _param_names(fn)
     single = isinstance(wrt, (int, str))
+    if not single and not isinstance(wrt, (tuple, list)):
+        raise _fail(fn, f"wrt={wrt!r}: give a parameter's index or name, or a tuple of them")
     indices = []
     for w in [wrt] if single else list(wrt):
         if isinstance(w, str):
@@ -85,6 +93,9 @@ def _prepare_arg(fn, name: str, value: Any, differentiated: bool) -> Any:
     the argument's name, or the path of a container's leaf (``params['W1']``)."""
     if type(value) is float or (type(value) is np.ndarray and value.dtype == np.float64 and value.ndim):
         return value  # (the common case, on every call)
+    if isinstance(value, np.ma.MaskedArray):
+        raise _fail(fn, f"{_called(name)} is a masked array, whose mask s2sad would ignore; pass the values to use "
+                        "(x.filled(value), or x.compressed() for the unmasked ones)")
     if isinstance(value, (list, tuple, np.ndarray)):
         value = np.asarray(value)  # (an ndarray subclass, np.memmap or np.matrix, as a plain array)
     if isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.dtype != np.float64:

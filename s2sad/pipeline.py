@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
+
 from .backend import numba as numba_backend
 from .backend.background import TIERS, interruptible
 from .backend import python as python_backend
@@ -154,8 +156,18 @@ def _derive(fn, arg_types: list[Type], wrt: list[int], mode: str, backend: str, 
                                             global_stream=draws_from_global_stream(derivative),
                                             namespaces=derivative.namespaces)
         setattr(module.module, module.core_name, module.core)  # the entry point (if separate) calls it by name
+    entry = getattr(module.module, derivative.name)
     return Derived(primal, derivative, module.source, str(module.path),
-                   _located(getattr(module.module, derivative.name), primal), module.core, Effects.of(primal))
+                   _located(entry if compiled else _numpy_scalars(entry), primal), module.core, Effects.of(primal))
+
+
+def _numpy_scalars(fn: Callable) -> Callable:
+    """`fn` (generated code run as Python) called with its float arguments as NumPy's float64:
+    so that a division by zero gives NumPy's infinity and warning, as in the code Numba compiles
+    (error_model='numpy'), not Python's ZeroDivisionError."""
+    def call(*args):
+        return fn(*[np.float64(a) if type(a) is float else a for a in args])
+    return call
 
 
 def _plain(derivative: Function, origin: str, tiers=None) -> Callable:
@@ -164,7 +176,7 @@ def _plain(derivative: Function, origin: str, tiers=None) -> Callable:
     Numba compiles it (and then stops when the machine code is ready: `interruptible`)."""
     def core(*args):
         if core.function is None:
-            core.function = _generated(derivative, origin, compiled=False, tiers=tiers).core
+            core.function = _numpy_scalars(_generated(derivative, origin, compiled=False, tiers=tiers).core)
         return core.function(*args)
     core.function = None
     return core
@@ -215,6 +227,11 @@ def _located(fn: Callable, primal: Function) -> Callable:
                 raise
             raise S2SADError(f"in {primal.name}: {exc}; {_REFUSALS[str(exc)]}", primal.filename,
                              primal.lineno) from None
+        except MemoryError as exc:
+            raise S2SADError(f"in the derivative of {primal.name}: out of memory ({exc or 'no detail'}); a reverse-mode "
+                             "derivative keeps what its loops compute at every step (tape_bytes says how much a "
+                             "smaller call kept): checkpoint=s2sad.Binomial(snapshots=...) keeps a few snapshots "
+                             "instead (docs/checkpointing.md)", primal.filename, primal.lineno) from None
     return run
 
 

@@ -596,13 +596,62 @@ def test_bad_argument_value_names_the_argument(bad):
         s2sad.grad(scalar, mode="forward")(bad, 1.0)
 
 
+def test_a_masked_array_is_refused_rather_than_its_mask_ignored():
+    with pytest.raises(S2SADError, match="'y' is a masked array, whose mask s2sad would ignore"):
+        s2sad.grad(scalar)(1.0, np.ma.masked_array([1.0, 2.0], mask=[0, 1]))
+
+
+def with_keywords(x, **options):
+    return x * 2.0
+
+
+def with_positionals(x, *rest):
+    return x * 2.0
+
+
+async def awaited(x):
+    return x
+
+
+@pytest.mark.parametrize("fn, words", [(with_keywords, r"takes \*\*options; s2sad differentiates functions with named"),
+                                       (with_positionals, r"takes \*rest"),
+                                       (awaited, "is an async function, which cannot be differentiated")])
+def test_functions_differentiation_cannot_take_are_refused_at_their_def(fn, words):
+    with pytest.raises(S2SADError, match=words) as info:
+        s2sad.grad(fn)(1.0)
+    assert str(info.value).startswith(f"{__file__}:{fn.__code__.co_firstlineno}:")
+
+
+def reciprocal(x):
+    return 1 / x
+
+
+def long_steps(x, n):
+    for i in range(n):
+        x = np.sin(x) + 1.0  # (its reverse sweep reads every step's x: a tape of n numbers)
+    return x
+
+
+@pytest.mark.parametrize("backend", ["python", pytest.param("numba", marks=pytest.mark.numba)])
+def test_a_division_by_zero_gives_numpys_infinity_and_a_warning(backend):
+    with pytest.warns(RuntimeWarning):
+        assert s2sad.value_and_grad(reciprocal, backend=backend)(0.0) == (np.inf, -np.inf)
+
+
+@pytest.mark.parametrize("backend", ["python", pytest.param("numba", marks=pytest.mark.numba)])
+def test_a_tape_larger_than_memory_suggests_checkpointing(backend):
+    with pytest.raises(S2SADError, match=r"out of memory .*checkpoint=s2sad.Binomial"):
+        s2sad.grad(long_steps, backend=backend)(1.0, 10 ** 14)
+
+
 def test_bool_argument_cannot_be_differentiated():
     with pytest.raises(S2SADError, match="'x'.*bool"):
         s2sad.grad(scalar)(True, 1.0)
 
 
 @pytest.mark.parametrize("wrt, words", [("z", "'z' is not a parameter"), (2, "out of range"),
-                                        (-3, "out of range"), ((0, "q"), "'q'"), ((), "at least one")])
+                                        (-3, "out of range"), ((0, "q"), "'q'"), ((), "at least one"),
+                                        (1.0, "wrt=1.0: give a parameter's index or name")])
 def test_bad_wrt(wrt, words):
     for make in (s2sad.grad, s2sad.value_and_grad, s2sad.jvp, s2sad.vjp):
         with pytest.raises(S2SADError, match=words) as info:

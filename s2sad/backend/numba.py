@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import os
 import re
 import sys
 import traceback
 import warnings
 from typing import Callable
+
+import numpy as np
 
 from .. import notice
 from ..cache import cache_dir
@@ -101,6 +104,10 @@ def compile(fn: Callable, source: str, origin: str, strict: bool, fallback: Call
         out = run_on_numpys_stream(retrying_cache, jitted, *args) if global_stream else retrying_cache(jitted, *args)
         if not ran:
             ran.append(True)
+        if not _finite(out):
+            warnings.warn(f"the derivative of {origin} gives infinities or NaNs: a division by zero, an overflow "
+                          "or an invalid operation, where NumPy would have warned (compiled code does not stop to "
+                          "warn)", RuntimeWarning, stacklevel=_callers_level())
         return out
 
     def call(*args):
@@ -164,6 +171,17 @@ def _callers_level() -> int:
     while frame is not None and (frame.f_globals.get("__name__", "").split(".")[0] in ("s2sad", "s2sad_generated")):
         frame, level = frame.f_back, level + 1
     return level
+
+
+def _finite(out) -> bool:
+    """Are the floats a compiled derivative returned all finite? (An array by its sum: NaN or
+    infinite when an element is, and, rarely, when the sum alone overflows.)"""
+    for value in out if isinstance(out, tuple) else (out,):
+        if isinstance(value, float) and not math.isfinite(value):
+            return False
+        if isinstance(value, np.ndarray) and value.dtype.kind == "f" and not math.isfinite(value.sum()):
+            return False
+    return True
 
 
 def retrying_cache(action: Callable, *args):

@@ -111,6 +111,9 @@ def parse(fn) -> Source:
     text = textwrap.dedent("".join(lines))
     module = gast.parse(text)
     tree = module.body[0]
+    if isinstance(tree, gast.AsyncFunctionDef):
+        raise S2SADError(f"{fn.__qualname__} is an async function, which cannot be differentiated; differentiate "
+                         "a plain def that it awaits", filename, first_line, lines[0])
     if not isinstance(tree, gast.FunctionDef):
         raise S2SADError(f"expected a def statement for {fn.__qualname__}", filename, first_line, lines[0])
     if tree.name != code.co_name or len(tree.args.posonlyargs) + len(tree.args.args) != code.co_argcount:
