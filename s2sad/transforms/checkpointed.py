@@ -309,14 +309,17 @@ def _without_prints(stmt):
     return stmt
 
 
+# Calls with effects that a step may make and run again: prints and seeding (which steps run again
+# leave out), and making a Generator (whose draws they read back from the log).
+_RUN_AGAIN = frozenset({P.comment, P.print_, P.random_seed, P.default_rng})
+
+
 def _check_body(stmt: ForRange | While) -> None:
     """Refuse a body that does what running a step again would do differently: calls with
-    effects other than draws (which are read back), seeding (which steps run again leave out) and
-    prints (which they leave out too), such as reading a module global that the function changes.
-    (A while loop's condition is not evaluated again.)"""
+    effects other than draws (which are read back) and `_RUN_AGAIN`, such as reading a module
+    global that the function changes. (A while loop's condition is not evaluated again.)"""
     for s in walk(stmt.body):
-        if isinstance(s, Eqn) and not s.prim.pure and s.prim not in (P.comment, P.print_, P.random_seed) \
-                and not _is_draw(s):
+        if isinstance(s, Eqn) and not s.prim.pure and s.prim not in _RUN_AGAIN and not _is_draw(s):
             raise located(f"a checkpointed loop runs its steps again, but this step calls {s.prim.name}, "
                           "which would not give the same values twice; use checkpoint=None", s.loc)
 
