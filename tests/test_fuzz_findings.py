@@ -895,6 +895,29 @@ def test_a_loop_whose_body_folds_a_name_back_to_its_literal():
     assert_no_failure(a_loop_that_folds_back_to_a_literal, np.array([1.4]), 3.0)
 
 
+def cancelling_uses_of_large_values(u):  # seed 11006436
+    for step in range(5):
+        u_new = u
+        u = u + np.dot(u_new, u_new)
+    u_new1 = u.copy()
+    u_new1 = u_new1 / (1.0 + (u_new1 - u))
+    return np.sum(np.sin(u_new1))
+
+
+# Found (an oracle's limit): the two modes' gradients differed by 4e-7 (relative). u grows to
+# 3e10, and the reverse sweep adds the cotangents of a / (1 + (a - u)) (a a copy of u) through a
+# and u separately: terms 3e10 times the gradient cancel, leaving rounding of about 1e-16 times
+# 3e10. Forward mode's tangents of a and u are equal and cancel exactly, as a complex step
+# confirms. The oracle now allows rounding of that size where the variables grow large
+def test_the_modes_may_differ_by_the_rounding_of_cancelling_large_terms():
+    u = np.array([-0.7, 1.1])
+    reverse = s2sad.grad(cancelling_uses_of_large_values)(u)
+    exact = [cancelling_uses_of_large_values(u + 1e-30j * e).imag / 1e-30 for e in np.eye(2)]
+    np.testing.assert_allclose(s2sad.grad(cancelling_uses_of_large_values, mode="forward")(u), exact, rtol=1e-12)
+    np.testing.assert_allclose(reverse, exact, rtol=16 * np.finfo(float).eps * 3e10)
+    assert_no_failure(cancelling_uses_of_large_values, u)
+
+
 # The generator's tags for the constructs of the open findings, each with its test.
 OPEN_FINDINGS: dict[str, str] = {}
 

@@ -8,7 +8,8 @@
 - ``argument-state``: after s2sad's derivative call, the argument arrays (and Generators) hold
   what they hold after a plain call on fresh copies;
 - ``module-state``: likewise for the module's globals (reset before every run);
-- ``reverse-vs-forward``: the two modes' gradients agree;
+- ``reverse-vs-forward``: the two modes' gradients agree (to MODES_RTOL, or to the rounding of
+  cancelling terms where the variables grow large: `_modes_rtol`);
 - ``fd-reverse``/``fd-forward``: both agree with central differences of the plain function where
   two step sizes agree with each other (elsewhere the program is not smooth at the point and
   this oracle is skipped, not the others);
@@ -53,6 +54,7 @@ ROUNDING_RTOL = 1e-7         # a value this close is noted, not failed: the orde
 #                              transposed array's layout, a summation order), which programs that amplify
 #                              rounding (cosines of large sums) turn into differences of this size
 MODES_RTOL = 1e-9
+CANCELLATION = 16            # the reverse sweep's rounding where uses cancel, in EPSILON × the largest variable
 CHECKPOINT_RTOL = 1e-12
 NUMBA_RTOL = 1e-9
 FD_STEPS = (1e-4, 1e-5)     # relative step sizes; the second estimate is compared
@@ -344,7 +346,7 @@ def check(fn: Callable, args: Sequence[Any], *, numba: bool = False, checkpoint:
     if "reverse" in state.results:
         if "modes" in stages and "forward" in state.results:
             _compare_grads(state, "reverse-vs-forward", state.results["reverse"], state.results["forward"],
-                           MODES_RTOL)
+                           _modes_rtol(state.subject))
         if "fd" in stages:
             _finite_differences(state)
         if checkpoint and "checkpoint" in stages:
@@ -415,6 +417,15 @@ def _compare_state(state: Check, category: str, mode: str, got: dict, want: dict
             label = names[key] if names and isinstance(key, int) else key
             state.fail(category, mode, f"{what} {label} after s2sad's call is {_show(got.get(key))}, "
                                        f"after NumPy's {_show(want[key])}")
+
+
+def _modes_rtol(subject) -> float:
+    """How closely the two modes' gradients must agree: MODES_RTOL, or looser where the
+    function's variables grow large. The reverse sweep adds the cotangents of a value's uses
+    separately, and where uses cancel (``a / (1 + (a - u))`` with a a copy of u), terms the size
+    of the variables times the gradient cancel to it, leaving rounding of about EPSILON times the
+    variables' size, relative to the gradient (forward mode cancels the tangents exactly)."""
+    return max(MODES_RTOL, CANCELLATION * EPSILON * subject.largest_value())
 
 
 def _compare_grads(state: Check, oracle: str, a: Result, b: Result, rtol: float) -> None:
