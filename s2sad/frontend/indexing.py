@@ -237,15 +237,7 @@ class IndexLowering:
             if kind == "n":
                 continue
             axis -= 1
-            if kind == "i" and ops[0].type.dtype == "bool":  # (a mask: the positions where it is set)
-                mask = self.emit(P.checked_mask, [ops[0], lengths[axis]], node)
-                along = self.emit(P.getitem, [self.emit(P.arange, [lengths[axis]], node), mask], node, spec=("i",))
-            elif kind == "i":
-                along = self.emit(P.checked_index, [ops[0], lengths[axis]], node)
-            else:
-                along = self.emit(P.arange, [lengths[axis]], node)
-                if any(not (isinstance(o, Const) and o.value is None) for o in ops):
-                    along = self.emit(P.getitem, [along, *ops], node, spec=("s",))
+            along = self.along_axis(kind, ops, lengths[axis], node)
             if kind == "i":  # (B's axes, the last ones of B)
                 first = before + rank - (along.type.ndim if along.type.is_array else 0)
             else:
@@ -254,6 +246,19 @@ class IndexLowering:
             flat = term if flat is None else self.emit(P.add, [term, flat], node)
             stride = self.emit(P.mul, [stride, lengths[axis]], node)
         return flat
+
+    def along_axis(self: "Lowering", kind: str, ops: list, length: Atom, node) -> Atom:
+        """The indices an index part selects along an axis of `length`: an integer or integer
+        array (checked), the positions where a mask is set, or a slice's range."""
+        if kind == "i" and ops[0].type.dtype == "bool":
+            mask = self.emit(P.checked_mask, [ops[0], length], node)
+            return self.emit(P.getitem, [self.emit(P.arange, [length], node), mask], node, spec=("i",))
+        if kind == "i":
+            return self.emit(P.checked_index, [ops[0], length], node)
+        indices = self.emit(P.arange, [length], node)
+        if all(isinstance(o, Const) and o.value is None for o in ops):  # (a whole axis)
+            return indices
+        return self.emit(P.getitem, [indices, *ops], node, spec=("s",))
 
     def placed(self: "Lowering", index: Atom, first: int, out_ndim: int, node) -> Atom:
         """`index` with axes of length 1 around it so that its own axes are the output's axes
