@@ -7,7 +7,7 @@ import pytest
 
 import index_funcs as xf
 import s2sad
-from numeric import check_grad, fd
+from numeric import fd
 
 pytestmark = pytest.mark.usefixtures("each_backend")  # every test, compiled and not
 MODES = pytest.mark.parametrize("mode", ["reverse", "forward"])

@@ -10,7 +10,6 @@ import pytest
 import s2sad
 from s2sad.backend import background
 
-from . import loop_funcs as lf
 from . import state_funcs as sf
 
 pytestmark = pytest.mark.numba

@@ -35,7 +35,7 @@ from .. import primitives as P
 from ..checkpoint import ADVANCE, RESTORE, TAKESHOT, YOUTURN, Binomial, Periodic, Policy, StoreAll
 from ..errors import S2SADError, located
 from ..ir.builder import Builder, const
-from ..ir.core import Atom, Block, Eqn, ForRange, If, Var, While, block_defs, clone, walk
+from ..ir.core import Atom, Block, Eqn, ForRange, If, Var, While, clone, walk
 from ..ir.types import I64
 from ..passes.draws import standard_draws_in
 from . import reverse as R
