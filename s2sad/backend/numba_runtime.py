@@ -36,6 +36,16 @@ def _reshape_any_layout(a, newshape):
         return lambda a, newshape: np.ascontiguousarray(a).reshape(newshape)
 
 
+@njit(cache=True)
+def all_finite(a) -> bool:
+    """Are all of a float array's elements finite? (A compiled derivative's outputs, checked after
+    each call: backend/numba.py.)"""
+    for value in a.flat:
+        if not np.isfinite(value):
+            return False
+    return True
+
+
 def _compiled_as_written(*functions) -> None:
     """Runtime helpers that Numba compiles as they are written: each is compiled once, cached
     with the package, and called by generated code in its place."""
