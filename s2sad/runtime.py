@@ -480,7 +480,8 @@ def log_draws(log: np.ndarray, position: int, z: np.ndarray) -> np.ndarray:
 
 
 def _room(log: np.ndarray, end: int) -> np.ndarray:
-    """`log`, or a copy twice as long (at least `end`) when it ends before `end`."""
+    """`log`, or a copy twice as long (at least `end`) when it ends before `end`: how the logs of
+    draws, ragged tapes and (compiled) the tapes of numbers in while loops grow."""
     if end <= log.shape[0]:
         return log
     grown = np.empty(max(2 * log.shape[0], end, 16))

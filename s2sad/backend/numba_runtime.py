@@ -486,8 +486,8 @@ def _record_grow_inline(tape, k, value, exact=False):
     doubled when full, a few instructions per store; an array through `_record_grow`."""
     if tape.ndim == 1 and not isinstance(value, types.Array):
         def number(tape, k, value, exact=False):
-            if k >= tape.shape[0]:
-                tape = _grown(tape, max(2 * tape.shape[0], k + 1, 16))
+            if k >= tape.shape[0]:  # (the test inlined; the growth, rare, is the logs' own)
+                tape = runtime._room(tape, k + 1)
             tape[k] = value
             return tape
         return number
