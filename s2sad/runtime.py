@@ -484,7 +484,7 @@ def _room(log: np.ndarray, end: int) -> np.ndarray:
     draws, ragged tapes and (compiled) the tapes of numbers in while loops grow."""
     if end <= log.shape[0]:
         return log
-    grown = np.empty(max(2 * log.shape[0], end, 16))
+    grown = np.empty(max(2 * log.shape[0], end, 16), dtype=log.dtype)
     grown[:log.shape[0]] = log
     return grown
 
