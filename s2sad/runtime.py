@@ -15,7 +15,7 @@ from .checkpoint import Binomial, Periodic, first_turn, snapshot_slots
 # What generated code may import from here (codegen reserves these names).
 __all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_like", "broadcast_shapes",
            "checked_ordered_range", "checked_range", "checked_scale", "checked_seed", "checked_size",
-           "checked_fraction", "checked_index", "checked_mask", "copy_into", "cross_vectors", "digamma", "erf",
+           "checked_fraction", "checked_index", "checked_mask", "checked_span", "copy_into", "cross_vectors", "digamma", "erf",
            "erfc", "expand_to", "expit", "first_turn", "fits_shape", "full_rank_gram", "gammaln",
            "histogram_span", "histogram_weights", "increasing", "inverse_gaps", "last_writes", "list_capacity",
            "list_grow", "list_position", "nonempty_list", "list_resized", "list_rows", "log_draw", "log_draws",
@@ -222,6 +222,13 @@ def checked_index(index, n: int):
     if np.ndim(index) == 0:  # (an integer stays one: a 0-d array would make x[..., i] a copy)
         return int(index) + n if index < 0 else int(index)
     return np.where(np.less(index, 0), np.add(index, n), index)
+
+
+def checked_span(first: int, last: int, n: int) -> None:
+    """NumPy's IndexError if an index from `first` to `last` (none when last < first) falls
+    outside an axis of length `n`: the indices a loop will use, checked before it runs."""
+    if first <= last and (first < -n or last >= n):
+        raise IndexError(OUT_OF_BOUNDS)
 
 
 OUT_OF_BOUNDS = "index out of bounds for its axis"
