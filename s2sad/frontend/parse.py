@@ -91,12 +91,25 @@ class Source:
 _CACHE: dict[types.FunctionType, Source] = {}
 
 
-def parse(fn) -> Source:
-    """Parse `fn`'s source (cached per function object)."""
-    if fn in _CACHE:
-        return _CACHE[fn]
-    if not isinstance(fn, types.FunctionType):
-        raise S2SADError(f"s2sad differentiates Python functions; got {type(fn).__name__} {fn!r}")
+@dataclass(frozen=True)
+class Text:
+    """A function's source as s2sad reads it: the lines of its def statement, from `first_line`
+    of `filename` on (for a lambda, every line of its file, from line 1)."""
+
+    filename: str
+    first_line: int
+    lines: tuple[str, ...]
+
+
+def read_text(fn: types.FunctionType) -> Text:
+    """`fn`'s source: the text a pickled derivative brought for it (frontend/shipping.py), or
+    else its file's."""
+    from .shipping import shipped_text  # (shipping reads sources with this module's reader)
+    return shipped_text(fn) or file_text(fn)
+
+
+def file_text(fn: types.FunctionType) -> Text:
+    """`fn`'s source, read from its file (or from `linecache`)."""
     code = fn.__code__  # (its own code: `inspect` given fn itself would follow a decorator's __wrapped__
     filename = inspect.getsourcefile(code) or "<unknown>"  # to the undecorated function)
     try:
@@ -105,7 +118,21 @@ def parse(fn) -> Source:
         raise S2SADError(f"cannot read the source of {fn.__qualname__} ({exc}); define it in a file",
                          filename) from None
     if fn.__name__ == "<lambda>":
-        source = _lambda_source(fn, filename)
+        return Text(filename, 1, tuple(linecache.getlines(filename)))
+    return Text(filename, first_line, tuple(lines))
+
+
+def parse(fn) -> Source:
+    """Parse `fn`'s source (cached per function object)."""
+    if fn in _CACHE:
+        return _CACHE[fn]
+    if not isinstance(fn, types.FunctionType):
+        raise S2SADError(f"s2sad differentiates Python functions; got {type(fn).__name__} {fn!r}")
+    code = fn.__code__
+    found = read_text(fn)
+    filename, first_line, lines = found.filename, found.first_line, list(found.lines)
+    if fn.__name__ == "<lambda>":
+        source = _lambda_source(fn, filename, lines)
         _CACHE[fn] = source
         return source
     text = textwrap.dedent("".join(lines))
@@ -124,11 +151,11 @@ def parse(fn) -> Source:
     return source
 
 
-def _lambda_source(fn, filename: str) -> Source:
-    """A lambda as the function ``def lambda_LINE(params): return body``, found in its file by its
-    line, its parameters and (when a line holds several) the column its code starts at."""
+def _lambda_source(fn, filename: str, lines: list[str]) -> Source:
+    """A lambda as the function ``def lambda_LINE(params): return body``, found in its file (whose
+    `lines` are given) by its line, its parameters and (when a line holds several) the column its
+    code starts at."""
     code = fn.__code__
-    lines = linecache.getlines(filename)
     line = code.co_firstlineno
     where = (filename, line, lines[line - 1].strip() if 0 < line <= len(lines) else "")
     try:
