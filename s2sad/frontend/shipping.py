@@ -9,8 +9,10 @@ user function that function may call (`functions_read`), the text s2sad reads (`
 and a fingerprint of the function's code; the unpickling process registers each text for the
 function object pickle gives back (`receive`), and `parse.read_text` reads it from there rather
 than from a file. A function whose code differs from the one the text was read for (a module
-of another version where the worker imports it by reference) gets no text: parsing it raises
-an `S2SADError` saying so, rather than differentiating one function with another's source.
+of another version where the worker imports it by reference), or that reads a module's number
+or array whose value differs (set at run time in the caller, where the worker imports the
+module anew), is refused when unpickled, with an `S2SADError` saying so, rather than
+differentiated with another's source or values.
 
 Unpickling the same bytes again gives the object made the first time (`unpack`): a Dask worker
 unpickles a task's function once per task, and without this every task would derive and load
@@ -21,6 +23,7 @@ globals cloudpickle ships with it, the sources), so equal bytes make an equal de
 from __future__ import annotations
 
 import collections
+import dataclasses
 import functools
 import hashlib
 import pickle
@@ -31,10 +34,12 @@ import weakref
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import numpy as np
+
 from ..custom import CustomRule
 from ..errors import S2SADError
 from .nested import is_derivative
-from .parse import Text, file_text
+from .parse import Text, read_text
 
 _LIBRARIES = frozenset({"numpy", "scipy", "numba", "s2sad", "s2sad_generated"})
 _ANONYMOUS_FILE = "<dynamic-code>"  # the file name cloudpickle gives the code of a function pickled by value
@@ -43,14 +48,15 @@ _ANONYMOUS_FILE = "<dynamic-code>"  # the file name cloudpickle gives the code o
 @dataclass(frozen=True)
 class Shipped:
     """What travels with a pickled derivative for one function: its source, where it was
-    defined, and its code's fingerprint; or, for a source that could not be read (or does not
-    belong to the function received), the error that parsing the function raises instead."""
+    defined, its code's fingerprint and the values it reads from modules imported by reference;
+    for a source that could not be read, the error that parsing the function raises instead."""
 
     text: Text | None
     filename: str
     line: int
     fingerprint: str
     problem: str = ""
+    values: tuple[tuple[str, str], ...] = ()  # (module.name, the value shown) of `values_read`
 
 
 # --- the pickling side ---------------------------------------------------------------------
@@ -59,7 +65,7 @@ def collect(fn) -> tuple[tuple[types.FunctionType, Shipped], ...]:
     """(function, what travels for it) for `fn` and each user function it may call: nothing
     for a derivative object (which ships its own when pickled). Raises a located
     `S2SADError` if `fn`'s own source cannot be read, since no process could derive it then."""
-    shipped = tuple((f, _shipped(f)) for f in functions_read(fn))
+    shipped = tuple((f, dataclasses.replace(_shipped(f), values=values_read(f))) for f in functions_read(fn))
     if shipped and shipped[0][0] is fn and shipped[0][1].text is None:
         entry = shipped[0][1]
         raise S2SADError(f"cannot pickle the derivative of {fn.__qualname__}: {entry.problem}", entry.filename,
@@ -141,17 +147,59 @@ _READ: "weakref.WeakKeyDictionary[types.FunctionType, Shipped]" = weakref.WeakKe
 
 
 def _shipped(fn: types.FunctionType) -> Shipped:
-    """What travels for `fn` (read once per function object, as `parse` reads it once)."""
+    """What travels for `fn` (read once per function object, as `parse` reads it once): the
+    source it came with if it was unpickled here (a scheduler passing a task on), or its file's."""
     entry = _READ.get(fn)
     if entry is None:
         code = fn.__code__
         try:
-            text, problem = file_text(fn), ""
+            text, problem = read_text(fn), ""
         except S2SADError as exc:
             text, problem = None, exc.message
         entry = _READ[fn] = Shipped(text, text.filename if text else code.co_filename, code.co_firstlineno,
                                     fingerprint(code), problem)
     return entry
+
+
+def values_read(fn: types.FunctionType) -> tuple[tuple[str, str], ...]:
+    """(``module.name``, the value shown) for each number and array `fn`'s code names in a module
+    that another process imports anew rather than receive by value: `fn`'s own module when `fn`
+    is pickled by reference, and a module it reads attributes of (``helpers.SCALE``). Those are
+    the values a process unpickling `fn` has only if its import makes them."""
+    names = _names(fn.__code__)
+    spaces = [(fn.__module__, fn.__globals__)] if _by_reference(fn) else []
+    spaces += [(m.__name__, vars(m)) for n in names
+               if isinstance(m := fn.__globals__.get(n), types.ModuleType) and not _library(m)]
+    return tuple((f"{where}.{n}", shown) for where, space in spaces for n in names
+                 if (shown := _shown(space.get(n, _ABSENT))) is not None)
+
+
+_ABSENT = object()
+
+
+def _shown(value) -> str | None:
+    """A number as its repr, an array as its type, shape and a digest of its bytes; None for
+    anything else."""
+    if value is _ABSENT:
+        return "absent"
+    if isinstance(value, (bool, int, float, np.number, np.bool_)):
+        return repr(value)
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        digest = hashlib.sha256(np.ascontiguousarray(value).tobytes()).hexdigest()[:12]
+        return f"an array of {value.dtype} of shape {value.shape} (digest {digest})"
+    return None
+
+
+def _by_reference(fn: types.FunctionType) -> bool:
+    """Does pickle save `fn` by reference (its module's name and its own), which the unpickling
+    process imports anew?"""
+    module = sys.modules.get(fn.__module__ or "")
+    if module is None or fn.__module__ == "__main__":
+        return False
+    found = module
+    for part in fn.__qualname__.split("."):
+        found = getattr(found, part, None)
+    return found is fn
 
 
 def fingerprint(code: types.CodeType) -> str:
@@ -190,17 +238,34 @@ _RECEIVED: "weakref.WeakKeyDictionary[types.FunctionType, Shipped]" = weakref.We
 
 def receive(shipped: tuple[tuple[types.FunctionType, Shipped], ...]) -> None:
     """Register the sources a pickled derivative brought, each for its function as pickle gave
-    it back (by value, or imported by reference); a function whose code is not the one its
-    source was read for gets the reason instead."""
+    it back (by value, or imported by reference). Raises a located `S2SADError`, before
+    anything is registered, if a function here is not the one its source was read for (its
+    code, or a value it reads from a module imported here anew, differs)."""
     for fn, entry in shipped:
-        if fingerprint(fn.__code__) != entry.fingerprint:
-            module = getattr(fn, "__module__", None) or "its module"
-            entry = Shipped(None, entry.filename, entry.line, entry.fingerprint,
-                            f"{fn.__qualname__} here is not the function the derivative was pickled with (their code "
-                            f"differs: is {module} of another version here?); install the same code on both sides")
-        elif fn.__code__.co_filename == _ANONYMOUS_FILE and entry.text is not None:
+        problem = _difference(fn, entry)
+        if problem:
+            raise S2SADError(problem, entry.filename, entry.line)
+    for fn, entry in shipped:
+        if fn.__code__.co_filename == _ANONYMOUS_FILE and entry.text is not None:
             fn.__code__ = fn.__code__.replace(co_filename=entry.filename)  # (errors and tracebacks name the file)
         _RECEIVED[fn] = entry
+
+
+def _difference(fn: types.FunctionType, entry: Shipped) -> str:
+    """Why `fn`, as unpickled here, is not the function `entry` was made for (its code, or a
+    value it reads from a module imported here anew), or ""."""
+    if fingerprint(fn.__code__) != entry.fingerprint:
+        module = getattr(fn, "__module__", None) or "its module"
+        return (f"{fn.__qualname__} here is not the function the derivative was pickled with (their code differs: "
+                f"is {module} of another version here?); install the same code on both sides")
+    here = dict(values_read(fn))
+    for name, there in entry.values:
+        if here.get(name, "absent") != there:
+            return (f"{fn.__qualname__} reads {name}, which is {here.get(name, 'absent')} here but was {there} where "
+                    "the derivative was pickled: a module pickled by reference is imported anew here, without the "
+                    f"values given to it at run time; pass {name.rsplit('.', 1)[-1]} as an argument (or set it here "
+                    "too)")
+    return ""
 
 
 def shipped_text(fn: types.FunctionType) -> Text | None:
