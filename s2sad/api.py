@@ -356,8 +356,7 @@ def _unpickle(payload: bytes) -> Derivative:
 
 
 def _unpacked(state: tuple) -> Derivative:
-    cls, fn, wrt, options, shipped = state
-    shipping.receive(shipped)
+    cls, fn, wrt, options = state
     return cls(fn, wrt, **options)
 
 

@@ -143,21 +143,24 @@ def _library(obj) -> bool:
     return root in _LIBRARIES or (root in sys.stdlib_module_names and root != "__main__")
 
 
-_READ: "weakref.WeakKeyDictionary[types.FunctionType, Shipped]" = weakref.WeakKeyDictionary()
+_READ: "weakref.WeakKeyDictionary[types.FunctionType, tuple[types.CodeType, Shipped]]" = weakref.WeakKeyDictionary()
 
 
 def _shipped(fn: types.FunctionType) -> Shipped:
-    """What travels for `fn` (read once per function object, as `parse` reads it once): the
-    source it came with if it was unpickled here (a scheduler passing a task on), or its file's."""
-    entry = _READ.get(fn)
-    if entry is None:
-        code = fn.__code__
-        try:
-            text, problem = read_text(fn), ""
-        except S2SADError as exc:
-            text, problem = None, exc.message
-        entry = _READ[fn] = Shipped(text, text.filename if text else code.co_filename, code.co_firstlineno,
-                                    fingerprint(code), problem)
+    """What travels for `fn` (read once per function object and code, as `parse` reads it
+    once): the source it came with if it was unpickled here (a scheduler passing a task on), or
+    its file's."""
+    code = fn.__code__
+    known = _READ.get(fn)
+    if known is not None and known[0] is code:
+        return known[1]
+    try:
+        text, problem = read_text(fn), ""
+    except S2SADError as exc:
+        text, problem = None, exc.message
+    entry = Shipped(text, text.filename if text else code.co_filename, code.co_firstlineno, fingerprint(code),
+                    problem)
+    _READ[fn] = (code, entry)
     return entry
 
 
@@ -168,8 +171,8 @@ def values_read(fn: types.FunctionType) -> tuple[tuple[str, str], ...]:
     the values a process unpickling `fn` has only if its import makes them."""
     names = _names(fn.__code__)
     spaces = [(fn.__module__, fn.__globals__)] if _by_reference(fn) else []
-    spaces += [(m.__name__, vars(m)) for n in names
-               if isinstance(m := fn.__globals__.get(n), types.ModuleType) and not _library(m)]
+    spaces += [(m.__name__, vars(m)) for n in names if isinstance(m := fn.__globals__.get(n), types.ModuleType)
+               and not _library(m) and not _registered_by_value(m)]
     return tuple((f"{where}.{n}", shown) for where, space in spaces for n in names
                  if (shown := _shown(space.get(n, _ABSENT))) is not None)
 
@@ -194,12 +197,23 @@ def _by_reference(fn: types.FunctionType) -> bool:
     """Does pickle save `fn` by reference (its module's name and its own), which the unpickling
     process imports anew?"""
     module = sys.modules.get(fn.__module__ or "")
-    if module is None or fn.__module__ == "__main__":
+    if module is None or fn.__module__ == "__main__" or _registered_by_value(module):
         return False
     found = module
     for part in fn.__qualname__.split("."):
         found = getattr(found, part, None)
     return found is fn
+
+
+def _registered_by_value(module: types.ModuleType) -> bool:
+    """Has the module (or a package holding it) been registered with cloudpickle to be pickled
+    by value (``cloudpickle.register_pickle_by_value``)?"""
+    try:
+        import cloudpickle
+    except ImportError:
+        return False
+    return any(module.__name__ == name or module.__name__.startswith(name + ".")
+               for name in cloudpickle.list_registry_pickle_by_value())
 
 
 def fingerprint(code: types.CodeType) -> str:
@@ -297,16 +311,23 @@ def pack(state: tuple) -> bytes:
 
 
 def unpack(payload: bytes, build: Callable[[tuple], Any]) -> Any:
-    """``build(state)`` for the state `pack` made `payload` from; the same object again when
-    these bytes were unpacked before in this process (the last `_KEEP` kept)."""
+    """``build(state)`` for the state `pack` made `payload` from, ``(*state, shipped)``, once its
+    sources are received (`receive`); the same object again when these bytes were unpacked
+    before in this process (the last `_KEEP` kept), its sources checked again against the
+    functions and module values as they are now."""
     key = hashlib.sha256(payload).digest()
     with _LOCK:
-        if key in _UNPACKED:
+        known = _UNPACKED.get(key)
+        if known is not None:
             _UNPACKED.move_to_end(key)
-            return _UNPACKED[key]
-    made = build(pickle.loads(payload))
+    if known is not None:
+        receive(known[1])
+        return known[0]
+    *state, shipped = pickle.loads(payload)
+    receive(shipped)
+    made = build(tuple(state))
     with _LOCK:
-        made = _UNPACKED.setdefault(key, made)
+        made = _UNPACKED.setdefault(key, (made, shipped))[0]
         _UNPACKED.move_to_end(key)
         while len(_UNPACKED) > _KEEP:
             _UNPACKED.popitem(last=False)
