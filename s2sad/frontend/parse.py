@@ -61,6 +61,7 @@ class Source:
     first_line: int
     lines: list[str]
     namespace: dict = field(default_factory=dict)  # closure cells by name
+    text: Text | None = None  # the source as read (what a pickled derivative carries)
 
     def loc(self, node: gast.AST | None) -> Loc:
         lineno = getattr(node, "lineno", None) or 1
@@ -102,8 +103,10 @@ class Text:
 
 
 def read_text(fn: types.FunctionType) -> Text:
-    """`fn`'s source: the text a pickled derivative brought for it (frontend/shipping.py), or
-    else its file's."""
+    """`fn`'s source: the text already parsed, or the text a pickled derivative brought for it
+    (frontend/shipping.py), or else its file's."""
+    if fn in _CACHE and _CACHE[fn].text is not None:
+        return _CACHE[fn].text
     from .shipping import shipped_text  # (shipping reads sources with this module's reader)
     return shipped_text(fn) or file_text(fn)
 
@@ -133,6 +136,7 @@ def parse(fn) -> Source:
     filename, first_line, lines = found.filename, found.first_line, list(found.lines)
     if fn.__name__ == "<lambda>":
         source = _lambda_source(fn, filename, lines)
+        source.text = found
         _CACHE[fn] = source
         return source
     text = textwrap.dedent("".join(lines))
@@ -146,7 +150,7 @@ def parse(fn) -> Source:
     if tree.name != code.co_name or len(tree.args.posonlyargs) + len(tree.args.args) != code.co_argcount:
         raise S2SADError(f"the source of {fn.__qualname__} has changed since it was defined (line {first_line} "
                          f"now holds def {tree.name}); reload the module", filename, first_line, lines[0])
-    source = Source(fn, tree, filename, first_line, text.splitlines(), _namespace(fn))
+    source = Source(fn, tree, filename, first_line, text.splitlines(), _namespace(fn), found)
     _CACHE[fn] = source
     return source
 
