@@ -34,6 +34,7 @@ import s2sad
 
 DT = 0.01             # time step
 STEPS = 20000         # steps of a trajectory (--quick: 2000)
+HORIZON = 100000      # the steps observed: a trajectory takes at most this many
 OBSERVED_EVERY = 20   # the misfit compares every 20th step
 REFERENCE = (4.0, 0.3, 1.0)  # the (k, c, x0) that made the observations
 
@@ -54,7 +55,7 @@ def simulate(k, c, x0, steps):
     return np.array(out)
 
 
-OBSERVED = simulate(*REFERENCE, STEPS)
+OBSERVED = simulate(*REFERENCE, HORIZON)
 
 
 def misfit(params, steps):
@@ -126,6 +127,8 @@ def main() -> None:
         sys.exit('this example needs Dask: pip install "dask[distributed]"')
     size = args.members or (40 if args.quick else 1000)
     steps = args.steps or (2000 if args.quick else STEPS)
+    if not OBSERVED_EVERY <= steps <= HORIZON:
+        parser.error(f"--steps must be between {OBSERVED_EVERY} and {HORIZON}")
     members = ensemble(size)
     print(f"{size} damped oscillators, {steps} steps each: the gradient of the misfit with respect to (k, c, x0)")
 
