@@ -43,6 +43,7 @@ from .parse import Text, read_text
 
 _LIBRARIES = frozenset({"numpy", "scipy", "numba", "s2sad", "s2sad_generated"})
 _ANONYMOUS_FILE = "<dynamic-code>"  # the file name cloudpickle gives the code of a function pickled by value
+_ITEMS = 100  # a longer container among a function's globals holds data, not the functions it calls
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def functions_read(fn) -> list[types.FunctionType]:
     """`fn` (first) and the user functions it may call, found as cloudpickle finds the globals
     it ships: the names its code (and the code nested in it) reads, looked up in its globals, as
     attributes of a module it reads, in its closure and defaults; through custom rules (their
-    function and rules), partials, containers and ``__wrapped__``. Not NumPy's, SciPy's,
+    function and rules), partials, small containers and ``__wrapped__``. Not NumPy's, SciPy's,
     s2sad's or the standard library's functions, and not what a derivative object holds."""
     found: dict[int, types.FunctionType] = {}
     seen: set[int] = set()
@@ -110,10 +111,8 @@ def _referenced(obj) -> list:
         return [obj.fn, obj.jvp, obj.vjp]
     if isinstance(obj, functools.partial):
         return [obj.func, *obj.args, *obj.keywords.values()]
-    if isinstance(obj, (tuple, list)):
-        return list(obj)
-    if isinstance(obj, dict):
-        return list(obj.values())
+    if isinstance(obj, (tuple, list, dict)) and len(obj) <= _ITEMS:
+        return list(obj.values() if isinstance(obj, dict) else obj)
     return []
 
 
@@ -295,7 +294,7 @@ def shipped_text(fn: types.FunctionType) -> Text | None:
 
 # --- pickling an object once per process -------------------------------------------------------
 
-_UNPACKED: "collections.OrderedDict[bytes, Any]" = collections.OrderedDict()
+_UNPACKED: "collections.OrderedDict[bytes, tuple[Any, tuple]]" = collections.OrderedDict()  # digest → (object, shipped)
 _KEEP = 64  # objects kept per process for bytes seen again
 _LOCK = threading.Lock()
 
