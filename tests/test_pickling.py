@@ -6,6 +6,7 @@ whose source cannot be read, and a function that differs where it is unpickled (
 module value set at run time).
 """
 
+import collections
 import functools
 import os
 import pickle
@@ -17,7 +18,7 @@ import pytest
 
 import pickle_funcs as F
 import s2sad
-from s2sad.frontend import parse
+from s2sad.frontend import parse, shipping
 
 cloudpickle = pytest.importorskip("cloudpickle")
 
@@ -83,7 +84,11 @@ def test_a_function_pickled_by_value_is_derived_from_the_source_it_carries(monke
     again = pickle.loads(payload)
     assert again.fn is not F.weighted and again.fn.__globals__ is not F.__dict__
     assert again.fn.__code__.co_filename == F.weighted.__code__.co_filename  # (errors name the file)
+    monkeypatch.setattr(shipping, "_UNPACKED", collections.OrderedDict())  # (as in another process)
+    relayed = pickle.loads(cloudpickle.dumps(again))  # (a scheduler passing the task on, without the file too)
+    assert relayed is not again
     np.testing.assert_array_equal(again(X), made(X))
+    np.testing.assert_array_equal(relayed(X), made(X))
 
 
 SCRIPT = '''
