@@ -176,3 +176,18 @@ def test_a_function_whose_code_differs_where_it_is_unpickled_is_refused(monkeypa
     monkeypatch.setattr(F.helper, "__code__", helper.__code__)
     with pytest.raises(s2sad.S2SADError, match="helper here is not the function the derivative was pickled with"):
         pickle.loads(payload)
+
+
+def test_a_function_pickled_by_value_in_an_argument_is_refused_at_the_call():
+    """Only the functions a derivative's function reads travel with their source: one passed in
+    an argument (pickled on its own, by value) has none, which the error says at the call."""
+    cloudpickle.register_pickle_by_value(F)
+    try:
+        act = pickle.loads(cloudpickle.dumps(F.helper))
+    finally:
+        cloudpickle.unregister_pickle_by_value(F)
+    np.testing.assert_array_equal(act(X), F.helper(X))
+    with pytest.raises(s2sad.S2SADError, match="cannot read the source of helper: it was pickled by value without "
+                                               "it") as exc:
+        s2sad.grad(F.apply)(X, {"act": act})
+    assert (exc.value.filename, exc.value.source_line) == (F.__file__, 'return np.sum(params["act"](x))')

@@ -111,9 +111,16 @@ def read_text(fn: types.FunctionType) -> Text:
     return shipped_text(fn) or file_text(fn)
 
 
+ANONYMOUS_FILE = "<dynamic-code>"  # the file name cloudpickle gives the code of a function it pickles by value
+
+
 def file_text(fn: types.FunctionType) -> Text:
     """`fn`'s source, read from its file (or from `linecache`)."""
     code = fn.__code__  # (its own code: `inspect` given fn itself would follow a decorator's __wrapped__
+    if code.co_filename == ANONYMOUS_FILE:
+        raise S2SADError(f"cannot read the source of {fn.__qualname__}: it was pickled by value without it (a "
+                         "pickled derivative carries the source of the functions its function reads, not of those "
+                         "passed in its arguments); define it in a module that both sides import")
     filename = inspect.getsourcefile(code) or "<unknown>"  # to the undecorated function)
     try:
         lines, first_line = inspect.getsourcelines(code)

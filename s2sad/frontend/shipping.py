@@ -39,10 +39,9 @@ import numpy as np
 from ..custom import CustomRule
 from ..errors import S2SADError
 from .nested import is_derivative
-from .parse import Text, read_text
+from .parse import ANONYMOUS_FILE, Text, read_text
 
 _LIBRARIES = frozenset({"numpy", "scipy", "numba", "s2sad", "s2sad_generated"})
-_ANONYMOUS_FILE = "<dynamic-code>"  # the file name cloudpickle gives the code of a function pickled by value
 _ITEMS = 100  # a longer container among a function's globals holds data, not the functions it calls
 
 
@@ -259,7 +258,7 @@ def receive(shipped: tuple[tuple[types.FunctionType, Shipped], ...]) -> None:
         if problem:
             raise S2SADError(problem, entry.filename, entry.line)
     for fn, entry in shipped:
-        if fn.__code__.co_filename == _ANONYMOUS_FILE and entry.text is not None:
+        if fn.__code__.co_filename == ANONYMOUS_FILE and entry.text is not None:
             fn.__code__ = fn.__code__.replace(co_filename=entry.filename)  # (errors and tracebacks name the file)
         _RECEIVED[fn] = entry
 
