@@ -348,10 +348,12 @@ def outputs(tree, values: Sequence) -> Any:
 
 
 def _rebuild(cls, fn, wrt, mode, backend, checkpoint):
+    """A derivative pickled before pickles carried sources (by reference to its function)."""
     return cls(fn, wrt, mode=mode, backend=backend, checkpoint=checkpoint)
 
 
 def _unpickle(payload: bytes) -> Derivative:
+    """A derivative from what `Derivative.__reduce__` packed (once per process for these bytes)."""
     return shipping.unpack(payload, _unpacked)
 
 

@@ -293,7 +293,7 @@ def shipped_text(fn: types.FunctionType) -> Text | None:
 
 # --- pickling an object once per process -------------------------------------------------------
 
-_UNPACKED: "collections.OrderedDict[bytes, tuple[Any, tuple]]" = collections.OrderedDict()  # digest → (object, shipped)
+_UNPACKED: "collections.OrderedDict[bytes, tuple[Any, tuple]]" = collections.OrderedDict()  # digest → (made, shipped)
 _KEEP = 64  # objects kept per process for bytes seen again
 _LOCK = threading.Lock()
 
