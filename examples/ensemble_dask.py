@@ -142,7 +142,7 @@ def main() -> None:
                                                      processes=True, dashboard_address=None)
     with Client(args.address or cluster) as client:
         client.run(compile_before_running)
-        workers = len(client.scheduler_info()["workers"])
+        workers = len(client.nthreads())
         tasks = -(-size // args.chunk)
         print(f"dask: {workers} worker processes, {tasks} tasks of up to {args.chunk} members")
         parallel, wall, _ = on_cluster(client, members, steps, args.chunk)
