@@ -80,8 +80,8 @@ denergy = s2sad.grad(energy)
 
 
 def task(x):
-    """The gradient, the worker's process and the derivative object it ran."""
-    return denergy(x, 3), os.getpid(), id(denergy)
+    """The gradient, the worker's process, the derivative object it ran and the module it wrote."""
+    return denergy(x, 3), os.getpid(), id(denergy), os.path.basename(denergy.made()[0].path)
 
 
 if __name__ == "__main__":
@@ -90,11 +90,12 @@ if __name__ == "__main__":
     os.remove(__file__)  # (nothing can read this file now: the workers derive from what they receive)
     with Client(sys.argv[1]) as client:
         results = client.gather(client.map(task, xs))
-    print("max difference", max(np.max(np.abs(g - s)) for (g, _, _), s in zip(results, serial)))
+    print("max difference", max(np.max(np.abs(r[0] - s)) for r, s in zip(results, serial)))
     made = {}
-    for _, pid, ident in results:
+    for _, pid, ident, _ in results:
         made.setdefault(pid, set()).add(ident)
     print("derivatives per worker", sorted(len(v) for v in made.values()))
+    print("generated modules", sorted({r[3] for r in results} | {os.path.basename(denergy.made()[0].path)}))
     print("gradient", results[1][0].tolist())
 '''
 
@@ -106,5 +107,6 @@ def test_a_script_run_as_main_is_differentiated_on_the_workers(scheduler, tmp_pa
     assert not script.exists()
     assert "max difference 0.0" in stdout, stdout
     assert all(n == 1 for n in eval(re.search(r"derivatives per worker (.*)", stdout)[1])), stdout  # made once each
+    assert len(eval(re.search(r"generated modules (.*)", stdout)[1])) == 1, stdout  # the caller's, in the shared cache
     gradient = eval(re.search(r"gradient (.*)", stdout)[1])
     np.testing.assert_allclose(gradient, 3 * (np.array([0.1, 0.2, 0.3]) - [0.5, -1.0, 2.0]), rtol=1e-12)
