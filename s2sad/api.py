@@ -3,7 +3,8 @@
 Each returns a derivative object that compiles the user's function once per argument-type
 signature (floats, ints, bools, float/int/bool arrays of each rank, and the structure of
 container arguments: s2sad/containers.py) and then calls the generated code. Derivative objects
-pickle by reference to the user's function.
+pickle with the sources of the user's functions (s2sad/frontend/shipping.py), so that another
+process, a Dask worker among them, derives them without the caller's files.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .checkpoint import Policy
 from .containers import Node, flatten, flatten_like, is_container, leaf_trees, unflatten
 from .errors import S2SADError
 from .ir.types import Type, parse_type, type_of_value
+from .frontend import shipping
 from .frontend.nested import source_function
 from .frontend.parse import as_function
 from .pipeline import DERIVATIVES, MODES, Derived, derive, ir_text
@@ -211,8 +213,12 @@ class Derivative:
         return f"<s2sad.{self.kind} of {self.fn.__qualname__}, wrt={self.wrt}, mode={self.mode!r}>"
 
     def __reduce__(self):
-        return (_rebuild, (type(self), self.fn, self.wrt if self.as_tuple else self.wrt[0], self.mode,
-                           self.backend, self.checkpoint))
+        """Pickled with the sources it derives from (frontend/shipping.py): a process that
+        unpickles it reads none of the caller's files, and unpickling the same bytes again (a
+        Dask worker's next task) gives the same derivative, already made."""
+        wrt = self.wrt if self.as_tuple else self.wrt[0]
+        options = {"mode": self.mode, "backend": self.backend, "checkpoint": self.checkpoint}
+        return (_unpickle, (shipping.pack((type(self), self.fn, wrt, options, shipping.collect(self.fn))),))
 
     def bind(self, args: tuple, kwargs: dict) -> "Bound":
         names = self._names
@@ -342,7 +348,18 @@ def outputs(tree, values: Sequence) -> Any:
 
 
 def _rebuild(cls, fn, wrt, mode, backend, checkpoint):
+    """A derivative pickled before pickles carried sources (by reference to its function)."""
     return cls(fn, wrt, mode=mode, backend=backend, checkpoint=checkpoint)
+
+
+def _unpickle(payload: bytes) -> Derivative:
+    """A derivative from what `Derivative.__reduce__` packed (once per process for these bytes)."""
+    return shipping.unpack(payload, _unpacked)
+
+
+def _unpacked(state: tuple) -> Derivative:
+    cls, fn, wrt, options = state
+    return cls(fn, wrt, **options)
 
 
 def basis(shape: tuple):
