@@ -222,7 +222,7 @@ def _generated(derivative: Function, origin: str, compiled: bool, tiers=None) ->
         (source, lines), namespaces = interruptible(source, lines), {**namespaces, TIERS: tiers}
     path = write_module(source, derivative.name)
     LINES[str(path)] = lines
-    module = python_backend.load(path, namespaces)
+    module = python_backend.load(path, namespaces, source)
     name = functions[-1].name
     return _Module(module, source, str(path), name, getattr(module, name))
 

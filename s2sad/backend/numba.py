@@ -25,7 +25,7 @@ from typing import Callable
 import numpy as np
 
 from .. import notice
-from ..cache import cache_dir
+from ..cache import cache_dir, machine_code_cache_trusted
 from ..errors import S2SADError
 from .background import Refused, Switch, Tiers, tiered
 from .stream import StreamUnavailable, run_on_numpys_stream
@@ -62,7 +62,7 @@ def jit(fn: Callable):
     from . import numba_runtime  # (the helpers' nopython implementations)
 
     _bind_ufuncs(fn, numba_runtime)
-    return numba.njit(cache=True, error_model="numpy")(fn)
+    return numba.njit(cache=machine_code_cache_trusted(fn.__code__.co_filename), error_model="numpy")(fn)
 
 
 @functools.cache
