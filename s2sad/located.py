@@ -21,7 +21,7 @@ from typing import Callable
 from .backend.background import Switch, stream_states
 from .errors import S2SADError, raised_in
 from .ir.core import Function, Loc
-from .runtime import CHANGED_SHAPE, EMPTY_LIST, RAGGED_LIST
+from .runtime import CHANGED_SHAPE, EMPTY_LIST, RAGGED_LIST, Interrupted
 
 LINES: dict[str, dict[int, Loc]] = {}  # generated file → the user's statement behind each of its lines
 
@@ -75,6 +75,8 @@ def located(fn: Callable, primal: Function, again: Callable[[], tuple[Callable, 
             return fn(*args)
         except S2SADError:
             raise
+        except Interrupted:  # (compiled code stopped by Ctrl-C, as Python would have been)
+            raise KeyboardInterrupt from None
         except MemoryError as exc:
             raise S2SADError(f"in the derivative of {primal.name}: out of memory ({exc or 'no detail'}); a reverse-mode "
                              "derivative keeps what its loops compute at every step (tape_bytes says how much a "

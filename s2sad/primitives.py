@@ -571,6 +571,9 @@ in_bounds = _define("in_bounds", ["index", "n"], lambda t, p: None, _call_statem
 # The same for the indices first … last a loop will use, checked before it (passes/bounds.py).
 in_bounds_span = _define("in_bounds_span", ["first", "last", "n"], lambda t, p: None,
                          _call_statement("checked_span"), statement=True)
+# In compiled loops: every 16,384 steps (of counter k), a KeyboardInterrupt if a signal came
+# (passes/polls.py).
+poll_signals = _define("poll_signals", ["k"], lambda t, p: None, _call_statement("poll_signals"), statement=True)
 checked_mask = _define("checked_mask", ["mask", "n"], same_as_first, call_emitter("checked_mask"),
                        impl=runtime.checked_mask, aliases=True)  # (a mask, checked to fit its axis)
 list_position = _define("list_position", ["i", "n"], lambda t, p: I64, call_emitter("list_position"),

@@ -16,9 +16,11 @@ from functools import partial
 
 import numba
 import numpy as np
+from llvmlite import ir
 from numba import njit, types
+from numba.core import cgutils
 from numba.cpython.unsafe.tuple import tuple_setitem
-from numba.extending import overload
+from numba.extending import intrinsic, overload
 
 from .. import runtime
 from ..cache import machine_code_cache_trusted
@@ -37,6 +39,28 @@ def _reshape_any_layout(a, newshape):
     reshape takes contiguous arrays only; the lowering refuses writes through such a reshape)."""
     if isinstance(a, types.Array) and a.layout != "C":
         return lambda a, newshape: np.ascontiguousarray(a).reshape(newshape)
+
+
+@intrinsic
+def _signals(typingctx):
+    """``PyErr_CheckSignals()``: Python's handlers of the signals that came (a KeyboardInterrupt
+    for Ctrl-C), -1 if one raised. (Called with the GIL, which compiled code holds.)"""
+    def codegen(context, builder, signature, args):
+        check = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.IntType(32), []),
+                                               "PyErr_CheckSignals")
+        return builder.call(check, [])
+    return types.int32(), codegen
+
+
+_Interrupted = runtime.Interrupted
+
+
+@_cached_overload(runtime.poll_signals)
+def _poll_signals(k):
+    def poll(k):
+        if k & 16383 == 0 and _signals() != 0:
+            raise _Interrupted()
+    return poll
 
 
 @njit(cache=_CACHE)
