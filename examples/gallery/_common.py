@@ -102,6 +102,32 @@ def finish(*checks: bool) -> int:
     return 1
 
 
+# --- training -----------------------------------------------------------------------------------
+
+class Adam:
+    """Adam's update for parameters of any structure `s2sad.ravel` takes (a dict of arrays, …):
+    ``params = adam.step(params, gradient)``."""
+
+    def __init__(self, rate: float = 0.01, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
+        self.rate, self.beta1, self.beta2, self.eps = rate, beta1, beta2, eps
+        self.m: np.ndarray | None = None
+        self.v: np.ndarray | None = None
+        self.t = 0
+
+    def step(self, params: Any, gradient: Any) -> Any:
+        """The parameters after one step along `gradient` (of their structure)."""
+        x, unravel = s2sad.ravel(params)
+        g = s2sad.ravel(gradient)[0]
+        if self.m is None:
+            self.m, self.v = np.zeros_like(x), np.zeros_like(x)
+        self.t += 1
+        self.m = self.beta1 * self.m + (1.0 - self.beta1) * g
+        self.v = self.beta2 * self.v + (1.0 - self.beta2) * g * g
+        m_hat = self.m / (1.0 - self.beta1 ** self.t)
+        v_hat = self.v / (1.0 - self.beta2 ** self.t)
+        return unravel(x - self.rate * m_hat / (np.sqrt(v_hat) + self.eps))
+
+
 # --- progress and pictures ----------------------------------------------------------------------
 
 def progress(iterable: Iterable, total: int | None = None, desc: str | None = None) -> Iterator:

@@ -49,19 +49,14 @@ def signal(n: int, phase: float, rng: np.random.Generator) -> np.ndarray:
     return np.sin(t) + 0.5 * np.sin(2.7 * t) + 0.02 * rng.standard_normal(n + 1)
 
 
-def adam(params: dict, steps: int, xs: np.ndarray, ys: np.ndarray, rate: float = 0.01) -> list[float]:
-    """Adam on the dict of parameters, in place; returns the losses."""
-    m = {k: np.zeros_like(v) for k, v in params.items()}
-    s = {k: np.zeros_like(v) for k, v in params.items()}
-    losses = []
-    for step in _common.progress(range(1, steps + 1), total=steps, desc="Adam"):
+def train(params: dict, steps: int, xs: np.ndarray, ys: np.ndarray) -> tuple[dict, list[float]]:
+    """Adam on the dict of parameters; returns the last parameters and the losses."""
+    adam, losses = _common.Adam(rate=0.01), []
+    for _ in _common.progress(range(steps), total=steps, desc="Adam"):
         loss, g = loss_and_grad(params, xs, ys)
         losses.append(loss)
-        for k in params:
-            m[k] = 0.9 * m[k] + 0.1 * g[k]
-            s[k] = 0.999 * s[k] + 0.001 * g[k] ** 2
-            params[k] = params[k] - rate * (m[k] / (1 - 0.9 ** step)) / (np.sqrt(s[k] / (1 - 0.999 ** step)) + 1e-8)
-    return losses
+        params = adam.step(params, g)
+    return params, losses
 
 
 def draw(losses: list[float], target: np.ndarray, predicted: np.ndarray):
@@ -96,7 +91,7 @@ def main() -> int:
     checks = [_common.report("BPTT gradient against central differences of the loss",
                              _common.gradient_difference(lambda p: rnn_loss(p, xs, ys), params, g), 1e-6)]
 
-    losses = adam(params, steps, xs, ys)
+    params, losses = train(params, steps, xs, ys)
     test = signal(length, 2.0, rng)
     predicted = predict(params, test[:-1])
     print(f"hidden {hidden}, sequence {length}: loss {losses[0]:.4f} → {losses[-1]:.4f} after {steps} steps; "
