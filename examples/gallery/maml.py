@@ -1,7 +1,7 @@
 """MAML's meta-gradient: the gradient of a loss taken after an inner gradient step (second order).
 
-Each task is a sine wave a·sin(x + p) of its own amplitude and phase; the model is a small tanh
-network whose weights are one vector φ. MAML adapts φ to a task by one gradient step on a few
+Each task is a sine wave a·sin(x + p) of its own amplitude and phase; the model is a tanh network
+with two hidden layers, its weights one vector φ. MAML adapts φ to a task by one gradient step on a few
 of its samples, θ = φ − α ∇L_train(φ), and scores θ on other samples of that task. The
 meta-loss therefore contains a gradient, made at module level with `s2sad.grad(task_loss)` and
 called inside `meta_loss`; `s2sad.grad(meta_loss)` differentiates through it (reverse over
@@ -21,14 +21,28 @@ import numpy as np
 import _common
 import s2sad
 
-HIDDEN = 20
+HIDDEN = 32
+SIZE = 3 * HIDDEN + HIDDEN * HIDDEN + HIDDEN + 1  # the number of weights in φ
 
 
 def network(phi, x):
-    """y(x) of a one-hidden-layer tanh network whose weights are packed in φ."""
-    w1, b1 = phi[:HIDDEN], phi[HIDDEN:2 * HIDDEN]
-    w2, b2 = phi[2 * HIDDEN:3 * HIDDEN], phi[3 * HIDDEN]
-    return np.tanh(np.outer(x, w1) + b1) @ w2 + b2
+    """y(x) of a tanh network with two hidden layers, its weights packed in the vector φ."""
+    n = HIDDEN
+    w1, b1 = phi[:n], phi[n:2 * n]
+    W2 = phi[2 * n:2 * n + n * n].reshape((n, n))
+    b2 = phi[2 * n + n * n:3 * n + n * n]
+    w3, b3 = phi[3 * n + n * n:4 * n + n * n], phi[4 * n + n * n]
+    h1 = np.tanh(np.outer(x, w1) + b1)
+    h2 = np.tanh(h1 @ W2 + b2)
+    return h2 @ w3 + b3
+
+
+def initial_weights(rng: np.random.Generator) -> np.ndarray:
+    """φ for the network: a random first layer spread over the inputs' range, small others."""
+    n = HIDDEN
+    return np.concatenate([rng.standard_normal(n), rng.uniform(-3.0, 3.0, n),
+                           rng.standard_normal(n * n) / np.sqrt(n), np.zeros(n),
+                           rng.standard_normal(n) / np.sqrt(n), [0.0]])
 
 
 def task_loss(phi, x, y):
@@ -84,11 +98,10 @@ def draw(losses: list[float], x: np.ndarray, truth: np.ndarray, before: np.ndarr
 def main() -> int:
     options = _common.parse_args(__doc__)
     out = _common.output_directory(options)
-    shots, meta_steps, batch = (10, 300, 4) if options.quick else (10, 6000, 8)
-    alpha, rate = 0.1, 0.005
+    shots, meta_steps, batch = (10, 300, 4) if options.quick else (10, 3000, 8)
+    alpha, rate = 0.05, 0.003
     rng = np.random.default_rng(7)
-    phi = np.concatenate([rng.standard_normal(HIDDEN), rng.uniform(-3, 3, HIDDEN),
-                          0.1 * rng.standard_normal(HIDDEN), [0.0]])
+    phi = initial_weights(rng)
 
     task = sample_task(rng, shots)
     _, g = meta_value_and_grad(phi, *task, alpha)
