@@ -1,13 +1,14 @@
 """MAML's meta-gradient: the gradient of a loss taken after an inner gradient step (second order).
 
-Each task is a sine wave a·sin(x + p) of its own amplitude and phase; the model is a tanh network
-with two hidden layers, its weights one vector φ. MAML adapts φ to a task by one gradient step on a few
-of its samples, θ = φ − α ∇L_train(φ), and scores θ on other samples of that task. The
-meta-loss therefore contains a gradient, made at module level with `s2sad.grad(task_loss)` and
-called inside `meta_loss`; `s2sad.grad(meta_loss)` differentiates through it (reverse over
-reverse), which brings in the Hessian of the inner loss (docs/higher-order.md). The meta-gradient is checked
-against central differences of the meta-loss, then meta-training runs. The picture shows the
-meta-loss, and a new task before and after one adaptation step from the meta-learned start.
+Each task is a sine wave a·sin(x + p) of its own amplitude and phase; the model is a tanh
+network with two hidden layers, its weights one vector φ. MAML adapts φ to a task by one
+gradient step on a few of its samples, θ = φ − α ∇L_train(φ), and scores θ on other samples of
+that task. The meta-loss therefore contains a gradient, made at module level with
+`s2sad.grad(task_loss)` and called inside `meta_loss`; `s2sad.grad(meta_loss)` differentiates
+through it (reverse over reverse), which brings in the Hessian of the inner loss
+(docs/higher-order.md). The meta-gradient is checked against central differences of the
+meta-loss, then meta-training runs. The picture shows the meta-loss, and a new task before and
+after one adaptation step from the meta-learned start.
 
     python examples/gallery/maml.py [--quick] [--out DIR]
 """
