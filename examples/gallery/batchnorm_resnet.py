@@ -85,9 +85,13 @@ def draw(params: dict, X: np.ndarray, y: np.ndarray, losses: list[float]):
         left.scatter(*X[y > 0].T, s=5, c="tab:orange")
         left.set_aspect("equal")
         left.set_title(f"ResNet with batch norm: decision regions ({len(params['blocks'])} blocks)")
-        right.semilogy(losses)
+        window = 25
+        right.semilogy(losses, color="0.8", lw=0.8, label="each minibatch")
+        right.semilogy(np.arange(window - 1, len(losses)), np.convolve(losses, np.ones(window) / window, "valid"),
+                       color="tab:blue", label=f"running mean of {window}")
         right.set_xlabel("Adam step")
         right.set_title("logistic loss")
+        right.legend(fontsize=8)
         fig.tight_layout()
         return fig
     return figure

@@ -59,7 +59,7 @@ def draw(target: np.ndarray, first: np.ndarray, fitted: np.ndarray, losses: list
 def main() -> int:
     options = _common.parse_args(__doc__)
     out = _common.output_directory(options)
-    pixels, steps = (48, 250) if options.quick else (128, 1500)
+    pixels, steps = (48, 250) if options.quick else (128, 600)
     g = (np.arange(pixels) + 0.5) / pixels
     X, Y = np.meshgrid(g, g)
     truth = np.array([[0.30, 0.35, 0.18, 0.9], [0.65, 0.60, 0.22, 0.6], [0.55, 0.25, 0.12, 0.35],

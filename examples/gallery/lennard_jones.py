@@ -101,7 +101,7 @@ def main() -> int:
     side, steps = (4, 400) if options.quick else (7, 3000)
     epsilon, sigma, dt = 1.0, 1.0, 0.004
     rng = np.random.default_rng(0)
-    pos = lattice(side, 1.2, rng)
+    pos = lattice(side, 2.0 ** (1.0 / 6.0) * sigma, rng)  # the pair potential's minimum
 
     got = energy_and_forces(pos, epsilon, sigma)[1]
     checks = [
@@ -112,7 +112,7 @@ def main() -> int:
                        1e-6),
     ]
 
-    vel = 0.3 * rng.standard_normal(pos.shape)
+    vel = 0.2 * rng.standard_normal(pos.shape)
     vel -= vel.mean(axis=0)
     s2sad.wait_compiled()
     paths, kinetic, potential = velocity_verlet(pos, vel, steps, dt, epsilon, sigma)
