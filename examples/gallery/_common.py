@@ -12,6 +12,7 @@ import argparse
 import os
 import sys
 import tempfile
+import textwrap
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -25,10 +26,10 @@ import s2sad
 def parse_args(doc: str, add: Callable[[argparse.ArgumentParser], None] | None = None,
                argv: list[str] | None = None) -> argparse.Namespace:
     """The options every gallery script takes (``--quick``, ``--out DIR``), plus those `add`
-    puts on the parser. `doc` is the script's docstring: its first line is the description,
-    the rest is shown after the options."""
-    first, _, rest = doc.strip().partition("\n")
-    parser = argparse.ArgumentParser(description=first, epilog=rest.strip() or None,
+    puts on the parser. `doc` is the script's docstring: its first paragraph is the
+    description, the rest is shown after the options."""
+    first, _, rest = doc.strip().partition("\n\n")
+    parser = argparse.ArgumentParser(description=textwrap.fill(" ".join(first.split()), 100), epilog=rest.strip() or None,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true",
                         help="a small problem that runs in a few seconds once compiled")
@@ -130,6 +131,9 @@ class Adam:
 
 # --- progress and pictures ----------------------------------------------------------------------
 
+Drawing = Callable[[Any], Any]  # draws with matplotlib.pyplot (its argument) and returns the figure
+
+
 def progress(iterable: Iterable, total: int | None = None, desc: str | None = None) -> Iterator:
     """`iterable` with a tqdm progress bar when tqdm is installed (on stderr), as it is otherwise."""
     try:
@@ -139,7 +143,7 @@ def progress(iterable: Iterable, total: int | None = None, desc: str | None = No
     return iter(tqdm(iterable, total=total, desc=desc, leave=False, mininterval=0.5))
 
 
-def save_figure(draw: Callable[[Any], Any], directory: str, name: str, dpi: int = 100) -> str | None:
+def save_figure(draw: Drawing, directory: str, name: str, dpi: int = 100) -> str | None:
     """Draw a picture with `draw(plt)` (it makes and returns the figure) and save it as
     ``directory/name`` (a PNG). Returns the path, or None when matplotlib is not installed (the
     script's checks still ran)."""

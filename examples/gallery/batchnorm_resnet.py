@@ -73,7 +73,7 @@ def initial_params(width: int, blocks: int, rng: np.random.Generator) -> dict:
             "w_out": rng.standard_normal(width) / np.sqrt(width), "b_out": 0.0}
 
 
-def draw(params: dict, X: np.ndarray, y: np.ndarray, losses: list[float]):
+def draw(params: dict, X: np.ndarray, y: np.ndarray, losses: list[float]) -> _common.Drawing:
     def figure(plt):
         fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2))
         g = np.linspace(-1.3, 1.3, 150)

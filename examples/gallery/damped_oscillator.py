@@ -61,7 +61,7 @@ def exact_sensitivities(theta: np.ndarray, v0: float, t: np.ndarray, h: float = 
     return np.stack(columns, axis=1)
 
 
-def draw(t: np.ndarray, xs: np.ndarray, J: np.ndarray):
+def draw(t: np.ndarray, xs: np.ndarray, J: np.ndarray) -> _common.Drawing:
     def figure(plt):
         fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 5.5), sharex=True)
         top.plot(t, xs, "k")

@@ -49,7 +49,7 @@ def decibels(x: np.ndarray) -> np.ndarray:
 
 
 def draw(omega: np.ndarray, start: np.ndarray, fitted: np.ndarray, bands: tuple[float, float],
-         taps0: np.ndarray, taps: np.ndarray):
+         taps0: np.ndarray, taps: np.ndarray) -> _common.Drawing:
     def figure(plt):
         fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8), gridspec_kw={"width_ratios": [2, 1]})
         left.plot(omega / np.pi, decibels(start), color="0.6", label="windowed sinc (start)")

@@ -60,7 +60,7 @@ def simulate_records(u0: np.ndarray, r: float, steps: int, every: int, sensors: 
 
 
 def draw(x: np.ndarray, truth: np.ndarray, found: np.ndarray, times: np.ndarray, records: np.ndarray,
-         fitted: np.ndarray, sensors: np.ndarray, memory: tuple[int, int]):
+         fitted: np.ndarray, sensors: np.ndarray, memory: tuple[int, int]) -> _common.Drawing:
     def figure(plt):
         fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
         left.plot(x, truth, "k", label="true initial temperature")

@@ -40,7 +40,7 @@ def image_error(circles, X, Y, target):
 error_and_grad = s2sad.value_and_grad(image_error)
 
 
-def draw(target: np.ndarray, first: np.ndarray, fitted: np.ndarray, losses: list[float]):
+def draw(target: np.ndarray, first: np.ndarray, fitted: np.ndarray, losses: list[float]) -> _common.Drawing:
     def figure(plt):
         fig, axes = plt.subplots(1, 4, figsize=(13, 3.4))
         for axis, image, title in zip(axes, (target, first, fitted), ("target", "initial guess", "fitted")):

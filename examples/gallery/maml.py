@@ -76,7 +76,7 @@ def task_samples(rng: np.random.Generator, shots: int, amplitude: float, phase: 
 
 
 def draw(losses: list[float], x: np.ndarray, truth: np.ndarray, before: np.ndarray, after: np.ndarray,
-         shots: tuple[np.ndarray, np.ndarray]):
+         shots: tuple[np.ndarray, np.ndarray]) -> _common.Drawing:
     def figure(plt):
         fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
         window = max(1, len(losses) // 50)

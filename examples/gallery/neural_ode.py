@@ -63,7 +63,7 @@ def integrate(g, Y0: np.ndarray, dt: float, steps: int) -> np.ndarray:
     return np.array(path)
 
 
-def draw(params: dict, starts: np.ndarray, dt: float, steps: int, losses: list[float]):
+def draw(params: dict, starts: np.ndarray, dt: float, steps: int, losses: list[float]) -> _common.Drawing:
     def figure(plt):
         fig, axes = plt.subplots(1, 3, figsize=(13, 4))
         a, v = np.meshgrid(np.linspace(-2.5, 2.5, 21), np.linspace(-2.5, 2.5, 21))

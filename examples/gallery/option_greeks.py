@@ -50,7 +50,7 @@ def black_scholes(S0: float, sigma: float, r: float, T: float, K: float) -> tupl
     return price, normal_cdf(d1), S0 * sqrt(T) * exp(-0.5 * d1 * d1) / sqrt(2.0 * pi)
 
 
-def draw(spots: np.ndarray, mc: np.ndarray, bs: np.ndarray, K: float):
+def draw(spots: np.ndarray, mc: np.ndarray, bs: np.ndarray, K: float) -> _common.Drawing:
     def figure(plt):
         fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
         for axis, j, name in ((axes[0], 1, "delta ∂V/∂S0"), (axes[1], 2, "vega ∂V/∂σ")):
@@ -87,8 +87,10 @@ def main() -> int:
           f"vega {vega:.3f} ({bs[2]:.3f}); {paths} paths of {steps} steps")
 
     spots = np.linspace(70.0, 140.0, points)
-    mc = np.array([[greeks(s, sigma, r, T, K, Z)[0], *greeks(s, sigma, r, T, K, Z)[1]]
-                   for s in _common.progress(spots, total=points, desc="spots")])
+    mc = np.empty((points, 3))  # price, delta, vega at each spot
+    for i in _common.progress(range(points), total=points, desc="spots"):
+        value, (mc[i, 1], mc[i, 2]) = greeks(spots[i], sigma, r, T, K, Z)
+        mc[i, 0] = value
     closed = np.array([black_scholes(s, sigma, r, T, K) for s in spots])
     error = np.max(np.abs(mc[:, 1:] - closed[:, 1:]) / np.max(np.abs(closed[:, 1:]), axis=0))
     print(f"Monte Carlo against Black–Scholes over the spots: largest difference {error:.1e} relative "

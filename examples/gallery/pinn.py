@@ -68,7 +68,8 @@ def closed_form_u_xx(params: dict, x: np.ndarray) -> np.ndarray:
     return (-2.0 * t * (1.0 - t * t) * params["w1"] ** 2) @ params["w2"]
 
 
-def draw(x: np.ndarray, u: np.ndarray, residual: np.ndarray, losses: list[float], points: np.ndarray):
+def draw(x: np.ndarray, u: np.ndarray, residual: np.ndarray, losses: list[float], points: np.ndarray
+         ) -> _common.Drawing:
     def figure(plt):
         fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
         axes[0].plot(x, exact(x), "k", lw=2, label="exact")

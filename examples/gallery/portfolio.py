@@ -63,7 +63,7 @@ def market(days: int, n: int, rng: np.random.Generator) -> np.ndarray:
     return drift + np.outer(factor, beta) + noise * rng.standard_normal((days, n))
 
 
-def draw(history: list[float], w0: np.ndarray, w: np.ndarray, g: np.ndarray):
+def draw(history: list[float], w0: np.ndarray, w: np.ndarray, g: np.ndarray) -> _common.Drawing:
     def figure(plt):
         fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
         axes[0].plot(history)

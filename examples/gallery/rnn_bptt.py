@@ -59,7 +59,7 @@ def train(params: dict, steps: int, xs: np.ndarray, ys: np.ndarray) -> tuple[dic
     return params, losses
 
 
-def draw(losses: list[float], target: np.ndarray, predicted: np.ndarray):
+def draw(losses: list[float], target: np.ndarray, predicted: np.ndarray) -> _common.Drawing:
     def figure(plt):
         fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8), gridspec_kw={"width_ratios": [1, 2]})
         left.semilogy(losses)

@@ -71,7 +71,7 @@ def joint_path(torques: np.ndarray, q0: np.ndarray, dt: float) -> np.ndarray:
     return np.array(path)
 
 
-def draw(path: np.ndarray, target: np.ndarray, torques: np.ndarray, dt: float, losses: list[float]):
+def draw(path: np.ndarray, target: np.ndarray, torques: np.ndarray, dt: float, losses: list[float]) -> _common.Drawing:
     def figure(plt):
         fig, axes = plt.subplots(1, 3, figsize=(13, 4), gridspec_kw={"width_ratios": [1.2, 1, 1]})
         arm = axes[0]

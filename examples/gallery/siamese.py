@@ -69,7 +69,7 @@ def pairs(X: np.ndarray, labels: np.ndarray, n: int, rng: np.random.Generator) -
     return X[i], X[j], (labels[i] == labels[j]).astype(float)
 
 
-def draw(X: np.ndarray, labels: np.ndarray, E: np.ndarray, losses: list[float]):
+def draw(X: np.ndarray, labels: np.ndarray, E: np.ndarray, losses: list[float]) -> _common.Drawing:
     def figure(plt):
         fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
         for c in range(3):
