@@ -1,5 +1,5 @@
 """What every gallery script shares: its command line, the finite-difference check of its
-derivative, an optional progress bar and the saving of its picture.
+derivative, Adam's update, an optional progress bar and the saving of its picture.
 
 The scripts import this module by name (``import _common``): Python puts a script's own
 directory first on ``sys.path``, so this works from any working directory. Nothing here
@@ -23,20 +23,18 @@ import s2sad
 
 # --- the command line ---------------------------------------------------------------------------
 
-def parse_args(doc: str, add: Callable[[argparse.ArgumentParser], None] | None = None,
-               argv: list[str] | None = None) -> argparse.Namespace:
-    """The options every gallery script takes (``--quick``, ``--out DIR``), plus those `add`
-    puts on the parser. `doc` is the script's docstring: its first paragraph is the
-    description, the rest is shown after the options."""
+def parse_args(doc: str, argv: list[str] | None = None) -> argparse.Namespace:
+    """The options every gallery script takes: ``--quick`` and ``--out DIR``. `doc` is the
+    script's docstring: its first paragraph is the description, the rest is shown after the
+    options."""
     first, _, rest = doc.strip().partition("\n\n")
-    parser = argparse.ArgumentParser(description=textwrap.fill(" ".join(first.split()), 100), epilog=rest.strip() or None,
+    parser = argparse.ArgumentParser(description=textwrap.fill(" ".join(first.split()), 100),
+                                     epilog=rest.strip() or None,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true",
                         help="a small problem that runs in a few seconds once compiled")
     parser.add_argument("--out", metavar="DIR", default=None,
                         help="the directory for the picture (default: a new temporary directory)")
-    if add is not None:
-        add(parser)
     return parser.parse_args(argv)
 
 
