@@ -176,11 +176,16 @@ def _callers_level() -> int:
 def _finite(out) -> bool:
     """Are the floats a compiled derivative returned all finite? (Arrays by a compiled loop,
     which costs less than NumPy's reductions for the small arrays most calls return.)"""
-    for value in out if isinstance(out, tuple) else (out,):
-        if isinstance(value, float) and not math.isfinite(value):
-            return False
-        if isinstance(value, np.ndarray) and value.dtype.kind == "f" and not _all_finite()(value):
-            return False
+    all_finite = None
+    for value in out if type(out) is tuple else (out,):
+        kind = type(value)
+        if kind is float:
+            if not math.isfinite(value):
+                return False
+        elif kind is np.ndarray and value.dtype.kind == "f":
+            all_finite = all_finite or _all_finite()
+            if not all_finite(value):
+                return False
     return True
 
 

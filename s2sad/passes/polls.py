@@ -2,9 +2,11 @@
 
 Code run as Python stops at a KeyboardInterrupt between any two bytecodes; machine code never
 looks, so an endless ``while`` loop compiled by Numba could only be killed. In the Numba form,
-every ``while`` loop counts its steps, and every loop of the function's top level (the long
-time-stepping loops) uses its counter, to ask Python every 16,384 steps whether a signal came
-(`poll_signals`: about a nanosecond a step)::
+every ``while`` loop counts its steps, and every loop of the function's top level holding
+another loop (a time-stepping loop) uses its counter, to ask Python every 16,384 steps whether
+a signal came (`poll_signals`: about a nanosecond a step). Other ``for`` loops end on their own,
+and are left as they are, for LLVM to vectorise (a call, even one not taken, would stop it);
+so are the element loops made afterwards (passes/fuse.py)::
 
     while x > tol:                     polls = 0
         x = step(x)           →        while x > tol:
@@ -19,18 +21,18 @@ from __future__ import annotations
 
 from .. import primitives as P
 from ..ir.builder import const
-from ..ir.core import Block, Eqn, ForRange, Function, Var, While, walk
+from ..ir.core import Eqn, ForRange, Function, Var, While, walk
 from ..ir.types import I64
 
 
 def poll_loops(fn: Function) -> Function:
-    """`fn` with a `poll_signals` at the top of its ``while`` loops' bodies and its top-level
-    ``for`` loops' bodies."""
+    """`fn` with a `poll_signals` at the top of its ``while`` loops' bodies and of its top-level
+    ``for`` loops holding a loop."""
     for stmt in list(walk(fn.body)):
         if isinstance(stmt, While):
             _count(stmt)
     for stmt in fn.body.stmts:
-        if isinstance(stmt, ForRange):
+        if isinstance(stmt, ForRange) and any(isinstance(s, (ForRange, While)) for s in walk(stmt.body)):
             stmt.body.stmts.insert(0, Eqn([], P.poll_signals, [stmt.body.params[0]], {}, stmt.loc))
     return fn
 
