@@ -11,6 +11,7 @@ is not timed, as GradBench's own Python tools do not time it (their ``wrap.multi
 from __future__ import annotations
 
 import os
+import sys
 import time
 import types
 from dataclasses import dataclass
@@ -71,8 +72,28 @@ def primal(fn: Callable) -> Callable:
     source the derivatives are made from), or plain Python under the ``python`` backend."""
     key = (fn, backend())
     if key not in _primals:
-        _primals[key] = _njit_tree(fn) if backend() == "numba" else fn
+        _primals[key] = _with_fallback(fn, _njit_tree(fn)) if backend() == "numba" else fn
     return _primals[key]
+
+
+def _with_fallback(fn: Callable, compiled: Callable) -> Callable:
+    """`compiled`, or `fn` from the first call on if Numba cannot compile it (its error is
+    printed on standard error once: standard output is the protocol's)."""
+    chosen: list[Callable] = []
+
+    def call(*args: Any) -> Any:
+        if chosen:
+            return chosen[0](*args)
+        try:
+            result = compiled(*args)
+            chosen.append(compiled)
+        except Exception as e:  # Numba's typing errors have no common public base class
+            print(f"numba could not compile {fn.__name__}; it runs as Python: {e}", file=sys.stderr)
+            chosen.append(fn)
+            result = fn(*args)
+        return result
+
+    return call
 
 
 @dataclass
