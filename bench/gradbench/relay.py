@@ -82,6 +82,7 @@ def relay(eval_command: str, tool_command: str, log: Any = None) -> list[dict]:
 
 
 def main() -> None:
+    """Run one session from the command line and print its summary."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--eval", required=True, help="the shell command that runs the eval")
     parser.add_argument("--tool", required=True, help="the shell command that runs the tool")

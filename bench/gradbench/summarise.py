@@ -21,6 +21,7 @@ def read(path: Path) -> tuple[str, dict[str, dict[str, dict]]]:
     """The eval's name and, per input description, per function: median, first call, validity."""
     messages: dict[int, dict] = {}
     rows: dict[str, dict[str, dict]] = defaultdict(dict)
+    described: dict[int, str] = {}
     name = path.stem
     with open(path) as log:
         for line in log:
@@ -32,7 +33,7 @@ def read(path: Path) -> tuple[str, dict[str, dict[str, dict]]]:
                     name = m["module"]
                 if m.get("kind") == "analysis" and m["of"] in messages:
                     of = messages[m["of"]]
-                    rows[of.get("description", "")][of["function"]]["valid"] = m["valid"]
+                    rows[described[m["of"]]][of["function"]]["valid"] = m["valid"]
             elif "response" in entry:
                 r = entry["response"]
                 m = messages.get(r["id"], {})
@@ -41,7 +42,11 @@ def read(path: Path) -> tuple[str, dict[str, dict[str, dict]]]:
                 timings = r.get("timings") or []
                 runs = [t["nanoseconds"] for t in timings if t["name"] == "evaluate"]
                 first = [t["nanoseconds"] for t in timings if t["name"] == "prepare"]
-                rows[m.get("description", "")][m["function"]] = {
+                description = m.get("description", "")
+                while m["function"] in rows[description]:  # the same input again (hello's rounds)
+                    description += "′"
+                described[m["id"]] = description
+                rows[description][m["function"]] = {
                     "median": statistics.median(runs) / 1e9 if runs else None,
                     "first": first[0] / 1e9 if first else None,
                     "valid": None if r.get("success") else False}
@@ -49,6 +54,7 @@ def read(path: Path) -> tuple[str, dict[str, dict[str, dict]]]:
 
 
 def seconds(s: float | None) -> str:
+    """A duration in seconds, in the unit that suits it."""
     if s is None:
         return "–"
     if s < 1e-3:
@@ -82,6 +88,7 @@ def table(name: str, rows: dict[str, dict[str, dict]]) -> str:
 
 
 def main() -> None:
+    """Print the table of each log named on the command line."""
     for path in sys.argv[1:]:
         print(table(*read(Path(path))))
         print()

@@ -80,6 +80,7 @@ def serve(lines: TextIO, out: TextIO) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Parse the options and serve standard input until it ends."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=common.BACKENDS, default=os.environ.get("S2SAD_GRADBENCH_BACKEND", "numba"),
                         help="numba: compiled derivatives (default); python: no compilation")
