@@ -216,7 +216,7 @@ def _generated(derivative: Function, origin: str, compiled: bool, tiers=None) ->
     """Write and import the derivative's module (in the form Numba compiles, if `compiled`; with
     the test of `tiers` in every loop, if given). `derivative` stays whole, as `Derived` shows it."""
     fn = copy_function(derivative)
-    functions = split_entry(fuse_loops(poll_loops(draws_for_numba(fn))) if compiled else dce(strip_bounds(fn)))
+    functions = split_entry(poll_loops(fuse_loops(draws_for_numba(fn))) if compiled else dce(strip_bounds(fn)))
     source, lines = module_source(functions, origin)
     namespaces = derivative.namespaces
     if tiers is not None:

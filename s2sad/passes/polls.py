@@ -5,8 +5,8 @@ looks, so an endless ``while`` loop compiled by Numba could only be killed. In t
 every ``while`` loop counts its steps, and every loop of the function's top level holding
 another loop (a time-stepping loop) uses its counter, to ask Python every 16,384 steps whether
 a signal came (`poll_signals`: about a nanosecond a step). Other ``for`` loops end on their own,
-and are left as they are, for LLVM to vectorise (a call, even one not taken, would stop it);
-so are the element loops made afterwards (passes/fuse.py)::
+and are left as they are, for LLVM to vectorise (a call, even one not taken, would stop it),
+as are most element loops (passes/fuse.py: those of a matrix poll once a row)::
 
     while x > tol:                     polls = 0
         x = step(x)           →        while x > tol:
