@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import math
 import operator
+import warnings
 from functools import partial
 
 import numba
@@ -519,6 +520,11 @@ def _record_grow_inline(tape, k, value, exact=False):
             return tape
         return number
     return lambda tape, k, value, exact=False: _record_grow(tape, k, value, exact)
+
+
+# Numba's pedantic check of inlined code reports the tape the inlined store may grow as out of
+# scope; the code is right (tests/test_numba_backend.py), and the report is for Numba's authors.
+warnings.filterwarnings("ignore", r".*variable '_record_grow_inline", numba.core.errors.NumbaIRAssumptionWarning)
 _compiled_as_written(runtime.fits_shape, runtime.unrecord, runtime.tape_row, runtime.untape_row, runtime.cross_vectors,
                      runtime.record_ragged, runtime._reindexed, runtime._entry, runtime.ragged_row, runtime.ragged_matrix,
                      runtime._room, runtime.log_draw, runtime.log_draws, runtime.logged_draws)
