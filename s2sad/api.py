@@ -218,8 +218,11 @@ class Derivative:
         unpickles it reads none of the caller's files, and unpickling the same bytes again (a
         Dask worker's next task) gives the same derivative, already made."""
         wrt = self.wrt if self.as_tuple else self.wrt[0]
-        options = {"mode": self.mode, "backend": self.backend, "checkpoint": self.checkpoint}
-        return (_unpickle, (shipping.pack((type(self), self.fn, wrt, options, shipping.collect(self.fn))),))
+        return (_unpickle, (shipping.pack((type(self), self.fn, wrt, self.options(), shipping.collect(self.fn))),))
+
+    def options(self) -> dict:
+        """The options it was made with (as keywords of its class)."""
+        return {"mode": self.mode, "backend": self.backend, "checkpoint": self.checkpoint}
 
     def bind(self, args: tuple, kwargs: dict) -> "Bound":
         names = self._names

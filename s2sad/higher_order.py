@@ -94,9 +94,24 @@ class Jacobian(_OneParameter):
     the state it changes is put back). All columns belong to one call of f: each starts from the
     state the first saw, and the state ends as one call leaves it. For a container result or
     parameter, containers of blocks: the result's structure outside, the parameter's inside
-    (``J['h']['W']`` is ∂h/∂W, of shape ``h.shape + W.shape``)."""
+    (``J['h']['W']`` is ∂h/∂W, of shape ``h.shape + W.shape``).
+
+    With `sparsity` (the entries that may be non-zero, as a matrix of ``out.size`` rows and
+    ``arg.size`` columns: `scipy.sparse` or dense, true or non-zero where an entry may be), a
+    `scipy.sparse.csr_matrix` of that shape: columns that share no row are found together, one
+    JVP for each group (forward mode; rows that share no column, one VJP each, in reverse mode),
+    as many as a greedy colouring of the pattern needs (`colour_groups`)."""
 
     kind = "jacobian"
+
+    def __init__(self, fn: Callable, wrt: Wrt = 0, *, sparsity=None, **options):
+        super().__init__(fn, wrt, **options)
+        self.sparsity = None if sparsity is None else _pattern(fn, sparsity)
+        self._plans: dict[str, list] = {}
+        self._shapes: dict[tuple, tuple] = {}  # (arguments' shapes) → the result's shape (reverse mode)
+
+    def options(self) -> dict:
+        return {**super().options(), "sparsity": self.sparsity}
 
     @property
     def mode_for_transform(self) -> str:
@@ -113,9 +128,83 @@ class Jacobian(_OneParameter):
                                  f"containers of them), but {self.fn.__name__} returns {what}")
         wrt = primals.leaves(self.wrt)
         run = self.runner(derived, primals, repeated=True)
+        if self.sparsity is not None:
+            return self._compressed(derived, run, primals, wrt)
         blocks = self._forward(run, primals, wrt, len(results)) if self.mode == "forward" else \
             self._reverse(derived, run, primals, wrt)
         return nested_blocks(derived.primal.out_tree, primals.trees[self.wrt[0]], blocks)
+
+    def _compressed(self, derived, run: Callable, primals: list, wrt: list[int]):
+        """The sparse Jacobian: one JVP per group of columns that share no row (forward mode),
+        or one VJP per group of rows that share no column (reverse mode). Of the pattern's
+        lines (columns, or rows), each product gives the entries of every line of its group."""
+        if len(wrt) != 1 or len(derived.primal.results) != 1:
+            raise _fail(self.fn, "a sparse jacobian is of one array (or number) result with respect to one "
+                                 "array (or number) argument")
+        forward = self.mode == "forward"
+        x = primals[wrt[0]]
+        shape = None if forward else self._result_shape(derived, primals)
+        m, n = self.sparsity.shape
+        if n != np.size(x) or (shape is not None and m != int(np.prod(shape))):
+            raise _fail(self.fn, f"the sparsity pattern is {m}×{n}, but the result has "
+                                 f"{'?' if shape is None else int(np.prod(shape))} elements and the argument "
+                                 f"{np.size(x)}")
+        data = np.empty(self.sparsity.nnz)
+        for group, entries, put, found in self._plan(forward):
+            seed = np.zeros(n if forward else m)
+            seed[group] = 1.0
+            if forward:
+                product = run(*primals, seed.reshape(np.shape(x)) if np.ndim(x) else seed[0])[1]
+            else:
+                product = self._statistics(run(*primals, seed.reshape(shape) if shape else seed[0]), 2)[1]
+            product = np.ravel(product)
+            data[put] = product[entries]
+            outside = np.flatnonzero(~found & (product != 0.0))
+            if outside.size:
+                where = f"row {outside[0]}" if forward else f"column {outside[0]}"
+                raise _fail(self.fn, f"the Jacobian has a non-zero entry outside the sparsity pattern given, in "
+                                     f"{where} (the product of the {'columns' if forward else 'rows'} "
+                                     f"{group[:4].tolist()}...); the pattern must hold every entry that may be "
+                                     "non-zero")
+        import scipy.sparse
+        return scipy.sparse.csr_matrix((data, self.sparsity.indices, self.sparsity.indptr), shape=(m, n))
+
+    def _plan(self, forward: bool) -> list[tuple]:
+        """For each group of lines (columns in forward mode, rows in reverse) that share no
+        entry: the lines, the entries of the product they hold, where those go in the pattern's
+        data (CSR order), and which of the product's entries they are. Made once."""
+        key = "forward" if forward else "reverse"
+        if key not in self._plans:
+            import scipy.sparse
+            pattern = self.sparsity
+            order = scipy.sparse.csr_matrix((np.arange(1, pattern.nnz + 1), pattern.indices, pattern.indptr),
+                                            shape=pattern.shape)  # (each entry's position, plus one)
+            lines = (order.T if forward else order).tocsr()
+            size = pattern.shape[0] if forward else pattern.shape[1]
+            plan = []
+            for group in colour_groups(lines):
+                spans = [slice(lines.indptr[line], lines.indptr[line + 1]) for line in group]
+                entries = np.concatenate([lines.indices[s] for s in spans]) if spans else np.zeros(0, int)
+                found = np.zeros(size, dtype=bool)
+                found[entries] = True
+                plan.append((np.array(group), entries, np.concatenate([lines.data[s] for s in spans]) - 1, found))
+            self._plans[key] = plan
+        return self._plans[key]
+
+    def _result_shape(self, derived, primals: list) -> tuple:
+        """The shape of f's one result, kept for arguments of the same shapes (and integers)."""
+        key = (id(derived), *((np.shape(a), a if isinstance(a, (int, np.integer)) else None) for a in primals))
+        if key not in self._shapes:
+            self._shapes[key] = self._result_shapes(derived, primals)[0]
+        return self._shapes[key]
+
+    def _result_shapes(self, derived, primals: list) -> list[tuple]:
+        """The shapes of f's results, from one call of f whose effects are undone."""
+        undo = derived.effects.save(primals)
+        out = self.fn(*primals.structured())
+        undo()
+        tree = derived.primal.out_tree
+        return [np.shape(v) for v in ([out] if tree is None else [v for _, v in flatten_like(tree, out, "", "")])]
 
     def _forward(self, run: Callable, primals: list, wrt: list[int], m: int) -> list[list]:
         """Column by column: J[..., i] = J e_i, for each result (blocks[result][leaf])."""
@@ -136,11 +225,7 @@ class Jacobian(_OneParameter):
     def _reverse(self, derived, fn: Callable, primals: list, wrt: list[int]) -> list[list]:
         """Row by row: J[i] = e_iᵀ J, for each result (whose shapes come from a call of f, whose
         effects are undone)."""
-        undo = derived.effects.save(primals)
-        out = self.fn(*primals.structured())
-        undo()
-        tree = derived.primal.out_tree
-        shapes = [np.shape(v) for v in ([out] if tree is None else [v for _, v in flatten_like(tree, out, "", "")])]
+        shapes = self._result_shapes(derived, primals)
         blocks = [[np.zeros(shape + np.shape(primals[k])) for k in wrt] for shape in shapes]
         zeros = zeros_like_each(np.zeros(shape) for shape in shapes)
         for i, shape in enumerate(shapes):
@@ -150,6 +235,35 @@ class Jacobian(_OneParameter):
                 for j, (g, k) in enumerate(zip(row, wrt)):
                     blocks[i][j][index] = _as_output(g, primals[k])
         return blocks
+
+
+def colour_groups(lines) -> list[list[int]]:
+    """The lines (rows of `lines`, a CSR matrix) in groups of which no two share an entry: a
+    greedy colouring of their conflict graph, in order (each line to the first group it fits)."""
+    groups: list[list[int]] = []
+    group_of_entry: dict[int, set[int]] = {}  # entry → the groups holding it
+    for line in range(lines.shape[0]):
+        entries = lines.indices[lines.indptr[line]:lines.indptr[line + 1]].tolist()
+        busy = set().union(*(group_of_entry.get(e, ()) for e in entries))
+        g = next((g for g in range(len(groups)) if g not in busy), len(groups))
+        if g == len(groups):
+            groups.append([])
+        groups[g].append(line)
+        for e in entries:
+            group_of_entry.setdefault(e, set()).add(g)
+    return groups
+
+
+def _pattern(fn: Callable, sparsity):
+    """`sparsity` as a CSR matrix of booleans (refused unless it is a matrix)."""
+    import scipy.sparse
+    pattern = scipy.sparse.csr_matrix(sparsity, dtype=bool) if not scipy.sparse.issparse(sparsity) else \
+        sparsity.tocsr().astype(bool)
+    if pattern.ndim != 2:
+        raise _fail(fn, "sparsity is a matrix: a row per result element, a column per argument element")
+    pattern.eliminate_zeros()
+    pattern.sort_indices()
+    return pattern
 
 
 def hvp(f: Callable | None = None, wrt: Wrt = 0, *, backend: str = "auto", checkpoint=None) -> HVP:
@@ -168,8 +282,11 @@ def hessian(f: Callable | None = None, wrt: Wrt = 0, *, backend: str = "auto", c
 
 
 def jacobian(f: Callable | None = None, wrt: Wrt = 0, *, mode: str = "forward", backend: str = "auto",
-             checkpoint=None) -> Jacobian:
+             checkpoint=None, sparsity=None) -> Jacobian:
     """``J(*args)`` → ∂f/∂args[wrt] of shape ``out.shape + arg.shape`` for `f` returning one
     float or float array: one JVP per argument element (``mode="forward"``, the default, cheaper
-    when the argument is the smaller) or one VJP per result element (``mode="reverse"``)."""
-    return decorated(Jacobian, f, wrt, mode=mode, backend=backend, checkpoint=checkpoint)
+    when the argument is the smaller) or one VJP per result element (``mode="reverse"``). With
+    `sparsity` (a matrix of ``out.size`` rows and ``arg.size`` columns, true where an entry may
+    be non-zero), a `scipy.sparse.csr_matrix` from one product per group of columns (or rows)
+    that share no entry."""
+    return decorated(Jacobian, f, wrt, mode=mode, backend=backend, checkpoint=checkpoint, sparsity=sparsity)

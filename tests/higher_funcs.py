@@ -98,3 +98,15 @@ def counted(x, n):
     for i in range(n):
         s = s + x * i
     return s
+
+
+def pair_residuals(cams, pts):
+    """Two residuals per observation j, from its 3 camera numbers and 2 point numbers only: a
+    block-sparse Jacobian."""
+    n = pts.shape[0]
+    r = np.zeros((n, 2))
+    for j in range(n):
+        c = cams[j]
+        r[j, 0] = c[0] * np.sin(pts[j, 0]) + c[1] * pts[j, 1] ** 2
+        r[j, 1] = np.exp(c[2] * pts[j, 0]) - c[0] * pts[j, 1]
+    return r

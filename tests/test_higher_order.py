@@ -306,3 +306,53 @@ def test_bench_script_reports_the_ratio():
     assert 0.5 < float(ratio) < 20, out.stdout  # (a timing on a shared machine: only its range)
     (asymmetry,) = re.findall(r"largest asymmetry (\S+)", out.stdout)
     assert float(asymmetry) < 1e-7, out.stdout
+
+
+def block_pattern(n: int, width: int):
+    import scipy.sparse
+    rows = np.repeat(np.arange(2 * n), width)
+    cols = ((np.arange(2 * n) // 2)[:, None] * width + np.arange(width)).ravel()
+    return scipy.sparse.csr_matrix((np.ones(rows.size, dtype=bool), (rows, cols)), shape=(2 * n, width * n))
+
+
+SPARSE_ARGS = (np.random.default_rng(3).normal(size=(6, 3)), np.random.default_rng(4).normal(size=(6, 2)))
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+@pytest.mark.parametrize("wrt, width", [(0, 3), (1, 2)])
+def test_a_sparse_jacobian_equals_the_dense_one(each_backend, mode, wrt, width):
+    import scipy.sparse
+    J = s2sad.jacobian(F.pair_residuals, wrt=wrt, mode=mode, sparsity=block_pattern(6, width))
+    sparse = J(*SPARSE_ARGS)
+    dense = s2sad.jacobian(F.pair_residuals, wrt=wrt)(*SPARSE_ARGS).reshape(12, -1)
+    assert scipy.sparse.isspmatrix_csr(sparse) and sparse.shape == dense.shape
+    np.testing.assert_allclose(sparse.toarray(), dense, rtol=1e-13, atol=1e-15)
+    np.testing.assert_array_equal(J(*SPARSE_ARGS).toarray(), sparse.toarray())  # (the plan, made once, again)
+
+
+def test_a_sparse_jacobian_groups_the_columns_that_share_no_row():
+    """Block-diagonal blocks of width w: w groups of columns in forward mode; the two rows of a
+    block share columns, so two groups of rows in reverse mode."""
+    from s2sad.higher_order import colour_groups
+    pattern = block_pattern(6, 3)
+    columns = colour_groups(pattern.T.tocsr())
+    assert len(columns) == 3 and sorted(sum(columns, [])) == list(range(18))
+    for group in columns:
+        assert pattern[:, group].sum(axis=1).max() == 1  # (no row in two of a group's columns)
+    assert len(colour_groups(pattern)) == 2
+
+
+def test_a_sparsity_pattern_missing_an_entry_is_refused():
+    pattern = block_pattern(6, 3).tolil()
+    pattern[0, 0] = False
+    with pytest.raises(s2sad.S2SADError, match="outside the sparsity pattern given, in row 0"):
+        s2sad.jacobian(F.pair_residuals, sparsity=pattern.tocsr())(*SPARSE_ARGS)
+    with pytest.raises(s2sad.S2SADError, match="sparsity pattern is 12×17"):
+        s2sad.jacobian(F.pair_residuals, sparsity=np.ones((12, 17)))(*SPARSE_ARGS)
+
+
+def test_a_sparse_jacobian_pickles_with_its_pattern():
+    J = pickle.loads(pickle.dumps(s2sad.jacobian(F.pair_residuals, sparsity=block_pattern(6, 3))))
+    assert J.sparsity.nnz == 36
+    np.testing.assert_allclose(J(*SPARSE_ARGS).toarray(),
+                               s2sad.jacobian(F.pair_residuals)(*SPARSE_ARGS).reshape(12, -1), rtol=1e-13)
