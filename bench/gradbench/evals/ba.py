@@ -25,43 +25,18 @@ as ADBench does (rows: the start of each row; cols, vals: the column and value o
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import s2sad
 
 from .common import Job, derivative, primal
 
+sys.path.insert(1, str(Path(__file__).resolve().parents[2]))  # bench/, for the comparison suite's camera model
+from suite.workloads.bundle_adjustment import project  # noqa: E402  (the same model: one definition)
+
 NCAM = 11  # parameters of a camera
-
-
-def project(cam: np.ndarray, X: np.ndarray) -> tuple[float, float]:
-    """The image of point X by camera `cam`, with radial distortion."""
-    r0 = cam[0]
-    r1 = cam[1]
-    r2 = cam[2]
-    y0 = X[0] - cam[3]
-    y1 = X[1] - cam[4]
-    y2 = X[2] - cam[5]
-    sq = r0 * r0 + r1 * r1 + r2 * r2
-    if sq != 0.0:
-        theta = np.sqrt(sq)
-        ct = np.cos(theta)
-        st = np.sin(theta)
-        k0 = r0 / theta
-        k1 = r1 / theta
-        k2 = r2 / theta
-        along = (k0 * y0 + k1 * y1 + k2 * y2) * (1.0 - ct)
-        z0 = y0 * ct + (k1 * y2 - k2 * y1) * st + k0 * along
-        z1 = y1 * ct + (k2 * y0 - k0 * y2) * st + k1 * along
-        z2 = y2 * ct + (k0 * y1 - k1 * y0) * st + k2 * along
-    else:
-        z0 = y0 + r1 * y2 - r2 * y1
-        z1 = y1 + r2 * y0 - r0 * y2
-        z2 = y2 + r0 * y1 - r1 * y0
-    u = z0 / z2
-    v = z1 / z2
-    rsq = u * u + v * v
-    distortion = 1.0 + cam[9] * rsq + cam[10] * rsq * rsq
-    return cam[6] * distortion * u + cam[7], cam[6] * distortion * v + cam[8]
 
 
 def reprojection(cams: np.ndarray, X: np.ndarray, w: np.ndarray, feats: np.ndarray) -> np.ndarray:
