@@ -105,6 +105,9 @@ def compile(fn: Callable, source: str, origin: str, strict: bool, fallback: Call
         if not ran:
             ran.append(True)
         if not _finite(out):
+            if "raise" in (np.geterr()[k] for k in ("divide", "over", "invalid")):  # (np.errstate(...="raise"):
+                # the Python form, run again to find the statement, raises where NumPy would: located.py)
+                raise FloatingPointError(f"the derivative of {origin} gives infinities or NaNs")
             warnings.warn(f"the derivative of {origin} gives infinities or NaNs: a division by zero, an overflow "
                           "or an invalid operation, where NumPy would have warned (compiled code does not stop to "
                           "warn)", RuntimeWarning, stacklevel=_callers_level())
