@@ -201,7 +201,7 @@ class Derivative:
         self.backend = backend
         self.checkpoint = checkpoint
         self._compiled: dict[tuple, tuple[Derived, ...]] = {}
-        self._quick: dict[tuple, Callable] = {}  # calls of plain arguments, straight to the generated function
+        self._quick: dict[tuple, Derived] = {}  # (`_plain_key`) → the derivative a call of such arguments runs
         self._changes: dict[tuple, int] = {}  # module floats → how often they changed between calls
         self._run_time: set[tuple] = set()  # module floats read at run time (they keep changing)
         self.tape_bytes: int | None = None  # bytes the tapes and snapshots of the last reverse-mode call held
@@ -404,8 +404,9 @@ class Grad(Derivative):
     def value_and_grad(self, args: tuple, kwargs: dict) -> tuple[Any, Any]:
         key = None if kwargs or self.mode != "reverse" else _plain_key(args, len(self._names))
         quick = self._quick.get(key)
-        if quick is not None and quick.derived.current():
-            return quick(args)
+        if quick is not None and quick.current():
+            value, *grads = self._statistics(quick.fn(*args, 1.0), 1 + len(self.wrt))
+            return _plain(value), self._pack([_as_output(g, args[k]) for g, k in zip(grads, self.wrt)])
         args = self.bind(args, kwargs)
         derived = self.compiled(args, self.mode)
         self.check_scalar_output(derived, "s2sad.vjp")
@@ -413,7 +414,7 @@ class Grad(Derivative):
         if self.mode == "reverse":
             value, *grads = self._statistics(self.runner(derived, args)(*args, 1.0), 1 + len(wrt))
             if key is not None and not derived.effects.written:
-                self._quick[key] = _Quick(self, derived)
+                self._quick[key] = derived  # (the next calls of plain arguments go straight to it)
         else:
             value, grads = self._forward_grads(self.runner(derived, args, repeated=True), args, wrt)
         grads = [_as_output(g, args[k]) for g, k in zip(grads, wrt)]
@@ -435,8 +436,10 @@ class Grad(Derivative):
 
 
 def _plain_key(args: tuple, n: int) -> tuple | None:
-    """For arguments that are all floats and float64 arrays (one per parameter), what decides
-    their derivative (each one's number of axes, -1 for a float); None for any other."""
+    """For `n` arguments that are all floats and float64 arrays (one per parameter, and the
+    vectors), what decides their derivative (each one's number of axes, -1 for a float); None
+    for any other. Once a call of such arguments has made and checked its derivative, the next
+    go straight to its generated function: no binding, conversion or check of the arguments."""
     if len(args) != n:
         return None
     key = []
@@ -449,19 +452,6 @@ def _plain_key(args: tuple, n: int) -> tuple | None:
             return None
     return tuple(key)
 
-
-class _Quick:
-    """A reverse-mode gradient's call for arguments that need no conversion, binding or check
-    (`_plain_key`), once a call of their kind has made and checked its derivative: the
-    generated function and the results, nothing else."""
-
-    def __init__(self, grad: Grad, derived: Derived):
-        self.grad, self.derived, self.fn = grad, derived, derived.fn
-        self.wrt, self.n = grad.wrt, 1 + len(grad.wrt)
-
-    def __call__(self, args: tuple) -> tuple[Any, Any]:
-        value, *grads = self.grad._statistics(self.fn(*args, 1.0), self.n)
-        return _plain(value), self.grad._pack([_as_output(g, args[k]) for g, k in zip(grads, self.wrt)])
 
 def zeros_like_each(values) -> list:
     """A zero of each value's shape (0.0 for a number)."""
@@ -494,11 +484,20 @@ class JVP(Derivative):
     mode_for_transform = "forward"
 
     def __call__(self, *args):
+        n = len(self._names)
+        key = _plain_key(args, n + len(self.wrt))
+        quick = self._quick.get(key)
+        if quick is not None and all(np.shape(args[n + i]) == np.shape(args[k]) for i, k in enumerate(self.wrt)) \
+                and quick.current():
+            out = quick.fn(*args)
+            return _plain(out[0]), _plain(out[1])
         primals, tangents = self.split(args, "tangent")
         derived = self.compiled(primals, "forward")
         out = self.runner(derived, primals)(*primals, *tangents)
         m = len(derived.derivative.results) // 2
         tree = derived.primal.out_tree
+        if key is not None and m == 1 and tree is None and not derived.effects.written:
+            self._quick[key] = derived  # (one result: the next calls of plain arguments go straight to it)
         return outputs(tree, out[:m]), outputs(tree, out[m:])
 
 
@@ -510,6 +509,12 @@ class VJP(Derivative):
 
     def __call__(self, *args):
         n = len(self.signature.parameters)
+        key = _plain_key(args, n + 1)
+        quick = self._quick.get(key)
+        if quick is not None and quick.current():
+            out = self._statistics(quick.fn(*args), 1 + len(self.wrt))
+            if np.shape(out[0]) == np.shape(args[n]):  # (else the slow path says what is wrong)
+                return _plain(out[0]), self._pack([_as_output(g, args[k]) for g, k in zip(out[1:], self.wrt)])
         if len(args) != n + 1:
             raise _fail(self.fn, f"vjp of {self.fn.__name__} takes {n} arguments and one cotangent, "
                                  f"got {len(args)} values")
@@ -535,6 +540,8 @@ class VJP(Derivative):
             if np.shape(c) != np.shape(v):
                 raise _fail(self.fn, f"the cotangent has shape {np.shape(c)}, but {path} has shape {np.shape(v)}")
         grads = [_as_output(g, primals[k]) for g, k in zip(grads, wrt)]
+        if key is not None and m == 1 and tree is None and not derived.effects.written:
+            self._quick[key] = derived  # (one result: the next calls of plain arguments go straight to it)
         return outputs(tree, values), self._pack(primals.regroup(self.wrt, grads))
 
 
