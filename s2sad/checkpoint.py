@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from numbers import Integral
-from typing import Any, Callable, Union
+from typing import Any, Callable, Iterator, Union
 
 import numpy as np
 
@@ -239,6 +239,221 @@ def _segment_actions(l: int, every: int) -> np.ndarray:
     return rows.array()
 
 
+def _periodic_slots(l: int, every: int) -> int:
+    """The slots of Periodic(every) for l steps: the first states it keeps and one segment's tape."""
+    if l == 0:
+        return 0
+    segments = -(-l // every)
+    last = l - (segments - 1) * every  # steps of the last segment
+    kept = segments - (last == 1)
+    return kept + max(0, min(every, l) - 2)
+
+
+# --- lazy schedules: the next row on demand ----------------------------------------------------------
+# A schedule as a small int64 array, its *state*: the row to run next in its first three entries,
+# then what the generator needs to make the rows after it. `next_action(state)` replaces the row
+# by the next one, in place; after the last row the row is END. The state of Binomial(s) holds,
+# besides a few integers, the s steps its snapshots start from and the steps they reach (Revolve's
+# stack); Periodic's a few integers: O(s) memory whatever l. The functions below are plain integer
+# arithmetic on that array, run as they are by the Python backend and compiled by Numba for the
+# Numba backend (s2sad/backend/numba_runtime.py), and give exactly the rows of `actions(l)`.
+
+END = 5  # the row after a schedule's last: its generator is done
+PERIODIC, BINOMIAL = 0, 1  # the policy, in a state
+
+# Where a state keeps what: after the row (entries 0-2), the policy, l, the count (every, or the
+# snapshots, never more than l - 1 for Binomial: the same schedule), the slots, where the
+# generator is (its phase), whether it has turned, and the values of each policy's loop.
+_POLICY, _STEPS, _COUNT, _SLOTS, _PHASE, _TURNED = 3, 4, 5, 6, 7, 8
+_A, _B, _DEPTH = 9, 10, 11                 # Binomial: steps a … b-1 to reverse; the stack's depth
+_SEGMENT, _K, _KEPT, _SEGMENTS = 9, 10, 11, 12  # Periodic: the segment, the step within it
+_HEADER = 13                               # Binomial's stack from here: (a, b) of each depth
+_BIG = 1 << 62                             # "more than any loop's steps"
+
+
+def _emit(state: np.ndarray, action: int, k: int, j: int) -> int:
+    """Make (action, k, j) the state's current row; return the action."""
+    state[0] = action
+    state[1] = k
+    state[2] = j
+    return action
+
+
+def _turn(state: np.ndarray, k: int) -> int:
+    """The row of a turn at step k: FIRSTURN the first time, then YOUTURN."""
+    action = YOUTURN if state[_TURNED] else FIRSTURN
+    state[_TURNED] = 1
+    return _emit(state, action, k, -1)
+
+
+def _next_beta(b: int, s: int, t: int) -> int:
+    """β(s, t) from b = β(s, t - 1), as b·(s + t)/t computed without overflowing int64: b = q·t + r
+    gives q·(s + t) + r + r·s/t, the last quotient exact. _BIG when it would pass 2⁶²."""
+    q = b // t
+    r = b - q * t
+    if q > _BIG // (s + t):
+        return _BIG
+    return q * (s + t) + r + r * s // t
+
+
+def split(l: int, s: int) -> int:
+    """`optimal_split(l, s)` in integer arithmetic alone, for l ≥ 2 and s ≥ 1: with t the
+    repetition number, min(β(s, t-1), l - β(s-1, t-1)), where β(s-1, t-1) = β(s, t-1) - β(s, t-2)
+    (Pascal's rule). O(t) operations."""
+    before, last, now, t = 0, 0, 1, 0  # β(s, t-2), β(s, t-1), β(s, t)
+    while now < l:
+        t += 1
+        before, last, now = last, now, _next_beta(now, s, t)
+    return min(last, l - (last - before))
+
+
+# Binomial's phases: where `_binomial_next` resumes.
+_START, _DESCEND, _ADVANCED, _TURNED_AT, _DONE = 0, 1, 2, 3, 4
+
+
+def _binomial_next(state: np.ndarray) -> int:
+    """The next row of `_binomial_actions` (see it: the same loop, stopped after each row). The
+    left parts waiting are a stack of (a, b) by depth; at depth d the snapshots left are s - d
+    and x_a is in slot d."""
+    while True:
+        phase = state[_PHASE]
+        a, b, depth = state[_A], state[_B], state[_DEPTH]
+        if phase == _START:
+            if state[_STEPS] == 0:
+                state[_PHASE] = _DONE
+                continue
+            state[_PHASE] = _DESCEND
+            if state[_STEPS] > 1:
+                return _emit(state, TAKESHOT, 0, 0)
+        elif phase == _DESCEND:
+            if b - a <= 1:
+                state[_PHASE] = _TURNED_AT
+                return _turn(state, a)
+            m = split(b - a, state[_COUNT] - depth)
+            state[_HEADER + 2 * depth] = a
+            state[_HEADER + 2 * depth + 1] = a + m
+            state[_DEPTH] = depth + 1
+            state[_A] = a + m
+            state[_PHASE] = _ADVANCED
+            return _emit(state, ADVANCE, a, a + m)
+        elif phase == _ADVANCED:
+            state[_PHASE] = _DESCEND
+            if b - a > 1:
+                return _emit(state, TAKESHOT, a, depth)
+        elif phase == _TURNED_AT and depth > 0:
+            depth -= 1
+            a = state[_HEADER + 2 * depth]
+            state[_A], state[_B], state[_DEPTH] = a, state[_HEADER + 2 * depth + 1], depth
+            state[_PHASE] = _DESCEND
+            return _emit(state, RESTORE, a, depth)
+        else:
+            state[_PHASE] = _DONE
+            return _emit(state, END, -1, -1)
+
+
+# Periodic's phases: the forward sweep's snapshot and advance of a segment, the recording of a
+# segment's states (an advance, then a snapshot), its reversal (the turn at its last step, then a
+# restore and a turn for each step before it).
+_SHOOT, _SKIP, _RECORD, _RECORDED, _LAST_TURN, _BACK, _BACK_TURN = 0, 1, 2, 3, 4, 5, 6
+
+
+def _periodic_next(state: np.ndarray) -> int:
+    """The next row of `_segment_actions` (see it), segment by segment."""
+    l, every, kept = state[_STEPS], state[_COUNT], state[_KEPT]
+    while True:
+        phase, segment, k = state[_PHASE], state[_SEGMENT], state[_K]
+        a = segment * every
+        b = min(a + every, l)
+        if l == 0 or segment < 0:
+            return _emit(state, END, -1, -1)
+        if phase == _SHOOT:
+            if segment == state[_SEGMENTS]:
+                state[_SEGMENT], state[_K], state[_PHASE] = segment - 1, a - every + 1, _RECORD
+                continue
+            state[_PHASE] = _SKIP
+            if segment < kept:
+                return _emit(state, TAKESHOT, a, segment)
+        elif phase == _SKIP:
+            state[_SEGMENT], state[_PHASE] = segment + 1, _SHOOT
+            if b < l:
+                return _emit(state, ADVANCE, a, b)
+        elif phase == _RECORD:
+            if k >= b:
+                state[_PHASE] = _LAST_TURN
+                continue
+            state[_PHASE] = _RECORDED
+            return _emit(state, ADVANCE, k - 1, k)
+        elif phase == _RECORDED:
+            state[_K], state[_PHASE] = k + 1, _RECORD
+            if k < b - 1:
+                return _emit(state, TAKESHOT, k, kept + k - a - 1)
+        elif phase == _LAST_TURN:
+            state[_K], state[_PHASE] = b - 2, _BACK
+            return _turn(state, b - 1)
+        elif phase == _BACK:
+            if k < a:
+                state[_SEGMENT], state[_K], state[_PHASE] = segment - 1, a - every + 1, _RECORD
+                if segment > 0:
+                    return _emit(state, RESTORE, a - every, segment - 1)
+                continue
+            state[_PHASE] = _BACK_TURN
+            return _emit(state, RESTORE, k, segment if k == a else kept + k - a - 1)
+        else:
+            state[_K], state[_PHASE] = k - 1, _BACK
+            return _turn(state, k)
+
+
+def next_action(state: np.ndarray) -> int:
+    """Replace the state's row by the schedule's next row (END after the last); return its
+    action."""
+    if state[0] == END:
+        return END
+    if state[_POLICY] == BINOMIAL:
+        return _binomial_next(state)
+    return _periodic_next(state)
+
+
+def schedule_slots(state: np.ndarray) -> int:
+    """The number of snapshot slots the schedule of `state` uses."""
+    return state[_SLOTS]
+
+
+def _state(policy: int, l: int, count: int, slots: int, size: int) -> np.ndarray:
+    """A state of `size` entries at the schedule's first row."""
+    state = np.zeros(max(size, _HEADER), dtype=np.int64)
+    state[0] = ADVANCE  # (any action but END: next_action makes the first row)
+    state[_POLICY], state[_STEPS], state[_COUNT], state[_SLOTS] = policy, l, count, slots
+    return state
+
+
+def binomial_state(l: int, snapshots: int) -> np.ndarray:
+    """The state of Binomial(snapshots)'s schedule for l steps, at its first row: _HEADER
+    integers and two a snapshot (never more snapshots than l - 1, which give the same rows)."""
+    s = min(snapshots, max(l - 1, 1))
+    state = _state(BINOMIAL, l, s, min(snapshots, max(l - 1, 0)), _HEADER + 2 * s)
+    state[_B] = l
+    next_action(state)
+    return state
+
+
+def periodic_state(l: int, every: int) -> np.ndarray:
+    """The state of Periodic(every)'s schedule for l steps, at its first row."""
+    segments = (l + every - 1) // every
+    kept = segments - (l - (segments - 1) * every == 1) if l > 0 else 0
+    state = _state(PERIODIC, l, every, _periodic_slots(l, every), _HEADER)
+    state[_SEGMENTS], state[_KEPT] = segments, kept
+    next_action(state)
+    return state
+
+
+def lazy_rows(state: np.ndarray) -> Iterator[tuple[int, int, int]]:
+    """The rows of the schedule of `state`, from its current row on, made one at a time (the
+    state advances as they are taken)."""
+    while state[0] != END:
+        yield int(state[0]), int(state[1]), int(state[2])
+        next_action(state)
+
+
 # --- policies -----------------------------------------------------------------------------------------
 
 class Policy:
@@ -304,12 +519,7 @@ class Periodic(Policy):
         return max(l - 1, 0) + max(segments - 1, 0) * (self.every - 1)
 
     def _slots(self, l: int) -> int:
-        if l == 0:
-            return 0
-        segments = -(-l // self.every)
-        last = l - (segments - 1) * self.every  # steps of the last segment
-        kept = segments - (last == 1)
-        return kept + max(0, min(self.every, l) - 2)
+        return _periodic_slots(l, self.every)
 
 
 @dataclass(frozen=True)

@@ -10,18 +10,18 @@ import math
 
 import numpy as np
 
-from .checkpoint import Binomial, Periodic, first_turn, snapshot_slots
+from .checkpoint import binomial_state, next_action, periodic_state, schedule_slots
 
 # What generated code may import from here (codegen reserves these names).
 __all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_like", "broadcast_shapes",
            "checked_ordered_range", "checked_range", "checked_scale", "checked_seed", "checked_size",
            "checked_fraction", "checked_index", "checked_mask", "copy_into", "cross_vectors", "digamma", "erf",
-           "erfc", "expand_to", "expit", "first_turn", "fits_shape", "full_rank_gram", "gammaln",
+           "erfc", "expand_to", "expit", "fits_shape", "full_rank_gram", "gammaln",
            "histogram_span", "histogram_weights", "increasing", "inverse_gaps", "last_writes", "list_capacity",
            "list_grow", "list_position", "nonempty_list", "list_resized", "list_rows", "log_draw", "log_draws",
-           "logged_draws", "logit", "masked_product",
+           "logged_draws", "logit", "masked_product", "next_action",
            "periodic_schedule", "ragged_matrix", "ragged_row", "record", "record_grow", "record_ragged",
-           "running_extreme", "snapshot_slots", "sort_columns", "square_r", "sub_into", "tape_row",
+           "running_extreme", "schedule_slots", "sort_columns", "square_r", "sub_into", "tape_row",
            "thin_reciprocal", "to_int", "trigamma", "unbroadcast", "unrecord", "untape_row", "unrepeat",
            "untile", "xlogy"]
 
@@ -663,19 +663,14 @@ def square_r(r: np.ndarray) -> np.ndarray:
 
 
 # --- checkpointing schedules (s2sad/checkpoint.py) ------------------------------------------------
+# Generated code holds a schedule as its state (a few integers and, for Binomial, two a snapshot)
+# and asks `next_action` for each row in turn: no schedule of l rows is ever made.
 
 def periodic_schedule(n: int, every: int) -> np.ndarray:
-    """The rows of `Periodic(every)` for a loop of n steps (built once per (every, n))."""
-    return _schedule("periodic", every, n)
+    """The state of `Periodic(every)`'s schedule for a loop of n steps, at its first row."""
+    return periodic_state(n, every)
 
 
 def binomial_schedule(n: int, snapshots: int) -> np.ndarray:
-    """The rows of `Binomial(snapshots)` for a loop of n steps (built once per (snapshots, n))."""
-    return _schedule("binomial", snapshots, n)
-
-
-@functools.lru_cache(maxsize=256)
-def _schedule(policy: str, count: int, n: int) -> np.ndarray:
-    """A policy's schedule, cached: generated code asks for it at every call, and building a
-    Binomial schedule costs time in proportion to its rows. Nothing writes to the array."""
-    return (Periodic(count) if policy == "periodic" else Binomial(count)).actions(n)
+    """The state of `Binomial(snapshots)`'s schedule for a loop of n steps, at its first row."""
+    return binomial_state(n, snapshots)

@@ -20,7 +20,7 @@ from numba import njit, types
 from numba.cpython.unsafe.tuple import tuple_setitem
 from numba.extending import overload
 
-from .. import runtime
+from .. import checkpoint, runtime
 
 # Implementations are cached on disk like the helpers below: compiling one costs each new process
 # about 0.1 s the first time a generated function uses it with a new signature.
@@ -1163,15 +1163,11 @@ _register_own()
 _ours_first(np.sum, np.max, np.amax, np.min, np.amin, np.where, np.zeros, np.empty, np.all, np.any, operator.matmul)
 
 
-# --- checkpointing schedules: built (and cached) by Python code, then read by the compiled loop --
+# --- checkpointing schedules: the generators of s2sad/checkpoint.py, compiled as they are written --
+# (each function they call is registered first, so that the compiled ones call compiled ones)
 
-@njit
-def _schedule(policy, count, n):
-    with numba.objmode(actions="int64[:, :]"):
-        actions = runtime._schedule("periodic" if policy == 0 else "binomial", count, n)
-    return actions
-
-
-overload(runtime.periodic_schedule)(lambda n, every: lambda n, every: _schedule(0, every, n))
-overload(runtime.binomial_schedule)(lambda n, snapshots: lambda n, snapshots: _schedule(1, snapshots, n))
-_compiled_as_written(runtime.first_turn, runtime.snapshot_slots)
+_compiled_as_written(checkpoint._emit, checkpoint._turn, checkpoint._next_beta, checkpoint.split,
+                     checkpoint._binomial_next, checkpoint._periodic_next, checkpoint._periodic_slots,
+                     checkpoint._state, checkpoint.binomial_state, checkpoint.periodic_state,
+                     runtime.next_action, runtime.schedule_slots, runtime.binomial_schedule,
+                     runtime.periodic_schedule)
