@@ -10,7 +10,8 @@ import math
 
 import numpy as np
 
-from .checkpoint import binomial_state, next_action, periodic_state, schedule_slots
+from . import checkpoint as _checkpoint
+from .checkpoint import next_action, schedule_slots
 
 # What generated code may import from here (codegen reserves these names).
 __all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_like", "broadcast_shapes",
@@ -668,9 +669,9 @@ def square_r(r: np.ndarray) -> np.ndarray:
 
 def periodic_schedule(n: int, every: int) -> np.ndarray:
     """The state of `Periodic(every)`'s schedule for a loop of n steps, at its first row."""
-    return periodic_state(n, every)
+    return _checkpoint.periodic_state(n, every)
 
 
 def binomial_schedule(n: int, snapshots: int) -> np.ndarray:
     """The state of `Binomial(snapshots)`'s schedule for a loop of n steps, at its first row."""
-    return binomial_state(n, snapshots)
+    return _checkpoint.binomial_state(n, snapshots)
