@@ -267,7 +267,8 @@ PERIODIC, BINOMIAL = 0, 1  # the policy, in a state
 _POLICY, _STEPS, _COUNT, _SLOTS, _PHASE, _TURNED = 3, 4, 5, 6, 7, 8
 _A, _B, _DEPTH = 9, 10, 11                 # Binomial: steps a … b-1 to reverse; the stack's depth
 _SEGMENT, _K, _KEPT, _SEGMENTS = 9, 10, 11, 12  # Periodic: the segment, the step within it
-_HEADER = 13                               # Binomial's stack from here: (a, b) of each depth
+_HEADER = 13                               # Binomial's stack from here: (a, b) of each depth,
+#                                            then (t, β(s', t-2), β(s', t-1), β(s', t)) of each depth's last split
 _BIG = 1 << 62                             # "more than any loop's steps"
 
 
@@ -281,7 +282,7 @@ def _emit(state: np.ndarray, action: int, k: int, j: int) -> int:
 
 def _turn(state: np.ndarray, k: int) -> int:
     """The row of a turn at step k: FIRSTURN the first time, then YOUTURN."""
-    action = YOUTURN if state[_TURNED] else FIRSTURN
+    action = FIRSTURN + state[_TURNED]  # (YOUTURN = FIRSTURN + 1)
     state[_TURNED] = 1
     return _emit(state, action, k, -1)
 
@@ -296,15 +297,41 @@ def _next_beta(b: int, s: int, t: int) -> int:
     return q * (s + t) + r + r * s // t
 
 
-def split(l: int, s: int) -> int:
-    """`optimal_split(l, s)` in integer arithmetic alone, for l ≥ 2 and s ≥ 1: with t the
-    repetition number, min(β(s, t-1), l - β(s-1, t-1)), where β(s-1, t-1) = β(s, t-1) - β(s, t-2)
-    (Pascal's rule). O(t) operations."""
-    before, last, now, t = 0, 0, 1, 0  # β(s, t-2), β(s, t-1), β(s, t)
-    while now < l:
+def _repetitions_near(l: int, s: int, t: int, b2: int, b1: int, b0: int) -> tuple[int, int, int, int]:
+    """The repetition number t of (l, s) (β(s, t-1) < l ≤ β(s, t)) and β(s, t-2), β(s, t-1),
+    β(s, t), found from those of another length with the same s by moving t up or down one at a
+    time (a multiplication and an exact division a move, none when t is the same)."""
+    while b0 < l:
         t += 1
-        before, last, now = last, now, _next_beta(now, s, t)
-    return min(last, l - (last - before))
+        b2, b1, b0 = b1, b0, _next_beta(b0, s, t)
+    while t > 0 and b1 >= l:
+        t -= 1
+        b0, b1 = b1, b2
+        b2 = b2 * (t - 1) // (s + t - 1) if t >= 2 else 0  # β(s, t-2) = β(s, t-1)·(t-1)/(s+t-1)
+    return t, b2, b1, b0
+
+
+def _split_from(l: int, b2: int, b1: int) -> int:
+    """`optimal_split(l, s)` from β(s, t-2) and β(s, t-1), t the repetition number:
+    min(β(s, t-1), l - β(s-1, t-1)), where β(s-1, t-1) = β(s, t-1) - β(s, t-2) (Pascal's rule)."""
+    return min(b1, l - (b1 - b2))
+
+
+def split(l: int, s: int) -> int:
+    """`optimal_split(l, s)` in integer arithmetic alone, for l ≥ 2 and s ≥ 1, in O(t) operations."""
+    t, b2, b1, b0 = _repetitions_near(l, s, 0, 0, 0, 1)
+    return _split_from(l, b2, b1)
+
+
+def _cached_split(state: np.ndarray, l: int, depth: int) -> int:
+    """`split(l, s - depth)`, starting from the repetition number the last split at this depth
+    found (kept in the state, with its β values): successive splits at one depth have about the
+    same t, so that a split costs a few comparisons."""
+    at = _HEADER + 2 * state[_COUNT] + 4 * depth
+    t, b2, b1, b0 = _repetitions_near(l, state[_COUNT] - depth, state[at], state[at + 1], state[at + 2],
+                                      state[at + 3])
+    state[at], state[at + 1], state[at + 2], state[at + 3] = t, b2, b1, b0
+    return _split_from(l, b2, b1)
 
 
 # Binomial's phases: where `_binomial_next` resumes.
@@ -329,7 +356,7 @@ def _binomial_next(state: np.ndarray) -> int:
             if b - a <= 1:
                 state[_PHASE] = _TURNED_AT
                 return _turn(state, a)
-            m = split(b - a, state[_COUNT] - depth)
+            m = _cached_split(state, b - a, depth)
             state[_HEADER + 2 * depth] = a
             state[_HEADER + 2 * depth + 1] = a + m
             state[_DEPTH] = depth + 1
@@ -428,10 +455,11 @@ def _state(policy: int, l: int, count: int, slots: int, size: int) -> np.ndarray
 
 def binomial_state(l: int, snapshots: int) -> np.ndarray:
     """The state of Binomial(snapshots)'s schedule for l steps, at its first row: _HEADER
-    integers and two a snapshot (never more snapshots than l - 1, which give the same rows)."""
+    integers and six a snapshot (never more snapshots than l - 1, which give the same rows)."""
     s = min(snapshots, max(l - 1, 1))
-    state = _state(BINOMIAL, l, s, min(snapshots, max(l - 1, 0)), _HEADER + 2 * s)
+    state = _state(BINOMIAL, l, s, min(snapshots, max(l - 1, 0)), _HEADER + 6 * s)
     state[_B] = l
+    state[_HEADER + 2 * s + 3::4] = 1  # β(s, 0) = 1: each depth's split starts from t = 0
     next_action(state)
     return state
 
@@ -444,6 +472,12 @@ def periodic_state(l: int, every: int) -> np.ndarray:
     state[_SEGMENTS], state[_KEPT] = segments, kept
     next_action(state)
     return state
+
+
+# What the Numba backend compiles into `next_action` and the state makers, inlined: a call per row
+# costs more than most rows' work.
+INLINED = (_emit, _turn, _next_beta, _repetitions_near, _split_from, split, _cached_split, _binomial_next,
+           _periodic_next, _periodic_slots, _state, binomial_state, periodic_state)
 
 
 def lazy_rows(state: np.ndarray) -> Iterator[tuple[int, int, int]]:

@@ -1164,10 +1164,30 @@ _ours_first(np.sum, np.max, np.amax, np.min, np.amin, np.where, np.zeros, np.emp
 
 
 # --- checkpointing schedules: the generators of s2sad/checkpoint.py, compiled as they are written --
-# (each function they call is registered first, so that the compiled ones call compiled ones)
+# `next_action` is one call a row (its helpers inlined into it: a call costs more than a row's work,
+# the state array's reference count updated at each level).
 
-_compiled_as_written(checkpoint._emit, checkpoint._turn, checkpoint._next_beta, checkpoint.split,
-                     checkpoint._binomial_next, checkpoint._periodic_next, checkpoint._periodic_slots,
-                     checkpoint._state, checkpoint.binomial_state, checkpoint.periodic_state,
-                     runtime.next_action, runtime.schedule_slots, runtime.binomial_schedule,
-                     runtime.periodic_schedule)
+def _inlined_as_written(*functions) -> None:
+    """Runtime helpers that Numba compiles as they are written, inlined where they are called."""
+    for function in functions:
+        _cached_overload(function, inline="always")(_itself(function))
+
+
+def _overloaded_as_written(*functions) -> None:
+    """Runtime helpers that Numba compiles as they are written, called directly (with no
+    wrapper in between: one call level)."""
+    for function in functions:
+        _cached_overload(function)(_itself(function))
+
+
+def _itself(function):
+    """An overload's typing function whose implementation is `function` itself (with its
+    signature, as Numba asks of an overload)."""
+    @functools.wraps(function)
+    def typing(*args):
+        return function
+    return typing
+
+
+_inlined_as_written(*checkpoint.INLINED)
+_overloaded_as_written(runtime.next_action, runtime.schedule_slots, runtime.binomial_schedule, runtime.periodic_schedule)
