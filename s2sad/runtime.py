@@ -664,14 +664,25 @@ def square_r(r: np.ndarray) -> np.ndarray:
 
 
 # --- checkpointing schedules (s2sad/checkpoint.py) ------------------------------------------------
-# Generated code holds a schedule as its state (a few integers and, for Binomial, two a snapshot)
-# and asks `next_action` for each row in turn: no schedule of l rows is ever made.
+# Generated code holds a schedule as its state (a few integers and, for Binomial, six a snapshot)
+# and asks `next_action` for each row in turn: no schedule of l rows is ever made. Under Numba the
+# state is the int64 array checkpoint.py makes (backend/numba_runtime.py); in Python, a list of
+# the same integers, whose entries Python code reads and writes faster than an array's.
 
-def periodic_schedule(n: int, every: int) -> np.ndarray:
+class _ListState(list):
+    """A schedule's state for the Python backend: a list, with the `nbytes` of the array it
+    stands for (tape_bytes counts it)."""
+
+    @property
+    def nbytes(self) -> int:
+        return 8 * len(self)
+
+
+def periodic_schedule(n: int, every: int) -> _ListState:
     """The state of `Periodic(every)`'s schedule for a loop of n steps, at its first row."""
-    return _checkpoint.periodic_state(n, every)
+    return _ListState(_checkpoint.periodic_state(n, every).tolist())
 
 
-def binomial_schedule(n: int, snapshots: int) -> np.ndarray:
+def binomial_schedule(n: int, snapshots: int) -> _ListState:
     """The state of `Binomial(snapshots)`'s schedule for a loop of n steps, at its first row."""
-    return _checkpoint.binomial_state(n, snapshots)
+    return _ListState(_checkpoint.binomial_state(n, snapshots).tolist())

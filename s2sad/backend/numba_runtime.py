@@ -1173,11 +1173,11 @@ def _inlined_as_written(*functions) -> None:
         _cached_overload(function, inline="always")(_itself(function))
 
 
-def _overloaded_as_written(*functions) -> None:
-    """Runtime helpers that Numba compiles as they are written, called directly (with no
-    wrapper in between: one call level)."""
+def _overloaded_as_written(*functions, by=None) -> None:
+    """Runtime helpers that Numba compiles as they are written (or as `by` is, for one), called
+    directly (no wrapper in between: one call level)."""
     for function in functions:
-        _cached_overload(function)(_itself(function))
+        _cached_overload(function)(_itself(by or function))
 
 
 def _itself(function):
@@ -1190,4 +1190,6 @@ def _itself(function):
 
 
 _inlined_as_written(*checkpoint.INLINED)
-_overloaded_as_written(runtime.next_action, runtime.schedule_slots, runtime.binomial_schedule, runtime.periodic_schedule)
+_overloaded_as_written(runtime.next_action, runtime.schedule_slots)
+_overloaded_as_written(runtime.binomial_schedule, by=checkpoint.binomial_state)  # (the state as an array)
+_overloaded_as_written(runtime.periodic_schedule, by=checkpoint.periodic_state)
