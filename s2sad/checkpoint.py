@@ -28,6 +28,11 @@ The rows from FIRSTURN on are the reverse sweep: the adjoints of steps l-1, …,
 each exactly once. A schedule for l = 0 steps is empty. `run_schedule` executes a schedule in
 plain Python and checks it; generated code runs the same rows in a ``while`` loop with one
 ``if`` per action (see tests/test_checkpoint.py for the pattern under Numba).
+
+`actions(l)` holds about 3.5·l rows. Generated code never makes it: it keeps the schedule's
+*state*, `start(l)` (the row to run next, and for Binomial(s) Revolve's stack of s snapshot
+positions: O(s) integers), and `next_action(state)` makes each row from it in turn, the same
+rows in the same order (`rows(l)` iterates them in Python).
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from numbers import Integral
-from typing import Any, Callable, Iterator, Union
+from typing import Any, Callable, Iterable, Iterator, Union
 
 import numpy as np
 
@@ -493,10 +498,20 @@ def lazy_rows(state: np.ndarray) -> Iterator[tuple[int, int, int]]:
 class Policy:
     """What the three policies share: for a loop of `steps` iterations, `actions(steps)` is the
     schedule, `advances(steps)` the number of steps its ADVANCE rows run and
-    `slots(steps)` the number of snapshot slots it uses."""
+    `slots(steps)` the number of snapshot slots it uses. `start(steps)` is the schedule's state
+    at its first row and `rows(steps)` its rows made from it one at a time (what generated code
+    does), in O(snapshots) memory where `actions` takes O(steps)."""
 
     def actions(self, steps: int) -> np.ndarray:
         return self._actions(_steps(steps))
+
+    def start(self, steps: int) -> np.ndarray:
+        """The state of the schedule, at its first row (see `next_action`)."""
+        return self._start(_steps(steps))
+
+    def rows(self, steps: int) -> Iterator[tuple[int, int, int]]:
+        """The rows of `actions(steps)`, made one at a time."""
+        return lazy_rows(self.start(steps))
 
     def advances(self, steps: int) -> int:
         return self._advances(_steps(steps))
@@ -505,6 +520,9 @@ class Policy:
         return self._slots(_steps(steps))
 
     def _actions(self, l: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def _start(self, l: int) -> np.ndarray:
         raise NotImplementedError
 
     def _advances(self, l: int) -> int:
@@ -522,6 +540,9 @@ class StoreAll(Policy):
 
     def _actions(self, l: int) -> np.ndarray:
         return _segment_actions(l, 1)
+
+    def _start(self, l: int) -> np.ndarray:
+        return periodic_state(l, 1)
 
     def _advances(self, l: int) -> int:
         return max(l - 1, 0)
@@ -548,6 +569,9 @@ class Periodic(Policy):
     def _actions(self, l: int) -> np.ndarray:
         return _segment_actions(l, self.every)
 
+    def _start(self, l: int) -> np.ndarray:
+        return periodic_state(l, self.every)
+
     def _advances(self, l: int) -> int:
         segments = -(-l // self.every)
         return max(l - 1, 0) + max(segments - 1, 0) * (self.every - 1)
@@ -571,6 +595,9 @@ class Binomial(Policy):
 
     def _actions(self, l: int) -> np.ndarray:
         return _binomial_actions(l, self.snapshots)
+
+    def _start(self, l: int) -> np.ndarray:
+        return binomial_state(l, self.snapshots)
 
     def _advances(self, l: int) -> int:
         return binomial_cost(l, self.snapshots)
@@ -605,7 +632,7 @@ def _check(ok: bool, row: int, what: str) -> None:
         raise ValueError(f"schedule row {row}: {what}")
 
 
-def run_schedule(actions: np.ndarray, state0: State, step: Callable[[State, int], State],
+def run_schedule(actions: np.ndarray | Iterable[tuple[int, int, int]], state0: State, step: Callable[[State, int], State],
                  step_adjoint: Callable[[State, int, State], State], seed: Seed
                  ) -> tuple[State, State, RunStats]:
     """Run a schedule in plain Python: the reference for the loop generated code runs.
@@ -616,7 +643,8 @@ def run_schedule(actions: np.ndarray, state0: State, step: Callable[[State, int]
     loop's result, or a function of the result that returns it.
 
     Returns the loop's result x_l, the adjoint x̄_0 and the `RunStats`. Every row is checked
-    against the state the interpreter holds (a wrong schedule raises ValueError)."""
+    against the state the interpreter holds (a wrong schedule raises ValueError). `actions` may
+    also be the rows one at a time (`policy.rows(l)`)."""
     stats = RunStats()
     slots: dict[int, tuple[int, State]] = {}  # slot → (k, x_k)
     k_now, state = 0, _copy(state0)
@@ -628,7 +656,7 @@ def run_schedule(actions: np.ndarray, state0: State, step: Callable[[State, int]
         stats.step_calls += stop - start
         return state
 
-    for row, (action, k, j) in enumerate(actions.tolist()):
+    for row, (action, k, j) in enumerate(actions.tolist() if isinstance(actions, np.ndarray) else actions):
         if action == ADVANCE:
             _check(k == k_now and j > k, row, f"advances from x_{k} to x_{j}, the state is x_{k_now}")
             state, k_now = advance(state, k, j), j
