@@ -82,8 +82,7 @@ class _Rows:
 
 
 def first_turn(actions: np.ndarray) -> int:
-    """The index of the FIRSTURN row: the number of rows of the forward sweep (0 if no steps).
-    (A plain loop: generated code calls it, compiled by Numba, through s2sad.runtime.)"""
+    """The index of the FIRSTURN row: the number of rows of the forward sweep (0 if no steps)."""
     for row in range(actions.shape[0]):
         if actions[row, 0] == FIRSTURN:
             return row
@@ -259,9 +258,10 @@ def _periodic_slots(l: int, every: int) -> int:
 # then what the generator needs to make the rows after it. `next_action(state)` replaces the row
 # by the next one, in place; after the last row the row is END. The state of Binomial(s) holds,
 # besides a few integers, the s steps its snapshots start from and the steps they reach (Revolve's
-# stack); Periodic's a few integers: O(s) memory whatever l. The functions below are plain integer
-# arithmetic on that array, run as they are by the Python backend and compiled by Numba for the
-# Numba backend (s2sad/backend/numba_runtime.py), and give exactly the rows of `actions(l)`.
+# stack) and each depth's last split; Periodic's a few integers: O(s) memory whatever l. The
+# functions below are plain integer arithmetic on that array, run as they are by the Python backend
+# (on a list of the same integers: s2sad/runtime.py) and compiled by Numba for the Numba backend
+# (s2sad/backend/numba_runtime.py), and give exactly the rows of `actions(l)`.
 
 END = 5  # the row after a schedule's last: its generator is done
 PERIODIC, BINOMIAL = 0, 1  # the policy, in a state
@@ -302,6 +302,14 @@ def _next_beta(b: int, s: int, t: int) -> int:
     return q * (s + t) + r + r * s // t
 
 
+def _previous_beta(b: int, s: int, t: int) -> int:
+    """β(s, t - 1) from b = β(s, t), t ≥ 1: b·t/(s + t), computed as q·t + r·t/(s + t) with
+    b = q·(s + t) + r (no product larger than b·t/(s + t) + (s + t)·t)."""
+    q = b // (s + t)
+    r = b - q * (s + t)
+    return q * t + r * t // (s + t)
+
+
 def _repetitions_near(l: int, s: int, t: int, b2: int, b1: int, b0: int) -> tuple[int, int, int, int]:
     """The repetition number t of (l, s) (β(s, t-1) < l ≤ β(s, t)) and β(s, t-2), β(s, t-1),
     β(s, t), found from those of another length with the same s by moving t up or down one at a
@@ -312,7 +320,7 @@ def _repetitions_near(l: int, s: int, t: int, b2: int, b1: int, b0: int) -> tupl
     while t > 0 and b1 >= l:
         t -= 1
         b0, b1 = b1, b2
-        b2 = b2 * (t - 1) // (s + t - 1) if t >= 2 else 0  # β(s, t-2) = β(s, t-1)·(t-1)/(s+t-1)
+        b2 = _previous_beta(b2, s, t - 1) if t >= 2 else 0
     return t, b2, b1, b0
 
 
@@ -481,8 +489,8 @@ def periodic_state(l: int, every: int) -> np.ndarray:
 
 # What the Numba backend compiles into `next_action` and the state makers, inlined: a call per row
 # costs more than most rows' work.
-INLINED = (_emit, _turn, _next_beta, _repetitions_near, _split_from, split, _cached_split, _binomial_next,
-           _periodic_next, _periodic_slots, _state, binomial_state, periodic_state)
+INLINED = (_emit, _turn, _next_beta, _previous_beta, _repetitions_near, _split_from, split, _cached_split,
+           _binomial_next, _periodic_next, _periodic_slots, _state, binomial_state, periodic_state)
 
 
 def lazy_rows(state: np.ndarray) -> Iterator[tuple[int, int, int]]:
@@ -632,8 +640,8 @@ def _check(ok: bool, row: int, what: str) -> None:
         raise ValueError(f"schedule row {row}: {what}")
 
 
-def run_schedule(actions: np.ndarray | Iterable[tuple[int, int, int]], state0: State, step: Callable[[State, int], State],
-                 step_adjoint: Callable[[State, int, State], State], seed: Seed
+def run_schedule(actions: np.ndarray | Iterable[tuple[int, int, int]], state0: State,
+                 step: Callable[[State, int], State], step_adjoint: Callable[[State, int, State], State], seed: Seed
                  ) -> tuple[State, State, RunStats]:
     """Run a schedule in plain Python: the reference for the loop generated code runs.
 

@@ -118,7 +118,8 @@ def euler_sin(x0, dt, steps):
     return x
 
 
-@pytest.mark.parametrize("backend, steps", [("python", 20_000), pytest.param("numba", 1_000_000, marks=pytest.mark.numba)])
+@pytest.mark.parametrize("backend, steps", [("python", 20_000),
+                                            pytest.param("numba", 1_000_000, marks=pytest.mark.numba)])
 def test_a_long_loop_holds_its_snapshots_and_no_schedule(backend, steps):
     """Binomial(10) holds 10 snapshots and its schedule's state (73 integers) whatever the number
     of steps: its tape bytes say so, and so does the memory allocated during a call (tracemalloc
