@@ -9,7 +9,7 @@ runs the remaining rows: ADVANCE and TAKESHOT as before, RESTORE copies the carr
 from a slot, and a turn (FIRSTURN, YOUTURN) takes the adjoint of step k from the current x_k,
 computing the step's forward values again first (the primal body, with the tapes of its own
 inner loops, followed by its reversed body). Both sweeps are a ``while`` loop over the rows,
-which the schedule makes one at a time from its state (a few integers and, for Binomial, two a
+which the schedule makes one at a time from its state (a few integers and, for Binomial, six a
 snapshot: no array of the schedule's rows is made)::
 
     schedule = binomial_schedule(n, 2)   # the state, at the first row
