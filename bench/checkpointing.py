@@ -3,6 +3,7 @@
     python bench/checkpointing.py                      # 4000 points x 400 steps, Numba and Python backends
     python bench/checkpointing.py --quick              # 400 points x 40 steps
     python bench/checkpointing.py --plot docs/checkpointing-heat.png
+    python bench/checkpointing.py --memory             # a 10^7-step scalar loop: Binomial(10) against StoreAll
 
 The function is a user's NumPy code: explicit finite differences for u_t = κ(x) u_xx in a
 top-level ``for`` loop over the time steps, then the misfit ‖u_T − target‖². Its gradient with
@@ -18,12 +19,21 @@ respect to the initial temperatures u0 and the diffusivity field κ is computed 
 
 Every policy's gradient is checked against StoreAll's, and StoreAll's against a central finite
 difference, before anything is measured. docs/checkpointing.md discusses the results.
+
+`--memory` measures instead a long scalar loop, x ← x + dt·sin(x), 10⁷ steps with Numba (10⁶ with
+the Python backend), under `Binomial(snapshots=10)` and StoreAll: each gradient in a process of its
+own, compiled first on a short loop, then its peak resident memory (`getrusage`'s maxrss: the
+whole process, interpreter and compiler included, and how much the call raised it) and its time.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import resource
+import subprocess
 import sys
+import time
 import tracemalloc
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -254,6 +264,74 @@ def plot(rows: list[Row], backend: str, steps: int, step_time: float, model: Mod
     fig.savefig(path, dpi=110)
 
 
+# --- --memory: a long scalar loop, each gradient in a process of its own ---------------------------
+
+def sine_euler(x0, dt, steps):
+    """x ← x + dt·sin(x), `steps` times: a loop whose step costs about as little as a step can."""
+    x = x0
+    for t in range(steps):
+        x = x + dt * np.sin(x)
+    return x
+
+
+SINE_ARGS = (0.3, 1e-7)
+
+
+def _max_rss() -> int:
+    """The process's peak resident memory so far, in bytes (Linux reports kB)."""
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss if sys.platform == "darwin" else rss * 1024
+
+
+def measure_one(backend: str, policy: str, steps: int) -> dict:
+    """In this process: the gradient of `sine_euler` under `policy` ("StoreAll", "Binomial(s)" or
+    "primal": the function itself, under numba.njit for Numba), compiled on 10 steps first, then
+    run once on `steps`: maxrss before and after, seconds, tape bytes, advances, the result."""
+    if policy == "primal":
+        f = numba.njit(sine_euler) if backend == "numba" else sine_euler
+    else:
+        chosen = s2sad.StoreAll() if policy == "StoreAll" else s2sad.Binomial(int(policy[9:-1]))
+        f = s2sad.grad(sine_euler, wrt=0, backend=backend, checkpoint=chosen)
+    f(*SINE_ARGS, 10)
+    before = _max_rss()
+    start = time.perf_counter()
+    value = f(*SINE_ARGS, steps)
+    seconds = time.perf_counter() - start
+    return {"rss_before": before, "rss": _max_rss(), "seconds": seconds, "value": float(value),
+            "tape_bytes": getattr(f, "tape_bytes", 0), "advances": getattr(f, "advances", 0)}
+
+
+def measure_apart(backend: str, policy: str, steps: int) -> dict:
+    """`measure_one` in a new Python process (so that its maxrss is its own)."""
+    out = subprocess.run([sys.executable, __file__, "--memory-child", backend, policy, str(steps)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.splitlines()[-1])
+
+
+def memory_main(options: argparse.Namespace) -> int:
+    """The --memory table: per backend, the primal, StoreAll and Binomial(s), each measured apart."""
+    binomial = f"Binomial({options.snapshots})"
+    lines = []
+    for backend in options.backends:
+        steps = options.steps if backend == "numba" else options.python_steps
+        got = {name: measure_apart(backend, name, steps) for name in ("primal", "StoreAll", binomial)}
+        if got[binomial]["value"] != got["StoreAll"]["value"]:
+            raise AssertionError(f"{binomial}'s gradient differs from StoreAll's: {got[binomial]} {got['StoreAll']}")
+        store_all, primal_time = got["StoreAll"]["seconds"], got["primal"]["seconds"]
+        advances = s2sad.Binomial(options.snapshots).advances(steps)
+        predicted = {"primal": primal_time, "StoreAll": store_all, binomial: store_all + advances / steps * primal_time}
+        for name, row in got.items():
+            lines.append([backend, f"{steps:.0e}".replace("+0", ""), name, str(row["advances"]),
+                          str(row["tape_bytes"]), f"{row['rss'] / 1e6:.0f}",
+                          f"{(row['rss'] - row['rss_before']) / 1e6:.0f}", f"{row['seconds']:.2f}",
+                          f"{row['seconds'] / store_all:.2f}", f"{row['seconds'] / primal_time:.1f}",
+                          f"{predicted[name]:.2f}"])
+    print(f"x <- x + dt*sin(x), gradient w.r.t. x0; {binomial} against StoreAll, each in its own process\n")
+    print(markdown(["backend", "steps", "policy", "advances", "tape bytes", "peak RSS MB", "call's RSS growth MB",
+                    "time s", "÷ StoreAll", "÷ primal", "predicted s"], lines))
+    return 0
+
+
 # --- command line ---------------------------------------------------------------------------------
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -265,10 +343,16 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, help="timing rounds (default 5, quick 2)")
     parser.add_argument("--block", type=float, help="seconds each gradient runs per round (default 0.3, quick 0.05)")
     parser.add_argument("--plot", type=Path, help="write the plot (PNG) here; needs matplotlib")
+    parser.add_argument("--memory", action="store_true",
+                        help="a long scalar loop instead: Binomial(--snapshots) against StoreAll, memory and time")
+    parser.add_argument("--snapshots", type=int, default=10, help="--memory: Binomial's snapshots (default 10)")
+    parser.add_argument("--python-steps", type=int, help="--memory: the Python backend's steps (default steps / 10)")
+    parser.add_argument("--memory-child", nargs=3, metavar=("BACKEND", "POLICY", "STEPS"), help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
     quick = options.quick
     options.points = options.points or (400 if quick else 4000)
-    options.steps = options.steps or (40 if quick else 400)
+    options.steps = options.steps or (10 ** 7 if options.memory else 40 if quick else 400)
+    options.python_steps = options.python_steps or options.steps // 10
     options.rounds = options.rounds or (2 if quick else 5)
     options.block = options.block or (0.05 if quick else 0.3)
     options.backends = options.backends.split(",")
@@ -279,6 +363,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     options = parse(argv)
+    if options.memory_child:
+        backend, policy, steps = options.memory_child
+        print(json.dumps(measure_one(backend, policy, int(steps))))
+        return 0
+    if options.memory:
+        return memory_main(options)
     args = problem(options.points, options.steps)
     rows, step_time = measure(args, options.backends, options.rounds, options.block)
     models = {b: fit(rows, b, options.steps, step_time[b]) for b in options.backends}

@@ -150,10 +150,11 @@ def content_key(text: str) -> str:
 
 @functools.cache
 def _runtime_fingerprint() -> bytes:
-    """The s2sad version and the text of the runtime helpers generated code calls."""
+    """The s2sad version and the text of the runtime helpers generated code calls (the
+    checkpointing schedules' generators among them)."""
     from . import __version__
     here = Path(__file__).parent
-    helpers = [here / "runtime.py", here / "backend" / "numba_runtime.py"]
+    helpers = [here / "runtime.py", here / "backend" / "numba_runtime.py", here / "checkpoint.py"]
     return __version__.encode() + b"".join(path.read_bytes() for path in helpers)
 
 

@@ -28,6 +28,11 @@ The rows from FIRSTURN on are the reverse sweep: the adjoints of steps l-1, …,
 each exactly once. A schedule for l = 0 steps is empty. `run_schedule` executes a schedule in
 plain Python and checks it; generated code runs the same rows in a ``while`` loop with one
 ``if`` per action (see tests/test_checkpoint.py for the pattern under Numba).
+
+`actions(l)` holds about 3.5·l rows. Generated code never makes it: it keeps the schedule's
+*state*, `start(l)` (the row to run next, and for Binomial(s) Revolve's stack of s snapshot
+positions: O(s) integers), and `next_action(state)` makes each row from it in turn, the same
+rows in the same order (`rows(l)` iterates them in Python).
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from numbers import Integral
-from typing import Any, Callable, Union
+from typing import Any, Callable, Iterable, Iterator, Union
 
 import numpy as np
 
@@ -77,8 +82,7 @@ class _Rows:
 
 
 def first_turn(actions: np.ndarray) -> int:
-    """The index of the FIRSTURN row: the number of rows of the forward sweep (0 if no steps).
-    (A plain loop: generated code calls it, compiled by Numba, through s2sad.runtime.)"""
+    """The index of the FIRSTURN row: the number of rows of the forward sweep (0 if no steps)."""
     for row in range(actions.shape[0]):
         if actions[row, 0] == FIRSTURN:
             return row
@@ -239,15 +243,283 @@ def _segment_actions(l: int, every: int) -> np.ndarray:
     return rows.array()
 
 
+def _periodic_slots(l: int, every: int) -> int:
+    """The slots of Periodic(every) for l steps: the first states it keeps and one segment's tape."""
+    if l == 0:
+        return 0
+    segments = -(-l // every)
+    last = l - (segments - 1) * every  # steps of the last segment
+    kept = segments - (last == 1)
+    return kept + max(0, min(every, l) - 2)
+
+
+# --- lazy schedules: the next row on demand ----------------------------------------------------------
+# A schedule as a small int64 array, its *state*: the row to run next in its first three entries,
+# then what the generator needs to make the rows after it. `next_action(state)` replaces the row
+# by the next one, in place; after the last row the row is END. The state of Binomial(s) holds,
+# besides a few integers, the s steps its snapshots start from and the steps they reach (Revolve's
+# stack) and each depth's last split; Periodic's a few integers: O(s) memory whatever l. The
+# functions below are plain integer arithmetic on that array, run as they are by the Python backend
+# (on a list of the same integers: s2sad/runtime.py) and compiled by Numba for the Numba backend
+# (s2sad/backend/numba_runtime.py), and give exactly the rows of `actions(l)`.
+
+END = 5  # the row after a schedule's last: its generator is done
+PERIODIC, BINOMIAL = 0, 1  # the policy, in a state
+
+# Where a state keeps what: after the row (entries 0-2), the policy, l, the count (every, or the
+# snapshots, never more than l - 1 for Binomial: the same schedule), the slots, where the
+# generator is (its phase), whether it has turned, and the values of each policy's loop.
+_POLICY, _STEPS, _COUNT, _SLOTS, _PHASE, _TURNED = 3, 4, 5, 6, 7, 8
+_A, _B, _DEPTH = 9, 10, 11                 # Binomial: steps a … b-1 to reverse; the stack's depth
+_SEGMENT, _K, _KEPT, _SEGMENTS = 9, 10, 11, 12  # Periodic: the segment, the step within it
+_HEADER = 13                               # Binomial's stack from here: (a, b) of each depth,
+#                                            then (t, β(s', t-2), β(s', t-1), β(s', t)) of each depth's last split
+_BIG = 1 << 62                             # "more than any loop's steps"
+
+
+def _emit(state: np.ndarray, action: int, k: int, j: int) -> int:
+    """Make (action, k, j) the state's current row; return the action."""
+    state[0] = action
+    state[1] = k
+    state[2] = j
+    return action
+
+
+def _turn(state: np.ndarray, k: int) -> int:
+    """The row of a turn at step k: FIRSTURN the first time, then YOUTURN."""
+    action = FIRSTURN + state[_TURNED]  # (YOUTURN = FIRSTURN + 1)
+    state[_TURNED] = 1
+    return _emit(state, action, k, -1)
+
+
+def _next_beta(b: int, s: int, t: int) -> int:
+    """β(s, t) from b = β(s, t - 1), as b·(s + t)/t computed without overflowing int64: b = q·t + r
+    gives q·(s + t) + r + r·s/t, the last quotient exact. _BIG when it would pass 2⁶²."""
+    q = b // t
+    r = b - q * t
+    if q > _BIG // (s + t):
+        return _BIG
+    return q * (s + t) + r + r * s // t
+
+
+def _previous_beta(b: int, s: int, t: int) -> int:
+    """β(s, t - 1) from b = β(s, t), t ≥ 1: b·t/(s + t), computed as q·t + r·t/(s + t) with
+    b = q·(s + t) + r (no product larger than b·t/(s + t) + (s + t)·t)."""
+    q = b // (s + t)
+    r = b - q * (s + t)
+    return q * t + r * t // (s + t)
+
+
+def _repetitions_near(l: int, s: int, t: int, b2: int, b1: int, b0: int) -> tuple[int, int, int, int]:
+    """The repetition number t of (l, s) (β(s, t-1) < l ≤ β(s, t)) and β(s, t-2), β(s, t-1),
+    β(s, t), found from those of another length with the same s by moving t up or down one at a
+    time (a multiplication and an exact division a move, none when t is the same)."""
+    while b0 < l:
+        t += 1
+        b2, b1, b0 = b1, b0, _next_beta(b0, s, t)
+    while t > 0 and b1 >= l:
+        t -= 1
+        b0, b1 = b1, b2
+        b2 = _previous_beta(b2, s, t - 1) if t >= 2 else 0
+    return t, b2, b1, b0
+
+
+def _split_from(l: int, b2: int, b1: int) -> int:
+    """`optimal_split(l, s)` from β(s, t-2) and β(s, t-1), t the repetition number:
+    min(β(s, t-1), l - β(s-1, t-1)), where β(s-1, t-1) = β(s, t-1) - β(s, t-2) (Pascal's rule)."""
+    return min(b1, l - (b1 - b2))
+
+
+def split(l: int, s: int) -> int:
+    """`optimal_split(l, s)` in integer arithmetic alone, for l ≥ 2 and s ≥ 1, in O(t) operations."""
+    t, b2, b1, b0 = _repetitions_near(l, s, 0, 0, 0, 1)
+    return _split_from(l, b2, b1)
+
+
+def _cached_split(state: np.ndarray, l: int, depth: int) -> int:
+    """`split(l, s - depth)`, starting from the repetition number the last split at this depth
+    found (kept in the state, with its β values): successive splits at one depth have about the
+    same t, so that a split costs a few comparisons."""
+    at = _HEADER + 2 * state[_COUNT] + 4 * depth
+    t, b2, b1, b0 = _repetitions_near(l, state[_COUNT] - depth, state[at], state[at + 1], state[at + 2],
+                                      state[at + 3])
+    state[at], state[at + 1], state[at + 2], state[at + 3] = t, b2, b1, b0
+    return _split_from(l, b2, b1)
+
+
+# Binomial's phases: where `_binomial_next` resumes.
+_START, _DESCEND, _ADVANCED, _TURNED_AT, _DONE = 0, 1, 2, 3, 4
+
+
+def _binomial_next(state: np.ndarray) -> int:
+    """The next row of `_binomial_actions` (see it: the same loop, stopped after each row). The
+    left parts waiting are a stack of (a, b) by depth; at depth d the snapshots left are s - d
+    and x_a is in slot d."""
+    while True:
+        phase = state[_PHASE]
+        a, b, depth = state[_A], state[_B], state[_DEPTH]
+        if phase == _START:
+            if state[_STEPS] == 0:
+                state[_PHASE] = _DONE
+                continue
+            state[_PHASE] = _DESCEND
+            if state[_STEPS] > 1:
+                return _emit(state, TAKESHOT, 0, 0)
+        elif phase == _DESCEND:
+            if b - a <= 1:
+                state[_PHASE] = _TURNED_AT
+                return _turn(state, a)
+            m = _cached_split(state, b - a, depth)
+            state[_HEADER + 2 * depth] = a
+            state[_HEADER + 2 * depth + 1] = a + m
+            state[_DEPTH] = depth + 1
+            state[_A] = a + m
+            state[_PHASE] = _ADVANCED
+            return _emit(state, ADVANCE, a, a + m)
+        elif phase == _ADVANCED:
+            state[_PHASE] = _DESCEND
+            if b - a > 1:
+                return _emit(state, TAKESHOT, a, depth)
+        elif phase == _TURNED_AT and depth > 0:
+            depth -= 1
+            a = state[_HEADER + 2 * depth]
+            state[_A], state[_B], state[_DEPTH] = a, state[_HEADER + 2 * depth + 1], depth
+            state[_PHASE] = _DESCEND
+            return _emit(state, RESTORE, a, depth)
+        else:
+            state[_PHASE] = _DONE
+            return _emit(state, END, -1, -1)
+
+
+# Periodic's phases: the forward sweep's snapshot and advance of a segment, the recording of a
+# segment's states (an advance, then a snapshot), its reversal (the turn at its last step, then a
+# restore and a turn for each step before it).
+_SHOOT, _SKIP, _RECORD, _RECORDED, _LAST_TURN, _BACK, _BACK_TURN = 0, 1, 2, 3, 4, 5, 6
+
+
+def _periodic_next(state: np.ndarray) -> int:
+    """The next row of `_segment_actions` (see it), segment by segment."""
+    l, every, kept = state[_STEPS], state[_COUNT], state[_KEPT]
+    while True:
+        phase, segment, k = state[_PHASE], state[_SEGMENT], state[_K]
+        a = segment * every
+        b = min(a + every, l)
+        if l == 0 or segment < 0:
+            return _emit(state, END, -1, -1)
+        if phase == _SHOOT:
+            if segment == state[_SEGMENTS]:
+                state[_SEGMENT], state[_K], state[_PHASE] = segment - 1, a - every + 1, _RECORD
+                continue
+            state[_PHASE] = _SKIP
+            if segment < kept:
+                return _emit(state, TAKESHOT, a, segment)
+        elif phase == _SKIP:
+            state[_SEGMENT], state[_PHASE] = segment + 1, _SHOOT
+            if b < l:
+                return _emit(state, ADVANCE, a, b)
+        elif phase == _RECORD:
+            if k >= b:
+                state[_PHASE] = _LAST_TURN
+                continue
+            state[_PHASE] = _RECORDED
+            return _emit(state, ADVANCE, k - 1, k)
+        elif phase == _RECORDED:
+            state[_K], state[_PHASE] = k + 1, _RECORD
+            if k < b - 1:
+                return _emit(state, TAKESHOT, k, kept + k - a - 1)
+        elif phase == _LAST_TURN:
+            state[_K], state[_PHASE] = b - 2, _BACK
+            return _turn(state, b - 1)
+        elif phase == _BACK:
+            if k < a:
+                state[_SEGMENT], state[_K], state[_PHASE] = segment - 1, a - every + 1, _RECORD
+                if segment > 0:
+                    return _emit(state, RESTORE, a - every, segment - 1)
+                continue
+            state[_PHASE] = _BACK_TURN
+            return _emit(state, RESTORE, k, segment if k == a else kept + k - a - 1)
+        else:
+            state[_K], state[_PHASE] = k - 1, _BACK
+            return _turn(state, k)
+
+
+def next_action(state: np.ndarray) -> int:
+    """Replace the state's row by the schedule's next row (END after the last); return its
+    action."""
+    if state[0] == END:
+        return END
+    if state[_POLICY] == BINOMIAL:
+        return _binomial_next(state)
+    return _periodic_next(state)
+
+
+def schedule_slots(state: np.ndarray) -> int:
+    """The number of snapshot slots the schedule of `state` uses."""
+    return state[_SLOTS]
+
+
+def _state(policy: int, l: int, count: int, slots: int, size: int) -> np.ndarray:
+    """A state of `size` entries at the schedule's first row."""
+    state = np.zeros(max(size, _HEADER), dtype=np.int64)
+    state[0] = ADVANCE  # (any action but END: next_action makes the first row)
+    state[_POLICY], state[_STEPS], state[_COUNT], state[_SLOTS] = policy, l, count, slots
+    return state
+
+
+def binomial_state(l: int, snapshots: int) -> np.ndarray:
+    """The state of Binomial(snapshots)'s schedule for l steps, at its first row: _HEADER
+    integers and six a snapshot (never more snapshots than l - 1, which give the same rows)."""
+    s = min(snapshots, max(l - 1, 1))
+    state = _state(BINOMIAL, l, s, min(snapshots, max(l - 1, 0)), _HEADER + 6 * s)
+    state[_B] = l
+    state[_HEADER + 2 * s + 3::4] = 1  # β(s, 0) = 1: each depth's split starts from t = 0
+    next_action(state)
+    return state
+
+
+def periodic_state(l: int, every: int) -> np.ndarray:
+    """The state of Periodic(every)'s schedule for l steps, at its first row."""
+    segments = (l + every - 1) // every
+    kept = segments - (l - (segments - 1) * every == 1) if l > 0 else 0
+    state = _state(PERIODIC, l, every, _periodic_slots(l, every), _HEADER)
+    state[_SEGMENTS], state[_KEPT] = segments, kept
+    next_action(state)
+    return state
+
+
+# What the Numba backend compiles into `next_action` and the state makers, inlined: a call per row
+# costs more than most rows' work.
+INLINED = (_emit, _turn, _next_beta, _previous_beta, _repetitions_near, _split_from, split, _cached_split,
+           _binomial_next, _periodic_next, _periodic_slots, _state, binomial_state, periodic_state)
+
+
+def lazy_rows(state: np.ndarray) -> Iterator[tuple[int, int, int]]:
+    """The rows of the schedule of `state`, from its current row on, made one at a time (the
+    state advances as they are taken)."""
+    while state[0] != END:
+        yield int(state[0]), int(state[1]), int(state[2])
+        next_action(state)
+
+
 # --- policies -----------------------------------------------------------------------------------------
 
 class Policy:
     """What the three policies share: for a loop of `steps` iterations, `actions(steps)` is the
     schedule, `advances(steps)` the number of steps its ADVANCE rows run and
-    `slots(steps)` the number of snapshot slots it uses."""
+    `slots(steps)` the number of snapshot slots it uses. `start(steps)` is the schedule's state
+    at its first row and `rows(steps)` its rows made from it one at a time (what generated code
+    does), in O(snapshots) memory where `actions` takes O(steps)."""
 
     def actions(self, steps: int) -> np.ndarray:
         return self._actions(_steps(steps))
+
+    def start(self, steps: int) -> np.ndarray:
+        """The state of the schedule, at its first row (see `next_action`)."""
+        return self._start(_steps(steps))
+
+    def rows(self, steps: int) -> Iterator[tuple[int, int, int]]:
+        """The rows of `actions(steps)`, made one at a time."""
+        return lazy_rows(self.start(steps))
 
     def advances(self, steps: int) -> int:
         return self._advances(_steps(steps))
@@ -256,6 +528,9 @@ class Policy:
         return self._slots(_steps(steps))
 
     def _actions(self, l: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def _start(self, l: int) -> np.ndarray:
         raise NotImplementedError
 
     def _advances(self, l: int) -> int:
@@ -273,6 +548,9 @@ class StoreAll(Policy):
 
     def _actions(self, l: int) -> np.ndarray:
         return _segment_actions(l, 1)
+
+    def _start(self, l: int) -> np.ndarray:
+        return periodic_state(l, 1)
 
     def _advances(self, l: int) -> int:
         return max(l - 1, 0)
@@ -299,17 +577,15 @@ class Periodic(Policy):
     def _actions(self, l: int) -> np.ndarray:
         return _segment_actions(l, self.every)
 
+    def _start(self, l: int) -> np.ndarray:
+        return periodic_state(l, self.every)
+
     def _advances(self, l: int) -> int:
         segments = -(-l // self.every)
         return max(l - 1, 0) + max(segments - 1, 0) * (self.every - 1)
 
     def _slots(self, l: int) -> int:
-        if l == 0:
-            return 0
-        segments = -(-l // self.every)
-        last = l - (segments - 1) * self.every  # steps of the last segment
-        kept = segments - (last == 1)
-        return kept + max(0, min(self.every, l) - 2)
+        return _periodic_slots(l, self.every)
 
 
 @dataclass(frozen=True)
@@ -327,6 +603,9 @@ class Binomial(Policy):
 
     def _actions(self, l: int) -> np.ndarray:
         return _binomial_actions(l, self.snapshots)
+
+    def _start(self, l: int) -> np.ndarray:
+        return binomial_state(l, self.snapshots)
 
     def _advances(self, l: int) -> int:
         return binomial_cost(l, self.snapshots)
@@ -361,8 +640,8 @@ def _check(ok: bool, row: int, what: str) -> None:
         raise ValueError(f"schedule row {row}: {what}")
 
 
-def run_schedule(actions: np.ndarray, state0: State, step: Callable[[State, int], State],
-                 step_adjoint: Callable[[State, int, State], State], seed: Seed
+def run_schedule(actions: np.ndarray | Iterable[tuple[int, int, int]], state0: State,
+                 step: Callable[[State, int], State], step_adjoint: Callable[[State, int, State], State], seed: Seed
                  ) -> tuple[State, State, RunStats]:
     """Run a schedule in plain Python: the reference for the loop generated code runs.
 
@@ -372,7 +651,8 @@ def run_schedule(actions: np.ndarray, state0: State, step: Callable[[State, int]
     loop's result, or a function of the result that returns it.
 
     Returns the loop's result x_l, the adjoint x̄_0 and the `RunStats`. Every row is checked
-    against the state the interpreter holds (a wrong schedule raises ValueError)."""
+    against the state the interpreter holds (a wrong schedule raises ValueError). `actions` may
+    also be the rows one at a time (`policy.rows(l)`)."""
     stats = RunStats()
     slots: dict[int, tuple[int, State]] = {}  # slot → (k, x_k)
     k_now, state = 0, _copy(state0)
@@ -384,7 +664,7 @@ def run_schedule(actions: np.ndarray, state0: State, step: Callable[[State, int]
         stats.step_calls += stop - start
         return state
 
-    for row, (action, k, j) in enumerate(actions.tolist()):
+    for row, (action, k, j) in enumerate(actions.tolist() if isinstance(actions, np.ndarray) else actions):
         if action == ADVANCE:
             _check(k == k_now and j > k, row, f"advances from x_{k} to x_{j}, the state is x_{k_now}")
             state, k_now = advance(state, k, j), j

@@ -1185,16 +1185,16 @@ def _fits_shape_emit(args, params):
 # x, checked to broadcast to like's shape (when `runs`, a test that the loop relying on it runs)
 fits_shape = _define("fits_shape", ["x", "like", "runs"], same_as_first, _fits_shape_emit,
                      statics={"in_place": False}, defaults={"runs": True}, impl=runtime.fits_shape, aliases=True)
-# Checkpointing (transforms/checkpointed.py): a policy's schedule for n steps, as rows
-# (action, k, j) of an int64 array (see s2sad/checkpoint.py), made by Python code and cached.
-schedule = _define("schedule", ["n"], lambda t, p: Type("array", "i64", 2),
+# Checkpointing (transforms/checkpointed.py): a policy's schedule for n steps as its state, a small
+# int64 array whose first three entries are the row (action, k, j) to run next (s2sad/checkpoint.py);
+# `next_action` replaces that row by the next one, in place.
+schedule = _define("schedule", ["n"], lambda t, p: Type("array", "i64", 1),
                    lambda a, p: ast.Call(ast.Name(f"{p['policy']}_schedule", ast.Load()),
                                          [a[0], ast.Constant(p["count"])], []),
-                   statics={"policy": "binomial", "count": 1},
-                   impl=lambda n, policy="binomial", count=1: getattr(runtime, f"{policy}_schedule")(n, count))
-first_turn = _define("first_turn", ["actions"], lambda t, p: I64, call_emitter("first_turn"), impl=runtime.first_turn)
-snapshot_slots = _define("snapshot_slots", ["actions"], lambda t, p: I64, call_emitter("snapshot_slots"),
-                         impl=runtime.snapshot_slots)
+                   statics={"policy": "binomial", "count": 1})
+next_action = _define("next_action", ["schedule"], same_as_first,
+                      lambda a, p: ast.Expr(ast.Call(ast.Name("next_action", ast.Load()), [a[0]], [])), inplace=True)
+schedule_slots = _define("schedule_slots", ["schedule"], lambda t, p: I64, call_emitter("schedule_slots"))
 comment = _define("comment", [], lambda t, p: None, lambda a, p: ast.Constant(p["text"]),
                   statics={"text": ""}, pure=False)
 call = _define("call", ["*args"], lambda t, p: p["types"][0] if len(p["types"]) == 1 else None,

@@ -10,19 +10,19 @@ import math
 
 import numpy as np
 
-from .checkpoint import Binomial, Periodic, first_turn, snapshot_slots
+from . import checkpoint as _checkpoint
+from .checkpoint import next_action, schedule_slots
 
 # What generated code may import from here (codegen reserves these names).
 __all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_like", "broadcast_shapes",
            "checked_ordered_range", "checked_range", "checked_scale", "checked_seed", "checked_size",
            "checked_fraction", "checked_index", "checked_mask", "checked_span", "copy_into", "cross_vectors",
-           "digamma", "erf",
-           "erfc", "expand_to", "expit", "first_turn", "fits_shape", "full_rank_gram", "gammaln",
+           "digamma", "erf", "erfc", "expand_to", "expit", "fits_shape", "full_rank_gram", "gammaln",
            "histogram_span", "histogram_weights", "increasing", "inverse_gaps", "last_writes", "list_capacity",
            "list_grow", "list_position", "nonempty_list", "list_resized", "list_rows", "log_draw", "log_draws",
-           "logged_draws", "logit", "masked_product",
-           "periodic_schedule", "poll_signals", "ragged_matrix", "ragged_row", "record", "record_grow", "record_ragged",
-           "running_extreme", "snapshot_slots", "sort_columns", "square_r", "sub_into", "tape_row",
+           "logged_draws", "logit", "masked_product", "next_action",
+           "periodic_schedule", "poll_signals", "ragged_matrix", "ragged_row", "record", "record_grow",
+           "record_ragged", "running_extreme", "schedule_slots", "sort_columns", "square_r", "sub_into", "tape_row",
            "thin_reciprocal", "to_int", "trigamma", "unbroadcast", "unrecord", "untape_row", "unrepeat",
            "untile", "xlogy"]
 
@@ -680,19 +680,25 @@ def square_r(r: np.ndarray) -> np.ndarray:
 
 
 # --- checkpointing schedules (s2sad/checkpoint.py) ------------------------------------------------
+# Generated code holds a schedule as its state (a few integers and, for Binomial, six a snapshot)
+# and asks `next_action` for each row in turn: no schedule of l rows is ever made. Under Numba the
+# state is the int64 array checkpoint.py makes (backend/numba_runtime.py); in Python, a list of
+# the same integers, whose entries Python code reads and writes faster than an array's.
 
-def periodic_schedule(n: int, every: int) -> np.ndarray:
-    """The rows of `Periodic(every)` for a loop of n steps (built once per (every, n))."""
-    return _schedule("periodic", every, n)
+class _ListState(list):
+    """A schedule's state for the Python backend: a list, with the `nbytes` of the array it
+    stands for (tape_bytes counts it)."""
+
+    @property
+    def nbytes(self) -> int:
+        return 8 * len(self)
 
 
-def binomial_schedule(n: int, snapshots: int) -> np.ndarray:
-    """The rows of `Binomial(snapshots)` for a loop of n steps (built once per (snapshots, n))."""
-    return _schedule("binomial", snapshots, n)
+def periodic_schedule(n: int, every: int) -> _ListState:
+    """The state of `Periodic(every)`'s schedule for a loop of n steps, at its first row."""
+    return _ListState(_checkpoint.periodic_state(n, every).tolist())
 
 
-@functools.lru_cache(maxsize=256)
-def _schedule(policy: str, count: int, n: int) -> np.ndarray:
-    """A policy's schedule, cached: generated code asks for it at every call, and building a
-    Binomial schedule costs time in proportion to its rows. Nothing writes to the array."""
-    return (Periodic(count) if policy == "periodic" else Binomial(count)).actions(n)
+def binomial_schedule(n: int, snapshots: int) -> _ListState:
+    """The state of `Binomial(snapshots)`'s schedule for a loop of n steps, at its first row."""
+    return _ListState(_checkpoint.binomial_state(n, snapshots).tolist())

@@ -11,9 +11,10 @@ import pytest
 
 from numeric import fd
 from s2sad import S2SADError
-from s2sad.checkpoint import (ADVANCE, FIRSTURN, RESTORE, TAKESHOT, YOUTURN, Binomial, Periodic,
-                              StoreAll, beta, binomial_cost, format_schedule, run_schedule,
-                              first_turn, snapshot_slots)
+from s2sad import runtime
+from s2sad.checkpoint import (ADVANCE, END, FIRSTURN, RESTORE, TAKESHOT, YOUTURN, Binomial, Periodic,
+                              StoreAll, beta, binomial_cost, format_schedule, lazy_rows, next_action,
+                              optimal_split, run_schedule, first_turn, snapshot_slots, split)
 
 
 def trivial(state, k):
@@ -142,6 +143,111 @@ def test_the_interpreter_refuses_an_inconsistent_schedule():
     wrong[actions[:, 0] == TAKESHOT, 2] += 1   # keeps states in other slots than it restores from
     with pytest.raises(ValueError, match="does not hold"):
         run_schedule(wrong, (0.0,), trivial, trivial_adjoint, (1.0,))
+
+
+# --- the rows made one at a time, from the schedule's state -----------------------------------------
+
+def lazy_actions(state):
+    """The rows `next_action` makes from `state`, as an array like `actions(l)`."""
+    return np.array(list(lazy_rows(state)), dtype=np.int64).reshape(-1, 3)
+
+
+def test_split_is_the_optimal_split():
+    for l in range(2, 401):
+        for s in range(1, 13):
+            assert split(l, s) == optimal_split(l, s), (l, s)
+    for l, s in [(10 ** 4, 1), (10 ** 7, 2), (10 ** 7, 10), (2 ** 40, 3), (2 ** 40, 10 ** 6), (2 ** 61, 5),
+                 (2 ** 61, 100), (2 ** 61, 10 ** 6)]:  # (checked against Python's exact integers)
+        assert split(l, s) == optimal_split(l, s), (l, s)
+
+
+def test_lazy_rows_are_the_binomial_schedule():
+    for l in range(301):
+        for s in range(1, 11):
+            np.testing.assert_array_equal(lazy_actions(Binomial(s).start(l)), Binomial(s).actions(l),
+                                          err_msg=f"Binomial({s}), {l} steps")
+
+
+def test_lazy_rows_are_the_periodic_schedule():
+    for l in range(121):
+        for policy in [StoreAll()] + [Periodic(k) for k in range(1, 13)] + [Periodic(l + 2)]:
+            np.testing.assert_array_equal(lazy_actions(policy.start(l)), policy.actions(l), err_msg=f"{policy}, {l}")
+
+
+@pytest.mark.parametrize("policy, l", [(Binomial(4), 20_000), (Binomial(10), 100_000), (Binomial(3000), 5_000),
+                                       (Binomial(1), 700), (Binomial(2), 30_001), (Periodic(97), 100_000)])
+def test_lazy_rows_of_long_loops(policy, l):
+    actions = policy.actions(l)
+    np.testing.assert_array_equal(lazy_actions(policy.start(l)), actions)
+    np.testing.assert_array_equal(lazy_actions(runtime.binomial_schedule(l, policy.snapshots)
+                                               if isinstance(policy, Binomial) else
+                                               runtime.periodic_schedule(l, policy.every)), actions)  # (a list)
+
+
+def test_the_rows_run_through_the_interpreter():
+    for l in (0, 1, 2, 9, 64):
+        for policy in (Binomial(1), Binomial(3), Periodic(4), StoreAll()):
+            stats = run_schedule(policy.rows(l), (0.0,), trivial, trivial_adjoint, (1.0,))[2]
+            assert stats.advances == policy.advances(l) and stats.turns == list(range(l - 1, -1, -1))
+
+
+def test_the_state_is_small_whatever_the_steps():
+    """Binomial(s): 13 integers and six a snapshot (Revolve's stack, and each depth's last split);
+    never more snapshots than l - 1 (the same rows). Periodic: 13 integers."""
+    for l in (100, 10 ** 7, 10 ** 15):
+        assert Binomial(10).start(l).nbytes == 8 * (13 + 6 * 10)
+        assert Periodic(50).start(l).nbytes == 8 * 13
+    assert Binomial(10 ** 6).start(5).size == 13 + 6 * 4
+
+
+def test_the_state_goes_on_giving_the_end():
+    state = Binomial(2).start(3)
+    assert [tuple(row) for row in lazy_rows(state)] == [tuple(row) for row in Binomial(2).actions(3)]
+    assert state[0] == END and next_action(state) == END and state[0] == END
+
+
+def test_rows_of_a_loop_too_long_to_list():
+    """The first rows of a schedule of 10¹² steps: the split of Revolve's recursion at each depth."""
+    l, s = 10 ** 12, 10
+    rows = Binomial(s).rows(l)
+    assert next(rows) == (TAKESHOT, 0, 0)
+    a = 0
+    for depth in range(3):
+        m = optimal_split(l - a, s - depth)
+        assert next(rows) == (ADVANCE, a, a + m)
+        a += m
+        assert next(rows) == (TAKESHOT, a, depth + 1)
+
+
+@numba.njit
+def compiled_rows(state, most):
+    """The rows the compiled `next_action` makes from `state` (at most `most`)."""
+    out = np.empty((most, 3), dtype=np.int64)
+    n = 0
+    while state[0] != END and n < most:
+        out[n] = state[:3]
+        runtime.next_action(state)
+        n += 1
+    return out[:n]
+
+
+@numba.njit
+def compiled_state(l, s, binomial):
+    return runtime.binomial_schedule(l, s) if binomial else runtime.periodic_schedule(l, s)
+
+
+@pytest.mark.numba
+def test_compiled_rows_are_the_schedule():
+    import s2sad.backend.numba_runtime  # noqa: F401  (registers the compiled forms)
+    for policy, l in [(Binomial(1), 50), (Binomial(3), 1000), (Binomial(10), 100_000), (Binomial(200), 150),
+                      (Periodic(1), 40), (Periodic(7), 1000), (Periodic(97), 10_000)]:
+        binomial = isinstance(policy, Binomial)
+        state = compiled_state(l, policy.snapshots if binomial else policy.every, binomial)
+        np.testing.assert_array_equal(state, policy.start(l))
+        actions = policy.actions(l)
+        np.testing.assert_array_equal(compiled_rows(state, actions.shape[0] + 1), actions, err_msg=str(policy))
+    big = compiled_state(2 ** 40, 3, True)  # (the split in int64, without overflow)
+    assert tuple(compiled_rows(big, 2)[1]) == (ADVANCE, 0, optimal_split(2 ** 40, 3))
 
 
 # --- gradients through the schedules --------------------------------------------------------------

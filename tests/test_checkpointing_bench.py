@@ -57,3 +57,16 @@ def test_store_all_tapes_only_the_laplacian(wrt, taped):
     assert g.tape_bytes == taped * steps * points * 8
     assert "record(" not in g.derived(*args).source
     check_grad(checkpointing.heat_loss, args, "reverse", wrt)
+
+
+def test_the_memory_table(capsys):
+    """--memory at a tiny size: the primal, StoreAll and Binomial(3), each measured in a process of
+    its own, the two gradients equal to the bit (else it raises)."""
+    assert checkpointing.main(["--memory", "--steps", "300", "--python-steps", "300", "--backends", "python",
+                               "--snapshots", "3"]) == 0
+    table = capsys.readouterr().out.split("\n\n")[1]
+    rows = {cells[2].strip(): [c.strip() for c in cells] for cells in
+            (line.strip("|").split("|") for line in table.splitlines()[2:])}
+    assert list(rows) == ["primal", "StoreAll", "Binomial(3)"]
+    assert rows["Binomial(3)"][3] == str(s2sad.Binomial(3).advances(300))
+    assert rows["Binomial(3)"][4] == str(8 * 3 + 8 * (13 + 6 * 3)) and rows["StoreAll"][4] == str(8 * 300)

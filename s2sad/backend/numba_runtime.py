@@ -23,7 +23,7 @@ from numba.core import cgutils
 from numba.cpython.unsafe.tuple import tuple_setitem
 from numba.extending import intrinsic, overload
 
-from .. import runtime
+from .. import checkpoint, runtime
 from ..cache import machine_code_cache_trusted
 
 # Implementations are cached on disk like the helpers below: compiling one costs each new process
@@ -644,7 +644,7 @@ def ufunc(helper):
     """The ufunc Numba compiles for `helper` (one of `UFUNCS`), made at its first use: each costs
     about 0.1 s, even loaded from the cache."""
     formula, signatures = _FORMULAS[helper]
-    return numba.vectorize(signatures, cache=True)(formula)
+    return numba.vectorize(signatures, cache=_CACHE)(formula)
 
 
 def _calling_ufunc(helper):
@@ -1196,15 +1196,33 @@ _register_own()
 _ours_first(np.sum, np.max, np.amax, np.min, np.amin, np.where, np.zeros, np.empty, np.all, np.any, operator.matmul)
 
 
-# --- checkpointing schedules: built (and cached) by Python code, then read by the compiled loop --
+# --- checkpointing schedules: the generators of s2sad/checkpoint.py, compiled as they are written --
+# `next_action` is one call a row (its helpers inlined into it: a call costs more than a row's work,
+# the state array's reference count updated at each level).
 
-@njit
-def _schedule(policy, count, n):
-    with numba.objmode(actions="int64[:, :]"):
-        actions = runtime._schedule("periodic" if policy == 0 else "binomial", count, n)
-    return actions
+def _inlined_as_written(*functions) -> None:
+    """Runtime helpers that Numba compiles as they are written, inlined where they are called."""
+    for function in functions:
+        _cached_overload(function, inline="always")(_itself(function))
 
 
-overload(runtime.periodic_schedule)(lambda n, every: lambda n, every: _schedule(0, every, n))
-overload(runtime.binomial_schedule)(lambda n, snapshots: lambda n, snapshots: _schedule(1, snapshots, n))
-_compiled_as_written(runtime.first_turn, runtime.snapshot_slots)
+def _overloaded_as_written(*functions, by=None) -> None:
+    """Runtime helpers that Numba compiles as they are written (or as `by` is, for one), called
+    directly (no wrapper in between: one call level)."""
+    for function in functions:
+        _cached_overload(function)(_itself(by or function))
+
+
+def _itself(function):
+    """An overload's typing function whose implementation is `function` itself (with its
+    signature, as Numba asks of an overload)."""
+    @functools.wraps(function)
+    def typing(*args):
+        return function
+    return typing
+
+
+_inlined_as_written(*checkpoint.INLINED)
+_overloaded_as_written(runtime.next_action, runtime.schedule_slots)
+_overloaded_as_written(runtime.binomial_schedule, by=checkpoint.binomial_state)  # (the state as an array)
+_overloaded_as_written(runtime.periodic_schedule, by=checkpoint.periodic_state)

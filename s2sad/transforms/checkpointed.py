@@ -8,20 +8,23 @@ with a leading slot axis). One more step from x_{l-1} gives the loop's results. 
 runs the remaining rows: ADVANCE and TAKESHOT as before, RESTORE copies the carried values back
 from a slot, and a turn (FIRSTURN, YOUTURN) takes the adjoint of step k from the current x_k,
 computing the step's forward values again first (the primal body, with the tapes of its own
-inner loops, followed by its reversed body). Both sweeps are a ``while`` loop over the rows::
+inner loops, followed by its reversed body). Both sweeps are a ``while`` loop over the rows,
+which the schedule makes one at a time from its state (a few integers and, for Binomial, six a
+snapshot: no array of the schedule's rows is made)::
 
-    actions = binomial_schedule(n, 2)
-    turn = first_turn(actions)
-    snap_x = np.empty(snapshot_slots(actions))
-    row, x, advanced = 0, x0, 0
-    while row < turn:
-        action, k, j = actions[row, 0], actions[row, 1], actions[row, 2]
-        if action == 0:           # ADVANCE: steps k … j-1 of the primal loop
+    schedule = binomial_schedule(n, 2)   # the state, at the first row
+    snap_x = np.empty(schedule_slots(schedule))
+    x, advanced = x0, 0
+    while schedule[0] < 3:               # up to FIRSTURN
+        action, k, j = schedule[0], schedule[1], schedule[2]
+        next_action(schedule)            # the next row, in place
+        if action == 0:                  # ADVANCE: steps k … j-1 of the primal loop
             for i in range(k, j): x = step(x, i)
             advanced += j - k
-        else:                     # TAKESHOT
+        else:                            # TAKESHOT
             snap_x[j] = x
-        row += 1
+
+The reverse sweep's loop goes on from the same state to the END row.
 
 `advanced` counts the steps the ADVANCE rows ran (the policy's `advances(n)`); the derivative
 returns it with its tape bytes.
@@ -32,11 +35,11 @@ from __future__ import annotations
 from typing import Callable
 
 from .. import primitives as P
-from ..checkpoint import ADVANCE, RESTORE, TAKESHOT, YOUTURN, Binomial, Periodic, Policy, StoreAll
+from ..checkpoint import ADVANCE, END, FIRSTURN, RESTORE, TAKESHOT, YOUTURN, Binomial, Periodic, Policy, StoreAll
 from ..errors import S2SADError, located
 from ..ir.builder import Builder, const
 from ..ir.core import Atom, Block, Eqn, ForRange, If, Var, While, clone, walk
-from ..ir.types import I64
+from ..ir.types import I64, Type
 from ..passes.draws import standard_draws_in
 from . import reverse as R
 from .common import adjoint_name, zeros_like
@@ -88,11 +91,10 @@ def reverse_checkpointed(stmt: ForRange | While, seeds: dict, adj: dict, active:
         n = R._count_iterations(stmt)
         log = _record_while(stmt, container) if logged else None
         b.comment(f"checkpointed while loop ({policy!r}): the schedule over the steps it ran, from its start")
-        actions, turn, snaps, takeshot = _schedule(policy, n, stmt.body.params[:m], loop.init, b)
-        first, state, advanced = const(0), list(loop.init), const(0)
+        schedule, snaps, takeshot = _schedule(policy, n, stmt.body.params[:m], loop.init, b)
+        state, advanced = list(loop.init), const(0)
     else:
-        first, state, snaps, advanced, actions, takeshot, log = _forward_rows(loop, primal, policy, container,
-                                                                              logged)
+        schedule, state, snaps, advanced, takeshot, log = _forward_rows(loop, primal, policy, container, logged)
     if logged:  # (the steps run again read the draws the forward sweep stored)
         primal = _replayed(primal, log)
         _replayed(loop, log, in_place=True)
@@ -101,11 +103,9 @@ def reverse_checkpointed(stmt: ForRange | While, seeds: dict, adj: dict, active:
     b.comment(f"checkpointed loop ({policy!r}): the remaining rows, one step's adjoint at each turn")
     reverse_cases = [(ADVANCE, _advance_case(primal, m, -1, quiet=True)), (RESTORE, _restore_case(m)), (TAKESHOT, takeshot),
                      (YOUTURN, _turn_case(loop, body, m, position))]  # (FIRSTURN too)
-    rows = b.emit(P.getitem, [b.emit(P.shape, [actions]), 0], "rows", spec=("i",))
     names = [p.name for p in params] + [f"snap_{p.name}" for p in params] + \
         [adjoint_name(params[k]) for k in carried] + [adjoint_name(v) for v in accumulators] + ["advanced"]
-    values = _interpret(actions, first, rows, state + snaps + bars + accs + [advanced], names, reverse_cases, b,
-                        stmt.loc)
+    _, values = _interpret(schedule, END, state + snaps + bars + accs + [advanced], names, reverse_cases, b, stmt.loc)
     outs = values[2 * m:-1]
     adj.update(zip(accumulators, outs[len(carried):]))
     for k, out in zip(carried, outs):
@@ -115,21 +115,21 @@ def reverse_checkpointed(stmt: ForRange | While, seeds: dict, adj: dict, active:
 
 def _forward_rows(stmt: ForRange, primal: ForRange, policy: Policy, container: list, logged: bool):
     """Replace the for loop `stmt` in the forward sweep by the schedule's rows up to the first
-    turn and the last step, storing the draws of `primal` in a log if `logged`; return (the first
-    turn, the state there, the snapshot arrays, the steps advanced, the schedule, the TAKESHOT
-    case, the log of the draws or None)."""
+    turn and the last step, storing the draws of `primal` in a log if `logged`; return (the
+    schedule's state at the first turn, the loop's state there, the snapshot arrays, the steps
+    advanced, the TAKESHOT case, the log of the draws or None)."""
     fwd = Builder(stmt.loc)
     fwd.comment(f"checkpointed loop ({policy!r}): forward rows, up to the first turn")
     n = fwd.emit(P.trip_count, [stmt.start, stmt.stop, stmt.step], "n")
     params = stmt.body.params[1:]
-    actions, turn, snaps, takeshot = _schedule(policy, n, params, stmt.init, fwd)
+    schedule, snaps, takeshot = _schedule(policy, n, params, stmt.init, fwd)
     m = len(params)
     logs = [fwd.emit(P.tape, [n], "drawn_log", dtype="f64", ndim=0)] if logged else []
     if logged:
         primal = clone(primal, {})
         _record_draws(primal, logs[0])
     forward_cases = [(ADVANCE, _advance_case(primal, m, 2 * m, 2 * m + 1, logs=len(logs))), (TAKESHOT, takeshot)]
-    values = _interpret(actions, const(0), turn, list(stmt.init) + snaps + [const(0), const(0)] + logs,
+    schedule, values = _interpret(schedule, FIRSTURN, list(stmt.init) + snaps + [const(0), const(0)] + logs,
                         [p.name for p in params] + [f"snap_{p.name}" for p in params] + ["advanced", "at"] +
                         [log.name for log in logs], forward_cases, fwd, stmt.loc)
     state, snaps, (advanced, at), logs = values[:m], values[m:2 * m], values[2 * m:2 * m + 2], values[2 * m + 2:]
@@ -141,7 +141,7 @@ def _forward_rows(stmt: ForRange, primal: ForRange, policy: Policy, container: l
     R._extra_bytes.extend(fwd.emit(P.nbytes, [log], "drawn_bytes") for log in last.outs[m:])
     at_stmt = next(i for i, s in enumerate(container) if s is stmt)
     container[at_stmt:at_stmt + 1] = fwd.stmts
-    return turn, state, snaps, advanced, actions, takeshot, (last.outs[m:] or [None])[0]
+    return schedule, state, snaps, advanced, takeshot, (last.outs[m:] or [None])[0]
 
 
 def _record_while(stmt: While, container: list) -> Var:
@@ -281,12 +281,13 @@ def _read_back(stmt, log: Atom, at: dict):
 
 
 def _schedule(policy: Policy, n: Atom, params: list[Var], init: list[Atom], b: Builder):
-    """The schedule of `n` steps, its first turn, the snapshot arrays and the TAKESHOT case."""
-    actions = b.emit(P.schedule, [n], "actions", **_schedule_params(policy))
-    turn = b.emit(P.first_turn, [actions], "turn")
-    slots = b.emit(P.snapshot_slots, [actions], "slots")
+    """The state of the schedule of `n` steps (at its first row), the snapshot arrays and the
+    TAKESHOT case. The state's bytes count in the tape bytes, with the snapshots'."""
+    schedule = b.emit(P.schedule, [n], "schedule", **_schedule_params(policy))
+    R._extra_bytes.append(b.emit(P.nbytes, [schedule], "schedule_bytes"))
+    slots = b.emit(P.schedule_slots, [schedule], "slots")
     snaps, allocated = zip(*(_snapshot_array(p, x0, slots, b) for p, x0 in zip(params, init)))
-    return actions, turn, list(snaps), _takeshot_case(list(allocated), slots)
+    return schedule, list(snaps), _takeshot_case(list(allocated), slots)
 
 
 def _as_for(stmt: While, active: set) -> ForRange:
@@ -349,25 +350,33 @@ def _index(loop: ForRange, k: Atom, b: Builder) -> Atom:
     return b.emit(P.add, [loop.start, b.emit(P.mul, [k, loop.step])], loop.body.params[0].name)
 
 
-def _interpret(actions: Atom, first: Atom, last: Atom, values: list, names: list[str], cases: list,
-               b: Builder, loc) -> list[Var]:
-    """A while loop over rows first … last-1 of `actions` carrying `values`, one `if` per case
-    (the last case is the `else`); returns the values after it."""
-    def carried() -> tuple[Var, list[Var]]:
-        return Var("row", I64), [Var(n, v.type) for n, v in zip(names, values)]
+_SCHEDULE = Type("array", "i64", 1)
 
-    row_c, params_c = carried()
+
+def _interpret(schedule: Atom, stop: int, values: list, names: list[str], cases: list, b: Builder,
+               loc) -> tuple[Var, list[Var]]:
+    """A while loop over the rows of the schedule whose state is `schedule`, from its current
+    row to the first whose action is `stop` or more (FIRSTURN: the forward sweep's rows; END:
+    all), carrying `values`, one `if` per case (the last case is the `else`). Each turn of the
+    loop reads the row, asks the schedule for the next (`next_action`) and runs the row's case.
+    Returns the schedule's state and the values after it."""
+    def carried() -> tuple[Var, list[Var]]:
+        return Var("schedule", _SCHEDULE), [Var(n, v.type) for n, v in zip(names, values)]
+
+    state_c, params_c = carried()
     cb = Builder(loc)
-    cond = Block([row_c] + params_c, cb.stmts, [cb.emit(P.lt, [row_c, last])])
-    row, params = carried()
+    cond = Block([state_c] + params_c, cb.stmts,
+                 [cb.emit(P.lt, [cb.emit(P.getitem, [state_c, 0], spec=("i",)), stop])])
+    state, params = carried()
     inner = Builder(loc)
-    action, k, j = (inner.emit(P.getitem, [actions, row, column], name, spec=("i", "i"))
+    action, k, j = (inner.emit(P.getitem, [state, column], name, spec=("i",))
                     for column, name in ((0, "action"), (1, "k"), (2, "j")))
+    following = inner.emit(P.next_action, [state], "schedule")
     results = _dispatch(action, k, j, params, cases, inner, loc)
-    body = Block([row] + params, inner.stmts, [inner.emit(P.add, [row, 1], "row")] + results)
-    _, outs = carried()
-    b.append(While([Var("row", I64)] + outs, [first] + list(values), cond, body, loc))
-    return outs
+    body = Block([state] + params, inner.stmts, [following] + results)
+    state_out, outs = carried()
+    b.append(While([state_out] + outs, [schedule] + list(values), cond, body, loc))
+    return state_out, outs
 
 
 _SAYS = {ADVANCE: "advance: run the loop's steps between the row's two step numbers",
