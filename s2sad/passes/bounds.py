@@ -44,6 +44,11 @@ def drop_checks(stmt) -> None:
         _drop(block)
 
 
+def drop_checks_in(block: Block) -> None:
+    """Remove the `in_bounds` checks in `block` and the regions nested in it."""
+    _drop(block)
+
+
 def _drop(block: Block) -> None:
     block.stmts[:] = [s for s in block.stmts if not (isinstance(s, Eqn) and s.prim in (P.in_bounds, P.in_bounds_span))]
     for stmt in block.stmts:
