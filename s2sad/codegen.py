@@ -28,7 +28,7 @@ from . import runtime
 from .ir.aliases import Aliases, readonly_views
 from .ir.core import (TEMP, Atom, Block, Const, Eqn, ForRange, Function, If, Var, While, block_uses, region_reads,
                       use_counts, walk)
-from .ir.liveness import Liveness, atoms_of
+from .ir.liveness import Liveness, LiveSet, atoms_of
 
 HELPERS = tuple(runtime.__all__)
 _RESERVED = {"np", *HELPERS, "min", "max", "float", "abs", "range", "len", "int", "bool"}
@@ -105,6 +105,16 @@ def _numbered(base: str, k: int) -> str:
 
 
 class Namer:
+    """Python names for values: each value takes the first free name of ``preferred, base, base1,
+    base2, …``, free when nothing holds it, or its holder is dead and of the same type.
+
+    Finding it is a scan. So that a long function, with many temporaries alive at once, does not
+    make it quadratic, `_start[base]` counts the leading names of a base that are held by values
+    live after the statement being emitted (`now`, set by the emitter); the scan starts past
+    them. It is lowered whenever one of them may have become free (a name is bound again, its
+    holder dies: `release`) and dropped when emission enters or leaves a region (`forget`), so
+    the names chosen are those of the full scan."""
+
     def __init__(self, user_names: set[str], reserved: set[str]):
         self.reserved = reserved  # module aliases the code reads globals through, loop indices
         self.names: dict[Var, str] = {}
@@ -112,22 +122,66 @@ class Namer:
         self.prefer: dict[Var, str] = {}
         self.inline: dict[Var, ast.expr] = {}
         self.user_names = user_names
+        self.now = None  # the values live after the statement being emitted, if any
+        self._start: dict[str, int] = {}
+        self._candidates: dict[str, list[str]] = {}
+        self._positions: dict[str, list[tuple[str, int]]] = {}  # name → (base, k) of the candidates it is
 
     def bind(self, var: Var, name: str) -> str:
         self.names[var] = name
         self.holder[name] = var
+        self._lower(name)
         return name
 
-    def free(self, name: str, var: Var, live_after: set[Var]) -> bool:
+    def _lower(self, name: str) -> None:
+        for base, k in self._positions.get(name, ()):
+            if self._start.get(base, 0) > k:
+                self._start[base] = k
+
+    def release(self, dead) -> None:
+        """The values `dead` are no longer live: their names may be free again."""
+        for var in dead:
+            if var in self.names:
+                self._lower(self.names[var])
+
+    def forget(self) -> None:
+        """Emission moves to another region: start every scan from the first name again."""
+        self._start.clear()
+
+    def candidate(self, base: str, k: int) -> str:
+        """The k-th name for `base`: ``base`` itself, then ``base1``, ``base2``, …"""
+        names = self._candidates.setdefault(base, [])
+        while len(names) <= k:
+            name = _numbered(base, len(names)) if names else base
+            self._positions.setdefault(name, []).append((base, len(names)))
+            names.append(name)
+        return names[k]
+
+    def free(self, name: str, var: Var, live_after) -> bool:
         if var.name == TEMP and name in self.user_names or name in self.reserved:
             return False
         held = self.holder.get(name)
         return held is None or held is var or (held not in live_after and held.type == var.type)
 
-    def define(self, var: Var, live_after: set[Var]) -> str:
+    def define(self, var: Var, live_after) -> str:
+        """Bind `var` to its first free name; `live_after` (a superset of `now`, when set) holds the
+        values whose names are taken."""
         base = _identifier(var.name)
-        preferred = [self.prefer[var]] if var in self.prefer else []
-        for name in itertools.chain(preferred, [base], (_numbered(base, k) for k in range(1, 10_000))):
+        if var in self.prefer and self.free(self.prefer[var], var, live_after):
+            return self.bind(var, self.prefer[var])
+        start = self._start.get(base, 0) if self.now is not None else 0
+        own = self.names.get(var)  # the one name below `start` that may be free: var's own
+        if start and own is not None and self.holder.get(own) is var and self.free(own, var, live_after) \
+                and any(b == base and k < start for b, k in self._positions.get(own, ())):
+            return self.bind(var, own)
+        settled = self.now is not None  # still among names held by values live `now`?
+        for k in range(start, 10_000):
+            name = self.candidate(base, k)
+            if settled:
+                held = self.holder.get(name)
+                settled = held is not None and held is not var and held in self.now
+                if not settled:
+                    self._start[base] = k
             if self.free(name, var, live_after):
                 return self.bind(var, name)
         raise RuntimeError("ran out of names")
@@ -177,12 +231,21 @@ class Emitter:
 
     def stmts(self, block: Block) -> list[ast.stmt]:
         out: list[ast.stmt] = []
+        entered = True  # (a region's first statement, or the one after a nested region)
         for stmt in block.stmts:
+            if entered:
+                self.namer.forget()
+            else:
+                self.namer.release(self.live.dying(stmt))
+            self.namer.now = self.after(stmt)
             out += self.EMIT[type(stmt)](self, stmt)
+            entered = not isinstance(stmt, Eqn)
+        self.namer.now = None
+        self.namer.forget()
         return out
 
-    def after(self, stmt) -> set[Var]:
-        return self.live.after[id(stmt)]
+    def after(self, stmt) -> LiveSet:
+        return self.live.after(stmt)
 
     def eqn(self, eqn: Eqn) -> list[ast.stmt]:
         if eqn.prim is P.comment:
@@ -250,7 +313,7 @@ class Emitter:
         """Names for loop-carried values: the initial value's name when it is free to take. Not
         a name that `read_after` (expressions evaluated after the initial copies: a loop's
         bounds) reads."""
-        taken = set(self.after(stmt)) | region_reads(stmt)
+        taken = self.after(stmt) | region_reads(stmt)
         busy = taken | set(params) | set(stmt.init)
         avoid = {n.id for e in read_after for n in ast.walk(e) if isinstance(n, ast.Name)} - self.namer.reserved
         self.namer.reserved |= avoid

@@ -69,7 +69,7 @@ class _Context:
         (Then the loop updates a copy made once before it; codegen would otherwise copy the
         array in every iteration, as the loop carries it.)"""
         target = update.ins[0]
-        return self.aliases.shared(target, (self.live.after[id(update)] - set(update.outs)) | self.pinned)
+        return self.aliases.shared(target, (self.live.after(update) - update.outs) | self.pinned)
 
 
 def _fuse_block(block: Block, context: _Context) -> None:
