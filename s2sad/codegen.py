@@ -109,11 +109,12 @@ class Namer:
     base2, …``, free when nothing holds it, or its holder is dead and of the same type.
 
     Finding it is a scan. So that a long function, with many temporaries alive at once, does not
-    make it quadratic, `_start[base]` counts the leading names of a base that are held by values
-    live after the statement being emitted (`now`, set by the emitter); the scan starts past
-    them. It is lowered whenever one of them may have become free (a name is bound again, its
-    holder dies: `release`) and dropped when emission enters or leaves a region (`forget`), so
-    the names chosen are those of the full scan."""
+    make it quadratic, `_start[base][type]` counts the leading names of a base that a value of
+    that type cannot take because they are held by values live after the statement being emitted
+    (`now`, set by the emitter) or by dead values of another type; the scan starts past them. It
+    is lowered whenever one of them may have become free (a name is bound again, its holder dies:
+    `release`) and dropped when emission enters or leaves a region (`forget`), so the names
+    chosen are those of the full scan."""
 
     def __init__(self, user_names: set[str], reserved: set[str]):
         self.reserved = reserved  # module aliases the code reads globals through, loop indices
@@ -123,26 +124,30 @@ class Namer:
         self.inline: dict[Var, ast.expr] = {}
         self.user_names = user_names
         self.now = None  # the values live after the statement being emitted, if any
-        self._start: dict[str, int] = {}
+        self._start: dict[str, dict] = {}  # base → type → names to skip
         self._candidates: dict[str, list[str]] = {}
         self._positions: dict[str, list[tuple[str, int]]] = {}  # name → (base, k) of the candidates it is
 
     def bind(self, var: Var, name: str) -> str:
         self.names[var] = name
         self.holder[name] = var
-        self._lower(name)
+        self._lower(name, var.type)
         return name
 
-    def _lower(self, name: str) -> None:
+    def _lower(self, name: str, type) -> None:
+        """`name` may have become free for values of `type` (for others, its holder's type
+        still keeps it)."""
         for base, k in self._positions.get(name, ()):
-            if self._start.get(base, 0) > k:
-                self._start[base] = k
+            starts = self._start.get(base)
+            if starts and starts.get(type, 0) > k:
+                starts[type] = k
 
     def release(self, dead) -> None:
         """The values `dead` are no longer live: their names may be free again."""
         for var in dead:
-            if var in self.names:
-                self._lower(self.names[var])
+            name = self.names.get(var)
+            if name is not None and self.holder.get(name) is var:
+                self._lower(name, var.type)
 
     def forget(self) -> None:
         """Emission moves to another region: start every scan from the first name again."""
@@ -169,19 +174,20 @@ class Namer:
         base = _identifier(var.name)
         if var in self.prefer and self.free(self.prefer[var], var, live_after):
             return self.bind(var, self.prefer[var])
-        start = self._start.get(base, 0) if self.now is not None else 0
+        starts = self._start.setdefault(base, {})
+        start = starts.get(var.type, 0) if self.now is not None else 0
         own = self.names.get(var)  # the one name below `start` that may be free: var's own
         if start and own is not None and self.holder.get(own) is var and self.free(own, var, live_after) \
                 and any(b == base and k < start for b, k in self._positions.get(own, ())):
             return self.bind(var, own)
-        settled = self.now is not None  # still among names held by values live `now`?
+        settled = self.now is not None  # still among names held by values live `now` or of another type?
         for k in range(start, 10_000):
             name = self.candidate(base, k)
             if settled:
                 held = self.holder.get(name)
-                settled = held is not None and held is not var and held in self.now
+                settled = held is not None and held is not var and (held.type != var.type or held in self.now)
                 if not settled:
-                    self._start[base] = k
+                    starts[var.type] = k
             if self.free(name, var, live_after):
                 return self.bind(var, name)
         raise RuntimeError("ran out of names")
