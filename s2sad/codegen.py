@@ -37,11 +37,16 @@ _COMMENT = "#s2sad: "
 
 # --- inlining -----------------------------------------------------------------------------
 
+_DEEPEST = 48  # temporaries inlined into one another, at most: deeper chains keep every 48th name
+
+
 def inlinable(fn: Function) -> dict[Var, Eqn]:
     """Temporaries to print inside the expression that uses them, with their definitions.
 
     A temporary qualifies when it has one use, in its own block, with no array store or
-    impure statement between its definition and that use."""
+    impure statement between its definition and that use, unless it would nest more than
+    `_DEEPEST` inlined temporaries (a sum of a thousand terms would otherwise become one
+    expression too deep for Python's compiler)."""
     counts = use_counts(fn.body)
     found: dict[Var, Eqn] = {}
     for block in [fn.body] + [b for stmt in walk(fn.body) for b in stmt.blocks()]:
@@ -60,16 +65,22 @@ def _inline_in_block(block: Block, counts: dict, found: dict) -> None:
             if isinstance(a, Var):
                 reader[a] = k
     barriers = [k for k, stmt in enumerate(stmts) if _barrier(stmt)]
+    depth: dict[Var, int] = {}  # inlined temporary → how many inlined temporaries its expression nests
     for i, stmt in enumerate(stmts):
         if not _is_temporary(stmt, counts):
             continue
         v = stmt.outs[0]
+        nested = 1 + max((depth[a] for a in stmt.ins if a in depth), default=0)
         j = reader.get(v)
+        if nested > _DEEPEST:
+            continue
         if j is not None and j > i:
             if not _barrier_between(barriers, i, j) and not _needs_name(stmts[j], v):
                 found[v] = stmt
+                depth[v] = nested
         elif v in block.results and not _barrier_between(barriers, i, len(stmts)):
             found[v] = stmt
+            depth[v] = nested
 
 
 def _barrier_between(barriers: list[int], i: int, j: int) -> bool:

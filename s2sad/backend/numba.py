@@ -128,16 +128,22 @@ def compile(fn: Callable, source: str, origin: str, strict: bool, fallback: Call
             return run(args) if ready else first_run(args)
         except refusals() as exc:
             return fall_back(exc, args)
+        except PASSED_ON:
+            raise
+        except BaseException as exc:  # (Numba failing while it compiles for a new layout: a refusal too)
+            if not raised_by_numba(exc):
+                raise
+            return fall_back(Refused(failure(exc)), args)
 
     def first_run(args: tuple):
         """Load the machine code from the cache, or compile it (or, ahead of time, only that)."""
         dispatcher()
         if _AHEAD:
-            import numba
-            jitted.compile(tuple(numba.typeof(a) for a in args))
+            compiled_for(jitted, args)
             raise CompiledAhead(origin)
         with notice.if_slow(f"Numba is compiling the derivative of {origin}; this happens once, as the "
                             f"machine code is cached in {cache_dir()}"):
+            compiled_for(jitted, args)
             return run(args)
 
     def fall_back(exc: Exception, args: tuple):
@@ -154,6 +160,41 @@ def compile(fn: Callable, source: str, origin: str, strict: bool, fallback: Call
     call.fallback = fallback
     call.tiers = tiers
     return call
+
+
+PASSED_ON = (KeyboardInterrupt, SystemExit, GeneratorExit)  # never taken for Numba failing
+
+
+def compiled_for(jitted, args: tuple) -> None:
+    """Have `jitted` loaded from the cache or compiled for the types of `args`. Whatever goes
+    wrong there is Numba's (nothing has run yet): a refusal is raised as it is, any other
+    failure (a `RecursionError` on a huge function, an internal error) as `Refused`, so that
+    the `auto` backend falls back to Python and `numba` raises an `S2SADError`."""
+    import numba
+    try:
+        retrying_cache(jitted.compile, tuple(numba.typeof(a) for a in args))
+    except refusals():
+        raise
+    except PASSED_ON:
+        raise
+    except BaseException as exc:
+        raise Refused(failure(exc)) from exc
+
+
+def failure(exc: BaseException) -> str:
+    """Why Numba failed, for a warning or an error: the exception's kind and first line."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else "no detail"
+    return f"Numba failed while compiling it ({type(exc).__name__}: {first})"
+
+
+def raised_by_numba(exc: BaseException) -> bool:
+    """Was `exc` raised in Numba's own Python code (typing or compiling for new argument types),
+    rather than by the machine code running (which raises from the dispatcher's C code)?"""
+    numba = sys.modules.get("numba")
+    if numba is None:
+        return False
+    package = os.path.dirname(numba.__file__) + os.sep
+    return any(frame.f_code.co_filename.startswith(package) for frame, _ in traceback.walk_tb(exc.__traceback__))
 
 
 def _bind_ufuncs(fn: Callable, numba_runtime) -> None:
