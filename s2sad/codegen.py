@@ -22,6 +22,7 @@ import ast
 import bisect
 import keyword
 import re
+from contextlib import contextmanager
 
 from . import primitives as P
 from . import runtime
@@ -132,8 +133,9 @@ class Namer:
     that type cannot take because they are held by values live after the statement being emitted
     (`now`, set by the emitter) or by dead values of another type; the scan starts past them. It
     is lowered whenever one of them may have become free (a name is bound again, its holder dies:
-    `release`) and dropped when emission enters or leaves a region (`forget`), so the names
-    chosen are those of the full scan."""
+    `release`), so the names chosen are those of the full scan. A nested region (a branch, a loop
+    body) starts with no counts of its own (`region`); when it ends, the enclosing region's counts
+    come back, lowered for every name bound inside it."""
 
     def __init__(self, user_names: set[str], reserved: set[str]):
         self.reserved = reserved  # module aliases the code reads globals through, loop indices
@@ -144,6 +146,8 @@ class Namer:
         self.user_names = user_names
         self.now = None  # the values live after the statement being emitted, if any
         self._start: dict[str, dict] = {}  # base → type → names to skip
+        self._bound: list[str] = []  # the names bound in the regions being emitted, in order
+        self._depth = 0  # regions being emitted
         self._candidates: dict[str, list[str]] = {}
         self._positions: dict[str, list[tuple[str, int]]] = {}  # name → (base, k) of the candidates it is
 
@@ -151,6 +155,7 @@ class Namer:
         self.names[var] = name
         self.holder[name] = var
         self._lower(name, var.type)
+        self._bound.append(name)
         return name
 
     def _lower(self, name: str, type) -> None:
@@ -168,9 +173,25 @@ class Namer:
             if name is not None and self.holder.get(name) is var:
                 self._lower(name, var.type)
 
-    def forget(self) -> None:
-        """Emission moves to another region: start every scan from the first name again."""
-        self._start.clear()
+    @contextmanager
+    def region(self):
+        """Emit a nested region: its scans start from the first name; afterwards the enclosing
+        region's counts hold again, lowered for the names the nested one bound (whatever their
+        holders now are: values of the region, dead after it, or holders put back by an `if`)."""
+        enclosing, mark = self._start, len(self._bound)
+        self._start, self._depth = {}, self._depth + 1
+        try:
+            yield
+        finally:
+            self._start, self._depth, self.now = enclosing, self._depth - 1, None
+            for name in self._bound[mark:]:
+                for base, k in self._positions.get(name, ()):
+                    starts = self._start.get(base)
+                    for t, start in starts.items() if starts else ():
+                        if start > k:
+                            starts[t] = k
+            if not self._depth:
+                self._bound.clear()
 
     def candidate(self, base: str, k: int) -> str:
         """The k-th name for `base`: ``base`` itself, then ``base1``, ``base2``, …"""
@@ -256,17 +277,11 @@ class Emitter:
 
     def stmts(self, block: Block) -> list[ast.stmt]:
         out: list[ast.stmt] = []
-        entered = True  # (a region's first statement, or the one after a nested region)
-        for stmt in block.stmts:
-            if entered:
-                self.namer.forget()
-            else:
+        with self.namer.region():
+            for stmt in block.stmts:
                 self.namer.release(self.live.dying(stmt))
-            self.namer.now = self.after(stmt)
-            out += self.EMIT[type(stmt)](self, stmt)
-            entered = not isinstance(stmt, Eqn)
-        self.namer.now = None
-        self.namer.forget()
+                self.namer.now = self.after(stmt)
+                out += self.EMIT[type(stmt)](self, stmt)
         return out
 
     def after(self, stmt) -> LiveSet:
