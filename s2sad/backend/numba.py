@@ -130,7 +130,7 @@ def compile(fn: Callable, source: str, origin: str, strict: bool, fallback: Call
             return fall_back(exc, args)
         except PASSED_ON:
             raise
-        except BaseException as exc:  # (Numba failing while it compiles for a new layout: a refusal too)
+        except BaseException as exc:  # (Numba failing while it compiles, not only refusing: a refusal too)
             if not raised_by_numba(exc):
                 raise
             return fall_back(Refused(failure(exc)), args)
@@ -143,7 +143,6 @@ def compile(fn: Callable, source: str, origin: str, strict: bool, fallback: Call
             raise CompiledAhead(origin)
         with notice.if_slow(f"Numba is compiling the derivative of {origin}; this happens once, as the "
                             f"machine code is cached in {cache_dir()}"):
-            compiled_for(jitted, args)
             return run(args)
 
     def fall_back(exc: Exception, args: tuple):
