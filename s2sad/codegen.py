@@ -129,13 +129,15 @@ class Namer:
     base2, …``, free when nothing holds it, or its holder is dead and of the same type.
 
     Finding it is a scan. So that a long function, with many temporaries alive at once, does not
-    make it quadratic, `_start[base][type]` counts the leading names of a base that a value of
-    that type cannot take because they are held by values live after the statement being emitted
-    (`now`, set by the emitter) or by dead values of another type; the scan starts past them. It
-    is lowered whenever one of them may have become free (a name is bound again, its holder dies:
-    `release`), so the names chosen are those of the full scan. A nested region (a branch, a loop
-    body) starts with no counts of its own (`region`); when it ends, the enclosing region's counts
-    come back, lowered for every name bound inside it."""
+    make it quadratic, a count per base and type says how many leading names of the base a value
+    of that type cannot take because they are held by values live after the statement being
+    emitted (`now`, set by the emitter) or by dead values of another type; the scan starts past
+    them. A count is lowered whenever one of those names may have become free (a name is bound
+    again, its holder dies: `release`), so the names chosen are those of the full scan. A nested
+    region (a branch, a loop body) starts from the enclosing region's counts (what is live after
+    the statement holding it is live throughout it, but for that statement's results, whose
+    names are bound, and so counted, before it) in a layer of its own (`region`); when it ends,
+    the layer goes, and the enclosing counts are lowered for every name bound inside it."""
 
     def __init__(self, user_names: set[str], reserved: set[str]):
         self.reserved = reserved  # module aliases the code reads globals through, loop indices
@@ -145,26 +147,50 @@ class Namer:
         self.inline: dict[Var, ast.expr] = {}
         self.user_names = user_names
         self.now = None  # the values live after the statement being emitted, if any
-        self._start: dict[str, dict] = {}  # base → type → names to skip
-        self._bound: list[str] = []  # the names bound in the regions being emitted, in order
+        self._starts: list[dict[str, dict]] = [{}]  # per region being emitted: base → type → names to skip
+        self._bound: list[tuple[str, Var | None]] = []  # (name, previous holder), for each binding, in order
         self._depth = 0  # regions being emitted
         self._candidates: dict[str, list[str]] = {}
         self._positions: dict[str, list[tuple[str, int]]] = {}  # name → (base, k) of the candidates it is
 
     def bind(self, var: Var, name: str) -> str:
+        self._bound.append((name, self.holder.get(name)))
         self.names[var] = name
         self.holder[name] = var
         self._lower(name, var.type)
-        self._bound.append(name)
         return name
+
+    def mark(self) -> int:
+        """A point to come back to with `rollback`."""
+        return len(self._bound)
+
+    def rollback(self, mark: int) -> None:
+        """Give the names bound since `mark` back to the values that held them then (an `if`'s
+        branches each start from the holders before it)."""
+        for name, previous in reversed(self._bound[mark:]):
+            if previous is None:
+                del self.holder[name]
+            else:
+                self.holder[name] = previous
+                self._lower(name, previous.type)
+        del self._bound[mark:]
 
     def _lower(self, name: str, type) -> None:
         """`name` may have become free for values of `type` (for others, its holder's type
         still keeps it)."""
         for base, k in self._positions.get(name, ()):
-            starts = self._start.get(base)
-            if starts and starts.get(type, 0) > k:
-                starts[type] = k
+            self._lower_to(base, type, k)
+
+    def _count(self, base: str, type) -> int:
+        for layer in reversed(self._starts):
+            counts = layer.get(base)
+            if counts is not None and type in counts:
+                return counts[type]
+        return 0
+
+    def _lower_to(self, base: str, type, k: int) -> None:
+        if self._count(base, type) > k:
+            self._starts[-1].setdefault(base, {})[type] = k
 
     def release(self, dead) -> None:
         """The values `dead` are no longer live: their names may be free again."""
@@ -175,21 +201,20 @@ class Namer:
 
     @contextmanager
     def region(self):
-        """Emit a nested region: its scans start from the first name; afterwards the enclosing
-        region's counts hold again, lowered for the names the nested one bound (whatever their
-        holders now are: values of the region, dead after it, or holders put back by an `if`)."""
-        enclosing, mark = self._start, len(self._bound)
-        self._start, self._depth = {}, self._depth + 1
+        """Emit a nested region in a layer of counts of its own; afterwards the enclosing region's
+        counts hold again, lowered for the names the nested one bound, for the type of their
+        holders now (values of the region, dead after it)."""
+        mark = len(self._bound)
+        self._starts.append({})
+        self._depth += 1
         try:
             yield
         finally:
-            self._start, self._depth, self.now = enclosing, self._depth - 1, None
-            for name in self._bound[mark:]:
-                for base, k in self._positions.get(name, ()):
-                    starts = self._start.get(base)
-                    for t, start in starts.items() if starts else ():
-                        if start > k:
-                            starts[t] = k
+            self._starts.pop()
+            self._depth -= 1
+            self.now = None
+            for name, _ in self._bound[mark:]:
+                self._lower(name, self.holder[name].type)  # (now dead, or given back by an `if`)
             if not self._depth:
                 self._bound.clear()
 
@@ -214,8 +239,7 @@ class Namer:
         base = _identifier(var.name)
         if var in self.prefer and self.free(self.prefer[var], var, live_after):
             return self.bind(var, self.prefer[var])
-        starts = self._start.setdefault(base, {})
-        start = starts.get(var.type, 0) if self.now is not None else 0
+        start = self._count(base, var.type) if self.now is not None else 0
         own = self.names.get(var)  # the one name below `start` that may be free: var's own
         if start and own is not None and self.holder.get(own) is var and self.free(own, var, live_after) \
                 and any(b == base and k < start for b, k in self._positions.get(own, ())):
@@ -227,7 +251,7 @@ class Namer:
                 held = self.holder.get(name)
                 settled = held is not None and held is not var and (held.type != var.type or held in self.now)
                 if not settled:
-                    starts[var.type] = k
+                    self._starts[-1].setdefault(base, {})[var.type] = k
             if self.free(name, var, live_after):
                 return self.bind(var, name)
         raise RuntimeError("ran out of names")
@@ -327,18 +351,18 @@ class Emitter:
         return [ast.Assign([ast.Name(name, ast.Store())], copy), eqn.prim.emit(args, params)]
 
     def if_(self, stmt: If) -> list[ast.stmt]:
-        saved = dict(self.namer.holder)
+        before = self.namer.mark()
         out_names = [self.namer.define(v, self.after(stmt)) for v in stmt.outs]
         bodies = []
         for branch in stmt.blocks():
             for r, name in zip(branch.results, out_names):
                 if isinstance(r, Var) and r not in self.namer.names:
                     self.namer.prefer.setdefault(r, name)
-            self.namer.holder = dict(saved)
+            self.namer.rollback(before)
             code = self.stmts(branch)
             code += parallel_copy(out_names, [self.namer.expr(r) for r in branch.results])
             bodies.append(_runnable(code) if code else code)
-        self.namer.holder = saved
+        self.namer.rollback(before)
         for v, name in zip(stmt.outs, out_names):
             self.namer.bind(v, name)
         then, orelse = bodies

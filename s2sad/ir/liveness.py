@@ -170,7 +170,8 @@ class Liveness:
         if isinstance(stmt, ForRange):  # keep the bounds' names readable through the loop, but not
             # an array an inlined bound reads (`range(x_bar.shape[1])`): the body may update it in place
             bounds = atoms_of([stmt.start, stmt.stop, stmt.step])
-            around |= bounds - set(self.inlined) | {v for v in self.expand(bounds) if not v.type.is_array}
+            around |= {v for v in bounds if v not in self.inlined}
+            around |= {v for v in self.expand(bounds) if not v.type.is_array}
         after_body = (live_out - stmt.outs) | around
         body_in = self.block(stmt.body, after_body)
         if isinstance(stmt, While):
