@@ -27,9 +27,8 @@ from contextlib import contextmanager
 from . import primitives as P
 from . import runtime
 from .ir.aliases import Aliases, readonly_views
-from .ir.core import (TEMP, Atom, Block, Const, Eqn, ForRange, Function, If, Var, While, block_uses, region_reads,
-                      use_counts, walk)
-from .ir.liveness import Liveness, LiveSet, atoms_of
+from .ir.core import TEMP, Atom, Block, Const, Eqn, ForRange, Function, If, Var, While, region_reads, use_counts, walk
+from .ir.liveness import Liveness, LiveSet
 
 HELPERS = tuple(runtime.__all__)
 _RESERVED = {"np", *HELPERS, "min", "max", "float", "abs", "range", "len", "int", "bool"}

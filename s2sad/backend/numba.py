@@ -165,10 +165,12 @@ PASSED_ON = (KeyboardInterrupt, SystemExit, GeneratorExit)  # never taken for Nu
 
 
 def compiled_for(jitted, args: tuple) -> None:
-    """Have `jitted` loaded from the cache or compiled for the types of `args`. Whatever goes
-    wrong there is Numba's (nothing has run yet): a refusal is raised as it is, any other
-    failure (a `RecursionError` on a huge function, an internal error) as `Refused`, so that
-    the `auto` backend falls back to Python and `numba` raises an `S2SADError`."""
+    """Have `jitted` loaded from the cache or compiled for the types of `args`, without running
+    it (the worker's compiles, and compiling ahead of time). Whatever goes wrong there is
+    Numba's: a refusal is raised as it is, any other failure (a `RecursionError` on a huge
+    function, an internal error) as `Refused`, so that the `auto` backend falls back to Python
+    and `numba` raises an `S2SADError`. (A call compiles implicitly instead; `raised_by_numba`
+    tells its compile failures from the errors of the code it runs.)"""
     import numba
     try:
         retrying_cache(jitted.compile, tuple(numba.typeof(a) for a in args))
