@@ -113,11 +113,12 @@ def test_the_worker_reports_numba_recursing_as_a_refusal(numba_recursing, tmp_pa
     assert outcome == "refused" and "RecursionError" in reason
 
 
-def test_failures_inside_numba_are_told_from_failures_of_the_code():
+def test_failures_of_numba_compiling_are_told_from_errors_of_the_code_it_runs():
     numba = pytest.importorskip("numba")
-    with pytest.raises(Exception) as inside:
-        numba.typeof(object())
-    assert numba_backend.raised_by_numba(inside.value)
-    with pytest.raises(ValueError) as outside:
-        raise ValueError("raised by the code running")
-    assert not numba_backend.raised_by_numba(outside.value)
+    add = numba.njit(lambda a, b: a + b)
+    with pytest.raises(Exception) as typing:
+        add(object(), 1.0)
+    assert numba_backend.raised_by_numba(typing.value)
+    with pytest.raises(ValueError) as running:  # (raised by Numba's broadcasting, in the machine code)
+        add(np.zeros(2), np.zeros(3))
+    assert not numba_backend.raised_by_numba(running.value)

@@ -189,13 +189,15 @@ def failure(exc: BaseException) -> str:
 
 
 def raised_by_numba(exc: BaseException) -> bool:
-    """Was `exc` raised in Numba's own Python code (typing or compiling for new argument types),
-    rather than by the machine code running (which raises from the dispatcher's C code)?"""
+    """Was `exc` raised while Numba typed or compiled a call's arguments (its traceback passes
+    through the dispatcher's compiling methods), rather than by the machine code running? (The
+    machine code raises from the dispatcher's C code, with at most a frame naming the line of
+    Numba's implementation that raised, such as a NumPy function's shape check.)"""
     numba = sys.modules.get("numba")
     if numba is None:
         return False
-    package = os.path.dirname(numba.__file__) + os.sep
-    return any(frame.f_code.co_filename.startswith(package) for frame, _ in traceback.walk_tb(exc.__traceback__))
+    dispatcher = os.path.join(os.path.dirname(numba.__file__), "core", "dispatcher.py")
+    return any(frame.f_code.co_filename == dispatcher for frame, _ in traceback.walk_tb(exc.__traceback__))
 
 
 def _bind_ufuncs(fn: Callable, numba_runtime) -> None:
