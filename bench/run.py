@@ -21,9 +21,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(1, str(REPO))  # the s2sad of this checkout, before any installed one
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up messages
 
-from tqdm import tqdm  # noqa: E402
-
 from suite import report, tools, workloads  # noqa: E402
+from suite.progress import bar as progress_bar  # noqa: E402
 from suite.measure import WorkloadResult, measure  # noqa: E402
 
 
@@ -56,7 +55,7 @@ def run(options: argparse.Namespace) -> tuple[list[WorkloadResult], dict[str, st
     selected = tools.select(options.tools)
     versions = {t.name: t.version() for t in selected}
     results = []
-    with tqdm(chosen, unit="workload", file=sys.stderr) as bar:
+    with progress_bar(chosen, unit="workload") as bar:
         for work in bar:
             def progress(stage: str, name: str = work.name) -> None:
                 bar.set_postfix_str(f"{name}: {stage}")

@@ -18,12 +18,12 @@ from .backend.numba import BackendFallbackWarning
 from .checkpoint import Binomial, Periodic, StoreAll, checkpointed
 from .containers import ravel
 from .custom import CustomRule, custom_rule
-from .errors import InternalError, S2SADError
+from .errors import DerivativeError, InternalError, S2SADError
 from .higher_order import hessian, hvp, jacobian
 
 __version__ = "0.1.0"
 
 __all__ = ["grad", "value_and_grad", "jvp", "vjp", "hvp", "hessian", "jacobian", "derivative_source", "ir_source", "custom_rule",
-           "CustomRule", "S2SADError", "InternalError", "BackendFallbackWarning", "StoreAll", "Periodic", "Binomial",
+           "CustomRule", "S2SADError", "InternalError", "DerivativeError", "BackendFallbackWarning", "StoreAll", "Periodic", "Binomial",
            "checkpointed", "ravel", "compile_ahead", "wait_compiled",
            "__version__"]

@@ -3,7 +3,8 @@
 Each returns a derivative object that compiles the user's function once per argument-type
 signature (floats, ints, bools, float/int/bool arrays of each rank, and the structure of
 container arguments: s2sad/containers.py) and then calls the generated code. Derivative objects
-pickle by reference to the user's function.
+pickle with the sources of the user's functions (s2sad/frontend/shipping.py), so that another
+process, a Dask worker among them, derives them without the caller's files.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .checkpoint import Policy
 from .containers import Node, flatten, flatten_like, is_container, leaf_trees, unflatten
 from .errors import S2SADError
 from .ir.types import Type, parse_type, type_of_value
+from .frontend import shipping
 from .frontend.nested import source_function
 from .frontend.parse import as_function
 from .pipeline import DERIVATIVES, MODES, Derived, derive, ir_text
@@ -199,6 +201,7 @@ class Derivative:
         self.backend = backend
         self.checkpoint = checkpoint
         self._compiled: dict[tuple, tuple[Derived, ...]] = {}
+        self._quick: dict[tuple, Callable] = {}  # calls of plain arguments, straight to the generated function
         self._changes: dict[tuple, int] = {}  # module floats → how often they changed between calls
         self._run_time: set[tuple] = set()  # module floats read at run time (they keep changing)
         self.tape_bytes: int | None = None  # bytes the tapes and snapshots of the last reverse-mode call held
@@ -211,8 +214,12 @@ class Derivative:
         return f"<s2sad.{self.kind} of {self.fn.__qualname__}, wrt={self.wrt}, mode={self.mode!r}>"
 
     def __reduce__(self):
-        return (_rebuild, (type(self), self.fn, self.wrt if self.as_tuple else self.wrt[0], self.mode,
-                           self.backend, self.checkpoint))
+        """Pickled with the sources it derives from (frontend/shipping.py): a process that
+        unpickles it reads none of the caller's files, and unpickling the same bytes again (a
+        Dask worker's next task) gives the same derivative, already made."""
+        wrt = self.wrt if self.as_tuple else self.wrt[0]
+        options = {"mode": self.mode, "backend": self.backend, "checkpoint": self.checkpoint}
+        return (_unpickle, (shipping.pack((type(self), self.fn, wrt, options, shipping.collect(self.fn))),))
 
     def bind(self, args: tuple, kwargs: dict) -> "Bound":
         names = self._names
@@ -342,7 +349,18 @@ def outputs(tree, values: Sequence) -> Any:
 
 
 def _rebuild(cls, fn, wrt, mode, backend, checkpoint):
+    """A derivative pickled before pickles carried sources (by reference to its function)."""
     return cls(fn, wrt, mode=mode, backend=backend, checkpoint=checkpoint)
+
+
+def _unpickle(payload: bytes) -> Derivative:
+    """A derivative from what `Derivative.__reduce__` packed (once per process for these bytes)."""
+    return shipping.unpack(payload, _unpacked)
+
+
+def _unpacked(state: tuple) -> Derivative:
+    cls, fn, wrt, options = state
+    return cls(fn, wrt, **options)
 
 
 def basis(shape: tuple):
@@ -381,16 +399,23 @@ class Grad(Derivative):
         return self.value_and_grad(args, kwargs)[1]
 
     def value_and_grad(self, args: tuple, kwargs: dict) -> tuple[Any, Any]:
+        key = None if kwargs or self.mode != "reverse" else _plain_key(args, len(self._names))
+        quick = self._quick.get(key)
+        if quick is not None and quick.derived.current():
+            return quick(args)
         args = self.bind(args, kwargs)
         derived = self.compiled(args, self.mode)
         self.check_scalar_output(derived, "s2sad.vjp")
         wrt = args.leaves(self.wrt)
         if self.mode == "reverse":
             value, *grads = self._statistics(self.runner(derived, args)(*args, 1.0), 1 + len(wrt))
+            if key is not None and not derived.effects.written:
+                self._quick[key] = _Quick(self, derived)
         else:
             value, grads = self._forward_grads(self.runner(derived, args, repeated=True), args, wrt)
         grads = [_as_output(g, args[k]) for g, k in zip(grads, wrt)]
         return _plain(value), self._pack(args.regroup(self.wrt, grads))
+
 
     def _forward_grads(self, run: Callable, args: list, wrt: list[int]) -> tuple[Any, list]:
         """Forward mode: one JVP per element of each differentiated argument (`run` starts each
@@ -405,6 +430,35 @@ class Grad(Derivative):
             value = run(*args, *zeros_like_each(args[k] for k in wrt))[0]
         return value, grads
 
+
+def _plain_key(args: tuple, n: int) -> tuple | None:
+    """For arguments that are all floats and float64 arrays (one per parameter), what decides
+    their derivative (each one's number of axes, -1 for a float); None for any other."""
+    if len(args) != n:
+        return None
+    key = []
+    for a in args:
+        if type(a) is float:
+            key.append(-1)
+        elif type(a) is np.ndarray and a.dtype == np.float64 and a.ndim:
+            key.append(a.ndim)
+        else:
+            return None
+    return tuple(key)
+
+
+class _Quick:
+    """A reverse-mode gradient's call for arguments that need no conversion, binding or check
+    (`_plain_key`), once a call of their kind has made and checked its derivative: the
+    generated function and the results, nothing else."""
+
+    def __init__(self, grad: Grad, derived: Derived):
+        self.grad, self.derived, self.fn = grad, derived, derived.fn
+        self.wrt, self.n = grad.wrt, 1 + len(grad.wrt)
+
+    def __call__(self, args: tuple) -> tuple[Any, Any]:
+        value, *grads = self.grad._statistics(self.fn(*args, 1.0), self.n)
+        return _plain(value), self.grad._pack([_as_output(g, args[k]) for g, k in zip(grads, self.wrt)])
 
 def zeros_like_each(values) -> list:
     """A zero of each value's shape (0.0 for a number)."""

@@ -67,3 +67,30 @@ def internal_error(exc: BaseException, what: str, filename: str | None, lineno: 
     return InternalError(f"internal error in s2sad while differentiating {what} ({type(exc).__name__}: {exc}); "
                          "this is a bug in s2sad, not in your code: please report it with this function",
                          filename, lineno, getattr(loc, "source_line", ""))
+
+
+class DerivativeError(S2SADError):
+    """An exception raised while a derivative ran (a shape mismatch, an index out of range, a
+    singular matrix…), located at the user's statement whose code raised it. The original
+    exception is chained (``__cause__``), and the error is also an instance of the original's
+    type (`raised_in`), so that ``except IndexError:`` around a call still catches it, as it
+    would around the NumPy function."""
+
+    def __reduce__(self):
+        kind = type(self).__bases__[-1] if type(self) is not DerivativeError else None
+        return (raised_in, (kind, self.message, self.filename, self.lineno, self.source_line))
+
+
+_KINDS: dict[type, type] = {}
+
+
+def raised_in(kind: type | None, message: str, filename: str | None = None, lineno: int | None = None,
+              source_line: str = "") -> DerivativeError:
+    """A `DerivativeError` that is also a `kind` of exception (when the two can be one class)."""
+    if kind is not None and kind not in _KINDS:
+        try:
+            _KINDS[kind] = type("DerivativeError", (DerivativeError, kind), {"__module__": __name__})
+            _KINDS[kind](message)  # (a kind whose instances need other arguments cannot be one)
+        except Exception:
+            _KINDS[kind] = DerivativeError
+    return _KINDS.get(kind, DerivativeError)(message, filename, lineno, source_line)

@@ -30,19 +30,21 @@ from .frontend.lower import lower
 from .frontend.nested import source_function
 from . import primitives as P
 from .ir.core import Eqn, Function, copy_function
+from .located import LINES, Deadline, located
 from .ir.printer import print_function
 from .ir.types import Type
 from .ir.verify import verify
 from .passes.activity import active_values
+from .passes.bounds import check_bounds, strip_bounds
 from .passes.cse import cse
 from .passes.dce import dce
 from .passes.draws import draws_for_numba, draws_from_global_stream
 from .passes.entry import hoist_global_reads, split_entry
 from .passes.fuse import fuse_loops
 from .passes.licm import licm
+from .passes.polls import poll_loops
 from .passes.shapes import simplify_broadcasts
 from .passes.simplify import simplify, strip_custom
-from .runtime import CHANGED_SHAPE, EMPTY_LIST, RAGGED_LIST
 from .transforms.forward import forward
 from .transforms.reverse import reverse
 from .transforms.second_order import forward_over_reverse, require_scalar_result
@@ -188,7 +190,8 @@ def without_cycle_collection():
 def _derive(fn, arg_types: list[Type], wrt: list[int], mode: str, backend: str, checkpoint,
             run_time: frozenset) -> Derived:
     primal = prepare(fn, arg_types, run_time)
-    derivative = transform(copy_function(primal), wrt, mode, checkpoint)  # the transforms edit what they get
+    derivative = transform(check_bounds(copy_function(primal)), wrt, mode, checkpoint)  # (the transforms edit
+    # what they get)
     origin = f"{os.path.basename(primal.filename)}:{primal.lineno} ({primal.name}), {mode} mode"
     backend = resolve_backend(backend)
     compiled = backend in ("auto", "numba")  # Numba's form has element loops
@@ -201,8 +204,10 @@ def _derive(fn, arg_types: list[Type], wrt: list[int], mode: str, backend: str, 
                                             namespaces=derivative.namespaces)
         setattr(module.module, module.core_name, module.core)  # the entry point (if separate) calls it by name
     entry = getattr(module.module, derivative.name)
+    again = _python_again(derivative, origin) if compiled else None
     return Derived(primal, derivative, module.source, str(module.path),
-                   _located(entry if compiled else _numpy_scalars(entry), primal), module.core, Effects.of(primal))
+                   located(entry if compiled else _numpy_scalars(entry), primal, again), module.core,
+                   Effects.of(primal))
 
 
 def _numpy_scalars(fn: Callable) -> Callable:
@@ -212,6 +217,20 @@ def _numpy_scalars(fn: Callable) -> Callable:
     def call(*args):
         return fn(*[np.float64(a) if type(a) is float else a for a in args])
     return call
+
+
+def _python_again(derivative: Function, origin: str) -> Callable[[], tuple[Callable, Deadline]]:
+    """The Python form of a compiled derivative that runs a failed call again to locate its
+    error, and its deadline (made at the first error)."""
+    made = []
+
+    def again() -> tuple[Callable, Deadline]:
+        if not made:
+            deadline = Deadline()
+            module = _generated(derivative, origin, compiled=False, tiers=deadline)
+            made.append((_numpy_scalars(getattr(module.module, derivative.name)), deadline))
+        return made[0]
+    return again
 
 
 def _plain(derivative: Function, origin: str, tiers=None) -> Callable:
@@ -242,42 +261,16 @@ def _generated(derivative: Function, origin: str, compiled: bool, tiers=None) ->
     the test of `tiers` in every loop, if given). `derivative` stays whole, as `Derived` shows it."""
     with room_to_recurse():
         fn = copy_function(derivative)
-        functions = split_entry(fuse_loops(draws_for_numba(fn)) if compiled else fn)
-        source = module_source(functions, origin)
+        functions = split_entry(poll_loops(fuse_loops(draws_for_numba(fn))) if compiled else dce(strip_bounds(fn)))
+        source, lines = module_source(functions, origin)
     namespaces = derivative.namespaces
     if tiers is not None:
-        source, namespaces = interruptible(source), {**namespaces, TIERS: tiers}
+        (source, lines), namespaces = interruptible(source, lines), {**namespaces, TIERS: tiers}
     path = write_module(source, derivative.name)
-    module = python_backend.load(path, namespaces)
+    LINES[str(path)] = lines
+    module = python_backend.load(path, namespaces, source)
     name = functions[-1].name
     return _Module(module, source, str(path), name, getattr(module, name))
-
-
-# The run-time refusals of generated code, and what to do about them.
-_REFUSALS = {CHANGED_SHAPE: "vectors and matrices may change shape (they are recorded on ragged tapes); make an "
-                            "array of three or more axes a matrix in the loop (reshape it), and give an array that "
-                            "broadcasting grows its final shape before the loop (np.broadcast_to(x, shape).copy())",
-             RAGGED_LIST: "append items of one shape",
-             EMPTY_LIST: "use the list only when it has items (if len(xs) > 0: ...), or start it with an item"}
-
-
-def _located(fn: Callable, primal: Function) -> Callable:
-    """`fn`, turning the run-time refusals of generated code (a ragged tape, a ragged list) into
-    errors naming the function."""
-    def run(*args):
-        try:
-            return fn(*args)
-        except ValueError as exc:
-            if str(exc) not in _REFUSALS:
-                raise
-            raise S2SADError(f"in {primal.name}: {exc}; {_REFUSALS[str(exc)]}", primal.filename,
-                             primal.lineno) from None
-        except MemoryError as exc:
-            raise S2SADError(f"in the derivative of {primal.name}: out of memory ({exc or 'no detail'}); a reverse-mode "
-                             "derivative keeps what its loops compute at every step (tape_bytes says how much a "
-                             "smaller call kept): checkpoint=s2sad.Binomial(snapshots=...) keeps a few snapshots "
-                             "instead (docs/checkpointing.md)", primal.filename, primal.lineno) from None
-    return run
 
 
 def ir_text(fn, arg_types: list[Type], wrt: list[int] | None = None, mode: str | None = None,

@@ -153,6 +153,11 @@ def boolean(in_types, params):
     return BOOL.with_ndim(builtins.max(t.ndim if t.is_array else 0 for t in in_types))
 
 
+def _call_statement(name: str) -> Emit:
+    """Print as the statement ``name(args...)``."""
+    return lambda args, params: ast.Expr(ast.Call(ast.Name(name, ast.Load()), list(args), []))
+
+
 def same_as_first(in_types, params):
     return in_types[0]
 
@@ -557,6 +562,18 @@ last_writes = _define("last_writes", ["index", "n"], lambda t, p: BOOL.with_ndim
                       impl=runtime.last_writes)  # (the entries of an index array a store keeps)
 checked_index = _define("checked_index", ["index", "n"], same_as_first, call_emitter("checked_index"),
                         impl=runtime.checked_index)  # (an index, checked and counted from the start)
+# A check that an integer index of a basic index lies within its axis of length n, before the
+# index is used: machine code would read past the array (passes/bounds.py; code run as Python
+# drops it, as NumPy checks). A statement, so that the index keeps its form (x[0] stays x[0]);
+# pure, as the indexing it guards is (dce.py keeps it: it has no result, but may raise).
+in_bounds = _define("in_bounds", ["index", "n"], lambda t, p: None, _call_statement("checked_index"),
+                    statement=True)
+# The same for the indices first … last a loop will use, checked before it (passes/bounds.py).
+in_bounds_span = _define("in_bounds_span", ["first", "last", "n"], lambda t, p: None,
+                         _call_statement("checked_span"), statement=True)
+# In compiled loops: every 16,384 steps (of counter k), a KeyboardInterrupt if a signal came
+# (passes/polls.py).
+poll_signals = _define("poll_signals", ["k"], lambda t, p: None, _call_statement("poll_signals"), statement=True)
 checked_mask = _define("checked_mask", ["mask", "n"], same_as_first, call_emitter("checked_mask"),
                        impl=runtime.checked_mask, aliases=True)  # (a mask, checked to fit its axis)
 list_position = _define("list_position", ["i", "n"], lambda t, p: I64, call_emitter("list_position"),

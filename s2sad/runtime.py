@@ -15,12 +15,13 @@ from .checkpoint import Binomial, Periodic, first_turn, snapshot_slots
 # What generated code may import from here (codegen reserves these names).
 __all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_like", "broadcast_shapes",
            "checked_ordered_range", "checked_range", "checked_scale", "checked_seed", "checked_size",
-           "checked_fraction", "checked_index", "checked_mask", "copy_into", "cross_vectors", "digamma", "erf",
+           "checked_fraction", "checked_index", "checked_mask", "checked_span", "copy_into", "cross_vectors",
+           "digamma", "erf",
            "erfc", "expand_to", "expit", "first_turn", "fits_shape", "full_rank_gram", "gammaln",
            "histogram_span", "histogram_weights", "increasing", "inverse_gaps", "last_writes", "list_capacity",
            "list_grow", "list_position", "nonempty_list", "list_resized", "list_rows", "log_draw", "log_draws",
            "logged_draws", "logit", "masked_product",
-           "periodic_schedule", "ragged_matrix", "ragged_row", "record", "record_grow", "record_ragged",
+           "periodic_schedule", "poll_signals", "ragged_matrix", "ragged_row", "record", "record_grow", "record_ragged",
            "running_extreme", "snapshot_slots", "sort_columns", "square_r", "sub_into", "tape_row",
            "thin_reciprocal", "to_int", "trigamma", "unbroadcast", "unrecord", "untape_row", "unrepeat",
            "untile", "xlogy"]
@@ -224,7 +225,23 @@ def checked_index(index, n: int):
     return np.where(np.less(index, 0), np.add(index, n), index)
 
 
+def checked_span(first: int, last: int, n: int) -> None:
+    """NumPy's IndexError if an index from `first` to `last` (none when last < first) falls
+    outside an axis of length `n`: the indices a loop will use, checked before it runs."""
+    if first <= last and (first < -n or last >= n):
+        raise IndexError(OUT_OF_BOUNDS)
+
+
 OUT_OF_BOUNDS = "index out of bounds for its axis"
+
+
+class Interrupted(Exception):
+    """A signal (Ctrl-C) stopped compiled code (poll_signals); re-raised as KeyboardInterrupt."""
+
+
+def poll_signals(k: int) -> None:
+    """In compiled loops, at step k: every 16,384 steps, `Interrupted` if a signal came (Python,
+    which checks for signals itself, needs nothing: backend/numba_runtime.py compiles this)."""
 MASK_LENGTH = "boolean index did not match the length of the indexed axis"
 
 

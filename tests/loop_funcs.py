@@ -895,3 +895,17 @@ def grown_on_even_steps(x, n):
             h = np.concatenate((h, np.tanh(h[-1:] * x[i])))
         s = s + np.sum(h ** 2)
     return s
+
+
+def settling_while(w):
+    """A while loop whose numbers go on growable tapes, stopped by a flag set in a branch."""
+    x = 1.0
+    v = 0.5
+    go = True
+    while go:
+        x = x + 0.1 * v
+        if x > 3.0:
+            go = False
+        else:
+            v = v + 0.1 * np.sin(w * x) ** 2
+    return x * v

@@ -15,6 +15,7 @@ import pytest
 import s2sad
 from s2sad.backend import background
 from s2sad.backend import numba as numba_backend
+from s2sad.cache import write_module
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
@@ -86,12 +87,19 @@ def _square(x):
 
 @pytest.fixture
 def numba_recursing(monkeypatch):
-    """Numba's compile raising RecursionError, as it does after minutes on a huge function."""
-    dispatcher = pytest.importorskip("numba.core.dispatcher")
+    """Numba's compile of the derivative raising RecursionError, as it does after minutes on a
+    huge function (only the derivative's: the runtime helpers compile as usual)."""
+    pytest.importorskip("numba")
+    real = numba_backend.jit
 
-    def compile(self, signature):
-        raise RecursionError("maximum recursion depth exceeded while calling a Python object")
-    monkeypatch.setattr(dispatcher.Dispatcher, "compile", compile)
+    def recursing(fn):
+        jitted = real(fn)
+
+        def compile(signature):  # (what the dispatcher's own _compile_for_args calls)
+            raise RecursionError("maximum recursion depth exceeded while calling a Python object")
+        jitted.compile = compile
+        return jitted
+    monkeypatch.setattr(numba_backend, "jit", recursing)
     monkeypatch.setenv("S2SAD_TIERED", "0")  # (compiled in this process, where the patch is)
 
 
@@ -106,9 +114,8 @@ def test_numba_recursing_is_an_error_with_the_numba_backend(numba_recursing):
         s2sad.grad(_square, backend="numba")(3.0)
 
 
-def test_the_worker_reports_numba_recursing_as_a_refusal(numba_recursing, tmp_path):
-    path = tmp_path / "generated_square.py"
-    path.write_text("def square(x):\n    return x * x\n")
+def test_the_worker_reports_numba_recursing_as_a_refusal(numba_recursing):
+    path = write_module("def square(x):\n    return x * x\n", "square")
     outcome, reason = background._compile(str(path), "square", (3.0,))
     assert outcome == "refused" and "RecursionError" in reason
 

@@ -332,3 +332,14 @@ def test_a_compiled_call_goes_straight_to_the_machine_code(monkeypatch):
     for _ in range(3):
         grad(2.0, 1.0, 0.0, 0.1, 0.01, 20)
     assert sum(m.startswith("Numba is compiling") for m in armed) == 1
+
+
+def test_a_while_loops_gradient_compiles_without_numbas_pedantic_warning():
+    """The growable tapes' inlined store is right, and Numba's internal check of inlined code
+    (NumbaIRAssumptionWarning) is not shown to users for it."""
+    from numba.core.errors import NumbaIRAssumptionWarning
+    with warnings.catch_warnings(record=True) as caught:
+        g = s2sad.grad(lf.settling_while, backend="numba")(0.7)
+    assert not [w for w in caught if issubclass(w.category, NumbaIRAssumptionWarning)]
+    assert g == pytest.approx(s2sad.grad(lf.settling_while, backend="python")(0.7), rel=1e-13)
+    assert g == pytest.approx(s2sad.grad(lf.settling_while, mode="forward", backend="python")(0.7), rel=1e-12)

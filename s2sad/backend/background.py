@@ -60,20 +60,23 @@ class Switch(Exception):
 TIERS = "_s2sad_tiers"  # the name the Python form's module reads its `Tiers` by
 
 
-def interruptible(source: str) -> str:
+def interruptible(source: str, lines: dict) -> tuple[str, dict]:
     """`source`, a generated module, with a test at the top of every loop's body that ends the
     call (`Switch`) when the machine code is ready: so that a long first call run as Python
     does not go on long after the compiled code could have run it. While the machine code is
     being loaded from the cache (not compiled), a call that has run as Python for `PATIENCE`
     waits for the load rather than share the interpreter with it. The loops come before the
     writes into the caller's arrays (`writebacks_last`), so a call ended there has changed
-    nothing but the random streams, which `timed` puts back."""
-    tree = ast.parse(source)
+    nothing but the random streams, which `timed` puts back. `lines` (the user's statement
+    behind each line of `source`) is returned for the new source."""
+    from ..codegen import line_table, tag_lines  # (not imported by the worker, which needs none of codegen)
+    tree = tag_lines(ast.parse(source), lines)
     test = ast.parse(f"if {TIERS}.ready or {TIERS}.loading and {TIERS}.waited():\n    raise {TIERS}.Switch").body[0]
     for node in ast.walk(tree):
         if isinstance(node, (ast.For, ast.While)):
             node.body.insert(0, test)
-    return ast.unparse(tree) + "\n"
+    text = ast.unparse(tree) + "\n"
+    return text, line_table(tree, text)
 
 
 PATIENCE = 0.1  # seconds a call runs as Python before it waits for a load from the cache
@@ -114,7 +117,7 @@ class Tiers:
     def timed(self, fn: Callable, args: tuple):
         """``fn(*args)``, timed; raises `Switch` if it stopped because the machine code is ready,
         with the random streams it drew from put back as they were."""
-        saved = _stream_states(args)
+        saved = stream_states(args)
         start = self.call_started = time.perf_counter()
         try:
             return fn(*args)
@@ -179,7 +182,7 @@ class Tiers:
         return any((path.parent / "__pycache__").glob(f"{path.stem}.*.nbi"))
 
 
-def _stream_states(args: tuple) -> list[Callable[[], None]]:
+def stream_states(args: tuple) -> list[Callable[[], None]]:
     """For each random stream a call with `args` may draw from (NumPy's global `RandomState`,
     with its cached second Gaussian, and the generators and `RandomState`s among the arguments),
     a function putting it back as it is now."""

@@ -25,7 +25,7 @@ from typing import Callable
 import numpy as np
 
 from .. import notice
-from ..cache import cache_dir
+from ..cache import cache_dir, machine_code_cache_trusted
 from ..errors import S2SADError
 from .background import Refused, Switch, Tiers, tiered
 from .stream import StreamUnavailable, run_on_numpys_stream
@@ -61,8 +61,9 @@ def jit(fn: Callable):
 
     from . import numba_runtime  # (the helpers' nopython implementations)
 
+    numba_runtime.hide_inlining_report()
     _bind_ufuncs(fn, numba_runtime)
-    return numba.njit(cache=True, error_model="numpy")(fn)
+    return numba.njit(cache=machine_code_cache_trusted(fn.__code__.co_filename), error_model="numpy")(fn)
 
 
 @functools.cache
@@ -220,11 +221,16 @@ def _callers_level() -> int:
 def _finite(out) -> bool:
     """Are the floats a compiled derivative returned all finite? (Arrays by a compiled loop,
     which costs less than NumPy's reductions for the small arrays most calls return.)"""
-    for value in out if isinstance(out, tuple) else (out,):
-        if isinstance(value, float) and not math.isfinite(value):
-            return False
-        if isinstance(value, np.ndarray) and value.dtype.kind == "f" and not _all_finite()(value):
-            return False
+    all_finite = None
+    for value in out if type(out) is tuple else (out,):
+        kind = type(value)
+        if kind is float:
+            if not math.isfinite(value):
+                return False
+        elif kind is np.ndarray and value.dtype.kind == "f":
+            all_finite = all_finite or _all_finite()
+            if not all_finite(value):
+                return False
     return True
 
 

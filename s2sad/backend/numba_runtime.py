@@ -12,19 +12,25 @@ from __future__ import annotations
 import functools
 import math
 import operator
+import warnings
 from functools import partial
 
 import numba
 import numpy as np
+from llvmlite import ir
 from numba import njit, types
+from numba.core import cgutils
 from numba.cpython.unsafe.tuple import tuple_setitem
-from numba.extending import overload
+from numba.extending import intrinsic, overload
 
 from .. import runtime
+from ..cache import machine_code_cache_trusted
 
 # Implementations are cached on disk like the helpers below: compiling one costs each new process
-# about 0.1 s the first time a generated function uses it with a new signature.
-_cached_overload = partial(overload, jit_options={"cache": True})
+# about 0.1 s the first time a generated function uses it with a new signature. (Not where others
+# could replace the cached files: cache.py.)
+_CACHE = machine_code_cache_trusted(__file__)
+_cached_overload = partial(overload, jit_options={"cache": _CACHE})
 
 
 @_cached_overload(np.reshape)
@@ -36,7 +42,29 @@ def _reshape_any_layout(a, newshape):
         return lambda a, newshape: np.ascontiguousarray(a).reshape(newshape)
 
 
-@njit(cache=True)
+@intrinsic
+def _signals(typingctx):
+    """``PyErr_CheckSignals()``: Python's handlers of the signals that came (a KeyboardInterrupt
+    for Ctrl-C), -1 if one raised. (Called with the GIL, which compiled code holds.)"""
+    def codegen(context, builder, signature, args):
+        check = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.IntType(32), []),
+                                               "PyErr_CheckSignals")
+        return builder.call(check, [])
+    return types.int32(), codegen
+
+
+_Interrupted = runtime.Interrupted
+
+
+@_cached_overload(runtime.poll_signals)
+def _poll_signals(k):
+    def poll(k):
+        if k & 16383 == 0 and _signals() != 0:
+            raise _Interrupted()
+    return poll
+
+
+@njit(cache=_CACHE)
 def all_finite(a) -> bool:
     """Are all of a float array's elements finite? (A compiled derivative's outputs, checked after
     each call: backend/numba.py.)"""
@@ -50,7 +78,7 @@ def _compiled_as_written(*functions) -> None:
     """Runtime helpers that Numba compiles as they are written: each is compiled once, cached
     with the package, and called by generated code in its place."""
     for function in functions:
-        _cached_overload(function)(_calling(njit(cache=True)(function)))
+        _cached_overload(function)(_calling(njit(cache=_CACHE)(function)))
 
 
 def _calling(compiled):
@@ -60,7 +88,7 @@ def _calling(compiled):
     return typing
 
 
-@njit(cache=True, inline="always")
+@njit(cache=_CACHE, inline="always")
 def _position(i, shape, small):
     """Where element `i` (in C order) of an array of `shape` falls in an array of shape `small`
     that broadcasts to it: axes of `small` of length 1, and the leading axes it lacks, collapse."""
@@ -76,7 +104,7 @@ def _position(i, shape, small):
     return position
 
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def _require_broadcast(shape, small):
     """Raise, as NumPy would, unless an array of shape `small` broadcasts to `shape`."""
     lead = len(shape) - len(small)
@@ -88,7 +116,7 @@ def _require_broadcast(shape, small):
         raise ValueError("operands could not be broadcast together")
 
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def _sum_to(g, out):
     """Add every element of `g` into `out`, broadcasting in reverse: axes of `out` of length 1
     (and leading axes `out` lacks) are summed over."""
@@ -99,13 +127,13 @@ def _sum_to(g, out):
     return out
 
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def _unbroadcast_array(g, shape):
     """`g` summed down to `shape` (the caller has found that they differ)."""
     return _sum_to(g, np.zeros(shape))
 
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def _full(shape, value):
     return np.full(shape, value)
 
@@ -149,7 +177,7 @@ def _axes_impl(axis):
     return lambda axis: axis
 
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def _broadcast_to(value, shape):
     """A new array of `shape` holding `value` broadcast (the shapes are checked)."""
     out = np.empty(shape)
@@ -157,7 +185,7 @@ def _broadcast_to(value, shape):
     return out
 
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def _broadcast_array_like(t, like):
     if t.ndim == like.ndim and t.shape == like.shape:
         return t
@@ -171,7 +199,7 @@ def _broadcast_like(t, like):
     return lambda t, like: _full(like.shape, t)
 
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def _copy(region, value):
     """``region[...] = value``, broadcasting `value` (the shapes are checked). Compiled once and
     cached with the package: Numba's own array assignment costs each generated function over a
@@ -190,7 +218,7 @@ def _copy(region, value):
         region.flat[i] = flat[_position(i, region.shape, value.shape)]
 
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def _fill(region, value):
     for index in np.ndindex(region.shape):
         region[index] = value
@@ -212,7 +240,7 @@ def _clip_numbers(x, lo, hi):
 
 
 _RAGGED_LIST = runtime.RAGGED_LIST
-_compiled_as_written(runtime.list_capacity, runtime.list_position, runtime.nonempty_list, runtime.last_writes,
+_compiled_as_written(runtime.checked_span, runtime.list_capacity, runtime.list_position, runtime.nonempty_list, runtime.last_writes,
                      runtime.running_extreme, runtime.sort_columns, runtime.checked_mask, runtime.to_int,
                      runtime.checked_fraction, runtime.histogram_span, runtime.histogram_weights, runtime.increasing)
 _OUT_OF_BOUNDS = runtime.OUT_OF_BOUNDS
@@ -343,7 +371,7 @@ def _add_outer(x, a, b):
     return rank_one_update
 
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def _dot(a, b):
     return np.dot(a, b)
 
@@ -369,12 +397,12 @@ def _matmul(a, b):
 # compiled once per machine and cached with the package. Inside them an explicit dtype selects
 # Numba's own implementation, which the overloads below leave alone.
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def _empty_f64(shape):
     return np.empty(shape, np.float64)
 
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def _zeros_f64(shape):
     out = np.empty(shape, np.float64)
     out.fill(0.0)
@@ -420,7 +448,7 @@ def _put_impl(tape, k, value):
     return put_number
 
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def _store(tape, k, value, capacity, exact):
     """`runtime._store`, compiled: ``tape[k] = value``, reallocating for `capacity` entries (an
     empty value of another shape only makes its row, unless `exact`)."""
@@ -459,7 +487,7 @@ def _total_of(shape):
     return total
 
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def _grown(tape, capacity):
     """`runtime._grown`, compiled."""
     grown = np.empty((capacity,) + tape.shape[1:], dtype=tape.dtype)
@@ -467,12 +495,12 @@ def _grown(tape, capacity):
     return grown
 
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def _record(tape, k, n, value, exact):
     return _store(tape if tape.shape[0] == n else tape[:0], k, value, n, exact)
 
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def _record_grow(tape, k, value, exact):
     return _store(tape, k, value, max(2 * tape.shape[0], k + 1, 16), exact)
 
@@ -492,6 +520,22 @@ def _record_grow_inline(tape, k, value, exact=False):
             return tape
         return number
     return lambda tape, k, value, exact=False: _record_grow(tape, k, value, exact)
+
+
+def hide_inlining_report() -> None:
+    """Numba's pedantic check of inlined code reports the tape the inlined store may grow as out
+    of scope; the code is right (tests/test_numba_backend.py), and the report is for Numba's
+    authors. Filtered when this module is imported and again before each compile (`jit`): a
+    filter added inside a `warnings.catch_warnings` block (pytest runs each test in one) is gone
+    when the block ends."""
+    message = r".*variable '_record_grow_inline"
+    category = numba.core.errors.NumbaIRAssumptionWarning
+    if not any(f[0] == "ignore" and f[1] is not None and f[1].pattern == message and f[2] is category
+               for f in warnings.filters):
+        warnings.filterwarnings("ignore", message, category)
+
+
+hide_inlining_report()
 _compiled_as_written(runtime.fits_shape, runtime.unrecord, runtime.tape_row, runtime.untape_row, runtime.cross_vectors,
                      runtime.record_ragged, runtime._reindexed, runtime._entry, runtime.ragged_row, runtime.ragged_matrix,
                      runtime._room, runtime.log_draw, runtime.log_draws, runtime.logged_draws)
@@ -534,7 +578,7 @@ def _xlogy(x, y):
     return x * math.log(y)
 
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def _digamma_positive(x):
     """ψ(x) for x > 0: ψ(x) = ψ(x + 1) − 1/x up to x ≥ 10, then the asymptotic series
     ln x − 1/(2x) − Σ B₂ₖ / (2k x²ᵏ) to the term in x⁻¹⁴."""
@@ -547,7 +591,7 @@ def _digamma_positive(x):
     return shift + math.log(x) - 0.5 / x - tail
 
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def _trigamma_positive(x):
     """ψ₁(x) for x > 0: ψ₁(x) = ψ₁(x + 1) + 1/x² up to x ≥ 10, then the asymptotic series
     1/x + 1/(2x²) + Σ B₂ₖ / x²ᵏ⁺¹ to the term in x⁻¹⁵."""
@@ -628,7 +672,7 @@ for _helper in UFUNCS:
 
 # --- NumPy reductions Numba lacks: over one axis, and var/std with ddof --------------------------
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def _reduced_shape(shape, axis):
     """`shape` without `axis` (a tuple one shorter)."""
     out = shape[1:]
@@ -640,7 +684,7 @@ def _reduced_shape(shape, axis):
 _MAX, _MIN, _PROD = 0, 1, 2
 
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def _reduce(a, axis, op):
     """np.max, np.min or np.prod (`op`) of `a` (two or more axes) over `axis`, in C order; NaN
     propagates through max and min, as in NumPy."""
@@ -695,7 +739,7 @@ for _function, _op in ((np.max, _MAX), (np.amax, _MAX), (np.min, _MIN), (np.amin
     _cached_overload(_function)(_over_axis(_op))
 
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def _divide(total, count):
     """total / count with NumPy's result for a count of 0 (inf, or nan for 0 / 0)."""
     if count > 0:
@@ -707,7 +751,7 @@ def _given(value) -> bool:
     return value is not None and not isinstance(value, (types.NoneType, types.Omitted))
 
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def _sum_keeping(a, axes):
     """`a` summed over `axes`, which are kept with length 1, and how many elements each sum adds."""
     kept, n = a.shape, 1
@@ -717,7 +761,7 @@ def _sum_keeping(a, axes):
     return _sum_to(a, np.zeros(kept)), n
 
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def _without_axes(shape, axes, like):
     """`shape` without `axes`, as a tuple of the length of `like`."""
     out, position = like, 0
@@ -770,7 +814,7 @@ _cached_overload(np.std)(_spread_over_axis(True))
 
 # --- np.all and np.any over one axis, which Numba's own lack ---------------------------------------
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def _truth_along(a, axis, every):
     """np.all (`every`) or np.any of `a` (two or more axes) over `axis`."""
     axis = axis % a.ndim
@@ -808,7 +852,7 @@ _cached_overload(np.any)(_truth_over_axis(False))
 
 # --- np.cumprod along an axis, which Numba's own lacks ---------------------------------------------
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def _cumprod_along(a, axis):
     """The running product along `axis` (two or more axes), one line at a time."""
     last = a.ndim - 1
@@ -834,7 +878,7 @@ def _cumprod(a, axis=None):
 
 # --- NumPy shape functions Numba lacks with an axis -------------------------------------------------
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def _require_length_one(a, axis):
     if a.shape[axis % a.ndim] != 1:
         raise ValueError("cannot select an axis to squeeze out which has size not equal to one")
@@ -884,7 +928,7 @@ def _full_of_array(shape, fill_value, dtype=None):
 # operand's length or, for np.pad, outside it reading the fill value. One gather does them all,
 # and the same map run backwards adds a cotangent's copies up (the adjoints of tile and repeat).
 
-@njit(cache=True, inline="always")
+@njit(cache=_CACHE, inline="always")
 def _source(index, shape, shift, step, wrap):
     """The operand's index that result element `index` reads, and whether it reads one at all."""
     source = index
@@ -898,7 +942,7 @@ def _source(index, shape, shift, step, wrap):
     return source, True
 
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def _gather(x, out, shift, step, wrap, fill):
     """Fill `out` from `x` (as many axes as `out`) through the map above; returns `out`."""
     for index in np.ndindex(out.shape):
@@ -907,7 +951,7 @@ def _gather(x, out, shift, step, wrap, fill):
     return out
 
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def _fold(g, shape, step):
     """The adjoint of a wrapping gather without shift: g's elements added into an array of `shape`
     at the index each was copied from."""
@@ -918,7 +962,7 @@ def _fold(g, shape, step):
     return out
 
 
-@njit(cache=True, inline="always")
+@njit(cache=_CACHE, inline="always")
 def _filled(like, value):
     """A tuple as long as `like` holding `value` everywhere."""
     out = like
@@ -927,13 +971,13 @@ def _filled(like, value):
     return out
 
 
-@njit(cache=True, inline="always")
+@njit(cache=_CACHE, inline="always")
 def _along(like, axis, value, rest):
     """A tuple as long as `like`: `value` at `axis`, `rest` elsewhere."""
     return tuple_setitem(_filled(like, rest), axis % len(like), value)
 
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def _tile_array(a, reps):
     shape = a.shape
     for k in range(a.ndim):
@@ -950,7 +994,7 @@ def _tile(A, reps):
     return None
 
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def _repeat_along(a, repeats, axis):
     axis %= a.ndim
     shape = tuple_setitem(a.shape, axis, a.shape[axis] * repeats)
@@ -965,7 +1009,7 @@ def _repeat(a, repeats, axis=None):
     return None  # Numba's own (without an axis)
 
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def _roll_along(a, shift, axis):
     ones = _filled(a.shape, 1)
     return _gather(a, np.empty(a.shape, dtype=a.dtype), _along(a.shape, axis, shift, 0), ones, True, 0)
@@ -978,7 +1022,7 @@ def _roll(a, shift, axis=None):
     return None  # Numba's own (without an axis)
 
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def _pad_constant(array, pad_width, value):
     shape, before = array.shape, _filled(array.shape, 0)
     for k in range(array.ndim):
@@ -1022,7 +1066,7 @@ def _unrepeat(g, shape, repeats, axis=None):
 _compiled_as_written(runtime.inverse_gaps, runtime.thin_reciprocal, runtime.full_rank_gram, runtime.square_r)
 
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def _singular_values(a):
     return np.linalg.svd(a, False)[1]
 
@@ -1069,27 +1113,27 @@ def _own_where(condition, x, y):
     """Numba's own np.where (a stand-in)."""
 
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def _sum_all(a):
     return _own_sum(a)
 
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def _sum_along(a, axis):
     return _own_sum(a, axis)
 
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def _max_all(a):
     return _own_max(a)
 
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def _min_all(a):
     return _own_min(a)
 
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def _where_numbers(condition, x, y):
     return _own_where(condition, x, y)
 

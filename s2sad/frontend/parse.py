@@ -61,6 +61,7 @@ class Source:
     first_line: int
     lines: list[str]
     namespace: dict = field(default_factory=dict)  # closure cells by name
+    text: Text | None = None  # the source as read (what a pickled derivative carries)
 
     def loc(self, node: gast.AST | None) -> Loc:
         lineno = getattr(node, "lineno", None) or 1
@@ -91,13 +92,35 @@ class Source:
 _CACHE: dict[types.FunctionType, Source] = {}
 
 
-def parse(fn) -> Source:
-    """Parse `fn`'s source (cached per function object)."""
-    if fn in _CACHE:
-        return _CACHE[fn]
-    if not isinstance(fn, types.FunctionType):
-        raise S2SADError(f"s2sad differentiates Python functions; got {type(fn).__name__} {fn!r}")
+@dataclass(frozen=True)
+class Text:
+    """A function's source as s2sad reads it: the lines of its def statement, from `first_line`
+    of `filename` on (for a lambda, every line of its file, from line 1)."""
+
+    filename: str
+    first_line: int
+    lines: tuple[str, ...]
+
+
+def read_text(fn: types.FunctionType) -> Text:
+    """`fn`'s source: the text already parsed, or the text a pickled derivative brought for it
+    (frontend/shipping.py), or else its file's."""
+    if fn in _CACHE and _CACHE[fn].text is not None:
+        return _CACHE[fn].text
+    from .shipping import shipped_text  # (shipping reads sources with this module's reader)
+    return shipped_text(fn) or file_text(fn)
+
+
+ANONYMOUS_FILE = "<dynamic-code>"  # the file name cloudpickle gives the code of a function it pickles by value
+
+
+def file_text(fn: types.FunctionType) -> Text:
+    """`fn`'s source, read from its file (or from `linecache`)."""
     code = fn.__code__  # (its own code: `inspect` given fn itself would follow a decorator's __wrapped__
+    if code.co_filename == ANONYMOUS_FILE:
+        raise S2SADError(f"cannot read the source of {fn.__qualname__}: it was pickled by value without it (a "
+                         "pickled derivative carries the source of the functions its function reads, not of those "
+                         "passed in its arguments); define it in a module that both sides import")
     filename = inspect.getsourcefile(code) or "<unknown>"  # to the undecorated function)
     try:
         lines, first_line = inspect.getsourcelines(code)
@@ -105,7 +128,22 @@ def parse(fn) -> Source:
         raise S2SADError(f"cannot read the source of {fn.__qualname__} ({exc}); define it in a file",
                          filename) from None
     if fn.__name__ == "<lambda>":
-        source = _lambda_source(fn, filename)
+        return Text(filename, 1, tuple(linecache.getlines(filename)))
+    return Text(filename, first_line, tuple(lines))
+
+
+def parse(fn) -> Source:
+    """Parse `fn`'s source (cached per function object)."""
+    if fn in _CACHE:
+        return _CACHE[fn]
+    if not isinstance(fn, types.FunctionType):
+        raise S2SADError(f"s2sad differentiates Python functions; got {type(fn).__name__} {fn!r}")
+    code = fn.__code__
+    found = read_text(fn)
+    filename, first_line, lines = found.filename, found.first_line, list(found.lines)
+    if fn.__name__ == "<lambda>":
+        source = _lambda_source(fn, filename, lines)
+        source.text = found
         _CACHE[fn] = source
         return source
     text = textwrap.dedent("".join(lines))
@@ -119,16 +157,16 @@ def parse(fn) -> Source:
     if tree.name != code.co_name or len(tree.args.posonlyargs) + len(tree.args.args) != code.co_argcount:
         raise S2SADError(f"the source of {fn.__qualname__} has changed since it was defined (line {first_line} "
                          f"now holds def {tree.name}); reload the module", filename, first_line, lines[0])
-    source = Source(fn, tree, filename, first_line, text.splitlines(), _namespace(fn))
+    source = Source(fn, tree, filename, first_line, text.splitlines(), _namespace(fn), found)
     _CACHE[fn] = source
     return source
 
 
-def _lambda_source(fn, filename: str) -> Source:
-    """A lambda as the function ``def lambda_LINE(params): return body``, found in its file by its
-    line, its parameters and (when a line holds several) the column its code starts at."""
+def _lambda_source(fn, filename: str, lines: list[str]) -> Source:
+    """A lambda as the function ``def lambda_LINE(params): return body``, found in its file (whose
+    `lines` are given) by its line, its parameters and (when a line holds several) the column its
+    code starts at."""
     code = fn.__code__
-    lines = linecache.getlines(filename)
     line = code.co_firstlineno
     where = (filename, line, lines[line - 1].strip() if 0 < line <= len(lines) else "")
     try:

@@ -58,7 +58,7 @@ def _removable(stmt, uses) -> bool:
     if any(uses.get(v, 0) for v in stmt.outs):
         return False
     if isinstance(stmt, Eqn):
-        return stmt.prim.pure
+        return stmt.prim.pure and not stmt.prim.statement  # (a check, with no result, is kept for what it raises)
     if isinstance(stmt, While):
         return False  # it may not terminate; keep it
     return not any(isinstance(s, Eqn) and not s.prim.pure for s in walk(Block([], [stmt])))

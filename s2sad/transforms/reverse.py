@@ -24,6 +24,7 @@ from ..ir.core import (TEMP, Atom, Block, Const, Eqn, ForRange, Function, If, Va
                        free_vars, label, substitute, walk)
 from ..ir.types import BOOL, F64, I64
 from ..rules.core import IndexAdd
+from ..passes.bounds import drop_checks
 from ..passes.dce import dce_block
 from ..passes.shapes import ShapeRoots, drop_broadcasts, guard_carried_shapes, shape_expression
 from .common import twins_of, adjoint_name, atom_of, require_rule, syms, zeros_like
@@ -401,6 +402,7 @@ def _rerun(loop, needed: Var, definitions: dict, forward_defs: set, mapping: dic
         _copy_in(setup, forward_defs, mapping, reads, provide)
     copies = dict(mapping)
     copied = clone(loop, copies)
+    drop_checks(copied)  # (the forward sweep made them)
     dce_block(Block([], [copied], [copies[o] for o in loop.outs if o in wanted or o is needed]))
     for out in loop.outs:
         if out not in mapping and copies[out] in copied.outs:

@@ -1,0 +1,86 @@
+"""Functions whose derivatives fail at run time for some arguments (tests/test_run_time_errors.py).
+Each failing statement ends with a comment naming it, which the tests look for."""
+
+import numpy as np
+
+
+def layer_then_readout(x, W, V):
+    h = np.tanh(W @ x)
+    s = 0.0
+    for i in range(3):
+        s = s + np.sum(V @ h)  # readout
+    return s
+
+
+def picked(x, k):
+    y = x * 2.0
+    return y[k] ** 2  # pick
+
+
+def solved(A, b):
+    c = np.cos(b)
+    return np.sum(np.linalg.solve(A, c))  # solve
+
+
+def logged(x):
+    y = x - 1.0
+    return np.sum(np.log(y))  # log
+
+
+def _step(h, W):
+    return np.tanh(W @ h)  # helper step
+
+
+def stepped(h, W, n):
+    for i in range(n):
+        h = _step(h, W)
+    return np.sum(h)
+
+
+def triangle(A, n):
+    """Row n is never read: the inner loop is empty there."""
+    s = 0.0
+    for i in range(n + 1):
+        for j in range(i, n):
+            s = s + A[i, j] * A[j, i]
+    return s
+
+
+def lagged(x, k):
+    s = 0.0
+    for i in range(2, k):
+        s = s + x[i - 2] * x[i]  # lagged
+    return s
+
+
+def guarded(x, n):
+    s = 0.0
+    for i in range(n + 1):
+        if i < n:
+            s = s + x[i] ** 2
+    return s
+
+
+def stored(x, k):
+    y = x * 1.0
+    y[k] = 3.0 * x[0]  # store
+    return np.sum(y * y)
+
+
+def pairs(pos):
+    n = pos.shape[0]
+    e = 0.0
+    for i in range(n):
+        for j in range(i + 1, n):
+            d = pos[i] - pos[j]
+            e = e + 1.0 / np.sum(d * d)
+    for i in range(1, n - 1):
+        e = e + np.sum(pos[i - 1] * pos[i + 1])
+    return e
+
+
+def endless(x, tol):
+    """Never returns for x > tol ≥ 0.5: x settles at 1.0."""
+    while x > tol:
+        x = 0.5 * (x + 1.0)
+    return x * x

@@ -1,0 +1,100 @@
+"""Exceptions raised while a derivative runs name the user's file, line and statement.
+
+They are `DerivativeError`s (an `S2SADError`) that are also of the original exception's type, with
+the original chained. Code run as Python is located through its traceback; machine code is run
+again as Python to find the statement.
+"""
+
+import pickle
+import re
+
+import numpy as np
+import pytest
+
+import s2sad
+import run_time_funcs as rf
+
+FILE = rf.__file__.rsplit("/", 1)[-1]
+
+
+def line_of(fn, comment: str) -> int:
+    """The line of `fn`'s module holding ``# comment``."""
+    with open(rf.__file__) as handle:
+        for number, text in enumerate(handle, 1):
+            if text.rstrip().endswith(f"# {comment}"):
+                return number
+    raise AssertionError(comment)
+
+
+def raised(call, kind, comment: str) -> s2sad.S2SADError:
+    """The error `call` raises: a located DerivativeError of `kind` at the line of `comment`."""
+    with pytest.raises(s2sad.DerivativeError) as info:
+        call()
+    error = info.value
+    assert isinstance(error, kind) and isinstance(error, s2sad.S2SADError)
+    assert isinstance(error.__cause__, kind) and not isinstance(error.__cause__, s2sad.S2SADError)
+    assert error.filename == rf.__file__ and error.lineno == line_of(rf, comment), str(error)
+    assert error.source_line.endswith(f"# {comment}")
+    assert re.match(rf".*{FILE}:{error.lineno}: {kind.__name__} in the derivative of ", str(error)), str(error)
+    return error
+
+
+X, W, V = np.linspace(0.1, 0.5, 3), np.ones((2, 3)), np.ones((2, 3))
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_shape_mismatch_names_the_statement(each_backend, mode):
+    """V @ h with h of 2 elements and V of 3 columns: NumPy's ValueError (Numba's own words under
+    Numba), located in the loop."""
+    raised(lambda: s2sad.grad(rf.layer_then_readout, mode=mode)(X, W, V), ValueError, "readout")
+
+
+def test_an_index_out_of_range_names_the_statement(each_backend):
+    error = raised(lambda: s2sad.grad(rf.picked)(X, 5), IndexError, "pick")
+    assert "5" in str(error.__cause__) or "out of bounds" in str(error.__cause__)
+    assert s2sad.grad(rf.picked)(X, -1) == pytest.approx(np.array([0.0, 0.0, 8 * X[-1]]))
+
+
+def test_a_singular_matrix_names_the_statement_and_is_a_linalg_error(each_backend):
+    A = np.array([[1.0, 2.0], [2.0, 4.0]])
+    raised(lambda: s2sad.grad(rf.solved, wrt=(0, 1))(A, np.ones(2)), np.linalg.LinAlgError, "solve")
+    try:  # as around NumPy's own solve, a caller's handler of LinAlgError catches it
+        s2sad.grad(rf.solved)(A, np.ones(2))
+    except np.linalg.LinAlgError:
+        pass
+
+
+def test_an_error_in_a_helper_names_the_helpers_statement(each_backend):
+    raised(lambda: s2sad.grad(rf.stepped)(np.ones(3), np.ones((3, 2)), 2), ValueError, "helper step")
+
+
+def test_nan_checks_name_the_statement():
+    """With NumPy's floating-point errors raised (np.errstate), a log of a negative number in the
+    derivative's code run as Python is located (compiled code warns instead: test_errors.py)."""
+    with np.errstate(invalid="raise", divide="raise"):
+        raised(lambda: s2sad.grad(rf.logged, backend="python")(np.array([0.5, 2.0])), FloatingPointError, "log")
+
+
+def test_the_error_pickles_with_its_kind_and_place():
+    with pytest.raises(s2sad.DerivativeError) as info:
+        s2sad.grad(rf.picked, backend="python")(X, 7)
+    again = pickle.loads(pickle.dumps(info.value))
+    assert isinstance(again, IndexError) and isinstance(again, s2sad.DerivativeError)
+    assert (again.filename, again.lineno, str(again)) == (info.value.filename, info.value.lineno, str(info.value))
+
+
+def test_machine_code_is_located_once_per_kind_of_failure(monkeypatch):
+    """Under Numba, the failed call runs again as Python to find the statement: once for each
+    kind of failure, however often it recurs (a caller's handler may meet it at every step)."""
+    pytest.importorskip("numba")
+    monkeypatch.setenv("S2SAD_BACKEND", "auto")
+    g = s2sad.grad(rf.layer_then_readout)
+    g(X, W, np.ones((2, 2)))  # (compiled for these types)
+    runs = []
+    import s2sad.located as located
+    real = located._run_again
+    monkeypatch.setattr(located, "_run_again", lambda *a: runs.append(1) or real(*a))
+    for _ in range(3):
+        with pytest.raises(ValueError, match="readout|np.dot|mismatch|incompatible"):
+            g(X, W, V)
+    assert len(runs) == 1
