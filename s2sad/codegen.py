@@ -19,17 +19,18 @@ update, or anything that may share its memory, and the array is not a read-only 
 from __future__ import annotations
 
 import ast
-import itertools
+import bisect
 import keyword
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 from . import primitives as P
 from . import runtime
 from .ir.aliases import Aliases, readonly_views
-from .ir.core import (TEMP, Atom, Block, Const, Eqn, ForRange, Function, If, Loc, Var, While, block_uses,
-                      region_reads, use_counts, walk)
-from .ir.liveness import Liveness, atoms_of
+from .ir.core import (TEMP, Atom, Block, Const, Eqn, ForRange, Function, If, Loc, Var, While, region_reads,
+                      use_counts, walk)
+from .ir.liveness import Liveness, LiveSet
 
 HELPERS = tuple(runtime.__all__)
 _RESERVED = {"np", *HELPERS, "min", "max", "float", "abs", "range", "len", "int", "bool"}
@@ -38,11 +39,16 @@ _COMMENT = "#s2sad: "
 
 # --- inlining -----------------------------------------------------------------------------
 
+_DEEPEST = 48  # temporaries inlined into one another, at most: deeper chains keep every 48th name
+
+
 def inlinable(fn: Function) -> dict[Var, Eqn]:
     """Temporaries to print inside the expression that uses them, with their definitions.
 
     A temporary qualifies when it has one use, in its own block, with no array store or
-    impure statement between its definition and that use."""
+    impure statement between its definition and that use, unless it would nest more than
+    `_DEEPEST` inlined temporaries (a sum of a thousand terms would otherwise become one
+    expression too deep for Python's compiler)."""
     counts = use_counts(fn.body)
     found: dict[Var, Eqn] = {}
     for block in [fn.body] + [b for stmt in walk(fn.body) for b in stmt.blocks()]:
@@ -51,20 +57,38 @@ def inlinable(fn: Function) -> dict[Var, Eqn]:
 
 
 def _inline_in_block(block: Block, counts: dict, found: dict) -> None:
-    for i, stmt in enumerate(block.stmts):
+    """A temporary, read once, is read either as an operand of a later statement of the block,
+    or inside a later statement's regions (then it keeps its name), or by the block's results;
+    it is inlined when no barrier stands between it and that read."""
+    stmts = block.stmts
+    reader: dict[Var, int] = {}  # value → the first statement of the block having it as an operand
+    for k in range(len(stmts) - 1, -1, -1):
+        for a in stmts[k].ins:
+            if isinstance(a, Var):
+                reader[a] = k
+    barriers = [k for k, stmt in enumerate(stmts) if _barrier(stmt)]
+    depth: dict[Var, int] = {}  # inlined temporary → how many inlined temporaries its expression nests
+    for i, stmt in enumerate(stmts):
         if not _is_temporary(stmt, counts):
             continue
         v = stmt.outs[0]
-        for later in block.stmts[i + 1:]:
-            if v in later.ins:
-                if not _needs_name(later, v):
-                    found[v] = stmt
-                break
-            if _barrier(later) or any(v in atoms_of(b.results) or _reads(b, v) for b in later.blocks()):
-                break
-        else:
-            if v in block.results:
+        nested = 1 + max((depth[a] for a in stmt.ins if a in depth), default=0)
+        j = reader.get(v)
+        if nested > _DEEPEST:
+            continue
+        if j is not None and j > i:
+            if not _barrier_between(barriers, i, j) and not _needs_name(stmts[j], v):
                 found[v] = stmt
+                depth[v] = nested
+        elif v in block.results and not _barrier_between(barriers, i, len(stmts)):
+            found[v] = stmt
+            depth[v] = nested
+
+
+def _barrier_between(barriers: list[int], i: int, j: int) -> bool:
+    """Is one of the (sorted) positions `barriers` strictly between i and j?"""
+    k = bisect.bisect_right(barriers, i)
+    return k < len(barriers) and barriers[k] < j
 
 
 def _needs_name(user, v: Var) -> bool:
@@ -85,10 +109,6 @@ def _barrier(stmt) -> bool:
     return any(isinstance(s, Eqn) and (s.prim.inplace or not s.prim.pure) for s in [stmt, *walk(Block([], [stmt]))])
 
 
-def _reads(block: Block, v: Var) -> bool:
-    return v in set(block_uses(block))
-
-
 # --- naming ---------------------------------------------------------------------------------
 
 def _identifier(hint: str) -> str:
@@ -106,6 +126,20 @@ def _numbered(base: str, k: int) -> str:
 
 
 class Namer:
+    """Python names for values: each value takes the first free name of ``preferred, base, base1,
+    base2, …``, free when nothing holds it, or its holder is dead and of the same type.
+
+    Finding it is a scan. So that a long function, with many temporaries alive at once, does not
+    make it quadratic, a count per base and type says how many leading names of the base a value
+    of that type cannot take because they are held by values live after the statement being
+    emitted (`now`, set by the emitter) or by dead values of another type; the scan starts past
+    them. A count is lowered whenever one of those names may have become free (a name is bound
+    again, its holder dies: `release`), so the names chosen are those of the full scan. A nested
+    region (a branch, a loop body) starts from the enclosing region's counts (what is live after
+    the statement holding it is live throughout it, but for that statement's results, whose
+    names are bound, and so counted, before it) in a layer of its own (`region`); when it ends,
+    the layer goes, and the enclosing counts are lowered for every name bound inside it."""
+
     def __init__(self, user_names: set[str], reserved: set[str]):
         self.reserved = reserved  # module aliases the code reads globals through, loop indices
         self.names: dict[Var, str] = {}
@@ -113,22 +147,112 @@ class Namer:
         self.prefer: dict[Var, str] = {}
         self.inline: dict[Var, ast.expr] = {}
         self.user_names = user_names
+        self.now = None  # the values live after the statement being emitted, if any
+        self._starts: list[dict[str, dict]] = [{}]  # per region being emitted: base → type → names to skip
+        self._bound: list[tuple[str, Var | None]] = []  # (name, previous holder), for each binding, in order
+        self._depth = 0  # regions being emitted
+        self._candidates: dict[str, list[str]] = {}
+        self._positions: dict[str, list[tuple[str, int]]] = {}  # name → (base, k) of the candidates it is
 
     def bind(self, var: Var, name: str) -> str:
+        self._bound.append((name, self.holder.get(name)))
         self.names[var] = name
         self.holder[name] = var
+        self._lower(name, var.type)
         return name
 
-    def free(self, name: str, var: Var, live_after: set[Var]) -> bool:
+    def mark(self) -> int:
+        """A point to come back to with `rollback`."""
+        return len(self._bound)
+
+    def rollback(self, mark: int) -> None:
+        """Give the names bound since `mark` back to the values that held them then (an `if`'s
+        branches each start from the holders before it)."""
+        for name, previous in reversed(self._bound[mark:]):
+            if previous is None:
+                del self.holder[name]
+            else:
+                self.holder[name] = previous
+                self._lower(name, previous.type)
+        del self._bound[mark:]
+
+    def _lower(self, name: str, type) -> None:
+        """`name` may have become free for values of `type` (for others, its holder's type
+        still keeps it)."""
+        for base, k in self._positions.get(name, ()):
+            self._lower_to(base, type, k)
+
+    def _count(self, base: str, type) -> int:
+        for layer in reversed(self._starts):
+            counts = layer.get(base)
+            if counts is not None and type in counts:
+                return counts[type]
+        return 0
+
+    def _lower_to(self, base: str, type, k: int) -> None:
+        if self._count(base, type) > k:
+            self._starts[-1].setdefault(base, {})[type] = k
+
+    def release(self, dead) -> None:
+        """The values `dead` are no longer live: their names may be free again."""
+        for var in dead:
+            name = self.names.get(var)
+            if name is not None and self.holder.get(name) is var:
+                self._lower(name, var.type)
+
+    @contextmanager
+    def region(self):
+        """Emit a nested region in a layer of counts of its own; afterwards the enclosing region's
+        counts hold again, lowered for the names the nested one bound, for the type of their
+        holders now (values of the region, dead after it)."""
+        mark = len(self._bound)
+        self._starts.append({})
+        self._depth += 1
+        try:
+            yield
+        finally:
+            self._starts.pop()
+            self._depth -= 1
+            self.now = None
+            for name, _ in self._bound[mark:]:
+                self._lower(name, self.holder[name].type)  # (now dead, or given back by an `if`)
+            if not self._depth:
+                self._bound.clear()
+
+    def candidate(self, base: str, k: int) -> str:
+        """The k-th name for `base`: ``base`` itself, then ``base1``, ``base2``, …"""
+        names = self._candidates.setdefault(base, [])
+        while len(names) <= k:
+            name = _numbered(base, len(names)) if names else base
+            self._positions.setdefault(name, []).append((base, len(names)))
+            names.append(name)
+        return names[k]
+
+    def free(self, name: str, var: Var, live_after) -> bool:
         if var.name == TEMP and name in self.user_names or name in self.reserved:
             return False
         held = self.holder.get(name)
         return held is None or held is var or (held not in live_after and held.type == var.type)
 
-    def define(self, var: Var, live_after: set[Var]) -> str:
+    def define(self, var: Var, live_after) -> str:
+        """Bind `var` to its first free name; `live_after` (a superset of `now`, when set) holds the
+        values whose names are taken."""
         base = _identifier(var.name)
-        preferred = [self.prefer[var]] if var in self.prefer else []
-        for name in itertools.chain(preferred, [base], (_numbered(base, k) for k in range(1, 10_000))):
+        if var in self.prefer and self.free(self.prefer[var], var, live_after):
+            return self.bind(var, self.prefer[var])
+        start = self._count(base, var.type) if self.now is not None else 0
+        own = self.names.get(var)  # the one name below `start` that may be free: var's own
+        if start and own is not None and self.holder.get(own) is var and self.free(own, var, live_after) \
+                and any(b == base and k < start for b, k in self._positions.get(own, ())):
+            return self.bind(var, own)
+        settled = self.now is not None  # still among names held by values live `now` or of another type?
+        for k in range(start, 10_000):
+            name = self.candidate(base, k)
+            if settled:
+                held = self.holder.get(name)
+                settled = held is not None and held is not var and (held.type != var.type or held in self.now)
+                if not settled:
+                    self._starts[-1].setdefault(base, {})[var.type] = k
             if self.free(name, var, live_after):
                 return self.bind(var, name)
         raise RuntimeError("ran out of names")
@@ -178,12 +302,15 @@ class Emitter:
 
     def stmts(self, block: Block) -> list[ast.stmt]:
         out: list[ast.stmt] = []
-        for stmt in block.stmts:
-            out += _at(self.EMIT[type(stmt)](self, stmt), stmt.loc)
+        with self.namer.region():
+            for stmt in block.stmts:
+                self.namer.release(self.live.dying(stmt))
+                self.namer.now = self.after(stmt)
+                out += _at(self.EMIT[type(stmt)](self, stmt), stmt.loc)
         return out
 
-    def after(self, stmt) -> set[Var]:
-        return self.live.after[id(stmt)]
+    def after(self, stmt) -> LiveSet:
+        return self.live.after(stmt)
 
     def eqn(self, eqn: Eqn) -> list[ast.stmt]:
         if eqn.prim is P.comment:
@@ -225,18 +352,18 @@ class Emitter:
         return [ast.Assign([ast.Name(name, ast.Store())], copy), eqn.prim.emit(args, params)]
 
     def if_(self, stmt: If) -> list[ast.stmt]:
-        saved = dict(self.namer.holder)
+        before = self.namer.mark()
         out_names = [self.namer.define(v, self.after(stmt)) for v in stmt.outs]
         bodies = []
         for branch in stmt.blocks():
             for r, name in zip(branch.results, out_names):
                 if isinstance(r, Var) and r not in self.namer.names:
                     self.namer.prefer.setdefault(r, name)
-            self.namer.holder = dict(saved)
+            self.namer.rollback(before)
             code = self.stmts(branch)
             code += parallel_copy(out_names, [self.namer.expr(r) for r in branch.results])
             bodies.append(_runnable(code) if code else code)
-        self.namer.holder = saved
+        self.namer.rollback(before)
         for v, name in zip(stmt.outs, out_names):
             self.namer.bind(v, name)
         then, orelse = bodies
@@ -251,7 +378,7 @@ class Emitter:
         """Names for loop-carried values: the initial value's name when it is free to take. Not
         a name that `read_after` (expressions evaluated after the initial copies: a loop's
         bounds) reads."""
-        taken = set(self.after(stmt)) | region_reads(stmt)
+        taken = self.after(stmt) | region_reads(stmt)
         busy = taken | set(params) | set(stmt.init)
         avoid = {n.id for e in read_after for n in ast.walk(e) if isinstance(n, ast.Name)} - self.namer.reserved
         self.namer.reserved |= avoid
@@ -406,7 +533,8 @@ def module_source(functions: list[Function], origin: str) -> tuple[str, dict[int
     """A module holding `functions`, with the imports they need; and the user's statement
     behind each of its lines."""
     bodies, tables = zip(*(function_source(fn) for fn in functions))
-    used = [h for h in HELPERS if any(re.search(rf"\b{h}\(", body) for body in bodies)]
+    called = {name for body in bodies for name in re.findall(r"\b(\w+)\(", body)}
+    used = [h for h in HELPERS if h in called]
     header = [f'"""Generated by s2sad from {origin}. Do not edit: regenerate instead."""',
               "import numpy as np"]
     if used:

@@ -10,7 +10,9 @@
 
 from __future__ import annotations
 
+import gc
 import os
+import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable
@@ -72,10 +74,11 @@ class Derived:
 def prepare(fn, arg_types: list[Type], run_time: frozenset = frozenset()) -> Function:
     """Lower `fn` and clean up its IR (verifying after every pass); `run_time` names module
     numbers to read at run time rather than take as constants ((id(globals), name) pairs)."""
-    ir = lower(fn, arg_types, run_time)
-    for step in (verify, hoist_global_reads, simplify, cse, licm, dce):
-        ir = step(ir) or ir
-    verify(ir)
+    with room_to_recurse():
+        ir = lower(fn, arg_types, run_time)
+        for step in (verify, hoist_global_reads, simplify, cse, licm, dce):
+            ir = step(ir) or ir
+        verify(ir)
     return ir
 
 
@@ -83,6 +86,11 @@ def transform(primal: Function, wrt: list[int], mode: str, checkpoint=None) -> F
     """The forward (`f_jvp`), reverse (`f_vjp`) or forward-over-reverse (`f_hvp`) derivative IR
     of `primal`; `checkpoint` is the reverse transform's checkpointing policy (forward mode
     stores nothing and ignores it)."""
+    with room_to_recurse():
+        return _transform(primal, wrt, mode, checkpoint)
+
+
+def _transform(primal: Function, wrt: list[int], mode: str, checkpoint) -> Function:
     if mode == "hvp":
         require_scalar_result(primal)
         vjp = _cleaned(writebacks_last(reverse(primal, wrt, active_values(primal, wrt), checkpoint)), _CLEANUP[1:])
@@ -139,8 +147,44 @@ def reporting_internal_errors(fn):
 def derive(fn, arg_types: list[Type], wrt: list[int], mode: str, backend: str = "python",
            checkpoint=None, run_time: frozenset = frozenset()) -> Derived:
     """Differentiate `fn` for `arg_types`: generate, write, load (and compile) the derivative."""
-    with reporting_internal_errors(fn):
+    with reporting_internal_errors(fn), without_cycle_collection():
         return _derive(fn, arg_types, wrt, mode, backend, checkpoint, run_time)
+
+
+# Python frames the compiler may stack while it works: its frontend walks the user's expressions
+# recursively (gast's conversion, the lowering visitor), a few frames per level, so a sum of a
+# thousand terms (which Python itself compiles) needs several thousand. From Python 3.11 on, a
+# call between Python functions uses no C stack, so the higher limit is safe there.
+DEEPEST_RECURSION = 20_000 if sys.version_info >= (3, 11) else 8_000
+
+
+@contextmanager
+def room_to_recurse():
+    """Raise the interpreter's recursion limit to `DEEPEST_RECURSION` while the compiler works
+    (never lower it), and put it back afterwards. Not around Numba's compilation or Python's
+    compiling of the generated module: those recurse in C, where a deeper limit could overflow
+    the stack (codegen keeps the generated expressions shallow instead)."""
+    before = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(before, DEEPEST_RECURSION))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(before)
+
+
+@contextmanager
+def without_cycle_collection():
+    """Pause Python's cycle collector while a derivative is made. The IR of a long function is
+    hundreds of thousands of objects, all alive until the end, which every full collection
+    would walk again: a third of the time of a 2,000-statement function. Reference counting
+    still frees what is dropped; the collector resumes afterwards (unless it was off before)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _derive(fn, arg_types: list[Type], wrt: list[int], mode: str, backend: str, checkpoint,
@@ -215,9 +259,10 @@ class _Module:
 def _generated(derivative: Function, origin: str, compiled: bool, tiers=None) -> _Module:
     """Write and import the derivative's module (in the form Numba compiles, if `compiled`; with
     the test of `tiers` in every loop, if given). `derivative` stays whole, as `Derived` shows it."""
-    fn = copy_function(derivative)
-    functions = split_entry(poll_loops(fuse_loops(draws_for_numba(fn))) if compiled else dce(strip_bounds(fn)))
-    source, lines = module_source(functions, origin)
+    with room_to_recurse():
+        fn = copy_function(derivative)
+        functions = split_entry(poll_loops(fuse_loops(draws_for_numba(fn))) if compiled else dce(strip_bounds(fn)))
+        source, lines = module_source(functions, origin)
     namespaces = derivative.namespaces
     if tiers is not None:
         (source, lines), namespaces = interruptible(source, lines), {**namespaces, TIERS: tiers}
@@ -231,6 +276,6 @@ def _generated(derivative: Function, origin: str, compiled: bool, tiers=None) ->
 def ir_text(fn, arg_types: list[Type], wrt: list[int] | None = None, mode: str | None = None,
             checkpoint=None) -> str:
     """The printed IR of `fn`, or of its derivative when `mode` is given."""
-    with reporting_internal_errors(fn):
+    with reporting_internal_errors(fn), room_to_recurse():  # (print_function walks regions recursively)
         primal = prepare(fn, arg_types)
         return print_function(primal if mode is None else transform(primal, wrt or [0], mode, checkpoint))

@@ -362,17 +362,17 @@ def _worker() -> _Worker | None:
 # --- the worker process -------------------------------------------------------------------------
 
 def _compile(path: str, name: str, described: tuple) -> tuple[str, str | None]:
-    import numba
-
     from . import numba as numba_backend
     from . import python as python_backend
     try:
         jitted = numba_backend.jit(getattr(python_backend.load(Path(path)), name))
-        numba_backend.retrying_cache(jitted.compile, tuple(numba.typeof(_example(d)) for d in described))
-    except numba_backend.refusals() as exc:
-        return "refused", numba_backend.explain(exc, Path(path).read_text())
+        examples = tuple(_example(d) for d in described)
     except Exception as exc:  # compiled again in the calling process, which reports it
         return "failed", f"{type(exc).__name__}: {exc}"
+    try:  # (whatever fails here is Numba failing on the code, as a refusal: the caller falls back)
+        numba_backend.compiled_for(jitted, examples)
+    except numba_backend.refusals() as exc:
+        return "refused", numba_backend.explain(exc, Path(path).read_text())
     return "ok", None
 
 

@@ -61,6 +61,7 @@ def jit(fn: Callable):
 
     from . import numba_runtime  # (the helpers' nopython implementations)
 
+    numba_runtime.hide_inlining_report()
     _bind_ufuncs(fn, numba_runtime)
     return numba.njit(cache=machine_code_cache_trusted(fn.__code__.co_filename), error_model="numpy")(fn)
 
@@ -131,13 +132,18 @@ def compile(fn: Callable, source: str, origin: str, strict: bool, fallback: Call
             return run(args) if ready else first_run(args)
         except refusals() as exc:
             return fall_back(exc, args)
+        except PASSED_ON:
+            raise
+        except BaseException as exc:  # (Numba failing while it compiles, not only refusing: a refusal too)
+            if not raised_by_numba(exc):
+                raise
+            return fall_back(Refused(failure(exc)), args)
 
     def first_run(args: tuple):
         """Load the machine code from the cache, or compile it (or, ahead of time, only that)."""
         dispatcher()
         if _AHEAD:
-            import numba
-            jitted.compile(tuple(numba.typeof(a) for a in args))
+            compiled_for(jitted, args)
             raise CompiledAhead(origin)
         with notice.if_slow(f"Numba is compiling the derivative of {origin}; this happens once, as the "
                             f"machine code is cached in {cache_dir()}"):
@@ -157,6 +163,45 @@ def compile(fn: Callable, source: str, origin: str, strict: bool, fallback: Call
     call.fallback = fallback
     call.tiers = tiers
     return call
+
+
+PASSED_ON = (KeyboardInterrupt, SystemExit, GeneratorExit)  # never taken for Numba failing
+
+
+def compiled_for(jitted, args: tuple) -> None:
+    """Have `jitted` loaded from the cache or compiled for the types of `args`, without running
+    it (the worker's compiles, and compiling ahead of time). Whatever goes wrong there is
+    Numba's: a refusal is raised as it is, any other failure (a `RecursionError` on a huge
+    function, an internal error) as `Refused`, so that the `auto` backend falls back to Python
+    and `numba` raises an `S2SADError`. (A call compiles implicitly instead; `raised_by_numba`
+    tells its compile failures from the errors of the code it runs.)"""
+    import numba
+    try:
+        retrying_cache(jitted.compile, tuple(numba.typeof(a) for a in args))
+    except refusals():
+        raise
+    except PASSED_ON:
+        raise
+    except BaseException as exc:
+        raise Refused(failure(exc)) from exc
+
+
+def failure(exc: BaseException) -> str:
+    """Why Numba failed, for a warning or an error: the exception's kind and first line."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else "no detail"
+    return f"Numba failed while compiling it ({type(exc).__name__}: {first})"
+
+
+def raised_by_numba(exc: BaseException) -> bool:
+    """Was `exc` raised while Numba typed or compiled a call's arguments (its traceback passes
+    through the dispatcher's compiling methods), rather than by the machine code running? (The
+    machine code raises from the dispatcher's C code, with at most a frame naming the line of
+    Numba's implementation that raised, such as a NumPy function's shape check.)"""
+    numba = sys.modules.get("numba")
+    if numba is None:
+        return False
+    dispatcher = os.path.join(os.path.dirname(numba.__file__), "core", "dispatcher.py")
+    return any(frame.f_code.co_filename == dispatcher for frame, _ in traceback.walk_tb(exc.__traceback__))
 
 
 def _bind_ufuncs(fn: Callable, numba_runtime) -> None:

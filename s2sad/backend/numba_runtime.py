@@ -522,9 +522,20 @@ def _record_grow_inline(tape, k, value, exact=False):
     return lambda tape, k, value, exact=False: _record_grow(tape, k, value, exact)
 
 
-# Numba's pedantic check of inlined code reports the tape the inlined store may grow as out of
-# scope; the code is right (tests/test_numba_backend.py), and the report is for Numba's authors.
-warnings.filterwarnings("ignore", r".*variable '_record_grow_inline", numba.core.errors.NumbaIRAssumptionWarning)
+def hide_inlining_report() -> None:
+    """Numba's pedantic check of inlined code reports the tape the inlined store may grow as out
+    of scope; the code is right (tests/test_numba_backend.py), and the report is for Numba's
+    authors. Filtered when this module is imported and again before each compile (`jit`): a
+    filter added inside a `warnings.catch_warnings` block (pytest runs each test in one) is gone
+    when the block ends."""
+    message = r".*variable '_record_grow_inline"
+    category = numba.core.errors.NumbaIRAssumptionWarning
+    if not any(f[0] == "ignore" and f[1] is not None and f[1].pattern == message and f[2] is category
+               for f in warnings.filters):
+        warnings.filterwarnings("ignore", message, category)
+
+
+hide_inlining_report()
 _compiled_as_written(runtime.fits_shape, runtime.unrecord, runtime.tape_row, runtime.untape_row, runtime.cross_vectors,
                      runtime.record_ragged, runtime._reindexed, runtime._entry, runtime.ragged_row, runtime.ragged_matrix,
                      runtime._room, runtime.log_draw, runtime.log_draws, runtime.logged_draws)

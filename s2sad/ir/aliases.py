@@ -14,6 +14,7 @@ class Aliases:
 
     def __init__(self, block: Block):
         self.parent: dict[Var, Var] = {}
+        self._members: dict[Var, list[Var]] | None = None
         self.block(block)
 
     def find(self, v: Var) -> Var:
@@ -23,6 +24,7 @@ class Aliases:
 
     def union(self, a: Atom, b: Atom) -> None:
         if isinstance(a, Var) and isinstance(b, Var) and self.find(a) is not self.find(b):
+            self._members = None
             self.parent[self.find(a)] = self.find(b)
 
     def block(self, block: Block) -> None:
@@ -45,10 +47,23 @@ class Aliases:
                 self.union(region.params[skip + k], init)
                 self.union(region.params[skip + k], stmt.body.results[k])
 
-    def shared(self, v: Var, live: set[Var]) -> bool:
-        """Is `v`, or anything that may alias it, in `live`?"""
+    def shared(self, v: Var, live) -> bool:
+        """Is `v`, or anything that may alias it, in `live` (a set, or any container such as a
+        liveness view)? Looks through whichever is smaller: `live`, or the values of v's class."""
         root = self.find(v)
-        return any(self.find(u) is root for u in live)
+        members = self.members(root)
+        if isinstance(live, (set, frozenset)) and len(live) < len(members):
+            return any(self.find(u) is root for u in live)
+        return any(u in live for u in members)
+
+    def members(self, root: Var) -> list[Var]:
+        """The values of the class whose representative is `root` (the classes are final once
+        the analysis is built)."""
+        if self._members is None:
+            self._members = {}
+            for u in self.parent:
+                self._members.setdefault(self.find(u), []).append(u)
+        return [root, *self._members.get(root, ())]
 
     def stored_into(self, block: Block):
         """A test: may `block` store into (memory shared with) this value?"""

@@ -175,21 +175,33 @@ class Function:
         return self.body.results
 
 
+# The walks below keep their own stack rather than recurse: a recursive generator passes every
+# item up through one generator per level of nesting, and uses the C stack for each.
+
 def walk(block: Block) -> Iterator[Stmt]:
     """Every statement of `block`, nested regions included, in program order."""
-    for stmt in block.stmts:
+    stack = [iter(block.stmts)]
+    while stack:
+        stmt = next(stack[-1], None)
+        if stmt is None:
+            stack.pop()
+            continue
         yield stmt
-        for inner in stmt.blocks():
-            yield from walk(inner)
+        stack.extend(iter(inner.stmts) for inner in reversed(stmt.blocks()))
 
 
 def block_uses(block: Block) -> Iterator[Atom]:
     """Every operand read in `block` (nested regions included) and its results."""
-    for stmt in block.stmts:
+    stack = [(block, iter(block.stmts))]
+    while stack:
+        current, stmts = stack[-1]
+        stmt = next(stmts, None)
+        if stmt is None:
+            stack.pop()
+            yield from current.results
+            continue
         yield from stmt.ins
-        for inner in stmt.blocks():
-            yield from block_uses(inner)
-    yield from block.results
+        stack.extend((inner, iter(inner.stmts)) for inner in reversed(stmt.blocks()))
 
 
 def use_counts(block: Block) -> dict[Var, int]:
@@ -202,11 +214,14 @@ def use_counts(block: Block) -> dict[Var, int]:
 
 def block_defs(block: Block) -> set[Var]:
     """Every value bound inside `block`: its params, equation outputs, nested regions' values."""
-    defs = set(block.params)
-    for stmt in block.stmts:
-        defs.update(stmt.outs)
-        for inner in stmt.blocks():
-            defs |= block_defs(inner)
+    defs: set[Var] = set()
+    stack = [block]
+    while stack:
+        current = stack.pop()
+        defs.update(current.params)
+        for stmt in current.stmts:
+            defs.update(stmt.outs)
+            stack.extend(stmt.blocks())
     return defs
 
 

@@ -15,42 +15,53 @@ class VerifyError(AssertionError):
 
 def verify(fn: Function) -> None:
     bound: set[Var] = set()
-    _verify_block(fn.body, [set()], bound)
+    _verify_block(fn.body, set(), bound)
 
 
-def _bind(var: Var, scopes: list[set[Var]], bound: set[Var]) -> None:
+# `scope` is the set of values visible where the walk is: a block adds what it binds and takes
+# it away again when it ends (one set, rather than one per enclosing region to search).
+
+def _bind(var: Var, scope: set[Var], bound: set[Var], local: list[Var]) -> None:
     if var in bound:
         raise VerifyError(f"{var!r} is bound twice")
     bound.add(var)
-    scopes[-1].add(var)
+    scope.add(var)
+    local.append(var)
 
 
-def _check_use(atom: Atom, scopes: list[set[Var]], where) -> None:
+def _check_use(atom: Atom, scope: set[Var], where) -> None:
     if isinstance(atom, Const):
         return
-    if not any(atom in s for s in scopes):
+    if atom not in scope:
         raise VerifyError(f"{atom!r} used before definition (or outside its region) in {where}")
 
 
-def _verify_block(block: Block, scopes: list[set[Var]], bound: set[Var]) -> None:
-    scopes = scopes + [set()]
+def _verify_block(block: Block, scope: set[Var], bound: set[Var]) -> None:
+    local: list[Var] = []
+    try:
+        _verify_stmts(block, scope, bound, local)
+    finally:
+        scope.difference_update(local)
+
+
+def _verify_stmts(block: Block, scope: set[Var], bound: set[Var], local: list[Var]) -> None:
     for p in block.params:
-        _bind(p, scopes, bound)
+        _bind(p, scope, bound, local)
     for stmt in block.stmts:
         try:
             for atom in stmt.ins:
-                _check_use(atom, scopes, stmt)
-            _VERIFIERS[type(stmt)](stmt, scopes, bound)
+                _check_use(atom, scope, stmt)
+            _VERIFIERS[type(stmt)](stmt, scope, bound)
             for out in stmt.outs:
-                _bind(out, scopes, bound)
+                _bind(out, scope, bound, local)
         except VerifyError as exc:
             exc.loc = exc.loc or stmt.loc
             raise
     for r in block.results:
-        _check_use(r, scopes, "region results")
+        _check_use(r, scope, "region results")
 
 
-def _verify_eqn(eqn: Eqn, scopes, bound) -> None:
+def _verify_eqn(eqn: Eqn, scope, bound) -> None:
     if eqn.prim.name == "comment":
         return
     expected = eqn.prim.out_type([a.type for a in eqn.ins], eqn.params)
@@ -66,28 +77,28 @@ def _check_yields(block: Block, outs: list[Var], what: str) -> None:
             raise VerifyError(f"{what} yields {r.type} for a result of type {o.type}")
 
 
-def _verify_if(stmt: If, scopes, bound) -> None:
+def _verify_if(stmt: If, scope, bound) -> None:
     if stmt.cond.type != BOOL:
         raise VerifyError(f"if-condition has type {stmt.cond.type}")
     for branch, what in ((stmt.then, "then-branch"), (stmt.orelse, "else-branch")):
-        _verify_block(branch, scopes, bound)
+        _verify_block(branch, scope, bound)
         _check_yields(branch, stmt.outs, what)
 
 
-def _verify_for(stmt: ForRange, scopes, bound) -> None:
+def _verify_for(stmt: ForRange, scope, bound) -> None:
     if [p.type for p in stmt.body.params[1:]] != [a.type for a in stmt.init]:
         raise VerifyError("loop-carried parameters do not match their initial values")
     if stmt.body.params[0].type != I64:
         raise VerifyError("loop index must be i64")
-    _verify_block(stmt.body, scopes, bound)
+    _verify_block(stmt.body, scope, bound)
     _check_yields(stmt.body, stmt.outs, "for-body")
 
 
-def _verify_while(stmt: While, scopes, bound) -> None:
-    _verify_block(stmt.cond, scopes, bound)
+def _verify_while(stmt: While, scope, bound) -> None:
+    _verify_block(stmt.cond, scope, bound)
     if len(stmt.cond.results) != 1 or stmt.cond.results[0].type != BOOL:
         raise VerifyError("while-condition must yield one bool")
-    _verify_block(stmt.body, scopes, bound)
+    _verify_block(stmt.body, scope, bound)
     _check_yields(stmt.body, stmt.outs, "while-body")
 
 

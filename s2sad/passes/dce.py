@@ -5,7 +5,9 @@
     u = cos(x)          →   u = cos(x)
     return u                return u
 
-Repeats until nothing changes (removing one value can make its operands dead).
+Statements are visited last to first, and removing one forgets its reads, so that the operands
+it made dead go in the same sweep; sweeps repeat until nothing changes (a loop's carried values,
+once pruned, can free what precedes the loop).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ def dce_block(block: Block) -> Block:
 
 def _sweep(block: Block, uses: dict[Var, int]) -> bool:
     changed, kept = False, []
-    for stmt in block.stmts:
+    for stmt in reversed(block.stmts):
         if isinstance(stmt, If):
             changed |= _prune_if(stmt, uses)
         elif isinstance(stmt, (ForRange, While)):
@@ -36,10 +38,20 @@ def _sweep(block: Block, uses: dict[Var, int]) -> bool:
             changed |= _sweep(inner, uses)
         if _removable(stmt, uses):
             changed = True
+            _forget_reads(stmt, uses)
         else:
             kept.append(stmt)
-    block.stmts[:] = kept
+    block.stmts[:] = reversed(kept)
     return changed
+
+
+def _forget_reads(stmt, uses) -> None:
+    """`stmt` is removed: what it read is read once less."""
+    for atom in stmt.ins:
+        _drop_use(atom, uses)
+    for inner in stmt.blocks():
+        for atom in block_uses(inner):
+            _drop_use(atom, uses)
 
 
 def _removable(stmt, uses) -> bool:

@@ -69,15 +69,18 @@ class _Context:
         (Then the loop updates a copy made once before it; codegen would otherwise copy the
         array in every iteration, as the loop carries it.)"""
         target = update.ins[0]
-        return self.aliases.shared(target, (self.live.after[id(update)] - set(update.outs)) | self.pinned)
+        return self.aliases.shared(target, (self.live.after(update) - update.outs) | self.pinned)
 
 
 def _fuse_block(block: Block, context: _Context) -> None:
     new: list = []
     last = None  # where in `new` the last element loop is
     lengths: dict = {}  # (vector, axis) → its length, measured once per block
-    for position, stmt in enumerate(block.stmts):
-        found = _consumer(stmt, block.stmts[:position], context)
+    defined: dict = {}  # value → the equation of the block before `stmt` binding it alone
+    for stmt in list(block.stmts):
+        found = _consumer(stmt, defined, context)
+        if isinstance(stmt, Eqn) and len(stmt.outs) == 1:
+            defined[stmt.outs[0]] = stmt
         for made in _fused(stmt, *found, context, lengths) if found else [stmt]:
             if id(made) not in context.loops:
                 new.append(made)
@@ -92,10 +95,11 @@ def _fuse_block(block: Block, context: _Context) -> None:
 
 # --- what can be fused ----------------------------------------------------------------------
 
-def _consumer(stmt, before: list, context: _Context):
+def _consumer(stmt, defined: dict, context: _Context):
     """(region, value, tree, spread) when `stmt` adds an elementwise expression into a row or
     sums one: the array updated (None for a sum), the expression, its operations in program
-    order (at least one), and the ``unbroadcast`` between them and the update, if any."""
+    order (at least one), and the ``unbroadcast`` between them and the update, if any.
+    `defined` maps the values bound alone by the equations before `stmt` to them."""
     if not isinstance(stmt, Eqn) or not stmt.ins or not _vector(stmt.ins[-1]):
         return None
     if stmt.prim is P.sum and stmt.params.get("axis") is None:
@@ -104,7 +108,6 @@ def _consumer(stmt, before: list, context: _Context):
         region = stmt.ins[0]
     else:
         return None
-    defined = {s.outs[0]: s for s in before if isinstance(s, Eqn) and len(s.outs) == 1}
     value = stmt.ins[-1]
     spread = defined.get(value)
     if spread is not None and spread.prim is P.unbroadcast and _vector(spread.ins[0]) \
@@ -133,25 +136,48 @@ def _row_update(stmt: Eqn) -> bool:
 
 
 def _tree(value: Atom, defined: dict, uses: dict) -> list[Eqn]:
-    """The fusible operations `value` is computed by, operands first."""
+    """The fusible operations `value` is computed by, operands first, each once (walked without
+    recursion, and without walking a shared operand's operations again)."""
+    root = _fusible(value, defined, uses)
+    if root is None:
+        return []
+    tree: list[Eqn] = []
+    done: set[int] = set()
+    stack = [(root, 0)]
+    while stack:
+        eqn, k = stack.pop()
+        if k < len(eqn.ins):
+            stack.append((eqn, k + 1))
+            operand = _fusible(eqn.ins[k], defined, uses)
+            if operand is not None and id(operand) not in done:
+                stack.append((operand, 0))
+        elif id(eqn) not in done:
+            done.add(id(eqn))
+            tree.append(eqn)
+    return tree
+
+
+def _fusible(value: Atom, defined: dict, uses: dict) -> Eqn | None:
+    """The equation computing `value`, if an element loop can compute it element by element."""
     eqn = defined.get(value)
     if eqn is None or eqn.prim not in FUSED or not _vector(value) \
             or (uses[value] > 1 and eqn.prim not in CHEAP):
-        return []
-    tree: list[Eqn] = []
-    for operand in eqn.ins:
-        if operand.type.is_array and not _vector(operand):
-            return []
-        tree += [e for e in _tree(operand, defined, uses) if all(e is not t for t in tree)]
-    return tree + [eqn]
+        return None
+    if any(operand.type.is_array and not _vector(operand) for operand in eqn.ins):
+        return None
+    return eqn
 
 
 def _leaves(tree: list[Eqn]) -> list[Atom]:
     """The operands of the tree that it does not compute, each once, in order."""
     inside = {e.outs[0] for e in tree}
     found: list[Atom] = []
+    seen: set = set()
     for eqn in tree:
-        found += [a for a in eqn.ins if a not in inside and a not in found]
+        for a in eqn.ins:
+            if a not in inside and a not in seen:
+                seen.add(a)
+                found.append(a)
     return found
 
 

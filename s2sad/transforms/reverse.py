@@ -194,7 +194,8 @@ def _ordered_union(envs) -> list[Var]:
 
 def _extract_residuals(forward_if: If, reverse_if: If) -> None:
     """Yield out of `forward_if` every value its reverse reads from inside its branches."""
-    inside = block_defs(forward_if.then) | block_defs(forward_if.orelse)
+    defined = [block_defs(branch) for branch in forward_if.blocks()]
+    inside = defined[0] | defined[1]
     read = [a for blk in reverse_if.blocks() for a in block_uses(blk)]
     needed = list(dict.fromkeys(a for a in read if isinstance(a, Var) and a in inside))
     mapping = {}
@@ -202,8 +203,8 @@ def _extract_residuals(forward_if: If, reverse_if: If) -> None:
         out = Var(v.name, v.type)
         if v in _tapes:
             _tapes.add(out)
-        for branch in forward_if.blocks():
-            branch.results.append(v if v in block_defs(branch) else _placeholder(v, branch))
+        for branch, its_own in zip(forward_if.blocks(), defined):
+            branch.results.append(v if v in its_own else _placeholder(v, branch))
         forward_if.outs.append(out)
         mapping[v] = out
     for blk in reverse_if.blocks():
