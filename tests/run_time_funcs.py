@@ -84,3 +84,20 @@ def endless(x, tol):
     while x > tol:
         x = 0.5 * (x + 1.0)
     return x * x
+
+
+def _normalise(a):
+    a[1] = np.min(np.arange(3) * 3.0) - np.dot(a[1:], np.arange(3) * 1.5)
+    return 0.3 * np.sum(np.sin(a))
+
+
+def written_in_a_while(u, lam):
+    """A store through a helper in a while loop nested in a for loop: the store's check reads
+    the array's shape; the loop's result is not needed by the derivative in some sweeps."""
+    for step in range(u.shape[0]):
+        it = 0
+        while it < 1 and lam < -1.1:
+            it = it + 1
+            lam = lam + 0.3
+            d = _normalise(u)
+    return np.sum(u ** 2) + lam

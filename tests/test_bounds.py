@@ -48,3 +48,13 @@ def test_indices_loops_keep_in_range_are_not_checked():
     assert "checked" not in s2sad.derivative_source(rf.pairs, args=(pos,), backend="numba")
     assert "checked" not in s2sad.derivative_source(rf.picked, args=(pos[0], 1), backend="python")
     assert "checked_index(k, " in s2sad.derivative_source(rf.picked, args=(pos[0], 1), backend="numba")
+
+
+@pytest.mark.parametrize("checkpoint", [None, s2sad.Periodic(every=2), s2sad.Binomial(snapshots=2)],
+                         ids=["store-all", "periodic", "binomial"])
+def test_a_checked_store_in_a_loop_whose_values_are_dropped(each_backend, checkpoint):
+    """Fuzzer seed 1000166 (small programs): dead-code elimination dropped the array a kept check
+    reads (an internal error); a check keeps what it reads."""
+    u = np.full(4, 0.3)
+    g = s2sad.grad(rf.written_in_a_while, checkpoint=checkpoint)(u.copy(), -2.0)
+    np.testing.assert_allclose(g, fd(rf.written_in_a_while, [u.copy(), -2.0], 0), rtol=1e-6)

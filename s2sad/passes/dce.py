@@ -97,12 +97,12 @@ def _prune_loop(stmt, uses) -> bool:
 
 
 def _effects(stmt) -> list:
-    """What a loop needs whatever it carries: its condition, its impure operations' operands,
-    what decides whether and how often the statements holding them run (an if's condition, a
+    """What a loop needs whatever it carries: its condition, its impure operations' and checks'
+    operands (an index checked against an array keeps the array), what decides whether and how often the statements holding them run (an if's condition, a
     loop's bounds), and what the `while` loops inside it read (they are never removed)."""
     roots = list(stmt.cond.results) if isinstance(stmt, While) else []
     for s in walk(Block([], stmt.body.stmts)):
-        if isinstance(s, Eqn) and not s.prim.pure:
+        if isinstance(s, Eqn) and (not s.prim.pure or s.prim.statement):
             roots += s.ins
         elif isinstance(s, While):
             roots += free_vars(s)
