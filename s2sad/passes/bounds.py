@@ -22,8 +22,8 @@ them.
 from __future__ import annotations
 
 from .. import primitives as P
-from ..ir.types import I64
 from ..ir.core import TEMP, Block, Const, Eqn, ForRange, Function, Var, While, walk
+from ..ir.types import I64
 
 
 def check_bounds(fn: Function) -> Function:
@@ -33,26 +33,18 @@ def check_bounds(fn: Function) -> Function:
 
 
 def strip_bounds(fn: Function) -> Function:
-    """`fn` without its `in_bounds` checks (for code run as Python, where NumPy checks)."""
-    _drop(fn.body)
+    """`fn` without its checks (for code run as Python, where NumPy checks)."""
+    drop_checks(fn.body)
     return fn
 
 
-def drop_checks(stmt) -> None:
-    """Remove the `in_bounds` checks nested in `stmt` (a copy of code whose checks were made)."""
-    for block in stmt.blocks():
-        _drop(block)
-
-
-def drop_checks_in(block: Block) -> None:
-    """Remove the `in_bounds` checks in `block` and the regions nested in it."""
-    _drop(block)
-
-
-def _drop(block: Block) -> None:
+def drop_checks(block: Block) -> None:
+    """Remove the checks in `block` and the regions nested in it (code whose checks were made:
+    the Python form, or a copy run again in the reverse sweep)."""
     block.stmts[:] = [s for s in block.stmts if not (isinstance(s, Eqn) and s.prim in (P.in_bounds, P.in_bounds_span))]
     for stmt in block.stmts:
-        drop_checks(stmt)
+        for inner in stmt.blocks():
+            drop_checks(inner)
 
 
 def _indexed() -> set:

@@ -24,7 +24,7 @@ from ..ir.core import (TEMP, Atom, Block, Const, Eqn, ForRange, Function, If, Va
                        free_vars, label, substitute, walk)
 from ..ir.types import BOOL, F64, I64
 from ..rules.core import IndexAdd
-from ..passes.bounds import drop_checks, drop_checks_in
+from ..passes.bounds import drop_checks
 from ..passes.dce import dce_block
 from ..passes.shapes import ShapeRoots, drop_broadcasts, guard_carried_shapes, shape_expression
 from .common import twins_of, adjoint_name, atom_of, require_rule, syms, zeros_like
@@ -314,7 +314,7 @@ def _record_tapes(stmt, body: Block, setup: Builder, n: Atom, position: Var, is_
 
     roots = ShapeRoots(body, outer=_primal_roots[0], twins=_twins)
     drop_broadcasts(body, roots)
-    drop_checks_in(body)  # (the forward sweep made them)
+    drop_checks(body)  # (the forward sweep made them)
     dce_block(body)
     _shapes_from_operands(body, roots, forward_defs)
     wanted = {a for a in block_uses(body) if isinstance(a, Var)}
@@ -403,7 +403,7 @@ def _rerun(loop, needed: Var, definitions: dict, forward_defs: set, mapping: dic
         _copy_in(setup, forward_defs, mapping, reads, provide)
     copies = dict(mapping)
     copied = clone(loop, copies)
-    drop_checks(copied)  # (the forward sweep made them)
+    drop_checks(Block([], [copied]))  # (the forward sweep made them)
     dce_block(Block([], [copied], [copies[o] for o in loop.outs if o in wanted or o is needed]))
     for out in loop.outs:
         if out not in mapping and copies[out] in copied.outs:
