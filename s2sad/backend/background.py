@@ -254,8 +254,19 @@ def load_cached(jitted, signature: tuple) -> bool:
 _LOADING: set[Future] = set()  # the loads (and compiles) that threads of this process wait for
 
 
+@functools.cache
+def _forks_wait_for_numba() -> None:
+    """Make a fork wait until no thread holds Numba's compiler lock. A process forked while a
+    thread loads machine code would otherwise start with the lock held by a thread it does not
+    have, and its first compile would wait forever (multiprocessing's default start method on
+    Linux forks)."""
+    from numba.core.compiler_lock import global_compiler_lock as lock
+    os.register_at_fork(before=lock.acquire, after_in_parent=lock.release, after_in_child=lock.release)
+
+
 def _in_thread(job: Callable[[], tuple]) -> Future:
     """`job()` run in a daemon thread; its result in the future returned."""
+    _forks_wait_for_numba()
     future: Future = Future()
     _LOADING.add(future)
     future.add_done_callback(_LOADING.discard)
