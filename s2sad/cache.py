@@ -30,6 +30,8 @@ import tempfile
 import warnings
 from pathlib import Path
 
+from .errors import S2SADError
+
 
 def cache_dir() -> Path:
     """The directory generated modules and their machine code go to: the configured one
@@ -167,8 +169,9 @@ def write_module(source: str, stem: str) -> Path:
         return _written(cache_dir() / name, source)
     except OSError as exc:
         configured = configured_dir()
-        if _USED.get(configured) != configured:
-            raise  # (a replacement failed: nothing else to try)
+        if _USED.get(configured) != configured:  # (a replacement failed: nothing else to try)
+            raise S2SADError(f"s2sad cannot write the generated module {name} ({exc.strerror or exc}), in the "
+                             f"cache directory {configured} nor in a private one") from exc
         _USED[configured] = _private(configured, f"failed ({exc.strerror or exc})")
         return _written(cache_dir() / name, source)
 

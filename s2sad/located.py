@@ -67,7 +67,7 @@ def located(fn: Callable, primal: Function, again: Callable[[], tuple[Callable, 
     """`fn`, a derivative's entry point, with the exceptions its generated code raises located
     at the user's statement. `again` (for machine code) makes the Python form that runs a failed
     call again to find the statement, with its `Deadline`."""
-    found: dict[tuple, Loc | None] = {}  # (kind, message) → where machine code raised it
+    found: dict[tuple, tuple[Loc | None, str]] = {}  # (kind, message) → where machine code raised it
 
     def run(*args):
         started = time.perf_counter()
