@@ -22,11 +22,18 @@ g(2.0, 0.5)
 """
 
 
+def _ctrl_c_as_in_a_terminal() -> None:
+    """SIGINT handled by default in the child (a test runner's worker may ignore it, and a child
+    inherits that, so that Python would install no KeyboardInterrupt handler)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.numba
 @pytest.mark.skipif(os.name == "nt", reason="signals")
 def test_ctrl_c_stops_an_endless_compiled_loop(tmp_path):
     process = subprocess.Popen([sys.executable, "-c", _ENDLESS, os.path.dirname(__file__)], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env=optimised(tmp_path))
+                               stderr=subprocess.PIPE, text=True, env=optimised(tmp_path),
+                               preexec_fn=_ctrl_c_as_in_a_terminal)
     try:
         assert process.stdout.readline().strip() == "running"
         time.sleep(1.0)  # (in the compiled loop by now)

@@ -259,9 +259,15 @@ def _forks_wait_for_numba() -> None:
     """Make a fork wait until no thread holds Numba's compiler lock. A process forked while a
     thread loads machine code would otherwise start with the lock held by a thread it does not
     have, and its first compile would wait forever (multiprocessing's default start method on
-    Linux forks)."""
+    Linux forks); the loads under way in the parent end, in the child, as failed."""
     from numba.core.compiler_lock import global_compiler_lock as lock
-    os.register_at_fork(before=lock.acquire, after_in_parent=lock.release, after_in_child=lock.release)
+
+    def in_child() -> None:
+        lock.release()
+        for future in list(_LOADING):  # (their threads are the parent's: the calls that wait compile here)
+            if not future.done():
+                future.set_result(("failed", "the process was forked while a thread of its parent loaded this"))
+    os.register_at_fork(before=lock.acquire, after_in_parent=lock.release, after_in_child=in_child)
 
 
 def _in_thread(job: Callable[[], tuple]) -> Future:
