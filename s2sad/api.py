@@ -235,6 +235,25 @@ class Derivative:
             args = tuple(bound.arguments.values())
         return prepare_arguments(self.fn, names, args, self.wrt)
 
+    def quick(self, args: tuple, vectors: int, like_arguments: bool = True) -> tuple[tuple | None, Derived | None]:
+        """For `args` (the arguments, then `vectors` tangents, directions or a cotangent) all plain
+        (`_plain_key`): their key, and the derivative a call of their kind made and checked, if
+        it still holds (and, `like_arguments`, the vectors have the shapes of the `wrt`
+        arguments); (None, None) for other arguments."""
+        n = len(self._names)
+        key = _plain_key(args, n + vectors)
+        derived = self._quick.get(key)
+        if derived is None or not derived.current() or (like_arguments and any(
+                np.shape(args[n + i]) != np.shape(args[k]) for i, k in enumerate(self.wrt))):
+            return key, None
+        return key, derived
+
+    def remember(self, key: tuple | None, derived: Derived, results: int = 1, tree=None) -> None:
+        """Send the next calls of `key`'s kind straight to `derived` (when the arguments were plain,
+        the function returns one value, and it writes into none of its arguments)."""
+        if key is not None and results == 1 and tree is None and not derived.effects.written:
+            self._quick[key] = derived
+
     def runner(self, derived: Derived, args: "Bound", repeated: bool = False) -> Callable:
         """The generated function to call with `args`, after checking that its writes into them
         are NumPy's; with `repeated`, made so that each call starts from the state the first saw
@@ -402,9 +421,8 @@ class Grad(Derivative):
         return self.value_and_grad(args, kwargs)[1]
 
     def value_and_grad(self, args: tuple, kwargs: dict) -> tuple[Any, Any]:
-        key = None if kwargs or self.mode != "reverse" else _plain_key(args, len(self._names))
-        quick = self._quick.get(key)
-        if quick is not None and quick.current():
+        key, quick = self.quick(args, 0, like_arguments=False) if not kwargs and self.mode == "reverse" else (None, None)
+        if quick is not None:
             value, *grads = self._statistics(quick.fn(*args, 1.0), 1 + len(self.wrt))
             return _plain(value), self._pack([_as_output(g, args[k]) for g, k in zip(grads, self.wrt)])
         args = self.bind(args, kwargs)
@@ -413,8 +431,7 @@ class Grad(Derivative):
         wrt = args.leaves(self.wrt)
         if self.mode == "reverse":
             value, *grads = self._statistics(self.runner(derived, args)(*args, 1.0), 1 + len(wrt))
-            if key is not None and not derived.effects.written:
-                self._quick[key] = derived  # (the next calls of plain arguments go straight to it)
+            self.remember(key, derived)
         else:
             value, grads = self._forward_grads(self.runner(derived, args, repeated=True), args, wrt)
         grads = [_as_output(g, args[k]) for g, k in zip(grads, wrt)]
@@ -484,11 +501,8 @@ class JVP(Derivative):
     mode_for_transform = "forward"
 
     def __call__(self, *args):
-        n = len(self._names)
-        key = _plain_key(args, n + len(self.wrt))
-        quick = self._quick.get(key)
-        if quick is not None and all(np.shape(args[n + i]) == np.shape(args[k]) for i, k in enumerate(self.wrt)) \
-                and quick.current():
+        key, quick = self.quick(args, len(self.wrt))
+        if quick is not None:
             out = quick.fn(*args)
             return _plain(out[0]), _plain(out[1])
         primals, tangents = self.split(args, "tangent")
@@ -496,8 +510,7 @@ class JVP(Derivative):
         out = self.runner(derived, primals)(*primals, *tangents)
         m = len(derived.derivative.results) // 2
         tree = derived.primal.out_tree
-        if key is not None and m == 1 and tree is None and not derived.effects.written:
-            self._quick[key] = derived  # (one result: the next calls of plain arguments go straight to it)
+        self.remember(key, derived, m, tree)
         return outputs(tree, out[:m]), outputs(tree, out[m:])
 
 
@@ -509,9 +522,8 @@ class VJP(Derivative):
 
     def __call__(self, *args):
         n = len(self.signature.parameters)
-        key = _plain_key(args, n + 1)
-        quick = self._quick.get(key)
-        if quick is not None and quick.current():
+        key, quick = self.quick(args, 1, like_arguments=False)
+        if quick is not None:
             try:  # (a cotangent not of the result's shape: the slow path says so)
                 out = self._statistics(quick.fn(*args), 1 + len(self.wrt))
             except S2SADError:
@@ -543,8 +555,7 @@ class VJP(Derivative):
             if np.shape(c) != np.shape(v):
                 raise _fail(self.fn, f"the cotangent has shape {np.shape(c)}, but {path} has shape {np.shape(v)}")
         grads = [_as_output(g, primals[k]) for g, k in zip(grads, wrt)]
-        if key is not None and m == 1 and tree is None and not derived.effects.written:
-            self._quick[key] = derived  # (one result: the next calls of plain arguments go straight to it)
+        self.remember(key, derived, m, tree)
         return outputs(tree, values), self._pack(primals.regroup(self.wrt, grads))
 
 

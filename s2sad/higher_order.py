@@ -14,8 +14,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .api import (Bound, Derivative, Wrt, _as_output, _fail, _plain, _plain_key, basis, decorated, outputs,
-                  unit_tangents, zeros_like_each)
+from .api import (Bound, Derivative, Wrt, _as_output, _fail, _plain, basis, decorated, outputs, unit_tangents,
+                  zeros_like_each)
 from .containers import flatten_like, unflatten
 
 
@@ -28,19 +28,13 @@ class HVP(Derivative):
     mode_for_transform = "hvp"
 
     def __call__(self, *args):
-        n = len(self._names)
-        key = _plain_key(args, n + len(self.wrt)) if type(self) is HVP else None
-        quick = self._quick.get(key)
-        if quick is not None and all(np.shape(args[n + i]) == np.shape(args[k]) for i, k in enumerate(self.wrt)) \
-                and quick.current():
+        key, quick = self.quick(args, len(self.wrt))
+        if quick is not None:
             products = quick.fn(*args)[1 + len(self.wrt):]
             return self._pack([_as_output(p, args[k]) for p, k in zip(products, self.wrt)])
         primals, directions = self.split(args, "direction")
         products = self.value_grad_hvp(primals, directions)[2]
-        if key is not None:
-            derived = self.compiled(primals, "hvp")
-            if not derived.effects.written:
-                self._quick[key] = derived  # (the next calls of plain arguments go straight to it)
+        self.remember(key, self.compiled(primals, "hvp"))
         return self._pack(primals.regroup(self.wrt, products))
 
     def value_grad_hvp(self, primals: list, directions: list) -> tuple[float, list, list]:
