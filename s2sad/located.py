@@ -70,7 +70,7 @@ def located(fn: Callable, primal: Function, again: Callable[[], tuple[Callable, 
     found: dict[tuple, tuple[Loc | None, str]] = {}  # (kind, message) → where machine code raised it
 
     def run(*args):
-        started = time.perf_counter()
+        started = time.perf_counter() if again is not None else 0.0  # (timed only where it may run again)
         try:
             return fn(*args)
         except S2SADError:
