@@ -291,7 +291,7 @@ class Derivative:
         """Count the module floats that changed since `derived` was made; one that keeps changing
         (a coefficient set before every call) is read at run time from then on, rather than make
         the derivative again at every change."""
-        for a in derived.primal.assumed:
+        for a in derived.assumed:
             if not a.holds() and isinstance(a.value, float) and (isinstance(a.container, types.CellType) or (
                     isinstance(a.container, dict) and a.container.get("__name__") is not None)):
                 key = (id(a.container), a.name)
@@ -318,8 +318,8 @@ class Derivative:
         """Refuse a function that does not return one float (`instead` names what handles it)."""
         if derived.scalar:
             return
-        tree = derived.primal.out_tree
-        what = str(tree) if isinstance(tree, Node) and tree.cls is not tuple else not_one_float(derived.primal)
+        tree = derived.outline.out_tree
+        what = str(tree) if isinstance(tree, Node) and tree.cls is not tuple else not_one_float(derived.outline)
         if what:
             raise S2SADError(f"{self.kind} needs a function returning one float, but {self.fn.__name__} returns "
                              f"{what}; use {instead} for non-scalar outputs", *_where(self.fn))
@@ -508,8 +508,8 @@ class JVP(Derivative):
         primals, tangents = self.split(args, "tangent")
         derived = self.compiled(primals, "forward")
         out = self.runner(derived, primals)(*primals, *tangents)
-        m = len(derived.derivative.results) // 2
-        tree = derived.primal.out_tree
+        m = len(derived.outline.results)
+        tree = derived.outline.out_tree
         self.remember(key, derived, m, tree)
         return outputs(tree, out[:m]), outputs(tree, out[m:])
 
@@ -535,7 +535,7 @@ class VJP(Derivative):
                                  f"got {len(args)} values")
         primals = self.bind(args[:n], {})
         derived = self.compiled(primals, "reverse")
-        results, tree = derived.primal.results, derived.primal.out_tree
+        results, tree = derived.outline.results, derived.outline.out_tree
         m = len(results)
         if tree is not None and tree.cls is tuple and len(tree.keys) == m and \
                 (not isinstance(args[n], tuple) or len(args[n]) != m):

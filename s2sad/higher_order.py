@@ -126,7 +126,7 @@ class Jacobian(_OneParameter):
     def __call__(self, *args, **kwargs):
         primals = self.bind(args, kwargs)
         derived = self.compiled(primals, self.mode)
-        results = derived.primal.results
+        results = derived.outline.results
         wrong = [r for r in results if not r.type.differentiable]
         if wrong or not results:
             what = f"a value of type {wrong[0].type}" if wrong else "no value"
@@ -138,13 +138,13 @@ class Jacobian(_OneParameter):
             return self._compressed(derived, run, primals, wrt)
         blocks = self._forward(run, primals, wrt, len(results)) if self.mode == "forward" else \
             self._reverse(derived, run, primals, wrt)
-        return nested_blocks(derived.primal.out_tree, primals.trees[self.wrt[0]], blocks)
+        return nested_blocks(derived.outline.out_tree, primals.trees[self.wrt[0]], blocks)
 
     def _compressed(self, derived, run: Callable, primals: list, wrt: list[int]):
         """The sparse Jacobian: one JVP per group of columns that share no row (forward mode),
         or one VJP per group of rows that share no column (reverse mode). Of the pattern's
         lines (columns, or rows), each product gives the entries of every line of its group."""
-        if len(wrt) != 1 or len(derived.primal.results) != 1:
+        if len(wrt) != 1 or len(derived.outline.results) != 1:
             raise _fail(self.fn, "a sparse jacobian is of one array (or number) result with respect to one "
                                  "array (or number) argument")
         forward = self.mode == "forward"
@@ -209,7 +209,7 @@ class Jacobian(_OneParameter):
         undo = derived.effects.save(primals)
         out = self.fn(*primals.structured())
         undo()
-        tree = derived.primal.out_tree
+        tree = derived.outline.out_tree
         return [np.shape(v) for v in ([out] if tree is None else [v for _, v in flatten_like(tree, out, "", "")])]
 
     def _forward(self, run: Callable, primals: list, wrt: list[int], m: int) -> list[list]:

@@ -10,11 +10,13 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -27,10 +29,13 @@ from .codegen import module_source
 from .effects import Effects
 from .errors import S2SADError, internal_error
 from .frontend.lower import lower
+from .frontend.parse import recording_reads
 from .frontend.nested import source_function
 from . import primitives as P
 from .ir.core import Eqn, Function, copy_function
 from .located import LINES, Deadline, located
+from . import records
+from .records import Form, Outline, Recipe
 from .ir.printer import print_function
 from .ir.types import Type
 from .ir.verify import verify
@@ -53,22 +58,40 @@ MODES = ("forward", "reverse")  # of first derivatives (grad, jvp, vjp)
 DERIVATIVES = MODES + ("hvp",)  # and forward over reverse (Hessian-vector products)
 
 
-@dataclass
 class Derived:
-    """The result of differentiating one function for one signature."""
+    """The result of differentiating one function for one signature: the loaded derivative,
+    what calling it needs to know (`outline`, `effects`, `assumed`), and its IR, made again on
+    demand when the derivative was read from a record (records.py)."""
 
-    primal: Function          # the primal IR, after cleanup
-    derivative: Function      # the transformed IR, after cleanup
-    source: str               # the generated module's source
-    path: str                 # where it was written
-    fn: Callable              # the loaded derivative function
-    core: Callable            # what the backend compiled: `fn` itself, or the core it calls
-    effects: Effects = Effects((), (), False, ())  # the state one call changes besides its results
-    scalar: bool = False      # found to return one float (checked at the first call that needs it)
+    def __init__(self, outline: Outline, assumed: tuple, source: str, path: str, fn: Callable, core: Callable,
+                 effects: Effects, ir: Callable[[], tuple[Function, Function]]):
+        self.outline = outline    # the primal's name, place, result types and structure
+        self.assumed = assumed    # what names outside the function referred to (checked by `current`)
+        self.source = source      # the generated module's source
+        self.path = path          # where it was written
+        self.fn = fn              # the loaded derivative function
+        self.core = core          # what the backend compiled: `fn` itself, or the core it calls
+        self.effects = effects    # the state one call changes besides its results
+        self.scalar = False       # found to return one float (checked at the first call that needs it)
+        self._ir = ir
+
+    @functools.cached_property
+    def _made(self) -> tuple[Function, Function]:
+        return self._ir()
+
+    @property
+    def primal(self) -> Function:
+        """The primal IR, after cleanup."""
+        return self._made[0]
+
+    @property
+    def derivative(self) -> Function:
+        """The transformed IR, after cleanup."""
+        return self._made[1]
 
     def current(self) -> bool:
         """Do the names outside the function still refer to what they did when it was made?"""
-        return all(a.holds() for a in self.primal.assumed)
+        return all(a.holds() for a in self.assumed)
 
 
 def prepare(fn, arg_types: list[Type], run_time: frozenset = frozenset()) -> Function:
@@ -189,25 +212,55 @@ def without_cycle_collection():
 
 def _derive(fn, arg_types: list[Type], wrt: list[int], mode: str, backend: str, checkpoint,
             run_time: frozenset) -> Derived:
-    primal = prepare(fn, arg_types, run_time)
-    derivative = transform(check_bounds(copy_function(primal)), wrt, mode, checkpoint)  # (the transforms edit
-    # what they get)
-    origin = f"{os.path.basename(primal.filename)}:{primal.lineno} ({primal.name}), {mode} mode"
     backend = resolve_backend(backend)
     compiled = backend in ("auto", "numba")  # Numba's form has element loops
-    module = _generated(derivative, origin, compiled)
+
+    def ir() -> tuple[Function, Function]:
+        primal = prepare(fn, arg_types, run_time)
+        return primal, transform(check_bounds(copy_function(primal)), wrt, mode, checkpoint)  # (the transforms
+        # edit what they get)
+    name = records.key(fn, arg_types, wrt, mode, compiled, checkpoint, run_time)
+    recipe = records.load(name, fn)
+    if recipe is None:
+        with recording_reads() as reads:
+            made = ir()
+        recipe = _recipe(*made, mode, compiled)
+        records.save(name, fn, reads, recipe)
+        ir = lambda: made  # noqa: E731
+    return _assemble(recipe, backend, ir)
+
+
+def _recipe(primal: Function, derivative: Function, mode: str, compiled: bool) -> Recipe:
+    """What loading the derivative needs, made from its IR: its generated forms: the Python
+    form, and if `compiled`, Numba's and the Python form that stops when told to (`tiered`: it
+    runs the first calls while Numba compiles, and again to locate a run-time error)."""
+    outline = Outline.of(primal)
+    recipe = Recipe(outline, mode, {}, derivative.namespaces, primal.assumed, Effects.of(primal),
+                    draws_from_global_stream(derivative))
+    python = recipe.forms["python"] = _form(derivative, recipe.origin, compiled=False)
+    if compiled:
+        recipe.forms["compiled"] = _form(derivative, recipe.origin, compiled=True)
+        source, lines = interruptible(python.source, python.lines)
+        recipe.forms["tiered"] = Form(str(write_module(source, python.entry)), source, lines, python.entry, python.core)
+    return recipe
+
+
+def _assemble(recipe: Recipe, backend: str, ir: Callable[[], tuple[Function, Function]]) -> Derived:
+    """Load the derivative `recipe` describes, for `backend` (resolved)."""
+    compiled = backend in ("auto", "numba")
+    origin, python, spaces = recipe.origin, recipe.forms["python"], recipe.namespaces
+    module = _load(recipe.forms["compiled"] if compiled else python, spaces)
     if compiled:
         module.core = numba_backend.compile(module.core, module.source, origin, strict=backend == "numba",
-                                            fallback=_plain(derivative, origin),
-                                            python_tier=lambda tiers: _plain(derivative, origin, tiers),
-                                            global_stream=draws_from_global_stream(derivative),
-                                            namespaces=derivative.namespaces)
+                                            fallback=_plain(python, spaces),
+                                            python_tier=lambda tiers: _plain(recipe.forms["tiered"], spaces, tiers),
+                                            global_stream=recipe.global_stream, namespaces=spaces)
         setattr(module.module, module.core_name, module.core)  # the entry point (if separate) calls it by name
-    entry = getattr(module.module, derivative.name)
-    again = _python_again(derivative, origin) if compiled else None
-    return Derived(primal, derivative, module.source, str(module.path),
-                   located(entry if compiled else _numpy_scalars(entry), primal, again), module.core,
-                   Effects.of(primal))
+    entry = getattr(module.module, python.entry)
+    again = _python_again(recipe.forms["tiered"], spaces) if compiled else None
+    return Derived(recipe.outline, recipe.assumed, module.source, module.path,
+                   located(entry if compiled else _numpy_scalars(entry), recipe.outline, again), module.core,
+                   recipe.effects, ir)
 
 
 def _numpy_scalars(fn: Callable) -> Callable:
@@ -219,27 +272,28 @@ def _numpy_scalars(fn: Callable) -> Callable:
     return call
 
 
-def _python_again(derivative: Function, origin: str) -> Callable[[], tuple[Callable, Deadline]]:
+def _python_again(tiered: Form, namespaces: dict) -> Callable[[], tuple[Callable, Deadline]]:
     """The Python form of a compiled derivative that runs a failed call again to locate its
-    error, and its deadline (made at the first error)."""
+    error (`tiered`), and its deadline (made at the first error)."""
     made = []
 
     def again() -> tuple[Callable, Deadline]:
         if not made:
             deadline = Deadline()
-            module = _generated(derivative, origin, compiled=False, tiers=deadline)
-            made.append((_numpy_scalars(getattr(module.module, derivative.name)), deadline))
+            module = _load(tiered, namespaces, tiers=deadline)
+            made.append((_numpy_scalars(getattr(module.module, tiered.entry)), deadline))
         return made[0]
     return again
 
 
-def _plain(derivative: Function, origin: str, tiers=None) -> Callable:
-    """The Python backend's core, made at its first call: what runs if Numba refuses the
-    compiled form (its element loops would run in the interpreter), or, with `tiers`, while
-    Numba compiles it (and then stops when the machine code is ready: `interruptible`)."""
+def _plain(python: Form, namespaces: dict, tiers=None) -> Callable:
+    """The Python backend's core, loaded at its first call: what runs if Numba refuses the
+    compiled form (its element loops would run in the interpreter), or, with `tiers` and the
+    tiered form, while Numba compiles it (and then stops when the machine code is ready:
+    `interruptible`)."""
     def core(*args):
         if core.function is None:
-            core.function = _numpy_scalars(_generated(derivative, origin, compiled=False, tiers=tiers).core)
+            core.function = _numpy_scalars(_load(python, namespaces, tiers).core)
         return core.function(*args)
     core.function = None
     return core
@@ -256,21 +310,24 @@ class _Module:
     core: Callable
 
 
-def _generated(derivative: Function, origin: str, compiled: bool, tiers=None) -> _Module:
-    """Write and import the derivative's module (in the form Numba compiles, if `compiled`; with
-    the test of `tiers` in every loop, if given). `derivative` stays whole, as `Derived` shows it."""
+def _form(derivative: Function, origin: str, compiled: bool) -> Form:
+    """Generate and write the derivative's module (in the form Numba compiles, if `compiled`).
+    `derivative` stays whole, as `Derived` shows it."""
     with room_to_recurse():
         fn = copy_function(derivative)
         functions = split_entry(poll_loops(fuse_loops(draws_for_numba(fn))) if compiled else dce(strip_bounds(fn)))
         source, lines = module_source(functions, origin)
-    namespaces = derivative.namespaces
+    return Form(str(write_module(source, derivative.name)), source, lines, derivative.name, functions[-1].name)
+
+
+def _load(form: Form, namespaces: dict, tiers=None) -> _Module:
+    """Import a generated form, with `namespaces` bound in it (and `tiers`, the object the
+    tiered form's loops ask whether to stop)."""
     if tiers is not None:
-        (source, lines), namespaces = interruptible(source, lines), {**namespaces, TIERS: tiers}
-    path = write_module(source, derivative.name)
-    LINES[str(path)] = lines
-    module = python_backend.load(path, namespaces, source)
-    name = functions[-1].name
-    return _Module(module, source, str(path), name, getattr(module, name))
+        namespaces = {**namespaces, TIERS: tiers}
+    LINES[form.path] = form.lines
+    module = python_backend.load(Path(form.path), namespaces, form.source)
+    return _Module(module, form.source, form.path, form.core, getattr(module, form.core))
 
 
 def ir_text(fn, arg_types: list[Type], wrt: list[int] | None = None, mode: str | None = None,

@@ -47,7 +47,7 @@ from .indexing import IndexLowering
 from .memory import Ambiguous, Latest, Memory, MemoryLowering
 from .nested import check_inlinable, inline_gradient, is_derivative, lower_derivative
 from .normalize import RESULT, always_returns, normalize
-from .parse import Assumption, Source, parse
+from .parse import Assumption, Source, note_read, parse
 from .structures import CONTAINERS, ContainerLowering, describe_value, makes_container, parameters, returned
 from .values import DictVal, LambdaVal, ListArray, PartialVal, PyObj, TupleVal, contents
 
@@ -255,6 +255,8 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
                 raise self.error(node, f"'{name}' is used before its global declaration")
             if name not in self.src.fn.__globals__:
                 raise self.error(node, f"global '{name}' must exist in the module before the call")
+            note_read(self.src.fn, "global", name, self.src.fn.__globals__[name], self.src.fn.__globals__)  # (its kind
+            # types what the function assigns to it)
             self.global_names.add(name)
 
     def stmt_Return(self, node) -> None:
@@ -1039,6 +1041,7 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
                 raise self.error(node, f"{_qualname(base.obj)} has no attribute '{node.attr}'")
             value = getattr(base.obj, node.attr)
             if isinstance(base.obj, types.ModuleType) and not _is_library(base.obj):
+                note_read(base.obj, "attr", node.attr, value, base.obj.__dict__)
                 if isinstance(value, np.ndarray):  # (config.W: read at every call, as the module's own code would)
                     module = base.obj
                     self.assume(Assumption(module.__dict__, node.attr, value, kind_only=True))

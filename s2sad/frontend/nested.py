@@ -25,6 +25,7 @@ from ..ir.core import Atom, Block, Eqn, Function, Loc, Var, clone, copy_function
 from ..ir.types import F64, Type
 from ..transforms.common import not_one_float
 from .values import TupleVal
+from .parse import note_opaque
 
 
 def is_derivative(obj) -> bool:
@@ -85,6 +86,7 @@ def inline_gradient(d, args: list[Atom], b: Builder, loc: Loc | None):
     assumes of names outside f (`Function.assumed`)."""
     types = [F64.with_ndim(a.type.ndim if a.type.is_array else 0) if k in d.wrt else a.type
              for k, a in enumerate(args)]  # (floats for differentiated arguments, as s2sad.grad makes them)
+    note_opaque()  # (its IR may be one lowered before, whose names are not looked up again)
     derivative = gradient_ir(d, types, loc)
     args = [a if a.type == t else b.emit(P.to_float, [a], getattr(a, "name", "x")) for a, t in zip(args, types)]
     if d.mode == "forward":  # one tangent sweep per parameter (numbers only)

@@ -6,10 +6,14 @@ import builtins
 import functools
 import inspect
 import linecache
+import os
 import re
 import textwrap
+import threading
 import types
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import gast
 
@@ -80,13 +84,67 @@ class Source:
             cell = self.namespace[name]
             value = _read(cell, name)
             if value is not _MISSING:
+                note_read(self.fn, "cell", name, value, cell)
                 return value, Assumption(cell, name, value)
         if name in self.fn.__globals__:
             value = self.fn.__globals__[name]
+            note_read(self.fn, "global", name, value, self.fn.__globals__)
             return value, Assumption(self.fn.__globals__, name, value)
         if hasattr(builtins, name):
+            note_read(self.fn, "builtin", name, getattr(builtins, name), None)
             return getattr(builtins, name), None
         raise KeyError(name)
+
+
+@dataclass(frozen=True, eq=False)
+class Read:
+    """One name from outside a function that the compiler looked up while it lowered: `name`
+    in `owner`'s closure (``cell``), globals (``global``) or the builtins (``builtin``), or an
+    attribute of the module `owner` (``attr``); it held `value`, found in `container` (the
+    cell, or the dict; None for a builtin)."""
+
+    owner: object
+    where: str
+    name: str
+    value: object
+    container: object
+
+
+class Reads(list):
+    """The `Read`s of one derivation, in order; `opaque` says the compiler also used what it
+    had lowered before (a nested derivative's IR) without looking its names up again."""
+
+    opaque = False
+
+
+_RECORDING = threading.local()
+
+
+@contextmanager
+def recording_reads() -> Iterator[Reads]:
+    """Collect the names from outside that the compiler looks up in this thread meanwhile (the
+    derivations kept across processes check them again: records.py)."""
+    outer = getattr(_RECORDING, "reads", None)
+    _RECORDING.reads = reads = Reads()
+    try:
+        yield reads
+    finally:
+        _RECORDING.reads = outer
+        if outer is not None:
+            outer += reads
+            outer.opaque |= reads.opaque
+
+
+def note_read(owner, where: str, name: str, value, container) -> None:
+    reads = getattr(_RECORDING, "reads", None)
+    if reads is not None:
+        reads.append(Read(owner, where, name, value, container))
+
+
+def note_opaque() -> None:
+    reads = getattr(_RECORDING, "reads", None)
+    if reads is not None:
+        reads.opaque = True
 
 
 _CACHE: dict[types.FunctionType, Source] = {}
@@ -123,13 +181,33 @@ def file_text(fn: types.FunctionType) -> Text:
                          "passed in its arguments); define it in a module that both sides import")
     filename = inspect.getsourcefile(code) or "<unknown>"  # to the undecorated function)
     try:
-        lines, first_line = inspect.getsourcelines(code)
+        lines, first_line = _source_lines(code, filename)
     except (OSError, TypeError) as exc:
         raise S2SADError(f"cannot read the source of {fn.__qualname__} ({exc}); define it in a file",
                          filename) from None
     if fn.__name__ == "<lambda>":
         return Text(filename, 1, tuple(linecache.getlines(filename)))
     return Text(filename, first_line, tuple(lines))
+
+
+_DEF = re.compile(r"^(\s*def\s)|(\s*async\s+def\s)|(.*(?<!\w)lambda(:|\s))|^(\s*@)")
+
+
+def _source_lines(code: types.CodeType, filename: str) -> tuple[list[str], int]:
+    """`inspect.getsourcelines(code)`, without its search through every module imported for
+    the one of a file on disk (a tenth of a second per function once Numba is imported, and
+    again after each module imported since): the lines of the block at the def (or decorator)
+    at or above the code's first line, and that line's number."""
+    if not os.path.isfile(filename):
+        return inspect.getsourcelines(code)
+    linecache.checkcache(filename)
+    lines = linecache.getlines(filename)
+    at = code.co_firstlineno - 1
+    if not lines or at >= len(lines):
+        raise OSError("could not get source code")
+    while at > 0 and not _DEF.match(lines[at]):
+        at -= 1
+    return inspect.getblock(lines[at:]), at + 1
 
 
 def parse(fn) -> Source:
