@@ -90,3 +90,65 @@ def test_run_writes_json_markdown_and_plots(tmp_path):
     assert "| workload | size | primal (NumPy) | primal (Numba) | s2sad gradient |" in table
     assert "not run" in table  # torch, jax and tf were not asked for: shown, not hidden
     assert sorted(p.name for p in out.glob("*.png")) == ["ratios.png", "times.png"]
+
+
+def test_kmeans_gradient_is_the_closed_form():
+    from suite.evals import kmeans
+    work = workloads.select("kmeans")[0]
+    assert work.numpy is kmeans.cost  # the GradBench tool's definition, not a copy
+    points, centroids = work.args(quick=True)
+    [grad] = PYTHON_S2SAD.prepare(work, (points, centroids)).gradient()
+    nearest = np.argmin(np.sum((points[:, None, :] - centroids[None]) ** 2, axis=2), axis=1)
+    exact = np.stack([2.0 * np.sum(centroids[j] - points[nearest == j], axis=0) for j in range(len(centroids))])
+    assert np.all(np.bincount(nearest, minlength=len(centroids)) > 0)  # every centroid has points
+    assert np.asarray(grad) == pytest.approx(exact, rel=1e-12, abs=1e-9)
+
+
+def test_hand_tracking_jacobian_matches_finite_differences_column_by_column():
+    from suite.evals import ht
+    work = workloads.select("hand_tracking")[0]
+    assert work.numpy is ht.residuals_simple
+    args = work.args(quick=True)
+    theta, rest = args[0], args[1:]
+    prepared = PYTHON_S2SAD.prepare(work, args)
+    [J] = prepared.to_numpy(prepared.gradient())
+    assert J.shape == (3 * args[1].shape[0], 26)
+    eps = 1e-6
+    for k in range(26):
+        step = np.zeros(26)
+        step[k] = eps
+        column = (ht.residuals_simple(theta + step, *rest) - ht.residuals_simple(theta - step, *rest)) / (2 * eps)
+        assert J[:, k] == pytest.approx(column, rel=1e-5, abs=1e-7), f"column {k}"
+    assert np.all(J[:, 3:6].reshape(-1, 3, 3) == -np.eye(3))  # the translation moves every vertex alike
+
+
+def test_the_synthetic_hand_rests_at_its_base_positions():
+    from suite.evals import ht
+    from suite.workloads import hand_tracking
+    parents, relatives, inverse_absolutes, positions, weights = hand_tracking.hand_model(50, np.random.default_rng(1))
+    assert parents.shape == (22,) and parents[0] == -1 and np.all(parents[1:] < np.arange(1, 22))
+    assert weights.sum(axis=1) == pytest.approx(np.ones(50)) and np.all(positions[:, 3] == 1.0)
+    # θ = 0 leaves every bone at rest (the global rotation takes its identity branch), so
+    # skinning gives back the base positions
+    rest = ht.vertex_positions(np.zeros(26), parents, relatives, inverse_absolutes, positions, weights, False)
+    assert rest.T == pytest.approx(positions[:, :3], abs=1e-12)
+
+
+def test_a_wrong_jacobian_column_fails_the_check():
+    from suite.measure import FD_TOLERANCE, finite_difference_error
+    work = workloads.select("hand_tracking")[0]
+    args = work.args(quick=True)
+    prepared = PYTHON_S2SAD.prepare(work, args)
+    [J] = prepared.to_numpy(prepared.gradient())
+    assert finite_difference_error(work, args, (J,)) < FD_TOLERANCE
+    J[:, 7] *= 1.001
+    assert finite_difference_error(work, args, (J,)) > FD_TOLERANCE
+
+
+def test_tracing_tools_get_the_non_float_arguments_fixed():
+    def f(x, n, flag, index):
+        return x[index].sum() * n if flag else 0.0
+    args = (np.arange(4.0), 3, True, np.array([1, 3]))
+    fn, passed = tools._fixed(f, args)
+    assert passed[0] is args[0] and passed[1:] == [None, None, None]
+    assert fn(*passed) == 12.0

@@ -73,7 +73,14 @@ def relative_difference(grads: Grads, reference: Grads) -> float:
 
 def finite_difference_error(work: Workload, args: tuple, grads: Grads) -> float:
     """`grads` against central finite differences along a random direction; for a Jacobian
-    workload, each VJP row against the function contracted with its seed."""
+    workload, each VJP row against the function contracted with its seed, or the forward-mode
+    Jacobian contracted with a random cotangent, against the function contracted with it."""
+    if work.jacobian:
+        cotangent = np.random.default_rng(2).normal(size=np.shape(work.numpy(*args)))
+
+        def contracted(*a):
+            return float(np.sum(cotangent * work.numpy(*a)))
+        return directional_error(contracted, args, work.wrt, (np.tensordot(cotangent, grads[0], cotangent.ndim),))
     if work.seeds is None:
         return directional_error(work.numpy, args, work.wrt, grads)
     errors = []

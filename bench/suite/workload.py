@@ -44,6 +44,11 @@ class Workload:
     wrt: tuple[int, ...]
     forms: Mapping[str, Form] = field(default_factory=dict)
     seeds: Callable[[Args], list[np.ndarray]] | None = None
+    jacobian: bool = False
+
+    def __post_init__(self) -> None:
+        if self.jacobian and (len(self.wrt) != 1 or self.seeds is not None):
+            raise ValueError(f"{self.name}: a Jacobian workload has one differentiated argument and no seeds")
 
     def args(self, quick: bool) -> Args:
         return self.make_args(quick)
@@ -63,3 +68,17 @@ def rebound(fn: Callable, numpy: types.ModuleType | None = None,
             scope[name] = wrap(copy) if wrap else copy
     copy = types.FunctionType(fn.__code__, scope, fn.__name__, fn.__defaults__, fn.__closure__)
     return wrap(copy) if wrap else copy
+
+
+def torch_where(torch: types.ModuleType) -> Callable:
+    """``where(c, a, b)`` for PyTorch, `b` a float."""
+    def where(c, a, b: float):
+        return torch.where(c, a, torch.as_tensor(b, dtype=torch.float64))
+    return where
+
+
+def tf_where(tf: types.ModuleType) -> Callable:
+    """``where(c, a, b)`` for TensorFlow, `b` a float (broadcast to `a`'s shape, as tf.where needs)."""
+    def where(c, a, b: float):
+        return tf.where(c, a, tf.cast(b, tf.float64) + tf.zeros_like(a, tf.float64))
+    return where

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from suite.workload import Workload
-from suite.workloads import (bundle_adjustment, gmm, heat, lennard_jones, linear_regression, lstm, ode, oscillator,
-                             rnn)
+from suite.workloads import (bundle_adjustment, gmm, hand_tracking, heat, kmeans, lennard_jones, linear_regression,
+                             lstm, ode, oscillator, rnn)
 
 WORKLOADS: list[Workload] = [module.WORKLOAD for module in (
-    lennard_jones, oscillator, rnn, lstm, gmm, bundle_adjustment, heat, linear_regression, ode)]
+    lennard_jones, oscillator, rnn, lstm, gmm, bundle_adjustment, kmeans, hand_tracking, heat, linear_regression,
+    ode)]
 
 
 def select(only: str = "") -> list[Workload]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from suite.workload import Form, Workload, rebound
+from suite.workload import Form, Workload, rebound, tf_where, torch_where
 
 
 def project(cam, X):
@@ -99,9 +99,7 @@ def _vectorised(lib, where, stack):
 
 
 def torch_form(torch):
-    def where(c, a, b):
-        return torch.where(c, a, torch.as_tensor(b, dtype=torch.float64))
-    return _vectorised(torch, where, torch.stack)
+    return _vectorised(torch, torch_where(torch), torch.stack)
 
 
 def jax_form(jax):
@@ -112,10 +110,7 @@ def jax_form(jax):
 def tf_form(tf):
     class TfMath:
         sqrt, cos, sin = staticmethod(tf.sqrt), staticmethod(tf.cos), staticmethod(tf.sin)
-
-    def where(c, a, b):
-        return tf.where(c, a, tf.cast(b, tf.float64) + tf.zeros_like(a, tf.float64))
-    return _vectorised(TfMath, where, lambda parts, axis: tf.stack(parts, axis))
+    return _vectorised(TfMath, tf_where(tf), lambda parts, axis: tf.stack(parts, axis))
 
 
 def _args(quick: bool) -> tuple:
