@@ -177,8 +177,9 @@ def measure(fn, args, wrt, rounds: int) -> dict:
 
 def startup_cases(quick: bool) -> dict:
     """name -> (a function making the derivative for a backend, its arguments): the gradients of
-    the workloads above and of the comparison suite's (bench/suite, its sizes), and the
-    Hessian-vector product of the checkpointed neural ODE of examples/neural_ode.py."""
+    the workloads above and of the comparison suite's (bench/suite, its sizes: a Jacobian for
+    the Jacobian workloads), and the Hessian-vector product of the checkpointed neural ODE of
+    examples/neural_ode.py."""
     from suite.workloads import WORKLOADS
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
@@ -188,7 +189,10 @@ def startup_cases(quick: bool) -> dict:
              for name, (fn, args, wrt) in workloads(quick).items()}
     for w in WORKLOADS:
         args = w.args(quick)
-        if w.seeds is None:
+        if w.jacobian:
+            cases[f"suite: {w.title}"] = (lambda backend, w=w: s2sad.jacobian(w.numpy, wrt=w.wrt[0], mode="forward",
+                                                                              backend=backend), args)
+        elif w.seeds is None:
             cases[f"suite: {w.title}"] = (lambda backend, w=w: s2sad.grad(w.numpy, wrt=w.wrt, backend=backend), args)
         else:  # (a vector function: one vector-Jacobian product)
             cases[f"suite: {w.title}"] = (lambda backend, w=w: s2sad.vjp(w.numpy, wrt=w.wrt, backend=backend),

@@ -69,6 +69,11 @@ def located(fn: Callable, primal: Function, again: Callable[[], tuple[Callable, 
     call again to find the statement, with its `Deadline`."""
     found: dict[tuple, tuple[Loc | None, str]] = {}  # (kind, message) → where machine code raised it
 
+    def calls(faster: Callable) -> None:
+        """From now on call `faster` (what `fn` is once its machine code has run: backend/numba.py)."""
+        nonlocal fn
+        fn = faster
+
     def run(*args):
         started = time.perf_counter() if again is not None else 0.0  # (timed only where it may run again)
         try:
@@ -92,6 +97,7 @@ def located(fn: Callable, primal: Function, again: Callable[[], tuple[Callable, 
                     found[key] = _run_again(again, args, exc, time.perf_counter() - started)
                 loc, note = found[key]
             raise _error(exc, primal, loc, note) from exc
+    run.calls = calls
     return run
 
 

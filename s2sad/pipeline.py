@@ -91,7 +91,7 @@ class Derived:
 
     def current(self) -> bool:
         """Do the names outside the function still refer to what they did when it was made?"""
-        return all(a.holds() for a in self.assumed)
+        return not self.assumed or all(a.holds() for a in self.assumed)
 
 
 def prepare(fn, arg_types: list[Type], run_time: frozenset = frozenset()) -> Function:
@@ -258,9 +258,21 @@ def _assemble(recipe: Recipe, backend: str, ir: Callable[[], tuple[Function, Fun
         setattr(module.module, module.core_name, module.core)  # the entry point (if separate) calls it by name
     entry = getattr(module.module, python.entry)
     again = _python_again(recipe.forms["tiered"], spaces) if compiled else None
-    return Derived(recipe.outline, recipe.assumed, module.source, module.path,
-                   located(entry if compiled else _numpy_scalars(entry), recipe.outline, again), module.core,
-                   recipe.effects, ir)
+    fn = located(entry if compiled else _numpy_scalars(entry), recipe.outline, again)
+    if compiled:
+        module.core.on_direct.append(_calling_directly(module, fn, entry is module.core))
+    return Derived(recipe.outline, recipe.assumed, module.source, module.path, fn, module.core, recipe.effects, ir)
+
+
+def _calling_directly(module: "_Module", fn: Callable, whole: bool) -> Callable[[Callable], None]:
+    """What to do once a compiled core's machine code has run: have the entry point (`fn`, or,
+    when not the `whole` derivative, the generated entry that calls the core by name) call its
+    shortest path (`direct`) from then on."""
+    def tell(direct: Callable) -> None:
+        setattr(module.module, module.core_name, direct)
+        if whole:
+            fn.calls(direct)
+    return tell
 
 
 def _numpy_scalars(fn: Callable) -> Callable:

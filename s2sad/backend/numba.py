@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import math
 import os
 import re
 import sys
@@ -105,14 +104,33 @@ def compile(fn: Callable, source: str, origin: str, strict: bool, fallback: Call
         out = run_on_numpys_stream(retrying_cache, jitted, *args) if global_stream else retrying_cache(jitted, *args)
         if not ran:
             ran.append(True)
-        if not _finite(out):
-            if "raise" in (np.geterr()[k] for k in ("divide", "over", "invalid")):  # (np.errstate(...="raise"):
-                # the Python form, run again to find the statement, raises where NumPy would: located.py)
-                raise FloatingPointError(f"the derivative of {origin} gives infinities or NaNs")
-            warnings.warn(f"the derivative of {origin} gives infinities or NaNs: a division by zero, an overflow "
-                          "or an invalid operation, where NumPy would have warned (compiled code does not stop to "
-                          "warn)", RuntimeWarning, stacklevel=_callers_level())
+            if not global_stream:
+                call.direct = direct
+                for tell in call.on_direct:
+                    tell(direct)
+        return out if _finite(out) else not_finite(out)
+
+    def not_finite(out):
+        if "raise" in (np.geterr()[k] for k in ("divide", "over", "invalid")):  # (np.errstate(...="raise"): the
+            # Python form, run again to find the statement, raises where NumPy would: located.py)
+            raise FloatingPointError(f"the derivative of {origin} gives infinities or NaNs")
+        warnings.warn(f"the derivative of {origin} gives infinities or NaNs: a division by zero, an overflow "
+                      "or an invalid operation, where NumPy would have warned (compiled code does not stop to "
+                      "warn)", RuntimeWarning, stacklevel=_callers_level())
         return out
+
+    def direct(*args):
+        """The calls after the machine code has run (and that lend it no random stream): straight
+        to it, anything unusual handled as `call` would."""
+        if fallen:
+            return fallback(*args)
+        try:
+            out = jitted(*args)
+        except Exception as exc:
+            return call(*args) if _raised_by_cache(exc) else failed(exc, args)  # (`call` reads the cache again)
+        except BaseException as exc:
+            return failed(exc, args)
+        return out if _finite(out) else not_finite(out)
 
     def call(*args):
         if fallen:
@@ -130,14 +148,19 @@ def compile(fn: Callable, source: str, origin: str, strict: bool, fallback: Call
                     pass
         try:  # (Numba compiles at the first call for each argument layout, not only the very first)
             return run(args) if ready else first_run(args)
-        except refusals() as exc:
+        except BaseException as exc:
+            return failed(exc, args)
+
+    def failed(exc: BaseException, args: tuple):
+        """A call that raised: Numba refusing or failing to compile for these arguments (then
+        the fallback), or the code's own error (raised)."""
+        if isinstance(exc, PASSED_ON):
+            raise exc
+        if isinstance(exc, refusals()):
             return fall_back(exc, args)
-        except PASSED_ON:
-            raise
-        except BaseException as exc:  # (Numba failing while it compiles, not only refusing: a refusal too)
-            if not raised_by_numba(exc):
-                raise
-            return fall_back(Refused(failure(exc)), args)
+        if not raised_by_numba(exc):  # (Numba failing while it compiles, not only refusing: a refusal too)
+            raise exc
+        return fall_back(Refused(failure(exc)), args)
 
     def first_run(args: tuple):
         """Load the machine code from the cache, or compile it (or, ahead of time, only that)."""
@@ -160,6 +183,8 @@ def compile(fn: Callable, source: str, origin: str, strict: bool, fallback: Call
         return fallback(*args)
 
     call.jitted = None
+    call.direct = None  # (`direct`, once the machine code has run; and whom to tell then)
+    call.on_direct = []
     call.fallback = fallback
     call.tiers = tiers
     return call
@@ -228,7 +253,7 @@ def _finite(out) -> bool:
     for value in out if type(out) is tuple else (out,):
         kind = type(value)
         if kind is float:
-            if not math.isfinite(value):
+            if value - value != 0.0:  # (inf - inf and nan - nan are nan)
                 return False
         elif kind is np.ndarray and value.dtype.kind == "f":
             all_finite = all_finite or _all_finite()
