@@ -73,3 +73,23 @@ def rk4_chain(x, s):
         k4 = rk4_chain_rhs(x, y + h * k3)
         y = y + h / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
     return np.sum(y * y)
+
+
+def nearest_cost(points, centroids):
+    """k-means: each point's squared distance to its nearest centroid (a matrix minus a row,
+    summed over an axis; its adjoint spreads a vector along the rows)."""
+    total = 0.0
+    for i in range(points.shape[0]):
+        d = centroids - points[i]
+        total = total + np.min(np.sum(d * d, axis=1))
+    return total
+
+
+def axis_sums(A, B, steps):
+    """Matrix expressions summed over each axis, and over both, in a loop."""
+    total = 0.0
+    for t in range(steps):
+        rows = np.sum(np.tanh(A * B) * (t + 1.0), axis=1)
+        cols = np.sum(A * A - B, axis=0)
+        total = total + np.sum(rows * rows) + np.sum(cols * np.sin(cols)) + np.sum(A * B)
+    return total

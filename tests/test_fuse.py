@@ -25,6 +25,10 @@ CASES = {  # name: (function, arguments, whether the Numba derivative has an ele
     "sum, broadcasting": (ff.scaled_sum, (R.normal(size=5), R.normal(size=1)), True),
     "update from its own view": (ff.update_from_own_reversed_row, (R.normal(size=(2, 4)), 0.7), True),
     "adjoints sharing memory": (ff.rk4_chain, (R.normal(size=6), 5), True),
+    "matrix minus rows, summed over an axis": (ff.nearest_cost, (R.normal(size=(7, 3)), R.normal(size=(4, 3))), True),
+    "matrix minus broadcasting rows": (ff.nearest_cost, (R.normal(size=(7, 1)), R.normal(size=(4, 3))), True),
+    "matrices summed over each axis": (ff.axis_sums, (R.normal(size=(3, 4)), R.normal(size=(3, 4)), 3), True),
+    "matrices summed, one broadcasting": (ff.axis_sums, (R.normal(size=(3, 4)), R.normal(size=(1, 4)), 2), True),
 }
 
 

@@ -11,11 +11,22 @@ which for the short vectors of a loop body (a particle's position, a row of data
 the arithmetic. The loop allocates nothing. The Python backend keeps the vectorised form, where
 an element loop would run in the interpreter.
 
-What is fused (vectors only, one axis; the operations of `FUSED`):
+What is fused (vectors and matrices; the operations of `FUSED`):
 
-* ``x[i, …] += e``, ``x[i, …] -= e`` (integer indices, so the region is a row) and ``x += e``,
-  where `e` may pass through an ``unbroadcast`` — the loop carries `x`;
-* ``np.sum(e)`` — the loop carries the partial sum.
+* ``x[i, …] += e``, ``x[i, …] -= e`` (integer indices, so the region is a row or a matrix) and
+  ``x += e``, where `e` may pass through an ``unbroadcast`` — the loop carries `x`;
+* ``np.sum(e)`` — the loop carries the partial sum;
+* for a matrix `e`, ``np.sum(e, axis=k)`` — the loops add into a vector of zeros.
+
+Over a matrix, two nested loops (rows `e`, columns `f`) read a matrix operand at [e, f], a
+vector at [f] (NumPy broadcasts it as a row), and a vector that ``expand_to`` spreads along the
+rows (the adjoint of a sum over the columns) at [e]:
+
+    centroids_bar += unbroadcast(expand_to(t_bar, d.shape, axis=1) * d * 2.0, centroids.shape)
+                         →
+    for e in range(centroids_bar.shape[0]):
+        for f in range(centroids_bar.shape[1]):
+            centroids_bar[e, f] += t_bar[e] * (centroids[e, f] - p[f]) * 2.0
 
 Each operand vector of `e` must have the region's shape. Where the shape facts of
 `passes.shapes` do not prove it (``X[i]`` and ``m`` come from different arrays, and NumPy would
@@ -81,7 +92,7 @@ def _fuse_block(block: Block, context: _Context) -> None:
         found = _consumer(stmt, defined, context)
         if isinstance(stmt, Eqn) and len(stmt.outs) == 1:
             defined[stmt.outs[0]] = stmt
-        for made in _fused(stmt, *found, context, lengths) if found else [stmt]:
+        for made in _fused(stmt, *found, context, lengths, defined) if found else [stmt]:
             if id(made) not in context.loops:
                 new.append(made)
             elif last is not None and _mergeable(new[last], made, new[last + 1:], context):
@@ -100,45 +111,61 @@ def _consumer(stmt, defined: dict, context: _Context):
     sums one: the array updated (None for a sum), the expression, its operations in program
     order (at least one), and the ``unbroadcast`` between them and the update, if any.
     `defined` maps the values bound alone by the equations before `stmt` to them."""
-    if not isinstance(stmt, Eqn) or not stmt.ins or not _vector(stmt.ins[-1]):
+    if not isinstance(stmt, Eqn) or not stmt.ins or _rank(stmt.ins[-1]) is None:
         return None
-    if stmt.prim is P.sum and stmt.params.get("axis") is None:
+    rank = _rank(stmt.ins[-1])
+    if stmt.prim is P.sum and (stmt.params.get("axis") is None or rank == 2 and _summed_axis(stmt) is not None):
         region = None
-    elif stmt.prim in _UPDATES and _row_update(stmt):
+    elif stmt.prim in _UPDATES and _region_rank(stmt) == rank:
         region = stmt.ins[0]
     else:
         return None
     value = stmt.ins[-1]
     spread = defined.get(value)
-    if spread is not None and spread.prim is P.unbroadcast and _vector(spread.ins[0]) \
+    if spread is not None and spread.prim is P.unbroadcast and _rank(spread.ins[0]) == rank \
             and context.uses[value] == 1:
         value = spread.ins[0]
     else:
         spread = None
-    tree = _tree(value, defined, context.uses)
+    tree = _tree(value, defined, context.uses, rank)
     if not tree or region is not None and any(context.aliases.find(leaf) is context.aliases.find(region)
-                                              for leaf in _leaves(tree) if isinstance(leaf, Var)):
+                                              for leaf in _leaves(tree) if isinstance(leaf, Var)
+                                              and leaf.type.is_array):
         return None
     return region, value, tree, spread
 
 
 def _vector(atom: Atom) -> bool:
-    return atom.type.is_array and atom.type.ndim == 1 and atom.type.dtype == "f64"
+    return _rank(atom) == 1
 
 
-def _row_update(stmt: Eqn) -> bool:
-    """``x[i, …] ±= v`` whose region is a vector (integer indices only), or ``x += v``."""
+def _rank(atom: Atom) -> int | None:
+    """1 for a float vector, 2 for a float matrix (what element loops fuse), None otherwise."""
+    t = atom.type
+    return t.ndim if t.is_array and t.dtype == "f64" and t.ndim in (1, 2) else None
+
+
+def _summed_axis(stmt: Eqn) -> int | None:
+    """For ``np.sum(m, axis=k)`` of a matrix m: the axis summed (0 or 1); None for any other."""
+    return {0: 0, -2: 0, 1: 1, -1: 1}.get(stmt.params.get("axis")) if stmt.prim is P.sum else None
+
+
+def _region_rank(stmt: Eqn) -> int | None:
+    """The rank of the region ``x[i, …] ±= v`` updates (integer indices only), or of ``x += v``."""
     if stmt.prim is P.accumulate:
-        return True
+        return stmt.ins[0].type.ndim
     index = stmt.ins[1:-1]
-    return (all(kind == "i" for kind in stmt.params["spec"]) and not stmt.params.get("scatter")
-            and all(not a.type.is_array for a in index) and stmt.ins[0].type.ndim == len(index) + 1)
+    if all(kind == "i" for kind in stmt.params["spec"]) and not stmt.params.get("scatter") \
+            and all(not a.type.is_array for a in index):
+        return stmt.ins[0].type.ndim - len(index)
+    return None
 
 
-def _tree(value: Atom, defined: dict, uses: dict) -> list[Eqn]:
-    """The fusible operations `value` is computed by, operands first, each once (walked without
-    recursion, and without walking a shared operand's operations again)."""
-    root = _fusible(value, defined, uses)
+def _tree(value: Atom, defined: dict, uses: dict, rank: int) -> list[Eqn]:
+    """The fusible operations `value` (of `rank`) is computed by, operands first, each once
+    (walked without recursion, and without walking a shared operand's operations again; the
+    vector a matrix is spread from, `_spread_axis`, stays an operand)."""
+    root = _fusible(value, defined, uses, rank)
     if root is None:
         return []
     tree: list[Eqn] = []
@@ -146,9 +173,9 @@ def _tree(value: Atom, defined: dict, uses: dict) -> list[Eqn]:
     stack = [(root, 0)]
     while stack:
         eqn, k = stack.pop()
-        if k < len(eqn.ins):
+        if k < len(eqn.ins) and eqn.prim is not P.expand_to:
             stack.append((eqn, k + 1))
-            operand = _fusible(eqn.ins[k], defined, uses)
+            operand = _fusible(eqn.ins[k], defined, uses, rank)
             if operand is not None and id(operand) not in done:
                 stack.append((operand, 0))
         elif id(eqn) not in done:
@@ -157,15 +184,26 @@ def _tree(value: Atom, defined: dict, uses: dict) -> list[Eqn]:
     return tree
 
 
-def _fusible(value: Atom, defined: dict, uses: dict) -> Eqn | None:
-    """The equation computing `value`, if an element loop can compute it element by element."""
+def _fusible(value: Atom, defined: dict, uses: dict, rank: int) -> Eqn | None:
+    """The equation computing `value`, if an element loop over `rank` axes can compute it
+    element by element: in a loop over a matrix, a vector is a row of it (NumPy's broadcasting),
+    and a vector spread over the matrix's rows (`_spread_axis`) is read by row or by column."""
     eqn = defined.get(value)
-    if eqn is None or eqn.prim not in FUSED or not _vector(value) \
-            or (uses[value] > 1 and eqn.prim not in CHEAP):
+    if eqn is None or _rank(value) is None or _rank(value) > rank or (uses[value] > 1 and eqn.prim not in CHEAP):
         return None
-    if any(operand.type.is_array and not _vector(operand) for operand in eqn.ins):
+    if rank == 2 and eqn.prim is P.expand_to:
+        return eqn if _spread_axis(eqn) is not None else None
+    if eqn.prim not in FUSED or any(operand.type.is_array and (_rank(operand) or 3) > rank for operand in eqn.ins):
         return None
-    return eqn
+    return eqn if rank == 2 or all(not a.type.is_array or _vector(a) for a in eqn.ins) else None
+
+
+def _spread_axis(eqn: Eqn) -> int | None:
+    """For ``expand_to(g, shape, axis)`` of a vector g into a matrix: the loop axis g runs along
+    (0: g[i] fills row i; 1: g is every row); None for any other."""
+    if _rank(eqn.ins[0]) != 1 or eqn.outs[0].type.ndim != 2:
+        return None
+    return {1: 0, -1: 0, 0: 1, -2: 1, None: 1}.get(eqn.params.get("axis"), None)
 
 
 def _leaves(tree: list[Eqn]) -> list[Atom]:
@@ -184,8 +222,10 @@ def _leaves(tree: list[Eqn]) -> list[Atom]:
 # --- the loop ---------------------------------------------------------------------------------
 
 def _fused(stmt: Eqn, region: Atom | None, value: Var, tree: list[Eqn], spread: Eqn | None,
-           context: _Context, lengths: dict) -> list:
+           context: _Context, lengths: dict, defined: dict) -> list:
     """The statements replacing `stmt`: the loop, under a test of the shapes where needed."""
+    if _rank(value) == 2:
+        return _fused_matrix(stmt, region, value, tree, spread, context, defined)
     b = Builder(stmt.loc)
     vectors = [a for a in _leaves(tree) if a.type.is_array]
     reference = region if region is not None else vectors[0]
@@ -207,6 +247,73 @@ def _fused(stmt: Eqn, region: Atom | None, value: Var, tree: list[Eqn], spread: 
     vectorised = [clone(s, mapping) for s in tree + ([spread] if spread else []) + [stmt]]
     return b.stmts + [If(stmt.outs, test, Block([], [loop], list(loop.outs)),
                          Block([], vectorised, [mapping[stmt.outs[0]]]), stmt.loc)]
+
+
+def _fused_matrix(stmt: Eqn, region: Atom | None, value: Var, tree: list[Eqn], spread: Eqn | None,
+                  context: _Context, defined: dict) -> list:
+    """`_fused` for a matrix: two nested element loops over its rows and columns, under a test
+    that every operand has the shape its reading assumes (the matrix's, a row's, a column's),
+    the vectorised form kept for the other case."""
+    b = Builder(stmt.loc)
+    matrices = [a for a in _leaves(tree) if _rank(a) == 2]
+    reference = region if region is not None else matrices[0] if matrices else None
+    if reference is None:
+        return [stmt]
+    rows, cols = _dim(b, reference, 0), _dim(b, reference, 1)
+    lengths = {0: rows, 1: cols}
+    tests = [(_dim(b, m, k), lengths[k]) for m in matrices if m is not reference
+             and not _same_shape(m, reference, 0, context.roots) for k in (0, 1)]
+    for leaf, axis in _vector_reads(tree):
+        if not (axis == 1 and _same_shape(leaf, reference, 1, context.roots)):
+            tests.append((_dim(b, leaf, 0), lengths[axis]))
+    for shape in [e.ins[1] for e in tree if e.prim is P.expand_to] + ([spread.ins[1]] if spread else []):
+        operands = _shaped_by(shape, defined)
+        if operands is None:  # (the shape itself)
+            tests += [(b.emit(P.getitem, [shape, const(k)], spec=("i",)), lengths[k]) for k in (0, 1)]
+        else:  # (what makes it that shape, without computing it: an operand of each shape)
+            tests += [(_dim(b, a, k), lengths[k]) for a in operands if _rank(a) == 2 for k in (0, 1)]
+            tests += [(_dim(b, a, 0), lengths[1]) for a in operands if _rank(a) == 1]
+    start = b.emit(P.copy, [region], region.name) if region is not None and context.shared(stmt) else region
+    if _summed_axis(stmt) is not None:  # (the sums made in a vector of zeros: one per row, or per column)
+        start = b.emit(P.zeros, [lengths[1 - _summed_axis(stmt)]], stmt.outs[0].name)
+    loop = _matrix_loop(stmt, start, value, tree, rows, cols)
+    if not tests:
+        loop.outs = stmt.outs
+        return b.stmts + [loop]
+    test = _all(b, [b.emit(P.eq, [got, wanted]) for got, wanted in dict.fromkeys(tests)])
+    moved = [s for e in tree if e.prim is P.expand_to and _shaped_by(e.ins[1], defined) is not None
+             and context.uses[e.ins[1]] == 1 for s in (defined[defined[e.ins[1]].ins[0]], defined[e.ins[1]])]
+    mapping: dict = {}  # (the shapes tested through their operands are made only where the vectorised form needs them)
+    vectorised = [clone(s, mapping) for s in moved + [s for s in tree if s not in moved] + ([spread] if spread else [])
+                  + [stmt]]
+    return b.stmts + [If(stmt.outs, test, Block([], [loop], list(loop.outs)),
+                         Block([], vectorised, [mapping[stmt.outs[0]]]), stmt.loc)]
+
+
+def _shaped_by(shape: Atom, defined: dict) -> list[Atom] | None:
+    """For ``m.shape`` of a matrix m that an elementwise operation makes of matrices and vectors:
+    those operands (m has the matrix shape the loop tests when each of them has it, or is a row
+    of it); None for any other shape."""
+    made = defined.get(shape)
+    m = made.ins[0] if made is not None and made.prim is P.shape else None
+    operation = defined.get(m) if m is not None and _rank(m) == 2 else None
+    if operation is None or operation.prim not in FUSED:
+        return None
+    operands = [a for a in operation.ins if a.type.is_array]
+    return operands if all(_rank(a) for a in operands) and any(_rank(a) == 2 for a in operands) else None
+
+
+def _vector_reads(tree: list[Eqn]) -> list[tuple[Atom, int]]:
+    """(vector operand, the loop axis it runs along) for each way a matrix's element loops read
+    a vector of `tree`: as a row (axis 1), or spread along the rows (`_spread_axis`)."""
+    inside = {e.outs[0] for e in tree}
+    reads = []
+    for e in tree:
+        if e.prim is P.expand_to:
+            reads.append((e.ins[0], _spread_axis(e)))
+        else:
+            reads += [(a, 1) for a in e.ins if _rank(a) == 1 and a not in inside]
+    return list(dict.fromkeys(reads))
 
 
 def _length(b: Builder, v: Atom, axis: int, lengths: dict) -> Atom:
@@ -233,7 +340,8 @@ def _mergeable(first: ForRange, second: ForRange, between: list, context: _Conte
     between them (elements are independent: each iteration touches its own element of every
     operand and region), and what lies between has no effect."""
     if (first.start, first.stop, first.step) != (second.start, second.stop, second.step) \
-            or any(not isinstance(s, Eqn) or s.prim.inplace or not s.prim.pure for s in between):
+            or any(not isinstance(s, Eqn) or s.prim.inplace or not s.prim.pure for s in between) \
+            or any(not isinstance(s, Eqn) for s in first.body.stmts + second.body.stmts):  # (a matrix's loops)
         return False
     passed = [v for v in second.init if v in first.outs]
     reads = region_reads(second) | {a for a in second.ins if isinstance(a, Var) and a not in passed}
@@ -275,24 +383,66 @@ def _all(b: Builder, tests: list[Atom]) -> Atom:
     return test
 
 
+def _matrix_loop(stmt: Eqn, region: Atom | None, value: Var, tree: list[Eqn], rows: Atom, cols: Atom) -> ForRange:
+    """``for e in range(rows): for f in range(cols)`` carrying the updated array (or the partial
+    sum): a matrix operand read at [e, f], a vector at [f] (a row), or where it is spread along
+    the rows, at [e]."""
+    e, f = Var("e", I64), Var("f", I64)
+    outer, carried = _carried(stmt, region), _carried(stmt, region)
+    body = Builder(stmt.loc)
+    scalars: dict = {}
+    reads: dict = {}  # (operand, its indices) → its element, read once
+
+    def element(a: Atom, index: tuple) -> Atom:
+        if (a, index) not in reads:
+            reads[a, index] = body.emit(P.getitem, [a, *index], spec=("i",) * len(index))
+        return reads[a, index]
+    for eqn in tree:
+        if eqn.prim is P.expand_to:  # (the vector itself, computed before the loop)
+            scalars[eqn.outs[0]] = element(eqn.ins[0], (e,) if _spread_axis(eqn) == 0 else (f,))
+            continue
+        operands = [scalars[a] if a in scalars else element(a, (e, f) if a.type.ndim == 2 else (f,))
+                    if a.type.is_array else a for a in eqn.ins]
+        scalars[eqn.outs[0]] = body.emit(eqn.prim, operands, eqn.outs[0].name, **eqn.params)
+    summed = _summed_axis(stmt)
+    result = _updated(body, stmt, carried, [e, f] if summed is None else [(f, e)[summed]], scalars[value])
+    inner = ForRange([Var(carried.name, carried.type)], const(0), cols, const(1), [outer],
+                     Block([f, carried], body.stmts, [result]), stmt.loc)
+    init = const(0.0) if region is None else region
+    out = Var(stmt.outs[0].name, stmt.outs[0].type)
+    return ForRange([out], const(0), rows, const(1), [init], Block([e, outer], [inner], list(inner.outs)), stmt.loc)
+
+
+def _carried(stmt: Eqn, region: Atom | None) -> Var:
+    """The value an element loop carries: the array it updates (the vector of sums, for sums
+    over an axis), or the partial sum."""
+    return Var(region.name, region.type) if region is not None else Var(stmt.outs[0].name, stmt.outs[0].type)
+
+
+def _updated(body: Builder, stmt: Eqn, carried: Var, at: list[Var], element: Atom) -> Atom:
+    """What an element loop's body gives back: the sum so far, or the array with `element` added
+    (subtracted) at the loop indices `at`."""
+    if stmt.prim is P.sum and carried.type.is_array:
+        return body.emit(P.index_add, [carried, *at, element], carried.name, spec=("i",) * len(at))
+    if stmt.prim is P.sum:
+        return body.emit(P.add, [carried, element], carried.name)
+    if stmt.prim is P.accumulate:
+        return body.emit(P.index_add, [carried, *at, element], carried.name, spec=("i",) * len(at))
+    return body.emit(stmt.prim, [carried, *stmt.ins[1:-1], *at, element], carried.name,
+                     spec=stmt.params["spec"] + ("i",) * len(at))
+
+
 def _element_loop(stmt: Eqn, region: Atom | None, value: Var, tree: list[Eqn], length: Atom) -> ForRange:
     """``for e in range(length)`` carrying the updated array (or the partial sum)."""
     e = Var("e", I64)
-    carried = Var(region.name, region.type) if region is not None else Var(stmt.outs[0].name, F64)
+    carried = _carried(stmt, region)
     body = Builder(stmt.loc)
     scalars: dict = {}
     for leaf in _leaves(tree):
         scalars[leaf] = body.emit(P.getitem, [leaf, e], spec=("i",)) if leaf.type.is_array else leaf
     for eqn in tree:
         scalars[eqn.outs[0]] = body.emit(eqn.prim, [scalars[a] for a in eqn.ins], eqn.outs[0].name, **eqn.params)
-    element = scalars[value]
-    if region is None:
-        result = body.emit(P.add, [carried, element], carried.name)
-    elif stmt.prim is P.accumulate:
-        result = body.emit(P.index_add, [carried, e, element], carried.name, spec=("i",))
-    else:
-        result = body.emit(stmt.prim, [carried, *stmt.ins[1:-1], e, element], carried.name,
-                           spec=stmt.params["spec"] + ("i",))
+    result = _updated(body, stmt, carried, [e], scalars[value])
     init = const(0.0) if region is None else region
     out = Var(stmt.outs[0].name, stmt.outs[0].type)
     return ForRange([out], const(0), length, const(1), [init], Block([e, carried], body.stmts, [result]), stmt.loc)
