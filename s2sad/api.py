@@ -265,11 +265,15 @@ class Derivative:
                 raise _fail(self.fn, problem)
         return effects.repeatable(derived.fn, args) if repeated else derived.fn
 
+    @staticmethod
+    def signature_key(args: "Bound", mode: str) -> tuple:
+        """What decides the derivative's IR types for `args` (cheaper to build than the types)."""
+        return (mode, args.trees, *((type(a), a.dtype, a.ndim) if type(a) is np.ndarray else type(a) for a in args))
+
     def compiled(self, args: list, mode: str) -> Derived:
         """The derivative for these arguments (a `Bound`, or a list of numbers and arrays)."""
         args = args if isinstance(args, Bound) else Bound(args)
-        # keyed by what decides the IR types (cheaper to build than the types themselves)
-        key = (mode, args.trees, *((type(a), a.dtype, a.ndim) if type(a) is np.ndarray else type(a) for a in args))
+        key = self.signature_key(args, mode)
         made = self._compiled.get(key, ())
         for derived in made:
             if derived.current():

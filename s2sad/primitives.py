@@ -1151,6 +1151,10 @@ record = _define("record", ["tape", "k", "n", "value"], same_as_first, call_emit
                  statics={"exact": None}, impl=runtime.record, aliases=True)
 record_grow = _define("record_grow", ["tape", "k", "value"], same_as_first, call_emitter("record_grow", ["exact"]),
                       statics={"exact": None}, impl=runtime.record_grow, aliases=True)
+# A row of a batch of tangents (the vector forward transform's loops over lanes), written in place
+# like a tape's: the batch is new before the loop, and nothing reads its rows before the loop ends.
+lane_store = _define("lane_store", ["batch", "lane", "value"], same_as_first, call_emitter("lane_store"),
+                     impl=runtime.lane_store, aliases=True)
 nonempty_list = _define("nonempty_list", ["rows"], same_as_first, call_emitter("nonempty_list"),
                         impl=runtime.nonempty_list, aliases=True)  # (a list's rows, checked to hold some)
 # A ragged tape (runtime.record_ragged): arrays of `ndim` axes whose shape changes from step to step,

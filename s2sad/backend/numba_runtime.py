@@ -448,6 +448,14 @@ def _put_impl(tape, k, value):
     return put_number
 
 
+@_cached_overload(runtime.lane_store)
+def _lane_store(batch, lane, value):
+    def store(batch, lane, value):
+        _put(batch, lane, value)
+        return batch
+    return store
+
+
 @njit(cache=_CACHE)
 def _store(tape, k, value, capacity, exact):
     """`runtime._store`, compiled: ``tape[k] = value``, reallocating for `capacity` entries (an
