@@ -31,7 +31,7 @@ from ..errors import Unbatched
 from ..ir.builder import Builder, Sym, const
 from ..ir.core import Atom, Block, Eqn, ForRange, Function, Var, label
 from ..ir.types import F64, I64, Type
-from ..rules.lanes import lane_rule
+from ..rules.lanes import lane_rule, shape_of_batch
 from .common import atom_of, require_rule, syms, tangent_name
 from .forward import Sweep, _ndim
 
@@ -67,7 +67,7 @@ class Lanes(Sweep):
         self.k = b.emit(P.getitem, [b.emit(P.shape, [tangents[0]]), 0], "lanes", spec=("i",))
 
     def zero(self, atom: Atom, b: Builder, hint: str) -> Atom:
-        return b.emit(P.zeros, [batch_shape(self.k, atom, b)], hint)
+        return b.emit(P.zeros, [shape_of_batch(self.k, atom, b)], hint)
 
     def eqn_tangent(self, eqn: Eqn, ins_tan: list, b: Builder) -> Atom | None:
         rule = require_rule(eqn)
@@ -111,14 +111,6 @@ class Lanes(Sweep):
         b.append(ForRange([written], const(0), self.k, const(1), [buffer],
                           Block([lane, carried], inside + tail.stmts, [stored]), eqn.loc))
         return written
-
-
-def batch_shape(k: Atom, like: Atom, b: Builder) -> Atom:
-    """The shape ``(k, *like.shape)`` (``k`` for a number)."""
-    if not like.type.is_array:
-        return k
-    shape = b.emit(P.shape, [like])
-    return b.emit(P.make_tuple, [k] + [b.emit(P.getitem, [shape, j], spec=("i",)) for j in range(like.type.ndim)])
 
 
 def _split_invariant(stmts: list, varying: set) -> tuple[list, list]:
