@@ -636,7 +636,8 @@ def derivative_source(f: Callable, mode: str = "reverse", wrt: Wrt = 0, *, args:
     """The generated derivative module's source, for argument types taken from example `args`,
     from `types` (``{"x": "f64[:]"}`` or a list), or f64 scalars by default: the code `backend`
     runs (Numba's has element loops where the Python backend's is vectorised). `mode` is
-    "reverse", "forward" or "hvp" (forward over reverse: f, its gradient and H·v)."""
+    "reverse", "forward" or "hvp" (forward over reverse: f, its gradient and H·v), or "vforward"
+    and "vhvp", their vector forms (tangents with a leading axis of lanes)."""
     f = as_function(f)
     _check_options(f, mode, backend, checkpoint, DERIVATIVES)
     indices, _ = _normalise_wrt(f, wrt)

@@ -56,8 +56,9 @@ from .transforms.second_order import forward_over_reverse, require_scalar_result
 from .transforms.vector_forward import vector_forward
 
 MODES = ("forward", "reverse")  # of first derivatives (grad, jvp, vjp)
-DERIVATIVES = MODES + ("hvp",)  # and forward over reverse (Hessian-vector products)
-VECTOR_MODES = ("vforward", "vhvp")  # forward and forward over reverse with k tangents per sweep (jacobian, hessian)
+# and forward over reverse (Hessian-vector products), and the vector forms of forward mode and of forward over
+# reverse, k tangents per sweep (`jacobian` and `hessian` use them)
+DERIVATIVES = MODES + ("hvp", "vforward", "vhvp")
 
 
 class Derived:
