@@ -265,11 +265,15 @@ class Derivative:
                 raise _fail(self.fn, problem)
         return effects.repeatable(derived.fn, args) if repeated else derived.fn
 
+    @staticmethod
+    def signature_key(args: "Bound", mode: str) -> tuple:
+        """What decides the derivative's IR types for `args` (cheaper to build than the types)."""
+        return (mode, args.trees, *((type(a), a.dtype, a.ndim) if type(a) is np.ndarray else type(a) for a in args))
+
     def compiled(self, args: list, mode: str) -> Derived:
         """The derivative for these arguments (a `Bound`, or a list of numbers and arrays)."""
         args = args if isinstance(args, Bound) else Bound(args)
-        # keyed by what decides the IR types (cheaper to build than the types themselves)
-        key = (mode, args.trees, *((type(a), a.dtype, a.ndim) if type(a) is np.ndarray else type(a) for a in args))
+        key = self.signature_key(args, mode)
         made = self._compiled.get(key, ())
         for derived in made:
             if derived.current():
@@ -642,7 +646,8 @@ def derivative_source(f: Callable, mode: str = "reverse", wrt: Wrt = 0, *, args:
     """The generated derivative module's source, for argument types taken from example `args`,
     from `types` (``{"x": "f64[:]"}`` or a list), or f64 scalars by default: the code `backend`
     runs (Numba's has element loops where the Python backend's is vectorised). `mode` is
-    "reverse", "forward" or "hvp" (forward over reverse: f, its gradient and H·v)."""
+    "reverse", "forward" or "hvp" (forward over reverse: f, its gradient and H·v), or "vforward"
+    and "vhvp", their vector forms (tangents with a leading axis of lanes)."""
     f = as_function(f)
     _check_options(f, mode, backend, checkpoint, DERIVATIVES)
     indices, _ = _normalise_wrt(f, wrt)

@@ -34,9 +34,10 @@ def _parser() -> argparse.ArgumentParser:
                                description="Print the generated derivative of FILE.py:FUNC as Python "
                                "source (valid Python), or its IR with --ir.")
     show.add_argument("target", metavar="FILE.py:FUNC", help="the file and the function in it")
-    show.add_argument("--mode", choices=("forward", "reverse", "hvp"), default="reverse",
+    show.add_argument("--mode", choices=("forward", "reverse", "hvp", "vforward", "vhvp"), default="reverse",
                       help="forward (tangents), reverse (adjoints) or hvp (forward over reverse: "
-                           "Hessian-vector products); default reverse")
+                           "Hessian-vector products), or vforward and vhvp (their vector forms, which "
+                           "jacobian and hessian run: k tangents per sweep); default reverse")
     show.add_argument("--wrt", default=None,
                       help="comma-separated parameter names (or indices) to differentiate with respect "
                            "to; default: the first parameter")

@@ -53,6 +53,11 @@ def located(message: str, loc) -> S2SADError:
     return S2SADError(message, loc.filename, loc.lineno, loc.source_line)
 
 
+class Unbatched(S2SADError):
+    """A construct the vector forward transform does not carry k tangents through (it would
+    cost more than k sweeps); `jacobian` and `hessian` then run one tangent per sweep."""
+
+
 class InternalError(S2SADError):
     """A failure inside s2sad while it differentiated a function: a bug to report, not a mistake
     in the user's code. The original exception is chained (``__cause__``)."""

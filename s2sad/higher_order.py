@@ -2,10 +2,12 @@
 
 `hvp` runs the forward-over-reverse derivative (``f_hvp``, see
 s2sad/transforms/second_order.py), which computes f, its gradient and H·v in one pass
-without forming H. `hessian` calls it once per basis vector of the argument, and `jacobian`
-calls the JVP once per input element (forward) or the VJP once per output element (reverse).
-Those loops run in Python around the compiled derivative: each call does the work of one
-product, and the call itself costs microseconds (docs/higher-order.md gives measurements).
+without forming H. `hessian` and `jacobian` (forward mode) run the vector forms of the forward
+derivatives (``f_vhvp``, ``f_vjvp``: s2sad/transforms/vector_forward.py), one call per block
+of at most `LANES` basis vectors of an argument, each carrying that many tangents; where a
+function has no vector form they call the single-tangent derivative once per basis vector.
+`jacobian` in reverse mode calls the VJP once per output element. Those loops run in Python
+around the compiled derivative (docs/higher-order.md gives measurements).
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ import numpy as np
 from .api import (Bound, Derivative, Wrt, _as_output, _fail, _plain, basis, decorated, outputs, unit_tangents,
                   zeros_like_each)
 from .containers import flatten_like, unflatten
+from .errors import Unbatched
+
+LANES = 64  # the most basis vectors one call of a vector forward derivative carries
 
 
 class HVP(Derivative):
@@ -54,12 +59,56 @@ class HVP(Derivative):
 
 
 class _OneParameter(Derivative):
-    """A derivative with respect to one parameter (`wrt` names one, not a tuple)."""
+    """A derivative with respect to one parameter (`wrt` names one, not a tuple), made of
+    products with basis vectors (columns)."""
 
     def __init__(self, fn: Callable, wrt: Wrt = 0, **options):
         super().__init__(fn, wrt, **options)
         if self.as_tuple:
             raise _fail(fn, f"{self.kind} takes one parameter in wrt (got {wrt!r}); use s2sad.hvp for several")
+        self._unbatched: set[tuple] = set()  # signatures whose derivative has no vector form
+
+    def vector_runner(self, primals: Bound, mode: str) -> Callable | None:
+        """The vector form (`mode` "vforward" or "vhvp") of the derivative for these arguments,
+        each call starting from the state the first saw; None where the function has no vector
+        form (`Unbatched`: a tape or a list built in a loop), which is remembered."""
+        key = self.signature_key(primals, mode)
+        if key in self._unbatched:
+            return None
+        try:
+            derived = self.compiled(primals, mode)
+        except Unbatched:
+            self._unbatched.add(key)
+            return None
+        return self.runner(derived, primals, repeated=True)
+
+
+def basis_blocks(xs: list, lanes: int | None):
+    """The basis vectors of the arguments `xs` (arrays or numbers) in blocks of at most `lanes`
+    columns of one argument (flat, C order), as (j, columns, seeds): x_j's columns, and a batch
+    of seeds (k, *x.shape) per argument, the unit vectors in x_j's and zeros in the others'.
+    With `lanes` None, one column at a time, and seeds of each argument's shape (a float for a
+    number)."""
+    for j, x in enumerate(xs):
+        n = int(np.size(x))
+        for start in range(0, n, lanes or 1):
+            columns = slice(start, min(n, start + (lanes or 1)))
+            k = columns.stop - start
+            seeds = [np.zeros((k,) + np.shape(y)) for y in xs]
+            seeds[j].reshape(k, -1)[np.arange(k), np.arange(start, columns.stop)] = 1.0
+            if lanes is None:
+                seeds = [s[0] if np.ndim(y) else float(s[0]) for s, y in zip(seeds, xs)]
+            yield j, columns, seeds
+
+
+def put_columns(block: np.ndarray, columns: slice, products) -> None:
+    """Write `products`, a batch (k, *out.shape) or one product (for one column), as the
+    `columns` of `block` (shape ``out.shape + x.shape``, x flattened)."""
+    if block.size:
+        k = columns.stop - columns.start
+        products = np.asarray(products, dtype=np.float64)
+        rows = products.size // k
+        block.reshape(rows, -1)[:, columns] = products.reshape(k, rows).T
 
 
 def nested_blocks(outer, inner, blocks: list[list]) -> Any:
@@ -83,12 +132,12 @@ class Hessian(_OneParameter, HVP):
         wrt = primals.leaves(self.wrt)
         xs = [primals[k] for k in wrt]
         blocks = [[np.zeros(np.shape(a) + np.shape(b)) for b in xs] for a in xs]
-        f_hvp = self.generated(primals, repeated=True)
-        for j, x in enumerate(xs):
-            for index, e in basis(np.shape(x)):
-                products = f_hvp(*primals, *unit_tangents(primals, wrt, j, e))[1 + len(xs):]
-                for i, product in enumerate(products):
-                    blocks[i][j][(Ellipsis,) + index] = product
+        run = self.vector_runner(primals, "vhvp")
+        lanes = LANES if run is not None else None
+        run = run or self.generated(primals, repeated=True)
+        for j, columns, seeds in basis_blocks(xs, lanes):
+            for i, product in enumerate(run(*primals, *seeds)[1 + len(xs):]):
+                put_columns(blocks[i][j], columns, product)
         tree = primals.trees[self.wrt[0]]
         return nested_blocks(tree, tree, blocks)
 
@@ -212,19 +261,24 @@ class Jacobian(_OneParameter):
         tree = derived.outline.out_tree
         return [np.shape(v) for v in ([out] if tree is None else [v for _, v in flatten_like(tree, out, "", "")])]
 
-    def _forward(self, run: Callable, primals: list, wrt: list[int], m: int) -> list[list]:
-        """Column by column: J[..., i] = J e_i, for each result (blocks[result][leaf])."""
+    def _forward(self, run: Callable, primals: Bound, wrt: list[int], m: int) -> list[list]:
+        """J[..., i] = J e_i, for each result (blocks[result][leaf]): blocks of columns from one
+        call of the vector forward derivative each, or one JVP per column (`run`) where the
+        function has no vector form."""
+        lanes_run = self.vector_runner(primals, "vforward")
+        lanes = LANES if lanes_run is not None else None
+        run = lanes_run or run
+        xs = [primals[k] for k in wrt]
         blocks = [[None] * len(wrt) for _ in range(m)]
-        for j, k in enumerate(wrt):
-            for index, e in basis(np.shape(primals[k])):
-                dots = run(*primals, *unit_tangents(primals, wrt, j, e))[m:]
-                for i, dot in enumerate(dots):
-                    if blocks[i][j] is None:
-                        blocks[i][j] = np.zeros(np.shape(dot) + np.shape(primals[k]))
-                    blocks[i][j][(Ellipsis,) + index] = dot
+        for j, columns, seeds in basis_blocks(xs, lanes):
+            for i, dot in enumerate(run(*primals, *seeds)[m:]):
+                if blocks[i][j] is None:
+                    blocks[i][j] = np.zeros(np.shape(dot)[bool(lanes):] + np.shape(xs[j]))
+                put_columns(blocks[i][j], columns, dot)
         if any(b is None for row in blocks for b in row):  # (an empty argument: the result's shape from one call)
-            values = run(*primals, *zeros_like_each(primals[k] for k in wrt))[:m]
-            blocks = [[np.zeros(np.shape(v) + np.shape(primals[k])) if b is None else b for b, k in zip(row, wrt)]
+            zeros = [np.zeros((1,) + np.shape(x)) for x in xs] if lanes else zeros_like_each(xs)
+            values = run(*primals, *zeros)[:m]
+            blocks = [[np.zeros(np.shape(v) + np.shape(x)) if b is None else b for b, x in zip(row, xs)]
                       for row, v in zip(blocks, values)]
         return blocks
 

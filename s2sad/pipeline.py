@@ -53,9 +53,12 @@ from .passes.simplify import simplify, strip_custom
 from .transforms.forward import forward
 from .transforms.reverse import reverse
 from .transforms.second_order import forward_over_reverse, require_scalar_result
+from .transforms.vector_forward import vector_forward
 
 MODES = ("forward", "reverse")  # of first derivatives (grad, jvp, vjp)
-DERIVATIVES = MODES + ("hvp",)  # and forward over reverse (Hessian-vector products)
+# and forward over reverse (Hessian-vector products), and the vector forms of forward mode and of forward over
+# reverse, k tangents per sweep (`jacobian` and `hessian` use them)
+DERIVATIVES = MODES + ("hvp", "vforward", "vhvp")
 
 
 class Derived:
@@ -107,19 +110,24 @@ def prepare(fn, arg_types: list[Type], run_time: frozenset = frozenset()) -> Fun
 
 def transform(primal: Function, wrt: list[int], mode: str, checkpoint=None) -> Function:
     """The forward (`f_jvp`), reverse (`f_vjp`) or forward-over-reverse (`f_hvp`) derivative IR
-    of `primal`; `checkpoint` is the reverse transform's checkpointing policy (forward mode
+    of `primal`, or their vector forms (`vforward`: `f_vjvp`, `vhvp`: `f_vhvp`, k tangents at
+    once, transforms/vector_forward.py); `checkpoint` is the reverse transform's checkpointing policy (forward mode
     stores nothing and ignores it)."""
     with room_to_recurse():
         return _transform(primal, wrt, mode, checkpoint)
 
 
 def _transform(primal: Function, wrt: list[int], mode: str, checkpoint) -> Function:
-    if mode == "hvp":
+    if mode in ("hvp", "vhvp"):
         require_scalar_result(primal)
         vjp = _cleaned(writebacks_last(reverse(primal, wrt, active_values(primal, wrt), checkpoint)), _CLEANUP[1:])
-        return _cleaned(forward_over_reverse(vjp, wrt))  # (custom rules' markers kept until now)
+        tangents = forward if mode == "hvp" else vector_forward
+        return _cleaned(forward_over_reverse(vjp, wrt, tangents))  # (custom rules' markers kept until now)
     active = active_values(primal, wrt)
-    derivative = forward(primal, wrt, active) if mode == "forward" else reverse(primal, wrt, active, checkpoint)
+    if mode == "reverse":
+        derivative = reverse(primal, wrt, active, checkpoint)
+    else:
+        derivative = (forward if mode == "forward" else vector_forward)(primal, wrt, active)
     return _cleaned(writebacks_last(derivative))
 
 

@@ -192,6 +192,13 @@ def matmul_type(in_types, params):
     return promote(a, b).with_ndim(a.ndim + b.ndim - 2)
 
 
+def lanes_matmul_type(in_types, params):
+    a, b = in_types
+    if sorted((a.ndim, b.ndim))[0] > 2 or a.ndim + b.ndim < 4 or not (a.is_array and b.is_array):
+        raise TypeError("lanes_matmul needs a batch of matrices (3 axes) and a vector or a matrix")
+    return promote(a, b).with_ndim(a.ndim + b.ndim - 2)
+
+
 def dot_type(in_types, params):
     a, b = in_types
     if not (a.is_array and b.is_array):
@@ -216,6 +223,12 @@ mod = _define("mod", "ab", elementwise, binop_emitter(ast.Mod()), impl=np.mod)
 neg = _define("neg", "a", same_as_first, lambda a, p: ast.UnaryOp(ast.USub(), a[0]), impl=np.negative)
 matmul = _define("matmul", "ab", matmul_type, binop_emitter(ast.MatMult()), impl=np.matmul)
 dot = _define("dot", "ab", dot_type, call_emitter("np.dot"), impl=np.dot)
+# a @ b where one operand is a batch of matrices (k, m, n), the other a vector or a matrix: the
+# tangents of a matrix product in vector forward mode (Numba's own product takes two axes at most)
+lanes_matmul = _define("lanes_matmul", "ab", lanes_matmul_type, call_emitter("lanes_matmul"), impl=np.matmul)
+# a batch of tangents (k, 1.., *s) broadcast to (k, *like.shape) (itself when it has that shape)
+lanes_full = _define("lanes_full", ["t", "like"], lambda t, p: F64.with_ndim(t[0].ndim), call_emitter("lanes_full"),
+                     impl=runtime.lanes_full, aliases=True)
 
 # --- comparisons and logic (never differentiated) -----------------------------------------
 
@@ -1151,6 +1164,10 @@ record = _define("record", ["tape", "k", "n", "value"], same_as_first, call_emit
                  statics={"exact": None}, impl=runtime.record, aliases=True)
 record_grow = _define("record_grow", ["tape", "k", "value"], same_as_first, call_emitter("record_grow", ["exact"]),
                       statics={"exact": None}, impl=runtime.record_grow, aliases=True)
+# A row of a batch of tangents (the vector forward transform's loops over lanes), written in place
+# like a tape's: the batch is new before the loop, and nothing reads its rows before the loop ends.
+lane_store = _define("lane_store", ["batch", "lane", "value"], same_as_first, call_emitter("lane_store"),
+                     impl=runtime.lane_store, aliases=True)
 nonempty_list = _define("nonempty_list", ["rows"], same_as_first, call_emitter("nonempty_list"),
                         impl=runtime.nonempty_list, aliases=True)  # (a list's rows, checked to hold some)
 # A ragged tape (runtime.record_ragged): arrays of `ndim` axes whose shape changes from step to step,

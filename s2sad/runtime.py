@@ -18,7 +18,7 @@ __all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_li
            "checked_ordered_range", "checked_range", "checked_scale", "checked_seed", "checked_size",
            "checked_fraction", "checked_index", "checked_mask", "checked_span", "copy_into", "cross_vectors",
            "digamma", "erf", "erfc", "expand_to", "expit", "fits_shape", "full_rank_gram", "gammaln",
-           "histogram_span", "histogram_weights", "increasing", "inverse_gaps", "last_writes", "list_capacity",
+           "histogram_span", "histogram_weights", "increasing", "inverse_gaps", "lane_store", "lanes_full", "lanes_matmul", "last_writes", "list_capacity",
            "list_grow", "list_position", "nonempty_list", "list_resized", "list_rows", "log_draw", "log_draws",
            "logged_draws", "logit", "masked_product", "next_action",
            "periodic_schedule", "poll_signals", "ragged_matrix", "ragged_row", "record", "record_grow",
@@ -425,6 +425,25 @@ def checked_seed(seed: int) -> int:
     if seed < 0 or seed > 4294967295:
         raise ValueError("Seed must be between 0 and 2**32 - 1")
     return seed
+
+
+def lane_store(batch: np.ndarray, lane: int, value) -> np.ndarray:
+    """``batch[lane] = value``, and the batch: a lane's tangent stored into a batch of tangents."""
+    batch[lane] = value
+    return batch
+
+
+def lanes_full(t: np.ndarray, like) -> np.ndarray:
+    """The batch `t` of shape (k, 1.., *s) broadcast to (k, *like.shape): itself when it has that
+    shape, else a new array."""
+    shape = (t.shape[0],) + np.shape(like)
+    return t if t.shape == shape else np.broadcast_to(t, shape).copy()
+
+
+def lanes_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` where one operand is a batch of matrices (k, m, n) and the other a vector or a
+    matrix: the product for each matrix of the batch, stacked."""
+    return np.matmul(a, b)
 
 
 def record(tape: np.ndarray, k: int, n: int, value, exact: bool = False) -> np.ndarray:

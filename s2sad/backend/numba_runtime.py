@@ -391,6 +391,34 @@ def _matmul(a, b):
     return None
 
 
+@_cached_overload(runtime.lanes_full)
+def _lanes_full(t, like):
+    def full(t, like):
+        shape = (t.shape[0],) + like.shape
+        return t if t.shape == shape else np.broadcast_to(t, shape).copy()
+    return full
+
+
+@_cached_overload(runtime.lanes_matmul)
+def _lanes_matmul(a, b):
+    """The products with each matrix of a batch as one product of two matrices: the batch's rows
+    stacked (a batch on the left), or its columns side by side (on the right)."""
+    if a.ndim == 3:
+        def left(a, b):
+            k, m, n = a.shape
+            rows = _dot(np.ascontiguousarray(a).reshape(k * m, n), b)
+            return rows.reshape((k, m) + rows.shape[1:])
+        return left
+
+    def right(a, b):
+        k, n, p = b.shape
+        columns = _dot(a, np.ascontiguousarray(b.transpose((1, 0, 2))).reshape(n, k * p))
+        if a.ndim == 1:
+            return columns.reshape(k, p)
+        return np.ascontiguousarray(columns.reshape(a.shape[0], k, p).transpose((1, 0, 2)))
+    return right
+
+
 # --- float arrays: np.zeros(shape) and np.empty(shape) through cached helpers ----------------------
 # Numba compiles its own np.zeros and np.empty into every function that calls them, once per
 # shape type (about 0.1 s each; a derivative with tapes uses three to six). The helpers are
@@ -446,6 +474,14 @@ def _put_impl(tape, k, value):
     def put_number(tape, k, value):
         tape[k] = value
     return put_number
+
+
+@_cached_overload(runtime.lane_store)
+def _lane_store(batch, lane, value):
+    def store(batch, lane, value):
+        _put(batch, lane, value)
+        return batch
+    return store
 
 
 @njit(cache=_CACHE)

@@ -31,6 +31,8 @@ class Rule:
     vjp: Callable
     zero: bool = False  # the derivative is zero everywhere it exists (comparisons, floor, ints)
     refused: str = ""  # why the value cannot be differentiated yet (its rules raise, naming the line)
+    partials: tuple | None = None  # an `elementwise` rule's partials (rules/lanes.py applies them to lanes)
+    signs: tuple | None = None  # a `linear` rule's signs
 
 
 RULES: dict[P.Primitive, Rule] = {}
@@ -190,7 +192,9 @@ def elementwise(prim: P.Primitive, *partials: Callable) -> Rule:
                                           k, primals, out, sized))
         return cotangents
 
-    return defrule(prim, jvp, vjp)
+    rule = defrule(prim, jvp, vjp)
+    rule.partials = partials
+    return rule
 
 
 def _times_partials(g: Sym, terms: list, singular: bool = False) -> Sym:
@@ -220,7 +224,9 @@ def linear(prim: P.Primitive, *signs: float) -> Rule:
     def vjp(g, primals, out, **params):
         return [unbroadcast(g if s == 1 else -g, k, primals, out) for k, s in enumerate(signs)]
 
-    return defrule(prim, jvp, vjp)
+    rule = defrule(prim, jvp, vjp)
+    rule.signs = signs
+    return rule
 
 
-from . import core, custom  # noqa: E402,F401  (registers the rules)
+from . import core, custom, lanes  # noqa: E402,F401  (registers the rules)

@@ -22,6 +22,8 @@ schedule rows, tape sizes) get no tangent. The statistics the reverse function r
 
 from __future__ import annotations
 
+from typing import Callable
+
 from ..errors import S2SADError
 from ..ir.builder import const
 from ..ir.core import Function, substitute
@@ -38,17 +40,18 @@ def require_scalar_result(primal: Function) -> None:
                          "use s2sad.jacobian for non-scalar outputs", primal.filename, primal.lineno)
 
 
-def forward_over_reverse(vjp: Function, wrt: list[int]) -> Function:
+def forward_over_reverse(vjp: Function, wrt: list[int], tangents: Callable = forward) -> Function:
     """``f_vjp(*params, out_bar) -> (out, *grads, *statistics)`` of a function with one scalar
     result becomes ``f_hvp(*params, *directions) -> (out, *grads, *hvps)``, where
-    ``hvps[k] = Σ_j H_kj · directions[j]`` over the `wrt` parameters. Edits `vjp`."""
+    ``hvps[k] = Σ_j H_kj · directions[j]`` over the `wrt` parameters. Edits `vjp`. `tangents` is
+    the forward transform to apply (`vector_forward`: k directions per parameter, ``f_vhvp``)."""
     (bar,), params = vjp.params[-1:], vjp.params[:-1]
     substitute(vjp.body, {bar: const(1.0)})  # the seed: ∂out/∂out
     value, grads = vjp.results[0], vjp.results[1:1 + len(wrt)]
     vjp.body.params, vjp.body.results = params, list(grads)
     vjp.arg_names = vjp.arg_names[:len(params)]
-    tangents = forward(vjp, wrt, active_values(vjp, wrt))
-    tangents.body.results = [value] + tangents.body.results
-    tangents.name = vjp.name.removesuffix("_vjp") + "_hvp"
-    tangents.twins = vjp.twins + tangents.twins
-    return tangents
+    made = tangents(vjp, wrt, active_values(vjp, wrt))
+    made.body.results = [value] + made.body.results
+    made.name = vjp.name.removesuffix("_vjp") + ("_hvp" if tangents is forward else "_vhvp")
+    made.twins = vjp.twins + made.twins
+    return made
