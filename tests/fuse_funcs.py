@@ -93,3 +93,14 @@ def axis_sums(A, B, steps):
         cols = np.sum(A * A - B, axis=0)
         total = total + np.sum(rows * rows) + np.sum(cols * np.sin(cols)) + np.sum(A * B)
     return total
+
+
+def spread_product(X, W, v):
+    """A vector spread along a matrix's rows, times the matrix, then multiplied by another
+    matrix (the adjoint of a sum over the columns that feeds a product: made element by element)."""
+    total = 0.0
+    for t in range(3):
+        Z = np.tanh(X @ W)
+        s = np.sum(Z * Z, axis=1)
+        total = total + np.sum(s * v) * (t + 1.0)
+    return total

@@ -29,6 +29,8 @@ CASES = {  # name: (function, arguments, whether the Numba derivative has an ele
     "matrix minus broadcasting rows": (ff.nearest_cost, (R.normal(size=(7, 1)), R.normal(size=(4, 3))), True),
     "matrices summed over each axis": (ff.axis_sums, (R.normal(size=(3, 4)), R.normal(size=(3, 4)), 3), True),
     "matrices summed, one broadcasting": (ff.axis_sums, (R.normal(size=(3, 4)), R.normal(size=(1, 4)), 2), True),
+    "a spread vector times a matrix, into a product": (ff.spread_product, (R.normal(size=(5, 3)), R.normal(size=(3, 4)),
+                                                                           R.normal(size=5)), True),
 }
 
 

@@ -71,6 +71,7 @@ class _Context:
         self.roots = ShapeRoots(fn.body, twins=fn.twins)
         self.aliases = Aliases(fn.body)
         self.uses = use_counts(fn.body)
+        self.user = {a: s for s in walk(fn.body) if isinstance(s, Eqn) for a in s.ins}  # (a user of each value)
         self.live = Liveness(fn)
         self.pinned = set(fn.params)  # the caller's arrays: never updated in place
         self.loops: dict[int, ForRange] = {}  # the element loops made, by identity (held, so ids stay theirs)
@@ -111,6 +112,9 @@ def _consumer(stmt, defined: dict, context: _Context):
     sums one: the array updated (None for a sum), the expression, its operations in program
     order (at least one), and the ``unbroadcast`` between them and the update, if any.
     `defined` maps the values bound alone by the equations before `stmt` to them."""
+    if _produced(stmt, context):
+        tree = _tree(stmt, {**defined, stmt.outs[0]: stmt}, context.uses, 2)
+        return (None, stmt.outs[0], tree, None) if any(e.prim is P.expand_to for e in tree) else None
     if not isinstance(stmt, Eqn) or not stmt.ins or _rank(stmt.ins[-1]) is None:
         return None
     rank = _rank(stmt.ins[-1])
@@ -145,6 +149,18 @@ def _rank(atom: Atom) -> int | None:
     return t.ndim if t.is_array and t.dtype == "f64" and t.ndim in (1, 2) else None
 
 
+def _produced(stmt, context: _Context) -> bool:
+    """Is `stmt` an elementwise operation making a matrix that is not only an operand of another
+    such operation or of an update or a sum (which would compute it in their loops)? Made by
+    element loops into a new matrix when its operations include spreading a vector along the
+    rows (Numba's own array expressions fuse the rest, but materialise ``expand_to``)."""
+    if not isinstance(stmt, Eqn) or stmt.prim not in FUSED or _rank(stmt.outs[0]) != 2:
+        return False
+    user = context.user.get(stmt.outs[0])
+    return context.uses.get(stmt.outs[0], 0) > 1 or user is None or \
+        not (user.prim in FUSED or user.prim is P.sum or user.prim in _UPDATES or user.prim is P.unbroadcast)
+
+
 def _summed_axis(stmt: Eqn) -> int | None:
     """For ``np.sum(m, axis=k)`` of a matrix m: the axis summed (0 or 1); None for any other."""
     return {0: 0, -2: 0, 1: 1, -1: 1}.get(stmt.params.get("axis")) if stmt.prim is P.sum else None
@@ -161,11 +177,12 @@ def _region_rank(stmt: Eqn) -> int | None:
     return None
 
 
-def _tree(value: Atom, defined: dict, uses: dict, rank: int) -> list[Eqn]:
-    """The fusible operations `value` (of `rank`) is computed by, operands first, each once
-    (walked without recursion, and without walking a shared operand's operations again; the
-    vector a matrix is spread from, `_spread_axis`, stays an operand)."""
-    root = _fusible(value, defined, uses, rank)
+def _tree(value: Atom | Eqn, defined: dict, uses: dict, rank: int) -> list[Eqn]:
+    """The fusible operations `value` (of `rank`; or the equation given) is computed by,
+    operands first, each once (walked without recursion, and without walking a shared
+    operand's operations again; the vector a matrix is spread from, `_spread_axis`, stays an
+    operand)."""
+    root = value if isinstance(value, Eqn) else _fusible(value, defined, uses, rank)
     if root is None:
         return []
     tree: list[Eqn] = []
@@ -267,6 +284,9 @@ def _fused_matrix(stmt: Eqn, region: Atom | None, value: Var, tree: list[Eqn], s
         if not (axis == 1 and _same_shape(leaf, reference, 1, context.roots)):
             tests.append((_dim(b, leaf, 0), lengths[axis]))
     for shape in [e.ins[1] for e in tree if e.prim is P.expand_to] + ([spread.ins[1]] if spread else []):
+        made = defined.get(shape)
+        if made is not None and made.prim is P.shape and _same_shape(made.ins[0], reference, 0, context.roots):
+            continue  # (the reference's own shape, or one proven equal)
         operands = _shaped_by(shape, defined)
         if operands is None:  # (the shape itself)
             tests += [(b.emit(P.getitem, [shape, const(k)], spec=("i",)), lengths[k]) for k in (0, 1)]
@@ -276,6 +296,8 @@ def _fused_matrix(stmt: Eqn, region: Atom | None, value: Var, tree: list[Eqn], s
     start = b.emit(P.copy, [region], region.name) if region is not None and context.shared(stmt) else region
     if _summed_axis(stmt) is not None:  # (the sums made in a vector of zeros: one per row, or per column)
         start = b.emit(P.zeros, [lengths[1 - _summed_axis(stmt)]], stmt.outs[0].name)
+    elif value is stmt.outs[0]:  # (a matrix made element by element)
+        start = b.emit(P.empty, [b.emit(P.make_tuple, [rows, cols])], stmt.outs[0].name)
     loop = _matrix_loop(stmt, start, value, tree, rows, cols)
     if not tests:
         loop.outs = stmt.outs
@@ -285,7 +307,7 @@ def _fused_matrix(stmt: Eqn, region: Atom | None, value: Var, tree: list[Eqn], s
              and context.uses[e.ins[1]] == 1 for s in (defined[defined[e.ins[1]].ins[0]], defined[e.ins[1]])]
     mapping: dict = {}  # (the shapes tested through their operands are made only where the vectorised form needs them)
     vectorised = [clone(s, mapping) for s in moved + [s for s in tree if s not in moved] + ([spread] if spread else [])
-                  + [stmt]]
+                  + ([stmt] if stmt not in tree else [])]
     return b.stmts + [If(stmt.outs, test, Block([], [loop], list(loop.outs)),
                          Block([], vectorised, [mapping[stmt.outs[0]]]), stmt.loc)]
 
@@ -424,6 +446,8 @@ def _updated(body: Builder, stmt: Eqn, carried: Var, at: list[Var], element: Ato
     (subtracted) at the loop indices `at`."""
     if stmt.prim is P.sum and carried.type.is_array:
         return body.emit(P.index_add, [carried, *at, element], carried.name, spec=("i",) * len(at))
+    if stmt.prim in FUSED:  # (a matrix made element by element)
+        return body.emit(P.setitem, [carried, *at, element], carried.name, spec=("i",) * len(at))
     if stmt.prim is P.sum:
         return body.emit(P.add, [carried, element], carried.name)
     if stmt.prim is P.accumulate:
