@@ -1151,6 +1151,9 @@ record = _define("record", ["tape", "k", "n", "value"], same_as_first, call_emit
                  statics={"exact": None}, impl=runtime.record, aliases=True)
 record_grow = _define("record_grow", ["tape", "k", "value"], same_as_first, call_emitter("record_grow", ["exact"]),
                       statics={"exact": None}, impl=runtime.record_grow, aliases=True)
+# A while loop's tape with room for `rows` entries (the compiled form's runs of steps: passes/chunks.py).
+reserve = _define("reserve", ["tape", "rows"], same_as_first, call_emitter("reserve"), impl=runtime.reserve,
+                  aliases=True)
 nonempty_list = _define("nonempty_list", ["rows"], same_as_first, call_emitter("nonempty_list"),
                         impl=runtime.nonempty_list, aliases=True)  # (a list's rows, checked to hold some)
 # A ragged tape (runtime.record_ragged): arrays of `ndim` axes whose shape changes from step to step,
