@@ -180,6 +180,15 @@ def branch_in_a_long_while(x, n):
     return s + np.sum(y * y)
 
 
+def draws_in_a_while_condition(x, n):
+    """While loops whose condition draws a number (a stream of its own: the same draws at every call)."""
+    rng = np.random.default_rng(0)
+    for t in range(n):
+        while rng.random() < 0.8:
+            x = x * 1.01 + 0.01 * np.sin(x)
+    return x
+
+
 # --- 7. a branch inside a loop --------------------------------------------------------------------
 
 def branch_in_loop(x, n):

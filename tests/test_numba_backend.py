@@ -335,11 +335,23 @@ def test_a_compiled_call_goes_straight_to_the_machine_code(monkeypatch):
 
 
 def test_a_while_loops_gradient_compiles_without_numbas_pedantic_warning():
-    """The growable tapes' inlined store is right, and Numba's internal check of inlined code
-    (NumbaIRAssumptionWarning) is not shown to users for it."""
+    """Numba's internal check of inlined code (NumbaIRAssumptionWarning) is not shown to users
+    for the growable tapes' inlined store (where a loop is not run in chunks)."""
     from numba.core.errors import NumbaIRAssumptionWarning
     with warnings.catch_warnings(record=True) as caught:
         g = s2sad.grad(lf.settling_while, backend="numba")(0.7)
     assert not [w for w in caught if issubclass(w.category, NumbaIRAssumptionWarning)]
     assert g == pytest.approx(s2sad.grad(lf.settling_while, backend="python")(0.7), rel=1e-13)
     assert g == pytest.approx(s2sad.grad(lf.settling_while, mode="forward", backend="python")(0.7), rel=1e-12)
+
+
+def test_while_loops_storing_on_growable_tapes_run_in_chunks():
+    """The compiled form stores plainly into tapes given room before each run of steps; a
+    condition that draws is evaluated only where the run has room (once a step, as written)."""
+    source = s2sad.derivative_source(lf.oscillator_while, args=(2.0, 1.0, 0.3, 0.1, 0.01, 40), backend="numba")
+    assert "tape_x = reserve(tape_x, stop)" in source and "while k1 < stop and i < n:" in source  # (k: the argument)
+    assert "record_grow" not in source
+    source = s2sad.derivative_source(lf.draws_in_a_while_condition, args=(0.5, 3), backend="numba")
+    assert "if k < stop:" in source and "record_grow" not in source
+    g = s2sad.grad(lf.draws_in_a_while_condition, backend="numba")(0.5, 6)
+    assert g == pytest.approx(s2sad.grad(lf.draws_in_a_while_condition, backend="python")(0.5, 6), rel=1e-14)
