@@ -121,15 +121,14 @@ def halvings_times_x(x):
 
 
 def oscillator_while(k, x0, v0, c, dt, n):
-    """`oscillator` written with a while loop: its tapes grow as it runs."""
+    """`oscillator` written with a while loop counting its steps down: its tapes grow as it runs."""
     x = x0
     v = v0
-    i = 0
-    while i < n:
+    while n > 0:
         a = -k * x - c * v
         x = x + dt * v
         v = v + dt * a
-        i = i + 1
+        n = n - 1
     return x
 
 
