@@ -66,7 +66,7 @@ def _chunked(loop: While, allocations: dict) -> While:
     counter = loop.body.params.index(stores[0].ins[1])
     tapes = sorted({loop.body.params.index(s.ins[0]) for s in stores})
     for s in stores:  # tape[k] = value, into the room the chunk made
-        s.prim, s.ins, s.params = P.setitem, list(s.ins), {"spec": ("i",)}
+        s.prim, s.params = P.setitem, {"spec": ("i",)}
     params = [Var(p.name, p.type) for p in loop.body.params]
     b = Builder(loop.loc)
     stop = b.emit(P.max, [b.emit(P.mul, [const(2), params[counter]]), const(_FIRST)], "stop")
