@@ -41,6 +41,7 @@ from .ir.types import Type
 from .ir.verify import verify
 from .passes.activity import active_values
 from .passes.bounds import check_bounds, strip_bounds
+from .passes.chunks import chunk_tapes
 from .passes.cse import cse
 from .passes.dce import dce
 from .passes.draws import draws_for_numba, draws_from_global_stream
@@ -335,7 +336,8 @@ def _form(derivative: Function, origin: str, compiled: bool) -> Form:
     `derivative` stays whole, as `Derived` shows it."""
     with room_to_recurse():
         fn = copy_function(derivative)
-        functions = split_entry(poll_loops(fuse_loops(draws_for_numba(fn))) if compiled else dce(strip_bounds(fn)))
+        fn = chunk_tapes(poll_loops(fuse_loops(draws_for_numba(fn)))) if compiled else dce(strip_bounds(fn))
+        functions = split_entry(fn)
         source, lines = module_source(functions, origin)
     return Form(str(write_module(source, derivative.name)), source, lines, derivative.name, functions[-1].name)
 

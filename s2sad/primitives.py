@@ -1168,6 +1168,9 @@ record_grow = _define("record_grow", ["tape", "k", "value"], same_as_first, call
 # like a tape's: the batch is new before the loop, and nothing reads its rows before the loop ends.
 lane_store = _define("lane_store", ["batch", "lane", "value"], same_as_first, call_emitter("lane_store"),
                      impl=runtime.lane_store, aliases=True)
+# A while loop's tape with room for `rows` entries (the compiled form's runs of steps: passes/chunks.py).
+reserve = _define("reserve", ["tape", "rows"], same_as_first, call_emitter("reserve"), impl=runtime.reserve,
+                  aliases=True)
 nonempty_list = _define("nonempty_list", ["rows"], same_as_first, call_emitter("nonempty_list"),
                         impl=runtime.nonempty_list, aliases=True)  # (a list's rows, checked to hold some)
 # A ragged tape (runtime.record_ragged): arrays of `ndim` axes whose shape changes from step to step,

@@ -22,7 +22,7 @@ __all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_li
            "list_grow", "list_position", "nonempty_list", "list_resized", "list_rows", "log_draw", "log_draws",
            "logged_draws", "logit", "masked_product", "next_action",
            "periodic_schedule", "poll_signals", "ragged_matrix", "ragged_row", "record", "record_grow",
-           "record_ragged", "running_extreme", "schedule_slots", "sort_columns", "square_r", "sub_into", "tape_row",
+           "record_ragged", "reserve", "running_extreme", "schedule_slots", "sort_columns", "square_r", "sub_into", "tape_row",
            "thin_reciprocal", "to_int", "trigamma", "unbroadcast", "unrecord", "untape_row", "unrepeat",
            "untile", "xlogy"]
 
@@ -626,6 +626,12 @@ def _store(tape: np.ndarray, k: int, value, capacity: int, exact: bool = False) 
         tape = _grown(tape, capacity)
     tape[k] = value
     return tape
+
+
+def reserve(tape: np.ndarray, rows: int) -> np.ndarray:
+    """`tape`, or a copy of it with `rows` entries when it has fewer: the room a while loop's
+    tapes get before a run of steps that stores into them without growing them (passes/chunks.py)."""
+    return tape if rows <= tape.shape[0] else _grown(tape, rows)
 
 
 def _grown(tape: np.ndarray, capacity: int) -> np.ndarray:

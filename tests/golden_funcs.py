@@ -68,3 +68,13 @@ def trajectory(k, x0, n):
         x = x - 0.1 * k * np.sin(x)
         xs.append(x)
     return np.sum(np.array(xs) ** 2)
+
+
+def relax_until(x, a, tol):
+    """A vector state and a number on the tapes of a while loop, which grow as it runs."""
+    step = 1.0
+    while step > tol:
+        dx = a * np.sin(x)
+        x = x - dx
+        step = np.sum(dx * dx)
+    return np.sum(x * x) + step

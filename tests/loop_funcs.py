@@ -120,6 +120,74 @@ def halvings_times_x(x):
     return y * k
 
 
+def oscillator_while(k, x0, v0, c, dt, n):
+    """`oscillator` written with a while loop counting its steps down: its tapes grow as it runs."""
+    x = x0
+    v = v0
+    while n > 0:
+        a = -k * x - c * v
+        x = x + dt * v
+        v = v + dt * a
+        n = n - 1
+    return x
+
+
+def relax(x0, a, n):
+    """A vector state keeping x0's shape, n steps of a while loop (`relax_for`: of a for loop)."""
+    x = x0
+    i = 0
+    while i < n:
+        x = x - a * np.sin(x)
+        i = i + 1
+    return np.sum(x * x)
+
+
+def relax_for(x0, a, n):
+    x = x0
+    for i in range(n):
+        x = x - a * np.sin(x)
+    return np.sum(x * x)
+
+
+def nested_while(x, n):
+    """A while loop of n steps around one of i + 2 steps."""
+    s = 0.0
+    i = 0
+    while i < n:
+        y = x * (i + 1)
+        j = 0
+        while j < i + 2:
+            y = np.sin(y) + 0.1 * x
+            j = j + 1
+        s = s + y
+        i = i + 1
+    return s
+
+
+def branch_in_a_long_while(x, n):
+    """Numbers stored in one branch of a while loop's body only, and a vector stored at every step."""
+    y = 0.5 * x
+    s = 0.0
+    i = 0
+    while i < n:
+        if i % 3 == 0:
+            s = s + np.sin(s + np.sum(y))
+        else:
+            s = 0.9 * s
+        y = y - 0.01 * np.cos(y) * s
+        i = i + 1
+    return s + np.sum(y * y)
+
+
+def draws_in_a_while_condition(x, n):
+    """While loops whose condition draws a number (a stream of its own: the same draws at every call)."""
+    rng = np.random.default_rng(0)
+    for t in range(n):
+        while rng.random() < 0.8:
+            x = x * 1.01 + 0.01 * np.sin(x)
+    return x
+
+
 # --- 7. a branch inside a loop --------------------------------------------------------------------
 
 def branch_in_loop(x, n):

@@ -33,6 +33,7 @@ CASES = {   # name: (function, wrt, types)
 NUMBA_CASES = {
     "pair_energy": CASES["pair_energy"],
     "mixture_fit": (G.mixture_fit, ("X", "means"), {"X": "f64[:,:]", "means": "f64[:,:]"}),
+    "relax_until": (G.relax_until, ("x", "a"), {"x": "f64[:]"}),  # (tapes grown in runs of steps)
 }
 
 

@@ -216,6 +216,66 @@ def test_while_tape_grows_with_trip_count():
     assert g.tape_bytes > few
 
 
+OSCILLATOR_WRT = (0, 1, 2, 3)
+
+
+@pytest.mark.parametrize("n", [0, 1, 15, 16, 17, 33, 1000])
+def test_a_while_loops_gradient_is_the_for_loops(n):
+    """The oscillator written with while and with for: the same gradient, at step counts around
+    the sizes the growable tapes take (16, then doubled: where the compiled form's runs of steps
+    end, passes/chunks.py)."""
+    args = (2.0, 1.0, 0.3, 0.1, 0.01, n)
+    expected = s2sad.grad(lf.oscillator, wrt=OSCILLATOR_WRT)(*args)
+    assert s2sad.grad(lf.oscillator_while, wrt=OSCILLATOR_WRT)(*args) == pytest.approx(expected, rel=1e-14)
+
+
+def test_a_while_loops_derivative_called_with_more_steps_then_far_fewer():
+    g = s2sad.grad(lf.oscillator_while, wrt=OSCILLATOR_WRT)
+    for n in (20, 5000, 3, 0, 70):
+        args = (2.0, 1.0, 0.3, 0.1, 0.01, n)
+        assert g(*args) == pytest.approx(s2sad.grad(lf.oscillator, wrt=OSCILLATOR_WRT)(*args), rel=1e-14)
+        assert 2 * 8 * n <= g.tape_bytes <= 2 * 2 * 8 * max(n, 16)  # (x and v: two tapes, doubled as needed)
+
+
+@pytest.mark.parametrize("n", [0, 5, 40])
+def test_a_while_loops_vector_state(n):
+    """x keeps x0's shape: its tape's rows have that shape, and it grows as the loop runs."""
+    x0 = np.linspace(0.1, 1.0, 5)
+    g = s2sad.grad(lf.relax, wrt=(0, 1))
+    gx, ga = g(x0, 0.3, n)
+    ex, ea = s2sad.grad(lf.relax_for, wrt=(0, 1))(x0, 0.3, n)
+    np.testing.assert_allclose(gx, ex, rtol=1e-14)
+    assert ga == pytest.approx(ea, rel=1e-14, abs=1e-300)
+    assert 2 * 8 * x0.size * n <= g.tape_bytes <= 2 * 2 * 8 * x0.size * max(n, 16)  # (x and sin(x))
+    if n:
+        check_grad(lf.relax, (x0, 0.3, n), "reverse", wrt=(0, 1))
+
+
+@MODES
+@pytest.mark.parametrize("n", [1, 4, 9])
+def test_nested_while_loops(mode, n):
+    check_grad(lf.nested_while, (0.7, n), mode, wrt=(0,))
+
+
+@pytest.mark.parametrize("n", [2, 17, 40])
+def test_numbers_stored_in_one_branch_of_a_long_while_loop(n):
+    check_grad(lf.branch_in_a_long_while, (np.array([0.3, -0.4, 0.8]), n), "reverse", wrt=(0,))
+
+
+def test_while_loops_whose_condition_draws():
+    """Their condition is evaluated once a step, as written (passes/chunks.py: only where the
+    compiled form's run of steps has room)."""
+    value, g = s2sad.value_and_grad(lf.draws_in_a_while_condition)(0.5, 6)
+    assert value == lf.draws_in_a_while_condition(0.5, 6)
+    assert g == pytest.approx(fd(lf.draws_in_a_while_condition, (0.5, 6), 0), rel=1e-8)
+
+
+@pytest.mark.parametrize("x", [0.3, -0.5])
+def test_a_long_while_true_loop_with_break(x):
+    """From x = -0.5, y falls away from -0.2 and grow_until's loop runs its 50 steps."""
+    check_grad(lf.grow_until, (x,), "reverse")
+
+
 # --- 7. branches inside loops ---------------------------------------------------------------------
 
 def branch_in_loop_by_hand(x, n):

@@ -11,8 +11,13 @@ import numpy as np
 import pytest
 
 import s2sad
+import s2sad.primitives as P
 from conftest import optimised
+from s2sad.ir.core import copy_function, walk
+from s2sad.ir.types import F64, I64
 from s2sad.ir.verify import verify
+from s2sad.passes.chunks import chunk_tapes
+from s2sad.pipeline import prepare, transform
 
 from . import loop_funcs as lf
 from . import state_funcs as sf
@@ -335,11 +340,36 @@ def test_a_compiled_call_goes_straight_to_the_machine_code(monkeypatch):
 
 
 def test_a_while_loops_gradient_compiles_without_numbas_pedantic_warning():
-    """The growable tapes' inlined store is right, and Numba's internal check of inlined code
-    (NumbaIRAssumptionWarning) is not shown to users for it."""
+    """Numba's internal check of inlined code (NumbaIRAssumptionWarning) is not shown to users
+    for the growable tapes' inlined store (where a loop is not run in chunks)."""
     from numba.core.errors import NumbaIRAssumptionWarning
     with warnings.catch_warnings(record=True) as caught:
         g = s2sad.grad(lf.settling_while, backend="numba")(0.7)
     assert not [w for w in caught if issubclass(w.category, NumbaIRAssumptionWarning)]
     assert g == pytest.approx(s2sad.grad(lf.settling_while, backend="python")(0.7), rel=1e-13)
     assert g == pytest.approx(s2sad.grad(lf.settling_while, mode="forward", backend="python")(0.7), rel=1e-12)
+
+
+def test_while_loops_storing_on_growable_tapes_run_in_chunks():
+    """The compiled form stores plainly into tapes given room before each run of steps; a
+    condition that draws is evaluated only where the run has room (once a step, as written)."""
+    source = s2sad.derivative_source(lf.oscillator_while, args=(2.0, 1.0, 0.3, 0.1, 0.01, 40), backend="numba")
+    assert "tape_x = reserve(tape_x, stop)" in source and "while k1 < stop and n > 0:" in source  # (k: the argument)
+    assert "record_grow" not in source
+    source = s2sad.derivative_source(lf.draws_in_a_while_condition, args=(0.5, 3), backend="numba")
+    assert "if k < stop:" in source and "record_grow" not in source
+    g = s2sad.grad(lf.draws_in_a_while_condition, backend="numba")(0.5, 6)
+    assert g == pytest.approx(s2sad.grad(lf.draws_in_a_while_condition, backend="python")(0.5, 6), rel=1e-14)
+
+
+@pytest.mark.parametrize("f, ndims", [(lf.oscillator_while, (0, 0, 0, 0, 0, None)), (lf.relax, (1, 0, None)),
+                                      (lf.nested_while, (0, None)), (lf.branch_in_a_long_while, (1, None)),
+                                      (lf.draws_in_a_while_condition, (0, None))],
+                         ids=["numbers", "vector", "nested", "branch", "drawing_condition"])
+def test_while_loops_in_chunks_are_well_formed_ir(f, ndims):
+    """passes/chunks.py on the reverse-mode derivative (the plain stores it makes included)."""
+    types = [I64 if n is None else F64.with_ndim(n) for n in ndims]
+    derivative = transform(prepare(f, types), [0], "reverse", None)
+    chunked = chunk_tapes(copy_function(derivative))
+    verify(chunked)
+    assert not any(getattr(s, "prim", None) is P.record_grow for s in walk(chunked.body))

@@ -531,6 +531,11 @@ def _grown(tape, capacity):
     return grown
 
 
+@_cached_overload(runtime.reserve)
+def _reserve(tape, rows):
+    return lambda tape, rows: tape if rows <= tape.shape[0] else _grown(tape, rows)
+
+
 @njit(cache=_CACHE)
 def _record(tape, k, n, value, exact):
     return _store(tape if tape.shape[0] == n else tape[:0], k, value, n, exact)

@@ -500,19 +500,21 @@ def _tape_position(stmt, is_for: bool) -> Atom:
 def _add_tape(stmt, v: Var, setup: Builder, n: Atom, where: Atom, is_for: bool, definition,
               roots: ShapeRoots) -> Var:
     """Carry a tape for `v` through the forward loop; return the filled tape after it. It is
-    allocated before the loop when v's shape is known there (see `_shaped_like`); otherwise at
-    the first store, which checks that later entries have the same shape."""
+    allocated before the loop when v's shape is known there (see `_shaped_like`): for the n
+    steps of a for loop, or with no entries yet, of that shape, for a while loop's steps;
+    otherwise at the first store, which checks that later entries have the same shape."""
     ndim = v.type.ndim if v.type.is_array else 0
     like = (_shaped_like(stmt, v, roots) or _slice_like(stmt, v, definition, roots, setup)) if ndim else None
     preallocated = is_for and (ndim == 0 or like is not None)
-    size = ([n] if ndim == 0 else [n, like]) if preallocated else []
+    rows_known = not is_for and like is not None  # (grown by record_grow, its entries of like's shape)
+    size = ([n] if ndim == 0 else [n, like]) if preallocated else [const(0), like] if rows_known else []
     name = f"tape_{label(v)}"
     present = _presence(definition, v) if isinstance(definition, If) and not preallocated else None
     exact = True if isinstance(definition, Eqn) and definition.prim is not P.placeholder else None
     # (an array whose shape is not known to stay the same: entries of any shape)
     carried_value = definition is None and v in stmt.body.params
     made = isinstance(definition, (ForRange, While, If))  # (an inner loop's result or tape, a branch's value)
-    ragged = not preallocated and (exact or carried_value or made) and ndim in (1, 2)
+    ragged = not preallocated and not rows_known and (exact or carried_value or made) and ndim in (1, 2)
     empty = setup.emit(P.tape, size, name, dtype="f64" if ragged else v.type.element.kind, ndim=0 if ragged else ndim)
     carried, final = _carry(stmt, empty, name)
     tb = Builder(stmt.loc)
