@@ -210,6 +210,37 @@ def test_a_new_process_loads_the_compiled_code_from_the_cache(tmp_path):
     assert runs[1][1] == "1 0"  # loaded from the cache in the second
 
 
+_HELPERS = """
+import numpy as np
+import s2sad
+
+def summed(x, n):
+    total = 0.0
+    for i in range(n):
+        total = total + x[i] * x[i]
+    return total
+
+print(s2sad.grad(summed, backend="numba")(np.arange(4.0), 3))
+"""
+
+
+def test_runtime_helpers_compiled_once_are_loaded_by_the_next_process(tmp_path):
+    """A new derivative in a new process compiles itself, but loads the runtime helpers it calls
+    (here `checked_span`) from Numba's cache: nothing of s2sad's package is written there again."""
+    def helper_files() -> set:
+        return {p.relative_to(tmp_path) for p in (tmp_path / "numba-cache").rglob("*.nbc")
+                if p.parent.name.startswith(("backend_", "s2sad_"))}
+    script = tmp_path / "helpers.py"
+    script.write_text(_HELPERS)
+    seen = []
+    for run in range(2):
+        env = optimised(tmp_path, S2SAD_CACHE_DIR=str(tmp_path / f"cache{run}"))  # (a new derivative each time)
+        out = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, check=True)
+        assert out.stdout.split() == ["[0.", "2.", "4.", "0.]"]
+        seen.append(helper_files())
+    assert seen[0] and seen[1] == seen[0]
+
+
 def test_modules_are_named_for_the_runtime_they_are_compiled_with(monkeypatch):
     """Changed runtime helpers give the generated module a new file, so Numba's machine code
     cached for the old helpers is not reused."""

@@ -82,9 +82,18 @@ def _compiled_as_written(*functions) -> None:
 
 
 def _calling(compiled):
-    """An overload's typing function whose implementation calls `compiled` (whatever the types)."""
+    """An overload's typing function whose implementation calls `compiled` (whatever the types):
+    a function of this module's naming it as a global. (A closure over the dispatcher, the
+    obvious way, misses Numba's cache in every new process, since the cache hashes the
+    closure's contents, and a dispatcher pickles differently each time: half a second of
+    compiling per helper and signature, and an index on disk that grows at every run.)"""
+    name = f"_compiled_{compiled.py_func.__name__}"
+    globals()[name] = compiled
+    exec(compile(f"def {name}_call(*args):\n    return {name}(*args)\n", __file__, "exec"), globals())
+    call = globals()[f"{name}_call"]
+
     def typing(*args):
-        return lambda *args: compiled(*args)
+        return call
     return typing
 
 
