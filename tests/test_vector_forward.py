@@ -31,10 +31,31 @@ CASES = {  # name: (function, arguments, wrt)
 }
 
 
+@pytest.fixture(autouse=True)
+def vector_forms_for_few_columns(monkeypatch):
+    """The functions here have few columns, which take one sweep per column by default
+    (`FEWEST_LANES`): here the vector forms run for any number."""
+    monkeypatch.setattr(s2sad.higher_order, "FEWEST_LANES", 1)
+
+
+def test_few_columns_take_one_sweep_each(monkeypatch):
+    monkeypatch.setattr(s2sad.higher_order, "FEWEST_LANES", 16)
+    W, x = R.normal(size=(3, 4)), R.normal(size=4)
+    J = s2sad.jacobian(V.products, wrt=1, backend="python")
+    made = []
+    monkeypatch.setattr(J, "compiled", lambda primals, mode, run=J.compiled: made.append(mode) or run(primals, mode))
+    got = J(W, x)
+    assert made == ["forward"]  # (4 columns: no vector form made)
+    np.testing.assert_allclose(got, central(V.products, (W, x), 1), rtol=1e-6, atol=1e-7)
+    x = R.normal(size=20)
+    J(R.normal(size=(3, 20)), x)
+    assert made[1:] == ["forward", "vforward"]  # (20 columns: the vector form)
+
+
 def by_columns(monkeypatch, make, *args):
     """What `make()` gives for `args` with one sweep per column (no vector form)."""
     with monkeypatch.context() as m:
-        m.setattr(_OneParameter, "vector_runner", lambda self, primals, mode: None)
+        m.setattr(_OneParameter, "vector_runner", lambda self, primals, mode, columns: None)
         return make()(*args)
 
 
@@ -78,8 +99,8 @@ def test_wide_arguments_take_several_blocks_of_lanes(monkeypatch):
     calls = []
     J = s2sad.jacobian(V.products, backend="python")
     run = J.vector_runner
-    monkeypatch.setattr(J, "vector_runner", lambda primals, mode: (lambda *a: calls.append(a[-1].shape[0]) or
-                                                                   run(primals, mode)(*a)))
+    monkeypatch.setattr(J, "vector_runner", lambda primals, mode, columns: (
+        lambda *a: calls.append(a[-1].shape[0]) or run(primals, mode, columns)(*a)))
     got = J(W, x)
     assert calls == [4] * 8 + [3]
     np.testing.assert_allclose(got, columns, rtol=1e-14, atol=1e-14)
