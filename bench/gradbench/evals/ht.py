@@ -159,22 +159,20 @@ def _args(input: dict) -> tuple[bool, tuple]:
 
 
 def jacobian(complicated: bool, args: tuple) -> np.ndarray:
-    """The (3 · points, [2 +] 26) Jacobian, the us columns first, from forward-mode JVPs."""
-    theta = args[0]
+    """The (3 · points, [2 +] 26) Jacobian, the us columns first: the theta columns from
+    s2sad's forward-mode `jacobian` (its vector form carries all 26 in one sweep), the us
+    columns (each point's own u moved along one axis, all points at once) from two JVPs."""
     if not complicated:
-        jvp = derivative(s2sad.jvp, residuals_simple, wrt="theta")
-        columns = [jvp(*args, e)[1] for e in np.eye(theta.shape[0])]
-        return np.stack(columns, axis=1)
+        return derivative(s2sad.jacobian, residuals_simple, wrt="theta", mode="forward")(*args)
+    theta, us = args[0], args[1]
     jvp = derivative(s2sad.jvp, residuals_complicated, wrt=("theta", "us"))
-    us = args[1]
-    no_theta, no_us = np.zeros_like(theta), np.zeros_like(us)
     columns = []
     for k in range(2):
         along = np.zeros_like(us)
         along[:, k] = 1.0
-        columns.append(jvp(*args, no_theta, along)[1])
-    columns += [jvp(*args, e, no_us)[1] for e in np.eye(theta.shape[0])]
-    return np.stack(columns, axis=1)
+        columns.append(jvp(*args, np.zeros_like(theta), along)[1])
+    by_theta = derivative(s2sad.jacobian, residuals_complicated, wrt="theta", mode="forward")(*args)
+    return np.concatenate([np.stack(columns, axis=1), by_theta], axis=1)
 
 
 def _objective(input: dict) -> Job:
