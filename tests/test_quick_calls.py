@@ -45,3 +45,24 @@ def test_a_function_writing_into_its_argument_is_checked_at_every_call():
     for _ in range(2):
         with pytest.raises(s2sad.S2SADError):
             g(frozen)
+
+
+def _cubes(x):
+    return np.sum(x ** 3) + x[0] * x[-1]
+
+
+@pytest.mark.numba
+def test_calls_after_the_machine_code_ran_go_directly_and_meet_new_layouts_and_errors():
+    """Once its machine code has run, a compiled derivative is called directly (`direct` in
+    backend/numba.py): a strided array (a new layout for Numba) still gets the right gradient,
+    and an error of the code is still located at the user's statement."""
+    g = s2sad.grad(_cubes, backend="numba")
+    expected = 3 * X ** 2 + np.array([X[-1], 0.0, X[0]])
+    np.testing.assert_allclose(g(X), expected, rtol=1e-14)
+    assert g.made()[0].core.direct is not None
+    strided = np.repeat(X, 2)[::2]
+    assert not strided.flags.c_contiguous
+    np.testing.assert_allclose(g(strided), expected, rtol=1e-14)
+    with pytest.raises(s2sad.DerivativeError, match="test_quick_calls.py") as info:
+        g(np.zeros(0))  # (x[0] of an empty array)
+    assert isinstance(info.value, IndexError)
