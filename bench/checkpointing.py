@@ -4,6 +4,7 @@
     python bench/checkpointing.py --quick              # 400 points x 40 steps
     python bench/checkpointing.py --plot docs/checkpointing-heat.png
     python bench/checkpointing.py --memory             # a 10^7-step scalar loop: Binomial(10) against StoreAll
+    python bench/checkpointing.py --memory --steps 1000000   # the same at 10^6 steps (10^5 in Python)
 
 The function is a user's NumPy code: explicit finite differences for u_t = κ(x) u_xx in a
 top-level ``for`` loop over the time steps, then the misfit ‖u_T − target‖². Its gradient with
@@ -23,13 +24,18 @@ difference, before anything is measured. docs/checkpointing.md discusses the res
 `--memory` measures instead a long scalar loop, x ← x + dt·sin(x), 10⁷ steps with Numba (10⁶ with
 the Python backend), under `Binomial(snapshots=10)` and StoreAll: each gradient in a process of its
 own, compiled first on a short loop, then its peak resident memory (`getrusage`'s maxrss: the
-whole process, interpreter and compiler included, and how much the call raised it) and its time.
+whole process, interpreter and compiler included, and how much the calls raised it) and its time
+(the fastest of `--repeat` calls), beside the time Binomial's recomputation predicts
+(`predicted_time`), and the time of Binomial's schedule alone. It measures too the fewest
+snapshots predicted within twice StoreAll's time (`--within`).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import math
 import resource
 import subprocess
 import sys
@@ -44,7 +50,8 @@ import numpy as np
 
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # the s2sad of this checkout
 import s2sad  # noqa: E402
-from s2sad.checkpoint import Policy  # noqa: E402
+from s2sad import runtime  # noqa: E402
+from s2sad.checkpoint import END, Policy, beta, binomial_cost  # noqa: E402
 from loops import interleaved_medians  # noqa: E402  (bench/loops.py)
 from ratios import directional_error  # noqa: E402  (bench/ratios.py)
 
@@ -283,10 +290,33 @@ def _max_rss() -> int:
     return rss if sys.platform == "darwin" else rss * 1024
 
 
-def measure_one(backend: str, policy: str, steps: int) -> dict:
+def schedule_rows(steps: int, snapshots: int) -> int:
+    """Binomial(snapshots)'s schedule for `steps` steps alone: its rows made to the end as
+    generated code makes them (under numba.njit for Numba); returns their number."""
+    schedule = runtime.binomial_schedule(steps, snapshots)
+    rows = 0
+    while schedule[0] != END:
+        runtime.next_action(schedule)
+        rows += 1
+    return rows
+
+
+def fastest(call: Callable[[], object], repeat: int) -> tuple[float, object]:
+    """The least seconds of `repeat` calls (the others on the machine slow some), and the result."""
+    best = math.inf
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = call()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def measure_one(backend: str, policy: str, steps: int, repeat: int) -> dict:
     """In this process: the gradient of `sine_euler` under `policy` ("StoreAll", "Binomial(s)" or
     "primal": the function itself, under numba.njit for Numba), compiled on 10 steps first, then
-    run once on `steps`: maxrss before and after, seconds, tape bytes, advances, the result."""
+    run `repeat` times on `steps`: maxrss before and after, the least seconds, tape bytes,
+    advances, the result; for Binomial, then its schedule alone (`schedule_rows`): its rows and
+    their least seconds."""
     if policy == "primal":
         f = numba.njit(sine_euler) if backend == "numba" else sine_euler
     else:
@@ -294,41 +324,88 @@ def measure_one(backend: str, policy: str, steps: int) -> dict:
         f = s2sad.grad(sine_euler, wrt=0, backend=backend, checkpoint=chosen)
     f(*SINE_ARGS, 10)
     before = _max_rss()
-    start = time.perf_counter()
-    value = f(*SINE_ARGS, steps)
-    seconds = time.perf_counter() - start
-    return {"rss_before": before, "rss": _max_rss(), "seconds": seconds, "value": float(value),
-            "tape_bytes": getattr(f, "tape_bytes", 0), "advances": getattr(f, "advances", 0)}
+    seconds, value = fastest(lambda: f(*SINE_ARGS, steps), repeat)
+    got = {"rss_before": before, "rss": _max_rss(), "seconds": seconds, "value": float(value),
+           "tape_bytes": getattr(f, "tape_bytes", 0), "advances": getattr(f, "advances", 0)}
+    if policy.startswith("Binomial"):
+        from s2sad.backend import numba_runtime  # noqa: F401  (the schedule's compiled form)
+        rows = numba.njit(error_model="numpy")(schedule_rows) if backend == "numba" else schedule_rows
+        rows(10, chosen.snapshots)
+        got["rows_seconds"], got["rows"] = fastest(lambda: rows(steps, chosen.snapshots), repeat)
+    return got
 
 
-def measure_apart(backend: str, policy: str, steps: int) -> dict:
+def measure_apart(backend: str, policy: str, steps: int, repeat: int) -> dict:
     """`measure_one` in a new Python process (so that its maxrss is its own)."""
-    out = subprocess.run([sys.executable, __file__, "--memory-child", backend, policy, str(steps)],
+    out = subprocess.run([sys.executable, __file__, "--memory-child", backend, policy, str(steps), str(repeat)],
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.splitlines()[-1])
 
 
+# The prediction: Binomial(s) runs A + 1 steps forward (A = p(l, s) advances, and the step to the
+# result) where StoreAll runs l, and the same l adjoint steps (this step's adjoint needs x alone, so
+# no turn runs the step again). So its time is StoreAll's and A + 1 - l steps at the primal's time
+# per step; the schedule's rows (about 3.5 a step) and the snapshot copies are left out.
+
+def predicted_time(store_all: float, step_time: float, advances: int, steps: int) -> float:
+    """Binomial's predicted seconds, from StoreAll's and the primal's seconds a step."""
+    return store_all + (advances + 1 - steps) * step_time
+
+
+def repetitions(steps: int, snapshots: int) -> int:
+    """Revolve's repetition number t: the least with β(s, t) = C(s + t, s) ≥ l (each step is run
+    forward at most t times)."""
+    return next(t for t in itertools.count() if beta(snapshots, t) >= steps)
+
+
+def snapshots_within(factor: float, steps: int, store_all: float, step_time: float) -> int:
+    """The fewest snapshots whose predicted time is within `factor` times StoreAll's (p(l, s)
+    decreases as s grows, to l - 1 at s = l - 1: a bisection)."""
+    most = steps - 1 + (factor - 1) * store_all / step_time  # the advances allowed
+    low, high = 0, max(steps - 1, 1)  # p(l, low) > most ≥ p(l, high)
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (low, mid) if binomial_cost(steps, mid) <= most else (mid, high)
+    return high
+
+
 def memory_main(options: argparse.Namespace) -> int:
-    """The --memory table: per backend, the primal, StoreAll and Binomial(s), each measured apart."""
-    binomial = f"Binomial({options.snapshots})"
-    lines = []
+    """The --memory table: per backend, the primal, StoreAll, Binomial(s) and the Binomial predicted
+    within --within times StoreAll's time, each measured apart."""
+    lines, notes = [], []
     for backend in options.backends:
         steps = options.steps if backend == "numba" else options.python_steps
-        got = {name: measure_apart(backend, name, steps) for name in ("primal", "StoreAll", binomial)}
-        if got[binomial]["value"] != got["StoreAll"]["value"]:
-            raise AssertionError(f"{binomial}'s gradient differs from StoreAll's: {got[binomial]} {got['StoreAll']}")
+        got = {name: measure_apart(backend, name, steps, options.repeat) for name in ("primal", "StoreAll")}
         store_all, primal_time = got["StoreAll"]["seconds"], got["primal"]["seconds"]
-        advances = s2sad.Binomial(options.snapshots).advances(steps)
-        predicted = {"primal": primal_time, "StoreAll": store_all, binomial: store_all + advances / steps * primal_time}
+        chosen = [options.snapshots]
+        if options.within:
+            chosen.append(snapshots_within(options.within, steps, store_all, primal_time / steps))
+        for s in dict.fromkeys(chosen):
+            got[f"Binomial({s})"] = row = measure_apart(backend, f"Binomial({s})", steps, options.repeat)
+            if row["value"] != got["StoreAll"]["value"]:
+                raise AssertionError(f"Binomial({s})'s gradient differs from StoreAll's: {row} {got['StoreAll']}")
+            predicted = predicted_time(store_all, primal_time / steps, row["advances"], steps)
+            row["predicted"], t = predicted / store_all, repetitions(steps, s)
+            notes.append(f"{backend}, Binomial({s}): each step run forward {(row['advances'] + 1) / steps:.2f} "
+                         f"times on average (at most t = {t}, the repetition number), StoreAll's once; "
+                         f"the schedule's rows: {row['rows'] / steps:.2f} a step")
+        got["StoreAll"]["predicted"] = 1.0
         for name, row in got.items():
             lines.append([backend, f"{steps:.0e}".replace("+0", ""), name, str(row["advances"]),
                           str(row["tape_bytes"]), f"{row['rss'] / 1e6:.0f}",
                           f"{(row['rss'] - row['rss_before']) / 1e6:.0f}", f"{row['seconds']:.2f}",
-                          f"{row['seconds'] / store_all:.2f}", f"{row['seconds'] / primal_time:.1f}",
-                          f"{predicted[name]:.2f}"])
-    print(f"x <- x + dt*sin(x), gradient w.r.t. x0; {binomial} against StoreAll, each in its own process\n")
+                          f"{row['seconds'] / store_all:.2f}",
+                          f"{row['predicted']:.2f}" if "predicted" in row else "",
+                          f"{row['seconds'] / primal_time:.1f}",
+                          f"{row['rows_seconds'] / store_all:.2f}" if "rows" in row else ""])
+    print("x <- x + dt*sin(x), gradient w.r.t. x0; Binomial(s) against StoreAll, each in its own process\n")
     print(markdown(["backend", "steps", "policy", "advances", "tape bytes", "peak RSS MB", "call's RSS growth MB",
-                    "time s", "÷ StoreAll", "÷ primal", "predicted s"], lines))
+                    "time s", "÷ StoreAll", "predicted ÷ StoreAll", "÷ primal", "rows alone ÷ StoreAll"], lines))
+    within = (f"; the last Binomial of each backend is the fewest snapshots predicted within {options.within:g} x "
+              "StoreAll's time") if options.within else ""
+    print(f"\npredicted: StoreAll's time and (advances + 1 - steps) primal steps{within}; rows alone: the "
+          "schedule's rows made to the end, nothing else\n")
+    print("\n".join(notes))
     return 0
 
 
@@ -347,7 +424,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                         help="a long scalar loop instead: Binomial(--snapshots) against StoreAll, memory and time")
     parser.add_argument("--snapshots", type=int, default=10, help="--memory: Binomial's snapshots (default 10)")
     parser.add_argument("--python-steps", type=int, help="--memory: the Python backend's steps (default steps / 10)")
-    parser.add_argument("--memory-child", nargs=3, metavar=("BACKEND", "POLICY", "STEPS"), help=argparse.SUPPRESS)
+    parser.add_argument("--within", type=float, default=2.0,
+                        help="--memory: also measure the fewest snapshots predicted within this factor of "
+                             "StoreAll's time (default 2; 0: not)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="--memory: calls timed in each process, the fastest kept (default 3)")
+    parser.add_argument("--memory-child", nargs=4, metavar=("BACKEND", "POLICY", "STEPS", "REPEAT"),
+                        help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
     quick = options.quick
     options.points = options.points or (400 if quick else 4000)
@@ -364,8 +447,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     options = parse(argv)
     if options.memory_child:
-        backend, policy, steps = options.memory_child
-        print(json.dumps(measure_one(backend, policy, int(steps))))
+        backend, policy, steps, repeat = options.memory_child
+        print(json.dumps(measure_one(backend, policy, int(steps), int(repeat))))
         return 0
     if options.memory:
         return memory_main(options)

@@ -29,10 +29,11 @@ each exactly once. A schedule for l = 0 steps is empty. `run_schedule` executes 
 plain Python and checks it; generated code runs the same rows in a ``while`` loop with one
 ``if`` per action (see tests/test_checkpoint.py for the pattern under Numba).
 
-`actions(l)` holds about 3.5·l rows. Generated code never makes it: it keeps the schedule's
-*state*, `start(l)` (the row to run next, and for Binomial(s) Revolve's stack of s snapshot
-positions: O(s) integers), and `next_action(state)` makes each row from it in turn, the same
-rows in the same order (`rows(l)` iterates them in Python).
+`actions(l)` holds about 3.5·l rows. Generated code never makes it: it makes the same rows in
+the same order one at a time, in O(s) memory. Compiled code keeps the schedule's *state*,
+`start(l)` (the row to run next, and for Binomial(s) Revolve's stack of s snapshot positions:
+O(s) integers), and `next_action(state)` makes each row from it in turn; the Python backend takes
+them from a generator, `rows(l)`, which keeps the same integers in its local variables.
 """
 
 from __future__ import annotations
@@ -57,28 +58,12 @@ ACTION_NAMES = {ADVANCE: "ADVANCE", TAKESHOT: "TAKESHOT", RESTORE: "RESTORE", FI
                 YOUTURN: "YOUTURN"}
 
 
-class _Rows:
-    """Collects the rows of a schedule; the first turn it is given is the FIRSTURN."""
+Row = tuple[int, int, int]  # (action, k, j)
 
-    def __init__(self) -> None:
-        self.rows: list[tuple[int, int, int]] = []
-        self.turned = False
 
-    def advance(self, start: int, stop: int) -> None:
-        self.rows.append((ADVANCE, start, stop))
-
-    def takeshot(self, k: int, slot: int) -> None:
-        self.rows.append((TAKESHOT, k, slot))
-
-    def restore(self, k: int, slot: int) -> None:
-        self.rows.append((RESTORE, k, slot))
-
-    def turn(self, k: int) -> None:
-        self.rows.append((YOUTURN if self.turned else FIRSTURN, k, -1))
-        self.turned = True
-
-    def array(self) -> np.ndarray:
-        return np.array(self.rows, dtype=np.int64).reshape(len(self.rows), 3)
+def _array(rows: Iterable[Row]) -> np.ndarray:
+    """The rows as an ``int64`` array of shape (rows, 3)."""
+    return np.array(list(rows), dtype=np.int64).reshape(-1, 3)
 
 
 def first_turn(actions: np.ndarray) -> int:
@@ -173,84 +158,90 @@ def optimal_split(l: int, s: int) -> int:
 
 # --- schedules --------------------------------------------------------------------------------------
 
-def _binomial_actions(l: int, s: int) -> np.ndarray:
+def _binomial_rows(l: int, s: int, split: Callable[[int, int, int], int]) -> Iterator[Row]:
     """Revolve's schedule: to reverse steps a … b-1 from x_a (kept in `slot` when b - a > 1)
     with s snapshots, advance m = optimal_split(b - a, s) steps, keep x_{a+m} in the next slot,
     reverse a+m … b-1 with s - 1 snapshots, restore x_a and reverse a … a+m-1 with s.
+    `split(n, s, depth)` is optimal_split(n, s) for s ≥ 2, at the stack's depth (`slot`); with one
+    snapshot left the split is n - 1 (advance to the last step, turn, restore, and so on).
 
     The reversal of the right part comes first and the left part waits on a stack, so the
-    recursion is a loop (its depth can reach l)."""
-    rows = _Rows()
+    recursion is a loop, made one row at a time (a generator): at most s parts wait, whatever l."""
     if l == 0:
-        return rows.array()
+        return
     if l > 1:
-        rows.takeshot(0, 0)
+        yield TAKESHOT, 0, 0
     waiting: list[tuple[int, int, int, int]] = []  # left parts: (a, b, snapshots, slot of x_a)
-    a, b, slot = 0, l, 0
+    a, b, slot, turn = 0, l, 0, FIRSTURN
     while True:
         while b - a > 1:
-            m = optimal_split(b - a, s)
-            rows.advance(a, a + m)
+            m = b - a - 1 if s == 1 else split(b - a, s, slot)
+            yield ADVANCE, a, a + m
             waiting.append((a, a + m, s, slot))
             a, s, slot = a + m, s - 1, slot + 1
             if b - a > 1:
-                rows.takeshot(a, slot)
-        rows.turn(a)
+                yield TAKESHOT, a, slot
+        yield turn, a, -1
+        turn = YOUTURN
         if not waiting:
-            break
+            return
         a, b, s, slot = waiting.pop()
-        rows.restore(a, slot)
-    return rows.array()
+        yield RESTORE, a, slot
 
 
-def _segment_actions(l: int, every: int) -> np.ndarray:
+def _segments(l: int, every: int) -> tuple[int, int]:
+    """Periodic(every) over l steps: the number of segments, and of the segments whose first state
+    is kept (all but a last segment of one step, which keeps nothing)."""
+    segments = (l + every - 1) // every
+    kept = segments - (l - (segments - 1) * every == 1) if l > 0 else 0
+    return segments, kept
+
+
+def _segment_rows(l: int, every: int) -> Iterator[Row]:
     """Segments a … b-1 of `every` steps: the forward sweep keeps each segment's first state
     (slots 0, 1, …) and the last segment's other states (the slots after them: the segment's
     tape). In reverse, each earlier segment is re-run from its first state to fill the tape
-    again. The last state of a segment is never kept: it is current when its step turns."""
-    rows = _Rows()
+    again. The last state of a segment is never kept: it is current when its step turns.
+    Made one row at a time (a generator), each segment's bounds when it comes."""
     if l == 0:
-        return rows.array()
-    bounds = [(a, min(a + every, l)) for a in range(0, l, every)]
-    kept = len(bounds) - (l - bounds[-1][0] == 1)  # a last segment of one step keeps nothing
+        return
+    segments, kept = _segments(l, every)
 
-    def record(a: int, b: int) -> None:
+    def record(a: int, b: int) -> Iterator[Row]:
         """From x_a (in its slot), advance to x_{b-1}, keeping x_{a+1} … x_{b-2} in the tape."""
         for k in range(a + 1, b):
-            rows.advance(k - 1, k)
+            yield ADVANCE, k - 1, k
             if k < b - 1:
-                rows.takeshot(k, kept + k - a - 1)
+                yield TAKESHOT, k, kept + k - a - 1
 
-    def reverse(a: int, b: int, slot: int) -> None:
-        """From x_{b-1}, the adjoints of steps b-1 … a, restoring the others from the tape."""
-        rows.turn(b - 1)
+    def reverse(a: int, b: int, slot: int, turn: int) -> Iterator[Row]:
+        """From x_{b-1}, the adjoints of steps b-1 … a (the first by `turn`), restoring the others
+        from the tape."""
+        yield turn, b - 1, -1
         for k in range(b - 2, a - 1, -1):
-            rows.restore(k, slot if k == a else kept + k - a - 1)
-            rows.turn(k)
+            yield RESTORE, k, slot if k == a else kept + k - a - 1
+            yield YOUTURN, k, -1
 
-    for slot, (a, b) in enumerate(bounds):
+    for slot in range(segments):
+        a = slot * every
         if slot < kept:
-            rows.takeshot(a, slot)
-        if b < l:
-            rows.advance(a, b)
-    record(*bounds[-1])
-    for slot in range(len(bounds) - 1, -1, -1):
-        a, b = bounds[slot]
-        if slot < len(bounds) - 1:
-            rows.restore(a, slot)
-            record(a, b)
-        reverse(a, b, slot)
-    return rows.array()
+            yield TAKESHOT, a, slot
+        if a + every < l:
+            yield ADVANCE, a, a + every
+    last = (segments - 1) * every
+    yield from record(last, l)
+    yield from reverse(last, l, segments - 1, FIRSTURN)
+    for slot in range(segments - 2, -1, -1):
+        a = slot * every
+        yield RESTORE, a, slot
+        yield from record(a, a + every)
+        yield from reverse(a, a + every, slot, YOUTURN)
 
 
 def _periodic_slots(l: int, every: int) -> int:
     """The slots of Periodic(every) for l steps: the first states it keeps and one segment's tape."""
-    if l == 0:
-        return 0
-    segments = -(-l // every)
-    last = l - (segments - 1) * every  # steps of the last segment
-    kept = segments - (last == 1)
-    return kept + max(0, min(every, l) - 2)
+    kept = _segments(l, every)[1]
+    return kept + max(0, min(every, l) - 2) if l > 0 else 0
 
 
 # --- lazy schedules: the next row on demand ----------------------------------------------------------
@@ -259,9 +250,9 @@ def _periodic_slots(l: int, every: int) -> int:
 # by the next one, in place; after the last row the row is END. The state of Binomial(s) holds,
 # besides a few integers, the s steps its snapshots start from and the steps they reach (Revolve's
 # stack) and each depth's last split; Periodic's a few integers: O(s) memory whatever l. The
-# functions below are plain integer arithmetic on that array, run as they are by the Python backend
-# (on a list of the same integers: s2sad/runtime.py) and compiled by Numba for the Numba backend
-# (s2sad/backend/numba_runtime.py), and give exactly the rows of `actions(l)`.
+# functions below are plain integer arithmetic on that array, compiled by Numba for the Numba
+# backend (s2sad/backend/numba_runtime.py), and give exactly the rows of `actions(l)` (the rows of
+# `_binomial_rows` and `_segment_rows`, a call a row: those generators stopped after each row).
 
 END = 5  # the row after a schedule's last: its generator is done
 PERIODIC, BINOMIAL = 0, 1  # the policy, in a state
@@ -352,7 +343,7 @@ _START, _DESCEND, _ADVANCED, _TURNED_AT, _DONE = 0, 1, 2, 3, 4
 
 
 def _binomial_next(state: np.ndarray) -> int:
-    """The next row of `_binomial_actions` (see it: the same loop, stopped after each row). The
+    """The next row of `_binomial_rows` (see it: the same loop, stopped after each row). The
     left parts waiting are a stack of (a, b) by depth; at depth d the snapshots left are s - d
     and x_a is in slot d."""
     while True:
@@ -369,7 +360,7 @@ def _binomial_next(state: np.ndarray) -> int:
             if b - a <= 1:
                 state[_PHASE] = _TURNED_AT
                 return _turn(state, a)
-            m = _cached_split(state, b - a, depth)
+            m = b - a - 1 if state[_COUNT] - depth == 1 else _cached_split(state, b - a, depth)
             state[_HEADER + 2 * depth] = a
             state[_HEADER + 2 * depth + 1] = a + m
             state[_DEPTH] = depth + 1
@@ -398,7 +389,7 @@ _SHOOT, _SKIP, _RECORD, _RECORDED, _LAST_TURN, _BACK, _BACK_TURN = 0, 1, 2, 3, 4
 
 
 def _periodic_next(state: np.ndarray) -> int:
-    """The next row of `_segment_actions` (see it), segment by segment."""
+    """The next row of `_segment_rows` (see it), segment by segment."""
     l, every, kept = state[_STEPS], state[_COUNT], state[_KEPT]
     while True:
         phase, segment, k = state[_PHASE], state[_SEGMENT], state[_K]
@@ -479,8 +470,7 @@ def binomial_state(l: int, snapshots: int) -> np.ndarray:
 
 def periodic_state(l: int, every: int) -> np.ndarray:
     """The state of Periodic(every)'s schedule for l steps, at its first row."""
-    segments = (l + every - 1) // every
-    kept = segments - (l - (segments - 1) * every == 1) if l > 0 else 0
+    segments, kept = _segments(l, every)
     state = _state(PERIODIC, l, every, _periodic_slots(l, every), _HEADER)
     state[_SEGMENTS], state[_KEPT] = segments, kept
     next_action(state)
@@ -490,7 +480,7 @@ def periodic_state(l: int, every: int) -> np.ndarray:
 # What the Numba backend compiles into `next_action` and the state makers, inlined: a call per row
 # costs more than most rows' work.
 INLINED = (_emit, _turn, _next_beta, _previous_beta, _repetitions_near, _split_from, split, _cached_split,
-           _binomial_next, _periodic_next, _periodic_slots, _state, binomial_state, periodic_state)
+           _binomial_next, _periodic_next, _segments, _periodic_slots, _state, binomial_state, periodic_state)
 
 
 def lazy_rows(state: np.ndarray) -> Iterator[tuple[int, int, int]]:
@@ -501,14 +491,31 @@ def lazy_rows(state: np.ndarray) -> Iterator[tuple[int, int, int]]:
         next_action(state)
 
 
+# --- the Python backend's form: generators -------------------------------------------------------
+# The Python backend runs the rows of `_binomial_rows` and `_segment_rows` themselves, generators
+# that keep the same integers as a state (Revolve's stack, each depth's last split; a segment and a
+# step), in local variables, where the state machine above would take twice as long a row.
+
+def _split_keeping(s: int) -> Callable[[int, int, int], int]:
+    """`split` at each of s depths, starting from the repetition number and β values the last
+    split at that depth found (as `_cached_split` does in a state)."""
+    found = [(0, 0, 0, 1)] * s  # (t, β(s', t-2), β(s', t-1), β(s', t)) a depth: t = 0 to start
+
+    def split_at(l: int, snapshots: int, depth: int) -> int:
+        t, b2, b1, b0 = found[depth] = _repetitions_near(l, snapshots, *found[depth])
+        return _split_from(l, b2, b1)
+    return split_at
+
+
 # --- policies -----------------------------------------------------------------------------------------
 
 class Policy:
     """What the three policies share: for a loop of `steps` iterations, `actions(steps)` is the
     schedule, `advances(steps)` the number of steps its ADVANCE rows run and
-    `slots(steps)` the number of snapshot slots it uses. `start(steps)` is the schedule's state
-    at its first row and `rows(steps)` its rows made from it one at a time (what generated code
-    does), in O(snapshots) memory where `actions` takes O(steps)."""
+    `slots(steps)` the number of snapshot slots it uses. Generated code makes the rows one at a
+    time, in O(snapshots) memory where `actions` takes O(steps): compiled code from the
+    schedule's state, `start(steps)` (`lazy_rows(start(steps))` iterates them), the Python
+    backend by a generator, `rows(steps)`."""
 
     def actions(self, steps: int) -> np.ndarray:
         return self._actions(_steps(steps))
@@ -517,9 +524,9 @@ class Policy:
         """The state of the schedule, at its first row (see `next_action`)."""
         return self._start(_steps(steps))
 
-    def rows(self, steps: int) -> Iterator[tuple[int, int, int]]:
-        """The rows of `actions(steps)`, made one at a time."""
-        return lazy_rows(self.start(steps))
+    def rows(self, steps: int) -> Iterator[Row]:
+        """The rows of `actions(steps)`, made one at a time by a generator (the Python backend's)."""
+        return self._rows(_steps(steps))
 
     def advances(self, steps: int) -> int:
         return self._advances(_steps(steps))
@@ -528,6 +535,9 @@ class Policy:
         return self._slots(_steps(steps))
 
     def _actions(self, l: int) -> np.ndarray:
+        return _array(self._rows(l))
+
+    def _rows(self, l: int) -> Iterator[Row]:
         raise NotImplementedError
 
     def _start(self, l: int) -> np.ndarray:
@@ -546,8 +556,8 @@ class StoreAll(Policy):
     x_{l-1} being current at the turn. No step is evaluated twice: the forward sweep's l - 1
     advances (and the step to the result) are all."""
 
-    def _actions(self, l: int) -> np.ndarray:
-        return _segment_actions(l, 1)
+    def _rows(self, l: int) -> Iterator[Row]:
+        return _segment_rows(l, 1)
 
     def _start(self, l: int) -> np.ndarray:
         return periodic_state(l, 1)
@@ -574,8 +584,8 @@ class Periodic(Policy):
         every = _count("Periodic", "every", self.every, 1, "the number of steps between kept states")
         object.__setattr__(self, "every", every)
 
-    def _actions(self, l: int) -> np.ndarray:
-        return _segment_actions(l, self.every)
+    def _rows(self, l: int) -> Iterator[Row]:
+        return _segment_rows(l, self.every)
 
     def _start(self, l: int) -> np.ndarray:
         return periodic_state(l, self.every)
@@ -602,7 +612,12 @@ class Binomial(Policy):
         object.__setattr__(self, "snapshots", snapshots)
 
     def _actions(self, l: int) -> np.ndarray:
-        return _binomial_actions(l, self.snapshots)
+        """From Revolve's splits as the theory gives them (`optimal_split`)."""
+        return _array(_binomial_rows(l, self.snapshots, lambda n, s, depth: optimal_split(n, s)))
+
+    def _rows(self, l: int) -> Iterator[Row]:
+        s = min(self.snapshots, max(l - 1, 1))  # (as in its state: the same rows)
+        return _binomial_rows(l, s, _split_keeping(s))
 
     def _start(self, l: int) -> np.ndarray:
         return binomial_state(l, self.snapshots)

@@ -6,12 +6,13 @@ Each is a small function on NumPy arrays, written so that Numba can compile it t
 from __future__ import annotations
 
 import functools
+import itertools
 import math
+from typing import Iterator
 
 import numpy as np
 
 from . import checkpoint as _checkpoint
-from .checkpoint import next_action, schedule_slots
 
 # What generated code may import from here (codegen reserves these names).
 __all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_like", "broadcast_shapes",
@@ -705,25 +706,44 @@ def square_r(r: np.ndarray) -> np.ndarray:
 
 
 # --- checkpointing schedules (s2sad/checkpoint.py) ------------------------------------------------
-# Generated code holds a schedule as its state (a few integers and, for Binomial, six a snapshot)
-# and asks `next_action` for each row in turn: no schedule of l rows is ever made. Under Numba the
-# state is the int64 array checkpoint.py makes (backend/numba_runtime.py); in Python, a list of
-# the same integers, whose entries Python code reads and writes faster than an array's.
+# Generated code holds a schedule whose first three entries are the row to run next and asks
+# `next_action` for each row in turn: no schedule of l rows is ever made. Under Numba the schedule
+# is the int64 state checkpoint.py makes and `next_action` the state machine there
+# (backend/numba_runtime.py); in Python, a list holding the row, the rows after it coming from the
+# policy's generator (`Policy.rows`), which keeps the same integers in its local variables.
 
-class _ListState(list):
-    """A schedule's state for the Python backend: a list, with the `nbytes` of the array it
-    stands for (tape_bytes counts it)."""
+class _RowSchedule(list):
+    """A schedule for the Python backend: the list [action, k, j] of its current row, and the
+    rows after it, from `rows` (END after the last). `slots` and `nbytes` are those of the
+    compiled form's `state`, which holds what the generator holds (tape_bytes counts it)."""
 
-    @property
-    def nbytes(self) -> int:
-        return 8 * len(self)
+    __slots__ = ("following", "slots", "nbytes")
+
+    def __init__(self, rows: Iterator[tuple[int, int, int]], state: np.ndarray) -> None:
+        end = (_checkpoint.END, -1, -1)
+        super().__init__(end)
+        self.following = itertools.chain(rows, itertools.repeat(end)).__next__
+        self.slots = int(_checkpoint.schedule_slots(state))
+        self.nbytes = state.nbytes
+        next_action(self)
 
 
-def periodic_schedule(n: int, every: int) -> _ListState:
-    """The state of `Periodic(every)`'s schedule for a loop of n steps, at its first row."""
-    return _ListState(_checkpoint.periodic_state(n, every).tolist())
+def next_action(schedule: _RowSchedule) -> int:
+    """Replace the schedule's row by the next one (END after the last); return its action."""
+    schedule[0], schedule[1], schedule[2] = row = schedule.following()
+    return row[0]
 
 
-def binomial_schedule(n: int, snapshots: int) -> _ListState:
-    """The state of `Binomial(snapshots)`'s schedule for a loop of n steps, at its first row."""
-    return _ListState(_checkpoint.binomial_state(n, snapshots).tolist())
+def schedule_slots(schedule: _RowSchedule) -> int:
+    """The number of snapshot slots the schedule uses."""
+    return schedule.slots
+
+
+def periodic_schedule(n: int, every: int) -> _RowSchedule:
+    """`Periodic(every)`'s schedule for a loop of n steps, at its first row."""
+    return _RowSchedule(_checkpoint.Periodic(every).rows(n), _checkpoint.periodic_state(n, every))
+
+
+def binomial_schedule(n: int, snapshots: int) -> _RowSchedule:
+    """`Binomial(snapshots)`'s schedule for a loop of n steps, at its first row."""
+    return _RowSchedule(_checkpoint.Binomial(snapshots).rows(n), _checkpoint.binomial_state(n, snapshots))

@@ -145,11 +145,26 @@ def test_the_interpreter_refuses_an_inconsistent_schedule():
         run_schedule(wrong, (0.0,), trivial, trivial_adjoint, (1.0,))
 
 
-# --- the rows made one at a time, from the schedule's state -----------------------------------------
+# --- the rows made one at a time: from the schedule's state, and by a generator ----------------------
 
 def lazy_actions(state):
     """The rows `next_action` makes from `state`, as an array like `actions(l)`."""
     return np.array(list(lazy_rows(state)), dtype=np.int64).reshape(-1, 3)
+
+
+def generated_actions(rows):
+    """The rows of a generator (`policy.rows(l)`), as an array like `actions(l)`."""
+    return np.array(list(rows), dtype=np.int64).reshape(-1, 3)
+
+
+def python_backend_actions(schedule):
+    """The rows the Python backend's schedule (`runtime.binomial_schedule`, …) gives, read and
+    advanced as generated code does, as an array like `actions(l)`."""
+    rows = []
+    while schedule[0] != END:
+        rows.append((schedule[0], schedule[1], schedule[2]))
+        runtime.next_action(schedule)
+    return np.array(rows, dtype=np.int64).reshape(-1, 3)
 
 
 def test_split_is_the_optimal_split():
@@ -162,10 +177,15 @@ def test_split_is_the_optimal_split():
 
 
 def test_lazy_rows_are_the_binomial_schedule():
+    """Both lazy forms (the state machine, and the generator with each depth's last split kept)
+    against `actions`, made from the theory's splits."""
     for l in range(301):
         for s in range(1, 11):
-            np.testing.assert_array_equal(lazy_actions(Binomial(s).start(l)), Binomial(s).actions(l),
+            actions = Binomial(s).actions(l)
+            np.testing.assert_array_equal(lazy_actions(Binomial(s).start(l)), actions,
                                           err_msg=f"Binomial({s}), {l} steps")
+            np.testing.assert_array_equal(generated_actions(Binomial(s).rows(l)), actions,
+                                          err_msg=f"Binomial({s}), {l} steps, generator")
 
 
 def test_lazy_rows_are_the_periodic_schedule():
@@ -179,16 +199,27 @@ def test_lazy_rows_are_the_periodic_schedule():
 def test_lazy_rows_of_long_loops(policy, l):
     actions = policy.actions(l)
     np.testing.assert_array_equal(lazy_actions(policy.start(l)), actions)
-    np.testing.assert_array_equal(lazy_actions(runtime.binomial_schedule(l, policy.snapshots)
-                                               if isinstance(policy, Binomial) else
-                                               runtime.periodic_schedule(l, policy.every)), actions)  # (a list)
+    np.testing.assert_array_equal(python_backend_actions(runtime.binomial_schedule(l, policy.snapshots)
+                                                         if isinstance(policy, Binomial) else
+                                                         runtime.periodic_schedule(l, policy.every)), actions)
+
+
+def test_the_python_backends_schedule_counts_as_the_compiled_state():
+    """Its slots and bytes (tape_bytes) are those of the state compiled code holds, which keeps
+    the integers the generator keeps."""
+    for l in (0, 1, 2, 7, 10 ** 6):
+        for policy, schedule in ((Binomial(10), runtime.binomial_schedule(l, 10)),
+                                 (Periodic(20), runtime.periodic_schedule(l, 20))):
+            assert runtime.schedule_slots(schedule) == policy.slots(l), (policy, l)
+            assert schedule.nbytes == policy.start(l).nbytes, (policy, l)
 
 
 def test_the_rows_run_through_the_interpreter():
     for l in (0, 1, 2, 9, 64):
         for policy in (Binomial(1), Binomial(3), Periodic(4), StoreAll()):
-            stats = run_schedule(policy.rows(l), (0.0,), trivial, trivial_adjoint, (1.0,))[2]
-            assert stats.advances == policy.advances(l) and stats.turns == list(range(l - 1, -1, -1))
+            for rows in (policy.rows(l), lazy_rows(policy.start(l))):
+                stats = run_schedule(rows, (0.0,), trivial, trivial_adjoint, (1.0,))[2]
+                assert stats.advances == policy.advances(l) and stats.turns == list(range(l - 1, -1, -1))
 
 
 def test_the_state_is_small_whatever_the_steps():
@@ -204,19 +235,22 @@ def test_the_state_goes_on_giving_the_end():
     state = Binomial(2).start(3)
     assert [tuple(row) for row in lazy_rows(state)] == [tuple(row) for row in Binomial(2).actions(3)]
     assert state[0] == END and next_action(state) == END and state[0] == END
+    schedule = runtime.binomial_schedule(3, 2)
+    python_backend_actions(schedule)
+    assert runtime.next_action(schedule) == END and schedule[0] == END
 
 
 def test_rows_of_a_loop_too_long_to_list():
     """The first rows of a schedule of 10¹² steps: the split of Revolve's recursion at each depth."""
     l, s = 10 ** 12, 10
-    rows = Binomial(s).rows(l)
-    assert next(rows) == (TAKESHOT, 0, 0)
-    a = 0
-    for depth in range(3):
-        m = optimal_split(l - a, s - depth)
-        assert next(rows) == (ADVANCE, a, a + m)
-        a += m
-        assert next(rows) == (TAKESHOT, a, depth + 1)
+    for rows in (Binomial(s).rows(l), lazy_rows(Binomial(s).start(l))):
+        assert next(rows) == (TAKESHOT, 0, 0)
+        a = 0
+        for depth in range(3):
+            m = optimal_split(l - a, s - depth)
+            assert next(rows) == (ADVANCE, a, a + m)
+            a += m
+            assert next(rows) == (TAKESHOT, a, depth + 1)
 
 
 @numba.njit

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import s2sad
+from s2sad.checkpoint import binomial_cost
 from loop_funcs import (branch_in_first_steps, crank_nicolson, grow_until, heat_misfit, newton_sqrt, oscillator,
                         power_iteration, rnn_final, rnn_total, two_while_loops)
 from numeric import fd
@@ -138,6 +139,43 @@ def test_a_long_loop_holds_its_snapshots_and_no_schedule(backend, steps):
     assert g.tape_bytes == 8 * 10 + 8 * (13 + 6 * 10) and g.advances == policy.advances(steps)
     assert peak < 50_000, peak
     assert got == s2sad.grad(euler_sin, wrt=0, backend=backend)(0.3, 1e-7, steps)  # (StoreAll's, to the bit)
+
+
+@pytest.mark.parametrize("policy, steps", [(s2sad.Binomial(10), 5_000), (s2sad.Binomial(3), 200),
+                                           (s2sad.Binomial(1), 40), (s2sad.Periodic(7), 300)])
+def test_the_steps_run_and_the_rows_made_counted(monkeypatch, policy, steps):
+    """Counted by instrumenting the Python backend's derivative of `euler_sin`, which calls np.sin
+    once a step it runs forward (a turn needs cos alone): the steps run are the ADVANCE rows'
+    `advances(l)` (binomial_cost(l, s) for Binomial) and the step to the result, where StoreAll
+    runs each of the l steps once; and the schedule is asked for each row once, not once a step:
+    its generator gives the rows of `actions(l)`, in order, and no more."""
+    args = (0.3, 1e-3, steps)
+    taped = s2sad.grad(euler_sin, wrt=0, backend="python")
+    g = s2sad.grad(euler_sin, wrt=0, backend="python", checkpoint=policy)
+    expected = taped(*args)
+    g(0.3, 1e-3, 3)  # (differentiated and imported before counting)
+    sin, made_by, calls, rows = np.sin, type(policy).rows, [], []
+
+    def counted_sin(x):
+        calls.append(x)
+        return sin(x)
+
+    def counted_rows(self, l):
+        for row in made_by(self, l):
+            rows.append(row)
+            yield row
+
+    monkeypatch.setattr(np, "sin", counted_sin)
+    monkeypatch.setattr(type(policy), "rows", counted_rows)
+    got = g(*args)
+    evaluations = len(calls)
+    calls.clear()
+    assert taped(*args) == expected and len(calls) == steps
+    assert got == expected  # (to the bit)
+    assert evaluations == policy.advances(steps) + 1 == g.advances + 1
+    if isinstance(policy, s2sad.Binomial):
+        assert evaluations == binomial_cost(steps, policy.snapshots) + 1
+    assert rows == [tuple(row) for row in policy.actions(steps).tolist()]
 
 
 def test_forward_mode_ignores_the_policy():

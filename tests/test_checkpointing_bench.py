@@ -60,13 +60,31 @@ def test_store_all_tapes_only_the_laplacian(wrt, taped):
 
 
 def test_the_memory_table(capsys):
-    """--memory at a tiny size: the primal, StoreAll and Binomial(3), each measured in a process of
-    its own, the two gradients equal to the bit (else it raises)."""
+    """--memory at a tiny size: the primal, StoreAll, Binomial(3) and the fewest snapshots predicted
+    within twice StoreAll's time, each measured in a process of its own, the gradients equal to
+    the bit (else it raises), each Binomial's time beside its prediction."""
     assert checkpointing.main(["--memory", "--steps", "300", "--python-steps", "300", "--backends", "python",
-                               "--snapshots", "3"]) == 0
-    table = capsys.readouterr().out.split("\n\n")[1]
+                               "--snapshots", "3", "--repeat", "1"]) == 0
+    out = capsys.readouterr().out
+    table = out.split("\n\n")[1]
     rows = {cells[2].strip(): [c.strip() for c in cells] for cells in
             (line.strip("|").split("|") for line in table.splitlines()[2:])}
-    assert list(rows) == ["primal", "StoreAll", "Binomial(3)"]
+    names = list(rows)
+    assert names[:3] == ["primal", "StoreAll", "Binomial(3)"] and len(names) <= 4
     assert rows["Binomial(3)"][3] == str(s2sad.Binomial(3).advances(300))
     assert rows["Binomial(3)"][4] == str(8 * 3 + 8 * (13 + 6 * 3)) and rows["StoreAll"][4] == str(8 * 300)
+    assert rows["StoreAll"][9] == "1.00" and float(rows[names[-1]][9]) <= 2.0  # (predicted ÷ StoreAll)
+    assert "python, Binomial(3): each step run forward" in out
+
+
+def test_the_prediction_and_the_snapshots_within_twice_store_all():
+    """Binomial's predicted time is StoreAll's and its advances + 1 - l primal steps; the fewest
+    snapshots within a factor are those whose p(l, s) first fits (with as many snapshots as
+    steps but one, the schedule advances l - 1: StoreAll's time)."""
+    assert checkpointing.predicted_time(1.0, 0.01, 250, 100) == 1.0 + 151 * 0.01
+    steps, store_all, step_time = 10 ** 7, 0.26, 1.4e-8
+    s = checkpointing.snapshots_within(2.0, steps, store_all, step_time)
+    most = steps - 1 + store_all / step_time
+    assert s2sad.checkpoint.binomial_cost(steps, s) <= most < s2sad.checkpoint.binomial_cost(steps, s - 1)
+    assert checkpointing.snapshots_within(1.0, 50, 1.0, 0.01) == 49
+    assert checkpointing.repetitions(10 ** 7, 10) == 18 and checkpointing.repetitions(6, 2) == 2

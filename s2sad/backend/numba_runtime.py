@@ -1257,9 +1257,10 @@ _register_own()
 _ours_first(np.sum, np.max, np.amax, np.min, np.amin, np.where, np.zeros, np.empty, np.all, np.any, operator.matmul)
 
 
-# --- checkpointing schedules: the generators of s2sad/checkpoint.py, compiled as they are written --
+# --- checkpointing schedules: the state machines of s2sad/checkpoint.py, compiled as written -------
 # `next_action` is one call a row (its helpers inlined into it: a call costs more than a row's work,
-# the state array's reference count updated at each level).
+# the state array's reference count updated at each level). The runtime's names, which the Python
+# backend runs on its generators' schedules, stand for them here.
 
 def _inlined_as_written(*functions) -> None:
     """Runtime helpers that Numba compiles as they are written, inlined where they are called."""
@@ -1284,6 +1285,8 @@ def _itself(function):
 
 
 _inlined_as_written(*checkpoint.INLINED)
-_overloaded_as_written(runtime.next_action, runtime.schedule_slots)
+_overloaded_as_written(checkpoint.next_action)  # (the state makers make the first row with it)
+_overloaded_as_written(runtime.next_action, by=checkpoint.next_action)
+_overloaded_as_written(runtime.schedule_slots, by=checkpoint.schedule_slots)
 _overloaded_as_written(runtime.binomial_schedule, by=checkpoint.binomial_state)  # (the state as an array)
 _overloaded_as_written(runtime.periodic_schedule, by=checkpoint.periodic_state)
