@@ -293,22 +293,23 @@ def _fused_matrix(stmt: Eqn, region: Atom | None, value: Var, tree: list[Eqn], s
         else:  # (what makes it that shape, without computing it: an operand of each shape)
             tests += [(_dim(b, a, k), lengths[k]) for a in operands if _rank(a) == 2 for k in (0, 1)]
             tests += [(_dim(b, a, 0), lengths[1]) for a in operands if _rank(a) == 1]
-    start = b.emit(P.copy, [region], region.name) if region is not None and context.shared(stmt) else region
+    made = Builder(stmt.loc)  # (what the loops start from: made only where they run)
+    start = made.emit(P.copy, [region], region.name) if region is not None and context.shared(stmt) else region
     if _summed_axis(stmt) is not None:  # (the sums made in a vector of zeros: one per row, or per column)
-        start = b.emit(P.zeros, [lengths[1 - _summed_axis(stmt)]], stmt.outs[0].name)
+        start = made.emit(P.zeros, [lengths[1 - _summed_axis(stmt)]], stmt.outs[0].name)
     elif value is stmt.outs[0]:  # (a matrix made element by element)
-        start = b.emit(P.empty, [b.emit(P.make_tuple, [rows, cols])], stmt.outs[0].name)
+        start = made.emit(P.empty, [made.emit(P.make_tuple, [rows, cols])], stmt.outs[0].name)
     loop = _matrix_loop(stmt, start, value, tree, rows, cols)
     if not tests:
         loop.outs = stmt.outs
-        return b.stmts + [loop]
+        return b.stmts + made.stmts + [loop]
     test = _all(b, [b.emit(P.eq, [got, wanted]) for got, wanted in dict.fromkeys(tests)])
     moved = [s for e in tree if e.prim is P.expand_to and _shaped_by(e.ins[1], defined) is not None
              and context.uses[e.ins[1]] == 1 for s in (defined[defined[e.ins[1]].ins[0]], defined[e.ins[1]])]
     mapping: dict = {}  # (the shapes tested through their operands are made only where the vectorised form needs them)
     vectorised = [clone(s, mapping) for s in moved + [s for s in tree if s not in moved] + ([spread] if spread else [])
                   + ([stmt] if stmt not in tree else [])]
-    return b.stmts + [If(stmt.outs, test, Block([], [loop], list(loop.outs)),
+    return b.stmts + [If(stmt.outs, test, Block([], made.stmts + [loop], list(loop.outs)),
                          Block([], vectorised, [mapping[stmt.outs[0]]]), stmt.loc)]
 
 
