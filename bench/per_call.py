@@ -6,8 +6,8 @@
 For small arguments (two floats, an array of four) the machine code of a derivative runs in a
 fraction of a microsecond, so a call's time is almost all the Python around it: finding the
 derivative made for such arguments, checking what it assumed, checking that the results are
-finite, shaping them. Each row times a kind of call (the best of `--rounds` rounds of 2,000
-calls, after a warm-up that compiles) beside the bare machine code of the same derivative and
+finite, shaping them. Each row times a kind of call (the best of `--rounds` rounds of 0.02 s
+of calls, after a warm-up that compiles) beside the bare machine code of the same derivative and
 a bare `numba.njit` function of similar size, all in one process, interleaved; the ratios are
 what to read on a shared machine.
 """
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 from typing import Callable
 
@@ -24,6 +23,7 @@ import numpy as np
 
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # the s2sad of this checkout
 import s2sad  # noqa: E402
+from ratios import per_call_times  # noqa: E402  (bench/ratios.py)
 
 
 def two_floats(x, y):
@@ -53,20 +53,14 @@ def calls() -> dict[str, tuple[Callable, tuple, Callable]]:
     return out
 
 
-def best(call: Callable[[], object], rounds: int, number: int = 2000) -> float:
-    """The best per-call time of `rounds` rounds of `number` calls."""
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(number):
-            call()
-        times.append((time.perf_counter() - start) / number)
-    return min(times)
+def best(call: Callable[[], object], rounds: int) -> float:
+    """The best per-call time of `rounds` rounds of 0.02 s of calls (bench/ratios.py)."""
+    return min(per_call_times(call, rounds, 0.02))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=30, help="rounds of 2,000 calls (the best is kept)")
+    parser.add_argument("--rounds", type=int, default=30, help="rounds of 0.02 s of calls (the best is kept)")
     options = parser.parse_args()
     import numba
 

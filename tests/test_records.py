@@ -64,6 +64,16 @@ class Derivations:
         monkeypatch.setattr(pipeline, "prepare", counted)
 
 
+def derived_once(cache: Path, monkeypatch, name: str):
+    """The helper and model modules `name`, the count of derivations, and the model's gradient
+    made once."""
+    helpers = write(cache, f"helpers_{name}", HELPERS)
+    model = write(cache, f"model_{name}", MODEL.format(helpers=f"helpers_{name}"))
+    made = Derivations(monkeypatch)
+    s2sad.grad(model.loss, backend="python")(X)
+    return helpers, model, made
+
+
 def records(cache: Path) -> list[Path]:
     return sorted((cache / "cache").glob("derivation_*.json"))
 
@@ -90,20 +100,14 @@ def test_a_second_derivative_object_loads_the_record(cache, monkeypatch):
 
 
 def test_a_changed_module_number_makes_the_derivative_again(cache, monkeypatch):
-    helpers = write(cache, "helpers_b", HELPERS)
-    model = write(cache, "model_b", MODEL.format(helpers="helpers_b"))
-    made = Derivations(monkeypatch)
-    s2sad.grad(model.loss, backend="python")(X)
+    helpers, model, made = derived_once(cache, monkeypatch, "b")
     helpers.SCALE = 3.0
     np.testing.assert_allclose(s2sad.grad(model.loss, backend="python")(X), expected(X, 3.0), rtol=1e-14)
     assert made.count == 2
 
 
 def test_a_changed_helper_source_makes_the_derivative_again(cache, monkeypatch):
-    write(cache, "helpers_c", HELPERS)
-    model = write(cache, "model_c", MODEL.format(helpers="helpers_c"))
-    made = Derivations(monkeypatch)
-    s2sad.grad(model.loss, backend="python")(X)
+    _, model, made = derived_once(cache, monkeypatch, "c")
     write(cache, "helpers_c", HELPERS.replace("np.sin(x)", "np.cos(x)"))  # (the same names, another body)
     model = write(cache, "model_c", MODEL.format(helpers="helpers_c"))
     np.testing.assert_allclose(s2sad.grad(model.loss, backend="python")(X),
@@ -112,21 +116,15 @@ def test_a_changed_helper_source_makes_the_derivative_again(cache, monkeypatch):
 
 
 def test_a_module_name_bound_to_another_module_makes_the_derivative_again(cache, monkeypatch):
-    write(cache, "helpers_d", HELPERS)
     write(cache, "helpers_d2", HELPERS.replace("SCALE = 2.0", "SCALE = 5.0"))
-    model = write(cache, "model_d", MODEL.format(helpers="helpers_d"))
-    made = Derivations(monkeypatch)
-    s2sad.grad(model.loss, backend="python")(X)
+    _, model, made = derived_once(cache, monkeypatch, "d")
     model.helpers = sys.modules["helpers_d2"]  # (`import helpers_d2 as helpers`: the function's text is the same)
     np.testing.assert_allclose(s2sad.grad(model.loss, backend="python")(X), expected(X, 5.0), rtol=1e-14)
     assert made.count == 2
 
 
 def test_changed_defaults_and_closures_make_the_derivative_again(cache, monkeypatch):
-    write(cache, "helpers_e", HELPERS)
-    model = write(cache, "model_e", MODEL.format(helpers="helpers_e"))
-    made = Derivations(monkeypatch)
-    s2sad.grad(model.loss, backend="python")(X)
+    _, model, made = derived_once(cache, monkeypatch, "e")
     model.loss.__defaults__ = (3,)
     np.testing.assert_allclose(s2sad.grad(model.loss, backend="python")(X), expected(X, power=3), rtol=1e-14)
     assert made.count == 2
@@ -139,10 +137,7 @@ def test_changed_defaults_and_closures_make_the_derivative_again(cache, monkeypa
 
 
 def test_a_record_that_does_not_hold_is_written_again_and_a_broken_one_ignored(cache, monkeypatch):
-    helpers = write(cache, "helpers_f", HELPERS)
-    model = write(cache, "model_f", MODEL.format(helpers="helpers_f"))
-    made = Derivations(monkeypatch)
-    s2sad.grad(model.loss, backend="python")(X)
+    helpers, model, made = derived_once(cache, monkeypatch, "f")
     [record] = records(cache)
     helpers.SCALE = 3.0
     s2sad.grad(model.loss, backend="python")(X)
