@@ -244,7 +244,7 @@ class Derivative:
         key = _plain_key(args, n + vectors)
         derived = self._quick.get(key)
         if derived is None or not derived.current() or (like_arguments and any(
-                np.shape(args[n + i]) != np.shape(args[k]) for i, k in enumerate(self.wrt))):
+                _shape(args[n + i]) != _shape(args[k]) for i, k in enumerate(self.wrt))):
             return key, None
         return key, derived
 
@@ -481,6 +481,12 @@ def _plain_key(args: tuple, n: int) -> tuple | None:
     return tuple(key)
 
 
+def _shape(value: Any) -> tuple:
+    """`np.shape` of a float or an array, without its dispatch (a call's short path)."""
+    kind = type(value)
+    return value.shape if kind is np.ndarray else () if kind is float else np.shape(value)
+
+
 _F64 = np.dtype(np.float64)  # (the descriptor NumPy's float64 arrays share: compared by identity first)
 
 
@@ -542,7 +548,7 @@ class VJP(Derivative):
                 out = self._statistics(quick.fn(*args), 1 + len(self.wrt))
             except S2SADError:
                 out = None
-            if out is not None and np.shape(out[0]) == np.shape(args[n]):
+            if out is not None and _shape(out[0]) == _shape(args[n]):
                 return _plain(out[0]), self._pack([_as_output(g, args[k]) for g, k in zip(out[1:], self.wrt)])
         if len(args) != n + 1:
             raise _fail(self.fn, f"vjp of {self.fn.__name__} takes {n} arguments and one cotangent, "
