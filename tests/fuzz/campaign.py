@@ -11,9 +11,12 @@ from __future__ import annotations
 import collections
 import json
 import multiprocessing
+import os
 import re
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
@@ -74,18 +77,35 @@ def run_seed(seed: int, config: Config | None = None, numba_fraction: float = 0.
 
 
 def _run_seed_job(job: tuple) -> Record:
-    return run_seed(*job)
+    *job, running = job
+    mark = Path(running) / str(os.getpid())
+    mark.write_text(str(job[0]))  # (the seed this worker runs: named if the worker dies)
+    try:
+        return run_seed(*job)
+    finally:
+        mark.unlink()
 
 
 def run_many(seeds: Iterable[int], *, config: Config | None = None, numba_fraction: float = 0.0, jobs: int = 1,
              timeout: float = 120.0, skip_tags: frozenset[str] = frozenset()) -> Iterator[Record]:
-    """The records of `seeds`, in the order they finish."""
-    work = [(seed, config, numba_fraction, timeout, skip_tags) for seed in seeds]
-    if jobs <= 1 and len(work) <= 5:
-        yield from map(_run_seed_job, work)
-        return
-    with multiprocessing.get_context("spawn").Pool(max(1, jobs), maxtasksperchild=25) as pool:
-        yield from pool.imap_unordered(_run_seed_job, work)
+    """The records of `seeds`, in the order they finish. A worker that dies (a crash of compiled
+    code) loses its program; when no program has finished for a while, the campaign stops
+    with an error naming the seeds the dead workers were running."""
+    with tempfile.TemporaryDirectory(prefix="s2sad-fuzz-running-") as running:
+        work = [(seed, config, numba_fraction, timeout, skip_tags, running) for seed in seeds]
+        if jobs <= 1 and len(work) <= 5:
+            yield from map(_run_seed_job, work)
+            return
+        with multiprocessing.get_context("spawn").Pool(max(1, jobs), maxtasksperchild=25) as pool:
+            results = pool.imap_unordered(_run_seed_job, work)
+            for _ in work:
+                try:
+                    yield results.next(timeout=3 * timeout + 60)
+                except multiprocessing.TimeoutError:
+                    alive = {str(p.pid) for p in multiprocessing.active_children()}
+                    lost = sorted(m.read_text() for m in Path(running).iterdir() if m.name not in alive)
+                    raise RuntimeError(f"no program finished in {3 * timeout + 60:.0f} s; workers died running "
+                                       f"seeds {', '.join(lost) or '(unknown)'}: run them with --only") from None
 
 
 # --- minimising -----------------------------------------------------------------------------
