@@ -301,7 +301,7 @@ def _library_path(value) -> str | None:
     name = getattr(value, "__qualname__", None) or getattr(value, "__name__", None)
     paths = [f"{module}.{name}"] if module and name else []
     if isinstance(value, np.ufunc):
-        paths.append(f"numpy.{value.__name__}")
+        paths += [f"numpy.{value.__name__}", f"scipy.special.{value.__name__}"]
     for path in paths:
         root = path.split(".")[0]
         if _library(sys.modules.get(root)) and _resolve(path) is value:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.special
 
 import s2sad
 from s2sad import pipeline
@@ -200,3 +201,18 @@ def test_a_new_process_with_a_warm_cache_derives_nothing(cache, backend):
                for stage in ("cold", "warm")]
     assert outputs[0] == outputs[1]
     np.testing.assert_allclose(eval(outputs[1]), expected(X), rtol=1e-14)
+
+
+def test_functions_of_scipy_special_are_recorded(cache, monkeypatch):
+    model = write(cache, "model_i", """
+        import numpy as np
+        import scipy.special
+
+        def loss(x):
+            return np.sum(scipy.special.gammaln(x + 2.0))
+        """)
+    made = Derivations(monkeypatch)
+    for _ in range(2):
+        np.testing.assert_allclose(s2sad.grad(model.loss, backend="python")(X + 1.0), scipy.special.digamma(X + 3.0),
+                                   rtol=1e-12)
+    assert made.count == 1 and len(records(cache)) == 1
