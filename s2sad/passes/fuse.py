@@ -211,8 +211,8 @@ def _fusible(value: Atom, defined: dict, uses: dict, rank: int) -> Eqn | None:
     if rank == 2 and eqn.prim is P.expand_to:
         return eqn if _spread_axis(eqn) is not None else None
     if eqn.prim not in FUSED or any(operand.type.is_array and (_rank(operand) or 3) > rank for operand in eqn.ins):
-        return None
-    return eqn if rank == 2 or all(not a.type.is_array or _vector(a) for a in eqn.ins) else None
+        return None  # (an operand of more axes than the loops, or not a float vector or matrix)
+    return eqn
 
 
 def _spread_axis(eqn: Eqn) -> int | None:
