@@ -430,11 +430,8 @@ class Grad(Derivative):
         key = _plain_key(args, len(self._names)) if not kwargs and self.mode == "reverse" else None
         quick = self._quick.get(key)
         if quick is not None and quick.current():  # (the shortest way, for numbers and float arrays: `remember`)
-            out = quick.fn(*args, 1.0)
-            m = 1 + len(self.wrt)
-            self.tape_bytes, self.advances = out[m], (out[m + 1] if len(out) > m + 1 else 0)
-            grads = [_as_output(out[j], args[k]) for j, k in enumerate(self.wrt, 1)]
-            return float(out[0]), (tuple(grads) if self.as_tuple else grads[0])
+            value, *grads = self._statistics(quick.fn(*args, 1.0), 1 + len(self.wrt))
+            return float(value), self._pack([_as_output(g, args[k]) for g, k in zip(grads, self.wrt)])
         args = self.bind(args, kwargs)
         derived = self.compiled(args, self.mode)
         self.check_scalar_output(derived, "s2sad.vjp")
