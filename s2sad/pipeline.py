@@ -233,25 +233,36 @@ def _derive(fn, arg_types: list[Type], wrt: list[int], mode: str, backend: str, 
     if recipe is None:
         with recording_reads() as reads:
             made = ir()
-        recipe = _recipe(*made, mode, compiled)
+        recipe = _recipe(*made, mode, backend)
         records.save(name, fn, reads, recipe)
         ir = lambda: made  # noqa: E731
     return _assemble(recipe, backend, ir)
 
 
-def _recipe(primal: Function, derivative: Function, mode: str, compiled: bool) -> Recipe:
+def _recipe(primal: Function, derivative: Function, mode: str, backend: str) -> Recipe:
     """What loading the derivative needs, made from its IR: its generated forms: the Python
-    form, and if `compiled`, Numba's and the Python form that stops when told to (`tiered`: it
-    runs the first calls while Numba compiles, and again to locate a run-time error)."""
+    form, and for a compiled `backend` Numba's; for `auto`, whose first calls run while Numba
+    compiles, also the tiered form (`_tiered`), so that a record holds it for later processes."""
     outline = Outline.of(primal)
     recipe = Recipe(outline, mode, {}, derivative.namespaces, primal.assumed, Effects.of(primal),
                     draws_from_global_stream(derivative))
-    python = recipe.forms["python"] = _form(derivative, recipe.origin, compiled=False)
-    if compiled:
+    recipe.forms["python"] = _form(derivative, recipe.origin, compiled=False)
+    if backend in ("auto", "numba"):
         recipe.forms["compiled"] = _form(derivative, recipe.origin, compiled=True)
+    if backend == "auto":
+        _tiered(recipe)
+    return recipe
+
+
+def _tiered(recipe: Recipe) -> Form:
+    """The Python form that stops when told to (`interruptible`): what runs a compiled
+    derivative's first calls while Numba compiles, and a failed call again to locate its error.
+    Made once, from the Python form's text."""
+    if "tiered" not in recipe.forms:
+        python = recipe.forms["python"]
         source, lines = interruptible(python.source, python.lines)
         recipe.forms["tiered"] = Form(str(write_module(source, python.entry)), source, lines, python.entry, python.core)
-    return recipe
+    return recipe.forms["tiered"]
 
 
 def _assemble(recipe: Recipe, backend: str, ir: Callable[[], tuple[Function, Function]]) -> Derived:
@@ -262,11 +273,11 @@ def _assemble(recipe: Recipe, backend: str, ir: Callable[[], tuple[Function, Fun
     if compiled:
         module.core = numba_backend.compile(module.core, module.source, origin, strict=backend == "numba",
                                             fallback=_plain(python, spaces),
-                                            python_tier=lambda tiers: _plain(recipe.forms["tiered"], spaces, tiers),
+                                            python_tier=lambda tiers: _plain(_tiered(recipe), spaces, tiers),
                                             global_stream=recipe.global_stream, namespaces=spaces)
         setattr(module.module, module.core_name, module.core)  # the entry point (if separate) calls it by name
     entry = getattr(module.module, python.entry)
-    again = _python_again(recipe.forms["tiered"], spaces) if compiled else None
+    again = _python_again(recipe, spaces) if compiled else None
     fn = located(entry if compiled else _numpy_scalars(entry), recipe.outline, again)
     if compiled:
         module.core.on_direct.append(_calling_directly(module, fn, entry is module.core))
@@ -293,14 +304,15 @@ def _numpy_scalars(fn: Callable) -> Callable:
     return call
 
 
-def _python_again(tiered: Form, namespaces: dict) -> Callable[[], tuple[Callable, Deadline]]:
+def _python_again(recipe: Recipe, namespaces: dict) -> Callable[[], tuple[Callable, Deadline]]:
     """The Python form of a compiled derivative that runs a failed call again to locate its
-    error (`tiered`), and its deadline (made at the first error)."""
+    error (`_tiered`), and its deadline (made at the first error)."""
     made = []
 
     def again() -> tuple[Callable, Deadline]:
         if not made:
             deadline = Deadline()
+            tiered = _tiered(recipe)
             module = _load(tiered, namespaces, tiers=deadline)
             made.append((_numpy_scalars(getattr(module.module, tiered.entry)), deadline))
         return made[0]

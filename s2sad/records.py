@@ -106,7 +106,8 @@ class Form:
 @dataclass
 class Recipe:
     """Everything that loading a derivative needs, made from its IR or read from a record:
-    the forms ``"compiled"`` (Numba's, when compiled) and ``"python"``."""
+    the forms ``"python"``, ``"compiled"`` (Numba's, when compiled) and ``"tiered"`` (once made:
+    pipeline._tiered)."""
 
     outline: Outline
     mode: str

@@ -47,7 +47,7 @@ from ..ir.aliases import Aliases
 from ..ir.builder import Builder, const
 from ..ir.core import Atom, Block, Eqn, ForRange, Function, If, Var, clone, region_reads, substitute, use_counts, walk
 from ..ir.liveness import Liveness
-from ..ir.types import F64, I64
+from ..ir.types import I64
 from .cse import key_of
 from .dce import dce
 from .shapes import ShapeRoots
