@@ -42,12 +42,14 @@ from .ir.verify import verify
 from .passes.activity import active_values
 from .passes.bounds import check_bounds, strip_bounds
 from .passes.chunks import chunk_tapes
+from .passes.copies import elide_copies
 from .passes.cse import cse
 from .passes.dce import dce
 from .passes.draws import draws_for_numba, draws_from_global_stream
 from .passes.entry import hoist_global_reads, split_entry
 from .passes.fuse import fuse_loops
 from .passes.licm import licm
+from .passes.slices import push_slices
 from .passes.polls import poll_loops
 from .passes.shapes import simplify_broadcasts
 from .passes.simplify import simplify, strip_custom
@@ -103,7 +105,7 @@ def prepare(fn, arg_types: list[Type], run_time: frozenset = frozenset()) -> Fun
     numbers to read at run time rather than take as constants ((id(globals), name) pairs)."""
     with room_to_recurse():
         ir = lower(fn, arg_types, run_time)
-        for step in (verify, hoist_global_reads, simplify, cse, licm, dce):
+        for step in (verify, hoist_global_reads, simplify, cse, licm, dce, push_slices, dce):
             ir = step(ir) or ir
         verify(ir)
     return ir
@@ -140,7 +142,7 @@ def writebacks_last(fn: Function) -> Function:
     return fn
 
 
-_CLEANUP = (strip_custom, simplify, simplify_broadcasts, cse, dce)
+_CLEANUP = (strip_custom, simplify, dce, elide_copies, simplify_broadcasts, cse, dce)
 
 
 def _cleaned(derivative: Function, steps=_CLEANUP) -> Function:

@@ -23,7 +23,7 @@ __all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_li
            "list_grow", "list_position", "nonempty_list", "list_resized", "list_rows", "log_draw", "log_draws",
            "logged_draws", "logit", "masked_product", "next_action",
            "periodic_schedule", "poll_signals", "ragged_matrix", "ragged_row", "record", "record_grow",
-           "record_ragged", "reserve", "running_extreme", "schedule_slots", "sort_columns", "square_r", "sub_into", "tape_row",
+           "record_ragged", "reserve", "running_extreme", "schedule_slots", "slice_span", "sort_columns", "square_r", "sub_into", "tape_row",
            "thin_reciprocal", "to_int", "trigamma", "unbroadcast", "unrecord", "untape_row", "unrepeat",
            "untile", "xlogy"]
 
@@ -231,6 +231,15 @@ def checked_span(first: int, last: int, n: int) -> None:
     outside an axis of length `n`: the indices a loop will use, checked before it runs."""
     if first <= last and (first < -n or last >= n):
         raise IndexError(OUT_OF_BOUNDS)
+
+
+def slice_span(n: int, start: int, stop: int, step: int) -> tuple[int, int]:
+    """Where the slice ``start:stop:step`` (step > 0) of an axis of length `n` begins, and how
+    many elements it has: Python's ``slice.indices``, negative bounds counted from the end and
+    both clipped to the axis (an element loop over a slice region runs over these)."""
+    start = max(start + n, 0) if start < 0 else min(start, n)
+    stop = max(stop + n, 0) if stop < 0 else min(stop, n)
+    return start, max(0, (stop - start + step - 1) // step)
 
 
 OUT_OF_BOUNDS = "index out of bounds for its axis"

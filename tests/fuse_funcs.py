@@ -104,3 +104,41 @@ def spread_product(X, W, v):
         s = np.sum(Z * Z, axis=1)
         total = total + np.sum(s * v) * (t + 1.0)
     return total
+
+
+def stencil(u0, alpha, steps):
+    """Explicit heat steps: the Laplacian's interior stored into a slice of zeros."""
+    u = u0.copy()
+    n = u.shape[0]
+    for t in range(steps):
+        lap = np.zeros(n)
+        lap[1:-1] = u[2:] - 2.0 * u[1:-1] + u[:-2]
+        u = u + alpha * lap
+    return np.sum(u ** 2)
+
+
+def overlapping_stores(u0):
+    """Slices of the array stored into: NumPy reads the whole right-hand side first."""
+    u = u0 * 1.0
+    u[1:-1] = u[2:] + 2.0 * u[:-2]
+    u[1:] += u[:-1] * 3.0
+    return np.sum(u ** 2)
+
+
+def sliced_bounds(x, a, b):
+    """Slices with bounds known only at run time (negative, past the end), and a step of 2."""
+    y = np.zeros(x.shape[0])
+    y[a:b] = x[a:b] * x[a:b] + 1.0
+    y[a:] += np.sin(x[a:]) * 2.0
+    y[::2] -= x[::2] * 0.5
+    y[-3:] = y[-3:] + x[:3] * 2.0
+    return np.sum(y * y)
+
+
+def row_and_column_slices(X, v):
+    """Slice regions in a row (Y[i, 1:]) and in a column (Y[1:, j]) of a matrix."""
+    Y = np.zeros(X.shape)
+    for i in range(X.shape[0]):
+        Y[i, 1:] = X[i, 1:] * v[:-1] + 1.0
+        Y[1:, i % X.shape[1]] += X[1:, 0] * 2.0
+    return np.sum(Y * Y)

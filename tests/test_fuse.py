@@ -31,6 +31,13 @@ CASES = {  # name: (function, arguments, whether the Numba derivative has an ele
     "matrices summed, one broadcasting": (ff.axis_sums, (R.normal(size=(3, 4)), R.normal(size=(1, 4)), 2), True),
     "a spread vector times a matrix, into a product": (ff.spread_product, (R.normal(size=(5, 3)), R.normal(size=(3, 4)),
                                                                            R.normal(size=5)), True),
+    "a stencil into a slice": (ff.stencil, (R.normal(size=9), 0.2, 4), True),
+    "stores into slices read from the same array": (ff.overlapping_stores, (R.normal(size=7),), True),
+    "slices of run-time bounds, inside": (ff.sliced_bounds, (R.normal(size=9), 2, 7), True),
+    "slices of run-time bounds, negative": (ff.sliced_bounds, (R.normal(size=9), -5, -1), True),
+    "slices of run-time bounds, past the end": (ff.sliced_bounds, (R.normal(size=9), 4, 100), True),
+    "slices of run-time bounds, empty": (ff.sliced_bounds, (R.normal(size=9), 6, 2), True),
+    "slices of a row and of a column": (ff.row_and_column_slices, (R.normal(size=(4, 3)), R.normal(size=3)), True),
 }
 
 
@@ -118,3 +125,26 @@ def test_a_zero_divides_as_in_numpy():
         plain = s2sad.grad(ff.reciprocal_rows, wrt=1, backend="python")(X, w)
     np.testing.assert_allclose(compiled, plain, rtol=1e-15)  # (0 · inf is nan in both: the masked-out
     assert compiled[0] == 3.0                                 # branch still has a derivative)
+
+
+def test_a_stencil_into_a_slice_is_one_loop_without_tests():
+    """``lap[1:-1] = u[2:] - 2 u[1:-1] + u[:-2]``: the shape facts prove the three slices as long
+    as the region, so the element loop runs from where the slice begins, untested."""
+    source = _source(ff.stencil, CASES["a stencil into a slice"][1], "reverse", "numba")
+    assert re.search(r"lap\[(\w+) \+ e\] = t\d\[e\] - 2\.0 \* t\d\[e\] \+ t\d\[e\]", source)
+    assert "copy_into(lap" not in source  # (no vectorised form kept for another case)
+
+
+def test_stores_reading_the_array_they_store_into_stay_vectorised():
+    """Element by element, ``u[1:-1] = u[2:] + …`` would read what it has just written."""
+    source = _source(ff.overlapping_stores, CASES["stores into slices read from the same array"][1], "reverse", "numba")
+    assert "copy_into(u[1:-1]" in source and "add_into(u[1:]" in source
+
+
+@pytest.mark.numba
+def test_a_slice_store_follows_numpy_on_each_bound():
+    """The values themselves (not only the gradients) of slice stores with every kind of bound."""
+    x = R.normal(size=9)
+    for a, b in [(2, 7), (-5, -1), (4, 100), (6, 2), (-100, 3), (0, 0)]:
+        value = s2sad.value_and_grad(ff.sliced_bounds, backend="numba")(x, a, b)[0]
+        assert value == pytest.approx(ff.sliced_bounds(x, a, b), rel=1e-14)

@@ -45,17 +45,17 @@ from __future__ import annotations
 from .. import primitives as P
 from ..ir.aliases import Aliases
 from ..ir.builder import Builder, const
-from ..ir.core import Atom, Block, Eqn, ForRange, Function, If, Var, clone, region_reads, substitute, use_counts, walk
+from ..ir.core import Atom, Block, Const, Eqn, ForRange, Function, If, Var, clone, region_reads, substitute, use_counts, walk
 from ..ir.liveness import Liveness
 from ..ir.types import I64
 from .cse import key_of
 from .dce import dce
-from .shapes import ShapeRoots
+from .shapes import ShapeRoots, slice_extents
 
 FUSED = {P.add, P.sub, P.mul, P.div, P.neg, P.pow, P.exp, P.log, P.sqrt, P.sin, P.cos, P.tan, P.tanh,
          P.expm1, P.log1p, P.sinh, P.cosh, P.arctan, P.abs, P.sign, P.maximum, P.minimum, P.masked_product}
 CHEAP = {P.add, P.sub, P.mul, P.neg}
-_UPDATES = {P.index_add, P.index_sub, P.accumulate}
+_UPDATES = {P.index_add, P.index_sub, P.setitem, P.accumulate}
 
 
 def fuse_loops(fn: Function) -> Function:
@@ -75,6 +75,7 @@ class _Context:
         self.live = Liveness(fn)
         self.pinned = set(fn.params)  # the caller's arrays: never updated in place
         self.loops: dict[int, ForRange] = {}  # the element loops made, by identity (held, so ids stay theirs)
+        self.kind: dict[int, tuple] = {}  # by a loop's identity: (is its region a slice, does it store (=))
 
     def shared(self, update: Eqn) -> bool:
         """May the array `update` updates share memory with a value still needed after it?
@@ -97,8 +98,10 @@ def _fuse_block(block: Block, context: _Context) -> None:
             if id(made) not in context.loops:
                 new.append(made)
             elif last is not None and _mergeable(new[last], made, new[last + 1:], context):
+                kinds = [context.kind.get(id(loop), (False, False)) for loop in (new[last], made)]
                 new[last] = _merge(new[last], made)
                 context.loops[id(new[last])] = new[last]
+                context.kind[id(new[last])] = tuple(map(any, zip(*kinds)))
             else:
                 last = len(new)
                 new.append(made)
@@ -132,7 +135,7 @@ def _consumer(stmt, defined: dict, context: _Context):
     else:
         spread = None
     tree = _tree(value, defined, context.uses, rank)
-    if not tree or region is not None and any(context.aliases.find(leaf) is context.aliases.find(region)
+    if not tree or context.uses[value] > 1 or region is not None and any(context.aliases.find(leaf) is context.aliases.find(region)
                                               for leaf in _leaves(tree) if isinstance(leaf, Var)
                                               and leaf.type.is_array):
         return None
@@ -167,14 +170,24 @@ def _summed_axis(stmt: Eqn) -> int | None:
 
 
 def _region_rank(stmt: Eqn) -> int | None:
-    """The rank of the region ``x[i, …] ±= v`` updates (integer indices only), or of ``x += v``."""
+    """The rank of the region ``x[i, …] ±= v`` (or ``= v``) updates, or of ``x += v``: integer
+    indices, or integers and one slice with a positive step (``x[1:-1]``, ``x[i, a:b]``) that
+    leaves no other axis (a vector region, `_slice_span`)."""
     if stmt.prim is P.accumulate:
         return stmt.ins[0].type.ndim
-    index = stmt.ins[1:-1]
-    if all(kind == "i" for kind in stmt.params["spec"]) and not stmt.params.get("scatter") \
-            and all(not a.type.is_array for a in index):
+    spec, index = stmt.params["spec"], stmt.ins[1:-1]
+    if stmt.params.get("scatter") or any(a.type.is_array for a in index) or not set(spec) <= {"i", "s"}:
+        return None
+    if "s" not in spec:
         return stmt.ins[0].type.ndim - len(index)
-    return None
+    step = index[_slice_at(spec) + 2]
+    positive = isinstance(step, Const) and (step.value is None or type(step.value) is int and step.value > 0)
+    return 1 if spec.count("s") == 1 and len(spec) == stmt.ins[0].type.ndim and positive else None
+
+
+def _slice_at(spec: tuple) -> int:
+    """Where the slice's three operands begin among the index operands of `spec`."""
+    return spec.index("s")
 
 
 def _tree(value: Atom | Eqn, defined: dict, uses: dict, rank: int) -> list[Eqn]:
@@ -245,14 +258,21 @@ def _fused(stmt: Eqn, region: Atom | None, value: Var, tree: list[Eqn], spread: 
         return _fused_matrix(stmt, region, value, tree, spread, context, defined)
     b = Builder(stmt.loc)
     vectors = [a for a in _leaves(tree) if a.type.is_array]
-    reference = region if region is not None else vectors[0]
-    axis = len(stmt.ins) - 2 if stmt.prim in (P.index_add, P.index_sub) else 0  # the row's axis of x
-    proven = [v for v in vectors if _same_shape(v, reference, axis, context.roots)]
-    if proven:  # (measure an operand rather than the array updated: a loop over x's rows then reads only x)
-        reference, axis = proven[0], 0
-    length = _length(b, reference, axis, lengths)
+    span = _slice_span(b, stmt) if region is not None and stmt.prim is not P.accumulate else None
+    if span is not None:  # (a slice region: its first element and length, measured)
+        offset, length = span
+        key = _slice_key(stmt, context.roots)
+        proven = [v for v in vectors if key is not None and context.roots.key(v) == key]
+    else:
+        reference = region if region is not None else vectors[0]
+        axis = len(stmt.ins) - 2 if stmt.prim in (P.index_add, P.index_sub, P.setitem) else 0  # the row's axis of x
+        proven = [v for v in vectors if _same_shape(v, reference, axis, context.roots)]
+        if proven:  # (measure an operand rather than the array updated: a loop over x's rows then reads only x)
+            reference, axis = proven[0], 0
+        offset, length = None, _length(b, reference, axis, lengths)
     start = b.emit(P.copy, [region], region.name) if region is not None and context.shared(stmt) else region
-    loop = _element_loop(stmt, start, value, tree, length)
+    loop = _element_loop(stmt, start, value, tree, length, offset)
+    context.kind[id(loop)] = (offset is not None, stmt.prim is P.setitem)
     context.loops[id(loop)] = loop
     unproven = [v for v in vectors if v not in proven]
     if not unproven:
@@ -313,6 +333,43 @@ def _fused_matrix(stmt: Eqn, region: Atom | None, value: Var, tree: list[Eqn], s
                          Block([], vectorised, [mapping[stmt.outs[0]]]), stmt.loc)]
 
 
+def _slice_span(b: Builder, stmt: Eqn) -> tuple[Atom, Atom] | None:
+    """For a store into a slice region (`_region_rank`): where the slice begins on its axis and
+    how many elements it has (`slice_span`, after Python's ``slice.indices``); None for a
+    region of integer indices."""
+    spec = stmt.params["spec"]
+    if "s" not in spec:
+        return None
+    k = _slice_at(spec)
+    start, stop, step = stmt.ins[1 + k:4 + k]
+    n = _dim(b, stmt.ins[0], k)
+    bounds = [const(0) if _absent(start) else start, n if _absent(stop) else stop, const(1) if _absent(step) else step]
+    span = b.emit(P.slice_span, [n, *bounds])
+    return tuple(b.emit(P.getitem, [span, const(j)], spec=("i",)) for j in (0, 1))
+
+
+def _absent(a: Atom) -> bool:
+    return isinstance(a, Const) and a.value is None
+
+
+def _slice_key(stmt: Eqn, roots: ShapeRoots):
+    """The shape key (`ShapeRoots.key`) a slice of the region's constant bounds would have
+    (``x[1:-1]`` and ``u[2:]`` of arrays of one shape have one), or None."""
+    extents = slice_extents(stmt)
+    return None if extents is None else (roots.key(stmt.ins[0]), extents)
+
+
+def _region_index(body: Builder, stmt: Eqn, offset: Atom, e: Var) -> tuple[list[Atom], tuple]:
+    """The index operands and spec of element `e` of a slice region: the slice's operands
+    replaced by offset + e·step."""
+    spec = stmt.params["spec"]
+    k = _slice_at(spec)
+    index = stmt.ins[1:-1]
+    step = index[k + 2]
+    scaled = e if _absent(step) or step.value == 1 else body.emit(P.mul, [e, step])
+    return [*index[:k], body.emit(P.add, [offset, scaled]), *index[k + 3:]], tuple("i" for _ in range(len(spec)))
+
+
 def _shaped_by(shape: Atom, defined: dict) -> list[Atom] | None:
     """For ``m.shape`` of a matrix m that an elementwise operation makes of matrices and vectors:
     those operands (m has the matrix shape the loop tests when each of them has it, or is a row
@@ -369,7 +426,10 @@ def _mergeable(first: ForRange, second: ForRange, between: list, context: _Conte
     passed = [v for v in second.init if v in first.outs]
     reads = region_reads(second) | {a for a in second.ins if isinstance(a, Var) and a not in passed}
     made = set(first.outs) | {v for s in between for v in s.outs}
-    return all(context.uses.get(v) == 1 for v in passed) and not reads & made
+    sliced, stored = (any(k) for k in zip(context.kind.get(id(first), (False, False)),
+                                          context.kind.get(id(second), (False, False))))
+    return all(context.uses.get(v) == 1 for v in passed) and not reads & made \
+        and not (passed and sliced and stored)  # (then iteration e may touch another's element: only sums commute)
 
 
 def _merge(first: ForRange, second: ForRange) -> ForRange:
@@ -442,9 +502,13 @@ def _carried(stmt: Eqn, region: Atom | None) -> Var:
     return Var(region.name, region.type) if region is not None else Var(stmt.outs[0].name, stmt.outs[0].type)
 
 
-def _updated(body: Builder, stmt: Eqn, carried: Var, at: list[Var], element: Atom) -> Atom:
+def _updated(body: Builder, stmt: Eqn, carried: Var, at: list[Var], element: Atom, offset: Atom | None = None) -> Atom:
     """What an element loop's body gives back: the sum so far, or the array with `element` added
-    (subtracted) at the loop indices `at`."""
+    (subtracted, stored) at the loop indices `at` (for a slice region, at `at[0]` from
+    `offset`)."""
+    if offset is not None:
+        index, spec = _region_index(body, stmt, offset, at[0])
+        return body.emit(stmt.prim, [carried, *index, element], carried.name, spec=spec)
     if stmt.prim is P.sum and carried.type.is_array:
         return body.emit(P.index_add, [carried, *at, element], carried.name, spec=("i",) * len(at))
     if stmt.prim in FUSED:  # (a matrix made element by element)
@@ -457,8 +521,10 @@ def _updated(body: Builder, stmt: Eqn, carried: Var, at: list[Var], element: Ato
                      spec=stmt.params["spec"] + ("i",) * len(at))
 
 
-def _element_loop(stmt: Eqn, region: Atom | None, value: Var, tree: list[Eqn], length: Atom) -> ForRange:
-    """``for e in range(length)`` carrying the updated array (or the partial sum)."""
+def _element_loop(stmt: Eqn, region: Atom | None, value: Var, tree: list[Eqn], length: Atom,
+                  offset: Atom | None = None) -> ForRange:
+    """``for e in range(length)`` carrying the updated array (or the partial sum); a slice
+    region's elements from `offset` on."""
     e = Var("e", I64)
     carried = _carried(stmt, region)
     body = Builder(stmt.loc)
@@ -467,7 +533,7 @@ def _element_loop(stmt: Eqn, region: Atom | None, value: Var, tree: list[Eqn], l
         scalars[leaf] = body.emit(P.getitem, [leaf, e], spec=("i",)) if leaf.type.is_array else leaf
     for eqn in tree:
         scalars[eqn.outs[0]] = body.emit(eqn.prim, [scalars[a] for a in eqn.ins], eqn.outs[0].name, **eqn.params)
-    result = _updated(body, stmt, carried, [e], scalars[value])
+    result = _updated(body, stmt, carried, [e], scalars[value], offset)
     init = const(0.0) if region is None else region
     out = Var(stmt.outs[0].name, stmt.outs[0].type)
     return ForRange([out], const(0), length, const(1), [init], Block([e, carried], body.stmts, [result]), stmt.loc)

@@ -28,7 +28,7 @@ from ..ir.core import Atom, Block, Const, Eqn, ForRange, Function, Var, While, s
 # Primitives whose result has the broadcast shape of their operands: those typed as elementwise
 # operations, and a few typed otherwise.
 ELEMENTWISE = {p for p in P.ALL.values() if p.typer in (P.elementwise, P.floating, P.boolean)} \
-    | {P.where, P.accumulate, P.copy}
+    | {P.where, P.accumulate, P.copy, P.neg}
 _COMBINING = {P.add, P.sub, P.mul, P.div, P.lt, P.le, P.gt, P.ge, P.eq, P.ne}  # where a spread scalar may stay one
 _SHAPED_LIKE_FIRST = {P.setitem, P.index_add, P.index_sub, P.add_outer, P.zeros_like, P.roll, P.triu, P.tril}
 _ALLOCATIONS = {P.full: 0, P.unbroadcast: 1, P.expand_to: 1, P.zeros: 0, P.ones: 0, P.empty: 0}  # → shape operand
@@ -65,6 +65,7 @@ class ShapeRoots:
         self.sliced: dict = dict(outer.sliced) if outer else {}  # x[1:] → (root of x, extents)
         self.fits: dict = dict(outer.fits) if outer else {}  # v → a root whose shape v broadcasts to
         self.failed: dict = {}  # id(loop) → (loop, indices of the carried values that change shape)
+        self.params = (outer.params if outer else set()) | set(block.params)
         self._block(block)
 
     def __call__(self, v: Atom) -> Atom:
@@ -76,7 +77,7 @@ class ShapeRoots:
         for _ in range(len(self.twin_of) + 1):
             root = self(v)
             twin = self.twin_of.get(v, self.twin_of.get(root))
-            if twin is None:
+            if twin is None or twin not in self.root and twin not in self.params:  # (a value this code no longer has)
                 return self._own_key(root)
             v = twin
         return self(v)

@@ -504,7 +504,7 @@ def _add_tape(stmt, v: Var, setup: Builder, n: Atom, where: Atom, is_for: bool, 
     steps of a for loop, or with no entries yet, of that shape, for a while loop's steps;
     otherwise at the first store, which checks that later entries have the same shape."""
     ndim = v.type.ndim if v.type.is_array else 0
-    like = (_shaped_like(stmt, v, roots) or _slice_like(stmt, v, definition, roots, setup)) if ndim else None
+    like = (_shaped_like(stmt, v, roots) or _slice_like(stmt, v, roots, setup)) if ndim else None
     preallocated = is_for and (ndim == 0 or like is not None)
     rows_known = not is_for and like is not None  # (grown by record_grow, its entries of like's shape)
     size = ([n] if ndim == 0 else [n, like]) if preallocated else [const(0), like] if rows_known else []
@@ -622,15 +622,18 @@ def _shaped_like(stmt, v: Var, roots: ShapeRoots) -> Atom | None:
     return root if isinstance(root, Var) and root is not v and root not in block_defs(stmt.body) else None
 
 
-def _slice_like(stmt, v: Var, definition, roots: ShapeRoots, setup: Builder) -> Atom | None:
-    """For a slice with constant bounds ``z[:-1]`` of an array z shaped like one bound before the
-    loop `stmt` (its root r), the same slice of r, emitted into `setup`; else None."""
-    if v not in roots.sliced or not isinstance(definition, Eqn) or definition.prim is not P.getitem:
+def _slice_like(stmt, v: Var, roots: ShapeRoots, setup: Builder) -> Atom | None:
+    """For a value shaped like a slice with constant bounds ``z[:-1]`` (the slice itself, or an
+    elementwise operation of such slices) of an array z shaped like one bound before the loop
+    `stmt` (its root r), the same slice of r, emitted into `setup`; else None."""
+    root = roots(v)
+    made = roots.definitions.get(root)
+    if root not in roots.sliced or not isinstance(made, Eqn) or made.prim is not P.getitem:
         return None
-    base = roots.sliced[v][0]
+    base = roots.sliced[root][0]
     if not isinstance(base, Var) or base in block_defs(stmt.body):
         return None
-    return setup.emit(P.getitem, [base, *definition.ins[1:]], v.name, **definition.params)
+    return setup.emit(P.getitem, [base, *made.ins[1:]], v.name, **made.params)
 
 
 def _initial_value(stmt, v: Var) -> Atom | None:
