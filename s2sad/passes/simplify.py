@@ -68,9 +68,8 @@ def _updates(block: Block) -> None:
     """Cheaper in-place updates, where only the update reads the value it adds:
     ``index_add(x, idx, neg(v))`` → ``index_sub(x, idx, v)`` (also through an ``unbroadcast``;
     not through an index array: only adding has a scatter form, ``add_at``, where repeated
-    indices accumulate), ``accumulate(x, outer(a, b))`` → ``add_outer(x, a, b)``, the
-    rank-one update without forming the outer product, and an accumulation of a store into
-    zeros a store into the accumulator (`_into_zeros`). The zeros a tape's tangent starts from
+    indices accumulate), and ``accumulate(x, outer(a, b))`` → ``add_outer(x, a, b)``, the
+    rank-one update without forming the outer product. The zeros a tape's tangent starts from
     (``zeros_like(tape_x)``) become a tape like it (``np.empty(n)``): only entries written are
     read back."""
     definitions = {s.outs[0]: s for s in walk(block) if isinstance(s, Eqn) and len(s.outs) == 1}
@@ -85,8 +84,6 @@ def _updates(block: Block) -> None:
             continue
         if stmt.prim is P.accumulate and (outer := made_by(stmt.ins[1], P.outer)):
             stmt.prim, stmt.ins = P.add_outer, [stmt.ins[0], *outer.ins]
-        elif stmt.prim is P.accumulate and (scatter := _into_zeros(stmt.ins[1], made_by)):
-            stmt.prim, stmt.ins, stmt.params = scatter.prim, [stmt.ins[0], *scatter.ins[1:]], dict(scatter.params)
         elif stmt.prim is P.index_add and not any(a.type.is_array for a in stmt.ins[1:-1]):
             spread = made_by(stmt.ins[-1], P.unbroadcast)
             if spread and (negated := made_by(spread.ins[0], P.neg)):
@@ -97,17 +94,6 @@ def _updates(block: Block) -> None:
         elif stmt.prim is P.zeros_like and (tape := _tape_allocation(definitions.get(stmt.ins[0]))):
             stmt.prim, stmt.ins, stmt.params = P.tape, list(tape.ins), dict(tape.params)
             stmt.outs[0].name = f"{label(tape.outs[0])}_dot"
-
-
-def _into_zeros(value, made_by) -> Eqn | None:
-    """The store making `value` when it adds into (or subtracts from) an array of zeros read by
-    nothing else: ``x_bar += index_add(zeros, idx, v)`` is then ``x_bar[idx] += v`` (an
-    accumulation's operands have one shape)."""
-    store = made_by(value, P.index_add) or made_by(value, P.index_sub)
-    if store is None or store.outs[0].type.dtype != "f64" \
-            or not (made_by(store.ins[0], P.zeros_like) or made_by(store.ins[0], P.zeros)):
-        return None
-    return store
 
 
 def _tape_allocation(stmt) -> Eqn | None:
