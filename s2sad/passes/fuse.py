@@ -79,7 +79,6 @@ class _Context:
         self.pinned = set(fn.params)  # the caller's arrays: never updated in place
         self.loops: dict[int, ForRange] = {}  # the element loops made, by identity (held, so ids stay theirs)
         self.kind: dict[int, tuple] = {}  # by a loop's identity: (is its region a slice, does it store (=))
-        self.fresh: set = set()  # stores (by identity) into an array this pass makes: nothing shares its memory
 
     def shared(self, update: Eqn) -> bool:
         """May the array `update` updates share memory with a value still needed after it?
@@ -94,13 +93,7 @@ def _fuse_block(block: Block, context: _Context) -> None:
     last = None  # where in `new` the last element loop is
     lengths: dict = {}  # (vector, axis) → its length, measured once per block
     defined: dict = {}  # value → the equation of the block before `stmt` binding it alone
-    pending = list(block.stmts)
-    while pending:
-        stmt = pending.pop(0)
-        split = _split_concatenate(stmt, defined, context)
-        if split:
-            pending[:0] = split
-            continue
+    for stmt in list(block.stmts):
         found = _consumer(stmt, defined, context)
         if isinstance(stmt, Eqn) and len(stmt.outs) == 1:
             defined[stmt.outs[0]] = stmt
@@ -150,46 +143,6 @@ def _consumer(stmt, defined: dict, context: _Context):
                                               and leaf.type.is_array):
         return None
     return region, value, tree, spread
-
-
-def _split_concatenate(stmt, defined: dict, context: _Context) -> list | None:
-    """``np.concatenate((a, e))`` of vectors, where an elementwise expression e is read by
-    nothing else, as stores into a new vector, which element loops then make (e is computed
-    into its place, not into an array that is then copied)::
-
-        out = np.empty(len(a) + len(e))
-        out[0:len(a)] = a
-        out[len(a):len(a) + len(e)] = e
-
-    Each length is read off an operand the shape facts prove to have it (the expression's
-    leaves broadcast otherwise); None when one cannot be, or no part is such an expression."""
-    if not isinstance(stmt, Eqn) or stmt.prim is not P.concatenate or not _vector(stmt.outs[0]) \
-            or not all(_vector(part) for part in stmt.ins):
-        return None
-    trees = [_tree(part, defined, context.uses, 1) if context.uses.get(part) == 1 else [] for part in stmt.ins]
-    if not any(trees):
-        return None
-    b = Builder(stmt.loc)
-    lengths = []
-    for part, tree in zip(stmt.ins, trees):
-        measured = [leaf for leaf in (_leaves(tree) if tree else [part])
-                    if leaf.type.is_array and context.roots.same(leaf, part)]
-        if not measured:
-            return None
-        lengths.append(_dim(b, measured[0], 0))
-    total = lengths[0]
-    for length in lengths[1:]:
-        total = b.emit(P.add, [total, length])
-    out = b.emit(P.empty, [b.emit(P.make_tuple, [total])], stmt.outs[0].name)
-    start: Atom = const(0)
-    for k, (part, length) in enumerate(zip(stmt.ins, lengths)):
-        stop = b.emit(P.add, [start, length]) if k else length
-        store = Eqn([stmt.outs[0] if k == len(lengths) - 1 else Var(out.name, out.type)], P.setitem,
-                    [out, start, stop, const(None), part], {"spec": ("s",)}, stmt.loc)
-        b.append(store)
-        context.fresh.add(id(store))
-        out, start = store.outs[0], stop
-    return b.stmts
 
 
 def _made_only_for_loops(value: Atom, context: _Context) -> bool:
@@ -331,8 +284,7 @@ def _fused(stmt: Eqn, region: Atom | None, value: Var, tree: list[Eqn], spread: 
         if proven:  # (measure an operand rather than the array updated: a loop over x's rows then reads only x)
             reference, axis = proven[0], 0
         offset, length = None, _length(b, reference, axis, lengths)
-    start = b.emit(P.copy, [region], region.name) if region is not None and id(stmt) not in context.fresh \
-        and context.shared(stmt) else region
+    start = b.emit(P.copy, [region], region.name) if region is not None and context.shared(stmt) else region
     loop = _element_loop(stmt, start, value, tree, length, offset)
     context.kind[id(loop)] = (offset is not None, stmt.prim is P.setitem)
     context.loops[id(loop)] = loop
