@@ -142,3 +142,21 @@ def row_and_column_slices(X, v):
         Y[i, 1:] = X[i, 1:] * v[:-1] + 1.0
         Y[1:, i % X.shape[1]] += X[1:, 0] * 2.0
     return np.sum(Y * Y)
+
+
+def stencil_2d(u0, alpha, steps):
+    """Explicit heat steps on a grid: the five-point Laplacian into the interior of zeros."""
+    u = u0.copy()
+    for t in range(steps):
+        lap = np.zeros(u.shape)
+        lap[1:-1, 1:-1] = u[2:, 1:-1] + u[:-2, 1:-1] + u[1:-1, 2:] + u[1:-1, :-2] - 4.0 * u[1:-1, 1:-1]
+        u = u + alpha * lap
+    return np.sum(u ** 2)
+
+
+def block_slices(A, B, a, b):
+    """Matrix slice regions with bounds known at run time, and a step of 2 on the rows."""
+    C = np.ones(A.shape)
+    C[a:, 1:b] += A[a:, 1:b] * B[a:, :b - 1] + 1.0
+    C[::2, 1:] = C[::2, 1:] * 0.5 + np.sin(A[::2, :-1])
+    return np.sum(C * C)

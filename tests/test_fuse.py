@@ -38,6 +38,9 @@ CASES = {  # name: (function, arguments, whether the Numba derivative has an ele
     "slices of run-time bounds, past the end": (ff.sliced_bounds, (R.normal(size=9), 4, 100), True),
     "slices of run-time bounds, empty": (ff.sliced_bounds, (R.normal(size=9), 6, 2), True),
     "slices of a row and of a column": (ff.row_and_column_slices, (R.normal(size=(4, 3)), R.normal(size=3)), True),
+    "a stencil into a matrix's interior": (ff.stencil_2d, (R.normal(size=(6, 5)), 0.1, 3), True),
+    "matrix slices of run-time bounds": (ff.block_slices, (R.normal(size=(5, 4)), R.normal(size=(5, 4)), 1, 3), True),
+    "matrix slices from the end": (ff.block_slices, (R.normal(size=(5, 4)), R.normal(size=(5, 4)), -2, 3), True),
 }
 
 
@@ -148,3 +151,8 @@ def test_a_slice_store_follows_numpy_on_each_bound():
     for a, b in [(2, 7), (-5, -1), (4, 100), (6, 2), (-100, 3), (0, 0)]:
         value = s2sad.value_and_grad(ff.sliced_bounds, backend="numba")(x, a, b)[0]
         assert value == pytest.approx(ff.sliced_bounds(x, a, b), rel=1e-14)
+
+
+def test_a_grid_stencil_is_two_loops_without_tests():
+    source = _source(ff.stencil_2d, CASES["a stencil into a matrix's interior"][1], "reverse", "numba")
+    assert re.search(r"lap\[(\w+) \+ e, (\w+) \+ f\] = ", source) and "copy_into(lap" not in source

@@ -13,7 +13,8 @@ an element loop would run in the interpreter.
 
 What is fused (vectors and matrices; the operations of `FUSED`):
 
-* ``x[i, …] += e``, ``x[i, …] -= e`` (integer indices, so the region is a row or a matrix) and
+* ``x[i, …] += e``, ``x[i, …] -= e``, ``x[i, …] = e`` (integer indices, so the region is a row
+  or a matrix, or integers and one or two slices: ``x[1:-1]``, ``u[1:-1, 1:-1]``) and
   ``x += e``, where `e` may pass through an ``unbroadcast`` — the loop carries `x`;
 * ``np.sum(e)`` — the loop carries the partial sum;
 * for a matrix `e`, ``np.sum(e, axis=k)`` — the loops add into a vector of zeros.
@@ -185,8 +186,8 @@ def _summed_axis(stmt: Eqn) -> int | None:
 
 def _region_rank(stmt: Eqn) -> int | None:
     """The rank of the region ``x[i, …] ±= v`` (or ``= v``) updates, or of ``x += v``: integer
-    indices, or integers and one slice with a positive step (``x[1:-1]``, ``x[i, a:b]``) that
-    leaves no other axis (a vector region, `_slice_span`)."""
+    indices, or integers and one or two slices with positive steps that leave no other axis
+    (``x[1:-1]``, ``x[i, a:b]``, ``u[1:-1, 1:-1]``: `_slice_spans`)."""
     if stmt.prim is P.accumulate:
         return stmt.ins[0].type.ndim
     spec, index = stmt.params["spec"], stmt.ins[1:-1]
@@ -194,14 +195,20 @@ def _region_rank(stmt: Eqn) -> int | None:
         return None
     if "s" not in spec:
         return stmt.ins[0].type.ndim - len(index)
-    step = index[_slice_at(spec) + 2]
-    positive = isinstance(step, Const) and (step.value is None or type(step.value) is int and step.value > 0)
-    return 1 if spec.count("s") == 1 and len(spec) == stmt.ins[0].type.ndim and positive else None
+    steps = [index[k + 2] for k in _slice_starts(spec)]
+    positive = all(isinstance(a, Const) and (a.value is None or type(a.value) is int and a.value > 0) for a in steps)
+    return len(steps) if len(spec) == stmt.ins[0].type.ndim and positive else None
 
 
-def _slice_at(spec: tuple) -> int:
-    """Where the slice's three operands begin among the index operands of `spec`."""
-    return spec.index("s")
+def _slice_starts(spec: tuple) -> list[int]:
+    """Where each slice's three operands begin among the index operands of `spec` (integers and
+    slices)."""
+    starts, position = [], 0
+    for kind in spec:
+        if kind == "s":
+            starts.append(position)
+        position += 3 if kind == "s" else 1
+    return starts
 
 
 def _tree(value: Atom | Eqn, defined: dict, uses: dict, rank: int) -> list[Eqn]:
@@ -272,9 +279,9 @@ def _fused(stmt: Eqn, region: Atom | None, value: Var, tree: list[Eqn], spread: 
         return _fused_matrix(stmt, region, value, tree, spread, context, defined)
     b = Builder(stmt.loc)
     vectors = [a for a in _leaves(tree) if a.type.is_array]
-    span = _slice_span(b, stmt) if region is not None and stmt.prim is not P.accumulate else None
-    if span is not None:  # (a slice region: its first element and length, measured)
-        offset, length = span
+    spans = _slice_spans(b, stmt) if region is not None and stmt.prim is not P.accumulate else None
+    if spans is not None:  # (a slice region: its first element and length, measured)
+        (offset, length), = spans
         key = _slice_key(stmt, context.roots)
         proven = [v for v in vectors if key is not None and context.roots.key(v) == key]
     else:
@@ -286,7 +293,7 @@ def _fused(stmt: Eqn, region: Atom | None, value: Var, tree: list[Eqn], spread: 
         offset, length = None, _length(b, reference, axis, lengths)
     start = b.emit(P.copy, [region], region.name) if region is not None and context.shared(stmt) else region
     loop = _element_loop(stmt, start, value, tree, length, offset)
-    context.kind[id(loop)] = (offset is not None, stmt.prim is P.setitem)
+    context.kind[id(loop)] = (spans is not None, stmt.prim is P.setitem)
     context.loops[id(loop)] = loop
     unproven = [v for v in vectors if v not in proven]
     if not unproven:
@@ -310,16 +317,26 @@ def _fused_matrix(stmt: Eqn, region: Atom | None, value: Var, tree: list[Eqn], s
     reference = region if region is not None else matrices[0] if matrices else None
     if reference is None:
         return [stmt]
-    rows, cols = _dim(b, reference, 0), _dim(b, reference, 1)
+    spans = _slice_spans(b, stmt) if region is not None and stmt.prim is not P.accumulate else None
+    if spans is not None:  # (a slice region u[1:-1, 1:-1]: its rows and columns from where they begin)
+        key = _slice_key(stmt, context.roots)
+        (row_start, rows), (col_start, cols) = spans
+
+        def proven(v: Atom, axis: int) -> bool:
+            return axis == 0 and key is not None and context.roots.key(v) == key
+    else:
+        rows, cols = _dim(b, reference, 0), _dim(b, reference, 1)
+
+        def proven(v: Atom, axis: int) -> bool:
+            return _same_shape(v, reference, axis, context.roots)
     lengths = {0: rows, 1: cols}
-    tests = [(_dim(b, m, k), lengths[k]) for m in matrices if m is not reference
-             and not _same_shape(m, reference, 0, context.roots) for k in (0, 1)]
+    tests = [(_dim(b, m, k), lengths[k]) for m in matrices if m is not reference and not proven(m, 0) for k in (0, 1)]
     for leaf, axis in _vector_reads(tree):
-        if not (axis == 1 and _same_shape(leaf, reference, 1, context.roots)):
+        if not (axis == 1 and proven(leaf, 1)):
             tests.append((_dim(b, leaf, 0), lengths[axis]))
     for shape in [e.ins[1] for e in tree if e.prim is P.expand_to] + ([spread.ins[1]] if spread else []):
         made = defined.get(shape)
-        if made is not None and made.prim is P.shape and _same_shape(made.ins[0], reference, 0, context.roots):
+        if made is not None and made.prim is P.shape and proven(made.ins[0], 0):
             continue  # (the reference's own shape, or one proven equal)
         operands = _shaped_by(shape, defined)
         if operands is None:  # (the shape itself)
@@ -333,7 +350,7 @@ def _fused_matrix(stmt: Eqn, region: Atom | None, value: Var, tree: list[Eqn], s
         start = made.emit(P.zeros, [lengths[1 - _summed_axis(stmt)]], stmt.outs[0].name)
     elif value is stmt.outs[0]:  # (a matrix made element by element)
         start = made.emit(P.empty, [made.emit(P.make_tuple, [rows, cols])], stmt.outs[0].name)
-    loop = _matrix_loop(stmt, start, value, tree, rows, cols)
+    loop = _matrix_loop(stmt, start, value, tree, rows, cols, None if spans is None else [row_start, col_start])
     if not tests:
         loop.outs = stmt.outs
         return b.stmts + made.stmts + [loop]
@@ -347,19 +364,21 @@ def _fused_matrix(stmt: Eqn, region: Atom | None, value: Var, tree: list[Eqn], s
                          Block([], vectorised, [mapping[stmt.outs[0]]]), stmt.loc)]
 
 
-def _slice_span(b: Builder, stmt: Eqn) -> tuple[Atom, Atom] | None:
-    """For a store into a slice region (`_region_rank`): where the slice begins on its axis and
+def _slice_spans(b: Builder, stmt: Eqn) -> list[tuple[Atom, Atom]] | None:
+    """For a store into a slice region (`_region_rank`): where each slice begins on its axis and
     how many elements it has (`slice_span`, after Python's ``slice.indices``); None for a
     region of integer indices."""
     spec = stmt.params["spec"]
     if "s" not in spec:
         return None
-    k = _slice_at(spec)
-    start, stop, step = stmt.ins[1 + k:4 + k]
-    n = _dim(b, stmt.ins[0], k)
-    bounds = [const(0) if _absent(start) else start, n if _absent(stop) else stop, const(1) if _absent(step) else step]
-    span = b.emit(P.slice_span, [n, *bounds])
-    return tuple(b.emit(P.getitem, [span, const(j)], spec=("i",)) for j in (0, 1))
+    spans = []
+    for axis, k in zip([a for a, kind in enumerate(spec) if kind == "s"], _slice_starts(spec)):
+        start, stop, step = stmt.ins[1 + k:4 + k]
+        n = _dim(b, stmt.ins[0], axis)
+        bounds = [const(0) if _absent(start) else start, n if _absent(stop) else stop, const(1) if _absent(step) else step]
+        span = b.emit(P.slice_span, [n, *bounds])
+        spans.append(tuple(b.emit(P.getitem, [span, const(j)], spec=("i",)) for j in (0, 1)))
+    return spans
 
 
 def _absent(a: Atom) -> bool:
@@ -373,15 +392,21 @@ def _slice_key(stmt: Eqn, roots: ShapeRoots):
     return None if extents is None else (roots.key(stmt.ins[0]), extents)
 
 
-def _region_index(body: Builder, stmt: Eqn, offset: Atom, e: Var) -> tuple[list[Atom], tuple]:
-    """The index operands and spec of element `e` of a slice region: the slice's operands
-    replaced by offset + e·step."""
-    spec = stmt.params["spec"]
-    k = _slice_at(spec)
-    index = stmt.ins[1:-1]
-    step = index[k + 2]
-    scaled = e if _absent(step) or step.value == 1 else body.emit(P.mul, [e, step])
-    return [*index[:k], body.emit(P.add, [offset, scaled]), *index[k + 3:]], tuple("i" for _ in range(len(spec)))
+def _region_index(body: Builder, stmt: Eqn, offsets: list[Atom], at: list[Var]) -> tuple[list[Atom], tuple]:
+    """The index operands and spec of the element of a slice region at loop indices `at`: each
+    slice's operands replaced by its offset + index·step."""
+    spec, index = stmt.params["spec"], stmt.ins[1:-1]
+    operands, position, k = [], 0, 0
+    for kind in spec:
+        if kind == "i":
+            operands.append(index[position])
+            position += 1
+            continue
+        step = index[position + 2]
+        scaled = at[k] if _absent(step) or step.value == 1 else body.emit(P.mul, [at[k], step])
+        operands.append(body.emit(P.add, [offsets[k], scaled]))
+        position, k = position + 3, k + 1
+    return operands, ("i",) * len(spec)
 
 
 def _shaped_by(shape: Atom, defined: dict) -> list[Atom] | None:
@@ -480,10 +505,11 @@ def _all(b: Builder, tests: list[Atom]) -> Atom:
     return test
 
 
-def _matrix_loop(stmt: Eqn, region: Atom | None, value: Var, tree: list[Eqn], rows: Atom, cols: Atom) -> ForRange:
+def _matrix_loop(stmt: Eqn, region: Atom | None, value: Var, tree: list[Eqn], rows: Atom, cols: Atom,
+                 offsets: list[Atom] | None = None) -> ForRange:
     """``for e in range(rows): for f in range(cols)`` carrying the updated array (or the partial
     sum): a matrix operand read at [e, f], a vector at [f] (a row), or where it is spread along
-    the rows, at [e]."""
+    the rows, at [e]; a slice region's elements from its `offsets` on."""
     e, f = Var("e", I64), Var("f", I64)
     outer, carried = _carried(stmt, region), _carried(stmt, region)
     body = Builder(stmt.loc)
@@ -502,7 +528,7 @@ def _matrix_loop(stmt: Eqn, region: Atom | None, value: Var, tree: list[Eqn], ro
                     if a.type.is_array else a for a in eqn.ins]
         scalars[eqn.outs[0]] = body.emit(eqn.prim, operands, eqn.outs[0].name, **eqn.params)
     summed = _summed_axis(stmt)
-    result = _updated(body, stmt, carried, [e, f] if summed is None else [(f, e)[summed]], scalars[value])
+    result = _updated(body, stmt, carried, [e, f] if summed is None else [(f, e)[summed]], scalars[value], offsets)
     inner = ForRange([Var(carried.name, carried.type)], const(0), cols, const(1), [outer],
                      Block([f, carried], body.stmts, [result]), stmt.loc)
     init = const(0.0) if region is None else region
@@ -516,12 +542,13 @@ def _carried(stmt: Eqn, region: Atom | None) -> Var:
     return Var(region.name, region.type) if region is not None else Var(stmt.outs[0].name, stmt.outs[0].type)
 
 
-def _updated(body: Builder, stmt: Eqn, carried: Var, at: list[Var], element: Atom, offset: Atom | None = None) -> Atom:
+def _updated(body: Builder, stmt: Eqn, carried: Var, at: list[Var], element: Atom,
+             offsets: list[Atom] | None = None) -> Atom:
     """What an element loop's body gives back: the sum so far, or the array with `element` added
-    (subtracted, stored) at the loop indices `at` (for a slice region, at `at[0]` from
-    `offset`)."""
-    if offset is not None:
-        index, spec = _region_index(body, stmt, offset, at[0])
+    (subtracted, stored) at the loop indices `at` (for a slice region, each from its slice's
+    offset)."""
+    if offsets is not None:
+        index, spec = _region_index(body, stmt, offsets, at)
         return body.emit(stmt.prim, [carried, *index, element], carried.name, spec=spec)
     if stmt.prim is P.sum and carried.type.is_array:
         return body.emit(P.index_add, [carried, *at, element], carried.name, spec=("i",) * len(at))
@@ -547,7 +574,7 @@ def _element_loop(stmt: Eqn, region: Atom | None, value: Var, tree: list[Eqn], l
         scalars[leaf] = body.emit(P.getitem, [leaf, e], spec=("i",)) if leaf.type.is_array else leaf
     for eqn in tree:
         scalars[eqn.outs[0]] = body.emit(eqn.prim, [scalars[a] for a in eqn.ins], eqn.outs[0].name, **eqn.params)
-    result = _updated(body, stmt, carried, [e], scalars[value], offset)
+    result = _updated(body, stmt, carried, [e], scalars[value], None if offset is None else [offset])
     init = const(0.0) if region is None else region
     out = Var(stmt.outs[0].name, stmt.outs[0].type)
     return ForRange([out], const(0), length, const(1), [init], Block([e, carried], body.stmts, [result]), stmt.loc)
