@@ -139,9 +139,10 @@ def _consumer(stmt, defined: dict, context: _Context):
     else:
         spread = None
     tree = _tree(value, defined, context.uses, rank)
-    if not tree or not _made_only_for_loops(value, context) or region is not None and any(context.aliases.find(leaf) is context.aliases.find(region)
-                                              for leaf in _leaves(tree) if isinstance(leaf, Var)
-                                              and leaf.type.is_array):
+    if not tree or not _made_only_for_loops(value, context):
+        return None
+    if region is not None and any(context.aliases.find(leaf) is context.aliases.find(region)
+                                  for leaf in _leaves(tree) if isinstance(leaf, Var) and leaf.type.is_array):
         return None
     return region, value, tree, spread
 
@@ -375,7 +376,8 @@ def _slice_spans(b: Builder, stmt: Eqn) -> list[tuple[Atom, Atom]] | None:
     for axis, k in zip([a for a, kind in enumerate(spec) if kind == "s"], _slice_starts(spec)):
         start, stop, step = stmt.ins[1 + k:4 + k]
         n = _dim(b, stmt.ins[0], axis)
-        bounds = [const(0) if _absent(start) else start, n if _absent(stop) else stop, const(1) if _absent(step) else step]
+        bounds = [const(0) if _absent(start) else start, n if _absent(stop) else stop,
+                  const(1) if _absent(step) else step]
         span = b.emit(P.slice_span, [n, *bounds])
         spans.append(tuple(b.emit(P.getitem, [span, const(j)], spec=("i",)) for j in (0, 1)))
     return spans
