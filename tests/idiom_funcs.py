@@ -40,6 +40,28 @@ def doubled_if_flag(x, flag=None):
     return x
 
 
+# --- array defaults -------------------------------------------------------------------------------
+
+WEIGHTS = np.array([0.5, -0.25, 1.0])
+
+
+def misfit(x, target=WEIGHTS):
+    return np.sum((x - target) ** 2)
+
+
+def misfits_by_default_and_by_keyword(x, s):
+    return misfit(x) + misfit(x, target=x * s) + misfit(target=x, x=WEIGHTS * s)
+
+
+def writes_into_its_default(x, buf=WEIGHTS):
+    buf[0] = x[0]
+    return np.sum(buf * x)
+
+
+def calls_a_helper_writing_its_default(x):
+    return writes_into_its_default(x)
+
+
 # --- closures -----------------------------------------------------------------------------------
 
 def make_ridge_loss(X, y, lam):

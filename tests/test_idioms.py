@@ -66,6 +66,30 @@ def test_none_is_false_as_a_condition(mode):
     assert s2sad.grad(idf.doubled_if_flag, mode=mode)(1.5, True) == 2.0
 
 
+# --- array defaults -------------------------------------------------------------------------------
+
+# An array default of a helper (a module array named in its def) used to crash the compiler
+@MODES
+def test_array_default_of_a_helper_is_read_at_each_call(mode):
+    x, s = np.array([0.3, -0.2, 0.5]), 1.5
+    g = s2sad.grad(idf.misfits_by_default_and_by_keyword, wrt=(0, 1), mode=mode)
+    gx, gs = g(x, s)
+    w = idf.WEIGHTS
+    np.testing.assert_allclose(gx, 2 * (x - w) + 2 * (1 - s) ** 2 * x - 2 * (w * s - x), rtol=1e-14)
+    np.testing.assert_allclose(gs, -2 * (1 - s) * np.sum(x * x) + 2 * np.sum((w * s - x) * w), rtol=1e-14)
+    check_grad(idf.misfits_by_default_and_by_keyword, (x, s), mode)
+    w[1] = 7.0                                  # the default array changed in place: seen by the next call
+    try:
+        np.testing.assert_allclose(g(x, s)[0], 2 * (x - w) + 2 * (1 - s) ** 2 * x - 2 * (w * s - x), rtol=1e-14)
+    finally:
+        w[1] = -0.25
+
+
+def test_array_default_written_by_a_helper_is_refused():
+    with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: this writes into 'buf', an array from outside"):
+        s2sad.grad(idf.calls_a_helper_writing_its_default)(np.array([0.3, -0.2, 0.5]))
+
+
 # --- closures -------------------------------------------------------------------------------------
 
 @MODES

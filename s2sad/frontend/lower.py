@@ -1688,9 +1688,15 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
                 env[name] = DictVal(dict(bound.arguments.get(name, {})))
             elif name in bound.arguments:
                 env[name] = bound.arguments[name]
+            elif isinstance(param.default, np.ndarray):  # (read at every call, as Python passes it)
+                env[name] = self.read_global(name, param.default, node, self.defaults_alias(fn))
             else:
                 env[name] = self.outside(param.default, name, node)
         return env
+
+    def defaults_alias(self, fn) -> str:
+        """The name under which generated code reaches `fn`'s default values."""
+        return self.space(("defaults", id(fn)), fn.__name__ + "_defaults", lambda: _Defaults(fn))
 
 
 def lower_call(fn, args: list[Atom], builder: Builder) -> list[Atom]:
@@ -1857,6 +1863,19 @@ class _Namespace:
 
     def __setattr__(self, name, value):
         self._mapping[name] = value
+
+
+class _Defaults:
+    """Attribute access to a function's default values, read when the generated code runs."""
+
+    def __init__(self, fn):
+        self._fn = fn
+
+    def __getattr__(self, name):
+        param = inspect.signature(self._fn, follow_wrapped=False).parameters.get(name)
+        if param is None or param.default is param.empty:
+            raise AttributeError(name)
+        return param.default
 
 
 class _Cells:
