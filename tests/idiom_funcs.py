@@ -1,6 +1,8 @@
 """Everyday Python idioms in differentiated functions (used by test_idioms.py)."""
 
 import functools
+import math
+from math import exp, sqrt
 
 import numpy as np
 
@@ -409,3 +411,32 @@ def stacked_list_of_numbers(x, n):
     for i in range(n):
         ys.append(x[0] * i)
     return np.sum(np.stack(ys))  # (NumPy's np.stack([]) raises)
+
+
+# --- the math module --------------------------------------------------------------------------------
+
+def math_of_numbers(a, b):
+    u = math.sin(a) * math.cos(b) + math.tan(0.3 * a) + math.asin(0.5 * b) + math.acos(0.2 * a)
+    v = math.atan(a) + math.sinh(b) + math.cosh(0.5 * a) + math.tanh(b) + math.asinh(a) + math.acosh(1.0 + b * b)
+    w = math.atanh(0.5 * b) + exp(a) + math.expm1(b) + math.log(a) + math.log(b, 3) + math.log1p(b)
+    z = math.log2(a) + math.log10(b) + sqrt(a) + math.fabs(a - b) + math.erf(b) + math.erfc(a) + math.lgamma(a + b)
+    t = math.atan2(a, b) + math.hypot(a, b) + math.pow(a, b) + math.degrees(a) + math.radians(b) + math.exp(2)
+    return u + v + w + z + t
+
+
+def pendulum(theta0, length, steps):
+    theta, omega = theta0, 0.0
+    for _ in range(steps):
+        omega -= 0.01 * 9.81 / length * math.sin(theta)
+        theta += 0.01 * omega
+    return theta + math.sqrt(length) * math.cos(theta)
+
+
+def cell_of(x, t, dt):
+    i = math.floor(t / dt)                     # an integer, as Python's math.floor gives
+    j = math.ceil(t / dt) + math.trunc(-t / dt)
+    return x[i] * x[j] + (i - t / dt) * x[0]
+
+
+def math_of_an_array(x):
+    return math.sin(x)

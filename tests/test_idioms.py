@@ -324,3 +324,30 @@ def test_an_empty_list_used_as_an_array_is_refused_where_numpy_would_differ(fn):
     with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: in .*a list of arrays built in a loop is "
                                               "empty where it is used as an array"):
         s2sad.grad(fn)(x, 0)
+
+
+# --- the math module ---------------------------------------------------------------------------------
+
+# The math module's functions of numbers were refused ("math.sin is not supported")
+@MODES
+def test_math_functions_of_numbers(mode):
+    a, b = 1.3, 0.7
+    v, (ga, gb) = s2sad.value_and_grad(idf.math_of_numbers, wrt=(0, 1), mode=mode)(a, b)
+    assert v == pytest.approx(idf.math_of_numbers(a, b), rel=1e-14)
+    assert ga == pytest.approx(fd(idf.math_of_numbers, (a, b), 0), rel=1e-7)
+    assert gb == pytest.approx(fd(idf.math_of_numbers, (a, b), 1), rel=1e-7)
+    check_grad(idf.pendulum, (0.4, 1.2, 50), mode, (0, 1))
+
+
+@MODES
+def test_math_floor_ceil_and_trunc_give_integers(mode):
+    x = np.array([0.5, -1.5, 2.0, 3.0])
+    g = s2sad.grad(idf.cell_of, wrt=(0, 1), mode=mode)(x, 1.3, 0.5)   # i = 2, j = 3 - 2 = 1
+    np.testing.assert_allclose(g[0], [2.0 - 1.3 / 0.5, 2.0, -1.5, 0.0], rtol=1e-14)
+    assert g[1] == pytest.approx(-x[0] / 0.5, rel=1e-14)
+
+
+def test_math_function_of_an_array_is_refused():
+    with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: math.sin takes a number, not f64\[:\]; "
+                                               r"use np.sin for arrays"):
+        s2sad.grad(idf.math_of_an_array)(np.ones(3))
