@@ -443,3 +443,16 @@ def row_set_from_a_column_view(A):
     for i in range(2):
         B[i] = c  # <-
     return np.sum(B * B)
+
+
+def rows_swapped_between_two_arrays(A, B):
+    P = A.copy()
+    Q = B.copy()
+    P[0], Q[0] = Q[0], P[0]  # NumPy: Q[0] gets P[0] as the first store left it (Q's own row): no swap
+    return np.sum(P * A) + 2.0 * np.sum(Q * B)
+
+
+def rows_swapped_by_a_tuple(A):
+    B = A.copy()
+    B[0], B[1] = B[1], B[0]  # NumPy: both rows end up as the old row 1
+    return np.sum(B * A) + B[0, 0]

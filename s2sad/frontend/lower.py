@@ -407,7 +407,9 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         elif isinstance(target, gast.Subscript):
             if not isinstance(value, (Var, Const)):
                 raise self.error(target, f"cannot store {_describe(value)} into an array")
-            self.store(target, value, None)
+            # (a view unpacked from a tuple reads its memory as it is now: `a[0], b[0] = b[0], a[0]` stores
+            # into b[0] what a[0] holds after the first store, as NumPy does)
+            self.store(target, self.current(value, target), None)
         else:
             raise self.error(target, f"cannot assign to {type(target).__name__}; assign to a name")
 
