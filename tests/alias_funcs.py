@@ -456,3 +456,10 @@ def rows_swapped_by_a_tuple(A):
     B = A.copy()
     B[0], B[1] = B[1], B[0]  # NumPy: both rows end up as the old row 1
     return np.sum(B * A) + B[0, 0]
+
+
+def reversed_into_itself(x):
+    y = x.copy()
+    y[:] = y[::-1]  # NumPy copies the right side first: strides in opposite directions
+    y[1:3] = y[2:0:-1]
+    return np.sum(y * x) + y[0]

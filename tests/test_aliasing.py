@@ -109,6 +109,7 @@ CASES = [
     # first (a wrong value, without a warning), or to be refused as an overlap
     (af.rows_swapped_between_two_arrays, (A33, A33[::-1] * 0.5)),
     (af.rows_swapped_by_a_tuple, (A33,)),
+    (af.reversed_into_itself, (X6,)),  # (used to be refused as an overlap)
 ]
 
 
