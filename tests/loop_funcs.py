@@ -487,6 +487,31 @@ def while_return(x):
     return y
 
 
+def landing_time(v0, g):
+    """A projectile stepped until it falls below the ground, the crossing interpolated: a while True
+    loop left only by its return."""
+    y, v, t = 0.0, v0, 0.0
+    while True:
+        y_new = y + 0.01 * v
+        v = v - 0.01 * g
+        if y_new < 0:
+            return t + y / (y - y_new) * 0.01
+        y = y_new
+        t += 0.01
+
+
+def newton_root_forever(a):
+    x = a
+    while True:
+        for _ in range(2):  # (a break here leaves the inner loop only)
+            if x < 0.0:
+                break
+        fx = x * x - a
+        if abs(fx) < 1e-12:
+            return x * 3.0
+        x = x - fx / (2 * x)
+
+
 # --- 16. negative steps, triangular loops ---------------------------------------------------------
 
 def backward_horner(x):

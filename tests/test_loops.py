@@ -609,6 +609,13 @@ def test_return_from_inside_while(mode, x, expected):
     assert s2sad.grad(lf.while_return, mode=mode)(x) == pytest.approx(expected, rel=1e-14)
 
 
+# `while True:` left only by a return was refused: "returns a value on some paths and nothing (None) on others"
+@MODES
+def test_while_true_left_by_a_return(mode):
+    check_grad(lf.landing_time, (3.0, 9.81), mode)
+    assert s2sad.grad(lf.newton_root_forever, mode=mode)(2.3) == pytest.approx(1.5 / np.sqrt(2.3), rel=1e-10)
+
+
 @MODES
 def test_power_iteration_with_break(mode):
     A = np.array([[2.0, 1.0, 0.0], [1.0, 3.0, 0.5], [0.0, 0.5, -1.0]])

@@ -56,6 +56,21 @@ def always_returns(stmt) -> bool:
         return True
     if isinstance(stmt, gast.If):
         return bool(stmt.body and stmt.orelse) and always_returns(stmt.body[-1]) and always_returns(stmt.orelse[-1])
+    if isinstance(stmt, gast.While):  # (``while True:`` that no break leaves: it ends by a return)
+        return isinstance(stmt.test, gast.Constant) and bool(stmt.test.value) and not stmt.orelse \
+            and not _breaks(stmt.body) and any(isinstance(n, gast.Return) for s in stmt.body for n in gast.walk(s))
+    return False
+
+
+def _breaks(body: list) -> bool:
+    """Does a ``break`` in `body` leave the loop whose body it is (not a loop nested in it)?"""
+    for stmt in body:
+        if isinstance(stmt, gast.Break):
+            return True
+        if isinstance(stmt, gast.If) and (_breaks(stmt.body) or _breaks(stmt.orelse)):
+            return True
+        if isinstance(stmt, (gast.For, gast.While)) and _breaks(stmt.orelse):
+            return True
     return False
 
 
