@@ -463,3 +463,10 @@ def reversed_into_itself(x):
     y[:] = y[::-1]  # NumPy copies the right side first: strides in opposite directions
     y[1:3] = y[2:0:-1]
     return np.sum(y * x) + y[0]
+
+
+def off_diagonal_sees_later_writes(A):
+    B = A.copy()
+    d = np.diag(B, 1)  # a read-only view of the first superdiagonal
+    B[0, 1] = 5.0 * A[2, 2]
+    return np.sum(d * d) + np.sum(np.diag(B, -2))

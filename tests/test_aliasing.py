@@ -110,6 +110,7 @@ CASES = [
     (af.rows_swapped_between_two_arrays, (A33, A33[::-1] * 0.5)),
     (af.rows_swapped_by_a_tuple, (A33,)),
     (af.reversed_into_itself, (X6,)),  # (used to be refused as an overlap)
+    (af.off_diagonal_sees_later_writes, (A33,)),
 ]
 
 

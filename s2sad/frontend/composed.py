@@ -1073,6 +1073,25 @@ def _contraction(lo: "Lowering", node, call: str, operands: list[Atom], spec) ->
 
 
 
+
+def diagonal_at(lo: "Lowering", node, v, k=const(0)) -> Atom:
+    """np.diag(v, k) with an offset: of a vector, the square matrix of size len(v) + |k| with v on
+    its k-th diagonal (np.diag(v) padded with zeros); of a matrix, its k-th diagonal (the main
+    diagonal of A[:, k:] or A[-k:, :], a read-only view as NumPy's)."""
+    x = lo.operand(v, node)
+    offset = _literal(lo, k, node, "the k of np.diag")
+    if not isinstance(offset, int) or isinstance(offset, bool):
+        raise lo.error(node, f"the k of np.diag must be a literal integer, not {offset!r}")
+    if not x.type.is_array or x.type.ndim not in (1, 2):
+        raise lo.error(node, f"np.diag takes a vector or a matrix, not {x.type}")
+    if offset == 0:
+        return lo.emit(P.diag, [x], node)
+    if x.type.ndim == 1:
+        widths = ((0, offset), (offset, 0)) if offset > 0 else ((-offset, 0), (0, -offset))
+        return lo.emit(P.pad, [lo.emit(P.diag, [x], node), const(0.0)], node, widths=widths)
+    band = _slice_along(lo, x, 1, offset, None, node) if offset > 0 else _slice_along(lo, x, 0, -offset, None, node)
+    return lo.emit(P.diag, [band], node)
+
 # --- the math module: functions of numbers ------------------------------------------------------
 
 def _number(lo: "Lowering", value, node, name: str) -> Atom:

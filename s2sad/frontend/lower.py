@@ -42,7 +42,7 @@ from ..ir.builder import Builder, const, placeholder
 from ..ir.core import TEMP, Atom, Block, Const, Eqn, ForRange, Function, If, Loc, Var, While, walk
 from ..ir.types import BOOL, F64, I64, NONE, Type, promote, type_of_value
 from . import special
-from .composed import COMPOSED, lower_composed
+from .composed import COMPOSED, diagonal_at, lower_composed
 from .indexing import IndexLowering
 from .memory import Ambiguous, Latest, Memory, MemoryLowering
 from .nested import check_inlinable, inline_gradient, is_derivative, lower_derivative
@@ -1465,6 +1465,12 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             return self.put_along_axis(args, kwargs, node)
         if _is_hashable(obj) and obj in COMPOSED:
             return lower_composed(self, obj, args, kwargs, node)
+        if obj is np.diag and (len(args) > 1 or "k" in kwargs):
+            try:
+                bound = inspect.signature(diagonal_at).bind(self, node, *args, **kwargs)
+            except TypeError as exc:
+                raise self.error(node, f"bad arguments to numpy.diag: {exc}") from None
+            return diagonal_at(*bound.args, **bound.kwargs)
         if _is_hashable(obj) and obj in ALLOCATE_LIKE:
             return self.allocate_like(ALLOCATE_LIKE[obj], args, kwargs, node)
         if _is_hashable(obj) and obj in P.NUMPY:
