@@ -440,3 +440,16 @@ def cell_of(x, t, dt):
 
 def math_of_an_array(x):
     return math.sin(x)
+
+
+# --- Python's sum, max and min --------------------------------------------------------------------------
+
+def python_reductions(x, A):
+    items = [x[0], x[1] * 2.0, x[2] * 3.0]
+    total = sum(items) / len(items) + sum((x[0], x[1]), 1.5) + sum([x * 2.0, x], start=x)[1]
+    total += sum(x ** 2) + np.sum(sum(A) * x[:3]) + sum(x, 2.0)
+    return total + max(x[0], x[1], x[2] * 0.5) - min(x[0], x[1], x[2]) + max(x) - min(x ** 2) + max([x[0], x[3]])
+
+
+def max_of_a_matrix(A):
+    return max(A)

@@ -351,3 +351,19 @@ def test_math_function_of_an_array_is_refused():
     with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: math.sin takes a number, not f64\[:\]; "
                                                r"use np.sin for arrays"):
         s2sad.grad(idf.math_of_an_array)(np.ones(3))
+
+
+# --- Python's sum, max and min --------------------------------------------------------------------------
+
+# sum of a list literal or of an array, and max/min of several numbers or of a vector, were refused
+@MODES
+def test_python_sum_max_and_min_of_lists_and_arrays(mode):
+    x, A = np.array([0.7, -1.3, 2.1, 0.4]), np.array([[1.0, 2.0, -0.5], [0.3, -1.2, 0.8]])
+    v = s2sad.value_and_grad(idf.python_reductions, wrt=(0, 1), mode=mode)(x, A)[0]
+    assert v == pytest.approx(idf.python_reductions(x, A), rel=1e-14)
+    check_grad(idf.python_reductions, (x, A), mode)
+
+
+def test_max_of_a_matrix_is_refused_as_python_would_fail():
+    with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: max of an array of 2 axes compares its rows"):
+        s2sad.grad(idf.max_of_a_matrix)(np.ones((2, 2)))

@@ -1459,6 +1459,10 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             return made
         if obj is len:
             return self.length(args, node)
+        if obj in (builtins.sum, builtins.max, builtins.min):
+            folded = self.builtin_reduction(obj, args, kwargs, node)
+            if folded is not None:
+                return folded
         if _is_add_at(PyObj(obj)):
             return self.add_at(args, kwargs, node)
         if obj is np.put_along_axis:
@@ -1491,6 +1495,43 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             return self.inline(obj, args, kwargs, node)
         raise self.error(node, f"{P.numpy_name(obj)} is not supported; `s2sad rules` lists what is "
                                "(docs/supported.md), and s2sad.custom_rule gives a function your own derivative")
+
+    def builtin_reduction(self, obj, args: list, kwargs: dict, node) -> Value | None:
+        """Python's ``sum(items, start)``, ``max(items)``, ``max(a, b, c, ...)`` (and ``min``) of a
+        list or tuple, or of an array (over its first axis, as Python iterates it): the items
+        combined in Python's order (None: the two-number max and min, the primitives themselves)."""
+        name = obj.__name__
+        if obj is builtins.sum:
+            if len(args) not in (1, 2) or set(kwargs) - {"start"} or (len(args) == 2 and kwargs):
+                raise self.error(node, "sum takes the items and a start (sum(items, start))")
+            start = args[1] if len(args) == 2 else kwargs.get("start", const(0))
+            items = args[0]
+        elif kwargs:
+            raise self.error(node, f"{name} with key= or default= is not supported; use np.{name} or a loop")
+        elif len(args) == 1:
+            items, start = args[0], None
+        elif len(args) == 2:
+            return None
+        else:
+            items, start = TupleVal(tuple(args)), None
+        prim = {builtins.sum: P.add, builtins.max: P.max, builtins.min: P.min}[obj]
+        if isinstance(items, TupleVal):
+            values = [self.operand(v, node) for v in items.items]
+            if not values and start is None:
+                raise self.error(node, f"{name}() of an empty sequence (Python raises ValueError)")
+            total = self.operand(start, node) if start is not None else values.pop(0)
+            for v in values:
+                total = self.emit(prim, [total, v], node)
+            return total
+        x = self.operand(items, node)
+        if not x.type.is_array:
+            raise self.error(node, f"{name} takes a list, a tuple or an array, not a number")
+        if obj is builtins.sum:
+            return self.emit(P.add, [self.operand(start, node), self.emit(P.sum, [x], node, axis=0)], node)
+        if x.type.ndim != 1:
+            raise self.error(node, f"{name} of an array of {x.type.ndim} axes compares its rows, which Python "
+                                   f"cannot do (the truth value of an array is ambiguous); use np.{name}")
+        return self.emit(P.amax if obj is builtins.max else P.amin, [x], node, axis=0)
 
     @staticmethod
     def item_alone(obj, args: list, kwargs: dict) -> P.Primitive | None:
