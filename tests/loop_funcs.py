@@ -512,6 +512,26 @@ def newton_root_forever(a):
         x = x - fx / (2 * x)
 
 
+def back_substitution_reversed(U, b):
+    x = np.zeros(b.shape[0])
+    for i in reversed(range(b.shape[0])):
+        x[i] = (b[i] - U[i, i + 1:] @ x[i + 1:]) / U[i, i]
+    return np.sum(x ** 2)
+
+
+def reversed_rows_and_items(x, A):
+    tot = 0.0
+    for k, v in enumerate(reversed(x)):
+        tot = tot * 0.5 + k * v ** 2
+    B = A * 1.0
+    for row in reversed(B):
+        row *= 2.0  # (rows are views: B changes)
+        tot = tot * 0.3 + np.sum(row * row[::-1])
+    for i in reversed(range(1, x.shape[0], 2)):
+        tot = tot * 0.9 + x[i] ** 2
+    return tot + np.sum(B * A)
+
+
 # --- 16. negative steps, triangular loops ---------------------------------------------------------
 
 def backward_horner(x):
