@@ -453,3 +453,9 @@ def python_reductions(x, A):
 
 def max_of_a_matrix(A):
     return max(A)
+
+
+def comprehension_of_rows(x, n):
+    A = np.outer(x, x) * n
+    rows = [A[i] for i in range(2)]  # (the message named the list by its internal name, _comp1)
+    return np.sum(rows[0] * rows[1])

@@ -220,6 +220,7 @@ def test_append_loop_is_a_preallocated_array():
 
 @pytest.mark.parametrize("fn, message", [
     (idf.appends_the_same_array, r"xs.append\(...\) appends an array made before this iteration"),
+    (idf.comprehension_of_rows, r"this list comprehension makes a list of arrays made before it \(or views of them\)"),
     (idf.writes_an_appended_array, "'x' was appended to a list, which holds the array itself"),
     (idf.writes_into_an_item_read_in_the_loop, "'h' is an item of the list hs, which is the array that was put in"),
     (idf.appends_in_a_helper, r"xs.append\(...\) is supported in the straight-line code that made the list"),
@@ -227,7 +228,7 @@ def test_append_loop_is_a_preallocated_array():
     (idf.appends_items_of_other_lengths, r"in appends_items_of_other_lengths: the items appended to a list in a loop "
                                          "have different shapes"),
     (idf.list_plus_list, r"xs is a list \(built in a loop; np.array\(xs\) makes an array of it\)"),
-], ids=["same-array", "written-after", "written-item", "in-a-helper", "read-above-first-append", "ragged", "list-plus-list"])
+], ids=["same-array", "comprehension-of-rows", "written-after", "written-item", "in-a-helper", "read-above-first-append", "ragged", "list-plus-list"])
 def test_list_appends_that_would_differ_from_python_are_refused(fn, message):
     with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: .*" + message):
         s2sad.grad(fn)(np.array([1.0, 2.0]), 3)

@@ -1265,6 +1265,10 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             storage = self.mem.storage_of(item)
             if not first and (storage.id < self.iteration_mark or storage in self.mem.external
                               or storage in self.mem.module):
+                if name.startswith("_comp"):  # (a list comprehension's list: normalize.py)
+                    raise self.error(item_node, "this list comprehension makes a list of arrays made before it (or "
+                                                "views of them): the list would hold those arrays themselves, "
+                                                "which s2sad does not follow; make copies ([A[i].copy() for ...])")
                 raise self.error(item_node, f"{name}.append(...) appends an array made before this iteration: the "
                                             f"list would hold that array itself, which the loop may change; append "
                                             f"a copy ({name}.append(x.copy()))")
