@@ -443,3 +443,30 @@ def row_set_from_a_column_view(A):
     for i in range(2):
         B[i] = c  # <-
     return np.sum(B * B)
+
+
+def rows_swapped_between_two_arrays(A, B):
+    P = A.copy()
+    Q = B.copy()
+    P[0], Q[0] = Q[0], P[0]  # NumPy: Q[0] gets P[0] as the first store left it (Q's own row): no swap
+    return np.sum(P * A) + 2.0 * np.sum(Q * B)
+
+
+def rows_swapped_by_a_tuple(A):
+    B = A.copy()
+    B[0], B[1] = B[1], B[0]  # NumPy: both rows end up as the old row 1
+    return np.sum(B * A) + B[0, 0]
+
+
+def reversed_into_itself(x):
+    y = x.copy()
+    y[:] = y[::-1]  # NumPy copies the right side first: strides in opposite directions
+    y[1:3] = y[2:0:-1]
+    return np.sum(y * x) + y[0]
+
+
+def off_diagonal_sees_later_writes(A):
+    B = A.copy()
+    d = np.diag(B, 1)  # a read-only view of the first superdiagonal
+    B[0, 1] = 5.0 * A[2, 2]
+    return np.sum(d * d) + np.sum(np.diag(B, -2))

@@ -1,6 +1,8 @@
 """Everyday Python idioms in differentiated functions (used by test_idioms.py)."""
 
 import functools
+import math
+from math import exp, sqrt
 
 import numpy as np
 
@@ -38,6 +40,28 @@ def doubled_if_flag(x, flag=None):
     if flag:
         return x * 2.0
     return x
+
+
+# --- array defaults -------------------------------------------------------------------------------
+
+WEIGHTS = np.array([0.5, -0.25, 1.0])
+
+
+def misfit(x, target=WEIGHTS):
+    return np.sum((x - target) ** 2)
+
+
+def misfits_by_default_and_by_keyword(x, s):
+    return misfit(x) + misfit(x, target=x * s) + misfit(target=x, x=WEIGHTS * s)
+
+
+def writes_into_its_default(x, buf=WEIGHTS):
+    buf[0] = x[0]
+    return np.sum(buf * x)
+
+
+def calls_a_helper_writing_its_default(x):
+    return writes_into_its_default(x)
 
 
 # --- closures -----------------------------------------------------------------------------------
@@ -387,3 +411,51 @@ def stacked_list_of_numbers(x, n):
     for i in range(n):
         ys.append(x[0] * i)
     return np.sum(np.stack(ys))  # (NumPy's np.stack([]) raises)
+
+
+# --- the math module --------------------------------------------------------------------------------
+
+def math_of_numbers(a, b):
+    u = math.sin(a) * math.cos(b) + math.tan(0.3 * a) + math.asin(0.5 * b) + math.acos(0.2 * a)
+    v = math.atan(a) + math.sinh(b) + math.cosh(0.5 * a) + math.tanh(b) + math.asinh(a) + math.acosh(1.0 + b * b)
+    w = math.atanh(0.5 * b) + exp(a) + math.expm1(b) + math.log(a) + math.log(b, 3) + math.log1p(b)
+    z = math.log2(a) + math.log10(b) + sqrt(a) + math.fabs(a - b) + math.erf(b) + math.erfc(a) + math.lgamma(a + b)
+    t = math.atan2(a, b) + math.hypot(a, b) + math.pow(a, b) + math.degrees(a) + math.radians(b) + math.exp(2)
+    return u + v + w + z + t
+
+
+def pendulum(theta0, length, steps):
+    theta, omega = theta0, 0.0
+    for _ in range(steps):
+        omega -= 0.01 * 9.81 / length * math.sin(theta)
+        theta += 0.01 * omega
+    return theta + math.sqrt(length) * math.cos(theta)
+
+
+def cell_of(x, t, dt):
+    i = math.floor(t / dt)                     # an integer, as Python's math.floor gives
+    j = math.ceil(t / dt) + math.trunc(-t / dt)
+    return x[i] * x[j] + (i - t / dt) * x[0]
+
+
+def math_of_an_array(x):
+    return math.sin(x)
+
+
+# --- Python's sum, max and min --------------------------------------------------------------------------
+
+def python_reductions(x, A):
+    items = [x[0], x[1] * 2.0, x[2] * 3.0]
+    total = sum(items) / len(items) + sum((x[0], x[1]), 1.5) + sum([x * 2.0, x], start=x)[1]
+    total += sum(x ** 2) + np.sum(sum(A) * x[:3]) + sum(x, 2.0)
+    return total + max(x[0], x[1], x[2] * 0.5) - min(x[0], x[1], x[2]) + max(x) - min(x ** 2) + max([x[0], x[3]])
+
+
+def max_of_a_matrix(A):
+    return max(A)
+
+
+def comprehension_of_rows(x, n):
+    A = np.outer(x, x) * n
+    rows = [A[i] for i in range(2)]  # (the message named the list by its internal name, _comp1)
+    return np.sum(rows[0] * rows[1])

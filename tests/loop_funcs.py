@@ -487,6 +487,51 @@ def while_return(x):
     return y
 
 
+def landing_time(v0, g):
+    """A projectile stepped until it falls below the ground, the crossing interpolated: a while True
+    loop left only by its return."""
+    y, v, t = 0.0, v0, 0.0
+    while True:
+        y_new = y + 0.01 * v
+        v = v - 0.01 * g
+        if y_new < 0:
+            return t + y / (y - y_new) * 0.01
+        y = y_new
+        t += 0.01
+
+
+def newton_root_forever(a):
+    x = a
+    while True:
+        for _ in range(2):  # (a break here leaves the inner loop only)
+            if x < 0.0:
+                break
+        fx = x * x - a
+        if abs(fx) < 1e-12:
+            return x * 3.0
+        x = x - fx / (2 * x)
+
+
+def back_substitution_reversed(U, b):
+    x = np.zeros(b.shape[0])
+    for i in reversed(range(b.shape[0])):
+        x[i] = (b[i] - U[i, i + 1:] @ x[i + 1:]) / U[i, i]
+    return np.sum(x ** 2)
+
+
+def reversed_rows_and_items(x, A):
+    tot = 0.0
+    for k, v in enumerate(reversed(x)):
+        tot = tot * 0.5 + k * v ** 2
+    B = A * 1.0
+    for row in reversed(B):
+        row *= 2.0  # (rows are views: B changes)
+        tot = tot * 0.3 + np.sum(row * row[::-1])
+    for i in reversed(range(1, x.shape[0], 2)):
+        tot = tot * 0.9 + x[i] ** 2
+    return tot + np.sum(B * A)
+
+
 # --- 16. negative steps, triangular loops ---------------------------------------------------------
 
 def backward_horner(x):

@@ -105,6 +105,12 @@ CASES = [
     (af.shifted_into_itself, (X3,)),
     (af.rows_shifted_up, (A33,)),
     (af.row_from_next_row_in_a_loop, (A33,)),
+    # a tuple of views unpacked into stores: the second store used to take its row as it was before the
+    # first (a wrong value, without a warning), or to be refused as an overlap
+    (af.rows_swapped_between_two_arrays, (A33, A33[::-1] * 0.5)),
+    (af.rows_swapped_by_a_tuple, (A33,)),
+    (af.reversed_into_itself, (X6,)),  # (used to be refused as an overlap)
+    (af.off_diagonal_sees_later_writes, (A33,)),
 ]
 
 

@@ -43,6 +43,12 @@ def test_lambert_inverse_rendering_wrt_albedo_light_and_ambient(mode):
     check_grad(af.lambert_render_error, (albedo, light, ambient, normals, image), mode, (0, 1, 2))
 
 
+# np.diag(v, k) with an offset was refused ("bad arguments to diag: too many positional arguments")
+@MODES
+def test_ground_state_of_a_hamiltonian_built_from_its_diagonals(mode):
+    check_grad(af.ground_state, (0.3, R.uniform(0.0, 1.0, 6)), mode, rtol=1e-6, atol=1e-6)
+
+
 @MODES
 def test_sensitivity_through_a_linear_solve(mode):
     """d(c·x)/dθ for A(θ) x = b against finite differences and the adjoint formula

@@ -66,6 +66,30 @@ def test_none_is_false_as_a_condition(mode):
     assert s2sad.grad(idf.doubled_if_flag, mode=mode)(1.5, True) == 2.0
 
 
+# --- array defaults -------------------------------------------------------------------------------
+
+# An array default of a helper (a module array named in its def) used to crash the compiler
+@MODES
+def test_array_default_of_a_helper_is_read_at_each_call(mode):
+    x, s = np.array([0.3, -0.2, 0.5]), 1.5
+    g = s2sad.grad(idf.misfits_by_default_and_by_keyword, wrt=(0, 1), mode=mode)
+    gx, gs = g(x, s)
+    w = idf.WEIGHTS
+    np.testing.assert_allclose(gx, 2 * (x - w) + 2 * (1 - s) ** 2 * x - 2 * (w * s - x), rtol=1e-14)
+    np.testing.assert_allclose(gs, -2 * (1 - s) * np.sum(x * x) + 2 * np.sum((w * s - x) * w), rtol=1e-14)
+    check_grad(idf.misfits_by_default_and_by_keyword, (x, s), mode)
+    w[1] = 7.0                                  # the default array changed in place: seen by the next call
+    try:
+        np.testing.assert_allclose(g(x, s)[0], 2 * (x - w) + 2 * (1 - s) ** 2 * x - 2 * (w * s - x), rtol=1e-14)
+    finally:
+        w[1] = -0.25
+
+
+def test_array_default_written_by_a_helper_is_refused():
+    with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: this writes into 'buf', an array from outside"):
+        s2sad.grad(idf.calls_a_helper_writing_its_default)(np.array([0.3, -0.2, 0.5]))
+
+
 # --- closures -------------------------------------------------------------------------------------
 
 @MODES
@@ -196,6 +220,7 @@ def test_append_loop_is_a_preallocated_array():
 
 @pytest.mark.parametrize("fn, message", [
     (idf.appends_the_same_array, r"xs.append\(...\) appends an array made before this iteration"),
+    (idf.comprehension_of_rows, r"this list comprehension makes a list of arrays made before it \(or views of them\)"),
     (idf.writes_an_appended_array, "'x' was appended to a list, which holds the array itself"),
     (idf.writes_into_an_item_read_in_the_loop, "'h' is an item of the list hs, which is the array that was put in"),
     (idf.appends_in_a_helper, r"xs.append\(...\) is supported in the straight-line code that made the list"),
@@ -203,7 +228,7 @@ def test_append_loop_is_a_preallocated_array():
     (idf.appends_items_of_other_lengths, r"in appends_items_of_other_lengths: the items appended to a list in a loop "
                                          "have different shapes"),
     (idf.list_plus_list, r"xs is a list \(built in a loop; np.array\(xs\) makes an array of it\)"),
-], ids=["same-array", "written-after", "written-item", "in-a-helper", "read-above-first-append", "ragged", "list-plus-list"])
+], ids=["same-array", "comprehension-of-rows", "written-after", "written-item", "in-a-helper", "read-above-first-append", "ragged", "list-plus-list"])
 def test_list_appends_that_would_differ_from_python_are_refused(fn, message):
     with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: .*" + message):
         s2sad.grad(fn)(np.array([1.0, 2.0]), 3)
@@ -300,3 +325,46 @@ def test_an_empty_list_used_as_an_array_is_refused_where_numpy_would_differ(fn):
     with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: in .*a list of arrays built in a loop is "
                                               "empty where it is used as an array"):
         s2sad.grad(fn)(x, 0)
+
+
+# --- the math module ---------------------------------------------------------------------------------
+
+# The math module's functions of numbers were refused ("math.sin is not supported")
+@MODES
+def test_math_functions_of_numbers(mode):
+    a, b = 1.3, 0.7
+    v, (ga, gb) = s2sad.value_and_grad(idf.math_of_numbers, wrt=(0, 1), mode=mode)(a, b)
+    assert v == pytest.approx(idf.math_of_numbers(a, b), rel=1e-14)
+    assert ga == pytest.approx(fd(idf.math_of_numbers, (a, b), 0), rel=1e-7)
+    assert gb == pytest.approx(fd(idf.math_of_numbers, (a, b), 1), rel=1e-7)
+    check_grad(idf.pendulum, (0.4, 1.2, 50), mode, (0, 1))
+
+
+@MODES
+def test_math_floor_ceil_and_trunc_give_integers(mode):
+    x = np.array([0.5, -1.5, 2.0, 3.0])
+    g = s2sad.grad(idf.cell_of, wrt=(0, 1), mode=mode)(x, 1.3, 0.5)   # i = 2, j = 3 - 2 = 1
+    np.testing.assert_allclose(g[0], [2.0 - 1.3 / 0.5, 2.0, -1.5, 0.0], rtol=1e-14)
+    assert g[1] == pytest.approx(-x[0] / 0.5, rel=1e-14)
+
+
+def test_math_function_of_an_array_is_refused():
+    with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: math.sin takes a number, not f64\[:\]; "
+                                               r"use np.sin for arrays"):
+        s2sad.grad(idf.math_of_an_array)(np.ones(3))
+
+
+# --- Python's sum, max and min --------------------------------------------------------------------------
+
+# sum of a list literal or of an array, and max/min of several numbers or of a vector, were refused
+@MODES
+def test_python_sum_max_and_min_of_lists_and_arrays(mode):
+    x, A = np.array([0.7, -1.3, 2.1, 0.4]), np.array([[1.0, 2.0, -0.5], [0.3, -1.2, 0.8]])
+    v = s2sad.value_and_grad(idf.python_reductions, wrt=(0, 1), mode=mode)(x, A)[0]
+    assert v == pytest.approx(idf.python_reductions(x, A), rel=1e-14)
+    check_grad(idf.python_reductions, (x, A), mode)
+
+
+def test_max_of_a_matrix_is_refused_as_python_would_fail():
+    with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: max of an array of 2 axes compares its rows"):
+        s2sad.grad(idf.max_of_a_matrix)(np.ones((2, 2)))

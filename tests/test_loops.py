@@ -609,6 +609,27 @@ def test_return_from_inside_while(mode, x, expected):
     assert s2sad.grad(lf.while_return, mode=mode)(x) == pytest.approx(expected, rel=1e-14)
 
 
+# `while True:` left only by a return was refused: "returns a value on some paths and nothing (None) on others"
+@MODES
+def test_while_true_left_by_a_return(mode):
+    check_grad(lf.landing_time, (3.0, 9.81), mode)
+    assert s2sad.grad(lf.newton_root_forever, mode=mode)(2.3) == pytest.approx(1.5 / np.sqrt(2.3), rel=1e-10)
+
+
+# for ... in reversed(...) was refused: "'reversed' refers to type <class 'reversed'>"
+@MODES
+def test_loops_over_reversed_ranges_and_arrays(mode):
+    r = rng()
+    U, b = np.triu(r.normal(size=(4, 4))) + 3.0 * np.eye(4), r.normal(size=4)
+    (gb,) = check_grad(lf.back_substitution_reversed, (U, b), mode, (1,))
+    x = np.linalg.solve(U, b)
+    np.testing.assert_allclose(gb, np.linalg.solve(U.T, 2 * x), rtol=1e-12)
+    x, A = r.normal(size=5), r.normal(size=(3, 2))
+    assert s2sad.value_and_grad(lf.reversed_rows_and_items, mode=mode)(x, A)[0] == \
+        pytest.approx(lf.reversed_rows_and_items(x, A), rel=1e-14)
+    check_grad(lf.reversed_rows_and_items, (x, A), mode)
+
+
 @MODES
 def test_power_iteration_with_break(mode):
     A = np.array([[2.0, 1.0, 0.0], [1.0, 3.0, 0.5], [0.0, 0.5, -1.0]])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
@@ -1069,6 +1070,94 @@ def _contraction(lo: "Lowering", node, call: str, operands: list[Atom], spec) ->
     except contract.Refused as exc:
         raise lo.error(node, f"{call}: {exc}") from None
     return contract.contract(found, operands, lambda prim, ins, **params: lo.emit(prim, ins, node, **params))
+
+
+
+
+def diagonal_at(lo: "Lowering", node, v, k=const(0)) -> Atom:
+    """np.diag(v, k) with an offset: of a vector, the square matrix of size len(v) + |k| with v on
+    its k-th diagonal (np.diag(v) padded with zeros); of a matrix, its k-th diagonal (the main
+    diagonal of A[:, k:] or A[-k:, :], a read-only view as NumPy's)."""
+    x = lo.operand(v, node)
+    offset = _literal(lo, k, node, "the k of np.diag")
+    if not isinstance(offset, int) or isinstance(offset, bool):
+        raise lo.error(node, f"the k of np.diag must be a literal integer, not {offset!r}")
+    if not x.type.is_array or x.type.ndim not in (1, 2):
+        raise lo.error(node, f"np.diag takes a vector or a matrix, not {x.type}")
+    if offset == 0:
+        return lo.emit(P.diag, [x], node)
+    if x.type.ndim == 1:
+        widths = ((0, offset), (offset, 0)) if offset > 0 else ((-offset, 0), (0, -offset))
+        return lo.emit(P.pad, [lo.emit(P.diag, [x], node), const(0.0)], node, widths=widths)
+    band = _slice_along(lo, x, 1, offset, None, node) if offset > 0 else _slice_along(lo, x, 0, -offset, None, node)
+    return lo.emit(P.diag, [band], node)
+
+# --- the math module: functions of numbers ------------------------------------------------------
+
+def _number(lo: "Lowering", value, node, name: str) -> Atom:
+    """An operand of math.`name`, in floats: a number (math's functions take no arrays: Python
+    raises TypeError for one of more than one element)."""
+    x = lo.operand(value, node)
+    if x.type.is_array:
+        raise lo.error(node, f"math.{name} takes a number, not {x.type}; use np.{_NUMPY_NAME.get(name, name)} "
+                             "for arrays")
+    return _in_floats(lo, x, node)
+
+
+_NUMPY_NAME = {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "asinh": "arcsinh", "acosh": "arccosh",
+               "atanh": "arctanh", "atan2": "arctan2", "fabs": "abs", "pow": "power", "lgamma": "(scipy.special) gammaln"}
+
+
+def _math_of_one(prim: P.Primitive, name: str):
+    def lower(lo: "Lowering", node, x, /) -> Atom:
+        return lo.emit(prim, [_number(lo, x, node, name)], node)
+    lower.__doc__ = f"math.{name}(x): np.{prim.name} of the number x."
+    return lower
+
+
+def _math_of_two(prim: P.Primitive, name: str):
+    def lower(lo: "Lowering", node, x, y, /) -> Atom:
+        return lo.emit(prim, [_number(lo, x, node, name), _number(lo, y, node, name)], node)
+    lower.__doc__ = f"math.{name}(x, y): np.{prim.name} of the numbers x and y."
+    return lower
+
+
+def _math_to_integer(prim: P.Primitive, name: str):
+    def lower(lo: "Lowering", node, x, /) -> Atom:
+        """An integer, as Python's math.floor, math.ceil and math.trunc give (an integer index)."""
+        x = lo.operand(x, node)
+        if x.type.is_array:
+            raise lo.error(node, f"math.{name} takes a number, not {x.type}; use np.{name} for arrays")
+        if x.type.element.kind != "f64":
+            return x
+        return lo.emit(P.to_int, [lo.emit(prim, [x], node)], node)
+    return lower
+
+
+for _name, _prim in (("sin", P.sin), ("cos", P.cos), ("tan", P.tan), ("asin", P.arcsin), ("acos", P.arccos),
+                     ("atan", P.arctan), ("sinh", P.sinh), ("cosh", P.cosh), ("tanh", P.tanh),
+                     ("asinh", P.arcsinh), ("acosh", P.arccosh), ("atanh", P.arctanh), ("exp", P.exp),
+                     ("expm1", P.expm1), ("log1p", P.log1p), ("log2", P.log2), ("log10", P.log10),
+                     ("sqrt", P.sqrt), ("fabs", P.abs), ("erf", P.erf), ("erfc", P.erfc), ("lgamma", P.gammaln),
+                     ("cbrt", P.cbrt), ("isfinite", P.isfinite), ("isnan", P.isnan), ("isinf", P.isinf)):
+    if hasattr(math, _name):  # (math.cbrt: Python 3.11)
+        _composes(getattr(math, _name), _prim, boolean=_name.startswith("is"))(_math_of_one(_prim, _name))
+for _name, _prim in (("atan2", P.arctan2), ("hypot", P.hypot), ("pow", P.pow)):
+    _composes(getattr(math, _name), _prim)(_math_of_two(_prim, _name))
+for _name, _prim in (("floor", P.floor), ("ceil", P.ceil), ("trunc", P.trunc)):
+    _composes(getattr(math, _name), _prim, P.to_int)(_math_to_integer(_prim, _name))
+for _fn, _factor in ((math.radians, math.pi / 180.0), (math.degrees, 180.0 / math.pi)):
+    _composes(_fn, P.mul)(lambda lo, node, x, /, _f=_factor, _n=_fn.__name__:
+                          lo.emit(P.mul, [_number(lo, x, node, _n), const(_f)], node))
+
+
+@_composes(math.log, P.log, P.div)
+def math_log(lo: "Lowering", node, x, base=None, /) -> Atom:
+    """math.log(x), or math.log(x, base) = log(x) / log(base)."""
+    value = lo.emit(P.log, [_number(lo, x, node, "log")], node)
+    if base is None:
+        return value
+    return lo.emit(P.div, [value, lo.emit(P.log, [_number(lo, base, node, "log")], node)], node)
 
 
 def _source_literal(lo: "Lowering", node, what: str):

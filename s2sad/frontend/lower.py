@@ -42,7 +42,7 @@ from ..ir.builder import Builder, const, placeholder
 from ..ir.core import TEMP, Atom, Block, Const, Eqn, ForRange, Function, If, Loc, Var, While, walk
 from ..ir.types import BOOL, F64, I64, NONE, Type, promote, type_of_value
 from . import special
-from .composed import COMPOSED, lower_composed
+from .composed import COMPOSED, diagonal_at, lower_composed
 from .indexing import IndexLowering
 from .memory import Ambiguous, Latest, Memory, MemoryLowering
 from .nested import check_inlinable, inline_gradient, is_derivative, lower_derivative
@@ -407,7 +407,9 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         elif isinstance(target, gast.Subscript):
             if not isinstance(value, (Var, Const)):
                 raise self.error(target, f"cannot store {_describe(value)} into an array")
-            self.store(target, value, None)
+            # (a view unpacked from a tuple reads its memory as it is now: `a[0], b[0] = b[0], a[0]` stores
+            # into b[0] what a[0] holds after the first store, as NumPy does)
+            self.store(target, self.current(value, target), None)
         else:
             raise self.error(target, f"cannot assign to {type(target).__name__}; assign to a name")
 
@@ -1263,6 +1265,10 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             storage = self.mem.storage_of(item)
             if not first and (storage.id < self.iteration_mark or storage in self.mem.external
                               or storage in self.mem.module):
+                if name.startswith("_comp"):  # (a list comprehension's list: normalize.py)
+                    raise self.error(item_node, "this list comprehension makes a list of arrays made before it (or "
+                                                "views of them): the list would hold those arrays themselves, "
+                                                "which s2sad does not follow; make copies ([A[i].copy() for ...])")
                 raise self.error(item_node, f"{name}.append(...) appends an array made before this iteration: the "
                                             f"list would hold that array itself, which the loop may change; append "
                                             f"a copy ({name}.append(x.copy()))")
@@ -1457,12 +1463,22 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             return made
         if obj is len:
             return self.length(args, node)
+        if obj in (builtins.sum, builtins.max, builtins.min):
+            folded = self.builtin_reduction(obj, args, kwargs, node)
+            if folded is not None:
+                return folded
         if _is_add_at(PyObj(obj)):
             return self.add_at(args, kwargs, node)
         if obj is np.put_along_axis:
             return self.put_along_axis(args, kwargs, node)
         if _is_hashable(obj) and obj in COMPOSED:
             return lower_composed(self, obj, args, kwargs, node)
+        if obj is np.diag and (len(args) > 1 or "k" in kwargs):
+            try:
+                bound = inspect.signature(diagonal_at).bind(self, node, *args, **kwargs)
+            except TypeError as exc:
+                raise self.error(node, f"bad arguments to numpy.diag: {exc}") from None
+            return diagonal_at(*bound.args, **bound.kwargs)
         if _is_hashable(obj) and obj in ALLOCATE_LIKE:
             return self.allocate_like(ALLOCATE_LIKE[obj], args, kwargs, node)
         if _is_hashable(obj) and obj in P.NUMPY:
@@ -1483,6 +1499,43 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             return self.inline(obj, args, kwargs, node)
         raise self.error(node, f"{P.numpy_name(obj)} is not supported; `s2sad rules` lists what is "
                                "(docs/supported.md), and s2sad.custom_rule gives a function your own derivative")
+
+    def builtin_reduction(self, obj, args: list, kwargs: dict, node) -> Value | None:
+        """Python's ``sum(items, start)``, ``max(items)``, ``max(a, b, c, ...)`` (and ``min``) of a
+        list or tuple, or of an array (over its first axis, as Python iterates it): the items
+        combined in Python's order (None: the two-number max and min, the primitives themselves)."""
+        name = obj.__name__
+        if obj is builtins.sum:
+            if len(args) not in (1, 2) or set(kwargs) - {"start"} or (len(args) == 2 and kwargs):
+                raise self.error(node, "sum takes the items and a start (sum(items, start))")
+            start = args[1] if len(args) == 2 else kwargs.get("start", const(0))
+            items = args[0]
+        elif kwargs:
+            raise self.error(node, f"{name} with key= or default= is not supported; use np.{name} or a loop")
+        elif len(args) == 1:
+            items, start = args[0], None
+        elif len(args) == 2:
+            return None
+        else:
+            items, start = TupleVal(tuple(args)), None
+        prim = {builtins.sum: P.add, builtins.max: P.max, builtins.min: P.min}[obj]
+        if isinstance(items, TupleVal):
+            values = [self.operand(v, node) for v in items.items]
+            if not values and start is None:
+                raise self.error(node, f"{name}() of an empty sequence (Python raises ValueError)")
+            total = self.operand(start, node) if start is not None else values.pop(0)
+            for v in values:
+                total = self.emit(prim, [total, v], node)
+            return total
+        x = self.operand(items, node)
+        if not x.type.is_array:
+            raise self.error(node, f"{name} takes a list, a tuple or an array, not a number")
+        if obj is builtins.sum:
+            return self.emit(P.add, [self.operand(start, node), self.emit(P.sum, [x], node, axis=0)], node)
+        if x.type.ndim != 1:
+            raise self.error(node, f"{name} of an array of {x.type.ndim} axes compares its rows, which Python "
+                                   f"cannot do (the truth value of an array is ambiguous); use np.{name}")
+        return self.emit(P.amax if obj is builtins.max else P.amin, [x], node, axis=0)
 
     @staticmethod
     def item_alone(obj, args: list, kwargs: dict) -> P.Primitive | None:
@@ -1688,9 +1741,15 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
                 env[name] = DictVal(dict(bound.arguments.get(name, {})))
             elif name in bound.arguments:
                 env[name] = bound.arguments[name]
+            elif isinstance(param.default, np.ndarray):  # (read at every call, as Python passes it)
+                env[name] = self.read_global(name, param.default, node, self.defaults_alias(fn))
             else:
                 env[name] = self.outside(param.default, name, node)
         return env
+
+    def defaults_alias(self, fn) -> str:
+        """The name under which generated code reaches `fn`'s default values."""
+        return self.space(("defaults", id(fn)), fn.__name__ + "_defaults", lambda: _Defaults(fn))
 
 
 def lower_call(fn, args: list[Atom], builder: Builder) -> list[Atom]:
@@ -1857,6 +1916,19 @@ class _Namespace:
 
     def __setattr__(self, name, value):
         self._mapping[name] = value
+
+
+class _Defaults:
+    """Attribute access to a function's default values, read when the generated code runs."""
+
+    def __init__(self, fn):
+        self._fn = fn
+
+    def __getattr__(self, name):
+        param = inspect.signature(self._fn, follow_wrapped=False).parameters.get(name)
+        if param is None or param.default is param.empty:
+            raise AttributeError(name)
+        return param.default
 
 
 class _Cells:

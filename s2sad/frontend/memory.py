@@ -249,7 +249,8 @@ class MemoryLowering:
         without copying `v` first (it only picks the direction in which to go), so an element
         may be read after it was written: ``x[1] = x[:, 2]`` stores x[1, 2]'s new value at x[1, 1].
         A shift along one axis (``x[1:] = x[:-1]``) comes out as if `v` were copied first, as do
-        all stores into more axes (NumPy copies `v` when they overlap)."""
+        a view running the other way (``x[:] = x[::-1]``) and all stores into more axes (NumPy
+        copies `v` when they overlap)."""
         if not (isinstance(value, Var) and value.type.is_array and value.type.ndim >= 1) \
                 or P.index_result_type(dst.type, [a.type for a in index], spec).ndim != 1 \
                 or not self.mem.storages(value) & self.mem.storages(dst):
@@ -257,6 +258,9 @@ class MemoryLowering:
         root, steps = self.mem.chain(dst)
         target = _strides(root, [*steps, Step(dst, P.getitem, tuple(index), {"spec": spec})])
         source = None if self.mem.unsure(value) is not None else _strides(*self.mem.chain(value))
+        if source is not None and target is not None and source[0] is target[0] \
+                and _opposite_steps(source[1], target[1]):
+            return  # (NumPy copies `v` first when the strides run in opposite directions: x[:] = x[::-1])
         if source is None or target is None or source[0] is not target[0] or not _same_stride(source[1], target[1]):
             raise self.error(node, f"this store copies into {_called(name)} from a view of the same memory with other "
                                    "strides, which may overlap the elements written: NumPy copies into a "
@@ -374,6 +378,17 @@ def _same_stride(a: tuple, b: tuple) -> bool:
         return 1 if s is None else s
     (axis_a, step_a), (axis_b, step_b) = a, b
     return axis_a == axis_b and _same_atom(step(step_a), step(step_b))
+
+
+def _opposite_steps(a: tuple, b: tuple) -> bool:
+    """Do two (axis, step) pairs give views along the same axis whose steps are literals of
+    opposite signs?"""
+    def step(s):
+        s = s.value if isinstance(s, Const) else s
+        return 1 if s is None else s
+    (axis_a, step_a), (axis_b, step_b) = a, b
+    a, b = step(step_a), step(step_b)
+    return axis_a == axis_b and isinstance(a, int) and isinstance(b, int) and a * b < 0
 
 
 def _called(name: str) -> str:

@@ -20,6 +20,7 @@ errors still point at the user's code.
 
 from __future__ import annotations
 
+import copy
 import itertools
 
 import gast
@@ -56,6 +57,21 @@ def always_returns(stmt) -> bool:
         return True
     if isinstance(stmt, gast.If):
         return bool(stmt.body and stmt.orelse) and always_returns(stmt.body[-1]) and always_returns(stmt.orelse[-1])
+    if isinstance(stmt, gast.While):  # (``while True:`` that no break leaves: it ends by a return)
+        return isinstance(stmt.test, gast.Constant) and bool(stmt.test.value) and not stmt.orelse \
+            and not _breaks(stmt.body) and any(isinstance(n, gast.Return) for s in stmt.body for n in gast.walk(s))
+    return False
+
+
+def _breaks(body: list) -> bool:
+    """Does a ``break`` in `body` leave the loop whose body it is (not a loop nested in it)?"""
+    for stmt in body:
+        if isinstance(stmt, gast.Break):
+            return True
+        if isinstance(stmt, gast.If) and (_breaks(stmt.body) or _breaks(stmt.orelse)):
+            return True
+        if isinstance(stmt, (gast.For, gast.While)) and _breaks(stmt.orelse):
+            return True
     return False
 
 
@@ -138,9 +154,12 @@ class _Iterations(_StatementPass):
     def called(self, node) -> str | None:
         """'enumerate', 'zip' or 'range' when `node` calls that builtin (in a form it supports)."""
         if not (isinstance(node, gast.Call) and isinstance(node.func, gast.Name)
-                and node.func.id in ("enumerate", "zip", "range") and self.is_builtin(node.func.id)):
+                and node.func.id in ("enumerate", "zip", "range", "reversed") and self.is_builtin(node.func.id)):
             return None
         name, args, keywords = node.func.id, node.args, node.keywords
+        if name == "reversed" and not (len(args) == 1 and not keywords
+                                       and self.called(args[0]) not in ("enumerate", "zip", "reversed")):
+            return None  # (Python cannot reverse an enumerate or a zip)
         if name == "enumerate" and not (len(args) in (1, 2) and all(k.arg == "start" for k in keywords)):
             return None
         if name == "zip" and (not args or keywords):
@@ -148,7 +167,7 @@ class _Iterations(_StatementPass):
         return name
 
     def loop(self, loop: gast.For) -> list:
-        if self.called(loop.iter) not in ("enumerate", "zip"):
+        if self.called(loop.iter) not in ("enumerate", "zip", "reversed"):
             return [loop]
         index = f"_k{next(self.counter)}"
         setup, length, item = self.sequence(loop.iter, _name(index), loop)
@@ -169,6 +188,11 @@ class _Iterations(_StatementPass):
             start = node.args[1] if len(node.args) == 2 else next((k.value for k in node.keywords), _const(0))
             setup, length, item = self.sequence(node.args[0], index, at)
             return setup, length, gast.Tuple([gast.BinOp(start, gast.Add(), index), item], gast.Load())
+        if kind == "reversed":  # (the item at len - 1 - index)
+            marker = f"_rev{next(self.counter)}"
+            setup, length, item = self.sequence(node.args[0], _name(marker), at)
+            backwards = gast.BinOp(gast.BinOp(length, gast.Sub(), _const(1)), gast.Sub(), index)
+            return setup, length, _Substitute(marker, backwards).visit(item)
         if kind == "zip":
             parts = [self.sequence(arg, index, at) for arg in node.args]
             lengths = [length for _, length, _ in parts]
@@ -180,6 +204,18 @@ class _Iterations(_StatementPass):
             name = f"_seq{next(self.counter)}"
             setup, node = [_assign(name, node, at)], _name(name)
         return setup, gast.Call(_name("len"), [node], []), gast.Subscript(node, index, gast.Load())
+
+
+class _Substitute(gast.NodeTransformer):
+    """Replace the name `name` with (a copy of) the expression `value`."""
+
+    def __init__(self, name: str, value):
+        self.name, self.value = name, value
+
+    def visit_Name(self, node):
+        if node.id == self.name:
+            return copy.deepcopy(self.value)
+        return node
 
 
 class _Comprehensions(_StatementPass):

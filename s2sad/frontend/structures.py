@@ -100,7 +100,7 @@ def returned(value) -> tuple[list, object]:
 
 def makes_container(obj) -> bool:
     """Does calling `obj` make a container (a dataclass or namedtuple class, `enumerate`, `zip`)?"""
-    return obj in (enumerate, zip) or getattr(kind_of_class(obj), "name", None) in ("namedtuple", "dataclass")
+    return obj is enumerate or obj is zip or getattr(kind_of_class(obj), "name", None) in ("namedtuple", "dataclass")
 
 
 def describe_value(value) -> str | None:
