@@ -19,7 +19,7 @@ import numba
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
-from numba.core import cgutils, event
+from numba.core import cgutils
 from numba.cpython.unsafe.tuple import tuple_setitem
 from numba.extending import intrinsic, overload
 
@@ -1254,28 +1254,8 @@ def _ours_first(*functions) -> None:
         context._insert_global(function, types.Function(tuple(ours + rest)))
 
 
-@functools.cache
-def _before_typing() -> None:
-    """Register Numba's own implementations behind the stand-ins, and this module's overloads
-    ahead of Numba's: done before the first compile rather than at import, since importing
-    Numba's array functions (which load SciPy's BLAS) and refreshing its typing tables cost
-    about a tenth of a second that a process loading only cached machine code never needs."""
-    _register_own()
-    _ours_first(np.sum, np.max, np.amax, np.min, np.amin, np.where, np.zeros, np.empty, np.all, np.any, operator.matmul)
-
-
-class _FirstCompile(event.Listener):
-    """Runs `_before_typing` when Numba starts compiling anything (it then types the code);
-    loading machine code from the cache compiles nothing."""
-
-    def on_start(self, event) -> None:
-        _before_typing()
-
-    def on_end(self, event) -> None:
-        pass
-
-
-event.register("numba:compile", _FirstCompile())
+_register_own()
+_ours_first(np.sum, np.max, np.amax, np.min, np.amin, np.where, np.zeros, np.empty, np.all, np.any, operator.matmul)
 
 
 # --- checkpointing schedules: the state machines of s2sad/checkpoint.py, compiled as written -------
