@@ -479,6 +479,10 @@ def _attribute(name: str) -> Emit:
 shape = _define("shape", "x", lambda t, p: tuple_of(t[0].ndim), _attribute("shape"), impl=np.shape)
 broadcast_shapes = _define("broadcast_shapes", "ab", lambda t, p: tuple_of(builtins.max(s.ndim for s in t)),
                            call_emitter("broadcast_shapes"), impl=runtime.broadcast_shapes)
+# broadcast_shapes computed before a loop, for the shape of what its body computes (passes/shapes.py):
+# shapes that do not broadcast give the longer, and the operation in the body raises, if it runs
+joined_shape = _define("joined_shape", "ab", lambda t, p: tuple_of(builtins.max(s.ndim for s in t)),
+                       call_emitter("joined_shape"), impl=runtime.joined_shape)
 size = _define("size", "x", lambda t, p: I64, _attribute("size"), impl=np.size)
 def _transpose_emit(args, params):
     return _attribute("T")(args, params) if params.get("axes") is None else call_emitter("np.transpose")(
@@ -1146,13 +1150,15 @@ def _tape_type(in_types, params):
 
 
 def _tape_emit(args, params):
-    """``np.empty(n)``, ``np.empty((n,) + x.shape)`` or, with no size yet, ``np.empty((0, 0))``."""
+    """``np.empty(n)``, ``np.empty((n,) + x.shape)`` (``(n,) + shape`` when `shaped`: the second
+    operand is a shape) or, with no size yet, ``np.empty((0, 0))``."""
     if not args:
         shape = ast.Tuple([ast.Constant(0)] * (params["ndim"] + 1), ast.Load())
     elif len(args) == 1:
         shape = args[0]
     else:
-        shape = ast.BinOp(ast.Tuple([args[0]], ast.Load()), ast.Add(), ast.Attribute(args[1], "shape", ast.Load()))
+        rows = args[1] if params.get("shaped") else ast.Attribute(args[1], "shape", ast.Load())
+        shape = ast.BinOp(ast.Tuple([args[0]], ast.Load()), ast.Add(), rows)
     return ast.Call(_attr_chain("np.empty"), [shape], _dtype_keywords(params["dtype"]))
 
 
@@ -1161,7 +1167,7 @@ def _dtype_keywords(dtype: str) -> list[ast.keyword]:
     return [] if dtype == "f64" else [ast.keyword("dtype", _attr_chain(f"np.{_DTYPES[dtype]}"))]
 
 
-tape = _define("tape", ["*size_and_like"], _tape_type, _tape_emit, statics={"dtype": "f64", "ndim": 0})
+tape = _define("tape", ["*size_and_like"], _tape_type, _tape_emit, statics={"dtype": "f64", "ndim": 0, "shaped": False})
 # With `exact`, the value recorded is computed at every iteration (never a branch's placeholder),
 # so an entry of another shape than those before it is an array changing shape (runtime._store).
 record = _define("record", ["tape", "k", "n", "value"], same_as_first, call_emitter("record", ["exact"]),
@@ -1209,6 +1215,10 @@ def _fits_shape_emit(args, params):
 # x, checked to broadcast to like's shape (when `runs`, a test that the loop relying on it runs)
 fits_shape = _define("fits_shape", ["x", "like", "runs"], same_as_first, _fits_shape_emit,
                      statics={"in_place": False}, defaults={"runs": True}, impl=runtime.fits_shape, aliases=True)
+# x, the initial value of an array a loop carries, checked to have `shape`, the shape the loop's body
+# gives it back with (when `runs`, a test that the loop runs): then it keeps that shape (passes/shapes.py)
+keeps_shape = _define("keeps_shape", ["x", "shape", "runs"], same_as_first, call_emitter("keeps_shape"),
+                      impl=runtime.keeps_shape, aliases=True)
 # Checkpointing (transforms/checkpointed.py): a policy's schedule for n steps as its state, a small
 # int64 array whose first three entries are the row (action, k, j) to run next (s2sad/checkpoint.py);
 # `next_action` replaces that row by the next one, in place.

@@ -19,7 +19,8 @@ __all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_li
            "checked_ordered_range", "checked_range", "checked_scale", "checked_seed", "checked_size",
            "checked_fraction", "checked_index", "checked_mask", "checked_span", "copy_into", "cross_vectors",
            "digamma", "erf", "erfc", "expand_to", "expit", "fits_shape", "full_rank_gram", "gammaln",
-           "histogram_span", "histogram_weights", "increasing", "inverse_gaps", "lane_store", "lanes_full", "lanes_matmul", "last_writes", "list_capacity",
+           "histogram_span", "histogram_weights", "increasing", "inverse_gaps", "joined_shape", "keeps_shape",
+           "lane_store", "lanes_full", "lanes_matmul", "last_writes", "list_capacity",
            "list_grow", "list_position", "nonempty_list", "list_resized", "list_rows", "log_draw", "log_draws",
            "logged_draws", "logit", "masked_product", "next_action",
            "periodic_schedule", "poll_signals", "ragged_matrix", "ragged_row", "record", "record_grow",
@@ -57,6 +58,16 @@ def broadcast_like(t, like: np.ndarray) -> np.ndarray:
 def broadcast_shapes(a: tuple, b: tuple) -> tuple:
     """The shape of an elementwise operation on arrays of shapes a and b."""
     return np.broadcast_shapes(a, b)
+
+
+def joined_shape(a: tuple, b: tuple) -> tuple:
+    """The shape of an elementwise operation on arrays of shapes a and b, computed before a loop
+    that makes such an operation (passes/shapes.py); when they do not broadcast, the longer of
+    the two: the operation itself raises where NumPy's would, if the loop runs."""
+    try:
+        return np.broadcast_shapes(a, b)
+    except ValueError:
+        return tuple(a) if len(a) >= len(b) else tuple(b)
 
 
 def untile(g: np.ndarray, shape: tuple) -> np.ndarray:
@@ -332,6 +343,17 @@ def masked_product(t, d):
     if math.isnan(np.minimum.reduce(product, axis=None, initial=0.0)):
         product = np.where(np.equal(t, 0.0), 0.0, product)
     return product
+
+
+def keeps_shape(x: np.ndarray, shape: tuple, runs: bool = True) -> np.ndarray:
+    """`x`, the initial value of an array a loop carries, after checking that the loop body's
+    first iteration gives it back with the same shape, `shape` (computed from the values the
+    shape depends on, all bound before the loop): then every iteration does, and the reverse sweep
+    records the array on a tape of rows of x's shape (passes/shapes.py). Not checked when the loop
+    does not `runs`."""
+    if runs and x.shape != shape:
+        raise ValueError(CHANGED_SHAPE)
+    return x
 
 
 def fits_shape(x: np.ndarray, like: np.ndarray, in_place: bool = False, runs: bool = True) -> np.ndarray:

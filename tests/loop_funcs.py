@@ -1022,3 +1022,33 @@ def settling_while(w):
         else:
             v = v + 0.1 * np.sin(w * x) ** 2
     return x * v
+
+
+# --- shapes computed from values bound before the loop ---------------------------------------------
+
+def lstm_loss(Wx, Wh, b, xs, ys):
+    """An LSTM cell: the gates are slices of z (bounds computed from H), each of a shape the same at
+    every step, read off Wx, Wh and b; c and h keep the shape of their zeros."""
+    H = Wh.shape[1]
+    h = np.zeros(H)
+    c = np.zeros(H)
+    loss = 0.0
+    for t in range(xs.shape[0]):
+        z = Wx @ xs[t] + Wh @ h + b
+        i = 1.0 / (1.0 + np.exp(-z[:H]))
+        f = 1.0 / (1.0 + np.exp(-z[H:2 * H]))
+        o = 1.0 / (1.0 + np.exp(-z[2 * H:3 * H]))
+        g = np.tanh(z[3 * H:])
+        c = f * c + i * g
+        h = o * np.tanh(c)
+        e = h - ys[t]
+        loss = loss + np.sum(e * e)
+    return loss
+
+
+def grown_by_product(W, xs, a0):
+    """a starts as a0 and is added W @ x at each step: its shape is W's rows broadcast with a0's."""
+    a = a0
+    for t in range(xs.shape[0]):
+        a = a * np.tanh(W @ xs[t])
+    return np.sum(a * a)

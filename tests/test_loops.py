@@ -816,9 +816,50 @@ def test_rnn_tapes_only_hidden_states():
     W, U, h0, xs = rnn_args(T=20, H=4, D=3)
     g = s2sad.grad(lf.rnn_total, wrt=(0, 1))
     g(W, U, h0, xs)
-    # h before and after each step, each on a ragged tape (h's shape is not known to stay h0's):
-    # its index capacity, 21 entry starts and 20 lengths, then 20 entries of 4 elements
-    assert g.tape_bytes == 2 * (1 + 21 + 20 + 20 * 4) * 8
+    # h after each step, on a tape of 20 rows of the shape of W @ h + U @ x (h0's, but h0 need not
+    # have it: the reverse sweep reads h0 at the first step, and the row before at the others)
+    assert g.tape_bytes == 20 * 4 * 8
+
+
+def lstm_loss_args(T=6, H=3, D=2):
+    r = rng()
+    return (0.5 * r.normal(size=(4 * H, D)), 0.5 * r.normal(size=(4 * H, H)), 0.1 * r.normal(size=4 * H),
+            r.normal(size=(T, D)), 0.5 * r.normal(size=(T, H)))
+
+
+def test_lstm_gates_go_on_tapes_of_rows():
+    """z's shape is read off Wx, Wh and b, its gates' off z's and the bounds, c's and h's are checked
+    once to be their zeros': every tape has a row of known shape per step (no ragged tape, whose
+    index would add to the bytes), and the gradients are right."""
+    args = lstm_loss_args()
+    check_grad(lf.lstm_loss, args, "reverse", (0, 1, 2))
+    g = s2sad.grad(lf.lstm_loss, wrt=(0, 1, 2))
+    g(*args)
+    T, H = args[3].shape[0], args[1].shape[1]
+    # per step: c, h after the step, the three exps and sigmoids, g, tanh(c): 10 H numbers (z's
+    # shape, all the reverse sweep reads of z, is computed before the loop)
+    assert g.tape_bytes == T * 10 * H * 8
+
+
+@pytest.mark.parametrize("a0", [np.full(3, 0.7), np.array([0.7])], ids=["kept", "broadcast-up"])
+def test_carried_array_shaped_by_a_product(a0):
+    """a's shape after a step is a0's broadcast with W's rows: kept when a0 has W's rows; stretched
+    in the first step otherwise, which reverse mode refuses before the loop (and not when the loop
+    runs no step); forward mode follows it either way."""
+    r = rng()
+    W, xs = r.normal(size=(3, 2)), r.normal(size=(4, 2))
+    check_grad(lf.grown_by_product, (W, xs, a0), "forward", (0, 2))
+    if a0.shape == (3,):
+        check_grad(lf.grown_by_product, (W, xs, a0), "reverse", (0, 2))
+        g = s2sad.grad(lf.grown_by_product, wrt=(0, 2))
+        g(W, xs, a0)
+        assert g.tape_bytes == 2 * 4 * 3 * 8  # a and tanh(W @ x), 4 rows of 3 each
+        return
+    with pytest.raises(s2sad.S2SADError, match=r"loop_funcs.py:\d+: in grown_by_product: an array the reverse "
+                                              "sweep needs changes shape"):
+        s2sad.grad(lf.grown_by_product, wrt=(0, 2))(W, xs, a0)
+    value, grads = s2sad.value_and_grad(lf.grown_by_product, wrt=(0, 2))(W, xs[:0], a0)
+    assert value == pytest.approx(0.49) and np.array_equal(grads[1], [1.4]) and not grads[0].any()
 
 
 @pytest.mark.parametrize("n", [1, 2, 7])

@@ -110,6 +110,35 @@ def test_broadcast_shapes_refuses_shapes_that_do_not_broadcast():
         _shapes(np.zeros(3), np.zeros(4))
 
 
+@numba.njit
+def _joined(a, b):
+    return rt.joined_shape(a.shape, b.shape)
+
+
+@pytest.mark.parametrize("a, b, joined", [((3, 1), (1, 4), (3, 4)), ((4,), (4,), (4,)), ((1,), (5,), (5,)),
+                                          ((2, 3), (3,), (2, 3)), ((3,), (2, 1), (2, 3)), ((3,), (4,), (3,)),
+                                          ((2,), (3, 4), (3, 4)), ((2, 5), (4, 5), (2, 5))])
+def test_joined_shape(a, b, joined):
+    """The broadcast shape, as broadcast_shapes', or the longer shape when there is none (the
+    shape before a loop whose operation raises, if it runs), never an error."""
+    assert rt.joined_shape(a, b) == joined
+    assert _joined(np.zeros(a), np.zeros(b)) == joined
+
+
+@numba.njit
+def _keeps(x, like, runs):
+    return rt.keeps_shape(x, like.shape, runs)
+
+
+def test_keeps_shape():
+    x = np.arange(3.0)
+    for keeps in (rt.keeps_shape, lambda x, shape, runs: _keeps(x, np.zeros(shape), runs)):
+        assert keeps(x, (3,), True) is x or np.array_equal(keeps(x, (3,), True), x)
+        assert np.array_equal(keeps(x, (4,), False), x)  # (a loop that runs no step: nothing to check)
+        with pytest.raises(ValueError, match="changes shape"):
+            keeps(x, (4,), True)
+
+
 def _branch_tapes(n, taken):
     """The tapes of a loop whose branch computes its vector only in the first `taken` steps (the
     other steps give a placeholder), and an outer tape of two inner tapes of placeholders only."""

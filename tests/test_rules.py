@@ -199,6 +199,11 @@ def _fits_shape(x, like):
     return x
 
 
+def _keeps_shape(x, shape, runs):
+    """Stands for the `keeps_shape` primitive (x, checked to have `shape` when `runs`)."""
+    return x
+
+
 def _trip_count(start, stop, step):
     """Stands for the `trip_count` primitive (the length of a range)."""
     return len(range(start, stop, step))
@@ -218,7 +223,7 @@ def _log_draw(log, at, z, array=False):
 INTERNAL_NAMES = {_select: P.select, np.outer: P.outer, _zeros_like: P.zeros_like,
                   _make_tuple: P.make_tuple, _trip_count: P.trip_count, _accumulate: P.accumulate,
                   _add_outer: P.add_outer, _fits_shape: P.fits_shape, _draw_position: P.draw_position,
-                  _log_draw: P.log_draw}
+                  _log_draw: P.log_draw, _keeps_shape: P.keeps_shape, runtime.joined_shape: P.joined_shape}
 # The operations of reverse sweeps, which forward over reverse (s2sad.hvp) differentiates.
 INTERNAL_NAMES.update({getattr(runtime, p.name): p for p in (
     P.unbroadcast, P.expand_to, P.broadcast_like, P.untile, P.unrepeat, P.record, P.record_grow, P.unrecord, P.tape_row, P.list_resized,
@@ -813,6 +818,7 @@ def p_masked_product(t, d): return runtime.masked_product(t * t, np.sin(d))
 def p_masked_product_scalar_array(t, d): return runtime.masked_product(np.sin(t), d * d)
 def p_fits_shape(x, y): return np.sum(np.sin(_fits_shape(x, y) * y))
 def p_fits_shape_row(x, y): return np.sum(_fits_shape(x, y) * y)
+def p_keeps_shape(x, y): return np.sum(np.sin(_keeps_shape(x, y.shape, True)) * y)
 
 def p_transpose(x): return x.T
 def p_np_transpose(x): return np.transpose(x)
@@ -1164,6 +1170,7 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
     ],
     P.outer: [S(p_outer, normal(3), normal(4))],
     P.fits_shape: [S(p_fits_shape, normal(3, 4), normal(3, 4)), S(p_fits_shape_row, normal(4), normal(3, 4))],
+    P.keeps_shape: [S(p_keeps_shape, normal(3, 4), normal(3, 4))],
     P.accumulate: [S(p_accumulate, normal(3, 4), normal(3, 4)), S(p_accumulate_used_after, normal(3))],
     P.add_outer: [S(p_add_outer, normal(3, 4), normal(3), normal(4)),
                   S(p_add_outer_used_after, normal(2, 2), normal(2), normal(2))],
@@ -1392,6 +1399,7 @@ def z_empty(x):
 def z_zeros_like(x): return _zeros_like(x) + x * x
 def z_make_tuple(x): return np.ones(_make_tuple(len(x))) * x
 def z_trip_count(x): return x * _trip_count(0, len(x), 2)
+def z_joined_shape(x): return np.ones(runtime.joined_shape(x.shape, (1,))) * x
 
 
 def z_last_writes(x):
@@ -1560,6 +1568,7 @@ ZERO_SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.zeros_like: [Z(z_zeros_like, normal(4), lambda x: 2 * x)],
     P.make_tuple: [Z(z_make_tuple, normal(4), lambda x: np.ones_like(x))],
     P.trip_count: [Z(z_trip_count, normal(5), lambda x: np.full(x.shape, 3.0))],
+    P.joined_shape: [Z(z_joined_shape, normal(4), lambda x: np.ones_like(x))],
     P.list_position: [Z(z_list_position, normal(3), lambda x: np.full(x.shape, 4.0))],
     P.to_int: [Z(z_to_int, normal(3), lambda x: np.full(x.shape, float(int(abs(x[0]) + 2.0))))],
     P.argmax: [Z(z_argmax, normal(3), lambda x: np.full(x.shape, float(np.argmax(x) + np.sum(np.argmax(np.outer(x, x), axis=0)))))],

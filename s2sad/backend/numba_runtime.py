@@ -302,6 +302,26 @@ def _list_resized(g, k, after=False):
     return resized
 
 
+@_cached_overload(runtime.joined_shape)
+def _joined_shape(a, b):
+    if len(a) < len(b):
+        return lambda a, b: _joined_longer(b, a)
+    return lambda a, b: _joined_longer(a, b)
+
+
+@njit(cache=_CACHE)
+def _joined_longer(a, b):
+    """`joined_shape` for a at least as long as b: the broadcast shape, or a when there is none."""
+    out = a
+    lead = len(a) - len(b)
+    for k in range(len(b)):
+        if out[lead + k] == 1:
+            out = tuple_setitem(out, lead + k, b[k])
+        elif b[k] != 1 and b[k] != out[lead + k]:
+            return a
+    return out
+
+
 @_cached_overload(runtime.list_rows)
 def _list_rows(buffer, item, k, n):
     def rows(buffer, item, k, n):
@@ -587,7 +607,8 @@ def hide_inlining_report() -> None:
 
 
 hide_inlining_report()
-_compiled_as_written(runtime.fits_shape, runtime.unrecord, runtime.tape_row, runtime.untape_row, runtime.cross_vectors,
+_compiled_as_written(runtime.fits_shape, runtime.keeps_shape, runtime.unrecord, runtime.tape_row, runtime.untape_row,
+                     runtime.cross_vectors,
                      runtime.record_ragged, runtime._reindexed, runtime._entry, runtime.ragged_row, runtime.ragged_matrix,
                      runtime._room, runtime.log_draw, runtime.log_draws, runtime.logged_draws)
 # NumPy's checks of a draw's parameters (passes/draws.py)

@@ -16,6 +16,14 @@ broadcasts above, and rows (``pos[i]`` and ``pos[j]`` have one shape), an earlie
 root when the loop body keeps that shape (checked, not assumed). Values with the same root have
 the same shape. ``fits_shape(x, like)`` (a check made at run time, see `guard_carried_shapes`)
 tells that x broadcasts to like's shape, so that ``u + x * lap`` keeps the shape of u and lap.
+
+A value whose shape is not a root's has a *key* that says how its shape is made from others:
+``W @ h`` has (W.shape[0],) whatever h is, ``Wx @ x + Wh @ h + b`` the broadcast of three such
+shapes, ``z[H:2 * H]`` that slice of z's shape. A key naming only values bound before a loop is
+the same at every iteration (`invariant`): the reverse sweep gives such a value a tape of rows of
+that shape, computed before the loop (`shape_of_key`), rather than a ragged tape. A carried array
+that the body combines, elementwise, with such values is checked once before the loop to keep
+its shape (``keeps_shape``, see `_insert_keeps`).
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ from __future__ import annotations
 from .. import primitives as P
 from ..ir.aliases import Aliases
 from ..ir.builder import Builder, const, loop_runs
-from ..ir.core import Atom, Block, Const, Eqn, ForRange, Function, Var, While, substitute, walk
+from ..ir.core import Atom, Block, Const, Eqn, ForRange, Function, Var, While, block_defs, substitute, walk
 
 # Primitives whose result has the broadcast shape of their operands: those typed as elementwise
 # operations, and a few typed otherwise.
@@ -64,6 +72,10 @@ class ShapeRoots:
         self.rows: dict = dict(outer.rows) if outer else {}  # x[i1, …, in] → (root of x, n)
         self.sliced: dict = dict(outer.sliced) if outer else {}  # x[1:] → (root of x, extents)
         self.fits: dict = dict(outer.fits) if outer else {}  # v → a root whose shape v broadcasts to
+        self.formed: dict = dict(outer.formed) if outer else {}  # v → its shape's key, see `formed_key`
+        self.kept: dict = dict(outer.kept) if outer else {}  # keeps_shape's x → the key of its checked shape
+        self.equal: dict = dict(outer.equal) if outer else {}  # a key checked equal to another (keeps_shape)
+        self.first_results: dict = {}  # id(loop) → the keys of its results, every carried shape assumed kept
         self.failed: dict = {}  # id(loop) → (loop, indices of the carried values that change shape)
         self.params = (outer.params if outer else set()) | set(block.params)
         self._block(block)
@@ -85,8 +97,35 @@ class ShapeRoots:
     def _own_key(self, root: Atom):
         if root in self.sliced:
             base, extents = self.sliced[root]
-            return self.key(base), extents
-        return self.rows.get(root, root)
+            key = self.key(base), extents
+        else:
+            key = self.formed.get(root) or self.rows.get(root, root)
+        return self.equal.get(key, key)
+
+    def tuple_key(self, t: Atom):
+        """The key of the shape a tuple is (``y.shape``, ``(W.shape[0],)``, broadcasts of those),
+        or None: `shape_of_key` writes a key as such a tuple, and this reads it back."""
+        eqn = self.definitions.get(t)
+        if not isinstance(eqn, Eqn):
+            return None
+        if eqn.prim is P.shape:
+            return self.key(eqn.ins[0])
+        if eqn.prim in (P.broadcast_shapes, P.joined_shape):
+            parts = [self.tuple_key(a) for a in eqn.ins]
+            return None if None in parts else _joined(parts)
+        if eqn.prim is P.make_tuple and eqn.ins:
+            dims = []
+            for item in eqn.ins:
+                d = self.definitions.get(item)
+                if not (isinstance(d, Eqn) and d.prim is P.getitem and d.ins[0].type.kind == "tuple"
+                        and len(d.ins) == 2 and isinstance(d.ins[1], Const) and type(d.ins[1].value) is int):
+                    return None
+                whole = self.tuple_key(d.ins[0])
+                if whole is None or not 0 <= d.ins[1].value < d.ins[0].type.ndim:
+                    return None
+                dims.append((whole, d.ins[1].value))
+            return _dims_key(dims)
+        return None
 
     def same(self, a: Atom, b: Atom) -> bool:
         return self.key(a) == self.key(b)
@@ -134,6 +173,17 @@ class ShapeRoots:
         if eqn.prim is P.fits_shape:
             self.fits[v] = self(eqn.ins[1])
             return self(eqn.ins[0])
+        if eqn.prim is P.keeps_shape:
+            checked = self.tuple_key(eqn.ins[1])
+            if checked is not None:
+                self.kept[v] = checked
+                self.equal.setdefault(checked, self.key(eqn.ins[0]))
+            return self(eqn.ins[0])
+        if eqn.prim is P.matmul:
+            key = self._product_key(eqn)
+            if key is not None:
+                self.formed[v] = key
+            return v
         if eqn.prim in _SHAPED_LIKE_FIRST:
             return self(eqn.ins[0])
         if eqn.prim is P.getitem and all(kind == "i" for kind in eqn.params["spec"]) \
@@ -147,14 +197,29 @@ class ShapeRoots:
         if eqn.prim is P.concatenate:
             return self._joined_root(eqn, v)
         if eqn.prim in _ALLOCATIONS:
-            source = self.shape_source(eqn.ins[_ALLOCATIONS[eqn.prim]])
-            return self(source) if source is not None and source.type.ndim == v.type.ndim else v
+            shape = eqn.ins[_ALLOCATIONS[eqn.prim]]
+            source = self.shape_source(shape)
+            if source is not None and source.type.ndim == v.type.ndim:
+                return self(source)
+            key = self.tuple_key(shape) if shape.type.kind == "tuple" and shape.type.ndim == v.type.ndim else None
+            if key is not None and eqn.prim is not P.expand_to:
+                self.formed[v] = key
+            return v
         return v
+
+    def _product_key(self, eqn: Eqn):
+        """The key of ``a @ b``'s shape, for vectors and matrices: (a.shape[0],), (b.shape[1],)
+        or (a.shape[0], b.shape[1]), whatever the values of a and b."""
+        a, b = eqn.ins
+        if not (a.type.is_array and b.type.is_array) or a.type.ndim not in (1, 2) or b.type.ndim not in (1, 2):
+            return None
+        dims = ([(self.key(a), 0)] if a.type.ndim == 2 else []) + ([(self.key(b), 1)] if b.type.ndim == 2 else [])
+        return _dims_key(dims) if dims else None
 
     def _slice_root(self, eqn: Eqn, v: Var) -> Atom:
         """A slice with constant bounds (``x[1:]``, ``x[:-1]``, ``x[:1]``) has the key (key of x,
         extents), see `slice_extents`; two such slices of arrays of one shape have one shape."""
-        extents = slice_extents(eqn)
+        extents = slice_extents(eqn, bounds=True)
         if extents is None or v.type.ndim != eqn.ins[0].type.ndim:
             return v
         if all(e == _WHOLE for e in extents):
@@ -188,6 +253,8 @@ class ShapeRoots:
         exact = [a for a in arrays if a not in self.fits]
         keys = {self.key(a) for a in exact} | {self.key(self.fits[a]) for a in arrays if a in self.fits}
         if len(keys) != 1:
+            if len(exact) == len(arrays):  # (the broadcast of their shapes)
+                self.formed[v] = _joined(keys)
             return v
         if not exact:
             self.fits[v] = self.fits[arrays[0]]
@@ -198,13 +265,17 @@ class ShapeRoots:
         """Assume each carried value keeps its initial value's root; check the body's results,
         and revisit the body without the assumptions that fail."""
         assumed = [self(init) for init in loop.init]  # None: the carried value is its own root
+        first = True
         while True:
             for region in loop.blocks():
                 for p, a in zip(_carried(loop, region), assumed):
                     self.root[p] = p if a is None else a
                 self._block(region)
+            if first:
+                self.first_results[id(loop)] = [self.key(r) for r in loop.body.results]
+                first = False
             failed = [k for k, (a, r) in enumerate(zip(assumed, loop.body.results))
-                      if a is not None and not self.same(r, a)]
+                      if a is not None and not self.same(r, a) and not self._kept(loop.init[k], r)]
             if not failed:
                 break
             for k in failed:
@@ -213,21 +284,175 @@ class ShapeRoots:
         for out, a in zip(loop.outs, assumed):
             self.root[out] = out if a is None else a
 
+    def _kept(self, init: Atom, result: Atom) -> bool:
+        """Was `init` checked (keeps_shape) to have the shape the body gives `result`?"""
+        return init in self.kept and self.kept[init] == self.key(result)
+
+
+# Keys of shapes that are not the shape of a value at hand (ShapeRoots.formed): ("dims", ((key, axis),
+# ...)), the shape made of those extents of shapes (``(W.shape[0],)`` for ``W @ h``), and
+# ("joined", keys), the broadcast of shapes (``W @ h + b``). Values of equal keys have equal shapes;
+# a key whose values are bound before a loop is the same at every iteration of it (`invariant`).
+
+def _joined(keys) -> object:
+    parts: set = set()
+    for k in keys:
+        parts |= k[1] if isinstance(k, tuple) and k[:1] == ("joined",) else {k}
+    return next(iter(parts)) if len(parts) == 1 else ("joined", frozenset(parts))
+
+
+def _dims_key(dims: list):
+    """The key of the shape made of `dims`, (key, axis) each: the key itself for all its axes in
+    order, and (key, n) for its axes from n on (the shape of its rows, see ShapeRoots.rows)."""
+    base = dims[0][0]
+    start = dims[0][1]
+    if all(k == base for k, _ in dims) and [a for _, a in dims] == list(range(start, start + len(dims))) \
+            and key_ndim(base) == start + len(dims):
+        return base if start == 0 else (base, start)
+    return ("dims", tuple(dims))
+
+
+def key_ndim(key) -> int | None:
+    """How many axes the shape `key` has (None: not known)."""
+    if isinstance(key, (Var, Const)):
+        return key.type.ndim if key.type.is_array else None
+    if key[0] == "joined":
+        counts = [key_ndim(k) for k in key[1]]
+        return None if None in counts else max(counts)
+    if key[0] == "dims":
+        return len(key[1])
+    base, rest = key
+    if isinstance(rest, tuple):  # (sliced)
+        return len(rest)
+    n = key_ndim(base)  # (rows)
+    return None if n is None else n - rest
+
+
+def key_vars(key) -> set:
+    """The values a key names: its shape is the same wherever they are."""
+    if isinstance(key, Var):
+        return {key}
+    if isinstance(key, (tuple, frozenset)):
+        return set().union(*(key_vars(k) for k in key))
+    return set()
+
+
+def invariant(key, loop) -> bool:
+    """Is the shape `key` the same at every iteration of `loop` (no value it names is bound in it)?"""
+    return not key_vars(key) & block_defs(loop.body) and not any(key_vars(key) & set(r.params) for r in loop.blocks())
+
+
+def scope_before(block: Block, target, outer: frozenset = frozenset()) -> set | None:
+    """The values bound where `target` (a statement in `block` or in a region nested in it) runs,
+    before it; None when it is not there."""
+    seen = set(outer) | set(block.params)
+    for stmt in block.stmts:
+        if stmt is target:
+            return seen
+        for region in stmt.blocks():
+            found = scope_before(region, target, frozenset(seen))
+            if found is not None:
+                return found
+        seen.update(stmt.outs)
+    return None
+
+
+def _order(key) -> str:
+    """A key written out, to emit the parts of a broadcast in a fixed order."""
+    if isinstance(key, Var):
+        return f"v{key.id:09d}"
+    if isinstance(key, Const):
+        return f"c{key.value!r}"
+    if isinstance(key, frozenset):
+        return "{" + ",".join(sorted(_order(k) for k in key)) + "}"
+    if isinstance(key, tuple):
+        return "(" + ",".join(_order(k) for k in key) + ")"
+    return repr(key)
+
+
+def shape_of_key(key, b: Builder, available, made: dict | None = None) -> Atom | None:
+    """The shape `key` stands for, computed into `b` from values for which `available` holds (the
+    values bound before a loop), or None when it cannot be; `ShapeRoots.tuple_key` reads it back
+    as `key`. A slice of a shape not at hand is taken of an uninitialised array of that shape.
+    `made`: the shapes computed into `b` already, by key."""
+    made = {} if made is None else made
+    if key not in made:
+        made[key] = _shape_of_key(key, b, available, made)
+    return made[key]
+
+
+def _shape_of_key(key, b: Builder, available, made: dict) -> Atom | None:
+    if isinstance(key, Var):
+        return b.emit(P.shape, [key]) if key.type.is_array and available(key) else None
+    if not isinstance(key, tuple):
+        return None
+    if key[0] == "joined":
+        parts = [shape_of_key(k, b, available, made) for k in sorted(key[1], key=_order)]
+        if None in parts:
+            return None
+        total = parts[0]
+        for part in parts[1:]:
+            total = b.emit(P.joined_shape, [total, part], "shape")
+        return total
+    if key[0] == "dims":
+        items = []
+        for k, axis in key[1]:
+            whole = shape_of_key(k, b, available, made)
+            if whole is None:
+                return None
+            items.append(b.emit(P.getitem, [whole, const(axis)], "n", spec=("i",)))
+        return b.emit(P.make_tuple, items, "shape")
+    base, rest = key
+    if isinstance(rest, int):  # (rows)
+        whole, n = shape_of_key(base, b, available, made), key_ndim(base)
+        if whole is None or n is None or rest >= n:
+            return None
+        return b.emit(P.make_tuple, [b.emit(P.getitem, [whole, const(k)], "n", spec=("i",)) for k in range(rest, n)],
+                      "shape")
+    bounds = []
+    for extent in rest:
+        if extent[0] == "bounds":
+            if not all(isinstance(a, Const) or available(a) for a in extent[1:]):
+                return None
+            bounds += [extent[1], extent[2], const(None)]
+        else:
+            kind, k = extent
+            bounds += [const(k), const(None), const(None)] if kind == "trim" else [const(None), const(k), const(None)]
+    if isinstance(base, Var) and base.type.is_array and available(base):
+        array = base
+    else:
+        whole = shape_of_key(base, b, available, made)
+        if whole is None or whole.type.ndim != len(rest):
+            return None
+        array = b.emit(P.empty, [whole], "like")
+    view = b.emit(P.getitem, [array, *bounds], "like", spec=("s",) * len(rest))
+    return b.emit(P.shape, [view], "shape")
+
 
 _WHOLE = ("trim", 0)
 
 
-def slice_extents(eqn: Eqn) -> tuple | None:
+def slice_extents(eqn: Eqn, bounds: bool = False) -> tuple | None:
     """How a basic slice with constant bounds and step 1 cuts each axis of an array of extent n:
     ``("trim", k)``, max(0, n - k) elements (``x[a:-b]``: k = a + b; ``x[:]``: k = 0), or
-    ``("head", k)``, min(n, k) elements (``x[:k]``, ``x[-k:]``); None for other indexing."""
+    ``("head", k)``, min(n, k) elements (``x[:k]``, ``x[-k:]``); None for other indexing. With
+    `bounds`, an axis sliced otherwise with step 1 is ``("bounds", start, stop)``, the operands
+    (``z[H:2 * H]``: its extent is the same for the same n and the same values of the bounds)."""
     spec, operands = eqn.params["spec"], eqn.ins[1:]
     if any(kind != "s" for kind in spec) or len(spec) > eqn.ins[0].type.ndim:
         return None
-    bounds = [operands[3 * k:3 * k + 3] for k in range(len(spec))]
-    values = [[a.value if isinstance(a, Const) else a for a in b] for b in bounds]
-    extents = [_extent(*b) for b in values] + [_WHOLE] * (eqn.ins[0].type.ndim - len(spec))
+    slices = [operands[3 * k:3 * k + 3] for k in range(len(spec))]
+    extents = [_extent(*[a.value if isinstance(a, Const) else a for a in s]) for s in slices]
+    if bounds:
+        extents = [e if e is not None or not _unit_step(s) else ("bounds", s[0], s[1]) for e, s in zip(extents, slices)]
+    extents += [_WHOLE] * (eqn.ins[0].type.ndim - len(spec))
     return None if None in extents else tuple(extents)
+
+
+def _unit_step(bounds: list) -> bool:
+    return isinstance(bounds[2], Const) and bounds[2].value in (None, 1) and all(
+        isinstance(a, Var) and a.type.is_scalar and a.type.kind == "i64"
+        or isinstance(a, Const) and (a.value is None or type(a.value) is int) for a in bounds[:2])
 
 
 def _extent(start, stop, step):
@@ -255,15 +480,68 @@ def guard_carried_shapes(block: Block, active: set) -> None:
     """
     while True:
         roots = ShapeRoots(block)
-        checks = {}
+        checks, kept = {}, []
         for loop, failed in roots.failed.values():
             for k in failed:
                 if _carried(loop, loop.body)[k] in active:
-                    checks.update(_checks_keeping(loop, k, roots))
-        if not checks:
+                    found = _checks_keeping(loop, k, roots)
+                    checks.update(found)
+                    if not found:
+                        kept.append((loop, k))
+        # (one check per loop at a time: the next carried value's shape is read knowing this one's)
+        inserted: set = set()
+        for loop, k in kept:
+            if id(loop) not in inserted and _insert_keeps(block, loop, k, roots, active):
+                inserted.add(id(loop))
+        if not checks and not any(inserted):
             return
         for loop, outside, like in checks.values():
             _insert_check(block, loop, outside, like, active)
+
+
+def _insert_keeps(block: Block, loop, k: int, roots: ShapeRoots, active: set) -> bool:
+    """Otherwise, when the shape the body gives carried value k (every carried value taken to keep
+    its shape) is its own broadcast with shapes computed from values bound before the loop, check
+    before the loop that it is the initial value's (keeps_shape; else broadcasting stretches it,
+    which reverse mode refuses anyway, as it refuses the arrays of `_checks_keeping`); then by
+    induction every iteration keeps it::
+
+        for t in range(n):                          c = keeps_shape(c0, joined_shape(c0.shape, (W.shape[0],)))
+            c = c * np.tanh(W @ x[t])       →       for t in range(n): ...
+
+    True when the check was inserted."""
+    init, result = loop.init[k], roots.first_results.get(id(loop), [None] * (k + 1))[k]
+    if result is None or init in roots.kept or not isinstance(init, Var) or not invariant(result, loop) \
+            or key_ndim(result) != init.type.ndim:
+        return False
+    if not (isinstance(result, tuple) and result[0] == "joined" and roots.key(init) in result[1]):
+        return False  # (only an array that broadcasting would stretch, which reverse mode refuses anyway)
+    scope = scope_before(block, loop)
+    if scope is None:
+        return False
+    b = Builder(loop.loc)
+    runs = loop_runs(loop, b)
+    shape = shape_of_key(result, b, lambda a: a in scope)
+    if runs is None or shape is None:
+        return False
+    checked = b.emit(P.keeps_shape, [init, shape, runs], init.name)
+    return _insert_before_loop(block, loop, b.stmts, {init: checked}, k, active)
+
+
+def _insert_before_loop(block: Block, loop, stmts: list, mapping: dict, k: int, active: set) -> bool:
+    """Put `stmts` just before `loop` (in `block` or a region nested in it), its initial value k
+    replaced by mapping's."""
+    for at, stmt in enumerate(block.stmts):
+        if stmt is loop:
+            block.stmts[at:at] = stmts
+            old = loop.init[k]
+            loop.init[k] = mapping[old]
+            if old in active:
+                active.add(mapping[old])
+            return True
+        if any(_insert_before_loop(region, loop, stmts, mapping, k, active) for region in stmt.blocks()):
+            return True
+    return False
 
 
 def _checks_keeping(loop, k: int, roots: ShapeRoots) -> dict:

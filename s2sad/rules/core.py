@@ -40,12 +40,13 @@ elementwise(P.pow, Singular(lambda a, b, z: b * a ** (b - 1), _integer_exponent)
 elementwise(P.mod, lambda a, b, z: 1.0, Singular(lambda a, b, z: -apply(P.floor, a / b)))
 zero_derivative(P.bitand, P.bitor, P.bitxor, P.invert)
 zero_derivative(P.floordiv, P.floor, P.sign, P.lt, P.le, P.gt, P.ge, P.eq, P.ne, P.not_, P.and_, P.or_,
-                P.shape, P.size, P.make_tuple, P.trip_count, P.zeros, P.ones, P.empty, P.zeros_like, P.list_position,
+                P.shape, P.size, P.make_tuple, P.joined_shape, P.trip_count, P.zeros, P.ones, P.empty, P.zeros_like,
+                P.list_position,
                 P.last_writes, P.checked_mask, P.checked_index, P.to_int, P.astype, P.argsort, P.argmax, P.argmin, P.searchsorted,
                 P.digitize, P.running_extreme, P.sort_columns)
 # Identities after a check (of shapes, a range, an order): no derivative flows to what they are
 # checked against (fits_shape's `like`, checked_fraction's scale).
-for _identity in (P.fits_shape, P.increasing, P.nonempty_list, P.histogram_weights, P.checked_fraction,
+for _identity in (P.fits_shape, P.keeps_shape, P.increasing, P.nonempty_list, P.histogram_weights, P.checked_fraction,
                  P.checked_scale):
     linear(_identity, 1)
 # NumPy's checks of a draw's parameters (passes/draws.py), differentiated where a checkpointed loop

@@ -26,7 +26,8 @@ from ..ir.types import BOOL, F64, I64
 from ..rules.core import IndexAdd
 from ..passes.bounds import drop_checks
 from ..passes.dce import dce_block
-from ..passes.shapes import ShapeRoots, drop_broadcasts, guard_carried_shapes, shape_expression
+from ..passes.shapes import (ShapeRoots, drop_broadcasts, guard_carried_shapes, invariant, key_ndim, scope_before,
+                             shape_expression, shape_of_key)
 from .common import twins_of, adjoint_name, atom_of, require_rule, syms, zeros_like
 
 
@@ -35,6 +36,9 @@ _sparse_tapes: set[Var] = set()  # those with rows only where a branch ran (read
 _ragged_tapes: dict[Var, int] = {}  # those whose entries may change shape (record_ragged) → the entries' ndim
 _flags: dict[tuple, Var] = {}  # (an if, what each branch yields) → the flag saying which branch ran
 _primal_roots: list[ShapeRoots] = []  # shape facts of the function being transformed
+_function_body: list[Block] = []  # the body of the function being transformed
+_scopes: dict[int, tuple] = {}  # id(a forward loop) → (it, the values bound before it)
+_shapes_made: dict[int, tuple] = {}  # id(a loop's setup builder) → (it, the tape entries' shapes computed there)
 _top_level: set[Var] = set()  # its parameters and the values its top-level statements bind
 _twins: list = []  # (x, x_bar) for the adjoints made so far (see common.twins_of)
 _policy: list = [None]  # the checkpointing policy for the function's top-level for loops
@@ -52,6 +56,9 @@ def reverse(fn: Function, wrt: list[int], active: set[Var], checkpoint=None) -> 
     _tapes.clear()
     _sparse_tapes.clear()
     _ragged_tapes.clear()
+    _shapes_made.clear()
+    _scopes.clear()
+    _function_body[:] = [fn.body]
     _flags.clear()
     _twins.clear()
     _extra_bytes.clear()
@@ -315,11 +322,14 @@ def _record_tapes(stmt, body: Block, setup: Builder, n: Atom, position: Var, is_
     roots = ShapeRoots(body, outer=_primal_roots[0], twins=_twins)
     drop_broadcasts(body, roots)
     drop_checks(body)  # (the forward sweep made them)
+    if is_for and any(out in _top_level for out in stmt.outs):  # (else the outer loop would tape those shapes)
+        _shapes_made_before(stmt, body, roots, forward_defs, setup)
     dce_block(body)
     _shapes_from_operands(body, roots, forward_defs)
     wanted = {a for a in block_uses(body) if isinstance(a, Var)}
 
     cheap = _anything if _varying_length(stmt) else _cheap
+    taped: dict = {}  # a value of the forward body → its tape
 
     def provide(v: Var) -> None:
         """Make `v` available at the top of the reversed body (mapping[v])."""
@@ -333,7 +343,15 @@ def _record_tapes(stmt, body: Block, setup: Builder, n: Atom, position: Var, is_
         if v.type.kind == "tuple":  # (a shape: its lengths are taped, and the tuple made again)
             mapping[v] = _tape_items(stmt, v, loop, setup, n, where, is_for, roots, reads, position)
             return
-        tape_final = _add_tape(stmt, v, setup, n, where, is_for, loop, roots)
+        result = _next_value(stmt, v, definitions, roots, setup) if is_for else None
+        if result is not None:  # (v is the result of the step before, or the initial value at the first step)
+            tape = taped[result] = taped.get(result) or _add_tape(stmt, result, setup, n, where, is_for,
+                                                                    definitions[result], roots)
+            row = reads.emit(P.getitem, [tape, reads.emit(P.sub, [position, const(1)])], v.name, spec=("i",))
+            first = reads.emit(P.gt, [position, const(0)])
+            mapping[v] = reads.emit(P.select, [first, row, stmt.init[stmt.body.params.index(v) - 1]], v.name)
+            return
+        tape_final = taped[v] = taped.get(v) or _add_tape(stmt, v, setup, n, where, is_for, loop, roots)
         if tape_final in _ragged_tapes:  # (integers and booleans are stored as floats: exact below 2**53)
             row = reads.emit(P.ragged_row, [tape_final, position], v.name, ndim=_ragged_tapes[tape_final])
             kind = v.type.element.kind
@@ -348,6 +366,22 @@ def _record_tapes(stmt, body: Block, setup: Builder, n: Atom, position: Var, is_
     substitute(Block([], body.stmts, body.results), mapping)
     substitute(Block([], reads.stmts, []), mapping)
     body.stmts[:0] = reads.stmts
+
+
+def _shapes_made_before(stmt: ForRange, body: Block, roots: ShapeRoots, forward_defs: set, setup: Builder) -> None:
+    """Read each ``shape(v)`` of the reversed body, for v of a shape the same at every iteration, off
+    the shape computed once before the loop (`_shape_before`, the shape of v's tape too): v itself
+    need not be taped for it (``z_bar = np.zeros(z.shape)``), nor its shape computed at every step."""
+    mapping: dict = {}
+    for eqn in walk(body):
+        if isinstance(eqn, Eqn) and eqn.prim in (P.shape, P.zeros_like) and eqn.ins[0] in forward_defs \
+                and eqn.ins[0].type.is_array:
+            shape = _shape_before(stmt, eqn.ins[0], roots, setup)
+            if shape is not None and eqn.prim is P.shape:
+                mapping[eqn.outs[0]] = shape
+            elif shape is not None:
+                eqn.prim, eqn.ins, eqn.params = P.zeros, [shape], {}
+    substitute(body, mapping)
 
 
 def _shapes_from_operands(body: Block, roots: ShapeRoots, forward_defs: set) -> None:
@@ -504,7 +538,8 @@ def _add_tape(stmt, v: Var, setup: Builder, n: Atom, where: Atom, is_for: bool, 
     steps of a for loop, or with no entries yet, of that shape, for a while loop's steps;
     otherwise at the first store, which checks that later entries have the same shape."""
     ndim = v.type.ndim if v.type.is_array else 0
-    like = (_shaped_like(stmt, v, roots) or _slice_like(stmt, v, roots, setup)) if ndim else None
+    like = (_shaped_like(stmt, v, roots) or _slice_like(stmt, v, roots, setup)
+            or _shape_before(stmt, v, roots, setup)) if ndim else None
     preallocated = is_for and (ndim == 0 or like is not None)
     rows_known = not is_for and like is not None  # (grown by record_grow, its entries of like's shape)
     size = ([n] if ndim == 0 else [n, like]) if preallocated else [const(0), like] if rows_known else []
@@ -515,7 +550,9 @@ def _add_tape(stmt, v: Var, setup: Builder, n: Atom, where: Atom, is_for: bool, 
     carried_value = definition is None and v in stmt.body.params
     made = isinstance(definition, (ForRange, While, If))  # (an inner loop's result or tape, a branch's value)
     ragged = not preallocated and not rows_known and (exact or carried_value or made) and ndim in (1, 2)
-    empty = setup.emit(P.tape, size, name, dtype="f64" if ragged else v.type.element.kind, ndim=0 if ragged else ndim)
+    shaped = {"shaped": True} if like is not None and like.type.kind == "tuple" else {}  # (size: [n, a shape])
+    empty = setup.emit(P.tape, size, name, dtype="f64" if ragged else v.type.element.kind, ndim=0 if ragged else ndim,
+                       **shaped)
     carried, final = _carry(stmt, empty, name)
     tb = Builder(stmt.loc)
     if ragged:
@@ -630,10 +667,52 @@ def _slice_like(stmt, v: Var, roots: ShapeRoots, setup: Builder) -> Atom | None:
     made = roots.definitions.get(root)
     if root not in roots.sliced or not isinstance(made, Eqn) or made.prim is not P.getitem:
         return None
-    base = roots.sliced[root][0]
-    if not isinstance(base, Var) or base in block_defs(stmt.body):
-        return None
+    base, inside = roots.sliced[root][0], block_defs(stmt.body)
+    if not isinstance(base, Var) or base in inside or any(a in inside for a in made.ins[1:]):
+        return None  # (bounds bound in the loop: see _shape_before)
     return setup.emit(P.getitem, [base, *made.ins[1:]], v.name, **made.params)
+
+
+def _next_value(stmt: ForRange, v: Var, definitions: dict, roots: ShapeRoots, setup: Builder) -> Var | None:
+    """For an array the loop carries whose shape may change (``h = np.tanh(W @ h + U @ x)`` from
+    h0 of any shape), the body's result it is at the next step, when that result is an equation's
+    and has a shape known before the loop: the reverse sweep reads v from that result's tape of
+    rows (at the step before; the initial value at the first), rather than from a ragged tape."""
+    if v not in stmt.body.params[1:] or not v.type.is_array or _shaped_like(stmt, v, roots) is not None:
+        return None
+    result = stmt.body.results[stmt.body.params.index(v) - 1]
+    definition = definitions.get(result)
+    if not isinstance(definition, Eqn) or definition.prim is P.placeholder or result.type != v.type:
+        return None
+    base, inside = roots.sliced[result][0] if result in roots.sliced else None, block_defs(stmt.body)
+    sliced = isinstance(base, Var) and base not in inside and definition.prim is P.getitem \
+        and not any(a in inside for a in definition.ins[1:])
+    if _shaped_like(stmt, result, roots) is None and not sliced \
+            and _shape_before(stmt, result, roots, setup, commit=False) is None:
+        return None
+    return result
+
+
+def _shape_before(stmt, v: Var, roots: ShapeRoots, setup: Builder, commit: bool = True) -> Atom | None:
+    """v's shape, computed into `setup` from values bound before the loop `stmt`, when it is the
+    same at every iteration (``(Wx.shape[0],)`` for ``z = Wx @ x[t] + Wh @ h``, and the shapes of
+    z's slices); else None. Unless `commit`, only whether it can be (nothing is emitted)."""
+    key = roots.key(v)
+    if key is v or not invariant(key, stmt) or key_ndim(key) != v.type.ndim:
+        return None
+    if id(stmt) not in _scopes:
+        _scopes[id(stmt)] = (stmt, scope_before(_function_body[0], stmt) or set())
+    scope = _scopes[id(stmt)][1]
+    b = Builder(stmt.loc)
+    if _shapes_made.get(id(setup), (None,))[0] is not setup:
+        _shapes_made[id(setup)] = (setup, {})
+    made = dict(_shapes_made[id(setup)][1])
+    shape = shape_of_key(key, b, lambda a: a in scope, made)
+    if shape is None or not commit:
+        return shape
+    _shapes_made[id(setup)][1].update(made)
+    setup.stmts += b.stmts
+    return shape
 
 
 def _initial_value(stmt, v: Var) -> Atom | None:
