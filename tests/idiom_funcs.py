@@ -459,3 +459,30 @@ def comprehension_of_rows(x, n):
     A = np.outer(x, x) * n
     rows = [A[i] for i in range(2)]  # (the message named the list by its internal name, _comp1)
     return np.sum(rows[0] * rows[1])
+
+
+# --- arrays unpacked into names --------------------------------------------------------------------
+
+def unpacked_vectors(pos, M, pairs):
+    x, y, z = pos
+    r0, r1 = M  # (rows of M)
+    t = x * y + z ** 2 + np.sum(r0 * r1 ** 2)
+    for a, b in pairs:
+        t = t * 0.9 + a * b ** 2
+    for i, (a, b) in enumerate(pairs):
+        t = t + i * a * np.sin(b)
+    return t
+
+
+def unpacked_rows_written(M):
+    A = M * 1.0
+    r0, r1 = A
+    r0 *= 2.0  # (a view: A changes)
+    for u, v in A.T:
+        u += v
+    return np.sum(A * M) + np.sum(r1 ** 2)
+
+
+def unpacked_three(pos):
+    x, y, z = pos  # unpack three
+    return x * y * z

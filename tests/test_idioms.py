@@ -368,3 +368,30 @@ def test_python_sum_max_and_min_of_lists_and_arrays(mode):
 def test_max_of_a_matrix_is_refused_as_python_would_fail():
     with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: max of an array of 2 axes compares its rows"):
         s2sad.grad(idf.max_of_a_matrix)(np.ones((2, 2)))
+
+
+# --- arrays unpacked into names --------------------------------------------------------------------
+
+# x, y, z = pos, r0, r1 = M and for a, b in pairs were refused ("cannot unpack an array into names")
+@MODES
+def test_arrays_unpacked_into_names(mode):
+    r = np.random.default_rng(3)
+    pos, M, pairs = r.normal(size=3), r.normal(size=(2, 3)), r.normal(size=(4, 2))
+    v = s2sad.value_and_grad(idf.unpacked_vectors, wrt=(0, 1, 2), mode=mode)(pos, M, pairs)[0]
+    assert v == pytest.approx(idf.unpacked_vectors(pos, M, pairs), rel=1e-14)
+    check_grad(idf.unpacked_vectors, (pos, M, pairs), mode)
+    v = s2sad.value_and_grad(idf.unpacked_rows_written, mode=mode)(M)[0]
+    assert v == pytest.approx(idf.unpacked_rows_written(M), rel=1e-14)
+    check_grad(idf.unpacked_rows_written, (M,), mode)
+
+
+@pytest.mark.parametrize("n, message", [(4, r"too many values to unpack \(expected 3\)"),
+                                        (2, r"not enough values to unpack \(expected 3, got 2\)")])
+def test_unpacking_an_array_of_another_length_raises_pythons_value_error(n, message):
+    with pytest.raises(ValueError, match=message) as info:
+        s2sad.grad(idf.unpacked_three)(np.ones(n))
+    assert isinstance(info.value, s2sad.DerivativeError)
+    assert info.value.filename == idf.__file__ and info.value.source_line.endswith("# unpack three")
+    with pytest.raises(ValueError, match=message):
+        idf.unpacked_three(np.ones(n))
+    assert s2sad.grad(idf.unpacked_three)(np.array([2.0, 3.0, 5.0])) == pytest.approx([15.0, 10.0, 6.0])

@@ -495,7 +495,10 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         return base, spec, index
 
     def unpack(self, target: gast.Tuple, value: Value) -> None:
-        items = self.as_items(value, target)
+        if isinstance(value, (Var, Const)) and value.type.is_array:
+            items = self.array_items(value, len(target.elts), target)
+        else:
+            items = self.as_items(value, target)
         if len(items) != len(target.elts):
             raise self.error(target, f"cannot unpack {len(items)} values into {len(target.elts)} names")
         for elt, item in zip(target.elts, items):
@@ -509,9 +512,15 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         if isinstance(value, (Var, Const)) and value.type.kind == "tuple":
             return [self.emit(P.getitem, [value, const(k)], node, spec=("i",)) for k in range(value.type.ndim)]
         if isinstance(value, (Var, Const)) and value.type.is_array:
-            raise self.error(node, "cannot unpack an array into names (its length is not known when the derivative "
-                                   "is made); index it instead: a, b = v[0], v[1]")
+            raise self.error(node, "cannot unpack an array here (its length is not known when the derivative "
+                                   "is made); unpack it into names (a, b = v) or index it")
         raise self.error(node, f"cannot unpack {_describe(value)}")
+
+    def array_items(self, x: Atom, n: int, node) -> list:
+        """``a, b, c = x``: the `n` items of x's first axis (its rows are views, as NumPy's), after
+        Python's check that x has that many (its ValueError when the derivative runs)."""
+        self.emit(P.unpacked, [self.length([x], node), const(n)], node)
+        return [self.emit(P.getitem, [x, const(k)], node, spec=("i",)) for k in range(n)]
 
     # --- loops ---------------------------------------------------------------------------------
 
@@ -526,17 +535,20 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         if isinstance(array, CONTAINERS):
             self.unroll(node, array, policy)
             return
-        if not isinstance(node.target, gast.Name):
-            raise self.error(node, "a loop variable that is a tuple needs enumerate(...) or zip(...); to unpack an "
-                                   "array's rows, index them (for row in A: a, b = row[0], row[1])")
-        target = node.target.id
+        unpacked = not isinstance(node.target, gast.Name)  # (for a, b in pairs: each row unpacked)
+        if unpacked and (array is None or not isinstance(node.target, gast.Tuple)):
+            raise self.error(node, "a loop variable that is a tuple needs enumerate(...), zip(...) or an array "
+                                   "whose rows it unpacks (for a, b in pairs)")
+        target = f"<row {id(node)}>" if unpacked else node.target.id
 
         def body(inner: "Lowering", index: Var) -> None:
             if array is not None:  # (a row of the array as it is now: the loop may write into it)
-                inner.env[target] = inner.emit(P.getitem, [inner.current(array, node), index], node, target,
-                                               spec=("i",))
+                inner.env[target] = inner.emit(P.getitem, [inner.current(array, node), index], node,
+                                               "row" if unpacked else target, spec=("i",))
             else:
                 inner.env[target] = index
+            if unpacked:
+                inner.unpack(node.target, inner.env[target])
             inner.lower_stmts(node.body)
 
         hint = re.sub(r"^_(\D+)\d*$", r"\1", target) if array is None else "k"  # (_k1, normalize's: k)
