@@ -587,6 +587,8 @@ in_bounds_span = _define("in_bounds_span", ["first", "last", "n"], lambda t, p: 
 # Python's check that an array of m items unpacks into n names (``a, b, c = x``): its ValueError
 # otherwise (a statement, kept for what it raises, in both forms).
 unpacked = _define("unpacked", ["m", "n"], lambda t, p: None, _call_statement("checked_unpack"), statement=True)
+# NumPy's check that an array of `size` elements is one number (``x.item()``): its ValueError otherwise.
+single = _define("single", ["size"], lambda t, p: None, _call_statement("checked_single"), statement=True)
 # Where a slice start:stop:step (step > 0) of an axis of length n begins and how long it is
 # (passes/fuse.py: an element loop over a slice region).
 slice_span = _define("slice_span", ["n", "start", "stop", "step"], lambda t, p: tuple_of(2), call_emitter("slice_span"),

@@ -16,7 +16,7 @@ from . import checkpoint as _checkpoint
 
 # What generated code may import from here (codegen reserves these names).
 __all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_like", "broadcast_shapes",
-           "checked_ordered_range", "checked_range", "checked_scale", "checked_seed", "checked_size",
+           "checked_ordered_range", "checked_range", "checked_scale", "checked_seed", "checked_single", "checked_size",
            "checked_fraction", "checked_index", "checked_mask", "checked_span", "checked_unpack", "copy_into", "cross_vectors",
            "digamma", "erf", "erfc", "expand_to", "expit", "fits_shape", "full_rank_gram", "gammaln",
            "histogram_span", "histogram_weights", "increasing", "inverse_gaps", "lane_store", "lanes_full", "lanes_matmul", "last_writes", "list_capacity",
@@ -239,6 +239,12 @@ def checked_unpack(m: int, n: int) -> None:
         raise ValueError("too many values to unpack (expected " + str(n) + ")")
     if m < n:
         raise ValueError("not enough values to unpack (expected " + str(n) + ", got " + str(m) + ")")
+
+
+def checked_single(size: int) -> None:
+    """NumPy's ValueError when ``x.item()`` is asked of an array of `size` elements, not one."""
+    if size != 1:
+        raise ValueError("can only convert an array of size 1 to a Python scalar")
 
 
 def slice_span(n: int, start: int, stop: int, step: int) -> tuple[int, int]:

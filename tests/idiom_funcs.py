@@ -486,3 +486,20 @@ def unpacked_rows_written(M):
 def unpacked_three(pos):
     x, y, z = pos  # unpack three
     return x * y * z
+
+
+# --- .item() and float() --------------------------------------------------------------------------
+
+def items_of_elements(x, A):
+    s = np.sum(x).item()
+    t = x[1].item() ** 2 + s * 2.0 + A[1:2, 0:1].item() * x[0].item() + A.item(0, 1) + x.item(2) * float(x[0])
+    k = np.argmax(x).item()
+    return t + x[k] * s + A[0, 0].item() * x.item(-1)
+
+
+def item_of_many(x):
+    return x.item() * 2.0  # item of many
+
+
+def float_of_an_array(x):
+    return float(x)

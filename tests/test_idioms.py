@@ -395,3 +395,28 @@ def test_unpacking_an_array_of_another_length_raises_pythons_value_error(n, mess
     with pytest.raises(ValueError, match=message):
         idf.unpacked_three(np.ones(n))
     assert s2sad.grad(idf.unpacked_three)(np.array([2.0, 3.0, 5.0])) == pytest.approx([15.0, 10.0, 6.0])
+
+
+# --- .item() and float() --------------------------------------------------------------------------
+
+# .item() was refused ("attribute .item is not supported"); it is the element itself, with its derivative
+@MODES
+def test_item_reads_the_element_with_its_derivative(mode):
+    x, A = np.array([0.7, -1.3, 2.1]), np.array([[1.0, 2.0, -0.5], [0.3, -1.2, 0.8]])
+    v = s2sad.value_and_grad(idf.items_of_elements, wrt=(0, 1), mode=mode)(x, A)[0]
+    assert v == pytest.approx(idf.items_of_elements(x, A), rel=1e-14)
+    check_grad(idf.items_of_elements, (x, A), mode)
+    assert s2sad.grad(idf.item_of_many, mode=mode)(np.array([1.5])) == pytest.approx([2.0])
+
+
+def test_item_of_an_array_of_several_elements_raises_numpys_value_error():
+    with pytest.raises(ValueError, match="can only convert an array of size 1 to a Python scalar") as info:
+        s2sad.grad(idf.item_of_many)(np.ones(2))
+    assert isinstance(info.value, s2sad.DerivativeError) and info.value.source_line.endswith("# item of many")
+
+
+def test_float_of_an_array_is_refused_as_numpy_raises():
+    with pytest.raises(TypeError):
+        idf.float_of_an_array(np.ones(1))
+    with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: float\(\) of an array: NumPy raises TypeError"):
+        s2sad.grad(idf.float_of_an_array)(np.ones(1))

@@ -60,6 +60,10 @@ class BoundMethod:
     receiver: Atom
 
 
+# ``x.item`` before it is called (no primitive: a read of the one element, or of the given one).
+ITEM = P.Primitive("item", ["x"], lambda t, p: None, None)
+
+
 @dataclass(frozen=True)
 class Undefined:
     """A name that may be unbound here: assigned in one branch of an ``if``, or inside a loop."""
@@ -1086,8 +1090,10 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             return BoundMethod(P.GENERATOR_METHODS[attr], base)
         if attr in METHODS:
             return BoundMethod(METHODS[attr], base)
+        if attr == "item":
+            return BoundMethod(ITEM, base)
         raise self.error(node, f"attribute .{attr} is not supported; supported: .shape, .ndim, .size, .T "
-                               f"and the methods {', '.join(sorted(METHODS))}")
+                               f"and the methods {', '.join(sorted([*METHODS, 'item']))}")
 
     def expr_BinOp(self, node) -> Atom:
         prim = self.binop_prim(node.op, node)
@@ -1355,6 +1361,8 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
                 args = [TupleVal(tuple(args))]
             if func.prim is P.astype:
                 return self.astype(func.receiver, args, kwargs, node)
+            if func.prim is ITEM:
+                return self.item(func.receiver, args, kwargs, node)
             return self.call_primitive(func.prim, [func.receiver, *args], kwargs, node)
         if isinstance(func, PartialVal):
             return self.call_value(func.func, [*func.args, *args], {**func.kwargs, **kwargs}, node)
@@ -1592,7 +1600,29 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         return self.emit(P.astype, [x], node, dtype=kind) if kind != x.type.element.kind \
             else self.emit(P.copy, [x], node)
 
+    def item(self, x: Atom, args: list, kwargs: dict, node) -> Atom:
+        """``x.item()``: the one element of x (NumPy's ValueError if x has more), or ``x.item(i, j)``
+        the element at those indices; the same number, so it carries the derivative of a read."""
+        if kwargs or any(not (isinstance(a, (Var, Const)) and a.type.is_scalar and a.type.kind == "i64")
+                         for a in args):
+            raise self.error(node, "x.item takes no arguments or integer indices (x.item(), x.item(i))")
+        if not x.type.is_array:
+            if args:
+                raise self.error(node, "x.item(i) of a number: NumPy raises IndexError; use x.item()")
+            return x
+        if not args:
+            self.emit(P.single, [self.emit(P.size, [x], node)], node)
+            args = [const(0)] * x.type.ndim
+        elif len(args) != x.type.ndim:
+            raise self.error(node, f"x.item with {len(args)} index of an array of {x.type.ndim} axes (a flat index) "
+                                   "is not supported; index it instead (x[i, j])")
+        return self.read_index(x, ("i",) * len(args), list(args), node)
+
     def call_primitive(self, prim: P.Primitive, args: list, kwargs: dict, node) -> Atom:
+        if prim in (P.to_float, P.to_int) and len(args) == 1 and isinstance(args[0], (Var, Const)) \
+                and args[0].type.is_array:
+            raise self.error(node, f"{prim.name}() of an array: NumPy raises TypeError (only 0-dimensional arrays "
+                                   f"can be converted to Python scalars); use x.item() or index it ({prim.name}(x[0]))")
         if "dtype" in kwargs and prim in _ALLOCATIONS:  # (np.zeros(n, dtype=int): made, then converted)
             kwargs = dict(kwargs)
             dtype = kwargs.pop("dtype")
