@@ -503,3 +503,31 @@ def item_of_many(x):
 
 def float_of_an_array(x):
     return float(x)
+
+
+# --- items of containers the function made, assigned ------------------------------------------------
+
+def local_dict_items(x, s):
+    p = {"b": x[0], "w": x * 1.0}
+    q = p  # (the same dict)
+    p["b"] -= 0.1 * x[1] * s
+    p["b"] *= 2.0
+    p["c"] = p["w"] * 3.0
+    p["w"] = p["w"] ** 2
+    p["w"] += s  # (into the array p["w"] names)
+    xs = [x[0], x[1], s]
+    xs[1] += 1.5 * x[0]
+    xs[-1] = xs[-1] * s
+    return q["b"] ** 2 + np.sum(q["c"] * q["w"]) + xs[1] * xs[0] + xs[2]
+
+
+def float_item_of_a_dict_argument(params, g):
+    params["b"] -= 0.1 * g  # item of the caller's dict
+    return params["b"] ** 2
+
+
+def local_dict_item_in_a_loop(x):
+    p = {"b": x[0]}
+    for i in range(3):
+        p["b"] = p["b"] * 2.0  # item in a loop
+    return p["b"]

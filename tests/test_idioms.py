@@ -420,3 +420,31 @@ def test_float_of_an_array_is_refused_as_numpy_raises():
         idf.float_of_an_array(np.ones(1))
     with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: float\(\) of an array: NumPy raises TypeError"):
         s2sad.grad(idf.float_of_an_array)(np.ones(1))
+
+
+# --- items of containers the function made, assigned ------------------------------------------------
+
+# p["b"] -= ... on a float item was refused ("it would change the container") even for a dict the
+# function made itself
+@MODES
+def test_items_of_a_dict_or_list_the_function_made_are_assigned(mode):
+    x, s = np.array([0.7, -1.3, 2.1]), 0.6
+    v = s2sad.value_and_grad(idf.local_dict_items, wrt=(0, 1), mode=mode)(x, s)[0]
+    assert v == pytest.approx(idf.local_dict_items(x, s), rel=1e-14)
+    check_grad(idf.local_dict_items, (x, s), mode)
+
+
+def test_a_float_item_of_a_dict_argument_is_refused_where_assigned():
+    params = {"b": 1.0, "W": np.ones(2)}
+    with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: assigning to params\['b'\] \(an item of a "
+                                               r"dict the function was given\) is not supported: s2sad cannot "
+                                               r"change the caller's container") as info:
+        s2sad.grad(idf.float_item_of_a_dict_argument)(params, 2.0)
+    assert info.value.source_line.endswith("# item of the caller's dict") and params["b"] == 1.0
+
+
+def test_an_item_of_a_made_dict_assigned_in_a_loop_is_refused():
+    with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: assigning to p\['b'\] is supported in the "
+                                               r"straight-line code that made p") as info:
+        s2sad.grad(idf.local_dict_item_in_a_loop)(np.ones(2))
+    assert info.value.source_line.endswith("# item in a loop")
