@@ -375,6 +375,13 @@ argmax = _define("argmax", "x", _index_of_type, call_emitter("np.argmax", ["axis
                  impl=np.argmax)
 argmin = _define("argmin", "x", _index_of_type, call_emitter("np.argmin", ["axis"]), statics={"axis": None},
                  impl=np.argmin)
+# The row (part 0) or column (part 1) indices of np.triu_indices(n, k, m) (np.tril_indices when lower).
+triangle_indices = _define(
+    "triangle_indices", ["n", "k", "m"], lambda t, p: I64.with_ndim(1),
+    lambda a, p: ast.Subscript(ast.Call(_attr_chain("np.tril_indices" if p["lower"] else "np.triu_indices"), list(a), []),
+                               ast.Constant(p["part"]), ast.Load()),
+    statics={"lower": False, "part": 0},
+    impl=lambda n, k, m, lower=False, part=0: (np.tril_indices if lower else np.triu_indices)(n, k, m)[part])
 searchsorted = _define("searchsorted", ["a", "v"], _like_second, call_emitter("np.searchsorted", ["side"]),
                        statics={"side": "left"}, impl=np.searchsorted)
 digitize = _define("digitize", ["x", "bins"], _like_first_ints, call_emitter("np.digitize", ["right"]),

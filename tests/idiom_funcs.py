@@ -531,3 +531,17 @@ def local_dict_item_in_a_loop(x):
     for i in range(3):
         p["b"] = p["b"] * 2.0  # item in a loop
     return p["b"]
+
+
+# --- np.triu_indices and np.tril_indices -------------------------------------------------------------
+
+def triangle_gathers(A, n):
+    iu = np.triu_indices(n, 1)
+    B = A * 1.0
+    B[np.tril_indices(n, -1)] = 0.0
+    r, c = np.tril_indices(3, 0, 4)
+    return np.sum(A[iu] ** 2) + np.sum(B * A) + np.sum(A[r, c[::-1] % 3] * 2.0) + np.sum(r) + np.sum(A[np.triu_indices(n)])
+
+
+def astype_single(x):
+    return np.sum(x.astype(np.float32))

@@ -448,3 +448,20 @@ def test_an_item_of_a_made_dict_assigned_in_a_loop_is_refused():
                                                r"straight-line code that made p") as info:
         s2sad.grad(idf.local_dict_item_in_a_loop)(np.ones(2))
     assert info.value.source_line.endswith("# item in a loop")
+
+
+# --- np.triu_indices and np.tril_indices -------------------------------------------------------------
+
+# np.triu_indices was refused ("numpy.triu_indices is not supported"), and an index that is a tuple value
+@MODES
+def test_triangle_indices_gather_and_store(mode):
+    A = np.random.default_rng(5).normal(size=(3, 3))
+    v, g = s2sad.value_and_grad(idf.triangle_gathers, mode=mode)(A, 3)
+    assert v == pytest.approx(idf.triangle_gathers(A, 3), rel=1e-14)
+    check_grad(idf.triangle_gathers, (A, 3), mode, (0,))
+
+
+def test_astype_to_single_precision_is_refused_as_s2sad_computes_in_float64():
+    with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: x.astype\(np.float32\): s2sad computes in "
+                                               r"float64 and int64 only"):
+        s2sad.grad(idf.astype_single)(np.ones(2))

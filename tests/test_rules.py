@@ -1421,6 +1421,7 @@ def z_searchsorted_array(x): return x * np.sum(np.searchsorted(np.array([-0.5, 0
 def z_digitize(x): return x * np.sum(np.digitize(x, np.array([-0.5, 0.5]))) + x * np.sum(np.digitize(x, np.array([0.0]), right=True))
 
 
+def z_triangle_indices(x): return x * np.sum(np.triu_indices(3, 1)[1]) + x * np.sum(np.tril_indices(3, 0, 2)[0])
 def z_argsort(x): return x * np.argsort(x)[0]
 def z_sort_columns(x): return x * np.argsort(np.outer(x, x), axis=0)[0, 1]
 def z_argsort_first_axis(x): return x * np.argsort(x[:, None, None] * np.ones((2, 3)), axis=0)[1, 1, 2]
@@ -1566,6 +1567,7 @@ ZERO_SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.argmin: [Z(z_argmin, normal(3), lambda x: np.full(x.shape, float(np.argmin(x) + np.sum(np.argmin(np.outer(x, x), axis=1)))))],
     P.searchsorted: [Z(z_searchsorted, normal(3), lambda x: np.full(x.shape, float(np.searchsorted([-9.0, 0.0, 9.0], x[0], side="right")))),
                      Z(z_searchsorted_array, normal(3), lambda x: np.full(x.shape, float(np.sum(np.searchsorted([-0.5, 0.5], x)))))],
+    P.triangle_indices: [Z(z_triangle_indices, normal(3), lambda x: np.full(x.shape, 11.0))],
     P.digitize: [Z(z_digitize, normal(3), lambda x: np.full(x.shape, float(np.sum(np.digitize(x, [-0.5, 0.5])) + np.sum(np.digitize(x, [0.0], right=True)))))],
     P.last_writes: [Z(z_last_writes, normal(3), lambda x: np.array([0.0, 1.0, 0.0]))],
     P.checked_mask: [Z(z_checked_mask, normal(3), lambda x: np.array([2.0, 1.0, 2.0]))],

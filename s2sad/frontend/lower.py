@@ -1212,7 +1212,13 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         array or a mask: see indexing.py), into an array of `ndim` axes: an ellipsis stands for
         the full slices of the axes the other parts leave."""
         parts = node.elts if isinstance(node, gast.Tuple) else [node]
-        lowered = [None if _is_ellipsis(part) else self.index_part(part) for part in parts]
+        if len(parts) == 1 and not isinstance(node, (gast.Tuple, gast.Slice)) and not _is_ellipsis(node) \
+                and not (isinstance(node, gast.Constant) and node.value is None):
+            value = self.expr(node)  # (an index that is a tuple value: A[np.triu_indices(n, 1)], A[idx])
+            items = value.items if isinstance(value, TupleVal) and value.cls is tuple else (value,)
+            lowered = [("i", [self.index_atom(item, node)]) for item in items]
+        else:
+            lowered = [None if _is_ellipsis(part) else self.index_part(part) for part in parts]
         if lowered.count(None) > 1:
             raise self.error(node, "an index can only have a single ellipsis ('...')")
         spec, operands = [], []
@@ -1236,7 +1242,10 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         return "i", [self.index_value(part)]
 
     def index_value(self, node) -> Atom:
-        atom = self.atom_of(self.listed_index(self.expr(node), node), node)
+        return self.index_atom(self.expr(node), node)
+
+    def index_atom(self, value: Value, node) -> Atom:
+        atom = self.atom_of(self.listed_index(value, node), node)
         if atom.type.is_array and atom.type.dtype in ("i64", "bool"):
             return atom
         if atom.type.is_array:
@@ -1595,6 +1604,11 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         dtype = kwargs.get("dtype", args[0] if len(args) == 1 else None)
         kind = _DTYPE_KINDS.get(dtype.obj if isinstance(dtype, PyObj) else None) if _is_hashable(
             getattr(dtype, "obj", None)) else None
+        obj = dtype.obj if isinstance(dtype, PyObj) else None
+        if kind is None and len(args) + len(kwargs) == 1 and _is_hashable(obj) and obj in _NARROW_DTYPES:
+            raise self.error(node, f"x.astype({_NARROW_DTYPES[obj]}): s2sad computes in float64 and int64 only, and "
+                                   f"converting would round or wrap the values (NumPy's result differs); drop the "
+                                   f"conversion, or convert the result outside the differentiated function")
         if kind is None or len(args) + len(kwargs) != 1:
             raise self.error(node, "x.astype takes one dtype: int, float, bool, np.int64, np.float64 or np.bool_")
         return self.emit(P.astype, [x], node, dtype=kind) if kind != x.type.element.kind \
@@ -1877,6 +1891,10 @@ def _typed_by_body(key) -> bool:
 
 
 _ALLOCATIONS = {P.zeros, P.ones, P.empty, P.full, P.arange, P.eye, P.linspace}
+_NARROW_DTYPES = {np.float32: "np.float32", np.float16: "np.float16", np.int32: "np.int32", np.int16: "np.int16",
+                  np.int8: "np.int8", np.uint8: "np.uint8", np.uint16: "np.uint16", np.uint32: "np.uint32",
+                  np.uint64: "np.uint64", np.complex128: "np.complex128", np.complex64: "np.complex64",
+                  "float32": "'float32'", "float16": "'float16'", "int32": "'int32'"}
 _DTYPE_KINDS = {int: "i64", np.int64: "i64", np.intp: "i64", float: "f64", np.float64: "f64", bool: "bool",
                 np.bool_: "bool"}
 

@@ -42,7 +42,7 @@ zero_derivative(P.bitand, P.bitor, P.bitxor, P.invert)
 zero_derivative(P.floordiv, P.floor, P.sign, P.lt, P.le, P.gt, P.ge, P.eq, P.ne, P.not_, P.and_, P.or_,
                 P.shape, P.size, P.make_tuple, P.trip_count, P.zeros, P.ones, P.empty, P.zeros_like, P.list_position,
                 P.last_writes, P.checked_mask, P.checked_index, P.to_int, P.astype, P.argsort, P.argmax, P.argmin, P.searchsorted,
-                P.digitize, P.running_extreme, P.sort_columns)
+                P.digitize, P.running_extreme, P.sort_columns, P.triangle_indices)
 # Identities after a check (of shapes, a range, an order): no derivative flows to what they are
 # checked against (fits_shape's `like`, checked_fraction's scale).
 for _identity in (P.fits_shape, P.increasing, P.nonempty_list, P.histogram_weights, P.checked_fraction,
