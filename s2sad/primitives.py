@@ -1299,6 +1299,15 @@ rng_normal = _define("rng_normal", ["rng", "loc", "scale", "size"], lambda t, p:
 rng_uniform = _define("rng_uniform", ["rng", "low", "high", "size"],
                       lambda t, p: _draw_type(t[3], t[1], t[2]), _method_emitter("uniform"), pure=False,
                       defaults=_UNIFORM)
+# Integer draws of a Generator (no derivative): through runtime helpers that the Numba backend
+# compiles with NumPy's algorithms (Numba has no choice, nor integers(high) alone).
+rng_integers = _define("rng_integers", ["rng", "low", "high", "size"],
+                       lambda t, p: I64 if t[3].kind == "none" else I64.with_ndim(_shape_ndim(t[3])),
+                       call_emitter("draw_integers"), pure=False)
+rng_permutation = _define("rng_permutation", ["rng", "n"], lambda t, p: I64.with_ndim(1),
+                          _method_emitter("permutation"), pure=False)
+rng_choice = _define("rng_choice", ["rng", "n", "size"], lambda t, p: I64 if t[2].kind == "none" else I64.with_ndim(1),
+                     helper_emitter("draw_choice", "replace"), statics={"replace": True}, pure=False)
 random_normal = _define("random_normal", ["loc", "scale", "size"], lambda t, p: _draw_type(t[2], t[0], t[1]),
                         _legacy_emitter("np.random.normal"), pure=False, defaults=_NORMAL)
 random_uniform = _define("random_uniform", ["low", "high", "size"], lambda t, p: _draw_type(t[2], t[0], t[1]),
@@ -1346,7 +1355,8 @@ checked_seed = _define("checked_seed", ["seed"], same_as_first, call_emitter("ch
                        impl=runtime.checked_seed)
 
 GENERATOR_METHODS = {"standard_normal": rng_standard_normal, "normal": rng_normal, "uniform": rng_uniform,
-                     "random": rng_random}
+                     "random": rng_random, "integers": rng_integers, "permutation": rng_permutation,
+                     "choice": rng_choice}
 outer = _define("outer", "ab", lambda t, p: promote(*t).with_ndim(2), call_emitter("np.outer"),
                 impl=np.outer)
 # The full discrete convolution of two vectors (np.convolve's default mode; Numba's np.convolve has

@@ -1457,6 +1457,21 @@ def z_default_rng(x):
     return rng.standard_normal(2) * x
 
 
+def z_rng_integers(x):
+    rng = np.random.default_rng(2)
+    return rng.integers(0, 5, size=3) * x
+
+
+def z_rng_permutation(x):
+    rng = np.random.default_rng(2)
+    return rng.permutation(3) * x
+
+
+def z_rng_choice(x):
+    rng = np.random.default_rng(2)
+    return rng.choice(5, 3, replace=False) * x
+
+
 def z_rng_random(x):
     rng = np.random.default_rng(2)
     return rng.random((2, 2)) * x
@@ -1501,6 +1516,9 @@ _STD_NORMAL = Z(z_rng_standard_normal, normal(3), _draws(lambda: np.random.defau
 ZERO_SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.default_rng: [Z(z_default_rng, normal(2), _draws(lambda: np.random.default_rng(9).standard_normal(2)))],
     P.rng_standard_normal: [_STD_NORMAL],
+    P.rng_integers: [Z(z_rng_integers, normal(3), _draws(lambda: np.random.default_rng(2).integers(0, 5, size=3)))],
+    P.rng_permutation: [Z(z_rng_permutation, normal(3), _draws(lambda: np.random.default_rng(2).permutation(3)))],
+    P.rng_choice: [Z(z_rng_choice, normal(3), _draws(lambda: np.random.default_rng(2).choice(5, 3, replace=False)))],
     P.rng_random: [Z(z_rng_random, normal(2, 2), _draws(lambda: np.random.default_rng(2).random((2, 2))))],
     P.random_standard_normal: [Z(z_random_standard_normal, normal(3),
                                  _draws(lambda: (np.random.seed(4), np.random.standard_normal(3))[1]))],

@@ -1372,6 +1372,8 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
                 return self.astype(func.receiver, args, kwargs, node)
             if func.prim is ITEM:
                 return self.item(func.receiver, args, kwargs, node)
+            if func.prim in (P.rng_integers, P.rng_permutation, P.rng_choice):
+                return self.integer_draw(func.prim, func.receiver, args, kwargs, node)
             return self.call_primitive(func.prim, [func.receiver, *args], kwargs, node)
         if isinstance(func, PartialVal):
             return self.call_value(func.func, [*func.args, *args], {**func.kwargs, **kwargs}, node)
@@ -1631,6 +1633,68 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             raise self.error(node, f"x.item with {len(args)} index of an array of {x.type.ndim} axes (a flat index) "
                                    "is not supported; index it instead (x[i, j])")
         return self.read_index(x, ("i",) * len(args), list(args), node)
+
+    def integer_draw(self, prim: P.Primitive, rng: Atom, args: list, kwargs: dict, node) -> Atom:
+        """``rng.integers(low, high, size)``, ``rng.permutation(n or x)`` and ``rng.choice(n or a,
+        size, replace)``: integers with no derivative; of an array, the items at those integers
+        (a gather, with the derivative of one), as NumPy computes them."""
+        name = prim.name[len("rng_"):]
+        forms = {P.rng_integers: lambda low, high=None, size=None, dtype=None, endpoint=const(False): None,
+                 P.rng_permutation: lambda x, axis=const(0): None,
+                 P.rng_choice: lambda a, size=None, replace=const(True), p=None, axis=const(0), shuffle=const(True): None}
+        try:
+            bound = inspect.signature(forms[prim]).bind(*args, **kwargs)
+        except TypeError as exc:
+            raise self.error(node, f"bad arguments to Generator.{name}: {exc}") from None
+        bound.apply_defaults()
+        a = bound.arguments
+
+        def integer(value, what: str) -> Atom:
+            if not (isinstance(value, (Var, Const)) and value.type.is_scalar and value.type.kind == "i64"):
+                raise self.error(node, f"Generator.{name}: {what} must be an integer here")
+            return value
+
+        def literal(value, what: str, allowed: tuple):
+            if not (isinstance(value, Const) and value.value in allowed and type(value.value) is type(allowed[0])):
+                raise self.error(node, f"Generator.{name}: {what} must be {' or '.join(map(repr, allowed))} here")
+            return value.value
+
+        def size_of(value) -> Atom:
+            if value is None or (isinstance(value, Const) and value.value is None):
+                return const(None)
+            if isinstance(value, TupleVal) and prim is P.rng_integers:
+                return self.make_tuple(value, node)
+            return integer(value, "size" if prim is P.rng_choice else "size (an integer or a tuple)")
+
+        def items(x: Atom, index: Atom) -> Atom:  # (x[index] along the first axis: a new array, or an item)
+            return self.read_index(x, ("i",), [index], node)
+
+        if prim is P.rng_integers:
+            dtype = a["dtype"]
+            if dtype is not None and not (isinstance(dtype, PyObj) and _is_hashable(dtype.obj)
+                                          and _DTYPE_KINDS.get(dtype.obj) == "i64"):
+                raise self.error(node, "Generator.integers: dtype may only be int (np.int64) here")
+            low, high = integer(a["low"], "low"), a["high"]
+            low, high = (const(None), low) if high is None else (low, integer(high, "high"))
+            if literal(a["endpoint"], "endpoint", (False, True)):
+                high = self.emit(P.add, [high, const(1)], node)
+            return self.emit(P.rng_integers, [rng, low, high, size_of(a["size"])], node)
+        if prim is P.rng_permutation:
+            literal(a["axis"], "axis", (0,))
+            x = a["x"]
+            if isinstance(x, (Var, Const)) and x.type.is_array:
+                return items(x, self.emit(P.rng_permutation, [rng, self.length([x], node)], node))
+            return self.emit(P.rng_permutation, [rng, integer(x, "x (an integer or an array)")], node)
+        if a["p"] is not None and not (isinstance(a["p"], Const) and a["p"].value is None):
+            raise self.error(node, "Generator.choice with probabilities p= is not supported; draw rng.random() "
+                                   "and np.searchsorted the cumulative probabilities")
+        literal(a["axis"], "axis", (0,))
+        literal(a["shuffle"], "shuffle", (True,))
+        replace = literal(a["replace"], "replace", (True, False))
+        x, size = a["a"], size_of(a["size"])
+        if isinstance(x, (Var, Const)) and x.type.is_array:
+            return items(x, self.emit(P.rng_choice, [rng, self.length([x], node), size], node, replace=replace))
+        return self.emit(P.rng_choice, [rng, integer(x, "a (an integer or an array)"), size], node, replace=replace)
 
     def call_primitive(self, prim: P.Primitive, args: list, kwargs: dict, node) -> Atom:
         if prim in (P.to_float, P.to_int) and len(args) == 1 and isinstance(args[0], (Var, Const)) \

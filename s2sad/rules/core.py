@@ -1089,4 +1089,5 @@ elementwise(P.rng_uniform, _none, Singular(lambda r, lo, hi, size, z: (hi - z) /
             Singular(lambda r, lo, hi, size, z: (z - lo) / (hi - lo)), _none)
 elementwise(P.random_uniform, Singular(lambda lo, hi, size, z: (hi - z) / (hi - lo)),
             Singular(lambda lo, hi, size, z: (z - lo) / (hi - lo)), _none)
-zero_derivative(P.default_rng, P.rng_standard_normal, P.rng_random, P.random_standard_normal, P.random_random)
+zero_derivative(P.default_rng, P.rng_standard_normal, P.rng_random, P.random_standard_normal, P.random_random,
+                P.rng_integers, P.rng_permutation, P.rng_choice)
