@@ -545,3 +545,8 @@ def triangle_gathers(A, n):
 
 def astype_single(x):
     return np.sum(x.astype(np.float32))
+
+
+def index_tuple_with_none(A):
+    idx = (0, None)
+    return np.sum(A[idx])

@@ -465,3 +465,9 @@ def test_astype_to_single_precision_is_refused_as_s2sad_computes_in_float64():
     with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: x.astype\(np.float32\): s2sad computes in "
                                                r"float64 and int64 only"):
         s2sad.grad(idf.astype_single)(np.ones(2))
+
+
+def test_an_index_tuple_holding_none_is_refused():
+    with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: an index that is a tuple holds integers or "
+                                               r"index arrays here"):
+        s2sad.grad(idf.index_tuple_with_none)(np.ones((2, 2)))

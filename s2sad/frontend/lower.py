@@ -1216,6 +1216,9 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
                 and not (isinstance(node, gast.Constant) and node.value is None):
             value = self.expr(node)  # (an index that is a tuple value: A[np.triu_indices(n, 1)], A[idx])
             items = value.items if isinstance(value, TupleVal) and value.cls is tuple else (value,)
+            if isinstance(value, TupleVal) and any(isinstance(i, Const) and i.value is None for i in items):
+                raise self.error(node, "an index that is a tuple holds integers or index arrays here; write None "
+                                       "(a new axis) in the brackets")
             lowered = [("i", [self.index_atom(item, node)]) for item in items]
         else:
             lowered = [None if _is_ellipsis(part) else self.index_part(part) for part in parts]
