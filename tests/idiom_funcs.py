@@ -550,3 +550,19 @@ def astype_single(x):
 def index_tuple_with_none(A):
     idx = (0, None)
     return np.sum(A[idx])
+
+
+# --- minibatches drawn from a Generator -------------------------------------------------------------
+
+def minibatch_sgd(w, X, y, rng, lr):
+    loss = 0.0
+    for epoch in range(3):
+        order = rng.permutation(X.shape[0])
+        for b in range(0, X.shape[0], 2):
+            idx = order[b:b + 2]
+            r = X[idx] @ w - y[idx]
+            loss = loss + np.sum(r ** 2)
+            w = w - lr * (X[idx].T @ r)
+        pick = rng.choice(X.shape[0], 3, replace=False)
+        loss = loss + 0.1 * np.sum((X[pick] @ w) ** 2) + w[rng.integers(2)]
+    return loss

@@ -471,3 +471,19 @@ def test_an_index_tuple_holding_none_is_refused():
     with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: an index that is a tuple holds integers or "
                                                r"index arrays here"):
         s2sad.grad(idf.index_tuple_with_none)(np.ones((2, 2)))
+
+
+# --- minibatches drawn from a Generator -------------------------------------------------------------
+
+# rng.permutation, rng.choice and rng.integers were refused ("Generator.permutation is not supported")
+@MODES
+def test_minibatch_sgd_draws_numpys_batches(mode):
+    data = np.random.default_rng(1)
+    w, X, y = np.array([0.1, -0.2]), data.normal(size=(6, 2)), data.normal(size=6)
+    mine, plain = np.random.default_rng(5), np.random.default_rng(5)
+    v, (gw, glr) = s2sad.value_and_grad(idf.minibatch_sgd, wrt=(0, 4), mode=mode)(w, X, y, mine, 0.05)
+    assert v == pytest.approx(idf.minibatch_sgd(w, X, y, plain, 0.05), rel=1e-13)
+    assert mine.bit_generator.state == plain.bit_generator.state   # (the Generator advanced as NumPy's)
+    f = lambda w, lr: idf.minibatch_sgd(w, X, y, np.random.default_rng(5), lr)  # noqa: E731
+    np.testing.assert_allclose(gw, fd(f, (w, 0.05), 0), rtol=1e-6)
+    assert glr == pytest.approx(fd(f, (w, 0.05), 1), rel=1e-6)
