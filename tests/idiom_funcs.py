@@ -566,3 +566,11 @@ def minibatch_sgd(w, X, y, rng, lr):
         pick = rng.choice(X.shape[0], 3, replace=False)
         loss = loss + 0.1 * np.sum((X[pick] @ w) ** 2) + w[rng.integers(2)]
     return loss
+
+
+def shuffled_in_place(x, rng, M):
+    y = x * 2.0
+    rng.shuffle(y)
+    rng.shuffle(M)  # (the caller's matrix: its rows)
+    rng.shuffle(x)
+    return np.sum(y * np.arange(5.0)) + np.sum(M[0] * x[:2])

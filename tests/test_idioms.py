@@ -487,3 +487,19 @@ def test_minibatch_sgd_draws_numpys_batches(mode):
     f = lambda w, lr: idf.minibatch_sgd(w, X, y, np.random.default_rng(5), lr)  # noqa: E731
     np.testing.assert_allclose(gw, fd(f, (w, 0.05), 0), rtol=1e-6)
     assert glr == pytest.approx(fd(f, (w, 0.05), 1), rel=1e-6)
+
+
+# rng.shuffle was refused ("Generator.shuffle is not supported")
+@MODES
+def test_shuffle_writes_numpys_order_into_the_array(mode):
+    x, M = np.linspace(0.2, 1.0, 5), np.arange(6.0).reshape(3, 2) + 0.5
+    x1, M1, x2, M2 = x.copy(), M.copy(), x.copy(), M.copy()
+    mine, plain = np.random.default_rng(3), np.random.default_rng(3)
+    v, (gx, gM) = s2sad.value_and_grad(idf.shuffled_in_place, wrt=(0, 2), mode=mode)(x1, mine, M1)
+    assert v == idf.shuffled_in_place(x2, plain, M2)
+    np.testing.assert_array_equal(x1, x2)  # (the arguments as NumPy's shuffle left them)
+    np.testing.assert_array_equal(M1, M2)
+    assert mine.bit_generator.state == plain.bit_generator.state
+    f = lambda x, M: idf.shuffled_in_place(x.copy(), np.random.default_rng(3), M.copy())  # noqa: E731
+    np.testing.assert_allclose(gx, fd(f, (x, M), 0), rtol=1e-6)
+    np.testing.assert_allclose(gM, fd(f, (x, M), 1), rtol=1e-6, atol=1e-8)

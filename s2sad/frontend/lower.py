@@ -62,6 +62,8 @@ class BoundMethod:
 
 # ``x.item`` before it is called (no primitive: a read of the one element, or of the given one).
 ITEM = P.Primitive("item", ["x"], lambda t, p: None, None)
+# ``rng.shuffle`` before it is called (a permutation drawn, then a store of the rows it names).
+SHUFFLE = P.Primitive("shuffle", ["rng"], lambda t, p: None, None)
 
 
 @dataclass(frozen=True)
@@ -335,6 +337,10 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
     def statement_call(self, node) -> bool:
         """A call made for its effect, such as ``np.random.seed(0)``: lower it, True if it was one."""
         func = self.expr(node.func)
+        if isinstance(func, BoundMethod) and func.prim is SHUFFLE:
+            self.call_value(func, [self.expr(a) for a in node.args], {k.arg: self.expr(k.value) for k in node.keywords},
+                            node)
+            return True
         if not (isinstance(func, PyObj) and _is_hashable(func.obj) and func.obj in P.NUMPY
                 and P.NUMPY[func.obj].statement):
             return False
@@ -1084,9 +1090,11 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         if attr == "T":
             return self.emit(P.transpose, [base], node, TEMP) if base.type.is_array and base.type.ndim > 1 else base
         if base.type.kind == "rng":
+            if attr == "shuffle":
+                return BoundMethod(SHUFFLE, base)
             if attr not in P.GENERATOR_METHODS:
                 raise self.error(node, f"Generator.{attr} is not supported; supported: "
-                                       f"{', '.join(sorted(P.GENERATOR_METHODS))}")
+                                       f"{', '.join(sorted([*P.GENERATOR_METHODS, 'shuffle']))}")
             return BoundMethod(P.GENERATOR_METHODS[attr], base)
         if attr in METHODS:
             return BoundMethod(METHODS[attr], base)
@@ -1377,6 +1385,8 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
                 return self.item(func.receiver, args, kwargs, node)
             if func.prim in (P.rng_integers, P.rng_permutation, P.rng_choice):
                 return self.integer_draw(func.prim, func.receiver, args, kwargs, node)
+            if func.prim is SHUFFLE:
+                return self.shuffle(func.receiver, args, kwargs, node)
             return self.call_primitive(func.prim, [func.receiver, *args], kwargs, node)
         if isinstance(func, PartialVal):
             return self.call_value(func.func, [*func.args, *args], {**func.kwargs, **kwargs}, node)
@@ -1698,6 +1708,21 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         if isinstance(x, (Var, Const)) and x.type.is_array:
             return items(x, self.emit(P.rng_choice, [rng, self.length([x], node), size], node, replace=replace))
         return self.emit(P.rng_choice, [rng, integer(x, "a (an integer or an array)"), size], node, replace=replace)
+
+    def shuffle(self, rng: Atom, args: list, kwargs: dict, node) -> Const:
+        """``rng.shuffle(x)``: x's rows in the order of ``rng.permutation(len(x))``, which NumPy's
+        shuffle draws alike, written into x's memory (None, as NumPy returns)."""
+        if len(args) != 1 or set(kwargs) - {"axis"} or kwargs.get("axis", const(0)) != const(0):
+            raise self.error(node, "Generator.shuffle takes one array (and axis=0) here")
+        x, name = args[0], _described(node.args[0]) if getattr(node, "args", None) else TEMP
+        if not (isinstance(x, Var) and x.type.is_array):
+            raise self.error(node, "Generator.shuffle takes an array, which it shuffles in place")
+        order = self.emit(P.rng_permutation, [rng, self.length([x], node)], node)
+        rows = self.read_index(x, ("i",), [order], node)
+        x = self.current(x, node, name)
+        self.write(x, self.emit(P.setitem, [x, const(None), const(None), const(None), rows], node, name,
+                                spec=("s",)), node, name)
+        return const(None)
 
     def call_primitive(self, prim: P.Primitive, args: list, kwargs: dict, node) -> Atom:
         if prim in (P.to_float, P.to_int) and len(args) == 1 and isinstance(args[0], (Var, Const)) \
