@@ -375,6 +375,13 @@ argmax = _define("argmax", "x", _index_of_type, call_emitter("np.argmax", ["axis
                  impl=np.argmax)
 argmin = _define("argmin", "x", _index_of_type, call_emitter("np.argmin", ["axis"]), statics={"axis": None},
                  impl=np.argmin)
+# The row (part 0) or column (part 1) indices of np.triu_indices(n, k, m) (np.tril_indices when lower).
+triangle_indices = _define(
+    "triangle_indices", ["n", "k", "m"], lambda t, p: I64.with_ndim(1),
+    lambda a, p: ast.Subscript(ast.Call(_attr_chain("np.tril_indices" if p["lower"] else "np.triu_indices"), list(a), []),
+                               ast.Constant(p["part"]), ast.Load()),
+    statics={"lower": False, "part": 0},
+    impl=lambda n, k, m, lower=False, part=0: (np.tril_indices if lower else np.triu_indices)(n, k, m)[part])
 searchsorted = _define("searchsorted", ["a", "v"], _like_second, call_emitter("np.searchsorted", ["side"]),
                        statics={"side": "left"}, impl=np.searchsorted)
 digitize = _define("digitize", ["x", "bins"], _like_first_ints, call_emitter("np.digitize", ["right"]),
@@ -588,6 +595,11 @@ in_bounds = _define("in_bounds", ["index", "n"], lambda t, p: None, _call_statem
 # The same for the indices first … last a loop will use, checked before it (passes/bounds.py).
 in_bounds_span = _define("in_bounds_span", ["first", "last", "n"], lambda t, p: None,
                          _call_statement("checked_span"), statement=True)
+# Python's check that an array of m items unpacks into n names (``a, b, c = x``): its ValueError
+# otherwise (a statement, kept for what it raises, in both forms).
+unpacked = _define("unpacked", ["m", "n"], lambda t, p: None, _call_statement("checked_unpack"), statement=True)
+# NumPy's check that an array of `size` elements is one number (``x.item()``): its ValueError otherwise.
+single = _define("single", ["size"], lambda t, p: None, _call_statement("checked_single"), statement=True)
 # Where a slice start:stop:step (step > 0) of an axis of length n begins and how long it is
 # (passes/fuse.py: an element loop over a slice region).
 slice_span = _define("slice_span", ["n", "start", "stop", "step"], lambda t, p: tuple_of(2), call_emitter("slice_span"),
@@ -1297,6 +1309,15 @@ rng_normal = _define("rng_normal", ["rng", "loc", "scale", "size"], lambda t, p:
 rng_uniform = _define("rng_uniform", ["rng", "low", "high", "size"],
                       lambda t, p: _draw_type(t[3], t[1], t[2]), _method_emitter("uniform"), pure=False,
                       defaults=_UNIFORM)
+# Integer draws of a Generator (no derivative): through runtime helpers that the Numba backend
+# compiles with NumPy's algorithms (Numba has no choice, nor integers(high) alone).
+rng_integers = _define("rng_integers", ["rng", "low", "high", "size"],
+                       lambda t, p: I64 if t[3].kind == "none" else I64.with_ndim(_shape_ndim(t[3])),
+                       call_emitter("draw_integers"), pure=False)
+rng_permutation = _define("rng_permutation", ["rng", "n"], lambda t, p: I64.with_ndim(1),
+                          _method_emitter("permutation"), pure=False)
+rng_choice = _define("rng_choice", ["rng", "n", "size"], lambda t, p: I64 if t[2].kind == "none" else I64.with_ndim(1),
+                     helper_emitter("draw_choice", "replace"), statics={"replace": True}, pure=False)
 random_normal = _define("random_normal", ["loc", "scale", "size"], lambda t, p: _draw_type(t[2], t[0], t[1]),
                         _legacy_emitter("np.random.normal"), pure=False, defaults=_NORMAL)
 random_uniform = _define("random_uniform", ["low", "high", "size"], lambda t, p: _draw_type(t[2], t[0], t[1]),
@@ -1344,7 +1365,8 @@ checked_seed = _define("checked_seed", ["seed"], same_as_first, call_emitter("ch
                        impl=runtime.checked_seed)
 
 GENERATOR_METHODS = {"standard_normal": rng_standard_normal, "normal": rng_normal, "uniform": rng_uniform,
-                     "random": rng_random}
+                     "random": rng_random, "integers": rng_integers, "permutation": rng_permutation,
+                     "choice": rng_choice}
 outer = _define("outer", "ab", lambda t, p: promote(*t).with_ndim(2), call_emitter("np.outer"),
                 impl=np.outer)
 # The full discrete convolution of two vectors (np.convolve's default mode; Numba's np.convolve has

@@ -16,11 +16,11 @@ from . import checkpoint as _checkpoint
 
 # What generated code may import from here (codegen reserves these names).
 __all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_like", "broadcast_shapes",
-           "checked_ordered_range", "checked_range", "checked_scale", "checked_seed", "checked_size",
-           "checked_fraction", "checked_index", "checked_mask", "checked_span", "copy_into", "cross_vectors",
-           "digamma", "erf", "erfc", "expand_to", "expit", "fits_shape", "full_rank_gram", "gammaln",
-           "histogram_span", "histogram_weights", "increasing", "inverse_gaps", "joined_shape", "keeps_shape",
-           "lane_store", "lanes_full", "lanes_matmul", "last_writes", "list_capacity",
+           "checked_ordered_range", "checked_range", "checked_scale", "checked_seed", "checked_single", "checked_size",
+           "checked_fraction", "checked_index", "checked_mask", "checked_span", "checked_unpack", "copy_into",
+           "cross_vectors", "digamma", "draw_choice", "draw_integers", "erf", "erfc", "expand_to", "expit", "fits_shape",
+           "full_rank_gram", "gammaln", "histogram_span", "histogram_weights", "increasing", "inverse_gaps",
+           "joined_shape", "keeps_shape", "lane_store", "lanes_full", "lanes_matmul", "last_writes", "list_capacity",
            "list_grow", "list_position", "nonempty_list", "list_resized", "list_rows", "log_draw", "log_draws",
            "logged_draws", "logit", "masked_product", "next_action",
            "periodic_schedule", "poll_signals", "ragged_matrix", "ragged_row", "record", "record_grow",
@@ -242,6 +242,31 @@ def checked_span(first: int, last: int, n: int) -> None:
     outside an axis of length `n`: the indices a loop will use, checked before it runs."""
     if first <= last and (first < -n or last >= n):
         raise IndexError(OUT_OF_BOUNDS)
+
+
+def draw_integers(rng, low, high, size):
+    """``rng.integers(low, high, size)``, or ``rng.integers(high, size=size)`` when `low` is None."""
+    return rng.integers(high, size=size) if low is None else rng.integers(low, high, size)
+
+
+def draw_choice(rng, n: int, size, replace: bool):
+    """``rng.choice(n, size, replace=replace)``: integers below n (backend/numba_runtime.py draws
+    them with NumPy's algorithm)."""
+    return rng.choice(n, size, replace=replace)
+
+
+def checked_unpack(m: int, n: int) -> None:
+    """Python's ValueError when `m` items (an array's first axis) are unpacked into `n` names."""
+    if m > n:
+        raise ValueError("too many values to unpack (expected " + str(n) + ")")
+    if m < n:
+        raise ValueError("not enough values to unpack (expected " + str(n) + ", got " + str(m) + ")")
+
+
+def checked_single(size: int) -> None:
+    """NumPy's ValueError when ``x.item()`` is asked of an array of `size` elements, not one."""
+    if size != 1:
+        raise ValueError("can only convert an array of size 1 to a Python scalar")
 
 
 def slice_span(n: int, start: int, stop: int, step: int) -> tuple[int, int]:

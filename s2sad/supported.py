@@ -49,6 +49,7 @@ def entries() -> list[Entry]:
     found |= {name: prim for name, prim in _SYNTAX}
     found |= {f"x.{name}()": prim for name, prim in METHODS.items()}
     found |= {f"numpy.random.Generator.{name}": prim for name, prim in P.GENERATOR_METHODS.items()}
+    found["numpy.random.Generator.shuffle"] = P.rng_permutation  # (then a store of the rows it names)
     found |= {f"{_spellings(obj)[0]}(...)[{k}]": prim for obj, prims in P.TUPLES.items()
               for k, prim in enumerate(prims)}
     found |= {f"{_spellings(obj)[0]}(..., {name}={value!r})": P.TUPLES[obj][k]

@@ -71,3 +71,27 @@ def made_generators(mu, seed):
     rng = np.random.default_rng(seed)
     other = np.random.default_rng(4)
     return rng.normal(mu, 2.0, 3), other.uniform(0.0, mu, 2), rng.random(2) * mu, rng.standard_normal() * mu
+
+
+def integer_draws(rng, x, s, n, k):
+    p = rng.permutation(n)
+    q = rng.permutation(x)  # (a shuffled copy: the derivative of a gather)
+    c = rng.choice(n, k, replace=False)
+    d = rng.choice(x, 4)
+    e = rng.choice(x, replace=False)
+    i = rng.integers(0, n, size=3)
+    j = rng.integers(n)
+    m = rng.integers(1, n, size=(2, 2), endpoint=True)
+    tail = rng.choice(30000, k * 300, replace=False)  # (NumPy shuffles the tail of a large population)
+    floyd = rng.choice(30000, k, replace=False)
+    return x[p] * q, x[c] ** 2, d * x[:4], e * e, x[i] * x[j], np.sum(m) * x, (np.mean(tail) + np.mean(floyd)) * 1e-4 * x[0] * s
+
+
+def integer_bounds(rng, x, s, lo, hi):
+    a = rng.integers(lo, hi, size=2)
+    b = rng.integers(hi)
+    return a * x[:2], b * x * s
+
+
+def choice_with_probabilities(rng, x):
+    return np.sum(x[rng.choice(3, 2, p=np.array([0.2, 0.3, 0.5]))])  # choice with p

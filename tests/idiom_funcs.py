@@ -459,3 +459,118 @@ def comprehension_of_rows(x, n):
     A = np.outer(x, x) * n
     rows = [A[i] for i in range(2)]  # (the message named the list by its internal name, _comp1)
     return np.sum(rows[0] * rows[1])
+
+
+# --- arrays unpacked into names --------------------------------------------------------------------
+
+def unpacked_vectors(pos, M, pairs):
+    x, y, z = pos
+    r0, r1 = M  # (rows of M)
+    t = x * y + z ** 2 + np.sum(r0 * r1 ** 2)
+    for a, b in pairs:
+        t = t * 0.9 + a * b ** 2
+    for i, (a, b) in enumerate(pairs):
+        t = t + i * a * np.sin(b)
+    return t
+
+
+def unpacked_rows_written(M):
+    A = M * 1.0
+    r0, r1 = A
+    r0 *= 2.0  # (a view: A changes)
+    for u, v in A.T:
+        u += v
+    return np.sum(A * M) + np.sum(r1 ** 2)
+
+
+def unpacked_three(pos):
+    x, y, z = pos  # unpack three
+    return x * y * z
+
+
+# --- .item() and float() --------------------------------------------------------------------------
+
+def items_of_elements(x, A):
+    s = np.sum(x).item()
+    t = x[1].item() ** 2 + s * 2.0 + A[1:2, 0:1].item() * x[0].item() + A.item(0, 1) + x.item(2) * float(x[0])
+    k = np.argmax(x).item()
+    return t + x[k] * s + A[0, 0].item() * x.item(-1)
+
+
+def item_of_many(x):
+    return x.item() * 2.0  # item of many
+
+
+def float_of_an_array(x):
+    return float(x)
+
+
+# --- items of containers the function made, assigned ------------------------------------------------
+
+def local_dict_items(x, s):
+    p = {"b": x[0], "w": x * 1.0}
+    q = p  # (the same dict)
+    p["b"] -= 0.1 * x[1] * s
+    p["b"] *= 2.0
+    p["c"] = p["w"] * 3.0
+    p["w"] = p["w"] ** 2
+    p["w"] += s  # (into the array p["w"] names)
+    xs = [x[0], x[1], s]
+    xs[1] += 1.5 * x[0]
+    xs[-1] = xs[-1] * s
+    return q["b"] ** 2 + np.sum(q["c"] * q["w"]) + xs[1] * xs[0] + xs[2]
+
+
+def float_item_of_a_dict_argument(params, g):
+    params["b"] -= 0.1 * g  # item of the caller's dict
+    return params["b"] ** 2
+
+
+def local_dict_item_in_a_loop(x):
+    p = {"b": x[0]}
+    for i in range(3):
+        p["b"] = p["b"] * 2.0  # item in a loop
+    return p["b"]
+
+
+# --- np.triu_indices and np.tril_indices -------------------------------------------------------------
+
+def triangle_gathers(A, n):
+    iu = np.triu_indices(n, 1)
+    B = A * 1.0
+    B[np.tril_indices(n, -1)] = 0.0
+    r, c = np.tril_indices(3, 0, 4)
+    return np.sum(A[iu] ** 2) + np.sum(B * A) + np.sum(A[r, c[::-1] % 3] * 2.0) + np.sum(r) + np.sum(A[np.triu_indices(n)])
+
+
+def astype_single(x):
+    return np.sum(x.astype(np.float32))
+
+
+def index_tuple_with_none(A):
+    idx = (0, None)
+    return np.sum(A[idx])
+
+
+# --- minibatches drawn from a Generator -------------------------------------------------------------
+
+def minibatch_sgd(w, X, y, rng, lr):
+    loss = 0.0
+    for epoch in range(3):
+        order = rng.permutation(X.shape[0])
+        for b in range(0, X.shape[0], 2):
+            idx = order[b:b + 2]
+            r = X[idx] @ w - y[idx]
+            loss = loss + np.sum(r ** 2)
+            w = w - lr * (X[idx].T @ r)
+        pick = rng.choice(X.shape[0], 3, replace=False)
+        loss = loss + 0.1 * np.sum((X[pick] @ w) ** 2) + w[rng.integers(2)]
+    return loss
+
+
+def shuffled_in_place(x, rng, M):
+    y = x * 2.0
+    rng.shuffle(y)
+    rng.shuffle(M)  # (the caller's matrix: its rows)
+    rng.shuffle(x)
+    return np.sum(y * np.arange(5.0)) + np.sum(M[0] * x[:2])

@@ -174,7 +174,8 @@ def test_scipy_minimize_with_ravel():
 
 
 @pytest.mark.parametrize("fn, args, message", [
-    (cf.assigns_item, ({"W": np.ones(2)},), r"assigning to params\['W'\] \(an item of a dict\) is not supported"),
+    (cf.assigns_item, ({"W": np.ones(2)},), r"assigning to params\['W'\] \(an item of a dict the function was given\) "
+                                             r"is not supported"),
     (cf.indexes_by_variable, ([np.ones(2)], 0), "indexed only by an integer known when the function is compiled"),
     (cf.missing_key, ({"W": np.ones(2)},), "params has no key 'W3'; its keys are 'W'"),
     (cf.mlp_loss, ({"W1": "a", "b1": 1.0, "W2": 1.0, "b2": 1.0}, np.ones((2, 3)), np.ones(2)),

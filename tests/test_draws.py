@@ -27,6 +27,8 @@ CASES = {  # the function, its arguments, the arguments differentiated
     "generator": (df.generator_draws, (GENERATOR, 0.3, 1.7, -0.5, 2.0, 5), (1, 2, 3, 4)),
     "generator arrays": (df.generator_array_draws, (GENERATOR, MU3, SIGMA21, LO3, HI3), (1, 2, 3, 4)),
     "made generators": (df.made_generators, (0.3, 11), (0,)),
+    "integer draws": (df.integer_draws, (GENERATOR, np.linspace(0.3, 1.7, 6), 0.7, 6, 3), (1, 2)),
+    "integer bounds": (df.integer_bounds, (GENERATOR, np.array([0.5, -1.0, 2.0]), 0.7, 2, 9), (1, 2)),
 }
 
 
@@ -172,6 +174,9 @@ BAD = [  # a case, arguments NumPy refuses, and the error (raised after some dra
     ("generator", {2: -1.0}, ValueError),
     ("generator", {3: 3.0}, ValueError),                 # high < low, which a Generator refuses
     ("generator arrays", {4: np.full(3, np.inf)}, OverflowError),
+    ("integer draws", {4: 7}, ValueError),                # a larger sample than the population, without replacement
+    ("integer bounds", {3: 5, 4: 5}, ValueError),         # low >= high
+    ("integer bounds", {3: -3, 4: 0}, ValueError),        # high <= 0 (rng.integers(hi))
 ]
 
 
@@ -252,3 +257,10 @@ def test_a_state_laid_out_otherwise_is_refused(monkeypatch):
     monkeypatch.setattr(stream, "_gauss_offset", lambda rs: None)
     with pytest.raises(s2sad.S2SADError, match="NumPy's random state is not laid out as expected"):
         s2sad.vjp(df.legacy_draws, backend="numba")(*LEGACY_ARGS, LEGACY_COTANGENTS)
+
+
+def test_choice_with_probabilities_is_refused_at_its_line():
+    with pytest.raises(s2sad.S2SADError, match=r"draw_funcs.py:\d+: Generator.choice with probabilities p= is not "
+                                               r"supported") as info:
+        s2sad.grad(df.choice_with_probabilities, wrt=1)(np.random.default_rng(0), np.ones(3))
+    assert info.value.source_line.endswith("# choice with p")

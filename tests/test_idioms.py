@@ -368,3 +368,138 @@ def test_python_sum_max_and_min_of_lists_and_arrays(mode):
 def test_max_of_a_matrix_is_refused_as_python_would_fail():
     with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: max of an array of 2 axes compares its rows"):
         s2sad.grad(idf.max_of_a_matrix)(np.ones((2, 2)))
+
+
+# --- arrays unpacked into names --------------------------------------------------------------------
+
+# x, y, z = pos, r0, r1 = M and for a, b in pairs were refused ("cannot unpack an array into names")
+@MODES
+def test_arrays_unpacked_into_names(mode):
+    r = np.random.default_rng(3)
+    pos, M, pairs = r.normal(size=3), r.normal(size=(2, 3)), r.normal(size=(4, 2))
+    v = s2sad.value_and_grad(idf.unpacked_vectors, wrt=(0, 1, 2), mode=mode)(pos, M, pairs)[0]
+    assert v == pytest.approx(idf.unpacked_vectors(pos, M, pairs), rel=1e-14)
+    check_grad(idf.unpacked_vectors, (pos, M, pairs), mode)
+    v = s2sad.value_and_grad(idf.unpacked_rows_written, mode=mode)(M)[0]
+    assert v == pytest.approx(idf.unpacked_rows_written(M), rel=1e-14)
+    check_grad(idf.unpacked_rows_written, (M,), mode)
+
+
+@pytest.mark.parametrize("n, message", [(4, r"too many values to unpack \(expected 3\)"),
+                                        (2, r"not enough values to unpack \(expected 3, got 2\)")])
+def test_unpacking_an_array_of_another_length_raises_pythons_value_error(n, message):
+    with pytest.raises(ValueError, match=message) as info:
+        s2sad.grad(idf.unpacked_three)(np.ones(n))
+    assert isinstance(info.value, s2sad.DerivativeError)
+    assert info.value.filename == idf.__file__ and info.value.source_line.endswith("# unpack three")
+    with pytest.raises(ValueError, match=message):
+        idf.unpacked_three(np.ones(n))
+    assert s2sad.grad(idf.unpacked_three)(np.array([2.0, 3.0, 5.0])) == pytest.approx([15.0, 10.0, 6.0])
+
+
+# --- .item() and float() --------------------------------------------------------------------------
+
+# .item() was refused ("attribute .item is not supported"); it is the element itself, with its derivative
+@MODES
+def test_item_reads_the_element_with_its_derivative(mode):
+    x, A = np.array([0.7, -1.3, 2.1]), np.array([[1.0, 2.0, -0.5], [0.3, -1.2, 0.8]])
+    v = s2sad.value_and_grad(idf.items_of_elements, wrt=(0, 1), mode=mode)(x, A)[0]
+    assert v == pytest.approx(idf.items_of_elements(x, A), rel=1e-14)
+    check_grad(idf.items_of_elements, (x, A), mode)
+    assert s2sad.grad(idf.item_of_many, mode=mode)(np.array([1.5])) == pytest.approx([2.0])
+
+
+def test_item_of_an_array_of_several_elements_raises_numpys_value_error():
+    with pytest.raises(ValueError, match="can only convert an array of size 1 to a Python scalar") as info:
+        s2sad.grad(idf.item_of_many)(np.ones(2))
+    assert isinstance(info.value, s2sad.DerivativeError) and info.value.source_line.endswith("# item of many")
+
+
+def test_float_of_an_array_is_refused_as_numpy_raises():
+    with pytest.raises(TypeError):
+        idf.float_of_an_array(np.ones(1))
+    with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: float\(\) of an array: NumPy raises TypeError"):
+        s2sad.grad(idf.float_of_an_array)(np.ones(1))
+
+
+# --- items of containers the function made, assigned ------------------------------------------------
+
+# p["b"] -= ... on a float item was refused ("it would change the container") even for a dict the
+# function made itself
+@MODES
+def test_items_of_a_dict_or_list_the_function_made_are_assigned(mode):
+    x, s = np.array([0.7, -1.3, 2.1]), 0.6
+    v = s2sad.value_and_grad(idf.local_dict_items, wrt=(0, 1), mode=mode)(x, s)[0]
+    assert v == pytest.approx(idf.local_dict_items(x, s), rel=1e-14)
+    check_grad(idf.local_dict_items, (x, s), mode)
+
+
+def test_a_float_item_of_a_dict_argument_is_refused_where_assigned():
+    params = {"b": 1.0, "W": np.ones(2)}
+    with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: assigning to params\['b'\] \(an item of a "
+                                               r"dict the function was given\) is not supported: s2sad cannot "
+                                               r"change the caller's container") as info:
+        s2sad.grad(idf.float_item_of_a_dict_argument)(params, 2.0)
+    assert info.value.source_line.endswith("# item of the caller's dict") and params["b"] == 1.0
+
+
+def test_an_item_of_a_made_dict_assigned_in_a_loop_is_refused():
+    with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: assigning to p\['b'\] is supported in the "
+                                               r"straight-line code that made p") as info:
+        s2sad.grad(idf.local_dict_item_in_a_loop)(np.ones(2))
+    assert info.value.source_line.endswith("# item in a loop")
+
+
+# --- np.triu_indices and np.tril_indices -------------------------------------------------------------
+
+# np.triu_indices was refused ("numpy.triu_indices is not supported"), and an index that is a tuple value
+@MODES
+def test_triangle_indices_gather_and_store(mode):
+    A = np.random.default_rng(5).normal(size=(3, 3))
+    v, g = s2sad.value_and_grad(idf.triangle_gathers, mode=mode)(A, 3)
+    assert v == pytest.approx(idf.triangle_gathers(A, 3), rel=1e-14)
+    check_grad(idf.triangle_gathers, (A, 3), mode, (0,))
+
+
+def test_astype_to_single_precision_is_refused_as_s2sad_computes_in_float64():
+    with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: x.astype\(np.float32\): s2sad computes in "
+                                               r"float64 and int64 only"):
+        s2sad.grad(idf.astype_single)(np.ones(2))
+
+
+def test_an_index_tuple_holding_none_is_refused():
+    with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: an index that is a tuple holds integers or "
+                                               r"index arrays here"):
+        s2sad.grad(idf.index_tuple_with_none)(np.ones((2, 2)))
+
+
+# --- minibatches drawn from a Generator -------------------------------------------------------------
+
+# rng.permutation, rng.choice and rng.integers were refused ("Generator.permutation is not supported")
+@MODES
+def test_minibatch_sgd_draws_numpys_batches(mode):
+    data = np.random.default_rng(1)
+    w, X, y = np.array([0.1, -0.2]), data.normal(size=(6, 2)), data.normal(size=6)
+    mine, plain = np.random.default_rng(5), np.random.default_rng(5)
+    v, (gw, glr) = s2sad.value_and_grad(idf.minibatch_sgd, wrt=(0, 4), mode=mode)(w, X, y, mine, 0.05)
+    assert v == pytest.approx(idf.minibatch_sgd(w, X, y, plain, 0.05), rel=1e-13)
+    assert mine.bit_generator.state == plain.bit_generator.state   # (the Generator advanced as NumPy's)
+    f = lambda w, lr: idf.minibatch_sgd(w, X, y, np.random.default_rng(5), lr)  # noqa: E731
+    np.testing.assert_allclose(gw, fd(f, (w, 0.05), 0), rtol=1e-6)
+    assert glr == pytest.approx(fd(f, (w, 0.05), 1), rel=1e-6)
+
+
+# rng.shuffle was refused ("Generator.shuffle is not supported")
+@MODES
+def test_shuffle_writes_numpys_order_into_the_array(mode):
+    x, M = np.linspace(0.2, 1.0, 5), np.arange(6.0).reshape(3, 2) + 0.5
+    x1, M1, x2, M2 = x.copy(), M.copy(), x.copy(), M.copy()
+    mine, plain = np.random.default_rng(3), np.random.default_rng(3)
+    v, (gx, gM) = s2sad.value_and_grad(idf.shuffled_in_place, wrt=(0, 2), mode=mode)(x1, mine, M1)
+    assert v == idf.shuffled_in_place(x2, plain, M2)
+    np.testing.assert_array_equal(x1, x2)  # (the arguments as NumPy's shuffle left them)
+    np.testing.assert_array_equal(M1, M2)
+    assert mine.bit_generator.state == plain.bit_generator.state
+    f = lambda x, M: idf.shuffled_in_place(x.copy(), np.random.default_rng(3), M.copy())  # noqa: E731
+    np.testing.assert_allclose(gx, fd(f, (x, M), 0), rtol=1e-6)
+    np.testing.assert_allclose(gM, fd(f, (x, M), 1), rtol=1e-6, atol=1e-8)

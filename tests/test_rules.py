@@ -1429,6 +1429,7 @@ def z_searchsorted_array(x): return x * np.sum(np.searchsorted(np.array([-0.5, 0
 def z_digitize(x): return x * np.sum(np.digitize(x, np.array([-0.5, 0.5]))) + x * np.sum(np.digitize(x, np.array([0.0]), right=True))
 
 
+def z_triangle_indices(x): return x * np.sum(np.triu_indices(3, 1)[1]) + x * np.sum(np.tril_indices(3, 0, 2)[0])
 def z_argsort(x): return x * np.argsort(x)[0]
 def z_sort_columns(x): return x * np.argsort(np.outer(x, x), axis=0)[0, 1]
 def z_argsort_first_axis(x): return x * np.argsort(x[:, None, None] * np.ones((2, 3)), axis=0)[1, 1, 2]
@@ -1462,6 +1463,21 @@ def z_rng_standard_normal(x):
 def z_default_rng(x):
     rng = np.random.default_rng(9)
     return rng.standard_normal(2) * x
+
+
+def z_rng_integers(x):
+    rng = np.random.default_rng(2)
+    return rng.integers(0, 5, size=3) * x
+
+
+def z_rng_permutation(x):
+    rng = np.random.default_rng(2)
+    return rng.permutation(3) * x
+
+
+def z_rng_choice(x):
+    rng = np.random.default_rng(2)
+    return rng.choice(5, 3, replace=False) * x
 
 
 def z_rng_random(x):
@@ -1508,6 +1524,9 @@ _STD_NORMAL = Z(z_rng_standard_normal, normal(3), _draws(lambda: np.random.defau
 ZERO_SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.default_rng: [Z(z_default_rng, normal(2), _draws(lambda: np.random.default_rng(9).standard_normal(2)))],
     P.rng_standard_normal: [_STD_NORMAL],
+    P.rng_integers: [Z(z_rng_integers, normal(3), _draws(lambda: np.random.default_rng(2).integers(0, 5, size=3)))],
+    P.rng_permutation: [Z(z_rng_permutation, normal(3), _draws(lambda: np.random.default_rng(2).permutation(3)))],
+    P.rng_choice: [Z(z_rng_choice, normal(3), _draws(lambda: np.random.default_rng(2).choice(5, 3, replace=False)))],
     P.rng_random: [Z(z_rng_random, normal(2, 2), _draws(lambda: np.random.default_rng(2).random((2, 2))))],
     P.random_standard_normal: [Z(z_random_standard_normal, normal(3),
                                  _draws(lambda: (np.random.seed(4), np.random.standard_normal(3))[1]))],
@@ -1575,6 +1594,7 @@ ZERO_SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.argmin: [Z(z_argmin, normal(3), lambda x: np.full(x.shape, float(np.argmin(x) + np.sum(np.argmin(np.outer(x, x), axis=1)))))],
     P.searchsorted: [Z(z_searchsorted, normal(3), lambda x: np.full(x.shape, float(np.searchsorted([-9.0, 0.0, 9.0], x[0], side="right")))),
                      Z(z_searchsorted_array, normal(3), lambda x: np.full(x.shape, float(np.sum(np.searchsorted([-0.5, 0.5], x)))))],
+    P.triangle_indices: [Z(z_triangle_indices, normal(3), lambda x: np.full(x.shape, 11.0))],
     P.digitize: [Z(z_digitize, normal(3), lambda x: np.full(x.shape, float(np.sum(np.digitize(x, [-0.5, 0.5])) + np.sum(np.digitize(x, [0.0], right=True)))))],
     P.last_writes: [Z(z_last_writes, normal(3), lambda x: np.array([0.0, 1.0, 0.0]))],
     P.checked_mask: [Z(z_checked_mask, normal(3), lambda x: np.array([2.0, 1.0, 2.0]))],

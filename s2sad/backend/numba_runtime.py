@@ -249,7 +249,7 @@ def _clip_numbers(x, lo, hi):
 
 
 _RAGGED_LIST = runtime.RAGGED_LIST
-_compiled_as_written(runtime.checked_span, runtime.list_capacity, runtime.list_position, runtime.nonempty_list, runtime.last_writes,
+_compiled_as_written(runtime.checked_span, runtime.checked_unpack, runtime.checked_single, runtime.list_capacity, runtime.list_position, runtime.nonempty_list, runtime.last_writes,
                      runtime.running_extreme, runtime.sort_columns, runtime.checked_mask, runtime.to_int,
                      runtime.checked_fraction, runtime.histogram_span, runtime.histogram_weights, runtime.increasing,
                      runtime.slice_span)
@@ -274,6 +274,92 @@ def _checked_index(index, n):
             raise IndexError(_OUT_OF_BOUNDS)
         return index + n if index < 0 else index
     return one
+
+
+_NEGATIVE_SIZE = "negative dimensions are not allowed"
+
+
+@_cached_overload(runtime.draw_integers)
+def _draw_integers(rng, low, high, size):
+    """``rng.integers`` with NumPy's checks (Numba's own has another message, and no form
+    with `high` alone)."""
+    alone = isinstance(low, types.NoneType)
+    if isinstance(size, types.NoneType):
+        def one(rng, low, high, size):
+            if alone and high <= 0:
+                raise ValueError("high <= 0")
+            start = 0 if alone else low
+            if start >= high:
+                raise ValueError("low >= high")
+            return rng.integers(start, high)
+        return one
+
+    def many(rng, low, high, size):
+        if alone and high <= 0:
+            raise ValueError("high <= 0")
+        start = 0 if alone else low
+        if start >= high:
+            raise ValueError("low >= high")
+        if min(size) < 0 if isinstance(size, tuple) else size < 0:
+            raise ValueError(_NEGATIVE_SIZE)
+        return rng.integers(start, high, size)
+    return many
+
+
+@njit(cache=_CACHE)
+def _choice(rng, n, k, replace):
+    """NumPy's Generator.choice(n, k, replace) for an integer n (numpy/random/_generator.pyx):
+    the same draws from the stream in the same order, so the same numbers. With replacement,
+    integers(0, n, k); without, a partial Fisher-Yates shuffle of range(n) from the end when n
+    is over 10,000 and k over n // 50, else Floyd's algorithm with a hash set, then a shuffle."""
+    if n <= 0 and k != 0:
+        raise ValueError("a must be a positive integer unless no samples are taken")
+    if replace:
+        if k < 0:
+            raise ValueError(_NEGATIVE_SIZE)
+        if k == 0:
+            return np.empty(0, dtype=np.int64)
+        return rng.integers(0, n, k)
+    if k > n:
+        raise ValueError("Cannot take a larger sample than population when replace is False")
+    if k < 0:
+        raise ValueError(_NEGATIVE_SIZE)
+    if n > 10000 and k > n // 50:
+        idx = np.arange(n)
+        for i in range(n - 1, max(n - k, 1) - 1, -1):
+            j = rng.integers(0, i + 1)
+            idx[i], idx[j] = idx[j], idx[i]
+        return idx[n - k:].copy()
+    out = np.empty(k, dtype=np.int64)
+    mask = np.int64(1.2 * k)
+    for shift in (1, 2, 4, 8, 16, 32):
+        mask |= mask >> shift
+    seen = np.full(mask + 1, -1, dtype=np.int64)
+    for j in range(n - k, n):
+        val = rng.integers(0, j + 1)
+        loc = val & mask
+        while seen[loc] != -1 and seen[loc] != val:
+            loc = (loc + 1) & mask
+        if seen[loc] == -1:
+            seen[loc] = val
+            out[j - n + k] = val
+        else:
+            loc = j & mask
+            while seen[loc] != -1:
+                loc = (loc + 1) & mask
+            seen[loc] = j
+            out[j - n + k] = j
+    for i in range(k - 1, 0, -1):
+        j = rng.integers(0, i + 1)
+        out[i], out[j] = out[j], out[i]
+    return out
+
+
+@_cached_overload(runtime.draw_choice)
+def _draw_choice(rng, n, size, replace):
+    if isinstance(size, types.NoneType):
+        return lambda rng, n, size, replace: _choice(rng, n, 1, replace)[0]
+    return lambda rng, n, size, replace: _choice(rng, n, size, replace)
 
 
 @_cached_overload(runtime.list_grow)

@@ -919,6 +919,22 @@ def kron(lo: "Lowering", node, a, b) -> Atom:
     return op(P.reshape, product, op(P.make_tuple, *lengths))
 
 
+def _triangle_indices(lower: bool):
+    def indices(lo: "Lowering", node, n, k=const(0), m=None) -> TupleVal:
+        """The (rows, columns) index arrays of the upper (lower) triangle of an n × m matrix from
+        the k-th diagonal, in NumPy's order: integers, with no derivative."""
+        name = "tril_indices" if lower else "triu_indices"
+        ints = [lo.operand(v, node) for v in (n, k, n if m is None else m)]
+        if any(not (v.type.is_scalar and v.type.kind == "i64") for v in ints):
+            raise lo.error(node, f"np.{name} takes integers n, k and m")
+        return TupleVal(tuple(lo.emit(P.triangle_indices, ints, node, lower=lower, part=part) for part in (0, 1)))
+    return indices
+
+
+_composes(np.triu_indices, P.triangle_indices)(_triangle_indices(False))
+_composes(np.tril_indices, P.triangle_indices)(_triangle_indices(True))
+
+
 @_composes(np.meshgrid, P.getitem, P.broadcast_to)
 def meshgrid(lo: "Lowering", node, *xi, copy=const(True), sparse=const(False), indexing=PyObj("xy")) -> TupleVal:
     """Coordinate arrays from vectors, each a new array: the k-th varies along axis k of the

@@ -60,6 +60,12 @@ class BoundMethod:
     receiver: Atom
 
 
+# ``x.item`` before it is called (no primitive: a read of the one element, or of the given one).
+ITEM = P.Primitive("item", ["x"], lambda t, p: None, None)
+# ``rng.shuffle`` before it is called (a permutation drawn, then a store of the rows it names).
+SHUFFLE = P.Primitive("shuffle", ["rng"], lambda t, p: None, None)
+
+
 @dataclass(frozen=True)
 class Undefined:
     """A name that may be unbound here: assigned in one branch of an ``if``, or inside a loop."""
@@ -331,6 +337,10 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
     def statement_call(self, node) -> bool:
         """A call made for its effect, such as ``np.random.seed(0)``: lower it, True if it was one."""
         func = self.expr(node.func)
+        if isinstance(func, BoundMethod) and func.prim is SHUFFLE:
+            self.call_value(func, [self.expr(a) for a in node.args], {k.arg: self.expr(k.value) for k in node.keywords},
+                            node)
+            return True
         if not (isinstance(func, PyObj) and _is_hashable(func.obj) and func.obj in P.NUMPY
                 and P.NUMPY[func.obj].statement):
             return False
@@ -495,7 +505,10 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         return base, spec, index
 
     def unpack(self, target: gast.Tuple, value: Value) -> None:
-        items = self.as_items(value, target)
+        if isinstance(value, (Var, Const)) and value.type.is_array:
+            items = self.array_items(value, len(target.elts), target)
+        else:
+            items = self.as_items(value, target)
         if len(items) != len(target.elts):
             raise self.error(target, f"cannot unpack {len(items)} values into {len(target.elts)} names")
         for elt, item in zip(target.elts, items):
@@ -509,9 +522,15 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         if isinstance(value, (Var, Const)) and value.type.kind == "tuple":
             return [self.emit(P.getitem, [value, const(k)], node, spec=("i",)) for k in range(value.type.ndim)]
         if isinstance(value, (Var, Const)) and value.type.is_array:
-            raise self.error(node, "cannot unpack an array into names (its length is not known when the derivative "
-                                   "is made); index it instead: a, b = v[0], v[1]")
+            raise self.error(node, "cannot unpack an array here (its length is not known when the derivative "
+                                   "is made); unpack it into names (a, b = v) or index it")
         raise self.error(node, f"cannot unpack {_describe(value)}")
+
+    def array_items(self, x: Atom, n: int, node) -> list:
+        """``a, b, c = x``: the `n` items of x's first axis (its rows are views, as NumPy's), after
+        Python's check that x has that many (its ValueError when the derivative runs)."""
+        self.emit(P.unpacked, [self.length([x], node), const(n)], node)
+        return [self.emit(P.getitem, [x, const(k)], node, spec=("i",)) for k in range(n)]
 
     # --- loops ---------------------------------------------------------------------------------
 
@@ -526,17 +545,20 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         if isinstance(array, CONTAINERS):
             self.unroll(node, array, policy)
             return
-        if not isinstance(node.target, gast.Name):
-            raise self.error(node, "a loop variable that is a tuple needs enumerate(...) or zip(...); to unpack an "
-                                   "array's rows, index them (for row in A: a, b = row[0], row[1])")
-        target = node.target.id
+        unpacked = not isinstance(node.target, gast.Name)  # (for a, b in pairs: each row unpacked)
+        if unpacked and (array is None or not isinstance(node.target, gast.Tuple)):
+            raise self.error(node, "a loop variable that is a tuple needs enumerate(...), zip(...) or an array "
+                                   "whose rows it unpacks (for a, b in pairs)")
+        target = f"<row {id(node)}>" if unpacked else node.target.id
 
         def body(inner: "Lowering", index: Var) -> None:
             if array is not None:  # (a row of the array as it is now: the loop may write into it)
-                inner.env[target] = inner.emit(P.getitem, [inner.current(array, node), index], node, target,
-                                               spec=("i",))
+                inner.env[target] = inner.emit(P.getitem, [inner.current(array, node), index], node,
+                                               "row" if unpacked else target, spec=("i",))
             else:
                 inner.env[target] = index
+            if unpacked:
+                inner.unpack(node.target, inner.env[target])
             inner.lower_stmts(node.body)
 
         hint = re.sub(r"^_(\D+)\d*$", r"\1", target) if array is None else "k"  # (_k1, normalize's: k)
@@ -1068,14 +1090,18 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         if attr == "T":
             return self.emit(P.transpose, [base], node, TEMP) if base.type.is_array and base.type.ndim > 1 else base
         if base.type.kind == "rng":
+            if attr == "shuffle":
+                return BoundMethod(SHUFFLE, base)
             if attr not in P.GENERATOR_METHODS:
                 raise self.error(node, f"Generator.{attr} is not supported; supported: "
-                                       f"{', '.join(sorted(P.GENERATOR_METHODS))}")
+                                       f"{', '.join(sorted([*P.GENERATOR_METHODS, 'shuffle']))}")
             return BoundMethod(P.GENERATOR_METHODS[attr], base)
         if attr in METHODS:
             return BoundMethod(METHODS[attr], base)
+        if attr == "item":
+            return BoundMethod(ITEM, base)
         raise self.error(node, f"attribute .{attr} is not supported; supported: .shape, .ndim, .size, .T "
-                               f"and the methods {', '.join(sorted(METHODS))}")
+                               f"and the methods {', '.join(sorted([*METHODS, 'item']))}")
 
     def expr_BinOp(self, node) -> Atom:
         prim = self.binop_prim(node.op, node)
@@ -1194,7 +1220,16 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         array or a mask: see indexing.py), into an array of `ndim` axes: an ellipsis stands for
         the full slices of the axes the other parts leave."""
         parts = node.elts if isinstance(node, gast.Tuple) else [node]
-        lowered = [None if _is_ellipsis(part) else self.index_part(part) for part in parts]
+        if len(parts) == 1 and not isinstance(node, (gast.Tuple, gast.Slice)) and not _is_ellipsis(node) \
+                and not (isinstance(node, gast.Constant) and node.value is None):
+            value = self.expr(node)  # (an index that is a tuple value: A[np.triu_indices(n, 1)], A[idx])
+            items = value.items if isinstance(value, TupleVal) and value.cls is tuple else (value,)
+            if isinstance(value, TupleVal) and any(isinstance(i, Const) and i.value is None for i in items):
+                raise self.error(node, "an index that is a tuple holds integers or index arrays here; write None "
+                                       "(a new axis) in the brackets")
+            lowered = [("i", [self.index_atom(item, node)]) for item in items]
+        else:
+            lowered = [None if _is_ellipsis(part) else self.index_part(part) for part in parts]
         if lowered.count(None) > 1:
             raise self.error(node, "an index can only have a single ellipsis ('...')")
         spec, operands = [], []
@@ -1218,7 +1253,10 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         return "i", [self.index_value(part)]
 
     def index_value(self, node) -> Atom:
-        atom = self.atom_of(self.listed_index(self.expr(node), node), node)
+        return self.index_atom(self.expr(node), node)
+
+    def index_atom(self, value: Value, node) -> Atom:
+        atom = self.atom_of(self.listed_index(value, node), node)
         if atom.type.is_array and atom.type.dtype in ("i64", "bool"):
             return atom
         if atom.type.is_array:
@@ -1343,6 +1381,12 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
                 args = [TupleVal(tuple(args))]
             if func.prim is P.astype:
                 return self.astype(func.receiver, args, kwargs, node)
+            if func.prim is ITEM:
+                return self.item(func.receiver, args, kwargs, node)
+            if func.prim in (P.rng_integers, P.rng_permutation, P.rng_choice):
+                return self.integer_draw(func.prim, func.receiver, args, kwargs, node)
+            if func.prim is SHUFFLE:
+                return self.shuffle(func.receiver, args, kwargs, node)
             return self.call_primitive(func.prim, [func.receiver, *args], kwargs, node)
         if isinstance(func, PartialVal):
             return self.call_value(func.func, [*func.args, *args], {**func.kwargs, **kwargs}, node)
@@ -1575,12 +1619,116 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         dtype = kwargs.get("dtype", args[0] if len(args) == 1 else None)
         kind = _DTYPE_KINDS.get(dtype.obj if isinstance(dtype, PyObj) else None) if _is_hashable(
             getattr(dtype, "obj", None)) else None
+        obj = dtype.obj if isinstance(dtype, PyObj) else None
+        if kind is None and len(args) + len(kwargs) == 1 and _is_hashable(obj) and obj in _NARROW_DTYPES:
+            raise self.error(node, f"x.astype({_NARROW_DTYPES[obj]}): s2sad computes in float64 and int64 only, and "
+                                   f"converting would round or wrap the values (NumPy's result differs); drop the "
+                                   f"conversion, or convert the result outside the differentiated function")
         if kind is None or len(args) + len(kwargs) != 1:
             raise self.error(node, "x.astype takes one dtype: int, float, bool, np.int64, np.float64 or np.bool_")
         return self.emit(P.astype, [x], node, dtype=kind) if kind != x.type.element.kind \
             else self.emit(P.copy, [x], node)
 
+    def item(self, x: Atom, args: list, kwargs: dict, node) -> Atom:
+        """``x.item()``: the one element of x (NumPy's ValueError if x has more), or ``x.item(i, j)``
+        the element at those indices; the same number, so it carries the derivative of a read."""
+        if kwargs or any(not (isinstance(a, (Var, Const)) and a.type.is_scalar and a.type.kind == "i64")
+                         for a in args):
+            raise self.error(node, "x.item takes no arguments or integer indices (x.item(), x.item(i))")
+        if not x.type.is_array:
+            if args:
+                raise self.error(node, "x.item(i) of a number: NumPy raises IndexError; use x.item()")
+            return x
+        if not args:
+            self.emit(P.single, [self.emit(P.size, [x], node)], node)
+            args = [const(0)] * x.type.ndim
+        elif len(args) != x.type.ndim:
+            raise self.error(node, f"x.item with {len(args)} index of an array of {x.type.ndim} axes (a flat index) "
+                                   "is not supported; index it instead (x[i, j])")
+        return self.read_index(x, ("i",) * len(args), list(args), node)
+
+    def integer_draw(self, prim: P.Primitive, rng: Atom, args: list, kwargs: dict, node) -> Atom:
+        """``rng.integers(low, high, size)``, ``rng.permutation(n or x)`` and ``rng.choice(n or a,
+        size, replace)``: integers with no derivative; of an array, the items at those integers
+        (a gather, with the derivative of one), as NumPy computes them."""
+        name = prim.name[len("rng_"):]
+        forms = {P.rng_integers: lambda low, high=None, size=None, dtype=None, endpoint=const(False): None,
+                 P.rng_permutation: lambda x, axis=const(0): None,
+                 P.rng_choice: lambda a, size=None, replace=const(True), p=None, axis=const(0), shuffle=const(True): None}
+        try:
+            bound = inspect.signature(forms[prim]).bind(*args, **kwargs)
+        except TypeError as exc:
+            raise self.error(node, f"bad arguments to Generator.{name}: {exc}") from None
+        bound.apply_defaults()
+        a = bound.arguments
+
+        def integer(value, what: str) -> Atom:
+            if not (isinstance(value, (Var, Const)) and value.type.is_scalar and value.type.kind == "i64"):
+                raise self.error(node, f"Generator.{name}: {what} must be an integer here")
+            return value
+
+        def literal(value, what: str, allowed: tuple):
+            if not (isinstance(value, Const) and value.value in allowed and type(value.value) is type(allowed[0])):
+                raise self.error(node, f"Generator.{name}: {what} must be {' or '.join(map(repr, allowed))} here")
+            return value.value
+
+        def size_of(value) -> Atom:
+            if value is None or (isinstance(value, Const) and value.value is None):
+                return const(None)
+            if isinstance(value, TupleVal) and prim is P.rng_integers:
+                return self.make_tuple(value, node)
+            return integer(value, "size" if prim is P.rng_choice else "size (an integer or a tuple)")
+
+        def items(x: Atom, index: Atom) -> Atom:  # (x[index] along the first axis: a new array, or an item)
+            return self.read_index(x, ("i",), [index], node)
+
+        if prim is P.rng_integers:
+            dtype = a["dtype"]
+            if dtype is not None and not (isinstance(dtype, PyObj) and _is_hashable(dtype.obj)
+                                          and _DTYPE_KINDS.get(dtype.obj) == "i64"):
+                raise self.error(node, "Generator.integers: dtype may only be int (np.int64) here")
+            low, high = integer(a["low"], "low"), a["high"]
+            low, high = (const(None), low) if high is None else (low, integer(high, "high"))
+            if literal(a["endpoint"], "endpoint", (False, True)):
+                high = self.emit(P.add, [high, const(1)], node)
+            return self.emit(P.rng_integers, [rng, low, high, size_of(a["size"])], node)
+        if prim is P.rng_permutation:
+            literal(a["axis"], "axis", (0,))
+            x = a["x"]
+            if isinstance(x, (Var, Const)) and x.type.is_array:
+                return items(x, self.emit(P.rng_permutation, [rng, self.length([x], node)], node))
+            return self.emit(P.rng_permutation, [rng, integer(x, "x (an integer or an array)")], node)
+        if a["p"] is not None and not (isinstance(a["p"], Const) and a["p"].value is None):
+            raise self.error(node, "Generator.choice with probabilities p= is not supported; draw rng.random() "
+                                   "and np.searchsorted the cumulative probabilities")
+        literal(a["axis"], "axis", (0,))
+        literal(a["shuffle"], "shuffle", (True,))
+        replace = literal(a["replace"], "replace", (True, False))
+        x, size = a["a"], size_of(a["size"])
+        if isinstance(x, (Var, Const)) and x.type.is_array:
+            return items(x, self.emit(P.rng_choice, [rng, self.length([x], node), size], node, replace=replace))
+        return self.emit(P.rng_choice, [rng, integer(x, "a (an integer or an array)"), size], node, replace=replace)
+
+    def shuffle(self, rng: Atom, args: list, kwargs: dict, node) -> Const:
+        """``rng.shuffle(x)``: x's rows in the order of ``rng.permutation(len(x))``, which NumPy's
+        shuffle draws alike, written into x's memory (None, as NumPy returns)."""
+        if len(args) != 1 or set(kwargs) - {"axis"} or kwargs.get("axis", const(0)) != const(0):
+            raise self.error(node, "Generator.shuffle takes one array (and axis=0) here")
+        x, name = args[0], _described(node.args[0]) if getattr(node, "args", None) else TEMP
+        if not (isinstance(x, Var) and x.type.is_array):
+            raise self.error(node, "Generator.shuffle takes an array, which it shuffles in place")
+        order = self.emit(P.rng_permutation, [rng, self.length([x], node)], node)
+        rows = self.read_index(x, ("i",), [order], node)
+        x = self.current(x, node, name)
+        self.write(x, self.emit(P.setitem, [x, const(None), const(None), const(None), rows], node, name,
+                                spec=("s",)), node, name)
+        return const(None)
+
     def call_primitive(self, prim: P.Primitive, args: list, kwargs: dict, node) -> Atom:
+        if prim in (P.to_float, P.to_int) and len(args) == 1 and isinstance(args[0], (Var, Const)) \
+                and args[0].type.is_array:
+            raise self.error(node, f"{prim.name}() of an array: NumPy raises TypeError (only 0-dimensional arrays "
+                                   f"can be converted to Python scalars); use x.item() or index it ({prim.name}(x[0]))")
         if "dtype" in kwargs and prim in _ALLOCATIONS:  # (np.zeros(n, dtype=int): made, then converted)
             kwargs = dict(kwargs)
             dtype = kwargs.pop("dtype")
@@ -1835,6 +1983,10 @@ def _typed_by_body(key) -> bool:
 
 
 _ALLOCATIONS = {P.zeros, P.ones, P.empty, P.full, P.arange, P.eye, P.linspace}
+_NARROW_DTYPES = {np.float32: "np.float32", np.float16: "np.float16", np.int32: "np.int32", np.int16: "np.int16",
+                  np.int8: "np.int8", np.uint8: "np.uint8", np.uint16: "np.uint16", np.uint32: "np.uint32",
+                  np.uint64: "np.uint64", np.complex128: "np.complex128", np.complex64: "np.complex64",
+                  "float32": "'float32'", "float16": "'float16'", "int32": "'int32'"}
 _DTYPE_KINDS = {int: "i64", np.int64: "i64", np.intp: "i64", float: "f64", np.float64: "f64", bool: "bool",
                 np.bool_: "bool"}
 

@@ -19,6 +19,7 @@ the result at the API. Writing into a container's array (``params['W1'][0] = 1.0
 from __future__ import annotations
 
 import ast
+import dataclasses
 import inspect
 import types
 from dataclasses import dataclass
@@ -128,7 +129,9 @@ class ContainerLowering:
             if k is None:
                 raise self.error(node, "**spreading in a dict literal is not supported; name the keys")
             items[self.key(k)] = self.expr(v)
-        return DictVal(items)
+        made = DictVal(items, dict, object())
+        self.mem.lists[made.ident] = self.region  # (its items assigned only in this region)
+        return made
 
     def key(self, node):
         """A key written in the code: a string or number literal, a module constant, or a key
@@ -290,14 +293,45 @@ class ContainerLowering:
 
     def container_store(self, target, base: Container, value: Atom, op) -> None:
         """``c[k] op= v`` for an array item: the array is updated in place, as NumPy does (the
-        container then holds the same array); assigning an item is refused."""
-        item = self.container_item(base, target)
+        container then holds the same array). Assigning an item (``d[k] = v``, or ``op=`` of a
+        number) changes the container itself: supported for a dict or a list the function made,
+        in the straight-line code that made it (every name of it then names the changed one);
+        refused for a container the function was given, which s2sad cannot change for the caller
+        (docs/design.md, "Everyday Python")."""
         what, kind = _described(target), describe_value(base)
-        if op is None or not (isinstance(item, Var) and item.type.is_array):
-            raise self.error(target, f"assigning to {what} (an item of {kind}) is not supported: it would change "
-                                     f"the container. Write into its array ({what}[...] = ...), or build a new "
-                                     f"container and return it")
-        self.update_in_place(target, _described(target), item, self.binop_prim(op, target), value)
+        item = self.container_item(base, target) if op is not None else None
+        if op is not None and isinstance(item, Var) and item.type.is_array:
+            self.update_in_place(target, what, item, self.binop_prim(op, target), value)
+            return
+        ident = getattr(base, "ident", None)
+        if ident is None or base.cls not in (dict, list):
+            raise self.error(target, f"assigning to {what} (an item of {kind} the function was given) is not "
+                                     f"supported: s2sad cannot change the caller's container (only write into its "
+                                     f"arrays, as NumPy does). Write into its array ({what}[...] = ...), or build a "
+                                     f"new container and return it")
+        if self.mem.lists.get(ident) is not self.region:
+            raise self.error(target, f"assigning to {what} is supported in the straight-line code that made "
+                                     f"{_described(target.value)} (not in a loop or a branch after it, nor in a "
+                                     f"helper); build the container where its items are known")
+        if any(getattr(i, "ident", None) is ident for v in self.env.values()
+               if isinstance(v, CONTAINERS) for i in contents(v)):
+            raise self.error(target, f"{_described(target.value)} is also an item of another container; assigning "
+                                     "its items there is not supported")
+        if op is not None:
+            value = self.emit(self.binop_prim(op, target), [item, value], target, what)
+        if isinstance(base, DictVal):
+            new = dataclasses.replace(base, items={**base.items, self.key(target.slice): value})
+        else:
+            k = self.index_literal(target.slice, what, base)
+            if not -len(base.items) <= k < len(base.items):
+                raise self.error(target, f"list assignment index {k} is out of range: {what} has "
+                                         f"{len(base.items)} items (Python raises IndexError)")
+            items = list(base.items)
+            items[k] = value
+            new = dataclasses.replace(base, items=tuple(items))
+        for key, bound in list(self.env.items()):
+            if getattr(bound, "ident", None) is ident:
+                self.env[key] = new
 
 
 def _described(node) -> str:

@@ -30,6 +30,7 @@ class DictVal:
 
     items: dict
     cls: type = dict
+    ident: object = field(default=None, compare=False)  # (a dict the function made: the same dict after d[k] = v)
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ zero_derivative(P.floordiv, P.floor, P.sign, P.lt, P.le, P.gt, P.ge, P.eq, P.ne,
                 P.shape, P.size, P.make_tuple, P.joined_shape, P.trip_count, P.zeros, P.ones, P.empty, P.zeros_like,
                 P.list_position,
                 P.last_writes, P.checked_mask, P.checked_index, P.to_int, P.astype, P.argsort, P.argmax, P.argmin, P.searchsorted,
-                P.digitize, P.running_extreme, P.sort_columns)
+                P.digitize, P.running_extreme, P.sort_columns, P.triangle_indices)
 # Identities after a check (of shapes, a range, an order): no derivative flows to what they are
 # checked against (fits_shape's `like`, checked_fraction's scale).
 for _identity in (P.fits_shape, P.keeps_shape, P.increasing, P.nonempty_list, P.histogram_weights, P.checked_fraction,
@@ -1090,4 +1090,5 @@ elementwise(P.rng_uniform, _none, Singular(lambda r, lo, hi, size, z: (hi - z) /
             Singular(lambda r, lo, hi, size, z: (z - lo) / (hi - lo)), _none)
 elementwise(P.random_uniform, Singular(lambda lo, hi, size, z: (hi - z) / (hi - lo)),
             Singular(lambda lo, hi, size, z: (z - lo) / (hi - lo)), _none)
-zero_derivative(P.default_rng, P.rng_standard_normal, P.rng_random, P.random_standard_normal, P.random_random)
+zero_derivative(P.default_rng, P.rng_standard_normal, P.rng_random, P.random_standard_normal, P.random_random,
+                P.rng_integers, P.rng_permutation, P.rng_choice)
