@@ -26,9 +26,10 @@ from .runtime import CHANGED_SHAPE, EMPTY_LIST, RAGGED_LIST, Interrupted
 LINES: dict[str, dict[int, Loc]] = {}  # generated file → the user's statement behind each of its lines
 
 # The run-time refusals of generated code, and what to do about them.
-REFUSALS = {CHANGED_SHAPE: "vectors and matrices may change shape (they are recorded on ragged tapes); make an "
-                           "array of three or more axes a matrix in the loop (reshape it), and give an array that "
-                           "broadcasting grows its final shape before the loop (np.broadcast_to(x, shape).copy())",
+REFUSALS = {CHANGED_SHAPE: "an array the loop carries must keep the shape it starts with (give one that broadcasting "
+                           "grows its final shape before the loop: np.broadcast_to(x, shape).copy()); vectors and "
+                           "matrices computed in the loop may change shape (ragged tapes hold them), while an array "
+                           "of three or more axes must be made a matrix in the loop (reshape it)",
             RAGGED_LIST: "append items of one shape",
             EMPTY_LIST: "use the list only when it has items (if len(xs) > 0: ...), or start it with an item"}
 
