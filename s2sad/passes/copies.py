@@ -19,6 +19,8 @@ from .dce import dce
 
 
 def elide_copies(fn: Function) -> Function:
+    if not any(isinstance(s, Eqn) and s.prim is P.copy for s in walk(fn.body)):
+        return fn  # (no copy: the aliases need not be computed)
     aliases = Aliases(fn.body)
     stored = aliases.stored_into(fn.body)
     returned = {aliases.find(r) for r in fn.body.results if isinstance(r, Var)}

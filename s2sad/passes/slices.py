@@ -23,6 +23,8 @@ _ROUNDS = 8  # (each round pushes every slice one operation further)
 
 
 def push_slices(fn: Function) -> Function:
+    if not any(isinstance(s, Eqn) and s.prim is P.getitem and "s" in s.params["spec"] for s in walk(fn.body)):
+        return fn  # (no slice: the shape facts need not be computed)
     for _ in range(_ROUNDS):
         roots, uses = ShapeRoots(fn.body, twins=fn.twins), use_counts(fn.body)
         blocks = [fn.body] + [b for stmt in walk(fn.body) for b in stmt.blocks()]
