@@ -17,7 +17,7 @@ from . import checkpoint as _checkpoint
 # What generated code may import from here (codegen reserves these names).
 __all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_like", "broadcast_shapes",
            "checked_ordered_range", "checked_range", "checked_scale", "checked_seed", "checked_single", "checked_size",
-           "checked_fraction", "checked_index", "checked_mask", "checked_span", "checked_unpack", "copy_into",
+           "checked_entered", "checked_fraction", "checked_index", "checked_mask", "checked_span", "checked_unpack", "copy_into",
            "cross_vectors", "digamma", "draw_choice", "draw_integers", "erf", "erfc", "expand_to", "expit", "fits_shape",
            "full_rank_gram", "gammaln", "histogram_span", "histogram_weights", "increasing", "inverse_gaps",
            "joined_shape", "keeps_shape", "lane_store", "lanes_full", "lanes_matmul", "last_writes", "list_capacity",
@@ -253,6 +253,19 @@ def draw_choice(rng, n: int, size, replace: bool):
     """``rng.choice(n, size, replace=replace)``: integers below n (backend/numba_runtime.py draws
     them with NumPy's algorithm)."""
     return rng.choice(n, size, replace=replace)
+
+
+NO_ITERATION = ("a loop whose first iteration changes the type of a value it carries (a number the loop makes an "
+                "array) ran no iteration, so the value kept its first type; s2sad gives such a value one type, "
+                "that of the iterations")
+
+
+def checked_entered(trips: int) -> None:
+    """A run-time refusal (NO_ITERATION) when a loop lowered with its first iteration apart
+    (frontend/lower.py, `settled_region`) would not run it: `trips`, its number of iterations (a
+    while loop's condition as it starts)."""
+    if trips < 1:
+        raise ValueError(NO_ITERATION)
 
 
 def checked_unpack(m: int, n: int) -> None:

@@ -574,3 +574,39 @@ def shuffled_in_place(x, rng, M):
     rng.shuffle(M)  # (the caller's matrix: its rows)
     rng.shuffle(x)
     return np.sum(y * np.arange(5.0)) + np.sum(M[0] * x[:2])
+
+
+# --- and / or evaluate their second operand only when the first does not decide ------------------
+
+def guarded_reads(x, i):
+    """x[i - 1] read only when i > 0, x[i] only when i is within x (Python's and, or)."""
+    y = 0.0
+    if i > 0 and x[i - 1] > 0.0:
+        y = x[i - 1] ** 2
+    if i >= x.shape[0] or x[i] < 0.0:
+        y = y + 1.0
+    else:
+        y = y + 3.0 * x[i]
+    return y
+
+
+def draws_only_if_asked(x, noisy):
+    """The draw of the condition is made only when `noisy`: the stream after it is NumPy's."""
+    rng = np.random.default_rng(5)
+    y = 2.0 * x
+    if noisy and rng.normal() > 0.0:
+        y = 3.0 * y
+    return np.sum(y * rng.normal(size=x.shape))
+
+
+def _bumped(v):
+    v[0] += 1.0
+    return v[0] > 0.0
+
+
+def condition_writes(x, flag):
+    """The second operand writes into y: refused (an if statement says when it happens)."""
+    y = x.copy()
+    if flag and _bumped(y):
+        return np.sum(y * y)
+    return np.sum(y)

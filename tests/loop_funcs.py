@@ -1052,3 +1052,44 @@ def grown_by_product(W, xs, a0):
     for t in range(xs.shape[0]):
         a = a * np.tanh(W @ xs[t])
     return np.sum(a * a)
+
+
+# --- a value the first iteration makes an array ------------------------------------------------------
+
+def summed_rows(X, v):
+    """total starts as the number 0.0 and becomes an array in the first iteration."""
+    total = 0.0
+    for i in range(X.shape[0]):
+        total = total + X[i] * v
+    return np.sum(total * total)
+
+
+def summed_over_rows(X, n):
+    """The same over the rows themselves (for row in X), an int start, and `+=`; a nested loop's
+    own accumulator is made an array likewise."""
+    total = 0
+    for row in X[:n]:
+        inner = 0.0
+        for j in range(2):
+            inner = inner + np.sin(row * (j + 1.0))
+        total += inner * row
+    return np.sum(total)
+
+
+def largest_so_far(X, step):
+    """best: a number that np.maximum makes an array, over every `step`-th row."""
+    best = -np.inf
+    for i in range(0, X.shape[0], step):
+        best = np.maximum(best, np.tanh(X[i]))
+    return np.sum(best * best)
+
+
+def summed_while_positive(X, tol):
+    """A while loop whose first iteration makes s an array; its condition reads X[k] only when k
+    is within X (Python's and)."""
+    s = 0.0
+    k = 0
+    while k < X.shape[0] and np.sum(X[k]) > tol:
+        s = s + np.exp(X[k])
+        k += 1
+    return np.sum(s)

@@ -503,3 +503,31 @@ def test_shuffle_writes_numpys_order_into_the_array(mode):
     f = lambda x, M: idf.shuffled_in_place(x.copy(), np.random.default_rng(3), M.copy())  # noqa: E731
     np.testing.assert_allclose(gx, fd(f, (x, M), 0), rtol=1e-6)
     np.testing.assert_allclose(gM, fd(f, (x, M), 1), rtol=1e-6, atol=1e-8)
+
+
+# --- and / or: the second operand only when the first does not decide -----------------------------
+
+@MODES
+@pytest.mark.parametrize("i, expected", [(0, [3.0, 0.0, 0.0]), (1, [1.0, 0.0, 0.0]), (3, [0.0, 0.0, 4.0])])
+def test_and_or_read_an_element_only_when_their_first_operand_allows(i, expected, mode):
+    """(NumPy raises IndexError for x[3]: the derivative must not read it either.)"""
+    x = np.array([0.5, -1.5, 2.0])
+    value, grad = s2sad.value_and_grad(idf.guarded_reads, mode=mode)(x, i)
+    assert value == idf.guarded_reads(x, i)
+    np.testing.assert_allclose(grad, expected, rtol=1e-15)
+
+
+@pytest.mark.parametrize("noisy", [False, True])
+def test_a_draw_in_a_second_operand_is_made_only_when_python_makes_it(noisy):
+    rng = np.random.default_rng(5)
+    first = rng.normal() if noisy else 0.0
+    scale = 6.0 if first > 0.0 else 2.0
+    value, grad = s2sad.value_and_grad(idf.draws_only_if_asked)(X, noisy)
+    assert value == idf.draws_only_if_asked(X, noisy)
+    np.testing.assert_allclose(grad, scale * rng.normal(size=3), rtol=1e-15)
+
+
+def test_a_second_operand_that_writes_into_an_array_is_refused():
+    with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: an operand of and/or after the first that "
+                                               r"changes state .* use an if statement"):
+        s2sad.grad(idf.condition_writes)(X, True)

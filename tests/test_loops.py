@@ -1026,3 +1026,47 @@ def test_a_moved_product_is_computed_when_the_loop_runs():
     forward = source[:source.index("for i in range(n)")]
     assert "0 < n" in forward and "0 < m" in forward and "W @ x" in forward, source
     assert "np.empty((0,))" in forward, source  # (what the loops read, unread when they run no step)
+
+
+# --- a value the first iteration makes an array: the first iteration lowered apart ------------------
+
+_ROWS = np.random.default_rng(7).normal(size=(6, 4))
+FIRST_RETYPES = [(lf.summed_rows, (_ROWS, np.linspace(-1.0, 1.0, 4))), (lf.summed_over_rows, (_ROWS, 5)),
+                 (lf.largest_so_far, (_ROWS, 2)), (lf.summed_while_positive, (_ROWS, -1.0))]
+
+
+@MODES
+@pytest.mark.parametrize("f, args", FIRST_RETYPES, ids=lambda a: getattr(a, "__name__", ""))
+def test_a_number_the_first_iteration_makes_an_array(f, args, mode):
+    value, grads = s2sad.value_and_grad(f, wrt=(0,), mode=mode)(*args)
+    assert value == pytest.approx(f(*args), rel=1e-14)
+    np.testing.assert_allclose(grads[0], fd(f, list(args), 0), rtol=1e-6, atol=1e-7)
+
+
+def test_the_first_iteration_lowered_apart_reads_as_written():
+    source = s2sad.derivative_source(lf.summed_rows, args=FIRST_RETYPES[0][1], wrt=(0,), backend="python")
+    forward = source[:source.index("# reverse sweep")]
+    assert "checked_entered(len(range(t1)))\n    t2 = X[0]\n    t3 = t2 * v\n" in forward, source
+    assert "total = t3\n    for i in range(1, t1):\n        total = total + X[i] * v\n" in forward, source
+
+
+@pytest.mark.parametrize("f, args", [(lf.summed_rows, (_ROWS[:0], np.ones(4))), (lf.summed_over_rows, (_ROWS, 0)),
+                                     (lf.largest_so_far, (_ROWS[:0], 1)), (lf.summed_while_positive, (_ROWS, 99.0))],
+                         ids=lambda a: getattr(a, "__name__", ""))
+def test_a_loop_lowered_apart_that_runs_no_iteration_is_refused_where_it_is(f, args):
+    """NumPy would keep the number (the value a loop of no iteration leaves); s2sad, which gives
+    the value the iterations' type, says so at the loop."""
+    with pytest.raises(s2sad.DerivativeError, match=r"loop_funcs.py:\d+: in \w+: a loop whose first iteration changes "
+                                                    r"the type .* ran no iteration.*np.zeros_like"):
+        s2sad.grad(f)(*args)
+
+
+def test_a_value_that_changes_type_at_every_iteration_is_still_refused():
+    def grows(x):
+        s = x[0]
+        for i in range(3):
+            s = np.stack((s, s))
+        return np.sum(s)
+    with pytest.raises(s2sad.S2SADError, match=r"'s' is f64\[:\] after the loop's first iteration and f64\[:,:\] after its "
+                                               r"second; keep its type and number of axes the same"):
+        s2sad.grad(grows)(np.ones(2))

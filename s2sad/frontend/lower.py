@@ -204,6 +204,7 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         self.outer = outer  # the environments of the functions this one is inlined into
         self.assumed: dict = {} if assumed is None else assumed  # what outside names referred to (parse.py)
         self.forced = forced  # (id(globals), name): module numbers read at run time (the call assigns them)
+        self.peeled: set = set()  # the loops lowered with their first iteration apart
         self.return_loc: Loc | None = None
 
     # --- errors and locations -------------------------------------------------------------
@@ -565,7 +566,14 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         iterated = f"<rows {id(node)}>"  # (the array iterated over refers to its memory, as a name would:
         if array is not None:             # a name bound to it in the loop does not own that memory)
             self.env[iterated] = array
-        region = self.loop_region(node, body, exclude={target}, index_hint=hint)
+
+        def first() -> None:
+            self.emit(P.entered, [self.emit(P.trip_count, [start, stop, step], node)], node)
+            body(self, start)
+
+        region = self.settled_region(node, body, {target}, hint, first)
+        if node in self.peeled:
+            start = self.emit(P.add, [start, step], node)
         self.env.pop(iterated, None)
         region.block.params = [region.index] + region.params
         outs = region.outs()
@@ -629,7 +637,12 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
     def stmt_While(self, node) -> None:
         if node.orelse:
             raise self.error(node, "while-else is not supported; use a flag")
-        region = self.loop_region(node, lambda inner, _: inner.lower_stmts(node.body), exclude=set())
+
+        def first() -> None:
+            self.emit(P.entered, [self.condition(node.test)], node)
+            self.lower_stmts(node.body)
+
+        region = self.settled_region(node, lambda inner, _: inner.lower_stmts(node.body), set(), "i", first)
         cond_holder = {}
 
         def cond(inner: "Lowering", _index) -> None:
@@ -642,6 +655,20 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         outs = region.outs()
         self.b.append(While(outs, region.init, test.block, region.block, self.src.loc(node)))
         self.finish_loop(node, region, outs)
+
+    def settled_region(self, node, lower_body, exclude: set[str], index_hint: str, first) -> "LoopRegion":
+        """`loop_region`, or, when the first iteration changes the type of a value the loop carries
+        (``total = 0.0`` that the body makes an array), the loop region of the iterations after it,
+        the first lowered before the loop by `first` (which checks at run time that the loop runs
+        it: NO_ITERATION otherwise, as the value would keep its first type)."""
+        try:
+            return self.loop_region(node, lower_body, exclude, index_hint)
+        except _Retyped as retyped:
+            if retyped.node is not node:
+                raise retyped.error from None
+            self.peeled.add(node)
+            first()
+            return self.loop_region(node, lower_body, exclude, index_hint)
 
     def loop_region(self, node, lower_body, exclude: set[str], index_hint: str = "i",
                     fixed: "LoopRegion | None" = None) -> "LoopRegion":
@@ -844,8 +871,11 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             elif t.is_scalar and r.type.is_scalar:
                 settled.append(promote(t, r.type))
             else:
-                raise self.error(node, f"'{_key_hint(name)}' is {t} before the loop and {r.type} after one "
-                                       "iteration; keep its type and number of axes the same")
+                when = ("after the loop's first iteration", "after its second") if node in self.peeled else \
+                    ("before the loop", "after one iteration")
+                error = self.error(node, f"'{_key_hint(name)}' is {t} {when[0]} and {r.type} {when[1]}; keep its "
+                                         "type and number of axes the same")
+                raise error if node in self.peeled else _Retyped(node, error)
         return settled
 
     def stmt_If(self, node) -> None:
@@ -1158,12 +1188,43 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         return all(nones)
 
     def expr_BoolOp(self, node) -> Atom:
-        prim = P.and_ if isinstance(node.op, gast.And) else P.or_
-        values = [self.truth(self.value(v), v) for v in node.values]
-        result = values[0]
-        for v in values[1:]:
-            result = self.emit(prim, [result, v], node)
+        """``a and b``, ``a or b``, as Python evaluates them: b only when a does not decide. When
+        computing b cannot fail or change state (``k < n and t > 0``), both are computed and
+        combined (`and`, `or`); otherwise (``k < n and x[k] > 0``, a call, a random draw) b is
+        computed in a branch of an `If`."""
+        is_and = isinstance(node.op, gast.And)
+        result = self.condition(node.values[0])
+        for operand in node.values[1:]:
+            if isinstance(result, Const):
+                if bool(result.value) != is_and:
+                    return result  # (False and …, True or …: the rest is not evaluated)
+                result = self.condition(operand)
+                continue
+            mark = _mark()
+            inner = self.nested(Builder(self.b.loc), dict(self.env))
+            right = inner.condition(operand)
+            if not all(isinstance(s, Eqn) and _cannot_fail(s) for s in inner.b.stmts):
+                if self.changes_state(inner, mark):
+                    raise self.error(operand, "an operand of and/or after the first that changes state (draws "
+                                              "random numbers, writes into an array or a global) is not "
+                                              "supported; use an if statement")
+                decided = Builder(self.b.loc)
+                then, orelse = (inner.b.block((), [right]), decided.block((), [const(False)])) if is_and else \
+                    (decided.block((), [const(True)]), inner.b.block((), [right]))
+                out = Var(TEMP, BOOL)
+                self.b.append(If([out], result, then, orelse, self.src.loc(operand)))
+                result = out
+                continue
+            self.b.stmts.extend(inner.b.stmts)
+            result = self.emit(P.and_ if is_and else P.or_, [result, right], node)
         return result
+
+    def changes_state(self, inner: "Lowering", mark: int) -> bool:
+        """Does region `inner` (made from here, values from `mark` on) write into memory from
+        before it, rebind a name or assign a global?"""
+        return any(isinstance(e, Eqn) and e.prim is P.global_write for e in walk(Block([], inner.b.stmts))) or \
+            any(not _same(_lookup(inner.env, k), _lookup(self.env, k)) for k in inner.env
+                if k in self.env or (isinstance(k, Latest) and k.storage.id < mark))
 
     def truth(self, atom: Atom, node) -> Atom:
         """A scalar bool for `atom` used as a condition (numbers compare with zero)."""
@@ -1914,6 +1975,15 @@ def lower_call(fn, args: list[Atom], builder: Builder) -> list[Atom]:
     return list(result.items) if isinstance(result, TupleVal) else [result]
 
 
+class _Retyped(Exception):
+    """A value a loop carries changes its type in the first iteration: the loop is lowered again
+    with that iteration apart (`Lowering.settled_region`); `error` if that does not settle it."""
+
+    def __init__(self, node, error: S2SADError) -> None:
+        super().__init__(str(error))
+        self.node, self.error = node, error
+
+
 @dataclass
 class LoopRegion:
     """A loop region as lowered: what it carries (names, and `Latest` keys of arrays it writes
@@ -1960,10 +2030,22 @@ def _axes_taken(kind: str, atoms: list) -> int:
     return 1
 
 
+# Scalar operations that cannot raise or change state: an operand of and/or made of them is
+# computed whether or not it is needed (`Lowering.expr_BoolOp`).
+_TOTAL = {P.lt, P.le, P.gt, P.ge, P.eq, P.ne, P.and_, P.or_, P.not_, P.add, P.sub, P.mul, P.neg, P.to_float,
+          P.shape, P.size}
+
+
+def _cannot_fail(eqn: Eqn) -> bool:
+    return (eqn.prim in _TOTAL and not any(isinstance(a, Var) and a.type.is_array for a in eqn.ins)) \
+        or (eqn.prim is P.getitem and eqn.ins[0].type.kind == "tuple")
+
+
 def _same(value, before) -> bool:
     """Is `value` the value `before` was? (The same variable, or an equal literal: a region that
-    folds ``g - 0`` back to g's literal has not changed g.)"""
-    return value is before or (isinstance(value, Const) and isinstance(before, Const)
+    folds ``g - 0`` back to g's literal has not changed g; a name unbound before and after has not
+    changed either.)"""
+    return value is before or (isinstance(value, Undefined) and isinstance(before, Undefined)) or (isinstance(value, Const) and isinstance(before, Const)
                                and value.type == before.type and repr(value.value) == repr(before.value))
 
 
