@@ -118,6 +118,13 @@ def put_columns(block: np.ndarray, columns: slice, products) -> None:
         block.reshape(rows, -1)[:, columns] = products.reshape(k, rows).T
 
 
+def columns_view(products, x_shape: tuple) -> np.ndarray:
+    """A batch of products (k, *out.shape), one per column of a Jacobian block of shape
+    ``out.shape + x_shape`` (k = x.size), as that block: a view of the batch, not a copy."""
+    products = np.asarray(products, dtype=np.float64)
+    return np.moveaxis(products, 0, -1).reshape(products.shape[1:] + x_shape)
+
+
 def nested_blocks(outer, inner, blocks: list[list]) -> Any:
     """A table of blocks (``blocks[i][j]`` for leaf i of a value of structure `outer` and leaf j
     of one of structure `inner`; None for one number or array) as nested containers: `outer`'s
@@ -279,6 +286,9 @@ class Jacobian(_OneParameter):
         blocks = [[None] * len(wrt) for _ in range(m)]
         for j, columns, seeds in basis_blocks(xs, lanes):
             for i, dot in enumerate(run(*primals, *seeds)[m:]):
+                if lanes and columns == slice(0, int(np.size(xs[j]))):  # (every column in one batch: its view)
+                    blocks[i][j] = columns_view(dot, np.shape(xs[j]))
+                    continue
                 if blocks[i][j] is None:
                     blocks[i][j] = np.zeros(np.shape(dot)[bool(lanes):] + np.shape(xs[j]))
                 put_columns(blocks[i][j], columns, dot)
