@@ -87,6 +87,17 @@ def test_vector_jacobian_equals_columns_and_finite_differences(each_backend, mon
     np.testing.assert_allclose(vector, central(f, args, wrt), rtol=1e-6, atol=1e-7)
 
 
+def test_a_jacobian_of_one_batch_is_the_batch_itself():
+    """Every column from one sweep: the Jacobian is a view of the products, not a copy, and
+    reads as the right layout (W's shape after the result's)."""
+    W, x = R.normal(size=(3, 4)), R.normal(size=4)
+    J = s2sad.jacobian(V.products, wrt=0, backend="python")(W, x)
+    assert J.base is not None and not J.flags.owndata
+    np.testing.assert_allclose(J, central(V.products, (W, x), 0), rtol=1e-6, atol=1e-7)
+    J[0, 0, 0] = 5.0  # (it can be written into, as an array of its own)
+    assert J[0, 0, 0] == 5.0
+
+
 def test_a_scalar_function_of_a_scalar_has_a_float_jacobian():
     got = s2sad.jacobian(V.scalar, backend="python")(0.3, 2.0)
     assert isinstance(got, float) and got == pytest.approx(np.cos(0.3) * 2.0 + 3 * 0.3 ** 2, rel=1e-14)

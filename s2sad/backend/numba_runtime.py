@@ -97,20 +97,37 @@ def _calling(compiled):
     return typing
 
 
-@njit(cache=_CACHE, inline="always")
-def _position(i, shape, small):
-    """Where element `i` (in C order) of an array of `shape` falls in an array of shape `small`
-    that broadcasts to it: axes of `small` of length 1, and the leading axes it lacks, collapse."""
-    lead = len(shape) - len(small)
-    rest, position, stride = i, 0, 1
-    for axis in range(len(shape) - 1, -1, -1):
-        index = rest % shape[axis]
-        rest //= shape[axis]
-        if axis >= lead:
-            if small[axis - lead] != 1:
-                position += index * stride
-            stride *= small[axis - lead]
-    return position
+@njit(cache=_CACHE)
+def _row_starts(shape, small):
+    """For an array of `shape` (at least one axis) read row by row in C order (a row: its last
+    axis), where each row starts in a C-ordered array of shape `small` that broadcasts to it,
+    and how far one step along the last axis moves there (0 if `small` stretches that axis)."""
+    ndim, lead = len(shape), len(shape) - len(small)
+    steps = np.zeros(ndim, dtype=np.int64)  # (0 along the axes `small` stretches or lacks)
+    stride = 1
+    for axis in range(ndim - 1, lead - 1, -1):
+        length = small[axis - lead]
+        if length != 1:
+            steps[axis] = stride
+        stride *= length
+    rows = 1
+    for axis in range(ndim - 1):
+        rows *= shape[axis]
+    starts = np.empty(rows, dtype=np.int64)
+    index = np.zeros(ndim, dtype=np.int64)
+    position = 0
+    for row in range(rows):
+        starts[row] = position
+        axis = ndim - 2  # (an odometer over the axes but the last)
+        while axis >= 0:
+            index[axis] += 1
+            position += steps[axis]
+            if index[axis] < shape[axis]:
+                break
+            position -= steps[axis] * shape[axis]
+            index[axis] = 0
+            axis -= 1
+    return starts, steps[ndim - 1]
 
 
 @njit(cache=_CACHE)
@@ -131,8 +148,22 @@ def _sum_to(g, out):
     (and leading axes `out` lacks) are summed over."""
     _require_broadcast(g.shape, out.shape)
     flat_out, flat_g = out.reshape(-1), np.ascontiguousarray(g).reshape(-1)
-    for i in range(flat_g.size):
-        flat_out[_position(i, g.shape, out.shape)] += flat_g[i]
+    if g.ndim == 0 or flat_g.size == 0:
+        if flat_g.size:
+            flat_out[0] += flat_g[0]
+        return out
+    starts, step = _row_starts(g.shape, out.shape)
+    last = g.shape[g.ndim - 1]
+    for row in range(starts.shape[0]):
+        begin, position = row * last, starts[row]
+        if step == 0:  # (the last axis summed over)
+            total = 0.0
+            for j in range(last):
+                total += flat_g[begin + j]
+            flat_out[position] += total
+        else:
+            for j in range(last):
+                flat_out[position + j * step] += flat_g[begin + j]
     return out
 
 
@@ -189,8 +220,9 @@ def _axes_impl(axis):
 @njit(cache=_CACHE)
 def _broadcast_to(value, shape):
     """A new array of `shape` holding `value` broadcast (the shapes are checked)."""
+    _require_broadcast(shape, value.shape)
     out = np.empty(shape)
-    _copy(out, value)
+    _spread(out.reshape(-1), shape, np.ascontiguousarray(value).reshape(-1), value.shape)
     return out
 
 
@@ -221,10 +253,30 @@ def _copy(region, value):
             for index in np.ndindex(region.shape):
                 region[index] = value[index]
         return
-    _require_broadcast(region.shape, value.shape)
-    flat = np.ascontiguousarray(value).reshape(-1)
-    for i in range(region.size):
-        region.flat[i] = flat[_position(i, region.shape, value.shape)]
+    full = _broadcast_to(value, region.shape)
+    for index in np.ndindex(region.shape):
+        region[index] = full[index]
+
+
+@njit(cache=_CACHE)
+def _spread(out, shape, value, small):
+    """Fill `out` (a C-ordered array of `shape`, flat) with `value` (one of shape `small`, flat)
+    broadcast to it (the shapes are checked)."""
+    if len(shape) == 0 or out.size == 0:
+        if out.size:
+            out[0] = value[0]
+        return
+    starts, step = _row_starts(shape, small)
+    last = shape[len(shape) - 1]
+    for row in range(starts.shape[0]):
+        begin, position = row * last, starts[row]
+        if step == 0:  # (one value along the last axis)
+            single = value[position]
+            for j in range(last):
+                out[begin + j] = single
+        else:
+            for j in range(last):
+                out[begin + j] = value[position + j * step]
 
 
 @njit(cache=_CACHE)
@@ -843,26 +895,52 @@ _MAX, _MIN, _PROD = 0, 1, 2
 
 
 @njit(cache=_CACHE)
+def _blocks_along(a, axis):
+    """`a` (C-ordered, copied if it is not) as three axes: those before `axis`, `axis`, and those
+    after it, so that a reduction over `axis` reads contiguous memory in its inner loop."""
+    before, after = 1, 1
+    for k in range(a.ndim):
+        if k < axis:
+            before *= a.shape[k]
+        elif k > axis:
+            after *= a.shape[k]
+    return np.ascontiguousarray(a).reshape((before, a.shape[axis], after))
+
+
+@njit(cache=_CACHE)
 def _reduce(a, axis, op):
-    """np.max, np.min or np.prod (`op`) of `a` (two or more axes) over `axis`, in C order; NaN
-    propagates through max and min, as in NumPy."""
+    """np.max, np.min or np.prod (`op`) of `a` (two or more axes) over `axis`; NaN propagates
+    through max and min, as in NumPy."""
     axis = axis % a.ndim
-    if a.shape[axis] == 0 and op != _PROD:
+    along = a.shape[axis]
+    if along == 0 and op != _PROD:
         raise ValueError("zero-size array to reduction operation which has no identity")
     out = np.ones(_reduced_shape(a.shape, axis), dtype=a.dtype)
-    kept = tuple_setitem(a.shape, axis, 1)  # the result's layout, with the reduced axis kept
-    flat_out, flat = out.reshape(-1), np.ascontiguousarray(a).reshape(-1)
-    seen = np.zeros(flat_out.size, dtype=np.bool_)
-    for i in range(flat.size):
-        position = _position(i, a.shape, kept)
-        value, current = flat[i], flat_out[position]
-        if op == _PROD:
-            flat_out[position] = current * value
-            continue
-        better = value > current if op == _MAX else value < current
-        if not seen[position] or (current == current and (better or value != value)):  # NaN wins, and stays
-            flat_out[position] = value
-            seen[position] = True
+    blocks = _blocks_along(a, axis)
+    before, after = blocks.shape[0], blocks.shape[2]
+    rows = out.reshape((before, after))
+    if after == 1 and op != _PROD:  # (the last axis: each result from contiguous values)
+        for b in range(before):
+            best = blocks[b, 0, 0]
+            for j in range(1, along):
+                value = blocks[b, j, 0]
+                if (value > best if op == _MAX else value < best) or value != value:
+                    best = value
+            rows[b, 0] = best
+        return out
+    for b in range(before):
+        for j in range(along):
+            for i in range(after):
+                value = blocks[b, j, i]
+                if op == _PROD:
+                    rows[b, i] *= value
+                elif j == 0:
+                    rows[b, i] = value
+                else:
+                    current = rows[b, i]
+                    better = value > current if op == _MAX else value < current
+                    if better or value != value:  # (a NaN, once there, stays: nothing compares greater)
+                        rows[b, i] = value
     return out
 
 
@@ -977,12 +1055,13 @@ def _truth_along(a, axis, every):
     """np.all (`every`) or np.any of `a` (two or more axes) over `axis`."""
     axis = axis % a.ndim
     out = np.full(_reduced_shape(a.shape, axis), every)
-    kept = tuple_setitem(a.shape, axis, 1)
-    flat_out, flat = out.reshape(-1), np.ascontiguousarray(a).reshape(-1)
-    for i in range(flat.size):
-        position = _position(i, a.shape, kept)
-        if (flat[i] != 0) != every:
-            flat_out[position] = not every
+    blocks, rows = _blocks_along(a, axis), out.reshape(-1)
+    after = blocks.shape[2]
+    for b in range(blocks.shape[0]):
+        for j in range(blocks.shape[1]):
+            for i in range(after):
+                if (blocks[b, j, i] != 0) != every:
+                    rows[b * after + i] = not every
     return out
 
 
