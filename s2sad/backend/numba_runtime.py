@@ -246,16 +246,38 @@ def _copy(region, value):
     cached with the package: Numba's own array assignment costs each generated function over a
     second of compile time."""
     if region.ndim == value.ndim and region.shape == value.shape:
-        if region.ndim == 1:
-            for i in range(region.shape[0]):
-                region[i] = value[i]
-        else:
-            for index in np.ndindex(region.shape):
-                region[index] = value[index]
+        _copy_rows(region, value)
+    else:
+        _copy_rows(region, _broadcast_to(value, region.shape))
+
+
+@njit(cache=_CACHE)
+def _copy_rows(region, value):
+    """``region[...] = value`` for arrays of one shape, of any layout, a row (the last axis) at a
+    time (NumPy's C order): explicit loops, which cost far less than np.ndindex's tuples."""
+    if region.ndim == 1:
+        for j in range(region.shape[0]):
+            region[j] = value[j]
+    elif region.ndim == 2:
+        for i in range(region.shape[0]):
+            for j in range(region.shape[1]):
+                region[i, j] = value[i, j]
+    elif region.size:
+        for index in np.ndindex(region.shape[:-1]):
+            row, source = region[index], value[index]
+            for j in range(row.shape[0]):
+                row[j] = source[j]
+
+
+@njit(cache=_CACHE)
+def _copy_flat(region, value):
+    """``region[...] = value`` for C-ordered arrays (`value` broadcast when shapes differ)."""
+    if region.ndim != value.ndim or region.shape != value.shape:
+        _copy(region, value)
         return
-    full = _broadcast_to(value, region.shape)
-    for index in np.ndindex(region.shape):
-        region[index] = full[index]
+    out, source = region.reshape(-1), value.reshape(-1)
+    for i in range(out.shape[0]):
+        out[i] = source[i]
 
 
 @njit(cache=_CACHE)
@@ -281,14 +303,36 @@ def _spread(out, shape, value, small):
 
 @njit(cache=_CACHE)
 def _fill(region, value):
-    for index in np.ndindex(region.shape):
-        region[index] = value
+    """``region[...] = value`` for a number."""
+    if region.ndim == 1:
+        for j in range(region.shape[0]):
+            region[j] = value
+    elif region.ndim == 2:
+        for i in range(region.shape[0]):
+            for j in range(region.shape[1]):
+                region[i, j] = value
+    else:
+        for index in np.ndindex(region.shape):
+            region[index] = value
+
+
+@njit(cache=_CACHE)
+def _fill_flat(region, value):
+    """``region[...] = value`` for a number and a C-ordered array."""
+    out = region.reshape(-1)
+    for i in range(out.shape[0]):
+        out[i] = value
 
 
 @_cached_overload(runtime.copy_into)
 def _copy_into(region, value):
+    contiguous = isinstance(region, types.Array) and region.layout == "C"
     if isinstance(value, types.Array):
+        if contiguous and value.layout == "C":
+            return lambda region, value: _copy_flat(region, value)
         return lambda region, value: _copy(region, value)
+    if contiguous:
+        return lambda region, value: _fill_flat(region, value)
     return lambda region, value: _fill(region, value)
 
 
