@@ -44,10 +44,35 @@ def _tapes(n):
     return rows, scalars
 
 
-@pytest.mark.parametrize("target", [(4, 3), (1, 3), (3,), (4, 1), (1, 1)])
-def test_unbroadcast(target):
-    g = np.random.default_rng(0).normal(size=(4, 3))
-    np.testing.assert_allclose(_unbroadcast(g, np.zeros(target)), rt.unbroadcast(g, target), rtol=1e-14)
+@pytest.mark.parametrize("shape, target", [((4, 3), t) for t in [(4, 3), (1, 3), (3,), (4, 1), (1, 1), ()]] + [
+    ((2, 3, 4), (3, 1)), ((2, 3, 4), (2, 1, 4)), ((2, 3, 4), (1, 3, 1)), ((2, 3, 4), (4,)), ((2, 3, 4, 5), (3, 1, 5)),
+    ((5,), (1,)), ((0, 4), (4,)), ((3, 0), (1, 0))])
+def test_unbroadcast(shape, target):
+    g = np.random.default_rng(0).normal(size=shape)
+    for layout in (g, np.asfortranarray(g)):
+        np.testing.assert_allclose(_unbroadcast(layout, np.zeros(target)), rt.unbroadcast(g, target), rtol=1e-14)
+
+
+@numba.njit
+def _copy_into(region, value):
+    rt.copy_into(region, value)
+
+
+@pytest.mark.parametrize("shape, small", [((3, 4), (4,)), ((3, 4), (3, 1)), ((3, 4), ()), ((2, 3, 4), (3, 1)),
+                                          ((2, 3, 4), (2, 3, 4)), ((2, 3, 4), ()), ((5,), (1,)), ((0, 4), (4,))])
+def test_stores_into_regions_of_every_layout_broadcast_as_numpy(shape, small):
+    r = np.random.default_rng(4)
+    value = r.normal(size=small)
+    expected = np.empty(shape)
+    expected[...] = value
+    regions = [np.zeros(shape), np.zeros(shape[::-1]).T, np.zeros((2 * shape[0],) + shape[1:])[::2]]
+    for region in regions:
+        _copy_into(region, value)
+        np.testing.assert_array_equal(region, expected)
+        _copy_into(region, 1.5)
+        np.testing.assert_array_equal(region, np.full(shape, 1.5))
+    with pytest.raises(ValueError):
+        _copy_into(np.zeros(shape), np.ones(7))
 
 
 def test_expand_to():

@@ -1209,38 +1209,84 @@ def _full_of_array(shape, fill_value, dtype=None):
 # operand's length or, for np.pad, outside it reading the fill value. One gather does them all,
 # and the same map run backwards adds a cotangent's copies up (the adjoints of tile and repeat).
 
-@njit(cache=_CACHE, inline="always")
-def _source(index, shape, shift, step, wrap):
-    """The operand's index that result element `index` reads, and whether it reads one at all."""
-    source = index
-    for k in range(len(index)):
-        i = (index[k] - shift[k]) // step[k]
-        if wrap:
-            i %= shape[k]
-        elif i < 0 or i >= shape[k]:
-            return source, False
-        source = tuple_setitem(source, k, i)
-    return source, True
+@njit(cache=_CACHE)
+def _sources(shape, operand, shift, step, wrap):
+    """The map above, one axis per row: for each index i along axis k of a result of `shape`, the
+    index of the operand (of shape `operand`) that it reads, or -1 where it reads the fill value."""
+    longest = 0
+    for k in range(len(shape)):
+        longest = max(longest, shape[k])
+    maps = np.empty((len(shape), longest), dtype=np.int64)
+    for k in range(len(shape)):
+        if shape[k] == 0:
+            continue
+        source = -shift[k] // step[k]  # (for i = 0; then one more every step[k] indices: no division)
+        phase = -shift[k] - source * step[k]
+        wrapped = source % operand[k] if wrap else source
+        for i in range(shape[k]):
+            if wrap:
+                maps[k, i] = wrapped
+            else:
+                maps[k, i] = source if 0 <= source < operand[k] else -1
+            phase += 1
+            if phase == step[k]:
+                phase, source, wrapped = 0, source + 1, wrapped + 1
+                if wrapped == operand[k]:
+                    wrapped = 0
+    return maps
 
 
 @njit(cache=_CACHE)
 def _gather(x, out, shift, step, wrap, fill):
-    """Fill `out` from `x` (as many axes as `out`) through the map above; returns `out`."""
-    for index in np.ndindex(out.shape):
-        source, inside = _source(index, x.shape, shift, step, wrap)
-        out[index] = x[source] if inside else fill
+    """Fill `out` from `x` (as many axes as `out`) through the map above, a row (the last axis) at
+    a time; returns `out`."""
+    if out.size == 0:
+        return out
+    maps, last = _sources(out.shape, x.shape, shift, step, wrap), out.ndim - 1
+    if out.ndim == 1:
+        _gather_row(out, x, maps[0], fill)
+        return out
+    for index in np.ndindex(out.shape[:-1]):
+        source, inside = index, True
+        for k in range(last):
+            inside = inside and maps[k, index[k]] >= 0
+            source = tuple_setitem(source, k, max(maps[k, index[k]], 0))
+        if inside:
+            _gather_row(out[index], x[source], maps[last], fill)
+        else:
+            out[index][:] = fill
     return out
+
+
+@njit(cache=_CACHE, inline="always")
+def _gather_row(row, source, map_, fill):
+    for j in range(row.shape[0]):
+        row[j] = source[map_[j]] if map_[j] >= 0 else fill
 
 
 @njit(cache=_CACHE)
 def _fold(g, shape, step):
     """The adjoint of a wrapping gather without shift: g's elements added into an array of `shape`
     at the index each was copied from."""
-    out, no_shift = np.zeros(shape), _filled(shape, 0)
-    for index in np.ndindex(g.shape):
-        source, _ = _source(index, shape, no_shift, step, True)
-        out[source] += g[index]
+    out = np.zeros(shape)
+    if g.size == 0:
+        return out
+    maps, last = _sources(g.shape, shape, _filled(shape, 0), step, True), g.ndim - 1
+    if g.ndim == 1:
+        _fold_row(out, g, maps[0])
+        return out
+    for index in np.ndindex(g.shape[:-1]):
+        source = index
+        for k in range(last):
+            source = tuple_setitem(source, k, maps[k, index[k]])
+        _fold_row(out[source], g[index], maps[last])
     return out
+
+
+@njit(cache=_CACHE, inline="always")
+def _fold_row(row, g, map_):
+    for j in range(g.shape[0]):
+        row[map_[j]] += g[j]
 
 
 @njit(cache=_CACHE, inline="always")
