@@ -541,3 +541,37 @@ def test_a_ragged_tape_stored_at_some_steps_reads_empty_entries_elsewhere(compil
     for k, (size, total) in enumerate(entries):
         expected = k + 1 if k < n and stored[k] else 0
         assert (size, total) == (expected, expected * (expected - 1) / 2), k
+
+
+@numba.njit(error_model="numpy")
+def _exp_and_tanh(x):
+    return np.exp(x), np.tanh(x), np.exp(x[0]), np.tanh(x[0])
+
+
+def test_exp_and_tanh_of_arrays_are_within_one_unit_of_numpy_and_keep_its_special_values():
+    """Generated code compiled by Numba sees NumPy as `numpy_for_numba` makes it: np.exp and
+    np.tanh of float arrays by vectorised formulas, of numbers by the C library."""
+    from s2sad.backend.numba import _bind_ufuncs
+    from s2sad.backend import numba_runtime
+
+    r = np.random.default_rng(9)
+    x = np.concatenate([r.normal(size=5000) * 3, r.uniform(-745.0, 709.0, 5000), r.normal(size=500) * 1e-8,
+                        [0.0, -0.0, np.inf, -np.inf, np.nan, 709.78, 709.8, -745.1, -745.2, -708.5, 0.625, -0.625,
+                         22.0, -22.1, 1e-310, -1e-310]])
+    f = _exp_and_tanh.py_func
+    _bind_ufuncs(f, numba_runtime)
+    assert f.__globals__["np"] is numba_runtime.numpy_for_numba()
+    try:
+        compiled = numba.njit(error_model="numpy")(f)
+        with np.errstate(all="ignore"):
+            for got, expected in zip(compiled(x)[:2], (np.exp(x), np.tanh(x))):
+                finite = np.isfinite(expected) & (expected != 0.0)
+                ulps = np.abs(got[finite] - expected[finite]) / np.spacing(np.abs(expected[finite]))
+                assert ulps.max() <= 1.0
+                np.testing.assert_array_equal(got[~finite], expected[~finite])
+                numbers = ~np.isnan(expected)
+                assert np.array_equal(np.signbit(got[numbers]), np.signbit(expected[numbers]))
+            matrix = x[:5000].reshape(50, 100)
+            np.testing.assert_allclose(compiled(matrix[:, ::3].T)[0], np.exp(matrix[:, ::3].T), rtol=3e-16)
+    finally:
+        f.__globals__["np"] = np

@@ -231,10 +231,13 @@ def raised_by_numba(exc: BaseException) -> bool:
 
 def _bind_ufuncs(fn: Callable, numba_runtime) -> None:
     """Bind, in the module of `fn` (a generated module, one per derivative), the ufunc versions of
-    the runtime helpers it imports, which Numba fuses into array expressions."""
+    the runtime helpers it imports, which Numba fuses into array expressions, and NumPy as Numba
+    should compile it (`numba_runtime.numpy_for_numba`)."""
     for helper in numba_runtime.UFUNCS:
         if fn.__globals__.get(helper.__name__) is helper:
             fn.__globals__[helper.__name__] = numba_runtime.ufunc(helper)
+    if fn.__globals__.get("np") is np:
+        fn.__globals__["np"] = numba_runtime.numpy_for_numba()
 
 
 def _callers_level() -> int:

@@ -14,6 +14,7 @@ import math
 import operator
 import warnings
 from functools import partial
+from types import ModuleType
 
 import numba
 import numpy as np
@@ -1499,6 +1500,108 @@ def _where(condition, x, y):
             and isinstance(x, types.Float) and isinstance(y, types.Float):
         return lambda condition, x, y: _where_numbers(condition, x, y)
     return None
+
+
+# --- np.exp and np.tanh of float arrays, in loops the compiler vectorises --------------------------
+# Numba computes them an element at a time with the C library's exp and tanh (4.5 and 14 ns each,
+# where NumPy's vectorised loops take 0.6 and 1.2). The formulas below have no call and no branch
+# (selects instead), so LLVM vectorises a loop of them: 3x and 6x faster, and within one unit in
+# the last place of NumPy's results (as the C library's are). A lone number keeps the C library's
+# functions, whose shorter chain of dependent operations suits a sum's loop better.
+
+@intrinsic
+def _float_from_bits(typingctx, bits):
+    """The float64 whose bits are the int64 `bits`."""
+    if bits != types.int64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(types.float64))
+    return types.float64(types.int64), codegen
+
+
+# exp(r) - 1 - r over |r| <= ln 2 / 2, and ln 2 in two parts (fdlibm's e_exp.c)
+_EXP_P = (1.66666666666666019037e-01, -2.77777777770155933842e-03, 6.61375632143793436117e-05,
+          -1.65339022054652515390e-06, 4.13813679705723846039e-08)
+_LN2_HI, _LN2_LO, _INV_LN2 = 6.93147180369123816490e-01, 1.90821492927058770002e-10, 1.44269504088896338700e+00
+
+
+@njit(cache=_CACHE, inline="always", error_model="numpy")
+def _exp_formula(x):
+    """exp(x): x = k ln 2 + r, exp(r) by fdlibm's rational form, times 2**k made from its bits (in
+    two factors, so that 2**k for k down to -1075, subnormal results, and up to 1024 fit)."""
+    c = min(max(x, -746.0), 710.0)
+    n = np.int64(c * _INV_LN2 + (0.5 if c > 0.0 else -0.5))
+    k = np.float64(n)
+    hi, lo = c - k * _LN2_HI, k * _LN2_LO
+    r = hi - lo
+    t = r * r
+    p = r - t * (_EXP_P[0] + t * (_EXP_P[1] + t * (_EXP_P[2] + t * (_EXP_P[3] + t * _EXP_P[4]))))
+    y = 1.0 - ((lo - (r * p) / (2.0 - p)) - hi)
+    half = n >> 1
+    y = y * _float_from_bits((half + 1023) << 52) * _float_from_bits((n - half + 1023) << 52)
+    y = np.inf if x > 709.782712893383973096 else y
+    y = 0.0 if x < -745.13321910194110842 else y
+    return x if x != x else y
+
+
+# tanh(x) = x + x z P(z) / Q(z), z = x², for |x| < 0.625 (Cephes's tanh.c)
+_TANH_P = (-9.64399179425052238628e-1, -9.92877231001918586564e1, -1.61468768441708447952e3)
+_TANH_Q = (1.12811678491632931402e2, 2.23548839060100448583e3, 4.84406305325125486048e3)
+
+
+@njit(cache=_CACHE, inline="always", error_model="numpy")
+def _tanh_formula(x):
+    """tanh(x): Cephes's rational form near 0; 1 - 2 / (exp(2|x|) + 1), signed, elsewhere."""
+    z = x * x
+    near = x + x * z * ((_TANH_P[0] * z + _TANH_P[1]) * z + _TANH_P[2]) / \
+        (((z + _TANH_Q[0]) * z + _TANH_Q[1]) * z + _TANH_Q[2])
+    a = min(abs(x), 22.0)
+    far = 1.0 - 2.0 / (_exp_formula(2.0 * a) + 1.0)
+    far = far if x >= 0.0 else -far
+    y = near if abs(x) < 0.625 else far
+    return x if x == 0.0 or x != x else y  # (tanh(-0.0) is -0.0)
+
+
+@functools.cache
+def _formula_ufunc(formula):
+    """A ufunc of float64 computing `formula` (made at its first use: about 0.1 s, even cached)."""
+    return numba.vectorize(["float64(float64)"], cache=_CACHE)(lambda x: formula(x))
+
+
+def fast_exp(x):
+    """np.exp, as generated code compiled by Numba calls it (see `numpy_for_numba`)."""
+    return np.exp(x)
+
+
+def fast_tanh(x):
+    """np.tanh, as generated code compiled by Numba calls it (see `numpy_for_numba`)."""
+    return np.tanh(x)
+
+
+def _of_float_arrays(formula, numpy_function):
+    """An overload computing `formula` over a float64 array (a ufunc, which Numba fuses into the
+    array expression around it), and `numpy_function` as Numba does for anything else."""
+    def typing(x):
+        if isinstance(x, types.Array) and x.dtype == types.float64:
+            compiled = _formula_ufunc(formula)
+            return lambda x: compiled(x)
+        return lambda x: numpy_function(x)
+    return typing
+
+
+overload(fast_exp)(_of_float_arrays(_exp_formula, np.exp))
+overload(fast_tanh)(_of_float_arrays(_tanh_formula, np.tanh))
+
+
+@functools.cache
+def numpy_for_numba() -> ModuleType:
+    """NumPy as the generated modules that Numba compiles see it (their ``np``): NumPy itself but
+    for np.exp and np.tanh, which over float arrays take the vectorised formulas above."""
+    module = ModuleType("numpy")
+    module.__dict__.update(np.__dict__)
+    module.exp, module.tanh = fast_exp, fast_tanh
+    return module
 
 
 def _register_own() -> None:
