@@ -150,6 +150,18 @@ def as_array_is_the_same_array(x):
     return np.sum(x * x) + np.sum(c)
 
 
+def lists_where_numpy_takes_arrays(x, s):
+    """Lists of numbers given to NumPy functions and beside arrays: the arrays NumPy makes."""
+    padded = np.concatenate(([0.0], x, [s, 1]))
+    D = np.diag([1.0, 2.0, s])
+    y = np.maximum(x, [0.0, s, 0.5]) * [1.0, 2.0, 3.0] + [s, 0.0, 1.0] * x
+    return np.sum(padded ** 2) + np.sum(D @ x) + np.sum(y) + np.interp(0.5, [0.0, 1.0, 2.0], x)
+
+
+def list_repeated(x):
+    return np.sum(np.array([x, 1.0] * 2))
+
+
 # --- lists built in loops -----------------------------------------------------------------------------
 
 def trajectory(x0, k, n):
@@ -453,6 +465,31 @@ def python_reductions(x, A):
 
 def max_of_a_matrix(A):
     return max(A)
+
+
+WEIGHTS3 = np.array([0.2, 0.3, 0.5])
+
+
+def python_reductions_of_generators(x, t):
+    """Generator expressions consumed whole by sum, max and min (with zip and enumerate)."""
+    dot = sum(w * v for w, v in zip(WEIGHTS3, x))
+    series = sum(t ** k / (k + 1) for k in range(4))
+    return dot + series + max(v * v for v in x) - min(abs(v) * i for i, v in enumerate(x, start=1))
+
+
+def any_of_a_generator(x):
+    return np.sum(x) if any(v > 0.0 for v in x) else 0.0
+
+
+def converges(x, tol):
+    """A loop ended by a flag made with bool()."""
+    y = x.copy()
+    done = False
+    while not done:
+        y_new = 0.5 * (y + 2.0 / y)
+        done = bool(np.max(np.abs(y_new - y)) < tol)
+        y = y_new
+    return np.sum(y * x) + bool(tol) * 1.0
 
 
 def comprehension_of_rows(x, n):

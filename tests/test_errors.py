@@ -66,7 +66,7 @@ def uses_nested_def(x):
 
 
 def uses_list(x):
-    y = np.sum([x, x * 2.0])  # <-
+    y = np.sum([x, x * 2.0] * 2)  # <- (Python repeats the list)
     return y
 
 

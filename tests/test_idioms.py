@@ -175,6 +175,21 @@ def test_asarray_is_the_array_and_array_a_copy(mode):
     np.testing.assert_allclose(g, [8.0 + 2.0, 2 * 2.0, 2 * 3.0 + 1.0], rtol=1e-14)
 
 
+# A list given where NumPy takes an array (np.concatenate(([0.0], x)), np.diag([1.0, 2.0]), x * [1.0, 2.0])
+# was refused ("a tuple or a list passed to a function must hold integers (a shape)")
+@MODES
+def test_lists_of_numbers_where_numpy_takes_arrays(mode):
+    x, s = np.array([0.5, -1.5, 2.0]), 0.7
+    v = s2sad.value_and_grad(idf.lists_where_numpy_takes_arrays, mode=mode)(x, s)[0]
+    assert v == pytest.approx(idf.lists_where_numpy_takes_arrays(x, s), rel=1e-14)
+    check_grad(idf.lists_where_numpy_takes_arrays, (x, s), mode)
+
+
+def test_a_list_repeated_by_a_number_is_refused():
+    with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: .* is a list: expected a number or an array"):
+        s2sad.grad(idf.list_repeated)(1.0)
+
+
 def test_ragged_and_empty_lists_are_refused():
     with pytest.raises(s2sad.S2SADError, match="np.array of a ragged list"):
         s2sad.grad(lambda x: np.sum(np.array([x, np.ones(2)])))(1.0)
@@ -368,6 +383,29 @@ def test_python_sum_max_and_min_of_lists_and_arrays(mode):
 def test_max_of_a_matrix_is_refused_as_python_would_fail():
     with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: max of an array of 2 axes compares its rows"):
         s2sad.grad(idf.max_of_a_matrix)(np.ones((2, 2)))
+
+
+# sum(w * v for w, v in zip(W, x)) was refused ("generator expressions are not supported")
+@MODES
+def test_python_sum_max_and_min_of_generator_expressions(mode):
+    x, t = np.array([0.7, -1.3, 2.1]), 0.6
+    gx, gt = check_grad(idf.python_reductions_of_generators, (x, t), mode)
+    np.testing.assert_allclose(gx, idf.WEIGHTS3 + [0.0, 0.0, 2 * 2.1] - [1.0, 0.0, 0.0], rtol=1e-14)
+    np.testing.assert_allclose(gt, 1 / 2 + 2 * t / 3 + 3 * t ** 2 / 4, rtol=1e-14)
+
+
+def test_any_of_a_generator_is_refused_as_it_stops_early():
+    with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: generator expressions are not supported"):
+        s2sad.grad(idf.any_of_a_generator)(X)
+
+
+# bool(err < tol) was refused ("builtins.bool is not supported")
+@MODES
+def test_bool_of_a_condition_ends_a_loop(mode):
+    x = np.array([0.5, 1.2, 3.0])
+    v, g = s2sad.value_and_grad(idf.converges, mode=mode)(x, 1e-12)
+    assert v == idf.converges(x, 1e-12)
+    np.testing.assert_allclose(g, np.sqrt(2.0), rtol=1e-12)
 
 
 # --- arrays unpacked into names --------------------------------------------------------------------

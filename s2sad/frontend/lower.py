@@ -1135,9 +1135,20 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
 
     def expr_BinOp(self, node) -> Atom:
         prim = self.binop_prim(node.op, node)
-        left = self.value(node.left)
-        right = self.value(node.right)  # (a call here may write into the array `left` names)
+        left = self.expr(node.left)
+        right = self.expr(node.right)  # (a call here may write into the array `left` names)
+        left, right = (self.beside_array(a, b, node) for a, b in ((left, right), (right, left)))
+        left, right = self.atom_of(left, node.left), self.atom_of(right, node.right)
         return self.emit(prim, [self.current(left, node), right], node)
+
+    def beside_array(self, value: Value, other: Value, node) -> Value:
+        """An operand of an arithmetic operator: a list or tuple beside an array is the array
+        NumPy makes of it (``x * [1.0, 2.0]``); beside a number, Python's own operator applies
+        (``[0.0] * n`` repeats the list), which is refused."""
+        if isinstance(value, TupleVal) and value.cls in (list, tuple) and isinstance(other, (Var, Const)) \
+                and other.type.is_array:
+            return self.operand(value, node)
+        return value
 
     def binop_prim(self, op, node) -> P.Primitive:
         prim = P.BINOPS.get(type(op).__name__)
@@ -1568,6 +1579,8 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             return made
         if obj is len:
             return self.length(args, node)
+        if obj is bool and len(args) == 1 and not kwargs:  # (bool(err < tol): the condition's truth)
+            return self.truth(self.atom_of(args[0], node), node)
         if obj in (builtins.sum, builtins.max, builtins.min):
             folded = self.builtin_reduction(obj, args, kwargs, node)
             if folded is not None:
@@ -1821,7 +1834,7 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
                 params[pname] = self.static(value, pname, prim, node)
             elif isinstance(value, tuple):
                 operands += [self.operand(v, node) for v in value]
-            elif isinstance(value, TupleVal):
+            elif isinstance(value, TupleVal) and (pname in _SHAPE_OPERANDS or not _array_like(value)):
                 operands.append(self.make_tuple(value, node))
             else:
                 operands.append(self.operand(const(value) if _is_literal(value) else value, node))
@@ -1870,6 +1883,9 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         return self.emit(P.make_tuple, items, node)
 
     def operand(self, value: Value, node) -> Atom:
+        if isinstance(value, TupleVal) and value.cls in (list, tuple):
+            # (a list where NumPy takes an array, np.concatenate(([0.0], x)): the array it makes of it)
+            value = self.call_object(np.array, [value], {}, node)
         if not isinstance(value, (Var, Const)):
             raise self.error(node, f"expected a number or an array as an argument, got {_describe(value)}")
         return value
@@ -2062,6 +2078,17 @@ def _typed_by_body(key) -> bool:
     """Is `key` a value a loop carries before it has one, typed by the loop's body: the result
     (a return inside the loop), or the rows of a list built in it (normalize.py's ``_lbuf``)?"""
     return key == RESULT or isinstance(key, str) and key.startswith("_lbuf")
+
+
+# Operands that take a shape (a tuple of integers); a list given to another operand is an array
+_SHAPE_OPERANDS = {"shape", "size", "size_and_like"}
+
+
+def _array_like(value: TupleVal) -> bool:
+    """Whether a list or tuple given to a NumPy function's operand is an array's items (a list,
+    or a tuple holding something other than integers), not a shape."""
+    return value.cls is list or (value.cls is tuple and not all(
+        isinstance(v, (Var, Const)) and v.type.is_scalar and v.type.kind == "i64" for v in value.items))
 
 
 _ALLOCATIONS = {P.zeros, P.ones, P.empty, P.full, P.arange, P.eye, P.linspace}
