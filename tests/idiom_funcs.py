@@ -647,3 +647,26 @@ def condition_writes(x, flag):
     if flag and _bumped(y):
         return np.sum(y * y)
     return np.sum(y)
+
+
+# --- module tuples, lists and dicts of numbers -----------------------------------------------------
+
+SETTINGS = {"alpha": 0.3, "steps": 3, "gains": [1.0, 2.0]}
+TAPS = (0.25, 0.5, 0.25)
+
+
+def smoothed(x):
+    """An exponential smoothing set by a module dict, then a filter by a module tuple read at a
+    loop's index (through zip)."""
+    s = x[0]
+    for i in range(SETTINGS["steps"]):
+        s = SETTINGS["alpha"] * x[i] + (1 - SETTINGS["alpha"]) * s
+    total = 0.0
+    for w, v in zip(TAPS, x):
+        total += w * v
+    return s * SETTINGS["gains"][1] + total + sum(TAPS) * x[-1]
+
+
+def writes_into_settings(x):
+    SETTINGS["alpha"] = 0.5
+    return x[0]

@@ -569,3 +569,34 @@ def test_a_second_operand_that_writes_into_an_array_is_refused():
     with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: an operand of and/or after the first that "
                                                r"changes state .* use an if statement"):
         s2sad.grad(idf.condition_writes)(X, True)
+
+
+# --- module tuples, lists and dicts of numbers -----------------------------------------------------
+
+def _smoothed_grad(alpha, gain):
+    taps, x_last = np.array(idf.TAPS + (0.0,)), sum(idf.TAPS)
+    coeff = np.zeros(4)   # s = a x2 + (1-a)(a x1 + (1-a)(a x0 + (1-a) x0))
+    coeff[0], coeff[1], coeff[2] = (1 - alpha) ** 2, alpha * (1 - alpha), alpha
+    return coeff * gain + taps + np.array([0.0, 0.0, 0.0, x_last])
+
+
+# A module dict or tuple of numbers (CONFIG = {"dt": 0.01}, WEIGHTS = (0.2, 0.3)) was refused ("'CONFIG'
+# refers to dict ..., which a differentiated function cannot use")
+@MODES
+def test_module_containers_of_numbers_are_constants_checked_at_every_call(mode, monkeypatch):
+    x = np.array([0.5, -1.5, 2.0, 0.7])
+    g = s2sad.value_and_grad(idf.smoothed, mode=mode)
+    value, grad = g(x)
+    assert value == pytest.approx(idf.smoothed(x), rel=1e-14)
+    np.testing.assert_allclose(grad, _smoothed_grad(0.3, 2.0), rtol=1e-14)
+    monkeypatch.setitem(idf.SETTINGS, "alpha", 0.5)   # (changed in place: the derivative is made again)
+    monkeypatch.setitem(idf.SETTINGS, "gains", [1.0, 3.0])
+    value, grad = g(x)
+    assert value == pytest.approx(idf.smoothed(x), rel=1e-14)
+    np.testing.assert_allclose(grad, _smoothed_grad(0.5, 3.0), rtol=1e-14)
+
+
+def test_assigning_an_item_of_a_module_dict_is_refused():
+    with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: assigning to SETTINGS\['alpha'\] .* is not "
+                                               r"supported"):
+        s2sad.grad(idf.writes_into_settings)(X)

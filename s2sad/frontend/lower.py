@@ -47,7 +47,7 @@ from .indexing import IndexLowering
 from .memory import Ambiguous, Latest, Memory, MemoryLowering
 from .nested import check_inlinable, inline_gradient, is_derivative, lower_derivative
 from .normalize import RESULT, always_returns, normalize
-from .parse import Assumption, Source, note_read, parse
+from .parse import Assumption, Source, note_read, numbers_of, parse
 from .structures import CONTAINERS, ContainerLowering, describe_value, makes_container, parameters, returned
 from .values import DictVal, LambdaVal, ListArray, PartialVal, PyObj, TupleVal, contents
 
@@ -1082,6 +1082,8 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
                 or callable(obj) and (_is_numpy(obj) or _is_hashable(obj) and obj in P.NUMPY) \
                 or makes_container(obj) or obj is functools.partial:
             return PyObj(obj)
+        if numbers_of(obj) is not None:  # (WEIGHTS = (0.2, 0.3), CONFIG = {"dt": 0.01}: constants, checked at every call)
+            return constant_container(obj)
         if isinstance(obj, np.ndarray):
             raise self.error(node, f"'{name}' is an array from outside the function that is not a module "
                                    "global (a closure variable or an attribute); pass it as an argument")
@@ -2078,6 +2080,16 @@ def _typed_by_body(key) -> bool:
     """Is `key` a value a loop carries before it has one, typed by the loop's body: the result
     (a return inside the loop), or the rows of a list built in it (normalize.py's ``_lbuf``)?"""
     return key == RESULT or isinstance(key, str) and key.startswith("_lbuf")
+
+
+def constant_container(obj) -> Value:
+    """A tuple, list or dict of numbers from outside the function (`numbers_of`) as the
+    container of its constants."""
+    if isinstance(obj, dict):
+        return DictVal({k: constant_container(v) for k, v in obj.items()})
+    if isinstance(obj, (tuple, list)):
+        return TupleVal(tuple(constant_container(v) for v in obj), type(obj))
+    return const(obj)
 
 
 # Operands that take a shape (a tuple of integers); a list given to another operand is an array
