@@ -21,7 +21,7 @@ from typing import Callable
 from .backend.background import Switch, stream_states
 from .errors import S2SADError, raised_in
 from .ir.core import Function, Loc
-from .runtime import CHANGED_SHAPE, EMPTY_LIST, NO_ITERATION, RAGGED_LIST, Interrupted
+from .runtime import CHANGED_SHAPE, EMPTY_LIST, NO_ITERATION, NO_ITERATION_UNBOUND, RAGGED_LIST, Interrupted
 
 LINES: dict[str, dict[int, Loc]] = {}  # generated file → the user's statement behind each of its lines
 
@@ -33,6 +33,7 @@ REFUSALS = {CHANGED_SHAPE: "an array the loop carries must keep the shape it sta
             RAGGED_LIST: "append items of one shape",
             NO_ITERATION: "give the value its type before the loop (total = np.zeros_like(v) rather than 0.0), or "
                           "make sure the loop runs",
+            NO_ITERATION_UNBOUND: "assign the name before the loop, or make sure the loop runs",
             EMPTY_LIST: "use the list only when it has items (if len(xs) > 0: ...), or start it with an item"}
 
 

@@ -600,7 +600,10 @@ in_bounds_span = _define("in_bounds_span", ["first", "last", "n"], lambda t, p: 
 unpacked = _define("unpacked", ["m", "n"], lambda t, p: None, _call_statement("checked_unpack"), statement=True)
 # The check that a loop lowered with its first iteration apart runs it (frontend/lower.py,
 # `settled_region`): a run-time refusal otherwise.
-entered = _define("entered", ["trips"], lambda t, p: None, _call_statement("checked_entered"), statement=True)
+entered = _define("entered", ["trips"], lambda t, p: None,
+                  lambda args, params: ast.Expr(ast.Call(ast.Name("checked_entered", ast.Load()),
+                                                         list(args) + [ast.Constant(True)] * params["unbound"], [])),
+                  statics={"unbound": False}, statement=True)
 # NumPy's check that an array of `size` elements is one number (``x.item()``): its ValueError otherwise.
 single = _define("single", ["size"], lambda t, p: None, _call_statement("checked_single"), statement=True)
 # Where a slice start:stop:step (step > 0) of an axis of length n begins and how long it is

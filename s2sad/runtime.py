@@ -260,11 +260,18 @@ NO_ITERATION = ("a loop whose first iteration changes the type of a value it car
                 "that of the iterations")
 
 
-def checked_entered(trips: int) -> None:
-    """A run-time refusal (NO_ITERATION) when a loop lowered with its first iteration apart
+NO_ITERATION_UNBOUND = ("a loop that alone assigns a name read after it ran no iteration, so the name is unbound "
+                        "after it (Python raises UnboundLocalError where it is read)")
+
+
+def checked_entered(trips: int, unbound: bool = False) -> None:
+    """A run-time refusal (NO_ITERATION, or NO_ITERATION_UNBOUND when the loop was lowered so to
+    bind a name only it assigns) when a loop lowered with its first iteration apart
     (frontend/lower.py, `settled_region`) would not run it: `trips`, its number of iterations (a
     while loop's condition as it starts)."""
     if trips < 1:
+        if unbound:
+            raise ValueError(NO_ITERATION_UNBOUND)
         raise ValueError(NO_ITERATION)
 
 

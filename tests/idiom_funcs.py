@@ -150,6 +150,18 @@ def as_array_is_the_same_array(x):
     return np.sum(x * x) + np.sum(c)
 
 
+def lists_where_numpy_takes_arrays(x, s):
+    """Lists of numbers given to NumPy functions and beside arrays: the arrays NumPy makes."""
+    padded = np.concatenate(([0.0], x, [s, 1]))
+    D = np.diag([1.0, 2.0, s])
+    y = np.maximum(x, [0.0, s, 0.5]) * [1.0, 2.0, 3.0] + [s, 0.0, 1.0] * x
+    return np.sum(padded ** 2) + np.sum(D @ x) + np.sum(y) + np.interp(0.5, [0.0, 1.0, 2.0], x)
+
+
+def list_repeated(x):
+    return np.sum(np.array([x, 1.0] * 2))
+
+
 # --- lists built in loops -----------------------------------------------------------------------------
 
 def trajectory(x0, k, n):
@@ -455,6 +467,31 @@ def max_of_a_matrix(A):
     return max(A)
 
 
+WEIGHTS3 = np.array([0.2, 0.3, 0.5])
+
+
+def python_reductions_of_generators(x, t):
+    """Generator expressions consumed whole by sum, max and min (with zip and enumerate)."""
+    dot = sum(w * v for w, v in zip(WEIGHTS3, x))
+    series = sum(t ** k / (k + 1) for k in range(4))
+    return dot + series + max(v * v for v in x) - min(abs(v) * i for i, v in enumerate(x, start=1))
+
+
+def any_of_a_generator(x):
+    return np.sum(x) if any(v > 0.0 for v in x) else 0.0
+
+
+def converges(x, tol):
+    """A loop ended by a flag made with bool()."""
+    y = x.copy()
+    done = False
+    while not done:
+        y_new = 0.5 * (y + 2.0 / y)
+        done = bool(np.max(np.abs(y_new - y)) < tol)
+        y = y_new
+    return np.sum(y * x) + bool(tol) * 1.0
+
+
 def comprehension_of_rows(x, n):
     A = np.outer(x, x) * n
     rows = [A[i] for i in range(2)]  # (the message named the list by its internal name, _comp1)
@@ -610,3 +647,26 @@ def condition_writes(x, flag):
     if flag and _bumped(y):
         return np.sum(y * y)
     return np.sum(y)
+
+
+# --- module tuples, lists and dicts of numbers -----------------------------------------------------
+
+SETTINGS = {"alpha": 0.3, "steps": 3, "gains": [1.0, 2.0]}
+TAPS = (0.25, 0.5, 0.25)
+
+
+def smoothed(x):
+    """An exponential smoothing set by a module dict, then a filter by a module tuple read at a
+    loop's index (through zip)."""
+    s = x[0]
+    for i in range(SETTINGS["steps"]):
+        s = SETTINGS["alpha"] * x[i] + (1 - SETTINGS["alpha"]) * s
+    total = 0.0
+    for w, v in zip(TAPS, x):
+        total += w * v
+    return s * SETTINGS["gains"][1] + total + sum(TAPS) * x[-1]
+
+
+def writes_into_settings(x):
+    SETTINGS["alpha"] = 0.5
+    return x[0]

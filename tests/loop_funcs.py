@@ -1093,3 +1093,37 @@ def summed_while_positive(X, tol):
         s = s + np.exp(X[k])
         k += 1
     return np.sum(s)
+
+
+# --- a name that only the loop assigns, read after it ---------------------------------------------
+
+def bisected_cube_root(a, tol):
+    """`mid`, assigned only in the loop (which a break ends), is its last value after it."""
+    lo, hi = 0.0, 10.0
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if mid ** 3 - a > 0.0:
+            hi = mid
+        else:
+            lo = mid
+        if hi - lo < tol:
+            break
+    return a * mid
+
+
+def last_of_each_row(X, n):
+    """Names bound in an inner loop (over rows) and in a helper's loop, read after them."""
+    total = 0.0
+    for j in range(n):
+        for row in X:
+            last = row * (j + 1)
+        total += np.sum(np.sin(last))
+    return total + final_square(X[0])
+
+
+def final_square(v):
+    k = 0
+    while k < v.shape[0]:
+        w = v[k] ** 2
+        k += 1
+    return w

@@ -66,7 +66,7 @@ def uses_nested_def(x):
 
 
 def uses_list(x):
-    y = np.sum([x, x * 2.0])  # <-
+    y = np.sum([x, x * 2.0] * 2)  # <- (Python repeats the list)
     return y
 
 
@@ -507,7 +507,8 @@ def for_else(x):
 
 def used_after_loop_only(x):
     for i in range(3):
-        y = x * i
+        if i > 0:  # (not in the first iteration, which a loop whose name is read after it is lowered apart)
+            y = x * i
     return y  # <-
 
 

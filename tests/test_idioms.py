@@ -175,6 +175,21 @@ def test_asarray_is_the_array_and_array_a_copy(mode):
     np.testing.assert_allclose(g, [8.0 + 2.0, 2 * 2.0, 2 * 3.0 + 1.0], rtol=1e-14)
 
 
+# A list given where NumPy takes an array (np.concatenate(([0.0], x)), np.diag([1.0, 2.0]), x * [1.0, 2.0])
+# was refused ("a tuple or a list passed to a function must hold integers (a shape)")
+@MODES
+def test_lists_of_numbers_where_numpy_takes_arrays(mode):
+    x, s = np.array([0.5, -1.5, 2.0]), 0.7
+    v = s2sad.value_and_grad(idf.lists_where_numpy_takes_arrays, mode=mode)(x, s)[0]
+    assert v == pytest.approx(idf.lists_where_numpy_takes_arrays(x, s), rel=1e-14)
+    check_grad(idf.lists_where_numpy_takes_arrays, (x, s), mode)
+
+
+def test_a_list_repeated_by_a_number_is_refused():
+    with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: .* is a list: expected a number or an array"):
+        s2sad.grad(idf.list_repeated)(1.0)
+
+
 def test_ragged_and_empty_lists_are_refused():
     with pytest.raises(s2sad.S2SADError, match="np.array of a ragged list"):
         s2sad.grad(lambda x: np.sum(np.array([x, np.ones(2)])))(1.0)
@@ -370,6 +385,29 @@ def test_max_of_a_matrix_is_refused_as_python_would_fail():
         s2sad.grad(idf.max_of_a_matrix)(np.ones((2, 2)))
 
 
+# sum(w * v for w, v in zip(W, x)) was refused ("generator expressions are not supported")
+@MODES
+def test_python_sum_max_and_min_of_generator_expressions(mode):
+    x, t = np.array([0.7, -1.3, 2.1]), 0.6
+    gx, gt = check_grad(idf.python_reductions_of_generators, (x, t), mode)
+    np.testing.assert_allclose(gx, idf.WEIGHTS3 + [0.0, 0.0, 2 * 2.1] - [1.0, 0.0, 0.0], rtol=1e-14)
+    np.testing.assert_allclose(gt, 1 / 2 + 2 * t / 3 + 3 * t ** 2 / 4, rtol=1e-14)
+
+
+def test_any_of_a_generator_is_refused_as_it_stops_early():
+    with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: generator expressions are not supported"):
+        s2sad.grad(idf.any_of_a_generator)(X)
+
+
+# bool(err < tol) was refused ("builtins.bool is not supported")
+@MODES
+def test_bool_of_a_condition_ends_a_loop(mode):
+    x = np.array([0.5, 1.2, 3.0])
+    v, g = s2sad.value_and_grad(idf.converges, mode=mode)(x, 1e-12)
+    assert v == idf.converges(x, 1e-12)
+    np.testing.assert_allclose(g, np.sqrt(2.0), rtol=1e-12)
+
+
 # --- arrays unpacked into names --------------------------------------------------------------------
 
 # x, y, z = pos, r0, r1 = M and for a, b in pairs were refused ("cannot unpack an array into names")
@@ -531,3 +569,34 @@ def test_a_second_operand_that_writes_into_an_array_is_refused():
     with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: an operand of and/or after the first that "
                                                r"changes state .* use an if statement"):
         s2sad.grad(idf.condition_writes)(X, True)
+
+
+# --- module tuples, lists and dicts of numbers -----------------------------------------------------
+
+def _smoothed_grad(alpha, gain):
+    taps, x_last = np.array(idf.TAPS + (0.0,)), sum(idf.TAPS)
+    coeff = np.zeros(4)   # s = a x2 + (1-a)(a x1 + (1-a)(a x0 + (1-a) x0))
+    coeff[0], coeff[1], coeff[2] = (1 - alpha) ** 2, alpha * (1 - alpha), alpha
+    return coeff * gain + taps + np.array([0.0, 0.0, 0.0, x_last])
+
+
+# A module dict or tuple of numbers (CONFIG = {"dt": 0.01}, WEIGHTS = (0.2, 0.3)) was refused ("'CONFIG'
+# refers to dict ..., which a differentiated function cannot use")
+@MODES
+def test_module_containers_of_numbers_are_constants_checked_at_every_call(mode, monkeypatch):
+    x = np.array([0.5, -1.5, 2.0, 0.7])
+    g = s2sad.value_and_grad(idf.smoothed, mode=mode)
+    value, grad = g(x)
+    assert value == pytest.approx(idf.smoothed(x), rel=1e-14)
+    np.testing.assert_allclose(grad, _smoothed_grad(0.3, 2.0), rtol=1e-14)
+    monkeypatch.setitem(idf.SETTINGS, "alpha", 0.5)   # (changed in place: the derivative is made again)
+    monkeypatch.setitem(idf.SETTINGS, "gains", [1.0, 3.0])
+    value, grad = g(x)
+    assert value == pytest.approx(idf.smoothed(x), rel=1e-14)
+    np.testing.assert_allclose(grad, _smoothed_grad(0.5, 3.0), rtol=1e-14)
+
+
+def test_assigning_an_item_of_a_module_dict_is_refused():
+    with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: assigning to SETTINGS\['alpha'\] .* is not "
+                                               r"supported"):
+        s2sad.grad(idf.writes_into_settings)(X)

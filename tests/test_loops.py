@@ -1072,3 +1072,26 @@ def test_a_value_that_changes_type_at_every_iteration_is_still_refused():
     with pytest.raises(s2sad.S2SADError, match=r"'s' is f64\[:\] after the loop's first iteration and f64\[:,:\] after its "
                                                r"second; keep its type and number of axes the same"):
         s2sad.grad(grows)(np.ones(2))
+
+
+# --- a name that only the loop assigns, read after it: the first iteration lowered apart -----------
+
+# `mid` assigned only in the loop and returned after it was refused ("'mid' is assigned only inside
+# the loop at line N; assign it before the loop")
+@MODES
+def test_a_name_only_the_loop_assigns_is_its_last_value_after_it(mode):
+    value, (ga, gtol) = s2sad.value_and_grad(lf.bisected_cube_root, wrt=(0, 1), mode=mode)(3.0, 1e-12)
+    mid = lf.bisected_cube_root(3.0, 1e-12) / 3.0
+    assert value == 3.0 * mid and mid == pytest.approx(3.0 ** (1 / 3), rel=1e-11)
+    assert (ga, gtol) == (mid, 0.0)   # (bisection is piecewise constant in a)
+    X = np.random.default_rng(3).normal(size=(3, 4))
+    check_grad(lf.last_of_each_row, (X, 2), mode, wrt=(0,))
+
+
+@pytest.mark.parametrize("f, args", [(lf.last_of_each_row, (np.ones((0, 2)), 1)),
+                                     (lf.last_of_each_row, (np.ones((3, 0)), 1))], ids=["for", "while"])
+def test_a_loop_that_alone_binds_a_name_and_runs_no_iteration_is_refused_where_it_is(f, args):
+    """(Python raises UnboundLocalError where the name is read.)"""
+    with pytest.raises(s2sad.DerivativeError, match=r"loop_funcs.py:\d+: in \w+: a loop that alone assigns a name "
+                                                    r"read after it ran no iteration.*assign the name before the loop"):
+        s2sad.grad(f)(*args)

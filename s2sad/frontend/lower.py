@@ -47,7 +47,7 @@ from .indexing import IndexLowering
 from .memory import Ambiguous, Latest, Memory, MemoryLowering
 from .nested import check_inlinable, inline_gradient, is_derivative, lower_derivative
 from .normalize import RESULT, always_returns, normalize
-from .parse import Assumption, Source, note_read, parse
+from .parse import Assumption, Source, note_read, numbers_of, parse
 from .structures import CONTAINERS, ContainerLowering, describe_value, makes_container, parameters, returned
 from .values import DictVal, LambdaVal, ListArray, PartialVal, PyObj, TupleVal, contents
 
@@ -73,6 +73,7 @@ class Undefined:
     lineno: int
     why: str = "is assigned in only one branch of the if"
     fix: str = "assign it in both"
+    loop: tuple | None = None  # (assigned only inside this loop: `loop_key`)
 
 
 Value = Atom | PyObj | TupleVal | DictVal
@@ -131,8 +132,15 @@ def lower(fn, arg_types: list[Type], forced: frozenset = frozenset()) -> Functio
     a helper read it first as a constant."""
     if is_derivative(fn):
         return lower_derivative(fn, arg_types)
+    peel: frozenset = frozenset()
     while True:
-        lowering, ir = _lower_once(fn, arg_types, forced)
+        try:
+            lowering, ir = _lower_once(fn, arg_types, forced, peel)
+        except _Unbound as unbound:
+            if unbound.loop in peel:
+                raise
+            peel |= {unbound.loop}  # (lowered again with that loop's first iteration apart)
+            continue
         assigned = {(key, e.params["name"]) for e in walk(ir.body) if isinstance(e, Eqn) and e.prim is P.global_write
                     for key, (alias, _) in lowering.spaces.items() if e.params["space"] == alias}
         if not (assigned & set(lowering.assumed)) - forced:
@@ -140,7 +148,7 @@ def lower(fn, arg_types: list[Type], forced: frozenset = frozenset()) -> Functio
         forced |= assigned
 
 
-def _lower_once(fn, arg_types: list[Type], forced: frozenset) -> tuple["Lowering", Function]:
+def _lower_once(fn, arg_types: list[Type], forced: frozenset, peel: frozenset) -> tuple["Lowering", Function]:
     src = parse(fn)
     names = list(inspect.signature(fn).parameters)  # (a functools.wraps wrapper shows the wrapped function's)
     if len(names) != len(arg_types):
@@ -148,7 +156,7 @@ def _lower_once(fn, arg_types: list[Type], forced: frozenset) -> tuple["Lowering
                          src.filename, src.first_line)
     params, values = parameters(names, arg_types)  # (a container's leaves are parameters of their own)
     builder = Builder()
-    lowering = Lowering(src, builder, {}, stack=(fn,), forced=forced)
+    lowering = Lowering(src, builder, {}, stack=(fn,), forced=forced, peel=peel)
     values = [const(None) if isinstance(v, Var) and v.type == NONE else v for v in values]
     kinds = [p.kind for p in inspect.signature(fn).parameters.values()]
     keywords = {n: v for n, v, kind in zip(names, values, kinds) if kind is inspect.Parameter.KEYWORD_ONLY}
@@ -189,7 +197,7 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
     def __init__(self, src: Source, builder: Builder, env: dict, stack: tuple, mem: Memory | None = None,
                  spaces: dict | None = None, global_names: set | None = None, remade: dict | None = None,
                  outer: tuple = (), assumed: dict | None = None, forced: frozenset = frozenset(),
-                 frame: object | None = None):
+                 frame: object | None = None, peel: frozenset = frozenset()):
         self.src = src
         self.frame = object() if frame is None else frame  # (one call of the function: its regions share it)
         self.iteration_mark = 0  # values made from here on belong to the innermost loop's iteration
@@ -205,6 +213,7 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         self.assumed: dict = {} if assumed is None else assumed  # what outside names referred to (parse.py)
         self.forced = forced  # (id(globals), name): module numbers read at run time (the call assigns them)
         self.peeled: set = set()  # the loops lowered with their first iteration apart
+        self.peel = peel  # (`loop_key`s of loops to lower so: a name they alone assign is read after them)
         self.return_loc: Loc | None = None
 
     # --- errors and locations -------------------------------------------------------------
@@ -567,8 +576,8 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         if array is not None:             # a name bound to it in the loop does not own that memory)
             self.env[iterated] = array
 
-        def first() -> None:
-            self.emit(P.entered, [self.emit(P.trip_count, [start, stop, step], node)], node)
+        def first(unbound: bool) -> None:
+            self.emit(P.entered, [self.emit(P.trip_count, [start, stop, step], node)], node, unbound=unbound)
             body(self, start)
 
         region = self.settled_region(node, body, {target}, hint, first)
@@ -638,8 +647,8 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         if node.orelse:
             raise self.error(node, "while-else is not supported; use a flag")
 
-        def first() -> None:
-            self.emit(P.entered, [self.condition(node.test)], node)
+        def first(unbound: bool) -> None:
+            self.emit(P.entered, [self.condition(node.test)], node, unbound=unbound)
             self.lower_stmts(node.body)
 
         region = self.settled_region(node, lambda inner, _: inner.lower_stmts(node.body), set(), "i", first)
@@ -660,15 +669,26 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         """`loop_region`, or, when the first iteration changes the type of a value the loop carries
         (``total = 0.0`` that the body makes an array), the loop region of the iterations after it,
         the first lowered before the loop by `first` (which checks at run time that the loop runs
-        it: NO_ITERATION otherwise, as the value would keep its first type)."""
+        it: NO_ITERATION otherwise, as the value would keep its first type). Likewise when a name
+        that only the loop assigns is read after it (`peel`): the first iteration binds it before
+        the loop, so that the loop carries it out (NO_ITERATION_UNBOUND when the loop runs none, as
+        Python would find the name unbound)."""
+        if self.loop_key(node) in self.peel:
+            self.peeled.add(node)
+            first(True)
+            return self.loop_region(node, lower_body, exclude, index_hint)
         try:
             return self.loop_region(node, lower_body, exclude, index_hint)
         except _Retyped as retyped:
             if retyped.node is not node:
                 raise retyped.error from None
             self.peeled.add(node)
-            first()
+            first(False)
             return self.loop_region(node, lower_body, exclude, index_hint)
+
+    def loop_key(self, node) -> tuple:
+        """What identifies a loop from one lowering of the function to the next."""
+        return self.src.filename, self.src.first_line, node.lineno, node.col_offset
 
     def loop_region(self, node, lower_body, exclude: set[str], index_hint: str = "i",
                     fixed: "LoopRegion | None" = None) -> "LoopRegion":
@@ -854,7 +874,8 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
                 self.mem.ambiguous[out] = Ambiguous({s: self.latest(s) for s in region.sources[key]},
                                                     self.src.loc(node))
         for name in region.local:
-            self.env[name] = Undefined(node.lineno, "is assigned only inside the loop", "assign it before the loop")
+            self.env[name] = Undefined(node.lineno, "is assigned only inside the loop", "assign it before the loop",
+                                       self.loop_key(node))
 
     def settle_types(self, node, names: list, types: list[Type], results: list) -> list[Type]:
         settled = []
@@ -895,7 +916,7 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
     def nested(self, builder: Builder, env: dict) -> "Lowering":
         """A lowering of a region (a branch, a loop body) sharing this one's memory records."""
         inner = Lowering(self.src, builder, env, self.stack, self.mem, self.spaces, self.global_names,
-                         dict(self.remade), self.outer, self.assumed, self.forced, self.frame)
+                         dict(self.remade), self.outer, self.assumed, self.forced, self.frame, self.peel)
         inner.iteration_mark = self.iteration_mark
         return inner
 
@@ -1034,8 +1055,9 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         if name in self.env:
             value = self.env[name]
             if isinstance(value, Undefined):
-                raise self.error(node, f"'{name}' {value.why} at line "
-                                       f"{self.src.first_line + value.lineno - 1}; {value.fix}")
+                error = self.error(node, f"'{name}' {value.why} at line "
+                                         f"{self.src.first_line + value.lineno - 1}; {value.fix}")
+                raise error if value.loop is None or value.loop in self.peel else _Unbound(value.loop, error)
             return self.current(value, node, name)
         try:
             obj, assumption = self.src.lookup(name)
@@ -1082,6 +1104,8 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
                 or callable(obj) and (_is_numpy(obj) or _is_hashable(obj) and obj in P.NUMPY) \
                 or makes_container(obj) or obj is functools.partial:
             return PyObj(obj)
+        if numbers_of(obj) is not None:  # (WEIGHTS = (0.2, 0.3), CONFIG = {"dt": 0.01}: constants, checked at every call)
+            return constant_container(obj)
         if isinstance(obj, np.ndarray):
             raise self.error(node, f"'{name}' is an array from outside the function that is not a module "
                                    "global (a closure variable or an attribute); pass it as an argument")
@@ -1135,9 +1159,20 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
 
     def expr_BinOp(self, node) -> Atom:
         prim = self.binop_prim(node.op, node)
-        left = self.value(node.left)
-        right = self.value(node.right)  # (a call here may write into the array `left` names)
+        left = self.expr(node.left)
+        right = self.expr(node.right)  # (a call here may write into the array `left` names)
+        left, right = (self.beside_array(a, b, node) for a, b in ((left, right), (right, left)))
+        left, right = self.atom_of(left, node.left), self.atom_of(right, node.right)
         return self.emit(prim, [self.current(left, node), right], node)
+
+    def beside_array(self, value: Value, other: Value, node) -> Value:
+        """An operand of an arithmetic operator: a list or tuple beside an array is the array
+        NumPy makes of it (``x * [1.0, 2.0]``); beside a number, Python's own operator applies
+        (``[0.0] * n`` repeats the list), which is refused."""
+        if isinstance(value, TupleVal) and value.cls in (list, tuple) and isinstance(other, (Var, Const)) \
+                and other.type.is_array:
+            return self.operand(value, node)
+        return value
 
     def binop_prim(self, op, node) -> P.Primitive:
         prim = P.BINOPS.get(type(op).__name__)
@@ -1517,7 +1552,8 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         env.update(zip(names, args))
         env.update(kwargs)
         inner = Lowering(lam.src, self.b, env, self.stack, self.mem, self.spaces, set(lam.global_names),
-                         remade=self.remade, outer=self.outer, assumed=self.assumed, forced=self.forced)
+                         remade=self.remade, outer=self.outer, assumed=self.assumed, forced=self.forced,
+                         peel=self.peel)
         result = inner.expr(lam.node.body)
         self.env.update({k: v for k, v in inner.env.items() if _is_state(k)})
         return result
@@ -1568,6 +1604,8 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             return made
         if obj is len:
             return self.length(args, node)
+        if obj is bool and len(args) == 1 and not kwargs:  # (bool(err < tol): the condition's truth)
+            return self.truth(self.atom_of(args[0], node), node)
         if obj in (builtins.sum, builtins.max, builtins.min):
             folded = self.builtin_reduction(obj, args, kwargs, node)
             if folded is not None:
@@ -1821,7 +1859,7 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
                 params[pname] = self.static(value, pname, prim, node)
             elif isinstance(value, tuple):
                 operands += [self.operand(v, node) for v in value]
-            elif isinstance(value, TupleVal):
+            elif isinstance(value, TupleVal) and (pname in _SHAPE_OPERANDS or not _array_like(value)):
                 operands.append(self.make_tuple(value, node))
             else:
                 operands.append(self.operand(const(value) if _is_literal(value) else value, node))
@@ -1870,6 +1908,9 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         return self.emit(P.make_tuple, items, node)
 
     def operand(self, value: Value, node) -> Atom:
+        if isinstance(value, TupleVal) and value.cls in (list, tuple):
+            # (a list where NumPy takes an array, np.concatenate(([0.0], x)): the array it makes of it)
+            value = self.call_object(np.array, [value], {}, node)
         if not isinstance(value, (Var, Const)):
             raise self.error(node, f"expected a number or an array as an argument, got {_describe(value)}")
         return value
@@ -1898,7 +1939,8 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         env = self.bind_call(fn, args, kwargs, node)
         env.update({k: v for k, v in self.env.items() if _is_state(k)})  # globals read, arrays written
         inner = Lowering(callee, self.b, env, self.stack + (fn,), self.mem, self.spaces, remade=self.remade,
-                         outer=(*self.outer, self.env), assumed=self.assumed, forced=self.forced)
+                         outer=(*self.outer, self.env), assumed=self.assumed, forced=self.forced,
+                         peel=self.peel)
         with self.b.at(None):
             result = inner.leaving(inner.run_body(), inner.env)
         self.env.update({k: v for k, v in inner.env.items() if _is_state(k)})
@@ -1973,6 +2015,15 @@ def lower_call(fn, args: list[Atom], builder: Builder) -> list[Atom]:
         raise S2SADError(f"{fn.__name__} reads a module's global array; pass it as an argument instead",
                          src.filename, src.first_line)
     return list(result.items) if isinstance(result, TupleVal) else [result]
+
+
+class _Unbound(S2SADError):
+    """A name that only a loop assigns is read after it: the function is lowered again with the
+    loop's first iteration apart (`Lowering.settled_region`); the error if that does not bind it."""
+
+    def __init__(self, loop: tuple, error: S2SADError) -> None:
+        super().__init__(error.message, error.filename, error.lineno, error.source_line)
+        self.loop = loop
 
 
 class _Retyped(Exception):
@@ -2062,6 +2113,27 @@ def _typed_by_body(key) -> bool:
     """Is `key` a value a loop carries before it has one, typed by the loop's body: the result
     (a return inside the loop), or the rows of a list built in it (normalize.py's ``_lbuf``)?"""
     return key == RESULT or isinstance(key, str) and key.startswith("_lbuf")
+
+
+def constant_container(obj) -> Value:
+    """A tuple, list or dict of numbers from outside the function (`numbers_of`) as the
+    container of its constants."""
+    if isinstance(obj, dict):
+        return DictVal({k: constant_container(v) for k, v in obj.items()})
+    if isinstance(obj, (tuple, list)):
+        return TupleVal(tuple(constant_container(v) for v in obj), type(obj))
+    return const(obj)
+
+
+# Operands that take a shape (a tuple of integers); a list given to another operand is an array
+_SHAPE_OPERANDS = {"shape", "size", "size_and_like"}
+
+
+def _array_like(value: TupleVal) -> bool:
+    """Whether a list or tuple given to a NumPy function's operand is an array's items (a list,
+    or a tuple holding something other than integers), not a shape."""
+    return value.cls is list or (value.cls is tuple and not all(
+        isinstance(v, (Var, Const)) and v.type.is_scalar and v.type.kind == "i64" for v in value.items))
 
 
 _ALLOCATIONS = {P.zeros, P.ones, P.empty, P.full, P.arange, P.eye, P.linspace}

@@ -33,8 +33,8 @@ def normalize(tree: gast.FunctionDef, is_builtin=lambda name: True) -> gast.Func
     """Rewrite `tree` in place so that it has no break, continue or early return, and its loops
     over ``enumerate(...)`` and ``zip(...)`` are loops over ``range(...)`` (`is_builtin` tells
     whether a name refers to the builtin of that name, not to one of the user's)."""
+    tree.body = _Comprehensions(itertools.count(1), is_builtin).stmts(tree.body)  # (its loops, then these)
     tree.body = _Iterations(itertools.count(1), is_builtin).stmts(tree.body)
-    tree.body = _Comprehensions(itertools.count(1)).stmts(tree.body)
     tree.body = _ListBuilds(itertools.count(1), is_builtin).stmts(tree.body)
     body = list(tree.body)
     if not _has_early_return(body):
@@ -241,8 +241,13 @@ class _Comprehensions(_StatementPass):
     def expr(self, node, before: list, at):
         if isinstance(node, list):
             return [self.expr(n, before, at) for n in node]
-        if isinstance(node, gast.ListComp) and len(node.generators) == 1 and not node.generators[0].ifs \
-                and not node.generators[0].is_async:
+        if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id in _CONSUMERS \
+                and self.is_builtin(node.func.id) and node.args and _simple(node.args[0], gast.GeneratorExp):
+            # (sum(w * v for w, v in zip(ws, x)): the generator is consumed whole, so its items may be
+            # made first, as a list comprehension's are; not any() or all(), which stop early)
+            gen = node.args[0]
+            node.args[0] = gast.copy_location(gast.ListComp(gen.elt, gen.generators), gen)
+        if _simple(node, gast.ListComp):
             return self.loop(node, before, at)
         for name, value in gast.iter_fields(node):
             if isinstance(value, gast.AST) and not isinstance(value, (gast.Lambda, gast.expr_context)):
@@ -266,6 +271,16 @@ class _Comprehensions(_StatementPass):
         loop = gast.For(generator.target, iterable, [_at(append, at)], [], None)
         before += [_assign(name, gast.List([], gast.Load()), at), _at(loop, at)]
         return _name(name)
+
+
+# Python's functions that consume an iterable whole (a generator given to them may be a list)
+_CONSUMERS = {"sum", "max", "min"}
+
+
+def _simple(node, kind: type) -> bool:
+    """Whether `node` is a comprehension of `kind` with one ``for`` and no ``if``."""
+    return isinstance(node, kind) and len(node.generators) == 1 and not node.generators[0].ifs \
+        and not node.generators[0].is_async
 
 
 class _ListBuilds(_StatementPass):

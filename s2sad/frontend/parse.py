@@ -36,14 +36,38 @@ class Assumption:
     name: str
     value: object
     kind_only: bool = False  # (a value read at run time: only its kind, `type_of_value`, must stay)
+    numbers: object = None  # (a container of numbers: its `numbers_of` when read, which its items must keep)
 
     def holds(self) -> bool:
         now = _read(self.container, self.name)
+        if self.numbers is not None:  # (a list or dict may have been changed in place since)
+            return numbers_of(now) == self.numbers
         if now is self.value:
             return True
         if self.kind_only:
             return now is not _MISSING and type_of_value(now) == type_of_value(self.value)
         return type(now) is type(self.value) and isinstance(now, (bool, int, float)) and now == self.value
+
+
+def numbers_of(value) -> tuple | None:
+    """A tuple, list or dict holding only numbers, booleans, None and such containers (nested;
+    a dict's keys strings or integers), as a comparable description of its types and values
+    (None for anything else, a bare number among them)."""
+    def leaf(v):
+        if v is None or type(v) in (bool, int, float):
+            return type(v).__name__, repr(v)
+        return node(v)
+
+    def node(v):
+        if type(v) in (tuple, list):
+            items = [leaf(i) for i in v]
+            return None if None in items else (type(v).__name__, tuple(items))
+        if type(v) is dict and all(type(k) in (str, int) for k in v):
+            items = [leaf(i) for i in v.values()]
+            return None if None in items else ("dict", tuple(zip(v.keys(), items)))
+        return None
+
+    return node(value)
 
 
 def _read(container, name: str):
@@ -85,11 +109,11 @@ class Source:
             value = _read(cell, name)
             if value is not _MISSING:
                 note_read(self.fn, "cell", name, value, cell)
-                return value, Assumption(cell, name, value)
+                return value, Assumption(cell, name, value, numbers=numbers_of(value))
         if name in self.fn.__globals__:
             value = self.fn.__globals__[name]
             note_read(self.fn, "global", name, value, self.fn.__globals__)
-            return value, Assumption(self.fn.__globals__, name, value)
+            return value, Assumption(self.fn.__globals__, name, value, numbers=numbers_of(value))
         if hasattr(builtins, name):
             note_read(self.fn, "builtin", name, getattr(builtins, name), None)
             return getattr(builtins, name), None

@@ -25,6 +25,7 @@ import types
 from dataclasses import dataclass
 
 import gast
+import numpy as np
 
 from ..containers import Node, Static, kind_of_class, leaf_names
 from ..ir.builder import const
@@ -166,13 +167,23 @@ class ContainerLowering:
                       for b in (node.slice.lower, node.slice.upper, node.slice.step)]
             cls = base.cls if base.cls in (tuple, list) else tuple
             return TupleVal(base.items[slice(*bounds)], cls)
-        k = self.index_literal(node.slice, what, base)
+        index = self.expr(node.slice)
+        kinds = {i.type.kind for i in base.items if isinstance(i, (Var, Const)) and i.type.is_scalar}
+        if isinstance(index, Var) and index.type.is_scalar and index.type.kind == "i64" and base.items \
+                and len(kinds) == 1 and kinds <= {"i64", "f64"} and all(isinstance(i, (Var, Const)) for i in base.items):
+            # (for w, v in zip(WEIGHTS, x) with WEIGHTS = (0.2, 0.3, 0.5): the item at a loop's index, read
+            # from the array of the numbers, which raises IndexError out of range as Python does)
+            numbers = self.call_object(np.array, [TupleVal(base.items, list)], {}, node)
+            return self.read_index(numbers, ("i",), [index], node)
+        k = self.literal_index(index, node.slice, what, base)
         if not -len(base.items) <= k < len(base.items):
             raise self.error(node, f"index {k} is out of range: {what} has {len(base.items)} items")
         return self.current(base.items[k], node, f"{what}[{k}]")
 
     def index_literal(self, node, what: str, base: TupleVal) -> int:
-        value = self.expr(node)
+        return self.literal_index(self.expr(node), node, what, base)
+
+    def literal_index(self, value, node, what: str, base: TupleVal) -> int:
         if isinstance(value, Const) and isinstance(value.value, int) and not isinstance(value.value, bool):
             return value.value
         kind = describe_value(base)
