@@ -567,7 +567,8 @@ def test_a_draw_in_a_second_operand_is_made_only_when_python_makes_it(noisy):
 
 def test_a_second_operand_that_writes_into_an_array_is_refused():
     with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: an operand of and/or after the first that "
-                                               r"changes state .* use an if statement"):
+                                               r"writes into an array or assigns a global is not supported; use an "
+                                               r"if statement"):
         s2sad.grad(idf.condition_writes)(X, True)
 
 

@@ -1240,9 +1240,8 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             right = inner.condition(operand)
             if not all(isinstance(s, Eqn) and _cannot_fail(s) for s in inner.b.stmts):
                 if self.changes_state(inner, mark):
-                    raise self.error(operand, "an operand of and/or after the first that changes state (draws "
-                                              "random numbers, writes into an array or a global) is not "
-                                              "supported; use an if statement")
+                    raise self.error(operand, "an operand of and/or after the first that writes into an array "
+                                              "or assigns a global is not supported; use an if statement")
                 decided = Builder(self.b.loc)
                 then, orelse = (inner.b.block((), [right]), decided.block((), [const(False)])) if is_and else \
                     (decided.block((), [const(True)]), inner.b.block((), [right]))
