@@ -277,7 +277,7 @@ def test_draws_in_checkpointed_loops_are_recorded_and_read_back(f, make, backend
     expected = f(*plain)
     after_plain = _stream(f, plain)
     value, g = s2sad.value_and_grad(f, wrt=wrt, checkpoint=policy, backend=backend)(*args)
-    assert value == expected
+    assert value == pytest.approx(expected, rel=1e-14)  # (machine code's tanh and NumPy's may differ in the last bit)
     assert _stream(f, args) == after_plain
     np.testing.assert_allclose(_flat(g), _flat(s2sad.value_and_grad(f, wrt=wrt)(*make())[1]), rtol=1e-13)
 
