@@ -25,7 +25,6 @@ from ..ir.core import (TEMP, Atom, Block, Const, Eqn, ForRange, Function, If, Va
 from ..ir.types import BOOL, F64, I64
 from ..rules.core import IndexAdd
 from ..passes.bounds import drop_checks
-from ..passes.cse import key_of
 from ..passes.dce import dce_block
 from ..passes.shapes import (ShapeRoots, drop_broadcasts, guard_carried_shapes, invariant, key_ndim, scope_before,
                              shape_expression, shape_of_key)
@@ -335,7 +334,7 @@ def _record_tapes(stmt, body: Block, setup: Builder, n: Atom, position: Var, is_
     def provide(v: Var) -> None:
         """Make `v` available at the top of the reversed body (mapping[v])."""
         if v in mapping or _recompute(v, definitions, forward_defs, stmt.body.params[0] if is_for else None,
-                                      mapping, reads, cheap, known):
+                                      mapping, reads, cheap):
             return
         loop = definitions.get(v)
         if _rerunnable(loop, forward_defs) and (v in _tapes or _rerun_anyway(loop, wanted)):
@@ -362,11 +361,8 @@ def _record_tapes(stmt, body: Block, setup: Builder, n: Atom, position: Var, is_
         else:
             mapping[v] = reads.emit(P.getitem, [tape_final, position], v.name, spec=("i",))
 
-    known: dict = {}  # the key of a provided value's equation → that value
     for v in _ordered(wanted & forward_defs):
         provide(v)
-        if isinstance(definitions.get(v), Eqn) and v in mapping:
-            known.setdefault(key_of(definitions[v]), v)
     substitute(Block([], body.stmts, body.results), mapping)
     substitute(Block([], reads.stmts, []), mapping)
     body.stmts[:0] = reads.stmts
@@ -463,21 +459,17 @@ def _copy_in(stmt, forward_defs: set, mapping: dict, reads: Builder, provide) ->
 
 
 def _recompute(v: Var, definitions: dict, forward_defs: set, index, mapping: dict, b: Builder,
-               cheap, known: dict) -> bool:
-    """Recompute `v` in the reverse body when `cheap` says its equation is (``i - 1``, ``X[i]``),
-    or read the value provided already for an equation computing the same (`known`: by
-    `cse.key_of`, as the forward body is not yet rid of repeats). False: tape it."""
+               cheap) -> bool:
+    """Recompute `v` in the reverse body when `cheap` says its equation is (``i - 1``, ``X[i]``).
+    False: tape it."""
     if v in mapping:
         return True
     eqn = definitions.get(v)
-    if isinstance(eqn, Eqn) and key_of(eqn) in known:
-        mapping[v] = mapping[known[key_of(eqn)]]
-        return True
     if not isinstance(eqn, Eqn) or not eqn.prim.pure or eqn.prim.inplace or not cheap(eqn, forward_defs):
         return False
     for a in eqn.ins:
         if isinstance(a, Var) and a in forward_defs and a is not index \
-                and not _recompute(a, definitions, forward_defs, index, mapping, b, cheap, known):
+                and not _recompute(a, definitions, forward_defs, index, mapping, b, cheap):
             return False
     mapping[v] = b.emit(eqn.prim, [mapping.get(a, a) for a in eqn.ins], v.name, **eqn.params)
     return True
@@ -487,13 +479,12 @@ _ARITHMETIC = {P.add, P.sub, P.mul, P.neg}
 
 
 def _cheap(eqn: Eqn, forward_defs: set) -> bool:
-    """Scalar arithmetic, a view into an array from outside the loop, a slice (``k[:-1]``) of one
-    recomputed, or +, -, * and concatenations of arrays (``pos[i] - pos[j]``): one pass over
-    operands that are themselves recomputed costs no more than writing a tape entry and reading
-    it back (the tape, one row per iteration, is seldom in cache; the operands are)."""
+    """Scalar arithmetic, a view into an array from outside the loop, or +, -, * of arrays
+    (``pos[i] - pos[j]``): one pass over operands that are themselves recomputed costs no more
+    than writing a tape entry and reading it back."""
     if eqn.prim is P.getitem:
-        return eqn.ins[0] not in forward_defs or all(kind == "s" for kind in eqn.params["spec"])
-    if eqn.prim in _ARITHMETIC or eqn.prim is P.concatenate:
+        return eqn.ins[0] not in forward_defs
+    if eqn.prim in _ARITHMETIC:
         return True
     return all(a.type.is_scalar for a in eqn.ins) and eqn.outs[0].type.is_scalar
 
