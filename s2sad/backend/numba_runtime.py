@@ -1563,10 +1563,20 @@ def _tanh_formula(x):
     return x if x == 0.0 or x != x else y  # (tanh(-0.0) is -0.0)
 
 
+# The ufuncs' kernels: named functions (Numba's cache tells functions apart by name and line).
+def _exp_kernel(x):
+    return _exp_formula(x)
+
+
+def _tanh_kernel(x):
+    return _tanh_formula(x)
+
+
 @functools.cache
-def _formula_ufunc(formula):
-    """A ufunc of float64 computing `formula` (made at its first use: about 0.1 s, even cached)."""
-    return numba.vectorize(["float64(float64)"], cache=_CACHE)(lambda x: formula(x))
+def _kernel_ufunc(kernel):
+    """The ufunc of float64 that Numba makes of `kernel` (at its first use: about 0.1 s, even
+    loaded from the cache)."""
+    return numba.vectorize(["float64(float64)"], cache=_CACHE)(kernel)
 
 
 def fast_exp(x):
@@ -1579,19 +1589,19 @@ def fast_tanh(x):
     return np.tanh(x)
 
 
-def _of_float_arrays(formula, numpy_function):
-    """An overload computing `formula` over a float64 array (a ufunc, which Numba fuses into the
+def _of_float_arrays(kernel, numpy_function):
+    """An overload computing `kernel` over a float64 array (a ufunc, which Numba fuses into the
     array expression around it), and `numpy_function` as Numba does for anything else."""
     def typing(x):
         if isinstance(x, types.Array) and x.dtype == types.float64:
-            compiled = _formula_ufunc(formula)
+            compiled = _kernel_ufunc(kernel)
             return lambda x: compiled(x)
         return lambda x: numpy_function(x)
     return typing
 
 
-overload(fast_exp)(_of_float_arrays(_exp_formula, np.exp))
-overload(fast_tanh)(_of_float_arrays(_tanh_formula, np.tanh))
+overload(fast_exp)(_of_float_arrays(_exp_kernel, np.exp))
+overload(fast_tanh)(_of_float_arrays(_tanh_kernel, np.tanh))
 
 
 @functools.cache
