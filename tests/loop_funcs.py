@@ -1127,3 +1127,12 @@ def final_square(v):
         w = v[k] ** 2
         k += 1
     return w
+
+
+def grown_from_one(W, xs):
+    """h starts as np.zeros(1) and broadcasting gives it W's rows in the first step (NumPy's
+    meaning of `+ h`): a ragged tape holds it."""
+    h = np.zeros(1)
+    for t in range(xs.shape[0]):
+        h = np.tanh(W @ xs[t] + h)
+    return np.sum(h * h)

@@ -862,6 +862,17 @@ def test_carried_array_shaped_by_a_product(a0):
     assert value == pytest.approx(0.49) and np.array_equal(grads[1], [1.4]) and not grads[0].any()
 
 
+@MODES
+def test_a_carried_array_made_of_length_one_may_be_stretched_by_broadcasting(mode):
+    """``h = np.zeros(1)`` then ``h = np.tanh(W @ x + h)``: the axis of length 1, written so, is
+    not checked to be kept (as an argument's is, above); h goes on a ragged tape."""
+    r = rng()
+    W, xs = r.normal(size=(3, 2)), r.normal(size=(4, 2))
+    check_grad(lf.grown_from_one, (W, xs), mode, (0,))
+    value, grad = s2sad.value_and_grad(lf.grown_from_one)(W, xs[:0])
+    assert value == 0.0 and not grad.any()
+
+
 @pytest.mark.parametrize("n", [1, 2, 7])
 def test_concatenated_state_keeps_its_shape(n):
     """``np.concatenate((x[:1], x[1:] * y[:-1]))`` has x's shape, so y keeps it through the loop:

@@ -512,7 +512,7 @@ def _insert_keeps(block: Block, loop, k: int, roots: ShapeRoots, active: set) ->
     True when the check was inserted."""
     init, result = loop.init[k], roots.first_results.get(id(loop), [None] * (k + 1))[k]
     if result is None or init in roots.kept or not isinstance(init, Var) or not invariant(result, loop) \
-            or key_ndim(result) != init.type.ndim:
+            or key_ndim(result) != init.type.ndim or _stretchable(init, roots):
         return False
     if not (isinstance(result, tuple) and result[0] == "joined" and roots.key(init) in result[1]):
         return False  # (only an array that broadcasting would stretch, which reverse mode refuses anyway)
@@ -548,11 +548,26 @@ def _checks_keeping(loop, k: int, roots: ShapeRoots) -> dict:
     """The checks (keyed by loop and operand: (loop, operand, root)) that make carried value k of
     `loop` keep the shape of its initial value's root, or none when that cannot be shown."""
     param, like = _carried(loop, loop.body)[k], roots(loop.init[k])
+    if _stretchable(loop.init[k], roots):
+        return {}  # (broadcasting may stretch it, as NumPy would: a ragged tape holds it)
     inside = definitions_of(Block([], [loop], []))
     found = _broadcast_into(loop.body.results[k], like, param, inside, roots)
     if found is None or not found[1]:
         return {}
     return {(id(loop), v): (loop, v, like) for v in found[0]}
+
+
+def _stretchable(init: Atom, roots: ShapeRoots) -> bool:
+    """Is `init` made with an axis of length 1 written as such (``np.zeros(1)``, ``np.ones((1,
+    n))``), which the loop may mean broadcasting to stretch (``h = np.tanh(W @ x + h)``)?"""
+    eqn = roots.definitions.get(init)
+    if not (isinstance(eqn, Eqn) and eqn.prim in (P.zeros, P.ones, P.empty, P.full)):
+        return False
+    shape = eqn.ins[0]
+    made = roots.definitions.get(shape)
+    items = made.ins if isinstance(made, Eqn) and made.prim is P.make_tuple else [shape]
+    return any(isinstance(a, Const) and (a.value == 1 or isinstance(a.value, tuple) and 1 in a.value)
+               for a in items)
 
 
 def _broadcast_into(v: Atom, like: Atom, param: Var, inside: dict, roots: ShapeRoots):
