@@ -670,3 +670,21 @@ def smoothed(x):
 def writes_into_settings(x):
     SETTINGS["alpha"] = 0.5
     return x[0]
+
+
+def or_of_numbers(a, b):
+    """``a or b`` is a when a is true, else b (not a boolean)."""
+    y = a or b
+    return y * 3.0
+
+
+def and_or_values(x):
+    """(x0 > 0 and x0) or x1: x0 when it is positive, else x1."""
+    y = (x[0] > 0 and x[0]) or x[1]
+    return y * x[2]
+
+
+def index_by_and_or(x, n):
+    """An index chosen by and/or of integers: 2 when n > 3, else 1."""
+    k = (n > 3 and 2) or 1
+    return x[k] * 2.0

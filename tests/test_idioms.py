@@ -565,6 +565,31 @@ def test_a_draw_in_a_second_operand_is_made_only_when_python_makes_it(noisy):
     np.testing.assert_allclose(grad, scale * rng.normal(size=3), rtol=1e-15)
 
 
+@MODES
+@pytest.mark.parametrize("a, b, expected", [(0.5, 2.0, (3.0, 0.0)), (0.0, 2.0, (0.0, 3.0))])
+def test_and_or_give_the_operand_that_decides(a, b, expected, mode):
+    value, grads = s2sad.value_and_grad(idf.or_of_numbers, wrt=(0, 1), mode=mode)(a, b)
+    assert value == idf.or_of_numbers(a, b)
+    np.testing.assert_allclose(grads, expected, rtol=1e-15)
+
+
+@MODES
+@pytest.mark.parametrize("x0", [0.7, -0.7])
+def test_and_or_values_mixed_with_conditions(x0, mode):
+    x = np.array([x0, -0.4, 1.3])
+    value, grad = s2sad.value_and_grad(idf.and_or_values, mode=mode)(x)
+    assert value == idf.and_or_values(x)
+    expected = [1.3, 0.0, 0.7] if x0 > 0 else [0.0, 1.3, -0.4]
+    np.testing.assert_allclose(grad, expected, rtol=1e-15)
+
+
+@pytest.mark.parametrize("n, k", [(5, 2), (2, 1)])
+def test_and_or_of_integers_is_an_integer(n, k):
+    x = np.array([0.7, -0.4, 1.3])
+    grad = s2sad.grad(idf.index_by_and_or)(x, n)
+    np.testing.assert_array_equal(grad, np.eye(3)[k] * 2.0)
+
+
 def test_a_second_operand_that_writes_into_an_array_is_refused():
     with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: an operand of and/or after the first that "
                                                r"writes into an array or assigns a global is not supported; use an "

@@ -79,3 +79,11 @@ def test_a_draw_of_zero_scale(mode, backend):
     """∂/∂scale of a normal draw is (z − loc) / scale: 0 / 0 at scale 0."""
     got = _grad(sf.draw_at_zero_scale, (0, 1, 2), mode, backend)(0.3, 0.0, 1.5)
     np.testing.assert_array_equal(got, (3.0, np.nan, 1.0))
+
+
+@MODES
+@BACKENDS
+def test_a_nan_row_of_an_extreme_over_an_axis_is_not_read(mode, backend):
+    X = np.array([[1.0, 2.0], [np.nan, 3.0]])
+    got = _grad(sf.first_row_minimum, 0, mode, backend)(X)
+    np.testing.assert_array_equal(got, [[1.0, 0.0], [0.0, 0.0]])

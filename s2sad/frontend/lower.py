@@ -999,6 +999,9 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
     def convert(self, atom: Atom, target: Type, builder: Builder) -> Atom:
         if atom.type == target:
             return atom
+        if atom.type == BOOL:  # (a condition that meets a number: and/or's value; Numba's float() takes no bool)
+            one, zero = (const(1), const(0)) if target.kind == "i64" else (const(1.0), const(0.0))
+            return builder.emit(P.select, [atom, one, zero], getattr(atom, "name", TEMP))
         return builder.emit(P.to_float, [atom], getattr(atom, "name", TEMP))
 
     # --- expressions ------------------------------------------------------------------------
@@ -1223,34 +1226,37 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         return all(nones)
 
     def expr_BoolOp(self, node) -> Atom:
-        """``a and b``, ``a or b``, as Python evaluates them: b only when a does not decide. When
-        computing b cannot fail or change state (``k < n and t > 0``), both are computed and
-        combined (`and`, `or`); otherwise (``k < n and x[k] > 0``, a call, a random draw) b is
-        computed in a branch of an `If`."""
+        """``a and b``, ``a or b``, as Python evaluates them: the value of the operand that decides
+        (``a or b`` is a when a is true, else b), b computed only when a does not decide. Where both
+        are conditions (booleans) and computing b cannot fail or change state (``k < n and t > 0``),
+        both are computed and combined (`and`, `or`); otherwise (``k < n and x[k] > 0``, a call, a
+        random draw, numbers: ``scale or 1.0``) an `If` on a's truth gives the value, b computed in
+        its branch."""
         is_and = isinstance(node.op, gast.And)
-        result = self.condition(node.values[0])
+        result = self.value(node.values[0])
         for operand in node.values[1:]:
-            if isinstance(result, Const):
-                if bool(result.value) != is_and:
+            decides = self.truth(result, node)
+            if isinstance(decides, Const):
+                if bool(decides.value) != is_and:
                     return result  # (False and …, True or …: the rest is not evaluated)
-                result = self.condition(operand)
+                result = self.value(operand)
                 continue
             mark = _mark()
             inner = self.nested(Builder(self.b.loc), dict(self.env))
-            right = inner.condition(operand)
-            if not all(isinstance(s, Eqn) and _cannot_fail(s) for s in inner.b.stmts):
-                if self.changes_state(inner, mark):
-                    raise self.error(operand, "an operand of and/or after the first that writes into an array "
-                                              "or assigns a global is not supported; use an if statement")
-                decided = Builder(self.b.loc)
-                then, orelse = (inner.b.block((), [right]), decided.block((), [const(False)])) if is_and else \
-                    (decided.block((), [const(True)]), inner.b.block((), [right]))
-                out = Var(TEMP, BOOL)
-                self.b.append(If([out], result, then, orelse, self.src.loc(operand)))
-                result = out
+            right = inner.value(operand)
+            if result.type == right.type == BOOL and all(isinstance(s, Eqn) and _cannot_fail(s) for s in inner.b.stmts):
+                self.b.stmts.extend(inner.b.stmts)
+                result = self.emit(P.and_ if is_and else P.or_, [result, right], node)
                 continue
-            self.b.stmts.extend(inner.b.stmts)
-            result = self.emit(P.and_ if is_and else P.or_, [result, right], node)
+            if self.changes_state(inner, mark):
+                raise self.error(operand, "an operand of and/or after the first that writes into an array "
+                                          "or assigns a global is not supported; use an if statement")
+            kept = Builder(self.b.loc)
+            (a, a_b), (b, b_b) = ((right, inner.b), (result, kept)) if is_and else ((result, kept), (right, inner.b))
+            a, b = self.unify(node, "the value of and/or", (a, a_b), (b, b_b))
+            out = Var(TEMP, a.type)
+            self.b.append(If([out], decides, a_b.block((), [a]), b_b.block((), [b]), self.src.loc(operand)))
+            result = out
         return result
 
     def changes_state(self, inner: "Lowering", mark: int) -> bool:

@@ -208,8 +208,8 @@ def _extreme_jvp(primals, tangents, out, axis=None):
 
 
 def _extreme_vjp(g, primals, out, axis=None):
-    hit, count = _hits(primals[0], out, axis)
-    return [_spread(g / count, primals[0], axis) * hit if primals[0].ndim else g]
+    hit, count = _hits(primals[0], out, axis)  # (a NaN result is attained by no element: count 0)
+    return [_spread(masked(g, 1.0 / count), primals[0], axis) * hit if primals[0].ndim else g]
 
 
 defrule(P.amax, _extreme_jvp, _extreme_vjp)
