@@ -118,6 +118,18 @@ def put_columns(block: np.ndarray, columns: slice, products) -> None:
         block.reshape(rows, -1)[:, columns] = products.reshape(k, rows).T
 
 
+def put_batch(block: np.ndarray | None, columns: slice, products, x, lanes: int | None) -> np.ndarray:
+    """The block of a Jacobian or Hessian (``out.shape + x.shape``) with `products` as its
+    `columns`: a view of the batch when it holds every column (nothing copied), else the block
+    (made of zeros at the first batch) with the columns written in."""
+    if lanes and columns == slice(0, int(np.size(x))):
+        return columns_view(products, np.shape(x))
+    if block is None:
+        block = np.zeros(np.shape(products)[bool(lanes):] + np.shape(x))
+    put_columns(block, columns, products)
+    return block
+
+
 def columns_view(products, x_shape: tuple) -> np.ndarray:
     """A batch of products (k, *out.shape), one per column of a Jacobian block of shape
     ``out.shape + x_shape`` (k = x.size), as that block: a view of the batch, not a copy."""
@@ -145,13 +157,13 @@ class Hessian(_OneParameter, HVP):
         primals = self.bind(args, kwargs)
         wrt = primals.leaves(self.wrt)
         xs = [primals[k] for k in wrt]
-        blocks = [[np.zeros(np.shape(a) + np.shape(b)) for b in xs] for a in xs]
+        blocks = [[np.zeros(np.shape(a) + np.shape(b)) if np.size(b) == 0 else None for b in xs] for a in xs]
         run = self.vector_runner(primals, "vhvp", sum(int(np.size(x)) for x in xs))
         lanes = LANES if run is not None else None
         run = run or self.generated(primals, repeated=True)
         for j, columns, seeds in basis_blocks(xs, lanes):
             for i, product in enumerate(run(*primals, *seeds)[1 + len(xs):]):
-                put_columns(blocks[i][j], columns, product)
+                blocks[i][j] = put_batch(blocks[i][j], columns, product, xs[j], lanes)
         tree = primals.trees[self.wrt[0]]
         return nested_blocks(tree, tree, blocks)
 
@@ -286,12 +298,7 @@ class Jacobian(_OneParameter):
         blocks = [[None] * len(wrt) for _ in range(m)]
         for j, columns, seeds in basis_blocks(xs, lanes):
             for i, dot in enumerate(run(*primals, *seeds)[m:]):
-                if lanes and columns == slice(0, int(np.size(xs[j]))):  # (every column in one batch: its view)
-                    blocks[i][j] = columns_view(dot, np.shape(xs[j]))
-                    continue
-                if blocks[i][j] is None:
-                    blocks[i][j] = np.zeros(np.shape(dot)[bool(lanes):] + np.shape(xs[j]))
-                put_columns(blocks[i][j], columns, dot)
+                blocks[i][j] = put_batch(blocks[i][j], columns, dot, xs[j], lanes)
         if any(b is None for row in blocks for b in row):  # (an empty argument: the result's shape from one call)
             zeros = [np.zeros((1,) + np.shape(x)) for x in xs] if lanes else zeros_like_each(xs)
             values = run(*primals, *zeros)[:m]
