@@ -22,6 +22,7 @@ counted.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import subprocess
 import sys
@@ -29,7 +30,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numba
 import numpy as np
 
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # the s2sad of this checkout
@@ -154,6 +154,8 @@ def interleaved_medians(calls: dict, rounds: int, block: float = 0.3) -> dict:
 def measure(fn, args, wrt, rounds: int) -> dict:
     calls = {"numpy": lambda: fn(*args)}
     try:
+        import numba  # (here: a first call timed in a new process must import Numba itself)
+
         jitted = numba.njit(fn)
         jitted(*args)
         calls["numba"] = lambda: jitted(*args)
@@ -176,40 +178,47 @@ def measure(fn, args, wrt, rounds: int) -> dict:
 
 
 def startup_cases(quick: bool) -> dict:
-    """name -> (a function making the derivative for a backend, its arguments): the gradients of
-    the workloads above and of the comparison suite's (bench/suite, its sizes: a Jacobian for
-    the Jacobian workloads), and the Hessian-vector product of the checkpointed neural ODE of
-    examples/neural_ode.py."""
+    """name -> a function giving (a function making the derivative for a backend, its
+    arguments): the gradients of the workloads above and of the comparison suite's (bench/suite,
+    its sizes: a Jacobian for the Jacobian workloads), and the Hessian-vector product of the
+    checkpointed neural ODE of examples/neural_ode.py. (Each case imports only what it needs: a
+    first call timed in a new process pays for what it imports itself, Numba and SciPy included.)"""
     from suite.workloads import WORKLOADS
 
+    cases = {name: (lambda fn=fn, args=args, wrt=wrt: (
+                 lambda backend: s2sad.grad(fn, wrt=wrt, backend=backend), args))
+             for name, (fn, args, wrt) in workloads(quick).items()}
+    for w in WORKLOADS:
+        cases[f"suite: {w.title}"] = functools.partial(_suite_case, w, quick)
+    cases["HVP of the neural ODE, Binomial(8)"] = _neural_ode_case
+    return cases
+
+
+def _suite_case(w, quick: bool) -> tuple:
+    args = w.args(quick)
+    if w.jacobian:
+        return lambda backend: s2sad.jacobian(w.numpy, wrt=w.wrt[0], mode="forward", backend=backend), args
+    if w.seeds is None:
+        return lambda backend: s2sad.grad(w.numpy, wrt=w.wrt, backend=backend), args
+    # (a vector function: one vector-Jacobian product)
+    return lambda backend: s2sad.vjp(w.numpy, wrt=w.wrt, backend=backend), (*args, w.seeds(args)[0])
+
+
+def _neural_ode_case() -> tuple:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
     import neural_ode as ode
 
-    cases = {name: (lambda backend, fn=fn, wrt=wrt: s2sad.grad(fn, wrt=wrt, backend=backend), args)
-             for name, (fn, args, wrt) in workloads(quick).items()}
-    for w in WORKLOADS:
-        args = w.args(quick)
-        if w.jacobian:
-            cases[f"suite: {w.title}"] = (lambda backend, w=w: s2sad.jacobian(w.numpy, wrt=w.wrt[0], mode="forward",
-                                                                              backend=backend), args)
-        elif w.seeds is None:
-            cases[f"suite: {w.title}"] = (lambda backend, w=w: s2sad.grad(w.numpy, wrt=w.wrt, backend=backend), args)
-        else:  # (a vector function: one vector-Jacobian product)
-            cases[f"suite: {w.title}"] = (lambda backend, w=w: s2sad.vjp(w.numpy, wrt=w.wrt, backend=backend),
-                                          (*args, w.seeds(args)[0]))
     r = np.random.default_rng(0)
     dt, y0 = 5.0 / ode.STEPS, np.array([2.0, 0.0])
     weights = ode.initial_weights(16, r)
-    cases["HVP of the neural ODE, Binomial(8)"] = (
-        lambda backend: s2sad.hvp(ode.trajectory_loss, wrt=0, backend=backend,
-                                  checkpoint=s2sad.Binomial(snapshots=8)),
-        (*weights, y0, ode.spiral(y0, dt), dt, r.normal(size=weights[0].shape)))
-    return cases
+    return (lambda backend: s2sad.hvp(ode.trajectory_loss, wrt=0, backend=backend,
+                                      checkpoint=s2sad.Binomial(snapshots=8)),
+            (*weights, y0, ode.spiral(y0, dt), dt, r.normal(size=weights[0].shape)))
 
 
 def first_call(name: str, quick: bool, backend: str) -> float:
     """Seconds of the first call of the derivative of case `name` in this process."""
-    make, args = startup_cases(quick)[name]
+    make, args = startup_cases(quick)[name]()
     derivative = make(backend)
     start = time.perf_counter()
     derivative(*args)

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import gast
 import numpy as np
 
 from .cache import cache_dir, content_key
@@ -143,19 +144,11 @@ def key(fn, arg_types: list, wrt: list[int], mode: str, compiled: bool, checkpoi
 @functools.cache
 def compiler_fingerprint() -> str:
     """A digest of s2sad's own source and of the versions of what shapes a derivation."""
-    digest = hashlib.sha256(repr((sys.version, np.__version__, _version("gast"))).encode())
+    digest = hashlib.sha256(repr((sys.version, np.__version__, gast.__version__)).encode())
     here = Path(__file__).parent
     for path in sorted(here.rglob("*.py")):
         digest.update(str(path.relative_to(here)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
-
-
-def _version(package: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-    try:
-        return version(package)
-    except PackageNotFoundError:
-        return "?"
 
 
 def _source_digest(fn: types.FunctionType) -> str:

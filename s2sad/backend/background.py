@@ -43,6 +43,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 
+
 def tiered() -> bool:
     """Do first calls of the `auto` backend run as Python while Numba compiles?"""
     return os.environ.get("S2SAD_TIERED", "1") != "0"
@@ -98,13 +99,13 @@ class Tiers:
         self.call_started = 0.0  # when the call running as Python began
         self.pid = os.getpid()  # the process that started the compile
 
-    def python_first(self, args: tuple, dispatcher: Callable) -> bool:
+    def python_first(self, args: tuple, load: Callable[[tuple], bool]) -> bool:
         """Should this call run as Python? No once the machine code is loaded or cached (the
         call loads it) or should be compiled here; raises `Refused` when the worker found that
-        Numba cannot compile the code. `dispatcher()` makes the Numba dispatcher (importing
-        Numba)."""
+        Numba cannot compile the code. ``load(args)`` loads the machine code for `args` from
+        the cache (importing Numba), if it is there."""
         if self.future is None or self.pid != os.getpid():  # (not started, or started by the process this one forked from)
-            return self._start(args, dispatcher)
+            return self._start(args, load)
         if not self.future.done():
             if self.python_seconds <= time.perf_counter() - self.started:
                 return True
@@ -136,7 +137,7 @@ class Tiers:
         self.loaded.wait()
         return self.ready
 
-    def _start(self, args: tuple, dispatcher: Callable) -> bool:
+    def _start(self, args: tuple, load: Callable[[tuple], bool]) -> bool:
         """Begin: if the cache may have the machine code, load it in a thread (importing Numba
         and its typing context takes a few tenths of a second, which the first calls spend
         running as Python), and have the worker compile it if it is not there after all; else
@@ -145,7 +146,7 @@ class Tiers:
         described = tuple(_describe(a) for a in args)
         if self._maybe_cached():
             self.loading, self.loaded = True, threading.Event()
-            self.future = _in_thread(functools.partial(self._load_or_compile, dispatcher, args, described))
+            self.future = _in_thread(functools.partial(self._load_or_compile, load, args, described))
         else:
             worker = _worker()
             if worker is None:
@@ -155,13 +156,11 @@ class Tiers:
         self.future.add_done_callback(lambda done: setattr(self, "ready", done.result()[0] == "ok"))
         return not self.future.done()  # (a job the worker could not take: compile here)
 
-    def _load_or_compile(self, dispatcher: Callable, args: tuple, described: tuple) -> tuple[str, str | None]:
-        """("ok", None) once the machine code for `args` is loaded from the cache into
-        `dispatcher()`, or compiled by the worker and cached; ("refused", why) if Numba refused
+    def _load_or_compile(self, load: Callable[[tuple], bool], args: tuple, described: tuple) -> tuple[str, str | None]:
+        """("ok", None) once the machine code for `args` is loaded from the cache, or compiled by the worker and cached; ("refused", why) if Numba refused
         it; ("failed", why) otherwise (the call then compiles it itself)."""
         try:
-            import numba
-            if load_cached(dispatcher(), tuple(numba.typeof(a) for a in args)):
+            if load(args):
                 self.ready = True
                 return "ok", None
         except Exception as exc:  # (the call that needs the machine code meets the error itself)
@@ -230,25 +229,6 @@ def _example(described):
     if isinstance(described, _Array):
         return described.example()
     return tuple(_example(d) for d in described) if isinstance(described, tuple) else described
-
-
-def load_cached(jitted, signature: tuple) -> bool:
-    """Load `jitted`'s machine code for `signature` from the cache, if it is there (as Numba's
-    own `compile` does before compiling)."""
-    from numba.core.compiler_lock import global_compiler_lock
-    with global_compiler_lock:
-        if tuple(signature) in jitted.overloads:
-            return True
-        try:
-            cres = jitted._cache.load_overload(signature, jitted.targetctx)
-        except Exception:  # an unreadable cache file: the compile replaces it
-            return False
-        if cres is None:
-            return False
-        jitted._cache_hits[signature] += 1
-        jitted.targetctx.insert_user_function(cres.entry_point, cres.fndesc, [cres.library])
-        jitted.add_overload(cres)
-        return True
 
 
 _LOADING: set[Future] = set()  # the loads (and compiles) that threads of this process wait for

@@ -26,7 +26,9 @@ import numpy as np
 from .. import notice
 from ..cache import cache_dir, machine_code_cache_trusted
 from ..errors import S2SADError
+from . import python
 from .background import Refused, Switch, Tiers, tiered
+from .numba_load import float_arrays_returned, load_cached, load_signature
 from .stream import StreamUnavailable, run_on_numpys_stream
 
 
@@ -54,14 +56,13 @@ def compiling_only():
 
 
 def jit(fn: Callable):
-    """`fn` as Numba compiles it: the runtime helpers bound to their nopython forms, the machine
-    code cached, and NumPy's error model (``x / 0.0`` is inf, not an exception)."""
+    """`fn` as Numba compiles it: the runtime helpers bound to their nopython forms (as the
+    compile begins: numba_runtime.py), the machine code cached, and NumPy's error model
+    (``x / 0.0`` is inf, not an exception)."""
     import numba
 
-    from . import numba_runtime  # (the helpers' nopython implementations)
+    from . import numba_runtime  # noqa: F401  (the helpers' nopython implementations)
 
-    numba_runtime.hide_inlining_report()
-    _bind_ufuncs(fn, numba_runtime)
     return numba.njit(cache=machine_code_cache_trusted(fn.__code__.co_filename), error_model="numpy")(fn)
 
 
@@ -99,6 +100,14 @@ def compile(fn: Callable, source: str, origin: str, strict: bool, fallback: Call
         if jitted is None:
             jitted = call.jitted = jit(fn)
         return jitted
+
+    def load(args: tuple) -> bool:
+        """Load the machine code for `args` from the cache, with the checks of its results, if
+        it is there (numba_load.py)."""
+        loaded = load_cached(dispatcher(), args)
+        if loaded:
+            _load_finite_checks(jitted)
+        return loaded
 
     def run(args: tuple):
         out = run_on_numpys_stream(retrying_cache, jitted, *args) if global_stream else retrying_cache(jitted, *args)
@@ -138,7 +147,7 @@ def compile(fn: Callable, source: str, origin: str, strict: bool, fallback: Call
         ready = (ran or jitted is not None and jitted.signatures) and not _AHEAD  # (compiled: to the machine code)
         if not ready and tiers is not None and not _AHEAD:
             try:
-                python = tiers.python_first(args, dispatcher)
+                python = tiers.python_first(args, load)
             except Refused as exc:
                 return fall_back(exc, args)
             if python:
@@ -168,6 +177,8 @@ def compile(fn: Callable, source: str, origin: str, strict: bool, fallback: Call
         if _AHEAD:
             compiled_for(jitted, args)
             raise CompiledAhead(origin)
+        if load(args):
+            return run(args)
         with notice.if_slow(f"Numba is compiling the derivative of {origin}; this happens once, as the "
                             f"machine code is cached in {cache_dir()}"):
             return run(args)
@@ -229,22 +240,11 @@ def raised_by_numba(exc: BaseException) -> bool:
     return any(frame.f_code.co_filename == dispatcher for frame, _ in traceback.walk_tb(exc.__traceback__))
 
 
-def _bind_ufuncs(fn: Callable, numba_runtime) -> None:
-    """Bind, in the module of `fn` (a generated module, one per derivative), the ufunc versions of
-    the runtime helpers it imports, which Numba fuses into array expressions, and NumPy as Numba
-    should compile it (`numba_runtime.numpy_for_numba`)."""
-    for helper in numba_runtime.UFUNCS:
-        if fn.__globals__.get(helper.__name__) is helper:
-            fn.__globals__[helper.__name__] = numba_runtime.ufunc(helper)
-    if fn.__globals__.get("np") is np:
-        fn.__globals__["np"] = numba_runtime.numpy_for_numba()
-
-
 def _callers_level() -> int:
     """The `stacklevel` that makes a warning point at the user's call: the first frame, counting
     out from the one that warns, that is neither s2sad's nor a generated module's."""
     frame, level = sys._getframe(1), 1  # (the frame that calls warnings.warn is level 1)
-    while frame is not None and (frame.f_globals.get("__name__", "").split(".")[0] in ("s2sad", "s2sad_generated")):
+    while frame is not None and (frame.f_globals.get("__name__", "").split(".")[0] in ("s2sad", python.PACKAGE)):
         frame, level = frame.f_back, level + 1
     return level
 
@@ -269,6 +269,13 @@ def _finite(out) -> bool:
 def _all_finite() -> Callable:
     from .numba_runtime import all_finite
     return all_finite
+
+
+def _load_finite_checks(jitted) -> None:
+    """Have the check of `_finite` loaded from the cache for the arrays `jitted` returns, as
+    `jitted` was (without Numba's start-up, which its first call would otherwise cost)."""
+    for array in float_arrays_returned(jitted):
+        load_signature(_all_finite(), (array,))
 
 
 def retrying_cache(action: Callable, *args):

@@ -26,6 +26,7 @@ from numba.extending import intrinsic, overload
 
 from .. import checkpoint, runtime
 from ..cache import machine_code_cache_trusted
+from . import python
 
 # Implementations are cached on disk like the helpers below: compiling one costs each new process
 # about 0.1 s the first time a generated function uses it with a new signature. (Not where others
@@ -1643,8 +1644,45 @@ def _ours_first(*functions) -> None:
         context._insert_global(function, types.Function(tuple(ours + rest)))
 
 
-_register_own()
-_ours_first(np.sum, np.max, np.amax, np.min, np.amin, np.where, np.zeros, np.empty, np.all, np.any, operator.matmul)
+@functools.cache
+def _ready_to_compile() -> None:
+    """What compiling needs of Numba beyond this module's overloads, done at the first compile
+    of the process (importing Numba's implementations and refreshing its typing context cost a
+    few tenths of a second, which a process that only loads machine code does not spend:
+    numba_load.py)."""
+    _register_own()
+    _ours_first(np.sum, np.max, np.amax, np.min, np.amin, np.where, np.zeros, np.empty, np.all, np.any,
+                operator.matmul)
+
+
+def bind_numpy_for_numba(fn) -> None:
+    """Bind, in the module of `fn` (a generated module, one per derivative), the ufunc versions of
+    the runtime helpers it imports, which Numba fuses into array expressions, and NumPy as Numba
+    should compile it (`numpy_for_numba`). Done as Numba begins to compile `fn`: loading its
+    machine code from the cache needs neither."""
+    for helper in UFUNCS:
+        if fn.__globals__.get(helper.__name__) is helper:
+            fn.__globals__[helper.__name__] = ufunc(helper)
+    if fn.__globals__.get("np") is np:
+        fn.__globals__["np"] = numpy_for_numba()
+
+
+class _BeforeCompiling(numba.core.event.Listener):
+    """Numba's compiles, from their start: this module's preparations made first (for a
+    generated function, the names it should see bound too)."""
+
+    def on_start(self, event) -> None:
+        _ready_to_compile()
+        hide_inlining_report()
+        fn = getattr(event.data.get("dispatcher"), "py_func", None)
+        if fn is not None and fn.__globals__.get("__name__", "").startswith(python.PACKAGE + "."):
+            bind_numpy_for_numba(fn)
+
+    def on_end(self, event) -> None:
+        pass
+
+
+numba.core.event.register("numba:compile", _BeforeCompiling())
 
 
 # --- checkpointing schedules: the state machines of s2sad/checkpoint.py, compiled as written -------

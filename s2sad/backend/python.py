@@ -9,6 +9,8 @@ from types import ModuleType
 from ..cache import content_key
 from ..errors import S2SADError
 
+PACKAGE = "s2sad_generated"  # (the package name of every generated module)
+
 
 def load(path: Path, namespaces: dict | None = None, source: str | None = None) -> ModuleType:
     """A fresh copy of the module at `path`, with `namespaces` (the user's modules whose globals
@@ -21,7 +23,7 @@ def load(path: Path, namespaces: dict | None = None, source: str | None = None) 
 
     The module runs `source` (the text written to `path`), or the file's text when its hash is
     the one in its name; no bytecode file is read or written (cache.py)."""
-    name = f"s2sad_generated.{path.stem}"
+    name = f"{PACKAGE}.{path.stem}"
     if source is None:
         source = path.read_text()
         if not path.stem.endswith("_" + content_key(source)):

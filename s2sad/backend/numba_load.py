@@ -1,0 +1,95 @@
+"""Machine code loaded from Numba's cache without the rest of Numba's start-up.
+
+Numba loads a function's cached machine code only after refreshing its target context, which
+imports every implementation it has (and SciPy's BLAS with them): about 0.25 s in a new process,
+more than the rest of a warm first call. Loading needs none of it: the machine code is linked
+against Numba's runtime (its NRT and C helpers, which this module initialises) and the C library,
+and nothing else. So `load_cached` reads the cache entry as Numba would, checks that every
+symbol its code calls is already known to the linker, and only then loads it without the
+refresh; an entry calling anything else (a symbol that one of Numba's implementations registers
+when it is imported) is loaded after Numba's full refresh, as Numba itself would.
+
+Compiling still needs all of Numba: numba_runtime.py prepares it before the first compile of the
+process.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+
+def load_cached(jitted, args: tuple) -> bool:
+    """Load `jitted`'s machine code for the types of `args` from the cache, if it is there, as
+    Numba's own ``Dispatcher.compile`` does before compiling."""
+    try:
+        signature = tuple(jitted.typeof_pyval(a) for a in args)
+    except Exception:  # (a value Numba has no type for: the call meets it)
+        return False
+    return load_signature(jitted, signature)
+
+
+def load_signature(jitted, signature: tuple) -> bool:
+    """`load_cached` for the Numba types of the arguments."""
+    from numba.core.compiler_lock import global_compiler_lock
+
+    with global_compiler_lock:
+        if signature in jitted.overloads:
+            return True
+        try:
+            cres = _load(jitted, signature)
+        except Exception:  # an unreadable cache file: the compile replaces it
+            return False
+        if cres is None:
+            return False
+        jitted._cache_hits[signature] += 1
+        jitted.targetctx.insert_user_function(cres.entry_point, cres.fndesc, [cres.library])
+        jitted.add_overload(cres)
+        return True
+
+
+def float_arrays_returned(jitted) -> set:
+    """The Numba types of the float arrays `jitted`'s loaded machine code may return (any
+    memory layout: a view comes back as a view), for loading what checks them."""
+    from numba.core import types
+
+    found = set()
+    for cres in jitted.overloads.values():
+        returned = cres.signature.return_type
+        for t in returned.types if isinstance(returned, types.BaseTuple) else (returned,):
+            if isinstance(t, types.Array) and isinstance(t.dtype, types.Float):
+                found.update(t.copy(layout=layout) for layout in "CA")
+    return found
+
+
+def _load(jitted, signature: tuple):
+    """The compile result cached for `signature`, or None; the target context refreshed only if
+    its code calls a symbol the linker does not know yet."""
+    from numba.core.runtime import rtsys
+
+    cache, context = jitted._cache, jitted.targetctx
+    if not cache._enabled:
+        return None
+    data = cache._cache_file.load(cache._index_key(signature, context.codegen()))
+    if data is None:
+        return None
+    rtsys.initialize(context)  # (Numba's runtime, which every cached entry links against)
+    if not _linkable(data[0], context.codegen()):
+        context.refresh()
+    return cache._impl.rebuild(context, data)
+
+
+def _linkable(library: tuple, codegen) -> bool:
+    """Is every symbol that the serialized `library` (Numba's ``(name, kind, data)``) declares
+    but does not define known to the linker? (LLVM stops the process on one it cannot find.)"""
+    import llvmlite.binding as ll
+    from numba.core.codegen import RuntimeLinker
+
+    _, kind, data = library
+    module = ll.parse_bitcode(data[1] if kind == "object" else data)
+    defined = codegen._engine._defined_symbols
+    for symbol in itertools.chain(module.functions, module.global_variables):
+        name = symbol.name
+        if (symbol.is_declaration and not name.startswith(("llvm.", RuntimeLinker.PREFIX)) and name not in defined
+                and not ll.address_of_symbol(name)):
+            return False
+    return True
