@@ -98,6 +98,7 @@ class Tiers:
         self.loaded = threading.Event()  # (set when that load has ended, loaded or not)
         self.call_started = 0.0  # when the call running as Python began
         self.pid = os.getpid()  # the process that started the compile
+        self.pending: Callable[[], None] | None = None  # the load, until a call starts it
 
     def python_first(self, args: tuple, load: Callable[[tuple], bool]) -> bool:
         """Should this call run as Python? No once the machine code is loaded or cached (the
@@ -128,25 +129,31 @@ class Tiers:
             raise
         finally:
             self.python_seconds = max(self.python_seconds, time.perf_counter() - start)
+            if self.pending is not None:  # (the first call ended as Python: load for the next ones)
+                _in_thread(self._take_pending())
 
     def waited(self) -> bool:
-        """Has the call running as Python run for `PATIENCE` while the machine code is being
-        loaded? Then it waits for the load to end and says whether the machine code is ready."""
+        """Has the call running as Python run for `PATIENCE` while the machine code is to be
+        loaded? Then it loads it, or waits for the thread loading it, and says whether the
+        machine code is ready."""
         if time.perf_counter() - self.call_started < PATIENCE:
             return False
+        if self.pending is not None:
+            self._take_pending()()
         self.loaded.wait()
         return self.ready
 
     def _start(self, args: tuple, load: Callable[[tuple], bool]) -> bool:
-        """Begin: if the cache may have the machine code, load it in a thread (importing Numba
-        and its typing context takes a few tenths of a second, which the first calls spend
-        running as Python), and have the worker compile it if it is not there after all; else
-        have the worker compile it."""
+        """Begin: if the cache may have the machine code, load it, and have the worker compile
+        it if it is not there after all; else have the worker compile it. The load (importing
+        Numba takes a tenth of a second, which would share the interpreter with the call) waits
+        until the first call, run as Python, has ended or has run for `PATIENCE`."""
         self.pid, self.ready, self.started = os.getpid(), False, time.perf_counter()
         described = tuple(_describe(a) for a in args)
         if self._maybe_cached():
             self.loading, self.loaded = True, threading.Event()
-            self.future = _in_thread(functools.partial(self._load_or_compile, load, args, described))
+            self.future = _loading(Future())
+            self.pending = functools.partial(self._load_or_compile, load, args, described)
         else:
             worker = _worker()
             if worker is None:
@@ -156,20 +163,29 @@ class Tiers:
         self.future.add_done_callback(lambda done: setattr(self, "ready", done.result()[0] == "ok"))
         return not self.future.done()  # (a job the worker could not take: compile here)
 
-    def _load_or_compile(self, load: Callable[[tuple], bool], args: tuple, described: tuple) -> tuple[str, str | None]:
-        """("ok", None) once the machine code for `args` is loaded from the cache, or compiled by the worker and cached; ("refused", why) if Numba refused
-        it; ("failed", why) otherwise (the call then compiles it itself)."""
+    def _take_pending(self) -> Callable[[], None]:
+        job, self.pending = self.pending, None
+        return job
+
+    def _load_or_compile(self, load: Callable[[tuple], bool], args: tuple, described: tuple) -> None:
+        """Load the machine code for `args` from the cache, or have the worker compile and cache
+        it; the future's outcome: ("ok", None) once it is loaded or cached, ("refused", why) if
+        Numba refused it, ("failed", why) otherwise (the call then compiles it itself)."""
+        outcome = None
         try:
             if load(args):
-                self.ready = True
-                return "ok", None
+                self.ready, outcome = True, ("ok", None)
         except Exception as exc:  # (the call that needs the machine code meets the error itself)
-            return "failed", repr(exc)
+            outcome = ("failed", repr(exc))
         finally:
             self.loading = False
             self.loaded.set()
-        worker = _worker()
-        return worker.submit(self.path, self.name, described).result() if worker else ("failed", "no worker")
+        worker = _worker() if outcome is None else None
+        if worker is not None:
+            worker.submit(self.path, self.name, described).add_done_callback(
+                lambda done: self.future.set_result(done.result()))
+        else:
+            self.future.set_result(outcome or ("failed", "no worker"))
 
     def _maybe_cached(self) -> bool:
         """May Numba have cached machine code of this module (for some argument types)? Looked
@@ -250,21 +266,17 @@ def _forks_wait_for_numba() -> None:
     os.register_at_fork(before=lock.acquire, after_in_parent=lock.release, after_in_child=in_child)
 
 
-def _in_thread(job: Callable[[], tuple]) -> Future:
-    """`job()` run in a daemon thread; its result in the future returned."""
-    _forks_wait_for_numba()
-    future: Future = Future()
+def _loading(future: Future) -> Future:
+    """`future`, which `wait_compiled` waits for until it is done."""
     _LOADING.add(future)
     future.add_done_callback(_LOADING.discard)
-
-    def run() -> None:
-        try:
-            outcome = job()
-        except Exception as exc:  # (the call that needs the machine code then compiles it itself)
-            outcome = ("failed", repr(exc))
-        future.set_result(outcome)
-    threading.Thread(target=run, name="s2sad-load", daemon=True).start()
     return future
+
+
+def _in_thread(job: Callable[[], None]) -> None:
+    """`job()` run in a daemon thread."""
+    _forks_wait_for_numba()
+    threading.Thread(target=job, name="s2sad-load", daemon=True).start()
 
 
 def wait_compiled(timeout: float | None = None) -> None:
