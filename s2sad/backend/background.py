@@ -180,12 +180,15 @@ class Tiers:
         finally:
             self.loading = False
             self.loaded.set()
-        worker = _worker() if outcome is None else None
-        if worker is not None:
-            worker.submit(self.path, self.name, described).add_done_callback(
-                lambda done: self.future.set_result(done.result()))
-        else:
-            self.future.set_result(outcome or ("failed", "no worker"))
+        try:
+            worker = _worker() if outcome is None else None
+            if worker is not None:
+                worker.submit(self.path, self.name, described).add_done_callback(
+                    lambda done: self.future.set_result(done.result()))
+                return
+        except Exception as exc:  # (as above)
+            outcome = ("failed", repr(exc))
+        self.future.set_result(outcome or ("failed", "no worker"))
 
     def _maybe_cached(self) -> bool:
         """May Numba have cached machine code of this module (for some argument types)? Looked
@@ -250,12 +253,24 @@ def _example(described):
 _LOADING: set[Future] = set()  # the loads (and compiles) that threads of this process wait for
 
 
-@functools.cache
+_FORKS = threading.Lock()  # (held while the fork handlers below are registered)
+_fork_handlers_registered: list = []
+
+
 def _forks_wait_for_numba() -> None:
     """Make a fork wait until no thread holds Numba's compiler lock. A process forked while a
     thread loads machine code would otherwise start with the lock held by a thread it does not
     have, and its first compile would wait forever (multiprocessing's default start method on
-    Linux forks); the loads under way in the parent end, in the child, as failed."""
+    Linux forks); the loads under way in the parent end, in the child, as failed. (Called by
+    each loading thread before it loads, so that the calling thread never waits to import
+    Numba; registered once.)"""
+    with _FORKS:
+        if not _fork_handlers_registered:
+            _register_fork_handlers()
+            _fork_handlers_registered.append(True)
+
+
+def _register_fork_handlers() -> None:
     from numba.core.compiler_lock import global_compiler_lock as lock
 
     def in_child() -> None:
@@ -274,9 +289,14 @@ def _loading(future: Future) -> Future:
 
 
 def _in_thread(job: Callable[[], None]) -> None:
-    """`job()` run in a daemon thread."""
-    _forks_wait_for_numba()
-    threading.Thread(target=job, name="s2sad-load", daemon=True).start()
+    """`job()` (a load: it imports Numba) run in a daemon thread."""
+    def run() -> None:
+        try:
+            _forks_wait_for_numba()
+        except Exception:  # (Numba cannot be imported: the load fails, and says so)
+            pass
+        job()
+    threading.Thread(target=run, name="s2sad-load", daemon=True).start()
 
 
 def wait_compiled(timeout: float | None = None) -> None:
