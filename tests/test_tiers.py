@@ -174,6 +174,29 @@ def test_a_long_call_run_as_python_switches_to_the_machine_code_when_it_is_ready
     assert g(0.5, n) == first and np.random.random() == after
 
 
+def test_a_warm_first_call_run_as_python_does_not_share_the_interpreter_with_the_load(tiered, monkeypatch):
+    """The load (which imports Numba) starts once the first call, run as Python, has ended:
+    run beside it, it would only slow it down."""
+    from s2sad.backend import background
+    s2sad.grad(stiff_sum)(X, 0.5)
+    s2sad.wait_compiled()  # (the worker has cached it)
+    events = []
+    real_thread = background._in_thread
+    monkeypatch.setattr(background, "_in_thread", lambda job: (events.append("load"), real_thread(job)))
+    fresh = s2sad.grad(stiff_sum)
+    real_timed = background.Tiers.timed
+
+    def timed(self, fn, args):
+        events.append("python call")
+        return real_timed(self, fn, args)
+    monkeypatch.setattr(background.Tiers, "timed", timed)
+    fresh(X, 0.5)
+    assert events == ["python call", "load"]
+    s2sad.wait_compiled()
+    fresh(X, 0.5)
+    assert _compiled(fresh)
+
+
 def test_a_long_warm_first_call_waits_for_the_load_rather_than_run_as_python(tiered):
     """A call that runs as Python for `PATIENCE` while the machine code is loaded from the cache
     waits for the load (rather than share the interpreter with it), then runs compiled."""
