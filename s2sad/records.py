@@ -144,7 +144,7 @@ def key(fn, arg_types: list, wrt: list[int], mode: str, compiled: bool, checkpoi
 @functools.cache
 def compiler_fingerprint() -> str:
     """A digest of s2sad's own source and of the versions of what shapes a derivation."""
-    digest = hashlib.sha256(repr((sys.version, np.__version__, gast.__version__)).encode())
+    digest = hashlib.sha256(repr((sys.version, np.__version__, getattr(gast, "__version__", "?"))).encode())
     here = Path(__file__).parent
     for path in sorted(here.rglob("*.py")):
         digest.update(str(path.relative_to(here)).encode() + b"\0" + path.read_bytes())

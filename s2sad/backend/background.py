@@ -43,7 +43,6 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 
-
 def tiered() -> bool:
     """Do first calls of the `auto` backend run as Python while Numba compiles?"""
     return os.environ.get("S2SAD_TIERED", "1") != "0"

@@ -67,7 +67,7 @@ def _load(jitted, signature: tuple):
     from numba.core.runtime import rtsys
 
     cache, context = jitted._cache, jitted.targetctx
-    if not cache._enabled:
+    if not getattr(cache, "_enabled", False):  # (not cached: `NullCache`)
         return None
     data = cache._cache_file.load(cache._index_key(signature, context.codegen()))
     if data is None:

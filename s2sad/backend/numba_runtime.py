@@ -1655,7 +1655,7 @@ def _ready_to_compile() -> None:
                 operator.matmul)
 
 
-def bind_numpy_for_numba(fn) -> None:
+def _bind_numpy_for_numba(fn) -> None:
     """Bind, in the module of `fn` (a generated module, one per derivative), the ufunc versions of
     the runtime helpers it imports, which Numba fuses into array expressions, and NumPy as Numba
     should compile it (`numpy_for_numba`). Done as Numba begins to compile `fn`: loading its
@@ -1676,7 +1676,7 @@ class _BeforeCompiling(numba.core.event.Listener):
         hide_inlining_report()
         fn = getattr(event.data.get("dispatcher"), "py_func", None)
         if fn is not None and fn.__globals__.get("__name__", "").startswith(python.PACKAGE + "."):
-            bind_numpy_for_numba(fn)
+            _bind_numpy_for_numba(fn)
 
     def on_end(self, event) -> None:
         pass
