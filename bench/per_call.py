@@ -7,7 +7,8 @@ For small arguments (two floats, an array of four) the machine code of a derivat
 fraction of a microsecond, so a call's time is almost all the Python around it: finding the
 derivative made for such arguments, checking what it assumed, checking that the results are
 finite, shaping them. Each row times a kind of call (the best of `--rounds` rounds of 0.02 s
-of calls, after a warm-up that compiles) beside the bare machine code of the same derivative and
+of calls, after a warm-up that compiles, and calls often enough for the checked entry:
+s2sad/backend/checked.py) beside the bare machine code of the same derivative and
 a bare `numba.njit` function of similar size, all in one process, interleaved; the ratios are
 what to read on a shared machine.
 """
@@ -23,6 +24,7 @@ import numpy as np
 
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # the s2sad of this checkout
 import s2sad  # noqa: E402
+from s2sad.pipeline import CALLS_BEFORE_ENTRY  # noqa: E402
 from ratios import per_call_times  # noqa: E402  (bench/ratios.py)
 
 
@@ -46,7 +48,8 @@ def calls() -> dict[str, tuple[Callable, tuple, Callable]]:
     }
     out = {}
     for name, (derivative, args) in made.items():
-        derivative(*args)  # (compiles, and makes the short path)
+        for _ in range(CALLS_BEFORE_ENTRY):  # (compiles, makes the short path, then its checked entry)
+            derivative(*args)
         derived = derivative.made()[0]
         inner = (*args, 1.0) if name.startswith(("grad", "value_and_grad")) else args
         out[name] = (derivative, args, lambda derived=derived, inner=inner: derived.core.jitted(*inner))

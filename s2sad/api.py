@@ -243,15 +243,22 @@ class Derivative:
         n = len(self._names)
         key = _plain_key(args, n + vectors)
         derived = self._quick.get(key)
-        if derived is None or not derived.current() or (like_arguments and any(
-                _shape(args[n + i]) != _shape(args[k]) for i, k in enumerate(self.wrt))):
+        if derived is None or not derived.current():
             return key, None
+        if like_arguments:
+            for k in self.wrt:
+                vector, like = args[n], args[k]
+                n += 1
+                if type(vector) is not type(like) or type(like) is not float and vector.shape != like.shape:
+                    return key, None
         return key, derived
 
-    def remember(self, key: tuple | None, derived: Derived, results: int = 1, tree=None) -> None:
+    def remember(self, key: tuple | None, derived: Derived, results: int = 1, tree=None, dropped: int = 0) -> None:
         """Send the next calls of `key`'s kind straight to `derived` (when the arguments were plain,
-        the function returns one value, and it writes into none of its arguments)."""
+        the function returns one value, and it writes into none of its arguments), which leave
+        out its first `dropped` results (`Derived.short`)."""
         if key is not None and results == 1 and tree is None and not derived.effects.written:
+            derived.dropped = dropped
             self._quick[key] = derived
 
     def runner(self, derived: Derived, args: "Bound", repeated: bool = False) -> Callable:
@@ -305,15 +312,34 @@ class Derivative:
 
     def _statistics(self, returned: tuple, n: int) -> tuple:
         """The first `n` values a reverse-mode derivative returned; the rest are its statistics
-        (tape bytes, and the loop steps checkpointing ran again when a loop is checkpointed),
-        kept as attributes."""
+        (`_keep_statistics`)."""
+        return self._keep_statistics(returned, n)[:n]
+
+    def _keep_statistics(self, returned: tuple, n: int) -> tuple:
+        """`returned`, the values a reverse-mode derivative returned, after keeping as attributes
+        its statistics, after the first `n` (tape bytes, and the loop steps checkpointing ran again
+        when a loop is checkpointed)."""
         self.tape_bytes = returned[n]
         self.advances = returned[n + 1] if len(returned) > n + 1 else 0
-        return returned[:n]
+        return returned
 
     def derived(self, *args, **kwargs) -> Derived:
         """The compiled derivative (IR, generated source, file) for these arguments."""
         return self.compiled(self.bind(args, kwargs), self.mode_for_transform)
+
+    def _owned_like(self, results: tuple, start: int, args: tuple) -> Any:
+        """``results[start:]``, one per `wrt` parameter, each in the form of its argument in `args`
+        (plain ones: `_plain_key`) as `_as_output` makes it, packed (`_pack`): a short call's
+        results, whose arrays are the caller's own already."""
+        shaped = []
+        for k in self.wrt:
+            value, like = results[start], args[k]
+            start += 1
+            kind = type(value)
+            if kind is not type(like) or kind is not float and (value.shape != like.shape or value.dtype != _F64):
+                value = _as_output(value, like, True)
+            shaped.append(value)
+        return tuple(shaped) if self.as_tuple else shaped[0]
 
     def _pack(self, grads: list) -> Any:
         return tuple(grads) if self.as_tuple else grads[0]
@@ -403,11 +429,12 @@ def _plain(value: Any) -> Any:
     return float(value) if isinstance(value, (float, np.floating)) else value
 
 
-def _as_output(value: Any, like: Any) -> Any:
-    """A result in the form of `like`: a float for a scalar, an array of its shape otherwise."""
+def _as_output(value: Any, like: Any, owned: bool = False) -> Any:
+    """A result in the form of `like`: a float for a scalar, an array of its shape otherwise, the
+    caller's own (a copy, unless `owned`: a short call's results are copies already)."""
     if isinstance(like, np.ndarray):
-        if type(value) is np.ndarray and value.dtype is _F64 and value.shape == like.shape:
-            return value.copy()  # (the common case, and the fastest copy)
+        if type(value) is np.ndarray and value.dtype == _F64 and value.shape == like.shape:
+            return value if owned else value.copy()  # (the common case, and the fastest copy)
         return np.array(value, dtype=np.float64).reshape(like.shape)
     return float(value)
 
@@ -430,8 +457,8 @@ class Grad(Derivative):
         key = _plain_key(args, len(self._names)) if not kwargs and self.mode == "reverse" else None
         quick = self._quick.get(key)
         if quick is not None and quick.current():  # (the shortest way, for numbers and float arrays: `remember`)
-            value, *grads = self._statistics(quick.fn(*args, 1.0), 1 + len(self.wrt))
-            return float(value), self._pack([_as_output(g, args[k]) for g, k in zip(grads, self.wrt)])
+            out = self._keep_statistics(quick.short(*args, 1.0), 1 + len(self.wrt))
+            return float(out[0]), self._owned_like(out, 1, args)
         args = self.bind(args, kwargs)
         derived = self.compiled(args, self.mode)
         self.check_scalar_output(derived, "s2sad.vjp")
@@ -478,6 +505,15 @@ def _plain_key(args: tuple, n: int) -> tuple | None:
     return tuple(key)
 
 
+def _same_shape(a: Any, b: Any) -> bool:
+    """Have `a` and `b` (numbers or arrays) the same shape? (Of a float and an array, or two
+    arrays, without `np.shape`'s dispatch: a call's short path.)"""
+    kind = type(a)
+    if kind is type(b) and (kind is float or kind is np.ndarray):
+        return kind is float or a.shape == b.shape
+    return _shape(a) == _shape(b)
+
+
 def _shape(value: Any) -> tuple:
     """`np.shape` of a float or an array, without its dispatch (a call's short path)."""
     kind = type(value)
@@ -520,7 +556,7 @@ class JVP(Derivative):
     def __call__(self, *args):
         key, quick = self.quick(args, len(self.wrt))
         if quick is not None:
-            out = quick.fn(*args)
+            out = quick.short(*args)
             return _plain(out[0]), _plain(out[1])
         primals, tangents = self.split(args, "tangent")
         derived = self.compiled(primals, "forward")
@@ -538,15 +574,15 @@ class VJP(Derivative):
     kind = "vjp"
 
     def __call__(self, *args):
-        n = len(self.signature.parameters)
+        n = len(self._names)
         key, quick = self.quick(args, 1, like_arguments=False)
         if quick is not None:
             try:  # (a cotangent not of the result's shape: the slow path says so)
-                out = self._statistics(quick.fn(*args), 1 + len(self.wrt))
+                out = self._keep_statistics(quick.short(*args), 1 + len(self.wrt))
             except S2SADError:
                 out = None
-            if out is not None and _shape(out[0]) == _shape(args[n]):
-                return _plain(out[0]), self._pack([_as_output(g, args[k]) for g, k in zip(out[1:], self.wrt)])
+            if out is not None and _same_shape(out[0], args[n]):
+                return _plain(out[0]), self._owned_like(out, 1, args)
         if len(args) != n + 1:
             raise _fail(self.fn, f"vjp of {self.fn.__name__} takes {n} arguments and one cotangent, "
                                  f"got {len(args)} values")

@@ -16,8 +16,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .api import (Bound, Derivative, Wrt, _as_output, _fail, _plain, basis, decorated, outputs, unit_tangents,
-                  zeros_like_each)
+from .api import (Bound, Derivative, Wrt, _as_output, _fail, _plain, basis, decorated, outputs,
+                  unit_tangents, zeros_like_each)
 from .containers import flatten_like, unflatten
 from .errors import Unbatched
 
@@ -41,11 +41,10 @@ class HVP(Derivative):
     def __call__(self, *args):
         key, quick = self.quick(args, len(self.wrt))
         if quick is not None:
-            products = quick.fn(*args)[1 + len(self.wrt):]
-            return self._pack([_as_output(p, args[k]) for p, k in zip(products, self.wrt)])
+            return self._owned_like(quick.short(*args), 0, args)  # (the products only: `remember`)
         primals, directions = self.split(args, "direction")
         products = self.value_grad_hvp(primals, directions)[2]
-        self.remember(key, self.compiled(primals, "hvp"))
+        self.remember(key, self.compiled(primals, "hvp"), dropped=1 + len(self.wrt))
         return self._pack(primals.regroup(self.wrt, products))
 
     def value_grad_hvp(self, primals: list, directions: list) -> tuple[float, list, list]:

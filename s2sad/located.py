@@ -71,7 +71,7 @@ def located(fn: Callable, primal: Function, again: Callable[[], tuple[Callable, 
     """`fn`, a derivative's entry point, with the exceptions its generated code raises located
     at the user's statement. `again` (for machine code) makes the Python form that runs a failed
     call again to find the statement, with its `Deadline`."""
-    found: dict[tuple, tuple[Loc | None, str]] = {}  # (kind, message) → where machine code raised it
+    locate = locating(primal, again)
 
     def calls(faster: Callable) -> None:
         """From now on call `faster` (what `fn` is once its machine code has run: backend/numba.py)."""
@@ -82,27 +82,47 @@ def located(fn: Callable, primal: Function, again: Callable[[], tuple[Callable, 
         started = time.perf_counter() if again is not None else 0.0  # (timed only where it may run again)
         try:
             return fn(*args)
-        except S2SADError:
-            raise
-        except Interrupted:  # (compiled code stopped by Ctrl-C, as Python would have been)
-            raise KeyboardInterrupt from None
-        except MemoryError as exc:
-            raise S2SADError(f"in the derivative of {primal.name}: out of memory ({exc or 'no detail'}); a reverse-mode "
-                             "derivative keeps what its loops compute at every step (tape_bytes says how much a "
-                             "smaller call kept): checkpoint=s2sad.Binomial(snapshots=...) keeps a few snapshots "
-                             "instead (docs/checkpointing.md)", primal.filename, primal.lineno) from None
-        except Exception as exc:
-            if type(exc).__module__.startswith("s2sad"):  # (control flow of the backends', and their refusals)
-                raise
-            loc, note = statement(exc.__traceback__), ""
-            if loc is None and again is not None:
-                key = (type(exc), str(exc))
-                if key not in found:
-                    found[key] = _run_again(again, args, exc, time.perf_counter() - started)
-                loc, note = found[key]
-            raise _error(exc, primal, loc, note) from exc
+        except BaseException as exc:
+            raise locate(exc, args, started)
     run.calls = calls
     return run
+
+
+def locating(primal: Function, again: Callable[[], tuple[Callable, Deadline]] | None = None,
+             ) -> Callable[[BaseException, tuple, float], BaseException]:
+    """What a call of `primal`'s derivative raises in place of an exception of its code, given that
+    exception, the call's arguments and its start (`time.perf_counter`): the same exception, or a
+    located one (`located`; `again` as there)."""
+    found: dict[tuple, tuple[Loc | None, str]] = {}  # (kind, message) → where machine code raised it
+
+    def locate(exc: BaseException, args: tuple, started: float) -> BaseException:
+        if isinstance(exc, S2SADError) or not isinstance(exc, Exception):
+            return exc
+        if isinstance(exc, Interrupted):  # (compiled code stopped by Ctrl-C, as Python would have been)
+            return _instead(KeyboardInterrupt(), None)
+        if isinstance(exc, MemoryError):
+            return _instead(S2SADError(
+                f"in the derivative of {primal.name}: out of memory ({exc or 'no detail'}); a reverse-mode derivative "
+                "keeps what its loops compute at every step (tape_bytes says how much a smaller call kept): "
+                "checkpoint=s2sad.Binomial(snapshots=...) keeps a few snapshots instead (docs/checkpointing.md)",
+                primal.filename, primal.lineno), None)
+        if type(exc).__module__.startswith("s2sad"):  # (control flow of the backends', and their refusals)
+            return exc
+        loc, note = statement(exc.__traceback__), ""
+        if loc is None and again is not None:
+            key = (type(exc), str(exc))
+            if key not in found:
+                found[key] = _run_again(again, args, exc, time.perf_counter() - started)
+            loc, note = found[key]
+        return _instead(_error(exc, primal, loc, note), exc)
+    return locate
+
+
+def _instead(exc: BaseException, cause: BaseException | None) -> BaseException:
+    """`exc`, to be raised in place of another: ``raise exc from cause``."""
+    exc.__cause__ = cause
+    exc.__suppress_context__ = True
+    return exc
 
 
 def _run_again(again: Callable[[], tuple[Callable, Deadline]], args: tuple, exc: Exception,

@@ -17,12 +17,13 @@ import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
 from .backend import numba as numba_backend
 from .backend.background import TIERS, interruptible
+from .backend.checked import copies
 from .backend import python as python_backend
 from .cache import write_module
 from .codegen import module_source
@@ -33,7 +34,7 @@ from .frontend.parse import recording_reads
 from .frontend.nested import source_function
 from . import primitives as P
 from .ir.core import Eqn, Function, copy_function
-from .located import LINES, Deadline, located
+from .located import LINES, Deadline, located, locating
 from . import records
 from .records import Form, Outline, Recipe
 from .ir.printer import print_function
@@ -62,6 +63,7 @@ MODES = ("forward", "reverse")  # of first derivatives (grad, jvp, vjp)
 # and forward over reverse (Hessian-vector products), and the vector forms of forward mode and of forward over
 # reverse, k tangents per sweep (`jacobian` and `hessian` use them)
 DERIVATIVES = MODES + ("hvp", "vforward", "vhvp")
+CALLS_BEFORE_ENTRY = 1000  # short calls of a compiled derivative before its checked entry is compiled
 
 
 class Derived:
@@ -70,7 +72,8 @@ class Derived:
     demand when the derivative was read from a record (records.py)."""
 
     def __init__(self, outline: Outline, assumed: tuple, source: str, path: str, fn: Callable, core: Callable,
-                 effects: Effects, ir: Callable[[], tuple[Function, Function]]):
+                 effects: Effects, ir: Callable[[], tuple[Function, Function]],
+                 entry: Callable[[int], Callable | None] | None = None):
         self.outline = outline    # the primal's name, place, result types and structure
         self.assumed = assumed    # what names outside the function referred to (checked by `current`)
         self.source = source      # the generated module's source
@@ -79,7 +82,11 @@ class Derived:
         self.core = core          # what the backend compiled: `fn` itself, or the core it calls
         self.effects = effects    # the state one call changes besides its results
         self.scalar = False       # found to return one float (checked at the first call that needs it)
+        self.short = self._copied  # what a short call runs (api.py): `fn`, each array it returns its own
+        self.dropped = 0          # how many of the first results a short call leaves out (set before the first)
         self._ir = ir
+        self._entry = entry       # makes the checked entry that `short` becomes (compiled code), None if none
+        self._short_calls = 0
 
     @functools.cached_property
     def _made(self) -> tuple[Function, Function]:
@@ -94,6 +101,17 @@ class Derived:
     def derivative(self) -> Function:
         """The transformed IR, after cleanup."""
         return self._made[1]
+
+    def _copied(self, *args) -> Any:
+        """`fn`'s results but the first `dropped`, with each array copied (no result is another's,
+        an argument's, or a buffer of the derivative's). Every `CALLS_BEFORE_ENTRY` calls, the
+        checked entry is asked for, which does the copies and the check of the results in the call
+        of machine code (backend/checked.py); once there is one, the short calls run it instead."""
+        self._short_calls += 1
+        if self._entry is not None and self._short_calls % CALLS_BEFORE_ENTRY == 0:
+            self.short = self._entry(self.dropped) or self.short
+        out = self.fn(*args)
+        return copies(out[self.dropped:] if self.dropped else out)
 
     def current(self) -> bool:
         """Do the names outside the function still refer to what they did when it was made?"""
@@ -281,9 +299,20 @@ def _assemble(recipe: Recipe, backend: str, ir: Callable[[], tuple[Function, Fun
     entry = getattr(module.module, python.entry)
     again = _python_again(recipe, spaces) if compiled else None
     fn = located(entry if compiled else _numpy_scalars(entry), recipe.outline, again)
+    checked = None
     if compiled:
         module.core.on_direct.append(_calling_directly(module, fn, entry is module.core))
-    return Derived(recipe.outline, recipe.assumed, module.source, module.path, fn, module.core, recipe.effects, ir)
+        if entry is module.core:  # (an entry of its own, around the core, is Python: it gets none)
+            checked = _checked_entry(module.core, recipe.outline, again)
+    return Derived(recipe.outline, recipe.assumed, module.source, module.path, fn, module.core, recipe.effects, ir,
+                   checked)
+
+
+def _checked_entry(core: Callable, outline: Outline, again: Callable) -> Callable[[int], Callable | None]:
+    """What makes the calls of the checked entry of a compiled `core` (backend/checked.py:
+    `core.checked`) that leave out the first `dropped` results, its errors located as the
+    derivative's are; it gives None until the machine code has run."""
+    return lambda dropped: core.checked(locating(outline, again), dropped)
 
 
 def _calling_directly(module: "_Module", fn: Callable, whole: bool) -> Callable[[Callable], None]:

@@ -17,6 +17,7 @@ import functools
 import os
 import re
 import sys
+import time
 import traceback
 import warnings
 from typing import Callable
@@ -28,6 +29,7 @@ from ..cache import cache_dir, machine_code_cache_trusted
 from ..errors import S2SADError
 from . import python
 from .background import Refused, Switch, Tiers, tiered
+from .checked import copies, entry_function
 from .numba_load import float_arrays_returned, load_cached, load_signature
 from .stream import StreamUnavailable, run_on_numpys_stream
 
@@ -141,6 +143,41 @@ def compile(fn: Callable, source: str, origin: str, strict: bool, fallback: Call
             return failed(exc, args)
         return out if _finite(out) else not_finite(out)
 
+    def make_checked(locate: Callable[[BaseException, tuple, float], BaseException], dropped: int = 0,
+                     ) -> Callable | None:
+        """The calls of the checked entry, once the machine code has run and calls go to
+        `direct` (None before, or after Numba refused the derivative): the results but the first
+        `dropped`, with each array copied, and all of them checked finite, in one call of machine
+        code. An exception is raised as `locate` (located.locating) makes it, from the exception,
+        the arguments and the start."""
+        if call.direct is None or fallen:
+            return None
+        try:
+            entry = jit(entry_function(fn, jitted, dropped))  # (compiled at its first call)
+        except (OSError, S2SADError):  # (its module could not be written: calls go on as before)
+            return None
+
+        def checked(*args):
+            nonlocal entry
+            started = time.perf_counter()
+            try:
+                if entry is not None and not fallen:
+                    try:
+                        if not entry.signatures:  # (from the cache, if it is there: numba_load.py)
+                            load_cached(entry, args)
+                        finite, out = entry(*args)
+                    except Exception as exc:
+                        if not (isinstance(exc, refusals()) or raised_by_numba(exc) or _raised_by_cache(exc)):
+                            raise  # (the code's own error)
+                        entry = None  # (Numba refused or failed on the entry: from now on, as `direct`)
+                    else:
+                        return out if finite else not_finite(out)
+                out = direct(*args)
+                return copies(out[dropped:] if dropped else out)
+            except BaseException as exc:
+                raise locate(exc, args, started)
+        return checked
+
     def call(*args):
         if fallen:
             return fallback(*args)
@@ -196,6 +233,7 @@ def compile(fn: Callable, source: str, origin: str, strict: bool, fallback: Call
     call.jitted = None
     call.direct = None  # (`direct`, once the machine code has run; and whom to tell then)
     call.on_direct = []
+    call.checked = make_checked  # (`checked`, made on demand: for derivatives called often)
     call.fallback = fallback
     call.tiers = tiers
     return call

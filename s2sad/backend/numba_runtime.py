@@ -76,6 +76,63 @@ def all_finite(a) -> bool:
     return True
 
 
+def owned(value):
+    """(`value`, is it finite?), with an array copied: what the checked entry of a compiled
+    derivative (backend/checked.py) makes of each result, so that no array a call returns is
+    another's, an argument's or a buffer of the derivative's. Floats and float arrays are checked
+    as `backend.numba._finite` checks them; other values pass."""
+    if isinstance(value, np.ndarray):
+        return value.copy(), value.dtype.kind != "f" or bool(np.isfinite(value).all())
+    return value, not isinstance(value, float) or value - value == 0.0
+
+
+@_cached_overload(owned)
+def _owned(value):
+    if isinstance(value, types.Array):
+        return _owned_floats if isinstance(value.dtype, types.Float) else _owned_array
+    return _owned_float if isinstance(value, types.Float) else _owned_other
+
+
+def _owned_floats(value):
+    return value.copy(), all_finite(value)
+
+
+def _owned_array(value):
+    return value.copy(), True
+
+
+def _owned_float(value):
+    return value, finite(value)
+
+
+def _owned_other(value):
+    return value, True
+
+
+def finite(value) -> bool:
+    """Is `value` finite, as `owned` checks it? (A result the checked entry does not return.)"""
+    return owned(value)[1]
+
+
+@_cached_overload(finite)
+def _finite(value):
+    if isinstance(value, types.Array) and isinstance(value.dtype, types.Float):
+        return _finite_floats
+    return _finite_float if isinstance(value, types.Float) else _finite_other
+
+
+def _finite_floats(value):
+    return all_finite(value)
+
+
+def _finite_float(value):
+    return value - value == 0.0  # (inf - inf and nan - nan are nan)
+
+
+def _finite_other(value):
+    return True
+
+
 def _compiled_as_written(*functions) -> None:
     """Runtime helpers that Numba compiles as they are written: each is compiled once, cached
     with the package, and called by generated code in its place."""
