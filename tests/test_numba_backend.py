@@ -475,7 +475,7 @@ def test_machine_code_calling_a_symbol_the_linker_lacks_is_not_loaded_without_nu
     import llvmlite.binding as ll
     from numba.core.registry import cpu_target
 
-    from s2sad.backend.numba_load import _linkable
+    from s2sad.backend.numba_load import _linkable, undefined_symbols
 
     codegen = cpu_target.target_context.codegen()
 
@@ -485,3 +485,16 @@ def test_machine_code_calling_a_symbol_the_linker_lacks_is_not_loaded_without_nu
 
     assert _linkable(library("sin", "exp", "llvm.fabs.f64"), codegen)
     assert not _linkable(library("sin", "s2sad_no_such_symbol"), codegen)
+
+    def object_code(*called: str) -> tuple:  # (as Numba caches it: the object code, and its bitcode)
+        declared = "".join(f"declare double @{name}(double)\n" for name in called)
+        body = "".join(f"  %r{k} = call double @{name}(double %x)\n" for k, name in enumerate(called))
+        module = ll.parse_assembly(f"{declared}define double @f(double %x) {{\n{body}  ret double %x\n}}\n")
+        machine = ll.Target.from_default_triple().create_target_machine(codemodel="jitdefault")
+        return "example", "object", (machine.emit_object(module), module.as_bitcode())
+
+    if sys.platform.startswith("linux"):  # (ELF object code: its symbol table is read)
+        assert sorted(undefined_symbols(object_code("sin", "s2sad_no_such_symbol")[2][0])) == \
+            ["s2sad_no_such_symbol", "sin"]
+    assert _linkable(object_code("sin", "exp"), codegen)
+    assert not _linkable(object_code("sin", "s2sad_no_such_symbol"), codegen)
