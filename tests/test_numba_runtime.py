@@ -551,7 +551,6 @@ def _exp_and_tanh(x):
 def test_exp_and_tanh_of_arrays_are_within_one_unit_of_numpy_and_keep_its_special_values():
     """Generated code compiled by Numba sees NumPy as `numpy_for_numba` makes it: np.exp and
     np.tanh of float arrays by vectorised formulas, of numbers by the C library."""
-    from s2sad.backend.numba import _bind_ufuncs
     from s2sad.backend import numba_runtime
 
     r = np.random.default_rng(9)
@@ -559,7 +558,7 @@ def test_exp_and_tanh_of_arrays_are_within_one_unit_of_numpy_and_keep_its_specia
                         [0.0, -0.0, np.inf, -np.inf, np.nan, 709.78, 709.8, -745.1, -745.2, -708.5, 0.625, -0.625,
                          22.0, -22.1, 1e-310, -1e-310]])
     f = _exp_and_tanh.py_func
-    _bind_ufuncs(f, numba_runtime)
+    numba_runtime._bind_numpy_for_numba(f)
     assert f.__globals__["np"] is numba_runtime.numpy_for_numba()
     try:
         compiled = numba.njit(error_model="numpy")(f)
