@@ -444,6 +444,7 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         alias = self.namespace_alias()
         self.b.append(Eqn([], P.global_write, [value], {"name": target.id, "space": alias}, self.src.loc(target)))
         self.env[f"{target.id}@{alias}"] = value
+        self.publish(value, f"{target.id}@{alias}", target.id, alias)
 
     def namespace_alias(self) -> str:
         """The name under which generated code reaches this function's module globals."""
