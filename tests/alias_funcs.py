@@ -96,6 +96,13 @@ def reshaped_new_array_written(x):
     return np.sum(y * y)
 
 
+def reshaped_computed_vector_written(x):
+    y = np.sin(x[::-1]) * 2.0  # (a vector NumPy makes is contiguous: its reshape is a view)
+    m = np.reshape(y, (2, 3))
+    m[1, 1] = m[0, 0] * 3.0
+    return np.sum(y * x)
+
+
 def diagonal_sees_later_writes(A):
     d = np.diag(A)
     A = A * 1.0

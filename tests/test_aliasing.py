@@ -70,6 +70,7 @@ CASES = [
     (af.expanded_view_written, (X3,)),
     (af.flipped_view_written, (X3,)),
     (af.reshaped_new_array_written, (X6,)),
+    (af.reshaped_computed_vector_written, (X6,)),  # (used to be refused: its layout was thought unknown)
     (af.diagonal_sees_later_writes, (A33,)),
     (af.taken_column_is_a_copy, (A23,)),
     (af.index_array_read_is_a_copy, (X3,)),

@@ -146,6 +146,12 @@ class Memory:
                    or s.prim is P.getitem and _leading_integers(s.params["spec"]) for s in steps)
 
 
+def _new_vector(prim: P.Primitive, out: Var) -> bool:
+    """Is `out` a vector NumPy makes new (`x * 2.0`, `np.sin(x)`, `x[idx]`)? Such a vector is
+    contiguous, whatever its operands' layout (a module's array read is not new)."""
+    return out.type.ndim == 1 and not prim.aliases and prim is not P.global_read
+
+
 def _leading_integers(spec: tuple) -> bool:
     """Does an index of this spec select whole trailing axes (``X[i]``, ``X[i, j]``)?"""
     return all(s == "i" for s in spec)
@@ -318,7 +324,7 @@ class MemoryLowering:
         """Record what an emitted operation's result is: a view of its operand, or new memory."""
         if self.mem.is_view(prim, ins, out):
             self.mem.steps[out] = Step(ins[0], prim, tuple(ins[1:]), dict(params))
-        elif isinstance(out, Var) and out.type.is_array and prim in _CONTIGUOUS:
+        elif isinstance(out, Var) and out.type.is_array and (prim in _CONTIGUOUS or _new_vector(prim, out)):
             self.mem.contiguous.add(out)
 
     def new_memory(self, value, mark: int, node):
