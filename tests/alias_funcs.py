@@ -477,3 +477,18 @@ def off_diagonal_sees_later_writes(A):
     d = np.diag(B, 1)  # a read-only view of the first superdiagonal
     B[0, 1] = 5.0 * A[2, 2]
     return np.sum(d * d) + np.sum(np.diag(B, -2))
+
+
+def copies_into_views(x):
+    y = np.zeros_like(x)
+    np.copyto(y, x * 2.0)
+    np.add(y[1:], y[:-1], out=y[1:])  # (NumPy computes as if its inputs were copied first)
+    np.maximum(y, 0.0, out=y)
+    np.multiply(x, y, out=x)  # (the caller's array)
+    return np.sum(y * x)
+
+
+def cumsum_into(x):
+    y = np.empty_like(x)
+    np.cumsum(x, out=y)  # <- refused: out= of a function that is not a ufunc
+    return np.sum(y)
