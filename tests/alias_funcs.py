@@ -96,6 +96,13 @@ def reshaped_new_array_written(x):
     return np.sum(y * y)
 
 
+def reshaped_computed_vector_written(x):
+    y = np.sin(x[::-1]) * 2.0  # (a vector NumPy makes is contiguous: its reshape is a view)
+    m = np.reshape(y, (2, 3))
+    m[1, 1] = m[0, 0] * 3.0
+    return np.sum(y * x)
+
+
 def diagonal_sees_later_writes(A):
     d = np.diag(A)
     A = A * 1.0
@@ -470,3 +477,18 @@ def off_diagonal_sees_later_writes(A):
     d = np.diag(B, 1)  # a read-only view of the first superdiagonal
     B[0, 1] = 5.0 * A[2, 2]
     return np.sum(d * d) + np.sum(np.diag(B, -2))
+
+
+def copies_into_views(x):
+    y = np.zeros_like(x)
+    np.copyto(y, x * 2.0)
+    np.add(y[1:], y[:-1], out=y[1:])  # (NumPy computes as if its inputs were copied first)
+    np.maximum(y, 0.0, out=y)
+    np.multiply(x, y, out=x)  # (the caller's array)
+    return np.sum(y * x)
+
+
+def cumsum_into(x):
+    y = np.empty_like(x)
+    np.cumsum(x, out=y)  # <- refused: out= of a function that is not a ufunc
+    return np.sum(y)

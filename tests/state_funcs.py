@@ -203,3 +203,44 @@ def prints_as_it_goes(x):
         y = np.sin(y)
         print("step", t, np.sum(y))
     return np.sum(y * y)
+
+
+HELD = np.zeros(2)
+
+
+def stores_into_a_new_global(x):
+    global HELD
+    HELD = np.zeros(2)
+    HELD[0] = x  # (the module's HELD is this array: it sees the store)
+    return np.sum(HELD) * x
+
+
+def hold(v):
+    global HELD
+    HELD = v
+
+
+def squares_what_a_helper_made_global(x):
+    y = x * 2.0
+    hold(y)
+    y *= y
+    return np.sum(y)
+
+
+def writes_a_global_view_in_a_loop(x):
+    global HELD
+    y = x * 2.0
+    HELD = y[::-1]
+    for _ in range(3):
+        y[1:] += y[:-1]
+        y[0] += HELD[1] * x[0]
+    return np.sum(y * x)
+
+
+def writes_what_may_be_global(x, t):
+    global HELD
+    y = x * 2.0
+    if t > 0:
+        HELD = y
+    y *= y
+    return np.sum(y)

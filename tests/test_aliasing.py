@@ -70,6 +70,7 @@ CASES = [
     (af.expanded_view_written, (X3,)),
     (af.flipped_view_written, (X3,)),
     (af.reshaped_new_array_written, (X6,)),
+    (af.reshaped_computed_vector_written, (X6,)),  # (used to be refused: its layout was thought unknown)
     (af.diagonal_sees_later_writes, (A33,)),
     (af.taken_column_is_a_copy, (A23,)),
     (af.index_array_read_is_a_copy, (X3,)),
@@ -111,6 +112,7 @@ CASES = [
     (af.rows_swapped_by_a_tuple, (A33,)),
     (af.reversed_into_itself, (X6,)),  # (used to be refused as an overlap)
     (af.off_diagonal_sees_later_writes, (A33,)),
+    (af.copies_into_views, (np.array([0.7, -1.3, 2.1, 0.4]),)),  # (np.copyto and out= used to be refused)
 ]
 
 
@@ -132,6 +134,7 @@ REFUSED = [
     (af.view_of_a_path_dependent_alias_written, (X3, 1.0), "may or may not share memory"),
     (af.row_set_from_a_column, (A33,), "depends on the order of the elements in memory"),
     (af.row_set_from_a_column_view, (A33,), "depends on the order of the elements in memory"),
+    (af.cumsum_into, (X3,), "out= is supported for NumPy's ufuncs"),
 ]
 
 

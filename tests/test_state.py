@@ -246,6 +246,38 @@ def test_a_global_assigned_in_loops_carries_its_derivative(mode, monkeypatch):
     assert sf.SCALE == expected_scale  # (the module holds what one call leaves, in both modes)
 
 
+PUBLISHED = [(sf.stores_into_a_new_global, 0.5), (sf.squares_what_a_helper_made_global, np.array([0.5, -0.2])),
+             (sf.writes_a_global_view_in_a_loop, np.array([0.5, -0.2, 0.7]))]
+
+
+@pytest.mark.falls_back  # Numba cannot write module globals
+@MODES
+@pytest.mark.parametrize("f, x", PUBLISHED, ids=[f.__name__ for f, _ in PUBLISHED])
+def test_a_global_assigned_an_array_sees_later_writes_into_it(f, x, mode, monkeypatch):
+    """NumPy's module holds the array itself, so a store into it after the assignment is seen
+    there (forward mode used to leave the module the array as it was before the store)."""
+    monkeypatch.setattr(sf, "HELD", np.zeros(2))
+    expected = f(np.copy(x))
+    expected_held = sf.HELD.copy()
+
+    def fresh(v):
+        sf.HELD = np.zeros(2)
+        return f(v)
+    expected_grad = fd(fresh, (x,), 0)
+    sf.HELD = np.zeros(2)
+    value, grad = s2sad.value_and_grad(f, mode=mode)(np.copy(x))
+    assert value == pytest.approx(expected, rel=1e-13)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-6)
+    np.testing.assert_array_equal(sf.HELD, expected_held)
+
+
+def test_a_write_into_what_a_global_may_refer_to_is_refused(monkeypatch):
+    monkeypatch.setattr(sf, "HELD", np.zeros(2))
+    with pytest.raises(s2sad.S2SADError, match="may or may not refer to") as info:
+        s2sad.grad(sf.writes_what_may_be_global)(np.array([0.5, -0.2]), 1.0)
+    assert info.value.source_line.strip() == "y *= y"
+
+
 @pytest.mark.parametrize("policy", [None, s2sad.Periodic(every=2), s2sad.Binomial(snapshots=1)],
                          ids=["store-all", "periodic", "binomial"])
 def test_print_runs_in_the_forward_sweep_only(policy, capfd):

@@ -297,9 +297,45 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
                                                   or self.expr(node.value.func) == PyObj(np.put_along_axis)):
             self.expr(node.value)  # (np.add.at and np.put_along_axis write into their first argument)
             return
+        if isinstance(node.value, gast.Call) and self.copy_into(node.value):
+            return
         if isinstance(node.value, (gast.Yield, gast.YieldFrom)):
             raise self.error(node, _REFUSED_EXPRS[gast.Yield])
         raise self.error(node, "an expression statement has no effect on the result and is not supported; remove it")
+
+    def copy_into(self, node: gast.Call) -> bool:
+        """``np.copyto(dst, src)`` and a ufunc with ``out=`` called as a statement
+        (``np.maximum(h, 0.0, out=h)``): the store ``dst[...] = value``, the value computed first
+        (NumPy's ufuncs compute as if their inputs were copied before the output is written).
+        True if the call was one."""
+        func = self.expr(node.func)
+        if not (isinstance(func, PyObj) and _is_hashable(func.obj)):
+            return False
+        out = [k for k in node.keywords if k.arg == "out"]
+        if func.obj is np.copyto:
+            if len(node.args) != 2 or node.keywords:
+                raise self.error(node, "np.copyto is supported as np.copyto(dst, src) (no casting= or where=)")
+            dst, src = node.args
+        elif isinstance(func.obj, np.ufunc) and out:
+            dst = out[0].value.elts[0] if isinstance(out[0].value, gast.Tuple) and len(out[0].value.elts) == 1 \
+                else out[0].value
+            src = gast.Call(func=node.func, args=node.args, keywords=[k for k in node.keywords if k.arg != "out"])
+            gast.copy_location(src, node)
+        elif out:
+            raise self.error(node, f"out= is supported for NumPy's ufuncs (np.add, np.maximum, ...) called as a statement; "
+                                   f"store the result instead (y[...] = {_described(node.func)}(...))")
+        else:
+            return False
+        value = self.value(src)
+        target = self.expr(dst)
+        if not (isinstance(target, Var) and target.type.is_array):
+            raise self.error(node, f"the output of {_described(node.func)} must be an array")
+        if target.type.dtype != "f64" and value.type.element.kind == "f64":
+            raise self.error(node, f"{_described(node.func)} would cast floats into '{_described(dst)}', which is "
+                                   f"{target.type}: NumPy refuses that (casting='same_kind'); write into a float array")
+        where = gast.Subscript(value=dst, slice=gast.Constant(value=Ellipsis, kind=None), ctx=gast.Store())
+        self.store(gast.copy_location(where, node), self.current(value, node), None)
+        return True
 
     def append(self, node) -> None:
         """``xs.append(v)`` in straight-line code: every name of the list then names the longer
@@ -444,6 +480,7 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         alias = self.namespace_alias()
         self.b.append(Eqn([], P.global_write, [value], {"name": target.id, "space": alias}, self.src.loc(target)))
         self.env[f"{target.id}@{alias}"] = value
+        self.publish(value, f"{target.id}@{alias}", target.id, alias)
 
     def namespace_alias(self) -> str:
         """The name under which generated code reaches this function's module globals."""

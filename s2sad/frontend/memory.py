@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import primitives as P
-from ..ir.core import TEMP, Atom, Const, Loc, Var
+from ..ir.core import TEMP, Atom, Const, Eqn, Loc, Var
 from .values import DictVal, RecordVal, TupleVal, contents, with_contents
 
 # Operations whose result is a view of their first operand, and how a write into the view
@@ -94,6 +94,7 @@ class Memory:
         self.appended: set[Var] = set()        # storages of arrays appended to a list (never written after)
         self.list_rows: dict[Var, str] = {}    # storages of a list's rows read in its loop → the list's name
         self.lists: dict[object, object] = {}  # a list the function made (its ident) → the region that made it
+        self.published: dict[Var, dict] = {}   # storages assigned to a module global → {env key: (name, space)}
 
     def chain(self, v: Var) -> tuple[Var, list[Step]]:
         """(the value of the storage `v` looks into, the steps from it to `v`, in order)."""
@@ -143,6 +144,12 @@ class Memory:
             return False
         return all(s.prim in _LAYOUT or s.prim in (P.expand_dims, P.squeeze)
                    or s.prim is P.getitem and _leading_integers(s.params["spec"]) for s in steps)
+
+
+def _new_vector(prim: P.Primitive, out: Var) -> bool:
+    """Is `out` a vector NumPy makes new (`x * 2.0`, `np.sin(x)`, `x[idx]`)? Such a vector is
+    contiguous, whatever its operands' layout (a module's array read is not new)."""
+    return out.type.ndim == 1 and not prim.aliases and prim is not P.global_read
 
 
 def _leading_integers(spec: tuple) -> bool:
@@ -242,6 +249,31 @@ class MemoryLowering:
             raise AssertionError(f"a write's new value {new!r} already belongs to another array")
         self.mem.storage[new] = storage
         self.env[Latest(storage)] = new
+        self.republish(storage, node)
+
+    def publish(self, value, key: str, name: str, space: str) -> None:
+        """Note that the module global `name` (the environment key `key`) now refers to `value`'s
+        memory: NumPy's module then holds that very array, and sees later writes into it."""
+        if isinstance(value, Var) and value.type.is_array:
+            self.mem.published.setdefault(self.mem.storage_of(value), {})[key] = (name, space)
+
+    def republish(self, storage: Var, node) -> None:
+        """After a write into `storage`, give the module globals that refer to its memory the new
+        contents (the IR's values are not memory: the module would keep the value before the
+        write). A global that may or may not refer to it, depending on the path taken, is refused."""
+        for key, (name, space) in self.mem.published.get(storage, {}).items():
+            bound = self.env.get(key)
+            if not (isinstance(bound, Var) and bound.type.is_array):
+                continue
+            if self.mem.unsure(bound) is not None and storage in self.mem.storages(bound):
+                raise self.error(node, f"this writes into an array that the global '{name}' may or may not refer to "
+                                       f"(it is assigned {_where(self.mem.unsure(bound).loc)} on some paths only), so "
+                                       "NumPy's module would see the write on some paths only; assign the global a copy (.copy()) "
+                                       "or assign it after the last write")
+            if self.mem.storage_of(bound) is not storage:
+                continue  # (the global was assigned another array since)
+            now = self.current(bound, node, name)  # (the key keeps `bound`: reads make it again, as names)
+            self.b.append(Eqn([], P.global_write, [now], {"name": name, "space": space}, self.src.loc(node)))
 
     def check_overlap(self, dst: Var, spec: tuple, index: list, value, node, name: str) -> None:
         """Refuse ``x[idx] = v`` where ``x[idx]`` is one-dimensional and `v` a view of x's memory
@@ -292,7 +324,7 @@ class MemoryLowering:
         """Record what an emitted operation's result is: a view of its operand, or new memory."""
         if self.mem.is_view(prim, ins, out):
             self.mem.steps[out] = Step(ins[0], prim, tuple(ins[1:]), dict(params))
-        elif isinstance(out, Var) and out.type.is_array and prim in _CONTIGUOUS:
+        elif isinstance(out, Var) and out.type.is_array and (prim in _CONTIGUOUS or _new_vector(prim, out)):
             self.mem.contiguous.add(out)
 
     def new_memory(self, value, mark: int, node):
