@@ -492,3 +492,40 @@ def cumsum_into(x):
     y = np.empty_like(x)
     np.cumsum(x, out=y)  # <- refused: out= of a function that is not a ufunc
     return np.sum(y)
+
+
+def _kick_drift(x, v, dt):
+    v -= dt * np.sin(x)
+    x += dt * v
+    return x, v  # (the arrays it was given, updated in place)
+
+
+def integrator_steps_its_arguments(x, v):
+    for _ in range(3):
+        x, v = _kick_drift(x, v, 0.1)  # (the caller's arrays, all along)
+    return np.sum(x * v)
+
+
+def _kick_drift_through_views(x, v, dt):
+    v[:] = v - dt * x
+    x[:] += dt * v
+    return x, v
+
+
+def integrator_steps_through_views(x):
+    v = np.zeros_like(x)
+    k = 0
+    while k < 3:
+        x, v = _kick_drift_through_views(x, v, 0.2)
+        k += 1
+    return np.sum(x * x) + np.sum(v)
+
+
+def integrator_state_seen_through_an_earlier_name(x0):
+    x = x0.copy()
+    first = x  # (the same array as x, before and after every step)
+    v = x0 * 0.5
+    for _ in range(3):
+        x, v = _kick_drift(x, v, 0.1)
+        first[0] = first[0] * 1.5
+    return np.sum(first * x) + np.sum(v)

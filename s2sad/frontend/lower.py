@@ -737,10 +737,12 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         carried = fixed.carried if fixed else self.rebound(node, exclude)
         types = dict(fixed.types) if fixed else {k: self.entry_type(k) for k in carried}
         sources: dict = dict(fixed.sources) if fixed else {}
+        whole: dict = dict(fixed.whole) if fixed else {}
         loop_mark = _mark()
         for _ in range(2 * len(carried) + 8):
             region, inner, found = self.lower_region(node, lower_body, exclude, index_hint,
-                                                     LoopRegion(carried, types, sources, Var(index_hint, I64), []))
+                                                     LoopRegion(carried, types, sources, Var(index_hint, I64), [],
+                                                                whole=whole))
             if fixed:
                 if found != [k for k in carried if k == RESULT]:
                     raise self.error(node, "the condition of a while loop may not assign names or write into "
@@ -752,11 +754,13 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
                     self.read_state(k, node)  # (assigned in the loop by a helper: its value before it)
             results = [inner.yielded(k, region.entry, node) for k in found]
             settled = self.settle_types(node, found, [types.get(k) or self.entry_type(k) for k in found], results)
+            same = {k: self.whole_storage(k, r, region) for k, r in zip(found, results)}
+            same = {k: storage for k, storage in same.items() if storage is not None}
             shared = {k: self.shared_sources(k, r, loop_mark) for k, r in zip(found, results)
-                      if not self.own_memory(k, r, inner)}
-            if found == carried and settled == [types[k] for k in carried] and shared == sources:
+                      if k not in same and not self.own_memory(k, r, inner)}
+            if found == carried and settled == [types[k] for k in carried] and shared == sources and same == whole:
                 break
-            carried, types, sources = found, dict(zip(found, settled)), shared
+            carried, types, sources, whole = found, dict(zip(found, settled)), shared, same
         else:
             raise AssertionError("the values a loop carries did not settle")
         for k, r, param in zip(carried, results, region.params):  # (an appended array carried to the next iteration)
@@ -883,6 +887,21 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         start_ok = not isinstance(start, Var) or self.sole(self.current(start), key, [self.env, *self.outer])
         return start_ok and inner.sole(result, key, [inner.env, *self.outer])
 
+    def whole_storage(self, key, result, region: "LoopRegion") -> Var | None:
+        """The array from before a loop that a carried name refers to, whole, both as the loop
+        starts and after an iteration (``x, v = step(x, v)``, a step that updates its arguments
+        in place and returns them): the name is then that array all along, not a value that may
+        or may not share its memory. (While the loop is lowered the first time, its parameter
+        stands for the array.)"""
+        start = self.env.get(key)
+        whole = [v for v in (start, result) if isinstance(v, Var) and v.type.is_array
+                 and self.mem.unsure(v) is None and not self.mem.chain(v)[1]]
+        if len(whole) < 2 or key not in region.carried:
+            return None
+        storage = self.mem.storage_of(self.current(start))
+        param = region.params[region.carried.index(key)]
+        return storage if self.mem.storage_of(result) in (storage, self.mem.storage_of(param)) else None
+
     def shared_sources(self, key, result, mark: int) -> set:
         """The storages from before a loop (made before `mark`) that a carried name may look into."""
         start = self.env.get(key)
@@ -895,6 +914,8 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         for key, param in zip(region.carried, region.params):
             if isinstance(key, Latest):
                 self.mem.storage[param] = key.storage
+            elif key in region.whole:
+                self.mem.storage[param] = region.whole[key]
             elif key in region.sources:
                 self.mem.ambiguous[param] = Ambiguous({s: entry.get(Latest(s), s) for s in region.sources[key]},
                                                       self.src.loc(node))
@@ -906,6 +927,8 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
                 self.mem.appended.add(out)  # (the last item appended, still named after the loop)
             if isinstance(key, Latest):
                 self.mem.storage[out] = key.storage
+            elif key in region.whole:
+                self.mem.storage[out] = region.whole[key]
         for key, out in zip(region.carried, outs):
             if key in region.sources:
                 self.mem.ambiguous[out] = Ambiguous({s: self.latest(s) for s in region.sources[key]},
@@ -2093,6 +2116,7 @@ class LoopRegion:
     init: list = field(default_factory=list)
     results: list = field(default_factory=list)
     local: list = field(default_factory=list)  # names bound only inside the loop
+    whole: dict = field(default_factory=dict)  # names that are an array from before the loop all along → its storage
 
     def outs(self) -> list[Var]:
         return [Var(_key_hint(k), p.type) for k, p in zip(self.carried, self.params)]
