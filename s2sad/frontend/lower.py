@@ -754,10 +754,9 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
                     self.read_state(k, node)  # (assigned in the loop by a helper: its value before it)
             results = [inner.yielded(k, region.entry, node) for k in found]
             settled = self.settle_types(node, found, [types.get(k) or self.entry_type(k) for k in found], results)
-            same = {k: self.whole_storage(k, r, region) for k, r in zip(found, results)}
-            same = {k: storage for k, storage in same.items() if storage is not None}
-            shared = {k: self.shared_sources(k, r, loop_mark) for k, r in zip(found, results)
-                      if k not in same and not self.own_memory(k, r, inner)}
+            not_own = [(k, r) for k, r in zip(found, results) if not self.own_memory(k, r, inner)]
+            same = {k: storage for k, r in not_own if (storage := self.whole_storage(k, r, region)) is not None}
+            shared = {k: self.shared_sources(k, r, loop_mark) for k, r in not_own if k not in same}
             if found == carried and settled == [types[k] for k in carried] and shared == sources and same == whole:
                 break
             carried, types, sources, whole = found, dict(zip(found, settled)), shared, same
