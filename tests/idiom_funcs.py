@@ -346,6 +346,30 @@ def states_over_rows(x0, A):
     return np.sum(np.stack(xs) ** 2)
 
 
+def polynomial_design_columns(w, x):
+    cols = [np.ones_like(x)]
+    for d in range(1, 4):
+        cols.append(x ** d)
+    return np.sum((np.stack(cols, axis=1) @ w) ** 2)
+
+
+def blocks_joined_along_axes(w, x):
+    blocks = []
+    for k in range(3):
+        blocks.append(np.outer(x, w) * (k + 1.0))
+    side = np.concatenate(blocks, axis=1)
+    deep = np.stack(blocks, -1)
+    tall = np.concatenate(blocks, -2)
+    return np.sum(side ** 2) + np.sum(np.sin(deep[:, 1, :])) + np.sum(tall[1::2] * 2.0)
+
+
+def rows_concatenated_past_their_axes(w, x):
+    rows = []
+    for k in range(3):
+        rows.append(w * x[k])
+    return np.sum(np.concatenate(rows, axis=1))   # (NumPy: AxisError)
+
+
 def activations_of_layers(layers, x):
     hs = []
     for W in layers:  # (a list of arrays: the loop is unrolled)
