@@ -102,3 +102,17 @@ def indexes_by_variable(layers, i):
 
 def missing_key(params):
     return np.sum(params["W3"])
+
+
+def loss_after_a_step(params, X, y, lr):
+    """One gradient step written as a dict comprehension, then the loss at the new parameters."""
+    r = X @ params["w"] + params["b"] - y
+    g = {"w": X.T @ r / len(y), "b": np.mean(r)}
+    stepped = {k: params[k] - lr * g[k] for k in params}
+    shrunk = {name: np.tanh(v) for name, v in stepped.items()}
+    return np.mean((X @ shrunk["w"] + shrunk["b"] - y) ** 2)
+
+
+def dict_comprehension_over_a_range(x):
+    squares = {i: x[i] ** 2 for i in range(2)}
+    return squares[0] + squares[1]

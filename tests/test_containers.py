@@ -173,6 +173,24 @@ def test_scipy_minimize_with_ravel():
     assert result.fun < 0.5 * cf.mlp_loss(params, X, y)
 
 
+@MODES
+def test_dict_comprehension_over_a_dict_of_parameters(mode):
+    r = rng()
+    params, X, y = {"w": r.normal(size=3), "b": 0.2}, r.normal(size=(6, 3)), r.normal(size=6)
+    value, g = s2sad.value_and_grad(cf.loss_after_a_step, mode=mode)(params, X, y, 0.3)
+    assert value == pytest.approx(cf.loss_after_a_step(params, X, y, 0.3), rel=1e-13)
+    assert_tree_close(g, fd_tree(cf.loss_after_a_step, params, X, y, 0.3))
+    h = s2sad.hvp(lambda w: cf.loss_after_a_step({"w": w, "b": 0.2}, X, y, 0.3))(params["w"], np.ones(3))
+    step = s2sad.grad(lambda w: cf.loss_after_a_step({"w": w, "b": 0.2}, X, y, 0.3), backend="python")
+    np.testing.assert_allclose(h, fd(lambda w: step(w) @ np.ones(3), [params["w"]], 0), rtol=1e-6)
+
+
+def test_dict_comprehension_over_a_range_is_refused():
+    with pytest.raises(s2sad.S2SADError, match=r"container_funcs.py:\d+: a dict comprehension is supported with one "
+                                               r"for and no if"):
+        s2sad.grad(cf.dict_comprehension_over_a_range)(np.ones(2))
+
+
 @pytest.mark.parametrize("fn, args, message", [
     (cf.assigns_item, ({"W": np.ones(2)},), r"assigning to params\['W'\] \(an item of a dict the function was given\) "
                                              r"is not supported"),

@@ -101,7 +101,7 @@ _REFUSED_EXPRS = {
     gast.ListComp: "a list comprehension is supported with one for and no if, outside a while loop's "
                    "condition; use NumPy operations (np.where for a filter)",
     gast.SetComp: "set comprehensions are not supported",
-    gast.DictComp: "dict comprehensions are not supported",
+    gast.DictComp: "a dict comprehension is supported with one for and no if; write the loop that assigns its items",
     gast.GeneratorExp: "generator expressions are not supported; use NumPy operations",
     gast.Dict: "dicts are not supported; pass values as separate arguments",
     gast.Set: "sets are not supported",
