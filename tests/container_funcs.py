@@ -116,3 +116,25 @@ def loss_after_a_step(params, X, y, lr):
 def dict_comprehension_over_a_range(x):
     squares = {i: x[i] ** 2 for i in range(2)}
     return squares[0] + squares[1]
+
+
+def copies_then_assigns(params, layers, x):
+    """dict(...) and list(...) copies whose items are reassigned: the arguments keep theirs."""
+    p = dict(params)
+    p["w"] = p["w"] * 2.0
+    p["b"] += 1.0
+    ws = list(layers)
+    ws.append(x)
+    ws[0] = ws[0] * 3.0
+    shape = tuple(x.shape)
+    return np.sum(p["w"] * x) + p["b"] + sum(np.sum(w ** 2) for w in ws) + np.sum(np.ones(shape) * params["w"])
+
+
+def copy_shares_the_arrays(params, x):
+    q = dict(params)
+    q["w"] *= 2.0   # (the same array as params["w"], as in Python)
+    return np.sum(params["w"] * x)
+
+
+def dict_of_keywords(x):
+    return dict(a=x)["a"]

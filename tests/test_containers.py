@@ -185,6 +185,32 @@ def test_dict_comprehension_over_a_dict_of_parameters(mode):
     np.testing.assert_allclose(h, fd(lambda w: step(w) @ np.ones(3), [params["w"]], 0), rtol=1e-6)
 
 
+@MODES
+def test_dict_list_and_tuple_copies(mode):
+    r = rng()
+    params, layers, x = {"w": r.normal(size=2), "b": 0.5}, [r.normal(size=2), r.normal(size=2)], r.normal(size=2)
+    value, g = s2sad.value_and_grad(cf.copies_then_assigns, wrt=(0, 1), mode=mode)(params, layers, x)
+    assert value == pytest.approx(cf.copies_then_assigns(params, layers, x), rel=1e-13)
+    assert_tree_close(g[0], fd_tree(cf.copies_then_assigns, params, layers, x))
+    assert_tree_close(g[1], fd_tree(lambda ls: cf.copies_then_assigns(params, ls, x), layers))
+    assert params["b"] == 0.5
+
+
+@MODES
+def test_a_dict_copy_shares_its_arrays_with_the_original(mode):
+    params, x = {"w": np.array([1.0, 2.0])}, np.array([0.3, -0.2])
+    expected = {"w": params["w"].copy()}
+    value = cf.copy_shares_the_arrays(expected, x)
+    got, g = s2sad.value_and_grad(cf.copy_shares_the_arrays, mode=mode)(params, x)
+    assert got == value and np.array_equal(params["w"], expected["w"])
+    np.testing.assert_allclose(g["w"], 2.0 * x)
+
+
+def test_dict_of_keywords_is_refused():
+    with pytest.raises(s2sad.S2SADError, match=r"container_funcs.py:\d+: dict\(...\) is supported as a copy of a dict"):
+        s2sad.grad(cf.dict_of_keywords)(1.0)
+
+
 def test_dict_comprehension_over_a_range_is_refused():
     with pytest.raises(s2sad.S2SADError, match=r"container_funcs.py:\d+: a dict comprehension is supported with one "
                                                r"for and no if"):
