@@ -206,6 +206,21 @@ def test_a_dict_copy_shares_its_arrays_with_the_original(mode):
     np.testing.assert_allclose(g["w"], 2.0 * x)
 
 
+@MODES
+def test_a_loop_over_the_indices_of_a_list_is_unrolled(mode):
+    r = rng()
+    layers = [(0.5 * r.normal(size=(3, 3)), 0.1 * r.normal(size=3)) for _ in range(3)]
+    X = r.normal(size=(4, 3))
+    value, g = s2sad.value_and_grad(cf.residual_layers_by_index, mode=mode)(layers, X)
+    assert value == pytest.approx(cf.residual_layers_by_index(layers, X), rel=1e-13)
+    assert_tree_close(g, fd_tree(cf.residual_layers_by_index, layers, X))
+
+
+def test_a_list_indexed_by_a_loop_over_a_number_is_refused():
+    with pytest.raises(s2sad.S2SADError, match="indexed only by an integer known when the function is compiled"):
+        s2sad.grad(cf.index_of_a_loop_over_a_number)([np.ones(2), np.ones(2)], 2)
+
+
 def test_dict_of_keywords_is_refused():
     with pytest.raises(s2sad.S2SADError, match=r"container_funcs.py:\d+: dict\(...\) is supported as a copy of a dict"):
         s2sad.grad(cf.dict_of_keywords)(1.0)

@@ -588,6 +588,9 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         if any(isinstance(self.env.get(name), CONTAINERS) for name in getattr(node, "sequences", ())):
             self.unroll_range(node, iterable, policy)  # (enumerate or zip of a container)
             return
+        if policy is None and self.indexes_container(node, iterable):
+            self.unroll_range(node, iterable, policy)  # (for k in range(len(layers)): ... layers[k] ...)
+            return
         start, stop, step, array = self.iteration(iterable)
         if isinstance(array, CONTAINERS):
             self.unroll(node, array, policy)

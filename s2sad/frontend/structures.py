@@ -319,6 +319,36 @@ class ContainerLowering:
             self.assign(node.target, self.current(item, node, _described(node.target)))
             self.lower_stmts(node.body)
 
+    def indexes_container(self, node, iterable) -> bool:
+        """Whether ``for k in range(...)`` goes through a container's items by index
+        (``for k in range(len(layers)): W, b = layers[k]``): its body indexes a container by
+        `k`, and its bounds are integers written in the code or the length of a container, so
+        that it can be unrolled with `k` a constant, as a loop over the container is."""
+        if not (isinstance(node.target, gast.Name) and isinstance(iterable, gast.Call)
+                and isinstance(iterable.func, gast.Name) and iterable.func.id == "range"
+                and self.expr(iterable.func) == PyObj(range) and not iterable.keywords):
+            return False
+        if not all(self.known_length(a) for a in iterable.args):
+            return False
+        index = node.target.id
+        return any(isinstance(n, gast.Subscript) and isinstance(n.value, gast.Name)
+                   and isinstance(self.env.get(n.value.id), CONTAINERS)
+                   and any(isinstance(m, gast.Name) and m.id == index for m in gast.walk(n.slice))
+                   for stmt in node.body for n in gast.walk(stmt))
+
+    def known_length(self, node) -> bool:
+        """Is `node` an integer written in the code, ``len(c)`` of a container `c`, or sums,
+        differences, products and negations of these (``len(layers) - 1``, ``-1``)?"""
+        if isinstance(node, gast.Constant):
+            return type(node.value) is int
+        if isinstance(node, gast.UnaryOp) and isinstance(node.op, (gast.USub, gast.UAdd)):
+            return self.known_length(node.operand)
+        if isinstance(node, gast.BinOp) and isinstance(node.op, (gast.Add, gast.Sub, gast.Mult, gast.FloorDiv)):
+            return self.known_length(node.left) and self.known_length(node.right)
+        return isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id == "len" \
+            and self.expr(node.func) == PyObj(len) and len(node.args) == 1 and not node.keywords \
+            and isinstance(node.args[0], gast.Name) and isinstance(self.env.get(node.args[0].id), CONTAINERS)
+
     def unroll_range(self, node, iterable, policy) -> None:
         """``for _k in range(len(...))`` that enumerate(...) or zip(...) of a container became:
         the body once per index, with the index a constant (so the container's items are known)."""
