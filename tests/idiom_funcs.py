@@ -712,3 +712,17 @@ def index_by_and_or(x, n):
     """An index chosen by and/or of integers: 2 when n > 3, else 1."""
     k = (n > 3 and 2) or 1
     return x[k] * 2.0
+
+
+def implicit_heat_steps(kappa, u0, n):
+    """Backward Euler for the heat equation: a tridiagonal matrix made of shifted identities."""
+    m = len(u0)
+    A = np.eye(m) * (1 + 2 * kappa) - kappa * (np.eye(m, k=1) + np.eye(m, k=-1))
+    u = u0
+    for _ in range(n):
+        u = np.linalg.solve(A, u)
+    return np.sum(u ** 2) + np.sum(np.eye(m - 1, m, 1) @ u0)
+
+
+def eye_of_a_variable_diagonal(x, j):
+    return np.sum(np.eye(3, k=j) @ x)
