@@ -801,8 +801,16 @@ norm = _define("norm", "x", _norm_type, _norm_emit, statics={"ord": 2, "axis": N
 # np.cross's operands, checked to be 3-vectors along their last axis (the composition reads 3 components).
 cross_vectors = _define("cross_vectors", "x", same_as_first, call_emitter("cross_vectors"),
                         impl=runtime.cross_vectors, aliases=True)
-eye = _define("eye", ["n", "m"], lambda t, p: F64.with_ndim(2), _legacy_emitter("np.eye"), defaults={"m": None},
-              impl=lambda n, m=None: np.eye(n, m))
+def _eye_emit(args, params):
+    """``np.eye(n[, m])``, or ``np.eye(n, m, k)`` for a diagonal `k` above (below, k < 0) the main one."""
+    call = _legacy_emitter("np.eye")(args, params)
+    if params.get("k", 0):
+        call.args = list(args) + [ast.Constant(params["k"])]
+    return call
+
+
+eye = _define("eye", ["n", "m"], lambda t, p: F64.with_ndim(2), _eye_emit, defaults={"m": None}, statics={"k": 0},
+              impl=lambda n, m=None, k=0: np.eye(n, m, k))
 def _arange_type(in_types, params):
     if not 1 <= len(in_types) <= 3 or any(not t.is_scalar for t in in_types):
         raise TypeError("takes one to three numbers (start, stop, step)")

@@ -102,3 +102,57 @@ def indexes_by_variable(layers, i):
 
 def missing_key(params):
     return np.sum(params["W3"])
+
+
+def loss_after_a_step(params, X, y, lr):
+    """One gradient step written as a dict comprehension, then the loss at the new parameters."""
+    r = X @ params["w"] + params["b"] - y
+    g = {"w": X.T @ r / len(y), "b": np.mean(r)}
+    stepped = {k: params[k] - lr * g[k] for k in params}
+    shrunk = {name: np.tanh(v) for name, v in stepped.items()}
+    return np.mean((X @ shrunk["w"] + shrunk["b"] - y) ** 2)
+
+
+def dict_comprehension_over_a_range(x):
+    squares = {i: x[i] ** 2 for i in range(2)}
+    return squares[0] + squares[1]
+
+
+def copies_then_assigns(params, layers, x):
+    """dict(...) and list(...) copies whose items are reassigned: the arguments keep theirs."""
+    p = dict(params)
+    p["w"] = p["w"] * 2.0
+    p["b"] += 1.0
+    ws = list(layers)
+    ws.append(x)
+    ws[0] = ws[0] * 3.0
+    shape = tuple(x.shape)
+    return np.sum(p["w"] * x) + p["b"] + sum(np.sum(w ** 2) for w in ws) + np.sum(np.ones(shape) * params["w"])
+
+
+def copy_shares_the_arrays(params, x):
+    q = dict(params)
+    q["w"] *= 2.0   # (the same array as params["w"], as in Python)
+    return np.sum(params["w"] * x)
+
+
+def dict_of_keywords(x):
+    return dict(a=x)["a"]
+
+
+def residual_layers_by_index(layers, X):
+    """A list of (W, b) pairs gone through by index, every other one backwards as well."""
+    H = X
+    for k in range(len(layers)):
+        W, b = layers[k]
+        H = H + 0.5 * np.tanh(H @ W + b)
+    for k in range(len(layers) - 1, -1, -2):
+        H = H * (1.0 + 0.1 * np.sum(layers[k][1]))
+    return np.sum(np.log(1.0 + H ** 2))
+
+
+def index_of_a_loop_over_a_number(layers, n):
+    total = 0.0
+    for k in range(n):
+        total = total + np.sum(layers[k])
+    return total

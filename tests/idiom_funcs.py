@@ -346,6 +346,30 @@ def states_over_rows(x0, A):
     return np.sum(np.stack(xs) ** 2)
 
 
+def polynomial_design_columns(w, x):
+    cols = [np.ones_like(x)]
+    for d in range(1, 4):
+        cols.append(x ** d)
+    return np.sum((np.stack(cols, axis=1) @ w) ** 2)
+
+
+def blocks_joined_along_axes(w, x):
+    blocks = []
+    for k in range(3):
+        blocks.append(np.outer(x, w) * (k + 1.0))
+    side = np.concatenate(blocks, axis=1)
+    deep = np.stack(blocks, -1)
+    tall = np.concatenate(blocks, -2)
+    return np.sum(side ** 2) + np.sum(np.sin(deep[:, 1, :])) + np.sum(tall[1::2] * 2.0)
+
+
+def rows_concatenated_past_their_axes(w, x):
+    rows = []
+    for k in range(3):
+        rows.append(w * x[k])
+    return np.sum(np.concatenate(rows, axis=1))   # (NumPy: AxisError)
+
+
 def activations_of_layers(layers, x):
     hs = []
     for W in layers:  # (a list of arrays: the loop is unrolled)
@@ -688,3 +712,17 @@ def index_by_and_or(x, n):
     """An index chosen by and/or of integers: 2 when n > 3, else 1."""
     k = (n > 3 and 2) or 1
     return x[k] * 2.0
+
+
+def implicit_heat_steps(kappa, u0, n):
+    """Backward Euler for the heat equation: a tridiagonal matrix made of shifted identities."""
+    m = len(u0)
+    A = np.eye(m) * (1 + 2 * kappa) - kappa * (np.eye(m, k=1) + np.eye(m, k=-1))
+    u = u0
+    for _ in range(n):
+        u = np.linalg.solve(A, u)
+    return np.sum(u ** 2) + np.sum(np.eye(m - 1, m, 1) @ u0)
+
+
+def eye_of_a_variable_diagonal(x, j):
+    return np.sum(np.eye(3, k=j) @ x)

@@ -173,6 +173,65 @@ def test_scipy_minimize_with_ravel():
     assert result.fun < 0.5 * cf.mlp_loss(params, X, y)
 
 
+@MODES
+def test_dict_comprehension_over_a_dict_of_parameters(mode):
+    r = rng()
+    params, X, y = {"w": r.normal(size=3), "b": 0.2}, r.normal(size=(6, 3)), r.normal(size=6)
+    value, g = s2sad.value_and_grad(cf.loss_after_a_step, mode=mode)(params, X, y, 0.3)
+    assert value == pytest.approx(cf.loss_after_a_step(params, X, y, 0.3), rel=1e-13)
+    assert_tree_close(g, fd_tree(cf.loss_after_a_step, params, X, y, 0.3))
+    h = s2sad.hvp(lambda w: cf.loss_after_a_step({"w": w, "b": 0.2}, X, y, 0.3))(params["w"], np.ones(3))
+    step = s2sad.grad(lambda w: cf.loss_after_a_step({"w": w, "b": 0.2}, X, y, 0.3), backend="python")
+    np.testing.assert_allclose(h, fd(lambda w: step(w) @ np.ones(3), [params["w"]], 0), rtol=1e-6)
+
+
+@MODES
+def test_dict_list_and_tuple_copies(mode):
+    r = rng()
+    params, layers, x = {"w": r.normal(size=2), "b": 0.5}, [r.normal(size=2), r.normal(size=2)], r.normal(size=2)
+    value, g = s2sad.value_and_grad(cf.copies_then_assigns, wrt=(0, 1), mode=mode)(params, layers, x)
+    assert value == pytest.approx(cf.copies_then_assigns(params, layers, x), rel=1e-13)
+    assert_tree_close(g[0], fd_tree(cf.copies_then_assigns, params, layers, x))
+    assert_tree_close(g[1], fd_tree(lambda ls: cf.copies_then_assigns(params, ls, x), layers))
+    assert params["b"] == 0.5
+
+
+@MODES
+def test_a_dict_copy_shares_its_arrays_with_the_original(mode):
+    params, x = {"w": np.array([1.0, 2.0])}, np.array([0.3, -0.2])
+    expected = {"w": params["w"].copy()}
+    value = cf.copy_shares_the_arrays(expected, x)
+    got, g = s2sad.value_and_grad(cf.copy_shares_the_arrays, mode=mode)(params, x)
+    assert got == value and np.array_equal(params["w"], expected["w"])
+    np.testing.assert_allclose(g["w"], 2.0 * x)
+
+
+@MODES
+def test_a_loop_over_the_indices_of_a_list_is_unrolled(mode):
+    r = rng()
+    layers = [(0.5 * r.normal(size=(3, 3)), 0.1 * r.normal(size=3)) for _ in range(3)]
+    X = r.normal(size=(4, 3))
+    value, g = s2sad.value_and_grad(cf.residual_layers_by_index, mode=mode)(layers, X)
+    assert value == pytest.approx(cf.residual_layers_by_index(layers, X), rel=1e-13)
+    assert_tree_close(g, fd_tree(cf.residual_layers_by_index, layers, X))
+
+
+def test_a_list_indexed_by_a_loop_over_a_number_is_refused():
+    with pytest.raises(s2sad.S2SADError, match="indexed only by an integer known when the function is compiled"):
+        s2sad.grad(cf.index_of_a_loop_over_a_number)([np.ones(2), np.ones(2)], 2)
+
+
+def test_dict_of_keywords_is_refused():
+    with pytest.raises(s2sad.S2SADError, match=r"container_funcs.py:\d+: dict\(...\) is supported as a copy of a dict"):
+        s2sad.grad(cf.dict_of_keywords)(1.0)
+
+
+def test_dict_comprehension_over_a_range_is_refused():
+    with pytest.raises(s2sad.S2SADError, match=r"container_funcs.py:\d+: a dict comprehension is supported with one "
+                                               r"for and no if"):
+        s2sad.grad(cf.dict_comprehension_over_a_range)(np.ones(2))
+
+
 @pytest.mark.parametrize("fn, args, message", [
     (cf.assigns_item, ({"W": np.ones(2)},), r"assigning to params\['W'\] \(an item of a dict the function was given\) "
                                              r"is not supported"),

@@ -224,6 +224,36 @@ def test_list_appended_in_a_branch_holds_the_rows_stored(mode):
 
 
 @MODES
+@pytest.mark.parametrize("fn", [idf.polynomial_design_columns, idf.blocks_joined_along_axes])
+def test_lists_stacked_or_concatenated_along_another_axis(fn, mode):
+    w, x = np.array([0.5, -1.0, 0.3, 0.2]), np.linspace(-1.0, 1.0, 5)
+    value = s2sad.value_and_grad(fn, mode=mode)(w, x)[0]
+    assert value == pytest.approx(fn(w, x), rel=1e-13)
+    check_grad(fn, (w, x), mode)
+
+
+def test_a_list_concatenated_along_an_axis_its_items_lack_is_refused():
+    with pytest.raises(s2sad.S2SADError, match="axis of np.concatenate of the list rows"):
+        s2sad.grad(idf.rows_concatenated_past_their_axes)(np.ones(2), np.ones(3))
+
+
+@MODES
+def test_eye_with_a_diagonal_above_or_below_the_main_one(mode):
+    u0 = np.sin(np.linspace(0.0, 3.0, 5))
+    value, g = s2sad.value_and_grad(idf.implicit_heat_steps, wrt=(0, 1), mode=mode)(0.3, u0, 4)
+    assert value == pytest.approx(idf.implicit_heat_steps(0.3, u0, 4), rel=1e-13)
+    check_grad(idf.implicit_heat_steps, (0.3, u0, 4), mode, wrt=(0, 1))
+    h = s2sad.hessian(idf.implicit_heat_steps)(0.3, u0, 4)
+    step = s2sad.grad(idf.implicit_heat_steps, backend="python")
+    assert h == pytest.approx(fd(lambda k: step(k, u0, 4), [0.3], 0), rel=1e-6)
+
+
+def test_eye_of_a_diagonal_computed_at_run_time_is_refused():
+    with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: .*k"):
+        s2sad.grad(idf.eye_of_a_variable_diagonal)(np.ones(3), 1)
+
+
+@MODES
 def test_lists_of_an_enumerated_loop(mode):
     check_grad(idf.two_lists_enumerated, (np.array([0.3, -1.1, 0.8]), np.array([1.5, 0.5, -0.7])), mode)
 

@@ -603,6 +603,7 @@ def p_moveaxis_several(x): return np.moveaxis(x, (0, 1), (-1, 0)) * x[0, 0, 0]
 def p_hstack(a, b): return np.hstack((a, b * b))
 def p_hstack_vectors(a, b): return np.hstack((a, np.sin(b), a))
 def p_vstack(a, b): return np.vstack((a, b * a[0]))
+def p_column_stack(a, b): return np.column_stack((a, np.sin(b), b * a[:, :1]))
 def p_vstack_vectors(a, b): return np.vstack((a, b)) ** 2
 def p_broadcast_to(x): return np.broadcast_to(x, (2, 3, 4)) * np.arange(4.0)
 def p_broadcast_to_vector(x): return np.broadcast_to(x, (3, 4)) ** 2
@@ -1253,7 +1254,8 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.flip: [S(p_flip, normal(3, 4)), S(p_flip_axis, normal(3, 4))],
     P.concatenate: [S(p_concatenate, normal(2, 3), normal(4, 3)), S(p_concatenate_axis1, normal(2, 3), normal(2, 1)),
                     S(p_hstack, normal(2, 3), normal(2, 1)), S(p_hstack_vectors, normal(2), normal(3)),
-                    S(p_vstack, normal(3), normal(2, 3)), S(p_vstack_vectors, normal(3), normal(3))],
+                    S(p_vstack, normal(3), normal(2, 3)), S(p_vstack_vectors, normal(3), normal(3)),
+                    S(p_column_stack, normal(3, 2), normal(3))],
     P.stack: [S(p_stack, normal(3), normal(3)), S(p_stack_axis1, normal(2, 3), normal(2, 3))],
     P.pack: [S(p_pack, normal(), normal()), S(p_pack_stack, normal(), normal())],
     P.list_rows: [S(p_list_rows, normal(2), normal(2))],
@@ -1834,7 +1836,7 @@ def _assert_same_numbers(got, expected):
 _ONE_PER_RULE = [(prim, samples[0]) for table in (SAMPLES, ZERO_SAMPLES) for prim, samples in table.items()]
 _ONE_PER_RULE += [(prim, s) for prim, s in _ALL if (s.name, "numba") in XFAIL and (prim, s) not in _ONE_PER_RULE]
 # NumPy functions lowered as other primitives (s2sad/frontend/composed.py) compile too.
-_COMPOSED = ("p_moveaxis_several", "p_hstack", "p_vstack", "p_take_axis", "p_take_one", "p_diff_twice_axis0",
+_COMPOSED = ("p_moveaxis_several", "p_hstack", "p_vstack", "p_column_stack", "p_take_axis", "p_take_one", "p_diff_twice_axis0",
              "p_trapezoid_x_axis", "p_kron", "p_kron_vector_matrix", "p_meshgrid_ij", "p_meshgrid_written",
              "p_norm_3d", "p_norm_ord1_axis", "p_norm_ord3", "p_norm_ord_half_axis", "p_norm_matrix_inf",
              "p_norm_nuclear", "p_logsumexp_axes_keepdims",

@@ -1,7 +1,7 @@
 """NumPy functions lowered as other primitives, or with their arguments put in one form first.
 
-``np.moveaxis`` is a transpose, ``np.hstack`` and ``np.vstack`` are concatenations, and
-``np.take`` is an index read: written that way they need no derivative rules of their own, and
+``np.moveaxis`` is a transpose, ``np.hstack``, ``np.vstack`` and ``np.column_stack`` are
+concatenations, and ``np.take`` is an index read: written that way they need no derivative rules of their own, and
 compile under Numba as the primitives do. ``np.tile`` and ``np.pad`` become their primitives with
 one count (or pair of widths) per axis, the only form their rules and Numba implementations take.
 
@@ -228,6 +228,16 @@ def vstack(lo: "Lowering", node, tup) -> Atom:
     arrays = [lo.emit(P.expand_dims, [x], node, axis=0) if x.type.ndim == 1 else x
               for x in _arrays(lo, tup, node, "vstack")]
     return lo.emit(P.concatenate, arrays, node, axis=0)
+
+
+@_composes(np.column_stack, P.concatenate)
+def column_stack(lo: "Lowering", node, tup) -> Atom:
+    """Arrays joined along their second axis, a vector counting as a column."""
+    arrays = _arrays(lo, tup, node, "column_stack")
+    if any(x.type.ndim == 0 for x in arrays):
+        raise lo.error(node, "np.column_stack takes vectors and arrays here, not numbers")
+    columns = [lo.emit(P.expand_dims, [x], node, axis=1) if x.type.ndim == 1 else x for x in arrays]
+    return lo.emit(P.concatenate, columns, node, axis=1)
 
 
 def _nested(lo: "Lowering", value, node, name: str) -> Atom:

@@ -101,7 +101,7 @@ _REFUSED_EXPRS = {
     gast.ListComp: "a list comprehension is supported with one for and no if, outside a while loop's "
                    "condition; use NumPy operations (np.where for a filter)",
     gast.SetComp: "set comprehensions are not supported",
-    gast.DictComp: "dict comprehensions are not supported",
+    gast.DictComp: "a dict comprehension is supported with one for and no if; write the loop that assigns its items",
     gast.GeneratorExp: "generator expressions are not supported; use NumPy operations",
     gast.Dict: "dicts are not supported; pass values as separate arguments",
     gast.Set: "sets are not supported",
@@ -587,6 +587,9 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         policy, iterable = self.checkpoint_marker(node.iter)
         if any(isinstance(self.env.get(name), CONTAINERS) for name in getattr(node, "sequences", ())):
             self.unroll_range(node, iterable, policy)  # (enumerate or zip of a container)
+            return
+        if policy is None and self.indexes_container(node, iterable):
+            self.unroll_range(node, iterable, policy)  # (for k in range(len(layers)): ... layers[k] ...)
             return
         start, stop, step, array = self.iteration(iterable)
         if isinstance(array, CONTAINERS):
@@ -1575,17 +1578,10 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         if obj in (builtins.sum, builtins.max, builtins.min) and len(args) == 1:
             prim = {builtins.sum: P.sum, builtins.max: P.amax, builtins.min: P.amin}[obj]
             return self.emit(prim, [lists[0].rows], node, axis=0)
-        if obj in (np.concatenate, np.stack) and len(args) == 1 and not kwargs:
-            rows = lists[0].rows
-            if obj is np.stack:
-                return self.emit(P.copy, [rows], node)
-            if rows.type.ndim < 2:
-                raise self.error(node, f"np.concatenate of the list {lists[0].name} of numbers: NumPy refuses "
-                                       "zero-dimensional arrays; use np.array")
-            shape = self.emit(P.shape, [rows], node)
-            rest = [self.emit(P.getitem, [shape, const(k)], node, spec=("i",)) for k in range(2, rows.type.ndim)]
-            return self.emit(P.copy, [self.emit(P.reshape, [rows, self.emit(P.make_tuple, [const(-1), *rest], node)],
-                                                node)], node)
+        if obj in (np.concatenate, np.stack) and 1 <= len(args) <= 2 and set(kwargs) <= {"axis"} \
+                and isinstance(args[0], ListArray) and len(args) + len(kwargs) <= 2:
+            axis = args[1] if len(args) == 2 else kwargs.get("axis", const(0))
+            return self.joined_list(obj, args[0], axis, node)
         if not (_is_numpy(obj) or _is_hashable(obj) and (obj in P.NUMPY or obj in COMPOSED)):
             raise self.error(node, f"{lists[0].name} is a list built in a loop: pass it to NumPy functions, index it, "
                                    f"take its len or iterate over it (np.array({lists[0].name}) makes an array of it)")
@@ -1593,6 +1589,28 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             args = [self.emit(P.copy, [a.rows], node) if isinstance(a, ListArray) else a for a in args]
         convert = (lambda v: v.rows if isinstance(v, ListArray) else v)
         return self.call_object(obj, [convert(a) for a in args], {k: convert(v) for k, v in kwargs.items()}, node)
+
+    def joined_list(self, obj, lst: ListArray, axis: Value, node) -> Atom:
+        """``np.stack(xs, axis=a)`` or ``np.concatenate(xs, axis=a)`` of a list built in a loop,
+        whose items are the rows of ``lst.rows`` (of shape (n, *item)): a new array, the rows'
+        first axis moved to `a` (stack), or moved there and merged with the item's axis `a`
+        (concatenate)."""
+        rows = lst.rows
+        if obj is np.stack:
+            return self.emit(P.copy, [self.call_object(np.moveaxis, [rows, const(0), axis], {}, node)], node)
+        item_ndim = rows.type.ndim - 1
+        if item_ndim < 1:
+            raise self.error(node, f"np.concatenate of the list {lst.name} of numbers: NumPy refuses "
+                                   "zero-dimensional arrays; use np.array")
+        if not (isinstance(axis, Const) and type(axis.value) is int and -item_ndim <= axis.value < item_ndim):
+            raise self.error(node, f"the axis of np.concatenate of the list {lst.name} must be a literal integer "
+                                   f"below {item_ndim} in magnitude (its items have {item_ndim} axes)")
+        a = axis.value % item_ndim
+        moved = self.call_object(np.moveaxis, [rows, const(0), const(a)], {}, node)  # (..., n, item axis a, ...)
+        shape = self.emit(P.shape, [rows], node)
+        dims = [const(-1) if k == a else self.emit(P.getitem, [shape, const(k + 1)], node, spec=("i",))
+                for k in range(item_ndim)]
+        return self.emit(P.copy, [self.emit(P.reshape, [moved, self.emit(P.make_tuple, dims, node)], node)], node)
 
     def expr_Lambda(self, node) -> Value:
         arguments = node.args

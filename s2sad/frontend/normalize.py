@@ -218,9 +218,19 @@ class _Substitute(gast.NodeTransformer):
         return node
 
 
+def _keyed(iterable) -> bool:
+    """Whether a dict comprehension over `iterable` may have keys known when the function is
+    compiled: not over ``range(...)`` or ``enumerate(...)``, whose keys are computed at run time
+    (a dict of computed keys is refused, as the comprehension itself)."""
+    return not (isinstance(iterable, gast.Call) and isinstance(iterable.func, gast.Name)
+                and iterable.func.id in ("range", "enumerate"))
+
+
 class _Comprehensions(_StatementPass):
     """A list comprehension with one ``for`` and no ``if`` as the loop that appends its items,
-    placed before the statement that holds it (then a list built in a loop, `_ListBuilds`)::
+    placed before the statement that holds it (then a list built in a loop, `_ListBuilds`), and
+    a dict comprehension so as the loop that assigns its items (``{k: p[k] - g[k] for k in p}``:
+    ``_comp1 = {}``, then ``_comp1[k] = p[k] - g[k]`` in a loop over ``p``, unrolled)::
 
         y = np.array([f(x[i]) for i in range(n)])   →   _comp1 = []
                                                         for _ci1 in range(n):
@@ -247,7 +257,7 @@ class _Comprehensions(_StatementPass):
             # made first, as a list comprehension's are; not any() or all(), which stop early)
             gen = node.args[0]
             node.args[0] = gast.copy_location(gast.ListComp(gen.elt, gen.generators), gen)
-        if _simple(node, gast.ListComp):
+        if _simple(node, gast.ListComp) or _simple(node, gast.DictComp) and _keyed(node.generators[0].iter):
             return self.loop(node, before, at)
         for name, value in gast.iter_fields(node):
             if isinstance(value, gast.AST) and not isinstance(value, (gast.Lambda, gast.expr_context)):
@@ -256,20 +266,28 @@ class _Comprehensions(_StatementPass):
                 setattr(node, name, [self.expr(v, before, at) if isinstance(v, gast.AST) else v for v in value])
         return node
 
-    def loop(self, comp: gast.ListComp, before: list, at) -> gast.Name:
+    def loop(self, comp, before: list, at) -> gast.Name:
+        """The loop that makes `comp` (a list or a dict comprehension), added to `before`; the
+        name of the list or dict it fills."""
         c = next(self.counter)
         generator = comp.generators[0]
+        parts = [comp.key, comp.value] if isinstance(comp, gast.DictComp) else [comp.elt]
         renamed = {n.id: f"_c{c}_{n.id}" for n in gast.walk(generator.target) if isinstance(n, gast.Name)}
-        for node in [generator.target, *gast.walk(comp.elt)]:
+        for node in [generator.target, *parts]:
             for n in gast.walk(node):
                 if isinstance(n, gast.Name) and n.id in renamed:
                     n.id = renamed[n.id]
         iterable = self.expr(generator.iter, before, at)
-        elt = self.expr(comp.elt, before, at)
+        parts = [self.expr(part, before, at) for part in parts]
         name = f"_comp{c}"
-        append = gast.Expr(gast.Call(gast.Attribute(_name(name), "append", gast.Load()), [elt], []))
-        loop = gast.For(generator.target, iterable, [_at(append, at)], [], None)
-        before += [_assign(name, gast.List([], gast.Load()), at), _at(loop, at)]
+        if isinstance(comp, gast.DictComp):  # (_comp1 = {}, then _comp1[key] = value at each item)
+            empty = gast.Dict([], [])
+            fill = gast.Assign([gast.Subscript(_name(name), parts[0], gast.Store())], parts[1], None)
+        else:
+            empty = gast.List([], gast.Load())
+            fill = gast.Expr(gast.Call(gast.Attribute(_name(name), "append", gast.Load()), parts, []))
+        loop = gast.For(generator.target, iterable, [_at(fill, at)], [], None)
+        before += [_assign(name, empty, at), _at(loop, at)]
         return _name(name)
 
 

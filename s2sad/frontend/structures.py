@@ -100,9 +100,19 @@ def returned(value) -> tuple[list, object]:
     return results, tree(value)
 
 
+# Python's container types, whose call on a container is a shallow copy (``dict(params)``)
+_COPIES = (dict, list, tuple)
+
+
 def makes_container(obj) -> bool:
-    """Does calling `obj` make a container (a dataclass or namedtuple class, `enumerate`, `zip`)?"""
-    return obj is enumerate or obj is zip or getattr(kind_of_class(obj), "name", None) in ("namedtuple", "dataclass")
+    """Does calling `obj` make a container (a dataclass or namedtuple class, `enumerate`, `zip`,
+    `dict`, `list` or `tuple` of a container)?"""
+    return obj is enumerate or obj is zip or (_is_type(obj) and obj in _COPIES) \
+        or getattr(kind_of_class(obj), "name", None) in ("namedtuple", "dataclass")
+
+
+def _is_type(obj) -> bool:
+    return isinstance(obj, type)
 
 
 def describe_value(value) -> str | None:
@@ -227,6 +237,8 @@ class ContainerLowering:
             return self.method_call(obj, args, kwargs, node)
         if obj in (enumerate, zip) and args and all(isinstance(a, CONTAINERS) for a in args):
             return self.pairs(obj, args, kwargs, node)
+        if _is_type(obj) and obj in _COPIES:
+            return self.copied(obj, args, kwargs, node)
         if makes_container(obj) and obj not in (enumerate, zip):
             return self.construct(obj, args, kwargs, node)
         return None
@@ -242,6 +254,26 @@ class ContainerLowering:
         if method.name == "values":
             return TupleVal(tuple(items.values()))
         return TupleVal(tuple(TupleVal((constant(k) if isinstance(k, str) else const(k), v)) for k, v in items.items()))
+
+    def copied(self, cls: type, args: list, kwargs: dict, node) -> Container:
+        """``dict(params)``, ``list(layers)``, ``tuple(items)``: a new container of the same items
+        (a shallow copy, as Python makes: its arrays are the same arrays), whose items the
+        function may assign without changing the original."""
+        if cls is tuple and len(args) == 1 and not kwargs and getattr(getattr(args[0], "type", None), "kind", "") \
+                == "tuple":
+            return args[0]  # (tuple(x.shape): the shape itself)
+        if len(args) != 1 or kwargs or not isinstance(args[0], CONTAINERS) \
+                or (cls is dict) != isinstance(args[0], DictVal):
+            what = "a dict (dict(params))" if cls is dict else f"a tuple, a list or a dict ({cls.__name__}(layers))"
+            raise self.error(node, f"{cls.__name__}(...) is supported as a copy of {what} here; "
+                                   "build other containers with a literal")
+        if cls is dict:
+            made = DictVal(dict(args[0].items), dict, object())
+        else:
+            made = TupleVal(tuple(self.iterated(args[0], node)), cls, object() if cls is list else None)
+        if made.ident is not None:
+            self.mem.lists[made.ident] = self.region  # (its items assigned, or appended to, in this region)
+        return made
 
     def pairs(self, fn, args: list, kwargs: dict, node) -> TupleVal:
         """``enumerate(c)`` and ``zip(a, b, …)`` of containers, as tuples of tuples."""
@@ -286,6 +318,36 @@ class ContainerLowering:
         for item in self.iterated(value, node.iter):
             self.assign(node.target, self.current(item, node, _described(node.target)))
             self.lower_stmts(node.body)
+
+    def indexes_container(self, node, iterable) -> bool:
+        """Whether ``for k in range(...)`` goes through a container's items by index
+        (``for k in range(len(layers)): W, b = layers[k]``): its body indexes a container by
+        `k`, and its bounds are integers written in the code or the length of a container, so
+        that it can be unrolled with `k` a constant, as a loop over the container is."""
+        if not (isinstance(node.target, gast.Name) and isinstance(iterable, gast.Call)
+                and isinstance(iterable.func, gast.Name) and iterable.func.id == "range"
+                and self.expr(iterable.func) == PyObj(range) and not iterable.keywords):
+            return False
+        if not all(self.known_length(a) for a in iterable.args):
+            return False
+        index = node.target.id
+        return any(isinstance(n, gast.Subscript) and isinstance(n.value, gast.Name)
+                   and isinstance(self.env.get(n.value.id), CONTAINERS)
+                   and any(isinstance(m, gast.Name) and m.id == index for m in gast.walk(n.slice))
+                   for stmt in node.body for n in gast.walk(stmt))
+
+    def known_length(self, node) -> bool:
+        """Is `node` an integer written in the code, ``len(c)`` of a container `c`, or sums,
+        differences, products and negations of these (``len(layers) - 1``, ``-1``)?"""
+        if isinstance(node, gast.Constant):
+            return type(node.value) is int
+        if isinstance(node, gast.UnaryOp) and isinstance(node.op, (gast.USub, gast.UAdd)):
+            return self.known_length(node.operand)
+        if isinstance(node, gast.BinOp) and isinstance(node.op, (gast.Add, gast.Sub, gast.Mult, gast.FloorDiv)):
+            return self.known_length(node.left) and self.known_length(node.right)
+        return isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id == "len" \
+            and self.expr(node.func) == PyObj(len) and len(node.args) == 1 and not node.keywords \
+            and isinstance(node.args[0], gast.Name) and isinstance(self.env.get(node.args[0].id), CONTAINERS)
 
     def unroll_range(self, node, iterable, policy) -> None:
         """``for _k in range(len(...))`` that enumerate(...) or zip(...) of a container became:
