@@ -837,9 +837,9 @@ def _record_grow_inline(tape, k, value, exact=False):
 def hide_inlining_report() -> None:
     """Numba's pedantic check of inlined code reports the tape the inlined store may grow as out
     of scope; the code is right (tests/test_numba_backend.py), and the report is for Numba's
-    authors. Filtered when this module is imported and again before each compile (`jit`): a
-    filter added inside a `warnings.catch_warnings` block (pytest runs each test in one) is gone
-    when the block ends."""
+    authors. Filtered when this module is imported and again as each compile begins
+    (`_BeforeCompiling`): a filter added inside a `warnings.catch_warnings` block (pytest runs
+    each test in one) is gone when the block ends."""
     message = r".*variable '_record_grow_inline"
     category = numba.core.errors.NumbaIRAssumptionWarning
     if not any(f[0] == "ignore" and f[1] is not None and f[1].pattern == message and f[2] is category
