@@ -253,7 +253,6 @@ _LOADING: set[Future] = set()  # the loads (and compiles) that threads of this p
 
 
 _FORKS = threading.Lock()  # (held while the fork handlers below are registered)
-_fork_handlers_registered: list = []
 
 
 def _forks_wait_for_numba() -> None:
@@ -262,13 +261,12 @@ def _forks_wait_for_numba() -> None:
     have, and its first compile would wait forever (multiprocessing's default start method on
     Linux forks); the loads under way in the parent end, in the child, as failed. (Called by
     each loading thread before it loads, so that the calling thread never waits to import
-    Numba; registered once.)"""
+    Numba; the handlers are registered once.)"""
     with _FORKS:
-        if not _fork_handlers_registered:
-            _register_fork_handlers()
-            _fork_handlers_registered.append(True)
+        _register_fork_handlers()
 
 
+@functools.cache
 def _register_fork_handlers() -> None:
     from numba.core.compiler_lock import global_compiler_lock as lock
 

@@ -157,16 +157,14 @@ def compile(fn: Callable, source: str, origin: str, strict: bool, fallback: Call
         except (OSError, S2SADError):  # (its module could not be written: calls go on as before)
             return None
 
-        looked_up: list = []
-
         def checked(*args):
             nonlocal entry
             started = time.perf_counter()
             try:
                 if entry is not None and not fallen:
                     try:
-                        if not looked_up:  # (its machine code from the cache, if it is there: numba_load.py)
-                            looked_up.append(load_cached(entry, args))
+                        if not entry.overloads:  # (its machine code from the cache, if it is there: numba_load.py)
+                            load_cached(entry, args)
                         finite, out = entry(*args)
                     except Exception as exc:
                         if not (isinstance(exc, refusals()) or raised_by_numba(exc) or _raised_by_cache(exc)):

@@ -107,12 +107,13 @@ _COPIES = (dict, list, tuple)
 def makes_container(obj) -> bool:
     """Does calling `obj` make a container (a dataclass or namedtuple class, `enumerate`, `zip`,
     `dict`, `list` or `tuple` of a container)?"""
-    return obj is enumerate or obj is zip or (_is_type(obj) and obj in _COPIES) \
+    return obj is enumerate or obj is zip or _copies(obj) \
         or getattr(kind_of_class(obj), "name", None) in ("namedtuple", "dataclass")
 
 
-def _is_type(obj) -> bool:
-    return isinstance(obj, type)
+def _copies(obj) -> bool:
+    """Is `obj` one of `_COPIES` (compared by identity: `obj` may be anything, an array too)?"""
+    return any(obj is kind for kind in _COPIES)
 
 
 def describe_value(value) -> str | None:
@@ -237,7 +238,7 @@ class ContainerLowering:
             return self.method_call(obj, args, kwargs, node)
         if obj in (enumerate, zip) and args and all(isinstance(a, CONTAINERS) for a in args):
             return self.pairs(obj, args, kwargs, node)
-        if _is_type(obj) and obj in _COPIES:
+        if _copies(obj):
             return self.copied(obj, args, kwargs, node)
         if makes_container(obj) and obj not in (enumerate, zip):
             return self.construct(obj, args, kwargs, node)
