@@ -1411,6 +1411,7 @@ NUMPY: dict[object, Primitive] = {
     np.bitwise_and: bitand, np.bitwise_or: bitor, np.bitwise_xor: bitxor, np.invert: invert,
     np.concatenate: concatenate, np.stack: stack, np.prod: prod, np.var: var, np.std: std, np.cumsum: cumsum,
     np.cumprod: cumprod, np.all: all_, np.any: any_,
+    np.mod: mod, np.remainder: mod, np.floor_divide: floordiv,
     np.max: amax, np.amax: amax, np.min: amin, np.amin: amin, np.less: lt, np.less_equal: le, np.greater: gt,
     np.greater_equal: ge, np.equal: eq, np.not_equal: ne,
     builtins.min: min, builtins.max: max, builtins.abs: abs, builtins.float: to_float, builtins.int: to_int,

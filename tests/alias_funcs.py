@@ -529,3 +529,26 @@ def integrator_state_seen_through_an_earlier_name(x0):
         x, v = _kick_drift(x, v, 0.1)
         first[0] = first[0] * 1.5
     return np.sum(first * x) + np.sum(v)
+
+
+# --- views made by np.split, np.flipud and np.atleast_2d: a write through them reaches the array -----
+
+def split_then_write(x):
+    y = x * 1.0
+    a, b = np.split(y, [2])
+    b *= a[0]
+    return np.sum(y * x)
+
+
+def flipud_then_write(x):
+    y = x * 1.0
+    v = np.flipud(y)
+    v[0] = 3.0 * x[1]
+    return np.sum(y * x)
+
+
+def atleast_2d_then_write(x):
+    y = x * 1.0
+    v = np.atleast_2d(y)
+    v[0, 1] = 5.0
+    return np.sum(y * x)

@@ -13,6 +13,7 @@ import s2sad
 from s2sad import S2SADError
 
 from . import alias_funcs as af
+from .numeric import check_grad
 
 pytestmark = pytest.mark.usefixtures("each_backend")
 MODES = pytest.mark.parametrize("mode", ["reverse", "forward"])
@@ -196,3 +197,12 @@ def test_the_generated_code_writes_the_argument_after_the_reverse_sweep():
     source = s2sad.derivative_source(af.writes_its_argument, args=(X3,), backend="python")
     sweep, write = source.index("# reverse sweep"), source.index("x[:] = ")
     assert sweep < write < source.index("return ")
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+@pytest.mark.parametrize("f", [af.split_then_write, af.flipud_then_write, af.atleast_2d_then_write],
+                         ids=lambda f: f.__name__)
+def test_writes_through_views_of_composed_functions_reach_the_array(f, mode):
+    x = np.array([0.5, 1.5, -2.0, 0.25])
+    assert s2sad.value_and_grad(f, mode=mode)(x)[0] == pytest.approx(f(x), rel=1e-12)
+    check_grad(f, (x,), mode)

@@ -312,6 +312,29 @@ def qr_complete(x):
     return np.sum(np.linalg.qr(x, mode="complete")[0])  # <-
 
 
+def split_in_sections(x):
+    a, b = np.split(x[0], 3)  # <-
+    return np.sum(a * b)
+
+
+def polyval_of_an_array(x):
+    return np.sum(np.polyval(x[0], x[1]))  # <-
+
+
+def matrix_power_computed(x):
+    return np.sum(np.linalg.matrix_power(x[:, :2], int(x[0, 0])))  # <-
+
+
+def fill_diagonal_statement(x):
+    A = np.outer(x[0], x[0])
+    np.fill_diagonal(A, 1.0)  # <-
+    return np.sum(A)
+
+
+def diagonal_of_a_vector(x):
+    return np.sum(np.diagonal(x[0]))  # <-
+
+
 def lstsq_of_many_axes(x):
     return np.sum(np.linalg.lstsq(x[None, None], x[0], rcond=None)[0])  # <-
 
@@ -356,6 +379,11 @@ SHAPE_REFUSALS = [
     (svd_vectors_without_values, "must be True or False"),
     (qr_complete, "unexpected keyword argument 'mode'"),
     (lstsq_of_many_axes, "takes a matrix A"),
+    (split_in_sections, "not a count of sections"),
+    (polyval_of_an_array, "coefficients as a list or tuple"),
+    (matrix_power_computed, "the power of np.linalg.matrix_power must be a literal"),
+    (fill_diagonal_statement, "numpy.fill_diagonal is not supported"),
+    (diagonal_of_a_vector, "np.diagonal takes a matrix"),
 ] + CONTRACTION_REFUSALS
 
 def returns_on_one_path(x):

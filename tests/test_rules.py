@@ -499,6 +499,31 @@ def p_histogram_range(x, low): return np.histogram(x, bins=3, range=(low, 4.0))[
 def p_histogram_edges(x, b): return np.histogram(x, bins=np.cumsum(b * b))[1] * 2.0
 def p_histogram_weights(x, w): return np.histogram(x, bins=np.array([-4.0, 0.0, 0.5, 4.0]), weights=w * w)[0]
 def p_histogram_density(x, w): return np.histogram(x, bins=3, weights=w, density=True)[0]
+def p_flipud_fliplr(x): return np.flipud(x) * np.fliplr(x) ** 2
+def p_atleast(x): return np.atleast_3d(x) ** 2 + np.atleast_2d(x) * np.atleast_1d(x[0]) + np.atleast_1d(x)
+def p_diagonal(x): return np.diagonal(x) ** 2 + np.diagonal(x, 1) * np.diagonal(x, offset=-1)[:1]
+def p_append(a, b): return np.append(a, b ** 2) * np.append(b, 1.5)[0]
+def p_append_axis(a, b): return np.append(a, np.sin(b), axis=0) ** 2
+def p_multi_dot(a, b, c): return np.linalg.multi_dot([a, b ** 2, c])
+def p_matrix_power(a): return np.linalg.matrix_power(a, 3) + np.linalg.matrix_power(a, 1) * np.linalg.matrix_power(a, 0)
+def p_matrix_power_negative(a): return np.linalg.matrix_power(a, -2)
+def p_polyval(x, c): return np.polyval([1.5, c, -0.5], x) + np.polyval((c,), x) * np.polyval([x[0], 2.0], c)
+def p_nan_to_num(x):
+    return np.nan_to_num(np.where(x > 0.5, np.nan, x)) + np.nan_to_num(np.where(x > 0.0, x, np.inf), posinf=5.0) \
+        * np.nan_to_num(np.where(x < -0.5, -np.inf, x * x), neginf=-2.0, nan=3.0)
+
+
+def p_split(x):
+    a, b, c = np.split(x, [1, 3])
+    return np.concatenate((c * 2.0, a, b ** 2))
+
+
+def p_split_axis(x):
+    top, bottom = np.split(np.sin(x), [2], axis=1)
+    return top * bottom[:, :2]
+
+
+def p_mod_functions(x): return np.mod(x, 0.7) * np.remainder(x, 1.3) + np.floor_divide(x, 0.5) * x
 def p_kron(a, b): return np.kron(a, b)
 def p_kron_vectors(a, b): return np.kron(a, b * b)
 def p_kron_vector_matrix(a, b): return np.kron(a, b) ** 2
@@ -1017,6 +1042,8 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
         S(p_mod_col_row, uniform(-5, 5, 3, 1), uniform(0.5, 2, 1, 4), ok=frac_inside()),
         S(p_mod_negative_divisor, uniform(-5, 5, 4), uniform(-2, -0.5, 4), ok=frac_inside()),
         Sample(p_mod_const, args(uniform(-5, 5, 4), ok=lambda x: frac_inside()(x, 1.5))),
+        Sample(p_mod_functions, args(uniform(-2, 2, 4), ok=lambda x: frac_inside()(x, 0.7) & frac_inside()(x, 1.3)
+                                     & off_grid(0.5)(x))),
     ],
     P.exp: [S(p_exp, normal(3, 4)), S(p_exp_scalar, normal()), S(p_softmax, normal(5)),
             S(p_softmax_axis, normal(3, 4))],
@@ -1114,6 +1141,7 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.random_uniform: [S(p_random_uniform, uniform(-2, -1), uniform(1, 2))],
     P.where: [
         S(p_nan_reductions, normal(3, 4)),
+        Sample(p_nan_to_num, args(signed(0.1, 1, 3, 4), ok=lambda x: np.abs(np.abs(x) - 0.5) > 0.05)),
         S(p_where, normal(3, 4), normal(3, 4), ok=apart()),
         S(p_where_broadcast, signed(0.1, 1, 3, 4), normal(4), normal()),
         S(p_where_col_row, signed(0.1, 1, 3, 1), normal(1, 4), normal(3, 4)),
@@ -1157,6 +1185,8 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
     ],
     P.matmul: [
         S(p_matmul, normal(3, 4), normal(4, 2)),
+        S(p_multi_dot, normal(2, 3), normal(3, 4), normal(4)),
+        S(p_matrix_power, normal(3, 3)),
         S(p_matmul_mat_vec, normal(3, 4), normal(4)),
         S(p_matmul_vec_mat, normal(4), normal(4, 3)),
         S(p_matmul_vec_vec, normal(4), normal(4)),
@@ -1200,7 +1230,7 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.inner: [S(p_inner, normal(3), normal(3))],
     P.trace: [S(p_trace, normal(3, 3)), S(p_trace_rect, normal(2, 4))],
     P.diag: [S(p_diag_vector, normal(3)), S(p_diag_matrix, normal(4, 4)), S(p_diag_wide, normal(2, 4)),
-             S(p_diag_tall, normal(4, 2))],
+             S(p_diag_tall, normal(4, 2)), S(p_diagonal, normal(3, 4))],
     P.norm: [S(p_norm, normal(5)), S(p_norm_matrix, normal(3, 2)), S(p_norm_axis, normal(3, 4)),
              S(p_norm_axes_keepdims, normal(2, 3, 2)), S(p_norm_fro, normal(3, 2)), S(p_norm_ord2_vector, normal(4, 2)),
              S(p_norm_3d, normal(2, 2, 3)), S(p_norm_ord3, normal(4)), S(p_norm_ord_half_axis, signed(0.2, 2, 3, 4))],
@@ -1217,7 +1247,8 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
 
     P.solve: [S(p_solve, invertible(3), normal(3)), S(p_solve_matrix, invertible(3), normal(3, 2)),
               S(p_solve_transposed, invertible(4, negate_row=True), normal(4))],
-    P.inv: [S(p_inv, invertible(3)), S(p_inv_times, invertible(3), normal(3, 2))],
+    P.inv: [S(p_inv, invertible(3)), S(p_inv_times, invertible(3), normal(3, 2)),
+            S(p_matrix_power_negative, invertible(3))],
     P.det: [S(p_det, invertible(3)), S(p_det_negative, invertible(3, negate_row=True))],
     P.logabsdet: [S(p_slogdet, invertible(3)), S(p_slogdet_unpacked, invertible(4, negate_row=True))],
     P.cholesky: [S(p_cholesky, symmetric_positive(3)), S(p_cholesky_logdet, symmetric_positive(4)),
@@ -1247,11 +1278,11 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
                  S(p_correlate_same_lengths, normal(4), normal(4)), S(p_correlate_full, normal(3), normal(4))],
     P.ravel: [S(p_ravel, normal(3, 4))],
     P.flatten: [S(p_flatten, normal(2, 3))],
-    P.expand_dims: [S(p_expand_dims, normal(3, 4)), S(p_expand_dims_last, normal(3)), S(p_sum_keepdims, normal(3, 4)),
+    P.expand_dims: [S(p_atleast, normal(3)), S(p_expand_dims, normal(3, 4)), S(p_expand_dims_last, normal(3)), S(p_sum_keepdims, normal(3, 4)),
                     S(p_max_keepdims, normal(3, 4)), S(p_std_keepdims, normal(3, 4))],
     P.squeeze: [S(p_squeeze, normal(3, 1, 4))],
     P.swapaxes: [S(p_swapaxes, normal(2, 3, 4))],
-    P.flip: [S(p_flip, normal(3, 4)), S(p_flip_axis, normal(3, 4))],
+    P.flip: [S(p_flip, normal(3, 4)), S(p_flip_axis, normal(3, 4)), S(p_flipud_fliplr, normal(3, 4))],
     P.concatenate: [S(p_concatenate, normal(2, 3), normal(4, 3)), S(p_concatenate_axis1, normal(2, 3), normal(2, 1)),
                     S(p_hstack, normal(2, 3), normal(2, 1)), S(p_hstack_vectors, normal(2), normal(3)),
                     S(p_vstack, normal(3), normal(2, 3)), S(p_vstack_vectors, normal(3), normal(3)),
@@ -1292,7 +1323,7 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
         S(p_moveaxis, normal(2, 3, 4)),
         S(p_moveaxis_several, normal(2, 3, 4)),
     ],
-    P.getitem: [S(p_sort_rows, normal(3, 4)), S(p_sort_columns, normal(4, 3)), S(p_median_columns, normal(4, 3)),
+    P.getitem: [S(p_split, normal(5)), S(p_split_axis, normal(3, 4)), S(p_sort_rows, normal(3, 4)), S(p_sort_columns, normal(4, 3)), S(p_median_columns, normal(4, 3)),
                 S(p_median_rows_odd, normal(2, 5)), S(p_percentile_rows, normal(3, 5), uniform(5.0, 95.0)),
                 S(p_running_max, normal(6)), S(p_running_min_rows, normal(3, 4)),
                 S(p_running_max_columns, normal(4, 3)),

@@ -967,6 +967,160 @@ def meshgrid(lo: "Lowering", node, *xi, copy=const(True), sparse=const(False), i
                           for v, axis in zip(vectors, axes)))
 
 
+# --- shapes and orders: views, as NumPy's ---------------------------------------------------------
+
+@_composes(np.identity, P.eye)
+def identity(lo: "Lowering", node, n, dtype=const(None)) -> Atom:
+    """The n × n identity matrix (floats), np.eye(n)."""
+    if not _none(dtype):
+        raise lo.error(node, "np.identity makes floats here; dtype= is not supported")
+    return lo.emit(P.eye, [lo.operand(n, node)], node)
+
+
+def _flip_along(axis: int, name: str):
+    def lower(lo: "Lowering", node, m) -> Atom:
+        x = _array(lo, m, node, name)
+        if x.type.ndim <= axis:
+            raise lo.error(node, f"np.{name} takes an array of at least {axis + 1} axes, not {x.type}")
+        return lo.emit(P.flip, [x], node, axis=axis)
+    lower.__doc__ = f"np.flip(m, axis={axis}): a view in reversed order along that axis."
+    return lower
+
+
+_composes(np.flipud, P.flip, view=True)(_flip_along(0, "flipud"))
+_composes(np.fliplr, P.flip, view=True)(_flip_along(1, "fliplr"))
+
+
+def _at_least(ndim: int, name: str):
+    """np.atleast_1d, _2d, _3d of one array: the array itself when it has that many axes, else a
+    view with axes of length 1 (a vector v becomes v[None, :], then v[None, :, None]); a number
+    becomes a new array of one element."""
+    def lower(lo: "Lowering", node, *arys) -> Atom:
+        if len(arys) != 1:
+            raise lo.error(node, f"np.{name} takes one array here (call it once per array)")
+        x = lo.operand(arys[0], node)
+        if not x.type.is_array:
+            return lo.emit(P.full, [const((1,) * ndim), x], node)
+        while x.type.ndim < ndim:
+            axis = {0: 0, 1: 0}.get(x.type.ndim, x.type.ndim)  # (NumPy: (N,) → (1, N) → (1, N, 1))
+            x = lo.emit(P.expand_dims, [x], node, axis=axis)
+        return x
+    lower.__doc__ = _at_least.__doc__
+    return lower
+
+
+for _n, _fn in ((1, np.atleast_1d), (2, np.atleast_2d), (3, np.atleast_3d)):
+    _composes(_fn, P.expand_dims, P.full, view=True)(_at_least(_n, _fn.__name__))
+
+
+@_composes(np.diagonal, P.diag, view=True)
+def diagonal(lo: "Lowering", node, a, offset=const(0), axis1=const(0), axis2=const(1)) -> Atom:
+    """The `offset`-th diagonal of a matrix (a read-only view, as NumPy's): np.diag(a, offset)."""
+    x = _array(lo, a, node, "diagonal")
+    if x.type.ndim != 2 or _literal(lo, axis1, node, "axis1") != 0 or _literal(lo, axis2, node, "axis2") != 1:
+        raise lo.error(node, "np.diagonal takes a matrix here, with axis1=0 and axis2=1")
+    return diagonal_at(lo, node, x, offset)
+
+
+@_composes(np.append, P.ravel, P.concatenate)
+def append(lo: "Lowering", node, arr, values, axis=const(None)) -> Atom:
+    """`values` after `arr`: both flattened when `axis` is None, else joined along `axis` (a new
+    array, as NumPy's)."""
+    x, v = lo.operand(arr, node), lo.operand(values, node)
+    if _none(axis):
+        parts = [lo.emit(P.ravel, [a], node) if a.type.is_array else lo.emit(P.full, [const((1,)), a], node)
+                 for a in (x, v)]
+        return lo.emit(P.concatenate, parts, node, axis=0)
+    if not (x.type.is_array and v.type.is_array and x.type.ndim == v.type.ndim):
+        raise lo.error(node, "np.append along an axis takes two arrays of as many axes")
+    return lo.emit(P.concatenate, [x, v], node, axis=_one_axis(lo, axis, x.type.ndim, node, "append"))
+
+
+@_composes(np.split, P.getitem, view=True)
+def split(lo: "Lowering", node, ary, indices_or_sections, axis=const(0)) -> Atom:
+    """Views of `ary` cut along `axis` at literal indices (``np.split(x, [2, 5])``); an integer
+    count of equal sections is refused (whether the length divides is known only at run time)."""
+    x = _array(lo, ary, node, "split")
+    along = _one_axis(lo, axis, x.type.ndim, node, "split")
+    cuts = _literal(lo, indices_or_sections, node, "the indices of np.split")
+    if not isinstance(cuts, tuple) or not all(type(c) is int for c in cuts):
+        raise lo.error(node, "np.split takes the indices to cut at as a literal list of integers here "
+                             "(np.split(x, [2, 5])), not a count of sections; slice x instead")
+    bounds = [None, *cuts, None]
+    return TupleVal(tuple(_slice_along(lo, x, along, start, stop, node) for start, stop in zip(bounds, bounds[1:])))
+
+
+# --- products and polynomials ------------------------------------------------------------------
+
+@_composes(np.linalg.multi_dot, P.matmul)
+def multi_dot(lo: "Lowering", node, arrays) -> Atom:
+    """The product of the arrays, left to right (NumPy may choose another order: the same product,
+    up to rounding)."""
+    if not isinstance(arrays, TupleVal) or len(arrays.items) < 2:
+        raise lo.error(node, "np.linalg.multi_dot takes a list of at least two arrays")
+    items = [_array(lo, a, node, "linalg.multi_dot") for a in arrays.items]
+    product = items[0]
+    for item in items[1:]:
+        product = lo.emit(P.matmul, [product, item], node)
+    return product
+
+
+@_composes(np.linalg.matrix_power, P.matmul, P.inv, P.eye)
+def matrix_power(lo: "Lowering", node, a, n) -> Atom:
+    """A square matrix to a literal integer power, by repeated squaring (the inverse's power for
+    n < 0, the identity for 0)."""
+    x = _array(lo, a, node, "linalg.matrix_power")
+    power = _literal(lo, n, node, "the power of np.linalg.matrix_power")
+    if type(power) is not int or x.type.ndim != 2:
+        raise lo.error(node, "np.linalg.matrix_power takes a matrix and a literal integer power here")
+    if power == 0:
+        size = lo.emit(P.getitem, [lo.emit(P.shape, [x], node), const(0)], node, spec=("i",))
+        return lo.emit(P.eye, [size], node)
+    if power < 0:
+        x, power = lo.emit(P.inv, [x], node), -power
+    result, square = None, x
+    while power:
+        if power & 1:
+            result = square if result is None else lo.emit(P.matmul, [result, square], node)
+        power >>= 1
+        if power:
+            square = lo.emit(P.matmul, [square, square], node)
+    return lo.emit(P.copy, [result], node) if result is x else result
+
+
+@_composes(np.polyval, P.mul, P.add)
+def polyval(lo: "Lowering", node, p, x) -> Atom:
+    """p[0] x^(n-1) + … + p[n-1] by Horner's rule from zeros shaped like x, as NumPy computes it,
+    for coefficients given as a list or tuple."""
+    if not isinstance(p, TupleVal) or not p.items:
+        raise lo.error(node, "np.polyval takes its coefficients as a list or tuple here (of numbers or "
+                             "arrays), not an array: write the polynomial out, or loop over the coefficients")
+    op, at = _calls(lo, node), lo.operand(x, node)
+    value = op(P.add, op(P.mul, 0.0, at), lo.operand(p.items[0], node))  # (NumPy starts from zeros like x)
+    for c in p.items[1:]:
+        value = op(P.add, op(P.mul, value, at), lo.operand(c, node))
+    return value
+
+
+@_composes(np.nan_to_num, P.isnan, P.isinf, P.where)
+def nan_to_num(lo: "Lowering", node, x, copy=const(True), nan=const(0.0), posinf=const(None),
+               neginf=const(None)) -> Atom:
+    """NaN replaced by `nan`, +inf by `posinf` and −inf by `neginf` (the largest and the most
+    negative float by default); the derivative passes where the value was finite, 0 elsewhere."""
+    if not _flag(lo, copy, node, "copy"):
+        raise lo.error(node, "np.nan_to_num(copy=False) writes into its argument; use the result instead")
+    op, value = _calls(lo, node), lo.operand(x, node)
+    big = float(np.finfo(np.float64).max)
+    high = const(big) if _none(posinf) else lo.operand(posinf, node)
+    low = const(-big) if _none(neginf) else lo.operand(neginf, node)
+    infinite = op(P.isinf, value)
+    value = _choose(lo, op(P.and_ if not value.type.is_array else P.bitand, infinite, op(P.gt, value, 0.0)),
+                    high, value, node)
+    value = _choose(lo, op(P.and_ if not value.type.is_array else P.bitand, infinite, op(P.lt, value, 0.0)),
+                    low, value, node)
+    return _choose(lo, op(P.isnan, value), lo.operand(nan, node), value, node)
+
+
 # --- np.linalg.norm: the p-norms (the 2-norm, Frobenius for matrices) are the `norm` primitive, over
 # all axes or the given ones; the other orders are compositions, with the derivatives of their parts
 # (at a zero element, that of np.abs: 0).

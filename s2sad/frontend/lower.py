@@ -301,6 +301,11 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             return
         if isinstance(node.value, (gast.Yield, gast.YieldFrom)):
             raise self.error(node, _REFUSED_EXPRS[gast.Yield])
+        if isinstance(node.value, gast.Call):
+            func = self.expr(node.value.func)
+            if isinstance(func, PyObj) and _is_numpy(func.obj) and not _known_numpy(func.obj):
+                raise self.error(node, f"{P.numpy_name(func.obj)} is not supported (a call made for what it writes "
+                                       "into its arguments); `s2sad rules` lists what is (docs/supported.md)")
         raise self.error(node, "an expression statement has no effect on the result and is not supported; remove it")
 
     def copy_into(self, node: gast.Call) -> bool:
@@ -2368,6 +2373,11 @@ def _is_library(module: types.ModuleType) -> bool:
     """Is `module` NumPy, SciPy, s2sad or the standard library (whose attributes nobody reassigns)?"""
     name = module.__name__.split(".")[0]
     return name in ("numpy", "scipy", "s2sad", "math", "builtins") or name in sys.stdlib_module_names
+
+
+def _known_numpy(obj) -> bool:
+    """Is `obj` a NumPy function s2sad lowers (as a primitive, a composition or an allocation)?"""
+    return _is_hashable(obj) and (obj in P.NUMPY or obj in COMPOSED or obj in P.TUPLES or obj in ALLOCATE_LIKE)
 
 
 def _is_numpy(obj) -> bool:
