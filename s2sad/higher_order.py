@@ -28,6 +28,7 @@ LANES = 64  # the most basis vectors one call of a vector forward derivative car
 # vector form against 0.2 ms for two HVPs; the 26-column hand-tracking Jacobian, array code,
 # 8x less in vector form.
 FEWEST_LANES = 16
+_PROBES = np.random.default_rng()  # random vectors checking sparse Jacobians (not the user's random state)
 
 
 class HVP(Derivative):
@@ -180,18 +181,27 @@ class Jacobian(_OneParameter):
     ``arg.size`` columns: `scipy.sparse` or dense, true or non-zero where an entry may be), a
     `scipy.sparse.csr_matrix` of that shape: columns that share no row are found together, one
     JVP for each group (forward mode; rows that share no column, one VJP each, in reverse mode),
-    as many as a greedy colouring of the pattern needs (`colour_groups`)."""
+    as many as a greedy colouring of the pattern needs (`colour_groups`), and one more product
+    with a random vector to check the result: an entry the pattern lacks is refused. With
+    ``sparsity="auto"`` the first call for arguments of given shapes computes the dense Jacobian
+    and keeps its non-zero entries as the pattern; a later call whose check finds an entry the
+    pattern lacks (one that was zero at the first point, as x·y at y = 0, or on a branch not
+    taken) computes the dense Jacobian again and adds its entries to the pattern."""
 
     kind = "jacobian"
 
     def __init__(self, fn: Callable, wrt: Wrt = 0, *, sparsity=None, **options):
         super().__init__(fn, wrt, **options)
-        self.sparsity = None if sparsity is None else _pattern(fn, sparsity)
-        self._plans: dict[str, list] = {}
+        self.detect = isinstance(sparsity, str)
+        if self.detect and sparsity != "auto":
+            raise _fail(fn, f'sparsity is a matrix or "auto", not {sparsity!r}')
+        self.sparsity = None if sparsity is None or self.detect else _pattern(fn, sparsity)
+        self._found: dict[tuple, Any] = {}  # ("auto") the derivative and shapes → the pattern found so far
+        self._plans: dict[tuple, tuple] = {}  # (mode, id of a pattern) → (the pattern, its plan)
         self._shapes: dict[tuple, tuple] = {}  # (arguments' shapes) → the result's shape (reverse mode)
 
     def options(self) -> dict:
-        return {**super().options(), "sparsity": self.sparsity}
+        return {**super().options(), "sparsity": "auto" if self.detect else self.sparsity}
 
     @property
     def mode_for_transform(self) -> str:
@@ -208,7 +218,7 @@ class Jacobian(_OneParameter):
                                  f"containers of them), but {self.fn.__name__} returns {what}")
         wrt = primals.leaves(self.wrt)
         run = self.runner(derived, primals, repeated=True)
-        if self.sparsity is not None:
+        if self.sparsity is not None or self.detect:
             return self._compressed(derived, run, primals, wrt)
         blocks = self._forward(run, primals, wrt, len(results)) if self.mode == "forward" else \
             self._reverse(derived, run, primals, wrt)
@@ -217,46 +227,91 @@ class Jacobian(_OneParameter):
     def _compressed(self, derived, run: Callable, primals: list, wrt: list[int]):
         """The sparse Jacobian: one JVP per group of columns that share no row (forward mode),
         or one VJP per group of rows that share no column (reverse mode). Of the pattern's
-        lines (columns, or rows), each product gives the entries of every line of its group."""
+        lines (columns, or rows), each product gives the entries of every line of its group.
+        One more product, with a random vector, checks the result (`_agrees`): an entry the
+        pattern lacks is refused for a pattern given, and makes an "auto" pattern learn it."""
         if len(wrt) != 1 or len(derived.outline.results) != 1:
             raise _fail(self.fn, "a sparse jacobian is of one array (or number) result with respect to one "
                                  "array (or number) argument")
         forward = self.mode == "forward"
         x = primals[wrt[0]]
         shape = None if forward else self._result_shape(derived, primals)
-        m, n = self.sparsity.shape
+        key = (id(derived), np.shape(x))
+        pattern = self._found.get(key) if self.detect else self.sparsity
+        if pattern is None:
+            return self._learned(key, derived, run, primals, wrt)
+        m, n = pattern.shape
         if n != np.size(x) or (shape is not None and m != int(np.prod(shape))):
             raise _fail(self.fn, f"the sparsity pattern is {m}×{n}, but the result has "
                                  f"{'?' if shape is None else int(np.prod(shape))} elements and the argument "
                                  f"{np.size(x)}")
-        data = np.empty(self.sparsity.nnz)
-        for group, entries, put, found in self._plan(forward):
+        data = np.empty(pattern.nnz)
+        product = (lambda seed: run(*primals, seed.reshape(np.shape(x)) if np.ndim(x) else seed[0])[1]) if forward \
+            else (lambda seed: self._statistics(run(*primals, seed.reshape(shape) if shape else seed[0]), 2)[1])
+        for group, entries, put, found in self._plan(pattern, forward):
             seed = np.zeros(n if forward else m)
             seed[group] = 1.0
-            if forward:
-                product = run(*primals, seed.reshape(np.shape(x)) if np.ndim(x) else seed[0])[1]
-            else:
-                product = self._statistics(run(*primals, seed.reshape(shape) if shape else seed[0]), 2)[1]
-            product = np.ravel(product)
-            data[put] = product[entries]
-            outside = np.flatnonzero(~found & (product != 0.0))
+            values = np.ravel(product(seed))
+            data[put] = values[entries]
+            outside = np.flatnonzero(~found & (values != 0.0))
+            if outside.size and self.detect:
+                return self._learned(key, derived, run, primals, wrt)
             if outside.size:
                 where = f"row {outside[0]}" if forward else f"column {outside[0]}"
-                raise _fail(self.fn, f"the Jacobian has a non-zero entry outside the sparsity pattern given, in "
-                                     f"{where} (the product of the {'columns' if forward else 'rows'} "
-                                     f"{group[:4].tolist()}...); the pattern must hold every entry that may be "
-                                     "non-zero")
+                raise self._outside(where, f"the product of the {'columns' if forward else 'rows'} "
+                                           f"{group[:4].tolist()}...")
         import scipy.sparse
-        return scipy.sparse.csr_matrix((data, self.sparsity.indices, self.sparsity.indptr), shape=(m, n))
+        J = scipy.sparse.csr_matrix((data, pattern.indices, pattern.indptr), shape=(m, n))
+        wrong = self._agrees(J, product, forward)
+        if wrong is not None and self.detect:
+            return self._learned(key, derived, run, primals, wrt)
+        if wrong is not None:
+            raise self._outside(f"{'row' if forward else 'column'} {wrong}", "found by a product with a random "
+                                "vector")
+        return J
 
-    def _plan(self, forward: bool) -> list[tuple]:
+    def _outside(self, where: str, how: str):
+        return _fail(self.fn, f"the Jacobian has a non-zero entry outside the sparsity pattern given, in {where} "
+                              f"({how}); the pattern must hold every entry that may be non-zero")
+
+    @staticmethod
+    def _agrees(J, product: Callable, forward: bool) -> int | None:
+        """Check the compressed Jacobian J against one more product, with a random vector r (J·r
+        in forward mode, rᵀJ in reverse): None when they agree to rounding, else the first row
+        (column) where they differ. An entry the pattern lacks that another line of its group
+        holds is otherwise invisible; here it changes J·r unless r is orthogonal to it, which a
+        random r is not (with probability 1)."""
+        r = _PROBES.standard_normal(J.shape[1] if forward else J.shape[0])
+        expected = np.ravel(product(r))
+        got, scale = (J @ r, abs(J) @ np.abs(r)) if forward else (J.T @ r, abs(J).T @ np.abs(r))
+        close = (np.abs(got - expected) <= 1e-9 * (scale + np.abs(expected))) | (got == expected) \
+            | (np.isnan(got) & np.isnan(expected))
+        wrong = np.flatnonzero(~close)
+        return int(wrong[0]) if wrong.size else None
+
+    def _learned(self, key: tuple, derived, run: Callable, primals: list, wrt: list[int]):
+        """("auto") The dense Jacobian, whose non-zero entries join the pattern kept for these
+        shapes (the next calls use it), returned as a sparse matrix."""
+        import scipy.sparse
+        block = (self._forward(run, primals, wrt, 1) if self.mode == "forward" else
+                 self._reverse(derived, run, primals, wrt))[0][0]
+        dense = np.reshape(block, (-1, int(np.size(primals[wrt[0]]))))
+        pattern = scipy.sparse.csr_matrix(dense != 0.0)
+        old = self._found.pop(key, None)
+        if old is not None:
+            pattern = (pattern + old).astype(bool)
+            self._plans = {k: v for k, v in self._plans.items() if v[0] is not old}
+        pattern.sort_indices()
+        self._found[key] = pattern
+        return scipy.sparse.csr_matrix(dense)
+
+    def _plan(self, pattern, forward: bool) -> list[tuple]:
         """For each group of lines (columns in forward mode, rows in reverse) that share no
         entry: the lines, the entries of the product they hold, where those go in the pattern's
-        data (CSR order), and which of the product's entries they are. Made once."""
-        key = "forward" if forward else "reverse"
-        if key not in self._plans:
+        data (CSR order), and which of the product's entries they are. Made once per pattern."""
+        key = (forward, id(pattern))
+        if key not in self._plans or self._plans[key][0] is not pattern:
             import scipy.sparse
-            pattern = self.sparsity
             order = scipy.sparse.csr_matrix((np.arange(1, pattern.nnz + 1), pattern.indices, pattern.indptr),
                                             shape=pattern.shape)  # (each entry's position, plus one)
             lines = (order.T if forward else order).tocsr()
@@ -268,8 +323,8 @@ class Jacobian(_OneParameter):
                 found = np.zeros(size, dtype=bool)
                 found[entries] = True
                 plan.append((np.array(group), entries, np.concatenate([lines.data[s] for s in spans]) - 1, found))
-            self._plans[key] = plan
-        return self._plans[key]
+            self._plans[key] = (pattern, plan)
+        return self._plans[key][1]
 
     def _result_shape(self, derived, primals: list) -> tuple:
         """The shape of f's one result, kept for arguments of the same shapes (and integers)."""
@@ -371,5 +426,7 @@ def jacobian(f: Callable | None = None, wrt: Wrt = 0, *, mode: str = "forward", 
     when the argument is the smaller) or one VJP per result element (``mode="reverse"``). With
     `sparsity` (a matrix of ``out.size`` rows and ``arg.size`` columns, true where an entry may
     be non-zero), a `scipy.sparse.csr_matrix` from one product per group of columns (or rows)
-    that share no entry."""
+    that share no entry, checked by one more product with a random vector; with
+    ``sparsity="auto"``, the pattern is the non-zero entries of the dense Jacobian at the first
+    call, which later calls use and extend where the check finds an entry it lacks."""
     return decorated(Jacobian, f, wrt, mode=mode, backend=backend, checkpoint=checkpoint, sparsity=sparsity)

@@ -110,3 +110,13 @@ def pair_residuals(cams, pts):
         r[j, 0] = c[0] * np.sin(pts[j, 0]) + c[1] * pts[j, 1] ** 2
         r[j, 1] = np.exp(c[2] * pts[j, 0]) - c[0] * pts[j, 1]
     return r
+
+
+def coupled_where_zero(x):
+    """Entries that are zero at x[1] = 0 (∂(x0·x1)/∂x0) or on a branch not taken (x2 > 0)."""
+    return np.stack((x[0] * x[1], np.where(x[2] > 0.0, x[2] * x[0], 0.0), x[2] + 0.0 * x[1], np.sin(x[3])))
+
+
+def hidden_entry(x):
+    """Row 0 depends on both x0 and x1, row 1 on x1 alone."""
+    return np.stack((x[0] + 2.0 * x[1], x[1] ** 2))

@@ -356,3 +356,52 @@ def test_a_sparse_jacobian_pickles_with_its_pattern():
     assert J.sparsity.nnz == 36
     np.testing.assert_allclose(J(*SPARSE_ARGS).toarray(),
                                s2sad.jacobian(F.pair_residuals)(*SPARSE_ARGS).reshape(12, -1), rtol=1e-13)
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_an_auto_sparse_jacobian_finds_the_pattern_and_equals_the_dense_one(each_backend, mode):
+    import scipy.sparse
+    J = s2sad.jacobian(F.pair_residuals, mode=mode, sparsity="auto")
+    dense = s2sad.jacobian(F.pair_residuals)(*SPARSE_ARGS).reshape(12, -1)
+    for _ in range(2):  # (the first call learns the pattern, the second uses it)
+        sparse = J(*SPARSE_ARGS)
+        assert scipy.sparse.isspmatrix_csr(sparse)
+        np.testing.assert_allclose(sparse.toarray(), dense, rtol=1e-13, atol=1e-15)
+    (pattern,) = J._found.values()
+    assert pattern.nnz == 24  # (each residual depends on two of its camera's three numbers)
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_an_auto_pattern_learns_entries_that_were_zero_at_the_first_point(mode):
+    J = s2sad.jacobian(F.coupled_where_zero, mode=mode, sparsity="auto")
+    dense = s2sad.jacobian(F.coupled_where_zero)
+    first = np.array([0.5, 0.0, -1.0, 0.3])  # (x1 = 0 and the branch x2 > 0 not taken)
+    np.testing.assert_allclose(J(first).toarray(), dense(first), rtol=1e-13)
+    (before,) = J._found.values()
+    later = np.array([0.5, 1.5, 2.0, 0.3])
+    np.testing.assert_allclose(J(later).toarray(), dense(later), rtol=1e-13)
+    (after,) = J._found.values()
+    assert after.nnz > before.nnz and (after.toarray() >= before.toarray()).all()
+    np.testing.assert_allclose(J(later).toarray(), dense(later), rtol=1e-13)  # (with the pattern it learned)
+
+
+def test_a_pattern_missing_an_entry_that_its_group_hides_is_refused():
+    """Columns 0 and 1 share no row in the pattern given, so one JVP serves both; row 0's entry
+    in column 1 would be taken for column 0's: the product with a random vector finds it."""
+    with pytest.raises(s2sad.S2SADError, match="outside the sparsity pattern given, in row 0"):
+        s2sad.jacobian(F.hidden_entry, sparsity=np.eye(2))(np.array([0.3, 0.7]))
+    with pytest.raises(s2sad.S2SADError, match="outside the sparsity pattern given, in column 1"):
+        s2sad.jacobian(F.hidden_entry, mode="reverse", sparsity=np.array([[1, 0], [0, 1]]))(np.array([0.3, 0.7]))
+
+
+def test_an_auto_sparse_jacobian_leaves_the_random_state_and_pickles():
+    np.random.seed(5)
+    expected = np.random.random(3)
+    np.random.seed(5)
+    J = pickle.loads(pickle.dumps(s2sad.jacobian(F.pair_residuals, sparsity="auto")))
+    J(*SPARSE_ARGS)
+    J(*SPARSE_ARGS)
+    np.testing.assert_array_equal(np.random.random(3), expected)
+    assert J.detect and J.sparsity is None
+    with pytest.raises(s2sad.S2SADError, match='sparsity is a matrix or "auto", not \'yes\''):
+        s2sad.jacobian(F.pair_residuals, sparsity="yes")
