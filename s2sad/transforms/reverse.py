@@ -25,6 +25,7 @@ from ..ir.core import (TEMP, Atom, Block, Const, Eqn, ForRange, Function, If, Va
 from ..ir.types import BOOL, F64, I64
 from ..rules.core import IndexAdd
 from ..passes.bounds import drop_checks
+from ..passes.cse import COSTLY, key_of
 from ..passes.dce import dce_block
 from ..passes.shapes import (ShapeRoots, drop_broadcasts, guard_carried_shapes, invariant, key_ndim, scope_before,
                              shape_expression, shape_of_key)
@@ -44,6 +45,8 @@ _twins: list = []  # (x, x_bar) for the adjoints made so far (see common.twins_o
 _policy: list = [None]  # the checkpointing policy for the function's top-level for loops
 _extra_bytes: list[Atom] = []  # the sizes of checkpointed loops' snapshot arrays and logs of draws
 _advances: list[Atom] = []  # the steps checkpointed loops ran again (their ADVANCE rows)
+_known: list[dict] = []  # for each forward block being reversed, inner last: its costly numbers (`_reuse_forward`)
+
 
 
 def reverse(fn: Function, wrt: list[int], active: set[Var], checkpoint=None) -> Function:
@@ -63,6 +66,7 @@ def reverse(fn: Function, wrt: list[int], active: set[Var], checkpoint=None) -> 
     _twins.clear()
     _extra_bytes.clear()
     _advances.clear()
+    _known.clear()
     _policy[0] = checkpoint
     guard_carried_shapes(fn.body, active)
     _top_level.clear()
@@ -148,8 +152,33 @@ def _accumulate_index(adj: dict, var: Var, contribution: IndexAdd, b: Builder) -
 
 def _reverse_stmts(stmts: list, adj: dict, active: set[Var], b: Builder) -> None:
     """Reverse `stmts` (a forward block's statement list, which loops may add tape set-up to)."""
-    for stmt in reversed(list(stmts)):
-        _REVERSE[type(stmt)](stmt, adj, active, b, stmts)
+    _known.append({key_of(s): s.outs[0] for s in stmts if _costly_number(s)})
+    try:
+        for stmt in reversed(list(stmts)):
+            _REVERSE[type(stmt)](stmt, adj, active, b, stmts)
+    finally:
+        _known.pop()
+
+
+def _costly_number(stmt) -> bool:
+    return isinstance(stmt, Eqn) and stmt.prim in COSTLY and len(stmt.outs) == 1 and stmt.outs[0].type.is_scalar \
+        and stmt.prim.pure and not stmt.prim.inplace
+
+
+def _reuse_forward(b: Builder, start: int) -> None:
+    """A derivative rule's ``cos(x)`` is the forward sweep's ``c = cos(x)`` when the forward code
+    computed it (a rotation's sine and cosine), rather than computed again. Of the statements a derivative rule added to `b` from `start` on, each that computes a
+    costly number the forward code computed too, with the same operands, in the block being
+    reversed or one enclosing it (so it ran wherever this reverse runs), becomes a copy of that
+    forward value (which the reverse sweep then reads as it reads any other: directly, from a
+    branch's results, or from a tape)."""
+    for k in range(start, len(b.stmts)):
+        stmt = b.stmts[k]
+        if _costly_number(stmt):
+            key = key_of(stmt)
+            found = next((known[key] for known in reversed(_known) if key in known), None)
+            if found is not None:
+                b.stmts[k] = Eqn(stmt.outs, P.copy, [found], {}, stmt.loc)
 
 
 def _reverse_eqn(eqn: Eqn, adj: dict, active: set[Var], b: Builder, container: list) -> None:
@@ -157,8 +186,10 @@ def _reverse_eqn(eqn: Eqn, adj: dict, active: set[Var], b: Builder, container: l
         return
     g = adj.pop(eqn.outs[0])
     rule = require_rule(eqn)
+    start = len(b.stmts)
     with b.at(eqn.loc):
         cotangents = rule.vjp(Sym(g, b), syms(eqn.ins, b), Sym(eqn.outs[0], b), **eqn.params)
+        _reuse_forward(b, start)
         for a, ct in zip(eqn.ins, cotangents):
             accumulate(adj, a, ct, active, b)
 
