@@ -1136,3 +1136,21 @@ def grown_from_one(W, xs):
     for t in range(xs.shape[0]):
         h = np.tanh(W @ xs[t] + h)
     return np.sum(h * h)
+
+
+def turned_points(angles, xs, ys):
+    """Each point turned by its angle (its sine and cosine computed once, where the angle is not
+    zero): the reverse sweep reads them back rather than computing them again."""
+    total = 0.0
+    for i in range(angles.shape[0]):
+        a = angles[i]
+        if a != 0.0:
+            c = np.cos(a)
+            s = np.sin(a)
+            u = c * xs[i] - s * ys[i]
+            v = s * xs[i] + c * ys[i]
+        else:
+            u = xs[i]
+            v = ys[i]
+        total = total + u * u * v
+    return total

@@ -1104,3 +1104,14 @@ def test_a_loop_that_alone_binds_a_name_and_runs_no_iteration_is_refused_where_i
     with pytest.raises(s2sad.DerivativeError, match=r"loop_funcs.py:\d+: in \w+: a loop that alone assigns a name "
                                                     r"read after it ran no iteration.*assign the name before the loop"):
         s2sad.grad(f)(*args)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_rotation_in_a_loop_reads_its_sine_and_cosine_back(mode):
+    angles = np.array([0.3, 0.8, -1.2, 2.0])
+    xs, ys = np.array([1.0, 0.5, -0.7, 0.2]), np.array([0.4, -1.1, 0.3, 0.9])
+    check_grad(lf.turned_points, (angles, xs, ys), mode)
+    source = s2sad.derivative_source(lf.turned_points, mode, 0, args=(angles, xs, ys))
+    computed = source if mode == "forward" else source.split("# reverse sweep")[1]
+    assert computed.count("np.sin(") == (1 if mode == "forward" else 0), source
+    assert computed.count("np.cos(") == (1 if mode == "forward" else 0), source
