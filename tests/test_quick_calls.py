@@ -188,3 +188,41 @@ def test_an_entry_numba_refuses_leaves_the_calls_as_they_were(entry_soon, monkey
     assert not any(np.shares_memory(a, b) for a in results for b in results if a is not b)
     assert g.made()[0].short.__name__ == "checked" and g.made()[0].core.direct is not None
     assert not [w for w in recwarn.list if issubclass(w.category, (s2sad.BackendFallbackWarning, RuntimeWarning))]
+
+
+def _identity(x):
+    return x
+
+
+def _tail(x):
+    return x[1:]
+
+
+@pytest.mark.numba
+def test_the_entry_copies_only_what_may_share_memory(entry_soon):
+    """A result that is an argument or a view of one is copied (one that is another result:
+    `test_arrays_returned_through_the_entry_are_the_callers_own`); one the derivative made for
+    the call is not (it is the caller's already), and keeps its value through later calls."""
+    x, t = X.copy(), 2 * X
+    value, tangent = _through_entry(s2sad.jvp(_tail, backend="numba"), x, t)
+    assert not np.shares_memory(value, x) and not np.shares_memory(tangent, t)
+    value, bar = _through_entry(s2sad.vjp(_identity, backend="numba"), x, t)
+    assert not np.shares_memory(value, x) and not np.shares_memory(bar, t)
+    g = s2sad.grad(_cubes, backend="numba")
+    first = _through_entry(g, X)
+    np.testing.assert_array_equal(g(X + 1.0), 3 * (X + 1.0) ** 2 + np.array([X[-1] + 1.0, 0.0, X[0] + 1.0]))
+    np.testing.assert_allclose(first, 3 * X ** 2 + np.array([X[-1], 0.0, X[0]]), rtol=1e-14)
+
+
+def test_overlaps_tells_arrays_that_may_share_memory():
+    from s2sad.backend.numba_runtime import overlaps
+    import numba
+    probe = numba.njit(lambda a, b: overlaps(a, b))
+    a = np.arange(10.0)
+    m = np.arange(12.0).reshape(3, 4)
+    cases = [(a[:5], a[5:], False), (a[:6], a[5:], True), (a[::-1], a[3:4], True), (a[::2], a[1::2], True),
+             (a, np.arange(3.0), False), (m[:, 0], m[2], True), (m[0], m[1], False), (a[:0], a, False),
+             (m.T, m[1:2, 1:2], True), (a, 1.5, False)]
+    for left, right, expected in cases:
+        assert probe(left, right) is expected, (left, right)
+        assert overlaps(left, right) is (expected or (isinstance(right, np.ndarray) and np.may_share_memory(left, right)))

@@ -76,37 +76,79 @@ def all_finite(a) -> bool:
     return True
 
 
-def owned(value):
-    """(`value`, is it finite?), with an array copied: what the checked entry of a compiled
-    derivative (backend/checked.py) makes of each result, so that no array a call returns is
-    another's, an argument's or a buffer of the derivative's. Floats and float arrays are checked
-    as `backend.numba._finite` checks them; other values pass."""
+def owned(value, shared: bool = True):
+    """(`value`, is it finite?), with an array copied when it is `shared`: what the checked entry
+    of a compiled derivative (backend/checked.py) makes of each result, so that no array a call
+    returns is another's or an argument's (`overlaps` tells which may be; a buffer the derivative
+    made for this call alone is the caller's). Floats and float arrays are checked as
+    `backend.numba._finite` checks them; other values pass."""
     if isinstance(value, np.ndarray):
-        return value.copy(), value.dtype.kind != "f" or bool(np.isfinite(value).all())
+        return value.copy() if shared else value, value.dtype.kind != "f" or bool(np.isfinite(value).all())
     return value, not isinstance(value, float) or value - value == 0.0
 
 
 @_cached_overload(owned)
-def _owned(value):
+def _owned(value, shared=True):
     if isinstance(value, types.Array):
         return _owned_floats if isinstance(value.dtype, types.Float) else _owned_array
     return _owned_float if isinstance(value, types.Float) else _owned_other
 
 
-def _owned_floats(value):
-    return value.copy(), all_finite(value)
+def _owned_floats(value, shared=True):
+    return value.copy() if shared else value, all_finite(value)
 
 
-def _owned_array(value):
-    return value.copy(), True
+def _owned_array(value, shared=True):
+    return value.copy() if shared else value, True
 
 
-def _owned_float(value):
+def _owned_float(value, shared=True):
     return value, finite(value)
 
 
-def _owned_other(value):
+def _owned_other(value, shared=True):
     return value, True
+
+
+def overlaps(a, b) -> bool:
+    """May result `a` share memory with `b` (an argument, or another result)? For two arrays,
+    whether their spans of memory overlap; False when either is a number, a boolean or None;
+    True (may) for anything else, which `owned` then copies."""
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+        return bool(np.may_share_memory(a, b))
+    return not any(isinstance(v, (int, float, bool, np.number, np.bool_, type(None))) for v in (a, b))
+
+
+@_cached_overload(overlaps)
+def _overlaps(a, b):
+    if isinstance(a, types.Array) and isinstance(b, types.Array):
+        return _overlapping_spans
+    plain = (types.Number, types.Boolean, types.NoneType, types.Omitted)
+    if isinstance(a, plain) or isinstance(b, plain):
+        return lambda a, b: False
+    return lambda a, b: True
+
+
+@njit(cache=_CACHE)
+def _span(a):
+    """The first byte of array `a`'s memory and the one after its last (strides may be negative)."""
+    low = np.int64(a.ctypes.data)
+    high = low
+    for k in range(a.ndim):
+        step = np.int64(a.shape[k] - 1) * np.int64(a.strides[k])
+        if step < 0:
+            low += step
+        else:
+            high += step
+    return low, high + np.int64(a.itemsize)
+
+
+def _overlapping_spans(a, b):
+    if a.size == 0 or b.size == 0:
+        return False
+    low_a, high_a = _span(a)
+    low_b, high_b = _span(b)
+    return low_a < high_b and low_b < high_a
 
 
 def finite(value) -> bool:
