@@ -1377,6 +1377,9 @@ checked_size = _define("checked_size", ["size", "shape"], same_as_first, call_em
                        impl=runtime.checked_size)
 checked_seed = _define("checked_seed", ["seed"], same_as_first, call_emitter("checked_seed"),
                        impl=runtime.checked_seed)
+# np.split's check that an axis divides into equal sections: the length of each.
+checked_sections = _define("checked_sections", ["n", "sections"], same_as_first, call_emitter("checked_sections"),
+                           impl=runtime.checked_sections)
 
 GENERATOR_METHODS = {"standard_normal": rng_standard_normal, "normal": rng_normal, "uniform": rng_uniform,
                      "random": rng_random, "integers": rng_integers, "permutation": rng_permutation,

@@ -16,7 +16,8 @@ from . import checkpoint as _checkpoint
 
 # What generated code may import from here (codegen reserves these names).
 __all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_like", "broadcast_shapes",
-           "checked_ordered_range", "checked_range", "checked_scale", "checked_seed", "checked_single", "checked_size",
+           "checked_ordered_range", "checked_range", "checked_scale", "checked_sections", "checked_seed", "checked_single",
+           "checked_size",
            "checked_entered", "checked_fraction", "checked_index", "checked_mask", "checked_span", "checked_unpack", "copy_into",
            "cross_vectors", "digamma", "draw_choice", "draw_integers", "erf", "erfc", "expand_to", "expit", "fits_shape",
            "full_rank_gram", "gammaln", "histogram_span", "histogram_weights", "increasing", "inverse_gaps",
@@ -495,6 +496,14 @@ def checked_size(size: tuple, shape: tuple) -> tuple:
     if np.broadcast_shapes(shape, size) != size:
         raise ValueError("shape mismatch: the parameters of a random draw do not broadcast to its size")
     return size
+
+
+def checked_sections(n: int, sections: int) -> int:
+    """The length of each of `sections` equal parts of an axis of `n` (``np.split(x, sections)``),
+    after checking that they are equal, as NumPy does."""
+    if n % sections != 0:
+        raise ValueError("array split does not result in an equal division")
+    return n // sections
 
 
 def checked_seed(seed: int) -> int:

@@ -101,3 +101,8 @@ def written_in_a_while(u, lam):
             lam = lam + 0.3
             d = _normalise(u)
     return np.sum(u ** 2) + lam
+
+
+def gates(z):
+    i, f, o = np.split(z, 3)  # split
+    return np.sum(np.tanh(i) * f + o)

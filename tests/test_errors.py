@@ -312,8 +312,8 @@ def qr_complete(x):
     return np.sum(np.linalg.qr(x, mode="complete")[0])  # <-
 
 
-def split_in_sections(x):
-    a, b = np.split(x[0], 3)  # <-
+def split_in_computed_sections(x):
+    a, b = np.split(x[0], x.shape[0])  # <-
     return np.sum(a * b)
 
 
@@ -379,7 +379,7 @@ SHAPE_REFUSALS = [
     (svd_vectors_without_values, "must be True or False"),
     (qr_complete, "unexpected keyword argument 'mode'"),
     (lstsq_of_many_axes, "takes a matrix A"),
-    (split_in_sections, "not a count of sections"),
+    (split_in_computed_sections, "the sections or indices of np.split must be a literal"),
     (polyval_of_an_array, "coefficients as a list or tuple"),
     (matrix_power_computed, "the power of np.linalg.matrix_power must be a literal"),
     (fill_diagonal_statement, "numpy.fill_diagonal is not supported"),

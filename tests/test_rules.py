@@ -228,7 +228,7 @@ INTERNAL_NAMES = {_select: P.select, np.outer: P.outer, _zeros_like: P.zeros_lik
 INTERNAL_NAMES.update({getattr(runtime, p.name): p for p in (
     P.unbroadcast, P.expand_to, P.broadcast_like, P.untile, P.unrepeat, P.record, P.record_grow, P.unrecord, P.tape_row, P.list_resized,
     P.untape_row, P.inverse_gaps, P.record_ragged, P.ragged_row, P.nonempty_list, P.checked_scale, P.checked_range,
-    P.checked_ordered_range, P.checked_size, P.checked_seed, P.logged_draws,
+    P.checked_ordered_range, P.checked_size, P.checked_seed, P.checked_sections, P.logged_draws,
     P.thin_reciprocal, P.full_rank_gram, P.square_r, P.masked_product)})
 
 
@@ -516,6 +516,11 @@ def p_nan_to_num(x):
 def p_split(x):
     a, b, c = np.split(x, [1, 3])
     return np.concatenate((c * 2.0, a, b ** 2))
+
+
+def p_split_sections(x):
+    i, f, o = np.split(x, 3)
+    return np.tanh(i) * f + o ** 2
 
 
 def p_split_axis(x):
@@ -818,6 +823,7 @@ def p_checked_range(a, b): return runtime.checked_range(a, b) * a
 def p_checked_ordered_range(a, b): return runtime.checked_ordered_range(a, b + 5.0) ** 2
 def z_checked_size(x): return x * float(runtime.checked_size((3,), x.shape)[0])
 def z_checked_seed(x): return x * float(runtime.checked_seed(x.shape[0] + 1))
+def z_checked_sections(x): return x * float(runtime.checked_sections(x.shape[0], 3))
 def z_draw_position(x): return x * float(_draw_position(2, x, array=True) + _draw_position(1, 0.5))
 def z_log_draw(x): return x * _log_draw(np.zeros(2), 3, 1.5)[3]
 def z_log_draws(x): return x * np.sum(_log_draw(np.zeros(2), 1, np.full((2, 2), 0.5), array=True))
@@ -1323,7 +1329,7 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
         S(p_moveaxis, normal(2, 3, 4)),
         S(p_moveaxis_several, normal(2, 3, 4)),
     ],
-    P.getitem: [S(p_split, normal(5)), S(p_split_axis, normal(3, 4)), S(p_sort_rows, normal(3, 4)), S(p_sort_columns, normal(4, 3)), S(p_median_columns, normal(4, 3)),
+    P.getitem: [S(p_split, normal(5)), S(p_split_axis, normal(3, 4)), S(p_split_sections, normal(6)), S(p_sort_rows, normal(3, 4)), S(p_sort_columns, normal(4, 3)), S(p_median_columns, normal(4, 3)),
                 S(p_median_rows_odd, normal(2, 5)), S(p_percentile_rows, normal(3, 5), uniform(5.0, 95.0)),
                 S(p_running_max, normal(6)), S(p_running_min_rows, normal(3, 4)),
                 S(p_running_max_columns, normal(4, 3)),
@@ -1642,6 +1648,7 @@ ZERO_SAMPLES: dict[P.Primitive, list[Sample]] = {
                      Z(z_argsort_first_axis, normal(4), lambda x: np.full(x.shape, float(np.argsort(x, kind="stable")[1])))],
     P.checked_size: [Z(z_checked_size, normal(3), lambda x: np.full(x.shape, 3.0))],
     P.checked_seed: [Z(z_checked_seed, normal(2), lambda x: np.full(x.shape, 3.0))],
+    P.checked_sections: [Z(z_checked_sections, normal(6), lambda x: np.full(x.shape, 2.0))],
     P.draw_position: [Z(z_draw_position, normal(2), lambda x: np.full(x.shape, 6.0))],
     P.log_draw: [Z(z_log_draw, normal(2), lambda x: np.full(x.shape, 1.5)),
                  Z(z_log_draws, normal(2), lambda x: np.full(x.shape, 2.0))],

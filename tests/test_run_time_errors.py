@@ -100,3 +100,11 @@ def test_machine_code_is_located_once_per_kind_of_failure(monkeypatch):
         with pytest.raises(ValueError, match="readout|np.dot|mismatch|incompatible"):
             g(X, W, V)
     assert len(runs) == 1
+
+
+def test_unequal_sections_of_np_split_are_a_located_value_error(each_backend):
+    error = raised(lambda: s2sad.grad(rf.gates)(np.ones(7)), ValueError, "split")
+    assert "equal division" in str(error.__cause__)
+    z = np.linspace(-1.0, 1.0, 6)
+    expected = np.concatenate([(1 - np.tanh(z[:2]) ** 2) * z[2:4], np.tanh(z[:2]), np.ones(2)])
+    np.testing.assert_allclose(s2sad.grad(rf.gates)(z), expected, rtol=1e-14)

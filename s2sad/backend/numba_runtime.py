@@ -897,6 +897,7 @@ _compiled_as_written(runtime.fits_shape, runtime.keeps_shape, runtime.unrecord, 
 # NumPy's checks of a draw's parameters (passes/draws.py)
 _compiled_as_written(runtime.checked_scale, runtime.checked_range, runtime.checked_ordered_range, runtime.checked_size,
                      runtime.checked_seed)
+_compiled_as_written(runtime.checked_sections)  # (np.split's equal sections)
 
 
 def _masked(t, d):

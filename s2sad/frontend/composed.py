@@ -138,11 +138,16 @@ def _none(value) -> bool:
 
 
 def _slice_along(lo: "Lowering", x: Atom, axis: int, start, stop, node) -> Atom:
-    """``x[start:stop]`` along `axis` (everything along the others)."""
+    """``x[start:stop]`` along `axis` (everything along the others); the bounds numbers, None or
+    atoms."""
     operands = []
     for k in range(x.type.ndim):
-        operands += [const(start), const(stop), const(None)] if k == axis else [const(None)] * 3
+        operands += [_bound(start), _bound(stop), const(None)] if k == axis else [const(None)] * 3
     return lo.emit(P.getitem, [x, *operands], node, spec=("s",) * x.type.ndim)
+
+
+def _bound(value) -> Atom:
+    return value if isinstance(value, Atom) else const(value)
 
 
 def _component(lo: "Lowering", x: Atom, k: int, node) -> Atom:
@@ -1036,17 +1041,22 @@ def append(lo: "Lowering", node, arr, values, axis=const(None)) -> Atom:
     return lo.emit(P.concatenate, [x, v], node, axis=_one_axis(lo, axis, x.type.ndim, node, "append"))
 
 
-@_composes(np.split, P.getitem, view=True)
+@_composes(np.split, P.getitem, P.checked_sections, view=True)
 def split(lo: "Lowering", node, ary, indices_or_sections, axis=const(0)) -> Atom:
-    """Views of `ary` cut along `axis` at literal indices (``np.split(x, [2, 5])``); an integer
-    count of equal sections is refused (whether the length divides is known only at run time)."""
+    """Views of `ary` cut along `axis`: into a literal count of equal sections (checked at run
+    time, as NumPy checks it), or at literal indices (``np.split(x, [2, 5])``)."""
     x = _array(lo, ary, node, "split")
     along = _one_axis(lo, axis, x.type.ndim, node, "split")
-    cuts = _literal(lo, indices_or_sections, node, "the indices of np.split")
-    if not isinstance(cuts, tuple) or not all(type(c) is int for c in cuts):
-        raise lo.error(node, "np.split takes the indices to cut at as a literal list of integers here "
-                             "(np.split(x, [2, 5])), not a count of sections; slice x instead")
-    bounds = [None, *cuts, None]
+    cuts = _literal(lo, indices_or_sections, node, "the sections or indices of np.split")
+    if type(cuts) is int and cuts >= 1:
+        op = _calls(lo, node)
+        length = op(P.checked_sections, op(P.getitem, op(P.shape, x), along, spec=("i",)), cuts)
+        bounds = [None] + [op(P.mul, length, k) for k in range(1, cuts)] + [None]
+    elif isinstance(cuts, tuple) and all(type(c) is int for c in cuts):
+        bounds = [None, *cuts, None]
+    else:
+        raise lo.error(node, "np.split takes a literal count of sections (at least 1) or a literal list of "
+                             f"integer indices here, not {cuts!r}")
     return TupleVal(tuple(_slice_along(lo, x, along, start, stop, node) for start, stop in zip(bounds, bounds[1:])))
 
 

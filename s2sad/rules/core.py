@@ -53,7 +53,8 @@ for _identity in (P.fits_shape, P.keeps_shape, P.increasing, P.nonempty_list, P.
 # records its draws as standard variates: a range is high - low.
 linear(P.checked_range, -1, 1)
 linear(P.checked_ordered_range, -1, 1)
-zero_derivative(P.checked_size, P.checked_seed, P.draw_position, P.log_draw, P.logged_draws)
+zero_derivative(P.checked_size, P.checked_seed, P.checked_sections, P.draw_position, P.log_draw,
+                P.logged_draws)
 defrule(P.histogram_span, lambda primals, tangents, out, upper=False: tangents[1 if upper else 0],
         lambda g, primals, out, upper=False: [None, g] if upper else [g, None])  # (an end, or its shift by 0.5)
 elementwise(P.masked_product, Singular(lambda t, d, z: d), Singular(lambda t, d, z: t))  # (derivatives' own)
