@@ -388,6 +388,16 @@ def comprehension_over_rows(W, x):
     return np.sum(h ** 2) * i
 
 
+def nested_comprehensions(x):
+    # (the inner comprehension reads the outer one's variable: its loop runs at every outer item)
+    rows = np.array([np.array([x[i] * x[j] + i for j in range(len(x))]) for i in range(len(x))])
+    return np.sum(rows ** 2) + sum([sum([x[i] * v for v in x]) for i in range(2)])
+
+
+def comprehension_of_lists(x):
+    return np.sum(np.array([[x[i] * x[j] for j in range(2)] for i in range(2)]))
+
+
 def straight_line_appends(a, b):
     terms = []
     terms.append(a * a)

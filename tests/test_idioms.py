@@ -344,6 +344,19 @@ def test_list_comprehensions_feeding_numpy(mode):
 
 
 @MODES
+def test_nested_list_comprehensions(mode):
+    x = np.array([0.3, -1.2, 2.0])
+    value, g = s2sad.value_and_grad(idf.nested_comprehensions, mode=mode)(x)
+    assert value == pytest.approx(idf.nested_comprehensions(x), rel=1e-14)
+    np.testing.assert_allclose(g, fd(idf.nested_comprehensions, [x], 0), rtol=1e-6)
+
+
+def test_comprehension_of_lists_is_refused():
+    with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: a list comprehension whose items are lists"):
+        s2sad.grad(idf.comprehension_of_lists)(np.array([1.0, 2.0]))
+
+
+@MODES
 def test_appends_in_straight_line_code(mode):
     check_grad(idf.straight_line_appends, (1.5, 0.3), mode)
     assert s2sad.value_and_grad(idf.straight_line_appends, mode=mode)(1.5, 0.3)[0] == idf.straight_line_appends(1.5, 0.3)

@@ -1072,6 +1072,9 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         method = getattr(self, "expr_" + type(node).__name__, None)
         if method is None:
             reason = _REFUSED_EXPRS.get(type(node), f"{type(node).__name__} expressions are not supported")
+            if isinstance(node, gast.ListComp) and isinstance(node.elt, gast.ListComp):
+                reason = ("a list comprehension whose items are lists is not supported; make each item an array "
+                          "(np.array([...]) around the inner comprehension)")
             raise self.error(node, reason)
         with self.b.at(self.src.loc(node) if hasattr(node, "lineno") else None):
             return method(node)
