@@ -18,6 +18,7 @@ from . import checkpoint as _checkpoint
 __all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_like", "broadcast_shapes",
            "checked_ordered_range", "checked_range", "checked_scale", "checked_seed", "checked_single", "checked_size",
            "checked_entered", "checked_fraction", "checked_index", "checked_mask", "checked_span", "checked_unpack", "copy_into",
+           "checked_int_exponent",
            "cross_vectors", "digamma", "draw_choice", "draw_integers", "erf", "erfc", "expand_to", "expit", "fits_shape",
            "full_rank_gram", "gammaln", "histogram_span", "histogram_weights", "increasing", "inverse_gaps",
            "joined_shape", "keeps_shape", "lane_store", "lanes_full", "lanes_matmul", "last_writes", "list_capacity",
@@ -287,6 +288,17 @@ def checked_single(size: int) -> None:
     """NumPy's ValueError when ``x.item()`` is asked of an array of `size` elements, not one."""
     if size != 1:
         raise ValueError("can only convert an array of size 1 to a Python scalar")
+
+
+def checked_int_exponent(exponent, arrays: bool = True) -> None:
+    """NumPy's ValueError when integers are raised to a negative integer power (of Python's
+    ints, `arrays` False, a float that s2sad's integer arithmetic does not give: refused)."""
+    for k in np.asarray(exponent).ravel():
+        if k < 0:
+            if arrays:
+                raise ValueError("Integers to negative integer powers are not allowed.")
+            raise ValueError("an integer to a negative integer power is a float in Python, which s2sad's "
+                             "integer arithmetic does not give; write float(n) ** m")
 
 
 def slice_span(n: int, start: int, stop: int, step: int) -> tuple[int, int]:

@@ -316,6 +316,18 @@ def invert_of_a_boolean(x):
     return x[0] if ~(x[0] > 0.0) else x[1]
 
 
+def negative_of_a_mask(x):
+    return np.sum(x * -(x > 0.0))
+
+
+def difference_of_masks(x):
+    return np.sum(x * ((x > 0.0) - (x > 1.0)))
+
+
+def sum_of_two_booleans(x):
+    return x[0] * ((x[0] > 0.0) + (x[1] > 0.0))
+
+
 def ellipses(T, w):
     """``...`` stands for the full slices of the axes the other parts leave, in reads and stores."""
     U = T * 1.0

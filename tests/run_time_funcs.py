@@ -101,3 +101,15 @@ def written_in_a_while(u, lam):
             lam = lam + 0.3
             d = _normalise(u)
     return np.sum(u ** 2) + lam
+
+
+def integer_powers(x, k, m):
+    return np.sum(x * k ** m)  # integer power
+
+
+def integer_scalar_power(x, n, m):
+    return x * n ** m  # scalar power
+
+
+def literal_negative_power(x):
+    return x * 2 ** -1

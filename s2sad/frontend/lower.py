@@ -1090,6 +1090,13 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
 
     def emit(self, prim: P.Primitive, ins: list, node, hint: str = TEMP, **params) -> Atom:
         """Emit ``prim(*ins; params)`` and record whether NumPy's result is a view or new memory."""
+        if prim is P.pow and all(isinstance(a, Const) and type(a.value) is int for a in ins) and ins[1].value < 0:
+            return const(ins[0].value ** ins[1].value)  # (2 ** -1: Python's float)
+        if prim is P.pow and all(a.type.element.kind in ("i64", "bool") for a in ins) \
+                and not (isinstance(ins[1], Const) and ins[1].value >= 0):
+            # (NumPy's ValueError for a negative exponent; of Python's ints the power is then a float, which
+            # the integer it is typed as cannot hold: refused alike, where it happens)
+            self.emit(P.int_exponent, [ins[1]], node, arrays=any(a.type.is_array for a in ins))
         made = len(self.b.stmts)
         try:
             out = self.b.emit(prim, ins, hint, **params)
@@ -1231,6 +1238,9 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         right = self.expr(node.right)  # (a call here may write into the array `left` names)
         left, right = (self.beside_array(a, b, node) for a, b in ((left, right), (right, left)))
         left, right = self.atom_of(left, node.left), self.atom_of(right, node.right)
+        if prim is P.add and left.type == BOOL and right.type == BOOL:
+            raise self.error(node, "+ of two booleans is ambiguous (2 for Python's True + True, True for NumPy's); "
+                                   "write int(a) + int(b), or `a or b`")
         return self.emit(prim, [self.current(left, node), right], node)
 
     def beside_array(self, value: Value, other: Value, node) -> Value:
