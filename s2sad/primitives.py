@@ -213,30 +213,14 @@ def where_type(in_types, params):
 
 # --- arithmetic -------------------------------------------------------------------------
 
-def _no_boolean_arrays(in_types, what: str, instead: str) -> None:
-    """NumPy's TypeError for `what` of boolean arrays only (``m - m``, ``-m``)."""
-    if all(t.element.kind == "bool" for t in in_types) and any(t.is_array for t in in_types):
-        raise TypeError(f"NumPy raises TypeError for {what} of booleans; use {instead}, or .astype(int) first")
-
-
-def subtracted(in_types, params):
-    _no_boolean_arrays(in_types, "a - b (subtract)", "^ or np.logical_xor")
-    return elementwise(in_types, params)
-
-
-def negated(in_types, params):
-    _no_boolean_arrays(in_types, "-a (negative)", "~ or np.logical_not")
-    return in_types[0]
-
-
 add = _define("add", "ab", elementwise, binop_emitter(ast.Add()), impl=np.add)
-sub = _define("sub", "ab", subtracted, binop_emitter(ast.Sub()), impl=np.subtract)
+sub = _define("sub", "ab", elementwise, binop_emitter(ast.Sub()), impl=np.subtract)
 mul = _define("mul", "ab", elementwise, binop_emitter(ast.Mult()), impl=np.multiply)
 div = _define("div", "ab", floating, binop_emitter(ast.Div()), impl=np.true_divide)
 pow = _define("pow", "ab", elementwise, binop_emitter(ast.Pow()), impl=np.power)
 floordiv = _define("floordiv", "ab", elementwise, binop_emitter(ast.FloorDiv()), impl=np.floor_divide)
 mod = _define("mod", "ab", elementwise, binop_emitter(ast.Mod()), impl=np.mod)
-neg = _define("neg", "a", negated, lambda a, p: ast.UnaryOp(ast.USub(), a[0]), impl=np.negative)
+neg = _define("neg", "a", same_as_first, lambda a, p: ast.UnaryOp(ast.USub(), a[0]), impl=np.negative)
 matmul = _define("matmul", "ab", matmul_type, binop_emitter(ast.MatMult()), impl=np.matmul)
 dot = _define("dot", "ab", dot_type, call_emitter("np.dot"), impl=np.dot)
 # a @ b where one operand is a batch of matrices (k, m, n), the other a vector or a matrix: the
@@ -624,12 +608,12 @@ entered = _define("entered", ["trips"], lambda t, p: None,
 single = _define("single", ["size"], lambda t, p: None, _call_statement("checked_single"), statement=True)
 # NumPy's check that integers are not raised to a negative integer power (``k ** m`` of integer
 # arrays): its ValueError otherwise (compiled integer powers would give 0 or 1 instead).
-# Of Python's ints (`arrays` False) a negative exponent gives a float, which an integer cannot hold:
-# refused when it happens.
-int_exponent = _define("int_exponent", ["exponent"], lambda t, p: None,
-                       lambda args, params: ast.Expr(ast.Call(ast.Name("checked_int_exponent", ast.Load()),
-                                                              list(args) + [ast.Constant(params["arrays"])], [])),
-                       statics={"arrays": True}, statement=True)
+int_exponent = _define("int_exponent", ["exponent"], lambda t, p: None, _call_statement("checked_int_exponent"),
+                       statement=True)
+# Of Python's ints, a negative exponent gives a float and a large power a number past int64: refused
+# when it happens.
+int_power = _define("int_power", ["base", "exponent"], lambda t, p: None, _call_statement("checked_int_power"),
+                    statement=True)
 # Where a slice start:stop:step (step > 0) of an axis of length n begins and how long it is
 # (passes/fuse.py: an element loop over a slice region).
 slice_span = _define("slice_span", ["n", "start", "stop", "step"], lambda t, p: tuple_of(2), call_emitter("slice_span"),

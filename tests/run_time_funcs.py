@@ -113,3 +113,7 @@ def integer_scalar_power(x, n, m):
 
 def literal_negative_power(x):
     return x * 2 ** -1
+
+
+def large_integer_power(x, n):
+    return x * 2 ** n  # large power

@@ -235,8 +235,8 @@ def test_int_of_nan_raises_as_python_does():
 @pytest.mark.parametrize("f, message", [
     (xf.float_operand_of_and, "& | ^ and ~ take booleans or integers, not floats"),
     (xf.invert_of_a_boolean, "~ of a single boolean is ambiguous"),
-    (xf.negative_of_a_mask, r"NumPy raises TypeError for -a \(negative\) of booleans"),
-    (xf.difference_of_masks, r"NumPy raises TypeError for a - b \(subtract\) of booleans"),
+    (xf.negative_of_a_mask, r"NumPy raises TypeError for -a \(negative\) of boolean arrays"),
+    (xf.difference_of_masks, r"NumPy raises TypeError for a - b \(subtract\) of boolean arrays"),
     (xf.sum_of_two_booleans, r"\+ of two booleans is ambiguous \(2 for Python's True \+ True, True for NumPy's\)"),
 ])
 def test_bitwise_operators_refuse_what_numpy_or_python_would_do_otherwise(f, message):

@@ -90,6 +90,8 @@ def test_integers_to_negative_powers_raise_as_in_numpy(each_backend, mode):
     assert "float(n) ** m" in error.message
     assert s2sad.value_and_grad(rf.integer_scalar_power, mode=mode)(0.5, 2, 3) == (4.0, 8.0)
     assert s2sad.value_and_grad(rf.literal_negative_power, mode=mode)(0.5) == (0.25, 0.5)
+    raised(lambda: s2sad.grad(rf.large_integer_power, mode=mode)(0.5, 70), OverflowError, "large power")
+    assert s2sad.value_and_grad(rf.large_integer_power, mode=mode)(0.5, 62) == (2.0 ** 61, 2.0 ** 62)
 
 
 def test_the_error_pickles_with_its_kind_and_place():

@@ -1090,13 +1090,20 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
 
     def emit(self, prim: P.Primitive, ins: list, node, hint: str = TEMP, **params) -> Atom:
         """Emit ``prim(*ins; params)`` and record whether NumPy's result is a view or new memory."""
+        if prim in (P.sub, P.neg) and all(a.type.element.kind == "bool" for a in ins) \
+                and any(a.type.is_array for a in ins):
+            what, instead = ("a - b (subtract)", "^ or np.logical_xor") if prim is P.sub else \
+                ("-a (negative)", "~ or np.logical_not")
+            raise self.error(node, f"NumPy raises TypeError for {what} of boolean arrays; use {instead}, "
+                                   "or .astype(int) first")
         if prim is P.pow and all(isinstance(a, Const) and type(a.value) is int for a in ins) and ins[1].value < 0:
             return const(ins[0].value ** ins[1].value)  # (2 ** -1: Python's float)
-        if prim is P.pow and all(a.type.element.kind in ("i64", "bool") for a in ins) \
-                and not (isinstance(ins[1], Const) and ins[1].value >= 0):
-            # (NumPy's ValueError for a negative exponent; of Python's ints the power is then a float, which
-            # the integer it is typed as cannot hold: refused alike, where it happens)
-            self.emit(P.int_exponent, [ins[1]], node, arrays=any(a.type.is_array for a in ins))
+        if prim is P.pow and all(a.type.element.kind in ("i64", "bool") for a in ins):
+            if any(a.type.is_array for a in ins):
+                if not (isinstance(ins[1], Const) and ins[1].value >= 0):
+                    self.emit(P.int_exponent, [ins[1]], node)  # (NumPy's ValueError for a negative exponent)
+            elif not (isinstance(ins[1], Const) and ins[1].value in (0, 1)):
+                self.emit(P.int_power, ins, node)  # (Python's float, or int past int64: refused where it happens)
         made = len(self.b.stmts)
         try:
             out = self.b.emit(prim, ins, hint, **params)
