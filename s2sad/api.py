@@ -177,7 +177,7 @@ def prepare_arguments(fn, names: Sequence[str], args: Sequence, wrt: Sequence[in
 
         def leaf(path: str, v: Any, differentiated: bool = k in wrt) -> tuple[Any, Any]:
             prepared = _prepare_arg(fn, path, v, differentiated)
-            copied.append(isinstance(v, np.ndarray) and prepared is not v)
+            copied.append(isinstance(v, (np.ndarray, list, tuple)) and prepared is not v)  # (a list: an array now)
             paths.append(path)
             return prepared, type_of_value(prepared)
         made, tree = flatten(value, name, leaf) if is_container(value) else ([leaf(name, value)[0]], None)

@@ -50,7 +50,8 @@ class Effects:
         for k in self.written:
             if k in converted:
                 return (f"{fn_name} writes into its argument '{names[k]}', as NumPy would write into your array, "
-                        "but s2sad converted that argument to a float64 array; pass a float64 array")
+                        "but s2sad converted that argument to a float64 array (or a list to an array), which the "
+                        "write would not reach; pass a float64 array")
             for j, other in enumerate(args):
                 if j != k and isinstance(other, np.ndarray) and np.shares_memory(args[k], other):
                     return (f"{fn_name} writes into its argument '{names[k]}', which shares memory with "

@@ -192,6 +192,16 @@ def test_a_written_argument_converted_to_float_is_refused():
         s2sad.grad(af.writes_its_argument)(np.array([1, 2, 3]))
 
 
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_written_argument_given_as_a_list_is_refused(mode):
+    """Python would write into the caller's list; s2sad's array made of it would take the write
+    instead, leaving the list as it was."""
+    for wrt in (0, 1):
+        with pytest.raises(S2SADError, match=r"alias_funcs.py:\d+: .*converted that argument .*\(or a list to an array\)"):
+            s2sad.grad(af.writes_first_argument, wrt=wrt, mode=mode)([1.0, 2.0, 3.0], X3[:3])
+    assert s2sad.grad(af.writes_first_argument, wrt=1, mode=mode)(X3[:3].copy(), [1.0, 2.0, 3.0]) is not None
+
+
 def test_the_generated_code_writes_the_argument_after_the_reverse_sweep():
     source = s2sad.derivative_source(af.writes_its_argument, args=(X3,), backend="python")
     sweep, write = source.index("# reverse sweep"), source.index("x[:] = ")
