@@ -257,7 +257,8 @@ class Derivative:
         """Send the next calls of `key`'s kind straight to `derived` (when the arguments were plain,
         the function returns one value, and it writes into none of its arguments), which leave
         out its first `dropped` results (`Derived.short`)."""
-        if key is not None and results == 1 and tree is None and not derived.effects.written:
+        effects = derived.effects
+        if key is not None and results == 1 and tree is None and not (effects.written or effects.updated):
             derived.dropped = dropped
             self._quick[key] = derived
 
@@ -266,7 +267,7 @@ class Derivative:
         are NumPy's; with `repeated`, made so that each call starts from the state the first saw
         (for derivatives that run it once per column)."""
         effects = derived.effects
-        if effects.written:
+        if effects.written or effects.updated:
             problem = effects.argument_problem(self.fn.__name__, args.paths, args, args.converted)
             if problem:
                 raise _fail(self.fn, problem)

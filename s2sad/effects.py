@@ -30,6 +30,7 @@ class Effects:
     globals: tuple[tuple, ...]    # (namespace, name) of the module globals it assigns
     global_stream: bool           # whether it draws from (or seeds) np.random's global stream
     generators: tuple[int, ...]   # parameters that are random Generators
+    updated: tuple[int, ...] = ()  # parameters that are numbers updated in place (x += ...)
 
     @classmethod
     def of(cls, primal: Function) -> "Effects":
@@ -38,7 +39,7 @@ class Effects:
         assigned = tuple(dict.fromkeys((primal.namespaces[e.params["space"]], e.params["name"])
                                        for e in eqns if e.prim is P.global_write))
         generators = tuple(k for k, p in enumerate(primal.params) if p.type.kind == "rng")
-        return cls(written, assigned, any(e.prim in P.GLOBAL_STREAM for e in eqns), generators)
+        return cls(written, assigned, any(e.prim in P.GLOBAL_STREAM for e in eqns), generators, primal.updated)
 
     def __bool__(self) -> bool:
         return bool(self.written or self.globals or self.global_stream or self.generators)
@@ -47,6 +48,11 @@ class Effects:
         """Why a call's writes into its arguments would not be NumPy's, or None: an argument s2sad
         converted (the write would miss the caller's array), or arguments sharing memory (NumPy
         would see the write through the other)."""
+        for k in self.updated:
+            if k in converted and isinstance(args[k], (float, int, bool)):
+                return (f"{fn_name} updates its argument '{names[k]}' in place ({names[k]} += ...), as NumPy would "
+                        "update your 0-d array, but s2sad takes a 0-d array as a number, which the update would not "
+                        "reach; pass a float (or a 1-element array)")
         for k in self.written:
             if k in converted:
                 return (f"{fn_name} writes into its argument '{names[k]}', as NumPy would write into your array, "

@@ -529,3 +529,17 @@ def integrator_state_seen_through_an_earlier_name(x0):
         x, v = _kick_drift(x, v, 0.1)
         first[0] = first[0] * 1.5
     return np.sum(first * x) + np.sum(v)
+
+
+def _increment(a):
+    a += 1.0
+
+
+def updates_a_number(x, z):
+    z *= 2.0
+    return x * z
+
+
+def updates_a_number_in_a_helper(x, z):
+    _increment(z)
+    return x * z

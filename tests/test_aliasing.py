@@ -202,6 +202,21 @@ def test_a_written_argument_given_as_a_list_is_refused(mode):
     assert s2sad.grad(af.writes_first_argument, wrt=1, mode=mode)(X3[:3].copy(), [1.0, 2.0, 3.0]) is not None
 
 
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_number_updated_in_place_refuses_a_0d_array(mode):
+    """NumPy's `z *= 2.0` updates a 0-d array in place, which s2sad takes as a number: refused
+    for a 0-d array, and a float (which Python rebinds) is differentiated as ever."""
+    for fn, grads in ((af.updates_a_number, (3.0, 1.0)), (af.updates_a_number_in_a_helper, (1.5, 0.5))):
+        with pytest.raises(S2SADError, match=r"alias_funcs.py:\d+: .* updates its argument 'z' in place"):
+            s2sad.grad(fn, wrt=(0, 1), mode=mode)(0.5, np.array(1.5))
+        z = np.array(1.5)
+        with pytest.raises(S2SADError, match="0-d array"):
+            s2sad.grad(fn, mode=mode)(0.5, z)
+        assert z == 1.5
+        value, (gx, gz) = s2sad.value_and_grad(fn, wrt=(0, 1), mode=mode)(0.5, 1.5)
+        assert value == fn(0.5, 1.5) and (gx, gz) == grads
+
+
 def test_the_generated_code_writes_the_argument_after_the_reverse_sweep():
     source = s2sad.derivative_source(af.writes_its_argument, args=(X3,), backend="python")
     sweep, write = source.index("# reverse sweep"), source.index("x[:] = ")

@@ -163,7 +163,14 @@ def _lower_once(fn, arg_types: list[Type], forced: frozenset, peel: frozenset) -
     positional = [v for v, kind in zip(values, kinds) if kind is not inspect.Parameter.KEYWORD_ONLY]
     lowering.env = lowering.bind_call(fn, positional, keywords, src.tree)
     lowering.mem.external.update(params)
+    numbers = {name: k for name, v in zip(names, values) for k, p in enumerate(params)
+               if p is v and not v.type.is_array}
+    lowering.mem.numbers_in = {id(params[k]): k for k in numbers.values()}
     result = lowering.run_body()
+    # (a number parameter updated in place, through its name anywhere or another name bound to it: NumPy
+    # would update the caller's 0-d array in place)
+    updated = lowering.mem.updated | {numbers[n.target.id] for n in gast.walk(src.tree) if isinstance(n, gast.AugAssign)
+                                  and isinstance(n.target, gast.Name) and n.target.id in numbers}
     results, out_tree = returned(result)
     lowering.write_back(params)
     taken = {n.id for n in gast.walk(src.tree) if isinstance(n, gast.Name)}
@@ -177,7 +184,7 @@ def _lower_once(fn, arg_types: list[Type], forced: frozenset, peel: frozenset) -
     name = fn.__name__ if fn.__name__.isidentifier() else src.tree.name  # (a lambda: lambda_LINE)
     return lowering, Function(name, builder.block(params, results), src.filename, src.first_line, names,
                               dict(lowering.spaces.values()), assumed=tuple(lowering.assumed.values()),
-                              out_tree=out_tree)
+                              out_tree=out_tree, updated=tuple(sorted(updated)))
 
 
 def _describe(value) -> str:
@@ -421,6 +428,8 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         if isinstance(target, Var) and target.type.is_array and node.target.id not in self.global_names:
             self.update_in_place(node, node.target.id, target, prim, value)
             return
+        if isinstance(target, Var) and id(target) in self.mem.numbers_in:
+            self.mem.updated.add(self.mem.numbers_in[id(target)])
         self.assign(node.target, self.emit(prim, [target, value], node))
 
     def aug_store(self, node) -> None:
