@@ -281,6 +281,16 @@ def allocations_with_dtypes(x):
     return np.sum(x[k] * e) + np.sum(r * x) + np.sum(x[b]) + np.sum(np.eye(3, dtype=int) @ x)
 
 
+def allocations_like_integers(x, k):
+    # (NumPy's _like arrays keep the dtype: floats stored into them are truncated)
+    z = np.zeros_like(k)
+    z[:] = x * 2.5
+    f = np.full_like(k, 2.7)
+    m = np.ones_like(k > 1)
+    m[0] = x[0] * 0.0
+    return np.sum(z * x) + np.sum(f * x) + np.sum(x[m])
+
+
 def scatter_past_the_end(x):
     y = np.zeros(3)
     np.add.at(y, np.array([0, 3]), x[:2])

@@ -1806,14 +1806,18 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         return prim if isinstance(given, Const) and given.value is value else None
 
     def allocate_like(self, prim: P.Primitive, args: list, kwargs: dict, node) -> Atom:
-        """``np.zeros_like(x)`` is ``np.zeros(x.shape)`` (always float64; the values carry no
-        derivative from x)."""
+        """``np.zeros_like(x)`` is ``np.zeros(x.shape)`` of x's dtype, as NumPy makes it (an integer or
+        boolean x gives an integer or boolean array; the values carry no derivative from x)."""
         if kwargs or not args or not isinstance(args[0], (Var, Const)) or len(args) != (2 if prim is P.full else 1):
             raise self.error(node, f"{prim.name}_like takes an array{' and a fill value' if prim is P.full else ''}"
                                    " (no dtype or other keywords)")
         like = args[0]
         shape = self.emit(P.shape, [like], node) if like.type.is_array else const(())
-        return self.call_primitive(prim, [shape, *args[1:]], {}, node)
+        made = self.call_primitive(prim, [shape, *args[1:]], {}, node)
+        kind = like.type.element.kind
+        if like.type.is_array and kind in ("i64", "bool") and made.type.element.kind != kind:
+            return self.emit(P.astype, [made], node, dtype=kind)  # (np.full_like(k, 2.5) of integers: 2)
+        return made
 
     def length(self, args: list, node) -> Atom:
         if len(args) == 1 and isinstance(args[0], CONTAINERS):
