@@ -1422,7 +1422,7 @@ NUMPY: dict[object, Primitive] = {
     np.max: amax, np.amax: amax, np.min: amin, np.amin: amin, np.less: lt, np.less_equal: le, np.greater: gt,
     np.greater_equal: ge, np.equal: eq, np.not_equal: ne,
     builtins.min: min, builtins.max: max, builtins.abs: abs, builtins.float: to_float, builtins.int: to_int,
-    np.argmax: argmax, np.argmin: argmin, np.true_divide: div, np.fabs: abs, np.searchsorted: searchsorted, np.digitize: digitize,
+    np.argmax: argmax, np.argmin: argmin, np.true_divide: div, np.searchsorted: searchsorted, np.digitize: digitize,
     np.zeros: zeros, np.ones: ones, np.empty: empty, np.full: full, np.copy: copy, np.outer: outer,
     np.random.default_rng: default_rng, np.random.normal: random_normal, np.random.uniform: random_uniform,
     np.random.standard_normal: random_standard_normal, np.random.seed: random_seed, np.random.random: random_random,

@@ -291,6 +291,18 @@ def allocations_like_integers(x, k):
     return np.sum(z * x) + np.sum(f * x) + np.sum(x[m])
 
 
+def integer_results_of_float_functions(x, k):
+    # (np.fabs of integers gives floats, np.nansum and np.nanmax integers: a float stored into each
+    # is kept or truncated as NumPy does)
+    a = np.fabs(k)
+    a[0] = 2.7
+    b = np.nansum(k) + k
+    b[0] = 2.7
+    c = np.nanmax(k) - k
+    c[1] = 1.9
+    return np.sum(a * x) + np.sum(b * x) + np.sum(c * x) + np.nanmin(k) * x[2]
+
+
 def scatter_past_the_end(x):
     y = np.zeros(3)
     np.add.at(y, np.array([0, 3]), x[:2])
