@@ -303,6 +303,15 @@ def integer_results_of_float_functions(x, k):
     return np.sum(a * x) + np.sum(b * x) + np.sum(c * x) + np.nanmin(k) * x[2]
 
 
+def clipped_booleans_and_integers(x, k):
+    # (np.clip of booleans gives integers, of integers between float bounds floats, as NumPy does)
+    a = np.clip(k > 1, 0, 1)
+    a[0] = 2.7
+    b = np.clip(k, 0, 1.5)
+    b[1] = 2.7
+    return np.sum(a * x) + np.sum(b * x)
+
+
 def scatter_past_the_end(x):
     y = np.zeros(3)
     np.add.at(y, np.array([0, 3]), x[:2])

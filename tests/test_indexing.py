@@ -214,6 +214,7 @@ INTEGERS = [
     (xf.allocations_with_dtypes, (X[:3],)),
     (xf.allocations_like_integers, (np.array([0.35, -0.55, 1.9]), np.array([1, 2, 3]))),
     (xf.integer_results_of_float_functions, (np.array([0.35, -0.55, 1.9]), np.array([1, -2, 3]))),
+    (xf.clipped_booleans_and_integers, (np.array([0.35, -0.55, 1.9]), np.array([1, -2, 3]))),
 ]
 
 
