@@ -268,7 +268,8 @@ class Derivative:
         (for derivatives that run it once per column)."""
         effects = derived.effects
         if effects.written or effects.updated:
-            problem = effects.argument_problem(self.fn.__name__, args.paths, args, args.converted)
+            outside = [(a.name, a.now()) for a in derived.assumed if a.kind_only and isinstance(a.now(), np.ndarray)]
+            problem = effects.argument_problem(self.fn.__name__, args.paths, args, args.converted, outside)
             if problem:
                 raise _fail(self.fn, problem)
         return effects.repeatable(derived.fn, args) if repeated else derived.fn

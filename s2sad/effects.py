@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -44,10 +44,12 @@ class Effects:
     def __bool__(self) -> bool:
         return bool(self.written or self.globals or self.global_stream or self.generators)
 
-    def argument_problem(self, fn_name: str, names: list[str], args: list, converted: set[int]) -> str | None:
+    def argument_problem(self, fn_name: str, names: list[str], args: list, converted: set[int],
+                         outside: Sequence[tuple[str, np.ndarray]] = ()) -> str | None:
         """Why a call's writes into its arguments would not be NumPy's, or None: an argument s2sad
-        converted (the write would miss the caller's array), or arguments sharing memory (NumPy
-        would see the write through the other)."""
+        converted (the write would miss the caller's array), or arguments sharing memory with
+        another argument or with an array from outside the function that it reads (`outside`:
+        names and arrays of modules and closures; NumPy would see the write through the other)."""
         for k in self.updated:
             if k in converted and isinstance(args[k], (float, int, bool)):
                 return (f"{fn_name} updates its argument '{names[k]}' in place ({names[k]} += ...), as NumPy would "
@@ -63,6 +65,11 @@ class Effects:
                     return (f"{fn_name} writes into its argument '{names[k]}', which shares memory with "
                             f"'{names[j]}': NumPy would see the write through '{names[j]}', s2sad would not; "
                             "pass separate arrays (a copy)")
+            for name, array in outside:
+                if isinstance(args[k], np.ndarray) and np.shares_memory(args[k], array):
+                    return (f"{fn_name} writes into its argument '{names[k]}', which shares memory with the array "
+                            f"'{name}' it reads from outside (a module's or a closure's): NumPy would see the write "
+                            f"through '{name}', s2sad would not; pass a copy")
         return None
 
     def repeatable(self, run: Callable, args: list) -> Callable:

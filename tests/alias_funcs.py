@@ -543,3 +543,11 @@ def updates_a_number(x, z):
 def updates_a_number_in_a_helper(x, z):
     _increment(z)
     return x * z
+
+
+WEIGHTS = np.ones(3)
+
+
+def writes_its_argument_and_reads_a_global(x):
+    x *= 2.0
+    return np.sum(WEIGHTS * x)

@@ -217,6 +217,21 @@ def test_a_number_updated_in_place_refuses_a_0d_array(mode):
         assert value == fn(0.5, 1.5) and (gx, gz) == grads
 
 
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_written_argument_sharing_memory_with_a_global_it_reads_is_refused(mode):
+    """Given the module's own array WEIGHTS, NumPy's `x *= 2.0` doubles WEIGHTS too, which the
+    function then reads; s2sad reads WEIGHTS as an array apart."""
+    fn = af.writes_its_argument_and_reads_a_global
+    with pytest.raises(S2SADError, match=r"alias_funcs.py:\d+: .*shares memory with the array 'WEIGHTS' it reads"):
+        s2sad.grad(fn, mode=mode)(af.WEIGHTS)
+    with pytest.raises(S2SADError, match="'WEIGHTS'"):
+        s2sad.grad(fn, mode=mode)(af.WEIGHTS[1:])
+    np.testing.assert_array_equal(af.WEIGHTS, np.ones(3))
+    x = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(s2sad.grad(fn, mode=mode)(x), 2.0 * af.WEIGHTS, rtol=1e-15)
+    np.testing.assert_array_equal(x, [2.0, 4.0, 6.0])
+
+
 def test_the_generated_code_writes_the_argument_after_the_reverse_sweep():
     source = s2sad.derivative_source(af.writes_its_argument, args=(X3,), backend="python")
     sweep, write = source.index("# reverse sweep"), source.index("x[:] = ")
