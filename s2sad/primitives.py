@@ -610,6 +610,9 @@ single = _define("single", ["size"], lambda t, p: None, _call_statement("checked
 # arrays): its ValueError otherwise (compiled integer powers would give 0 or 1 instead).
 int_exponent = _define("int_exponent", ["exponent"], lambda t, p: None, _call_statement("checked_int_exponent"),
                        statement=True)
+# Python's ZeroDivisionError for a division of integers by 0 (compiled integer division gives 0, or inf).
+int_divisor = _define("int_divisor", ["divisor"], lambda t, p: None, _call_statement("checked_int_divisor"),
+                      statement=True)
 # Of Python's ints, a negative exponent gives a float and a large power a number past int64: refused
 # when it happens.
 int_power = _define("int_power", ["base", "exponent"], lambda t, p: None, _call_statement("checked_int_power"),

@@ -18,7 +18,7 @@ from . import checkpoint as _checkpoint
 __all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_like", "broadcast_shapes",
            "checked_ordered_range", "checked_range", "checked_scale", "checked_seed", "checked_single", "checked_size",
            "checked_entered", "checked_fraction", "checked_index", "checked_mask", "checked_span", "checked_unpack", "copy_into",
-           "checked_int_exponent", "checked_int_power",
+           "checked_int_divisor", "checked_int_exponent", "checked_int_power",
            "cross_vectors", "digamma", "draw_choice", "draw_integers", "erf", "erfc", "expand_to", "expit", "fits_shape",
            "full_rank_gram", "gammaln", "histogram_span", "histogram_weights", "increasing", "inverse_gaps",
            "joined_shape", "keeps_shape", "lane_store", "lanes_full", "lanes_matmul", "last_writes", "list_capacity",
@@ -295,6 +295,12 @@ def checked_int_exponent(exponent) -> None:
     for k in np.asarray(exponent).ravel():
         if k < 0:
             raise ValueError("Integers to negative integer powers are not allowed.")
+
+
+def checked_int_divisor(divisor: int) -> None:
+    """Python's ZeroDivisionError for a division (or modulo) of integers by 0."""
+    if divisor == 0:
+        raise ZeroDivisionError("integer division or modulo by zero")
 
 
 def checked_int_power(base: int, exponent: int) -> None:

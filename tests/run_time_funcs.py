@@ -117,3 +117,7 @@ def literal_negative_power(x):
 
 def large_integer_power(x, n):
     return x * 2 ** n  # large power
+
+
+def integer_quotient(x, n, m):
+    return x * (n // m) + x * (n % m)  # integer quotient

@@ -94,6 +94,13 @@ def test_integers_to_negative_powers_raise_as_in_numpy(each_backend, mode):
     assert s2sad.value_and_grad(rf.large_integer_power, mode=mode)(0.5, 62) == (2.0 ** 61, 2.0 ** 62)
 
 
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_an_integer_division_by_zero_raises_as_in_python(each_backend, mode):
+    """Python's ZeroDivisionError for ints (compiled integer division would give 0)."""
+    raised(lambda: s2sad.grad(rf.integer_quotient, mode=mode)(0.5, 7, 0), ZeroDivisionError, "integer quotient")
+    assert s2sad.value_and_grad(rf.integer_quotient, mode=mode)(0.5, -7, 2) == (-1.5, -3.0)
+
+
 def test_the_error_pickles_with_its_kind_and_place():
     with pytest.raises(s2sad.DerivativeError) as info:
         s2sad.grad(rf.picked, backend="python")(X, 7)

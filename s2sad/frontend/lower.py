@@ -1110,6 +1110,9 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             # (np.clip(m, 0, 1) of booleans gives integers, of integers with float bounds floats; Numba's keeps
             # the array's dtype)
             ins = [self.emit(P.astype, [ins[0]], node, dtype=kind), *ins[1:]]
+        if prim in (P.floordiv, P.mod, P.div) and all(a.type.kind in ("i64", "bool") for a in ins) \
+                and not (isinstance(ins[1], Const) and ins[1].value != 0):
+            self.emit(P.int_divisor, [ins[1]], node)  # (Python's ZeroDivisionError; compiled code gives 0 or inf)
         if prim is P.pow and all(isinstance(a, Const) and type(a.value) is int for a in ins) and ins[1].value < 0:
             return const(ins[0].value ** ins[1].value)  # (2 ** -1: Python's float)
         if prim is P.pow and all(a.type.element.kind in ("i64", "bool") for a in ins):
