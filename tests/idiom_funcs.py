@@ -497,6 +497,21 @@ def python_reductions(x, A):
     return total + max(x[0], x[1], x[2] * 0.5) - min(x[0], x[1], x[2]) + max(x) - min(x ** 2) + max([x[0], x[3]])
 
 
+def extremes_past_a_nan(x, n):
+    # (Python's max and min never keep a NaN met after the first item)
+    xs = []
+    for i in range(n):
+        xs.append(x[i % len(x)] * (i + 1))
+    return max(x) + min(x) * 2.0 + max(xs) - min(xs)
+
+
+def max_of_a_list_of_arrays(x):
+    xs = []
+    for i in range(2):
+        xs.append(x * (i + 1))
+    return np.sum(max(xs))
+
+
 def max_of_a_matrix(A):
     return max(A)
 

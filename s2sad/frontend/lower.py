@@ -1613,8 +1613,12 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
                                                                      for k, v in kwargs.items()}
         lists = [a for a in [*args, *kwargs.values()] if isinstance(a, ListArray)]
         if obj in (builtins.sum, builtins.max, builtins.min) and len(args) == 1:
-            prim = {builtins.sum: P.sum, builtins.max: P.amax, builtins.min: P.amin}[obj]
-            return self.emit(prim, [lists[0].rows], node, axis=0)
+            if obj is not builtins.sum:
+                if lists[0].rows.type.ndim != 1:
+                    raise self.error(node, f"{obj.__name__} of a list of arrays compares them, which Python cannot do "
+                                           f"(the truth value of an array is ambiguous); use np.{obj.__name__}")
+                return self.python_extreme(obj, lists[0].rows, node)
+            return self.emit(P.sum, [lists[0].rows], node, axis=0)
         if obj in (np.concatenate, np.stack) and 1 <= len(args) <= 2 and set(kwargs) <= {"axis"} \
                 and isinstance(args[0], ListArray) and len(args) + len(kwargs) <= 2:
             axis = args[1] if len(args) == 2 else kwargs.get("axis", const(0))
@@ -1797,7 +1801,19 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         if x.type.ndim != 1:
             raise self.error(node, f"{name} of an array of {x.type.ndim} axes compares its rows, which Python "
                                    f"cannot do (the truth value of an array is ambiguous); use np.{name}")
-        return self.emit(P.amax if obj is builtins.max else P.amin, [x], node, axis=0)
+        return self.python_extreme(obj, x, node)
+
+    def python_extreme(self, obj, x: Atom, node) -> Atom:
+        """Python's ``max(x)`` (``min(x)``) over the items of x's first axis, as Python compares them:
+        an item that is NaN is never greater (or less) than the one kept, so a NaN is the result
+        only as the first item; np.max of the other items otherwise."""
+        prim, fill = (P.amax, -np.inf) if obj is builtins.max else (P.amin, np.inf)
+        if x.type.element.kind != "f64":
+            return self.emit(prim, [x], node, axis=0)
+        first = self.emit(P.getitem, [x, const(0)], node, spec=("i",))
+        clean = self.emit(P.where, [self.emit(P.isnan, [x], node), const(fill), x], node)
+        return self.emit(P.select, [self.emit(P.isnan, [first], node), first,
+                                    self.emit(prim, [clean], node, axis=0)], node)
 
     @staticmethod
     def item_alone(obj, args: list, kwargs: dict) -> P.Primitive | None:
