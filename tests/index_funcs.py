@@ -312,6 +312,10 @@ def clipped_booleans_and_integers(x, k):
     return np.sum(a * x) + np.sum(b * x)
 
 
+def squeezed_without_an_axis(x):
+    return np.sum(np.squeeze(x[None, :]))
+
+
 def scatter_past_the_end(x):
     y = np.zeros(3)
     np.add.at(y, np.array([0, 3]), x[:2])

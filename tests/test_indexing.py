@@ -245,3 +245,10 @@ def test_int_of_nan_raises_as_python_does():
 def test_bitwise_operators_refuse_what_numpy_or_python_would_do_otherwise(f, message):
     with pytest.raises(s2sad.S2SADError, match=r"index_funcs.py:\d+: .*" + message):
         s2sad.grad(f)(X)
+
+
+def test_squeeze_without_an_axis_asks_for_one():
+    message = "name the axis to remove"
+    f = xf.squeezed_without_an_axis
+    with pytest.raises(s2sad.S2SADError, match=r"index_funcs.py:\d+: .*" + message):
+        s2sad.grad(f)(X)
