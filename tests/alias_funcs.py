@@ -551,4 +551,3 @@ def integrator_state_seen_through_an_earlier_name(x0):
         x, v = _kick_drift(x, v, 0.1)
         first[0] = first[0] * 1.5
     return np.sum(first * x) + np.sum(v)
-
