@@ -1105,8 +1105,9 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
                 ("-a (negative)", "~ or np.logical_not")
             raise self.error(node, f"NumPy raises TypeError for {what} of boolean arrays; use {instead}, "
                                    "or .astype(int) first")
-        kind = promote(*(a.type for a in ins)).element.kind if prim is P.clip else None
-        if prim is P.clip and ins[0].type.is_array and ins[0].type.element.kind != kind:
+        numeric = all(a.type.element.kind in ("f64", "i64", "bool") for a in ins)
+        kind = promote(*(a.type for a in ins)).element.kind if prim is P.clip and numeric else None
+        if kind is not None and ins[0].type.is_array and ins[0].type.element.kind != kind:
             # (np.clip(m, 0, 1) of booleans gives integers, of integers with float bounds floats; Numba's keeps
             # the array's dtype)
             ins = [self.emit(P.astype, [ins[0]], node, dtype=kind), *ins[1:]]
