@@ -300,7 +300,7 @@ def integer_results_of_float_functions(x, k):
     b[0] = 2.7
     c = np.nanmax(k) - k
     c[1] = 1.9
-    return np.sum(a * x) + np.sum(b * x) + np.sum(c * x) + np.nanmin(k) * x[2]
+    return np.sum(a * x) + np.sum(b * x) + np.sum(c * x) + np.nanmin(k) * x[2] + np.sum(np.sinc(k) * x)
 
 
 def clipped_booleans_and_integers(x, k):

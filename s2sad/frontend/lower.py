@@ -1099,6 +1099,7 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
 
     def emit(self, prim: P.Primitive, ins: list, node, hint: str = TEMP, **params) -> Atom:
         """Emit ``prim(*ins; params)`` and record whether NumPy's result is a view or new memory."""
+        ins = [a if isinstance(a, (Var, Const)) else const(a) for a in ins]  # (as the builder takes them)
         if prim in (P.sub, P.neg) and all(a.type.element.kind == "bool" for a in ins) \
                 and any(a.type.is_array for a in ins):
             what, instead = ("a - b (subtract)", "^ or np.logical_xor") if prim is P.sub else \
