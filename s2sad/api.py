@@ -177,7 +177,7 @@ def prepare_arguments(fn, names: Sequence[str], args: Sequence, wrt: Sequence[in
 
         def leaf(path: str, v: Any, differentiated: bool = k in wrt) -> tuple[Any, Any]:
             prepared = _prepare_arg(fn, path, v, differentiated)
-            copied.append(isinstance(v, np.ndarray) and prepared is not v)
+            copied.append(isinstance(v, (np.ndarray, list, tuple)) and prepared is not v)  # (a list: an array now)
             paths.append(path)
             return prepared, type_of_value(prepared)
         made, tree = flatten(value, name, leaf) if is_container(value) else ([leaf(name, value)[0]], None)
@@ -257,7 +257,8 @@ class Derivative:
         """Send the next calls of `key`'s kind straight to `derived` (when the arguments were plain,
         the function returns one value, and it writes into none of its arguments), which leave
         out its first `dropped` results (`Derived.short`)."""
-        if key is not None and results == 1 and tree is None and not derived.effects.written:
+        effects = derived.effects
+        if key is not None and results == 1 and tree is None and not (effects.written or effects.updated):
             derived.dropped = dropped
             self._quick[key] = derived
 
@@ -266,8 +267,9 @@ class Derivative:
         are NumPy's; with `repeated`, made so that each call starts from the state the first saw
         (for derivatives that run it once per column)."""
         effects = derived.effects
-        if effects.written:
-            problem = effects.argument_problem(self.fn.__name__, args.paths, args, args.converted)
+        if effects.written or effects.updated:
+            outside = [(a.name, a.now()) for a in derived.assumed if a.kind_only and isinstance(a.now(), np.ndarray)]
+            problem = effects.argument_problem(self.fn.__name__, args.paths, args, args.converted, outside)
             if problem:
                 raise _fail(self.fn, problem)
         return effects.repeatable(derived.fn, args) if repeated else derived.fn

@@ -518,6 +518,9 @@ def _with_axis(change: int):
     """The type rule of an operation adding (1) or removing (-1) the axis params["axis"]."""
     def typer(in_types, params):
         t = in_types[0]
+        if params.get("axis") is None and change < 0:  # (np.squeeze(x): which axes depends on the shape)
+            raise TypeError("name the axis to remove (axis=...): which axes have length 1 is known only when "
+                            "the function runs")
         check_axis(params.get("axis"), t.ndim + builtins.max(change, 0))
         return t.with_ndim(t.ndim + change)
     return typer
@@ -606,6 +609,17 @@ entered = _define("entered", ["trips"], lambda t, p: None,
                   statics={"unbound": False}, statement=True)
 # NumPy's check that an array of `size` elements is one number (``x.item()``): its ValueError otherwise.
 single = _define("single", ["size"], lambda t, p: None, _call_statement("checked_single"), statement=True)
+# NumPy's check that integers are not raised to a negative integer power (``k ** m`` of integer
+# arrays): its ValueError otherwise (compiled integer powers would give 0 or 1 instead).
+int_exponent = _define("int_exponent", ["exponent"], lambda t, p: None, _call_statement("checked_int_exponent"),
+                       statement=True)
+# Python's ZeroDivisionError for a division of integers by 0 (compiled integer division gives 0, or inf).
+int_divisor = _define("int_divisor", ["divisor"], lambda t, p: None, _call_statement("checked_int_divisor"),
+                      statement=True)
+# Of Python's ints, a negative exponent gives a float and a large power a number past int64: refused
+# when it happens.
+int_power = _define("int_power", ["base", "exponent"], lambda t, p: None, _call_statement("checked_int_power"),
+                    statement=True)
 # Where a slice start:stop:step (step > 0) of an axis of length n begins and how long it is
 # (passes/fuse.py: an element loop over a slice region).
 slice_span = _define("slice_span", ["n", "start", "stop", "step"], lambda t, p: tuple_of(2), call_emitter("slice_span"),
@@ -1418,7 +1432,7 @@ NUMPY: dict[object, Primitive] = {
     np.max: amax, np.amax: amax, np.min: amin, np.amin: amin, np.less: lt, np.less_equal: le, np.greater: gt,
     np.greater_equal: ge, np.equal: eq, np.not_equal: ne,
     builtins.min: min, builtins.max: max, builtins.abs: abs, builtins.float: to_float, builtins.int: to_int,
-    np.argmax: argmax, np.argmin: argmin, np.true_divide: div, np.fabs: abs, np.searchsorted: searchsorted, np.digitize: digitize,
+    np.argmax: argmax, np.argmin: argmin, np.true_divide: div, np.searchsorted: searchsorted, np.digitize: digitize,
     np.zeros: zeros, np.ones: ones, np.empty: empty, np.full: full, np.copy: copy, np.outer: outer,
     np.random.default_rng: default_rng, np.random.normal: random_normal, np.random.uniform: random_uniform,
     np.random.standard_normal: random_standard_normal, np.random.seed: random_seed, np.random.random: random_random,

@@ -19,6 +19,7 @@ __all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_li
            "checked_ordered_range", "checked_range", "checked_scale", "checked_sections", "checked_seed", "checked_single",
            "checked_size",
            "checked_entered", "checked_fraction", "checked_index", "checked_mask", "checked_span", "checked_unpack", "copy_into",
+           "checked_int_divisor", "checked_int_exponent", "checked_int_power",
            "cross_vectors", "digamma", "draw_choice", "draw_integers", "erf", "erfc", "expand_to", "expit", "fits_shape",
            "full_rank_gram", "gammaln", "histogram_span", "histogram_weights", "increasing", "inverse_gaps",
            "joined_shape", "keeps_shape", "lane_store", "lanes_full", "lanes_matmul", "last_writes", "list_capacity",
@@ -288,6 +289,35 @@ def checked_single(size: int) -> None:
     """NumPy's ValueError when ``x.item()`` is asked of an array of `size` elements, not one."""
     if size != 1:
         raise ValueError("can only convert an array of size 1 to a Python scalar")
+
+
+def checked_int_exponent(exponent) -> None:
+    """NumPy's ValueError when integer arrays are raised to a negative integer power."""
+    for k in np.asarray(exponent).ravel():
+        if k < 0:
+            raise ValueError("Integers to negative integer powers are not allowed.")
+
+
+def checked_int_divisor(divisor: int) -> None:
+    """Python's ZeroDivisionError for a division (or modulo) of integers by 0."""
+    if divisor == 0:
+        raise ZeroDivisionError("integer division or modulo by zero")
+
+
+def checked_int_power(base: int, exponent: int) -> None:
+    """Refuse a power of Python's ints that s2sad's int64 arithmetic would not give: a negative
+    exponent (Python's result is a float) or a result past int64 (Python's ints do not wrap)."""
+    if exponent < 0:
+        raise ValueError("an integer to a negative integer power is a float in Python, which s2sad's "
+                         "integer arithmetic does not give; write float(n) ** m")
+    power, limit = 1, 9223372036854775807
+    for _ in range(exponent):
+        if power != 0 and abs(base) > limit // abs(power):
+            raise OverflowError("this integer power exceeds int64, where Python's int would not wrap around; "
+                                "write float(n) ** m")
+        power = power * base
+        if power == 0 or power == 1:
+            break
 
 
 def slice_span(n: int, start: int, stop: int, step: int) -> tuple[int, int]:

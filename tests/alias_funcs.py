@@ -342,6 +342,28 @@ def writes_first_argument(x, y):
     return np.sum(x * y)
 
 
+def _increment(a):
+    a += 1.0
+
+
+def updates_a_number(x, z):
+    z *= 2.0
+    return x * z
+
+
+def updates_a_number_in_a_helper(x, z):
+    _increment(z)
+    return x * z
+
+
+WEIGHTS = np.ones(3)
+
+
+def writes_its_argument_and_reads_a_global(x):
+    x *= 2.0
+    return np.sum(WEIGHTS * x)
+
+
 # --- refused: NumPy's result would depend on what cannot be known here -------------------------
 
 def alias_from_a_branch_written(x, c):

@@ -388,6 +388,16 @@ def comprehension_over_rows(W, x):
     return np.sum(h ** 2) * i
 
 
+def nested_comprehensions(x):
+    # (the inner comprehension reads the outer one's variable: its loop runs at every outer item)
+    rows = np.array([np.array([x[i] * x[j] + i for j in range(len(x))]) for i in range(len(x))])
+    return np.sum(rows ** 2) + sum([sum([x[i] * v for v in x]) for i in range(2)])
+
+
+def comprehension_of_lists(x):
+    return np.sum(np.array([[x[i] * x[j] for j in range(2)] for i in range(2)]))
+
+
 def straight_line_appends(a, b):
     terms = []
     terms.append(a * a)
@@ -485,6 +495,21 @@ def python_reductions(x, A):
     total = sum(items) / len(items) + sum((x[0], x[1]), 1.5) + sum([x * 2.0, x], start=x)[1]
     total += sum(x ** 2) + np.sum(sum(A) * x[:3]) + sum(x, 2.0)
     return total + max(x[0], x[1], x[2] * 0.5) - min(x[0], x[1], x[2]) + max(x) - min(x ** 2) + max([x[0], x[3]])
+
+
+def extremes_past_a_nan(x, n):
+    # (Python's max and min never keep a NaN met after the first item)
+    xs = []
+    for i in range(n):
+        xs.append(x[i % len(x)] * (i + 1))
+    return max(x) + min(x) * 2.0 + max(xs) - min(xs)
+
+
+def max_of_a_list_of_arrays(x):
+    xs = []
+    for i in range(2):
+        xs.append(x * (i + 1))
+    return np.sum(max(xs))
 
 
 def max_of_a_matrix(A):

@@ -281,6 +281,41 @@ def allocations_with_dtypes(x):
     return np.sum(x[k] * e) + np.sum(r * x) + np.sum(x[b]) + np.sum(np.eye(3, dtype=int) @ x)
 
 
+def allocations_like_integers(x, k):
+    # (NumPy's _like arrays keep the dtype: floats stored into them are truncated)
+    z = np.zeros_like(k)
+    z[:] = x * 2.5
+    f = np.full_like(k, 2.7)
+    m = np.ones_like(k > 1)
+    m[0] = x[0] * 0.0
+    return np.sum(z * x) + np.sum(f * x) + np.sum(x[m])
+
+
+def integer_results_of_float_functions(x, k):
+    # (np.fabs of integers gives floats, np.nansum and np.nanmax integers: a float stored into each
+    # is kept or truncated as NumPy does)
+    a = np.fabs(k)
+    a[0] = 2.7
+    b = np.nansum(k) + k
+    b[0] = 2.7
+    c = np.nanmax(k) - k
+    c[1] = 1.9
+    return np.sum(a * x) + np.sum(b * x) + np.sum(c * x) + np.nanmin(k) * x[2] + np.sum(np.sinc(k) * x)
+
+
+def clipped_booleans_and_integers(x, k):
+    # (np.clip of booleans gives integers, of integers between float bounds floats, as NumPy does)
+    a = np.clip(k > 1, 0, 1)
+    a[0] = 2.7
+    b = np.clip(k, 0, 1.5)
+    b[1] = 2.7
+    return np.sum(a * x) + np.sum(b * x)
+
+
+def squeezed_without_an_axis(x):
+    return np.sum(np.squeeze(x[None, :]))
+
+
 def scatter_past_the_end(x):
     y = np.zeros(3)
     np.add.at(y, np.array([0, 3]), x[:2])
@@ -314,6 +349,18 @@ def float_operand_of_and(x):
 
 def invert_of_a_boolean(x):
     return x[0] if ~(x[0] > 0.0) else x[1]
+
+
+def negative_of_a_mask(x):
+    return np.sum(x * -(x > 0.0))
+
+
+def difference_of_masks(x):
+    return np.sum(x * ((x > 0.0) - (x > 1.0)))
+
+
+def sum_of_two_booleans(x):
+    return x[0] * ((x[0] > 0.0) + (x[1] > 0.0))
 
 
 def ellipses(T, w):

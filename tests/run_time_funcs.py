@@ -106,3 +106,23 @@ def written_in_a_while(u, lam):
 def gates(z):
     i, f, o = np.split(z, 3)  # split
     return np.sum(np.tanh(i) * f + o)
+
+
+def integer_powers(x, k, m):
+    return np.sum(x * k ** m)  # integer power
+
+
+def integer_scalar_power(x, n, m):
+    return x * n ** m  # scalar power
+
+
+def literal_negative_power(x):
+    return x * 2 ** -1
+
+
+def large_integer_power(x, n):
+    return x * 2 ** n  # large power
+
+
+def integer_quotient(x, n, m):
+    return x * (n // m) + x * (n % m)  # integer quotient

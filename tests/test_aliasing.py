@@ -193,6 +193,46 @@ def test_a_written_argument_converted_to_float_is_refused():
         s2sad.grad(af.writes_its_argument)(np.array([1, 2, 3]))
 
 
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_written_argument_given_as_a_list_is_refused(mode):
+    """Python would write into the caller's list; s2sad's array made of it would take the write
+    instead, leaving the list as it was."""
+    for wrt in (0, 1):
+        with pytest.raises(S2SADError, match=r"alias_funcs.py:\d+: .*converted that argument .*\(or a list to an array\)"):
+            s2sad.grad(af.writes_first_argument, wrt=wrt, mode=mode)([1.0, 2.0, 3.0], X3[:3])
+    assert s2sad.grad(af.writes_first_argument, wrt=1, mode=mode)(X3[:3].copy(), [1.0, 2.0, 3.0]) is not None
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_number_updated_in_place_refuses_a_0d_array(mode):
+    """NumPy's `z *= 2.0` updates a 0-d array in place, which s2sad takes as a number: refused
+    for a 0-d array, and a float (which Python rebinds) is differentiated as ever."""
+    for fn, grads in ((af.updates_a_number, (3.0, 1.0)), (af.updates_a_number_in_a_helper, (1.5, 0.5))):
+        with pytest.raises(S2SADError, match=r"alias_funcs.py:\d+: .* updates its argument 'z' in place"):
+            s2sad.grad(fn, wrt=(0, 1), mode=mode)(0.5, np.array(1.5))
+        z = np.array(1.5)
+        with pytest.raises(S2SADError, match="0-d array"):
+            s2sad.grad(fn, mode=mode)(0.5, z)
+        assert z == 1.5
+        value, (gx, gz) = s2sad.value_and_grad(fn, wrt=(0, 1), mode=mode)(0.5, 1.5)
+        assert value == fn(0.5, 1.5) and (gx, gz) == grads
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_written_argument_sharing_memory_with_a_global_it_reads_is_refused(mode):
+    """Given the module's own array WEIGHTS, NumPy's `x *= 2.0` doubles WEIGHTS too, which the
+    function then reads; s2sad reads WEIGHTS as an array apart."""
+    fn = af.writes_its_argument_and_reads_a_global
+    with pytest.raises(S2SADError, match=r"alias_funcs.py:\d+: .*shares memory with the array 'WEIGHTS' it reads"):
+        s2sad.grad(fn, mode=mode)(af.WEIGHTS)
+    with pytest.raises(S2SADError, match="'WEIGHTS'"):
+        s2sad.grad(fn, mode=mode)(af.WEIGHTS[1:])
+    np.testing.assert_array_equal(af.WEIGHTS, np.ones(3))
+    x = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(s2sad.grad(fn, mode=mode)(x), 2.0 * af.WEIGHTS, rtol=1e-15)
+    np.testing.assert_array_equal(x, [2.0, 4.0, 6.0])
+
+
 def test_the_generated_code_writes_the_argument_after_the_reverse_sweep():
     source = s2sad.derivative_source(af.writes_its_argument, args=(X3,), backend="python")
     sweep, write = source.index("# reverse sweep"), source.index("x[:] = ")

@@ -344,6 +344,19 @@ def test_list_comprehensions_feeding_numpy(mode):
 
 
 @MODES
+def test_nested_list_comprehensions(mode):
+    x = np.array([0.3, -1.2, 2.0])
+    value, g = s2sad.value_and_grad(idf.nested_comprehensions, mode=mode)(x)
+    assert value == pytest.approx(idf.nested_comprehensions(x), rel=1e-14)
+    np.testing.assert_allclose(g, fd(idf.nested_comprehensions, [x], 0), rtol=1e-6)
+
+
+def test_comprehension_of_lists_is_refused():
+    with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: a list comprehension whose items are lists"):
+        s2sad.grad(idf.comprehension_of_lists)(np.array([1.0, 2.0]))
+
+
+@MODES
 def test_appends_in_straight_line_code(mode):
     check_grad(idf.straight_line_appends, (1.5, 0.3), mode)
     assert s2sad.value_and_grad(idf.straight_line_appends, mode=mode)(1.5, 0.3)[0] == idf.straight_line_appends(1.5, 0.3)
@@ -408,6 +421,21 @@ def test_python_sum_max_and_min_of_lists_and_arrays(mode):
     v = s2sad.value_and_grad(idf.python_reductions, wrt=(0, 1), mode=mode)(x, A)[0]
     assert v == pytest.approx(idf.python_reductions(x, A), rel=1e-14)
     check_grad(idf.python_reductions, (x, A), mode)
+
+
+@MODES
+def test_python_max_and_min_of_a_vector_with_a_nan_compare_as_python(mode):
+    nan = float("nan")
+    for x in (np.array([1.0, nan, 0.5]), np.array([nan, 1.0, 0.5]), np.array([0.3, -1.0, 0.5])):
+        value, g = s2sad.value_and_grad(idf.extremes_past_a_nan, mode=mode)(x, 4)
+        np.testing.assert_equal(value, idf.extremes_past_a_nan(x, 4))
+    value, g = s2sad.value_and_grad(idf.extremes_past_a_nan, mode=mode)(np.array([1.0, nan, 0.5]), 4)
+    np.testing.assert_array_equal(g, [1.0 + 4.0 - 1.0, 0.0, 2.0])  # (max x[0], min x[2]; max(xs) 4·x[0], min(xs) x[0])
+
+
+def test_max_of_a_list_of_arrays_is_refused_as_python_would_fail():
+    with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: max of a list of arrays compares them"):
+        s2sad.grad(idf.max_of_a_list_of_arrays)(np.ones(2))
 
 
 def test_max_of_a_matrix_is_refused_as_python_would_fail():

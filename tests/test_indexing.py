@@ -212,6 +212,9 @@ INTEGERS = [
     (xf.extremes, (X,)),
     (xf.clipped_integer_index, (X, 5.5)),
     (xf.allocations_with_dtypes, (X[:3],)),
+    (xf.allocations_like_integers, (np.array([0.35, -0.55, 1.9]), np.array([1, 2, 3]))),
+    (xf.integer_results_of_float_functions, (np.array([0.35, -0.55, 1.9]), np.array([1, -2, 3]))),
+    (xf.clipped_booleans_and_integers, (np.array([0.35, -0.55, 1.9]), np.array([1, -2, 3]))),
 ]
 
 
@@ -235,7 +238,17 @@ def test_int_of_nan_raises_as_python_does():
 @pytest.mark.parametrize("f, message", [
     (xf.float_operand_of_and, "& | ^ and ~ take booleans or integers, not floats"),
     (xf.invert_of_a_boolean, "~ of a single boolean is ambiguous"),
+    (xf.negative_of_a_mask, r"NumPy raises TypeError for -a \(negative\) of boolean arrays"),
+    (xf.difference_of_masks, r"NumPy raises TypeError for a - b \(subtract\) of boolean arrays"),
+    (xf.sum_of_two_booleans, r"\+ of two booleans is ambiguous \(2 for Python's True \+ True, True for NumPy's\)"),
 ])
 def test_bitwise_operators_refuse_what_numpy_or_python_would_do_otherwise(f, message):
+    with pytest.raises(s2sad.S2SADError, match=r"index_funcs.py:\d+: .*" + message):
+        s2sad.grad(f)(X)
+
+
+def test_squeeze_without_an_axis_asks_for_one():
+    message = "name the axis to remove"
+    f = xf.squeezed_without_an_axis
     with pytest.raises(s2sad.S2SADError, match=r"index_funcs.py:\d+: .*" + message):
         s2sad.grad(f)(X)

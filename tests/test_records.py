@@ -100,6 +100,22 @@ def test_a_second_derivative_object_loads_the_record(cache, monkeypatch):
     np.testing.assert_allclose(again, expected(X), rtol=1e-14)
 
 
+def test_a_loaded_record_keeps_the_numbers_updated_in_place(cache, monkeypatch):
+    """`z *= 2.0` of a number parameter: a 0-d array there is refused (NumPy would update it in
+    place), by a derivative loaded from its record too."""
+    model = write(cache, "model_updates", """
+        def loss(x, z):
+            z *= 2.0
+            return x * z
+    """)
+    made = Derivations(monkeypatch)
+    assert s2sad.grad(model.loss, backend="python")(0.5, 1.5) == 3.0
+    for _ in range(2):  # (made, then loaded by a new derivative object)
+        with pytest.raises(s2sad.S2SADError, match="updates its argument 'z' in place"):
+            s2sad.grad(model.loss, backend="python")(0.5, np.array(1.5))
+    assert made.count == 1
+
+
 def test_a_changed_module_number_makes_the_derivative_again(cache, monkeypatch):
     helpers, model, made = derived_once(cache, monkeypatch, "b")
     helpers.SCALE = 3.0

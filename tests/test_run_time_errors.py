@@ -77,6 +77,30 @@ def test_nan_checks_name_the_statement(each_backend):
         raised(lambda: s2sad.grad(rf.logged)(np.array([0.5, 2.0])), FloatingPointError, "log")
 
 
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_integers_to_negative_powers_raise_as_in_numpy(each_backend, mode):
+    """NumPy's ValueError for integer arrays to a negative integer power (compiled integer powers
+    would give 0); of Python's ints such a power is a float, refused alike where it happens (but
+    a literal one, 2 ** -1, is Python's 0.5)."""
+    k = np.array([1, 2, 3])
+    raised(lambda: s2sad.grad(rf.integer_powers, mode=mode)(X, k, -1), ValueError, "integer power")
+    raised(lambda: s2sad.grad(rf.integer_powers, mode=mode)(X, k, np.array([2, -1, 1])), ValueError, "integer power")
+    np.testing.assert_allclose(s2sad.grad(rf.integer_powers, mode=mode)(X, k, 2), k ** 2, rtol=1e-15)
+    error = raised(lambda: s2sad.grad(rf.integer_scalar_power, mode=mode)(0.5, 2, -1), ValueError, "scalar power")
+    assert "float(n) ** m" in error.message
+    assert s2sad.value_and_grad(rf.integer_scalar_power, mode=mode)(0.5, 2, 3) == (4.0, 8.0)
+    assert s2sad.value_and_grad(rf.literal_negative_power, mode=mode)(0.5) == (0.25, 0.5)
+    raised(lambda: s2sad.grad(rf.large_integer_power, mode=mode)(0.5, 70), OverflowError, "large power")
+    assert s2sad.value_and_grad(rf.large_integer_power, mode=mode)(0.5, 62) == (2.0 ** 61, 2.0 ** 62)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_an_integer_division_by_zero_raises_as_in_python(each_backend, mode):
+    """Python's ZeroDivisionError for ints (compiled integer division would give 0)."""
+    raised(lambda: s2sad.grad(rf.integer_quotient, mode=mode)(0.5, 7, 0), ZeroDivisionError, "integer quotient")
+    assert s2sad.value_and_grad(rf.integer_quotient, mode=mode)(0.5, -7, 2) == (-1.5, -3.0)
+
+
 def test_the_error_pickles_with_its_kind_and_place():
     with pytest.raises(s2sad.DerivativeError) as info:
         s2sad.grad(rf.picked, backend="python")(X, 7)

@@ -564,6 +564,12 @@ def _in_floats(lo: "Lowering", x: Atom, node) -> Atom:
     return lo.emit(P.astype, [x], node, dtype="f64") if x.type.is_array else lo.emit(P.to_float, [x], node)
 
 
+@_composes(np.fabs, P.abs)
+def fabs(lo: "Lowering", node, x) -> Atom:
+    """|x| in floats, whatever x's type (NumPy's fabs of integers gives floats)."""
+    return lo.emit(P.abs, [_in_floats(lo, lo.operand(x, node), node)], node)
+
+
 @_composes(np.float_power, P.pow)
 def float_power(lo: "Lowering", node, x1, x2) -> Atom:
     """x1 ** x2 computed in floats, whatever the operands' types."""
@@ -658,8 +664,10 @@ def _count_kept(lo: "Lowering", nan: Atom, kwargs: dict, node) -> Atom:
 
 @_composes(np.nansum, P.isnan, P.where, P.sum)
 def nansum(lo: "Lowering", node, a, axis=const(None), keepdims=const(False)) -> Atom:
-    """The sum of the elements that are not NaN (0 for none)."""
-    return lo.call_primitive(P.sum, [_without_nan(lo, a, 0.0, node)[0]], {"axis": axis, "keepdims": keepdims}, node)
+    """The sum of the elements that are not NaN (0 for none); of integers, their sum (an integer)."""
+    x = _array(lo, a, node, "nan-reduction")
+    clean = x if x.type.element.kind != "f64" else _without_nan(lo, x, 0.0, node)[0]
+    return lo.call_primitive(P.sum, [clean], {"axis": axis, "keepdims": keepdims}, node)
 
 
 @_composes(np.nanmean, P.isnan, P.where, P.sum, P.div)
@@ -673,7 +681,10 @@ def nanmean(lo: "Lowering", node, a, axis=const(None), keepdims=const(False)) ->
 def _nan_extreme(prim: P.Primitive, fill: float):
     def extreme(lo: "Lowering", node, a, axis=const(None), keepdims=const(False)) -> Atom:
         kwargs = {"axis": axis, "keepdims": keepdims}
-        clean, kept = _without_nan(lo, a, fill, node)
+        x = _array(lo, a, node, "nan-reduction")
+        if x.type.element.kind != "f64":  # (integers hold no NaN: their extreme, an integer, as NumPy's)
+            return lo.call_primitive(prim, [x], kwargs, node)
+        clean, kept = _without_nan(lo, x, fill, node)
         found = lo.call_primitive(prim, [clean], kwargs, node)
         none = lo.emit(P.eq, [_count_kept(lo, kept, kwargs, node), const(0.0)], node)
         return _choose(lo, none, const(float("nan")), found, node)

@@ -163,7 +163,14 @@ def _lower_once(fn, arg_types: list[Type], forced: frozenset, peel: frozenset) -
     positional = [v for v, kind in zip(values, kinds) if kind is not inspect.Parameter.KEYWORD_ONLY]
     lowering.env = lowering.bind_call(fn, positional, keywords, src.tree)
     lowering.mem.external.update(params)
+    numbers = {name: k for name, v in zip(names, values) for k, p in enumerate(params)
+               if p is v and not v.type.is_array}
+    lowering.mem.numbers_in = {id(params[k]): k for k in numbers.values()}
     result = lowering.run_body()
+    # (a number parameter updated in place, through its name anywhere or another name bound to it: NumPy
+    # would update the caller's 0-d array in place)
+    updated = lowering.mem.updated | {numbers[n.target.id] for n in gast.walk(src.tree) if isinstance(n, gast.AugAssign)
+                                  and isinstance(n.target, gast.Name) and n.target.id in numbers}
     results, out_tree = returned(result)
     lowering.write_back(params)
     taken = {n.id for n in gast.walk(src.tree) if isinstance(n, gast.Name)}
@@ -177,7 +184,7 @@ def _lower_once(fn, arg_types: list[Type], forced: frozenset, peel: frozenset) -
     name = fn.__name__ if fn.__name__.isidentifier() else src.tree.name  # (a lambda: lambda_LINE)
     return lowering, Function(name, builder.block(params, results), src.filename, src.first_line, names,
                               dict(lowering.spaces.values()), assumed=tuple(lowering.assumed.values()),
-                              out_tree=out_tree)
+                              out_tree=out_tree, updated=tuple(sorted(updated)))
 
 
 def _describe(value) -> str:
@@ -426,6 +433,8 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         if isinstance(target, Var) and target.type.is_array and node.target.id not in self.global_names:
             self.update_in_place(node, node.target.id, target, prim, value)
             return
+        if isinstance(target, Var) and id(target) in self.mem.numbers_in:
+            self.mem.updated.add(self.mem.numbers_in[id(target)])
         self.assign(node.target, self.emit(prim, [target, value], node))
 
     def aug_store(self, node) -> None:
@@ -1077,6 +1086,9 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         method = getattr(self, "expr_" + type(node).__name__, None)
         if method is None:
             reason = _REFUSED_EXPRS.get(type(node), f"{type(node).__name__} expressions are not supported")
+            if isinstance(node, gast.ListComp) and isinstance(node.elt, gast.ListComp):
+                reason = ("a list comprehension whose items are lists is not supported; make each item an array "
+                          "(np.array([...]) around the inner comprehension)")
             raise self.error(node, reason)
         with self.b.at(self.src.loc(node) if hasattr(node, "lineno") else None):
             return method(node)
@@ -1092,6 +1104,30 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
 
     def emit(self, prim: P.Primitive, ins: list, node, hint: str = TEMP, **params) -> Atom:
         """Emit ``prim(*ins; params)`` and record whether NumPy's result is a view or new memory."""
+        ins = [a if isinstance(a, (Var, Const)) else const(a) for a in ins]  # (as the builder takes them)
+        if prim in (P.sub, P.neg) and all(a.type.element.kind == "bool" for a in ins) \
+                and any(a.type.is_array for a in ins):
+            what, instead = ("a - b (subtract)", "^ or np.logical_xor") if prim is P.sub else \
+                ("-a (negative)", "~ or np.logical_not")
+            raise self.error(node, f"NumPy raises TypeError for {what} of boolean arrays; use {instead}, "
+                                   "or .astype(int) first")
+        numeric = all(a.type.element.kind in ("f64", "i64", "bool") for a in ins)
+        kind = promote(*(a.type for a in ins)).element.kind if prim is P.clip and numeric else None
+        if kind is not None and ins[0].type.is_array and ins[0].type.element.kind != kind:
+            # (np.clip(m, 0, 1) of booleans gives integers, of integers with float bounds floats; Numba's keeps
+            # the array's dtype)
+            ins = [self.emit(P.astype, [ins[0]], node, dtype=kind), *ins[1:]]
+        if prim in (P.floordiv, P.mod, P.div) and all(a.type.kind in ("i64", "bool") for a in ins) \
+                and not (isinstance(ins[1], Const) and ins[1].value != 0):
+            self.emit(P.int_divisor, [ins[1]], node)  # (Python's ZeroDivisionError; compiled code gives 0 or inf)
+        if prim is P.pow and all(isinstance(a, Const) and type(a.value) is int for a in ins) and ins[1].value < 0:
+            return const(ins[0].value ** ins[1].value)  # (2 ** -1: Python's float)
+        if prim is P.pow and all(a.type.element.kind in ("i64", "bool") for a in ins):
+            if any(a.type.is_array for a in ins):
+                if not (isinstance(ins[1], Const) and ins[1].value >= 0):
+                    self.emit(P.int_exponent, [ins[1]], node)  # (NumPy's ValueError for a negative exponent)
+            elif not (isinstance(ins[1], Const) and ins[1].value in (0, 1)):
+                self.emit(P.int_power, ins, node)  # (Python's float, or int past int64: refused where it happens)
         made = len(self.b.stmts)
         try:
             out = self.b.emit(prim, ins, hint, **params)
@@ -1233,6 +1269,9 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         right = self.expr(node.right)  # (a call here may write into the array `left` names)
         left, right = (self.beside_array(a, b, node) for a, b in ((left, right), (right, left)))
         left, right = self.atom_of(left, node.left), self.atom_of(right, node.right)
+        if prim is P.add and left.type == BOOL and right.type == BOOL:
+            raise self.error(node, "+ of two booleans is ambiguous (2 for Python's True + True, True for NumPy's); "
+                                   "write int(a) + int(b), or `a or b`")
         return self.emit(prim, [self.current(left, node), right], node)
 
     def beside_array(self, value: Value, other: Value, node) -> Value:
@@ -1581,8 +1620,12 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
                                                                      for k, v in kwargs.items()}
         lists = [a for a in [*args, *kwargs.values()] if isinstance(a, ListArray)]
         if obj in (builtins.sum, builtins.max, builtins.min) and len(args) == 1:
-            prim = {builtins.sum: P.sum, builtins.max: P.amax, builtins.min: P.amin}[obj]
-            return self.emit(prim, [lists[0].rows], node, axis=0)
+            if obj is not builtins.sum:
+                if lists[0].rows.type.ndim != 1:
+                    raise self.error(node, f"{obj.__name__} of a list of arrays compares them, which Python cannot do "
+                                           f"(the truth value of an array is ambiguous); use np.{obj.__name__}")
+                return self.python_extreme(obj, lists[0].rows, node)
+            return self.emit(P.sum, [lists[0].rows], node, axis=0)
         if obj in (np.concatenate, np.stack) and 1 <= len(args) <= 2 and set(kwargs) <= {"axis"} \
                 and isinstance(args[0], ListArray) and len(args) + len(kwargs) <= 2:
             axis = args[1] if len(args) == 2 else kwargs.get("axis", const(0))
@@ -1765,7 +1808,19 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         if x.type.ndim != 1:
             raise self.error(node, f"{name} of an array of {x.type.ndim} axes compares its rows, which Python "
                                    f"cannot do (the truth value of an array is ambiguous); use np.{name}")
-        return self.emit(P.amax if obj is builtins.max else P.amin, [x], node, axis=0)
+        return self.python_extreme(obj, x, node)
+
+    def python_extreme(self, obj, x: Atom, node) -> Atom:
+        """Python's ``max(x)`` (``min(x)``) over the items of x's first axis, as Python compares them:
+        an item that is NaN is never greater (or less) than the one kept, so a NaN is the result
+        only as the first item; np.max of the other items otherwise."""
+        prim, fill = (P.amax, -np.inf) if obj is builtins.max else (P.amin, np.inf)
+        if x.type.element.kind != "f64":
+            return self.emit(prim, [x], node, axis=0)
+        first = self.emit(P.getitem, [x, const(0)], node, spec=("i",))
+        clean = self.emit(P.where, [self.emit(P.isnan, [x], node), const(fill), x], node)
+        return self.emit(P.select, [self.emit(P.isnan, [first], node), first,
+                                    self.emit(prim, [clean], node, axis=0)], node)
 
     @staticmethod
     def item_alone(obj, args: list, kwargs: dict) -> P.Primitive | None:
@@ -1782,14 +1837,18 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         return prim if isinstance(given, Const) and given.value is value else None
 
     def allocate_like(self, prim: P.Primitive, args: list, kwargs: dict, node) -> Atom:
-        """``np.zeros_like(x)`` is ``np.zeros(x.shape)`` (always float64; the values carry no
-        derivative from x)."""
+        """``np.zeros_like(x)`` is ``np.zeros(x.shape)`` of x's dtype, as NumPy makes it (an integer or
+        boolean x gives an integer or boolean array; the values carry no derivative from x)."""
         if kwargs or not args or not isinstance(args[0], (Var, Const)) or len(args) != (2 if prim is P.full else 1):
             raise self.error(node, f"{prim.name}_like takes an array{' and a fill value' if prim is P.full else ''}"
                                    " (no dtype or other keywords)")
         like = args[0]
         shape = self.emit(P.shape, [like], node) if like.type.is_array else const(())
-        return self.call_primitive(prim, [shape, *args[1:]], {}, node)
+        made = self.call_primitive(prim, [shape, *args[1:]], {}, node)
+        kind = like.type.element.kind
+        if like.type.is_array and kind in ("i64", "bool") and made.type.element.kind != kind:
+            return self.emit(P.astype, [made], node, dtype=kind)  # (np.full_like(k, 2.5) of integers: 2)
+        return made
 
     def length(self, args: list, node) -> Atom:
         if len(args) == 1 and isinstance(args[0], CONTAINERS):

@@ -95,6 +95,8 @@ class Memory:
         self.list_rows: dict[Var, str] = {}    # storages of a list's rows read in its loop → the list's name
         self.lists: dict[object, object] = {}  # a list the function made (its ident) → the region that made it
         self.published: dict[Var, dict] = {}   # storages assigned to a module global → {env key: (name, space)}
+        self.numbers_in: dict[int, int] = {}   # id of a parameter that is a number → its index
+        self.updated: set[int] = set()         # those updated in place (x += ...: NumPy's update of a 0-d array)
 
     def chain(self, v: Var) -> tuple[Var, list[Step]]:
         """(the value of the storage `v` looks into, the steps from it to `v`, in order)."""

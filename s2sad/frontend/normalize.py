@@ -257,6 +257,8 @@ class _Comprehensions(_StatementPass):
             # made first, as a list comprehension's are; not any() or all(), which stop early)
             gen = node.args[0]
             node.args[0] = gast.copy_location(gast.ListComp(gen.elt, gen.generators), gen)
+        if _simple(node, gast.ListComp) and isinstance(node.elt, gast.ListComp):
+            return node  # (a list of lists: refused where it is lowered)
         if _simple(node, gast.ListComp) or _simple(node, gast.DictComp) and _keyed(node.generators[0].iter):
             return self.loop(node, before, at)
         for name, value in gast.iter_fields(node):
@@ -278,7 +280,8 @@ class _Comprehensions(_StatementPass):
                 if isinstance(n, gast.Name) and n.id in renamed:
                     n.id = renamed[n.id]
         iterable = self.expr(generator.iter, before, at)
-        parts = [self.expr(part, before, at) for part in parts]
+        inner: list = []   # (a comprehension in the item runs at every item: its loop goes in this one's body)
+        parts = [self.expr(part, inner, at) for part in parts]
         name = f"_comp{c}"
         if isinstance(comp, gast.DictComp):  # (_comp1 = {}, then _comp1[key] = value at each item)
             empty = gast.Dict([], [])
@@ -286,7 +289,7 @@ class _Comprehensions(_StatementPass):
         else:
             empty = gast.List([], gast.Load())
             fill = gast.Expr(gast.Call(gast.Attribute(_name(name), "append", gast.Load()), parts, []))
-        loop = gast.For(generator.target, iterable, [_at(fill, at)], [], None)
+        loop = gast.For(generator.target, iterable, inner + [_at(fill, at)], [], None)
         before += [_assign(name, empty, at), _at(loop, at)]
         return _name(name)
 

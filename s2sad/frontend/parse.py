@@ -38,6 +38,10 @@ class Assumption:
     kind_only: bool = False  # (a value read at run time: only its kind, `type_of_value`, must stay)
     numbers: object = None  # (a container of numbers: its `numbers_of` when read, which its items must keep)
 
+    def now(self) -> object:
+        """What the name holds now."""
+        return _read(self.container, self.name)
+
     def holds(self) -> bool:
         now = _read(self.container, self.name)
         if self.numbers is not None:  # (a list or dict may have been changed in place since)

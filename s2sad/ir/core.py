@@ -165,6 +165,7 @@ class Function:
     twins: list = field(default_factory=list)  # (x, d): d has x's shape (a tangent or an adjoint of x)
     assumed: tuple = ()  # what names outside the function referred to when it was lowered (frontend/parse.py)
     out_tree: object = None  # how the results make the returned container (s2sad/containers.py); None: one value
+    updated: tuple = ()  # parameters that are numbers updated in place (x += ...): of a 0-d array, NumPy's update
 
     @property
     def params(self) -> list[Var]:
