@@ -1381,7 +1381,13 @@ checked_seed = _define("checked_seed", ["seed"], same_as_first, call_emitter("ch
 GENERATOR_METHODS = {"standard_normal": rng_standard_normal, "normal": rng_normal, "uniform": rng_uniform,
                      "random": rng_random, "integers": rng_integers, "permutation": rng_permutation,
                      "choice": rng_choice}
-outer = _define("outer", "ab", lambda t, p: promote(*t).with_ndim(2), call_emitter("np.outer"),
+def _outer_type(in_types, params):
+    if any(not t.is_array or t.ndim != 1 for t in in_types):  # (NumPy ravels them; the rules take vectors)
+        raise TypeError("takes two vectors (1-D arrays) here; write np.outer(a.ravel(), b.ravel())")
+    return promote(*in_types).with_ndim(2)
+
+
+outer = _define("outer", "ab", _outer_type, call_emitter("np.outer"),
                 impl=np.outer)
 # The full discrete convolution of two vectors (np.convolve's default mode; Numba's np.convolve has
 # only that one). The other modes, and np.correlate, are windows of it (frontend/composed.py).

@@ -326,3 +326,9 @@ def ellipses(T, w):
 
 def two_ellipses(T):
     return np.sum(T[..., 0, ...])  # <- refused, as NumPy refuses it
+
+
+def new_axes_by_name(x, w):
+    """``np.newaxis`` (a module attribute that is None) and a parameter bound to None add an axis,
+    as a literal None does: the outer product of x with itself, then a column of x[0]."""
+    return np.sum(x[:, np.newaxis] * x[np.newaxis, :] * w) + np.sum(x[np.newaxis] * x[0])

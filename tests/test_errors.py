@@ -335,6 +335,10 @@ def diagonal_of_a_vector(x):
     return np.sum(np.diagonal(x[0]))  # <-
 
 
+def outer_of_a_matrix(x):
+    return np.sum(np.outer(x, x[0]))  # <- (NumPy ravels x; the adjoint took vectors)
+
+
 def lstsq_of_many_axes(x):
     return np.sum(np.linalg.lstsq(x[None, None], x[0], rcond=None)[0])  # <-
 
@@ -384,6 +388,7 @@ SHAPE_REFUSALS = [
     (matrix_power_computed, "the power of np.linalg.matrix_power must be a literal"),
     (fill_diagonal_statement, "numpy.fill_diagonal is not supported"),
     (diagonal_of_a_vector, "np.diagonal takes a matrix"),
+    (outer_of_a_matrix, "np.outer(a.ravel(), b.ravel())"),
 ] + CONTRACTION_REFUSALS
 
 def returns_on_one_path(x):

@@ -239,3 +239,15 @@ def test_int_of_nan_raises_as_python_does():
 def test_bitwise_operators_refuse_what_numpy_or_python_would_do_otherwise(f, message):
     with pytest.raises(s2sad.S2SADError, match=r"index_funcs.py:\d+: .*" + message):
         s2sad.grad(f)(X)
+
+
+@MODES
+def test_np_newaxis_adds_an_axis_as_none_does(mode):
+    w = np.linspace(-1.0, 1.0, 16).reshape(4, 4)
+    value, (gx, gw) = s2sad.value_and_grad(xf.new_axes_by_name, wrt=(0, 1), mode=mode)(X, w)
+    assert value == pytest.approx(xf.new_axes_by_name(X, w), rel=1e-13)
+    np.testing.assert_allclose(gx, fd(xf.new_axes_by_name, (X, w), 0), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(gw, fd(xf.new_axes_by_name, (X, w), 1), rtol=1e-6, atol=1e-9)
+    out, tangent = s2sad.jvp(lambda x: x[:, np.newaxis] * x[np.newaxis, :])(X, np.ones(4))
+    assert out.shape == tangent.shape == (4, 4)
+    np.testing.assert_allclose(tangent, X[:, None] + X[None, :], rtol=1e-14)

@@ -1395,7 +1395,8 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             if isinstance(value, TupleVal) and any(isinstance(i, Const) and i.value is None for i in items):
                 raise self.error(node, "an index that is a tuple holds integers or index arrays here; write None "
                                        "(a new axis) in the brackets")
-            lowered = [("i", [self.index_atom(item, node)]) for item in items]
+            lowered = [("i", [atom]) if atom.type.kind != "none" else ("n", [])  # (x[np.newaxis])
+                       for atom in (self.index_atom(item, node) for item in items)]
         else:
             lowered = [None if _is_ellipsis(part) else self.index_part(part) for part in parts]
         if lowered.count(None) > 1:
@@ -1418,7 +1419,10 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             return "s", bounds
         if isinstance(part, gast.Constant) and part.value is None:
             return "n", []
-        return "i", [self.index_value(part)]
+        atom = self.index_value(part)
+        if atom.type.kind == "none":  # (np.newaxis, or a name bound to None: a new axis, as in NumPy)
+            return "n", []
+        return "i", [atom]
 
     def index_value(self, node) -> Atom:
         return self.index_atom(self.expr(node), node)
