@@ -1382,8 +1382,8 @@ GENERATOR_METHODS = {"standard_normal": rng_standard_normal, "normal": rng_norma
                      "random": rng_random, "integers": rng_integers, "permutation": rng_permutation,
                      "choice": rng_choice}
 def _outer_type(in_types, params):
-    if any(not t.is_array or t.ndim != 1 for t in in_types):  # (NumPy ravels them; the rules take vectors)
-        raise TypeError("takes two vectors (1-D arrays) here; write np.outer(a.ravel(), b.ravel())")
+    if any(not t.is_array or t.ndim != 1 for t in in_types):  # (the frontend ravels others, as NumPy does)
+        raise TypeError("takes two vectors (1-D arrays) here")
     return promote(*in_types).with_ndim(2)
 
 

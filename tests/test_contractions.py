@@ -59,6 +59,7 @@ def t_pairs(a, b): return np.tensordot(a, b, axes=((1, 0), (0, 1)))
 def t_lists(a, b): return np.tensordot(a, b, axes=([2], [0]))
 def t_ints(a, b): return np.tensordot(a, b, (0, 1))
 def t_negative(a, b): return np.tensordot(a, b, axes=([-1, 0], [0, -1]))
+def o_ravelled(a, b): return np.outer(a, b)  # (NumPy ravels a matrix, and makes a number a vector)
 
 
 PATTERNS = [
@@ -102,6 +103,8 @@ PATTERNS = [
     (t_lists, (2, 3, 4), (4, 2)),
     (t_ints, (3, 2), (4, 3)),
     (t_negative, (3, 2, 4), (4, 3)),
+    (o_ravelled, (2, 3), (4,)),
+    (o_ravelled, (), (2, 2)),
 ]
 
 

@@ -335,8 +335,16 @@ def diagonal_of_a_vector(x):
     return np.sum(np.diagonal(x[0]))  # <-
 
 
-def outer_of_a_matrix(x):
-    return np.sum(np.outer(x, x[0]))  # <- (NumPy ravels x; the adjoint took vectors)
+def sum_over_an_axis_twice(x):
+    return np.sum(np.max(x, axis=(1, -1)))  # <- (NumPy raises ValueError; not the maximum over axis 1)
+
+
+def mean_over_an_axis_out_of_range(x):
+    return np.sum(x.mean(axis=(0, 2)))  # <- (NumPy raises AxisError; not the mean over both axes)
+
+
+def sum_over_no_axis(x):
+    return np.sum(np.sum(x, axis=()))  # <-
 
 
 def lstsq_of_many_axes(x):
@@ -388,7 +396,9 @@ SHAPE_REFUSALS = [
     (matrix_power_computed, "the power of np.linalg.matrix_power must be a literal"),
     (fill_diagonal_statement, "numpy.fill_diagonal is not supported"),
     (diagonal_of_a_vector, "np.diagonal takes a matrix"),
-    (outer_of_a_matrix, "np.outer(a.ravel(), b.ravel())"),
+    (sum_over_an_axis_twice, "axis=(1, -1) names an axis twice"),
+    (mean_over_an_axis_out_of_range, "axis=2 is not an axis of an array with 2 axes"),
+    (sum_over_no_axis, "axis=() reduces no axis"),
 ] + CONTRACTION_REFUSALS
 
 def returns_on_one_path(x):

@@ -1956,6 +1956,10 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
                 operands.append(self.operand(const(value) if _is_literal(value) else value, node))
         if prim is P.dot and any(a.type.is_scalar for a in operands):
             prim = P.mul  # np.dot with a number is a product (and Numba has no such dot)
+        if prim is P.outer:  # (NumPy's outer ravels its operands: a number is a vector of one element)
+            operands = [a if a.type.is_array and a.type.ndim == 1 else
+                        self.emit(P.flatten, [a], node) if a.type.is_array else
+                        self.emit(P.full, [const((1,)), a], node) for a in operands]
         return self.emit(prim, operands, node, **params)
 
     def keep_dims(self, prim: P.Primitive, args: list, kwargs: dict, node) -> Atom:
@@ -1984,9 +1988,20 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
     def axes(self, value: TupleVal, x, node) -> TupleVal:
         """A literal tuple of axes, made non-negative and sorted (as the emitted code needs)."""
         ndim = x.type.ndim if isinstance(x, (Var, Const)) and x.type.is_array else 0
+        if not value.items:
+            raise self.error(node, "axis=() reduces no axis; use the array itself")
         if not all(isinstance(v, Const) and isinstance(v.value, int) for v in value.items) or not ndim:
             return value
-        return TupleVal(tuple(const(a) for a in sorted({v.value % ndim for v in value.items})))
+        for v in value.items:  # (NumPy's AxisError for an axis out of range, ValueError for a repeated one)
+            try:
+                P.check_axis(v.value, ndim)
+            except TypeError as exc:
+                raise self.error(node, str(exc)) from None
+        axes = [v.value % ndim for v in value.items]
+        if len(set(axes)) != len(axes):
+            raise self.error(node, f"axis={tuple(v.value for v in value.items)} names an axis twice "
+                                   "(NumPy raises ValueError)")
+        return TupleVal(tuple(const(a) for a in sorted(axes)))
 
     def make_tuple(self, value: TupleVal, node) -> Atom:
         """A tuple of integers used as a value (a shape such as ``(n, 3)``)."""
