@@ -518,6 +518,9 @@ def _with_axis(change: int):
     """The type rule of an operation adding (1) or removing (-1) the axis params["axis"]."""
     def typer(in_types, params):
         t = in_types[0]
+        if change < 0 and params.get("axis") is None:
+            raise TypeError("give the axis to remove (axis=...): which axes have length 1 is known only when "
+                            "the function runs")
         check_axis(params.get("axis"), t.ndim + builtins.max(change, 0))
         return t.with_ndim(t.ndim + change)
     return typer

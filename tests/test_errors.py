@@ -343,6 +343,10 @@ def mean_over_an_axis_out_of_range(x):
     return np.sum(x.mean(axis=(0, 2)))  # <- (NumPy raises AxisError; not the mean over both axes)
 
 
+def squeeze_without_an_axis(x):
+    return np.sum(np.squeeze(x[None]))  # <-
+
+
 def sum_over_no_axis(x):
     return np.sum(np.sum(x, axis=()))  # <-
 
@@ -399,6 +403,7 @@ SHAPE_REFUSALS = [
     (sum_over_an_axis_twice, "axis=(1, -1) names an axis twice"),
     (mean_over_an_axis_out_of_range, "axis=2 is not an axis of an array with 2 axes"),
     (sum_over_no_axis, "axis=() reduces no axis"),
+    (squeeze_without_an_axis, "give the axis to remove"),
 ] + CONTRACTION_REFUSALS
 
 def returns_on_one_path(x):
