@@ -331,6 +331,12 @@ def fill_diagonal_statement(x):
     return np.sum(A)
 
 
+def subtract_at_statement(x):
+    y = x * 1.0
+    np.subtract.at(y, np.array([0, 0]), 1.0)  # <- (it writes into y: not a statement without effect)
+    return np.sum(y)
+
+
 def diagonal_of_a_vector(x):
     return np.sum(np.diagonal(x[0]))  # <-
 
@@ -399,6 +405,7 @@ SHAPE_REFUSALS = [
     (polyval_of_an_array, "coefficients as a list or tuple"),
     (matrix_power_computed, "the power of np.linalg.matrix_power must be a literal"),
     (fill_diagonal_statement, "numpy.fill_diagonal is not supported"),
+    (subtract_at_statement, "numpy.subtract.at is not supported (a call made for what it writes"),
     (diagonal_of_a_vector, "np.diagonal takes a matrix"),
     (sum_over_an_axis_twice, "axis=(1, -1) names an axis twice"),
     (mean_over_an_axis_out_of_range, "axis=2 is not an axis of an array with 2 axes"),

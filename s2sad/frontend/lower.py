@@ -303,7 +303,8 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             raise self.error(node, _REFUSED_EXPRS[gast.Yield])
         if isinstance(node.value, gast.Call):
             func = self.expr(node.value.func)
-            if isinstance(func, PyObj) and _is_numpy(func.obj) and not _known_numpy(func.obj):
+            ufunc_method = isinstance(getattr(getattr(func, "obj", None), "__self__", None), np.ufunc)
+            if isinstance(func, PyObj) and (_is_numpy(func.obj) or ufunc_method) and not _known_numpy(func.obj):
                 raise self.error(node, f"{P.numpy_name(func.obj)} is not supported (a call made for what it writes "
                                        "into its arguments); `s2sad rules` lists what is (docs/supported.md)")
         raise self.error(node, "an expression statement has no effect on the result and is not supported; remove it")
