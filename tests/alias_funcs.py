@@ -488,6 +488,14 @@ def copies_into_views(x):
     return np.sum(y * x)
 
 
+def outputs_by_position(x):
+    y = x * 1.0
+    np.multiply(y, 2.0, y)  # (a ufunc's output given by position is its out=)
+    np.negative(y[:-1][::-1], y[1:])
+    np.subtract(x, y, x)  # (the caller's array)
+    return np.sum(y * x)
+
+
 def cumsum_into(x):
     y = np.empty_like(x)
     np.cumsum(x, out=y)  # <- refused: out= of a function that is not a ufunc

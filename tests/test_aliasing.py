@@ -114,6 +114,7 @@ CASES = [
     (af.reversed_into_itself, (X6,)),  # (used to be refused as an overlap)
     (af.off_diagonal_sees_later_writes, (A33,)),
     (af.copies_into_views, (np.array([0.7, -1.3, 2.1, 0.4]),)),  # (np.copyto and out= used to be refused)
+    (af.outputs_by_position, (np.array([0.7, -1.3, 2.1, 0.4]),)),  # (used to be refused as having no effect)
     # a step updating its arguments in place and returning them (``x, v = step(x, v, dt)``): the names are
     # those arrays all along (used to be refused, as names that may or may not share memory)
     (af.integrator_steps_its_arguments, (X3, X3[::-1] * 0.5)),

@@ -318,6 +318,10 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         if not (isinstance(func, PyObj) and _is_hashable(func.obj)):
             return False
         out = [k for k in node.keywords if k.arg == "out"]
+        if isinstance(func.obj, np.ufunc) and func.obj.nout == 1 and not out and len(node.args) == func.obj.nin + 1:
+            # (the output given by position, np.multiply(y, 2.0, y): NumPy's out=)
+            out = [gast.keyword(arg="out", value=node.args[-1])]
+            node = gast.copy_location(gast.Call(func=node.func, args=node.args[:-1], keywords=node.keywords + out), node)
         if func.obj is np.copyto:
             if len(node.args) != 2 or node.keywords:
                 raise self.error(node, "np.copyto is supported as np.copyto(dst, src) (no casting= or where=)")
