@@ -465,6 +465,7 @@ def p_percentile(x, q): return np.percentile(x, q) * x[0]
 def p_quantile(x): return np.quantile(x, 0.8) + np.quantile(x, 0.0)
 def p_interp(x, xp, fp): return np.interp(x, xp, fp) ** 2
 def p_interp_number(x, fp): return np.interp(x, np.array([-1.0, 0.0, 1.0]), fp)
+def p_interp_matrix(x, xp, fp): return np.interp(x, xp, fp)  # (positions of two axes: the adjoint's scatter)
 def p_diff(x): return np.diff(x) ** 2
 def p_diff_twice_axis0(x): return np.sin(np.diff(x, 2, axis=0))
 def p_trapezoid(y): return np.trapezoid(y ** 2)
@@ -985,6 +986,7 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
         S(p_interp, uniform(-1.5, 2.5, 4), increasing(4), normal(4)),
         S(p_ptp, normal(3, 4)),
         S(p_interp_number, uniform(-0.9, 0.9), normal(3)),
+        S(p_interp_matrix, uniform(-1.5, 2.5, 3, 5), increasing(4), normal(4)),
         S(p_diff_twice_axis0, normal(4, 3)),
     ],
     P.neg: [S(p_neg, normal(3, 4)), S(p_neg_scalar, normal()), S(p_np_negative, normal(4))],
@@ -1872,7 +1874,7 @@ _COMPOSED = ("p_moveaxis_several", "p_hstack", "p_vstack", "p_column_stack", "p_
              "p_norm_3d", "p_norm_ord1_axis", "p_norm_ord3", "p_norm_ord_half_axis", "p_norm_matrix_inf",
              "p_norm_nuclear", "p_logsumexp_axes_keepdims",
              "p_softmax_axis", "p_log_softmax", "z_isclose", "z_allclose", "z_any_keepdims",
-             "p_sort", "p_median_even", "p_quantile", "p_interp", "p_interp_number", "p_angles", "p_exp2", "p_ptp",
+             "p_sort", "p_median_even", "p_quantile", "p_interp", "p_interp_number", "p_interp_matrix", "p_angles", "p_exp2", "p_ptp",
              "p_nan_reductions", "p_average", "p_methods", "z_count_nonzero", "p_small_ufuncs", "p_sinc_heaviside",
              "p_cov", "p_corrcoef", "p_correlate_same", "p_running_min_rows", "p_histogram_range",
              "p_histogram_density", "p_sort_columns", "p_percentile_rows", "p_sort_middle_axis", "p_quantile_last_axis")
