@@ -592,6 +592,7 @@ def p_squeeze(x): return np.squeeze(x, axis=1) ** 2
 def p_swapaxes(x): return np.sin(np.swapaxes(x, 0, 2))
 def p_flip(x): return np.flip(x) * x
 def p_flip_axis(x): return np.flip(x, axis=0) * x
+def p_flip_axes(x): return np.flip(x, axis=(2, 0)) * x  # (a flip per axis: Numba's np.flip takes one)
 def p_concatenate(a, b): return np.concatenate((a, b * b), axis=0)
 def p_concatenate_axis1(a, b): return np.concatenate((a, np.sin(b), a), axis=1)
 def p_stack(a, b): return np.stack((a, a * b), axis=0)
@@ -1284,7 +1285,8 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
                     S(p_max_keepdims, normal(3, 4)), S(p_std_keepdims, normal(3, 4))],
     P.squeeze: [S(p_squeeze, normal(3, 1, 4))],
     P.swapaxes: [S(p_swapaxes, normal(2, 3, 4))],
-    P.flip: [S(p_flip, normal(3, 4)), S(p_flip_axis, normal(3, 4)), S(p_flipud_fliplr, normal(3, 4))],
+    P.flip: [S(p_flip, normal(3, 4)), S(p_flip_axis, normal(3, 4)), S(p_flipud_fliplr, normal(3, 4)),
+             S(p_flip_axes, normal(2, 3, 4))],
     P.concatenate: [S(p_concatenate, normal(2, 3), normal(4, 3)), S(p_concatenate_axis1, normal(2, 3), normal(2, 1)),
                     S(p_hstack, normal(2, 3), normal(2, 1)), S(p_hstack_vectors, normal(2), normal(3)),
                     S(p_vstack, normal(3), normal(2, 3)), S(p_vstack_vectors, normal(3), normal(3)),
@@ -1874,7 +1876,7 @@ _COMPOSED = ("p_moveaxis_several", "p_hstack", "p_vstack", "p_column_stack", "p_
              "p_norm_3d", "p_norm_ord1_axis", "p_norm_ord3", "p_norm_ord_half_axis", "p_norm_matrix_inf",
              "p_norm_nuclear", "p_logsumexp_axes_keepdims",
              "p_softmax_axis", "p_log_softmax", "z_isclose", "z_allclose", "z_any_keepdims",
-             "p_sort", "p_median_even", "p_quantile", "p_interp", "p_interp_number", "p_interp_matrix", "p_angles", "p_exp2", "p_ptp",
+             "p_sort", "p_median_even", "p_quantile", "p_interp", "p_interp_number", "p_interp_matrix", "p_flip_axes", "p_angles", "p_exp2", "p_ptp",
              "p_nan_reductions", "p_average", "p_methods", "z_count_nonzero", "p_small_ufuncs", "p_sinc_heaviside",
              "p_cov", "p_corrcoef", "p_correlate_same", "p_running_min_rows", "p_histogram_range",
              "p_histogram_density", "p_sort_columns", "p_percentile_rows", "p_sort_middle_axis", "p_quantile_last_axis")

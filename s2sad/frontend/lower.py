@@ -1949,6 +1949,11 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         bound.apply_defaults()
         if prim in REDUCTIONS and isinstance(bound.arguments.get("axis"), TupleVal):
             bound.arguments["axis"] = self.axes(bound.arguments["axis"], bound.arguments["x"], node)
+        if prim is P.flip and isinstance(bound.arguments.get("axis"), TupleVal):  # (one flip per axis, which
+            x = self.operand(bound.arguments["x"], node)                        # Numba compiles)
+            for axis in self.axes(bound.arguments["axis"], x, node).items:
+                x = self.emit(P.flip, [x], node, axis=self.static(axis, "axis", prim, node))
+            return x
         operands, params = [], {}
         for pname, value in bound.arguments.items():
             if pname in prim.statics:
