@@ -581,6 +581,7 @@ def p_full_like_array_value(x, v): return np.full_like(x, v) * x
 def p_diag_wide(x): return np.sin(np.diag(x))
 def p_diag_tall(x): return np.diag(x) ** 2
 def p_transpose_method(x): return x.transpose((1, 0))
+def p_transpose_method_axes(x): return x.transpose(1, 0, 2) * x.transpose(1, -3, -1)  # (axes as NumPy's *axes)
 def p_reshape(x): return np.reshape(x, (4, 3)) ** 2
 def p_reshape_method(x): return np.sin(x.reshape((2, -1)))
 def p_reshape_dynamic(x): return np.reshape(x, (x.shape[1], x.shape[0]))
@@ -1319,6 +1320,7 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
         S(p_transpose_axes, normal(2, 3, 4)),
         S(p_transpose_negative_axes, normal(2, 3, 4)),
         S(p_transpose_method, normal(3, 4)),
+        S(p_transpose_method_axes, normal(2, 3, 4)),
         S(p_transpose, normal(3, 4)),
         S(p_np_transpose, normal(3, 4)),
         S(p_transpose_3d, normal(2, 3, 4)),

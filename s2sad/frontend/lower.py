@@ -1554,8 +1554,8 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         kwargs = {k: self.current(v, node) for k, v in kwargs.items()}
         if isinstance(func, BoundMethod):
             func = BoundMethod(func.prim, self.current(func.receiver, node))
-            if func.prim is P.reshape and len(args) > 1:  # (x.reshape(2, -1) is x.reshape((2, -1)))
-                args = [TupleVal(tuple(args))]
+            if func.prim in (P.reshape, P.transpose) and len(args) > 1:  # (x.reshape(2, -1) is x.reshape((2, -1)),
+                args = [TupleVal(tuple(args))]                            # x.transpose(1, 0, 2) likewise)
             if func.prim is P.astype:
                 return self.astype(func.receiver, args, kwargs, node)
             if func.prim is ITEM:
