@@ -1238,7 +1238,22 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         right = self.expr(node.right)  # (a call here may write into the array `left` names)
         left, right = (self.beside_array(a, b, node) for a, b in ((left, right), (right, left)))
         left, right = self.atom_of(left, node.left), self.atom_of(right, node.right)
+        if prim is P.matmul and _batched(left, right):
+            return self.batched_matmul(self.current(left, node), right, node)
         return self.emit(prim, [self.current(left, node), right], node)
+
+    def batched_matmul(self, a: Atom, b: Atom, node) -> Atom:
+        """``a @ b`` with an operand of three or more axes: NumPy's stack of matrix products, its
+        batch axes aligned from the right and broadcast, lowered as the einsum it is
+        (``'zij,zjk->zik'``, ``'zij,j->zi'``, ...)."""
+        from . import contract
+        na, nb = a.type.ndim, b.type.ndim
+        batch = "ABCDEFGHIJKLMNOPQRSTUVWXY"[:builtins.max(na, nb) - 2]
+        sa = batch[len(batch) - (na - 2):] + "ij" if na >= 2 else "j"
+        sb = batch[len(batch) - (nb - 2):] + "jk" if nb >= 2 else "j"
+        out = batch + ("i" if na >= 2 else "") + ("k" if nb >= 2 else "")
+        return contract.contract(contract.Spec((sa, sb), out), [a, b],
+                                 lambda prim, ins, **params: self.emit(prim, ins, node, **params))
 
     def beside_array(self, value: Value, other: Value, node) -> Value:
         """An operand of an arithmetic operator: a list or tuple beside an array is the array
@@ -1966,6 +1981,8 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
                 operands.append(self.operand(const(value) if _is_literal(value) else value, node))
         if prim is P.dot and any(a.type.is_scalar for a in operands):
             prim = P.mul  # np.dot with a number is a product (and Numba has no such dot)
+        if prim is P.matmul and len(operands) == 2 and _batched(*operands):
+            return self.batched_matmul(*operands, node)
         if prim is P.outer:  # (NumPy's outer ravels its operands: a number is a vector of one element)
             operands = [a if a.type.is_array and a.type.ndim == 1 else
                         self.emit(P.flatten, [a], node) if a.type.is_array else
@@ -2260,6 +2277,11 @@ _NARROW_DTYPES = {np.float32: "np.float32", np.float16: "np.float16", np.int32: 
                   "float32": "'float32'", "float16": "'float16'", "int32": "'int32'"}
 _DTYPE_KINDS = {int: "i64", np.int64: "i64", np.intp: "i64", float: "f64", np.float64: "f64", bool: "bool",
                 np.bool_: "bool"}
+
+
+def _batched(a: Atom, b: Atom) -> bool:
+    """Is ``a @ b`` a stack of matrix products (arrays, one of three or more axes)?"""
+    return a.type.is_array and b.type.is_array and builtins.max(a.type.ndim, b.type.ndim) > 2
 
 
 def _is_add_at(func: Value) -> bool:
