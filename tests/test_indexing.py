@@ -251,3 +251,13 @@ def test_np_newaxis_adds_an_axis_as_none_does(mode):
     out, tangent = s2sad.jvp(lambda x: x[:, np.newaxis] * x[np.newaxis, :])(X, np.ones(4))
     assert out.shape == tangent.shape == (4, 4)
     np.testing.assert_allclose(tangent, X[:, None] + X[None, :], rtol=1e-14)
+
+
+@MODES
+def test_np_ix_selects_and_stores_the_grid_of_its_vectors(mode):
+    A = np.linspace(-1.0, 1.3, 12).reshape(3, 4)
+    w = np.array([[0.5, -0.7], [1.1, 0.2], [0.3, 0.9]])
+    value, grads = s2sad.value_and_grad(xf.submatrix_through_ix, wrt=(0, 1), mode=mode)(A, w)
+    assert value == pytest.approx(xf.submatrix_through_ix(A, w), rel=1e-13)
+    for k, g in enumerate(grads):
+        np.testing.assert_allclose(g, fd(xf.submatrix_through_ix, (A, w), k), rtol=1e-6, atol=1e-9)

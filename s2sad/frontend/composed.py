@@ -1340,6 +1340,22 @@ def math_log(lo: "Lowering", node, x, base=None, /) -> Atom:
     return lo.emit(P.div, [value, lo.emit(P.log, [_number(lo, base, node, "log")], node)], node)
 
 
+@_composes(np.ix_, P.expand_dims, view=True)
+def ix_(lo: "Lowering", node, *args) -> TupleVal:
+    """np.ix_(rows, cols, ...): the k-th vector of integers given axes of length 1 before and
+    after it, so that the index arrays broadcast to the grid of their combinations (views, as
+    NumPy's reshapes are)."""
+    vectors = [lo.operand(a, node) for a in args]
+    if not vectors or any(not v.type.is_array or v.type.ndim != 1 or v.type.dtype != "i64" for v in vectors):
+        raise lo.error(node, "np.ix_ takes vectors of integers here (for a mask m, write np.arange(len(m))[m])")
+    items = []
+    for k, v in enumerate(vectors):
+        for axis in [0] * k + list(range(k + 1, len(vectors))):
+            v = lo.emit(P.expand_dims, [v], node, axis=axis)
+        items.append(v)
+    return TupleVal(tuple(items))
+
+
 def _source_literal(lo: "Lowering", node, what: str):
     """The Python value of a literal in the source (a string, a number, a tuple or list of them),
     or of a name bound to one outside the function."""
