@@ -341,3 +341,14 @@ def submatrix_through_ix(A, w):
     B[np.ix_(np.array([0, 0, 2]), np.array([3, 1]))] = w
     rows = [2, 1]
     return np.sum(B[np.ix_(rows, np.array([0, 3, 3]))] ** 2) + np.sum(A[np.ix_(np.array([1]), np.array([2, 0]))] * B[1:2, :2])
+
+
+def positions_of_nonzero_elements(x, A):
+    """np.where(c) and np.nonzero(c) give the positions of c's nonzero elements along each axis
+    (integers without a derivative, as a mask's), np.flatnonzero those in the ravelled array."""
+    (idx,) = np.where(x > 0.0)
+    y = x * 1.0
+    y[np.nonzero(x < -0.5)[0]] = 0.0
+    r, c = np.nonzero(A > 0.0)
+    k = np.flatnonzero(np.maximum(A, 0.0))
+    return np.sum(x[idx] * idx) + np.sum(y * x) + np.sum(A[r, c] * (r + 2 * c)) + np.sum(A.ravel()[k] ** 2)

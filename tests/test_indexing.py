@@ -261,3 +261,13 @@ def test_np_ix_selects_and_stores_the_grid_of_its_vectors(mode):
     assert value == pytest.approx(xf.submatrix_through_ix(A, w), rel=1e-13)
     for k, g in enumerate(grads):
         np.testing.assert_allclose(g, fd(xf.submatrix_through_ix, (A, w), k), rtol=1e-6, atol=1e-9)
+
+
+@MODES
+def test_np_where_of_a_condition_and_np_nonzero_give_numpys_positions(mode):
+    x = np.array([0.3, -1.2, 0.8, -0.1, 2.0, -0.7])
+    A = np.linspace(-1.0, 1.3, 12).reshape(3, 4)
+    value, grads = s2sad.value_and_grad(xf.positions_of_nonzero_elements, wrt=(0, 1), mode=mode)(x, A)
+    assert value == pytest.approx(xf.positions_of_nonzero_elements(x, A), rel=1e-13)
+    for k, g in enumerate(grads):
+        np.testing.assert_allclose(g, fd(xf.positions_of_nonzero_elements, (x, A), k), rtol=1e-6, atol=1e-9)

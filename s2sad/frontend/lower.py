@@ -1725,6 +1725,8 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             return self.add_at(args, kwargs, node)
         if obj is np.put_along_axis:
             return self.put_along_axis(args, kwargs, node)
+        if obj is np.where and len(args) == 1 and not kwargs:  # (np.where(c) is np.nonzero(c))
+            obj = np.nonzero
         if _is_hashable(obj) and obj in COMPOSED:
             return lower_composed(self, obj, args, kwargs, node)
         if obj is np.diag and (len(args) > 1 or "k" in kwargs):
