@@ -305,7 +305,7 @@ min = _define("min", "ab", elementwise, call_emitter("min"), impl=builtins.min)
 where = _define("where", "cab", where_type, call_emitter("np.where"), impl=np.where)
 def _clip_type(in_types, params):
     if any(t.kind == "none" for t in in_types):
-        raise TypeError("needs both bounds; for one, write np.maximum(x, lo) or np.minimum(x, hi)")
+        raise TypeError("needs a bound (np.clip(x, None, None) is a copy of x: write x.copy())")
     return elementwise(in_types, params)
 
 

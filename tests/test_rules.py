@@ -699,6 +699,7 @@ def p_custom_softplus(x): return custom_funcs.softplus(x)
 def p_custom_scale(x, s): return custom_funcs.scale(x, s)
 def p_clip(x, lo, hi): return np.clip(x, lo, hi)
 def p_clip_scalars(x): return np.clip(x, -0.5, 0.5)
+def p_clip_one_bound(x, hi): return np.clip(x, None, hi) * x.clip(min=-0.5) + np.clip(x, a_max=0.4, a_min=None)
 def p_fmin(a, b): return np.fmin(a, b)
 
 def p_abs(x): return np.abs(x)
@@ -1120,6 +1121,8 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
         S(p_maximum_vec_mat, normal(4), normal(3, 4), ok=apart()),
         S(p_maximum_col_vec, normal(3, 1), normal(4), ok=apart()),
         S(p_relu, signed(0.1, 2, 3, 4)),
+        S(p_clip_one_bound, normal(3, 4), uniform(0.3, 1, 4),  # (one bound: np.maximum or np.minimum)
+          ok=lambda x, hi: _clip_apart(x, -0.5, hi) & _clip_apart(x, -0.5, 0.4)),
     ],
     P.minimum: [
         S(p_minimum, normal(3, 4), normal(3, 4), ok=apart()),

@@ -1959,11 +1959,21 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             if prim is P.stack and kwargs.get("axis", const(0)) in (const(0), const(-1)) \
                     and all(isinstance(a, (Var, Const)) and a.type.ndim == 0 for a in args):
                 prim, kwargs = P.pack, {}  # (numbers: np.stack would not compile under Numba)
+        if prim is P.clip:  # (NumPy's names of the bounds: np.clip(x, a_min=...), x.clip(min=...), max=, a_max=)
+            kwargs = {{"min": "lo", "a_min": "lo", "max": "hi", "a_max": "hi"}.get(k, k): v for k, v in kwargs.items()}
         try:
             bound = prim.signature.bind(*args, **kwargs)
         except TypeError as exc:
-            raise self.error(node, f"bad arguments to {prim.name}: {exc}") from None
+            if prim is not P.clip or not ({"lo", "hi"} & set(kwargs) or len(args) > 1):
+                raise self.error(node, f"bad arguments to {prim.name}: {exc}") from None
+            bound = prim.signature.bind(*args, **{"lo": const(None), "hi": const(None), **kwargs})  # (one bound)
         bound.apply_defaults()
+        if prim is P.clip:  # (one bound: np.maximum or np.minimum, whose derivatives at a tie are clip's)
+            lo, hi = (bound.arguments[k] for k in ("lo", "hi"))
+            none = [isinstance(b, Const) and b.value is None for b in (lo, hi)]
+            if none[0] != none[1]:
+                x = self.operand(bound.arguments["x"], node)
+                return self.call_primitive(P.minimum if none[0] else P.maximum, [x, hi if none[0] else lo], {}, node)
         if prim in REDUCTIONS and isinstance(bound.arguments.get("axis"), TupleVal):
             bound.arguments["axis"] = self.axes(bound.arguments["axis"], bound.arguments["x"], node)
         if prim is P.flip and isinstance(bound.arguments.get("axis"), TupleVal):  # (one flip per axis, which
