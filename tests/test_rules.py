@@ -575,6 +575,7 @@ def p_digamma(x): return sp.digamma(x)
 def p_psi_negative(x): return sp.psi(x)
 def p_linspace(a, b): return np.linspace(a, b, 7) ** 2
 def p_linspace_start(a): return np.sin(np.linspace(a, 2.0, 5))
+def p_linspace_open(a, b): return np.linspace(a, b, 6, endpoint=False) ** 2  # (a periodic grid: b left out)
 def p_transpose_axes(x): return np.sin(np.transpose(x, (2, 0, 1)))
 def p_transpose_negative_axes(x): return np.sin(np.transpose(x, (-1, 0, 1)))
 def p_full_like_array_value(x, v): return np.full_like(x, v) * x
@@ -1275,7 +1276,8 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
               S(p_lstsq_square, separated(3, 3), normal(3))],
     P.lstsq_sv: [S(p_lstsq_values, separated(4, 3), normal(4))],
     P.arange: [S(p_arange_start_step, uniform(-1, 1), uniform(0.27, 0.32)), S(p_arange_start_stop, uniform(0.1, 0.4))],
-    P.linspace: [S(p_linspace, normal(), normal()), S(p_linspace_start, normal())],
+    P.linspace: [S(p_linspace, normal(), normal()), S(p_linspace_start, normal()),
+                 S(p_linspace_open, normal(), normal())],
     P.reshape: [S(p_reshape, normal(3, 4)), S(p_reshape_method, normal(3, 4)), S(p_reshape_dynamic, normal(2, 5)),
                 S(p_kron, normal(2, 3), normal(3, 2)), S(p_kron_vectors, normal(3), normal(2)),
                 S(p_kron_vector_matrix, normal(2), normal(2, 3))],

@@ -1941,6 +1941,18 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
                 and args[0].type.is_array:
             raise self.error(node, f"{prim.name}() of an array: NumPy raises TypeError (only 0-dimensional arrays "
                                    f"can be converted to Python scalars); use x.item() or index it ({prim.name}(x[0]))")
+        if prim is P.linspace and "endpoint" in kwargs:  # (endpoint=False: num + 1 points but the last)
+            kwargs = dict(kwargs)
+            endpoint = kwargs.pop("endpoint")
+            if not (isinstance(endpoint, Const) and isinstance(endpoint.value, bool)):
+                raise self.error(node, "np.linspace's endpoint must be True or False, written as a literal")
+            if not endpoint.value:
+                bound = inspect.signature(lambda start, stop, num=50, dtype=None: None).bind(*args, **kwargs)
+                bound.apply_defaults()
+                start, stop, num, dtype = bound.args
+                more = self.emit(P.add, [self.operand(const(num) if isinstance(num, int) else num, node), const(1)], node)
+                points = self.call_primitive(prim, [start, stop, more], {} if dtype is None else {"dtype": dtype}, node)
+                return self.read_index(points, ("s",), [const(None), const(-1), const(None)], node)
         if "dtype" in kwargs and prim in _ALLOCATIONS:  # (np.zeros(n, dtype=int): made, then converted)
             kwargs = dict(kwargs)
             dtype = kwargs.pop("dtype")
