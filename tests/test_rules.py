@@ -681,6 +681,7 @@ def p_std_axes_ddof(x): return np.std(x, axis=(-1, 0), ddof=1)
 def p_cumsum(x): return np.cumsum(x)
 def p_cumsum_axis0(x): return np.cumsum(x, axis=0)
 def p_cumsum_axis1(x): return np.cumsum(x, axis=-1)
+def p_cumsum_flattened(x): return np.cumsum(x) * x.T.cumsum()  # (of the elements in C order, as NumPy's)
 def p_cumprod(x): return np.cumprod(x)
 def p_cumprod_axis1(x): return np.cumprod(x, axis=1)
 def p_cumprod_one_zero(x): return np.cumprod(x, axis=1)
@@ -1088,7 +1089,8 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.var: [S(p_var, normal(6)), S(p_var_axis_ddof, normal(4, 3)), S(p_var_method, normal(2, 5)),
             S(p_var_axes, normal(2, 3, 4))],
     P.std: [S(p_std, normal(6)), S(p_std_axis, normal(3, 4)), S(p_std_axes_ddof, normal(3, 2, 4))],
-    P.cumsum: [S(p_cumsum, normal(5)), S(p_cumsum_axis0, normal(3, 4)), S(p_cumsum_axis1, normal(2, 3, 4))],
+    P.cumsum: [S(p_cumsum, normal(5)), S(p_cumsum_axis0, normal(3, 4)), S(p_cumsum_axis1, normal(2, 3, 4)),
+               S(p_cumsum_flattened, normal(3, 4))],
     P.cumprod: [S(p_cumprod_axis1, signed(0.5, 1.5, 3, 4)), S(p_cumprod, signed(0.5, 1.5, 5)),
                 S(p_cumprod_one_zero, with_zeros(signed(0.5, 1.5, 3, 4), (0, 0), (1, 2), (2, 3))),
                 S(p_cumprod_two_zeros, with_zeros(signed(0.5, 1.5, 2, 3, 5), (0, 1, 1), (0, 1, 3), (1, 0, 0),

@@ -1986,6 +1986,10 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             if none[0] != none[1]:
                 x = self.operand(bound.arguments["x"], node)
                 return self.call_primitive(P.minimum if none[0] else P.maximum, [x, hi if none[0] else lo], {}, node)
+        if prim is P.cumsum and getattr(bound.arguments.get("axis"), "value", bound.arguments.get("axis")) is None:
+            x = self.operand(bound.arguments["x"], node)  # (without an axis: of the flattened array, as NumPy's)
+            if x.type.is_array and x.type.ndim > 1:
+                bound.arguments["x"] = self.emit(P.flatten, [x], node)
         if prim in REDUCTIONS and isinstance(bound.arguments.get("axis"), TupleVal):
             bound.arguments["axis"] = self.axes(bound.arguments["axis"], bound.arguments["x"], node)
         if prim is P.flip and isinstance(bound.arguments.get("axis"), TupleVal):  # (one flip per axis, which
