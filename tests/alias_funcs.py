@@ -496,6 +496,12 @@ def outputs_by_position(x):
     return np.sum(y * x)
 
 
+def masked_store_from_an_overlapping_view(x):
+    y = x * 1.0
+    y[np.array([False, True, True])] = y[:2]  # <- (NumPy copies element by element: y[2] gets y[1]'s new value)
+    return np.sum(y * x)
+
+
 def cumsum_into(x):
     y = np.empty_like(x)
     np.cumsum(x, out=y)  # <- refused: out= of a function that is not a ufunc

@@ -142,6 +142,7 @@ REFUSED = [
     (af.row_set_from_a_column, (A33,), "depends on the order of the elements in memory"),
     (af.row_set_from_a_column_view, (A33,), "depends on the order of the elements in memory"),
     (af.cumsum_into, (X3,), "out= is supported for NumPy's ufuncs"),
+    (af.masked_store_from_an_overlapping_view, (X3,), "through a mask from a view of the same memory"),
 ]
 
 
