@@ -498,7 +498,7 @@ def outputs_by_position(x):
 
 def masked_store_from_an_overlapping_view(x):
     y = x * 1.0
-    y[np.array([False, True, True])] = y[:2]  # <- (NumPy copies element by element: y[2] gets y[1]'s new value)
+    y[np.array([False, True, True])] = y[:2]  # <- (NumPy copies each run of set elements in turn: what a run reads may be written by an earlier one)
     return np.sum(y * x)
 
 
