@@ -367,6 +367,27 @@ def reshape_of_an_argument_written(x):
     return np.sum(x)
 
 
+def ravel_of_a_copy_written(A):
+    B = A * 1.0  # (NumPy keeps A's layout: of a Fortran-ordered A, B.ravel() is a copy)
+    r = B.ravel()
+    r[1] = 9.0  # <-
+    return np.sum(B * A)
+
+
+def ravel_of_zeros_like_written(A):
+    B = np.zeros_like(A)  # (likewise np.copy(A), A.astype(float) and +A)
+    r = B.ravel()
+    r[1] = 9.0  # <-
+    return np.sum(B * A)
+
+
+def ravel_of_a_c_ordered_copy_written(A):
+    B = A.copy()  # (the method's order='C': B.ravel() is a view)
+    r = B.ravel()
+    r[1] = 9.0 * A[0, 0]
+    return np.sum(B * A)
+
+
 def diagonal_written(A):
     d = np.diag(A)
     d[0] = 1.0  # <-

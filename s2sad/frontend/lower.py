@@ -1579,7 +1579,10 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
                 return self.integer_draw(func.prim, func.receiver, args, kwargs, node)
             if func.prim is SHUFFLE:
                 return self.shuffle(func.receiver, args, kwargs, node)
-            return self.call_primitive(func.prim, [func.receiver, *args], kwargs, node)
+            out = self.call_primitive(func.prim, [func.receiver, *args], kwargs, node)
+            if func.prim is P.copy and isinstance(out, Var) and out.type.is_array:
+                self.mem.contiguous.add(out)  # (the method's order='C'; np.copy keeps x's layout)
+            return out
         if isinstance(func, PartialVal):
             return self.call_value(func.func, [*func.args, *args], {**func.kwargs, **kwargs}, node)
         if isinstance(func, LambdaVal):
@@ -1815,7 +1818,11 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
                                    " (no dtype or other keywords)")
         like = args[0]
         shape = self.emit(P.shape, [like], node) if like.type.is_array else const(())
-        return self.call_primitive(prim, [shape, *args[1:]], {}, node)
+        out = self.call_primitive(prim, [shape, *args[1:]], {}, node)
+        if isinstance(out, Var) and like.type.is_array and like.type.ndim > 1 and \
+                not (isinstance(like, Var) and self.mem.contiguous_view(like)):
+            self.mem.contiguous.discard(out)  # (NumPy's order='K': the layout of `like`, which may be Fortran's)
+        return out
 
     def length(self, args: list, node) -> Atom:
         if len(args) == 1 and isinstance(args[0], CONTAINERS):
