@@ -305,7 +305,7 @@ min = _define("min", "ab", elementwise, call_emitter("min"), impl=builtins.min)
 where = _define("where", "cab", where_type, call_emitter("np.where"), impl=np.where)
 def _clip_type(in_types, params):
     if any(t.kind == "none" for t in in_types):
-        raise TypeError("needs both bounds; for one, write np.maximum(x, lo) or np.minimum(x, hi)")
+        raise TypeError("needs a bound (np.clip(x, None, None) is a copy of x: write x.copy())")
     return elementwise(in_types, params)
 
 
@@ -1398,7 +1398,13 @@ checked_sections = _define("checked_sections", ["n", "sections"], same_as_first,
 GENERATOR_METHODS = {"standard_normal": rng_standard_normal, "normal": rng_normal, "uniform": rng_uniform,
                      "random": rng_random, "integers": rng_integers, "permutation": rng_permutation,
                      "choice": rng_choice}
-outer = _define("outer", "ab", lambda t, p: promote(*t).with_ndim(2), call_emitter("np.outer"),
+def _outer_type(in_types, params):
+    if any(not t.is_array or t.ndim != 1 for t in in_types):  # (the frontend ravels others, as NumPy does)
+        raise TypeError("takes two vectors (1-D arrays) here")
+    return promote(*in_types).with_ndim(2)
+
+
+outer = _define("outer", "ab", _outer_type, call_emitter("np.outer"),
                 impl=np.outer)
 # The full discrete convolution of two vectors (np.convolve's default mode; Numba's np.convolve has
 # only that one). The other modes, and np.correlate, are windows of it (frontend/composed.py).

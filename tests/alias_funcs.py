@@ -389,6 +389,27 @@ def reshape_of_an_argument_written(x):
     return np.sum(x)
 
 
+def ravel_of_a_copy_written(A):
+    B = A * 1.0  # (NumPy keeps A's layout: of a Fortran-ordered A, B.ravel() is a copy)
+    r = B.ravel()
+    r[1] = 9.0  # <-
+    return np.sum(B * A)
+
+
+def ravel_of_zeros_like_written(A):
+    B = np.zeros_like(A)  # (likewise np.copy(A), A.astype(float) and +A)
+    r = B.ravel()
+    r[1] = 9.0  # <-
+    return np.sum(B * A)
+
+
+def ravel_of_a_c_ordered_copy_written(A):
+    B = A.copy()  # (the method's order='C': B.ravel() is a view)
+    r = B.ravel()
+    r[1] = 9.0 * A[0, 0]
+    return np.sum(B * A)
+
+
 def diagonal_written(A):
     d = np.diag(A)
     d[0] = 1.0  # <-
@@ -507,6 +528,20 @@ def copies_into_views(x):
     np.add(y[1:], y[:-1], out=y[1:])  # (NumPy computes as if its inputs were copied first)
     np.maximum(y, 0.0, out=y)
     np.multiply(x, y, out=x)  # (the caller's array)
+    return np.sum(y * x)
+
+
+def outputs_by_position(x):
+    y = x * 1.0
+    np.multiply(y, 2.0, y)  # (a ufunc's output given by position is its out=)
+    np.negative(y[:-1][::-1], y[1:])
+    np.subtract(x, y, x)  # (the caller's array)
+    return np.sum(y * x)
+
+
+def masked_store_from_an_overlapping_view(x):
+    y = x * 1.0
+    y[np.array([False, True, True])] = y[:2]  # <- (NumPy copies each run of set elements in turn: what a run reads may be written by an earlier one)
     return np.sum(y * x)
 
 

@@ -373,3 +373,29 @@ def ellipses(T, w):
 
 def two_ellipses(T):
     return np.sum(T[..., 0, ...])  # <- refused, as NumPy refuses it
+
+
+def new_axes_by_name(x, w):
+    """``np.newaxis`` (a module attribute that is None) and a parameter bound to None add an axis,
+    as a literal None does: the outer product of x with itself, then a column of x[0]."""
+    return np.sum(x[:, np.newaxis] * x[np.newaxis, :] * w) + np.sum(x[np.newaxis] * x[0])
+
+
+def submatrix_through_ix(A, w):
+    """np.ix_ selects the grid of its vectors' combinations, read and written (the last value
+    written to a repeated position staying)."""
+    B = A * 1.0
+    B[np.ix_(np.array([0, 0, 2]), np.array([3, 1]))] = w
+    rows = [2, 1]
+    return np.sum(B[np.ix_(rows, np.array([0, 3, 3]))] ** 2) + np.sum(A[np.ix_(np.array([1]), np.array([2, 0]))] * B[1:2, :2])
+
+
+def positions_of_nonzero_elements(x, A):
+    """np.where(c) and np.nonzero(c) give the positions of c's nonzero elements along each axis
+    (integers without a derivative, as a mask's), np.flatnonzero those in the ravelled array."""
+    (idx,) = np.where(x > 0.0)
+    y = x * 1.0
+    y[np.nonzero(x < -0.5)[0]] = 0.0
+    r, c = np.nonzero(A > 0.0)
+    k = np.flatnonzero(np.maximum(A, 0.0))
+    return np.sum(x[idx] * idx) + np.sum(y * x) + np.sum(A[r, c] * (r + 2 * c)) + np.sum(A.ravel()[k] ** 2)

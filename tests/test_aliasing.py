@@ -114,6 +114,8 @@ CASES = [
     (af.reversed_into_itself, (X6,)),  # (used to be refused as an overlap)
     (af.off_diagonal_sees_later_writes, (A33,)),
     (af.copies_into_views, (np.array([0.7, -1.3, 2.1, 0.4]),)),  # (np.copyto and out= used to be refused)
+    (af.outputs_by_position, (np.array([0.7, -1.3, 2.1, 0.4]),)),  # (used to be refused as having no effect)
+    (af.ravel_of_a_c_ordered_copy_written, (np.asfortranarray(A33),)),
     # a step updating its arguments in place and returning them (``x, v = step(x, v, dt)``): the names are
     # those arrays all along (used to be refused, as names that may or may not share memory)
     (af.integrator_steps_its_arguments, (X3, X3[::-1] * 0.5)),
@@ -141,6 +143,9 @@ REFUSED = [
     (af.row_set_from_a_column, (A33,), "depends on the order of the elements in memory"),
     (af.row_set_from_a_column_view, (A33,), "depends on the order of the elements in memory"),
     (af.cumsum_into, (X3,), "out= is supported for NumPy's ufuncs"),
+    (af.masked_store_from_an_overlapping_view, (X3,), "through a mask from a view of the same memory"),
+    (af.ravel_of_a_copy_written, (np.asfortranarray(A33),), "reshape"),
+    (af.ravel_of_zeros_like_written, (np.asfortranarray(A33),), "reshape"),
 ]
 
 

@@ -59,6 +59,9 @@ def t_pairs(a, b): return np.tensordot(a, b, axes=((1, 0), (0, 1)))
 def t_lists(a, b): return np.tensordot(a, b, axes=([2], [0]))
 def t_ints(a, b): return np.tensordot(a, b, (0, 1))
 def t_negative(a, b): return np.tensordot(a, b, axes=([-1, 0], [0, -1]))
+def m_batched(a, b): return a @ b  # (stacks of matrix products: their batch axes broadcast from the right)
+def m_batched_function(a, b): return np.matmul(a, b)
+def o_ravelled(a, b): return np.outer(a, b)  # (NumPy ravels a matrix, and makes a number a vector)
 
 
 PATTERNS = [
@@ -102,6 +105,14 @@ PATTERNS = [
     (t_lists, (2, 3, 4), (4, 2)),
     (t_ints, (3, 2), (4, 3)),
     (t_negative, (3, 2, 4), (4, 3)),
+    (m_batched, (2, 3, 4), (2, 4, 3)),
+    (m_batched, (2, 3, 4), (4, 2)),
+    (m_batched, (2, 3, 4), (4,)),
+    (m_batched, (3,), (2, 3, 4)),
+    (m_batched, (3, 2), (2, 2, 4)),
+    (m_batched_function, (2, 1, 3, 4), (3, 4, 2)),
+    (o_ravelled, (2, 3), (4,)),
+    (o_ravelled, (), (2, 2)),
 ]
 
 
@@ -177,3 +188,11 @@ def _with_zeros(shape, *positions):
 ], ids=["cumprod_axis", "cumprod_flat", "var_std_axes", "std_keepdims"])
 def test_functions_numba_lacks_with_an_axis(fn, x, each_backend):
     check_derivatives(fn, [x])
+
+
+def test_a_stack_of_products_of_matrices_that_do_not_fit_raises_as_numpy_does(each_backend):
+    a, b = _draw([(2, 3, 4), (2, 3, 4)])
+    with pytest.raises(ValueError):
+        m_batched(a, b)
+    with pytest.raises(ValueError):
+        s2sad.vjp(m_batched, wrt=(0, 1))(a, b, np.ones((2, 3, 4)))

@@ -113,8 +113,8 @@ def calls_bad_helper(x):
     return bad_helper(y)
 
 
-def clip_one_bound(x):
-    return np.sum(np.clip(x, None, 0.5))  # <-
+def clip_no_bound(x):
+    return np.sum(np.clip(x, None, None))  # <-
 
 
 def linspace_of_arrays(x):
@@ -331,8 +331,30 @@ def fill_diagonal_statement(x):
     return np.sum(A)
 
 
+def subtract_at_statement(x):
+    y = x * 1.0
+    np.subtract.at(y, np.array([0, 0]), 1.0)  # <- (it writes into y: not a statement without effect)
+    return np.sum(y)
+
+
 def diagonal_of_a_vector(x):
     return np.sum(np.diagonal(x[0]))  # <-
+
+
+def sum_over_an_axis_twice(x):
+    return np.sum(np.max(x, axis=(1, -1)))  # <- (NumPy raises ValueError; not the maximum over axis 1)
+
+
+def mean_over_an_axis_out_of_range(x):
+    return np.sum(x.mean(axis=(0, 2)))  # <- (NumPy raises AxisError; not the mean over both axes)
+
+
+def squeeze_without_an_axis(x):
+    return np.sum(np.squeeze(x[None]))  # <-
+
+
+def sum_over_no_axis(x):
+    return np.sum(np.sum(x, axis=()))  # <-
 
 
 def lstsq_of_many_axes(x):
@@ -342,7 +364,7 @@ def lstsq_of_many_axes(x):
 # (type rules: what NumPy would refuse, or what the rules cannot differentiate, is refused
 # with the line, not left to fail when the derivative runs)
 SHAPE_REFUSALS = [
-    (clip_one_bound, "both bounds"),
+    (clip_no_bound, "needs a bound"),
     (linspace_of_arrays, "numbers for start and stop"),
     (expand_two_axes, "axis=(0, 1) is not an axis"),
     (concatenate_numbers, "axis=0 is not an axis of an array with 0 axes"),
@@ -383,7 +405,12 @@ SHAPE_REFUSALS = [
     (polyval_of_an_array, "coefficients as a list or tuple"),
     (matrix_power_computed, "the power of np.linalg.matrix_power must be a literal"),
     (fill_diagonal_statement, "numpy.fill_diagonal is not supported"),
+    (subtract_at_statement, "numpy.subtract.at is not supported (a call made for what it writes"),
     (diagonal_of_a_vector, "np.diagonal takes a matrix"),
+    (sum_over_an_axis_twice, "axis=(1, -1) names an axis twice"),
+    (mean_over_an_axis_out_of_range, "axis=2 is not an axis of an array with 2 axes"),
+    (sum_over_no_axis, "axis=() reduces no axis"),
+    (squeeze_without_an_axis, "name the axis to remove"),
 ] + CONTRACTION_REFUSALS
 
 def returns_on_one_path(x):

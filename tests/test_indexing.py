@@ -252,3 +252,35 @@ def test_squeeze_without_an_axis_asks_for_one():
     f = xf.squeezed_without_an_axis
     with pytest.raises(s2sad.S2SADError, match=r"index_funcs.py:\d+: .*" + message):
         s2sad.grad(f)(X)
+
+
+@MODES
+def test_np_newaxis_adds_an_axis_as_none_does(mode):
+    w = np.linspace(-1.0, 1.0, 16).reshape(4, 4)
+    value, (gx, gw) = s2sad.value_and_grad(xf.new_axes_by_name, wrt=(0, 1), mode=mode)(X, w)
+    assert value == pytest.approx(xf.new_axes_by_name(X, w), rel=1e-13)
+    np.testing.assert_allclose(gx, fd(xf.new_axes_by_name, (X, w), 0), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(gw, fd(xf.new_axes_by_name, (X, w), 1), rtol=1e-6, atol=1e-9)
+    out, tangent = s2sad.jvp(lambda x: x[:, np.newaxis] * x[np.newaxis, :])(X, np.ones(4))
+    assert out.shape == tangent.shape == (4, 4)
+    np.testing.assert_allclose(tangent, X[:, None] + X[None, :], rtol=1e-14)
+
+
+@MODES
+def test_np_ix_selects_and_stores_the_grid_of_its_vectors(mode):
+    A = np.linspace(-1.0, 1.3, 12).reshape(3, 4)
+    w = np.array([[0.5, -0.7], [1.1, 0.2], [0.3, 0.9]])
+    value, grads = s2sad.value_and_grad(xf.submatrix_through_ix, wrt=(0, 1), mode=mode)(A, w)
+    assert value == pytest.approx(xf.submatrix_through_ix(A, w), rel=1e-13)
+    for k, g in enumerate(grads):
+        np.testing.assert_allclose(g, fd(xf.submatrix_through_ix, (A, w), k), rtol=1e-6, atol=1e-9)
+
+
+@MODES
+def test_np_where_of_a_condition_and_np_nonzero_give_numpys_positions(mode):
+    x = np.array([0.3, -1.2, 0.8, -0.1, 2.0, -0.7])
+    A = np.linspace(-1.0, 1.3, 12).reshape(3, 4)
+    value, grads = s2sad.value_and_grad(xf.positions_of_nonzero_elements, wrt=(0, 1), mode=mode)(x, A)
+    assert value == pytest.approx(xf.positions_of_nonzero_elements(x, A), rel=1e-13)
+    for k, g in enumerate(grads):
+        np.testing.assert_allclose(g, fd(xf.positions_of_nonzero_elements, (x, A), k), rtol=1e-6, atol=1e-9)

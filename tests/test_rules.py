@@ -465,6 +465,7 @@ def p_percentile(x, q): return np.percentile(x, q) * x[0]
 def p_quantile(x): return np.quantile(x, 0.8) + np.quantile(x, 0.0)
 def p_interp(x, xp, fp): return np.interp(x, xp, fp) ** 2
 def p_interp_number(x, fp): return np.interp(x, np.array([-1.0, 0.0, 1.0]), fp)
+def p_interp_matrix(x, xp, fp): return np.interp(x, xp, fp)  # (positions of two axes: the adjoint's scatter)
 def p_diff(x): return np.diff(x) ** 2
 def p_diff_twice_axis0(x): return np.sin(np.diff(x, 2, axis=0))
 def p_trapezoid(y): return np.trapezoid(y ** 2)
@@ -579,12 +580,14 @@ def p_digamma(x): return sp.digamma(x)
 def p_psi_negative(x): return sp.psi(x)
 def p_linspace(a, b): return np.linspace(a, b, 7) ** 2
 def p_linspace_start(a): return np.sin(np.linspace(a, 2.0, 5))
+def p_linspace_open(a, b): return np.linspace(a, b, 6, endpoint=False) ** 2  # (a periodic grid: b left out)
 def p_transpose_axes(x): return np.sin(np.transpose(x, (2, 0, 1)))
 def p_transpose_negative_axes(x): return np.sin(np.transpose(x, (-1, 0, 1)))
 def p_full_like_array_value(x, v): return np.full_like(x, v) * x
 def p_diag_wide(x): return np.sin(np.diag(x))
 def p_diag_tall(x): return np.diag(x) ** 2
 def p_transpose_method(x): return x.transpose((1, 0))
+def p_transpose_method_axes(x): return x.transpose(1, 0, 2) * x.transpose(1, -3, -1)  # (axes as NumPy's *axes)
 def p_reshape(x): return np.reshape(x, (4, 3)) ** 2
 def p_reshape_method(x): return np.sin(x.reshape((2, -1)))
 def p_reshape_dynamic(x): return np.reshape(x, (x.shape[1], x.shape[0]))
@@ -596,6 +599,7 @@ def p_squeeze(x): return np.squeeze(x, axis=1) ** 2
 def p_swapaxes(x): return np.sin(np.swapaxes(x, 0, 2))
 def p_flip(x): return np.flip(x) * x
 def p_flip_axis(x): return np.flip(x, axis=0) * x
+def p_flip_axes(x): return np.flip(x, axis=(2, 0)) * x  # (a flip per axis: Numba's np.flip takes one)
 def p_concatenate(a, b): return np.concatenate((a, b * b), axis=0)
 def p_concatenate_axis1(a, b): return np.concatenate((a, np.sin(b), a), axis=1)
 def p_stack(a, b): return np.stack((a, a * b), axis=0)
@@ -682,6 +686,7 @@ def p_std_axes_ddof(x): return np.std(x, axis=(-1, 0), ddof=1)
 def p_cumsum(x): return np.cumsum(x)
 def p_cumsum_axis0(x): return np.cumsum(x, axis=0)
 def p_cumsum_axis1(x): return np.cumsum(x, axis=-1)
+def p_cumsum_flattened(x): return np.cumsum(x) * x.T.cumsum()  # (of the elements in C order, as NumPy's)
 def p_cumprod(x): return np.cumprod(x)
 def p_cumprod_axis1(x): return np.cumprod(x, axis=1)
 def p_cumprod_one_zero(x): return np.cumprod(x, axis=1)
@@ -701,6 +706,7 @@ def p_custom_softplus(x): return custom_funcs.softplus(x)
 def p_custom_scale(x, s): return custom_funcs.scale(x, s)
 def p_clip(x, lo, hi): return np.clip(x, lo, hi)
 def p_clip_scalars(x): return np.clip(x, -0.5, 0.5)
+def p_clip_one_bound(x, hi): return np.clip(x, None, hi) * x.clip(min=-0.5) + np.clip(x, a_max=0.4, a_min=None)
 def p_fmin(a, b): return np.fmin(a, b)
 
 def p_abs(x): return np.abs(x)
@@ -991,6 +997,7 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
         S(p_interp, uniform(-1.5, 2.5, 4), increasing(4), normal(4)),
         S(p_ptp, normal(3, 4)),
         S(p_interp_number, uniform(-0.9, 0.9), normal(3)),
+        S(p_interp_matrix, uniform(-1.5, 2.5, 3, 5), increasing(4), normal(4)),
         S(p_diff_twice_axis0, normal(4, 3)),
     ],
     P.neg: [S(p_neg, normal(3, 4)), S(p_neg_scalar, normal()), S(p_np_negative, normal(4))],
@@ -1088,7 +1095,8 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.var: [S(p_var, normal(6)), S(p_var_axis_ddof, normal(4, 3)), S(p_var_method, normal(2, 5)),
             S(p_var_axes, normal(2, 3, 4))],
     P.std: [S(p_std, normal(6)), S(p_std_axis, normal(3, 4)), S(p_std_axes_ddof, normal(3, 2, 4))],
-    P.cumsum: [S(p_cumsum, normal(5)), S(p_cumsum_axis0, normal(3, 4)), S(p_cumsum_axis1, normal(2, 3, 4))],
+    P.cumsum: [S(p_cumsum, normal(5)), S(p_cumsum_axis0, normal(3, 4)), S(p_cumsum_axis1, normal(2, 3, 4)),
+               S(p_cumsum_flattened, normal(3, 4))],
     P.cumprod: [S(p_cumprod_axis1, signed(0.5, 1.5, 3, 4)), S(p_cumprod, signed(0.5, 1.5, 5)),
                 S(p_cumprod_one_zero, with_zeros(signed(0.5, 1.5, 3, 4), (0, 0), (1, 2), (2, 3))),
                 S(p_cumprod_two_zeros, with_zeros(signed(0.5, 1.5, 2, 3, 5), (0, 1, 1), (0, 1, 3), (1, 0, 0),
@@ -1122,6 +1130,8 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
         S(p_maximum_vec_mat, normal(4), normal(3, 4), ok=apart()),
         S(p_maximum_col_vec, normal(3, 1), normal(4), ok=apart()),
         S(p_relu, signed(0.1, 2, 3, 4)),
+        S(p_clip_one_bound, normal(3, 4), uniform(0.3, 1, 4),  # (one bound: np.maximum or np.minimum)
+          ok=lambda x, hi: _clip_apart(x, -0.5, hi) & _clip_apart(x, -0.5, 0.4)),
     ],
     P.minimum: [
         S(p_minimum, normal(3, 4), normal(3, 4), ok=apart()),
@@ -1274,7 +1284,8 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
               S(p_lstsq_square, separated(3, 3), normal(3))],
     P.lstsq_sv: [S(p_lstsq_values, separated(4, 3), normal(4))],
     P.arange: [S(p_arange_start_step, uniform(-1, 1), uniform(0.27, 0.32)), S(p_arange_start_stop, uniform(0.1, 0.4))],
-    P.linspace: [S(p_linspace, normal(), normal()), S(p_linspace_start, normal())],
+    P.linspace: [S(p_linspace, normal(), normal()), S(p_linspace_start, normal()),
+                 S(p_linspace_open, normal(), normal())],
     P.reshape: [S(p_reshape, normal(3, 4)), S(p_reshape_method, normal(3, 4)), S(p_reshape_dynamic, normal(2, 5)),
                 S(p_kron, normal(2, 3), normal(3, 2)), S(p_kron_vectors, normal(3), normal(2)),
                 S(p_kron_vector_matrix, normal(2), normal(2, 3))],
@@ -1288,7 +1299,8 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
                     S(p_max_keepdims, normal(3, 4)), S(p_std_keepdims, normal(3, 4))],
     P.squeeze: [S(p_squeeze, normal(3, 1, 4))],
     P.swapaxes: [S(p_swapaxes, normal(2, 3, 4))],
-    P.flip: [S(p_flip, normal(3, 4)), S(p_flip_axis, normal(3, 4)), S(p_flipud_fliplr, normal(3, 4))],
+    P.flip: [S(p_flip, normal(3, 4)), S(p_flip_axis, normal(3, 4)), S(p_flipud_fliplr, normal(3, 4)),
+             S(p_flip_axes, normal(2, 3, 4))],
     P.concatenate: [S(p_concatenate, normal(2, 3), normal(4, 3)), S(p_concatenate_axis1, normal(2, 3), normal(2, 1)),
                     S(p_hstack, normal(2, 3), normal(2, 1)), S(p_hstack_vectors, normal(2), normal(3)),
                     S(p_vstack, normal(3), normal(2, 3)), S(p_vstack_vectors, normal(3), normal(3)),
@@ -1321,6 +1333,7 @@ SAMPLES: dict[P.Primitive, list[Sample]] = {
         S(p_transpose_axes, normal(2, 3, 4)),
         S(p_transpose_negative_axes, normal(2, 3, 4)),
         S(p_transpose_method, normal(3, 4)),
+        S(p_transpose_method_axes, normal(2, 3, 4)),
         S(p_transpose, normal(3, 4)),
         S(p_np_transpose, normal(3, 4)),
         S(p_transpose_3d, normal(2, 3, 4)),
@@ -1879,7 +1892,7 @@ _COMPOSED = ("p_moveaxis_several", "p_hstack", "p_vstack", "p_column_stack", "p_
              "p_norm_3d", "p_norm_ord1_axis", "p_norm_ord3", "p_norm_ord_half_axis", "p_norm_matrix_inf",
              "p_norm_nuclear", "p_logsumexp_axes_keepdims",
              "p_softmax_axis", "p_log_softmax", "z_isclose", "z_allclose", "z_any_keepdims",
-             "p_sort", "p_median_even", "p_quantile", "p_interp", "p_interp_number", "p_angles", "p_exp2", "p_ptp",
+             "p_sort", "p_median_even", "p_quantile", "p_interp", "p_interp_number", "p_interp_matrix", "p_flip_axes", "p_angles", "p_exp2", "p_ptp",
              "p_nan_reductions", "p_average", "p_methods", "z_count_nonzero", "p_small_ufuncs", "p_sinc_heaviside",
              "p_cov", "p_corrcoef", "p_correlate_same", "p_running_min_rows", "p_histogram_range",
              "p_histogram_density", "p_sort_columns", "p_percentile_rows", "p_sort_middle_axis", "p_quantile_last_axis")

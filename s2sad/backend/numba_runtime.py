@@ -667,6 +667,23 @@ def _add_at(x, index, value):
     """Scatter-add along the first axis, in order; a boolean mask selects the positions. (The
     implementation closes over nothing but a bool, so Numba's cache can key it.)"""
     array = isinstance(value, types.Array)
+    if index.ndim > 1 and not isinstance(index.dtype, types.Boolean):
+        # (an index array of several axes, as np.interp's positions of a matrix: each of its elements
+        # selects a row of x, in C order, and the value has the index's axes first, as NumPy's)
+        if array:
+            def scatter_rows(x, index, value):
+                flat = np.ascontiguousarray(index).reshape(index.size)
+                rows = np.ascontiguousarray(np.broadcast_to(value, index.shape + x.shape[1:]))
+                rows = rows.reshape((index.size,) + x.shape[1:])
+                for k in range(flat.shape[0]):
+                    x[flat[k]] += rows[k]
+            return scatter_rows
+
+        def scatter_number(x, index, value):
+            flat = np.ascontiguousarray(index).reshape(index.size)
+            for k in range(flat.shape[0]):
+                x[flat[k]] += value
+        return scatter_number
 
     def scatter(x, index, value):
         where = _positions(index)

@@ -1361,6 +1361,49 @@ def math_log(lo: "Lowering", node, x, base=None, /) -> Atom:
     return lo.emit(P.div, [value, lo.emit(P.log, [_number(lo, base, node, "log")], node)], node)
 
 
+@_composes(np.ix_, P.expand_dims, view=True)
+def ix_(lo: "Lowering", node, *args) -> TupleVal:
+    """np.ix_(rows, cols, ...): the k-th vector of integers given axes of length 1 before and
+    after it, so that the index arrays broadcast to the grid of their combinations (views, as
+    NumPy's reshapes are)."""
+    vectors = [lo.operand(a, node) for a in args]
+    if not vectors or any(not v.type.is_array or v.type.ndim != 1 or v.type.dtype != "i64" for v in vectors):
+        raise lo.error(node, "np.ix_ takes vectors of integers here (for a mask m, write np.arange(len(m))[m])")
+    items = []
+    for k, v in enumerate(vectors):
+        for axis in [0] * k + list(range(k + 1, len(vectors))):
+            v = lo.emit(P.expand_dims, [v], node, axis=axis)
+        items.append(v)
+    return TupleVal(tuple(items))
+
+
+@_composes(np.nonzero, P.ne, P.arange, P.expand_dims, P.broadcast_to, P.getitem)
+def nonzero(lo: "Lowering", node, a) -> TupleVal:
+    """np.nonzero(a) (and np.where(a)): for each axis, the positions along it of a's nonzero
+    elements in C order: that axis's np.arange, given a's shape, read through the mask a != 0."""
+    mask = _array(lo, a, node, "nonzero")
+    if mask.type.dtype != "bool":
+        mask = lo.emit(P.ne, [mask, const(0)], node)
+    ndim = mask.type.ndim
+    shape = lo.emit(P.shape, [mask], node)
+    items = []
+    for k in range(ndim):
+        along = lo.emit(P.arange, [lo.emit(P.getitem, [shape, const(k)], node, spec=("i",))], node)
+        if ndim > 1:
+            for axis in [0] * k + list(range(k + 1, ndim)):
+                along = lo.emit(P.expand_dims, [along], node, axis=axis)
+            along = lo.emit(P.broadcast_to, [along, shape], node)
+        items.append(lo.read_index(along, ("i",), [mask], node))
+    return TupleVal(tuple(items))
+
+
+@_composes(np.flatnonzero, P.ne, P.ravel, P.arange, P.getitem)
+def flatnonzero(lo: "Lowering", node, a) -> Atom:
+    """np.flatnonzero(a): the positions of a's nonzero elements in a.ravel()."""
+    mask = lo.emit(P.ravel, [_array(lo, a, node, "flatnonzero")], node)
+    return nonzero(lo, node, mask).items[0]
+
+
 def _source_literal(lo: "Lowering", node, what: str):
     """The Python value of a literal in the source (a string, a number, a tuple or list of them),
     or of a name bound to one outside the function."""

@@ -66,6 +66,12 @@ class IndexLowering:
         position = self.array_position(view, spec, index, node)
         if position is None:
             return False
+        if prim is None and any(a.type.is_array and a.type.dtype == "bool" for a in index) \
+                and isinstance(value, Var) and value.type.is_array and self.mem.storages(value) & self.mem.storages(view):
+            raise self.error(node, f"this store copies into '{name}' through a mask from a view of the same memory: "
+                                   "NumPy copies each run of selected elements in turn without copying the right "
+                                   "side first, so what a run reads may have been written by an earlier one. Copy "
+                                   "the right side first (x[m] = x[:k].copy())")
         if position in ("mask", "arrays", "rows", "general"):
             where = self.positions(view, spec, index, node) if position == "general" else None
             self.write(view, self.flat_store(view, index, value, prim, node, rows=position == "rows", where=where),

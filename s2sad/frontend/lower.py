@@ -310,7 +310,8 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             raise self.error(node, _REFUSED_EXPRS[gast.Yield])
         if isinstance(node.value, gast.Call):
             func = self.expr(node.value.func)
-            if isinstance(func, PyObj) and _is_numpy(func.obj) and not _known_numpy(func.obj):
+            ufunc_method = isinstance(getattr(getattr(func, "obj", None), "__self__", None), np.ufunc)
+            if isinstance(func, PyObj) and (_is_numpy(func.obj) or ufunc_method) and not _known_numpy(func.obj):
                 raise self.error(node, f"{P.numpy_name(func.obj)} is not supported (a call made for what it writes "
                                        "into its arguments); `s2sad rules` lists what is (docs/supported.md)")
         raise self.error(node, "an expression statement has no effect on the result and is not supported; remove it")
@@ -324,6 +325,10 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         if not (isinstance(func, PyObj) and _is_hashable(func.obj)):
             return False
         out = [k for k in node.keywords if k.arg == "out"]
+        if isinstance(func.obj, np.ufunc) and func.obj.nout == 1 and not out and len(node.args) == func.obj.nin + 1:
+            # (the output given by position, np.multiply(y, 2.0, y): NumPy's out=)
+            out = [gast.keyword(arg="out", value=node.args[-1])]
+            node = gast.copy_location(gast.Call(func=node.func, args=node.args[:-1], keywords=node.keywords + out), node)
         if func.obj is np.copyto:
             if len(node.args) != 2 or node.keywords:
                 raise self.error(node, "np.copyto is supported as np.copyto(dst, src) (no casting= or where=)")
@@ -1272,7 +1277,22 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         if prim is P.add and left.type == BOOL and right.type == BOOL:
             raise self.error(node, "+ of two booleans is ambiguous (2 for Python's True + True, True for NumPy's); "
                                    "write int(a) + int(b), or `a or b`")
+        if prim is P.matmul and _batched(left, right):
+            return self.batched_matmul(self.current(left, node), right, node)
         return self.emit(prim, [self.current(left, node), right], node)
+
+    def batched_matmul(self, a: Atom, b: Atom, node) -> Atom:
+        """``a @ b`` with an operand of three or more axes: NumPy's stack of matrix products, its
+        batch axes aligned from the right and broadcast, lowered as the einsum it is
+        (``'zij,zjk->zik'``, ``'zij,j->zi'``, ...)."""
+        from . import contract
+        na, nb = a.type.ndim, b.type.ndim
+        batch = "ABCDEFGHIJKLMNOPQRSTUVWXY"[:builtins.max(na, nb) - 2]
+        sa = batch[len(batch) - (na - 2):] + "ij" if na >= 2 else "j"
+        sb = batch[len(batch) - (nb - 2):] + "jk" if nb >= 2 else "j"
+        out = batch + ("i" if na >= 2 else "") + ("k" if nb >= 2 else "")
+        return contract.contract(contract.Spec((sa, sb), out), [a, b],
+                                 lambda prim, ins, **params: self.emit(prim, ins, node, **params))
 
     def beside_array(self, value: Value, other: Value, node) -> Value:
         """An operand of an arithmetic operator: a list or tuple beside an array is the array
@@ -1434,7 +1454,8 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             if isinstance(value, TupleVal) and any(isinstance(i, Const) and i.value is None for i in items):
                 raise self.error(node, "an index that is a tuple holds integers or index arrays here; write None "
                                        "(a new axis) in the brackets")
-            lowered = [("i", [self.index_atom(item, node)]) for item in items]
+            lowered = [("i", [atom]) if atom.type.kind != "none" else ("n", [])  # (x[np.newaxis])
+                       for atom in (self.index_atom(item, node) for item in items)]
         else:
             lowered = [None if _is_ellipsis(part) else self.index_part(part) for part in parts]
         if lowered.count(None) > 1:
@@ -1457,7 +1478,10 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             return "s", bounds
         if isinstance(part, gast.Constant) and part.value is None:
             return "n", []
-        return "i", [self.index_value(part)]
+        atom = self.index_value(part)
+        if atom.type.kind == "none":  # (np.newaxis, or a name bound to None: a new axis, as in NumPy)
+            return "n", []
+        return "i", [atom]
 
     def index_value(self, node) -> Atom:
         return self.index_atom(self.expr(node), node)
@@ -1584,8 +1608,8 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         kwargs = {k: self.current(v, node) for k, v in kwargs.items()}
         if isinstance(func, BoundMethod):
             func = BoundMethod(func.prim, self.current(func.receiver, node))
-            if func.prim is P.reshape and len(args) > 1:  # (x.reshape(2, -1) is x.reshape((2, -1)))
-                args = [TupleVal(tuple(args))]
+            if func.prim in (P.reshape, P.transpose) and len(args) > 1:  # (x.reshape(2, -1) is x.reshape((2, -1)),
+                args = [TupleVal(tuple(args))]                            # x.transpose(1, 0, 2) likewise)
             if func.prim is P.astype:
                 return self.astype(func.receiver, args, kwargs, node)
             if func.prim is ITEM:
@@ -1594,7 +1618,10 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
                 return self.integer_draw(func.prim, func.receiver, args, kwargs, node)
             if func.prim is SHUFFLE:
                 return self.shuffle(func.receiver, args, kwargs, node)
-            return self.call_primitive(func.prim, [func.receiver, *args], kwargs, node)
+            out = self.call_primitive(func.prim, [func.receiver, *args], kwargs, node)
+            if func.prim is P.copy and isinstance(out, Var) and out.type.is_array:
+                self.mem.contiguous.add(out)  # (the method's order='C'; np.copy keeps x's layout)
+            return out
         if isinstance(func, PartialVal):
             return self.call_value(func.func, [*func.args, *args], {**func.kwargs, **kwargs}, node)
         if isinstance(func, LambdaVal):
@@ -1744,6 +1771,8 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             return self.add_at(args, kwargs, node)
         if obj is np.put_along_axis:
             return self.put_along_axis(args, kwargs, node)
+        if obj is np.where and len(args) == 1 and not kwargs:  # (np.where(c) is np.nonzero(c))
+            obj = np.nonzero
         if _is_hashable(obj) and obj in COMPOSED:
             return lower_composed(self, obj, args, kwargs, node)
         if obj is np.diag and (len(args) > 1 or "k" in kwargs):
@@ -1847,7 +1876,10 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         made = self.call_primitive(prim, [shape, *args[1:]], {}, node)
         kind = like.type.element.kind
         if like.type.is_array and kind in ("i64", "bool") and made.type.element.kind != kind:
-            return self.emit(P.astype, [made], node, dtype=kind)  # (np.full_like(k, 2.5) of integers: 2)
+            made = self.emit(P.astype, [made], node, dtype=kind)  # (np.full_like(k, 2.5) of integers: 2)
+        if isinstance(made, Var) and like.type.is_array and like.type.ndim > 1 and \
+                not (isinstance(like, Var) and self.mem.contiguous_view(like)):
+            self.mem.contiguous.discard(made)  # (NumPy's order='K': the layout of `like`, which may be Fortran's)
         return made
 
     def length(self, args: list, node) -> Atom:
@@ -1974,6 +2006,18 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
                 and args[0].type.is_array:
             raise self.error(node, f"{prim.name}() of an array: NumPy raises TypeError (only 0-dimensional arrays "
                                    f"can be converted to Python scalars); use x.item() or index it ({prim.name}(x[0]))")
+        if prim is P.linspace and "endpoint" in kwargs:  # (endpoint=False: num + 1 points but the last)
+            kwargs = dict(kwargs)
+            endpoint = kwargs.pop("endpoint")
+            if not (isinstance(endpoint, Const) and isinstance(endpoint.value, bool)):
+                raise self.error(node, "np.linspace's endpoint must be True or False, written as a literal")
+            if not endpoint.value:
+                bound = inspect.signature(lambda start, stop, num=50, dtype=None: None).bind(*args, **kwargs)
+                bound.apply_defaults()
+                start, stop, num, dtype = bound.args
+                more = self.emit(P.add, [self.operand(const(num) if isinstance(num, int) else num, node), const(1)], node)
+                points = self.call_primitive(prim, [start, stop, more], {} if dtype is None else {"dtype": dtype}, node)
+                return self.read_index(points, ("s",), [const(None), const(-1), const(None)], node)
         if "dtype" in kwargs and prim in _ALLOCATIONS:  # (np.zeros(n, dtype=int): made, then converted)
             kwargs = dict(kwargs)
             dtype = kwargs.pop("dtype")
@@ -1992,13 +2036,32 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             if prim is P.stack and kwargs.get("axis", const(0)) in (const(0), const(-1)) \
                     and all(isinstance(a, (Var, Const)) and a.type.ndim == 0 for a in args):
                 prim, kwargs = P.pack, {}  # (numbers: np.stack would not compile under Numba)
+        if prim is P.clip:  # (NumPy's names of the bounds: np.clip(x, a_min=...), x.clip(min=...), max=, a_max=)
+            kwargs = {{"min": "lo", "a_min": "lo", "max": "hi", "a_max": "hi"}.get(k, k): v for k, v in kwargs.items()}
         try:
             bound = prim.signature.bind(*args, **kwargs)
         except TypeError as exc:
-            raise self.error(node, f"bad arguments to {prim.name}: {exc}") from None
+            if prim is not P.clip or not ({"lo", "hi"} & set(kwargs) or len(args) > 1):
+                raise self.error(node, f"bad arguments to {prim.name}: {exc}") from None
+            bound = prim.signature.bind(*args, **{"lo": const(None), "hi": const(None), **kwargs})  # (one bound)
         bound.apply_defaults()
+        if prim is P.clip:  # (one bound: np.maximum or np.minimum, whose derivatives at a tie are clip's)
+            lo, hi = (bound.arguments[k] for k in ("lo", "hi"))
+            none = [isinstance(b, Const) and b.value is None for b in (lo, hi)]
+            if none[0] != none[1]:
+                x = self.operand(bound.arguments["x"], node)
+                return self.call_primitive(P.minimum if none[0] else P.maximum, [x, hi if none[0] else lo], {}, node)
+        if prim is P.cumsum and getattr(bound.arguments.get("axis"), "value", bound.arguments.get("axis")) is None:
+            x = self.operand(bound.arguments["x"], node)  # (without an axis: of the flattened array, as NumPy's)
+            if x.type.is_array and x.type.ndim > 1:
+                bound.arguments["x"] = self.emit(P.flatten, [x], node)
         if prim in REDUCTIONS and isinstance(bound.arguments.get("axis"), TupleVal):
             bound.arguments["axis"] = self.axes(bound.arguments["axis"], bound.arguments["x"], node)
+        if prim is P.flip and isinstance(bound.arguments.get("axis"), TupleVal):  # (one flip per axis, which
+            x = self.operand(bound.arguments["x"], node)                        # Numba compiles)
+            for axis in self.axes(bound.arguments["axis"], x, node).items:
+                x = self.emit(P.flip, [x], node, axis=self.static(axis, "axis", prim, node))
+            return x
         operands, params = [], {}
         for pname, value in bound.arguments.items():
             if pname in prim.statics:
@@ -2011,6 +2074,12 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
                 operands.append(self.operand(const(value) if _is_literal(value) else value, node))
         if prim is P.dot and any(a.type.is_scalar for a in operands):
             prim = P.mul  # np.dot with a number is a product (and Numba has no such dot)
+        if prim is P.matmul and len(operands) == 2 and _batched(*operands):
+            return self.batched_matmul(*operands, node)
+        if prim is P.outer:  # (NumPy's outer ravels its operands: a number is a vector of one element)
+            operands = [a if a.type.is_array and a.type.ndim == 1 else
+                        self.emit(P.flatten, [a], node) if a.type.is_array else
+                        self.emit(P.full, [const((1,)), a], node) for a in operands]
         return self.emit(prim, operands, node, **params)
 
     def keep_dims(self, prim: P.Primitive, args: list, kwargs: dict, node) -> Atom:
@@ -2039,9 +2108,20 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
     def axes(self, value: TupleVal, x, node) -> TupleVal:
         """A literal tuple of axes, made non-negative and sorted (as the emitted code needs)."""
         ndim = x.type.ndim if isinstance(x, (Var, Const)) and x.type.is_array else 0
+        if not value.items:
+            raise self.error(node, "axis=() reduces no axis; use the array itself")
         if not all(isinstance(v, Const) and isinstance(v.value, int) for v in value.items) or not ndim:
             return value
-        return TupleVal(tuple(const(a) for a in sorted({v.value % ndim for v in value.items})))
+        for v in value.items:  # (NumPy's AxisError for an axis out of range, ValueError for a repeated one)
+            try:
+                P.check_axis(v.value, ndim)
+            except TypeError as exc:
+                raise self.error(node, str(exc)) from None
+        axes = [v.value % ndim for v in value.items]
+        if len(set(axes)) != len(axes):
+            raise self.error(node, f"axis={tuple(v.value for v in value.items)} names an axis twice "
+                                   "(NumPy raises ValueError)")
+        return TupleVal(tuple(const(a) for a in sorted(axes)))
 
     def make_tuple(self, value: TupleVal, node) -> Atom:
         """A tuple of integers used as a value (a shape such as ``(n, 3)``)."""
@@ -2290,6 +2370,11 @@ _NARROW_DTYPES = {np.float32: "np.float32", np.float16: "np.float16", np.int32: 
                   "float32": "'float32'", "float16": "'float16'", "int32": "'int32'"}
 _DTYPE_KINDS = {int: "i64", np.int64: "i64", np.intp: "i64", float: "f64", np.float64: "f64", bool: "bool",
                 np.bool_: "bool"}
+
+
+def _batched(a: Atom, b: Atom) -> bool:
+    """Is ``a @ b`` a stack of matrix products (arrays, one of three or more axes)?"""
+    return a.type.is_array and b.type.is_array and builtins.max(a.type.ndim, b.type.ndim) > 2
 
 
 def _is_add_at(func: Value) -> bool:

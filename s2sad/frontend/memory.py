@@ -46,7 +46,10 @@ from .values import DictVal, RecordVal, TupleVal, contents, with_contents
 _READ_ONLY = {P.diag: "np.diag gives a read-only view", P.broadcast_to: "np.broadcast_to gives a read-only view",
               P.stop: "a custom rule's body may not write into its arguments"}
 _LAYOUT = {P.reshape, P.ravel}  # a view only when the base is contiguous, else a copy
-_CONTIGUOUS = {P.zeros, P.ones, P.empty, P.full, P.copy, P.eye, P.arange, P.linspace}  # new C-ordered arrays
+_CONTIGUOUS = {P.zeros, P.ones, P.empty, P.full, P.eye, P.arange, P.linspace}  # new C-ordered arrays
+# (not P.copy: np.copy(x), x * 1.0, +x and x.astype(float) keep the layout of x, NumPy's order='K', so
+# a copy of a Fortran-ordered matrix is Fortran-ordered; the method x.copy(), order='C', is marked
+# contiguous where it is lowered)
 
 
 @dataclass(frozen=True)
