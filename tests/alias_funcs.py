@@ -609,3 +609,10 @@ def atleast_2d_then_write(x):
     v = np.atleast_2d(y)
     v[0, 1] = 5.0
     return np.sum(y * x)
+
+
+def matrix_power_one_then_write(x):
+    A = np.outer(x, x) + 1.0
+    B = np.linalg.matrix_power(A, 1)  # (A itself, as NumPy returns it)
+    B[0, 0] = 3.0 * x[1]
+    return np.sum(A * x[0]) + np.sum(np.linalg.matrix_power(A, 2))

@@ -245,7 +245,8 @@ def test_the_generated_code_writes_the_argument_after_the_reverse_sweep():
 
 
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
-@pytest.mark.parametrize("f", [af.split_then_write, af.flipud_then_write, af.atleast_2d_then_write],
+@pytest.mark.parametrize("f", [af.split_then_write, af.flipud_then_write, af.atleast_2d_then_write,
+                               af.matrix_power_one_then_write],
                          ids=lambda f: f.__name__)
 def test_writes_through_views_of_composed_functions_reach_the_array(f, mode):
     x = np.array([0.5, 1.5, -2.0, 0.25])

@@ -1086,10 +1086,11 @@ def multi_dot(lo: "Lowering", node, arrays) -> Atom:
     return product
 
 
-@_composes(np.linalg.matrix_power, P.matmul, P.inv, P.eye)
+@_composes(np.linalg.matrix_power, P.matmul, P.inv, P.eye, view=True)
 def matrix_power(lo: "Lowering", node, a, n) -> Atom:
     """A square matrix to a literal integer power, by repeated squaring (the inverse's power for
-    n < 0, the identity for 0)."""
+    n < 0, the identity for 0); for n = 1 the matrix itself, as NumPy returns it (the products are
+    new arrays)."""
     x = _array(lo, a, node, "linalg.matrix_power")
     power = _literal(lo, n, node, "the power of np.linalg.matrix_power")
     if type(power) is not int or x.type.ndim != 2:
@@ -1106,7 +1107,7 @@ def matrix_power(lo: "Lowering", node, a, n) -> Atom:
         power >>= 1
         if power:
             square = lo.emit(P.matmul, [square, square], node)
-    return lo.emit(P.copy, [result], node) if result is x else result
+    return result
 
 
 @_composes(np.polyval, P.mul, P.add)
