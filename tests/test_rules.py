@@ -2152,3 +2152,16 @@ def test_scipy_is_imported_only_when_used():
     import sys
     code = "import sys, s2sad; assert 'scipy' not in sys.modules, sorted(m for m in sys.modules if 'scipy' in m)"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _nan_to_num_of_integers(x, k):
+    m = np.nan_to_num(k)
+    return np.sum(x * m) + np.sum(m // 2) * x[0], m
+
+
+def test_nan_to_num_of_integers_is_a_copy_of_their_dtype(each_backend):
+    x, k = np.array([0.5, 1.5, -1.0]), np.array([3, 5, 7])
+    (value, m), _ = s2sad.vjp(_nan_to_num_of_integers)(x, k, (1.0, np.zeros(3)))
+    expected_value, expected_m = _nan_to_num_of_integers(x, k)
+    assert value == pytest.approx(expected_value, rel=1e-14)
+    assert m.dtype == expected_m.dtype and (m == expected_m).all() and not np.shares_memory(m, k)

@@ -1132,6 +1132,8 @@ def nan_to_num(lo: "Lowering", node, x, copy=const(True), nan=const(0.0), posinf
     if not _flag(lo, copy, node, "copy"):
         raise lo.error(node, "np.nan_to_num(copy=False) writes into its argument; use the result instead")
     op, value = _calls(lo, node), lo.operand(x, node)
+    if value.type.element.kind != "f64":  # (integers and booleans: NumPy's copy, of their dtype)
+        return op(P.copy, value) if value.type.is_array else value
     big = float(np.finfo(np.float64).max)
     high = const(big) if _none(posinf) else lo.operand(posinf, node)
     low = const(-big) if _none(neginf) else lo.operand(neginf, node)
