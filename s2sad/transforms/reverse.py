@@ -48,7 +48,6 @@ _advances: list[Atom] = []  # the steps checkpointed loops ran again (their ADVA
 _known: list[dict] = []  # for each forward block being reversed, inner last: its costly numbers (`_reuse_forward`)
 
 
-
 def reverse(fn: Function, wrt: list[int], active: set[Var], checkpoint=None) -> Function:
     """``f(*params) -> results`` becomes
     ``f_vjp(*params, *result_bars) -> (*results, *param_bars, tape_bytes[, advances])``, where
@@ -167,11 +166,11 @@ def _costly_number(stmt) -> bool:
 
 def _reuse_forward(b: Builder, start: int) -> None:
     """A derivative rule's ``cos(x)`` is the forward sweep's ``c = cos(x)`` when the forward code
-    computed it (a rotation's sine and cosine), rather than computed again. Of the statements a derivative rule added to `b` from `start` on, each that computes a
-    costly number the forward code computed too, with the same operands, in the block being
-    reversed or one enclosing it (so it ran wherever this reverse runs), becomes a copy of that
-    forward value (which the reverse sweep then reads as it reads any other: directly, from a
-    branch's results, or from a tape)."""
+    computed it (a rotation's sine and cosine), rather than computed again. Of the statements a
+    rule added to `b` from `start` on, each that computes a costly number the forward code
+    computed too, with the same operands, in the block being reversed or one enclosing it (so it
+    ran wherever this reverse runs), becomes a copy of that forward value (which the reverse sweep
+    then reads as it reads any other: directly, from a branch's results, or from a tape)."""
     for k in range(start, len(b.stmts)):
         stmt = b.stmts[k]
         if _costly_number(stmt):
