@@ -448,6 +448,7 @@ def _clip_numbers(x, lo, hi):
 _RAGGED_LIST = runtime.RAGGED_LIST
 _compiled_as_written(runtime.checked_span, runtime.checked_entered, runtime.checked_unpack, runtime.checked_single,
                      runtime.checked_int_divisor, runtime.checked_int_exponent, runtime.checked_int_power,
+                     runtime.checked_sections,
                      runtime.list_capacity, runtime.list_position, runtime.nonempty_list, runtime.last_writes,
                      runtime.running_extreme, runtime.sort_columns, runtime.checked_mask, runtime.to_int,
                      runtime.checked_fraction, runtime.histogram_span, runtime.histogram_weights, runtime.increasing,
@@ -916,7 +917,6 @@ _compiled_as_written(runtime.fits_shape, runtime.keeps_shape, runtime.unrecord, 
 # NumPy's checks of a draw's parameters (passes/draws.py)
 _compiled_as_written(runtime.checked_scale, runtime.checked_range, runtime.checked_ordered_range, runtime.checked_size,
                      runtime.checked_seed)
-_compiled_as_written(runtime.checked_sections)  # (np.split's equal sections)
 
 
 def _masked(t, d):
