@@ -49,6 +49,7 @@ from .passes.dce import dce
 from .passes.draws import draws_for_numba, draws_from_global_stream
 from .passes.entry import hoist_global_reads, split_entry
 from .passes.fuse import fuse_loops
+from .passes.inplace import reuse_buffers, update_in_place
 from .passes.licm import licm
 from .passes.slices import push_slices
 from .passes.polls import poll_loops
@@ -379,7 +380,11 @@ def _form(derivative: Function, origin: str, compiled: bool) -> Form:
     `derivative` stays whole, as `Derived` shows it."""
     with room_to_recurse():
         fn = copy_function(derivative)
-        fn = chunk_tapes(poll_loops(fuse_loops(draws_for_numba(fn)))) if compiled else dce(strip_bounds(fn))
+        if compiled:
+            for step in (draws_for_numba, update_in_place, fuse_loops, reuse_buffers, poll_loops, chunk_tapes):
+                fn = step(fn)
+        else:
+            fn = dce(strip_bounds(fn))
         functions = split_entry(fn)
         source, lines = module_source(functions, origin)
     return Form(str(write_module(source, derivative.name)), source, lines, derivative.name, functions[-1].name)

@@ -1051,8 +1051,8 @@ def _store_emit(op: ast.operator | None, helper: str, scatter: str | None = None
             if scatter is None:  # (x[idx] would be a copy: the store would be lost)
                 raise TypeError(f"{helper}: no store through an index array")
             return _scatter_emit(scatter, args, params)
-        if params.get("region"):
-            region = ast.Subscript(args[0], index, ast.Load())
+        if params.get("region"):  # (no index: the whole array)
+            region = ast.Subscript(args[0], index, ast.Load()) if params["spec"] else args[0]
             return ast.Expr(ast.Call(ast.Name(helper, ast.Load()), [region, args[-1]], []))
         target = ast.Subscript(args[0], index, ast.Store())
         return ast.AugAssign(target, op, args[-1]) if op else ast.Assign([target], args[-1])
@@ -1135,6 +1135,13 @@ def _allocation(name: str) -> Primitive:
 
 
 zeros, ones, empty = _allocation("zeros"), _allocation("ones"), _allocation("empty")
+
+# An array allocated before a loop and taken again by each iteration, for an array the iteration
+# used to allocate (np.empty's, or an operation's result: passes/inplace.py). The IR takes each use
+# for a new array, which no one can tell apart: the pass makes them only where nothing of one
+# iteration's array outlives the iteration. The shape it stands for is its last operand, for the
+# shape facts (not printed).
+reuse = _define("reuse", ["x", "shape"], same_as_first, lambda a, p: a[0], impl=lambda x, shape: x)
 copy = _define("copy", "x", same_as_first, lambda a, p: ast.Call(ast.Attribute(a[0], "copy", ast.Load()), [], []),
                impl=np.copy)
 def _range_args(args: list) -> list:

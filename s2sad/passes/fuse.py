@@ -59,9 +59,11 @@ CHEAP = {P.add, P.sub, P.mul, P.neg}
 _UPDATES = {P.index_add, P.index_sub, P.setitem, P.accumulate}
 
 
-def fuse_loops(fn: Function) -> Function:
-    """`fn` with the element loops above (edited in place, then cleaned of what they replace)."""
+def fuse_loops(fn: Function, only: set[int] | None = None) -> Function:
+    """`fn` with the element loops above (edited in place, then cleaned of what they replace);
+    with `only`, the loops of those statements alone (by identity)."""
     context = _Context(fn)
+    context.only = only
     for block in [fn.body] + [b for stmt in walk(fn.body) for b in stmt.blocks()]:
         _fuse_block(block, context)
     return dce(fn)
@@ -78,6 +80,7 @@ class _Context:
                 self.users.setdefault(a, []).append(s)
         self.live = Liveness(fn)
         self.pinned = set(fn.params)  # the caller's arrays: never updated in place
+        self.only: set[int] | None = None  # the statements to fuse (by identity), or None for all
         self.loops: dict[int, ForRange] = {}  # the element loops made, by identity (held, so ids stay theirs)
         self.kind: dict[int, tuple] = {}  # by a loop's identity: (is its region a slice, does it store (=))
 
@@ -95,7 +98,7 @@ def _fuse_block(block: Block, context: _Context) -> None:
     lengths: dict = {}  # (vector, axis) → its length, measured once per block
     defined: dict = {}  # value → the equation of the block before `stmt` binding it alone
     for stmt in list(block.stmts):
-        found = _consumer(stmt, defined, context)
+        found = _consumer(stmt, defined, context) if context.only is None or id(stmt) in context.only else None
         if isinstance(stmt, Eqn) and len(stmt.outs) == 1:
             defined[stmt.outs[0]] = stmt
         for made in _fused(stmt, *found, context, lengths, defined) if found else [stmt]:

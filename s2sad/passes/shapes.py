@@ -39,7 +39,8 @@ ELEMENTWISE = {p for p in P.ALL.values() if p.typer in (P.elementwise, P.floatin
     | {P.where, P.accumulate, P.copy, P.neg}
 _COMBINING = {P.add, P.sub, P.mul, P.div, P.lt, P.le, P.gt, P.ge, P.eq, P.ne}  # where a spread scalar may stay one
 _SHAPED_LIKE_FIRST = {P.setitem, P.index_add, P.index_sub, P.add_outer, P.zeros_like, P.roll, P.triu, P.tril}
-_ALLOCATIONS = {P.full: 0, P.unbroadcast: 1, P.expand_to: 1, P.zeros: 0, P.ones: 0, P.empty: 0}  # → shape operand
+_ALLOCATIONS = {P.full: 0, P.unbroadcast: 1, P.expand_to: 1, P.zeros: 0, P.ones: 0, P.empty: 0,
+                P.reuse: 1}  # → shape operand
 
 
 def definitions_of(block: Block) -> dict:
