@@ -280,6 +280,27 @@ class MemoryLowering:
             now = self.current(bound, node, name)  # (the key keeps `bound`: reads make it again, as names)
             self.b.append(Eqn([], P.global_write, [now], {"name": name, "space": space}, self.src.loc(node)))
 
+    def republish_params(self, written: list[Var], node) -> None:
+        """At the end of the function: a module global that refers to the memory of a parameter the
+        function wrote into (``G = x[1:]``, before or after ``x *= 2.0``) is made that view of the
+        caller's array again, which the writeback leaves as NumPy would: NumPy's module holds a view
+        of the caller's array, not a copy, so the caller's later writes reach it. One that may or may
+        not refer to it, depending on the path taken, is refused."""
+        for p in written:
+            for key, (name, space) in self.mem.published.get(p, {}).items():
+                bound = self.env.get(key)
+                if not (isinstance(bound, Var) and bound.type.is_array) or p not in self.mem.storages(bound):
+                    continue
+                if self.mem.unsure(bound) is not None:
+                    raise self.error(node, f"the global '{name}' may or may not refer to the memory of an argument "
+                                           f"the function writes into (it is assigned {_where(self.mem.unsure(bound).loc)} "
+                                           "on some paths only), so whether NumPy's module sees the caller's array "
+                                           "depends on the path taken; assign the global a copy (.copy())")
+                view = p
+                for step in self.mem.chain(bound)[1]:
+                    view = self.emit(step.prim, [view, *step.operands], node, TEMP, **step.params)
+                self.b.append(Eqn([], P.global_write, [view], {"name": name, "space": space}, self.src.loc(node)))
+
     def check_overlap(self, dst: Var, spec: tuple, index: list, value, node, name: str) -> None:
         """Refuse ``x[idx] = v`` where ``x[idx]`` is one-dimensional and `v` a view of x's memory
         with other strides. NumPy copies into a one-dimensional destination element by element
