@@ -270,3 +270,18 @@ def keeps_what_may_be_its_argument(x, t):
     else:
         HELD = y
     return np.sum(x * y)
+
+
+def updates_a_global_in_place(x):
+    global HELD
+    y = np.zeros(2)
+    HELD = y
+    HELD += x  # (NumPy updates y's memory, which y and the module see)
+    HELD *= x
+    return np.sum(y * x)
+
+
+def updates_the_modules_array_in_place(x):
+    global HELD
+    HELD += x  # <- (NumPy would write into the module's array, which other names may hold)
+    return np.sum(HELD * x)

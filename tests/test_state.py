@@ -310,6 +310,29 @@ def test_a_global_that_may_be_a_written_argument_is_refused(monkeypatch):
     assert info.value.source_line.strip() == "return np.sum(x * y)"
 
 
+@pytest.mark.falls_back  # Numba cannot write module globals
+@MODES
+def test_an_augmented_assignment_to_a_global_array_updates_it_in_place(mode, monkeypatch):
+    """``global G; G += x`` updates G's memory in NumPy, which every other name for it sees (it used
+    to rebind G to a new array, leaving the other names as they were)."""
+    monkeypatch.setattr(sf, "HELD", np.zeros(2))
+    x = np.array([0.5, -1.5])
+    expected = sf.updates_a_global_in_place(x)
+    expected_held = sf.HELD.copy()
+    expected_grad = fd(sf.updates_a_global_in_place, (x,), 0)
+    value, grad = s2sad.value_and_grad(sf.updates_a_global_in_place, mode=mode)(x)
+    assert value == pytest.approx(expected, rel=1e-13)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-6)
+    np.testing.assert_array_equal(sf.HELD, expected_held)
+
+
+def test_an_augmented_assignment_to_the_modules_array_is_refused(monkeypatch):
+    monkeypatch.setattr(sf, "HELD", np.zeros(2))
+    with pytest.raises(s2sad.S2SADError, match="an array from outside the function") as info:
+        s2sad.grad(sf.updates_the_modules_array_in_place)(np.array([0.5, -0.2]))
+    assert "# <-" in info.value.source_line
+
+
 @pytest.mark.parametrize("policy", [None, s2sad.Periodic(every=2), s2sad.Binomial(snapshots=1)],
                          ids=["store-all", "periodic", "binomial"])
 def test_print_runs_in_the_forward_sweep_only(policy, capfd):

@@ -437,7 +437,7 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         prim = self.binop_prim(node.op, node)
         target, value = self.name(node.target), self.value(node.value)
         target = self.current(target, node, node.target.id)  # (a call on the right may have written into it)
-        if isinstance(target, Var) and target.type.is_array and node.target.id not in self.global_names:
+        if isinstance(target, Var) and target.type.is_array:
             self.update_in_place(node, node.target.id, target, prim, value)
             return
         if isinstance(target, Var) and id(target) in self.mem.numbers_in:
