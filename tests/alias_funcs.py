@@ -466,6 +466,26 @@ def shifted_into_itself(x):
     return np.sum(y * np.arange(3.0))
 
 
+def shift_into(out, src):
+    out[:] = src
+
+
+def shifted_through_views_of_views(x):
+    """Shifts whose two sides are views of views with the same stride (a helper's ``out[:] = src``
+    given ``y[1:]`` and ``y[:-1]``, np.copyto of two slices, a slice of a row, of a reversed
+    view): NumPy copies them as if the right side were copied first (they used to be refused as
+    views with other strides)."""
+    y = x * 1.0
+    shift_into(y[1:], y[:-1])
+    np.copyto(y[:-1], y[1:])
+    v = y[::-1]
+    v[:-1] = v[1:]
+    y[::2][1:] = y[:-2:2]
+    M = np.outer(y, x)
+    M[1][1:] = M[1][:-1]
+    return np.sum(y * x * np.arange(1.0, len(x) + 1.0)) + np.sum(M * M)
+
+
 def rows_shifted_up(A):
     """A store into two axes from an overlapping view: NumPy copies the view first."""
     B = A.copy()

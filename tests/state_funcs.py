@@ -244,3 +244,44 @@ def writes_what_may_be_global(x, t):
         HELD = y
     y *= y
     return np.sum(y)
+
+
+def keeps_a_view_of_its_argument(x):
+    global HELD
+    HELD = x[1:]  # (NumPy's module holds a view of the caller's array)
+    x *= 2.0
+    return np.sum(x ** 2)
+
+
+def keeps_its_argument_after_writing_it(x):
+    global HELD
+    x *= 2.0
+    HELD = x[::2]
+    x[0] = 7.0
+    return np.sum(x ** 2)
+
+
+def keeps_what_may_be_its_argument(x, t):
+    global HELD
+    y = x * 3.0
+    x += 1.0
+    if t > 0:
+        HELD = x
+    else:
+        HELD = y
+    return np.sum(x * y)
+
+
+def updates_a_global_in_place(x):
+    global HELD
+    y = np.zeros(2)
+    HELD = y
+    HELD += x  # (NumPy updates y's memory, which y and the module see)
+    HELD *= x
+    return np.sum(y * x)
+
+
+def updates_the_modules_array_in_place(x):
+    global HELD
+    HELD += x  # <- (NumPy would write into the module's array, which other names may hold)
+    return np.sum(HELD * x)

@@ -112,6 +112,7 @@ CASES = [
     (af.rows_swapped_between_two_arrays, (A33, A33[::-1] * 0.5)),
     (af.rows_swapped_by_a_tuple, (A33,)),
     (af.reversed_into_itself, (X6,)),  # (used to be refused as an overlap)
+    (af.shifted_through_views_of_views, (X6,)),  # (used to be refused as views with other strides)
     (af.off_diagonal_sees_later_writes, (A33,)),
     (af.copies_into_views, (np.array([0.7, -1.3, 2.1, 0.4]),)),  # (np.copyto and out= used to be refused)
     (af.outputs_by_position, (np.array([0.7, -1.3, 2.1, 0.4]),)),  # (used to be refused as having no effect)

@@ -278,6 +278,61 @@ def test_a_write_into_what_a_global_may_refer_to_is_refused(monkeypatch):
     assert info.value.source_line.strip() == "y *= y"
 
 
+KEEPERS = [sf.keeps_a_view_of_its_argument, sf.keeps_its_argument_after_writing_it]
+
+
+@pytest.mark.falls_back  # Numba cannot write module globals
+@MODES
+@pytest.mark.parametrize("f", KEEPERS, ids=[f.__name__ for f in KEEPERS])
+def test_a_global_assigned_a_view_of_a_written_argument_views_the_callers_array(f, mode, monkeypatch):
+    """NumPy's module holds a view of the caller's array, whose contents the function leaves
+    written (it used to hold a copy: the caller's later writes did not reach it)."""
+    monkeypatch.setattr(sf, "HELD", np.zeros(2))
+    x = np.array([1.0, 2.0, 3.0])
+    expected_x = x.copy()
+    expected = f(expected_x)
+    expected_held = sf.HELD.copy()
+    expected_grad = fd(lambda v: f(v.copy()), (x,), 0)
+    value, grad = s2sad.value_and_grad(f, mode=mode)(x)
+    assert value == pytest.approx(expected, rel=1e-13)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-6)
+    np.testing.assert_array_equal(x, expected_x)
+    np.testing.assert_array_equal(sf.HELD, expected_held)
+    assert np.shares_memory(sf.HELD, x)
+    x[:] = -1.0  # (seen in the module, as in NumPy)
+    np.testing.assert_array_equal(sf.HELD, -np.ones(2))
+
+
+def test_a_global_that_may_be_a_written_argument_is_refused(monkeypatch):
+    monkeypatch.setattr(sf, "HELD", np.zeros(2))
+    with pytest.raises(s2sad.S2SADError, match="may or may not refer to the memory of an argument") as info:
+        s2sad.grad(sf.keeps_what_may_be_its_argument)(np.array([0.5, -0.2]), 1.0)
+    assert info.value.source_line.strip() == "return np.sum(x * y)"
+
+
+@pytest.mark.falls_back  # Numba cannot write module globals
+@MODES
+def test_an_augmented_assignment_to_a_global_array_updates_it_in_place(mode, monkeypatch):
+    """``global G; G += x`` updates G's memory in NumPy, which every other name for it sees (it used
+    to rebind G to a new array, leaving the other names as they were)."""
+    monkeypatch.setattr(sf, "HELD", np.zeros(2))
+    x = np.array([0.5, -1.5])
+    expected = sf.updates_a_global_in_place(x)
+    expected_held = sf.HELD.copy()
+    expected_grad = fd(sf.updates_a_global_in_place, (x,), 0)
+    value, grad = s2sad.value_and_grad(sf.updates_a_global_in_place, mode=mode)(x)
+    assert value == pytest.approx(expected, rel=1e-13)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-6)
+    np.testing.assert_array_equal(sf.HELD, expected_held)
+
+
+def test_an_augmented_assignment_to_the_modules_array_is_refused(monkeypatch):
+    monkeypatch.setattr(sf, "HELD", np.zeros(2))
+    with pytest.raises(s2sad.S2SADError, match="an array from outside the function") as info:
+        s2sad.grad(sf.updates_the_modules_array_in_place)(np.array([0.5, -0.2]))
+    assert "# <-" in info.value.source_line
+
+
 @pytest.mark.parametrize("policy", [None, s2sad.Periodic(every=2), s2sad.Binomial(snapshots=1)],
                          ids=["store-all", "periodic", "binomial"])
 def test_print_runs_in_the_forward_sweep_only(policy, capfd):

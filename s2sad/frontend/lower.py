@@ -222,6 +222,7 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         self.peeled: set = set()  # the loops lowered with their first iteration apart
         self.peel = peel  # (`loop_key`s of loops to lower so: a name they alone assign is read after them)
         self.return_loc: Loc | None = None
+        self.return_node: gast.AST | None = None
 
     # --- errors and locations -------------------------------------------------------------
 
@@ -241,7 +242,7 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             body = body[1:]
         self.lower_stmts(body[:-1])
         ret = body[-1]
-        self.return_loc = self.src.loc(ret)
+        self.return_loc, self.return_node = self.src.loc(ret), ret
         if ret.value is None:
             if len(self.stack) > 1:
                 return const(None)  # (a helper called for what it does)
@@ -252,9 +253,10 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
 
     def write_back(self, params: list[Var]) -> None:
         """At the end of the function: the caller's arrays it wrote into get their last values."""
-        for p in params:
-            if p.type.is_array and self.latest(p) is not p:
-                self.b.append(Eqn([], P.writeback, [p, self.latest(p)], {}, self.return_loc))
+        written = [p for p in params if p.type.is_array and self.latest(p) is not p]
+        for p in written:
+            self.b.append(Eqn([], P.writeback, [p, self.latest(p)], {}, self.return_loc))
+        self.republish_params(written, self.return_node)
 
     def lower_stmts(self, stmts: list) -> None:
         for stmt in stmts:
@@ -435,7 +437,7 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         prim = self.binop_prim(node.op, node)
         target, value = self.name(node.target), self.value(node.value)
         target = self.current(target, node, node.target.id)  # (a call on the right may have written into it)
-        if isinstance(target, Var) and target.type.is_array and node.target.id not in self.global_names:
+        if isinstance(target, Var) and target.type.is_array:
             self.update_in_place(node, node.target.id, target, prim, value)
             return
         if isinstance(target, Var) and id(target) in self.mem.numbers_in:

@@ -280,6 +280,27 @@ class MemoryLowering:
             now = self.current(bound, node, name)  # (the key keeps `bound`: reads make it again, as names)
             self.b.append(Eqn([], P.global_write, [now], {"name": name, "space": space}, self.src.loc(node)))
 
+    def republish_params(self, written: list[Var], node) -> None:
+        """At the end of the function: a module global that refers to the memory of a parameter the
+        function wrote into (``G = x[1:]``, before or after ``x *= 2.0``) is made that view of the
+        caller's array again, which the writeback leaves as NumPy would: NumPy's module holds a view
+        of the caller's array, not a copy, so the caller's later writes reach it. One that may or may
+        not refer to it, depending on the path taken, is refused."""
+        for p in written:
+            for key, (name, space) in self.mem.published.get(p, {}).items():
+                bound = self.env.get(key)
+                if not (isinstance(bound, Var) and bound.type.is_array) or p not in self.mem.storages(bound):
+                    continue
+                if self.mem.unsure(bound) is not None:
+                    raise self.error(node, f"the global '{name}' may or may not refer to the memory of an argument "
+                                           f"the function writes into (it is assigned {_where(self.mem.unsure(bound).loc)} "
+                                           "on some paths only), so whether NumPy's module sees the caller's array "
+                                           "depends on the path taken; assign the global a copy (.copy())")
+                view = p
+                for step in self.mem.chain(bound)[1]:
+                    view = self.emit(step.prim, [view, *step.operands], node, TEMP, **step.params)
+                self.b.append(Eqn([], P.global_write, [view], {"name": name, "space": space}, self.src.loc(node)))
+
     def check_overlap(self, dst: Var, spec: tuple, index: list, value, node, name: str) -> None:
         """Refuse ``x[idx] = v`` where ``x[idx]`` is one-dimensional and `v` a view of x's memory
         with other strides. NumPy copies into a one-dimensional destination element by element
@@ -390,22 +411,42 @@ class MemoryLowering:
 
 
 def _strides(root: Var, steps: list[Step]) -> tuple[Var, tuple] | None:
-    """(root, (axis, step)) for a one-dimensional view made from `root` by at most one basic
-    index: the axis of root it runs along and the step it takes; None for any other view."""
-    if not steps:
-        return (root, (0, None)) if root.type.ndim == 1 else None
-    if len(steps) > 1 or steps[0].prim is not P.getitem or steps[0].base is not root:
-        return None
-    spec, operands = steps[0].params["spec"], list(steps[0].operands)
-    if "n" in spec or any(a.type.is_array for a in operands):
-        return None
-    axes, pos = [], 0
-    for axis, kind in enumerate(spec):
-        if kind == "s":
-            axes.append((axis, operands[pos + 2]))
-        pos += 3 if kind == "s" else 1
-    axes += [(axis, None) for axis in range(len(spec), root.type.ndim)]
+    """(root, (axis, step)) for a one-dimensional view made from `root` by basic indexes (integers
+    and slices, one after another: ``v = x[1:]`` then ``v[:]``, a row ``B[0]`` then ``[1:]``): the
+    axis of root it runs along and the step it takes there; None for any other view."""
+    axes: list[tuple[int, object]] = [(axis, None) for axis in range(root.type.ndim)]
+    for k, step in enumerate(steps):
+        if step.prim is not P.getitem or (k == 0 and step.base is not root):
+            return None
+        spec, operands = step.params["spec"], list(step.operands)
+        if "n" in spec or any(a.type.is_array for a in operands):
+            return None
+        kept, pos = [], 0
+        for axis, kind in enumerate(spec):
+            if kind == "s":
+                along = _times(axes[axis][1], operands[pos + 2])
+                if along is _UNKNOWN:
+                    return None
+                kept.append((axes[axis][0], along))
+            pos += 3 if kind == "s" else 1
+        axes = kept + axes[len(spec):]
     return (root, axes[0]) if len(axes) == 1 else None
+
+
+_UNKNOWN = object()
+
+
+def _times(a, b):
+    """The step of a slice with step `b` taken of a view with step `a` (None, a literal, or an
+    atom computed at run time); _UNKNOWN when it cannot be written as one of these."""
+    a, b = (s.value if isinstance(s, Const) else s for s in (a, b))
+    if a is None or a == 1:
+        return b
+    if b is None or b == 1:
+        return a
+    if isinstance(a, int) and isinstance(b, int):
+        return a * b
+    return _UNKNOWN
 
 
 def _same_stride(a: tuple, b: tuple) -> bool:
