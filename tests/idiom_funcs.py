@@ -751,3 +751,47 @@ def implicit_heat_steps(kappa, u0, n):
 
 def eye_of_a_variable_diagonal(x, j):
     return np.sum(np.eye(3, k=j) @ x)
+
+
+# --- array methods that are NumPy functions, and methods that write into the array --------------
+
+def method_calls(A, v):
+    """x.diagonal(), x.trace(), x.round(), x.repeat(), x.take(), x.searchsorted()."""
+    d = A.diagonal()
+    t = A.trace()
+    r = (v * 3.0).round(1)
+    rep = v.repeat(2)
+    taken = A.take(np.array([1, 0]), axis=0)
+    k = np.sort(v).searchsorted(0.1)
+    return np.sum(d * d) + t * np.sum(v) + np.sum(rep * rep) + np.sum(taken[0] * v) + k * np.sum(r)
+
+
+def filled_then_written(x):
+    """work.fill(0.0) clears the array in every step; a view of it sees each fill."""
+    work = np.empty(x.shape[0])
+    head = work[:2]
+    total = 0.0
+    for k in range(3):
+        work.fill(0.0)
+        work[k] = x[k] * x[k]
+        total = total + np.sum(head) + np.sum(work * x)
+    return total
+
+
+def sorted_in_place(x):
+    """y.sort() sorts y's memory: the caller's array when y is the argument itself."""
+    y = x * 2.0
+    y.sort()
+    z = x.copy()
+    z[1:].sort()
+    return y[0] * y[-1] + np.sum(z * np.arange(z.shape[0]))
+
+
+def sorted_argument(x):
+    x.sort()
+    return np.sum(x * np.arange(x.shape[0]))
+
+
+def fill_result_used(x):
+    y = x.fill(1.0)
+    return y

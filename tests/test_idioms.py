@@ -684,3 +684,44 @@ def test_assigning_an_item_of_a_module_dict_is_refused():
     with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: assigning to SETTINGS\['alpha'\] .* is not "
                                                r"supported"):
         s2sad.grad(idf.writes_into_settings)(X)
+
+
+# --- array methods ----------------------------------------------------------------------------------
+
+@MODES
+def test_methods_that_are_numpy_functions(mode):
+    A, v = np.array([[2.0, -1.0], [0.5, 3.0]]), np.array([0.3, -0.7])
+    value, grads = s2sad.value_and_grad(idf.method_calls, wrt=(0, 1), mode=mode)(A, v)
+    assert value == pytest.approx(idf.method_calls(A, v), rel=1e-14)
+    for k, g in zip((0, 1), grads):
+        np.testing.assert_allclose(g, fd(idf.method_calls, (A, v), k), rtol=1e-6, atol=1e-8)
+
+
+@MODES
+def test_fill_writes_every_element_and_views_see_it(mode):
+    x = np.array([0.5, -1.5, 2.0, 0.7])
+    value, g = s2sad.value_and_grad(idf.filled_then_written, mode=mode)(x)
+    assert value == pytest.approx(idf.filled_then_written(x), rel=1e-14)
+    np.testing.assert_allclose(g, fd(idf.filled_then_written, (x,), 0), rtol=1e-6, atol=1e-8)
+
+
+@MODES
+def test_sort_sorts_the_array_in_place(mode):
+    x = np.array([0.5, -1.5, 2.0, 0.7])
+    value, g = s2sad.value_and_grad(idf.sorted_in_place, mode=mode)(x)
+    assert value == pytest.approx(idf.sorted_in_place(x), rel=1e-14)
+    np.testing.assert_allclose(g, fd(idf.sorted_in_place, (x,), 0), rtol=1e-6, atol=1e-8)
+
+
+def test_sort_of_an_argument_sorts_the_callers_array():
+    x = np.array([0.5, -1.5, 2.0, 0.7])
+    expected = x.copy()
+    value = idf.sorted_argument(expected)
+    got = s2sad.value_and_grad(idf.sorted_argument)(x)[0]
+    assert got == pytest.approx(value, rel=1e-14)
+    np.testing.assert_array_equal(x, expected)
+
+
+def test_a_writing_method_used_for_its_result_is_refused():
+    with pytest.raises(s2sad.S2SADError, match=r"fill\(\.\.\.\) writes into the array and returns None"):
+        s2sad.grad(idf.fill_result_used)(np.ones(3))

@@ -118,6 +118,15 @@ METHODS = {"sum": P.sum, "mean": P.mean, "max": P.amax, "min": P.amin, "prod": P
            "ravel": P.ravel, "flatten": P.flatten, "squeeze": P.squeeze, "swapaxes": P.swapaxes,
            "transpose": P.transpose, "astype": P.astype, "all": P.all_, "any": P.any_, "argmax": P.argmax,
            "argmin": P.argmin, "argsort": P.argsort, "clip": P.clip}
+# Methods that are the NumPy function of their name applied to the array (``x.trace()`` is
+# ``np.trace(x)``, ``x.diagonal()`` NumPy's read-only view), lowered as that call.
+AS_FUNCTIONS = {name: getattr(np, name) for name in ("diagonal", "trace", "round", "repeat", "take", "nonzero",
+                                                     "searchsorted")}
+# Methods that write into the array they are called on, called as statements: ``x.fill(v)`` stores
+# v into every element, ``x.sort(axis=-1)`` stores np.sort's result.
+FILL = P.Primitive("fill", ["x", "value"], lambda t, p: None, None)
+SORT = P.Primitive("sort", ["x"], lambda t, p: None, None)
+WRITING_METHODS = {"fill": FILL, "sort": SORT}
 REDUCTIONS = {P.sum, P.mean, P.amax, P.amin, P.prod, P.var, P.std, P.all_, P.any_}  # they take keepdims=
 ALLOCATE_LIKE = {np.zeros_like: P.zeros, np.ones_like: P.ones, np.empty_like: P.empty, np.full_like: P.full}
 
@@ -402,6 +411,9 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
     def statement_call(self, node) -> bool:
         """A call made for its effect, such as ``np.random.seed(0)``: lower it, True if it was one."""
         func = self.expr(node.func)
+        if isinstance(func, BoundMethod) and func.prim in (FILL, SORT):
+            self.writing_method(func, node)
+            return True
         if isinstance(func, BoundMethod) and func.prim is SHUFFLE:
             self.call_value(func, [self.expr(a) for a in node.args], {k.arg: self.expr(k.value) for k in node.keywords},
                             node)
@@ -412,6 +424,27 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         self.call_primitive(P.NUMPY[func.obj], [self.expr(a) for a in node.args],
                             {k.arg: self.expr(k.value) for k in node.keywords}, node)
         return True
+
+    def writing_method(self, method: BoundMethod, node) -> None:
+        """``x.fill(v)`` or ``x.sort(...)`` called as a statement: a store into every element of
+        x (``x[...] = v``, ``x[...] = np.sort(x, ...)``), through which every name and view
+        sharing x's memory sees the change."""
+        receiver, name = node.func.value, _described(node.func.value)
+        if any(isinstance(n, gast.Call) for n in gast.walk(receiver)):
+            raise self.error(node, f"{name}.{method.prim.name}(...): call it on a name or a view of one")
+        x = method.receiver
+        if x.type.ndim == 0:
+            raise self.error(node, f"{name}.{method.prim.name}(...) on a 0-d array is not supported")
+        args = [self.expr(a) for a in node.args]
+        kwargs = {k.arg: self.expr(k.value) for k in node.keywords}
+        if method.prim is FILL:
+            if len(args) != 1 or kwargs or not isinstance(args[0], (Var, Const)) or args[0].type.is_array:
+                raise self.error(node, f"{name}.fill takes one number")
+            value = args[0]
+        else:
+            value = self.call_value(PyObj(np.sort), [x, *args], kwargs, node)
+        whole = gast.copy_location(gast.Subscript(receiver, gast.Constant(Ellipsis, None), gast.Store()), receiver)
+        self.store(whole, value, None)
 
     def stmt_Assign(self, node) -> None:
         if isinstance(node.value, gast.Call) and isinstance(node.value.func, gast.Name) \
@@ -1265,10 +1298,14 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             return BoundMethod(P.GENERATOR_METHODS[attr], base)
         if attr in METHODS:
             return BoundMethod(METHODS[attr], base)
+        if attr in AS_FUNCTIONS:
+            return PartialVal(PyObj(AS_FUNCTIONS[attr]), (base,), {})
+        if attr in WRITING_METHODS:
+            return BoundMethod(WRITING_METHODS[attr], base)
         if attr == "item":
             return BoundMethod(ITEM, base)
         raise self.error(node, f"attribute .{attr} is not supported; supported: .shape, .ndim, .size, .T "
-                               f"and the methods {', '.join(sorted([*METHODS, 'item']))}")
+                               f"and the methods {', '.join(sorted([*METHODS, *AS_FUNCTIONS, *WRITING_METHODS, 'item']))}")
 
     def expr_BinOp(self, node) -> Atom:
         prim = self.binop_prim(node.op, node)
@@ -1620,6 +1657,9 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
                 return self.integer_draw(func.prim, func.receiver, args, kwargs, node)
             if func.prim is SHUFFLE:
                 return self.shuffle(func.receiver, args, kwargs, node)
+            if func.prim in (FILL, SORT):
+                raise self.error(node, f".{func.prim.name}(...) writes into the array and returns None, as NumPy's; "
+                                       "call it as a statement")
             out = self.call_primitive(func.prim, [func.receiver, *args], kwargs, node)
             if func.prim is P.copy and isinstance(out, Var) and out.type.is_array:
                 self.mem.contiguous.add(out)  # (the method's order='C'; np.copy keeps x's layout)
