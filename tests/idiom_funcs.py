@@ -542,8 +542,21 @@ def converges(x, tol):
 
 
 def comprehension_of_rows(x, n):
+    """Views of a local array never written into: the list's items are those views."""
     A = np.outer(x, x) * n
-    rows = [A[i] for i in range(2)]  # (the message named the list by its internal name, _comp1)
+    rows = [A[i] for i in range(2)]
+    return np.sum(rows[0] * rows[1])
+
+
+def comprehension_of_argument_rows(x, n):
+    rows = [x[i:] for i in range(2)]  # (the message named the list by its internal name, _comp1)
+    return np.sum(rows[0][1:] * rows[1])
+
+
+def comprehension_of_rows_then_written(x, n):
+    A = np.outer(x, x) * n
+    rows = [A[i] for i in range(2)]
+    A[0, 0] = 0.0
     return np.sum(rows[0] * rows[1])
 
 
@@ -795,3 +808,23 @@ def sorted_argument(x):
 def fill_result_used(x):
     y = x.fill(1.0)
     return y
+
+
+def appends_the_same_local_array(x, b, n):
+    """The same array appended at every step, never written into: the list's items are that
+    array, as copies of it would be."""
+    bias = b * 2.0
+    ys = []
+    for k in range(n):
+        ys.append(bias)
+        x = x + 0.1 * np.sin(x) * bias
+    return np.sum(np.stack(ys) * x)
+
+
+def appends_the_same_array_written_at_each_step(x, b, n):
+    bias = b * 2.0
+    ys = []
+    for k in range(n):
+        bias[0] = x[k]
+        ys.append(bias)
+    return np.sum(np.stack(ys) * x)

@@ -265,7 +265,9 @@ def test_append_loop_is_a_preallocated_array():
 
 @pytest.mark.parametrize("fn, message", [
     (idf.appends_the_same_array, r"xs.append\(...\) appends an array made before this iteration"),
-    (idf.comprehension_of_rows, r"this list comprehension makes a list of arrays made before it \(or views of them\)"),
+    (idf.comprehension_of_argument_rows, r"this list comprehension makes a list of the caller's or a module's "
+                                          r"arrays, or of arrays written into before it \(or views of them\)"),
+    (idf.comprehension_of_rows_then_written, "'A' was appended to a list, which holds the array itself"),
     (idf.writes_an_appended_array, "'x' was appended to a list, which holds the array itself"),
     (idf.writes_into_an_item_read_in_the_loop, "'h' is an item of the list hs, which is the array that was put in"),
     (idf.appends_in_a_helper, r"xs.append\(...\) is supported in the straight-line code that made the list"),
@@ -273,10 +275,33 @@ def test_append_loop_is_a_preallocated_array():
     (idf.appends_items_of_other_lengths, r"in appends_items_of_other_lengths: the items appended to a list in a loop "
                                          "have different shapes"),
     (idf.list_plus_list, r"xs is a list \(built in a loop; np.array\(xs\) makes an array of it\)"),
-], ids=["same-array", "comprehension-of-rows", "written-after", "written-item", "in-a-helper", "read-above-first-append", "ragged", "list-plus-list"])
+], ids=["same-array", "comprehension-of-argument-rows", "comprehension-then-written", "written-after", "written-item", "in-a-helper", "read-above-first-append", "ragged", "list-plus-list"])
 def test_list_appends_that_would_differ_from_python_are_refused(fn, message):
     with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: .*" + message):
         s2sad.grad(fn)(np.array([1.0, 2.0]), 3)
+
+
+@MODES
+def test_a_comprehension_of_rows_of_a_local_array(mode):
+    x = np.array([0.3, -0.5, 0.7])
+    value, g = s2sad.value_and_grad(idf.comprehension_of_rows, mode=mode)(x, 2)
+    assert value == pytest.approx(idf.comprehension_of_rows(x, 2), rel=1e-14)
+    np.testing.assert_allclose(g, fd(idf.comprehension_of_rows, [x, 2], 0), rtol=1e-6, atol=1e-9)
+
+
+@MODES
+def test_the_same_local_array_appended_at_every_step(mode):
+    x, b = np.array([0.3, 0.5, 0.7]), np.array([1.0, -2.0, 0.5])
+    value, g = s2sad.value_and_grad(idf.appends_the_same_local_array, wrt=(0, 1), mode=mode)(x, b, 3)
+    assert value == pytest.approx(idf.appends_the_same_local_array(x, b, 3), rel=1e-14)
+    for k in (0, 1):
+        np.testing.assert_allclose(g[k], fd(idf.appends_the_same_local_array, [x, b, 3], k), rtol=1e-6, atol=1e-9)
+
+
+def test_the_same_array_appended_and_written_at_every_step_is_refused():
+    with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: ys.append\(...\) appends an array made before "
+                                               r"this iteration and written into"):
+        s2sad.grad(idf.appends_the_same_array_written_at_each_step)(np.array([1.0, 2.0, 3.0]), np.ones(3), 3)
 
 
 @MODES

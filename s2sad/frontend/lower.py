@@ -1571,16 +1571,18 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         first = len(node.args) == 4 and node.func.id == "_s2sad_grow"  # (an item the list had before its loop)
         if item.type.is_array:
             storage = self.mem.storage_of(item)
-            if not first and (storage.id < self.iteration_mark or storage in self.mem.external
-                              or storage in self.mem.module):
+            written = storage.id < self.iteration_mark and Latest(storage) in self.env  # (before the append)
+            if not first and (written or storage in self.mem.external or storage in self.mem.module):
                 if name.startswith("_comp"):  # (a list comprehension's list: normalize.py)
-                    raise self.error(item_node, "this list comprehension makes a list of arrays made before it (or "
-                                                "views of them): the list would hold those arrays themselves, "
-                                                "which s2sad does not follow; make copies ([A[i].copy() for ...])")
-                raise self.error(item_node, f"{name}.append(...) appends an array made before this iteration: the "
-                                            f"list would hold that array itself, which the loop may change; append "
-                                            f"a copy ({name}.append(x.copy()))")
-            self.mem.appended.add(storage)
+                    raise self.error(item_node, "this list comprehension makes a list of the caller's or a module's "
+                                                "arrays, or of arrays written into before it (or views of them): the "
+                                                "list would hold those arrays themselves, which s2sad does not "
+                                                "follow; make copies ([A[i].copy() for ...])")
+                raise self.error(item_node, f"{name}.append(...) appends an array made before this iteration and "
+                                            "written into, or the caller's or a module's array: the list would hold "
+                                            "that array itself, which may change; append a copy "
+                                            f"({name}.append(x.copy()))")
+            self.mem.appended.add(storage)  # (written into afterwards, here or at a next iteration: refused)
         buffer = self.env.get(node.args[0].id)
         count = self.value(node.args[2])
         buffer = self.current(buffer, node) if isinstance(buffer, (Var, Const)) else \
