@@ -94,3 +94,12 @@ def scratch_rows(x, steps):
         scratch[:] = np.cos(x * k)
         total = total + np.sum(scratch * x) + scratch[0] * scratch[-1]
     return total
+
+
+def midpoint_steps(x, h, steps):
+    """A midpoint integrator: each step's midpoint is taped for the reverse sweep and read again
+    in the step."""
+    for _ in range(steps):
+        mid = x + 0.5 * h * np.sin(x)
+        x = x + h * np.sin(mid)
+    return np.sum(x * x)

@@ -27,6 +27,7 @@ CASES = {  # name: (function, arguments, the differentiated arguments)
     "carried products": (fi.carried_products, (R.normal(size=4), 4), (0,)),
     "listed rows": (fi.listed_rows, (R.normal(size=4), 3), (0,)),
     "scratch rows": (fi.scratch_rows, (R.normal(size=5), 4), (0,)),
+    "midpoint steps": (fi.midpoint_steps, (R.normal(size=6), 0.1, 5), (0, 1)),
 }
 
 
@@ -101,14 +102,26 @@ def test_arrays_that_outlive_their_iteration_take_no_buffer():
     assert "_buffer" not in forward and not re.search(r"\bbuffer\d* = np\.empty", forward)
 
 
-def test_a_row_appended_to_a_list_may_take_a_buffer():
-    """The list keeps a copy of each row (an array of rows), so the row itself is free again."""
+def test_a_row_appended_to_a_list_is_made_in_no_array_of_its_own():
+    """The list keeps a copy of each row (an array of rows), so the row itself need not outlive
+    its step: it is computed into its tape, and copied into the list from there."""
     fn, args, wrt = CASES["listed rows"]
-    forward = _source(fn, args, wrt).split("# reverse sweep")[0]
-    assert "row = row_buffer" in forward and "copy_into(rows[k], row)" in forward
+    loop = _source(fn, args, wrt).split("# reverse sweep")[0].split("for k in range(steps):")[1]
+    assert re.search(r"tape_row_?\[k, e\] = row", loop) and re.search(r"copy_into\(rows\[k\], row1?\)", loop)
+    assert "np.sin(t" not in loop.replace("np.sin(t2[e])", "")
 
 
 def test_an_empty_array_made_at_every_step_is_made_once():
     fn, args, wrt = CASES["scratch rows"]
     forward = _source(fn, args, wrt).split("# reverse sweep")[0]
     assert re.search(r"scratch_buffer = np\.empty\(", forward) and "scratch = scratch_buffer" in forward
+
+
+def test_a_taped_value_read_again_is_computed_into_its_tape():
+    """The midpoint goes on a tape for the reverse sweep: it is computed into the tape's row, and
+    the step reads it from there."""
+    fn, args, wrt = CASES["midpoint steps"]
+    forward = _source(fn, args, wrt).split("# reverse sweep")[0]
+    assert len(re.findall(r"tape_\w+\[_, e\] = ", forward)) == 2  # (the two sines, each into its tape)
+    assert forward.count("copy_into(tape_") == 1  # (the state x, read again after the step)
+    assert re.search(r"x1\[e\] \+= h \* ", forward) and "np.empty(" not in forward.split("for _ in")[1]

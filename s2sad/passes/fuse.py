@@ -455,7 +455,7 @@ def _dim(b: Builder, v: Atom, axis: int) -> Atom:
 def _same_shape(v: Atom, reference: Atom, axis: int, roots: ShapeRoots) -> bool:
     """Do the shape facts prove that vector `v` has the shape of `reference`'s rows at depth
     `axis` (of `reference` itself for 0)?"""
-    return roots.key(v) == ((roots.key(reference), axis) if axis else roots.key(reference))
+    return roots.key(v) == (roots.row_key(reference, axis) if axis else roots.key(reference))
 
 
 def _mergeable(first: ForRange, second: ForRange, between: list, context: _Context) -> bool:

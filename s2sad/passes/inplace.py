@@ -50,19 +50,21 @@ from .. import primitives as P
 from ..codegen import inlinable
 from ..ir.aliases import Aliases, readonly_views
 from ..ir.builder import Builder, loop_runs, placeholder
-from ..ir.core import Atom, Block, Const, Eqn, ForRange, Function, If, Var, While, block_defs, region_reads, walk
+from ..ir.core import (Atom, Block, Const, Eqn, ForRange, Function, If, Var, While, block_defs, region_reads,
+                        substitute, walk)
 from ..ir.liveness import Liveness
 from .fuse import FUSED, fuse_loops
 from .shapes import ShapeRoots, scope_before, shape_of_key
 
 
 def update_in_place(fn: Function) -> Function:
-    """`fn` with the updates above (edited in place)."""
+    """`fn` with the updates above, and values computed into their tapes (edited in place)."""
     if any(isinstance(s, Eqn) and s.prim in (P.add, P.sub) and s.outs and _float_array(s.outs[0])
            for s in walk(fn.body)):
         copies = _own_carried(fn)
         updated = _rewrite(fn)
         _drop_unused(copies, updated)
+    _into_tapes(fn)
     return fn
 
 
@@ -131,10 +133,12 @@ def _updated_in(body: Block, p: Var, roots: ShapeRoots, aliases: Aliases, live: 
     """Does `body` compute ``p + e`` (or ``p - e``) into p's shape where nothing it binds that
     may share p's memory is needed afterwards?"""
     inside = block_defs(body)
+    members = [v for v in aliases.members(aliases.find(p)) if v in inside]
     for stmt in body.stmts:
         if p in _targets(stmt, roots):
             after = live.after(stmt)
-            return not any(v in after for v in aliases.members(aliases.find(p)) if v in inside and v not in stmt.outs)
+            if not any(v in after for v in members if v not in stmt.outs):
+                return True
     return False
 
 
@@ -201,6 +205,40 @@ def _accumulate(eqn: Eqn, target: Var, block: Block) -> None:
             other = b.emit(P.neg, [other])
             block.stmts[block.stmts.index(eqn):block.stmts.index(eqn)] = b.stmts
     eqn.prim, eqn.ins, eqn.params = P.accumulate, [target, other], {}
+
+
+# --- values computed into their tapes ----------------------------------------------------------
+
+def _into_tapes(fn: Function) -> None:
+    """A value the forward sweep stores on a tape of rows (``tape[k] = v``), then reads again in
+    the same step, is read from the tape's row instead, so that v has no reader but the store and
+    the element loops compute it into the row: no array of its own, no copy. Only where v is an
+    elementwise result that no later step reads (a carried value read through the tape would share
+    the tape's memory while the next step stores into it) and nothing writes into, on a tape
+    stored into once a step."""
+    tapes = {s.outs[0] for s in walk(fn.body) if isinstance(s, Eqn) and s.prim is P.tape}
+    if not tapes:
+        return
+    aliases = Aliases(fn.body)
+    stored = aliases.stored_into(fn.body)
+    for loop in [s for s in walk(fn.body) if isinstance(s, ForRange)]:
+        body = loop.body
+        stores = [s.ins[0] for s in walk(body) if isinstance(s, Eqn) and s.prim.inplace]
+        rows = {p for p, init in zip(_carried(loop), loop.init) if init in tapes and stores.count(p) == 1}
+        made = {s.outs[0]: s for s in body.stmts if isinstance(s, Eqn) and s.outs}
+        for stmt in list(body.stmts):
+            if not (isinstance(stmt, Eqn) and stmt.prim is P.setitem and stmt.ins[0] in rows
+                    and stmt.params["spec"] == ("i",)):
+                continue
+            v = stmt.ins[-1]
+            if not (isinstance(v, Var) and _float_array(v) and getattr(made.get(v), "prim", None) in FUSED) \
+                    or stored(v) or not _fresh_each_time(v, body, aliases):
+                continue
+            at = body.stmts.index(stmt) + 1
+            row = Var(v.name, v.type)
+            later = Block([], body.stmts[at:], [])
+            substitute(later, {v: row})
+            body.stmts.insert(at, Eqn([row], P.getitem, [stmt.outs[0], stmt.ins[1]], {"spec": ("i",)}, stmt.loc))
 
 
 # --- buffers for arrays made in every iteration -----------------------------------------------

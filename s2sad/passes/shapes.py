@@ -76,6 +76,7 @@ class ShapeRoots:
         self.formed: dict = dict(outer.formed) if outer else {}  # v → its shape's key, see `formed_key`
         self.kept: dict = dict(outer.kept) if outer else {}  # keeps_shape's x → the key of its checked shape
         self.equal: dict = dict(outer.equal) if outer else {}  # a key checked equal to another (keeps_shape)
+        self.stacked: dict = dict(outer.stacked) if outer else {}  # a tape of rows → the key of its rows' shape
         self.first_results: dict = {}  # id(loop) → the keys of its results, every carried shape assumed kept
         self.failed: dict = {}  # id(loop) → (loop, indices of the carried values that change shape)
         self.params = (outer.params if outer else set()) | set(block.params)
@@ -94,6 +95,13 @@ class ShapeRoots:
                 return self._own_key(root)
             v = twin
         return self(v)
+
+    def row_key(self, x: Atom, depth: int):
+        """The key of the rows of x at `depth` (``x[i]`` for 1, ``x[i, j]`` for 2): the shape of a
+        tape's rows for its rows, (x's key, depth) otherwise, since every row of x has one shape."""
+        if depth == 1 and self(x) in self.stacked:
+            return self.stacked[self(x)]
+        return self.key(x), depth
 
     def _own_key(self, root: Atom):
         if root in self.sliced:
@@ -187,9 +195,19 @@ class ShapeRoots:
             return v
         if eqn.prim in _SHAPED_LIKE_FIRST:
             return self(eqn.ins[0])
+        if eqn.prim is P.tape and len(eqn.ins) == 2:  # (n rows of the shape its second operand is, or has)
+            like = eqn.ins[1]
+            key = self.tuple_key(like) if eqn.params.get("shaped") else self.key(like) if like.type.is_array else None
+            if key is not None:
+                self.stacked[v] = key
+            return v
         if eqn.prim is P.getitem and all(kind == "i" for kind in eqn.params["spec"]) \
                 and not any(a.type.is_array for a in eqn.ins[1:]):
-            self.rows[v] = (self.key(eqn.ins[0]), len(eqn.params["spec"]))
+            rows = self.row_key(eqn.ins[0], len(eqn.params["spec"]))
+            if isinstance(rows, tuple) and len(rows) == 2 and rows[0] == self.key(eqn.ins[0]):
+                self.rows[v] = rows
+            else:
+                self.formed[v] = rows
             return v
         if eqn.prim is P.getitem:
             return self._slice_root(eqn, v)
