@@ -620,6 +620,15 @@ int_divisor = _define("int_divisor", ["divisor"], lambda t, p: None, _call_state
 # when it happens.
 int_power = _define("int_power", ["base", "exponent"], lambda t, p: None, _call_statement("checked_int_power"),
                     statement=True)
+# Python's ints do not wrap around where int64 does: an integer sum, difference, product or
+# negation (and abs) whose exact value leaves int64 is refused when it happens (passes/overflow.py).
+int_sum = _define("int_sum", ["a", "b"], lambda t, p: None, _call_statement("checked_int_sum"), statement=True)
+int_difference = _define("int_difference", ["a", "b"], lambda t, p: None, _call_statement("checked_int_difference"),
+                         statement=True)
+int_product = _define("int_product", ["a", "b"], lambda t, p: None, _call_statement("checked_int_product"),
+                      statement=True)
+int_negation = _define("int_negation", ["a"], lambda t, p: None, _call_statement("checked_int_negation"),
+                       statement=True)
 # Where a slice start:stop:step (step > 0) of an axis of length n begins and how long it is
 # (passes/fuse.py: an element loop over a slice region).
 slice_span = _define("slice_span", ["n", "start", "stop", "step"], lambda t, p: tuple_of(2), call_emitter("slice_span"),

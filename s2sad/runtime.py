@@ -19,7 +19,8 @@ __all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_li
            "checked_ordered_range", "checked_range", "checked_scale", "checked_sections", "checked_seed", "checked_single",
            "checked_size",
            "checked_entered", "checked_fraction", "checked_index", "checked_mask", "checked_span", "checked_unpack", "copy_into",
-           "checked_int_divisor", "checked_int_exponent", "checked_int_power",
+           "checked_int_difference", "checked_int_divisor", "checked_int_exponent", "checked_int_negation",
+           "checked_int_power", "checked_int_product", "checked_int_sum",
            "cross_vectors", "digamma", "draw_choice", "draw_integers", "erf", "erfc", "expand_to", "expit", "fits_shape",
            "full_rank_gram", "gammaln", "histogram_span", "histogram_weights", "increasing", "inverse_gaps",
            "joined_shape", "keeps_shape", "lane_store", "lanes_full", "lanes_matmul", "last_writes", "list_capacity",
@@ -318,6 +319,49 @@ def checked_int_power(base: int, exponent: int) -> None:
         power = power * base
         if power == 0 or power == 1:
             break
+
+
+def _overflow_message(what: str) -> str:
+    return ("integer overflow: this " + what + " exceeds the 64-bit integers s2sad computes with, where Python's "
+            "int would not wrap around; compute it with floats (float(n))")
+
+
+_SUM_OVERFLOW, _DIFFERENCE_OVERFLOW, _PRODUCT_OVERFLOW, _NEGATION_OVERFLOW = (
+    _overflow_message(what) for what in ("sum", "difference", "product", "negation"))
+
+
+def checked_int_sum(a: int, b: int) -> None:
+    """Refuse ``a + b`` of integers whose exact value leaves int64 (passes/overflow.py)."""
+    if (b > 0 and a > 9223372036854775807 - b) or (b < 0 and a < -9223372036854775808 - b):
+        raise OverflowError(_SUM_OVERFLOW)
+
+
+def checked_int_difference(a: int, b: int) -> None:
+    """Refuse ``a - b`` of integers whose exact value leaves int64."""
+    if (b < 0 and a > 9223372036854775807 + b) or (b > 0 and a < -9223372036854775808 + b):
+        raise OverflowError(_DIFFERENCE_OVERFLOW)
+
+
+def checked_int_product(a: int, b: int) -> None:
+    """Refuse ``a * b`` of integers whose exact value leaves int64 (the quotients are taken
+    only when an operand is past 3037000499, the square root of int64's range). (Numbers
+    written out: module integers stop Numba caching the helper.)"""
+    if -3037000499 <= a <= 3037000499 and -3037000499 <= b <= 3037000499:
+        return
+    if a > 0:
+        wraps = b > 9223372036854775807 // a if b > 0 else b < -9223372036854775808 // a
+    elif a < 0:
+        wraps = a < -9223372036854775808 // b if b > 0 else (b != 0 and b < 9223372036854775807 // a)
+    else:
+        wraps = False
+    if wraps:
+        raise OverflowError(_PRODUCT_OVERFLOW)
+
+
+def checked_int_negation(a: int) -> None:
+    """Refuse ``-a`` and ``abs(a)`` of the one int64 whose negation leaves int64, -2⁶³."""
+    if a == -9223372036854775808:
+        raise OverflowError(_NEGATION_OVERFLOW)
 
 
 def slice_span(n: int, start: int, stop: int, step: int) -> tuple[int, int]:

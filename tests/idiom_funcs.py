@@ -505,6 +505,11 @@ def extremes_past_a_nan(x, n):
     return max(x) + min(x) * 2.0 + max(xs) - min(xs)
 
 
+def extremes_of_two_with_a_nan(x, y):
+    # (Python's max(a, b) is a unless b > a, and min(a, b) a unless b < a: a NaN second operand loses)
+    return max(x, y) + 2.0 * min(x, y) + max(3.0 * x, y)
+
+
 def max_of_a_list_of_arrays(x):
     xs = []
     for i in range(2):

@@ -124,5 +124,34 @@ def large_integer_power(x, n):
     return x * 2 ** n  # large power
 
 
+def factorial_weight(x, n):
+    f = 1
+    for k in range(1, n + 1):
+        f = f * k  # factorial
+    return x / f
+
+
+def fibonacci_weight(x, n):
+    a, b = 0, 1
+    for _ in range(n):
+        a, b = b, a + b  # fibonacci
+    return x * a
+
+
+def cubed_count(x, n):
+    return x * abs(n * n * n)  # cubed count
+
+
+def magnitude(x, n):
+    return x * abs(n)  # magnitude
+
+
+def stencil_indices(x, c):
+    s = 0.0
+    for i in range(1, len(x) - 1):
+        s = s + x[i + 1] - 2.0 * x[2 * i % len(x)] + x[i - 1] * c
+    return s
+
+
 def integer_quotient(x, n, m):
     return x * (n // m) + x * (n % m)  # integer quotient

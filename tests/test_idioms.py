@@ -458,6 +458,20 @@ def test_python_max_and_min_of_a_vector_with_a_nan_compare_as_python(mode):
     np.testing.assert_array_equal(g, [1.0 + 4.0 - 1.0, 0.0, 2.0])  # (max x[0], min x[2]; max(xs) 4·x[0], min(xs) x[0])
 
 
+# max(1.0, nan) is 1.0 in Python, but its derivative went to the NaN operand (the rule chose the
+# first operand where a >= b, which a NaN makes False)
+@MODES
+def test_python_max_and_min_of_two_numbers_and_a_nan_follow_the_operand_returned(mode):
+    nan = float("nan")
+    value, g = s2sad.value_and_grad(idf.extremes_of_two_with_a_nan, wrt=(0, 1), mode=mode)(1.5, nan)
+    assert value == idf.extremes_of_two_with_a_nan(1.5, nan) == 1.5 + 3.0 + 4.5
+    assert g == (1.0 + 2.0 + 3.0, 0.0)
+    value, g = s2sad.value_and_grad(idf.extremes_of_two_with_a_nan, wrt=(0, 1), mode=mode)(nan, 1.5)
+    assert np.isnan(value) and np.isnan(idf.extremes_of_two_with_a_nan(nan, 1.5))
+    assert g[1] == 0.0  # (max(nan, y) and min(nan, y) are the NaN: nothing flows to y)
+    check_grad(idf.extremes_of_two_with_a_nan, (0.7, -0.4), mode)
+
+
 def test_max_of_a_list_of_arrays_is_refused_as_python_would_fail():
     with pytest.raises(s2sad.S2SADError, match=r"idiom_funcs.py:\d+: max of a list of arrays compares them"):
         s2sad.grad(idf.max_of_a_list_of_arrays)(np.ones(2))

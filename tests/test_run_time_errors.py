@@ -101,6 +101,27 @@ def test_an_integer_division_by_zero_raises_as_in_python(each_backend, mode):
     assert s2sad.value_and_grad(rf.integer_quotient, mode=mode)(0.5, -7, 2) == (-1.5, -3.0)
 
 
+# Python's ints never wrap around, but int64's do: 25! and the 94th Fibonacci number were wrong
+# numbers under Numba (and abs(-2**63) negative on both backends); refused where they happen
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_integer_arithmetic_past_int64_raises_where_python_would_not_wrap(each_backend, mode):
+    raised(lambda: s2sad.grad(rf.factorial_weight, mode=mode)(1.5, 25), OverflowError, "factorial")
+    raised(lambda: s2sad.grad(rf.fibonacci_weight, mode=mode)(1.5, 93), OverflowError, "fibonacci")
+    raised(lambda: s2sad.grad(rf.cubed_count, mode=mode)(1.5, 3_000_000), OverflowError, "cubed count")
+    raised(lambda: s2sad.grad(rf.cubed_count, mode=mode)(1.5, -2_097_152), OverflowError, "cubed count")
+    error = raised(lambda: s2sad.grad(rf.magnitude, mode=mode)(1.5, -2 ** 63), OverflowError, "magnitude")
+    assert "float(n)" in error.message
+    for f, n in ((rf.factorial_weight, 20), (rf.fibonacci_weight, 91), (rf.cubed_count, 2_097_151),
+                 (rf.cubed_count, -2_097_151), (rf.magnitude, -2 ** 63 + 1)):
+        assert s2sad.value_and_grad(f, mode=mode)(1.5, n) == (f(1.5, n), f(2.0, n) - f(1.0, n))
+
+
+def test_index_arithmetic_of_counters_over_an_axis_is_not_checked():
+    source = s2sad.derivative_source(rf.stencil_indices, args=(X, 2.0))
+    assert not any(f"checked_int_{kind}" in source for kind in ("sum", "difference", "product", "negation"))
+    assert "checked_int_product(f, k)" in s2sad.derivative_source(rf.factorial_weight, args=(0.5, 3))
+
+
 def test_the_error_pickles_with_its_kind_and_place():
     with pytest.raises(s2sad.DerivativeError) as info:
         s2sad.grad(rf.picked, backend="python")(X, 7)

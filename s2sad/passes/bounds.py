@@ -24,27 +24,33 @@ from __future__ import annotations
 from .. import primitives as P
 from ..ir.core import TEMP, Block, Const, Eqn, ForRange, Function, Var, While, walk
 from ..ir.types import I64
+from .overflow import check_overflow
+
+
+_BOUNDS = frozenset({P.in_bounds, P.in_bounds_span})
+_CHECKS = _BOUNDS | {P.int_sum, P.int_difference, P.int_product, P.int_negation}
 
 
 def check_bounds(fn: Function) -> Function:
-    """`fn` with an `in_bounds` check before each basic index that may fall outside its axis."""
+    """`fn` with an `in_bounds` check before each basic index that may fall outside its axis, and
+    the checks of its integer arithmetic that may leave int64 (passes/overflow.py)."""
     _Prover(fn).visit(fn.body, set())
-    return fn
+    return check_overflow(fn)
 
 
 def strip_bounds(fn: Function) -> Function:
-    """`fn` without its checks (for code run as Python, where NumPy checks)."""
-    drop_checks(fn.body)
+    """`fn` without its index checks (for code run as Python, where NumPy checks)."""
+    drop_checks(fn.body, _BOUNDS)
     return fn
 
 
-def drop_checks(block: Block) -> None:
+def drop_checks(block: Block, checks: frozenset = _CHECKS) -> None:
     """Remove the checks in `block` and the regions nested in it (code whose checks were made:
     the Python form, or a copy run again in the reverse sweep)."""
-    block.stmts[:] = [s for s in block.stmts if not (isinstance(s, Eqn) and s.prim in (P.in_bounds, P.in_bounds_span))]
+    block.stmts[:] = [s for s in block.stmts if not (isinstance(s, Eqn) and s.prim in checks)]
     for stmt in block.stmts:
         for inner in stmt.blocks():
-            drop_checks(inner)
+            drop_checks(inner, checks)
 
 
 def _indexed() -> set:

@@ -34,7 +34,8 @@ from ..ir.core import Block, Eqn, ForRange, If, Var, While, block_defs, free_var
 from .shapes import ELEMENTWISE
 
 # Never moved: cheap, and often raising on values a loop that never runs would not meet.
-_KEPT = {P.getitem, P.in_bounds, P.in_bounds_span, P.div, P.floordiv, P.mod, P.pow}
+_KEPT = {P.getitem, P.in_bounds, P.in_bounds_span, P.div, P.floordiv, P.mod, P.pow, P.int_sum, P.int_difference,
+         P.int_product, P.int_negation}
 # Equations that raise on no value of their operands (given at most one array among them).
 _TOTAL = (ELEMENTWISE - _KEPT - {P.checked_range, P.checked_ordered_range, P.accumulate, P.masked_product}) \
     | {P.neg, P.transpose, P.shape, P.placeholder}

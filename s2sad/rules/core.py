@@ -124,7 +124,10 @@ zero_derivative(P.ceil, P.trunc, P.rint, P.round, P.isfinite, P.isnan, P.isinf, 
 
 
 # --- maximum and minimum: the derivative follows the operand that was chosen -----------------
-# At a tie the first operand gets all of it, matching the value Python's max/min return.
+# At a tie the first operand gets all of it, matching the value Python's max/min return. Python's
+# max(a, b) is a unless b > a (min: unless b < a), so a NaN operand loses to a number only as
+# the second one (max(1.0, nan) is 1.0, max(nan, 1.0) nan): the derivative follows the operand
+# returned. np.maximum and np.minimum propagate a NaN, and ties go to the first operand.
 # fmax and fmin choose the operand that is not NaN: the first wins where the result equals it.
 
 def _selection(prim: P.Primitive, first_wins) -> None:
@@ -144,9 +147,9 @@ def _selection(prim: P.Primitive, first_wins) -> None:
 
 
 _selection(P.maximum, lambda a, b, out: a >= b)
-_selection(P.max, lambda a, b, out: a >= b)
+_selection(P.max, lambda a, b, out: apply(P.not_, apply(P.gt, b, a)))
 _selection(P.minimum, lambda a, b, out: a <= b)
-_selection(P.min, lambda a, b, out: a <= b)
+_selection(P.min, lambda a, b, out: apply(P.not_, apply(P.lt, b, a)))
 _selection(P.fmax, lambda a, b, out: apply(P.eq, out, a))
 _selection(P.fmin, lambda a, b, out: apply(P.eq, out, a))
 
