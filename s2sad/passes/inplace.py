@@ -26,6 +26,15 @@ and fuse as an element loop)::
   than an array in each iteration), provided nothing in the function stores into that value:
   then no one can tell the copy from the original.
 
+**Values computed into their tapes** (`update_in_place` too): a value the forward sweep stores
+on a tape of rows and reads again in the same step is read back from the tape's row, so that the
+element loops compute it into the row directly (no array of its own, no copy into the tape)::
+
+    mid = x + 0.5 * h * np.sin(x)               for e in range(x.shape[0]):
+    copy_into(tape_mid[k], mid)        →            tape_mid[k, e] = x[e] + t * np.sin(x[e])
+    x = x + h * np.sin(mid)                     mid = tape_mid[k]
+                                                ...
+
 **Buffers** (`reuse_buffers`, after fuse): an array a loop body makes afresh at every iteration
 (``np.empty(n)``, or an elementwise operation whose result is an array of its own, read several
 times) is allocated once before the loop, when its shape is known there and nothing of it
@@ -71,7 +80,7 @@ def update_in_place(fn: Function) -> Function:
 def reuse_buffers(fn: Function) -> Function:
     """`fn` with the buffers below (edited in place). Runs after passes/fuse.py, so that an
     operation still making an array is one that element loops do not compute where it is read;
-    then it makes the element loops computing such operations into their buffers.""" 
+    then it makes the element loops computing such operations into their buffers."""
     if not any(isinstance(s, (ForRange, While)) for s in walk(fn.body)):
         return fn
     stores = _reuse_buffers(fn)
@@ -105,7 +114,7 @@ def _carried(loop) -> list[Var]:
 def _own_carried(fn: Function) -> list[tuple]:
     """Give each loop that updates a carried array (`_updated_in`) a copy of its initial value
     where the value is shared (see the module's docstring). Returns (loop, k, copy equation,
-    block) for each copy made."""
+    block, initial value) for each copy made."""
     roots = ShapeRoots(fn.body, twins=fn.twins)
     aliases, live = Aliases(fn.body), Liveness(fn)
     stored = aliases.stored_into(fn.body)
