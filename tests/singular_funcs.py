@@ -45,3 +45,8 @@ def first_row_minimum(X):
     """The minimum of X's first row: a NaN in another row (whose minimum is NaN, attained by no
     element) must not reach the gradient through that row's zero cotangent."""
     return np.min(X, axis=1)[0]
+
+
+def spreads_over_rows(X, y):
+    """np.std and np.var (with ddof=1) over the rows: NaN for no rows, and var's NaN for one."""
+    return np.std(X, axis=0) + np.var(X, axis=0, ddof=1) + y

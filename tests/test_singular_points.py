@@ -87,3 +87,19 @@ def test_a_nan_row_of_an_extreme_over_an_axis_is_not_read(mode, backend):
     X = np.array([[1.0, 2.0], [np.nan, 3.0]])
     got = _grad(sf.first_row_minimum, 0, mode, backend)(X)
     np.testing.assert_array_equal(got, [[1.0, 0.0], [0.0, 0.0]])
+
+
+@pytest.mark.parametrize("rows", [0, 1])
+@BACKENDS
+def test_std_and_var_of_too_few_elements_are_nan_as_in_numpy(rows, backend):
+    """No rows: NumPy's std and var are NaN (0 / 0), and so is var with ddof=1 of one row; their
+    derivatives are NaN or empty, not an error (the maximum that scales std's rounding test
+    failed over an empty axis, and var's 2 / (n - ddof) divided Python numbers by 0)."""
+    X, cotangent = np.zeros((rows, 3)), np.array([1.0, 2.0, 3.0])
+    value, (X_bar, y_bar) = s2sad.vjp(sf.spreads_over_rows, wrt=(0, 1), backend=backend)(X, 0.5, cotangent)
+    np.testing.assert_array_equal(value, sf.spreads_over_rows(X, 0.5))
+    assert X_bar.shape == (rows, 3) and y_bar == 6.0
+    assert np.isnan(X_bar).all()
+    value, dot = s2sad.jvp(sf.spreads_over_rows, wrt=(0, 1), backend=backend)(X, 0.5, np.ones((rows, 3)), 1.0)
+    np.testing.assert_array_equal(value, sf.spreads_over_rows(X, 0.5))
+    np.testing.assert_array_equal(dot, [np.nan] * 3 if rows else [1.0] * 3)
