@@ -616,6 +616,9 @@ int_exponent = _define("int_exponent", ["exponent"], lambda t, p: None, _call_st
 # Python's ZeroDivisionError for a division of integers by 0 (compiled integer division gives 0, or inf).
 int_divisor = _define("int_divisor", ["divisor"], lambda t, p: None, _call_statement("checked_int_divisor"),
                       statement=True)
+# NumPy's check that a matrix whose axes einsum collapses into one index (``'ii'``) is square: its
+# ValueError otherwise (the diagonal would be of the leading square block).
+square = _define("square", ["rows", "cols"], lambda t, p: None, _call_statement("checked_square"), statement=True)
 # Of Python's ints, a negative exponent gives a float and a large power a number past int64: refused
 # when it happens.
 int_power = _define("int_power", ["base", "exponent"], lambda t, p: None, _call_statement("checked_int_power"),
