@@ -90,6 +90,8 @@ def _lookup_by_name(name: str) -> Primitive:
 
 
 def _define(name, operands, typer, emit, **kw) -> Primitive:
+    if name in ALL:  # (the registry, rules and the IR's printed form know primitives by name)
+        raise ValueError(f"a primitive named {name!r} is defined already")
     prim = Primitive(name, operands, typer, emit, **kw)
     ALL[name] = prim
     return prim
@@ -618,7 +620,7 @@ int_divisor = _define("int_divisor", ["divisor"], lambda t, p: None, _call_state
                       statement=True)
 # NumPy's check that a matrix whose axes einsum collapses into one index (``'ii'``) is square: its
 # ValueError otherwise (the diagonal would be of the leading square block).
-square = _define("square", ["rows", "cols"], lambda t, p: None, _call_statement("checked_square"), statement=True)
+square_matrix = _define("square_matrix", ["rows", "cols"], lambda t, p: None, _call_statement("checked_square"), statement=True)
 # Of Python's ints, a negative exponent gives a float and a large power a number past int64: refused
 # when it happens.
 int_power = _define("int_power", ["base", "exponent"], lambda t, p: None, _call_statement("checked_int_power"),
