@@ -103,3 +103,17 @@ def test_std_and_var_of_too_few_elements_are_nan_as_in_numpy(rows, backend):
     value, dot = s2sad.jvp(sf.spreads_over_rows, wrt=(0, 1), backend=backend)(X, 0.5, np.ones((rows, 3)), 1.0)
     np.testing.assert_array_equal(value, sf.spreads_over_rows(X, 0.5))
     np.testing.assert_array_equal(dot, [np.nan] * 3 if rows else [1.0] * 3)
+
+
+@MODES
+@BACKENDS
+def test_a_float_to_a_negative_integer_power_at_0_is_infinite(mode, backend):
+    """NumPy's infinity (Numba's power of a float by an integer raised ZeroDivisionError)."""
+    x, n, k = np.array([0.0, 2.0]), -1, np.array([-3, -1])
+    expected = sf.negative_integer_powers(x, n, k)
+    assert np.isinf(expected[0])
+    value, dot = s2sad.jvp(sf.negative_integer_powers, backend=backend)(x, n, k, np.array([0.0, 1.0]))
+    np.testing.assert_array_equal(value, expected)
+    assert dot[0] == 0.0 and dot[1] == -2 * 2.0 ** -3 - 2 * 2.0 ** -2 - 2.0 ** -2
+    got = _grad(sf.negative_integer_powers_sum, 0, mode, backend)(x, n, k)
+    assert np.isinf(got[0]) and got[1] == dot[1]
