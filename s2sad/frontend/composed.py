@@ -514,9 +514,12 @@ def _fraction(lo: "Lowering", q, scale: float, node) -> Atom:
     return lo.emit(P.div, [q, const(scale)], node) if scale != 1.0 else q
 
 
-@_composes(np.interp, P.searchsorted, P.clip, P.getitem)
+@_composes(np.interp, P.interp_points, P.searchsorted, P.clip, P.getitem, P.where)
 def interp(lo: "Lowering", node, x, xp, fp, left=const(None), right=const(None), period=const(None)) -> Atom:
-    """Piecewise-linear interpolation of (xp, fp) at x, constant beyond the ends (fp[0], fp[-1])."""
+    """Piecewise-linear interpolation of (xp, fp) at x, constant beyond the ends (fp[0], fp[-1]),
+    computed as NumPy computes it: fp[j] at a point xp[j], slope * (x - xp[j]) + fp[j] between
+    points, from the right end of the interval where that is NaN (an infinite slope), fp[j]
+    between equal values; NaN at a NaN x (of two or more points); fp[0] everywhere of one point."""
     if not (_none(left) and _none(right) and _none(period)):
         raise lo.error(node, "np.interp's left=, right= and period= are not supported")
     op = _calls(lo, node)
@@ -524,11 +527,23 @@ def interp(lo: "Lowering", node, x, xp, fp, left=const(None), right=const(None),
     if not (xp.type.is_array and fp.type.is_array and xp.type.ndim == fp.type.ndim == 1):
         raise lo.error(node, "np.interp takes the points xp and values fp as vectors")
     n = op(P.getitem, op(P.shape, fp), 0, spec=("i",))
-    k = op(P.clip, op(P.sub, op(P.searchsorted, xp, x, side="right"), 1), 0, op(P.sub, n, 2))
-    x0, x1 = op(P.getitem, xp, k, spec=("i",)), op(P.getitem, xp, op(P.add, k, 1), spec=("i",))
-    y0, y1 = op(P.getitem, fp, k, spec=("i",)), op(P.getitem, fp, op(P.add, k, 1), spec=("i",))
-    w = op(P.clip, op(P.div, op(P.sub, x, x0), op(P.sub, x1, x0)), 0.0, 1.0)
-    return op(P.add, y0, op(P.mul, w, op(P.sub, y1, y0)))
+    op(P.interp_points, op(P.getitem, op(P.shape, xp), 0, spec=("i",)), n)
+    last = op(P.sub, n, 1)
+    j = op(P.sub, op(P.searchsorted, xp, x, side="right"), 1)  # (xp[j] <= x < xp[j + 1]; -1 before xp[0])
+    k = op(P.clip, j, 0, op(P.max, op(P.sub, n, 2), 0))  # (the interval, within the points)
+    k1 = op(P.clip, op(P.add, k, 1), 0, last)
+    x0, x1 = op(P.getitem, xp, k, spec=("i",)), op(P.getitem, xp, k1, spec=("i",))
+    y0, y1 = op(P.getitem, fp, k, spec=("i",)), op(P.getitem, fp, k1, spec=("i",))
+    width = op(P.sub, x1, x0)  # (0 only in intervals not selected below: no warning of a division by 0)
+    slope = op(P.div, op(P.sub, y1, y0), _choose(lo, op(P.eq, width, 0.0), 1.0, width, node))
+    inner = op(P.add, op(P.mul, slope, op(P.sub, x, x0)), y0)
+    other = op(P.add, op(P.mul, slope, op(P.sub, x, x1)), y1)
+    flat = op(P.bitand, op(P.isnan, other), op(P.eq, y0, y1))
+    inner = _choose(lo, op(P.isnan, inner), _choose(lo, flat, y0, other, node), inner, node)
+    inner = _choose(lo, op(P.bitand, op(P.eq, x, x0), op(P.isnan, inner)), y0, inner, node)
+    first, final = op(P.getitem, fp, 0, spec=("i",)), op(P.getitem, fp, last, spec=("i",))
+    value = _choose(lo, op(P.lt, j, 0), first, _choose(lo, op(P.ge, j, last), final, inner, node), node)
+    return _choose(lo, op(P.bitand, op(P.isnan, x), op(P.gt, n, 1)), x, value, node)
 
 
 # --- small functions: a scale, a difference of reductions, NaN-skipping reductions, a weighted mean ----
