@@ -312,7 +312,9 @@ def _clip_type(in_types, params):
 
 
 clip = _define("clip", ["x", "lo", "hi"], _clip_type, call_emitter("np.clip"), impl=np.clip)
-to_float = _define("float", "x", lambda t, p: F64, call_emitter("float"), impl=float)
+# float(x) as a NumPy float, as the derivative's float arguments are (a division by it gives NumPy's
+# infinity and warning, in Python as in compiled code, not Python's ZeroDivisionError)
+to_float = _define("float", "x", lambda t, p: F64, call_emitter("np.float64"), impl=float)
 
 
 def _number_type(kind: str):

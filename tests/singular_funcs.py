@@ -63,3 +63,8 @@ def negative_integer_powers(x, n, k):
 
 def negative_integer_powers_sum(x, n, k):
     return np.sum(negative_integer_powers(x, n, k))
+
+
+def covariance_of_samples(x, y):
+    """np.cov of one variable (its samples x), over N - 1, and y."""
+    return np.cov(x) + y

@@ -117,3 +117,15 @@ def test_a_float_to_a_negative_integer_power_at_0_is_infinite(mode, backend):
     assert dot[0] == 0.0 and dot[1] == -2 * 2.0 ** -3 - 2 * 2.0 ** -2 - 2.0 ** -2
     got = _grad(sf.negative_integer_powers_sum, 0, mode, backend)(x, n, k)
     assert np.isinf(got[0]) and got[1] == dot[1]
+
+
+@MODES
+@BACKENDS
+def test_the_covariance_of_one_sample_is_nan_as_in_numpy(mode, backend):
+    """N - 1 = 0: NumPy's NaN (its division by 0), and a derivative (0 / 0 where x is, as x's own
+    centred value is 0: its value is not checked); the derivative's partial 1 / (N - 1) divided
+    Python numbers (float(N) - 1.0) and raised ZeroDivisionError."""
+    x = np.array([0.5])
+    assert np.isnan(sf.covariance_of_samples(x, 1.0))
+    value, (x_bar, y_bar) = s2sad.value_and_grad(sf.covariance_of_samples, (0, 1), mode=mode, backend=backend)(x, 1.0)
+    assert np.isnan(value) and x_bar.shape == (1,) and y_bar == 1.0
