@@ -623,6 +623,9 @@ int_divisor = _define("int_divisor", ["divisor"], lambda t, p: None, _call_state
 # NumPy's check that a matrix whose axes einsum collapses into one index (``'ii'``) is square: its
 # ValueError otherwise (the diagonal would be of the leading square block).
 square_matrix = _define("square_matrix", ["rows", "cols"], lambda t, p: None, _call_statement("checked_square"), statement=True)
+# NumPy's check that np.average's weights do not sum to 0 (anywhere along its axis): its ZeroDivisionError.
+weights_total = _define("weights_total", ["zero"], lambda t, p: None, _call_statement("checked_weights_total"),
+                        statement=True)
 # NumPy's checks of np.interp's points: some, and as many values as points (its ValueError otherwise).
 interp_points = _define("interp_points", ["points", "values"], lambda t, p: None,
                         _call_statement("checked_interp_points"), statement=True)

@@ -17,7 +17,7 @@ from . import checkpoint as _checkpoint
 # What generated code may import from here (codegen reserves these names).
 __all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_like", "broadcast_shapes",
            "checked_ordered_range", "checked_range", "checked_scale", "checked_sections", "checked_seed", "checked_single",
-           "checked_size", "checked_square", "checked_interp_points",
+           "checked_size", "checked_square", "checked_interp_points", "checked_weights_total",
            "checked_entered", "checked_fraction", "checked_index", "checked_mask", "checked_span", "checked_unpack", "copy_into",
            "checked_int_divisor", "checked_int_exponent", "checked_int_power",
            "cross_vectors", "digamma", "draw_choice", "draw_integers", "erf", "erfc", "expand_to", "expit", "fits_shape",
@@ -296,6 +296,12 @@ def checked_square(rows: int, cols: int) -> None:
     index (``np.einsum('ii', A)``)."""
     if rows != cols:
         raise ValueError("einsum: dimensions in operand for collapsing index don't match (the matrix is not square)")
+
+
+def checked_weights_total(zero: bool) -> None:
+    """NumPy's ZeroDivisionError when np.average's weights sum to 0."""
+    if zero:
+        raise ZeroDivisionError("Weights sum to zero, can't be normalized")
 
 
 def checked_interp_points(points: int, values: int) -> None:

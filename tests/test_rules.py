@@ -2189,3 +2189,26 @@ def test_interp_checks_its_points_as_numpy_does(each_backend):
         s2sad.jvp(p_interp_matrix)(np.array([0.5]), np.zeros(0), np.zeros(0), np.ones(1))
     with pytest.raises(ValueError, match="same length"):
         s2sad.jvp(p_interp_matrix)(np.array([0.5]), np.array([0.0, 1.0]), np.array([0.0, 1.0, 2.0]), np.ones(1))
+
+
+def steps_of(x, at_zero):
+    return np.heaviside(x, at_zero) * 2.0
+
+
+def test_heaviside_of_nan_is_nan(each_backend):
+    """NumPy's NaN (it was the value at 0)."""
+    x = np.array([-1.0, 0.0, 2.0, np.nan])
+    value, dot = s2sad.jvp(steps_of, wrt=1)(x, 0.5, 1.0)
+    np.testing.assert_array_equal(value, [0.0, 1.0, 2.0, np.nan])
+    np.testing.assert_array_equal(value, steps_of(x, 0.5))
+    np.testing.assert_array_equal(dot, [0.0, 2.0, 0.0, 0.0])
+
+
+def test_average_with_weights_summing_to_zero_raises_as_numpy_does(each_backend):
+    """NumPy's ZeroDivisionError (s2sad divided by the zero sum: NaN or inf without an error)."""
+    x = np.arange(6.0).reshape(2, 3)
+    for w in (np.zeros((2, 3)), np.array([[1.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])):
+        with pytest.raises(ZeroDivisionError):
+            p_average(x, w)
+        with pytest.raises(ZeroDivisionError, match="Weights sum to zero"):
+            s2sad.vjp(p_average, wrt=(0, 1))(x, w, np.ones(3))

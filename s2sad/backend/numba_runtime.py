@@ -449,6 +449,7 @@ _RAGGED_LIST = runtime.RAGGED_LIST
 _compiled_as_written(runtime.checked_span, runtime.checked_entered, runtime.checked_unpack, runtime.checked_single,
                      runtime.checked_int_divisor, runtime.checked_int_exponent, runtime.checked_int_power,
                      runtime.checked_sections, runtime.checked_square, runtime.checked_interp_points,
+                     runtime.checked_weights_total,
                      runtime.list_capacity, runtime.list_position, runtime.nonempty_list, runtime.last_writes,
                      runtime.running_extreme, runtime.sort_columns, runtime.checked_mask, runtime.to_int,
                      runtime.checked_fraction, runtime.histogram_span, runtime.histogram_weights, runtime.increasing,

@@ -610,9 +610,10 @@ def sinc(lo: "Lowering", node, x) -> Atom:
 
 @_composes(np.heaviside, P.where)
 def heaviside(lo: "Lowering", node, x1, x2) -> Atom:
-    """0 below 0, 1 above, x2 at 0."""
+    """0 below 0, 1 above, x2 at 0, NaN at NaN."""
     op, x, at_zero = _calls(lo, node), lo.operand(x1, node), lo.operand(x2, node)
-    return _choose(lo, op(P.lt, x, 0.0), 0.0, _choose(lo, op(P.gt, x, 0.0), 1.0, at_zero, node), node)
+    steps = _choose(lo, op(P.lt, x, 0.0), 0.0, _choose(lo, op(P.gt, x, 0.0), 1.0, at_zero, node), node)
+    return _choose(lo, op(P.isnan, x), float("nan"), steps, node)
 
 
 def _covariance(lo: "Lowering", node, m, rowvar, bias, ddof, name: str) -> Atom:
@@ -711,7 +712,7 @@ _composes(np.nanmax, P.isnan, P.where, P.amax)(_nan_extreme(P.amax, -np.inf))
 _composes(np.nanmin, P.isnan, P.where, P.amin)(_nan_extreme(P.amin, np.inf))
 
 
-@_composes(np.average, P.mul, P.sum, P.div)
+@_composes(np.average, P.mul, P.sum, P.div, P.weights_total)
 def average(lo: "Lowering", node, a, axis=const(None), weights=const(None), returned=const(False),
             keepdims=const(False)) -> Atom:
     """The mean, or with weights (of a's shape, or broadcasting to it) Σ a·w / Σ w."""
@@ -722,8 +723,9 @@ def average(lo: "Lowering", node, a, axis=const(None), weights=const(None), retu
         return lo.call_primitive(P.mean, [a], kwargs, node)
     x, w = _array(lo, a, node, "average"), lo.operand(weights, node)
     w = lo.emit(P.broadcast_to, [w, lo.emit(P.shape, [x], node)], node)
-    return lo.emit(P.div, [lo.call_primitive(P.sum, [lo.emit(P.mul, [x, w], node)], kwargs, node),
-                           lo.call_primitive(P.sum, [w], kwargs, node)], node)
+    total = lo.call_primitive(P.sum, [w], kwargs, node)
+    lo.emit(P.weights_total, [lo.emit(P.any_, [lo.emit(P.eq, [total, const(0.0)], node)], node)], node)
+    return lo.emit(P.div, [lo.call_primitive(P.sum, [lo.emit(P.mul, [x, w], node)], kwargs, node), total], node)
 
 
 @_composes(np.count_nonzero, P.ne, P.astype, P.sum)
