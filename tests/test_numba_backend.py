@@ -498,3 +498,20 @@ def test_machine_code_calling_a_symbol_the_linker_lacks_is_not_loaded_without_nu
             ["s2sad_no_such_symbol", "sin"]
     assert _linkable(object_code("sin", "exp"), codegen)
     assert not _linkable(object_code("sin", "s2sad_no_such_symbol"), codegen)
+
+
+def rounded(x, w):
+    return np.round(x * w, 1) + np.round(x, 25) + np.round(x, -2) + np.around(x[0] * w, 3)
+
+
+def test_round_compiled_gives_numpy_s_values():
+    """NumPy's steps (x times 10 ** decimals, rounded half to even, divided back): Numba's own
+    np.round returned x where the product overflows (NumPy gives inf) and rounded differently
+    past 22 decimals."""
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.normal(size=300) * 10.0 ** rng.integers(-30, 30, 300),
+                        [1.25e308, 2.5, -0.5, 0.05, 0.15, -0.0, 1.23456e-20]])
+    with np.errstate(over="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        value, _ = s2sad.jvp(rounded, backend="numba")(x, 1.0, np.zeros_like(x))
+        np.testing.assert_array_equal(value, rounded(x, 1.0))

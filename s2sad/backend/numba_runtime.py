@@ -1725,13 +1725,49 @@ overload(fast_exp)(_of_float_arrays(_exp_kernel, np.exp))
 overload(fast_tanh)(_of_float_arrays(_tanh_kernel, np.tanh))
 
 
+def numpy_round(x, decimals=0):
+    """np.round, as generated code compiled by Numba calls it (see `numpy_for_numba`)."""
+    return np.round(x, decimals)
+
+
+@njit(cache=_CACHE)
+def _power_of_ten(n):
+    """10.0 ** n as NumPy's rounding computes it: exact up to 1e8, then multiplied by 10 step by step."""
+    if n < 9:
+        return (1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8)[n]
+    power = 1e9
+    for _ in range(n - 9):
+        power *= 10.0
+    return power
+
+
+@overload(numpy_round)
+def _numpy_round(x, decimals=0):
+    """NumPy's steps for floats: x times 10 ** decimals, rounded half to even, divided back (a
+    division then a product for decimals < 0). Numba's own returns x where the product overflows
+    (NumPy's inf) and splits 10 ** decimals in two past 22 decimals (another rounding)."""
+    floats = isinstance(x, types.Float) or (isinstance(x, types.Array) and isinstance(x.dtype, types.Float))
+    if not floats:
+        return lambda x, decimals=0: np.round(x, decimals)
+
+    def rounded(x, decimals=0):
+        if decimals >= 0:
+            scale = _power_of_ten(decimals)
+            return np.rint(x * scale) / scale
+        scale = _power_of_ten(-decimals)
+        return np.rint(x / scale) * scale
+    return rounded
+
+
 @functools.cache
 def numpy_for_numba() -> ModuleType:
     """NumPy as the generated modules that Numba compiles see it (their ``np``): NumPy itself but
-    for np.exp and np.tanh, which over float arrays take the vectorised formulas above."""
+    for np.exp and np.tanh, which over float arrays take the vectorised formulas above, and
+    np.round, which takes NumPy's steps (`numpy_round`)."""
     module = ModuleType("numpy")
     module.__dict__.update(np.__dict__)
     module.exp, module.tanh = fast_exp, fast_tanh
+    module.round = module.around = numpy_round
     return module
 
 
