@@ -515,3 +515,18 @@ def test_round_compiled_gives_numpy_s_values():
         warnings.simplefilter("ignore", RuntimeWarning)
         value, _ = s2sad.jvp(rounded, backend="numba")(x, 1.0, np.zeros_like(x))
         np.testing.assert_array_equal(value, rounded(x, 1.0))
+
+
+def clipped(x, lo, hi):
+    return np.clip(x, lo, hi) + np.clip(x[0], lo, hi) + x.clip(lo, 2.0)
+
+
+@pytest.mark.parametrize("lo, hi", [(np.nan, 1.0), (0.0, np.nan), (0.5, 0.25), (-1.0, 1.0)])
+def test_clip_compiled_gives_numpy_s_values_at_nan_bounds(lo, hi):
+    """np.minimum(np.maximum(x, lo), hi), as NumPy: NaN where a bound is NaN (Numba's np.clip,
+    and s2sad's of numbers, ignored a NaN bound)."""
+    x = np.array([0.5, np.nan, -3.0, 3.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        value, _ = s2sad.jvp(clipped, backend="numba")(x, lo, hi, np.ones(4))
+    np.testing.assert_array_equal(value, clipped(x, lo, hi))

@@ -439,10 +439,23 @@ def _copy_into(region, value):
 
 @_cached_overload(np.clip)
 def _clip_numbers(x, lo, hi):
-    """np.clip of numbers, which Numba's own np.clip (of arrays) does not take."""
+    """np.clip of numbers, which Numba's own np.clip (of arrays) does not take: NumPy's
+    np.minimum(np.maximum(x, lo), hi), NaN where x or a bound is NaN."""
     if all(isinstance(v, (types.Integer, types.Float)) for v in (x, lo, hi)):
-        return lambda x, lo, hi: min(max(x, lo), hi)
+        return lambda x, lo, hi: np.minimum(np.maximum(x, lo), hi)
     return None
+
+
+def numpy_clip(x, lo, hi):
+    """np.clip, as generated code compiled by Numba calls it (see `numpy_for_numba`)."""
+    return np.clip(x, lo, hi)
+
+
+@overload(numpy_clip)
+def _numpy_clip(x, lo, hi):
+    """NumPy's np.minimum(np.maximum(x, lo), hi), of numbers and arrays: NaN where x or a bound is
+    NaN (Numba's np.clip of arrays ignores a NaN bound)."""
+    return lambda x, lo, hi: np.minimum(np.maximum(x, lo), hi)
 
 
 _RAGGED_LIST = runtime.RAGGED_LIST
@@ -1763,11 +1776,12 @@ def _numpy_round(x, decimals=0):
 def numpy_for_numba() -> ModuleType:
     """NumPy as the generated modules that Numba compiles see it (their ``np``): NumPy itself but
     for np.exp and np.tanh, which over float arrays take the vectorised formulas above, and
-    np.round, which takes NumPy's steps (`numpy_round`)."""
+    np.round and np.clip, which take NumPy's steps (`numpy_round`, `numpy_clip`)."""
     module = ModuleType("numpy")
     module.__dict__.update(np.__dict__)
     module.exp, module.tanh = fast_exp, fast_tanh
     module.round = module.around = numpy_round
+    module.clip = numpy_clip
     return module
 
 
