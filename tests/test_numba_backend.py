@@ -530,3 +530,20 @@ def test_clip_compiled_gives_numpy_s_values_at_nan_bounds(lo, hi):
         warnings.simplefilter("ignore", RuntimeWarning)
         value, _ = s2sad.jvp(clipped, backend="numba")(x, lo, hi, np.ones(4))
     np.testing.assert_array_equal(value, clipped(x, lo, hi))
+
+
+def square_roots(x):
+    return x ** 0.5 + np.power(x, 0.5)
+
+
+@pytest.mark.parametrize("backend", ["python", "numba"])
+def test_a_float_array_to_the_power_one_half_is_its_square_root(backend):
+    """NumPy's power of a float array by 0.5 is np.sqrt (NaN at -inf, -0 at -0); compiled code's
+    pow gave inf and 0 there. (Of a number, NumPy's is pow: inf at -inf.)"""
+    x = np.array([-np.inf, -0.0, 4.0, 2.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        value, _ = s2sad.jvp(square_roots, backend=backend)(x, np.ones(4))
+        expected = square_roots(x)
+    np.testing.assert_array_equal(value, expected)
+    np.testing.assert_array_equal(np.signbit(value), np.signbit(expected))
