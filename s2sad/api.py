@@ -267,6 +267,10 @@ class Derivative:
         are NumPy's; with `repeated`, made so that each call starts from the state the first saw
         (for derivatives that run it once per column)."""
         effects = derived.effects
+        if effects.narrow:
+            problem = effects.narrow_problem(self.fn.__name__, args.paths, args)
+            if problem:
+                raise S2SADError(problem[0], _where(self.fn)[0], problem[1])
         if effects.written or effects.updated:
             outside = [(a.name, a.now()) for a in derived.assumed if a.kind_only and isinstance(a.now(), np.ndarray)]
             problem = effects.argument_problem(self.fn.__name__, args.paths, args, args.converted, outside)

@@ -277,6 +277,24 @@ def _constant(value) -> ast.expr:
     return ast.Constant(value)
 
 
+def _float_exponent(eqn: Eqn, args: list[ast.expr]) -> list[ast.expr]:
+    """The operands of ``a ** k`` with an integer exponent that may be negative given as a float
+    when `a` is a float: NumPy's power then (and Python's) of a float, an infinity at 0 where Numba's
+    power of a float by an integer raises ZeroDivisionError."""
+    base, exponent = eqn.ins
+    if base.type.element.kind != "f64" or exponent.type.element.kind not in ("i64", "bool") or \
+            (isinstance(exponent, Const) and exponent.value >= 0):
+        return args
+    if isinstance(exponent, Const):
+        return [args[0], _constant(float(exponent.value))]
+    if exponent.type.is_array:
+        as_float = ast.Call(ast.Attribute(args[1], "astype", ast.Load()),
+                            [ast.Attribute(ast.Name("np", ast.Load()), "float64", ast.Load())], [])
+    else:
+        as_float = ast.Call(ast.Name("float", ast.Load()), [args[1]], [])
+    return [args[0], as_float]
+
+
 # --- emission -------------------------------------------------------------------------------
 
 class Emitter:
@@ -319,7 +337,8 @@ class Emitter:
             return self.store(eqn)
         if eqn.prim.statement:
             return [eqn.prim.emit([self.namer.expr(a) for a in eqn.ins], eqn.params)]
-        value = eqn.prim.emit([self.namer.expr(a) for a in eqn.ins], eqn.params)
+        args = [self.namer.expr(a) for a in eqn.ins]
+        value = eqn.prim.emit(_float_exponent(eqn, args) if eqn.prim is P.pow else args, eqn.params)
         if eqn.outs and eqn.outs[0] in self.inlined:
             self.namer.inline[eqn.outs[0]] = value
             return []

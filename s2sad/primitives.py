@@ -90,6 +90,8 @@ def _lookup_by_name(name: str) -> Primitive:
 
 
 def _define(name, operands, typer, emit, **kw) -> Primitive:
+    if name in ALL:  # (the registry, rules and the IR's printed form know primitives by name)
+        raise ValueError(f"a primitive named {name!r} is defined already")
     prim = Primitive(name, operands, typer, emit, **kw)
     ALL[name] = prim
     return prim
@@ -310,7 +312,9 @@ def _clip_type(in_types, params):
 
 
 clip = _define("clip", ["x", "lo", "hi"], _clip_type, call_emitter("np.clip"), impl=np.clip)
-to_float = _define("float", "x", lambda t, p: F64, call_emitter("float"), impl=float)
+# float(x) as a NumPy float, as the derivative's float arguments are (a division by it gives NumPy's
+# infinity and warning, in Python as in compiled code, not Python's ZeroDivisionError)
+to_float = _define("float", "x", lambda t, p: F64, call_emitter("np.float64"), impl=float)
 
 
 def _number_type(kind: str):
@@ -616,6 +620,15 @@ int_exponent = _define("int_exponent", ["exponent"], lambda t, p: None, _call_st
 # Python's ZeroDivisionError for a division of integers by 0 (compiled integer division gives 0, or inf).
 int_divisor = _define("int_divisor", ["divisor"], lambda t, p: None, _call_statement("checked_int_divisor"),
                       statement=True)
+# NumPy's check that a matrix whose axes einsum collapses into one index (``'ii'``) is square: its
+# ValueError otherwise (the diagonal would be of the leading square block).
+square_matrix = _define("square_matrix", ["rows", "cols"], lambda t, p: None, _call_statement("checked_square"), statement=True)
+# NumPy's check that np.average's weights do not sum to 0 (anywhere along its axis): its ZeroDivisionError.
+weights_total = _define("weights_total", ["zero"], lambda t, p: None, _call_statement("checked_weights_total"),
+                        statement=True)
+# NumPy's checks of np.interp's points: some, and as many values as points (its ValueError otherwise).
+interp_points = _define("interp_points", ["points", "values"], lambda t, p: None,
+                        _call_statement("checked_interp_points"), statement=True)
 # Of Python's ints, a negative exponent gives a float and a large power a number past int64: refused
 # when it happens.
 int_power = _define("int_power", ["base", "exponent"], lambda t, p: None, _call_statement("checked_int_power"),

@@ -251,7 +251,7 @@ def _record(fn, reads: Reads, recipe: Recipe) -> dict:
     o = recipe.outline
     return {"reads": out, "assumed": assumed, "namespaces": spaces,
             "effects": [list(e.written), [[aliases[id(s)], n] for s, n in e.globals], e.global_stream,
-                        list(e.generators), list(e.updated)],
+                        list(e.generators), list(e.updated), [list(use) for use in e.narrow]],
             "outline": [o.name, o.filename, o.lineno, [_tree(r.type) for r in o.results], _tree(o.out_tree)],
             "forms": forms, "mode": recipe.mode, "global_stream": recipe.global_stream}
 
@@ -357,9 +357,9 @@ def _recipe(record: dict, fn) -> Recipe:
         found.append((container, name, value))
     assumed = tuple(Assumption(*found[k], kind_only=bool(kind_only)) for k, kind_only in record["assumed"])
     spaces = {alias: _space_back(spec, held) for alias, spec in record["namespaces"].items()}
-    written, assigned, stream, generators, updated = record["effects"]
+    written, assigned, stream, generators, updated, narrow = record["effects"]
     effects = Effects(tuple(written), tuple((spaces[alias], n) for alias, n in assigned), bool(stream),
-                      tuple(generators), tuple(updated))
+                      tuple(generators), tuple(updated), tuple(tuple(use) for use in narrow))
     name, filename, lineno, results, out_tree = record["outline"]
     outline = Outline(name, filename, lineno, tuple(Result(_tree_back(r)) for r in results), _tree_back(out_tree))
     forms = {kind: _form_back(form) for kind, form in record["forms"].items()}

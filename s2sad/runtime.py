@@ -17,7 +17,7 @@ from . import checkpoint as _checkpoint
 # What generated code may import from here (codegen reserves these names).
 __all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_like", "broadcast_shapes",
            "checked_ordered_range", "checked_range", "checked_scale", "checked_sections", "checked_seed", "checked_single",
-           "checked_size",
+           "checked_size", "checked_square", "checked_interp_points", "checked_weights_total",
            "checked_entered", "checked_fraction", "checked_index", "checked_mask", "checked_span", "checked_unpack", "copy_into",
            "checked_int_difference", "checked_int_divisor", "checked_int_exponent", "checked_int_negation",
            "checked_int_power", "checked_int_product", "checked_int_sum",
@@ -290,6 +290,27 @@ def checked_single(size: int) -> None:
     """NumPy's ValueError when ``x.item()`` is asked of an array of `size` elements, not one."""
     if size != 1:
         raise ValueError("can only convert an array of size 1 to a Python scalar")
+
+
+def checked_square(rows: int, cols: int) -> None:
+    """NumPy's ValueError when einsum collapses the axes of a matrix that is not square into one
+    index (``np.einsum('ii', A)``)."""
+    if rows != cols:
+        raise ValueError("einsum: dimensions in operand for collapsing index don't match (the matrix is not square)")
+
+
+def checked_weights_total(zero: bool) -> None:
+    """NumPy's ZeroDivisionError when np.average's weights sum to 0."""
+    if zero:
+        raise ZeroDivisionError("Weights sum to zero, can't be normalized")
+
+
+def checked_interp_points(points: int, values: int) -> None:
+    """NumPy's ValueError when np.interp is given no points, or not one value per point."""
+    if points == 0:
+        raise ValueError("array of sample points is empty")
+    if points != values:
+        raise ValueError("fp and xp are not of the same length.")
 
 
 def checked_int_exponent(exponent) -> None:

@@ -45,3 +45,26 @@ def first_row_minimum(X):
     """The minimum of X's first row: a NaN in another row (whose minimum is NaN, attained by no
     element) must not reach the gradient through that row's zero cotangent."""
     return np.min(X, axis=1)[0]
+
+
+def spreads_over_rows(X, y):
+    """np.std and np.var (with ddof=1) over the rows: NaN for no rows, and var's NaN for one."""
+    return np.std(X, axis=0) + np.var(X, axis=0, ddof=1) + y
+
+
+def negative_integer_powers(x, n, k):
+    """A float array to negative integer powers: a literal, an integer and integers, and an element
+    in a loop (NumPy's infinity at 0)."""
+    total = x ** -2 + x ** n + x ** k
+    for i in range(len(x)):
+        total[i] += x[i] ** n
+    return total
+
+
+def negative_integer_powers_sum(x, n, k):
+    return np.sum(negative_integer_powers(x, n, k))
+
+
+def covariance_of_samples(x, y):
+    """np.cov of one variable (its samples x), over N - 1, and y."""
+    return np.cov(x) + y

@@ -196,3 +196,16 @@ def test_a_stack_of_products_of_matrices_that_do_not_fit_raises_as_numpy_does(ea
         m_batched(a, b)
     with pytest.raises(ValueError):
         s2sad.vjp(m_batched, wrt=(0, 1))(a, b, np.ones((2, 3, 4)))
+
+
+@pytest.mark.parametrize("fn, operands", [(e_trace, [np.ones((2, 3))]), (e_diagonal, [np.ones((3, 2))]),
+                                          (e_diagonal_times, [np.ones((2, 3)), np.ones(2)])],
+                         ids=["trace", "diagonal", "diagonal_times"])
+def test_the_diagonal_of_a_matrix_that_is_not_square_raises_as_numpy_does(fn, operands, each_backend):
+    """NumPy's 'ii' requires a square matrix (ValueError); it was the leading block's diagonal."""
+    with pytest.raises(ValueError):
+        fn(*operands)
+    with pytest.raises(ValueError, match="not square"):
+        s2sad.jvp(fn, wrt=0)(*operands, np.ones_like(operands[0]))
+    with pytest.raises(ValueError, match="not square"):
+        s2sad.vjp(fn, wrt=0)(*operands, np.ones(()) if fn is e_trace else np.ones(2))

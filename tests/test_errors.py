@@ -700,6 +700,31 @@ def test_a_tape_larger_than_memory_suggests_checkpointing(backend):
         s2sad.grad(long_steps, backend=backend)(1.0, 10 ** 14)
 
 
+def pixels_shifted(w, image, labels):
+    hits = np.sum(w * image[labels])  # (a gather and floats: the same in any integer type)
+    return hits + np.sum(np.abs(image - 5) * w)  # <-
+
+
+def integer_counts(w, counts):
+    return np.sum(counts) * w  # (a sum of signed integers: int64 in NumPy too)
+
+
+@pytest.mark.parametrize("backend", ["python", pytest.param("numba", marks=pytest.mark.numba)])
+def test_integer_arithmetic_on_another_integer_type_is_refused_at_its_line(backend):
+    """NumPy computes uint8 - 5 in uint8 (3 - 5 is 254), s2sad in int64 (compiled code gave -2, so
+    abs gave 2): refused at the line, with the conversion to make; int64 arrays are computed."""
+    image, labels = np.array([200, 3, 1], dtype=np.uint8), np.array([0, 2], dtype=np.int32)
+    with pytest.raises(S2SADError, match=r"'image' \('sub' here\), an array of uint8: NumPy computes in uint8") as info:
+        s2sad.value_and_grad(pixels_shifted, backend=backend)(0.5, image, labels)
+    assert info.value.lineno == line_of(pixels_shifted)
+    value, grad = s2sad.value_and_grad(pixels_shifted, backend=backend)(0.5, image.astype(np.int64), labels)
+    assert value == pixels_shifted(0.5, image.astype(np.int64), labels)
+    counts = np.array([2 ** 30] * 3, dtype=np.int32)
+    assert s2sad.value_and_grad(integer_counts, backend=backend)(0.5, counts) == (3 * 2 ** 29, 3 * 2 ** 30)
+    with pytest.raises(S2SADError, match="an array of uint32"):
+        s2sad.value_and_grad(integer_counts, backend=backend)(0.5, counts.astype(np.uint32))
+
+
 def test_bool_argument_cannot_be_differentiated():
     with pytest.raises(S2SADError, match="'x'.*bool"):
         s2sad.grad(scalar)(True, 1.0)

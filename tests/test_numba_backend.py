@@ -498,3 +498,52 @@ def test_machine_code_calling_a_symbol_the_linker_lacks_is_not_loaded_without_nu
             ["s2sad_no_such_symbol", "sin"]
     assert _linkable(object_code("sin", "exp"), codegen)
     assert not _linkable(object_code("sin", "s2sad_no_such_symbol"), codegen)
+
+
+def rounded(x, w):
+    return np.round(x * w, 1) + np.round(x, 25) + np.round(x, -2) + np.around(x[0] * w, 3)
+
+
+def test_round_compiled_gives_numpy_s_values():
+    """NumPy's steps (x times 10 ** decimals, rounded half to even, divided back): Numba's own
+    np.round returned x where the product overflows (NumPy gives inf) and rounded differently
+    past 22 decimals."""
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.normal(size=300) * 10.0 ** rng.integers(-30, 30, 300),
+                        [1.25e308, 2.5, -0.5, 0.05, 0.15, -0.0, 1.23456e-20]])
+    with np.errstate(over="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        value, _ = s2sad.jvp(rounded, backend="numba")(x, 1.0, np.zeros_like(x))
+        np.testing.assert_array_equal(value, rounded(x, 1.0))
+
+
+def clipped(x, lo, hi):
+    return np.clip(x, lo, hi) + np.clip(x[0], lo, hi) + x.clip(lo, 2.0)
+
+
+@pytest.mark.parametrize("lo, hi", [(np.nan, 1.0), (0.0, np.nan), (0.5, 0.25), (-1.0, 1.0)])
+def test_clip_compiled_gives_numpy_s_values_at_nan_bounds(lo, hi):
+    """np.minimum(np.maximum(x, lo), hi), as NumPy: NaN where a bound is NaN (Numba's np.clip,
+    and s2sad's of numbers, ignored a NaN bound)."""
+    x = np.array([0.5, np.nan, -3.0, 3.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        value, _ = s2sad.jvp(clipped, backend="numba")(x, lo, hi, np.ones(4))
+    np.testing.assert_array_equal(value, clipped(x, lo, hi))
+
+
+def square_roots(x):
+    return x ** 0.5 + np.power(x, 0.5)
+
+
+@pytest.mark.parametrize("backend", ["python", "numba"])
+def test_a_float_array_to_the_power_one_half_is_its_square_root(backend):
+    """NumPy's power of a float array by 0.5 is np.sqrt (NaN at -inf, -0 at -0); compiled code's
+    pow gave inf and 0 there. (Of a number, NumPy's is pow: inf at -inf.)"""
+    x = np.array([-np.inf, -0.0, 4.0, 2.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        value, _ = s2sad.jvp(square_roots, backend=backend)(x, np.ones(4))
+        expected = square_roots(x)
+    np.testing.assert_array_equal(value, expected)
+    np.testing.assert_array_equal(np.signbit(value), np.signbit(expected))

@@ -2165,3 +2165,50 @@ def test_nan_to_num_of_integers_is_a_copy_of_their_dtype(each_backend):
     expected_value, expected_m = _nan_to_num_of_integers(x, k)
     assert value == pytest.approx(expected_value, rel=1e-14)
     assert m.dtype == expected_m.dtype and (m == expected_m).all() and not np.shares_memory(m, k)
+
+
+@pytest.mark.parametrize("xp, fp", [
+    ([1.0], [5.0]),                                      # one point: fp[0] everywhere, NaN x included
+    ([0.0, 1.0, 1.0, 2.0], [0.0, 10.0, 20.0, 30.0]),     # a repeated point
+    ([0.0, 1.0, 2.0, 3.0], [np.inf, np.inf, -np.inf, 2.0]),  # infinite values: NumPy's fallbacks
+    ([-0.7, 0.1, 0.35, 2.0], [0.3, -1.1, 0.7, 0.1]),
+], ids=["one_point", "repeated_point", "infinite_values", "plain"])
+def test_interp_gives_numpy_s_values_exactly(xp, fp, each_backend):
+    """NumPy's formula, slope * (x - xp[j]) + fp[j], and its special cases (they gave NaN of one
+    point or infinite values, and values a rounding apart elsewhere)."""
+    xp, fp = np.array(xp), np.array(fp)
+    x = np.concatenate((np.linspace(-1.0, 3.5, 19), xp, [np.nan]))
+    value, dot = s2sad.jvp(p_interp_matrix, wrt=2)(x, xp, fp, np.ones_like(fp))
+    np.testing.assert_array_equal(value, np.interp(x, xp, fp))
+    inside = ~np.isnan(value) & np.isfinite(value)
+    np.testing.assert_array_equal(dot[inside], 1.0)  # (each value moves with all of fp)
+
+
+def test_interp_checks_its_points_as_numpy_does(each_backend):
+    with pytest.raises(ValueError, match="empty"):
+        s2sad.jvp(p_interp_matrix)(np.array([0.5]), np.zeros(0), np.zeros(0), np.ones(1))
+    with pytest.raises(ValueError, match="same length"):
+        s2sad.jvp(p_interp_matrix)(np.array([0.5]), np.array([0.0, 1.0]), np.array([0.0, 1.0, 2.0]), np.ones(1))
+
+
+def steps_of(x, at_zero):
+    return np.heaviside(x, at_zero) * 2.0
+
+
+def test_heaviside_of_nan_is_nan(each_backend):
+    """NumPy's NaN (it was the value at 0)."""
+    x = np.array([-1.0, 0.0, 2.0, np.nan])
+    value, dot = s2sad.jvp(steps_of, wrt=1)(x, 0.5, 1.0)
+    np.testing.assert_array_equal(value, [0.0, 1.0, 2.0, np.nan])
+    np.testing.assert_array_equal(value, steps_of(x, 0.5))
+    np.testing.assert_array_equal(dot, [0.0, 2.0, 0.0, 0.0])
+
+
+def test_average_with_weights_summing_to_zero_raises_as_numpy_does(each_backend):
+    """NumPy's ZeroDivisionError (s2sad divided by the zero sum: NaN or inf without an error)."""
+    x = np.arange(6.0).reshape(2, 3)
+    for w in (np.zeros((2, 3)), np.array([[1.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])):
+        with pytest.raises(ZeroDivisionError):
+            p_average(x, w)
+        with pytest.raises(ZeroDivisionError, match="Weights sum to zero"):
+            s2sad.vjp(p_average, wrt=(0, 1))(x, w, np.ones(3))

@@ -87,3 +87,45 @@ def test_a_nan_row_of_an_extreme_over_an_axis_is_not_read(mode, backend):
     X = np.array([[1.0, 2.0], [np.nan, 3.0]])
     got = _grad(sf.first_row_minimum, 0, mode, backend)(X)
     np.testing.assert_array_equal(got, [[1.0, 0.0], [0.0, 0.0]])
+
+
+@pytest.mark.parametrize("rows", [0, 1])
+@BACKENDS
+def test_std_and_var_of_too_few_elements_are_nan_as_in_numpy(rows, backend):
+    """No rows: NumPy's std and var are NaN (0 / 0), and so is var with ddof=1 of one row; their
+    derivatives are NaN or empty, not an error (the maximum that scales std's rounding test
+    failed over an empty axis, and var's 2 / (n - ddof) divided Python numbers by 0)."""
+    X, cotangent = np.zeros((rows, 3)), np.array([1.0, 2.0, 3.0])
+    value, (X_bar, y_bar) = s2sad.vjp(sf.spreads_over_rows, wrt=(0, 1), backend=backend)(X, 0.5, cotangent)
+    np.testing.assert_array_equal(value, sf.spreads_over_rows(X, 0.5))
+    assert X_bar.shape == (rows, 3) and y_bar == 6.0
+    assert np.isnan(X_bar).all()
+    value, dot = s2sad.jvp(sf.spreads_over_rows, wrt=(0, 1), backend=backend)(X, 0.5, np.ones((rows, 3)), 1.0)
+    np.testing.assert_array_equal(value, sf.spreads_over_rows(X, 0.5))
+    np.testing.assert_array_equal(dot, [np.nan] * 3 if rows else [1.0] * 3)
+
+
+@MODES
+@BACKENDS
+def test_a_float_to_a_negative_integer_power_at_0_is_infinite(mode, backend):
+    """NumPy's infinity (Numba's power of a float by an integer raised ZeroDivisionError)."""
+    x, n, k = np.array([0.0, 2.0]), -1, np.array([-3, -1])
+    expected = sf.negative_integer_powers(x, n, k)
+    assert np.isinf(expected[0])
+    value, dot = s2sad.jvp(sf.negative_integer_powers, backend=backend)(x, n, k, np.array([0.0, 1.0]))
+    np.testing.assert_array_equal(value, expected)
+    assert dot[0] == 0.0 and dot[1] == -2 * 2.0 ** -3 - 2 * 2.0 ** -2 - 2.0 ** -2
+    got = _grad(sf.negative_integer_powers_sum, 0, mode, backend)(x, n, k)
+    assert np.isinf(got[0]) and got[1] == dot[1]
+
+
+@MODES
+@BACKENDS
+def test_the_covariance_of_one_sample_is_nan_as_in_numpy(mode, backend):
+    """N - 1 = 0: NumPy's NaN (its division by 0), and a derivative (0 / 0 where x is, as x's own
+    centred value is 0: its value is not checked); the derivative's partial 1 / (N - 1) divided
+    Python numbers (float(N) - 1.0) and raised ZeroDivisionError."""
+    x = np.array([0.5])
+    assert np.isnan(sf.covariance_of_samples(x, 1.0))
+    value, (x_bar, y_bar) = s2sad.value_and_grad(sf.covariance_of_samples, (0, 1), mode=mode, backend=backend)(x, 1.0)
+    assert np.isnan(value) and x_bar.shape == (1,) and y_bar == 1.0

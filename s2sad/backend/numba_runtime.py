@@ -439,10 +439,23 @@ def _copy_into(region, value):
 
 @_cached_overload(np.clip)
 def _clip_numbers(x, lo, hi):
-    """np.clip of numbers, which Numba's own np.clip (of arrays) does not take."""
+    """np.clip of numbers, which Numba's own np.clip (of arrays) does not take: NumPy's
+    np.minimum(np.maximum(x, lo), hi), NaN where x or a bound is NaN."""
     if all(isinstance(v, (types.Integer, types.Float)) for v in (x, lo, hi)):
-        return lambda x, lo, hi: min(max(x, lo), hi)
+        return lambda x, lo, hi: np.minimum(np.maximum(x, lo), hi)
     return None
+
+
+def numpy_clip(x, lo, hi):
+    """np.clip, as generated code compiled by Numba calls it (see `numpy_for_numba`)."""
+    return np.clip(x, lo, hi)
+
+
+@overload(numpy_clip)
+def _numpy_clip(x, lo, hi):
+    """NumPy's np.minimum(np.maximum(x, lo), hi), of numbers and arrays: NaN where x or a bound is
+    NaN (Numba's np.clip of arrays ignores a NaN bound)."""
+    return lambda x, lo, hi: np.minimum(np.maximum(x, lo), hi)
 
 
 _RAGGED_LIST = runtime.RAGGED_LIST
@@ -450,7 +463,8 @@ _compiled_as_written(runtime.checked_span, runtime.checked_entered, runtime.chec
                      runtime.checked_int_divisor, runtime.checked_int_exponent, runtime.checked_int_power,
                      runtime.checked_int_sum, runtime.checked_int_difference, runtime.checked_int_product,
                      runtime.checked_int_negation,
-                     runtime.checked_sections,
+                     runtime.checked_sections, runtime.checked_square, runtime.checked_interp_points,
+                     runtime.checked_weights_total,
                      runtime.list_capacity, runtime.list_position, runtime.nonempty_list, runtime.last_writes,
                      runtime.running_extreme, runtime.sort_columns, runtime.checked_mask, runtime.to_int,
                      runtime.checked_fraction, runtime.histogram_span, runtime.histogram_weights, runtime.increasing,
@@ -1726,13 +1740,50 @@ overload(fast_exp)(_of_float_arrays(_exp_kernel, np.exp))
 overload(fast_tanh)(_of_float_arrays(_tanh_kernel, np.tanh))
 
 
+def numpy_round(x, decimals=0):
+    """np.round, as generated code compiled by Numba calls it (see `numpy_for_numba`)."""
+    return np.round(x, decimals)
+
+
+@njit(cache=_CACHE)
+def _power_of_ten(n):
+    """10.0 ** n as NumPy's rounding computes it: exact up to 1e8, then multiplied by 10 step by step."""
+    if n < 9:
+        return (1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8)[n]
+    power = 1e9
+    for _ in range(n - 9):
+        power *= 10.0
+    return power
+
+
+@overload(numpy_round)
+def _numpy_round(x, decimals=0):
+    """NumPy's steps for floats: x times 10 ** decimals, rounded half to even, divided back (a
+    division then a product for decimals < 0). Numba's own returns x where the product overflows
+    (NumPy's inf) and splits 10 ** decimals in two past 22 decimals (another rounding)."""
+    floats = isinstance(x, types.Float) or (isinstance(x, types.Array) and isinstance(x.dtype, types.Float))
+    if not floats:
+        return lambda x, decimals=0: np.round(x, decimals)
+
+    def rounded(x, decimals=0):
+        if decimals >= 0:
+            scale = _power_of_ten(decimals)
+            return np.rint(x * scale) / scale
+        scale = _power_of_ten(-decimals)
+        return np.rint(x / scale) * scale
+    return rounded
+
+
 @functools.cache
 def numpy_for_numba() -> ModuleType:
     """NumPy as the generated modules that Numba compiles see it (their ``np``): NumPy itself but
-    for np.exp and np.tanh, which over float arrays take the vectorised formulas above."""
+    for np.exp and np.tanh, which over float arrays take the vectorised formulas above, and
+    np.round and np.clip, which take NumPy's steps (`numpy_round`, `numpy_clip`)."""
     module = ModuleType("numpy")
     module.__dict__.update(np.__dict__)
     module.exp, module.tanh = fast_exp, fast_tanh
+    module.round = module.around = numpy_round
+    module.clip = numpy_clip
     return module
 
 

@@ -514,9 +514,12 @@ def _fraction(lo: "Lowering", q, scale: float, node) -> Atom:
     return lo.emit(P.div, [q, const(scale)], node) if scale != 1.0 else q
 
 
-@_composes(np.interp, P.searchsorted, P.clip, P.getitem)
+@_composes(np.interp, P.interp_points, P.searchsorted, P.clip, P.getitem, P.where)
 def interp(lo: "Lowering", node, x, xp, fp, left=const(None), right=const(None), period=const(None)) -> Atom:
-    """Piecewise-linear interpolation of (xp, fp) at x, constant beyond the ends (fp[0], fp[-1])."""
+    """Piecewise-linear interpolation of (xp, fp) at x, constant beyond the ends (fp[0], fp[-1]),
+    computed as NumPy computes it: fp[j] at a point xp[j], slope * (x - xp[j]) + fp[j] between
+    points, from the right end of the interval where that is NaN (an infinite slope), fp[j]
+    between equal values; NaN at a NaN x (of two or more points); fp[0] everywhere of one point."""
     if not (_none(left) and _none(right) and _none(period)):
         raise lo.error(node, "np.interp's left=, right= and period= are not supported")
     op = _calls(lo, node)
@@ -524,11 +527,23 @@ def interp(lo: "Lowering", node, x, xp, fp, left=const(None), right=const(None),
     if not (xp.type.is_array and fp.type.is_array and xp.type.ndim == fp.type.ndim == 1):
         raise lo.error(node, "np.interp takes the points xp and values fp as vectors")
     n = op(P.getitem, op(P.shape, fp), 0, spec=("i",))
-    k = op(P.clip, op(P.sub, op(P.searchsorted, xp, x, side="right"), 1), 0, op(P.sub, n, 2))
-    x0, x1 = op(P.getitem, xp, k, spec=("i",)), op(P.getitem, xp, op(P.add, k, 1), spec=("i",))
-    y0, y1 = op(P.getitem, fp, k, spec=("i",)), op(P.getitem, fp, op(P.add, k, 1), spec=("i",))
-    w = op(P.clip, op(P.div, op(P.sub, x, x0), op(P.sub, x1, x0)), 0.0, 1.0)
-    return op(P.add, y0, op(P.mul, w, op(P.sub, y1, y0)))
+    op(P.interp_points, op(P.getitem, op(P.shape, xp), 0, spec=("i",)), n)
+    last = op(P.sub, n, 1)
+    j = op(P.sub, op(P.searchsorted, xp, x, side="right"), 1)  # (xp[j] <= x < xp[j + 1]; -1 before xp[0])
+    k = op(P.clip, j, 0, op(P.max, op(P.sub, n, 2), 0))  # (the interval, within the points)
+    k1 = op(P.clip, op(P.add, k, 1), 0, last)
+    x0, x1 = op(P.getitem, xp, k, spec=("i",)), op(P.getitem, xp, k1, spec=("i",))
+    y0, y1 = op(P.getitem, fp, k, spec=("i",)), op(P.getitem, fp, k1, spec=("i",))
+    width = op(P.sub, x1, x0)  # (0 only in intervals not selected below: no warning of a division by 0)
+    slope = op(P.div, op(P.sub, y1, y0), _choose(lo, op(P.eq, width, 0.0), 1.0, width, node))
+    inner = op(P.add, op(P.mul, slope, op(P.sub, x, x0)), y0)
+    other = op(P.add, op(P.mul, slope, op(P.sub, x, x1)), y1)
+    flat = op(P.bitand, op(P.isnan, other), op(P.eq, y0, y1))
+    inner = _choose(lo, op(P.isnan, inner), _choose(lo, flat, y0, other, node), inner, node)
+    inner = _choose(lo, op(P.bitand, op(P.eq, x, x0), op(P.isnan, inner)), y0, inner, node)
+    first, final = op(P.getitem, fp, 0, spec=("i",)), op(P.getitem, fp, last, spec=("i",))
+    value = _choose(lo, op(P.lt, j, 0), first, _choose(lo, op(P.ge, j, last), final, inner, node), node)
+    return _choose(lo, op(P.bitand, op(P.isnan, x), op(P.gt, n, 1)), x, value, node)
 
 
 # --- small functions: a scale, a difference of reductions, NaN-skipping reductions, a weighted mean ----
@@ -595,9 +610,10 @@ def sinc(lo: "Lowering", node, x) -> Atom:
 
 @_composes(np.heaviside, P.where)
 def heaviside(lo: "Lowering", node, x1, x2) -> Atom:
-    """0 below 0, 1 above, x2 at 0."""
+    """0 below 0, 1 above, x2 at 0, NaN at NaN."""
     op, x, at_zero = _calls(lo, node), lo.operand(x1, node), lo.operand(x2, node)
-    return _choose(lo, op(P.lt, x, 0.0), 0.0, _choose(lo, op(P.gt, x, 0.0), 1.0, at_zero, node), node)
+    steps = _choose(lo, op(P.lt, x, 0.0), 0.0, _choose(lo, op(P.gt, x, 0.0), 1.0, at_zero, node), node)
+    return _choose(lo, op(P.isnan, x), float("nan"), steps, node)
 
 
 def _covariance(lo: "Lowering", node, m, rowvar, bias, ddof, name: str) -> Atom:
@@ -696,7 +712,7 @@ _composes(np.nanmax, P.isnan, P.where, P.amax)(_nan_extreme(P.amax, -np.inf))
 _composes(np.nanmin, P.isnan, P.where, P.amin)(_nan_extreme(P.amin, np.inf))
 
 
-@_composes(np.average, P.mul, P.sum, P.div)
+@_composes(np.average, P.mul, P.sum, P.div, P.weights_total)
 def average(lo: "Lowering", node, a, axis=const(None), weights=const(None), returned=const(False),
             keepdims=const(False)) -> Atom:
     """The mean, or with weights (of a's shape, or broadcasting to it) Σ a·w / Σ w."""
@@ -707,8 +723,9 @@ def average(lo: "Lowering", node, a, axis=const(None), weights=const(None), retu
         return lo.call_primitive(P.mean, [a], kwargs, node)
     x, w = _array(lo, a, node, "average"), lo.operand(weights, node)
     w = lo.emit(P.broadcast_to, [w, lo.emit(P.shape, [x], node)], node)
-    return lo.emit(P.div, [lo.call_primitive(P.sum, [lo.emit(P.mul, [x, w], node)], kwargs, node),
-                           lo.call_primitive(P.sum, [w], kwargs, node)], node)
+    total = lo.call_primitive(P.sum, [w], kwargs, node)
+    lo.emit(P.weights_total, [lo.emit(P.any_, [lo.emit(P.eq, [total, const(0.0)], node)], node)], node)
+    return lo.emit(P.div, [lo.call_primitive(P.sum, [lo.emit(P.mul, [x, w], node)], kwargs, node), total], node)
 
 
 @_composes(np.count_nonzero, P.ne, P.astype, P.sum)

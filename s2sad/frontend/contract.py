@@ -6,7 +6,7 @@ follow from theirs. With the subscripts of one or two operands, each operand's i
 (``np.tensordot`` is given subscripts too, from its ``axes``):
 
 * an operand written ``'ii'`` (a repeated index, only as a matrix's two axes) is its diagonal
-  (`diag`);
+  (`diag`), once the matrix is checked to be square (`square_matrix`), as NumPy checks it;
 * an index that only one operand has, and the output lacks, is summed over first (`sum`);
 * two operands sharing an index that is summed over and none that is kept (no batch index)
   are a matrix product: each operand's axes are ordered (`transpose`), merged into one axis for
@@ -32,7 +32,7 @@ Emit = Callable[..., Atom]  # emit(prim, operands, **params) -> the result
 # What each function may be lowered into (`s2sad rules` lists it): tensordot sums only inside
 # matrix products and has no diagonal.
 TENSORDOT_PRIMITIVES = (P.transpose, P.expand_dims, P.mul, P.flatten, P.reshape, P.matmul)
-EINSUM_PRIMITIVES = (P.diag, P.sum) + TENSORDOT_PRIMITIVES
+EINSUM_PRIMITIVES = (P.diag, P.square_matrix, P.sum) + TENSORDOT_PRIMITIVES
 _LETTERS = string.ascii_letters
 
 
@@ -144,9 +144,11 @@ def contract(spec: Spec, operands: Sequence[Atom], emit: Emit) -> Atom:
 
 
 def _diagonal(term: Term, emit: Emit) -> Term:
-    """``'ii'`` is the diagonal of a matrix (the subscripts were checked)."""
+    """``'ii'`` is the diagonal of a matrix (the subscripts were checked), which NumPy requires
+    square."""
     letters = term.letters
     if len(letters) == 2 and letters[0] == letters[1]:
+        emit(P.square_matrix, _dims(term.value, range(2), emit))
         return Term(letters[0], emit(P.diag, [term.value]))
     return term
 

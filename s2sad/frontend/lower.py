@@ -1160,6 +1160,9 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         if prim in (P.floordiv, P.mod, P.div) and all(a.type.kind in ("i64", "bool") for a in ins) \
                 and not (isinstance(ins[1], Const) and ins[1].value != 0):
             self.emit(P.int_divisor, [ins[1]], node)  # (Python's ZeroDivisionError; compiled code gives 0 or inf)
+        if prim is P.pow and ins[0].type.is_array and ins[0].type.element.kind == "f64" and \
+                isinstance(ins[1], Const) and ins[1].value == 0.5:
+            return self.emit(P.sqrt, ins[:1], node, hint)  # (NumPy's power of a float array by 0.5: NaN at -inf)
         if prim is P.pow and all(isinstance(a, Const) and type(a.value) is int for a in ins) and ins[1].value < 0:
             return const(ins[0].value ** ins[1].value)  # (2 ** -1: Python's float)
         if prim is P.pow and all(a.type.element.kind in ("i64", "bool") for a in ins):

@@ -248,16 +248,18 @@ defrule(P.prod, _prod_jvp, _prod_vjp)
 # np.var and np.std: ∂var/∂x = 2 (x - mean) / (n - ddof), and ∂std/∂x = (x - mean) / ((n - ddof) std).
 
 def _spread_derivative(x: Sym, out: Sym, axis, ddof, std: bool) -> Sym:
-    centred = x - _spread(apply(P.mean, x, axis=axis), x, axis)
+    mean = _spread(apply(P.mean, x, axis=axis), x, axis)
+    centred = x - mean
     dof = _count(x, axis) - ddof
     if not std:
-        return centred * (2.0 / dof)
+        return centred * 2.0 / dof  # (an array, or NumPy's number: NaN, not ZeroDivisionError, at n = ddof)
     spread = _spread(out, x, axis)
     if not x.ndim:
         return centred / (dof * spread)
     # Where all elements are equal, NumPy's std is rounding noise (x - mean is not exactly 0), and the
-    # ratio would be too: it is NaN there, as for an exact 0 / 0 (docs/language.md).
-    scale = _spread(apply(P.amax, apply(P.abs, x), axis=axis), x, axis)
+    # ratio would be too: it is NaN there, as for an exact 0 / 0 (docs/language.md). Such elements are
+    # the mean's size (a maximum would fail over an empty axis, where NumPy's std is NaN).
+    scale = apply(P.abs, mean)
     degenerate = choose(apply(P.le, spread, scale * _NOISE), float("nan"), 0.0)
     return centred / (dof * spread) + degenerate
 
