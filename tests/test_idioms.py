@@ -737,19 +737,12 @@ def test_methods_that_are_numpy_functions(mode):
 
 
 @MODES
-def test_fill_writes_every_element_and_views_see_it(mode):
+@pytest.mark.parametrize("fn", [idf.filled_then_written, idf.sorted_in_place], ids=["fill", "sort"])
+def test_fill_and_sort_write_every_element_and_views_see_it(fn, mode):
     x = np.array([0.5, -1.5, 2.0, 0.7])
-    value, g = s2sad.value_and_grad(idf.filled_then_written, mode=mode)(x)
-    assert value == pytest.approx(idf.filled_then_written(x), rel=1e-14)
-    np.testing.assert_allclose(g, fd(idf.filled_then_written, (x,), 0), rtol=1e-6, atol=1e-8)
-
-
-@MODES
-def test_sort_sorts_the_array_in_place(mode):
-    x = np.array([0.5, -1.5, 2.0, 0.7])
-    value, g = s2sad.value_and_grad(idf.sorted_in_place, mode=mode)(x)
-    assert value == pytest.approx(idf.sorted_in_place(x), rel=1e-14)
-    np.testing.assert_allclose(g, fd(idf.sorted_in_place, (x,), 0), rtol=1e-6, atol=1e-8)
+    value, g = s2sad.value_and_grad(fn, mode=mode)(x)
+    assert value == pytest.approx(fn(x), rel=1e-14)
+    np.testing.assert_allclose(g, fd(fn, (x,), 0), rtol=1e-6, atol=1e-8)
 
 
 def test_sort_of_an_argument_sorts_the_callers_array():
