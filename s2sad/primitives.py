@@ -602,6 +602,17 @@ in_bounds = _define("in_bounds", ["index", "n"], lambda t, p: None, _call_statem
 # The same for the indices first … last a loop will use, checked before it (passes/bounds.py).
 in_bounds_span = _define("in_bounds_span", ["first", "last", "n"], lambda t, p: None,
                          _call_statement("checked_span"), statement=True)
+# The program's own checks: ``assert ok, "message"`` and ``if bad: raise ValueError("message")``
+# raise that exception (one of Python's) where the condition holds, in the forward sweep, with the
+# message when it is a literal (else the message's source text).
+def _raise_emit(args, params):
+    message = [] if params["message"] is None else [ast.Constant(params["message"])]
+    raised = ast.Raise(ast.Call(ast.Name(params["exception"], ast.Load()), message, []), None)
+    return ast.If(args[0], [raised], [])
+
+
+raise_if = _define("raise_if", ["condition"], lambda t, p: None, _raise_emit,
+                   statics={"exception": "AssertionError", "message": None}, statement=True)
 # Python's check that an array of m items unpacks into n names (``a, b, c = x``): its ValueError
 # otherwise (a statement, kept for what it raises, in both forms).
 unpacked = _define("unpacked", ["m", "n"], lambda t, p: None, _call_statement("checked_unpack"), statement=True)

@@ -155,3 +155,31 @@ def stencil_indices(x, c):
 
 def integer_quotient(x, n, m):
     return x * (n // m) + x * (n % m)  # integer quotient
+
+
+def checked_steps(x, dt, n):
+    """The program's own checks: asserts (a literal message, an f-string's, none) and a raise
+    alone in an if."""
+    assert dt > 0, "dt must be positive"  # positive step
+    assert x.shape[0] == 3, f"x has {x.shape[0]} components"  # three components
+    if n < 0:
+        raise ValueError("n must not be negative")  # steps counted
+    y = x
+    for k in range(n):
+        assert np.all(np.isfinite(y))  # finite state
+        y = y + dt * np.sin(y)
+    return np.sum(y ** 2)
+
+
+def raises_without_a_message(x):
+    if x[0] > 10.0:
+        raise RuntimeError  # too large
+    return np.sum(x * x)
+
+
+def raises_in_an_else(x):
+    if x[0] > 0.0:
+        y = x
+    else:
+        raise ValueError("x[0] must be positive")
+    return np.sum(y)

@@ -153,3 +153,27 @@ def test_unequal_sections_of_np_split_are_a_located_value_error(each_backend):
     z = np.linspace(-1.0, 1.0, 6)
     expected = np.concatenate([(1 - np.tanh(z[:2]) ** 2) * z[2:4], np.tanh(z[:2]), np.ones(2)])
     np.testing.assert_allclose(s2sad.grad(rf.gates)(z), expected, rtol=1e-14)
+
+
+# --- the program's own checks ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("backend", ["python", pytest.param("numba", marks=pytest.mark.numba)])
+def test_asserts_and_raises_of_the_program_are_checked_where_they_stand(backend):
+    x = np.array([0.1, 0.2, 0.3])
+    value, g = s2sad.value_and_grad(rf.checked_steps, backend=backend)(x, 0.1, 3)
+    assert value == pytest.approx(rf.checked_steps(x, 0.1, 3), rel=1e-14)
+    grad = s2sad.grad(rf.checked_steps, backend=backend)
+    error = raised(lambda: grad(x, -0.1, 3), AssertionError, "positive step")
+    assert "in the derivative of checked_steps: dt must be positive" in str(error)
+    error = raised(lambda: grad(np.ones(4), 0.1, 3), AssertionError, "three components")
+    assert "f'x has {x.shape[0]} components'" in str(error)  # (the message's source: its value is not computed)
+    raised(lambda: grad(x, 0.1, -1), ValueError, "steps counted")
+    raised(lambda: grad(np.array([np.nan, 1.0, 1.0]), 0.1, 2), AssertionError, "finite state")
+    raised(lambda: s2sad.grad(rf.raises_without_a_message, backend=backend)(np.array([11.0])), RuntimeError,
+           "too large")
+    np.testing.assert_allclose(s2sad.grad(rf.raises_without_a_message, backend=backend)(np.array([1.5])), [3.0])
+
+
+def test_a_raise_elsewhere_than_alone_in_an_if_is_refused():
+    with pytest.raises(s2sad.S2SADError, match=r"raise is supported alone in an if without else"):
+        s2sad.grad(rf.raises_in_an_else)(np.array([1.0]))

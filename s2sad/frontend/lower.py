@@ -83,8 +83,8 @@ _IN_PLACE = {P.add: P.index_add, P.sub: P.index_sub}  # x[idx] += v, x[idx] -= v
 _REFUSED_STMTS = {
     gast.Try: "try/except cannot be differentiated; check inputs before calling the derivative",
     gast.With: "with blocks cannot be differentiated; move them outside the function",
-    gast.Raise: "raise cannot be differentiated; validate inputs before calling the derivative",
-    gast.Assert: "assert cannot be differentiated; check inputs before calling the derivative",
+    gast.Raise: "raise is supported alone in an if without else (if bad: raise ValueError(\"...\")) and as "
+                "assert; move other checks before the call",
     gast.Nonlocal: "nonlocal statements are not supported; pass the value as an argument",
     gast.Delete: "del is not supported; just stop using the name",
     gast.Import: "import inside the function is not supported; import at module level",
@@ -120,6 +120,9 @@ METHODS = {"sum": P.sum, "mean": P.mean, "max": P.amax, "min": P.amin, "prod": P
            "argmin": P.argmin, "argsort": P.argsort, "clip": P.clip}
 # Methods that are the NumPy function of their name applied to the array (``x.trace()`` is
 # ``np.trace(x)``, ``x.diagonal()`` NumPy's read-only view), lowered as that call.
+# The errors a program may raise itself (`raise_when`): Python's own, which compiled code raises too.
+_RAISED = (ValueError, TypeError, IndexError, KeyError, RuntimeError, ArithmeticError, ZeroDivisionError,
+           OverflowError, FloatingPointError, NotImplementedError, AssertionError, LookupError)
 AS_FUNCTIONS = {name: getattr(np, name) for name in ("diagonal", "trace", "round", "repeat", "take", "nonzero",
                                                      "searchsorted")}
 # Methods that write into the array they are called on, called as statements: ``x.fill(v)`` stores
@@ -1015,8 +1018,44 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
                 raise error if node in self.peeled else _Retyped(node, error)
         return settled
 
+    def stmt_Assert(self, node) -> None:
+        """``assert ok, message``: AssertionError where ok is false, as Python raises it."""
+        ok = self.condition(node.test)
+        if isinstance(ok, Const) and ok.value:
+            return
+        failed = const(True) if isinstance(ok, Const) else self.emit(P.not_, [ok], node)
+        self.emit(P.raise_if, [failed], node, exception="AssertionError", message=self.message(node.msg))
+
+    def raise_when(self, cond: Atom, node) -> None:
+        """``if cond: raise Error(message)``, an error of Python's own with at most a message."""
+        exc, given = node.exc, []
+        if isinstance(exc, gast.Call):
+            exc, given = exc.func, exc.args
+            if node.exc.keywords or len(given) > 1:
+                raise self.error(node, "raise takes an exception with at most one message here")
+        kind = self.src.resolve(exc.id) if isinstance(exc, gast.Name) else None
+        if node.cause is not None or kind not in _RAISED:
+            raise self.error(node, f"raise is supported with one of Python's errors "
+                                   f"({', '.join(sorted(e.__name__ for e in _RAISED))}) and a message")
+        with self.b.at(self.src.loc(node)):  # (located at the raise, not at its if)
+            self.emit(P.raise_if, [cond], node, exception=kind.__name__,
+                      message=self.message(given[0]) if given else None)
+
+    def message(self, node) -> str | None:
+        """An error's message: a literal string as it is; the source of any other expression (its
+        value is not computed)."""
+        if node is None:
+            return None
+        if isinstance(node, gast.Constant) and isinstance(node.value, str):
+            return node.value
+        return ast.unparse(gast.gast_to_ast(node))
+
     def stmt_If(self, node) -> None:
         cond = self.condition(node.test)
+        if len(node.body) == 1 and isinstance(node.body[0], gast.Raise) and not node.orelse:
+            if not (isinstance(cond, Const) and not cond.value):
+                self.raise_when(cond, node.body[0])
+            return
         if isinstance(cond, Const):
             self.lower_stmts(node.body if cond.value else node.orelse)
             return
