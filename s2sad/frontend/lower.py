@@ -118,11 +118,11 @@ METHODS = {"sum": P.sum, "mean": P.mean, "max": P.amax, "min": P.amin, "prod": P
            "ravel": P.ravel, "flatten": P.flatten, "squeeze": P.squeeze, "swapaxes": P.swapaxes,
            "transpose": P.transpose, "astype": P.astype, "all": P.all_, "any": P.any_, "argmax": P.argmax,
            "argmin": P.argmin, "argsort": P.argsort, "clip": P.clip}
-# Methods that are the NumPy function of their name applied to the array (``x.trace()`` is
-# ``np.trace(x)``, ``x.diagonal()`` NumPy's read-only view), lowered as that call.
 # The errors a program may raise itself (`raise_when`): Python's own, which compiled code raises too.
 _RAISED = (ValueError, TypeError, IndexError, KeyError, RuntimeError, ArithmeticError, ZeroDivisionError,
            OverflowError, FloatingPointError, NotImplementedError, AssertionError, LookupError)
+# Methods that are the NumPy function of their name applied to the array (``x.trace()`` is
+# ``np.trace(x)``, ``x.diagonal()`` NumPy's read-only view), lowered as that call.
 AS_FUNCTIONS = {name: getattr(np, name) for name in ("diagonal", "trace", "round", "repeat", "take", "nonzero",
                                                      "searchsorted")}
 # Methods that write into the array they are called on, called as statements: ``x.fill(v)`` stores

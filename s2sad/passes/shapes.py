@@ -203,11 +203,11 @@ class ShapeRoots:
             return v
         if eqn.prim is P.getitem and all(kind == "i" for kind in eqn.params["spec"]) \
                 and not any(a.type.is_array for a in eqn.ins[1:]):
-            rows = self.row_key(eqn.ins[0], len(eqn.params["spec"]))
-            if isinstance(rows, tuple) and len(rows) == 2 and rows[0] == self.key(eqn.ins[0]):
-                self.rows[v] = rows
+            depth = len(eqn.params["spec"])
+            if depth == 1 and self(eqn.ins[0]) in self.stacked:  # (a tape's row: the shape of what it stores)
+                self.formed[v] = self.row_key(eqn.ins[0], depth)
             else:
-                self.formed[v] = rows
+                self.rows[v] = self.row_key(eqn.ins[0], depth)
             return v
         if eqn.prim is P.getitem:
             return self._slice_root(eqn, v)
