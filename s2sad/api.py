@@ -235,6 +235,14 @@ class Derivative:
             args = tuple(bound.arguments.values())
         return prepare_arguments(self.fn, names, args, self.wrt)
 
+    def call_original(self, values: Sequence) -> Any:
+        """The function itself called with `values`, one per parameter (as `bind` orders them):
+        keyword-only parameters passed by name."""
+        keyword_only = inspect.Parameter.KEYWORD_ONLY
+        params = self.signature.parameters.values()
+        return self.fn(*[v for v, p in zip(values, params) if p.kind is not keyword_only],
+                       **{p.name: v for v, p in zip(values, params) if p.kind is keyword_only})
+
     def quick(self, args: tuple, vectors: int, like_arguments: bool = True) -> tuple[tuple | None, Derived | None]:
         """For `args` (the arguments, then `vectors` tangents, directions or a cotangent) all plain
         (`_plain_key`): their key, and the derivative a call of their kind made and checked, if
