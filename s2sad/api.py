@@ -60,21 +60,29 @@ def _param_names(fn) -> list[str]:
 def _normalise_wrt(fn, wrt: Wrt) -> tuple[tuple[int, ...], bool]:
     """(`wrt` as parameter indices, whether the caller asked for a tuple)."""
     names = _param_names(fn)
-    single = isinstance(wrt, (int, str))
+    single = isinstance(wrt, (numbers.Integral, str))
     if not single and not isinstance(wrt, (tuple, list)):
         raise _fail(fn, f"wrt={wrt!r}: give a parameter's index or name, or a tuple of them")
-    indices = []
-    for w in [wrt] if single else list(wrt):
-        if isinstance(w, str):
-            if w not in names:
-                raise _fail(fn, f"wrt={w!r} is not a parameter of {fn.__name__}{tuple(names)}")
-            w = names.index(w)
-        if not isinstance(w, int) or not -len(names) <= w < len(names):
-            raise _fail(fn, f"wrt={w!r} is out of range: {fn.__name__} has {len(names)} parameters")
-        indices.append(w % len(names))
+    indices = [_wrt_index(fn, names, w) for w in ([wrt] if single else list(wrt))]
     if not indices:
         raise _fail(fn, "wrt must name at least one parameter")
+    for k, index in enumerate(indices):
+        if index in indices[:k]:
+            raise _fail(fn, f"wrt={wrt!r} names the parameter {names[index]!r} twice; name each parameter once")
     return tuple(indices), not single
+
+
+def _wrt_index(fn, names: list[str], w: Any) -> int:
+    """The index of the parameter `w` names (its name, or its index, negative from the end)."""
+    if isinstance(w, str):
+        if w not in names:
+            raise _fail(fn, f"wrt={w!r} is not a parameter of {fn.__name__}{tuple(names)}")
+        return names.index(w)
+    if isinstance(w, (bool, np.bool_)) or not isinstance(w, numbers.Integral):
+        raise _fail(fn, f"wrt={w!r}: give a parameter's index or name, or a tuple of them")
+    if not -len(names) <= w < len(names):
+        raise _fail(fn, f"wrt={w!r} is out of range: {fn.__name__} has {len(names)} parameters")
+    return int(w) % len(names)
 
 
 def _check_options(fn, mode: str, backend: str, checkpoint, modes: tuple = MODES) -> None:
