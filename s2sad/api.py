@@ -216,6 +216,7 @@ class Derivative:
         self.advances: int | None = None  # loop steps the last reverse-mode call ran again (checkpointing)
         self.signature = inspect.signature(fn)
         self._names = list(self.signature.parameters)
+        self._defaults = _default_values(fn)  # (the signature's, made again when they are replaced)
         functools.update_wrapper(self, fn, updated=() if isinstance(fn, Derivative) else ("__dict__",))
 
     def __repr__(self) -> str:
@@ -235,6 +236,9 @@ class Derivative:
     def bind(self, args: tuple, kwargs: dict) -> "Bound":
         names = self._names
         if kwargs or len(args) != len(names):  # (all arguments given by position need no binding)
+            defaults = _default_values(self.fn)
+            if len(defaults) != len(self._defaults) or any(a is not b for a, b in zip(defaults, self._defaults)):
+                self.signature, self._defaults = inspect.signature(self.fn), defaults  # (f.__defaults__ = ...)
             try:
                 bound = self.signature.bind(*args, **kwargs)
             except TypeError as exc:
@@ -413,6 +417,13 @@ class Derivative:
                                      f"{np.shape(x)}")
             leaves.append(v)
         return leaves
+
+
+def _default_values(fn) -> list:
+    """The default values of `fn`'s parameters (of the function a `functools.wraps` wrapper wraps),
+    positional then keyword-only."""
+    fn = inspect.unwrap(fn)
+    return [*(getattr(fn, "__defaults__", None) or ()), *(getattr(fn, "__kwdefaults__", None) or {}).values()]
 
 
 def outputs(tree, values: Sequence) -> Any:
