@@ -60,21 +60,29 @@ def _param_names(fn) -> list[str]:
 def _normalise_wrt(fn, wrt: Wrt) -> tuple[tuple[int, ...], bool]:
     """(`wrt` as parameter indices, whether the caller asked for a tuple)."""
     names = _param_names(fn)
-    single = isinstance(wrt, (int, str))
+    single = isinstance(wrt, (numbers.Integral, str))
     if not single and not isinstance(wrt, (tuple, list)):
         raise _fail(fn, f"wrt={wrt!r}: give a parameter's index or name, or a tuple of them")
-    indices = []
-    for w in [wrt] if single else list(wrt):
-        if isinstance(w, str):
-            if w not in names:
-                raise _fail(fn, f"wrt={w!r} is not a parameter of {fn.__name__}{tuple(names)}")
-            w = names.index(w)
-        if not isinstance(w, int) or not -len(names) <= w < len(names):
-            raise _fail(fn, f"wrt={w!r} is out of range: {fn.__name__} has {len(names)} parameters")
-        indices.append(w % len(names))
+    indices = [_wrt_index(fn, names, w) for w in ([wrt] if single else list(wrt))]
     if not indices:
         raise _fail(fn, "wrt must name at least one parameter")
+    for k, index in enumerate(indices):
+        if index in indices[:k]:
+            raise _fail(fn, f"wrt={wrt!r} names the parameter {names[index]!r} twice; name each parameter once")
     return tuple(indices), not single
+
+
+def _wrt_index(fn, names: list[str], w: Any) -> int:
+    """The index of the parameter `w` names (its name, or its index, negative from the end)."""
+    if isinstance(w, str):
+        if w not in names:
+            raise _fail(fn, f"wrt={w!r} is not a parameter of {fn.__name__}{tuple(names)}")
+        return names.index(w)
+    if isinstance(w, (bool, np.bool_)) or not isinstance(w, numbers.Integral):
+        raise _fail(fn, f"wrt={w!r}: give a parameter's index or name, or a tuple of them")
+    if not -len(names) <= w < len(names):
+        raise _fail(fn, f"wrt={w!r} is out of range: {fn.__name__} has {len(names)} parameters")
+    return int(w) % len(names)
 
 
 def _check_options(fn, mode: str, backend: str, checkpoint, modes: tuple = MODES) -> None:
@@ -208,6 +216,7 @@ class Derivative:
         self.advances: int | None = None  # loop steps the last reverse-mode call ran again (checkpointing)
         self.signature = inspect.signature(fn)
         self._names = list(self.signature.parameters)
+        self._defaults = _default_values(fn)  # (the signature's, made again when they are replaced)
         functools.update_wrapper(self, fn, updated=() if isinstance(fn, Derivative) else ("__dict__",))
 
     def __repr__(self) -> str:
@@ -227,6 +236,9 @@ class Derivative:
     def bind(self, args: tuple, kwargs: dict) -> "Bound":
         names = self._names
         if kwargs or len(args) != len(names):  # (all arguments given by position need no binding)
+            defaults = _default_values(self.fn)
+            if len(defaults) != len(self._defaults) or any(a is not b for a, b in zip(defaults, self._defaults)):
+                self.signature, self._defaults = inspect.signature(self.fn), defaults  # (f.__defaults__ = ...)
             try:
                 bound = self.signature.bind(*args, **kwargs)
             except TypeError as exc:
@@ -234,6 +246,14 @@ class Derivative:
             bound.apply_defaults()
             args = tuple(bound.arguments.values())
         return prepare_arguments(self.fn, names, args, self.wrt)
+
+    def call_original(self, values: Sequence) -> Any:
+        """The function itself called with `values`, one per parameter (as `bind` orders them):
+        keyword-only parameters passed by name."""
+        keyword_only = inspect.Parameter.KEYWORD_ONLY
+        params = self.signature.parameters.values()
+        return self.fn(*[v for v, p in zip(values, params) if p.kind is not keyword_only],
+                       **{p.name: v for v, p in zip(values, params) if p.kind is keyword_only})
 
     def quick(self, args: tuple, vectors: int, like_arguments: bool = True) -> tuple[tuple | None, Derived | None]:
         """For `args` (the arguments, then `vectors` tangents, directions or a cotangent) all plain
@@ -397,6 +417,13 @@ class Derivative:
                                      f"{np.shape(x)}")
             leaves.append(v)
         return leaves
+
+
+def _default_values(fn) -> list:
+    """The default values of `fn`'s parameters (of the function a `functools.wraps` wrapper wraps),
+    positional then keyword-only."""
+    fn = inspect.unwrap(fn)
+    return [*(getattr(fn, "__defaults__", None) or ()), *(getattr(fn, "__kwdefaults__", None) or {}).values()]
 
 
 def outputs(tree, values: Sequence) -> Any:

@@ -336,7 +336,7 @@ class Jacobian(_OneParameter):
     def _result_shapes(self, derived, primals: list) -> list[tuple]:
         """The shapes of f's results, from one call of f whose effects are undone."""
         undo = derived.effects.save(primals)
-        out = self.fn(*primals.structured())
+        out = self.call_original(primals.structured())
         undo()
         tree = derived.outline.out_tree
         return [np.shape(v) for v in ([out] if tree is None else [v for _, v in flatten_like(tree, out, "", "")])]

@@ -120,3 +120,8 @@ def coupled_where_zero(x):
 def hidden_entry(x):
     """Row 0 depends on both x0 and x1, row 1 on x1 alone."""
     return np.stack((x[0] + 2.0 * x[1], x[1] ** 2))
+
+
+def scaled_squares(x, *, scale=2.0):
+    """A keyword-only parameter, which the reverse-mode Jacobian's call of the function passes by name."""
+    return scale * x ** 2

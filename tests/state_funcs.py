@@ -285,3 +285,8 @@ def updates_the_modules_array_in_place(x):
     global HELD
     HELD += x  # <- (NumPy would write into the module's array, which other names may hold)
     return np.sum(HELD * x)
+
+
+def weighted_by_defaults(x, w=1.0, *, c=2.0):
+    """Default values the caller may replace (``f.__defaults__ = ...``) between calls."""
+    return c * np.sum(w * x ** 2)

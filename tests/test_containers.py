@@ -71,6 +71,13 @@ def test_dataclass_model_gives_the_same_dataclass(mode):
         np.testing.assert_allclose(getattr(g, name), expected[name], rtol=1e-12)
 
 
+def test_a_bound_method_is_refused_at_its_def():
+    params, (X, _) = mlp_params(), data()
+    with pytest.raises(s2sad.S2SADError, match=r"container_funcs.py:\d+: .*not bound methods \(MLP.predict of MLP "
+                                               r".*differentiate MLP.predict with the object as an argument"):
+        s2sad.grad(cf.MLP(**params).predict, backend="python")(X)
+
+
 def test_static_field_is_part_of_the_signature():
     params, (X, y) = mlp_params(), data()
     g = s2sad.grad(cf.model_loss)

@@ -732,14 +732,22 @@ def test_bool_argument_cannot_be_differentiated():
 
 @pytest.mark.parametrize("wrt, words", [("z", "'z' is not a parameter"), (2, "out of range"),
                                         (-3, "out of range"), ((0, "q"), "'q'"), ((), "at least one"),
-                                        (1.0, "wrt=1.0: give a parameter's index or name")])
+                                        (1.0, "wrt=1.0: give a parameter's index or name"),
+                                        (True, "wrt=True: give a parameter's index or name"),
+                                        ((0, 0), "names the parameter 'x' twice"),
+                                        ((1, "x", -2), "names the parameter 'x' twice")])
 def test_bad_wrt(wrt, words):
-    for make in (s2sad.grad, s2sad.value_and_grad, s2sad.jvp, s2sad.vjp):
+    for make in (s2sad.grad, s2sad.value_and_grad, s2sad.jvp, s2sad.vjp, s2sad.hvp, s2sad.jacobian):
         with pytest.raises(S2SADError, match=words) as info:
             make(scalar, wrt=wrt)
         _located_at_def(info.value, scalar)
     with pytest.raises(S2SADError, match=words):
         s2sad.derivative_source(scalar, wrt=wrt)
+
+
+def test_wrt_may_be_a_numpy_integer():
+    assert s2sad.grad(scalar, wrt=np.int64(1), backend="python")(2.0, 3.0) == \
+        s2sad.grad(scalar, wrt=1, backend="python")(2.0, 3.0)
 
 
 def test_bad_options():

@@ -227,6 +227,16 @@ def test_jacobian_of_scalar_to_scalar_is_a_float():
         assert isinstance(got, float) and got == pytest.approx(s2sad.grad(F.fan_out, wrt="y")(0.3, -0.7))
 
 
+@pytest.mark.parametrize("sparsity", [None, "auto"])
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_jacobian_of_a_function_with_a_keyword_only_parameter(mode, sparsity):
+    x = np.array([0.3, -0.7, 1.1])
+    J = s2sad.jacobian(F.scaled_squares, mode=mode, sparsity=sparsity, backend="python")
+    for given, scale in (({"scale": 3.0}, 3.0), ({}, 2.0)):
+        got = J(x, **given)
+        np.testing.assert_allclose(got.toarray() if sparsity else got, np.diag(2.0 * scale * x), rtol=1e-15)
+
+
 # --- errors ------------------------------------------------------------------------------------------
 
 def _raises(fragment, call, *args, **kwargs):

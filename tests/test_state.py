@@ -201,6 +201,17 @@ def test_a_closure_cell_changed_after_the_first_call_is_seen():
     assert s2sad.grad(sf.make_closure(5.0))(1.0) == 5.0
 
 
+def test_default_values_replaced_after_the_first_call_are_seen(monkeypatch):
+    x = np.array([0.3, -0.5])
+    g = s2sad.grad(sf.weighted_by_defaults)
+    np.testing.assert_allclose(g(x), 4.0 * x)
+    monkeypatch.setattr(sf.weighted_by_defaults, "__defaults__", (3.0,))
+    np.testing.assert_allclose(g(x), 12.0 * x)
+    monkeypatch.setattr(sf.weighted_by_defaults, "__kwdefaults__", {"c": 5.0})
+    np.testing.assert_allclose(g(x), 30.0 * x)
+    np.testing.assert_allclose(g(x, c=1.0), 6.0 * x)
+
+
 @pytest.mark.falls_back  # Numba cannot write module globals
 @pytest.mark.parametrize("make, expected", [
     (lambda f: s2sad.grad(f, mode="forward"), lambda x: 2 * x),

@@ -242,6 +242,12 @@ def parse(fn) -> Source:
     """Parse `fn`'s source (cached per function object)."""
     if fn in _CACHE:
         return _CACHE[fn]
+    if isinstance(fn, types.MethodType) and isinstance(fn.__func__, types.FunctionType):
+        code = fn.__func__.__code__
+        raise S2SADError(f"s2sad differentiates functions, not bound methods ({fn.__qualname__} of "
+                         f"{type(fn.__self__).__name__} {fn.__self__!r:.60}): differentiate {fn.__qualname__} with the "
+                         "object as an argument (a dataclass or namedtuple of numbers and arrays), or a function of "
+                         "the numbers and arrays the method reads", code.co_filename, code.co_firstlineno)
     if not isinstance(fn, types.FunctionType):
         raise S2SADError(f"s2sad differentiates Python functions; got {type(fn).__name__} {fn!r}")
     code = fn.__code__
