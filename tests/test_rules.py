@@ -2167,6 +2167,29 @@ def test_nan_to_num_of_integers_is_a_copy_of_their_dtype(each_backend):
     assert m.dtype == expected_m.dtype and (m == expected_m).all() and not np.shares_memory(m, k)
 
 
+def _linear_algebra_of_integers(x, m, v):
+    """Every np.linalg function given a matrix of integers (m) and a vector of them (v)."""
+    w, vectors = np.linalg.eigh(m)
+    u, s, vt = np.linalg.svd(m, full_matrices=False)
+    q, r = np.linalg.qr(m)
+    total = np.sum(np.linalg.inv(m) @ x) + np.linalg.det(m) * x[0] + np.linalg.slogdet(m)[1] * x[1]
+    total = total + np.sum(np.linalg.solve(m, v) * x) + np.sum(np.linalg.solve(m, x) ** 2)
+    total = total + np.sum(np.linalg.cholesky(m) @ x) + np.sum(np.linalg.eigvalsh(m) * x) + np.sum(w * x)
+    total = total + np.sum(vectors[:, 0] ** 2 * x) + np.sum(u[:, 0] * vt[0] * x) + np.sum(s * x)
+    total = total + np.sum(np.linalg.svd(m, compute_uv=False) * x) + np.sum(r @ x) + np.sum(q[:, 0] * x)
+    return total + np.sum(np.linalg.lstsq(m, v, rcond=None)[0] * x) + np.linalg.norm(m, 2) * x[0]
+
+
+def test_linear_algebra_of_integer_matrices_computes_with_their_float_values(each_backend):
+    """NumPy's np.linalg takes arrays of integers (as float64); compiled, they were refused by
+    Numba's own (a fall back to Python)."""
+    x, m, v = np.array([0.5, -1.5]), np.array([[3, 1], [1, 2]]), np.array([1, -2])
+    value, grad = s2sad.value_and_grad(_linear_algebra_of_integers)(x, m, v)
+    assert value == pytest.approx(_linear_algebra_of_integers(x, m, v), rel=1e-12)
+    expected = s2sad.grad(_linear_algebra_of_integers, backend="python")(x, m.astype(float), v.astype(float))
+    np.testing.assert_allclose(grad, expected, rtol=1e-12)
+
+
 @pytest.mark.parametrize("xp, fp", [
     ([1.0], [5.0]),                                      # one point: fp[0] everywhere, NaN x included
     ([0.0, 1.0, 1.0, 2.0], [0.0, 10.0, 20.0, 30.0]),     # a repeated point

@@ -1530,6 +1530,12 @@ def _unrepeat(g, shape, repeats, axis=None):
 _compiled_as_written(runtime.inverse_gaps, runtime.thin_reciprocal, runtime.full_rank_gram, runtime.square_r)
 
 
+def _of_integers(*arrays) -> bool:
+    """Whether an argument is an array of integers or booleans, which NumPy's linear algebra
+    computes with as float64 and Numba's own refuses."""
+    return any(isinstance(a, types.Array) and isinstance(a.dtype, (types.Integer, types.Boolean)) for a in arrays)
+
+
 @njit(cache=_CACHE)
 def _singular_values(a):
     return np.linalg.svd(a, False)[1]
@@ -1538,19 +1544,72 @@ def _singular_values(a):
 @_cached_overload(np.linalg.svd)
 def _svd_values_alone(a, full_matrices=True, compute_uv=True):
     """``np.linalg.svd(a, compute_uv=False)``, which Numba's own lacks (the vectors are computed
-    and dropped). Only a literal False is taken over; the rest is Numba's."""
-    if not (isinstance(compute_uv, types.BooleanLiteral) and compute_uv.literal_value is False):
-        return None
-    return lambda a, full_matrices=True, compute_uv=True: _singular_values(a)
+    and dropped). Only a literal False is taken over, and an array of integers (cast to float64,
+    as NumPy computes with it); the rest is Numba's."""
+    values_alone = isinstance(compute_uv, types.BooleanLiteral) and compute_uv.literal_value is False
+    if values_alone and _of_integers(a):
+        return lambda a, full_matrices=True, compute_uv=True: _singular_values(a.astype(np.float64))
+    if values_alone:
+        return lambda a, full_matrices=True, compute_uv=True: _singular_values(a)
+    vectors = compute_uv is True or isinstance(compute_uv, types.Omitted) or \
+        isinstance(compute_uv, types.BooleanLiteral) and compute_uv.literal_value is True
+    if vectors and _of_integers(a):  # (a Boolean not yet literal: Numba asks again with its value)
+        return lambda a, full_matrices=True, compute_uv=True: np.linalg.svd(a.astype(np.float64), full_matrices)
+    return None
 
 
 @_cached_overload(np.linalg.lstsq)
 def _lstsq_default_rcond(a, b, rcond=None):
     """``np.linalg.lstsq(a, b, rcond=None)``: NumPy's default cut-off, eps·max(m, n), which Numba's
-    own (whose default is eps alone) takes only as a number."""
+    own (whose default is eps alone) takes only as a number. Arrays of integers are cast to float64,
+    as NumPy computes with them."""
+    if _of_integers(a, b):
+        return lambda a, b, rcond=None: np.linalg.lstsq(a.astype(np.float64), b.astype(np.float64), rcond)
     if not isinstance(rcond, types.NoneType):
         return None
     return lambda a, b, rcond=None: np.linalg.lstsq(a, b, runtime._EPS * max(a.shape[0], a.shape[1]))
+
+
+@_cached_overload(np.linalg.inv)
+def _inv_of_integers(a):
+    return (lambda a: np.linalg.inv(a.astype(np.float64))) if _of_integers(a) else None
+
+
+@_cached_overload(np.linalg.det)
+def _det_of_integers(a):
+    return (lambda a: np.linalg.det(a.astype(np.float64))) if _of_integers(a) else None
+
+
+@_cached_overload(np.linalg.slogdet)
+def _slogdet_of_integers(a):
+    return (lambda a: np.linalg.slogdet(a.astype(np.float64))) if _of_integers(a) else None
+
+
+@_cached_overload(np.linalg.cholesky)
+def _cholesky_of_integers(a):
+    return (lambda a: np.linalg.cholesky(a.astype(np.float64))) if _of_integers(a) else None
+
+
+@_cached_overload(np.linalg.eigh)
+def _eigh_of_integers(a):
+    return (lambda a: np.linalg.eigh(a.astype(np.float64))) if _of_integers(a) else None
+
+
+@_cached_overload(np.linalg.eigvalsh)
+def _eigvalsh_of_integers(a):
+    return (lambda a: np.linalg.eigvalsh(a.astype(np.float64))) if _of_integers(a) else None
+
+
+@_cached_overload(np.linalg.qr)
+def _qr_of_integers(a):
+    return (lambda a: np.linalg.qr(a.astype(np.float64))) if _of_integers(a) else None
+
+
+@_cached_overload(np.linalg.solve)
+def _solve_of_integers(a, b):
+    if not _of_integers(a, b):
+        return None
+    return lambda a, b: np.linalg.solve(a.astype(np.float64), b.astype(np.float64))
 
 
 # --- NumPy functions Numba compiles slowly, through helpers cached with the package ---------------
