@@ -1490,6 +1490,11 @@ TUPLES: dict[object, tuple[Primitive, ...]] = {
     np.linalg.svd: (svd_u, svd_s, svd_vt), np.linalg.qr: (qr_q, qr_r),
     np.linalg.lstsq: (lstsq, lstsq_residuals, lstsq_rank, lstsq_sv),
 }
+# The fields of NumPy's named tuples of those results (np.linalg.slogdet(A).logabsdet, .eigenvalues,
+# .S, .R: NumPy 2's SlogdetResult, EighResult, SVDResult, QRResult; none before), read off a call of
+# each. The results themselves are returned as plain tuples.
+RESULT_FIELDS: dict[object, tuple[str, ...]] = {fn: getattr(type(fn(np.eye(1))), "_fields", ()) for fn in
+                                                (np.linalg.slogdet, np.linalg.eigh, np.linalg.svd, np.linalg.qr)}
 # Calls that return one item alone, not the tuple, when a static parameter has a given value:
 # np.linalg.svd(A, compute_uv=False) is the singular values.
 ALONE: dict[object, tuple[str, object, int]] = {np.linalg.svd: ("compute_uv", False, 1)}

@@ -2190,6 +2190,31 @@ def test_linear_algebra_of_integer_matrices_computes_with_their_float_values(eac
     np.testing.assert_allclose(grad, expected, rtol=1e-12)
 
 
+def _linear_algebra_fields(a):
+    """The results' fields, as NumPy names them (SlogdetResult, EighResult, SVDResult, QRResult)."""
+    logdet, pair = np.linalg.slogdet(a), np.linalg.eigh(a + a.T)
+    thin, qr = np.linalg.svd(a, full_matrices=False), np.linalg.qr(a)
+    total = logdet.sign * logdet.logabsdet + np.sum(pair.eigenvalues ** 2) + np.sum(pair.eigenvectors[:, 0] ** 2 * a[0])
+    return total + np.sum(thin.U[:, 0] * thin.Vh[0] * a[1]) + np.sum(thin.S) + np.sum(qr.Q * a) + np.sum(qr.R ** 2)
+
+
+def _linear_algebra_items(a):
+    logdet, pair = np.linalg.slogdet(a), np.linalg.eigh(a + a.T)
+    thin, qr = np.linalg.svd(a, full_matrices=False), np.linalg.qr(a)
+    total = logdet[0] * logdet[1] + np.sum(pair[0] ** 2) + np.sum(pair[1][:, 0] ** 2 * a[0])
+    return total + np.sum(thin[0][:, 0] * thin[2][0] * a[1]) + np.sum(thin[1]) + np.sum(qr[0] * a) + np.sum(qr[1] ** 2)
+
+
+def test_linear_algebra_results_are_read_by_numpy_s_field_names(each_backend):
+    """np.linalg.slogdet(A).logabsdet, .eigenvalues, .S, .Q, ... are the items NumPy names so (they
+    were refused: 'a tuple, which has no field')."""
+    a = np.array([[3.0, 0.4, -0.2], [0.1, -2.5, 0.3], [0.6, 0.2, 2.0]])
+    value, grad = s2sad.value_and_grad(_linear_algebra_fields)(a)
+    expected_value, expected_grad = s2sad.value_and_grad(_linear_algebra_items, backend="python")(a)
+    assert value == pytest.approx(_linear_algebra_fields(a), rel=1e-12) and value == pytest.approx(expected_value)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-10, atol=1e-12)
+
+
 @pytest.mark.parametrize("xp, fp", [
     ([1.0], [5.0]),                                      # one point: fp[0] everywhere, NaN x included
     ([0.0, 1.0, 1.0, 2.0], [0.0, 10.0, 20.0, 30.0]),     # a repeated point

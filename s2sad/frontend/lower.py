@@ -1875,7 +1875,8 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             alone = self.item_alone(obj, args, kwargs)
             if alone is not None:
                 return self.call_primitive(alone, args, kwargs, node)
-            return TupleVal(tuple(self.call_primitive(prim, args, kwargs, node) for prim in P.TUPLES[obj]))
+            items = tuple(self.call_primitive(prim, args, kwargs, node) for prim in P.TUPLES[obj])
+            return TupleVal(items, fields=P.RESULT_FIELDS.get(obj, ()))
         if isinstance(obj, CustomRule):
             return self.custom_call(obj, args, kwargs, node)
         if is_derivative(obj):

@@ -216,7 +216,8 @@ class ContainerLowering:
                                    f"{what}.append(item) per iteration of a for loop, at the top of its body "
                                    f"(not in a branch, no break or return), with {what} = [] before the loop; "
                                    "otherwise build an array (np.empty, then store into it)")
-        fields = base.items if isinstance(base, RecordVal) else dict(zip(getattr(base.cls, "_fields", ()), base.items))
+        names = getattr(base.cls, "_fields", ()) or getattr(base, "fields", ())
+        fields = base.items if isinstance(base, RecordVal) else dict(zip(names, base.items))
         if attr in fields:
             return self.current(fields[attr], node, f"{what}.{attr}")
         member = inspect.getattr_static(base.cls, attr, None)

@@ -21,6 +21,7 @@ class TupleVal:
     items: tuple
     cls: type = tuple
     ident: object = field(default=None, compare=False)  # (a list the function made: the same list after append)
+    fields: tuple = field(default=(), compare=False)  # (names of the items of a plain tuple: NumPy's results)
 
 
 @dataclass(frozen=True)
