@@ -45,6 +45,11 @@ def uses_yield(x):
     return z
 
 
+def uses_starred_unpack(x):
+    w, *rest = (x, x * 2.0, x)  # <-
+    return w + rest[0]
+
+
 def uses_lambda(x):
     y = x * 2.0
     sq = lambda t, p=2: t ** p  # <-  # noqa: E731
@@ -422,6 +427,7 @@ REFUSED = SHAPE_REFUSALS + [
     (uses_try, "try/except"),
     (uses_with, "with"),
     (uses_yield, "yield"),
+    (uses_starred_unpack, "unpacking into a starred name"),
     (uses_lambda, "a lambda takes plain parameters"),
     (uses_class, "class"),
     (uses_nested_def, "nested function"),

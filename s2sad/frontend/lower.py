@@ -609,6 +609,9 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         return base, spec, index
 
     def unpack(self, target: gast.Tuple, value: Value) -> None:
+        if any(isinstance(elt, gast.Starred) for elt in target.elts):
+            raise self.error(target, "unpacking into a starred name (a, *rest = ...) is not supported; unpack "
+                                     "into one name per item, or index the value")
         if isinstance(value, (Var, Const)) and value.type.is_array:
             items = self.array_items(value, len(target.elts), target)
         else:
