@@ -1570,46 +1570,23 @@ def _lstsq_default_rcond(a, b, rcond=None):
     return lambda a, b, rcond=None: np.linalg.lstsq(a, b, runtime._EPS * max(a.shape[0], a.shape[1]))
 
 
-@_cached_overload(np.linalg.inv)
-def _inv_of_integers(a):
-    return (lambda a: np.linalg.inv(a.astype(np.float64))) if _of_integers(a) else None
+def _floats_for(fn, arity: int) -> None:
+    """Register `fn` (one of np.linalg's) of arrays of integers or booleans as `fn` of their
+    float64 values, as NumPy computes it (Numba's own refuses them)."""
+    if arity == 1:
+        @_cached_overload(fn)
+        def one(a):
+            return (lambda a: fn(a.astype(np.float64))) if _of_integers(a) else None
+    else:
+        @_cached_overload(fn)
+        def two(a, b):
+            return (lambda a, b: fn(a.astype(np.float64), b.astype(np.float64))) if _of_integers(a, b) else None
 
 
-@_cached_overload(np.linalg.det)
-def _det_of_integers(a):
-    return (lambda a: np.linalg.det(a.astype(np.float64))) if _of_integers(a) else None
-
-
-@_cached_overload(np.linalg.slogdet)
-def _slogdet_of_integers(a):
-    return (lambda a: np.linalg.slogdet(a.astype(np.float64))) if _of_integers(a) else None
-
-
-@_cached_overload(np.linalg.cholesky)
-def _cholesky_of_integers(a):
-    return (lambda a: np.linalg.cholesky(a.astype(np.float64))) if _of_integers(a) else None
-
-
-@_cached_overload(np.linalg.eigh)
-def _eigh_of_integers(a):
-    return (lambda a: np.linalg.eigh(a.astype(np.float64))) if _of_integers(a) else None
-
-
-@_cached_overload(np.linalg.eigvalsh)
-def _eigvalsh_of_integers(a):
-    return (lambda a: np.linalg.eigvalsh(a.astype(np.float64))) if _of_integers(a) else None
-
-
-@_cached_overload(np.linalg.qr)
-def _qr_of_integers(a):
-    return (lambda a: np.linalg.qr(a.astype(np.float64))) if _of_integers(a) else None
-
-
-@_cached_overload(np.linalg.solve)
-def _solve_of_integers(a, b):
-    if not _of_integers(a, b):
-        return None
-    return lambda a, b: np.linalg.solve(a.astype(np.float64), b.astype(np.float64))
+for _fn in (np.linalg.inv, np.linalg.det, np.linalg.slogdet, np.linalg.cholesky, np.linalg.eigh,
+            np.linalg.eigvalsh, np.linalg.qr):
+    _floats_for(_fn, 1)
+_floats_for(np.linalg.solve, 2)
 
 
 # --- NumPy functions Numba compiles slowly, through helpers cached with the package ---------------
