@@ -347,7 +347,9 @@ class Emitter:
         return [ast.Assign([target], value)]
 
     def store(self, eqn: Eqn) -> list[ast.stmt]:
-        """``x[idx] += v`` in place, or on a copy when the old array is still needed."""
+        """``x[idx] += v`` in place, or on a copy when the old array is still needed (not for a
+        store marked `own`: into an array element loops allocated for themselves, which the alias
+        classes cannot tell from the values it replaces in a loop carrying it)."""
         base, out = eqn.ins[0], eqn.outs[0]
         args = [self.namer.expr(a) for a in eqn.ins]
         params = eqn.params
@@ -356,7 +358,8 @@ class Emitter:
             arrays = [a.type.is_array for a in eqn.ins[1:-1]]
             params = params | {"region": region.is_array, "scatter": any(arrays), "arrays": arrays,
                                "region_ndim": region.ndim, "value_ndim": eqn.ins[-1].type.ndim}
-        if base not in self.readonly and not self.aliases.shared(base, (self.after(eqn) - {out}) | self.pinned):
+        if eqn.params.get("own") or base not in self.readonly \
+                and not self.aliases.shared(base, (self.after(eqn) - {out}) | self.pinned):
             self.namer.bind(out, self.namer.names[base])
             for k, operand in enumerate(eqn.ins[1:], 1):  # y[1:] = y[:-1], y_bar += y_bar.T
                 if isinstance(operand, Var) and operand.type.is_array and self.aliases.shared(operand, {base}):
