@@ -51,54 +51,67 @@ def fuse_arrays(fn: Function) -> Function:
     """`fn` with the nested element loops above (edited in place, then cleaned of what they
     replace)."""
     uses = use_counts(fn.body)
+    defined = {s.outs[0]: s for s in walk(fn.body) if isinstance(s, Eqn) and len(s.outs) == 1}
     for block in [fn.body] + [b for stmt in walk(fn.body) for b in stmt.blocks()]:
-        _fuse_block(block, uses)
+        _fuse_block(block, defined, uses)
     return dce(fn)
 
 
 # The indices an array is read at: a tuple of, per axis, ("axis", m), the loop index of axis m, or
-# ("take", idx, inner), the element of the index array idx at the index `inner`.
+# ("take", idx, inner, n), the element at the index `inner` of the index array idx, which
+# `checked_index` made for an axis of length n.
 
 
 @dataclass
 class _Tree:
     rank: int
-    defined: dict  # value → the equation of the block binding it alone
+    defined: dict  # value → the equation binding it (alone), anywhere in the function
+    local: set  # the identities of the equations of the root's block
     uses: dict
-    nodes: dict = field(default_factory=dict)  # id → an operation of the tree
-    inputs: dict = field(default_factory=dict)  # id(operation) → (operand, indices read) for each operand
+    nodes: dict = field(default_factory=dict)  # id → an operation the tree replaces (in the block, read once)
+    mapped: dict = field(default_factory=dict)  # id → an operation computed or read through
     lengths: list = field(default_factory=list)  # (array, axis, index): the array's length on that axis
-    checks: list = field(default_factory=list)  # ((array, axis), bound): a gather's index checked for bound
+    checks: list = field(default_factory=list)  # (array, axis, n): read at a gather's index checked for n
 
     def plan(self, atom: Atom, at: tuple) -> None:
-        """Take `atom`, read at the indices `at`, into the tree: its operation when it can be
-        computed element by element here, else as an operand read at `at`."""
+        """Take `atom`, read at the indices `at`, into the tree: read through it when it is a
+        view, a broadcast or a gather (its operand read instead, wherever it was made), computed
+        element by element when it is an operation of the block read here alone at every loop
+        index, else read as an operand."""
         eqn = self.defined.get(atom)
         whole = len(at) == self.rank and all(i[0] == "axis" for i in at)
-        if eqn is None or not whole or self.uses.get(atom) != 1 or not self.fusible(eqn):
-            self.lengths += [(atom, d, index) for d, index in enumerate(at)]
-        else:
+        if eqn is not None and eqn.prim in _MAPS and self.fusible(eqn):
             self.take(eqn, at)
+        elif eqn is not None and whole and self.uses.get(atom) == 1 and id(eqn) in self.local and self.fusible(eqn):
+            self.take(eqn, at)
+        else:
+            for d, index in enumerate(at):
+                (self.lengths if index[0] == "axis" else self.checks).append((atom, d, index))
 
     def take(self, eqn: Eqn, at: tuple) -> None:
-        self.nodes[id(eqn)] = eqn
-        self.inputs[id(eqn)] = operands = self._operands(eqn, at)
-        for a, read in operands:
+        if id(eqn) in self.local and self.uses.get(eqn.outs[0]) == 1:
+            self.nodes[id(eqn)] = eqn
+        self.mapped[id(eqn)] = eqn
+        if eqn.prim is P.lanes_full:
+            self.lengths += [(eqn.ins[1], j, index) for j, index in enumerate(at[1:]) if index[0] == "axis"]
+        elif eqn.prim is P.getitem:
+            axis, index, _ = _gathered(eqn, self.defined)
+            self.plan(index, (at[axis],))
+        for a, read in self._reads(eqn, at):
             if read is not None:
                 self.plan(a, read)
 
     def fusible(self, eqn: Eqn) -> bool:
         if eqn.prim is P.getitem:
             return _gathered(eqn, self.defined) is not None
-        return (eqn.prim in FUSED or eqn.prim in _MAPS) and _float(eqn.outs[0])
+        return (eqn.prim in FUSED or eqn.prim in _MAPS) and _float(eqn.outs[0]) \
+            and all(a.type.ndim for a in eqn.ins[:1 if eqn.prim in _MAPS else None] if a.type.is_array)
 
-    def _operands(self, eqn: Eqn, at: tuple) -> list[tuple[Atom, tuple | None]]:
-        """Each operand of `eqn`, read at `at`, with the indices it is read at (None: a number,
-        or what is not read element by element)."""
+    def _reads(self, eqn: Eqn, at: tuple) -> list[tuple[Atom, tuple | None]]:
+        """Each operand of `eqn` read at `at`, with the indices it is read at (None: a number, or
+        what is not read element by element)."""
         if eqn.prim is P.lanes_full:
-            t, like = eqn.ins
-            self.lengths += [(like, j, index) for j, index in enumerate(at[1:])]
-            return [(t, at), (like, None)]
+            return [(eqn.ins[0], at), (eqn.ins[1], None)]
         if eqn.prim is P.expand_dims:
             axis = eqn.params["axis"] % len(at)
             return [(eqn.ins[0], at[:axis] + at[axis + 1:])]
@@ -109,10 +122,8 @@ class _Tree:
                 inner[a % len(at)] = at[k]
             return [(eqn.ins[0], tuple(inner))]
         if eqn.prim is P.getitem:
-            axis, index, bound = _gathered(eqn, self.defined)
-            self.checks.append(((eqn.ins[0], axis), bound))
-            self.plan(index, (at[axis],))
-            return [(eqn.ins[0], at[:axis] + (("take", index, at[axis]),) + at[axis + 1:])]
+            axis, index, n = _gathered(eqn, self.defined)
+            return [(eqn.ins[0], at[:axis] + (("take", index, at[axis], n),) + at[axis + 1:])]
         return [(a, at[len(at) - a.type.ndim:] if a.type.is_array else None) for a in eqn.ins]
 
     def value(self, atom: Atom, at: tuple | None, body: Builder, indices: dict, reads: dict) -> Atom:
@@ -120,12 +131,12 @@ class _Tree:
         eqn = self.defined.get(atom)
         if at is None:
             return atom
-        if eqn is None or id(eqn) not in self.nodes:
+        if eqn is None or id(eqn) not in self.mapped:
             if (atom, at) not in reads:
                 reads[atom, at] = body.emit(P.getitem, [atom, *(self.index(i, body, indices, reads) for i in at)],
                                             spec=("i",) * len(at))
             return reads[atom, at]
-        operands = [self.value(a, read, body, indices, reads) for a, read in self.inputs[id(eqn)]]
+        operands = [self.value(a, read, body, indices, reads) for a, read in self._reads(eqn, at)]
         if eqn.prim in _MAPS:
             return operands[0]
         return body.emit(eqn.prim, operands, eqn.outs[0].name, **eqn.params)
@@ -162,8 +173,8 @@ def _gathered(eqn: Eqn, defined: dict) -> tuple[int, Atom, Atom] | None:
     return axis, index, made.ins[1]
 
 
-def _fuse_block(block: Block, uses: dict) -> None:
-    defined = {s.outs[0]: s for s in block.stmts if isinstance(s, Eqn) and len(s.outs) == 1}
+def _fuse_block(block: Block, defined: dict, uses: dict) -> None:
+    local = {id(s) for s in block.stmts}
     order = {id(s): k for k, s in enumerate(block.stmts)}
     taken: set[int] = set()  # the operations already in a later tree
     fused: dict[int, list] = {}  # id(root) → what replaces it
@@ -171,9 +182,10 @@ def _fuse_block(block: Block, uses: dict) -> None:
         if id(stmt) in taken or not isinstance(stmt, Eqn) or len(stmt.outs) != 1 \
                 or not _float(stmt.outs[0]) or stmt.outs[0].type.ndim < 3:
             continue
-        tree = _Tree(stmt.outs[0].type.ndim, defined, uses)
+        tree = _Tree(stmt.outs[0].type.ndim, defined, local, uses)
         if not tree.fusible(stmt):
             continue
+        tree.nodes[id(stmt)] = stmt  # (the root, replaced)
         tree.take(stmt, tuple(("axis", m) for m in range(tree.rank)))
         replacement = _loops(stmt, tree, order) if _worth(tree) else None
         if replacement is not None:
@@ -186,7 +198,7 @@ def _fuse_block(block: Block, uses: dict) -> None:
 def _worth(tree: _Tree) -> bool:
     """Does the tree join operations Numba would compute one array each for? (One operation, or
     elementwise operations alone, Numba fuses as well.)"""
-    return len(tree.nodes) > 1 and any(e.prim in _MAPS for e in tree.nodes.values())
+    return len(tree.mapped) > 1 and any(e.prim in _MAPS for e in tree.mapped.values())
 
 
 def _loops(root: Eqn, tree: _Tree, order: dict) -> list | None:
@@ -196,8 +208,6 @@ def _loops(root: Eqn, tree: _Tree, order: dict) -> list | None:
     extents: dict[int, Atom] = {}
     tests = []
     for source, d, index in tree.lengths:
-        if index[0] != "axis":
-            continue
         length = _dim(b, source, d)
         if index[1] in extents:
             tests.append((length, extents[index[1]]))
@@ -205,7 +215,7 @@ def _loops(root: Eqn, tree: _Tree, order: dict) -> list | None:
             extents[index[1]] = length
     if len(extents) != tree.rank:
         return None
-    tests += [(_dim(b, x, axis), bound) for (x, axis), bound in tree.checks]
+    tests += [(_dim(b, x, axis), index[3]) for x, axis, index in tree.checks]
     made = Builder(root.loc)
     start = made.emit(P.empty, [made.emit(P.make_tuple, [extents[m] for m in range(tree.rank)])], root.outs[0].name)
     loop = _nest(root, tree, start, [extents[m] for m in range(tree.rank)])
