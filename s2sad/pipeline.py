@@ -48,7 +48,7 @@ from .passes.cse import cse
 from .passes.dce import dce
 from .passes.draws import draws_for_numba, draws_from_global_stream
 from .passes.entry import hoist_global_reads, split_entry
-from .passes.fuse import fuse_loops
+from .passes.fuse import fuse_loops, split_concatenations
 from .passes.fuse_nd import fuse_arrays
 from .passes.inplace import reuse_buffers, update_in_place
 from .passes.licm import licm
@@ -382,8 +382,8 @@ def _form(derivative: Function, origin: str, compiled: bool) -> Form:
     with room_to_recurse():
         fn = copy_function(derivative)
         if compiled:
-            for step in (draws_for_numba, update_in_place, fuse_loops, fuse_arrays, reuse_buffers, poll_loops,
-                         chunk_tapes):
+            for step in (draws_for_numba, update_in_place, split_concatenations, fuse_loops, fuse_arrays,
+                         reuse_buffers, poll_loops, chunk_tapes):
                 fn = step(fn)
         else:
             fn = dce(strip_bounds(fn))

@@ -51,7 +51,7 @@ from ..ir.liveness import Liveness
 from ..ir.types import I64
 from .cse import key_of
 from .dce import dce
-from .shapes import ShapeRoots, slice_extents
+from .shapes import ShapeRoots, scope_before, shape_of_key, slice_extents
 
 FUSED = {P.add, P.sub, P.mul, P.div, P.neg, P.pow, P.exp, P.log, P.sqrt, P.sin, P.cos, P.tan, P.tanh,
          P.expm1, P.log1p, P.sinh, P.cosh, P.arctan, P.abs, P.sign, P.maximum, P.minimum, P.masked_product}
@@ -67,6 +67,79 @@ def fuse_loops(fn: Function, only: set[int] | None = None) -> Function:
     for block in [fn.body] + [b for stmt in walk(fn.body) for b in stmt.blocks()]:
         _fuse_block(block, context)
     return dce(fn)
+
+
+def split_concatenations(fn: Function) -> Function:
+    """``np.concatenate((a, e))`` of vectors, where a piece is an elementwise expression read only
+    there, becomes a new array stored into piece by piece (``z = np.empty(n); z[:k] = a; z[k:] =
+    e``), whose stores of elementwise expressions `fuse_loops` computes by element loops: the
+    piece is never an array of its own (an RK4 stage ``np.concatenate((x[:1], x[1:] * y[:-1]))``
+    allocated two vectors; in a loop body, the new array then takes a buffer, see
+    passes/inplace.py)."""
+    roots = ShapeRoots(fn.body, twins=fn.twins)
+    uses = use_counts(fn.body)
+    for block in [fn.body] + [b for stmt in walk(fn.body) for b in stmt.blocks()]:
+        defined: dict = {}
+        new: list = []
+        for stmt in block.stmts:
+            if _splittable(stmt, defined, uses):
+                target = _computed_piece(stmt, defined, uses)
+                new += _pieces_stored(stmt, target, roots, scope_before(fn.body, stmt) or set())
+                piece = stmt.ins[target]  # (no longer an array: its adjoint keeps its shape's key through its root)
+                fn.twins[:] = [(roots(x) if x is piece else x, d) for x, d in fn.twins]
+            else:
+                new.append(stmt)
+            if isinstance(stmt, Eqn) and len(stmt.outs) == 1:
+                defined[stmt.outs[0]] = stmt
+        block.stmts[:] = new
+    return fn
+
+
+def _splittable(stmt, defined: dict, uses: dict) -> bool:
+    return isinstance(stmt, Eqn) and stmt.prim is P.concatenate and stmt.params.get("axis", 0) in (0, -1) \
+        and _vector(stmt.outs[0]) and all(_vector(a) for a in stmt.ins) and _computed_piece(stmt, defined, uses) is not None
+
+
+def _computed_piece(stmt: Eqn, defined: dict, uses: dict) -> int | None:
+    """The position of the last piece of a concatenation that an elementwise operation makes for
+    it alone, or None."""
+    found = [k for k, a in enumerate(stmt.ins) if a in defined and defined[a].prim in FUSED and uses.get(a) == 1]
+    return found[-1] if found else None
+
+
+def _pieces_stored(stmt: Eqn, target: int, roots: ShapeRoots, before: set) -> list:
+    """`_splittable`'s concatenation as an allocation and a store per piece. The new array has
+    the concatenation's shape key where the values at hand can state it (the shape facts still
+    know it), and the piece at `target` then spans what the others leave, so that its
+    expression is read by its store alone (else by its length too, and not fused)."""
+    b = Builder(stmt.loc)
+    shape = shape_of_key(roots.key(stmt.outs[0]), b, lambda a: a in before)
+    known = shape is not None and shape.type.kind == "tuple"
+    lengths = [None if known and k == target else _dim(b, a, 0) for k, a in enumerate(stmt.ins)]
+    if not known:
+        shape = b.emit(P.make_tuple, [_sum(b, lengths)])
+    z = b.emit(P.empty, [shape], stmt.outs[0].name)
+    start: Atom = const(0)
+    for k, (piece, n) in enumerate(zip(stmt.ins, lengths)):
+        if n is None:  # (up to what the pieces after it take from the end)
+            total = b.emit(P.getitem, [shape, const(0)], spec=("i",))
+            stop = b.emit(P.sub, [total, _sum(b, lengths[k + 1:])]) if k + 1 < len(lengths) else total
+        else:
+            stop = b.emit(P.add, [start, n])
+        operands = [z, start, stop, const(None), piece]
+        if k == len(stmt.ins) - 1:
+            b.append(Eqn(list(stmt.outs), P.setitem, operands, {"spec": ("s",)}, stmt.loc))
+        else:
+            z = b.emit(P.setitem, operands, stmt.outs[0].name, spec=("s",))
+        start = stop
+    return b.stmts
+
+
+def _sum(b: Builder, values: list[Atom]) -> Atom:
+    total = values[0]
+    for v in values[1:]:
+        total = b.emit(P.add, [total, v])
+    return total
 
 
 class _Context:
@@ -142,7 +215,7 @@ def _consumer(stmt, defined: dict, context: _Context):
     else:
         spread = None
     tree = _tree(value, defined, context.uses, rank)
-    if not tree or not _made_only_for_loops(value, context):
+    if not tree or not _made_only_for_loops(value, context, defined):
         return None
     if region is not None and any(context.aliases.find(leaf) is context.aliases.find(region)
                                   for leaf in _leaves(tree) if isinstance(leaf, Var) and leaf.type.is_array):
@@ -150,15 +223,25 @@ def _consumer(stmt, defined: dict, context: _Context):
     return region, value, tree, spread
 
 
-def _made_only_for_loops(value: Atom, context: _Context) -> bool:
+def _made_only_for_loops(value: Atom, context: _Context, defined: dict, depth: int = 0) -> bool:
     """Is `value` read only by updates and sums (directly, or through an ``unbroadcast`` read by
-    one), which element loops compute it into, so that it need not exist as an array? When
-    something else reads it too, it is made anyway, and a loop computing it again would only
-    add work."""
+    one), which element loops compute it into, so that it need not exist as an array? Or, when
+    one flop makes it (`CHEAP`), also by elementwise operations whose own results are read only
+    so (their loops compute it again)? When something else reads it too, it is made anyway, and
+    a loop computing it again would only add work."""
+    cheap = value in defined and defined[value].prim in CHEAP and depth < 3
+
     def fused(user, spread=True) -> bool:
         return user.prim in (P.index_add, P.index_sub, P.accumulate, P.sum) or spread and user.prim is P.unbroadcast \
-            and all(fused(u, False) for u in context.users.get(user.outs[0], [])) and context.uses[user.outs[0]] == 1
-    return context.uses[value] == 1 or all(isinstance(s, Eqn) and fused(s) for s in context.users[value])
+            and all(fused(u, False) for u in context.users.get(user.outs[0], [])) and context.uses[user.outs[0]] == 1 \
+            or cheap and user.prim in FUSED and len(user.outs) == 1 and _read_by_equations(user.outs[0], context) \
+            and _made_only_for_loops(user.outs[0], context, defined, depth + 1)
+    return context.uses[value] == 1 or all(isinstance(s, Eqn) and fused(s) for s in context.users.get(value, []))
+
+
+def _read_by_equations(v: Atom, context: _Context) -> bool:
+    """Is every use of `v` an equation's operand (none a block's result)?"""
+    return len(context.users.get(v, [])) == context.uses.get(v, 0) > 0
 
 
 def _vector(atom: Atom) -> bool:

@@ -298,12 +298,16 @@ def _shape_before(stmt: Eqn, roots: ShapeRoots, inlined: dict, before: set, stor
     before the loop that nothing stores into (reading an array that is stored into later, such as
     a tape, would keep its earlier version alive, and codegen would copy it at every store)."""
     out = stmt.outs[0]
-    if stmt.prim is P.empty:
+    available = lambda a: a in before and not stored(a)  # noqa: E731
+    if stmt.prim is P.empty:  # (a shape computed in the body, ``x.shape``, from its key)
         shape = stmt.ins[0]
-        return shape if isinstance(shape, Const) or shape in before else None
+        if isinstance(shape, Const) or shape in before:
+            return shape
+        key = roots.tuple_key(shape) if shape.type.kind == "tuple" else None
+        return None if key is None else shape_of_key(key, ahead, available, made)
     if stmt.prim not in FUSED or out in inlined or out.type.ndim not in (1, 2):
         return None
-    return shape_of_key(roots.key(out), ahead, lambda a: a in before and not stored(a), made)
+    return shape_of_key(roots.key(out), ahead, available, made)
 
 
 def _use_buffer(stmt: Eqn, shape: Atom, body: Block, stores: list) -> Eqn:
