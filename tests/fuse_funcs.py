@@ -160,3 +160,16 @@ def block_slices(A, B, a, b):
     C[a:, 1:b] += A[a:, 1:b] * B[a:, :b - 1] + 1.0
     C[::2, 1:] = C[::2, 1:] * 0.5 + np.sin(A[::2, :-1])
     return np.sum(C * C)
+
+
+def stitched(x, y, s):
+    """Concatenations whose elementwise piece comes first, last, and between two others, in a
+    loop: each is an array stored into piece by piece, the piece by an element loop."""
+    total = 0.0
+    for _ in range(s):
+        a = np.concatenate((np.sin(x[1:]) * y[1:], x[:1]))
+        b = np.concatenate((x[:1], y[:2], x[3:] * a[3:]))
+        c = np.concatenate((y[:1], x[1:-1] * b[1:-1], y[-1:]))
+        total = total + np.sum(a * b * c)
+        y = y + 0.1 * c
+    return total

@@ -41,6 +41,7 @@ CASES = {  # name: (function, arguments, whether the Numba derivative has an ele
     "a stencil into a matrix's interior": (ff.stencil_2d, (R.normal(size=(6, 5)), 0.1, 3), True),
     "matrix slices of run-time bounds": (ff.block_slices, (R.normal(size=(5, 4)), R.normal(size=(5, 4)), 1, 3), True),
     "matrix slices from the end": (ff.block_slices, (R.normal(size=(5, 4)), R.normal(size=(5, 4)), -2, 3), True),
+    "concatenations stored piece by piece": (ff.stitched, (R.normal(size=6), R.normal(size=6), 3), True),
 }
 
 
@@ -156,3 +157,14 @@ def test_a_slice_store_follows_numpy_on_each_bound():
 def test_a_grid_stencil_is_two_loops_without_tests():
     source = _source(ff.stencil_2d, CASES["a stencil into a matrix's interior"][1], "reverse", "numba")
     assert re.search(r"lap\[(\w+) \+ e, (\w+) \+ f\] = ", source) and "copy_into(lap" not in source
+
+
+def test_a_concatenation_with_an_elementwise_piece_is_stored_piece_by_piece():
+    """``np.concatenate((x[:1], x[1:] * y[:-1]))`` in a loop: a buffer allocated once, the first
+    piece copied into it and the second computed into it by an element loop (no concatenation,
+    no product array); the Python backend concatenates."""
+    source = _source(ff.rk4_chain, CASES["adjoints sharing memory"][1], "reverse", "numba")
+    forward = source.split("# reverse sweep")[0]
+    assert "np.concatenate" not in forward and len(re.findall(r"k\d_buffer = np.empty\(t\d*\)", forward)) == 4
+    assert re.search(r"\n\s+k1\[\w+ \+ e\] = like\w* ?\[e\] \* \w+\[e\]", forward)
+    assert "np.concatenate" in _source(ff.rk4_chain, CASES["adjoints sharing memory"][1], "reverse", "python")

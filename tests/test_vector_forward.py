@@ -28,6 +28,7 @@ CASES = {  # name: (function, arguments, wrt)
     "stores": (V.stores, (np.array([0.5, -1.0, 2.0, 0.3]), np.array([0, 2, 2])), 0),
     "solved": (V.solved, (A3, np.array([1.0, -2.0, 0.5])), 0),
     "solved wrt b": (V.solved, (A3, np.array([1.0, -2.0, 0.5])), 1),
+    "updated by its transpose": (V.symmetrised, (R.normal(size=(3, 3)),), 0),
 }
 
 

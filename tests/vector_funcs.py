@@ -93,3 +93,11 @@ def while_energy(x):
         h = np.tanh(h * x[k] + x[k - 1])
         k = k + 1
     return h * h
+
+
+def symmetrised(x):
+    """An in-place update by the array's own transpose (``fits_shape`` checks the operand's shape,
+    a linear operation with an operand of no derivative)."""
+    y = x.T * x
+    y += y.T
+    return y

@@ -77,8 +77,8 @@ def _elementwise(prim: P.Primitive, partials: tuple) -> Callable:
 
 
 def _linear(signs: tuple) -> Callable:
-    def jvp(primals, tangents, out, k, **params):
-        active = [j for j, t in enumerate(tangents) if t is not None]
+    def jvp(primals, tangents, out, k, **params):  # (operands past the signs give only a shape: fits_shape's)
+        active = [j for j, t in enumerate(tangents[:len(signs)]) if t is not None]
         terms = [spread(tangents[j], out.ndim) if signs[j] == 1 else -spread(tangents[j], out.ndim) for j in active]
         return _filled(add_tangents(terms), active, primals, out)
     return jvp
