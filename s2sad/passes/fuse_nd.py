@@ -18,19 +18,21 @@ gather followed by a transpose and a negation wrote the gathered array, then rea
 strides. (Vectors and matrices have their own element loops: passes/fuse.py.)
 
 A tree is the operation making the result (its root, an array of float64 of three or more axes)
-and the operations it alone reads, in the same block, that read their operands at every loop
-index: elementwise operations (fuse's `FUSED`), ``lanes_full``, and transposes (which permute
-the indices). Their operands are read at the loop indices, aligned at the last axis as NumPy
-broadcasts; an ``expand_dims`` reads its operand without the added axis (its length 1 spreads),
-a gather reads the index array at the loop index of its axis and the source at that index. Those
-operands are arrays computed before the loop (a view, or Numba's own array), so that nothing is
-computed more often than in NumPy's form.
+and the elementwise operations (fuse's `FUSED`) it alone reads, in the same block, at every loop
+index. Views, broadcasts and gathers are read through wherever they were made: a transpose
+permutes the indices, ``lanes_full`` reads its operand as NumPy broadcasts (aligned at the last
+axis), ``np.expand_dims`` reads its operand without the added axis (whose length 1 spreads), and
+a gather reads its index array at the loop index of its axis and its source at that element.
+What is read at fewer than all loop indices, or at a gathered index, is an array computed before
+the loops (a view, or Numba's own array), so that nothing is computed more often than in
+NumPy's form. A tree without a view, broadcast or gather is left to Numba.
 
-Every operand's length on each axis must be the loop's on that axis (the first length read for
+Every operand's length on each axis must be the loops' on that axis (the first length read for
 it: a ``lanes_full``'s shape, or an operand's): tested before the loops, which run only when
 all agree, NumPy's form being kept for any other case (one of length 1 that broadcasts, say).
-A gather's index array is the one ``checked_index`` made for the axis it indexes, which is
-tested to have the length it was checked against, since the loops read without bounds checks.
+A gather's index array is one ``checked_index`` made for an axis of length n (its entries are
+then in [0, n)), and the array read at its entries is tested to have length n there, since the
+loops read without bounds checks.
 """
 
 from __future__ import annotations
