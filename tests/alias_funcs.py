@@ -636,3 +636,29 @@ def matrix_power_one_then_write(x):
     B = np.linalg.matrix_power(A, 1)  # (A itself, as NumPy returns it)
     B[0, 0] = 3.0 * x[1]
     return np.sum(A * x[0]) + np.sum(np.linalg.matrix_power(A, 2))
+
+
+def updates_a_copy_of_a_number(x, z):
+    """`w` is always a copy of z (a new 0-d array in NumPy): updating it never reaches the caller's."""
+    w = z.copy()
+    w += x
+    return w * z
+
+
+def updates_a_number_on_one_path(x, z):
+    """`w` is z itself on one path (NumPy's `w += x` then updates the caller's 0-d array), a copy on
+    the other."""
+    if x > 0:
+        w = z.copy()
+    else:
+        w = z
+    w += x
+    return w * z
+
+
+def updates_a_number_carried_by_a_loop(x, z, n):
+    """`w` is z itself when the loop starts: the first `w += x` updates the caller's 0-d array."""
+    w = z
+    for _ in range(n):
+        w += x
+    return w * z

@@ -225,6 +225,20 @@ def test_a_number_updated_in_place_refuses_a_0d_array(mode):
 
 
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_copy_of_a_0d_array_may_be_updated_but_not_the_array_on_any_path(mode):
+    """`w = z.copy(); w += x` leaves the caller's 0-d array alone, as NumPy does: differentiated.
+    Where w may be z itself (on one branch, or as a loop starts), NumPy's update would reach
+    the caller's array: refused, whichever path the call takes."""
+    g = s2sad.grad(af.updates_a_copy_of_a_number, wrt=(0, 1), mode=mode)(0.5, np.array(1.5))
+    assert g == (1.5, 2.0 * 1.5 + 0.5)
+    for args in ((0.5, np.array(1.5)), (-0.5, np.array(1.5))):
+        with pytest.raises(S2SADError, match=r"alias_funcs.py:\d+: .* updates its argument 'z' in place"):
+            s2sad.grad(af.updates_a_number_on_one_path, wrt=(0, 1), mode=mode)(*args)
+    with pytest.raises(S2SADError, match="updates its argument 'z' in place"):
+        s2sad.grad(af.updates_a_number_carried_by_a_loop, wrt=(0, 1), mode=mode)(0.5, np.array(1.5), 3)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
 def test_a_written_argument_sharing_memory_with_a_global_it_reads_is_refused(mode):
     """Given the module's own array WEIGHTS, NumPy's `x *= 2.0` doubles WEIGHTS too, which the
     function then reads; s2sad reads WEIGHTS as an array apart."""

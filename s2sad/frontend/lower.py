@@ -160,6 +160,33 @@ def lower(fn, arg_types: list[Type], forced: frozenset = frozenset()) -> Functio
         forced |= assigned
 
 
+@functools.lru_cache(maxsize=256)
+def copies_only(tree) -> frozenset[str]:
+    """The names that every assignment in the function binds to a new object made by a copy
+    (``y = x.copy()``, ``np.copy(x)``, ``np.array(x)``, ``float(x)``) and nothing binds otherwise:
+    ``y += 1`` then updates that copy, never an argument, even where s2sad takes a 0-d array as
+    the number it holds (its `.copy()` is the number itself)."""
+    def copy_call(v) -> bool:
+        if not isinstance(v, gast.Call):
+            return False
+        f = v.func
+        if isinstance(f, gast.Attribute) and f.attr == "copy" and not v.args and not v.keywords:
+            return True
+        if isinstance(f, gast.Attribute) and isinstance(f.value, gast.Name) and f.value.id in ("np", "numpy"):
+            return f.attr == "copy" or f.attr == "array" and not any(k.arg == "copy" for k in v.keywords)
+        return isinstance(f, gast.Name) and f.id == "float"
+    copies, others, seen = set(), set(), set()
+    for n in gast.walk(tree):
+        if isinstance(n, gast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], gast.Name):
+            (copies if copy_call(n.value) else others).add(n.targets[0].id)
+            seen.add(id(n.targets[0]))
+        elif isinstance(n, gast.AugAssign):
+            seen.add(id(n.target))
+    others |= {n.id for n in gast.walk(tree) if isinstance(n, gast.Name) and id(n) not in seen
+               and isinstance(n.ctx, (gast.Store, gast.Param))}  # (loop targets, unpacking, parameters, ...)
+    return frozenset(copies - others)
+
+
 def _lower_once(fn, arg_types: list[Type], forced: frozenset, peel: frozenset) -> tuple["Lowering", Function]:
     src = parse(fn)
     names = list(inspect.signature(fn).parameters)  # (a functools.wraps wrapper shows the wrapped function's)
@@ -476,7 +503,8 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         if isinstance(target, Var) and target.type.is_array:
             self.update_in_place(node, node.target.id, target, prim, value)
             return
-        if isinstance(target, Var) and id(target) in self.mem.numbers_in:
+        if isinstance(target, Var) and id(target) in self.mem.numbers_in \
+                and node.target.id not in copies_only(self.src.tree):
             self.mem.updated.add(self.mem.numbers_in[id(target)])
         self.assign(node.target, self.emit(prim, [target, value], node))
 
@@ -843,6 +871,8 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
         region, its lowering, what it changed: the carried keys first, then any others)."""
         mark = _mark()  # values made from here on belong to this attempt
         region.params = [Var(_key_hint(k), region.types[k]) for k in region.carried]
+        for k, p in zip(region.carried, region.params):  # (a number parameter carried: the loop may update it)
+            self.may_be_number_parameter(p, [_lookup(self.env, k)])
         region.entry = {**self.env, **dict(zip(region.carried, region.params))}
         self.describe_params(region, region.entry, node)
         inner = self.nested(Builder(self.b.loc), dict(region.entry))
@@ -1102,8 +1132,10 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             if not isinstance(key, Latest) and self.same_view(a, b, mark) is not None:
                 again[key] = (self.mem.storage_of(a), self.same_view(a, b, mark))  # (made again after the if)
                 continue
+            sources = [a, b]
             a, b = self.unify(node, _key_hint(key), (a, then.b), (b, orelse.b), _typed_by_body(key) and key != RESULT)
             out = Var(_key_hint(key), a.type)
+            self.may_be_number_parameter(out, sources)
             outs.append(out)
             then_res.append(a)
             else_res.append(b)
@@ -1117,6 +1149,15 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             self.ambiguous(out, values, self.src.loc(node), mark)
         for key, (storage, steps) in again.items():
             self.env[key] = self.view_again(storage, steps, node, key)
+
+    def may_be_number_parameter(self, v: Var, sources: list) -> None:
+        """Have `v` (a branch's or a loop's merge of `sources`) taken as a number parameter when one
+        of them is (or may be) one: ``y += 1`` on it may be NumPy's update of the caller's 0-d
+        array on one path (see `stmt_AugAssign`)."""
+        for source in sources:
+            if isinstance(source, Var) and id(source) in self.mem.numbers_in:
+                self.mem.numbers_in[id(v)] = self.mem.numbers_in[id(source)]
+                return
 
     def joined(self, key):
         """What a branch gives for a key at its end: a name's value as it reads now, a storage's
