@@ -50,7 +50,7 @@ from .passes.draws import draws_for_numba, draws_from_global_stream
 from .passes.entry import hoist_global_reads, split_entry
 from .passes.fuse import fuse_loops, split_concatenations
 from .passes.fuse_nd import fuse_arrays
-from .passes.inplace import reuse_buffers, update_in_place
+from .passes.inplace import contiguous_operands, reuse_buffers, update_in_place
 from .passes.licm import licm
 from .passes.slices import push_slices
 from .passes.polls import poll_loops
@@ -383,7 +383,7 @@ def _form(derivative: Function, origin: str, compiled: bool) -> Form:
         fn = copy_function(derivative)
         if compiled:
             for step in (draws_for_numba, update_in_place, split_concatenations, fuse_loops, fuse_arrays,
-                         reuse_buffers, poll_loops, chunk_tapes):
+                         reuse_buffers, contiguous_operands, poll_loops, chunk_tapes):
                 fn = step(fn)
         else:
             fn = dce(strip_bounds(fn))

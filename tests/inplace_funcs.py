@@ -103,3 +103,15 @@ def midpoint_steps(x, h, steps):
         mid = x + 0.5 * h * np.sin(x)
         x = x + h * np.sin(mid)
     return np.sum(x * x)
+
+
+def transposed_products(W, P, n):
+    """A product with a transpose made before the loop (``P.T``, strided rows), at every step,
+    on both sides of the product."""
+    Q = P.T
+    total = 0.0
+    for _ in range(n):
+        M = W @ Q
+        total = total + np.sum(np.tanh(M)) + np.sum(Q @ M.T)
+        W = W * 0.9
+    return total

@@ -28,6 +28,7 @@ CASES = {  # name: (function, arguments, the differentiated arguments)
     "listed rows": (fi.listed_rows, (R.normal(size=4), 3), (0,)),
     "scratch rows": (fi.scratch_rows, (R.normal(size=5), 4), (0,)),
     "midpoint steps": (fi.midpoint_steps, (R.normal(size=6), 0.1, 5), (0, 1)),
+    "transposed products": (fi.transposed_products, (R.normal(size=(3, 4)), R.normal(size=(5, 4)), 3), (0, 1)),
 }
 
 
@@ -125,3 +126,15 @@ def test_a_taped_value_read_again_is_computed_into_its_tape():
     assert len(re.findall(r"tape_\w+\[_, e\] = ", forward)) == 2  # (the two sines, each into its tape)
     assert forward.count("copy_into(tape_") == 1  # (the state x, read again after the step)
     assert re.search(r"x1\[e\] \+= h \* ", forward) and "np.empty(" not in forward.split("for _ in")[1]
+
+
+def test_a_transpose_multiplied_in_a_loop_is_copied_once_before_it():
+    """``W @ Q`` and ``Q @ M.T`` (Q = P.T) at every step read one C-ordered copy of Q made before
+    the loop; the Python backend multiplies the view."""
+    args = CASES["transposed products"][1]
+    forward = _source(fi.transposed_products, args, (0, 1)).split("# reverse sweep")[0]
+    copied = re.search(r"\n    (\w+) = Q\.copy\(\)\n", forward)
+    assert copied and forward.index(copied.group(0)) < forward.index("for _ in range(")
+    loop = forward[forward.index("for _ in range("):]
+    assert re.search(rf"\w+ @ {copied.group(1)}\b", loop) and re.search(rf"\b{copied.group(1)} @ \w+", loop)
+    assert ".copy()" not in _source(fi.transposed_products, args, (0, 1), backend="python").split("# reverse sweep")[0]
