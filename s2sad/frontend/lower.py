@@ -160,7 +160,6 @@ def lower(fn, arg_types: list[Type], forced: frozenset = frozenset()) -> Functio
         forced |= assigned
 
 
-@functools.lru_cache(maxsize=256)
 def copies_only(tree) -> frozenset[str]:
     """The names that every assignment in the function binds to a new object made by a copy
     (``y = x.copy()``, ``np.copy(x)``, ``np.array(x)``, ``float(x)``) and nothing binds otherwise:
