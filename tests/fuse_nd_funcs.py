@@ -27,3 +27,13 @@ def swapped_product(A, B):
     """A sum over a product of a batch of matrices with a transpose of another (reverse mode
     differentiates through the transposes)."""
     return np.sum(np.sin(np.transpose(A, (0, 2, 1)) * B + np.expand_dims(B[:, 0], 1)))
+
+
+def accumulated_squares(X, W):
+    """In a loop, a transpose of an elementwise result with a spread column added, transposed
+    back, squared and accumulated: the tangents read through both transposes."""
+    total = np.zeros(X.shape)
+    for i in range(W.shape[0]):
+        t = (np.tanh(X * W[i]).T + np.expand_dims(W[i], 1)).T
+        total = total + t * t
+    return total

@@ -83,3 +83,25 @@ def test_reverse_mode_through_transposes_of_batches():
         np.testing.assert_allclose(compiled, s2sad.grad(fn.swapped_product, wrt=k, backend="python")(A, B),
                                    rtol=1e-12, atol=1e-14)
         np.testing.assert_allclose(compiled, fd(fn.swapped_product, (A, B), k), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.numba
+@pytest.mark.parametrize("wrt", [0, 1])
+def test_tangents_read_through_transposes_in_a_loop(wrt):
+    """Each operand, read twice, is tested once; the Jacobian agrees with the Python backend's
+    and with finite differences."""
+    X, W = R.normal(size=(4, 5)), R.normal(size=(3, 5))
+    compiled = s2sad.jacobian(fn.accumulated_squares, wrt=wrt, backend="numba")(X, W)
+    np.testing.assert_allclose(compiled, s2sad.jacobian(fn.accumulated_squares, wrt=wrt, backend="python")(X, W),
+                               rtol=1e-12, atol=1e-14)
+    x = (X, W)[wrt]
+    for k in range(3):  # (three entries of the result, against finite differences)
+        index = np.unravel_index(7 * k + 2, X.shape)
+        column = fd(lambda v: fn.accumulated_squares(*((v, W) if wrt == 0 else (X, v)))[index], (x,), 0)
+        np.testing.assert_allclose(compiled[index], column, rtol=1e-6, atol=1e-8)
+    source = s2sad.derivative_source(fn.accumulated_squares, "vforward", (wrt,),
+                                     types={"X": "f64[:,:]", "W": "f64[:,:]"}, backend="numba")
+    tests = re.findall(r"\n\s+if (.*):\n\s+\w+ = np\.empty\(", source)
+    for test in tests:
+        conditions = [c.strip("() ") for c in test.split(" and ")]
+        assert len(set(conditions)) == len(conditions), test

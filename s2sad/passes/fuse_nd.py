@@ -209,7 +209,7 @@ def _loops(root: Eqn, tree: _Tree, order: dict) -> list | None:
     b = Builder(root.loc)
     extents: dict[int, Atom] = {}
     tests = []
-    for source, d, index in tree.lengths:
+    for source, d, index in dict.fromkeys(tree.lengths):  # (an operand read twice is tested once)
         length = _dim(b, source, d)
         if index[1] in extents:
             tests.append((length, extents[index[1]]))
@@ -217,7 +217,7 @@ def _loops(root: Eqn, tree: _Tree, order: dict) -> list | None:
             extents[index[1]] = length
     if len(extents) != tree.rank:
         return None
-    tests += [(_dim(b, x, axis), index[3]) for x, axis, index in tree.checks]
+    tests += [(_dim(b, x, axis), index[3]) for x, axis, index in dict.fromkeys(tree.checks)]
     made = Builder(root.loc)
     start = made.emit(P.empty, [made.emit(P.make_tuple, [extents[m] for m in range(tree.rank)])], root.outs[0].name)
     loop = _nest(root, tree, start, [extents[m] for m in range(tree.rank)])
