@@ -51,7 +51,7 @@ from ..ir.liveness import Liveness
 from ..ir.types import I64
 from .cse import key_of
 from .dce import dce
-from .shapes import ShapeRoots, scope_before, shape_of_key, slice_extents
+from .shapes import ShapeRoots, root_twins, scope_before, shape_of_key, slice_extents
 
 FUSED = {P.add, P.sub, P.mul, P.div, P.neg, P.pow, P.exp, P.log, P.sqrt, P.sin, P.cos, P.tan, P.tanh,
          P.expm1, P.log1p, P.sinh, P.cosh, P.arctan, P.abs, P.sign, P.maximum, P.minimum, P.masked_product}
@@ -76,7 +76,10 @@ def split_concatenations(fn: Function) -> Function:
     piece is never an array of its own (an RK4 stage ``np.concatenate((x[:1], x[1:] * y[:-1]))``
     allocated two vectors; in a loop body, the new array then takes a buffer, see
     passes/inplace.py)."""
+    if not any(isinstance(s, Eqn) and s.prim is P.concatenate for s in walk(fn.body)):
+        return fn
     roots = ShapeRoots(fn.body, twins=fn.twins)
+    root_twins(fn, roots)  # (a piece stored in its place is no value: its adjoint keeps its shape's key)
     uses = use_counts(fn.body)
     for block in [fn.body] + [b for stmt in walk(fn.body) for b in stmt.blocks()]:
         defined: dict = {}
@@ -85,8 +88,6 @@ def split_concatenations(fn: Function) -> Function:
             if _splittable(stmt, defined, uses):
                 target = _computed_piece(stmt, defined, uses)
                 new += _pieces_stored(stmt, target, roots, scope_before(fn.body, stmt) or set())
-                piece = stmt.ins[target]  # (no longer an array: its adjoint keeps its shape's key through its root)
-                fn.twins[:] = [(roots(x) if x is piece else x, d) for x, d in fn.twins]
             else:
                 new.append(stmt)
             if isinstance(stmt, Eqn) and len(stmt.outs) == 1:
@@ -135,16 +136,10 @@ def _pieces_stored(stmt: Eqn, target: int, roots: ShapeRoots, before: set) -> li
     return b.stmts
 
 
-def _sum(b: Builder, values: list[Atom]) -> Atom:
-    total = values[0]
-    for v in values[1:]:
-        total = b.emit(P.add, [total, v])
-    return total
-
-
 class _Context:
     def __init__(self, fn: Function):
         self.roots = ShapeRoots(fn.body, twins=fn.twins)
+        root_twins(fn, self.roots)  # (for the passes after: the values the loops compute are gone then)
         self.aliases = Aliases(fn.body)
         self.uses = use_counts(fn.body)
         self.users: dict = {}  # value → the equations reading it
@@ -587,10 +582,19 @@ def _merge(first: ForRange, second: ForRange) -> ForRange:
 
 
 def _all(b: Builder, tests: list[Atom]) -> Atom:
-    test = tests[0]
-    for more in tests[1:]:
-        test = b.emit(P.and_, [test, more])
-    return test
+    return _chain(b, P.and_, tests)
+
+
+def _sum(b: Builder, values: list[Atom]) -> Atom:
+    return _chain(b, P.add, values)
+
+
+def _chain(b: Builder, prim: P.Primitive, atoms: list[Atom]) -> Atom:
+    """``a0 op a1 op …`` (left to right), emitted into `b`."""
+    result = atoms[0]
+    for more in atoms[1:]:
+        result = b.emit(prim, [result, more])
+    return result
 
 
 def _matrix_loop(stmt: Eqn, region: Atom | None, value: Var, tree: list[Eqn], rows: Atom, cols: Atom,

@@ -308,6 +308,13 @@ class ShapeRoots:
         return init in self.kept and self.kept[init] == self.key(result)
 
 
+def root_twins(fn: Function, roots: ShapeRoots) -> None:
+    """Have each derivative of `fn.twins` be the twin of its value's shape root (a value of the
+    same shape, bound earlier), so that the fact survives passes that remove the value itself (an
+    elementwise expression computed into its place by element loops)."""
+    fn.twins[:] = [(roots(x), d) for x, d in fn.twins]
+
+
 # Keys of shapes that are not the shape of a value at hand (ShapeRoots.formed): ("dims", ((key, axis),
 # ...)), the shape made of those extents of shapes (``(W.shape[0],)`` for ``W @ h``), and
 # ("joined", keys), the broadcast of shapes (``W @ h + b``). Values of equal keys have equal shapes;
