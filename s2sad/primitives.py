@@ -631,6 +631,10 @@ int_exponent = _define("int_exponent", ["exponent"], lambda t, p: None, _call_st
 # Python's ZeroDivisionError for a division of integers by 0 (compiled integer division gives 0, or inf).
 int_divisor = _define("int_divisor", ["divisor"], lambda t, p: None, _call_statement("checked_int_divisor"),
                       statement=True)
+# The integer divisor of np.mod, np.remainder, np.floor_divide or np.divide (`ufunc`, NumPy's name): NumPy's
+# result and RuntimeWarning for a division by 0, not Python's ZeroDivisionError.
+numpy_divisor = _define("numpy_divisor", ["divisor"], same_as_first, helper_emitter("numpy_divisor", "ufunc"),
+                        statics={"ufunc": "divide"}, impl=runtime.numpy_divisor)
 # NumPy's check that a matrix whose axes einsum collapses into one index (``'ii'``) is square: its
 # ValueError otherwise (the diagonal would be of the leading square block).
 square_matrix = _define("square_matrix", ["rows", "cols"], lambda t, p: None, _call_statement("checked_square"), statement=True)

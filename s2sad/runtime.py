@@ -20,7 +20,7 @@ __all__ = ["add_at", "add_into", "add_outer", "binomial_schedule", "broadcast_li
            "checked_size", "checked_square", "checked_interp_points", "checked_weights_total",
            "checked_entered", "checked_fraction", "checked_index", "checked_mask", "checked_span", "checked_unpack", "copy_into",
            "checked_int_difference", "checked_int_divisor", "checked_int_exponent", "checked_int_negation",
-           "checked_int_power", "checked_int_product", "checked_int_sum",
+           "checked_int_power", "checked_int_product", "checked_int_sum", "numpy_divisor",
            "cross_vectors", "digamma", "draw_choice", "draw_integers", "erf", "erfc", "expand_to", "expit", "fits_shape",
            "full_rank_gram", "gammaln", "histogram_span", "histogram_weights", "increasing", "inverse_gaps",
            "joined_shape", "keeps_shape", "lane_store", "lanes_full", "lanes_matmul", "last_writes", "list_capacity",
@@ -324,6 +324,14 @@ def checked_int_divisor(divisor: int) -> None:
     """Python's ZeroDivisionError for a division (or modulo) of integers by 0."""
     if divisor == 0:
         raise ZeroDivisionError("integer division or modulo by zero")
+
+
+def numpy_divisor(divisor: int, ufunc: str) -> np.int64:
+    """The integer divisor of a NumPy function (np.mod, np.floor_divide, np.divide ...) as NumPy's
+    integer, so that a division of Python's integers by 0 gives NumPy's result (0, or inf) and its
+    RuntimeWarning rather than Python's ZeroDivisionError. (`ufunc` names the function in the
+    warning compiled code gives.)"""
+    return np.int64(divisor)
 
 
 def checked_int_power(base: int, exponent: int) -> None:

@@ -157,6 +157,21 @@ def integer_quotient(x, n, m):
     return x * (n // m) + x * (n % m)  # integer quotient
 
 
+def numpy_integer_quotients(x, n, m):
+    """NumPy's functions divide Python's ints as NumPy's: by 0, 0 (or inf) and a warning."""
+    return x * np.mod(n, m) + x * np.floor_divide(n, m) + x * np.remainder(n, m)
+
+
+def numpy_integer_ratio(x, n, m):
+    return x * np.divide(n, m)
+
+
+def element_quotient(x, counts, m):
+    """An array's element is NumPy's integer, and so is what is computed from it."""
+    k = counts[0] + 1
+    return x * (k // m) + x * (k % m)
+
+
 def checked_steps(x, dt, n):
     """The program's own checks: asserts (a literal message, an f-string's, none) and a raise
     alone in an if."""

@@ -1492,6 +1492,9 @@ def z_invert(x): return np.where(~(x > 0.0), 3.0, 1.0) * x + x * float(~np.argma
 def z_running_extreme(x): return x * np.argmax(np.maximum.accumulate(x) == x[np.argmax(x)])
 
 
+def z_numpy_divisor(x): return x * float(np.floor_divide(7, len(x)) + np.mod(len(x) + 1, len(x)))
+
+
 def z_list_position(x):
     xs = [x]
     for i in range(3):
@@ -1641,6 +1644,7 @@ ZERO_SAMPLES: dict[P.Primitive, list[Sample]] = {
     P.trip_count: [Z(z_trip_count, normal(5), lambda x: np.full(x.shape, 3.0))],
     P.joined_shape: [Z(z_joined_shape, normal(4), lambda x: np.ones_like(x))],
     P.list_position: [Z(z_list_position, normal(3), lambda x: np.full(x.shape, 4.0))],
+    P.numpy_divisor: [Z(z_numpy_divisor, normal(3), lambda x: np.full(x.shape, 3.0))],
     P.to_int: [Z(z_to_int, normal(3), lambda x: np.full(x.shape, float(int(abs(x[0]) + 2.0))))],
     P.argmax: [Z(z_argmax, normal(3), lambda x: np.full(x.shape, float(np.argmax(x) + np.sum(np.argmax(np.outer(x, x), axis=0)))))],
     P.argmin: [Z(z_argmin, normal(3), lambda x: np.full(x.shape, float(np.argmin(x) + np.sum(np.argmin(np.outer(x, x), axis=1)))))],

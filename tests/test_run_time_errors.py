@@ -7,6 +7,7 @@ again as Python to find the statement.
 
 import pickle
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -99,6 +100,29 @@ def test_an_integer_division_by_zero_raises_as_in_python(each_backend, mode):
     """Python's ZeroDivisionError for ints (compiled integer division would give 0)."""
     raised(lambda: s2sad.grad(rf.integer_quotient, mode=mode)(0.5, 7, 0), ZeroDivisionError, "integer quotient")
     assert s2sad.value_and_grad(rf.integer_quotient, mode=mode)(0.5, -7, 2) == (-1.5, -3.0)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_numpy_s_integer_divisions_by_zero_give_numpy_s_result_and_warning(each_backend, mode):
+    """np.mod(7, 0) and an array element // 0 are NumPy's 0 with its RuntimeWarning, and
+    np.divide(7, 0) its inf, on both backends (only Python's own ints raise: above)."""
+    counts = np.array([6, 2])
+    for fn, args, value, slope in ((rf.numpy_integer_quotients, (0.5, 7, 0), 0.0, 0.0),
+                                   (rf.numpy_integer_quotients, (0.5, 7, 2), 2.5, 5.0),
+                                   (rf.element_quotient, (0.5, counts, 0), 0.0, 0.0),
+                                   (rf.element_quotient, (0.5, counts, 2), 2.0, 4.0),
+                                   (rf.numpy_integer_ratio, (0.5, 7, 2), 1.75, 3.5)):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert fn(*args) == value
+            numpy_warned = [str(w.message) for w in caught]
+            caught.clear()
+            assert s2sad.value_and_grad(fn, mode=mode)(*args) == (value, slope)
+        ours = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+        assert bool(ours) == bool(numpy_warned) and all("divide by zero encountered in" in m for m in ours), ours
+    with pytest.warns(RuntimeWarning, match="divide by zero encountered in"):
+        value, slope = s2sad.value_and_grad(rf.numpy_integer_ratio, mode=mode)(0.5, 7, 0)
+    assert value == np.inf and slope == np.inf
 
 
 # Python's ints never wrap around, but int64's do: 25! and the 94th Fibonacci number were wrong

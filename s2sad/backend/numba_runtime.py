@@ -494,6 +494,30 @@ _compiled_as_written(runtime.checked_span, runtime.checked_entered, runtime.chec
 _OUT_OF_BOUNDS = runtime.OUT_OF_BOUNDS
 
 
+def _divided_by_zero(ufunc: str):
+    message = f"divide by zero encountered in {ufunc}"
+
+    def warn() -> None:
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+    return warn
+
+
+@_cached_overload(runtime.numpy_divisor)
+def _numpy_divisor(divisor, ufunc):
+    """The divisor unchanged (compiled integer division follows NumPy's error model: 0, or inf),
+    and NumPy's RuntimeWarning when it is 0, given in object mode (a branch taken only then)."""
+    if not isinstance(ufunc, types.StringLiteral):
+        return None
+    warn = _divided_by_zero(ufunc.literal_value)
+
+    def divisor_(divisor, ufunc):
+        if divisor == 0:
+            with numba.objmode():
+                warn()
+        return divisor
+    return divisor_
+
+
 @_cached_overload(runtime.checked_index)
 def _checked_index(index, n):
     if isinstance(index, types.Array):

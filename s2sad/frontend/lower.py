@@ -1224,8 +1224,12 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             raise self.error(node, f"{_described(node)} is {_describe(v)}: expected a number or an array here")
         return v
 
-    def emit(self, prim: P.Primitive, ins: list, node, hint: str = TEMP, **params) -> Atom:
-        """Emit ``prim(*ins; params)`` and record whether NumPy's result is a view or new memory."""
+    def emit(self, prim: P.Primitive, ins: list, node, hint: str = TEMP, python_ints: bool = True, **params) -> Atom:
+        """Emit ``prim(*ins; params)`` and record whether NumPy's result is a view or new memory.
+        A division of Python's integers by 0 raises Python's ZeroDivisionError; of NumPy's (an
+        array's element, or a NumPy function's operands: not `python_ints`) it gives NumPy's result
+        and warning."""
+        python_ints = python_ints and not any(isinstance(a, Var) and a in self.mem.numpy_ints for a in ins)
         ins = [a if isinstance(a, (Var, Const)) else const(a) for a in ins]  # (as the builder takes them)
         if prim in (P.sub, P.neg) and all(a.type.element.kind == "bool" for a in ins) \
                 and any(a.type.is_array for a in ins):
@@ -1239,9 +1243,12 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             # (np.clip(m, 0, 1) of booleans gives integers, of integers with float bounds floats; Numba's keeps
             # the array's dtype)
             ins = [self.emit(P.astype, [ins[0]], node, dtype=kind), *ins[1:]]
-        if prim in (P.floordiv, P.mod, P.div) and all(a.type.kind in ("i64", "bool") for a in ins) \
+        if prim in _DIVISIONS and all(a.type.kind in ("i64", "bool") for a in ins) \
                 and not (isinstance(ins[1], Const) and ins[1].value != 0):
-            self.emit(P.int_divisor, [ins[1]], node)  # (Python's ZeroDivisionError; compiled code gives 0 or inf)
+            if python_ints:
+                self.emit(P.int_divisor, [ins[1]], node)  # (Python's ZeroDivisionError; compiled code gives 0 or inf)
+            else:
+                ins = [ins[0], self.emit(P.numpy_divisor, [ins[1]], node, ufunc=_DIVISIONS[prim])]
         if prim is P.pow and ins[0].type.is_array and ins[0].type.element.kind == "f64" and \
                 isinstance(ins[1], Const) and ins[1].value == 0.5:
             return self.emit(P.sqrt, ins[:1], node, hint)  # (NumPy's power of a float array by 0.5: NaN at -inf)
@@ -1264,6 +1271,9 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
                 raise self.error(node, f"a value here is None, and {prim.name} cannot take None "
                                        "(test it first: if scale is None: ...)") from None
             raise
+        if isinstance(out, Var) and out.type.kind == "i64" and \
+                (prim is P.getitem and ins[0].type.is_array or not python_ints and prim in _NUMPY_INT_ARITHMETIC):
+            self.mem.numpy_ints.add(out)
         if len(self.b.stmts) > made and self.b.stmts[-1].outs == [out]:
             self.register(prim, self.b.stmts[-1].ins, out, params)
         elif isinstance(out, Var) and out.type.is_array and not self.mem.is_view(prim, ins, out):
@@ -2210,7 +2220,7 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             operands = [a if a.type.is_array and a.type.ndim == 1 else
                         self.emit(P.flatten, [a], node) if a.type.is_array else
                         self.emit(P.full, [const((1,)), a], node) for a in operands]
-        return self.emit(prim, operands, node, **params)
+        return self.emit(prim, operands, node, python_ints=False, **params)
 
     def keep_dims(self, prim: P.Primitive, args: list, kwargs: dict, node) -> Atom:
         """``np.max(x, axis=1, keepdims=True)`` is ``np.expand_dims(np.max(x, axis=1), 1)``, which
@@ -2632,6 +2642,10 @@ def _described(node) -> str:
         return "this array"
 
 
+# The divisions of integers that Python refuses by 0, by NumPy's names for them (np.mod is "remainder").
+_DIVISIONS = {P.floordiv: "floor_divide", P.mod: "remainder", P.div: "divide"}
+# Operations whose result is NumPy's integer when an operand is (np.int64(7) + 1 is np.int64(8)).
+_NUMPY_INT_ARITHMETIC = {P.add, P.sub, P.mul, P.floordiv, P.mod, P.neg, P.pow, P.numpy_divisor}
 _OPS = {P.add: "+", P.sub: "-", P.mul: "*", P.div: "/", P.pow: "**", P.floordiv: "//", P.mod: "%", P.matmul: "@"}
 
 

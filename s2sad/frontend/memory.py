@@ -100,6 +100,7 @@ class Memory:
         self.published: dict[Var, dict] = {}   # storages assigned to a module global → {env key: (name, space)}
         self.numbers_in: dict[int, int] = {}   # id of a parameter that is a number → its index
         self.updated: set[int] = set()         # those updated in place (x += ...: NumPy's update of a 0-d array)
+        self.numpy_ints: set[Var] = set()      # integers NumPy made (an array's element, and arithmetic on it)
 
     def chain(self, v: Var) -> tuple[Var, list[Step]]:
         """(the value of the storage `v` looks into, the steps from it to `v`, in order)."""

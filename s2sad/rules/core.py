@@ -41,7 +41,7 @@ elementwise(P.mod, lambda a, b, z: 1.0, Singular(lambda a, b, z: -apply(P.floor,
 zero_derivative(P.bitand, P.bitor, P.bitxor, P.invert)
 zero_derivative(P.floordiv, P.floor, P.sign, P.lt, P.le, P.gt, P.ge, P.eq, P.ne, P.not_, P.and_, P.or_,
                 P.shape, P.size, P.make_tuple, P.joined_shape, P.trip_count, P.zeros, P.ones, P.empty, P.zeros_like,
-                P.list_position,
+                P.list_position, P.numpy_divisor,
                 P.last_writes, P.checked_mask, P.checked_index, P.to_int, P.astype, P.argsort, P.argmax, P.argmin, P.searchsorted,
                 P.digitize, P.running_extreme, P.sort_columns, P.triangle_indices)
 # Identities after a check (of shapes, a range, an order): no derivative flows to what they are
