@@ -32,23 +32,12 @@ if "NUMBA_OPT" not in os.environ:
         atexit.register(shutil.rmtree, _numba_cache, ignore_errors=True)
 
 
-# The processes that compile as users do share one more cache (made once, by the first process of
-# the session: pytest's, whose environment its workers inherit), so that s2sad's runtime helpers
-# are compiled once for all of them rather than once per process.
-if "S2SAD_TEST_OPTIMISED_CACHE" not in os.environ:
-    _optimised_cache = tempfile.mkdtemp(prefix="s2sad-test-numba-opt-")
-    os.environ["S2SAD_TEST_OPTIMISED_CACHE"] = _optimised_cache
-    atexit.register(shutil.rmtree, _optimised_cache, ignore_errors=True)
-
-
-def optimised(tmp_path, own_cache: bool = False, **more) -> dict:
-    """The environment of a process that compiles as users do (NUMBA_OPT=3, Numba's default): for
-    the tests of machine code cached by one process and loaded by another (code compiled without
-    optimisations calls Numba's helpers in a way Numba does not cache). Numba's cache is the
-    session's shared one, or with `own_cache` one of the test's own (for a test that looks into
-    it)."""
-    cache = tmp_path / "numba-cache" if own_cache else os.environ["S2SAD_TEST_OPTIMISED_CACHE"]
-    return {**os.environ, "NUMBA_OPT": "3", "NUMBA_CACHE_DIR": str(cache), **more}
+def optimised(tmp_path, **more) -> dict:
+    """The environment of a process that compiles as users do (NUMBA_OPT=3, Numba's default),
+    into a cache of its own: for the tests of machine code cached by one process and loaded by
+    another (code compiled without optimisations calls Numba's helpers in a way Numba does not
+    cache)."""
+    return {**os.environ, "NUMBA_OPT": "3", "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache"), **more}
 
 
 # --- the core suites under both backends ------------------------------------------------------

@@ -234,7 +234,7 @@ def test_runtime_helpers_compiled_once_are_loaded_by_the_next_process(tmp_path):
     script.write_text(_HELPERS)
     seen = []
     for run in range(2):
-        env = optimised(tmp_path, own_cache=True, S2SAD_CACHE_DIR=str(tmp_path / f"cache{run}"))  # (a new derivative each time)
+        env = optimised(tmp_path, S2SAD_CACHE_DIR=str(tmp_path / f"cache{run}"))  # (a new derivative each time)
         out = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, check=True)
         assert out.stdout.split() == ["[0.", "2.", "4.", "0.]"]
         seen.append(helper_files())
