@@ -266,6 +266,7 @@ def test_every_registered_rule_is_reachable_or_internal():
                 "list_resized",  # (the adjoint of a list's growth)
                 "last_writes", "checked_mask",  # (stores through index arrays and masks)
                 "checked_fraction",  # (the quantile of np.percentile, checked)
+                "numpy_divisor",  # (the integer divisor of NumPy's divisions: NumPy's result and warning by 0)
                 "fits_shape", "keeps_shape", "joined_shape",  # (a carried array's shape, checked before its loop)
                 "masked_product",  # (a singular partial times a tangent or cotangent)
                 "trigamma"}  # (the derivative of digamma)
