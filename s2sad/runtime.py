@@ -326,12 +326,12 @@ def checked_int_divisor(divisor: int) -> None:
         raise ZeroDivisionError("integer division or modulo by zero")
 
 
-def numpy_divisor(divisor: int, ufunc: str) -> np.int64:
-    """The integer divisor of a NumPy function (np.mod, np.floor_divide, np.divide ...) as NumPy's
-    integer, so that a division of Python's integers by 0 gives NumPy's result (0, or inf) and its
-    RuntimeWarning rather than Python's ZeroDivisionError. (`ufunc` names the function in the
-    warning compiled code gives.)"""
-    return np.int64(divisor)
+def numpy_divisor(divisor, ufunc: str):
+    """The integer divisor of a NumPy division (np.mod, np.floor_divide, np.divide ..., or one
+    of integer arrays), a number as NumPy's integer: so that a division of Python's integers by 0
+    gives NumPy's result (0, or inf) and its RuntimeWarning rather than Python's
+    ZeroDivisionError. (`ufunc` names the function in the warning compiled code gives.)"""
+    return divisor if isinstance(divisor, np.ndarray) else np.int64(divisor)
 
 
 def checked_int_power(base: int, exponent: int) -> None:

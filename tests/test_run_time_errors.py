@@ -104,13 +104,16 @@ def test_an_integer_division_by_zero_raises_as_in_python(each_backend, mode):
 
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
 def test_numpy_s_integer_divisions_by_zero_give_numpy_s_result_and_warning(each_backend, mode):
-    """np.mod(7, 0) and an array element // 0 are NumPy's 0 with its RuntimeWarning, and
-    np.divide(7, 0) its inf, on both backends (only Python's own ints raise: above)."""
+    """np.mod(7, 0), an array element // 0 and an integer array // 0 are NumPy's 0 with its
+    RuntimeWarning, and np.divide(7, 0) its inf, on both backends (only Python's own ints raise:
+    above)."""
     counts = np.array([6, 2])
     for fn, args, value, slope in ((rf.numpy_integer_quotients, (0.5, 7, 0), 0.0, 0.0),
                                    (rf.numpy_integer_quotients, (0.5, 7, 2), 2.5, 5.0),
                                    (rf.element_quotient, (0.5, counts, 0), 0.0, 0.0),
                                    (rf.element_quotient, (0.5, counts, 2), 2.0, 4.0),
+                                   (rf.array_quotients, (0.5, counts, 0), 0.0, 0.0),
+                                   (rf.array_quotients, (0.5, counts, 2), 2.0, 4.0),
                                    (rf.numpy_integer_ratio, (0.5, 7, 2), 1.75, 3.5)):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

@@ -505,10 +505,20 @@ def _divided_by_zero(ufunc: str):
 @_cached_overload(runtime.numpy_divisor)
 def _numpy_divisor(divisor, ufunc):
     """The divisor unchanged (compiled integer division follows NumPy's error model: 0, or inf),
-    and NumPy's RuntimeWarning when it is 0, given in object mode (a branch taken only then)."""
+    and NumPy's RuntimeWarning when it is 0 (an array: when one of its elements is), given in
+    object mode (a branch taken only then)."""
     if not isinstance(ufunc, types.StringLiteral):
         return None
     warn = _divided_by_zero(ufunc.literal_value)
+    if isinstance(divisor, types.Array):
+        def divisors(divisor, ufunc):
+            for d in divisor.flat:
+                if d == 0:
+                    with numba.objmode():
+                        warn()
+                    break
+            return divisor
+        return divisors
 
     def divisor_(divisor, ufunc):
         if divisor == 0:

@@ -1227,8 +1227,8 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
     def emit(self, prim: P.Primitive, ins: list, node, hint: str = TEMP, python_ints: bool = True, **params) -> Atom:
         """Emit ``prim(*ins; params)`` and record whether NumPy's result is a view or new memory.
         A division of Python's integers by 0 raises Python's ZeroDivisionError; of NumPy's (an
-        array's element, or a NumPy function's operands: not `python_ints`) it gives NumPy's result
-        and warning."""
+        array's element, integer arrays, or a NumPy function's operands: not `python_ints`) it
+        gives NumPy's result and warning."""
         python_ints = python_ints and not any(isinstance(a, Var) and a in self.mem.numpy_ints for a in ins)
         ins = [a if isinstance(a, (Var, Const)) else const(a) for a in ins]  # (as the builder takes them)
         if prim in (P.sub, P.neg) and all(a.type.element.kind == "bool" for a in ins) \
@@ -1243,9 +1243,9 @@ class Lowering(ContainerLowering, MemoryLowering, IndexLowering):
             # (np.clip(m, 0, 1) of booleans gives integers, of integers with float bounds floats; Numba's keeps
             # the array's dtype)
             ins = [self.emit(P.astype, [ins[0]], node, dtype=kind), *ins[1:]]
-        if prim in _DIVISIONS and all(a.type.kind in ("i64", "bool") for a in ins) \
+        if prim in _DIVISIONS and all(a.type.element.kind in ("i64", "bool") for a in ins) \
                 and not (isinstance(ins[1], Const) and ins[1].value != 0):
-            if python_ints:
+            if python_ints and not any(a.type.is_array for a in ins):
                 self.emit(P.int_divisor, [ins[1]], node)  # (Python's ZeroDivisionError; compiled code gives 0 or inf)
             else:
                 ins = [ins[0], self.emit(P.numpy_divisor, [ins[1]], node, ufunc=_DIVISIONS[prim])]
