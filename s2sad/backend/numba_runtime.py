@@ -510,22 +510,27 @@ def _numpy_divisor(divisor, ufunc):
     if not isinstance(ufunc, types.StringLiteral):
         return None
     warn = _divided_by_zero(ufunc.literal_value)
-    if isinstance(divisor, types.Array):
-        def divisors(divisor, ufunc):
-            for d in divisor.flat:
-                if d == 0:
-                    with numba.objmode():
-                        warn()
-                    break
-            return divisor
-        return divisors
+    zero = _holds_zero if isinstance(divisor, types.Array) else _is_zero
 
     def divisor_(divisor, ufunc):
-        if divisor == 0:
+        if zero(divisor):
             with numba.objmode():
                 warn()
         return divisor
     return divisor_
+
+
+@njit(cache=_CACHE)
+def _is_zero(d):
+    return d == 0
+
+
+@njit(cache=_CACHE)
+def _holds_zero(a):
+    for d in a.flat:
+        if d == 0:
+            return True
+    return False
 
 
 @_cached_overload(runtime.checked_index)

@@ -2645,7 +2645,7 @@ def _described(node) -> str:
 # The divisions of integers that Python refuses by 0, by NumPy's names for them (np.mod is "remainder").
 _DIVISIONS = {P.floordiv: "floor_divide", P.mod: "remainder", P.div: "divide"}
 # Operations whose result is NumPy's integer when an operand is (np.int64(7) + 1 is np.int64(8)).
-_NUMPY_INT_ARITHMETIC = {P.add, P.sub, P.mul, P.floordiv, P.mod, P.neg, P.pow, P.numpy_divisor}
+_NUMPY_INT_ARITHMETIC = {P.add, P.sub, P.mul, P.floordiv, P.mod, P.neg, P.pow}
 _OPS = {P.add: "+", P.sub: "-", P.mul: "*", P.div: "/", P.pow: "**", P.floordiv: "//", P.mod: "%", P.matmul: "@"}
 
 
